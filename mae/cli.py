@@ -1,0 +1,57 @@
+"""The one command-line entry point, ``mae``, with a subcommand per package.
+
+Each package contributes its subcommands through a ``register(subparsers)`` function in its own
+``cli.py``; this module only wires them together and turns :class:`MaeError` into one clear line
+on stderr and a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from mae.errors import MaeError
+
+__all__ = ["build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``mae`` argument parser with every package's subcommands."""
+    from mae import demo
+    from maps import cli as maps_cli
+    from routing import cli as routing_cli
+
+    parser = argparse.ArgumentParser(
+        prog="mae",
+        description="MAE Dispatch: dispatch and routing for mobile acute psychiatry units.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    demo.register(sub)
+    maps_cli.register(sub)
+    routing_cli.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``mae`` with ``argv``; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.func(args))
+    except MaeError as exc:
+        print(f"mae: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("mae: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,42 @@
+"""Errors raised by travel-time queries and the optimisation facade."""
+
+from __future__ import annotations
+
+from mae.errors import MaeError
+
+__all__ = [
+    "InfeasibleProblem",
+    "InvalidPlan",
+    "InvalidProblem",
+    "NoRoute",
+    "RoutingError",
+    "SnapError",
+]
+
+
+class RoutingError(MaeError):
+    """Root of the routing errors."""
+
+
+class SnapError(RoutingError, ValueError):
+    """A coordinate is too far from any road (or not a valid coordinate)."""
+
+
+class NoRoute(RoutingError, ValueError):
+    """No path connects the two points on the loaded graph."""
+
+
+class InvalidProblem(RoutingError, ValueError):
+    """An assignment or planning problem is malformed; the message names the field."""
+
+
+class InfeasibleProblem(RoutingError, ValueError):
+    """A problem has input that no plan can satisfy (e.g. a visit window outside every shift)."""
+
+
+class InvalidPlan(RoutingError, ValueError):
+    """A returned plan breaks a rule; the validator lists every violation."""
+
+    def __init__(self, violations: list[str]) -> None:
+        self.violations = violations
+        super().__init__("; ".join(violations) if violations else "invalid plan")
