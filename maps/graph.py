@@ -314,6 +314,18 @@ class RoadGraph:
             raise MapFormatError("an edge starts at a node that does not exist")
         length = np.asarray(length_m, dtype=np.float32)
         speed = np.asarray(speed_kmh, dtype=np.float32)
+        per_edge: dict[str, npt.NDArray[Any]] = {"length_m": length, "speed_kmh": speed}
+        cls_a = np.asarray(road_class, dtype=np.uint8)
+        per_edge["road_class"] = cls_a
+        if ref is not None:
+            per_edge["ref"] = np.asarray(ref)
+        if name is not None:
+            per_edge["name"] = np.asarray(name)
+        for field_name, arr in per_edge.items():
+            if arr.ndim != 1 or len(arr) != m:
+                raise MapFormatError(
+                    f"{field_name} has length {len(arr)}, expected {m} (one per edge)"
+                )
         if m and (not np.all(length >= 0) or not np.all(speed > 0)):
             raise MapFormatError("edge lengths must be >= 0 and speeds > 0")
         none = np.full(m, -1, dtype=np.int32)
@@ -327,6 +339,11 @@ class RoadGraph:
             g_off = np.asarray(geom_offsets, dtype=np.int64)
             g_lat = np.asarray(geom_lat, dtype=np.float64)
             g_lon = np.asarray(geom_lon, dtype=np.float64)
+            if len(g_off) != m + 1 or len(g_lat) != len(g_lon) or g_off[-1] != len(g_lat):
+                raise MapFormatError(
+                    "geom_offsets must have one entry per edge plus one and end at the number "
+                    "of geometry points"
+                )
 
         order = np.argsort(src, kind="stable")
         counts = np.bincount(src, minlength=len(lat))
@@ -341,7 +358,7 @@ class RoadGraph:
             edge_length_m=length[order],
             edge_speed_kmh=speed[order],
             edge_time_s=(length[order] / (speed[order] / np.float32(3.6))).astype(np.float32),
-            edge_class=np.asarray(road_class, dtype=np.uint8)[order],
+            edge_class=cls_a[order],
             edge_ref=ref_a[order],
             edge_name=name_a[order],
             geom_offsets=g_off2,
@@ -477,6 +494,7 @@ def save_graph(graph: RoadGraph, path: str | os.PathLike[str]) -> Path:
     try:
         with os.fdopen(fd, "wb") as fh:
             np.savez(fh, allow_pickle=False, **arrays)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a map is not a secret
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -491,25 +509,42 @@ def load_graph(path: str | os.PathLike[str]) -> RoadGraph:
     if not path.is_file():
         raise MapNotFound(f"map file {str(path)!r} does not exist")
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            if "header" not in npz.files:
-                raise MapFormatError(f"{path}: not an MAE road graph (no header)")
-            header = json.loads(bytes(npz["header"]).decode("utf-8"))
-            if header.get("format") != FORMAT_NAME:
-                raise MapFormatError(f"{path}: not an MAE road graph")
-            if header.get("version") != FORMAT_VERSION:
-                raise MapFormatError(
-                    f"{path}: format version {header.get('version')} is not supported "
-                    f"(this program reads version {FORMAT_VERSION}); rebuild the map"
-                )
-            missing = [a for a in _ARRAYS if a not in npz.files]
-            if missing:
-                raise MapFormatError(f"{path}: missing arrays {', '.join(missing)}")
-            arrays = {a: npz[a] for a in _ARRAYS}
+        with path.open("rb") as fh:
+            loaded = np.load(fh, allow_pickle=False)
+            if not isinstance(loaded, np.lib.npyio.NpzFile):
+                raise MapFormatError(f"{path}: not an MAE road graph (not an archive)")
+            with loaded as npz:
+                header, arrays = _read_archive(path, npz)
     except MapFormatError:
         raise
-    except (OSError, ValueError, zipfile.BadZipFile, json.JSONDecodeError, EOFError) as exc:
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
         raise MapFormatError(f"{path}: not a readable MAE road graph ({exc})") from exc
+    return _graph_from_header(path, header, arrays)
+
+
+def _read_archive(path: Path, npz: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The JSON header and the arrays of an opened archive, checked for format and version."""
+    if "header" not in npz.files:
+        raise MapFormatError(f"{path}: not an MAE road graph (no header)")
+    try:
+        header = json.loads(bytes(npz["header"]).decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MapFormatError(f"{path}: unreadable header ({exc})") from exc
+    if not isinstance(header, dict) or header.get("format") != FORMAT_NAME:
+        raise MapFormatError(f"{path}: not an MAE road graph")
+    if header.get("version") != FORMAT_VERSION:
+        raise MapFormatError(
+            f"{path}: format version {header.get('version')} is not supported "
+            f"(this program reads version {FORMAT_VERSION}); rebuild the map"
+        )
+    missing = [a for a in _ARRAYS if a not in npz.files]
+    if missing:
+        raise MapFormatError(f"{path}: missing arrays {', '.join(missing)}")
+    return header, {a: npz[a] for a in _ARRAYS}
+
+
+def _graph_from_header(path: Path, header: dict[str, Any], arrays: dict[str, Any]) -> RoadGraph:
+    """Assemble the graph from a checked header and its arrays."""
     try:
         places = tuple(
             Place(**{**p, "alt_names": tuple(p.get("alt_names", ()))}) for p in header["places"]
@@ -517,11 +552,12 @@ def load_graph(path: str | os.PathLike[str]) -> RoadGraph:
         facilities = tuple(
             Facility(**{**f, "kinds": tuple(f.get("kinds", ()))}) for f in header["facilities"]
         )
-    except (TypeError, KeyError) as exc:
+        strings = tuple(str(x) for x in header["strings"])
+    except (TypeError, KeyError, AttributeError) as exc:
         raise MapFormatError(f"{path}: bad place or facility record ({exc})") from exc
     return RoadGraph(
         **arrays,
-        strings=tuple(header["strings"]),
+        strings=strings,
         places=places,
         facilities=facilities,
         meta=dict(header.get("meta", {})),
