@@ -1,1 +1,1 @@
-"""placeholder"""
+"""The sans-I/O dispatch core: alarms, callouts, units, statuses and outcomes (issue 4)."""

@@ -1,0 +1,227 @@
+"""The values the dispatch core talks about: alarms, patients, locations, outcomes.
+
+Everything here is a frozen, slotted dataclass or an enum that checks itself on construction, so
+a bad value is refused where it enters (with :class:`InvalidCommand` naming the field) and never
+reaches the state. Patient data is the minimum the managers' monthly follow-up needs: age band,
+sex and whether children live in the household. The free-text note is kept for the crew and
+dispatcher but never logged.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
+
+from dispatch.errors import InvalidCommand
+
+__all__ = [
+    "AgeBand",
+    "Agency",
+    "Alarm",
+    "Category",
+    "Children",
+    "Location",
+    "Outcome",
+    "OutcomeKind",
+    "Patient",
+    "Priority",
+    "Sex",
+    "parse_enum",
+]
+
+MAX_NOTE_CHARS = 2000
+MAX_REFERENCE_CHARS = 64
+
+
+class Agency(enum.StrEnum):
+    """Who raised an alarm."""
+
+    AMBULANCE = "ambulance"
+    POLICE = "police"
+    PSYCHIATRY = "psychiatry"
+    OTHER = "other"
+
+
+class Priority(enum.IntEnum):
+    """1 acute, 2 urgent, 3 non-urgent (lower is more urgent)."""
+
+    ACUTE = 1
+    URGENT = 2
+    NON_URGENT = 3
+
+
+class Category(enum.StrEnum):
+    """What the alarm is about, as the agency judged it."""
+
+    SUICIDE_RISK = "suicide_risk"
+    PSYCHOSIS = "psychosis"
+    AGITATION = "agitation_violence_risk"
+    INTOXICATION = "intoxication_psychiatric"
+    WORRIED_RELATIVE = "worried_relative"
+    FOLLOW_UP = "follow_up_request"
+    OTHER = "other"
+
+
+class AgeBand(enum.StrEnum):
+    """Age groups the monthly follow-up is reported by."""
+
+    CHILD = "0-17"
+    YOUNG = "18-24"
+    ADULT = "25-44"
+    MIDDLE = "45-64"
+    OLDER = "65+"
+    UNKNOWN = "unknown"
+
+
+class Sex(enum.StrEnum):
+    FEMALE = "female"
+    MALE = "male"
+    OTHER = "other"
+    UNKNOWN = "unknown"
+
+
+class Children(enum.StrEnum):
+    """Whether children live in the patient's household."""
+
+    YES = "yes"
+    NO = "no"
+    UNKNOWN = "unknown"
+
+
+class OutcomeKind(enum.StrEnum):
+    """How a callout ended, as the crew records it."""
+
+    STAYED_HOME = "stayed_home"
+    TRANSPORTED_MAE = "transported_mae"
+    TRANSPORTED_AMBULANCE = "transported_ambulance"
+    TRANSPORTED_POLICE = "transported_police"
+    ADMITTED_VOLUNTARY = "admitted_voluntary"
+    COMPULSORY_CARE = "compulsory_care_lpt"
+    REFERRED_PRIMARY_CARE = "referred_primary_care"
+    REFERRED_SOCIAL_SERVICES = "referred_social_services"
+    NO_PATIENT_CONTACT = "no_patient_contact"
+
+    @property
+    def is_transport(self) -> bool:
+        return self in _TRANSPORTS
+
+
+_TRANSPORTS = frozenset(
+    {OutcomeKind.TRANSPORTED_MAE, OutcomeKind.TRANSPORTED_AMBULANCE, OutcomeKind.TRANSPORTED_POLICE}
+)
+
+
+E = TypeVar("E", bound=enum.Enum)
+
+
+def parse_enum(kind: type[E], value: object, field: str) -> E:
+    """``value`` as a member of ``kind``, or :class:`InvalidCommand` listing the choices."""
+    if isinstance(value, kind):
+        return value
+    try:
+        return kind(value)
+    except ValueError:
+        choices = ", ".join(str(m.value) for m in kind)
+        raise InvalidCommand(field, f"{value!r} is not one of {choices}") from None
+
+
+def _check_time(field: str, value: datetime) -> None:
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise InvalidCommand(field, "must be a timezone-aware date and time")
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where something is: a coordinate and how it was found (typed, or a resolved name)."""
+
+    lat: float
+    lon: float
+    label: str = ""
+    resolved_from: str = ""
+
+    def __post_init__(self) -> None:
+        if not (
+            isinstance(self.lat, int | float) and math.isfinite(self.lat) and -90 <= self.lat <= 90
+        ):
+            raise InvalidCommand("location.lat", f"{self.lat!r} is not a latitude (-90..90)")
+        if not (
+            isinstance(self.lon, int | float)
+            and math.isfinite(self.lon)
+            and -180 <= self.lon <= 180
+        ):
+            raise InvalidCommand("location.lon", f"{self.lon!r} is not a longitude (-180..180)")
+
+
+@dataclass(frozen=True, slots=True)
+class Patient:
+    """The minimum patient facts kept: no name, no personal number."""
+
+    age_band: AgeBand = AgeBand.UNKNOWN
+    sex: Sex = Sex.UNKNOWN
+    children: Children = Children.UNKNOWN
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "age_band", parse_enum(AgeBand, self.age_band, "patient.age_band"))
+        object.__setattr__(self, "sex", parse_enum(Sex, self.sex, "patient.sex"))
+        object.__setattr__(
+            self, "children", parse_enum(Children, self.children, "patient.children")
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Alarm:
+    """One agency's alarm about an incident; several alarms may become one callout."""
+
+    agency: Agency
+    reference: str
+    received_at: datetime
+    location: Location
+    priority: Priority
+    category: Category
+    patient: Patient = Patient()
+    note: str = ""
+    police_on_scene: bool = False
+    ambulance_on_scene: bool = False
+    link_to: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.location, Location):
+            raise InvalidCommand("location", "must be a location")
+        if not isinstance(self.patient, Patient):
+            raise InvalidCommand("patient", "must be patient facts")
+        object.__setattr__(self, "agency", parse_enum(Agency, self.agency, "agency"))
+        object.__setattr__(self, "priority", parse_enum(Priority, self.priority, "priority"))
+        object.__setattr__(self, "category", parse_enum(Category, self.category, "category"))
+        ref = self.reference
+        if not isinstance(ref, str) or not ref.strip() or len(ref) > MAX_REFERENCE_CHARS:
+            raise InvalidCommand(
+                "reference", f"must be the agency's own reference, 1-{MAX_REFERENCE_CHARS} chars"
+            )
+        _check_time("received_at", self.received_at)
+        if not isinstance(self.note, str) or len(self.note) > MAX_NOTE_CHARS:
+            raise InvalidCommand("note", f"must be text of at most {MAX_NOTE_CHARS} characters")
+
+    @property
+    def alarm_id(self) -> str:
+        """What makes an alarm unique: the agency and its own reference, so a retry of the
+        same alarm is recognised and never duplicated."""
+        return f"{self.agency.value}/{self.reference}"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How the crew closed a callout; a follow-up visit may be asked for."""
+
+    kind: OutcomeKind
+    facility: str = ""
+    follow_up_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", parse_enum(OutcomeKind, self.kind, "outcome.kind"))
+        if self.kind.is_transport and not self.facility.strip():
+            raise InvalidCommand("outcome.facility", "a transport needs the receiving facility")
+        if self.follow_up_at is not None:
+            _check_time("outcome.follow_up_at", self.follow_up_at)

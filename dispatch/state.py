@@ -1,0 +1,339 @@
+"""The dispatch state and the fold that builds it from events.
+
+:meth:`DispatchState.apply` is the only thing that changes a state, one event at a time, with
+no I/O, no clock and no decisions: everything it needs is in the event. Replaying the event log
+into a fresh state therefore gives exactly the live state (a property test checks this).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from dispatch.errors import UnknownCallout, UnknownUnit
+from dispatch.events import (
+    AlarmReceived,
+    AssignmentAcknowledged,
+    AssignmentCancelled,
+    AssignmentTimedOut,
+    CalloutCancelled,
+    CalloutsMerged,
+    CalloutSplit,
+    Envelope,
+    Event,
+    NoteAdded,
+    OutcomeRecorded,
+    ShiftEnded,
+    ShiftStarted,
+    UnitAssigned,
+    UnitPositionReported,
+    UnitRegistered,
+    UnitStatusChanged,
+)
+from dispatch.model import Alarm, Location, Outcome, Priority
+from dispatch.status import CalloutStatus, UnitStatus
+
+__all__ = ["Callout", "DispatchState", "FollowUp", "Note", "Unit"]
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """An MAE car and its crew as the dispatcher sees it."""
+
+    unit_id: str
+    name: str
+    base: str
+    position: Location
+    status: UnitStatus = UnitStatus.OFF_DUTY
+    status_since: datetime | None = None
+    crew: tuple[str, ...] = ()
+    competences: tuple[str, ...] = ()
+    shift_ends_at: datetime | None = None
+    callout_id: str | None = None
+    position_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    at: datetime
+    actor: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Callout:
+    """One incident: the alarms about it, who is assigned, where it stands, how it ended."""
+
+    callout_id: str
+    created_at: datetime
+    location: Location
+    priority: Priority
+    alarm_ids: tuple[str, ...]
+    status: CalloutStatus = CalloutStatus.WAITING
+    unit_id: str | None = None
+    eta_s: float | None = None
+    ack_deadline: datetime | None = None
+    ack_overdue: bool = False
+    outcome: Outcome | None = None
+    merged_into: str | None = None
+    last_alarm_at: datetime | None = None
+    notes: tuple[Note, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    """A planned follow-up home visit an outcome asked for."""
+
+    callout_id: str
+    at: datetime
+    location: Location
+    requested_by: str
+
+
+@dataclass
+class DispatchState:
+    """Units, callouts, alarms and follow-ups, as of event ``last_seq``."""
+
+    units: dict[str, Unit] = field(default_factory=dict)
+    callouts: dict[str, Callout] = field(default_factory=dict)
+    alarms: dict[str, Alarm] = field(default_factory=dict)
+    alarm_callout: dict[str, str] = field(default_factory=dict)
+    follow_ups: list[FollowUp] = field(default_factory=list)
+    last_seq: int = 0
+    callout_counter: int = 0
+
+    # -- reading ------------------------------------------------------------------------
+
+    def unit(self, unit_id: str) -> Unit:
+        try:
+            return self.units[unit_id]
+        except KeyError:
+            raise UnknownUnit(unit_id) from None
+
+    def callout(self, callout_id: str) -> Callout:
+        try:
+            return self.callouts[callout_id]
+        except KeyError:
+            raise UnknownCallout(callout_id) from None
+
+    def open_callouts(self) -> list[Callout]:
+        """Open callouts, most urgent first, then oldest first."""
+        return sorted(
+            (c for c in self.callouts.values() if c.status.is_open),
+            key=lambda c: (c.priority, c.created_at, c.callout_id),
+        )
+
+    def waiting_callouts(self) -> list[Callout]:
+        """Callouts no unit has taken yet, most urgent and longest waiting first."""
+        return [c for c in self.open_callouts() if c.status is CalloutStatus.WAITING]
+
+    def free_units(self) -> list[Unit]:
+        return [u for u in self.units.values() if u.status.is_free and u.callout_id is None]
+
+    def next_callout_id(self) -> str:
+        return f"C{self.callout_counter + 1:06d}"
+
+    def snapshot(self) -> dict[str, Any]:
+        """A comparable plain-data view of the whole state (used to check replay = live)."""
+        return {
+            "units": {k: dataclasses.asdict(v) for k, v in sorted(self.units.items())},
+            "callouts": {k: dataclasses.asdict(v) for k, v in sorted(self.callouts.items())},
+            "alarms": sorted(self.alarms),
+            "alarm_callout": dict(sorted(self.alarm_callout.items())),
+            "follow_ups": [dataclasses.asdict(f) for f in self.follow_ups],
+            "last_seq": self.last_seq,
+            "callout_counter": self.callout_counter,
+        }
+
+    # -- the fold -----------------------------------------------------------------------
+
+    @classmethod
+    def replay(cls, envelopes: Any) -> DispatchState:
+        """A fresh state with every envelope of ``envelopes`` applied in order."""
+        state = cls()
+        for env in envelopes:
+            state.apply(env)
+        return state
+
+    def apply(self, envelope: Envelope) -> None:
+        """Apply one logged event. Sequence numbers must increase by exactly one."""
+        if envelope.seq != self.last_seq + 1:
+            raise ValueError(f"event {envelope.seq} applied after {self.last_seq}: gap or repeat")
+        handler = getattr(self, "_on_" + type(envelope.event).__name__)
+        handler(envelope.event)
+        self.last_seq = envelope.seq
+
+    def _set_unit(self, unit_id: str, **changes: Any) -> None:
+        self.units[unit_id] = replace(self.units[unit_id], **changes)
+
+    def _set_callout(self, callout_id: str, **changes: Any) -> None:
+        self.callouts[callout_id] = replace(self.callouts[callout_id], **changes)
+
+    def _release_unit(self, unit_id: str | None, at: datetime) -> None:
+        """A unit whose assignment ended before it reached the scene becomes free again."""
+        if unit_id is None or unit_id not in self.units:
+            return
+        unit = self.units[unit_id]
+        status = UnitStatus.AVAILABLE if unit.status.is_busy else unit.status
+        self._set_unit(unit_id, callout_id=None, status=status, status_since=at)
+
+    def _on_UnitRegistered(self, e: UnitRegistered) -> None:
+        self.units[e.unit_id] = Unit(
+            unit_id=e.unit_id, name=e.name, base=e.base, position=e.position, status_since=e.at
+        )
+
+    def _on_ShiftStarted(self, e: ShiftStarted) -> None:
+        self._set_unit(
+            e.unit_id,
+            status=UnitStatus.AVAILABLE,
+            status_since=e.at,
+            crew=e.crew,
+            competences=e.competences,
+            shift_ends_at=e.ends_at,
+        )
+
+    def _on_ShiftEnded(self, e: ShiftEnded) -> None:
+        self._set_unit(
+            e.unit_id, status=UnitStatus.OFF_DUTY, status_since=e.at, crew=(), shift_ends_at=None
+        )
+
+    def _on_AlarmReceived(self, e: AlarmReceived) -> None:
+        alarm = e.alarm
+        self.alarms[alarm.alarm_id] = alarm
+        self.alarm_callout[alarm.alarm_id] = e.callout_id
+        existing = self.callouts.get(e.callout_id)
+        if existing is None:
+            self.callout_counter += 1
+            self.callouts[e.callout_id] = Callout(
+                callout_id=e.callout_id,
+                created_at=alarm.received_at,
+                location=alarm.location,
+                priority=alarm.priority,
+                alarm_ids=(alarm.alarm_id,),
+                last_alarm_at=alarm.received_at,
+            )
+        else:
+            self._set_callout(
+                e.callout_id,
+                alarm_ids=(*existing.alarm_ids, alarm.alarm_id),
+                priority=min(existing.priority, alarm.priority),
+                last_alarm_at=max(existing.last_alarm_at or alarm.received_at, alarm.received_at),
+            )
+
+    def _on_CalloutsMerged(self, e: CalloutsMerged) -> None:
+        source = self.callouts[e.source_id]
+        target = self.callouts[e.target_id]
+        for alarm_id in source.alarm_ids:
+            self.alarm_callout[alarm_id] = e.target_id
+        self._set_callout(
+            e.target_id,
+            alarm_ids=(*target.alarm_ids, *source.alarm_ids),
+            priority=min(target.priority, source.priority),
+            notes=(*target.notes, *source.notes),
+        )
+        self._set_callout(
+            e.source_id,
+            status=CalloutStatus.MERGED,
+            merged_into=e.target_id,
+            alarm_ids=(),
+            unit_id=None,
+            ack_deadline=None,
+            eta_s=None,
+        )
+
+    def _on_CalloutSplit(self, e: CalloutSplit) -> None:
+        callout = self.callouts[e.callout_id]
+        alarm = self.alarms[e.alarm_id]
+        rest = tuple(a for a in callout.alarm_ids if a != e.alarm_id)
+        self._set_callout(
+            e.callout_id, alarm_ids=rest, priority=min(self.alarms[a].priority for a in rest)
+        )
+        self.alarm_callout[e.alarm_id] = e.new_callout_id
+        self.callout_counter += 1
+        self.callouts[e.new_callout_id] = Callout(
+            callout_id=e.new_callout_id,
+            created_at=alarm.received_at,
+            location=alarm.location,
+            priority=alarm.priority,
+            alarm_ids=(e.alarm_id,),
+            last_alarm_at=alarm.received_at,
+        )
+
+    def _on_UnitAssigned(self, e: UnitAssigned) -> None:
+        self._set_callout(
+            e.callout_id,
+            status=CalloutStatus.ASSIGNED,
+            unit_id=e.unit_id,
+            eta_s=e.eta_s,
+            ack_deadline=e.ack_deadline,
+            ack_overdue=False,
+        )
+        self._set_unit(
+            e.unit_id, status=UnitStatus.DISPATCHED, status_since=e.at, callout_id=e.callout_id
+        )
+
+    def _on_AssignmentAcknowledged(self, e: AssignmentAcknowledged) -> None:
+        self._set_callout(
+            e.callout_id, status=CalloutStatus.ACKNOWLEDGED, ack_deadline=None, ack_overdue=False
+        )
+
+    def _on_AssignmentTimedOut(self, e: AssignmentTimedOut) -> None:
+        self._set_callout(
+            e.callout_id,
+            status=CalloutStatus.WAITING,
+            unit_id=None,
+            ack_deadline=None,
+            eta_s=None,
+            ack_overdue=True,
+        )
+        self._release_unit(e.unit_id, e.at)
+
+    def _on_AssignmentCancelled(self, e: AssignmentCancelled) -> None:
+        self._set_callout(
+            e.callout_id, status=CalloutStatus.WAITING, unit_id=None, ack_deadline=None, eta_s=None
+        )
+        self._release_unit(e.unit_id, e.at)
+
+    def _on_UnitStatusChanged(self, e: UnitStatusChanged) -> None:
+        unit = self.units[e.unit_id]
+        self._set_unit(e.unit_id, status=e.status, status_since=e.at)
+        follow = {
+            UnitStatus.EN_ROUTE: CalloutStatus.EN_ROUTE,
+            UnitStatus.ON_SCENE: CalloutStatus.ON_SCENE,
+            UnitStatus.TRANSPORTING: CalloutStatus.TRANSPORTING,
+        }
+        if unit.callout_id is not None and e.status in follow:
+            self._set_callout(unit.callout_id, status=follow[e.status], ack_deadline=None)
+
+    def _on_UnitPositionReported(self, e: UnitPositionReported) -> None:
+        self._set_unit(e.unit_id, position=e.position, position_at=e.at)
+
+    def _on_OutcomeRecorded(self, e: OutcomeRecorded) -> None:
+        callout = self.callouts[e.callout_id]
+        self._set_callout(e.callout_id, status=CalloutStatus.CLOSED, outcome=e.outcome)
+        self._set_unit(e.unit_id, callout_id=None)
+        if e.outcome.follow_up_at is not None:
+            self.follow_ups.append(
+                FollowUp(
+                    callout_id=e.callout_id,
+                    at=e.outcome.follow_up_at,
+                    location=callout.location,
+                    requested_by=e.unit_id,
+                )
+            )
+
+    def _on_CalloutCancelled(self, e: CalloutCancelled) -> None:
+        callout = self.callouts[e.callout_id]
+        self._set_callout(e.callout_id, status=CalloutStatus.CANCELLED, ack_deadline=None)
+        self._release_unit(callout.unit_id, e.at)
+
+    def _on_NoteAdded(self, e: NoteAdded) -> None:
+        callout = self.callouts[e.callout_id]
+        self._set_callout(e.callout_id, notes=(*callout.notes, Note(e.at, e.actor, e.text)))
+
+
+def events_of(envelopes: list[Envelope]) -> list[Event]:
+    """The bare events of a list of envelopes."""
+    return [env.event for env in envelopes]

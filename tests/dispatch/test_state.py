@@ -1,0 +1,164 @@
+"""Invariants of the dispatch fold, on random command sequences (Hypothesis).
+
+Whatever dispatchers, crews and agencies send, in any order: a refused command changes nothing,
+a unit never serves two callouts, no alarm or callout is ever lost, and replaying the event log
+(also through its JSON form) gives exactly the live state.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dispatch.commands import (
+    Acknowledge,
+    AddNote,
+    Assign,
+    CancelCallout,
+    Command,
+    EndShift,
+    MergeCallouts,
+    Reassign,
+    ReceiveAlarm,
+    RecordOutcome,
+    RegisterUnit,
+    ReportPosition,
+    ReportStatus,
+    SplitCallout,
+    StartShift,
+    Tick,
+    decide,
+)
+from dispatch.errors import DispatchError
+from dispatch.events import Envelope, event_from_dict, event_to_dict
+from dispatch.model import Agency, Alarm, Category, Location, Outcome, OutcomeKind, Priority
+from dispatch.state import DispatchState
+from dispatch.status import UnitStatus
+
+T0 = datetime(2026, 1, 15, 14, 0, tzinfo=UTC)
+UNITS = ("U1", "U2", "U3")
+SPOTS = (Location(65.584, 22.154), Location(65.5855, 22.155), Location(65.317, 21.48))
+CALLOUTS = tuple(f"C{i:06d}" for i in range(1, 4))
+WORKFLOW = (UnitStatus.EN_ROUTE, UnitStatus.ON_SCENE, UnitStatus.TRANSPORTING,
+            UnitStatus.AT_FACILITY, UnitStatus.AVAILABLE, UnitStatus.RETURNING)
+
+alarms = st.builds(
+    lambda agency, ref, spot, prio, cat, dt: Alarm(
+        agency=agency, reference=f"R{ref}", received_at=T0 + timedelta(minutes=dt),
+        location=SPOTS[spot], priority=prio, category=cat, note="patient text",
+    ),
+    st.sampled_from(Agency), st.integers(0, 5), st.integers(0, 2), st.sampled_from(Priority),
+    st.sampled_from([Category.PSYCHOSIS, Category.SUICIDE_RISK, Category.FOLLOW_UP]),
+    st.integers(0, 40),
+)
+OUTCOMES = (
+    Outcome(OutcomeKind.STAYED_HOME),
+    Outcome(OutcomeKind.TRANSPORTED_MAE, facility="Sunderby sjukhus"),
+    Outcome(OutcomeKind.STAYED_HOME, follow_up_at=T0 + timedelta(days=1)),
+)
+
+
+def draw_command(data: st.DataObject, state: DispatchState) -> Command:
+    """A command that refers to what exists now most of the time, and to nonsense sometimes."""
+    known = sorted(state.callouts) or ["C000001"]
+    callout = data.draw(st.sampled_from([*known, "C999999"]))
+    unit = data.draw(st.sampled_from([*UNITS, "U9"]))
+    on_unit = state.units.get(unit)
+    own = on_unit.callout_id if on_unit and on_unit.callout_id else callout
+    kind = data.draw(st.sampled_from([
+        "alarm", "alarm", "assign", "assign", "reassign", "ack", "status", "status", "status",
+        "outcome", "outcome", "position", "cancel", "merge", "split", "note", "tick", "shift",
+        "end",
+    ]))
+    if kind == "alarm":
+        return ReceiveAlarm(data.draw(alarms))
+    if kind == "assign":
+        return Assign(callout, unit, 600.0)
+    if kind == "reassign":
+        return Reassign(callout, unit)
+    if kind == "ack":
+        return Acknowledge(unit, own)
+    if kind == "status":
+        status = data.draw(st.sampled_from([*WORKFLOW, *WORKFLOW, *UnitStatus]))
+        return ReportStatus(unit, status, "Sunderby sjukhus")
+    if kind == "outcome":
+        return RecordOutcome(unit, own, data.draw(st.sampled_from(OUTCOMES)))
+    if kind == "position":
+        return ReportPosition(unit, data.draw(st.sampled_from(SPOTS)))
+    if kind == "cancel":
+        return CancelCallout(callout, "agency withdrew")
+    if kind == "merge":
+        return MergeCallouts(callout, data.draw(st.sampled_from(known)))
+    if kind == "split":
+        alarm_ids = sorted(state.alarms) or ["police/R0"]
+        return SplitCallout(callout, data.draw(st.sampled_from(alarm_ids)))
+    if kind == "note":
+        return AddNote(callout, "worried neighbour")
+    if kind == "shift":
+        return StartShift(unit, ("nurse A", "nurse B"), T0 + timedelta(hours=8))
+    if kind == "end":
+        return EndShift(unit)
+    return Tick()
+
+
+def _setup() -> tuple[DispatchState, list[Envelope]]:
+    state = DispatchState()
+    log: list[Envelope] = []
+    for i, unit_id in enumerate(UNITS):
+        run(state, log, RegisterUnit(unit_id, f"MAE {unit_id}", "base", SPOTS[i]), T0)
+        if unit_id != "U3":  # U3 starts off duty
+            run(state, log, StartShift(unit_id, ("nurse",), T0 + timedelta(hours=8)), T0)
+    return state, log
+
+
+def run(state: DispatchState, log: list[Envelope], command: Command, now: datetime) -> bool:
+    """Decide and apply like the shell does; False if the command was refused."""
+    try:
+        decision = decide(state, command, now=now, actor="tester")
+    except DispatchError:
+        return False
+    for event in decision.events:
+        env = Envelope(state.last_seq + 1, event)
+        log.append(env)
+        state.apply(env)
+    return True
+
+
+def check_invariants(state: DispatchState) -> None:
+    serving: dict[str, str] = {}
+    for callout in state.callouts.values():
+        if callout.unit_id is not None and callout.status.is_open:
+            assert callout.unit_id not in serving, "a unit serves two callouts"
+            serving[callout.unit_id] = callout.callout_id
+            assert state.units[callout.unit_id].callout_id == callout.callout_id
+        if callout.merged_into is not None:
+            assert callout.merged_into in state.callouts
+    for unit in state.units.values():
+        if unit.callout_id is not None:
+            assert serving.get(unit.unit_id) == unit.callout_id
+            assert unit.status.is_busy
+    for alarm_id in state.alarms:
+        holder = state.callouts[state.alarm_callout[alarm_id]]
+        assert alarm_id in holder.alarm_ids, "an alarm was lost"
+    held = [a for c in state.callouts.values() for a in c.alarm_ids]
+    assert sorted(held) == sorted(state.alarms), "an alarm is in no callout or in two"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_random_sequences_keep_the_invariants_and_replay_exactly(data: st.DataObject) -> None:
+    state, log = _setup()
+    now = T0
+    for _ in range(data.draw(st.integers(0, 120))):
+        command = draw_command(data, state)
+        now += timedelta(seconds=data.draw(st.integers(0, 120)))
+        before = state.snapshot()
+        accepted = run(state, log, command, now)
+        if not accepted:
+            assert state.snapshot() == before, "a refused command changed the state"
+        check_invariants(state)
+    assert DispatchState.replay(log).snapshot() == state.snapshot()
+    via_json = [Envelope(e.seq, event_from_dict(event_to_dict(e.event))) for e in log]
+    assert DispatchState.replay(via_json).snapshot() == state.snapshot()
