@@ -266,17 +266,26 @@ class RoadGraph:
 
         if self.n_nodes == 0:
             return False
-        n, _ = connected_components(self.adjacency(), directed=True, connection="strong")
+        n, _ = connected_components(self._structure(), directed=True, connection="strong")
         return bool(n == 1)
+
+    def _structure(self) -> Any:
+        """Who links to whom, parallel edges merged: SciPy 1.17's strong
+        ``connected_components`` never returns on a matrix with duplicate entries."""
+        matrix = self.adjacency(np.ones(self.n_edges))
+        matrix.sum_duplicates()
+        return matrix
 
     def adjacency(self, weights: npt.NDArray[Any] | None = None) -> Any:
         """The graph as a SciPy CSR matrix (weights default to the base travel time)."""
         from scipy.sparse import csr_matrix
 
         data = self.edge_time_s if weights is None else weights
+        # copy=True: SciPy may sort the index arrays in place, which must not touch the graph.
         return csr_matrix(
             (np.asarray(data, dtype=np.float64), self.edge_target, self.edge_offsets),
             shape=(self.n_nodes, self.n_nodes),
+            copy=True,
         )
 
     # -- construction -------------------------------------------------------------------
@@ -420,7 +429,7 @@ class RoadGraph:
 
         if self.n_nodes == 0:
             return self
-        n, labels = connected_components(self.adjacency(), directed=True, connection="strong")
+        n, labels = connected_components(self._structure(), directed=True, connection="strong")
         if n == 1:
             return self
         biggest = int(np.argmax(np.bincount(labels)))

@@ -515,3 +515,15 @@ def test_from_edges_preserves_edges_and_their_shapes(
     assert got == want
     assert np.all(np.diff(g.edge_offsets) >= 0)
     assert np.all(np.diff(g.edge_source) >= 0)
+
+
+def test_parallel_edges_neither_hang_connectivity_nor_touch_the_graph() -> None:
+    """SciPy's strong components loop forever on duplicate matrix entries; we merge them."""
+    g = RoadGraph.from_edges(
+        node_lat=[65.0, 65.01], node_lon=[21.0, 21.01], source=[0, 0, 1], target=[1, 1, 0],
+        length_m=[1500.0, 1800.0, 1500.0], speed_kmh=[50.0, 70.0, 50.0], road_class=[4, 3, 4],
+    )
+    before = g.edge_target.copy()
+    assert g.is_strongly_connected()
+    assert g.largest_strongly_connected() is g
+    assert np.array_equal(g.edge_target, before)
