@@ -1,0 +1,456 @@
+"""Travel times for dispatch: snapping, ETAs of many units to one callout, matrices and routes.
+
+:class:`TravelTimes` is the one entry point. It answers for one *situation* (time of day, season,
+emergency driving) of a :class:`~maps.traveltime.TravelTimeModel`; :meth:`TravelTimes.situation`
+gives a view for another situation that shares everything already precomputed for the graph.
+
+Algorithm (measurements in ``routing/README.md``): on small graphs a plain compiled Dijkstra over
+the whole graph answers in well under a millisecond with no preprocessing; on large graphs a
+contraction hierarchy (:mod:`routing.ch`) is built once per metric and answers 50 units to one
+callout in about a millisecond. Winter and emergency driving scale every edge by one factor and so
+reuse the same hierarchy; rush hour slows only urban roads and gets a hierarchy of its own, built
+on first use (or ahead of time with :meth:`TravelTimes.prepare`).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from maps.graph import RoadGraph
+from maps.traveltime import TravelTimeModel
+from routing.errors import NoRoute, RoutingError, SnapError
+from routing.paths import DijkstraPaths, PathBackend, SeedSet
+from routing.route import Route, Step, StepKind, build_route
+from routing.snap import DEFAULT_MAX_SNAP_M, SnappedPoint, Snapper
+
+if TYPE_CHECKING:  # numba loads only when a hierarchy is built
+    from routing.ch import ContractionHierarchy
+
+__all__ = [
+    "DEFAULT_OFFROAD_SPEED_KMH",
+    "SMALL_GRAPH_NODES",
+    "Algorithm",
+    "EtaResult",
+    "Location",
+    "TravelMatrix",
+    "TravelTimes",
+]
+
+logger = logging.getLogger(__name__)
+
+FloatArray = npt.NDArray[np.float64]
+
+#: Speed of the leg between a coordinate and its road (walking, a yard, a forest track).
+DEFAULT_OFFROAD_SPEED_KMH = 15.0
+
+#: Up to this many nodes plain Dijkstra is used: it answers an alarm's ETAs in about a
+#: millisecond there (see routing/README.md) and needs neither preprocessing nor compiling the
+#: hierarchy's kernels, so a one-off ``mae route`` on the county map starts at once.
+SMALL_GRAPH_NODES = 2_000
+
+Algorithm = Literal["auto", "dijkstra", "ch"]
+
+#: A point to route from or to: already snapped, or a ``(lat, lon)`` pair to snap.
+Location = SnappedPoint | tuple[float, float]
+
+
+@dataclass(frozen=True, slots=True)
+class EtaResult:
+    """Travel time and distance of the fastest route; both infinite when there is none."""
+
+    duration_s: float
+    distance_m: float
+
+    def __post_init__(self) -> None:
+        if math.isnan(self.duration_s) or self.duration_s < 0:
+            raise RoutingError(f"duration must be >= 0, got {self.duration_s!r}")
+        if math.isnan(self.distance_m) or self.distance_m < 0:
+            raise RoutingError(f"distance must be >= 0, got {self.distance_m!r}")
+
+    @property
+    def reachable(self) -> bool:
+        return math.isfinite(self.duration_s)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class TravelMatrix:
+    """Durations (s) and distances (m) from each source (row) to each target (column)."""
+
+    durations_s: FloatArray
+    distances_m: FloatArray
+
+    def __post_init__(self) -> None:
+        if self.durations_s.shape != self.distances_m.shape or self.durations_s.ndim != 2:
+            raise RoutingError("durations and distances must be matrices of the same shape")
+
+
+class _Shared:
+    """What every situation of one graph shares: the snap index, edge times, hierarchies."""
+
+    def __init__(self, graph: RoadGraph, *, max_snap_m: float) -> None:
+        self.graph = graph
+        self.snapper = Snapper(graph, max_snap_m=max_snap_m)
+        self.lengths = graph.edge_length_m.astype(np.float64)
+        self.source = graph.edge_source.astype(np.int64)
+        self.target = graph.edge_target.astype(np.int64)
+        self.lock = threading.Lock()
+        self.times: dict[tuple[object, ...], FloatArray] = {}
+        self.hierarchies: list[ContractionHierarchy] = []
+
+    def edge_times(
+        self, model: TravelTimeModel, at: datetime | None, winter: bool | None, emergency: bool
+    ) -> FloatArray:
+        if type(model) is not TravelTimeModel:  # a subclass may depend on more than these
+            return model.edge_times(self.graph, at=at, winter=winter, emergency=emergency)
+        key = (model, model.is_winter(at, winter), emergency, model.is_peak(at))
+        with self.lock:
+            found = self.times.get(key)
+            if found is None:
+                found = model.edge_times(self.graph, at=at, winter=winter, emergency=emergency)
+                found.flags.writeable = False
+                self.times[key] = found
+            return found
+
+    def hierarchy(self, times: FloatArray) -> tuple[ContractionHierarchy, float]:
+        """A hierarchy whose metric is ``times`` up to one factor, built if there is none."""
+        with self.lock:
+            for ch in self.hierarchies:
+                scale = _proportion(times, ch.times)
+                if scale is not None:
+                    return ch, scale
+            from routing.ch import ContractionHierarchy
+
+            logger.info("building contraction hierarchy for %d nodes", self.graph.n_nodes)
+            ch = ContractionHierarchy(self.graph, times)
+            logger.info("hierarchy built in %.1f s", ch.stats.build_s)
+            self.hierarchies.append(ch)
+            return ch, 1.0
+
+
+def _proportion(a: FloatArray, b: FloatArray) -> float | None:
+    """``s`` with ``a == s * b`` (to rounding), or None."""
+    if a.shape != b.shape:
+        return None
+    if not len(a):
+        return 1.0
+    i = int(np.argmax(b))
+    if b[i] <= 0:
+        return 1.0 if not np.any(a) else None
+    s = float(a[i] / b[i])
+    if s > 0 and np.allclose(a, s * b, rtol=1e-9, atol=1e-12):
+        return s
+    return None
+
+
+class TravelTimes:
+    """Snapping, ETAs, matrices and routes on ``graph`` for one driving situation.
+
+    ``at`` picks the time of day (rush hour) and, unless ``winter`` says otherwise, the season;
+    ``emergency`` drives with blue lights. The leg between a coordinate and its road is costed at
+    ``offroad_speed_kmh``; coordinates farther than ``max_snap_m`` from any road raise
+    :class:`~routing.errors.SnapError`. ``algorithm`` forces plain Dijkstra or the contraction
+    hierarchy; ``"auto"`` picks by graph size.
+    """
+
+    def __init__(
+        self,
+        graph: RoadGraph,
+        model: TravelTimeModel | None = None,
+        *,
+        at: datetime | None = None,
+        winter: bool | None = None,
+        emergency: bool = False,
+        offroad_speed_kmh: float = DEFAULT_OFFROAD_SPEED_KMH,
+        max_snap_m: float = DEFAULT_MAX_SNAP_M,
+        algorithm: Algorithm = "auto",
+        _shared: _Shared | None = None,
+    ) -> None:
+        if not (math.isfinite(offroad_speed_kmh) and offroad_speed_kmh > 0):
+            raise RoutingError(
+                f"offroad_speed_kmh must be a positive speed, got {offroad_speed_kmh!r}"
+            )
+        if algorithm not in ("auto", "dijkstra", "ch"):
+            raise RoutingError(f"algorithm must be 'auto', 'dijkstra' or 'ch', got {algorithm!r}")
+        self.graph = graph
+        self.model = model if model is not None else TravelTimeModel()
+        self.at = at
+        self.winter = self.model.is_winter(at, winter)
+        self.emergency = emergency
+        self.offroad_speed_kmh = float(offroad_speed_kmh)
+        self.algorithm: Algorithm = algorithm
+        self._shared = _shared if _shared is not None else _Shared(graph, max_snap_m=max_snap_m)
+        self.times = self._shared.edge_times(self.model, at, winter, emergency)
+        self._backend: PathBackend | None = None
+        self._n_edges = graph.n_edges
+
+    # -- situations and preparation ----------------------------------------------------------
+
+    def situation(
+        self, *, at: datetime | None = None, winter: bool | None = None, emergency: bool = False
+    ) -> TravelTimes:
+        """The same graph, model and settings for another situation, sharing precomputation."""
+        return TravelTimes(
+            self.graph,
+            self.model,
+            at=at,
+            winter=winter,
+            emergency=emergency,
+            offroad_speed_kmh=self.offroad_speed_kmh,
+            algorithm=self.algorithm,
+            _shared=self._shared,
+        )
+
+    @property
+    def uses_hierarchy(self) -> bool:
+        """Whether queries run on a contraction hierarchy (else plain Dijkstra)."""
+        if self.algorithm == "auto":
+            return self.graph.n_nodes > SMALL_GRAPH_NODES
+        return self.algorithm == "ch"
+
+    def prepare(self) -> TravelTimes:
+        """Do now the precomputation the first query would otherwise do; returns ``self``."""
+        self._paths()
+        return self
+
+    def _paths(self) -> PathBackend:
+        if self._backend is None:
+            if self.uses_hierarchy:
+                ch, scale = self._shared.hierarchy(self.times)
+                self._backend = ch.paths(scale)
+            else:
+                self._backend = DijkstraPaths(self.graph, self.times)
+        return self._backend
+
+    # -- snapping ----------------------------------------------------------------------
+
+    @property
+    def max_snap_m(self) -> float:
+        return self._shared.snapper.max_snap_m
+
+    def snap(self, lat: float, lon: float) -> SnappedPoint:
+        """The nearest road point to ``(lat, lon)`` (see :class:`~routing.snap.Snapper`)."""
+        return self._shared.snapper.snap(lat, lon)
+
+    def at_node(self, node: int) -> SnappedPoint:
+        """A point exactly at graph node ``node``."""
+        return self._shared.snapper.at_node(node)
+
+    def _point(self, where: Location) -> SnappedPoint:
+        if isinstance(where, SnappedPoint):
+            if where.edge >= self._n_edges or where.twin >= self._n_edges:
+                raise SnapError(f"point on edge {where.edge} was snapped on another graph")
+            return where
+        lat, lon = where
+        return self.snap(lat, lon)
+
+    # -- seeds ----------------------------------------------------------------------
+
+    def _seeds(self, points: Sequence[SnappedPoint], *, depart: bool) -> SeedSet:
+        """Where each point enters (``depart``) or leaves the graph: ``(node, s, m)`` seeds.
+
+        Seed 0 drives the point's own edge (to its head when departing, from its tail when
+        arriving); seed 1 drives the twin edge of a two-way road, or stands on the end node
+        when the point sits exactly there on a one-way road.
+        """
+        sh, w, ln = self._shared, self.times, self._shared.lengths
+        cols = _columns(points)
+        e, f, tw = cols[:, 0].astype(np.int64), cols[:, 1], cols[:, 2].astype(np.int64)
+        head, tail = sh.target[e], sh.source[e]
+        has_tw = tw >= 0
+        twc = np.where(has_tw, tw, 0)
+        if depart:  # seed 0: rest of the edge to its head; seed 1: back along the twin
+            n0, r0 = head, 1.0 - f
+            n1, r1 = tail, f
+            at_end = ~has_tw & (f == 0.0)
+        else:  # seed 0: from the tail along the edge; seed 1: from the head along the twin
+            n0, r0 = tail, f
+            n1, r1 = head, 1.0 - f
+            at_end = ~has_tw & (f == 1.0)
+        second = has_tw | at_end
+        counts = 1 + second.astype(np.int64)
+        offsets = np.zeros(len(points) + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        nodes = np.empty(int(offsets[-1]), dtype=np.int64)
+        times = np.empty(len(nodes))
+        lens = np.empty(len(nodes))
+        first = offsets[:-1]
+        nodes[first], times[first], lens[first] = n0, r0 * w[e], r0 * ln[e]
+        pos = first[second] + 1
+        t1 = np.where(has_tw, r1 * w[twc], 0.0)
+        l1 = np.where(has_tw, r1 * ln[twc], 0.0)
+        nodes[pos], times[pos], lens[pos] = n1[second], t1[second], l1[second]
+        return SeedSet(offsets=offsets, nodes=nodes, times=times, lengths=lens)
+
+    def _direct(
+        self, a: SnappedPoint, b: SnappedPoint
+    ) -> tuple[float, float, tuple[int, float, float]] | None:
+        """Driving from ``a`` to ``b`` along the one road they share, if they share one."""
+        if b.edge == a.edge:
+            fb = b.fraction
+        elif a.twin >= 0 and b.edge == a.twin:
+            fb = 1.0 - b.fraction
+        else:
+            return None
+        fa, w, ln = a.fraction, self.times, self._shared.lengths
+        best: tuple[float, float, tuple[int, float, float]] | None = None
+        if fb >= fa:
+            best = ((fb - fa) * w[a.edge], (fb - fa) * ln[a.edge], (a.edge, fa, fb))
+        if a.twin >= 0 and fb <= fa:
+            t = (fa - fb) * w[a.twin]
+            if best is None or t < best[0]:
+                best = (t, (fa - fb) * ln[a.twin], (a.twin, 1.0 - fa, 1.0 - fb))
+        return best
+
+    def _offroad_s(self, p: SnappedPoint) -> float:
+        return p.offroad_m / (self.offroad_speed_kmh / 3.6)
+
+    def _finish(
+        self, a: SnappedPoint, b: SnappedPoint, t: float, d: float
+    ) -> tuple[float, float]:
+        """Add the same-road shortcut and the off-road legs to a network time and distance."""
+        if a == b:
+            return 0.0, 0.0
+        direct = self._direct(a, b)
+        if direct is not None and direct[0] < t:
+            t, d = direct[0], direct[1]
+        if not math.isfinite(t):
+            return math.inf, math.inf
+        return (
+            float(t + self._offroad_s(a) + self._offroad_s(b)),
+            float(d + a.offroad_m + b.offroad_m),
+        )
+
+    def _between(
+        self, srcs: Sequence[SnappedPoint], tgts: Sequence[SnappedPoint], times: FloatArray,
+        lens: FloatArray,
+    ) -> tuple[FloatArray, FloatArray]:
+        """Network results (sources x targets) completed with off-road legs and same-road
+        shortcuts; unreachable pairs stay infinite."""
+        v = self.offroad_speed_kmh / 3.6
+        cs, ct = _columns(srcs), _columns(tgts)
+        off_s, off_t = cs[:, 3], ct[:, 3]
+        durations = times + (off_s[:, None] + off_t[None, :]) / v
+        distances = lens + off_s[:, None] + off_t[None, :]
+        distances[~np.isfinite(durations)] = np.inf
+        key_s, key_t = _road_keys(cs), _road_keys(ct)
+        for i, j in np.argwhere(key_s[:, None] == key_t[None, :]):
+            durations[i, j], distances[i, j] = self._finish(
+                srcs[i], tgts[j], float(times[i, j]), float(lens[i, j])
+            )
+        return durations, distances
+
+    # -- queries ----------------------------------------------------------------------
+
+    def etas_to(self, target: Location, sources: Sequence[Location]) -> list[EtaResult]:
+        """Time and distance from every source (e.g. each unit) to one target (the callout)."""
+        tgt = self._point(target)
+        srcs = [self._point(s) for s in sources]
+        if not srcs:
+            return []
+        times, lens = self._paths().many_to_one(
+            self._seeds(srcs, depart=True), self._seeds([tgt], depart=False)
+        )
+        dur, dist = self._between(srcs, [tgt], times[:, None], lens[:, None])
+        return [EtaResult(t, d) for t, d in zip(dur[:, 0].tolist(), dist[:, 0].tolist(),
+                                                strict=True)]
+
+    def etas_from(self, source: Location, targets: Sequence[Location]) -> list[EtaResult]:
+        """Time and distance from one source to every target."""
+        src = self._point(source)
+        tgts = [self._point(t) for t in targets]
+        if not tgts:
+            return []
+        times, lens = self._paths().one_to_many(
+            self._seeds([src], depart=True), self._seeds(tgts, depart=False)
+        )
+        dur, dist = self._between([src], tgts, times[None, :], lens[None, :])
+        return [EtaResult(t, d) for t, d in zip(dur[0].tolist(), dist[0].tolist(), strict=True)]
+
+    def eta(self, source: Location, target: Location) -> EtaResult:
+        """Time and distance of the fastest route from ``source`` to ``target``."""
+        return self.etas_to(target, [source])[0]
+
+    def matrix(
+        self, points: Sequence[Location], targets: Sequence[Location] | None = None
+    ) -> TravelMatrix:
+        """Durations and distances between all ``points`` (or from ``points`` to ``targets``)."""
+        srcs = [self._point(p) for p in points]
+        tgts = srcs if targets is None else [self._point(p) for p in targets]
+        if not srcs or not tgts:
+            empty = np.zeros((len(srcs), len(tgts)))
+            return TravelMatrix(durations_s=empty, distances_m=empty.copy())
+        times, lens = self._paths().many_to_many(
+            self._seeds(srcs, depart=True), self._seeds(tgts, depart=False)
+        )
+        dur, dist = self._between(srcs, tgts, times, lens)
+        return TravelMatrix(durations_s=dur, distances_m=dist)
+
+    def route(self, a: Location, b: Location) -> Route:
+        """The fastest route from ``a`` to ``b`` with geometry and a step list for the crew;
+        :class:`~routing.errors.NoRoute` if no road connects them."""
+        pa, pb = self._point(a), self._point(b)
+        if pa == pb:  # already there: no travel, as in etas_to and matrix
+            here = (pa.lat, pa.lon)
+            stay = (Step(StepKind.DEPART, "", 0.0, 0.0, *here),
+                    Step(StepKind.ARRIVE, "", 0.0, 0.0, *here))
+            return Route(pa, pb, 0.0, 0.0, (here, here), (), stay)
+        legs: list[tuple[int, float, float]] = []
+        direct = self._direct(pa, pb)
+        found = self._paths().path(
+            self._seeds([pa], depart=True), self._seeds([pb], depart=False)
+        )
+        if direct is not None and (found is None or direct[0] <= found.time_s):
+            legs = [direct[2]]
+        elif found is not None:
+            legs = [self._departure_leg(pa, found.source_seed)]
+            legs.extend((int(e), 0.0, 1.0) for e in found.edges)
+            legs.append(self._arrival_leg(pb, found.target_seed))
+        else:
+            raise NoRoute(
+                f"no road connects ({pa.lat:.6f}, {pa.lon:.6f}) to ({pb.lat:.6f}, {pb.lon:.6f})"
+            )
+        legs = [leg for leg in legs if leg[2] > leg[1]]
+        return build_route(
+            self._shared.snapper,
+            self.times,
+            pa,
+            pb,
+            legs,
+            offroad_speed_ms=self.offroad_speed_kmh / 3.6,
+        )
+
+    def _departure_leg(self, p: SnappedPoint, seed: int) -> tuple[int, float, float]:
+        if seed == 0:
+            return (p.edge, p.fraction, 1.0)
+        if p.twin >= 0:
+            return (p.twin, 1.0 - p.fraction, 1.0)
+        return (p.edge, 0.0, 0.0)  # standing on the tail node: nothing to drive
+
+    def _arrival_leg(self, p: SnappedPoint, seed: int) -> tuple[int, float, float]:
+        if seed == 0:
+            return (p.edge, 0.0, p.fraction)
+        if p.twin >= 0:
+            return (p.twin, 0.0, 1.0 - p.fraction)
+        return (p.edge, 1.0, 1.0)  # standing on the head node
+
+
+def _columns(points: Sequence[SnappedPoint]) -> FloatArray:
+    """``(edge, fraction, twin, offroad_m)`` of each point as one array (edges fit exactly)."""
+    return np.array(
+        [(p.edge, p.fraction, p.twin, p.offroad_m) for p in points], dtype=np.float64
+    ).reshape(-1, 4)
+
+
+def _road_keys(cols: FloatArray) -> npt.NDArray[np.int64]:
+    """One number per road: the lower edge of a two-way pair, or the one-way edge."""
+    e, tw = cols[:, 0].astype(np.int64), cols[:, 2].astype(np.int64)
+    return np.where(tw >= 0, np.minimum(e, tw), e)

@@ -1,0 +1,221 @@
+"""Shortest paths between sets of seeded nodes: the interface the engine uses, and plain Dijkstra.
+
+A snapped point enters the graph at up to two nodes, each with a head start (the part of its edge
+still to drive) — a :class:`SeedSet` holds those seeds for any number of points. A
+:class:`PathBackend` answers many-to-one, one-to-many, many-to-many and path queries on seeds;
+:class:`DijkstraPaths` does it with SciPy's compiled Dijkstra over the whole graph, which needs no
+preprocessing and is the fastest choice on small graphs (the bundled county map), while
+:class:`routing.ch.ContractionHierarchy` serves the large ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from maps.graph import RoadGraph
+
+__all__ = ["DijkstraPaths", "PathBackend", "PathResult", "SeedSet"]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SeedSet:
+    """Seeds of several points: point ``i`` owns ``nodes[offsets[i]:offsets[i + 1]]``, entered
+    after ``times`` seconds and ``lengths`` metres."""
+
+    offsets: IntArray
+    nodes: IntArray
+    times: FloatArray
+    lengths: FloatArray
+
+    def __post_init__(self) -> None:
+        k = len(self.nodes)
+        if len(self.times) != k or len(self.lengths) != k or int(self.offsets[-1]) != k:
+            raise ValueError("seed arrays disagree in length")
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def run(self, i: int) -> slice:
+        return slice(int(self.offsets[i]), int(self.offsets[i + 1]))
+
+    @classmethod
+    def of(cls, seeds: list[list[tuple[int, float, float]]]) -> SeedSet:
+        """Pack ``[(node, time, length), ...]`` per point."""
+        counts = np.array([len(s) for s in seeds], dtype=np.int64)
+        offsets = np.zeros(len(seeds) + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        flat = [x for s in seeds for x in s]
+        return cls(
+            offsets=offsets,
+            nodes=np.array([x[0] for x in flat], dtype=np.int64),
+            times=np.array([x[1] for x in flat], dtype=np.float64),
+            lengths=np.array([x[2] for x in flat], dtype=np.float64),
+        )
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class PathResult:
+    """A fastest path: time, length, which source and target seed it used, its edges."""
+
+    time_s: float
+    length_m: float
+    source_seed: int
+    target_seed: int
+    edges: IntArray
+
+
+class PathBackend(Protocol):
+    """Shortest-path queries between seed sets on one metric (edge times)."""
+
+    def many_to_one(self, sources: SeedSet, target: SeedSet) -> tuple[FloatArray, FloatArray]:
+        """Times and lengths from every source point to the single target point."""
+        ...
+
+    def one_to_many(self, source: SeedSet, targets: SeedSet) -> tuple[FloatArray, FloatArray]:
+        """Times and lengths from the single source point to every target point."""
+        ...
+
+    def many_to_many(self, sources: SeedSet, targets: SeedSet) -> tuple[FloatArray, FloatArray]:
+        """Time and length matrices, sources by targets."""
+        ...
+
+    def path(self, source: SeedSet, target: SeedSet) -> PathResult | None:
+        """The fastest path between two single points, or None if there is none."""
+        ...
+
+
+class DijkstraPaths:
+    """SciPy Dijkstra over the whole graph; no preprocessing, O(n log n) per seed node."""
+
+    def __init__(self, graph: RoadGraph, times: FloatArray) -> None:
+        from scipy.sparse import csr_matrix
+
+        n = graph.n_nodes
+        src = graph.edge_source.astype(np.int64)
+        dst = graph.edge_target.astype(np.int64)
+        # keep the fastest of parallel edges and drop self-loops: SciPy must not sum or keep them
+        order = np.lexsort((times, dst, src))
+        s, d = src[order], dst[order]
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = (s[1:] != s[:-1]) | (d[1:] != d[:-1])
+        keep = order[first & (s != d)]
+        self._n = n
+        self._edge = keep  # graph edge of each matrix entry, in (src, dst) order
+        self._key = src[keep] * n + dst[keep]
+        self._len = graph.edge_length_m.astype(np.float64)[keep]
+        self._fwd = csr_matrix((times[keep], (src[keep], dst[keep])), shape=(n, n))
+        self._bwd = self._fwd.T.tocsr()
+        self._fwd.sort_indices()
+
+    def _tree(
+        self, nodes: IntArray, *, reverse: bool
+    ) -> tuple[FloatArray, FloatArray, IntArray]:
+        """Times, lengths and predecessors of full searches from ``nodes``."""
+        from scipy.sparse.csgraph import dijkstra
+
+        mat = self._bwd if reverse else self._fwd
+        dist, pred = dijkstra(mat, directed=True, indices=nodes, return_predecessors=True)
+        dist = np.atleast_2d(dist)
+        pred = np.atleast_2d(pred).astype(np.int64)
+        lengths = self._tree_lengths(pred, reverse=reverse)
+        lengths[~np.isfinite(dist)] = np.inf
+        return dist, lengths, pred
+
+    def _edge_length(self, a: IntArray, b: IntArray) -> FloatArray:
+        pos = np.searchsorted(self._key, a * self._n + b)
+        return np.asarray(self._len[np.minimum(pos, len(self._len) - 1)], dtype=np.float64)
+
+    def _tree_lengths(self, pred: IntArray, *, reverse: bool) -> FloatArray:
+        """Metres from the root along each row's predecessor tree, by pointer jumping."""
+        me = np.broadcast_to(np.arange(self._n), pred.shape)
+        has = pred >= 0
+        up = np.where(has, pred, me)
+        acc = np.zeros(pred.shape)
+        if has.any():
+            a, b = (me[has], up[has]) if reverse else (up[has], me[has])
+            acc[has] = self._edge_length(a, b)
+        while True:
+            nxt = np.take_along_axis(up, up, axis=1)
+            if np.array_equal(nxt, up):
+                break
+            acc = acc + np.take_along_axis(acc, up, axis=1)
+            up = nxt
+        return acc
+
+    def many_to_one(self, sources: SeedSet, target: SeedSet) -> tuple[FloatArray, FloatArray]:
+        dist, lens, _ = self._tree(target.nodes, reverse=True)
+        t, ln = _best(dist, lens, target, sources)
+        return t[0], ln[0]
+
+    def one_to_many(self, source: SeedSet, targets: SeedSet) -> tuple[FloatArray, FloatArray]:
+        dist, lens, _ = self._tree(source.nodes, reverse=False)
+        t, ln = _best(dist, lens, source, targets)
+        return t[0], ln[0]
+
+    def many_to_many(self, sources: SeedSet, targets: SeedSet) -> tuple[FloatArray, FloatArray]:
+        dist, lens, _ = self._tree(sources.nodes, reverse=False)
+        return _best(dist, lens, sources, targets)
+
+    def path(self, source: SeedSet, target: SeedSet) -> PathResult | None:
+        dist, lens, pred = self._tree(source.nodes, reverse=False)
+        tot = source.times[:, None] + dist[:, target.nodes] + target.times[None, :]
+        if not tot.size or not np.isfinite(tot.min()):
+            return None
+        a, b = np.unravel_index(int(np.argmin(tot)), tot.shape)
+        node = int(target.nodes[b])
+        chain = [node]
+        while pred[a, node] >= 0:
+            node = int(pred[a, node])
+            chain.append(node)
+        chain.reverse()
+        nodes = np.asarray(chain, dtype=np.int64)
+        pos = np.searchsorted(self._key, nodes[:-1] * self._n + nodes[1:])
+        return PathResult(
+            time_s=float(tot[a, b]),
+            length_m=float(source.lengths[a] + lens[a, int(target.nodes[b])] + target.lengths[b]),
+            source_seed=int(a),
+            target_seed=int(b),
+            edges=self._edge[pos].astype(np.int64),
+        )
+
+
+def _padded(seeds: SeedSet) -> tuple[IntArray, npt.NDArray[np.bool_]]:
+    """Seed indices per point as a (points x most seeds) array, and which entries are real."""
+    counts = np.diff(seeds.offsets)
+    width = max(1, int(counts.max())) if len(counts) else 1
+    col = np.arange(width)
+    ok = col[None, :] < counts[:, None]
+    idx = np.where(ok, seeds.offsets[:-1, None] + col[None, :], 0)
+    return idx, ok
+
+
+def _best(
+    dist: FloatArray, lens: FloatArray, rows: SeedSet, cols: SeedSet
+) -> tuple[FloatArray, FloatArray]:
+    """Best time and length between each ``rows`` point and each ``cols`` point, where
+    ``dist[r, v]`` is the tree distance between row seed ``r`` and node ``v``."""
+    ri, rok = _padded(rows)
+    ci, cok = _padded(cols)
+    r = ri[:, :, None, None]
+    c = ci[None, None, :, :]
+    node = cols.nodes[c]
+    tot = rows.times[r] + dist[r, node] + cols.times[c]
+    tot = np.where(rok[:, :, None, None] & cok[None, None, :, :], tot, np.inf)
+    met = rows.lengths[r] + lens[r, node] + cols.lengths[c]
+    # (row points, col points, seed pairs)
+    kr, kc = len(ri), len(ci)
+    tot = tot.transpose(0, 2, 1, 3).reshape(kr, kc, -1)
+    met = np.broadcast_to(met, (kr, ri.shape[1], kc, ci.shape[1]))
+    met = met.transpose(0, 2, 1, 3).reshape(kr, kc, -1)
+    arg = np.argmin(tot, axis=2)[:, :, None]
+    best_t = np.take_along_axis(tot, arg, axis=2)[:, :, 0]
+    best_l = np.take_along_axis(met, arg, axis=2)[:, :, 0]
+    best_l = np.where(np.isfinite(best_t), best_l, np.inf)
+    return best_t, best_l

@@ -1,0 +1,280 @@
+"""Snap a coordinate onto the nearest road: the closest point of any edge, geometry included.
+
+Units report GPS positions and callouts come with an address coordinate; neither lies on a graph
+node. :class:`Snapper` finds the nearest point on the nearest road segment (every shape point of
+an edge counts, not just its end nodes) and returns a :class:`SnappedPoint`: the edge, how far
+along it the point lies, and the straight off-road distance that travel-time queries cost at a
+slow speed. A point farther than ``max_snap_m`` from every road raises :class:`SnapError`.
+
+Index: every segment is sampled at most ``spacing`` metres apart into a k-d tree of 3-D points on
+the sphere. The nearest sample is at most ``spacing / 2`` farther than the nearest segment, so the
+exact answer is among the segments with a sample within ``nearest sample + spacing / 2``; those
+few candidates are then measured exactly in a local plane around the query point.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from maps.export import pair_two_way_edges
+from maps.graph import EARTH_RADIUS_M, RoadGraph, haversine_m
+from routing.errors import SnapError
+
+__all__ = ["DEFAULT_MAX_SNAP_M", "SnappedPoint", "Snapper", "edge_twins"]
+
+#: Farthest a coordinate may lie from a road before snapping refuses it. The bundled county map
+#: draws roads between places as coarse polylines, so a house can lie a few km from the nearest
+#: drawn road; on a full OpenStreetMap extract a smaller limit (say 1 km) is more telling.
+DEFAULT_MAX_SNAP_M = 5_000.0
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, slots=True)
+class SnappedPoint:
+    """A coordinate placed on a road of one graph.
+
+    ``edge`` is a directed edge and ``fraction`` how far along it (0 = tail node, 1 = head node)
+    the road point lies; ``twin`` is the opposite edge of the same two-way road, or -1 when the
+    road is one-way. ``offroad_m`` is the straight distance from ``(lat, lon)`` to the road point
+    ``(road_lat, road_lon)``.
+    """
+
+    lat: float
+    lon: float
+    edge: int
+    fraction: float
+    road_lat: float
+    road_lon: float
+    offroad_m: float = 0.0
+    twin: int = -1
+
+    def __post_init__(self) -> None:
+        if self.edge < 0:
+            raise SnapError(f"edge must be >= 0, got {self.edge}")
+        if self.twin < -1:
+            raise SnapError(f"twin must be an edge or -1, got {self.twin}")
+        if not (math.isfinite(self.fraction) and 0.0 <= self.fraction <= 1.0):
+            raise SnapError(f"fraction must be within 0..1, got {self.fraction!r}")
+        if not (math.isfinite(self.offroad_m) and self.offroad_m >= 0.0):
+            raise SnapError(f"offroad_m must be a finite distance >= 0, got {self.offroad_m!r}")
+        _check_coordinate(self.lat, self.lon)
+
+
+def _check_coordinate(lat: float, lon: float) -> None:
+    if not (math.isfinite(lat) and -90.0 <= lat <= 90.0):
+        raise SnapError(f"latitude {lat!r} is not within -90..90")
+    if not (math.isfinite(lon) and -180.0 <= lon <= 180.0):
+        raise SnapError(f"longitude {lon!r} is not within -180..180")
+
+
+def edge_twins(graph: RoadGraph) -> npt.NDArray[np.int32]:
+    """For every edge, the opposite edge of the same two-way road, or -1 for one-way edges."""
+    twin = np.full(graph.n_edges, -1, dtype=np.int32)
+    forward, partner = pair_two_way_edges(graph)
+    paired = partner >= 0
+    twin[forward[paired]] = partner[paired]
+    twin[partner[paired]] = forward[paired]
+    return twin
+
+
+def _xyz(lat: Any, lon: Any) -> FloatArray:
+    """Points on a sphere of the earth's radius, so chord length approximates ground distance."""
+    p, lm = np.radians(lat), np.radians(lon)
+    c = np.cos(p)
+    return np.column_stack([c * np.cos(lm), c * np.sin(lm), np.sin(p)]) * EARTH_RADIUS_M
+
+
+class Snapper:
+    """Nearest-road lookup over one graph; build once, query from any number of threads."""
+
+    def __init__(self, graph: RoadGraph, *, max_snap_m: float = DEFAULT_MAX_SNAP_M) -> None:
+        from scipy.spatial import cKDTree
+
+        if not (math.isfinite(max_snap_m) and max_snap_m > 0):
+            raise SnapError(f"max_snap_m must be a positive distance, got {max_snap_m!r}")
+        self.graph = graph
+        self.max_snap_m = float(max_snap_m)
+        self.twin = edge_twins(graph)
+        # Index each road once: one-way edges, and the lower-numbered edge of each two-way pair.
+        edges = np.flatnonzero((self.twin < 0) | (np.arange(graph.n_edges) < self.twin))
+        src = graph.edge_source
+        n_mid = np.diff(graph.geom_offsets)[edges]
+        n_pts = n_mid + 2
+        starts = np.zeros(len(edges) + 1, dtype=np.int64)
+        np.cumsum(n_pts, out=starts[1:])
+        total = int(starts[-1])
+        lat = np.empty(total)
+        lon = np.empty(total)
+        first, last = starts[:-1], starts[1:] - 1
+        lat[first], lon[first] = graph.node_lat[src[edges]], graph.node_lon[src[edges]]
+        tgt = graph.edge_target[edges]
+        lat[last], lon[last] = graph.node_lat[tgt], graph.node_lon[tgt]
+        within = _ragged_arange(n_mid)
+        out_idx = np.repeat(first + 1, n_mid) + within
+        geo_idx = np.repeat(graph.geom_offsets[edges], n_mid) + within
+        lat[out_idx] = graph.geom_lat[geo_idx]
+        lon[out_idx] = graph.geom_lon[geo_idx]
+        # segments join consecutive points of one edge's polyline
+        is_last = np.zeros(total, dtype=bool)
+        is_last[last] = True
+        seg_a = np.flatnonzero(~is_last)
+        seg_len = haversine_m(lat[seg_a], lon[seg_a], lat[seg_a + 1], lon[seg_a + 1])
+        seg_edge_pos = np.repeat(np.arange(len(edges)), n_pts - 1)
+        edge_total = np.bincount(seg_edge_pos, weights=seg_len, minlength=len(edges))
+        excl = np.cumsum(seg_len) - seg_len
+        first_seg = starts[:-1] - np.arange(len(edges))
+        before = excl - np.repeat(excl[first_seg], n_pts - 1)
+        self._seg_lat0, self._seg_lon0 = lat[seg_a], lon[seg_a]
+        self._seg_lat1, self._seg_lon1 = lat[seg_a + 1], lon[seg_a + 1]
+        self._seg_len = seg_len
+        self._seg_before = before  # metres along the edge before the segment starts
+        self._seg_edge = edges[seg_edge_pos].astype(np.int64)
+        self._edge_total = np.zeros(graph.n_edges)
+        self._edge_total[edges] = edge_total
+        # sample every segment at most `spacing` apart (both ends included)
+        positive = seg_len[seg_len > 0]
+        typical = float(np.median(positive)) if len(positive) else 100.0
+        self.spacing = float(min(500.0, max(25.0, 2.0 * typical)))
+        k = np.maximum(np.ceil(seg_len / self.spacing).astype(np.int64), 1) + 1
+        seg_of_sample = np.repeat(np.arange(len(seg_len)), k)
+        t = _ragged_arange(k) / np.repeat(k - 1, k)
+        s_lat = self._seg_lat0[seg_of_sample] + t * (
+            self._seg_lat1[seg_of_sample] - self._seg_lat0[seg_of_sample]
+        )
+        s_lon = self._seg_lon0[seg_of_sample] + t * (
+            self._seg_lon1[seg_of_sample] - self._seg_lon0[seg_of_sample]
+        )
+        self._sample_seg = seg_of_sample
+        self._tree = cKDTree(_xyz(s_lat, s_lon)) if len(seg_of_sample) else None
+
+    def snap(self, lat: float, lon: float) -> SnappedPoint:
+        """The nearest road point to ``(lat, lon)``, or :class:`SnapError` if it is farther
+        than ``max_snap_m`` or the coordinate is invalid."""
+        lat, lon = float(lat), float(lon)
+        _check_coordinate(lat, lon)
+        if self._tree is None:
+            raise SnapError(f"cannot snap ({lat:.6f}, {lon:.6f}): the map has no roads")
+        q = _xyz(lat, lon)[0]
+        chord, _ = self._tree.query(q, k=1)
+        nearest_m = _chord_to_arc(float(chord))
+        if nearest_m - self.spacing / 2 > self.max_snap_m:
+            # surely too far: measure only the segments of the nearest samples for the message
+            _, near = self._tree.query(q, k=min(16, self._tree.n))
+            segs = np.unique(self._sample_seg[np.atleast_1d(near)])
+        else:
+            radius = _arc_to_chord(nearest_m + self.spacing / 2 + 1.0)
+            samples = np.asarray(self._tree.query_ball_point(q, radius), dtype=np.int64)
+            segs = np.unique(self._sample_seg[samples])
+        # exact distance to each candidate segment in a local equirectangular plane (metres)
+        ky = EARTH_RADIUS_M * math.pi / 180.0
+        kx = ky * math.cos(math.radians(lat))
+        ax = (self._seg_lon0[segs] - lon) * kx
+        ay = (self._seg_lat0[segs] - lat) * ky
+        bx = (self._seg_lon1[segs] - lon) * kx
+        by = (self._seg_lat1[segs] - lat) * ky
+        dx, dy = bx - ax, by - ay
+        den = dx * dx + dy * dy
+        t = np.where(den > 0, -(ax * dx + ay * dy) / np.where(den > 0, den, 1.0), 0.0)
+        t = np.clip(t, 0.0, 1.0)
+        px, py = ax + t * dx, ay + t * dy
+        d2 = px * px + py * py
+        # ties (a shared node) go to the lowest segment so results are deterministic
+        best = int(np.argmin(d2))
+        seg = int(segs[best])
+        tb = float(t[best])
+        road_lat = float(self._seg_lat0[seg] + tb * (self._seg_lat1[seg] - self._seg_lat0[seg]))
+        road_lon = float(self._seg_lon0[seg] + tb * (self._seg_lon1[seg] - self._seg_lon0[seg]))
+        off = float(haversine_m(lat, lon, road_lat, road_lon))
+        if off > self.max_snap_m:
+            raise _too_far(lat, lon, off, self.max_snap_m)
+        edge = int(self._seg_edge[seg])
+        total = float(self._edge_total[edge])
+        along = float(self._seg_before[seg]) + tb * float(self._seg_len[seg])
+        fraction = min(1.0, max(0.0, along / total)) if total > 0 else 0.0
+        return SnappedPoint(
+            lat=lat,
+            lon=lon,
+            edge=edge,
+            fraction=fraction,
+            road_lat=road_lat,
+            road_lon=road_lon,
+            offroad_m=off,
+            twin=int(self.twin[edge]),
+        )
+
+    def at_node(self, node: int) -> SnappedPoint:
+        """A point exactly at graph node ``node`` (as a place's serving node is)."""
+        g = self.graph
+        if not 0 <= node < g.n_nodes:
+            raise SnapError(f"node {node} is not in the graph")
+        lat, lon = float(g.node_lat[node]), float(g.node_lon[node])
+        out = g.out_edges(node)
+        if len(out):
+            edge, fraction = out[0], 0.0
+        else:
+            into = np.flatnonzero(g.edge_target == node)
+            if not len(into):
+                raise SnapError(f"node {node} at ({lat:.6f}, {lon:.6f}) has no roads")
+            edge, fraction = int(into[0]), 1.0
+        return SnappedPoint(
+            lat=lat,
+            lon=lon,
+            edge=int(edge),
+            fraction=fraction,
+            road_lat=lat,
+            road_lon=lon,
+            offroad_m=0.0,
+            twin=int(self.twin[edge]),
+        )
+
+    def geometry_along(
+        self, edge: int, start: float, end: float
+    ) -> list[tuple[float, float]]:
+        """``(lat, lon)`` points of ``edge`` between fractions ``start`` <= ``end``."""
+        pts = self.graph.edge_geometry(edge)
+        if len(pts) < 2:
+            return pts
+        lat = np.array([p[0] for p in pts])
+        lon = np.array([p[1] for p in pts])
+        seg = haversine_m(lat[:-1], lon[:-1], lat[1:], lon[1:])
+        cum = np.concatenate([[0.0], np.cumsum(seg)])
+        total = float(cum[-1])
+        if total <= 0:
+            return [pts[0], pts[-1]] if start < end else [pts[0]]
+        a, b = start * total, end * total
+        out = [_interp(lat, lon, cum, a)]
+        out.extend((float(lat[i]), float(lon[i])) for i in range(len(pts)) if a < cum[i] < b)
+        out.append(_interp(lat, lon, cum, b))
+        return out
+
+
+def _ragged_arange(counts: IntArray) -> IntArray:
+    """``[0..counts[0]), [0..counts[1]), ...`` concatenated."""
+    total = int(counts.sum())
+    return np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+
+
+def _interp(lat: FloatArray, lon: FloatArray, cum: FloatArray, x: float) -> tuple[float, float]:
+    return float(np.interp(x, cum, lat)), float(np.interp(x, cum, lon))
+
+
+def _chord_to_arc(chord: float) -> float:
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, chord / (2 * EARTH_RADIUS_M)))
+
+
+def _arc_to_chord(arc: float) -> float:
+    return 2 * EARTH_RADIUS_M * math.sin(min(math.pi / 2, arc / (2 * EARTH_RADIUS_M)))
+
+
+def _too_far(lat: float, lon: float, dist_m: float, limit_m: float) -> SnapError:
+    return SnapError(
+        f"({lat:.6f}, {lon:.6f}) is {dist_m / 1000:.1f} km from the nearest road "
+        f"(limit {limit_m / 1000:.1f} km); check the coordinate or raise max_snap_m"
+    )

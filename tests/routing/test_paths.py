@@ -1,0 +1,78 @@
+"""Plain Dijkstra on seed sets agrees with a textbook Dijkstra."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from maps.graph import RoadGraph
+from routing.paths import DijkstraPaths, SeedSet
+
+# shared test helpers live beside the tests (pytest runs with --import-mode=importlib)
+sys.path.insert(0, str(Path(__file__).parent))
+from _routing_graphs import graph_arcs, random_graphs, reference_dijkstra
+
+
+def _close(a: float, b: float) -> bool:
+    return (math.isinf(a) and math.isinf(b)) or math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-6)
+
+
+def _seeds(nodes: list[int]) -> SeedSet:
+    return SeedSet.of([[(v, 0.0, 0.0)] for v in nodes])
+
+
+@settings(max_examples=80, deadline=None)
+@given(graph=random_graphs(), data=st.data())
+def test_node_to_node_times_match_reference(graph: RoadGraph, data: st.DataObject) -> None:
+    times = graph.edge_time_s.astype(np.float64)
+    arcs = graph_arcs(graph, times)
+    n = graph.n_nodes
+    nodes = data.draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=5))
+    target = data.draw(st.integers(0, n - 1))
+    paths = DijkstraPaths(graph, times)
+    got, _ = paths.many_to_one(_seeds(nodes), _seeds([target]))
+    for s, t in zip(nodes, got, strict=True):
+        assert _close(float(t), reference_dijkstra(n, arcs, s)[target])
+    got, _ = paths.one_to_many(_seeds([target]), _seeds(nodes))
+    ref = reference_dijkstra(n, arcs, target)
+    for v, t in zip(nodes, got, strict=True):
+        assert _close(float(t), ref[v])
+    mat, _ = paths.many_to_many(_seeds(nodes), _seeds(nodes))
+    for i, s in enumerate(nodes):
+        ref = reference_dijkstra(n, arcs, s)
+        for j, v in enumerate(nodes):
+            assert _close(float(mat[i, j]), ref[v])
+
+
+@settings(max_examples=60, deadline=None)
+@given(graph=random_graphs(), data=st.data())
+def test_path_edges_connect_the_seeds_and_sum_to_the_time(
+    graph: RoadGraph, data: st.DataObject
+) -> None:
+    times = graph.edge_time_s.astype(np.float64)
+    n = graph.n_nodes
+    a, b = data.draw(st.integers(0, n - 1)), data.draw(st.integers(0, n - 1))
+    found = DijkstraPaths(graph, times).path(_seeds([a]), _seeds([b]))
+    ref = reference_dijkstra(n, graph_arcs(graph, times), a)[b]
+    if math.isinf(ref):
+        assert found is None
+        return
+    assert found is not None
+    assert _close(found.time_s, ref)
+    assert _close(float(times[found.edges].sum()), ref)
+    src = graph.edge_source
+    walk = [a] + [int(graph.edge_target[e]) for e in found.edges]
+    assert walk[-1] == b
+    assert all(int(src[e]) == walk[i] for i, e in enumerate(found.edges))
+    assert _close(found.length_m, float(graph.edge_length_m[found.edges].astype(float).sum()))
+
+
+def test_seed_set_packs_runs_per_point() -> None:
+    s = SeedSet.of([[(1, 2.0, 3.0), (4, 5.0, 6.0)], [(7, 0.0, 0.0)]])
+    assert len(s) == 2
+    assert list(s.nodes[s.run(0)]) == [1, 4] and list(s.nodes[s.run(1)]) == [7]

@@ -1,0 +1,120 @@
+"""Snapping coordinates onto the nearest point of any road, shape points included."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from maps.graph import EARTH_RADIUS_M, RoadClass, RoadGraph, haversine_m
+from maps.synthetic import rural_graph
+from routing.errors import SnapError
+from routing.snap import SnappedPoint, Snapper, edge_twins
+
+
+def _straight_road(*, two_way: bool = True) -> RoadGraph:
+    """One 11 km road due east along 65°N with a bend point in the middle pulled north."""
+    src, dst = ([0, 1], [1, 0]) if two_way else ([0], [1])
+    geo = [(65.02, 21.1)]
+    return RoadGraph.from_edges(
+        node_lat=[65.0, 65.0], node_lon=[21.0, 21.2], source=src, target=dst,
+        length_m=[11_000.0] * len(src), speed_kmh=[70.0] * len(src),
+        road_class=[int(RoadClass.SECONDARY)] * len(src),
+        geom_offsets=list(range(len(src) + 1)),
+        geom_lat=[p[0] for p in geo] * len(src), geom_lon=[p[1] for p in geo] * len(src),
+    )
+
+
+def test_snaps_to_the_middle_of_a_long_edge_not_to_a_node() -> None:
+    snapper = Snapper(_straight_road())
+    # next to the bend point, 5 km from either node
+    p = snapper.snap(65.021, 21.1)
+    assert p.offroad_m == pytest.approx(111.2, abs=1.0)
+    assert p.fraction == pytest.approx(0.5, abs=0.01)
+    assert (p.road_lat, p.road_lon) == pytest.approx((65.02, 21.1), abs=1e-6)
+
+
+def test_snaps_onto_a_segment_between_shape_points() -> None:
+    snapper = Snapper(_straight_road())
+    # a quarter along the first leg: the road point lies between node 0 and the bend
+    p = snapper.snap(65.012, 21.05)
+    assert p.fraction == pytest.approx(0.25, abs=0.02)
+    assert p.offroad_m < 300
+
+
+def test_two_way_roads_know_their_twin_and_one_way_roads_do_not() -> None:
+    assert list(edge_twins(_straight_road())) == [1, 0]
+    assert list(edge_twins(_straight_road(two_way=False))) == [-1]
+    p = Snapper(_straight_road(two_way=False)).snap(65.0, 21.15)
+    assert p.twin == -1 and p.edge == 0
+
+
+def test_far_point_raises_snap_error_naming_coordinate_and_distance() -> None:
+    snapper = Snapper(_straight_road(), max_snap_m=1000)
+    with pytest.raises(SnapError) as info:
+        snapper.snap(65.1, 21.1)  # about 9 km north of the road
+    message = str(info.value)
+    assert "65.100000, 21.100000" in message
+    assert "8.9 km" in message and "limit 1.0 km" in message
+    assert isinstance(info.value, ValueError)
+
+
+@pytest.mark.parametrize("lat, lon", [(91.0, 21.0), (65.0, 181.0), (math.nan, 21.0)])
+def test_invalid_coordinates_raise_snap_error(lat: float, lon: float) -> None:
+    with pytest.raises(SnapError):
+        Snapper(_straight_road()).snap(lat, lon)
+
+
+def test_nonpositive_limit_is_rejected() -> None:
+    with pytest.raises(SnapError):
+        Snapper(_straight_road(), max_snap_m=0)
+
+
+def test_snapped_point_validates_its_fields() -> None:
+    with pytest.raises(SnapError):
+        SnappedPoint(lat=65, lon=21, edge=0, fraction=1.5, road_lat=65, road_lon=21)
+    with pytest.raises(SnapError):
+        SnappedPoint(lat=65, lon=21, edge=-1, fraction=0.5, road_lat=65, road_lon=21)
+
+
+def test_at_node_places_the_point_exactly_on_the_node() -> None:
+    graph = _straight_road(two_way=False)
+    snapper = Snapper(graph)
+    start, end = snapper.at_node(0), snapper.at_node(1)
+    assert (start.edge, start.fraction, start.offroad_m) == (0, 0.0, 0.0)
+    assert (end.edge, end.fraction) == (0, 1.0)  # node 1 has no way out: arrive on edge 0
+    with pytest.raises(SnapError):
+        snapper.at_node(7)
+
+
+def _brute_force_m(graph: RoadGraph, lat: float, lon: float) -> float:
+    """Distance to the nearest segment over every segment of every edge."""
+    ky = EARTH_RADIUS_M * math.pi / 180.0
+    kx = ky * math.cos(math.radians(lat))
+    best = math.inf
+    for e in range(graph.n_edges):
+        pts = np.array(graph.edge_geometry(e))
+        ax, ay = (pts[:-1, 1] - lon) * kx, (pts[:-1, 0] - lat) * ky
+        bx, by = (pts[1:, 1] - lon) * kx, (pts[1:, 0] - lat) * ky
+        dx, dy = bx - ax, by - ay
+        den = np.where(dx * dx + dy * dy > 0, dx * dx + dy * dy, 1.0)
+        t = np.clip(-(ax * dx + ay * dy) / den, 0, 1)
+        rlat = pts[:-1, 0] + t * (pts[1:, 0] - pts[:-1, 0])
+        rlon = pts[:-1, 1] + t * (pts[1:, 1] - pts[:-1, 1])
+        best = min(best, float(np.min(haversine_m(lat, lon, rlat, rlon))))
+    return best
+
+
+def test_index_finds_the_same_nearest_road_as_brute_force() -> None:
+    graph = rural_graph(600, seed=4)
+    snapper = Snapper(graph, max_snap_m=50_000)
+    rng = np.random.default_rng(7)
+    lat0, lon0, lat1, lon1 = graph.bounds()
+    for _ in range(40):
+        lat, lon = float(rng.uniform(lat0, lat1)), float(rng.uniform(lon0, lon1))
+        p = snapper.snap(lat, lon)
+        assert p.offroad_m == pytest.approx(_brute_force_m(graph, lat, lon), rel=1e-6, abs=1e-3)
+        # the reported road point lies on the reported edge at the reported fraction
+        along = snapper.geometry_along(p.edge, 0.0, p.fraction)[-1]
+        assert float(haversine_m(along[0], along[1], p.road_lat, p.road_lon)) < 1.0
