@@ -42,7 +42,7 @@ def test_demo_prints_base_coverage(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_missing_map_file_is_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    code, out, err = run(capsys, "maps", "info", "--map", str(tmp_path / "nope.maegraph"))
+    code, _, err = run(capsys, "maps", "info", "--map", str(tmp_path / "nope.maegraph"))
     assert code == 1
     assert err.strip().startswith("mae: error:") and "does not exist" in err
     assert len(err.strip().splitlines()) == 1

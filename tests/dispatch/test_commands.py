@@ -1,0 +1,235 @@
+"""The dispatch rules, one behaviour per test, driven through ``decide`` like the shell does."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from dispatch.commands import (
+    Acknowledge,
+    AddNote,
+    Assign,
+    CancelCallout,
+    EndShift,
+    MergeCallouts,
+    Reassign,
+    ReceiveAlarm,
+    RecordOutcome,
+    RegisterUnit,
+    ReportStatus,
+    SplitCallout,
+    StartShift,
+    Tick,
+)
+from dispatch.errors import InvalidCommand, InvalidTransition, UnknownCallout, UnknownUnit
+from dispatch.events import AssignmentTimedOut
+from dispatch.model import (
+    Agency,
+    Alarm,
+    Category,
+    Location,
+    Outcome,
+    OutcomeKind,
+    Patient,
+    Priority,
+)
+from dispatch.status import CalloutStatus, UnitStatus
+from tests.dispatch.conftest import T0, Core
+
+BODEN = Location(65.8252, 21.6886, label="Boden")
+BODEN_NEAR = Location(65.8262, 21.6900)  # about 130 m away
+PITEA = Location(65.3172, 21.4794, label="Piteå")
+
+
+def alarm(agency: Agency = Agency.POLICE, ref: str = "P-1", where: Location = BODEN,
+          minutes: int = 0, category: Category = Category.SUICIDE_RISK,
+          priority: Priority = Priority.URGENT, link_to: str | None = None) -> Alarm:
+    return Alarm(agency=agency, reference=ref, received_at=T0 + timedelta(minutes=minutes),
+                 location=where, priority=priority, category=category,
+                 patient=Patient("25-44", "female", "yes"), link_to=link_to)
+
+
+def on_shift(core: Core, unit_id: str = "U1", hours: int = 8) -> None:
+    core.do(RegisterUnit(unit_id, f"MAE {unit_id}", "Sunderbyn", BODEN))
+    core.do(StartShift(unit_id, ("nurse A", "nurse B"), T0 + timedelta(hours=hours)))
+
+
+def test_joint_alarms_about_one_incident_merge_into_one_callout(core: Core) -> None:
+    first = core.do(ReceiveAlarm(alarm()))
+    second = core.do(ReceiveAlarm(alarm(Agency.AMBULANCE, "A-9", BODEN_NEAR, minutes=5,
+                                        priority=Priority.ACUTE)))
+    assert first.callout_id == second.callout_id
+    callout = core.state.callout(first.callout_id or "")
+    assert callout.alarm_ids == ("police/P-1", "ambulance/A-9")
+    assert callout.priority is Priority.ACUTE  # the most urgent alarm sets the pace
+    assert "within" in core.log[-1].event.merged_reason  # type: ignore[attr-defined]
+
+
+def test_far_apart_late_or_follow_up_alarms_do_not_merge(core: Core) -> None:
+    a = core.do(ReceiveAlarm(alarm())).callout_id
+    far = core.do(ReceiveAlarm(alarm(Agency.AMBULANCE, "A-1", PITEA))).callout_id
+    late = core.do(ReceiveAlarm(alarm(Agency.AMBULANCE, "A-2", BODEN_NEAR, minutes=16))).callout_id
+    follow = core.do(ReceiveAlarm(alarm(Agency.PSYCHIATRY, "F-1", BODEN_NEAR,
+                                        category=Category.FOLLOW_UP))).callout_id
+    assert len({a, far, late, follow}) == 4
+
+
+def test_an_explicit_link_merges_regardless_of_distance(core: Core) -> None:
+    a = core.do(ReceiveAlarm(alarm())).callout_id
+    b = core.do(ReceiveAlarm(alarm(Agency.PSYCHIATRY, "X", PITEA, link_to=a))).callout_id
+    assert a == b
+
+
+def test_a_retried_alarm_is_recognised_not_duplicated(core: Core) -> None:
+    first = core.do(ReceiveAlarm(alarm()))
+    events = len(core.log)
+    again = core.do(ReceiveAlarm(alarm()))
+    assert again.duplicate and again.callout_id == first.callout_id
+    assert len(core.log) == events
+
+
+def test_split_takes_an_alarm_out_into_its_own_callout(core: Core) -> None:
+    a = core.do(ReceiveAlarm(alarm())).callout_id or ""
+    core.do(ReceiveAlarm(alarm(Agency.AMBULANCE, "A-9", BODEN_NEAR)))
+    new = core.do(SplitCallout(a, "ambulance/A-9")).callout_id or ""
+    assert core.state.callout(a).alarm_ids == ("police/P-1",)
+    assert core.state.callout(new).alarm_ids == ("ambulance/A-9",)
+    with pytest.raises(InvalidCommand, match="one alarm cannot be split"):
+        core.do(SplitCallout(new, "ambulance/A-9"))
+
+
+def test_dispatcher_merge_moves_alarms_and_releases_the_merged_unit(core: Core) -> None:
+    on_shift(core)
+    a = core.do(ReceiveAlarm(alarm())).callout_id or ""
+    b = core.do(ReceiveAlarm(alarm(Agency.AMBULANCE, "A-1", PITEA))).callout_id or ""
+    core.do(Assign(b, "U1", 900))
+    core.do(MergeCallouts(a, b))
+    assert core.state.callout(b).status is CalloutStatus.MERGED
+    assert core.state.callout(a).alarm_ids == ("police/P-1", "ambulance/A-1")
+    assert core.state.unit("U1").callout_id is None
+    assert core.state.unit("U1").status is UnitStatus.AVAILABLE
+
+
+def test_full_workflow_from_assignment_to_outcome_with_follow_up(core: Core) -> None:
+    on_shift(core)
+    cid = core.do(ReceiveAlarm(alarm())).callout_id or ""
+    core.do(Assign(cid, "U1", eta_s=840))
+    assert core.state.unit("U1").status is UnitStatus.DISPATCHED
+    core.do(Acknowledge("U1", cid))
+    for status in (UnitStatus.EN_ROUTE, UnitStatus.ON_SCENE):
+        core.do(ReportStatus("U1", status))
+    assert core.state.callout(cid).status is CalloutStatus.ON_SCENE
+    follow_at = T0 + timedelta(days=1)
+    core.do(RecordOutcome("U1", cid, Outcome(OutcomeKind.STAYED_HOME, follow_up_at=follow_at)))
+    core.do(ReportStatus("U1", UnitStatus.RETURNING))
+    assert core.state.callout(cid).status is CalloutStatus.CLOSED
+    assert core.state.unit("U1").status is UnitStatus.RETURNING
+    assert [f.at for f in core.state.follow_ups] == [follow_at]
+
+
+def test_transport_goes_through_facility(core: Core) -> None:
+    on_shift(core)
+    cid = core.do(ReceiveAlarm(alarm())).callout_id or ""
+    core.do(Assign(cid, "U1"))
+    for status in (UnitStatus.EN_ROUTE, UnitStatus.ON_SCENE, UnitStatus.TRANSPORTING):
+        core.do(ReportStatus("U1", status))
+    with pytest.raises(InvalidCommand, match="facility"):
+        core.do(ReportStatus("U1", UnitStatus.AT_FACILITY))
+    core.do(ReportStatus("U1", UnitStatus.AT_FACILITY, facility="Sunderby sjukhus"))
+    core.do(RecordOutcome("U1", cid, Outcome(OutcomeKind.TRANSPORTED_MAE,
+                                             facility="Sunderby sjukhus")))
+    core.do(ReportStatus("U1", UnitStatus.AVAILABLE))
+    assert core.state.unit("U1").status is UnitStatus.AVAILABLE
+
+
+def test_illegal_transitions_raise_and_change_nothing(core: Core) -> None:
+    on_shift(core)
+    before = core.state.snapshot()
+    with pytest.raises(InvalidTransition, match="cannot go from available to transporting"):
+        core.do(ReportStatus("U1", UnitStatus.TRANSPORTING))
+    cid = core.do(ReceiveAlarm(alarm())).callout_id or ""
+    core.do(Assign(cid, "U1"))
+    with pytest.raises(InvalidCommand, match="record its outcome first"):
+        core.do(ReportStatus("U1", UnitStatus.AVAILABLE))
+    with pytest.raises(InvalidTransition):
+        core.do(RecordOutcome("U1", cid, Outcome(OutcomeKind.STAYED_HOME)))
+    assert before["units"]["U1"]["status"] == "available"
+
+
+def test_a_unit_never_takes_two_callouts(core: Core) -> None:
+    on_shift(core)
+    a = core.do(ReceiveAlarm(alarm())).callout_id or ""
+    b = core.do(ReceiveAlarm(alarm(Agency.AMBULANCE, "A-1", PITEA))).callout_id or ""
+    core.do(Assign(a, "U1"))
+    with pytest.raises(InvalidCommand, match="already on callout"):
+        core.do(Assign(b, "U1"))
+
+
+def test_unacknowledged_assignment_times_out_and_frees_the_unit(core: Core) -> None:
+    on_shift(core)
+    cid = core.do(ReceiveAlarm(alarm())).callout_id or ""
+    core.do(Assign(cid, "U1"))
+    assert core.do(Tick(), now=T0 + timedelta(seconds=59)).events == []
+    timed = core.do(Tick(), now=T0 + timedelta(seconds=60)).events
+    assert [type(e) for e in timed] == [AssignmentTimedOut]
+    callout = core.state.callout(cid)
+    assert callout.status is CalloutStatus.WAITING and callout.ack_overdue
+    assert core.state.unit("U1").status is UnitStatus.AVAILABLE
+
+
+def test_reassign_moves_the_job_to_another_unit(core: Core) -> None:
+    on_shift(core, "U1")
+    on_shift(core, "U2")
+    cid = core.do(ReceiveAlarm(alarm())).callout_id or ""
+    core.do(Assign(cid, "U1"))
+    core.do(Reassign(cid, "U2", eta_s=300))
+    assert core.state.callout(cid).unit_id == "U2"
+    assert core.state.unit("U1").callout_id is None
+    assert core.state.unit("U2").status is UnitStatus.DISPATCHED
+
+
+def test_no_assignment_after_shift_end_and_shifts_end_by_themselves(core: Core) -> None:
+    on_shift(core, hours=1)
+    cid = core.do(ReceiveAlarm(alarm())).callout_id or ""
+    later = T0 + timedelta(hours=1, minutes=1)
+    with pytest.raises(InvalidCommand, match="shift has ended"):
+        core.do(Assign(cid, "U1"), now=later)
+    core.do(Tick(), now=later)
+    assert core.state.unit("U1").status is UnitStatus.OFF_DUTY
+
+
+def test_cancel_releases_the_unit_and_closed_callouts_stay_closed(core: Core) -> None:
+    on_shift(core)
+    cid = core.do(ReceiveAlarm(alarm())).callout_id or ""
+    core.do(Assign(cid, "U1"))
+    core.do(CancelCallout(cid, "police resolved it"))
+    assert core.state.callout(cid).status is CalloutStatus.CANCELLED
+    assert core.state.unit("U1").status is UnitStatus.AVAILABLE
+    with pytest.raises(InvalidTransition):
+        core.do(Assign(cid, "U1"))
+
+
+def test_notes_are_kept_on_the_callout(core: Core) -> None:
+    cid = core.do(ReceiveAlarm(alarm())).callout_id or ""
+    core.do(AddNote(cid, "dog in the flat"), actor="disp-1")
+    notes = core.state.callout(cid).notes
+    assert [(n.actor, n.text) for n in notes] == [("disp-1", "dog in the flat")]
+    with pytest.raises(InvalidCommand, match="text"):
+        core.do(AddNote(cid, "   "))
+
+
+def test_unknown_ids_and_bad_values_name_the_problem(core: Core) -> None:
+    with pytest.raises(UnknownCallout, match="C999"):
+        core.do(Assign("C999", "U1"))
+    on_shift(core)
+    with pytest.raises(UnknownUnit, match="U7"):
+        core.do(EndShift("U7"))
+    with pytest.raises(InvalidCommand, match="patient.sex"):
+        Patient("25-44", "robot", "yes")
+    with pytest.raises(InvalidCommand, match="priority"):
+        alarm(priority=7)  # type: ignore[arg-type]
+    with pytest.raises(InvalidCommand, match="location.lat"):
+        Location(91.0, 20.0)
+    with pytest.raises(InvalidCommand, match="outcome.facility"):
+        Outcome(OutcomeKind.TRANSPORTED_POLICE)
