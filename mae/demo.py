@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.sparse.csgraph import dijkstra
 
 from maps.cli import describe, load_map_arg
 from maps.graph import RoadGraph
 from maps.traveltime import TravelTimeModel
+from routing.engine import TravelTimes
 
 __all__ = ["coverage_table", "register"]
 
@@ -41,20 +41,20 @@ def coverage_table(graph: RoadGraph, *, model: TravelTimeModel | None = None) ->
     bases = [f for f in graph.facilities if f.is_a("mae_base")]
     if not bases:
         return ["no MAE bases on this map"]
-    pop = np.zeros(graph.n_nodes)
-    for p in graph.places:
-        pop[p.node] += p.population
+    people = [p for p in graph.places if p.population > 0]
+    pop = np.array([p.population for p in people], dtype=float)
     total = pop.sum()
     lines = [f"MAE bases: {', '.join(b.name for b in bases)}",
              "population within reach of the nearest base (driving without blue lights):",
              f"  {'season':<8}" + "".join(f"{'≤' + str(m) + ' min':>16}" for m in _LIMITS_MIN)]
     for season, winter in (("summer", False), ("winter", True)):
-        times = model.edge_times(graph, winter=winter)
-        dist = dijkstra(graph.adjacency(times), directed=True,
-                        indices=[b.node for b in bases], min_only=True)
+        travel = TravelTimes(graph, model, winter=winter)
+        times = travel.matrix([travel.at_node(b.node) for b in bases],
+                              [travel.at_node(p.node) for p in people]).durations_s
+        nearest = times.min(axis=0)
         cells = []
         for limit in _LIMITS_MIN:
-            reached = pop[dist <= limit * 60].sum()
+            reached = pop[nearest <= limit * 60].sum()
             cells.append(f"{reached:>9,.0f} {100 * reached / total:>4.0f}%")
         lines.append(f"  {season:<8}" + "".join(f"{c:>16}" for c in cells))
     return lines
