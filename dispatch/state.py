@@ -103,6 +103,9 @@ class DispatchState:
     follow_ups: list[FollowUp] = field(default_factory=list)
     last_seq: int = 0
     callout_counter: int = 0
+    #: Ids of the open callouts, kept by the fold so reading them does not scan every callout
+    #: ever closed (a long-running service or a simulated year holds thousands).
+    open_ids: set[str] = field(default_factory=set, repr=False, compare=False)
 
     # -- reading ------------------------------------------------------------------------
 
@@ -121,7 +124,7 @@ class DispatchState:
     def open_callouts(self) -> list[Callout]:
         """Open callouts, most urgent first, then oldest first."""
         return sorted(
-            (c for c in self.callouts.values() if c.status.is_open),
+            (self.callouts[i] for i in self.open_ids),
             key=lambda c: (c.priority, c.created_at, c.callout_id),
         )
 
@@ -169,7 +172,14 @@ class DispatchState:
         self.units[unit_id] = replace(self.units[unit_id], **changes)
 
     def _set_callout(self, callout_id: str, **changes: Any) -> None:
-        self.callouts[callout_id] = replace(self.callouts[callout_id], **changes)
+        self._store(replace(self.callouts[callout_id], **changes))
+
+    def _store(self, callout: Callout) -> None:
+        self.callouts[callout.callout_id] = callout
+        if callout.status.is_open:
+            self.open_ids.add(callout.callout_id)
+        else:
+            self.open_ids.discard(callout.callout_id)
 
     def _release_unit(self, unit_id: str | None, at: datetime) -> None:
         """A unit whose assignment ended before it reached the scene becomes free again."""
@@ -206,14 +216,14 @@ class DispatchState:
         existing = self.callouts.get(e.callout_id)
         if existing is None:
             self.callout_counter += 1
-            self.callouts[e.callout_id] = Callout(
+            self._store(Callout(
                 callout_id=e.callout_id,
                 created_at=alarm.received_at,
                 location=alarm.location,
                 priority=alarm.priority,
                 alarm_ids=(alarm.alarm_id,),
                 last_alarm_at=alarm.received_at,
-            )
+            ))
         else:
             self._set_callout(
                 e.callout_id,
@@ -252,14 +262,14 @@ class DispatchState:
         )
         self.alarm_callout[e.alarm_id] = e.new_callout_id
         self.callout_counter += 1
-        self.callouts[e.new_callout_id] = Callout(
+        self._store(Callout(
             callout_id=e.new_callout_id,
             created_at=alarm.received_at,
             location=alarm.location,
             priority=alarm.priority,
             alarm_ids=(e.alarm_id,),
             last_alarm_at=alarm.received_at,
-        )
+        ))
 
     def _on_UnitAssigned(self, e: UnitAssigned) -> None:
         self._set_callout(

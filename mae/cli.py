@@ -23,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     from mae import demo
     from maps import cli as maps_cli
     from routing import cli as routing_cli
+    from simulations import cli as simulations_cli
 
     parser = argparse.ArgumentParser(
         prog="mae",
@@ -33,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.register(sub)
     maps_cli.register(sub)
     routing_cli.register(sub)
+    simulations_cli.register(sub)
     return parser
 
 

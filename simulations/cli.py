@@ -1,0 +1,135 @@
+"""``mae simulate``: run scenarios over several seeds and write a comparison report.
+
+The lead's ``mae`` entry point calls :func:`register` to add the subcommand; errors are
+:class:`~mae.errors.MaeError` subclasses that ``mae`` prints as one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["register", "run_simulate"]
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``simulate`` subcommand to an argparse ``subparsers`` object."""
+    p = subparsers.add_parser(
+        "simulate",
+        help="simulate MAE coverage for planning scenarios and compare them",
+        description=(
+            "Replay a year of alarms (synthetic or a historical log) through the dispatch core "
+            "for each scenario and seed, and write an HTML report with response times, "
+            "coverage, utilisation and an economic estimate. With --compare the scenarios are "
+            "set side by side, the first as the baseline; each seed gives every scenario the "
+            "same alarms. The scenario format is documented in simulations/README.md."
+        ),
+    )
+    p.add_argument("scenario", type=Path, metavar="SCENARIO.toml", help="the baseline scenario")
+    p.add_argument("--compare", type=Path, nargs="+", default=[], metavar="OTHER.toml",
+                   help="more scenarios to compare with the first")
+    p.add_argument("--seeds", type=_positive, default=5, metavar="N",
+                   help="runs per scenario, seeds 0..N-1 (default 5); intervals need 2 or more")
+    p.add_argument("--first-seed", type=int, default=0, metavar="K",
+                   help="start the seeds at K instead of 0")
+    p.add_argument("--out", type=Path, default=Path("simulation-report"), metavar="DIR",
+                   help="directory for report.html, kpis.csv and summary.json "
+                        "(default ./simulation-report)")
+    p.add_argument("--workers", type=_positive, default=None, metavar="N",
+                   help="worker processes (default: one per core; 1 runs in this process)")
+    p.add_argument("--days", type=_positive, default=None, metavar="N",
+                   help="simulate N days instead of the scenarios' own (synthetic demand only)")
+    p.add_argument("--export-log", action="store_true",
+                   help="also write each run's event log as JSON lines "
+                        "(events-<scenario>-seed<K>.jsonl) for replay on the dispatcher map")
+    p.add_argument("--no-progress", action="store_true", help="do not draw the progress bar")
+    p.set_defaults(func=run_simulate)
+
+
+def _slug(name: str) -> str:
+    from maps.gazetteer import normalise_name
+
+    return re.sub(r"[^a-z0-9]+", "-", normalise_name(name)).strip("-")[:40] or "scenario"
+
+
+def run_simulate(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from tqdm import tqdm
+
+    from simulations.batch import run_batch
+    from simulations.compare import estimate
+    from simulations.errors import ScenarioError
+    from simulations.export import write_event_log
+    from simulations.report import KPI_ROWS, kpi_rows, write_report
+    from simulations.scenario import ReplayDemand, load_scenario
+
+    scenarios = [load_scenario(p) for p in [args.scenario, *args.compare]]
+    if args.days is not None:
+        for sc in scenarios:
+            if isinstance(sc.demand, ReplayDemand):
+                raise ScenarioError("days", "--days cannot shorten a replayed log",
+                                    source=sc.source)
+        scenarios = [replace(sc, days=args.days) for sc in scenarios]
+    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    total = len(scenarios) * len(seeds)
+    with tqdm(total=total, desc="simulating", unit="run", file=sys.stderr,
+              disable=args.no_progress) as bar:
+        batch = run_batch(scenarios, seeds, workers=args.workers, keep_log=args.export_log,
+                          progress=bar.update)
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    report = write_report(batch, out)
+    rows = kpi_rows(batch)
+    with (out / "kpis.csv").open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    summary = {
+        runs.scenario.name: {
+            key: {"mean": e.mean, "low": e.low, "high": e.high, "n": e.n}
+            for key in runs.kpis[0].scalars
+            for e in [estimate([k.scalars[key] for k in runs.kpis])]
+        }
+        for runs in batch.runs
+    }
+    (out / "summary.json").write_text(json.dumps(_finite(summary), indent=1), encoding="utf-8")
+    if args.export_log:
+        for runs in batch.runs:
+            for res in runs.results:
+                if res.log is not None:
+                    write_event_log(res.log, out / f"events-{_slug(runs.scenario.name)}"
+                                                   f"-seed{res.seed}.jsonl")
+    shown = ("response_p50_min", "response_p90_min", "within_60_min", "unserved_share",
+             "utilisation", "net_msek_per_year")
+    labels = {k: (label, scale, digits) for k, label, scale, digits in KPI_ROWS}
+    for i, runs in enumerate(batch.runs):
+        print(f"{i + 1}. {runs.scenario.name}")
+        for key in shown:
+            label, scale, digits = labels[key]
+            e = estimate([k.scalars[key] for k in runs.kpis])
+            print(f"   {label:<40} {e.format(digits, scale)}")
+    print(f"report: {report}")
+    return 0
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no NaN: write null instead."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    return value

@@ -1,0 +1,554 @@
+"""The discrete-event simulator: demand replayed through the live dispatch core.
+
+Alarms become :class:`~dispatch.commands.ReceiveAlarm` commands, the policy picks a unit and
+issues :class:`~dispatch.commands.Assign`, simulated crews acknowledge and report EN_ROUTE,
+ON_SCENE, TRANSPORTING, AT_FACILITY and RETURNING with times from :mod:`routing`, record the
+outcome drawn for the alarm, and drive home; shifts start with StartShift and end through Tick.
+Every command goes through :func:`dispatch.commands.decide` and every event is applied to a
+:class:`~dispatch.state.DispatchState` as the live shell does, on a :class:`SimulatedClock`
+advanced by a heap of timed events. A run is a pure function of the scenario and the seed.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import math
+from bisect import bisect_right
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from dispatch.commands import (
+    Acknowledge,
+    Assign,
+    CancelCallout,
+    Command,
+    Decision,
+    ReceiveAlarm,
+    RecordOutcome,
+    RegisterUnit,
+    ReportPosition,
+    ReportStatus,
+    StartShift,
+    Tick,
+    decide,
+)
+from dispatch.events import Envelope, ShiftEnded, ShiftStarted
+from dispatch.model import Agency, Alarm, Location, Outcome, OutcomeKind
+from dispatch.state import DispatchState
+from dispatch.status import UnitStatus
+from maps.graph import Facility, RoadGraph, haversine_m
+from simulations.clock import SimulatedClock
+from simulations.demand import DemandAlarm, build_demand, run_start
+from simulations.errors import SimulationError
+from simulations.policy import choose_unit
+from simulations.scenario import CARRIER, Base, Scenario, UnitSpec, load_graph_for
+from simulations.travel import Point, SimRoads, point_along
+
+__all__ = ["CalloutRecord", "RunResult", "shift_intervals", "simulate"]
+
+logger = logging.getLogger(__name__)
+
+AT_BASE_M = 200.0  # a unit this close to its base is home
+
+
+@dataclass(frozen=True, slots=True)
+class CalloutRecord:
+    """What happened to one incident (its first alarm and any merged into it)."""
+
+    callout_id: str
+    reference: str
+    alarm_s: float
+    municipality: str
+    priority: int
+    agency: str
+    handled_by: str  # "mae", "ambulance" or "police"
+    fallback_reason: str = ""  # "off_duty", "too_far", "busy" when MAE did not go
+    unit_id: str = ""
+    assigned_s: float | None = None
+    on_scene_s: float | None = None
+    done_s: float | None = None
+    travel_s: float | None = None
+    outcome: str = ""
+    transport: str = ""  # who carried the patient: "mae", "ambulance", "police" or ""
+    facility: str = ""
+    merged_alarms: int = 0
+
+    @property
+    def response_s(self) -> float | None:
+        """Alarm to MAE on scene, seconds."""
+        return None if self.on_scene_s is None else self.on_scene_s - self.alarm_s
+
+    @property
+    def wait_s(self) -> float | None:
+        """Alarm to a unit assigned, seconds."""
+        return None if self.assigned_s is None else self.assigned_s - self.alarm_s
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """One scenario run with one seed: every callout, when units were busy and on duty."""
+
+    scenario: str
+    seed: int
+    start: datetime
+    timezone: str
+    days: int
+    records: tuple[CalloutRecord, ...]
+    busy: tuple[tuple[str, float, float], ...]
+    on_duty: tuple[tuple[str, float, float], ...]
+    events: int
+    alarms: int
+    scheduled: tuple[tuple[str, float, float], ...] = ()
+    log: tuple[Envelope, ...] | None = None
+
+    @property
+    def end_s(self) -> float:
+        return self.days * 86_400.0
+
+
+@dataclass
+class _Job:
+    callout_id: str
+    alarm: DemandAlarm
+    alarm_s: float
+    unit_id: str = ""
+    assigned_s: float | None = None
+    on_scene_s: float | None = None
+    done_s: float | None = None
+    travel_s: float | None = None
+    handled_by: str = ""
+    fallback_reason: str = ""
+    transport: str = ""
+    facility: str = ""
+    merged: int = 0
+
+
+@dataclass
+class _Crew:
+    spec: UnitSpec
+    base: Base
+    token: int = 0
+    leg: tuple[Point, Point, float, float] | None = None
+    leg_line: tuple[Point, ...] | None = None
+    job: _Job | None = None
+    pending_end_s: float | None = None
+    duty_since: float | None = None
+
+    @property
+    def home(self) -> Point:
+        return (self.base.lat, self.base.lon)
+
+
+@dataclass(order=True)
+class _Timed:
+    t: float
+    seq: int
+    kind: str = field(compare=False)
+    args: tuple[Any, ...] = field(compare=False)
+
+
+def shift_intervals(scenario: Scenario, spec: UnitSpec) -> list[tuple[float, float]]:
+    """The unit's working intervals in run seconds, back-to-back shifts joined into one."""
+    t0 = run_start(scenario)
+    tz = scenario.tz
+    spans = []
+    for d in range(scenario.days):
+        day = scenario.start + timedelta(days=d)
+        midnight = datetime.combine(day, time(0), tz)
+        for s in spec.shifts:
+            if day.weekday() in s.days:
+                on = (midnight + timedelta(minutes=s.start_min)).astimezone(t0.tzinfo)
+                off = (midnight + timedelta(minutes=s.end_min)).astimezone(t0.tzinfo)
+                spans.append(((on - t0).total_seconds(), (off - t0).total_seconds()))
+    spans.sort()
+    joined: list[tuple[float, float]] = []
+    for a, b in spans:
+        if joined and a <= joined[-1][1]:
+            joined[-1] = (joined[-1][0], max(joined[-1][1], b))
+        else:
+            joined.append((a, b))
+    return joined
+
+
+class _Sim:
+    def __init__(self, scenario: Scenario, graph: RoadGraph, seed: int, keep_log: bool) -> None:
+        self.sc = scenario
+        self.graph = graph
+        self.seed = seed
+        self.clock = SimulatedClock(run_start(scenario))
+        self.state = DispatchState()
+        self.log: list[Envelope] | None = [] if keep_log else None
+        self.n_events = 0
+        self.roads = SimRoads(graph, scenario.roads)
+        self.heap: list[_Timed] = []
+        self.seq = 0
+        self.jobs: dict[str, _Job] = {}
+        self.records: list[_Job] = []
+        self.waiting: dict[str, _Job] = {}
+        self.busy: list[tuple[str, float, float]] = []
+        self.on_duty: list[tuple[str, float, float]] = []
+        self.scheduled: list[tuple[str, float, float]] = []
+        self.crews: dict[str, _Crew] = {}
+        self.limit_s = scenario.policy.max_response_min * 60.0
+        self.reach_extra_s = scenario.service.ack_s + scenario.service.turnout_min * 60.0
+        self.places = [p for p in graph.places if p.population > 0]
+        self.facilities: list[Facility] = [
+            f for f in graph.facilities if f.is_a(scenario.service.transport_to)
+        ]
+        if not self.facilities:
+            raise SimulationError(f"no {scenario.service.transport_to} facility on the map")
+        self.shift_starts: list[float] = []
+        self.alarms = 0
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    @property
+    def now_s(self) -> float:
+        return self.clock.seconds
+
+    def push(self, t: float, kind: str, *args: Any) -> None:
+        self.seq += 1
+        heapq.heappush(self.heap, _Timed(t, self.seq, kind, args))
+
+    def do(self, command: Command, actor: str = "system") -> Decision:
+        """The core as the live shell drives it: decide, log, apply."""
+        decision = decide(self.state, command, now=self.clock.now(), actor=actor,
+                          config=self.sc.dispatch)
+        for event in decision.events:
+            env = Envelope(self.state.last_seq + 1, event)
+            if self.log is not None:
+                self.log.append(env)
+            self.state.apply(env)
+            if isinstance(event, ShiftStarted):
+                self.crews[event.unit_id].duty_since = self.now_s
+            elif isinstance(event, ShiftEnded):
+                crew = self.crews[event.unit_id]
+                if crew.duty_since is not None:
+                    self.on_duty.append((event.unit_id, crew.duty_since, self.now_s))
+                crew.duty_since = None
+        self.n_events += len(decision.events)
+        return decision
+
+    def position(self, crew: _Crew) -> Point:
+        """Where the crew is now: its last report, or along its drive home."""
+        if crew.leg is None:
+            pos = self.state.units[crew.spec.id].position
+            return (pos.lat, pos.lon)
+        a, b, t0, t1 = crew.leg
+        if crew.leg_line is None:
+            crew.leg_line = self.roads.geometry(a, b, self.clock.at(t0))
+        f = 1.0 if t1 <= t0 else (self.now_s - t0) / (t1 - t0)
+        return point_along(crew.leg_line, f)
+
+    def report_position(self, crew: _Crew, p: Point, label: str = "") -> None:
+        self.do(ReportPosition(crew.spec.id, Location(p[0], p[1], label=label)),
+                actor=crew.spec.id)
+
+    # -- setup ------------------------------------------------------------------------------
+
+    def setup(self, demand: list[DemandAlarm]) -> None:
+        t0 = self.clock.start
+        for spec in self.sc.units:
+            base = self.sc.base(spec.base)
+            self.crews[spec.id] = _Crew(spec, base)
+            self.do(RegisterUnit(spec.id, f"MAE {base.name}", base.name,
+                                 Location(base.lat, base.lon, label=base.name)))
+            for a, b in shift_intervals(self.sc, spec):
+                self.push(a, "shift_start", spec.id, b)
+                self.push(b, "shift_end", spec.id)
+                self.scheduled.append((spec.id, a, b))
+                self.shift_starts.append(a)
+        self.shift_starts.sort()
+        fixed = [(b.lat, b.lon) for b in self.sc.bases] + [(f.lat, f.lon) for f in self.facilities]
+        self.roads.register(fixed, [(a.lat, a.lon) for a in demand])
+        for i, alarm in enumerate(demand):
+            self.push((alarm.received_at - t0).total_seconds(), "alarm", i, alarm)
+
+    def run(self) -> None:
+        handlers: dict[str, Callable[..., None]] = {
+            "alarm": self.on_alarm, "shift_start": self.on_shift_start,
+            "shift_end": self.on_shift_end, "ack": self.on_ack, "depart": self.on_depart,
+            "arrive": self.on_arrive, "scene_done": self.on_scene_done,
+            "at_facility": self.on_at_facility, "handover_done": self.on_handover_done,
+            "home": self.on_home, "deadline": self.on_deadline,
+        }
+        while self.heap:
+            item = heapq.heappop(self.heap)
+            self.clock.advance_to(max(item.t, self.now_s))
+            handlers[item.kind](*item.args)
+
+    # -- shifts -----------------------------------------------------------------------------
+
+    def on_shift_start(self, unit_id: str, end_s: float) -> None:
+        crew = self.crews[unit_id]
+        if self.state.units[unit_id].status is not UnitStatus.OFF_DUTY:
+            crew.pending_end_s = end_s  # still on a job from the last shift: start when free
+            return
+        self.do(StartShift(unit_id, crew.spec.crew, self.clock.at(end_s)), actor=unit_id)
+        self.serve_queue()
+
+    def on_shift_end(self, unit_id: str) -> None:
+        self.do(Tick())
+
+    def after_off_duty(self, crew: _Crew) -> None:
+        end = crew.pending_end_s
+        if end is not None and self.state.units[crew.spec.id].status is UnitStatus.OFF_DUTY:
+            crew.pending_end_s = None
+            if end > self.now_s:
+                self.do(StartShift(crew.spec.id, crew.spec.crew, self.clock.at(end)),
+                        actor=crew.spec.id)
+
+    # -- alarms and dispatch ----------------------------------------------------------------
+
+    def on_alarm(self, index: int, a: DemandAlarm) -> None:
+        self.alarms += 1
+        alarm = Alarm(
+            agency=a.agency, reference=a.reference, received_at=self.clock.now(),
+            location=Location(a.lat, a.lon, label=a.place), priority=a.priority,
+            category=a.category,
+        )
+        decision = self.do(ReceiveAlarm(alarm), actor=a.agency.value)
+        cid = decision.callout_id
+        assert cid is not None
+        if decision.duplicate or cid in self.jobs:
+            job = self.jobs.get(cid)
+            if job is not None:
+                job.merged += 1
+            return
+        job = _Job(cid, a, self.now_s)
+        self.jobs[cid] = job
+        self.records.append(job)
+        if all(u.status is UnitStatus.OFF_DUTY for u in self.state.units.values()) and not (
+            self.sc.policy.queue and self._shift_starts_before(self.now_s + self.limit_s)
+        ):
+            self.fallback(job, "off_duty")
+            return
+        if self.try_dispatch(job):
+            return
+        busy = any(u.status.is_busy for u in self.state.units.values())
+        if self.sc.policy.queue and (
+            busy or self._shift_starts_before(self.now_s + self.limit_s)
+        ):
+            self.waiting[cid] = job
+            self.push(self.now_s + self.limit_s, "deadline", cid)
+        else:
+            on_duty = any(u.status is not UnitStatus.OFF_DUTY
+                          for u in self.state.units.values())
+            self.fallback(job, "too_far" if on_duty and not busy else "busy")
+
+    def _shift_starts_before(self, t: float) -> bool:
+        i = bisect_right(self.shift_starts, self.now_s)
+        return i < len(self.shift_starts) and self.shift_starts[i] < t
+
+    def fallback(self, job: _Job, reason: str) -> None:
+        """No MAE unit can come in time: the ambulance or police handle it alone."""
+        choice = self.sc.policy.fallback
+        if choice == "source":
+            agency = job.alarm.agency
+            handler = "police" if agency is Agency.POLICE else "ambulance"
+        else:
+            handler = choice
+        job.handled_by = handler
+        job.fallback_reason = reason
+        self.waiting.pop(job.callout_id, None)
+        self.do(CancelCallout(job.callout_id, reason=f"handled by {handler} alone ({reason})"),
+                actor="dispatcher")
+
+    def on_deadline(self, callout_id: str) -> None:
+        job = self.waiting.get(callout_id)
+        if job is not None:
+            self.fallback(job, "busy")
+
+    def try_dispatch(self, job: _Job) -> bool:
+        now = self.clock.now()
+        budget = self.limit_s - (self.now_s - job.alarm_s) - self.reach_extra_s
+        if budget < 0:
+            return False
+        candidates = [
+            u for u in self.state.units.values()
+            if u.status.is_free and u.callout_id is None
+            and u.shift_ends_at is not None and u.shift_ends_at > now
+        ]
+        if not candidates:
+            return False
+        for u in candidates:
+            crew = self.crews[u.unit_id]
+            if crew.leg is not None:  # driving home: the phone reports where it is
+                self.report_position(crew, self.position(crew))
+        candidates = [self.state.units[u.unit_id] for u in candidates]
+        choice = choose_unit(
+            self.sc.policy, self.state, job.callout_id, candidates, self.roads, now=now,
+            budget_s=budget, places=self.places,
+            on_scene_s=job.alarm.on_scene_s or self.sc.service.on_scene_min * 60,
+        )
+        if choice is None:
+            return False
+        crew = self.crews[choice.unit_id]
+        crew.token += 1
+        crew.leg = crew.leg_line = None
+        crew.job = job
+        self.waiting.pop(job.callout_id, None)
+        job.unit_id, job.assigned_s, job.travel_s = choice.unit_id, self.now_s, choice.travel_s
+        job.handled_by = "mae"
+        self.do(Assign(job.callout_id, choice.unit_id,
+                       eta_s=self.reach_extra_s + choice.travel_s), actor="dispatcher")
+        self.push(self.now_s + self.sc.service.ack_s, "ack", choice.unit_id)
+        return True
+
+    def serve_queue(self) -> None:
+        if not self.waiting:
+            return
+        order = sorted(self.waiting.values(),
+                       key=lambda j: (j.alarm.priority, j.alarm_s, j.callout_id))
+        for job in order:
+            if not any(u.status.is_free and u.callout_id is None
+                       for u in self.state.units.values()):
+                return
+            self.try_dispatch(job)
+
+    # -- the crew's job ---------------------------------------------------------------------
+
+    def _job(self, unit_id: str) -> tuple[_Crew, _Job]:
+        crew = self.crews[unit_id]
+        assert crew.job is not None
+        return crew, crew.job
+
+    def on_ack(self, unit_id: str) -> None:
+        _crew, job = self._job(unit_id)
+        self.do(Acknowledge(unit_id, job.callout_id), actor=unit_id)
+        self.push(self.now_s + self.sc.service.turnout_min * 60.0, "depart", unit_id)
+
+    def on_depart(self, unit_id: str) -> None:
+        _crew, job = self._job(unit_id)
+        self.do(ReportStatus(unit_id, UnitStatus.EN_ROUTE), actor=unit_id)
+        assert job.travel_s is not None
+        self.push(self.now_s + job.travel_s, "arrive", unit_id)
+
+    def on_arrive(self, unit_id: str) -> None:
+        crew, job = self._job(unit_id)
+        self.do(ReportStatus(unit_id, UnitStatus.ON_SCENE), actor=unit_id)
+        self.report_position(crew, (job.alarm.lat, job.alarm.lon), job.alarm.place)
+        job.on_scene_s = self.now_s
+        assert job.alarm.on_scene_s is not None
+        self.push(self.now_s + job.alarm.on_scene_s, "scene_done", unit_id)
+
+    def _facility(self, scene: Point) -> tuple[Facility, float]:
+        times = self.roads.times_from(scene, [(f.lat, f.lon) for f in self.facilities],
+                                      self.clock.now())
+        i = min(range(len(times)), key=lambda k: (times[k], self.facilities[k].name))
+        if not math.isfinite(times[i]):
+            raise SimulationError(f"no road from {scene} to any {self.sc.service.transport_to}")
+        return self.facilities[i], times[i]
+
+    def on_scene_done(self, unit_id: str) -> None:
+        crew, job = self._job(unit_id)
+        kind = job.alarm.outcome or OutcomeKind.STAYED_HOME
+        carrier = CARRIER.get(kind, "")
+        job.transport = carrier
+        if not carrier:
+            self.finish(crew, job, Outcome(kind))
+            return
+        scene = (job.alarm.lat, job.alarm.lon)
+        facility, t = self._facility(scene)
+        job.facility = facility.name
+        if carrier != "mae":
+            self.finish(crew, job, Outcome(kind, facility=facility.name))
+            return
+        self.do(ReportStatus(unit_id, UnitStatus.TRANSPORTING), actor=unit_id)
+        self.push(self.now_s + t, "at_facility", unit_id, facility)
+
+    def on_at_facility(self, unit_id: str, facility: Facility) -> None:
+        crew, job = self._job(unit_id)
+        self.do(ReportStatus(unit_id, UnitStatus.AT_FACILITY, facility=facility.name),
+                actor=unit_id)
+        self.report_position(crew, (facility.lat, facility.lon), facility.name)
+        assert job.alarm.at_facility_s is not None
+        self.push(self.now_s + job.alarm.at_facility_s, "handover_done", unit_id)
+
+    def on_handover_done(self, unit_id: str) -> None:
+        crew, job = self._job(unit_id)
+        kind = job.alarm.outcome or OutcomeKind.TRANSPORTED_MAE
+        self.finish(crew, job, Outcome(kind, facility=job.facility))
+
+    def finish(self, crew: _Crew, job: _Job, outcome: Outcome) -> None:
+        uid = crew.spec.id
+        self.do(RecordOutcome(uid, job.callout_id, outcome), actor=uid)
+        job.done_s = self.now_s
+        assert job.assigned_s is not None
+        self.busy.append((uid, job.assigned_s, self.now_s))
+        crew.job = None
+        here = self.position(crew)
+        home = crew.home
+        if float(haversine_m(here[0], here[1], home[0], home[1])) <= AT_BASE_M:
+            self.do(ReportStatus(uid, UnitStatus.AVAILABLE), actor=uid)
+        else:
+            self.do(ReportStatus(uid, UnitStatus.RETURNING), actor=uid)
+            t = self.roads.time(here, home, self.clock.now())
+            crew.token += 1
+            crew.leg, crew.leg_line = (here, home, self.now_s, self.now_s + t), None
+            self.push(self.now_s + t, "home", uid, crew.token)
+        unit = self.state.units[uid]
+        if unit.shift_ends_at is not None and unit.shift_ends_at <= self.clock.now():
+            self.do(Tick())
+            self.after_off_duty(crew)
+        self.serve_queue()
+
+    def on_home(self, unit_id: str, token: int) -> None:
+        crew = self.crews[unit_id]
+        if token != crew.token:
+            return  # sent to another callout on the way home
+        crew.leg = crew.leg_line = None
+        self.report_position(crew, crew.home, crew.base.name)
+        if self.state.units[unit_id].status is UnitStatus.RETURNING:
+            self.do(ReportStatus(unit_id, UnitStatus.AVAILABLE), actor=unit_id)
+        self.serve_queue()
+
+    # -- results ----------------------------------------------------------------------------
+
+    def result(self) -> RunResult:
+        for uid, crew in self.crews.items():
+            if crew.duty_since is not None:
+                self.on_duty.append((uid, crew.duty_since, self.now_s))
+        records = tuple(
+            CalloutRecord(
+                callout_id=j.callout_id, reference=j.alarm.reference, alarm_s=j.alarm_s,
+                municipality=j.alarm.municipality, priority=int(j.alarm.priority),
+                agency=j.alarm.agency.value, handled_by=j.handled_by or "waiting",
+                fallback_reason=j.fallback_reason, unit_id=j.unit_id, assigned_s=j.assigned_s,
+                on_scene_s=j.on_scene_s, done_s=j.done_s, travel_s=j.travel_s,
+                outcome=(j.alarm.outcome.value if j.handled_by == "mae" and j.alarm.outcome
+                         else ""),
+                transport=j.transport, facility=j.facility, merged_alarms=j.merged,
+            )
+            for j in self.records
+        )
+        return RunResult(
+            scenario=self.sc.name, seed=self.seed, start=self.clock.start,
+            timezone=self.sc.timezone, days=self.sc.days, records=records,
+            busy=tuple(self.busy), on_duty=tuple(sorted(self.on_duty)), events=self.n_events,
+            alarms=self.alarms, scheduled=tuple(self.scheduled),
+            log=tuple(self.log) if self.log is not None else None,
+        )
+
+
+def simulate(
+    scenario: Scenario,
+    *,
+    seed: int = 0,
+    graph: RoadGraph | None = None,
+    demand: list[DemandAlarm] | None = None,
+    keep_log: bool = False,
+) -> RunResult:
+    """Run ``scenario`` with ``seed`` through the dispatch core; ``demand`` overrides the
+    scenario's alarms, ``keep_log`` keeps the full event log (for export and replay)."""
+    g = graph if graph is not None else load_graph_for(scenario.map_path)
+    alarms = demand if demand is not None else build_demand(scenario, g, seed=seed)
+    sim = _Sim(scenario, g, seed, keep_log)
+    sim.setup(alarms)
+    sim.run()
+    logger.info("%s seed %d: %d alarms, %d events", scenario.name, seed, sim.alarms,
+                sim.n_events)
+    return sim.result()

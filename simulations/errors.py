@@ -1,0 +1,37 @@
+"""Errors of the simulator: bad scenarios and bad alarm logs name exactly what is wrong."""
+
+from __future__ import annotations
+
+from mae.errors import MaeError
+
+__all__ = ["AlarmLogError", "ScenarioError", "SimulationError"]
+
+
+class SimulationError(MaeError, RuntimeError):
+    """Root of the simulator's errors: a run could not go on."""
+
+
+class ScenarioError(MaeError, ValueError):
+    """A scenario file has a bad key; ``key`` is its dotted path (``units[1].shifts[0].start``)."""
+
+    def __init__(self, key: str, problem: str, *, source: str = "") -> None:
+        self.key = key
+        self.problem = problem
+        self.source = source
+        where = f"{source}: " if source else ""
+        super().__init__(f"{where}{key}: {problem}")
+
+
+class AlarmLogError(MaeError, ValueError):
+    """An alarm log (CSV) has bad rows; ``problems`` lists ``(row, field, problem)`` for each.
+
+    Rows are numbered as a spreadsheet shows them: the header is row 1.
+    """
+
+    def __init__(self, problems: list[tuple[int, str, str]], *, source: str = "") -> None:
+        self.problems = problems
+        self.source = source
+        where = f"{source}: " if source else ""
+        shown = "; ".join(f"row {r}, {f}: {p}" for r, f, p in problems[:20])
+        more = f" (and {len(problems) - 20} more)" if len(problems) > 20 else ""
+        super().__init__(f"{where}{len(problems)} bad field(s): {shown}{more}")

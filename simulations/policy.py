@@ -1,0 +1,70 @@
+"""Dispatch policies of the simulated dispatcher: which free unit takes a callout.
+
+``closest_idle`` sends the free unit that reaches the scene first. ``coverage_aware`` asks the
+live recommendation (:func:`dispatch.recommend.recommend`) and, among the units that reach the
+scene within ``coverage_slack_min`` of the fastest, sends the one that leaves the fewest people
+beyond ``coverage_limit_min`` of every other free unit. Both refuse units that cannot be on
+scene within what is left of ``max_response_min``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from dispatch.recommend import RecommendConfig, recommend
+from dispatch.state import DispatchState, Unit
+from maps.graph import Place
+from simulations.scenario import Policy
+from simulations.travel import SimRoads
+
+__all__ = ["Choice", "choose_unit"]
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """The unit to send and its driving time to the scene (seconds)."""
+
+    unit_id: str
+    travel_s: float
+
+
+def choose_unit(
+    policy: Policy,
+    state: DispatchState,
+    callout_id: str,
+    candidates: Sequence[Unit],
+    roads: SimRoads,
+    *,
+    now: datetime,
+    budget_s: float,
+    places: Sequence[Place],
+    on_scene_s: float,
+) -> Choice | None:
+    """The unit ``policy`` sends to ``callout_id``, or None if none can drive there within
+    ``budget_s`` seconds."""
+    if not candidates:
+        return None
+    callout = state.callout(callout_id)
+    scene = (callout.location.lat, callout.location.lon)
+    if policy.kind == "closest_idle":
+        etas = roads.etas(scene, [(u.position.lat, u.position.lon) for u in candidates], now)
+        best = min(
+            ((t, u.unit_id) for t, u in zip(etas, candidates, strict=True) if t <= budget_s),
+            default=None,
+        )
+        return None if best is None else Choice(best[1], best[0])
+    allowed = {u.unit_id for u in candidates}
+    options = recommend(
+        state, callout_id, roads.at(now), now=now, places=places,
+        config=RecommendConfig(coverage_limit_s=policy.coverage_limit_min * 60.0,
+                               on_scene_s=int(on_scene_s)),
+    )
+    fit = [o for o in options if o.assignable and o.unit_id in allowed and o.eta_s <= budget_s]
+    if not fit:
+        return None
+    fastest = min(o.eta_s for o in fit)
+    near = [o for o in fit if o.eta_s <= fastest + policy.coverage_slack_min * 60.0]
+    pick = min(near, key=lambda o: (o.uncovered_population, o.eta_s, o.unit_id))
+    return Choice(pick.unit_id, pick.eta_s)

@@ -1,0 +1,310 @@
+"""The HTML report of a batch: figures per scenario and a side-by-side comparison.
+
+Plots are drawn with matplotlib (Agg, no display) and embedded as PNG data, so the report is one
+self-contained file that opens offline. The county map is drawn from the road graph itself, no
+tiles.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+
+from maps.graph import RoadGraph
+from simulations.batch import Batch, ScenarioRuns
+from simulations.compare import Estimate, difference, estimate
+from simulations.coverage import THRESHOLDS_MIN
+from simulations.kpi import by_municipality
+from simulations.scenario import load_graph_for
+
+__all__ = ["KPI_ROWS", "write_report"]
+
+#: (key, label, scale, digits) of the KPIs shown in the tables, in order.
+KPI_ROWS: tuple[tuple[str, str, float, int], ...] = (
+    ("incidents", "Incidents (alarms after merging)", 1, 0),
+    ("response_p50_min", "Response time p50 (min)", 1, 1),
+    ("response_p90_min", "Response time p90 (min)", 1, 1),
+    ("response_p95_min", "Response time p95 (min)", 1, 1),
+    ("within_30_min", "Attended within 30 min (%)", 100, 1),
+    ("within_60_min", "Attended within 60 min (%)", 100, 1),
+    ("within_90_min", "Attended within 90 min (%)", 100, 1),
+    ("unserved_share", "Unserved by MAE (%)", 100, 1),
+    ("unserved_off_duty_share", "… no unit on duty (%)", 100, 1),
+    ("unserved_too_far_share", "… no unit within the limit (%)", 100, 1),
+    ("unserved_busy_share", "… all units busy (%)", 100, 1),
+    ("wait_mean_min", "Mean wait for a unit (min)", 1, 1),
+    ("utilisation", "Utilisation on shift (%)", 100, 1),
+    ("transport_mae", "Transports by MAE", 1, 0),
+    ("transport_ambulance", "Transports by ambulance (MAE attended)", 1, 0),
+    ("transport_police", "Transports by police (MAE attended)", 1, 0),
+    ("alone_ambulance", "Handled by ambulance alone", 1, 0),
+    ("alone_police", "Handled by police alone", 1, 0),
+    ("population_within_30_min", "Population ≤30 min of a staffed base (% of week)", 100, 1),
+    ("population_within_60_min", "Population ≤60 min of a staffed base (% of week)", 100, 1),
+    ("population_within_90_min", "Population ≤90 min of a staffed base (% of week)", 100, 1),
+    ("staffed_hours", "Staffed unit-hours (scheduled)", 1, 0),
+    ("overtime_hours", "Overtime unit-hours (jobs past shift end)", 1, 0),
+    ("care_avoided_msek_per_year", "Inpatient care avoided (MSEK/year)", 1, 2),
+    ("team_cost_msek_per_year", "Team cost (MSEK/year)", 1, 2),
+    ("net_msek_per_year", "Net (MSEK/year)", 1, 2),
+)
+
+WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def _png(fig: Figure) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _img(data: str, alt: str) -> str:
+    return f'<img class="plot" alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+
+
+def _response_plot(runs: ScenarioRuns) -> str:
+    resp = np.concatenate([k.response_min for k in runs.kpis]) if runs.kpis else np.array([])
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    if len(resp):
+        ax.hist(resp, bins=list(np.arange(0, max(120.0, float(resp.max()) + 5), 5)),
+                color="#3b75af")
+    for limit in THRESHOLDS_MIN:
+        ax.axvline(limit, color="#999", linestyle="--", linewidth=1)
+    ax.set_xlabel("minutes from alarm to MAE on scene")
+    ax.set_ylabel("incidents (all seeds)")
+    ax.set_title("Response-time distribution")
+    return _png(fig)
+
+
+def _draw_roads(ax: Any, graph: RoadGraph) -> None:
+    src = graph.edge_source
+    for e in range(graph.n_edges):
+        line = graph.edge_geometry(e, int(src[e]))
+        ax.plot([p[1] for p in line], [p[0] for p in line], color="#c8c8c8", linewidth=0.7,
+                zorder=1)
+
+
+def _coverage_map(runs: ScenarioRuns, graph: RoadGraph) -> str:
+    cov = runs.coverage
+    fig, ax = plt.subplots(figsize=(5.5, 6.5))
+    _draw_roads(ax, graph)
+    minutes = np.minimum(cov.minutes, 240.0)
+    sizes = [8 + 60 * math.sqrt(p.population / 50_000) for p in cov.places]
+    sc = ax.scatter([p.lon for p in cov.places], [p.lat for p in cov.places], c=minutes,
+                    s=sizes, cmap="RdYlGn_r", vmin=0, vmax=180, edgecolors="k", linewidths=0.3,
+                    zorder=2)
+    bases = {b.id: b for b in runs.scenario.bases}
+    for bid in cov.bases:
+        b = bases[bid]
+        ax.scatter([b.lon], [b.lat], marker="*", s=180, color="#1f3d7a", zorder=3)
+        ax.annotate(b.name, (b.lon, b.lat), xytext=(4, 4), textcoords="offset points",
+                    fontsize=7)
+    fig.colorbar(sc, ax=ax, label="minutes to nearest base (winter driving)", shrink=0.7)
+    ax.set_xlabel("longitude")
+    ax.set_ylabel("latitude")
+    ax.set_aspect(1 / math.cos(math.radians(66.5)))
+    ax.set_title("Coverage map: places by driving time to a base")
+    return _png(fig)
+
+
+def _utilisation_plot(runs: ScenarioRuns) -> str:
+    stack = np.array([k.utilisation for k in runs.kpis])
+    with np.errstate(invalid="ignore"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            util = np.nanmean(stack, axis=0) if len(stack) else np.full((7, 24), np.nan)
+    fig, ax = plt.subplots(figsize=(7, 2.8))
+    im = ax.imshow(util * 100, aspect="auto", cmap="viridis", vmin=0, vmax=100)
+    ax.set_yticks(range(7), WEEKDAY_NAMES)
+    ax.set_xticks(range(0, 24, 2))
+    ax.set_xlabel("hour of day (local)")
+    ax.set_title("Utilisation on shift by hour (%, blank: nobody on shift)")
+    fig.colorbar(im, ax=ax)
+    return _png(fig)
+
+
+def _coverage_week_plot(batch: Batch) -> str:
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    styles = ("-", "--", ":")
+    for i, runs in enumerate(batch.runs):
+        for k, limit in enumerate(THRESHOLDS_MIN):
+            ax.plot(runs.coverage.shares[:, :, k].reshape(-1) * 100, linestyle=styles[k],
+                    color=f"C{i}", label=f"{runs.scenario.name} ≤{limit} min" if k == 1 or len(
+                        batch.runs) == 1 else None)
+    ax.set_xticks(range(0, 168, 24), WEEKDAY_NAMES)
+    ax.set_ylabel("% of population")
+    ax.set_ylim(0, 100)
+    ax.set_title("Population within 30 (solid) / 60 (dashed) / 90 (dotted) min of a staffed base")
+    ax.legend(fontsize=7, loc="lower right")
+    return _png(fig)
+
+
+def _comparison_plot(batch: Batch) -> str:
+    keys = [("response_p50_min", "p50 min"), ("response_p90_min", "p90 min"),
+            ("unserved_share", "unserved %"), ("within_60_min", "≤60 min %"),
+            ("utilisation", "utilisation %")]
+    fig, axes = plt.subplots(1, len(keys), figsize=(12, 3.2))
+    names = [r.scenario.name for r in batch.runs]
+    for ax, (key, label) in zip(axes, keys, strict=True):
+        scale = 100.0 if "%" in label else 1.0
+        ests = [estimate([k.scalars[key] for k in r.kpis]) for r in batch.runs]
+        means = [e.mean * scale for e in ests]
+        errs = [0 if math.isnan(e.low) else e.half_width * scale for e in ests]
+        ax.bar(range(len(ests)), means, yerr=errs, color=[f"C{i}" for i in range(len(ests))],
+               capsize=4)
+        ax.set_xticks(range(len(ests)), [str(i + 1) for i in range(len(ests))])
+        ax.set_title(label, fontsize=9)
+    fig.suptitle("Scenarios 1.." + str(len(names)) + ": mean ± 95 % interval over seeds",
+                 fontsize=10)
+    return _png(fig)
+
+
+def _ecdf_plot(batch: Batch) -> str:
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    for i, runs in enumerate(batch.runs):
+        resp = np.sort(np.concatenate([k.response_min for k in runs.kpis]))
+        if len(resp):
+            ax.step(resp, np.arange(1, len(resp) + 1) / len(resp), where="post",
+                    color=f"C{i}", label=runs.scenario.name)
+    ax.set_xlim(0, 150)
+    ax.set_xlabel("minutes from alarm to MAE on scene")
+    ax.set_ylabel("share of attended incidents")
+    ax.legend(fontsize=7)
+    ax.set_title("Response times compared (all seeds)")
+    return _png(fig)
+
+
+def _cell(e: Estimate, scale: float, digits: int) -> str:
+    return html.escape(e.format(digits, scale))
+
+
+def _kpi_table(batch: Batch) -> str:
+    head = "".join(f"<th>{i + 1}. {html.escape(r.scenario.name)}</th>"
+                   for i, r in enumerate(batch.runs))
+    diff_head = "".join(f"<th>{i + 1} − 1</th>" for i in range(1, len(batch.runs)))
+    rows = []
+    base = batch.runs[0].kpis
+    for key, label, scale, digits in KPI_ROWS:
+        if not all(key in k.scalars for r in batch.runs for k in r.kpis):
+            continue
+        cells = "".join(
+            f"<td>{_cell(estimate([k.scalars[key] for k in r.kpis]), scale, digits)}</td>"
+            for r in batch.runs)
+        diffs = "".join(
+            f"<td>{_cell(difference(base, r.kpis, key), scale, digits)}</td>"
+            for r in batch.runs[1:])
+        rows.append(f"<tr><th class=l>{html.escape(label)}</th>{cells}{diffs}</tr>")
+    return (f"<table><tr><th></th>{head}{diff_head}</tr>" + "".join(rows) + "</table>")
+
+
+def _municipality_table(runs: ScenarioRuns) -> str:
+    records = [r for res in runs.results for r in res.records]
+    rows = []
+    for m in by_municipality(records):
+        def f(v: float, scale: float = 1.0) -> str:
+            return "–" if math.isnan(v) else f"{v * scale:.1f}"
+        rows.append(
+            f"<tr><th class=l>{html.escape(m.municipality)}</th><td>{m.incidents}</td>"
+            f"<td>{m.attended}</td><td>{f(m.p50_min)}</td><td>{f(m.p90_min)}</td>"
+            f"<td>{f(m.within_60, 100)}</td><td>{f(m.unserved_share, 100)}</td></tr>")
+    return ("<table><tr><th>Municipality</th><th>Incidents</th><th>Attended</th>"
+            "<th>p50 min</th><th>p90 min</th><th>≤60 min %</th><th>Unserved %</th></tr>"
+            + "".join(rows) + "</table>")
+
+
+def _assumptions(runs: ScenarioRuns) -> str:
+    sc = runs.scenario
+    e, p, s = sc.economics, sc.policy, sc.service
+    units = ", ".join(
+        f"{u.id} at {sc.base(u.base).name} ("
+        + "; ".join(f"{sh.start_min // 60:02d}:{sh.start_min % 60:02d}–"
+                    f"{(sh.end_min // 60) % 24:02d}:{sh.end_min % 60:02d} "
+                    + ",".join(WEEKDAY_NAMES[d] for d in sorted(sh.days))
+                    for sh in u.shifts) + ")"
+        for u in sc.units)
+    items = [
+        f"Units: {units}",
+        f"Policy: {p.kind}; MAE takes a job only if on scene within {p.max_response_min:g} min; "
+        f"otherwise {p.fallback} handles it alone; queue when busy: {p.queue}",
+        f"Roads: season {sc.roads.season}, winter factor {sc.roads.winter_factor:g}, "
+        f"off-road {sc.roads.offroad_speed_kmh:g} km/h",
+        f"Service: ack {s.ack_s:g} s, turnout {s.turnout_min:g} min, on scene "
+        f"{s.on_scene_min:g}±{s.on_scene_sd_min:g} min, at facility {s.at_facility_min:g}±"
+        f"{s.at_facility_sd_min:g} min",
+        f"Economics (assumptions): bed-year {e.bed_year_cost_sek:,.0f} SEK; "
+        f"{e.avoided_admission_share:.0%} of patients who stay home would otherwise be "
+        f"admitted for {e.avoided_bed_days:g} days; team {e.team_cost_per_hour_sek:,.0f} SEK "
+        "per staffed hour",
+    ]
+    return "<ul>" + "".join(f"<li>{html.escape(i)}</li>" for i in items) + "</ul>"
+
+
+CSS = """
+body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}
+table{border-collapse:collapse;margin:1em 0;font-size:13px}
+td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th.l{text-align:left}
+img.plot{max-width:100%;margin:.5em 0;display:block}
+h2{border-bottom:2px solid #3b75af;padding-bottom:3px}
+.note{color:#555;font-size:13px}
+"""
+
+
+def write_report(batch: Batch, out_dir: str | Path, *, title: str = "MAE coverage simulation"
+                 ) -> Path:
+    """Write ``report.html`` (self-contained, plots embedded) into ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    parts = [f"<!doctype html><html lang=en><head><meta charset=utf-8><title>"
+             f"{html.escape(title)}</title><style>{CSS}</style></head><body>",
+             f"<h1>{html.escape(title)}</h1>",
+             f"<p class=note>{len(batch.runs)} scenario(s) × {len(batch.seeds)} seed(s) "
+             f"(seeds {', '.join(map(str, batch.seeds))}). Figures are means over seeds with "
+             "95 % intervals (Student t); differences are paired by seed (the same alarms). "
+             f"Written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.</p>"]
+    parts.append("<h2>Comparison</h2>")
+    parts.append(_kpi_table(batch))
+    if len(batch.runs) > 1:
+        parts.append(_img(_comparison_plot(batch), "comparison of key figures"))
+    parts.append(_img(_ecdf_plot(batch), "response time distributions compared"))
+    parts.append(_img(_coverage_week_plot(batch), "population coverage by hour of the week"))
+    for i, runs in enumerate(batch.runs):
+        graph = load_graph_for(runs.scenario.map_path)
+        sc = runs.scenario
+        parts.append(f"<h2>{i + 1}. {html.escape(sc.name)}</h2>")
+        if sc.description:
+            parts.append(f"<p>{html.escape(sc.description)}</p>")
+        parts.append(_assumptions(runs))
+        parts.append(_img(_response_plot(runs), f"response time distribution of {sc.name}"))
+        parts.append(_img(_coverage_map(runs, graph), f"coverage map of {sc.name}"))
+        parts.append(_img(_utilisation_plot(runs), f"utilisation heat map of {sc.name}"))
+        parts.append("<h3>By municipality (all seeds pooled)</h3>")
+        parts.append(_municipality_table(runs))
+    parts.append("</body></html>")
+    path = out / "report.html"
+    path.write_text("\n".join(parts), encoding="utf-8")
+    return path
+
+
+def kpi_rows(batch: Batch) -> Sequence[dict[str, Any]]:
+    """One flat row per scenario and seed (for ``kpis.csv``)."""
+    rows = []
+    for runs in batch.runs:
+        for k in runs.kpis:
+            rows.append({"scenario": runs.scenario.name, "seed": k.seed, **k.scalars})
+    return rows

@@ -1,0 +1,153 @@
+"""Travel times for the simulated crews, from the live service's routing engine.
+
+One :class:`~routing.engine.TravelTimes` per driving situation (winter or not, rush hour or
+not), all sharing the graph's precomputation; points are snapped once and remembered, and times
+between fixed points (bases, facilities) are remembered per situation.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from datetime import datetime
+
+from maps.graph import RoadGraph, haversine_m
+from maps.traveltime import TravelTimeModel
+from routing.engine import TravelTimes
+from routing.errors import RoutingError
+from routing.snap import SnappedPoint
+from simulations.scenario import Roads
+
+__all__ = ["Point", "SimRoads", "point_along"]
+
+Point = tuple[float, float]
+
+
+class SimRoads:
+    """ETAs and routes on ``graph`` for the scenario's road conditions at a simulated time."""
+
+    def __init__(self, graph: RoadGraph, roads: Roads) -> None:
+        self.graph = graph
+        self.roads = roads
+        self.model = TravelTimeModel(winter_factor=roads.winter_factor)
+        self._winter: bool | None = {"winter": True, "summer": False}.get(roads.season)
+        self.base = TravelTimes(graph, self.model, winter=self._winter,
+                                emergency=roads.emergency,
+                                offroad_speed_kmh=roads.offroad_speed_kmh)
+        self._situations: dict[tuple[bool, bool], TravelTimes] = {}
+        self._snaps: dict[Point, SnappedPoint] = {}
+        self._pairs: dict[tuple[Point, Point, bool, bool], float] = {}
+        self._fixed: list[Point] = []
+        self._scenes: list[Point] = []
+        self._loaded: set[tuple[bool, bool]] = set()
+        self.queries = 0
+
+    def register(self, fixed: Sequence[Point], scenes: Sequence[Point]) -> None:
+        """Points every run drives between: bases and facilities (``fixed``) and the alarms'
+        scenes. Times between the two sets are computed in two matrix calls per situation, on
+        the situation's first use, instead of one query per drive."""
+        self._fixed = list(dict.fromkeys(fixed))
+        self._scenes = list(dict.fromkeys(scenes))
+        self._loaded.clear()
+
+    def _load(self, key: tuple[bool, bool], tt: TravelTimes) -> None:
+        self._loaded.add(key)
+        if not self._fixed or not self._scenes:
+            return
+        fixed = [self.snap(p) for p in self._fixed]
+        scenes = [self.snap(p) for p in self._scenes]
+        out = tt.matrix(fixed, scenes).durations_s.tolist()
+        back = tt.matrix(scenes, fixed).durations_s.tolist()
+        pairs = self._pairs
+        for i, f in enumerate(self._fixed):
+            row = out[i]
+            for j, s in enumerate(self._scenes):
+                pairs[(f, s, *key)] = row[j]
+        for j, s in enumerate(self._scenes):
+            row = back[j]
+            for i, f in enumerate(self._fixed):
+                pairs[(s, f, *key)] = row[i]
+        between = tt.matrix(fixed).durations_s.tolist()
+        for i, a in enumerate(self._fixed):
+            for k, b in enumerate(self._fixed):
+                pairs[(a, b, *key)] = between[i][k]
+
+    def key(self, at: datetime) -> tuple[bool, bool]:
+        return (self.model.is_winter(at, self._winter), self.model.is_peak(at))
+
+    def at(self, when: datetime) -> TravelTimes:
+        """The travel-time engine for the driving situation at ``when``."""
+        key = self.key(when)
+        found = self._situations.get(key)
+        if found is None:
+            found = self.base.situation(at=when, winter=key[0], emergency=self.roads.emergency)
+            found.prepare()
+            self._situations[key] = found
+        if key not in self._loaded:
+            self._load(key, found)
+        return found
+
+    def snap(self, p: Point) -> SnappedPoint:
+        found = self._snaps.get(p)
+        if found is None:
+            found = self.base.snap(*p)
+            self._snaps[p] = found
+        return found
+
+    def etas(self, target: Point, sources: Sequence[Point], when: datetime) -> list[float]:
+        """Seconds from each source to ``target`` (infinite when no road connects)."""
+        tt = self.at(when)
+        key = self.key(when)
+        known = [self._pairs.get((s, target, *key)) for s in sources]
+        if all(k is not None for k in known):
+            return [float(k) for k in known if k is not None]
+        self.queries += 1
+        return [r.duration_s for r in tt.etas_to(self.snap(target),
+                                                 [self.snap(s) for s in sources])]
+
+    def time(self, a: Point, b: Point, when: datetime) -> float:
+        """Seconds from ``a`` to ``b``, remembered per situation."""
+        self.at(when)
+        key = (a, b, *self.key(when))
+        found = self._pairs.get(key)
+        if found is None:
+            found = self.etas(b, [a], when)[0]
+            self._pairs[key] = found
+        return found
+
+    def times_from(self, a: Point, targets: Sequence[Point], when: datetime) -> list[float]:
+        """Seconds from ``a`` to each target (e.g. a scene to the facilities)."""
+        tt = self.at(when)
+        key = self.key(when)
+        known = [self._pairs.get((a, t, *key)) for t in targets]
+        if all(k is not None for k in known):
+            return [float(k) for k in known if k is not None]
+        self.queries += 1
+        return [r.duration_s for r in tt.etas_from(self.snap(a), [self.snap(t) for t in targets])]
+
+    def geometry(self, a: Point, b: Point, when: datetime) -> tuple[Point, ...]:
+        """The driven line from ``a`` to ``b`` (a straight segment if routing fails)."""
+        try:
+            return self.at(when).route(self.snap(a), self.snap(b)).geometry
+        except RoutingError:
+            return (a, b)
+
+
+def point_along(line: Sequence[Point], fraction: float) -> Point:
+    """The point ``fraction`` (0..1) of the way along ``line`` by distance."""
+    if len(line) == 1 or fraction <= 0:
+        return line[0]
+    if fraction >= 1:
+        return line[-1]
+    steps = [float(haversine_m(a[0], a[1], b[0], b[1])) for a, b in itertools.pairwise(line)]
+    total = sum(steps)
+    if total <= 0 or not math.isfinite(total):
+        return line[0]
+    want = fraction * total
+    for (a, b), d in zip(itertools.pairwise(line), steps, strict=True):
+        if want <= d and d > 0:
+            f = want / d
+            return (a[0] + f * (b[0] - a[0]), a[1] + f * (b[1] - a[1]))
+        want -= d
+    return line[-1]

@@ -1,0 +1,27 @@
+"""Scenario x seed runs in parallel give exactly the serial results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from simulations.batch import run_batch
+from simulations.scenario import scenario_from_dict
+from tests.simulations._tiny import save_tiny, tiny_graph, tiny_scenario
+
+
+def test_parallel_equals_serial(tmp_path: Path) -> None:
+    path = save_tiny(tmp_path)
+    g = tiny_graph()
+    a = scenario_from_dict(tiny_scenario(days=14, map={"path": str(path)},
+                                         demand={"alarms_per_year": 1500}), graph=g)
+    b = scenario_from_dict(tiny_scenario(days=14, map={"path": str(path)}, name="short limit",
+                                         policy={"max_response_min": 40},
+                                         demand={"alarms_per_year": 1500}), graph=g)
+    ticks: list[int] = []
+    serial = run_batch([a, b], [0, 1, 2], workers=1, progress=ticks.append)
+    parallel = run_batch([a, b], [0, 1, 2], workers=2)
+    assert len(ticks) == 6
+    for s_runs, p_runs in zip(serial.runs, parallel.runs, strict=True):
+        assert [r.records for r in s_runs.results] == [r.records for r in p_runs.results]
+        assert [k.scalars for k in s_runs.kpis] == [k.scalars for k in p_runs.kpis]
+    assert serial.runs[0].results[0].records != serial.runs[0].results[1].records

@@ -1,0 +1,175 @@
+"""The simulator against answers worked out by hand on a tiny map."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from scipy.sparse.csgraph import dijkstra
+
+from dispatch.events import UnitStatusChanged
+from dispatch.model import Agency, Category, OutcomeKind, Priority
+from dispatch.state import DispatchState
+from dispatch.status import CalloutStatus, UnitStatus
+from simulations.demand import DemandAlarm, build_demand
+from simulations.engine import shift_intervals, simulate
+from simulations.scenario import scenario_from_dict
+from tests.simulations._tiny import NODES, T0, tiny_graph, tiny_scenario
+
+ACK_TURNOUT_S = 30 + 5 * 60
+
+
+def alarm(ref: str, where: str, minutes: float, *, outcome: OutcomeKind = OutcomeKind.STAYED_HOME,
+          agency: Agency = Agency.AMBULANCE, on_scene_min: float = 60.0) -> DemandAlarm:
+    lat, lon = NODES[where]
+    return DemandAlarm(reference=ref, received_at=T0 + timedelta(minutes=minutes), agency=agency,
+                       priority=Priority.URGENT, category=Category.SUICIDE_RISK, lat=lat, lon=lon,
+                       municipality=where, place=where, outcome=outcome,
+                       on_scene_s=on_scene_min * 60, at_facility_s=20 * 60)
+
+
+@pytest.fixture(scope="module")
+def graph():  # type: ignore[no-untyped-def]
+    return tiny_graph()
+
+
+@pytest.fixture(scope="module")
+def hand_times(graph):  # type: ignore[no-untyped-def]
+    """Node-to-node driving times by a plain SciPy Dijkstra on the base edge times."""
+    return dijkstra(graph.adjacency(), directed=True)
+
+
+def test_response_time_is_ack_turnout_and_driving_time(graph, hand_times) -> None:  # type: ignore[no-untyped-def]
+    sc = scenario_from_dict(tiny_scenario(), graph=graph)
+    res = simulate(sc, graph=graph, demand=[alarm("A1", "Beta", 600)])
+    (rec,) = res.records
+    assert hand_times[0, 1] == pytest.approx(1800.0)
+    assert rec.handled_by == "mae"
+    assert rec.wait_s == 0
+    assert rec.response_s == pytest.approx(ACK_TURNOUT_S + hand_times[0, 1])
+    assert rec.done_s == pytest.approx(600 * 60 + ACK_TURNOUT_S + 1800 + 3600)
+
+
+def test_second_alarm_waits_until_the_first_job_ends(graph, hand_times) -> None:  # type: ignore[no-untyped-def]
+    sc = scenario_from_dict(tiny_scenario(), graph=graph)
+    first, second = alarm("A1", "Gamma", 600), alarm("A2", "Beta", 610)
+    res = simulate(sc, graph=graph, demand=[first, second])
+    r1, r2 = res.records
+    to_gamma = hand_times[0, 2]
+    assert to_gamma == pytest.approx(3000.0)
+    first_done = 600 * 60 + ACK_TURNOUT_S + to_gamma + 3600
+    assert r1.done_s == pytest.approx(first_done)
+    # The unit is sent on from Gamma the moment the first job ends.
+    assert r2.assigned_s == pytest.approx(first_done)
+    assert r2.wait_s == pytest.approx(first_done - 610 * 60)
+    assert r2.response_s == pytest.approx(r2.wait_s + ACK_TURNOUT_S + hand_times[2, 1], abs=1e-3)
+
+
+def test_no_unit_within_the_limit_goes_to_the_alarming_agency(graph) -> None:  # type: ignore[no-untyped-def]
+    sc = scenario_from_dict(tiny_scenario(policy={"max_response_min": 60}), graph=graph)
+    res = simulate(sc, graph=graph, demand=[alarm("P1", "Delta", 600, agency=Agency.POLICE),
+                                            alarm("A1", "Beta", 900)])
+    far, near = res.records
+    assert (far.handled_by, far.fallback_reason, far.unit_id) == ("police", "too_far", "")
+    assert near.handled_by == "mae"
+    from simulations.kpi import summarize
+
+    k = summarize(res, sc)
+    assert k.scalars["unserved_share"] == 0.5
+    assert k.scalars["unserved_too_far_share"] == 0.5
+    assert k.scalars["alone_police"] == 1
+
+
+def test_alarm_out_of_hours_is_handled_alone_unless_a_shift_starts_in_time(graph) -> None:  # type: ignore[no-untyped-def]
+    data = tiny_scenario(policy={"max_response_min": 90})
+    data["units"][0]["shifts"] = [{"start": "14:00", "end": "02:00", "days": "all"}]
+    sc = scenario_from_dict(data, graph=graph)
+    night = alarm("N1", "Alpha", 5 * 60)  # 05:00, the shift starts at 14:00
+    early = alarm("E1", "Alpha", 13 * 60 + 30)  # 13:30: waits for the 14:00 shift
+    res = simulate(sc, graph=graph, demand=[night, early])
+    r_night, r_early = res.records
+    assert (r_night.handled_by, r_night.fallback_reason) == ("ambulance", "off_duty")
+    assert r_early.handled_by == "mae"
+    assert r_early.assigned_s == pytest.approx(14 * 3600)
+
+
+def test_all_busy_past_the_limit_is_counted_as_busy(graph) -> None:  # type: ignore[no-untyped-def]
+    sc = scenario_from_dict(tiny_scenario(policy={"max_response_min": 60}), graph=graph)
+    res = simulate(sc, graph=graph, demand=[alarm("A1", "Beta", 600), alarm("A2", "Alpha", 601)])
+    assert [r.handled_by for r in res.records] == ["mae", "ambulance"]
+    assert res.records[1].fallback_reason == "busy"
+
+
+def test_mae_transport_goes_through_the_facility_and_home(graph, hand_times) -> None:  # type: ignore[no-untyped-def]
+    sc = scenario_from_dict(tiny_scenario(), graph=graph)
+    res = simulate(sc, graph=graph, keep_log=True,
+                   demand=[alarm("T1", "Beta", 600, outcome=OutcomeKind.TRANSPORTED_MAE)])
+    (rec,) = res.records
+    assert (rec.transport, rec.facility) == ("mae", "Alpha sjukhus")
+    assert rec.done_s == pytest.approx(600 * 60 + ACK_TURNOUT_S + 1800 + 3600 + 1800 + 1200)
+    assert res.log is not None
+    statuses = [e.event.status for e in res.log if isinstance(e.event, UnitStatusChanged)]
+    assert statuses == [UnitStatus.EN_ROUTE, UnitStatus.ON_SCENE, UnitStatus.TRANSPORTING,
+                        UnitStatus.AT_FACILITY, UnitStatus.AVAILABLE]
+    state = DispatchState.replay(res.log)
+    assert state.callouts[rec.callout_id].status is CalloutStatus.CLOSED
+    outcome = state.callouts[rec.callout_id].outcome
+    assert outcome is not None and outcome.kind is OutcomeKind.TRANSPORTED_MAE
+
+
+def test_ambulance_transport_lets_the_unit_drive_home(graph) -> None:  # type: ignore[no-untyped-def]
+    sc = scenario_from_dict(tiny_scenario(), graph=graph)
+    res = simulate(sc, graph=graph, keep_log=True, demand=[
+        alarm("T1", "Beta", 600, outcome=OutcomeKind.TRANSPORTED_AMBULANCE)])
+    (rec,) = res.records
+    assert rec.transport == "ambulance"
+    assert res.log is not None
+    statuses = [e.event.status for e in res.log if isinstance(e.event, UnitStatusChanged)]
+    assert statuses == [UnitStatus.EN_ROUTE, UnitStatus.ON_SCENE, UnitStatus.RETURNING,
+                        UnitStatus.AVAILABLE]
+    assert res.busy == (("U1", 600 * 60.0, rec.done_s),)
+
+
+def test_returning_unit_is_redirected_from_where_it_is(graph) -> None:  # type: ignore[no-untyped-def]
+    sc = scenario_from_dict(tiny_scenario(), graph=graph)
+    # Job at Gamma ends at 10:00 + 330 + 3000 + 3600 s; 600 s into the 3000 s drive home (a
+    # fifth) a new alarm comes from Gamma. The position is interpolated by distance along the
+    # route: a fifth of 60 km is 12 km from Gamma on the 90 km/h road, 480 s back, not 3000 s.
+    first_done = 600 * 60 + ACK_TURNOUT_S + 3000 + 3600
+    second_at = (first_done + 600) / 60
+    res = simulate(sc, graph=graph, demand=[alarm("A1", "Gamma", 600),
+                                            alarm("A2", "Gamma", second_at)])
+    r2 = res.records[1]
+    assert r2.travel_s == pytest.approx(480.0, abs=0.5)
+    assert r2.unit_id == "U1"
+
+
+def test_shifts_join_when_back_to_back(graph) -> None:  # type: ignore[no-untyped-def]
+    sc = scenario_from_dict(tiny_scenario(), graph=graph)
+    assert shift_intervals(sc, sc.units[0]) == [(0.0, 3 * 86400.0)]
+    data = tiny_scenario()
+    data["units"][0]["shifts"] = [{"start": "14:00", "end": "02:00", "days": "weekdays"}]
+    sc2 = scenario_from_dict(data, graph=graph)
+    assert shift_intervals(sc2, sc2.units[0]) == [
+        (d * 86400 + 14 * 3600.0, d * 86400 + 26 * 3600.0) for d in range(3)]
+
+
+def test_same_seed_same_run_other_seed_other_run() -> None:
+    from maps.bundled import load_bundled
+
+    graph = load_bundled()
+    data = tiny_scenario(days=10, demand={"kind": "synthetic", "alarms_per_year": 2000},
+                         timezone="Europe/Stockholm", roads={"season": "calendar"})
+    data["bases"] = [{"id": "sun", "place": "Sunderby sjukhus"},
+                     {"id": "pit", "place": "Piteå älvdals sjukhus"}]
+    data["units"] = [{"id": "S", "base": "sun", "shifts": [{"start": "08:00", "end": "22:00"}]},
+                     {"id": "P", "base": "pit", "shifts": [{"start": "14:00", "end": "02:00"}]}]
+    data["service"] = {"on_scene_sd_min": 20, "at_facility_sd_min": 5}
+    sc = scenario_from_dict(data, graph=graph)
+    a = simulate(sc, seed=7, graph=graph)
+    b = simulate(sc, seed=7, graph=graph)
+    c = simulate(sc, seed=8, graph=graph)
+    assert len(a.records) > 20
+    assert a.records == b.records and a.busy == b.busy and a.events == b.events
+    assert a.records != c.records
+    assert build_demand(sc, graph, seed=7) == build_demand(sc, graph, seed=7)

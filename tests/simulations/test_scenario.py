@@ -1,0 +1,82 @@
+"""Scenario files: a bad key is refused with its dotted name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from simulations.errors import ScenarioError
+from simulations.scenario import load_scenario, scenario_from_dict
+from tests.simulations._tiny import tiny_graph, tiny_scenario
+
+SHIPPED = sorted((Path(__file__).parents[2] / "simulations" / "scenarios").glob("*.toml"))
+
+
+def error_key(data: dict, **kw) -> str:  # type: ignore[type-arg, no-untyped-def]
+    with pytest.raises(ScenarioError) as info:
+        scenario_from_dict(data, graph=tiny_graph(), **kw)
+    assert isinstance(info.value, ValueError)
+    return info.value.key
+
+
+def test_shipped_scenarios_load() -> None:
+    assert len(SHIPPED) >= 4
+    names = {load_scenario(p).name for p in SHIPPED}
+    assert len(names) == len(SHIPPED)
+
+
+def test_shifts_past_midnight_and_weekdays() -> None:
+    data = tiny_scenario()
+    data["units"][0]["shifts"] = [{"start": "14:00", "end": "02:00", "days": "weekdays"}]
+    shift = scenario_from_dict(data, graph=tiny_graph()).units[0].shifts[0]
+    assert (shift.start_min, shift.end_min, shift.days) == (840, 1560, frozenset(range(5)))
+    assert shift.hours == 12
+
+
+@pytest.mark.parametrize(("change", "key"), [
+    (lambda d: d.update(polcy={}), "polcy"),
+    (lambda d: d["policy"].update(kind="nearest"), "policy.kind"),
+    (lambda d: d["policy"].update(max_response_min=-5), "policy.max_response_min"),
+    (lambda d: d["units"][0]["shifts"][0].update(start="25:00"), "units[0].shifts[0].start"),
+    (lambda d: d["units"][0]["shifts"][0].update(days=["mon", "funday"]),
+     "units[0].shifts[0].days[1]"),
+    (lambda d: d["units"][0].update(base="nowhere"), "units[0].base"),
+    (lambda d: d["bases"][0].update(place="Atlantis"), "bases[0].place"),
+    (lambda d: d["demand"].update(hour_profile=[1] * 23), "demand.hour_profile"),
+    (lambda d: d["demand"].update(agency_mix={"ambulance": 0.5, "police": 0.4}),
+     "demand.agency_mix"),
+    (lambda d: d["demand"].update(agency_mix={"ambulance": 0.5, "fire": 0.5}),
+     "demand.agency_mix.fire"),
+    (lambda d: d.update(outcomes={"stayed_home": 1.5}), "outcomes.stayed_home"),
+    (lambda d: d["service"].update(ack_s=120), "service.ack_s"),
+    (lambda d: d.update(timezone="Mars/Olympus"), "timezone"),
+    (lambda d: d.update(start="2026-13-01"), "start"),
+    (lambda d: d.pop("demand"), "demand"),
+    (lambda d: d.update(units=[]), "units"),
+])
+def test_errors_name_the_key(change, key) -> None:  # type: ignore[no-untyped-def]
+    data = tiny_scenario()
+    change(data)
+    assert error_key(data) == key
+
+
+def test_overlapping_shifts_of_one_unit_are_refused() -> None:
+    data = tiny_scenario()
+    data["units"][0]["shifts"] = [{"start": "08:00", "end": "16:00"},
+                                  {"start": "14:00", "end": "22:00", "days": ["fri"]}]
+    assert error_key(data) == "units[0].shifts"
+
+
+def test_unknown_place_suggests_names() -> None:
+    data = tiny_scenario()
+    data["bases"][0]["place"] = "Alpa"
+    with pytest.raises(ScenarioError, match="Alpha"):
+        scenario_from_dict(data, graph=tiny_graph())
+
+
+def test_file_errors_name_the_file(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("name = \n", encoding="utf-8")
+    with pytest.raises(ScenarioError, match="bad.toml: file: not valid TOML"):
+        load_scenario(bad)
