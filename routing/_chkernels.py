@@ -7,7 +7,16 @@ machine code between processes (next to this file, or in numba's user cache dire
 Conventions: the hierarchy is two CSR graphs over the nodes. ``fwd`` holds, at node ``x``, the
 arcs ``x -> y`` to higher-ranked ``y``; ``bwd`` holds, at ``x``, the arcs ``y -> x`` from
 higher-ranked ``y`` (stored by ``y``). Every arc has a time, a length in metres, and ``mid``: the
-node a shortcut bypasses, or -1 for an arc of the original graph.
+node a shortcut bypasses, or -1 for an arc of the original graph. :func:`build` returns them over
+the graph's node ids; :func:`renumber` then renames the nodes by descending :func:`levels` (and,
+within a level, along a space-filling curve), so the top of the hierarchy, which every query
+visits, sits together at the front of every array, neighbours on the map sit near each other,
+and every arc leads up to a lower id.
+
+Upward search spaces of sources are cached (:func:`many_to_one_cached`): a unit that has not
+moved since the last alarm costs a scan of its ~100 cached labels instead of a search. The cache
+is an open-addressing table keyed by the exact seeds (nodes, times, lengths) of a point, pointing
+into one pool of ``(node, time, length)`` labels; it is emptied at once when either fills up.
 """
 
 from __future__ import annotations
@@ -19,9 +28,12 @@ from numba import njit
 
 __all__ = [
     "build",
+    "levels",
     "many_to_many",
     "many_to_one",
+    "many_to_one_cached",
     "one_to_many",
+    "renumber",
     "route",
 ]
 
@@ -200,8 +212,12 @@ def _witness(
     hnode: Any,
     hkey: Any,
     hpos: Any,
+    mark: Any,
+    stamp: int,
+    targets: int,
 ) -> int:
-    """Dijkstra from ``u`` avoiding ``v``, up to ``bound`` or ``limit`` settled nodes."""
+    """Dijkstra from ``u`` avoiding ``v``, up to ``bound`` or ``limit`` settled nodes, or until
+    the ``targets`` nodes marked ``stamp`` are all settled."""
     dist[u] = 0.0
     touched[0] = u
     nt = 1
@@ -214,6 +230,10 @@ def _witness(
         settled += 1
         if settled > limit:
             break
+        if mark[x] == stamp:
+            targets -= 1
+            if targets == 0:
+                break
         for e in range(start[x], start[x] + count[x]):
             wt = pf[e, 0]
             if wt == INF:
@@ -249,6 +269,7 @@ def _contract(
     hkey: Any,
     hpos: Any,
     stats: Any,
+    mark: Any,
 ) -> tuple[Any, Any]:
     """Add (or, simulating, count) the shortcuts that removing ``v`` needs.
 
@@ -258,6 +279,7 @@ def _contract(
     added_hops = 0
     removed = 0
     removed_hops = 0
+    n_mark = len(mark) - 1  # the last entry counts stamps
     s0 = start[v]
     c0 = count[v]
     for a in range(s0, s0 + c0):
@@ -273,12 +295,19 @@ def _contract(
             continue
         u = pi[a, 0]
         bound = -1.0
+        mark[n_mark] += 1
+        stamp = mark[n_mark]
+        targets = 0
         for b in range(s0, s0 + c0):
             if pf[b, 0] < INF and pi[b, 0] != u:
                 bound = max(bound, c1 + pf[b, 0])
+                if mark[pi[b, 0]] != stamp:
+                    mark[pi[b, 0]] = stamp
+                    targets += 1
         if bound < 0:
             continue
-        nt = _witness(u, v, bound, limit, start, count, pf, pi, dist, touched, hnode, hkey, hpos)
+        nt = _witness(u, v, bound, limit, start, count, pf, pi, dist, touched, hnode, hkey, hpos,
+                      mark, stamp, targets)
         for b in range(s0, s0 + c0):
             c2 = pf[b, 0]
             w = pi[b, 0]
@@ -348,11 +377,12 @@ def build(
     qkey = np.empty(n, dtype=np.float64)
     qpos = np.full(n, -1, dtype=np.int64)
     stats = np.zeros(4, dtype=np.int64)
+    mark = np.zeros(n + 1, dtype=np.int64)
     level = np.zeros(n, dtype=np.int64)
     qsize = 0
     for v in range(n):
         pf, pi = _contract(v, True, sim_limit, start, count, cap, pf, pi, used,
-                           dist, touched, hnode, hkey, hpos, stats)
+                           dist, touched, hnode, hkey, hpos, stats, mark)
         qsize = _push(qnode, qkey, qpos, qsize, v, _priority(0, stats))
 
     rank = np.full(n, -1, dtype=np.int64)
@@ -364,7 +394,7 @@ def build(
     while qsize > 0:
         v = qnode[0]
         pf, pi = _contract(v, True, sim_limit, start, count, cap, pf, pi, used,
-                           dist, touched, hnode, hkey, hpos, stats)
+                           dist, touched, hnode, hkey, hpos, stats, mark)
         p = _priority(level[v], stats)
         if p > qkey[0] and qsize > 1:
             qsize = _push(qnode, qkey, qpos, qsize, v, p)
@@ -372,7 +402,7 @@ def build(
                 continue
         v, _, qsize = _pop(qnode, qkey, qpos, qsize)
         pf, pi = _contract(v, False, limit, start, count, cap, pf, pi, used,
-                           dist, touched, hnode, hkey, hpos, stats)
+                           dist, touched, hnode, hkey, hpos, stats, mark)
         rank[v] = order
         order += 1
         s0 = start[v]
@@ -408,7 +438,7 @@ def build(
         for a in range(s0, s0 + c0):
             y = pi[a, 0]
             pf, pi = _contract(y, True, sim_limit, start, count, cap, pf, pi, used,
-                               dist, touched, hnode, hkey, hpos, stats)
+                               dist, touched, hnode, hkey, hpos, stats, mark)
             qsize = _push(qnode, qkey, qpos, qsize, y, _priority(level[y], stats))
         count[v] = 0
 
@@ -453,6 +483,53 @@ def build(
             bwd_l[j] = arc_f[i, 1]
     return (rank, fwd_off, fwd_to, fwd_t, fwd_l, fwd_mid,
             bwd_off, bwd_to, bwd_t, bwd_l, bwd_mid)
+
+
+@njit(cache=True)
+def levels(rank: Any, fo: Any, ft: Any, bo: Any, bt: Any) -> Any:
+    """Each node's level: 0 at the bottom, else one more than its highest lower neighbour.
+
+    Sorting nodes by descending level is a topological order of the upward arcs, like the
+    rank, but leaves the nodes of one level free to be ordered for memory locality.
+    """
+    n = len(rank)
+    order = np.argsort(rank)
+    lev = np.zeros(n, dtype=np.int64)
+    for i in range(n):
+        x = order[i]
+        for e in range(fo[x], fo[x + 1]):
+            lev[ft[e]] = max(lev[ft[e]], lev[x] + 1)
+        for e in range(bo[x], bo[x + 1]):
+            lev[bt[e]] = max(lev[bt[e]], lev[x] + 1)
+    return lev
+
+
+@njit(cache=True)
+def renumber(off: Any, to: Any, t: Any, ln: Any, mid: Any, new: Any) -> tuple[Any, ...]:
+    """The CSR graph ``off/to/t/ln/mid`` with node ``v`` renamed ``new[v]`` (a permutation)."""
+    n = len(off) - 1
+    old = np.empty(n, dtype=np.int64)
+    for v in range(n):
+        old[new[v]] = v
+    n_off = np.zeros(n + 1, dtype=np.int64)
+    for x in range(n):
+        v = old[x]
+        n_off[x + 1] = n_off[x] + off[v + 1] - off[v]
+    m = n_off[n]
+    n_to = np.empty(m, dtype=np.int32)
+    n_mid = np.empty(m, dtype=np.int32)
+    n_t = np.empty(m, dtype=np.float64)
+    n_l = np.empty(m, dtype=np.float64)
+    for x in range(n):
+        v = old[x]
+        j = n_off[x]
+        for e in range(off[v], off[v + 1]):
+            n_to[j] = new[to[e]]
+            n_mid[j] = new[mid[e]] if mid[e] >= 0 else -1
+            n_t[j] = t[e]
+            n_l[j] = ln[e]
+            j += 1
+    return n_off, n_to, n_t, n_l, n_mid
 
 
 # -- queries -----------------------------------------------------------------------------------
@@ -563,6 +640,254 @@ def many_to_one(
 
 
 @njit(cache=True)
+def _space(
+    g_off: Any, g_to: Any, g_t: Any, g_l: Any,
+    s_off: Any, s_to: Any, s_t: Any,
+    nodes: Any, t0: Any, l0: Any, lo: int, hi: int,
+    dist: Any, lens: Any, touched: Any,
+    hnode: Any, hkey: Any, hpos: Any, settled: Any,
+) -> tuple[int, int]:
+    """Whole upward search space from seeds ``lo..hi`` with stall-on-demand.
+
+    Leaves the labels in ``dist``/``lens`` and lists the settled, unstalled nodes (the only
+    ones a shortest path can meet at) in ``settled``; returns (touched count, settled count).
+    """
+    nt = 0
+    size = 0
+    for i in range(lo, hi):
+        x = nodes[i]
+        if t0[i] < dist[x]:
+            if dist[x] == INF:
+                touched[nt] = x
+                nt += 1
+            dist[x] = t0[i]
+            lens[x] = l0[i]
+            size = _push(hnode, hkey, hpos, size, x, t0[i])
+    ns = 0
+    while size > 0:
+        x, k, size = _pop(hnode, hkey, hpos, size)
+        stalled = False
+        for e in range(s_off[x], s_off[x + 1]):
+            if dist[s_to[e]] + s_t[e] < k:
+                stalled = True
+                break
+        if stalled:
+            continue
+        settled[ns] = x
+        ns += 1
+        for e in range(g_off[x], g_off[x + 1]):
+            y = g_to[e]
+            nd = k + g_t[e]
+            if nd < dist[y]:
+                if dist[y] == INF:
+                    touched[nt] = y
+                    nt += 1
+                dist[y] = nd
+                lens[y] = lens[x] + g_l[e]
+                size = _push(hnode, hkey, hpos, size, y, nd)
+    return nt, ns
+
+
+@njit(cache=True)
+def _slot(
+    c_key: Any, c_kf: Any, m: int, nodes: Any, t0: Any, l0: Any, lo: int
+) -> int:
+    """The cache slot holding seeds ``lo..lo+m`` (>= 0), or ``-1 - free slot`` if none does."""
+    n1 = nodes[lo + 1] if m == 2 else -1
+    t1 = t0[lo + 1] if m == 2 else 0.0
+    w1 = l0[lo + 1] if m == 2 else 0.0
+    mask = c_key.shape[0] - 1
+    s: int = (nodes[lo] * 1000003 + n1 * 7919 + m) & mask
+    while c_key[s, 0] != 0:
+        if (c_key[s, 0] == m and c_key[s, 1] == nodes[lo] and c_key[s, 2] == n1
+                and c_kf[s, 0] == t0[lo] and c_kf[s, 1] == l0[lo]
+                and c_kf[s, 2] == t1 and c_kf[s, 3] == w1):
+            return s
+        s = (s + 1) & mask
+    c_key[s, 1] = nodes[lo]
+    c_key[s, 2] = n1
+    c_kf[s, 0] = t0[lo]
+    c_kf[s, 1] = l0[lo]
+    c_kf[s, 2] = t1
+    c_kf[s, 3] = w1
+    return -1 - s
+
+
+@njit(cache=True)
+def _sweep(
+    fo: Any, ft: Any, fw: Any, fl: Any,
+    s_off: Any, s_nodes: Any, s_t: Any, s_l: Any, todo: Any, n_todo: int,
+    bd: Any, blen: Any, d: Any, dl: Any, stack: Any, out_t: Any, out_l: Any,
+    level: Any, mark: Any, per_level: Any,
+) -> None:
+    """Times to the target of sources ``todo[:n_todo]`` in one pass without a priority queue.
+
+    Collects every node reachable upward from their seeds (``mark``: one byte a node, so the
+    collection stays in cache), then, from the top level of the hierarchy down,
+    ``d[x] = min(bd[x], min over upward arcs x -> y of t + d[y])``: the best upward path from
+    ``x`` to a node of the target's backward space. Arcs always lead to a higher ``level``, so
+    bucketing by level (``per_level`` counts) is order enough. One pass over the union of 50
+    units' upward spaces (which share the top of the hierarchy) costs about half of 50 separate
+    searches. ``d`` is infinite on entry and again on return.
+    """
+    nu = 0
+    for a in range(n_todo):
+        i = todo[a]
+        for j in range(s_off[i], s_off[i + 1]):
+            x = s_nodes[j]
+            if mark[x] == 0:
+                mark[x] = 1
+                stack[nu] = x
+                nu += 1
+    j = 0
+    while j < nu:
+        x = stack[j]
+        j += 1
+        for e in range(fo[x], fo[x + 1]):
+            y = ft[e]
+            if mark[y] == 0:
+                mark[y] = 1
+                stack[nu] = y
+                nu += 1
+    # bucket the collected nodes by level, highest first, behind them in ``stack``
+    top = len(per_level) - 1
+    per_level[:] = 0
+    for a in range(nu):
+        per_level[top - level[stack[a]]] += 1
+    pos = nu
+    for lv in range(top + 1):
+        c = per_level[lv]
+        per_level[lv] = pos
+        pos += c
+    for a in range(nu):
+        x = stack[a]
+        b = top - level[x]
+        stack[per_level[b]] = x
+        per_level[b] += 1
+    for a in range(nu, 2 * nu):
+        x = stack[a]
+        best = bd[x]
+        best_l = blen[x]
+        for e in range(fo[x], fo[x + 1]):
+            c = fw[e] + d[ft[e]]
+            if c < best:
+                best = c
+                best_l = fl[e] + dl[ft[e]]
+        d[x] = best
+        dl[x] = best_l
+    for a in range(n_todo):
+        i = todo[a]
+        for j in range(s_off[i], s_off[i + 1]):
+            x = s_nodes[j]
+            c = s_t[j] + d[x]
+            if c < out_t[i]:
+                out_t[i] = c
+                out_l[i] = s_l[j] + dl[x]
+    for a in range(nu):
+        x = stack[a]
+        d[x] = INF
+        mark[x] = 0
+
+
+@njit(cache=True)
+def many_to_one_cached(
+    fo: Any, ft: Any, fw: Any, fl: Any, bo: Any, bt: Any, bw: Any, bl: Any,
+    s_off: Any, s_nodes: Any, s_t: Any, s_l: Any,
+    t_nodes: Any, t_t: Any, t_l: Any,
+    fd: Any, flen: Any, ftouch: Any,
+    bd: Any, blen: Any, bpar: Any, btouch: Any,
+    hnode: Any, hkey: Any, hpos: Any, settled: Any, level: Any, mark: Any, per_level: Any,
+    c_key: Any, c_kf: Any, c_val: Any, c_meta: Any, p_node: Any, p_t: Any, p_l: Any,
+) -> tuple[Any, Any]:
+    """Like :func:`many_to_one`, reusing the upward search spaces of sources seen before.
+
+    A source met for the first time is answered by :func:`_sweep` together with the other new
+    ones and remembered as seen; met again with the very same seeds (the unit has not moved),
+    its whole upward search space is computed once and its labels kept, and from then on it
+    costs a scan of those labels. ``c_key`` (slots x 3: seed count or 0 for free, two seed
+    nodes), ``c_kf`` (slots x 4: seed times and lengths) and ``c_val`` (slots x 2: pool start
+    and label count, -1 while only seen) form the table; ``c_meta`` holds (pool used, entries,
+    times emptied, hits); ``p_*`` is the label pool. Sources with other than one or two seeds
+    are always swept.
+    """
+    k = len(s_off) - 1
+    out_t = np.full(k, INF)
+    out_l = np.full(k, INF)
+    nb, _, _, _ = _search(bo, bt, bw, bl, fo, ft, fw, t_nodes, t_t, t_l, 0, len(t_nodes),
+                          bd, blen, bpar, btouch, hnode, hkey, hpos, bd, blen, False)
+    slots = c_key.shape[0]
+    pool = len(p_node)
+    todo = np.empty(k, dtype=np.int64)
+    n_todo = 0
+    for i in range(k):
+        lo = s_off[i]
+        m = s_off[i + 1] - lo
+        if m != 1 and m != 2:
+            todo[n_todo] = i
+            n_todo += 1
+            continue
+        slot = _slot(c_key, c_kf, m, s_nodes, s_t, s_l, lo)
+        if slot < 0:  # new: sweep it, and remember it was seen
+            if 2 * (c_meta[1] + 1) > slots:
+                c_key[:, 0] = 0
+                c_meta[0] = 0
+                c_meta[1] = 0
+                c_meta[2] += 1
+                slot = _slot(c_key, c_kf, m, s_nodes, s_t, s_l, lo)
+            s = -1 - slot
+            c_key[s, 0] = m
+            c_val[s, 1] = -1
+            c_meta[1] += 1
+            todo[n_todo] = i
+            n_todo += 1
+            continue
+        best = INF
+        best_l = INF
+        if c_val[slot, 1] >= 0:  # labels kept
+            c_meta[3] += 1
+            for e in range(c_val[slot, 0], c_val[slot, 0] + c_val[slot, 1]):
+                c = p_t[e] + bd[p_node[e]]
+                if c < best:
+                    best = c
+                    best_l = p_l[e] + blen[p_node[e]]
+        else:  # seen once before: keep its labels from now on
+            nf, ns = _space(fo, ft, fw, fl, bo, bt, bw, s_nodes, s_t, s_l, lo, lo + m,
+                            fd, flen, ftouch, hnode, hkey, hpos, settled)
+            for j in range(ns):
+                x = settled[j]
+                c = fd[x] + bd[x]
+                if c < best:
+                    best = c
+                    best_l = flen[x] + blen[x]
+            if ns <= pool:
+                if c_meta[0] + ns > pool:
+                    c_key[:, 0] = 0
+                    c_meta[0] = 0
+                    c_meta[1] = 0
+                    c_meta[2] += 1
+                    slot = -1 - _slot(c_key, c_kf, m, s_nodes, s_t, s_l, lo)
+                    c_key[slot, 0] = m
+                    c_meta[1] += 1
+                start = c_meta[0]
+                c_val[slot, 0] = start
+                c_val[slot, 1] = ns
+                for j in range(ns):
+                    x = settled[j]
+                    p_node[start + j] = x
+                    p_t[start + j] = fd[x]
+                    p_l[start + j] = flen[x]
+                c_meta[0] = start + ns
+            _reset(fd, ftouch, nf)
+        out_t[i] = best
+        out_l[i] = best_l
+    if n_todo:
+        _sweep(fo, ft, fw, fl, s_off, s_nodes, s_t, s_l, todo, n_todo, bd, blen, fd, flen,
+               settled, out_t, out_l, level, mark, per_level)
+    _reset(bd, btouch, nb)
+    return out_t, out_l
+
+
+@njit(cache=True)
 def one_to_many(
     fo: Any, ft: Any, fw: Any, fl: Any, bo: Any, bt: Any, bw: Any, bl: Any,
     s_nodes: Any, s_t: Any, s_l: Any,
@@ -659,13 +984,13 @@ def many_to_many(
 
 @njit(cache=True)
 def _arc_mid(
-    a: int, b: int, rank: Any,
+    a: int, b: int,
     fo: Any, ft: Any, fw: Any, fm: Any, bo: Any, bt: Any, bw: Any, bm: Any,
 ) -> int:
     """The node that arc ``a -> b`` of the hierarchy bypasses, or -1 for an original arc."""
     mid = -1
     t = INF
-    if rank[a] < rank[b]:
+    if a > b:  # upward: higher ranks have lower ids
         for e in range(fo[a], fo[a + 1]):
             if ft[e] == b and fw[e] < t:
                 t = fw[e]
@@ -680,7 +1005,7 @@ def _arc_mid(
 
 @njit(cache=True)
 def route(
-    rank: Any,
+    old: Any,
     fo: Any, ft: Any, fw: Any, fl: Any, fm: Any,
     bo: Any, bt: Any, bw: Any, bl: Any, bm: Any,
     s_nodes: Any, s_t: Any, s_l: Any,
@@ -690,7 +1015,10 @@ def route(
     hnode: Any, hkey: Any, hpos: Any,
     g_off: Any, g_to: Any, g_t: Any,
 ) -> tuple[float, float, int, int, Any]:
-    """Fastest path between seed sets: (time, length, source seed, target seed, edges)."""
+    """Fastest path between seed sets: (time, length, source seed, target seed, edges).
+
+    ``old`` maps the hierarchy's node ids back to the graph's, whose CSR is ``g_off``/``g_to``.
+    """
     nb, _, _, _ = _search(bo, bt, bw, bl, fo, ft, fw, t_nodes, t_t, t_l, 0, len(t_nodes),
                           bd, blen, bpar, btouch, hnode, hkey, hpos, bd, blen, False)
     nf, best, best_l, meet = _search(fo, ft, fw, fl, bo, bt, bw, s_nodes, s_t, s_l,
@@ -721,7 +1049,7 @@ def route(
             stack.append((path[i - 1], path[i]))
         while len(stack) > 0:
             a, b = stack.pop()
-            m = _arc_mid(a, b, rank, fo, ft, fw, fm, bo, bt, bw, bm)
+            m = _arc_mid(a, b, fo, ft, fw, fm, bo, bt, bw, bm)
             if m < 0:
                 nodes.append(b)
             else:
@@ -729,8 +1057,8 @@ def route(
                 stack.append((a, m))
         edges = np.empty(len(nodes) - 1, dtype=np.int64)
         for i in range(len(nodes) - 1):
-            a = nodes[i]
-            b = nodes[i + 1]
+            a = old[nodes[i]]
+            b = old[nodes[i + 1]]
             t = INF
             for e in range(g_off[a], g_off[a + 1]):
                 if g_to[e] == b and g_t[e] < t:

@@ -92,7 +92,12 @@ class PathBackend(Protocol):
 
 
 class DijkstraPaths:
-    """SciPy Dijkstra over the whole graph; no preprocessing, O(n log n) per seed node."""
+    """SciPy Dijkstra over the whole graph; no preprocessing, O(n log n) per seed node.
+
+    Whole trees (times and lengths from or to a node) are kept per node, so on the small graphs
+    this serves a callout or unit seen before costs only array lookups: at most ``max_rows``
+    trees per direction (by default about 32 MB worth), all dropped at once when full.
+    """
 
     def __init__(self, graph: RoadGraph, times: FloatArray) -> None:
         from scipy.sparse import csr_matrix
@@ -113,6 +118,25 @@ class DijkstraPaths:
         self._fwd = csr_matrix((times[keep], (src[keep], dst[keep])), shape=(n, n))
         self._bwd = self._fwd.T.tocsr()
         self._fwd.sort_indices()
+        self.max_rows = max(16, (1 << 21) // max(n, 1))
+        self._rows: dict[bool, dict[int, tuple[FloatArray, FloatArray]]] = {False: {}, True: {}}
+
+    def _cached(self, nodes: IntArray, *, reverse: bool) -> tuple[FloatArray, FloatArray]:
+        """Rows of :meth:`_tree` times and lengths for ``nodes``, searching only new nodes."""
+        rows = self._rows[reverse]
+        keys = nodes.tolist()
+        new = sorted({v for v in keys if v not in rows})
+        if new:
+            if len(rows) + len(new) > self.max_rows:
+                rows.clear()
+            dist, lens, _ = self._tree(np.asarray(new, dtype=np.int64), reverse=reverse)
+            dist.flags.writeable = lens.flags.writeable = False
+            for i, v in enumerate(new):
+                rows[v] = (dist[i], lens[i])
+        if len(keys) == 1:
+            d, ln = rows[keys[0]]
+            return d[None, :], ln[None, :]
+        return (np.stack([rows[v][0] for v in keys]), np.stack([rows[v][1] for v in keys]))
 
     def _tree(
         self, nodes: IntArray, *, reverse: bool
@@ -150,17 +174,17 @@ class DijkstraPaths:
         return acc
 
     def many_to_one(self, sources: SeedSet, target: SeedSet) -> tuple[FloatArray, FloatArray]:
-        dist, lens, _ = self._tree(target.nodes, reverse=True)
+        dist, lens = self._cached(target.nodes, reverse=True)
         t, ln = _best(dist, lens, target, sources)
         return t[0], ln[0]
 
     def one_to_many(self, source: SeedSet, targets: SeedSet) -> tuple[FloatArray, FloatArray]:
-        dist, lens, _ = self._tree(source.nodes, reverse=False)
+        dist, lens = self._cached(source.nodes, reverse=False)
         t, ln = _best(dist, lens, source, targets)
         return t[0], ln[0]
 
     def many_to_many(self, sources: SeedSet, targets: SeedSet) -> tuple[FloatArray, FloatArray]:
-        dist, lens, _ = self._tree(sources.nodes, reverse=False)
+        dist, lens = self._cached(sources.nodes, reverse=False)
         return _best(dist, lens, sources, targets)
 
     def path(self, source: SeedSet, target: SeedSet) -> PathResult | None:

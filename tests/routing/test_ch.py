@@ -8,9 +8,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import routing.ch as ch_module
 from maps.graph import RoadGraph
 from routing.ch import ContractionHierarchy
 from routing.paths import SeedSet
@@ -107,3 +109,82 @@ def test_lengths_follow_the_fastest_path() -> None:
             assert math.isclose(float(mat_t[i, j]), nx.shortest_path_length(g, a, b, weight="t"),
                                 rel_tol=1e-9)
             assert math.isclose(float(mat_l[i, j]), metres, rel_tol=1e-6)
+
+
+def _seed_runs(draw: st.DrawFn, n: int, pool: list[int]) -> SeedSet:
+    """Points with one or two seeds drawn from a few nodes and head starts, so they repeat."""
+    runs = []
+    for _ in range(draw(st.integers(1, 6))):
+        m = draw(st.integers(1, 2))
+        runs.append([(draw(st.sampled_from(pool)), draw(st.sampled_from([0.0, 2.5, 40.0])), 7.0)
+                     for _ in range(m)])
+    return SeedSet.of(runs)
+
+
+@pytest.mark.parametrize("tiny_cache", [False, True])
+@settings(max_examples=40, deadline=None)
+@given(graph=random_graphs(), data=st.data())
+def test_many_to_one_with_units_that_stay_or_move_matches_reference(
+    tiny_cache: bool, graph: RoadGraph, data: st.DataObject
+) -> None:
+    """A run of alarms where some units stay put (cache hits: first seen, then kept labels) and
+    others move (swept afresh) answers like a plain Dijkstra every time, also when the cache
+    is so small that it empties itself all the time."""
+    times = graph.edge_time_s.astype(np.float64)
+    arcs = graph_arcs(graph, times)
+    n = graph.n_nodes
+    pool = data.draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=4, unique=True))
+    with pytest.MonkeyPatch.context() as mp:
+        if tiny_cache:
+            mp.setattr(ch_module, "CACHE_SLOTS", 4)
+            mp.setattr(ch_module, "CACHE_LABELS", 3)
+        paths = ContractionHierarchy(graph, times).paths()
+    for _ in range(4):
+        sources = _seed_runs(data.draw, n, pool)
+        target = data.draw(st.integers(0, n - 1))
+        got_t, _ = paths.many_to_one(sources, _seeds([target]))
+        plain_t, _ = paths.many_to_one_uncached(sources, _seeds([target]))
+        for i in range(len(sources)):
+            run = sources.run(i)
+            want = min(float(t) + reference_dijkstra(n, arcs, int(v))[target]
+                       for v, t in zip(sources.nodes[run], sources.times[run], strict=True))
+            assert _close(float(got_t[i]), want)
+            assert _close(float(plain_t[i]), want)
+
+
+def test_a_unit_that_stays_is_searched_twice_then_read_from_the_cache() -> None:
+    from maps.synthetic import rural_graph
+
+    graph = rural_graph(3000, seed=4)
+    times = graph.edge_time_s.astype(np.float64)
+    ch = ContractionHierarchy(graph, times)
+    paths = ch.paths()
+    units = SeedSet.of([[(v, 3.0, 20.0), (v + 1, 9.0, 80.0)] for v in range(0, 2000, 97)])
+    answers = []
+    for target in (5, 1500, 2999, 42):
+        answers.append(paths.many_to_one(units, _seeds([target])))
+        want_t, want_l = paths.many_to_one_uncached(units, _seeds([target]))
+        assert np.allclose(answers[-1][0], want_t, rtol=1e-12)
+        assert np.allclose(answers[-1][1], want_l, rtol=1e-9)
+    info = ch.cache_info()
+    # first alarm: swept and remembered; second: labels kept; third and fourth: read
+    assert info.entries == len(units) and info.hits == 2 * len(units)
+    assert info.labels > 0 and info.emptied == 0
+    moved = SeedSet.of([[(v, 3.0, 20.0)] for v in range(1, 2000, 89)])
+    got = paths.many_to_one(moved, _seeds([5]))
+    assert np.allclose(got[0], paths.many_to_one_uncached(moved, _seeds([5]))[0], rtol=1e-12)
+    assert ch.cache_info().hits == info.hits
+
+
+@settings(max_examples=30, deadline=None)
+@given(graph=random_graphs())
+def test_every_arc_leads_up_to_a_lower_id(graph: RoadGraph) -> None:
+    """The renumbering is a topological order of the upward arcs, which the one-pass sweep of
+    many-to-one queries and the unpacking of shortcuts rely on."""
+    ch = ContractionHierarchy(graph, graph.edge_time_s.astype(np.float64))
+    n = graph.n_nodes
+    for off, to in ((ch._fo, ch._ft), (ch._bo, ch._bt)):
+        owner = np.repeat(np.arange(n), np.diff(off))
+        assert np.all(to < owner)
+    assert sorted(ch._new.tolist()) == list(range(n))
+    assert np.array_equal(ch._old[ch._new], np.arange(n))

@@ -76,3 +76,24 @@ def test_seed_set_packs_runs_per_point() -> None:
     s = SeedSet.of([[(1, 2.0, 3.0), (4, 5.0, 6.0)], [(7, 0.0, 0.0)]])
     assert len(s) == 2
     assert list(s.nodes[s.run(0)]) == [1, 4] and list(s.nodes[s.run(1)]) == [7]
+
+
+@settings(max_examples=40, deadline=None)
+@given(graph=random_graphs(), data=st.data())
+def test_cached_trees_give_the_same_answers_and_stay_bounded(
+    graph: RoadGraph, data: st.DataObject
+) -> None:
+    """Trees kept per node answer repeated and new queries like fresh searches, and the store
+    empties itself instead of growing past ``max_rows``."""
+    times = graph.edge_time_s.astype(np.float64)
+    arcs = graph_arcs(graph, times)
+    n = graph.n_nodes
+    paths = DijkstraPaths(graph, times)
+    paths.max_rows = 3
+    for _ in range(5):
+        nodes = data.draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=3))
+        target = data.draw(st.integers(0, n - 1))
+        got, _ = paths.many_to_one(_seeds(nodes), _seeds([target]))
+        for s, t in zip(nodes, got, strict=True):
+            assert _close(float(t), reference_dijkstra(n, arcs, s)[target])
+        assert all(len(rows) <= 3 for rows in paths._rows.values())
