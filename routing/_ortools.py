@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 from ortools.graph.python import linear_sum_assignment
+
+from routing._lns import LnsOptions
 
 __all__ = [
     "RoutingOutcome",
@@ -42,7 +44,11 @@ def min_cost_perfect_matching(size: int, arcs: Sequence[tuple[int, int, int]]) -
 
 @dataclass(frozen=True, slots=True)
 class SearchOptions:
-    """Search settings for the routing solver (OR-Tools strategy names, as strings).
+    """Search settings for visit planning (OR-Tools strategy names, as strings).
+
+    ``lns`` (the default) runs OR-Tools for the first solution only and then our ruin-and-
+    recreate search (:mod:`routing._lns`) for the rest of the time limit; None runs OR-Tools'
+    own local search and ``metaheuristic`` for the whole limit, as before.
 
     ``iterated`` switches on OR-Tools' iterated local search (ruin and recreate with simulated
     annealing acceptance) instead of the metaheuristic; ``ruin`` names its ruin strategies
@@ -61,6 +67,7 @@ class SearchOptions:
     ruin: tuple[str, ...] = ()
     insertion_lns: bool = True
     overrides: tuple[tuple[str, object], ...] = ()
+    lns: LnsOptions | None = field(default_factory=LnsOptions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,11 +120,11 @@ def _set_field(params: Any, dotted: str, value: object) -> None:
     target = params
     for part in path:
         target = getattr(target, part)
-    field = target.DESCRIPTOR.fields_by_name[name]
-    if field.enum_type is not None and isinstance(value, bool):
+    desc = target.DESCRIPTOR.fields_by_name[name]
+    if desc.enum_type is not None and isinstance(value, bool):
         value = 3 if value else 2  # OptionalBoolean BOOL_TRUE / BOOL_FALSE
-    elif field.enum_type is not None and isinstance(value, str):
-        value = field.enum_type.values_by_name[value].number
+    elif desc.enum_type is not None and isinstance(value, str):
+        value = desc.enum_type.values_by_name[value].number
     setattr(target, name, value)
 
 
@@ -159,11 +166,13 @@ def solve_routing(
     options: SearchOptions,
     initial_routes: list[list[int]] | None = None,
     on_solution: Callable[[int, float, int], None] | None = None,
+    first_only: bool = False,
 ) -> RoutingOutcome | None:
     """Solve ``spec``; ``initial_routes`` (node lists per vehicle) warm-start the search.
 
     Returns None when no solution was found within the limit. ``on_solution(cost, elapsed_s,
-    count)`` is called for each improving solution.
+    count)`` is called for each improving solution. ``first_only`` stops at the first
+    solution (the first-solution strategy, no local search).
     """
     began = time.monotonic()
     n_nodes, n_veh = len(spec.cost), len(spec.starts)
@@ -209,6 +218,8 @@ def solve_routing(
         routing.AddVariableMinimizedByFinalizer(time_dim.CumulVar(routing.End(v)))
 
     params = _parameters(options, time_limit_s)
+    if first_only:
+        params.solution_limit = 1
     count = 0
     best: list[int] = []
 

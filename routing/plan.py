@@ -8,6 +8,10 @@ always has a (partial) first solution yet drops a mandatory visit only when it c
 Before solving, each visit is checked against every unit alone: a mandatory visit that no unit
 could serve even on an empty route raises :class:`InfeasibleProblem` naming it.
 
+Search: OR-Tools (:mod:`routing._ortools`) builds the first solution; our ruin-and-recreate
+search (:mod:`routing._lns`) improves it, or the warm start, for the rest of the time limit
+(``SearchOptions(lns=None)`` keeps OR-Tools' guided local search instead).
+
 Times in the returned :class:`Plan` are recomputed here from the visit order (earliest start,
 break placed in the gap that ends the day earliest) and the plan is validated by
 :mod:`routing.validate` before it is returned.
@@ -16,10 +20,12 @@ break placed in the gap that ends the day earliest) and the plan is validated by
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
+from routing._lns import LnsOptions, improve
 from routing._ortools import RoutingSpec, SearchOptions, solve_routing
 from routing.errors import InfeasibleProblem, InvalidProblem
 from routing.problems import (
@@ -34,7 +40,15 @@ from routing.problems import (
 )
 from routing.validate import check_plan
 
-__all__ = ["SearchOptions", "UnitState", "plan", "replan", "rest_of_day", "schedule_route"]
+__all__ = [
+    "LnsOptions",
+    "SearchOptions",
+    "UnitState",
+    "plan",
+    "replan",
+    "rest_of_day",
+    "schedule_route",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -205,6 +219,38 @@ def _warm_routes(problem: PlanProblem, model: _Model, initial: Warmstart) -> lis
     return routes
 
 
+def _search(model: _Model, warm: list[list[int]] | None, *, time_limit_s: float, seed: int,
+            options: SearchOptions, report: Callable[[int, float, int], None],
+            ) -> tuple[list[list[int]], int, bool]:
+    """Node routes per vehicle, solutions seen, and whether the warm start was used."""
+    if options.lns is None:
+        outcome = solve_routing(model.spec, time_limit_s=time_limit_s, options=options,
+                                initial_routes=warm, on_solution=report)
+        if outcome is None:
+            raise InfeasibleProblem("the solver found no plan at all within the time limit; "
+                                    "check unit shifts and start times")
+        if warm is not None and not outcome.warm_started:
+            logger.info("initial routes rejected by the solver; searched from scratch")
+        return outcome.routes, outcome.solutions, outcome.warm_started
+    began = time.monotonic()
+    # OR-Tools builds the first solution (a cheap insertion heuristic, no local search); our
+    # ruin-and-recreate search takes it, or the warm start if cheaper, for the rest.
+    first = solve_routing(model.spec, time_limit_s=max(0.001, time_limit_s / 2),
+                          options=options, first_only=True)
+    starts = [r for r in (warm, first.routes if first is not None else None) if r is not None]
+    left = max(0.001, time_limit_s - (time.monotonic() - began))
+
+    def improved(cost: int, iterations: int) -> None:
+        report(cost, time.monotonic() - began, iterations)
+
+    result = improve(model.spec, starts, time_limit_s=left, seed=seed, options=options.lns,
+                     on_improve=improved)
+    warm_used = warm is not None and result.feasible_starts[0]
+    if warm is not None and not warm_used:
+        logger.info("initial routes infeasible for the model; searched from scratch")
+    return result.routes, result.improvements + len(starts), warm_used
+
+
 def plan(
     problem: PlanProblem,
     *,
@@ -219,10 +265,9 @@ def plan(
 
     ``initial`` (a previous plan, or visit ids per unit id) warm-starts the search. With
     ``strict`` a mandatory visit that no unit can serve raises :class:`InfeasibleProblem`;
-    otherwise it is listed in ``Plan.unplaced``. OR-Tools' routing search is deterministic, so
-    ``seed`` is kept for the facade's signature only; results can still vary with the time limit.
+    otherwise it is listed in ``Plan.unplaced``. ``seed`` drives the ruin-and-recreate
+    search; results can still vary with the time limit and the machine's speed.
     """
-    del seed
     if time_limit_s <= 0:
         raise InvalidProblem("time_limit_s must be positive")
     model = _model(problem, strict=strict)
@@ -232,17 +277,12 @@ def plan(
         if on_progress is not None:
             on_progress(Progress(cost=cost, elapsed_s=elapsed, solutions=count))
 
-    outcome = solve_routing(model.spec, time_limit_s=time_limit_s,
-                            options=options or SearchOptions(), initial_routes=warm,
-                            on_solution=report)
-    if warm is not None and outcome is not None and not outcome.warm_started:
-        logger.info("initial routes rejected by the solver; searched from scratch")
-    if outcome is None:
-        raise InfeasibleProblem("the solver found no plan at all within the time limit; "
-                                "check unit shifts and start times")
+    node_routes, solutions, warm_started = _search(
+        model, warm, time_limit_s=time_limit_s, seed=seed, options=options or SearchOptions(),
+        report=report)
     routes: list[Route] = []
     planned: set[str] = set()
-    for unit, nodes in zip(problem.units, outcome.routes, strict=True):
+    for unit, nodes in zip(problem.units, node_routes, strict=True):
         ids = [model.visit_of_node[n] for n in nodes]
         route = schedule_route(problem, unit, ids)
         if route is None:
@@ -258,8 +298,14 @@ def plan(
     postpone_cost = sum(problem.visit(v).postpone_cost or 0 for v in postponed)
     result = Plan(routes=tuple(routes), postponed=postponed, unplaced=unplaced, travel_s=travel,
                   postpone_cost=postpone_cost, cost=travel + postpone_cost,
-                  solutions=outcome.solutions, warm_started=outcome.warm_started)
+                  solutions=solutions, warm_started=warm_started)
     return check_plan(problem, result)
+
+
+REPLAN_RESTARTS = 6
+"""Independent annealing runs per re-planning thread (measured in benchmarks/README.md)."""
+REPLAN_REMOVED = 5.0
+"""Visits removed per ruin when re-planning: a day of about 30 visits is torn up less."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,25 +377,30 @@ def replan(
     Returns the reduced problem and its validated plan. Visits under way stay on their unit;
     mandatory visits that can no longer be done today are listed in ``Plan.unplaced``.
 
-    Three searches run side by side in threads for the whole time limit (OR-Tools releases
-    the GIL while it searches): one warm-started from ``previous`` cut to what is still
-    feasible, and two fresh ones (parallel cheapest insertion; local cheapest insertion without
-    the route-insertion LNS operators); the best plan wins. After a big disruption the old
-    routes can sit in a poor basin that a short warm search does not leave, and on these
-    rugged small days (optional visits, breaks) no single start wins every time
-    (benchmarks/README.md). ``on_progress`` may be called from any worker thread.
+    Searches run side by side in threads for the whole time limit (numba and OR-Tools
+    release the GIL while they search) and the best plan wins. With the default ruin-and-
+    recreate search: one starts from ``previous`` cut to what is still feasible (or OR-Tools'
+    first solution if cheaper), one from OR-Tools' first solution alone with another seed,
+    and each splits its time into ``REPLAN_RESTARTS`` independent annealing runs, removing
+    ``REPLAN_REMOVED`` visits per ruin. These small days
+    (optional visits, breaks, long drives between towns) are rugged: a single short run can
+    stay in a poor basin (benchmarks/README.md). With ``options.lns`` None, three OR-Tools
+    searches run instead (warm; parallel and local cheapest insertion). ``on_progress`` may
+    be called from any worker thread.
     """
     rest = rest_of_day(problem, states, now_s=now_s, done=done)
     base = options or SearchOptions()
-    fresh = replace(base, first_solution="LOCAL_CHEAPEST_INSERTION", insertion_lns=False)
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        runs = [
-            pool.submit(plan, rest, time_limit_s=time_limit_s, seed=seed, initial=previous,
-                        options=base, strict=False, on_progress=on_progress),
-            pool.submit(plan, rest, time_limit_s=time_limit_s, seed=seed, options=base,
-                        strict=False, on_progress=on_progress),
-            pool.submit(plan, rest, time_limit_s=time_limit_s, seed=seed, options=fresh,
-                        strict=False, on_progress=on_progress),
-        ]
+    if base.lns is not None:
+        if options is None:
+            base = replace(base, lns=replace(base.lns, removed=REPLAN_REMOVED,
+                                             restarts=REPLAN_RESTARTS))
+        jobs = [(base, seed, previous), (base, seed + 1, None)]
+    else:
+        fresh = replace(base, first_solution="LOCAL_CHEAPEST_INSERTION", insertion_lns=False)
+        jobs = [(base, seed, previous), (base, seed, None), (fresh, seed, None)]
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        runs = [pool.submit(plan, rest, time_limit_s=time_limit_s, seed=s, initial=init,
+                            options=opts, strict=False, on_progress=on_progress)
+                for opts, s, init in jobs]
         best = min((r.result() for r in runs), key=lambda p: (len(p.unplaced), p.cost))
     return rest, best
