@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     from maps import cli as maps_cli
     from routing import cli as routing_cli
     from simulations import cli as simulations_cli
+    from web import cli as web_cli
 
     parser = argparse.ArgumentParser(
         prog="mae",
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     maps_cli.register(sub)
     routing_cli.register(sub)
     simulations_cli.register(sub)
+    web_cli.register(sub)
     return parser
 
 

@@ -1,0 +1,218 @@
+"""Helpers for the web tests: a real server (thread or subprocess) on a free port, tokens in a
+real SQLite file, and a socket client that checks sequence numbers as it reads."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from websockets.sync.client import ClientConnection, connect
+
+from web.app import create_app
+from web.auth import PrincipalStore
+from web.settings import Settings
+
+T0 = datetime(2026, 1, 15, 14, 0, tzinfo=UTC)
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class ManualClock:
+    """A clock the test moves by hand (shared with the server thread)."""
+
+    def __init__(self, start: datetime = T0) -> None:
+        self.t = start
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._lock:
+            return self.t
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self.t += timedelta(seconds=seconds)
+
+
+def make_tokens(db: Path) -> dict[str, str]:
+    """One token per role binding used by the tests, created in the service database."""
+    store = PrincipalStore(db)
+    specs = {
+        "dispatcher": {"role": "dispatcher"},
+        "admin": {"role": "admin"},
+        "planner": {"role": "planner"},
+        "police": {"role": "agency", "agency": "police"},
+        "ambulance": {"role": "agency", "agency": "ambulance"},
+        "psychiatry": {"role": "agency", "agency": "psychiatry"},
+        "crew_sun": {"role": "crew", "unit_id": "MAE-SUNDERBY"},
+        "crew_pit": {"role": "crew", "unit_id": "MAE-PITEA"},
+    }
+    tokens = {}
+    for name, spec in specs.items():
+        _, tokens[name] = store.create(name=name, **spec)
+    store.close()
+    return tokens
+
+
+@dataclass
+class Server:
+    """A dispatch service reachable over real TCP sockets."""
+
+    base: str
+    db: Path
+    tokens: dict[str, str]
+    stop: Callable[[], None] = field(repr=False)
+
+    @property
+    def ws(self) -> str:
+        return self.base.replace("http://", "ws://")
+
+    def http(self, who: str | None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {self.tokens[who]}"} if who else {}
+        return httpx.Client(base_url=self.base, headers=headers, timeout=10.0)
+
+    def socket(self, path: str, who: str, since: int | None = None) -> Sock:
+        url = f"{self.ws}{path}?token={self.tokens[who]}"
+        if since is not None:
+            url += f"&since={since}"
+        return Sock(connect(url, open_timeout=10, close_timeout=2))
+
+
+def wait_healthy(base: str, *, timeout_s: float = 60.0, proc: subprocess.Popen[bytes] | None = None
+                 ) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            if httpx.get(f"{base}/api/health", timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError("server did not become healthy")
+
+
+def thread_server(db: Path, tokens: dict[str, str], *, clock: ManualClock | None = None,
+                  **settings: Any) -> Server:
+    port = free_port()
+    app = create_app(Settings(database=db, port=port, **settings), clock=clock)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                            ws_per_message_deflate=False, lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    wait_healthy(base)
+
+    def stop() -> None:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+    return Server(base, db, tokens, stop)
+
+
+def process_server(
+    db: Path, tokens: dict[str, str], port: int
+) -> tuple[Server, subprocess.Popen[bytes]]:
+    env = {**os.environ, "MAE_TICK_INTERVAL_S": "0.2"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mae.cli", "serve", "--database", str(db), "--port", str(port),
+         "--demo-units", "--ack-timeout", "600"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(base, proc=proc)
+    except BaseException:
+        proc.kill()
+        proc.wait(timeout=10)
+        if proc.stderr is not None:
+            proc.stderr.close()
+        raise
+
+    def stop() -> None:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+
+    return Server(base, db, tokens, stop), proc
+
+
+class Sock:
+    """A socket client that records every event seq it receives and checks order."""
+
+    def __init__(self, conn: ClientConnection) -> None:
+        self.conn = conn
+        self.seqs: list[int] = []
+        self.messages: list[dict[str, Any]] = []
+        self._next_id = 0
+
+    def recv(self, timeout: float = 10.0) -> dict[str, Any]:
+        msg: dict[str, Any] = json.loads(self.conn.recv(timeout=timeout))
+        self.messages.append(msg)
+        if msg.get("type") == "event":
+            assert not self.seqs or msg["seq"] > self.seqs[-1], "event out of order or repeated"
+            self.seqs.append(msg["seq"])
+        return msg
+
+    def until(self, pred: Callable[[dict[str, Any]], bool], timeout: float = 10.0
+              ) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            msg = self.recv(timeout=max(0.05, deadline - time.monotonic()))
+            if pred(msg):
+                return msg
+
+    def request(self, msg: dict[str, Any], timeout: float = 20.0) -> dict[str, Any]:
+        """Send ``msg`` with a fresh id and return the reply carrying that id."""
+        self._next_id += 1
+        rid = f"r{self._next_id}"
+        self.conn.send(json.dumps({**msg, "id": rid}))
+        return self.until(lambda m: m.get("id") == rid, timeout)
+
+    def ready(self) -> dict[str, Any]:
+        return self.until(lambda m: m.get("type") == "ready")
+
+    @property
+    def last_seq(self) -> int:
+        return self.seqs[-1] if self.seqs else 0
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "dispatch.sqlite3"
+
+
+@pytest.fixture
+def tokens(db: Path) -> dict[str, str]:
+    return make_tokens(db)
+
+
+@pytest.fixture
+def server(db: Path, tokens: dict[str, str]) -> Iterator[Server]:
+    srv = thread_server(db, tokens, demo_units=True)
+    yield srv
+    srv.stop()

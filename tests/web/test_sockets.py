@@ -1,0 +1,142 @@
+"""Socket messages: bad input names the field and changes nothing, retries never duplicate, the
+ack timer alerts the dispatcher with the next-best unit, resuming from a bad since is refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from websockets.exceptions import ConnectionClosed
+
+from tests.web.conftest import ManualClock, Server, make_tokens, thread_server
+
+ALARM = {"type": "alarm", "reference": "R-9", "priority": 1, "category": "psychosis",
+         "location": {"place": "Boden"}}
+
+
+def seq(server: Server) -> int:
+    with server.http("dispatcher") as c:
+        return int(c.get("/api/health").json()["seq"])
+
+
+@pytest.mark.parametrize(("msg", "field"), [
+    ({"type": "assign", "callout_id": "C000001"}, "unit_id"),
+    ({"type": "assign", "callout_id": "C000001", "unit_id": "MAE-PITEA", "eta_s": -5},
+     "eta_s"),
+    ({"type": "assign", "callout_id": "C000001", "unit_id": "NOPE"}, "unit_id"),
+    ({"type": "assign", "callout_id": "C999999", "unit_id": "MAE-PITEA"}, "callout_id"),
+    ({"type": "merge", "target_id": "C000001", "source_id": "C000001"}, "source_id"),
+    ({"type": "split", "callout_id": "C000001", "alarm_id": "police/R-9"}, "alarm_id"),
+    ({"type": "note", "callout_id": "C000001", "text": ""}, "text"),
+    ({"type": "cancel", "callout_id": "C000001", "reason": "x" * 500}, "reason"),
+    ({"type": "recommend"}, "callout_id"),
+    ({"type": "teleport"}, "type"),
+    ({"type": "assign", "callout_id": "C000001", "unit_id": "MAE-PITEA", "extra": 1}, "extra"),
+])
+def test_bad_dispatch_messages_name_the_field_and_change_nothing(
+    server: Server, msg: dict[str, object], field: str
+) -> None:
+    agency = server.socket("/ws/agency", "police")
+    agency.ready()
+    agency.request(ALARM)
+    agency.close()
+    before = seq(server)
+    sock = server.socket("/ws/dispatch", "dispatcher")
+    sock.ready()
+    reply = sock.request(msg)
+    assert reply["type"] == "error" and reply["field"] == field, reply
+    assert reply["status"] in (400, 404, 409, 422)
+    assert sock.request({"type": "ping"})["type"] == "pong"  # still open
+    assert seq(server) == before
+    sock.close()
+
+
+@pytest.mark.parametrize(("msg", "field"), [
+    ({**ALARM, "priority": 9}, "priority"),
+    ({**ALARM, "location": {"lat": 65.8}}, "location"),
+    ({**ALARM, "location": {"place": "Bodn"}}, "location.place"),
+    ({**ALARM, "location": {"lat": 59.33, "lon": 18.07}}, "location"),  # Stockholm: off the map
+    ({**ALARM, "reference": ""}, "reference"),
+    ({**ALARM, "note": "x" * 2001}, "note"),
+    ({**ALARM, "patient": {"sex": "robot"}}, "patient.sex"),
+    ({**ALARM, "link_to": "C424242"}, "link_to"),
+])
+def test_bad_alarms_name_the_field_and_store_nothing(
+    server: Server, msg: dict[str, object], field: str
+) -> None:
+    before = seq(server)
+    sock = server.socket("/ws/agency", "police")
+    sock.ready()
+    reply = sock.request(msg)
+    assert reply["type"] == "error" and reply["field"] == field, reply
+    assert seq(server) == before
+    sock.close()
+
+
+def test_garbage_frames_get_an_error_and_the_socket_stays_open(server: Server) -> None:
+    sock = server.socket("/ws/crew", "crew_sun")
+    sock.ready()
+    for frame in ("not json", "[1, 2]", '{"no": "type"}', "{" * 5):
+        sock.conn.send(frame)
+        assert sock.until(lambda m: m.get("type") == "error")["status"] == 422
+    sock.conn.send(b"\xff\xfe")
+    assert sock.until(lambda m: m.get("type") == "error")["status"] == 422
+    assert sock.request({"type": "ping"})["type"] == "pong"
+    assert sock.request({"type": "status", "status": "teleporting"})["field"] == "status"
+    assert sock.request({"type": "ack", "callout_id": "C000404"})["status"] == 404
+    sock.close()
+
+
+def test_alarm_retries_return_the_same_callout_and_log_nothing(server: Server) -> None:
+    sock = server.socket("/ws/agency", "police")
+    sock.ready()
+    first = sock.request(ALARM)
+    after_first = seq(server)
+    for _ in range(3):
+        again = sock.request(ALARM)
+        assert again["duplicate"] and again["callout_id"] == first["callout_id"]
+    with server.http("police") as rest:
+        r = rest.post("/api/alarms", json={k: v for k, v in ALARM.items() if k != "type"})
+        assert r.status_code == 200 and r.json()["duplicate"]
+    assert seq(server) == after_first
+    sock.close()
+
+
+def test_resuming_from_beyond_the_log_is_refused(server: Server) -> None:
+    sock = server.socket("/ws/dispatch", "dispatcher", since=10_000)
+    reply = sock.recv()
+    assert reply["type"] == "error" and reply["field"] == "since"
+    with pytest.raises(ConnectionClosed):
+        sock.recv()
+    sock.close()
+
+
+def test_unacknowledged_job_alerts_the_dispatcher_with_the_next_best_unit(tmp_path: Path) -> None:
+    db = tmp_path / "timer.sqlite3"
+    clock = ManualClock()
+    srv = thread_server(db, make_tokens(db), clock=clock, demo_units=True, ack_timeout_s=60,
+                        tick_interval_s=0.05)
+    try:
+        agency = srv.socket("/ws/agency", "police")
+        agency.ready()
+        cid = agency.request(ALARM)["callout_id"]
+        disp = srv.socket("/ws/dispatch", "dispatcher")
+        disp.ready()
+        assert disp.request({"type": "assign", "callout_id": cid,
+                             "unit_id": "MAE-SUNDERBY"})["type"] == "ok"
+        clock.advance(61)
+        alert = disp.until(lambda m: m.get("type") == "alert")
+        assert alert["kind"] == "ack_timeout" and alert["callout_id"] == cid
+        assert alert["unit_id"] == "MAE-SUNDERBY"
+        assert alert["next_best"]["unit_id"] != "MAE-SUNDERBY"
+        assert alert["next_best"]["eta_s"] > 0
+        timed_out = [m for m in disp.messages if m.get("type") == "event"
+                     and m["event"]["type"] == "AssignmentTimedOut"]
+        assert len(timed_out) == 1
+        snap = srv.socket("/ws/dispatch", "dispatcher")
+        callout = next(c for c in snap.recv()["callouts"] if c["callout_id"] == cid)
+        assert callout["ack_overdue"] and callout["status"] == "waiting"
+        for s in (agency, disp, snap):
+            s.close()
+    finally:
+        srv.stop()

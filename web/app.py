@@ -1,0 +1,115 @@
+"""The application factory: ``create_app(settings)`` wires the service, stores and routers.
+
+Nothing is built at import time. The lifespan opens the SQLite stores, loads the map, replays
+the event log, optionally registers demo units and starts the one-second tick; issue 5 adds its
+pages by including more routers on the returned app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from dispatch.commands import DispatchConfig
+from mae.errors import MaeError
+from maps.graph import RoadGraph
+from web import routes, sockets
+from web.audit import AuditLog
+from web.auth import PrincipalStore
+from web.errors import describe
+from web.eventstore import SqliteEventStore
+from web.service import Clock, DispatchService
+from web.settings import Settings
+
+__all__ = ["create_app"]
+
+logger = logging.getLogger(__name__)
+
+DESCRIPTION = """Real-time dispatch of mobile acute psychiatry units (MAE).
+
+REST mirrors of the live WebSockets for integrations. Authenticate with
+`Authorization: Bearer <token>` (tokens from `mae tokens create`). WebSockets: `/ws/agency`,
+`/ws/dispatch`, `/ws/crew` (token as `?token=` or header, resume with `?since=<seq>`).
+"""
+
+
+def _load_graph(settings: Settings) -> RoadGraph:
+    if settings.map_path is None:
+        from maps.bundled import load_bundled
+
+        return load_bundled()
+    from maps.graph import load_graph
+
+    return load_graph(settings.map_path)
+
+
+def create_app(
+    settings: Settings | None = None, *, clock: Clock | None = None,
+    graph: RoadGraph | None = None, tick: bool = True,
+) -> FastAPI:
+    """The dispatch service as an ASGI app. ``clock`` replaces the wall clock (simulation,
+    tests); ``tick=False`` leaves ticking to the caller."""
+    settings = settings if settings is not None else Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        road_graph = graph if graph is not None else await asyncio.to_thread(
+            _load_graph, settings)
+        store = SqliteEventStore(settings.database)
+        principals = PrincipalStore(settings.database)
+        audit = AuditLog(settings.database)
+        config = DispatchConfig(ack_timeout_s=settings.ack_timeout_s,
+                                merge_radius_m=settings.merge_radius_m,
+                                merge_window_s=settings.merge_window_s)
+        service = DispatchService(store, graph=road_graph, clock=clock, audit=audit,
+                                  config=config, queue_size=settings.queue_size)
+        await asyncio.to_thread(service.load)
+        if settings.demo_units:
+            added = await service.ensure_demo_units()
+            if added:
+                logger.info("registered %d demo units", added)
+        app.state.service = service
+        app.state.principals = principals
+        app.state.audit = audit
+        ticker = asyncio.create_task(service.run_ticks(settings.tick_interval_s)) if tick \
+            else None
+        try:
+            yield
+        finally:
+            if ticker is not None:
+                ticker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await ticker
+            service.close()
+            store.close()
+            principals.close()
+            audit.close()
+
+    app = FastAPI(title="MAE Dispatch", version="0.1.0", description=DESCRIPTION,
+                  lifespan=lifespan)
+    app.state.settings = settings
+
+    async def on_mae_error(request: Request, exc: Exception) -> JSONResponse:
+        info = describe(exc)
+        return JSONResponse(info.reply(), status_code=info.status)
+
+    async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        field = "body" if exc.status_code == 400 else None
+        return JSONResponse({"error": f"http_{exc.status_code}", "field": field,
+                             "message": str(exc.detail)}, status_code=exc.status_code,
+                            headers=exc.headers)
+
+    app.add_exception_handler(MaeError, on_mae_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    for module in (routes.health, routes.alarms, routes.units, routes.callouts, routes.audit):
+        app.include_router(module.router)
+    app.include_router(sockets.router)
+    return app

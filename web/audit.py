@@ -1,0 +1,89 @@
+"""The audit log: who asked for what, when, from where, and whether it was done.
+
+One row per command (socket or REST), accepted or refused, in table ``audit`` of the service
+database. A row names the action and the ids it concerns (callout, unit, alarm) and, for a
+refusal, the error code and field — never free text, so patient notes cannot reach it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from web.auth import Principal
+from web.eventstore import connect_sqlite
+
+__all__ = ["AuditEntry", "AuditLog"]
+
+#: Keys a target may carry: identifiers only.
+TARGET_KEYS = frozenset({"callout_id", "unit_id", "alarm_id", "target_id", "source_id", "status",
+                         "kind", "seq", "reference", "agency", "duplicate", "options"})
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS audit (
+    id           INTEGER PRIMARY KEY,
+    at           TEXT NOT NULL,
+    principal_id TEXT NOT NULL,
+    role         TEXT NOT NULL,
+    action       TEXT NOT NULL,
+    target       TEXT NOT NULL,
+    client       TEXT NOT NULL,
+    result       TEXT NOT NULL
+)
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    at: datetime
+    principal_id: str
+    role: str
+    action: str
+    target: dict[str, object]
+    client: str
+    result: str
+
+
+class AuditLog:
+    """Append and read audit rows (no fsync per row: the next event commit flushes the WAL)."""
+
+    def __init__(self, path: Path) -> None:
+        self._db: sqlite3.Connection = connect_sqlite(Path(path))
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute(_SCHEMA)
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def record(
+        self, *, at: datetime, principal: Principal, action: str,
+        target: Mapping[str, object], client: str, result: str = "ok",
+    ) -> None:
+        """Record one command; ``target`` keeps only identifier keys."""
+        kept = {k: v for k, v in target.items() if k in TARGET_KEYS and v is not None}
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO audit (at, principal_id, role, action, target, client, result) "
+                "VALUES (?,?,?,?,?,?,?)",
+                (at.isoformat(), principal.principal_id, principal.role.value, action,
+                 json.dumps(kept, sort_keys=True, ensure_ascii=False), client, result),
+            )
+
+    def entries(self, *, limit: int = 100, principal_id: str | None = None) -> list[AuditEntry]:
+        """The latest ``limit`` rows, newest first."""
+        sql = "SELECT at, principal_id, role, action, target, client, result FROM audit"
+        args: tuple[object, ...] = ()
+        if principal_id is not None:
+            sql += " WHERE principal_id = ?"
+            args = (principal_id,)
+        sql += " ORDER BY id DESC LIMIT ?"
+        with self._lock:
+            rows = self._db.execute(sql, (*args, limit)).fetchall()
+        return [AuditEntry(datetime.fromisoformat(r[0]), r[1], r[2], r[3], json.loads(r[4]),
+                           r[5], r[6]) for r in rows]

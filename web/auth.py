@@ -1,0 +1,206 @@
+"""Principals, their bearer tokens and what each role may do.
+
+A token is ``mae_<principal id>_<secret>``; only the SHA-256 of the secret is stored (table
+``principals`` in the service database) and it is compared in constant time. Roles: an
+*agency* is bound to one agency and raises alarms and follows their status; a *dispatcher*
+watches everything and commands; a *planner* watches and asks for advice but commands nothing;
+a *crew* is bound to one unit and sees only that unit's jobs; an *admin* is a dispatcher who may
+also read the audit log. :data:`PERMISSIONS` is the whole role matrix.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import MappingProxyType
+
+from dispatch.model import Agency
+from web.errors import BadMessage, Forbidden, Unauthorized
+from web.eventstore import connect_sqlite
+
+__all__ = [
+    "PERMISSIONS",
+    "Action",
+    "Principal",
+    "PrincipalStore",
+    "Role",
+    "authorize",
+]
+
+
+class Role(enum.StrEnum):
+    AGENCY = "agency"
+    DISPATCHER = "dispatcher"
+    CREW = "crew"
+    PLANNER = "planner"
+    ADMIN = "admin"
+
+
+class Action(enum.StrEnum):
+    """Everything a principal can ask for, REST or socket."""
+
+    ALARM_CREATE = "alarm.create"
+    ALARM_READ = "alarm.read"
+    AGENCY_SOCKET = "agency.socket"
+    DISPATCH_SOCKET = "dispatch.socket"
+    DISPATCH_COMMAND = "dispatch.command"
+    DISPATCH_ADVICE = "dispatch.advice"
+    CREW_SOCKET = "crew.socket"
+    UNITS_READ = "units.read"
+    CALLOUTS_READ = "callouts.read"
+    AUDIT_READ = "audit.read"
+
+
+_R = Role
+_WATCHERS = frozenset({_R.DISPATCHER, _R.PLANNER, _R.ADMIN})
+PERMISSIONS: Mapping[Action, frozenset[Role]] = MappingProxyType(
+    {
+        Action.ALARM_CREATE: frozenset({_R.AGENCY}),
+        Action.ALARM_READ: frozenset({_R.AGENCY}) | _WATCHERS,
+        Action.AGENCY_SOCKET: frozenset({_R.AGENCY}),
+        Action.DISPATCH_SOCKET: _WATCHERS,
+        Action.DISPATCH_COMMAND: frozenset({_R.DISPATCHER, _R.ADMIN}),
+        Action.DISPATCH_ADVICE: _WATCHERS,
+        Action.CREW_SOCKET: frozenset({_R.CREW}),
+        Action.UNITS_READ: _WATCHERS,
+        Action.CALLOUTS_READ: _WATCHERS,
+        Action.AUDIT_READ: frozenset({_R.ADMIN}),
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Someone holding a token: a person, an agency's system or a unit's tablet."""
+
+    principal_id: str
+    name: str
+    role: Role
+    agency: Agency | None = None
+    unit_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.role is Role.AGENCY and self.agency is None:
+            raise BadMessage("agency", "an agency principal is bound to one agency")
+        if self.role is Role.CREW and not self.unit_id:
+            raise BadMessage("unit", "a crew principal is bound to one unit")
+        if self.role is not Role.AGENCY and self.agency is not None:
+            raise BadMessage("agency", "only an agency principal has an agency")
+        if self.role is not Role.CREW and self.unit_id is not None:
+            raise BadMessage("unit", "only a crew principal has a unit")
+
+    @property
+    def actor(self) -> str:
+        """What the event log records as the actor: the principal id, never a token."""
+        return self.principal_id
+
+
+def authorize(principal: Principal, action: Action) -> None:
+    """Raise :class:`Forbidden` unless ``principal``'s role may do ``action``."""
+    if principal.role not in PERMISSIONS[action]:
+        raise Forbidden(f"a {principal.role.value} may not do {action.value}")
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS principals (
+    principal_id TEXT PRIMARY KEY,
+    name         TEXT NOT NULL,
+    role         TEXT NOT NULL,
+    agency       TEXT,
+    unit_id      TEXT,
+    token_sha256 TEXT NOT NULL,
+    created_at   TEXT NOT NULL,
+    revoked_at   TEXT
+)
+"""
+
+_TOKEN = re.compile(r"mae_([0-9a-f]{16})_([A-Za-z0-9_-]{20,100})")
+_DUMMY_HASH = hashlib.sha256(b"no such principal").hexdigest()
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class PrincipalStore:
+    """Principals and token hashes in the service database."""
+
+    def __init__(self, path: Path) -> None:
+        self._db = connect_sqlite(Path(path))
+        self._db.execute(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def create(
+        self, *, role: Role | str, name: str, agency: Agency | str | None = None,
+        unit_id: str | None = None,
+    ) -> tuple[Principal, str]:
+        """A new principal and its token; the token is returned once and never stored."""
+        try:
+            role = Role(role)
+        except ValueError:
+            raise BadMessage("role", f"{role!r} is not one of "
+                             + ", ".join(r.value for r in Role)) from None
+        try:
+            agency = Agency(agency) if agency is not None else None
+        except ValueError:
+            raise BadMessage("agency", f"{agency!r} is not one of "
+                             + ", ".join(a.value for a in Agency)) from None
+        if not name.strip() or len(name) > 100:
+            raise BadMessage("name", "give the principal a name of 1-100 characters")
+        principal = Principal(secrets.token_hex(8), name.strip(), role, agency, unit_id or None)
+        secret = secrets.token_urlsafe(32)
+        self._db.execute(
+            "INSERT INTO principals VALUES (?,?,?,?,?,?,?,NULL)",
+            (principal.principal_id, principal.name, role.value,
+             agency.value if agency else None, principal.unit_id, _hash(secret),
+             datetime.now(UTC).isoformat()),
+        )
+        return principal, f"mae_{principal.principal_id}_{secret}"
+
+    def authenticate(self, token: str | None) -> Principal:
+        """The principal holding ``token``, or :class:`Unauthorized`."""
+        if not token:
+            raise Unauthorized("a bearer token is required (Authorization header or ?token=)")
+        match = _TOKEN.fullmatch(token.strip())
+        row = None
+        if match:
+            row = self._db.execute(
+                "SELECT principal_id, name, role, agency, unit_id, token_sha256, revoked_at "
+                "FROM principals WHERE principal_id = ?", (match.group(1),),
+            ).fetchone()
+        stored = row[5] if row else _DUMMY_HASH
+        given = _hash(match.group(2)) if match else _hash(token)
+        if not hmac.compare_digest(stored, given) or row is None or row[6] is not None:
+            raise Unauthorized("the token is unknown or revoked")
+        return Principal(row[0], row[1], Role(row[2]), Agency(row[3]) if row[3] else None, row[4])
+
+    def principals(self) -> list[tuple[Principal, bool]]:
+        """Every principal and whether its token is revoked."""
+        rows = self._db.execute(
+            "SELECT principal_id, name, role, agency, unit_id, revoked_at FROM principals "
+            "ORDER BY created_at"
+        ).fetchall()
+        return [(Principal(r[0], r[1], Role(r[2]), Agency(r[3]) if r[3] else None, r[4]),
+                 r[5] is not None) for r in rows]
+
+    def revoke(self, principal_id: str) -> bool:
+        """Revoke a principal's token; False if there is no such principal."""
+        cur = self._db.execute(
+            "UPDATE principals SET revoked_at = ? WHERE principal_id = ? AND revoked_at IS NULL",
+            (datetime.now(UTC).isoformat(), principal_id),
+        )
+        return cur.rowcount > 0
+
+
+def permissions_table() -> Mapping[str, list[str]]:
+    """The role matrix as plain data (for docs and the CLI)."""
+    return {a.value: sorted(r.value for r in roles) for a, roles in PERMISSIONS.items()}

@@ -1,0 +1,150 @@
+"""``mae serve`` runs the dispatch service; ``mae tokens …`` manages principals' tokens."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+from web.auth import PrincipalStore, Role
+
+__all__ = ["TokenRedactor", "register"]
+
+_ENV = "(default from MAE_{0} or {1})"
+
+
+def register(subparsers: Any) -> None:
+    """Add ``serve`` and ``tokens`` to the ``mae`` parser."""
+    serve = subparsers.add_parser(
+        "serve", help="run the real-time dispatch service (REST + WebSockets)",
+        description="Run the dispatch service. Events, principals and the audit log live in one "
+        "SQLite file; a restart replays the log and continues. Options default to MAE_… "
+        "environment variables.",
+    )
+    serve.add_argument("--host", default=None, help="interface to listen on " +
+                       _ENV.format("HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=None, help="TCP port " +
+                       _ENV.format("PORT", "8000"))
+    serve.add_argument("--database", type=Path, default=None,
+                       help="SQLite file " + _ENV.format("DATABASE", "mae-dispatch.sqlite3"))
+    serve.add_argument("--map", dest="map_path", type=Path, default=None,
+                       help="a .maegraph map " + _ENV.format("MAP_PATH", "the bundled map"))
+    serve.add_argument("--demo-units", action="store_true", default=None,
+                       help="register one unit at each MAE base if the log has none")
+    serve.add_argument("--ack-timeout", dest="ack_timeout_s", type=float, default=None,
+                       help="seconds a crew has to acknowledge " + _ENV.format("ACK_TIMEOUT_S",
+                                                                                "60"))
+    serve.add_argument("--permessage-deflate", action="store_true", default=None,
+                       help="compress WebSocket frames (off by default: costs broadcast "
+                       "throughput for little gain on small JSON)")
+    serve.set_defaults(func=_serve)
+
+    tokens = subparsers.add_parser("tokens", help="create, list and revoke access tokens")
+    sub = tokens.add_subparsers(dest="tokens_command", metavar="ACTION", required=True)
+    create = sub.add_parser(
+        "create", help="create a principal and print its token once",
+        description="Create a principal and print its bearer token. Only a hash is stored: "
+        "the token cannot be shown again.",
+    )
+    create.add_argument("--role", required=True, choices=[r.value for r in Role])
+    create.add_argument("--agency", default=None,
+                        help="with --role agency: the agency (ambulance, police, psychiatry, "
+                        "other)")
+    create.add_argument("--unit", default=None, help="with --role crew: the unit id")
+    create.add_argument("--name", required=True, help="who holds the token")
+    create.add_argument("--database", type=Path, default=None, help="SQLite file " +
+                        _ENV.format("DATABASE", "mae-dispatch.sqlite3"))
+    create.set_defaults(func=_tokens_create)
+    listing = sub.add_parser("list", help="list principals (never tokens)")
+    listing.add_argument("--database", type=Path, default=None, help="SQLite file")
+    listing.set_defaults(func=_tokens_list)
+    revoke = sub.add_parser("revoke", help="revoke a principal's token")
+    revoke.add_argument("principal_id")
+    revoke.add_argument("--database", type=Path, default=None, help="SQLite file")
+    revoke.set_defaults(func=_tokens_revoke)
+
+
+def _settings(args: argparse.Namespace, names: tuple[str, ...]) -> Any:
+    from web.settings import Settings
+
+    given = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+    return Settings(**given)
+
+
+class TokenRedactor(logging.Filter):
+    """Hides ``token=…`` query values in log records (uvicorn logs socket paths)."""
+
+    _pattern = re.compile(r"(token=)[^&\s\"']+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            record.args = tuple(self._pattern.sub(r"\1***", a) if isinstance(a, str) else a
+                                for a in (record.args if isinstance(record.args, tuple)
+                                          else (record.args,)))
+        if isinstance(record.msg, str):
+            record.msg = self._pattern.sub(r"\1***", record.msg)
+        return True
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from web.app import create_app
+
+    settings = _settings(args, ("host", "port", "database", "map_path", "demo_units",
+                                "ack_timeout_s", "permessage_deflate"))
+    redactor = TokenRedactor()
+    for name in ("uvicorn.access", "uvicorn.error"):
+        logging.getLogger(name).addFilter(redactor)
+    config = uvicorn.Config(
+        create_app(settings), host=settings.host, port=settings.port,
+        ws_per_message_deflate=settings.permessage_deflate, log_level="info",
+        lifespan="on",
+    )
+    uvicorn.Server(config).run()
+    return 0
+
+
+def _store(args: argparse.Namespace) -> PrincipalStore:
+    settings = _settings(args, ("database",))
+    return PrincipalStore(settings.database)
+
+
+def _tokens_create(args: argparse.Namespace) -> int:
+    store = _store(args)
+    try:
+        principal, token = store.create(role=args.role, name=args.name, agency=args.agency,
+                                        unit_id=args.unit)
+    finally:
+        store.close()
+    bound = principal.agency or principal.unit_id or ""
+    print(f"principal {principal.principal_id} ({principal.role.value}"
+          f"{' ' + str(bound) if bound else ''}, {principal.name})")
+    print(token)
+    return 0
+
+
+def _tokens_list(args: argparse.Namespace) -> int:
+    store = _store(args)
+    try:
+        for p, revoked in store.principals():
+            bound = p.agency or p.unit_id or ""
+            print(f"{p.principal_id}  {p.role.value:<10} {bound!s:<12} {p.name}"
+                  f"{'  (revoked)' if revoked else ''}")
+    finally:
+        store.close()
+    return 0
+
+
+def _tokens_revoke(args: argparse.Namespace) -> int:
+    store = _store(args)
+    try:
+        if not store.revoke(args.principal_id):
+            print(f"mae: no active principal {args.principal_id!r}")
+            return 1
+    finally:
+        store.close()
+    print(f"revoked {args.principal_id}")
+    return 0

@@ -1,0 +1,102 @@
+"""The web shell's own errors and the one mapping from any :class:`MaeError` to a reply.
+
+:func:`describe` turns an exception into an :class:`ErrorInfo`: the HTTP status, the WebSocket
+close code (for errors that end a connection), a short machine code, the field at fault and a
+message a person can act on. REST handlers and socket loops both use it, so a bad value gets the
+same answer whichever door it came through.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from dispatch.errors import (
+    DispatchError,
+    InvalidCommand,
+    InvalidTransition,
+    UnknownAlarm,
+    UnknownCallout,
+    UnknownUnit,
+)
+from mae.errors import MaeError
+from maps.errors import UnknownPlace
+from routing.errors import RoutingError
+
+__all__ = [
+    "BadMessage",
+    "ErrorInfo",
+    "Forbidden",
+    "Unauthorized",
+    "WebError",
+    "describe",
+]
+
+
+class WebError(MaeError):
+    """Root of the web shell's errors."""
+
+
+class Unauthorized(WebError, PermissionError):
+    """No token, or a token no principal holds."""
+
+
+class Forbidden(WebError, PermissionError):
+    """The principal's role may not do this."""
+
+
+class BadMessage(WebError, ValueError):
+    """A request or socket message is malformed; ``field`` names where."""
+
+    def __init__(self, field: str, problem: str, *, errors: list[dict[str, Any]] | None = None):
+        self.field = field
+        self.problem = problem
+        self.errors = errors or []
+        super().__init__(f"{field}: {problem}" if field else problem)
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorInfo:
+    """How an error is answered over HTTP and over a socket."""
+
+    status: int
+    code: str
+    message: str
+    field: str | None = None
+    close_code: int = 4400
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def reply(self) -> dict[str, Any]:
+        """The JSON body of the answer (REST) or the ``error`` message (socket)."""
+        body: dict[str, Any] = {"error": self.code, "field": self.field, "message": self.message}
+        body.update(self.extra)
+        return body
+
+
+def describe(exc: BaseException) -> ErrorInfo:
+    """The answer to ``exc``; anything not a :class:`MaeError` is an internal error (500)."""
+    if isinstance(exc, Unauthorized):
+        return ErrorInfo(401, "unauthorized", str(exc), close_code=4401)
+    if isinstance(exc, Forbidden):
+        return ErrorInfo(403, "forbidden", str(exc), close_code=4403)
+    if isinstance(exc, BadMessage):
+        extra = {"errors": exc.errors} if exc.errors else {}
+        return ErrorInfo(422, "invalid_message", str(exc), exc.field, extra=extra)
+    if isinstance(exc, UnknownPlace):
+        return ErrorInfo(400, "unknown_place", str(exc), "location.place",
+                         extra={"suggestions": list(exc.suggestions)})
+    if isinstance(exc, InvalidCommand):
+        return ErrorInfo(400, "invalid_command", str(exc), exc.field)
+    if isinstance(exc, InvalidTransition):
+        return ErrorInfo(409, "invalid_transition", str(exc))
+    if isinstance(exc, UnknownUnit):
+        return ErrorInfo(404, "unknown_unit", str(exc), "unit_id")
+    if isinstance(exc, UnknownCallout):
+        return ErrorInfo(404, "unknown_callout", str(exc), "callout_id")
+    if isinstance(exc, UnknownAlarm):
+        return ErrorInfo(404, "unknown_alarm", str(exc), "alarm_id")
+    if isinstance(exc, DispatchError | RoutingError | MaeError):
+        return ErrorInfo(400, "rejected", str(exc))
+    return ErrorInfo(500, "internal", "internal error; the request changed nothing",
+                     close_code=1011)

@@ -1,0 +1,24 @@
+"""What every route documents: the error replies, with their schema."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from web.schemas import ErrorOut
+
+__all__ = ["errors"]
+
+_TEXT = {
+    400: "the request breaks a dispatch rule; `field` names the value",
+    401: "no token, or an unknown or revoked one",
+    403: "the principal's role may not do this",
+    404: "no such alarm, unit or callout",
+    409: "the callout or unit is in a status that does not allow this",
+    422: "the body is malformed; `field` names where (see `errors` for all problems)",
+}
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for ``codes`` (401 and 403 are always included)."""
+    return {c: {"model": ErrorOut, "description": _TEXT[c]}
+            for c in sorted({401, 403, *codes})}

@@ -1,0 +1,83 @@
+"""``/api/alarms``: agencies raise alarms (JSON or CAP 1.2 XML) and follow their status."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request, Response
+
+from dispatch.errors import UnknownAlarm
+from dispatch.model import Agency
+from web.auth import Action, Principal, Role
+from web.cap import parse_cap
+from web.deps import ClientDep, ServiceDep, require
+from web.errors import BadMessage, Forbidden
+from web.intake import submit_alarm
+from web.routes._common import errors
+from web.schemas import AlarmAckOut, AlarmIn, AlarmStatusOut
+from web.views import alarm_status
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/alarms", tags=["alarms"])
+Creator = Annotated[Principal, Depends(require(Action.ALARM_CREATE))]
+Reader = Annotated[Principal, Depends(require(Action.ALARM_READ))]
+
+_CREATED: dict[int | str, dict[str, Any]] = {
+    200: {"description": "a retry of an alarm already received (nothing new stored)"},
+    201: {"description": "the alarm is stored durably and joined this callout"}}
+
+
+@router.post("", response_model=AlarmAckOut, status_code=201,
+             responses={**_CREATED, **errors(400, 404, 409)})
+async def create_alarm(
+    payload: AlarmIn, service: ServiceDep, principal: Creator, client: ClientDep,
+    response: Response,
+) -> dict[str, Any]:
+    """Raise an alarm for the token's agency. The reply comes once the alarm is durable; a
+    retry with the same reference returns the same callout (200, ``duplicate``)."""
+    ack = await submit_alarm(service, principal, payload, client=client, action="alarm")
+    if ack["duplicate"]:
+        response.status_code = 200
+    return ack
+
+
+@router.post(
+    "/cap", response_model=AlarmAckOut, status_code=201,
+    responses={**_CREATED, **errors(400, 404, 409, 422)},
+    openapi_extra={"requestBody": {"required": True, "content": {
+        "application/xml": {"schema": {"type": "string"}},
+        "application/cap+xml": {"schema": {"type": "string"}}}}},
+)
+async def create_alarm_cap(
+    request: Request, service: ServiceDep, principal: Creator, client: ClientDep,
+    response: Response,
+) -> dict[str, Any]:
+    """Raise an alarm from an OASIS CAP 1.2 ``<alert>`` (see web/cap.py for the mapping)."""
+    limit: int = request.app.state.settings.max_body_bytes
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise BadMessage("body", f"is larger than {limit} bytes")
+    body = await request.body()
+    if len(body) > limit:
+        raise BadMessage("body", f"is larger than {limit} bytes")
+    payload = parse_cap(body)
+    ack = await submit_alarm(service, principal, payload, client=client, action="alarm.cap")
+    if ack["duplicate"]:
+        response.status_code = 200
+    return ack
+
+
+@router.get("/{agency}/{reference}", response_model=AlarmStatusOut, responses=errors(404))
+def read_alarm(
+    service: ServiceDep, principal: Reader, agency: Agency,
+    reference: Annotated[str, Path(min_length=1, max_length=64)],
+) -> dict[str, Any]:
+    """An alarm's callout, status, assigned unit and ETA. Agencies read only their own."""
+    if principal.role is Role.AGENCY and principal.agency is not agency:
+        raise Forbidden(f"a {principal.agency} principal may read only its own alarms")
+    alarm_id = f"{agency.value}/{reference}"
+    if alarm_id not in service.state.alarms:
+        raise UnknownAlarm(alarm_id)
+    return alarm_status(service.state, alarm_id, eta_at=service.index.eta_at,
+                        now=service.clock.now())

@@ -1,0 +1,321 @@
+"""The pydantic models of the web edge: request bodies and socket messages (``…In``) and
+response bodies (``…Out``). They check shape and ranges; the core checks the rules. Nothing
+outside ``web/`` sees these: routes and sockets convert them to core values at once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from dispatch.model import AgeBand, Category, Children, OutcomeKind, Priority, Sex
+from dispatch.status import UnitStatus
+from web.errors import BadMessage
+
+__all__ = [
+    "AGENCY_MESSAGES",
+    "CREW_MESSAGES",
+    "DISPATCH_MESSAGES",
+    "AlarmAckOut",
+    "AlarmIn",
+    "AlarmStatusOut",
+    "AuditOut",
+    "CalloutOut",
+    "ErrorOut",
+    "HealthOut",
+    "LocationIn",
+    "LocationOut",
+    "PatientIn",
+    "UnitOut",
+    "parse_message",
+    "validation_errors",
+]
+
+Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:/-]+$")]
+MessageId = Annotated[str, Field(max_length=64)] | Annotated[int, Field(ge=0, le=2**53)] | None
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+# -- shared pieces --------------------------------------------------------------------------
+
+
+class LocationIn(_In):
+    """Coordinates, or the name of a place of the loaded map (resolved by its gazetteer)."""
+
+    lat: float | None = Field(default=None, ge=-90, le=90, allow_inf_nan=False)
+    lon: float | None = Field(default=None, ge=-180, le=180, allow_inf_nan=False)
+    place: str | None = Field(default=None, min_length=1, max_length=120)
+
+    @model_validator(mode="after")
+    def _one_way(self) -> LocationIn:
+        if self.place is None and (self.lat is None or self.lon is None):
+            raise ValueError("give both lat and lon, or a place name")
+        return self
+
+
+class LocationOut(BaseModel):
+    lat: float
+    lon: float
+    label: str = Field(description="the place name it was resolved to, if any")
+    resolved_from: str = Field(description="the name the sender gave, if any")
+
+
+class PatientIn(_In):
+    age_band: AgeBand = AgeBand.UNKNOWN
+    sex: Sex = Sex.UNKNOWN
+    children: Children = Children.UNKNOWN
+
+
+class AlarmIn(_In):
+    """An alarm as an agency sends it; the agency comes from its token."""
+
+    reference: str = Field(min_length=1, max_length=64, description="the agency's own id")
+    location: LocationIn
+    priority: Priority
+    category: Category
+    patient: PatientIn = PatientIn()
+    note: str = Field(default="", max_length=2000,
+                      description="free text for the crew; never logged")
+    police_on_scene: bool = False
+    ambulance_on_scene: bool = False
+    link_to: Id | None = Field(default=None, description="a callout id this alarm is about")
+
+
+# -- REST responses --------------------------------------------------------------------------
+
+
+class ErrorOut(BaseModel):
+    error: str
+    field: str | None
+    message: str
+    suggestions: list[str] | None = None
+    errors: list[dict[str, str]] | None = None
+
+
+class AlarmAckOut(BaseModel):
+    alarm_id: str
+    callout_id: str
+    duplicate: bool = Field(description="true when this reference was already received")
+    seq: int = Field(description="the log position the alarm is durable at")
+    location: LocationOut
+
+
+class AlarmStatusOut(BaseModel):
+    alarm_id: str
+    agency: str
+    reference: str
+    received_at: datetime
+    location: LocationOut
+    callout_id: str
+    status: str
+    priority: int
+    unit_id: str | None
+    eta_s: float | None
+    eta_at: datetime | None
+    eta_remaining_s: float | None
+
+
+class UnitOut(BaseModel):
+    unit_id: str
+    name: str
+    base: str
+    status: str
+    status_since: datetime | None
+    position: LocationOut
+    position_at: datetime | None
+    callout_id: str | None
+    shift_ends_at: datetime | None
+    crew_size: int
+    competences: list[str]
+
+
+class NoteOut(BaseModel):
+    at: datetime
+    actor: str
+    text: str
+
+
+class OutcomeOut(BaseModel):
+    kind: str
+    facility: str
+    follow_up_at: datetime | None
+
+
+class CalloutAlarmOut(BaseModel):
+    alarm_id: str
+    agency: str
+    reference: str
+    received_at: datetime
+    location: LocationOut
+    priority: int
+    category: str
+    patient: dict[str, str]
+    note: str
+    police_on_scene: bool
+    ambulance_on_scene: bool
+
+
+class CalloutOut(BaseModel):
+    callout_id: str
+    status: str
+    priority: int
+    created_at: datetime
+    location: LocationOut
+    alarm_ids: list[str]
+    alarms: list[CalloutAlarmOut]
+    unit_id: str | None
+    eta_s: float | None
+    eta_at: datetime | None
+    ack_deadline: datetime | None
+    ack_overdue: bool
+    merged_into: str | None
+    outcome: OutcomeOut | None
+    notes: list[NoteOut]
+
+
+class AuditOut(BaseModel):
+    at: datetime
+    principal_id: str
+    role: str
+    action: str
+    target: dict[str, Any]
+    client: str
+    result: str
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"]
+    seq: int
+    units: int
+    open_callouts: int
+
+
+# -- socket messages -------------------------------------------------------------------------
+
+
+class _Msg(_In):
+    id: MessageId = None
+
+
+class AlarmMsg(_Msg, AlarmIn):
+    type: Literal["alarm"]
+
+
+class AssignMsg(_Msg):
+    type: Literal["assign", "reassign"]
+    callout_id: Id
+    unit_id: Id
+    eta_s: float | None = Field(default=None, ge=0, le=7 * 86400, allow_inf_nan=False)
+
+
+class CancelMsg(_Msg):
+    type: Literal["cancel"]
+    callout_id: Id
+    reason: str = Field(default="", max_length=200)
+
+
+class MergeMsg(_Msg):
+    type: Literal["merge"]
+    target_id: Id
+    source_id: Id
+
+
+class SplitMsg(_Msg):
+    type: Literal["split"]
+    callout_id: Id
+    alarm_id: Id
+
+
+class NoteMsg(_Msg):
+    type: Literal["note"]
+    callout_id: Id
+    text: str = Field(min_length=1, max_length=2000)
+
+
+class RecommendMsg(_Msg):
+    type: Literal["recommend"]
+    callout_id: Id
+
+
+class ProposeMsg(_Msg):
+    type: Literal["propose"]
+
+
+class PingMsg(_Msg):
+    type: Literal["ping"]
+
+
+class AckMsg(_Msg):
+    type: Literal["ack"]
+    callout_id: Id
+
+
+class StatusMsg(_Msg):
+    type: Literal["status"]
+    status: UnitStatus
+    facility: str = Field(default="", max_length=120)
+
+
+class PositionMsg(_Msg):
+    type: Literal["position"]
+    lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
+    lon: float = Field(ge=-180, le=180, allow_inf_nan=False)
+
+
+class OutcomeMsg(_Msg):
+    type: Literal["outcome"]
+    callout_id: Id
+    kind: OutcomeKind
+    facility: str = Field(default="", max_length=120)
+    follow_up_at: AwareDatetime | None = None
+
+
+class ShiftStartMsg(_Msg):
+    type: Literal["shift_start"]
+    crew: list[Annotated[str, Field(min_length=1, max_length=60)]] = Field(
+        min_length=1, max_length=6)
+    hours: float = Field(gt=0, le=24, allow_inf_nan=False)
+    competences: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(
+        default_factory=list, max_length=10)
+
+
+class ShiftEndMsg(_Msg):
+    type: Literal["shift_end"]
+
+
+DISPATCH_MESSAGES: dict[str, type[_Msg]] = {
+    "assign": AssignMsg, "reassign": AssignMsg, "cancel": CancelMsg, "merge": MergeMsg,
+    "split": SplitMsg, "note": NoteMsg, "recommend": RecommendMsg, "propose": ProposeMsg,
+    "ping": PingMsg,
+}
+CREW_MESSAGES: dict[str, type[_Msg]] = {
+    "ack": AckMsg, "status": StatusMsg, "position": PositionMsg, "outcome": OutcomeMsg,
+    "shift_start": ShiftStartMsg, "shift_end": ShiftEndMsg, "ping": PingMsg,
+}
+AGENCY_MESSAGES: dict[str, type[_Msg]] = {"alarm": AlarmMsg, "ping": PingMsg}
+
+
+def validation_errors(exc: ValidationError) -> list[dict[str, Any]]:
+    """pydantic's errors as ``{field, message}`` pairs (without the offending input)."""
+    return [{"field": ".".join(str(p) for p in e["loc"]) or "body", "message": e["msg"]}
+            for e in exc.errors(include_input=False, include_url=False)]
+
+
+def parse_message(data: Any, kinds: dict[str, type[_Msg]]) -> _Msg:
+    """The socket message ``data`` as its model, or :class:`BadMessage` naming the field."""
+    if not isinstance(data, dict):
+        raise BadMessage("", "a message is a JSON object with a 'type' field")
+    kind = data.get("type")
+    model = kinds.get(kind) if isinstance(kind, str) else None
+    if model is None:
+        raise BadMessage("type", f"{kind!r} is not one of {', '.join(sorted(kinds))}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = validation_errors(exc)
+        raise BadMessage(errors[0]["field"], errors[0]["message"], errors=errors) from None

@@ -1,0 +1,42 @@
+"""The service's settings, from ``MAE_…`` environment variables or given in code.
+
+Built inside :func:`web.app.create_app` (never at import), so tests and the CLI pass their own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings"]
+
+
+class Settings(BaseSettings):
+    """Where the service listens, what it loads and how it behaves."""
+
+    model_config = SettingsConfigDict(env_prefix="MAE_", extra="forbid")
+
+    host: str = Field(default="127.0.0.1", description="interface to listen on")
+    port: int = Field(default=8000, ge=0, le=65535, description="TCP port (0 picks a free one)")
+    database: Path = Field(default=Path("mae-dispatch.sqlite3"),
+                           description="SQLite file for events, principals and audit")
+    map_path: Path | None = Field(default=None,
+                                  description="a .maegraph map (default: bundled Norrbotten)")
+    demo_units: bool = Field(default=False,
+                             description="register one unit per MAE base if none exist")
+    tick_interval_s: float = Field(default=1.0, gt=0, le=60,
+                                   description="seconds between clock ticks")
+    ack_timeout_s: float = Field(default=60.0, gt=0, le=3600,
+                                 description="seconds a crew has to acknowledge a job")
+    merge_radius_m: float = Field(default=300.0, gt=0, le=50_000)
+    merge_window_s: float = Field(default=900.0, gt=0, le=86_400)
+    permessage_deflate: bool = Field(default=
+        False, description="compress WebSocket frames; off: small JSON gains little and "
+        "compressing costs 2-5x broadcast throughput")
+    queue_size: int = Field(default=10_000, ge=10, le=1_000_000,
+                            description="messages a slow client may fall behind before it is "
+                            "dropped (it then reconnects with since=)")
+    max_body_bytes: int = Field(default=256_000, ge=1_000, le=10_000_000,
+                                description="largest accepted request body (CAP XML)")

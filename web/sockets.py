@@ -1,0 +1,350 @@
+"""The three WebSockets: ``/ws/agency``, ``/ws/dispatch`` and ``/ws/crew``.
+
+Every socket authenticates with ``?token=`` or an ``Authorization: Bearer`` header and may pass
+``?since=<seq>`` to resume: it then gets exactly the events after ``seq`` it may see, otherwise
+a snapshot; then ``{"type": "ready", "seq": n}`` and live messages. Messages are JSON objects
+with a ``type``; a reply carries the request's ``id``. A bad message gets an ``error`` reply
+naming the field and the socket stays open; a bad token or role closes it (4401/4403).
+
+All outgoing messages of a connection go through its subscription queue, so replies come after
+the events they caused, in order, from one sender task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocketState
+
+from dispatch.commands import (
+    Acknowledge,
+    AddNote,
+    Assign,
+    CancelCallout,
+    EndShift,
+    MergeCallouts,
+    Reassign,
+    RecordOutcome,
+    ReportPosition,
+    ReportStatus,
+    SplitCallout,
+    StartShift,
+)
+from dispatch.model import Outcome
+from mae.errors import MaeError
+from web.auth import Action, Principal, PrincipalStore, authorize
+from web.errors import BadMessage, describe
+from web.intake import submit_alarm
+from web.schemas import (
+    AGENCY_MESSAGES,
+    CREW_MESSAGES,
+    DISPATCH_MESSAGES,
+    AckMsg,
+    AlarmMsg,
+    AssignMsg,
+    CancelMsg,
+    MergeMsg,
+    NoteMsg,
+    OutcomeMsg,
+    PositionMsg,
+    RecommendMsg,
+    ShiftStartMsg,
+    SplitMsg,
+    StatusMsg,
+    parse_message,
+)
+from web.service import DispatchService, Subscription
+from web.views import option_view
+
+__all__ = ["router"]
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter()
+
+CLOSE_TOO_SLOW = 1013
+MAX_MESSAGE_CHARS = 64_000
+
+Reply = dict[str, Any]
+Handler = Callable[["Connection", Any], Awaitable[Reply]]
+
+
+class Connection:
+    """One open socket: its principal, client address and subscription."""
+
+    def __init__(self, ws: WebSocket, service: DispatchService, principal: Principal) -> None:
+        self.ws = ws
+        self.service = service
+        self.principal = principal
+        client = ws.client
+        self.client = f"{client.host}:{client.port}" if client else "unknown"
+        self.sub: Subscription | None = None
+
+    def send(self, message: Reply) -> None:
+        if self.sub is not None:
+            self.sub.push(json.dumps(message, ensure_ascii=False, separators=(",", ":")))
+
+    async def run_command(self, command: Any, action: str, target: dict[str, Any]) -> Reply:
+        done = await self.service.run(command, principal=self.principal, client=self.client,
+                                      action=action, target=target)
+        return {"type": "ok", "callout_id": done.decision.callout_id, "seq": done.last_seq}
+
+
+def _token(ws: WebSocket) -> str | None:
+    token = ws.query_params.get("token")
+    if token:
+        return token
+    header = ws.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else None
+
+
+def _since(ws: WebSocket) -> int | None:
+    raw = ws.query_params.get("since")
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit() or len(raw) > 18:
+        raise BadMessage("since", "must be a whole number >= 0 (the last seq you received)")
+    return int(raw)
+
+
+async def _sender(conn: Connection, initial: list[str]) -> None:
+    ws, sub = conn.ws, conn.sub
+    assert sub is not None
+    for text in initial:
+        await ws.send_text(text)
+    while True:
+        item = await sub.queue.get()
+        if item is None:
+            await ws.close(CLOSE_TOO_SLOW, "too far behind: reconnect with since=<last seq>")
+            return
+        await ws.send_text(item)
+
+
+async def _serve(ws: WebSocket, action: Action, kinds: dict[str, Any],
+                 handlers: dict[str, Handler]) -> None:
+    service: DispatchService = ws.app.state.service
+    principals: PrincipalStore = ws.app.state.principals
+    await ws.accept()
+    try:
+        principal = principals.authenticate(_token(ws))
+        authorize(principal, action)
+        conn = Connection(ws, service, principal)
+        conn.sub, initial = service.subscribe(principal, _since(ws))
+    except MaeError as exc:
+        info = describe(exc)
+        await ws.send_text(json.dumps({"type": "error", "status": info.status, **info.reply()}))
+        await ws.close(info.close_code, info.message[:120])
+        return
+    sender = asyncio.create_task(_sender(conn, initial))
+    try:
+        while True:
+            receive = asyncio.ensure_future(ws.receive())
+            done, _ = await asyncio.wait({receive, sender}, return_when=asyncio.FIRST_COMPLETED)
+            if receive not in done:  # the sender ended (client too slow, or gone)
+                receive.cancel()
+                break
+            message = receive.result()
+            if message["type"] == "websocket.disconnect":
+                break
+            text: str | None = message.get("text")
+            if text is None:
+                raw: bytes = message.get("bytes") or b""
+                text = raw.decode("utf-8", errors="replace")
+            await _handle(conn, text, kinds, handlers)
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    finally:
+        service.unsubscribe(conn.sub)
+        sender.cancel()
+        with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+            await sender
+        if (ws.application_state is WebSocketState.CONNECTED
+                and ws.client_state is WebSocketState.CONNECTED):
+            with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+                await ws.close()
+
+
+async def _handle(conn: Connection, text: str, kinds: dict[str, Any],
+                  handlers: dict[str, Handler]) -> None:
+    msg_id: Any = None
+    reply: Reply
+    try:
+        if len(text) > MAX_MESSAGE_CHARS:
+            raise BadMessage("", f"a message is at most {MAX_MESSAGE_CHARS} characters")
+        try:
+            data = json.loads(text)
+        except ValueError:
+            raise BadMessage("", "a message is one JSON object") from None
+        if isinstance(data, dict):
+            raw_id = data.get("id")
+            msg_id = raw_id if isinstance(raw_id, str | int) and not isinstance(raw_id, bool) \
+                else None
+        msg = parse_message(data, kinds)
+        reply = await handlers[msg.type](conn, msg)  # type: ignore[attr-defined]
+    except MaeError as exc:
+        info = describe(exc)
+        reply = {"type": "error", "status": info.status, **info.reply()}
+    except Exception:
+        logger.exception("socket message failed (%s)", conn.principal.principal_id)
+        reply = {"type": "error", "status": 500, "error": "internal", "field": None,
+                 "message": "internal error; the request changed nothing"}
+    reply["id"] = msg_id
+    conn.send(reply)
+
+
+# -- dispatch ---------------------------------------------------------------------------------
+
+
+async def _assign(conn: Connection, msg: AssignMsg) -> Reply:
+    authorize(conn.principal, Action.DISPATCH_COMMAND)
+    eta = msg.eta_s if msg.eta_s is not None else conn.service.eta_s(msg.unit_id, msg.callout_id)
+    cls = Assign if msg.type == "assign" else Reassign
+    return await conn.run_command(cls(msg.callout_id, msg.unit_id, eta), msg.type,
+                                  {"callout_id": msg.callout_id, "unit_id": msg.unit_id})
+
+
+async def _cancel(conn: Connection, msg: CancelMsg) -> Reply:
+    authorize(conn.principal, Action.DISPATCH_COMMAND)
+    return await conn.run_command(CancelCallout(msg.callout_id, msg.reason), "cancel",
+                                  {"callout_id": msg.callout_id})
+
+
+async def _merge(conn: Connection, msg: MergeMsg) -> Reply:
+    authorize(conn.principal, Action.DISPATCH_COMMAND)
+    return await conn.run_command(MergeCallouts(msg.target_id, msg.source_id), "merge",
+                                  {"target_id": msg.target_id, "source_id": msg.source_id})
+
+
+async def _split(conn: Connection, msg: SplitMsg) -> Reply:
+    authorize(conn.principal, Action.DISPATCH_COMMAND)
+    return await conn.run_command(SplitCallout(msg.callout_id, msg.alarm_id), "split",
+                                  {"callout_id": msg.callout_id, "alarm_id": msg.alarm_id})
+
+
+async def _note(conn: Connection, msg: NoteMsg) -> Reply:
+    authorize(conn.principal, Action.DISPATCH_COMMAND)
+    return await conn.run_command(AddNote(msg.callout_id, msg.text), "note",
+                                  {"callout_id": msg.callout_id})
+
+
+async def _recommend(conn: Connection, msg: RecommendMsg) -> Reply:
+    authorize(conn.principal, Action.DISPATCH_ADVICE)
+    target = {"callout_id": msg.callout_id}
+    try:
+        options = conn.service.recommend(msg.callout_id)
+    except MaeError as exc:
+        conn.service.record(conn.principal, "recommend", target, conn.client,
+                            f"refused {describe(exc).code}")
+        raise
+    conn.service.record(conn.principal, "recommend", {**target, "options": len(options)},
+                        conn.client, "ok")
+    return {"type": "recommendation", "callout_id": msg.callout_id,
+            "seq": conn.service.state.last_seq, "options": [option_view(o) for o in options]}
+
+
+async def _propose(conn: Connection, msg: Any) -> Reply:
+    authorize(conn.principal, Action.DISPATCH_ADVICE)
+    proposal = conn.service.propose()
+    conn.service.record(conn.principal, "propose", {"options": len(proposal.pairs)},
+                        conn.client, "ok")
+    return {"type": "proposal", "seq": conn.service.state.last_seq,
+            "pairs": [{"callout_id": c, "unit_id": u, "eta_s": e} for c, u, e in proposal.pairs],
+            "waiting": list(proposal.waiting)}
+
+
+async def _ping(conn: Connection, msg: Any) -> Reply:
+    return {"type": "pong", "seq": conn.service.state.last_seq}
+
+
+_DISPATCH: dict[str, Handler] = {
+    "assign": _assign, "reassign": _assign, "cancel": _cancel, "merge": _merge, "split": _split,
+    "note": _note, "recommend": _recommend, "propose": _propose, "ping": _ping,
+}
+
+
+@router.websocket("/ws/dispatch")
+async def dispatch_socket(ws: WebSocket) -> None:
+    await _serve(ws, Action.DISPATCH_SOCKET, DISPATCH_MESSAGES, _DISPATCH)
+
+
+# -- crew -------------------------------------------------------------------------------------
+
+
+def _unit(conn: Connection) -> str:
+    unit_id = conn.principal.unit_id
+    if unit_id is None:  # pragma: no cover - Principal forbids it
+        raise BadMessage("unit", "this principal is bound to no unit")
+    return unit_id
+
+
+async def _ack(conn: Connection, msg: AckMsg) -> Reply:
+    unit = _unit(conn)
+    return await conn.run_command(Acknowledge(unit, msg.callout_id), "ack",
+                                  {"unit_id": unit, "callout_id": msg.callout_id})
+
+
+async def _status(conn: Connection, msg: StatusMsg) -> Reply:
+    unit = _unit(conn)
+    return await conn.run_command(ReportStatus(unit, msg.status, msg.facility), "status",
+                                  {"unit_id": unit, "status": msg.status.value})
+
+
+async def _position(conn: Connection, msg: PositionMsg) -> Reply:
+    unit = _unit(conn)
+    where = conn.service.resolve(lat=msg.lat, lon=msg.lon, place=None, field="position")
+    return await conn.run_command(ReportPosition(unit, where), "position", {"unit_id": unit})
+
+
+async def _outcome(conn: Connection, msg: OutcomeMsg) -> Reply:
+    unit = _unit(conn)
+    outcome = Outcome(msg.kind, msg.facility, msg.follow_up_at)
+    return await conn.run_command(RecordOutcome(unit, msg.callout_id, outcome), "outcome",
+                                  {"unit_id": unit, "callout_id": msg.callout_id,
+                                   "kind": msg.kind.value})
+
+
+async def _shift_start(conn: Connection, msg: ShiftStartMsg) -> Reply:
+    unit = _unit(conn)
+    ends = conn.service.clock.now() + timedelta(hours=msg.hours)
+    return await conn.run_command(StartShift(unit, tuple(msg.crew), ends, tuple(msg.competences)),
+                                  "shift_start", {"unit_id": unit})
+
+
+async def _shift_end(conn: Connection, msg: Any) -> Reply:
+    unit = _unit(conn)
+    return await conn.run_command(EndShift(unit), "shift_end", {"unit_id": unit})
+
+
+_CREW: dict[str, Handler] = {
+    "ack": _ack, "status": _status, "position": _position, "outcome": _outcome,
+    "shift_start": _shift_start, "shift_end": _shift_end, "ping": _ping,
+}
+
+
+@router.websocket("/ws/crew")
+async def crew_socket(ws: WebSocket) -> None:
+    await _serve(ws, Action.CREW_SOCKET, CREW_MESSAGES, _CREW)
+
+
+# -- agency -----------------------------------------------------------------------------------
+
+
+async def _alarm(conn: Connection, msg: AlarmMsg) -> Reply:
+    ack = await submit_alarm(conn.service, conn.principal, msg, client=conn.client)
+    return {"type": "alarm_ack", **ack}
+
+
+_AGENCY: dict[str, Handler] = {"alarm": _alarm, "ping": _ping}
+
+
+@router.websocket("/ws/agency")
+async def agency_socket(ws: WebSocket) -> None:
+    await _serve(ws, Action.AGENCY_SOCKET, AGENCY_MESSAGES, _AGENCY)

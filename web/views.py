@@ -1,0 +1,152 @@
+"""Plain-data views of the dispatch state for replies, snapshots and REST bodies.
+
+Each function reads the state and returns JSON-ready dicts; ``with_text=False`` leaves out the
+patient free text (alarm notes, callout notes) for principals who must not see it.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+from typing import Any
+
+from dispatch.model import Alarm, Location
+from dispatch.recommend import UnitOption
+from dispatch.state import Callout, DispatchState, Unit
+
+__all__ = [
+    "alarm_status",
+    "alarm_view",
+    "callout_view",
+    "eta_arrival",
+    "live_callout_id",
+    "location_view",
+    "option_view",
+    "unit_view",
+]
+
+
+def _iso(t: datetime | None) -> str | None:
+    return t.isoformat() if t is not None else None
+
+
+def location_view(loc: Location) -> dict[str, Any]:
+    return {"lat": loc.lat, "lon": loc.lon, "label": loc.label, "resolved_from": loc.resolved_from}
+
+
+def unit_view(unit: Unit) -> dict[str, Any]:
+    return {
+        "unit_id": unit.unit_id,
+        "name": unit.name,
+        "base": unit.base,
+        "status": unit.status.value,
+        "status_since": _iso(unit.status_since),
+        "position": location_view(unit.position),
+        "position_at": _iso(unit.position_at),
+        "callout_id": unit.callout_id,
+        "shift_ends_at": _iso(unit.shift_ends_at),
+        "crew_size": len(unit.crew),
+        "competences": list(unit.competences),
+    }
+
+
+def alarm_view(alarm: Alarm, *, with_text: bool) -> dict[str, Any]:
+    return {
+        "alarm_id": alarm.alarm_id,
+        "agency": alarm.agency.value,
+        "reference": alarm.reference,
+        "received_at": alarm.received_at.isoformat(),
+        "location": location_view(alarm.location),
+        "priority": int(alarm.priority),
+        "category": alarm.category.value,
+        "patient": {"age_band": alarm.patient.age_band.value, "sex": alarm.patient.sex.value,
+                    "children": alarm.patient.children.value},
+        "note": alarm.note if with_text else "",
+        "police_on_scene": alarm.police_on_scene,
+        "ambulance_on_scene": alarm.ambulance_on_scene,
+    }
+
+
+def callout_view(
+    state: DispatchState, callout: Callout, *, with_text: bool,
+    eta_at: datetime | None = None,
+) -> dict[str, Any]:
+    outcome = callout.outcome
+    return {
+        "callout_id": callout.callout_id,
+        "status": callout.status.value,
+        "priority": int(callout.priority),
+        "created_at": callout.created_at.isoformat(),
+        "location": location_view(callout.location),
+        "alarm_ids": list(callout.alarm_ids),
+        "alarms": [alarm_view(state.alarms[a], with_text=with_text) for a in callout.alarm_ids],
+        "unit_id": callout.unit_id,
+        "eta_s": callout.eta_s,
+        "eta_at": _iso(eta_at),
+        "ack_deadline": _iso(callout.ack_deadline),
+        "ack_overdue": callout.ack_overdue,
+        "merged_into": callout.merged_into,
+        "outcome": None if outcome is None else {
+            "kind": outcome.kind.value, "facility": outcome.facility,
+            "follow_up_at": _iso(outcome.follow_up_at)},
+        "notes": [{"at": n.at.isoformat(), "actor": n.actor, "text": n.text}
+                  for n in callout.notes] if with_text else [],
+    }
+
+
+def live_callout_id(state: DispatchState, callout_id: str) -> str:
+    """Follow merges to the callout that now holds what ``callout_id`` held."""
+    seen: set[str] = set()
+    while callout_id not in seen:
+        seen.add(callout_id)
+        merged = state.callouts[callout_id].merged_into
+        if merged is None:
+            break
+        callout_id = merged
+    return callout_id
+
+
+def alarm_status(
+    state: DispatchState, alarm_id: str, *, eta_at: dict[str, datetime],
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """What an agency may know about its alarm: the callout, its status, unit and ETA."""
+    alarm = state.alarms[alarm_id]
+    callout = state.callouts[live_callout_id(state, state.alarm_callout[alarm_id])]
+    arrival = eta_at.get(callout.callout_id)
+    remaining = None
+    if arrival is not None and now is not None:
+        remaining = max(0.0, (arrival - now).total_seconds())
+    return {
+        "alarm_id": alarm_id,
+        "agency": alarm.agency.value,
+        "reference": alarm.reference,
+        "received_at": alarm.received_at.isoformat(),
+        "location": location_view(alarm.location),
+        "callout_id": callout.callout_id,
+        "status": callout.status.value,
+        "priority": int(callout.priority),
+        "unit_id": callout.unit_id,
+        "eta_s": callout.eta_s,
+        "eta_at": _iso(arrival),
+        "eta_remaining_s": remaining,
+    }
+
+
+def option_view(option: UnitOption) -> dict[str, Any]:
+    reachable = math.isfinite(option.eta_s) and math.isfinite(option.distance_m)
+    return {
+        "unit_id": option.unit_id,
+        "name": option.name,
+        "status": option.status.value,
+        "eta_s": option.eta_s if reachable else None,
+        "eta_min": round(option.eta_s / 60.0, 1) if reachable else None,
+        "distance_km": round(option.distance_m / 1000.0, 1) if reachable else None,
+        "assignable": option.assignable,
+        "uncovered_population": option.uncovered_population,
+        "note": option.note,
+    }
+
+
+def eta_arrival(at: datetime, eta_s: float | None) -> datetime | None:
+    return None if eta_s is None else at + timedelta(seconds=eta_s)

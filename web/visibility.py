@@ -1,0 +1,146 @@
+"""Who may see which event, and what of it.
+
+When an event is applied the service works out its :class:`Audience` from the state just before
+it: the agencies whose alarms the event concerns and the units it concerns. The audience is kept
+per sequence number, so a client reconnecting with ``since=`` is filtered exactly as it would have
+been live. A :class:`Viewer` (one per role binding) renders an event for its principal or returns
+None: crews see their unit's events, agencies their alarms' progress (never notes, positions or
+outcomes' details), planners everything but patient free text, dispatchers everything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from dispatch.events import (
+    AlarmReceived,
+    AssignmentAcknowledged,
+    AssignmentCancelled,
+    AssignmentTimedOut,
+    CalloutCancelled,
+    CalloutsMerged,
+    CalloutSplit,
+    Envelope,
+    Event,
+    NoteAdded,
+    OutcomeRecorded,
+    ShiftEnded,
+    ShiftStarted,
+    UnitAssigned,
+    UnitPositionReported,
+    UnitRegistered,
+    UnitStatusChanged,
+    event_to_dict,
+)
+from dispatch.state import DispatchState
+from web.auth import Principal, Role
+
+__all__ = ["Audience", "Viewer", "audience_of"]
+
+_AGENCY_EVENTS = (
+    AlarmReceived, UnitAssigned, AssignmentAcknowledged, AssignmentTimedOut, AssignmentCancelled,
+    UnitStatusChanged, OutcomeRecorded, CalloutCancelled, CalloutsMerged, CalloutSplit,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Audience:
+    """The agencies, units and callouts an event concerns."""
+
+    agencies: frozenset[str] = frozenset()
+    units: frozenset[str] = frozenset()
+    callouts: frozenset[str] = frozenset()
+
+
+def _callout_parties(state: DispatchState, callout_id: str) -> tuple[set[str], set[str]]:
+    callout = state.callouts.get(callout_id)
+    if callout is None:
+        return set(), set()
+    agencies = {state.alarms[a].agency.value for a in callout.alarm_ids}
+    units = {callout.unit_id} if callout.unit_id else set()
+    return agencies, units
+
+
+def audience_of(state: DispatchState, event: Event) -> Audience:
+    """Who ``event`` concerns, judged on ``state`` as it was just before the event."""
+    agencies: set[str] = set()
+    units: set[str] = set()
+    callouts: set[str] = set()
+    if isinstance(event, UnitRegistered | ShiftStarted | ShiftEnded | UnitPositionReported):
+        units.add(event.unit_id)
+    elif isinstance(event, UnitStatusChanged):
+        units.add(event.unit_id)
+        unit = state.units.get(event.unit_id)
+        if unit is not None and unit.callout_id is not None:
+            agencies, _ = _callout_parties(state, unit.callout_id)
+            callouts.add(unit.callout_id)
+    elif isinstance(event, AlarmReceived):
+        agencies.add(event.alarm.agency.value)
+        _, units = _callout_parties(state, event.callout_id)
+        callouts.add(event.callout_id)
+    elif isinstance(event, CalloutsMerged):
+        for cid in (event.target_id, event.source_id):
+            a, u = _callout_parties(state, cid)
+            agencies |= a
+            units |= u
+            callouts.add(cid)
+    else:
+        callout_id: object = getattr(event, "callout_id", None)
+        if isinstance(callout_id, str):
+            agencies, units = _callout_parties(state, callout_id)
+            callouts.add(callout_id)
+        unit_id: object = getattr(event, "unit_id", None)
+        if isinstance(unit_id, str):
+            units.add(unit_id)
+    return Audience(frozenset(agencies), frozenset(units), frozenset(callouts))
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """How one kind of principal sees events; equal viewers see exactly the same thing."""
+
+    role: Role
+    agency: str | None = None
+    unit_id: str | None = None
+
+    @classmethod
+    def of(cls, principal: Principal) -> Viewer:
+        return cls(principal.role, principal.agency.value if principal.agency else None,
+                   principal.unit_id)
+
+    @property
+    def sees_text(self) -> bool:
+        """Whether patient free text (notes) is shown to this viewer."""
+        return self.role in (Role.DISPATCHER, Role.ADMIN, Role.CREW)
+
+    def render(self, envelope: Envelope, audience: Audience) -> dict[str, Any] | None:
+        """The event as this viewer may see it, or None if it may not see it at all."""
+        event = envelope.event
+        if self.role in (Role.DISPATCHER, Role.ADMIN):
+            data = event_to_dict(event)
+        elif self.role is Role.PLANNER:
+            data = event_to_dict(event)
+            _strip_text(data)
+        elif self.role is Role.CREW:
+            if self.unit_id not in audience.units:
+                return None
+            data = event_to_dict(event)
+        else:
+            if self.agency not in audience.agencies or not isinstance(event, _AGENCY_EVENTS):
+                return None
+            data = event_to_dict(event)
+            _strip_text(data)
+            data.pop("outcome", None)
+            data.pop("actor", None)
+        return {"type": "event", "seq": envelope.seq, "event": data}
+
+
+def _strip_text(data: dict[str, Any]) -> None:
+    if "text" in data:
+        data["text"] = ""
+    alarm = data.get("alarm")
+    if isinstance(alarm, dict) and "note" in alarm:
+        alarm["note"] = ""
+    if data.get("type") == NoteAdded.__name__:
+        data["text"] = ""
