@@ -3,6 +3,7 @@
 Only :mod:`routing._ortools` imports OR-Tools; its types never leave this package.
 """
 
+from routing._lns import LnsOptions
 from routing.assign import assign
 from routing.engine import EtaResult, TravelMatrix, TravelTimes
 from routing.errors import (
@@ -43,6 +44,7 @@ __all__ = [
     "InfeasibleProblem",
     "InvalidPlan",
     "InvalidProblem",
+    "LnsOptions",
     "NoRoute",
     "Plan",
     "PlanProblem",
