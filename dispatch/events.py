@@ -229,9 +229,20 @@ def _decode(hint: Any, value: Any) -> Any:
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
         return hint(value)
     if hint in _NESTED:
-        hints = typing.get_type_hints(hint)
+        hints = _hints(hint)
         return hint(**{k: _decode(hints[k], v) for k, v in value.items()})
     return value
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    """Resolved field types of ``cls``, once per class (resolving them dominated log replay)."""
+    hints = _HINTS.get(cls)
+    if hints is None:
+        hints = _HINTS[cls] = typing.get_type_hints(cls)
+    return hints
 
 
 def event_from_dict(data: dict[str, Any]) -> Event:
@@ -240,6 +251,6 @@ def event_from_dict(data: dict[str, Any]) -> Event:
     cls = _EVENT_TYPES.get(str(name))
     if cls is None:
         raise InvalidCommand("type", f"unknown event type {name!r}")
-    hints = typing.get_type_hints(cls)
+    hints = _hints(cls)
     kwargs = {k: _decode(hints[k], v) for k, v in data.items() if k != "type"}
     return cls(**kwargs)
