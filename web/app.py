@@ -20,11 +20,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from dispatch.commands import DispatchConfig
 from mae.errors import MaeError
 from maps.graph import RoadGraph
-from web import routes, sockets
+from web import pages, routes, sockets
 from web.audit import AuditLog
 from web.auth import PrincipalStore
+from web.crewpage import router as crew_router
 from web.errors import describe
 from web.eventstore import SqliteEventStore
+from web.replay import router as replay_router
+from web.routes import mapdata
 from web.service import Clock, DispatchService
 from web.settings import Settings
 
@@ -112,4 +115,8 @@ def create_app(
     for module in (routes.health, routes.alarms, routes.units, routes.callouts, routes.audit):
         app.include_router(module.router)
     app.include_router(sockets.router)
+    app.include_router(pages.router)
+    app.include_router(mapdata.router)
+    app.include_router(replay_router)
+    app.include_router(crew_router)
     return app

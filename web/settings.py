@@ -40,3 +40,9 @@ class Settings(BaseSettings):
                             "dropped (it then reconnects with since=)")
     max_body_bytes: int = Field(default=256_000, ge=1_000, le=10_000_000,
                                 description="largest accepted request body (CAP XML)")
+    tile_url: str | None = Field(default=None,
+                                 description="a raster tile URL template ({z}/{x}/{y}) the pages "
+                                 "draw under the roads; default none: vector roads only, offline")
+    replay_dir: Path = Field(default=Path("replays"),
+                             description="directory of event logs (JSON lines, e.g. from `mae "
+                             "simulate --export-log`) the dispatcher map can replay")

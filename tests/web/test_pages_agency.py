@@ -1,0 +1,181 @@
+"""The agency page in a real Chromium: log in, raise alarms by place name and by a map click,
+follow the status and ETA a dispatcher's assignment brings, see errors next to the field they
+name, and switch to English."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.web.conftest import Server, screenshot
+
+TIMEOUT_MS = 15_000
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 1000}, locale="sv-SE")
+    pg = context.new_page()
+    pg.set_default_timeout(TIMEOUT_MS)
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield pg
+    context.close()
+    assert not errors, f"JavaScript errors: {errors}"
+
+
+def open_agency(page: Any, server: Server, who: str = "police") -> None:
+    page.goto(f"{server.base}/agency#token={server.tokens[who]}")
+    expect(page.locator("#app")).to_be_visible()
+    expect(page.locator("#conn")).to_have_attribute("data-state", "open")
+    expect(page.locator("#map")).to_have_attribute("data-ready", "true")
+
+
+def fill_alarm(page: Any, *, priority: str = "1", category: str = "psychosis") -> None:
+    page.select_option("#priority", priority)
+    page.select_option("#category", category)
+    page.select_option("#age_band", "25-44")
+    page.select_option("#sex", "female")
+    page.check("input[name=children][value=yes]")
+    page.check("#police_on_scene")
+    page.fill("#note", "Orolig, har hotat att skada sig")
+
+
+def alarm_item(page: Any, alarm_id: str) -> Any:
+    return page.locator(f'#alarms li[data-alarm-id="{alarm_id}"]')
+
+
+def test_agency_raises_alarms_and_follows_status_and_eta(browser: Any, page: Any,
+                                                        server: Server) -> None:
+    open_agency(page, server)
+    assert "token" not in page.url  # taken from the fragment and removed from the address bar
+    assert page.evaluate("localStorage.getItem('mae.token.agency')") == server.tokens["police"]
+
+    # 1. by place name, with the autocomplete offering the map's names
+    page.fill("#place", "Kal")
+    expect(page.locator("#place-options option[value='Kalix']")).to_have_count(1)
+    page.fill("#place", "Kalix")
+    page.fill("#reference", "PW-1")
+    fill_alarm(page)
+    page.click("#submit")
+    expect(page.locator("#form-notice.ok")).to_contain_text("PW-1")
+    first = alarm_item(page, "police/PW-1")
+    expect(first).to_contain_text("Kalix")
+    expect(first.locator(".status")).to_have_text("Väntar på enhet")
+    expect(page.locator("#place")).to_have_value("")  # the form is ready for the next one
+
+    # 2. by a click on the map, next to a road; the reference is made up when left blank
+    with server.http("police") as police:
+        road = police.get("/api/map").json()["roads"][0]["coords"]
+    lat, lon = (road[0][0] + road[1][0]) / 2, (road[0][1] + road[1][1]) / 2
+    xy = page.evaluate("""([lat, lon]) => {
+        const map = document.getElementById('map').maeMap;
+        map.setView([lat, lon], 9, {animate: false});
+        const p = map.latLngToContainerPoint([lat, lon]);
+        return {x: p.x, y: p.y};
+    }""", [lat, lon])
+    box = page.locator("#map").bounding_box()
+    page.mouse.click(box["x"] + xy["x"], box["y"] + xy["y"])
+    expect(page.locator("#point")).to_contain_text("Vald punkt")
+    fill_alarm(page, priority="2", category="worried_relative")
+    page.click("#submit")
+    expect(page.locator("#form-notice.ok")).to_be_visible()
+    items = page.locator("#alarms li")
+    expect(items).to_have_count(2)
+    ids = [items.nth(i).get_attribute("data-alarm-id") for i in range(2)]
+    clicked = next(i for i in ids if i != "police/PW-1")
+    assert re.fullmatch(r"police/W\d{8}-\d{6}-[0-9A-Z]{1,4}", clicked)
+    with server.http("police") as police:
+        stored = police.get(f"/api/alarms/{clicked}").json()
+    assert stored["location"]["lat"] == pytest.approx(lat, abs=0.01)
+    assert stored["location"]["lon"] == pytest.approx(lon, abs=0.01)
+
+    # 3. a dispatcher assigns a unit: the page shows it and the ETA, live
+    with server.http("police") as police:
+        callout = police.get("/api/alarms/police/PW-1").json()["callout_id"]
+    sock = server.socket("/ws/dispatch", "dispatcher")
+    try:
+        sock.ready()
+        assert sock.request({"type": "assign", "callout_id": callout,
+                             "unit_id": "MAE-SUNDERBY"})["type"] == "ok"
+    finally:
+        sock.close()
+    expect(first).to_have_attribute("data-status", "assigned")
+    expect(first.locator(".status")).to_have_text("Enhet tilldelad")
+    expect(first.locator(".unit")).to_have_text("MAE-SUNDERBY")
+    expect(first.locator(".eta")).to_have_text(re.compile(r"^\d\d:\d\d \(om \d+ min\)$"))
+    shown = re.search(r"om (\d+) min", first.locator(".eta").inner_text())
+    assert shown is not None
+    minutes = int(shown.group(1))
+    with server.http("police") as police:
+        eta_s = police.get("/api/alarms/police/PW-1").json()["eta_s"]
+    assert abs(minutes - eta_s / 60) <= 1.5
+    screenshot(page, "agency-desktop")
+
+    # 4. the language switch is remembered
+    page.click("#lang")
+    expect(page.locator("h1")).to_have_text("Alarm to MAE")
+    expect(page.locator("label[for=priority]")).to_have_text("Priority")
+    expect(first.locator(".status")).to_have_text("Unit assigned")
+    expect(first.locator(".eta")).to_have_text(re.compile(r"\(in \d+ min\)$"))
+    expect(page.locator("#lang")).to_have_text("Svenska")
+    page.reload()
+    expect(page.locator("#submit")).to_have_text("Send alarm")
+    expect(alarm_item(page, "police/PW-1").locator(".status")).to_have_text("Unit assigned")
+
+    # 5. the same page on a phone
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                has_touch=True)
+    try:
+        mobile = phone.new_page()
+        mobile.set_default_timeout(TIMEOUT_MS)
+        open_agency(mobile, server)
+        expect(alarm_item(mobile, "police/PW-1")).to_be_visible()
+        width = mobile.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390  # nothing wider than the screen
+        screenshot(mobile, "agency-phone")
+    finally:
+        phone.close()
+
+
+def test_agency_errors_name_the_field_and_bad_tokens_are_refused(page: Any,
+                                                                 server: Server) -> None:
+    page.goto(f"{server.base}/agency")
+    expect(page.locator("#login")).to_be_visible()
+    page.fill("#token-input", "mae_0000000000000000_notarealtokennotarealtoken")
+    page.click("#login-form button[type=submit]")
+    expect(page.locator("#err-token")).to_contain_text("Token godtogs inte")
+    expect(page.locator("#login")).to_be_visible()
+    page.fill("#token-input", server.tokens["ambulance"])
+    page.click("#login-form button[type=submit]")
+    expect(page.locator("#conn")).to_have_attribute("data-state", "open")
+
+    # nothing chosen: the server names location, priority and category
+    page.click("#submit")
+    expect(page.locator("#err-location")).to_contain_text("Plats")
+    expect(page.locator("#err-priority")).to_contain_text("Prioritet: måste fyllas i")
+    expect(page.locator("#err-category")).to_contain_text("Kategori")
+    expect(page.locator("#place")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#err-reference")).to_be_empty()
+
+    # a name the map does not know: the error and the closest names to pick from
+    page.fill("#place", "Kalixx")
+    fill_alarm(page)
+    page.click("#submit")
+    expect(page.locator("#err-location")).to_contain_text("Kalixx")
+    expect(page.locator("#err-priority")).to_be_empty()
+    page.click("#suggestions button:text-is('Kalix')")
+    expect(page.locator("#place")).to_have_value("Kalix")
+    page.click("#submit")
+    expect(page.locator("#form-notice.ok")).to_be_visible()
+    expect(page.locator("#alarms li")).to_have_count(1)
+    with server.http("psychiatry") as other:  # nothing of the refused tries was stored
+        assert other.get("/api/health").json()["open_callouts"] == 1
+
+    page.click("#logout")
+    expect(page.locator("#login")).to_be_visible()
+    assert page.evaluate("localStorage.getItem('mae.token.agency')") is None

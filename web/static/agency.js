@@ -1,0 +1,391 @@
+// The agency page: raise an alarm (place name or map click) and follow its status and the
+// MAE unit's ETA live over /ws/agency. Alarms go through REST POST /api/alarms; the server
+// checks every field and its errors are shown next to the field they name.
+import { register, t, lang, applyI18n, langToggle, onLangChange } from "/static/lib/i18n.js";
+import { token, setToken, clearToken, api, LiveSocket } from "/static/lib/session.js";
+import { addRoads } from "/static/lib/roads.js";
+import { TEXTS } from "/static/agency_texts.js";
+
+register(TEXTS);
+
+const KIND = "agency";
+const $ = (id) => document.getElementById(id);
+const STATUS_BADGE = {
+  waiting: "warn", assigned: "info", acknowledged: "info", en_route: "info", on_scene: "ok",
+  transporting: "ok", closed: "muted", cancelled: "danger", merged: "muted",
+};
+// Server field (as named in its errors) -> the error slot next to that field.
+const SLOTS = {
+  location: "location", "location.place": "location", "location.lat": "location",
+  "location.lon": "location", priority: "priority", category: "category",
+  "patient.age_band": "age_band", "patient.sex": "sex", "patient.children": "children",
+  patient: "age_band", note: "note", reference: "reference", police_on_scene: "on_scene",
+  ambulance_on_scene: "on_scene",
+};
+const LABELS = {
+  location: "location", priority: "priority", category: "category", age_band: "age_band",
+  sex: "sex", children: "children", note: "note", reference: "reference", on_scene: "on_scene",
+};
+const INPUTS = { location: "place", priority: "priority", category: "category",
+  age_band: "age_band", sex: "sex", note: "note", reference: "reference" };
+
+const alarms = new Map(); // alarm_id -> {status..., receivedAt: ms of the client clock}
+let socket = null;
+let map = null;
+let marker = null;
+let point = null; // {lat, lon} from a map click
+
+// -- login ---------------------------------------------------------------------------------
+
+function showLogin(message = "") {
+  if (socket) socket.close();
+  socket = null;
+  $("app").hidden = true;
+  $("logout").hidden = true;
+  $("login").hidden = false;
+  $("err-token").textContent = message;
+  $("token-input").setAttribute("aria-invalid", message ? "true" : "false");
+  $("token-input").focus();
+}
+
+function start(tok) {
+  $("login").hidden = true;
+  $("app").hidden = false;
+  $("logout").hidden = false;
+  alarms.clear();
+  renderAlarms();
+  socket = new LiveSocket("/ws/agency", { token: tok, onMessage, onState });
+  socket.connect();
+  if (!map) initMap(tok);
+}
+
+function onState(state) {
+  const el = $("conn");
+  el.dataset.state = state;
+  el.textContent = t(`conn_${state}`);
+}
+
+function onMessage(msg) {
+  if (msg.type === "error" && (msg.status === 401 || msg.status === 403)) {
+    clearToken(KIND);
+    showLogin(t("token_refused", { message: msg.message }));
+  } else if (msg.type === "snapshot") {
+    alarms.clear();
+    mergeStatuses(msg.alarms || []);
+  } else if (msg.type === "alarm_status") {
+    mergeStatuses(msg.alarms || []);
+  }
+}
+
+function mergeStatuses(list) {
+  const now = Date.now();
+  for (const a of list) alarms.set(a.alarm_id, { ...a, receivedAt: now });
+  renderAlarms();
+}
+
+// -- the map -------------------------------------------------------------------------------
+
+async function initMap(tok) {
+  const L = window.L;
+  map = L.map("map", { zoomControl: true, attributionControl: false });
+  $("map").maeMap = map; // for scripted use (tests, kiosk add-ons): the Leaflet map
+  map.setView([66.5, 21.5], 6);
+  map.on("click", (ev) => choosePoint(ev.latlng.lat, ev.latlng.lng));
+  try {
+    const { bounds } = await addRoads(map, { token: tok });
+    map.fitBounds(bounds, { padding: [10, 10] });
+  } catch (err) {
+    if (err.status === 401) showLogin(t("token_refused", { message: err.message }));
+  }
+  $("map").dataset.ready = "true";
+}
+
+function choosePoint(lat, lon) {
+  point = { lat: Number(lat.toFixed(6)), lon: Number(lon.toFixed(6)) };
+  $("place").value = "";
+  if (marker) marker.setLatLng([point.lat, point.lon]);
+  else marker = window.L.marker([point.lat, point.lon], { keyboard: false }).addTo(map);
+  showPoint();
+  clearError("location");
+}
+
+function clearPoint() {
+  point = null;
+  if (marker) marker.remove();
+  marker = null;
+  showPoint();
+}
+
+function showPoint() {
+  const el = $("point");
+  if (point) el.removeAttribute("data-i18n");
+  else el.dataset.i18n = "point_none";
+  el.textContent = point ? t("point_set", { lat: point.lat.toFixed(5), lon: point.lon.toFixed(5) })
+    : t("point_none");
+  $("clear-point").hidden = !point;
+}
+
+// -- place names ---------------------------------------------------------------------------
+
+let lookup = 0;
+async function suggestPlaces() {
+  const q = $("place").value.trim();
+  if (q) clearPoint();
+  const mine = ++lookup;
+  if (!q) return;
+  await new Promise((r) => setTimeout(r, 150));
+  if (mine !== lookup) return;
+  try {
+    const found = await api(`/api/places?q=${encodeURIComponent(q)}`, { token: token(KIND) });
+    if (mine !== lookup) return;
+    const list = $("place-options");
+    list.replaceChildren(...found.map((p) => {
+      const opt = document.createElement("option");
+      opt.value = p.name;
+      opt.label = p.municipality && p.municipality !== p.name ? `${p.name} (${p.municipality})` : p.name;
+      return opt;
+    }));
+  } catch {
+    /* suggestions are a help only; the server checks the name on submit */
+  }
+}
+
+// -- the form ------------------------------------------------------------------------------
+
+function newReference() {
+  const d = new Date();
+  const p = (n) => String(n).padStart(2, "0");
+  const rand = Math.random().toString(36).slice(2, 6).toUpperCase();
+  return `W${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}-${rand}`;
+}
+
+function payload() {
+  const f = $("alarm-form");
+  const place = $("place").value.trim();
+  const location = place ? { place } : point ? { lat: point.lat, lon: point.lon } : {};
+  const body = {
+    reference: $("reference").value.trim() || newReference(),
+    location,
+    patient: {
+      age_band: $("age_band").value,
+      sex: $("sex").value,
+      children: (f.querySelector("input[name=children]:checked") || {}).value || "unknown",
+    },
+    note: $("note").value,
+    police_on_scene: $("police_on_scene").checked,
+    ambulance_on_scene: $("ambulance_on_scene").checked,
+  };
+  // left out when not chosen, so the server names the missing field
+  if ($("priority").value) body.priority = Number($("priority").value);
+  if ($("category").value) body.category = $("category").value;
+  return body;
+}
+
+function clearErrors() {
+  for (const slot of Object.keys(LABELS)) clearError(slot);
+  $("suggestions").replaceChildren();
+  const n = $("form-notice");
+  n.hidden = true;
+  n.textContent = "";
+}
+
+function clearError(slot) {
+  $(`err-${slot}`).textContent = "";
+  const input = INPUTS[slot] && $(INPUTS[slot]);
+  if (input) input.removeAttribute("aria-invalid");
+}
+
+function translate(field, message) {
+  if (message === "Field required" || /^Input should be a valid (integer|string)/.test(message)) {
+    return t("err_required");
+  }
+  if (field === "location" && /lat and lon, or a place name/.test(message)) return t("err_location");
+  return message;
+}
+
+function showFieldError(field, message) {
+  const slot = SLOTS[field] || SLOTS[field.split(".")[0]];
+  if (!slot) return false;
+  const el = $(`err-${slot}`);
+  const text = `${t(LABELS[slot])}: ${translate(slot === "location" ? "location" : field, message)}`;
+  el.textContent = el.textContent ? `${el.textContent} ${text}` : text;
+  const input = INPUTS[slot] && $(INPUTS[slot]);
+  if (input) input.setAttribute("aria-invalid", "true");
+  return true;
+}
+
+function showErrors(err) {
+  const body = err.body || {};
+  const listed = Array.isArray(body.detail)
+    ? body.detail.map((d) => ({
+      field: (d.loc || []).filter((p) => p !== "body").join("."), message: d.msg,
+    }))
+    : Array.isArray(body.errors) && body.errors.length ? body.errors
+      : [{ field: err.field || "", message: body.problem || err.message }];
+  let first = null;
+  for (const { field, message } of listed) {
+    // our own errors say "field: problem"; show the problem next to the field
+    const text = field && message.startsWith(`${field}: `) ? message.slice(field.length + 2) : message;
+    if (showFieldError(field || "", text)) first = first || field;
+    else notice("error", t("err_general", { message: text }));
+  }
+  if (Array.isArray(body.suggestions) && body.suggestions.length) showSuggestions(body.suggestions);
+  const slot = first && (SLOTS[first] || SLOTS[first.split(".")[0]]);
+  const input = slot && INPUTS[slot] && $(INPUTS[slot]);
+  if (input) input.focus();
+}
+
+function showSuggestions(names) {
+  const box = $("suggestions");
+  const label = document.createElement("span");
+  label.textContent = `${t("did_you_mean")} `;
+  box.replaceChildren(label, ...names.map((name) => {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = name;
+    b.addEventListener("click", () => {
+      $("place").value = name;
+      clearPoint();
+      clearErrors();
+      $("place").focus();
+    });
+    return b;
+  }));
+}
+
+function notice(kind, text) {
+  const n = $("form-notice");
+  n.className = `notice ${kind}`;
+  n.textContent = text;
+  n.hidden = false;
+}
+
+async function submit(ev) {
+  ev.preventDefault();
+  clearErrors();
+  const body = payload();
+  const button = $("submit");
+  button.disabled = true;
+  button.textContent = t("sending");
+  try {
+    const ack = await api("/api/alarms", { method: "POST", body, token: token(KIND) });
+    if (!alarms.has(ack.alarm_id)) {
+      alarms.set(ack.alarm_id, {
+        alarm_id: ack.alarm_id, reference: body.reference, callout_id: ack.callout_id,
+        status: "waiting", location: ack.location, priority: body.priority,
+        received_at: new Date().toISOString(), unit_id: null, eta_remaining_s: null,
+        receivedAt: Date.now(),
+      });
+      renderAlarms();
+    }
+    notice("ok", t(ack.duplicate ? "duplicate" : "sent",
+      { reference: body.reference, callout_id: ack.callout_id }));
+    resetForm();
+  } catch (err) {
+    if (err.status === 401) {
+      clearToken(KIND);
+      showLogin(t("token_refused", { message: err.message }));
+    } else {
+      showErrors(err);
+    }
+  } finally {
+    button.disabled = false;
+    button.textContent = t("send");
+  }
+}
+
+function resetForm() {
+  for (const id of ["place", "reference", "note"]) $(id).value = "";
+  for (const id of ["priority", "category"]) $(id).value = "";
+  for (const id of ["age_band", "sex"]) $(id).value = "unknown";
+  for (const id of ["police_on_scene", "ambulance_on_scene"]) $(id).checked = false;
+  $("alarm-form").querySelector("input[name=children][value=unknown]").checked = true;
+  clearPoint();
+}
+
+// -- the list of alarms --------------------------------------------------------------------
+
+function clock(iso) {
+  return new Date(iso).toLocaleTimeString(lang() === "sv" ? "sv-SE" : "en-GB",
+    { hour: "2-digit", minute: "2-digit" });
+}
+
+function etaText(a) {
+  if (a.eta_remaining_s === null || a.eta_remaining_s === undefined || !a.eta_at) return null;
+  const left = Math.max(0, a.eta_remaining_s - (Date.now() - a.receivedAt) / 1000);
+  const minutes = Math.round(left / 60);
+  return minutes < 1 ? t("eta_now", { time: clock(a.eta_at) })
+    : t("eta_value", { time: clock(a.eta_at), minutes });
+}
+
+function row(label, value, cls) {
+  const dt = document.createElement("dt");
+  dt.textContent = t(label);
+  const dd = document.createElement("dd");
+  dd.textContent = value;
+  if (cls) dd.className = cls;
+  return [dt, dd];
+}
+
+function renderAlarms() {
+  const list = $("alarms");
+  const items = [...alarms.values()].sort((a, b) => (b.received_at || "").localeCompare(a.received_at || ""));
+  $("no-alarms").hidden = items.length > 0;
+  list.replaceChildren(...items.map((a) => {
+    const li = document.createElement("li");
+    li.dataset.alarmId = a.alarm_id;
+    li.dataset.status = a.status;
+    const head = document.createElement("div");
+    head.className = "alarm-head";
+    const ref = document.createElement("span");
+    const where = a.location ? (a.location.label || `${a.location.lat.toFixed(4)}, ${a.location.lon.toFixed(4)}`) : "";
+    ref.textContent = `${a.reference} · ${where}`;
+    const badge = document.createElement("span");
+    badge.className = `badge ${STATUS_BADGE[a.status] || "muted"} status`;
+    badge.textContent = t(`st_${a.status}`);
+    head.append(ref, badge);
+    const meta = document.createElement("dl");
+    meta.className = "alarm-meta";
+    meta.append(...row("callout", `${a.callout_id} · ${t("priority_short", { priority: a.priority })}`));
+    if (a.received_at) meta.append(...row("received", clock(a.received_at)));
+    if (a.unit_id) meta.append(...row("unit", a.unit_id, "unit"));
+    const eta = etaText(a);
+    if (eta) meta.append(...row("eta", eta, "eta"));
+    li.append(head, meta);
+    return li;
+  }));
+}
+
+// -- wiring --------------------------------------------------------------------------------
+
+langToggle($("lang"));
+applyI18n();
+onLangChange(() => {
+  showPoint();
+  renderAlarms();
+  if (socket) onState(socket.state);
+});
+$("login-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const tok = $("token-input").value.trim();
+  if (!tok) {
+    $("err-token").textContent = t("token_missing");
+    $("token-input").setAttribute("aria-invalid", "true");
+    return;
+  }
+  setToken(KIND, tok);
+  $("token-input").value = "";
+  start(tok);
+});
+$("logout").addEventListener("click", () => {
+  clearToken(KIND);
+  showLogin();
+});
+$("alarm-form").addEventListener("submit", submit);
+$("place").addEventListener("input", suggestPlaces);
+$("clear-point").addEventListener("click", clearPoint);
+setInterval(renderAlarms, 15000);
+
+const saved = token(KIND);
+if (saved) start(saved);
+else showLogin();

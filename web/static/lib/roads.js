@@ -1,0 +1,94 @@
+// The loaded road map as a Leaflet vector layer (no tile server needed: the service works
+// offline). Needs Leaflet's global L: load /vendor/leaflet/leaflet.js with a <script> first.
+import { api } from "./session.js";
+
+// Colour and width per road class (the server's RoadClass names, lowercased).
+export const ROAD_STYLE = {
+  motorway: { color: "#b3261e", weight: 5 },
+  trunk: { color: "#c2410c", weight: 4.5 },
+  primary: { color: "#b45309", weight: 4 },
+  secondary: { color: "#4d7c0f", weight: 3 },
+  tertiary: { color: "#57534e", weight: 2.5 },
+  unclassified: { color: "#78716c", weight: 2 },
+  residential: { color: "#a8a29e", weight: 1.5 },
+  service: { color: "#d6d3d1", weight: 1 },
+  track: { color: "#d6d3d1", weight: 1, dashArray: "4 4" },
+};
+const DRAW_ORDER = Object.keys(ROAD_STYLE).reverse(); // small roads first, big ones on top
+
+const cache = new Map();
+
+/** GET /api/map once per token (the reply is the same for the life of the service). */
+export function loadMap({ token } = {}) {
+  const key = token || "";
+  if (!cache.has(key)) {
+    const p = api("/api/map", { token });
+    p.catch(() => cache.delete(key));
+    cache.set(key, p);
+  }
+  return cache.get(key);
+}
+
+function leaflet() {
+  const L = window.L;
+  if (!L) throw new Error("Leaflet is not loaded: add <script src=\"/vendor/leaflet/leaflet.js\">");
+  return L;
+}
+
+/**
+ * Draw the map's roads (coloured by class) and its places on a Leaflet map.
+ * Returns {layer, bounds, places, data}: the layer group, the map's L.LatLngBounds, the places
+ * [{name, lat, lon, population, kind}] and the whole /api/map reply (bases, facilities...).
+ * Options: labels (default true) shows the names of larger places.
+ */
+export async function addRoads(map, { token, labels = true, minLabelPopulation = 8000 } = {}) {
+  const L = leaflet();
+  const data = await loadMap({ token });
+  tileLayerFromConfig(map, data);
+  const renderer = L.canvas({ padding: 0.3 });
+  const layer = L.layerGroup();
+  const byClass = new Map();
+  for (const road of data.roads) {
+    if (!byClass.has(road.class)) byClass.set(road.class, []);
+    byClass.get(road.class).push(road);
+  }
+  const classes = [...byClass.keys()].sort((a, b) => DRAW_ORDER.indexOf(a) - DRAW_ORDER.indexOf(b));
+  for (const cls of classes) {
+    const style = ROAD_STYLE[cls] || { color: "#78716c", weight: 2 };
+    for (const road of byClass.get(cls)) {
+      const line = L.polyline(road.coords, { ...style, renderer, interactive: false, opacity: 0.9 });
+      line.addTo(layer);
+    }
+  }
+  for (const place of data.places) {
+    const radius = place.population >= 20000 ? 6 : place.population >= 3000 ? 4.5 : 3;
+    const dot = L.circleMarker([place.lat, place.lon], {
+      renderer, radius, color: "#1c1917", weight: 1, fillColor: "#fafaf9", fillOpacity: 1,
+    });
+    dot.bindTooltip(place.name, {
+      permanent: labels && place.population >= minLabelPopulation,
+      direction: "right", offset: [6, 0], className: "mae-place-label",
+    });
+    dot.addTo(layer);
+  }
+  layer.addTo(map);
+  const [[s, w], [n, e]] = data.bounds;
+  const bounds = L.latLngBounds([s, w], [n, e]);
+  return { layer, bounds, places: data.places, data };
+}
+
+/**
+ * Add a raster tile layer under the roads, only when the server has a tile URL configured
+ * (Settings.tile_url; config is the /api/map reply or any {tile_url}). Returns the layer or
+ * null; calling it twice for one map adds one layer.
+ */
+export function tileLayerFromConfig(map, config) {
+  const url = config && config.tile_url;
+  if (!url) return null;
+  if (map._maeTiles) return map._maeTiles;
+  const L = leaflet();
+  map._maeTiles = L.tileLayer(url, { maxZoom: 18, attribution: config.tile_attribution || "" });
+  map._maeTiles.addTo(map);
+  map._maeTiles.bringToBack();
+  return map._maeTiles;
+}

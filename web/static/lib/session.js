@@ -1,0 +1,247 @@
+// Login tokens, REST calls and a self-reconnecting WebSocket for the MAE pages.
+// A token may arrive in the URL fragment (#token=...): token(kind) stores it for that page kind
+// and removes it from the address bar. REST sends "Authorization: Bearer"; sockets "?token=".
+
+const PREFIX = "mae.token.";
+
+function store() {
+  try {
+    return window.localStorage;
+  } catch {
+    return null;
+  }
+}
+
+/** Take #token=... from the URL (if any) for this page kind, then return the stored token. */
+export function token(kind) {
+  const hash = new URLSearchParams(location.hash.replace(/^#/, ""));
+  const fromUrl = hash.get("token");
+  if (fromUrl) {
+    setToken(kind, fromUrl.trim());
+    hash.delete("token");
+    const rest = hash.toString();
+    history.replaceState(null, "", location.pathname + location.search + (rest ? `#${rest}` : ""));
+  }
+  const s = store();
+  return (s && s.getItem(PREFIX + kind)) || null;
+}
+
+export function setToken(kind, t) {
+  const s = store();
+  if (s) s.setItem(PREFIX + kind, t);
+}
+
+export function clearToken(kind) {
+  const s = store();
+  if (s) s.removeItem(PREFIX + kind);
+}
+
+/** A refused request: HTTP status, the field at fault (or null) and the server's message. */
+export class ApiError extends Error {
+  constructor(status, message, { field = null, code = null, body = null } = {}) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.field = field;
+    this.code = code;
+    this.body = body;
+  }
+}
+
+function fieldOf(loc) {
+  // FastAPI's own validation errors: loc = ["body", "location", "lat"] or ["query", "q"].
+  const parts = (loc || []).filter((p) => !["body", "query", "path", "header"].includes(p));
+  return parts.length ? parts.join(".") : (loc || []).join(".") || null;
+}
+
+/** The error described by a reply body: ours ({error, field, message}) or FastAPI's
+ * ({detail: [{loc, msg}]}) or a plain string. */
+export function errorFrom(status, body) {
+  if (body && typeof body === "object") {
+    if (typeof body.message === "string") {
+      return new ApiError(status, body.message, { field: body.field ?? null, code: body.error ?? null, body });
+    }
+    if (Array.isArray(body.detail) && body.detail.length) {
+      const d = body.detail[0];
+      const field = fieldOf(d.loc);
+      return new ApiError(status, field ? `${field}: ${d.msg}` : d.msg, { field, code: "invalid_request", body });
+    }
+    if (typeof body.detail === "string") return new ApiError(status, body.detail, { body });
+  }
+  return new ApiError(status, typeof body === "string" && body ? body : `HTTP ${status}`, { body });
+}
+
+/** Call the REST API; returns the parsed JSON reply or throws ApiError. A network failure is
+ * an ApiError with status 0. */
+export async function api(path, { method = "GET", body, token: tok, headers = {} } = {}) {
+  const init = { method, headers: { Accept: "application/json", ...headers } };
+  if (tok) init.headers.Authorization = `Bearer ${tok}`;
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = typeof body === "string" ? body : JSON.stringify(body);
+  }
+  let res;
+  try {
+    res = await fetch(path, init);
+  } catch (exc) {
+    throw new ApiError(0, `network error: ${exc.message || exc}`, { code: "network" });
+  }
+  const text = await res.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = text;
+  }
+  if (!res.ok) throw errorFrom(res.status, data);
+  return data;
+}
+
+const NO_RETRY = new Set([4401, 4403]); // bad token or role: reconnecting cannot help
+
+/**
+ * A WebSocket to the service that reconnects by itself (backoff 0.5 s .. 15 s) and resumes with
+ * since=lastSeq, so no event is missed or repeated.
+ *   new LiveSocket("/ws/dispatch", {token, onMessage, onState}).connect()
+ * onMessage(msg) gets every message except replies to send(); onState(s) gets
+ * "connecting" | "open" | "closed". send(obj) adds an id and resolves with the reply carrying
+ * it (which may be {type: "error", field, message}); it rejects if the socket is not open or
+ * closes first.
+ */
+export class LiveSocket {
+  constructor(path, { token: tok, onMessage = () => {}, onState = () => {}, since = null, timeoutMs = 20000 } = {}) {
+    this.path = path;
+    this.token = tok;
+    this.onMessage = onMessage;
+    this.onState = onState;
+    this.lastSeq = since;
+    this.timeoutMs = timeoutMs;
+    this.state = "closed";
+    this.ws = null;
+    this._pending = new Map();
+    this._nextId = 0;
+    this._stopped = true;
+    this._delay = 500;
+    this._timer = null;
+    this._ping = null;
+  }
+
+  url() {
+    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    const params = new URLSearchParams();
+    if (this.token) params.set("token", this.token);
+    if (this.lastSeq !== null && this.lastSeq !== undefined) params.set("since", String(this.lastSeq));
+    const sep = this.path.includes("?") ? "&" : "?";
+    return `${scheme}//${location.host}${this.path}${sep}${params}`;
+  }
+
+  _setState(s) {
+    if (this.state === s) return;
+    this.state = s;
+    try {
+      this.onState(s);
+    } catch (exc) {
+      console.error(exc);
+    }
+  }
+
+  connect() {
+    this._stopped = false;
+    clearTimeout(this._timer);
+    this._open();
+    return this;
+  }
+
+  _open() {
+    this._setState("connecting");
+    const ws = new WebSocket(this.url());
+    this.ws = ws;
+    let refusedSince = false;
+    ws.onopen = () => {
+      if (this.ws !== ws) return;
+      this._setState("open");
+      clearInterval(this._ping);
+      this._ping = setInterval(() => this.send({ type: "ping" }).catch(() => {}), 25000);
+    };
+    ws.onmessage = (ev) => {
+      let msg;
+      try {
+        msg = JSON.parse(ev.data);
+      } catch {
+        return;
+      }
+      if (msg.type === "ready") this._delay = 500;
+      if (msg.type === "error" && msg.field === "since" && msg.id == null) refusedSince = true;
+      this._track(msg);
+      const waiter = msg.id != null ? this._pending.get(msg.id) : undefined;
+      if (waiter) {
+        this._pending.delete(msg.id);
+        clearTimeout(waiter.timer);
+        waiter.resolve(msg);
+        return;
+      }
+      try {
+        this.onMessage(msg);
+      } catch (exc) {
+        console.error(exc);
+      }
+    };
+    ws.onclose = (ev) => {
+      if (this.ws !== ws) return;
+      clearInterval(this._ping);
+      this.ws = null;
+      for (const [, w] of this._pending) {
+        clearTimeout(w.timer);
+        w.reject(new ApiError(0, "connection closed before the reply", { code: "closed" }));
+      }
+      this._pending.clear();
+      if (refusedSince) this.lastSeq = null; // the log is not what we knew: start afresh
+      if (this._stopped || NO_RETRY.has(ev.code)) {
+        this._stopped = true;
+        this._setState("closed");
+        return;
+      }
+      this._setState("connecting");
+      const wait = this._delay;
+      this._delay = Math.min(15000, this._delay * 2);
+      this._timer = setTimeout(() => {
+        if (!this._stopped) this._open();
+      }, wait + Math.random() * 250);
+    };
+  }
+
+  _track(msg) {
+    if (msg.type === "snapshot" && typeof msg.seq === "number") {
+      this.lastSeq = msg.seq; // a snapshot replaces what we had (also after a replay seek)
+    } else if ((msg.type === "event" || msg.type === "ready") && typeof msg.seq === "number") {
+      if (this.lastSeq === null || msg.seq > this.lastSeq) this.lastSeq = msg.seq;
+    }
+  }
+
+  /** Send a request; resolves with the reply that carries its id. */
+  send(obj) {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) {
+      return Promise.reject(new ApiError(0, "not connected", { code: "closed" }));
+    }
+    this._nextId += 1;
+    const id = `c${this._nextId}`;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this._pending.delete(id);
+        reject(new ApiError(0, "no reply in time", { code: "timeout" }));
+      }, this.timeoutMs);
+      this._pending.set(id, { resolve, reject, timer });
+      ws.send(JSON.stringify({ ...obj, id }));
+    });
+  }
+
+  /** Close for good (no reconnect). */
+  close() {
+    this._stopped = true;
+    clearTimeout(this._timer);
+    clearInterval(this._ping);
+    if (this.ws) this.ws.close(1000);
+    else this._setState("closed");
+  }
+}
