@@ -1,0 +1,357 @@
+"""The dispatcher's live map page (/dispatch) in real Chromium against a real server, with the
+other actors (agencies, crews) driven over their sockets; and the two read-only socket messages
+the page uses for its timeline and follow-up list."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from playwright.sync_api import Page, expect
+
+from tests.web.conftest import (
+    T0,
+    ManualClock,
+    Server,
+    Sock,
+    free_port,
+    make_tokens,
+    screenshot,
+    thread_server,
+    wait_healthy,
+)
+from web.app import create_app
+from web.settings import Settings
+
+WAIT_MS = 15_000
+
+
+def alarm(ref: str, priority: int, place: str, **extra: Any) -> dict[str, Any]:
+    return {"type": "alarm", "reference": ref, "priority": priority, "category": "psychosis",
+            "location": {"place": place}, **extra}
+
+
+REPEAT_JS = """async () => {
+  const { DispatchStore } = await import("/static/dispatcher/store.js");
+  const store = new DispatchStore();
+  const at = "2026-01-15T14:00:00+00:00";
+  const ev = { type: "AlarmReceived", at, actor: "p1", callout_id: "C1", merged_reason: "",
+    alarm: { agency: "police", reference: "R", received_at: at, priority: 1, category: "other",
+             location: { lat: 65.8, lon: 21.7, label: "Boden", resolved_from: "" }, note: "" } };
+  const first = store.apply(1, ev) !== null;
+  const again = store.apply(1, ev);
+  return { first, again, alarms: store.callouts.get("C1").alarms.length,
+           timeline: store.timeline("C1").length };
+}"""
+
+
+def serve_on(db: Path, tokens: dict[str, str], port: int, **settings: Any) -> Server:
+    """Like conftest's thread_server, on a given port (to restart a server where pages expect
+    it)."""
+    app = create_app(Settings(database=db, port=port, demo_units=True, **settings))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           ws_per_message_deflate=False, lifespan="on"))
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    wait_healthy(base)
+
+    def stop() -> None:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+    return Server(base, db, tokens, stop)
+
+
+def open_page(browser: Any, url: str, *, errors: list[str]) -> tuple[Any, Page]:
+    context = browser.new_context(viewport={"width": 1440, "height": 900},
+                                  timezone_id="Europe/Stockholm", locale="sv-SE")
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(url)
+    return context, page
+
+
+def socks(server: Server, *who: tuple[str, str]) -> list[Sock]:
+    out = []
+    for path, name in who:
+        sock = server.socket(path, name)
+        sock.ready()
+        out.append(sock)
+    return out
+
+
+def job_for(crew: Sock) -> dict[str, Any]:
+    msg = crew.until(lambda m: m.get("type") == "event" and m["event"]["type"] == "UnitAssigned")
+    job: dict[str, Any] = msg["job"]
+    return job
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def timed(tmp_path: Path, clock: ManualClock) -> Iterator[Server]:
+    """Demo units, a manual clock and a 60 s acknowledgement limit checked every 50 ms."""
+    db = tmp_path / "timed.sqlite3"
+    srv = thread_server(db, make_tokens(db), clock=clock, demo_units=True, ack_timeout_s=60,
+                        tick_interval_s=0.05)
+    yield srv
+    srv.stop()
+
+
+def test_board_assigns_by_click_and_key_draws_routes_coverage_and_flags_a_missed_ack(
+    timed: Server, clock: ManualClock, browser: Any
+) -> None:
+    """Alarms appear in the queue (priority first) and on the map with their agencies; picking
+    one shows ranked units with ETAs and the coverage they leave; one click assigns (the crew
+    gets the job, the route is drawn), and so do the keys 1 + Enter; the coverage overlay
+    shows and refreshes when a unit's status changes; a follow-up visit is listed; a job
+    nobody acknowledged raises a red banner with a beep, and its button offers the next unit."""
+    errors: list[str] = []
+    context, page = open_page(browser, f"{timed.base}/dispatch#token={timed.tokens['dispatcher']}",
+                              errors=errors)
+    try:
+        expect(page.locator("#conn")).to_have_attribute("data-state", "open")
+        assert "token" not in page.url  # taken from the fragment, kept in localStorage
+        expect(page.locator("#units .unit-item")).to_have_count(3)
+        expect(page.locator(".unit-marker")).to_have_count(3)
+        police, psych, crew_sun, crew_pit = socks(
+            timed, ("/ws/agency", "police"), ("/ws/agency", "psychiatry"),
+            ("/ws/crew", "crew_sun"), ("/ws/crew", "crew_pit"))
+        boden = police.request(alarm("R-1", 2, "Boden"))["callout_id"]
+        pitea = psych.request(alarm("PS-1", 1, "Piteå"))["callout_id"]
+
+        queue = page.locator("#queue .callout-item")
+        expect(queue).to_have_count(2)
+        assert [queue.nth(i).get_attribute("data-callout") for i in range(2)] == [pitea, boden]
+        expect(queue.nth(0).locator(".agency-psychiatry")).to_be_visible()
+        expect(queue.nth(1).locator(".agency-police")).to_be_visible()
+        expect(page.locator(f".callout-pin[data-callout='{boden}']")).to_be_visible()
+
+        # Select on the map; the ranked units carry ETA and the coverage they leave behind.
+        page.locator(f".callout-pin[data-callout='{pitea}']").click()
+        recs = page.locator("#recs li")
+        expect(recs).to_have_count(3)
+        expect(recs.first).to_have_attribute("data-unit", "MAE-PITEA")
+        expect(recs.first.locator(".eta")).to_contain_text("min")
+        expect(recs.first.locator(".uncovered")).to_contain_text("> 60 min")
+        recs.first.get_by_role("button", name="Tilldela").click()
+        assert job_for(crew_pit)["callout_id"] == pitea
+        expect(page.locator("path.route-line")).to_have_count(1)
+        expect(page.locator(f"#active [data-callout='{pitea}']")).to_contain_text("MAE Piteå")
+
+        # The keyboard: pick the first recommendation, Enter assigns it.
+        page.locator(f"#queue [data-callout='{boden}']").click()
+        expect(page.locator("#recs li").first).to_have_attribute("data-unit", "MAE-SUNDERBY")
+        page.keyboard.press("1")
+        page.keyboard.press("Enter")
+        assert job_for(crew_sun)["callout_id"] == boden
+        expect(page.locator("#queue .callout-item")).to_have_count(0)
+        assert crew_sun.request({"type": "ack", "callout_id": boden})["type"] == "ok"
+
+        # Coverage: shown on "c", fetched again after a unit changes status.
+        with page.expect_request(lambda r: "/api/coverage" in r.url):
+            page.keyboard.press("c")
+        expect(page.locator(".coverage-legend")).to_be_visible()
+        assert page.locator("path.coverage-dot").count() > 0
+        with page.expect_request(lambda r: "/api/coverage" in r.url):
+            assert crew_sun.request({"type": "status", "status": "en_route"})["type"] == "ok"
+
+        # A follow-up visit asked for in an outcome is listed for today.
+        assert crew_sun.request({"type": "status", "status": "on_scene"})["type"] == "ok"
+        follow_up = (T0 + timedelta(hours=3)).isoformat()
+        assert crew_sun.request({"type": "outcome", "callout_id": boden, "kind": "stayed_home",
+                                 "follow_up_at": follow_up})["type"] == "ok"
+        expect(page.locator("#followups .followup")).to_contain_text(boden)
+
+        # Piteå never acknowledges: the tick times it out, the page flags it loudly.
+        clock.advance(61)
+        banner = page.locator(f".alert-banner[data-callout='{pitea}']")
+        expect(banner).to_be_visible()
+        expect(banner).to_contain_text("MAE Piteå")
+        assert int(page.evaluate("document.body.dataset.beeps || 0")) >= 1
+        banner.locator("button[data-action=select]").click()
+        expect(page.locator("#detail-title")).to_contain_text(pitea)
+        expect(page.locator("#recs li").first).to_be_visible()
+        picked = page.locator("#recs li.picked")  # what Enter would assign: not the late unit
+        expect(picked).to_have_count(1)
+        expect(picked).not_to_have_attribute("data-unit", "MAE-PITEA")
+        screenshot(page, "dispatcher-desktop")
+        banner.locator("button[data-action=offer]").click()
+        expect(banner).to_have_count(0)
+        with timed.http("dispatcher") as rest:
+            taken = rest.get(f"/api/callouts/{pitea}").json()
+        assert taken["status"] == "assigned" and taken["unit_id"] not in (None, "MAE-PITEA")
+        expect(page.locator(f"#active [data-callout='{pitea}']")).to_contain_text("Gällivare")
+        expect(page.locator("path.route-line")).to_have_count(1)
+        page.keyboard.press("c")
+        expect(page.locator(".coverage-legend")).to_have_count(0)
+        for s in (police, psych, crew_sun, crew_pit):
+            s.close()
+        assert not errors, errors
+    finally:
+        context.close()
+
+
+def test_timeline_actions_language_help_and_catch_up_after_a_drop(
+    tmp_path: Path, browser: Any
+) -> None:
+    """Logging in with the token form (a wrong or an agency's token is refused); the timeline
+    lists each event with who caused it; note, merge, split and cancel work from the page;
+    English on one click, shortcuts on "?"; when the connection drops and the server
+    restarts, an alarm raised meanwhile appears once after the page resumes with since=, and
+    a repeated event changes nothing; the phone layout works."""
+    db = tmp_path / "drop.sqlite3"
+    tokens = make_tokens(db)
+    port = free_port()
+    srv = serve_on(db, tokens, port)
+    errors: list[str] = []
+    context, page = open_page(browser, f"{srv.base}/dispatch", errors=errors)
+    sockets: list[str] = []
+    page.on("websocket", lambda ws: sockets.append(ws.url))
+    try:
+        expect(page.locator("#login")).to_be_visible()
+        page.locator("#token").fill("mae_0123456789abcdef_" + "x" * 30)
+        page.get_by_role("button", name="Logga in").click()
+        expect(page.locator("#login-error")).to_contain_text("godtogs inte")
+        page.locator("#token").fill(tokens["police"])  # a real token, but not a dispatcher's
+        page.get_by_role("button", name="Logga in").click()
+        expect(page.locator("#login-error")).to_be_visible()
+        page.locator("#token").fill(tokens["dispatcher"])
+        page.get_by_role("button", name="Logga in").click()
+        expect(page.locator("#conn")).to_have_attribute("data-state", "open")
+        police, psych = socks(srv, ("/ws/agency", "police"), ("/ws/agency", "psychiatry"))
+        first = police.request(alarm("R-7", 2, "Boden"))["callout_id"]
+        second = psych.request(alarm("PS-7", 1, "Kiruna"))["callout_id"]
+
+        page.locator(f"#queue [data-callout='{first}']").click()
+        timeline = page.locator("#timeline li")
+        expect(timeline.filter(has_text="Larm från Polis (R-7)")).to_contain_text("police")
+
+        page.locator("#note-text").fill("Anhörig väntar i trapphuset")
+        page.get_by_role("button", name="Lägg till anteckning").click()
+        expect(page.locator("#timeline li[data-type=NoteAdded]")).to_contain_text("dispatcher")
+        expect(page.locator("#note-text")).to_have_value("")
+
+        page.locator("#merge-with").select_option(second)
+        page.get_by_role("button", name="Slå ihop hit").click()
+        expect(page.locator("#detail-alarms li")).to_have_count(2)
+        expect(page.locator(f"#queue [data-callout='{second}']")).to_have_count(0)
+        expect(page.locator("#timeline li[data-type=CalloutsMerged]")).to_have_count(1)
+        expect(page.locator("#timeline li[data-type=AlarmReceived]")).to_have_count(2)
+
+        page.locator("#detail-alarms button[data-split='psychiatry/PS-7']").click()
+        expect(page.locator("#detail-alarms li")).to_have_count(1)
+        expect(page.locator("#queue .callout-item")).to_have_count(2)
+        split_off = next(c for c in page.locator("#queue .callout-item").evaluate_all(
+            "els => els.map(e => e.dataset.callout)") if c not in (first, second))
+
+        page.locator("#cancel-reason").fill("Falsklarm")
+        page.get_by_role("button", name="Avbryt uppdraget").click()
+        expect(page.locator(f"#queue [data-callout='{first}']")).to_have_count(0)
+        expect(page.locator("#timeline li[data-type=CalloutCancelled]")).to_contain_text(
+            "Falsklarm")
+        with srv.http("dispatcher") as rest:
+            done = rest.get(f"/api/callouts/{first}").json()
+            merged = rest.get(f"/api/callouts/{second}").json()
+        assert done["status"] == "cancelled" and done["alarm_ids"] == ["police/R-7"]
+        assert [n["text"] for n in done["notes"]] == ["Anhörig väntar i trapphuset"]
+        assert merged["status"] == "merged" and merged["merged_into"] == first
+
+        page.get_by_role("button", name="English").click()
+        expect(page.locator("#queue-title")).to_contain_text("Queue")
+        page.get_by_role("button", name="Svenska").click()
+        expect(page.locator("#queue-title")).to_contain_text("Kö")
+        page.locator("body").press("?")
+        expect(page.locator("#help")).to_be_visible()
+        expect(page.locator("#help")).to_contain_text("Enter")
+        page.keyboard.press("Escape")
+        expect(page.locator("#help")).to_be_hidden()
+
+        # The network drops and the server restarts; an alarm arrives meanwhile.
+        police.close()
+        psych.close()
+        context.set_offline(True)
+        srv.stop()
+        srv = serve_on(db, tokens, port)
+        (police,) = socks(srv, ("/ws/agency", "police"))
+        late = police.request(alarm("R-8", 1, "Luleå"))["callout_id"]
+        context.set_offline(False)
+        expect(page.locator(f"#queue [data-callout='{late}']")).to_have_count(1, timeout=30_000)
+        expect(page.locator("#conn")).to_have_attribute("data-state", "open")
+        assert any("since=" in url for url in sockets[1:]), sockets
+        page.locator(f"#queue [data-callout='{late}']").click()
+        expect(page.locator("#timeline li[data-type=AlarmReceived]")).to_have_count(1)
+        expect(page.locator(f".callout-pin[data-callout='{late}']")).to_have_count(1)
+        expect(page.locator("#queue .callout-item")).to_have_count(2)  # split_off and late
+        assert split_off != late
+
+        # The page's fold ignores an event it has already applied (same seq).
+        assert page.evaluate(REPEAT_JS) == {"first": True, "again": None, "alarms": 1,
+                                            "timeline": 1}
+
+        page.set_viewport_size({"width": 390, "height": 844})
+        expect(page.locator("#recs li").first).to_be_visible()
+        screenshot(page, "dispatcher-phone")
+        police.close()
+        assert not errors, errors
+    finally:
+        context.close()
+        srv.stop()
+
+
+def test_history_and_follow_up_messages(server: Server) -> None:
+    """``history`` returns the logged events of a callout and those merged into it, in order,
+    with actor names (notes hidden from planners); ``follow_ups`` lists planned visits; an
+    unknown callout is a 404 naming callout_id; agencies and crews cannot ask."""
+    police, psych, disp, crew = socks(
+        server, ("/ws/agency", "police"), ("/ws/agency", "psychiatry"),
+        ("/ws/dispatch", "dispatcher"), ("/ws/crew", "crew_sun"))
+    visit = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    cid = police.request(alarm("H-1", 1, "Boden"))["callout_id"]
+    other = psych.request(alarm("H-2", 2, "Kiruna"))["callout_id"]
+    for msg in ({"type": "merge", "target_id": cid, "source_id": other},
+                {"type": "note", "callout_id": cid, "text": "Hemligt"},
+                {"type": "assign", "callout_id": cid, "unit_id": "MAE-SUNDERBY"}):
+        assert disp.request(msg)["type"] == "ok", msg
+    for msg in ({"type": "ack", "callout_id": cid}, {"type": "status", "status": "en_route"},
+                {"type": "status", "status": "on_scene"},
+                {"type": "outcome", "callout_id": cid, "kind": "stayed_home",
+                 "follow_up_at": visit}):
+        assert crew.request(msg)["type"] == "ok", msg
+
+    reply = disp.request({"type": "history", "callout_id": cid})
+    kinds = [e["event"]["type"] for e in reply["events"]]
+    assert kinds == ["AlarmReceived", "AlarmReceived", "CalloutsMerged", "NoteAdded",
+                     "UnitAssigned", "AssignmentAcknowledged", "UnitStatusChanged",
+                     "UnitStatusChanged", "OutcomeRecorded"]
+    seqs = [e["seq"] for e in reply["events"]]
+    assert seqs == sorted(seqs) and reply["seq"] >= seqs[-1]
+    assert set(reply["actors"].values()) >= {"police", "psychiatry", "dispatcher", "crew_sun"}
+    assert reply["events"][3]["event"]["text"] == "Hemligt"
+    (planner,) = socks(server, ("/ws/dispatch", "planner"))
+    hidden = planner.request({"type": "history", "callout_id": cid})
+    assert hidden["events"][3]["event"]["text"] == ""
+
+    missing = disp.request({"type": "history", "callout_id": "C999999"})
+    assert missing["type"] == "error" and missing["status"] == 404
+    assert missing["field"] == "callout_id"
+    assert disp.request({"type": "history"})["field"] == "callout_id"
+
+    follow = disp.request({"type": "follow_ups"})
+    assert [(f["callout_id"], f["requested_by"]) for f in follow["follow_ups"]] == [
+        (cid, "MAE-SUNDERBY")]
+    assert follow["follow_ups"][0]["location"]["label"] == "Boden" and follow["at"]
+    assert police.request({"type": "history", "callout_id": cid})["field"] == "type"
+    for s in (police, psych, disp, crew, planner):
+        s.close()

@@ -1,0 +1,463 @@
+// The dispatcher's live map page: units, callouts and the queue over /ws/dispatch, unit
+// recommendations and one-click (or one-key) assignment, routes, coverage, a timeline per
+// callout with merge/split/cancel/note, and loud flags for unacknowledged jobs.
+// With ?replay=NAME it shows a recorded day from /ws/replay instead, read-only.
+import { applyI18n, langToggle, onLangChange, register, t } from "/static/lib/i18n.js";
+import { api, clearToken, LiveSocket, setToken, token as storedToken } from "/static/lib/session.js";
+import { Alerts, toast, unlockAudio } from "./dispatcher/alerts.js";
+import { Detail, usable } from "./dispatcher/detail.js";
+import { fmtTime, serverClock } from "./dispatcher/format.js";
+import { bindKeys } from "./dispatcher/keys.js";
+import { MapView } from "./dispatcher/mapview.js";
+import { Panels } from "./dispatcher/panels.js";
+import { DispatchStore, OPEN } from "./dispatcher/store.js";
+import { TEXTS } from "./dispatcher/texts.js";
+
+const KIND = "dispatch";
+const $ = (id) => document.getElementById(id);
+const replayName = new URLSearchParams(location.search).get("replay");
+const UNIT_EVENTS = new Set(["UnitStatusChanged", "UnitAssigned", "AssignmentTimedOut", "AssignmentCancelled",
+  "ShiftStarted", "ShiftEnded", "UnitPositionReported", "OutcomeRecorded", "CalloutCancelled", "UnitRegistered",
+  "CalloutsMerged"]);
+const CLEARS_FLAG = new Set(["UnitAssigned", "AssignmentAcknowledged", "CalloutCancelled", "OutcomeRecorded",
+  "CalloutsMerged", "UnitStatusChanged"]);
+
+register(TEXTS);
+
+const page = {
+  token: null,
+  socket: null,
+  store: new DispatchStore(),
+  selected: null,
+  live: false,
+  coverageOn: false,
+  actors: new Map(),
+  assigning: new Set(),
+  map: null,
+  panels: null,
+  detail: null,
+  alerts: null,
+  dirty: { units: new Set(), callouts: new Set(), all: true },
+  frame: 0,
+  timers: {},
+};
+
+function debounce(name, ms, fn) {
+  clearTimeout(page.timers[name]);
+  page.timers[name] = setTimeout(fn, ms);
+}
+
+function unitName(id) {
+  const unit = page.store.units.get(id);
+  return unit ? unit.name : id;
+}
+
+// -- rendering ---------------------------------------------------------------------------
+
+function scheduleRender() {
+  if (!page.frame) page.frame = requestAnimationFrame(render);
+}
+
+function render() {
+  page.frame = 0;
+  const { store, map } = page;
+  const now = serverClock.now();
+  const dirty = page.dirty;
+  page.dirty = { units: new Set(), callouts: new Set(), all: false };
+  if (map) {
+    const unitIds = dirty.all ? [...store.units.keys()] : [...dirty.units];
+    for (const id of unitIds) {
+      const unit = store.units.get(id);
+      if (unit) map.setUnit(unit, unit.callout_id ? store.callouts.get(unit.callout_id) : null);
+    }
+    if (dirty.all) { // a new snapshot: drop markers of what it no longer has
+      for (const id of [...map.callouts.keys()]) if (!store.callouts.has(id)) map.setCallout({ callout_id: id }, now, false);
+      for (const id of [...map.units.keys()]) if (!store.units.has(id)) map.removeUnit(id);
+    }
+    const calloutIds = dirty.all ? [...store.callouts.keys()] : [...dirty.callouts];
+    for (const id of calloutIds) {
+      const c = store.callouts.get(id);
+      if (c) map.setCallout(c, now, OPEN.has(c.status));
+    }
+  }
+  page.panels.render(store, page.selected, now);
+  page.alerts.render(unitName);
+  const c = page.selected && store.callouts.get(page.selected);
+  if (c) page.detail.show(c, store, now, page.actors);
+}
+
+function markDirty(changed) {
+  for (const id of changed.units) page.dirty.units.add(id);
+  for (const id of changed.callouts) page.dirty.callouts.add(id);
+  scheduleRender();
+}
+
+// -- commands ----------------------------------------------------------------------------
+
+async function command(msg, { quiet = false } = {}) {
+  try {
+    const reply = await page.socket.send(msg);
+    if (reply.type === "error") {
+      toast($("toast"), t("toast.error", { message: reply.field ? `${reply.field}: ${reply.message}` : reply.message }), { error: true });
+      return null;
+    }
+    if (!quiet) toast($("toast"), t("toast.done"));
+    return reply;
+  } catch (exc) {
+    toast($("toast"), t("toast.error", { message: exc.message }), { error: true });
+    return null;
+  }
+}
+
+async function loadRecommendations(calloutId) {
+  const callout = page.store.callouts.get(calloutId);
+  if (replayName || !page.socket || !callout || !OPEN.has(callout.status)) return null;
+  const reply = await command({ type: "recommend", callout_id: calloutId }, { quiet: true });
+  if (page.selected !== calloutId) return reply;
+  page.detail.setRecommendations(reply ? { options: reply.options } : { error: "–" });
+  return reply;
+}
+
+async function loadHistory(calloutId) {
+  if (replayName || !page.socket) return;
+  const reply = await command({ type: "history", callout_id: calloutId }, { quiet: true });
+  if (!reply) return;
+  for (const [id, name] of Object.entries(reply.actors || {})) page.actors.set(id, name);
+  page.store.addHistory(calloutId, reply.events);
+  if (page.selected === calloutId) page.detail.renderTimeline(page.store, page.actors);
+}
+
+async function loadFollowUps() {
+  if (replayName || !page.socket) return;
+  const reply = await command({ type: "follow_ups" }, { quiet: true });
+  if (!reply) return;
+  serverClock.set(reply.at);
+  page.store.setFollowUps(reply.follow_ups);
+  scheduleRender();
+}
+
+async function showRoute(unitId, calloutId) {
+  if (replayName) return;
+  try {
+    const route = await api(`/api/route?unit_id=${encodeURIComponent(unitId)}&callout_id=${encodeURIComponent(calloutId)}`,
+      { token: page.token });
+    const c = page.store.callouts.get(calloutId);
+    if (page.selected === calloutId && c && c.unit_id === unitId) page.map.showRoute(route);
+  } catch (exc) {
+    toast($("toast"), t("toast.error", { message: exc.message }), { error: true });
+  }
+}
+
+/** Assign (or reassign) option's unit; the UnitAssigned event that follows draws the route.
+ * A second press while the first is on its way does nothing. */
+async function assignOption(calloutId, option) {
+  const callout = page.store.callouts.get(calloutId);
+  if (!usable(option, callout) || page.assigning.has(calloutId)) return false;
+  page.assigning.add(calloutId);
+  try {
+    const type = callout.unit_id ? "reassign" : "assign";
+    const reply = await command({ type, callout_id: calloutId, unit_id: option.unit_id }, { quiet: true });
+    if (!reply) return false;
+  } finally {
+    page.assigning.delete(calloutId);
+  }
+  page.alerts.remove(calloutId);
+  toast($("toast"), t("toast.assigned", { unit: option.name, callout: calloutId }));
+  return true;
+}
+
+async function offerNext(item) {
+  select(item.callout_id);
+  const reply = await loadRecommendations(item.callout_id);
+  const options = (reply && reply.options) || [];
+  const callout = page.store.callouts.get(item.callout_id);
+  const next = options.find((o) => usable(o, callout) && o.unit_id !== item.unit_id);
+  if (next) await assignOption(item.callout_id, next);
+  else toast($("toast"), t("rec.none"), { error: true });
+}
+
+// -- selection ---------------------------------------------------------------------------
+
+function select(calloutId, { focus = false } = {}) {
+  const callout = calloutId && page.store.callouts.get(calloutId);
+  if (!callout) {
+    page.selected = null;
+    page.map.select(null);
+    page.map.clearRoute();
+    page.detail.clear();
+    scheduleRender();
+    return;
+  }
+  const changed = page.selected !== calloutId;
+  page.selected = calloutId;
+  page.map.select(calloutId, { pan: true });
+  page.detail.show(callout, page.store, serverClock.now(), page.actors);
+  scheduleRender();
+  if (changed) {
+    page.map.clearRoute();
+    if (callout.unit_id) showRoute(callout.unit_id, calloutId);
+    if (!page.store.complete.has(calloutId)) loadHistory(calloutId);
+    loadRecommendations(calloutId);
+  }
+  if (focus) {
+    requestAnimationFrame(() => {
+      const btn = document.querySelector(`.callout-item[data-callout="${CSS.escape(calloutId)}"]`);
+      if (btn) btn.focus();
+    });
+  }
+}
+
+function moveSelection(delta) {
+  const order = [...page.store.queue(), ...page.store.active()].map((c) => c.callout_id);
+  if (!order.length) return;
+  const at = order.indexOf(page.selected);
+  const next = at < 0 ? (delta > 0 ? 0 : order.length - 1) : Math.min(order.length - 1, Math.max(0, at + delta));
+  select(order[next], { focus: true });
+}
+
+async function toggleCoverage(on = !page.coverageOn) {
+  page.coverageOn = on;
+  $("coverage-toggle").setAttribute("aria-pressed", String(on));
+  if (!on) {
+    page.map.hideCoverage();
+    return;
+  }
+  await refreshCoverage();
+}
+
+async function refreshCoverage() {
+  if (!page.coverageOn || replayName) return;
+  try {
+    const data = await api("/api/coverage", { token: page.token });
+    serverClock.set(data.at);
+    if (page.coverageOn) page.map.showCoverage(data);
+  } catch (exc) {
+    toast($("toast"), t("toast.error", { message: exc.message }), { error: true });
+  }
+}
+
+// -- the live feed -----------------------------------------------------------------------
+
+function onSnapshot(snapshot) {
+  page.store.reset(snapshot);
+  page.alerts.clear();
+  for (const c of page.store.openCallouts()) {
+    if (c.status === "waiting" && c.ack_overdue) page.alerts.flag({ callout_id: c.callout_id, unit_id: null, kind: "timeout" }, { loud: false });
+  }
+  page.dirty.all = true;
+  scheduleRender();
+  if (page.selected) {
+    const still = page.store.callouts.get(page.selected);
+    if (still) loadHistory(page.selected);
+    else select(null);
+  }
+}
+
+function onEvent(msg) {
+  const ev = msg.event;
+  const changed = page.store.apply(msg.seq, ev);
+  if (!changed) return; // a repeat: already applied
+  serverClock.atLeast(ev.at);
+  markDirty(changed);
+  const cid = ev.callout_id;
+  if (ev.type === "AssignmentTimedOut" && page.live) {
+    page.alerts.flag({ callout_id: cid, unit_id: ev.unit_id, kind: "timeout" });
+  } else if (CLEARS_FLAG.has(ev.type)) {
+    for (const id of changed.callouts) {
+      const c = page.store.callouts.get(id);
+      const flag = page.alerts.items.get(id);
+      if (flag && c && (!OPEN.has(c.status) || (c.status !== "waiting" && c.unit_id !== flag.unit_id)
+        || (flag.kind === "late" && c.status !== "assigned"))) page.alerts.remove(id);
+    }
+  }
+  if (UNIT_EVENTS.has(ev.type)) {
+    if (page.coverageOn) debounce("coverage", 1500, refreshCoverage);
+    if (page.selected && ev.type !== "UnitPositionReported") {
+      const sel = page.selected;
+      debounce("recommend", 800, () => { if (page.selected === sel) loadRecommendations(sel); });
+    }
+  }
+  if (ev.type === "CalloutsMerged" && page.selected === ev.source_id) select(ev.target_id);
+  if (page.selected && changed.callouts.has(page.selected) && ev.actor !== "system" && !page.actors.has(ev.actor)) {
+    const sel = page.selected; // someone new: the history reply names them
+    debounce("history", 300, () => { if (page.selected === sel) loadHistory(sel); });
+  }
+  if (page.selected && changed.callouts.has(page.selected)) {
+    const c = page.store.callouts.get(page.selected);
+    if (ev.type === "UnitAssigned" && cid === page.selected && page.map.routeIds() !== `${ev.unit_id}|${cid}`) {
+      showRoute(ev.unit_id, cid);
+    } else if (c && (!c.unit_id || !OPEN.has(c.status))) {
+      page.map.clearRoute();
+    }
+  }
+}
+
+function onMessage(msg) {
+  switch (msg.type) {
+    case "snapshot":
+      onSnapshot(msg);
+      break;
+    case "event":
+      onEvent(msg);
+      break;
+    case "ready":
+      if (!page.live) {
+        page.live = true;
+        for (const c of page.store.openCallouts()) {
+          if (c.status === "waiting" && c.ack_overdue && !page.alerts.has(c.callout_id)) {
+            page.alerts.flag({ callout_id: c.callout_id, unit_id: null, kind: "timeout" });
+          }
+        }
+        loadFollowUps();
+        if (page.selected) loadHistory(page.selected);
+      }
+      break;
+    case "alert":
+      if (msg.kind === "ack_timeout") {
+        page.alerts.flag({ callout_id: msg.callout_id, unit_id: msg.unit_id, kind: "timeout", next_best: msg.next_best },
+          { loud: !page.alerts.has(msg.callout_id) });
+      }
+      break;
+    case "clock":
+      serverClock.set(msg.at);
+      break;
+    case "error":
+      if (msg.status === 401 || msg.status === 403) showLogin(msg.message);
+      break;
+    default:
+      break;
+  }
+}
+
+function onState(state) {
+  const el = $("conn");
+  el.dataset.state = state;
+  el.dataset.i18n = `conn.${state}`;
+  el.textContent = t(`conn.${state}`);
+  if (state !== "open") page.live = false;
+}
+
+/** Flag assignments whose acknowledgement deadline has passed (the server's tick times them
+ * out; this catches a stalled server or a lost alert). */
+function checkDeadlines(now) {
+  for (const c of page.store.openCallouts()) {
+    if (c.status === "assigned" && c.ack_deadline && now.getTime() > Date.parse(c.ack_deadline) + 3000
+      && !page.alerts.has(c.callout_id)) {
+      page.alerts.flag({ callout_id: c.callout_id, unit_id: c.unit_id, kind: "late" });
+    }
+  }
+}
+
+// -- start-up ----------------------------------------------------------------------------
+
+function showLogin(message) {
+  if (page.socket) page.socket.close();
+  page.socket = null;
+  if (message) clearToken(KIND);
+  $("login-error").hidden = !message;
+  $("login-error").textContent = message ? t("login.refused", { message }) : "";
+  $("login").hidden = false;
+  $("app").hidden = true;
+  $("token").focus();
+}
+
+async function start(tok) {
+  page.token = tok;
+  $("login").hidden = true;
+  $("app").hidden = false;
+  if (!page.map) page.map = new MapView($("map"), { onSelectCallout: (id) => select(id) });
+  page.map.invalidate();
+  if (!page.map.bounds) {
+    page.map.loadRoads(tok).catch((exc) => {
+      if (exc.status === 401 || exc.status === 403) showLogin(exc.message);
+      else toast($("toast"), t("toast.error", { message: exc.message }), { error: true });
+    });
+  }
+  const path = replayName ? `/ws/replay?name=${encodeURIComponent(replayName)}` : "/ws/dispatch";
+  page.socket = new LiveSocket(path, { token: tok, onMessage, onState });
+  page.socket.connect();
+  if (replayName) {
+    const container = $("replay-controls");
+    container.hidden = false;
+    import("/static/replay.js")
+      .then((m) => m.mountReplay({ socket: page.socket, container, onReset: onSnapshot }))
+      .catch((exc) => toast($("toast"), t("toast.error", { message: exc.message }), { error: true }));
+  }
+}
+
+function init() {
+  applyI18n();
+  langToggle($("lang-toggle"));
+  if (replayName) {
+    document.body.classList.add("replay");
+    $("replay-title").hidden = false;
+    $("replay-title").textContent = t("replay.title", { name: replayName });
+  }
+  page.panels = new Panels({ queue: $("queue"), active: $("active"), units: $("units"), followUps: $("followups"),
+    queueCount: $("queue-count"), onSelectCallout: (id) => select(id) });
+  page.alerts = new Alerts($("alerts"), { onOffer: offerNext, onSelect: (id) => select(id, { focus: true }) });
+  page.detail = new Detail(document.getElementById("detail"), {
+    readOnly: Boolean(replayName),
+    avoidUnit: (id) => (page.alerts.items.get(id) || {}).unit_id || null,
+    onClose: () => select(null),
+    onAssign: (i) => page.selected && assignOption(page.selected, page.detail.options[i]),
+    onSplit: (alarmId) => command({ type: "split", callout_id: page.selected, alarm_id: alarmId }),
+    onMerge: (other) => command({ type: "merge", target_id: page.selected, source_id: other }),
+    onCancel: async (reason) => Boolean(await command({ type: "cancel", callout_id: page.selected, reason })),
+    onNote: async (text) => Boolean(await command({ type: "note", callout_id: page.selected, text })),
+  });
+  onLangChange(() => {
+    if (replayName) $("replay-title").textContent = t("replay.title", { name: replayName });
+    page.dirty.all = true;
+    scheduleRender();
+    if (page.detail.options.length) page.detail.renderOptions();
+    if (page.coverageOn) refreshCoverage();
+  });
+  bindKeys({
+    commandsAllowed: () => !replayName && Boolean(page.socket),
+    move: moveSelection,
+    pick: (i) => Boolean(page.selected) && page.detail.pick(i),
+    assign: (target) => {
+      const item = target instanceof HTMLElement ? target.closest(".callout-item") : null;
+      if (!page.selected || (item && item.dataset.callout !== page.selected)) return false;
+      assignOption(page.selected, page.detail.picked());
+      return true;
+    },
+    coverage: () => toggleCoverage(),
+    note: () => {
+      if (!page.selected) return false;
+      $("note-text").focus();
+      return true;
+    },
+    escape: () => select(null),
+    help: () => $("help").showModal(),
+  });
+  $("help-button").addEventListener("click", () => $("help").showModal());
+  $("coverage-toggle").addEventListener("click", () => toggleCoverage());
+  $("logout").addEventListener("click", () => {
+    clearToken(KIND);
+    showLogin(null);
+  });
+  $("login-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const tok = $("token").value.trim();
+    if (!tok) return;
+    setToken(KIND, tok);
+    $("token").value = "";
+    start(tok);
+  });
+  for (const type of ["pointerdown", "keydown"]) document.addEventListener(type, unlockAudio, { passive: true });
+  setInterval(() => {
+    const now = serverClock.now();
+    page.panels.tick(now);
+    $("server-clock").textContent = serverClock.offsetMs === null ? "" : fmtTime(now.toISOString());
+    if (!replayName) checkDeadlines(now);
+  }, 1000);
+  setInterval(loadFollowUps, 60000);
+  matchMedia("(max-width: 700px)").addEventListener("change", () => page.map && page.map.refit());
+  const tok = storedToken(KIND);
+  if (tok) start(tok);
+  else showLogin(null);
+}
+
+init();

@@ -1,0 +1,216 @@
+// The selected callout's panel: facts, alarms (split), ranked units (assign), actions (note,
+// merge, cancel) and the timeline. The forms are static HTML so typing survives re-renders;
+// only the lists are redrawn.
+import { t } from "/static/lib/i18n.js";
+import { agencyBadges } from "./panels.js";
+import { escapeHtml, fmtAge, fmtMinutes, fmtPeople, fmtTime } from "./format.js";
+import { OPEN } from "./store.js";
+
+const $ = (root, sel) => root.querySelector(sel);
+
+/** One timeline line's text for an event. */
+export function describe(ev, { units }) {
+  const unitName = (id) => (units.get(id) ? units.get(id).name : id);
+  switch (ev.type) {
+    case "AlarmReceived":
+      return t(ev.merged_reason ? "ev.AlarmReceived.merged" : "ev.AlarmReceived", {
+        agency: t(`agency.${ev.alarm.agency}`), ref: ev.alarm.reference, prio: ev.alarm.priority,
+        reason: ev.merged_reason });
+    case "CalloutsMerged":
+      return t("ev.CalloutsMerged", { source: ev.source_id, target: ev.target_id });
+    case "CalloutSplit":
+      return t("ev.CalloutSplit", { alarm: ev.alarm_id, new: ev.new_callout_id });
+    case "UnitAssigned":
+      return t("ev.UnitAssigned", { unit: unitName(ev.unit_id), min: fmtMinutes(ev.eta_s) });
+    case "AssignmentAcknowledged":
+    case "AssignmentTimedOut":
+      return t(`ev.${ev.type}`, { unit: unitName(ev.unit_id) });
+    case "AssignmentCancelled":
+      return t("ev.AssignmentCancelled", { unit: unitName(ev.unit_id), reason: ev.reason || "–" });
+    case "UnitStatusChanged":
+      return t("ev.UnitStatusChanged", { unit: unitName(ev.unit_id), status: t(`unit.${ev.status}`) })
+        + (ev.facility ? ` (${ev.facility})` : "");
+    case "OutcomeRecorded":
+      return t("ev.OutcomeRecorded", { kind: ev.outcome.kind.replaceAll("_", " ") })
+        + (ev.outcome.facility ? ` – ${ev.outcome.facility}` : "")
+        + (ev.outcome.follow_up_at ? ` · ${fmtTime(ev.outcome.follow_up_at)}` : "");
+    case "CalloutCancelled":
+      return t("ev.CalloutCancelled", { reason: ev.reason || "–" });
+    case "NoteAdded":
+      return t("ev.NoteAdded", { text: ev.text });
+    default:
+      return t("ev.other", { type: ev.type });
+  }
+}
+
+/** Who caused an event: the principal's name when known, the agency for an alarm, else the
+ * actor id ("system" for the service's own decisions). */
+export function who(ev, actors) {
+  const name = ev.actor === "system" ? t("who.system") : (actors.get(ev.actor) || ev.actor);
+  if (ev.type === "AlarmReceived") return `${t(`agency.${ev.alarm.agency}`)} · ${name}`;
+  return name;
+}
+
+/** Whether option can be chosen for callout: the server's judgement for a waiting callout;
+ * for one a unit already has (a reassignment), any other free unit with no caveat. */
+export function usable(option, callout) {
+  if (!option || !callout || callout.unit_id === option.unit_id || !OPEN.has(callout.status)) return false;
+  if (callout.status === "waiting") return option.assignable;
+  return ["available", "returning"].includes(option.status) && option.eta_s !== null && !option.note;
+}
+
+export class Detail {
+  constructor(root, handlers) {
+    this.root = root;
+    this.h = handlers;
+    this.callout = null;
+    this.options = [];
+    this.pickedIndex = 0;
+    $(root, "#detail-close").addEventListener("click", () => handlers.onClose());
+    $(root, "#recs").addEventListener("click", (ev) => {
+      const btn = ev.target.closest("button[data-index]");
+      if (btn) handlers.onAssign(Number(btn.dataset.index));
+    });
+    $(root, "#detail-alarms").addEventListener("click", (ev) => {
+      const btn = ev.target.closest("button[data-split]");
+      if (btn) handlers.onSplit(btn.dataset.split);
+    });
+    $(root, "#note-form").addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const text = $(root, "#note-text").value.trim();
+      if (text) handlers.onNote(text).then((ok) => { if (ok) $(root, "#note-text").value = ""; });
+    });
+    $(root, "#merge-form").addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const other = $(root, "#merge-with").value;
+      if (other) handlers.onMerge(other);
+    });
+    $(root, "#cancel-form").addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      handlers.onCancel($(root, "#cancel-reason").value.trim()).then((ok) => {
+        if (ok) $(root, "#cancel-reason").value = "";
+      });
+    });
+  }
+
+  clear() {
+    this.callout = null;
+    this.options = [];
+    $(this.root, "#detail-empty").hidden = false;
+    $(this.root, "#detail-body").hidden = true;
+  }
+
+  /** Redraw the facts, alarms, merge choices and timeline of callout. */
+  show(callout, store, now, actors) {
+    const changedCallout = !this.callout || this.callout.callout_id !== callout.callout_id;
+    this.callout = callout;
+    const r = this.root;
+    $(r, "#detail-empty").hidden = true;
+    $(r, "#detail-body").hidden = false;
+    $(r, "#detail-title").textContent = `${callout.callout_id} – ${callout.location.label || ""}`;
+    const unit = callout.unit_id ? store.units.get(callout.unit_id) : null;
+    const facts = [
+      ["detail.status", `<span class="cstatus cstatus-${callout.status}">${escapeHtml(t(`callout.${callout.status}`))}</span>`
+        + (callout.ack_overdue ? ` <span class="badge danger">${escapeHtml(t("detail.overdue"))}</span>` : "")],
+      ["detail.priority", `<span class="prio-badge prio-${callout.priority}">${escapeHtml(t(`prio.${callout.priority}`))}</span>`],
+      ["detail.age", `<span data-age="${escapeHtml(callout.created_at)}">${fmtAge(callout.created_at, now)}</span>`],
+      ["detail.place", escapeHtml(callout.location.label || `${callout.location.lat.toFixed(4)}, ${callout.location.lon.toFixed(4)}`)],
+    ];
+    if (unit) facts.push(["detail.unit", escapeHtml(unit.name)]);
+    if (callout.eta_at) facts.push(["detail.eta", escapeHtml(fmtTime(callout.eta_at))]);
+    $(r, "#detail-facts").innerHTML = facts.map(([k, v]) => `<dt>${escapeHtml(t(k))}</dt><dd>${v}</dd>`).join("");
+
+    const canSplit = callout.alarms.length > 1 && !this.h.readOnly;
+    $(r, "#detail-alarms").innerHTML = callout.alarms.map((a) => `<li data-alarm="${escapeHtml(a.alarm_id)}">`
+      + `${agencyBadges([a])} <strong>${escapeHtml(a.reference)}</strong> · ${escapeHtml(a.category.replaceAll("_", " "))}`
+      + ` · ${escapeHtml(t(`prio.${a.priority}`))} · ${escapeHtml(fmtTime(a.received_at))}`
+      + (a.police_on_scene ? ` · ${escapeHtml(t("agency.police"))} ✓` : "")
+      + (a.ambulance_on_scene ? ` · ${escapeHtml(t("agency.ambulance"))} ✓` : "")
+      + (a.note ? `<div class="note">${escapeHtml(a.note)}</div>` : "")
+      + (canSplit ? ` <button type="button" class="small" data-split="${escapeHtml(a.alarm_id)}">${escapeHtml(t("detail.split"))}</button>` : "")
+      + "</li>").join("");
+
+    const select = $(r, "#merge-with");
+    const keep = changedCallout ? "" : select.value;
+    const others = store.openCallouts().filter((c) => c.callout_id !== callout.callout_id);
+    select.innerHTML = others.length
+      ? others.map((c) => `<option value="${escapeHtml(c.callout_id)}">${escapeHtml(c.callout_id)} – `
+        + `${escapeHtml(c.location.label || "")} (${escapeHtml(t(`prio.${c.priority}`))})</option>`).join("")
+      : `<option value="">${escapeHtml(t("actions.merge_none"))}</option>`;
+    if (keep && others.some((c) => c.callout_id === keep)) select.value = keep;
+    $(r, "#merge").disabled = !others.length;
+
+    const open = OPEN.has(callout.status);
+    $(r, "#rec-section").hidden = !open;
+    for (const el of r.querySelectorAll("#actions button, #actions input, #actions select, #actions textarea")) {
+      el.disabled = !open || (el.id === "merge" && !others.length);
+    }
+    this.renderTimeline(store, actors);
+    if (changedCallout) this.setRecommendations({ loading: true });
+  }
+
+  renderTimeline(store, actors) {
+    if (!this.callout) return;
+    const entries = store.timeline(this.callout.callout_id);
+    const list = $(this.root, "#timeline");
+    list.innerHTML = entries.length ? entries.map(({ seq, event }) => `<li data-seq="${seq}" data-type="${escapeHtml(event.type)}">`
+      + `<time datetime="${escapeHtml(event.at)}">${escapeHtml(fmtTime(event.at))}</time> `
+      + `<span class="what">${escapeHtml(describe(event, store))}</span> `
+      + `<span class="who">${escapeHtml(who(event, actors))}</span></li>`).join("")
+      : `<li class="muted">${escapeHtml(t("timeline.empty"))}</li>`;
+  }
+
+  /** state: {loading} | {options} | {error} */
+  setRecommendations(state) {
+    const list = $(this.root, "#recs");
+    const status = $(this.root, "#rec-status");
+    this.options = state.options || [];
+    const avoid = this.callout && this.h.avoidUnit ? this.h.avoidUnit(this.callout.callout_id) : null;
+    const fine = (o) => usable(o, this.callout);
+    const best = this.options.findIndex((o) => fine(o) && o.unit_id !== avoid); // not the one that missed it
+    this.pickedIndex = Math.max(0, best >= 0 ? best : this.options.findIndex(fine));
+    if (state.loading) {
+      status.textContent = t("rec.loading");
+      list.innerHTML = "";
+      return;
+    }
+    if (state.error) {
+      status.textContent = t("toast.error", { message: state.error });
+      list.innerHTML = "";
+      return;
+    }
+    status.textContent = this.options.some((o) => usable(o, this.callout)) ? "" : t("rec.none");
+    this.renderOptions();
+  }
+
+  renderOptions() {
+    const c = this.callout;
+    const verb = c && c.unit_id ? t("rec.reassign") : t("rec.assign");
+    $(this.root, "#recs").innerHTML = this.options.map((o, i) => {
+      const mins = o.eta_min === null ? "–" : String(Math.round(o.eta_min));
+      const ok = usable(o, c);
+      return `<li class="rec${i === this.pickedIndex ? " picked" : ""}${ok ? "" : " unusable"}" data-unit="${escapeHtml(o.unit_id)}">`
+        + `<span class="rank">${i + 1}</span><span class="rmain"><strong>${escapeHtml(o.name)}</strong>`
+        + ` <small>${escapeHtml(t(`unit.${o.status}`))}</small><br>`
+        + `<span class="eta">${escapeHtml(t("rec.eta", { min: mins }))}</span>`
+        + (o.distance_km !== null ? ` · ${escapeHtml(t("rec.km", { km: o.distance_km }))}` : "")
+        + ` · <span class="uncovered${o.uncovered_population > 0 ? " warn" : ""}">${escapeHtml(t("rec.uncovered", { pop: fmtPeople(o.uncovered_population) }))}</span>`
+        + (o.note ? ` <small>(${escapeHtml(o.note)})</small>` : "")
+        + (ok ? "" : ` <small>${escapeHtml(t("rec.not_assignable"))}</small>`) + "</span>"
+        + `<button type="button" class="primary assign" data-command data-index="${i}" ${ok ? "" : "disabled"}`
+        + ` aria-keyshortcuts="${i < 9 ? i + 1 : ""}">${escapeHtml(verb)}</button></li>`;
+    }).join("");
+  }
+
+  /** Highlight the n-th (0-based) option; returns false if there is none. */
+  pick(index) {
+    if (index < 0 || index >= this.options.length) return false;
+    this.pickedIndex = index;
+    this.renderOptions();
+    return true;
+  }
+
+  picked() {
+    return this.options[this.pickedIndex] || null;
+  }
+}

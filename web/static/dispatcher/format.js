@@ -1,0 +1,64 @@
+// Small formatting helpers and the page's estimate of the server's clock.
+import { lang } from "/static/lib/i18n.js";
+
+export function escapeHtml(value) {
+  return String(value ?? "").replace(/[&<>"']/g, (c) => ({
+    "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;",
+  })[c]);
+}
+
+/** The server's "now": the local clock plus the offset learnt from the server's timestamps
+ * (the service may run on a simulated or replayed clock). */
+export const serverClock = {
+  offsetMs: null,
+  now() {
+    return new Date(Date.now() + (this.offsetMs ?? 0));
+  },
+  /** An authoritative server time (a reply stamped "now", a replay clock message). */
+  set(iso) {
+    const ms = Date.parse(iso);
+    if (!Number.isNaN(ms)) this.offsetMs = ms - Date.now();
+  },
+  /** An event's time: the server's clock is at least that far. */
+  atLeast(iso) {
+    const ms = Date.parse(iso);
+    if (Number.isNaN(ms)) return;
+    const off = ms - Date.now();
+    if (this.offsetMs === null || off > this.offsetMs) this.offsetMs = off;
+  },
+};
+
+function pad(n) {
+  return String(n).padStart(2, "0");
+}
+
+/** Elapsed time since iso, as m:ss or h:mm:ss. */
+export function fmtAge(iso, now) {
+  const s = Math.max(0, Math.floor((now.getTime() - Date.parse(iso)) / 1000));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return h ? `${h}:${pad(m)}:${pad(s % 60)}` : `${m}:${pad(s % 60)}`;
+}
+
+/** Local clock time HH:MM:SS (24 h). */
+export function fmtTime(iso) {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return "";
+  return d.toLocaleTimeString(lang() === "sv" ? "sv-SE" : "en-GB", { hour12: false });
+}
+
+export function fmtMinutes(seconds) {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return "–";
+  return String(Math.round(seconds / 60));
+}
+
+export function fmtPeople(n) {
+  return Number(n || 0).toLocaleString(lang() === "sv" ? "sv-SE" : "en-GB");
+}
+
+/** Same calendar day (local time) as the server's now. */
+export function sameDay(iso, now) {
+  const d = new Date(iso);
+  return d.getFullYear() === now.getFullYear() && d.getMonth() === now.getMonth()
+    && d.getDate() === now.getDate();
+}

@@ -1,0 +1,191 @@
+// The dispatcher's Leaflet map: the loaded roads (vector, from roads.js), unit and callout
+// markers, the chosen route and the coverage overlay. Leaflet is the global L from
+// /vendor/leaflet/leaflet.js.
+import { addRoads } from "/static/lib/roads.js";
+import { t } from "/static/lib/i18n.js";
+import { escapeHtml, fmtAge } from "./format.js";
+
+const L = window.L;
+
+export const BAND_COLOURS = { b30: "#15803d", b60: "#ca8a04", b90: "#ea580c", beyond: "#b91c1c" };
+
+export function band(minutes) {
+  if (minutes === null || minutes === undefined) return "beyond";
+  if (minutes <= 30) return "b30";
+  if (minutes <= 60) return "b60";
+  if (minutes <= 90) return "b90";
+  return "beyond";
+}
+
+export class MapView {
+  constructor(element, { onSelectCallout }) {
+    this.onSelectCallout = onSelectCallout;
+    this.map = L.map(element, { zoomControl: true, attributionControl: false, preferCanvas: false });
+    this.map.setView([66.0, 21.0], 7);
+    this.units = new Map();
+    this.callouts = new Map();
+    this.route = null;
+    this.coverage = null;
+    this.legend = null;
+    this.selected = null;
+  }
+
+  async loadRoads(token) {
+    const { bounds } = await addRoads(this.map, { token });
+    this.bounds = bounds;
+    if (this.map._maeTiles) L.control.attribution({ prefix: false }).addTo(this.map); // tiles' credits
+    this.map.fitBounds(bounds, { padding: [10, 10] });
+    return bounds;
+  }
+
+  invalidate() {
+    this.map.invalidateSize();
+  }
+
+  /** Show the whole loaded map again (after the layout changed between phone and desk). */
+  refit() {
+    this.map.invalidateSize();
+    if (this.bounds) this.map.fitBounds(this.bounds, { padding: [10, 10] });
+  }
+
+  setUnit(unit, callout) {
+    const off = unit.status === "off_duty";
+    const short = unit.name.replace(/^MAE\s+/i, "");
+    const label = `${unit.name} – ${t(`unit.${unit.status}`)}`;
+    const html = `<span class="unit-pin status-${unit.status}" data-unit="${escapeHtml(unit.unit_id)}"`
+      + ` aria-label="${escapeHtml(label)}">${escapeHtml(short)}<small>${unit.crew_size || ""}</small>`
+      + `${unit.callout_id ? `<em>${escapeHtml(unit.callout_id)}</em>` : ""}</span>`;
+    const icon = L.divIcon({ className: "unit-marker", html, iconSize: null, iconAnchor: [0, 0] });
+    const tip = `<strong>${escapeHtml(unit.name)}</strong><br>${escapeHtml(t(`unit.${unit.status}`))}`
+      + (unit.crew_size ? `<br>${escapeHtml(t("unit.crew", { n: unit.crew_size }))}` : "")
+      + (callout ? `<br>${escapeHtml(callout.callout_id)}` : "");
+    const pos = [unit.position.lat, unit.position.lon];
+    let marker = this.units.get(unit.unit_id);
+    if (!marker) {
+      marker = L.marker(pos, { icon, keyboard: false, zIndexOffset: 500 });
+      marker.bindTooltip(tip, { direction: "top", offset: [20, -4] });
+      marker.on("click", () => {
+        const cur = this.units.get(unit.unit_id);
+        if (cur && cur._calloutId) this.onSelectCallout(cur._calloutId);
+      });
+      marker.addTo(this.map);
+      this.units.set(unit.unit_id, marker);
+    } else {
+      marker.setLatLng(pos);
+      marker.setIcon(icon);
+      marker.setTooltipContent(tip);
+    }
+    marker._calloutId = unit.callout_id;
+    marker.setOpacity(off ? 0.55 : 1);
+  }
+
+  removeUnit(unitId) {
+    const marker = this.units.get(unitId);
+    if (marker) marker.remove();
+    this.units.delete(unitId);
+  }
+
+  setCallout(callout, now, open) {
+    let marker = this.callouts.get(callout.callout_id);
+    if (!open) {
+      if (marker) marker.remove();
+      this.callouts.delete(callout.callout_id);
+      return;
+    }
+    const agencies = [...new Set(callout.alarms.map((a) => a.agency))]
+      .map((a) => t(`agency.${a}.short`)).join(" ");
+    const sel = this.selected === callout.callout_id ? " selected" : "";
+    const overdue = callout.ack_overdue ? " overdue" : "";
+    const label = `${callout.callout_id}, ${t(`prio.${callout.priority}`)}, ${t(`callout.${callout.status}`)}`;
+    const html = `<button type="button" class="callout-pin prio-${callout.priority} cstatus-${callout.status}${sel}${overdue}"`
+      + ` data-callout="${escapeHtml(callout.callout_id)}" aria-label="${escapeHtml(label)}">`
+      + `<b>${callout.priority}</b><small>${escapeHtml(agencies)}</small></button>`;
+    const icon = L.divIcon({ className: "callout-marker", html, iconSize: [40, 40], iconAnchor: [20, 20] });
+    const tip = `<strong>${escapeHtml(callout.callout_id)}</strong> ${escapeHtml(callout.location.label || "")}`
+      + `<br>${escapeHtml(t(`callout.${callout.status}`))} · <span data-age="${escapeHtml(callout.created_at)}">`
+      + `${escapeHtml(fmtAge(callout.created_at, now))}</span>`
+      + callout.alarms.map((a) => `<br>${escapeHtml(t(`agency.${a.agency}`))} ${escapeHtml(a.reference)}`).join("");
+    const pos = [callout.location.lat, callout.location.lon];
+    if (!marker) {
+      marker = L.marker(pos, { icon, keyboard: false, zIndexOffset: 1000 + (4 - callout.priority) * 100 });
+      marker.bindTooltip(tip, { direction: "top", offset: [0, -18] });
+      marker.on("click", () => this.onSelectCallout(callout.callout_id));
+      marker.addTo(this.map);
+      this.callouts.set(callout.callout_id, marker);
+    } else {
+      marker.setLatLng(pos);
+      marker.setIcon(icon);
+      marker.setTooltipContent(tip);
+    }
+  }
+
+  select(calloutId, { pan = false } = {}) {
+    const before = this.selected;
+    this.selected = calloutId;
+    for (const id of [before, calloutId]) {
+      const el = id && this.callouts.get(id) && this.callouts.get(id).getElement();
+      const pin = el && el.querySelector(".callout-pin");
+      if (pin) pin.classList.toggle("selected", id === calloutId);
+    }
+    const marker = calloutId && this.callouts.get(calloutId);
+    if (pan && marker && !this.map.getBounds().contains(marker.getLatLng())) {
+      this.map.panTo(marker.getLatLng());
+    }
+  }
+
+  showRoute(route) {
+    this.clearRoute();
+    if (!route || !route.geometry || route.geometry.length < 2) return;
+    this.route = L.polyline(route.geometry, { color: "#1d4ed8", weight: 6, opacity: 0.85,
+      className: "route-line", interactive: false });
+    this.route.addTo(this.map);
+    this.route._ids = `${route.unit_id}|${route.callout_id}`;
+  }
+
+  routeIds() {
+    return this.route ? this.route._ids : null;
+  }
+
+  clearRoute() {
+    if (this.route) this.route.remove();
+    this.route = null;
+  }
+
+  showCoverage(data) {
+    this.hideCoverage();
+    const layer = L.layerGroup();
+    for (const place of data.places) {
+      const b = band(place.minutes);
+      const radius = Math.min(18, 4 + Math.sqrt(Math.max(0, place.population)) / 15);
+      const dot = L.circleMarker([place.lat, place.lon], {
+        radius, color: "#111", weight: 1, fillColor: BAND_COLOURS[b], fillOpacity: 0.75,
+        className: `coverage-dot band-${b}`,
+      });
+      const mins = place.minutes === null ? "–" : `${Math.round(place.minutes)} min`;
+      dot.bindTooltip(`${escapeHtml(place.name)}: ${mins}, ${escapeHtml(t("coverage.people", { pop: place.population }))}`);
+      dot.addTo(layer);
+    }
+    layer.addTo(this.map);
+    this.coverage = layer;
+    const legend = L.control({ position: "bottomright" });
+    legend.onAdd = () => {
+      const div = L.DomUtil.create("div", "coverage-legend");
+      const bands = data.bands || {};
+      const key = { b30: "30", b60: "60", b90: "90", beyond: "beyond" };
+      div.innerHTML = `<strong>${escapeHtml(t("coverage.legend"))}</strong>`
+        + Object.keys(BAND_COLOURS).map((b) => `<div><i style="background:${BAND_COLOURS[b]}"></i>`
+          + `${escapeHtml(t(`coverage.${b}`))}: <span data-band="${b}">${escapeHtml(t("coverage.people",
+            { pop: (bands[key[b]] ?? 0).toLocaleString("sv-SE") }))}</span></div>`).join("");
+      return div;
+    };
+    legend.addTo(this.map);
+    this.legend = legend;
+  }
+
+  hideCoverage() {
+    if (this.coverage) this.coverage.remove();
+    if (this.legend) this.legend.remove();
+    this.coverage = null;
+    this.legend = null;
+  }
+}

@@ -1,0 +1,84 @@
+// The side lists: the queue of unassigned callouts, callouts in progress, units and today's
+// follow-up visits. Each render replaces its list (they are short); ages tick separately.
+import { t } from "/static/lib/i18n.js";
+import { escapeHtml, fmtAge, fmtTime, sameDay } from "./format.js";
+
+export function agencyBadges(alarms) {
+  const seen = [...new Set(alarms.map((a) => a.agency))];
+  return seen.map((a) => `<span class="agency agency-${escapeHtml(a)}" title="${escapeHtml(t(`agency.${a}`))}"`
+    + ` aria-label="${escapeHtml(t(`agency.${a}`))}">${escapeHtml(t(`agency.${a}.short`))}</span>`).join("");
+}
+
+function calloutItem(c, { selected, now, units }) {
+  const unit = c.unit_id ? units.get(c.unit_id) : null;
+  const place = c.location.label || `${c.location.lat.toFixed(3)}, ${c.location.lon.toFixed(3)}`;
+  const extra = [];
+  if (c.alarms.length > 1) extra.push(`<span class="badge info">${c.alarms.length} ${escapeHtml(t("detail.alarms").toLowerCase())}</span>`);
+  if (c.ack_overdue) extra.push(`<span class="badge danger">${escapeHtml(t("detail.overdue"))}</span>`);
+  if (unit) extra.push(`<span class="unit-ref status-${unit.status}">${escapeHtml(unit.name)} · ${escapeHtml(t(`callout.${c.status}`))}</span>`);
+  return `<li><button type="button" class="callout-item prio-${c.priority}${c.ack_overdue ? " overdue" : ""}"`
+    + ` data-callout="${escapeHtml(c.callout_id)}" aria-pressed="${selected === c.callout_id}">`
+    + `<span class="prio" title="${escapeHtml(t(`prio.${c.priority}`))}">${c.priority}</span>`
+    + `<span class="main"><span class="cid">${escapeHtml(c.callout_id)}</span> `
+    + `<span class="place">${escapeHtml(place)}</span><span class="agencies">${agencyBadges(c.alarms)}</span>`
+    + `${extra.length ? `<span class="extra">${extra.join(" ")}</span>` : ""}</span>`
+    + `<span class="age" data-age="${escapeHtml(c.created_at)}">${fmtAge(c.created_at, now)}</span>`
+    + "</button></li>";
+}
+
+function fill(list, items, emptyKey) {
+  list.innerHTML = items.length ? items.join("") : `<li class="empty muted">${escapeHtml(t(emptyKey))}</li>`;
+}
+
+export class Panels {
+  constructor({ queue, active, units, followUps, queueCount, onSelectCallout }) {
+    this.el = { queue, active, units, followUps, queueCount };
+    for (const list of [queue, active, units]) {
+      list.addEventListener("click", (ev) => {
+        const btn = ev.target.closest("[data-callout]");
+        if (btn) onSelectCallout(btn.dataset.callout);
+      });
+    }
+  }
+
+  render(store, selected, now) {
+    const ctx = { selected, now, units: store.units };
+    const queue = store.queue();
+    fill(this.el.queue, queue.map((c) => calloutItem(c, ctx)), "queue.empty");
+    this.el.queueCount.textContent = String(queue.length);
+    this.el.queueCount.className = `badge ${queue.length ? "danger" : "ok"}`;
+    fill(this.el.active, store.active().map((c) => calloutItem(c, ctx)), "active.empty");
+    this.renderUnits(store);
+    this.renderFollowUps(store, now);
+  }
+
+  renderUnits(store) {
+    const units = [...store.units.values()].sort((a, b) => a.name.localeCompare(b.name, "sv"));
+    fill(this.el.units, units.map((u) => {
+      const job = u.callout_id
+        ? ` <button type="button" class="link" data-callout="${escapeHtml(u.callout_id)}">${escapeHtml(u.callout_id)}</button>`
+        : "";
+      const crew = u.crew_size ? ` · ${escapeHtml(t("unit.crew", { n: u.crew_size }))}` : "";
+      return `<li class="unit-item" data-unit="${escapeHtml(u.unit_id)}"><span class="dot status-${u.status}" aria-hidden="true"></span>`
+        + `<span class="name">${escapeHtml(u.name)}</span> <span class="status">${escapeHtml(t(`unit.${u.status}`))}</span>`
+        + `<small>${crew}</small>${job}</li>`;
+    }), "units.empty");
+  }
+
+  renderFollowUps(store, now) {
+    const items = [...store.followUps.values()]
+      .filter((f) => sameDay(f.at, now))
+      .sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+    fill(this.el.followUps, items.map((f) => {
+      const unit = store.units.get(f.requested_by);
+      const where = f.location ? (f.location.label || `${f.location.lat.toFixed(3)}, ${f.location.lon.toFixed(3)}`) : "";
+      return `<li class="followup" data-callout="${escapeHtml(f.callout_id)}"><strong>${escapeHtml(fmtTime(f.at).slice(0, 5))}</strong> `
+        + `${escapeHtml(where)} <small>${escapeHtml(f.callout_id)}, ${escapeHtml(t("followups.by", { unit: unit ? unit.name : f.requested_by }))}</small></li>`;
+    }), "followups.empty");
+  }
+
+  /** Refresh every ticking age on the page. */
+  tick(now) {
+    for (const el of document.querySelectorAll("[data-age]")) el.textContent = fmtAge(el.dataset.age, now);
+  }
+}
