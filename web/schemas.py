@@ -35,6 +35,9 @@ __all__ = [
 
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:/-]+$")]
 MessageId = Annotated[str, Field(max_length=64)] | Annotated[int, Field(ge=0, le=2**53)] | None
+OpId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$",
+                            description="a client-made id (a UUID) that makes the message "
+                            "exactly-once: a repeat returns the first reply, duplicate=true")]
 
 
 class _In(BaseModel):
@@ -253,22 +256,28 @@ class PingMsg(_Msg):
 class AckMsg(_Msg):
     type: Literal["ack"]
     callout_id: Id
+    op: OpId | None = None
 
 
 class StatusMsg(_Msg):
     type: Literal["status"]
     status: UnitStatus
     facility: str = Field(default="", max_length=120)
+    callout_id: Id | None = Field(default=None, description="the callout this status is for; "
+                                  "refused if the unit is no longer on it")
+    op: OpId | None = None
 
 
 class PositionMsg(_Msg):
     type: Literal["position"]
     lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
     lon: float = Field(ge=-180, le=180, allow_inf_nan=False)
+    op: OpId | None = None
 
 
 class OutcomeMsg(_Msg):
     type: Literal["outcome"]
+    op: OpId | None = None
     callout_id: Id
     kind: OutcomeKind
     facility: str = Field(default="", max_length=120)

@@ -8,6 +8,11 @@ naming the field and the socket stays open; a bad token or role closes it (4401/
 
 All outgoing messages of a connection go through its subscription queue, so replies come after
 the events they caused, in order, from one sender task.
+
+Crew messages (ack, status, position, outcome) may carry an ``op`` id made by the tablet's
+outbox: the reply then echoes ``op`` and says ``duplicate`` (true when the server had already
+accepted that op: same seq, nothing appended). A status may name the ``callout_id`` it was made
+for, and is refused if the unit is no longer on that callout.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.websockets import WebSocketState
@@ -37,7 +42,9 @@ from dispatch.commands import (
     SplitCallout,
     StartShift,
 )
+from dispatch.errors import InvalidCommand
 from dispatch.model import Outcome
+from dispatch.state import DispatchState
 from mae.errors import MaeError
 from web.auth import Action, Principal, PrincipalStore, authorize
 from web.errors import BadMessage, describe
@@ -58,10 +65,13 @@ from web.schemas import (
     ShiftStartMsg,
     SplitMsg,
     StatusMsg,
+    _Msg,
     parse_message,
 )
-from web.service import DispatchService, Subscription
-from web.views import option_view
+from web.schemas import Id as _Id
+from web.service import DispatchService, Guard, Subscription
+from web.views import location_view, option_view
+from web.visibility import Viewer
 
 __all__ = ["router"]
 
@@ -91,10 +101,15 @@ class Connection:
         if self.sub is not None:
             self.sub.push(json.dumps(message, ensure_ascii=False, separators=(",", ":")))
 
-    async def run_command(self, command: Any, action: str, target: dict[str, Any]) -> Reply:
+    async def run_command(self, command: Any, action: str, target: dict[str, Any], *,
+                          op: str | None = None, guard: Guard | None = None) -> Reply:
         done = await self.service.run(command, principal=self.principal, client=self.client,
-                                      action=action, target=target)
-        return {"type": "ok", "callout_id": done.decision.callout_id, "seq": done.last_seq}
+                                      action=action, target=target, op=op, guard=guard)
+        reply: Reply = {"type": "ok", "callout_id": done.decision.callout_id,
+                        "seq": done.last_seq}
+        if op is not None:
+            reply.update(op=op, duplicate=done.decision.duplicate)
+        return reply
 
 
 def _token(ws: WebSocket) -> str | None:
@@ -264,15 +279,71 @@ async def _ping(conn: Connection, msg: Any) -> Reply:
     return {"type": "pong", "seq": conn.service.state.last_seq}
 
 
+# Read-only extras for the dispatcher page: a callout's timeline and the planned follow-ups.
+HISTORY_LIMIT = 500
+
+
+class HistoryMsg(_Msg):
+    """Ask for the logged events about one callout (and the callouts merged into it)."""
+
+    type: Literal["history"]
+    callout_id: _Id
+
+
+class FollowUpsMsg(_Msg):
+    """Ask for the follow-up visits planned from a day ago to two days ahead."""
+
+    type: Literal["follow_ups"]
+
+
+async def _history(conn: Connection, msg: HistoryMsg) -> Reply:
+    authorize(conn.principal, Action.DISPATCH_ADVICE)
+    service, state = conn.service, conn.service.state
+    state.callout(msg.callout_id)  # unknown: 404 naming callout_id
+    family, grew = {msg.callout_id}, True
+    while grew:  # the callouts merged into this one, transitively
+        more = {c.callout_id for c in state.callouts.values() if c.merged_into in family}
+        grew = not more <= family
+        family |= more
+    upto, audiences = state.last_seq, service.index.audiences
+    seqs = [s for s in range(1, upto + 1) if audiences[s].callouts & family][-HISTORY_LIMIT:]
+    viewer, wanted, events = Viewer.of(conn.principal), set(seqs), []
+    if seqs:
+        for env in service.store.read(seqs[0] - 1):
+            if env.seq > seqs[-1]:
+                break
+            rendered = viewer.render(env, audiences[env.seq]) if env.seq in wanted else None
+            if rendered is not None:
+                events.append({"seq": env.seq, "event": rendered["event"]})
+    who = {e["event"].get("actor") for e in events}
+    principals: PrincipalStore = conn.ws.app.state.principals
+    actors = {p.principal_id: p.name for p, _ in principals.principals() if p.principal_id in who}
+    return {"type": "history", "callout_id": msg.callout_id, "seq": upto, "events": events,
+            "actors": actors, "truncated": len(seqs) == HISTORY_LIMIT}
+
+
+async def _follow_ups(conn: Connection, msg: FollowUpsMsg) -> Reply:
+    authorize(conn.principal, Action.DISPATCH_ADVICE)
+    now = conn.service.clock.now()
+    items = [{"callout_id": f.callout_id, "at": f.at.isoformat(), "requested_by": f.requested_by,
+              "location": location_view(f.location)}
+             for f in conn.service.state.follow_ups
+             if now - timedelta(days=1) <= f.at <= now + timedelta(days=2)]
+    return {"type": "follow_ups", "at": now.isoformat(), "seq": conn.service.state.last_seq,
+            "follow_ups": sorted(items, key=lambda f: f["at"])}
+
+
 _DISPATCH: dict[str, Handler] = {
     "assign": _assign, "reassign": _assign, "cancel": _cancel, "merge": _merge, "split": _split,
     "note": _note, "recommend": _recommend, "propose": _propose, "ping": _ping,
+    "history": _history, "follow_ups": _follow_ups,
 }
+_DISPATCH_KINDS = {**DISPATCH_MESSAGES, "history": HistoryMsg, "follow_ups": FollowUpsMsg}
 
 
 @router.websocket("/ws/dispatch")
 async def dispatch_socket(ws: WebSocket) -> None:
-    await _serve(ws, Action.DISPATCH_SOCKET, DISPATCH_MESSAGES, _DISPATCH)
+    await _serve(ws, Action.DISPATCH_SOCKET, _DISPATCH_KINDS, _DISPATCH)
 
 
 # -- crew -------------------------------------------------------------------------------------
@@ -288,19 +359,35 @@ def _unit(conn: Connection) -> str:
 async def _ack(conn: Connection, msg: AckMsg) -> Reply:
     unit = _unit(conn)
     return await conn.run_command(Acknowledge(unit, msg.callout_id), "ack",
-                                  {"unit_id": unit, "callout_id": msg.callout_id})
+                                  {"unit_id": unit, "callout_id": msg.callout_id}, op=msg.op)
+
+
+def _still_on(unit_id: str, callout_id: str) -> Guard:
+    """Refuse a status made for ``callout_id`` (perhaps offline) once the unit left it."""
+
+    def guard(state: DispatchState) -> None:
+        unit = state.unit(unit_id)
+        if unit.callout_id != callout_id:
+            now_on = f"is on {unit.callout_id}" if unit.callout_id else "has no callout"
+            raise InvalidCommand("callout_id", f"unit {unit_id} is no longer on callout "
+                                 f"{callout_id} (cancelled or reassigned); it {now_on}")
+
+    return guard
 
 
 async def _status(conn: Connection, msg: StatusMsg) -> Reply:
     unit = _unit(conn)
+    guard = _still_on(unit, msg.callout_id) if msg.callout_id is not None else None
     return await conn.run_command(ReportStatus(unit, msg.status, msg.facility), "status",
-                                  {"unit_id": unit, "status": msg.status.value})
+                                  {"unit_id": unit, "status": msg.status.value},
+                                  op=msg.op, guard=guard)
 
 
 async def _position(conn: Connection, msg: PositionMsg) -> Reply:
     unit = _unit(conn)
     where = conn.service.resolve(lat=msg.lat, lon=msg.lon, place=None, field="position")
-    return await conn.run_command(ReportPosition(unit, where), "position", {"unit_id": unit})
+    return await conn.run_command(ReportPosition(unit, where), "position", {"unit_id": unit},
+                                  op=msg.op)
 
 
 async def _outcome(conn: Connection, msg: OutcomeMsg) -> Reply:
@@ -308,7 +395,7 @@ async def _outcome(conn: Connection, msg: OutcomeMsg) -> Reply:
     outcome = Outcome(msg.kind, msg.facility, msg.follow_up_at)
     return await conn.run_command(RecordOutcome(unit, msg.callout_id, outcome), "outcome",
                                   {"unit_id": unit, "callout_id": msg.callout_id,
-                                   "kind": msg.kind.value})
+                                   "kind": msg.kind.value}, op=msg.op)
 
 
 async def _shift_start(conn: Connection, msg: ShiftStartMsg) -> Reply:

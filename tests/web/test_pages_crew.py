@@ -1,0 +1,293 @@
+"""The crew's phone page in a real Chromium against a real server: a job arrives with its route,
+the crew acknowledges and works it to an outcome; offline, statuses and positions wait in the
+outbox and reach the server exactly once and in order when the phone is back; a status the
+world moved past is dropped with a notice; the service worker opens the page without a
+connection."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from dispatch.model import OutcomeKind
+from tests.web.conftest import Server, Sock, screenshot, thread_server
+
+BASE = {"latitude": 65.67, "longitude": 21.98}  # Sunderby sjukhus, MAE-SUNDERBY's base
+MOVED = {"latitude": 65.676, "longitude": 21.99}  # about 800 m on
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
+         "device_scale_factor": 2}
+DESKTOP = {"viewport": {"width": 1280, "height": 800}}
+ALARM = {"type": "alarm", "reference": "P-1", "priority": 1, "category": "suicide_risk",
+         "location": {"place": "Boden"}, "police_on_scene": True,
+         "note": "Hotar att skada sig"}
+WAIT_MS = 15_000
+
+
+def stored(db: Path, since: int = 0) -> list[dict[str, Any]]:
+    """The events after ``since``, read straight from the SQLite file, with their seq."""
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT seq, data FROM events WHERE seq > ? ORDER BY seq", (since,))
+        return [{"seq": int(s), **json.loads(d)} for s, d in rows]
+
+
+def last_seq(db: Path) -> int:
+    events = stored(db)
+    return events[-1]["seq"] if events else 0
+
+
+@pytest.fixture
+def server(db: Path, tokens: dict[str, str]) -> Iterator[Server]:
+    srv = thread_server(db, tokens, demo_units=True, ack_timeout_s=3600)
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def dispatcher(server: Server) -> Iterator[Sock]:
+    sock = server.socket("/ws/dispatch", "dispatcher")
+    sock.ready()
+    yield sock
+    sock.close()
+
+
+def raise_alarm(server: Server, **changes: Any) -> str:
+    police = server.socket("/ws/agency", "police")
+    police.ready()
+    reply = police.request({**ALARM, **changes})
+    police.close()
+    assert reply["type"] == "alarm_ack", reply
+    return str(reply["callout_id"])
+
+
+def open_crew(browser: Any, server: Server, device: dict[str, Any]) -> tuple[Any, Any]:
+    """A phone (or desktop) logged in as MAE-SUNDERBY's crew, GPS at the base, connected."""
+    context = browser.new_context(**device, geolocation=BASE, permissions=["geolocation"])
+    page = context.new_page()
+    page.goto(f"{server.base}/crew#token={server.tokens['crew_sun']}")
+    page.wait_for_function("window.maeCrew && window.maeCrew.ready", timeout=WAIT_MS)
+    assert "token" not in page.url
+    return context, page
+
+
+def unsent(page: Any, n: int) -> None:
+    page.wait_for_selector(f'#outbox[data-count="{n}"]', state="attached", timeout=WAIT_MS)
+
+
+def test_a_crew_gets_a_job_and_works_it_to_an_outcome(
+    browser: Any, server: Server, dispatcher: Sock
+) -> None:
+    cid = raise_alarm(server)
+    context, page = open_crew(browser, server, PHONE)
+    page.wait_for_selector("#idle", state="visible")
+    assert page.text_content("#unit-status") == "Tillgänglig"
+    assert dispatcher.request({"type": "assign", "callout_id": cid,
+                               "unit_id": "MAE-SUNDERBY"})["type"] == "ok"
+
+    page.wait_for_selector("#job", state="visible", timeout=WAIT_MS)
+    page.wait_for_selector("#steps li", timeout=WAIT_MS)  # the route from /api/route
+    assert page.evaluate("window.maeCrew.alerts") == 1  # beep and vibration once
+    assert page.text_content("#job-category") == "Suicidrisk"
+    assert page.text_content("#job-priority") == "Prio 1"
+    assert page.text_content("#job-address") == "Boden"
+    assert page.text_content(".onscene-police") == "Polis: på plats"
+    assert page.text_content(".onscene-ambulance") == "Ambulans: inte på plats"
+    assert "Hotar att skada sig" in (page.text_content("#job-notes") or "")
+    road = page.text_content("#steps li[data-kind=road]") or ""
+    assert "väg 97" in road and "km" in road and "min" in road
+    assert page.is_visible("#ack") and page.is_visible("#map .leaflet-interactive")
+    screenshot(page, "crew-phone")
+    desk_context, desk = open_crew(browser, server, DESKTOP)
+    desk.wait_for_selector("#steps li", timeout=WAIT_MS)
+    screenshot(desk, "crew-desktop")
+    desk_context.close()
+
+    def enabled() -> list[str]:
+        return list(page.eval_on_selector_all(
+            "#status-buttons button:not([disabled])", "bs => bs.map(b => b.dataset.status)"))
+
+    page.click("#ack")
+    page.wait_for_selector("#job-callout-status:text('Kvitterad')", timeout=WAIT_MS)
+    unsent(page, 0)
+    assert enabled() == ["en_route"]
+    page.click("[data-status=en_route]")
+    page.wait_for_function("document.querySelector('[data-status=on_scene]').disabled === false")
+    page.click("[data-status=on_scene]")
+    page.wait_for_selector("#outcome-panel", state="visible")
+    assert enabled() == ["transporting"]
+
+    page.check("input[value=transported_mae]")
+    page.click("#outcome-form button[type=submit]")
+    assert page.text_content("#outcome-facility-error") == "Ange mottagande enhet för en transport."
+    page.fill("#outcome-facility", "Sunderby sjukhus")
+    page.check("#followup")
+    page.fill("#followup-at", "2026-02-01T10:00")
+    page.click("#outcome-form button[type=submit]")
+    page.wait_for_selector("#idle", state="visible", timeout=WAIT_MS)
+    unsent(page, 0)
+    assert enabled() == ["available", "returning"]
+    page.click("[data-status=returning]")
+    page.wait_for_function("document.querySelector('[data-status=available]').disabled === false")
+    page.click("[data-status=available]")
+    page.wait_for_selector("#unit-status[data-status=available]")
+    unsent(page, 0)
+    page.click("#lang")
+    assert page.text_content("#unit-status") == "Available"
+
+    events = [e for e in stored(server.db) if e.get("callout_id") == cid
+              or e.get("unit_id") == "MAE-SUNDERBY"]
+    kinds = [(e["type"], e.get("status")) for e in events
+             if e["type"] not in ("UnitPositionReported", "UnitRegistered", "ShiftStarted")]
+    assert kinds == [
+        ("AlarmReceived", None), ("UnitAssigned", None), ("AssignmentAcknowledged", None),
+        ("UnitStatusChanged", "en_route"), ("UnitStatusChanged", "on_scene"),
+        ("OutcomeRecorded", None), ("UnitStatusChanged", "returning"),
+        ("UnitStatusChanged", "available"),
+    ]
+    outcome = next(e["outcome"] for e in events if e["type"] == "OutcomeRecorded")
+    assert outcome["kind"] == "transported_mae" and outcome["facility"] == "Sunderby sjukhus"
+    assert outcome["follow_up_at"] is not None
+    context.close()
+
+
+def test_offline_changes_wait_in_the_outbox_and_arrive_once_in_order(
+    browser: Any, server: Server, dispatcher: Sock
+) -> None:
+    cid = raise_alarm(server)
+    dispatcher.request({"type": "assign", "callout_id": cid, "unit_id": "MAE-SUNDERBY"})
+    context, page = open_crew(browser, server, PHONE)
+    page.wait_for_selector("#ack", state="visible", timeout=WAIT_MS)
+    page.click("#ack")
+    page.wait_for_selector("#job-callout-status:text('Kvitterad')", timeout=WAIT_MS)
+    unsent(page, 0)  # the acknowledgement and the first GPS fix are through
+    before = last_seq(server.db)
+
+    context.set_offline(True)
+    page.wait_for_selector("#conn[data-conn=offline]", timeout=WAIT_MS)
+    page.click("[data-status=en_route]")
+    context.set_geolocation(MOVED)  # the car moves 800 m: a position report
+    unsent(page, 2)
+    page.click("[data-status=on_scene]")
+    page.click("[data-status=transporting]")
+    unsent(page, 4)
+    assert page.text_content("#outbox-count") == "Osänt (4)"
+    types = page.eval_on_selector_all("#outbox-list li", "ls => ls.map(l => l.dataset.type)")
+    assert types == ["status", "position", "status", "status"]
+    assert page.text_content("#unit-status") == "Transporterar"  # shown at once, not yet sent
+    ops = page.evaluate("window.maeCrew.outbox.items.map(i => i.op)")
+    assert last_seq(server.db) == before
+
+    context.set_offline(False)
+    unsent(page, 0)
+    page.wait_for_selector("#conn[data-conn=open]", timeout=WAIT_MS)
+    arrived = [(e["type"], e.get("status")) for e in stored(server.db, before)]
+    assert arrived == [("UnitStatusChanged", "en_route"), ("UnitPositionReported", None),
+                       ("UnitStatusChanged", "on_scene"), ("UnitStatusChanged", "transporting")]
+    position = stored(server.db, before)[1]["position"]
+    assert (position["lat"], position["lon"]) == (MOVED["latitude"], MOVED["longitude"])
+    with sqlite3.connect(server.db) as conn:
+        seqs = [conn.execute("SELECT seq FROM ops WHERE op = ?", (op,)).fetchall() for op in ops]
+    assert [s[0][0] for s in seqs] == [e["seq"] for e in stored(server.db, before)]
+    assert page.is_hidden("#outbox-count")
+    context.close()
+
+
+def test_a_status_the_world_moved_past_is_dropped_with_a_notice(
+    browser: Any, server: Server, dispatcher: Sock
+) -> None:
+    cid = raise_alarm(server)
+    dispatcher.request({"type": "assign", "callout_id": cid, "unit_id": "MAE-SUNDERBY"})
+    context, page = open_crew(browser, server, PHONE)
+    page.wait_for_selector("#ack", state="visible", timeout=WAIT_MS)
+    page.click("#ack")
+    page.wait_for_selector("#job-callout-status:text('Kvitterad')", timeout=WAIT_MS)
+    unsent(page, 0)
+    context.set_offline(True)
+    page.wait_for_selector("#conn[data-conn=offline]", timeout=WAIT_MS)
+    page.click("[data-status=en_route]")
+    unsent(page, 1)
+    before = last_seq(server.db)
+    assert dispatcher.request({"type": "cancel", "callout_id": cid})["type"] == "ok"
+
+    context.set_offline(False)
+    unsent(page, 0)
+    page.wait_for_selector(".crew-notice.error", timeout=WAIT_MS)
+    refused = page.text_content(".crew-notice.error") or ""
+    assert "Status: På väg" in refused and cid in refused and "no longer" in refused
+    assert f"Uppdraget {cid} är avbrutet." in (page.text_content("#notices") or "")
+    page.wait_for_selector("#idle", state="visible")
+    assert page.text_content("#unit-status") == "Tillgänglig"
+    assert [e["type"] for e in stored(server.db, before)] == ["CalloutCancelled"]
+    context.close()
+
+
+def test_the_page_opens_from_the_service_worker_cache_without_a_connection(
+    browser: Any, server: Server
+) -> None:
+    context, page = open_crew(browser, server, PHONE)
+    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=WAIT_MS)
+    server.stop()
+    context.set_offline(True)
+    response = page.reload()
+    assert response is not None and response.from_service_worker
+    page.wait_for_selector("#app", state="visible", timeout=WAIT_MS)
+    assert page.text_content("h1 [data-i18n='crew.title']") == "MAE Besättning"
+    assert page.text_content("#unit-status") == "Tillgänglig"  # the last state it knew
+    page.wait_for_selector("#conn[data-conn=offline]", timeout=WAIT_MS)
+    assert page.evaluate("typeof window.L") == "object"  # Leaflet came from the cache too
+    unsent(page, 1)  # the GPS fix after the reload waits for the connection
+    page.click("[data-status=unavailable]")
+    unsent(page, 2)
+    types = page.eval_on_selector_all("#outbox-list li", "ls => ls.map(l => l.dataset.type)")
+    assert types == ["position", "status"]
+    context.close()
+
+
+def test_the_shell_the_worker_caches_is_served(server: Server) -> None:
+    with httpx.Client(base_url=server.base, timeout=10.0) as http:
+        page = http.get("/crew")
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        worker = http.get("/crew/sw.js")
+        assert worker.status_code == 200
+        assert worker.headers["service-worker-allowed"] == "/crew"
+        assert worker.headers["cache-control"] == "no-cache"
+        assert "javascript" in worker.headers["content-type"]
+        found = re.search(r"const SHELL = (\[.*?\]);", worker.text)
+        assert found and "__VERSION__" not in worker.text
+        shell = json.loads(found.group(1))
+        assert {"/crew", "/static/crew/crew.js", "/static/lib/session.js", "/static/mae.css",
+                "/vendor/leaflet/leaflet.js"} <= set(shell)
+        for url in shell:  # cache.addAll fails on any miss
+            assert http.get(url).status_code == 200, url
+        manifest = http.get("/crew/manifest.webmanifest")
+        assert manifest.headers["content-type"].startswith("application/manifest+json")
+        assert manifest.json()["start_url"] == "/crew" and manifest.json()["scope"] == "/crew"
+        flow = http.get("/crew/workflow.json").json()
+    assert flow["unit_transitions"]["transporting"] == ["at_facility"]
+    assert "dispatched" not in flow["reportable"] and "off_duty" not in flow["reportable"]
+    assert {k["kind"] for k in flow["outcome_kinds"]} == {k.value for k in OutcomeKind}
+    assert sorted(flow["closable"]) == ["on_scene", "transporting"]
+
+
+def test_a_bad_token_is_refused_and_the_form_logs_in(browser: Any, server: Server) -> None:
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    page.goto(f"{server.base}/crew")
+    page.wait_for_selector("#login", state="visible", timeout=WAIT_MS)
+    page.fill("#token-input", "mae_0123456789abcdef_not-the-right-secret-at-all")
+    page.click("#login-form button[type=submit]")
+    page.wait_for_selector("#login-error:not(:empty)", timeout=WAIT_MS)
+    assert (page.text_content("#login-error") or "").startswith("Token godtogs inte")
+    assert page.get_attribute("#token-input", "aria-invalid") == "true"
+    page.fill("#token-input", server.tokens["crew_sun"])
+    page.press("#token-input", "Enter")
+    page.wait_for_function("window.maeCrew.ready", timeout=WAIT_MS)
+    assert page.is_visible("#app") and page.is_hidden("#login")
+    assert page.text_content("#unit-name") == "· MAE Södra Sunderbyn"
+    context.close()

@@ -1,0 +1,479 @@
+// The crew's phone page: one job at a time, offline first. What the server last said (unit,
+// job, route) is kept in localStorage; what the crew did and the server has not yet confirmed
+// waits in the outbox and is laid over it, so the page shows the unit's status at once and
+// enables only the legal next steps, with or without a connection.
+import "/static/crew/texts.js";
+import { t, applyI18n, langToggle, onLangChange } from "/static/lib/i18n.js";
+import { token as storedToken, setToken, clearToken, api, LiveSocket } from "/static/lib/session.js";
+import { Outbox } from "/static/crew/outbox.js";
+import { renderJob, RouteView, fmtTime } from "/static/crew/jobview.js";
+import { PositionWatch } from "/static/crew/gps.js";
+import { project, allowedStatuses, applyEvent } from "/static/crew/state.js";
+import { alarm, beep, unlock, watchAudio } from "/static/crew/alert.js";
+
+const $ = (id) => document.getElementById(id);
+const STATE_KEY = "mae.crew.state";
+const WORKFLOW_KEY = "mae.crew.workflow";
+
+const crew = {
+  token: null,
+  socket: null,
+  ready: false,
+  workflow: null,
+  server: { unit: null, job: null, route: null, alerted: null, notices: [] },
+  alerts: 0,
+  gps: "off",
+};
+
+function save() {
+  try {
+    localStorage.setItem(STATE_KEY, JSON.stringify(crew.server));
+  } catch (exc) {
+    console.error(exc);
+  }
+}
+
+function restore() {
+  try {
+    const s = JSON.parse(localStorage.getItem(STATE_KEY) || "null");
+    if (s && typeof s === "object") Object.assign(crew.server, s);
+  } catch {
+    /* a broken copy: start from the server's snapshot */
+  }
+}
+
+// -- notices --------------------------------------------------------------------------------
+
+function notice(text, kind = "warn") {
+  crew.server.notices = [...crew.server.notices, { id: `${Date.now()}-${Math.random()}`, text, kind }].slice(-8);
+  save();
+  renderNotices();
+}
+
+function renderNotices() {
+  $("notices").replaceChildren(...crew.server.notices.map((n) => {
+    const div = document.createElement("div");
+    div.className = `notice ${n.kind} crew-notice`;
+    const p = document.createElement("span");
+    p.textContent = n.text;
+    const close = document.createElement("button");
+    close.type = "button";
+    close.className = "dismiss";
+    close.textContent = t("outbox.dismiss");
+    close.addEventListener("click", () => {
+      crew.server.notices = crew.server.notices.filter((x) => x.id !== n.id);
+      save();
+      renderNotices();
+    });
+    div.append(p, close);
+    return div;
+  }));
+}
+
+// -- alerts ---------------------------------------------------------------------------------
+
+function alertNewJob(job) {
+  crew.alerts += 1;
+  crew.server.alerted = job.callout_id;
+  document.body.dataset.alerts = String(crew.alerts);
+  alarm();
+}
+
+// -- the state the page shows ---------------------------------------------------------------
+
+/** The server's unit and job with the unsent outbox items laid over them. */
+function projected() {
+  return project(crew.server, outbox.items, crew.workflow);
+}
+
+function render() {
+  const { unit, job } = projected();
+  $("unit-name").textContent = unit ? `· ${unit.name}` : "";
+  $("unit-status").textContent = unit ? t(`status.${unit.status}`) : "–";
+  $("unit-status").dataset.status = unit ? unit.status : "";
+  $("gps").textContent = t(`gps.${crew.gps}`);
+  $("idle").hidden = Boolean(job) || !unit;
+  $("job").hidden = !job;
+  $("route").hidden = !job;
+  if (job) renderJob(job);
+  renderStatuses(unit, job);
+  const wf = crew.workflow;
+  $("outcome-panel").hidden = !(job && wf && wf.closable.includes(job.status));
+  renderShift(unit, job);
+  renderOutbox();
+  if (job) {
+    const route = crew.server.route && crew.server.route.callout_id === job.callout_id ? crew.server.route : null;
+    routeView.show(route, job, unit);
+  }
+  gpsFollow(unit);
+}
+
+function renderStatuses(unit, job) {
+  const wf = crew.workflow;
+  const box = $("status-buttons");
+  if (wf && box.childElementCount === 0) {
+    for (const s of wf.reportable) {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "status-button";
+      b.dataset.status = s;
+      b.addEventListener("click", () => reportStatus(s));
+      box.append(b);
+    }
+  }
+  const allowed = allowedStatuses(unit, job, crew.workflow);
+  for (const b of box.querySelectorAll("button")) {
+    b.textContent = t(`status.${b.dataset.status}`);
+    b.disabled = !allowed.has(b.dataset.status);
+    b.setAttribute("aria-pressed", String(Boolean(unit) && unit.status === b.dataset.status));
+  }
+  $("facility-box").hidden = !(wf && wf.needs_facility.some((s) => allowed.has(s)));
+}
+
+function renderShift(unit, job) {
+  const off = Boolean(unit) && unit.status === "off_duty";
+  $("shift-form").hidden = !off;
+  $("shift-end").hidden = !unit || off || Boolean(job) || !["available", "returning", "unavailable"].includes(unit.status);
+  $("shift-panel").hidden = $("shift-form").hidden && $("shift-end").hidden;
+}
+
+function itemText(msg) {
+  if (msg.type === "ack") return t("item.ack", { id: msg.callout_id });
+  if (msg.type === "status") return t("item.status", { status: t(`status.${msg.status}`) });
+  if (msg.type === "outcome") return t("item.outcome", { kind: t(`outcome.${msg.kind}`) });
+  if (msg.type === "position") return t("item.position", { lat: msg.lat.toFixed(4), lon: msg.lon.toFixed(4) });
+  return msg.type;
+}
+
+function renderOutbox() {
+  const n = outbox.size;
+  $("outbox-title").textContent = t("outbox.title", { n });
+  $("outbox").dataset.count = String(n);
+  $("outbox-hint").textContent = n ? t("outbox.sending") : t("outbox.empty");
+  const badge = $("outbox-count");
+  badge.hidden = n === 0;
+  badge.textContent = t("outbox.title", { n });
+  $("outbox-list").replaceChildren(...outbox.items.map((item) => {
+    const li = document.createElement("li");
+    li.dataset.op = item.op;
+    li.dataset.type = item.msg.type;
+    const time = document.createElement("span");
+    time.className = "muted";
+    time.textContent = `${fmtTime(item.at)} `;
+    li.append(time, itemText(item.msg));
+    return li;
+  }));
+}
+
+// -- the outbox -----------------------------------------------------------------------------
+
+const outbox = new Outbox({
+  onChange: () => render(),
+  onRefused: (item, reply) => notice(t("outbox.refused", { what: itemText(item.msg), message: reply.message || reply.error }), "error"),
+});
+
+let kickTimer = null;
+
+/** Flush the outbox through the open socket (now, or after ``delay`` ms). */
+function kick(delay = 0) {
+  clearTimeout(kickTimer);
+  kickTimer = setTimeout(async () => {
+    if (!crew.ready || !crew.socket) return;
+    const send = (m) => (crew.socket ? crew.socket.send(m) : Promise.reject(new Error("no socket")));
+    const result = await outbox.flush(send);
+    // No reply on a socket that looks open: it is half-dead (a tunnel, a cell change): reopen.
+    if (result === "waiting" && crew.socket && crew.socket.state === "open") connect(crew.socket.lastSeq);
+    if (result !== "empty" && outbox.size) kick(result === "retry" ? 5000 : 1000);
+  }, delay);
+}
+
+function enqueue(msg) {
+  outbox.add(msg);
+  kick();
+}
+
+function reportStatus(status) {
+  const { job } = projected();
+  const wf = crew.workflow;
+  const msg = { type: "status", status };
+  if (wf && wf.needs_facility.includes(status)) {
+    const facility = $("facility").value.trim();
+    $("facility-error").textContent = facility ? "" : t("status.facility.missing");
+    $("facility").setAttribute("aria-invalid", String(!facility));
+    if (!facility) {
+      $("facility").focus();
+      return;
+    }
+    msg.facility = facility;
+  }
+  if (job) msg.callout_id = job.callout_id;
+  enqueue(msg);
+}
+
+/** Queue a position report (also what the GPS watch calls). */
+function reportPosition(lat, lon) {
+  enqueue({ type: "position", lat: Math.round(lat * 1e6) / 1e6, lon: Math.round(lon * 1e6) / 1e6 });
+}
+
+const gpsWatch = new PositionWatch({
+  onReport: ({ lat, lon }) => reportPosition(lat, lon),
+  onState: (s) => {
+    crew.gps = s;
+    $("gps").textContent = t(`gps.${s}`);
+  },
+});
+
+function gpsFollow(unit) {
+  const onDuty = Boolean(crew.token) && Boolean(unit) && unit.status !== "off_duty";
+  if (onDuty && !gpsWatch.running) gpsWatch.start();
+  else if (!onDuty && gpsWatch.running) gpsWatch.stop();
+}
+
+// -- the socket -----------------------------------------------------------------------------
+
+function setConn(state) {
+  const el = $("conn");
+  const shown = navigator.onLine === false ? "offline" : state;
+  el.dataset.state = shown === "offline" ? "closed" : shown;
+  el.dataset.conn = shown;
+  el.textContent = t(`conn.${shown}`);
+}
+
+function connect(since = null) {
+  if (crew.socket) crew.socket.close();
+  crew.ready = false;
+  const sock = new LiveSocket("/ws/crew", {
+    token: crew.token,
+    since,
+    onMessage: (msg) => sock === crew.socket && onMessage(msg),
+    onState: (s) => {
+      if (sock !== crew.socket) return;
+      if (s !== "open") crew.ready = false;
+      setConn(s);
+    },
+  });
+  crew.socket = sock;
+  if (navigator.onLine === false) setConn("offline");
+  else sock.connect();
+}
+
+window.addEventListener("offline", () => {
+  if (crew.socket) crew.socket.close();
+  crew.ready = false;
+  setConn("offline");
+});
+window.addEventListener("online", () => {
+  if (crew.token) connect(crew.socket ? crew.socket.lastSeq : null);
+});
+
+function onMessage(msg) {
+  if (msg.type === "snapshot") {
+    const before = crew.server.job ? crew.server.job.callout_id : null;
+    crew.server.unit = msg.unit;
+    crew.server.job = msg.job || null;
+    if (!msg.job || msg.job.callout_id !== before) crew.server.route = null;
+    if (msg.job && msg.job.status === "assigned" && crew.server.alerted !== msg.job.callout_id) alertNewJob(msg.job);
+  } else if (msg.type === "ready") {
+    crew.ready = true;
+    kick();
+    loadRoute();
+  } else if (msg.type === "event") {
+    for (const effect of applyEvent(crew.server, msg.event, msg.job, crew.workflow)) {
+      if (effect.alert) {
+        alertNewJob(crew.server.job);
+        if (crew.ready) loadRoute();
+      }
+      if (effect.notice) notice(t(effect.notice, effect.vars), effect.level);
+      if (effect.resync) connect(null); // the job changed in ways events do not carry
+    }
+  } else if (msg.type === "error" && msg.id == null && (msg.status === 401 || msg.status === 403)) {
+    showLogin(t("crew.login.bad", { message: msg.message }));
+    return;
+  }
+  save();
+  render();
+}
+
+async function loadRoute(force = false) {
+  const { unit, job } = crew.server;
+  if (!unit || !job || !crew.token) return;
+  if (!force && crew.server.route && crew.server.route.callout_id === job.callout_id) return;
+  const q = new URLSearchParams({ unit_id: unit.unit_id, callout_id: job.callout_id });
+  try {
+    const route = await api(`/api/route?${q}`, { token: crew.token });
+    if (crew.server.job && crew.server.job.callout_id === route.callout_id) {
+      crew.server.route = route;
+      save();
+      render();
+    }
+  } catch (exc) {
+    if (exc.status && exc.status !== 0) console.warn("no route", exc.message);
+  }
+}
+
+// -- forms ----------------------------------------------------------------------------------
+
+function buildOutcomeKinds() {
+  const box = $("outcome-kinds");
+  if (!crew.workflow || box.childElementCount) return;
+  for (const { kind, transport } of crew.workflow.outcome_kinds) {
+    const label = document.createElement("label");
+    label.className = "choice";
+    const input = document.createElement("input");
+    input.type = "radio";
+    input.name = "outcome-kind";
+    input.value = kind;
+    input.dataset.transport = String(transport);
+    const span = document.createElement("span");
+    span.dataset.i18n = `outcome.${kind}`;
+    span.textContent = t(`outcome.${kind}`);
+    label.append(input, span);
+    box.append(label);
+  }
+}
+
+function submitOutcome(ev) {
+  ev.preventDefault();
+  const { job } = projected();
+  if (!job) return;
+  const chosen = document.querySelector("input[name=outcome-kind]:checked");
+  const facility = $("outcome-facility").value.trim();
+  const followUp = $("followup").checked;
+  const at = $("followup-at").value;
+  const errors = {
+    "outcome-kind-error": chosen ? "" : t("outcome.kind.missing"),
+    "outcome-facility-error": chosen && chosen.dataset.transport === "true" && !facility ? t("outcome.facility.missing") : "",
+    "followup-error": followUp && !(at && !Number.isNaN(new Date(at).getTime())) ? t("outcome.followup.missing") : "",
+  };
+  for (const [id, text] of Object.entries(errors)) $(id).textContent = text;
+  $("outcome-facility").setAttribute("aria-invalid", String(Boolean(errors["outcome-facility-error"])));
+  if (Object.values(errors).some(Boolean)) return;
+  const msg = { type: "outcome", callout_id: job.callout_id, kind: chosen.value, facility };
+  if (followUp) msg.follow_up_at = new Date(at).toISOString();
+  $("outcome-form").reset();
+  $("followup-box").hidden = true;
+  enqueue(msg);
+}
+
+async function sendNow(msg) {
+  $("shift-error").textContent = "";
+  if (!crew.ready) {
+    $("shift-error").textContent = t("shift.online");
+    return;
+  }
+  try {
+    const reply = await crew.socket.send(msg);
+    if (reply.type === "error") $("shift-error").textContent = t("notice.error", { message: reply.message });
+  } catch (exc) {
+    $("shift-error").textContent = t("notice.error", { message: exc.message });
+  }
+}
+
+// -- login ----------------------------------------------------------------------------------
+
+function showLogin(error = "") {
+  if (crew.socket) crew.socket.close();
+  crew.socket = null;
+  crew.token = null;
+  clearToken("crew");
+  gpsWatch.stop();
+  $("login").hidden = false;
+  $("app").hidden = true;
+  $("logout").hidden = true;
+  $("login-error").textContent = error;
+  $("token-input").setAttribute("aria-invalid", String(Boolean(error)));
+  $("token-input").focus();
+}
+
+function start(token) {
+  crew.token = token;
+  routeView.token = token;
+  $("login").hidden = true;
+  $("app").hidden = false;
+  $("logout").hidden = false;
+  render();
+  connect(null);
+}
+
+const routeView = new RouteView({ token: null });
+
+async function loadWorkflow() {
+  try {
+    const wf = await api("/crew/workflow.json");
+    localStorage.setItem(WORKFLOW_KEY, JSON.stringify(wf));
+    return wf;
+  } catch {
+    try {
+      return JSON.parse(localStorage.getItem(WORKFLOW_KEY) || "null");
+    } catch {
+      return null;
+    }
+  }
+}
+
+async function main() {
+  langToggle($("lang"));
+  applyI18n();
+  onLangChange(() => {
+    setConn(crew.socket ? crew.socket.state : "closed");
+    renderNotices();
+    render();
+  });
+  document.addEventListener("pointerdown", unlock);
+  document.addEventListener("keydown", unlock);
+  watchAudio((blocked) => { $("sound").hidden = !blocked; });
+  restore();
+  renderNotices();
+  crew.workflow = await loadWorkflow();
+  buildOutcomeKinds();
+  $("ack").addEventListener("click", () => {
+    const { job } = projected();
+    if (job) enqueue({ type: "ack", callout_id: job.callout_id });
+  });
+  $("route-refresh").addEventListener("click", () => loadRoute(true));
+  $("sound").addEventListener("click", () => {
+    unlock();
+    beep();
+  });
+  setInterval(() => {
+    const { job } = projected();
+    if (job && !document.hidden) render(); // keeps the minutes to arrival current
+  }, 30000);
+  $("outcome-form").addEventListener("submit", submitOutcome);
+  $("followup").addEventListener("change", () => { $("followup-box").hidden = !$("followup").checked; });
+  $("outbox-count").addEventListener("click", () => $("outbox").scrollIntoView({ behavior: "smooth" }));
+  $("shift-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const names = $("shift-crew").value.split(",").map((s) => s.trim()).filter(Boolean);
+    sendNow({ type: "shift_start", crew: names, hours: Number($("shift-hours").value) || 12 });
+  });
+  $("shift-end").addEventListener("click", () => sendNow({ type: "shift_end" }));
+  $("login-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    unlock();
+    const value = $("token-input").value.trim();
+    if (!value) return;
+    setToken("crew", value);
+    $("token-input").value = "";
+    start(value);
+  });
+  $("logout").addEventListener("click", () => {
+    if (outbox.size && !window.confirm(t("crew.logout.confirm", { n: outbox.size }))) return;
+    outbox.clear();
+    crew.server = { unit: null, job: null, route: null, alerted: null, notices: [] };
+    save();
+    showLogin();
+  });
+  if ("serviceWorker" in navigator && window.isSecureContext) {
+    navigator.serviceWorker.register("/crew/sw.js", { scope: "/crew" }).catch((exc) => console.warn("no offline cache", exc));
+  }
+  setConn(navigator.onLine === false ? "offline" : "closed");
+  const tok = storedToken("crew");
+  if (tok) start(tok);
+  else showLogin();
+}
+
+// For people and tests poking at the page: the outbox, the state and a manual position report.
+window.maeCrew = { outbox, projected, reportPosition, get alerts() { return crew.alerts; }, get ready() { return crew.ready; } };
+
+main();

@@ -1,0 +1,188 @@
+// The job card and the route (small Leaflet map and step list) of the crew page. Everything from
+// the server is written with textContent, never as HTML.
+import { t, lang } from "/static/lib/i18n.js";
+import { addRoads } from "/static/lib/roads.js";
+
+const $ = (id) => document.getElementById(id);
+
+function locale() {
+  return lang() === "sv" ? "sv-SE" : "en-GB";
+}
+
+export function fmtTime(iso) {
+  if (!iso) return "";
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? "" : d.toLocaleTimeString(locale(), { hour: "2-digit", minute: "2-digit" });
+}
+
+export function fmtKm(metres) {
+  return new Intl.NumberFormat(locale(), { minimumFractionDigits: 1, maximumFractionDigits: 1 })
+    .format((metres || 0) / 1000);
+}
+
+/** "2,3 km" or "450 m" (metres rounded to tens below a kilometre). */
+export function fmtDist(metres) {
+  if (metres >= 950) return `${fmtKm(metres)} km`;
+  return `${Math.max(0, Math.round((metres || 0) / 10) * 10)} m`;
+}
+
+function fill(el, parts) {
+  el.replaceChildren(...parts.map((p) => (typeof p === "string" ? document.createTextNode(p) : p)));
+}
+
+function chip(text, cls) {
+  const s = document.createElement("span");
+  s.className = `badge ${cls}`;
+  s.textContent = text;
+  return s;
+}
+
+function etaText(job) {
+  if (job.eta_at) {
+    const min = Math.max(0, Math.round((new Date(job.eta_at).getTime() - Date.now()) / 60000));
+    return t("job.eta.value", { time: fmtTime(job.eta_at), min });
+  }
+  if (typeof job.eta_s === "number") return `${Math.round(job.eta_s / 60)} min`;
+  return t("job.eta.unknown");
+}
+
+/** Fill the job card from a callout view (as the crew socket sends it). */
+export function renderJob(job) {
+  const alarms = job.alarms || [];
+  const first = alarms[0] || {};
+  const loc = job.location || {};
+  const prio = $("job-priority");
+  prio.textContent = t("job.priority", { p: job.priority });
+  prio.dataset.priority = String(job.priority);
+  $("job-title").textContent = t("job.title", { id: job.callout_id });
+  $("job-callout-status").textContent = t(`callout.${job.status}`);
+  $("job-address").textContent = loc.label || loc.resolved_from || `${(+loc.lat).toFixed(5)}, ${(+loc.lon).toFixed(5)}`;
+  const cats = [...new Set(alarms.map((a) => a.category))];
+  $("job-category").textContent = cats.map((c) => t(`category.${c}`)).join(", ");
+  $("job-eta").textContent = etaText(job);
+  const police = alarms.some((a) => a.police_on_scene);
+  const ambulance = alarms.some((a) => a.ambulance_on_scene);
+  fill($("job-onscene"), [
+    chip(`${t("job.onscene.police")}: ${t(police ? "job.onscene.yes" : "job.onscene.no")}`, police ? "ok onscene-police" : "muted onscene-police"),
+    " ",
+    chip(`${t("job.onscene.ambulance")}: ${t(ambulance ? "job.onscene.yes" : "job.onscene.no")}`, ambulance ? "ok onscene-ambulance" : "muted onscene-ambulance"),
+  ]);
+  const agencies = [...new Set(alarms.map((a) => a.agency))];
+  $("job-agencies").textContent = agencies.map((a) => t(`agency.${a}`)).join(", ");
+  const p = first.patient || {};
+  $("job-patient").textContent = [
+    p.age_band && p.age_band !== "unknown" ? t("patient.age", { age: p.age_band }) : "",
+    t(`patient.sex.${p.sex || "unknown"}`),
+    t(`patient.children.${p.children || "unknown"}`),
+  ].filter(Boolean).join(", ");
+  const notes = [
+    ...alarms.filter((a) => a.note).map((a) => `${t(`agency.${a.agency}`)}: ${a.note}`),
+    ...(job.notes || []).map((n) => `${fmtTime(n.at)}: ${n.text}`),
+  ];
+  $("job-notes-box").hidden = notes.length === 0;
+  $("job-notes").replaceChildren(...notes.map((n) => {
+    const li = document.createElement("li");
+    li.textContent = n;
+    return li;
+  }));
+  const assigned = job.status === "assigned";
+  $("job-new").hidden = !assigned;
+  $("ack").hidden = !assigned;
+  $("job-deadline").textContent = assigned && job.ack_deadline
+    ? t("job.ack.deadline", { time: fmtTime(job.ack_deadline) }) : "";
+  $("job").dataset.priority = String(job.priority);
+  $("job").classList.toggle("is-new", assigned);
+}
+
+/** The route of the current job: a small map with the road network, the route and the step list. */
+export class RouteView {
+  constructor({ token }) {
+    this.token = token;
+    this.map = null;
+    this.layer = null;
+    this.roadsLoaded = false;
+    this.drawn = null;
+  }
+
+  _ensureMap() {
+    const L = window.L;
+    if (!L) return null; // Leaflet not loaded (offline without a cached copy): steps only
+    if (!this.map) {
+      this.map = L.map($("map"), { zoomControl: true, attributionControl: false });
+      this.layer = L.layerGroup().addTo(this.map);
+      this.map.setView([65.6, 22.1], 8);
+    }
+    if (!this.roadsLoaded) {
+      this.roadsLoaded = true;
+      addRoads(this.map, { token: this.token, labels: false })
+        .then(({ data }) => {
+          this.layer.eachLayer((l) => l.bringToFront && l.bringToFront());
+          // The facilities of the map, offered when the crew types where it arrived.
+          $("facilities").replaceChildren(...(data.facilities || []).map((f) => {
+            const option = document.createElement("option");
+            option.value = f.name;
+            return option;
+          }));
+        })
+        .catch(() => { this.roadsLoaded = false; });
+    }
+    return this.map;
+  }
+
+  /** Show ``route`` (the GET /api/route reply, or null) for ``job`` and the unit at ``unit``. */
+  show(route, job, unit) {
+    const stepsEl = $("steps");
+    if (!route) {
+      $("route-total").textContent = t("route.none");
+      stepsEl.replaceChildren();
+    } else {
+      $("route-total").textContent = t("route.total", {
+        km: fmtKm(route.distance_m), min: Math.max(1, Math.round(route.duration_s / 60)),
+      });
+      stepsEl.replaceChildren(...route.steps.map((s) => {
+        const li = document.createElement("li");
+        li.dataset.kind = s.kind || "road";
+        const head = document.createElement("strong");
+        const dist = document.createElement("span");
+        dist.className = "step-dist";
+        if (s.kind === "depart" || s.kind === "arrive") {
+          const offRoad = s.distance_m >= 1;
+          head.textContent = t(`route.${s.kind}${offRoad ? ".offroad" : ""}`, { dist: fmtDist(s.distance_m) });
+        } else {
+          head.textContent = s.road || t("route.unnamed");
+          dist.textContent = t("route.leg", { dist: fmtDist(s.distance_m), min: Math.max(1, Math.round(s.duration_s / 60)) });
+        }
+        li.append(head, " ", dist);
+        return li;
+      }));
+    }
+    const map = this._ensureMap();
+    if (!map) return;
+    const L = window.L;
+    map.invalidateSize();
+    const pos = unit && unit.position ? `${unit.position.lat},${unit.position.lon}` : "";
+    const key = `${job ? job.callout_id : ""}|${route ? route.duration_s : ""}|${pos}`;
+    if (key === this.drawn) return; // unchanged: keep what the crew panned or zoomed to
+    this.drawn = key;
+    this.layer.clearLayers();
+    const points = [];
+    if (route && route.geometry && route.geometry.length > 1) {
+      L.polyline(route.geometry, { color: "#0b4f9c", weight: 6, opacity: 0.9 }).addTo(this.layer);
+      points.push(...route.geometry);
+    }
+    if (job && job.location) {
+      const at = [job.location.lat, job.location.lon];
+      L.circleMarker(at, { radius: 10, color: "#111111", weight: 3, fillColor: "#a3120f", fillOpacity: 1 })
+        .addTo(this.layer);
+      points.push(at);
+    }
+    if (unit && unit.position) {
+      const at = [unit.position.lat, unit.position.lon];
+      L.circleMarker(at, { radius: 9, color: "#111111", weight: 3, fillColor: "#ffffff", fillOpacity: 1 })
+        .addTo(this.layer);
+      points.push(at);
+    }
+    if (points.length > 1) map.fitBounds(L.latLngBounds(points), { padding: [16, 16] });
+    else if (points.length === 1) map.setView(points[0], 12);
+  }
+}
