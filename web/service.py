@@ -10,15 +10,22 @@ Subscribers (:class:`Subscription`) get rendered JSON text on a bounded queue; o
 too far behind is dropped and told to reconnect with ``since=``. A reconnect is gap-free: the
 subscription is registered and the backlog read up to the state's ``last_seq`` in one step with
 no await between, so every later event reaches the queue and every earlier one the backlog.
+
+Exactly-once for client operations: a command may carry an op id (a crew tablet's outbox makes
+one per queued item). Under the writer lock the store is asked whether that op was accepted
+before; if so the original result (its seq and callout) is returned as a duplicate and nothing
+is appended, otherwise the op is stored in the same transaction as its events. A refused op
+changed nothing and is not remembered, so a retry of it is judged afresh.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -35,12 +42,8 @@ from dispatch.commands import (
 )
 from dispatch.errors import InvalidCommand
 from dispatch.events import (
-    AssignmentCancelled,
     AssignmentTimedOut,
-    CalloutCancelled,
-    CalloutsMerged,
     Envelope,
-    OutcomeRecorded,
     UnitAssigned,
 )
 from dispatch.model import Location
@@ -54,18 +57,19 @@ from routing.errors import SnapError
 from web.audit import AuditLog
 from web.auth import Principal, Role
 from web.errors import BadMessage, describe
-from web.eventstore import EventStore
+from web.eventstore import EventStore, OpRecord
 from web.views import (
     alarm_status,
+    board_snapshot,
     callout_view,
-    eta_arrival,
     live_callout_id,
     option_view,
+    track_eta,
     unit_view,
 )
 from web.visibility import Audience, Viewer, audience_of
 
-__all__ = ["Clock", "DispatchService", "Executed", "Subscription", "WallClock"]
+__all__ = ["Clock", "DispatchService", "Executed", "Guard", "Subscription", "WallClock"]
 
 logger = logging.getLogger(__name__)
 
@@ -83,10 +87,11 @@ class Executed:
 
     decision: Decision
     envelopes: list[Envelope]
+    original_seq: int | None = None  # a repeated op: the seq its first run was stored at
 
     @property
     def last_seq(self) -> int | None:
-        return self.envelopes[-1].seq if self.envelopes else None
+        return self.envelopes[-1].seq if self.envelopes else self.original_seq
 
 
 class Subscription:
@@ -108,6 +113,9 @@ class Subscription:
             while not self.queue.empty():
                 self.queue.get_nowait()
             self.queue.put_nowait(None)
+
+
+Guard = Callable[[DispatchState], None]
 
 
 def _dumps(data: Mapping[str, Any]) -> str:
@@ -166,36 +174,45 @@ class DispatchService:
         audience = audience_of(self.state, env.event)
         self.state.apply(env)
         self.index.audiences.append(audience)
-        event = env.event
-        if isinstance(event, UnitAssigned):
-            arrival = eta_arrival(event.at, event.eta_s)
-            if arrival is None:
-                self.index.eta_at.pop(event.callout_id, None)
-            else:
-                self.index.eta_at[event.callout_id] = arrival
-        elif isinstance(event, AssignmentTimedOut | AssignmentCancelled | CalloutCancelled
-                        | OutcomeRecorded):
-            self.index.eta_at.pop(event.callout_id, None)
-        elif isinstance(event, CalloutsMerged):
-            self.index.eta_at.pop(event.source_id, None)
+        track_eta(self.index.eta_at, env.event)
         return audience
 
     # -- the one writer --------------------------------------------------------------------
 
-    async def execute(self, command: Command, *, actor: str) -> Executed:
+    async def execute(self, command: Command, *, actor: str, op: tuple[str, str] | None = None,
+                      guard: Guard | None = None) -> Executed:
         """Decide, log durably, apply and publish ``command``; raises the core's error if it
-        breaks a rule (and then nothing changed)."""
-        task = asyncio.ensure_future(self._execute(command, actor))
+        breaks a rule (and then nothing changed). ``op`` = (scope, op id) makes it exactly-once:
+        a repeat returns the first result marked duplicate. ``guard(state)`` runs under the
+        writer lock before deciding and may raise to refuse a command the world moved past."""
+        task = asyncio.ensure_future(self._execute(command, actor, op, guard))
         return await asyncio.shield(task)
 
-    async def _execute(self, command: Command, actor: str) -> Executed:
+    async def _execute(self, command: Command, actor: str, op: tuple[str, str] | None,
+                       guard: Guard | None) -> Executed:
         async with self._lock:
+            record: OpRecord | None = None
+            digest = ""
+            if op is not None:
+                digest = hashlib.sha256(repr(command).encode()).hexdigest()
+                seen = self.store.find_op(*op)
+                if seen is not None:
+                    if seen.digest != digest:
+                        raise BadMessage("op", "this op id was already used for a different "
+                                         "message; make a new one per message")
+                    return Executed(Decision([], callout_id=seen.callout_id, duplicate=True),
+                                    [], original_seq=seen.seq)
+            if guard is not None:
+                guard(self.state)
             decision = decide(self.state, command, now=self.clock.now(), actor=actor,
                               config=self.config)
             if not decision.events:
                 return Executed(decision, [])
+            if op is not None:
+                record = OpRecord(op[0], op[1], digest, decision.callout_id)
             envelopes = await asyncio.to_thread(
-                self.store.append, decision.events, expected_last_seq=self.state.last_seq
+                self.store.append, decision.events, expected_last_seq=self.state.last_seq,
+                op=record,
             )
             audiences = [self._apply(env) for env in envelopes]
             self._publish(envelopes, audiences)
@@ -203,12 +220,19 @@ class DispatchService:
 
     async def run(
         self, command: Command, *, principal: Principal, client: str, action: str,
-        target: Mapping[str, object] | None = None,
+        target: Mapping[str, object] | None = None, op: str | None = None,
+        guard: Guard | None = None,
     ) -> Executed:
-        """:meth:`execute` on behalf of ``principal``, recorded in the audit log either way."""
+        """:meth:`execute` on behalf of ``principal``, recorded in the audit log either way;
+        an ``op`` id is scoped to the principal's unit (or to the principal)."""
         target = dict(target or {})
+        key = None
+        if op is not None:
+            scope = f"unit:{principal.unit_id}" if principal.unit_id else \
+                f"principal:{principal.principal_id}"
+            key = (scope, op)
         try:
-            done = await self.execute(command, actor=principal.actor)
+            done = await self.execute(command, actor=principal.actor, op=key, guard=guard)
         except MaeError as exc:
             info = describe(exc)
             self.record(principal, action, target, client,
@@ -343,15 +367,7 @@ class DispatchService:
                          or state.callouts[live_callout_id(state, cid)].status.is_open)]
             return {"type": "snapshot", "seq": seq,
                     "alarms": self._agency_statuses(viewer.agency or "", mine)}
-        return {
-            "type": "snapshot",
-            "seq": seq,
-            "units": [unit_view(u) for u in sorted(state.units.values(),
-                                                    key=lambda u: u.unit_id)],
-            "callouts": [callout_view(state, c, with_text=viewer.sees_text,
-                                      eta_at=self.index.eta_at.get(c.callout_id))
-                         for c in state.open_callouts()],
-        }
+        return board_snapshot(state, with_text=viewer.sees_text, eta_at=self.index.eta_at)
 
     # -- advice -----------------------------------------------------------------------------
 

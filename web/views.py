@@ -7,9 +7,19 @@ patient free text (alarm notes, callout notes) for principals who must not see i
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from dispatch.events import (
+    AssignmentCancelled,
+    AssignmentTimedOut,
+    CalloutCancelled,
+    CalloutsMerged,
+    Event,
+    OutcomeRecorded,
+    UnitAssigned,
+)
 from dispatch.model import Alarm, Location
 from dispatch.recommend import UnitOption
 from dispatch.state import Callout, DispatchState, Unit
@@ -17,11 +27,13 @@ from dispatch.state import Callout, DispatchState, Unit
 __all__ = [
     "alarm_status",
     "alarm_view",
+    "board_snapshot",
     "callout_view",
     "eta_arrival",
     "live_callout_id",
     "location_view",
     "option_view",
+    "track_eta",
     "unit_view",
 ]
 
@@ -150,3 +162,32 @@ def option_view(option: UnitOption) -> dict[str, Any]:
 
 def eta_arrival(at: datetime, eta_s: float | None) -> datetime | None:
     return None if eta_s is None else at + timedelta(seconds=eta_s)
+
+
+def track_eta(eta_at: dict[str, datetime], event: Event) -> None:
+    """Keep ``eta_at`` (callout id -> expected arrival) up to date with one applied event."""
+    if isinstance(event, UnitAssigned):
+        arrival = eta_arrival(event.at, event.eta_s)
+        if arrival is None:
+            eta_at.pop(event.callout_id, None)
+        else:
+            eta_at[event.callout_id] = arrival
+    elif isinstance(event, AssignmentTimedOut | AssignmentCancelled | CalloutCancelled
+                    | OutcomeRecorded):
+        eta_at.pop(event.callout_id, None)
+    elif isinstance(event, CalloutsMerged):
+        eta_at.pop(event.source_id, None)
+
+
+def board_snapshot(state: DispatchState, *, with_text: bool,
+                   eta_at: Mapping[str, datetime]) -> dict[str, Any]:
+    """The dispatch board as a snapshot message: every unit and the open callouts (the live
+    /ws/dispatch snapshot and the replay's)."""
+    return {
+        "type": "snapshot",
+        "seq": state.last_seq,
+        "units": [unit_view(u) for u in sorted(state.units.values(), key=lambda u: u.unit_id)],
+        "callouts": [callout_view(state, c, with_text=with_text,
+                                  eta_at=eta_at.get(c.callout_id))
+                     for c in state.open_callouts()],
+    }

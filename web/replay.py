@@ -1,0 +1,211 @@
+"""Replay of an event log on the dispatcher map: ``GET /api/replays`` and ``/ws/replay``.
+
+A log put in ``Settings.replay_dir`` (e.g. from ``mae simulate --export-log``) is played over
+the /ws/dispatch protocol, so the dispatcher page shows it as it shows the live board: a
+snapshot, ``ready``, then ``event`` messages, plus ``{"type": "clock", "at", "speed",
+"playing", "start", "end", "name"}``. The client sends ``play``, ``pause``, ``{"type": "speed",
+"speed": x}``, ``{"type": "seek", "at": iso}`` and ``clock`` (just asks); each gets a reply
+with its ``id`` and the clock. Seeking forwards sends the events in between, backwards a fresh
+snapshot. The :class:`~web.playback.Player` does the work; this module's task moves its
+simulated clock by speed x wall time, one step every ``TICK_S``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, WebSocket, WebSocketDisconnect
+from pydantic import BaseModel
+from starlette.websockets import WebSocketState
+
+from mae.errors import MaeError
+from web.auth import Action, Principal, PrincipalStore, authorize
+from web.deps import require
+from web.errors import BadMessage, describe
+from web.playback import Player, list_replays, load_replay
+from web.routes._common import errors
+from web.service import Subscription
+from web.visibility import Viewer
+
+__all__ = ["ReplayOut", "router"]
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter()
+
+TICK_S = 0.2  # wall seconds between playback steps
+MAX_STEP_S = 1.0  # wall time one step may cover (a stalled loop does not jump ahead)
+MAX_MESSAGE_CHARS = 4_000
+
+
+def _dumps(data: dict[str, Any]) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+class ReplayOut(BaseModel):
+    """One replay log; ``problem`` says what is wrong with one that cannot be read."""
+
+    name: str
+    events: int
+    first_at: datetime | None
+    last_at: datetime | None
+    problem: str | None = None
+
+
+@router.get("/api/replays", response_model=list[ReplayOut], responses=errors(), tags=["replay"])
+def get_replays(
+    request: Request, _: Annotated[Principal, Depends(require(Action.DISPATCH_SOCKET))]
+) -> list[dict[str, Any]]:
+    """The event logs the dispatcher map can replay (``Settings.replay_dir``): name, number of
+    events, first and last event time, and what is wrong with a log that cannot be read."""
+    return list_replays(request.app.state.settings.replay_dir)
+
+
+def _token(ws: WebSocket) -> str | None:
+    scheme, _, value = ws.headers.get("authorization", "").partition(" ")
+    return ws.query_params.get("token") or (value.strip() if scheme.lower() == "bearer" else None)
+
+
+def _since(ws: WebSocket) -> int | None:
+    raw = ws.query_params.get("since") or None
+    if raw is not None and (not raw.isdigit() or len(raw) > 18):
+        raise BadMessage("since", "must be a whole number >= 0 (the last seq you received)")
+    return None if raw is None else int(raw)
+
+
+def _error(exc: MaeError, msg_id: Any = None) -> str:
+    info = describe(exc)
+    return _dumps({"type": "error", "status": info.status, **info.reply(), "id": msg_id})
+
+
+def _handle(player: Player | None, problem: BadMessage | None, text: str) -> list[str]:
+    """The messages answering one client message; the reply (carrying its ``id``) last."""
+    msg_id: Any = None
+    try:
+        if len(text) > MAX_MESSAGE_CHARS:
+            raise BadMessage("", f"a message is at most {MAX_MESSAGE_CHARS} characters")
+        try:
+            data = json.loads(text)
+        except ValueError:
+            raise BadMessage("", "a message is one JSON object") from None
+        if not isinstance(data, dict):
+            raise BadMessage("", "a message is a JSON object with a 'type' field")
+        raw_id = data.get("id")
+        msg_id = raw_id if isinstance(raw_id, str | int) and not isinstance(raw_id, bool) \
+            and len(str(raw_id)) <= 64 else None
+        if data.get("type") == "ping":
+            seq = player.board.state.last_seq if player is not None else 0
+            return [_dumps({"type": "pong", "seq": seq, "id": msg_id})]
+        if player is None:
+            assert problem is not None
+            raise problem
+        out = player.control(data)
+        return [*out, _dumps({**player.clock(), "type": "ok", "id": msg_id})]
+    except MaeError as exc:
+        return [_error(exc, msg_id)]
+    except Exception:
+        logger.exception("replay message failed")
+        return [_dumps({"type": "error", "status": 500, "error": "internal", "field": None,
+                        "message": "internal error; the replay did not change", "id": msg_id})]
+
+
+async def _send(ws: WebSocket, sub: Subscription) -> None:
+    while True:
+        item = await sub.queue.get()
+        if item is None:
+            await ws.close(1013, "too far behind: reconnect with since=<last seq>")
+            return
+        await ws.send_text(item)
+
+
+async def _play(player: Player, sub: Subscription, wake: asyncio.Event) -> None:
+    """Move the simulated clock by speed x wall time while playing; wait while the client
+    is behind (more than a quarter of its queue)."""
+    loop = asyncio.get_running_loop()
+    last = loop.time()
+    while True:
+        if not player.playing:
+            wake.clear()
+            await wake.wait()
+            last = loop.time()
+            continue
+        await asyncio.sleep(TICK_S)
+        now = loop.time()
+        step, last = min(now - last, MAX_STEP_S), now
+        if not player.playing or sub.queue.qsize() > sub.queue.maxsize // 4:
+            continue
+        for text in [*player.advance(step), _dumps(player.clock())]:
+            sub.push(text)
+
+
+@router.websocket("/ws/replay")
+async def replay_socket(ws: WebSocket) -> None:
+    """Play the log ``?name=`` over the /ws/dispatch protocol (planners, dispatchers, admins).
+    A log that is unknown or broken gets an error naming ``name`` and the socket stays open."""
+    await ws.accept()
+    principals: PrincipalStore = ws.app.state.principals
+    settings = ws.app.state.settings
+    player: Player | None = None
+    problem: BadMessage | None = None
+    initial: list[str] = []
+    try:
+        principal = principals.authenticate(_token(ws))
+        authorize(principal, Action.DISPATCH_SOCKET)
+        since = _since(ws)
+        try:
+            log = await asyncio.to_thread(load_replay, settings.replay_dir,
+                                          ws.query_params.get("name"))
+        except BadMessage as exc:
+            problem = exc
+            initial = [_error(exc)]
+        else:
+            player = Player(log, Viewer.of(principal))
+            initial = player.start(since)
+    except MaeError as exc:
+        info = describe(exc)
+        await ws.send_text(_error(exc))
+        await ws.close(info.close_code, info.message[:120])
+        return
+    sub = Subscription(Viewer.of(principal), maxsize=settings.queue_size)
+    for first in initial:
+        sub.push(first)
+    wake = asyncio.Event()
+    sender = asyncio.create_task(_send(ws, sub))
+    tasks = {sender}
+    if player is not None:
+        tasks.add(asyncio.create_task(_play(player, sub, wake)))
+    try:
+        while True:
+            receive = asyncio.ensure_future(ws.receive())
+            done, _ = await asyncio.wait({receive, *tasks}, return_when=asyncio.FIRST_COMPLETED)
+            if receive not in done:  # the sender ended (client gone or too slow) or playback
+                receive.cancel()
+                for task in done - {sender}:
+                    if not task.cancelled() and task.exception() is not None:
+                        logger.error("replay playback failed", exc_info=task.exception())
+                break
+            message = receive.result()
+            if message["type"] == "websocket.disconnect":
+                break
+            text: str | None = message.get("text")
+            if text is None:
+                text = (message.get("bytes") or b"").decode("utf-8", errors="replace")
+            for out in _handle(player, problem, text):
+                sub.push(out)
+            if player is not None and player.playing:
+                wake.set()
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if (ws.application_state is WebSocketState.CONNECTED
+                and ws.client_state is WebSocketState.CONNECTED):
+            with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+                await ws.close()

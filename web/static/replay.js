@@ -1,0 +1,200 @@
+// Replay controls for the dispatcher map (/dispatch?replay=NAME): play/pause, speed and a time
+// slider over the log's span. The page's LiveSocket is connected to /ws/replay; this module
+// listens to its "clock" messages (the simulated time, speed, whether it plays) and sends
+// {type: "play" | "pause"}, {type: "speed", speed} and {type: "seek", at}. A snapshot arriving
+// after mounting (a backwards seek, a reconnect) goes to onReset(snapshot) instead of the page.
+import { applyI18n, lang, onLangChange, register, t } from "/static/lib/i18n.js";
+
+register({
+  sv: {
+    "replay.controls": "Uppspelning",
+    "replay.play": "Spela",
+    "replay.pause": "Pausa",
+    "replay.speed": "Hastighet",
+    "replay.time": "Simulerad tid",
+    "replay.ended": "Slutet av loggen",
+    "replay.failed": "Uppspelningen fungerar inte: {message}",
+    "replay.refused": "Gick inte: {message}",
+  },
+  en: {
+    "replay.controls": "Replay",
+    "replay.play": "Play",
+    "replay.pause": "Pause",
+    "replay.speed": "Speed",
+    "replay.time": "Simulated time",
+    "replay.ended": "End of the log",
+    "replay.failed": "The replay does not work: {message}",
+    "replay.refused": "Not done: {message}",
+  },
+});
+
+export const SPEEDS = [1, 10, 60, 300, 1800];
+const POSITIONS = 1000; // slider steps over the log's span (at least one second each)
+
+const STYLE = `
+.mae-replay { display: flex; flex-wrap: wrap; align-items: center; gap: 0.5rem 0.75rem; }
+.mae-replay button[data-replay-play] { min-width: 6rem; }
+.mae-replay .mae-replay-slider { flex: 1 1 16rem; display: flex; align-items: center; }
+.mae-replay input[type="range"] { width: 100%; min-height: 0; padding: 0; }
+.mae-replay output { font-variant-numeric: tabular-nums; min-width: 11rem; }
+.mae-replay [data-replay-status]:empty { display: none; }
+`;
+
+function addStyle() {
+  if (document.getElementById("mae-replay-style")) return;
+  const style = document.createElement("style");
+  style.id = "mae-replay-style";
+  style.textContent = STYLE;
+  document.head.append(style);
+}
+
+function el(tag, attrs = {}, children = []) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  node.append(...children);
+  return node;
+}
+
+/** A simulated time as the page shows it: weekday, date and time of day (local zone). */
+export function fmtSimTime(ms) {
+  if (!Number.isFinite(ms)) return "";
+  return new Date(ms).toLocaleString(lang() === "sv" ? "sv-SE" : "en-GB", {
+    weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit",
+    second: "2-digit", hour12: false,
+  });
+}
+
+/**
+ * Mount the replay controls in container. socket: the page's LiveSocket on /ws/replay;
+ * onReset(snapshot): clear the page and load a fresh snapshot. Returns {update, destroy}.
+ */
+export function mountReplay({ socket, container, onReset }) {
+  addStyle();
+  const play = el("button", { type: "button", "data-replay-play": "" });
+  const speed = el("select", { "data-replay-speed": "" },
+    SPEEDS.map((s) => el("option", { value: String(s) }, [`${s}×`])));
+  const speedLabel = el("label", {}, [el("span", { "data-i18n": "replay.speed" }), " ", speed]);
+  const slider = el("input", { type: "range", min: "0", max: "0", step: "1000", value: "0",
+    "data-i18n-aria-label": "replay.time" });
+  const time = el("output", { "data-replay-time": "" });
+  const status = el("p", { "data-replay-status": "", role: "status", class: "muted" });
+  const box = el("div", { class: "mae-replay", role: "group", "data-i18n-aria-label": "replay.controls" },
+    [play, speedLabel, el("div", { class: "mae-replay-slider" }, [slider]), time, status]);
+  container.replaceChildren(box);
+  container.hidden = false;
+  applyI18n(container);
+
+  let clock = null; // the last {at, speed, playing, start, end, name} from the server
+  let dragging = false;
+  let broken = false;
+
+  const atMs = () => (clock ? Date.parse(clock.at) : NaN);
+
+  function render() {
+    const playing = Boolean(clock && clock.playing);
+    play.textContent = t(playing ? "replay.pause" : "replay.play");
+    play.setAttribute("aria-pressed", String(playing));
+    play.disabled = broken || !clock;
+    speed.disabled = broken || !clock;
+    slider.disabled = broken || !clock;
+    if (!clock) return;
+    const start = Date.parse(clock.start);
+    const end = Date.parse(clock.end);
+    const step = Math.max(1000, Math.round((end - start) / POSITIONS / 1000) * 1000);
+    slider.min = String(start);
+    slider.max = String(end);
+    slider.step = String(step);
+    const shown = dragging ? Number(slider.value) : atMs();
+    if (!dragging) slider.value = String(shown);
+    slider.setAttribute("aria-valuetext", fmtSimTime(shown));
+    time.textContent = fmtSimTime(shown);
+    const value = String(clock.speed);
+    if (![...speed.options].some((o) => o.value === value)) {
+      speed.append(el("option", { value }, [`${clock.speed}×`]));
+    }
+    speed.value = value;
+    if (!playing && atMs() >= end && !status.dataset.error) status.textContent = t("replay.ended");
+    else if (!status.dataset.error) status.textContent = "";
+  }
+
+  function update(msg) {
+    if (!msg || typeof msg.at !== "string" || typeof msg.start !== "string") return;
+    clock = { at: msg.at, speed: msg.speed, playing: msg.playing, start: msg.start,
+      end: msg.end, name: msg.name };
+    render();
+  }
+
+  function showError(message, key = "replay.refused") {
+    status.dataset.error = "1";
+    status.textContent = t(key, { message });
+  }
+
+  function onReply(reply) {
+    if (reply.type === "error") {
+      if (reply.field === "name") broken = true;
+      showError(reply.message, broken ? "replay.failed" : "replay.refused");
+      render();
+      return;
+    }
+    delete status.dataset.error;
+    update(reply);
+  }
+
+  /** Send a control message; quiet: a socket that is not open yet is no error. */
+  async function request(obj, { quiet = false } = {}) {
+    try {
+      onReply(await socket.send(obj));
+    } catch (exc) {
+      if (!quiet) showError(exc.message || String(exc));
+    }
+  }
+
+  play.addEventListener("click", () => request({ type: clock && clock.playing ? "pause" : "play" }));
+  speed.addEventListener("change", () => request({ type: "speed", speed: Number(speed.value) }));
+  slider.addEventListener("input", () => {
+    dragging = true;
+    render();
+  });
+  slider.addEventListener("change", () => {
+    dragging = false;
+    if (!clock) return;
+    const value = Number(slider.value);
+    // The ends exactly as the server wrote them (a slider step may fall just outside).
+    let at = new Date(value).toISOString();
+    if (value <= Date.parse(clock.start)) at = clock.start;
+    else if (value >= Date.parse(clock.end) - Number(slider.step)) at = clock.end;
+    request({ type: "seek", at });
+  });
+
+  const previous = socket.onMessage;
+  socket.onMessage = (msg) => {
+    if (msg.type === "clock") update(msg);
+    else if (msg.type === "error" && msg.field === "name") {
+      broken = true;
+      showError(msg.message, "replay.failed");
+      render();
+    }
+    if (msg.type === "snapshot" && onReset) {
+      onReset(msg);
+      return;
+    }
+    previous.call(socket, msg);
+  };
+  const offLang = onLangChange(() => {
+    applyI18n(container);
+    render();
+  });
+  render();
+  // The first clock message (or the error about the log) may have come before this module
+  // loaded: ask again. If the socket is not open yet, they come with the connection anyway.
+  request({ type: "clock" }, { quiet: true });
+
+  return {
+    update,
+    destroy() {
+      socket.onMessage = previous;
+      offLang();
+      container.replaceChildren();
+    },
+  };
+}
