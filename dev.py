@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Set up a virtual environment and run MAE Dispatch or its checks: the README's two commands.
 
-    python3 dev.py run     # the main job (today: the Norrbotten map demo)
+    python3 dev.py run     # the live demo: the dispatch service with simulated alarms and
+                           # crews on the Norrbotten map; prints links to open (Ctrl-C stops)
     python3 dev.py test    # ruff, mypy and the whole pytest suite
 
 Needs only Python 3.11+ and access to PyPI. The environment lives in ``.venv/`` and is
-reinstalled only when ``pyproject.toml`` changes. Extra arguments go to the command it runs.
+reinstalled only when ``pyproject.toml`` changes. Extra arguments go to the command it runs
+(``python3 dev.py run --speed 20 --seed 7``; ``python3 dev.py run --help`` lists them).
 """
 
 from __future__ import annotations
@@ -26,6 +28,21 @@ STAMP = VENV / ".mae-installed"
 def _run(*cmd: str | Path) -> None:
     print("+", " ".join(str(c) for c in cmd), flush=True)
     subprocess.run([str(c) for c in cmd], cwd=ROOT, check=True)
+
+
+def _run_foreground(*cmd: str | Path) -> int:
+    """Run a long-lived command; on Ctrl-C (which the terminal also sends to it) wait for it to
+    shut down cleanly instead of killing it, and return its exit code."""
+    print("+", " ".join(str(c) for c in cmd), flush=True)
+    proc = subprocess.Popen([str(c) for c in cmd], cwd=ROOT)
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        try:
+            return proc.wait(timeout=20)
+        except (KeyboardInterrupt, subprocess.TimeoutExpired):
+            proc.kill()
+            return proc.wait()
 
 
 def ensure_venv(extras: str) -> None:
@@ -51,11 +68,10 @@ def main(argv: list[str]) -> int:
     try:
         ensure_venv("test")
         if command == "run":
-            _run(BIN / "mae", "demo", *rest)
-        else:
-            _run(BIN / "ruff", "check", ".")
-            _run(BIN / "mypy")
-            _run(BIN / "python", "-m", "pytest", *rest)
+            return _run_foreground(BIN / "mae", "serve", "--demo", *rest)
+        _run(BIN / "ruff", "check", ".")
+        _run(BIN / "mypy")
+        _run(BIN / "python", "-m", "pytest", *rest)
     except subprocess.CalledProcessError as exc:
         return exc.returncode or 1
     except KeyboardInterrupt:

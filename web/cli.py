@@ -1,4 +1,5 @@
-"""``mae serve`` runs the dispatch service; ``mae tokens …`` manages principals' tokens."""
+"""``mae serve`` runs the dispatch service (``--demo``: the live demo of :mod:`web.demo`);
+``mae tokens …`` manages principals' tokens."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from web.auth import PrincipalStore, Role
+from web.errors import BadMessage
 
 __all__ = ["TokenRedactor", "register"]
 
@@ -39,6 +41,7 @@ def register(subparsers: Any) -> None:
     serve.add_argument("--permessage-deflate", action="store_true", default=None,
                        help="compress WebSocket frames (off by default: costs broadcast "
                        "throughput for little gain on small JSON)")
+    _demo_options(serve)
     serve.set_defaults(func=_serve)
 
     tokens = subparsers.add_parser("tokens", help="create, list and revoke access tokens")
@@ -66,6 +69,36 @@ def register(subparsers: Any) -> None:
     revoke.set_defaults(func=_tokens_revoke)
 
 
+def _demo_options(serve: argparse.ArgumentParser) -> None:
+    demo = serve.add_argument_group(
+        "live demo", "--demo runs the service on a fresh temporary database (unless --database "
+        "names a new file) with simulated alarms, a dispatcher bot and crews, and prints "
+        "ready-to-click page links with tokens. Demo durations are demo seconds.")
+    demo.add_argument("--demo", action="store_true",
+                      help="run the live demo (what `python3 dev.py run` starts)")
+    demo.add_argument("--speed", type=float, default=None,
+                      help="how much faster than real time the demo clock runs (default 10)")
+    demo.add_argument("--seed", type=int, default=None,
+                      help="seed of the alarm feed and the crews' chances (default: random, "
+                      "printed so a run can be repeated)")
+    demo.add_argument("--alarms-per-hour", type=float, default=None,
+                      help="alarms per demo hour on average, steady around the clock "
+                      "(default 2; Norrbotten has about 0.2)")
+    demo.add_argument("--auto-assign", action=argparse.BooleanOptionalAction, default=None,
+                      help="let a dispatcher bot assign the top recommendation when nobody "
+                      "did (default on)")
+    demo.add_argument("--assign-after", type=float, default=None,
+                      help="demo seconds the bot waits for a person to act (default 60)")
+    demo.add_argument("--manual-unit", action="append", default=None, metavar="UNIT",
+                      help="leave this unit to a person on /crew (repeatable), e.g. MAE-PITEA")
+    demo.add_argument("--quiet", action="store_true", default=None,
+                      help="do not print the demo's running commentary")
+
+
+_DEMO_ONLY = ("speed", "seed", "alarms_per_hour", "auto_assign", "assign_after", "manual_unit",
+              "quiet")
+
+
 def _settings(args: argparse.Namespace, names: tuple[str, ...]) -> Any:
     from web.settings import Settings
 
@@ -88,11 +121,32 @@ class TokenRedactor(logging.Filter):
         return True
 
 
+def _serve_demo(args: argparse.Namespace) -> int:
+    from web.demo import DemoConfig, random_seed, serve_demo
+
+    given: dict[str, Any] = {
+        "speed": args.speed, "alarms_per_hour": args.alarms_per_hour,
+        "auto_assign": args.auto_assign, "assign_after_s": args.assign_after,
+        "seed": args.seed if args.seed is not None else random_seed(),
+        "manual_units": frozenset(args.manual_unit) if args.manual_unit else None,
+    }
+    config = DemoConfig(**{k: v for k, v in given.items() if v is not None})
+    settings = _settings(args, ("host", "port", "map_path", "ack_timeout_s",
+                                "permessage_deflate"))
+    return serve_demo(settings, config, database=args.database, quiet=bool(args.quiet))
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from web.app import create_app
 
+    if args.demo:
+        return _serve_demo(args)
+    for name in _DEMO_ONLY:
+        if getattr(args, name, None) is not None:
+            option = "--" + name.replace("_", "-")
+            raise BadMessage(option, "is a live-demo option: add --demo")
     settings = _settings(args, ("host", "port", "database", "map_path", "demo_units",
                                 "ack_timeout_s", "permessage_deflate"))
     redactor = TokenRedactor()

@@ -1,0 +1,312 @@
+"""The live demo: the dispatch service on the bundled map with simulated agencies and crews.
+
+``mae serve --demo`` (what ``python3 dev.py run`` starts) runs the real service on a fresh
+temporary database with one unit on shift at each MAE base, prints ready-to-click links with
+tokens for a dispatcher, each unit's crew and the police, ambulance and psychiatry, and starts
+the actors of :mod:`web.demo_actors`: alarms from the simulator's demand model, a dispatcher
+bot that assigns the top recommendation when no person did within ``assign_after_s``, and
+crews that acknowledge, drive their road routes and record outcomes.
+
+Time: the whole service runs on a :class:`ScaledClock` that starts at the wall time and runs
+``speed`` times faster (10x by default), so acknowledgement timeouts, ages, shift ends and ETAs
+stay consistent with each other — a 60 s acknowledge window lasts 6 real seconds at 10x. All
+durations in :class:`DemoConfig` are demo seconds. ``GET /api/clock`` and ``clock`` messages on
+the dispatch socket tell pages the demo time and speed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import shutil
+import signal
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+
+from dispatch.model import Agency
+from maps.graph import RoadGraph
+from simulations.scenario import Service
+from web.auth import PrincipalStore, Role
+from web.demo_actors import Bots, DemoRunner
+from web.deps import PrincipalDep
+from web.errors import BadMessage
+from web.service import DispatchService
+from web.settings import Settings
+
+__all__ = [
+    "DemoConfig",
+    "DemoLink",
+    "ScaledClock",
+    "create_demo_app",
+    "demo_links",
+    "demo_unit_ids",
+    "random_seed",
+    "router",
+    "serve_demo",
+]
+
+HUMAN_AGENCIES = (Agency.POLICE, Agency.AMBULANCE, Agency.PSYCHIATRY)
+
+
+@dataclass(frozen=True, slots=True)
+class DemoConfig:
+    """How the demo behaves; durations are demo seconds (the scaled clock's)."""
+
+    speed: float = 10.0
+    seed: int = 0
+    alarms_per_hour: float = 2.0
+    joint_share: float = 0.3
+    auto_assign: bool = True
+    assign_after_s: float = 60.0
+    max_eta_s: float = 90 * 60.0
+    max_wait_s: float = 90 * 60.0
+    position_every_s: float = 3.0
+    manual_units: frozenset[str] = frozenset()
+    service: Service = field(default_factory=Service)
+
+    def __post_init__(self) -> None:
+        limits = {"speed": (0.1, 1000.0), "alarms_per_hour": (0.01, 600.0),
+                  "joint_share": (0.0, 1.0), "assign_after_s": (0.0, 86_400.0),
+                  "max_eta_s": (60.0, 86_400.0),
+                  "max_wait_s": (60.0, 7 * 86_400.0), "position_every_s": (0.5, 600.0)}
+        for name, (lo, hi) in limits.items():
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and lo <= value <= hi):
+                raise BadMessage(name, f"must be a number from {lo:g} to {hi:g}, got {value!r}")
+        if not isinstance(self.seed, int) or self.seed < 0:
+            raise BadMessage("seed", f"must be a whole number >= 0, got {self.seed!r}")
+
+
+class ScaledClock:
+    """Time that starts at ``start`` and runs ``speed`` times faster than the wall clock."""
+
+    def __init__(self, speed: float, *, start: datetime | None = None,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        if not speed > 0:
+            raise BadMessage("speed", "must be more than 0")
+        self.speed = float(speed)
+        self.start = start if start is not None else datetime.now(UTC)
+        if self.start.tzinfo is None:
+            raise BadMessage("start", "must be timezone-aware")
+        self._monotonic = monotonic
+        self._m0 = monotonic()
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._lock:
+            elapsed = self._monotonic() - self._m0
+        return self.start + timedelta(seconds=elapsed * self.speed)
+
+
+def demo_unit_ids(graph: RoadGraph) -> list[str]:
+    """The ids :meth:`DispatchService.ensure_demo_units` gives the units at the MAE bases."""
+    return ["MAE-" + DispatchService.gazetteer_key(f.name) for f in graph.facilities
+            if "mae_base" in (f.kind, *f.kinds)]
+
+
+@dataclass(frozen=True, slots=True)
+class DemoLink:
+    """A page link with a fresh token for one demo principal."""
+
+    label: str
+    path: str
+    token: str
+
+    def url(self, base: str) -> str:
+        return f"{base}{self.path}#token={self.token}"
+
+
+def demo_links(database: Path, unit_ids: list[str]) -> list[DemoLink]:
+    """Create the people's principals in ``database`` and return their page links."""
+    store = PrincipalStore(database)
+    try:
+        links = [DemoLink("dispatcher", "/dispatch",
+                          store.create(role=Role.DISPATCHER, name="Demo dispatcher")[1])]
+        for unit_id in unit_ids:
+            _, token = store.create(role=Role.CREW, name=f"Demo crew {unit_id}", unit_id=unit_id)
+            links.append(DemoLink(f"crew {unit_id}", "/crew", token))
+        for agency in HUMAN_AGENCIES:
+            _, token = store.create(role=Role.AGENCY, name=f"Demo {agency.value}", agency=agency)
+            links.append(DemoLink(f"agency {agency.value}", "/agency", token))
+    finally:
+        store.close()
+    return links
+
+
+def _bots(database: Path, unit_ids: list[str]) -> Bots:
+    store = PrincipalStore(database)
+    try:
+        dispatcher, _ = store.create(role=Role.DISPATCHER, name="Demo dispatcher bot")
+        crews = {u: store.create(role=Role.CREW, name=f"Demo crew bot {u}", unit_id=u)[0]
+                 for u in unit_ids}
+        agencies = {a: store.create(role=Role.AGENCY, name=f"Demo {a.value} feed",
+                                    agency=a)[0] for a in Agency}
+    finally:
+        store.close()
+    return Bots(dispatcher, crews, agencies)
+
+
+router = APIRouter(prefix="/api", tags=["demo"])
+
+
+@router.get("/clock")
+def clock(request: Request, principal: PrincipalDep) -> dict[str, Any]:
+    """The service's time and how fast it runs (the live demo runs faster than real time)."""
+    service: DispatchService = request.app.state.service
+    runner = getattr(request.app.state, "demo", None)
+    out: dict[str, Any] = {"now": service.clock.now().isoformat(),
+                           "speed": float(getattr(service.clock, "speed", 1.0)),
+                           "demo": runner is not None}
+    if runner is not None:
+        out.update(seed=runner.config.seed, auto_assign=runner.config.auto_assign,
+                   alarms_sent=runner.alarms_sent, started_at=runner.started_at.isoformat())
+    return out
+
+
+def create_demo_app(settings: Settings, config: DemoConfig, *, graph: RoadGraph,
+                    clock: ScaledClock | None = None,
+                    say: Callable[[str], None] | None = None) -> FastAPI:
+    """The service app with the demo's actors started after the service and stopped before
+    it; bot principals are created in ``settings.database``."""
+    from web.app import create_app
+
+    clock = clock if clock is not None else ScaledClock(config.speed)
+    settings = settings.model_copy(update={"demo_units": True})
+    bots = _bots(settings.database, demo_unit_ids(graph))
+    app = create_app(settings, clock=clock, graph=graph)
+    app.include_router(router)
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[Any]:
+        async with inner(app) as state:
+            runner = DemoRunner(app.state.service, graph, config, bots, say=say)
+            app.state.demo = runner
+            task = asyncio.create_task(runner.run())
+            try:
+                yield state
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    app.router.lifespan_context = lifespan
+    return app
+
+
+def _check_port(host: str, port: int) -> None:
+    with socket.socket() as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            raise BadMessage("port", f"{host}:{port} is in use; pass another --port") from None
+
+
+def serve_demo(settings: Settings, config: DemoConfig, *, database: Path | None,
+               quiet: bool = False) -> int:
+    """Run the demo until Ctrl-C; a temporary database is removed afterwards."""
+    import uvicorn
+
+    if database is not None and database.exists() and database.stat().st_size > 0:
+        raise BadMessage("database", f"{database} exists; the demo needs a fresh database "
+                         "(remove it, pick another path, or leave --database out)")
+    port = settings.port or _free_port(settings.host)
+    _check_port(settings.host, port)
+    graph = _load_graph(settings)
+    unknown = sorted(config.manual_units - set(demo_unit_ids(graph)))
+    if unknown:
+        raise BadMessage("manual_unit", f"no unit {unknown[0]} on this map; the units are "
+                         + ", ".join(demo_unit_ids(graph)))
+    tmp = None if database is not None else Path(tempfile.mkdtemp(prefix="mae-demo-"))
+    db = database if database is not None else Path(tmp or ".") / "demo.sqlite3"
+    try:
+        settings = settings.model_copy(update={"database": db, "port": port,
+                                               "tick_interval_s": 0.25})
+        links = demo_links(db, demo_unit_ids(graph))
+        app = create_demo_app(settings, config, graph=graph,
+                              say=None if quiet else lambda s: print(s, flush=True))
+        print(_banner(settings, config, links, graph, temporary=tmp is not None), flush=True)
+        server = uvicorn.Server(uvicorn.Config(
+            app, host=settings.host, port=port, log_level="warning", access_log=False,
+            ws_per_message_deflate=settings.permessage_deflate, lifespan="on"))
+        with _sigterm_exits():
+            server.run()
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+@contextlib.contextmanager
+def _sigterm_exits() -> Iterator[None]:
+    """Make SIGTERM (re-raised by uvicorn after its graceful shutdown) exit through Python, so
+    the temporary database is still removed."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _load_graph(settings: Settings) -> RoadGraph:
+    if settings.map_path is None:
+        from maps.bundled import load_bundled
+
+        return load_bundled()
+    from maps.graph import load_graph
+
+    return load_graph(settings.map_path)
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def _banner(settings: Settings, config: DemoConfig, links: list[DemoLink], graph: RoadGraph,
+            *, temporary: bool) -> str:
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    base = f"http://{host}:{settings.port}"
+    width = max(len(link.label) for link in links)
+    bot = (f"a dispatcher bot assigns the top recommendation after {config.assign_after_s:g} "
+           f"demo seconds unless you do (--no-auto-assign to dispatch yourself)"
+           if config.auto_assign else "no dispatcher bot: assign the callouts yourself")
+    lines = [
+        f"MAE Dispatch live demo on {graph.meta.get('name', 'the map')}: "
+        f"{len(demo_unit_ids(graph))} units on shift, about {config.alarms_per_hour:g} "
+        f"alarms per demo hour (seed {config.seed})",
+        f"time runs {config.speed:g}x: one real second is {config.speed:g} demo seconds; {bot}",
+        f"database: {settings.database}" + (" (temporary, removed on exit)" if temporary
+                                            else ""),
+        "",
+        "Open in a browser (each link logs in with its own token):",
+        *(f"  {link.label:<{width}}  {link.url(base)}" for link in links),
+        "",
+        f"Service: {base}/api/health   API docs: {base}/docs   Ctrl-C stops.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def random_seed() -> int:
+    """A fresh seed for a run that did not ask for one (printed, so it can be repeated)."""
+    return random.SystemRandom().randrange(1_000_000)

@@ -1,0 +1,241 @@
+"""The live demo's simulated people: agencies raising alarms, a dispatcher bot and crews.
+
+They act only through :meth:`web.service.DispatchService.run` with principals of their own (so
+the audit log tells a bot from a person), exactly as the sockets do for real clients; a command
+the core refuses (a person got there first) is logged and the actor looks again next step. Each
+actor reads the current state every step and does the next thing its role would, which keeps it
+right when a person assigns, reassigns, cancels or merges in between. Times are demo times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from dispatch.commands import Assign, CancelCallout, Command, MergeCallouts
+from dispatch.model import Agency, OutcomeKind
+from dispatch.state import Callout
+from dispatch.status import CalloutStatus
+from mae.errors import MaeError
+from maps.graph import RoadGraph
+from simulations.scenario import DEFAULT_OUTCOME_MIX, Service
+from web.auth import Principal, Role
+from web.demo_crew import CrewBot
+from web.demo_feed import AlarmFeed, DemoAlarm
+from web.intake import submit_alarm
+from web.service import DispatchService
+
+if TYPE_CHECKING:
+    from web.demo import DemoConfig
+
+__all__ = ["Bots", "Chance", "DemoRunner"]
+
+logger = logging.getLogger(__name__)
+
+CLIENT = "demo"
+CLOCK_EVERY_S = 1.0  # wall seconds between clock messages to the dispatch pages
+_WATCHERS = frozenset({Role.DISPATCHER, Role.ADMIN, Role.PLANNER})
+
+
+@dataclass(frozen=True, slots=True)
+class Bots:
+    """The principals the demo's actors act as (their tokens are never shown)."""
+
+    dispatcher: Principal
+    crews: dict[str, Principal]
+    agencies: dict[Agency, Principal]
+
+
+@dataclass(frozen=True, slots=True)
+class Chance:
+    """What chance decided for an incident: its outcome and the crew's time on it."""
+
+    outcome: OutcomeKind
+    on_scene_s: float
+    at_facility_s: float
+
+
+class DemoRunner:
+    """Steps every actor on the service's (scaled) clock until cancelled."""
+
+    def __init__(self, service: DispatchService, graph: RoadGraph, config: DemoConfig,
+                 bots: Bots, *, say: Callable[[str], None] | None = None) -> None:
+        self.service = service
+        self.graph = graph
+        self.config = config
+        self.bots = bots
+        self._say = say
+        self.started_at = service.clock.now()
+        self.feed = AlarmFeed(graph, start=self.started_at, seed=config.seed,
+                              alarms_per_hour=config.alarms_per_hour,
+                              joint_share=config.joint_share, service=config.service)
+        self.sent: dict[str, DemoAlarm] = {}  # alarm id -> the demo alarm
+        self.alarms_sent = 0
+        self.waiting_since: dict[str, datetime] = {}
+        self.retry_at: dict[str, datetime] = {}
+        self.crews: list[CrewBot] = []
+        self._last_clock = 0.0
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def say(self, text: str) -> None:
+        if self._say is not None:
+            local = self.service.clock.now().astimezone(self.feed.scenario.tz)
+            self._say(f"[{local:%H:%M:%S}] {text}")
+
+    async def do(self, principal: Principal, command: Command, action: str,
+                 **target: object) -> bool:
+        """Run ``command`` as ``principal``; False (and a debug line) if the core refused."""
+        try:
+            await self.service.run(command, principal=principal, client=CLIENT, action=action,
+                                   target=target)
+        except MaeError as exc:
+            logger.debug("demo %s refused: %s", action, exc)
+            return False
+        return True
+
+    def chance(self, callout: Callout) -> Chance:
+        """The incident's drawn outcome; a person's alarm gets a seeded draw of its own."""
+        for alarm_id in callout.alarm_ids:
+            a = self.sent.get(alarm_id)
+            if a is not None:
+                return Chance(a.outcome, a.on_scene_s, a.at_facility_s)
+        sv: Service = self.config.service
+        rng = np.random.default_rng([self.config.seed, zlib.crc32(callout.callout_id.encode())])
+        kinds = [k for k, _ in DEFAULT_OUTCOME_MIX]
+        shares = np.array([s for _, s in DEFAULT_OUTCOME_MIX])
+        kind = kinds[int(rng.choice(len(kinds), p=shares / shares.sum()))]
+        on_scene = max(sv.on_scene_min / 4, float(rng.normal(sv.on_scene_min,
+                                                             sv.on_scene_sd_min)))
+        at_facility = max(sv.at_facility_min / 4, float(rng.normal(sv.at_facility_min,
+                                                                   sv.at_facility_sd_min)))
+        return Chance(kind, on_scene * 60.0, at_facility * 60.0)
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    def start_crews(self) -> None:
+        homes = {f.name: (f.lat, f.lon) for f in self.graph.facilities}
+        for unit_id, unit in sorted(self.service.state.units.items()):
+            principal = self.bots.crews.get(unit_id)
+            if principal is None or unit_id in self.config.manual_units:
+                continue
+            home = homes.get(unit.base, (unit.position.lat, unit.position.lon))
+            self.crews.append(CrewBot(self, unit_id, principal, home, unit.base))
+
+    async def run(self) -> None:
+        """Step the actors every few tenths of a second (wall time) until cancelled."""
+        self.start_crews()
+        step_s = min(0.1, max(0.02, self.config.position_every_s / self.config.speed))
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                await self.step(self.service.clock.now())
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("demo step failed")
+            if loop.time() - self._last_clock >= CLOCK_EVERY_S:
+                self._last_clock = loop.time()
+                self.service.broadcast(self.clock_message(), roles=_WATCHERS)
+            await asyncio.sleep(step_s)
+
+    def clock_message(self) -> dict[str, object]:
+        """The demo clock as the replay protocol sends it, so pages can show demo time."""
+        return {"type": "clock", "at": self.service.clock.now().isoformat(),
+                "speed": self.config.speed, "playing": True}
+
+    async def step(self, now: datetime) -> None:
+        for alarm in self.feed.due(now):
+            await self.raise_alarm(alarm)
+        if self.config.auto_assign:
+            await self.dispatch(now)
+        for crew in self.crews:
+            await crew.step(self.service.clock.now())
+
+    # -- agencies ------------------------------------------------------------------------------
+
+    async def raise_alarm(self, alarm: DemoAlarm) -> None:
+        principal = self.bots.agencies.get(alarm.agency)
+        if principal is None:
+            return
+        try:
+            ack = await submit_alarm(self.service, principal, alarm.payload(), client=CLIENT)
+        except MaeError as exc:
+            logger.info("demo alarm %s not raised: %s", alarm.alarm_id, exc)
+            return
+        self.sent[alarm.alarm_id] = alarm
+        self.alarms_sent += 1
+        joined = " (joined: same incident)" if alarm.joint and self._joined(ack) else ""
+        self.say(f"alarm {alarm.alarm_id} near {alarm.place}: {alarm.category.value}, "
+                 f"priority {int(alarm.priority)} -> {ack['callout_id']}{joined}")
+
+    def _joined(self, ack: dict[str, object]) -> bool:
+        callout = self.service.state.callouts.get(str(ack["callout_id"]))
+        return callout is not None and len(callout.alarm_ids) > 1
+
+    # -- the dispatcher bot ----------------------------------------------------------------------
+
+    def _partner(self, callout: Callout) -> str | None:
+        """An older open callout about the same demo incident (a merge the bot knows of)."""
+        mine = {self.sent[a].incident for a in callout.alarm_ids if a in self.sent}
+        if not mine:
+            return None
+        for other in self.service.state.open_callouts():
+            if other.callout_id == callout.callout_id or other.created_at > callout.created_at:
+                continue
+            theirs = {self.sent[a].incident for a in other.alarm_ids if a in self.sent}
+            if mine & theirs:
+                return other.callout_id
+        return None
+
+    async def dispatch(self, now: datetime) -> None:
+        """Act on callouts no person has handled within ``assign_after_s``: merge a known
+        duplicate, give up on one that waited ``max_wait_s`` (the alarming agency handles it
+        alone, as the simulator's fallback does), else assign the top recommendation that can
+        be there within ``max_eta_s``."""
+        state = self.service.state
+        waiting = sorted((c for c in state.open_callouts() if c.status is CalloutStatus.WAITING),
+                         key=lambda c: (c.priority, c.created_at, c.callout_id))
+        ids = {c.callout_id for c in waiting}
+        for gone in [cid for cid in self.waiting_since if cid not in ids]:
+            self.waiting_since.pop(gone, None)
+            self.retry_at.pop(gone, None)
+        patience = timedelta(seconds=self.config.assign_after_s)
+        bot = self.bots.dispatcher
+        for callout in waiting:
+            cid = callout.callout_id
+            since = self.waiting_since.setdefault(cid, now)
+            if now - since < patience or now < self.retry_at.get(cid, now):
+                continue
+            partner = self._partner(callout)
+            if partner is not None:
+                if await self.do(bot, MergeCallouts(partner, cid), "merge",
+                                 target_id=partner, source_id=cid):
+                    self.say(f"dispatcher bot merged {cid} into {partner} (same incident)")
+                continue
+            if (now - callout.created_at).total_seconds() > self.config.max_wait_s:
+                reason = "no MAE unit free in time: the alarming agency handles it alone"
+                if await self.do(bot, CancelCallout(cid, reason), "cancel", callout_id=cid):
+                    self.say(f"dispatcher bot cancelled {cid}: {reason}")
+                continue
+            try:
+                options = self.service.recommend(cid)
+            except MaeError as exc:
+                logger.debug("no recommendation for %s: %s", cid, exc)
+                options = []
+            top = next((o for o in options if o.assignable
+                        and o.eta_s <= self.config.max_eta_s), None)
+            if top is None:
+                self.retry_at[cid] = now + timedelta(seconds=30)
+                continue
+            if await self.do(bot, Assign(cid, top.unit_id, top.eta_s), "assign",
+                             callout_id=cid, unit_id=top.unit_id):
+                self.say(f"dispatcher bot assigned {top.unit_id} to {cid} "
+                         f"(ETA {top.eta_s / 60:.0f} min)")
