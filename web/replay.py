@@ -30,6 +30,7 @@ from web.errors import BadMessage, describe
 from web.playback import Player, list_replays, load_replay
 from web.routes._common import errors
 from web.service import Subscription
+from web.sockets import decode_frame
 from web.visibility import Viewer
 
 __all__ = ["ReplayOut", "router"]
@@ -87,17 +88,9 @@ def _handle(player: Player | None, problem: BadMessage | None, text: str) -> lis
     """The messages answering one client message; the reply (carrying its ``id``) last."""
     msg_id: Any = None
     try:
-        if len(text) > MAX_MESSAGE_CHARS:
-            raise BadMessage("", f"a message is at most {MAX_MESSAGE_CHARS} characters")
-        try:
-            data = json.loads(text)
-        except ValueError:
-            raise BadMessage("", "a message is one JSON object") from None
+        data, msg_id = decode_frame(text, max_chars=MAX_MESSAGE_CHARS)
         if not isinstance(data, dict):
             raise BadMessage("", "a message is a JSON object with a 'type' field")
-        raw_id = data.get("id")
-        msg_id = raw_id if isinstance(raw_id, str | int) and not isinstance(raw_id, bool) \
-            and len(str(raw_id)) <= 64 else None
         if data.get("type") == "ping":
             seq = player.board.state.last_seq if player is not None else 0
             return [_dumps({"type": "pong", "seq": seq, "id": msg_id})]

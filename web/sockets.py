@@ -187,21 +187,26 @@ async def _serve(ws: WebSocket, action: Action, kinds: dict[str, Any],
                 await ws.close()
 
 
+def decode_frame(text: str, *, max_chars: int = MAX_MESSAGE_CHARS) -> tuple[Any, Any]:
+    """A client's frame as (JSON value, reply id): the id is echoed only when it is a string or
+    integer of at most 64 characters. Raises BadMessage for oversized or non-JSON frames."""
+    if len(text) > max_chars:
+        raise BadMessage("", f"a message is at most {max_chars} characters")
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise BadMessage("", "a message is one JSON object") from None
+    raw_id = data.get("id") if isinstance(data, dict) else None
+    ok = isinstance(raw_id, str | int) and not isinstance(raw_id, bool) and len(str(raw_id)) <= 64
+    return data, raw_id if ok else None
+
+
 async def _handle(conn: Connection, text: str, kinds: dict[str, Any],
                   handlers: dict[str, Handler]) -> None:
     msg_id: Any = None
     reply: Reply
     try:
-        if len(text) > MAX_MESSAGE_CHARS:
-            raise BadMessage("", f"a message is at most {MAX_MESSAGE_CHARS} characters")
-        try:
-            data = json.loads(text)
-        except ValueError:
-            raise BadMessage("", "a message is one JSON object") from None
-        if isinstance(data, dict):
-            raw_id = data.get("id")
-            msg_id = raw_id if isinstance(raw_id, str | int) and not isinstance(raw_id, bool) \
-                else None
+        data, msg_id = decode_frame(text)
         msg = parse_message(data, kinds)
         reply = await handlers[msg.type](conn, msg)  # type: ignore[attr-defined]
     except MaeError as exc:

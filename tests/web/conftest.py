@@ -112,10 +112,9 @@ def wait_healthy(base: str, *, timeout_s: float = 60.0, proc: subprocess.Popen[b
     raise RuntimeError("server did not become healthy")
 
 
-def thread_server(db: Path, tokens: dict[str, str], *, clock: ManualClock | None = None,
-                  **settings: Any) -> Server:
-    port = free_port()
-    app = create_app(Settings(database=db, port=port, **settings), clock=clock)
+def serve_app(app: Any, port: int, db: Path, tokens: dict[str, str], *,
+              join_timeout_s: float = 10.0) -> Server:
+    """Run ``app`` with uvicorn in a daemon thread on ``port`` until it answers /api/health."""
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                             ws_per_message_deflate=False, lifespan="on")
     server = uvicorn.Server(config)
@@ -126,9 +125,18 @@ def thread_server(db: Path, tokens: dict[str, str], *, clock: ManualClock | None
 
     def stop() -> None:
         server.should_exit = True
-        thread.join(timeout=10)
+        thread.join(timeout=join_timeout_s)
+        assert not thread.is_alive(), "the server thread did not stop"
 
     return Server(base, db, tokens, stop)
+
+
+def thread_server(db: Path, tokens: dict[str, str], *, clock: ManualClock | None = None,
+                  port: int | None = None, **settings: Any) -> Server:
+    """The dispatch service on ``port`` (a free one by default) in a thread."""
+    port = port if port is not None else free_port()
+    app = create_app(Settings(database=db, port=port, **settings), clock=clock)
+    return serve_app(app, port, db, tokens)
 
 
 def process_server(

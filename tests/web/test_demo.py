@@ -8,7 +8,6 @@ runs in a subprocess: its printed links carry working tokens and Ctrl-C stops it
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import importlib.util
 import queue
@@ -25,13 +24,21 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from dispatch.model import Agency
 from maps.bundled import load_bundled
 from maps.graph import RoadGraph, haversine_m
 from simulations.scenario import Service
-from tests.web.conftest import ROOT, T0, Server, Sock, free_port, screenshot, wait_healthy
+from tests.web.conftest import (
+    ROOT,
+    T0,
+    Server,
+    Sock,
+    free_port,
+    screenshot,
+    serve_app,
+    wait_healthy,
+)
 from web.demo import DemoConfig, ScaledClock, create_demo_app, demo_links, demo_unit_ids
 from web.demo_feed import JOINT_FAR_M, JOINT_NEAR_M, LEAD_S, AlarmFeed
 from web.errors import BadMessage
@@ -124,19 +131,7 @@ def demo(tmp_path: Path, graph: RoadGraph, request: pytest.FixtureRequest) -> It
     settings = Settings(database=db, port=port, tick_interval_s=0.1, ack_timeout_s=600)
     app = create_demo_app(settings, DemoConfig(**options), graph=graph,
                           clock=ScaledClock(options["speed"], start=T0))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="on"))
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    wait_healthy(base)
-
-    def stop() -> None:
-        server.should_exit = True
-        thread.join(timeout=20)
-        assert not thread.is_alive(), "the demo server did not stop"
-
-    srv = Server(base, db, tokens, stop)
+    srv = serve_app(app, port, db, tokens, join_timeout_s=20)
     yield srv
     srv.stop()
 

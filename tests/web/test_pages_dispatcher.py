@@ -4,15 +4,12 @@ the page uses for its timeline and follow-up list."""
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from playwright.sync_api import Page, expect
 
 from tests.web.conftest import (
@@ -24,10 +21,7 @@ from tests.web.conftest import (
     make_tokens,
     screenshot,
     thread_server,
-    wait_healthy,
 )
-from web.app import create_app
-from web.settings import Settings
 
 WAIT_MS = 15_000
 
@@ -49,24 +43,6 @@ REPEAT_JS = """async () => {
   return { first, again, alarms: store.callouts.get("C1").alarms.length,
            timeline: store.timeline("C1").length };
 }"""
-
-
-def serve_on(db: Path, tokens: dict[str, str], port: int, **settings: Any) -> Server:
-    """Like conftest's thread_server, on a given port (to restart a server where pages expect
-    it)."""
-    app = create_app(Settings(database=db, port=port, demo_units=True, **settings))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           ws_per_message_deflate=False, lifespan="on"))
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    wait_healthy(base)
-
-    def stop() -> None:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-    return Server(base, db, tokens, stop)
 
 
 def open_page(browser: Any, url: str, *, errors: list[str]) -> tuple[Any, Page]:
@@ -214,7 +190,7 @@ def test_timeline_actions_language_help_and_catch_up_after_a_drop(
     db = tmp_path / "drop.sqlite3"
     tokens = make_tokens(db)
     port = free_port()
-    srv = serve_on(db, tokens, port)
+    srv = thread_server(db, tokens, port=port, demo_units=True)
     errors: list[str] = []
     context, page = open_page(browser, f"{srv.base}/dispatch", errors=errors)
     sockets: list[str] = []
@@ -283,7 +259,7 @@ def test_timeline_actions_language_help_and_catch_up_after_a_drop(
         psych.close()
         context.set_offline(True)
         srv.stop()
-        srv = serve_on(db, tokens, port)
+        srv = thread_server(db, tokens, port=port, demo_units=True)
         (police,) = socks(srv, ("/ws/agency", "police"))
         late = police.request(alarm("R-8", 1, "Luleå"))["callout_id"]
         context.set_offline(False)
