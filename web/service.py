@@ -235,20 +235,23 @@ class DispatchService:
             done = await self.execute(command, actor=principal.actor, op=key, guard=guard)
         except MaeError as exc:
             info = describe(exc)
-            self.record(principal, action, target, client,
-                        f"refused {info.code}" + (f" ({info.field})" if info.field else ""))
+            await self.record(principal, action, target, client,
+                              f"refused {info.code}" + (f" ({info.field})" if info.field else ""))
             raise
         target.setdefault("callout_id", done.decision.callout_id)
         target["seq"] = done.last_seq
-        self.record(principal, action, target, client,
-                    "duplicate" if done.decision.duplicate else "ok")
+        await self.record(principal, action, target, client,
+                          "duplicate" if done.decision.duplicate else "ok")
         return done
 
-    def record(self, principal: Principal, action: str, target: Mapping[str, object],
-               client: str, result: str) -> None:
+    async def record(self, principal: Principal, action: str, target: Mapping[str, object],
+                     client: str, result: str) -> None:
+        """Add an audit row from a worker thread: the insert may wait for SQLite's write lock
+        while an event commit holds it, and must not stop the event loop meanwhile."""
         if self.audit is not None:
-            self.audit.record(at=self.clock.now(), principal=principal, action=action,
-                              target=target, client=client, result=result)
+            await asyncio.to_thread(self.audit.record, at=self.clock.now(),
+                                    principal=principal, action=action, target=target,
+                                    client=client, result=result)
 
     # -- fan-out -----------------------------------------------------------------------------
 

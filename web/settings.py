@@ -34,7 +34,8 @@ class Settings(BaseSettings):
     merge_window_s: float = Field(default=900.0, gt=0, le=86_400)
     permessage_deflate: bool = Field(default=
         False, description="compress WebSocket frames; off: small JSON gains little and "
-        "compressing costs 2-5x broadcast throughput")
+        "compressing cost 1.4-1.5x broadcast throughput and 1.5-1.9x CPU per message "
+        "here (benchmarks/README.md, Dispatch service)")
     queue_size: int = Field(default=10_000, ge=10, le=1_000_000,
                             description="messages a slow client may fall behind before it is "
                             "dropped (it then reconnects with since=)")

@@ -261,10 +261,10 @@ async def _recommend(conn: Connection, msg: RecommendMsg) -> Reply:
     try:
         options = conn.service.recommend(msg.callout_id)
     except MaeError as exc:
-        conn.service.record(conn.principal, "recommend", target, conn.client,
+        await conn.service.record(conn.principal, "recommend", target, conn.client,
                             f"refused {describe(exc).code}")
         raise
-    conn.service.record(conn.principal, "recommend", {**target, "options": len(options)},
+    await conn.service.record(conn.principal, "recommend", {**target, "options": len(options)},
                         conn.client, "ok")
     return {"type": "recommendation", "callout_id": msg.callout_id,
             "seq": conn.service.state.last_seq, "options": [option_view(o) for o in options]}
@@ -273,7 +273,7 @@ async def _recommend(conn: Connection, msg: RecommendMsg) -> Reply:
 async def _propose(conn: Connection, msg: Any) -> Reply:
     authorize(conn.principal, Action.DISPATCH_ADVICE)
     proposal = conn.service.propose()
-    conn.service.record(conn.principal, "propose", {"options": len(proposal.pairs)},
+    await conn.service.record(conn.principal, "propose", {"options": len(proposal.pairs)},
                         conn.client, "ok")
     return {"type": "proposal", "seq": conn.service.state.last_seq,
             "pairs": [{"callout_id": c, "unit_id": u, "eta_s": e} for c, u, e in proposal.pairs],
