@@ -96,6 +96,9 @@ class TravelMatrix:
             raise RoutingError("durations and distances must be matrices of the same shape")
 
 
+SNAP_CACHE = 4096  # coordinates whose snapped point is kept (a few hundred bytes each)
+
+
 class _Shared:
     """What every situation of one graph shares: the snap index, edge times, hierarchies."""
 
@@ -108,6 +111,20 @@ class _Shared:
         self.lock = threading.Lock()
         self.times: dict[tuple[object, ...], FloatArray] = {}
         self.hierarchies: list[ContractionHierarchy] = []
+        self.snaps: dict[tuple[float, float], SnappedPoint] = {}
+
+    def snap(self, lat: float, lon: float) -> SnappedPoint:
+        """:meth:`Snapper.snap`, remembered for the last ``SNAP_CACHE`` coordinates: units that
+        have not moved are asked about on every alarm and recommendation."""
+        key = (lat, lon)
+        found = self.snaps.get(key)
+        if found is None:
+            found = self.snapper.snap(lat, lon)
+            with self.lock:
+                if len(self.snaps) >= SNAP_CACHE:
+                    self.snaps.pop(next(iter(self.snaps)))
+                self.snaps[key] = found
+        return found
 
     def edge_times(
         self, model: TravelTimeModel, at: datetime | None, winter: bool | None, emergency: bool
@@ -241,7 +258,7 @@ class TravelTimes:
 
     def snap(self, lat: float, lon: float) -> SnappedPoint:
         """The nearest road point to ``(lat, lon)`` (see :class:`~routing.snap.Snapper`)."""
-        return self._shared.snapper.snap(lat, lon)
+        return self._shared.snap(lat, lon)
 
     def at_node(self, node: int) -> SnappedPoint:
         """A point exactly at graph node ``node``."""

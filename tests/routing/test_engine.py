@@ -12,12 +12,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from maps.bundled import load_bundled
 from maps.graph import RoadClass, RoadGraph
 from maps.synthetic import rural_graph
 from maps.traveltime import TravelTimeModel
 from routing.engine import SMALL_GRAPH_NODES, EtaResult, TravelTimes
 from routing.errors import NoRoute, RoutingError, SnapError
-from routing.snap import SnappedPoint
+from routing.snap import SnappedPoint, Snapper
 
 # shared test helpers live beside the tests (pytest runs with --import-mode=importlib)
 sys.path.insert(0, str(Path(__file__).parent))
@@ -241,3 +242,12 @@ def test_empty_queries_and_bad_options() -> None:
         EtaResult(-1.0, 0.0)
     with pytest.raises(SnapError):
         tt.eta(SnappedPoint(65, 21, 999, 0.5, 65, 21), tt.at_node(0))
+
+
+def test_snapping_the_same_coordinate_again_gives_the_same_point() -> None:
+    """Repeated snaps (units that have not moved) come from the cache and equal a fresh snap."""
+    graph = load_bundled()
+    tt = TravelTimes(graph)
+    first = tt.snap(65.58, 22.15)
+    assert tt.snap(65.58, 22.15) is first
+    assert first == Snapper(graph, max_snap_m=tt.max_snap_m).snap(65.58, 22.15)
