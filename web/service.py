@@ -51,7 +51,7 @@ from dispatch.recommend import Proposal, RecommendConfig, UnitOption, propose, r
 from dispatch.state import DispatchState
 from mae.errors import MaeError
 from maps.gazetteer import Gazetteer
-from maps.graph import RoadGraph
+from maps.graph import RoadGraph, haversine_m
 from routing.engine import TravelTimes
 from routing.errors import SnapError
 from web.audit import AuditLog
@@ -70,6 +70,8 @@ from web.views import (
 from web.visibility import Audience, Viewer, audience_of
 
 __all__ = ["Clock", "DispatchService", "Executed", "Guard", "Subscription", "WallClock"]
+
+NEARBY_LABEL_KM = 30.0  # farther from every place, coordinates get no label
 
 logger = logging.getLogger(__name__)
 
@@ -405,9 +407,9 @@ class DispatchService:
     # -- locations ----------------------------------------------------------------------------
 
     def resolve(self, *, lat: float | None, lon: float | None, place: str | None,
-                field: str = "location") -> Location:
+                field: str = "location", label: bool = False) -> Location:
         """A location from coordinates or a place name of the loaded map, checked to lie
-        within reach of its roads."""
+        within reach of its roads; ``label`` names bare coordinates by the nearest place."""
         if place is not None and place.strip():
             found = self.gazetteer.find(place)
             return Location(found.lat, found.lon, label=found.name, resolved_from=place)
@@ -417,7 +419,19 @@ class DispatchService:
             self._travel.snap(lat, lon)
         except SnapError as exc:
             raise InvalidCommand(field, f"not on the loaded map ({exc})") from None
-        return Location(lat, lon)
+        return Location(lat, lon, label=self.nearby_label(lat, lon) if label else "")
+
+    def nearby_label(self, lat: float, lon: float) -> str:
+        """The nearest place of the map as a label for bare coordinates ("Piteå" within a
+        kilometre, "Piteå (3 km)" up to 30 km, "" beyond), so a dispatcher sees where it is."""
+        places = self.graph.places
+        if not places:
+            return ""
+        km, name = min((float(haversine_m(lat, lon, p.lat, p.lon)) / 1000.0, p.name)
+                       for p in places)
+        if km <= 1.0:
+            return name
+        return f"{name} ({km:.0f} km)" if km <= NEARBY_LABEL_KM else ""
 
     # -- background work ----------------------------------------------------------------------
 

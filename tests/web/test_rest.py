@@ -136,3 +136,22 @@ def test_audit_records_commands_without_patient_text(server: Server) -> None:
     assert rows[1]["target"] == {"callout_id": cid, "seq": 8}
     assert all(r["client"].startswith("127.0.0.1:") for r in rows)
     assert "Berit" not in repr(rows)
+
+
+def test_alarms_by_coordinates_are_labelled_by_the_nearest_place(server: Server) -> None:
+    """Bare coordinates get the nearest place as a label (with the distance past 1 km), so
+    the dispatcher sees where it is; far from every place they stay unlabelled."""
+    with server.http("police") as police:
+        kalix = police.get("/api/places", params={"q": "Kalix"}).json()[0]
+        near = police.post("/api/alarms", json={
+            **ALARM, "reference": "XY-1",
+            "location": {"lat": kalix["lat"] + 0.0027, "lon": kalix["lon"]}})  # ~300 m north
+        away = police.post("/api/alarms", json={
+            **ALARM, "reference": "XY-2",
+            "location": {"lat": kalix["lat"] + 0.045, "lon": kalix["lon"]}})  # ~5 km north
+        assert near.status_code == away.status_code == 201
+        got = {ref: police.get(f"/api/alarms/police/{ref}").json()["location"]
+               for ref in ("XY-1", "XY-2")}
+    assert got["XY-1"]["label"] == "Kalix"
+    assert got["XY-1"]["resolved_from"] == ""
+    assert got["XY-2"]["label"] == "Kalix (5 km)"
