@@ -213,18 +213,21 @@ def _merge_target(
         return target, "linked by the agency"
     best: tuple[float, Callout] | None = None
     window = timedelta(seconds=config.merge_window_s)
-    for callout in state.open_callouts():
+    lat, lon = alarm.location.lat, alarm.location.lon
+    # A box a little larger than the merge radius, in degrees: most callouts fail this plain
+    # float test, so an alarm's cost stays flat as open callouts pile up in a surge.
+    dlat = 1.01 * config.merge_radius_m / 111_000.0
+    dlon = dlat / max(math.cos(math.radians(min(abs(lat) + dlat, 89.0))), 1e-6)
+    for callout in state.open_callouts():  # on equal distance the most urgent wins
+        if abs(callout.location.lat - lat) > dlat or abs(callout.location.lon - lon) > dlon:
+            continue
         last = callout.last_alarm_at or callout.created_at
         if abs(alarm.received_at - last) > window:
             continue
         first = state.alarms[callout.alarm_ids[0]]
         if not compatible(first.category, alarm.category):
             continue
-        d = float(
-            haversine_m(
-                alarm.location.lat, alarm.location.lon, callout.location.lat, callout.location.lon
-            )
-        )
+        d = float(haversine_m(lat, lon, callout.location.lat, callout.location.lon))
         if d <= config.merge_radius_m and (best is None or d < best[0]):
             best = (d, callout)
     if best is None:
