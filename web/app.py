@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -51,6 +52,17 @@ def _load_graph(settings: Settings) -> RoadGraph:
     from maps.graph import load_graph
 
     return load_graph(settings.map_path)
+
+
+_PARTS = ("body", "query", "path", "header", "cookie")
+
+
+def _field(loc: tuple[object, ...] | list[object]) -> str:
+    """``("body", "location", "lat")`` → ``"location.lat"``: the field as the client names it."""
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in _PARTS:
+        parts = parts[1:]
+    return ".".join(parts) or "body"
 
 
 def create_app(
@@ -110,7 +122,17 @@ def create_app(
                              "message": str(exc.detail)}, status_code=exc.status_code,
                             headers=exc.headers)
 
+    async def on_invalid_request(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        errors = [{"field": _field(e.get("loc", ())), "message": str(e.get("msg", "invalid"))}
+                  for e in exc.errors()]  # never the input: it may hold patient text
+        first = errors[0] if errors else {"field": "body", "message": "invalid request"}
+        return JSONResponse({"error": "invalid_request", "field": first["field"],
+                             "message": f"{first['field']}: {first['message']}",
+                             "errors": errors}, status_code=422)
+
     app.add_exception_handler(MaeError, on_mae_error)
+    app.add_exception_handler(RequestValidationError, on_invalid_request)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     for module in (routes.health, routes.alarms, routes.units, routes.callouts, routes.audit):
         app.include_router(module.router)

@@ -183,6 +183,14 @@ class PrincipalStore:
             raise Unauthorized("the token is unknown or revoked")
         return Principal(row[0], row[1], Role(row[2]), Agency(row[3]) if row[3] else None, row[4])
 
+    def is_active(self, principal_id: str) -> bool:
+        """Whether the principal exists and its token is not revoked (checked again while a
+        socket stays open: a lost phone's token is revoked from another process)."""
+        row = self._db.execute(
+            "SELECT revoked_at FROM principals WHERE principal_id = ?", (principal_id,),
+        ).fetchone()
+        return row is not None and row[0] is None
+
     def principals(self) -> list[tuple[Principal, bool]]:
         """Every principal and whether its token is revoked."""
         rows = self._db.execute(

@@ -8,19 +8,33 @@ The crew pages live in :mod:`web.crewpage`. Pages are plain HTML with ES modules
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import xstatic.pkg.leaflet
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.responses import Response
 
 __all__ = ["LEAFLET_DIR", "STATIC_DIR", "router"]
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 LEAFLET_DIR = Path(xstatic.pkg.leaflet.BASE_DIR)
 
+
+
+class _RevalidatedFiles(StaticFiles):
+    """Static files the browser must revalidate (a cheap 304 by ETag) before each use, so
+    after an update a page never runs a mix of old and new ES modules."""
+
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+
+
 router = APIRouter(include_in_schema=False)
-router.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+router.mount("/static", _RevalidatedFiles(directory=STATIC_DIR), name="static")
 router.mount("/vendor/leaflet", StaticFiles(directory=LEAFLET_DIR), name="leaflet")
 
 _NO_CACHE = {"Cache-Control": "no-cache"}

@@ -30,7 +30,7 @@ from web.errors import BadMessage, describe
 from web.playback import Player, list_replays, load_replay
 from web.routes._common import errors
 from web.service import Subscription
-from web.sockets import decode_frame
+from web.sockets import decode_frame, since_param
 from web.visibility import Viewer
 
 __all__ = ["ReplayOut", "router"]
@@ -70,13 +70,6 @@ def get_replays(
 def _token(ws: WebSocket) -> str | None:
     scheme, _, value = ws.headers.get("authorization", "").partition(" ")
     return ws.query_params.get("token") or (value.strip() if scheme.lower() == "bearer" else None)
-
-
-def _since(ws: WebSocket) -> int | None:
-    raw = ws.query_params.get("since") or None
-    if raw is not None and (not raw.isdigit() or len(raw) > 18):
-        raise BadMessage("since", "must be a whole number >= 0 (the last seq you received)")
-    return None if raw is None else int(raw)
 
 
 def _error(exc: MaeError, msg_id: Any = None) -> str:
@@ -149,7 +142,7 @@ async def replay_socket(ws: WebSocket) -> None:
     try:
         principal = principals.authenticate(_token(ws))
         authorize(principal, Action.DISPATCH_SOCKET)
-        since = _since(ws)
+        since = since_param(ws)
         try:
             log = await asyncio.to_thread(load_replay, settings.replay_dir,
                                           ws.query_params.get("name"))

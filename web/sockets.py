@@ -47,7 +47,7 @@ from dispatch.model import Outcome
 from dispatch.state import DispatchState
 from mae.errors import MaeError
 from web.auth import Action, Principal, PrincipalStore, authorize
-from web.errors import BadMessage, describe
+from web.errors import BadMessage, Unauthorized, describe
 from web.intake import submit_alarm
 from web.schemas import (
     AGENCY_MESSAGES,
@@ -81,6 +81,7 @@ router = APIRouter()
 
 CLOSE_TOO_SLOW = 1013
 MAX_MESSAGE_CHARS = 64_000
+REVALIDATE_S = 15.0  # an idle socket's token is checked again this often (and on every message)
 
 Reply = dict[str, Any]
 Handler = Callable[["Connection", Any], Awaitable[Reply]]
@@ -121,11 +122,13 @@ def _token(ws: WebSocket) -> str | None:
     return value.strip() if scheme.lower() == "bearer" else None
 
 
-def _since(ws: WebSocket) -> int | None:
+def since_param(ws: WebSocket) -> int | None:
+    """The ``since=`` query value: None when absent, else ASCII digits (``"²".isdigit()`` is
+    true but ``int("²")`` fails), or BadMessage naming ``since``."""
     raw = ws.query_params.get("since")
     if raw is None or raw == "":
         return None
-    if not raw.isdigit() or len(raw) > 18:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
         raise BadMessage("since", "must be a whole number >= 0 (the last seq you received)")
     return int(raw)
 
@@ -143,6 +146,13 @@ async def _sender(conn: Connection, initial: list[str]) -> None:
         await ws.send_text(item)
 
 
+async def _refuse(ws: WebSocket, exc: MaeError) -> None:
+    """Tell the client why in one error message, then close with the matching code."""
+    info = describe(exc)
+    await ws.send_text(json.dumps({"type": "error", "status": info.status, **info.reply()}))
+    await ws.close(info.close_code, info.message[:120])
+
+
 async def _serve(ws: WebSocket, action: Action, kinds: dict[str, Any],
                  handlers: dict[str, Handler]) -> None:
     service: DispatchService = ws.app.state.service
@@ -152,21 +162,29 @@ async def _serve(ws: WebSocket, action: Action, kinds: dict[str, Any],
         principal = principals.authenticate(_token(ws))
         authorize(principal, action)
         conn = Connection(ws, service, principal)
-        conn.sub, initial = service.subscribe(principal, _since(ws))
+        conn.sub, initial = service.subscribe(principal, since_param(ws))
     except MaeError as exc:
-        info = describe(exc)
-        await ws.send_text(json.dumps({"type": "error", "status": info.status, **info.reply()}))
-        await ws.close(info.close_code, info.message[:120])
+        await _refuse(ws, exc)
         return
     sender = asyncio.create_task(_sender(conn, initial))
+    receive: asyncio.Future[Any] | None = None
     try:
         while True:
-            receive = asyncio.ensure_future(ws.receive())
-            done, _ = await asyncio.wait({receive, sender}, return_when=asyncio.FIRST_COMPLETED)
-            if receive not in done:  # the sender ended (client too slow, or gone)
+            if receive is None:
+                receive = asyncio.ensure_future(ws.receive())
+            done, _ = await asyncio.wait({receive, sender}, timeout=REVALIDATE_S,
+                                         return_when=asyncio.FIRST_COMPLETED)
+            if not principals.is_active(principal.principal_id):
+                receive.cancel()
+                await _refuse(ws, Unauthorized("the token was revoked"))
+                break
+            if sender in done and receive not in done:  # client too slow, or gone
                 receive.cancel()
                 break
+            if receive not in done:  # only the revalidation timer
+                continue
             message = receive.result()
+            receive = None
             if message["type"] == "websocket.disconnect":
                 break
             text: str | None = message.get("text")
@@ -194,7 +212,7 @@ def decode_frame(text: str, *, max_chars: int = MAX_MESSAGE_CHARS) -> tuple[Any,
         raise BadMessage("", f"a message is at most {max_chars} characters")
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than Python goes
         raise BadMessage("", "a message is one JSON object") from None
     raw_id = data.get("id") if isinstance(data, dict) else None
     ok = isinstance(raw_id, str | int) and not isinstance(raw_id, bool) and len(str(raw_id)) <= 64

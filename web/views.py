@@ -23,6 +23,7 @@ from dispatch.events import (
 from dispatch.model import Alarm, Location
 from dispatch.recommend import UnitOption
 from dispatch.state import Callout, DispatchState, Unit
+from dispatch.status import CalloutStatus
 
 __all__ = [
     "alarm_status",
@@ -118,6 +119,10 @@ def live_callout_id(state: DispatchState, callout_id: str) -> str:
     return callout_id
 
 
+_ON_THE_WAY = frozenset({CalloutStatus.ASSIGNED, CalloutStatus.ACKNOWLEDGED,
+                         CalloutStatus.EN_ROUTE})
+
+
 def alarm_status(
     state: DispatchState, alarm_id: str, *, eta_at: dict[str, datetime],
     now: datetime | None = None,
@@ -125,7 +130,8 @@ def alarm_status(
     """What an agency may know about its alarm: the callout, its status, unit and ETA."""
     alarm = state.alarms[alarm_id]
     callout = state.callouts[live_callout_id(state, state.alarm_callout[alarm_id])]
-    arrival = eta_at.get(callout.callout_id)
+    coming = callout.status in _ON_THE_WAY  # once on scene (or done) there is no ETA to show
+    arrival = eta_at.get(callout.callout_id) if coming else None
     remaining = None
     if arrival is not None and now is not None:
         remaining = max(0.0, (arrival - now).total_seconds())
@@ -139,7 +145,7 @@ def alarm_status(
         "status": callout.status.value,
         "priority": int(callout.priority),
         "unit_id": callout.unit_id,
-        "eta_s": callout.eta_s,
+        "eta_s": callout.eta_s if coming else None,
         "eta_at": _iso(arrival),
         "eta_remaining_s": remaining,
     }

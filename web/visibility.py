@@ -137,8 +137,12 @@ class Viewer:
 
 
 def _strip_text(data: dict[str, Any]) -> None:
+    """Blank the free text a person typed: notes and cancellation reasons (they may say
+    anything about the patient); system-made reasons such as ``merged_reason`` stay."""
     if "text" in data:
         data["text"] = ""
+    if "reason" in data:
+        data["reason"] = ""
     alarm = data.get("alarm")
     if isinstance(alarm, dict) and "note" in alarm:
         alarm["note"] = ""

@@ -36,7 +36,11 @@ def test_static_and_leaflet_files_have_their_content_types(server: Server) -> No
                 "text/javascript"), name
             assert "export " in r.text
         assert c.get("/static/mae.css").headers["content-type"].startswith("text/css")
-        assert c.get("/static/agency.js").headers["content-type"].startswith("text/javascript")
+        agency = c.get("/static/agency.js")
+        assert agency.headers["content-type"].startswith("text/javascript")
+        assert agency.headers["cache-control"] == "no-cache"  # revalidated: no stale modules
+        again = c.get("/static/agency.js", headers={"If-None-Match": agency.headers["etag"]})
+        assert again.status_code == 304
         leaflet = c.get("/vendor/leaflet/leaflet.js")
         assert leaflet.status_code == 200
         assert leaflet.headers["content-type"].startswith("text/javascript")

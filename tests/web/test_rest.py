@@ -57,7 +57,12 @@ def test_malformed_alarms_get_422_with_the_field_path(
     with server.http("police") as police:
         r = police.post("/api/alarms", json=body)
         assert r.status_code == 422
-        assert field in [e["loc"] for e in r.json()["detail"]]
+        reply = r.json()
+        dotted = ".".join(field[1:])
+        assert reply["error"] == "invalid_request"
+        assert dotted in [e["field"] for e in reply["errors"]]
+        assert reply["field"] in reply["message"]
+        assert NOTE not in r.text  # the input is never echoed
         assert police.get("/api/health").json()["seq"] == 6
 
 
@@ -155,3 +160,37 @@ def test_alarms_by_coordinates_are_labelled_by_the_nearest_place(server: Server)
     assert got["XY-1"]["label"] == "Kalix"
     assert got["XY-1"]["resolved_from"] == ""
     assert got["XY-2"]["label"] == "Kalix (5 km)"
+
+
+def test_unencodable_text_in_a_body_is_a_422_not_a_500(server: Server) -> None:
+    """A lone surrogate in the note is refused naming the field; nothing is stored."""
+    with server.http("police") as police:
+        before = police.get("/api/health").json()["seq"]
+        r = police.post("/api/alarms", content=b'{"reference": "S-1", "priority": 1, '
+                        b'"category": "psychosis", "location": {"place": "Kalix"}, '
+                        b'"note": "\\ud800"}',
+                        headers={"Content-Type": "application/json"})
+        assert r.status_code == 422, r.text
+        assert r.json()["field"] == "note"
+        assert police.get("/api/health").json()["seq"] == before
+
+
+def test_the_agency_sees_no_eta_once_the_unit_is_on_scene(server: Server) -> None:
+    with server.http("ambulance") as amb:
+        cid = amb.post("/api/alarms", json=ALARM).json()["callout_id"]
+        disp, crew = server.socket("/ws/dispatch", "dispatcher"), server.socket("/ws/crew",
+                                                                                "crew_sun")
+        disp.ready()
+        crew.ready()
+        assert disp.request({"type": "assign", "callout_id": cid,
+                             "unit_id": "MAE-SUNDERBY"})["type"] == "ok"
+        assert crew.request({"type": "ack", "callout_id": cid})["type"] == "ok"
+        assert crew.request({"type": "status", "status": "en_route"})["type"] == "ok"
+        assert amb.get("/api/alarms/ambulance/A-1").json()["eta_s"] > 0
+        assert crew.request({"type": "status", "status": "on_scene"})["type"] == "ok"
+        status = amb.get("/api/alarms/ambulance/A-1").json()
+        disp.close()
+        crew.close()
+    assert status["status"] == "on_scene"
+    assert status["eta_s"] is None and status["eta_at"] is None
+    assert status["eta_remaining_s"] is None

@@ -3,12 +3,15 @@ ack timer alerts the dispatcher with the next-best unit, resuming from a bad sin
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from tests.web.conftest import ManualClock, Server, make_tokens, thread_server
+from tests.web.conftest import ManualClock, Server, Sock, make_tokens, thread_server
+from web.auth import PrincipalStore
 
 ALARM = {"type": "alarm", "reference": "R-9", "priority": 1, "category": "psychosis",
          "location": {"place": "Boden"}}
@@ -76,7 +79,7 @@ def test_bad_alarms_name_the_field_and_store_nothing(
 def test_garbage_frames_get_an_error_and_the_socket_stays_open(server: Server) -> None:
     sock = server.socket("/ws/crew", "crew_sun")
     sock.ready()
-    for frame in ("not json", "[1, 2]", '{"no": "type"}', "{" * 5):
+    for frame in ("not json", "[1, 2]", '{"no": "type"}', "{" * 5, "[" * 60_000):
         sock.conn.send(frame)
         assert sock.until(lambda m: m.get("type") == "error")["status"] == 422
     sock.conn.send(b"\xff\xfe")
@@ -102,8 +105,11 @@ def test_alarm_retries_return_the_same_callout_and_log_nothing(server: Server) -
     sock.close()
 
 
-def test_resuming_from_beyond_the_log_is_refused(server: Server) -> None:
-    sock = server.socket("/ws/dispatch", "dispatcher", since=10_000)
+@pytest.mark.parametrize("since", [10_000, "\u00b2", "-1", "1e3"])
+def test_resuming_from_beyond_the_log_or_a_bad_since_is_refused(server: Server,
+                                                                 since: object) -> None:
+    """An error naming ``since`` and a clean close (``"²".isdigit()`` is true in Python)."""
+    sock = server.socket("/ws/dispatch", "dispatcher", since=since)  # type: ignore[arg-type]
     reply = sock.recv()
     assert reply["type"] == "error" and reply["field"] == "since"
     with pytest.raises(ConnectionClosed):
@@ -140,3 +146,50 @@ def test_unacknowledged_job_alerts_the_dispatcher_with_the_next_best_unit(tmp_pa
             s.close()
     finally:
         srv.stop()
+
+
+def test_a_token_revoked_while_its_socket_is_open_is_cut_off(server: Server) -> None:
+    """Revoking (as `mae tokens revoke` does, from another process) ends the open socket at
+    its next message: an error saying so, close code 4401, nothing stored."""
+    sock = server.socket("/ws/crew", "crew_sun")
+    sock.ready()
+    assert sock.request({"type": "ping"})["type"] == "pong"
+    principal_id = server.tokens["crew_sun"].split("_")[1]
+    store = PrincipalStore(server.db)
+    assert store.revoke(principal_id)
+    store.close()
+    before = seq(server)
+    sock.conn.send(json.dumps({"type": "status", "status": "unavailable", "id": "x"}))
+    reply = sock.until(lambda m: m.get("type") == "error")
+    assert reply["status"] == 401 and "revoked" in reply["message"]
+    with pytest.raises(ConnectionClosed) as closed:
+        sock.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+    assert seq(server) == before
+    sock.close()
+
+
+def test_a_typed_cancel_reason_reaches_only_those_who_see_patient_text(server: Server) -> None:
+    """The reason a dispatcher types may say anything about the patient: agencies and planners
+    get the cancellation without it."""
+    police, planner = server.socket("/ws/agency", "police"), server.socket("/ws/dispatch",
+                                                                           "planner")
+    disp = server.socket("/ws/dispatch", "dispatcher")
+    for s in (police, planner, disp):
+        s.ready()
+    cid = police.request(ALARM)["callout_id"]
+    reason = "han har en kniv, mamma Anna ringde"
+    assert disp.request({"type": "cancel", "callout_id": cid, "reason": reason})["type"] == "ok"
+
+    def cancelled(m: dict[str, object]) -> bool:
+        event = m.get("event")
+        return isinstance(event, dict) and event.get("type") == "CalloutCancelled"
+
+    def seen(sock: Sock) -> dict[str, Any]:  # it may have come before the command's reply
+        return next((m for m in sock.messages if cancelled(m)), None) or sock.until(cancelled)
+
+    assert seen(disp)["event"]["reason"] == reason
+    for s in (police, planner):
+        assert seen(s)["event"]["reason"] == "" and reason not in json.dumps(s.messages)
+    for s in (police, planner, disp):
+        s.close()
