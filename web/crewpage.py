@@ -6,10 +6,12 @@ outbox until the server has answered each (see :mod:`web.sockets` for the ``op``
 them exactly-once). The service worker ``/crew/sw.js`` caches the app shell; it is served with
 ``Service-Worker-Allowed: /crew`` so that its scope covers the page at ``/crew`` itself (the
 default scope of a script under ``/crew/`` would be ``/crew/``, which does not contain
-``/crew``). Its cache version is a fingerprint of the shell files, so a changed file reaches
-phones on their next visit. ``/crew/workflow.json`` is the transition table of
-:mod:`dispatch.status` and the crew rules of :func:`dispatch.commands.decide` as data, so the
-page enables only legal next statuses without a copy of the table in JavaScript.
+``/crew``). Its cache version is a fingerprint of the shell files and of the workflow, so a
+changed file or rule reaches phones on their next visit (the worker also fetches the workflow
+network-first, its cached copy only a fallback offline). ``/crew/workflow.json`` is the
+transition table of :mod:`dispatch.status` and the crew rules of
+:func:`dispatch.commands.decide` as data, so the page enables only legal next statuses without
+a copy of the table in JavaScript.
 """
 
 from __future__ import annotations
@@ -59,8 +61,10 @@ def shell_urls() -> list[str]:
 
 
 def _version(template: str) -> str:
-    """A fingerprint of the shell: changes whenever a file (or the worker itself) does."""
+    """A fingerprint of the shell: changes whenever a file, the worker itself or the workflow
+    (which the page caches with the shell) does."""
     digest = hashlib.sha256(template.encode())
+    digest.update(json.dumps(workflow(), sort_keys=True).encode())
     for url, path in _shell_files():
         stat = path.stat()
         digest.update(f"{url}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())

@@ -1,12 +1,15 @@
 """The agency page in a real Chromium: log in, raise alarms by place name and by a map click,
 follow the status and ETA a dispatcher's assignment brings, see errors next to the field they
-name, and switch to English."""
+name, and switch to English; a made-up reference survives a failed send (no second alarm), and
+times are Swedish whatever the device's zone."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
@@ -33,6 +36,8 @@ def open_agency(page: Any, server: Server, who: str = "police") -> None:
     expect(page.locator("#app")).to_be_visible()
     expect(page.locator("#conn")).to_have_attribute("data-state", "open")
     expect(page.locator("#map")).to_have_attribute("data-ready", "true")
+    # place names are put in as text (Leaflet would take a string as HTML)
+    expect(page.locator(".mae-place-label span").first).to_be_attached()
 
 
 def fill_alarm(page: Any, *, priority: str = "1", category: str = "psychosis") -> None:
@@ -179,3 +184,34 @@ def test_agency_errors_name_the_field_and_bad_tokens_are_refused(page: Any,
     page.click("#logout")
     expect(page.locator("#login")).to_be_visible()
     assert page.evaluate("localStorage.getItem('mae.token.agency')") is None
+
+
+def test_a_made_up_reference_survives_a_failed_send_and_times_are_swedish(
+        browser: Any, server: Server) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 1000}, locale="sv-SE",
+                                  timezone_id="America/New_York")
+    try:
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        open_agency(page, server)
+        page.fill("#place", "Kalix")
+        fill_alarm(page)
+        context.set_offline(True)
+        page.click("#submit")  # the request never reaches the server
+        expect(page.locator("#form-notice.error")).to_be_visible()
+        reference = page.input_value("#reference")
+        assert re.fullmatch(r"W\d{8}-\d{6}-[0-9A-Z]{4}", reference)  # kept for the retry
+        context.set_offline(False)
+        page.click("#submit")
+        expect(page.locator("#form-notice.ok")).to_contain_text(reference)
+        expect(page.locator("#reference")).to_have_value("")  # the next alarm gets a new one
+        item = alarm_item(page, f"police/{reference}")
+        expect(page.locator("#alarms li")).to_have_count(1)
+        with server.http("police") as police:
+            alarm = police.get(f"/api/alarms/police/{reference}").json()
+            assert police.get("/api/health").json()["open_callouts"] == 1
+        received = datetime.fromisoformat(alarm["received_at"])
+        swedish = received.astimezone(ZoneInfo("Europe/Stockholm")).strftime("%H:%M")
+        expect(item.locator(".received")).to_have_text(swedish)  # not New York's clock
+    finally:
+        context.close()

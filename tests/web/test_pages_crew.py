@@ -1,8 +1,9 @@
 """The crew's phone page in a real Chromium against a real server: a job arrives with its route,
 the crew acknowledges and works it to an outcome; offline, statuses and positions wait in the
-outbox and reach the server exactly once and in order when the phone is back; a status the
-world moved past is dropped with a notice; the service worker opens the page without a
-connection."""
+outbox and reach the server exactly once and in order when the phone is back (positions
+collapse to the latest); a status the world moved past is dropped with a notice; the service
+worker opens the page without a connection; a refused token takes the unit's stored data with it
+and another unit's login never sees or sends it; times are Swedish whatever the phone's zone."""
 
 from __future__ import annotations
 
@@ -10,20 +11,28 @@ import json
 import re
 import sqlite3
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
 from dispatch.model import OutcomeKind
 from tests.web.conftest import Server, Sock, screenshot, thread_server
+from web import crewpage
+from web.auth import PrincipalStore
 
 BASE = {"latitude": 65.67, "longitude": 21.98}  # Sunderby sjukhus, MAE-SUNDERBY's base
 MOVED = {"latitude": 65.676, "longitude": 21.99}  # about 800 m on
+FURTHER = [{"latitude": 65.683, "longitude": 22.0}, {"latitude": 65.69, "longitude": 22.01},
+           {"latitude": 65.697, "longitude": 22.02}]  # and on, 800 m at a time
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
          "device_scale_factor": 2}
 DESKTOP = {"viewport": {"width": 1280, "height": 800}}
+NEW_YORK_PHONE = {**PHONE, "timezone_id": "America/New_York"}  # a phone set to another zone
 ALARM = {"type": "alarm", "reference": "P-1", "priority": 1, "category": "suicide_risk",
          "location": {"place": "Boden"}, "police_on_scene": True,
          "note": "Hotar att skada sig"}
@@ -84,7 +93,7 @@ def test_a_crew_gets_a_job_and_works_it_to_an_outcome(
     browser: Any, server: Server, dispatcher: Sock
 ) -> None:
     cid = raise_alarm(server)
-    context, page = open_crew(browser, server, PHONE)
+    context, page = open_crew(browser, server, NEW_YORK_PHONE)
     page.wait_for_selector("#idle", state="visible")
     assert page.text_content("#unit-status") == "Tillgänglig"
     assert dispatcher.request({"type": "assign", "callout_id": cid,
@@ -102,6 +111,9 @@ def test_a_crew_gets_a_job_and_works_it_to_an_outcome(
     road = page.text_content("#steps li[data-kind=road]") or ""
     assert "väg 97" in road and "km" in road and "min" in road
     assert page.is_visible("#ack") and page.is_visible("#map .leaflet-interactive")
+    eta_at = datetime.fromisoformat(page.evaluate("window.maeCrew.projected().job.eta_at"))
+    swedish = eta_at.astimezone(STOCKHOLM).strftime("%H:%M")  # not the phone's New York time
+    assert (page.text_content("#job-eta") or "").startswith(f"{swedish} (")
     screenshot(page, "crew-phone")
     desk_context, desk = open_crew(browser, server, DESKTOP)
     desk.wait_for_selector("#steps li", timeout=WAIT_MS)
@@ -127,7 +139,7 @@ def test_a_crew_gets_a_job_and_works_it_to_an_outcome(
     assert page.text_content("#outcome-facility-error") == "Ange mottagande enhet för en transport."
     page.fill("#outcome-facility", "Sunderby sjukhus")
     page.check("#followup")
-    page.fill("#followup-at", "2026-02-01T10:00")
+    page.fill("#followup-at", "2026-02-01T10:00")  # Swedish time, on a phone in New York
     page.click("#outcome-form button[type=submit]")
     page.wait_for_selector("#idle", state="visible", timeout=WAIT_MS)
     unsent(page, 0)
@@ -152,7 +164,7 @@ def test_a_crew_gets_a_job_and_works_it_to_an_outcome(
     ]
     outcome = next(e["outcome"] for e in events if e["type"] == "OutcomeRecorded")
     assert outcome["kind"] == "transported_mae" and outcome["facility"] == "Sunderby sjukhus"
-    assert outcome["follow_up_at"] is not None
+    assert datetime.fromisoformat(outcome["follow_up_at"]) == datetime(2026, 2, 1, 9, 0, tzinfo=UTC)
     context.close()
 
 
@@ -290,4 +302,178 @@ def test_a_bad_token_is_refused_and_the_form_logs_in(browser: Any, server: Serve
     page.wait_for_function("window.maeCrew.ready", timeout=WAIT_MS)
     assert page.is_visible("#app") and page.is_hidden("#login")
     assert page.text_content("#unit-name") == "· MAE Södra Sunderbyn"
+    context.close()
+
+
+def test_offline_positions_collapse_to_the_latest_between_statuses(
+    browser: Any, server: Server, dispatcher: Sock
+) -> None:
+    """Hours without a connection do not pile up positions: each new one replaces a position
+    waiting last in the outbox, while statuses keep their order around them."""
+    cid = raise_alarm(server)
+    dispatcher.request({"type": "assign", "callout_id": cid, "unit_id": "MAE-SUNDERBY"})
+    context, page = open_crew(browser, server, PHONE)
+    page.wait_for_selector("#ack", state="visible", timeout=WAIT_MS)
+    page.click("#ack")
+    page.wait_for_selector("#job-callout-status:text('Kvitterad')", timeout=WAIT_MS)
+    unsent(page, 0)
+    before = last_seq(server.db)
+
+    def last_position_is(where: dict[str, float]) -> None:
+        page.wait_for_function(
+            """([lat, lon]) => { const items = window.maeCrew.outbox.items;
+                const m = items.length && items[items.length - 1].msg;
+                return m && m.type === "position" && m.lat === lat && m.lon === lon; }""",
+            arg=[where["latitude"], where["longitude"]], timeout=WAIT_MS)
+
+    context.set_offline(True)
+    page.wait_for_selector("#conn[data-conn=offline]", timeout=WAIT_MS)
+    page.click("[data-status=en_route]")
+    for where in (MOVED, *FURTHER[:2]):  # three fixes, 800 m apart
+        context.set_geolocation(where)
+        last_position_is(where)
+    page.click("[data-status=on_scene]")
+    context.set_geolocation(FURTHER[2])
+    last_position_is(FURTHER[2])
+    types = page.eval_on_selector_all("#outbox-list li", "ls => ls.map(l => l.dataset.type)")
+    assert types == ["status", "position", "status", "position"]
+    assert last_seq(server.db) == before
+
+    context.set_offline(False)
+    unsent(page, 0)
+    arrived = stored(server.db, before)
+    assert [(e["type"], e.get("status")) for e in arrived] == [
+        ("UnitStatusChanged", "en_route"), ("UnitPositionReported", None),
+        ("UnitStatusChanged", "on_scene"), ("UnitPositionReported", None)]
+    assert [(e["position"]["lat"], e["position"]["lon"]) for e in arrived
+            if e["type"] == "UnitPositionReported"] == [
+        (FURTHER[1]["latitude"], FURTHER[1]["longitude"]),
+        (FURTHER[2]["latitude"], FURTHER[2]["longitude"])]
+    context.close()
+
+
+CREW_KEYS = """() => Object.keys(localStorage).filter(k => k.startsWith("mae.crew.")
+    && k !== "mae.crew.workflow").sort()"""
+
+
+def test_a_refused_token_takes_the_units_stored_job_and_outbox_with_it(
+    browser: Any, server: Server, dispatcher: Sock
+) -> None:
+    cid = raise_alarm(server)
+    dispatcher.request({"type": "assign", "callout_id": cid, "unit_id": "MAE-SUNDERBY"})
+    context, page = open_crew(browser, server, PHONE)
+    page.wait_for_selector("#job-notes li", timeout=WAIT_MS)
+    assert page.evaluate(CREW_KEYS) == [
+        "mae.crew.outbox.MAE-SUNDERBY", "mae.crew.state.MAE-SUNDERBY", "mae.crew.unit"]
+    context.set_offline(True)
+    page.wait_for_selector("#conn[data-conn=offline]", timeout=WAIT_MS)
+    page.click("#ack")
+    page.click("[data-status=en_route]")
+    page.wait_for_selector("#outbox-list li[data-type=status]", state="attached", timeout=WAIT_MS)
+    waiting = int(page.get_attribute("#outbox", "data-count") or 0)  # and maybe a GPS fix
+    assert waiting >= 2
+    before = last_seq(server.db)
+    principals = PrincipalStore(server.db)
+    assert principals.revoke(server.tokens["crew_sun"].split("_")[1])  # the phone was lost
+    principals.close()
+
+    context.set_offline(False)
+    page.wait_for_selector("#login", state="visible", timeout=WAIT_MS)
+    assert (page.text_content("#login-error") or "").startswith("Token godtogs inte")
+    assert (page.text_content("#login-notice") or "").startswith(
+        f"{waiting} osända poster togs bort")
+    assert page.evaluate(CREW_KEYS) == []
+    assert page.evaluate("localStorage.getItem('mae.token.crew')") is None
+    assert "Hotar att skada sig" not in page.content()
+    assert stored(server.db, before) == []  # nothing of the refused token got through
+
+    page.fill("#token-input", server.tokens["crew_pit"])  # the next unit logs in on this phone
+    page.press("#token-input", "Enter")
+    page.wait_for_function("window.maeCrew.ready", timeout=WAIT_MS)
+    assert page.is_hidden("#login-notice") and page.is_hidden("#job")
+    assert "Sunderby" not in (page.text_content("#unit-name") or "")
+    queued = page.evaluate("window.maeCrew.outbox.items.map(i => i.msg.type)")
+    assert set(queued) <= {"position"}  # none of Sunderby's acknowledgement and status
+    context.close()
+
+
+def test_another_units_login_never_shows_or_sends_the_first_units_data(
+    browser: Any, server: Server, dispatcher: Sock
+) -> None:
+    cid = raise_alarm(server)
+    dispatcher.request({"type": "assign", "callout_id": cid, "unit_id": "MAE-SUNDERBY"})
+    context, page = open_crew(browser, server, PHONE)
+    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=WAIT_MS)
+    page.wait_for_selector("#job-notes li", timeout=WAIT_MS)
+    page.click("#ack")
+    page.wait_for_selector("#job-callout-status:text('Kvitterad')", timeout=WAIT_MS)
+    unsent(page, 0)
+    context.set_offline(True)
+    page.wait_for_selector("#conn[data-conn=offline]", timeout=WAIT_MS)
+    page.click("[data-status=en_route]")
+    page.wait_for_selector("#outbox-list li[data-type=status]", state="attached", timeout=WAIT_MS)
+    before = last_seq(server.db)
+
+    # Piteå's token arrives (a #token= link) while the phone is still offline: the page opens
+    # from the cache and shows nothing of Sunderby's job or queue.
+    page.evaluate("t => localStorage.setItem('mae.token.crew', t)", server.tokens["crew_pit"])
+    page.reload()
+    page.wait_for_selector("#app", state="visible", timeout=WAIT_MS)
+    assert page.text_content("#unit-status") == "–" and page.is_hidden("#job")
+    unsent(page, 0)
+    assert "Hotar att skada sig" not in page.content()
+    context.set_offline(False)
+    page.wait_for_function("window.maeCrew.ready", timeout=WAIT_MS)
+    assert "Sunderby" not in (page.text_content("#unit-name") or "")
+    assert page.is_hidden("#job")
+    assert not [e for e in stored(server.db, before) if e.get("unit_id") == "MAE-SUNDERBY"]
+
+    # Sunderby's token again: its queue was kept for it and goes out now, once.
+    page.evaluate("t => localStorage.setItem('mae.token.crew', t)", server.tokens["crew_sun"])
+    page.reload()
+    page.wait_for_function("window.maeCrew.ready", timeout=WAIT_MS)
+    unsent(page, 0)
+    mine = [(e["type"], e.get("status")) for e in stored(server.db, before)
+            if e.get("unit_id") == "MAE-SUNDERBY" and e["type"] != "UnitPositionReported"]
+    assert mine == [("UnitStatusChanged", "en_route")]
+    context.close()
+
+
+def test_the_worker_version_follows_the_workflow(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A changed workflow is a new worker (and cache), as a changed file is."""
+    template = (crewpage.CREW_DIR / "sw.js").read_text(encoding="utf-8")
+    before = crewpage._version(template)
+    assert crewpage._version(template) == before
+    changed = {**crewpage.workflow(), "reportable": ["available"]}
+    monkeypatch.setattr(crewpage, "workflow", lambda: changed)
+    assert crewpage._version(template) != before
+
+
+def test_a_changed_workflow_reaches_a_running_page_when_it_reconnects(
+    browser: Any, server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker is asked again when the socket comes back; the new version (here: a new
+    workflow) takes over and the page reloads into it once its outbox is through."""
+    context, page = open_crew(browser, server, PHONE)
+    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=WAIT_MS)
+    unsent(page, 0)
+    page.evaluate("window.oldPage = true")
+    context.set_offline(True)
+    page.wait_for_selector("#conn[data-conn=offline]", timeout=WAIT_MS)
+    before = last_seq(server.db)
+    page.click("[data-status=unavailable]")
+    page.wait_for_selector("#outbox-list li[data-type=status]", state="attached", timeout=WAIT_MS)
+    changed = {**crewpage.workflow(), "revision": 2}
+    monkeypatch.setattr(crewpage, "workflow", lambda: changed)  # the service was updated
+
+    context.set_offline(False)
+    page.wait_for_function("!window.oldPage && window.maeCrew && window.maeCrew.ready",
+                           timeout=WAIT_MS)
+    assert page.evaluate("JSON.parse(localStorage.getItem('mae.crew.workflow')).revision") == 2
+    flow = page.evaluate("fetch('/crew/workflow.json').then(r => r.json())")  # network first
+    assert flow["revision"] == 2
+    unsent(page, 0)
+    statuses = [e.get("status") for e in stored(server.db, before)
+                if e["type"] == "UnitStatusChanged"]
+    assert statuses == ["unavailable"]  # sent once, before or across the reload
     context.close()

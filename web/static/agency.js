@@ -4,6 +4,7 @@
 import { register, t, lang, applyI18n, langToggle, onLangChange } from "/static/lib/i18n.js";
 import { token, setToken, clearToken, api, LiveSocket } from "/static/lib/session.js";
 import { addRoads } from "/static/lib/roads.js";
+import { formatStockholm, stockholmParts } from "/static/lib/time.js";
 import { TEXTS } from "/static/agency_texts.js";
 
 register(TEXTS);
@@ -152,11 +153,20 @@ async function suggestPlaces() {
 
 // -- the form ------------------------------------------------------------------------------
 
+/** A reference for an alarm sent without one: W<date>-<time in Sweden>-<random>. */
 function newReference() {
-  const d = new Date();
+  const d = stockholmParts(new Date());
   const p = (n) => String(n).padStart(2, "0");
-  const rand = Math.random().toString(36).slice(2, 6).toUpperCase();
-  return `W${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}-${rand}`;
+  const rand = Math.random().toString(36).slice(2, 6).toUpperCase().padEnd(4, "0");
+  return `W${d.year}${p(d.month)}${p(d.day)}-${p(d.hour)}${p(d.minute)}${p(d.second)}-${rand}`;
+}
+
+/** The reference to send. One made up is written into the field and kept until the server
+ * has the alarm, so a retry after a lost reply sends the same one (no second alarm). */
+function reference() {
+  const field = $("reference");
+  if (!field.value.trim()) field.value = newReference();
+  return field.value.trim();
 }
 
 function payload() {
@@ -164,7 +174,7 @@ function payload() {
   const place = $("place").value.trim();
   const location = place ? { place } : point ? { lat: point.lat, lon: point.lon } : {};
   const body = {
-    reference: $("reference").value.trim() || newReference(),
+    reference: reference(),
     location,
     patient: {
       age_band: $("age_band").value,
@@ -305,9 +315,10 @@ function resetForm() {
 
 // -- the list of alarms --------------------------------------------------------------------
 
+/** HH:MM in Swedish time (Europe/Stockholm), whatever zone the device is set to. */
 function clock(iso) {
-  return new Date(iso).toLocaleTimeString(lang() === "sv" ? "sv-SE" : "en-GB",
-    { hour: "2-digit", minute: "2-digit" });
+  return formatStockholm(iso, lang() === "sv" ? "sv-SE" : "en-GB",
+    { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
 }
 
 function etaText(a) {
@@ -347,7 +358,7 @@ function renderAlarms() {
     const meta = document.createElement("dl");
     meta.className = "alarm-meta";
     meta.append(...row("callout", `${a.callout_id} · ${t("priority_short", { priority: a.priority })}`));
-    if (a.received_at) meta.append(...row("received", clock(a.received_at)));
+    if (a.received_at) meta.append(...row("received", clock(a.received_at), "received"));
     if (a.unit_id) meta.append(...row("unit", a.unit_id, "unit"));
     const eta = etaText(a);
     if (eta) meta.append(...row("eta", eta, "eta"));

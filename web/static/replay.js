@@ -4,6 +4,7 @@
 // {type: "play" | "pause"}, {type: "speed", speed} and {type: "seek", at}. A snapshot arriving
 // after mounting (a backwards seek, a reconnect) goes to onReset(snapshot) instead of the page.
 import { applyI18n, lang, onLangChange, register, t } from "/static/lib/i18n.js";
+import { formatStockholm } from "/static/lib/time.js";
 
 register({
   sv: {
@@ -55,12 +56,12 @@ function el(tag, attrs = {}, children = []) {
   return node;
 }
 
-/** A simulated time as the page shows it: weekday, date and time of day (local zone). */
+/** A simulated time as the page shows it: weekday, date and time of day (Swedish time). */
 export function fmtSimTime(ms) {
   if (!Number.isFinite(ms)) return "";
-  return new Date(ms).toLocaleString(lang() === "sv" ? "sv-SE" : "en-GB", {
+  return formatStockholm(ms, lang() === "sv" ? "sv-SE" : "en-GB", {
     weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit",
-    second: "2-digit", hour12: false,
+    second: "2-digit", hourCycle: "h23",
   });
 }
 

@@ -1,7 +1,8 @@
 // The crew's phone page: one job at a time, offline first. What the server last said (unit,
 // job, route) is kept in localStorage; what the crew did and the server has not yet confirmed
 // waits in the outbox and is laid over it, so the page shows the unit's status at once and
-// enables only the legal next steps, with or without a connection.
+// enables only the legal next steps, with or without a connection. Both are stored per unit
+// (storage.js), so another unit's login on the same phone never shows or sends them.
 import "/static/crew/texts.js";
 import { t, applyI18n, langToggle, onLangChange } from "/static/lib/i18n.js";
 import { token as storedToken, setToken, clearToken, api, LiveSocket } from "/static/lib/session.js";
@@ -10,36 +11,37 @@ import { renderJob, RouteView, fmtTime } from "/static/crew/jobview.js";
 import { PositionWatch } from "/static/crew/gps.js";
 import { project, allowedStatuses, applyEvent } from "/static/crew/state.js";
 import { alarm, beep, unlock, watchAudio } from "/static/crew/alert.js";
+import { boundUnit, bindToken, loadState, saveState, forget, outboxKey } from "/static/crew/storage.js";
+import { AppUpdates } from "/static/crew/update.js";
+import { fromStockholmLocal } from "/static/lib/time.js";
 
 const $ = (id) => document.getElementById(id);
-const STATE_KEY = "mae.crew.state";
 const WORKFLOW_KEY = "mae.crew.workflow";
+
+const emptyServer = () => ({ unit: null, job: null, route: null, alerted: null, notices: [] });
 
 const crew = {
   token: null,
+  unitId: null, // the unit whose state and outbox the page shows and sends (null: not known yet)
   socket: null,
   ready: false,
   workflow: null,
-  server: { unit: null, job: null, route: null, alerted: null, notices: [] },
+  server: emptyServer(),
   alerts: 0,
   gps: "off",
 };
 
 function save() {
-  try {
-    localStorage.setItem(STATE_KEY, JSON.stringify(crew.server));
-  } catch (exc) {
-    console.error(exc);
-  }
+  saveState(crew.unitId, crew.server);
 }
 
-function restore() {
-  try {
-    const s = JSON.parse(localStorage.getItem(STATE_KEY) || "null");
-    if (s && typeof s === "object") Object.assign(crew.server, s);
-  } catch {
-    /* a broken copy: start from the server's snapshot */
-  }
+/** Show and send only ``unitId``'s stored state and outbox (null: nothing until it is known). */
+function bindUnit(unitId) {
+  if (unitId) bindToken(crew.token, unitId);
+  crew.unitId = unitId;
+  crew.server = { ...emptyServer(), ...(loadState(unitId) || {}) };
+  outbox.bind(unitId ? outboxKey(unitId) : null);
+  renderNotices();
 }
 
 // -- notices --------------------------------------------------------------------------------
@@ -96,6 +98,7 @@ function render() {
   $("job").hidden = !job;
   $("route").hidden = !job;
   if (job) renderJob(job);
+  else $("job-notes").replaceChildren(); // no notes of a job that is gone stay in the page
   renderStatuses(unit, job);
   const wf = crew.workflow;
   $("outcome-panel").hidden = !(job && wf && wf.closable.includes(job.status));
@@ -168,9 +171,14 @@ function renderOutbox() {
 // -- the outbox -----------------------------------------------------------------------------
 
 const outbox = new Outbox({
-  onChange: () => render(),
+  onChange: () => {
+    render();
+    updates.idle();
+  },
   onRefused: (item, reply) => notice(t("outbox.refused", { what: itemText(item.msg), message: reply.message || reply.error }), "error"),
 });
+
+const updates = new AppUpdates({ pending: () => outbox.size });
 
 let kickTimer = null;
 
@@ -249,6 +257,11 @@ function connect(since = null) {
     onState: (s) => {
       if (sock !== crew.socket) return;
       if (s !== "open") crew.ready = false;
+      if (s === "open") updates.check();
+      if (s === "closed" && [4401, 4403].includes(sock.closeCode)) {
+        refused(sock.closeReason || String(sock.closeCode));
+        return;
+      }
       setConn(s);
     },
   });
@@ -268,6 +281,7 @@ window.addEventListener("online", () => {
 
 function onMessage(msg) {
   if (msg.type === "snapshot") {
+    if (msg.unit && msg.unit.unit_id !== crew.unitId) bindUnit(msg.unit.unit_id);
     const before = crew.server.job ? crew.server.job.callout_id : null;
     crew.server.unit = msg.unit;
     crew.server.job = msg.job || null;
@@ -287,7 +301,7 @@ function onMessage(msg) {
       if (effect.resync) connect(null); // the job changed in ways events do not carry
     }
   } else if (msg.type === "error" && msg.id == null && (msg.status === 401 || msg.status === 403)) {
-    showLogin(t("crew.login.bad", { message: msg.message }));
+    refused(msg.message);
     return;
   }
   save();
@@ -307,7 +321,8 @@ async function loadRoute(force = false) {
       render();
     }
   } catch (exc) {
-    if (exc.status && exc.status !== 0) console.warn("no route", exc.message);
+    if (exc.status === 401) refused(exc.message);
+    else if (exc.status && exc.status !== 0) console.warn("no route", exc.message);
   }
 }
 
@@ -343,13 +358,13 @@ function submitOutcome(ev) {
   const errors = {
     "outcome-kind-error": chosen ? "" : t("outcome.kind.missing"),
     "outcome-facility-error": chosen && chosen.dataset.transport === "true" && !facility ? t("outcome.facility.missing") : "",
-    "followup-error": followUp && !(at && !Number.isNaN(new Date(at).getTime())) ? t("outcome.followup.missing") : "",
+    "followup-error": followUp && !fromStockholmLocal(at) ? t("outcome.followup.missing") : "",
   };
   for (const [id, text] of Object.entries(errors)) $(id).textContent = text;
   $("outcome-facility").setAttribute("aria-invalid", String(Boolean(errors["outcome-facility-error"])));
   if (Object.values(errors).some(Boolean)) return;
   const msg = { type: "outcome", callout_id: job.callout_id, kind: chosen.value, facility };
-  if (followUp) msg.follow_up_at = new Date(at).toISOString();
+  if (followUp) msg.follow_up_at = fromStockholmLocal(at).toISOString(); // typed in Swedish time
   $("outcome-form").reset();
   $("followup-box").hidden = true;
   enqueue(msg);
@@ -369,7 +384,31 @@ async function sendNow(msg) {
   }
 }
 
+/** Offer "sound on" while audio is blocked. It goes away only after the tap that unlocked audio
+ * is over: removed mid-tap, the bar would shrink under the finger and the tap hit nothing. */
+let tapping = false;
+function showSoundButton(blocked) {
+  if (blocked || !tapping) $("sound").hidden = !blocked;
+  else document.addEventListener("pointerup", () => setTimeout(() => showSoundButton(false), 0), { once: true });
+}
+document.addEventListener("pointerdown", () => { tapping = true; }, true);
+document.addEventListener("pointerup", () => { tapping = false; }, true);
+document.addEventListener("pointercancel", () => { tapping = false; }, true);
+
 // -- login ----------------------------------------------------------------------------------
+
+/** The server refused the token: forget it and everything stored for the unit, so nothing of
+ * it is shown to, or sent by, whoever logs in next; say so when unsent items went with it. */
+function refused(message) {
+  const lost = outbox.size;
+  outbox.clear();
+  forget(crew.unitId);
+  bindUnit(null);
+  showLogin(t("crew.login.bad", { message }));
+  const note = $("login-notice");
+  note.textContent = lost ? t("crew.login.discarded", { n: lost }) : "";
+  note.hidden = !lost;
+}
 
 function showLogin(error = "") {
   if (crew.socket) crew.socket.close();
@@ -388,6 +427,8 @@ function showLogin(error = "") {
 function start(token) {
   crew.token = token;
   routeView.token = token;
+  bindUnit(boundUnit(token)); // this token's unit as last seen, or nothing until the snapshot
+  $("login-notice").hidden = true;
   $("login").hidden = true;
   $("app").hidden = false;
   $("logout").hidden = false;
@@ -421,9 +462,7 @@ async function main() {
   });
   document.addEventListener("pointerdown", unlock);
   document.addEventListener("keydown", unlock);
-  watchAudio((blocked) => { $("sound").hidden = !blocked; });
-  restore();
-  renderNotices();
+  watchAudio(showSoundButton);
   crew.workflow = await loadWorkflow();
   buildOutcomeKinds();
   $("ack").addEventListener("click", () => {
@@ -460,13 +499,11 @@ async function main() {
   $("logout").addEventListener("click", () => {
     if (outbox.size && !window.confirm(t("crew.logout.confirm", { n: outbox.size }))) return;
     outbox.clear();
-    crew.server = { unit: null, job: null, route: null, alerted: null, notices: [] };
-    save();
+    forget(crew.unitId);
+    bindUnit(null);
     showLogin();
   });
-  if ("serviceWorker" in navigator && window.isSecureContext) {
-    navigator.serviceWorker.register("/crew/sw.js", { scope: "/crew" }).catch((exc) => console.warn("no offline cache", exc));
-  }
+  updates.register();
   setConn(navigator.onLine === false ? "offline" : "closed");
   const tok = storedToken("crew");
   if (tok) start(tok);

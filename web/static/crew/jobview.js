@@ -2,6 +2,7 @@
 // the server is written with textContent, never as HTML.
 import { t, lang } from "/static/lib/i18n.js";
 import { addRoads } from "/static/lib/roads.js";
+import { formatStockholm } from "/static/lib/time.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -9,10 +10,9 @@ function locale() {
   return lang() === "sv" ? "sv-SE" : "en-GB";
 }
 
+/** HH:MM in Swedish time (Europe/Stockholm), whatever zone the phone is set to. */
 export function fmtTime(iso) {
-  if (!iso) return "";
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? "" : d.toLocaleTimeString(locale(), { hour: "2-digit", minute: "2-digit" });
+  return formatStockholm(iso, locale(), { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
 }
 
 export function fmtKm(metres) {

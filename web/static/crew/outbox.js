@@ -4,8 +4,9 @@
 // server's reply for it arrives: "ok" (also "duplicate": the server had it already), or a
 // refusal (4xx: the world moved on, e.g. the job was cancelled), which is reported through
 // onRefused. A lost connection or a server fault (5xx) keeps the item for the next flush.
-
-const KEY = "mae.crew.outbox";
+// Positions do not pile up: a new one replaces a waiting position at the end of the queue
+// (only the latest place matters), so hours without a connection stay a short queue.
+// The queue belongs to one unit: bind(key) switches to that unit's stored queue (null: none).
 
 /** A random RFC 4122 version 4 UUID (crypto.randomUUID needs a secure context). */
 export function uuid() {
@@ -22,16 +23,26 @@ function valid(item) {
 }
 
 export class Outbox {
-  constructor({ key = KEY, onChange = () => {}, onSent = () => {}, onRefused = () => {} } = {}) {
+  constructor({ key = null, onChange = () => {}, onSent = () => {}, onRefused = () => {} } = {}) {
     this.key = key;
     this.onChange = onChange;
     this.onSent = onSent;
     this.onRefused = onRefused;
     this.items = this._load();
     this._flushing = null;
+    this._inFlight = null; // the op sent and not yet answered
+  }
+
+  /** Use the queue stored under ``key`` (a unit's), or an empty one kept nowhere for null. */
+  bind(key) {
+    if (key === this.key) return;
+    this.key = key;
+    this.items = this._load();
+    this._notify();
   }
 
   _load() {
+    if (!this.key) return [];
     try {
       const items = JSON.parse(localStorage.getItem(this.key) || "[]");
       return Array.isArray(items) ? items.filter(valid) : [];
@@ -42,10 +53,14 @@ export class Outbox {
 
   _save() {
     try {
-      localStorage.setItem(this.key, JSON.stringify(this.items));
+      if (this.key) localStorage.setItem(this.key, JSON.stringify(this.items));
     } catch (exc) {
       console.error("outbox not saved", exc); // storage full: the item still waits in memory
     }
+    this._notify();
+  }
+
+  _notify() {
     try {
       this.onChange(this.items);
     } catch (exc) {
@@ -57,9 +72,14 @@ export class Outbox {
     return this.items.length;
   }
 
-  /** Queue a message (without op: the outbox adds it); returns the item. */
+  /** Queue a message (without op: the outbox adds it); returns the item. A position replaces
+   * a position waiting last in the queue (not one on its way: that one may have arrived). */
   add(msg) {
     const item = { op: uuid(), msg, at: new Date().toISOString() };
+    const last = this.items[this.items.length - 1];
+    if (msg.type === "position" && last && last.msg.type === "position" && last.op !== this._inFlight) {
+      this.items.pop(); // a fresh op: the old one may have reached the server with a lost reply
+    }
     this.items.push(item);
     this._save();
     return item;
@@ -86,10 +106,13 @@ export class Outbox {
       while (this.items.length) {
         const item = this.items[0];
         let reply;
+        this._inFlight = item.op;
         try {
           reply = await send({ ...item.msg, op: item.op });
         } catch {
           return "waiting";
+        } finally {
+          this._inFlight = null;
         }
         const refused = reply && reply.type === "error";
         if (refused && !(reply.status >= 400 && reply.status < 500)) return "retry";

@@ -1,8 +1,10 @@
 // The crew page's service worker (served as /crew/sw.js, scope /crew). It keeps the app shell
 // (the page, its scripts and styles, /static/lib, Leaflet) in a cache named after a fingerprint
 // of those files, so the page opens without a connection and a changed file arrives as a new
-// worker with a fresh cache. The road map (/api/map) is fetched network-first and kept as a
-// fallback. Nothing else is touched: sockets, /api/route and the rest go to the network.
+// worker with a fresh cache (the fingerprint covers the workflow too). The workflow
+// (/crew/workflow.json) and the road map (/api/map) are fetched network-first, the cached copy
+// only a fallback offline, so a changed workflow is never hidden behind an old copy. Nothing
+// else is touched: sockets, /api/route and the rest go to the network.
 const VERSION = "__VERSION__";
 const CACHE = `mae-crew-shell-${VERSION}`;
 const DATA = "mae-crew-data";
@@ -36,14 +38,14 @@ async function fromShell(path, request) {
   return response;
 }
 
-async function networkFirst(request) {
-  const cache = await caches.open(DATA);
+async function networkFirst(request, cacheName = DATA, key = request.url) {
+  const cache = await caches.open(cacheName);
   try {
     const response = await fetch(request);
-    if (response.ok) await cache.put(request.url, response.clone());
+    if (response.ok) await cache.put(key, response.clone());
     return response;
   } catch (exc) {
-    const hit = await cache.match(request.url);
+    const hit = await cache.match(key, { ignoreSearch: true });
     if (hit) return hit;
     throw exc;
   }
@@ -56,6 +58,8 @@ self.addEventListener("fetch", (event) => {
   if (url.origin !== self.location.origin) return;
   if (request.mode === "navigate" && (url.pathname === "/crew" || url.pathname === "/crew/")) {
     event.respondWith(fromShell("/crew", request));
+  } else if (url.pathname === "/crew/workflow.json") {
+    event.respondWith(networkFirst(request, CACHE, url.pathname));
   } else if (SHELL_PATHS.has(url.pathname)) {
     event.respondWith(fromShell(url.pathname, request));
   } else if (url.pathname === "/api/map") {

@@ -1,5 +1,6 @@
 // Small formatting helpers and the page's estimate of the server's clock.
 import { lang } from "/static/lib/i18n.js";
+import { formatStockholm, stockholmDay } from "/static/lib/time.js";
 
 export function escapeHtml(value) {
   return String(value ?? "").replace(/[&<>"']/g, (c) => ({
@@ -40,11 +41,11 @@ export function fmtAge(iso, now) {
   return h ? `${h}:${pad(m)}:${pad(s % 60)}` : `${m}:${pad(s % 60)}`;
 }
 
-/** Local clock time HH:MM:SS (24 h). */
+/** Swedish clock time HH:MM:SS (24 h, Europe/Stockholm whatever the device's zone). */
 export function fmtTime(iso) {
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return "";
-  return d.toLocaleTimeString(lang() === "sv" ? "sv-SE" : "en-GB", { hour12: false });
+  return formatStockholm(iso, lang() === "sv" ? "sv-SE" : "en-GB", {
+    hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23",
+  });
 }
 
 export function fmtMinutes(seconds) {
@@ -56,9 +57,8 @@ export function fmtPeople(n) {
   return Number(n || 0).toLocaleString(lang() === "sv" ? "sv-SE" : "en-GB");
 }
 
-/** Same calendar day (local time) as the server's now. */
+/** Same calendar day (in Stockholm) as the server's now. */
 export function sameDay(iso, now) {
-  const d = new Date(iso);
-  return d.getFullYear() === now.getFullYear() && d.getMonth() === now.getMonth()
-    && d.getDate() === now.getDate();
+  const day = stockholmDay(iso);
+  return day !== "" && day === stockholmDay(now);
 }

@@ -53,7 +53,7 @@ export class MapView {
     const short = unit.name.replace(/^MAE\s+/i, "");
     const label = `${unit.name} – ${t(`unit.${unit.status}`)}`;
     const html = `<span class="unit-pin status-${unit.status}" data-unit="${escapeHtml(unit.unit_id)}"`
-      + ` aria-label="${escapeHtml(label)}">${escapeHtml(short)}<small>${unit.crew_size || ""}</small>`
+      + ` aria-label="${escapeHtml(label)}">${escapeHtml(short)}<small>${escapeHtml(unit.crew_size || "")}</small>`
       + `${unit.callout_id ? `<em>${escapeHtml(unit.callout_id)}</em>` : ""}</span>`;
     const icon = L.divIcon({ className: "unit-marker", html, iconSize: null, iconAnchor: [0, 0] });
     const tip = `<strong>${escapeHtml(unit.name)}</strong><br>${escapeHtml(t(`unit.${unit.status}`))}`

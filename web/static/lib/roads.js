@@ -65,7 +65,10 @@ export async function addRoads(map, { token, labels = true, minLabelPopulation =
     const dot = L.circleMarker([place.lat, place.lon], {
       renderer, radius, color: "#1c1917", weight: 1, fillColor: "#fafaf9", fillOpacity: 1,
     });
-    dot.bindTooltip(place.name, {
+    // An element, not a string: Leaflet puts a string in as HTML, and names come from the map data.
+    const label = document.createElement("span");
+    label.textContent = place.name;
+    dot.bindTooltip(label, {
       permanent: labels && place.population >= minLabelPopulation,
       direction: "right", offset: [6, 0], className: "mae-place-label",
     });

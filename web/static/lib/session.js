@@ -106,7 +106,7 @@ const NO_RETRY = new Set([4401, 4403]); // bad token or role: reconnecting canno
  * onMessage(msg) gets every message except replies to send(); onState(s) gets
  * "connecting" | "open" | "closed". send(obj) adds an id and resolves with the reply carrying
  * it (which may be {type: "error", field, message}); it rejects if the socket is not open or
- * closes first.
+ * closes first. After a close, closeCode and closeReason say why (4401/4403: refused, for good).
  */
 export class LiveSocket {
   constructor(path, { token: tok, onMessage = () => {}, onState = () => {}, since = null, timeoutMs = 20000 } = {}) {
@@ -124,6 +124,8 @@ export class LiveSocket {
     this._delay = 500;
     this._timer = null;
     this._ping = null;
+    this.closeCode = null; // of the last close
+    this.closeReason = "";
   }
 
   url() {
@@ -190,6 +192,8 @@ export class LiveSocket {
       if (this.ws !== ws) return;
       clearInterval(this._ping);
       this.ws = null;
+      this.closeCode = ev.code; // 4401/4403: the token or role was refused
+      this.closeReason = ev.reason;
       for (const [, w] of this._pending) {
         clearTimeout(w.timer);
         w.reject(new ApiError(0, "connection closed before the reply", { code: "closed" }));
