@@ -221,8 +221,12 @@ def _warm_routes(problem: PlanProblem, model: _Model, initial: Warmstart) -> lis
 
 def _search(model: _Model, warm: list[list[int]] | None, *, time_limit_s: float, seed: int,
             options: SearchOptions, report: Callable[[int, float, int], None],
-            ) -> tuple[list[list[int]], int, bool]:
-    """Node routes per vehicle, solutions seen, and whether the warm start was used."""
+            first_solution: bool = True) -> tuple[list[list[int]], int, bool]:
+    """Node routes per vehicle, solutions seen, and whether the warm start was used.
+
+    ``first_solution`` False skips OR-Tools' first solution when a warm start is given (the
+    ruin-and-recreate search then starts from the warm start alone).
+    """
     if options.lns is None:
         outcome = solve_routing(model.spec, time_limit_s=time_limit_s, options=options,
                                 initial_routes=warm, on_solution=report)
@@ -235,8 +239,10 @@ def _search(model: _Model, warm: list[list[int]] | None, *, time_limit_s: float,
     began = time.monotonic()
     # OR-Tools builds the first solution (a cheap insertion heuristic, no local search); our
     # ruin-and-recreate search takes it, or the warm start if cheaper, for the rest.
-    first = solve_routing(model.spec, time_limit_s=max(0.001, time_limit_s / 2),
-                          options=options, first_only=True)
+    first = None
+    if first_solution or warm is None:
+        first = solve_routing(model.spec, time_limit_s=max(0.001, time_limit_s / 2),
+                              options=options, first_only=True)
     starts = [r for r in (warm, first.routes if first is not None else None) if r is not None]
     left = max(0.001, time_limit_s - (time.monotonic() - began))
 
@@ -272,14 +278,23 @@ def plan(
         raise InvalidProblem("time_limit_s must be positive")
     model = _model(problem, strict=strict)
     warm = _warm_routes(problem, model, initial) if initial is not None else None
+    return _solve(problem, model, warm, time_limit_s=time_limit_s, seed=seed,
+                  options=options or SearchOptions(), on_progress=on_progress)
+
+
+def _solve(problem: PlanProblem, model: _Model, warm: list[list[int]] | None, *,
+           time_limit_s: float, seed: int, options: SearchOptions,
+           on_progress: Callable[[Progress], None] | None, first_solution: bool = True,
+           ) -> Plan:
+    """Search ``model`` from ``warm`` and turn the node routes into a validated plan."""
 
     def report(cost: int, elapsed: float, count: int) -> None:
         if on_progress is not None:
             on_progress(Progress(cost=cost, elapsed_s=elapsed, solutions=count))
 
     node_routes, solutions, warm_started = _search(
-        model, warm, time_limit_s=time_limit_s, seed=seed, options=options or SearchOptions(),
-        report=report)
+        model, warm, time_limit_s=time_limit_s, seed=seed, options=options, report=report,
+        first_solution=first_solution)
     routes: list[Route] = []
     planned: set[str] = set()
     for unit, nodes in zip(problem.units, node_routes, strict=True):
@@ -302,10 +317,11 @@ def plan(
     return check_plan(problem, result)
 
 
-REPLAN_RESTARTS = 6
-"""Independent annealing runs per re-planning thread (measured in benchmarks/README.md)."""
-REPLAN_REMOVED = 5.0
-"""Visits removed per ruin when re-planning: a day of about 30 visits is torn up less."""
+REPLAN_RESTARTS = 16
+"""Independent annealing runs per re-planning thread: many short runs beat a few long ones
+on rugged small days (about 2,500 iterations each at 0.3 s; benchmarks/README.md)."""
+REPLAN_REMOVED = 10.0
+"""Visits removed per ruin when re-planning (measured against 5 in benchmarks/README.md)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,28 +395,40 @@ def replan(
 
     Searches run side by side in threads for the whole time limit (numba and OR-Tools
     release the GIL while they search) and the best plan wins. With the default ruin-and-
-    recreate search: one starts from ``previous`` cut to what is still feasible (or OR-Tools'
-    first solution if cheaper), one from OR-Tools' first solution alone with another seed,
-    and each splits its time into ``REPLAN_RESTARTS`` independent annealing runs, removing
-    ``REPLAN_REMOVED`` visits per ruin. These small days
-    (optional visits, breaks, long drives between towns) are rugged: a single short run can
-    stay in a poor basin (benchmarks/README.md). With ``options.lns`` None, three OR-Tools
-    searches run instead (warm; parallel and local cheapest insertion). ``on_progress`` may
-    be called from any worker thread.
+    recreate search: one starts from ``previous`` cut to what is still feasible, the other
+    from OR-Tools' first solution (parallel cheapest insertion) with another seed; each
+    splits its time into ``REPLAN_RESTARTS`` short independent annealing runs that remove
+    ``REPLAN_REMOVED`` visits per ruin. These small days (optional visits, breaks, long drives
+    between towns) are rugged: one run finds the best basin only now and then, and early in
+    the day some basins are reached from the old plan, others from a fresh insertion, so many
+    short runs from both starts beat a few long ones (benchmarks/README.md). With
+    ``options.lns`` None, three OR-Tools searches run instead (warm; parallel and local
+    cheapest insertion). ``on_progress`` may be called from any worker thread.
     """
+    if time_limit_s <= 0:
+        raise InvalidProblem("time_limit_s must be positive")
+    deadline = time.monotonic() + time_limit_s  # the limit covers the set-up too
     rest = rest_of_day(problem, states, now_s=now_s, done=done)
     base = options or SearchOptions()
+    model = _model(rest, strict=False)
+    warm = _warm_routes(rest, model, previous)
+    # (options, seed, warm start, also OR-Tools' first solution?)
+    jobs: list[tuple[SearchOptions, int, list[list[int]] | None, bool]]
     if base.lns is not None:
         if options is None:
             base = replace(base, lns=replace(base.lns, removed=REPLAN_REMOVED,
                                              restarts=REPLAN_RESTARTS))
-        jobs = [(base, seed, previous), (base, seed + 1, None)]
+        jobs = [(base, seed, warm, False), (base, seed + 1, None, True)]
     else:
         fresh = replace(base, first_solution="LOCAL_CHEAPEST_INSERTION", insertion_lns=False)
-        jobs = [(base, seed, previous), (base, seed, None), (fresh, seed, None)]
+        jobs = [(base, seed, warm, True), (base, seed, None, True), (fresh, seed, None, True)]
+
+    def run(opts: SearchOptions, s: int, start: list[list[int]] | None, first: bool) -> Plan:
+        left = max(0.001, deadline - time.monotonic())
+        return _solve(rest, model, start, time_limit_s=left, seed=s, options=opts,
+                      on_progress=on_progress, first_solution=first)
+
     with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-        runs = [pool.submit(plan, rest, time_limit_s=time_limit_s, seed=s, initial=init,
-                            options=opts, strict=False, on_progress=on_progress)
-                for opts, s, init in jobs]
+        runs = [pool.submit(run, *job) for job in jobs]
         best = min((r.result() for r in runs), key=lambda p: (len(p.unplaced), p.cost))
     return rest, best
