@@ -85,6 +85,18 @@ def open_crew(browser: Any, server: Server, device: dict[str, Any]) -> tuple[Any
     return context, page
 
 
+def acknowledged_job(browser: Any, server: Server, dispatcher: Sock) -> tuple[str, Any, Any]:
+    """A police alarm assigned to MAE-SUNDERBY and acknowledged on its phone: (callout id,
+    browser context, page)."""
+    cid = raise_alarm(server)
+    dispatcher.request({"type": "assign", "callout_id": cid, "unit_id": "MAE-SUNDERBY"})
+    context, page = open_crew(browser, server, PHONE)
+    page.wait_for_selector("#ack", state="visible", timeout=WAIT_MS)
+    page.click("#ack")
+    page.wait_for_selector("#job-callout-status:text('Kvitterad')", timeout=WAIT_MS)
+    return cid, context, page
+
+
 def unsent(page: Any, n: int) -> None:
     page.wait_for_selector(f'#outbox[data-count="{n}"]', state="attached", timeout=WAIT_MS)
 
@@ -171,12 +183,7 @@ def test_a_crew_gets_a_job_and_works_it_to_an_outcome(
 def test_offline_changes_wait_in_the_outbox_and_arrive_once_in_order(
     browser: Any, server: Server, dispatcher: Sock
 ) -> None:
-    cid = raise_alarm(server)
-    dispatcher.request({"type": "assign", "callout_id": cid, "unit_id": "MAE-SUNDERBY"})
-    context, page = open_crew(browser, server, PHONE)
-    page.wait_for_selector("#ack", state="visible", timeout=WAIT_MS)
-    page.click("#ack")
-    page.wait_for_selector("#job-callout-status:text('Kvitterad')", timeout=WAIT_MS)
+    _cid, context, page = acknowledged_job(browser, server, dispatcher)
     unsent(page, 0)  # the acknowledgement and the first GPS fix are through
     before = last_seq(server.db)
 
@@ -213,12 +220,7 @@ def test_offline_changes_wait_in_the_outbox_and_arrive_once_in_order(
 def test_a_status_the_world_moved_past_is_dropped_with_a_notice(
     browser: Any, server: Server, dispatcher: Sock
 ) -> None:
-    cid = raise_alarm(server)
-    dispatcher.request({"type": "assign", "callout_id": cid, "unit_id": "MAE-SUNDERBY"})
-    context, page = open_crew(browser, server, PHONE)
-    page.wait_for_selector("#ack", state="visible", timeout=WAIT_MS)
-    page.click("#ack")
-    page.wait_for_selector("#job-callout-status:text('Kvitterad')", timeout=WAIT_MS)
+    cid, context, page = acknowledged_job(browser, server, dispatcher)
     unsent(page, 0)
     context.set_offline(True)
     page.wait_for_selector("#conn[data-conn=offline]", timeout=WAIT_MS)
@@ -310,12 +312,7 @@ def test_offline_positions_collapse_to_the_latest_between_statuses(
 ) -> None:
     """Hours without a connection do not pile up positions: each new one replaces a position
     waiting last in the outbox, while statuses keep their order around them."""
-    cid = raise_alarm(server)
-    dispatcher.request({"type": "assign", "callout_id": cid, "unit_id": "MAE-SUNDERBY"})
-    context, page = open_crew(browser, server, PHONE)
-    page.wait_for_selector("#ack", state="visible", timeout=WAIT_MS)
-    page.click("#ack")
-    page.wait_for_selector("#job-callout-status:text('Kvitterad')", timeout=WAIT_MS)
+    _cid, context, page = acknowledged_job(browser, server, dispatcher)
     unsent(page, 0)
     before = last_seq(server.db)
 
