@@ -73,7 +73,7 @@ from web.service import DispatchService, Guard, Subscription
 from web.views import location_view, option_view
 from web.visibility import Viewer
 
-__all__ = ["router"]
+__all__ = ["REVALIDATE_S", "decode_frame", "refuse", "router", "since_param"]
 
 logger = logging.getLogger(__name__)
 
@@ -146,7 +146,7 @@ async def _sender(conn: Connection, initial: list[str]) -> None:
         await ws.send_text(item)
 
 
-async def _refuse(ws: WebSocket, exc: MaeError) -> None:
+async def refuse(ws: WebSocket, exc: MaeError) -> None:
     """Tell the client why in one error message, then close with the matching code."""
     info = describe(exc)
     await ws.send_text(json.dumps({"type": "error", "status": info.status, **info.reply()}))
@@ -164,7 +164,7 @@ async def _serve(ws: WebSocket, action: Action, kinds: dict[str, Any],
         conn = Connection(ws, service, principal)
         conn.sub, initial = service.subscribe(principal, since_param(ws))
     except MaeError as exc:
-        await _refuse(ws, exc)
+        await refuse(ws, exc)
         return
     sender = asyncio.create_task(_sender(conn, initial))
     receive: asyncio.Future[Any] | None = None
@@ -176,7 +176,7 @@ async def _serve(ws: WebSocket, action: Action, kinds: dict[str, Any],
                                          return_when=asyncio.FIRST_COMPLETED)
             if not principals.is_active(principal.principal_id):
                 receive.cancel()
-                await _refuse(ws, Unauthorized("the token was revoked"))
+                await refuse(ws, Unauthorized("the token was revoked"))
                 break
             if sender in done and receive not in done:  # client too slow, or gone
                 receive.cancel()

@@ -21,7 +21,7 @@ from simulations.export import slice_log, write_event_log
 from simulations.scenario import scenario_from_dict
 from tests.web.conftest import Server, Sock, make_tokens, screenshot, thread_server
 from web import playback
-from web.auth import Role
+from web.auth import PrincipalStore, Role
 from web.views import board_snapshot, track_eta
 from web.visibility import Viewer
 
@@ -285,6 +285,22 @@ def test_crew_and_agency_tokens_are_refused(srv: Server, who: str, code: int) ->
     with pytest.raises(ConnectionClosed) as closed:
         sock.recv()
     assert closed.value.rcvd is not None and closed.value.rcvd.code == code
+
+
+def test_a_token_revoked_while_watching_is_cut_off(srv: Server, log: list[Envelope]) -> None:
+    store = PrincipalStore(srv.db)  # a principal of its own: the server is shared
+    principal, token = store.create(name="revoked planner", role="planner")
+    sock = Sock(connect(f"{srv.ws}/ws/replay?name={NAME}&token={token}", open_timeout=10))
+    sock.recv()  # the snapshot
+    assert store.revoke(principal.principal_id)
+    store.close()
+    sock.conn.send(json.dumps({"type": "clock", "id": "c"}))
+    error = sock.until(lambda m: m.get("type") == "error")
+    assert error["status"] == 401 and "revoked" in error["message"]
+    with pytest.raises(ConnectionClosed) as closed:
+        while True:
+            sock.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
 
 
 def test_resume_with_since_sends_only_later_events(srv: Server, log: list[Envelope]) -> None:
