@@ -102,6 +102,7 @@ def create_app(
                 ticker.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await ticker
+            await service.drain()
             service.close()
             store.close()
             principals.close()

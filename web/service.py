@@ -158,6 +158,7 @@ class DispatchService:
         self.index = _Index()
         self._travel = TravelTimes(graph, at=self.clock.now())
         self._lock = asyncio.Lock()
+        self._inflight: set[asyncio.Task[Executed]] = set()
         self._subs: set[Subscription] = set()
 
     # -- loading ---------------------------------------------------------------------------
@@ -188,7 +189,15 @@ class DispatchService:
         a repeat returns the first result marked duplicate. ``guard(state)`` runs under the
         writer lock before deciding and may raise to refuse a command the world moved past."""
         task = asyncio.ensure_future(self._execute(command, actor, op, guard))
+        self._inflight.add(task)
+        task.add_done_callback(self._inflight.discard)
         return await asyncio.shield(task)
+
+    async def drain(self) -> None:
+        """Wait for commands still being written (a shielded step outlives a cancelled
+        caller), so the stores are closed only after them; their errors went to the callers."""
+        while self._inflight:
+            await asyncio.gather(*self._inflight, return_exceptions=True)
 
     async def _execute(self, command: Command, actor: str, op: tuple[str, str] | None,
                        guard: Guard | None) -> Executed:

@@ -172,13 +172,15 @@ def test_demo_lives_alarms_assignments_drives_and_outcomes(demo: Server) -> None
                                                  "available", "transporting"}
     finally:
         sock.close()
+    closed = seen["OutcomeRecorded"][0]
     with demo.http("dispatcher") as http:
         clock = http.get("/api/clock").json()
-        callouts = http.get("/api/callouts").json()
+        callout = http.get(f"/api/callouts/{closed['callout_id']}").json()
     assert clock["speed"] == 300.0 and clock["demo"] and clock["seed"] == 5
-    closed_at = datetime.fromisoformat(seen["OutcomeRecorded"][0]["at"])
+    closed_at = datetime.fromisoformat(closed["at"])
     assert T0 < closed_at <= datetime.fromisoformat(clock["now"])  # demo time, not wall time
-    assert callouts
+    assert callout["status"] == "closed" and callout["outcome"]["kind"] == closed["outcome"][
+        "kind"]
 
 
 @pytest.mark.parametrize("demo", [{"auto_assign": False}], indirect=True)
