@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
 
 from maps.bundled import load_bundled
 from maps.graph import RoadClass, RoadGraph
@@ -207,9 +209,15 @@ def test_auto_uses_dijkstra_on_small_graphs_and_the_hierarchy_on_large() -> None
 
 
 def test_tuples_are_snapped_and_far_ones_refused() -> None:
-    tt = TravelTimes(norrbotten_mini(), max_snap_m=2000)
-    eta = tt.eta((65.5848, 22.1547), (66.6066, 19.8232))
-    assert 1.5 * 3600 < eta.duration_s < 2.5 * 3600
+    graph = norrbotten_mini()
+    tt = TravelTimes(graph, max_snap_m=2000)
+    eta = tt.eta((65.5848, 22.1547), (66.6066, 19.8232))  # exactly at nodes 0 (Luleå), 2
+    # the same time by a plain SciPy Dijkstra on the engine's edge times, node 0 to node 2
+    weights = csr_matrix((np.asarray(tt.times, dtype=float),
+                          (graph.edge_source, graph.edge_target)),
+                         shape=(graph.n_nodes, graph.n_nodes))
+    assert eta.duration_s == pytest.approx(float(dijkstra(weights, indices=0)[2]), rel=1e-6)
+    assert 1.5 * 3600 < eta.duration_s < 2.5 * 3600  # Luleå–Jokkmokk is about two hours
     assert 150_000 < eta.distance_m < 160_000
     with pytest.raises(SnapError):
         tt.eta((67.5, 15.0), (66.6066, 19.8232))
