@@ -26,11 +26,11 @@ from starlette.websockets import WebSocketState
 from mae.errors import MaeError
 from web.auth import Action, Principal, PrincipalStore, authorize
 from web.deps import require
-from web.errors import BadMessage, Unauthorized, describe
+from web.errors import BadMessage, describe
 from web.playback import Player, list_replays, load_replay
 from web.routes._common import errors
 from web.service import Subscription
-from web.sockets import REVALIDATE_S, decode_frame, refuse, since_param
+from web.sockets import client_frames, decode_frame, since_param
 from web.visibility import Viewer
 
 __all__ = ["ReplayOut", "router"]
@@ -165,36 +165,15 @@ async def replay_socket(ws: WebSocket) -> None:
     tasks = {sender}
     if player is not None:
         tasks.add(asyncio.create_task(_play(player, sub, wake)))
-    receive: asyncio.Future[Any] | None = None
     try:
-        while True:
-            if receive is None:
-                receive = asyncio.ensure_future(ws.receive())
-            done, _ = await asyncio.wait({receive, *tasks}, timeout=REVALIDATE_S,
-                                         return_when=asyncio.FIRST_COMPLETED)
-            if not principals.is_active(principal.principal_id):  # revoked meanwhile
-                receive.cancel()
-                await refuse(ws, Unauthorized("the token was revoked"))
-                break
-            if not done:  # only the revalidation timer
-                continue
-            if receive not in done:  # the sender ended (client gone or too slow) or playback
-                receive.cancel()
-                for task in done - {sender}:
-                    if not task.cancelled() and task.exception() is not None:
-                        logger.error("replay playback failed", exc_info=task.exception())
-                break
-            message = receive.result()
-            receive = None
-            if message["type"] == "websocket.disconnect":
-                break
-            text: str | None = message.get("text")
-            if text is None:
-                text = (message.get("bytes") or b"").decode("utf-8", errors="replace")
+        async for text in client_frames(ws, principal, principals, tasks):
             for out in _handle(player, problem, text):
                 sub.push(out)
             if player is not None and player.playing:
                 wake.set()
+        for task in tasks - {sender}:
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                logger.error("replay playback failed", exc_info=task.exception())
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:

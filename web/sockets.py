@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from typing import Any, Literal
 
@@ -73,7 +73,7 @@ from web.service import DispatchService, Guard, Subscription
 from web.views import location_view, option_view
 from web.visibility import Viewer
 
-__all__ = ["REVALIDATE_S", "decode_frame", "refuse", "router", "since_param"]
+__all__ = ["REVALIDATE_S", "client_frames", "decode_frame", "refuse", "router", "since_param"]
 
 logger = logging.getLogger(__name__)
 
@@ -153,6 +153,39 @@ async def refuse(ws: WebSocket, exc: MaeError) -> None:
     await ws.close(info.close_code, info.message[:120])
 
 
+async def client_frames(ws: WebSocket, principal: Principal, principals: PrincipalStore,
+                        tasks: set[asyncio.Task[Any]]) -> AsyncIterator[str]:
+    """The client's text frames (bytes decoded) until it leaves or one of ``tasks`` (its
+    sender, playback) ends. The token is checked again on every frame and every
+    ``REVALIDATE_S``: once revoked, the client is told and the socket closed with 4401."""
+    receive: asyncio.Future[Any] | None = None
+    try:
+        while True:
+            if receive is None:
+                receive = asyncio.ensure_future(ws.receive())
+            done, _ = await asyncio.wait({receive, *tasks}, timeout=REVALIDATE_S,
+                                         return_when=asyncio.FIRST_COMPLETED)
+            if not principals.is_active(principal.principal_id):
+                await refuse(ws, Unauthorized("the token was revoked"))
+                return
+            if receive not in done:
+                if done:  # a task ended: the client is too slow or gone, or playback failed
+                    return
+                continue  # only the revalidation timer
+            message = receive.result()
+            receive = None
+            if message["type"] == "websocket.disconnect":
+                return
+            text: str | None = message.get("text")
+            if text is None:
+                raw: bytes = message.get("bytes") or b""
+                text = raw.decode("utf-8", errors="replace")
+            yield text
+    finally:
+        if receive is not None:
+            receive.cancel()
+
+
 async def _serve(ws: WebSocket, action: Action, kinds: dict[str, Any],
                  handlers: dict[str, Handler]) -> None:
     service: DispatchService = ws.app.state.service
@@ -167,30 +200,8 @@ async def _serve(ws: WebSocket, action: Action, kinds: dict[str, Any],
         await refuse(ws, exc)
         return
     sender = asyncio.create_task(_sender(conn, initial))
-    receive: asyncio.Future[Any] | None = None
     try:
-        while True:
-            if receive is None:
-                receive = asyncio.ensure_future(ws.receive())
-            done, _ = await asyncio.wait({receive, sender}, timeout=REVALIDATE_S,
-                                         return_when=asyncio.FIRST_COMPLETED)
-            if not principals.is_active(principal.principal_id):
-                receive.cancel()
-                await refuse(ws, Unauthorized("the token was revoked"))
-                break
-            if sender in done and receive not in done:  # client too slow, or gone
-                receive.cancel()
-                break
-            if receive not in done:  # only the revalidation timer
-                continue
-            message = receive.result()
-            receive = None
-            if message["type"] == "websocket.disconnect":
-                break
-            text: str | None = message.get("text")
-            if text is None:
-                raw: bytes = message.get("bytes") or b""
-                text = raw.decode("utf-8", errors="replace")
+        async for text in client_frames(ws, principal, principals, {sender}):
             await _handle(conn, text, kinds, handlers)
     except (WebSocketDisconnect, RuntimeError):
         pass
