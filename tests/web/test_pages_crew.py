@@ -85,12 +85,17 @@ def open_crew(browser: Any, server: Server, device: dict[str, Any]) -> tuple[Any
     return context, page
 
 
-def acknowledged_job(browser: Any, server: Server, dispatcher: Sock) -> tuple[str, Any, Any]:
-    """A police alarm assigned to MAE-SUNDERBY and acknowledged on its phone: (callout id,
-    browser context, page)."""
+def assigned_job(browser: Any, server: Server, dispatcher: Sock) -> tuple[str, Any, Any]:
+    """A police alarm assigned to MAE-SUNDERBY, its phone open: (callout id, context, page)."""
     cid = raise_alarm(server)
     dispatcher.request({"type": "assign", "callout_id": cid, "unit_id": "MAE-SUNDERBY"})
     context, page = open_crew(browser, server, PHONE)
+    return cid, context, page
+
+
+def acknowledged_job(browser: Any, server: Server, dispatcher: Sock) -> tuple[str, Any, Any]:
+    """The same job acknowledged on the phone."""
+    cid, context, page = assigned_job(browser, server, dispatcher)
     page.wait_for_selector("#ack", state="visible", timeout=WAIT_MS)
     page.click("#ack")
     page.wait_for_selector("#job-callout-status:text('Kvitterad')", timeout=WAIT_MS)
@@ -356,9 +361,7 @@ CREW_KEYS = """() => Object.keys(localStorage).filter(k => k.startsWith("mae.cre
 def test_a_refused_token_takes_the_units_stored_job_and_outbox_with_it(
     browser: Any, server: Server, dispatcher: Sock
 ) -> None:
-    cid = raise_alarm(server)
-    dispatcher.request({"type": "assign", "callout_id": cid, "unit_id": "MAE-SUNDERBY"})
-    context, page = open_crew(browser, server, PHONE)
+    _cid, context, page = assigned_job(browser, server, dispatcher)
     page.wait_for_selector("#job-notes li", timeout=WAIT_MS)
     assert page.evaluate(CREW_KEYS) == [
         "mae.crew.outbox.MAE-SUNDERBY", "mae.crew.state.MAE-SUNDERBY", "mae.crew.unit"]
@@ -397,9 +400,7 @@ def test_a_refused_token_takes_the_units_stored_job_and_outbox_with_it(
 def test_another_units_login_never_shows_or_sends_the_first_units_data(
     browser: Any, server: Server, dispatcher: Sock
 ) -> None:
-    cid = raise_alarm(server)
-    dispatcher.request({"type": "assign", "callout_id": cid, "unit_id": "MAE-SUNDERBY"})
-    context, page = open_crew(browser, server, PHONE)
+    _cid, context, page = assigned_job(browser, server, dispatcher)
     page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=WAIT_MS)
     page.wait_for_selector("#job-notes li", timeout=WAIT_MS)
     page.click("#ack")
