@@ -140,6 +140,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from web.app import create_app
+    from web.serving import run_server
 
     if args.demo:
         return _serve_demo(args)
@@ -157,7 +158,7 @@ def _serve(args: argparse.Namespace) -> int:
         ws_per_message_deflate=settings.permessage_deflate, log_level="info",
         lifespan="on",
     )
-    uvicorn.Server(config).run()
+    run_server(uvicorn.Server(config))
     return 0
 
 

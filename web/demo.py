@@ -20,12 +20,11 @@ import asyncio
 import contextlib
 import random
 import shutil
-import signal
 import socket
 import tempfile
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -42,6 +41,7 @@ from web.demo_actors import Bots, DemoRunner
 from web.deps import PrincipalDep
 from web.errors import BadMessage
 from web.service import DispatchService
+from web.serving import run_server
 from web.settings import Settings
 
 __all__ = [
@@ -240,30 +240,11 @@ def serve_demo(settings: Settings, config: DemoConfig, *, database: Path | None,
         server = uvicorn.Server(uvicorn.Config(
             app, host=settings.host, port=port, log_level="warning", access_log=False,
             ws_per_message_deflate=settings.permessage_deflate, lifespan="on"))
-        with _sigterm_exits():
-            server.run()
+        run_server(server)
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
     return 0
-
-
-@contextlib.contextmanager
-def _sigterm_exits() -> Iterator[None]:
-    """Make SIGTERM (re-raised by uvicorn after its graceful shutdown) exit through Python, so
-    the temporary database is still removed."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def stop(signum: int, frame: object) -> None:
-        raise SystemExit(128 + signum)
-
-    previous = signal.signal(signal.SIGTERM, stop)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _load_graph(settings: Settings) -> RoadGraph:
