@@ -30,7 +30,7 @@ def test_pages_are_served_as_html(server: Server) -> None:
 
 def test_static_and_leaflet_files_have_their_content_types(server: Server) -> None:
     with server.http(None) as c:
-        for name in ("i18n.js", "session.js", "roads.js", "time.js"):
+        for name in ("i18n.js", "session.js", "roads.js", "time.js", "vocab.js"):
             r = c.get(f"/static/lib/{name}")
             assert r.status_code == 200 and r.headers["content-type"].startswith(
                 "text/javascript"), name

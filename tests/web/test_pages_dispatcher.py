@@ -206,6 +206,7 @@ def test_timeline_actions_language_help_and_catch_up_after_a_drop(
         page.locator("#token").fill(tokens["dispatcher"])
         page.get_by_role("button", name="Logga in").click()
         expect(page.locator("#conn")).to_have_attribute("data-state", "open")
+        expect(page.locator("#conn")).to_have_text("Ansluten")  # shared vocabulary (lib/vocab.js)
         police, psych = socks(srv, ("/ws/agency", "police"), ("/ws/agency", "psychiatry"))
         first = police.request(alarm("R-7", 2, "Boden"))["callout_id"]
         second = psych.request(alarm("PS-7", 1, "Kiruna"))["callout_id"]
