@@ -20,13 +20,22 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from dispatch.model import AgeBand, Agency, Category, Children, OutcomeKind, Priority, Sex
+from dispatch.model import (
+    AgeBand,
+    Agency,
+    Category,
+    Children,
+    OutcomeKind,
+    Patient,
+    Priority,
+    Sex,
+)
 from maps.graph import RoadGraph
 from simulations.demand import EARTH_M_PER_DEG, DemandAlarm, build_demand
 from simulations.scenario import Scenario, Service, scenario_from_dict
 from web.schemas import AlarmIn, LocationIn, PatientIn
 
-__all__ = ["AlarmFeed", "DemoAlarm", "Patient"]
+__all__ = ["AlarmFeed", "DemoAlarm"]
 
 #: A second agency's alarm about the same incident comes this many seconds after the first.
 JOINT_DELAY_S = (30.0, 240.0)
@@ -46,13 +55,6 @@ _AGES = ((AgeBand.CHILD, 0.07), (AgeBand.YOUNG, 0.2), (AgeBand.ADULT, 0.36),
          (AgeBand.MIDDLE, 0.24), (AgeBand.OLDER, 0.09), (AgeBand.UNKNOWN, 0.04))
 _SEXES = ((Sex.FEMALE, 0.48), (Sex.MALE, 0.48), (Sex.UNKNOWN, 0.04))
 _CHILDREN = ((Children.YES, 0.25), (Children.NO, 0.55), (Children.UNKNOWN, 0.2))
-
-
-@dataclass(frozen=True, slots=True)
-class Patient:
-    age_band: AgeBand
-    sex: Sex
-    children: Children
 
 
 @dataclass(frozen=True, slots=True)
