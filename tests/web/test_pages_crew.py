@@ -121,7 +121,7 @@ def test_a_crew_gets_a_job_and_works_it_to_an_outcome(
     assert page.evaluate("window.maeCrew.alerts") == 1  # beep and vibration once
     assert page.text_content("#job-category") == "Suicidrisk"
     assert page.text_content("#job-priority") == "Prio 1"
-    assert page.text_content("#job-callout-status") == "Larmad"  # the crew's word, not the shared one
+    assert page.text_content("#job-callout-status") == "Larmad"  # the crew's own word
     assert "Polis" in (page.text_content("#job-agencies") or "")  # shared vocabulary (lib/vocab.js)
     assert page.text_content("#job-address") == "Boden"
     assert page.text_content(".onscene-police") == "Polis: på plats"
