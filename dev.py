@@ -8,12 +8,18 @@
 Needs only Python 3.11+ and access to PyPI. The environment lives in ``.venv/`` and is
 reinstalled only when ``pyproject.toml`` changes. Extra arguments go to the command it runs
 (``python3 dev.py run --speed 20 --seed 7``; ``python3 dev.py run --help`` lists them).
+
+``test`` also makes sure of the two programs the tests start themselves: a Chromium for the
+browser tests (driven by Playwright) and ``redis-server``. As root on a machine with apt it
+installs Debian's packages; otherwise it uses Playwright's own Chromium download, and where it
+cannot install something it stops with one line naming the command that would.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -23,6 +29,12 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 STAMP = VENV / ".mae-installed"
+#: Where the browser tests look for Chromium first (``tests/web/conftest.py`` reads this too).
+DEBIAN_CHROMIUM = Path("/usr/bin/chromium")
+
+
+class SetupError(Exception):
+    """A program the tests need is missing and could not be installed; the message says how."""
 
 
 def _run(*cmd: str | Path) -> None:
@@ -60,6 +72,76 @@ def ensure_venv(extras: str) -> None:
     STAMP.write_text(want + "\n")
 
 
+def _can_apt() -> bool:
+    return os.name == "posix" and os.geteuid() == 0 and shutil.which("apt-get") is not None
+
+
+def _apt_install(packages: list[str]) -> None:
+    """Install Debian packages quietly with one line printed; on failure say apt's last words."""
+    print(f"installing {' and '.join(packages)} from Debian's packages (apt-get)", flush=True)
+    env = os.environ | {"DEBIAN_FRONTEND": "noninteractive"}
+    for cmd in (["apt-get", "update", "-qq"],
+                ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages]):
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+            raise SetupError(f"'{' '.join(cmd)}' failed ({tail[0]}); run "
+                             f"'apt-get install {' '.join(packages)}' as root and try again")
+
+
+def _install_hint(debian: str, brew: str) -> str:
+    """The exact command that installs a missing program on this kind of machine."""
+    if shutil.which("apt-get"):
+        return f"sudo apt-get install {debian}"
+    if shutil.which("brew"):
+        return f"brew install {brew}"
+    if shutil.which("dnf"):
+        return f"sudo dnf install {brew}"
+    return f"install {brew} with your system's package manager"
+
+
+def _playwright_chromium() -> Path | None:
+    """Playwright's own Chromium if it has been downloaded into this user's cache."""
+    code = ("from playwright.sync_api import sync_playwright\n"
+            "with sync_playwright() as pw: print(pw.chromium.executable_path)")
+    done = subprocess.run([str(BIN / "python"), "-c", code], capture_output=True, text=True,
+                          check=False)
+    path = Path(done.stdout.strip()) if done.returncode == 0 and done.stdout.strip() else None
+    return path if path is not None and path.is_file() else None
+
+
+def ensure_test_programs() -> dict[str, str]:
+    """Make sure Chromium and redis-server exist; return environment for the tests that says
+    which Chromium to drive. Installs only what is missing; raises SetupError when it cannot."""
+    missing = [] if shutil.which("redis-server") else ["redis-server"]
+    system_chromium = DEBIAN_CHROMIUM.is_file() or shutil.which("chromium") is not None
+    if _can_apt():
+        apt = missing + ([] if system_chromium else ["chromium"])
+        if apt:
+            _apt_install(apt)
+        chromium = DEBIAN_CHROMIUM if DEBIAN_CHROMIUM.is_file() else Path(
+            shutil.which("chromium") or DEBIAN_CHROMIUM)
+        return {"MAE_CHROMIUM": str(chromium)}
+    if missing:
+        raise SetupError("redis-server is missing (the tests start their own): run "
+                         f"'{_install_hint('redis-server', 'redis')}' and try again")
+    if system_chromium:
+        return {"MAE_CHROMIUM": str(DEBIAN_CHROMIUM if DEBIAN_CHROMIUM.is_file()
+                                    else shutil.which("chromium"))}
+    found = _playwright_chromium()
+    if found is None:
+        print("installing Chromium for the browser tests (python -m playwright install chromium)",
+              flush=True)
+        done = subprocess.run([str(BIN / "python"), "-m", "playwright", "install", "chromium"],
+                              cwd=ROOT, capture_output=True, text=True, check=False)
+        found = _playwright_chromium() if done.returncode == 0 else None
+        if found is None:
+            raise SetupError("could not download Playwright's Chromium: run "
+                             f"'{BIN / 'python'} -m playwright install chromium' or "
+                             f"'{_install_hint('chromium', 'chromium')}' and try again")
+    return {"MAE_CHROMIUM": str(found)}
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in ("run", "test"):
         print(__doc__)
@@ -69,9 +151,13 @@ def main(argv: list[str]) -> int:
         ensure_venv("test")
         if command == "run":
             return _run_foreground(BIN / "mae", "serve", "--demo", *rest)
+        os.environ.update(ensure_test_programs())
         _run(BIN / "ruff", "check", ".")
         _run(BIN / "mypy")
         _run(BIN / "python", "-m", "pytest", *rest)
+    except SetupError as exc:
+        print(f"dev.py: {exc}", file=sys.stderr)
+        return 1
     except subprocess.CalledProcessError as exc:
         return exc.returncode or 1
     except KeyboardInterrupt:

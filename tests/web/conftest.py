@@ -226,7 +226,8 @@ def server(db: Path, tokens: dict[str, str]) -> Iterator[Server]:
     srv.stop()
 
 
-CHROMIUM = Path("/usr/bin/chromium")
+#: The Chromium to drive: ``dev.py test`` sets MAE_CHROMIUM (Debian's, or Playwright's download).
+CHROMIUM = Path(os.environ.get("MAE_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run",
                  "--disable-quic"]
@@ -235,11 +236,11 @@ SCREENSHOTS = ROOT / "screenshots"
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
-    """Debian's Chromium, headless, driven by Playwright (never a downloaded browser)."""
+    """A real Chromium, headless, driven by Playwright: the one ``dev.py test`` set up."""
     from playwright.sync_api import sync_playwright
 
     if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (.ci/run does)")
+        pytest.fail(f"{CHROMIUM} is missing: 'python3 dev.py test' installs a Chromium")
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
                                       args=CHROMIUM_ARGS)
