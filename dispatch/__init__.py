@@ -1,1 +1,1 @@
-"""The sans-I/O dispatch core: alarms, callouts, units, statuses and outcomes (issue 4)."""
+"""The sans-I/O dispatch core: alarms, callouts, units, statuses and outcomes."""

@@ -22,7 +22,6 @@ from dispatch.events import (
     CalloutsMerged,
     CalloutSplit,
     Envelope,
-    Event,
     NoteAdded,
     OutcomeRecorded,
     ShiftEnded,
@@ -342,8 +341,3 @@ class DispatchState:
     def _on_NoteAdded(self, e: NoteAdded) -> None:
         callout = self.callouts[e.callout_id]
         self._set_callout(e.callout_id, notes=(*callout.notes, Note(e.at, e.actor, e.text)))
-
-
-def events_of(envelopes: list[Envelope]) -> list[Event]:
-    """The bare events of a list of envelopes."""
-    return [env.event for env in envelopes]
