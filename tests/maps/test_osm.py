@@ -611,12 +611,17 @@ def test_build_from_place_fails_fast_when_the_hosts_refuse(
         build_from_place("Luleå, Sweden", connect_timeout_s=2.0)
 
 
-def test_check_reachable_passes_for_a_listening_host() -> None:
+def test_check_reachable_passes_for_a_listening_host_and_really_connects() -> None:
+    """No error for a host that listens, and the probe did open a connection to it."""
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))
         server.listen()
+        server.settimeout(5.0)
         port = server.getsockname()[1]
-        check_reachable([f"http://127.0.0.1:{port}/"], timeout_s=2.0)
+        assert check_reachable([f"http://127.0.0.1:{port}/"], timeout_s=2.0) is None
+        conn, (peer_host, _) = server.accept()  # the probe's connection, queued by the kernel
+        conn.close()
+        assert peer_host == "127.0.0.1"
 
 
 def test_check_reachable_needs_a_positive_timeout() -> None:
