@@ -5,8 +5,6 @@
 // a login with another token shows nothing until the server says which unit it is.
 
 const BINDING_KEY = "mae.crew.unit";
-const LEGACY_STATE = "mae.crew.state"; // before the keys named the unit
-const LEGACY_OUTBOX = "mae.crew.outbox";
 
 export const stateKey = (unitId) => `mae.crew.state.${unitId}`;
 export const outboxKey = (unitId) => `mae.crew.outbox.${unitId}`;
@@ -40,21 +38,13 @@ export function boundUnit(token) {
   return b && principal && b.principal === principal && typeof b.unit_id === "string" ? b.unit_id : null;
 }
 
-/** Remember that ``token``'s principal is bound to ``unitId``; take over a copy stored before
- * the keys named the unit when it was that unit's. */
+/** Remember that ``token``'s principal is bound to ``unitId``. */
 export function bindToken(token, unitId) {
   try {
     localStorage.setItem(BINDING_KEY, JSON.stringify({ principal: principalOf(token), unit_id: unitId }));
-    const old = read(LEGACY_STATE);
-    if (old && old.unit && old.unit.unit_id === unitId && !localStorage.getItem(stateKey(unitId))) {
-      localStorage.setItem(stateKey(unitId), JSON.stringify(old));
-      const items = localStorage.getItem(LEGACY_OUTBOX);
-      if (items && !localStorage.getItem(outboxKey(unitId))) localStorage.setItem(outboxKey(unitId), items);
-    }
   } catch (exc) {
     console.error(exc);
   }
-  remove(LEGACY_STATE, LEGACY_OUTBOX);
 }
 
 /** The stored state of ``unitId`` (an object), or null. */
@@ -75,5 +65,5 @@ export function saveState(unitId, server) {
 /** Forget ``unitId``'s stored state and outbox and which unit the token was bound to. */
 export function forget(unitId) {
   if (unitId) remove(stateKey(unitId), outboxKey(unitId));
-  remove(BINDING_KEY, LEGACY_STATE, LEGACY_OUTBOX);
+  remove(BINDING_KEY);
 }
