@@ -1,1 +1,1 @@
-"""The FastAPI + WebSocket shell around the dispatch core and its pages (issues 4 and 5)."""
+"""The FastAPI + WebSocket shell around the dispatch core, and the pages it serves."""

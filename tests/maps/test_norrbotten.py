@@ -105,7 +105,7 @@ def test_drive_times_match_public_figures_within_15_percent(graph: RoadGraph) ->
 
 
 def test_at_least_eight_pairs_rest_on_a_stated_time_documented_in_the_readme() -> None:
-    """Issue 2 asks for eight pairs checked against published times; `est` is not a citation."""
+    """Eight pairs must rest on a published driving time; `est` is not a citation."""
     readme = (DATA_DIR.parent / "README.md").read_text(encoding="utf-8")
     cited = []
     for d in read_drive_times():
