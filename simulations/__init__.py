@@ -1,4 +1,4 @@
-"""Coverage simulation for planners on the same dispatch and routing code (issue 6)."""
+"""Coverage simulation for planners on the same dispatch and routing code."""
 
 from simulations.batch import Batch, run_batch
 from simulations.engine import CalloutRecord, RunResult, simulate

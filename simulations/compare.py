@@ -16,7 +16,7 @@ from scipy import stats
 
 from simulations.kpi import Kpis
 
-__all__ = ["Estimate", "difference", "estimate", "summary_table"]
+__all__ = ["Estimate", "difference", "estimate"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,9 +60,3 @@ def difference(base: Sequence[Kpis], other: Sequence[Kpis], key: str) -> Estimat
     diffs = [k.scalars[key] - by_seed[k.seed] for k in other if k.seed in by_seed]
     return estimate(diffs)
 
-
-def summary_table(runs: Sequence[Sequence[Kpis]], keys: Sequence[str]) -> list[
-    list[Estimate]
-]:
-    """``table[i][j]``: scenario ``i``'s estimate of KPI ``keys[j]``."""
-    return [[estimate([k.scalars[key] for k in kpis]) for key in keys] for kpis in runs]

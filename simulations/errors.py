@@ -8,10 +8,10 @@ __all__ = ["AlarmLogError", "ScenarioError", "SimulationError"]
 
 
 class SimulationError(MaeError, RuntimeError):
-    """Root of the simulator's errors: a run could not go on."""
+    """Root of the simulator's errors: a run could not go on, or its scenario or log is bad."""
 
 
-class ScenarioError(MaeError, ValueError):
+class ScenarioError(SimulationError, ValueError):
     """A scenario file has a bad key; ``key`` is its dotted path (``units[1].shifts[0].start``)."""
 
     def __init__(self, key: str, problem: str, *, source: str = "") -> None:
@@ -22,7 +22,7 @@ class ScenarioError(MaeError, ValueError):
         super().__init__(f"{where}{key}: {problem}")
 
 
-class AlarmLogError(MaeError, ValueError):
+class AlarmLogError(SimulationError, ValueError):
     """An alarm log (CSV) has bad rows; ``problems`` lists ``(row, field, problem)`` for each.
 
     Rows are numbered as a spreadsheet shows them: the header is row 1.
