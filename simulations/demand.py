@@ -10,73 +10,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
 import numpy as np
 
-from dispatch.model import Agency, Category, OutcomeKind, Priority
 from maps.graph import Place, RoadGraph, haversine_m
-from simulations.errors import ScenarioError
-from simulations.scenario import ReplayDemand, Scenario, Service, SyntheticDemand
+from simulations.spec import DemandAlarm, Scenario, Service, SyntheticDemand, run_start
 
 __all__ = [
     "DemandAlarm",
     "build_demand",
-    "check_replay_window",
     "nearest_municipality",
     "run_start",
     "synthesize",
 ]
 
 EARTH_M_PER_DEG = 111_320.0
-
-
-@dataclass(frozen=True, slots=True)
-class DemandAlarm:
-    """One alarm of the demand, with the chance outcomes decided ahead."""
-
-    reference: str
-    received_at: datetime
-    agency: Agency
-    priority: Priority
-    category: Category
-    lat: float
-    lon: float
-    municipality: str = ""
-    place: str = ""
-    outcome: OutcomeKind | None = None
-    on_scene_s: float | None = None
-    at_facility_s: float | None = None
-
-    def __post_init__(self) -> None:
-        if self.received_at.tzinfo is None:
-            raise ScenarioError("received_at", "must be timezone-aware")
-
-
-def run_start(scenario: Scenario) -> datetime:
-    """The instant a run starts: local midnight of ``scenario.start``, in UTC."""
-    return datetime.combine(scenario.start, time(0), scenario.tz).astimezone(UTC)
-
-
-def run_end(scenario: Scenario) -> datetime:
-    end_day = scenario.start + timedelta(days=scenario.days)
-    return datetime.combine(end_day, time(0), scenario.tz).astimezone(UTC)
-
-
-def check_replay_window(scenario: Scenario) -> None:
-    """A replayed log must fall inside the scenario's days; say which alarms do not."""
-    assert isinstance(scenario.demand, ReplayDemand)
-    lo, hi = run_start(scenario), run_end(scenario)
-    outside = [a.reference for a in scenario.demand.alarms if not lo <= a.received_at < hi]
-    if outside:
-        shown = ", ".join(outside[:5]) + (" …" if len(outside) > 5 else "")
-        raise ScenarioError(
-            "demand.csv",
-            f"{len(outside)} alarm(s) fall outside {scenario.start} + {scenario.days} days "
-            f"({shown}); set start and days to cover the log",
-            source=scenario.source,
-        )
 
 
 def nearest_municipality(places: Sequence[Place], lat: float, lon: float) -> tuple[str, str]:

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import math
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dispatch.commands import DispatchConfig
@@ -23,10 +21,35 @@ from dispatch.model import Agency, Category, OutcomeKind, Priority
 from maps.errors import MapError, UnknownPlace
 from maps.gazetteer import Gazetteer
 from maps.graph import RoadGraph
+from simulations.alarm_log import read_alarm_log
 from simulations.errors import AlarmLogError, ScenarioError
+from simulations.spec import (
+    CARRIER,
+    DEFAULT_AGENCY_MIX,
+    DEFAULT_CATEGORY_MIX,
+    DEFAULT_HOUR_PROFILE,
+    DEFAULT_OUTCOME_MIX,
+    DEFAULT_PRIORITY_MIX,
+    DEFAULT_WEEKDAY_PROFILE,
+    STAYED_HOME,
+    Base,
+    Economics,
+    Policy,
+    ReplayDemand,
+    Roads,
+    Scenario,
+    Service,
+    Shift,
+    SyntheticDemand,
+    UnitSpec,
+    run_end,
+    run_start,
+)
 
 __all__ = [
     "CARRIER",
+    "DEFAULT_OUTCOME_MIX",
+    "STAYED_HOME",
     "Base",
     "Economics",
     "Policy",
@@ -37,211 +60,13 @@ __all__ = [
     "Shift",
     "SyntheticDemand",
     "UnitSpec",
+    "check_replay_window",
     "load_graph_for",
     "load_scenario",
     "scenario_from_dict",
 ]
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-#: Who carries the patient for each outcome that involves going to a facility. Outcomes not
-#: listed end at the scene. Voluntary admissions ride with the MAE crew; compulsory care (LPT)
-#: is a police matter in Sweden (LPT 47 §, police assistance).
-CARRIER: Mapping[OutcomeKind, str] = {
-    OutcomeKind.TRANSPORTED_MAE: "mae",
-    OutcomeKind.ADMITTED_VOLUNTARY: "mae",
-    OutcomeKind.TRANSPORTED_AMBULANCE: "ambulance",
-    OutcomeKind.TRANSPORTED_POLICE: "police",
-    OutcomeKind.COMPULSORY_CARE: "police",
-}
-
-#: Outcomes where the patient stays in their home (with or without a referral): the cases an
-#: MAE visit may keep out of inpatient care.
-STAYED_HOME = frozenset(
-    {
-        OutcomeKind.STAYED_HOME,
-        OutcomeKind.REFERRED_PRIMARY_CARE,
-        OutcomeKind.REFERRED_SOCIAL_SERVICES,
-    }
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Shift:
-    """Working hours starting on some weekdays: ``start_min``..``end_min`` after local midnight
-    of the starting day (``end_min`` > 1440 runs past midnight)."""
-
-    start_min: int
-    end_min: int
-    days: frozenset[int]
-
-    def __post_init__(self) -> None:
-        if not 0 <= self.start_min < 1440 or not self.start_min < self.end_min <= 2880:
-            raise ScenarioError("shift", f"bad hours {self.start_min}..{self.end_min} min")
-        if not self.days or not self.days <= set(range(7)):
-            raise ScenarioError("shift.days", "must be weekdays 0..6")
-
-    @property
-    def hours(self) -> float:
-        return (self.end_min - self.start_min) / 60
-
-
-@dataclass(frozen=True, slots=True)
-class Base:
-    """Where units start and return to: a place or facility of the map."""
-
-    id: str
-    name: str
-    lat: float
-    lon: float
-    municipality: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class UnitSpec:
-    """One MAE car: its base, its crew's competences and its shifts."""
-
-    id: str
-    base: str
-    shifts: tuple[Shift, ...]
-    crew: tuple[str, ...] = ("nurse", "nurse")
-
-
-@dataclass(frozen=True, slots=True)
-class Roads:
-    """Driving conditions: season (winter speed factor) and how the last stretch is driven."""
-
-    season: Literal["winter", "summer", "calendar"] = "calendar"
-    winter_factor: float = 0.88
-    emergency: bool = False
-    offroad_speed_kmh: float = 30.0
-
-
-@dataclass(frozen=True, slots=True)
-class Policy:
-    """How the simulated dispatcher chooses, and when MAE gives the job to others."""
-
-    kind: Literal["closest_idle", "coverage_aware"] = "closest_idle"
-    max_response_min: float = 90.0
-    fallback: Literal["source", "ambulance", "police"] = "source"
-    queue: bool = True
-    coverage_limit_min: float = 60.0
-    coverage_slack_min: float = 10.0
-
-
-@dataclass(frozen=True, slots=True)
-class Service:
-    """Times the crews spend: acknowledging, getting going, on scene, handing over."""
-
-    ack_s: float = 30.0
-    turnout_min: float = 5.0
-    on_scene_min: float = 75.0
-    on_scene_sd_min: float = 25.0
-    at_facility_min: float = 30.0
-    at_facility_sd_min: float = 10.0
-    transport_to: str = "psychiatric_emergency"
-
-
-def _even(n: int) -> tuple[float, ...]:
-    return (1.0,) * n
-
-
-@dataclass(frozen=True, slots=True)
-class SyntheticDemand:
-    """Alarms drawn in proportion to the population of the map's places."""
-
-    alarms_per_year: float = 1500.0
-    hour_profile: tuple[float, ...] = field(default_factory=lambda: _even(24))
-    weekday_profile: tuple[float, ...] = field(default_factory=lambda: _even(7))
-    agency_mix: tuple[tuple[Agency, float], ...] = ()
-    category_mix: tuple[tuple[Category, float], ...] = ()
-    priority_mix: tuple[tuple[Priority, float], ...] = ()
-    jitter_m: float = 2000.0
-
-
-@dataclass(frozen=True, slots=True)
-class ReplayDemand:
-    """A historical alarm log replayed as it happened (see :mod:`simulations.alarm_log`)."""
-
-    path: str
-    alarms: tuple[Any, ...]  # tuple[DemandAlarm, ...]; Any avoids an import cycle
-
-
-@dataclass(frozen=True, slots=True)
-class Economics:
-    """Assumptions of the economic estimate; each is a parameter, none is a finding."""
-
-    bed_year_cost_sek: float = 2_400_000.0
-    avoided_admission_share: float = 0.25
-    avoided_bed_days: float = 7.0
-    team_cost_per_hour_sek: float = 1_600.0
-
-
-@dataclass(frozen=True, slots=True)
-class Scenario:
-    """Everything one simulated run needs; built by :func:`load_scenario`."""
-
-    name: str
-    start: date
-    days: int
-    timezone: str
-    bases: tuple[Base, ...]
-    units: tuple[UnitSpec, ...]
-    demand: SyntheticDemand | ReplayDemand
-    outcome_mix: tuple[tuple[OutcomeKind, float], ...]
-    description: str = ""
-    map_path: str | None = None
-    roads: Roads = Roads()
-    policy: Policy = Policy()
-    service: Service = Service()
-    economics: Economics = Economics()
-    dispatch: DispatchConfig = field(default_factory=DispatchConfig)
-    source: str = ""
-
-    @property
-    def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
-
-    def base(self, base_id: str) -> Base:
-        for b in self.bases:
-            if b.id == base_id:
-                return b
-        raise ScenarioError("units.base", f"unknown base {base_id!r}")
-
-
-# -- defaults that carry a source (see simulations/README.md) ------------------------------
-
-#: Outcome shares: the "stayed home" share follows the reported figures (Stockholm PAM 2019:
-#: over 40 % stayed home; Norrbotten MAE about 44 %); the split of the rest is an assumption.
-DEFAULT_OUTCOME_MIX: tuple[tuple[OutcomeKind, float], ...] = (
-    (OutcomeKind.STAYED_HOME, 0.38),
-    (OutcomeKind.REFERRED_PRIMARY_CARE, 0.03),
-    (OutcomeKind.REFERRED_SOCIAL_SERVICES, 0.03),
-    (OutcomeKind.TRANSPORTED_MAE, 0.22),
-    (OutcomeKind.ADMITTED_VOLUNTARY, 0.08),
-    (OutcomeKind.COMPULSORY_CARE, 0.04),
-    (OutcomeKind.TRANSPORTED_AMBULANCE, 0.06),
-    (OutcomeKind.TRANSPORTED_POLICE, 0.04),
-    (OutcomeKind.NO_PATIENT_CONTACT, 0.12),
-)
-DEFAULT_AGENCY_MIX = (
-    (Agency.AMBULANCE, 0.40), (Agency.POLICE, 0.35), (Agency.PSYCHIATRY, 0.20),
-    (Agency.OTHER, 0.05),
-)
-DEFAULT_CATEGORY_MIX = (
-    (Category.SUICIDE_RISK, 0.40), (Category.PSYCHOSIS, 0.15), (Category.AGITATION, 0.12),
-    (Category.INTOXICATION, 0.10), (Category.WORRIED_RELATIVE, 0.15), (Category.OTHER, 0.08),
-)
-DEFAULT_PRIORITY_MIX = (
-    (Priority.ACUTE, 0.35), (Priority.URGENT, 0.50), (Priority.NON_URGENT, 0.15),
-)
-#: Alarms by local hour: low at night, rising through the afternoon to an evening peak.
-DEFAULT_HOUR_PROFILE = (
-    0.6, 0.5, 0.4, 0.3, 0.3, 0.3, 0.4, 0.6, 0.8, 0.9, 1.0, 1.1,
-    1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8, 1.8, 1.7, 1.5, 1.2, 0.9,
-)
-DEFAULT_WEEKDAY_PROFILE = (1.0, 0.95, 0.95, 1.0, 1.1, 1.15, 1.1)
-
 
 # -- reading ------------------------------------------------------------------------------------
 
@@ -473,8 +298,6 @@ def scenario_from_dict(
     source: str = "",
 ) -> Scenario:
     """Check ``data`` (a parsed scenario TOML) and build the :class:`Scenario`."""
-    from simulations.alarm_log import read_alarm_log
-
     root = _Table(data, "", source)
     name = root.text("name")
     description = root.text("description", "")
@@ -625,7 +448,20 @@ def scenario_from_dict(
         dispatch=dispatch, source=source,
     )
     if isinstance(demand, ReplayDemand):
-        from simulations.demand import check_replay_window
-
         check_replay_window(scenario)
     return scenario
+
+
+def check_replay_window(scenario: Scenario) -> None:
+    """A replayed log must fall inside the scenario's days; say which alarms do not."""
+    assert isinstance(scenario.demand, ReplayDemand)
+    lo, hi = run_start(scenario), run_end(scenario)
+    outside = [a.reference for a in scenario.demand.alarms if not lo <= a.received_at < hi]
+    if outside:
+        shown = ", ".join(outside[:5]) + (" …" if len(outside) > 5 else "")
+        raise ScenarioError(
+            "demand.csv",
+            f"{len(outside)} alarm(s) fall outside {scenario.start} + {scenario.days} days "
+            f"({shown}); set start and days to cover the log",
+            source=scenario.source,
+        )
