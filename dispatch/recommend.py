@@ -2,11 +2,11 @@
 
 For one callout every unit that is free (available or returning to base) or soon free (at a
 facility, handing over) is ranked by road ETA from :mod:`routing`. Each option also shows the
-coverage it leaves behind: the population of the map's places that would be farther than
-``coverage_limit_s`` from every other free unit if this one went. When several callouts wait,
-:func:`propose` asks the OR-Tools assignment in :mod:`routing` for the pairing that minimises
-priority-weighted ETAs. Pure computation: the caller passes the state, the travel-time engine
-and the time.
+coverage it leaves behind (:mod:`dispatch.coverage`): the population of the map's places that
+would be farther than ``coverage_limit_s`` from every other free unit if this one went. When
+several callouts wait, :func:`propose` asks the OR-Tools assignment in :mod:`routing` for the
+pairing that minimises priority-weighted ETAs. Pure computation: the caller passes the state,
+the travel-time engine and the time.
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-import numpy as np
-
+from dispatch.coverage import Thresholds, coverage, free_units, populated
 from dispatch.state import Callout, DispatchState, Unit
 from dispatch.status import CalloutStatus, UnitStatus
 from maps.graph import Place
@@ -76,26 +75,19 @@ def _shift_left_s(unit: Unit, now: datetime) -> float:
 
 
 def _coverage_gaps(
-    units: Sequence[Unit], places: Sequence[Place], travel: TravelTimes, limit_s: float
+    units: Sequence[Unit], free: Sequence[Unit], places: Sequence[Place], travel: TravelTimes,
+    limit_s: float,
 ) -> list[int]:
-    """For each unit, the population left beyond ``limit_s`` of every *other* free unit."""
-    free = [u for u in units if u.status.is_free]
-    people = [p for p in places if p.population > 0]
+    """For each of ``units``, the population left beyond ``limit_s`` of every *other* free
+    unit (all of ``free`` for a unit not among them)."""
+    people = populated(places)
     if not people:
         return [0] * len(units)
-    pop = np.array([p.population for p in people], dtype=np.int64)
-    if free:
-        times = travel.matrix([(u.position.lat, u.position.lon) for u in free],
-                              [travel.at_node(p.node) for p in people]).durations_s
-        covered_by = times <= limit_s
-    else:
-        covered_by = np.zeros((0, len(people)), dtype=bool)
-    gaps = []
-    for unit in units:
-        others = [i for i, f in enumerate(free) if f.unit_id != unit.unit_id]
-        reached = covered_by[others].any(axis=0) if others else np.zeros(len(people), bool)
-        gaps.append(int(pop[~reached].sum()))
-    return gaps
+    reach = coverage(travel, [(u.position.lat, u.position.lon) for u in free], people,
+                     thresholds=Thresholds.of_seconds(limit_s))
+    without = reach.beyond_without_each()
+    row = {u.unit_id: i for i, u in enumerate(free)}
+    return [int(without[row[u.unit_id]]) if u.unit_id in row else reach.beyond for u in units]
 
 
 def recommend(
@@ -114,7 +106,7 @@ def recommend(
         return []
     target = (callout.location.lat, callout.location.lon)
     etas = travel.etas_to(target, [(u.position.lat, u.position.lon) for u in units])
-    gaps = _coverage_gaps(units, places, travel, config.coverage_limit_s)
+    gaps = _coverage_gaps(units, free_units(state), places, travel, config.coverage_limit_s)
     options = []
     for unit, eta, gap in zip(units, etas, gaps, strict=True):
         eta_s = eta.duration_s
