@@ -6,10 +6,14 @@ from mae.errors import MaeError
 
 __all__ = [
     "DispatchError",
+    "EventOutOfSequence",
+    "EventVersionError",
     "InvalidCommand",
     "InvalidTransition",
     "UnknownAlarm",
     "UnknownCallout",
+    "UnknownCommand",
+    "UnknownEvent",
     "UnknownUnit",
 ]
 
@@ -25,6 +29,14 @@ class InvalidCommand(DispatchError, ValueError):
         self.field = field
         self.problem = problem
         super().__init__(f"{field}: {problem}")
+
+
+class UnknownCommand(InvalidCommand):
+    """A command type with no handler in :data:`dispatch.commands.HANDLERS`."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__("command", f"unknown command {name}: no handler is registered for it")
 
 
 class InvalidTransition(DispatchError, ValueError):
@@ -58,3 +70,25 @@ class UnknownAlarm(DispatchError, KeyError):
 
     def __str__(self) -> str:
         return f"unknown alarm {self.args[0]!r}"
+
+
+class UnknownEvent(DispatchError, TypeError):
+    """The fold was given something that is not one of the core's event types."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"{name} is not a dispatch event the state can apply")
+
+
+class EventOutOfSequence(DispatchError, ValueError):
+    """An event was applied out of order: its sequence number is not the state's next one."""
+
+    def __init__(self, seq: int, last_seq: int) -> None:
+        self.seq = seq
+        self.last_seq = last_seq
+        super().__init__(f"event {seq} applied after {last_seq}: gap or repeat")
+
+
+class EventVersionError(DispatchError, ValueError):
+    """A stored event's schema version cannot be brought to the current one: it is newer than
+    this code knows, or no upcaster covers one of the steps."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from dispatch.errors import UnknownCallout, UnknownUnit
+from dispatch.errors import EventOutOfSequence, UnknownCallout, UnknownEvent, UnknownUnit
 from dispatch.events import (
     AlarmReceived,
     AssignmentAcknowledged,
@@ -22,6 +22,7 @@ from dispatch.events import (
     CalloutsMerged,
     CalloutSplit,
     Envelope,
+    Event,
     NoteAdded,
     OutcomeRecorded,
     ShiftEnded,
@@ -160,11 +161,17 @@ class DispatchState:
         return state
 
     def apply(self, envelope: Envelope) -> None:
-        """Apply one logged event. Sequence numbers must increase by exactly one."""
+        """Apply one logged event. Sequence numbers must increase by exactly one
+        (:class:`EventOutOfSequence` otherwise); anything but a core event is
+        :class:`UnknownEvent`."""
         if envelope.seq != self.last_seq + 1:
-            raise ValueError(f"event {envelope.seq} applied after {self.last_seq}: gap or repeat")
-        handler = getattr(self, "_on_" + type(envelope.event).__name__)
-        handler(envelope.event)
+            raise EventOutOfSequence(envelope.seq, self.last_seq)
+        event = envelope.event
+        name = type(event).__name__
+        handler = getattr(self, "_on_" + name, None) if isinstance(event, Event) else None
+        if handler is None:
+            raise UnknownEvent(name)
+        handler(event)
         self.last_seq = envelope.seq
 
     def _set_unit(self, unit_id: str, **changes: Any) -> None:

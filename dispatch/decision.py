@@ -1,0 +1,81 @@
+"""What a rule reads and what it returns: the context of a command and the decision it makes.
+
+Every command handler (:mod:`dispatch.rules_units`, :mod:`dispatch.rules_incidents`,
+:mod:`dispatch.rules_assignment`) takes a :class:`Context` and its command and returns a
+:class:`Decision` built by :meth:`Context.decision`. Events take their time and actor from
+:attr:`Context.stamp`, so no handler can log an event at another time or for another actor than
+the command's.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TypedDict
+
+from dispatch.errors import InvalidCommand
+from dispatch.events import Event
+from dispatch.state import DispatchState
+
+__all__ = ["Context", "Decision", "DispatchConfig", "Stamp", "checked_text"]
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchConfig:
+    """Tuning of the core's rules."""
+
+    ack_timeout_s: float = 60.0
+    merge_radius_m: float = 300.0
+    merge_window_s: float = 15 * 60.0
+
+    def __post_init__(self) -> None:
+        for name in ("ack_timeout_s", "merge_radius_m", "merge_window_s"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0):
+                raise InvalidCommand(name, "must be a positive number")
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What a command decided: the events to log, and the callout it concerns (if any)."""
+
+    events: list[Event] = field(default_factory=list)
+    callout_id: str | None = None
+    duplicate: bool = False
+
+
+class Stamp(TypedDict):
+    """The fields every event of one command shares: ``Event(**ctx.stamp, ...)``."""
+
+    at: datetime
+    actor: str
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """Everything a handler reads besides its command: the state (never changed), the time,
+    who acts and the rules' tuning."""
+
+    state: DispatchState
+    now: datetime
+    actor: str
+    config: DispatchConfig
+
+    @property
+    def stamp(self) -> Stamp:
+        """The time and actor of the events this command causes."""
+        return {"at": self.now, "actor": self.actor}
+
+    def decision(
+        self, *events: Event, callout_id: str | None = None, duplicate: bool = False
+    ) -> Decision:
+        """The decision to log ``events`` (in order), concerning ``callout_id`` if given."""
+        return Decision(list(events), callout_id=callout_id, duplicate=duplicate)
+
+
+def checked_text(field_name: str, value: str, limit: int) -> str:
+    """``value`` if it is text of at most ``limit`` characters, else :class:`InvalidCommand`."""
+    if not isinstance(value, str) or len(value) > limit:
+        raise InvalidCommand(field_name, f"must be text of at most {limit} characters")
+    return value

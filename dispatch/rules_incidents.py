@@ -1,0 +1,190 @@
+"""The rules for incidents: alarms joining callouts, merges, splits, cancellations and notes.
+
+An alarm close in place and time to an open callout of a compatible category joins it (or the
+callout its agency links it to); the dispatcher can merge and split by hand. Each function
+handles one command for the table in :mod:`dispatch.commands`.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from dispatch.decision import Context, Decision, DispatchConfig, checked_text
+from dispatch.errors import InvalidCommand, UnknownAlarm
+from dispatch.events import (
+    AlarmReceived,
+    AssignmentCancelled,
+    CalloutCancelled,
+    CalloutsMerged,
+    CalloutSplit,
+    Event,
+    NoteAdded,
+)
+from dispatch.model import Alarm, Category
+from dispatch.state import Callout, DispatchState
+from dispatch.status import CalloutStatus, check_callout_transition
+from maps.graph import haversine_m
+
+if TYPE_CHECKING:  # the command records import this module's handlers for their table
+    from dispatch.commands import (
+        AddNote,
+        CancelCallout,
+        MergeCallouts,
+        ReceiveAlarm,
+        SplitCallout,
+    )
+
+__all__ = [
+    "add_note",
+    "cancel_callout",
+    "compatible",
+    "merge_callouts",
+    "receive_alarm",
+    "split_callout",
+]
+
+MAX_NOTE_CHARS = 2000
+MAX_REASON_CHARS = 200
+
+
+def compatible(a: Category, b: Category) -> bool:
+    """Whether two alarms' categories can describe the same incident.
+
+    A planned follow-up request is never the same incident as an acute alarm; every acute
+    category can be (agencies judge the same person differently).
+    """
+    return (a is Category.FOLLOW_UP) == (b is Category.FOLLOW_UP)
+
+
+def _merge_target(
+    state: DispatchState,
+    alarm: Alarm,
+    config: DispatchConfig,
+) -> tuple[Callout | None, str]:
+    """The open callout an alarm joins, and why; ``(None, "")`` for a new incident."""
+    if alarm.link_to is not None:
+        target = state.callout(alarm.link_to)
+        if not target.status.is_open:
+            raise InvalidCommand("link_to", f"callout {alarm.link_to} is {target.status.value}")
+        return target, "linked by the agency"
+    best: tuple[float, Callout] | None = None
+    window = timedelta(seconds=config.merge_window_s)
+    lat, lon = alarm.location.lat, alarm.location.lon
+    # A box a little larger than the merge radius, in degrees: most callouts fail this plain
+    # float test, so an alarm's cost stays flat as open callouts pile up in a surge.
+    dlat = 1.01 * config.merge_radius_m / 111_000.0
+    dlon = dlat / max(math.cos(math.radians(min(abs(lat) + dlat, 89.0))), 1e-6)
+    for callout in state.open_callouts():  # on equal distance the most urgent wins
+        if abs(callout.location.lat - lat) > dlat or abs(callout.location.lon - lon) > dlon:
+            continue
+        last = callout.last_alarm_at or callout.created_at
+        if abs(alarm.received_at - last) > window:
+            continue
+        first = state.alarms[callout.alarm_ids[0]]
+        if not compatible(first.category, alarm.category):
+            continue
+        d = float(haversine_m(lat, lon, callout.location.lat, callout.location.lon))
+        if d <= config.merge_radius_m and (best is None or d < best[0]):
+            best = (d, callout)
+    if best is None:
+        return None, ""
+    return best[1], f"within {best[0]:.0f} m and {config.merge_window_s / 60:.0f} min"
+
+
+def _live_callout(state: DispatchState, callout_id: str) -> str:
+    """Follow merges to the callout that now holds an alarm."""
+    seen = set()
+    while True:
+        callout = state.callouts[callout_id]
+        if callout.merged_into is None or callout_id in seen:
+            return callout_id
+        seen.add(callout_id)
+        callout_id = callout.merged_into
+
+
+def receive_alarm(ctx: Context, command: ReceiveAlarm) -> Decision:
+    """An alarm joins an open callout about the same incident or opens a new one; a retry of
+    an alarm already received changes nothing and names the callout that holds it."""
+    alarm = command.alarm
+    known = ctx.state.alarm_callout.get(alarm.alarm_id)
+    if known is not None:
+        return ctx.decision(callout_id=_live_callout(ctx.state, known), duplicate=True)
+    target, reason = _merge_target(ctx.state, alarm, ctx.config)
+    callout_id = target.callout_id if target else ctx.state.next_callout_id()
+    return ctx.decision(
+        AlarmReceived(**ctx.stamp, alarm=alarm, callout_id=callout_id, merged_reason=reason),
+        callout_id=callout_id,
+    )
+
+
+def merge_callouts(ctx: Context, command: MergeCallouts) -> Decision:
+    """The dispatcher merges ``source_id`` into the open ``target_id``; a unit on the source
+    is released."""
+    if command.target_id == command.source_id:
+        raise InvalidCommand("source_id", "a callout cannot be merged into itself")
+    target = ctx.state.callout(command.target_id)
+    source = ctx.state.callout(command.source_id)
+    if not target.status.is_open:
+        raise InvalidCommand("target_id", f"callout {target.callout_id} is {target.status.value}")
+    check_callout_transition(source.callout_id, source.status, CalloutStatus.MERGED)
+    events: list[Event] = []
+    if source.unit_id is not None:
+        events.append(AssignmentCancelled(
+            **ctx.stamp, callout_id=source.callout_id, unit_id=source.unit_id, reason="merged"
+        ))
+    events.append(
+        CalloutsMerged(**ctx.stamp, target_id=target.callout_id, source_id=source.callout_id)
+    )
+    return ctx.decision(*events, callout_id=target.callout_id)
+
+
+def split_callout(ctx: Context, command: SplitCallout) -> Decision:
+    """The dispatcher takes one alarm out of an open callout of several into a new callout."""
+    callout = ctx.state.callout(command.callout_id)
+    if command.alarm_id not in callout.alarm_ids:
+        if command.alarm_id not in ctx.state.alarms:
+            raise UnknownAlarm(command.alarm_id)
+        raise InvalidCommand(
+            "alarm_id", f"alarm {command.alarm_id} is not in callout {callout.callout_id}"
+        )
+    if len(callout.alarm_ids) < 2:
+        raise InvalidCommand("alarm_id", "a callout with one alarm cannot be split")
+    if not callout.status.is_open:
+        raise InvalidCommand(
+            "callout_id", f"callout {callout.callout_id} is {callout.status.value}"
+        )
+    new_id = ctx.state.next_callout_id()
+    return ctx.decision(
+        CalloutSplit(
+            **ctx.stamp,
+            callout_id=callout.callout_id,
+            alarm_id=command.alarm_id,
+            new_callout_id=new_id,
+        ),
+        callout_id=new_id,
+    )
+
+
+def cancel_callout(ctx: Context, command: CancelCallout) -> Decision:
+    """A callout no longer needs a unit; a unit on it is released by the fold."""
+    callout = ctx.state.callout(command.callout_id)
+    check_callout_transition(callout.callout_id, callout.status, CalloutStatus.CANCELLED)
+    reason = checked_text("reason", command.reason, MAX_REASON_CHARS)
+    return ctx.decision(
+        CalloutCancelled(**ctx.stamp, callout_id=callout.callout_id, reason=reason),
+        callout_id=callout.callout_id,
+    )
+
+
+def add_note(ctx: Context, command: AddNote) -> Decision:
+    """A non-empty note on a callout (kept with it, never written to the application log)."""
+    callout = ctx.state.callout(command.callout_id)
+    text = checked_text("text", command.text, MAX_NOTE_CHARS)
+    if not text.strip():
+        raise InvalidCommand("text", "a note must not be empty")
+    return ctx.decision(
+        NoteAdded(**ctx.stamp, callout_id=callout.callout_id, text=text),
+        callout_id=callout.callout_id,
+    )
