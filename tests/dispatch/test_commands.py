@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import inspect
+from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
 
+from dispatch import commands
 from dispatch.commands import (
+    HANDLERS,
     Acknowledge,
     AddNote,
     Assign,
     CancelCallout,
+    Command,
     EndShift,
     MergeCallouts,
     Reassign,
@@ -21,9 +26,17 @@ from dispatch.commands import (
     SplitCallout,
     StartShift,
     Tick,
+    handler_for,
 )
-from dispatch.errors import InvalidCommand, InvalidTransition, UnknownCallout, UnknownUnit
-from dispatch.events import AssignmentTimedOut
+from dispatch.errors import (
+    DispatchError,
+    InvalidCommand,
+    InvalidTransition,
+    UnknownCallout,
+    UnknownCommand,
+    UnknownUnit,
+)
+from dispatch.events import AlarmReceived, AssignmentTimedOut
 from dispatch.model import (
     Agency,
     Alarm,
@@ -35,6 +48,7 @@ from dispatch.model import (
     Priority,
 )
 from dispatch.status import CalloutStatus, UnitStatus
+from maps.graph import haversine_m
 from tests.dispatch.conftest import T0, Core
 
 BODEN = Location(65.8252, 21.6886, label="Boden")
@@ -66,13 +80,60 @@ def test_joint_alarms_about_one_incident_merge_into_one_callout(core: Core) -> N
     assert "within" in core.log[-1].event.merged_reason  # type: ignore[attr-defined]
 
 
-def test_far_apart_late_or_follow_up_alarms_do_not_merge(core: Core) -> None:
-    a = core.do(ReceiveAlarm(alarm())).callout_id
-    far = core.do(ReceiveAlarm(alarm(Agency.AMBULANCE, "A-1", PITEA))).callout_id
-    late = core.do(ReceiveAlarm(alarm(Agency.AMBULANCE, "A-2", BODEN_NEAR, minutes=16))).callout_id
-    follow = core.do(ReceiveAlarm(alarm(Agency.PSYCHIATRY, "F-1", BODEN_NEAR,
-                                        category=Category.FOLLOW_UP))).callout_id
-    assert len({a, far, late, follow}) == 4
+def second_alarm_joins(first: Alarm, second: Alarm) -> tuple[bool, AlarmReceived]:
+    """On a fresh core: whether ``second`` joins ``first``'s callout, and the event saying so."""
+    core = Core()
+    opened = core.do(ReceiveAlarm(first)).callout_id
+    decision = core.do(ReceiveAlarm(second))
+    (event,) = decision.events
+    assert isinstance(event, AlarmReceived)
+    if decision.callout_id == opened:
+        assert core.state.callout(opened or "").alarm_ids == (first.alarm_id, second.alarm_id)
+    else:  # a callout of its own, and the first callout keeps only its own alarm
+        assert core.state.callout(decision.callout_id or "").alarm_ids == (second.alarm_id,)
+        assert core.state.callout(opened or "").alarm_ids == (first.alarm_id,)
+        assert event.merged_reason == ""
+    return decision.callout_id == opened, event
+
+
+def test_alarms_beyond_the_merge_radius_stay_separate() -> None:
+    """Same time and category, but 350 m apart (inside the quick bounding box, outside the
+    300 m circle): separate; 210 m apart: one incident."""
+    beyond = Location(65.8274, 21.6941)
+    within = Location(65.8265, 21.6919)
+    assert haversine_m(BODEN.lat, BODEN.lon, beyond.lat, beyond.lon) == pytest.approx(350, abs=1)
+    assert haversine_m(BODEN.lat, BODEN.lon, within.lat, within.lon) == pytest.approx(209, abs=1)
+    joined, _ = second_alarm_joins(alarm(), alarm(Agency.AMBULANCE, "A-1", beyond))
+    assert not joined
+    joined, event = second_alarm_joins(alarm(), alarm(Agency.AMBULANCE, "A-1", within))
+    assert joined and event.merged_reason == "within 209 m and 15 min"
+
+
+def test_alarms_more_than_the_merge_window_apart_stay_separate() -> None:
+    """130 m apart and the same category, but 16 minutes after the callout's last alarm:
+    separate; 14 minutes after: one incident."""
+    joined, _ = second_alarm_joins(alarm(), alarm(Agency.AMBULANCE, "A-2", BODEN_NEAR, 16))
+    assert not joined
+    joined, event = second_alarm_joins(alarm(), alarm(Agency.AMBULANCE, "A-2", BODEN_NEAR, 14))
+    assert joined and event.merged_reason == "within 128 m and 15 min"
+
+
+@pytest.mark.parametrize(("first", "second"), [
+    (Category.SUICIDE_RISK, Category.FOLLOW_UP),
+    (Category.FOLLOW_UP, Category.PSYCHOSIS),
+])
+def test_a_follow_up_request_and_an_acute_alarm_stay_separate(
+    first: Category, second: Category
+) -> None:
+    """130 m apart at the same time, but a planned follow-up is never the same incident as an
+    acute alarm (either way round); two acute categories, or two follow-ups, are one."""
+    def pair(a: Category, b: Category) -> bool:
+        return second_alarm_joins(alarm(category=a),
+                                  alarm(Agency.PSYCHIATRY, "F-1", BODEN_NEAR, category=b))[0]
+
+    assert not pair(first, second)
+    assert pair(Category.SUICIDE_RISK, Category.PSYCHOSIS)
+    assert pair(Category.FOLLOW_UP, Category.FOLLOW_UP)
 
 
 def test_an_explicit_link_merges_regardless_of_distance(core: Core) -> None:
@@ -233,3 +294,77 @@ def test_unknown_ids_and_bad_values_name_the_problem(core: Core) -> None:
         Location(91.0, 20.0)
     with pytest.raises(InvalidCommand, match="outcome.facility"):
         Outcome(OutcomeKind.TRANSPORTED_POLICE)
+
+
+def all_command_types() -> set[type[Command]]:
+    """Every command class of :mod:`dispatch.commands`, found by walking the subclasses of
+    :class:`Command` (skipping the classes a slotted dataclass replaces)."""
+    found: set[type[Command]] = set()
+    todo = list(Command.__subclasses__())
+    while todo:
+        kind = todo.pop()
+        if getattr(commands, kind.__name__, None) is kind:
+            found.add(kind)
+        todo.extend(kind.__subclasses__())
+    return found
+
+
+def test_every_command_type_has_its_own_handler() -> None:
+    """The table covers every command record, no more, and each row's handler is written for
+    that command (its ``command`` parameter names the type)."""
+    kinds = all_command_types()
+    assert len(kinds) >= 15  # the walk found the command records
+    assert set(HANDLERS) == kinds
+    assert {k.__name__ for k in kinds} <= set(commands.__all__)
+    for kind, handler in HANDLERS.items():
+        assert handler_for(kind) is handler
+        parameters = inspect.signature(handler).parameters
+        assert list(parameters) == ["ctx", "command"]
+        assert parameters["command"].annotation == kind.__name__, handler.__name__
+    assert len(set(HANDLERS.values())) == len(HANDLERS)  # one handler per command
+
+
+def test_a_command_without_a_handler_is_refused_and_changes_nothing(core: Core) -> None:
+    @dataclass(frozen=True, slots=True)
+    class Teleport(Command):
+        unit_id: str
+
+    on_shift(core)
+    before = core.state.snapshot()
+    with pytest.raises(UnknownCommand, match="unknown command Teleport") as refused:
+        core.do(Teleport("U1"))
+    assert isinstance(refused.value, InvalidCommand) and refused.value.field == "command"
+    assert isinstance(refused.value, DispatchError) and isinstance(refused.value, ValueError)
+    assert core.state.snapshot() == before
+    with pytest.raises(UnknownCommand, match="unknown command Command"):
+        handler_for(Command)
+
+
+def test_a_subclass_of_a_command_is_handled_as_that_command(core: Core) -> None:
+    """As with an ``isinstance`` test: a specialised command record takes its base's rules."""
+    @dataclass(frozen=True, slots=True)
+    class UrgentNote(AddNote):
+        pass
+
+    cid = core.do(ReceiveAlarm(alarm())).callout_id or ""
+    assert handler_for(UrgentNote) is HANDLERS[AddNote]
+    core.do(UrgentNote(cid, "called back"))
+    assert [n.text for n in core.state.callout(cid).notes] == ["called back"]
+
+
+def test_a_decision_needs_a_timezone_aware_time(core: Core) -> None:
+    with pytest.raises(InvalidCommand, match="now: must be timezone-aware"):
+        core.do(Tick(), now=T0.replace(tzinfo=None))
+
+
+def test_every_event_of_a_decision_carries_the_commands_time_and_actor(core: Core) -> None:
+    """Reassigning makes two events; both are stamped with the command's own time and actor."""
+    on_shift(core, "U1")
+    on_shift(core, "U2")
+    cid = core.do(ReceiveAlarm(alarm())).callout_id or ""
+    core.do(Assign(cid, "U1"))
+    later = T0 + timedelta(seconds=20)
+    decision = core.do(Reassign(cid, "U2"), now=later, actor="disp-2")
+    assert [(type(e).__name__, e.at, e.actor) for e in decision.events] == [
+        ("AssignmentCancelled", later, "disp-2"), ("UnitAssigned", later, "disp-2")]
+    assert decision.callout_id == cid and not decision.duplicate

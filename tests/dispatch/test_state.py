@@ -7,8 +7,10 @@ a unit never serves two callouts, no alarm or callout is ever lost, and replayin
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -31,8 +33,8 @@ from dispatch.commands import (
     Tick,
     decide,
 )
-from dispatch.errors import DispatchError
-from dispatch.events import Envelope, event_from_dict, event_to_dict
+from dispatch.errors import DispatchError, EventOutOfSequence, UnknownEvent
+from dispatch.events import Envelope, Event, ShiftEnded, event_from_dict, event_to_dict
 from dispatch.model import Agency, Alarm, Category, Location, Outcome, OutcomeKind, Priority
 from dispatch.state import DispatchState
 from dispatch.status import UnitStatus
@@ -162,3 +164,28 @@ def test_random_sequences_keep_the_invariants_and_replay_exactly(data: st.DataOb
     assert DispatchState.replay(log).snapshot() == state.snapshot()
     via_json = [Envelope(e.seq, event_from_dict(event_to_dict(e.event))) for e in log]
     assert DispatchState.replay(via_json).snapshot() == state.snapshot()
+
+
+def test_an_event_out_of_sequence_is_refused_and_changes_nothing() -> None:
+    """A gap or a repeat in the log is the package's error, still a ``ValueError``."""
+    state, log = _setup()
+    before = state.snapshot()
+    for seq in (len(log) + 2, len(log), 1):
+        with pytest.raises(EventOutOfSequence) as refused:
+            state.apply(Envelope(seq, ShiftEnded(at=T0, unit_id="U1")))
+        assert isinstance(refused.value, ValueError) and isinstance(refused.value, DispatchError)
+        assert str(refused.value) == f"event {seq} applied after {len(log)}: gap or repeat"
+    assert state.snapshot() == before
+
+
+def test_something_that_is_not_a_core_event_is_refused() -> None:
+    @dataclass(frozen=True, slots=True, kw_only=True)
+    class UnitRepainted(Event):
+        unit_id: str
+
+    state, log = _setup()
+    with pytest.raises(UnknownEvent, match="UnitRepainted is not a dispatch event") as refused:
+        state.apply(Envelope(len(log) + 1, UnitRepainted(at=T0, unit_id="U1")))
+    assert isinstance(refused.value, TypeError) and state.last_seq == len(log)
+    with pytest.raises(UnknownEvent, match="str is not a dispatch event"):
+        state.apply(Envelope(len(log) + 1, "UnitRegistered"))  # type: ignore[arg-type]
