@@ -3,7 +3,8 @@
 A base is staffed in an hour of the week when one of its units is on shift at the middle of
 that hour. Travel times come from :mod:`routing` on the scenario's map, in winter whenever the
 scenario's season can be winter (the conservative reading for a county where winter lasts half
-the year).
+the year); the counting is :func:`dispatch.coverage.coverage` with its default thresholds, the
+same as the dispatcher's coverage map.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from dispatch.coverage import DEFAULT_THRESHOLDS, CoverageResult, coverage, populated
 from maps.graph import Place, RoadGraph
 from maps.traveltime import TravelTimeModel
 from routing.engine import TravelTimes
@@ -20,7 +22,8 @@ from simulations.scenario import Scenario
 
 __all__ = ["THRESHOLDS_MIN", "Coverage", "population_coverage", "staffed_bases"]
 
-THRESHOLDS_MIN = (30, 60, 90)
+#: The coverage thresholds of the simulation's KPIs and report, in minutes.
+THRESHOLDS_MIN = DEFAULT_THRESHOLDS.minutes
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -55,27 +58,25 @@ def staffed_bases(scenario: Scenario) -> list[list[set[str]]]:
 
 def population_coverage(scenario: Scenario, graph: RoadGraph) -> Coverage:
     """Coverage of the scenario's staffing over the week (independent of the seed)."""
-    places = tuple(p for p in graph.places if p.population > 0)
+    places = populated(graph.places)
     winter = scenario.roads.season != "summer"
     tt = TravelTimes(graph, TravelTimeModel(winter_factor=scenario.roads.winter_factor),
                      winter=winter, emergency=scenario.roads.emergency,
                      offroad_speed_kmh=scenario.roads.offroad_speed_kmh)
     base_ids = [b.id for b in scenario.bases]
-    minutes = tt.matrix([(b.lat, b.lon) for b in scenario.bases],
-                        [tt.at_node(p.node) for p in places]).durations_s / 60.0
-    pop = np.array([p.population for p in places], dtype=np.float64)
-    total = pop.sum() if len(pop) else 1.0
+    reach = coverage(tt, [(b.lat, b.lon) for b in scenario.bases], places,
+                     thresholds=DEFAULT_THRESHOLDS)
     staffed = staffed_bases(scenario)
     shares = np.zeros((7, 24, len(THRESHOLDS_MIN)))
+    by_staff: dict[tuple[int, ...], CoverageResult] = {}
     for d in range(7):
         for h in range(24):
-            rows = [base_ids.index(b) for b in sorted(staffed[d][h])]
+            rows = tuple(base_ids.index(b) for b in sorted(staffed[d][h]))
             if not rows:
                 continue
-            best = minutes[rows].min(axis=0)
-            for k, limit in enumerate(THRESHOLDS_MIN):
-                shares[d, h, k] = pop[best <= limit].sum() / total
+            if rows not in by_staff:
+                by_staff[rows] = reach.among(rows)
+            shares[d, h] = by_staff[rows].shares
     used = sorted({u.base for u in scenario.units})
-    nearest = minutes[[base_ids.index(b) for b in used]].min(axis=0) if used else np.full(
-        len(places), np.inf)
+    nearest = reach.among(base_ids.index(b) for b in used).seconds / 60.0
     return Coverage(shares=shares, places=places, minutes=nearest, bases=tuple(used))

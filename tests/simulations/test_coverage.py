@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from simulations.coverage import population_coverage, staffed_bases
+from dispatch.coverage import DEFAULT_THRESHOLDS
+from simulations.coverage import THRESHOLDS_MIN, population_coverage, staffed_bases
 from simulations.scenario import scenario_from_dict
 from tests.simulations._tiny import tiny_graph, tiny_scenario
 
@@ -24,3 +25,15 @@ def test_coverage_follows_the_shifts_and_driving_times() -> None:
     assert cov.shares[0, 5].tolist() == [0, 0, 0]
     assert sorted(cov.minutes.tolist()) == pytest.approx([0, 30, 50, 150])
     assert cov.mean_share(0) == pytest.approx(1500 / total * 60 / 168)
+
+
+def test_thresholds_are_the_shared_coverage_thresholds() -> None:
+    """The simulation counts with the dispatcher's coverage thresholds, not a copy of its own."""
+    assert THRESHOLDS_MIN == DEFAULT_THRESHOLDS.minutes == (30, 60, 90)
+    sc = scenario_from_dict(tiny_scenario(), graph=tiny_graph())
+    cov = population_coverage(sc, tiny_graph())
+    assert cov.shares.shape == (7, 24, len(DEFAULT_THRESHOLDS.minutes))
+    # On duty around the clock at Alpha: Alpha 0 and Beta 30 min (exactly at the limit: within),
+    # Gamma 50, Delta 150 min.
+    assert cov.shares[3, 3].tolist() == pytest.approx([1500 / 1800, 1700 / 1800, 1700 / 1800])
+    assert [p.name for p in cov.places] == ["Alpha", "Beta", "Gamma", "Delta"]
