@@ -20,7 +20,7 @@ __all__ = ["build_parser", "main"]
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``mae`` argument parser with every package's subcommands."""
-    from mae import demo
+    from mae import overview
     from maps import cli as maps_cli
     from routing import cli as routing_cli
     from simulations import cli as simulations_cli
@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    demo.register(sub)
+    overview.register(sub)
     maps_cli.register(sub)
     routing_cli.register(sub)
     simulations_cli.register(sub)

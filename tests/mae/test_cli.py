@@ -9,7 +9,10 @@ from pathlib import Path
 import pytest
 
 from mae.cli import main
+from maps.bundled import load_bundled
 from maps.graph import load_graph
+from maps.traveltime import TravelTimeModel
+from tests.routing._routing_graphs import graph_arcs, reference_dijkstra
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -34,11 +37,47 @@ def test_maps_info_lists_every_place_on_request(capsys: pytest.CaptureFixture[st
     assert "Karesuando" in full and len(full) > len(short)
 
 
+def coverage_rows(out: str) -> dict[str, list[tuple[int, int]]]:
+    """The ``mae demo`` table as {season: [(people, percent) per limit]}."""
+    rows = {}
+    for line in out.splitlines():
+        words = line.split()
+        if words and words[0] in ("summer", "winter"):
+            cells = words[1:]
+            rows[words[0]] = [(int(n.replace(",", "")), int(pct.rstrip("%")))
+                              for n, pct in zip(cells[::2], cells[1::2], strict=True)]
+    return rows
+
+
 def test_demo_prints_base_coverage(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "demo")
     assert code == 0
     assert "MAE bases:" in out
-    assert "summer" in out and "winter" in out
+    assert "≤30 min" in out and "≤60 min" in out and "≤90 min" in out
+    rows = coverage_rows(out)
+    assert set(rows) == {"summer", "winter"} and all(len(r) == 3 for r in rows.values())
+    graph = load_bundled()
+    total = sum(p.population for p in graph.places)
+    bases = [f.node for f in graph.facilities if f.is_a("mae_base")]
+    for season, winter in (("summer", False), ("winter", True)):
+        # By hand: a plain Dijkstra from each base on the season's edge times, nearest base wins.
+        arcs = graph_arcs(graph, TravelTimeModel().edge_times(graph, winter=winter))
+        nearest = [min(ts) for ts in zip(*(reference_dijkstra(graph.n_nodes, arcs, b)
+                                           for b in bases), strict=True)]
+        for (people, pct), limit in zip(rows[season], (30, 60, 90), strict=True):
+            expected = sum(p.population for p in graph.places if nearest[p.node] <= limit * 60)
+            assert people == expected, (season, limit)
+            assert pct == round(100 * expected / total), (season, limit)
+    summer, winter_row = rows["summer"], rows["winter"]
+    assert summer[0][0] < summer[1][0] < summer[2][0]  # more people the longer the limit
+    assert all(w <= s for (w, _), (s, _) in zip(winter_row, summer, strict=True))
+    assert winter_row[2][0] < summer[2][0]  # snow costs the 90-minute ring some villages
+    # Luleå, Boden, Piteå and Gällivare lie within half an hour of a base (Sunderbyn sits
+    # between Luleå and Boden): nearly half the county already in the first column.
+    towns = sum(p.population for p in graph.places
+                if p.name in ("Luleå", "Boden", "Piteå", "Gällivare"))
+    assert towns / total > 0.45
+    assert summer[0][0] >= towns
 
 
 def test_missing_map_file_is_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

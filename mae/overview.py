@@ -1,8 +1,10 @@
-"""``mae demo``: what the README's main command runs.
+"""``mae demo``: the bundled map and MAE base coverage as text.
 
-Until the live service lands this is the map demo: it loads the bundled Norrbotten network and
-shows what it knows and what it can answer — the road network, the MAE bases, and how much of
-the county's population each base reaches within 30/60/90 minutes in summer and in winter.
+It loads the road network (the bundled Norrbotten map unless ``--map`` names another) and shows
+what it knows and what it can answer: the road network, the MAE bases, and how much of the
+population the nearest base reaches within each coverage threshold of
+:mod:`dispatch.coverage` (30/60/90 minutes), in summer and in winter. The live demo of the
+service, ``mae serve --demo``, is :mod:`web.demo`.
 """
 
 from __future__ import annotations
@@ -11,16 +13,13 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from dispatch.coverage import DEFAULT_THRESHOLDS, Thresholds, coverage, populated
 from maps.cli import describe, load_map_arg
 from maps.graph import RoadGraph
 from maps.traveltime import TravelTimeModel
 from routing.engine import TravelTimes
 
 __all__ = ["coverage_table", "register"]
-
-_LIMITS_MIN = (30, 60, 90)
 
 
 def register(subparsers: Any) -> None:
@@ -35,27 +34,25 @@ def register(subparsers: Any) -> None:
     demo.set_defaults(func=_demo)
 
 
-def coverage_table(graph: RoadGraph, *, model: TravelTimeModel | None = None) -> list[str]:
-    """Lines of a table: population within each limit of the nearest MAE base, by season."""
+def coverage_table(
+    graph: RoadGraph, *, model: TravelTimeModel | None = None,
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+) -> list[str]:
+    """Lines of a table: population within each threshold of the nearest MAE base, by season."""
     model = model or TravelTimeModel()
     bases = [f for f in graph.facilities if f.is_a("mae_base")]
     if not bases:
         return ["no MAE bases on this map"]
-    people = [p for p in graph.places if p.population > 0]
-    pop = np.array([p.population for p in people], dtype=float)
-    total = pop.sum()
+    people = populated(graph.places)
     lines = [f"MAE bases: {', '.join(b.name for b in bases)}",
              "population within reach of the nearest base (driving without blue lights):",
-             f"  {'season':<8}" + "".join(f"{'≤' + str(m) + ' min':>16}" for m in _LIMITS_MIN)]
+             f"  {'season':<8}" + "".join(f"{'≤' + m + ' min':>16}" for m in thresholds.labels)]
     for season, winter in (("summer", False), ("winter", True)):
         travel = TravelTimes(graph, model, winter=winter)
-        times = travel.matrix([travel.at_node(b.node) for b in bases],
-                              [travel.at_node(p.node) for p in people]).durations_s
-        nearest = times.min(axis=0)
-        cells = []
-        for limit in _LIMITS_MIN:
-            reached = pop[nearest <= limit * 60].sum()
-            cells.append(f"{reached:>9,.0f} {100 * reached / total:>4.0f}%")
+        reach = coverage(travel, [travel.at_node(b.node) for b in bases], people,
+                         thresholds=thresholds)
+        cells = [f"{n:>9,.0f} {100 * share:>4.0f}%"
+                 for n, share in zip(reach.within, reach.shares, strict=True)]
         lines.append(f"  {season:<8}" + "".join(f"{c:>16}" for c in cells))
     return lines
 
