@@ -1,9 +1,10 @@
 """The discrete-event simulator: demand replayed through the live dispatch core.
 
 Alarms become :class:`~dispatch.commands.ReceiveAlarm` commands, the policy picks a unit and
-issues :class:`~dispatch.commands.Assign`, simulated crews acknowledge and report EN_ROUTE,
-ON_SCENE, TRANSPORTING, AT_FACILITY and RETURNING with times from :mod:`routing`, record the
-outcome drawn for the alarm, and drive home; shifts start with StartShift and end through Tick.
+issues :class:`~dispatch.commands.Assign`, and the simulated crews follow the behaviour model of
+:mod:`simulations.behaviour` (acknowledge, turn out, drive with times from :mod:`routing`, work
+on scene, record the outcome drawn for the alarm or take the patient in, drive home); shifts
+start with StartShift and end through Tick.
 Every command goes through :func:`dispatch.commands.decide` and every event is applied to a
 :class:`~dispatch.state.DispatchState` as the live shell does, on a :class:`SimulatedClock`
 advanced by a heap of timed events. A run is a pure function of the scenario and the seed.
@@ -21,37 +22,32 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from dispatch.commands import (
-    Acknowledge,
     Assign,
     CancelCallout,
     Command,
     Decision,
     ReceiveAlarm,
-    RecordOutcome,
     RegisterUnit,
     ReportPosition,
-    ReportStatus,
-    StartShift,
     Tick,
     decide,
 )
 from dispatch.events import Envelope, ShiftEnded, ShiftStarted
-from dispatch.model import Agency, Alarm, Location, Outcome, OutcomeKind
+from dispatch.model import Agency, Alarm, Location
 from dispatch.state import DispatchState
 from dispatch.status import UnitStatus
-from maps.graph import Facility, RoadGraph, haversine_m
+from maps.graph import Facility, RoadGraph
+from simulations.behaviour import Act, Chance, CrewModel, Phase
 from simulations.clock import SimulatedClock
 from simulations.demand import DemandAlarm, build_demand, run_start
 from simulations.errors import SimulationError
 from simulations.policy import choose_unit
-from simulations.scenario import CARRIER, Base, Scenario, UnitSpec, load_graph_for
+from simulations.scenario import Base, Scenario, UnitSpec, load_graph_for
 from simulations.travel import Point, SimRoads, point_along
 
 __all__ = ["CalloutRecord", "RunResult", "shift_intervals", "simulate"]
 
 logger = logging.getLogger(__name__)
-
-AT_BASE_M = 200.0  # a unit this close to its base is home
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +121,14 @@ class _Job:
     facility: str = ""
     merged: int = 0
 
+    @property
+    def chance(self) -> Chance:
+        return Chance.of(self.alarm)
+
+    @property
+    def scene(self) -> Point:
+        return (self.alarm.lat, self.alarm.lon)
+
 
 @dataclass
 class _Crew:
@@ -192,6 +196,7 @@ class _Sim:
         self.on_duty: list[tuple[str, float, float]] = []
         self.scheduled: list[tuple[str, float, float]] = []
         self.crews: dict[str, _Crew] = {}
+        self.model = CrewModel(scenario.service)
         self.limit_s = scenario.policy.max_response_min * 60.0
         self.reach_extra_s = scenario.service.ack_s + scenario.service.turnout_min * 60.0
         self.places = [p for p in graph.places if p.population > 0]
@@ -287,19 +292,23 @@ class _Sim:
         if self.state.units[unit_id].status is not UnitStatus.OFF_DUTY:
             crew.pending_end_s = end_s  # still on a job from the last shift: start when free
             return
-        self.do(StartShift(unit_id, crew.spec.crew, self.clock.at(end_s)), actor=unit_id)
+        self.start_shift(crew, end_s)
         self.serve_queue()
 
     def on_shift_end(self, unit_id: str) -> None:
         self.do(Tick())
 
+    def start_shift(self, crew: _Crew, end_s: float) -> None:
+        command = self.model.start_shift(crew.spec.id, crew.spec.crew, now=self.clock.now(),
+                                         ends_at=self.clock.at(end_s))
+        if command is not None:
+            self.do(command, actor=crew.spec.id)
+
     def after_off_duty(self, crew: _Crew) -> None:
         end = crew.pending_end_s
         if end is not None and self.state.units[crew.spec.id].status is UnitStatus.OFF_DUTY:
             crew.pending_end_s = None
-            if end > self.now_s:
-                self.do(StartShift(crew.spec.id, crew.spec.crew, self.clock.at(end)),
-                        actor=crew.spec.id)
+            self.start_shift(crew, end)
 
     # -- alarms and dispatch ----------------------------------------------------------------
 
@@ -395,7 +404,7 @@ class _Sim:
         job.handled_by = "mae"
         self.do(Assign(job.callout_id, choice.unit_id,
                        eta_s=self.reach_extra_s + choice.travel_s), actor="dispatcher")
-        self.push(self.now_s + self.sc.service.ack_s, "ack", choice.unit_id)
+        self.push(self.now_s + self.model.wait_s(Phase.ACKNOWLEDGE), "ack", choice.unit_id)
         return True
 
     def serve_queue(self) -> None:
@@ -409,31 +418,35 @@ class _Sim:
                 return
             self.try_dispatch(job)
 
-    # -- the crew's job ---------------------------------------------------------------------
+    # -- the crew's job: the behaviour model on the event queue ------------------------------
 
     def _job(self, unit_id: str) -> tuple[_Crew, _Job]:
         crew = self.crews[unit_id]
         assert crew.job is not None
         return crew, crew.job
 
+    def act(self, crew: _Crew, act: Act) -> None:
+        for command in act.commands:
+            self.do(command, actor=crew.spec.id)
+
     def on_ack(self, unit_id: str) -> None:
-        _crew, job = self._job(unit_id)
-        self.do(Acknowledge(unit_id, job.callout_id), actor=unit_id)
-        self.push(self.now_s + self.sc.service.turnout_min * 60.0, "depart", unit_id)
+        crew, job = self._job(unit_id)
+        self.act(crew, self.model.act(Phase.ACKNOWLEDGE, unit_id, job.callout_id))
+        self.push(self.now_s + self.model.wait_s(Phase.TURN_OUT), "depart", unit_id)
 
     def on_depart(self, unit_id: str) -> None:
-        _crew, job = self._job(unit_id)
-        self.do(ReportStatus(unit_id, UnitStatus.EN_ROUTE), actor=unit_id)
+        crew, job = self._job(unit_id)
+        self.act(crew, self.model.act(Phase.TURN_OUT, unit_id, job.callout_id, scene=job.scene))
         assert job.travel_s is not None
         self.push(self.now_s + job.travel_s, "arrive", unit_id)
 
     def on_arrive(self, unit_id: str) -> None:
         crew, job = self._job(unit_id)
-        self.do(ReportStatus(unit_id, UnitStatus.ON_SCENE), actor=unit_id)
-        self.report_position(crew, (job.alarm.lat, job.alarm.lon), job.alarm.place)
+        self.act(crew, self.model.act(Phase.TO_SCENE, unit_id, job.callout_id))
+        self.report_position(crew, job.scene, job.alarm.place)
         job.on_scene_s = self.now_s
-        assert job.alarm.on_scene_s is not None
-        self.push(self.now_s + job.alarm.on_scene_s, "scene_done", unit_id)
+        self.push(self.now_s + self.model.wait_s(Phase.ON_SCENE, job.chance), "scene_done",
+                  unit_id)
 
     def _facility(self, scene: Point) -> tuple[Facility, float]:
         times = self.roads.times_from(scene, [(f.lat, f.lon) for f in self.facilities],
@@ -445,50 +458,52 @@ class _Sim:
 
     def on_scene_done(self, unit_id: str) -> None:
         crew, job = self._job(unit_id)
-        kind = job.alarm.outcome or OutcomeKind.STAYED_HOME
-        carrier = CARRIER.get(kind, "")
-        job.transport = carrier
-        if not carrier:
-            self.finish(crew, job, Outcome(kind))
+        drive: list[float] = []
+
+        def nearest() -> Facility:
+            facility, t = self._facility(job.scene)
+            drive.append(t)
+            return facility
+
+        act = self.model.act(Phase.ON_SCENE, unit_id, job.callout_id, chance=job.chance,
+                             nearest=nearest)
+        job.transport = act.transport
+        if act.facility is not None:
+            job.facility = act.facility.name
+        if act.outcome is not None:
+            self.finish(crew, job, act)
             return
-        scene = (job.alarm.lat, job.alarm.lon)
-        facility, t = self._facility(scene)
-        job.facility = facility.name
-        if carrier != "mae":
-            self.finish(crew, job, Outcome(kind, facility=facility.name))
-            return
-        self.do(ReportStatus(unit_id, UnitStatus.TRANSPORTING), actor=unit_id)
-        self.push(self.now_s + t, "at_facility", unit_id, facility)
+        self.act(crew, act)
+        self.push(self.now_s + drive[0], "at_facility", unit_id, act.facility)
 
     def on_at_facility(self, unit_id: str, facility: Facility) -> None:
         crew, job = self._job(unit_id)
-        self.do(ReportStatus(unit_id, UnitStatus.AT_FACILITY, facility=facility.name),
-                actor=unit_id)
+        self.act(crew, self.model.act(Phase.TO_FACILITY, unit_id, job.callout_id,
+                                      facility=facility))
         self.report_position(crew, (facility.lat, facility.lon), facility.name)
-        assert job.alarm.at_facility_s is not None
-        self.push(self.now_s + job.alarm.at_facility_s, "handover_done", unit_id)
+        self.push(self.now_s + self.model.wait_s(Phase.HANDOVER, job.chance), "handover_done",
+                  unit_id, facility)
 
-    def on_handover_done(self, unit_id: str) -> None:
+    def on_handover_done(self, unit_id: str, facility: Facility) -> None:
         crew, job = self._job(unit_id)
-        kind = job.alarm.outcome or OutcomeKind.TRANSPORTED_MAE
-        self.finish(crew, job, Outcome(kind, facility=job.facility))
+        self.finish(crew, job, self.model.act(Phase.HANDOVER, unit_id, job.callout_id,
+                                              chance=job.chance, facility=facility))
 
-    def finish(self, crew: _Crew, job: _Job, outcome: Outcome) -> None:
+    def finish(self, crew: _Crew, job: _Job, closing: Act) -> None:
+        """Record the outcome (``closing``), then the crew heads home."""
         uid = crew.spec.id
-        self.do(RecordOutcome(uid, job.callout_id, outcome), actor=uid)
+        self.act(crew, closing)
         job.done_s = self.now_s
         assert job.assigned_s is not None
         self.busy.append((uid, job.assigned_s, self.now_s))
         crew.job = None
         here = self.position(crew)
-        home = crew.home
-        if float(haversine_m(here[0], here[1], home[0], home[1])) <= AT_BASE_M:
-            self.do(ReportStatus(uid, UnitStatus.AVAILABLE), actor=uid)
-        else:
-            self.do(ReportStatus(uid, UnitStatus.RETURNING), actor=uid)
-            t = self.roads.time(here, home, self.clock.now())
+        home = self.model.act(Phase.RELEASED, uid, here=here, home=crew.home)
+        self.act(crew, home)
+        if home.drive_to is not None:
+            t = self.roads.time(here, home.drive_to, self.clock.now())
             crew.token += 1
-            crew.leg, crew.leg_line = (here, home, self.now_s, self.now_s + t), None
+            crew.leg, crew.leg_line = (here, home.drive_to, self.now_s, self.now_s + t), None
             self.push(self.now_s + t, "home", uid, crew.token)
         unit = self.state.units[uid]
         if unit.shift_ends_at is not None and unit.shift_ends_at <= self.clock.now():
@@ -503,7 +518,7 @@ class _Sim:
         crew.leg = crew.leg_line = None
         self.report_position(crew, crew.home, crew.base.name)
         if self.state.units[unit_id].status is UnitStatus.RETURNING:
-            self.do(ReportStatus(unit_id, UnitStatus.AVAILABLE), actor=unit_id)
+            self.act(crew, self.model.act(Phase.HOMEWARD, unit_id))
         self.serve_queue()
 
     # -- results ----------------------------------------------------------------------------

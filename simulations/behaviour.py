@@ -1,0 +1,251 @@
+"""Simulated crews: what a crew does next, and after how long, given its job and the chances.
+
+One model, two drivers. :mod:`simulations.engine` runs it on its event queue; the live demo
+(``web/demo_crew.py``) runs it over the service's command API on a scaled clock. A job passes
+through the :class:`Phase`\\ s below; for each, :meth:`CrewModel.wait_s` says how long the crew
+takes before it acts and :meth:`CrewModel.act` which commands it then sends and where it drives.
+How long a drive takes, and the positions reported along the road, are the driver's: it knows
+its roads. The dispatcher's choice of unit is :func:`simulations.policy.choose_unit` /
+:func:`simulations.policy.pick`.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from dispatch.commands import Acknowledge, Command, RecordOutcome, ReportStatus, StartShift
+from dispatch.model import Outcome, OutcomeKind
+from dispatch.state import Callout, Unit
+from dispatch.status import CalloutStatus, UnitStatus
+from maps.graph import Facility, haversine_m
+from simulations.errors import SimulationError
+from simulations.spec import CARRIER, DEFAULT_OUTCOME_MIX, DemandAlarm, Service
+
+__all__ = [
+    "AT_BASE_M",
+    "Act",
+    "Chance",
+    "CrewModel",
+    "Phase",
+    "Point",
+    "at_base",
+    "draw_chance",
+    "phase_of",
+]
+
+Point = tuple[float, float]
+
+AT_BASE_M = 200.0  # a unit this close to its base is home
+
+
+class Phase(enum.Enum):
+    """Where a crew is in a job, as far as its next move is concerned."""
+
+    ACKNOWLEDGE = "acknowledge"  # assigned: acknowledge after a short while
+    TURN_OUT = "turn_out"  # acknowledged: get going, report EN_ROUTE and drive to the scene
+    TO_SCENE = "to_scene"  # driving there: report ON_SCENE on arrival
+    ON_SCENE = "on_scene"  # assessing: record the outcome, or take the patient in
+    TO_FACILITY = "to_facility"  # transporting: report AT_FACILITY on arrival
+    HANDOVER = "handover"  # at the facility: record the outcome after the handover
+    RELEASED = "released"  # the job is over (outcome, cancel, merge): go home
+    HOMEWARD = "homeward"  # returning: report AVAILABLE on arrival
+
+
+@dataclass(frozen=True, slots=True)
+class Chance:
+    """What chance decided for an incident: its outcome and the crew's time on it (seconds)."""
+
+    outcome: OutcomeKind
+    on_scene_s: float
+    at_facility_s: float
+
+    @classmethod
+    def of(cls, alarm: DemandAlarm) -> Chance:
+        """The chances drawn for a demand alarm ahead (:func:`simulations.demand.build_demand`)."""
+        assert alarm.on_scene_s is not None and alarm.at_facility_s is not None
+        return cls(alarm.outcome or OutcomeKind.STAYED_HOME, alarm.on_scene_s,
+                   alarm.at_facility_s)
+
+
+def draw_chance(service: Service, rng: np.random.Generator,
+                mix: Sequence[tuple[OutcomeKind, float]] = DEFAULT_OUTCOME_MIX) -> Chance:
+    """Chances for an incident nobody drew ahead (a person's alarm in the live demo): the
+    outcome from ``mix``, times normal around the service's means, at least a quarter of them."""
+    kinds = [k for k, _ in mix]
+    shares = np.array([s for _, s in mix])
+    kind = kinds[int(rng.choice(len(kinds), p=shares / shares.sum()))]
+    on_scene = max(service.on_scene_min / 4,
+                   float(rng.normal(service.on_scene_min, service.on_scene_sd_min)))
+    at_facility = max(service.at_facility_min / 4,
+                      float(rng.normal(service.at_facility_min, service.at_facility_sd_min)))
+    return Chance(kind, on_scene * 60.0, at_facility * 60.0)
+
+
+def at_base(here: Point, home: Point) -> bool:
+    """Whether a unit at ``here`` is home (within :data:`AT_BASE_M` of its base)."""
+    return float(haversine_m(here[0], here[1], home[0], home[1])) <= AT_BASE_M
+
+
+def phase_of(unit: Unit, callout: Callout | None, *, idle_away: bool = False) -> Phase | None:
+    """The phase the core's state puts a crew in; None when it has nothing to do (off duty, or
+    free at base). ``idle_away``: an available unit that is away from base and not driving."""
+    status = unit.status
+    if status is UnitStatus.OFF_DUTY:
+        return None
+    if callout is None:
+        if status is UnitStatus.RETURNING:
+            return Phase.HOMEWARD
+        if status is UnitStatus.AVAILABLE:
+            return Phase.RELEASED if idle_away else None
+        if status.is_busy and status is not UnitStatus.TRANSPORTING:
+            return Phase.RELEASED  # released from a job (cancelled, merged, outcome)
+        return None
+    if callout.status is CalloutStatus.TRANSPORTING:
+        return {UnitStatus.TRANSPORTING: Phase.TO_FACILITY,
+                UnitStatus.AT_FACILITY: Phase.HANDOVER}.get(status)
+    return _BY_CALLOUT.get(callout.status)
+
+
+_BY_CALLOUT = {
+    CalloutStatus.ASSIGNED: Phase.ACKNOWLEDGE,
+    CalloutStatus.ACKNOWLEDGED: Phase.TURN_OUT,
+    CalloutStatus.EN_ROUTE: Phase.TO_SCENE,
+    CalloutStatus.ON_SCENE: Phase.ON_SCENE,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Act:
+    """What a crew does at the end of a wait: ``commands`` in order, then it drives to
+    ``drive_to`` (if set). ``facility`` is where the patient goes; ``transport`` who carries
+    them (``CARRIER``); ``outcome`` is set when the commands close the job."""
+
+    commands: tuple[Command, ...]
+    drive_to: Point | None = None
+    facility: Facility | None = None
+    transport: str = ""
+    outcome: Outcome | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CrewModel:
+    """How simulated crews work. The simulator uses the service times as they are; the live
+    demo varies acknowledging and turning out by ``jitter`` (a share either way), turns out in
+    ``rolling_turnout_s`` when the job reached it on the road, acknowledges within a
+    ``1 / ack_margin`` of the time left, and sends a fresh crew ``relief_after_s`` after a shift
+    ended (for ``relief_hours``) instead of following a rota."""
+
+    service: Service
+    jitter: float = 0.0
+    rolling_turnout_s: float | None = None
+    ack_margin: float | None = None
+    relief_after_s: float | None = None
+    relief_hours: float = 12.0
+
+    def _vary(self, seconds: float, rng: np.random.Generator | None) -> float:
+        if not self.jitter:
+            return seconds
+        if rng is None:
+            raise SimulationError("a crew model with jitter needs a random generator")
+        return float(seconds * rng.uniform(1.0 - self.jitter, 1.0 + self.jitter))
+
+    def wait_s(self, phase: Phase, chance: Chance | None = None,
+               rng: np.random.Generator | None = None, *, rolling: bool = False,
+               ack_left_s: float | None = None) -> float:
+        """Seconds the crew takes in ``phase`` before it acts. Driving phases give 0: the drive
+        itself (the driver's road time) is the wait. ``rolling``: the job came while driving;
+        ``ack_left_s``: time left before the core's acknowledge deadline."""
+        if phase is Phase.ACKNOWLEDGE:
+            wait = self._vary(self.service.ack_s, rng)
+            if ack_left_s is not None and self.ack_margin:
+                wait = min(wait, ack_left_s / self.ack_margin)
+            return wait
+        if phase is Phase.TURN_OUT:
+            if rolling and self.rolling_turnout_s is not None:
+                return self.rolling_turnout_s
+            return self._vary(self.service.turnout_min * 60.0, rng)
+        if phase is Phase.ON_SCENE:
+            return _need(chance).on_scene_s
+        if phase is Phase.HANDOVER:
+            return _need(chance).at_facility_s
+        return 0.0
+
+    def act(
+        self,
+        phase: Phase,
+        unit_id: str,
+        callout_id: str = "",
+        *,
+        chance: Chance | None = None,
+        scene: Point | None = None,
+        facility: Facility | None = None,
+        nearest: Callable[[], Facility | None] | None = None,
+        here: Point | None = None,
+        home: Point | None = None,
+    ) -> Act:
+        """The commands that end ``phase``. ON_SCENE asks ``nearest()`` for the facility of the
+        service's ``transport_to`` kind only when someone carries the patient; RELEASED needs
+        ``here`` and ``home``; TURN_OUT the ``scene``; TO_FACILITY and HANDOVER the ``facility``."""
+        if phase is Phase.ACKNOWLEDGE:
+            return Act((Acknowledge(unit_id, callout_id),))
+        if phase is Phase.TURN_OUT:
+            assert scene is not None
+            return Act((ReportStatus(unit_id, UnitStatus.EN_ROUTE),), drive_to=scene)
+        if phase is Phase.TO_SCENE:
+            return Act((ReportStatus(unit_id, UnitStatus.ON_SCENE),))
+        if phase is Phase.ON_SCENE:
+            return self._scene_done(unit_id, callout_id, _need(chance), nearest)
+        if phase is Phase.TO_FACILITY:
+            assert facility is not None
+            return Act((ReportStatus(unit_id, UnitStatus.AT_FACILITY, facility.name),),
+                       facility=facility)
+        if phase is Phase.HANDOVER:
+            assert facility is not None
+            outcome = Outcome(_need(chance).outcome, facility.name)
+            return Act((RecordOutcome(unit_id, callout_id, outcome),), facility=facility,
+                       transport="mae", outcome=outcome)
+        if phase is Phase.RELEASED:
+            assert here is not None and home is not None
+            if at_base(here, home):
+                return Act((ReportStatus(unit_id, UnitStatus.AVAILABLE),))
+            return Act((ReportStatus(unit_id, UnitStatus.RETURNING),), drive_to=home)
+        return Act((ReportStatus(unit_id, UnitStatus.AVAILABLE),))  # HOMEWARD: arrived
+
+    def _scene_done(self, unit_id: str, callout_id: str, chance: Chance,
+                    nearest: Callable[[], Facility | None] | None) -> Act:
+        """Close the job on scene (the outcome names the facility when others carry the
+        patient), or report TRANSPORTING and drive the patient to the nearest facility."""
+        kind = chance.outcome
+        carrier = CARRIER.get(kind, "")
+        facility = nearest() if carrier and nearest is not None else None
+        if facility is None or carrier != "mae":
+            outcome = Outcome(kind, facility.name if facility is not None else "")
+            return Act((RecordOutcome(unit_id, callout_id, outcome),), facility=facility,
+                       transport=carrier, outcome=outcome)
+        return Act((ReportStatus(unit_id, UnitStatus.TRANSPORTING),),
+                   drive_to=(facility.lat, facility.lon), facility=facility, transport=carrier)
+
+    def start_shift(self, unit_id: str, crew: tuple[str, ...], *, now: datetime,
+                    ends_at: datetime | None = None,
+                    off_since: datetime | None = None) -> StartShift | None:
+        """The command that puts an off-duty crew on shift now, or None if no shift is due.
+        With a rota (``ends_at``) the shift runs to its end unless that has passed; with relief
+        crews a new shift starts ``relief_after_s`` after ``off_since``."""
+        if ends_at is not None:
+            return StartShift(unit_id, crew, ends_at) if ends_at > now else None
+        if self.relief_after_s is None or off_since is None:
+            return None
+        if (now - off_since).total_seconds() < self.relief_after_s:
+            return None
+        return StartShift(unit_id, crew, now + timedelta(hours=self.relief_hours))
+
+
+def _need(chance: Chance | None) -> Chance:
+    if chance is None:
+        raise SimulationError("this phase needs the incident's chances")
+    return chance
