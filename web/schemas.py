@@ -28,6 +28,7 @@ __all__ = [
     "LocationIn",
     "LocationOut",
     "PatientIn",
+    "ReplayOut",
     "UnitOut",
     "parse_message",
     "validation_errors",
@@ -198,6 +199,16 @@ class HealthOut(BaseModel):
     open_callouts: int
 
 
+class ReplayOut(BaseModel):
+    """One replay log; ``problem`` says what is wrong with one that cannot be read."""
+
+    name: str
+    events: int
+    first_at: datetime | None
+    last_at: datetime | None
+    problem: str | None = None
+
+
 # -- socket messages -------------------------------------------------------------------------
 
 
@@ -297,10 +308,23 @@ class ShiftEndMsg(_Msg):
     type: Literal["shift_end"]
 
 
+class HistoryMsg(_Msg):
+    """Ask for the logged events about one callout (and the callouts merged into it)."""
+
+    type: Literal["history"]
+    callout_id: Id
+
+
+class FollowUpsMsg(_Msg):
+    """Ask for the follow-up visits planned from a day ago to two days ahead."""
+
+    type: Literal["follow_ups"]
+
+
 DISPATCH_MESSAGES: dict[str, type[_Msg]] = {
     "assign": AssignMsg, "reassign": AssignMsg, "cancel": CancelMsg, "merge": MergeMsg,
     "split": SplitMsg, "note": NoteMsg, "recommend": RecommendMsg, "propose": ProposeMsg,
-    "ping": PingMsg,
+    "ping": PingMsg, "history": HistoryMsg, "follow_ups": FollowUpsMsg,
 }
 CREW_MESSAGES: dict[str, type[_Msg]] = {
     "ack": AckMsg, "status": StatusMsg, "position": PositionMsg, "outcome": OutcomeMsg,

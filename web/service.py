@@ -1,135 +1,38 @@
-"""The asyncio shell around the dispatch core: one writer, a durable log, live subscribers.
+"""The dispatch service: one object the routes, sockets and demo talk to, composed of its parts.
 
-Every command goes through :meth:`DispatchService.execute`: under one lock the core decides,
-the events are appended durably to the :class:`~web.eventstore.EventStore` (in a worker thread,
-so the event loop keeps serving sockets while SQLite fsyncs), applied to the in-memory state and
-fanned out to subscribers. The step runs in a shielded task, so a client that disconnects
-mid-command cannot leave the log ahead of the state. A restart replays the log.
-
-Subscribers (:class:`Subscription`) get rendered JSON text on a bounded queue; one that falls
-too far behind is dropped and told to reconnect with ``since=``. A reconnect is gap-free: the
-subscription is registered and the backlog read up to the state's ``last_seq`` in one step with
-no await between, so every later event reaches the queue and every earlier one the backlog.
-
-Exactly-once for client operations: a command may carry an op id (a crew tablet's outbox makes
-one per queued item). Under the writer lock the store is asked whether that op was accepted
-before; if so the original result (its seq and callout) is returned as a duplicate and nothing
-is appended, otherwise the op is stored in the same transaction as its events. A refused op
-changed nothing and is not remembered, so a retry of it is judged afresh.
+Each concern lives in its own module and this facade wires them to one shared state:
+:mod:`web.writer` is the single writer (decide, log durably, apply; exactly-once ops; audit),
+:mod:`web.fanout` sends each subscriber what it may see, :mod:`web.advice` answers questions
+(recommendations, ETAs, locations) and :mod:`web.ticks` turns passing time into commands.
+Callers use only the public methods here, so the parts can change without touching them.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import hashlib
-import json
-import logging
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from dispatch.clock import Clock
-from dispatch.commands import (
-    Command,
-    Decision,
-    DispatchConfig,
-    RegisterUnit,
-    StartShift,
-    Tick,
-    decide,
-)
-from dispatch.errors import InvalidCommand
-from dispatch.events import (
-    AssignmentTimedOut,
-    Envelope,
-    UnitAssigned,
-)
+from dispatch.commands import Command, DispatchConfig, RegisterUnit, StartShift
+from dispatch.errors import UnknownAlarm
 from dispatch.model import Location
-from dispatch.recommend import Proposal, RecommendConfig, UnitOption, propose, recommend
+from dispatch.recommend import Proposal, RecommendConfig, UnitOption
 from dispatch.state import DispatchState
-from mae.errors import MaeError
-from maps.gazetteer import Gazetteer
-from maps.graph import RoadGraph, haversine_m
+from maps.graph import RoadGraph
 from routing.engine import TravelTimes
-from routing.errors import SnapError
+from web.advice import Advisor
 from web.audit import AuditLog
 from web.auth import Principal, Role
-from web.errors import BadMessage, describe
-from web.eventstore import EventStore, OpRecord
-from web.views import (
-    alarm_status,
-    board_snapshot,
-    callout_view,
-    live_callout_id,
-    option_view,
-    track_eta,
-    unit_view,
-)
-from web.visibility import Audience, Viewer, audience_of
+from web.eventstore import EventStore
+from web.fanout import Fanout, History, Subscription
+from web.ticks import Ticker
+from web.views import alarm_status
+from web.visibility import Viewer
+from web.writer import Executed, Guard, LogIndex, WallClock, Writer
 
-__all__ = ["Clock", "DispatchService", "Executed", "Guard", "Subscription", "WallClock"]
-
-NEARBY_LABEL_KM = 30.0  # farther from every place, coordinates get no label
-
-logger = logging.getLogger(__name__)
-
-
-class WallClock:
-    """The real time, timezone-aware (UTC)."""
-
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class Executed:
-    """A command that went through: the core's decision and the envelopes logged for it."""
-
-    decision: Decision
-    envelopes: list[Envelope]
-    original_seq: int | None = None  # a repeated op: the seq its first run was stored at
-
-    @property
-    def last_seq(self) -> int | None:
-        return self.envelopes[-1].seq if self.envelopes else self.original_seq
-
-
-class Subscription:
-    """One connected client's outbox of rendered messages."""
-
-    def __init__(self, viewer: Viewer, *, maxsize: int) -> None:
-        self.viewer = viewer
-        self.queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize)
-        self.dropped = False
-
-    def push(self, text: str) -> None:
-        """Queue ``text``; a full queue drops the subscriber (it must reconnect with since=)."""
-        if self.dropped:
-            return
-        try:
-            self.queue.put_nowait(text)
-        except asyncio.QueueFull:
-            self.dropped = True
-            while not self.queue.empty():
-                self.queue.get_nowait()
-            self.queue.put_nowait(None)
-
-
-Guard = Callable[[DispatchState], None]
-
-
-def _dumps(data: Mapping[str, Any]) -> str:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-
-
-@dataclass
-class _Index:
-    """What the service keeps beside the core's state: audiences per seq and arrival times."""
-
-    audiences: list[Audience] = field(default_factory=lambda: [Audience()])
-    eta_at: dict[str, datetime] = field(default_factory=dict)
+__all__ = ["Clock", "DispatchService", "Executed", "Guard", "History", "Subscription",
+           "WallClock"]
 
 
 class DispatchService:
@@ -153,81 +56,34 @@ class DispatchService:
         self.config = config or DispatchConfig()
         self.recommend_config = recommend_config or RecommendConfig()
         self.queue_size = queue_size
-        self.gazetteer = Gazetteer.of(graph)
         self.state = DispatchState()
-        self.index = _Index()
-        self._travel = TravelTimes(graph, at=self.clock.now())
-        self._lock = asyncio.Lock()
-        self._inflight: set[asyncio.Task[Executed]] = set()
-        self._subs: set[Subscription] = set()
+        index = LogIndex()
+        self._index = index
+        self._fanout = Fanout(store, self.state, index, clock=self.clock, queue_size=queue_size)
+        self._writer = Writer(store, self.state, index, clock=self.clock, config=self.config,
+                              publish=self._fanout.publish, audit=audit)
+        self._advisor = Advisor(self.state, graph, clock=self.clock,
+                                config=self.recommend_config)
+        self._ticker = Ticker(self._writer.execute, self._advisor.recommend,
+                              self._fanout.broadcast)
+        self.gazetteer = self._advisor.gazetteer
 
-    # -- loading ---------------------------------------------------------------------------
+    # -- writing (web.writer) ------------------------------------------------------------------
 
     def load(self) -> int:
         """Replay the stored log into the state; returns the number of events replayed."""
-        n = 0
-        for env in self.store.read(self.state.last_seq):
-            self._apply(env)
-            n += 1
-        self._travel.prepare()
-        logger.info("replayed %d events; log ends at %d", n, self.state.last_seq)
+        n = self._writer.load()
+        self._advisor.prepare()
         return n
-
-    def _apply(self, env: Envelope) -> Audience:
-        audience = audience_of(self.state, env.event)
-        self.state.apply(env)
-        self.index.audiences.append(audience)
-        track_eta(self.index.eta_at, env.event)
-        return audience
-
-    # -- the one writer --------------------------------------------------------------------
 
     async def execute(self, command: Command, *, actor: str, op: tuple[str, str] | None = None,
                       guard: Guard | None = None) -> Executed:
-        """Decide, log durably, apply and publish ``command``; raises the core's error if it
-        breaks a rule (and then nothing changed). ``op`` = (scope, op id) makes it exactly-once:
-        a repeat returns the first result marked duplicate. ``guard(state)`` runs under the
-        writer lock before deciding and may raise to refuse a command the world moved past."""
-        task = asyncio.ensure_future(self._execute(command, actor, op, guard))
-        self._inflight.add(task)
-        task.add_done_callback(self._inflight.discard)
-        return await asyncio.shield(task)
+        """Decide, log durably, apply and publish ``command`` (see :meth:`Writer.execute`)."""
+        return await self._writer.execute(command, actor=actor, op=op, guard=guard)
 
     async def drain(self) -> None:
-        """Wait for commands still being written (a shielded step outlives a cancelled
-        caller), so the stores are closed only after them; their errors went to the callers."""
-        while self._inflight:
-            await asyncio.gather(*self._inflight, return_exceptions=True)
-
-    async def _execute(self, command: Command, actor: str, op: tuple[str, str] | None,
-                       guard: Guard | None) -> Executed:
-        async with self._lock:
-            record: OpRecord | None = None
-            digest = ""
-            if op is not None:
-                digest = hashlib.sha256(repr(command).encode()).hexdigest()
-                seen = self.store.find_op(*op)
-                if seen is not None:
-                    if seen.digest != digest:
-                        raise BadMessage("op", "this op id was already used for a different "
-                                         "message; make a new one per message")
-                    return Executed(Decision([], callout_id=seen.callout_id, duplicate=True),
-                                    [], original_seq=seen.seq)
-            if guard is not None:
-                guard(self.state)
-            decision = decide(self.state, command, now=self.clock.now(), actor=actor,
-                              config=self.config)
-            if not decision.events:
-                return Executed(decision, [])
-            if op is not None:
-                record = OpRecord(op[0], op[1], digest, decision.callout_id)
-            envelopes = await asyncio.to_thread(
-                self.store.append, decision.events, expected_last_seq=self.state.last_seq,
-                op=record,
-            )
-            audiences = [self._apply(env) for env in envelopes]
-            self._publish(envelopes, audiences)
-            return Executed(decision, envelopes)
+        """Wait for commands still being written, so the stores close only after them."""
+        await self._writer.drain()
 
     async def run(
         self, command: Command, *, principal: Principal, client: str, action: str,
@@ -236,247 +92,97 @@ class DispatchService:
     ) -> Executed:
         """:meth:`execute` on behalf of ``principal``, recorded in the audit log either way;
         an ``op`` id is scoped to the principal's unit (or to the principal)."""
-        target = dict(target or {})
-        key = None
-        if op is not None:
-            scope = f"unit:{principal.unit_id}" if principal.unit_id else \
-                f"principal:{principal.principal_id}"
-            key = (scope, op)
-        try:
-            done = await self.execute(command, actor=principal.actor, op=key, guard=guard)
-        except MaeError as exc:
-            info = describe(exc)
-            await self.record(principal, action, target, client,
-                              f"refused {info.code}" + (f" ({info.field})" if info.field else ""))
-            raise
-        target.setdefault("callout_id", done.decision.callout_id)
-        target["seq"] = done.last_seq
-        await self.record(principal, action, target, client,
-                          "duplicate" if done.decision.duplicate else "ok")
-        return done
+        return await self._writer.run(command, principal=principal, client=client,
+                                      action=action, target=target, op=op, guard=guard)
 
     async def record(self, principal: Principal, action: str, target: Mapping[str, object],
                      client: str, result: str) -> None:
-        """Add an audit row from a worker thread: the insert may wait for SQLite's write lock
-        while an event commit holds it, and must not stop the event loop meanwhile."""
-        if self.audit is not None:
-            await asyncio.to_thread(self.audit.record, at=self.clock.now(),
-                                    principal=principal, action=action, target=target,
-                                    client=client, result=result)
+        """Add an audit row (from a worker thread, so SQLite's write lock never stalls the loop)."""
+        await self._writer.record(principal, action, target, client, result)
 
-    # -- fan-out -----------------------------------------------------------------------------
+    # -- reading ----------------------------------------------------------------------------------
 
-    def _render(self, viewer: Viewer, env: Envelope, audience: Audience) -> str | None:
-        message = viewer.render(env, audience)
-        if message is None:
-            return None
-        event = env.event
-        if viewer.role is Role.CREW and isinstance(event, UnitAssigned):
-            callout = self.state.callouts.get(event.callout_id)
-            if callout is not None:
-                message["job"] = callout_view(self.state, callout, with_text=True,
-                                              eta_at=self.index.eta_at.get(callout.callout_id))
-        return _dumps(message)
+    @property
+    def last_seq(self) -> int:
+        """Where the applied log ends: the seq of the newest event in the state."""
+        return self.state.last_seq
 
-    def _agency_statuses(self, agency: str, callout_ids: Iterable[str]) -> list[dict[str, Any]]:
-        now = self.clock.now()
-        seen: set[str] = set()
-        out = []
-        for cid in callout_ids:
-            if cid not in self.state.callouts:
-                continue
-            callout = self.state.callouts[live_callout_id(self.state, cid)]
-            for alarm_id in callout.alarm_ids:
-                if alarm_id in seen or self.state.alarms[alarm_id].agency.value != agency:
-                    continue
-                seen.add(alarm_id)
-                out.append(alarm_status(self.state, alarm_id, eta_at=self.index.eta_at, now=now))
-        return out
+    def eta_at(self, callout_id: str) -> datetime | None:
+        """When the unit assigned to ``callout_id`` is expected there, if one is on its way."""
+        return self._index.eta_at.get(callout_id)
 
-    def _publish(self, envelopes: list[Envelope], audiences: list[Audience]) -> None:
-        if not self._subs:
-            return
-        rendered: dict[tuple[Viewer, int], str | None] = {}
-        statuses: dict[Viewer, str | None] = {}
-        touched = frozenset().union(*(a.callouts for a in audiences))
-        for sub in list(self._subs):
-            viewer = sub.viewer
-            for env, audience in zip(envelopes, audiences, strict=True):
-                key = (viewer, env.seq)
-                if key not in rendered:
-                    rendered[key] = self._render(viewer, env, audience)
-                text = rendered[key]
-                if text is not None:
-                    sub.push(text)
-            if viewer.role is Role.AGENCY and viewer.agency is not None:
-                if viewer not in statuses:
-                    alarms = self._agency_statuses(viewer.agency, touched)
-                    statuses[viewer] = _dumps(
-                        {"type": "alarm_status", "as_of": envelopes[-1].seq, "alarms": alarms}
-                    ) if alarms else None
-                text = statuses[viewer]
-                if text is not None:
-                    sub.push(text)
+    def alarm_status(self, alarm_id: str) -> dict[str, Any]:
+        """An alarm's callout, status, unit and ETA now; raises UnknownAlarm if there is none."""
+        if alarm_id not in self.state.alarms:
+            raise UnknownAlarm(alarm_id)
+        return alarm_status(self.state, alarm_id, eta_at=self._index.eta_at,
+                            now=self.clock.now())
+
+    def history(self, viewer: Viewer, callout_id: str, *, limit: int) -> History:
+        """The last ``limit`` logged events about a callout (and those merged into it) that
+        ``viewer`` may see."""
+        return self._fanout.history(viewer, callout_id, limit=limit)
+
+    # -- fan-out (web.fanout) -----------------------------------------------------------------
 
     def broadcast(self, message: Mapping[str, Any], *, roles: frozenset[Role]) -> None:
         """Send a message that is not an event (an alert) to every subscriber of ``roles``."""
-        text = _dumps(message)
-        for sub in list(self._subs):
-            if sub.viewer.role in roles:
-                sub.push(text)
+        self._fanout.broadcast(message, roles=roles)
 
     def subscribe(self, principal: Principal, since: int | None) -> tuple[Subscription, list[str]]:
-        """Register a subscriber; returns it with the messages to send before live ones:
-        the events after ``since`` it may see (or a snapshot when ``since`` is None), then
-        ``ready``."""
-        upto = self.state.last_seq
-        if since is not None and not 0 <= since <= upto:
-            raise BadMessage("since", f"must be between 0 and {upto}, the end of the log")
-        viewer = Viewer.of(principal)
-        sub = Subscription(viewer, maxsize=self.queue_size)
-        self._subs.add(sub)
-        initial: list[str] = []
-        if since is None:
-            initial.append(_dumps(self.snapshot(viewer)))
-        else:
-            touched: set[str] = set()
-            for env in self.store.read(since):
-                if env.seq > upto:
-                    break
-                audience = self.index.audiences[env.seq]
-                touched |= audience.callouts
-                text = self._render(viewer, env, audience)
-                if text is not None:
-                    initial.append(text)
-            if viewer.role is Role.AGENCY and viewer.agency is not None:
-                initial.append(_dumps({"type": "alarm_status", "as_of": upto,
-                                       "alarms": self._agency_statuses(viewer.agency, touched)}))
-        initial.append(_dumps({"type": "ready", "seq": upto}))
-        return sub, initial
+        """Register a subscriber; returns it with the messages to send before live ones
+        (the backlog after ``since`` or a snapshot, then ``ready``)."""
+        return self._fanout.subscribe(principal, since)
 
     def unsubscribe(self, sub: Subscription) -> None:
-        self._subs.discard(sub)
+        self._fanout.unsubscribe(sub)
 
     @property
     def subscriber_count(self) -> int:
-        return len(self._subs)
+        return self._fanout.subscriber_count
 
     def snapshot(self, viewer: Viewer) -> dict[str, Any]:
         """The current state as ``viewer`` may see it."""
-        state, seq = self.state, self.state.last_seq
-        if viewer.role is Role.CREW:
-            unit = state.units.get(viewer.unit_id or "")
-            job = None
-            if unit is not None and unit.callout_id is not None:
-                callout = state.callouts[unit.callout_id]
-                job = callout_view(state, callout, with_text=True,
-                                   eta_at=self.index.eta_at.get(callout.callout_id))
-            return {"type": "snapshot", "seq": seq,
-                    "unit": unit_view(unit) if unit else None, "job": job}
-        if viewer.role is Role.AGENCY:
-            since = self.clock.now() - timedelta(hours=24)
-            mine = [cid for a, cid in state.alarm_callout.items()
-                    if state.alarms[a].agency.value == viewer.agency
-                    and (state.alarms[a].received_at >= since
-                         or state.callouts[live_callout_id(state, cid)].status.is_open)]
-            return {"type": "snapshot", "seq": seq,
-                    "alarms": self._agency_statuses(viewer.agency or "", mine)}
-        return board_snapshot(state, with_text=viewer.sees_text, eta_at=self.index.eta_at)
+        return self._fanout.snapshot(viewer)
 
-    # -- advice -----------------------------------------------------------------------------
+    # -- advice (web.advice) ------------------------------------------------------------------
 
     def travel(self) -> TravelTimes:
         """The travel-time engine for the current time of day and season."""
-        return self._travel.situation(at=self.clock.now())
+        return self._advisor.travel()
 
     def recommend(self, callout_id: str, *, exclude: Iterable[str] = ()) -> list[UnitOption]:
         """Units ranked for ``callout_id`` (assignable first, then by ETA)."""
-        skip = set(exclude)
-        options = recommend(self.state, callout_id, self.travel(), now=self.clock.now(),
-                            places=self.graph.places, config=self.recommend_config)
-        return [o for o in options if o.unit_id not in skip]
+        return self._advisor.recommend(callout_id, exclude=exclude)
 
     def propose(self) -> Proposal:
-        return propose(self.state, self.travel(), now=self.clock.now(),
-                       config=self.recommend_config)
+        """Which free unit should take which waiting callout, all at once."""
+        return self._advisor.propose()
 
     def eta_s(self, unit_id: str, callout_id: str) -> float | None:
         """Road ETA of a unit to a callout, or None if either is unknown or unreachable."""
-        unit = self.state.units.get(unit_id)
-        callout = self.state.callouts.get(callout_id)
-        if unit is None or callout is None:
-            return None
-        try:
-            eta = self.travel().eta((unit.position.lat, unit.position.lon),
-                                    (callout.location.lat, callout.location.lon))
-        except SnapError:
-            return None
-        return eta.duration_s if eta.reachable else None
-
-    # -- locations ----------------------------------------------------------------------------
+        return self._advisor.eta_s(unit_id, callout_id)
 
     def resolve(self, *, lat: float | None, lon: float | None, place: str | None,
                 field: str = "location", label: bool = False) -> Location:
-        """A location from coordinates or a place name of the loaded map, checked to lie
-        within reach of its roads; ``label`` names bare coordinates by the nearest place."""
-        if place is not None and place.strip():
-            found = self.gazetteer.find(place)
-            return Location(found.lat, found.lon, label=found.name, resolved_from=place)
-        if lat is None or lon is None:
-            raise InvalidCommand(field, "give lat and lon, or a place name")
-        try:
-            self._travel.snap(lat, lon)
-        except SnapError as exc:
-            raise InvalidCommand(field, f"not on the loaded map ({exc})") from None
-        return Location(lat, lon, label=self.nearby_label(lat, lon) if label else "")
+        """A location from coordinates or a place name, checked to lie within reach of the
+        map's roads; ``label`` names bare coordinates by the nearest place."""
+        return self._advisor.resolve(lat=lat, lon=lon, place=place, field=field, label=label)
 
     def nearby_label(self, lat: float, lon: float) -> str:
-        """The nearest place of the map as a label for bare coordinates ("Piteå" within a
-        kilometre, "Piteå (3 km)" up to 30 km, "" beyond), so a dispatcher sees where it is."""
-        places = self.graph.places
-        if not places:
-            return ""
-        km, name = min((float(haversine_m(lat, lon, p.lat, p.lon)) / 1000.0, p.name)
-                       for p in places)
-        if km <= 1.0:
-            return name
-        return f"{name} ({km:.0f} km)" if km <= NEARBY_LABEL_KM else ""
+        """The nearest place of the map as a label for bare coordinates ("" beyond 30 km)."""
+        return self._advisor.nearby_label(lat, lon)
 
-    # -- background work ----------------------------------------------------------------------
+    # -- background work (web.ticks) ----------------------------------------------------------
 
     async def tick(self) -> Executed:
         """One clock tick: time out unacknowledged assignments and alert the dispatchers with
         the next-best unit."""
-        done = await self.execute(Tick(), actor="system")
-        for env in done.envelopes:
-            event = env.event
-            if not isinstance(event, AssignmentTimedOut):
-                continue
-            try:
-                options = self.recommend(event.callout_id, exclude=[event.unit_id])
-            except MaeError:
-                logger.exception("no recommendation after the timeout of %s", event.callout_id)
-                options = []
-            logger.warning("unit %s did not acknowledge callout %s in time",
-                           event.unit_id, event.callout_id)
-            self.broadcast(
-                {"type": "alert", "kind": "ack_timeout", "as_of": env.seq,
-                 "callout_id": event.callout_id, "unit_id": event.unit_id,
-                 "next_best": option_view(options[0]) if options else None},
-                roles=frozenset({Role.DISPATCHER, Role.ADMIN, Role.PLANNER}),
-            )
-        return done
+        return await self._ticker.tick()
 
     async def run_ticks(self, interval_s: float) -> None:
         """Tick every ``interval_s`` seconds until cancelled; a failing tick is logged."""
-        while True:
-            await asyncio.sleep(interval_s)
-            try:
-                await self.tick()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                logger.exception("tick failed")
+        await self._ticker.run(interval_s)
 
     async def ensure_demo_units(self, *, shift_hours: float = 12.0) -> int:
         """Register one unit at each MAE base of the map (and start its shift) if the log has
@@ -501,7 +207,5 @@ class DispatchService:
         return normalise_name(name).split(" ")[0].upper()
 
     def close(self) -> None:
-        for sub in list(self._subs):
-            with contextlib.suppress(asyncio.QueueFull):
-                sub.queue.put_nowait(None)
-        self._subs.clear()
+        """Tell every subscriber to stop; the stores are the caller's to close."""
+        self._fanout.close()

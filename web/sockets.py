@@ -23,7 +23,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.websockets import WebSocketState
@@ -57,6 +57,8 @@ from web.schemas import (
     AlarmMsg,
     AssignMsg,
     CancelMsg,
+    FollowUpsMsg,
+    HistoryMsg,
     MergeMsg,
     NoteMsg,
     OutcomeMsg,
@@ -65,15 +67,14 @@ from web.schemas import (
     ShiftStartMsg,
     SplitMsg,
     StatusMsg,
-    _Msg,
     parse_message,
 )
-from web.schemas import Id as _Id
 from web.service import DispatchService, Guard, Subscription
 from web.views import location_view, option_view
 from web.visibility import Viewer
 
-__all__ = ["REVALIDATE_S", "client_frames", "decode_frame", "refuse", "router", "since_param"]
+__all__ = ["REVALIDATE_S", "bearer_token", "client_frames", "decode_frame", "refuse", "router",
+           "since_param"]
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +114,8 @@ class Connection:
         return reply
 
 
-def _token(ws: WebSocket) -> str | None:
+def bearer_token(ws: WebSocket) -> str | None:
+    """The token of ``?token=``, else of an ``Authorization: Bearer`` header, else None."""
     token = ws.query_params.get("token")
     if token:
         return token
@@ -192,7 +194,7 @@ async def _serve(ws: WebSocket, action: Action, kinds: dict[str, Any],
     principals: PrincipalStore = ws.app.state.principals
     await ws.accept()
     try:
-        principal = principals.authenticate(_token(ws))
+        principal = principals.authenticate(bearer_token(ws))
         authorize(principal, action)
         conn = Connection(ws, service, principal)
         conn.sub, initial = service.subscribe(principal, since_param(ws))
@@ -296,7 +298,7 @@ async def _recommend(conn: Connection, msg: RecommendMsg) -> Reply:
     await conn.service.record(conn.principal, "recommend", {**target, "options": len(options)},
                         conn.client, "ok")
     return {"type": "recommendation", "callout_id": msg.callout_id,
-            "seq": conn.service.state.last_seq, "options": [option_view(o) for o in options]}
+            "seq": conn.service.last_seq, "options": [option_view(o) for o in options]}
 
 
 async def _propose(conn: Connection, msg: Any) -> Reply:
@@ -304,56 +306,27 @@ async def _propose(conn: Connection, msg: Any) -> Reply:
     proposal = conn.service.propose()
     await conn.service.record(conn.principal, "propose", {"options": len(proposal.pairs)},
                         conn.client, "ok")
-    return {"type": "proposal", "seq": conn.service.state.last_seq,
+    return {"type": "proposal", "seq": conn.service.last_seq,
             "pairs": [{"callout_id": c, "unit_id": u, "eta_s": e} for c, u, e in proposal.pairs],
             "waiting": list(proposal.waiting)}
 
 
 async def _ping(conn: Connection, msg: Any) -> Reply:
-    return {"type": "pong", "seq": conn.service.state.last_seq}
+    return {"type": "pong", "seq": conn.service.last_seq}
 
 
 # Read-only extras for the dispatcher page: a callout's timeline and the planned follow-ups.
 HISTORY_LIMIT = 500
 
 
-class HistoryMsg(_Msg):
-    """Ask for the logged events about one callout (and the callouts merged into it)."""
-
-    type: Literal["history"]
-    callout_id: _Id
-
-
-class FollowUpsMsg(_Msg):
-    """Ask for the follow-up visits planned from a day ago to two days ahead."""
-
-    type: Literal["follow_ups"]
-
-
 async def _history(conn: Connection, msg: HistoryMsg) -> Reply:
     authorize(conn.principal, Action.DISPATCH_ADVICE)
-    service, state = conn.service, conn.service.state
-    state.callout(msg.callout_id)  # unknown: 404 naming callout_id
-    family, grew = {msg.callout_id}, True
-    while grew:  # the callouts merged into this one, transitively
-        more = {c.callout_id for c in state.callouts.values() if c.merged_into in family}
-        grew = not more <= family
-        family |= more
-    upto, audiences = state.last_seq, service.index.audiences
-    seqs = [s for s in range(1, upto + 1) if audiences[s].callouts & family][-HISTORY_LIMIT:]
-    viewer, wanted, events = Viewer.of(conn.principal), set(seqs), []
-    if seqs:
-        for env in service.store.read(seqs[0] - 1):
-            if env.seq > seqs[-1]:
-                break
-            rendered = viewer.render(env, audiences[env.seq]) if env.seq in wanted else None
-            if rendered is not None:
-                events.append({"seq": env.seq, "event": rendered["event"]})
-    who = {e["event"].get("actor") for e in events}
+    found = conn.service.history(Viewer.of(conn.principal), msg.callout_id, limit=HISTORY_LIMIT)
+    who = {e["event"].get("actor") for e in found.events}
     principals: PrincipalStore = conn.ws.app.state.principals
     actors = {p.principal_id: p.name for p, _ in principals.principals() if p.principal_id in who}
-    return {"type": "history", "callout_id": msg.callout_id, "seq": upto, "events": events,
-            "actors": actors, "truncated": len(seqs) == HISTORY_LIMIT}
+    return {"type": "history", "callout_id": msg.callout_id, "seq": found.seq,
+            "events": found.events, "actors": actors, "truncated": found.truncated}
 
 
 async def _follow_ups(conn: Connection, msg: FollowUpsMsg) -> Reply:
@@ -363,7 +336,7 @@ async def _follow_ups(conn: Connection, msg: FollowUpsMsg) -> Reply:
               "location": location_view(f.location)}
              for f in conn.service.state.follow_ups
              if now - timedelta(days=1) <= f.at <= now + timedelta(days=2)]
-    return {"type": "follow_ups", "at": now.isoformat(), "seq": conn.service.state.last_seq,
+    return {"type": "follow_ups", "at": now.isoformat(), "seq": conn.service.last_seq,
             "follow_ups": sorted(items, key=lambda f: f["at"])}
 
 
@@ -372,12 +345,11 @@ _DISPATCH: dict[str, Handler] = {
     "note": _note, "recommend": _recommend, "propose": _propose, "ping": _ping,
     "history": _history, "follow_ups": _follow_ups,
 }
-_DISPATCH_KINDS = {**DISPATCH_MESSAGES, "history": HistoryMsg, "follow_ups": FollowUpsMsg}
 
 
 @router.websocket("/ws/dispatch")
 async def dispatch_socket(ws: WebSocket) -> None:
-    await _serve(ws, Action.DISPATCH_SOCKET, _DISPATCH_KINDS, _DISPATCH)
+    await _serve(ws, Action.DISPATCH_SOCKET, DISPATCH_MESSAGES, _DISPATCH)
 
 
 # -- crew -------------------------------------------------------------------------------------

@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 
-from dispatch.errors import UnknownAlarm
 from dispatch.model import Agency
 from web.auth import Action, Principal, Role
 from web.cap import parse_cap
@@ -15,7 +14,6 @@ from web.errors import BadMessage, Forbidden
 from web.intake import submit_alarm
 from web.routes._common import errors
 from web.schemas import AlarmAckOut, AlarmIn, AlarmStatusOut
-from web.views import alarm_status
 
 __all__ = ["router"]
 
@@ -76,8 +74,4 @@ def read_alarm(
     """An alarm's callout, status, assigned unit and ETA. Agencies read only their own."""
     if principal.role is Role.AGENCY and principal.agency is not agency:
         raise Forbidden(f"a {principal.agency} principal may read only its own alarms")
-    alarm_id = f"{agency.value}/{reference}"
-    if alarm_id not in service.state.alarms:
-        raise UnknownAlarm(alarm_id)
-    return alarm_status(service.state, alarm_id, eta_at=service.index.eta_at,
-                        now=service.clock.now())
+    return service.alarm_status(f"{agency.value}/{reference}")

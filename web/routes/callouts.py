@@ -32,7 +32,7 @@ def list_callouts(
     else:
         chosen = sorted(state.callouts.values(), key=lambda c: c.created_at, reverse=True)
     text = Viewer.of(principal).sees_text
-    return [callout_view(state, c, with_text=text, eta_at=service.index.eta_at.get(c.callout_id))
+    return [callout_view(state, c, with_text=text, eta_at=service.eta_at(c.callout_id))
             for c in chosen[:limit]]
 
 
@@ -43,4 +43,4 @@ def read_callout(
     state = service.state
     callout = state.callout(callout_id)
     return callout_view(state, callout, with_text=Viewer.of(principal).sees_text,
-                        eta_at=service.index.eta_at.get(callout_id))
+                        eta_at=service.eta_at(callout_id))

@@ -1,0 +1,98 @@
+"""Advice for people, read from the state: unit recommendations, road ETAs and locations.
+
+Nothing here writes: recommendations and the assignment proposal come from
+:mod:`dispatch.recommend` with the travel-time engine for the current time of day and season;
+locations given as coordinates or place names are checked against the loaded map's roads (so a
+callout is never created where no unit can drive) and bare coordinates get a nearby place's name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from dispatch.clock import Clock
+from dispatch.errors import InvalidCommand
+from dispatch.model import Location
+from dispatch.recommend import Proposal, RecommendConfig, UnitOption, propose, recommend
+from dispatch.state import DispatchState
+from maps.gazetteer import Gazetteer
+from maps.graph import RoadGraph, haversine_m
+from routing.engine import TravelTimes
+from routing.errors import SnapError
+
+__all__ = ["NEARBY_LABEL_KM", "Advisor"]
+
+NEARBY_LABEL_KM = 30.0  # farther from every place, coordinates get no label
+
+
+class Advisor:
+    """Recommendations, ETAs and location checks over ``state`` on the map ``graph``."""
+
+    def __init__(self, state: DispatchState, graph: RoadGraph, *, clock: Clock,
+                 config: RecommendConfig) -> None:
+        self.state = state
+        self.graph = graph
+        self.clock = clock
+        self.config = config
+        self.gazetteer = Gazetteer.of(graph)
+        self._travel = TravelTimes(graph, at=clock.now())
+
+    def prepare(self) -> None:
+        """Build the travel-time engine's tables now rather than on the first question."""
+        self._travel.prepare()
+
+    def travel(self) -> TravelTimes:
+        """The travel-time engine for the current time of day and season."""
+        return self._travel.situation(at=self.clock.now())
+
+    def recommend(self, callout_id: str, *, exclude: Iterable[str] = ()) -> list[UnitOption]:
+        """Units ranked for ``callout_id`` (assignable first, then by ETA)."""
+        skip = set(exclude)
+        options = recommend(self.state, callout_id, self.travel(), now=self.clock.now(),
+                            places=self.graph.places, config=self.config)
+        return [o for o in options if o.unit_id not in skip]
+
+    def propose(self) -> Proposal:
+        """Which free unit should take which waiting callout, all at once (priority-weighted
+        ETAs); the callouts left without a unit stay waiting."""
+        return propose(self.state, self.travel(), now=self.clock.now(), config=self.config)
+
+    def eta_s(self, unit_id: str, callout_id: str) -> float | None:
+        """Road ETA of a unit to a callout, or None if either is unknown or unreachable."""
+        unit = self.state.units.get(unit_id)
+        callout = self.state.callouts.get(callout_id)
+        if unit is None or callout is None:
+            return None
+        try:
+            eta = self.travel().eta((unit.position.lat, unit.position.lon),
+                                    (callout.location.lat, callout.location.lon))
+        except SnapError:
+            return None
+        return eta.duration_s if eta.reachable else None
+
+    def resolve(self, *, lat: float | None, lon: float | None, place: str | None,
+                field: str = "location", label: bool = False) -> Location:
+        """A location from coordinates or a place name of the loaded map, checked to lie
+        within reach of its roads; ``label`` names bare coordinates by the nearest place."""
+        if place is not None and place.strip():
+            found = self.gazetteer.find(place)
+            return Location(found.lat, found.lon, label=found.name, resolved_from=place)
+        if lat is None or lon is None:
+            raise InvalidCommand(field, "give lat and lon, or a place name")
+        try:
+            self._travel.snap(lat, lon)
+        except SnapError as exc:
+            raise InvalidCommand(field, f"not on the loaded map ({exc})") from None
+        return Location(lat, lon, label=self.nearby_label(lat, lon) if label else "")
+
+    def nearby_label(self, lat: float, lon: float) -> str:
+        """The nearest place of the map as a label for bare coordinates ("Piteå" within a
+        kilometre, "Piteå (3 km)" up to 30 km, "" beyond), so a dispatcher sees where it is."""
+        places = self.graph.places
+        if not places:
+            return ""
+        km, name = min((float(haversine_m(lat, lon, p.lat, p.lon)) / 1000.0, p.name)
+                       for p in places)
+        if km <= 1.0:
+            return name
+        return f"{name} ({km:.0f} km)" if km <= NEARBY_LABEL_KM else ""
