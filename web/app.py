@@ -1,8 +1,9 @@
 """The application factory: ``create_app(settings)`` wires the service, stores and routers.
 
-Nothing is built at import time. The lifespan opens the SQLite stores, loads the map, replays
-the event log, optionally registers demo units and starts the one-second tick; issue 5 adds its
-pages by including more routers on the returned app.
+Nothing is built at import time, so each test or command gets its own app from its own
+settings. The lifespan opens the SQLite stores, loads the map, replays the event log, optionally
+registers demo units and starts the tick; the REST routes, sockets, pages and replay are
+included as routers, one per resource, so a new surface is one more ``include_router``.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -27,6 +28,7 @@ from web.auth import PrincipalStore
 from web.crewpage import router as crew_router
 from web.errors import describe
 from web.eventstore import SqliteEventStore
+from web.replay import Pace, WallPace
 from web.replay import router as replay_router
 from web.routes import mapdata
 from web.service import Clock, DispatchService
@@ -68,9 +70,11 @@ def _field(loc: tuple[object, ...] | list[object]) -> str:
 def create_app(
     settings: Settings | None = None, *, clock: Clock | None = None,
     graph: RoadGraph | None = None, tick: bool = True,
+    replay_pace: Callable[[], Pace] = WallPace,
 ) -> FastAPI:
     """The dispatch service as an ASGI app. ``clock`` replaces the wall clock (simulation,
-    tests); ``tick=False`` leaves ticking to the caller."""
+    tests); ``tick=False`` leaves ticking to the caller; ``replay_pace`` makes the pace of
+    each replay socket's playback (tests step it by hand)."""
     settings = settings if settings is not None else Settings()
 
     @asynccontextmanager
@@ -111,6 +115,7 @@ def create_app(
     app = FastAPI(title="MAE Dispatch", version="0.1.0", description=DESCRIPTION,
                   lifespan=lifespan)
     app.state.settings = settings
+    app.state.replay_pace = replay_pace
 
     async def on_mae_error(request: Request, exc: Exception) -> JSONResponse:
         info = describe(exc)

@@ -7,7 +7,8 @@ snapshot, ``ready``, then ``event`` messages, plus ``{"type": "clock", "at", "sp
 "speed": x}``, ``{"type": "seek", "at": iso}`` and ``clock`` (just asks); each gets a reply
 with its ``id`` and the clock. Seeking forwards sends the events in between, backwards a fresh
 snapshot. The :class:`~web.playback.Player` does the work; this module's task moves its
-simulated clock by speed x wall time, one step every ``TICK_S``.
+simulated clock by speed x wall time, in steps a :class:`Pace` hands out (:class:`WallPace`:
+one every ``TICK_S``; an app may be given another, so tests step playback by hand).
 """
 
 from __future__ import annotations
@@ -16,11 +17,9 @@ import asyncio
 import contextlib
 import json
 import logging
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, Depends, Request, WebSocket, WebSocketDisconnect
-from pydantic import BaseModel
 from starlette.websockets import WebSocketState
 
 from mae.errors import MaeError
@@ -29,11 +28,12 @@ from web.deps import require
 from web.errors import BadMessage, describe
 from web.playback import Player, list_replays, load_replay
 from web.routes._common import errors
+from web.schemas import ReplayOut
 from web.service import Subscription
-from web.sockets import client_frames, decode_frame, since_param
+from web.sockets import bearer_token, client_frames, decode_frame, since_param
 from web.visibility import Viewer
 
-__all__ = ["ReplayOut", "router"]
+__all__ = ["Pace", "WallPace", "router"]
 
 logger = logging.getLogger(__name__)
 
@@ -48,14 +48,32 @@ def _dumps(data: dict[str, Any]) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
-class ReplayOut(BaseModel):
-    """One replay log; ``problem`` says what is wrong with one that cannot be read."""
+class Pace(Protocol):
+    """When playback steps and how much wall time each step covers."""
 
-    name: str
-    events: int
-    first_at: datetime | None
-    last_at: datetime | None
-    problem: str | None = None
+    def restart(self) -> None:
+        """Playing starts (again) now: time spent paused is not played."""
+
+    async def step(self) -> float:
+        """Wait for the next step; returns the wall seconds it covers."""
+        ...
+
+
+class WallPace:
+    """A step every ``TICK_S`` of the event loop's clock, covering the time since the last one
+    (at most ``MAX_STEP_S``, so a stalled loop does not jump ahead)."""
+
+    def __init__(self) -> None:
+        self._last = 0.0
+
+    def restart(self) -> None:
+        self._last = asyncio.get_running_loop().time()
+
+    async def step(self) -> float:
+        await asyncio.sleep(TICK_S)
+        now = asyncio.get_running_loop().time()
+        step, self._last = min(now - self._last, MAX_STEP_S), now
+        return step
 
 
 @router.get("/api/replays", response_model=list[ReplayOut], responses=errors(), tags=["replay"])
@@ -65,11 +83,6 @@ def get_replays(
     """The event logs the dispatcher map can replay (``Settings.replay_dir``): name, number of
     events, first and last event time, and what is wrong with a log that cannot be read."""
     return list_replays(request.app.state.settings.replay_dir)
-
-
-def _token(ws: WebSocket) -> str | None:
-    scheme, _, value = ws.headers.get("authorization", "").partition(" ")
-    return ws.query_params.get("token") or (value.strip() if scheme.lower() == "bearer" else None)
 
 
 def _error(exc: MaeError, msg_id: Any = None) -> str:
@@ -109,20 +122,17 @@ async def _send(ws: WebSocket, sub: Subscription) -> None:
         await ws.send_text(item)
 
 
-async def _play(player: Player, sub: Subscription, wake: asyncio.Event) -> None:
+async def _play(player: Player, sub: Subscription, wake: asyncio.Event, pace: Pace) -> None:
     """Move the simulated clock by speed x wall time while playing; wait while the client
     is behind (more than a quarter of its queue)."""
-    loop = asyncio.get_running_loop()
-    last = loop.time()
+    pace.restart()
     while True:
         if not player.playing:
             wake.clear()
             await wake.wait()
-            last = loop.time()
+            pace.restart()
             continue
-        await asyncio.sleep(TICK_S)
-        now = loop.time()
-        step, last = min(now - last, MAX_STEP_S), now
+        step = await pace.step()
         if not player.playing or sub.queue.qsize() > sub.queue.maxsize // 4:
             continue
         for text in [*player.advance(step), _dumps(player.clock())]:
@@ -140,7 +150,7 @@ async def replay_socket(ws: WebSocket) -> None:
     problem: BadMessage | None = None
     initial: list[str] = []
     try:
-        principal = principals.authenticate(_token(ws))
+        principal = principals.authenticate(bearer_token(ws))
         authorize(principal, Action.DISPATCH_SOCKET)
         since = since_param(ws)
         try:
@@ -164,7 +174,8 @@ async def replay_socket(ws: WebSocket) -> None:
     sender = asyncio.create_task(_send(ws, sub))
     tasks = {sender}
     if player is not None:
-        tasks.add(asyncio.create_task(_play(player, sub, wake)))
+        pace: Pace = ws.app.state.replay_pace()
+        tasks.add(asyncio.create_task(_play(player, sub, wake, pace)))
     try:
         async for text in client_frames(ws, principal, principals, tasks):
             for out in _handle(player, problem, text):

@@ -25,6 +25,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from web.app import create_app
 from web.auth import PrincipalStore
+from web.replay import Pace, WallPace
 from web.settings import Settings
 
 T0 = datetime(2026, 1, 15, 14, 0, tzinfo=UTC)
@@ -132,10 +133,12 @@ def serve_app(app: Any, port: int, db: Path, tokens: dict[str, str], *,
 
 
 def thread_server(db: Path, tokens: dict[str, str], *, clock: ManualClock | None = None,
-                  port: int | None = None, **settings: Any) -> Server:
+                  port: int | None = None, replay_pace: Callable[[], Pace] = WallPace,
+                  **settings: Any) -> Server:
     """The dispatch service on ``port`` (a free one by default) in a thread."""
     port = port if port is not None else free_port()
-    app = create_app(Settings(database=db, port=port, **settings), clock=clock)
+    app = create_app(Settings(database=db, port=port, **settings), clock=clock,
+                     replay_pace=replay_pace)
     return serve_app(app, port, db, tokens)
 
 

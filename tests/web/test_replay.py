@@ -3,6 +3,7 @@ protocol, checked against folding the same log directly; and the dispatcher page
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -203,18 +204,84 @@ def test_seek_forwards_sends_events_and_backwards_a_fresh_snapshot(
     sock.close()
 
 
-def test_pause_stops_the_events(srv: Server, log: list[Envelope]) -> None:
-    sock = open_replay(srv)
-    sock.ready()
-    sock.request({"type": "speed", "speed": 600})  # three hours take 18 s
-    sock.request({"type": "play"})
-    sock.until(lambda m: m["type"] == "clock" and t(m["at"]) > log[0].event.at)
-    paused = sock.request({"type": "pause"})
-    assert paused["playing"] is False and t(paused["at"]) < log[-1].event.at
-    with pytest.raises(TimeoutError):  # three playback steps go by with nothing sent
-        sock.recv(timeout=0.7)
-    assert sock.request({"type": "ping"})["type"] == "pong"
-    sock.close()
+class ManualPace:
+    """Playback steps handed out by the test instead of the wall clock: the socket's playback
+    task waits in :meth:`step` until :meth:`give` (from the test's thread) supplies one."""
+
+    def __init__(self) -> None:
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.steps: asyncio.Queue[float] = asyncio.Queue()
+
+    def restart(self) -> None:
+        self.loop = asyncio.get_running_loop()
+
+    async def step(self) -> float:
+        return await self.steps.get()
+
+    def give(self, wall_s: float) -> None:
+        """Hand the playback one step of ``wall_s`` seconds. Returns once the server's loop
+        has queued it: a playback task waiting for a step has then already taken it and
+        queued what the step played (the task it wakes runs before this call's completion
+        is reported), so a reply to a later request comes after all of that."""
+
+        async def put() -> None:
+            self.steps.put_nowait(wall_s)
+
+        assert self.loop is not None, "the replay socket's playback has not started"
+        asyncio.run_coroutine_threadsafe(put(), self.loop).result(timeout=10)
+
+
+def test_pause_stops_the_events(tmp_path: Path, replay_dir: Path, log: list[Envelope]) -> None:
+    """Playback moves only in steps the test hands out, so timing plays no part: a step while
+    playing moves the clock and sends the events up to it; after pause the playback still
+    takes a step but moves nothing and sends nothing; on play again the next step continues
+    exactly where pause left it."""
+    paces: list[ManualPace] = []
+
+    def make_pace() -> ManualPace:
+        paces.append(ManualPace())
+        return paces[-1]
+
+    db = tmp_path / "dispatch.sqlite3"
+    server = thread_server(db, make_tokens(db), replay_dir=replay_dir, replay_pace=make_pace)
+    try:
+        sock = open_replay(server)
+        first = sock.ready()["seq"]
+        start = t(sock.until(lambda m: m["type"] == "clock")["at"])
+        step = timedelta(minutes=30)  # speed 600 for 3 s
+        played, resumed = start + step, start + 2 * step
+        upto = sum(1 for env in log if env.event.at <= played)
+        later = sum(1 for env in log if env.event.at <= resumed)
+        assert first < upto < later  # each step of the test has events to send
+        assert sock.request({"type": "speed", "speed": 600})["speed"] == 600
+        assert sock.request({"type": "play"})["playing"] is True
+        (pace,) = paces
+
+        pace.give(3.0)
+        moved = sock.until(lambda m: m["type"] == "clock")
+        assert t(moved["at"]) == played and moved["playing"] is True
+        assert sock.seqs == list(range(first + 1, upto + 1))
+
+        paused = sock.request({"type": "pause"})
+        assert paused["playing"] is False and t(paused["at"]) == played
+        pace.give(3.0)  # the playback was waiting for a step: it takes this one at once
+        seen = len(sock.messages)
+        asked = sock.request({"type": "clock"})
+        assert pace.steps.empty()  # taken while paused...
+        assert t(asked["at"]) == played and asked["playing"] is False  # ...and nothing played
+        clock, reply = sock.messages[seen:]  # nothing came before the reply but its clock
+        assert clock["type"] == "clock" and t(clock["at"]) == played and reply is asked
+        assert sock.seqs == list(range(first + 1, upto + 1))
+
+        assert sock.request({"type": "play"})["playing"] is True
+        pace.give(3.0)
+        moved = sock.until(lambda m: m["type"] == "clock")
+        assert t(moved["at"]) == resumed and moved["playing"] is True
+        assert sock.seqs == list(range(first + 1, later + 1))
+        assert sock.request({"type": "ping"})["type"] == "pong"
+        sock.close()
+    finally:
+        server.stop()
 
 
 @pytest.mark.parametrize(("message", "field"), [
