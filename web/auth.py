@@ -207,8 +207,3 @@ class PrincipalStore:
             (datetime.now(UTC).isoformat(), principal_id),
         )
         return cur.rowcount > 0
-
-
-def permissions_table() -> Mapping[str, list[str]]:
-    """The role matrix as plain data (for docs and the CLI)."""
-    return {a.value: sorted(r.value for r in roles) for a, roles in PERMISSIONS.items()}
