@@ -7,7 +7,10 @@ searches only *upward* from both ends and meets at the top; stall-on-demand prun
 higher node already beats. Scaling every edge time by one factor (winter, emergency driving)
 keeps the same hierarchy, so :meth:`ContractionHierarchy.paths` just rescales.
 
-The compiled kernels live in :mod:`routing._chkernels`. After the build, nodes are renumbered by
+The compiled kernels live in ``routing._ch_*`` (build in ``_ch_contract``, renumbering in
+``_ch_order``, queries in ``_ch_query`` and ``_ch_cache``, route unpacking in ``_ch_unpack``),
+each behind a typed function that takes the arrays named (:mod:`routing._ch_arrays`). After the
+build, nodes are renumbered by
 level (the top of the hierarchy first, then along a Z-order curve) so the nodes every query
 visits, and neighbours on the map, share cache lines. Query
 scratch space is allocated once per hierarchy and reused, so a query touches only the nodes it
@@ -21,22 +24,23 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from maps.graph import RoadGraph
-from routing import _chkernels
+from routing._ch_arrays import Heap, Hierarchy, LabelCache, Seeds, Side
+from routing._ch_cache import many_to_one_cached
+from routing._ch_contract import build
+from routing._ch_order import levels, renumber
+from routing._ch_query import many_to_many, many_to_one, one_to_many
+from routing._ch_unpack import route
+from routing.errors import InvalidQuery
 from routing.paths import PathResult, SeedSet
 
 __all__ = ["CacheInfo", "ContractionHierarchy", "HierarchyStats", "ScaledHierarchy"]
 
 FloatArray = npt.NDArray[np.float64]
-Arrays = tuple[npt.NDArray[Any], ...]
-
-# numba dispatchers are typed loosely; call the kernels through an untyped alias
-k: Any = _chkernels
 
 #: Nodes a witness search may settle before it gives up (and adds the shortcut anyway): a small
 #: limit while estimating a node's priority, a larger one when really contracting it.
@@ -80,12 +84,12 @@ class ContractionHierarchy:
     def __init__(self, graph: RoadGraph, times: FloatArray) -> None:
         times = np.ascontiguousarray(times, dtype=np.float64)
         if times.shape != (graph.n_edges,):
-            raise ValueError(f"times has shape {times.shape}, expected ({graph.n_edges},)")
+            raise InvalidQuery(f"times has shape {times.shape}, expected ({graph.n_edges},)")
         if graph.n_edges and not (np.all(np.isfinite(times)) and times.min() >= 0):
-            raise ValueError("edge times must be finite and >= 0")
+            raise InvalidQuery("edge times must be finite and >= 0")
         t0 = time.perf_counter()
         n = graph.n_nodes
-        out = k.build(
+        self.rank, up, down = build(
             n,
             np.ascontiguousarray(graph.edge_offsets, dtype=np.int64),
             np.ascontiguousarray(graph.edge_target, dtype=np.int64),
@@ -94,61 +98,50 @@ class ContractionHierarchy:
             SIMULATE_LIMIT,
             WITNESS_LIMIT,
         )
-        self.rank = out[0]
         # hierarchy node id of each graph node, and back: by descending level, then along a
-        # Z-order curve over the map (see _chkernels)
-        level = k.levels(self.rank, out[1], out[2], out[6], out[7])
+        # Z-order curve over the map (see routing._ch_order)
+        level = levels(self.rank, up, down)
         self._old = np.lexsort((_z_order(graph.node_lat, graph.node_lon), -level))
         self._new = np.empty(n, dtype=np.int64)
         self._new[self._old] = np.arange(n)
         self._level = level[self._old].astype(np.int32)  # by hierarchy id
-        (self._fo, self._ft, self._fw, self._fl, self._fm) = k.renumber(*out[1:6], self._new)
-        (self._bo, self._bt, self._bw, self._bl, self._bm) = k.renumber(*out[6:11], self._new)
+        up, down = renumber(up, self._new), renumber(down, self._new)
         build_s = time.perf_counter() - t0
-        out = (self.rank, self._new, self._old, self._level,
-               self._fo, self._ft, self._fw, self._fl, self._fm,
-               self._bo, self._bt, self._bw, self._bl, self._bm)
         self.times = times
         self._g_off = np.ascontiguousarray(graph.edge_offsets, dtype=np.int64)
         self._g_to = np.ascontiguousarray(graph.edge_target, dtype=np.int64)
         self._lock = threading.Lock()
-        self._fd = np.full(n, np.inf)
-        self._flen = np.zeros(n)
-        self._fpar = np.full(n, -1, dtype=np.int64)
-        self._ftouch = np.empty(n, dtype=np.int64)
-        self._bd = np.full(n, np.inf)
-        self._blen = np.zeros(n)
-        self._bpar = np.full(n, -1, dtype=np.int64)
-        self._btouch = np.empty(n, dtype=np.int64)
-        self._hnode = np.empty(n, dtype=np.int64)
-        self._hkey = np.empty(n, dtype=np.float64)
-        self._hpos = np.full(n, -1, dtype=np.int64)
+        self._h = Hierarchy(
+            up, down, _side(n), _side(n),
+            Heap(np.empty(n, dtype=np.int64), np.empty(n, dtype=np.float64),
+                 np.full(n, -1, dtype=np.int64)),
+        )
         self._bucket = np.full(n, -1, dtype=np.int64)
         self._settled = np.empty(2 * n, dtype=np.int64)
         self._mark = np.zeros(n, dtype=np.uint8)
         self._per_level = np.zeros(int(self._level.max(initial=0)) + 1, dtype=np.int64)
         labels = min(CACHE_LABELS, max(1024, 64 * n))
-        self._cache = (
-            np.zeros((CACHE_SLOTS, 3), dtype=np.int64),  # seed count (0: free), seed nodes
-            np.zeros((CACHE_SLOTS, 4), dtype=np.float64),  # seed times and lengths
-            np.zeros((CACHE_SLOTS, 2), dtype=np.int64),  # pool start, labels
-            np.zeros(4, dtype=np.int64),  # pool used, entries, times emptied, hits
-            np.empty(labels, dtype=np.int32),
-            np.empty(labels, dtype=np.float64),
-            np.empty(labels, dtype=np.float64),
+        self._cache = LabelCache(
+            key=np.zeros((CACHE_SLOTS, 3), dtype=np.int64),  # seed count (0: free), seed nodes
+            key_f=np.zeros((CACHE_SLOTS, 4), dtype=np.float64),  # seed times and lengths
+            val=np.zeros((CACHE_SLOTS, 2), dtype=np.int64),  # pool start, labels
+            meta=np.zeros(4, dtype=np.int64),  # pool used, entries, times emptied, hits
+            node=np.empty(labels, dtype=np.int32),
+            t=np.empty(labels, dtype=np.float64),
+            length=np.empty(labels, dtype=np.float64),
         )
-        hier = sum(a.nbytes for a in out)
+        hier = sum(a.nbytes for a in (self.rank, self._new, self._old, self._level,
+                                      *up, *down))
         scratch = sum(
             a.nbytes
-            for a in (self._fd, self._flen, self._fpar, self._ftouch, self._bd, self._blen,
-                      self._bpar, self._btouch, self._hnode, self._hkey, self._hpos,
-                      self._bucket, self._settled, self._mark, self._per_level)
+            for a in (*self._h.fwd, *self._h.bwd, *self._h.heap, self._bucket, self._settled,
+                      self._mark, self._per_level)
         )
         self.stats = HierarchyStats(
             nodes=n,
             edges=graph.n_edges,
-            upward_arcs=len(self._ft),
-            downward_arcs=len(self._bt),
+            upward_arcs=len(up.to),
+            downward_arcs=len(down.to),
             build_s=build_s,
             memory_bytes=hier + scratch,
             cache_bytes=sum(a.nbytes for a in self._cache),
@@ -157,20 +150,19 @@ class ContractionHierarchy:
     def cache_info(self) -> CacheInfo:
         """How the many-to-one search-space cache is doing."""
         with self._lock:
-            used, entries, emptied, hits = (int(x) for x in self._cache[3])
+            used, entries, emptied, hits = (int(x) for x in self._cache.meta)
         return CacheInfo(labels=used, entries=entries, emptied=emptied, hits=hits)
 
     def paths(self, scale: float = 1.0) -> ScaledHierarchy:
         """Queries on this hierarchy with every edge time multiplied by ``scale``."""
         return ScaledHierarchy(self, scale)
 
-    def _graphs(self) -> Arrays:
-        return (self._fo, self._ft, self._fw, self._fl, self._bo, self._bt, self._bw, self._bl)
 
-    def _scratch(self) -> Arrays:
-        return (self._fd, self._flen, self._fpar, self._ftouch,
-                self._bd, self._blen, self._bpar, self._btouch,
-                self._hnode, self._hkey, self._hpos)
+def _side(n: int) -> Side:
+    """Scratch of one search direction over ``n`` nodes, as the kernels expect it between
+    queries: labels infinite, no parents."""
+    return Side(np.full(n, np.inf), np.zeros(n), np.full(n, -1, dtype=np.int64),
+                np.empty(n, dtype=np.int64))
 
 
 def _z_order(lat: npt.ArrayLike, lon: npt.ArrayLike) -> npt.NDArray[np.uint64]:
@@ -193,24 +185,22 @@ class ScaledHierarchy:
 
     def __init__(self, ch: ContractionHierarchy, scale: float) -> None:
         if not (np.isfinite(scale) and scale > 0):
-            raise ValueError(f"scale must be a positive number, got {scale!r}")
+            raise InvalidQuery(f"scale must be a positive number, got {scale!r}")
         self.ch = ch
         self.scale = float(scale)
 
-    def _in(self, s: SeedSet) -> Arrays:
+    def _in(self, s: SeedSet) -> Seeds:
+        """``s`` in hierarchy node ids, its times in the hierarchy's unscaled seconds."""
         times = s.times if self.scale == 1.0 else s.times / self.scale
-        return (s.offsets, self.ch._new[s.nodes], times, s.lengths)
+        return Seeds(s.offsets, self.ch._new[s.nodes], times, s.lengths)
 
     def many_to_one(self, sources: SeedSet, target: SeedSet) -> tuple[FloatArray, FloatArray]:
         ch = self.ch
-        so, sn, st, sl = self._in(sources)
-        _, tn, tt, tl = self._in(target)
+        src, tgt = self._in(sources), self._in(target)
         with ch._lock:
-            t, ln = k.many_to_one_cached(
-                *ch._graphs(), so, sn, st, sl, tn, tt, tl,
-                ch._fd, ch._flen, ch._ftouch, ch._bd, ch._blen, ch._bpar, ch._btouch,
-                ch._hnode, ch._hkey, ch._hpos, ch._settled, ch._level, ch._mark,
-                ch._per_level, *ch._cache,
+            t, ln = many_to_one_cached(
+                ch._h, sources=src, target=tgt, settled=ch._settled, level=ch._level,
+                mark=ch._mark, per_level=ch._per_level, cache=ch._cache,
             )
         return (t if self.scale == 1.0 else t * self.scale), ln
 
@@ -218,43 +208,30 @@ class ScaledHierarchy:
         self, sources: SeedSet, target: SeedSet
     ) -> tuple[FloatArray, FloatArray]:
         """:meth:`many_to_one` searching from every source afresh (for tests and benchmarks)."""
-        ch = self.ch
-        so, sn, st, sl = self._in(sources)
-        _, tn, tt, tl = self._in(target)
-        with ch._lock:
-            t, ln = k.many_to_one(*ch._graphs(), so, sn, st, sl, tn, tt, tl, *ch._scratch())
+        src, tgt = self._in(sources), self._in(target)
+        with self.ch._lock:
+            t, ln = many_to_one(self.ch._h, sources=src, target=tgt)
         return t * self.scale, ln
 
     def one_to_many(self, source: SeedSet, targets: SeedSet) -> tuple[FloatArray, FloatArray]:
-        ch = self.ch
-        _, sn, st, sl = self._in(source)
-        to, tn, tt, tl = self._in(targets)
-        with ch._lock:
-            t, ln = k.one_to_many(*ch._graphs(), sn, st, sl, to, tn, tt, tl, *ch._scratch())
+        src, tgt = self._in(source), self._in(targets)
+        with self.ch._lock:
+            t, ln = one_to_many(self.ch._h, source=src, targets=tgt)
         return t * self.scale, ln
 
     def many_to_many(self, sources: SeedSet, targets: SeedSet) -> tuple[FloatArray, FloatArray]:
-        ch = self.ch
-        so, sn, st, sl = self._in(sources)
-        to, tn, tt, tl = self._in(targets)
-        with ch._lock:
-            t, ln = k.many_to_many(
-                *ch._graphs(), so, sn, st, sl, to, tn, tt, tl, *ch._scratch(), ch._bucket
-            )
+        src, tgt = self._in(sources), self._in(targets)
+        with self.ch._lock:
+            t, ln = many_to_many(self.ch._h, sources=src, targets=tgt,
+                                 bucket_first=self.ch._bucket)
         return t * self.scale, ln
 
     def path(self, source: SeedSet, target: SeedSet) -> PathResult | None:
         ch = self.ch
-        _, sn, st, sl = self._in(source)
-        _, tn, tt, tl = self._in(target)
+        src, tgt = self._in(source), self._in(target)
         with ch._lock:
-            t, ln, a, b, edges = k.route(
-                ch._old,
-                ch._fo, ch._ft, ch._fw, ch._fl, ch._fm,
-                ch._bo, ch._bt, ch._bw, ch._bl, ch._bm,
-                sn, st, sl, tn, tt, tl, *ch._scratch(),
-                ch._g_off, ch._g_to, ch.times,
-            )
+            t, ln, a, b, edges = route(ch._h, source=src, target=tgt, old=ch._old,
+                                       g_off=ch._g_off, g_to=ch._g_to, g_t=ch.times)
         if a < 0 or not np.isfinite(t):
             return None
         return PathResult(

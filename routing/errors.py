@@ -8,7 +8,9 @@ __all__ = [
     "InfeasibleProblem",
     "InvalidPlan",
     "InvalidProblem",
+    "InvalidQuery",
     "NoRoute",
+    "NotInPlan",
     "RoutingError",
     "SnapError",
 ]
@@ -24,6 +26,15 @@ class SnapError(RoutingError, ValueError):
 
 class NoRoute(RoutingError, ValueError):
     """No path connects the two points on the loaded graph."""
+
+
+class InvalidQuery(RoutingError, ValueError):
+    """Input a travel-time query cannot use: edge times of the wrong shape or not finite and
+    >= 0, a time scale that is not positive, seed arrays that disagree in length."""
+
+
+class NotInPlan(RoutingError, KeyError):
+    """A plan has no route for the unit id asked for."""
 
 
 class InvalidProblem(RoutingError, ValueError):

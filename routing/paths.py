@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from maps.graph import RoadGraph
+from routing.errors import InvalidQuery
 
 __all__ = ["DijkstraPaths", "PathBackend", "PathResult", "SeedSet"]
 
@@ -37,7 +38,7 @@ class SeedSet:
     def __post_init__(self) -> None:
         k = len(self.nodes)
         if len(self.times) != k or len(self.lengths) != k or int(self.offsets[-1]) != k:
-            raise ValueError("seed arrays disagree in length")
+            raise InvalidQuery("seed arrays disagree in length")
 
     def __len__(self) -> int:
         return len(self.offsets) - 1

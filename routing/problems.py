@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
 
-from routing.errors import InvalidProblem
+from routing.errors import InvalidProblem, NotInPlan
 
 __all__ = [
     "DEFAULT_PRIORITY_WEIGHTS",
@@ -383,7 +383,7 @@ class Plan:
         for r in self.routes:
             if r.unit_id == unit_id:
                 return r
-        raise KeyError(unit_id)
+        raise NotInPlan(unit_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,17 +1,22 @@
-"""Plain Dijkstra on seed sets agrees with a textbook Dijkstra."""
+"""Every path backend (plain Dijkstra and the contraction hierarchy) agrees with a textbook
+Dijkstra on seed sets; plain Dijkstra keeps its trees bounded."""
 
 from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from maps.graph import RoadGraph
-from routing.paths import DijkstraPaths, SeedSet
+from routing.ch import ContractionHierarchy
+from routing.paths import DijkstraPaths, PathBackend, SeedSet
 
 # shared test helpers live beside the tests (pytest runs with --import-mode=importlib)
 sys.path.insert(0, str(Path(__file__).parent))
@@ -26,15 +31,29 @@ def _seeds(nodes: list[int]) -> SeedSet:
     return SeedSet.of([[(v, 0.0, 0.0)] for v in nodes])
 
 
+def _hierarchy(graph: RoadGraph, times: npt.NDArray[np.float64]) -> PathBackend:
+    return ContractionHierarchy(graph, times).paths()
+
+
+#: Each :class:`PathBackend`, made from a graph and its edge times.
+BACKENDS = pytest.mark.parametrize(
+    "make", [DijkstraPaths, _hierarchy], ids=["dijkstra", "ch"]
+)
+Make = Callable[[RoadGraph, npt.NDArray[np.float64]], PathBackend]
+
+
+@BACKENDS
 @settings(max_examples=80, deadline=None)
 @given(graph=random_graphs(), data=st.data())
-def test_node_to_node_times_match_reference(graph: RoadGraph, data: st.DataObject) -> None:
+def test_node_to_node_times_match_reference(
+    make: Make, graph: RoadGraph, data: st.DataObject
+) -> None:
     times = graph.edge_time_s.astype(np.float64)
     arcs = graph_arcs(graph, times)
     n = graph.n_nodes
     nodes = data.draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=5))
     target = data.draw(st.integers(0, n - 1))
-    paths = DijkstraPaths(graph, times)
+    paths = make(graph, times)
     got, _ = paths.many_to_one(_seeds(nodes), _seeds([target]))
     for s, t in zip(nodes, got, strict=True):
         assert _close(float(t), reference_dijkstra(n, arcs, s)[target])
@@ -49,15 +68,16 @@ def test_node_to_node_times_match_reference(graph: RoadGraph, data: st.DataObjec
             assert _close(float(mat[i, j]), ref[v])
 
 
+@BACKENDS
 @settings(max_examples=60, deadline=None)
 @given(graph=random_graphs(), data=st.data())
 def test_path_edges_connect_the_seeds_and_sum_to_the_time(
-    graph: RoadGraph, data: st.DataObject
+    make: Make, graph: RoadGraph, data: st.DataObject
 ) -> None:
     times = graph.edge_time_s.astype(np.float64)
     n = graph.n_nodes
     a, b = data.draw(st.integers(0, n - 1)), data.draw(st.integers(0, n - 1))
-    found = DijkstraPaths(graph, times).path(_seeds([a]), _seeds([b]))
+    found = make(graph, times).path(_seeds([a]), _seeds([b]))
     ref = reference_dijkstra(n, graph_arcs(graph, times), a)[b]
     if math.isinf(ref):
         assert found is None
