@@ -87,12 +87,14 @@ class CoverageResult:
 
     ``times_s[i, j]``: seconds from origin ``i`` to place ``j`` (infinite where no road leads);
     ``seconds[j]``: from the nearest origin, ``nearest[j]`` (-1 and infinite when none reaches
-    it; the first origin in order wins a tie); ``within[k]``: population within
-    ``thresholds.minutes[k]`` of an origin (each count includes the ones before)."""
+    it; the first origin in order wins a tie), rounded to a multiple of ``resolution_s`` if
+    that is positive; ``within[k]``: population within ``thresholds.minutes[k]`` of an origin
+    (each count includes the ones before), counted on ``seconds``."""
 
     places: tuple[Place, ...]
     thresholds: Thresholds
     times_s: FloatArray
+    resolution_s: float = 0.0
     seconds: FloatArray = field(init=False)
     nearest: npt.NDArray[np.intp] = field(init=False)
     population: IntArray = field(init=False)
@@ -100,12 +102,14 @@ class CoverageResult:
 
     def __post_init__(self) -> None:
         n = len(self.places)
+        if not (math.isfinite(self.resolution_s) and self.resolution_s >= 0):
+            raise CoverageError(f"resolution_s must be >= 0 seconds, got {self.resolution_s!r}")
         if self.times_s.ndim != 2 or self.times_s.shape[1] != n:
             raise CoverageError(f"times_s has shape {self.times_s.shape}, not (origins, {n})")
         pop = np.fromiter((p.population for p in self.places), dtype=np.int64, count=n)
         if self.times_s.shape[0]:
             nearest = self.times_s.argmin(axis=0)
-            seconds = self.times_s[nearest, np.arange(n)]
+            seconds = self._rounded(self.times_s[nearest, np.arange(n)])
             nearest[~np.isfinite(seconds)] = -1
         else:
             nearest = np.full(n, -1, dtype=np.intp)
@@ -115,6 +119,12 @@ class CoverageResult:
         object.__setattr__(self, "nearest", nearest)
         object.__setattr__(self, "population", pop)
         object.__setattr__(self, "within", within)
+
+    def _rounded(self, times: FloatArray) -> FloatArray:
+        if not self.resolution_s:
+            return times
+        rounded: FloatArray = np.round(times / self.resolution_s) * self.resolution_s
+        return rounded
 
     @property
     def total(self) -> int:
@@ -141,12 +151,12 @@ class CoverageResult:
     def among(self, origins: Iterable[int]) -> CoverageResult:
         """The same places and thresholds with only these origins (by index), no new routing."""
         rows = list(origins)
-        return CoverageResult(self.places, self.thresholds, self.times_s[rows])
+        return CoverageResult(self.places, self.thresholds, self.times_s[rows], self.resolution_s)
 
     def beyond_without_each(self) -> IntArray:
         """For each origin, the population beyond the last threshold of every *other* origin:
         what would be left uncovered if that one went (one pass, not one result per origin)."""
-        covered = self.times_s <= self.thresholds.seconds[-1]
+        covered = self._rounded(self.times_s) <= self.thresholds.seconds[-1]
         count = covered.sum(axis=0)
         uncovered = int(self.population[count == 0].sum())
         alone = covered & (count == 1)
@@ -165,16 +175,21 @@ def coverage(
     places: Sequence[Place],
     *,
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    resolution_s: float = 0.0,
 ) -> CoverageResult:
     """Road time from the nearest of ``origins`` (free units, staffed bases) to every place,
     with the population within each threshold; coordinates are snapped by ``travel`` and may
-    raise :class:`~routing.errors.SnapError`, places are reached at the node serving them."""
+    raise :class:`~routing.errors.SnapError`, places are reached at the node serving them.
+
+    ``resolution_s`` > 0 rounds each place's time to a multiple of it before counting, so that
+    counts agree with times shown at that resolution (a place shown at 60.0 minutes is within
+    60); the nearest origin is still the one with the shortest exact time."""
     targets = [travel.at_node(p.node) for p in places]
     if origins and targets:
         times = travel.matrix(origins, targets).durations_s
     else:
         times = np.zeros((len(origins), len(targets)))
-    return CoverageResult(tuple(places), thresholds, times)
+    return CoverageResult(tuple(places), thresholds, times, resolution_s)
 
 
 def free_units(state: DispatchState) -> list[Unit]:

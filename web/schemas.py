@@ -352,3 +352,120 @@ def parse_message(data: Any, kinds: dict[str, type[_Msg]]) -> _Msg:
     except ValidationError as exc:
         errors = validation_errors(exc)
         raise BadMessage(errors[0]["field"], errors[0]["message"], errors=errors) from None
+
+
+# -- map data: /api/map, /api/places, /api/coverage, /api/route (web/routes/mapdata.py) ---------
+
+__all__ += [
+    "CoverageOut",
+    "CoveredPlaceOut",
+    "FacilityOut",
+    "FreeUnitOut",
+    "MapOut",
+    "PlaceMatchOut",
+    "PlaceOut",
+    "RoadOut",
+    "RouteOut",
+    "StepOut",
+]
+
+
+class RoadOut(BaseModel):
+    """A run of one road class and number between junctions, as a polyline to draw."""
+
+    road_class: str = Field(alias="class", description="motorway, trunk, primary ... track")
+    ref: str | None = Field(description="the road number (E4, väg 97), if any")
+    coords: list[list[float]] = Field(description="[lat, lon] points")
+
+
+class PlaceOut(BaseModel):
+    """A named place of the map with its population."""
+
+    name: str
+    lat: float
+    lon: float
+    population: int
+    kind: str
+    municipality: str = ""
+
+
+class FacilityOut(BaseModel):
+    """A hospital, psychiatric emergency reception or MAE base."""
+
+    name: str
+    kind: str
+    kinds: list[str]
+    lat: float
+    lon: float
+    place: str
+
+
+class MapOut(BaseModel):
+    """The loaded map as the pages draw it."""
+
+    name: str
+    bounds: list[list[float]]
+    tile_url: str | None
+    roads: list[RoadOut]
+    places: list[PlaceOut]
+    bases: list[FacilityOut]
+    facilities: list[FacilityOut]
+
+
+class PlaceMatchOut(PlaceOut):
+    """A place found by name; ``matched`` is the name (or other name) that matched."""
+
+    matched: str
+
+
+class FreeUnitOut(BaseModel):
+    """A free unit counted by the coverage; ``on_map`` is false when it stands off the roads."""
+
+    unit_id: str
+    name: str
+    status: str
+    lat: float
+    lon: float
+    on_map: bool
+
+
+class CoveredPlaceOut(BaseModel):
+    """A place with the road minutes from its nearest free unit (null: none reaches it)."""
+
+    name: str
+    lat: float
+    lon: float
+    population: int
+    minutes: float | None
+    unit_id: str | None
+
+
+class CoverageOut(BaseModel):
+    """Coverage of the map by the free units now: per place, and population per band."""
+
+    at: str
+    free_units: list[FreeUnitOut]
+    places: list[CoveredPlaceOut]
+    bands: dict[str, int]
+    population: int
+
+
+class StepOut(BaseModel):
+    """One step of a route for the crew."""
+
+    kind: str
+    road: str
+    distance_m: float
+    duration_s: float
+    text: str
+
+
+class RouteOut(BaseModel):
+    """A unit's fastest road route to a callout."""
+
+    unit_id: str
+    callout_id: str
+    duration_s: float
+    distance_m: float
+    geometry: list[list[float]]
+    steps: list[StepOut]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from datetime import timedelta
 
+import numpy as np
 import pytest
 
 from dispatch import model
@@ -14,6 +15,7 @@ from dispatch.coverage import (
     DEFAULT_THRESHOLDS,
     DEFAULT_THRESHOLDS_MIN,
     CoverageError,
+    CoverageResult,
     Thresholds,
     coverage,
     free_units,
@@ -159,3 +161,24 @@ def test_free_units_are_available_or_returning_and_on_no_callout() -> None:
     core.do(Assign(core.do(ReceiveAlarm(alarm)).callout_id or "", "U4"))
     # U5 never started its shift; U4 is dispatched; U3 unavailable.
     assert [u.unit_id for u in free_units(core.state)] == ["U1", "U2"]
+
+
+def test_a_resolution_counts_times_as_shown_and_keeps_the_exact_nearest(
+    graph: RoadGraph,
+) -> None:
+    """At a tenth of a minute (6 s), 20 min 2.4 s shows as 20.0 and counts within 20 min;
+    the nearest origin is still the one with the shorter exact time."""
+    a, b = graph.places[0], graph.places[1]
+    times = np.array([[1202.4, 1211.0], [1201.0, 1300.0]])
+    exact = CoverageResult((a, b), Thresholds((20,)), times)
+    assert exact.within == (0,) and exact.nearest.tolist() == [1, 0]
+    shown = CoverageResult((a, b), Thresholds((20,)), times, resolution_s=6.0)
+    assert shown.seconds.tolist() == [1200.0, 1212.0]
+    assert shown.nearest.tolist() == [1, 0]
+    assert shown.within == (1000,)
+    assert shown.beyond_without_each().tolist() == [400, 400]
+    assert shown.among([0]).within == (1000,) and shown.among([0]).resolution_s == 6.0
+    with pytest.raises(CoverageError):
+        CoverageResult((a, b), Thresholds((20,)), times, resolution_s=-1.0)
+    with pytest.raises(CoverageError):
+        CoverageResult((a, b), Thresholds((20,)), times[:, :1])

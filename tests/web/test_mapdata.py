@@ -3,6 +3,7 @@ free units and unit-to-callout routes, with the role matrix and errors naming th
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,9 +11,11 @@ from typing import Any
 
 import pytest
 
+from dispatch.coverage import DEFAULT_THRESHOLDS
 from maps.bundled import load_bundled
 from maps.graph import Facility, Place, RoadClass, RoadGraph, haversine_m, save_graph
 from tests.web.conftest import ManualClock, Server, thread_server
+from web.routes import mapdata
 
 ALARM = {"priority": 1, "category": "psychosis", "location": {"place": "Kalix"}}
 ROLES = ("dispatcher", "admin", "planner", "police", "ambulance", "psychiatry", "crew_sun",
@@ -305,3 +308,26 @@ def test_islands_merge_runs_leave_unreached_places_beyond_and_refuse_routes(
     assert r.status_code == 409
     assert r.json()["field"] == "callout_id" and "no road" in r.json()["message"]
     assert math.isfinite(minutes["Gamma"])
+
+
+def test_coverage_is_computed_off_the_event_loop_with_the_shared_thresholds(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The matrix over every place runs in a worker thread, never on the loop that serves the
+    sockets, and its bands are the shared coverage thresholds."""
+    calls: list[bool] = []
+    compute = mapdata._coverage_body
+
+    def watched(*args: Any) -> dict[str, Any]:
+        try:
+            asyncio.get_running_loop()
+            calls.append(True)
+        except RuntimeError:
+            calls.append(False)
+        return compute(*args)
+
+    monkeypatch.setattr(mapdata, "_coverage_body", watched)
+    body = coverage(server)
+    assert calls == [False]
+    assert list(body["bands"]) == [*DEFAULT_THRESHOLDS.labels, "beyond"]
+    assert sum(body["bands"].values()) == body["population"]

@@ -3,123 +3,44 @@
 The map reply is the loaded road graph as a few merged polylines (two-way roads once, runs of
 the same road class and number joined, coordinates to 5 decimals, about a metre), built once per
 app in a worker thread and cached as JSON. Coverage and routes use the service's travel-time
-engine for the current time of day, inside the event loop like every other read of the state.
+engine for the current time of day. Coverage (:func:`dispatch.coverage.coverage`, one matrix
+over every place) takes the free units from the state on the event loop and computes in a
+worker thread; a route is one query and stays on the loop like every other read of the state.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import math
 from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
 
+from dispatch import coverage as cov
 from dispatch.errors import UnknownUnit
+from dispatch.state import Unit
 from maps.gazetteer import normalise_name
 from maps.graph import Facility, Place, RoadClass, RoadGraph
+from routing.engine import TravelTimes
 from routing.errors import NoRoute, SnapError
-from routing.snap import edge_twins
+from routing.snap import SnappedPoint, edge_twins
 from web.auth import Action, Principal, Role, authorize
 from web.deps import PrincipalDep, ServiceDep, require
 from web.errors import Forbidden
 from web.routes._common import errors
+from web.schemas import CoverageOut, MapOut, PlaceMatchOut, RouteOut
 
-__all__ = ["BANDS_MIN", "merged_roads", "router"]
+__all__ = ["merged_roads", "router"]
 
 router = APIRouter(prefix="/api", tags=["map"])
 Watcher = Annotated[Principal, Depends(require(Action.UNITS_READ))]
 
-#: Coverage bands: population reached within 30, 60 and 90 minutes (each band excludes the
-#: one before), and "beyond" for the rest (including places no free unit can reach).
-BANDS_MIN = (30, 60, 90)
-
-
-# -- response bodies ----------------------------------------------------------------------------
-
-
-class RoadOut(BaseModel):
-    road_class: str = Field(alias="class", description="motorway, trunk, primary ... track")
-    ref: str | None = Field(description="the road number (E4, väg 97), if any")
-    coords: list[list[float]] = Field(description="[lat, lon] points")
-
-
-class PlaceOut(BaseModel):
-    name: str
-    lat: float
-    lon: float
-    population: int
-    kind: str
-    municipality: str = ""
-
-
-class FacilityOut(BaseModel):
-    name: str
-    kind: str
-    kinds: list[str]
-    lat: float
-    lon: float
-    place: str
-
-
-class MapOut(BaseModel):
-    name: str
-    bounds: list[list[float]]
-    tile_url: str | None
-    roads: list[RoadOut]
-    places: list[PlaceOut]
-    bases: list[FacilityOut]
-    facilities: list[FacilityOut]
-
-
-class PlaceMatchOut(PlaceOut):
-    matched: str
-
-
-class FreeUnitOut(BaseModel):
-    unit_id: str
-    name: str
-    status: str
-    lat: float
-    lon: float
-    on_map: bool
-
-
-class CoveredPlaceOut(BaseModel):
-    name: str
-    lat: float
-    lon: float
-    population: int
-    minutes: float | None
-    unit_id: str | None
-
-
-class CoverageOut(BaseModel):
-    at: str
-    free_units: list[FreeUnitOut]
-    places: list[CoveredPlaceOut]
-    bands: dict[str, int]
-    population: int
-
-
-class StepOut(BaseModel):
-    kind: str
-    road: str
-    distance_m: float
-    duration_s: float
-    text: str
-
-
-class RouteOut(BaseModel):
-    unit_id: str
-    callout_id: str
-    duration_s: float
-    distance_m: float
-    geometry: list[list[float]]
-    steps: list[StepOut]
+#: Coverage minutes are shown to a tenth, and the bands count what is shown.
+_MINUTE_TENTH_S = 6.0
 
 
 # -- the map ----------------------------------------------------------------------------------
@@ -275,46 +196,50 @@ async def find_places(
 # -- coverage ---------------------------------------------------------------------------------
 
 
-@router.get("/coverage", response_model=CoverageOut, responses=errors())
-async def coverage(service: ServiceDep, _: Watcher) -> dict[str, Any]:
-    """Road minutes from the nearest free unit (available, or returning to base) to every
-    place of the map now, and the population within 30, 60 and 90 minutes (each band counts
-    only places not in the one before) and beyond (``minutes`` null: no free unit reaches it)."""
-    travel = service.travel()
-    free = sorted((u for u in service.state.units.values() if u.status.is_free),
-                  key=lambda u: u.unit_id)
-    sources, on_map = [], []
+def _coverage_body(
+    travel: TravelTimes, free: Sequence[Unit], places: Sequence[Place], at: datetime
+) -> dict[str, Any]:
+    """The ``/api/coverage`` reply from the free units and places taken from the state; the
+    bands follow the shared thresholds (each band only places not in the one before), counted
+    on the tenths of a minute the reply shows."""
+    sources: list[SnappedPoint] = []
+    on_map: list[Unit] = []
     for unit in free:
         try:
             sources.append(travel.snap(unit.position.lat, unit.position.lon))
             on_map.append(unit)
         except SnapError:
             continue
-    places = service.graph.places
-    targets = [travel.at_node(p.node) for p in places]
-    durations = travel.matrix(sources, targets).durations_s if sources and targets else None
-    bands = {str(b): 0 for b in BANDS_MIN} | {"beyond": 0}
+    reach = cov.coverage(travel, sources, places, thresholds=cov.DEFAULT_THRESHOLDS,
+                         resolution_s=_MINUTE_TENTH_S)
     rows = []
     for j, place in enumerate(places):
-        minutes, unit_id = None, None
-        if durations is not None:
-            i = int(durations[:, j].argmin())
-            if math.isfinite(durations[i, j]):
-                minutes, unit_id = round(float(durations[i, j]) / 60.0, 1), on_map[i].unit_id
-        band = next((str(b) for b in BANDS_MIN if minutes is not None and minutes <= b),
-                    "beyond")
-        bands[band] += place.population
+        i = int(reach.nearest[j])
+        minutes = round(float(reach.seconds[j]) / 60.0, 1) if i >= 0 else None
         rows.append({"name": place.name, "lat": place.lat, "lon": place.lon,
-                     "population": place.population, "minutes": minutes, "unit_id": unit_id})
+                     "population": place.population, "minutes": minutes,
+                     "unit_id": on_map[i].unit_id if i >= 0 else None})
+    mapped = {u.unit_id for u in on_map}
     return {
-        "at": service.clock.now().isoformat(),
+        "at": at.isoformat(),
         "free_units": [{"unit_id": u.unit_id, "name": u.name, "status": u.status.value,
-                        "lat": u.position.lat, "lon": u.position.lon, "on_map": u in on_map}
-                       for u in free],
+                        "lat": u.position.lat, "lon": u.position.lon,
+                        "on_map": u.unit_id in mapped} for u in free],
         "places": rows,
-        "bands": bands,
-        "population": sum(p.population for p in places),
+        "bands": dict(zip((*reach.thresholds.labels, "beyond"), reach.bands, strict=True)),
+        "population": reach.total,
     }
+
+
+@router.get("/coverage", response_model=CoverageOut, responses=errors())
+async def coverage(service: ServiceDep, _: Watcher) -> dict[str, Any]:
+    """Road minutes from the nearest free unit (available, or returning to base) to every
+    place of the map now, and the population within 30, 60 and 90 minutes (each band counts
+    only places not in the one before) and beyond (``minutes`` null: no free unit reaches it)."""
+    travel = service.travel()
+    free = cov.free_units(service.state)
+    at = service.clock.now()
+    return await asyncio.to_thread(_coverage_body, travel, free, service.graph.places, at)
 
 
 # -- routes -----------------------------------------------------------------------------------
