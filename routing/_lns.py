@@ -1,7 +1,7 @@
 """Ruin-and-recreate improvement of visit routes (SISR), compiled with numba.
 
 Works on the node-level model that :mod:`routing._ortools` also solves (a
-:class:`~routing._ortools.RoutingSpec`): integer arc costs, service times, visit windows,
+:class:`~routing._spec.RoutingSpec`): integer arc costs, service times, visit windows,
 vehicle start/end nodes, ready times and shift ends, one break per vehicle, capacities,
 allowed vehicles per visit and optional visits with a postponement penalty. Each iteration
 removes a few strings of consecutive visits from routes near a random seed visit (slack
@@ -24,15 +24,13 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from numba import njit
 
+from routing._spec import RoutingSpec
 from routing.errors import InvalidProblem
-
-if TYPE_CHECKING:
-    from routing._ortools import RoutingSpec
 
 __all__ = ["LnsOptions", "LnsResult", "improve", "route_cost", "warm_up"]
 
@@ -559,8 +557,6 @@ def warm_up() -> None:
     """
     if _compiled:
         return
-    from routing._ortools import RoutingSpec
-
     cost = [[0, 5, 5], [5, 0, 5], [5, 5, 0]]
     spec = RoutingSpec(
         cost=cost, transit=cost, service=[0, 0, 0], starts=[0], ends=[0],

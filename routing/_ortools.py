@@ -1,9 +1,11 @@
 """The only module that imports OR-Tools: plain-Python specs in, plain-Python answers out.
 
 :func:`min_cost_perfect_matching` wraps the linear sum assignment solver;
-:func:`solve_routing` builds and runs a routing model (time windows, optional visits as
-penalised disjunctions, breaks, capacities, allowed vehicles, warm start). No OR-Tools object
-leaves this module.
+:func:`solve_routing` builds and runs a routing model (a :class:`~routing._spec.RoutingSpec`:
+time windows, optional visits as penalised disjunctions, breaks, capacities, allowed vehicles,
+warm start). No OR-Tools object leaves this module, and OR-Tools is imported on first use, not
+with the module, so the travel-time half of :mod:`routing` (snapping, the hierarchy, ETAs)
+loads and runs on a machine without it.
 """
 
 from __future__ import annotations
@@ -13,14 +15,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ortools.constraint_solver import pywrapcp, routing_enums_pb2
-from ortools.graph.python import linear_sum_assignment
-
 from routing._lns import LnsOptions
+from routing._spec import RoutingSpec
+from routing.errors import InfeasibleProblem, InvalidProblem
 
 __all__ = [
     "RoutingOutcome",
-    "RoutingSpec",
     "SearchOptions",
     "min_cost_perfect_matching",
     "solve_routing",
@@ -31,14 +31,16 @@ def min_cost_perfect_matching(size: int, arcs: Sequence[tuple[int, int, int]]) -
     """Optimal perfect matching of ``size`` left to ``size`` right nodes over ``arcs``.
 
     ``arcs`` are ``(left, right, cost)``; returns the right mate of each left node.
-    Raises ``ValueError`` when no perfect matching exists.
+    Raises :class:`~routing.errors.InfeasibleProblem` when no perfect matching exists.
     """
+    from ortools.graph.python import linear_sum_assignment
+
     solver = linear_sum_assignment.SimpleLinearSumAssignment()
     for left, right, cost in arcs:
         solver.add_arc_with_cost(left, right, cost)
     status = solver.solve()
     if status != linear_sum_assignment.SimpleLinearSumAssignment.OPTIMAL:
-        raise ValueError(f"linear sum assignment failed with status {status}")
+        raise InfeasibleProblem(f"linear sum assignment failed with status {status}")
     return [solver.right_mate(i) for i in range(size)]
 
 
@@ -68,32 +70,6 @@ class SearchOptions:
     insertion_lns: bool = True
     overrides: tuple[tuple[str, object], ...] = ()
     lns: LnsOptions | None = field(default_factory=LnsOptions)
-
-
-@dataclass(frozen=True, slots=True)
-class RoutingSpec:
-    """A routing model over nodes; each vehicle starts and ends at given nodes.
-
-    ``cost[i][j]`` is the arc cost, ``transit[i][j]`` the time from starting service at ``i`` to
-    arriving at ``j`` (service at ``i`` plus travel). ``penalty[n]`` is None for nodes that are
-    not visits (starts and ends), else the cost of leaving visit ``n`` out. ``allowed[n]`` lists
-    the vehicles that may serve ``n`` (None: all).
-    """
-
-    cost: list[list[int]]
-    transit: list[list[int]]
-    service: list[int]
-    starts: list[int]
-    ends: list[int]
-    vehicle_start_window: list[tuple[int, int]]
-    vehicle_end_max: list[int]
-    node_window: list[tuple[int, int]]
-    penalty: list[int | None]
-    allowed: list[list[int] | None]
-    breaks: list[tuple[int, int, int] | None]
-    demand: list[int] | None
-    capacity: list[int] | None
-    horizon: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +105,8 @@ def _set_field(params: Any, dotted: str, value: object) -> None:
 
 
 def _parameters(options: SearchOptions, time_limit_s: float) -> Any:
+    from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
     params = pywrapcp.DefaultRoutingSearchParameters()
     params.first_solution_strategy = getattr(
         routing_enums_pb2.FirstSolutionStrategy, options.first_solution)
@@ -148,7 +126,7 @@ def _parameters(options: SearchOptions, time_limit_s: float) -> Any:
         elif name == "spatially_close_routes":
             strategy.spatially_close_routes.num_ruined_routes = 2
         else:
-            raise ValueError(f"unknown ruin strategy {name!r}")
+            raise InvalidProblem(f"unknown ruin strategy {name!r}")
     if not options.insertion_lns:
         ops = params.local_search_operators
         for name in _INSERTION_LNS:
@@ -174,6 +152,8 @@ def solve_routing(
     count)`` is called for each improving solution. ``first_only`` stops at the first
     solution (the first-solution strategy, no local search).
     """
+    from ortools.constraint_solver import pywrapcp
+
     began = time.monotonic()
     n_nodes, n_veh = len(spec.cost), len(spec.starts)
     manager = pywrapcp.RoutingIndexManager(n_nodes, n_veh, spec.starts, spec.ends)

@@ -26,7 +26,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from routing._lns import LnsOptions, improve
-from routing._ortools import RoutingSpec, SearchOptions, solve_routing
+from routing._ortools import SearchOptions, solve_routing
+from routing._spec import RoutingSpec
 from routing.errors import InfeasibleProblem, InvalidProblem
 from routing.problems import (
     BreakTaken,

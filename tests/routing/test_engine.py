@@ -259,3 +259,29 @@ def test_snapping_the_same_coordinate_again_gives_the_same_point() -> None:
     first = tt.snap(65.58, 22.15)
     assert tt.snap(65.58, 22.15) is first
     assert first == Snapper(graph, max_snap_m=tt.max_snap_m).snap(65.58, 22.15)
+
+
+def test_the_hierarchy_loads_and_answers_without_or_tools() -> None:
+    """OR-Tools is needed for assignment and planning only: with it blocked, ``routing.engine``
+    still imports and its compiled hierarchy answers like the in-process one."""
+    import json
+    import subprocess
+
+    script = (
+        "import json, sys\n"
+        "sys.modules['ortools'] = None  # any import of OR-Tools now fails\n"
+        "from maps.synthetic import rural_graph\n"
+        "from routing.engine import TravelTimes\n"
+        "tt = TravelTimes(rural_graph(300, seed=3), algorithm='ch')\n"
+        "pts = [tt.at_node(v) for v in (0, 40, 120, 299)]\n"
+        "print(json.dumps([e.duration_s for e in tt.etas_to(pts[0], pts[1:])]))\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True,
+                          text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    tt = TravelTimes(rural_graph(300, seed=3), algorithm="dijkstra")
+    pts = [tt.at_node(v) for v in (0, 40, 120, 299)]
+    want = [e.duration_s for e in tt.etas_to(pts[0], pts[1:])]
+    got = json.loads(done.stdout)
+    assert all(_close(a, b) for a, b in zip(got, want, strict=True))
