@@ -1,9 +1,26 @@
-"""Events: every change to the dispatch state, as plain immutable records.
+"""Events: every change to the dispatch state, as plain immutable records, and their JSON form.
 
 The state is a fold of these events (:mod:`dispatch.state`); the event log stores them as JSON
 through :func:`event_to_dict` / :func:`event_from_dict`. Decisions (which callout an alarm
 joins, which unit is assigned) are made before an event is written and recorded in it, so
 replaying the log never has to decide anything again.
+
+Schema versions. Each event type's stored form has a version, one number per type (not per log
+or per release) in :data:`SCHEMA_VERSIONS`, and every encoded event carries it beside its type:
+``{"type": "NoteAdded", "v": 1, "at": …}``. It covers the whole payload, nested values
+included (a change to :class:`~dispatch.model.Alarm`'s fields is a new version of
+``AlarmReceived``). An event stored without ``"v"`` (every log written before versions existed)
+is version 1. Logs are never rewritten; instead, when a type renames, drops or re-means a field:
+
+1. raise its number in :data:`SCHEMA_VERSIONS` and change the dataclass;
+2. register an *upcaster* for the old version, a function from the stored dict of version N to
+   the dict of version N + 1, with ``@upcaster("NoteAdded", 1)``.
+
+:func:`event_from_dict` applies the upcasters of a type in order, from the stored version up to
+the current one, before it builds the dataclass, so the fold and everything else only ever see
+current events. An event newer than this code, or a step with no upcaster, is an
+:class:`~dispatch.errors.EventVersionError`. Encoding always writes the current version; the
+version reaches the event store (inside the stored JSON) and the web clients (as ``"v"``).
 """
 
 from __future__ import annotations
@@ -12,15 +29,18 @@ import dataclasses
 import enum
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Union
 
-from dispatch.errors import InvalidCommand
+from dispatch.errors import EventVersionError, InvalidCommand
 from dispatch.model import Alarm, Location, Outcome, Patient
 from dispatch.status import UnitStatus
 
 __all__ = [
+    "SCHEMA_VERSIONS",
+    "UPCASTERS",
     "AlarmReceived",
     "AssignmentAcknowledged",
     "AssignmentCancelled",
@@ -38,8 +58,10 @@ __all__ = [
     "UnitPositionReported",
     "UnitRegistered",
     "UnitStatusChanged",
+    "Upcaster",
     "event_from_dict",
     "event_to_dict",
+    "upcaster",
 ]
 
 
@@ -193,6 +215,33 @@ _EVENT_TYPES: dict[str, type[Event]] = {
     )
 }
 
+#: The current schema version of each event type's stored form (see the module docstring).
+SCHEMA_VERSIONS: dict[str, int] = dict.fromkeys(_EVENT_TYPES, 1)
+
+#: Turns a stored event's dict of one version into the dict of the next version.
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+
+#: The upcaster of each ``(event type, from_version)``; filled through :func:`upcaster`.
+UPCASTERS: dict[tuple[str, int], Upcaster] = {}
+
+#: Keys of the stored form that are not fields of the event.
+_META = ("type", "v")
+
+
+def upcaster(event_type: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
+    """Register the decorated function as the upcaster of ``event_type`` from
+    ``from_version`` to ``from_version + 1``. It gets a dict it may change and returns the
+    next version's dict (``"type"`` and ``"v"`` are looked after by the decoder)."""
+
+    def register(fn: Upcaster) -> Upcaster:
+        key = (event_type, from_version)
+        if key in UPCASTERS:
+            raise EventVersionError(f"{event_type} already has an upcaster from v{from_version}")
+        UPCASTERS[key] = fn
+        return fn
+
+    return register
+
 
 def _encode(value: Any) -> Any:
     if isinstance(value, datetime):
@@ -207,50 +256,87 @@ def _encode(value: Any) -> Any:
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:
-    """The event as JSON-ready data with its type name under ``"type"``."""
-    data: dict[str, Any] = {"type": type(event).__name__}
+    """The event as JSON-ready data, with its type name under ``"type"`` and the type's
+    current schema version under ``"v"``."""
+    name = type(event).__name__
+    data: dict[str, Any] = {"type": name, "v": SCHEMA_VERSIONS[name]}
     for f in dataclasses.fields(event):
         data[f.name] = _encode(getattr(event, f.name))
     return data
 
 
-def _decode(hint: Any, value: Any) -> Any:
-    origin = typing.get_origin(hint)
-    if origin in (Union, types.UnionType):
-        if value is None:
-            return None
-        inner = [a for a in typing.get_args(hint) if a is not type(None)]
-        return _decode(inner[0], value)
-    if origin is tuple:
-        (item, *_) = typing.get_args(hint)
-        return tuple(_decode(item, v) for v in value)
-    if hint is datetime:
-        return datetime.fromisoformat(value)
-    if isinstance(hint, type) and issubclass(hint, enum.Enum):
-        return hint(value)
-    if hint in _NESTED:
-        hints = _hints(hint)
-        return hint(**{k: _decode(hints[k], v) for k, v in value.items()})
+# Decoding is compiled once per class into one small function per field (resolving type hints
+# and testing them for every value dominated log replay).
+
+_Decoder = Callable[[Any], Any]
+
+
+def _identity(value: Any) -> Any:
     return value
 
 
-_HINTS: dict[type, dict[str, Any]] = {}
+def _decoder(hint: Any) -> _Decoder:
+    """The function that turns the JSON form of a value of type ``hint`` back into the value."""
+    origin = typing.get_origin(hint)
+    if origin in (Union, types.UnionType):
+        inner = _decoder(next(a for a in typing.get_args(hint) if a is not type(None)))
+        if inner is _identity:
+            return _identity
+        return lambda value: None if value is None else inner(value)
+    if origin is tuple:
+        item = _decoder(typing.get_args(hint)[0])
+        if item is _identity:
+            return tuple
+        return lambda value: tuple(item(v) for v in value)
+    if hint is datetime:
+        return datetime.fromisoformat
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return hint
+    if hint in _NESTED:
+        fields = _field_decoders(hint)
+        return lambda value: hint(**{k: fields[k](v) for k, v in value.items()})
+    return _identity
 
 
-def _hints(cls: type) -> dict[str, Any]:
-    """Resolved field types of ``cls``, once per class (resolving them dominated log replay)."""
-    hints = _HINTS.get(cls)
-    if hints is None:
-        hints = _HINTS[cls] = typing.get_type_hints(cls)
-    return hints
+_FIELDS: dict[type, dict[str, _Decoder]] = {}
+
+
+def _field_decoders(cls: type) -> dict[str, _Decoder]:
+    """The decoder of each field of ``cls``, built on first use."""
+    fields = _FIELDS.get(cls)
+    if fields is None:
+        hints = typing.get_type_hints(cls)
+        fields = _FIELDS[cls] = {f.name: _decoder(hints[f.name]) for f in dataclasses.fields(cls)}
+    return fields
+
+
+def _upcast(name: str, data: dict[str, Any], current: int) -> dict[str, Any]:
+    """``data`` (a stored ``name`` event) brought from its version to ``current``."""
+    version = data.get("v", 1)
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise EventVersionError(f"{name}: schema version {version!r} is not a whole number >= 1")
+    if version > current:
+        raise EventVersionError(
+            f"{name} v{version} was written by newer code; this code reads up to v{current}"
+        )
+    data = dict(data)
+    for step in range(version, current):
+        up = UPCASTERS.get((name, step))
+        if up is None:
+            raise EventVersionError(f"{name} has no upcaster from v{step} to v{step + 1}")
+        data = up(data)
+    return data
 
 
 def event_from_dict(data: dict[str, Any]) -> Event:
-    """Rebuild an event from :func:`event_to_dict`'s output."""
+    """Rebuild an event from :func:`event_to_dict`'s output, of this or any earlier schema
+    version (upcast to the current one first)."""
     name = data.get("type")
     cls = _EVENT_TYPES.get(str(name))
     if cls is None:
         raise InvalidCommand("type", f"unknown event type {name!r}")
-    hints = _hints(cls)
-    kwargs = {k: _decode(hints[k], v) for k, v in data.items() if k != "type"}
-    return cls(**kwargs)
+    current = SCHEMA_VERSIONS[cls.__name__]
+    if data.get("v", 1) != current:
+        data = _upcast(cls.__name__, data, current)
+    fields = _field_decoders(cls)
+    return cls(**{k: fields[k](v) for k, v in data.items() if k not in _META})
