@@ -1,7 +1,9 @@
-"""The event codec: logs written long ago still load, event by event, into the same state."""
+"""The event codec: logs written long ago still load, event by event, into the same state;
+schema versions and upcasters bring old stored events up to date."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -9,7 +11,9 @@ from typing import Any
 
 import pytest
 
-from dispatch.events import Envelope, event_from_dict
+from dispatch import events
+from dispatch.errors import DispatchError, EventVersionError
+from dispatch.events import Envelope, UnitStatusChanged, event_from_dict, event_to_dict
 from dispatch.model import OutcomeKind, Priority
 from dispatch.state import DispatchState
 from dispatch.status import CalloutStatus, UnitStatus
@@ -144,3 +148,106 @@ def test_a_broken_line_of_each_type_is_refused_not_guessed(kind: str) -> None:
     del line["seq"]
     with pytest.raises((TypeError, KeyError, ValueError)):
         event_from_dict(line)
+
+
+# -- schema versions and upcasters ------------------------------------------------------------
+
+
+def test_every_encoded_event_carries_its_types_schema_version() -> None:
+    """``"v"`` sits beside ``"type"``; today every type is at version 1."""
+    for env in decode_log(stored_lines(LOG_V1)):
+        data = event_to_dict(env.event)
+        assert list(data)[:2] == ["type", "v"]
+        assert data["v"] == events.SCHEMA_VERSIONS[data["type"]] == 1
+        assert event_from_dict(data) == env.event
+    assert set(events.SCHEMA_VERSIONS) == TYPES_V1
+
+
+def test_no_event_field_takes_a_key_of_the_stored_form() -> None:
+    for name in events.SCHEMA_VERSIONS:
+        cls = getattr(events, name)
+        assert not {f.name for f in dataclasses.fields(cls)} & {"type", "v"}, name
+
+
+def test_a_version_1_event_loads_after_its_field_was_renamed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Suppose version 1 of ``NoteAdded`` called its text ``note`` and version 2 renamed it:
+    the upcaster from v1 brings the v1 lines of an old log (with ``"v": 1`` or with no
+    version at all) to v2, and the whole log folds into the same shift."""
+    calls: list[dict[str, Any]] = []
+
+    def note_to_text(data: dict[str, Any]) -> dict[str, Any]:
+        calls.append(dict(data))
+        data["text"] = data.pop("note")
+        return data
+
+    monkeypatch.setitem(events.SCHEMA_VERSIONS, "NoteAdded", 2)
+    monkeypatch.setitem(events.UPCASTERS, ("NoteAdded", 1), note_to_text)
+    lines = stored_lines(LOG_V1)
+    (i,) = [n for n, line in enumerate(lines) if line["type"] == "NoteAdded"]
+    v1 = {k if k != "text" else "note": v for k, v in lines[i].items()}
+    for stored in (v1, {**v1, "v": 1}):
+        lines[i] = stored
+        state = DispatchState.replay(decode_log(lines))
+        assert [n.text for n in state.callouts["C000001"].notes] == [
+            "Police on scene; door code given by phone."]
+        assert state.callouts["C000001"].status is CalloutStatus.CLOSED
+        assert lines[i] == stored  # the caller's dict is left as it was
+    assert len(calls) == 2 and "text" not in calls[0]
+    note = decode_log([lines[i]])[0].event
+    again = event_to_dict(note)  # written at the current version...
+    assert again["v"] == 2 and again["text"] == "Police on scene; door code given by phone."
+    assert event_from_dict(again) == note and len(calls) == 3  # ...and read without upcasting
+
+
+def test_upcasters_run_in_order_and_may_drop_a_field(monkeypatch: pytest.MonkeyPatch) -> None:
+    """v1 had ``odometer_km``, dropped in v2; v3 renamed ``facility`` from ``place``."""
+    order: list[int] = []
+
+    def drop_odometer(data: dict[str, Any]) -> dict[str, Any]:
+        order.append(1)
+        del data["odometer_km"]
+        return data
+
+    def place_to_facility(data: dict[str, Any]) -> dict[str, Any]:
+        order.append(2)
+        data["facility"] = data.pop("place")
+        return data
+
+    monkeypatch.setattr(events, "UPCASTERS", {})
+    monkeypatch.setitem(events.SCHEMA_VERSIONS, "UnitStatusChanged", 3)
+    events.upcaster("UnitStatusChanged", 2)(place_to_facility)
+    events.upcaster("UnitStatusChanged", 1)(drop_odometer)
+    stored = {"type": "UnitStatusChanged", "at": "2026-01-15T15:20:00+00:00", "actor": "c4",
+              "unit_id": "MAE-SUNDERBY", "status": "at_facility", "place": "Sunderby sjukhus",
+              "odometer_km": 48211}
+    event = event_from_dict(stored)
+    assert event == UnitStatusChanged(at=datetime(2026, 1, 15, 15, 20, tzinfo=UTC), actor="c4",
+                                      unit_id="MAE-SUNDERBY", status=UnitStatus.AT_FACILITY,
+                                      facility="Sunderby sjukhus")
+    assert order == [1, 2]
+    v2 = {k: v for k, v in stored.items() if k != "odometer_km"} | {"v": 2}
+    assert event_from_dict(v2) == event
+    assert order == [1, 2, 2]  # from v2 only the step to v3 runs
+    with pytest.raises(EventVersionError, match="already has an upcaster from v1"):
+        events.upcaster("UnitStatusChanged", 1)(drop_odometer)
+
+
+def test_an_event_the_code_cannot_bring_up_to_date_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Newer than this code, a nonsense version, or a missing upcaster: a clear error (still a
+    ``ValueError``, as the log readers expect), never a half-read event."""
+    line = next(x for x in stored_lines(LOG_V1) if x["type"] == "ShiftEnded")
+    del line["seq"]
+    with pytest.raises(EventVersionError, match="ShiftEnded v2 was written by newer code"):
+        event_from_dict({**line, "v": 2})
+    for bad in ("1", 0, -1, 1.5, None):
+        with pytest.raises(EventVersionError, match="not a whole number"):
+            event_from_dict({**line, "v": bad})
+    monkeypatch.setitem(events.SCHEMA_VERSIONS, "ShiftEnded", 3)
+    monkeypatch.setitem(events.UPCASTERS, ("ShiftEnded", 1), lambda data: data)
+    with pytest.raises(EventVersionError, match="no upcaster from v2 to v3") as refused:
+        event_from_dict(line)
+    assert isinstance(refused.value, ValueError) and isinstance(refused.value, DispatchError)
