@@ -16,6 +16,12 @@ log's schema stays as it is (no migration), ops are scoped per unit so one table
 collide with another's, and the table holds ids only, never patient text. Because events and op
 row commit together, a retry after a crash either finds the op (and its seq) or finds nothing
 was stored — never one without the other.
+
+Each event's schema version (:data:`dispatch.events.SCHEMA_VERSIONS`) is stored inside its JSON
+in ``data``, as ``"v"`` beside ``"type"``, not in a column of its own: rows written before
+versions existed simply have no ``"v"`` (version 1), so a database of any age opens as it is
+with no migration, and :meth:`SqliteEventStore.read` hands every row to
+:func:`dispatch.events.event_from_dict`, which upcasts old versions.
 """
 
 from __future__ import annotations
