@@ -1,4 +1,4 @@
-"""``mae serve`` runs the dispatch service (``--demo``: the live demo of :mod:`web.demo`);
+"""``mae serve`` runs the dispatch service (``--demo``: the live demo of :mod:`web.live_demo`);
 ``mae tokens …`` manages principals' tokens."""
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ class TokenRedactor(logging.Filter):
 
 
 def _serve_demo(args: argparse.Namespace) -> int:
-    from web.demo import DemoConfig, random_seed, serve_demo
+    from web.live_demo import DemoConfig, random_seed, serve_demo
 
     given: dict[str, Any] = {
         "speed": args.speed, "alarms_per_hour": args.alarms_per_hour,

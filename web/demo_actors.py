@@ -5,6 +5,8 @@ the audit log tells a bot from a person), exactly as the sockets do for real cli
 the core refuses (a person got there first) is logged and the actor looks again next step. Each
 actor reads the current state every step and does the next thing its role would, which keeps it
 right when a person assigns, reassigns, cancels or merges in between. Times are demo times.
+The dispatcher bot chooses with the simulator's :func:`simulations.policy.pick`, the crews
+follow the simulator's behaviour model (:mod:`web.demo_crew`).
 """
 
 from __future__ import annotations
@@ -15,27 +17,25 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from dispatch.commands import Assign, CancelCallout, Command, MergeCallouts
-from dispatch.model import Agency, OutcomeKind
+from dispatch.model import Agency
 from dispatch.state import Callout
 from dispatch.status import CalloutStatus
 from mae.errors import MaeError
 from maps.graph import RoadGraph
-from simulations.scenario import DEFAULT_OUTCOME_MIX, Service
+from simulations.behaviour import Chance, draw_chance
+from simulations.policy import pick
 from web.auth import Principal, Role
+from web.demo_config import DemoConfig
 from web.demo_crew import CrewBot
 from web.demo_feed import AlarmFeed, DemoAlarm
 from web.intake import submit_alarm
 from web.service import DispatchService
 
-if TYPE_CHECKING:
-    from web.demo import DemoConfig
-
-__all__ = ["Bots", "Chance", "DemoRunner"]
+__all__ = ["Bots", "DemoRunner"]
 
 logger = logging.getLogger(__name__)
 
@@ -51,15 +51,6 @@ class Bots:
     dispatcher: Principal
     crews: dict[str, Principal]
     agencies: dict[Agency, Principal]
-
-
-@dataclass(frozen=True, slots=True)
-class Chance:
-    """What chance decided for an incident: its outcome and the crew's time on it."""
-
-    outcome: OutcomeKind
-    on_scene_s: float
-    at_facility_s: float
 
 
 class DemoRunner:
@@ -107,16 +98,8 @@ class DemoRunner:
             a = self.sent.get(alarm_id)
             if a is not None:
                 return Chance(a.outcome, a.on_scene_s, a.at_facility_s)
-        sv: Service = self.config.service
         rng = np.random.default_rng([self.config.seed, zlib.crc32(callout.callout_id.encode())])
-        kinds = [k for k, _ in DEFAULT_OUTCOME_MIX]
-        shares = np.array([s for _, s in DEFAULT_OUTCOME_MIX])
-        kind = kinds[int(rng.choice(len(kinds), p=shares / shares.sum()))]
-        on_scene = max(sv.on_scene_min / 4, float(rng.normal(sv.on_scene_min,
-                                                             sv.on_scene_sd_min)))
-        at_facility = max(sv.at_facility_min / 4, float(rng.normal(sv.at_facility_min,
-                                                                   sv.at_facility_sd_min)))
-        return Chance(kind, on_scene * 60.0, at_facility * 60.0)
+        return draw_chance(self.config.service, rng)
 
     # -- the loop ------------------------------------------------------------------------------
 
@@ -198,8 +181,8 @@ class DemoRunner:
     async def dispatch(self, now: datetime) -> None:
         """Act on callouts no person has handled within ``assign_after_s``: merge a known
         duplicate, give up on one that waited ``max_wait_s`` (the alarming agency handles it
-        alone, as the simulator's fallback does), else assign the top recommendation that can
-        be there within ``max_eta_s``."""
+        alone, as the simulator's fallback does), else assign the unit the simulator's policy
+        picks from the service's recommendation among those there within ``max_eta_s``."""
         state = self.service.state
         waiting = sorted((c for c in state.open_callouts() if c.status is CalloutStatus.WAITING),
                          key=lambda c: (c.priority, c.created_at, c.callout_id))
@@ -230,12 +213,11 @@ class DemoRunner:
             except MaeError as exc:
                 logger.debug("no recommendation for %s: %s", cid, exc)
                 options = []
-            top = next((o for o in options if o.assignable
-                        and o.eta_s <= self.config.max_eta_s), None)
-            if top is None:
+            choice = pick(self.config.policy, options, budget_s=self.config.max_eta_s)
+            if choice is None:
                 self.retry_at[cid] = now + timedelta(seconds=30)
                 continue
-            if await self.do(bot, Assign(cid, top.unit_id, top.eta_s), "assign",
-                             callout_id=cid, unit_id=top.unit_id):
-                self.say(f"dispatcher bot assigned {top.unit_id} to {cid} "
-                         f"(ETA {top.eta_s / 60:.0f} min)")
+            if await self.do(bot, Assign(cid, choice.unit_id, choice.travel_s), "assign",
+                             callout_id=cid, unit_id=choice.unit_id):
+                self.say(f"dispatcher bot assigned {choice.unit_id} to {cid} "
+                         f"(ETA {choice.travel_s / 60:.0f} min)")

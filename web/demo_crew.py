@@ -1,19 +1,20 @@
-"""A simulated MAE crew for the live demo: acknowledge, drive, work, hand over, drive home.
+"""A simulated MAE crew for the live demo: the simulator's behaviour model over the service API.
 
-Each step the crew reads its unit and callout from the service's state and does the next thing
-a crew would: acknowledge after a short while, drive off after the turnout time, report its
-position along the road route from :mod:`routing` every few demo seconds, report on scene,
-record the incident's drawn outcome (driving the patient to the psychiatric emergency unit first
-when the MAE car carries them), and drive back to base. Every action is a crew command through
-the service; a refusal means a person changed things and the crew follows the new state.
+Each step the crew reads its unit and callout from the service's state, asks
+:mod:`simulations.behaviour` which phase that is, how long to wait in it and what to send when
+the wait is over, and sends those crew commands through the service, exactly as a phone would.
+What is its own is the road: it drives the route from :mod:`routing` and reports its position
+along it every few demo seconds, arriving when the drive's time has passed. A refusal means a
+person changed things; the crew follows the new state on its next step.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
@@ -25,26 +26,35 @@ from dispatch.commands import (
     ReportStatus,
     StartShift,
 )
-from dispatch.model import Location, Outcome
-from dispatch.state import Callout, Unit
-from dispatch.status import CalloutStatus, UnitStatus
-from maps.graph import Facility, haversine_m
+from dispatch.model import Location
+from dispatch.state import Callout
+from dispatch.status import UnitStatus
+from maps.graph import Facility, RoadGraph, haversine_m
 from routing.errors import RoutingError
-from simulations.scenario import CARRIER
+from simulations.behaviour import Act, Chance, Phase, Point, at_base, phase_of
 from simulations.travel import point_along
 from web.auth import Principal
+from web.demo_config import DEMO_CREW, DemoConfig
+from web.service import DispatchService
 
-if TYPE_CHECKING:
-    from web.demo_actors import DemoRunner
+__all__ = ["CrewBot", "DemoHost", "Leg"]
 
-__all__ = ["AT_BASE_M", "CrewBot", "Leg"]
-
-Point = tuple[float, float]
-
-AT_BASE_M = 200.0  # this close to its base a unit is home
-OFF_DUTY_GAP_S = 600.0  # a new crew starts a shift this long after the last one ended
-SHIFT_HOURS = 12.0
 FALLBACK_SPEED_MS = 50 / 3.6  # when routing fails: a straight line at 50 km/h
+
+
+class DemoHost(Protocol):
+    """What a crew needs from the demo it runs in (:class:`web.demo_actors.DemoRunner`)."""
+
+    service: DispatchService
+    graph: RoadGraph
+    config: DemoConfig
+
+    def do(self, principal: Principal, command: Command, action: str,
+           **target: object) -> Awaitable[bool]: ...
+
+    def chance(self, callout: Callout) -> Chance: ...
+
+    def say(self, text: str) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,12 +85,27 @@ def _metres(a: Point, b: Point) -> float:
     return float(haversine_m(a[0], a[1], b[0], b[1]))
 
 
+def _audit(command: Command) -> tuple[str, dict[str, object]]:
+    """The audit action and target a crew command is recorded under."""
+    if isinstance(command, Acknowledge):
+        return "ack", {"callout_id": command.callout_id}
+    if isinstance(command, ReportStatus):
+        return "status", {"status": command.status.value}
+    if isinstance(command, RecordOutcome):
+        return "outcome", {"callout_id": command.callout_id,
+                           "kind": command.outcome.kind.value}
+    if isinstance(command, StartShift):
+        return "shift_start", {}
+    return "position", {}
+
+
 class CrewBot:
     """The simulated crew of one unit."""
 
-    def __init__(self, runner: DemoRunner, unit_id: str, principal: Principal, home: Point,
+    def __init__(self, host: DemoHost, unit_id: str, principal: Principal, home: Point,
                  base: str) -> None:
-        self.runner = runner
+        self.host = host
+        self.model = host.config.crew_model
         self.unit_id = unit_id
         self.principal = principal
         self.home = home
@@ -93,40 +118,55 @@ class CrewBot:
         self.reported_at: datetime | None = None
         self.off_since: datetime | None = None
         self.rolling = False  # was driving when the current job came: no turnout time
-        self.rng = np.random.default_rng([runner.config.seed, sum(unit_id.encode())])
+        self.rng = np.random.default_rng([host.config.seed, sum(unit_id.encode())])
 
     # -- commands -----------------------------------------------------------------------------
 
-    async def _do(self, command: Command, action: str, **target: object) -> bool:
-        return await self.runner.do(self.principal, command, action, unit_id=self.unit_id,
-                                    **target)
+    async def _send(self, command: Command) -> bool:
+        action, target = _audit(command)
+        return await self.host.do(self.principal, command, action, unit_id=self.unit_id,
+                                  **target)
 
-    async def _status(self, status: UnitStatus, facility: str = "") -> bool:
-        return await self._do(ReportStatus(self.unit_id, status, facility), "status",
-                              status=status.value)
+    async def _act(self, act: Act, now: datetime) -> bool:
+        """Send the model's commands in order; once all are accepted, drive where it says."""
+        for command in act.commands:
+            if not await self._send(command):
+                return False
+        if act.drive_to is not None:
+            self._drive(act.drive_to, now)
+        return True
 
     async def _report(self, p: Point, now: datetime, label: str = "") -> None:
-        if await self._do(ReportPosition(self.unit_id, Location(p[0], p[1], label=label)),
-                          "position"):
+        if await self._send(ReportPosition(self.unit_id, Location(p[0], p[1], label=label))):
             self.here, self.reported_at = p, now
 
     def _drive(self, to: Point, now: datetime) -> Leg:
         """The road route from where the crew is to ``to`` (a straight line if none)."""
         try:
-            route = self.runner.service.travel().route(self.here, to)
+            route = self.host.service.travel().route(self.here, to)
             line, seconds = route.geometry, route.duration_s
         except RoutingError:
             line, seconds = (self.here, to), _metres(self.here, to) / FALLBACK_SPEED_MS
         self.leg = Leg(tuple(line), now, float(seconds))
         return self.leg
 
-    def _jitter(self, seconds: float) -> float:
-        return float(seconds * self.rng.uniform(0.5, 1.5))
+    def _wait(self, phase: Phase, now: datetime, callout: Callout) -> bool:
+        """Start the phase's wait if not started; True once it is over."""
+        if self.due is None:
+            deadline = callout.ack_deadline
+            left = None if deadline is None else (deadline - now).total_seconds()
+            chance = (self.host.chance(callout)
+                      if phase in (Phase.ON_SCENE, Phase.HANDOVER) else None)
+            wait = self.model.wait_s(phase, chance, self.rng, rolling=self.rolling,
+                                     ack_left_s=left)
+            self.due = now + timedelta(seconds=wait)
+            return False
+        return now >= self.due
 
     # -- the step -----------------------------------------------------------------------------
 
     async def step(self, now: datetime) -> None:
-        state = self.runner.service.state
+        state = self.host.service.state
         unit = state.units.get(self.unit_id)
         if unit is None:
             return
@@ -136,16 +176,24 @@ class CrewBot:
         await self._move(now)
         if unit.status is UnitStatus.OFF_DUTY:
             await self._off_duty(now)
-        elif unit.callout_id is None:
-            await self._free(unit, now)
-        else:
-            await self._work(unit, state.callouts[unit.callout_id], now)
+            return
+        callout = None if unit.callout_id is None else state.callouts[unit.callout_id]
+        if callout is None:
+            self.off_since = None
+        idle_away = self.leg is None and not at_base(self.here, self.home)
+        phase = phase_of(unit, callout, idle_away=idle_away)
+        if phase is Phase.HOMEWARD:
+            await self._homeward(now)
+        elif phase is Phase.RELEASED:
+            await self._go_home(now)
+        elif callout is not None and phase is not None:
+            await self._work(phase, callout, now)
 
     async def _move(self, now: datetime) -> None:
         leg = self.leg
         if leg is None:
             return
-        every = timedelta(seconds=self.runner.config.position_every_s)
+        every = timedelta(seconds=self.host.config.position_every_s)
         if leg.done(now) or self.reported_at is None or now - self.reported_at >= every:
             p = leg.at(now)
             if p != self.here:
@@ -161,78 +209,54 @@ class CrewBot:
         self._arrived(now)
         if self.off_since is None:
             self.off_since = now
-        elif (now - self.off_since).total_seconds() >= OFF_DUTY_GAP_S and await self._do(
-            StartShift(self.unit_id, ("demo crew",), now + timedelta(hours=SHIFT_HOURS)),
-            "shift_start",
-        ):
+            return
+        command = self.model.start_shift(self.unit_id, DEMO_CREW, now=now,
+                                         off_since=self.off_since)
+        if command is not None and await self._send(command):
             self.off_since = None
-            self.runner.say(f"{self.unit_id} new shift started")
+            self.host.say(f"{self.unit_id} new shift started")
 
     async def _go_home(self, now: datetime) -> None:
-        if _metres(self.here, self.home) <= AT_BASE_M:
-            await self._status(UnitStatus.AVAILABLE)
-        elif await self._status(UnitStatus.RETURNING):
+        await self._act(self.model.act(Phase.RELEASED, self.unit_id, here=self.here,
+                                       home=self.home), now)
+
+    async def _homeward(self, now: datetime) -> None:
+        if self.leg is None:
             self._drive(self.home, now)
+        elif self._arrived(now):
+            await self._report(self.home, now, self.base)
+            if await self._act(self.model.act(Phase.HOMEWARD, self.unit_id), now):
+                self.host.say(f"{self.unit_id} back at base, available")
 
-    async def _free(self, unit: Unit, now: datetime) -> None:
-        self.off_since = None
-        status = unit.status
-        if status is UnitStatus.RETURNING:
-            if self.leg is None:
-                self._drive(self.home, now)
-            elif self._arrived(now):
-                await self._report(self.home, now, self.base)
-                if await self._status(UnitStatus.AVAILABLE):
-                    self.runner.say(f"{self.unit_id} back at base, available")
-        elif status is UnitStatus.AVAILABLE:
-            if self.leg is None and _metres(self.here, self.home) > AT_BASE_M:
-                await self._go_home(now)
-        elif status.is_busy and status is not UnitStatus.TRANSPORTING:
-            await self._go_home(now)  # released from a job (cancelled, merged, outcome)
-
-    async def _work(self, unit: Unit, callout: Callout, now: datetime) -> None:
-        cfg = self.runner.config
-        status = callout.status
+    async def _work(self, phase: Phase, callout: Callout, now: datetime) -> None:
+        uid, cid = self.unit_id, callout.callout_id
         scene = (callout.location.lat, callout.location.lon)
-        if status is CalloutStatus.ASSIGNED:
-            if self.due is None:  # a crew answers well within the acknowledge window
-                self.due = now + timedelta(seconds=self._jitter(cfg.service.ack_s))
-                if callout.ack_deadline is not None:
-                    self.due = min(self.due, now + (callout.ack_deadline - now) / 3)
-            elif now >= self.due and await self._do(
-                    Acknowledge(self.unit_id, callout.callout_id), "ack",
-                    callout_id=callout.callout_id):
+        if phase in (Phase.ACKNOWLEDGE, Phase.TURN_OUT):
+            if self._wait(phase, now, callout) and await self._act(
+                    self.model.act(phase, uid, cid, scene=scene), now):
                 self.due = None
-        elif status is CalloutStatus.ACKNOWLEDGED:
-            if self.due is None:
-                turnout = 15.0 if self.rolling else self._jitter(cfg.service.turnout_min * 60)
-                self.due = now + timedelta(seconds=turnout)
-            elif now >= self.due and await self._status(UnitStatus.EN_ROUTE):
-                self.due = None
-                leg = self._drive(scene, now)
-                self.runner.say(f"{self.unit_id} en route to {callout.callout_id} "
-                                f"({leg.seconds / 60:.0f} min drive)")
-        elif status is CalloutStatus.EN_ROUTE:
+                if phase is Phase.TURN_OUT and self.leg is not None:
+                    self.host.say(f"{uid} en route to {cid} "
+                                  f"({self.leg.seconds / 60:.0f} min drive)")
+        elif phase is Phase.TO_SCENE:
             if self.leg is None:
                 self._drive(scene, now)
-            elif self._arrived(now) and await self._status(UnitStatus.ON_SCENE):
-                self.runner.say(f"{self.unit_id} on scene at {callout.callout_id}")
-        elif status is CalloutStatus.ON_SCENE:
+            elif self._arrived(now) and await self._act(self.model.act(phase, uid, cid), now):
+                self.host.say(f"{uid} on scene at {cid}")
+        elif phase is Phase.ON_SCENE:
             self.leg = None
-            if self.due is None:
-                self.due = now + timedelta(seconds=self.runner.chance(callout).on_scene_s)
-            elif now >= self.due:
+            if self._wait(phase, now, callout):
                 await self._scene_done(callout, now)
-        elif status is CalloutStatus.TRANSPORTING:
-            await self._transport(unit, callout, now)
+        else:
+            await self._transport(phase, callout, now)
 
     def _nearest_facility(self) -> Facility | None:
-        kind = self.runner.config.service.transport_to
-        facilities = [f for f in self.runner.graph.facilities if f.is_a(kind)]
+        kind = self.host.config.service.transport_to
+        facilities = [f for f in self.host.graph.facilities if f.is_a(kind)]
         if not facilities:
             return None
         try:
-            etas = self.runner.service.travel().etas_from(
+            etas = self.host.service.travel().etas_from(
                 self.here, [(f.lat, f.lon) for f in facilities])
             times = [e.duration_s for e in etas]
         except RoutingError:
@@ -243,39 +267,35 @@ class CrewBot:
         return facilities[best]
 
     async def _scene_done(self, callout: Callout, now: datetime) -> None:
-        kind = self.runner.chance(callout).outcome
-        carrier = CARRIER.get(kind, "")
-        facility = self._nearest_facility() if carrier else None
-        if facility is None or carrier != "mae":
-            await self._finish(callout, Outcome(kind, facility.name if facility else ""), now)
-            return
-        if await self._status(UnitStatus.TRANSPORTING):
-            self.facility, self.due = facility, None
-            self._drive((facility.lat, facility.lon), now)
-            self.runner.say(f"{self.unit_id} transporting to {facility.name}")
+        act = self.model.act(Phase.ON_SCENE, self.unit_id, callout.callout_id,
+                             chance=self.host.chance(callout), nearest=self._nearest_facility)
+        if act.outcome is not None:
+            await self._finish(callout, act, now)
+        elif await self._act(act, now):
+            self.facility, self.due = act.facility, None
+            assert act.facility is not None
+            self.host.say(f"{self.unit_id} transporting to {act.facility.name}")
 
-    async def _transport(self, unit: Unit, callout: Callout, now: datetime) -> None:
+    async def _transport(self, phase: Phase, callout: Callout, now: datetime) -> None:
         facility = self.facility or self._nearest_facility()
         if facility is None:
             return
         self.facility = facility
-        if unit.status is UnitStatus.TRANSPORTING:
+        if phase is Phase.TO_FACILITY:
             if self.leg is None:
                 self._drive((facility.lat, facility.lon), now)
             elif self._arrived(now):
-                await self._status(UnitStatus.AT_FACILITY, facility.name)
-        elif unit.status is UnitStatus.AT_FACILITY:
-            if self.due is None:
-                self.due = now + timedelta(seconds=self.runner.chance(callout).at_facility_s)
-            elif now >= self.due:
-                kind = self.runner.chance(callout).outcome
-                await self._finish(callout, Outcome(kind, facility.name), now)
+                await self._act(self.model.act(phase, self.unit_id, callout.callout_id,
+                                               facility=facility), now)
+        elif phase is Phase.HANDOVER and self._wait(phase, now, callout):
+            await self._finish(callout, self.model.act(
+                phase, self.unit_id, callout.callout_id, chance=self.host.chance(callout),
+                facility=facility), now)
 
-    async def _finish(self, callout: Callout, outcome: Outcome, now: datetime) -> None:
-        if not await self._do(RecordOutcome(self.unit_id, callout.callout_id, outcome),
-                              "outcome", callout_id=callout.callout_id,
-                              kind=outcome.kind.value):
+    async def _finish(self, callout: Callout, act: Act, now: datetime) -> None:
+        if not await self._act(act, now):
             return
+        assert act.outcome is not None
         self.job, self.due, self.facility, self.leg = None, None, None, None
-        self.runner.say(f"{self.unit_id} closed {callout.callout_id}: {outcome.kind.value}")
+        self.host.say(f"{self.unit_id} closed {callout.callout_id}: {act.outcome.kind.value}")
         await self._go_home(now)

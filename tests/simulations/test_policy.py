@@ -7,9 +7,12 @@ from datetime import timedelta
 import pytest
 
 from dispatch.model import Agency, Category, OutcomeKind, Priority
+from dispatch.recommend import UnitOption
+from dispatch.status import UnitStatus
 from simulations.demand import DemandAlarm
 from simulations.engine import simulate
-from simulations.scenario import scenario_from_dict
+from simulations.policy import pick
+from simulations.scenario import Policy, scenario_from_dict
 from tests.simulations._tiny import NODES, T0, tiny_graph, tiny_scenario
 
 ALL_DAY = [{"start": "00:00", "end": "00:00", "days": "all"}]
@@ -55,3 +58,31 @@ def test_coverage_aware_takes_the_fastest_when_slack_excludes_the_other() -> Non
     sc = scenario_from_dict(data, graph=graph)
     (rec,) = simulate(sc, graph=graph, demand=[_gamma_alarm()]).records
     assert rec.unit_id == "U2"
+
+
+def _option(unit_id: str, eta_min: float, uncovered: int, *,
+            assignable: bool = True) -> UnitOption:
+    return UnitOption(unit_id, unit_id, UnitStatus.AVAILABLE, eta_min * 60.0, 0.0, assignable,
+                      uncovered)
+
+
+OPTIONS = [_option("U9", 5, 900, assignable=False), _option("U3", 10, 500),
+           _option("U1", 10, 700), _option("U2", 18, 100), _option("U4", 40, 0)]
+
+
+@pytest.mark.parametrize(("kind", "budget_min", "unit"), [
+    ("closest_idle", 60, "U1"),  # the fastest assignable; a tie goes to the lower id
+    ("coverage_aware", 60, "U2"),  # within 10 min slack of the fastest, the least uncovered
+    ("closest_idle", 9, None),  # nobody assignable in time
+])
+def test_pick_chooses_from_the_live_recommendation(kind: str, budget_min: float,
+                                                   unit: str | None) -> None:
+    choice = pick(Policy(kind=kind), OPTIONS, budget_s=budget_min * 60.0)  # type: ignore[arg-type]
+    assert (choice.unit_id if choice else None) == unit
+    if choice is not None:
+        assert choice.travel_s == next(o.eta_s for o in OPTIONS if o.unit_id == unit)
+
+
+def test_pick_keeps_to_the_allowed_units() -> None:
+    choice = pick(Policy(), OPTIONS, budget_s=3600.0, allowed={"U2", "U4"})
+    assert choice is not None and choice.unit_id == "U2"

@@ -1,4 +1,4 @@
-"""The live demo (web/demo*.py, ``mae serve --demo``, ``python3 dev.py run``).
+"""The live demo (web/live_demo.py, web/demo_*.py, ``mae serve --demo``, ``python3 dev.py run``).
 
 The alarm feed is a pure function of its seed; the running demo is checked over real sockets:
 alarms arrive, the dispatcher bot assigns, a unit moves along its route and closes the callout
@@ -39,9 +39,9 @@ from tests.web.conftest import (
     serve_app,
     wait_healthy,
 )
-from web.demo import DemoConfig, ScaledClock, create_demo_app, demo_links, demo_unit_ids
 from web.demo_feed import JOINT_FAR_M, JOINT_NEAR_M, LEAD_S, AlarmFeed
 from web.errors import BadMessage
+from web.live_demo import DemoConfig, ScaledClock, create_demo_app, demo_links, demo_unit_ids
 from web.settings import Settings
 
 FAST = Service(ack_s=10.0, turnout_min=0.5, on_scene_min=4.0, on_scene_sd_min=1.0,
@@ -223,7 +223,7 @@ def test_the_printed_dispatcher_link_shows_the_living_map(demo: Server, browser:
 
 
 def test_the_demo_refuses_an_existing_database(tmp_path: Path) -> None:
-    from web.demo import serve_demo
+    from web.live_demo import serve_demo
 
     db = tmp_path / "prod.sqlite3"
     db.write_bytes(b"x" * 100)

@@ -1,17 +1,21 @@
 """The live demo: the dispatch service on the bundled map with simulated agencies and crews.
 
 ``mae serve --demo`` (what ``python3 dev.py run`` starts) runs the real service on a fresh
-temporary database with one unit on shift at each MAE base, prints ready-to-click links with
-tokens for a dispatcher, each unit's crew and the police, ambulance and psychiatry, and starts
-the actors of :mod:`web.demo_actors`: alarms from the simulator's demand model, a dispatcher
-bot that assigns the top recommendation when no person did within ``assign_after_s``, and
-crews that acknowledge, drive their road routes and record outcomes.
+temporary database with one unit on shift at each MAE base (:mod:`web.demo_units`), prints
+ready-to-click links with tokens for a dispatcher, each unit's crew and the police, ambulance and
+psychiatry, and starts the actors of :mod:`web.demo_actors`: alarms from the simulator's demand
+model, a dispatcher bot that assigns with the simulator's policy when no person did within
+``assign_after_s``, and crews that follow the simulator's behaviour model over the service API
+(acknowledge, drive their road routes, record outcomes). The settings are
+:class:`~web.demo_config.DemoConfig`. The demo's modules import one way: ``demo_config`` and
+``demo_feed`` at the bottom, then ``demo_units`` and ``demo_crew``, then ``demo_actors``, then
+this one.
 
 Time: the whole service runs on a :class:`ScaledClock` that starts at the wall time and runs
 ``speed`` times faster (10x by default), so acknowledgement timeouts, ages, shift ends and ETAs
 stay consistent with each other — a 60 s acknowledge window lasts 6 real seconds at 10x. All
-durations in :class:`DemoConfig` are demo seconds. ``GET /api/clock`` and ``clock`` messages on
-the dispatch socket tell pages the demo time and speed.
+durations in :class:`~web.demo_config.DemoConfig` are demo seconds. ``GET /api/clock`` and
+``clock`` messages on the dispatch socket tell pages the demo time and speed.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,9 +39,11 @@ from fastapi import APIRouter, FastAPI, Request
 
 from dispatch.model import Agency
 from maps.graph import RoadGraph
-from simulations.scenario import Service
+from web.app import create_app
 from web.auth import PrincipalStore, Role
 from web.demo_actors import Bots, DemoRunner
+from web.demo_config import DemoConfig
+from web.demo_units import demo_unit_ids, register_demo_units
 from web.deps import PrincipalDep
 from web.errors import BadMessage
 from web.service import DispatchService
@@ -59,35 +65,6 @@ __all__ = [
 HUMAN_AGENCIES = (Agency.POLICE, Agency.AMBULANCE, Agency.PSYCHIATRY)
 
 
-@dataclass(frozen=True, slots=True)
-class DemoConfig:
-    """How the demo behaves; durations are demo seconds (the scaled clock's)."""
-
-    speed: float = 10.0
-    seed: int = 0
-    alarms_per_hour: float = 2.0
-    joint_share: float = 0.3
-    auto_assign: bool = True
-    assign_after_s: float = 60.0
-    max_eta_s: float = 90 * 60.0
-    max_wait_s: float = 90 * 60.0
-    position_every_s: float = 3.0
-    manual_units: frozenset[str] = frozenset()
-    service: Service = field(default_factory=Service)
-
-    def __post_init__(self) -> None:
-        limits = {"speed": (0.1, 1000.0), "alarms_per_hour": (0.01, 600.0),
-                  "joint_share": (0.0, 1.0), "assign_after_s": (0.0, 86_400.0),
-                  "max_eta_s": (60.0, 86_400.0),
-                  "max_wait_s": (60.0, 7 * 86_400.0), "position_every_s": (0.5, 600.0)}
-        for name, (lo, hi) in limits.items():
-            value = getattr(self, name)
-            if not (isinstance(value, int | float) and lo <= value <= hi):
-                raise BadMessage(name, f"must be a number from {lo:g} to {hi:g}, got {value!r}")
-        if not isinstance(self.seed, int) or self.seed < 0:
-            raise BadMessage("seed", f"must be a whole number >= 0, got {self.seed!r}")
-
-
 class ScaledClock:
     """Time that starts at ``start`` and runs ``speed`` times faster than the wall clock."""
 
@@ -107,12 +84,6 @@ class ScaledClock:
         with self._lock:
             elapsed = self._monotonic() - self._m0
         return self.start + timedelta(seconds=elapsed * self.speed)
-
-
-def demo_unit_ids(graph: RoadGraph) -> list[str]:
-    """The ids :meth:`DispatchService.ensure_demo_units` gives the units at the MAE bases."""
-    return ["MAE-" + DispatchService.gazetteer_key(f.name) for f in graph.facilities
-            if "mae_base" in (f.kind, *f.kinds)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,12 +148,9 @@ def clock(request: Request, principal: PrincipalDep) -> dict[str, Any]:
 def create_demo_app(settings: Settings, config: DemoConfig, *, graph: RoadGraph,
                     clock: ScaledClock | None = None,
                     say: Callable[[str], None] | None = None) -> FastAPI:
-    """The service app with the demo's actors started after the service and stopped before
-    it; bot principals are created in ``settings.database``."""
-    from web.app import create_app
-
+    """The service app with the demo's units registered and its actors started after the
+    service, the actors stopped before it; bot principals are created in ``settings.database``."""
     clock = clock if clock is not None else ScaledClock(config.speed)
-    settings = settings.model_copy(update={"demo_units": True})
     bots = _bots(settings.database, demo_unit_ids(graph))
     app = create_app(settings, clock=clock, graph=graph)
     app.include_router(router)
@@ -191,6 +159,7 @@ def create_demo_app(settings: Settings, config: DemoConfig, *, graph: RoadGraph,
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[Any]:
         async with inner(app) as state:
+            await register_demo_units(app.state.service)
             runner = DemoRunner(app.state.service, graph, config, bots, say=say)
             app.state.demo = runner
             task = asyncio.create_task(runner.run())

@@ -1,0 +1,176 @@
+"""The crew behaviour model: given the state and a seeded generator, the next commands and wait."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+import pytest
+
+from dispatch.commands import (
+    Acknowledge,
+    Assign,
+    Command,
+    ReceiveAlarm,
+    RecordOutcome,
+    RegisterUnit,
+    ReportStatus,
+    StartShift,
+    decide,
+)
+from dispatch.events import Envelope
+from dispatch.model import Agency, Alarm, Category, Location, Outcome, OutcomeKind, Priority
+from dispatch.state import DispatchState
+from dispatch.status import UnitStatus
+from maps.graph import Facility
+from simulations.behaviour import Chance, CrewModel, Phase, draw_chance, phase_of
+from simulations.errors import SimulationError
+from simulations.spec import DemandAlarm, Service
+from tests.simulations._tiny import NODES, T0
+
+SERVICE = Service(ack_s=30.0, turnout_min=5.0, on_scene_min=75.0, on_scene_sd_min=25.0,
+                  at_facility_min=30.0, at_facility_sd_min=10.0)
+SIM = CrewModel(SERVICE)
+DEMO = CrewModel(SERVICE, jitter=0.5, rolling_turnout_s=15.0, ack_margin=3.0,
+                 relief_after_s=600.0, relief_hours=12.0)
+CHANCE = Chance(OutcomeKind.STAYED_HOME, on_scene_s=4000.0, at_facility_s=1500.0)
+HOME = NODES["Alpha"]
+SCENE = NODES["Gamma"]
+PSY = Facility("Alpha sjukhus", "hospital", *HOME, node=0, place="Alpha",
+               kinds=("psychiatric_emergency",))
+
+
+def _state(*commands: Command) -> DispatchState:
+    state = DispatchState()
+    for i, command in enumerate(commands):
+        decision = decide(state, command, now=T0 + timedelta(seconds=i))
+        for event in decision.events:
+            state.apply(Envelope(state.last_seq + 1, event))
+    return state
+
+
+def _assigned() -> DispatchState:
+    alarm = Alarm(Agency.POLICE, "P1", T0, Location(*SCENE), Priority.URGENT,
+                  Category.PSYCHOSIS)
+    return _state(RegisterUnit("U1", "MAE Alpha", "Alpha", Location(*HOME)),
+                  StartShift("U1", ("nurse",), T0 + timedelta(hours=12)),
+                  ReceiveAlarm(alarm), Assign("C000001", "U1", eta_s=900.0))
+
+
+def test_the_simulator_waits_the_service_times_and_draws_nothing() -> None:
+    assert SIM.wait_s(Phase.ACKNOWLEDGE) == 30.0
+    assert SIM.wait_s(Phase.TURN_OUT) == 300.0
+    assert SIM.wait_s(Phase.ON_SCENE, CHANCE) == 4000.0
+    assert SIM.wait_s(Phase.HANDOVER, CHANCE) == 1500.0
+    assert SIM.wait_s(Phase.TO_SCENE) == 0.0  # the drive is the wait: the driver's road time
+
+
+def test_demo_crews_vary_ack_and_turnout_with_their_seeded_generator() -> None:
+    rng, same = np.random.default_rng(7), np.random.default_rng(7)
+    ack = DEMO.wait_s(Phase.ACKNOWLEDGE, rng=rng)
+    turnout = DEMO.wait_s(Phase.TURN_OUT, rng=rng)
+    assert ack == pytest.approx(30.0 * same.uniform(0.5, 1.5))
+    assert turnout == pytest.approx(300.0 * same.uniform(0.5, 1.5))
+    assert 15.0 <= ack <= 45.0 and 150.0 <= turnout <= 450.0
+    other = np.random.default_rng(8)
+    assert DEMO.wait_s(Phase.ACKNOWLEDGE, rng=other) != ack
+
+
+def test_demo_crews_acknowledge_within_a_third_of_the_time_left() -> None:
+    assert DEMO.wait_s(Phase.ACKNOWLEDGE, rng=np.random.default_rng(1), ack_left_s=30.0) == 10.0
+    with pytest.raises(SimulationError):
+        DEMO.wait_s(Phase.ACKNOWLEDGE)  # a varying crew needs its generator
+
+
+def test_a_crew_sent_on_while_driving_turns_out_at_once_without_a_draw() -> None:
+    rng = np.random.default_rng(3)
+    assert DEMO.wait_s(Phase.TURN_OUT, rng=rng, rolling=True) == 15.0
+    assert rng.random() == np.random.default_rng(3).random()  # the stream was not touched
+    assert SIM.wait_s(Phase.TURN_OUT, rolling=True) == 300.0
+
+
+def test_the_job_in_commands_from_acknowledge_to_on_scene() -> None:
+    assert SIM.act(Phase.ACKNOWLEDGE, "U1", "C1").commands == (Acknowledge("U1", "C1"),)
+    off = SIM.act(Phase.TURN_OUT, "U1", "C1", scene=SCENE)
+    assert off.commands == (ReportStatus("U1", UnitStatus.EN_ROUTE),)
+    assert off.drive_to == SCENE
+    assert SIM.act(Phase.TO_SCENE, "U1", "C1").commands == (
+        ReportStatus("U1", UnitStatus.ON_SCENE),)
+
+
+def test_an_outcome_at_the_scene_closes_the_job_without_asking_for_a_facility() -> None:
+    def nearest() -> Facility:
+        raise AssertionError("no facility is needed when nobody carries the patient")
+
+    act = SIM.act(Phase.ON_SCENE, "U1", "C1", chance=CHANCE, nearest=nearest)
+    assert act.commands == (RecordOutcome("U1", "C1", Outcome(OutcomeKind.STAYED_HOME)),)
+    assert act.outcome == Outcome(OutcomeKind.STAYED_HOME) and act.transport == ""
+
+
+def test_the_mae_car_takes_its_patient_to_the_nearest_facility_and_hands_over() -> None:
+    chance = Chance(OutcomeKind.TRANSPORTED_MAE, 4000.0, 1500.0)
+    act = SIM.act(Phase.ON_SCENE, "U1", "C1", chance=chance, nearest=lambda: PSY)
+    assert act.commands == (ReportStatus("U1", UnitStatus.TRANSPORTING),)
+    assert act.drive_to == HOME and act.facility == PSY and act.outcome is None
+    assert act.transport == "mae"
+    there = SIM.act(Phase.TO_FACILITY, "U1", "C1", facility=PSY)
+    assert there.commands == (ReportStatus("U1", UnitStatus.AT_FACILITY, "Alpha sjukhus"),)
+    done = SIM.act(Phase.HANDOVER, "U1", "C1", chance=chance, facility=PSY)
+    assert done.outcome == Outcome(OutcomeKind.TRANSPORTED_MAE, "Alpha sjukhus")
+    assert done.commands == (RecordOutcome("U1", "C1", done.outcome),)
+
+
+def test_when_the_ambulance_carries_the_patient_the_outcome_names_the_facility() -> None:
+    chance = Chance(OutcomeKind.TRANSPORTED_AMBULANCE, 4000.0, 1500.0)
+    act = SIM.act(Phase.ON_SCENE, "U1", "C1", chance=chance, nearest=lambda: PSY)
+    assert act.outcome == Outcome(OutcomeKind.TRANSPORTED_AMBULANCE, "Alpha sjukhus")
+    assert act.transport == "ambulance" and act.drive_to is None
+
+
+def test_a_released_crew_is_available_at_base_and_drives_home_from_elsewhere() -> None:
+    at_home = SIM.act(Phase.RELEASED, "U1", here=(HOME[0] + 0.001, HOME[1]), home=HOME)
+    assert at_home.commands == (ReportStatus("U1", UnitStatus.AVAILABLE),)
+    assert at_home.drive_to is None
+    away = SIM.act(Phase.RELEASED, "U1", here=SCENE, home=HOME)
+    assert away.commands == (ReportStatus("U1", UnitStatus.RETURNING),)
+    assert away.drive_to == HOME
+    assert SIM.act(Phase.HOMEWARD, "U1").commands == (ReportStatus("U1", UnitStatus.AVAILABLE),)
+
+
+def test_shifts_follow_the_rota_or_a_relief_crew() -> None:
+    later = T0 + timedelta(hours=8)
+    assert SIM.start_shift("U1", ("nurse",), now=T0, ends_at=later) == StartShift(
+        "U1", ("nurse",), later)
+    assert SIM.start_shift("U1", ("nurse",), now=later, ends_at=later) is None  # already over
+    assert SIM.start_shift("U1", ("nurse",), now=T0, off_since=T0 - timedelta(hours=1)) is None
+    off = T0 - timedelta(seconds=599)
+    assert DEMO.start_shift("U1", ("demo crew",), now=T0, off_since=off) is None
+    assert DEMO.start_shift("U1", ("demo crew",), now=T0,
+                            off_since=T0 - timedelta(seconds=600)) == StartShift(
+        "U1", ("demo crew",), T0 + timedelta(hours=12))
+
+
+def test_the_phase_follows_the_core_state() -> None:
+    state = _assigned()
+    unit, callout = state.units["U1"], state.callouts["C000001"]
+    assert phase_of(unit, callout) is Phase.ACKNOWLEDGE
+    state = _state(RegisterUnit("U2", "MAE Alpha", "Alpha", Location(*HOME)))
+    assert phase_of(state.units["U2"], None) is None  # off duty: a shift rule, not a job
+    state = _state(RegisterUnit("U3", "MAE Alpha", "Alpha", Location(*HOME)),
+                   StartShift("U3", ("nurse",), T0 + timedelta(hours=12)))
+    free = state.units["U3"]
+    assert phase_of(free, None) is None
+    assert phase_of(free, None, idle_away=True) is Phase.RELEASED
+
+
+def test_chances_come_from_the_demand_or_a_seeded_draw() -> None:
+    alarm = DemandAlarm("R1", T0, Agency.POLICE, Priority.URGENT, Category.PSYCHOSIS, *SCENE,
+                        outcome=OutcomeKind.TRANSPORTED_MAE, on_scene_s=3600.0,
+                        at_facility_s=900.0)
+    assert Chance.of(alarm) == Chance(OutcomeKind.TRANSPORTED_MAE, 3600.0, 900.0)
+    drawn = [draw_chance(SERVICE, np.random.default_rng([5, k])) for k in range(200)]
+    assert drawn[:5] == [draw_chance(SERVICE, np.random.default_rng([5, k])) for k in range(5)]
+    assert all(c.on_scene_s >= 75.0 / 4 * 60 and c.at_facility_s >= 30.0 / 4 * 60
+               for c in drawn)
+    kinds = {c.outcome for c in drawn}
+    assert OutcomeKind.STAYED_HOME in kinds and OutcomeKind.TRANSPORTED_MAE in kinds

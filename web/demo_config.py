@@ -1,0 +1,62 @@
+"""How the live demo behaves: rates, patience, the bots' policy and the crews' behaviour model.
+
+The lowest of the demo's modules: :mod:`web.demo_units`, :mod:`web.demo_crew`,
+:mod:`web.demo_actors` and :mod:`web.live_demo` import it and it imports none of them. All
+durations are demo seconds (the scaled clock's).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from simulations.behaviour import CrewModel
+from simulations.spec import Policy, Service
+from web.errors import BadMessage
+
+__all__ = ["DEMO_CREW", "SHIFT_HOURS", "DemoConfig"]
+
+DEMO_CREW = ("demo crew",)  # who a demo unit's shift names as its crew
+SHIFT_HOURS = 12.0  # a demo shift; a fresh crew takes over when it ends
+RELIEF_AFTER_S = 600.0  # ... this long after the last one went off duty
+JITTER = 0.5  # demo crews acknowledge and turn out in 50 % to 150 % of the service times
+ROLLING_TURNOUT_S = 15.0  # a crew sent on while driving needs no turnout time
+ACK_MARGIN = 3.0  # and acknowledges within a third of the time left to do so
+
+
+@dataclass(frozen=True, slots=True)
+class DemoConfig:
+    """How the demo behaves; durations are demo seconds (the scaled clock's). ``policy`` is how
+    the dispatcher bot chooses among the service's recommendation (its budget is
+    ``max_eta_s``), ``service`` the crews' times."""
+
+    speed: float = 10.0
+    seed: int = 0
+    alarms_per_hour: float = 2.0
+    joint_share: float = 0.3
+    auto_assign: bool = True
+    assign_after_s: float = 60.0
+    max_eta_s: float = 90 * 60.0
+    max_wait_s: float = 90 * 60.0
+    position_every_s: float = 3.0
+    manual_units: frozenset[str] = frozenset()
+    service: Service = field(default_factory=Service)
+    policy: Policy = field(default_factory=Policy)
+
+    def __post_init__(self) -> None:
+        limits = {"speed": (0.1, 1000.0), "alarms_per_hour": (0.01, 600.0),
+                  "joint_share": (0.0, 1.0), "assign_after_s": (0.0, 86_400.0),
+                  "max_eta_s": (60.0, 86_400.0),
+                  "max_wait_s": (60.0, 7 * 86_400.0), "position_every_s": (0.5, 600.0)}
+        for name, (lo, hi) in limits.items():
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and lo <= value <= hi):
+                raise BadMessage(name, f"must be a number from {lo:g} to {hi:g}, got {value!r}")
+        if not isinstance(self.seed, int) or self.seed < 0:
+            raise BadMessage("seed", f"must be a whole number >= 0, got {self.seed!r}")
+
+    @property
+    def crew_model(self) -> CrewModel:
+        """The simulator's crew behaviour with the demo's livelier variations."""
+        return CrewModel(self.service, jitter=JITTER, rolling_turnout_s=ROLLING_TURNOUT_S,
+                         ack_margin=ACK_MARGIN, relief_after_s=RELIEF_AFTER_S,
+                         relief_hours=SHIFT_HOURS)
