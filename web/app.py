@@ -26,6 +26,7 @@ from web import pages, routes, sockets
 from web.audit import AuditLog
 from web.auth import PrincipalStore
 from web.crewpage import router as crew_router
+from web.demo_units import register_demo_units
 from web.errors import describe
 from web.eventstore import SqliteEventStore
 from web.replay import Pace, WallPace
@@ -91,7 +92,7 @@ def create_app(
                                   config=config, queue_size=settings.queue_size)
         await asyncio.to_thread(service.load)
         if settings.demo_units:
-            added = await service.ensure_demo_units()
+            added = await register_demo_units(service)
             if added:
                 logger.info("registered %d demo units", added)
         app.state.service = service

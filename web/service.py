@@ -10,11 +10,11 @@ Callers use only the public methods here, so the parts can change without touchi
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from dispatch.clock import Clock
-from dispatch.commands import Command, DispatchConfig, RegisterUnit, StartShift
+from dispatch.commands import Command, DispatchConfig
 from dispatch.errors import UnknownAlarm
 from dispatch.model import Location
 from dispatch.recommend import Proposal, RecommendConfig, UnitOption
@@ -183,28 +183,6 @@ class DispatchService:
     async def run_ticks(self, interval_s: float) -> None:
         """Tick every ``interval_s`` seconds until cancelled; a failing tick is logged."""
         await self._ticker.run(interval_s)
-
-    async def ensure_demo_units(self, *, shift_hours: float = 12.0) -> int:
-        """Register one unit at each MAE base of the map (and start its shift) if the log has
-        no units; returns how many were registered."""
-        if self.state.units:
-            return 0
-        bases = [f for f in self.graph.facilities if "mae_base" in (f.kind, *f.kinds)]
-        for fac in bases:
-            unit_id = "MAE-" + self.gazetteer_key(fac.name)
-            await self.execute(
-                RegisterUnit(unit_id, f"MAE {fac.place or fac.name}", fac.name,
-                             Location(fac.lat, fac.lon, label=fac.name)), actor="system")
-            await self.execute(
-                StartShift(unit_id, ("demo crew",),
-                           self.clock.now() + timedelta(hours=shift_hours)), actor="system")
-        return len(bases)
-
-    @staticmethod
-    def gazetteer_key(name: str) -> str:
-        from maps.gazetteer import normalise_name
-
-        return normalise_name(name).split(" ")[0].upper()
 
     def close(self) -> None:
         """Tell every subscriber to stop; the stores are the caller's to close."""
