@@ -44,7 +44,7 @@ IntArray = npt.NDArray[np.int64]
 
 
 class CoverageError(DispatchError, ValueError):
-    """Coverage was asked with thresholds that cannot be used."""
+    """Coverage was asked with thresholds, a resolution or a table of times it cannot use."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -137,7 +137,7 @@ def propose(
 ) -> Proposal:
     """Who should take which waiting callout, minimising priority-weighted ETAs (OR-Tools)."""
     callouts = state.waiting_callouts()
-    units = [u for u in state.units.values() if u.status.is_free and u.callout_id is None]
+    units = state.free_units()
     if not callouts or not units:
         return Proposal(pairs=(), waiting=tuple(c.callout_id for c in callouts))
     times = travel.matrix([(u.position.lat, u.position.lon) for u in units],
