@@ -25,6 +25,7 @@ from dispatch.status import CalloutStatus, UnitStatus
 from maps.graph import Facility, haversine_m
 from simulations.errors import SimulationError
 from simulations.spec import CARRIER, DEFAULT_OUTCOME_MIX, DemandAlarm, Service
+from simulations.travel import Point
 
 __all__ = [
     "AT_BASE_M",
@@ -32,13 +33,10 @@ __all__ = [
     "Chance",
     "CrewModel",
     "Phase",
-    "Point",
     "at_base",
     "draw_chance",
     "phase_of",
 ]
-
-Point = tuple[float, float]
 
 AT_BASE_M = 200.0  # a unit this close to its base is home
 

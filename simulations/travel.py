@@ -17,7 +17,7 @@ from maps.traveltime import TravelTimeModel
 from routing.engine import TravelTimes
 from routing.errors import RoutingError
 from routing.snap import SnappedPoint
-from simulations.scenario import Roads
+from simulations.spec import Roads
 
 __all__ = ["Point", "SimRoads", "point_along"]
 

@@ -31,8 +31,8 @@ from dispatch.state import Callout
 from dispatch.status import UnitStatus
 from maps.graph import Facility, RoadGraph, haversine_m
 from routing.errors import RoutingError
-from simulations.behaviour import Act, Chance, Phase, Point, at_base, phase_of
-from simulations.travel import point_along
+from simulations.behaviour import Act, Chance, Phase, at_base, phase_of
+from simulations.travel import Point, point_along
 from web.auth import Principal
 from web.demo_config import DEMO_CREW, DemoConfig
 from web.service import DispatchService

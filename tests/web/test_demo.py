@@ -8,6 +8,7 @@ runs in a subprocess: its printed links carry working tokens and Ctrl-C stops it
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import importlib.util
 import queue
@@ -26,12 +27,14 @@ import httpx
 import pytest
 
 from dispatch.model import Agency
+from dispatch.status import UnitStatus
 from maps.bundled import load_bundled
 from maps.graph import RoadGraph, haversine_m
 from simulations.scenario import Service
 from tests.web.conftest import (
     ROOT,
     T0,
+    ManualClock,
     Server,
     Sock,
     free_port,
@@ -40,8 +43,11 @@ from tests.web.conftest import (
     wait_healthy,
 )
 from web.demo_feed import JOINT_FAR_M, JOINT_NEAR_M, LEAD_S, AlarmFeed
+from web.demo_units import register_demo_units
 from web.errors import BadMessage
+from web.eventstore import SqliteEventStore
 from web.live_demo import DemoConfig, ScaledClock, create_demo_app, demo_links, demo_unit_ids
+from web.service import DispatchService
 from web.settings import Settings
 
 FAST = Service(ack_s=10.0, turnout_min=0.5, on_scene_min=4.0, on_scene_sd_min=1.0,
@@ -96,6 +102,22 @@ def test_feed_draws_joint_alarms_from_the_demand_model(graph: RoadGraph) -> None
             far += 1
     assert near and far  # some the core merges by distance, some a person (or the bot) merges
     assert all(a.payload().note == "" for a in alarms)  # no free text about anyone
+
+
+def test_the_demo_registers_one_unit_on_shift_per_base_once(tmp_path: Path,
+                                                            graph: RoadGraph) -> None:
+    store = SqliteEventStore(tmp_path / "units.sqlite3")
+    service = DispatchService(store, graph=graph, clock=ManualClock())
+    try:
+        assert asyncio.run(register_demo_units(service)) == 3
+        assert asyncio.run(register_demo_units(service)) == 0  # a log with units is left alone
+    finally:
+        service.close()
+        store.close()
+    units = service.state.units
+    assert sorted(units) == sorted(demo_unit_ids(graph))
+    assert all(u.status is UnitStatus.AVAILABLE and u.shift_ends_at == T0 + timedelta(hours=12)
+               for u in units.values())
 
 
 def test_scaled_clock_runs_speed_times_faster() -> None:
