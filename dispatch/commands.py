@@ -210,8 +210,7 @@ def _row(kind: type[C], handler: Callable[[Context, C], Decision]) -> tuple[type
     return kind, handler
 
 
-#: The handler of each command type.
-HANDLERS: Mapping[type[Command], Handler] = MappingProxyType(dict([
+_TABLE: dict[type[Command], Handler] = dict([
     _row(RegisterUnit, register_unit),
     _row(StartShift, start_shift),
     _row(EndShift, end_shift),
@@ -227,14 +226,20 @@ HANDLERS: Mapping[type[Command], Handler] = MappingProxyType(dict([
     _row(Acknowledge, acknowledge),
     _row(RecordOutcome, record_outcome),
     _row(Tick, tick),
-]))
+])
+
+#: The handler of each command type.
+HANDLERS: Mapping[type[Command], Handler] = MappingProxyType(_TABLE)
 
 
 def handler_for(kind: type[Command]) -> Handler:
     """The handler of command type ``kind`` (or of its nearest command base class), else
     :class:`UnknownCommand`."""
-    for base in kind.__mro__:
-        handler = HANDLERS.get(base)
+    handler = _TABLE.get(kind)
+    if handler is not None:
+        return handler
+    for base in kind.__mro__[1:]:
+        handler = _TABLE.get(base)
         if handler is not None:
             return handler
     raise UnknownCommand(kind.__name__)
@@ -257,4 +262,4 @@ def decide(
     if now.tzinfo is None:
         raise InvalidCommand("now", "must be timezone-aware")
     handler = handler_for(type(command))
-    return handler(Context(state, now, actor, config), command)
+    return handler(Context(state, now, actor, config, {"at": now, "actor": actor}), command)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TypedDict
+from typing import NamedTuple, TypedDict
 
 from dispatch.errors import InvalidCommand
 from dispatch.events import Event
@@ -46,26 +46,26 @@ class Decision:
 
 
 class Stamp(TypedDict):
-    """The fields every event of one command shares: ``Event(**ctx.stamp, ...)``."""
+    """The fields every event of one command shares: ``SomeEvent(**ctx.stamp, ...)``; never
+    changed once made."""
 
     at: datetime
     actor: str
 
 
-@dataclass(frozen=True, slots=True)
-class Context:
+class Context(NamedTuple):
     """Everything a handler reads besides its command: the state (never changed), the time,
-    who acts and the rules' tuning."""
+    who acts, the rules' tuning, and ``stamp``: ``{"at": now, "actor": actor}``, the time and
+    actor every event of this command carries.
+
+    A named tuple rather than a frozen dataclass: one is made for every command, and a named
+    tuple costs about a third less to make."""
 
     state: DispatchState
     now: datetime
     actor: str
     config: DispatchConfig
-
-    @property
-    def stamp(self) -> Stamp:
-        """The time and actor of the events this command causes."""
-        return {"at": self.now, "actor": self.actor}
+    stamp: Stamp
 
     def decision(
         self, *events: Event, callout_id: str | None = None, duplicate: bool = False
