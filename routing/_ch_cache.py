@@ -29,9 +29,9 @@ def many_to_one_cached(
     ``settled`` (2n), ``mark`` (n, all 0) and ``per_level`` (one a level) are scratch;
     ``level`` is each node's level in the hierarchy.
     """
-    up, down, fwd, bwd, heap = h
+    (fo, ft, fw, fl, _), (bo, bt, bw, bl, _), fwd, bwd, heap = h
     return _many_to_one_cached(
-        up.off, up.to, up.t, up.length, down.off, down.to, down.t, down.length,
+        fo, ft, fw, fl, bo, bt, bw, bl,
         sources.off, sources.nodes, sources.t, sources.length,
         target.nodes, target.t, target.length,
         fwd.dist, fwd.length, fwd.par, fwd.touched, bwd.dist, bwd.length, bwd.par, bwd.touched,

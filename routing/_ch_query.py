@@ -36,8 +36,10 @@ def _against(
     g: Csr, g_side: Side, one: Seeds, m: Csr, m_side: Side, many: Seeds, heap: Heap
 ) -> tuple[F64, F64]:
     """:func:`_one_against_many`: ``one`` searched over ``g``, each of ``many`` over ``m``."""
+    go, gt, gw, gl, _ = g
+    mo, mt, mw, ml, _ = m
     return _one_against_many(
-        g.off, g.to, g.t, g.length, m.off, m.to, m.t, m.length,
+        go, gt, gw, gl, mo, mt, mw, ml,
         one.nodes, one.t, one.length, many.off, many.nodes, many.t, many.length,
         g_side.dist, g_side.length, g_side.par, g_side.touched,
         m_side.dist, m_side.length, m_side.par, m_side.touched,
@@ -50,13 +52,13 @@ def many_to_many(
 ) -> tuple[F64, F64]:
     """Time and length matrices (sources x targets) by bucket-based many-to-many search;
     ``bucket_first`` is n-sized scratch, all -1 between queries."""
-    up, down, fwd, bwd = h.up, h.down, h.fwd, h.bwd
+    (fo, ft, fw, fl, _), (bo, bt, bw, bl, _), fwd, bwd, heap = h
     return _many_to_many(
-        up.off, up.to, up.t, up.length, down.off, down.to, down.t, down.length,
+        fo, ft, fw, fl, bo, bt, bw, bl,
         sources.off, sources.nodes, sources.t, sources.length,
         targets.off, targets.nodes, targets.t, targets.length,
         fwd.dist, fwd.length, fwd.par, fwd.touched, bwd.dist, bwd.length, bwd.par, bwd.touched,
-        h.heap.node, h.heap.key, h.heap.pos, bucket_first,
+        heap.node, heap.key, heap.pos, bucket_first,
     )
 
 
@@ -80,37 +82,6 @@ def _seed(
             lens[x] = l0[i]
             par[x] = -1 - (i - lo)
             size = push(hnode, hkey, hpos, size, x, t0[i])
-    return nt, size
-
-
-@kernel
-def _stalled(s_off: I64, s_to: I32, s_t: F64, dist: F64, x: int, k: float) -> bool:
-    """Whether an arc into ``x`` from a higher node (the other direction's graph ``s_*``)
-    already beats its label ``k``: then no shortest path goes on through ``x``."""
-    for e in range(s_off[x], s_off[x + 1]):  # noqa: SIM110 (a loop compiles; any() would not)
-        if dist[s_to[e]] + s_t[e] < k:
-            return True
-    return False
-
-
-@kernel
-def _relax(
-    g_off: I64, g_to: I32, g_t: F64, g_l: F64, x: int, k: float,
-    dist: F64, lens: F64, par: I64, touched: I64, nt: int,
-    hnode: I64, hkey: F64, hpos: I64, size: int,
-) -> tuple[int, int]:
-    """Improve the labels of ``x``'s neighbours over ``g``; returns (touched count, heap size)."""
-    for e in range(g_off[x], g_off[x + 1]):
-        y = g_to[e]
-        nd = k + g_t[e]
-        if nd < dist[y]:
-            if dist[y] == INF:
-                touched[nt] = y
-                nt += 1
-            dist[y] = nd
-            lens[y] = lens[x] + g_l[e]
-            par[y] = x
-            size = push(hnode, hkey, hpos, size, y, nd)
     return nt, size
 
 
@@ -143,10 +114,24 @@ def search(
                 best = k + ot
                 best_l = lens[x] + other_len[x]
                 meet = x
-        if _stalled(s_off, s_to, s_t, dist, x, k):
+        stalled = False
+        for e in range(s_off[x], s_off[x + 1]):
+            if dist[s_to[e]] + s_t[e] < k:
+                stalled = True
+                break
+        if stalled:
             continue
-        nt, size = _relax(g_off, g_to, g_t, g_l, x, k, dist, lens, par, touched, nt,
-                          hnode, hkey, hpos, size)
+        for e in range(g_off[x], g_off[x + 1]):
+            y = g_to[e]
+            nd = k + g_t[e]
+            if nd < dist[y]:
+                if dist[y] == INF:
+                    touched[nt] = y
+                    nt += 1
+                dist[y] = nd
+                lens[y] = lens[x] + g_l[e]
+                par[y] = x
+                size = push(hnode, hkey, hpos, size, y, nd)
     clear_heap(hnode, hpos, size)
     return nt, best, best_l, meet
 
@@ -163,17 +148,33 @@ def search_space(
 
     Leaves the labels in ``dist``/``lens`` and lists the settled, unstalled nodes (the only
     ones a shortest path can meet at) in ``settled``; returns (touched count, settled count).
+    Its loop mirrors :func:`search` on purpose: with the stall check and the relaxation shared
+    as small (even numba-inlined) kernels, queries ran 14-48 % slower (benchmarks/README.md).
     """
     nt, size = _seed(nodes, t0, l0, lo, hi, dist, lens, par, touched, hnode, hkey, hpos)
     ns = 0
     while size > 0:
         x, k, size = pop(hnode, hkey, hpos, size)
-        if _stalled(s_off, s_to, s_t, dist, x, k):
+        stalled = False
+        for e in range(s_off[x], s_off[x + 1]):
+            if dist[s_to[e]] + s_t[e] < k:
+                stalled = True
+                break
+        if stalled:
             continue
         settled[ns] = x
         ns += 1
-        nt, size = _relax(g_off, g_to, g_t, g_l, x, k, dist, lens, par, touched, nt,
-                          hnode, hkey, hpos, size)
+        for e in range(g_off[x], g_off[x + 1]):
+            y = g_to[e]
+            nd = k + g_t[e]
+            if nd < dist[y]:
+                if dist[y] == INF:
+                    touched[nt] = y
+                    nt += 1
+                dist[y] = nd
+                lens[y] = lens[x] + g_l[e]
+                par[y] = x
+                size = push(hnode, hkey, hpos, size, y, nd)
     return nt, ns
 
 

@@ -25,10 +25,10 @@ def route(
     ``old`` maps the hierarchy's node ids back to the graph's, whose CSR is ``g_off``/``g_to``
     with edge times ``g_t``. Without a path the seeds are -1 and the time infinite.
     """
-    up, down, fwd, bwd, heap = h
+    (fo, ft, fw, fl, fm), (bo, bt, bw, bl, bm), fwd, bwd, heap = h
     return _route(
-        old, up.off, up.to, up.t, up.length, up.mid, down.off, down.to, down.t, down.length,
-        down.mid, source.nodes, source.t, source.length, target.nodes, target.t, target.length,
+        old, fo, ft, fw, fl, fm, bo, bt, bw, bl, bm,
+        source.nodes, source.t, source.length, target.nodes, target.t, target.length,
         fwd.dist, fwd.length, fwd.par, fwd.touched, bwd.dist, bwd.length, bwd.par, bwd.touched,
         heap.node, heap.key, heap.pos, g_off, g_to, g_t,
     )

@@ -40,3 +40,4 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 def kernel(fn: _F) -> _F:
     """Compile ``fn`` in nopython mode with the on-disk cache; mypy keeps its signature."""
     return cast(_F, njit(cache=True)(fn))
+
