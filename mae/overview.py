@@ -4,7 +4,7 @@ It loads the road network (the bundled Norrbotten map unless ``--map`` names ano
 what it knows and what it can answer: the road network, the MAE bases, and how much of the
 population the nearest base reaches within each coverage threshold of
 :mod:`dispatch.coverage` (30/60/90 minutes), in summer and in winter. The live demo of the
-service, ``mae serve --demo``, is :mod:`web.demo`.
+service, ``mae serve --demo``, is :mod:`web.live_demo`.
 """
 
 from __future__ import annotations
