@@ -2,7 +2,7 @@
 
 One model, two drivers. :mod:`simulations.engine` runs it on its event queue; the live demo
 (``web/demo_crew.py``) runs it over the service's command API on a scaled clock. A job passes
-through the :class:`Phase`\\ s below; for each, :meth:`CrewModel.wait_s` says how long the crew
+through the phases of :class:`Phase`; for each, :meth:`CrewModel.wait_s` says how long the crew
 takes before it acts and :meth:`CrewModel.act` which commands it then sends and where it drives.
 How long a drive takes, and the positions reported along the road, are the driver's: it knows
 its roads. The dispatcher's choice of unit is :func:`simulations.policy.choose_unit` /
@@ -12,6 +12,7 @@ its roads. The dispatcher's choice of unit is :func:`simulations.policy.choose_u
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -35,7 +36,9 @@ __all__ = [
     "Phase",
     "at_base",
     "draw_chance",
+    "nearest_facility",
     "phase_of",
+    "transport_facilities",
 ]
 
 AT_BASE_M = 200.0  # a unit this close to its base is home
@@ -87,6 +90,19 @@ def draw_chance(service: Service, rng: np.random.Generator,
 def at_base(here: Point, home: Point) -> bool:
     """Whether a unit at ``here`` is home (within :data:`AT_BASE_M` of its base)."""
     return float(haversine_m(here[0], here[1], home[0], home[1])) <= AT_BASE_M
+
+
+def transport_facilities(facilities: Sequence[Facility], service: Service) -> list[Facility]:
+    """Where a crew can take a patient: the facilities of the service's ``transport_to`` kind."""
+    return [f for f in facilities if f.is_a(service.transport_to)]
+
+
+def nearest_facility(facilities: Sequence[Facility], times: Sequence[float]) -> int:
+    """The index of the facility reached first, ``times`` being the drives there (ties go by
+    name; one that cannot be reached comes last)."""
+    return min(range(len(facilities)),
+               key=lambda i: (times[i] if math.isfinite(times[i]) else math.inf,
+                              facilities[i].name))
 
 
 def phase_of(unit: Unit, callout: Callout | None, *, idle_away: bool = False) -> Phase | None:

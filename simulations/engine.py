@@ -37,7 +37,14 @@ from dispatch.model import Agency, Alarm, Location
 from dispatch.state import DispatchState
 from dispatch.status import UnitStatus
 from maps.graph import Facility, RoadGraph
-from simulations.behaviour import Act, Chance, CrewModel, Phase
+from simulations.behaviour import (
+    Act,
+    Chance,
+    CrewModel,
+    Phase,
+    nearest_facility,
+    transport_facilities,
+)
 from simulations.clock import SimulatedClock
 from simulations.demand import DemandAlarm, build_demand, run_start
 from simulations.errors import SimulationError
@@ -200,9 +207,7 @@ class _Sim:
         self.limit_s = scenario.policy.max_response_min * 60.0
         self.reach_extra_s = scenario.service.ack_s + scenario.service.turnout_min * 60.0
         self.places = [p for p in graph.places if p.population > 0]
-        self.facilities: list[Facility] = [
-            f for f in graph.facilities if f.is_a(scenario.service.transport_to)
-        ]
+        self.facilities = transport_facilities(graph.facilities, scenario.service)
         if not self.facilities:
             raise SimulationError(f"no {scenario.service.transport_to} facility on the map")
         self.shift_starts: list[float] = []
@@ -451,7 +456,7 @@ class _Sim:
     def _facility(self, scene: Point) -> tuple[Facility, float]:
         times = self.roads.times_from(scene, [(f.lat, f.lon) for f in self.facilities],
                                       self.clock.now())
-        i = min(range(len(times)), key=lambda k: (times[k], self.facilities[k].name))
+        i = nearest_facility(self.facilities, times)
         if not math.isfinite(times[i]):
             raise SimulationError(f"no road from {scene} to any {self.sc.service.transport_to}")
         return self.facilities[i], times[i]

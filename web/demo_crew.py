@@ -10,7 +10,6 @@ person changed things; the crew follows the new state on its next step.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,7 +30,15 @@ from dispatch.state import Callout
 from dispatch.status import UnitStatus
 from maps.graph import Facility, RoadGraph, haversine_m
 from routing.errors import RoutingError
-from simulations.behaviour import Act, Chance, Phase, at_base, phase_of
+from simulations.behaviour import (
+    Act,
+    Chance,
+    Phase,
+    at_base,
+    nearest_facility,
+    phase_of,
+    transport_facilities,
+)
 from simulations.travel import Point, point_along
 from web.auth import Principal
 from web.demo_config import DEMO_CREW, DemoConfig
@@ -251,8 +258,7 @@ class CrewBot:
             await self._transport(phase, callout, now)
 
     def _nearest_facility(self) -> Facility | None:
-        kind = self.host.config.service.transport_to
-        facilities = [f for f in self.host.graph.facilities if f.is_a(kind)]
+        facilities = transport_facilities(self.host.graph.facilities, self.host.config.service)
         if not facilities:
             return None
         try:
@@ -261,10 +267,7 @@ class CrewBot:
             times = [e.duration_s for e in etas]
         except RoutingError:
             times = [_metres(self.here, (f.lat, f.lon)) for f in facilities]
-        best = min(range(len(facilities)),
-                   key=lambda i: (times[i] if math.isfinite(times[i]) else math.inf,
-                                  facilities[i].name))
-        return facilities[best]
+        return facilities[nearest_facility(facilities, times)]
 
     async def _scene_done(self, callout: Callout, now: datetime) -> None:
         act = self.model.act(Phase.ON_SCENE, self.unit_id, callout.callout_id,

@@ -23,7 +23,15 @@ from dispatch.model import Agency, Alarm, Category, Location, Outcome, OutcomeKi
 from dispatch.state import DispatchState
 from dispatch.status import UnitStatus
 from maps.graph import Facility
-from simulations.behaviour import Chance, CrewModel, Phase, draw_chance, phase_of
+from simulations.behaviour import (
+    Chance,
+    CrewModel,
+    Phase,
+    draw_chance,
+    nearest_facility,
+    phase_of,
+    transport_facilities,
+)
 from simulations.errors import SimulationError
 from simulations.spec import DemandAlarm, Service
 from tests.simulations._tiny import NODES, T0
@@ -174,3 +182,13 @@ def test_chances_come_from_the_demand_or_a_seeded_draw() -> None:
                for c in drawn)
     kinds = {c.outcome for c in drawn}
     assert OutcomeKind.STAYED_HOME in kinds and OutcomeKind.TRANSPORTED_MAE in kinds
+
+
+def test_the_patient_goes_to_the_facility_of_the_right_kind_reached_first() -> None:
+    er = Facility("Beta akuten", "hospital", *NODES["Beta"], node=1, place="Beta")
+    far = Facility("Gamma psykiatri", "psychiatric_emergency", *SCENE, node=2, place="Gamma")
+    kinds = transport_facilities([PSY, er, far], SERVICE)
+    assert kinds == [PSY, far]  # psychiatric emergency only, as the service says
+    assert nearest_facility(kinds, [1800.0, 900.0]) == 1
+    assert nearest_facility(kinds, [float("inf"), float("nan")]) == 0  # unreachable: by name
+    assert nearest_facility([far, PSY], [600.0, 600.0]) == 1  # a tie goes by name
