@@ -15,6 +15,7 @@ from routing.errors import (
     NotInPlan,
     RoutingError,
     SnapError,
+    SolverUnavailable,
 )
 from routing.plan import SearchOptions, UnitState, plan, replan, rest_of_day
 from routing.problems import (
@@ -57,6 +58,7 @@ __all__ = [
     "SearchOptions",
     "SnapError",
     "SnappedPoint",
+    "SolverUnavailable",
     "Step",
     "StepKind",
     "TravelMatrix",

@@ -13,6 +13,7 @@ __all__ = [
     "NotInPlan",
     "RoutingError",
     "SnapError",
+    "SolverUnavailable",
 ]
 
 
@@ -35,6 +36,10 @@ class InvalidQuery(RoutingError, ValueError):
 
 class NotInPlan(RoutingError, KeyError):
     """A plan has no route for the unit id asked for."""
+
+
+class SolverUnavailable(RoutingError, ImportError):
+    """Assignment or planning was asked for where OR-Tools is not installed."""
 
 
 class InvalidProblem(RoutingError, ValueError):

@@ -263,7 +263,8 @@ def test_snapping_the_same_coordinate_again_gives_the_same_point() -> None:
 
 def test_the_hierarchy_loads_and_answers_without_or_tools() -> None:
     """OR-Tools is needed for assignment and planning only: with it blocked, ``routing.engine``
-    still imports and its compiled hierarchy answers like the in-process one."""
+    still imports and its compiled hierarchy answers like the in-process one, and assigning
+    says what is missing."""
     import json
     import subprocess
 
@@ -275,6 +276,14 @@ def test_the_hierarchy_loads_and_answers_without_or_tools() -> None:
         "tt = TravelTimes(rural_graph(300, seed=3), algorithm='ch')\n"
         "pts = [tt.at_node(v) for v in (0, 40, 120, 299)]\n"
         "print(json.dumps([e.duration_s for e in tt.etas_to(pts[0], pts[1:])]))\n"
+        "from routing import AssignmentProblem, AssignUnit, Callout, assign\n"
+        "from routing.errors import SolverUnavailable\n"
+        "problem = AssignmentProblem(units=(AssignUnit('u', 0, 900),),\n"
+        "    callouts=(Callout('c', 1, 60),), travel_s=[[5]], now_s=0)\n"
+        "try:\n"
+        "    assign(problem)\n"
+        "except SolverUnavailable as exc:\n"
+        "    print(json.dumps(str(exc)))\n"
     )
     root = Path(__file__).resolve().parents[2]
     done = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True,
@@ -283,5 +292,7 @@ def test_the_hierarchy_loads_and_answers_without_or_tools() -> None:
     tt = TravelTimes(rural_graph(300, seed=3), algorithm="dijkstra")
     pts = [tt.at_node(v) for v in (0, 40, 120, 299)]
     want = [e.duration_s for e in tt.etas_to(pts[0], pts[1:])]
-    got = json.loads(done.stdout)
+    lines = done.stdout.splitlines()
+    assert "OR-Tools" in json.loads(lines[1])
+    got = json.loads(lines[0])
     assert all(_close(a, b) for a, b in zip(got, want, strict=True))
