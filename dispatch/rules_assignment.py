@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import math
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
+from dispatch.command_types import Acknowledge, Assign, Reassign, RecordOutcome, Tick
 from dispatch.decision import Context, Decision
 from dispatch.errors import InvalidCommand
 from dispatch.events import (
@@ -29,9 +29,6 @@ from dispatch.status import (
     check_callout_transition,
     check_unit_transition,
 )
-
-if TYPE_CHECKING:  # the command records import this module's handlers for their table
-    from dispatch.commands import Acknowledge, Assign, Reassign, RecordOutcome, Tick
 
 __all__ = ["acknowledge", "assign", "reassign", "record_outcome", "tick"]
 

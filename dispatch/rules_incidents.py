@@ -9,8 +9,14 @@ from __future__ import annotations
 
 import math
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
+from dispatch.command_types import (
+    AddNote,
+    CancelCallout,
+    MergeCallouts,
+    ReceiveAlarm,
+    SplitCallout,
+)
 from dispatch.decision import Context, Decision, DispatchConfig, checked_text
 from dispatch.errors import InvalidCommand, UnknownAlarm
 from dispatch.events import (
@@ -26,15 +32,6 @@ from dispatch.model import Alarm, Category
 from dispatch.state import Callout, DispatchState
 from dispatch.status import CalloutStatus, check_callout_transition
 from maps.graph import haversine_m
-
-if TYPE_CHECKING:  # the command records import this module's handlers for their table
-    from dispatch.commands import (
-        AddNote,
-        CancelCallout,
-        MergeCallouts,
-        ReceiveAlarm,
-        SplitCallout,
-    )
 
 __all__ = [
     "add_note",

@@ -9,8 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING
 
+from dispatch.command_types import (
+    EndShift,
+    RegisterUnit,
+    ReportPosition,
+    ReportStatus,
+    StartShift,
+)
 from dispatch.decision import Context, Decision
 from dispatch.errors import InvalidCommand, InvalidTransition
 from dispatch.events import (
@@ -29,15 +35,6 @@ from dispatch.status import (
     check_callout_transition,
     check_unit_transition,
 )
-
-if TYPE_CHECKING:  # the command records import this module's handlers for their table
-    from dispatch.commands import (
-        EndShift,
-        RegisterUnit,
-        ReportPosition,
-        ReportStatus,
-        StartShift,
-    )
 
 __all__ = ["end_shift", "register_unit", "report_position", "report_status", "start_shift"]
 

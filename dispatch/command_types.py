@@ -1,0 +1,161 @@
+"""The commands: what the shells ask of the dispatch core, as plain immutable records.
+
+Each record is handled by one function of the ``rules_*`` modules, chosen by the table in
+:mod:`dispatch.commands`, which also re-exports these records (import them from there).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from dispatch.model import Alarm, Location, Outcome
+from dispatch.status import UnitStatus
+
+__all__ = [
+    "Acknowledge",
+    "AddNote",
+    "Assign",
+    "CancelCallout",
+    "Command",
+    "EndShift",
+    "MergeCallouts",
+    "Reassign",
+    "ReceiveAlarm",
+    "RecordOutcome",
+    "RegisterUnit",
+    "ReportPosition",
+    "ReportStatus",
+    "SplitCallout",
+    "StartShift",
+    "Tick",
+]
+
+
+class Command:
+    """Base of the commands; each subclass is a frozen dataclass."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterUnit(Command):
+    """Add a unit (off duty) with its base and position."""
+
+    unit_id: str
+    name: str
+    base: str
+    position: Location
+
+
+@dataclass(frozen=True, slots=True)
+class StartShift(Command):
+    """Put an off-duty unit on shift with its crew until ``ends_at``."""
+
+    unit_id: str
+    crew: tuple[str, ...]
+    ends_at: datetime
+    competences: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class EndShift(Command):
+    """Take a unit with no callout off duty."""
+
+    unit_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiveAlarm(Command):
+    """An agency's alarm: it opens a callout or joins one about the same incident."""
+
+    alarm: Alarm
+
+
+@dataclass(frozen=True, slots=True)
+class Assign(Command):
+    """Give a waiting callout to a free unit."""
+
+    callout_id: str
+    unit_id: str
+    eta_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reassign(Command):
+    """Move a callout from its unit to another one."""
+
+    callout_id: str
+    unit_id: str
+    eta_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Acknowledge(Command):
+    """The assigned unit's crew confirms it has the job."""
+
+    unit_id: str
+    callout_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReportStatus(Command):
+    """A crew reports its unit's status (``facility`` names where it is when at one)."""
+
+    unit_id: str
+    status: UnitStatus
+    facility: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ReportPosition(Command):
+    """A unit's position now."""
+
+    unit_id: str
+    position: Location
+
+
+@dataclass(frozen=True, slots=True)
+class RecordOutcome(Command):
+    """The unit on a callout closes it with how it ended."""
+
+    unit_id: str
+    callout_id: str
+    outcome: Outcome
+
+
+@dataclass(frozen=True, slots=True)
+class CancelCallout(Command):
+    """An open callout no longer needs a unit."""
+
+    callout_id: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MergeCallouts(Command):
+    """The dispatcher merges ``source_id`` into ``target_id`` (one incident, two callouts)."""
+
+    target_id: str
+    source_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class SplitCallout(Command):
+    """The dispatcher takes ``alarm_id`` out of a callout into one of its own."""
+
+    callout_id: str
+    alarm_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class AddNote(Command):
+    """A dispatcher's or crew's note on a callout."""
+
+    callout_id: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Tick(Command):
+    """Time has passed: time out unacknowledged assignments and end finished shifts."""
