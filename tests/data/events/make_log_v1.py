@@ -7,7 +7,8 @@ produces at least one event of each of the fifteen event types.
 
 ``log_v1.jsonl`` was written by this script before events carried a schema version, so its lines
 have no ``"v"`` key: it is what a log from that time looks like, and it is kept as it is (never
-regenerated) so the tests show such a log still loads. Run from the repository root::
+regenerated) so the tests show such a log still loads. Run today, the script writes the same
+events with ``"v": 1`` (until the rules or an event's schema change). From the repository root::
 
     .venv/bin/python tests/data/events/make_log_v1.py tests/data/events/log_v1.jsonl
 """
