@@ -10,9 +10,8 @@ keeps the same hierarchy, so :meth:`ContractionHierarchy.paths` just rescales.
 The compiled kernels live in ``routing._ch_*`` (build in ``_ch_contract``, renumbering in
 ``_ch_order``, queries in ``_ch_query`` and ``_ch_cache``, route unpacking in ``_ch_unpack``),
 each behind a typed function that takes the arrays named (:mod:`routing._ch_arrays`). After the
-build, nodes are renumbered by
-level (the top of the hierarchy first, then along a Z-order curve) so the nodes every query
-visits, and neighbours on the map, share cache lines. Query
+build, nodes are renumbered by level (the top of the hierarchy first, then along a Z-order
+curve) so the nodes every query visits, and neighbours on the map, share cache lines. Query
 scratch space is allocated once per hierarchy and reused, so a query touches only the nodes it
 searches; a lock serialises queries from threads. Many-to-one queries (all units to a callout)
 keep each source's upward search space in a bounded cache, so a unit that has not moved since
