@@ -148,5 +148,5 @@ def decide(
     command breaks a rule, in which case nothing is to be logged."""
     if now.tzinfo is None:
         raise InvalidCommand("now", "must be timezone-aware")
-    handler = handler_for(type(command))
+    handler = _TABLE.get(type(command)) or handler_for(type(command))
     return handler(Context(state, now, actor, config, {"at": now, "actor": actor}), command)
