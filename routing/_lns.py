@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from numba import njit
 
+from routing._jit import F64, I64, Bools, nogil_kernel
 from routing._spec import RoutingSpec
 from routing.errors import InvalidProblem
 
@@ -84,10 +84,10 @@ class LnsResult:
 # -- scheduling ---------------------------------------------------------------------------------
 
 
-@njit(cache=True, nogil=True)
-def _end_with_break(v: int, row: Any, length: int, ins: int, ins_pos: int, cost: Any,
-                    service: Any, ws: Any, we: Any, vstart: Any, vend: Any, vready: Any,
-                    blo: Any, bhi: Any, bdur: Any) -> int:
+@nogil_kernel
+def _end_with_break(v: int, row: I64, length: int, ins: int, ins_pos: int, cost: I64,
+                    service: I64, ws: I64, we: I64, vstart: I64, vend: I64, vready: I64,
+                    blo: I64, bhi: I64, bdur: I64) -> int:
     """Earliest end of route ``row[:length]`` (``ins`` put at ``ins_pos`` if >= 0) with its break.
 
     Dynamic programme over two states, break still to take or taken; the break goes in the gap
@@ -138,10 +138,10 @@ def _end_with_break(v: int, row: Any, length: int, ins: int, ins_pos: int, cost:
     return inf
 
 
-@njit(cache=True, nogil=True)
-def _refresh(v: int, routes: Any, rlen: Any, node_route: Any, node_pos: Any, load: Any,
-             rcost: Any, early: Any, late: Any, cost: Any, service: Any, ws: Any, we: Any,
-             demand: Any, vstart: Any, vend: Any, vready: Any, vendmax: Any) -> bool:
+@nogil_kernel
+def _refresh(v: int, routes: I64, rlen: I64, node_route: I64, node_pos: I64, load: I64,
+             rcost: I64, early: I64, late: I64, cost: I64, service: I64, ws: I64, we: I64,
+             demand: I64, vstart: I64, vend: I64, vready: I64, vendmax: I64) -> bool:
     """Recompute route ``v``'s positions, load, cost and start-time bounds (no break).
 
     ``early[v, i]`` is the earliest start at position ``i``; ``late[v, i]`` the latest start
@@ -183,10 +183,10 @@ def _refresh(v: int, routes: Any, rlen: Any, node_route: Any, node_pos: Any, loa
     return ok
 
 
-@njit(cache=True, nogil=True)
-def _route_ok(v: int, routes: Any, rlen: Any, ok_nobreak: bool, has_brk: Any, cost: Any,
-              service: Any, ws: Any, we: Any, vstart: Any, vend: Any, vready: Any,
-              vendmax: Any, blo: Any, bhi: Any, bdur: Any) -> bool:
+@nogil_kernel
+def _route_ok(v: int, routes: I64, rlen: I64, ok_nobreak: bool, has_brk: Bools, cost: I64,
+              service: I64, ws: I64, we: I64, vstart: I64, vend: I64, vready: I64,
+              vendmax: I64, blo: I64, bhi: I64, bdur: I64) -> bool:
     if not ok_nobreak:
         return False
     if rlen[v] == 0 or not has_brk[v]:
@@ -199,9 +199,9 @@ def _route_ok(v: int, routes: Any, rlen: Any, ok_nobreak: bool, has_brk: Any, co
 # -- the search ---------------------------------------------------------------------------------
 
 
-@njit(cache=True, nogil=True)
+@nogil_kernel
 def _remove_positions(v: int, first: int, count: int, keep_from: int, keep_count: int,
-                      routes: Any, rlen: Any, node_route: Any, removed: Any,
+                      routes: I64, rlen: I64, node_route: I64, removed: I64,
                       n_removed: int) -> int:
     """Remove ``count`` visits from position ``first`` except ``keep_count`` from ``keep_from``."""
     n = rlen[v]
@@ -221,15 +221,15 @@ def _remove_positions(v: int, first: int, count: int, keep_from: int, keep_count
     return n_removed
 
 
-@njit(cache=True, nogil=True)
+@nogil_kernel
 def _iterate(iters: int, temp: float, seed: int, removed_avg: float, max_string: float,
-             blink: float, cost: Any, service: Any, ws: Any, we: Any, demand: Any,
-             penalty: Any, visits: Any, adj: Any, allowed: Any, vclass: Any, n_classes: int,
-             vstart: Any, vend: Any, vready: Any, vendmax: Any, cap: Any, has_brk: Any,
-             blo: Any, bhi: Any, bdur: Any, far: Any, must: Any,
-             c_routes: Any, c_rlen: Any, c_node_route: Any, c_node_pos: Any, c_load: Any,
-             c_rcost: Any, c_early: Any, c_late: Any,
-             b_routes: Any, b_rlen: Any, stats: Any) -> None:
+             blink: float, cost: I64, service: I64, ws: I64, we: I64, demand: I64,
+             penalty: I64, visits: I64, adj: I64, allowed: Bools, vclass: I64, n_classes: int,
+             vstart: I64, vend: I64, vready: I64, vendmax: I64, cap: I64, has_brk: Bools,
+             blo: I64, bhi: I64, bdur: I64, far: F64, must: Bools,
+             c_routes: I64, c_rlen: I64, c_node_route: I64, c_node_pos: I64, c_load: I64,
+             c_rcost: I64, c_early: I64, c_late: I64,
+             b_routes: I64, b_rlen: I64, stats: I64) -> None:
     """Run ``iters`` SISR iterations at temperature ``temp`` from the current solution.
 
     ``stats`` holds [current cost, best cost, iterations done, improvements of the best].
@@ -477,28 +477,28 @@ def route_cost(spec: RoutingSpec, vehicle: int, nodes: list[int]) -> int:
 
 @dataclass(slots=True)
 class _Arrays:
-    cost: Any
-    service: Any
-    ws: Any
-    we: Any
-    demand: Any
-    penalty: Any
-    visits: Any
-    adj: Any
-    allowed: Any
-    vclass: Any
+    cost: I64
+    service: I64
+    ws: I64
+    we: I64
+    demand: I64
+    penalty: I64
+    visits: I64
+    adj: I64
+    allowed: Bools
+    vclass: I64
     n_classes: int
-    vstart: Any
-    vend: Any
-    vready: Any
-    vendmax: Any
-    cap: Any
-    has_brk: Any
-    blo: Any
-    bhi: Any
-    bdur: Any
-    far: Any
-    must: Any
+    vstart: I64
+    vend: I64
+    vready: I64
+    vendmax: I64
+    cap: I64
+    has_brk: Bools
+    blo: I64
+    bhi: I64
+    bdur: I64
+    far: F64
+    must: Bools
 
 
 def _arrays(spec: RoutingSpec) -> _Arrays:
