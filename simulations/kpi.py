@@ -22,7 +22,8 @@ import numpy.typing as npt
 from dispatch.model import OutcomeKind
 from simulations.coverage import THRESHOLDS_MIN, Coverage
 from simulations.engine import CalloutRecord, RunResult
-from simulations.scenario import STAYED_HOME, Scenario
+from simulations.scenario import Scenario
+from simulations.spec import STAYED_HOME
 
 __all__ = ["Kpis", "MunicipalityRow", "by_municipality", "clip", "hour_of_week", "summarize"]
 

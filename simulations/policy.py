@@ -17,7 +17,7 @@ from datetime import datetime
 from dispatch.recommend import RecommendConfig, UnitOption, recommend
 from dispatch.state import DispatchState, Unit
 from maps.graph import Place
-from simulations.scenario import Policy
+from simulations.spec import Policy
 from simulations.travel import SimRoads
 
 __all__ = ["Choice", "choose_unit", "pick"]

@@ -31,7 +31,6 @@ from simulations.spec import (
     DEFAULT_OUTCOME_MIX,
     DEFAULT_PRIORITY_MIX,
     DEFAULT_WEEKDAY_PROFILE,
-    STAYED_HOME,
     Base,
     Economics,
     Policy,
@@ -48,8 +47,6 @@ from simulations.spec import (
 
 __all__ = [
     "CARRIER",
-    "DEFAULT_OUTCOME_MIX",
-    "STAYED_HOME",
     "Base",
     "Economics",
     "Policy",

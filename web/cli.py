@@ -122,7 +122,8 @@ class TokenRedactor(logging.Filter):
 
 
 def _serve_demo(args: argparse.Namespace) -> int:
-    from web.live_demo import DemoConfig, random_seed, serve_demo
+    from web.demo_config import DemoConfig
+    from web.live_demo import random_seed, serve_demo
 
     given: dict[str, Any] = {
         "speed": args.speed, "alarms_per_hour": args.alarms_per_hour,

@@ -28,6 +28,7 @@ from mae.errors import MaeError
 from maps.graph import RoadGraph
 from simulations.behaviour import Chance, draw_chance
 from simulations.policy import pick
+from simulations.spec import Policy
 from web.auth import Principal, Role
 from web.demo_config import DemoConfig
 from web.demo_crew import CrewBot
@@ -36,6 +37,9 @@ from web.intake import submit_alarm
 from web.service import DispatchService
 
 __all__ = ["Bots", "DemoRunner"]
+
+#: The dispatcher bot's rule: the closest idle unit, as the simulator's default policy.
+CLOSEST_IDLE = Policy()
 
 logger = logging.getLogger(__name__)
 
@@ -213,7 +217,7 @@ class DemoRunner:
             except MaeError as exc:
                 logger.debug("no recommendation for %s: %s", cid, exc)
                 options = []
-            choice = pick(self.config.policy, options, budget_s=self.config.max_eta_s)
+            choice = pick(CLOSEST_IDLE, options, budget_s=self.config.max_eta_s)
             if choice is None:
                 self.retry_at[cid] = now + timedelta(seconds=30)
                 continue

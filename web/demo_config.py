@@ -1,8 +1,8 @@
 """How the live demo behaves: rates, patience, the bots' policy and the crews' behaviour model.
 
-The lowest of the demo's modules: :mod:`web.demo_units`, :mod:`web.demo_crew`,
-:mod:`web.demo_actors` and :mod:`web.live_demo` import it and it imports none of them. All
-durations are demo seconds (the scaled clock's).
+Below :mod:`web.demo_crew`, :mod:`web.demo_actors` and :mod:`web.live_demo`, which import it;
+it takes only the unit constants from :mod:`web.demo_units`. All durations are demo seconds (the
+scaled clock's).
 """
 
 from __future__ import annotations
@@ -10,13 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from simulations.behaviour import CrewModel
-from simulations.spec import Policy, Service
+from simulations.spec import Service
+from web.demo_units import SHIFT_HOURS
 from web.errors import BadMessage
 
-__all__ = ["DEMO_CREW", "SHIFT_HOURS", "DemoConfig"]
+__all__ = ["DemoConfig"]
 
-DEMO_CREW = ("demo crew",)  # who a demo unit's shift names as its crew
-SHIFT_HOURS = 12.0  # a demo shift; a fresh crew takes over when it ends
 RELIEF_AFTER_S = 600.0  # ... this long after the last one went off duty
 JITTER = 0.5  # demo crews acknowledge and turn out in 50 % to 150 % of the service times
 ROLLING_TURNOUT_S = 15.0  # a crew sent on while driving needs no turnout time
@@ -25,9 +24,9 @@ ACK_MARGIN = 3.0  # and acknowledges within a third of the time left to do so
 
 @dataclass(frozen=True, slots=True)
 class DemoConfig:
-    """How the demo behaves; durations are demo seconds (the scaled clock's). ``policy`` is how
-    the dispatcher bot chooses among the service's recommendation (its budget is
-    ``max_eta_s``), ``service`` the crews' times."""
+    """How the demo behaves; durations are demo seconds (the scaled clock's). The dispatcher
+    bot takes the closest idle unit of the service's recommendation within ``max_eta_s``;
+    ``service`` is the crews' times."""
 
     speed: float = 10.0
     seed: int = 0
@@ -40,7 +39,6 @@ class DemoConfig:
     position_every_s: float = 3.0
     manual_units: frozenset[str] = frozenset()
     service: Service = field(default_factory=Service)
-    policy: Policy = field(default_factory=Policy)
 
     def __post_init__(self) -> None:
         limits = {"speed": (0.1, 1000.0), "alarms_per_hour": (0.01, 600.0),

@@ -41,7 +41,8 @@ from simulations.behaviour import (
 )
 from simulations.travel import Point, point_along
 from web.auth import Principal
-from web.demo_config import DEMO_CREW, DemoConfig
+from web.demo_config import DemoConfig
+from web.demo_units import DEMO_CREW
 from web.service import DispatchService
 
 __all__ = ["CrewBot", "DemoHost", "Leg"]

@@ -2,7 +2,8 @@
 
 Done through the service's public :meth:`~web.service.DispatchService.execute` with the same
 commands an administrator's client would send, so the production service holds no demo code.
-Used by the live demo and by ``mae serve --demo-units`` (a service with cars to try the pages).
+Used by the live demo and by ``mae serve --demo-units`` (a service with cars to try the pages);
+it imports nothing of the simulator, so the production app loads none of it.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from dispatch.commands import RegisterUnit, StartShift
 from dispatch.model import Location
 from maps.gazetteer import normalise_name
 from maps.graph import Facility, RoadGraph
-from web.demo_config import DEMO_CREW, SHIFT_HOURS
 from web.service import DispatchService
 
-__all__ = ["demo_unit_ids", "register_demo_units"]
+__all__ = ["DEMO_CREW", "SHIFT_HOURS", "demo_unit_ids", "register_demo_units"]
+
+DEMO_CREW = ("demo crew",)  # who a demo unit's shift names as its crew
+SHIFT_HOURS = 12.0  # a demo shift; a fresh crew takes over when it ends
 
 
 def _bases(graph: RoadGraph) -> list[Facility]:

@@ -43,7 +43,7 @@ from web.app import create_app
 from web.auth import PrincipalStore, Role
 from web.demo_actors import Bots, DemoRunner
 from web.demo_config import DemoConfig
-from web.demo_units import demo_unit_ids, register_demo_units
+from web.demo_units import demo_unit_ids
 from web.deps import PrincipalDep
 from web.errors import BadMessage
 from web.service import DispatchService
@@ -51,12 +51,10 @@ from web.serving import run_server
 from web.settings import Settings
 
 __all__ = [
-    "DemoConfig",
     "DemoLink",
     "ScaledClock",
     "create_demo_app",
     "demo_links",
-    "demo_unit_ids",
     "random_seed",
     "router",
     "serve_demo",
@@ -152,6 +150,7 @@ def create_demo_app(settings: Settings, config: DemoConfig, *, graph: RoadGraph,
     service, the actors stopped before it; bot principals are created in ``settings.database``."""
     clock = clock if clock is not None else ScaledClock(config.speed)
     bots = _bots(settings.database, demo_unit_ids(graph))
+    settings = settings.model_copy(update={"demo_units": True})
     app = create_app(settings, clock=clock, graph=graph)
     app.include_router(router)
     inner = app.router.lifespan_context
@@ -159,7 +158,6 @@ def create_demo_app(settings: Settings, config: DemoConfig, *, graph: RoadGraph,
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[Any]:
         async with inner(app) as state:
-            await register_demo_units(app.state.service)
             runner = DemoRunner(app.state.service, graph, config, bots, say=say)
             app.state.demo = runner
             task = asyncio.create_task(runner.run())

@@ -42,11 +42,12 @@ from tests.web.conftest import (
     serve_app,
     wait_healthy,
 )
+from web.demo_config import DemoConfig
 from web.demo_feed import JOINT_FAR_M, JOINT_NEAR_M, LEAD_S, AlarmFeed
-from web.demo_units import register_demo_units
+from web.demo_units import demo_unit_ids, register_demo_units
 from web.errors import BadMessage
 from web.eventstore import SqliteEventStore
-from web.live_demo import DemoConfig, ScaledClock, create_demo_app, demo_links, demo_unit_ids
+from web.live_demo import ScaledClock, create_demo_app, demo_links
 from web.service import DispatchService
 from web.settings import Settings
 
