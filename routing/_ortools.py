@@ -19,7 +19,7 @@ from typing import Any
 
 from routing._lns import LnsOptions
 from routing._spec import RoutingSpec
-from routing.errors import InfeasibleProblem, InvalidProblem, SolverUnavailable
+from routing.errors import InvalidProblem, SolverFailed, SolverUnavailable
 
 try:
     from ortools.constraint_solver import pywrapcp, routing_enums_pb2
@@ -48,7 +48,8 @@ def min_cost_perfect_matching(size: int, arcs: Sequence[tuple[int, int, int]]) -
     """Optimal perfect matching of ``size`` left to ``size`` right nodes over ``arcs``.
 
     ``arcs`` are ``(left, right, cost)``; returns the right mate of each left node.
-    Raises :class:`~routing.errors.InfeasibleProblem` when no perfect matching exists.
+    Raises :class:`~routing.errors.SolverFailed` when no perfect matching exists (callers
+    always add arcs that make one).
     """
     _require()
     solver = linear_sum_assignment.SimpleLinearSumAssignment()
@@ -56,7 +57,7 @@ def min_cost_perfect_matching(size: int, arcs: Sequence[tuple[int, int, int]]) -
         solver.add_arc_with_cost(left, right, cost)
     status = solver.solve()
     if status != linear_sum_assignment.SimpleLinearSumAssignment.OPTIMAL:
-        raise InfeasibleProblem(f"linear sum assignment failed with status {status}")
+        raise SolverFailed(f"linear sum assignment failed with status {status}")
     return [solver.right_mate(i) for i in range(size)]
 
 

@@ -13,7 +13,9 @@ __all__ = [
     "NotInPlan",
     "RoutingError",
     "SnapError",
+    "SolverFailed",
     "SolverUnavailable",
+    "is_internal",
 ]
 
 
@@ -40,6 +42,20 @@ class NotInPlan(RoutingError, KeyError):
 
 class SolverUnavailable(RoutingError, ImportError):
     """Assignment or planning was asked for where OR-Tools is not installed."""
+
+
+class SolverFailed(RoutingError, RuntimeError):
+    """A solver stopped without an answer on a problem it should always solve (a bug)."""
+
+
+#: Errors that no client input can cause: a caller's bug or a missing solver. The web shell
+#: answers them as internal errors, not as a rejected request.
+_INTERNAL = (InvalidQuery, NotInPlan, SolverUnavailable, SolverFailed)
+
+
+def is_internal(exc: BaseException) -> bool:
+    """Whether ``exc`` is a routing error that only the server itself can cause."""
+    return isinstance(exc, _INTERNAL)
 
 
 class InvalidProblem(RoutingError, ValueError):

@@ -22,7 +22,7 @@ from dispatch.errors import (
 )
 from mae.errors import MaeError
 from maps.errors import UnknownPlace
-from routing.errors import RoutingError
+from routing.errors import RoutingError, is_internal
 
 __all__ = [
     "BadMessage",
@@ -96,6 +96,9 @@ def describe(exc: BaseException) -> ErrorInfo:
         return ErrorInfo(404, "unknown_callout", str(exc), "callout_id")
     if isinstance(exc, UnknownAlarm):
         return ErrorInfo(404, "unknown_alarm", str(exc), "alarm_id")
+    if is_internal(exc):  # a server bug or a missing solver, never the client's mistake
+        return ErrorInfo(500, "internal", "internal error; the request changed nothing",
+                         close_code=1011)
     if isinstance(exc, DispatchError | RoutingError | MaeError):
         return ErrorInfo(400, "rejected", str(exc))
     return ErrorInfo(500, "internal", "internal error; the request changed nothing",

@@ -1,0 +1,31 @@
+"""How errors are answered: a client's mistake is a 4xx that names it, a server fault a 500."""
+
+from __future__ import annotations
+
+import pytest
+
+from routing.errors import (
+    InvalidProblem,
+    InvalidQuery,
+    NotInPlan,
+    SnapError,
+    SolverFailed,
+    SolverUnavailable,
+)
+from web.errors import describe
+
+
+@pytest.mark.parametrize("exc", [InvalidQuery("seed arrays disagree"), NotInPlan("U1"),
+                                 SolverUnavailable("no OR-Tools"), SolverFailed("status 2")])
+def test_routing_faults_only_the_server_can_cause_are_internal(exc: Exception) -> None:
+    info = describe(exc)
+    assert (info.status, info.code, info.close_code) == (500, "internal", 1011)
+    assert str(exc) not in info.message  # internals are not echoed to the client
+
+
+@pytest.mark.parametrize("exc", [SnapError("65.0, 22.0 is 9 km from a road"),
+                                 InvalidProblem("visits[0].window: ends before it starts")])
+def test_routing_errors_about_the_request_are_rejections(exc: Exception) -> None:
+    info = describe(exc)
+    assert (info.status, info.code) == (400, "rejected")
+    assert info.message == str(exc)
