@@ -57,7 +57,6 @@ from dispatch.rules_units import (
 from dispatch.state import DispatchState
 
 __all__ = [
-    "DEFAULT_CONFIG",
     "HANDLERS",
     "Acknowledge",
     "AddNote",
@@ -67,7 +66,6 @@ __all__ = [
     "Decision",
     "DispatchConfig",
     "EndShift",
-    "Handler",
     "MergeCallouts",
     "Reassign",
     "ReceiveAlarm",
@@ -122,10 +120,7 @@ HANDLERS: Mapping[type[Command], Handler] = MappingProxyType(_TABLE)
 def handler_for(kind: type[Command]) -> Handler:
     """The handler of command type ``kind`` (or of its nearest command base class), else
     :class:`UnknownCommand`."""
-    handler = _TABLE.get(kind)
-    if handler is not None:
-        return handler
-    for base in kind.__mro__[1:]:
+    for base in kind.__mro__:
         handler = _TABLE.get(base)
         if handler is not None:
             return handler
@@ -149,4 +144,4 @@ def decide(
     if now.tzinfo is None:
         raise InvalidCommand("now", "must be timezone-aware")
     handler = _TABLE.get(type(command)) or handler_for(type(command))
-    return handler(Context(state, now, actor, config, {"at": now, "actor": actor}), command)
+    return handler(Context(state, now, config, {"at": now, "actor": actor}), command)

@@ -18,7 +18,7 @@ from dispatch.errors import InvalidCommand
 from dispatch.events import Event
 from dispatch.state import DispatchState
 
-__all__ = ["Context", "Decision", "DispatchConfig", "Stamp", "checked_text"]
+__all__ = ["Context", "Decision", "DispatchConfig", "checked_text"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,15 +55,14 @@ class Stamp(TypedDict):
 
 class Context(NamedTuple):
     """Everything a handler reads besides its command: the state (never changed), the time,
-    who acts, the rules' tuning, and ``stamp``: ``{"at": now, "actor": actor}``, the time and
-    actor every event of this command carries.
+    the rules' tuning, and ``stamp``: ``{"at": now, "actor": actor}``, the time and the actor
+    every event of this command carries (the actor is only there, so it cannot disagree).
 
     A named tuple rather than a frozen dataclass: one is made for every command, and a named
     tuple costs about a third less to make."""
 
     state: DispatchState
     now: datetime
-    actor: str
     config: DispatchConfig
     stamp: Stamp
 

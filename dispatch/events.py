@@ -58,7 +58,6 @@ __all__ = [
     "UnitPositionReported",
     "UnitRegistered",
     "UnitStatusChanged",
-    "Upcaster",
     "event_from_dict",
     "event_to_dict",
     "upcaster",

@@ -18,6 +18,8 @@ from typing import TypeVar
 from dispatch.errors import InvalidCommand
 
 __all__ = [
+    "MAX_NOTE_CHARS",
+    "MAX_REASON_CHARS",
     "AgeBand",
     "Agency",
     "Alarm",
@@ -33,6 +35,7 @@ __all__ = [
 ]
 
 MAX_NOTE_CHARS = 2000
+MAX_REASON_CHARS = 200  # a cancel reason
 MAX_REFERENCE_CHARS = 64
 
 

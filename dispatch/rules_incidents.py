@@ -28,7 +28,7 @@ from dispatch.events import (
     Event,
     NoteAdded,
 )
-from dispatch.model import Alarm, Category
+from dispatch.model import MAX_NOTE_CHARS, MAX_REASON_CHARS, Alarm, Category
 from dispatch.state import Callout, DispatchState
 from dispatch.status import CalloutStatus, check_callout_transition
 from maps.graph import haversine_m
@@ -36,15 +36,10 @@ from maps.graph import haversine_m
 __all__ = [
     "add_note",
     "cancel_callout",
-    "compatible",
     "merge_callouts",
     "receive_alarm",
     "split_callout",
 ]
-
-MAX_NOTE_CHARS = 2000
-MAX_REASON_CHARS = 200
-
 
 def compatible(a: Category, b: Category) -> bool:
     """Whether two alarms' categories can describe the same incident.

@@ -10,7 +10,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from dispatch.model import AgeBand, Category, Children, OutcomeKind, Priority, Sex
+from dispatch.model import (
+    MAX_NOTE_CHARS,
+    MAX_REASON_CHARS,
+    AgeBand,
+    Category,
+    Children,
+    OutcomeKind,
+    Priority,
+    Sex,
+)
 from dispatch.status import UnitStatus
 from web.errors import BadMessage
 
@@ -83,7 +92,7 @@ class AlarmIn(_In):
     priority: Priority
     category: Category
     patient: PatientIn = PatientIn()
-    note: str = Field(default="", max_length=2000,
+    note: str = Field(default="", max_length=MAX_NOTE_CHARS,
                       description="free text for the crew; never logged")
     police_on_scene: bool = False
     ambulance_on_scene: bool = False
@@ -230,7 +239,7 @@ class AssignMsg(_Msg):
 class CancelMsg(_Msg):
     type: Literal["cancel"]
     callout_id: Id
-    reason: str = Field(default="", max_length=200)
+    reason: str = Field(default="", max_length=MAX_REASON_CHARS)
 
 
 class MergeMsg(_Msg):
@@ -248,7 +257,7 @@ class SplitMsg(_Msg):
 class NoteMsg(_Msg):
     type: Literal["note"]
     callout_id: Id
-    text: str = Field(min_length=1, max_length=2000)
+    text: str = Field(min_length=1, max_length=MAX_NOTE_CHARS)
 
 
 class RecommendMsg(_Msg):

@@ -10,7 +10,7 @@ have no ``"v"`` key: it is what a log from that time looks like, and it is kept 
 regenerated) so the tests show such a log still loads. Run today, the script writes the same
 events with ``"v": 1`` (until the rules or an event's schema change). From the repository root::
 
-    .venv/bin/python tests/data/events/make_log_v1.py tests/data/events/log_v1.jsonl
+    .venv/bin/python tests/data/events/make_log_v1.py /tmp/log.jsonl   # never over log_v1.jsonl
 """
 
 from __future__ import annotations
