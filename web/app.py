@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from dispatch.clock import Clock
 from dispatch.commands import DispatchConfig
 from mae.errors import MaeError
 from maps.graph import RoadGraph
@@ -32,7 +33,7 @@ from web.eventstore import SqliteEventStore
 from web.replay import Pace, WallPace
 from web.replay import router as replay_router
 from web.routes import mapdata
-from web.service import Clock, DispatchService
+from web.service import DispatchService
 from web.settings import Settings
 
 __all__ = ["create_app"]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -24,16 +23,18 @@ from dispatch.state import DispatchState
 from web.auth import Principal, Role
 from web.errors import BadMessage
 from web.eventstore import EventStore
-from web.views import alarm_status, board_snapshot, callout_view, live_callout_id, unit_view
+from web.views import (
+    alarm_status,
+    board_snapshot,
+    callout_view,
+    dumps,
+    live_callout_id,
+    unit_view,
+)
 from web.visibility import Audience, Viewer
 from web.writer import LogIndex
 
-__all__ = ["Fanout", "History", "Subscription", "dumps"]
-
-
-def dumps(data: Mapping[str, Any]) -> str:
-    """``data`` as the compact JSON text every socket message is sent as."""
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+__all__ = ["Fanout", "History", "Subscription"]
 
 
 class Subscription:

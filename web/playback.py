@@ -26,7 +26,7 @@ from typing import Any
 from dispatch.events import Envelope, event_from_dict
 from dispatch.state import DispatchState
 from web.errors import BadMessage
-from web.views import board_snapshot, track_eta
+from web.views import board_snapshot, dumps, track_eta
 from web.visibility import Audience, Viewer, audience_of
 
 __all__ = ["MAX_SPEED", "MIN_SPEED", "Player", "ReplayLog", "list_replays", "load_replay",
@@ -44,10 +44,6 @@ _FIELDS: dict[str, frozenset[str]] = {
     "play": frozenset(), "pause": frozenset(), "speed": frozenset({"speed"}),
     "seek": frozenset({"at"}), "clock": frozenset(),
 }
-
-
-def _dumps(data: dict[str, Any]) -> str:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
 class _Board:
@@ -252,7 +248,7 @@ class Player:
     # -- reading --------------------------------------------------------------------------
 
     def snapshot(self) -> str:
-        return _dumps(board_snapshot(self.board.state, with_text=self.viewer.sees_text,
+        return dumps(board_snapshot(self.board.state, with_text=self.viewer.sees_text,
                                      eta_at=self.board.eta_at))
 
     def clock(self) -> dict[str, Any]:
@@ -276,7 +272,7 @@ class Player:
             message = self.viewer.render(env, self.board.apply(env))
             self.pos += 1
             if message is not None:
-                out.append(_dumps(message))
+                out.append(dumps(message))
         self.at = max(self.at, at)
         return out
 
@@ -293,8 +289,8 @@ class Player:
             out = self._forward(self.at)
         else:
             raise BadMessage("since", f"must be between 0 and {n}, the end of the log")
-        return [*out, _dumps({"type": "ready", "seq": self.board.state.last_seq}),
-                _dumps(self.clock())]
+        return [*out, dumps({"type": "ready", "seq": self.board.state.last_seq}),
+                dumps(self.clock())]
 
     def advance(self, wall_s: float) -> list[str]:
         """Play ``wall_s`` seconds of wall time at the current speed (nothing when paused);
@@ -335,7 +331,7 @@ class Player:
             self.speed = _speed(data.get("speed"))
         elif kind == "seek":
             out = self.seek(_time(data.get("at"), self.log))
-        return [*out, _dumps(self.clock())]
+        return [*out, dumps(self.clock())]
 
 
 def _speed(value: Any) -> float:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from typing import Annotated, Any, Protocol
 
@@ -31,6 +30,7 @@ from web.routes._common import errors
 from web.schemas import ReplayOut
 from web.service import Subscription
 from web.sockets import bearer_token, client_frames, decode_frame, since_param
+from web.views import dumps
 from web.visibility import Viewer
 
 __all__ = ["Pace", "WallPace", "router"]
@@ -42,10 +42,6 @@ router = APIRouter()
 TICK_S = 0.2  # wall seconds between playback steps
 MAX_STEP_S = 1.0  # wall time one step may cover (a stalled loop does not jump ahead)
 MAX_MESSAGE_CHARS = 4_000
-
-
-def _dumps(data: dict[str, Any]) -> str:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
 class Pace(Protocol):
@@ -87,7 +83,7 @@ def get_replays(
 
 def _error(exc: MaeError, msg_id: Any = None) -> str:
     info = describe(exc)
-    return _dumps({"type": "error", "status": info.status, **info.reply(), "id": msg_id})
+    return dumps({"type": "error", "status": info.status, **info.reply(), "id": msg_id})
 
 
 def _handle(player: Player | None, problem: BadMessage | None, text: str) -> list[str]:
@@ -99,17 +95,17 @@ def _handle(player: Player | None, problem: BadMessage | None, text: str) -> lis
             raise BadMessage("", "a message is a JSON object with a 'type' field")
         if data.get("type") == "ping":
             seq = player.board.state.last_seq if player is not None else 0
-            return [_dumps({"type": "pong", "seq": seq, "id": msg_id})]
+            return [dumps({"type": "pong", "seq": seq, "id": msg_id})]
         if player is None:
             assert problem is not None
             raise problem
         out = player.control(data)
-        return [*out, _dumps({**player.clock(), "type": "ok", "id": msg_id})]
+        return [*out, dumps({**player.clock(), "type": "ok", "id": msg_id})]
     except MaeError as exc:
         return [_error(exc, msg_id)]
     except Exception:
         logger.exception("replay message failed")
-        return [_dumps({"type": "error", "status": 500, "error": "internal", "field": None,
+        return [dumps({"type": "error", "status": 500, "error": "internal", "field": None,
                         "message": "internal error; the replay did not change", "id": msg_id})]
 
 
@@ -135,7 +131,7 @@ async def _play(player: Player, sub: Subscription, wake: asyncio.Event, pace: Pa
         step = await pace.step()
         if not player.playing or sub.queue.qsize() > sub.queue.maxsize // 4:
             continue
-        for text in [*player.advance(step), _dumps(player.clock())]:
+        for text in [*player.advance(step), dumps(player.clock())]:
             sub.push(text)
 
 

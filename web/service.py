@@ -4,13 +4,13 @@ Each concern lives in its own module and this facade wires them to one shared st
 :mod:`web.writer` is the single writer (decide, log durably, apply; exactly-once ops; audit),
 :mod:`web.fanout` sends each subscriber what it may see, :mod:`web.advice` answers questions
 (recommendations, ETAs, locations) and :mod:`web.ticks` turns passing time into commands.
-Callers use only the public methods here, so the parts can change without touching them.
+Callers use these methods and read ``state``, ``graph`` and ``clock``; never the parts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from dispatch.clock import Clock
@@ -29,10 +29,17 @@ from web.fanout import Fanout, History, Subscription
 from web.ticks import Ticker
 from web.views import alarm_status
 from web.visibility import Viewer
-from web.writer import Executed, Guard, LogIndex, WallClock, Writer
+from web.writer import Executed, Guard, LogIndex, Writer
 
-__all__ = ["Clock", "DispatchService", "Executed", "Guard", "History", "Subscription",
-           "WallClock"]
+__all__ = ["DispatchService", "Guard", "Subscription", "WallClock"]
+
+
+
+class WallClock:
+    """The real time, timezone-aware (UTC): the service's clock unless one is given."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
 
 
 class DispatchService:
@@ -49,24 +56,19 @@ class DispatchService:
         recommend_config: RecommendConfig | None = None,
         queue_size: int = 10_000,
     ) -> None:
-        self.store = store
         self.graph = graph
         self.clock: Clock = clock or WallClock()
-        self.audit = audit
-        self.config = config or DispatchConfig()
-        self.recommend_config = recommend_config or RecommendConfig()
-        self.queue_size = queue_size
         self.state = DispatchState()
         index = LogIndex()
         self._index = index
         self._fanout = Fanout(store, self.state, index, clock=self.clock, queue_size=queue_size)
-        self._writer = Writer(store, self.state, index, clock=self.clock, config=self.config,
-                              publish=self._fanout.publish, audit=audit)
+        self._writer = Writer(store, self.state, index, clock=self.clock,
+                              config=config or DispatchConfig(), publish=self._fanout.publish,
+                              audit=audit)
         self._advisor = Advisor(self.state, graph, clock=self.clock,
-                                config=self.recommend_config)
+                                config=recommend_config or RecommendConfig())
         self._ticker = Ticker(self._writer.execute, self._advisor.recommend,
                               self._fanout.broadcast)
-        self.gazetteer = self._advisor.gazetteer
 
     # -- writing (web.writer) ------------------------------------------------------------------
 
@@ -137,14 +139,6 @@ class DispatchService:
     def unsubscribe(self, sub: Subscription) -> None:
         self._fanout.unsubscribe(sub)
 
-    @property
-    def subscriber_count(self) -> int:
-        return self._fanout.subscriber_count
-
-    def snapshot(self, viewer: Viewer) -> dict[str, Any]:
-        """The current state as ``viewer`` may see it."""
-        return self._fanout.snapshot(viewer)
-
     # -- advice (web.advice) ------------------------------------------------------------------
 
     def travel(self) -> TravelTimes:
@@ -169,16 +163,7 @@ class DispatchService:
         map's roads; ``label`` names bare coordinates by the nearest place."""
         return self._advisor.resolve(lat=lat, lon=lon, place=place, field=field, label=label)
 
-    def nearby_label(self, lat: float, lon: float) -> str:
-        """The nearest place of the map as a label for bare coordinates ("" beyond 30 km)."""
-        return self._advisor.nearby_label(lat, lon)
-
     # -- background work (web.ticks) ----------------------------------------------------------
-
-    async def tick(self) -> Executed:
-        """One clock tick: time out unacknowledged assignments and alert the dispatchers with
-        the next-best unit."""
-        return await self._ticker.tick()
 
     async def run_ticks(self, interval_s: float) -> None:
         """Tick every ``interval_s`` seconds until cancelled; a failing tick is logged."""

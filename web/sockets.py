@@ -70,7 +70,7 @@ from web.schemas import (
     parse_message,
 )
 from web.service import DispatchService, Guard, Subscription
-from web.views import location_view, option_view
+from web.views import dumps, location_view, option_view
 from web.visibility import Viewer
 
 __all__ = ["REVALIDATE_S", "bearer_token", "client_frames", "decode_frame", "refuse", "router",
@@ -101,7 +101,7 @@ class Connection:
 
     def send(self, message: Reply) -> None:
         if self.sub is not None:
-            self.sub.push(json.dumps(message, ensure_ascii=False, separators=(",", ":")))
+            self.sub.push(dumps(message))
 
     async def run_command(self, command: Any, action: str, target: dict[str, Any], *,
                           op: str | None = None, guard: Guard | None = None) -> Reply:

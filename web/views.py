@@ -6,6 +6,7 @@ patient free text (alarm notes, callout notes) for principals who must not see i
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -30,6 +31,7 @@ __all__ = [
     "alarm_view",
     "board_snapshot",
     "callout_view",
+    "dumps",
     "eta_arrival",
     "live_callout_id",
     "location_view",
@@ -37,6 +39,12 @@ __all__ = [
     "track_eta",
     "unit_view",
 ]
+
+
+
+def dumps(data: Mapping[str, Any]) -> str:
+    """``data`` as the compact JSON text every socket and replay message is sent as."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
 def _iso(t: datetime | None) -> str | None:

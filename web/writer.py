@@ -20,7 +20,7 @@ import hashlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from dispatch.clock import Clock
 from dispatch.commands import Command, Decision, DispatchConfig, decide
@@ -34,16 +34,9 @@ from web.eventstore import EventStore, OpRecord
 from web.views import track_eta
 from web.visibility import Audience, audience_of
 
-__all__ = ["Executed", "Guard", "LogIndex", "Publish", "WallClock", "Writer"]
+__all__ = ["Executed", "Guard", "LogIndex", "Publish", "Writer"]
 
 logger = logging.getLogger(__name__)
-
-
-class WallClock:
-    """The real time, timezone-aware (UTC)."""
-
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
