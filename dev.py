@@ -29,8 +29,13 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 STAMP = VENV / ".mae-installed"
-#: Where the browser tests look for Chromium first (``tests/web/conftest.py`` reads this too).
+#: Debian's Chromium; the browser tests drive the one named by MAE_CHROMIUM, which we set.
 DEBIAN_CHROMIUM = Path("/usr/bin/chromium")
+#: numba keeps compiled kernels in ``__pycache__`` keyed by each kernel's own file only, so a
+#: kernel compiled into another module's would outlive an edit of it: these caches are cleared
+#: whenever any kernel source changes.
+KERNELS = ("routing/_jit.py", "routing/_ch_*.py", "routing/_lns.py")
+KERNEL_STAMP = VENV / ".mae-kernels"
 
 
 class SetupError(Exception):
@@ -70,6 +75,25 @@ def ensure_venv(extras: str) -> None:
     _run(BIN / "python", "-m", "pip", "install", "--quiet", "--upgrade", "pip")
     _run(BIN / "python", "-m", "pip", "install", "--quiet", "-e", f".[{extras}]")
     STAMP.write_text(want + "\n")
+
+
+def clear_stale_kernels() -> None:
+    """Remove numba's on-disk caches of ``routing/`` when a kernel source changed since."""
+    sources = sorted(p for pattern in KERNELS for p in ROOT.glob(pattern))
+    want = hashlib.sha256(b"".join(p.read_bytes() for p in sources)).hexdigest()
+    if KERNEL_STAMP.is_file() and KERNEL_STAMP.read_text().strip() == want:
+        return
+    for cached in (ROOT / "routing" / "__pycache__").glob("*.nb[ic]"):
+        cached.unlink(missing_ok=True)
+    KERNEL_STAMP.write_text(want + "\n")
+
+
+def _system_chromium() -> Path | None:
+    """Debian's Chromium, or any ``chromium`` on the PATH."""
+    if DEBIAN_CHROMIUM.is_file():
+        return DEBIAN_CHROMIUM
+    found = shutil.which("chromium")
+    return Path(found) if found else None
 
 
 def _can_apt() -> bool:
@@ -114,20 +138,17 @@ def ensure_test_programs() -> dict[str, str]:
     """Make sure Chromium and redis-server exist; return environment for the tests that says
     which Chromium to drive. Installs only what is missing; raises SetupError when it cannot."""
     missing = [] if shutil.which("redis-server") else ["redis-server"]
-    system_chromium = DEBIAN_CHROMIUM.is_file() or shutil.which("chromium") is not None
+    system = _system_chromium()
     if _can_apt():
-        apt = missing + ([] if system_chromium else ["chromium"])
+        apt = missing + ([] if system else ["chromium"])
         if apt:
             _apt_install(apt)
-        chromium = DEBIAN_CHROMIUM if DEBIAN_CHROMIUM.is_file() else Path(
-            shutil.which("chromium") or DEBIAN_CHROMIUM)
-        return {"MAE_CHROMIUM": str(chromium)}
+        return {"MAE_CHROMIUM": str(_system_chromium() or DEBIAN_CHROMIUM)}
     if missing:
         raise SetupError("redis-server is missing (the tests start their own): run "
                          f"'{_install_hint('redis-server', 'redis')}' and try again")
-    if system_chromium:
-        return {"MAE_CHROMIUM": str(DEBIAN_CHROMIUM if DEBIAN_CHROMIUM.is_file()
-                                    else shutil.which("chromium"))}
+    if system:
+        return {"MAE_CHROMIUM": str(system)}
     found = _playwright_chromium()
     if found is None:
         print("installing Chromium for the browser tests (python -m playwright install chromium)",
@@ -149,6 +170,7 @@ def main(argv: list[str]) -> int:
     command, rest = argv[0], argv[1:]
     try:
         ensure_venv("test")
+        clear_stale_kernels()
         if command == "run":
             return _run_foreground(BIN / "mae", "serve", "--demo", *rest)
         os.environ.update(ensure_test_programs())

@@ -14,7 +14,8 @@ so that order is fixed by name rather than by position.
 
 Kernels may call kernels of other modules (imported by name); note that numba's on-disk cache
 is keyed by each function's own file, so after editing a kernel, the cached callers in other
-modules keep the old copy until their cache files (``__pycache__/*.nbi``, ``*.nbc``) are removed.
+modules keep the old copy until their cache files (``__pycache__/*.nbi``, ``*.nbc``) are removed;
+``dev.py`` removes them whenever a kernel source has changed.
 """
 
 from __future__ import annotations
