@@ -5,6 +5,9 @@
 // a login with another token shows nothing until the server says which unit it is.
 
 const BINDING_KEY = "mae.crew.unit";
+// Copies kept under one key for every unit by builds before the keys named the unit: they may
+// hold a job's notes, so they are removed (never read) whenever a token is bound or forgotten.
+const UNKEYED = ["mae.crew.state", "mae.crew.outbox"];
 
 export const stateKey = (unitId) => `mae.crew.state.${unitId}`;
 export const outboxKey = (unitId) => `mae.crew.outbox.${unitId}`;
@@ -45,6 +48,7 @@ export function bindToken(token, unitId) {
   } catch (exc) {
     console.error(exc);
   }
+  remove(...UNKEYED);
 }
 
 /** The stored state of ``unitId`` (an object), or null. */
@@ -65,5 +69,5 @@ export function saveState(unitId, server) {
 /** Forget ``unitId``'s stored state and outbox and which unit the token was bound to. */
 export function forget(unitId) {
   if (unitId) remove(stateKey(unitId), outboxKey(unitId));
-  remove(BINDING_KEY);
+  remove(BINDING_KEY, ...UNKEYED);
 }
