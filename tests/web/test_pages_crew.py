@@ -477,3 +477,42 @@ def test_a_changed_workflow_reaches_a_running_page_when_it_reconnects(
                 if e["type"] == "UnitStatusChanged"]
     assert statuses == ["unavailable"]  # sent once, before or across the reload
     context.close()
+
+
+
+def test_a_page_reloaded_with_a_job_on_it_connects_again_and_shows_the_job(
+    browser: Any, server: Server, dispatcher: Sock
+) -> None:
+    """Drawing the stored route before the map had a size threw (a NaN zoom in Leaflet) and
+    stopped the page before it connected: a crew that reloaded saw its job but never got news."""
+    _cid, context, page = assigned_job(browser, server, dispatcher)
+    page.wait_for_selector("#job-notes li", timeout=WAIT_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.reload()
+    page.wait_for_function("window.maeCrew.ready", timeout=WAIT_MS)
+    page.wait_for_selector("#job-notes li", timeout=WAIT_MS)
+    page.click("#ack")
+    page.wait_for_selector("#job-callout-status:text('Kvitterad')", timeout=WAIT_MS)
+    assert errors == []
+    context.close()
+
+
+def test_copies_stored_under_the_old_unkeyed_names_are_removed_unread(
+    browser: Any, server: Server, dispatcher: Sock
+) -> None:
+    """Builds before the keys named the unit kept a job (its notes) under one key per phone;
+    the page never reads such a copy and removes it when the token is bound again."""
+    _cid, context, page = assigned_job(browser, server, dispatcher)
+    page.wait_for_selector("#job-notes li", timeout=WAIT_MS)
+    page.evaluate("""() => {
+        localStorage.setItem("mae.crew.state", JSON.stringify({unit: {unit_id: "MAE-SUNDERBY"}}));
+        localStorage.setItem("mae.crew.outbox", "[]");
+    }""")
+    page.reload()
+    page.wait_for_function("window.maeCrew.ready", timeout=WAIT_MS)
+    page.wait_for_function("localStorage.getItem('mae.crew.state') === null", timeout=WAIT_MS)
+    assert page.evaluate(CREW_KEYS) == [
+        "mae.crew.outbox.MAE-SUNDERBY", "mae.crew.state.MAE-SUNDERBY", "mae.crew.unit"]
+    context.close()

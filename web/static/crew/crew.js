@@ -432,8 +432,11 @@ function start(token) {
   $("login").hidden = true;
   $("app").hidden = false;
   $("logout").hidden = false;
-  render();
-  connect(null);
+  try {
+    render();
+  } finally {
+    connect(null); // a page that fails to draw must still connect and take its jobs
+  }
 }
 
 const routeView = new RouteView({ token: null });

@@ -160,6 +160,13 @@ export class RouteView {
     if (!map) return;
     const L = window.L;
     map.invalidateSize();
+    // A map laid out with no size yet (the page still hidden) cannot fit bounds: Leaflet would
+    // throw on a NaN zoom. Draw on the next call, when it has a size.
+    const size = map.getSize();
+    if (!(size.x > 0 && size.y > 0)) {
+      this.drawn = null;
+      return;
+    }
     const pos = unit && unit.position ? `${unit.position.lat},${unit.position.lon}` : "";
     const key = `${job ? job.callout_id : ""}|${route ? route.duration_s : ""}|${pos}`;
     if (key === this.drawn) return; // unchanged: keep what the crew panned or zoomed to
