@@ -32,12 +32,22 @@ __all__ = [
     "AlarmStatusOut",
     "AuditOut",
     "CalloutOut",
+    "CoverageOut",
+    "CoveredPlaceOut",
     "ErrorOut",
+    "FacilityOut",
+    "FreeUnitOut",
     "HealthOut",
     "LocationIn",
     "LocationOut",
+    "MapOut",
     "PatientIn",
+    "PlaceMatchOut",
+    "PlaceOut",
     "ReplayOut",
+    "RoadOut",
+    "RouteOut",
+    "StepOut",
     "UnitOut",
     "parse_message",
     "validation_errors",
@@ -364,20 +374,6 @@ def parse_message(data: Any, kinds: dict[str, type[_Msg]]) -> _Msg:
 
 
 # -- map data: /api/map, /api/places, /api/coverage, /api/route (web/routes/mapdata.py) ---------
-
-__all__ += [
-    "CoverageOut",
-    "CoveredPlaceOut",
-    "FacilityOut",
-    "FreeUnitOut",
-    "MapOut",
-    "PlaceMatchOut",
-    "PlaceOut",
-    "RoadOut",
-    "RouteOut",
-    "StepOut",
-]
-
 
 class RoadOut(BaseModel):
     """A run of one road class and number between junctions, as a polyline to draw."""
