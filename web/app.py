@@ -30,6 +30,7 @@ from web.crewpage import router as crew_router
 from web.demo_units import register_demo_units
 from web.errors import describe
 from web.eventstore import SqliteEventStore
+from web.limits import BodyLimits
 from web.replay import Pace, WallPace
 from web.replay import router as replay_router
 from web.routes import mapdata
@@ -125,7 +126,7 @@ def create_app(
 
     async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
-        field = "body" if exc.status_code == 400 else None
+        field = "body" if exc.status_code in (400, 413) else None
         return JSONResponse({"error": f"http_{exc.status_code}", "field": field,
                              "message": str(exc.detail)}, status_code=exc.status_code,
                             headers=exc.headers)
@@ -139,6 +140,9 @@ def create_app(
                              "message": f"{first['field']}: {first['message']}",
                              "errors": errors}, status_code=422)
 
+    app.add_middleware(
+        BodyLimits, default=(settings.max_json_body_bytes, "max_json_body_bytes"),
+        limits={"/api/alarms/cap": (settings.max_body_bytes, "max_body_bytes")})
     app.add_exception_handler(MaeError, on_mae_error)
     app.add_exception_handler(RequestValidationError, on_invalid_request)
     app.add_exception_handler(StarletteHTTPException, on_http_error)

@@ -157,7 +157,7 @@ def _serve(args: argparse.Namespace) -> int:
     config = uvicorn.Config(
         create_app(settings), host=settings.host, port=settings.port,
         ws_per_message_deflate=settings.permessage_deflate, log_level="info",
-        lifespan="on",
+        lifespan="on", ws_max_size=settings.max_ws_frame_bytes,
     )
     run_server(uvicorn.Server(config))
     return 0

@@ -41,6 +41,12 @@ class Settings(BaseSettings):
                             "dropped (it then reconnects with since=)")
     max_body_bytes: int = Field(default=256_000, ge=1_000, le=10_000_000,
                                 description="largest accepted request body (CAP XML)")
+    max_json_body_bytes: int = Field(default=65_536, ge=1_000, le=10_000_000,
+                                     description="largest accepted JSON request body; larger "
+                                     "ones (declared or chunked) get 413 before being read")
+    max_ws_frame_bytes: int = Field(default=65_536, ge=1_000, le=10_000_000,
+                                    description="largest accepted WebSocket message; a larger "
+                                    "one closes the socket with 1009")
     tile_url: str | None = Field(default=None,
                                  description="a raster tile URL template ({z}/{x}/{y}) the pages "
                                  "draw under the roads; default none: vector roads only, offline")
