@@ -23,7 +23,7 @@ from dispatch.clock import Clock
 from dispatch.commands import DispatchConfig
 from mae.errors import MaeError
 from maps.graph import RoadGraph
-from web import pages, routes, sockets
+from web import docs, pages, routes, sockets
 from web.audit import AuditLog
 from web.auth import PrincipalStore
 from web.crewpage import router as crew_router
@@ -116,7 +116,7 @@ def create_app(
             audit.close()
 
     app = FastAPI(title="MAE Dispatch", version="0.1.0", description=DESCRIPTION,
-                  lifespan=lifespan)
+                  lifespan=lifespan, docs_url=None, redoc_url=None)  # web/docs.py: offline
     app.state.settings = settings
     app.state.replay_pace = replay_pace
 
@@ -150,6 +150,7 @@ def create_app(
         app.include_router(module.router)
     app.include_router(sockets.router)
     app.include_router(pages.router)
+    app.include_router(docs.router)
     app.include_router(mapdata.router)
     app.include_router(replay_router)
     app.include_router(crew_router)
