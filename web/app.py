@@ -23,7 +23,7 @@ from dispatch.clock import Clock
 from dispatch.commands import DispatchConfig
 from mae.errors import MaeError
 from maps.graph import RoadGraph
-from web import docs, pages, routes, sockets
+from web import docs, metrics, pages, routes, sockets
 from web.audit import AuditLog
 from web.auth import PrincipalStore
 from web.crewpage import router as crew_router
@@ -91,7 +91,8 @@ def create_app(
                                 merge_radius_m=settings.merge_radius_m,
                                 merge_window_s=settings.merge_window_s)
         service = DispatchService(store, graph=road_graph, clock=clock, audit=audit,
-                                  config=config, queue_size=settings.queue_size)
+                                  config=config, queue_size=settings.queue_size,
+                                  metrics=app.state.metrics)
         await asyncio.to_thread(service.load)
         if settings.demo_units:
             added = await register_demo_units(service)
@@ -119,6 +120,7 @@ def create_app(
                   lifespan=lifespan, docs_url=None, redoc_url=None)  # web/docs.py: offline
     app.state.settings = settings
     app.state.replay_pace = replay_pace
+    app.state.metrics = metrics.Metrics()
 
     async def on_mae_error(request: Request, exc: Exception) -> JSONResponse:
         info = describe(exc)
@@ -143,6 +145,7 @@ def create_app(
     app.add_middleware(
         BodyLimits, default=(settings.max_json_body_bytes, "max_json_body_bytes"),
         limits={"/api/alarms/cap": (settings.max_body_bytes, "max_body_bytes")})
+    app.add_middleware(metrics.CountSocketSends, metrics=app.state.metrics)
     app.add_exception_handler(MaeError, on_mae_error)
     app.add_exception_handler(RequestValidationError, on_invalid_request)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
@@ -151,6 +154,7 @@ def create_app(
     app.include_router(sockets.router)
     app.include_router(pages.router)
     app.include_router(docs.router)
+    app.include_router(metrics.router)
     app.include_router(mapdata.router)
     app.include_router(replay_router)
     app.include_router(crew_router)

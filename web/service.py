@@ -26,6 +26,7 @@ from web.audit import AuditLog
 from web.auth import Principal, Role
 from web.eventstore import EventStore
 from web.fanout import Fanout, History, Subscription
+from web.metrics import Metrics
 from web.ticks import Ticker
 from web.views import alarm_status
 from web.visibility import Viewer
@@ -55,6 +56,7 @@ class DispatchService:
         config: DispatchConfig | None = None,
         recommend_config: RecommendConfig | None = None,
         queue_size: int = 10_000,
+        metrics: Metrics | None = None,
     ) -> None:
         self.graph = graph
         self.clock: Clock = clock or WallClock()
@@ -64,7 +66,9 @@ class DispatchService:
         self._fanout = Fanout(store, self.state, index, clock=self.clock, queue_size=queue_size)
         self._writer = Writer(store, self.state, index, clock=self.clock,
                               config=config or DispatchConfig(), publish=self._fanout.publish,
-                              audit=audit)
+                              audit=audit, metrics=metrics)
+        self.metrics = self._writer.metrics
+        self.metrics.watch_subscribers(self._fanout.subscribers_by_role)
         self._advisor = Advisor(self.state, graph, clock=self.clock,
                                 config=recommend_config or RecommendConfig())
         self._ticker = Ticker(self._writer.execute, self._advisor.recommend,

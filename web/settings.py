@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings"]
@@ -53,3 +53,9 @@ class Settings(BaseSettings):
     replay_dir: Path = Field(default=Path("replays"),
                              description="directory of event logs (JSON lines, e.g. from `mae "
                              "simulate --export-log`) the dispatcher map can replay")
+    metrics_token: SecretStr | None = Field(default=None, min_length=16,
+                                            description="a bearer token (16+ characters) a "
+                                            "Prometheus server may scrape /metrics with; admin "
+                                            "tokens may too")
+    log_json: bool = Field(default=False, description="log as JSON lines (ids only, never "
+                           "patient text) instead of plain text")

@@ -16,8 +16,11 @@ changed nothing and is not remembered, so a retry of it is judged afresh.
 from __future__ import annotations
 
 import asyncio
+import errno
 import hashlib
 import logging
+import sqlite3
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,6 +34,7 @@ from web.audit import AuditLog
 from web.auth import Principal
 from web.errors import BadMessage, describe
 from web.eventstore import EventStore, OpRecord
+from web.metrics import Metrics
 from web.views import track_eta
 from web.visibility import Audience, audience_of
 
@@ -70,7 +74,7 @@ class Writer:
 
     def __init__(self, store: EventStore, state: DispatchState, index: LogIndex, *,
                  clock: Clock, config: DispatchConfig, publish: Publish,
-                 audit: AuditLog | None = None) -> None:
+                 audit: AuditLog | None = None, metrics: Metrics | None = None) -> None:
         self.store = store
         self.state = state
         self.index = index
@@ -80,6 +84,7 @@ class Writer:
         self._publish = publish
         self._lock = asyncio.Lock()
         self._inflight: set[asyncio.Task[Executed]] = set()
+        self.metrics = metrics if metrics is not None else Metrics()
 
     def load(self) -> int:
         """Replay the stored log into the state; returns the number of events replayed."""
@@ -106,8 +111,31 @@ class Writer:
         writer lock before deciding and may raise to refuse a command the world moved past."""
         task = asyncio.ensure_future(self._execute(command, actor, op, guard))
         self._inflight.add(task)
-        task.add_done_callback(self._inflight.discard)
+        self.metrics.set_write_queue_depth(len(self._inflight))
+        task.add_done_callback(self._finished)
+        task.add_done_callback(self._observer(type(command).__name__, time.perf_counter()))
         return await asyncio.shield(task)
+
+    def _finished(self, task: asyncio.Task[Executed]) -> None:
+        self._inflight.discard(task)
+        self.metrics.set_write_queue_depth(len(self._inflight))
+
+    def _observer(self, kind: str, start: float) -> Callable[[asyncio.Task[Executed]], None]:
+        """A done-callback counting the command's result and latency (a cancelled caller
+        still gets its command counted: the step is shielded)."""
+
+        def observe(task: asyncio.Task[Executed]) -> None:
+            if task.cancelled():
+                result = "cancelled"
+            elif (exc := task.exception()) is not None:
+                result = describe(exc).code
+            else:
+                done = task.result()
+                result = "duplicate" if done.decision.duplicate else (
+                    "ok" if done.envelopes else "noop")
+            self.metrics.command(kind, result, time.perf_counter() - start)
+
+        return observe
 
     async def drain(self) -> None:
         """Wait for commands still being written (a shielded step outlives a cancelled
@@ -137,10 +165,14 @@ class Writer:
                 return Executed(decision, [])
             if op is not None:
                 record = OpRecord(op[0], op[1], digest, decision.callout_id)
-            envelopes = await asyncio.to_thread(
-                self.store.append, decision.events, expected_last_seq=self.state.last_seq,
-                op=record,
-            )
+            try:
+                envelopes = await asyncio.to_thread(
+                    self.store.append, decision.events, expected_last_seq=self.state.last_seq,
+                    op=record,
+                )
+            except (OSError, sqlite3.Error) as exc:
+                self.metrics.storage_error(_error_kind(exc))
+                raise
             audiences = [self.apply(env) for env in envelopes]
             self._publish(envelopes, audiences)
             return Executed(decision, envelopes)
@@ -179,3 +211,11 @@ class Writer:
             await asyncio.to_thread(self.audit.record, at=self.clock.now(),
                                     principal=principal, action=action, target=target,
                                     client=client, result=result)
+
+
+def _error_kind(exc: BaseException) -> str:
+    """A storage error's kind for the metrics: the errno's name, else the exception's class."""
+    if isinstance(exc, OSError) and isinstance(exc.errno, int) and exc.errno in errno.errorcode:
+        return errno.errorcode[exc.errno]
+    name = getattr(exc, "sqlite_errorname", None)
+    return str(name) if name else type(exc).__name__
