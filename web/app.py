@@ -29,7 +29,7 @@ from web.auth import PrincipalStore
 from web.crewpage import router as crew_router
 from web.demo_units import register_demo_units
 from web.errors import describe
-from web.eventstore import SqliteEventStore
+from web.eventstore import SqliteEventStore, lock_database
 from web.replay import Pace, WallPace
 from web.replay import router as replay_router
 from web.routes import mapdata
@@ -81,6 +81,26 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        lock = lock_database(settings.database)  # a second service on this file stops here
+        try:
+            async with _serving(app) as service:
+                ticker = asyncio.create_task(service.run_ticks(settings.tick_interval_s)) \
+                    if tick else None
+                probe = asyncio.create_task(
+                    service.run_storage_probe(settings.storage_probe_interval_s))
+                try:
+                    yield
+                finally:
+                    for task in (ticker, probe):
+                        if task is not None:
+                            task.cancel()
+                            with contextlib.suppress(asyncio.CancelledError):
+                                await task
+        finally:
+            lock.close()
+
+    @asynccontextmanager
+    async def _serving(app: FastAPI) -> AsyncIterator[DispatchService]:
         road_graph = graph if graph is not None else await asyncio.to_thread(
             _load_graph, settings)
         store = SqliteEventStore(settings.database)
@@ -90,7 +110,9 @@ def create_app(
                                 merge_radius_m=settings.merge_radius_m,
                                 merge_window_s=settings.merge_window_s)
         service = DispatchService(store, graph=road_graph, clock=clock, audit=audit,
-                                  config=config, queue_size=settings.queue_size)
+                                  config=config, queue_size=settings.queue_size,
+                                  write_queue_size=settings.write_queue_size,
+                                  group_commit=settings.group_commit)
         await asyncio.to_thread(service.load)
         if settings.demo_units:
             added = await register_demo_units(service)
@@ -99,15 +121,9 @@ def create_app(
         app.state.service = service
         app.state.principals = principals
         app.state.audit = audit
-        ticker = asyncio.create_task(service.run_ticks(settings.tick_interval_s)) if tick \
-            else None
         try:
-            yield
+            yield service
         finally:
-            if ticker is not None:
-                ticker.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await ticker
             await service.drain()
             service.close()
             store.close()
@@ -121,7 +137,7 @@ def create_app(
 
     async def on_mae_error(request: Request, exc: Exception) -> JSONResponse:
         info = describe(exc)
-        return JSONResponse(info.reply(), status_code=info.status)
+        return JSONResponse(info.reply(), status_code=info.status, headers=info.headers())
 
     async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)

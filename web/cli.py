@@ -151,6 +151,9 @@ def _serve(args: argparse.Namespace) -> int:
             raise BadMessage(option, "is a live-demo option: add --demo")
     settings = _settings(args, ("host", "port", "database", "map_path", "demo_units",
                                 "ack_timeout_s", "permessage_deflate"))
+    from web.eventstore import lock_database
+
+    lock_database(settings.database).close()  # refuse in one line, before uvicorn starts
     redactor = TokenRedactor()
     for name in ("uvicorn.access", "uvicorn.error"):
         logging.getLogger(name).addFilter(redactor)

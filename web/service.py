@@ -9,6 +9,7 @@ Callers use these methods and read ``state``, ``graph`` and ``clock``; never the
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -55,6 +56,8 @@ class DispatchService:
         config: DispatchConfig | None = None,
         recommend_config: RecommendConfig | None = None,
         queue_size: int = 10_000,
+        write_queue_size: int = 1_000,
+        group_commit: bool = True,
     ) -> None:
         self.graph = graph
         self.clock: Clock = clock or WallClock()
@@ -64,7 +67,8 @@ class DispatchService:
         self._fanout = Fanout(store, self.state, index, clock=self.clock, queue_size=queue_size)
         self._writer = Writer(store, self.state, index, clock=self.clock,
                               config=config or DispatchConfig(), publish=self._fanout.publish,
-                              audit=audit)
+                              audit=audit, queue_size=write_queue_size,
+                              group_commit=group_commit)
         self._advisor = Advisor(self.state, graph, clock=self.clock,
                                 config=recommend_config or RecommendConfig())
         self._ticker = Ticker(self._writer.execute, self._advisor.recommend,
@@ -101,6 +105,24 @@ class DispatchService:
                      client: str, result: str) -> None:
         """Add an audit row (from a worker thread, so SQLite's write lock never stalls the loop)."""
         await self._writer.record(principal, action, target, client, result)
+
+    @property
+    def writer(self) -> Writer:
+        """The writer, for its hooks and gauges: ``on_storage_error``, ``queue_depth``,
+        ``commits``, ``storage_errors``."""
+        return self._writer
+
+    def storage_problems(self) -> dict[str, str]:
+        """The stores failing now and what they said (empty when every store works)."""
+        return dict(self._writer.storage_errors)
+
+    async def run_storage_probe(self, interval_s: float) -> None:
+        """The storage heartbeat until cancelled: every ``interval_s`` seconds a small durable
+        write tells whether the database takes writes (so /health notices a full disk before a
+        command does, and recovers when it is freed)."""
+        while True:
+            await self._writer.probe()
+            await asyncio.sleep(interval_s)
 
     # -- reading ----------------------------------------------------------------------------------
 

@@ -39,6 +39,15 @@ class Settings(BaseSettings):
     queue_size: int = Field(default=10_000, ge=10, le=1_000_000,
                             description="messages a slow client may fall behind before it is "
                             "dropped (it then reconnects with since=)")
+    write_queue_size: int = Field(default=1_000, ge=1, le=100_000,
+                                  description="commands that may wait for the writer; more are "
+                                  "answered 503 with Retry-After (a socket gets an error frame)")
+    group_commit: bool = Field(default=True,
+                               description="commands waiting together share one commit (off: "
+                               "one fsync per command, for comparison)")
+    storage_probe_interval_s: float = Field(default=5.0, gt=0, le=3600,
+                                            description="seconds between storage heartbeats "
+                                            "(a small durable write /health reports on)")
     max_body_bytes: int = Field(default=256_000, ge=1_000, le=10_000_000,
                                 description="largest accepted request body (CAP XML)")
     tile_url: str | None = Field(default=None,
