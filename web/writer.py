@@ -162,15 +162,16 @@ class Writer:
         return audience
 
     async def execute(self, command: Command, *, actor: str, op: tuple[str, str] | None = None,
-                      guard: Guard | None = None) -> Executed:
+                      guard: Guard | None = None, bounded: bool = False) -> Executed:
         """Decide, log durably, apply and publish ``command``; raises the core's error if it
         breaks a rule (and then nothing changed). ``op`` = (scope, op id) makes it exactly-once:
         a repeat returns the first result marked duplicate. ``guard(state)`` runs in the writer
         before deciding and may raise to refuse a command the world moved past. Raises
-        :class:`Busy` when the queue is full and :class:`StorageUnavailable` while halted."""
+        :class:`StorageUnavailable` while halted and, for a ``bounded`` command (a client's;
+        the service's own ticks are not refused), :class:`Busy` when the queue is full."""
         if self._halted is not None:
             raise StorageUnavailable(self._halted.store, self._halted.detail)
-        if len(self._pending) >= self.queue_size:
+        if bounded and len(self._pending) >= self.queue_size:
             raise Busy(f"the service has {len(self._pending)} commands waiting to be written; "
                        "nothing was done: try again in a moment", retry_after_s=1)
         future: asyncio.Future[Executed] = asyncio.get_running_loop().create_future()
@@ -345,8 +346,9 @@ class Writer:
         target: Mapping[str, object] | None = None, op: str | None = None,
         guard: Guard | None = None,
     ) -> Executed:
-        """:meth:`execute` on behalf of ``principal``, recorded in the audit log either way;
-        an ``op`` id is scoped to the principal's unit (or to the principal)."""
+        """:meth:`execute` on behalf of ``principal``, recorded in the audit log whether done or
+        refused (except when the queue is full: see :class:`Busy`); an ``op`` id is scoped to
+        the principal's unit (or to the principal)."""
         target = dict(target or {})
         key = None
         if op is not None:
@@ -354,7 +356,10 @@ class Writer:
                 f"principal:{principal.principal_id}"
             key = (scope, op)
         try:
-            done = await self.execute(command, actor=principal.actor, op=key, guard=guard)
+            done = await self.execute(command, actor=principal.actor, op=key, guard=guard,
+                                      bounded=True)
+        except Busy:
+            raise  # not audited: a row per refusal would add writes to an overloaded store
         except MaeError as exc:
             info = describe(exc)
             await self.record(principal, action, target, client,
