@@ -13,6 +13,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -30,6 +31,7 @@ from web.crewpage import router as crew_router
 from web.demo_units import register_demo_units
 from web.errors import describe
 from web.eventstore import SqliteEventStore, lock_database
+from web.positions import PositionStore
 from web.replay import Pace, WallPace
 from web.replay import router as replay_router
 from web.routes import mapdata
@@ -88,10 +90,11 @@ def create_app(
                     if tick else None
                 probe = asyncio.create_task(
                     service.run_storage_probe(settings.storage_probe_interval_s))
+                flush = asyncio.create_task(service.run_position_flush(1.0))
                 try:
                     yield
                 finally:
-                    for task in (ticker, probe):
+                    for task in (ticker, probe, flush):
                         if task is not None:
                             task.cancel()
                             with contextlib.suppress(asyncio.CancelledError):
@@ -106,13 +109,18 @@ def create_app(
         store = SqliteEventStore(settings.database)
         principals = PrincipalStore(settings.database)
         audit = AuditLog(settings.database)
+        positions = PositionStore(
+            settings.database, retention=timedelta(days=settings.position_retention_days)
+        ) if settings.positions_table else None
         config = DispatchConfig(ack_timeout_s=settings.ack_timeout_s,
                                 merge_radius_m=settings.merge_radius_m,
                                 merge_window_s=settings.merge_window_s)
         service = DispatchService(store, graph=road_graph, clock=clock, audit=audit,
                                   config=config, queue_size=settings.queue_size,
                                   write_queue_size=settings.write_queue_size,
-                                  group_commit=settings.group_commit)
+                                  group_commit=settings.group_commit, positions=positions,
+                                  position_min_interval_s=settings.position_min_interval_s,
+                                  position_track_every_s=settings.position_track_every_s)
         await asyncio.to_thread(service.load)
         if settings.demo_units:
             added = await register_demo_units(service)
@@ -125,8 +133,11 @@ def create_app(
             yield service
         finally:
             await service.drain()
+            await service.flush_positions()
             service.close()
             store.close()
+            if positions is not None:
+                positions.close()
             principals.close()
             audit.close()
 

@@ -48,6 +48,17 @@ class Settings(BaseSettings):
     storage_probe_interval_s: float = Field(default=5.0, gt=0, le=3600,
                                             description="seconds between storage heartbeats "
                                             "(a small durable write /health reports on)")
+    positions_table: bool = Field(default=True,
+                                  description="keep positions in their own table, out of the "
+                                  "event log (off: every position is a logged event, as before)")
+    position_min_interval_s: float = Field(default=2.0, ge=0, le=3600,
+                                           description="a unit's reports sooner than this after "
+                                           "the last one kept are answered kept: false")
+    position_track_every_s: float = Field(default=30.0, gt=0, le=86_400,
+                                          description="one point per unit this often is kept in "
+                                          "the track (the latest position is always kept)")
+    position_retention_days: float = Field(default=7.0, gt=0, le=3650,
+                                           description="track points older than this are deleted")
     max_body_bytes: int = Field(default=256_000, ge=1_000, le=10_000_000,
                                 description="largest accepted request body (CAP XML)")
     tile_url: str | None = Field(default=None,

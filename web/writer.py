@@ -263,7 +263,7 @@ class Writer:
                                                 expected_last_seq=expected, ops=ops)
         except (StorageUnavailable, StoreConflict) as exc:
             if isinstance(exc, StorageUnavailable):
-                self._storage_failed(exc.store, exc.detail)
+                self.storage_failed(exc.store, exc.detail)
             await self._catch_up()
             stored = isinstance(exc, StorageUnavailable) and \
                 self.state.last_seq >= expected + len(events)
@@ -274,7 +274,7 @@ class Writer:
                     item.job.future.set_exception(exc)
             return
         self.commits += 1
-        self._storage_ok("events")
+        self.storage_ok("events")
         audiences = [self.apply(env) for env in envelopes]
         self._publish(envelopes, audiences)
         for item in planned:
@@ -305,7 +305,7 @@ class Writer:
         except (StorageUnavailable, sqlite3.Error, OSError) as exc:
             detail = exc.detail if isinstance(exc, StorageUnavailable) else str(exc)
             self._halted = StorageUnavailable("events", detail)
-            self._storage_failed("events", detail)
+            self.storage_failed("events", detail)
             logger.error("the event log cannot be read (%s): writes stop until it can", detail)
             return
         if tail:
@@ -321,7 +321,7 @@ class Writer:
         try:
             await asyncio.to_thread(self.store.probe)
         except StorageUnavailable as exc:
-            self._storage_failed(exc.store, exc.detail)
+            self.storage_failed(exc.store, exc.detail)
             return False
         if self._halted is not None:
             await self._catch_up()
@@ -330,14 +330,16 @@ class Writer:
         self.storage_errors.clear()  # events and audit share the one file
         return True
 
-    def _storage_failed(self, store: str, detail: str) -> None:
+    def storage_failed(self, store: str, detail: str) -> None:
+        """Record that ``store`` failed (for /health) and tell ``on_storage_error``."""
         if store not in self.storage_errors:
             logger.error("the %s store failed: %s", store, detail)
         self.storage_errors[store] = detail
         if self.on_storage_error is not None:
             self.on_storage_error(store)
 
-    def _storage_ok(self, store: str) -> None:
+    def storage_ok(self, store: str) -> None:
+        """Record that ``store`` took a write again."""
         if self.storage_errors.pop(store, None) is not None:
             logger.warning("the %s store works again", store)
 
@@ -383,5 +385,5 @@ class Writer:
                                     principal=principal, action=action, target=target,
                                     client=client, result=result)
         except (sqlite3.Error, OSError) as exc:
-            self._storage_failed("audit", str(exc))
+            self.storage_failed("audit", str(exc))
             logger.error("audit row for %s by %s lost: %s", action, principal.principal_id, exc)
