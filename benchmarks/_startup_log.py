@@ -33,14 +33,17 @@ from dispatch.commands import (
 )
 from dispatch.events import Envelope, event_to_dict
 from dispatch.model import (
+    AgeBand,
     Agency,
     Alarm,
     Category,
+    Children,
     Location,
     Outcome,
     OutcomeKind,
     Patient,
     Priority,
+    Sex,
 )
 from dispatch.state import DispatchState
 from dispatch.status import UnitStatus
@@ -73,8 +76,8 @@ def events(n: int, seed: int = 1) -> Iterator[Envelope]:
             yield env
 
     for unit in UNITS:
-        base = unit.rsplit("-", 1)[0]
-        yield from do(RegisterUnit(unit, unit.title(), base, Location(*BASES[base])))
+        home = unit.rsplit("-", 1)[0]
+        yield from do(RegisterUnit(unit, unit.title(), home, Location(*BASES[home])))
         yield from do(StartShift(unit, ("Sjuksköterska A", "Skötare B"),
                                  now + timedelta(days=9999)))
     ref = 0
@@ -88,8 +91,9 @@ def events(n: int, seed: int = 1) -> Iterator[Envelope]:
         alarm = Alarm(agency=rnd.choice([Agency.AMBULANCE, Agency.POLICE, Agency.PSYCHIATRY]),
                       reference=f"R{ref}", received_at=now, location=spot,
                       priority=rnd.choice(list(Priority)), category=rnd.choice(list(Category)),
-                      patient=Patient(age_band=rnd.choice(["18-24", "25-44", "45-64"]),
-                                      sex=rnd.choice(["female", "male"]), children="no"),
+                      patient=Patient(age_band=rnd.choice([AgeBand.YOUNG, AgeBand.ADULT]),
+                                      sex=rnd.choice([Sex.FEMALE, Sex.MALE]),
+                                      children=Children.NO),
                       note=rnd.choice(NOTES))
         yield from do(ReceiveAlarm(alarm))
         callout = state.alarm_callout[alarm.alarm_id]

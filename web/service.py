@@ -16,6 +16,7 @@ from typing import Any
 from dispatch.clock import Clock
 from dispatch.commands import Command, DispatchConfig
 from dispatch.errors import UnknownAlarm
+from dispatch.events import Envelope
 from dispatch.model import Location
 from dispatch.recommend import Proposal, RecommendConfig, UnitOption
 from dispatch.state import DispatchState
@@ -26,10 +27,12 @@ from web.audit import AuditLog
 from web.auth import Principal, Role
 from web.eventstore import EventStore
 from web.fanout import Fanout, History, Subscription
+from web.logindex import DEFAULT_WINDOW, AudienceWindow, LogIndex
+from web.snapshots import Snapshotter
 from web.ticks import Ticker
 from web.views import alarm_status
-from web.visibility import Viewer
-from web.writer import Executed, Guard, LogIndex, Writer
+from web.visibility import Audience, Viewer
+from web.writer import Executed, Guard, Writer
 
 __all__ = ["DispatchService", "Guard", "Subscription", "WallClock"]
 
@@ -55,15 +58,18 @@ class DispatchService:
         config: DispatchConfig | None = None,
         recommend_config: RecommendConfig | None = None,
         queue_size: int = 10_000,
+        backlog_events: int = DEFAULT_WINDOW,
+        snapshots: Snapshotter | None = None,
     ) -> None:
         self.graph = graph
         self.clock: Clock = clock or WallClock()
         self.state = DispatchState()
-        index = LogIndex()
+        index = LogIndex(AudienceWindow(backlog_events))
         self._index = index
+        self._snapshots = snapshots
         self._fanout = Fanout(store, self.state, index, clock=self.clock, queue_size=queue_size)
         self._writer = Writer(store, self.state, index, clock=self.clock,
-                              config=config or DispatchConfig(), publish=self._fanout.publish,
+                              config=config or DispatchConfig(), publish=self._published,
                               audit=audit)
         self._advisor = Advisor(self.state, graph, clock=self.clock,
                                 config=recommend_config or RecommendConfig())
@@ -73,10 +79,24 @@ class DispatchService:
     # -- writing (web.writer) ------------------------------------------------------------------
 
     def load(self) -> int:
-        """Replay the stored log into the state; returns the number of events replayed."""
+        """Restore the newest usable snapshot (if snapshots are on) and replay the log after
+        it; returns the number of events replayed."""
+        if self._snapshots is not None:
+            self._snapshots.restore(self.state, self._index)
         n = self._writer.load()
         self._advisor.prepare()
         return n
+
+    def _published(self, envelopes: list[Envelope], audiences: list[Audience]) -> None:
+        """After events were logged and applied: fan them out, and snapshot now and then."""
+        self._fanout.publish(envelopes, audiences)
+        if self._snapshots is not None:
+            self._snapshots.note(self.state, self._index)
+
+    async def save_snapshot(self) -> None:
+        """At shutdown: wait for a snapshot being written and write the final one."""
+        if self._snapshots is not None:
+            await self._snapshots.close(self.state, self._index)
 
     async def execute(self, command: Command, *, actor: str, op: tuple[str, str] | None = None,
                       guard: Guard | None = None) -> Executed:

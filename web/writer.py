@@ -19,8 +19,7 @@ import asyncio
 import hashlib
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 
 from dispatch.clock import Clock
 from dispatch.commands import Command, Decision, DispatchConfig, decide
@@ -31,6 +30,7 @@ from web.audit import AuditLog
 from web.auth import Principal
 from web.errors import BadMessage, describe
 from web.eventstore import EventStore, OpRecord
+from web.logindex import LogIndex
 from web.views import track_eta
 from web.visibility import Audience, audience_of
 
@@ -56,15 +56,6 @@ Guard = Callable[[DispatchState], None]
 Publish = Callable[[list[Envelope], list[Audience]], None]
 
 
-@dataclass
-class LogIndex:
-    """What the service keeps beside the core's state, filled as events are applied: the
-    audience of each seq (so a backlog is filtered without re-deriving it) and arrival times."""
-
-    audiences: list[Audience] = field(default_factory=lambda: [Audience()])
-    eta_at: dict[str, datetime] = field(default_factory=dict)
-
-
 class Writer:
     """The one writer of ``state``: decides, logs, applies, then calls ``publish``."""
 
@@ -82,7 +73,9 @@ class Writer:
         self._inflight: set[asyncio.Task[Executed]] = set()
 
     def load(self) -> int:
-        """Replay the stored log into the state; returns the number of events replayed."""
+        """Replay the stored log after the state's ``last_seq`` into the state (all of it on a
+        fresh state, the tail after a restored snapshot); streamed, never held whole in
+        memory. Returns the number of events replayed."""
         n = 0
         for env in self.store.read(self.state.last_seq):
             self.apply(env)

@@ -25,6 +25,7 @@ from dispatch.commands import (
 )
 from dispatch.events import Envelope
 from dispatch.model import (
+    AgeBand,
     Agency,
     Alarm,
     Category,
@@ -33,6 +34,7 @@ from dispatch.model import (
     OutcomeKind,
     Patient,
     Priority,
+    Sex,
 )
 from dispatch.snapshot import SnapshotError, copy_state, decode_snapshot, encode_snapshot
 from dispatch.state import DispatchState
@@ -70,7 +72,7 @@ def rich_log() -> tuple[DispatchState, list[Envelope]]:
         assert run(state, log, ReceiveAlarm(Alarm(
             agency=agency, reference=f"R{i}", received_at=now,
             location=Location(65.0 + i, 21.0 + i, label=f"Gata {i}"), priority=Priority.URGENT,
-            category=Category.PSYCHOSIS, patient=Patient(age_band="25-44", sex="female"),
+            category=Category.PSYCHOSIS, patient=Patient(age_band=AgeBand.ADULT, sex=Sex.FEMALE),
             note="patient text")), now)
     assert run(state, log, ReceiveAlarm(Alarm(
         agency=Agency.OTHER, reference="X", received_at=now, location=spot,
