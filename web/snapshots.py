@@ -58,11 +58,13 @@ def event_digest(conn: sqlite3.Connection, seq: int) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class Restored:
-    """A snapshot that checked out: the state and the index data saved with it."""
+    """A snapshot that checked out: the state, the index data saved with it and the digest
+    of the log's event at its seq."""
 
     path: Path
     state: DispatchState
     index: dict[str, Any]
+    digest: str | None
 
 
 class SnapshotFiles:
@@ -98,7 +100,7 @@ class SnapshotFiles:
         index = extra.get("index")
         if not isinstance(index, dict):
             raise SnapshotError("the snapshot has no log index")
-        return Restored(path, state, index)
+        return Restored(path, state, index, digest)
 
     def latest(self) -> Restored | None:
         """The newest usable snapshot, skipping (with a warning) any that is not."""
