@@ -96,6 +96,7 @@ def create_app(
                                   config=config, queue_size=settings.queue_size,
                                   backlog_events=settings.backlog_events, snapshots=snapshots)
         await asyncio.to_thread(service.load)
+        service.snapshot_if_due()
         if settings.demo_units:
             added = await register_demo_units(service)
             if added:

@@ -93,6 +93,12 @@ class DispatchService:
         if self._snapshots is not None:
             self._snapshots.note(self.state, self._index)
 
+    def snapshot_if_due(self) -> None:
+        """On the event loop: start writing a snapshot in the background if ``every`` events
+        passed since the last one (after a long replay, so the next start is quick)."""
+        if self._snapshots is not None:
+            self._snapshots.note(self.state, self._index)
+
     async def save_snapshot(self) -> None:
         """At shutdown: wait for a snapshot being written and write the final one."""
         if self._snapshots is not None:

@@ -8,6 +8,7 @@ import hashlib
 import json
 import logging
 import shutil
+import time
 import zlib
 from datetime import timedelta
 from pathlib import Path
@@ -28,7 +29,7 @@ from dispatch.commands import (
 from dispatch.model import Agency, Alarm, Category, Location, Priority
 from maps.bundled import load_bundled
 from maps.graph import RoadGraph
-from tests.web.conftest import T0, ManualClock
+from tests.web.conftest import T0, ManualClock, make_tokens, thread_server
 from web.auth import Principal, Role
 from web.eventstore import SqliteEventStore
 from web.service import DispatchService
@@ -199,3 +200,31 @@ def test_a_resume_older_than_the_window_gets_the_state_not_a_partial_backlog(
     assert [m["seq"] for m in messages[:-1]] == list(range(since + 1, r.service.last_seq + 1))
     assert messages[-1]["type"] == "ready"
     r.close()
+
+
+def test_the_app_snapshots_right_after_a_long_replay_and_at_shutdown(
+        tmp_path: Path, graph: RoadGraph) -> None:
+    """A log replayed in full at start is snapshotted at once in the background (the next
+    start is quick even if this process dies), and the app's shutdown writes the last one."""
+    db = tmp_path / "mae.sqlite3"
+    first = Run(db, graph, every=0)
+    first.run(commands(5))
+    first.close()
+    assert SnapshotFiles(db).paths() == []
+    server = thread_server(db, make_tokens(db), snapshot_every=5)
+    try:
+        deadline = time.monotonic() + 20
+        while not SnapshotFiles(db).paths() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [s for s, _ in SnapshotFiles(db).paths()] == [first.service.last_seq]
+        with server.http("police") as police:
+            ack = police.post("/api/alarms", json={
+                "reference": "late", "priority": 2, "category": "psychosis",
+                "location": {"place": "Kalix"}})
+            assert ack.status_code == 201, ack.text
+        with server.http(None) as http:
+            end = http.get("/api/health").json()["seq"]
+        assert end == first.service.last_seq + 1
+    finally:
+        server.stop()
+    assert [s for s, _ in SnapshotFiles(db).paths()] == [end, first.service.last_seq]
