@@ -1,7 +1,8 @@
 """The application factory: ``create_app(settings)`` wires the service, stores and routers.
 
 Nothing is built at import time, so each test or command gets its own app from its own
-settings. The lifespan opens the SQLite stores, loads the map, replays the event log, optionally
+settings. The lifespan opens the SQLite stores, loads the map, restores the newest snapshot and
+replays the event log after it (writing a last snapshot at shutdown), optionally
 registers demo units and starts the tick; the REST routes, sockets, pages and replay are
 included as routers, one per resource, so a new surface is one more ``include_router``.
 """
@@ -38,6 +39,7 @@ from web.replay import router as replay_router
 from web.routes import mapdata
 from web.service import DispatchService
 from web.settings import Settings
+from web.snapshots import Snapshotter
 
 __all__ = ["create_app"]
 
@@ -116,14 +118,17 @@ def create_app(
         config = DispatchConfig(ack_timeout_s=settings.ack_timeout_s,
                                 merge_radius_m=settings.merge_radius_m,
                                 merge_window_s=settings.merge_window_s)
+        snapshots = Snapshotter(settings.database, every=settings.snapshot_every)
         service = DispatchService(store, graph=road_graph, clock=clock, audit=audit,
                                   config=config, queue_size=settings.queue_size,
                                   write_queue_size=settings.write_queue_size,
                                   group_commit=settings.group_commit, positions=positions,
                                   position_min_interval_s=settings.position_min_interval_s,
                                   position_track_every_s=settings.position_track_every_s,
-                                  metrics=app.state.metrics)
+                                  metrics=app.state.metrics,
+                                  backlog_events=settings.backlog_events, snapshots=snapshots)
         await asyncio.to_thread(service.load)
+        service.snapshot_if_due()
         if settings.demo_units:
             added = await register_demo_units(service)
             if added:
@@ -136,6 +141,7 @@ def create_app(
         finally:
             await service.drain()
             await service.flush_positions()
+            await service.save_snapshot()
             service.close()
             store.close()
             if positions is not None:

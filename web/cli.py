@@ -1,5 +1,5 @@
 """``mae serve`` runs the dispatch service (``--demo``: the live demo of :mod:`web.live_demo`);
-``mae tokens …`` manages principals' tokens."""
+``mae tokens …`` manages principals' tokens; ``mae retention run`` erases old patient details."""
 
 from __future__ import annotations
 
@@ -69,6 +69,28 @@ def register(subparsers: Any) -> None:
     revoke.add_argument("principal_id")
     revoke.add_argument("--database", type=Path, default=None, help="SQLite file")
     revoke.set_defaults(func=_tokens_revoke)
+    _register_retention(subparsers)
+
+
+def _register_retention(subparsers: Any) -> None:
+    retention = subparsers.add_parser(
+        "retention", help="erase patient details older than the retention period")
+    sub = retention.add_subparsers(dest="retention_command", metavar="ACTION", required=True)
+    run = sub.add_parser(
+        "run", help="erase free text and address detail of old events, in place",
+        description="Erase patient free text (alarm notes, callout notes, cancel reasons) and "
+        "address detail (labels, typed addresses; coordinates rounded to about 1 km) of events "
+        "older than the retention period, in the event log and its snapshots. Ids, times, "
+        "statuses, outcomes, age band, sex and children are kept for statistics. Refuses while "
+        "mae serve holds the database; the run is written to the audit log.",
+    )
+    run.add_argument("--days", type=int, default=None,
+                     help="retention period in days " + _ENV.format("RETENTION_DAYS", "90"))
+    run.add_argument("--dry-run", action="store_true",
+                     help="count what would be erased and change nothing")
+    run.add_argument("--database", type=Path, default=None,
+                     help="SQLite file " + _ENV.format("DATABASE", "mae-dispatch.sqlite3"))
+    run.set_defaults(func=_retention_run)
 
 
 def _demo_options(serve: argparse.ArgumentParser) -> None:
@@ -213,4 +235,25 @@ def _tokens_revoke(args: argparse.Namespace) -> int:
     finally:
         store.close()
     print(f"revoked {args.principal_id}")
+    return 0
+
+
+def _retention_run(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from pydantic import ValidationError
+
+    from web.retention import run_retention
+
+    try:
+        settings = _settings(args, ("database",)) if args.days is None else \
+            _settings(argparse.Namespace(database=args.database, retention_days=args.days),
+                      ("database", "retention_days"))
+    except ValidationError as exc:
+        raise BadMessage("--days", "must be a whole number of days from 1 to 36500") from exc
+    if not settings.database.exists():
+        raise BadMessage("--database", f"no database at {settings.database}")
+    report = run_retention(settings.database, days=settings.retention_days,
+                           now=datetime.now(UTC), dry_run=args.dry_run)
+    print(report.summary())
     return 0

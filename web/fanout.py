@@ -159,6 +159,8 @@ class Fanout:
         upto = self.state.last_seq
         if since is not None and not 0 <= since <= upto:
             raise BadMessage("since", f"must be between 0 and {upto}, the end of the log")
+        if since is not None and since < self.index.audiences.first_seq - 1:
+            since = None  # older than the kept window: the current state, then live events
         viewer = Viewer.of(principal)
         sub = Subscription(viewer, maxsize=self.queue_size)
         self._subs.add(sub)
@@ -220,7 +222,8 @@ class Fanout:
 
     def history(self, viewer: Viewer, callout_id: str, *, limit: int) -> History:
         """The last ``limit`` logged events about ``callout_id`` and the callouts merged into
-        it (transitively) that ``viewer`` may see; raises the core's UnknownCallout."""
+        it (transitively) that ``viewer`` may see, within the kept window of recent events
+        (:class:`web.logindex.AudienceWindow`); raises the core's UnknownCallout."""
         state = self.state
         state.callout(callout_id)
         family, grew = {callout_id}, True
@@ -229,7 +232,8 @@ class Fanout:
             grew = not more <= family
             family |= more
         upto, audiences = state.last_seq, self.index.audiences
-        seqs = [s for s in range(1, upto + 1) if audiences[s].callouts & family][-limit:]
+        seqs = [s for s in range(max(1, audiences.first_seq), upto + 1)
+                if audiences[s].callouts & family][-limit:]
         wanted, events = set(seqs), []
         if seqs:
             for env in self.store.read(seqs[0] - 1):

@@ -18,6 +18,7 @@ from typing import Any
 from dispatch.clock import Clock
 from dispatch.commands import Command, DispatchConfig, ReportPosition
 from dispatch.errors import UnknownAlarm
+from dispatch.events import Envelope
 from dispatch.model import Location
 from dispatch.recommend import Proposal, RecommendConfig, UnitOption
 from dispatch.state import DispatchState
@@ -28,12 +29,14 @@ from web.audit import AuditLog
 from web.auth import Principal, Role
 from web.eventstore import EventStore
 from web.fanout import POSITION_ROLES, Fanout, History, Subscription
+from web.logindex import DEFAULT_WINDOW, AudienceWindow, LogIndex
 from web.metrics import Metrics
 from web.positions import PositionReport, PositionStore, PositionTracker
+from web.snapshots import Snapshotter
 from web.ticks import Ticker
 from web.views import alarm_status, dumps, location_view
-from web.visibility import Viewer
-from web.writer import Executed, Guard, LogIndex, Writer
+from web.visibility import Audience, Viewer
+from web.writer import Executed, Guard, Writer
 
 __all__ = ["DispatchService", "Guard", "Subscription", "WallClock"]
 
@@ -67,15 +70,18 @@ class DispatchService:
         positions: PositionStore | None = None,
         position_min_interval_s: float = 2.0,
         position_track_every_s: float = 30.0,
+        backlog_events: int = DEFAULT_WINDOW,
+        snapshots: Snapshotter | None = None,
     ) -> None:
         self.graph = graph
         self.clock: Clock = clock or WallClock()
         self.state = DispatchState()
-        index = LogIndex()
+        index = LogIndex(AudienceWindow(backlog_events))
         self._index = index
+        self._snapshots = snapshots
         self._fanout = Fanout(store, self.state, index, clock=self.clock, queue_size=queue_size)
         self._writer = Writer(store, self.state, index, clock=self.clock,
-                              config=config or DispatchConfig(), publish=self._fanout.publish,
+                              config=config or DispatchConfig(), publish=self._published,
                               audit=audit, queue_size=write_queue_size,
                               group_commit=group_commit, metrics=metrics)
         self.metrics = self._writer.metrics
@@ -93,13 +99,33 @@ class DispatchService:
     # -- writing (web.writer) ------------------------------------------------------------------
 
     def load(self) -> int:
-        """Replay the stored log into the state; returns the number of events replayed."""
+        """Restore the newest usable snapshot (if snapshots are on) and replay the log after
+        it; returns the number of events replayed."""
+        if self._snapshots is not None:
+            self._snapshots.restore(self.state, self._index)
         n = self._writer.load()
         if self._positions is not None:
             placed = self._positions.restore()
             logger.info("restored the last position of %d units", placed)
         self._advisor.prepare()
         return n
+
+    def _published(self, envelopes: list[Envelope], audiences: list[Audience]) -> None:
+        """After events were logged and applied: fan them out, and snapshot now and then."""
+        self._fanout.publish(envelopes, audiences)
+        if self._snapshots is not None:
+            self._snapshots.note(self.state, self._index)
+
+    def snapshot_if_due(self) -> None:
+        """On the event loop: start writing a snapshot in the background if ``every`` events
+        passed since the last one (after a long replay, so the next start is quick)."""
+        if self._snapshots is not None:
+            self._snapshots.note(self.state, self._index)
+
+    async def save_snapshot(self) -> None:
+        """At shutdown: wait for a snapshot being written and write the final one."""
+        if self._snapshots is not None:
+            await self._snapshots.close(self.state, self._index)
 
     async def execute(self, command: Command, *, actor: str, op: tuple[str, str] | None = None,
                       guard: Guard | None = None) -> Executed:

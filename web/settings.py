@@ -79,3 +79,14 @@ class Settings(BaseSettings):
                                             "tokens may too")
     log_json: bool = Field(default=False, description="log as JSON lines (ids only, never "
                            "patient text) instead of plain text")
+    snapshot_every: int = Field(default=10_000, ge=0, le=10_000_000,
+                                description="write a snapshot of the state every this many "
+                                "events (and at shutdown) into <database>.snapshots/, so a "
+                                "restart replays only the log's tail; 0 turns snapshots off")
+    backlog_events: int = Field(default=200_000, ge=1_000, le=10_000_000,
+                                description="recent events whose audience is kept in memory: "
+                                "a socket resuming with an older since= gets the current state "
+                                "instead of a backlog, and a callout's history covers these")
+    retention_days: int = Field(default=90, ge=1, le=36_500,
+                                description="`mae retention run` erases patient fields "
+                                "(free text, addresses) of events older than this many days")

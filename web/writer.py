@@ -28,8 +28,7 @@ import sqlite3
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 
 from dispatch.clock import Clock
 from dispatch.commands import Command, Decision, DispatchConfig, decide
@@ -40,6 +39,7 @@ from web.audit import AuditLog
 from web.auth import Principal
 from web.errors import BadMessage, Busy, describe
 from web.eventstore import EventStore, OpRecord, StorageUnavailable, StoreConflict
+from web.logindex import LogIndex
 from web.metrics import Metrics
 from web.views import track_eta
 from web.visibility import Audience, audience_of
@@ -70,15 +70,6 @@ def _reused_op() -> BadMessage:
                       "one per message")
 
 Publish = Callable[[list[Envelope], list[Audience]], None]
-
-
-@dataclass
-class LogIndex:
-    """What the service keeps beside the core's state, filled as events are applied: the
-    audience of each seq (so a backlog is filtered without re-deriving it) and arrival times."""
-
-    audiences: list[Audience] = field(default_factory=lambda: [Audience()])
-    eta_at: dict[str, datetime] = field(default_factory=dict)
 
 
 @dataclass(eq=False)
@@ -149,7 +140,9 @@ class Writer:
         return self._halted is not None
 
     def load(self) -> int:
-        """Replay the stored log into the state; returns the number of events replayed."""
+        """Replay the stored log after the state's ``last_seq`` into the state (all of it on a
+        fresh state, the tail after a restored snapshot); streamed, never held whole in
+        memory. Returns the number of events replayed."""
         n = 0
         for env in self.store.read(self.state.last_seq):
             self.apply(env)

@@ -1,0 +1,314 @@
+"""Snapshots of the whole dispatch state: compact bytes a restart starts from instead of
+replaying the log from its first event.
+
+The codec is generic: it walks every field of :class:`~dispatch.state.DispatchState` and of the
+values inside it by their type hints, so a field the state gains is snapshotted with no change
+here (a type the codec does not know fails at import-time compilation, loudly). Dataclasses are
+stored as positional lists, the whole as zlib-compressed JSON behind a magic tag and a SHA-256
+of the payload. Each snapshot carries a *schema fingerprint* built from the same type hints
+(class names, field names and types, enum values): a snapshot written by code with a different
+state shape is refused with :class:`SnapshotError`, and the caller replays the log instead, so a
+snapshot can never produce a wrong state. Pure: bytes in, bytes out, no files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import gc
+import hashlib
+import json
+import types
+import typing
+import zlib
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, Union
+
+from dispatch.errors import DispatchError
+from dispatch.state import DispatchState
+
+__all__ = [
+    "SCHEMA_FINGERPRINT",
+    "SnapshotError",
+    "copy_state",
+    "decode_snapshot",
+    "encode_snapshot",
+    "state_from_data",
+    "state_to_data",
+]
+
+_MAGIC = b"MAESNAP\x01"
+_FORMAT = 1
+_Codec = Callable[[Any], Any]
+
+
+class SnapshotError(DispatchError, ValueError):
+    """These bytes are not a snapshot this code can use (corrupt, truncated, or written for a
+    different state shape); replay the log instead."""
+
+
+def _dataclass_hints(cls: type) -> list[tuple[str, Any]]:
+    hints = typing.get_type_hints(cls)
+    return [(f.name, hints[f.name]) for f in dataclasses.fields(cls)]
+
+
+_PLAIN = (str, int, float, bool)
+
+
+def _describe(hint: Any, seen: set[type]) -> str:
+    """A stable text of ``hint``'s shape, for the schema fingerprint."""
+    origin = typing.get_origin(hint)
+    if origin is not None:
+        args = ",".join(_describe(a, seen) if a is not Ellipsis else "..."
+                        for a in typing.get_args(hint))
+        name = "Union" if origin in (Union, types.UnionType) else getattr(origin, "__name__",
+                                                                         str(origin))
+        return f"{name}[{args}]"
+    if hint is type(None):
+        return "None"
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return f"{hint.__qualname__}<{','.join(repr(m.value) for m in hint)}>"
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        if hint in seen:
+            return hint.__qualname__
+        seen.add(hint)
+        inner = ";".join(f"{n}:{_describe(h, seen)}" for n, h in _dataclass_hints(hint))
+        return f"{hint.__module__}.{hint.__qualname__}({inner})"
+    if isinstance(hint, type):
+        return hint.__qualname__
+    raise TypeError(f"snapshot: cannot describe type {hint!r}")
+
+
+def _scalar_decoder(hint: Any) -> _Codec | None:
+    """How one stored scalar of type ``hint`` becomes the value (None: stored as it is)."""
+    if hint is datetime:
+        return datetime.fromisoformat
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return {m.value: m for m in hint}.__getitem__
+    if hint in _PLAIN:
+        return None
+    return _NOT_SCALAR
+
+
+def _not_scalar(value: Any) -> Any:  # a marker, never called
+    raise AssertionError
+
+
+_NOT_SCALAR: _Codec = _not_scalar
+
+
+def _is_optional(hint: Any) -> Any:
+    """``X`` if ``hint`` is ``X | None``, else None."""
+    if typing.get_origin(hint) in (Union, types.UnionType):
+        rest = [a for a in typing.get_args(hint) if a is not type(None)]
+        if len(rest) != 1:
+            raise TypeError(f"snapshot: only X | None unions are supported, not {hint!r}")
+        return rest[0]
+    return None
+
+
+# Columns. A sequence of values of one type is stored as a column: scalars as a list, a
+# dataclass as one column per field, a sequence of containers as their lengths plus one column
+# of all their items. Decoding then builds each class with one ``map`` over its columns instead
+# of one generic call per object per field, which is what makes a million-event state load in
+# a fraction of a second.
+
+def _encode_col(hint: Any, values: list[Any]) -> Any:
+    """``values`` (all of type ``hint``) as one column of JSON-ready data."""
+    inner = _is_optional(hint)
+    if inner is not None:
+        if _scalar_decoder(inner) is not _NOT_SCALAR:
+            return _encode_scalars(inner, values)
+        present = [v for v in values if v is not None]
+        return [[0 if v is None else 1 for v in values], _encode_col(inner, present)]
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (tuple, list, set, frozenset):
+        items = [sorted(v) if origin in (set, frozenset) else v for v in values]
+        return [[len(v) for v in items], _encode_col(args[0], [x for v in items for x in v])]
+    if origin is dict:
+        if args[0] is not str:
+            raise TypeError(f"snapshot: dict keys must be str, not {args[0]!r}")
+        return [[len(v) for v in values], [k for v in values for k in v],
+                _encode_col(args[1], [x for v in values for x in v.values()])]
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        return [_encode_col(h, [getattr(v, name) for v in values])
+                for name, h in _dataclass_hints(hint)]
+    return _encode_scalars(hint, values)
+
+
+def _encode_scalars(hint: Any, values: list[Any]) -> list[Any]:
+    """A column of scalars (None kept as null)."""
+    if hint is datetime:
+        return [None if v is None else v.isoformat() for v in values]
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return [None if v is None else v.value for v in values]
+    if hint in _PLAIN:
+        return list(values)
+    raise TypeError(f"snapshot: no encoding for type {hint!r}")
+
+
+_MAKERS: dict[type, Callable[..., Any]] = {}
+
+
+def _maker(cls: type) -> Callable[..., Any]:
+    """A function building a ``cls`` from its field values in order. Slotted classes get
+    their slots set directly: the values were checked when the snapshot's objects were first
+    built, and the snapshot's checksum guarantees these are the same values."""
+    made = _MAKERS.get(cls)
+    if made is not None:
+        return made
+    names = [f.name for f in dataclasses.fields(cls)]
+    if "__slots__" not in cls.__dict__ or any(f.kw_only for f in dataclasses.fields(cls)):
+        made = (lambda *a: cls(**dict(zip(names, a, strict=True)))) if any(
+            f.kw_only for f in dataclasses.fields(cls)) else cls
+    else:
+        env: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
+        lines = []
+        for i, name in enumerate(names):
+            env[f"_s{i}"] = cls.__dict__[name].__set__
+            lines.append(f"    _s{i}(o, a{i})")
+        args = ", ".join(f"a{i}" for i in range(len(names)))
+        src = f"def make({args}):\n    o = _new(_cls)\n" + "\n".join(lines) + "\n    return o\n"
+        exec(src, env)  # the same technique dataclasses use to build __init__
+        made = env["make"]
+    _MAKERS[cls] = made
+    return made
+
+
+def _decode_col(hint: Any, col: Any, n: int) -> list[Any]:
+    """The ``n`` values of :func:`_encode_col`'s column ``col``."""
+    inner = _is_optional(hint)
+    if inner is not None:
+        scalar = _scalar_decoder(inner)
+        if scalar is _NOT_SCALAR:
+            flags, sub = col
+            present = iter(_decode_col(inner, sub, sum(flags)))
+            return [next(present) if f else None for f in flags]
+        if scalar is None:
+            return _checked(col, n)
+        return [None if v is None else scalar(v) for v in _checked(col, n)]
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (tuple, list, set, frozenset):
+        lengths, sub = col
+        items = _decode_col(args[0], sub, sum(_checked(lengths, n)))
+        out: list[Any] = []
+        i = 0
+        build = origin if origin is not list else list
+        for length in lengths:
+            out.append(build(items[i:i + length]))
+            i += length
+        return out
+    if origin is dict:
+        lengths, keys, sub = col
+        vals = _decode_col(args[1], sub, len(keys))
+        out = []
+        i = 0
+        for length in _checked(lengths, n):
+            out.append(dict(zip(keys[i:i + length], vals[i:i + length], strict=True)))
+            i += length
+        return out
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        hints = _dataclass_hints(hint)
+        if len(col) != len(hints):
+            raise SnapshotError(f"snapshot columns of {hint.__qualname__} do not match")
+        cols = [_decode_col(h, c, n) for (_, h), c in zip(hints, col, strict=True)]
+        return list(map(_maker(hint), *cols))
+    scalar = _scalar_decoder(hint)
+    if scalar is _NOT_SCALAR:
+        raise TypeError(f"snapshot: no decoding for type {hint!r}")
+    if scalar is None:
+        return _checked(col, n)
+    return list(map(scalar, _checked(col, n)))
+
+
+def _checked(col: Any, n: int) -> list[Any]:
+    if not isinstance(col, list) or len(col) != n:
+        raise SnapshotError("snapshot column has the wrong length")
+    return col
+
+
+_FORMAT_TAG = f"{_FORMAT}|columns"
+
+#: A digest of the state's shape (every class, field, type and enum value in it): a snapshot
+#: made by code with another shape is refused rather than misread.
+SCHEMA_FINGERPRINT = hashlib.sha256(
+    f"{_FORMAT_TAG}|{_describe(DispatchState, set())}".encode()
+).hexdigest()[:16]
+
+
+def state_to_data(state: DispatchState) -> list[Any]:
+    """Every field of ``state`` as JSON-ready data (one column of one state)."""
+    data: list[Any] = _encode_col(DispatchState, [state])
+    return data
+
+
+def state_from_data(data: Any) -> DispatchState:
+    """The state :func:`state_to_data` was given; :class:`SnapshotError` if the data does not
+    have the shape of this code's state."""
+    try:
+        (state,) = _decode_col(DispatchState, data, 1)
+    except SnapshotError:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError, StopIteration,
+            DispatchError) as exc:
+        raise SnapshotError(f"snapshot state is malformed: {type(exc).__name__}") from exc
+    if not isinstance(state, DispatchState):
+        raise SnapshotError("snapshot state is malformed")
+    return state
+
+
+def copy_state(state: DispatchState) -> DispatchState:
+    """A copy that later events applied to ``state`` do not change (the values inside are
+    frozen, so copying each container is enough): what a snapshot is encoded from while the
+    live state moves on."""
+    changes: dict[str, Any] = {}
+    for f in dataclasses.fields(state):
+        value = getattr(state, f.name)
+        changes[f.name] = value.copy() if isinstance(value, dict | list | set) else value
+    return DispatchState(**changes)
+
+
+def encode_snapshot(state: DispatchState, extra: Mapping[str, Any] | None = None) -> bytes:
+    """``state`` (and the caller's JSON-ready ``extra``) as compact, checksummed bytes."""
+    doc = {"format": _FORMAT, "schema": SCHEMA_FINGERPRINT, "seq": state.last_seq,
+           "state": state_to_data(state), "extra": dict(extra or {})}
+    payload = zlib.compress(json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+                            .encode(), 1)
+    return _MAGIC + hashlib.sha256(payload).digest() + payload
+
+
+def decode_snapshot(blob: bytes) -> tuple[DispatchState, dict[str, Any]]:
+    """The state and ``extra`` of :func:`encode_snapshot`'s bytes; :class:`SnapshotError` if
+    they are corrupt or were written for a different state shape."""
+    head = len(_MAGIC) + 32
+    if len(blob) < head or blob[:len(_MAGIC)] != _MAGIC:
+        raise SnapshotError("not a snapshot (bad magic)")
+    payload = blob[head:]
+    if hashlib.sha256(payload).digest() != blob[len(_MAGIC):head]:
+        raise SnapshotError("snapshot checksum does not match (corrupt or truncated)")
+    collecting = gc.isenabled()
+    gc.disable()  # millions of new objects: the cycle collector would double the time
+    try:
+        return _decode(payload)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _decode(payload: bytes) -> tuple[DispatchState, dict[str, Any]]:
+    try:
+        doc = json.loads(zlib.decompress(payload))
+    except (zlib.error, ValueError) as exc:
+        raise SnapshotError("snapshot payload does not decode") from exc
+    if not isinstance(doc, dict) or doc.get("format") != _FORMAT:
+        raise SnapshotError("snapshot format is not one this code reads")
+    if doc.get("schema") != SCHEMA_FINGERPRINT:
+        raise SnapshotError("snapshot was written for a different state shape")
+    state = state_from_data(doc.get("state"))
+    if state.last_seq != doc.get("seq"):
+        raise SnapshotError("snapshot seq does not match its state")
+    extra = doc.get("extra")
+    return state, extra if isinstance(extra, dict) else {}

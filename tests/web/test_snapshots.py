@@ -1,0 +1,230 @@
+"""Snapshots on real SQLite files: written every N events and at shutdown, a restart restores
+the newest usable one and replays only the tail, and a bad one is skipped for a full replay."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import shutil
+import time
+import zlib
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dispatch import snapshot as snap
+from dispatch.commands import (
+    AddNote,
+    Assign,
+    Command,
+    ReceiveAlarm,
+    RegisterUnit,
+    ReportPosition,
+    StartShift,
+)
+from dispatch.model import Agency, Alarm, Category, Location, Priority
+from maps.bundled import load_bundled
+from maps.graph import RoadGraph
+from tests.web.conftest import T0, ManualClock, make_tokens, thread_server
+from web.auth import Principal, Role
+from web.eventstore import SqliteEventStore
+from web.service import DispatchService
+from web.snapshots import SnapshotFiles, Snapshotter
+
+LULEA = Location(65.584, 22.154)
+
+
+@pytest.fixture(scope="module")
+def graph() -> RoadGraph:
+    return load_bundled()
+
+
+def commands(n_alarms: int) -> list[Command]:
+    out: list[Command] = [RegisterUnit("U1", "MAE 1", "Luleå", LULEA),
+                          StartShift("U1", ("nurse",), T0 + timedelta(hours=12))]
+    for i in range(n_alarms):
+        out.append(ReceiveAlarm(Alarm(
+            agency=Agency.POLICE, reference=f"R{i}", received_at=T0 + timedelta(hours=i),
+            location=Location(65.0 + i / 100, 21.0), priority=Priority.URGENT,
+            category=Category.PSYCHOSIS, note="patient text")))
+        out.append(AddNote(f"C{i + 1:06d}", "more text"))
+        out.append(ReportPosition("U1", Location(65.5 + i / 100, 22.0)))
+    out.append(Assign("C000001", "U1", 600.0))
+    return out
+
+
+class Run:
+    """A service over ``db`` as the app runs it: restore + replay, execute, shut down."""
+
+    def __init__(self, db: Path, graph: RoadGraph, *, every: int, window: int = 1000) -> None:
+        self.store = SqliteEventStore(db)
+        self.snapshots = Snapshotter(db, every=every)
+        self.service = DispatchService(self.store, graph=graph, clock=ManualClock(),
+                                       backlog_events=window, snapshots=self.snapshots)
+        self.replayed = self.service.load()
+
+    def run(self, todo: list[Command]) -> None:
+        async def go() -> None:
+            for command in todo:
+                await self.service.execute(command, actor="tester")
+                await asyncio.sleep(0)  # let a snapshot being written progress
+            await self.service.drain()
+            await self.service.save_snapshot()
+
+        asyncio.run(go())
+
+    def close(self) -> None:
+        self.service.close()
+        self.store.close()
+
+
+def index_data(service: DispatchService) -> dict[str, Any]:
+    return service._index.to_data()
+
+
+def test_restart_restores_the_newest_snapshot_and_replays_only_the_tail(
+        tmp_path: Path, graph: RoadGraph) -> None:
+    db = tmp_path / "mae.sqlite3"
+    first = Run(db, graph, every=7)
+    first.run(commands(10))
+    files = SnapshotFiles(db)
+    seqs = [s for s, _ in files.paths()]
+    assert len(seqs) == 2, "only the latest two are kept"
+    assert seqs[0] == first.service.last_seq, "shutdown writes a final snapshot"
+    state, index = vars(first.service.state), index_data(first.service)
+    first.close()
+
+    files.paths()[0][1].unlink()  # the shutdown one gone: the older one plus a tail
+    second = Run(db, graph, every=7)
+    assert second.replayed == state["last_seq"] - seqs[1] > 0
+    assert vars(second.service.state) == state
+    assert index_data(second.service) == index
+    second.close()
+
+
+def test_a_corrupt_newest_snapshot_is_skipped_for_the_older_one(
+        tmp_path: Path, graph: RoadGraph, caplog: pytest.LogCaptureFixture) -> None:
+    db = tmp_path / "mae.sqlite3"
+    first = Run(db, graph, every=7)
+    first.run(commands(10))
+    state = vars(first.service.state)
+    first.close()
+    (newest_seq, newest), (older_seq, _) = SnapshotFiles(db).paths()
+    blob = bytearray(newest.read_bytes())
+    blob[len(blob) // 2] ^= 0xFF
+    newest.write_bytes(bytes(blob))
+    with caplog.at_level(logging.WARNING, logger="web.snapshots"):
+        second = Run(db, graph, every=7)
+    assert "checksum" in caplog.text and newest.name in caplog.text
+    assert second.replayed == newest_seq - older_seq
+    assert vars(second.service.state) == state
+    second.close()
+
+
+def _rewrap(path: Path, change: Any) -> None:
+    """Rewrite the snapshot at ``path`` with its document changed and a valid checksum."""
+    blob = path.read_bytes()
+    head = len(snap._MAGIC) + 32
+    doc = json.loads(zlib.decompress(blob[head:]))
+    change(doc)
+    payload = zlib.compress(json.dumps(doc).encode())
+    path.write_bytes(snap._MAGIC + hashlib.sha256(payload).digest() + payload)
+
+
+@pytest.mark.parametrize("fault", ["old-version", "other-database", "ahead-of-log",
+                                   "bad-index", "empty-file"])
+def test_an_unusable_snapshot_means_a_full_replay_never_a_wrong_state(
+        tmp_path: Path, graph: RoadGraph, caplog: pytest.LogCaptureFixture, fault: str) -> None:
+    db = tmp_path / "mae.sqlite3"
+    first = Run(db, graph, every=1000)
+    first.run(commands(6))
+    state: dict[str, Any] | None = vars(first.service.state)
+    first.close()
+    ((seq, path),) = SnapshotFiles(db).paths()
+    if fault == "old-version":
+        _rewrap(path, lambda d: d.update(schema="0" * 16))
+    elif fault == "other-database":
+        other = tmp_path / "other.sqlite3"
+        o = Run(other, graph, every=1000)
+        o.run([*commands(6)[:-1], AddNote("C000002", "different")])
+        o.close()
+        assert o.service.last_seq == seq
+        shutil.rmtree(SnapshotFiles(db).directory)
+        shutil.copytree(SnapshotFiles(other).directory, SnapshotFiles(db).directory)
+    elif fault == "ahead-of-log":
+        with SqliteEventStore(db)._write as conn:
+            conn.execute("DELETE FROM events WHERE seq > ?", (seq - 3,))
+        state = None  # the log itself is shorter now
+    elif fault == "bad-index":
+        _rewrap(path, lambda d: d["extra"]["index"]["audiences"].update(table="nonsense"))
+    else:
+        path.write_bytes(b"")  # a crash between create and write on a filesystem without order
+    with caplog.at_level(logging.WARNING, logger="web.snapshots"):
+        second = Run(db, graph, every=1000)
+    assert "skipping snapshot" in caplog.text
+    assert second.replayed == second.service.last_seq, "a full replay"
+    if state is not None:
+        assert vars(second.service.state) == state
+    second.close()
+
+
+def test_snapshots_off_write_and_read_nothing(tmp_path: Path, graph: RoadGraph) -> None:
+    db = tmp_path / "mae.sqlite3"
+    first = Run(db, graph, every=3)
+    first.run(commands(3))
+    first.close()
+    off = Run(db, graph, every=0)
+    assert off.replayed == off.service.last_seq
+    off.run([AddNote("C000001", "x")])
+    off.close()
+    assert max(s for s, _ in SnapshotFiles(db).paths()) < off.service.last_seq
+
+
+def test_a_resume_older_than_the_window_gets_the_state_not_a_partial_backlog(
+        tmp_path: Path, graph: RoadGraph) -> None:
+    db = tmp_path / "mae.sqlite3"
+    r = Run(db, graph, every=0, window=8)
+    r.run(commands(10))
+    window = r.service._index.audiences
+    assert len(window) <= 10 and window.first_seq > 1, "the window stays bounded"
+    dispatcher = Principal("p1", "Disp", Role.DISPATCHER)
+    _, old = r.service.subscribe(dispatcher, since=0)
+    assert json.loads(old[0])["type"] == "snapshot"
+    since = window.first_seq - 1
+    _, recent = r.service.subscribe(dispatcher, since=since)
+    messages = [json.loads(m) for m in recent]
+    assert [m["seq"] for m in messages[:-1]] == list(range(since + 1, r.service.last_seq + 1))
+    assert messages[-1]["type"] == "ready"
+    r.close()
+
+
+def test_the_app_snapshots_right_after_a_long_replay_and_at_shutdown(
+        tmp_path: Path, graph: RoadGraph) -> None:
+    """A log replayed in full at start is snapshotted at once in the background (the next
+    start is quick even if this process dies), and the app's shutdown writes the last one."""
+    db = tmp_path / "mae.sqlite3"
+    first = Run(db, graph, every=0)
+    first.run(commands(5))
+    first.close()
+    assert SnapshotFiles(db).paths() == []
+    server = thread_server(db, make_tokens(db), snapshot_every=5)
+    try:
+        deadline = time.monotonic() + 20
+        while not SnapshotFiles(db).paths() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [s for s, _ in SnapshotFiles(db).paths()] == [first.service.last_seq]
+        with server.http("police") as police:
+            ack = police.post("/api/alarms", json={
+                "reference": "late", "priority": 2, "category": "psychosis",
+                "location": {"place": "Kalix"}})
+            assert ack.status_code == 201, ack.text
+        with server.http(None) as http:
+            end = http.get("/api/health").json()["seq"]
+        assert end == first.service.last_seq + 1
+    finally:
+        server.stop()
+    assert [s for s, _ in SnapshotFiles(db).paths()] == [end, first.service.last_seq]

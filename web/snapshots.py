@@ -1,0 +1,224 @@
+"""Snapshot files beside the service database, so a restart replays only the log's tail.
+
+Where: the directory ``<database>.snapshots/`` next to the SQLite file, one file per snapshot,
+``snapshot-<seq>.snap`` (:func:`dispatch.snapshot.encode_snapshot` of the state, with the
+service's :class:`~web.logindex.LogIndex` and a digest of the event at ``seq``). The database
+alone is the record: snapshots are a cache rebuilt from it, so a backup needs only the
+database (backing up the directory too just makes the first start after a restore faster).
+
+When: every ``every`` events (setting ``snapshot_every``) and at shutdown. The live state is
+copied on the event loop (containers only: the values are frozen, a few milliseconds for a
+large state) and encoded, compressed and written by a worker thread, never on the writer's
+path. A file is written to a temporary name, fsynced and renamed; the latest ``keep`` stay.
+
+Start: the newest snapshot that decodes, was made by code with the same state shape, and
+whose event at ``seq`` is the very event the log has there (so a snapshot of another or an
+older database is never used), then the tail of the log. Anything else is skipped with a
+warning and the next older one tried, down to a full replay: never a wrong state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import hashlib
+import json
+import logging
+import os
+import re
+import sqlite3
+import threading
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from dispatch.events import event_from_dict, event_to_dict
+from dispatch.snapshot import SnapshotError, copy_state, decode_snapshot, encode_snapshot
+from dispatch.state import DispatchState
+from web.eventstore import connect_sqlite
+from web.logindex import LogIndex
+
+__all__ = ["Restored", "SnapshotFiles", "Snapshotter", "event_digest", "restore_into"]
+
+logger = logging.getLogger(__name__)
+
+_NAME = re.compile(r"^snapshot-(\d{12})\.snap$")
+
+
+def event_digest(conn: sqlite3.Connection, seq: int) -> str | None:
+    """A digest of the event stored at ``seq`` (of its decoded form, so an old-version row
+    and its upcast agree), or None if the log has no such event."""
+    row = conn.execute("SELECT data FROM events WHERE seq = ?", (seq,)).fetchone()
+    if row is None:
+        return None
+    event = event_from_dict(json.loads(row[0]))
+    text = json.dumps(event_to_dict(event), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Restored:
+    """A snapshot that checked out: the state, the index data saved with it and the digest
+    of the log's event at its seq."""
+
+    path: Path
+    state: DispatchState
+    index: dict[str, Any]
+    digest: str | None
+
+
+class SnapshotFiles:
+    """The snapshot directory of one database: list, read (checked), write, prune."""
+
+    def __init__(self, database: Path, *, keep: int = 2) -> None:
+        self.database = Path(database)
+        self.directory = self.database.with_name(self.database.name + ".snapshots")
+        self.keep = keep
+
+    def paths(self) -> list[tuple[int, Path]]:
+        """Snapshot files by seq, newest first."""
+        if not self.directory.is_dir():
+            return []
+        found = []
+        for path in self.directory.iterdir():
+            match = _NAME.match(path.name)
+            if match:
+                found.append((int(match.group(1)), path))
+        return sorted(found, reverse=True)
+
+    def read(self, path: Path, conn: sqlite3.Connection) -> Restored:
+        """The snapshot at ``path`` if it is whole, of this code's state shape and of this
+        log; :class:`SnapshotError` (or OSError) saying why not otherwise."""
+        state, extra = decode_snapshot(path.read_bytes())
+        digest = event_digest(conn, state.last_seq) if state.last_seq else None
+        if digest is None and state.last_seq:
+            raise SnapshotError(f"the log has no event {state.last_seq}: the snapshot is "
+                                "ahead of this database (restored from an older backup?)")
+        if extra.get("event_digest") != digest:
+            raise SnapshotError(f"event {state.last_seq} of the log is not the one the "
+                                "snapshot was made after (another database?)")
+        index = extra.get("index")
+        if not isinstance(index, dict):
+            raise SnapshotError("the snapshot has no log index")
+        return Restored(path, state, index, digest)
+
+    def latest(self) -> Restored | None:
+        """The newest usable snapshot, skipping (with a warning) any that is not."""
+        candidates = self.paths()
+        if not candidates or not self.database.exists():
+            return None
+        conn = connect_sqlite(self.database)
+        try:
+            for _seq, path in candidates:
+                try:
+                    return self.read(path, conn)
+                except (SnapshotError, OSError, ValueError, KeyError, TypeError) as exc:
+                    logger.warning("skipping snapshot %s: %s", path.name, exc)
+        finally:
+            conn.close()
+        return None
+
+    def write(self, state: DispatchState, index: LogIndex, conn: sqlite3.Connection) -> Path:
+        """Encode and durably store a snapshot of ``state`` (a copy nothing else changes),
+        then keep only the newest ``keep``; returns its path."""
+        extra = {"index": index.to_data(),
+                 "event_digest": event_digest(conn, state.last_seq) if state.last_seq else None}
+        return self.write_bytes(state.last_seq, encode_snapshot(state, extra))
+
+    def write_bytes(self, seq: int, blob: bytes) -> Path:
+        """Store ``blob`` as the snapshot of ``seq`` (temporary file, fsync, rename)."""
+        self.directory.mkdir(exist_ok=True)
+        final = self.directory / f"snapshot-{seq:012d}.snap"
+        tmp = final.with_suffix(".tmp")
+        with open(tmp, "wb") as f:
+            f.write(blob)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, final)
+        fd = os.open(self.directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        self.prune()
+        return final
+
+    def prune(self) -> None:
+        for _seq, path in self.paths()[self.keep:]:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+
+def restore_into(target: DispatchState, source: DispatchState) -> None:
+    """Make ``target`` hold ``source``'s contents (in place: the service's parts share it)."""
+    for f in fields(DispatchState):
+        setattr(target, f.name, getattr(source, f.name))
+
+
+class Snapshotter:
+    """Writes the service's snapshots: every ``every`` events in a worker thread, and at
+    shutdown. ``every=0`` turns snapshots off (reading and writing)."""
+
+    def __init__(self, database: Path, *, every: int, keep: int = 2) -> None:
+        self.files = SnapshotFiles(database, keep=keep)
+        self.every = every
+        self.written_seq = 0
+        self._pending: asyncio.Future[None] | None = None
+        self._conn: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+
+    def restore(self, state: DispatchState, index: LogIndex) -> int:
+        """Load the newest usable snapshot into ``state`` and ``index``; returns its seq
+        (0 if there was none, or snapshots are off). Runs before the log's tail is replayed."""
+        if self.every <= 0:
+            return 0
+        restored = self.files.latest()
+        if restored is None:
+            return 0
+        try:
+            index.restore(restored.index)
+        except (KeyError, TypeError, ValueError) as exc:
+            logger.warning("skipping snapshot %s: its log index is malformed (%s)",
+                           restored.path.name, type(exc).__name__)
+            return 0
+        restore_into(state, restored.state)
+        gc.freeze()  # a long-lived state: keep the cycle collector from rescanning it
+        self.written_seq = state.last_seq
+        logger.info("restored snapshot at seq %d", state.last_seq)
+        return state.last_seq
+
+    def note(self, state: DispatchState, index: LogIndex) -> None:
+        """Called on the event loop after events were applied: start writing a snapshot in a
+        worker thread when ``every`` events passed since the last one and none is being
+        written."""
+        if self.every <= 0 or state.last_seq - self.written_seq < self.every:
+            return
+        if self._pending is not None and not self._pending.done():
+            return
+        self._pending = asyncio.ensure_future(self._write(copy_state(state), index.copy()))
+
+    async def close(self, state: DispatchState, index: LogIndex) -> None:
+        """At shutdown: wait for a snapshot being written, then write the last one."""
+        if self._pending is not None:
+            with contextlib.suppress(Exception):
+                await self._pending
+        if self.every > 0 and state.last_seq > self.written_seq:
+            await self._write(copy_state(state), index.copy())
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    async def _write(self, state: DispatchState, index: LogIndex) -> None:
+        try:
+            await asyncio.to_thread(self._write_now, state, index)
+        except (OSError, sqlite3.Error) as exc:
+            logger.warning("could not write a snapshot at seq %d: %s", state.last_seq, exc)
+
+    def _write_now(self, state: DispatchState, index: LogIndex) -> None:
+        with self._lock:
+            if self._conn is None:
+                self._conn = connect_sqlite(self.files.database)
+            path = self.files.write(state, index, self._conn)
+            self.written_seq = max(self.written_seq, state.last_seq)
+        logger.info("wrote snapshot %s", path.name)
