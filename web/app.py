@@ -90,7 +90,8 @@ def create_app(
                                 merge_radius_m=settings.merge_radius_m,
                                 merge_window_s=settings.merge_window_s)
         service = DispatchService(store, graph=road_graph, clock=clock, audit=audit,
-                                  config=config, queue_size=settings.queue_size)
+                                  config=config, queue_size=settings.queue_size,
+                                  backlog_window=settings.backlog_window)
         await asyncio.to_thread(service.load)
         if settings.demo_units:
             added = await register_demo_units(service)

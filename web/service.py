@@ -9,7 +9,7 @@ Callers use these methods and read ``state``, ``graph`` and ``clock``; never the
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,13 +25,13 @@ from web.advice import Advisor
 from web.audit import AuditLog
 from web.auth import Principal, Role
 from web.eventstore import EventStore
-from web.fanout import Fanout, History, Subscription
+from web.fanout import Backlog, Fanout, History, Subscription
 from web.ticks import Ticker
 from web.views import alarm_status
 from web.visibility import Viewer
 from web.writer import Executed, Guard, LogIndex, Writer
 
-__all__ = ["DispatchService", "Guard", "Subscription", "WallClock"]
+__all__ = ["Backlog", "DispatchService", "Guard", "Subscription", "WallClock"]
 
 
 
@@ -55,13 +55,15 @@ class DispatchService:
         config: DispatchConfig | None = None,
         recommend_config: RecommendConfig | None = None,
         queue_size: int = 10_000,
+        backlog_window: int = 50_000,
     ) -> None:
         self.graph = graph
         self.clock: Clock = clock or WallClock()
         self.state = DispatchState()
         index = LogIndex()
         self._index = index
-        self._fanout = Fanout(store, self.state, index, clock=self.clock, queue_size=queue_size)
+        self._fanout = Fanout(store, self.state, index, clock=self.clock, queue_size=queue_size,
+                              backlog_window=backlog_window)
         self._writer = Writer(store, self.state, index, clock=self.clock,
                               config=config or DispatchConfig(), publish=self._fanout.publish,
                               audit=audit)
@@ -120,10 +122,10 @@ class DispatchService:
         return alarm_status(self.state, alarm_id, eta_at=self._index.eta_at,
                             now=self.clock.now())
 
-    def history(self, viewer: Viewer, callout_id: str, *, limit: int) -> History:
+    async def history(self, viewer: Viewer, callout_id: str, *, limit: int) -> History:
         """The last ``limit`` logged events about a callout (and those merged into it) that
-        ``viewer`` may see."""
-        return self._fanout.history(viewer, callout_id, limit=limit)
+        ``viewer`` may see, read in pages off the event loop."""
+        return await self._fanout.history(viewer, callout_id, limit=limit)
 
     # -- fan-out (web.fanout) -----------------------------------------------------------------
 
@@ -131,10 +133,16 @@ class DispatchService:
         """Send a message that is not an event (an alert) to every subscriber of ``roles``."""
         self._fanout.broadcast(message, roles=roles)
 
-    def subscribe(self, principal: Principal, since: int | None) -> tuple[Subscription, list[str]]:
-        """Register a subscriber; returns it with the messages to send before live ones
-        (the backlog after ``since`` or a snapshot, then ``ready``)."""
-        return self._fanout.subscribe(principal, since)
+    def subscribe(self, principal: Principal, since: int | None, *,
+                  batch: bool = False) -> tuple[Subscription, Backlog]:
+        """Register a subscriber; returns it with its backlog plan (the events after ``since``,
+        or a snapshot when ``since`` is None or older than the retained window)."""
+        return self._fanout.subscribe(principal, since, batch=batch)
+
+    def backlog(self, plan: Backlog) -> AsyncIterator[list[str]]:
+        """The pages of messages to send before live ones, each read and rendered in a worker
+        thread, ending with ``ready``."""
+        return self._fanout.backlog(plan)
 
     def unsubscribe(self, sub: Subscription) -> None:
         self._fanout.unsubscribe(sub)

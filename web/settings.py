@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     queue_size: int = Field(default=10_000, ge=10, le=1_000_000,
                             description="messages a slow client may fall behind before it is "
                             "dropped (it then reconnects with since=)")
+    backlog_window: int = Field(default=50_000, ge=0, le=10_000_000,
+                                description="events a reconnecting client may resume over with "
+                                "since=; an older since gets a snapshot of the current state "
+                                "instead (backlogs are read in pages off the event loop)")
     max_body_bytes: int = Field(default=256_000, ge=1_000, le=10_000_000,
                                 description="largest accepted request body (CAP XML)")
     tile_url: str | None = Field(default=None,
