@@ -56,6 +56,7 @@ class DispatchService:
         recommend_config: RecommendConfig | None = None,
         queue_size: int = 10_000,
         backlog_window: int = 50_000,
+        backlog_page: int = 500,
     ) -> None:
         self.graph = graph
         self.clock: Clock = clock or WallClock()
@@ -63,7 +64,7 @@ class DispatchService:
         index = LogIndex()
         self._index = index
         self._fanout = Fanout(store, self.state, index, clock=self.clock, queue_size=queue_size,
-                              backlog_window=backlog_window)
+                              backlog_window=backlog_window, page_size=backlog_page)
         self._writer = Writer(store, self.state, index, clock=self.clock,
                               config=config or DispatchConfig(), publish=self._fanout.publish,
                               audit=audit)
