@@ -2,7 +2,8 @@
 
 Subscribers run in their own processes (``multiprocessing``, spawn) so that counting what 50
 sockets receive does not compete with the senders for one interpreter. Each process holds
-several sockets and counts messages into shared memory without decoding them; the parent reads
+several sockets and counts the events it receives (one per frame, or several in a batch frame)
+into shared memory without decoding them; the parent reads
 the counters and the processes' CPU time from ``/proc``. Senders run in the parent, each
 sending its next message as soon as the reply to the last one is back. ``log_floor`` times the
 durable log alone, the rate no command path can beat.
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
@@ -33,11 +35,12 @@ from dispatch.events import UnitPositionReported
 from dispatch.model import Location
 from web.eventstore import SqliteEventStore
 
-__all__ = ["Sender", "Server", "Subscribers", "Target", "closed_loop", "cpu_seconds",
+__all__ = ["Sender", "Server", "Subscribers", "Target", "bearer_url", "closed_loop", "cpu_seconds",
            "free_port", "log_floor", "open_socket", "percentile", "ready", "request",
            "start_server", "throughput"]
 
 COUNT, LAST, READY, CLOSED = range(4)
+EVENT = b'{"type":"event"'  # how each event message begins, alone or inside a batch frame
 
 
 def free_port() -> int:
@@ -58,10 +61,24 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
 
 
+def bearer_url(url: str) -> tuple[str, dict[str, str]]:
+    """``url`` without its ``token=`` parameter, and that token as an ``Authorization: Bearer``
+    header for the handshake, so no token is sent in a URL (a proxy would log it)."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    tokens = [v for k, v in query if k == "token"]
+    if not tokens:
+        return url, {}
+    rest = urlencode([(k, v) for k, v in query if k != "token"])
+    return urlunsplit(parts._replace(query=rest)), {"Authorization": f"Bearer {tokens[0]}"}
+
+
 async def open_socket(url: str) -> ClientConnection:
-    """A client socket that offers permessage-deflate, as browsers do; the server decides."""
-    return await connect(url, max_size=None, open_timeout=60, ping_interval=None,
-                         compression="deflate")
+    """A client socket that offers permessage-deflate, as browsers do; the server decides. A
+    ``token=`` in ``url`` is sent as an ``Authorization: Bearer`` header instead."""
+    bare, headers = bearer_url(url)
+    return await connect(bare, max_size=None, open_timeout=60, ping_interval=None,
+                         compression="deflate", additional_headers=headers or None)
 
 
 async def request(ws: ClientConnection, message: dict[str, Any], rid: str,
@@ -110,12 +127,13 @@ class Server:
                 self.proc.wait(timeout=10)
 
 
-def start_server(argv: list[str], *, port: int, health: str, log: Path, cwd: Path) -> Server:
+def start_server(argv: list[str], *, port: int, health: str, log: Path, cwd: Path,
+                 env: dict[str, str] | None = None, timeout_s: float = 120.0) -> Server:
     """Start ``argv`` and wait until ``GET health`` answers 200."""
     with log.open("wb") as out:
-        proc = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=env)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"{argv[:3]} exited with {proc.returncode}; see {log}")
@@ -150,11 +168,12 @@ async def _subscribe(url: str, n: int, stats: Any, stop: Any) -> None:
 
 
 async def _count(ws: ClientConnection, stats: Any) -> None:
+    """Count the events received (a batch frame holds several) without decoding them."""
     monotonic = time.monotonic
     try:
         while True:
-            await ws.recv(decode=False)
-            stats[COUNT] += 1
+            data = await ws.recv(decode=False)
+            stats[COUNT] += data.count(EVENT)
             stats[LAST] = monotonic()
     except ConnectionClosed:
         stats[CLOSED] += 1

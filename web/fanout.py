@@ -42,9 +42,11 @@ from web.views import (
 from web.visibility import Audience, Viewer
 from web.writer import LogIndex
 
-__all__ = ["BATCH_MAX", "Backlog", "Fanout", "History", "Subscription", "batch_frame"]
+__all__ = ["BATCH_GAP_S", "BATCH_MAX", "Backlog", "Fanout", "History", "Subscription",
+           "batch_frame"]
 
 BATCH_MAX = 500  # messages in one batch frame at most
+BATCH_GAP_S = 0.005  # a batching client gets at most one live frame per this many seconds
 
 
 class Subscription:
@@ -55,6 +57,7 @@ class Subscription:
         self.queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize)
         self.dropped = False
         self.batch = batch
+        self._sent_at = -BATCH_GAP_S  # loop time of the last batching frame
 
     def push(self, text: str) -> None:
         """Queue ``text``; a full queue drops the subscriber (it must reconnect with since=)."""
@@ -76,9 +79,18 @@ class Subscription:
 
     async def next_frame(self) -> str | None:
         """The next frame to send, or None once dropped: one message, or for a batching client
-        everything queued (up to BATCH_MAX) joined into one batch frame without re-encoding."""
+        everything queued (up to BATCH_MAX) joined into one batch frame without re-encoding.
+        A batching client's frames are at least BATCH_GAP_S apart: when events come faster, the
+        same bytes go out in fewer, fuller frames (the first after a pause leaves at once)."""
         first = await self.queue.get()
-        if first is None or not self.batch or self.queue.empty():
+        if first is None or not self.batch:
+            return first
+        loop = asyncio.get_running_loop()
+        wait = self._sent_at + BATCH_GAP_S - loop.time()
+        if wait > 0:  # busy: let what comes in the next few ms share this frame
+            await asyncio.sleep(wait)
+        self._sent_at = loop.time()
+        if self.queue.empty():
             return first
         texts = [first]
         while len(texts) < BATCH_MAX and not self.queue.empty():
