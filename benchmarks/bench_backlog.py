@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing as mp
 import os
 import shutil
 import sqlite3
@@ -108,19 +109,51 @@ def _row(seq: int, event: Event) -> tuple[int, str, str, str]:
     return seq, data["type"], data["at"], json.dumps(data, ensure_ascii=False)
 
 
-async def pinger(url: str, stop: asyncio.Event, out: list[tuple[float, float]]) -> None:
-    """Ping every 10 ms until ``stop``; ``out`` gets (sent at, round trip) per ping."""
+def _pinger_main(url: str, stop: Any, out: Any) -> None:
+    asyncio.run(_pinger(url, stop, out))
+
+
+async def _pinger(url: str, stop: Any, out: Any) -> None:
+    """Ping every 10 ms until ``stop`` is set; sends (sent at, round trip) pairs to ``out``."""
     ws = await open_socket(url)
     while '"type":"ready"' not in await ws.recv():
         pass
+    out.put(None)  # connected
     n = 0
     while not stop.is_set():
         n += 1
         t = time.monotonic()
         await request(ws, {"type": "ping"}, f"p{n}")
-        out.append((t, time.monotonic() - t))
+        out.put((t, time.monotonic() - t))
         await asyncio.sleep(0.01)
     await ws.close()
+    out.put("done")
+
+
+class Pinger:
+    """A dispatcher pinging from its own process, so the readers' work in this process never
+    delays a ping's receipt."""
+
+    def __init__(self, url: str) -> None:
+        ctx = mp.get_context("spawn")
+        self._stop, self._out = ctx.Event(), ctx.Queue()
+        self._proc = ctx.Process(target=_pinger_main, args=(url, self._stop, self._out),
+                                 daemon=True)
+        self._proc.start()
+        assert self._out.get(timeout=120) is None
+        self.pings: list[tuple[float, float]] = []
+
+    def collect(self) -> list[tuple[float, float]]:
+        while not self._out.empty():
+            item = self._out.get()
+            if isinstance(item, tuple):
+                self.pings.append(item)
+        return self.pings
+
+    def close(self) -> None:
+        self._stop.set()
+        self._proc.join(timeout=10)
+        self.collect()
 
 
 async def read_backlog(url: str) -> int:
@@ -138,12 +171,7 @@ async def read_backlog(url: str) -> int:
 
 async def scenario(base: str, tokens: dict[str, str], end: int, window: int
                    ) -> list[dict[str, Any]]:
-    ping_url = f"{base}/ws/dispatch?token={tokens['dispatcher']}"
-    stop = asyncio.Event()
-    pings: list[tuple[float, float]] = []
-    task = asyncio.create_task(pinger(ping_url, stop, pings))
-    while not pings:
-        await asyncio.sleep(0.05)
+    pinger = Pinger(f"{base}/ws/dispatch?token={tokens['dispatcher']}")
     rows = []
 
     async def phase(name: str, work: Any) -> None:
@@ -151,7 +179,8 @@ async def scenario(base: str, tokens: dict[str, str], end: int, window: int
         detail = await work
         t1 = time.monotonic()
         await asyncio.sleep(0.3)
-        rtts = [r for t, r in pings if t0 <= t <= t1 + 0.3]
+        rtts = [r for t, r in pinger.collect() if t0 <= t <= t1 + 0.3]
+        rtts = rtts or [float("nan")]
         rows.append({"phase": name, "took": t1 - t0, "pings": len(rtts), "detail": detail,
                      "p50": percentile(rtts, 50), "p99": percentile(rtts, 99),
                      "max": max(rtts)})
@@ -173,8 +202,7 @@ async def scenario(base: str, tokens: dict[str, str], end: int, window: int
     await phase("5 crews since=0", crews(0))
     await phase(f"5 crews since=end-{window}", crews(end - window))
     await phase("history", history())
-    stop.set()
-    await task
+    pinger.close()
     return rows
 
 

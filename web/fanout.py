@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from dispatch.clock import Clock
 from dispatch.events import Envelope, UnitAssigned
@@ -44,6 +45,8 @@ from web.writer import LogIndex
 
 __all__ = ["BATCH_GAP_S", "BATCH_MAX", "Backlog", "Fanout", "History", "Subscription",
            "batch_frame"]
+
+T = TypeVar("T")
 
 BATCH_MAX = 500  # messages in one batch frame at most
 BATCH_GAP_S = 0.005  # a batching client gets at most one live frame per this many seconds
@@ -144,6 +147,12 @@ class Fanout:
         self.page_size = page_size
         self.renders = 0  # events rendered for a viewer on the loop (live): a cost counter
         self._groups: dict[Viewer, set[Subscription]] = {}
+        # One reader thread for every backlog and history page: requests take turns page by
+        # page, and the loop contends for the GIL with one busy thread, not one per client.
+        self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mae-backlog")
+
+    async def _off_loop(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._reader, fn, *args)
 
     def _render(self, viewer: Viewer, env: Envelope, audience: Audience) -> str | None:
         self.renders += 1
@@ -228,16 +237,16 @@ class Fanout:
             yield plan.head
         viewer = plan.viewer
         if plan.since is not None and plan.since < plan.upto:
-            seqs = await asyncio.to_thread(self._visible_seqs, viewer, plan.since, plan.upto)
+            seqs = await self._off_loop(self._visible_seqs, viewer, plan.since, plan.upto)
             start = 0
             while start < len(seqs):
-                items, start = await asyncio.to_thread(self._read_page, viewer, seqs, start)
+                items, start = await self._off_loop(self._read_page, viewer, seqs, start)
                 texts = [self._finish(viewer, item) for item in items]
                 page = [t for t in texts if t is not None]
                 if page:
                     yield page
             if viewer.role is Role.AGENCY and viewer.agency is not None:
-                touched = await asyncio.to_thread(self._touched, plan.since, plan.upto)
+                touched = await self._off_loop(self._touched, plan.since, plan.upto)
                 yield [dumps({"type": "alarm_status", "as_of": plan.upto,
                               "alarms": self.agency_statuses(viewer.agency, touched)})]
         yield [dumps({"type": "ready", "seq": plan.upto})]
@@ -333,11 +342,11 @@ class Fanout:
             grew = not more <= family
             family |= more
         upto = state.last_seq
-        seqs = await asyncio.to_thread(self._family_seqs, frozenset(family), upto, limit)
+        seqs = await self._off_loop(self._family_seqs, frozenset(family), upto, limit)
         events: list[dict[str, Any]] = []
         start = 0
         while start < len(seqs):
-            items, start = await asyncio.to_thread(self._read_history_page, viewer, seqs, start)
+            items, start = await self._off_loop(self._read_history_page, viewer, seqs, start)
             events.extend(items)
         return History(upto, events, len(seqs) == limit)
 
@@ -381,6 +390,7 @@ class Fanout:
                 with contextlib.suppress(asyncio.QueueFull):
                     sub.queue.put_nowait(None)
         self._groups.clear()
+        self._reader.shutdown(wait=False, cancel_futures=True)
 
 
 def _may_see(viewer: Viewer, audience: Audience) -> bool:
