@@ -121,15 +121,32 @@ class History:
     truncated: bool
 
 
+@dataclass(frozen=True, slots=True)
+class Span:
+    """The audiences of the seqs from ``first`` on: a copy taken on the loop, so a worker
+    thread reads it while the loop goes on changing the index."""
+
+    first: int
+    items: list[Audience]
+
+    def __getitem__(self, seq: int) -> Audience:
+        return self.items[seq - self.first]
+
+    def seqs(self) -> range:
+        return range(self.first, self.first + len(self.items))
+
+
 @dataclass(slots=True)
 class Backlog:
     """What a new subscriber is sent before live messages: ``head`` (a snapshot, if any), then
-    the events in (``since``, ``upto``] it may see (none when ``since`` is None), then ready."""
+    the events in (``since``, ``upto``] it may see (none when ``since`` is None; ``span`` holds
+    their audiences), then ready."""
 
     viewer: Viewer
     since: int | None
     upto: int
     head: list[str] = field(default_factory=list)
+    span: Span = field(default_factory=lambda: Span(1, []))
 
 
 class Fanout:
@@ -228,7 +245,11 @@ class Fanout:
         self._groups.setdefault(viewer, set()).add(sub)
         if since is None or upto - since > self.backlog_window:
             return sub, Backlog(viewer, None, upto, [dumps(self.snapshot(viewer))])
-        return sub, Backlog(viewer, since, upto)
+        return sub, Backlog(viewer, since, upto, span=self._span(since, upto))
+
+    def _span(self, after: int, upto: int) -> Span:
+        """The audiences of (``after``, ``upto``], copied (one slice, in C) on the loop."""
+        return Span(after + 1, self.index.audiences[after + 1:upto + 1])
 
     async def backlog(self, plan: Backlog) -> AsyncIterator[list[str]]:
         """The messages to send before live ones, page by page: each page is read from the log
@@ -237,44 +258,45 @@ class Fanout:
             yield plan.head
         viewer = plan.viewer
         if plan.since is not None and plan.since < plan.upto:
-            seqs = await self._off_loop(self._visible_seqs, viewer, plan.since, plan.upto)
+            span = plan.span
+            seqs = await self._off_loop(self._visible_seqs, viewer, span)
             start = 0
             while start < len(seqs):
-                items, start = await self._off_loop(self._read_page, viewer, seqs, start)
-                texts = [self._finish(viewer, item) for item in items]
+                items, start = await self._off_loop(self._read_page, viewer, span, seqs, start)
+                texts = [self._finish(viewer, item, span) for item in items]
                 page = [t for t in texts if t is not None]
                 if page:
                     yield page
             if viewer.role is Role.AGENCY and viewer.agency is not None:
-                touched = await self._off_loop(self._touched, plan.since, plan.upto)
+                touched = await self._off_loop(self._touched, span)
                 yield [dumps({"type": "alarm_status", "as_of": plan.upto,
                               "alarms": self.agency_statuses(viewer.agency, touched)})]
         yield [dumps({"type": "ready", "seq": plan.upto})]
 
-    def _finish(self, viewer: Viewer, item: str | Envelope) -> str | None:
+    def _finish(self, viewer: Viewer, item: str | Envelope, span: Span) -> str | None:
         """A page item as text: a crew's assignment gets the job from the state, on the loop."""
         if isinstance(item, str):
             return item
-        return self._render(viewer, item, self.index.audiences[item.seq])
+        return self._render(viewer, item, span[item.seq])
 
-    def _visible_seqs(self, viewer: Viewer, after: int, upto: int) -> list[int]:
-        """(Worker thread.) The seqs in (``after``, ``upto``] that ``viewer`` may be sent."""
-        audiences = self.index.audiences
-        return [s for s in range(after + 1, upto + 1) if _may_see(viewer, audiences[s])]
+    @staticmethod
+    def _visible_seqs(viewer: Viewer, span: Span) -> list[int]:
+        """(Worker thread.) The seqs of ``span`` that ``viewer`` may be sent."""
+        return [s for s, a in zip(span.seqs(), span.items, strict=True) if _may_see(viewer, a)]
 
-    def _touched(self, after: int, upto: int) -> set[str]:
-        audiences = self.index.audiences
+    @staticmethod
+    def _touched(span: Span) -> set[str]:
         touched: set[str] = set()
-        for s in range(after + 1, upto + 1):
-            touched |= audiences[s].callouts
+        for audience in span.items:
+            touched |= audience.callouts
         return touched
 
-    def _read_page(self, viewer: Viewer, seqs: list[int], start: int
+    def _read_page(self, viewer: Viewer, span: Span, seqs: list[int], start: int
                    ) -> tuple[list[str | Envelope], int]:
         """(Worker thread.) Read at most ``page_size`` rows of the log from ``seqs[start]`` on
         and render those in ``seqs`` for ``viewer``; returns them and the next start. A crew's
         assignment is returned unrendered (its job is read from the state on the loop)."""
-        audiences, wanted = self.index.audiences, set(seqs[start:start + self.page_size])
+        wanted = set(seqs[start:start + self.page_size])
         items: list[str | Envelope] = []
         last = max(wanted)
         reader = self.store.read(seqs[start] - 1)
@@ -288,7 +310,7 @@ class Fanout:
                 if viewer.role is Role.CREW and isinstance(env.event, UnitAssigned):
                     items.append(env)
                     continue
-                message = viewer.render(env, audiences[env.seq])
+                message = viewer.render(env, span[env.seq])
                 if message is not None:
                     items.append(dumps(message))
         finally:
@@ -342,28 +364,31 @@ class Fanout:
             grew = not more <= family
             family |= more
         upto = state.last_seq
-        seqs = await self._off_loop(self._family_seqs, frozenset(family), upto, limit)
+        span = self._span(0, upto)
+        seqs = await self._off_loop(self._family_seqs, frozenset(family), span, limit)
         events: list[dict[str, Any]] = []
         start = 0
         while start < len(seqs):
-            items, start = await self._off_loop(self._read_history_page, viewer, seqs, start)
+            items, start = await self._off_loop(self._read_history_page, viewer, span, seqs,
+                                                start)
             events.extend(items)
         return History(upto, events, len(seqs) == limit)
 
-    def _family_seqs(self, family: frozenset[str], upto: int, limit: int) -> list[int]:
-        """(Worker thread.) The last ``limit`` seqs up to ``upto`` concerning ``family``."""
-        audiences, found = self.index.audiences, []
-        for s in range(upto, 0, -1):
-            if audiences[s].callouts & family:
+    @staticmethod
+    def _family_seqs(family: frozenset[str], span: Span, limit: int) -> list[int]:
+        """(Worker thread.) The last ``limit`` seqs of ``span`` concerning ``family``."""
+        found: list[int] = []
+        for s in reversed(span.seqs()):
+            if span[s].callouts & family:
                 found.append(s)
                 if len(found) == limit:
                     break
         return found[::-1]
 
-    def _read_history_page(self, viewer: Viewer, seqs: list[int], start: int
+    def _read_history_page(self, viewer: Viewer, span: Span, seqs: list[int], start: int
                            ) -> tuple[list[dict[str, Any]], int]:
         """(Worker thread.) One page of a history: see :meth:`_read_page`."""
-        audiences, wanted = self.index.audiences, set(seqs[start:start + self.page_size])
+        wanted = set(seqs[start:start + self.page_size])
         out: list[dict[str, Any]] = []
         last = max(wanted)
         reader = self.store.read(seqs[start] - 1)
@@ -374,7 +399,7 @@ class Fanout:
                 if env.seq not in wanted:
                     continue
                 start += 1
-                rendered = viewer.render(env, audiences[env.seq])
+                rendered = viewer.render(env, span[env.seq])
                 if rendered is not None:
                     out.append({"seq": env.seq, "event": rendered["event"]})
         finally:
