@@ -41,7 +41,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _ws_load import free_port, open_socket, percentile, request, start_server
+from _ws_load import bearer_url, free_port, percentile, request, start_server
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 
 from dispatch.events import (
     AlarmReceived,
@@ -114,20 +116,31 @@ def _pinger_main(url: str, stop: Any, out: Any) -> None:
 
 
 async def _pinger(url: str, stop: Any, out: Any) -> None:
-    """Ping every 10 ms until ``stop`` is set; sends (sent at, round trip) pairs to ``out``."""
-    ws = await open_socket(url)
-    while '"type":"ready"' not in await ws.recv():
-        pass
+    """Ping every 10 ms until ``stop`` is set; sends (sent at, round trip) pairs to ``out``. A
+    ping whose socket the server dropped counts until the moment a new socket is ready."""
+    ws = await _connect(url)
     out.put(None)  # connected
     n = 0
     while not stop.is_set():
         n += 1
         t = time.monotonic()
-        await request(ws, {"type": "ping"}, f"p{n}")
+        try:
+            await request(ws, {"type": "ping"}, f"p{n}")
+        except ConnectionClosed:
+            ws = await _connect(url)
         out.put((t, time.monotonic() - t))
         await asyncio.sleep(0.01)
     await ws.close()
-    out.put("done")
+
+
+async def _connect(url: str) -> Any:
+    """A socket that has had its ``ready`` (a frozen server may take minutes to answer)."""
+    bare, headers = bearer_url(url)
+    ws = await connect(bare, max_size=None, open_timeout=3600, ping_interval=None,
+                       additional_headers=headers or None)
+    while b'"type":"ready"' not in await ws.recv(decode=False):
+        pass
+    return ws
 
 
 class Pinger:
@@ -158,7 +171,9 @@ class Pinger:
 
 async def read_backlog(url: str) -> int:
     """Connect and read until ``ready``; returns the events received."""
-    ws = await open_socket(url)
+    bare, headers = bearer_url(url)
+    ws = await connect(bare, max_size=None, open_timeout=3600, ping_interval=None,
+                       additional_headers=headers or None)
     events = 0
     while True:
         data = await ws.recv(decode=False)
@@ -191,9 +206,7 @@ async def scenario(base: str, tokens: dict[str, str], end: int, window: int
         return asyncio.gather(*(read_backlog(u) for u in urls))
 
     async def history() -> str:
-        ws = await open_socket(f"{base}/ws/dispatch?token={tokens['dispatcher2']}")
-        while '"type":"ready"' not in await ws.recv():
-            pass
+        ws = await _connect(f"{base}/ws/dispatch?token={tokens['dispatcher2']}")
         reply = await request(ws, {"type": "history", "callout_id": CALLOUT}, "h")
         await ws.close()
         return f"{len(reply.get('events', []))} events"

@@ -27,6 +27,7 @@ import math
 import os
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -63,6 +64,7 @@ from web.eventstore import SqliteEventStore
 from web.service import DispatchService
 
 ROOT = Path(__file__).resolve().parents[1]
+SERVER_TREE = ROOT  # the code `mae serve` runs from (--server-ref: another commit's tree)
 AGENCIES = ("police", "ambulance", "psychiatry", "other")
 CATEGORIES = ("suicide_risk", "psychosis", "agitation_violence_risk", "intoxication_psychiatric",
               "worried_relative", "other")
@@ -152,7 +154,8 @@ class Ours:
         argv = [sys.executable, *run, "-m", "mae.cli", "serve", "--database", str(self.db),
                 "--port", str(port)] + (["--permessage-deflate"] if deflate else [])
         self.server = start_server(argv, port=port, health="/api/health",
-                                   log=self.db.with_suffix(".log"), cwd=ROOT)
+                                   log=self.db.with_suffix(".log"), cwd=SERVER_TREE,
+                                   env={**os.environ, "PYTHONPATH": str(SERVER_TREE)})
         self.payloads: dict[str, str] = {}
 
     def url(self, path: str, who: str) -> str:
@@ -284,6 +287,15 @@ class Bare:
                 "position": (20, senders(20, "position"))}
 
 
+def export_tree(ref: str, into: Path) -> Path:
+    """The files of git commit ``ref`` in directory ``into``."""
+    into.mkdir()
+    archive = subprocess.run(["git", "archive", ref], cwd=ROOT, check=True,
+                             capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into
+
+
 def run_one(target: Ours | Bare, args: argparse.Namespace, rng: random.Random
             ) -> dict[str, Any]:
     try:
@@ -303,7 +315,8 @@ def run_one(target: Ours | Bare, args: argparse.Namespace, rng: random.Random
 
 def report(runs: dict[tuple[str, str], list[dict[str, Any]]], args: argparse.Namespace,
            sizes: dict[str, int], floors: list[tuple[float, float]], load: list[float]) -> None:
-    print(f"bundled map, 20 units; {args.samples} alarms for latency; {args.subscribers} "
+    tree = f"server from {args.server_ref}; " if args.server_ref else ""
+    print(f"{tree}bundled map, 20 units; {args.samples} alarms for latency; {args.subscribers} "
           f"subscribers in {args.processes} processes; {args.duration:.0f} s per throughput "
           f"run; {args.rounds} round(s); event texts: alarm {sizes['alarm']} B, "
           f"position {sizes['position']} B; load average {min(load):.1f}-{max(load):.1f} "
@@ -372,6 +385,9 @@ def main() -> None:
     parser.add_argument("--profile", type=Path, default=None,
                         help="run our server under cProfile, writing DIR/ours-*.prof")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--server-ref", default=None,
+                        help="run our server from this git commit's tree (exported with git "
+                        "archive), to compare code versions with the same script")
     args = parser.parse_args()
     if args.quick:
         args.samples, args.duration, args.rounds = 50, 3.0, 1
@@ -386,6 +402,9 @@ def main() -> None:
     load = [os.getloadavg()[0]]
     with tempfile.TemporaryDirectory(prefix="mae-bench-service-") as name:
         tmp = Path(name)
+        if args.server_ref:
+            global SERVER_TREE
+            SERVER_TREE = export_tree(args.server_ref, tmp / "tree")
         for r in range(args.rounds):
             floors.append(log_floor(tmp, 2.0))
             for mode in modes:
