@@ -39,7 +39,7 @@ __all__ = ["Sender", "Server", "Subscribers", "Target", "bearer_url", "closed_lo
            "free_port", "log_floor", "open_socket", "percentile", "ready", "request",
            "start_server", "throughput"]
 
-COUNT, LAST, READY, CLOSED = range(4)
+COUNT, LAST, READY, CLOSED, FRAMES = range(5)
 EVENT = b'{"type":"event"'  # how each event message begins, alone or inside a batch frame
 
 
@@ -174,6 +174,7 @@ async def _count(ws: ClientConnection, stats: Any) -> None:
         while True:
             data = await ws.recv(decode=False)
             stats[COUNT] += data.count(EVENT)
+            stats[FRAMES] += 1
             stats[LAST] = monotonic()
     except ConnectionClosed:
         stats[CLOSED] += 1
@@ -194,7 +195,7 @@ class Subscribers:
         self._stop = ctx.Event()
         share, extra = divmod(self.total, self.processes)
         for i in range(self.processes):
-            stats = ctx.Array("d", 4, lock=False)
+            stats = ctx.Array("d", 5, lock=False)
             proc = ctx.Process(target=_subscriber_main, daemon=True,
                                args=(self.url, share + (i < extra), stats, self._stop))
             proc.start()
@@ -214,6 +215,10 @@ class Subscribers:
     @property
     def received(self) -> int:
         return int(sum(s[COUNT] for s in self._stats))
+
+    @property
+    def frames(self) -> int:
+        return int(sum(s[FRAMES] for s in self._stats))
 
     @property
     def closed(self) -> int:
@@ -289,7 +294,7 @@ def closed_loop(urls: list[str], step: Callable[[Any, int, int], Awaitable[None]
 def throughput(target: Target, subs: Subscribers, n_subs: int, senders: Sender,
                duration: float) -> dict[str, float]:
     """Run ``senders`` for ``duration`` s and wait until every subscriber has every event."""
-    seq0, got0 = target.seq(), subs.received
+    seq0, got0, frames0 = target.seq(), subs.received, subs.frames
     cpu_s0, cpu_c0 = target.server.cpu(), subs.cpu() + cpu_seconds(os.getpid())
     sent, t0, t_last = asyncio.run(senders(duration))
     health = target.health()
@@ -302,6 +307,7 @@ def throughput(target: Target, subs: Subscribers, n_subs: int, senders: Sender,
             "server_cpu": (target.server.cpu() - cpu_s0) / span,
             "cpu_ms": (target.server.cpu() - cpu_s0) * 1000 / max(events, 1),
             "client_cpu": (subs.cpu() + cpu_seconds(os.getpid()) - cpu_c0) / span,
+            "per_frame": (subs.received - got0) / max(1, subs.frames - frames0),
             "complete": float(complete and not subs.closed)}
 
 

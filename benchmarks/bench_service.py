@@ -334,9 +334,9 @@ def report(runs: dict[tuple[str, str], list[dict[str, Any]]], args: argparse.Nam
               f"{ms('event', 50):>9} {ms('rec', 50):>8} {ms('rec', 99):>8}")
     head = (f"{'deflate':<7} {'workload':<8} {'server':<6} {'senders':>7} {'sent/s':>8} "
             f"{'deliv/s':>8} {'range':>13} {'lag s':>6} {'srv cpu':>7} {'ms/ev':>6} "
-            f"{'cli cpu':>7} {'x bare':>6} {'ok':>3}")
+            f"{'cli cpu':>7} {'ev/fr':>5} {'x bare':>6} {'ok':>3}")
     print("\nthroughput: events/s delivered to every subscriber, median of rounds (cpu: cores "
-          "busy; ms/ev: server CPU ms per event)")
+          "busy; ms/ev: server CPU ms per event; ev/fr: events per frame, >1 when batched)")
     print(head + "\n" + "-" * len(head))
     med = {(deflate, kind, name): {k: statistics.median(r[kind][k] for r in rs)
                                    for k in rs[0][kind]}
@@ -350,7 +350,7 @@ def report(runs: dict[tuple[str, str], list[dict[str, Any]]], args: argparse.Nam
             print(f"{deflate:<7} {kind:<8} {name:<6} {m['senders']:>7.0f} {m['sent_rate']:>8.0f} "
                   f"{m['rate']:>8.0f} {f'{min(rates):.0f}-{max(rates):.0f}':>13} "
                   f"{m['lag']:>6.2f} {m['server_cpu']:>7.2f} {m['cpu_ms']:>6.2f} "
-                  f"{m['client_cpu']:>7.2f} "
+                  f"{m['client_cpu']:>7.2f} {m['per_frame']:>5.1f} "
                   f"{ratio:>6} {ok:>3}")
     opened = [r["alarm"]["open"] for (_, name), rs in runs.items() if name == "ours" for r in rs]
     print(f"ours: {min(opened):.0f}-{max(opened):.0f} open callouts at the end of an alarm run")
