@@ -169,17 +169,21 @@ class Pinger:
         self.collect()
 
 
-async def read_backlog(url: str) -> int:
-    """Connect and read until ``ready``; returns the events received."""
+async def read_backlog(url: str) -> int | str:
+    """Connect and read until ``ready``; returns the events received (or how the server
+    closed the socket before ``ready``: after a long freeze its keepalive ping timed out)."""
     bare, headers = bearer_url(url)
     ws = await connect(bare, max_size=None, open_timeout=3600, ping_interval=None,
                        additional_headers=headers or None)
     events = 0
-    while True:
-        data = await ws.recv(decode=False)
-        events += data.count(b'{"type":"event"')
-        if b'"type":"ready"' in data:
-            break
+    try:
+        while True:
+            data = await ws.recv(decode=False)
+            events += data.count(b'{"type":"event"')
+            if b'"type":"ready"' in data:
+                break
+    except ConnectionClosed as exc:
+        return f"closed {exc.rcvd.code if exc.rcvd else '-'} after {events}"
     await ws.close()
     return events
 

@@ -118,15 +118,12 @@ def create_app(
                                 merge_window_s=settings.merge_window_s)
         service = DispatchService(store, graph=road_graph, clock=clock, audit=audit,
                                   config=config, queue_size=settings.queue_size,
-<<<<<<< HEAD
-                                  backlog_window=settings.backlog_window)
-=======
+                                  backlog_window=settings.backlog_window,
                                   write_queue_size=settings.write_queue_size,
                                   group_commit=settings.group_commit, positions=positions,
                                   position_min_interval_s=settings.position_min_interval_s,
                                   position_track_every_s=settings.position_track_every_s,
                                   metrics=app.state.metrics)
->>>>>>> main
         await asyncio.to_thread(service.load)
         if settings.demo_units:
             added = await register_demo_units(service)

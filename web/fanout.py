@@ -43,20 +43,16 @@ from web.views import (
 from web.visibility import Audience, Viewer
 from web.writer import LogIndex
 
-<<<<<<< HEAD
-__all__ = ["BATCH_GAP_S", "BATCH_MAX", "Backlog", "Fanout", "History", "Subscription",
-           "batch_frame"]
+__all__ = ["BATCH_GAP_S", "BATCH_MAX", "POSITION_ROLES", "Backlog", "Fanout", "History",
+           "Subscription", "batch_frame"]
 
 T = TypeVar("T")
 
 BATCH_MAX = 500  # messages in one batch frame at most
 BATCH_GAP_S = 0.005  # a batching client gets at most one live frame per this many seconds
-=======
-__all__ = ["POSITION_ROLES", "Fanout", "History", "Subscription"]
 
 #: Who is sent units' positions as they move.
 POSITION_ROLES = frozenset({Role.DISPATCHER, Role.ADMIN, Role.PLANNER})
->>>>>>> main
 
 
 class Subscription:
@@ -147,13 +143,14 @@ class Span:
 class Backlog:
     """What a new subscriber is sent before live messages: ``head`` (a snapshot, if any), then
     the events in (``since``, ``upto``] it may see (none when ``since`` is None; ``span`` holds
-    their audiences), then ready."""
+    their audiences), then ``tail`` (e.g. the units' positions) and ready."""
 
     viewer: Viewer
     since: int | None
     upto: int
     head: list[str] = field(default_factory=list)
     span: Span = field(default_factory=lambda: Span(1, []))
+    tail: list[str] = field(default_factory=list)  # after the events, before ready
 
 
 class Fanout:
@@ -236,13 +233,14 @@ class Fanout:
         and sent to everyone who sees the board's units (dispatchers, admins, planners)."""
         text = dumps({"type": "unit_position", "unit_id": unit_id, "position": position,
                       "at": at})
-        for sub in list(self._subs):
-            if sub.viewer.role in POSITION_ROLES:
-                sub.push(text)
+        self.broadcast_text(text, roles=POSITION_ROLES)
 
     def broadcast(self, message: Mapping[str, Any], *, roles: frozenset[Role]) -> None:
         """Send a message that is not an event (an alert) to every subscriber of ``roles``."""
-        text = dumps(message)
+        self.broadcast_text(dumps(message), roles=roles)
+
+    def broadcast_text(self, text: str, *, roles: frozenset[Role]) -> None:
+        """Queue one rendered text to every subscriber of ``roles``."""
         for viewer, subs in list(self._groups.items()):
             if viewer.role in roles:
                 for sub in list(subs):
@@ -287,7 +285,7 @@ class Fanout:
                 touched = await self._off_loop(self._touched, span)
                 yield [dumps({"type": "alarm_status", "as_of": plan.upto,
                               "alarms": self.agency_statuses(viewer.agency, touched)})]
-        yield [dumps({"type": "ready", "seq": plan.upto})]
+        yield [*plan.tail, dumps({"type": "ready", "seq": plan.upto})]
 
     def _finish(self, viewer: Viewer, item: str | Envelope, span: Span) -> str | None:
         """A page item as text: a crew's assignment gets the job from the state, on the loop."""
@@ -349,9 +347,8 @@ class Fanout:
     def subscribers_by_role(self) -> dict[str, int]:
         """How many live subscribers each role has (for ``/metrics``)."""
         counts: dict[str, int] = {}
-        for sub in list(self._subs):
-            role = sub.viewer.role.value
-            counts[role] = counts.get(role, 0) + 1
+        for viewer, subs in list(self._groups.items()):
+            counts[viewer.role.value] = counts.get(viewer.role.value, 0) + len(subs)
         return counts
 
     def snapshot(self, viewer: Viewer) -> dict[str, Any]:

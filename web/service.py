@@ -9,13 +9,9 @@ Callers use these methods and read ``state``, ``graph`` and ``clock``; never the
 
 from __future__ import annotations
 
-<<<<<<< HEAD
-from collections.abc import AsyncIterator, Iterable, Mapping
-=======
 import asyncio
 import logging
-from collections.abc import Iterable, Mapping
->>>>>>> main
+from collections.abc import AsyncIterator, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,13 +27,9 @@ from web.advice import Advisor
 from web.audit import AuditLog
 from web.auth import Principal, Role
 from web.eventstore import EventStore
-<<<<<<< HEAD
-from web.fanout import Backlog, Fanout, History, Subscription
-=======
-from web.fanout import POSITION_ROLES, Fanout, History, Subscription
+from web.fanout import POSITION_ROLES, Backlog, Fanout, History, Subscription
 from web.metrics import Metrics
 from web.positions import PositionReport, PositionStore, PositionTracker
->>>>>>> main
 from web.ticks import Ticker
 from web.views import alarm_status, dumps, location_view
 from web.visibility import Viewer
@@ -69,17 +61,14 @@ class DispatchService:
         config: DispatchConfig | None = None,
         recommend_config: RecommendConfig | None = None,
         queue_size: int = 10_000,
-<<<<<<< HEAD
         backlog_window: int = 50_000,
         backlog_page: int = 500,
-=======
         metrics: Metrics | None = None,
         write_queue_size: int = 1_000,
         group_commit: bool = True,
         positions: PositionStore | None = None,
         position_min_interval_s: float = 2.0,
         position_track_every_s: float = 30.0,
->>>>>>> main
     ) -> None:
         self.graph = graph
         self.clock: Clock = clock or WallClock()
@@ -226,32 +215,25 @@ class DispatchService:
         """Send a message that is not an event (an alert) to every subscriber of ``roles``."""
         self._fanout.broadcast(message, roles=roles)
 
-<<<<<<< HEAD
     def subscribe(self, principal: Principal, since: int | None, *,
                   batch: bool = False) -> tuple[Subscription, Backlog]:
         """Register a subscriber; returns it with its backlog plan (the events after ``since``,
-        or a snapshot when ``since`` is None or older than the retained window)."""
-        return self._fanout.subscribe(principal, since, batch=batch)
+        or a snapshot when ``since`` is None or older than the retained window). A resumed
+        subscriber who sees positions also gets every unit's current one before ``ready``:
+        positions are not in the backlog."""
+        sub, plan = self._fanout.subscribe(principal, since, batch=batch)
+        if plan.since is not None and self._positions is not None and \
+                principal.role in POSITION_ROLES:
+            positions = [{"unit_id": u.unit_id, "position": location_view(u.position),
+                          "at": u.position_at.isoformat() if u.position_at else None}
+                         for u in sorted(self.state.units.values(), key=lambda u: u.unit_id)]
+            plan.tail.append(dumps({"type": "unit_positions", "positions": positions}))
+        return sub, plan
 
     def backlog(self, plan: Backlog) -> AsyncIterator[list[str]]:
         """The pages of messages to send before live ones, each read and rendered in a worker
         thread, ending with ``ready``."""
         return self._fanout.backlog(plan)
-=======
-    def subscribe(self, principal: Principal, since: int | None) -> tuple[Subscription, list[str]]:
-        """Register a subscriber; returns it with the messages to send before live ones
-        (the backlog after ``since`` or a snapshot, then ``ready``). A resumed subscriber who
-        sees positions also gets every unit's current one: positions are not in the backlog."""
-        sub, initial = self._fanout.subscribe(principal, since)
-        if since is not None and self._positions is not None and \
-                principal.role in POSITION_ROLES and initial:
-            positions = [{"unit_id": u.unit_id, "position": location_view(u.position),
-                          "at": u.position_at.isoformat() if u.position_at else None}
-                         for u in sorted(self.state.units.values(), key=lambda u: u.unit_id)]
-            initial.insert(len(initial) - 1, dumps({"type": "unit_positions",
-                                                    "positions": positions}))
-        return sub, initial
->>>>>>> main
 
     def unsubscribe(self, sub: Subscription) -> None:
         self._fanout.unsubscribe(sub)

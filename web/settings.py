@@ -39,12 +39,10 @@ class Settings(BaseSettings):
     queue_size: int = Field(default=10_000, ge=10, le=1_000_000,
                             description="messages a slow client may fall behind before it is "
                             "dropped (it then reconnects with since=)")
-<<<<<<< HEAD
     backlog_window: int = Field(default=50_000, ge=0, le=10_000_000,
                                 description="events a reconnecting client may resume over with "
                                 "since=; an older since gets a snapshot of the current state "
                                 "instead (backlogs are read in pages off the event loop)")
-=======
     write_queue_size: int = Field(default=1_000, ge=1, le=100_000,
                                   description="commands that may wait for the writer; more are "
                                   "answered 503 with Retry-After (a socket gets an error frame)")
@@ -65,7 +63,6 @@ class Settings(BaseSettings):
                                           "the track (the latest position is always kept)")
     position_retention_days: float = Field(default=7.0, gt=0, le=3650,
                                            description="track points older than this are deleted")
->>>>>>> main
     max_body_bytes: int = Field(default=256_000, ge=1_000, le=10_000_000,
                                 description="largest accepted request body (CAP XML)")
     max_json_body_bytes: int = Field(default=65_536, ge=1_000, le=10_000_000,

@@ -244,10 +244,13 @@ def test_a_since_older_than_the_window_gets_a_snapshot_then_the_tail(
     assert old.recv() == {"type": "ready", "seq": end}
     recent = small_window.socket("/ws/dispatch", "dispatcher", since=end - 3)
     assert [recent.recv()["seq"] for _ in range(3)] == [end - 2, end - 1, end]
+    assert recent.recv()["type"] == "unit_positions"  # positions are not logged events
     assert recent.recv() == {"type": "ready", "seq": end}
-    sock = small_window.socket("/ws/crew", "crew_sun")  # the tail: live events after ready
+    sock = small_window.socket("/ws/agency", "police")  # the tail: live events after ready
     sock.ready()
-    assert sock.request({"type": "position", "lat": 65.6, "lon": 22.1})["type"] == "ok"
+    alarm = {"type": "alarm", "reference": "R-9", "priority": 1, "category": "psychosis",
+             "location": {"place": "Boden"}}
+    assert sock.request(alarm)["type"] == "alarm_ack"
     for s in (old, recent):
         assert s.until(lambda m: m.get("type") == "event")["seq"] == end + 1
     for s in (disp, old, recent, sock):
@@ -262,7 +265,9 @@ def test_a_batching_socket_gets_its_backlog_in_one_frame(server: Server) -> None
         frame = json.loads(ws.recv(timeout=10))
         assert frame["type"] == "batch"
         assert [m["seq"] for m in frame["messages"]] == list(range(1, end + 1))
-        assert json.loads(ws.recv(timeout=10)) == {"type": "ready", "seq": end}
+        last = json.loads(ws.recv(timeout=10))  # the units' positions, then ready
+        assert [m["type"] for m in last["messages"]] == ["unit_positions", "ready"]
+        assert last["messages"][-1] == {"type": "ready", "seq": end}
     with connect(url.replace("batch=1", "batch=yes"), open_timeout=10) as ws:
         reply = json.loads(ws.recv(timeout=10))
         assert reply["type"] == "error" and reply["field"] == "batch"
