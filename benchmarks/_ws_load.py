@@ -41,6 +41,7 @@ __all__ = ["Sender", "Server", "Subscribers", "Target", "bearer_url", "closed_lo
 
 COUNT, LAST, READY, CLOSED, FRAMES = range(5)
 EVENT = b'{"type":"event"'  # how each event message begins, alone or inside a batch frame
+POSITION = b'{"type":"unit_position"'  # a unit's position (not a logged event since issue 12)
 
 
 def free_port() -> int:
@@ -168,12 +169,13 @@ async def _subscribe(url: str, n: int, stats: Any, stop: Any) -> None:
 
 
 async def _count(ws: ClientConnection, stats: Any) -> None:
-    """Count the events received (a batch frame holds several) without decoding them."""
+    """Count the events and positions received (a batch frame holds several) without decoding
+    them."""
     monotonic = time.monotonic
     try:
         while True:
             data = await ws.recv(decode=False)
-            stats[COUNT] += data.count(EVENT)
+            stats[COUNT] += data.count(EVENT) + data.count(POSITION)
             stats[FRAMES] += 1
             stats[LAST] = monotonic()
     except ConnectionClosed:

@@ -128,6 +128,20 @@ def _is_alarm(ref: str, event: dict[str, Any]) -> bool:
     return bool(event["alarm"]["reference"] == ref)
 
 
+async def until_position(ws: Any, unit_id: str) -> str:
+    """The text that told dispatchers of ``unit_id``'s position: a ``unit_position`` message
+    (positions are kept out of the event log since issue 12) or, from older servers, the
+    ``UnitPositionReported`` event."""
+    while True:
+        text = await ws.recv()
+        msg = json.loads(text)
+        if msg.get("type") == "unit_position" and msg["unit_id"] == unit_id:
+            return str(text)
+        if msg.get("type") == "event" and msg["event"]["type"] == "UnitPositionReported" \
+                and msg["event"]["unit_id"] == unit_id:
+            return str(text)
+
+
 async def until_event(ws: Any, kind: str, pred: Callable[[dict[str, Any]], bool]
                       ) -> tuple[dict[str, Any], str]:
     while True:
@@ -180,8 +194,7 @@ class Ours:
             assert (await request(crew, {"type": "position", **near(p, rng)}, "p"))["type"] \
                 == "ok"
             await crew.close()
-        _, self.payloads["position"] = await until_event(
-            disp, "UnitPositionReported", lambda e: e["unit_id"] == f"U{len(self.bases):02d}")
+        self.payloads["position"] = await until_position(disp, f"U{len(self.bases):02d}")
         agency = await open_socket(self.url("/ws/agency", "police"))
         await ready(agency)
         towns = [q for q in load_bundled().places if q.kind == "locality"]
