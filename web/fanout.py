@@ -4,14 +4,16 @@ Subscribers (:class:`Subscription`) get rendered JSON text on a bounded queue; o
 too far behind is dropped and told to reconnect with ``since=``. Live events are rendered once
 per :class:`~web.visibility.Viewer` (every dispatcher socket shares one viewer, each crew unit
 one) and the same text is queued to every subscriber of that viewer; a subscriber that asked for
-batches gets everything queued for it in one frame, ``{"type":"batch","messages":[...]}``.
+batches gets everything queued for it in one frame, ``{"type":"batch","messages":[...]}``,
+at most one live frame per BATCH_GAP_S while busy, so fuller frames under load.
 
 A reconnect is gap-free and never stalls the event loop: :meth:`Fanout.subscribe` registers the
 subscriber and fixes the backlog's end at the state's ``last_seq`` in one step, with no await
 between, so every later event reaches the queue and every earlier one the backlog. The backlog
-(:meth:`Fanout.backlog`) is then read from the log and rendered in pages in a worker thread,
-page by page, while live events wait on the queue behind it. A ``since`` older than the
-retained window (``backlog_window`` events) gets a snapshot of the current state instead.
+(:meth:`Fanout.backlog`) is then read from the log and rendered in pages (500 rows) by one
+reader thread shared by all backlogs, from a copy of the range's audiences taken on the loop,
+while live events wait on the queue behind it. A ``since`` older than the retained window
+(``backlog_window`` events) gets a snapshot of the current state instead.
 Reads of the log for one viewer (a callout's history) are paged off the loop the same way and
 rendered here too, so what a viewer may see is decided in one place.
 """
