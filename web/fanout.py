@@ -259,13 +259,23 @@ class Fanout:
         viewer = Viewer.of(principal)
         sub = Subscription(viewer, maxsize=self.queue_size, batch=batch)
         self._groups.setdefault(viewer, set()).add(sub)
-        if since is None or upto - since > self.backlog_window:
+        if since is None or upto - since > self.backlog_window or since < self._first_kept() - 1:
             return sub, Backlog(viewer, None, upto, [dumps(self.snapshot(viewer))])
         return sub, Backlog(viewer, since, upto, span=self._span(since, upto))
 
+    def _first_kept(self) -> int:
+        """The oldest seq whose audience the index still holds (1: all of them; an index that
+        keeps a bounded window says where it starts with ``first_seq``)."""
+        return int(getattr(self.index.audiences, "first_seq", 1))
+
     def _span(self, after: int, upto: int) -> Span:
-        """The audiences of (``after``, ``upto``], copied (one slice, in C) on the loop."""
-        return Span(after + 1, self.index.audiences[after + 1:upto + 1])
+        """The audiences of (``after``, ``upto``] the index holds, copied on the loop (one
+        slice, in C, from a list)."""
+        audiences = self.index.audiences
+        lo = max(after + 1, self._first_kept())
+        if isinstance(audiences, list):
+            return Span(lo, audiences[lo:upto + 1])
+        return Span(lo, [audiences[s] for s in range(lo, upto + 1)])
 
     async def backlog(self, plan: Backlog) -> AsyncIterator[list[str]]:
         """The messages to send before live ones, page by page: each page is read from the log
