@@ -2,7 +2,8 @@
 
 Subscribers run in their own processes (``multiprocessing``, spawn) so that counting what 50
 sockets receive does not compete with the senders for one interpreter. Each process holds
-several sockets and counts messages into shared memory without decoding them; the parent reads
+several sockets and counts the events it receives (one per frame, or several in a batch frame)
+into shared memory without decoding them; the parent reads
 the counters and the processes' CPU time from ``/proc``. Senders run in the parent, each
 sending its next message as soon as the reply to the last one is back. ``log_floor`` times the
 durable log alone, the rate no command path can beat.
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
@@ -33,11 +35,13 @@ from dispatch.events import UnitPositionReported
 from dispatch.model import Location
 from web.eventstore import SqliteEventStore
 
-__all__ = ["Sender", "Server", "Subscribers", "Target", "closed_loop", "cpu_seconds",
+__all__ = ["Sender", "Server", "Subscribers", "Target", "bearer_url", "closed_loop", "cpu_seconds",
            "free_port", "log_floor", "open_socket", "percentile", "ready", "request",
            "start_server", "throughput"]
 
-COUNT, LAST, READY, CLOSED = range(4)
+COUNT, LAST, READY, CLOSED, FRAMES = range(5)
+EVENT = b'{"type":"event"'  # how each event message begins, alone or inside a batch frame
+POSITION = b'{"type":"unit_position"'  # a unit's position (not a logged event since issue 12)
 
 
 def free_port() -> int:
@@ -58,10 +62,24 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
 
 
+def bearer_url(url: str) -> tuple[str, dict[str, str]]:
+    """``url`` without its ``token=`` parameter, and that token as an ``Authorization: Bearer``
+    header for the handshake, so no token is sent in a URL (a proxy would log it)."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    tokens = [v for k, v in query if k == "token"]
+    if not tokens:
+        return url, {}
+    rest = urlencode([(k, v) for k, v in query if k != "token"])
+    return urlunsplit(parts._replace(query=rest)), {"Authorization": f"Bearer {tokens[0]}"}
+
+
 async def open_socket(url: str) -> ClientConnection:
-    """A client socket that offers permessage-deflate, as browsers do; the server decides."""
-    return await connect(url, max_size=None, open_timeout=60, ping_interval=None,
-                         compression="deflate")
+    """A client socket that offers permessage-deflate, as browsers do; the server decides. A
+    ``token=`` in ``url`` is sent as an ``Authorization: Bearer`` header instead."""
+    bare, headers = bearer_url(url)
+    return await connect(bare, max_size=None, open_timeout=60, ping_interval=None,
+                         compression="deflate", additional_headers=headers or None)
 
 
 async def request(ws: ClientConnection, message: dict[str, Any], rid: str,
@@ -110,12 +128,13 @@ class Server:
                 self.proc.wait(timeout=10)
 
 
-def start_server(argv: list[str], *, port: int, health: str, log: Path, cwd: Path) -> Server:
+def start_server(argv: list[str], *, port: int, health: str, log: Path, cwd: Path,
+                 env: dict[str, str] | None = None, timeout_s: float = 120.0) -> Server:
     """Start ``argv`` and wait until ``GET health`` answers 200."""
     with log.open("wb") as out:
-        proc = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=env)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"{argv[:3]} exited with {proc.returncode}; see {log}")
@@ -150,11 +169,14 @@ async def _subscribe(url: str, n: int, stats: Any, stop: Any) -> None:
 
 
 async def _count(ws: ClientConnection, stats: Any) -> None:
+    """Count the events and positions received (a batch frame holds several) without decoding
+    them."""
     monotonic = time.monotonic
     try:
         while True:
-            await ws.recv(decode=False)
-            stats[COUNT] += 1
+            data = await ws.recv(decode=False)
+            stats[COUNT] += data.count(EVENT) + data.count(POSITION)
+            stats[FRAMES] += 1
             stats[LAST] = monotonic()
     except ConnectionClosed:
         stats[CLOSED] += 1
@@ -175,7 +197,7 @@ class Subscribers:
         self._stop = ctx.Event()
         share, extra = divmod(self.total, self.processes)
         for i in range(self.processes):
-            stats = ctx.Array("d", 4, lock=False)
+            stats = ctx.Array("d", 5, lock=False)
             proc = ctx.Process(target=_subscriber_main, daemon=True,
                                args=(self.url, share + (i < extra), stats, self._stop))
             proc.start()
@@ -195,6 +217,10 @@ class Subscribers:
     @property
     def received(self) -> int:
         return int(sum(s[COUNT] for s in self._stats))
+
+    @property
+    def frames(self) -> int:
+        return int(sum(s[FRAMES] for s in self._stats))
 
     @property
     def closed(self) -> int:
@@ -270,7 +296,7 @@ def closed_loop(urls: list[str], step: Callable[[Any, int, int], Awaitable[None]
 def throughput(target: Target, subs: Subscribers, n_subs: int, senders: Sender,
                duration: float) -> dict[str, float]:
     """Run ``senders`` for ``duration`` s and wait until every subscriber has every event."""
-    seq0, got0 = target.seq(), subs.received
+    seq0, got0, frames0 = target.seq(), subs.received, subs.frames
     cpu_s0, cpu_c0 = target.server.cpu(), subs.cpu() + cpu_seconds(os.getpid())
     sent, t0, t_last = asyncio.run(senders(duration))
     health = target.health()
@@ -283,6 +309,7 @@ def throughput(target: Target, subs: Subscribers, n_subs: int, senders: Sender,
             "server_cpu": (target.server.cpu() - cpu_s0) / span,
             "cpu_ms": (target.server.cpu() - cpu_s0) * 1000 / max(events, 1),
             "client_cpu": (subs.cpu() + cpu_seconds(os.getpid()) - cpu_c0) / span,
+            "per_frame": (subs.received - got0) / max(1, subs.frames - frames0),
             "complete": float(complete and not subs.closed)}
 
 

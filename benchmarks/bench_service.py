@@ -27,6 +27,7 @@ import math
 import os
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -63,6 +64,7 @@ from web.eventstore import SqliteEventStore
 from web.service import DispatchService
 
 ROOT = Path(__file__).resolve().parents[1]
+SERVER_TREE = ROOT  # the code `mae serve` runs from (--server-ref: another commit's tree)
 AGENCIES = ("police", "ambulance", "psychiatry", "other")
 CATEGORIES = ("suicide_risk", "psychosis", "agitation_violence_risk", "intoxication_psychiatric",
               "worried_relative", "other")
@@ -126,6 +128,20 @@ def _is_alarm(ref: str, event: dict[str, Any]) -> bool:
     return bool(event["alarm"]["reference"] == ref)
 
 
+async def until_position(ws: Any, unit_id: str) -> str:
+    """The text that told dispatchers of ``unit_id``'s position: a ``unit_position`` message
+    (positions are kept out of the event log since issue 12) or, from older servers, the
+    ``UnitPositionReported`` event."""
+    while True:
+        text = await ws.recv()
+        msg = json.loads(text)
+        if msg.get("type") == "unit_position" and msg["unit_id"] == unit_id:
+            return str(text)
+        if msg.get("type") == "event" and msg["event"]["type"] == "UnitPositionReported" \
+                and msg["event"]["unit_id"] == unit_id:
+            return str(text)
+
+
 async def until_event(ws: Any, kind: str, pred: Callable[[dict[str, Any]], bool]
                       ) -> tuple[dict[str, Any], str]:
     while True:
@@ -152,7 +168,8 @@ class Ours:
         argv = [sys.executable, *run, "-m", "mae.cli", "serve", "--database", str(self.db),
                 "--port", str(port)] + (["--permessage-deflate"] if deflate else [])
         self.server = start_server(argv, port=port, health="/api/health",
-                                   log=self.db.with_suffix(".log"), cwd=ROOT)
+                                   log=self.db.with_suffix(".log"), cwd=SERVER_TREE,
+                                   env={**os.environ, "PYTHONPATH": str(SERVER_TREE)})
         self.payloads: dict[str, str] = {}
 
     def url(self, path: str, who: str) -> str:
@@ -177,8 +194,7 @@ class Ours:
             assert (await request(crew, {"type": "position", **near(p, rng)}, "p"))["type"] \
                 == "ok"
             await crew.close()
-        _, self.payloads["position"] = await until_event(
-            disp, "UnitPositionReported", lambda e: e["unit_id"] == f"U{len(self.bases):02d}")
+        self.payloads["position"] = await until_position(disp, f"U{len(self.bases):02d}")
         agency = await open_socket(self.url("/ws/agency", "police"))
         await ready(agency)
         towns = [q for q in load_bundled().places if q.kind == "locality"]
@@ -211,7 +227,7 @@ class Ours:
         return out
 
     def subscriber_url(self) -> str:
-        return self.url("/ws/dispatch", "dispatcher")
+        return self.url("/ws/dispatch", "dispatcher") + "&batch=1"  # as the pages ask
 
     def workloads(self, rng: random.Random, alarm_senders: int) -> dict[str, tuple[int, Sender]]:
         towns = [q for q in load_bundled().places if q.kind == "locality"]
@@ -284,6 +300,15 @@ class Bare:
                 "position": (20, senders(20, "position"))}
 
 
+def export_tree(ref: str, into: Path) -> Path:
+    """The files of git commit ``ref`` in directory ``into``."""
+    into.mkdir()
+    archive = subprocess.run(["git", "archive", ref], cwd=ROOT, check=True,
+                             capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into
+
+
 def run_one(target: Ours | Bare, args: argparse.Namespace, rng: random.Random
             ) -> dict[str, Any]:
     try:
@@ -303,7 +328,8 @@ def run_one(target: Ours | Bare, args: argparse.Namespace, rng: random.Random
 
 def report(runs: dict[tuple[str, str], list[dict[str, Any]]], args: argparse.Namespace,
            sizes: dict[str, int], floors: list[tuple[float, float]], load: list[float]) -> None:
-    print(f"bundled map, 20 units; {args.samples} alarms for latency; {args.subscribers} "
+    tree = f"server from {args.server_ref}; " if args.server_ref else ""
+    print(f"{tree}bundled map, 20 units; {args.samples} alarms for latency; {args.subscribers} "
           f"subscribers in {args.processes} processes; {args.duration:.0f} s per throughput "
           f"run; {args.rounds} round(s); event texts: alarm {sizes['alarm']} B, "
           f"position {sizes['position']} B; load average {min(load):.1f}-{max(load):.1f} "
@@ -321,9 +347,9 @@ def report(runs: dict[tuple[str, str], list[dict[str, Any]]], args: argparse.Nam
               f"{ms('event', 50):>9} {ms('rec', 50):>8} {ms('rec', 99):>8}")
     head = (f"{'deflate':<7} {'workload':<8} {'server':<6} {'senders':>7} {'sent/s':>8} "
             f"{'deliv/s':>8} {'range':>13} {'lag s':>6} {'srv cpu':>7} {'ms/ev':>6} "
-            f"{'cli cpu':>7} {'x bare':>6} {'ok':>3}")
+            f"{'cli cpu':>7} {'ev/fr':>5} {'x bare':>6} {'ok':>3}")
     print("\nthroughput: events/s delivered to every subscriber, median of rounds (cpu: cores "
-          "busy; ms/ev: server CPU ms per event)")
+          "busy; ms/ev: server CPU ms per event; ev/fr: events per frame, >1 when batched)")
     print(head + "\n" + "-" * len(head))
     med = {(deflate, kind, name): {k: statistics.median(r[kind][k] for r in rs)
                                    for k in rs[0][kind]}
@@ -337,7 +363,7 @@ def report(runs: dict[tuple[str, str], list[dict[str, Any]]], args: argparse.Nam
             print(f"{deflate:<7} {kind:<8} {name:<6} {m['senders']:>7.0f} {m['sent_rate']:>8.0f} "
                   f"{m['rate']:>8.0f} {f'{min(rates):.0f}-{max(rates):.0f}':>13} "
                   f"{m['lag']:>6.2f} {m['server_cpu']:>7.2f} {m['cpu_ms']:>6.2f} "
-                  f"{m['client_cpu']:>7.2f} "
+                  f"{m['client_cpu']:>7.2f} {m['per_frame']:>5.1f} "
                   f"{ratio:>6} {ok:>3}")
     opened = [r["alarm"]["open"] for (_, name), rs in runs.items() if name == "ours" for r in rs]
     print(f"ours: {min(opened):.0f}-{max(opened):.0f} open callouts at the end of an alarm run")
@@ -372,6 +398,9 @@ def main() -> None:
     parser.add_argument("--profile", type=Path, default=None,
                         help="run our server under cProfile, writing DIR/ours-*.prof")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--server-ref", default=None,
+                        help="run our server from this git commit's tree (exported with git "
+                        "archive), to compare code versions with the same script")
     args = parser.parse_args()
     if args.quick:
         args.samples, args.duration, args.rounds = 50, 3.0, 1
@@ -386,6 +415,9 @@ def main() -> None:
     load = [os.getloadavg()[0]]
     with tempfile.TemporaryDirectory(prefix="mae-bench-service-") as name:
         tmp = Path(name)
+        if args.server_ref:
+            global SERVER_TREE
+            SERVER_TREE = export_tree(args.server_ref, tmp / "tree")
         for r in range(args.rounds):
             floors.append(log_floor(tmp, 2.0))
             for mode in modes:

@@ -121,6 +121,7 @@ def create_app(
         snapshots = Snapshotter(settings.database, every=settings.snapshot_every)
         service = DispatchService(store, graph=road_graph, clock=clock, audit=audit,
                                   config=config, queue_size=settings.queue_size,
+                                  backlog_window=settings.backlog_window,
                                   write_queue_size=settings.write_queue_size,
                                   group_commit=settings.group_commit, positions=positions,
                                   position_min_interval_s=settings.position_min_interval_s,

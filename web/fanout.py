@@ -1,21 +1,32 @@
 """Fan-out: each subscriber gets the logged events it may see, rendered once per kind of viewer.
 
 Subscribers (:class:`Subscription`) get rendered JSON text on a bounded queue; one that falls
-too far behind is dropped and told to reconnect with ``since=``. A reconnect is gap-free: the
-subscription is registered and the backlog read up to the state's ``last_seq`` in one step with
-no await between, so every later event reaches the queue and every earlier one the backlog.
-Reads of the log for one viewer (a callout's history) are rendered here too, so what a viewer
-may see is decided in one place.
+too far behind is dropped and told to reconnect with ``since=``. Live events are rendered once
+per :class:`~web.visibility.Viewer` (every dispatcher socket shares one viewer, each crew unit
+one) and the same text is queued to every subscriber of that viewer; a subscriber that asked for
+batches gets everything queued for it in one frame, ``{"type":"batch","messages":[...]}``,
+at most one live frame per BATCH_GAP_S while busy, so fuller frames under load.
+
+A reconnect is gap-free and never stalls the event loop: :meth:`Fanout.subscribe` registers the
+subscriber and fixes the backlog's end at the state's ``last_seq`` in one step, with no await
+between, so every later event reaches the queue and every earlier one the backlog. The backlog
+(:meth:`Fanout.backlog`) is then read from the log and rendered in pages (500 rows) by one
+reader thread shared by all backlogs, from a copy of the range's audiences taken on the loop,
+while live events wait on the queue behind it. A ``since`` older than the retained window
+(``backlog_window`` events) gets a snapshot of the current state instead.
+Reads of the log for one viewer (a callout's history) are paged off the loop the same way and
+rendered here too, so what a viewer may see is decided in one place.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from dispatch.clock import Clock
 from dispatch.events import Envelope, UnitAssigned
@@ -34,7 +45,13 @@ from web.views import (
 from web.visibility import Audience, Viewer
 from web.writer import LogIndex
 
-__all__ = ["POSITION_ROLES", "Fanout", "History", "Subscription"]
+__all__ = ["BATCH_GAP_S", "BATCH_MAX", "POSITION_ROLES", "Backlog", "Fanout", "History",
+           "Subscription", "batch_frame"]
+
+T = TypeVar("T")
+
+BATCH_MAX = 500  # messages in one batch frame at most
+BATCH_GAP_S = 0.005  # a batching client gets at most one live frame per this many seconds
 
 #: Who is sent units' positions as they move.
 POSITION_ROLES = frozenset({Role.DISPATCHER, Role.ADMIN, Role.PLANNER})
@@ -43,10 +60,12 @@ POSITION_ROLES = frozenset({Role.DISPATCHER, Role.ADMIN, Role.PLANNER})
 class Subscription:
     """One connected client's outbox of rendered messages."""
 
-    def __init__(self, viewer: Viewer, *, maxsize: int) -> None:
+    def __init__(self, viewer: Viewer, *, maxsize: int, batch: bool = False) -> None:
         self.viewer = viewer
         self.queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize)
         self.dropped = False
+        self.batch = batch
+        self._sent_at = -BATCH_GAP_S  # loop time of the last batching frame
 
     def push(self, text: str) -> None:
         """Queue ``text``; a full queue drops the subscriber (it must reconnect with since=)."""
@@ -60,6 +79,43 @@ class Subscription:
                 self.queue.get_nowait()
             self.queue.put_nowait(None)
 
+    def frames(self, texts: list[str]) -> list[str]:
+        """``texts`` as the frames to send this client: batches of BATCH_MAX, or one each."""
+        if not self.batch:
+            return texts
+        return [batch_frame(texts[i:i + BATCH_MAX]) for i in range(0, len(texts), BATCH_MAX)]
+
+    async def next_frame(self) -> str | None:
+        """The next frame to send, or None once dropped: one message, or for a batching client
+        everything queued (up to BATCH_MAX) joined into one batch frame without re-encoding.
+        A batching client's frames are at least BATCH_GAP_S apart: when events come faster, the
+        same bytes go out in fewer, fuller frames (the first after a pause leaves at once)."""
+        first = await self.queue.get()
+        if first is None or not self.batch:
+            return first
+        loop = asyncio.get_running_loop()
+        wait = self._sent_at + BATCH_GAP_S - loop.time()
+        if wait > 0:  # busy: let what comes in the next few ms share this frame
+            await asyncio.sleep(wait)
+        self._sent_at = loop.time()
+        if self.queue.empty():
+            return first
+        texts = [first]
+        while len(texts) < BATCH_MAX and not self.queue.empty():
+            item = self.queue.get_nowait()
+            if item is None:  # dropped meanwhile: the close comes next
+                self.queue.put_nowait(None)
+                break
+            texts.append(item)
+        return batch_frame(texts)
+
+
+def batch_frame(texts: list[str]) -> str:
+    """Rendered messages as one batch frame (a single message stays as it is)."""
+    if len(texts) == 1:
+        return texts[0]
+    return '{"type":"batch","messages":[' + ",".join(texts) + "]}"
+
 
 @dataclass(frozen=True, slots=True)
 class History:
@@ -70,19 +126,59 @@ class History:
     truncated: bool
 
 
+@dataclass(frozen=True, slots=True)
+class Span:
+    """The audiences of the seqs from ``first`` on: a copy taken on the loop, so a worker
+    thread reads it while the loop goes on changing the index."""
+
+    first: int
+    items: list[Audience]
+
+    def __getitem__(self, seq: int) -> Audience:
+        return self.items[seq - self.first]
+
+    def seqs(self) -> range:
+        return range(self.first, self.first + len(self.items))
+
+
+@dataclass(slots=True)
+class Backlog:
+    """What a new subscriber is sent before live messages: ``head`` (a snapshot, if any), then
+    the events in (``since``, ``upto``] it may see (none when ``since`` is None; ``span`` holds
+    their audiences), then ``tail`` (e.g. the units' positions) and ready."""
+
+    viewer: Viewer
+    since: int | None
+    upto: int
+    head: list[str] = field(default_factory=list)
+    span: Span = field(default_factory=lambda: Span(1, []))
+    tail: list[str] = field(default_factory=list)  # after the events, before ready
+
+
 class Fanout:
     """The live subscribers of the state and what each is sent."""
 
     def __init__(self, store: EventStore, state: DispatchState, index: LogIndex, *,
-                 clock: Clock, queue_size: int) -> None:
+                 clock: Clock, queue_size: int, backlog_window: int = 50_000,
+                 page_size: int = 500) -> None:
         self.store = store
         self.state = state
         self.index = index
         self.clock = clock
         self.queue_size = queue_size
-        self._subs: set[Subscription] = set()
+        self.backlog_window = backlog_window
+        self.page_size = page_size
+        self.renders = 0  # events rendered for a viewer on the loop (live): a cost counter
+        self._groups: dict[Viewer, set[Subscription]] = {}
+        # One reader thread for every backlog and history page: requests take turns page by
+        # page, and the loop contends for the GIL with one busy thread, not one per client.
+        self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mae-backlog")
+
+    async def _off_loop(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._reader, fn, *args)
 
     def _render(self, viewer: Viewer, env: Envelope, audience: Audience) -> str | None:
+        self.renders += 1
         message = viewer.render(env, audience)
         if message is None:
             return None
@@ -111,29 +207,27 @@ class Fanout:
         return out
 
     def publish(self, envelopes: list[Envelope], audiences: list[Audience]) -> None:
-        """Queue newly logged ``envelopes`` to every subscriber that may see them."""
-        if not self._subs:
+        """Queue newly logged ``envelopes`` to every subscriber that may see them: each event is
+        rendered once per viewer and the same text queued to all of that viewer's sockets."""
+        if not self._groups:
             return
-        rendered: dict[tuple[Viewer, int], str | None] = {}
-        statuses: dict[Viewer, str | None] = {}
-        touched = frozenset().union(*(a.callouts for a in audiences))
-        for sub in list(self._subs):
-            viewer = sub.viewer
+        touched: frozenset[str] | None = None
+        for viewer, subs in list(self._groups.items()):
+            texts = []
             for env, audience in zip(envelopes, audiences, strict=True):
-                key = (viewer, env.seq)
-                if key not in rendered:
-                    rendered[key] = self._render(viewer, env, audience)
-                text = rendered[key]
-                if text is not None:
-                    sub.push(text)
+                if _may_see(viewer, audience):
+                    text = self._render(viewer, env, audience)
+                    if text is not None:
+                        texts.append(text)
             if viewer.role is Role.AGENCY and viewer.agency is not None:
-                if viewer not in statuses:
-                    alarms = self.agency_statuses(viewer.agency, touched)
-                    statuses[viewer] = dumps(
-                        {"type": "alarm_status", "as_of": envelopes[-1].seq, "alarms": alarms}
-                    ) if alarms else None
-                text = statuses[viewer]
-                if text is not None:
+                if touched is None:
+                    touched = frozenset().union(*(a.callouts for a in audiences))
+                alarms = self.agency_statuses(viewer.agency, touched)
+                if alarms:
+                    texts.append(dumps({"type": "alarm_status", "as_of": envelopes[-1].seq,
+                                        "alarms": alarms}))
+            for sub in list(subs):
+                for text in texts:
                     sub.push(text)
 
     def send_position(self, unit_id: str, position: dict[str, Any], at: str) -> None:
@@ -141,61 +235,134 @@ class Fanout:
         and sent to everyone who sees the board's units (dispatchers, admins, planners)."""
         text = dumps({"type": "unit_position", "unit_id": unit_id, "position": position,
                       "at": at})
-        for sub in list(self._subs):
-            if sub.viewer.role in POSITION_ROLES:
-                sub.push(text)
+        self.broadcast_text(text, roles=POSITION_ROLES)
 
     def broadcast(self, message: Mapping[str, Any], *, roles: frozenset[Role]) -> None:
         """Send a message that is not an event (an alert) to every subscriber of ``roles``."""
-        text = dumps(message)
-        for sub in list(self._subs):
-            if sub.viewer.role in roles:
-                sub.push(text)
+        self.broadcast_text(dumps(message), roles=roles)
 
-    def subscribe(self, principal: Principal, since: int | None) -> tuple[Subscription, list[str]]:
-        """Register a subscriber; returns it with the messages to send before live ones:
-        the events after ``since`` it may see (or a snapshot when ``since`` is None), then
-        ``ready``."""
+    def broadcast_text(self, text: str, *, roles: frozenset[Role]) -> None:
+        """Queue one rendered text to every subscriber of ``roles``."""
+        for viewer, subs in list(self._groups.items()):
+            if viewer.role in roles:
+                for sub in list(subs):
+                    sub.push(text)
+
+    def subscribe(self, principal: Principal, since: int | None, *,
+                  batch: bool = False) -> tuple[Subscription, Backlog]:
+        """Register a subscriber; returns it with its :class:`Backlog`: the events after
+        ``since`` it may see, or a snapshot when ``since`` is None or older than the retained
+        window (then the live tail). Nothing is read here: :meth:`backlog` pages it."""
         upto = self.state.last_seq
         if since is not None and not 0 <= since <= upto:
             raise BadMessage("since", f"must be between 0 and {upto}, the end of the log")
         if since is not None and since < self.index.audiences.first_seq - 1:
             since = None  # older than the kept window: the current state, then live events
         viewer = Viewer.of(principal)
-        sub = Subscription(viewer, maxsize=self.queue_size)
-        self._subs.add(sub)
-        initial: list[str] = []
-        if since is None:
-            initial.append(dumps(self.snapshot(viewer)))
-        else:
-            touched: set[str] = set()
-            for env in self.store.read(since):
-                if env.seq > upto:
-                    break
-                audience = self.index.audiences[env.seq]
-                touched |= audience.callouts
-                text = self._render(viewer, env, audience)
-                if text is not None:
-                    initial.append(text)
+        sub = Subscription(viewer, maxsize=self.queue_size, batch=batch)
+        self._groups.setdefault(viewer, set()).add(sub)
+        if since is None or upto - since > self.backlog_window or since < self._first_kept() - 1:
+            return sub, Backlog(viewer, None, upto, [dumps(self.snapshot(viewer))])
+        return sub, Backlog(viewer, since, upto, span=self._span(since, upto))
+
+    def _first_kept(self) -> int:
+        """The oldest seq whose audience the index still holds (1: all of them; an index that
+        keeps a bounded window says where it starts with ``first_seq``)."""
+        return int(getattr(self.index.audiences, "first_seq", 1))
+
+    def _span(self, after: int, upto: int) -> Span:
+        """The audiences of (``after``, ``upto``] the index holds, copied on the loop (one
+        slice, in C, from a list)."""
+        audiences = self.index.audiences
+        lo = max(after + 1, self._first_kept())
+        if isinstance(audiences, list):
+            return Span(lo, audiences[lo:upto + 1])
+        return Span(lo, [audiences[s] for s in range(lo, upto + 1)])
+
+    async def backlog(self, plan: Backlog) -> AsyncIterator[list[str]]:
+        """The messages to send before live ones, page by page: each page is read from the log
+        and rendered in a worker thread, so the event loop serves others in between."""
+        if plan.head:
+            yield plan.head
+        viewer = plan.viewer
+        if plan.since is not None and plan.since < plan.upto:
+            span = plan.span
+            seqs = await self._off_loop(self._visible_seqs, viewer, span)
+            start = 0
+            while start < len(seqs):
+                items, start = await self._off_loop(self._read_page, viewer, span, seqs, start)
+                texts = [self._finish(viewer, item, span) for item in items]
+                page = [t for t in texts if t is not None]
+                if page:
+                    yield page
             if viewer.role is Role.AGENCY and viewer.agency is not None:
-                initial.append(dumps({"type": "alarm_status", "as_of": upto,
-                                      "alarms": self.agency_statuses(viewer.agency, touched)}))
-        initial.append(dumps({"type": "ready", "seq": upto}))
-        return sub, initial
+                touched = await self._off_loop(self._touched, span)
+                yield [dumps({"type": "alarm_status", "as_of": plan.upto,
+                              "alarms": self.agency_statuses(viewer.agency, touched)})]
+        yield [*plan.tail, dumps({"type": "ready", "seq": plan.upto})]
+
+    def _finish(self, viewer: Viewer, item: str | Envelope, span: Span) -> str | None:
+        """A page item as text: a crew's assignment gets the job from the state, on the loop."""
+        if isinstance(item, str):
+            return item
+        return self._render(viewer, item, span[item.seq])
+
+    @staticmethod
+    def _visible_seqs(viewer: Viewer, span: Span) -> list[int]:
+        """(Worker thread.) The seqs of ``span`` that ``viewer`` may be sent."""
+        return [s for s, a in zip(span.seqs(), span.items, strict=True) if _may_see(viewer, a)]
+
+    @staticmethod
+    def _touched(span: Span) -> set[str]:
+        touched: set[str] = set()
+        for audience in span.items:
+            touched |= audience.callouts
+        return touched
+
+    def _read_page(self, viewer: Viewer, span: Span, seqs: list[int], start: int
+                   ) -> tuple[list[str | Envelope], int]:
+        """(Worker thread.) Read at most ``page_size`` rows of the log from ``seqs[start]`` on
+        and render those in ``seqs`` for ``viewer``; returns them and the next start. A crew's
+        assignment is returned unrendered (its job is read from the state on the loop)."""
+        wanted = set(seqs[start:start + self.page_size])
+        items: list[str | Envelope] = []
+        last = max(wanted)
+        reader = self.store.read(seqs[start] - 1)
+        try:
+            for n, env in enumerate(reader):
+                if env.seq > last or n >= self.page_size:
+                    break
+                if env.seq not in wanted:
+                    continue
+                start += 1
+                if viewer.role is Role.CREW and isinstance(env.event, UnitAssigned):
+                    items.append(env)
+                    continue
+                message = viewer.render(env, span[env.seq])
+                if message is not None:
+                    items.append(dumps(message))
+        finally:
+            close = getattr(reader, "close", None)
+            if close is not None:
+                close()
+        return items, start
 
     def unsubscribe(self, sub: Subscription) -> None:
-        self._subs.discard(sub)
+        subs = self._groups.get(sub.viewer)
+        if subs is not None:
+            subs.discard(sub)
+            if not subs:
+                del self._groups[sub.viewer]
 
     @property
     def subscriber_count(self) -> int:
-        return len(self._subs)
+        return sum(len(s) for s in self._groups.values())
 
     def subscribers_by_role(self) -> dict[str, int]:
         """How many live subscribers each role has (for ``/metrics``)."""
         counts: dict[str, int] = {}
-        for sub in list(self._subs):
-            role = sub.viewer.role.value
-            counts[role] = counts.get(role, 0) + 1
+        for viewer, subs in list(self._groups.items()):
+            counts[viewer.role.value] = counts.get(viewer.role.value, 0) + len(subs)
         return counts
 
     def snapshot(self, viewer: Viewer) -> dict[str, Any]:
@@ -220,10 +387,10 @@ class Fanout:
                     "alarms": self.agency_statuses(viewer.agency or "", mine)}
         return board_snapshot(state, with_text=viewer.sees_text, eta_at=self.index.eta_at)
 
-    def history(self, viewer: Viewer, callout_id: str, *, limit: int) -> History:
+    async def history(self, viewer: Viewer, callout_id: str, *, limit: int) -> History:
         """The last ``limit`` logged events about ``callout_id`` and the callouts merged into
-        it (transitively) that ``viewer`` may see, within the kept window of recent events
-        (:class:`web.logindex.AudienceWindow`); raises the core's UnknownCallout."""
+        it (transitively) that ``viewer`` may see; raises the core's UnknownCallout. The log is
+        searched and read in pages in a worker thread."""
         state = self.state
         state.callout(callout_id)
         family, grew = {callout_id}, True
@@ -231,22 +398,66 @@ class Fanout:
             more = {c.callout_id for c in state.callouts.values() if c.merged_into in family}
             grew = not more <= family
             family |= more
-        upto, audiences = state.last_seq, self.index.audiences
-        seqs = [s for s in range(max(1, audiences.first_seq), upto + 1)
-                if audiences[s].callouts & family][-limit:]
-        wanted, events = set(seqs), []
-        if seqs:
-            for env in self.store.read(seqs[0] - 1):
-                if env.seq > seqs[-1]:
-                    break
-                rendered = viewer.render(env, audiences[env.seq]) if env.seq in wanted else None
-                if rendered is not None:
-                    events.append({"seq": env.seq, "event": rendered["event"]})
+        upto = state.last_seq
+        span = self._span(0, upto)
+        seqs = await self._off_loop(self._family_seqs, frozenset(family), span, limit)
+        events: list[dict[str, Any]] = []
+        start = 0
+        while start < len(seqs):
+            items, start = await self._off_loop(self._read_history_page, viewer, span, seqs,
+                                                start)
+            events.extend(items)
         return History(upto, events, len(seqs) == limit)
+
+    @staticmethod
+    def _family_seqs(family: frozenset[str], span: Span, limit: int) -> list[int]:
+        """(Worker thread.) The last ``limit`` seqs of ``span`` concerning ``family``."""
+        found: list[int] = []
+        for s in reversed(span.seqs()):
+            if span[s].callouts & family:
+                found.append(s)
+                if len(found) == limit:
+                    break
+        return found[::-1]
+
+    def _read_history_page(self, viewer: Viewer, span: Span, seqs: list[int], start: int
+                           ) -> tuple[list[dict[str, Any]], int]:
+        """(Worker thread.) One page of a history: see :meth:`_read_page`."""
+        wanted = set(seqs[start:start + self.page_size])
+        out: list[dict[str, Any]] = []
+        last = max(wanted)
+        reader = self.store.read(seqs[start] - 1)
+        try:
+            for n, env in enumerate(reader):
+                if env.seq > last or n >= self.page_size:
+                    break
+                if env.seq not in wanted:
+                    continue
+                start += 1
+                rendered = viewer.render(env, span[env.seq])
+                if rendered is not None:
+                    out.append({"seq": env.seq, "event": rendered["event"]})
+        finally:
+            close = getattr(reader, "close", None)
+            if close is not None:
+                close()
+        return out, start
 
     def close(self) -> None:
         """Tell every subscriber to stop (a None on its queue) and forget them."""
-        for sub in list(self._subs):
-            with contextlib.suppress(asyncio.QueueFull):
-                sub.queue.put_nowait(None)
-        self._subs.clear()
+        for subs in list(self._groups.values()):
+            for sub in subs:
+                with contextlib.suppress(asyncio.QueueFull):
+                    sub.queue.put_nowait(None)
+        self._groups.clear()
+        self._reader.shutdown(wait=False, cancel_futures=True)
+
+
+def _may_see(viewer: Viewer, audience: Audience) -> bool:
+    """A cheap first filter (the viewer's render decides): crews see their unit's events and
+    agencies their alarms'; the others everything."""
+    if viewer.role is Role.CREW:
+        return viewer.unit_id in audience.units
+    if viewer.role is Role.AGENCY:
+        return viewer.agency in audience.agencies
+    return True

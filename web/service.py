@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,7 +28,7 @@ from web.advice import Advisor
 from web.audit import AuditLog
 from web.auth import Principal, Role
 from web.eventstore import EventStore
-from web.fanout import POSITION_ROLES, Fanout, History, Subscription
+from web.fanout import POSITION_ROLES, Backlog, Fanout, History, Subscription
 from web.logindex import DEFAULT_WINDOW, AudienceWindow, LogIndex
 from web.metrics import Metrics
 from web.positions import PositionReport, PositionStore, PositionTracker
@@ -38,7 +38,7 @@ from web.views import alarm_status, dumps, location_view
 from web.visibility import Audience, Viewer
 from web.writer import Executed, Guard, Writer
 
-__all__ = ["DispatchService", "Guard", "Subscription", "WallClock"]
+__all__ = ["Backlog", "DispatchService", "Guard", "Subscription", "WallClock"]
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +64,8 @@ class DispatchService:
         config: DispatchConfig | None = None,
         recommend_config: RecommendConfig | None = None,
         queue_size: int = 10_000,
+        backlog_window: int = 50_000,
+        backlog_page: int = 500,
         metrics: Metrics | None = None,
         write_queue_size: int = 1_000,
         group_commit: bool = True,
@@ -79,7 +81,8 @@ class DispatchService:
         index = LogIndex(AudienceWindow(backlog_events))
         self._index = index
         self._snapshots = snapshots
-        self._fanout = Fanout(store, self.state, index, clock=self.clock, queue_size=queue_size)
+        self._fanout = Fanout(store, self.state, index, clock=self.clock, queue_size=queue_size,
+                              backlog_window=backlog_window, page_size=backlog_page)
         self._writer = Writer(store, self.state, index, clock=self.clock,
                               config=config or DispatchConfig(), publish=self._published,
                               audit=audit, queue_size=write_queue_size,
@@ -227,10 +230,10 @@ class DispatchService:
         return alarm_status(self.state, alarm_id, eta_at=self._index.eta_at,
                             now=self.clock.now())
 
-    def history(self, viewer: Viewer, callout_id: str, *, limit: int) -> History:
+    async def history(self, viewer: Viewer, callout_id: str, *, limit: int) -> History:
         """The last ``limit`` logged events about a callout (and those merged into it) that
-        ``viewer`` may see."""
-        return self._fanout.history(viewer, callout_id, limit=limit)
+        ``viewer`` may see, read in pages off the event loop."""
+        return await self._fanout.history(viewer, callout_id, limit=limit)
 
     # -- fan-out (web.fanout) -----------------------------------------------------------------
 
@@ -238,19 +241,25 @@ class DispatchService:
         """Send a message that is not an event (an alert) to every subscriber of ``roles``."""
         self._fanout.broadcast(message, roles=roles)
 
-    def subscribe(self, principal: Principal, since: int | None) -> tuple[Subscription, list[str]]:
-        """Register a subscriber; returns it with the messages to send before live ones
-        (the backlog after ``since`` or a snapshot, then ``ready``). A resumed subscriber who
-        sees positions also gets every unit's current one: positions are not in the backlog."""
-        sub, initial = self._fanout.subscribe(principal, since)
-        if since is not None and self._positions is not None and \
-                principal.role in POSITION_ROLES and initial:
+    def subscribe(self, principal: Principal, since: int | None, *,
+                  batch: bool = False) -> tuple[Subscription, Backlog]:
+        """Register a subscriber; returns it with its backlog plan (the events after ``since``,
+        or a snapshot when ``since`` is None or older than the retained window). A resumed
+        subscriber who sees positions also gets every unit's current one before ``ready``:
+        positions are not in the backlog."""
+        sub, plan = self._fanout.subscribe(principal, since, batch=batch)
+        if plan.since is not None and self._positions is not None and \
+                principal.role in POSITION_ROLES:
             positions = [{"unit_id": u.unit_id, "position": location_view(u.position),
                           "at": u.position_at.isoformat() if u.position_at else None}
                          for u in sorted(self.state.units.values(), key=lambda u: u.unit_id)]
-            initial.insert(len(initial) - 1, dumps({"type": "unit_positions",
-                                                    "positions": positions}))
-        return sub, initial
+            plan.tail.append(dumps({"type": "unit_positions", "positions": positions}))
+        return sub, plan
+
+    def backlog(self, plan: Backlog) -> AsyncIterator[list[str]]:
+        """The pages of messages to send before live ones, each read and rendered in a worker
+        thread, ending with ``ready``."""
+        return self._fanout.backlog(plan)
 
     def unsubscribe(self, sub: Subscription) -> None:
         self._fanout.unsubscribe(sub)

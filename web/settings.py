@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     queue_size: int = Field(default=10_000, ge=10, le=1_000_000,
                             description="messages a slow client may fall behind before it is "
                             "dropped (it then reconnects with since=)")
+    backlog_window: int = Field(default=50_000, ge=0, le=10_000_000,
+                                description="events a reconnecting client may resume over with "
+                                "since=; an older since gets a snapshot of the current state "
+                                "instead (backlogs are read in pages off the event loop)")
     write_queue_size: int = Field(default=1_000, ge=1, le=100_000,
                                   description="commands that may wait for the writer; more are "
                                   "answered 503 with Retry-After (a socket gets an error frame)")

@@ -1,10 +1,13 @@
 """The three WebSockets: ``/ws/agency``, ``/ws/dispatch`` and ``/ws/crew``.
 
 Every socket authenticates with ``?token=`` or an ``Authorization: Bearer`` header and may pass
-``?since=<seq>`` to resume: it then gets exactly the events after ``seq`` it may see, otherwise
-a snapshot; then ``{"type": "ready", "seq": n}`` and live messages. Messages are JSON objects
-with a ``type``; a reply carries the request's ``id``. A bad message gets an ``error`` reply
-naming the field and the socket stays open; a bad token or role closes it (4401/4403).
+``?since=<seq>`` to resume: it then gets exactly the events after ``seq`` it may see (read and
+rendered in pages off the event loop), otherwise, or when ``seq`` is older than the retained
+window, a snapshot; then ``{"type": "ready", "seq": n}`` and live messages. With ``?batch=1``
+messages that queued up together arrive in one ``{"type": "batch", "messages": [...]}`` frame.
+Messages are JSON objects with a ``type``; a reply carries the request's ``id``. A bad message
+gets an ``error`` reply naming the field and the socket stays open; a bad token or role closes
+it (4401/4403).
 
 All outgoing messages of a connection go through its subscription queue, so replies come after
 the events they caused, in order, from one sender task.
@@ -71,12 +74,12 @@ from web.schemas import (
     StatusMsg,
     parse_message,
 )
-from web.service import DispatchService, Guard, Subscription
+from web.service import Backlog, DispatchService, Guard, Subscription
 from web.views import dumps, location_view, option_view
 from web.visibility import Viewer
 
-__all__ = ["REVALIDATE_S", "bearer_token", "client_frames", "decode_frame", "refuse", "router",
-           "since_param"]
+__all__ = ["REVALIDATE_S", "batch_param", "bearer_token", "client_frames", "decode_frame",
+           "refuse", "router", "since_param"]
 
 logger = logging.getLogger(__name__)
 
@@ -138,17 +141,31 @@ def since_param(ws: WebSocket) -> int | None:
     return int(raw)
 
 
-async def _sender(conn: Connection, initial: list[str]) -> None:
+async def _sender(conn: Connection, plan: Backlog) -> None:
+    """Send the backlog page by page (read off the loop), then the live queue; a batching
+    client gets each page, and whatever piled up meanwhile, as one frame."""
     ws, sub = conn.ws, conn.sub
     assert sub is not None
-    for text in initial:
-        await ws.send_text(text)
+    async for page in conn.service.backlog(plan):
+        for frame in sub.frames(page):
+            await ws.send_text(frame)
     while True:
-        item = await sub.queue.get()
-        if item is None:
+        live = await sub.next_frame()
+        if live is None:
             await ws.close(CLOSE_TOO_SLOW, "too far behind: reconnect with since=<last seq>")
             return
-        await ws.send_text(item)
+        await ws.send_text(live)
+
+
+def batch_param(ws: WebSocket) -> bool:
+    """``?batch=1``: the client unpacks ``{"type":"batch","messages":[...]}`` frames (the
+    pages do), so several queued messages may travel in one frame; absent or 0: one per frame."""
+    raw = ws.query_params.get("batch")
+    if raw is None or raw in ("", "0"):
+        return False
+    if raw == "1":
+        return True
+    raise BadMessage("batch", "must be 1 (send batch frames) or 0")
 
 
 async def refuse(ws: WebSocket, exc: MaeError) -> None:
@@ -205,11 +222,11 @@ async def _serve(ws: WebSocket, action: Action, kinds: dict[str, Any],
         principal = principals.authenticate(bearer_token(ws))
         authorize(principal, action)
         conn = Connection(ws, service, principal)
-        conn.sub, initial = service.subscribe(principal, since_param(ws))
+        conn.sub, plan = service.subscribe(principal, since_param(ws), batch=batch_param(ws))
     except MaeError as exc:
         await refuse(ws, exc)
         return
-    sender = asyncio.create_task(_sender(conn, initial))
+    sender = asyncio.create_task(_sender(conn, plan))
     try:
         async for text in client_frames(ws, principal, principals, {sender}):
             await _handle(conn, text, kinds, handlers)
@@ -329,7 +346,8 @@ HISTORY_LIMIT = 500
 
 async def _history(conn: Connection, msg: HistoryMsg) -> Reply:
     authorize(conn.principal, Action.DISPATCH_ADVICE)
-    found = conn.service.history(Viewer.of(conn.principal), msg.callout_id, limit=HISTORY_LIMIT)
+    found = await conn.service.history(Viewer.of(conn.principal), msg.callout_id,
+                                       limit=HISTORY_LIMIT)
     who = {e["event"].get("actor") for e in found.events}
     principals: PrincipalStore = conn.ws.app.state.principals
     actors = {p.principal_id: p.name for p, _ in principals.principals() if p.principal_id in who}

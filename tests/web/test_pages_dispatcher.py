@@ -332,3 +332,61 @@ def test_history_and_follow_up_messages(server: Server) -> None:
     assert police.request({"type": "history", "callout_id": cid})["field"] == "type"
     for s in (police, psych, disp, crew, planner):
         s.close()
+
+
+def test_the_page_unpacks_a_batch_frame_when_it_resumes(tmp_path: Path, browser: Any) -> None:
+    """The page asks for batches (?batch=1); two alarms raised while it was away come back in
+    one batch frame when it resumes with since=, and both appear in the queue once. Away for
+    longer than the server keeps a backlog, it gets a snapshot instead and shows it all."""
+    db = tmp_path / "batch.sqlite3"
+    tokens = make_tokens(db)
+    port = free_port()
+    srv = thread_server(db, tokens, port=port, demo_units=True)
+    errors: list[str] = []
+    frames: list[str] = []
+    urls: list[str] = []
+
+    def watch(ws: Any) -> None:
+        urls.append(ws.url)
+        ws.on("framereceived", lambda payload: frames.append(str(payload)))
+
+    context, page = open_page(browser, f"{srv.base}/dispatch#token={tokens['dispatcher']}",
+                              errors=errors)
+    page.on("websocket", watch)
+    try:
+        page.reload()
+        expect(page.locator("#conn")).to_have_attribute("data-state", "open")
+        context.set_offline(True)
+        srv.stop()
+        srv = thread_server(db, tokens, port=port, demo_units=True)
+        (police,) = socks(srv, ("/ws/agency", "police"))
+        one = police.request(alarm("R-1", 1, "Luleå"))["callout_id"]
+        two = police.request(alarm("R-2", 2, "Kiruna"))["callout_id"]
+        police.close()
+        context.set_offline(False)
+        for cid in (one, two):
+            expect(page.locator(f"#queue [data-callout='{cid}']")).to_have_count(
+                1, timeout=30_000)
+        expect(page.locator("#queue .callout-item")).to_have_count(2)
+        assert all("batch=1" in url for url in urls) and any("since=" in u for u in urls[1:])
+        assert any(f.startswith('{"type":"batch"') and "R-1" in f and "R-2" in f
+                   for f in frames), frames[-3:]
+
+        context.set_offline(True)  # away again; this server keeps a backlog of one event
+        srv.stop()
+        srv = thread_server(db, tokens, port=port, demo_units=True, backlog_window=1)
+        (police,) = socks(srv, ("/ws/agency", "police"))
+        more = [police.request(alarm(f"R-{i}", 2, town))["callout_id"]
+                for i, town in ((3, "Boden"), (4, "Piteå"))]
+        police.close()
+        frames.clear()
+        context.set_offline(False)
+        for cid in (one, two, *more):
+            expect(page.locator(f"#queue [data-callout='{cid}']")).to_have_count(
+                1, timeout=30_000)
+        expect(page.locator("#queue .callout-item")).to_have_count(4)
+        assert any(f.startswith('{"type":"snapshot"') for f in frames), frames[:2]
+        assert not errors, errors
+    finally:
+        context.close()
+        srv.stop()

@@ -193,12 +193,12 @@ def test_a_resume_older_than_the_window_gets_the_state_not_a_partial_backlog(
     assert len(window) <= 10 and window.first_seq > 1, "the window stays bounded"
     dispatcher = Principal("p1", "Disp", Role.DISPATCHER)
     _, old = r.service.subscribe(dispatcher, since=0)
-    assert json.loads(old[0])["type"] == "snapshot"
+    assert old.head and json.loads(old.head[0])["type"] == "snapshot"
     since = window.first_seq - 1
     _, recent = r.service.subscribe(dispatcher, since=since)
-    messages = [json.loads(m) for m in recent]
-    assert [m["seq"] for m in messages[:-1]] == list(range(since + 1, r.service.last_seq + 1))
-    assert messages[-1]["type"] == "ready"
+    assert not recent.head and recent.since == since
+    assert recent.span.first == since + 1 and recent.upto == r.service.last_seq
+    assert len(recent.span.items) == r.service.last_seq - since
     r.close()
 
 

@@ -103,7 +103,8 @@ const NO_RETRY = new Set([4401, 4403]); // bad token or role: reconnecting canno
  * A WebSocket to the service that reconnects by itself (backoff 0.5 s .. 15 s) and resumes with
  * since=lastSeq, so no event is missed or repeated.
  *   new LiveSocket("/ws/dispatch", {token, onMessage, onState}).connect()
- * onMessage(msg) gets every message except replies to send(); onState(s) gets
+ * onMessage(msg) gets every message except replies to send() (a batch frame's messages one by
+ * one, in order); onState(s) gets
  * "connecting" | "open" | "closed". send(obj) adds an id and resolves with the reply carrying
  * it (which may be {type: "error", field, message}); it rejects if the socket is not open or
  * closes first. After a close, closeCode and closeReason say why (4401/4403: refused, for good).
@@ -133,6 +134,7 @@ export class LiveSocket {
     const params = new URLSearchParams();
     if (this.token) params.set("token", this.token);
     if (this.lastSeq !== null && this.lastSeq !== undefined) params.set("since", String(this.lastSeq));
+    params.set("batch", "1"); // we unpack {"type": "batch", "messages": [...]} frames
     const sep = this.path.includes("?") ? "&" : "?";
     return `${scheme}//${location.host}${this.path}${sep}${params}`;
   }
@@ -165,13 +167,8 @@ export class LiveSocket {
       clearInterval(this._ping);
       this._ping = setInterval(() => this.send({ type: "ping" }).catch(() => {}), 25000);
     };
-    ws.onmessage = (ev) => {
-      let msg;
-      try {
-        msg = JSON.parse(ev.data);
-      } catch {
-        return;
-      }
+    const deliver = (msg) => {
+      if (!msg || typeof msg !== "object") return;
       if (msg.type === "ready") this._delay = 500;
       if (msg.type === "error" && msg.field === "since" && msg.id == null) refusedSince = true;
       this._track(msg);
@@ -187,6 +184,17 @@ export class LiveSocket {
       } catch (exc) {
         console.error(exc);
       }
+    };
+    ws.onmessage = (ev) => {
+      let msg;
+      try {
+        msg = JSON.parse(ev.data);
+      } catch {
+        return;
+      }
+      // ?batch=1: messages that queued up together come as one frame, in order
+      if (msg && msg.type === "batch" && Array.isArray(msg.messages)) msg.messages.forEach(deliver);
+      else deliver(msg);
     };
     ws.onclose = (ev) => {
       if (this.ws !== ws) return;
