@@ -26,15 +26,19 @@ from maps.graph import RoadGraph
 from web import pages, routes, sockets
 from web.audit import AuditLog
 from web.auth import PrincipalStore
+from web.connections import Connections
 from web.crewpage import router as crew_router
 from web.demo_units import register_demo_units
 from web.errors import describe
 from web.eventstore import SqliteEventStore
+from web.logins import Gate, LoginLimiter
 from web.replay import Pace, WallPace
 from web.replay import router as replay_router
-from web.routes import mapdata
+from web.routes import admin, mapdata, stats
+from web.security import SecurityHeaders
 from web.service import DispatchService
 from web.settings import Settings
+from web.tokens import ensure_unit_index
 
 __all__ = ["create_app"]
 
@@ -44,7 +48,9 @@ DESCRIPTION = """Real-time dispatch of mobile acute psychiatry units (MAE).
 
 REST mirrors of the live WebSockets for integrations. Authenticate with
 `Authorization: Bearer <token>` (tokens from `mae tokens create`). WebSockets: `/ws/agency`,
-`/ws/dispatch`, `/ws/crew` (token as `?token=` or header, resume with `?since=<seq>`).
+`/ws/dispatch`, `/ws/crew`: offer the subprotocols `mae.v1` and `mae.bearer.<token>` (or send
+`{"type": "auth", "token": …}` as the first frame; never `?token=`), resume with `?since=<seq>`.
+Repeated wrong tokens from one address get 429 (sockets: close 4429).
 """
 
 
@@ -96,14 +102,25 @@ def create_app(
             added = await register_demo_units(service)
             if added:
                 logger.info("registered %d demo units", added)
+        await asyncio.to_thread(ensure_unit_index, settings.database)
+        connections = Connections(settings.database)
+        service.before_publish = connections.sweep
         app.state.service = service
         app.state.principals = principals
         app.state.audit = audit
+        app.state.connections = connections
+        app.state.gate = Gate(principals, audit,
+                              LoginLimiter(settings.login_failures_per_minute),
+                              now=service.clock.now)
         ticker = asyncio.create_task(service.run_ticks(settings.tick_interval_s)) if tick \
             else None
+        watcher = asyncio.create_task(connections.watch())
         try:
             yield
         finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
             if ticker is not None:
                 ticker.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -113,6 +130,7 @@ def create_app(
             store.close()
             principals.close()
             audit.close()
+            connections.close()
 
     app = FastAPI(title="MAE Dispatch", version="0.1.0", description=DESCRIPTION,
                   lifespan=lifespan)
@@ -121,7 +139,9 @@ def create_app(
 
     async def on_mae_error(request: Request, exc: Exception) -> JSONResponse:
         info = describe(exc)
-        return JSONResponse(info.reply(), status_code=info.status)
+        retry = getattr(exc, "retry_after_s", None)
+        headers = {"Retry-After": str(int(retry + 0.999))} if retry is not None else None
+        return JSONResponse(info.reply(), status_code=info.status, headers=headers)
 
     async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
@@ -142,11 +162,13 @@ def create_app(
     app.add_exception_handler(MaeError, on_mae_error)
     app.add_exception_handler(RequestValidationError, on_invalid_request)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
-    for module in (routes.health, routes.alarms, routes.units, routes.callouts, routes.audit):
+    for module in (routes.health, routes.alarms, routes.units, routes.callouts, routes.audit,
+                   admin, stats):
         app.include_router(module.router)
     app.include_router(sockets.router)
     app.include_router(pages.router)
     app.include_router(mapdata.router)
     app.include_router(replay_router)
     app.include_router(crew_router)
+    app.add_middleware(SecurityHeaders, tile_url=settings.tile_url)
     return app

@@ -9,13 +9,14 @@ Callers use these methods and read ``state``, ``graph`` and ``clock``; never the
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from dispatch.clock import Clock
 from dispatch.commands import Command, DispatchConfig
 from dispatch.errors import UnknownAlarm
+from dispatch.events import Envelope
 from dispatch.model import Location
 from dispatch.recommend import Proposal, RecommendConfig, UnitOption
 from dispatch.state import DispatchState
@@ -28,7 +29,7 @@ from web.eventstore import EventStore
 from web.fanout import Fanout, History, Subscription
 from web.ticks import Ticker
 from web.views import alarm_status
-from web.visibility import Viewer
+from web.visibility import Audience, Viewer
 from web.writer import Executed, Guard, LogIndex, Writer
 
 __all__ = ["DispatchService", "Guard", "Subscription", "WallClock"]
@@ -62,8 +63,11 @@ class DispatchService:
         index = LogIndex()
         self._index = index
         self._fanout = Fanout(store, self.state, index, clock=self.clock, queue_size=queue_size)
+        #: Called on the loop before each batch of new events is published (the app closes
+        #: revoked principals' sockets there, so no later event reaches them).
+        self.before_publish: Callable[[], None] | None = None
         self._writer = Writer(store, self.state, index, clock=self.clock,
-                              config=config or DispatchConfig(), publish=self._fanout.publish,
+                              config=config or DispatchConfig(), publish=self._publish,
                               audit=audit)
         self._advisor = Advisor(self.state, graph, clock=self.clock,
                                 config=recommend_config or RecommendConfig())
@@ -71,6 +75,11 @@ class DispatchService:
                               self._fanout.broadcast)
 
     # -- writing (web.writer) ------------------------------------------------------------------
+
+    def _publish(self, envelopes: list[Envelope], audiences: list[Audience]) -> None:
+        if self.before_publish is not None:
+            self.before_publish()
+        self._fanout.publish(envelopes, audiences)
 
     def load(self) -> int:
         """Replay the stored log into the state; returns the number of events replayed."""

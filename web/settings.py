@@ -47,3 +47,7 @@ class Settings(BaseSettings):
     replay_dir: Path = Field(default=Path("replays"),
                              description="directory of event logs (JSON lines, e.g. from `mae "
                              "simulate --export-log`) the dispatcher map can replay")
+    login_failures_per_minute: int = Field(default=10, ge=1, le=10_000,
+                                           description="refused tokens one client address may "
+                                           "present per minute before its logins get 429 "
+                                           "(sockets: close 4429) until the minute has passed")
