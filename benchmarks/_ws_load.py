@@ -59,9 +59,13 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 
 async def open_socket(url: str) -> ClientConnection:
-    """A client socket that offers permessage-deflate, as browsers do; the server decides."""
+    """A client socket that offers permessage-deflate, as browsers do; the server decides.
+    A ``#bearer=<token>`` fragment (never sent) logs in by the ``mae.bearer.<token>``
+    subprotocol, as the pages do: the service refuses tokens in URLs."""
+    url, _, fragment = url.partition("#bearer=")
+    protocols: Any = ["mae.v1", f"mae.bearer.{fragment}"] if fragment else None
     return await connect(url, max_size=None, open_timeout=60, ping_interval=None,
-                         compression="deflate")
+                         compression="deflate", subprotocols=protocols)
 
 
 async def request(ws: ClientConnection, message: dict[str, Any], rid: str,
