@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dispatch.clock import Clock
@@ -146,9 +147,14 @@ def create_app(
     async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         field = "body" if exc.status_code == 400 else None
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # Starlette names only the first route of the path
+            headers["Allow"] = ", ".join(sorted(
+                {m for r in request.app.routes if isinstance(r, APIRoute)
+                 and r.path_regex.match(request.url.path) for m in r.methods}))
         return JSONResponse({"error": f"http_{exc.status_code}", "field": field,
                              "message": str(exc.detail)}, status_code=exc.status_code,
-                            headers=exc.headers)
+                            headers=headers or None)
 
     async def on_invalid_request(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
