@@ -151,7 +151,7 @@ def create_app(
         if exc.status_code == 405:  # Starlette names only the first route of the path
             headers["Allow"] = ", ".join(sorted(
                 {m for r in request.app.routes if isinstance(r, APIRoute)
-                 and r.path_regex.match(request.url.path) for m in r.methods}))
+                 and r.path_regex.match(request.url.path) for m in r.methods or ()}))
         return JSONResponse({"error": f"http_{exc.status_code}", "field": field,
                              "message": str(exc.detail)}, status_code=exc.status_code,
                             headers=headers or None)
