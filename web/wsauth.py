@@ -11,11 +11,12 @@ may also send an ``Authorization: Bearer`` header. A ``?token=`` in the URL is r
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Mapping
 from typing import Any
 
-from fastapi import WebSocket
+from fastapi import WebSocket, WebSocketDisconnect
 
 from mae.errors import MaeError
 from web.auth import Action, Principal, authorize
@@ -46,9 +47,11 @@ def offered_token(ws: WebSocket) -> str | None:
 
 
 async def _refuse(ws: WebSocket, exc: MaeError) -> None:
+    """One error message and the close code; nothing if the client has already gone."""
     info = describe(exc)
-    await ws.send_text(json.dumps({"type": "error", "status": info.status, **info.reply()}))
-    await ws.close(info.close_code, info.message[:120])
+    with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+        await ws.send_text(json.dumps({"type": "error", "status": info.status, **info.reply()}))
+        await ws.close(info.close_code, info.message[:120])
 
 
 async def _first_frame_token(ws: WebSocket) -> str | None:

@@ -5,6 +5,7 @@ with a message saying what to use instead."""
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 from websockets.exceptions import ConnectionClosed
@@ -63,3 +64,15 @@ def test_a_first_frame_that_is_not_auth_is_refused(server: Server) -> None:
     messages, code, _ = close_of(ws)
     assert code == 4401 and messages[0]["error"] == "unauthorized"
     assert "mae.bearer" in str(messages[0]["message"])
+
+
+def test_a_client_gone_before_its_first_frame_leaves_the_service_well(
+        server: Server, caplog: pytest.LogCaptureFixture) -> None:
+    """No error is logged when there is nobody left to tell why."""
+    with caplog.at_level(logging.ERROR):
+        ws = connect(f"{server.ws}/ws/dispatch", open_timeout=10)
+        ws.close()
+        sock = server.socket("/ws/dispatch", "dispatcher")  # the service still answers
+        assert sock.ready()["type"] == "ready"
+        sock.close()
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
