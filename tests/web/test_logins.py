@@ -80,6 +80,22 @@ def test_rest_gets_429_after_the_limit_and_each_failure_is_audited(strict: Serve
     assert "guessedsecret" not in dump  # never the token
 
 
+def test_wrong_tokens_with_a_body_count_too_and_get_429(strict: Server) -> None:
+    """A body's token is checked before the body is read (web.limits): through the same gate."""
+    wrong = httpx.Client(base_url=strict.base, headers={"Authorization": f"Bearer {WRONG}"})
+    for _ in range(LIMIT):
+        assert wrong.post("/api/alarms", json={"reference": "x"}).status_code == 401
+    r = wrong.post("/api/alarms", json={"reference": "x"})
+    assert r.status_code == 429 and 1 <= int(r.headers["Retry-After"]) <= 60
+    assert r.json()["error"] == "too_many_failed_logins"
+    wrong.close()
+    conn = sqlite3.connect(strict.db)
+    (count,) = conn.execute("SELECT COUNT(*) FROM audit WHERE action = 'login /api/alarms' "
+                            "AND result = 'refused unauthorized'").fetchone()
+    conn.close()
+    assert count == LIMIT
+
+
 def test_sockets_close_4429_after_the_limit(strict: Server) -> None:
     url = f"{strict.ws}/ws/dispatch"
     for _ in range(LIMIT):
