@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
@@ -60,10 +61,15 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 async def open_socket(url: str) -> ClientConnection:
     """A client socket that offers permessage-deflate, as browsers do; the server decides.
-    A ``#bearer=<token>`` fragment (never sent) logs in by the ``mae.bearer.<token>``
-    subprotocol, as the pages do: the service refuses tokens in URLs."""
+    A token given as a ``#bearer=<token>`` fragment or a ``token=`` query parameter is taken
+    out of the URL and sent as the ``mae.bearer.<token>`` subprotocol, as the pages do (the
+    service refuses tokens in URLs)."""
     url, _, fragment = url.partition("#bearer=")
-    protocols: Any = ["mae.v1", f"mae.bearer.{fragment}"] if fragment else None
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    token = fragment or next((v for k, v in query if k == "token"), "")
+    url = urlunsplit(parts._replace(query=urlencode([(k, v) for k, v in query if k != "token"])))
+    protocols: Any = ["mae.v1", f"mae.bearer.{token}"] if token else None
     return await connect(url, max_size=None, open_timeout=60, ping_interval=None,
                          compression="deflate", subprotocols=protocols)
 
