@@ -75,11 +75,18 @@ def bearer_url(url: str) -> tuple[str, dict[str, str]]:
 
 
 async def open_socket(url: str) -> ClientConnection:
-    """A client socket that offers permessage-deflate, as browsers do; the server decides. A
-    ``token=`` in ``url`` is sent as an ``Authorization: Bearer`` header instead."""
-    bare, headers = bearer_url(url)
-    return await connect(bare, max_size=None, open_timeout=60, ping_interval=None,
-                         compression="deflate", additional_headers=headers or None)
+    """A client socket that offers permessage-deflate, as browsers do; the server decides.
+    A token given as a ``#bearer=<token>`` fragment or a ``token=`` query parameter is taken
+    out of the URL and sent as the ``mae.bearer.<token>`` subprotocol, as the pages do (the
+    service refuses tokens in URLs)."""
+    url, _, fragment = url.partition("#bearer=")
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    token = fragment or next((v for k, v in query if k == "token"), "")
+    url = urlunsplit(parts._replace(query=urlencode([(k, v) for k, v in query if k != "token"])))
+    protocols: Any = ["mae.v1", f"mae.bearer.{token}"] if token else None
+    return await connect(url, max_size=None, open_timeout=60, ping_interval=None,
+                         compression="deflate", subprotocols=protocols)
 
 
 async def request(ws: ClientConnection, message: dict[str, Any], rid: str,

@@ -173,7 +173,7 @@ class Ours:
         self.payloads: dict[str, str] = {}
 
     def url(self, path: str, who: str) -> str:
-        return f"{self.server.ws}{path}?token={self.tokens[who]}"
+        return f"{self.server.ws}{path}#bearer={self.tokens[who]}"  # see _ws_load.open_socket
 
     def seq(self) -> int:
         return int(self.health()["seq"])

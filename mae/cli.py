@@ -8,6 +8,7 @@ on stderr and a non-zero exit code, never a traceback.
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import sys
@@ -18,8 +19,20 @@ from mae.errors import MaeError
 __all__ = ["build_parser", "main"]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The ``mae`` argument parser with every package's subcommands."""
+#: Commands that must start fast (scripts create tokens in loops): only the package that owns
+#: them is imported, not the solvers and map code every other package pulls in.
+QUICK = {"tokens": "web.cli"}
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The ``mae`` argument parser with every package's subcommands (only the owning
+    package's when ``command`` is one of :data:`QUICK`)."""
+    if command in QUICK:
+        parser = argparse.ArgumentParser(prog="mae")
+        parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+        sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+        importlib.import_module(QUICK[command]).register(sub)
+        return parser
     from mae import overview
     from maps import cli as maps_cli
     from routing import cli as routing_cli
@@ -42,8 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``mae`` with ``argv``; returns the process exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    given = list(sys.argv[1:] if argv is None else argv)
+    command = next((a for a in given if not a.startswith("-")), None)
+    parser = build_parser(command)
+    args = parser.parse_args(given)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",

@@ -19,6 +19,7 @@ from datetime import timedelta
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dispatch.clock import Clock
@@ -28,18 +29,22 @@ from maps.graph import RoadGraph
 from web import docs, metrics, pages, routes, sockets
 from web.audit import AuditLog
 from web.auth import PrincipalStore
+from web.connections import Connections
 from web.crewpage import router as crew_router
 from web.demo_units import register_demo_units
 from web.errors import describe
 from web.eventstore import SqliteEventStore, lock_database
 from web.limits import BodyLimits
+from web.logins import Gate, LoginLimiter
 from web.positions import PositionStore
 from web.replay import Pace, WallPace
 from web.replay import router as replay_router
-from web.routes import mapdata
+from web.routes import admin, mapdata, stats
+from web.security import SecurityHeaders
 from web.service import DispatchService
 from web.settings import Settings
 from web.snapshots import Snapshotter
+from web.tokens import ensure_unit_index
 
 __all__ = ["create_app"]
 
@@ -49,7 +54,9 @@ DESCRIPTION = """Real-time dispatch of mobile acute psychiatry units (MAE).
 
 REST mirrors of the live WebSockets for integrations. Authenticate with
 `Authorization: Bearer <token>` (tokens from `mae tokens create`). WebSockets: `/ws/agency`,
-`/ws/dispatch`, `/ws/crew` (token as `?token=` or header, resume with `?since=<seq>`).
+`/ws/dispatch`, `/ws/crew`: offer the subprotocols `mae.v1` and `mae.bearer.<token>` (or send
+`{"type": "auth", "token": …}` as the first frame; never `?token=`), resume with `?since=<seq>`.
+Repeated wrong tokens from one address get 429 (sockets: close 4429).
 """
 
 
@@ -94,10 +101,12 @@ def create_app(
                 probe = asyncio.create_task(
                     service.run_storage_probe(settings.storage_probe_interval_s))
                 flush = asyncio.create_task(service.run_position_flush(1.0))
+                connections: Connections = app.state.connections
+                watcher = asyncio.create_task(connections.watch())
                 try:
                     yield
                 finally:
-                    for task in (ticker, probe, flush):
+                    for task in (ticker, probe, flush, watcher):
                         if task is not None:
                             task.cancel()
                             with contextlib.suppress(asyncio.CancelledError):
@@ -137,6 +146,13 @@ def create_app(
         app.state.service = service
         app.state.principals = principals
         app.state.audit = audit
+        await asyncio.to_thread(ensure_unit_index, settings.database)
+        connections = Connections(settings.database)
+        service.before_publish = connections.sweep
+        app.state.connections = connections
+        app.state.gate = Gate(principals, audit,
+                              LoginLimiter(settings.login_failures_per_minute),
+                              now=service.clock.now)
         try:
             yield service
         finally:
@@ -149,6 +165,7 @@ def create_app(
                 positions.close()
             principals.close()
             audit.close()
+            connections.close()
 
     app = FastAPI(title="MAE Dispatch", version="0.1.0", description=DESCRIPTION,
                   lifespan=lifespan, docs_url=None, redoc_url=None)  # web/docs.py: offline
@@ -163,9 +180,14 @@ def create_app(
     async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         field = "body" if exc.status_code in (400, 413) else None
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # Starlette names only the first route of the path
+            headers["Allow"] = ", ".join(sorted(
+                {m for r in request.app.routes if isinstance(r, APIRoute)
+                 and r.path_regex.match(request.url.path) for m in r.methods or ()}))
         return JSONResponse({"error": f"http_{exc.status_code}", "field": field,
                              "message": str(exc.detail)}, status_code=exc.status_code,
-                            headers=exc.headers)
+                            headers=headers or None)
 
     async def on_invalid_request(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
@@ -183,7 +205,8 @@ def create_app(
     app.add_exception_handler(MaeError, on_mae_error)
     app.add_exception_handler(RequestValidationError, on_invalid_request)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
-    for module in (routes.health, routes.alarms, routes.units, routes.callouts, routes.audit):
+    for module in (routes.health, routes.alarms, routes.units, routes.callouts, routes.audit,
+                   admin, stats):
         app.include_router(module.router)
     app.include_router(sockets.router)
     app.include_router(pages.router)
@@ -192,4 +215,5 @@ def create_app(
     app.include_router(mapdata.router)
     app.include_router(replay_router)
     app.include_router(crew_router)
+    app.add_middleware(SecurityHeaders, tile_url=settings.tile_url)
     return app

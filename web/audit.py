@@ -75,6 +75,17 @@ class AuditLog:
                  json.dumps(kept, sort_keys=True, ensure_ascii=False), client, result),
             )
 
+    def record_failed_login(self, *, at: datetime, claimed_id: str | None, client: str,
+                            action: str, result: str) -> None:
+        """Record a refused token: the principal id it claimed (if it had a token's shape) or
+        ``-``, the client and what was tried; never the token itself."""
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO audit (at, principal_id, role, action, target, client, result) "
+                "VALUES (?,?,?,?,?,?,?)",
+                (at.isoformat(), claimed_id or "-", "-", action, "{}", client, result),
+            )
+
     def entries(self, *, limit: int = 100, principal_id: str | None = None) -> list[AuditEntry]:
         """The latest ``limit`` rows, newest first."""
         sql = "SELECT at, principal_id, role, action, target, client, result FROM audit"

@@ -15,11 +15,13 @@ import hashlib
 import hmac
 import re
 import secrets
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 from dispatch.model import Agency
 from web.errors import BadMessage, Forbidden, Unauthorized
@@ -32,6 +34,7 @@ __all__ = [
     "PrincipalStore",
     "Role",
     "authorize",
+    "claimed_id",
 ]
 
 
@@ -40,6 +43,7 @@ class Role(enum.StrEnum):
     DISPATCHER = "dispatcher"
     CREW = "crew"
     PLANNER = "planner"
+    MANAGER = "manager"
     ADMIN = "admin"
 
 
@@ -56,10 +60,14 @@ class Action(enum.StrEnum):
     UNITS_READ = "units.read"
     CALLOUTS_READ = "callouts.read"
     AUDIT_READ = "audit.read"
+    STATS_READ = "stats.read"
+    HISTORY_READ = "history.read"
+    TOKENS_ADMIN = "tokens.admin"
 
 
 _R = Role
 _WATCHERS = frozenset({_R.DISPATCHER, _R.PLANNER, _R.ADMIN})
+_READERS = _WATCHERS | {_R.MANAGER}  # statistics and histories: no text, no places
 PERMISSIONS: Mapping[Action, frozenset[Role]] = MappingProxyType(
     {
         Action.ALARM_CREATE: frozenset({_R.AGENCY}),
@@ -72,6 +80,9 @@ PERMISSIONS: Mapping[Action, frozenset[Role]] = MappingProxyType(
         Action.UNITS_READ: _WATCHERS,
         Action.CALLOUTS_READ: _WATCHERS,
         Action.AUDIT_READ: frozenset({_R.ADMIN}),
+        Action.STATS_READ: _READERS,
+        Action.HISTORY_READ: _READERS,
+        Action.TOKENS_ADMIN: frozenset({_R.ADMIN}),
     }
 )
 
@@ -125,6 +136,13 @@ _TOKEN = re.compile(r"mae_([0-9a-f]{16})_([A-Za-z0-9_-]{20,100})")
 _DUMMY_HASH = hashlib.sha256(b"no such principal").hexdigest()
 
 
+def claimed_id(token: str | None) -> str | None:
+    """The principal id a token names if it has the token's shape (an id, never the secret):
+    what the audit log records for a failed login."""
+    match = _TOKEN.fullmatch((token or "").strip())
+    return match.group(1) if match else None
+
+
 def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
@@ -135,9 +153,18 @@ class PrincipalStore:
     def __init__(self, path: Path) -> None:
         self._db = connect_sqlite(Path(path))
         self._db.execute(_SCHEMA)
+        self._lock = threading.Lock()  # REST reads from worker threads, sockets from the loop
 
     def close(self) -> None:
         self._db.close()
+
+    def _rows(self, sql: str, args: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    def _change(self, sql: str, args: tuple[object, ...]) -> int:
+        with self._lock:
+            return self._db.execute(sql, args).rowcount
 
     def create(
         self, *, role: Role | str, name: str, agency: Agency | str | None = None,
@@ -158,7 +185,7 @@ class PrincipalStore:
             raise BadMessage("name", "give the principal a name of 1-100 characters")
         principal = Principal(secrets.token_hex(8), name.strip(), role, agency, unit_id or None)
         secret = secrets.token_urlsafe(32)
-        self._db.execute(
+        self._change(
             "INSERT INTO principals VALUES (?,?,?,?,?,?,?,NULL)",
             (principal.principal_id, principal.name, role.value,
              agency.value if agency else None, principal.unit_id, _hash(secret),
@@ -169,14 +196,17 @@ class PrincipalStore:
     def authenticate(self, token: str | None) -> Principal:
         """The principal holding ``token``, or :class:`Unauthorized`."""
         if not token:
-            raise Unauthorized("a bearer token is required (Authorization header or ?token=)")
+            raise Unauthorized("a bearer token is required (REST: an Authorization: Bearer "
+                               "header; sockets: the subprotocol mae.bearer.<token> or a first "
+                               "frame {\"type\": \"auth\", \"token\": …})")
         match = _TOKEN.fullmatch(token.strip())
         row = None
         if match:
-            row = self._db.execute(
+            found = self._rows(
                 "SELECT principal_id, name, role, agency, unit_id, token_sha256, revoked_at "
                 "FROM principals WHERE principal_id = ?", (match.group(1),),
-            ).fetchone()
+            )
+            row = found[0] if found else None
         stored = row[5] if row else _DUMMY_HASH
         given = _hash(match.group(2)) if match else _hash(token)
         if not hmac.compare_digest(stored, given) or row is None or row[6] is not None:
@@ -186,24 +216,34 @@ class PrincipalStore:
     def is_active(self, principal_id: str) -> bool:
         """Whether the principal exists and its token is not revoked (checked again while a
         socket stays open: a lost phone's token is revoked from another process)."""
-        row = self._db.execute(
-            "SELECT revoked_at FROM principals WHERE principal_id = ?", (principal_id,),
-        ).fetchone()
-        return row is not None and row[0] is None
+        rows = self._rows("SELECT revoked_at FROM principals WHERE principal_id = ?",
+                          (principal_id,))
+        return bool(rows) and rows[0][0] is None
+
+    def get(self, principal_id: str) -> tuple[Principal, bool] | None:
+        """One principal and whether its token is revoked, or None."""
+        rows = self._rows(
+            "SELECT principal_id, name, role, agency, unit_id, revoked_at FROM principals "
+            "WHERE principal_id = ?", (principal_id,),
+        )
+        if not rows:
+            return None
+        row = rows[0]
+        return (Principal(row[0], row[1], Role(row[2]), Agency(row[3]) if row[3] else None,
+                          row[4]), row[5] is not None)
 
     def principals(self) -> list[tuple[Principal, bool]]:
         """Every principal and whether its token is revoked."""
-        rows = self._db.execute(
+        rows = self._rows(
             "SELECT principal_id, name, role, agency, unit_id, revoked_at FROM principals "
             "ORDER BY created_at"
-        ).fetchall()
+        )
         return [(Principal(r[0], r[1], Role(r[2]), Agency(r[3]) if r[3] else None, r[4]),
                  r[5] is not None) for r in rows]
 
     def revoke(self, principal_id: str) -> bool:
         """Revoke a principal's token; False if there is no such principal."""
-        cur = self._db.execute(
+        return self._change(
             "UPDATE principals SET revoked_at = ? WHERE principal_id = ? AND revoked_at IS NULL",
             (datetime.now(UTC).isoformat(), principal_id),
-        )
-        return cur.rowcount > 0
+        ) > 0

@@ -9,7 +9,8 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from web.audit import AuditLog
-from web.auth import Action, Principal, PrincipalStore, authorize
+from web.auth import Action, Principal, authorize
+from web.logins import Gate
 from web.service import DispatchService
 
 __all__ = [
@@ -39,8 +40,11 @@ def current_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    store: PrincipalStore = request.app.state.principals
-    return store.authenticate(credentials.credentials if credentials else None)
+    """The caller, through the login gate (failed-login limit, audit of refused tokens); a
+    plain ``def``, so FastAPI runs its SQLite reads in a worker thread."""
+    gate: Gate = request.app.state.gate
+    return gate.login(credentials.credentials if credentials else None,
+                      client=client_address(request), action=f"login {request.url.path}")
 
 
 def client_address(request: Request) -> str:

@@ -21,8 +21,6 @@ from dispatch.errors import (
     UnknownUnit,
 )
 from mae.errors import MaeError
-from maps.errors import UnknownPlace
-from routing.errors import RoutingError, is_internal
 from web.eventstore import DatabaseLocked, StorageUnavailable, StoreConflict
 
 __all__ = [
@@ -30,7 +28,9 @@ __all__ = [
     "Busy",
     "ErrorInfo",
     "Forbidden",
+    "TooManyLogins",
     "Unauthorized",
+    "UnknownPrincipal",
     "WebError",
     "describe",
 ]
@@ -46,6 +46,22 @@ class Unauthorized(WebError, PermissionError):
 
 class Forbidden(WebError, PermissionError):
     """The principal's role may not do this."""
+
+
+class TooManyLogins(WebError, PermissionError):
+    """This client failed to log in too often in the last minute (see :mod:`web.logins`)."""
+
+    def __init__(self, retry_after_s: float) -> None:
+        self.retry_after_s = max(1.0, retry_after_s)
+        super().__init__(f"too many failed logins from this address: try again in "
+                         f"{int(self.retry_after_s + 0.999)} s")
+
+
+class UnknownPrincipal(WebError, LookupError):
+    """No principal has this id."""
+
+    def __init__(self, principal_id: str) -> None:
+        super().__init__(f"no principal {principal_id!r}")
 
 
 class BadMessage(WebError, ValueError):
@@ -97,8 +113,17 @@ class ErrorInfo:
 
 def describe(exc: BaseException) -> ErrorInfo:
     """The answer to ``exc``; anything not a :class:`MaeError` is an internal error (500)."""
+    # imported here: ``routing`` pulls in the solvers, which the token CLI must not pay for
+    from maps.errors import UnknownPlace
+    from routing.errors import RoutingError, is_internal
+
     if isinstance(exc, Unauthorized):
         return ErrorInfo(401, "unauthorized", str(exc), close_code=4401)
+    if isinstance(exc, TooManyLogins):
+        return ErrorInfo(429, "too_many_failed_logins", str(exc), close_code=4429,
+                         retry_after_s=int(exc.retry_after_s + 0.999))
+    if isinstance(exc, UnknownPrincipal):
+        return ErrorInfo(404, "unknown_principal", str(exc), "principal_id")
     if isinstance(exc, Forbidden):
         return ErrorInfo(403, "forbidden", str(exc), close_code=4403)
     if isinstance(exc, StorageUnavailable):

@@ -19,7 +19,7 @@ from typing import Any
 
 from starlette.exceptions import HTTPException
 
-from web.errors import Unauthorized
+from web.errors import TooManyLogins, Unauthorized, describe
 
 __all__ = ["BodyLimits", "BodyTooLarge"]
 
@@ -86,7 +86,15 @@ class BodyLimits:
             return
         has_body = chunked or (declared is not None and declared > 0)
         path: str = scope.get("path", "")
-        if has_body and path not in self.open_paths and not await self._authenticated(scope):
+        try:
+            refused = has_body and path not in self.open_paths \
+                and not await self._authenticated(scope)
+        except TooManyLogins as exc:  # this address guessed too often: web.logins
+            info = describe(exc)
+            await _reply(send, 429, info.reply(), [(b"retry-after",
+                                                    str(info.retry_after_s).encode())])
+            return
+        if refused:
             await _reply(send, 401, {
                 "error": "unauthorized", "field": None,
                 "message": "a valid bearer token is required before a request body is read"},
@@ -138,11 +146,14 @@ class BodyLimits:
         scheme, _, token = auth.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return False
-        principals = getattr(scope["app"].state, "principals", None)
-        if principals is None:  # not started yet: the routes' own check answers
+        gate = getattr(scope["app"].state, "gate", None)
+        if gate is None:  # not started yet: the routes' own check answers
             return True
-        try:
-            await asyncio.to_thread(principals.authenticate, token.strip())
+        client = scope.get("client")
+        try:  # through the login gate: a wrong token is counted and audited (web.logins)
+            await asyncio.to_thread(gate.login, token.strip(),
+                                    client=f"{client[0]}:{client[1]}" if client else "unknown",
+                                    action=f"login {scope.get('path', '')}")
         except Unauthorized:
             return False
         return True

@@ -139,7 +139,8 @@ def _scraper(request: Request, credentials: Annotated[
         return
     if not token:
         raise Unauthorized("/metrics needs an admin token or the MAE_METRICS_TOKEN bearer")
-    principal = request.app.state.principals.authenticate(token)
+    client = f"{request.client.host}:{request.client.port}" if request.client else "unknown"
+    principal = request.app.state.gate.login(token, client=client, action="login /metrics")
     if principal.role is not Role.ADMIN:
         raise Forbidden("/metrics needs an admin token or the MAE_METRICS_TOKEN bearer")
 

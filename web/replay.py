@@ -22,16 +22,17 @@ from fastapi import APIRouter, Depends, Request, WebSocket, WebSocketDisconnect
 from starlette.websockets import WebSocketState
 
 from mae.errors import MaeError
-from web.auth import Action, Principal, PrincipalStore, authorize
+from web.auth import Action, Principal, PrincipalStore
 from web.deps import require
 from web.errors import BadMessage, describe
 from web.playback import Player, list_replays, load_replay
 from web.routes._common import errors
 from web.schemas import ReplayOut
 from web.service import Subscription
-from web.sockets import bearer_token, client_frames, decode_frame, since_param
+from web.sockets import client_frames, decode_frame, revocable, since_param
 from web.views import dumps
 from web.visibility import Viewer
+from web.wsauth import accept_authenticated
 
 __all__ = ["Pace", "WallPace", "router"]
 
@@ -139,15 +140,15 @@ async def _play(player: Player, sub: Subscription, wake: asyncio.Event, pace: Pa
 async def replay_socket(ws: WebSocket) -> None:
     """Play the log ``?name=`` over the /ws/dispatch protocol (planners, dispatchers, admins).
     A log that is unknown or broken gets an error naming ``name`` and the socket stays open."""
-    await ws.accept()
+    principal = await accept_authenticated(ws, Action.DISPATCH_SOCKET)
+    if principal is None:
+        return
     principals: PrincipalStore = ws.app.state.principals
     settings = ws.app.state.settings
     player: Player | None = None
     problem: BadMessage | None = None
     initial: list[str] = []
     try:
-        principal = principals.authenticate(bearer_token(ws))
-        authorize(principal, Action.DISPATCH_SOCKET)
         since = since_param(ws)
         try:
             log = await asyncio.to_thread(load_replay, settings.replay_dir,
@@ -166,6 +167,7 @@ async def replay_socket(ws: WebSocket) -> None:
     sub = Subscription(Viewer.of(principal), maxsize=settings.queue_size)
     for first in initial:
         sub.push(first)
+    handle = revocable(ws, principal, sub)
     wake = asyncio.Event()
     sender = asyncio.create_task(_send(ws, sub))
     tasks = {sender}
@@ -173,7 +175,7 @@ async def replay_socket(ws: WebSocket) -> None:
         pace: Pace = ws.app.state.replay_pace()
         tasks.add(asyncio.create_task(_play(player, sub, wake, pace)))
     try:
-        async for text in client_frames(ws, principal, principals, tasks):
+        async for text in client_frames(ws, principal, principals, tasks, handle):
             for out in _handle(player, problem, text):
                 sub.push(out)
             if player is not None and player.playing:

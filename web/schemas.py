@@ -32,7 +32,9 @@ __all__ = [
     "AlarmIn",
     "AlarmStatusOut",
     "AuditOut",
+    "CalloutHistoryOut",
     "CalloutOut",
+    "CalloutSummaryOut",
     "CoverageOut",
     "CoveredPlaceOut",
     "ErrorOut",
@@ -42,14 +44,19 @@ __all__ = [
     "LocationIn",
     "LocationOut",
     "MapOut",
+    "MonthStatsOut",
     "PatientIn",
     "PlaceMatchOut",
     "PlaceOut",
+    "PrincipalOut",
     "ReplayOut",
     "RoadOut",
     "RouteOut",
+    "StatsOut",
     "StepOut",
     "StorageOut",
+    "TokenCreatedOut",
+    "TokenIn",
     "UnitOut",
     "parse_message",
     "validation_errors",
@@ -490,3 +497,67 @@ class RouteOut(BaseModel):
     distance_m: float
     geometry: list[list[float]]
     steps: list[StepOut]
+
+
+# -- tokens (admin) and statistics (manager) ---------------------------------------------------
+
+
+class TokenIn(_In):
+    """A new principal: its role, who holds it, and its agency or unit binding."""
+
+    role: str = Field(max_length=20, description="agency, dispatcher, crew, planner, manager "
+                      "or admin")
+    name: str = Field(min_length=1, max_length=100, description="who holds the token")
+    agency: str | None = Field(default=None, max_length=20, description="with role agency")
+    unit_id: Id | None = Field(default=None, description="with role crew: a registered unit "
+                               "that is not retired")
+
+
+class PrincipalOut(BaseModel):
+    principal_id: str
+    name: str
+    role: str
+    agency: str | None
+    unit_id: str | None
+    revoked: bool
+    open_sockets: int
+
+
+class TokenCreatedOut(PrincipalOut):
+    token: str = Field(description="the bearer token: shown this once, only its hash is kept")
+
+
+class MonthStatsOut(BaseModel):
+    month: str = Field(description="YYYY-MM (UTC)")
+    callouts: int
+    outcome: dict[str, int]
+    sex: dict[str, int]
+    age_band: dict[str, int]
+    children: dict[str, int]
+
+
+class StatsOut(BaseModel):
+    seq: int = Field(description="the log position the counts are as of")
+    months: list[MonthStatsOut]
+
+
+class CalloutSummaryOut(BaseModel):
+    """A callout as statistics see it: ids, times, status, outcome and patient facts."""
+
+    callout_id: str
+    created_at: datetime
+    status: str
+    priority: int
+    category: str | None
+    unit_id: str | None
+    outcome: str | None
+    patient: dict[str, str] | None
+
+
+class CalloutHistoryOut(BaseModel):
+    callout_id: str
+    seq: int
+    events: list[dict[str, Any]] = Field(description="{seq, event} as the caller may see them "
+                                         "(managers: ids, times, statuses, outcomes and patient "
+                                         "facts only)")
+    truncated: bool

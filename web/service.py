@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -83,6 +83,9 @@ class DispatchService:
         self._snapshots = snapshots
         self._fanout = Fanout(store, self.state, index, clock=self.clock, queue_size=queue_size,
                               backlog_window=backlog_window, page_size=backlog_page)
+        #: Called on the loop before each batch of new events is published (the app closes
+        #: revoked principals' sockets there, so no later event reaches them).
+        self.before_publish: Callable[[], None] | None = None
         self._writer = Writer(store, self.state, index, clock=self.clock,
                               config=config or DispatchConfig(), publish=self._published,
                               audit=audit, queue_size=write_queue_size,
@@ -101,6 +104,11 @@ class DispatchService:
 
     # -- writing (web.writer) ------------------------------------------------------------------
 
+    def _publish(self, envelopes: list[Envelope], audiences: list[Audience]) -> None:
+        if self.before_publish is not None:
+            self.before_publish()
+        self._fanout.publish(envelopes, audiences)
+
     def load(self) -> int:
         """Restore the newest usable snapshot (if snapshots are on) and replay the log after
         it; returns the number of events replayed."""
@@ -115,7 +123,7 @@ class DispatchService:
 
     def _published(self, envelopes: list[Envelope], audiences: list[Audience]) -> None:
         """After events were logged and applied: fan them out, and snapshot now and then."""
-        self._fanout.publish(envelopes, audiences)
+        self._publish(envelopes, audiences)
         if self._snapshots is not None:
             self._snapshots.note(self.state, self._index)
 

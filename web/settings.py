@@ -94,3 +94,7 @@ class Settings(BaseSettings):
     retention_days: int = Field(default=90, ge=1, le=36_500,
                                 description="`mae retention run` erases patient fields "
                                 "(free text, addresses) of events older than this many days")
+    login_failures_per_minute: int = Field(default=10, ge=1, le=10_000,
+                                           description="refused tokens one client address may "
+                                           "present per minute before its logins get 429 "
+                                           "(sockets: close 4429) until the minute has passed")

@@ -1,13 +1,15 @@
 """The three WebSockets: ``/ws/agency``, ``/ws/dispatch`` and ``/ws/crew``.
 
-Every socket authenticates with ``?token=`` or an ``Authorization: Bearer`` header and may pass
-``?since=<seq>`` to resume: it then gets exactly the events after ``seq`` it may see (read and
-rendered in pages off the event loop), otherwise, or when ``seq`` is older than the retained
-window, a snapshot; then ``{"type": "ready", "seq": n}`` and live messages. With ``?batch=1``
-messages that queued up together arrive in one ``{"type": "batch", "messages": [...]}`` frame.
-Messages are JSON objects with a ``type``; a reply carries the request's ``id``. A bad message
-gets an ``error`` reply naming the field and the socket stays open; a bad token or role closes
-it (4401/4403).
+Every socket logs in as :mod:`web.wsauth` describes (subprotocol ``mae.bearer.<token>`` or a
+first ``auth`` frame; never ``?token=``) and may pass ``?since=<seq>`` to resume: it then gets
+exactly the events after ``seq`` it may see, otherwise a snapshot; then ``{"type": "ready",
+"seq": n}`` and live messages (with ``?batch=1`` messages that queued up together arrive in
+one ``{"type": "batch", "messages": [...]}`` frame). Backlogs are read and rendered in pages
+off the event loop; a ``since`` older than the retained window gets a snapshot.
+Messages are JSON objects with a ``type``; a reply carries the
+request's ``id``. A bad message gets an ``error`` reply naming the field and the socket stays
+open; a bad token or role closes it (4401/4403), and so does revoking the token while the socket
+is open (:mod:`web.connections`).
 
 All outgoing messages of a connection go through its subscription queue, so replies come after
 the events they caused, in order, from one sender task.
@@ -52,6 +54,7 @@ from dispatch.model import Outcome
 from dispatch.state import DispatchState
 from mae.errors import MaeError
 from web.auth import Action, Principal, PrincipalStore, authorize
+from web.connections import Connections, Handle
 from web.errors import BadMessage, Unauthorized, describe
 from web.intake import submit_alarm
 from web.schemas import (
@@ -77,9 +80,10 @@ from web.schemas import (
 from web.service import Backlog, DispatchService, Guard, Subscription
 from web.views import dumps, location_view, option_view
 from web.visibility import Viewer
+from web.wsauth import accept_authenticated
 
-__all__ = ["REVALIDATE_S", "batch_param", "bearer_token", "client_frames", "decode_frame",
-           "refuse", "router", "since_param"]
+__all__ = ["REVALIDATE_S", "batch_param", "client_frames", "decode_frame", "refuse", "revocable",
+           "router", "since_param"]
 
 logger = logging.getLogger(__name__)
 
@@ -118,16 +122,6 @@ class Connection:
         if op is not None:
             reply.update(op=op, duplicate=done.decision.duplicate)
         return reply
-
-
-def bearer_token(ws: WebSocket) -> str | None:
-    """The token of ``?token=``, else of an ``Authorization: Bearer`` header, else None."""
-    token = ws.query_params.get("token")
-    if token:
-        return token
-    header = ws.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
-    return value.strip() if scheme.lower() == "bearer" else None
 
 
 def since_param(ws: WebSocket) -> int | None:
@@ -175,19 +169,39 @@ async def refuse(ws: WebSocket, exc: MaeError) -> None:
     await ws.close(info.close_code, info.message[:120])
 
 
+def revocable(ws: WebSocket, principal: Principal, sub: Subscription) -> Handle:
+    """Register the socket under its principal: a revocation stops its subscription at once
+    (nothing more is queued, what was queued is dropped) and :func:`client_frames` closes it."""
+
+    def stop() -> None:
+        sub.dropped = True  # push() is a no-op from now on
+        while not sub.queue.empty():
+            sub.queue.get_nowait()
+
+    handle = Handle(principal.principal_id, stop)
+    connections: Connections = ws.app.state.connections
+    connections.add(handle)
+    return handle
+
+
 async def client_frames(ws: WebSocket, principal: Principal, principals: PrincipalStore,
-                        tasks: set[asyncio.Task[Any]]) -> AsyncIterator[str]:
+                        tasks: set[asyncio.Task[Any]], handle: Handle | None = None,
+                        ) -> AsyncIterator[str]:
     """The client's text frames (bytes decoded) until it leaves or one of ``tasks`` (its
-    sender, playback) ends. The token is checked again on every frame and every
-    ``REVALIDATE_S``: once revoked, the client is told and the socket closed with 4401."""
+    sender, playback) ends. A revocation of the token closes the socket with 4401 at once
+    (``handle``, see :mod:`web.connections`); the token is also checked again on every frame
+    and every ``REVALIDATE_S``."""
     receive: asyncio.Future[Any] | None = None
+    revoked = asyncio.ensure_future(handle.revoked.wait()) if handle is not None else None
+    watched = {*tasks, revoked} if revoked is not None else set(tasks)
     try:
         while True:
             if receive is None:
                 receive = asyncio.ensure_future(ws.receive())
-            done, _ = await asyncio.wait({receive, *tasks}, timeout=REVALIDATE_S,
+            done, _ = await asyncio.wait({receive, *watched}, timeout=REVALIDATE_S,
                                          return_when=asyncio.FIRST_COMPLETED)
-            if not principals.is_active(principal.principal_id):
+            if (revoked is not None and revoked.done()) \
+                    or not principals.is_active(principal.principal_id):
                 await refuse(ws, Unauthorized("the token was revoked"))
                 return
             if receive not in done:
@@ -211,24 +225,30 @@ async def client_frames(ws: WebSocket, principal: Principal, principals: Princip
     finally:
         if receive is not None:
             receive.cancel()
+        if revoked is not None:
+            revoked.cancel()
+        if handle is not None:
+            connections: Connections = ws.app.state.connections
+            connections.discard(handle)
 
 
 async def _serve(ws: WebSocket, action: Action, kinds: dict[str, Any],
                  handlers: dict[str, Handler]) -> None:
     service: DispatchService = ws.app.state.service
     principals: PrincipalStore = ws.app.state.principals
-    await ws.accept()
+    principal = await accept_authenticated(ws, action)
+    if principal is None:
+        return
     try:
-        principal = principals.authenticate(bearer_token(ws))
-        authorize(principal, action)
         conn = Connection(ws, service, principal)
         conn.sub, plan = service.subscribe(principal, since_param(ws), batch=batch_param(ws))
     except MaeError as exc:
         await refuse(ws, exc)
         return
+    handle = revocable(ws, principal, conn.sub)
     sender = asyncio.create_task(_sender(conn, plan))
     try:
-        async for text in client_frames(ws, principal, principals, {sender}):
+        async for text in client_frames(ws, principal, principals, {sender}, handle):
             await _handle(conn, text, kinds, handlers)
     except (WebSocketDisconnect, RuntimeError):
         pass

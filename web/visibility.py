@@ -5,7 +5,9 @@ it: the agencies whose alarms the event concerns and the units it concerns. The 
 per sequence number, so a client reconnecting with ``since=`` is filtered exactly as it would have
 been live. A :class:`Viewer` (one per role binding) renders an event for its principal or returns
 None: crews see their unit's events, agencies their alarms' progress (never notes, positions or
-outcomes' details), planners everything but patient free text, dispatchers everything.
+outcomes' details), planners everything but patient free text, dispatchers everything, and
+managers only the whitelisted ids, times, statuses, outcomes and patient facts of
+:data:`MANAGER_KEYS` (never text, names, crews or places).
 """
 
 from __future__ import annotations
@@ -36,12 +38,39 @@ from dispatch.events import (
 from dispatch.state import DispatchState
 from web.auth import Principal, Role
 
-__all__ = ["Audience", "Viewer", "audience_of"]
+__all__ = ["MANAGER_KEYS", "Audience", "Viewer", "audience_of"]
 
 _AGENCY_EVENTS = (
     AlarmReceived, UnitAssigned, AssignmentAcknowledged, AssignmentTimedOut, AssignmentCancelled,
     UnitStatusChanged, OutcomeRecorded, CalloutCancelled, CalloutsMerged, CalloutSplit,
 )
+
+
+#: What a manager sees of an event: a whitelist, so a field added later stays hidden until
+#: someone decides it is not patient free text. Nested dicts list their own kept keys.
+MANAGER_KEYS: dict[str, Any] = {
+    "type": True, "v": True, "at": True, "actor": True, "callout_id": True, "unit_id": True,
+    "alarm_id": True, "new_callout_id": True, "target_id": True, "source_id": True,
+    "status": True, "facility": True, "eta_s": True, "ack_deadline": True, "ends_at": True,
+    "merged_reason": True,
+    "outcome": {"kind": True, "facility": True, "follow_up_at": True},
+    "alarm": {"alarm_id": True, "agency": True, "reference": True, "received_at": True,
+              "priority": True, "category": True, "police_on_scene": True,
+              "ambulance_on_scene": True,
+              "patient": {"age_band": True, "sex": True, "children": True}},
+}
+
+
+def _keep(data: Any, keys: dict[str, Any]) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        return {}
+    out: dict[str, Any] = {}
+    for key, rule in keys.items():
+        if key in data:
+            value = data[key]
+            out[key] = _keep(value, rule) if isinstance(rule, dict) and value is not None \
+                else value
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +151,8 @@ class Viewer:
         elif self.role is Role.PLANNER:
             data = event_to_dict(event)
             _strip_text(data)
+        elif self.role is Role.MANAGER:
+            data = _keep(event_to_dict(event), MANAGER_KEYS)
         elif self.role is Role.CREW:
             if self.unit_id not in audience.units:
                 return None

@@ -61,11 +61,13 @@ def make_tokens(db: Path) -> dict[str, str]:
         "dispatcher": {"role": "dispatcher"},
         "admin": {"role": "admin"},
         "planner": {"role": "planner"},
+        "manager": {"role": "manager"},
         "police": {"role": "agency", "agency": "police"},
         "ambulance": {"role": "agency", "agency": "ambulance"},
         "psychiatry": {"role": "agency", "agency": "psychiatry"},
         "crew_sun": {"role": "crew", "unit_id": "MAE-SUNDERBY"},
         "crew_pit": {"role": "crew", "unit_id": "MAE-PITEA"},
+        "crew_sun2": {"role": "crew", "unit_id": "MAE-SUNDERBY"},  # the unit's second phone
     }
     tokens = {}
     for name, spec in specs.items():
@@ -92,10 +94,15 @@ class Server:
         return httpx.Client(base_url=self.base, headers=headers, timeout=10.0)
 
     def socket(self, path: str, who: str, since: int | None = None) -> Sock:
-        url = f"{self.ws}{path}?token={self.tokens[who]}"
-        if since is not None:
-            url += f"&since={since}"
-        return Sock(connect(url, open_timeout=10, close_timeout=2))
+        """A socket logged in as ``who`` by the ``mae.bearer.<token>`` subprotocol."""
+        url = f"{self.ws}{path}" + (f"?since={since}" if since is not None else "")
+        return Sock(connect(url, subprotocols=bearer(self.tokens[who]), open_timeout=10,
+                            close_timeout=2))
+
+
+def bearer(token: str) -> list[Any]:
+    """The subprotocols a client offers to log in with ``token`` (the server answers mae.v1)."""
+    return ["mae.v1", f"mae.bearer.{token}"]
 
 
 def wait_healthy(base: str, *, timeout_s: float = 60.0, proc: subprocess.Popen[bytes] | None = None

@@ -12,7 +12,7 @@ from web.auth import PERMISSIONS, Action, PrincipalStore, Role, authorize
 from web.errors import Forbidden, Unauthorized
 
 ROLES = {"dispatcher": Role.DISPATCHER, "admin": Role.ADMIN, "planner": Role.PLANNER,
-         "police": Role.AGENCY, "crew_sun": Role.CREW}
+         "manager": Role.MANAGER, "police": Role.AGENCY, "crew_sun": Role.CREW}
 ALARM = {"reference": "R-1", "priority": 2, "category": "psychosis",
          "location": {"place": "Luleå"}}
 CAP = (Path(__file__).parents[1] / "data" / "cap" / "police_boden.xml").read_bytes()
@@ -27,6 +27,12 @@ REST = [
     ("GET", "/api/callouts", None, Action.CALLOUTS_READ),
     ("GET", "/api/callouts/C999999", None, Action.CALLOUTS_READ),
     ("GET", "/api/audit", None, Action.AUDIT_READ),
+    ("GET", "/api/stats", None, Action.STATS_READ),
+    ("GET", "/api/stats/callouts?month=2026-01", None, Action.STATS_READ),
+    ("GET", "/api/callouts/C999999/history", None, Action.HISTORY_READ),
+    ("GET", "/api/admin/tokens", None, Action.TOKENS_ADMIN),
+    ("POST", "/api/admin/tokens", {"role": "planner", "name": "p"}, Action.TOKENS_ADMIN),
+    ("DELETE", "/api/admin/tokens/0123456789abcdef", None, Action.TOKENS_ADMIN),
 ]
 SOCKETS = [("/ws/agency", Action.AGENCY_SOCKET), ("/ws/dispatch", Action.DISPATCH_SOCKET),
            ("/ws/crew", Action.CREW_SOCKET)]

@@ -242,7 +242,7 @@ def test_the_printed_dispatcher_link_shows_the_living_map(demo: Server, browser:
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     try:
         page.goto(f"{demo.base}/dispatch#token={demo.tokens['dispatcher']}")
-        page.wait_for_function("document.body.innerText.includes('C000001')", timeout=30_000)
+        page.wait_for_function("() => document.body.innerText.includes('C000001')", timeout=30_000)
         assert "#token=" not in page.url  # the page took the token out of the address bar
         screenshot(page, "demo-dispatch")
     finally:

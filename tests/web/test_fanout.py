@@ -18,7 +18,7 @@ from dispatch.commands import Assign, ReceiveAlarm, RegisterUnit, ReportPosition
 from dispatch.model import Agency, Alarm, Category, Location, Priority
 from maps.bundled import load_bundled
 from maps.graph import RoadGraph
-from tests.web.conftest import T0, ManualClock, Server, thread_server
+from tests.web.conftest import T0, ManualClock, Server, bearer, thread_server
 from web.auth import Principal, Role
 from web.eventstore import SqliteEventStore
 from web.fanout import Subscription
@@ -260,15 +260,16 @@ def test_a_since_older_than_the_window_gets_a_snapshot_then_the_tail(
 def test_a_batching_socket_gets_its_backlog_in_one_frame(server: Server) -> None:
     plain = server.socket("/ws/dispatch", "dispatcher")
     end = plain.ready()["seq"]
-    url = f"{server.ws}/ws/dispatch?token={server.tokens['dispatcher']}&since=0&batch=1"
-    with connect(url, open_timeout=10) as ws:
+    url = f"{server.ws}/ws/dispatch?since=0&batch=1"
+    login = bearer(server.tokens["dispatcher"])
+    with connect(url, open_timeout=10, subprotocols=login) as ws:
         frame = json.loads(ws.recv(timeout=10))
         assert frame["type"] == "batch"
         assert [m["seq"] for m in frame["messages"]] == list(range(1, end + 1))
         last = json.loads(ws.recv(timeout=10))  # the units' positions, then ready
         assert [m["type"] for m in last["messages"]] == ["unit_positions", "ready"]
         assert last["messages"][-1] == {"type": "ready", "seq": end}
-    with connect(url.replace("batch=1", "batch=yes"), open_timeout=10) as ws:
+    with connect(url.replace("batch=1", "batch=yes"), open_timeout=10, subprotocols=login) as ws:
         reply = json.loads(ws.recv(timeout=10))
         assert reply["type"] == "error" and reply["field"] == "batch"
     plain.close()

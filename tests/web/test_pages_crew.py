@@ -80,7 +80,7 @@ def open_crew(browser: Any, server: Server, device: dict[str, Any]) -> tuple[Any
     context = browser.new_context(**device, geolocation=BASE, permissions=["geolocation"])
     page = context.new_page()
     page.goto(f"{server.base}/crew#token={server.tokens['crew_sun']}")
-    page.wait_for_function("window.maeCrew && window.maeCrew.ready", timeout=WAIT_MS)
+    page.wait_for_function("() => window.maeCrew && window.maeCrew.ready", timeout=WAIT_MS)
     assert "token" not in page.url
     return context, page
 
@@ -148,7 +148,8 @@ def test_a_crew_gets_a_job_and_works_it_to_an_outcome(
     unsent(page, 0)
     assert enabled() == ["en_route"]
     page.click("[data-status=en_route]")
-    page.wait_for_function("document.querySelector('[data-status=on_scene]').disabled === false")
+    page.wait_for_function(
+        "() => document.querySelector('[data-status=on_scene]').disabled === false")
     page.click("[data-status=on_scene]")
     page.wait_for_selector("#outcome-panel", state="visible")
     assert enabled() == ["transporting"]
@@ -164,7 +165,8 @@ def test_a_crew_gets_a_job_and_works_it_to_an_outcome(
     unsent(page, 0)
     assert enabled() == ["available", "returning"]
     page.click("[data-status=returning]")
-    page.wait_for_function("document.querySelector('[data-status=available]').disabled === false")
+    page.wait_for_function(
+        "() => document.querySelector('[data-status=available]').disabled === false")
     page.click("[data-status=available]")
     page.wait_for_selector("#unit-status[data-status=available]")
     unsent(page, 0)
@@ -254,7 +256,7 @@ def test_the_page_opens_from_the_service_worker_cache_without_a_connection(
     browser: Any, server: Server
 ) -> None:
     context, page = open_crew(browser, server, PHONE)
-    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=WAIT_MS)
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=WAIT_MS)
     server.stop()
     context.set_offline(True)
     response = page.reload()
@@ -310,7 +312,7 @@ def test_a_bad_token_is_refused_and_the_form_logs_in(browser: Any, server: Serve
     assert page.get_attribute("#token-input", "aria-invalid") == "true"
     page.fill("#token-input", server.tokens["crew_sun"])
     page.press("#token-input", "Enter")
-    page.wait_for_function("window.maeCrew.ready", timeout=WAIT_MS)
+    page.wait_for_function("() => window.maeCrew.ready", timeout=WAIT_MS)
     assert page.is_visible("#app") and page.is_hidden("#login")
     assert page.text_content("#unit-name") == "· MAE Södra Sunderbyn"
     context.close()
@@ -399,7 +401,7 @@ def test_a_refused_token_takes_the_units_stored_job_and_outbox_with_it(
 
     page.fill("#token-input", server.tokens["crew_pit"])  # the next unit logs in on this phone
     page.press("#token-input", "Enter")
-    page.wait_for_function("window.maeCrew.ready", timeout=WAIT_MS)
+    page.wait_for_function("() => window.maeCrew.ready", timeout=WAIT_MS)
     assert page.is_hidden("#login-notice") and page.is_hidden("#job")
     assert "Sunderby" not in (page.text_content("#unit-name") or "")
     queued = page.evaluate("window.maeCrew.outbox.items.map(i => i.msg.type)")
@@ -411,7 +413,7 @@ def test_another_units_login_never_shows_or_sends_the_first_units_data(
     browser: Any, server: Server, dispatcher: Sock
 ) -> None:
     _cid, context, page = assigned_job(browser, server, dispatcher)
-    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=WAIT_MS)
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=WAIT_MS)
     page.wait_for_selector("#job-notes li", timeout=WAIT_MS)
     page.click("#ack")
     page.wait_for_selector("#job-callout-status:text('Kvitterad')", timeout=WAIT_MS)
@@ -431,7 +433,7 @@ def test_another_units_login_never_shows_or_sends_the_first_units_data(
     unsent(page, 0)
     assert "Hotar att skada sig" not in page.content()
     context.set_offline(False)
-    page.wait_for_function("window.maeCrew.ready", timeout=WAIT_MS)
+    page.wait_for_function("() => window.maeCrew.ready", timeout=WAIT_MS)
     assert "Sunderby" not in (page.text_content("#unit-name") or "")
     assert page.is_hidden("#job")
     assert not [e for e in stored(server.db, before) if e.get("unit_id") == "MAE-SUNDERBY"]
@@ -439,7 +441,7 @@ def test_another_units_login_never_shows_or_sends_the_first_units_data(
     # Sunderby's token again: its queue was kept for it and goes out now, once.
     page.evaluate("t => localStorage.setItem('mae.token.crew', t)", server.tokens["crew_sun"])
     page.reload()
-    page.wait_for_function("window.maeCrew.ready", timeout=WAIT_MS)
+    page.wait_for_function("() => window.maeCrew.ready", timeout=WAIT_MS)
     unsent(page, 0)
     mine = [(e["type"], e.get("status")) for e in stored(server.db, before)
             if e.get("unit_id") == "MAE-SUNDERBY" and e["type"] != "UnitPositionReported"]
@@ -463,7 +465,7 @@ def test_a_changed_workflow_reaches_a_running_page_when_it_reconnects(
     """The worker is asked again when the socket comes back; the new version (here: a new
     workflow) takes over and the page reloads into it once its outbox is through."""
     context, page = open_crew(browser, server, PHONE)
-    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=WAIT_MS)
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=WAIT_MS)
     unsent(page, 0)
     page.evaluate("window.oldPage = true")
     context.set_offline(True)
@@ -475,7 +477,7 @@ def test_a_changed_workflow_reaches_a_running_page_when_it_reconnects(
     monkeypatch.setattr(crewpage, "workflow", lambda: changed)  # the service was updated
 
     context.set_offline(False)
-    page.wait_for_function("!window.oldPage && window.maeCrew && window.maeCrew.ready",
+    page.wait_for_function("() => !window.oldPage && window.maeCrew && window.maeCrew.ready",
                            timeout=WAIT_MS)
     assert page.evaluate("JSON.parse(localStorage.getItem('mae.crew.workflow')).revision") == 2
     flow = page.evaluate("fetch('/crew/workflow.json').then(r => r.json())")  # network first
@@ -499,7 +501,7 @@ def test_a_page_reloaded_with_a_job_on_it_connects_again_and_shows_the_job(
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.reload()
-    page.wait_for_function("window.maeCrew.ready", timeout=WAIT_MS)
+    page.wait_for_function("() => window.maeCrew.ready", timeout=WAIT_MS)
     page.wait_for_selector("#job-notes li", timeout=WAIT_MS)
     page.click("#ack")
     page.wait_for_selector("#job-callout-status:text('Kvitterad')", timeout=WAIT_MS)
@@ -519,8 +521,8 @@ def test_copies_stored_under_the_old_unkeyed_names_are_removed_unread(
         localStorage.setItem("mae.crew.outbox", "[]");
     }""")
     page.reload()
-    page.wait_for_function("window.maeCrew.ready", timeout=WAIT_MS)
-    page.wait_for_function("localStorage.getItem('mae.crew.state') === null", timeout=WAIT_MS)
+    page.wait_for_function("() => window.maeCrew.ready", timeout=WAIT_MS)
+    page.wait_for_function("() => localStorage.getItem('mae.crew.state') === null", timeout=WAIT_MS)
     assert page.evaluate(CREW_KEYS) == [
         "mae.crew.outbox.MAE-SUNDERBY", "mae.crew.state.MAE-SUNDERBY", "mae.crew.unit"]
     context.close()

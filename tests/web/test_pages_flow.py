@@ -45,7 +45,7 @@ def test_agency_to_dispatcher_to_crew_and_back_to_closed(pages: dict[str, Any],
     agency, dispatch, crew = pages["agency"], pages["dispatch"], pages["crew"]
     expect(agency.locator("#conn")).to_have_attribute("data-state", "open")
     expect(dispatch.locator("#conn")).to_have_attribute("data-state", "open")
-    crew.wait_for_function("window.maeCrew && window.maeCrew.ready", timeout=WAIT_MS)
+    crew.wait_for_function("() => window.maeCrew && window.maeCrew.ready", timeout=WAIT_MS)
     crew.wait_for_selector("#idle", state="visible")
 
     # The agency raises the alarm on its own page.
@@ -83,7 +83,7 @@ def test_agency_to_dispatcher_to_crew_and_back_to_closed(pages: dict[str, Any],
     crew.click("[data-status=en_route]")
     expect(mine).to_have_attribute("data-status", "en_route")
     crew.wait_for_function(
-        "document.querySelector('[data-status=on_scene]').disabled === false")
+        "() => document.querySelector('[data-status=on_scene]').disabled === false")
     crew.click("[data-status=on_scene]")
     expect(mine).to_have_attribute("data-status", "on_scene")
     crew.wait_for_selector("#outcome-panel", state="visible")

@@ -20,7 +20,7 @@ from maps.bundled import load_bundled
 from simulations.engine import simulate
 from simulations.export import slice_log, write_event_log
 from simulations.scenario import scenario_from_dict
-from tests.web.conftest import Server, Sock, make_tokens, screenshot, thread_server
+from tests.web.conftest import Server, Sock, bearer, make_tokens, screenshot, thread_server
 from web import playback
 from web.auth import PrincipalStore, Role
 from web.views import board_snapshot, track_eta
@@ -78,10 +78,11 @@ def srv(tmp_path_factory: pytest.TempPathFactory, replay_dir: Path) -> Iterator[
 
 def open_replay(srv: Server, who: str = "dispatcher", name: str = NAME,
                 since: int | None = None) -> Sock:
-    url = f"{srv.ws}/ws/replay?name={name}&token={srv.tokens[who]}"
+    url = f"{srv.ws}/ws/replay?name={name}"
     if since is not None:
         url += f"&since={since}"
-    return Sock(connect(url, open_timeout=10, close_timeout=2))
+    return Sock(connect(url, subprotocols=bearer(srv.tokens[who]), open_timeout=10,
+                        close_timeout=2))
 
 
 def board_at(log: list[Envelope], at: datetime) -> dict[str, Any]:
@@ -346,7 +347,8 @@ def test_planners_and_admins_may_watch(srv: Server, log: list[Envelope], who: st
                                            ("nobody", 4401)])
 def test_crew_and_agency_tokens_are_refused(srv: Server, who: str, code: int) -> None:
     token = srv.tokens.get(who, "mae_0000000000000000_" + "x" * 30)
-    sock = Sock(connect(f"{srv.ws}/ws/replay?name={NAME}&token={token}", open_timeout=10))
+    sock = Sock(connect(f"{srv.ws}/ws/replay?name={NAME}", subprotocols=bearer(token),
+                        open_timeout=10))
     error = sock.recv()
     assert error["type"] == "error" and error["error"] in ("forbidden", "unauthorized")
     with pytest.raises(ConnectionClosed) as closed:
@@ -357,7 +359,8 @@ def test_crew_and_agency_tokens_are_refused(srv: Server, who: str, code: int) ->
 def test_a_token_revoked_while_watching_is_cut_off(srv: Server, log: list[Envelope]) -> None:
     store = PrincipalStore(srv.db)  # a principal of its own: the server is shared
     principal, token = store.create(name="revoked planner", role="planner")
-    sock = Sock(connect(f"{srv.ws}/ws/replay?name={NAME}&token={token}", open_timeout=10))
+    sock = Sock(connect(f"{srv.ws}/ws/replay?name={NAME}", subprotocols=bearer(token),
+                        open_timeout=10))
     sock.recv()  # the snapshot
     assert store.revoke(principal.principal_id)
     store.close()

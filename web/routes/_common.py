@@ -15,10 +15,13 @@ _TEXT = {
     404: "no such alarm, unit or callout",
     409: "the callout or unit is in a status that does not allow this",
     422: "the body is malformed; `field` names where (see `errors` for all problems)",
+    429: "too many wrong tokens from this address in the last minute; wait `Retry-After` "
+         "seconds",
 }
 
 
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` for ``codes`` (401 and 403 are always included)."""
+    """OpenAPI ``responses`` for ``codes`` (401, 403 and 429, the failed-login limit, are
+    always included: every route logs its caller in)."""
     return {c: {"model": ErrorOut, "description": _TEXT[c]}
-            for c in sorted({401, 403, *codes})}
+            for c in sorted({401, 403, 429, *codes})}

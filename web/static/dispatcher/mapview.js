@@ -173,9 +173,11 @@ export class MapView {
       const bands = data.bands || {};
       const key = { b30: "30", b60: "60", b90: "90", beyond: "beyond" };
       div.innerHTML = `<strong>${escapeHtml(t("coverage.legend"))}</strong>`
-        + Object.keys(BAND_COLOURS).map((b) => `<div><i style="background:${BAND_COLOURS[b]}"></i>`
+        + Object.keys(BAND_COLOURS).map((b) => `<div><i data-colour="${b}"></i>`
           + `${escapeHtml(t(`coverage.${b}`))}: <span data-band="${b}">${escapeHtml(t("coverage.people",
             { pop: (bands[key[b]] ?? 0).toLocaleString("sv-SE") }))}</span></div>`).join("");
+      // colours set through the DOM: the page's CSP refuses style="" attributes
+      for (const swatch of div.querySelectorAll("i[data-colour]")) swatch.style.background = BAND_COLOURS[swatch.dataset.colour];
       return div;
     };
     legend.addTo(this.map);

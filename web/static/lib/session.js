@@ -1,6 +1,7 @@
 // Login tokens, REST calls and a self-reconnecting WebSocket for the MAE pages.
 // A token may arrive in the URL fragment (#token=...): token(kind) stores it for that page kind
-// and removes it from the address bar. REST sends "Authorization: Bearer"; sockets "?token=".
+// and removes it from the address bar. REST sends "Authorization: Bearer"; sockets offer the
+// subprotocols "mae.v1" and "mae.bearer.<token>", so the token never appears in a URL.
 
 const PREFIX = "mae.token.";
 
@@ -132,11 +133,16 @@ export class LiveSocket {
   url() {
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
     const params = new URLSearchParams();
-    if (this.token) params.set("token", this.token);
     if (this.lastSeq !== null && this.lastSeq !== undefined) params.set("since", String(this.lastSeq));
     params.set("batch", "1"); // we unpack {"type": "batch", "messages": [...]} frames
+    const query = params.toString();
     const sep = this.path.includes("?") ? "&" : "?";
-    return `${scheme}//${location.host}${this.path}${sep}${params}`;
+    return `${scheme}//${location.host}${this.path}${query ? sep + query : ""}`;
+  }
+
+  /** The subprotocols that log the socket in (the server answers "mae.v1"). */
+  protocols() {
+    return this.token ? ["mae.v1", `mae.bearer.${this.token}`] : ["mae.v1"];
   }
 
   _setState(s) {
@@ -158,7 +164,22 @@ export class LiveSocket {
 
   _open() {
     this._setState("connecting");
-    const ws = new WebSocket(this.url());
+    let ws;
+    try {
+      ws = new WebSocket(this.url(), this.protocols());
+    } catch {
+      // A pasted "token" with spaces or other characters no token has: refused, for good.
+      this.closeCode = 4401;
+      this.closeReason = "that is not a token";
+      this._stopped = true;
+      this._setState("closed");
+      try {
+        this.onMessage({ type: "error", status: 401, error: "unauthorized", field: null, message: this.closeReason });
+      } catch (exc) {
+        console.error(exc);
+      }
+      return;
+    }
     this.ws = ws;
     let refusedSince = false;
     ws.onopen = () => {

@@ -1,0 +1,133 @@
+"""The read-only manager: statistics and callout histories with ids, times, statuses, outcomes
+and patient facts, never free text or places, and never a write (REST or socket)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+from websockets.exceptions import ConnectionClosed
+
+from tests.web.conftest import Server
+from web.visibility import MANAGER_KEYS
+
+NOTE = "ringde själv, bor med sin mamma Kerstin på Storgatan 5"
+DISPATCH_NOTE = "grannen säger att han har en kniv"
+REASON = "pappan ringde tillbaka, allt lugnt"
+ALARM = {"reference": "ST-1", "priority": 1, "category": "suicide_risk", "note": NOTE,
+         "location": {"place": "Boden"},
+         "patient": {"age_band": "25-44", "sex": "female", "children": "yes"}}
+OTHER = {"reference": "ST-2", "priority": 2, "category": "psychosis", "note": REASON,
+         "location": {"place": "Kalix"}, "patient": {"age_band": "65+", "sex": "male"}}
+FREE_TEXT = (NOTE, DISPATCH_NOTE, REASON, "Storgatan", "Boden", "Kalix")
+
+
+def _closed_callout(server: Server) -> tuple[str, str]:
+    """One callout worked through to an outcome (with notes), one cancelled with a reason."""
+    with server.http("police") as police:
+        cid = police.post("/api/alarms", json=ALARM).json()["callout_id"]
+        other = police.post("/api/alarms", json=OTHER).json()["callout_id"]
+    disp, crew = server.socket("/ws/dispatch", "dispatcher"), server.socket("/ws/crew",
+                                                                            "crew_sun")
+    disp.ready()
+    crew.ready()
+    assert disp.request({"type": "assign", "callout_id": cid,
+                         "unit_id": "MAE-SUNDERBY"})["type"] == "ok"
+    assert crew.request({"type": "ack", "callout_id": cid})["type"] == "ok"
+    assert disp.request({"type": "note", "callout_id": cid, "text": DISPATCH_NOTE})["type"] \
+        == "ok"
+    for status in ("en_route", "on_scene"):
+        assert crew.request({"type": "status", "status": status})["type"] == "ok"
+    assert crew.request({"type": "outcome", "callout_id": cid,
+                         "kind": "referred_primary_care"})["type"] == "ok"
+    assert disp.request({"type": "cancel", "callout_id": other, "reason": REASON})["type"] \
+        == "ok"
+    disp.close()
+    crew.close()
+    return cid, other
+
+
+def _no_free_text(body: Any) -> None:
+    text = json.dumps(body, ensure_ascii=False)
+    for secret in FREE_TEXT:
+        assert secret not in text, secret
+
+
+def test_monthly_statistics_and_a_months_callouts(server: Server) -> None:
+    cid, other = _closed_callout(server)
+    with server.http("manager") as manager:
+        stats = manager.get("/api/stats").json()
+        month = stats["months"][-1]
+        assert month["callouts"] == 2
+        assert month["outcome"] == {"referred_primary_care": 1, "cancelled": 1}
+        assert month["sex"] == {"female": 1, "male": 1}
+        assert month["age_band"] == {"25-44": 1, "65+": 1}
+        assert month["children"] == {"yes": 1, "unknown": 1}
+        assert manager.get("/api/stats", params={"since": "2999-01"}).json()["months"] == []
+        bad = manager.get("/api/stats", params={"since": "2026-13"})
+        assert bad.status_code == 422 and bad.json()["field"] == "since"
+
+        listed = manager.get("/api/stats/callouts", params={"month": month["month"]}).json()
+        assert [c["callout_id"] for c in listed] == [cid, other]
+        assert listed[0]["outcome"] == "referred_primary_care"
+        assert listed[0]["patient"] == {"age_band": "25-44", "sex": "female", "children": "yes"}
+        assert listed[1]["status"] == "cancelled"
+        _no_free_text(stats)
+        _no_free_text(listed)
+
+
+def test_a_managers_history_has_the_timeline_without_free_text(server: Server) -> None:
+    cid, other = _closed_callout(server)
+    with server.http("manager") as manager, server.http("dispatcher") as dispatcher:
+        mine = manager.get(f"/api/callouts/{cid}/history").json()
+        full = dispatcher.get(f"/api/callouts/{cid}/history").json()
+        cancelled = manager.get(f"/api/callouts/{other}/history").json()
+        assert manager.get("/api/callouts/C999999/history").status_code == 404
+    kinds = [e["event"]["type"] for e in mine["events"]]
+    assert kinds == [e["event"]["type"] for e in full["events"]]
+    assert {"AlarmReceived", "UnitAssigned", "AssignmentAcknowledged", "NoteAdded",
+            "UnitStatusChanged", "OutcomeRecorded"} <= set(kinds)
+    received = mine["events"][0]["event"]
+    assert received["alarm"]["patient"] == {"age_band": "25-44", "sex": "female",
+                                            "children": "yes"}
+    assert received["at"] and received["callout_id"] == cid
+    outcome = next(e["event"] for e in mine["events"]
+                   if e["event"]["type"] == "OutcomeRecorded")
+    assert outcome["outcome"]["kind"] == "referred_primary_care"
+    for entry in mine["events"] + cancelled["events"]:
+        assert set(entry["event"]) <= set(MANAGER_KEYS)
+    _no_free_text(mine)
+    _no_free_text(cancelled)
+    assert DISPATCH_NOTE in json.dumps(full, ensure_ascii=False)  # the dispatcher does see it
+
+
+def test_a_manager_writes_nothing_and_opens_no_socket(server: Server) -> None:
+    """Every write route of the app answers 403 to a manager; every socket closes 4403."""
+    app = server_app_routes(server)
+    with server.http("manager") as manager:
+        for method, path in app:
+            r = manager.request(method, path.replace("{agency}", "police")
+                                .replace("{reference}", "R").replace("{principal_id}",
+                                                                     "0123456789abcdef"),
+                                json={})
+            assert r.status_code == 403, (method, path, r.status_code)
+        for path in ("/api/units", "/api/callouts", "/api/coverage", "/api/audit"):
+            assert manager.get(path).status_code == 403, path
+    for path in ("/ws/dispatch", "/ws/crew", "/ws/agency", "/ws/replay?name=x"):
+        sock = server.socket(path, "manager")
+        assert sock.recv()["status"] == 403
+        with pytest.raises(ConnectionClosed) as closed:
+            sock.recv()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+
+
+def server_app_routes(server: Server) -> list[tuple[str, str]]:
+    """(method, path) of every write route the service documents."""
+    spec = httpx.get(server.base + "/openapi.json").json()
+    found = [(method.upper(), path) for path, ops in spec["paths"].items()
+             for method in ops if method in ("post", "put", "patch", "delete")]
+    assert ("POST", "/api/alarms") in found and ("DELETE", "/api/admin/tokens/{principal_id}") \
+        in found
+    return found

@@ -1,0 +1,130 @@
+"""``mae tokens``: a crew token only for a registered unit that is not retired; list and revoke;
+the token is shown once and only its hash is stored."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.web.conftest import ROOT
+from web.auth import PrincipalStore
+from web.cli import DEFAULT_DATABASE
+from web.errors import BadMessage
+from web.eventstore import SqliteEventStore
+from web.settings import Settings
+from web.tokens import create_token, unit_standing
+
+AT = "2026-01-15T14:00:00+00:00"
+POSITION = {"lat": 65.58, "lon": 22.15, "label": "", "resolved_from": ""}
+
+
+def log_units(db: Path, *events: tuple[str, str]) -> None:
+    """Store (type, unit_id) registration events in a real event log, in order."""
+    SqliteEventStore(db).close()
+    conn = sqlite3.connect(db)
+    start = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
+    for i, (kind, unit) in enumerate(events, start=start + 1):
+        data = {"type": kind, "v": 1, "at": AT, "actor": "region", "unit_id": unit}
+        if kind == "UnitRegistered":
+            data |= {"name": unit, "base": "Luleå", "position": POSITION}
+        conn.execute("INSERT INTO events (seq, type, at, data) VALUES (?,?,?,?)",
+                     (i, kind, AT, json.dumps(data)))
+    conn.commit()
+    conn.close()
+
+
+def mae(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "mae", "tokens", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_unit_standing_follows_the_last_registration_event(tmp_path: Path) -> None:
+    db = tmp_path / "d.sqlite3"
+    assert unit_standing(db, "MAE-PITEA") is None  # no file at all
+    log_units(db)
+    assert unit_standing(db, "MAE-PITEA") is None  # a log without the unit
+    log_units(db, ("UnitRegistered", "MAE-PITEA"), ("UnitRegistered", "MAE-KALIX"),
+              ("UnitRetired", "MAE-KALIX"))
+    assert unit_standing(db, "MAE-PITEA") == "active"
+    assert unit_standing(db, "MAE-KALIX") == "retired"
+    log_units(db, ("UnitRegistered", "MAE-KALIX"))  # back in the region file
+    assert unit_standing(db, "MAE-KALIX") == "active"
+    assert unit_standing(db, "MAE-PITE") is None  # exact ids only
+
+
+def test_create_token_refuses_unknown_and_retired_units(tmp_path: Path) -> None:
+    db = tmp_path / "d.sqlite3"
+    log_units(db, ("UnitRegistered", "MAE-PITEA"), ("UnitRegistered", "MAE-KALIX"),
+              ("UnitRetired", "MAE-KALIX"))
+    store = PrincipalStore(db)
+    with pytest.raises(BadMessage, match="not registered"):
+        create_token(store, db, role="crew", name="x", unit_id="MAE-NOWHERE")
+    with pytest.raises(BadMessage, match="retired"):
+        create_token(store, db, role="crew", name="x", unit_id="MAE-KALIX")
+    with pytest.raises(BadMessage) as missing:
+        create_token(store, db, role="crew", name="x")
+    assert missing.value.field == "unit"
+    principal, token = create_token(store, db, role="crew", name="Piteå car",
+                                    unit_id="MAE-PITEA")
+    assert store.authenticate(token) == principal
+    assert [p.principal_id for p, _ in store.principals()] == [principal.principal_id]
+    store.close()
+
+
+def test_cli_create_list_revoke(tmp_path: Path) -> None:
+    db = tmp_path / "d.sqlite3"
+    log_units(db, ("UnitRegistered", "MAE-PITEA"))
+    refused = mae("create", "--role", "crew", "--unit", "MAE-LULEA", "--name", "x",
+                  "--database", str(db))
+    assert refused.returncode == 1 and refused.stdout == ""
+    assert refused.stderr.count("\n") == 1 and "MAE-LULEA" in refused.stderr
+    assert "not registered" in refused.stderr and "Traceback" not in refused.stderr
+
+    made = mae("create", "--role", "crew", "--unit", "MAE-PITEA", "--name", "Piteå car",
+               "--database", str(db))
+    assert made.returncode == 0, made.stderr
+    header, token = made.stdout.splitlines()
+    principal_id = token.split("_")[1]
+    assert principal_id in header and "MAE-PITEA" in header
+    secret = token.split("_", 2)[2]
+    assert secret.encode() not in db.read_bytes()  # only the hash is stored
+
+    listed = mae("list", "--database", str(db))
+    assert listed.returncode == 0
+    assert principal_id in listed.stdout and "crew" in listed.stdout
+    assert token not in listed.stdout and "(revoked)" not in listed.stdout
+    assert mae("revoke", principal_id, "--database", str(db)).returncode == 0
+    assert "(revoked)" in mae("list", "--database", str(db)).stdout
+    again = mae("revoke", principal_id, "--database", str(db))
+    assert again.returncode == 1
+
+
+def test_cli_reads_the_database_from_the_environment_like_settings(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch
+                                                                   ) -> None:
+    assert Settings().database == DEFAULT_DATABASE
+    db = tmp_path / "env.sqlite3"
+    monkeypatch.setenv("MAE_DATABASE", str(db))
+    assert mae("create", "--role", "dispatcher", "--name", "Anna").returncode == 0
+    store = PrincipalStore(db)
+    assert [p.name for p, _ in store.principals()] == ["Anna"]
+    store.close()
+
+
+def test_the_token_command_does_not_import_the_solvers(tmp_path: Path) -> None:
+    """What made a token take a second: the full parser imported routing (numba, OR-Tools)."""
+    code = ("import sys; from mae.cli import main; "
+            f"main(['tokens', 'list', '--database', {str(tmp_path / 'd.sqlite3')!r}]); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('routing', 'numba', 'ortools', 'simulations', 'maps', 'pydantic')))")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=60, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
