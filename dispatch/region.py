@@ -18,7 +18,7 @@ from datetime import time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dispatch.command_types import Command, RegisterUnit, RetireUnit, UpdateUnit
+from dispatch.command_types import RegisterUnit, RetireUnit, UpdateUnit
 from dispatch.errors import DispatchError
 from dispatch.model import Location
 from dispatch.rota import ShiftPattern
@@ -36,11 +36,15 @@ __all__ = [
     "RegionError",
     "RegionFacility",
     "RegionUnit",
+    "UnitCommand",
     "parse_region",
     "region_commands",
 ]
 
 DEFAULT_TIMEZONE = "Europe/Stockholm"
+
+#: What :func:`region_commands` returns.
+UnitCommand = RegisterUnit | UpdateUnit | RetireUnit
 
 #: The reason a unit retired by a region load gives.
 RETIRE_REASON = "not in the region file"
@@ -483,11 +487,11 @@ def parse_region(data: Mapping[str, Any], *, bounds: Bounds | None = None) -> Re
 # -- from a region to commands ----------------------------------------------------------------
 
 
-def region_commands(region: Region, state: DispatchState) -> list[Command]:
+def region_commands(region: Region, state: DispatchState) -> list[UnitCommand]:
     """The commands that bring the state's fleet to the region's: register new units (and
     retired ones back in the file), update changed ones, retire active units the file no
     longer has. None when they already agree, so loading the same file twice logs nothing."""
-    commands: list[Command] = []
+    commands: list[UnitCommand] = []
     for u in region.units:
         base = region.base(u.base)
         known = state.units.get(u.unit_id)

@@ -1,9 +1,10 @@
 """The application factory: ``create_app(settings)`` wires the service, stores and routers.
 
 Nothing is built at import time, so each test or command gets its own app from its own
-settings. The lifespan opens the SQLite stores, loads the map, replays the event log, optionally
-registers demo units and starts the tick; the REST routes, sockets, pages and replay are
-included as routers, one per resource, so a new surface is one more ``include_router``.
+settings. The lifespan opens the SQLite stores, loads the map (with the region's bases and
+facilities on it), replays the event log, brings the units to the region file's (``region``),
+optionally puts them on demo shifts and starts the tick; the REST routes, sockets, pages and
+replay are included as routers, one per resource, so a new surface is one more ``include_router``.
 """
 
 from __future__ import annotations
@@ -27,16 +28,17 @@ from web import pages, routes, sockets
 from web.audit import AuditLog
 from web.auth import PrincipalStore
 from web.crewpage import router as crew_router
-from web.demo_units import register_demo_units
+from web.demo_units import start_demo_shifts
 from web.errors import describe
 from web.eventstore import SqliteEventStore
+from web.regions import BUNDLED_REGION, load_region, read_region, with_region_facilities
 from web.replay import Pace, WallPace
 from web.replay import router as replay_router
 from web.routes import mapdata
 from web.service import DispatchService
 from web.settings import Settings
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "load_graph"]
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +50,8 @@ REST mirrors of the live WebSockets for integrations. Authenticate with
 """
 
 
-def _load_graph(settings: Settings) -> RoadGraph:
+def load_graph(settings: Settings) -> RoadGraph:
+    """The map ``settings`` names (the bundled Norrbotten map by default)."""
     if settings.map_path is None:
         from maps.bundled import load_bundled
 
@@ -82,7 +85,12 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         road_graph = graph if graph is not None else await asyncio.to_thread(
-            _load_graph, settings)
+            load_graph, settings)
+        region_path = settings.region or (BUNDLED_REGION if settings.demo_units else None)
+        region = None if region_path is None else await asyncio.to_thread(
+            read_region, region_path, graph=road_graph)
+        if region is not None:
+            road_graph = with_region_facilities(road_graph, region)
         store = SqliteEventStore(settings.database)
         principals = PrincipalStore(settings.database)
         audit = AuditLog(settings.database)
@@ -92,10 +100,12 @@ def create_app(
         service = DispatchService(store, graph=road_graph, clock=clock, audit=audit,
                                   config=config, queue_size=settings.queue_size)
         await asyncio.to_thread(service.load)
+        if region is not None:
+            await load_region(service, region)
         if settings.demo_units:
-            added = await register_demo_units(service)
-            if added:
-                logger.info("registered %d demo units", added)
+            started = await start_demo_shifts(service)
+            if started:
+                logger.info("started %d demo shifts", started)
         app.state.service = service
         app.state.principals = principals
         app.state.audit = audit
