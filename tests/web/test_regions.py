@@ -175,3 +175,15 @@ def test_a_unit_on_a_callout_is_not_retired_and_the_load_says_why(
     assert refused.startswith(f"U2: unit_id: unit U2 is on callout {callout_id}")
     assert "refused" in done.summary()
     assert not service.state.units["U2"].retired
+
+
+def test_the_bundled_region_ships_with_the_package() -> None:
+    """``regions/`` sits beside the packages in a clone, and the install takes it along (as
+    package data of the data-only ``regions`` directory), where :data:`BUNDLED_REGION` looks."""
+    import tomllib
+
+    assert BUNDLED_REGION.is_file() and BUNDLED_REGION.parent.name == "regions"
+    setup = tomllib.loads((BUNDLED_REGION.parents[1] / "pyproject.toml").read_text("utf-8"))
+    tools = setup["tool"]["setuptools"]
+    assert "regions" in tools["packages"]["find"]["include"]
+    assert BUNDLED_REGION.match(f"regions/{tools['package-data']['regions'][0]}")
