@@ -154,10 +154,18 @@ class Region:
         return ZoneInfo(self.timezone)
 
     def base(self, base_id: str) -> Base:
-        return next(b for b in self.bases if b.base_id == base_id)
+        """The base with id ``base_id`` (``KeyError`` if the region has none)."""
+        for b in self.bases:
+            if b.base_id == base_id:
+                return b
+        raise KeyError(base_id)
 
     def unit(self, unit_id: str) -> RegionUnit:
-        return next(u for u in self.units if u.unit_id == unit_id)
+        """The unit with id ``unit_id`` (``KeyError`` if the region has none)."""
+        for u in self.units:
+            if u.unit_id == unit_id:
+                return u
+        raise KeyError(unit_id)
 
     def summary(self) -> str:
         """One line: what the region holds."""

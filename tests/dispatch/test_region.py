@@ -320,3 +320,14 @@ def test_old_unit_registrations_load_without_competences_or_seats() -> None:
     assert isinstance(event, UnitRegistered)
     assert (event.competences, event.seats) == ((), None)
     assert event_from_dict(event_to_dict(event)) == event
+
+
+def test_a_region_looks_up_its_bases_and_units_by_id() -> None:
+    region = parse_region(good())
+    assert region.base("boden").name == "Boden bas" and region.unit("U2").base == "boden"
+    with pytest.raises(KeyError):
+        region.base("kiruna")
+    with pytest.raises(KeyError):
+        region.unit("U9")
+    assert region.summary() == ("Testland: 2 bases, 2 units, 2 rota shifts, 1 facilities "
+                                "(Europe/Stockholm)")
