@@ -49,9 +49,7 @@ def map_bounds(graph: RoadGraph) -> Bounds | None:
     """The box around the map's nodes with a small margin (None for an empty map)."""
     if not graph.n_nodes:
         return None
-    return Bounds(float(graph.node_lat.min()), float(graph.node_lon.min()),
-                  float(graph.node_lat.max()), float(graph.node_lon.max())
-                  ).widened(MAP_MARGIN_DEG)
+    return Bounds(*graph.bounds()).widened(MAP_MARGIN_DEG)
 
 
 def read_region(path: Path, *, graph: RoadGraph | None = None) -> Region:

@@ -14,7 +14,7 @@ from dispatch.model import Agency, Alarm, Category, Location, Patient, Priority
 from dispatch.region import RegionError
 from maps.bundled import load_bundled
 from maps.graph import RoadGraph
-from tests.web.conftest import T0, ManualClock
+from tests.web.conftest import T0, ManualClock, make_tokens, thread_server
 from web.eventstore import SqliteEventStore
 from web.regions import (
     BUNDLED_REGION,
@@ -187,3 +187,24 @@ def test_the_bundled_region_ships_with_the_package() -> None:
     tools = setup["tool"]["setuptools"]
     assert "regions" in tools["packages"]["find"]["include"]
     assert BUNDLED_REGION.match(f"regions/{tools['package-data']['regions'][0]}")
+
+
+def test_the_service_serves_the_map_with_the_regions_bases_and_facilities(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "map.sqlite3"
+    srv = thread_server(db, make_tokens(db), clock=ManualClock(),
+                        region=write(tmp_path, REGION))
+    try:
+        with srv.http("dispatcher") as disp:
+            body = disp.get("/api/map").json()
+            units = disp.get("/api/units").json()
+    finally:
+        srv.stop()
+    bases = {b["name"] for b in body["bases"]}
+    assert {"Sunderby sjukhus", "Boden bas"} <= bases
+    kalix = next(f for f in body["facilities"] if f["name"] == "Kalix sjukhus")
+    assert kalix["kinds"] == ["hospital", "psychiatric_emergency"]
+    assert "Bodens vårdcentral" in {f["name"] for f in body["facilities"]}
+    assert [(u["unit_id"], u["base"], u["seats"]) for u in units] == [
+        ("U1", "Sunderby sjukhus", 3), ("U2", "Boden bas", None)]
