@@ -393,9 +393,31 @@ def _clock(p: _Problems, key: str, value: object) -> time | None:
     return None
 
 
+_WEEK_MIN = 7 * 24 * 60
+
+
+def _week_minutes(pattern: ShiftPattern) -> list[tuple[int, int]]:
+    """The pattern's shifts as ``[start, end)`` minutes from Monday 00:00 (an end may run past
+    the week's; :func:`_overlap` wraps it)."""
+    start = pattern.start.hour * 60 + pattern.start.minute
+    end = pattern.end.hour * 60 + pattern.end.minute
+    length = end - start if end > start else end + 24 * 60 - start
+    return [((d - 1) * 24 * 60 + start, (d - 1) * 24 * 60 + start + length)
+            for d in sorted(pattern.days)]
+
+
+def _overlap(a: ShiftPattern, b: ShiftPattern) -> bool:
+    """Whether two patterns have a shift at the same time in some week (Sunday night's shift
+    running into Monday included)."""
+    return any(s1 < e2 + k and s2 + k < e1
+               for s1, e1 in _week_minutes(a) for s2, e2 in _week_minutes(b)
+               for k in (-_WEEK_MIN, 0, _WEEK_MIN))
+
+
 def _rota(p: _Problems, data: Mapping[str, Any], unit_ids: set[str],
           unit_keys: set[str]) -> list[ShiftPattern]:
     patterns: list[ShiftPattern] = []
+    keys: list[str] = []
     for i, raw in enumerate(p.items("rota", data, required=False)):
         key = f"rota[{i}]"
         table = p.table(key, raw)
@@ -412,7 +434,14 @@ def _rota(p: _Problems, data: Mapping[str, Any], unit_ids: set[str],
             p.add(f"{key}.end", "a shift must not start and end at the same time")
             continue
         if isinstance(unit, str) and unit in unit_ids and days and start and end:
-            patterns.append(ShiftPattern(unit, days, start, end))
+            pattern = ShiftPattern(unit, days, start, end)
+            clash = next((k for k, other in zip(keys, patterns, strict=True)
+                          if other.unit_id == unit and _overlap(other, pattern)), None)
+            if clash is not None:
+                p.add(key, f"overlaps {clash}: unit {unit} would be on two shifts at once")
+                continue
+            patterns.append(pattern)
+            keys.append(key)
     return patterns
 
 

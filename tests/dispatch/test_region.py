@@ -331,3 +331,26 @@ def test_a_region_looks_up_its_bases_and_units_by_id() -> None:
         region.unit("U9")
     assert region.summary() == ("Testland: 2 bases, 2 units, 2 rota shifts, 1 facilities "
                                 "(Europe/Stockholm)")
+
+
+@pytest.mark.parametrize(("first", "second", "clash"), [
+    (("mon-fri", "07:00", "15:00"), ("mon-fri", "15:00", "23:00"), False),  # back to back
+    (("mon-fri", "07:00", "15:00"), ("fri", "14:00", "22:00"), True),
+    (("mon", "22:00", "06:00"), ("tue", "05:00", "13:00"), True),  # night into the morning
+    (("sun", "22:00", "06:00"), ("mon", "05:30", "12:00"), True),  # across the week's end
+    (("sun", "22:00", "06:00"), ("mon", "06:00", "12:00"), False),
+    (("weekends", "08:00", "20:00"), ("weekdays", "08:00", "20:00"), False),
+])
+def test_two_shifts_of_one_unit_at_the_same_time_are_refused(
+    first: tuple[str, str, str], second: tuple[str, str, str], clash: bool,
+) -> None:
+    data = good()
+    data["rota"] = [dict(zip(("days", "start", "end"), spec, strict=True), unit="U1")
+                    for spec in (first, second)]
+    if not clash:
+        assert len(parse_region(data).rota) == 2
+        return
+    found = problems(data)
+    assert found == {"rota[1]": "overlaps rota[0]: unit U1 would be on two shifts at once"}
+    data["rota"][1]["unit"] = "U2"  # another unit may work then
+    assert len(parse_region(data).rota) == 2
