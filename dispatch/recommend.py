@@ -67,7 +67,8 @@ class Proposal:
 
 def _candidates(state: DispatchState) -> list[Unit]:
     return [u for u in state.units.values()
-            if u.callout_id is None and (u.status.is_free or u.status is UnitStatus.AT_FACILITY)]
+            if u.callout_id is None and not u.retired
+            and (u.status.is_free or u.status is UnitStatus.AT_FACILITY)]
 
 
 def _shift_left_s(unit: Unit, now: datetime) -> float:

@@ -22,7 +22,12 @@ from dispatch.command_types import RegisterUnit, RetireUnit, UpdateUnit
 from dispatch.errors import DispatchError
 from dispatch.model import Location
 from dispatch.rota import ShiftPattern
-from dispatch.rules_units import MAX_COMPETENCE_CHARS, MAX_UNIT_NAME_CHARS
+from dispatch.rules_units import (
+    MAX_COMPETENCE_CHARS,
+    MAX_COMPETENCES,
+    MAX_SEATS,
+    MAX_UNIT_NAME_CHARS,
+)
 from dispatch.state import DispatchState
 from maps.graph import Facility
 
@@ -56,7 +61,7 @@ _DAY_NAMES = {**_DAYS, "monday": 1, "tuesday": 2, "wednesday": 3, "thursday": 4,
               "saturday": 6, "sunday": 7}
 _DAY_SETS = {"daily": frozenset(range(1, 8)), "weekdays": frozenset(range(1, 6)),
              "weekends": frozenset({6, 7})}
-_MAX_SEATS = 20
+_MAX_SEATS = MAX_SEATS
 _MAX_NAME = MAX_UNIT_NAME_CHARS
 
 
@@ -285,8 +290,9 @@ def _bases(p: _Problems, data: Mapping[str, Any], bounds: Bounds | None) -> list
 
 
 def _competences(p: _Problems, key: str, value: object) -> tuple[str, ...] | None:
-    if not isinstance(value, list):
-        p.add(key, "must be a list of names, e.g. [\"nurse\", \"doctor\"]")
+    if not isinstance(value, list) or len(value) > MAX_COMPETENCES:
+        p.add(key, f"must be a list of at most {MAX_COMPETENCES} names, e.g. "
+              "[\"nurse\", \"doctor\"]")
         return None
     out: list[str] = []
     for j, c in enumerate(value):

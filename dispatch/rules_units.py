@@ -43,7 +43,9 @@ from dispatch.status import (
 )
 
 __all__ = [
+    "MAX_COMPETENCES",
     "MAX_COMPETENCE_CHARS",
+    "MAX_SEATS",
     "MAX_UNIT_NAME_CHARS",
     "end_shift",
     "register_unit",
@@ -57,6 +59,7 @@ __all__ = [
 MAX_UNIT_NAME_CHARS = 80
 MAX_COMPETENCE_CHARS = 40
 MAX_COMPETENCES = 20
+MAX_SEATS = 20
 
 #: The callout status a unit's status report moves its callout to.
 CALLOUT_FOLLOWS: Mapping[UnitStatus, CalloutStatus] = MappingProxyType({
@@ -71,7 +74,7 @@ def _registration(name: str, competences: tuple[str, ...], seats: int | None) ->
     """Check the fields a registration and an update share."""
     if not checked_text("name", name, MAX_UNIT_NAME_CHARS).strip():
         raise InvalidCommand("name", "must not be empty")
-    if not isinstance(competences, tuple) or len(competences) > MAX_COMPETENCES:
+    if not isinstance(competences, tuple | list) or len(competences) > MAX_COMPETENCES:
         raise InvalidCommand("competences", f"a list of at most {MAX_COMPETENCES} names")
     for c in competences:
         if not checked_text("competences", c, MAX_COMPETENCE_CHARS).strip():
@@ -79,8 +82,8 @@ def _registration(name: str, competences: tuple[str, ...], seats: int | None) ->
     if len(set(competences)) != len(competences):
         raise InvalidCommand("competences", "each competence is named once")
     if seats is not None and (isinstance(seats, bool) or not isinstance(seats, int)
-                              or not 1 <= seats <= 20):
-        raise InvalidCommand("seats", "must be a whole number from 1 to 20")
+                              or not 1 <= seats <= MAX_SEATS):
+        raise InvalidCommand("seats", f"must be a whole number from 1 to {MAX_SEATS}")
 
 
 def _active(ctx: Context, unit_id: str) -> Unit:
