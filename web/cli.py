@@ -37,8 +37,9 @@ def register(subparsers: Any) -> None:
                        help="a region file (TOML) to load at start: its units are registered "
                        "or updated, units not in it retired " + _ENV.format("REGION", "none"))
     serve.add_argument("--demo-units", action="store_true", default=None,
-                       help="load the region (the bundled Norrbotten file unless --region) and "
-                       "put its off-duty units on a demo shift, to try the pages")
+                       help="for trying the pages: load the region (the bundled Norrbotten file "
+                       "unless --region; like --region, units not in it are retired) and put "
+                       "its off-duty units on a demo shift")
     serve.add_argument("--ack-timeout", dest="ack_timeout_s", type=float, default=None,
                        help="seconds a crew has to acknowledge " + _ENV.format("ACK_TIMEOUT_S",
                                                                                 "60"))
