@@ -230,6 +230,8 @@ def test_a_changed_unit_is_updated_and_an_off_duty_unit_moves_to_its_new_base() 
     assert (u1.name, u1.registered_competences, u1.seats) == ("MAE Luleå city",
                                                               ("nurse", "doctor"), 4)
     assert u1.base_position == u1.position == new_base  # off duty: moved home
+    assert u1.position_at == T0 + timedelta(minutes=1)  # positions seen before are stale now
+    assert not core.state.note_position("U1", Location(65.7, 22.0), T0)
     assert u2.base == "Luleå bas" and u2.base_position == new_base
     assert u2.position == Location(65.9, 21.9)  # on shift: where its crew said it is
     assert u2.status is UnitStatus.AVAILABLE
@@ -250,6 +252,7 @@ def test_a_unit_removed_from_the_file_is_retired_kept_and_never_assignable() -> 
     assert u2.retired and u2.status is UnitStatus.OFF_DUTY and u2.shift_ends_at is None
     assert [u.unit_id for u in core.state.active_units()] == ["U1"]
     assert "U2" not in {u.unit_id for u in core.state.free_units()}
+    assert not core.state.note_position("U2", Location(65.8, 21.7), T0 + timedelta(minutes=2))
     callout_id = core.do(ReceiveAlarm(ALARM)).callout_id
     assert callout_id is not None
     assert "U2" not in {u.unit_id for u in _candidates(core.state)}

@@ -360,7 +360,8 @@ def test_a_unit_retired_or_renamed_by_the_region_file_changes_on_an_open_board(
         srv.stop()
         gallivare = text.index('[[units]]\nid = "MAE-GALLIVARE"')
         fewer = text[:gallivare] + text[text.index("\n\n", gallivare) + 2:]
-        fewer = fewer.replace('unit = "MAE-GALLIVARE"', 'unit = "MAE-PITEA"').replace(
+        rota = text.index('[[rota]]\nunit = "MAE-GALLIVARE"')
+        fewer = fewer.replace(text[rota:text.index("\n\n", rota) + 2], "").replace(
             'name = "MAE Piteå"', 'name = "MAE Piteå älvdal"')
         region.write_text(fewer, encoding="utf-8")
         srv = thread_server(db, tokens, port=port, region=region)

@@ -100,6 +100,15 @@ export class DispatchStore {
     return changed;
   }
 
+  /** A unit's position from a "unit_position" message (not an event: no seq); an older one
+   * than shown is ignored. Adds the unit to ``changed.units`` when it moved. */
+  setPosition(unitId, position, at, changed) {
+    const unit = this.units.get(unitId);
+    if (!unit || !position) return;
+    if (at && unit.position_at && Date.parse(at) < Date.parse(unit.position_at)) return;
+    this._unit(unitId, { position, position_at: at }, changed);
+  }
+
   _unit(id, changes, changed) {
     const unit = this.units.get(id);
     if (!unit) return;
@@ -133,7 +142,7 @@ export class DispatchStore {
 
   _onUnitUpdated(e, ch) {
     const changes = { name: e.name, base: e.base, registered_competences: e.competences, seats: e.seats };
-    if (e.position) Object.assign(changes, { position: e.position, position_at: null });
+    if (e.position) Object.assign(changes, { position: e.position, position_at: e.at });
     this._unit(e.unit_id, changes, ch);
   }
 
