@@ -26,9 +26,11 @@ __all__ = [
     "RegisterUnit",
     "ReportPosition",
     "ReportStatus",
+    "RetireUnit",
     "SplitCallout",
     "StartShift",
     "Tick",
+    "UpdateUnit",
 ]
 
 
@@ -40,12 +42,34 @@ class Command:
 
 @dataclass(frozen=True, slots=True)
 class RegisterUnit(Command):
-    """Add a unit (off duty) with its base and position."""
+    """Add a unit (off duty) with its base and position, or bring a retired one back."""
 
     unit_id: str
     name: str
     base: str
     position: Location
+    competences: tuple[str, ...] = ()
+    seats: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateUnit(Command):
+    """Change a registered unit: its name, base (and where the base is), competences, seats."""
+
+    unit_id: str
+    name: str
+    base: str
+    base_position: Location
+    competences: tuple[str, ...] = ()
+    seats: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RetireUnit(Command):
+    """Take a unit out of the fleet for good (it is kept in the history)."""
+
+    unit_id: str
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,9 +33,11 @@ from dispatch.command_types import (
     RegisterUnit,
     ReportPosition,
     ReportStatus,
+    RetireUnit,
     SplitCallout,
     StartShift,
     Tick,
+    UpdateUnit,
 )
 from dispatch.decision import Context, Decision, DispatchConfig
 from dispatch.errors import InvalidCommand, UnknownCommand
@@ -52,7 +54,9 @@ from dispatch.rules_units import (
     register_unit,
     report_position,
     report_status,
+    retire_unit,
     start_shift,
+    update_unit,
 )
 from dispatch.state import DispatchState
 
@@ -73,9 +77,11 @@ __all__ = [
     "RegisterUnit",
     "ReportPosition",
     "ReportStatus",
+    "RetireUnit",
     "SplitCallout",
     "StartShift",
     "Tick",
+    "UpdateUnit",
     "decide",
     "handler_for",
 ]
@@ -97,6 +103,8 @@ def _row(kind: type[C], handler: Callable[[Context, C], Decision]) -> tuple[type
 
 _TABLE: dict[type[Command], Handler] = dict([
     _row(RegisterUnit, register_unit),
+    _row(UpdateUnit, update_unit),
+    _row(RetireUnit, retire_unit),
     _row(StartShift, start_shift),
     _row(EndShift, end_shift),
     _row(ReportPosition, report_position),

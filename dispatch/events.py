@@ -57,7 +57,9 @@ __all__ = [
     "UnitAssigned",
     "UnitPositionReported",
     "UnitRegistered",
+    "UnitRetired",
     "UnitStatusChanged",
+    "UnitUpdated",
     "event_from_dict",
     "event_to_dict",
     "upcaster",
@@ -82,10 +84,39 @@ class Envelope:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UnitRegistered(Event):
+    """A unit joined (or, if it was retired, rejoined) the fleet, off duty at its base.
+
+    ``competences`` and ``seats`` came later; an event stored before them loads with none and
+    ``None`` (not recorded), so the schema version did not change."""
+
     unit_id: str
     name: str
     base: str
     position: Location
+    competences: tuple[str, ...] = ()
+    seats: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnitUpdated(Event):
+    """A unit's registration changed (name, base and its position, competences, seats).
+    ``position`` is where the unit is moved now (an off-duty unit whose base moved), else None."""
+
+    unit_id: str
+    name: str
+    base: str
+    base_position: Location
+    competences: tuple[str, ...]
+    seats: int | None
+    position: Location | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnitRetired(Event):
+    """A unit left the fleet: off duty for good, never assignable; its history stays."""
+
+    unit_id: str
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -197,6 +228,8 @@ _EVENT_TYPES: dict[str, type[Event]] = {
     cls.__name__: cls
     for cls in (
         UnitRegistered,
+        UnitUpdated,
+        UnitRetired,
         ShiftStarted,
         ShiftEnded,
         AlarmReceived,

@@ -67,7 +67,8 @@ class Proposal:
 
 def _candidates(state: DispatchState) -> list[Unit]:
     return [u for u in state.units.values()
-            if u.callout_id is None and (u.status.is_free or u.status is UnitStatus.AT_FACILITY)]
+            if u.callout_id is None and not u.retired
+            and (u.status.is_free or u.status is UnitStatus.AT_FACILITY)]
 
 
 def _shift_left_s(unit: Unit, now: datetime) -> float:
@@ -148,7 +149,8 @@ def propose(
         now_s=0,
         units=tuple(AssignUnit(id=u.unit_id, available_at_s=0,
                                shift_end_s=int(min(_shift_left_s(u, now), 30 * 86_400)),
-                               competences=frozenset(u.competences)) for u in units),
+                               competences=frozenset((*u.competences, *u.registered_competences)))
+                    for u in units),
         callouts=tuple(RoutingCallout(id=c.callout_id, priority=int(c.priority),
                                       on_scene_s=config.on_scene_s) for c in callouts),
         travel_s=travel_s,

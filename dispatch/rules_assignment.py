@@ -35,6 +35,8 @@ __all__ = ["acknowledge", "assign", "reassign", "record_outcome", "tick"]
 
 def _assignment(ctx: Context, callout: Callout, unit: Unit, eta_s: float | None) -> UnitAssigned:
     """The event giving ``callout`` to ``unit``, once the unit is checked free and on shift."""
+    if unit.retired:
+        raise InvalidCommand("unit_id", f"unit {unit.unit_id} is retired")
     if unit.callout_id is not None:
         raise InvalidCommand(
             "unit_id", f"unit {unit.unit_id} is already on callout {unit.callout_id}"

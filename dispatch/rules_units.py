@@ -1,4 +1,5 @@
-"""The rules for units: registering them, their shifts, positions and status reports.
+"""The rules for units: registering, updating and retiring them, their shifts, positions and
+status reports.
 
 Each function handles one command (the table in :mod:`dispatch.commands` picks it): it reads the
 state through its :class:`~dispatch.decision.Context`, raises a :class:`DispatchError` if the
@@ -15,9 +16,11 @@ from dispatch.command_types import (
     RegisterUnit,
     ReportPosition,
     ReportStatus,
+    RetireUnit,
     StartShift,
+    UpdateUnit,
 )
-from dispatch.decision import Context, Decision
+from dispatch.decision import Context, Decision, checked_text
 from dispatch.errors import InvalidCommand, InvalidTransition
 from dispatch.events import (
     AssignmentAcknowledged,
@@ -26,9 +29,12 @@ from dispatch.events import (
     ShiftStarted,
     UnitPositionReported,
     UnitRegistered,
+    UnitRetired,
     UnitStatusChanged,
+    UnitUpdated,
 )
 from dispatch.model import parse_enum
+from dispatch.state import Unit
 from dispatch.status import (
     CalloutStatus,
     UnitStatus,
@@ -36,7 +42,24 @@ from dispatch.status import (
     check_unit_transition,
 )
 
-__all__ = ["end_shift", "register_unit", "report_position", "report_status", "start_shift"]
+__all__ = [
+    "MAX_COMPETENCES",
+    "MAX_COMPETENCE_CHARS",
+    "MAX_SEATS",
+    "MAX_UNIT_NAME_CHARS",
+    "end_shift",
+    "register_unit",
+    "report_position",
+    "report_status",
+    "retire_unit",
+    "start_shift",
+    "update_unit",
+]
+
+MAX_UNIT_NAME_CHARS = 80
+MAX_COMPETENCE_CHARS = 40
+MAX_COMPETENCES = 20
+MAX_SEATS = 20
 
 #: The callout status a unit's status report moves its callout to.
 CALLOUT_FOLLOWS: Mapping[UnitStatus, CalloutStatus] = MappingProxyType({
@@ -47,22 +70,90 @@ CALLOUT_FOLLOWS: Mapping[UnitStatus, CalloutStatus] = MappingProxyType({
 _OFF_CALLOUT = (UnitStatus.AVAILABLE, UnitStatus.RETURNING, UnitStatus.UNAVAILABLE)
 
 
+def _registration(name: str, competences: tuple[str, ...], seats: int | None) -> None:
+    """Check the fields a registration and an update share."""
+    if not checked_text("name", name, MAX_UNIT_NAME_CHARS).strip():
+        raise InvalidCommand("name", "must not be empty")
+    if not isinstance(competences, tuple | list) or len(competences) > MAX_COMPETENCES:
+        raise InvalidCommand("competences", f"a list of at most {MAX_COMPETENCES} names")
+    for c in competences:
+        if not checked_text("competences", c, MAX_COMPETENCE_CHARS).strip():
+            raise InvalidCommand("competences", "a competence must not be empty")
+    if len(set(competences)) != len(competences):
+        raise InvalidCommand("competences", "each competence is named once")
+    if seats is not None and (isinstance(seats, bool) or not isinstance(seats, int)
+                              or not 1 <= seats <= MAX_SEATS):
+        raise InvalidCommand("seats", f"must be a whole number from 1 to {MAX_SEATS}")
+
+
+def _active(ctx: Context, unit_id: str) -> Unit:
+    """The unit, unless it is retired (then nothing may be done with it but registering it
+    again)."""
+    unit = ctx.state.unit(unit_id)
+    if unit.retired:
+        raise InvalidCommand("unit_id", f"unit {unit_id} is retired")
+    return unit
+
+
 def register_unit(ctx: Context, command: RegisterUnit) -> Decision:
-    """A new unit, off duty at its base; ids are never reused."""
-    if not command.unit_id or command.unit_id in ctx.state.units:
+    """A new unit, off duty at its base. Ids are never reused for another unit, but a retired
+    unit registered again comes back (off duty, at its base) with its old history."""
+    existing = ctx.state.units.get(command.unit_id)
+    if not command.unit_id or (existing is not None and not existing.retired):
         raise InvalidCommand("unit_id", f"{command.unit_id!r} is empty or already registered")
+    _registration(command.name, command.competences, command.seats)
     return ctx.decision(UnitRegistered(
         **ctx.stamp,
         unit_id=command.unit_id,
         name=command.name,
         base=command.base,
         position=command.position,
+        competences=tuple(command.competences),
+        seats=command.seats,
     ))
+
+
+def update_unit(ctx: Context, command: UpdateUnit) -> Decision:
+    """A registered unit's new name, base, competences or seats. An off-duty unit whose base
+    moved is moved there too; a unit on shift keeps the position its crew reports."""
+    unit = _active(ctx, command.unit_id)
+    _registration(command.name, command.competences, command.seats)
+    if not command.base.strip():
+        raise InvalidCommand("base", "must not be empty")
+    new = (command.name, command.base, command.base_position, tuple(command.competences),
+           command.seats)
+    old = (unit.name, unit.base, unit.base_position, unit.registered_competences, unit.seats)
+    if new == old:
+        raise InvalidCommand("unit_id", f"unit {unit.unit_id} already has these values")
+    move = (unit.status is UnitStatus.OFF_DUTY and unit.base_position != command.base_position)
+    return ctx.decision(UnitUpdated(
+        **ctx.stamp,
+        unit_id=unit.unit_id,
+        name=command.name,
+        base=command.base,
+        base_position=command.base_position,
+        competences=tuple(command.competences),
+        seats=command.seats,
+        position=command.base_position if move else None,
+    ))
+
+
+def retire_unit(ctx: Context, command: RetireUnit) -> Decision:
+    """A unit leaves the fleet (its shift, if any, ends with it); not while on a callout."""
+    unit = _active(ctx, command.unit_id)
+    if unit.callout_id is not None:
+        raise InvalidCommand(
+            "unit_id",
+            f"unit {unit.unit_id} is on callout {unit.callout_id}: record its outcome or "
+            "reassign the callout before retiring it",
+        )
+    reason = checked_text("reason", command.reason, 200)
+    return ctx.decision(UnitRetired(**ctx.stamp, unit_id=unit.unit_id, reason=reason))
 
 
 def start_shift(ctx: Context, command: StartShift) -> Decision:
     """An off-duty unit goes on shift with a crew, until a time after now."""
-    unit = ctx.state.unit(command.unit_id)
+    unit = _active(ctx, command.unit_id)
     check_unit_transition(unit.unit_id, unit.status, UnitStatus.AVAILABLE)
     if unit.status is not UnitStatus.OFF_DUTY:
         raise InvalidTransition(
@@ -92,7 +183,7 @@ def end_shift(ctx: Context, command: EndShift) -> Decision:
 
 def report_position(ctx: Context, command: ReportPosition) -> Decision:
     """Where a known unit is now."""
-    ctx.state.unit(command.unit_id)
+    _active(ctx, command.unit_id)
     return ctx.decision(
         UnitPositionReported(**ctx.stamp, unit_id=command.unit_id, position=command.position)
     )
@@ -101,7 +192,7 @@ def report_position(ctx: Context, command: ReportPosition) -> Decision:
 def report_status(ctx: Context, command: ReportStatus) -> Decision:
     """A crew's status report; on a callout it moves the callout along (driving off also
     acknowledges an assignment), and a unit leaves its callout only by recording the outcome."""
-    unit = ctx.state.unit(command.unit_id)
+    unit = _active(ctx, command.unit_id)
     wanted = parse_enum(UnitStatus, command.status, "status")
     if wanted is UnitStatus.DISPATCHED:
         raise InvalidCommand("status", "a unit is dispatched by assigning it, not by a report")

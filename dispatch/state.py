@@ -30,7 +30,9 @@ from dispatch.events import (
     UnitAssigned,
     UnitPositionReported,
     UnitRegistered,
+    UnitRetired,
     UnitStatusChanged,
+    UnitUpdated,
 )
 from dispatch.model import Alarm, Location, Outcome, Priority
 from dispatch.status import CalloutStatus, UnitStatus
@@ -40,7 +42,12 @@ __all__ = ["Callout", "DispatchState", "FollowUp", "Note", "Unit"]
 
 @dataclass(frozen=True, slots=True)
 class Unit:
-    """An MAE car and its crew as the dispatcher sees it."""
+    """An MAE car and its crew as the dispatcher sees it.
+
+    ``competences`` are the crew's on the current shift; ``registered_competences`` and ``seats``
+    belong to the unit itself (its registration, e.g. from the region file). ``base_position`` is
+    where its base is (``None`` only for a unit an old log registered without one). A
+    ``retired`` unit is off duty for good and never assignable; it stays for the history."""
 
     unit_id: str
     name: str
@@ -53,6 +60,10 @@ class Unit:
     shift_ends_at: datetime | None = None
     callout_id: str | None = None
     position_at: datetime | None = None
+    registered_competences: tuple[str, ...] = ()
+    seats: int | None = None
+    base_position: Location | None = None
+    retired: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +144,12 @@ class DispatchState:
         return [c for c in self.open_callouts() if c.status is CalloutStatus.WAITING]
 
     def free_units(self) -> list[Unit]:
-        return [u for u in self.units.values() if u.status.is_free and u.callout_id is None]
+        return [u for u in self.units.values()
+                if u.status.is_free and u.callout_id is None and not u.retired]
+
+    def active_units(self) -> list[Unit]:
+        """The units not retired (the fleet a region has now), in id order."""
+        return sorted((u for u in self.units.values() if not u.retired), key=lambda u: u.unit_id)
 
     def next_callout_id(self) -> str:
         return f"C{self.callout_counter + 1:06d}"
@@ -165,9 +181,9 @@ class DispatchState:
         """Where a unit was seen at ``at``: kept outside the event log (positions are many and
         short-lived), fed by the service shell from live reports and, on restart, from its
         positions table. An older report than the one known is ignored; returns whether the
-        position was taken. Raises UnknownUnit."""
+        position was taken (never for a retired unit). Raises UnknownUnit."""
         unit = self.unit(unit_id)
-        if unit.position_at is not None and at < unit.position_at:
+        if unit.retired or (unit.position_at is not None and at < unit.position_at):
             return False
         self._set_unit(unit_id, position=position, position_at=at)
         return True
@@ -218,8 +234,25 @@ class DispatchState:
         self._set_unit(unit_id, callout_id=None, status=status, status_since=at)
 
     def _on_UnitRegistered(self, e: UnitRegistered) -> None:
+        # A retired unit registered again starts afresh, off duty at its base.
         self.units[e.unit_id] = Unit(
-            unit_id=e.unit_id, name=e.name, base=e.base, position=e.position, status_since=e.at
+            unit_id=e.unit_id, name=e.name, base=e.base, position=e.position, status_since=e.at,
+            registered_competences=e.competences, seats=e.seats, base_position=e.position,
+        )
+
+    def _on_UnitUpdated(self, e: UnitUpdated) -> None:
+        changes: dict[str, Any] = {
+            "name": e.name, "base": e.base, "base_position": e.base_position,
+            "registered_competences": e.competences, "seats": e.seats,
+        }
+        if e.position is not None:  # moved to its new base: a position older than this is stale
+            changes.update(position=e.position, position_at=e.at)
+        self._set_unit(e.unit_id, **changes)
+
+    def _on_UnitRetired(self, e: UnitRetired) -> None:
+        self._set_unit(
+            e.unit_id, retired=True, status=UnitStatus.OFF_DUTY, status_since=e.at, crew=(),
+            competences=(), shift_ends_at=None,
         )
 
     def _on_ShiftStarted(self, e: ShiftStarted) -> None:

@@ -38,6 +38,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     from routing import cli as routing_cli
     from simulations import cli as simulations_cli
     from web import cli as web_cli
+    from web import region_cli
 
     parser = argparse.ArgumentParser(
         prog="mae",
@@ -50,6 +51,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     routing_cli.register(sub)
     simulations_cli.register(sub)
     web_cli.register(sub)
+    region_cli.register(sub)
     return parser
 
 

@@ -1,10 +1,11 @@
 """The application factory: ``create_app(settings)`` wires the service, stores and routers.
 
 Nothing is built at import time, so each test or command gets its own app from its own
-settings. The lifespan opens the SQLite stores, loads the map, restores the newest snapshot and
-replays the event log after it (writing a last snapshot at shutdown), optionally
-registers demo units and starts the tick; the REST routes, sockets, pages and replay are
-included as routers, one per resource, so a new surface is one more ``include_router``.
+settings. The lifespan opens the SQLite stores, loads the map (with the region's bases and
+facilities on it), restores the newest snapshot and replays the event log after it (writing a
+last snapshot at shutdown), brings the units to the region file's (``region``), optionally puts
+them on demo shifts and starts the tick; the REST routes, sockets, pages and replay are included
+as routers, one per resource, so a new surface is one more ``include_router``.
 """
 
 from __future__ import annotations
@@ -31,12 +32,13 @@ from web.audit import AuditLog
 from web.auth import PrincipalStore
 from web.connections import Connections
 from web.crewpage import router as crew_router
-from web.demo_units import register_demo_units
+from web.demo_units import start_demo_shifts
 from web.errors import describe
 from web.eventstore import SqliteEventStore, lock_database
 from web.limits import BodyLimits
 from web.logins import Gate, LoginLimiter
 from web.positions import PositionStore
+from web.regions import BUNDLED_REGION, load_region, read_region, with_region_facilities
 from web.replay import Pace, WallPace
 from web.replay import router as replay_router
 from web.routes import admin, mapdata, stats
@@ -46,7 +48,7 @@ from web.settings import Settings
 from web.snapshots import Snapshotter
 from web.tokens import ensure_unit_index
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "load_graph"]
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +62,8 @@ Repeated wrong tokens from one address get 429 (sockets: close 4429).
 """
 
 
-def _load_graph(settings: Settings) -> RoadGraph:
+def load_graph(settings: Settings) -> RoadGraph:
+    """The map ``settings`` names (the bundled Norrbotten map by default)."""
     if settings.map_path is None:
         from maps.bundled import load_bundled
 
@@ -117,7 +120,12 @@ def create_app(
     @asynccontextmanager
     async def _serving(app: FastAPI) -> AsyncIterator[DispatchService]:
         road_graph = graph if graph is not None else await asyncio.to_thread(
-            _load_graph, settings)
+            load_graph, settings)
+        region_path = settings.region or (BUNDLED_REGION if settings.demo_units else None)
+        region = None if region_path is None else await asyncio.to_thread(
+            read_region, region_path, graph=road_graph)
+        if region is not None:
+            road_graph = with_region_facilities(road_graph, region)
         store = SqliteEventStore(settings.database)
         principals = PrincipalStore(settings.database)
         audit = AuditLog(settings.database)
@@ -138,11 +146,13 @@ def create_app(
                                   metrics=app.state.metrics,
                                   backlog_events=settings.backlog_events, snapshots=snapshots)
         await asyncio.to_thread(service.load)
+        if region is not None:
+            await load_region(service, region)
         service.snapshot_if_due()
         if settings.demo_units:
-            added = await register_demo_units(service)
-            if added:
-                logger.info("registered %d demo units", added)
+            started = await start_demo_shifts(service)
+            if started:
+                logger.info("started %d demo shifts", started)
         app.state.service = service
         app.state.principals = principals
         app.state.audit = audit

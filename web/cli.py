@@ -35,8 +35,13 @@ def register(subparsers: Any) -> None:
                        help="SQLite file " + _ENV.format("DATABASE", "mae-dispatch.sqlite3"))
     serve.add_argument("--map", dest="map_path", type=Path, default=None,
                        help="a .maegraph map " + _ENV.format("MAP_PATH", "the bundled map"))
+    serve.add_argument("--region", type=Path, default=None,
+                       help="a region file (TOML) to load at start: its units are registered "
+                       "or updated, units not in it retired " + _ENV.format("REGION", "none"))
     serve.add_argument("--demo-units", action="store_true", default=None,
-                       help="register one unit at each MAE base if the log has none")
+                       help="for trying the pages: load the region (the bundled Norrbotten file "
+                       "unless --region; like --region, units not in it are retired) and put "
+                       "its off-duty units on a demo shift")
     serve.add_argument("--ack-timeout", dest="ack_timeout_s", type=float, default=None,
                        help="seconds a crew has to acknowledge " + _ENV.format("ACK_TIMEOUT_S",
                                                                                 "60"))
@@ -165,7 +170,7 @@ def _serve_demo(args: argparse.Namespace) -> int:
         "manual_units": frozenset(args.manual_unit) if args.manual_unit else None,
     }
     config = DemoConfig(**{k: v for k, v in given.items() if v is not None})
-    settings = _settings(args, ("host", "port", "map_path", "ack_timeout_s",
+    settings = _settings(args, ("host", "port", "map_path", "region", "ack_timeout_s",
                                 "permessage_deflate"))
     return serve_demo(settings, config, database=args.database, quiet=bool(args.quiet))
 
@@ -182,8 +187,16 @@ def _serve(args: argparse.Namespace) -> int:
         if getattr(args, name, None) is not None:
             option = "--" + name.replace("_", "-")
             raise BadMessage(option, "is a live-demo option: add --demo")
-    settings = _settings(args, ("host", "port", "database", "map_path", "demo_units",
+    settings = _settings(args, ("host", "port", "database", "map_path", "region", "demo_units",
                                 "ack_timeout_s", "permessage_deflate", "log_json"))
+    graph = None
+    if settings.region is not None or settings.demo_units:
+        # Check the region file on the map before the port opens: its problems, one per line.
+        from web.app import load_graph
+        from web.regions import BUNDLED_REGION, read_region
+
+        graph = load_graph(settings)
+        read_region(settings.region or BUNDLED_REGION, graph=graph)
     if settings.log_json:
         from web.logs import configure_json_logging
 
@@ -195,7 +208,7 @@ def _serve(args: argparse.Namespace) -> int:
     for name in ("uvicorn.access", "uvicorn.error"):
         logging.getLogger(name).addFilter(redactor)
     config = uvicorn.Config(
-        create_app(settings), host=settings.host, port=settings.port,
+        create_app(settings, graph=graph), host=settings.host, port=settings.port,
         ws_per_message_deflate=settings.permessage_deflate, log_level="info",
         lifespan="on", ws_max_size=settings.max_ws_frame_bytes,
         log_config=None if settings.log_json else uvicorn.config.LOGGING_CONFIG,

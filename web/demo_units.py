@@ -1,53 +1,74 @@
-"""The demo's units: one MAE car at each MAE base of the map, registered and put on shift.
+"""The demo's units: the units of a region file (the bundled Norrbotten one by default), put on
+a demo shift.
 
-Done through the service's public :meth:`~web.service.DispatchService.execute` with the same
-commands an administrator's client would send, so the production service holds no demo code.
-Used by the live demo and by ``mae serve --demo-units`` (a service with cars to try the pages);
-it imports nothing of the simulator, so the production app loads none of it.
+The units themselves come from the region file, loaded like ``mae serve --region`` loads it
+(:mod:`web.regions`), so the demo and a real region have one source of truth. This module only
+starts a shift for each off-duty unit of the region, through the service's public
+:meth:`~web.service.DispatchService.execute` with the command a crew's sign-on sends, so the
+production service holds no demo code. Used by the live demo and by ``mae serve --demo-units``
+(a service with cars on shift to try the pages); it imports nothing of the simulator.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
-from dispatch.commands import RegisterUnit, StartShift
-from dispatch.model import Location
-from maps.gazetteer import normalise_name
-from maps.graph import Facility, RoadGraph
+from dispatch.commands import StartShift
+from dispatch.region import Region
+from dispatch.status import UnitStatus
+from maps.graph import RoadGraph
+from web.regions import BUNDLED_REGION, load_region, read_region
 from web.service import DispatchService
 
-__all__ = ["DEMO_CREW", "SHIFT_HOURS", "demo_unit_ids", "register_demo_units"]
+__all__ = [
+    "DEMO_CREW",
+    "SHIFT_HOURS",
+    "demo_region",
+    "demo_unit_ids",
+    "register_demo_units",
+    "start_demo_shifts",
+]
 
 DEMO_CREW = ("demo crew",)  # who a demo unit's shift names as its crew
 SHIFT_HOURS = 12.0  # a demo shift; a fresh crew takes over when it ends
 
 
-def _bases(graph: RoadGraph) -> list[Facility]:
-    return [f for f in graph.facilities if "mae_base" in (f.kind, *f.kinds)]
+def demo_region(graph: RoadGraph, path: Path | None = None) -> Region:
+    """The region the demo runs (``path``, else the bundled Norrbotten file), checked on
+    ``graph``'s map."""
+    return read_region(path if path is not None else BUNDLED_REGION, graph=graph)
 
 
-def _unit_id(base: Facility) -> str:
-    return "MAE-" + normalise_name(base.name).split(" ")[0].upper()
+def demo_unit_ids(region: Region) -> list[str]:
+    """The ids of the region's units, as the file lists them."""
+    return [u.unit_id for u in region.units]
 
 
-def demo_unit_ids(graph: RoadGraph) -> list[str]:
-    """The ids :func:`register_demo_units` gives the units at the map's MAE bases."""
-    return [_unit_id(f) for f in _bases(graph)]
-
-
-async def register_demo_units(service: DispatchService, *,
-                              shift_hours: float = SHIFT_HOURS) -> int:
-    """Register one unit at each MAE base of the map (and start its shift) if the log has no
-    units; returns how many were registered."""
-    if service.state.units:
+async def start_demo_shifts(service: DispatchService, *,
+                            shift_hours: float = SHIFT_HOURS) -> int:
+    """Start a demo shift for every off-duty unit of the service's region; returns how many
+    started."""
+    if service.region is None:
         return 0
-    bases = _bases(service.graph)
-    for fac in bases:
-        unit_id = _unit_id(fac)
-        await service.execute(
-            RegisterUnit(unit_id, f"MAE {fac.place or fac.name}", fac.name,
-                         Location(fac.lat, fac.lon, label=fac.name)), actor="system")
+    started = 0
+    for unit_id in demo_unit_ids(service.region):
+        unit = service.state.units.get(unit_id)
+        if unit is None or unit.retired or unit.status is not UnitStatus.OFF_DUTY:
+            continue
         await service.execute(
             StartShift(unit_id, DEMO_CREW, service.clock.now() + timedelta(hours=shift_hours)),
             actor="system")
-    return len(bases)
+        started += 1
+    return started
+
+
+async def register_demo_units(service: DispatchService, region: Region | None = None, *,
+                              shift_hours: float = SHIFT_HOURS) -> int:
+    """Load ``region`` (the service's, else the bundled one) into the service and start a demo
+    shift for each of its off-duty units; returns how many shifts started."""
+    if region is None:
+        region = service.region or demo_region(service.graph)
+    if service.region is not region:
+        await load_region(service, region)
+    return await start_demo_shifts(service, shift_hours=shift_hours)

@@ -1,7 +1,8 @@
 """The live demo: the dispatch service on the bundled map with simulated agencies and crews.
 
 ``mae serve --demo`` (what ``python3 dev.py run`` starts) runs the real service on a fresh
-temporary database with one unit on shift at each MAE base (:mod:`web.demo_units`), prints
+temporary database with the units of the bundled region file (``regions/norrbotten.toml``, or
+``--region``) on shift (:mod:`web.demo_units`), prints
 ready-to-click links with tokens for a dispatcher, each unit's crew and the police, ambulance and
 psychiatry, and starts the actors of :mod:`web.demo_actors`: alarms from the simulator's demand
 model, a dispatcher bot that assigns with the simulator's policy when no person did within
@@ -43,7 +44,7 @@ from web.app import create_app
 from web.auth import PrincipalStore, Role
 from web.demo_actors import Bots, DemoRunner
 from web.demo_config import DemoConfig
-from web.demo_units import demo_unit_ids
+from web.demo_units import demo_region, demo_unit_ids
 from web.deps import PrincipalDep
 from web.errors import BadMessage
 from web.service import DispatchService
@@ -149,7 +150,7 @@ def create_demo_app(settings: Settings, config: DemoConfig, *, graph: RoadGraph,
     """The service app with the demo's units registered and its actors started after the
     service, the actors stopped before it; bot principals are created in ``settings.database``."""
     clock = clock if clock is not None else ScaledClock(config.speed)
-    bots = _bots(settings.database, demo_unit_ids(graph))
+    bots = _bots(settings.database, demo_unit_ids(demo_region(graph, settings.region)))
     settings = settings.model_copy(update={"demo_units": True})
     app = create_app(settings, clock=clock, graph=graph)
     app.include_router(router)
@@ -191,19 +192,21 @@ def serve_demo(settings: Settings, config: DemoConfig, *, database: Path | None,
     port = settings.port or _free_port(settings.host)
     _check_port(settings.host, port)
     graph = _load_graph(settings)
-    unknown = sorted(config.manual_units - set(demo_unit_ids(graph)))
+    unit_ids = demo_unit_ids(demo_region(graph, settings.region))
+    unknown = sorted(config.manual_units - set(unit_ids))
     if unknown:
-        raise BadMessage("manual_unit", f"no unit {unknown[0]} on this map; the units are "
-                         + ", ".join(demo_unit_ids(graph)))
+        raise BadMessage("manual_unit", f"no unit {unknown[0]} in the region; the units are "
+                         + ", ".join(unit_ids))
     tmp = None if database is not None else Path(tempfile.mkdtemp(prefix="mae-demo-"))
     db = database if database is not None else Path(tmp or ".") / "demo.sqlite3"
     try:
         settings = settings.model_copy(update={"database": db, "port": port,
                                                "tick_interval_s": 0.25})
-        links = demo_links(db, demo_unit_ids(graph))
+        links = demo_links(db, unit_ids)
         app = create_demo_app(settings, config, graph=graph,
                               say=None if quiet else lambda s: print(s, flush=True))
-        print(_banner(settings, config, links, graph, temporary=tmp is not None), flush=True)
+        print(_banner(settings, config, links, graph, len(unit_ids), temporary=tmp is not None),
+              flush=True)
         server = uvicorn.Server(uvicorn.Config(
             app, host=settings.host, port=port, log_level="warning", access_log=False,
             ws_per_message_deflate=settings.permessage_deflate, lifespan="on",
@@ -232,7 +235,7 @@ def _free_port(host: str) -> int:
 
 
 def _banner(settings: Settings, config: DemoConfig, links: list[DemoLink], graph: RoadGraph,
-            *, temporary: bool) -> str:
+            n_units: int, *, temporary: bool) -> str:
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
     base = f"http://{host}:{settings.port}"
     width = max(len(link.label) for link in links)
@@ -241,7 +244,7 @@ def _banner(settings: Settings, config: DemoConfig, links: list[DemoLink], graph
            if config.auto_assign else "no dispatcher bot: assign the callouts yourself")
     lines = [
         f"MAE Dispatch live demo on {graph.meta.get('name', 'the map')}: "
-        f"{len(demo_unit_ids(graph))} units on shift, about {config.alarms_per_hour:g} "
+        f"{n_units} units on shift, about {config.alarms_per_hour:g} "
         f"alarms per demo hour (seed {config.seed})",
         f"time runs {config.speed:g}x: one real second is {config.speed:g} demo seconds; {bot}",
         f"database: {settings.database}" + (" (temporary, removed on exit)" if temporary

@@ -168,6 +168,10 @@ class UnitOut(BaseModel):
     shift_ends_at: datetime | None
     crew_size: int
     competences: list[str]
+    registered_competences: list[str] = Field(
+        default_factory=list, description="the unit's own competences (its registration)")
+    seats: int | None = Field(default=None, description="seats in the car; null: not recorded")
+    retired: bool = Field(default=False, description="retired units are kept for the history")
 
 
 class NoteOut(BaseModel):

@@ -21,6 +21,7 @@ from dispatch.errors import UnknownAlarm
 from dispatch.events import Envelope
 from dispatch.model import Location
 from dispatch.recommend import Proposal, RecommendConfig, UnitOption
+from dispatch.region import Region
 from dispatch.state import DispatchState
 from maps.graph import RoadGraph
 from routing.engine import TravelTimes
@@ -77,6 +78,9 @@ class DispatchService:
     ) -> None:
         self.graph = graph
         self.clock: Clock = clock or WallClock()
+        #: The region loaded at start (``mae serve --region``; :func:`web.regions.load_region`),
+        #: whose ``rota`` and ``tzinfo`` the shifts follow; None when the service runs without.
+        self.region: Region | None = None
         self.state = DispatchState()
         index = LogIndex(AudienceWindow(backlog_events))
         self._index = index

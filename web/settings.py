@@ -24,8 +24,13 @@ class Settings(BaseSettings):
                            description="SQLite file for events, principals and audit")
     map_path: Path | None = Field(default=None,
                                   description="a .maegraph map (default: bundled Norrbotten)")
+    region: Path | None = Field(default=None,
+                                description="a region file (TOML: bases, units, rota, "
+                                "facilities) loaded at start; units not in it are retired")
     demo_units: bool = Field(default=False,
-                             description="register one unit per MAE base if none exist")
+                             description="load the region (the bundled Norrbotten one unless "
+                             "`region` names another) and put every off-duty unit of it on a "
+                             "demo shift, for trying the pages")
     tick_interval_s: float = Field(default=1.0, gt=0, le=60,
                                    description="seconds between clock ticks")
     ack_timeout_s: float = Field(default=60.0, gt=0, le=3600,

@@ -68,6 +68,9 @@ def unit_view(unit: Unit) -> dict[str, Any]:
         "shift_ends_at": _iso(unit.shift_ends_at),
         "crew_size": len(unit.crew),
         "competences": list(unit.competences),
+        "registered_competences": list(unit.registered_competences),
+        "seats": unit.seats,
+        "retired": unit.retired,
     }
 
 
@@ -195,12 +198,12 @@ def track_eta(eta_at: dict[str, datetime], event: Event) -> None:
 
 def board_snapshot(state: DispatchState, *, with_text: bool,
                    eta_at: Mapping[str, datetime]) -> dict[str, Any]:
-    """The dispatch board as a snapshot message: every unit and the open callouts (the live
-    /ws/dispatch snapshot and the replay's)."""
+    """The dispatch board as a snapshot message: every unit not retired and the open callouts
+    (the live /ws/dispatch snapshot and the replay's)."""
     return {
         "type": "snapshot",
         "seq": state.last_seq,
-        "units": [unit_view(u) for u in sorted(state.units.values(), key=lambda u: u.unit_id)],
+        "units": [unit_view(u) for u in state.active_units()],
         "callouts": [callout_view(state, c, with_text=with_text,
                                   eta_at=eta_at.get(c.callout_id))
                      for c in state.open_callouts()],

@@ -28,9 +28,11 @@ from dispatch.commands import (
     RegisterUnit,
     ReportPosition,
     ReportStatus,
+    RetireUnit,
     SplitCallout,
     StartShift,
     Tick,
+    UpdateUnit,
     decide,
 )
 from dispatch.errors import DispatchError, EventOutOfSequence, UnknownEvent
@@ -72,7 +74,7 @@ def draw_command(data: st.DataObject, state: DispatchState) -> Command:
     kind = data.draw(st.sampled_from([
         "alarm", "alarm", "assign", "assign", "reassign", "ack", "status", "status", "status",
         "outcome", "outcome", "position", "cancel", "merge", "split", "note", "tick", "shift",
-        "end",
+        "end", "update", "retire", "register",
     ]))
     if kind == "alarm":
         return ReceiveAlarm(data.draw(alarms))
@@ -102,6 +104,15 @@ def draw_command(data: st.DataObject, state: DispatchState) -> Command:
         return StartShift(unit, ("nurse A", "nurse B"), T0 + timedelta(hours=8))
     if kind == "end":
         return EndShift(unit)
+    if kind == "update":
+        spot = data.draw(st.sampled_from(SPOTS))
+        return UpdateUnit(unit, f"MAE {unit} {spot.lat}", "base", spot,
+                          competences=data.draw(st.sampled_from([(), ("doctor",)])),
+                          seats=data.draw(st.sampled_from([None, 2, 3])))
+    if kind == "retire":
+        return RetireUnit(unit)
+    if kind == "register":  # a retired unit comes back; any other is refused
+        return RegisterUnit(unit, f"MAE {unit}", "base", data.draw(st.sampled_from(SPOTS)))
     return Tick()
 
 
@@ -141,6 +152,9 @@ def check_invariants(state: DispatchState) -> None:
         if unit.callout_id is not None:
             assert serving.get(unit.unit_id) == unit.callout_id
             assert unit.status.is_busy
+        if unit.retired:
+            assert unit.status is UnitStatus.OFF_DUTY and unit.callout_id is None
+            assert unit not in state.free_units()
     for alarm_id in state.alarms:
         holder = state.callouts[state.alarm_callout[alarm_id]]
         assert alarm_id in holder.alarm_ids, "an alarm was lost"

@@ -44,7 +44,7 @@ from tests.web.conftest import (
 )
 from web.demo_config import DemoConfig
 from web.demo_feed import JOINT_FAR_M, JOINT_NEAR_M, LEAD_S, AlarmFeed
-from web.demo_units import demo_unit_ids, register_demo_units
+from web.demo_units import demo_region, demo_unit_ids, register_demo_units
 from web.errors import BadMessage
 from web.eventstore import SqliteEventStore
 from web.live_demo import ScaledClock, create_demo_app, demo_links
@@ -105,18 +105,28 @@ def test_feed_draws_joint_alarms_from_the_demand_model(graph: RoadGraph) -> None
     assert all(a.payload().note == "" for a in alarms)  # no free text about anyone
 
 
-def test_the_demo_registers_one_unit_on_shift_per_base_once(tmp_path: Path,
-                                                            graph: RoadGraph) -> None:
+def test_the_demo_registers_the_bundled_regions_units_on_shift_once(tmp_path: Path,
+                                                                    graph: RoadGraph) -> None:
+    """The demo's units are the bundled region file's (one per MAE base of the map), not a
+    seeding of its own; a second run changes nothing."""
     store = SqliteEventStore(tmp_path / "units.sqlite3")
     service = DispatchService(store, graph=graph, clock=ManualClock())
     try:
         assert asyncio.run(register_demo_units(service)) == 3
-        assert asyncio.run(register_demo_units(service)) == 0  # a log with units is left alone
+        assert asyncio.run(register_demo_units(service)) == 0  # all on shift already
+        assert service.state.last_seq == 6  # three registrations, three shifts
     finally:
         service.close()
         store.close()
     units = service.state.units
-    assert sorted(units) == sorted(demo_unit_ids(graph))
+    region = demo_region(graph)
+    assert service.region == region
+    assert sorted(units) == sorted(demo_unit_ids(region)) == [
+        "MAE-GALLIVARE", "MAE-PITEA", "MAE-SUNDERBY"]
+    bases = {f.name: f for f in graph.facilities if f.is_a("mae_base")}
+    assert {u.base for u in units.values()} == set(bases)
+    for u in units.values():
+        assert (u.position.lat, u.position.lon) == (bases[u.base].lat, bases[u.base].lon)
     assert all(u.status is UnitStatus.AVAILABLE and u.shift_ends_at == T0 + timedelta(hours=12)
                for u in units.values())
 
@@ -146,7 +156,7 @@ def demo(tmp_path: Path, graph: RoadGraph, request: pytest.FixtureRequest) -> It
     """The demo app in a thread on a free port; ``request.param`` updates its DemoConfig."""
     db = tmp_path / "demo.sqlite3"
     port = free_port()
-    links = demo_links(db, demo_unit_ids(graph))
+    links = demo_links(db, demo_unit_ids(demo_region(graph)))
     tokens = {link.label: link.token for link in links}
     options: dict[str, Any] = {"speed": 300.0, "seed": 5, "alarms_per_hour": 12.0,
                                "assign_after_s": 30.0, "service": FAST}

@@ -280,7 +280,12 @@ def islands() -> RoadGraph:
 @pytest.fixture
 def island_server(tmp_path: Path, db: Path, tokens: dict[str, str]) -> Iterator[Server]:
     path = save_graph(islands(), tmp_path / "islands.maegraph")
-    srv = thread_server(db, tokens, clock=ManualClock(), map_path=path, demo_units=True)
+    region = tmp_path / "islands.toml"
+    region.write_text('name = "Islands"\n[[bases]]\nid = "alpha"\nname = "Alpha sjukhus"\n'
+                      'lat = 65.0\nlon = 20.0\n[[units]]\nid = "MAE-ALPHA"\n'
+                      'name = "MAE Alpha"\nbase = "alpha"\n', encoding="utf-8")
+    srv = thread_server(db, tokens, clock=ManualClock(), map_path=path, region=region,
+                        demo_units=True)
     yield srv
     srv.stop()
 

@@ -390,3 +390,49 @@ def test_the_page_unpacks_a_batch_frame_when_it_resumes(tmp_path: Path, browser:
     finally:
         context.close()
         srv.stop()
+
+
+def test_a_unit_retired_or_renamed_by_the_region_file_changes_on_an_open_board(
+    tmp_path: Path, browser: Any
+) -> None:
+    """The service restarts with a region file that drops one unit and renames another: the
+    open page, once it has caught up, shows the new name and no longer shows the retired unit
+    (on the map or in the list), and a fresh load of the page agrees."""
+    from web.regions import BUNDLED_REGION
+
+    db = tmp_path / "region.sqlite3"
+    tokens = make_tokens(db)
+    port = free_port()
+    region = tmp_path / "region.toml"
+    text = BUNDLED_REGION.read_text(encoding="utf-8")
+    region.write_text(text, encoding="utf-8")
+    srv = thread_server(db, tokens, port=port, region=region)
+    errors: list[str] = []
+    context, page = open_page(browser, f"{srv.base}/dispatch#token={tokens['dispatcher']}",
+                              errors=errors)
+    try:
+        units = page.locator("#units .unit-item")
+        expect(units).to_have_count(3)
+        expect(page.locator(".unit-pin[data-unit='MAE-GALLIVARE']")).to_have_count(1)
+        context.set_offline(True)
+        srv.stop()
+        gallivare = text.index('[[units]]\nid = "MAE-GALLIVARE"')
+        fewer = text[:gallivare] + text[text.index("\n\n", gallivare) + 2:]
+        rota = text.index('[[rota]]\nunit = "MAE-GALLIVARE"')
+        fewer = fewer.replace(text[rota:text.index("\n\n", rota) + 2], "").replace(
+            'name = "MAE Piteå"', 'name = "MAE Piteå älvdal"')
+        region.write_text(fewer, encoding="utf-8")
+        srv = thread_server(db, tokens, port=port, region=region)
+        context.set_offline(False)
+        expect(units).to_have_count(2, timeout=30_000)
+        expect(page.locator("#units [data-unit='MAE-PITEA'] .name")).to_have_text(
+            "MAE Piteå älvdal")
+        expect(page.locator(".unit-pin[data-unit='MAE-GALLIVARE']")).to_have_count(0)
+        expect(page.locator(".unit-pin[data-unit='MAE-PITEA']")).to_have_count(1)
+        page.reload()
+        expect(units).to_have_count(2)
+        expect(page.locator("#units [data-unit='MAE-GALLIVARE']")).to_have_count(0)
+        assert not errors, errors
+    finally:
+        context.close()
+        srv.stop()

@@ -21,7 +21,7 @@ Reader = Annotated[Principal, Depends(require(Action.UNITS_READ))]
 
 @router.get("", response_model=list[UnitOut], responses=errors())
 def list_units(service: ServiceDep, _: Reader) -> list[dict[str, Any]]:
-    """Every registered unit, by id."""
+    """Every registered unit, by id (retired ones too, marked ``retired``)."""
     return [unit_view(u) for u in sorted(service.state.units.values(), key=lambda u: u.unit_id)]
 
 

@@ -18,7 +18,7 @@ const $ = (id) => document.getElementById(id);
 const replayName = new URLSearchParams(location.search).get("replay");
 const UNIT_EVENTS = new Set(["UnitStatusChanged", "UnitAssigned", "AssignmentTimedOut", "AssignmentCancelled",
   "ShiftStarted", "ShiftEnded", "UnitPositionReported", "OutcomeRecorded", "CalloutCancelled", "UnitRegistered",
-  "CalloutsMerged"]);
+  "CalloutsMerged", "UnitUpdated", "UnitRetired"]);
 const CLEARS_FLAG = new Set(["UnitAssigned", "AssignmentAcknowledged", "CalloutCancelled", "OutcomeRecorded",
   "CalloutsMerged", "UnitStatusChanged"]);
 
@@ -69,6 +69,7 @@ function render() {
     for (const id of unitIds) {
       const unit = store.units.get(id);
       if (unit) map.setUnit(unit, unit.callout_id ? store.callouts.get(unit.callout_id) : null);
+      else map.removeUnit(id); // retired
     }
     if (dirty.all) { // a new snapshot: drop markers of what it no longer has
       for (const id of [...map.callouts.keys()]) if (!store.callouts.has(id)) map.setCallout({ callout_id: id }, now, false);

@@ -134,9 +134,21 @@ export class DispatchStore {
     this.units.set(e.unit_id, {
       unit_id: e.unit_id, name: e.name, base: e.base, status: "off_duty", status_since: e.at,
       position: e.position, position_at: null, callout_id: null, shift_ends_at: null,
-      crew_size: 0, competences: [],
+      crew_size: 0, competences: [], registered_competences: e.competences || [],
+      seats: e.seats ?? null, retired: false,
     });
     ch.units.add(e.unit_id);
+  }
+
+  _onUnitUpdated(e, ch) {
+    const changes = { name: e.name, base: e.base, registered_competences: e.competences, seats: e.seats };
+    if (e.position) Object.assign(changes, { position: e.position, position_at: e.at });
+    this._unit(e.unit_id, changes, ch);
+  }
+
+  /** A retired unit leaves the board (it stays in the log and in /api/units). */
+  _onUnitRetired(e, ch) {
+    if (this.units.delete(e.unit_id)) ch.units.add(e.unit_id);
   }
 
   _onShiftStarted(e, ch) {
