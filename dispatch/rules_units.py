@@ -28,7 +28,7 @@ from dispatch.events import (
     UnitRegistered,
     UnitStatusChanged,
 )
-from dispatch.model import parse_enum
+from dispatch.model import crew_members, parse_enum
 from dispatch.status import (
     CalloutStatus,
     UnitStatus,
@@ -70,12 +70,10 @@ def start_shift(ctx: Context, command: StartShift) -> Decision:
         )
     if command.ends_at <= ctx.now:
         raise InvalidCommand("ends_at", "the shift must end after it starts")
-    if not command.crew:
-        raise InvalidCommand("crew", "a shift needs at least one crew member")
     return ctx.decision(ShiftStarted(
         **ctx.stamp,
         unit_id=unit.unit_id,
-        crew=tuple(command.crew),
+        crew=crew_members(command.crew),
         ends_at=command.ends_at,
         competences=tuple(command.competences),
     ))

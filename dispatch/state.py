@@ -32,7 +32,7 @@ from dispatch.events import (
     UnitRegistered,
     UnitStatusChanged,
 )
-from dispatch.model import Alarm, Location, Outcome, Priority
+from dispatch.model import Alarm, CrewMember, Location, Outcome, Priority
 from dispatch.status import CalloutStatus, UnitStatus
 
 __all__ = ["Callout", "DispatchState", "FollowUp", "Note", "Unit"]
@@ -48,7 +48,7 @@ class Unit:
     position: Location
     status: UnitStatus = UnitStatus.OFF_DUTY
     status_since: datetime | None = None
-    crew: tuple[str, ...] = ()
+    crew: tuple[CrewMember, ...] = ()
     competences: tuple[str, ...] = ()
     shift_ends_at: datetime | None = None
     callout_id: str | None = None
