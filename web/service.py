@@ -10,14 +10,16 @@ Callers use these methods and read ``state``, ``graph`` and ``clock``; never the
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from dispatch.clock import Clock
 from dispatch.commands import Command, DispatchConfig
 from dispatch.errors import UnknownAlarm
 from dispatch.model import Location
 from dispatch.recommend import Proposal, RecommendConfig, UnitOption
+from dispatch.rota import RotaShift, ShiftPattern, due_not_signed_on, sign_on_shift
 from dispatch.state import DispatchState
 from maps.graph import RoadGraph
 from routing.engine import TravelTimes
@@ -27,12 +29,14 @@ from web.auth import Principal, Role
 from web.eventstore import EventStore
 from web.fanout import Fanout, History, Subscription
 from web.ticks import Ticker
-from web.views import alarm_status
+from web.views import alarm_status, rota_view
 from web.visibility import Viewer
 from web.writer import Executed, Guard, LogIndex, Writer
 
-__all__ = ["DispatchService", "Guard", "Subscription", "WallClock"]
+__all__ = ["DEFAULT_TIMEZONE", "DispatchService", "Guard", "Subscription", "WallClock"]
 
+#: The region's timezone when none is given (the rota's times are local to it).
+DEFAULT_TIMEZONE = ZoneInfo("Europe/Stockholm")
 
 
 class WallClock:
@@ -55,8 +59,14 @@ class DispatchService:
         config: DispatchConfig | None = None,
         recommend_config: RecommendConfig | None = None,
         queue_size: int = 10_000,
+        rota: Iterable[ShiftPattern] = (),
+        timezone: tzinfo = DEFAULT_TIMEZONE,
     ) -> None:
         self.graph = graph
+        #: The shift patterns and their timezone, used while no region (``self.region``, with
+        #: ``.rota`` and ``.timezone``) is loaded; a loaded region's rota wins.
+        self.rota: tuple[ShiftPattern, ...] = tuple(rota)
+        self.timezone: tzinfo = timezone
         self.clock: Clock = clock or WallClock()
         self.state = DispatchState()
         index = LogIndex()
@@ -68,7 +78,7 @@ class DispatchService:
         self._advisor = Advisor(self.state, graph, clock=self.clock,
                                 config=recommend_config or RecommendConfig())
         self._ticker = Ticker(self._writer.execute, self._advisor.recommend,
-                              self._fanout.broadcast)
+                              self._fanout.broadcast, due=self.due_not_signed_on)
 
     # -- writing (web.writer) ------------------------------------------------------------------
 
@@ -119,6 +129,30 @@ class DispatchService:
             raise UnknownAlarm(alarm_id)
         return alarm_status(self.state, alarm_id, eta_at=self._index.eta_at,
                             now=self.clock.now())
+
+    def rota_in_force(self) -> tuple[tuple[ShiftPattern, ...], tzinfo]:
+        """The rota and its timezone: the loaded region's if there is one, else ``rota``."""
+        region = getattr(self, "region", None)
+        if region is not None:
+            tz = region.timezone
+            return tuple(region.rota), ZoneInfo(tz) if isinstance(tz, str) else tz
+        return self.rota, self.timezone
+
+    def sign_on_shift(self, unit_id: str) -> RotaShift | None:
+        """The rota shift a crew of ``unit_id`` signing on now signs on for (None: an extra
+        shift, whose end the crew must give)."""
+        rota, tz = self.rota_in_force()
+        return sign_on_shift(rota, unit_id, tz, self.clock.now())
+
+    def due_not_signed_on(self) -> list[RotaShift]:
+        """The rota shifts running now whose unit's crew has not signed on."""
+        rota, tz = self.rota_in_force()
+        return due_not_signed_on(self.state, rota, tz, self.clock.now())
+
+    def rota_status(self) -> dict[str, Any]:
+        """Each unit's rota shift now and next, and whether it is due but not signed on."""
+        rota, tz = self.rota_in_force()
+        return rota_view(self.state, rota, tz, self.clock.now())
 
     def history(self, viewer: Viewer, callout_id: str, *, limit: int) -> History:
         """The last ``limit`` logged events about a callout (and those merged into it) that

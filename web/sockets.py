@@ -22,7 +22,7 @@ import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -43,7 +43,7 @@ from dispatch.commands import (
     StartShift,
 )
 from dispatch.errors import InvalidCommand
-from dispatch.model import Outcome
+from dispatch.model import CrewMember, Outcome
 from dispatch.state import DispatchState
 from mae.errors import MaeError
 from web.auth import Action, Principal, PrincipalStore, authorize
@@ -340,10 +340,15 @@ async def _follow_ups(conn: Connection, msg: FollowUpsMsg) -> Reply:
             "follow_ups": sorted(items, key=lambda f: f["at"])}
 
 
+async def _dispatch_rota(conn: Connection, msg: Any) -> Reply:
+    """Every unit's rota shift now and next, and which are due but not signed on."""
+    return conn.service.rota_status()
+
+
 _DISPATCH: dict[str, Handler] = {
     "assign": _assign, "reassign": _assign, "cancel": _cancel, "merge": _merge, "split": _split,
     "note": _note, "recommend": _recommend, "propose": _propose, "ping": _ping,
-    "history": _history, "follow_ups": _follow_ups,
+    "history": _history, "follow_ups": _follow_ups, "rota": _dispatch_rota,
 }
 
 
@@ -404,11 +409,38 @@ async def _outcome(conn: Connection, msg: OutcomeMsg) -> Reply:
                                    "kind": msg.kind.value}, op=msg.op)
 
 
+#: The latest end a crew may give its shift (a rota shift's end is the rota's).
+MAX_SHIFT = timedelta(hours=24)
+
+
 async def _shift_start(conn: Connection, msg: ShiftStartMsg) -> Reply:
+    """Sign on: the crew members, and the shift's end (given, or the rota shift's)."""
     unit = _unit(conn)
-    ends = conn.service.clock.now() + timedelta(hours=msg.hours)
-    return await conn.run_command(StartShift(unit, tuple(msg.crew), ends, tuple(msg.competences)),
-                                  "shift_start", {"unit_id": unit})
+    now = conn.service.clock.now()
+    if msg.ends_at is not None:
+        ends = msg.ends_at.astimezone(UTC)
+        if ends > now + MAX_SHIFT:
+            raise InvalidCommand("ends_at", "a shift must end within 24 hours")
+    elif msg.hours is not None:
+        ends = now + timedelta(hours=msg.hours)
+    else:
+        shift = conn.service.sign_on_shift(unit)
+        if shift is None:
+            raise InvalidCommand("ends_at", f"unit {unit} has no rota shift now: give the end "
+                                 "of this extra shift")
+        ends = shift.ends_at
+    crew = tuple(CrewMember(m.name, m.role) for m in msg.crew)
+    return await conn.run_command(StartShift(unit, crew, ends, tuple(msg.competences)),
+                                  "shift_start", {"unit_id": unit, "crew_size": len(crew)})
+
+
+async def _crew_rota(conn: Connection, msg: Any) -> Reply:
+    """The crew's own unit's rota: its shift now and next, and what a sign-on now is for."""
+    unit = _unit(conn)
+    status = conn.service.rota_status()
+    mine = [u for u in status["units"] if u["unit_id"] == unit]
+    return {**status, "units": mine}
+
 
 
 async def _shift_end(conn: Connection, msg: Any) -> Reply:
@@ -418,7 +450,7 @@ async def _shift_end(conn: Connection, msg: Any) -> Reply:
 
 _CREW: dict[str, Handler] = {
     "ack": _ack, "status": _status, "position": _position, "outcome": _outcome,
-    "shift_start": _shift_start, "shift_end": _shift_end, "ping": _ping,
+    "shift_start": _shift_start, "shift_end": _shift_end, "ping": _ping, "rota": _crew_rota,
 }
 
 
