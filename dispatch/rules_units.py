@@ -105,6 +105,9 @@ def report_status(ctx: Context, command: ReportStatus) -> Decision:
         raise InvalidCommand("status", "a unit is dispatched by assigning it, not by a report")
     if wanted is UnitStatus.OFF_DUTY:
         raise InvalidCommand("status", "end the shift to go off duty")
+    if unit.status is UnitStatus.OFF_DUTY:
+        raise InvalidCommand("status", f"unit {unit.unit_id} is off duty: sign on (start the "
+                             "shift with its crew) first")
     check_unit_transition(unit.unit_id, unit.status, wanted)
     events: list[Event] = []
     callout = ctx.state.callouts[unit.callout_id] if unit.callout_id else None

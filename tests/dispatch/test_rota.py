@@ -218,3 +218,11 @@ def test_a_crew_members_role_must_be_one_of_the_roles() -> None:
     with pytest.raises(InvalidCommand, match="crew.role") as exc:
         CrewMember("Anna", "captain")  # type: ignore[arg-type]
     assert "nurse" in str(exc.value)
+
+
+def test_an_off_duty_unit_cannot_report_itself_available_without_signing_on(core: Core) -> None:
+    registered(core, "A")
+    with pytest.raises(InvalidCommand, match="sign on") as exc:
+        core.do(ReportStatus("A", UnitStatus.AVAILABLE), now=T)
+    assert exc.value.field == "status"
+    assert core.state.units["A"].status is UnitStatus.OFF_DUTY

@@ -70,6 +70,8 @@ def test_an_extra_shift_outside_the_rota_needs_its_end(off_duty: tuple[Server, A
     crew = srv.socket("/ws/crew", "crew_sun")
     crew.ready()
     assert crew.request({"type": "rota"})["units"][0]["sign_on"] is None
+    no_shift = crew.request({"type": "status", "status": "available"})
+    assert no_shift["type"] == "error" and no_shift["field"] == "status", no_shift
     refused = crew.request({"type": "shift_start", "crew": [{"name": "Bo", "role": "doctor"}]})
     assert refused["type"] == "error" and refused["field"] == "ends_at", refused
     assert app.state.service.state.units["MAE-SUNDERBY"].status.value == "off_duty"
