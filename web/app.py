@@ -142,7 +142,8 @@ def create_app(
     app.add_exception_handler(MaeError, on_mae_error)
     app.add_exception_handler(RequestValidationError, on_invalid_request)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
-    for module in (routes.health, routes.alarms, routes.units, routes.callouts, routes.audit):
+    for module in (routes.health, routes.alarms, routes.units, routes.callouts, routes.audit,
+                   routes.rota):
         app.include_router(module.router)
     app.include_router(sockets.router)
     app.include_router(pages.router)

@@ -59,6 +59,9 @@ __all__ = [
     "PlaceOut",
     "ReplayOut",
     "RoadOut",
+    "RotaOut",
+    "RotaShiftOut",
+    "RotaUnitOut",
     "RouteOut",
     "StepOut",
     "UnitOut",
@@ -175,6 +178,27 @@ class UnitOut(BaseModel):
     crew_size: int
     crew: list[CrewMemberOut] = Field(description="who is on board this shift (staff)")
     competences: list[str]
+
+
+class RotaShiftOut(BaseModel):
+    starts_at: datetime
+    ends_at: datetime
+
+
+class RotaUnitOut(BaseModel):
+    unit_id: str
+    current: RotaShiftOut | None = Field(description="its rota shift now")
+    next: RotaShiftOut | None = Field(description="its next rota shift")
+    sign_on: RotaShiftOut | None = Field(
+        description="the shift a sign-on now is for (now, or starting within the hour); null: "
+        "an extra shift, whose end the crew gives")
+    due_not_signed_on: bool = Field(description="its rota shift has started, nobody signed on")
+
+
+class RotaOut(BaseModel):
+    at: datetime
+    timezone: str = Field(description="the zone the rota's local times are in")
+    units: list[RotaUnitOut]
 
 
 class NoteOut(BaseModel):
