@@ -7,6 +7,8 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dispatch.commands import (
     Assign,
@@ -226,3 +228,45 @@ def test_an_off_duty_unit_cannot_report_itself_available_without_signing_on(core
         core.do(ReportStatus("A", UnitStatus.AVAILABLE), now=T)
     assert exc.value.field == "status"
     assert core.state.units["A"].status is UnitStatus.OFF_DUTY
+
+
+# -- invariants over any pattern and any moment of a year with both DST changes -----------------
+
+patterns = st.builds(
+    lambda days, start, length_min: ShiftPattern(
+        "U", frozenset(days), start,
+        (datetime.combine(datetime(2026, 1, 1).date(), start)
+         + timedelta(minutes=length_min)).time()),
+    st.sets(st.integers(1, 7), min_size=1),
+    st.times().map(lambda t: t.replace(second=0, microsecond=0)),
+    st.integers(15, 23 * 60),
+)
+moments = st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2026, 12, 31),
+                       timezones=st.just(UTC))
+
+
+@given(patterns, moments)
+@settings(max_examples=300, deadline=None)
+def test_the_shift_now_covers_now_starts_on_a_rota_day_and_is_the_only_candidate(
+    pattern: ShiftPattern, now: datetime,
+) -> None:
+    shift = current_shift([pattern], "U", STHLM, now)
+    today = now.astimezone(STHLM).date()
+    candidates = [occurrence(pattern, day, STHLM)
+                  for day in (today - timedelta(days=1), today)
+                  if day.isoweekday() in pattern.days]
+    covering = [s for s in candidates if s.covers(now)]
+    assert (shift is None) == (not covering)
+    if shift is not None:
+        assert shift.covers(now)
+        start_local = shift.starts_at.astimezone(STHLM)
+        assert start_local.isoweekday() in pattern.days
+        gap = (datetime.combine(today, pattern.start) + timedelta(hours=1)).time()
+        assert start_local.time().replace(tzinfo=None) in (pattern.start, gap)  # gap: spring
+        # wall-clock length, give or take the hour a DST change adds or takes
+        planned = (datetime.combine(today, pattern.end) - datetime.combine(today, pattern.start))
+        planned = planned if planned > timedelta(0) else planned + timedelta(days=1)
+        assert abs((shift.ends_at - shift.starts_at) - planned) <= timedelta(hours=1)
+    upcoming = next_shift([pattern], "U", STHLM, now)
+    assert upcoming is not None and upcoming.starts_at > now  # a weekly rota always has one
+    assert upcoming.starts_at - now <= timedelta(days=7)
