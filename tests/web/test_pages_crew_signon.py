@@ -85,6 +85,8 @@ def test_a_crew_signs_on_from_the_phone_and_the_dispatcher_sees_who_is_on_board(
     assert board.text_content(f"{SUNDERBY} .unit-crew") == \
         "Anna Lind (ssk), Omar Haddad (förare) · till 23:00"
     assert board.locator(f"{SUNDERBY} .rota-due").count() == 0
+    board.hover('.unit-pin[data-unit="MAE-SUNDERBY"]')  # the map's tooltip names them too
+    board.wait_for_selector(".leaflet-tooltip:has-text('Omar Haddad (förare)')", timeout=WAIT_MS)
     screenshot(board, "dispatcher-crew")
 
     phone.click("#lang")  # English, like the rest of the page
