@@ -19,7 +19,7 @@ from dispatch.commands import (
     StartShift,
     Tick,
 )
-from dispatch.errors import InvalidCommand
+from dispatch.errors import DispatchError, InvalidCommand
 from dispatch.events import ShiftEnded
 from dispatch.model import (
     Agency,
@@ -270,3 +270,13 @@ def test_the_shift_now_covers_now_starts_on_a_rota_day_and_is_the_only_candidate
     upcoming = next_shift([pattern], "U", STHLM, now)
     assert upcoming is not None and upcoming.starts_at > now  # a weekly rota always has one
     assert upcoming.starts_at - now <= timedelta(days=7)
+
+
+def test_a_unit_due_but_not_signed_on_cannot_be_assigned(core: Core) -> None:
+    registered(core, "MAE-PITEA")
+    assert [s.unit_id for s in due_not_signed_on(core.state, [NIGHT], STHLM, T)] == ["MAE-PITEA"]
+    alarm = Alarm(Agency.POLICE, "P-2", T, HOME, Priority.ACUTE, Category.SUICIDE_RISK)
+    core.do(ReceiveAlarm(alarm), now=T)
+    with pytest.raises(DispatchError):
+        core.do(Assign("C000001", "MAE-PITEA"), now=T)
+    assert core.state.units["MAE-PITEA"].callout_id is None
