@@ -497,6 +497,10 @@ async function main() {
     const { job } = projected();
     if (job && !document.hidden) render(); // keeps the minutes to arrival current
   }, 30000);
+  setInterval(() => {
+    const { unit } = projected();
+    if (unit && unit.status === "off_duty" && !document.hidden) loadRota(); // a shift draws near
+  }, 60000);
   $("outcome-form").addEventListener("submit", submitOutcome);
   $("followup").addEventListener("change", () => { $("followup-box").hidden = !$("followup").checked; });
   $("outbox-count").addEventListener("click", () => $("outbox").scrollIntoView({ behavior: "smooth" }));
