@@ -13,6 +13,12 @@ Crew messages (ack, status, position, outcome) may carry an ``op`` id made by th
 outbox: the reply then echoes ``op`` and says ``duplicate`` (true when the server had already
 accepted that op: same seq, nothing appended). A status may name the ``callout_id`` it was made
 for, and is refused if the unit is no longer on that callout.
+
+Shifts: a crew signs on with ``shift_start`` (``crew``: ``[{name, role}]``; the end is
+``ends_at``, else ``hours`` from now, else the end of its rota shift; with no rota shift it must
+give one) and off with ``shift_end``. ``rota`` asks for the rota status (a crew: its own unit's;
+a dispatcher: every unit's); the dispatchers also get ``rota_due`` messages listing the units due
+by the rota with no crew signed on whenever that list changes.
 """
 
 from __future__ import annotations
