@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import time
 from pathlib import Path
+from types import SimpleNamespace
 
 from dispatch.rota import ShiftPattern
 from tests.web.conftest import ManualClock
@@ -38,5 +39,24 @@ def test_the_rota_says_who_is_due_and_only_watchers_may_read_it(tmp_path: Path) 
         for who, status in (("crew_pit", 403), ("police", 403), (None, 401)):
             with srv.http(who) as c:
                 assert c.get("/api/rota").status_code == status, who
+    finally:
+        srv.stop()
+
+
+def test_a_loaded_regions_rota_and_timezone_win_over_the_services_own(tmp_path: Path) -> None:
+    """The hook a region file uses: ``service.region`` with ``.rota`` and ``.timezone`` (a zone
+    name, as the region file gives it)."""
+    srv, app = rota_server(tmp_path, ManualClock(), (THURSDAY,))
+    try:
+        helsinki_evening = ShiftPattern("MAE-SUNDERBY", frozenset({4}), time(16), time(23))
+        app.state.service.region = SimpleNamespace(rota=(helsinki_evening,),
+                                                   timezone="Europe/Helsinki")
+        with srv.http("dispatcher") as c:
+            body = c.get("/api/rota").json()
+        assert body["timezone"] == "Europe/Helsinki"
+        current = {u["unit_id"]: u["current"] for u in body["units"]}
+        assert current["MAE-PITEA"] is None  # the service's own rota no longer counts
+        assert current["MAE-SUNDERBY"] == {"starts_at": "2026-01-15T14:00:00Z",
+                                           "ends_at": "2026-01-15T21:00:00Z"}
     finally:
         srv.stop()
