@@ -28,7 +28,7 @@ from dispatch.events import (
     UnitRegistered,
     UnitStatusChanged,
 )
-from dispatch.model import crew_members, parse_enum
+from dispatch.model import CrewRole, crew_members, parse_enum
 from dispatch.status import (
     CalloutStatus,
     UnitStatus,
@@ -36,7 +36,8 @@ from dispatch.status import (
     check_unit_transition,
 )
 
-__all__ = ["end_shift", "register_unit", "report_position", "report_status", "start_shift"]
+__all__ = ["ROLE_COMPETENCES", "end_shift", "register_unit", "report_position", "report_status",
+           "start_shift"]
 
 #: The callout status a unit's status report moves its callout to.
 CALLOUT_FOLLOWS: Mapping[UnitStatus, CalloutStatus] = MappingProxyType({
@@ -45,6 +46,8 @@ CALLOUT_FOLLOWS: Mapping[UnitStatus, CalloutStatus] = MappingProxyType({
     UnitStatus.TRANSPORTING: CalloutStatus.TRANSPORTING,
 })
 _OFF_CALLOUT = (UnitStatus.AVAILABLE, UnitStatus.RETURNING, UnitStatus.UNAVAILABLE)
+#: The competence a crew member's role brings to the unit's shift.
+ROLE_COMPETENCES: Mapping[CrewRole, str] = MappingProxyType({CrewRole.DOCTOR: "doctor"})
 
 
 def register_unit(ctx: Context, command: RegisterUnit) -> Decision:
@@ -61,7 +64,8 @@ def register_unit(ctx: Context, command: RegisterUnit) -> Decision:
 
 
 def start_shift(ctx: Context, command: StartShift) -> Decision:
-    """An off-duty unit goes on shift with a crew, until a time after now."""
+    """An off-duty unit goes on shift with a crew, until a time after now; the shift has the
+    competences given and those its crew's roles bring (a doctor on board: ``doctor``)."""
     unit = ctx.state.unit(command.unit_id)
     check_unit_transition(unit.unit_id, unit.status, UnitStatus.AVAILABLE)
     if unit.status is not UnitStatus.OFF_DUTY:
@@ -70,12 +74,18 @@ def start_shift(ctx: Context, command: StartShift) -> Decision:
         )
     if command.ends_at <= ctx.now:
         raise InvalidCommand("ends_at", "the shift must end after it starts")
+    crew = crew_members(command.crew)
+    competences = list(command.competences)
+    for member in crew:  # a doctor on board is the doctor competence (for this shift)
+        gives = ROLE_COMPETENCES.get(member.role)
+        if gives is not None and gives not in competences:
+            competences.append(gives)
     return ctx.decision(ShiftStarted(
         **ctx.stamp,
         unit_id=unit.unit_id,
-        crew=crew_members(command.crew),
+        crew=crew,
         ends_at=command.ends_at,
-        competences=tuple(command.competences),
+        competences=tuple(competences),
     ))
 
 

@@ -280,3 +280,12 @@ def test_a_unit_due_but_not_signed_on_cannot_be_assigned(core: Core) -> None:
     with pytest.raises(DispatchError):
         core.do(Assign("C000001", "MAE-PITEA"), now=T)
     assert core.state.units["MAE-PITEA"].callout_id is None
+
+
+def test_a_doctor_on_board_gives_the_shift_the_doctor_competence(core: Core) -> None:
+    registered(core, "A", "B")
+    core.do(StartShift("A", (CrewMember("Eva", CrewRole.DOCTOR), CrewMember("Bo", CrewRole.NURSE)),
+                       T + timedelta(hours=8), ("lpt",)), now=T)
+    assert core.state.units["A"].competences == ("lpt", "doctor")
+    core.do(StartShift("B", (CrewMember("Bo", CrewRole.NURSE),), T + timedelta(hours=8)), now=T)
+    assert core.state.units["B"].competences == ()
