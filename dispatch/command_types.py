@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from dispatch.model import Alarm, Location, Outcome
+from dispatch.model import Alarm, CrewMember, Location, Outcome
 from dispatch.status import UnitStatus
 
 __all__ = [
@@ -74,10 +74,11 @@ class RetireUnit(Command):
 
 @dataclass(frozen=True, slots=True)
 class StartShift(Command):
-    """Put an off-duty unit on shift with its crew until ``ends_at``."""
+    """Put an off-duty unit on shift (sign on) with its crew until ``ends_at``. Each crew member
+    is a :class:`CrewMember` or, as older callers send, a bare name (its role unknown)."""
 
     unit_id: str
-    crew: tuple[str, ...]
+    crew: tuple[CrewMember | str, ...]
     ends_at: datetime
     competences: tuple[str, ...] = ()
 

@@ -35,7 +35,7 @@ from datetime import datetime
 from typing import Any, Union
 
 from dispatch.errors import EventVersionError, InvalidCommand
-from dispatch.model import Alarm, Location, Outcome, Patient
+from dispatch.model import Alarm, CrewMember, Location, Outcome, Patient
 from dispatch.status import UnitStatus
 
 __all__ = [
@@ -121,8 +121,10 @@ class UnitRetired(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ShiftStarted(Event):
+    """A crew signed on: who is on board (v2: each a name and a role; v1 stored bare names)."""
+
     unit_id: str
-    crew: tuple[str, ...]
+    crew: tuple[CrewMember, ...]
     ends_at: datetime
     competences: tuple[str, ...] = ()
 
@@ -223,7 +225,7 @@ class NoteAdded(Event):
 
 # -- JSON form --------------------------------------------------------------------------------
 
-_NESTED = (Alarm, Location, Outcome, Patient)
+_NESTED = (Alarm, CrewMember, Location, Outcome, Patient)
 _EVENT_TYPES: dict[str, type[Event]] = {
     cls.__name__: cls
     for cls in (
@@ -248,7 +250,7 @@ _EVENT_TYPES: dict[str, type[Event]] = {
 }
 
 #: The current schema version of each event type's stored form (see the module docstring).
-SCHEMA_VERSIONS: dict[str, int] = dict.fromkeys(_EVENT_TYPES, 1)
+SCHEMA_VERSIONS: dict[str, int] = {**dict.fromkeys(_EVENT_TYPES, 1), "ShiftStarted": 2}
 
 #: Turns a stored event's dict of one version into the dict of the next version.
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
@@ -372,3 +374,13 @@ def event_from_dict(data: dict[str, Any]) -> Event:
         data = _upcast(cls.__name__, data, current)
     fields = _field_decoders(cls)
     return cls(**{k: fields[k](v) for k, v in data.items() if k not in _META})
+
+
+# -- upcasters (one per type and old version; see the module docstring) -----------------------
+
+
+@upcaster("ShiftStarted", 1)
+def _crew_names_became_members(data: dict[str, Any]) -> dict[str, Any]:
+    """v1 stored the crew as bare names; v2 as members with a role, unknown for old shifts."""
+    data["crew"] = [{"name": name, "role": "unknown"} for name in data.get("crew", [])]
+    return data

@@ -1,4 +1,4 @@
-"""The values the dispatch core talks about: alarms, patients, locations, outcomes.
+"""The values the dispatch core talks about: alarms, patients, locations, outcomes, crews.
 
 Everything here is a frozen, slotted dataclass or an enum that checks itself on construction, so
 a bad value is refused where it enters (with :class:`InvalidCommand` naming the field) and never
@@ -25,18 +25,23 @@ __all__ = [
     "Alarm",
     "Category",
     "Children",
+    "CrewMember",
+    "CrewRole",
     "Location",
     "Outcome",
     "OutcomeKind",
     "Patient",
     "Priority",
     "Sex",
+    "crew_members",
     "parse_enum",
 ]
 
 MAX_NOTE_CHARS = 2000
 MAX_REASON_CHARS = 200  # a cancel reason
 MAX_REFERENCE_CHARS = 64
+MAX_CREW = 6  # people on board one unit
+MAX_CREW_NAME_CHARS = 60
 
 
 class Agency(enum.StrEnum):
@@ -228,3 +233,46 @@ class Outcome:
             raise InvalidCommand("outcome.facility", "a transport needs the receiving facility")
         if self.follow_up_at is not None:
             _check_time("outcome.follow_up_at", self.follow_up_at)
+
+
+class CrewRole(enum.StrEnum):
+    """What a crew member does on board. ``unknown`` is only what shifts logged before roles
+    were recorded read as; a sign-on names one of the others."""
+
+    NURSE = "nurse"
+    DOCTOR = "doctor"
+    DRIVER = "driver"
+    STUDENT = "student"
+    OTHER = "other"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class CrewMember:
+    """One person on board a unit for a shift: a member of staff (not patient data)."""
+
+    name: str
+    role: CrewRole = CrewRole.UNKNOWN
+
+    def __post_init__(self) -> None:
+        name = self.name.strip() if isinstance(self.name, str) else ""
+        if not name or len(name) > MAX_CREW_NAME_CHARS:
+            raise InvalidCommand("crew.name", f"1-{MAX_CREW_NAME_CHARS} characters, please")
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "role", parse_enum(CrewRole, self.role, "crew.role"))
+
+
+def crew_members(crew: object) -> tuple[CrewMember, ...]:
+    """A sign-on's crew as members: each a :class:`CrewMember` or, as older callers send, a bare
+    name (its role unknown); 1 to :data:`MAX_CREW` people (two may share a name)."""
+    if isinstance(crew, str) or not isinstance(crew, tuple | list):
+        raise InvalidCommand("crew", "must be a list of crew members")
+    if not 1 <= len(crew) <= MAX_CREW:
+        raise InvalidCommand("crew", f"a shift needs 1-{MAX_CREW} crew members")
+    members: list[CrewMember] = []
+    for i, member in enumerate(crew):
+        try:
+            members.append(member if isinstance(member, CrewMember) else CrewMember(member))
+        except InvalidCommand as exc:
+            raise InvalidCommand(exc.field.replace("crew.", f"crew.{i}."), exc.problem) from None
+    return tuple(members)

@@ -22,6 +22,7 @@ from dispatch.events import (
     ShiftEnded,
     UnitAssigned,
 )
+from dispatch.rota import shifts_to_end
 from dispatch.state import Callout, Unit
 from dispatch.status import (
     CalloutStatus,
@@ -120,8 +121,8 @@ def record_outcome(ctx: Context, command: RecordOutcome) -> Decision:
 
 
 def tick(ctx: Context, command: Tick) -> Decision:
-    """Time has passed: assignments past their acknowledge deadline time out, and free units
-    whose shift is over go off duty."""
+    """Time has passed: assignments past their acknowledge deadline time out, and units whose
+    shift is over go off duty (:func:`dispatch.rota.shifts_to_end` says which)."""
     events: list[Event] = []
     for callout in ctx.state.open_callouts():
         if (
@@ -133,12 +134,6 @@ def tick(ctx: Context, command: Tick) -> Decision:
             events.append(AssignmentTimedOut(
                 **ctx.stamp, callout_id=callout.callout_id, unit_id=callout.unit_id
             ))
-    for unit in ctx.state.units.values():
-        if (
-            unit.shift_ends_at is not None
-            and unit.shift_ends_at <= ctx.now
-            and unit.callout_id is None
-            and unit.status.is_free
-        ):
-            events.append(ShiftEnded(**ctx.stamp, unit_id=unit.unit_id))
+    for unit_id in shifts_to_end(ctx.state, ctx.now):
+        events.append(ShiftEnded(**ctx.stamp, unit_id=unit_id))
     return ctx.decision(*events)

@@ -33,7 +33,7 @@ from dispatch.events import (
     UnitStatusChanged,
     UnitUpdated,
 )
-from dispatch.model import parse_enum
+from dispatch.model import CrewRole, crew_members, parse_enum
 from dispatch.state import Unit
 from dispatch.status import (
     CalloutStatus,
@@ -47,6 +47,7 @@ __all__ = [
     "MAX_COMPETENCE_CHARS",
     "MAX_SEATS",
     "MAX_UNIT_NAME_CHARS",
+    "ROLE_COMPETENCES",
     "end_shift",
     "register_unit",
     "report_position",
@@ -68,6 +69,8 @@ CALLOUT_FOLLOWS: Mapping[UnitStatus, CalloutStatus] = MappingProxyType({
     UnitStatus.TRANSPORTING: CalloutStatus.TRANSPORTING,
 })
 _OFF_CALLOUT = (UnitStatus.AVAILABLE, UnitStatus.RETURNING, UnitStatus.UNAVAILABLE)
+#: The competence a crew member's role brings to the unit's shift.
+ROLE_COMPETENCES: Mapping[CrewRole, str] = MappingProxyType({CrewRole.DOCTOR: "doctor"})
 
 
 def _registration(name: str, competences: tuple[str, ...], seats: int | None) -> None:
@@ -152,7 +155,8 @@ def retire_unit(ctx: Context, command: RetireUnit) -> Decision:
 
 
 def start_shift(ctx: Context, command: StartShift) -> Decision:
-    """An off-duty unit goes on shift with a crew, until a time after now."""
+    """An off-duty unit goes on shift with a crew, until a time after now; the shift has the
+    competences given and those its crew's roles bring (a doctor on board: ``doctor``)."""
     unit = _active(ctx, command.unit_id)
     check_unit_transition(unit.unit_id, unit.status, UnitStatus.AVAILABLE)
     if unit.status is not UnitStatus.OFF_DUTY:
@@ -161,14 +165,18 @@ def start_shift(ctx: Context, command: StartShift) -> Decision:
         )
     if command.ends_at <= ctx.now:
         raise InvalidCommand("ends_at", "the shift must end after it starts")
-    if not command.crew:
-        raise InvalidCommand("crew", "a shift needs at least one crew member")
+    crew = crew_members(command.crew)
+    competences = list(command.competences)
+    for member in crew:  # a doctor on board is the doctor competence (for this shift)
+        gives = ROLE_COMPETENCES.get(member.role)
+        if gives is not None and gives not in competences:
+            competences.append(gives)
     return ctx.decision(ShiftStarted(
         **ctx.stamp,
         unit_id=unit.unit_id,
-        crew=tuple(command.crew),
+        crew=crew,
         ends_at=command.ends_at,
-        competences=tuple(command.competences),
+        competences=tuple(competences),
     ))
 
 
@@ -198,6 +206,9 @@ def report_status(ctx: Context, command: ReportStatus) -> Decision:
         raise InvalidCommand("status", "a unit is dispatched by assigning it, not by a report")
     if wanted is UnitStatus.OFF_DUTY:
         raise InvalidCommand("status", "end the shift to go off duty")
+    if unit.status is UnitStatus.OFF_DUTY:
+        raise InvalidCommand("status", f"unit {unit.unit_id} is off duty: sign on (start the "
+                             "shift with its crew) first")
     check_unit_transition(unit.unit_id, unit.status, wanted)
     events: list[Event] = []
     callout = ctx.state.callouts[unit.callout_id] if unit.callout_id else None

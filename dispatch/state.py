@@ -34,7 +34,7 @@ from dispatch.events import (
     UnitStatusChanged,
     UnitUpdated,
 )
-from dispatch.model import Alarm, Location, Outcome, Priority
+from dispatch.model import Alarm, CrewMember, Location, Outcome, Priority
 from dispatch.status import CalloutStatus, UnitStatus
 
 __all__ = ["Callout", "DispatchState", "FollowUp", "Note", "Unit"]
@@ -55,7 +55,7 @@ class Unit:
     position: Location
     status: UnitStatus = UnitStatus.OFF_DUTY
     status_since: datetime | None = None
-    crew: tuple[str, ...] = ()
+    crew: tuple[CrewMember, ...] = ()
     competences: tuple[str, ...] = ()
     shift_ends_at: datetime | None = None
     callout_id: str | None = None

@@ -8,14 +8,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from dispatch.model import (
+    MAX_CREW,
+    MAX_CREW_NAME_CHARS,
     MAX_NOTE_CHARS,
     MAX_REASON_CHARS,
     AgeBand,
     Category,
     Children,
+    CrewRole,
     OutcomeKind,
     Priority,
     Sex,
@@ -37,6 +48,8 @@ __all__ = [
     "CalloutSummaryOut",
     "CoverageOut",
     "CoveredPlaceOut",
+    "CrewMemberIn",
+    "CrewMemberOut",
     "ErrorOut",
     "FacilityOut",
     "FreeUnitOut",
@@ -51,6 +64,9 @@ __all__ = [
     "PrincipalOut",
     "ReplayOut",
     "RoadOut",
+    "RotaOut",
+    "RotaShiftOut",
+    "RotaUnitOut",
     "RouteOut",
     "StatsOut",
     "StepOut",
@@ -156,6 +172,12 @@ class AlarmStatusOut(BaseModel):
     eta_remaining_s: float | None
 
 
+class CrewMemberOut(BaseModel):
+    name: str
+    role: str = Field(description="nurse, doctor, driver, student, other; unknown for shifts "
+                      "logged before roles were recorded")
+
+
 class UnitOut(BaseModel):
     unit_id: str
     name: str
@@ -167,11 +189,33 @@ class UnitOut(BaseModel):
     callout_id: str | None
     shift_ends_at: datetime | None
     crew_size: int
+    crew: list[CrewMemberOut] = Field(description="who is on board this shift (staff)")
     competences: list[str]
     registered_competences: list[str] = Field(
         default_factory=list, description="the unit's own competences (its registration)")
     seats: int | None = Field(default=None, description="seats in the car; null: not recorded")
     retired: bool = Field(default=False, description="retired units are kept for the history")
+
+
+class RotaShiftOut(BaseModel):
+    starts_at: datetime
+    ends_at: datetime
+
+
+class RotaUnitOut(BaseModel):
+    unit_id: str
+    current: RotaShiftOut | None = Field(description="its rota shift now")
+    next: RotaShiftOut | None = Field(description="its next rota shift")
+    sign_on: RotaShiftOut | None = Field(
+        description="the shift a sign-on now is for (now, or starting within the hour); null: "
+        "an extra shift, whose end the crew gives")
+    due_not_signed_on: bool = Field(description="its rota shift has started, nobody signed on")
+
+
+class RotaOut(BaseModel):
+    at: datetime
+    timezone: str = Field(description="the zone the rota's local times are in")
+    units: list[RotaUnitOut]
 
 
 class NoteOut(BaseModel):
@@ -341,17 +385,46 @@ class OutcomeMsg(_Msg):
     follow_up_at: AwareDatetime | None = None
 
 
+class CrewMemberIn(_In):
+    """One person on board: a member of staff, by name, and what they do."""
+
+    name: str = Field(min_length=1, max_length=MAX_CREW_NAME_CHARS)
+    role: CrewRole
+
+
 class ShiftStartMsg(_Msg):
+    """Sign on: who is on board, and until when. The end is ``ends_at``, else ``hours`` from
+    now, else the end of the unit's rota shift (now, or starting within the hour); a sign-on
+    with no rota shift (an extra shift) must give one of the two."""
+
     type: Literal["shift_start"]
-    crew: list[Annotated[str, Field(min_length=1, max_length=60)]] = Field(
-        min_length=1, max_length=6)
-    hours: float = Field(gt=0, le=24, allow_inf_nan=False)
+    crew: list[CrewMemberIn] = Field(
+        min_length=1, max_length=MAX_CREW,
+        description="members {name, role}; a bare name (older clients) has role unknown")
+
+    @field_validator("crew", mode="before")
+    @classmethod
+    def _bare_names(cls, value: Any) -> Any:
+        """Older clients send bare names: each is a member whose role is unknown."""
+        if isinstance(value, list):
+            return [{"name": v, "role": CrewRole.UNKNOWN.value} if isinstance(v, str) else v
+                    for v in value]
+        return value
+
+    ends_at: AwareDatetime | None = None
+    hours: float | None = Field(default=None, gt=0, le=24, allow_inf_nan=False)
     competences: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(
         default_factory=list, max_length=10)
 
 
 class ShiftEndMsg(_Msg):
     type: Literal["shift_end"]
+
+
+class RotaMsg(_Msg):
+    """Ask for the rota: each unit's shift now and next, and who is due but not signed on."""
+
+    type: Literal["rota"]
 
 
 class HistoryMsg(_Msg):
@@ -370,11 +443,11 @@ class FollowUpsMsg(_Msg):
 DISPATCH_MESSAGES: dict[str, type[_Msg]] = {
     "assign": AssignMsg, "reassign": AssignMsg, "cancel": CancelMsg, "merge": MergeMsg,
     "split": SplitMsg, "note": NoteMsg, "recommend": RecommendMsg, "propose": ProposeMsg,
-    "ping": PingMsg, "history": HistoryMsg, "follow_ups": FollowUpsMsg,
+    "ping": PingMsg, "history": HistoryMsg, "follow_ups": FollowUpsMsg, "rota": RotaMsg,
 }
 CREW_MESSAGES: dict[str, type[_Msg]] = {
     "ack": AckMsg, "status": StatusMsg, "position": PositionMsg, "outcome": OutcomeMsg,
-    "shift_start": ShiftStartMsg, "shift_end": ShiftEndMsg, "ping": PingMsg,
+    "shift_start": ShiftStartMsg, "shift_end": ShiftEndMsg, "ping": PingMsg, "rota": RotaMsg,
 }
 AGENCY_MESSAGES: dict[str, type[_Msg]] = {"alarm": AlarmMsg, "ping": PingMsg}
 

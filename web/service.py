@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from dispatch.clock import Clock
 from dispatch.commands import Command, DispatchConfig, ReportPosition
@@ -22,6 +23,7 @@ from dispatch.events import Envelope
 from dispatch.model import Location
 from dispatch.recommend import Proposal, RecommendConfig, UnitOption
 from dispatch.region import Region
+from dispatch.rota import RotaShift, ShiftPattern, due_not_signed_on, sign_on_shift
 from dispatch.state import DispatchState
 from maps.graph import RoadGraph
 from routing.engine import TravelTimes
@@ -35,14 +37,16 @@ from web.metrics import Metrics
 from web.positions import PositionReport, PositionStore, PositionTracker
 from web.snapshots import Snapshotter
 from web.ticks import Ticker
-from web.views import alarm_status, dumps, location_view
+from web.views import alarm_status, dumps, location_view, rota_view
 from web.visibility import Audience, Viewer
 from web.writer import Executed, Guard, Writer
 
-__all__ = ["Backlog", "DispatchService", "Guard", "Subscription", "WallClock"]
+__all__ = ["DEFAULT_TIMEZONE", "Backlog", "DispatchService", "Guard", "Subscription", "WallClock"]
 
 logger = logging.getLogger(__name__)
 
+#: The region's timezone when none is given (the rota's times are local to it).
+DEFAULT_TIMEZONE = ZoneInfo("Europe/Stockholm")
 
 
 class WallClock:
@@ -75,8 +79,14 @@ class DispatchService:
         position_track_every_s: float = 30.0,
         backlog_events: int = DEFAULT_WINDOW,
         snapshots: Snapshotter | None = None,
+        rota: Iterable[ShiftPattern] = (),
+        timezone: tzinfo = DEFAULT_TIMEZONE,
     ) -> None:
         self.graph = graph
+        #: The shift patterns and their timezone, used while no region (``self.region``, with
+        #: ``.rota`` and ``.timezone``) is loaded; a loaded region's rota wins.
+        self.rota: tuple[ShiftPattern, ...] = tuple(rota)
+        self.timezone: tzinfo = timezone
         self.clock: Clock = clock or WallClock()
         #: The region loaded at start (``mae serve --region``; :func:`web.regions.load_region`),
         #: whose ``rota`` and ``tzinfo`` the shifts follow; None when the service runs without.
@@ -104,7 +114,7 @@ class DispatchService:
             on_storage_error=self._writer.storage_failed,
             on_storage_ok=self._writer.storage_ok) if positions is not None else None
         self._ticker = Ticker(self._writer.execute, self._advisor.recommend,
-                              self._fanout.broadcast)
+                              self._fanout.broadcast, due=self.due_not_signed_on)
 
     # -- writing (web.writer) ------------------------------------------------------------------
 
@@ -241,6 +251,30 @@ class DispatchService:
             raise UnknownAlarm(alarm_id)
         return alarm_status(self.state, alarm_id, eta_at=self._index.eta_at,
                             now=self.clock.now())
+
+    def rota_in_force(self) -> tuple[tuple[ShiftPattern, ...], tzinfo]:
+        """The rota and its timezone: the loaded region's if there is one, else ``rota``."""
+        region = getattr(self, "region", None)
+        if region is not None:
+            tz = region.timezone
+            return tuple(region.rota), ZoneInfo(tz) if isinstance(tz, str) else tz
+        return self.rota, self.timezone
+
+    def sign_on_shift(self, unit_id: str) -> RotaShift | None:
+        """The rota shift a crew of ``unit_id`` signing on now signs on for (None: an extra
+        shift, whose end the crew must give)."""
+        rota, tz = self.rota_in_force()
+        return sign_on_shift(rota, unit_id, tz, self.clock.now())
+
+    def due_not_signed_on(self) -> list[RotaShift]:
+        """The rota shifts running now whose unit's crew has not signed on."""
+        rota, tz = self.rota_in_force()
+        return due_not_signed_on(self.state, rota, tz, self.clock.now())
+
+    def rota_status(self) -> dict[str, Any]:
+        """Each unit's rota shift now and next, and whether it is due but not signed on."""
+        rota, tz = self.rota_in_force()
+        return rota_view(self.state, rota, tz, self.clock.now())
 
     async def history(self, viewer: Viewer, callout_id: str, *, limit: int) -> History:
         """The last ``limit`` logged events about a callout (and those merged into it) that

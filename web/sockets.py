@@ -21,6 +21,12 @@ its reply says ``kept`` (false: too soon after the last one, ignored) and an op 
 echoed. A command refused because the write queue is full gets an error with status 503 and
 ``retry_after_s``; the socket stays open. A status may name the ``callout_id`` it was made
 for, and is refused if the unit is no longer on that callout.
+
+Shifts: a crew signs on with ``shift_start`` (``crew``: ``[{name, role}]``; the end is
+``ends_at``, else ``hours`` from now, else the end of its rota shift; with no rota shift it must
+give one) and off with ``shift_end``. ``rota`` asks for the rota status (a crew: its own unit's;
+a dispatcher: every unit's); the dispatchers also get ``rota_due`` messages listing the units due
+by the rota with no crew signed on whenever that list changes.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -50,7 +56,7 @@ from dispatch.commands import (
     StartShift,
 )
 from dispatch.errors import InvalidCommand
-from dispatch.model import Outcome
+from dispatch.model import CrewMember, Outcome
 from dispatch.state import DispatchState
 from mae.errors import MaeError
 from web.auth import Action, Principal, PrincipalStore, authorize
@@ -386,10 +392,15 @@ async def _follow_ups(conn: Connection, msg: FollowUpsMsg) -> Reply:
             "follow_ups": sorted(items, key=lambda f: f["at"])}
 
 
+async def _dispatch_rota(conn: Connection, msg: Any) -> Reply:
+    """Every unit's rota shift now and next, and which are due but not signed on."""
+    return conn.service.rota_status()
+
+
 _DISPATCH: dict[str, Handler] = {
     "assign": _assign, "reassign": _assign, "cancel": _cancel, "merge": _merge, "split": _split,
     "note": _note, "recommend": _recommend, "propose": _propose, "ping": _ping,
-    "history": _history, "follow_ups": _follow_ups,
+    "history": _history, "follow_ups": _follow_ups, "rota": _dispatch_rota,
 }
 
 
@@ -455,11 +466,38 @@ async def _outcome(conn: Connection, msg: OutcomeMsg) -> Reply:
                                    "kind": msg.kind.value}, op=msg.op)
 
 
+#: The latest end a crew may give its shift (a rota shift's end is the rota's).
+MAX_SHIFT = timedelta(hours=24)
+
+
 async def _shift_start(conn: Connection, msg: ShiftStartMsg) -> Reply:
+    """Sign on: the crew members, and the shift's end (given, or the rota shift's)."""
     unit = _unit(conn)
-    ends = conn.service.clock.now() + timedelta(hours=msg.hours)
-    return await conn.run_command(StartShift(unit, tuple(msg.crew), ends, tuple(msg.competences)),
-                                  "shift_start", {"unit_id": unit})
+    now = conn.service.clock.now()
+    if msg.ends_at is not None:
+        ends = msg.ends_at.astimezone(UTC)
+        if ends > now + MAX_SHIFT:
+            raise InvalidCommand("ends_at", "a shift must end within 24 hours")
+    elif msg.hours is not None:
+        ends = now + timedelta(hours=msg.hours)
+    else:
+        shift = conn.service.sign_on_shift(unit)
+        if shift is None:
+            raise InvalidCommand("ends_at", f"unit {unit} has no rota shift now: give the end "
+                                 "of this extra shift")
+        ends = shift.ends_at
+    crew = tuple(CrewMember(m.name, m.role) for m in msg.crew)
+    return await conn.run_command(StartShift(unit, crew, ends, tuple(msg.competences)),
+                                  "shift_start", {"unit_id": unit, "crew_size": len(crew)})
+
+
+async def _crew_rota(conn: Connection, msg: Any) -> Reply:
+    """The crew's own unit's rota: its shift now and next, and what a sign-on now is for."""
+    unit = _unit(conn)
+    status = conn.service.rota_status()
+    mine = [u for u in status["units"] if u["unit_id"] == unit]
+    return {**status, "units": mine}
+
 
 
 async def _shift_end(conn: Connection, msg: Any) -> Reply:
@@ -469,7 +507,7 @@ async def _shift_end(conn: Connection, msg: Any) -> Reply:
 
 _CREW: dict[str, Handler] = {
     "ack": _ack, "status": _status, "position": _position, "outcome": _outcome,
-    "shift_start": _shift_start, "shift_end": _shift_end, "ping": _ping,
+    "shift_start": _shift_start, "shift_end": _shift_end, "ping": _ping, "rota": _crew_rota,
 }
 
 

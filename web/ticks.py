@@ -2,19 +2,23 @@
 
 Every tick runs :class:`~dispatch.commands.Tick` through the single writer; when it times out an
 unacknowledged assignment the dispatchers get an ``ack_timeout`` alert with the next-best unit,
-so nobody has to notice the silence themselves.
+so nobody has to notice the silence themselves. The same tick ends the shifts that are over
+(:func:`dispatch.rota.shifts_to_end`: at the shift's end, or once a busy unit's callout is done),
+and when the set of units due by the rota but not signed on changes, the dispatchers get a
+``rota_due`` message listing them (a unit newly due is flagged, one that signed on unflagged).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 from dispatch.commands import Command, Tick
 from dispatch.events import AssignmentTimedOut
 from dispatch.recommend import UnitOption
+from dispatch.rota import RotaShift
 from mae.errors import MaeError
 from web.auth import Role
 from web.views import option_view
@@ -47,10 +51,14 @@ class Ticker:
         execute: _Execute,
         recommend: _Recommend,
         broadcast: _Broadcast,
+        *,
+        due: Callable[[], list[RotaShift]] | None = None,
     ) -> None:
         self._execute = execute
         self._recommend = recommend
         self._broadcast = broadcast
+        self._due = due
+        self._last_due: list[RotaShift] = []
 
     async def tick(self) -> Executed:
         """One clock tick: time out unacknowledged assignments and alert the dispatchers with
@@ -73,7 +81,27 @@ class Ticker:
                  "next_best": option_view(options[0]) if options else None},
                 roles=ALERTED,
             )
+        self._announce_due()
         return done
+
+    def _announce_due(self) -> None:
+        """Tell the dispatchers which units are due by the rota but not signed on, when that
+        changed since the last tick."""
+        if self._due is None:
+            return
+        due = self._due()
+        if due == self._last_due:
+            return
+        self._last_due = due
+        for shift in due:
+            logger.warning("unit %s is due by the rota since %s and not signed on",
+                           shift.unit_id, shift.starts_at.isoformat())
+        self._broadcast(
+            {"type": "rota_due",
+             "units": [{"unit_id": s.unit_id, "starts_at": s.starts_at.isoformat(),
+                        "ends_at": s.ends_at.isoformat()} for s in due]},
+            roles=ALERTED,
+        )
 
     async def run(self, interval_s: float) -> None:
         """Tick every ``interval_s`` seconds until cancelled; a failing tick is logged."""

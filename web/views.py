@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from dispatch.events import (
@@ -23,6 +23,14 @@ from dispatch.events import (
 )
 from dispatch.model import Alarm, Location
 from dispatch.recommend import UnitOption
+from dispatch.rota import (
+    RotaShift,
+    ShiftPattern,
+    current_shift,
+    due_not_signed_on,
+    next_shift,
+    sign_on_shift,
+)
 from dispatch.state import Callout, DispatchState, Unit
 from dispatch.status import CalloutStatus
 
@@ -31,11 +39,13 @@ __all__ = [
     "alarm_view",
     "board_snapshot",
     "callout_view",
+    "crew_view",
     "dumps",
     "eta_arrival",
     "live_callout_id",
     "location_view",
     "option_view",
+    "rota_view",
     "track_eta",
     "unit_view",
 ]
@@ -55,6 +65,33 @@ def location_view(loc: Location) -> dict[str, Any]:
     return {"lat": loc.lat, "lon": loc.lon, "label": loc.label, "resolved_from": loc.resolved_from}
 
 
+def crew_view(unit: Unit) -> list[dict[str, str]]:
+    """Who is on board (staff names and roles, never patient data)."""
+    return [{"name": m.name, "role": m.role.value} for m in unit.crew]
+
+
+def _shift(shift: RotaShift | None) -> dict[str, str] | None:
+    return None if shift is None else {"starts_at": shift.starts_at.isoformat(),
+                                       "ends_at": shift.ends_at.isoformat()}
+
+
+def rota_view(state: DispatchState, rota: tuple[ShiftPattern, ...], tz: tzinfo,
+              now: datetime) -> dict[str, Any]:
+    """Every registered unit's rota shift now and next, the shift a sign-on now would be for,
+    and whether its rota shift has started with no crew signed on."""
+    due = {s.unit_id for s in due_not_signed_on(state, rota, tz, now)}
+    units = []
+    for unit_id in sorted(state.units):
+        units.append({
+            "unit_id": unit_id,
+            "current": _shift(current_shift(rota, unit_id, tz, now)),
+            "next": _shift(next_shift(rota, unit_id, tz, now)),
+            "sign_on": _shift(sign_on_shift(rota, unit_id, tz, now)),
+            "due_not_signed_on": unit_id in due,
+        })
+    return {"type": "rota", "at": now.isoformat(), "timezone": str(tz), "units": units}
+
+
 def unit_view(unit: Unit) -> dict[str, Any]:
     return {
         "unit_id": unit.unit_id,
@@ -67,6 +104,7 @@ def unit_view(unit: Unit) -> dict[str, Any]:
         "callout_id": unit.callout_id,
         "shift_ends_at": _iso(unit.shift_ends_at),
         "crew_size": len(unit.crew),
+        "crew": crew_view(unit),
         "competences": list(unit.competences),
         "registered_competences": list(unit.registered_competences),
         "seats": unit.seats,

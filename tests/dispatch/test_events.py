@@ -14,11 +14,13 @@ import pytest
 from dispatch import events
 from dispatch.errors import DispatchError, EventVersionError
 from dispatch.events import Envelope, UnitStatusChanged, event_from_dict, event_to_dict
-from dispatch.model import OutcomeKind, Priority
+from dispatch.model import CrewMember, CrewRole, OutcomeKind, Priority
 from dispatch.state import DispatchState
 from dispatch.status import CalloutStatus, UnitStatus
 
 LOG_V1 = Path(__file__).parents[1] / "data" / "events" / "log_v1.jsonl"
+#: A sign-on stored as ShiftStarted v2 (crew members with roles), the night the clocks go forward.
+SHIFT_V2 = Path(__file__).parents[1] / "data" / "events" / "shift_started_v2.jsonl"
 
 #: The event types the core had when ``log_v1.jsonl`` was written; the log holds each of them.
 TYPES_V1 = frozenset({
@@ -106,11 +108,35 @@ def test_the_v1_fixture_log_folds_into_the_shift_it_recorded() -> None:
     }
     sunderby = units["MAE-SUNDERBY"]
     assert (sunderby.name, sunderby.base) == ("MAE Sunderbyn", "Sunderbyn")
-    assert (sunderby.crew, sunderby.competences) == (("ssk-1", "ssk-2"), ("lpt",))
+    # ShiftStarted v1 stored bare names: they read as members whose role is unknown.
+    assert (sunderby.crew, sunderby.competences) == (
+        (CrewMember("ssk-1", CrewRole.UNKNOWN), CrewMember("ssk-2", CrewRole.UNKNOWN)), ("lpt",))
     assert sunderby.shift_ends_at == datetime(2026, 1, 15, 22, 0, tzinfo=UTC)
     assert (sunderby.position.lat, sunderby.position.lon) == (65.608, 22.075)
     assert units["MAE-GALLIVARE"].status_since == datetime(2026, 1, 15, 16, 0, tzinfo=UTC)
     assert not state.open_callouts()
+
+
+def test_a_v2_sign_on_loads_with_its_crews_names_and_roles() -> None:
+    lines = stored_lines(SHIFT_V2)
+    state = DispatchState.replay(decode_log(lines))
+    pitea = state.units["MAE-PITEA"]
+    assert pitea.crew == (CrewMember("Anna Lind", CrewRole.NURSE),
+                          CrewMember("Omar Haddad", CrewRole.DRIVER))
+    assert (pitea.status, pitea.shift_ends_at) == (
+        UnitStatus.AVAILABLE, datetime(2026, 3, 29, 5, 0, tzinfo=UTC))
+    # and encodes back to exactly what was stored
+    assert {**event_to_dict(decode_log(lines)[1].event), "seq": 2} == lines[1]
+
+
+def test_a_v1_sign_on_is_upcast_to_members_of_unknown_role() -> None:
+    stored = {"type": "ShiftStarted", "at": "2026-01-15T14:00:00+00:00", "actor": "x",
+              "unit_id": "U1", "crew": ["ssk-1"], "ends_at": "2026-01-15T22:00:00+00:00"}
+    event = event_from_dict(stored)
+    assert isinstance(event, events.ShiftStarted)
+    assert event.crew == (CrewMember("ssk-1", CrewRole.UNKNOWN),)
+    assert event_to_dict(event)["v"] == 2
+    assert event_to_dict(event)["crew"] == [{"name": "ssk-1", "role": "unknown"}]
 
 
 def test_the_v1_fixture_log_records_the_shifts_decisions() -> None:

@@ -128,6 +128,21 @@ async function loadHistory(calloutId) {
   if (page.selected === calloutId) page.detail.renderTimeline(page.store, page.actors);
 }
 
+/** Which units are due by the rota but have no crew signed on (flagged in the unit list). */
+async function loadRota() {
+  if (replayName || !page.socket) return;
+  const reply = await command({ type: "rota" }, { quiet: true });
+  if (!reply || reply.type !== "rota") return;
+  setRotaDue(reply.units.filter((u) => u.due_not_signed_on)
+    .map((u) => ({ unit_id: u.unit_id, ...u.current })));
+}
+
+function setRotaDue(shifts) {
+  page.store.setRotaDue(shifts);
+  page.dirty.all = true;
+  scheduleRender();
+}
+
 async function loadFollowUps() {
   if (replayName || !page.socket) return;
   const reply = await command({ type: "follow_ups" }, { quiet: true });
@@ -278,6 +293,7 @@ function onEvent(msg) {
       debounce("recommend", 800, () => { if (page.selected === sel) loadRecommendations(sel); });
     }
   }
+  if ((ev.type === "ShiftStarted" || ev.type === "ShiftEnded") && page.live) debounce("rota", 500, loadRota);
   if (ev.type === "CalloutsMerged" && page.selected === ev.source_id) select(ev.target_id);
   if (page.selected && changed.callouts.has(page.selected) && ev.actor !== "system" && !page.actors.has(ev.actor)) {
     const sel = page.selected; // someone new: the history reply names them
@@ -318,6 +334,7 @@ function onMessage(msg) {
           }
         }
         loadFollowUps();
+        loadRota();
         if (page.selected) loadHistory(page.selected);
       }
       break;
@@ -326,6 +343,9 @@ function onMessage(msg) {
         page.alerts.flag({ callout_id: msg.callout_id, unit_id: msg.unit_id, kind: "timeout", next_best: msg.next_best },
           { loud: !page.alerts.has(msg.callout_id) });
       }
+      break;
+    case "rota_due":
+      setRotaDue(msg.units);
       break;
     case "unit_position": // positions are not logged events: a message of their own
       onPositions([msg]);
@@ -469,6 +489,7 @@ function init() {
     if (!replayName) checkDeadlines(now);
   }, 1000);
   setInterval(loadFollowUps, 60000);
+  setInterval(loadRota, 60000);
   matchMedia("(max-width: 700px)").addEventListener("change", () => page.map && page.map.refit());
   const tok = storedToken(KIND);
   if (tok) start(tok);

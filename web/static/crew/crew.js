@@ -13,6 +13,7 @@ import { project, allowedStatuses, applyEvent } from "/static/crew/state.js";
 import { alarm, beep, unlock, watchAudio } from "/static/crew/alert.js";
 import { boundUnit, bindToken, loadState, saveState, forget, outboxKey } from "/static/crew/storage.js";
 import { AppUpdates } from "/static/crew/update.js";
+import { SignOn } from "/static/crew/signon.js";
 import { fromStockholmLocal } from "/static/lib/time.js";
 
 const $ = (id) => document.getElementById(id);
@@ -134,10 +135,18 @@ function renderStatuses(unit, job) {
 }
 
 function renderShift(unit, job) {
-  const off = Boolean(unit) && unit.status === "off_duty";
-  $("shift-form").hidden = !off;
-  $("shift-end").hidden = !unit || off || Boolean(job) || !["available", "returning", "unavailable"].includes(unit.status);
-  $("shift-panel").hidden = $("shift-form").hidden && $("shift-end").hidden;
+  signOn.render(unit, job);
+}
+
+/** Ask the server for this unit's rota shift (the sign-on form's end is prefilled from it). */
+async function loadRota() {
+  if (!crew.ready) return;
+  try {
+    const reply = await crew.socket.send({ type: "rota" });
+    signOn.setRota(reply.type === "rota" ? reply.units[0] : null);
+  } catch {
+    /* offline again: the next connection asks anew */
+  }
 }
 
 function itemText(msg) {
@@ -291,6 +300,7 @@ function onMessage(msg) {
     crew.ready = true;
     kick();
     loadRoute();
+    loadRota();
   } else if (msg.type === "event") {
     for (const effect of applyEvent(crew.server, msg.event, msg.job, crew.workflow)) {
       if (effect.alert) {
@@ -300,6 +310,7 @@ function onMessage(msg) {
       if (effect.notice) notice(t(effect.notice, effect.vars), effect.level);
       if (effect.resync) connect(null); // the job changed in ways events do not carry
     }
+    if (msg.event.type === "ShiftEnded") loadRota();
   } else if (msg.type === "error" && msg.id == null && (msg.status === 401 || msg.status === 403)) {
     refused(msg.message);
     return;
@@ -370,18 +381,22 @@ function submitOutcome(ev) {
   enqueue(msg);
 }
 
+/** Send ``msg`` now (sign-on and off need the server's answer); true when it went through. */
 async function sendNow(msg) {
   $("shift-error").textContent = "";
   if (!crew.ready) {
     $("shift-error").textContent = t("shift.online");
-    return;
+    return false;
   }
   try {
     const reply = await crew.socket.send(msg);
-    if (reply.type === "error") $("shift-error").textContent = t("notice.error", { message: reply.message });
+    if (reply.type !== "error") return true;
+    const message = reply.field ? `${reply.field}: ${reply.message}` : reply.message;
+    $("shift-error").textContent = t("notice.error", { message });
   } catch (exc) {
     $("shift-error").textContent = t("notice.error", { message: exc.message });
   }
+  return false;
 }
 
 /** Offer "sound on" while audio is blocked. It goes away only after the tap that unlocked audio
@@ -440,6 +455,7 @@ function start(token) {
 }
 
 const routeView = new RouteView({ token: null });
+const signOn = new SignOn();
 
 async function loadWorkflow() {
   try {
@@ -481,13 +497,17 @@ async function main() {
     const { job } = projected();
     if (job && !document.hidden) render(); // keeps the minutes to arrival current
   }, 30000);
+  setInterval(() => {
+    const { unit } = projected();
+    if (unit && unit.status === "off_duty" && !document.hidden) loadRota(); // a shift draws near
+  }, 60000);
   $("outcome-form").addEventListener("submit", submitOutcome);
   $("followup").addEventListener("change", () => { $("followup-box").hidden = !$("followup").checked; });
   $("outbox-count").addEventListener("click", () => $("outbox").scrollIntoView({ behavior: "smooth" }));
-  $("shift-form").addEventListener("submit", (ev) => {
+  $("shift-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    const names = $("shift-crew").value.split(",").map((s) => s.trim()).filter(Boolean);
-    sendNow({ type: "shift_start", crew: names, hours: Number($("shift-hours").value) || 12 });
+    const msg = signOn.message();
+    if (msg && await sendNow(msg)) signOn.reset();
   });
   $("shift-end").addEventListener("click", () => sendNow({ type: "shift_end" }));
   $("login-form").addEventListener("submit", (ev) => {

@@ -33,7 +33,7 @@ export function project(server, items, wf) {
 /** The statuses the crew may report next from ``unit`` on ``job`` (or none). */
 export function allowedStatuses(unit, job, wf) {
   const out = new Set();
-  if (!wf || !unit) return out;
+  if (!wf || !unit || unit.status === "off_duty") return out; // off duty: sign on first
   const next = new Set(wf.unit_transitions[unit.status] || []);
   for (const s of wf.reportable) {
     if (!next.has(s)) continue;
@@ -101,9 +101,11 @@ export function applyEvent(server, ev, job, wf) {
   } else if (ev.type === "ShiftStarted" && me) {
     unit.status = "available";
     unit.shift_ends_at = ev.ends_at;
+    unit.crew = ev.crew;
   } else if (ev.type === "ShiftEnded" && me) {
     unit.status = "off_duty";
     unit.shift_ends_at = null;
+    unit.crew = [];
   } else if (ev.type === "AlarmReceived" && mine) {
     current.alarms = [...(current.alarms || []), ev.alarm];
     current.priority = Math.min(current.priority, ev.alarm.priority);

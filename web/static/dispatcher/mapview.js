@@ -57,7 +57,9 @@ export class MapView {
       + `${unit.callout_id ? `<em>${escapeHtml(unit.callout_id)}</em>` : ""}</span>`;
     const icon = L.divIcon({ className: "unit-marker", html, iconSize: null, iconAnchor: [0, 0] });
     const tip = `<strong>${escapeHtml(unit.name)}</strong><br>${escapeHtml(t(`unit.${unit.status}`))}`
-      + (unit.crew_size ? `<br>${escapeHtml(t("unit.crew", { n: unit.crew_size }))}` : "")
+      + ((unit.crew || []).length
+        ? `<br>${unit.crew.map((m) => escapeHtml(`${m.name} (${t(`role.${m.role}`)})`)).join("<br>")}`
+        : unit.crew_size ? `<br>${escapeHtml(t("unit.crew", { n: unit.crew_size }))}` : "")
       + (callout ? `<br>${escapeHtml(callout.callout_id)}` : "");
     const pos = [unit.position.lat, unit.position.lon];
     let marker = this.units.get(unit.unit_id);

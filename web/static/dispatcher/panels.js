@@ -52,16 +52,27 @@ export class Panels {
     this.renderFollowUps(store, now);
   }
 
+  /** Each unit with its status, who is on board (names and roles) and until when; a unit due
+   * by the rota whose crew has not signed on is flagged (store.rotaDue: unit id -> shift). */
   renderUnits(store) {
     const units = [...store.units.values()].sort((a, b) => a.name.localeCompare(b.name, "sv"));
     fill(this.el.units, units.map((u) => {
       const job = u.callout_id
         ? ` <button type="button" class="link" data-callout="${escapeHtml(u.callout_id)}">${escapeHtml(u.callout_id)}</button>`
         : "";
-      const crew = u.crew_size ? ` · ${escapeHtml(t("unit.crew", { n: u.crew_size }))}` : "";
-      return `<li class="unit-item" data-unit="${escapeHtml(u.unit_id)}"><span class="dot status-${u.status}" aria-hidden="true"></span>`
+      const members = (u.crew || []).map((m) => `${m.name} (${t(`role.${m.role}`)})`).join(", ");
+      const crew = members || (u.crew_size ? t("unit.crew", { n: u.crew_size }) : "");
+      const until = u.shift_ends_at ? t("unit.until", { time: fmtTime(u.shift_ends_at).slice(0, 5) }) : "";
+      const due = store.rotaDue && store.rotaDue.get(u.unit_id);
+      const flag = due && u.status === "off_duty"
+        ? ` <span class="badge danger rota-due">${escapeHtml(t("unit.due", { time: fmtTime(due.starts_at).slice(0, 5) }))}</span>`
+        : "";
+      const shift = crew || until
+        ? `<span class="unit-crew">${escapeHtml(crew)}${crew && until ? " · " : ""}${escapeHtml(until)}</span>`
+        : "";
+      return `<li class="unit-item${flag ? " due" : ""}" data-unit="${escapeHtml(u.unit_id)}"><span class="dot status-${u.status}" aria-hidden="true"></span>`
         + `<span class="name">${escapeHtml(u.name)}</span> <span class="status">${escapeHtml(t(`unit.${u.status}`))}</span>`
-        + `<small>${crew}</small>${job}</li>`;
+        + `${flag}${shift}${job}</li>`;
     }), "units.empty");
   }
 

@@ -32,6 +32,12 @@ function concerns(store, ev) {
 export class DispatchStore {
   constructor() {
     this.reset({ seq: 0, units: [], callouts: [] });
+    this.rotaDue = new Map(); // unit_id -> {starts_at, ends_at}: due by the rota, nobody signed on
+  }
+
+  /** Replace the units due by the rota but not signed on ([{unit_id, starts_at, ends_at}]). */
+  setRotaDue(shifts) {
+    this.rotaDue = new Map(shifts.map((s) => [s.unit_id, s]));
   }
 
   /** Replace everything with a snapshot {seq, units, callouts}. */
@@ -134,7 +140,7 @@ export class DispatchStore {
     this.units.set(e.unit_id, {
       unit_id: e.unit_id, name: e.name, base: e.base, status: "off_duty", status_since: e.at,
       position: e.position, position_at: null, callout_id: null, shift_ends_at: null,
-      crew_size: 0, competences: [], registered_competences: e.competences || [],
+      crew_size: 0, crew: [], competences: [], registered_competences: e.competences || [],
       seats: e.seats ?? null, retired: false,
     });
     ch.units.add(e.unit_id);
@@ -153,11 +159,11 @@ export class DispatchStore {
 
   _onShiftStarted(e, ch) {
     this._unit(e.unit_id, { status: "available", status_since: e.at, crew_size: e.crew.length,
-      competences: e.competences || [], shift_ends_at: e.ends_at }, ch);
+      crew: e.crew, competences: e.competences || [], shift_ends_at: e.ends_at }, ch);
   }
 
   _onShiftEnded(e, ch) {
-    this._unit(e.unit_id, { status: "off_duty", status_since: e.at, crew_size: 0, shift_ends_at: null }, ch);
+    this._unit(e.unit_id, { status: "off_duty", status_since: e.at, crew_size: 0, crew: [], shift_ends_at: null }, ch);
   }
 
   _onAlarmReceived(e, ch) {

@@ -1,0 +1,126 @@
+"""Signing on from the crew's phone page in a real Chromium against a real server: the form
+shows the rota shift and prefills its end, the crew adds and removes people with their roles,
+and the dispatcher page (another real browser page) shows who is on board and until when; a
+unit due by the rota with nobody signed on is flagged there until its crew signs on."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dispatch.rota import ShiftPattern
+from tests.web.conftest import ManualClock, Server, screenshot
+from tests.web.test_ticks import rota_server
+
+#: 15:00-23:00 Stockholm every day; the server's clock starts at 15:00 Stockholm.
+EVENING = ShiftPattern("MAE-SUNDERBY", frozenset(range(1, 8)), time(15), time(23))
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+DESKTOP = {"viewport": {"width": 1280, "height": 800}}
+WAIT_MS = 15_000
+SUNDERBY = '.unit-item[data-unit="MAE-SUNDERBY"]'
+
+
+@pytest.fixture
+def due(tmp_path: Path) -> Iterator[tuple[Server, Any]]:
+    """A server whose MAE-SUNDERBY is due by the rota now, its crew signed off."""
+    srv, app = rota_server(tmp_path, ManualClock(), (EVENING,))
+    crew = srv.socket("/ws/crew", "crew_sun")
+    crew.ready()
+    assert crew.request({"type": "shift_end"})["type"] == "ok"
+    crew.close()
+    yield srv, app
+    srv.stop()
+
+
+def test_a_crew_signs_on_from_the_phone_and_the_dispatcher_sees_who_is_on_board(
+    browser: Any, due: tuple[Server, Any],
+) -> None:
+    srv, app = due
+    desk = browser.new_context(**DESKTOP)
+    board = desk.new_page()
+    board.goto(f"{srv.base}/dispatch#token={srv.tokens['dispatcher']}")
+    board.wait_for_selector(f"{SUNDERBY}.due .rota-due", timeout=WAIT_MS)
+    assert "15:00" in (board.text_content(f"{SUNDERBY} .rota-due") or "")
+
+    phone_ctx = browser.new_context(**PHONE)
+    phone = phone_ctx.new_page()
+    phone.goto(f"{srv.base}/crew#token={srv.tokens['crew_sun']}")
+    phone.wait_for_function("window.maeCrew && window.maeCrew.ready", timeout=WAIT_MS)
+    phone.wait_for_selector("#shift-form", state="visible", timeout=WAIT_MS)
+    phone.wait_for_function(
+        "document.getElementById('shift-ends').value === '2026-01-15T23:00'", timeout=WAIT_MS)
+    assert phone.text_content("#shift-rota") == "Pass enligt schemat: 15:00–23:00."
+
+    # off duty, no status can be reported: the crew signs on first
+    assert phone.locator('.status-button[data-status="available"]').is_disabled()
+    rows = phone.locator(".crew-row")
+    assert rows.count() == 1
+    assert phone.locator(".crew-remove").first.is_disabled()  # at least one person
+    rows.nth(0).locator(".crew-name").fill("Anna Lind")
+    rows.nth(0).locator(".crew-role").select_option("nurse")
+    phone.click("#crew-add")
+    rows.nth(1).locator(".crew-name").fill("Omar Haddad")
+    rows.nth(1).locator(".crew-role").select_option("driver")
+    phone.click("#crew-add")
+    rows.nth(2).locator(".crew-name").fill("Wrong Person")
+    rows.nth(2).locator(".crew-remove").click()
+    assert rows.count() == 2
+    screenshot(phone, "crew-sign-on")
+    phone.click("#shift-form button[type=submit]")
+
+    phone.wait_for_selector("#shift-on", state="visible", timeout=WAIT_MS)
+    assert phone.text_content("#shift-until") == "I tjänst till 23:00."
+    assert phone.locator("#shift-crew-list li").all_text_contents() == [
+        "Anna Lind (Sjuksköterska)", "Omar Haddad (Förare)"]
+    unit = app.state.service.state.units["MAE-SUNDERBY"]
+    assert [(m.name, m.role.value) for m in unit.crew] == [("Anna Lind", "nurse"),
+                                                           ("Omar Haddad", "driver")]
+    assert unit.shift_ends_at.isoformat() == "2026-01-15T22:00:00+00:00"
+
+    board.wait_for_selector(f"{SUNDERBY}:not(.due) .unit-crew", timeout=WAIT_MS)
+    assert board.text_content(f"{SUNDERBY} .unit-crew") == \
+        "Anna Lind (ssk), Omar Haddad (förare) · till 23:00"
+    assert board.locator(f"{SUNDERBY} .rota-due").count() == 0
+    board.hover('.unit-pin[data-unit="MAE-SUNDERBY"]')  # the map's tooltip names them too
+    board.wait_for_selector(".leaflet-tooltip:has-text('Omar Haddad (förare)')", timeout=WAIT_MS)
+    screenshot(board, "dispatcher-crew")
+
+    phone.click("#lang")  # English, like the rest of the page
+    assert phone.text_content("#shift-until") == "On duty until 23:00."
+    assert phone.locator("#shift-crew-list li").all_text_contents() == [
+        "Anna Lind (Nurse)", "Omar Haddad (Driver)"]
+
+    phone.click("#shift-end")  # signing off: the rota shift still runs, so it is due again
+    phone.wait_for_selector("#shift-form", state="visible", timeout=WAIT_MS)
+    board.wait_for_selector(f"{SUNDERBY}.due .rota-due", timeout=WAIT_MS)
+    assert board.locator(f"{SUNDERBY} .unit-crew").count() == 0
+    desk.close()
+    phone_ctx.close()
+
+
+def test_an_extra_shift_needs_its_end_typed_on_the_phone(
+    browser: Any, due: tuple[Server, Any],
+) -> None:
+    srv, app = due
+    app.state.service.rota = ()  # no rota shift now: signing on is an extra shift
+    phone_ctx = browser.new_context(**PHONE)
+    phone = phone_ctx.new_page()
+    phone.goto(f"{srv.base}/crew#token={srv.tokens['crew_sun']}")
+    phone.wait_for_function("window.maeCrew && window.maeCrew.ready", timeout=WAIT_MS)
+    phone.wait_for_selector("#shift-rota[data-rota='extra']", state="visible", timeout=WAIT_MS)
+    assert phone.input_value("#shift-ends") == ""
+    phone.locator(".crew-row .crew-name").first.fill("Bo Ek")
+    phone.click("#shift-form button[type=submit]")
+    assert phone.text_content("#shift-ends-error") == "Ange när passet slutar (senare än nu)."
+    assert app.state.service.state.units["MAE-SUNDERBY"].status.value == "off_duty"
+    phone.fill("#shift-ends", "2026-01-15T20:00")
+    phone.click("#shift-form button[type=submit]")
+    phone.wait_for_selector("#shift-on", state="visible", timeout=WAIT_MS)
+    assert phone.text_content("#shift-until") == "I tjänst till 20:00."
+    unit = app.state.service.state.units["MAE-SUNDERBY"]
+    assert unit.shift_ends_at.isoformat() == "2026-01-15T19:00:00+00:00"
+    phone_ctx.close()
