@@ -77,9 +77,10 @@ class DispatchService:
     # -- writing (web.writer) ------------------------------------------------------------------
 
     def load(self) -> int:
-        """Replay the stored log into the state; returns the number of events replayed."""
+        """Replay the stored log into the state and start preparing routing in the background;
+        returns the number of events replayed."""
         n = self._writer.load()
-        self._advisor.prepare()
+        self._advisor.prepare_in_background()
         return n
 
     async def execute(self, command: Command, *, actor: str, op: tuple[str, str] | None = None,
@@ -146,8 +147,14 @@ class DispatchService:
     # -- advice (web.advice) ------------------------------------------------------------------
 
     def travel(self) -> TravelTimes:
-        """The travel-time engine for the current time of day and season."""
+        """The travel-time engine for the current time of day and season (plain search until
+        its situation is prepared in the background)."""
         return self._advisor.travel()
+
+    @property
+    def routing_prepared(self) -> bool:
+        """Whether routing is prepared for every driving situation."""
+        return self._advisor.prepared
 
     def recommend(self, callout_id: str, *, exclude: Iterable[str] = ()) -> list[UnitOption]:
         """Units ranked for ``callout_id`` (assignable first, then by ETA)."""
@@ -174,5 +181,7 @@ class DispatchService:
         await self._ticker.run(interval_s)
 
     def close(self) -> None:
-        """Tell every subscriber to stop; the stores are the caller's to close."""
+        """Tell every subscriber to stop and routing preparation to end; the stores are the
+        caller's to close."""
+        self._advisor.stop()
         self._fanout.close()
