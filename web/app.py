@@ -13,6 +13,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -29,8 +30,9 @@ from web.auth import PrincipalStore
 from web.crewpage import router as crew_router
 from web.demo_units import register_demo_units
 from web.errors import describe
-from web.eventstore import SqliteEventStore
+from web.eventstore import SqliteEventStore, lock_database
 from web.limits import BodyLimits
+from web.positions import PositionStore
 from web.replay import Pace, WallPace
 from web.replay import router as replay_router
 from web.routes import mapdata
@@ -82,16 +84,44 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        lock = lock_database(settings.database)  # a second service on this file stops here
+        try:
+            async with _serving(app) as service:
+                ticker = asyncio.create_task(service.run_ticks(settings.tick_interval_s)) \
+                    if tick else None
+                probe = asyncio.create_task(
+                    service.run_storage_probe(settings.storage_probe_interval_s))
+                flush = asyncio.create_task(service.run_position_flush(1.0))
+                try:
+                    yield
+                finally:
+                    for task in (ticker, probe, flush):
+                        if task is not None:
+                            task.cancel()
+                            with contextlib.suppress(asyncio.CancelledError):
+                                await task
+        finally:
+            lock.close()
+
+    @asynccontextmanager
+    async def _serving(app: FastAPI) -> AsyncIterator[DispatchService]:
         road_graph = graph if graph is not None else await asyncio.to_thread(
             _load_graph, settings)
         store = SqliteEventStore(settings.database)
         principals = PrincipalStore(settings.database)
         audit = AuditLog(settings.database)
+        positions = PositionStore(
+            settings.database, retention=timedelta(days=settings.position_retention_days)
+        ) if settings.positions_table else None
         config = DispatchConfig(ack_timeout_s=settings.ack_timeout_s,
                                 merge_radius_m=settings.merge_radius_m,
                                 merge_window_s=settings.merge_window_s)
         service = DispatchService(store, graph=road_graph, clock=clock, audit=audit,
                                   config=config, queue_size=settings.queue_size,
+                                  write_queue_size=settings.write_queue_size,
+                                  group_commit=settings.group_commit, positions=positions,
+                                  position_min_interval_s=settings.position_min_interval_s,
+                                  position_track_every_s=settings.position_track_every_s,
                                   metrics=app.state.metrics)
         await asyncio.to_thread(service.load)
         if settings.demo_units:
@@ -101,18 +131,15 @@ def create_app(
         app.state.service = service
         app.state.principals = principals
         app.state.audit = audit
-        ticker = asyncio.create_task(service.run_ticks(settings.tick_interval_s)) if tick \
-            else None
         try:
-            yield
+            yield service
         finally:
-            if ticker is not None:
-                ticker.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await ticker
             await service.drain()
+            await service.flush_positions()
             service.close()
             store.close()
+            if positions is not None:
+                positions.close()
             principals.close()
             audit.close()
 
@@ -124,7 +151,7 @@ def create_app(
 
     async def on_mae_error(request: Request, exc: Exception) -> JSONResponse:
         info = describe(exc)
-        return JSONResponse(info.reply(), status_code=info.status)
+        return JSONResponse(info.reply(), status_code=info.status, headers=info.headers())
 
     async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)

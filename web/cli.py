@@ -157,6 +157,9 @@ def _serve(args: argparse.Namespace) -> int:
         from web.logs import configure_json_logging
 
         configure_json_logging()
+    from web.eventstore import lock_database
+
+    lock_database(settings.database).close()  # refuse in one line, before uvicorn starts
     redactor = TokenRedactor()
     for name in ("uvicorn.access", "uvicorn.error"):
         logging.getLogger(name).addFilter(redactor)

@@ -49,6 +49,7 @@ __all__ = [
     "RoadOut",
     "RouteOut",
     "StepOut",
+    "StorageOut",
     "UnitOut",
     "parse_message",
     "validation_errors",
@@ -216,11 +217,21 @@ class AuditOut(BaseModel):
     result: str
 
 
+class StorageOut(BaseModel):
+    store: str = Field(description="events, audit or positions")
+    ok: bool
+    error: str | None = Field(default=None, description="what the store said (disk full…)")
+
+
 class HealthOut(BaseModel):
-    status: Literal["ok"]
+    status: Literal["ok", "degraded"]
     seq: int
     units: int
     open_callouts: int
+    write_queue: int = Field(default=0, description="commands waiting for the writer")
+    accepting_writes: bool = True
+    storage: list[StorageOut] = Field(default_factory=list,
+                                      description="the stores failing now (empty when all work)")
 
 
 class ReplayOut(BaseModel):

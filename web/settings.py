@@ -39,6 +39,26 @@ class Settings(BaseSettings):
     queue_size: int = Field(default=10_000, ge=10, le=1_000_000,
                             description="messages a slow client may fall behind before it is "
                             "dropped (it then reconnects with since=)")
+    write_queue_size: int = Field(default=1_000, ge=1, le=100_000,
+                                  description="commands that may wait for the writer; more are "
+                                  "answered 503 with Retry-After (a socket gets an error frame)")
+    group_commit: bool = Field(default=True,
+                               description="commands waiting together share one commit (off: "
+                               "one fsync per command, for comparison)")
+    storage_probe_interval_s: float = Field(default=5.0, gt=0, le=3600,
+                                            description="seconds between storage heartbeats "
+                                            "(a small durable write /health reports on)")
+    positions_table: bool = Field(default=True,
+                                  description="keep positions in their own table, out of the "
+                                  "event log (off: every position is a logged event, as before)")
+    position_min_interval_s: float = Field(default=2.0, ge=0, le=3600,
+                                           description="a unit's reports sooner than this after "
+                                           "the last one kept are answered kept: false")
+    position_track_every_s: float = Field(default=30.0, gt=0, le=86_400,
+                                          description="one point per unit this often is kept in "
+                                          "the track (the latest position is always kept)")
+    position_retention_days: float = Field(default=7.0, gt=0, le=3650,
+                                           description="track points older than this are deleted")
     max_body_bytes: int = Field(default=256_000, ge=1_000, le=10_000_000,
                                 description="largest accepted request body (CAP XML)")
     max_json_body_bytes: int = Field(default=65_536, ge=1_000, le=10_000_000,

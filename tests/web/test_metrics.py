@@ -16,7 +16,7 @@ from dispatch.model import Location
 from maps.bundled import load_bundled
 from maps.graph import RoadGraph
 from tests.web.conftest import ManualClock, Server, thread_server
-from web.eventstore import SqliteEventStore
+from web.eventstore import SqliteEventStore, StorageUnavailable
 from web.service import DispatchService
 
 METRICS_TOKEN = "scrape-me-0123456789"
@@ -106,16 +106,16 @@ def test_a_failing_store_counts_a_storage_error(tmp_path: Path) -> None:
     blocker.execute("BEGIN IMMEDIATE")
     unit = RegisterUnit("MAE-X", "MAE X", "base", Location(65.58, 22.15))
     try:
-        with pytest.raises(sqlite3.OperationalError):
+        with pytest.raises(StorageUnavailable):
             asyncio.run(service.execute(unit, actor="system"))
         text = service.metrics.render().decode()
-        assert _value(text, "mae_storage_errors_total", kind="SQLITE_BUSY") == 1
+        assert _value(text, "mae_storage_errors_total", kind="locked") == 1
         assert _value(text, "mae_write_queue_depth") == 0
         blocker.execute("ROLLBACK")
         asyncio.run(service.execute(unit, actor="system"))
         text = service.metrics.render().decode()
         assert _value(text, "mae_commands_total", type="RegisterUnit", result="ok") == 1
-        assert _value(text, "mae_storage_errors_total", kind="SQLITE_BUSY") == 1
+        assert _value(text, "mae_storage_errors_total", kind="locked") == 1
     finally:
         blocker.close()
         service.close()
