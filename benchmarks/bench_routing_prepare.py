@@ -1,6 +1,7 @@
 """Event-loop stall while routing is prepared: the old way (a contraction hierarchy built on the
 loop by the first rush-hour question) against the service's way (every situation prepared in a
-worker thread, questions answered meanwhile by plain Dijkstra), and an idle loop as the floor.
+worker thread, questions answered meanwhile by plain Dijkstra in a worker thread), and an idle
+loop as the floor.
 
 A ping task is due every ``--ping-ms`` on the loop; each due ping that fires late counts its
 lateness (a blocked loop makes every ping due during the block late, not just one). In each
@@ -90,12 +91,16 @@ def fresh(graph: RoadGraph, *, fallback: bool) -> TravelTimes:
 
 async def questions(tt: TravelTimes, pts: list[SnappedPoint], until: Callable[[], bool],
                     answered: list[float]) -> None:
-    """One ETA question (20 units to a callout) every 100 ms in rush hour until ``until()``."""
+    """One ETA question (20 units to a callout, a new callout each time) every 100 ms in rush
+    hour until ``until()``; off the loop while its situation is not prepared."""
     i = 0
     while not until():
         view = tt.situation(at=RUSH)
         t0 = time.perf_counter()
-        view.etas_to(pts[i % len(pts)], pts[20:40])
+        if view.ready:
+            view.etas_to(pts[i % len(pts)], pts[20:40])
+        else:  # plain search meanwhile, in a worker thread (as DispatchService.advise does)
+            await asyncio.to_thread(view.etas_to, pts[i % len(pts)], pts[20:40])
         answered.append(time.perf_counter() - t0)
         i += 1
         await asyncio.sleep(0.1)

@@ -13,6 +13,8 @@ ever built on the event loop.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import logging
 import threading
 from collections.abc import Iterable
@@ -79,6 +81,23 @@ class Advisor:
         """Whether every driving situation has its tables ready."""
         now = self.clock.now()
         return all(t.ready for t in self._travel.situations(around=now))
+
+    @property
+    def ready(self) -> bool:
+        """Whether routing for the current situation is prepared (answers take microseconds
+        to milliseconds; else they run plain search, which is slow on a big map)."""
+        return self.travel().ready
+
+    def on_copy(self) -> Advisor:
+        """This advisor over a copy of the state, for a worker thread while the loop goes on
+        applying events (units and callouts are frozen: copying the collections suffices)."""
+        s = self.state
+        view = copy.copy(self)
+        view.state = dataclasses.replace(
+            s, units=dict(s.units), callouts=dict(s.callouts), alarms=dict(s.alarms),
+            alarm_callout=dict(s.alarm_callout), follow_ups=list(s.follow_ups),
+            open_ids=set(s.open_ids))
+        return view
 
     def stop(self) -> None:
         """Ask the preparing thread to stop after the table it is building."""

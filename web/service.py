@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from dispatch.clock import Clock
 from dispatch.commands import Command, DispatchConfig, ReportPosition
@@ -34,6 +34,8 @@ from web.ticks import Ticker
 from web.views import alarm_status, dumps, location_view
 from web.visibility import Viewer
 from web.writer import Executed, Guard, LogIndex, Writer
+
+T = TypeVar("T")
 
 __all__ = ["DispatchService", "Guard", "Subscription", "WallClock"]
 
@@ -236,6 +238,14 @@ class DispatchService:
         """The travel-time engine for the current time of day and season (plain search until
         its situation is prepared in the background)."""
         return self._advisor.travel()
+
+    async def advise(self, ask: Callable[[Advisor], T]) -> T:
+        """``ask(advisor)`` (``lambda a: a.recommend(cid)``): on the loop when routing for now
+        is prepared, else in a worker thread on a copy of the state, since plain search on a
+        big map takes long enough to stall every socket."""
+        if self._advisor.ready:
+            return ask(self._advisor)
+        return await asyncio.to_thread(ask, self._advisor.on_copy())
 
     @property
     def routing_prepared(self) -> bool:

@@ -1,6 +1,7 @@
 """Routing preparation (web/advice.py) runs in the background: on a map big enough for
-contraction hierarchies the service answers /health and ETA requests while the hierarchies are
-built, with plain search meanwhile, and every driving situation becomes prepared."""
+contraction hierarchies the service answers /health, routes and recommendations while the
+hierarchies are built, with plain search meanwhile (recommendations in a worker thread on a
+copy of the state), and every driving situation becomes prepared."""
 
 from __future__ import annotations
 
@@ -38,6 +39,15 @@ def test_service_answers_while_every_situation_is_prepared_in_the_background(
             callout_id = ack.json()["callout_id"]
             query = {"unit_id": unit_id, "callout_id": callout_id}
             durations: dict[bool, list[float]] = {False: [], True: []}
+            etas: dict[bool, list[float]] = {False: [], True: []}
+            sock = server.socket("/ws/dispatch", "dispatcher")
+            sock.ready()
+
+            def recommended() -> float:
+                reply = sock.request({"type": "recommend", "callout_id": callout_id})
+                assert reply["type"] == "recommendation", reply
+                return float(reply["options"][0]["eta_s"])
+
             for peak in (False, True):
                 if peak:
                     clock.advance(3600)  # into rush hour, a metric of its own
@@ -46,6 +56,7 @@ def test_service_answers_while_every_situation_is_prepared_in_the_background(
                 route = disp.get("/api/route", params=query)
                 assert route.status_code == 200, route.text
                 durations[peak].append(route.json()["duration_s"])
+                etas[peak].append(recommended())  # in a worker thread while unprepared
                 answered_unprepared += unprepared
             assert answered_unprepared >= 1  # the hierarchies take seconds to build here
             deadline = time.monotonic() + 600
@@ -59,9 +70,12 @@ def test_service_answers_while_every_situation_is_prepared_in_the_background(
                 assert service.travel().ready
                 durations[peak].append(disp.get("/api/route", params=query).json()[
                     "duration_s"])
+                etas[peak].append(recommended())
+            sock.close()
         # the plain search and the hierarchy agree (to the route's rounding)
         for peak in (False, True):
             assert durations[peak][0] == pytest.approx(durations[peak][1], abs=0.2)
+            assert etas[peak][0] == pytest.approx(etas[peak][1], rel=1e-6)
         assert durations[True][0] >= durations[False][0]  # rush hour is not faster
     finally:
         server.stop()
