@@ -89,7 +89,7 @@ class DispatchService:
             track_every_s=position_track_every_s, publish=self._show_position,
             on_storage_error=self._writer.storage_failed,
             on_storage_ok=self._writer.storage_ok) if positions is not None else None
-        self._ticker = Ticker(self._writer.execute, self._advisor.recommend,
+        self._ticker = Ticker(self._writer.execute, self._recommend_soon,
                               self._fanout.broadcast)
 
     # -- writing (web.writer) ------------------------------------------------------------------
@@ -238,6 +238,10 @@ class DispatchService:
         """The travel-time engine for the current time of day and season (plain search until
         its situation is prepared in the background)."""
         return self._advisor.travel()
+
+    async def _recommend_soon(self, callout_id: str, *, exclude: Iterable[str] = ()
+                              ) -> list[UnitOption]:
+        return await self.advise(lambda a: a.recommend(callout_id, exclude=exclude))
 
     async def advise(self, ask: Callable[[Advisor], T]) -> T:
         """``ask(advisor)`` (``lambda a: a.recommend(cid)``): on the loop when routing for now
