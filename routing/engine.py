@@ -99,6 +99,7 @@ class TravelMatrix:
             raise RoutingError("durations and distances must be matrices of the same shape")
 
 
+FALLBACKS = 4  # plain-search backends kept for metrics whose hierarchy is not built yet
 SNAP_CACHE = 4096  # coordinates whose snapped point is kept (a few hundred bytes each)
 
 
@@ -181,11 +182,11 @@ class _Shared:
         """Plain Dijkstra under ``times`` (kept per metric until its hierarchy is built)."""
         with self.lock:
             for t, paths in self.fallbacks:
-                if t is times:
+                if t is times or np.array_equal(t, times):  # equal: a model subclass's copy
                     return paths
         paths = DijkstraPaths(self.graph, times)
         with self.lock:
-            self.fallbacks.append((times, paths))
+            self.fallbacks = [*self.fallbacks[-(FALLBACKS - 1):], (times, paths)]
         return paths
 
 
