@@ -31,7 +31,7 @@ from web.crewpage import router as crew_router
 from web.demo_units import register_demo_units
 from web.errors import describe
 from web.eventstore import SqliteEventStore, lock_database
-from web.limits import BodyLimits
+from web.limits import BodyLimits, BodyTooLarge
 from web.positions import PositionStore
 from web.replay import Pace, WallPace
 from web.replay import router as replay_router
@@ -156,9 +156,10 @@ def create_app(
     async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         field = "body" if exc.status_code in (400, 413) else None
+        extra = {"limit_bytes": exc.limit} if isinstance(exc, BodyTooLarge) else {}
         return JSONResponse({"error": f"http_{exc.status_code}", "field": field,
-                             "message": str(exc.detail)}, status_code=exc.status_code,
-                            headers=exc.headers)
+                             "message": str(exc.detail), **extra},
+                            status_code=exc.status_code, headers=exc.headers)
 
     async def on_invalid_request(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

@@ -117,6 +117,7 @@ def test_a_chunked_body_past_the_limit_gets_413_without_reading_it_all(server: S
         status, body, sent = _chunked(server, path, server.tokens["police"])
         assert status == 413, body
         assert setting in body["message"] and body["field"] == "body"
+        assert body["limit_bytes"] == (65_536 if path == "/api/alarms" else 256_000)
         assert sent < 64 * 1024 * 1024  # far short of the 400 MB it would have sent
     with server.http("police") as police:  # and the service is fine
         assert police.get("/api/health").json()["status"] == "ok"
