@@ -52,7 +52,9 @@ def test_service_answers_while_every_situation_is_prepared_in_the_background(
                 if peak:
                     clock.advance(3600)  # into rush hour, a metric of its own
                 unprepared = not service.travel().ready
-                assert disp.get("/api/health").status_code == 200
+                health = disp.get("/api/health")
+                assert health.status_code == 200
+                assert not unprepared or health.json()["routing_prepared"] is False
                 route = disp.get("/api/route", params=query)
                 assert route.status_code == 200, route.text
                 durations[peak].append(route.json()["duration_s"])
@@ -64,6 +66,7 @@ def test_service_answers_while_every_situation_is_prepared_in_the_background(
                 assert disp.get("/api/health").status_code == 200
                 assert time.monotonic() < deadline, "routing was never prepared"
                 time.sleep(0.2)
+            assert disp.get("/api/health").json()["routing_prepared"] is True
             for peak in (True, False):
                 if not peak:
                     clock.advance(-3600)
