@@ -16,7 +16,7 @@ import numpy as np
 
 from routing._ch_arrays import Csr
 from routing._ch_heap import clear_heap, pop, push
-from routing._jit import F64, I32, I64, INF, kernel
+from routing._jit import F64, I32, I64, INF, kernel, nogil_kernel
 
 __all__ = ["build"]
 
@@ -215,7 +215,7 @@ def build(
     return out[0], Csr(*out[1:6]), Csr(*out[6:11])
 
 
-@kernel
+@nogil_kernel  # built in a worker thread while the service's event loop keeps running
 def _build(
     n: int, offsets: I64, targets: I64, times: F64, lengths: F64, sim_limit: int, limit: int
 ) -> tuple[I64, I64, I32, F64, F64, I32, I64, I32, F64, F64, I32]:

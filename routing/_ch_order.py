@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from routing._ch_arrays import Csr
-from routing._jit import F64, I32, I64, kernel
+from routing._jit import F64, I32, I64, nogil_kernel
 
 __all__ = ["levels", "renumber"]
 
@@ -30,7 +30,7 @@ def renumber(g: Csr, new: I64) -> Csr:
     return Csr(*_renumber(g.off, g.to, g.t, g.length, g.mid, new))
 
 
-@kernel
+@nogil_kernel
 def _levels(rank: I64, fo: I64, ft: I32, bo: I64, bt: I32) -> I64:
     n = len(rank)
     order = np.argsort(rank)
@@ -44,7 +44,7 @@ def _levels(rank: I64, fo: I64, ft: I32, bo: I64, bt: I32) -> I64:
     return lev
 
 
-@kernel
+@nogil_kernel
 def _renumber(
     off: I64, to: I32, t: F64, ln: F64, mid: I32, new: I64
 ) -> tuple[I64, I32, F64, F64, I32]:

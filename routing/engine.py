@@ -11,6 +11,9 @@ callout in about 0.15 ms when the units have not moved since the last alarm (the
 are cached) and under a millisecond when all have. Winter and emergency driving scale every edge
 by one factor and so reuse the same hierarchy; rush hour slows only urban roads and gets a
 hierarchy of its own, built on first use (or ahead of time with :meth:`TravelTimes.prepare`).
+With ``fallback=True`` a query never builds: until its situation's hierarchy is prepared (by
+:meth:`TravelTimes.prepare`, e.g. of every one of :meth:`TravelTimes.situations` in a worker
+thread) it runs plain Dijkstra, so a service never stalls on the first rush-hour question.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import operator
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -96,6 +99,7 @@ class TravelMatrix:
             raise RoutingError("durations and distances must be matrices of the same shape")
 
 
+FALLBACKS = 4  # plain-search backends kept for metrics whose hierarchy is not built yet
 SNAP_CACHE = 4096  # coordinates whose snapped point is kept (a few hundred bytes each)
 
 
@@ -109,9 +113,11 @@ class _Shared:
         self.source = graph.edge_source.astype(np.int64)
         self.target = graph.edge_target.astype(np.int64)
         self.lock = threading.Lock()
+        self.build_lock = threading.Lock()  # one hierarchy build at a time, outside ``lock``
         self.times: dict[tuple[object, ...], FloatArray] = {}
         self.hierarchies: list[ContractionHierarchy] = []
         self.snaps: dict[tuple[float, float], SnappedPoint] = {}
+        self.fallbacks: list[tuple[FloatArray, DijkstraPaths]] = []
 
     def snap(self, lat: float, lon: float) -> SnappedPoint:
         """:meth:`Snapper.snap`, remembered for the last ``SNAP_CACHE`` coordinates: units that
@@ -140,20 +146,48 @@ class _Shared:
                 self.times[key] = found
             return found
 
-    def hierarchy(self, times: FloatArray) -> tuple[ContractionHierarchy, float]:
-        """A hierarchy whose metric is ``times`` up to one factor, built if there is none."""
+    def built(self, times: FloatArray) -> tuple[ContractionHierarchy, float] | None:
+        """A hierarchy already built whose metric is ``times`` up to one factor, or None."""
         with self.lock:
             for ch in self.hierarchies:
                 scale = _proportion(times, ch.times)
                 if scale is not None:
                     return ch, scale
+        return None
+
+    def hierarchy(self, times: FloatArray) -> tuple[ContractionHierarchy, float]:
+        """A hierarchy whose metric is ``times`` up to one factor, built if there is none.
+
+        The build holds only ``build_lock`` (and the GIL not at all: its kernel is ``nogil``),
+        so snapping and queries on hierarchies already built go on meanwhile."""
+        found = self.built(times)
+        if found is not None:
+            return found
+        with self.build_lock:
+            found = self.built(times)  # another thread may have built it while we waited
+            if found is not None:
+                return found
             from routing.ch import ContractionHierarchy
 
             logger.info("building contraction hierarchy for %d nodes", self.graph.n_nodes)
             ch = ContractionHierarchy(self.graph, times)
             logger.info("hierarchy built in %.1f s", ch.stats.build_s)
-            self.hierarchies.append(ch)
+            with self.lock:
+                self.hierarchies.append(ch)
+                self.fallbacks = [(t, d) for t, d in self.fallbacks
+                                  if _proportion(t, ch.times) is None]
             return ch, 1.0
+
+    def fallback(self, times: FloatArray) -> DijkstraPaths:
+        """Plain Dijkstra under ``times`` (kept per metric until its hierarchy is built)."""
+        with self.lock:
+            for t, paths in self.fallbacks:
+                if t is times or np.array_equal(t, times):  # equal: a model subclass's copy
+                    return paths
+        paths = DijkstraPaths(self.graph, times)
+        with self.lock:
+            self.fallbacks = [*self.fallbacks[-(FALLBACKS - 1):], (times, paths)]
+        return paths
 
 
 def _proportion(a: FloatArray, b: FloatArray) -> float | None:
@@ -178,7 +212,8 @@ class TravelTimes:
     ``emergency`` drives with blue lights. The leg between a coordinate and its road is costed at
     ``offroad_speed_kmh``; coordinates farther than ``max_snap_m`` from any road raise
     :class:`~routing.errors.SnapError`. ``algorithm`` forces plain Dijkstra or the contraction
-    hierarchy; ``"auto"`` picks by graph size.
+    hierarchy; ``"auto"`` picks by graph size. ``fallback`` answers with plain Dijkstra until
+    the situation's hierarchy is prepared, instead of building it on the first query.
     """
 
     def __init__(
@@ -192,6 +227,7 @@ class TravelTimes:
         offroad_speed_kmh: float = DEFAULT_OFFROAD_SPEED_KMH,
         max_snap_m: float = DEFAULT_MAX_SNAP_M,
         algorithm: Algorithm = "auto",
+        fallback: bool = False,
         _shared: _Shared | None = None,
     ) -> None:
         if not (math.isfinite(offroad_speed_kmh) and offroad_speed_kmh > 0):
@@ -207,6 +243,7 @@ class TravelTimes:
         self.emergency = emergency
         self.offroad_speed_kmh = float(offroad_speed_kmh)
         self.algorithm: Algorithm = algorithm
+        self.fallback = fallback
         self._shared = _shared if _shared is not None else _Shared(graph, max_snap_m=max_snap_m)
         self.times = self._shared.edge_times(self.model, at, winter, emergency)
         self._backend: PathBackend | None = None
@@ -226,8 +263,30 @@ class TravelTimes:
             emergency=emergency,
             offroad_speed_kmh=self.offroad_speed_kmh,
             algorithm=self.algorithm,
+            fallback=self.fallback,
             _shared=self._shared,
         )
+
+    def situations(self, *, around: datetime) -> list[TravelTimes]:
+        """One view per driving situation the model distinguishes (rush hour or not, winter or
+        not, emergency or not), on weekdays near ``around``; preparing them all readies every
+        metric the service can meet. Situations whose metrics differ by one factor share a
+        hierarchy, so most of them cost nothing more."""
+        model = self.model
+        day = around.replace(minute=0, second=0, microsecond=0)
+        while day.weekday() >= 5:
+            day += timedelta(days=1)
+        hours = [day.replace(hour=h) for h in range(24)]
+        kinds = {model.is_peak(t): t for t in reversed(hours)}  # the earliest of each kind
+        return [self.situation(at=t, winter=w, emergency=e)
+                for t in sorted(kinds.values()) for w in (False, True) for e in (False, True)]
+
+    @property
+    def ready(self) -> bool:
+        """Whether queries in this situation run on their prepared tables (a hierarchy built,
+        or plain Dijkstra chosen), not on the fallback."""
+        return (self._backend is not None or not self.uses_hierarchy
+                or self._shared.built(self.times) is not None)
 
     @property
     def uses_hierarchy(self) -> bool:
@@ -237,14 +296,19 @@ class TravelTimes:
         return self.algorithm == "ch"
 
     def prepare(self) -> TravelTimes:
-        """Do now the precomputation the first query would otherwise do; returns ``self``."""
-        self._paths()
+        """Do now the precomputation the first query would otherwise do (a hierarchy is built
+        even with ``fallback``); returns ``self``."""
+        self._paths(build=True)
         return self
 
-    def _paths(self) -> PathBackend:
+    def _paths(self, *, build: bool = False) -> PathBackend:
         if self._backend is None:
             if self.uses_hierarchy:
-                ch, scale = self._shared.hierarchy(self.times)
+                found = self._shared.built(self.times) if self.fallback and not build \
+                    else self._shared.hierarchy(self.times)
+                if found is None:  # not prepared yet: plain search meanwhile, kept apart
+                    return self._shared.fallback(self.times)
+                ch, scale = found
                 self._backend = ch.paths(scale)
             else:
                 self._backend = DijkstraPaths(self.graph, self.times)

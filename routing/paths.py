@@ -10,6 +10,7 @@ preprocessing and is the fastest choice on small graphs (the bundled county map)
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -121,9 +122,14 @@ class DijkstraPaths:
         self._fwd.sort_indices()
         self.max_rows = max(16, (1 << 21) // max(n, 1))
         self._rows: dict[bool, dict[int, tuple[FloatArray, FloatArray]]] = {False: {}, True: {}}
+        self._lock = threading.Lock()  # the row cache is shared by threads (service workers)
 
     def _cached(self, nodes: IntArray, *, reverse: bool) -> tuple[FloatArray, FloatArray]:
         """Rows of :meth:`_tree` times and lengths for ``nodes``, searching only new nodes."""
+        with self._lock:
+            return self._cached_locked(nodes, reverse=reverse)
+
+    def _cached_locked(self, nodes: IntArray, *, reverse: bool) -> tuple[FloatArray, FloatArray]:
         rows = self._rows[reverse]
         keys = nodes.tolist()
         new = sorted({v for v in keys if v not in rows})

@@ -4,10 +4,19 @@ Nothing here writes: recommendations and the assignment proposal come from
 :mod:`dispatch.recommend` with the travel-time engine for the current time of day and season;
 locations given as coordinates or place names are checked against the loaded map's roads (so a
 callout is never created where no unit can drive) and bare coordinates get a nearby place's name.
+
+Routing is prepared in a worker thread (:meth:`Advisor.prepare_in_background`): the current
+driving situation first, then every other one (rush hour, winter, emergency); until a
+situation is ready its questions are answered by plain Dijkstra, so no contraction hierarchy is
+ever built on the event loop.
 """
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import logging
+import threading
 from collections.abc import Iterable
 
 from dispatch.clock import Clock
@@ -24,6 +33,8 @@ __all__ = ["NEARBY_LABEL_KM", "Advisor"]
 
 NEARBY_LABEL_KM = 30.0  # farther from every place, coordinates get no label
 
+logger = logging.getLogger(__name__)
+
 
 class Advisor:
     """Recommendations, ETAs and location checks over ``state`` on the map ``graph``."""
@@ -35,11 +46,62 @@ class Advisor:
         self.clock = clock
         self.config = config
         self.gazetteer = Gazetteer.of(graph)
-        self._travel = TravelTimes(graph, at=clock.now())
+        self._travel = TravelTimes(graph, at=clock.now(), fallback=True)
+        self._stop = threading.Event()
+        self._preparing: threading.Thread | None = None
 
     def prepare(self) -> None:
-        """Build the travel-time engine's tables now rather than on the first question."""
-        self._travel.prepare()
+        """Build the tables of the current situation now, in this thread (tools, tests)."""
+        self._travel.situation(at=self.clock.now()).prepare()
+
+    def prepare_in_background(self) -> threading.Thread:
+        """Prepare every driving situation in a daemon thread, the current one first; returns
+        the thread (it stops early once :meth:`stop` is called)."""
+        if self._preparing is None:
+            self._preparing = threading.Thread(target=self._prepare_all, daemon=True,
+                                               name="mae-routing-prepare")
+            self._preparing.start()
+        return self._preparing
+
+    def _prepare_all(self) -> None:
+        now = self.clock.now()
+        pending = [self._travel.situation(at=now), *self._travel.situations(around=now)]
+        for travel in pending:
+            if self._stop.is_set():
+                return
+            try:
+                travel.prepare()
+            except Exception:  # the fallback keeps answering; say why preparation stopped
+                logger.exception("preparing routing failed; plain search stays in use")
+                return
+        logger.info("routing prepared for %d driving situations", len(pending))
+
+    @property
+    def prepared(self) -> bool:
+        """Whether every driving situation has its tables ready."""
+        now = self.clock.now()
+        return all(t.ready for t in self._travel.situations(around=now))
+
+    @property
+    def ready(self) -> bool:
+        """Whether routing for the current situation is prepared (answers take microseconds
+        to milliseconds; else they run plain search, which is slow on a big map)."""
+        return self.travel().ready
+
+    def on_copy(self) -> Advisor:
+        """This advisor over a copy of the state, for a worker thread while the loop goes on
+        applying events (units and callouts are frozen: copying the collections suffices)."""
+        s = self.state
+        view = copy.copy(self)
+        view.state = dataclasses.replace(
+            s, units=dict(s.units), callouts=dict(s.callouts), alarms=dict(s.alarms),
+            alarm_callout=dict(s.alarm_callout), follow_ups=list(s.follow_ups),
+            open_ids=set(s.open_ids))
+        return view
+
+    def stop(self) -> None:
+        """Ask the preparing thread to stop after the table it is building."""
+        self._stop.set()
 
     def travel(self) -> TravelTimes:
         """The travel-time engine for the current time of day and season."""

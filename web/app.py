@@ -35,7 +35,7 @@ from web.crewpage import router as crew_router
 from web.demo_units import start_demo_shifts
 from web.errors import describe
 from web.eventstore import SqliteEventStore, lock_database
-from web.limits import BodyLimits
+from web.limits import BodyLimits, BodyTooLarge
 from web.logins import Gate, LoginLimiter
 from web.positions import PositionStore
 from web.regions import BUNDLED_REGION, load_region, read_region, with_region_facilities
@@ -195,9 +195,10 @@ def create_app(
             headers["Allow"] = ", ".join(sorted(
                 {m for r in request.app.routes if isinstance(r, APIRoute)
                  and r.path_regex.match(request.url.path) for m in r.methods or ()}))
+        extra = {"limit_bytes": exc.limit} if isinstance(exc, BodyTooLarge) else {}
         return JSONResponse({"error": f"http_{exc.status_code}", "field": field,
-                             "message": str(exc.detail)}, status_code=exc.status_code,
-                            headers=headers or None)
+                             "message": str(exc.detail), **extra},
+                            status_code=exc.status_code, headers=headers or None)
 
     async def on_invalid_request(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

@@ -19,7 +19,8 @@ from typing import Any
 
 from starlette.exceptions import HTTPException
 
-from web.errors import TooManyLogins, Unauthorized, describe
+from mae.errors import MaeError
+from web.errors import Unauthorized, describe
 
 __all__ = ["BodyLimits", "BodyTooLarge"]
 
@@ -86,20 +87,17 @@ class BodyLimits:
             return
         has_body = chunked or (declared is not None and declared > 0)
         path: str = scope.get("path", "")
-        try:
-            refused = has_body and path not in self.open_paths \
-                and not await self._authenticated(scope)
-        except TooManyLogins as exc:  # this address guessed too often: web.logins
-            info = describe(exc)
-            await _reply(send, 429, info.reply(), [(b"retry-after",
-                                                    str(info.retry_after_s).encode())])
-            return
-        if refused:
-            await _reply(send, 401, {
-                "error": "unauthorized", "field": None,
-                "message": "a valid bearer token is required before a request body is read"},
-                [(b"www-authenticate", b"Bearer")])
-            return
+        if has_body and path not in self.open_paths:
+            try:
+                await self._authenticate(scope)
+            except MaeError as exc:  # 401, or 429 from a login limit
+                info = describe(exc)
+                extra = [(b"www-authenticate", b"Bearer")] if info.status == 401 else []
+                retry = getattr(info, "retry_after_s", None) or info.extra.get("retry_after_s")
+                if retry:
+                    extra.append((b"retry-after", str(int(retry)).encode()))
+                await _reply(send, info.status, info.reply(), extra)
+                return
         limit, setting = self.limits.get(path, self.default)
         if declared is not None and declared > limit:
             too_large = BodyTooLarge(limit, setting)
@@ -141,19 +139,24 @@ class BodyLimits:
                                      "message": exc.detail, "limit_bytes": exc.limit})
 
     @staticmethod
-    async def _authenticated(scope: Scope) -> bool:
+    async def _authenticate(scope: Scope) -> None:
+        """Check the bearer token from the headers alone, in a worker thread (SQLite); through
+        the app's login gate when it has one (failed-login limit and audit), else the store.
+        Raises :class:`Unauthorized` (or the gate's error)."""
         auth = (_header(scope, b"authorization") or b"").decode("latin-1")
         scheme, _, token = auth.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            return False
-        gate = getattr(scope["app"].state, "gate", None)
-        if gate is None:  # not started yet: the routes' own check answers
-            return True
-        client = scope.get("client")
-        try:  # through the login gate: a wrong token is counted and audited (web.logins)
-            await asyncio.to_thread(gate.login, token.strip(),
-                                    client=f"{client[0]}:{client[1]}" if client else "unknown",
+        given = token.strip() if scheme.lower() == "bearer" else ""
+        state = scope["app"].state
+        gate = getattr(state, "gate", None)
+        if gate is not None:
+            client = scope.get("client")
+            where = f"{client[0]}:{client[1]}" if client else "unknown"
+            await asyncio.to_thread(gate.login, given or None, client=where,
                                     action=f"login {scope.get('path', '')}")
-        except Unauthorized:
-            return False
-        return True
+            return
+        principals = getattr(state, "principals", None)
+        if principals is None:  # not started yet: the routes' own check answers
+            return
+        if not given:
+            raise Unauthorized("a valid bearer token is required before a request body is read")
+        await asyncio.to_thread(principals.authenticate, given)

@@ -287,6 +287,9 @@ class HealthOut(BaseModel):
     accepting_writes: bool = True
     storage: list[StorageOut] = Field(default_factory=list,
                                       description="the stores failing now (empty when all work)")
+    routing_prepared: bool = Field(default=True, description="false while routing for some "
+                                   "traffic situation is still prepared in the background "
+                                   "(answers meanwhile come from plain search)")
 
 
 class ReplayOut(BaseModel):

@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from datetime import UTC, datetime, tzinfo
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from dispatch.clock import Clock
@@ -40,6 +40,8 @@ from web.ticks import Ticker
 from web.views import alarm_status, dumps, location_view, rota_view
 from web.visibility import Audience, Viewer
 from web.writer import Executed, Guard, Writer
+
+T = TypeVar("T")
 
 __all__ = ["DEFAULT_TIMEZONE", "Backlog", "DispatchService", "Guard", "Subscription", "WallClock"]
 
@@ -113,7 +115,7 @@ class DispatchService:
             track_every_s=position_track_every_s, publish=self._show_position,
             on_storage_error=self._writer.storage_failed,
             on_storage_ok=self._writer.storage_ok) if positions is not None else None
-        self._ticker = Ticker(self._writer.execute, self._advisor.recommend,
+        self._ticker = Ticker(self._writer.execute, self._recommend_soon,
                               self._fanout.broadcast, due=self.due_not_signed_on)
 
     # -- writing (web.writer) ------------------------------------------------------------------
@@ -124,15 +126,15 @@ class DispatchService:
         self._fanout.publish(envelopes, audiences)
 
     def load(self) -> int:
-        """Restore the newest usable snapshot (if snapshots are on) and replay the log after
-        it; returns the number of events replayed."""
+        """Restore the newest usable snapshot (if snapshots are on), replay the log after it and
+        start preparing routing in the background; returns the number of events replayed."""
         if self._snapshots is not None:
             self._snapshots.restore(self.state, self._index)
         n = self._writer.load()
         if self._positions is not None:
             placed = self._positions.restore()
             logger.info("restored the last position of %d units", placed)
-        self._advisor.prepare()
+        self._advisor.prepare_in_background()
         return n
 
     def _published(self, envelopes: list[Envelope], audiences: list[Audience]) -> None:
@@ -313,8 +315,26 @@ class DispatchService:
     # -- advice (web.advice) ------------------------------------------------------------------
 
     def travel(self) -> TravelTimes:
-        """The travel-time engine for the current time of day and season."""
+        """The travel-time engine for the current time of day and season (plain search until
+        its situation is prepared in the background)."""
         return self._advisor.travel()
+
+    async def _recommend_soon(self, callout_id: str, *, exclude: Iterable[str] = ()
+                              ) -> list[UnitOption]:
+        return await self.advise(lambda a: a.recommend(callout_id, exclude=exclude))
+
+    async def advise(self, ask: Callable[[Advisor], T]) -> T:
+        """``ask(advisor)`` (``lambda a: a.recommend(cid)``): on the loop when routing for now
+        is prepared, else in a worker thread on a copy of the state, since plain search on a
+        big map takes long enough to stall every socket."""
+        if self._advisor.ready:
+            return ask(self._advisor)
+        return await asyncio.to_thread(ask, self._advisor.on_copy())
+
+    @property
+    def routing_prepared(self) -> bool:
+        """Whether routing is prepared for every driving situation."""
+        return self._advisor.prepared
 
     def recommend(self, callout_id: str, *, exclude: Iterable[str] = ()) -> list[UnitOption]:
         """Units ranked for ``callout_id`` (assignable first, then by ETA)."""
@@ -341,5 +361,7 @@ class DispatchService:
         await self._ticker.run(interval_s)
 
     def close(self) -> None:
-        """Tell every subscriber to stop; the stores are the caller's to close."""
+        """Tell every subscriber to stop and routing preparation to end; the stores are the
+        caller's to close."""
+        self._advisor.stop()
         self._fanout.close()

@@ -307,7 +307,8 @@ async def _handle(conn: Connection, text: str, kinds: dict[str, Any],
 
 async def _assign(conn: Connection, msg: AssignMsg) -> Reply:
     authorize(conn.principal, Action.DISPATCH_COMMAND)
-    eta = msg.eta_s if msg.eta_s is not None else conn.service.eta_s(msg.unit_id, msg.callout_id)
+    eta = msg.eta_s if msg.eta_s is not None else await conn.service.advise(
+        lambda a: a.eta_s(msg.unit_id, msg.callout_id))
     cls = Assign if msg.type == "assign" else Reassign
     return await conn.run_command(cls(msg.callout_id, msg.unit_id, eta), msg.type,
                                   {"callout_id": msg.callout_id, "unit_id": msg.unit_id})
@@ -341,7 +342,7 @@ async def _recommend(conn: Connection, msg: RecommendMsg) -> Reply:
     authorize(conn.principal, Action.DISPATCH_ADVICE)
     target = {"callout_id": msg.callout_id}
     try:
-        options = conn.service.recommend(msg.callout_id)
+        options = await conn.service.advise(lambda a: a.recommend(msg.callout_id))
     except MaeError as exc:
         await conn.service.record(conn.principal, "recommend", target, conn.client,
                             f"refused {describe(exc).code}")
@@ -354,7 +355,7 @@ async def _recommend(conn: Connection, msg: RecommendMsg) -> Reply:
 
 async def _propose(conn: Connection, msg: Any) -> Reply:
     authorize(conn.principal, Action.DISPATCH_ADVICE)
-    proposal = conn.service.propose()
+    proposal = await conn.service.advise(lambda a: a.propose())
     await conn.service.record(conn.principal, "propose", {"options": len(proposal.pairs)},
                         conn.client, "ok")
     return {"type": "proposal", "seq": conn.service.last_seq,

@@ -36,7 +36,8 @@ class _Execute(Protocol):
 
 
 class _Recommend(Protocol):
-    def __call__(self, callout_id: str, *, exclude: Iterable[str] = ()) -> list[UnitOption]: ...
+    def __call__(self, callout_id: str, *, exclude: Iterable[str] = ()
+                 ) -> Awaitable[list[UnitOption]]: ...
 
 
 class _Broadcast(Protocol):
@@ -69,7 +70,7 @@ class Ticker:
             if not isinstance(event, AssignmentTimedOut):
                 continue
             try:
-                options = self._recommend(event.callout_id, exclude=[event.unit_id])
+                options = await self._recommend(event.callout_id, exclude=[event.unit_id])
             except MaeError:
                 logger.exception("no recommendation after the timeout of %s", event.callout_id)
                 options = []

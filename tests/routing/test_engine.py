@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -296,3 +296,30 @@ def test_the_hierarchy_loads_and_answers_without_or_tools() -> None:
     assert "OR-Tools" in json.loads(lines[1])
     got = json.loads(lines[0])
     assert all(_close(a, b) for a, b in zip(got, want, strict=True))
+
+
+def test_fallback_answers_with_plain_search_until_the_situation_is_prepared() -> None:
+    """A ``fallback`` view never builds a hierarchy on a query: it answers by plain Dijkstra
+    (the same times) until :meth:`prepare` built it; ``situations`` covers rush hour too."""
+    graph = rural_graph(3000, seed=7)
+    noon = datetime(2026, 1, 14, 12, 0, tzinfo=UTC)  # a Wednesday, off-peak
+    tt = TravelTimes(graph, at=noon, fallback=True)
+    assert tt.uses_hierarchy and not tt.ready
+    a, b = graph.places[0], graph.places[-1]
+    before = tt.eta((a.lat, a.lon), (b.lat, b.lon))
+    assert not tt.ready and not tt._shared.hierarchies  # answered without building
+    tt.prepare()
+    assert tt.ready and len(tt._shared.hierarchies) == 1
+    again = tt.situation(at=noon)
+    after = again.eta((a.lat, a.lon), (b.lat, b.lon))
+    assert after.duration_s == pytest.approx(before.duration_s, rel=1e-9)
+    views = tt.situations(around=noon)
+    assert all(v.at is not None for v in views)
+    assert {tt.model.is_peak(v.at) for v in views} == {False, True}
+    assert {(v.winter, v.emergency) for v in views} == {(w, e) for w in (False, True)
+                                                        for e in (False, True)}
+    rush = next(v for v in views if tt.model.is_peak(v.at) and not v.winter)
+    assert not rush.ready  # rush hour has a metric of its own
+    for view in views:
+        view.prepare()
+    assert all(v.ready for v in views) and len(tt._shared.hierarchies) == 2

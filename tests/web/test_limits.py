@@ -1,6 +1,7 @@
 """Body limits (web/limits.py) on a real uvicorn server over raw sockets: 401 before any body
 is read, 413 for a declared or a chunked body past the limit without reading it all, JSON
-routes at ``max_json_body_bytes`` and CAP at ``max_body_bytes``; large socket frames close."""
+routes at ``max_json_body_bytes`` and CAP at ``max_body_bytes``; large socket frames close
+(by the app, and by uvicorn's ``ws_max_size`` under ``mae serve``)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,14 @@ import json
 import select
 import socket
 import time
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from tests.web.conftest import Server
+from tests.web.conftest import Server, free_port, process_server
 
 HUGE = 400 * 1024 * 1024
 CHUNK = b"x" * 65_536
@@ -115,6 +117,7 @@ def test_a_chunked_body_past_the_limit_gets_413_without_reading_it_all(server: S
         status, body, sent = _chunked(server, path, server.tokens["police"])
         assert status == 413, body
         assert setting in body["message"] and body["field"] == "body"
+        assert body["limit_bytes"] == (65_536 if path == "/api/alarms" else 256_000)
         assert sent < 64 * 1024 * 1024  # far short of the 400 MB it would have sent
     with server.http("police") as police:  # and the service is fine
         assert police.get("/api/health").json()["status"] == "ok"
@@ -151,3 +154,21 @@ def test_a_socket_message_past_the_limit_closes_with_1009(server: Server) -> Non
             sock.recv(timeout=10)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
     assert "max_ws_frame_bytes" in closed.value.rcvd.reason
+
+
+def test_mae_serve_caps_socket_frames_in_uvicorn(db: Path, tokens: dict[str, str]) -> None:
+    server, proc = process_server(db, tokens, free_port())
+    try:
+        sock = server.socket("/ws/dispatch", "dispatcher")
+        sock.ready()
+        sock.conn.send("x" * 200_000)  # past ws_max_size: the protocol closes, not the app
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                sock.recv(timeout=10)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+        with server.http("dispatcher") as disp:
+            assert disp.get("/api/health").status_code == 200
+    finally:
+        server.stop()
+        if proc.stderr is not None:
+            proc.stderr.close()

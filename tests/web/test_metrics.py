@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
@@ -19,6 +21,7 @@ from tests.web.conftest import ManualClock, Server, thread_server
 from web.eventstore import SqliteEventStore, StorageUnavailable
 from web.service import DispatchService
 
+T = TypeVar("T")
 METRICS_TOKEN = "scrape-me-0123456789"
 ALARM = {"reference": "M-1", "priority": 1, "category": "psychosis",
          "location": {"place": "Kalix"}, "note": "Grannen hörde skrik"}
@@ -95,6 +98,13 @@ def test_commands_latency_subscribers_and_socket_messages_are_counted(metered: S
     crew.close()
 
 
+def _run(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """``asyncio.run`` in a thread of its own: the session's Playwright browser keeps a loop
+    running in the main thread once a browser test ran."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(make())).result()
+
+
 def test_a_failing_store_counts_a_storage_error(tmp_path: Path) -> None:
     """A real SQLite fault: another connection holds the write lock past the busy timeout."""
     db = tmp_path / "busy.sqlite3"
@@ -107,12 +117,12 @@ def test_a_failing_store_counts_a_storage_error(tmp_path: Path) -> None:
     unit = RegisterUnit("MAE-X", "MAE X", "base", Location(65.58, 22.15))
     try:
         with pytest.raises(StorageUnavailable):
-            asyncio.run(service.execute(unit, actor="system"))
+            _run(lambda: service.execute(unit, actor="system"))
         text = service.metrics.render().decode()
         assert _value(text, "mae_storage_errors_total", kind="locked") == 1
         assert _value(text, "mae_write_queue_depth") == 0
         blocker.execute("ROLLBACK")
-        asyncio.run(service.execute(unit, actor="system"))
+        _run(lambda: service.execute(unit, actor="system"))
         text = service.metrics.render().decode()
         assert _value(text, "mae_commands_total", type="RegisterUnit", result="ok") == 1
         assert _value(text, "mae_storage_errors_total", kind="locked") == 1

@@ -27,7 +27,8 @@ def health(service: ServiceDep) -> HealthOut | JSONResponse:
     body = HealthOut(status="degraded" if problems else "ok", seq=state.last_seq,
                      units=len(state.units), open_callouts=len(state.open_callouts()),
                      write_queue=service.writer.queue_depth,
-                     accepting_writes=not service.writer.halted, storage=storage)
+                     accepting_writes=not service.writer.halted, storage=storage,
+                     routing_prepared=service.routing_prepared)
     if problems:
         return JSONResponse(body.model_dump(mode="json"), status_code=503,
                             headers={"Retry-After": "5"})

@@ -279,8 +279,9 @@ async def route(
         end = travel.snap(callout.location.lat, callout.location.lon)
     except SnapError as exc:
         return _conflict("callout_id", f"callout {callout_id} lies off the map's roads ({exc})")
-    try:
-        found = travel.route(start, end)
+    try:  # plain search until routing is prepared: a worker thread's, not the loop's
+        found = travel.route(start, end) if travel.ready else await asyncio.to_thread(
+            travel.route, start, end)
     except NoRoute:
         return _conflict("callout_id", f"no road connects unit {unit_id} to {callout_id}")
     return {
