@@ -110,10 +110,13 @@ class Server:
                 self.proc.wait(timeout=10)
 
 
-def start_server(argv: list[str], *, port: int, health: str, log: Path, cwd: Path) -> Server:
-    """Start ``argv`` and wait until ``GET health`` answers 200."""
+def start_server(argv: list[str], *, port: int, health: str, log: Path, cwd: Path,
+                 env: dict[str, str] | None = None) -> Server:
+    """Start ``argv`` (with ``env`` added to the environment) and wait until ``GET health``
+    answers 200."""
     with log.open("wb") as out:
-        proc = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
+                                env={**os.environ, **(env or {})})
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:

@@ -151,8 +151,11 @@ class Ours:
             if profile else []
         argv = [sys.executable, *run, "-m", "mae.cli", "serve", "--database", str(self.db),
                 "--port", str(port)] + (["--permessage-deflate"] if deflate else [])
+        # positions as logged events, as this benchmark measures the fan-out of events
+        # (bench_writes.py measures the position table against this)
         self.server = start_server(argv, port=port, health="/api/health",
-                                   log=self.db.with_suffix(".log"), cwd=ROOT)
+                                   log=self.db.with_suffix(".log"), cwd=ROOT,
+                                   env={"MAE_POSITIONS_TABLE": "false"})
         self.payloads: dict[str, str] = {}
 
     def url(self, path: str, who: str) -> str:
