@@ -20,8 +20,8 @@ from dispatch.events import Envelope
 from dispatch.model import Location
 from dispatch.state import DispatchState
 from tests.web.conftest import T0, ManualClock, thread_server
-from web.errors import Busy
-from web.eventstore import SqliteEventStore
+from web.errors import Busy, describe
+from web.eventstore import SqliteEventStore, StoreConflict
 from web.visibility import Audience
 from web.writer import Executed, LogIndex, Writer
 
@@ -189,3 +189,25 @@ def test_a_batch_never_grows_past_max_batch(tmp_path: Path, size: int) -> None:
         assert writer.commits == -(-14 // size)
     finally:
         store.close()
+
+
+def test_a_second_writer_is_a_conflict_and_the_state_catches_up_with_the_log(
+        tmp_path: Path) -> None:
+    """Two writers on one file (the lock of ``mae serve`` normally prevents it): the stale one
+    gets StoreConflict (a 409, never a 400), applies what the other stored, and its next
+    command succeeds."""
+    db = tmp_path / "w.sqlite3"
+    one, store_one, _ = make_writer(db)
+    two, store_two, published = make_writer(db)
+    try:
+        asyncio.run(all_of(one, [register(1)]))
+        (refused,) = asyncio.run(all_of(two, [register(2)]))
+        assert isinstance(refused, StoreConflict)
+        assert describe(refused).status == 409
+        assert two.state.last_seq == 1 and "U1" in two.state.units and published.seqs == [1]
+        (done,) = asyncio.run(all_of(two, [register(2)]))
+        assert isinstance(done, Executed) and done.last_seq == 2
+        assert two.state.snapshot() == DispatchState.replay(store_two.read()).snapshot()
+    finally:
+        store_one.close()
+        store_two.close()
