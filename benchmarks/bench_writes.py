@@ -90,7 +90,7 @@ def seed(db: Path, crews: int, dispatchers: int) -> dict[str, Any]:
 
 
 async def crews_run(ws_base: str, seeded: dict[str, Any], crews: int, seconds: float,
-                    every_s: float) -> dict[str, Any]:
+                    every_s: float, debug: bool = False) -> dict[str, Any]:
     """Open every crew socket, then let each report on its own beat for ``seconds``."""
     tokens, homes = seeded["tokens"], seeded["homes"]
     gate = asyncio.Semaphore(50)
@@ -103,6 +103,7 @@ async def crews_run(ws_base: str, seeded: dict[str, Any], crews: int, seconds: f
 
     sockets = await asyncio.gather(*(open_one(i) for i in range(crews)))
     latencies: list[float] = []
+    timeline: list[tuple[float, float]] = []
     refused = [0]
     sent = [0]
     pending: dict[str, float] = {}
@@ -115,7 +116,9 @@ async def crews_run(ws_base: str, seeded: dict[str, Any], crews: int, seconds: f
             msg = json.loads(text)
             rid = msg.get("id")
             if rid in pending:
-                latencies.append(time.monotonic() - pending.pop(rid))
+                sent_at = pending.pop(rid)
+                latencies.append(time.monotonic() - sent_at)
+                timeline.append((sent_at - t0, latencies[-1]))
                 if msg.get("type") == "error":
                     refused[0] += 1
 
@@ -143,6 +146,13 @@ async def crews_run(ws_base: str, seeded: dict[str, Any], crews: int, seconds: f
         task.cancel()
     for ws in sockets:
         await ws.close()
+    if debug:
+        for w in range(0, int(seconds), 5):
+            window = [lat for at, lat in timeline if w <= at < w + 5]
+            if window:
+                print(f"  {w:>3}-{w + 5:<3}s n={len(window):<5} "
+                      f"p50={percentile(window, 50) * 1e3:7.1f} "
+                      f"p99={percentile(window, 99) * 1e3:7.1f} ms", file=sys.stderr)
     return {"latencies": latencies, "sent": sent[0], "refused": refused[0],
             "unanswered": len(pending), "span": end - t0}
 
@@ -195,7 +205,7 @@ def run_config(name: str, template: Path, seeded: dict[str, Any], tmp: Path,
 
         async def both() -> tuple[dict[str, Any], list[float]]:
             crews = asyncio.create_task(crews_run(server.ws, seeded, args.crews, args.seconds,
-                                                  args.every))
+                                                  args.every, args.windows))
             await asyncio.sleep(5)  # the crews' sockets open first
             alarms = await alarms_run(server.ws, tokens["police"], args.seconds, 2.0, name)
             return await crews, alarms
@@ -224,6 +234,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=40.0, help="length of each run")
     parser.add_argument("--every", type=float, default=5.0, help="seconds between a crew's "
                         "positions")
+    parser.add_argument("--only", choices=sorted(CONFIGS), default=None,
+                        help="run one configuration (no comparison)")
+    parser.add_argument("--windows", action="store_true",
+                        help="also print the crews' p50/p99 per 5 s window (stderr)")
     parser.add_argument("--cache", type=Path, default=None,
                         help="keep the seeded database here between runs")
     args = parser.parse_args()
@@ -241,7 +255,8 @@ def main() -> None:
             seeded = seed(template, args.crews, args.dispatchers)
             meta.write_text(json.dumps(seeded))
             print(f"seeded {args.crews} units and tokens in {time.monotonic() - t:.1f} s")
-        results = {name: run_config(name, template, seeded, tmp, args) for name in CONFIGS}
+        names = [args.only] if args.only else list(CONFIGS)
+        results = {name: run_config(name, template, seeded, tmp, args) for name in names}
     print(f"{args.crews} crews, a position every {args.every:g} s each "
           f"({args.crews / args.every:.0f}/s offered), {args.dispatchers} dispatchers, "
           f"an alarm every 2 s; {args.seconds:g} s per run")
@@ -250,7 +265,7 @@ def main() -> None:
             f"{'disp msg/s':>11}{'cpu':>6}{'log seq':>9}")
     print(head)
     print("-" * len(head))
-    base = results["after"]["p99"]
+    base = results.get("after", next(iter(results.values())))["p99"]
     for name, r in results.items():
         print(f"{name:<8}{r['p50'] * 1000:>12.1f}{r['p99'] * 1000:>9.1f}{r['max'] * 1000:>9.0f}"
               f"{r['p99'] / base:>8.1f}{r['rate']:>10.1f}{r['ack50'] * 1000:>8.0f}"
