@@ -24,13 +24,14 @@ from dispatch.clock import Clock
 from dispatch.commands import DispatchConfig
 from mae.errors import MaeError
 from maps.graph import RoadGraph
-from web import pages, routes, sockets
+from web import docs, metrics, pages, routes, sockets
 from web.audit import AuditLog
 from web.auth import PrincipalStore
 from web.crewpage import router as crew_router
 from web.demo_units import register_demo_units
 from web.errors import describe
 from web.eventstore import SqliteEventStore, lock_database
+from web.limits import BodyLimits
 from web.positions import PositionStore
 from web.replay import Pace, WallPace
 from web.replay import router as replay_router
@@ -120,7 +121,8 @@ def create_app(
                                   write_queue_size=settings.write_queue_size,
                                   group_commit=settings.group_commit, positions=positions,
                                   position_min_interval_s=settings.position_min_interval_s,
-                                  position_track_every_s=settings.position_track_every_s)
+                                  position_track_every_s=settings.position_track_every_s,
+                                  metrics=app.state.metrics)
         await asyncio.to_thread(service.load)
         if settings.demo_units:
             added = await register_demo_units(service)
@@ -142,9 +144,10 @@ def create_app(
             audit.close()
 
     app = FastAPI(title="MAE Dispatch", version="0.1.0", description=DESCRIPTION,
-                  lifespan=lifespan)
+                  lifespan=lifespan, docs_url=None, redoc_url=None)  # web/docs.py: offline
     app.state.settings = settings
     app.state.replay_pace = replay_pace
+    app.state.metrics = metrics.Metrics()
 
     async def on_mae_error(request: Request, exc: Exception) -> JSONResponse:
         info = describe(exc)
@@ -152,7 +155,7 @@ def create_app(
 
     async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
-        field = "body" if exc.status_code == 400 else None
+        field = "body" if exc.status_code in (400, 413) else None
         return JSONResponse({"error": f"http_{exc.status_code}", "field": field,
                              "message": str(exc.detail)}, status_code=exc.status_code,
                             headers=exc.headers)
@@ -166,6 +169,10 @@ def create_app(
                              "message": f"{first['field']}: {first['message']}",
                              "errors": errors}, status_code=422)
 
+    app.add_middleware(
+        BodyLimits, default=(settings.max_json_body_bytes, "max_json_body_bytes"),
+        limits={"/api/alarms/cap": (settings.max_body_bytes, "max_body_bytes")})
+    app.add_middleware(metrics.CountSocketSends, metrics=app.state.metrics)
     app.add_exception_handler(MaeError, on_mae_error)
     app.add_exception_handler(RequestValidationError, on_invalid_request)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
@@ -173,6 +180,8 @@ def create_app(
         app.include_router(module.router)
     app.include_router(sockets.router)
     app.include_router(pages.router)
+    app.include_router(docs.router)
+    app.include_router(metrics.router)
     app.include_router(mapdata.router)
     app.include_router(replay_router)
     app.include_router(crew_router)

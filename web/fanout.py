@@ -188,6 +188,14 @@ class Fanout:
     def subscriber_count(self) -> int:
         return len(self._subs)
 
+    def subscribers_by_role(self) -> dict[str, int]:
+        """How many live subscribers each role has (for ``/metrics``)."""
+        counts: dict[str, int] = {}
+        for sub in list(self._subs):
+            role = sub.viewer.role.value
+            counts[role] = counts.get(role, 0) + 1
+        return counts
+
     def snapshot(self, viewer: Viewer) -> dict[str, Any]:
         """The current state as ``viewer`` may see it."""
         state, seq = self.state, self.state.last_seq

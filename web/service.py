@@ -28,6 +28,7 @@ from web.audit import AuditLog
 from web.auth import Principal, Role
 from web.eventstore import EventStore
 from web.fanout import POSITION_ROLES, Fanout, History, Subscription
+from web.metrics import Metrics
 from web.positions import PositionReport, PositionStore, PositionTracker
 from web.ticks import Ticker
 from web.views import alarm_status, dumps, location_view
@@ -60,6 +61,7 @@ class DispatchService:
         config: DispatchConfig | None = None,
         recommend_config: RecommendConfig | None = None,
         queue_size: int = 10_000,
+        metrics: Metrics | None = None,
         write_queue_size: int = 1_000,
         group_commit: bool = True,
         positions: PositionStore | None = None,
@@ -75,7 +77,9 @@ class DispatchService:
         self._writer = Writer(store, self.state, index, clock=self.clock,
                               config=config or DispatchConfig(), publish=self._fanout.publish,
                               audit=audit, queue_size=write_queue_size,
-                              group_commit=group_commit)
+                              group_commit=group_commit, metrics=metrics)
+        self.metrics = self._writer.metrics
+        self.metrics.watch_subscribers(self._fanout.subscribers_by_role)
         self._advisor = Advisor(self.state, graph, clock=self.clock,
                                 config=recommend_config or RecommendConfig())
         self._positions = PositionTracker(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings"]
@@ -61,9 +61,21 @@ class Settings(BaseSettings):
                                            description="track points older than this are deleted")
     max_body_bytes: int = Field(default=256_000, ge=1_000, le=10_000_000,
                                 description="largest accepted request body (CAP XML)")
+    max_json_body_bytes: int = Field(default=65_536, ge=1_000, le=10_000_000,
+                                     description="largest accepted JSON request body; larger "
+                                     "ones (declared or chunked) get 413 before being read")
+    max_ws_frame_bytes: int = Field(default=65_536, ge=1_000, le=10_000_000,
+                                    description="largest accepted WebSocket message; a larger "
+                                    "one closes the socket with 1009")
     tile_url: str | None = Field(default=None,
                                  description="a raster tile URL template ({z}/{x}/{y}) the pages "
                                  "draw under the roads; default none: vector roads only, offline")
     replay_dir: Path = Field(default=Path("replays"),
                              description="directory of event logs (JSON lines, e.g. from `mae "
                              "simulate --export-log`) the dispatcher map can replay")
+    metrics_token: SecretStr | None = Field(default=None, min_length=16,
+                                            description="a bearer token (16+ characters) a "
+                                            "Prometheus server may scrape /metrics with; admin "
+                                            "tokens may too")
+    log_json: bool = Field(default=False, description="log as JSON lines (ids only, never "
+                           "patient text) instead of plain text")

@@ -83,6 +83,7 @@ logger = logging.getLogger(__name__)
 router = APIRouter()
 
 CLOSE_TOO_SLOW = 1013
+CLOSE_TOO_BIG = 1009
 MAX_MESSAGE_CHARS = 64_000
 REVALIDATE_S = 15.0  # an idle socket's token is checked again this often (and on every message)
 
@@ -184,6 +185,11 @@ async def client_frames(ws: WebSocket, principal: Principal, principals: Princip
             if text is None:
                 raw: bytes = message.get("bytes") or b""
                 text = raw.decode("utf-8", errors="replace")
+            limit: int = ws.app.state.settings.max_ws_frame_bytes
+            if len(text) > limit // 4 and len(text.encode()) > limit:
+                await ws.close(CLOSE_TOO_BIG, f"message larger than {limit} bytes "
+                               "(max_ws_frame_bytes)")
+                return
             yield text
     finally:
         if receive is not None:

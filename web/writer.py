@@ -25,6 +25,7 @@ import asyncio
 import hashlib
 import logging
 import sqlite3
+import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ from web.audit import AuditLog
 from web.auth import Principal
 from web.errors import BadMessage, Busy, describe
 from web.eventstore import EventStore, OpRecord, StorageUnavailable, StoreConflict
+from web.metrics import Metrics
 from web.views import track_eta
 from web.visibility import Audience, audience_of
 
@@ -115,7 +117,8 @@ class Writer:
                  clock: Clock, config: DispatchConfig, publish: Publish,
                  audit: AuditLog | None = None, queue_size: int = 1_000,
                  group_commit: bool = True, max_batch: int = 500,
-                 on_storage_error: StorageErrorHook | None = None) -> None:
+                 on_storage_error: StorageErrorHook | None = None,
+                 metrics: Metrics | None = None) -> None:
         self.store = store
         self.state = state
         self.index = index
@@ -130,6 +133,7 @@ class Writer:
         #: Transactions committed (a group commit counts once): for tests and metrics.
         self.commits = 0
         self._publish = publish
+        self.metrics = metrics if metrics is not None else Metrics()
         self._pending: deque[_Job] = deque()
         self._worker: asyncio.Task[None] | None = None
         self._halted: StorageUnavailable | None = None
@@ -172,13 +176,33 @@ class Writer:
         if self._halted is not None:
             raise StorageUnavailable(self._halted.store, self._halted.detail)
         if bounded and len(self._pending) >= self.queue_size:
+            self.metrics.write_rejected()
             raise Busy(f"the service has {len(self._pending)} commands waiting to be written; "
                        "nothing was done: try again in a moment", retry_after_s=1)
         future: asyncio.Future[Executed] = asyncio.get_running_loop().create_future()
+        future.add_done_callback(self._observer(type(command).__name__, time.perf_counter()))
         self._pending.append(_Job(command, actor, op, guard, future))
+        self.metrics.set_write_queue_depth(len(self._pending))
         if self._worker is None:
             self._worker = asyncio.ensure_future(self._work())
         return await asyncio.shield(future)
+
+    def _observer(self, kind: str, start: float) -> Callable[[asyncio.Future[Executed]], None]:
+        """A done-callback counting the command's result and latency (a cancelled caller
+        still gets its command counted: the step is shielded)."""
+
+        def observe(task: asyncio.Future[Executed]) -> None:
+            if task.cancelled():
+                result = "cancelled"
+            elif (exc := task.exception()) is not None:
+                result = describe(exc).code
+            else:
+                done = task.result()
+                result = "duplicate" if done.decision.duplicate else (
+                    "ok" if done.envelopes else "noop")
+            self.metrics.command(kind, result, time.perf_counter() - start)
+
+        return observe
 
     async def drain(self) -> None:
         """Wait for commands still being written (a shielded step outlives a cancelled
@@ -191,6 +215,7 @@ class Writer:
             while self._pending:
                 n = min(len(self._pending), self.max_batch)
                 batch = [self._pending.popleft() for _ in range(n)]
+                self.metrics.set_write_queue_depth(len(self._pending))
                 try:
                     await self._commit(batch)
                 except BaseException as exc:  # a bug: fail the batch, keep serving
@@ -335,6 +360,7 @@ class Writer:
         if store not in self.storage_errors:
             logger.error("the %s store failed: %s", store, detail)
         self.storage_errors[store] = detail
+        self.metrics.storage_error(_storage_kind(detail))
         if self.on_storage_error is not None:
             self.on_storage_error(store)
 
@@ -387,3 +413,14 @@ class Writer:
         except (sqlite3.Error, OSError) as exc:
             self.storage_failed("audit", str(exc))
             logger.error("audit row for %s by %s lost: %s", action, principal.principal_id, exc)
+
+
+def _storage_kind(detail: str) -> str:
+    """A storage failure's kind for the metrics, from what the store said."""
+    text = detail.lower()
+    for needle, kind in (("disk is full", "ENOSPC"), ("no space", "ENOSPC"),
+                         ("too large", "EFBIG"), ("locked", "locked"), ("readonly", "readonly"),
+                         ("read-only", "readonly"), ("i/o", "EIO")):
+        if needle in text:
+            return kind
+    return "other"
