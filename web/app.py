@@ -122,6 +122,7 @@ def create_app(
                                   group_commit=settings.group_commit, positions=positions,
                                   position_min_interval_s=settings.position_min_interval_s,
                                   position_track_every_s=settings.position_track_every_s,
+                                  position_broadcast_s=settings.position_broadcast_s,
                                   metrics=app.state.metrics)
         await asyncio.to_thread(service.load)
         if settings.demo_units:

@@ -336,7 +336,7 @@ def test_history_and_follow_up_messages(server: Server) -> None:
 
 def test_units_move_on_the_map_as_positions_arrive(browser: Any, timed: Server,
                                                     clock: ManualClock) -> None:
-    """Positions are not logged events but ``unit_position`` messages: the unit's pin moves."""
+    """Positions are not logged events but ``unit_positions`` messages: the unit's pin moves."""
     errors: list[str] = []
     context, page = open_page(browser, f"{timed.base}/dispatch#token={timed.tokens['dispatcher']}",
                               errors=errors)

@@ -44,7 +44,7 @@ def wait_for(predicate: Any, timeout_s: float = 10.0) -> None:
 def test_reports_are_rate_limited_shown_to_dispatchers_and_never_logged(
         db: Path, tokens: dict[str, str]) -> None:
     clock = ManualClock()
-    server = thread_server(db, tokens, clock=clock, demo_units=True)
+    server = thread_server(db, tokens, clock=clock, demo_units=True, position_broadcast_s=0.05)
     try:
         disp = server.socket("/ws/dispatch", "dispatcher")
         disp.ready()
@@ -53,7 +53,7 @@ def test_reports_are_rate_limited_shown_to_dispatchers_and_never_logged(
         logged = event_types(db)
         first = crew.request({"type": "position", **NEAR})
         assert first["type"] == "ok" and first["kept"] is True
-        shown = disp.until(lambda m: m.get("type") == "unit_position")
+        (shown,) = disp.until(lambda m: m.get("type") == "unit_positions")["positions"]
         assert shown["unit_id"] == "MAE-SUNDERBY"
         assert (shown["position"]["lat"], shown["position"]["lon"]) == (NEAR["lat"], NEAR["lon"])
         assert shown["at"] == T0.isoformat()
@@ -65,6 +65,9 @@ def test_reports_are_rate_limited_shown_to_dispatchers_and_never_logged(
         third = crew.request({"type": "position", **FAR})
         assert third["kept"] is True
         assert event_types(db) == logged  # nothing of it in the permanent log
+        later = disp.until(lambda m: m.get("type") == "unit_positions")["positions"]
+        assert [(p["unit_id"], p["position"]["lat"]) for p in later] == [
+            ("MAE-SUNDERBY", FAR["lat"])]
         wait_for(lambda: table(db, "SELECT lat, lon FROM unit_positions WHERE unit_id = "
                                    "'MAE-SUNDERBY'") == [(FAR["lat"], FAR["lon"])])
         with server.http("dispatcher") as http:
@@ -194,3 +197,30 @@ def test_an_older_report_never_replaces_a_newer_one(tmp_path: Path) -> None:
     assert state.note_position("U1", Location(65.5, 22.0), T0 + timedelta(seconds=10))
     assert not state.note_position("U1", Location(65.6, 22.0), T0 + timedelta(seconds=5))
     assert state.units["U1"].position.lat == 65.5
+
+
+def test_dispatchers_get_one_message_for_many_units_moving(
+        db: Path, tokens: dict[str, str]) -> None:
+    """However many crews report, a dispatcher gets the units that moved in one message per
+    ``position_broadcast_s``, each with its newest position."""
+    clock = ManualClock()
+    server = thread_server(db, tokens, clock=clock, demo_units=True, position_broadcast_s=1.0,
+                           position_min_interval_s=0)
+    try:
+        disp = server.socket("/ws/dispatch", "dispatcher")
+        disp.ready()
+        sun = server.socket("/ws/crew", "crew_sun")
+        sun.ready()
+        pit = server.socket("/ws/crew", "crew_pit")
+        pit.ready()
+        for sock, where in ((sun, NEAR), (pit, FAR), (sun, FAR)):
+            clock.advance(0.1)
+            assert sock.request({"type": "position", **where})["kept"] is True
+        moved = disp.until(lambda m: m.get("type") == "unit_positions")["positions"]
+        assert {p["unit_id"]: p["position"]["lat"] for p in moved} == {
+            "MAE-SUNDERBY": FAR["lat"], "MAE-PITEA": FAR["lat"]}
+        assert sum(m.get("type") == "unit_positions" for m in disp.messages) == 1
+        for sock in (sun, pit, disp):
+            sock.close()
+    finally:
+        server.stop()

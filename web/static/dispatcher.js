@@ -326,11 +326,8 @@ function onMessage(msg) {
           { loud: !page.alerts.has(msg.callout_id) });
       }
       break;
-    case "unit_position": // positions are not logged events: a message of their own
-      onPositions([msg]);
-      break;
-    case "unit_positions": // every unit's position, after a resume with since=
-      onPositions(msg.positions);
+    case "unit_positions": // positions are not logged events: the units that moved (every
+      onPositions(msg.positions); // unit after a resume with since=)
       break;
     case "clock":
       serverClock.set(msg.at);
