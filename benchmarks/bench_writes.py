@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import math
 import random
@@ -102,6 +103,18 @@ async def crews_run(ws_base: str, seeded: dict[str, Any], crews: int, seconds: f
             return ws
 
     sockets = await asyncio.gather(*(open_one(i) for i in range(crews)))
+    gc.collect()
+    gc.freeze()  # the 1,000 sockets' objects: a full collection of them paused this client
+    pauses: list[float] = []
+    started: list[float] = []
+
+    def on_gc(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            started.append(time.perf_counter())
+        elif started:
+            pauses.append(time.perf_counter() - started.pop())
+
+    gc.callbacks.append(on_gc)
     latencies: list[float] = []
     timeline: list[tuple[float, float]] = []
     refused = [0]
@@ -146,7 +159,10 @@ async def crews_run(ws_base: str, seeded: dict[str, Any], crews: int, seconds: f
         task.cancel()
     for ws in sockets:
         await ws.close()
+    gc.callbacks.remove(on_gc)
     if debug:
+        print(f"  client GC pauses: {len(pauses)}, longest {max(pauses, default=0) * 1e3:.1f} ms",
+              file=sys.stderr)
         for w in range(0, int(seconds), 5):
             window = [lat for at, lat in timeline if w <= at < w + 5]
             if window:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -125,6 +126,10 @@ def create_app(
                                   position_broadcast_s=settings.position_broadcast_s,
                                   metrics=app.state.metrics)
         await asyncio.to_thread(service.load)
+        # What the replay built lives as long as the service: keep it out of the garbage
+        # collector's full passes, which otherwise walk it all and stop the event loop
+        gc.collect()
+        gc.freeze()
         if settings.demo_units:
             added = await register_demo_units(service)
             if added:
