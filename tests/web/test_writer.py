@@ -146,8 +146,8 @@ def test_a_full_queue_refuses_with_busy_and_keeps_the_rest(tmp_path: Path) -> No
 
 def test_a_full_queue_answers_rest_503_with_retry_after(db: Path, tokens: dict[str, str]) -> None:
     """A real server whose commit is held up (another connection holds SQLite's write lock):
-    commands beyond ``write_queue_size`` get a JSON 503 with Retry-After at once; the queued
-    ones complete when the lock is released."""
+    commands beyond ``write_queue_size`` get a JSON 503 with Retry-After at once (a socket an
+    error frame with ``retry_after_s``); the queued ones complete when the lock is released."""
     server = thread_server(db, tokens, demo_units=True, write_queue_size=2,
                            tick_interval_s=60)
     blocker = sqlite3.connect(db, isolation_level=None)
@@ -171,6 +171,13 @@ def test_a_full_queue_answers_rest_503_with_retry_after(db: Path, tokens: dict[s
         for t in threads:
             t.start()
         assert done.wait(8), f"nobody was refused: {answers}"
+        crew = server.socket("/ws/crew", "crew_sun")  # a socket gets an error frame, stays open
+        crew.ready()
+        frame = crew.request({"type": "status", "status": "unavailable"})
+        assert (frame["type"], frame["status"], frame["error"]) == ("error", 503, "busy")
+        assert frame["retry_after_s"] == 1
+        assert crew.request({"type": "ping"})["type"] == "pong"
+        crew.close()
         blocker.execute("ROLLBACK")
         for t in threads:
             t.join(30)
