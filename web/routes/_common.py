@@ -15,6 +15,8 @@ _TEXT = {
     404: "no such alarm, unit or callout",
     409: "the callout or unit is in a status that does not allow this",
     422: "the body is malformed; `field` names where (see `errors` for all problems)",
+    503: "nothing was done: the write queue is full or a store fails (`error` says which); "
+         "retry after the `Retry-After` seconds",
 }
 
 
