@@ -192,13 +192,6 @@ def test_a_too_early_report_is_taken_once_the_interval_has_passed(tmp_path: Path
     store.close()
 
 
-def test_an_older_report_never_replaces_a_newer_one(tmp_path: Path) -> None:
-    state = _state()
-    assert state.note_position("U1", Location(65.5, 22.0), T0 + timedelta(seconds=10))
-    assert not state.note_position("U1", Location(65.6, 22.0), T0 + timedelta(seconds=5))
-    assert state.units["U1"].position.lat == 65.5
-
-
 def test_dispatchers_get_one_message_for_many_units_moving(
         db: Path, tokens: dict[str, str]) -> None:
     """However many crews report, a dispatcher gets the units that moved in one message per
