@@ -101,8 +101,8 @@ def wait_for(predicate: Any, timeout_s: float = 20.0) -> None:
         time.sleep(0.1)
 
 
-@pytest.fixture
-def small_fs(tmp_path: Path) -> Iterator[Path]:
+@contextlib.contextmanager
+def small_tmpfs(tmp_path: Path) -> Iterator[Path]:
     """A 3 MB tmpfs: mounting needs root, so the test is skipped (saying why) without it."""
     if os.geteuid() != 0:
         pytest.skip("mounting a small tmpfs to fill needs root; run as root to test ENOSPC")
@@ -113,6 +113,12 @@ def small_fs(tmp_path: Path) -> Iterator[Path]:
         yield mount
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+@pytest.fixture
+def small_fs(tmp_path: Path) -> Iterator[Path]:
+    with small_tmpfs(tmp_path) as mount:
+        yield mount
 
 
 def test_a_full_disk_answers_503_keeps_state_equal_to_the_log_and_recovers(

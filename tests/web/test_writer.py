@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import sqlite3
 import threading
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,9 @@ from dispatch.events import Envelope
 from dispatch.model import Location
 from dispatch.state import DispatchState
 from tests.web.conftest import T0, ManualClock, thread_server
+from tests.web.test_storage_faults import fill, small_tmpfs
 from web.errors import Busy, describe
-from web.eventstore import SqliteEventStore, StoreConflict
+from web.eventstore import SqliteEventStore, StorageUnavailable, StoreConflict
 from web.visibility import Audience
 from web.writer import Executed, LogIndex, Writer
 
@@ -218,3 +220,50 @@ def test_a_second_writer_is_a_conflict_and_the_state_catches_up_with_the_log(
     finally:
         store_one.close()
         store_two.close()
+
+
+def test_answers_come_in_log_order_refusals_included(tmp_path: Path) -> None:
+    writer, store, _ = make_writer(tmp_path / "w.sqlite3")
+    order: list[int] = []
+
+    async def run() -> None:
+        futures = [asyncio.ensure_future(writer.execute(c, actor="t")) for c in (
+            register(1), on_shift(9), register(2), on_shift(8), on_shift(1))]
+        def done_as(i: int) -> Callable[[object], None]:
+            return lambda _: order.append(i)
+
+        for i, f in enumerate(futures):
+            f.add_done_callback(done_as(i))
+        await asyncio.gather(*futures, return_exceptions=True)
+
+    try:
+        asyncio.run(run())
+        assert order == [0, 1, 2, 3, 4] and writer.commits == 1
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def small_fs(tmp_path: Path) -> Iterator[Path]:
+    with small_tmpfs(tmp_path) as mount:
+        yield mount
+
+
+def test_a_failed_group_commit_fails_what_depended_on_it(small_fs: Path) -> None:
+    """On a full disk: a refusal judged before the batch's first command with events stands
+    (it saw the real state); the commands with events fail with the storage error, and so do
+    the refusals judged after them (on events that were never stored). Nothing is applied."""
+    db = small_fs / "w.sqlite3"
+    writer, store, published = make_writer(db)
+    try:
+        asyncio.run(all_of(writer, [register(1)]))
+        fill(small_fs)
+        results = asyncio.run(all_of(writer, [on_shift(9), register(2), on_shift(2),
+                                              on_shift(8)]))
+        assert isinstance(results[0], UnknownUnit)
+        assert all(isinstance(r, StorageUnavailable) for r in results[1:]), results
+        assert writer.state.last_seq == 1 and "U2" not in writer.state.units
+        assert published.seqs == [1] and "events" in writer.storage_errors
+        assert writer.state.snapshot() == DispatchState.replay(store.read()).snapshot()
+    finally:
+        store.close()
