@@ -137,9 +137,11 @@ class Server:
 
 def start_server(argv: list[str], *, port: int, health: str, log: Path, cwd: Path,
                  env: dict[str, str] | None = None, timeout_s: float = 120.0) -> Server:
-    """Start ``argv`` and wait until ``GET health`` answers 200."""
+    """Start ``argv`` (with ``env`` added to the environment) and wait until ``GET health``
+    answers 200."""
     with log.open("wb") as out:
-        proc = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=env)
+        proc = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
+                                env={**os.environ, **(env or {})})
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:

@@ -167,9 +167,12 @@ class Ours:
             if profile else []
         argv = [sys.executable, *run, "-m", "mae.cli", "serve", "--database", str(self.db),
                 "--port", str(port)] + (["--permessage-deflate"] if deflate else [])
+        # positions as logged events, as this benchmark measures the fan-out of events
+        # (bench_writes.py measures the position table against this)
         self.server = start_server(argv, port=port, health="/api/health",
                                    log=self.db.with_suffix(".log"), cwd=SERVER_TREE,
-                                   env={**os.environ, "PYTHONPATH": str(SERVER_TREE)})
+                                   env={"PYTHONPATH": str(SERVER_TREE),
+                                        "MAE_POSITIONS_TABLE": "false"})
         self.payloads: dict[str, str] = {}
 
     def url(self, path: str, who: str) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -143,9 +144,14 @@ def create_app(
                                   group_commit=settings.group_commit, positions=positions,
                                   position_min_interval_s=settings.position_min_interval_s,
                                   position_track_every_s=settings.position_track_every_s,
+                                  position_broadcast_s=settings.position_broadcast_s,
                                   metrics=app.state.metrics,
                                   backlog_events=settings.backlog_events, snapshots=snapshots)
         await asyncio.to_thread(service.load)
+        # What the replay built lives as long as the service: keep it out of the garbage
+        # collector's full passes, which otherwise walk it all and stop the event loop
+        gc.collect()
+        gc.freeze()
         if region is not None:
             await load_region(service, region)
         service.snapshot_if_due()

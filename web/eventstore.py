@@ -271,14 +271,15 @@ class SqliteEventStore:
                 raise StorageUnavailable(self.name, str(exc)) from exc
 
     def find_op(self, scope: str, op: str) -> OpRecord | None:
-        with self._lock:
-            try:
-                row = self._write.execute(
-                    "SELECT digest, callout_id, seq FROM ops WHERE scope = ? AND op = ?",
-                    (scope, op),
-                ).fetchone()
-            except sqlite3.Error as exc:
-                raise StorageUnavailable(self.name, str(exc)) from exc
+        # On the read connection, without the writer's lock: the writer asks from the event
+        # loop, and must not wait there for a commit's (or a heartbeat's) fsync to finish
+        try:
+            row = self._read.execute(
+                "SELECT digest, callout_id, seq FROM ops WHERE scope = ? AND op = ?",
+                (scope, op),
+            ).fetchone()
+        except sqlite3.Error as exc:
+            raise StorageUnavailable(self.name, str(exc)) from exc
         if row is None:
             return None
         return OpRecord(scope, op, str(row[0]), row[1], int(row[2]))

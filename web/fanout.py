@@ -230,11 +230,11 @@ class Fanout:
                 for text in texts:
                     sub.push(text)
 
-    def send_position(self, unit_id: str, position: dict[str, Any], at: str) -> None:
-        """A unit's new position (not a logged event: see :mod:`web.positions`), rendered once
-        and sent to everyone who sees the board's units (dispatchers, admins, planners)."""
-        text = dumps({"type": "unit_position", "unit_id": unit_id, "position": position,
-                      "at": at})
+    def send_positions(self, positions: list[dict[str, Any]]) -> None:
+        """Units' new positions (not logged events: see :mod:`web.positions`) as one
+        ``unit_positions`` message, rendered once and sent to everyone who sees the board's
+        units (dispatchers, admins, planners)."""
+        text = dumps({"type": "unit_positions", "positions": positions})
         self.broadcast_text(text, roles=POSITION_ROLES)
 
     def broadcast(self, message: Mapping[str, Any], *, roles: frozenset[Role]) -> None:

@@ -5,13 +5,14 @@ yet a position is worth something only until the next one. So a report goes here
 through the writer: :class:`PositionTracker` rate-limits it per unit (a report sooner than
 ``min_interval_s`` after the last one kept is answered ``kept: false``; the newest such report
 of a unit is still taken once the interval has passed, unless a newer one came first, so a car
-that stops right after a burst is not shown where it was before), tells the dispatch
-state (:meth:`dispatch.state.DispatchState.note_position`, so recommendations use it) and the
-dispatchers (a ``unit_position`` message), and queues it for :class:`PositionStore`, which
-writes in batches (one transaction a second, no fsync of its own) to two tables of the
-service database: ``unit_positions``, the latest position per unit (read back at start), and
-``position_track``, a thinned track (one point per unit every ``track_every_s``) deleted after
-``retention``. A crash loses at most the last batch: the next report replaces it anyway.
+that stops right after a burst is not shown where it was before), tells the dispatch state
+(:meth:`dispatch.state.DispatchState.note_position`, so recommendations use it) and the
+dispatchers (through the service: one ``unit_positions`` message a second with the units that
+moved), and queues it for :class:`PositionStore`. That store writes in batches (one
+transaction a second, no fsync of its own) to two tables of the service database:
+``unit_positions``, the latest position per unit (read back at start), and ``position_track``,
+a thinned track (one point per unit every ``track_every_s``) deleted after ``retention``. A
+crash loses at most the last batch: the next report replaces it anyway.
 """
 
 from __future__ import annotations

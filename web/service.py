@@ -51,6 +51,11 @@ logger = logging.getLogger(__name__)
 DEFAULT_TIMEZONE = ZoneInfo("Europe/Stockholm")
 
 
+def _position_view(unit_id: str, location: Location, at: datetime | None) -> dict[str, Any]:
+    return {"unit_id": unit_id, "position": location_view(location),
+            "at": at.isoformat() if at else None}
+
+
 class WallClock:
     """The real time, timezone-aware (UTC): the service's clock unless one is given."""
 
@@ -83,6 +88,7 @@ class DispatchService:
         snapshots: Snapshotter | None = None,
         rota: Iterable[ShiftPattern] = (),
         timezone: tzinfo = DEFAULT_TIMEZONE,
+        position_broadcast_s: float = 1.0,
     ) -> None:
         self.graph = graph
         #: The shift patterns and their timezone, used while no region (``self.region``, with
@@ -110,6 +116,9 @@ class DispatchService:
         self.metrics.watch_subscribers(self._fanout.subscribers_by_role)
         self._advisor = Advisor(self.state, graph, clock=self.clock,
                                 config=recommend_config or RecommendConfig())
+        self._broadcast_s = position_broadcast_s
+        self._moved: dict[str, PositionReport] = {}
+        self._moved_timer: asyncio.TimerHandle | None = None
         self._positions = PositionTracker(
             positions, self.state, min_interval_s=position_min_interval_s,
             track_every_s=position_track_every_s, publish=self._show_position,
@@ -202,8 +211,20 @@ class DispatchService:
                 "duplicate": False}
 
     def _show_position(self, report: PositionReport) -> None:
-        self._fanout.send_position(report.unit_id, location_view(report.location),
-                                   report.at.isoformat())
+        """Collect a kept position for the next ``unit_positions`` message: at most one a
+        ``position_broadcast_s`` to each dispatcher, however many crews report, with the
+        newest position of each unit that moved (a map needs no more)."""
+        self._moved[report.unit_id] = report
+        if self._moved_timer is None:
+            self._moved_timer = asyncio.get_running_loop().call_later(
+                self._broadcast_s, self._send_moved)
+
+    def _send_moved(self) -> None:
+        self._moved_timer = None
+        moved, self._moved = self._moved, {}
+        if moved:
+            self._fanout.send_positions([_position_view(r.unit_id, r.location, r.at)
+                                         for r in moved.values()])
 
     async def run_position_flush(self, interval_s: float) -> None:
         """Store kept positions every ``interval_s`` seconds until cancelled."""
@@ -298,8 +319,7 @@ class DispatchService:
         sub, plan = self._fanout.subscribe(principal, since, batch=batch)
         if plan.since is not None and self._positions is not None and \
                 principal.role in POSITION_ROLES:
-            positions = [{"unit_id": u.unit_id, "position": location_view(u.position),
-                          "at": u.position_at.isoformat() if u.position_at else None}
+            positions = [_position_view(u.unit_id, u.position, u.position_at)
                          for u in sorted(self.state.units.values(), key=lambda u: u.unit_id)]
             plan.tail.append(dumps({"type": "unit_positions", "positions": positions}))
         return sub, plan

@@ -92,6 +92,26 @@ class _Planned:
     start: int
     count: int
     first: _Planned | None = None  # for a repeat of an op earlier in the batch: that one
+    place: int = 0  # its place in the batch
+
+
+@dataclass(eq=False)
+class _Answer:
+    """A job answered without events of its own (refused, no-op or a stored repeat)."""
+
+    place: int
+    job: _Job
+    outcome: Executed | BaseException
+
+
+def _settle(answers: list[_Answer]) -> None:
+    for a in answers:
+        if a.job.future.done():
+            continue
+        if isinstance(a.outcome, BaseException):
+            a.job.future.set_exception(a.outcome)
+        else:
+            a.job.future.set_result(a.outcome)
 
 
 StorageErrorHook = Callable[[str], None]
@@ -221,16 +241,19 @@ class Writer:
         finally:
             self._worker = None
 
-    def _decide(self, batch: list[_Job]) -> tuple[list[_Planned], list[Event], list[OpRecord]]:
+    def _decide(self, batch: list[_Job]) -> tuple[list[_Planned], list[Event], list[OpRecord],
+                                                   list[_Answer]]:
         """Decide each job in order against the state the earlier ones leave (a scratch copy
-        when the batch has more than one); refusals and repeats are answered at once."""
+        when the batch has more than one). Refusals, no-ops and repeats are answered only after
+        the commit, in order (see :meth:`_commit`): they were judged on that state."""
         work = self.state.fork() if len(batch) > 1 else self.state
         planned: list[_Planned] = []
         events: list[Event] = []
         ops: list[OpRecord] = []
+        answers: list[_Answer] = []
         in_batch: dict[tuple[str, str], tuple[str, _Planned]] = {}
         base = self.state.last_seq
-        for job in batch:
+        for place, job in enumerate(batch):
             try:
                 digest = ""
                 if job.op is not None:
@@ -239,27 +262,28 @@ class Writer:
                     if earlier is not None:
                         if earlier[0] != digest:
                             raise _reused_op()
-                        planned.append(_Planned(job, earlier[1].decision, 0, 0, earlier[1]))
+                        planned.append(_Planned(job, earlier[1].decision, 0, 0, earlier[1],
+                                                place=place))
                         continue
                     seen = self.store.find_op(*job.op)
                     if seen is not None:
                         if seen.digest != digest:
                             raise _reused_op()
-                        job.future.set_result(Executed(
+                        answers.append(_Answer(place, job, Executed(
                             Decision([], callout_id=seen.callout_id, duplicate=True), [],
-                            original_seq=seen.seq))
+                            original_seq=seen.seq)))
                         continue
                 if job.guard is not None:
                     job.guard(work)
                 decision = decide(work, job.command, now=self.clock.now(), actor=job.actor,
                                   config=self.config)
             except Exception as exc:
-                job.future.set_exception(exc)
+                answers.append(_Answer(place, job, exc))
                 continue
             if not decision.events:
-                job.future.set_result(Executed(decision, []))
+                answers.append(_Answer(place, job, Executed(decision, [])))
                 continue
-            item = _Planned(job, decision, len(events), len(decision.events))
+            item = _Planned(job, decision, len(events), len(decision.events), place=place)
             planned.append(item)
             events.extend(decision.events)
             if job.op is not None:
@@ -269,11 +293,12 @@ class Writer:
             if work is not self.state:
                 for i, event in enumerate(decision.events, start=base + item.start + 1):
                     work.apply(Envelope(i, event))
-        return planned, events, ops
+        return planned, events, ops, answers
 
     async def _commit(self, batch: list[_Job]) -> None:
-        planned, events, ops = self._decide(batch)
+        planned, events, ops, answers = self._decide(batch)
         if not events:
+            _settle(answers)
             return
         expected = self.state.last_seq
         try:
@@ -285,18 +310,33 @@ class Writer:
             await self._catch_up()
             stored = isinstance(exc, StorageUnavailable) and \
                 self.state.last_seq >= expected + len(events)
-            for item in planned:
-                if stored:  # the store could not say so, but the events are there
-                    self._resolve(item, expected)
-                elif not item.job.future.done():
+            if stored:  # the store could not say so, but the events are there
+                self._answer(planned, answers, expected)
+                return
+            # Answers judged before the first command with events stand (they saw the real
+            # state); those after it were judged on events that were not stored: they fail too
+            first = planned[0].place
+            _settle([a for a in answers if a.place < first])
+            failed: list[_Planned | _Answer] = [*(a for a in answers if a.place > first),
+                                                *planned]
+            for item in sorted(failed, key=lambda x: x.place):
+                if not item.job.future.done():
                     item.job.future.set_exception(exc)
             return
         self.commits += 1
         self.storage_ok("events")
         audiences = [self.apply(env) for env in envelopes]
         self._publish(envelopes, audiences)
-        for item in planned:
-            self._resolve(item, expected)
+        self._answer(planned, answers, expected)
+
+    def _answer(self, planned: list[_Planned], answers: list[_Answer], base: int) -> None:
+        """Answer a committed batch's jobs in their order (which is the log's)."""
+        order: list[_Planned | _Answer] = sorted([*planned, *answers], key=lambda x: x.place)
+        for item in order:
+            if isinstance(item, _Answer):
+                _settle([item])
+            else:
+                self._resolve(item, base)
 
     def _resolve(self, item: _Planned, base: int) -> None:
         """Answer a planned job once its events are stored at ``base + 1 …``."""

@@ -203,3 +203,35 @@ def test_something_that_is_not_a_core_event_is_refused() -> None:
     assert isinstance(refused.value, TypeError) and state.last_seq == len(log)
     with pytest.raises(UnknownEvent, match="str is not a dispatch event"):
         state.apply(Envelope(len(log) + 1, "UnitRegistered"))  # type: ignore[arg-type]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.data())
+def test_a_fork_changes_apart_from_its_state_and_replays_onto_it(data: st.DataObject) -> None:
+    """What a group commit relies on: commands decided and applied on ``fork()`` leave the
+    original untouched, and the same events applied to the original give the fork's state."""
+    state, _ = _setup()
+    before = state.snapshot()
+    fork = state.fork()
+    log: list[Envelope] = []
+    now = T0
+    for _ in range(data.draw(st.integers(0, 60))):
+        now += timedelta(seconds=data.draw(st.integers(0, 120)))
+        run(fork, log, draw_command(data, fork), now)
+    assert state.snapshot() == before
+    assert state.open_ids == {c for c, v in state.callouts.items() if v.status.is_open}
+    for env in log:
+        state.apply(env)
+    assert state.snapshot() == fork.snapshot() and state.open_ids == fork.open_ids
+
+
+def test_a_noted_position_moves_the_unit_and_an_older_one_never_replaces_it() -> None:
+    """Positions the shell keeps outside the log reach the state through note_position."""
+    state, _ = _setup()
+    unit = UNITS[0]
+    assert state.note_position(unit, Location(65.5, 22.0), T0 + timedelta(seconds=10))
+    assert not state.note_position(unit, Location(65.6, 22.0), T0 + timedelta(seconds=5))
+    assert state.units[unit].position == Location(65.5, 22.0)
+    assert state.units[unit].position_at == T0 + timedelta(seconds=10)
+    with pytest.raises(KeyError):
+        state.note_position("nobody", Location(65.5, 22.0), T0)

@@ -161,7 +161,8 @@ def demo(tmp_path: Path, graph: RoadGraph, request: pytest.FixtureRequest) -> It
     options: dict[str, Any] = {"speed": 300.0, "seed": 5, "alarms_per_hour": 12.0,
                                "assign_after_s": 30.0, "service": FAST}
     options.update(getattr(request, "param", {}))
-    settings = Settings(database=db, port=port, tick_interval_s=0.1, ack_timeout_s=600)
+    settings = Settings(database=db, port=port, tick_interval_s=0.1, ack_timeout_s=600,
+                        position_broadcast_s=0.02)  # 300x: a real second is 5 demo minutes
     app = create_demo_app(settings, DemoConfig(**options), graph=graph,
                           clock=ScaledClock(options["speed"], start=T0))
     srv = serve_app(app, port, db, tokens, join_timeout_s=20)
@@ -179,8 +180,8 @@ def _events(sock: Sock, wanted: set[str], timeout_s: float) -> dict[str, list[di
         msg = sock.recv(timeout=left)
         if msg.get("type") == "event":
             seen[msg["event"]["type"]].append(msg["event"])
-        elif msg.get("type") == "unit_position":  # positions are not logged events
-            seen["unit_position"].append(msg)
+        elif msg.get("type") == "unit_positions":  # positions are not logged events
+            seen["unit_position"].extend(msg["positions"])
     return seen
 
 
@@ -236,8 +237,8 @@ def test_without_the_bot_a_person_assigns_and_the_crew_takes_over(demo: Server) 
             assert reply["type"] == "ok"
             seen = _events(crew, {"AssignmentAcknowledged"}, 30)
             assert seen["AssignmentAcknowledged"][0]["callout_id"] == callout_id
-            sock.until(lambda m: m.get("type") == "unit_position"  # the crew drives
-                       and m["unit_id"] == unit_id, timeout=30)
+            sock.until(lambda m: m.get("type") == "unit_positions"  # the crew drives
+                       and unit_id in {p["unit_id"] for p in m["positions"]}, timeout=30)
         finally:
             crew.close()
     finally:

@@ -218,8 +218,8 @@ def test_offline_changes_wait_in_the_outbox_and_arrive_once_in_order(
     assert arrived == [("UnitStatusChanged", "en_route"), ("UnitStatusChanged", "on_scene"),
                        ("UnitStatusChanged", "transporting")]  # positions are not logged
     moved = (MOVED["latitude"], MOVED["longitude"])
-    dispatcher.until(lambda m: m.get("type") == "unit_position"
-                     and (m["position"]["lat"], m["position"]["lon"]) == moved)
+    dispatcher.until(lambda m: m.get("type") == "unit_positions" and moved in {
+        (p["position"]["lat"], p["position"]["lon"]) for p in m["positions"]})
     with sqlite3.connect(server.db) as conn:
         seqs = [conn.execute("SELECT seq FROM ops WHERE op = ?", (op,)).fetchall() for op in ops]
     statuses = [e["seq"] for e in stored(server.db, before)]
@@ -355,11 +355,11 @@ def test_offline_positions_collapse_to_the_latest_between_statuses(
         ("UnitStatusChanged", "en_route"), ("UnitStatusChanged", "on_scene")]
     last = (FURTHER[2]["latitude"], FURTHER[2]["longitude"])
     # a position right after another is held by the rate limit, then shown
-    dispatcher.until(lambda m: m.get("type") == "unit_position"
-                     and (m["position"]["lat"], m["position"]["lon"]) == last)
-    shown = [(m["position"]["lat"], m["position"]["lon"]) for m in
-             dispatcher.messages[seen_before:] if m.get("type") == "unit_position"
-             and m["unit_id"] == "MAE-SUNDERBY"]
+    dispatcher.until(lambda m: m.get("type") == "unit_positions" and last in {
+        (p["position"]["lat"], p["position"]["lon"]) for p in m["positions"]})
+    shown = [(p["position"]["lat"], p["position"]["lon"]) for m in
+             dispatcher.messages[seen_before:] if m.get("type") == "unit_positions"
+             for p in m["positions"] if p["unit_id"] == "MAE-SUNDERBY"]
     assert shown[-1] == last  # positions the outbox replaced never reached the server:
     assert (MOVED["latitude"], MOVED["longitude"]) not in shown
     assert (FURTHER[0]["latitude"], FURTHER[0]["longitude"]) not in shown

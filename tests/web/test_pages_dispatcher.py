@@ -436,3 +436,29 @@ def test_a_unit_retired_or_renamed_by_the_region_file_changes_on_an_open_board(
     finally:
         context.close()
         srv.stop()
+
+
+def test_units_move_on_the_map_as_positions_arrive(browser: Any, timed: Server,
+                                                    clock: ManualClock) -> None:
+    """Positions are not logged events but ``unit_positions`` messages: the unit's pin moves."""
+    errors: list[str] = []
+    context, page = open_page(browser, f"{timed.base}/dispatch#token={timed.tokens['dispatcher']}",
+                              errors=errors)
+    (crew,) = socks(timed, ("/ws/crew", "crew_sun"))
+    try:
+        pin = page.locator(".unit-pin[data-unit=MAE-SUNDERBY]")
+        expect(pin).to_be_visible()
+        before = pin.bounding_box()
+        assert before is not None
+        assert crew.request({"type": "position", "lat": 65.32, "lon": 21.48})["kept"] is True
+        page.wait_for_function(
+            """([x, y]) => { const r = document.querySelector(
+                  ".unit-pin[data-unit=MAE-SUNDERBY]").getBoundingClientRect();
+                return Math.abs(r.x - x) + Math.abs(r.y - y) > 20; }""",
+            arg=[before["x"], before["y"]])
+        after = pin.bounding_box()
+        assert after is not None and after["y"] > before["y"]  # 40 km south: lower on the map
+        assert errors == []
+    finally:
+        crew.close()
+        context.close()

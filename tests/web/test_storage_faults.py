@@ -52,6 +52,22 @@ def replayed(db: Path) -> dict[str, Any]:
     return DispatchState.replay(stored_log(db)).snapshot()
 
 
+def without_positions(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """A state snapshot without the units' positions (they live in their own table, not in
+    the log a replay reads)."""
+    for unit in snapshot["units"].values():
+        unit.pop("position")
+        unit.pop("position_at")
+    return snapshot
+
+
+def stored_position(db: Path, unit_id: str) -> tuple[float, float] | None:
+    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+        row = conn.execute("SELECT lat, lon FROM unit_positions WHERE unit_id = ?",
+                           (unit_id,)).fetchone()
+    return (float(row[0]), float(row[1])) if row else None
+
+
 def fill(directory: Path) -> Path:
     """Write zeros into ``directory`` until its filesystem is full (ENOSPC); returns the file."""
     filler = directory / "filler"
@@ -85,8 +101,8 @@ def wait_for(predicate: Any, timeout_s: float = 20.0) -> None:
         time.sleep(0.1)
 
 
-@pytest.fixture
-def small_fs(tmp_path: Path) -> Iterator[Path]:
+@contextlib.contextmanager
+def small_tmpfs(tmp_path: Path) -> Iterator[Path]:
     """A 3 MB tmpfs: mounting needs root, so the test is skipped (saying why) without it."""
     if os.geteuid() != 0:
         pytest.skip("mounting a small tmpfs to fill needs root; run as root to test ENOSPC")
@@ -99,13 +115,20 @@ def small_fs(tmp_path: Path) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
+@pytest.fixture
+def small_fs(tmp_path: Path) -> Iterator[Path]:
+    with small_tmpfs(tmp_path) as mount:
+        yield mount
+
+
 def test_a_full_disk_answers_503_keeps_state_equal_to_the_log_and_recovers(
         small_fs: Path) -> None:
     db = small_fs / "dispatch.sqlite3"
     tokens = make_tokens(db)
     port = free_port()
+    clock = ManualClock()
     app = create_app(Settings(database=db, port=port, demo_units=True,
-                              storage_probe_interval_s=0.2), clock=ManualClock(), tick=False)
+                              storage_probe_interval_s=0.2), clock=clock, tick=False)
     server = serve_app(app, port, db, tokens)
     service = app.state.service
     crew = server.socket("/ws/crew", "crew_sun")
@@ -120,8 +143,13 @@ def test_a_full_disk_answers_503_keeps_state_equal_to_the_log_and_recovers(
             assert reply["type"] == "error" and reply["status"] == 503
             assert reply["error"] == "storage_unavailable" and reply["retry_after_s"] > 0
             assert_503(police.post("/api/alarms", json=alarm("full-2")))
+            clock.advance(5)  # a position is kept in memory and stored once the disk has room
+            assert crew.request({"type": "position", "lat": 65.83, "lon": 21.69})["kept"]
+            wait_for(lambda: "positions" in {
+                s["store"] for s in httpx.get(f"{server.base}/api/health").json()["storage"]})
 
-            assert service.state.snapshot() == replayed(db)
+            assert without_positions(service.state.snapshot()) == \
+                without_positions(replayed(db))
             assert "police/full-1" not in service.state.alarms
             health = httpx.get(f"{server.base}/api/health")
             assert health.status_code == 503 and health.headers["retry-after"]
@@ -132,7 +160,9 @@ def test_a_full_disk_answers_503_keeps_state_equal_to_the_log_and_recovers(
             wait_for(lambda: httpx.get(f"{server.base}/api/health").status_code == 200)
             assert police.post("/api/alarms", json=alarm("after")).status_code == 201
             assert crew.request({"type": "shift_end"})["type"] == "ok"
-            assert service.state.snapshot() == replayed(db)
+            assert without_positions(service.state.snapshot()) == \
+                without_positions(replayed(db))
+            wait_for(lambda: stored_position(db, "MAE-SUNDERBY") == (65.83, 21.69))
             assert {"police/before", "police/after"} <= set(service.state.alarms)
     finally:
         crew.close()

@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import sqlite3
 import threading
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,9 @@ from dispatch.events import Envelope
 from dispatch.model import Location
 from dispatch.state import DispatchState
 from tests.web.conftest import T0, ManualClock, thread_server
-from web.errors import Busy
-from web.eventstore import SqliteEventStore
+from tests.web.test_storage_faults import fill, small_tmpfs
+from web.errors import Busy, describe
+from web.eventstore import SqliteEventStore, StorageUnavailable, StoreConflict
 from web.visibility import Audience
 from web.writer import Executed, LogIndex, Writer
 
@@ -146,8 +148,8 @@ def test_a_full_queue_refuses_with_busy_and_keeps_the_rest(tmp_path: Path) -> No
 
 def test_a_full_queue_answers_rest_503_with_retry_after(db: Path, tokens: dict[str, str]) -> None:
     """A real server whose commit is held up (another connection holds SQLite's write lock):
-    commands beyond ``write_queue_size`` get a JSON 503 with Retry-After at once; the queued
-    ones complete when the lock is released."""
+    commands beyond ``write_queue_size`` get a JSON 503 with Retry-After at once (a socket an
+    error frame with ``retry_after_s``); the queued ones complete when the lock is released."""
     server = thread_server(db, tokens, demo_units=True, write_queue_size=2,
                            tick_interval_s=60)
     blocker = sqlite3.connect(db, isolation_level=None)
@@ -171,6 +173,13 @@ def test_a_full_queue_answers_rest_503_with_retry_after(db: Path, tokens: dict[s
         for t in threads:
             t.start()
         assert done.wait(8), f"nobody was refused: {answers}"
+        crew = server.socket("/ws/crew", "crew_sun")  # a socket gets an error frame, stays open
+        crew.ready()
+        frame = crew.request({"type": "status", "status": "unavailable"})
+        assert (frame["type"], frame["status"], frame["error"]) == ("error", 503, "busy")
+        assert frame["retry_after_s"] == 1
+        assert crew.request({"type": "ping"})["type"] == "pong"
+        crew.close()
         blocker.execute("ROLLBACK")
         for t in threads:
             t.join(30)
@@ -187,5 +196,74 @@ def test_a_batch_never_grows_past_max_batch(tmp_path: Path, size: int) -> None:
     try:
         asyncio.run(all_of(writer, [register(i) for i in range(14)]))
         assert writer.commits == -(-14 // size)
+    finally:
+        store.close()
+
+
+def test_a_second_writer_is_a_conflict_and_the_state_catches_up_with_the_log(
+        tmp_path: Path) -> None:
+    """Two writers on one file (the lock of ``mae serve`` normally prevents it): the stale one
+    gets StoreConflict (a 409, never a 400), applies what the other stored, and its next
+    command succeeds."""
+    db = tmp_path / "w.sqlite3"
+    one, store_one, _ = make_writer(db)
+    two, store_two, published = make_writer(db)
+    try:
+        asyncio.run(all_of(one, [register(1)]))
+        (refused,) = asyncio.run(all_of(two, [register(2)]))
+        assert isinstance(refused, StoreConflict)
+        assert describe(refused).status == 409
+        assert two.state.last_seq == 1 and "U1" in two.state.units and published.seqs == [1]
+        (done,) = asyncio.run(all_of(two, [register(2)]))
+        assert isinstance(done, Executed) and done.last_seq == 2
+        assert two.state.snapshot() == DispatchState.replay(store_two.read()).snapshot()
+    finally:
+        store_one.close()
+        store_two.close()
+
+
+def test_answers_come_in_log_order_refusals_included(tmp_path: Path) -> None:
+    writer, store, _ = make_writer(tmp_path / "w.sqlite3")
+    order: list[int] = []
+
+    async def run() -> None:
+        futures = [asyncio.ensure_future(writer.execute(c, actor="t")) for c in (
+            register(1), on_shift(9), register(2), on_shift(8), on_shift(1))]
+        def done_as(i: int) -> Callable[[object], None]:
+            return lambda _: order.append(i)
+
+        for i, f in enumerate(futures):
+            f.add_done_callback(done_as(i))
+        await asyncio.gather(*futures, return_exceptions=True)
+
+    try:
+        asyncio.run(run())
+        assert order == [0, 1, 2, 3, 4] and writer.commits == 1
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def small_fs(tmp_path: Path) -> Iterator[Path]:
+    with small_tmpfs(tmp_path) as mount:
+        yield mount
+
+
+def test_a_failed_group_commit_fails_what_depended_on_it(small_fs: Path) -> None:
+    """On a full disk: a refusal judged before the batch's first command with events stands
+    (it saw the real state); the commands with events fail with the storage error, and so do
+    the refusals judged after them (on events that were never stored). Nothing is applied."""
+    db = small_fs / "w.sqlite3"
+    writer, store, published = make_writer(db)
+    try:
+        asyncio.run(all_of(writer, [register(1)]))
+        fill(small_fs)
+        results = asyncio.run(all_of(writer, [on_shift(9), register(2), on_shift(2),
+                                              on_shift(8)]))
+        assert isinstance(results[0], UnknownUnit)
+        assert all(isinstance(r, StorageUnavailable) for r in results[1:]), results
+        assert writer.state.last_seq == 1 and "U2" not in writer.state.units
+        assert published.seqs == [1] and "events" in writer.storage_errors
+        assert writer.state.snapshot() == DispatchState.replay(store.read()).snapshot()
     finally:
         store.close()

@@ -17,6 +17,8 @@ _TEXT = {
     422: "the body is malformed; `field` names where (see `errors` for all problems)",
     429: "too many wrong tokens from this address in the last minute; wait `Retry-After` "
          "seconds",
+    503: "nothing was done: the write queue is full or a store fails (`error` says which); "
+         "retry after the `Retry-After` seconds",
 }
 
 

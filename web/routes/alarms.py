@@ -36,7 +36,7 @@ def _charset(content_type: str) -> str | None:
 
 
 @router.post("", response_model=AlarmAckOut, status_code=201,
-             responses={**_CREATED, **errors(400, 404, 409)})
+             responses={**_CREATED, **errors(400, 404, 409, 503)})
 async def create_alarm(
     payload: AlarmIn, service: ServiceDep, principal: Creator, client: ClientDep,
     response: Response,
@@ -51,7 +51,7 @@ async def create_alarm(
 
 @router.post(
     "/cap", response_model=AlarmAckOut, status_code=201,
-    responses={**_CREATED, **errors(400, 404, 409, 422)},
+    responses={**_CREATED, **errors(400, 404, 409, 422, 503)},
     openapi_extra={"requestBody": {"required": True, "content": {
         "application/xml": {"schema": {"type": "string"}},
         "application/cap+xml": {"schema": {"type": "string"}}}}},

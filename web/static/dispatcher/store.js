@@ -106,7 +106,7 @@ export class DispatchStore {
     return changed;
   }
 
-  /** A unit's position from a "unit_position" message (not an event: no seq); an older one
+  /** A unit's position from a "unit_positions" message (not an event: no seq); an older one
    * than shown is ignored. Adds the unit to ``changed.units`` when it moved. */
   setPosition(unitId, position, at, changed) {
     const unit = this.units.get(unitId);
