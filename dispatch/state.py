@@ -150,6 +150,28 @@ class DispatchState:
             "callout_counter": self.callout_counter,
         }
 
+    def fork(self) -> DispatchState:
+        """A copy to decide ahead on (a group commit) without touching this state: the
+        containers are copied, the units, callouts and alarms in them are immutable."""
+        twin = DispatchState(
+            units=dict(self.units), callouts=dict(self.callouts), alarms=dict(self.alarms),
+            alarm_callout=dict(self.alarm_callout), follow_ups=list(self.follow_ups),
+            last_seq=self.last_seq, callout_counter=self.callout_counter,
+        )
+        twin.open_ids = set(self.open_ids)
+        return twin
+
+    def note_position(self, unit_id: str, position: Location, at: datetime) -> bool:
+        """Where a unit was seen at ``at``: kept outside the event log (positions are many and
+        short-lived), fed by the service shell from live reports and, on restart, from its
+        positions table. An older report than the one known is ignored; returns whether the
+        position was taken. Raises UnknownUnit."""
+        unit = self.unit(unit_id)
+        if unit.position_at is not None and at < unit.position_at:
+            return False
+        self._set_unit(unit_id, position=position, position_at=at)
+        return True
+
     # -- the fold -----------------------------------------------------------------------
 
     @classmethod

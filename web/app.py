@@ -14,6 +14,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -24,13 +25,15 @@ from dispatch.clock import Clock
 from dispatch.commands import DispatchConfig
 from mae.errors import MaeError
 from maps.graph import RoadGraph
-from web import pages, routes, sockets
+from web import docs, metrics, pages, routes, sockets
 from web.audit import AuditLog
 from web.auth import PrincipalStore
 from web.crewpage import router as crew_router
 from web.demo_units import register_demo_units
 from web.errors import describe
-from web.eventstore import SqliteEventStore
+from web.eventstore import SqliteEventStore, lock_database
+from web.limits import BodyLimits
+from web.positions import PositionStore
 from web.replay import Pace, WallPace
 from web.replay import router as replay_router
 from web.routes import mapdata
@@ -83,17 +86,46 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        lock = lock_database(settings.database)  # a second service on this file stops here
+        try:
+            async with _serving(app) as service:
+                ticker = asyncio.create_task(service.run_ticks(settings.tick_interval_s)) \
+                    if tick else None
+                probe = asyncio.create_task(
+                    service.run_storage_probe(settings.storage_probe_interval_s))
+                flush = asyncio.create_task(service.run_position_flush(1.0))
+                try:
+                    yield
+                finally:
+                    for task in (ticker, probe, flush):
+                        if task is not None:
+                            task.cancel()
+                            with contextlib.suppress(asyncio.CancelledError):
+                                await task
+        finally:
+            lock.close()
+
+    @asynccontextmanager
+    async def _serving(app: FastAPI) -> AsyncIterator[DispatchService]:
         road_graph = graph if graph is not None else await asyncio.to_thread(
             _load_graph, settings)
         store = SqliteEventStore(settings.database)
         principals = PrincipalStore(settings.database)
         audit = AuditLog(settings.database)
+        positions = PositionStore(
+            settings.database, retention=timedelta(days=settings.position_retention_days)
+        ) if settings.positions_table else None
         config = DispatchConfig(ack_timeout_s=settings.ack_timeout_s,
                                 merge_radius_m=settings.merge_radius_m,
                                 merge_window_s=settings.merge_window_s)
         snapshots = Snapshotter(settings.database, every=settings.snapshot_every)
         service = DispatchService(store, graph=road_graph, clock=clock, audit=audit,
                                   config=config, queue_size=settings.queue_size,
+                                  write_queue_size=settings.write_queue_size,
+                                  group_commit=settings.group_commit, positions=positions,
+                                  position_min_interval_s=settings.position_min_interval_s,
+                                  position_track_every_s=settings.position_track_every_s,
+                                  metrics=app.state.metrics,
                                   backlog_events=settings.backlog_events, snapshots=snapshots)
         await asyncio.to_thread(service.load)
         service.snapshot_if_due()
@@ -104,34 +136,32 @@ def create_app(
         app.state.service = service
         app.state.principals = principals
         app.state.audit = audit
-        ticker = asyncio.create_task(service.run_ticks(settings.tick_interval_s)) if tick \
-            else None
         try:
-            yield
+            yield service
         finally:
-            if ticker is not None:
-                ticker.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await ticker
             await service.drain()
+            await service.flush_positions()
             await service.save_snapshot()
             service.close()
             store.close()
+            if positions is not None:
+                positions.close()
             principals.close()
             audit.close()
 
     app = FastAPI(title="MAE Dispatch", version="0.1.0", description=DESCRIPTION,
-                  lifespan=lifespan)
+                  lifespan=lifespan, docs_url=None, redoc_url=None)  # web/docs.py: offline
     app.state.settings = settings
     app.state.replay_pace = replay_pace
+    app.state.metrics = metrics.Metrics()
 
     async def on_mae_error(request: Request, exc: Exception) -> JSONResponse:
         info = describe(exc)
-        return JSONResponse(info.reply(), status_code=info.status)
+        return JSONResponse(info.reply(), status_code=info.status, headers=info.headers())
 
     async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
-        field = "body" if exc.status_code == 400 else None
+        field = "body" if exc.status_code in (400, 413) else None
         return JSONResponse({"error": f"http_{exc.status_code}", "field": field,
                              "message": str(exc.detail)}, status_code=exc.status_code,
                             headers=exc.headers)
@@ -145,6 +175,10 @@ def create_app(
                              "message": f"{first['field']}: {first['message']}",
                              "errors": errors}, status_code=422)
 
+    app.add_middleware(
+        BodyLimits, default=(settings.max_json_body_bytes, "max_json_body_bytes"),
+        limits={"/api/alarms/cap": (settings.max_body_bytes, "max_body_bytes")})
+    app.add_middleware(metrics.CountSocketSends, metrics=app.state.metrics)
     app.add_exception_handler(MaeError, on_mae_error)
     app.add_exception_handler(RequestValidationError, on_invalid_request)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
@@ -152,6 +186,8 @@ def create_app(
         app.include_router(module.router)
     app.include_router(sockets.router)
     app.include_router(pages.router)
+    app.include_router(docs.router)
+    app.include_router(metrics.router)
     app.include_router(mapdata.router)
     app.include_router(replay_router)
     app.include_router(crew_router)

@@ -7,11 +7,16 @@ optional ``MAE_AGE_BAND``/``MAE_SEX``/``MAE_CHILDREN``); the first ``info/area``
 location: a ``circle``'s centre, a ``polygon``'s centroid, or a ``geocode`` place name
 (valueName ``place``) resolved by the map's gazetteer, in that order; ``info/description`` is
 the note. Only ``status`` Actual and ``msgType`` Alert are alarms. XML is parsed with
-defusedxml, which refuses DTDs and entity expansion.
+defusedxml, which refuses DTDs and entity expansion. The XML declaration's ``encoding`` must be
+one we read (UTF-8, UTF-16, ASCII, Latin-1) and agree with the HTTP ``charset``; ``identifier``,
+``sender`` and each ``references`` entry are limited to a safe character set (no ``../``), since
+the identifier becomes part of the alarm's id and its URL.
 """
 
 from __future__ import annotations
 
+import codecs
+import re
 from typing import Any
 from xml.etree.ElementTree import Element
 
@@ -22,7 +27,7 @@ from shapely.geometry import Polygon
 
 from dispatch.model import Category, Priority
 from web.errors import BadMessage
-from web.schemas import AlarmIn, validation_errors
+from web.schemas import SAFE_REFERENCE, AlarmIn, validation_errors
 
 __all__ = ["CAP_NS", "parse_cap", "priority_of"]
 
@@ -41,6 +46,10 @@ _CAP_FIELD = {
     "patient.sex": "info.parameter.MAE_SEX",
     "patient.children": "info.parameter.MAE_CHILDREN",
 }
+_SAFE = re.compile(SAFE_REFERENCE)
+_DECLARED = re.compile(rb"""^\s*<\?xml[^>]*?\bencoding\s*=\s*["']([^"']{0,40})["']""")
+#: Encodings the XML parser reads, by their codec names (aliases are looked up).
+_ENCODINGS = frozenset({"utf-8", "utf-16", "utf-16-le", "utf-16-be", "ascii", "iso8859-1"})
 _URGENCIES = ("Immediate", "Expected", "Future", "Past", "Unknown")
 _SEVERITIES = ("Extreme", "Severe", "Moderate", "Minor", "Unknown")
 
@@ -99,17 +108,64 @@ def _location(area: Element) -> dict[str, Any]:
     raise BadMessage("info.area", "give a circle, a polygon or a geocode with valueName 'place'")
 
 
-def parse_cap(xml: bytes) -> AlarmIn:
-    """The alarm a CAP 1.2 alert describes, or :class:`BadMessage` naming the CAP element."""
+def _codec(name: str, where: str) -> str:
+    """The codec's canonical name for an encoding label, or :class:`BadMessage` naming it."""
+    try:
+        info = codecs.lookup(name)
+    except LookupError:
+        raise BadMessage("encoding", f"{where} {name[:40]!r} is not a known encoding") from None
+    canonical = codecs.lookup(info.name).name
+    if canonical not in _ENCODINGS:
+        raise BadMessage("encoding", f"{where} {name[:40]!r} is not supported; send UTF-8")
+    return canonical
+
+
+def _check_encoding(xml: bytes, charset: str | None) -> None:
+    """The declared encoding (if any) is one we read and agrees with the HTTP charset."""
+    head = xml[:400]
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        head = head.decode("utf-16", errors="ignore").encode("ascii", errors="ignore")
+    match = _DECLARED.match(head)
+    declared = _codec(match.group(1).decode("ascii", "replace"), "the XML declaration's") \
+        if match else None
+    if charset:
+        given = _codec(charset, "the Content-Type charset")
+        family = {declared, given} <= {"utf-16", "utf-16-le", "utf-16-be"}
+        if declared is not None and declared != given and not family:
+            raise BadMessage("encoding", f"the XML declaration says {declared!r} but the "
+                             f"Content-Type charset says {given!r}")
+
+
+def _safe(value: str, field: str) -> str:
+    if len(value) > 64 or not _SAFE.match(value):
+        raise BadMessage(field, "must be at most 64 letters, digits or ._:@+- (no slashes, "
+                         "not starting with a dot)")
+    return value
+
+
+def parse_cap(xml: bytes, *, charset: str | None = None) -> AlarmIn:
+    """The alarm a CAP 1.2 alert describes, or :class:`BadMessage` naming the CAP element.
+    ``charset`` is the HTTP Content-Type's, checked against the XML declaration."""
+    _check_encoding(xml, charset)
     try:
         root = fromstring(xml)
     except DefusedXmlException:
         raise BadMessage("body", "XML with a DTD or entities is refused") from None
-    except (ParseError, ValueError) as exc:
+    except ParseError as exc:
+        if "encoding" in str(exc):
+            raise BadMessage("encoding", f"the body does not match its declared encoding "
+                             f"({exc})") from None
         raise BadMessage("body", f"not well-formed XML ({exc})") from None
+    except (ValueError, LookupError) as exc:  # a codec the parser cannot drive
+        raise BadMessage("encoding", f"cannot be read ({exc})") from None
     if root.tag != f"{{{CAP_NS}}}alert":
         raise BadMessage("alert", f"the root element must be <alert xmlns=\"{CAP_NS}\">")
-    reference = _text(root, "cap:identifier", "identifier")
+    reference = _safe(_text(root, "cap:identifier", "identifier"), "identifier")
+    _safe(_text(root, "cap:sender", "sender", required=False) or "x", "sender")
+    for n, entry in enumerate(_text(root, "cap:references", "references",
+                                    required=False).split()):
+        for part in entry.split(",")[:2]:  # sender,identifier,sent
+            _safe(part, f"references[{n}]")
     status = _text(root, "cap:status", "status")
     if status != "Actual":
         raise BadMessage("status", f"only Actual alerts are alarms, not {status[:20]!r}")

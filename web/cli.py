@@ -41,6 +41,8 @@ def register(subparsers: Any) -> None:
     serve.add_argument("--permessage-deflate", action="store_true", default=None,
                        help="compress WebSocket frames (off by default: costs broadcast "
                        "throughput for little gain on small JSON)")
+    serve.add_argument("--log-json", action="store_true", default=None,
+                       help="log JSON lines, ids only (default: plain text; or MAE_LOG_JSON=1)")
     _demo_options(serve)
     serve.set_defaults(func=_serve)
 
@@ -172,14 +174,22 @@ def _serve(args: argparse.Namespace) -> int:
             option = "--" + name.replace("_", "-")
             raise BadMessage(option, "is a live-demo option: add --demo")
     settings = _settings(args, ("host", "port", "database", "map_path", "demo_units",
-                                "ack_timeout_s", "permessage_deflate"))
+                                "ack_timeout_s", "permessage_deflate", "log_json"))
+    if settings.log_json:
+        from web.logs import configure_json_logging
+
+        configure_json_logging()
+    from web.eventstore import lock_database
+
+    lock_database(settings.database).close()  # refuse in one line, before uvicorn starts
     redactor = TokenRedactor()
     for name in ("uvicorn.access", "uvicorn.error"):
         logging.getLogger(name).addFilter(redactor)
     config = uvicorn.Config(
         create_app(settings), host=settings.host, port=settings.port,
         ws_per_message_deflate=settings.permessage_deflate, log_level="info",
-        lifespan="on",
+        lifespan="on", ws_max_size=settings.max_ws_frame_bytes,
+        log_config=None if settings.log_json else uvicorn.config.LOGGING_CONFIG,
     )
     run_server(uvicorn.Server(config))
     return 0

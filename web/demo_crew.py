@@ -21,13 +21,13 @@ from dispatch.commands import (
     Acknowledge,
     Command,
     RecordOutcome,
-    ReportPosition,
     ReportStatus,
     StartShift,
 )
 from dispatch.model import Location
 from dispatch.state import Callout
 from dispatch.status import UnitStatus
+from mae.errors import MaeError
 from maps.graph import Facility, RoadGraph, haversine_m
 from routing.errors import RoutingError
 from simulations.behaviour import (
@@ -145,7 +145,15 @@ class CrewBot:
         return True
 
     async def _report(self, p: Point, now: datetime, label: str = "") -> None:
-        if await self._send(ReportPosition(self.unit_id, Location(p[0], p[1], label=label))):
+        """Report a position as a tablet does (to the position table, not the event log,
+        unless the service logs positions); one the rate limit drops is sent again later."""
+        try:
+            done = await self.host.service.report_position(
+                self.unit_id, Location(p[0], p[1], label=label), principal=self.principal,
+                client="demo")
+        except MaeError:
+            return
+        if done["kept"]:
             self.here, self.reported_at = p, now
 
     def _drive(self, to: Point, now: datetime) -> Leg:

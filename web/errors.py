@@ -23,9 +23,11 @@ from dispatch.errors import (
 from mae.errors import MaeError
 from maps.errors import UnknownPlace
 from routing.errors import RoutingError, is_internal
+from web.eventstore import DatabaseLocked, StorageUnavailable, StoreConflict
 
 __all__ = [
     "BadMessage",
+    "Busy",
     "ErrorInfo",
     "Forbidden",
     "Unauthorized",
@@ -56,6 +58,15 @@ class BadMessage(WebError, ValueError):
         super().__init__(f"{field}: {problem}" if field else problem)
 
 
+class Busy(WebError, RuntimeError):
+    """The service cannot take this now (its write queue is full): retry after
+    ``retry_after_s`` seconds; nothing was done."""
+
+    def __init__(self, message: str, *, retry_after_s: int = 1) -> None:
+        self.retry_after_s = retry_after_s
+        super().__init__(message)
+
+
 @dataclass(frozen=True, slots=True)
 class ErrorInfo:
     """How an error is answered over HTTP and over a socket."""
@@ -66,12 +77,22 @@ class ErrorInfo:
     field: str | None = None
     close_code: int = 4400
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+    retry_after_s: int | None = None
 
     def reply(self) -> dict[str, Any]:
-        """The JSON body of the answer (REST) or the ``error`` message (socket)."""
+        """The JSON body of the answer (REST) or the ``error`` message (socket); a retry hint
+        travels as ``retry_after_s`` in the body too, for socket clients."""
         body: dict[str, Any] = {"error": self.code, "field": self.field, "message": self.message}
+        if self.retry_after_s is not None:
+            body["retry_after_s"] = self.retry_after_s
         body.update(self.extra)
         return body
+
+    def headers(self) -> dict[str, str] | None:
+        """HTTP headers of the answer: ``Retry-After`` when the client should try again."""
+        if self.retry_after_s is None:
+            return None
+        return {"Retry-After": str(self.retry_after_s)}
 
 
 def describe(exc: BaseException) -> ErrorInfo:
@@ -80,6 +101,17 @@ def describe(exc: BaseException) -> ErrorInfo:
         return ErrorInfo(401, "unauthorized", str(exc), close_code=4401)
     if isinstance(exc, Forbidden):
         return ErrorInfo(403, "forbidden", str(exc), close_code=4403)
+    if isinstance(exc, StorageUnavailable):
+        return ErrorInfo(503, "storage_unavailable", str(exc), close_code=1013,
+                         extra={"store": exc.store}, retry_after_s=exc.retry_after_s)
+    if isinstance(exc, Busy):
+        return ErrorInfo(503, "busy", str(exc), close_code=1013,
+                         retry_after_s=exc.retry_after_s)
+    if isinstance(exc, StoreConflict):  # the log moved under us: never the client's mistake
+        return ErrorInfo(409, "store_conflict", f"{exc}; the request changed nothing, retry it",
+                         close_code=1013, retry_after_s=1)
+    if isinstance(exc, DatabaseLocked):
+        return ErrorInfo(503, "database_locked", str(exc), close_code=1013, retry_after_s=5)
     if isinstance(exc, BadMessage):
         extra = {"errors": exc.errors} if exc.errors else {}
         return ErrorInfo(422, "invalid_message", str(exc), exc.field, extra=extra)

@@ -26,22 +26,55 @@ with no migration, and :meth:`SqliteEventStore.read` hands every row to
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
+import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import IO, Protocol, runtime_checkable
 
 from dispatch.events import Envelope, Event, event_from_dict, event_to_dict
 from mae.errors import MaeError
 
-__all__ = ["EventStore", "OpRecord", "SqliteEventStore", "StoreConflict", "connect_sqlite"]
+__all__ = [
+    "DatabaseLocked",
+    "EventStore",
+    "OpRecord",
+    "SqliteEventStore",
+    "StorageUnavailable",
+    "StoreConflict",
+    "connect_sqlite",
+    "lock_database",
+]
+
+logger = logging.getLogger(__name__)
 
 
 class StoreConflict(MaeError, RuntimeError):
     """The log no longer ends where the writer expected: another writer appended."""
+
+
+class StorageUnavailable(MaeError, OSError):
+    """A store could not be written or read (disk full, file too large, I/O error): nothing
+    the client did; the request may be retried once the store works again. ``store`` names
+    the failing store (``events``, ``audit``, ``positions``), ``detail`` SQLite's or the OS's
+    own words, ``retry_after_s`` how long a client should wait."""
+
+    def __init__(self, store: str, detail: str, *, retry_after_s: int = 5) -> None:
+        self.store = store
+        self.detail = detail
+        self.retry_after_s = retry_after_s
+        super().__init__(f"the {store} store cannot be written ({detail}); the request "
+                         f"changed nothing: try again in {retry_after_s} s")
+
+
+class DatabaseLocked(MaeError, RuntimeError):
+    """Another ``mae serve`` holds the database: two writers would freeze each other."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,10 +100,11 @@ class EventStore(Protocol):
         ...
 
     def append(self, events: Sequence[Event], *, expected_last_seq: int,
-               op: OpRecord | None = None) -> list[Envelope]:
+               op: OpRecord | None = None, ops: Sequence[OpRecord] = ()) -> list[Envelope]:
         """Store ``events`` as ``expected_last_seq + 1, …`` atomically and durably, or raise
         :class:`StoreConflict` (and store nothing) if the log has moved on. ``op`` is
-        remembered in the same transaction, with the seq of the last event."""
+        remembered in the same transaction, with the seq of the last event; ``ops`` (a group
+        commit's) are remembered with the seq each carries."""
         ...
 
     def find_op(self, scope: str, op: str) -> OpRecord | None:
@@ -79,6 +113,14 @@ class EventStore(Protocol):
 
     def read(self, since: int = 0) -> Iterator[Envelope]:
         """Every stored event with a sequence number above ``since``, in order."""
+        ...
+
+    def refresh(self) -> int:
+        """Re-read where the stored log ends (after a failed append) and return it."""
+        ...
+
+    def probe(self) -> None:
+        """Raise :class:`StorageUnavailable` unless the store takes a small write now."""
         ...
 
     def close(self) -> None: ...
@@ -114,14 +156,37 @@ CREATE TABLE IF NOT EXISTS ops (
 """
 
 
+_HEARTBEAT_SCHEMA = """
+CREATE TABLE IF NOT EXISTS heartbeat (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    at TEXT NOT NULL
+)
+"""
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    """Roll back if a transaction is still open: SQLite ends one by itself on a full disk,
+    and a ROLLBACK then fails with "no transaction is active", hiding the real error."""
+    if conn.in_transaction:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+
+
 class SqliteEventStore:
-    """:class:`EventStore` in a SQLite file (table ``events``), shared with other tables."""
+    """:class:`EventStore` in a SQLite file (table ``events``), shared with other tables.
+
+    A failed commit is checked against the file: if the events are there after all (the write
+    failed after the commit landed) the append succeeds; otherwise it raises
+    :class:`StorageUnavailable` with SQLite's own words, and nothing was stored."""
+
+    name = "events"
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._write = connect_sqlite(self.path)
         self._write.execute(_SCHEMA)
         self._write.execute(_OPS_SCHEMA)
+        self._write.execute(_HEARTBEAT_SCHEMA)
         self._read = connect_sqlite(self.path)
         self._lock = threading.Lock()
         row = self._write.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
@@ -132,7 +197,7 @@ class SqliteEventStore:
         return self._last_seq
 
     def append(self, events: Sequence[Event], *, expected_last_seq: int,
-               op: OpRecord | None = None) -> list[Envelope]:
+               op: OpRecord | None = None, ops: Sequence[OpRecord] = ()) -> list[Envelope]:
         if not events:
             return []
         rows = []
@@ -141,10 +206,13 @@ class SqliteEventStore:
             data = event_to_dict(event)
             rows.append((i, data["type"], data["at"], json.dumps(data, ensure_ascii=False)))
             envelopes.append(Envelope(i, event))
+        op_rows = [(o.scope, o.op, o.digest, o.callout_id, o.seq) for o in ops]
+        if op is not None:
+            op_rows.append((op.scope, op.op, op.digest, op.callout_id, envelopes[-1].seq))
         with self._lock:
             cur = self._write
-            cur.execute("BEGIN IMMEDIATE")
             try:
+                cur.execute("BEGIN IMMEDIATE")
                 (last,) = cur.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
                 if last != expected_last_seq:
                     raise StoreConflict(
@@ -152,22 +220,65 @@ class SqliteEventStore:
                         "another writer is using this database"
                     )
                 cur.executemany("INSERT INTO events (seq, type, at, data) VALUES (?,?,?,?)", rows)
-                if op is not None:
-                    cur.execute("INSERT INTO ops (scope, op, digest, callout_id, seq) "
-                                "VALUES (?,?,?,?,?)",
-                                (op.scope, op.op, op.digest, op.callout_id, envelopes[-1].seq))
+                if op_rows:
+                    cur.executemany("INSERT INTO ops (scope, op, digest, callout_id, seq) "
+                                    "VALUES (?,?,?,?,?)", op_rows)
                 cur.execute("COMMIT")
+            except StoreConflict:
+                _rollback(cur)
+                raise
+            except (sqlite3.Error, OSError) as exc:
+                _rollback(cur)
+                if self._stored_up_to() == envelopes[-1].seq:
+                    logger.warning("commit of seq %d reported %s but is stored",
+                                   envelopes[-1].seq, exc)
+                else:
+                    raise StorageUnavailable(self.name, str(exc)) from exc
             except BaseException:
-                cur.execute("ROLLBACK")
+                _rollback(cur)
                 raise
             self._last_seq = envelopes[-1].seq
         return envelopes
 
+    def _stored_up_to(self) -> int | None:
+        """Where the log on disk ends, read afresh; None if even that fails."""
+        try:
+            (last,) = self._read.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
+        except sqlite3.Error:
+            return None
+        return int(last)
+
+    def refresh(self) -> int:
+        """Re-read where the log on disk ends (after a failed append or a conflict) and
+        return it; raises :class:`StorageUnavailable` if the file cannot be read."""
+        with self._lock:
+            last = self._stored_up_to()
+            if last is None:
+                raise StorageUnavailable(self.name, "the end of the log cannot be read")
+            self._last_seq = last
+        return last
+
+    def probe(self) -> None:
+        """A small durable write (the heartbeat row), to learn whether the file takes writes
+        again; raises :class:`StorageUnavailable` if it does not."""
+        with self._lock:
+            cur = self._write
+            try:
+                cur.execute("INSERT OR REPLACE INTO heartbeat (id, at) VALUES "
+                            "(1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))")
+            except (sqlite3.Error, OSError) as exc:
+                _rollback(cur)
+                raise StorageUnavailable(self.name, str(exc)) from exc
+
     def find_op(self, scope: str, op: str) -> OpRecord | None:
         with self._lock:
-            row = self._write.execute(
-                "SELECT digest, callout_id, seq FROM ops WHERE scope = ? AND op = ?", (scope, op)
-            ).fetchone()
+            try:
+                row = self._write.execute(
+                    "SELECT digest, callout_id, seq FROM ops WHERE scope = ? AND op = ?",
+                    (scope, op),
+                ).fetchone()
+            except sqlite3.Error as exc:
+                raise StorageUnavailable(self.name, str(exc)) from exc
         if row is None:
             return None
         return OpRecord(scope, op, str(row[0]), row[1], int(row[2]))
@@ -182,3 +293,27 @@ class SqliteEventStore:
     def close(self) -> None:
         self._write.close()
         self._read.close()
+
+
+def lock_database(path: Path) -> IO[str]:
+    """Take the exclusive lock of the service database (``flock`` on ``<db>.lock``), held as
+    long as the returned file stays open: a second ``mae serve`` on the same file is refused
+    with :class:`DatabaseLocked` instead of starting on a frozen board. The lock file names
+    the holder's pid; the kernel releases the lock when the process ends, even on a crash."""
+    lock_path = Path(f"{path}.lock")
+    handle = open(lock_path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the lifetime
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise DatabaseLocked(
+            f"{path} is in use by another mae serve (pid {holder}); stop it first, or give "
+            "this one its own --database"
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(str(os.getpid()))
+    handle.flush()
+    return handle

@@ -34,7 +34,10 @@ from web.views import (
 from web.visibility import Audience, Viewer
 from web.writer import LogIndex
 
-__all__ = ["Fanout", "History", "Subscription"]
+__all__ = ["POSITION_ROLES", "Fanout", "History", "Subscription"]
+
+#: Who is sent units' positions as they move.
+POSITION_ROLES = frozenset({Role.DISPATCHER, Role.ADMIN, Role.PLANNER})
 
 
 class Subscription:
@@ -133,6 +136,15 @@ class Fanout:
                 if text is not None:
                     sub.push(text)
 
+    def send_position(self, unit_id: str, position: dict[str, Any], at: str) -> None:
+        """A unit's new position (not a logged event: see :mod:`web.positions`), rendered once
+        and sent to everyone who sees the board's units (dispatchers, admins, planners)."""
+        text = dumps({"type": "unit_position", "unit_id": unit_id, "position": position,
+                      "at": at})
+        for sub in list(self._subs):
+            if sub.viewer.role in POSITION_ROLES:
+                sub.push(text)
+
     def broadcast(self, message: Mapping[str, Any], *, roles: frozenset[Role]) -> None:
         """Send a message that is not an event (an alert) to every subscriber of ``roles``."""
         text = dumps(message)
@@ -177,6 +189,14 @@ class Fanout:
     @property
     def subscriber_count(self) -> int:
         return len(self._subs)
+
+    def subscribers_by_role(self) -> dict[str, int]:
+        """How many live subscribers each role has (for ``/metrics``)."""
+        counts: dict[str, int] = {}
+        for sub in list(self._subs):
+            role = sub.viewer.role.value
+            counts[role] = counts.get(role, 0) + 1
+        return counts
 
     def snapshot(self, viewer: Viewer) -> dict[str, Any]:
         """The current state as ``viewer`` may see it."""

@@ -206,7 +206,8 @@ def serve_demo(settings: Settings, config: DemoConfig, *, database: Path | None,
         print(_banner(settings, config, links, graph, temporary=tmp is not None), flush=True)
         server = uvicorn.Server(uvicorn.Config(
             app, host=settings.host, port=port, log_level="warning", access_log=False,
-            ws_per_message_deflate=settings.permessage_deflate, lifespan="on"))
+            ws_per_message_deflate=settings.permessage_deflate, lifespan="on",
+            ws_max_size=settings.max_ws_frame_bytes))
         run_server(server)
     finally:
         if tmp is not None:

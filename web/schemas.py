@@ -27,6 +27,7 @@ __all__ = [
     "AGENCY_MESSAGES",
     "CREW_MESSAGES",
     "DISPATCH_MESSAGES",
+    "SAFE_REFERENCE",
     "AlarmAckOut",
     "AlarmIn",
     "AlarmStatusOut",
@@ -48,11 +49,14 @@ __all__ = [
     "RoadOut",
     "RouteOut",
     "StepOut",
+    "StorageOut",
     "UnitOut",
     "parse_message",
     "validation_errors",
 ]
 
+#: An agency's reference (and a CAP identifier or sender): no path separators, no leading dot.
+SAFE_REFERENCE = r"^[A-Za-z0-9][A-Za-z0-9._:@+-]*$"
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:/-]+$")]
 MessageId = Annotated[str, Field(max_length=64)] | Annotated[int, Field(ge=0, le=2**53)] | None
 OpId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$",
@@ -97,7 +101,9 @@ class PatientIn(_In):
 class AlarmIn(_In):
     """An alarm as an agency sends it; the agency comes from its token."""
 
-    reference: str = Field(min_length=1, max_length=64, description="the agency's own id")
+    reference: str = Field(min_length=1, max_length=64, pattern=SAFE_REFERENCE,
+                           description="the agency's own id: letters, digits and ._:@+- "
+                           "(no slashes, no leading dot)")
     location: LocationIn
     priority: Priority
     category: Category
@@ -211,11 +217,21 @@ class AuditOut(BaseModel):
     result: str
 
 
+class StorageOut(BaseModel):
+    store: str = Field(description="events, audit or positions")
+    ok: bool
+    error: str | None = Field(default=None, description="what the store said (disk full…)")
+
+
 class HealthOut(BaseModel):
-    status: Literal["ok"]
+    status: Literal["ok", "degraded"]
     seq: int
     units: int
     open_callouts: int
+    write_queue: int = Field(default=0, description="commands waiting for the writer")
+    accepting_writes: bool = True
+    storage: list[StorageOut] = Field(default_factory=list,
+                                      description="the stores failing now (empty when all work)")
 
 
 class ReplayOut(BaseModel):

@@ -9,12 +9,14 @@ Callers use these methods and read ``state``, ``graph`` and ``clock``; never the
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from dispatch.clock import Clock
-from dispatch.commands import Command, DispatchConfig
+from dispatch.commands import Command, DispatchConfig, ReportPosition
 from dispatch.errors import UnknownAlarm
 from dispatch.events import Envelope
 from dispatch.model import Location
@@ -26,15 +28,19 @@ from web.advice import Advisor
 from web.audit import AuditLog
 from web.auth import Principal, Role
 from web.eventstore import EventStore
-from web.fanout import Fanout, History, Subscription
+from web.fanout import POSITION_ROLES, Fanout, History, Subscription
 from web.logindex import DEFAULT_WINDOW, AudienceWindow, LogIndex
+from web.metrics import Metrics
+from web.positions import PositionReport, PositionStore, PositionTracker
 from web.snapshots import Snapshotter
 from web.ticks import Ticker
-from web.views import alarm_status
+from web.views import alarm_status, dumps, location_view
 from web.visibility import Audience, Viewer
 from web.writer import Executed, Guard, Writer
 
 __all__ = ["DispatchService", "Guard", "Subscription", "WallClock"]
+
+logger = logging.getLogger(__name__)
 
 
 
@@ -58,6 +64,12 @@ class DispatchService:
         config: DispatchConfig | None = None,
         recommend_config: RecommendConfig | None = None,
         queue_size: int = 10_000,
+        metrics: Metrics | None = None,
+        write_queue_size: int = 1_000,
+        group_commit: bool = True,
+        positions: PositionStore | None = None,
+        position_min_interval_s: float = 2.0,
+        position_track_every_s: float = 30.0,
         backlog_events: int = DEFAULT_WINDOW,
         snapshots: Snapshotter | None = None,
     ) -> None:
@@ -70,9 +82,17 @@ class DispatchService:
         self._fanout = Fanout(store, self.state, index, clock=self.clock, queue_size=queue_size)
         self._writer = Writer(store, self.state, index, clock=self.clock,
                               config=config or DispatchConfig(), publish=self._published,
-                              audit=audit)
+                              audit=audit, queue_size=write_queue_size,
+                              group_commit=group_commit, metrics=metrics)
+        self.metrics = self._writer.metrics
+        self.metrics.watch_subscribers(self._fanout.subscribers_by_role)
         self._advisor = Advisor(self.state, graph, clock=self.clock,
                                 config=recommend_config or RecommendConfig())
+        self._positions = PositionTracker(
+            positions, self.state, min_interval_s=position_min_interval_s,
+            track_every_s=position_track_every_s, publish=self._show_position,
+            on_storage_error=self._writer.storage_failed,
+            on_storage_ok=self._writer.storage_ok) if positions is not None else None
         self._ticker = Ticker(self._writer.execute, self._advisor.recommend,
                               self._fanout.broadcast)
 
@@ -84,6 +104,9 @@ class DispatchService:
         if self._snapshots is not None:
             self._snapshots.restore(self.state, self._index)
         n = self._writer.load()
+        if self._positions is not None:
+            placed = self._positions.restore()
+            logger.info("restored the last position of %d units", placed)
         self._advisor.prepare()
         return n
 
@@ -128,6 +151,64 @@ class DispatchService:
         """Add an audit row (from a worker thread, so SQLite's write lock never stalls the loop)."""
         await self._writer.record(principal, action, target, client, result)
 
+    # -- positions (web.positions) ------------------------------------------------------------
+
+    @property
+    def positions(self) -> PositionTracker | None:
+        """The position tracker, or None when positions are logged as events (the old way)."""
+        return self._positions
+
+    async def report_position(self, unit_id: str, location: Location, *,
+                              principal: Principal, client: str,
+                              op: str | None = None) -> dict[str, Any]:
+        """A crew's position report, answered as the socket replies: ``kept`` is false when it
+        came too soon after the last one (rate limit) and nothing changed. Without a position
+        table the report is a logged command, as before."""
+        if self._positions is None:
+            done = await self.run(ReportPosition(unit_id, location), principal=principal,
+                                  client=client, action="position", target={"unit_id": unit_id},
+                                  op=op)
+            return {"kept": True, "callout_id": done.decision.callout_id, "seq": done.last_seq,
+                    "duplicate": done.decision.duplicate}
+        kept = self._positions.report(unit_id, location, self.clock.now())
+        return {"kept": kept, "callout_id": None, "seq": self.state.last_seq,
+                "duplicate": False}
+
+    def _show_position(self, report: PositionReport) -> None:
+        self._fanout.send_position(report.unit_id, location_view(report.location),
+                                   report.at.isoformat())
+
+    async def run_position_flush(self, interval_s: float) -> None:
+        """Store kept positions every ``interval_s`` seconds until cancelled."""
+        if self._positions is None:
+            return
+        while True:
+            await asyncio.sleep(interval_s)
+            await self._positions.flush(self.clock.now())
+
+    async def flush_positions(self) -> None:
+        """Store the kept positions now (at shutdown)."""
+        if self._positions is not None:
+            await self._positions.flush(self.clock.now())
+
+    @property
+    def writer(self) -> Writer:
+        """The writer, for its hooks and gauges: ``on_storage_error``, ``queue_depth``,
+        ``commits``, ``storage_errors``."""
+        return self._writer
+
+    def storage_problems(self) -> dict[str, str]:
+        """The stores failing now and what they said (empty when every store works)."""
+        return dict(self._writer.storage_errors)
+
+    async def run_storage_probe(self, interval_s: float) -> None:
+        """The storage heartbeat until cancelled: every ``interval_s`` seconds a small durable
+        write tells whether the database takes writes (so /health notices a full disk before a
+        command does, and recovers when it is freed)."""
+        while True:
+            await self._writer.probe()
+            await asyncio.sleep(interval_s)
+
     # -- reading ----------------------------------------------------------------------------------
 
     @property
@@ -159,8 +240,17 @@ class DispatchService:
 
     def subscribe(self, principal: Principal, since: int | None) -> tuple[Subscription, list[str]]:
         """Register a subscriber; returns it with the messages to send before live ones
-        (the backlog after ``since`` or a snapshot, then ``ready``)."""
-        return self._fanout.subscribe(principal, since)
+        (the backlog after ``since`` or a snapshot, then ``ready``). A resumed subscriber who
+        sees positions also gets every unit's current one: positions are not in the backlog."""
+        sub, initial = self._fanout.subscribe(principal, since)
+        if since is not None and self._positions is not None and \
+                principal.role in POSITION_ROLES and initial:
+            positions = [{"unit_id": u.unit_id, "position": location_view(u.position),
+                          "at": u.position_at.isoformat() if u.position_at else None}
+                         for u in sorted(self.state.units.values(), key=lambda u: u.unit_id)]
+            initial.insert(len(initial) - 1, dumps({"type": "unit_positions",
+                                                    "positions": positions}))
+        return sub, initial
 
     def unsubscribe(self, sub: Subscription) -> None:
         self._fanout.unsubscribe(sub)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings"]
@@ -39,14 +39,46 @@ class Settings(BaseSettings):
     queue_size: int = Field(default=10_000, ge=10, le=1_000_000,
                             description="messages a slow client may fall behind before it is "
                             "dropped (it then reconnects with since=)")
+    write_queue_size: int = Field(default=1_000, ge=1, le=100_000,
+                                  description="commands that may wait for the writer; more are "
+                                  "answered 503 with Retry-After (a socket gets an error frame)")
+    group_commit: bool = Field(default=True,
+                               description="commands waiting together share one commit (off: "
+                               "one fsync per command, for comparison)")
+    storage_probe_interval_s: float = Field(default=5.0, gt=0, le=3600,
+                                            description="seconds between storage heartbeats "
+                                            "(a small durable write /health reports on)")
+    positions_table: bool = Field(default=True,
+                                  description="keep positions in their own table, out of the "
+                                  "event log (off: every position is a logged event, as before)")
+    position_min_interval_s: float = Field(default=2.0, ge=0, le=3600,
+                                           description="a unit's reports sooner than this after "
+                                           "the last one kept are answered kept: false")
+    position_track_every_s: float = Field(default=30.0, gt=0, le=86_400,
+                                          description="one point per unit this often is kept in "
+                                          "the track (the latest position is always kept)")
+    position_retention_days: float = Field(default=7.0, gt=0, le=3650,
+                                           description="track points older than this are deleted")
     max_body_bytes: int = Field(default=256_000, ge=1_000, le=10_000_000,
                                 description="largest accepted request body (CAP XML)")
+    max_json_body_bytes: int = Field(default=65_536, ge=1_000, le=10_000_000,
+                                     description="largest accepted JSON request body; larger "
+                                     "ones (declared or chunked) get 413 before being read")
+    max_ws_frame_bytes: int = Field(default=65_536, ge=1_000, le=10_000_000,
+                                    description="largest accepted WebSocket message; a larger "
+                                    "one closes the socket with 1009")
     tile_url: str | None = Field(default=None,
                                  description="a raster tile URL template ({z}/{x}/{y}) the pages "
                                  "draw under the roads; default none: vector roads only, offline")
     replay_dir: Path = Field(default=Path("replays"),
                              description="directory of event logs (JSON lines, e.g. from `mae "
                              "simulate --export-log`) the dispatcher map can replay")
+    metrics_token: SecretStr | None = Field(default=None, min_length=16,
+                                            description="a bearer token (16+ characters) a "
+                                            "Prometheus server may scrape /metrics with; admin "
+                                            "tokens may too")
+    log_json: bool = Field(default=False, description="log as JSON lines (ids only, never "
+                           "patient text) instead of plain text")
     snapshot_every: int = Field(default=10_000, ge=0, le=10_000_000,
                                 description="write a snapshot of the state every this many "
                                 "events (and at shutdown) into <database>.snapshots/, so a "

@@ -11,7 +11,10 @@ the events they caused, in order, from one sender task.
 
 Crew messages (ack, status, position, outcome) may carry an ``op`` id made by the tablet's
 outbox: the reply then echoes ``op`` and says ``duplicate`` (true when the server had already
-accepted that op: same seq, nothing appended). A status may name the ``callout_id`` it was made
+accepted that op: same seq, nothing appended). A position is not logged (:mod:`web.positions`):
+its reply says ``kept`` (false: too soon after the last one, ignored) and an op on it is only
+echoed. A command refused because the write queue is full gets an error with status 503 and
+``retry_after_s``; the socket stays open. A status may name the ``callout_id`` it was made
 for, and is refused if the unit is no longer on that callout.
 """
 
@@ -37,7 +40,6 @@ from dispatch.commands import (
     MergeCallouts,
     Reassign,
     RecordOutcome,
-    ReportPosition,
     ReportStatus,
     SplitCallout,
     StartShift,
@@ -81,6 +83,7 @@ logger = logging.getLogger(__name__)
 router = APIRouter()
 
 CLOSE_TOO_SLOW = 1013
+CLOSE_TOO_BIG = 1009
 MAX_MESSAGE_CHARS = 64_000
 REVALIDATE_S = 15.0  # an idle socket's token is checked again this often (and on every message)
 
@@ -182,6 +185,11 @@ async def client_frames(ws: WebSocket, principal: Principal, principals: Princip
             if text is None:
                 raw: bytes = message.get("bytes") or b""
                 text = raw.decode("utf-8", errors="replace")
+            limit: int = ws.app.state.settings.max_ws_frame_bytes
+            if len(text) > limit // 4 and len(text.encode()) > limit:
+                await ws.close(CLOSE_TOO_BIG, f"message larger than {limit} bytes "
+                               "(max_ws_frame_bytes)")
+                return
             yield text
     finally:
         if receive is not None:
@@ -392,8 +400,13 @@ async def _status(conn: Connection, msg: StatusMsg) -> Reply:
 async def _position(conn: Connection, msg: PositionMsg) -> Reply:
     unit = _unit(conn)
     where = conn.service.resolve(lat=msg.lat, lon=msg.lon, place=None, field="position")
-    return await conn.run_command(ReportPosition(unit, where), "position", {"unit_id": unit},
-                                  op=msg.op)
+    done = await conn.service.report_position(unit, where, principal=conn.principal,
+                                              client=conn.client, op=msg.op)
+    reply: Reply = {"type": "ok", "kept": done["kept"], "callout_id": done["callout_id"],
+                    "seq": done["seq"]}
+    if msg.op is not None:
+        reply.update(op=msg.op, duplicate=done["duplicate"])
+    return reply
 
 
 async def _outcome(conn: Connection, msg: OutcomeMsg) -> Reply:

@@ -83,5 +83,7 @@ class Ticker:
                 await self.tick()
             except asyncio.CancelledError:
                 raise
+            except MaeError as exc:  # a failing store: /health reports it, the next tick retries
+                logger.warning("tick failed: %s", exc)
             except Exception:
                 logger.exception("tick failed")

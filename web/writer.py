@@ -1,16 +1,22 @@
 """The single writer: every command is decided, logged durably, applied and published here.
 
-Under one lock the core decides, the events are appended durably to the
-:class:`~web.eventstore.EventStore` (in a worker thread, so the event loop keeps serving sockets
-while SQLite fsyncs), applied to the in-memory state and handed to the fan-out. The step runs in
-a shielded task, so a client that disconnects mid-command cannot leave the log ahead of the
-state. A restart replays the log.
+Commands wait in a bounded queue (:class:`~web.errors.Busy`, a 503 with ``Retry-After``, when it
+is full). One worker takes every command waiting at that moment as a *group commit*: it decides
+each in order against the state as the earlier ones left it (a command the rules refuse is
+answered alone and changes nothing), appends all their events in one SQLite transaction (one
+fsync, in a worker thread, so the event loop keeps serving sockets), applies them to the
+in-memory state, publishes them and only then answers each caller. A commit that fails fails
+that whole batch: the store says whether the events landed after all (then they count), else
+the writer re-reads the log's end and applies whatever is stored; if even that read fails it
+stops taking writes (503) until the heartbeat probe finds the store working and catches up.
+Commands run in a shielded future, so a client that disconnects mid-command cannot leave the
+log ahead of the state. A restart replays the log.
 
 Exactly-once for client operations: a command may carry an op id (a crew tablet's outbox makes
-one per queued item). Under the writer lock the store is asked whether that op was accepted
-before; if so the original result (its seq and callout) is returned as a duplicate and nothing
-is appended, otherwise the op is stored in the same transaction as its events. A refused op
-changed nothing and is not remembered, so a retry of it is judged afresh.
+one per queued item). The store is asked whether that op was accepted before (and the batch
+whether it holds it already); if so the original result (its seq and callout) is returned as a
+duplicate and nothing is appended, otherwise the op is stored in the same transaction as its
+events. A refused op changed nothing and is not remembered, so a retry of it is judged afresh.
 """
 
 from __future__ import annotations
@@ -18,23 +24,27 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import sqlite3
+import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from dispatch.clock import Clock
 from dispatch.commands import Command, Decision, DispatchConfig, decide
-from dispatch.events import Envelope
+from dispatch.events import Envelope, Event
 from dispatch.state import DispatchState
 from mae.errors import MaeError
 from web.audit import AuditLog
 from web.auth import Principal
-from web.errors import BadMessage, describe
-from web.eventstore import EventStore, OpRecord
+from web.errors import BadMessage, Busy, describe
+from web.eventstore import EventStore, OpRecord, StorageUnavailable, StoreConflict
 from web.logindex import LogIndex
+from web.metrics import Metrics
 from web.views import track_eta
 from web.visibility import Audience, audience_of
 
-__all__ = ["Executed", "Guard", "LogIndex", "Publish", "Writer"]
+__all__ = ["Executed", "Guard", "LogIndex", "Publish", "StorageErrorHook", "Writer"]
 
 logger = logging.getLogger(__name__)
 
@@ -53,24 +63,81 @@ class Executed:
 
 
 Guard = Callable[[DispatchState], None]
+
+
+def _reused_op() -> BadMessage:
+    return BadMessage("op", "this op id was already used for a different message; make a new "
+                      "one per message")
+
 Publish = Callable[[list[Envelope], list[Audience]], None]
 
 
+@dataclass(eq=False)
+class _Job:
+    """One command waiting for the writer, and the future its caller awaits."""
+
+    command: Command
+    actor: str
+    op: tuple[str, str] | None
+    guard: Guard | None
+    future: asyncio.Future[Executed]
+
+
+@dataclass(eq=False)
+class _Planned:
+    """A job the rules accepted, with its events' place in the batch."""
+
+    job: _Job
+    decision: Decision
+    start: int
+    count: int
+    first: _Planned | None = None  # for a repeat of an op earlier in the batch: that one
+
+
+StorageErrorHook = Callable[[str], None]
+
+
 class Writer:
-    """The one writer of ``state``: decides, logs, applies, then calls ``publish``."""
+    """The one writer of ``state``: decides, logs, applies, then calls ``publish``.
+
+    ``queue_size`` bounds the commands waiting; ``group_commit=False`` commits each command on
+    its own (the old behaviour, kept for the benchmark's comparison); ``on_storage_error(store)``
+    is called whenever a store fails (for metrics)."""
 
     def __init__(self, store: EventStore, state: DispatchState, index: LogIndex, *,
                  clock: Clock, config: DispatchConfig, publish: Publish,
-                 audit: AuditLog | None = None) -> None:
+                 audit: AuditLog | None = None, queue_size: int = 1_000,
+                 group_commit: bool = True, max_batch: int = 500,
+                 on_storage_error: StorageErrorHook | None = None,
+                 metrics: Metrics | None = None) -> None:
         self.store = store
         self.state = state
         self.index = index
         self.clock = clock
         self.config = config
         self.audit = audit
+        self.queue_size = queue_size
+        self.max_batch = max_batch if group_commit else 1
+        self.on_storage_error = on_storage_error
+        #: Stores that failed and what they said; emptied as each works again.
+        self.storage_errors: dict[str, str] = {}
+        #: Transactions committed (a group commit counts once): for tests and metrics.
+        self.commits = 0
         self._publish = publish
-        self._lock = asyncio.Lock()
-        self._inflight: set[asyncio.Task[Executed]] = set()
+        self.metrics = metrics if metrics is not None else Metrics()
+        self._pending: deque[_Job] = deque()
+        self._worker: asyncio.Task[None] | None = None
+        self._halted: StorageUnavailable | None = None
+
+    @property
+    def queue_depth(self) -> int:
+        """Commands waiting for the writer (the batch being committed not included)."""
+        return len(self._pending)
+
+    @property
+    def halted(self) -> bool:
+        """True while the writer takes no writes: the log's end could not be read."""
+        return self._halted is not None
 
     def load(self) -> int:
         """Replay the stored log after the state's ``last_seq`` into the state (all of it on a
@@ -92,59 +159,217 @@ class Writer:
         return audience
 
     async def execute(self, command: Command, *, actor: str, op: tuple[str, str] | None = None,
-                      guard: Guard | None = None) -> Executed:
+                      guard: Guard | None = None, bounded: bool = False) -> Executed:
         """Decide, log durably, apply and publish ``command``; raises the core's error if it
         breaks a rule (and then nothing changed). ``op`` = (scope, op id) makes it exactly-once:
-        a repeat returns the first result marked duplicate. ``guard(state)`` runs under the
-        writer lock before deciding and may raise to refuse a command the world moved past."""
-        task = asyncio.ensure_future(self._execute(command, actor, op, guard))
-        self._inflight.add(task)
-        task.add_done_callback(self._inflight.discard)
-        return await asyncio.shield(task)
+        a repeat returns the first result marked duplicate. ``guard(state)`` runs in the writer
+        before deciding and may raise to refuse a command the world moved past. Raises
+        :class:`StorageUnavailable` while halted and, for a ``bounded`` command (a client's;
+        the service's own ticks are not refused), :class:`Busy` when the queue is full."""
+        if self._halted is not None:
+            raise StorageUnavailable(self._halted.store, self._halted.detail)
+        if bounded and len(self._pending) >= self.queue_size:
+            self.metrics.write_rejected()
+            raise Busy(f"the service has {len(self._pending)} commands waiting to be written; "
+                       "nothing was done: try again in a moment", retry_after_s=1)
+        future: asyncio.Future[Executed] = asyncio.get_running_loop().create_future()
+        future.add_done_callback(self._observer(type(command).__name__, time.perf_counter()))
+        self._pending.append(_Job(command, actor, op, guard, future))
+        self.metrics.set_write_queue_depth(len(self._pending))
+        if self._worker is None:
+            self._worker = asyncio.ensure_future(self._work())
+        return await asyncio.shield(future)
+
+    def _observer(self, kind: str, start: float) -> Callable[[asyncio.Future[Executed]], None]:
+        """A done-callback counting the command's result and latency (a cancelled caller
+        still gets its command counted: the step is shielded)."""
+
+        def observe(task: asyncio.Future[Executed]) -> None:
+            if task.cancelled():
+                result = "cancelled"
+            elif (exc := task.exception()) is not None:
+                result = describe(exc).code
+            else:
+                done = task.result()
+                result = "duplicate" if done.decision.duplicate else (
+                    "ok" if done.envelopes else "noop")
+            self.metrics.command(kind, result, time.perf_counter() - start)
+
+        return observe
 
     async def drain(self) -> None:
         """Wait for commands still being written (a shielded step outlives a cancelled
         caller), so the stores are closed only after them; their errors went to the callers."""
-        while self._inflight:
-            await asyncio.gather(*self._inflight, return_exceptions=True)
+        while self._worker is not None:
+            await asyncio.gather(self._worker, return_exceptions=True)
 
-    async def _execute(self, command: Command, actor: str, op: tuple[str, str] | None,
-                       guard: Guard | None) -> Executed:
-        async with self._lock:
-            record: OpRecord | None = None
-            digest = ""
-            if op is not None:
-                digest = hashlib.sha256(repr(command).encode()).hexdigest()
-                seen = self.store.find_op(*op)
-                if seen is not None:
-                    if seen.digest != digest:
-                        raise BadMessage("op", "this op id was already used for a different "
-                                         "message; make a new one per message")
-                    return Executed(Decision([], callout_id=seen.callout_id, duplicate=True),
-                                    [], original_seq=seen.seq)
-            if guard is not None:
-                guard(self.state)
-            decision = decide(self.state, command, now=self.clock.now(), actor=actor,
-                              config=self.config)
+    async def _work(self) -> None:
+        try:
+            while self._pending:
+                n = min(len(self._pending), self.max_batch)
+                batch = [self._pending.popleft() for _ in range(n)]
+                self.metrics.set_write_queue_depth(len(self._pending))
+                try:
+                    await self._commit(batch)
+                except BaseException as exc:  # a bug: fail the batch, keep serving
+                    logger.exception("the writer failed a batch of %d", len(batch))
+                    for job in batch:
+                        if not job.future.done():
+                            job.future.set_exception(exc)
+                    if isinstance(exc, asyncio.CancelledError):
+                        raise
+        finally:
+            self._worker = None
+
+    def _decide(self, batch: list[_Job]) -> tuple[list[_Planned], list[Event], list[OpRecord]]:
+        """Decide each job in order against the state the earlier ones leave (a scratch copy
+        when the batch has more than one); refusals and repeats are answered at once."""
+        work = self.state.fork() if len(batch) > 1 else self.state
+        planned: list[_Planned] = []
+        events: list[Event] = []
+        ops: list[OpRecord] = []
+        in_batch: dict[tuple[str, str], tuple[str, _Planned]] = {}
+        base = self.state.last_seq
+        for job in batch:
+            try:
+                digest = ""
+                if job.op is not None:
+                    digest = hashlib.sha256(repr(job.command).encode()).hexdigest()
+                    earlier = in_batch.get(job.op)
+                    if earlier is not None:
+                        if earlier[0] != digest:
+                            raise _reused_op()
+                        planned.append(_Planned(job, earlier[1].decision, 0, 0, earlier[1]))
+                        continue
+                    seen = self.store.find_op(*job.op)
+                    if seen is not None:
+                        if seen.digest != digest:
+                            raise _reused_op()
+                        job.future.set_result(Executed(
+                            Decision([], callout_id=seen.callout_id, duplicate=True), [],
+                            original_seq=seen.seq))
+                        continue
+                if job.guard is not None:
+                    job.guard(work)
+                decision = decide(work, job.command, now=self.clock.now(), actor=job.actor,
+                                  config=self.config)
+            except Exception as exc:
+                job.future.set_exception(exc)
+                continue
             if not decision.events:
-                return Executed(decision, [])
-            if op is not None:
-                record = OpRecord(op[0], op[1], digest, decision.callout_id)
-            envelopes = await asyncio.to_thread(
-                self.store.append, decision.events, expected_last_seq=self.state.last_seq,
-                op=record,
-            )
-            audiences = [self.apply(env) for env in envelopes]
-            self._publish(envelopes, audiences)
-            return Executed(decision, envelopes)
+                job.future.set_result(Executed(decision, []))
+                continue
+            item = _Planned(job, decision, len(events), len(decision.events))
+            planned.append(item)
+            events.extend(decision.events)
+            if job.op is not None:
+                in_batch[job.op] = (digest, item)
+                ops.append(OpRecord(job.op[0], job.op[1], digest, decision.callout_id,
+                                    base + len(events)))
+            if work is not self.state:
+                for i, event in enumerate(decision.events, start=base + item.start + 1):
+                    work.apply(Envelope(i, event))
+        return planned, events, ops
+
+    async def _commit(self, batch: list[_Job]) -> None:
+        planned, events, ops = self._decide(batch)
+        if not events:
+            return
+        expected = self.state.last_seq
+        try:
+            envelopes = await asyncio.to_thread(self.store.append, events,
+                                                expected_last_seq=expected, ops=ops)
+        except (StorageUnavailable, StoreConflict) as exc:
+            if isinstance(exc, StorageUnavailable):
+                self.storage_failed(exc.store, exc.detail)
+            await self._catch_up()
+            stored = isinstance(exc, StorageUnavailable) and \
+                self.state.last_seq >= expected + len(events)
+            for item in planned:
+                if stored:  # the store could not say so, but the events are there
+                    self._resolve(item, expected)
+                elif not item.job.future.done():
+                    item.job.future.set_exception(exc)
+            return
+        self.commits += 1
+        self.storage_ok("events")
+        audiences = [self.apply(env) for env in envelopes]
+        self._publish(envelopes, audiences)
+        for item in planned:
+            self._resolve(item, expected)
+
+    def _resolve(self, item: _Planned, base: int) -> None:
+        """Answer a planned job once its events are stored at ``base + 1 …``."""
+        if item.job.future.done():
+            return
+        if item.first is not None:  # a repeat of an op earlier in the same batch
+            first = item.first
+            item.job.future.set_result(Executed(
+                Decision([], callout_id=first.decision.callout_id, duplicate=True), [],
+                original_seq=base + first.start + first.count))
+            return
+        envelopes = [Envelope(base + item.start + 1 + i, e)
+                     for i, e in enumerate(item.decision.events)]
+        item.job.future.set_result(Executed(item.decision, envelopes))
+
+    async def _catch_up(self) -> None:
+        """Re-read the log's end and apply (and publish) whatever is stored beyond the state;
+        if the log cannot be read, stop taking writes until :meth:`probe` succeeds."""
+        try:
+            last = await asyncio.to_thread(self.store.refresh)
+            tail = await asyncio.to_thread(
+                lambda: list(self.store.read(self.state.last_seq))) if \
+                last > self.state.last_seq else []
+        except (StorageUnavailable, sqlite3.Error, OSError) as exc:
+            detail = exc.detail if isinstance(exc, StorageUnavailable) else str(exc)
+            self._halted = StorageUnavailable("events", detail)
+            self.storage_failed("events", detail)
+            logger.error("the event log cannot be read (%s): writes stop until it can", detail)
+            return
+        if tail:
+            logger.warning("applying %d stored events found after a failed commit", len(tail))
+            audiences = [self.apply(env) for env in tail]
+            self._publish(tail, audiences)
+        self._halted = None
+
+    async def probe(self) -> bool:
+        """The storage heartbeat: a small durable write; when it works, a halted writer catches
+        up with the log and takes writes again, and the failures on record are cleared.
+        Returns whether the store works."""
+        try:
+            await asyncio.to_thread(self.store.probe)
+        except StorageUnavailable as exc:
+            self.storage_failed(exc.store, exc.detail)
+            return False
+        if self._halted is not None:
+            await self._catch_up()
+            if self._halted is not None:
+                return False
+        self.storage_errors.clear()  # events and audit share the one file
+        return True
+
+    def storage_failed(self, store: str, detail: str) -> None:
+        """Record that ``store`` failed (for /health) and tell ``on_storage_error``."""
+        if store not in self.storage_errors:
+            logger.error("the %s store failed: %s", store, detail)
+        self.storage_errors[store] = detail
+        self.metrics.storage_error(_storage_kind(detail))
+        if self.on_storage_error is not None:
+            self.on_storage_error(store)
+
+    def storage_ok(self, store: str) -> None:
+        """Record that ``store`` took a write again."""
+        if self.storage_errors.pop(store, None) is not None:
+            logger.warning("the %s store works again", store)
 
     async def run(
         self, command: Command, *, principal: Principal, client: str, action: str,
         target: Mapping[str, object] | None = None, op: str | None = None,
         guard: Guard | None = None,
     ) -> Executed:
-        """:meth:`execute` on behalf of ``principal``, recorded in the audit log either way;
-        an ``op`` id is scoped to the principal's unit (or to the principal)."""
+        """:meth:`execute` on behalf of ``principal``, recorded in the audit log whether done or
+        refused (except when the queue is full: see :class:`Busy`); an ``op`` id is scoped to
+        the principal's unit (or to the principal)."""
         target = dict(target or {})
         key = None
         if op is not None:
@@ -152,7 +377,10 @@ class Writer:
                 f"principal:{principal.principal_id}"
             key = (scope, op)
         try:
-            done = await self.execute(command, actor=principal.actor, op=key, guard=guard)
+            done = await self.execute(command, actor=principal.actor, op=key, guard=guard,
+                                      bounded=True)
+        except Busy:
+            raise  # not audited: a row per refusal would add writes to an overloaded store
         except MaeError as exc:
             info = describe(exc)
             await self.record(principal, action, target, client,
@@ -167,8 +395,25 @@ class Writer:
     async def record(self, principal: Principal, action: str, target: Mapping[str, object],
                      client: str, result: str) -> None:
         """Add an audit row from a worker thread: the insert may wait for SQLite's write lock
-        while an event commit holds it, and must not stop the event loop meanwhile."""
-        if self.audit is not None:
+        while an event commit holds it, and must not stop the event loop meanwhile. A failing
+        audit store is reported (health, metrics) but does not undo or fail the command."""
+        if self.audit is None:
+            return
+        try:
             await asyncio.to_thread(self.audit.record, at=self.clock.now(),
                                     principal=principal, action=action, target=target,
                                     client=client, result=result)
+        except (sqlite3.Error, OSError) as exc:
+            self.storage_failed("audit", str(exc))
+            logger.error("audit row for %s by %s lost: %s", action, principal.principal_id, exc)
+
+
+def _storage_kind(detail: str) -> str:
+    """A storage failure's kind for the metrics, from what the store said."""
+    text = detail.lower()
+    for needle, kind in (("disk is full", "ENOSPC"), ("no space", "ENOSPC"),
+                         ("too large", "EFBIG"), ("locked", "locked"), ("readonly", "readonly"),
+                         ("read-only", "readonly"), ("i/o", "EIO")):
+        if needle in text:
+            return kind
+    return "other"

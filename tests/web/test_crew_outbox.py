@@ -58,7 +58,6 @@ def test_a_repeated_op_is_stored_once_and_answered_as_a_duplicate(
     sent: list[tuple[dict[str, Any], str]] = [
         ({"type": "ack", "callout_id": cid}, "AssignmentAcknowledged"),
         ({"type": "status", "status": "en_route", "callout_id": cid}, "UnitStatusChanged"),
-        ({"type": "position", "lat": 65.83, "lon": 21.69}, "UnitPositionReported"),
     ]
     for msg, kind in sent:
         key = op()
@@ -72,8 +71,21 @@ def test_a_repeated_op_is_stored_once_and_answered_as_a_duplicate(
         assert again["seq"] == first["seq"] and again["callout_id"] == first["callout_id"]
         assert events(server.db) == stored
     # Without an op the same message is simply run again (and a new op id is a new message).
-    assert crew.request({"type": "position", "lat": 65.83, "lon": 21.69})["type"] == "ok"
+    assert crew.request({"type": "status", "status": "on_scene"})["type"] == "ok"
     assert "duplicate" not in crew.messages[-1]
+
+
+def test_a_position_with_an_op_is_answered_and_logs_nothing(server: Server, crew: Sock) -> None:
+    """Positions are kept out of the event log (web/positions.py): the op is echoed, nothing
+    is appended, and the unit is where the report says."""
+    before = events(server.db)
+    key = op()
+    reply = crew.request({"type": "position", "lat": 65.83, "lon": 21.69, "op": key})
+    assert reply["type"] == "ok" and reply["op"] == key and reply["kept"] is True
+    assert events(server.db) == before
+    with server.http("dispatcher") as http:
+        unit = http.get("/api/units/MAE-SUNDERBY").json()
+    assert (unit["position"]["lat"], unit["position"]["lon"]) == (65.83, 21.69)
 
 
 def test_ops_are_remembered_across_a_restart(db: Path, tokens: dict[str, str]) -> None:
@@ -105,11 +117,10 @@ def test_ops_are_remembered_across_a_restart(db: Path, tokens: dict[str, str]) -
 def test_ops_are_per_unit(server: Server, crew: Sock) -> None:
     """Another unit's tablet may happen to use the same op id: it is its own message."""
     key = op()
-    assert not crew.request({"type": "position", "lat": 65.83, "lon": 21.69,
-                             "op": key})["duplicate"]
+    assert not crew.request({"type": "status", "status": "unavailable", "op": key})["duplicate"]
     other = server.socket("/ws/crew", "crew_pit")
     other.ready()
-    reply = other.request({"type": "position", "lat": 65.32, "lon": 21.48, "op": key})
+    reply = other.request({"type": "status", "status": "unavailable", "op": key})
     assert reply["type"] == "ok" and reply["duplicate"] is False
     other.close()
 
@@ -132,10 +143,9 @@ def test_a_bad_op_names_the_field_and_keeps_the_socket_open(
 
 def test_an_op_id_reused_for_another_message_is_refused(server: Server, crew: Sock) -> None:
     key = op()
-    assert crew.request({"type": "position", "lat": 65.83, "lon": 21.69, "op": key})["type"] \
-        == "ok"
+    assert crew.request({"type": "status", "status": "unavailable", "op": key})["type"] == "ok"
     before = events(server.db)
-    reply = crew.request({"type": "position", "lat": 65.835, "lon": 21.688, "op": key})
+    reply = crew.request({"type": "status", "status": "available", "op": key})
     assert reply["type"] == "error" and reply["field"] == "op"
     assert events(server.db) == before
 

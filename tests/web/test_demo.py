@@ -169,6 +169,8 @@ def _events(sock: Sock, wanted: set[str], timeout_s: float) -> dict[str, list[di
         msg = sock.recv(timeout=left)
         if msg.get("type") == "event":
             seen[msg["event"]["type"]].append(msg["event"])
+        elif msg.get("type") == "unit_position":  # positions are not logged events
+            seen["unit_position"].append(msg)
     return seen
 
 
@@ -181,12 +183,12 @@ def test_demo_lives_alarms_assignments_drives_and_outcomes(demo: Server) -> None
                                                          "MAE-GALLIVARE"}
         assert "off_duty" not in {u["status"] for u in snap["units"]}  # on shift
         seen = _events(sock, {"AlarmReceived", "UnitAssigned", "AssignmentAcknowledged",
-                              "UnitPositionReported", "OutcomeRecorded"}, timeout_s=90)
+                              "unit_position", "OutcomeRecorded"}, timeout_s=90)
         assert all(e["alarm"]["note"] == "" for e in seen["AlarmReceived"])
         assigned = seen["UnitAssigned"][0]
         assert assigned["eta_s"] is not None and assigned["eta_s"] > 0
         moves = collections.defaultdict(set)
-        for e in seen["UnitPositionReported"]:
+        for e in seen["unit_position"]:
             moves[e["unit_id"]].add((e["position"]["lat"], e["position"]["lon"]))
         assert any(len(points) > 3 for points in moves.values())  # it drives along its route
         assert seen["OutcomeRecorded"][0]["outcome"]["kind"]
@@ -222,8 +224,10 @@ def test_without_the_bot_a_person_assigns_and_the_crew_takes_over(demo: Server) 
             reply = sock.request({"type": "assign", "callout_id": callout_id,
                                   "unit_id": unit_id})
             assert reply["type"] == "ok"
-            seen = _events(crew, {"AssignmentAcknowledged", "UnitPositionReported"}, 30)
+            seen = _events(crew, {"AssignmentAcknowledged"}, 30)
             assert seen["AssignmentAcknowledged"][0]["callout_id"] == callout_id
+            sock.until(lambda m: m.get("type") == "unit_position"  # the crew drives
+                       and m["unit_id"] == unit_id, timeout=30)
         finally:
             crew.close()
     finally:

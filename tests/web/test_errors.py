@@ -12,7 +12,8 @@ from routing.errors import (
     SolverFailed,
     SolverUnavailable,
 )
-from web.errors import describe
+from web.errors import Busy, describe
+from web.eventstore import DatabaseLocked, StorageUnavailable, StoreConflict
 
 
 @pytest.mark.parametrize("exc", [InvalidQuery("seed arrays disagree"), NotInPlan("U1"),
@@ -29,3 +30,19 @@ def test_routing_errors_about_the_request_are_rejections(exc: Exception) -> None
     info = describe(exc)
     assert (info.status, info.code) == (400, "rejected")
     assert info.message == str(exc)
+
+
+@pytest.mark.parametrize(("exc", "status", "code"), [
+    (StoreConflict("the event log ends at 7, not 6"), 409, "store_conflict"),
+    (StorageUnavailable("events", "database or disk is full"), 503, "storage_unavailable"),
+    (DatabaseLocked("db in use"), 503, "database_locked"),
+    (Busy("queue full"), 503, "busy"),
+])
+def test_store_conflicts_and_faults_are_never_a_400_and_say_when_to_retry(
+        exc: Exception, status: int, code: str) -> None:
+    """Integrations retry a 409/503 but treat a 400 as their own bad input and give up."""
+    info = describe(exc)
+    assert (info.status, info.code) == (status, code)
+    headers = info.headers()
+    assert headers is not None and int(headers["Retry-After"]) >= 1
+    assert info.reply()["retry_after_s"] == int(headers["Retry-After"])

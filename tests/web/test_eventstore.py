@@ -4,7 +4,10 @@ databases made before events carried a schema version still open, and new rows c
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import subprocess
+import sys
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,8 +21,14 @@ from dispatch.events import SCHEMA_VERSIONS, Event, ShiftEnded, UnitRegistered, 
 from dispatch.model import Location
 from dispatch.state import DispatchState
 from dispatch.status import CalloutStatus, UnitStatus
-from tests.web.conftest import T0
-from web.eventstore import EventStore, SqliteEventStore, StoreConflict
+from tests.web.conftest import ROOT, T0, free_port, process_server
+from web.eventstore import (
+    DatabaseLocked,
+    EventStore,
+    SqliteEventStore,
+    StoreConflict,
+    lock_database,
+)
 
 
 def unit(i: int) -> UnitRegistered:
@@ -152,3 +161,38 @@ def test_the_store_keeps_the_version_and_reads_old_rows_through_the_upcasters(
     assert [env.event for env in store.read(48)] == [
         NoteAdded(at=T0, callout_id="C000001", body="called back")]
     store.close()
+
+
+# -- one service per database ------------------------------------------------------------------
+
+
+def test_a_second_service_on_the_same_database_refuses_in_one_line(
+        db: Path, tokens: dict[str, str]) -> None:
+    """Two real ``mae serve`` processes: the second exits at once with one line naming the
+    holder, and the first keeps serving and writing."""
+    first, proc = process_server(db, tokens, free_port())
+    try:
+        second = subprocess.run(
+            [sys.executable, "-m", "mae.cli", "serve", "--database", str(db), "--port",
+             str(free_port())], cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert second.returncode == 1
+        lines = second.stderr.strip().splitlines()
+        assert len(lines) == 1 and "in use by another mae serve" in lines[0], second.stderr
+        with first.http("police") as police:
+            reply = police.post("/api/alarms", json={
+                "reference": "L-1", "priority": 2, "category": "psychosis",
+                "location": {"lat": 65.584, "lon": 22.154}})
+            assert reply.status_code == 201
+    finally:
+        first.stop()
+        if proc.stderr is not None:
+            proc.stderr.close()
+
+
+def test_the_lock_is_held_while_open_and_released_on_close(tmp_path: Path) -> None:
+    db = tmp_path / "x.sqlite3"
+    held = lock_database(db)
+    with pytest.raises(DatabaseLocked, match=str(os.getpid())):
+        lock_database(db)
+    held.close()
+    lock_database(db).close()

@@ -213,13 +213,15 @@ def test_offline_changes_wait_in_the_outbox_and_arrive_once_in_order(
     unsent(page, 0)
     page.wait_for_selector("#conn[data-conn=open]", timeout=WAIT_MS)
     arrived = [(e["type"], e.get("status")) for e in stored(server.db, before)]
-    assert arrived == [("UnitStatusChanged", "en_route"), ("UnitPositionReported", None),
-                       ("UnitStatusChanged", "on_scene"), ("UnitStatusChanged", "transporting")]
-    position = stored(server.db, before)[1]["position"]
-    assert (position["lat"], position["lon"]) == (MOVED["latitude"], MOVED["longitude"])
+    assert arrived == [("UnitStatusChanged", "en_route"), ("UnitStatusChanged", "on_scene"),
+                       ("UnitStatusChanged", "transporting")]  # positions are not logged
+    moved = (MOVED["latitude"], MOVED["longitude"])
+    dispatcher.until(lambda m: m.get("type") == "unit_position"
+                     and (m["position"]["lat"], m["position"]["lon"]) == moved)
     with sqlite3.connect(server.db) as conn:
         seqs = [conn.execute("SELECT seq FROM ops WHERE op = ?", (op,)).fetchall() for op in ops]
-    assert [s[0][0] for s in seqs] == [e["seq"] for e in stored(server.db, before)]
+    statuses = [e["seq"] for e in stored(server.db, before)]
+    assert [s[0][0] if s else None for s in seqs] == [statuses[0], None, *statuses[1:]]
     assert page.is_hidden("#outbox-count")
     context.close()
 
@@ -343,16 +345,22 @@ def test_offline_positions_collapse_to_the_latest_between_statuses(
     assert types == ["status", "position", "status", "position"]
     assert last_seq(server.db) == before
 
+    seen_before = len(dispatcher.messages)
     context.set_offline(False)
     unsent(page, 0)
     arrived = stored(server.db, before)
     assert [(e["type"], e.get("status")) for e in arrived] == [
-        ("UnitStatusChanged", "en_route"), ("UnitPositionReported", None),
-        ("UnitStatusChanged", "on_scene"), ("UnitPositionReported", None)]
-    assert [(e["position"]["lat"], e["position"]["lon"]) for e in arrived
-            if e["type"] == "UnitPositionReported"] == [
-        (FURTHER[1]["latitude"], FURTHER[1]["longitude"]),
-        (FURTHER[2]["latitude"], FURTHER[2]["longitude"])]
+        ("UnitStatusChanged", "en_route"), ("UnitStatusChanged", "on_scene")]
+    last = (FURTHER[2]["latitude"], FURTHER[2]["longitude"])
+    # a position right after another is held by the rate limit, then shown
+    dispatcher.until(lambda m: m.get("type") == "unit_position"
+                     and (m["position"]["lat"], m["position"]["lon"]) == last)
+    shown = [(m["position"]["lat"], m["position"]["lon"]) for m in
+             dispatcher.messages[seen_before:] if m.get("type") == "unit_position"
+             and m["unit_id"] == "MAE-SUNDERBY"]
+    assert shown[-1] == last  # positions the outbox replaced never reached the server:
+    assert (MOVED["latitude"], MOVED["longitude"]) not in shown
+    assert (FURTHER[0]["latitude"], FURTHER[0]["longitude"]) not in shown
     context.close()
 
 

@@ -26,6 +26,15 @@ _CREATED: dict[int | str, dict[str, Any]] = {
     201: {"description": "the alarm is stored durably and joined this callout"}}
 
 
+def _charset(content_type: str) -> str | None:
+    """The ``charset`` parameter of a Content-Type header, if any."""
+    for param in content_type.split(";")[1:]:
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "charset":
+            return value.strip().strip('"') or None
+    return None
+
+
 @router.post("", response_model=AlarmAckOut, status_code=201,
              responses={**_CREATED, **errors(400, 404, 409)})
 async def create_alarm(
@@ -59,7 +68,8 @@ async def create_alarm_cap(
     body = await request.body()
     if len(body) > limit:
         raise BadMessage("body", f"is larger than {limit} bytes")
-    payload = parse_cap(body)
+    charset = _charset(request.headers.get("content-type", ""))
+    payload = parse_cap(body, charset=charset)
     ack = await submit_alarm(service, principal, payload, client=client, action="alarm.cap")
     if ack["duplicate"]:
         response.status_code = 200

@@ -292,6 +292,14 @@ function onEvent(msg) {
   }
 }
 
+function onPositions(items) {
+  const changed = { units: new Set(), callouts: new Set() };
+  for (const p of items) page.store.setPosition(p.unit_id, p.position, p.at, changed);
+  if (!changed.units.size) return;
+  markDirty(changed);
+  if (page.coverageOn) debounce("coverage", 1500, refreshCoverage);
+}
+
 function onMessage(msg) {
   switch (msg.type) {
     case "snapshot":
@@ -317,6 +325,12 @@ function onMessage(msg) {
         page.alerts.flag({ callout_id: msg.callout_id, unit_id: msg.unit_id, kind: "timeout", next_best: msg.next_best },
           { loud: !page.alerts.has(msg.callout_id) });
       }
+      break;
+    case "unit_position": // positions are not logged events: a message of their own
+      onPositions([msg]);
+      break;
+    case "unit_positions": // every unit's position, after a resume with since=
+      onPositions(msg.positions);
       break;
     case "clock":
       serverClock.set(msg.at);

@@ -100,6 +100,15 @@ export class DispatchStore {
     return changed;
   }
 
+  /** A unit's position from a "unit_position" message (not an event: no seq); an older one
+   * than shown is ignored. Adds the unit to ``changed.units`` when it moved. */
+  setPosition(unitId, position, at, changed) {
+    const unit = this.units.get(unitId);
+    if (!unit || !position) return;
+    if (at && unit.position_at && Date.parse(at) < Date.parse(unit.position_at)) return;
+    this._unit(unitId, { position, position_at: at }, changed);
+  }
+
   _unit(id, changes, changed) {
     const unit = this.units.get(id);
     if (!unit) return;

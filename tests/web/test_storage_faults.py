@@ -1,0 +1,210 @@
+"""Real storage faults: a full disk (a small tmpfs, ENOSPC) and a file-size limit (EFBIG from
+``RLIMIT_FSIZE`` in a server process). A failed commit answers JSON 503 with ``Retry-After``
+(never a plain-text 500), the service's state stays equal to a fresh replay of the log,
+``/api/health`` names the failing store, and writes work again once the store does."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import resource
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from dispatch.events import Envelope, event_from_dict
+from dispatch.state import DispatchState
+from tests.web.conftest import (
+    ROOT,
+    ManualClock,
+    Server,
+    free_port,
+    make_tokens,
+    serve_app,
+    wait_healthy,
+)
+from web.app import create_app
+from web.settings import Settings
+
+
+def alarm(ref: str) -> dict[str, Any]:
+    return {"reference": ref, "location": {"lat": 65.584, "lon": 22.154},
+            "priority": 2, "category": "psychosis"}
+
+
+def stored_log(db: Path) -> list[Envelope]:
+    """The log as a fresh reader sees it (read-only, a connection of its own)."""
+    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+        rows = conn.execute("SELECT seq, data FROM events ORDER BY seq").fetchall()
+    return [Envelope(int(seq), event_from_dict(json.loads(data))) for seq, data in rows]
+
+
+def replayed(db: Path) -> dict[str, Any]:
+    return DispatchState.replay(stored_log(db)).snapshot()
+
+
+def fill(directory: Path) -> Path:
+    """Write zeros into ``directory`` until its filesystem is full (ENOSPC); returns the file."""
+    filler = directory / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    try:
+        for size in (65_536, 4096, 512):
+            with contextlib.suppress(OSError):
+                while True:
+                    os.write(fd, b"\0" * size)
+        with pytest.raises(OSError) as full:
+            os.write(fd, b"\0")
+        assert full.value.errno == errno.ENOSPC
+    finally:
+        os.close(fd)
+    return filler
+
+
+def assert_503(reply: httpx.Response, store: str = "events") -> None:
+    assert reply.status_code == 503, reply.text
+    assert reply.headers["content-type"].startswith("application/json")
+    assert int(reply.headers["retry-after"]) > 0
+    body = reply.json()
+    assert body["error"] == "storage_unavailable" and body["store"] == store
+    assert "cannot rollback" not in body["message"]
+
+
+def wait_for(predicate: Any, timeout_s: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def small_fs(tmp_path: Path) -> Iterator[Path]:
+    """A 3 MB tmpfs: mounting needs root, so the test is skipped (saying why) without it."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs to fill needs root; run as root to test ENOSPC")
+    mount = tmp_path / "small"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)], check=True)
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_full_disk_answers_503_keeps_state_equal_to_the_log_and_recovers(
+        small_fs: Path) -> None:
+    db = small_fs / "dispatch.sqlite3"
+    tokens = make_tokens(db)
+    port = free_port()
+    app = create_app(Settings(database=db, port=port, demo_units=True,
+                              storage_probe_interval_s=0.2), clock=ManualClock(), tick=False)
+    server = serve_app(app, port, db, tokens)
+    service = app.state.service
+    crew = server.socket("/ws/crew", "crew_sun")
+    try:
+        with server.http("police") as police:
+            crew.ready()
+            assert police.post("/api/alarms", json=alarm("before")).status_code == 201
+            filler = fill(small_fs)
+
+            assert_503(police.post("/api/alarms", json=alarm("full-1")))
+            reply = crew.request({"type": "shift_end"})
+            assert reply["type"] == "error" and reply["status"] == 503
+            assert reply["error"] == "storage_unavailable" and reply["retry_after_s"] > 0
+            assert_503(police.post("/api/alarms", json=alarm("full-2")))
+
+            assert service.state.snapshot() == replayed(db)
+            assert "police/full-1" not in service.state.alarms
+            health = httpx.get(f"{server.base}/api/health")
+            assert health.status_code == 503 and health.headers["retry-after"]
+            problem = {s["store"]: s for s in health.json()["storage"]}["events"]
+            assert not problem["ok"] and "full" in problem["error"]
+
+            filler.unlink()
+            wait_for(lambda: httpx.get(f"{server.base}/api/health").status_code == 200)
+            assert police.post("/api/alarms", json=alarm("after")).status_code == 201
+            assert crew.request({"type": "shift_end"})["type"] == "ok"
+            assert service.state.snapshot() == replayed(db)
+            assert {"police/before", "police/after"} <= set(service.state.alarms)
+    finally:
+        crew.close()
+        server.stop()
+
+
+# -- EFBIG: a file-size limit in a real server process ---------------------------------------
+
+_LIMITED = """
+import resource, signal, sys
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # else the kernel kills the process at the limit
+limit = int(sys.argv[1])
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
+from mae.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def limited_server(db: Path, tokens: dict[str, str], limit: int
+                   ) -> tuple[Server, subprocess.Popen[bytes]]:
+    port = free_port()
+    env = {**os.environ, "MAE_STORAGE_PROBE_INTERVAL_S": "0.3", "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _LIMITED, str(limit), "serve", "--database", str(db),
+         "--port", str(port), "--demo-units"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    wait_healthy(base, proc=proc)
+
+    def stop() -> None:
+        proc.kill()
+        proc.wait(timeout=10)
+        if proc.stderr is not None:
+            proc.stderr.close()
+
+    return Server(base, db, tokens, stop), proc
+
+
+def test_a_file_size_limit_answers_503_and_the_state_follows_the_log(tmp_path: Path) -> None:
+    db = tmp_path / "dispatch.sqlite3"
+    tokens = make_tokens(db)
+    # room for the start (units, a few heartbeats) and some alarms, then EFBIG
+    server, proc = limited_server(db, tokens, limit=db.stat().st_size + 320_000)
+    police = server.http("police")
+    try:
+        answers: dict[str, int] = {}
+        for i in range(400):
+            reply = police.post("/api/alarms", json=alarm(f"a{i}"))
+            answers[f"police/a{i}"] = reply.status_code
+            if reply.status_code != 201:
+                assert_503(reply)
+                break
+        assert 503 in answers.values(), "the file-size limit was never reached"
+        health = httpx.get(f"{server.base}/api/health")
+        assert health.status_code == 503
+        assert "events" in {s["store"] for s in health.json()["storage"]}
+
+        log = stored_log(db)
+        fresh = DispatchState.replay(log)
+        assert health.json()["seq"] == fresh.last_seq  # the service is not one event behind
+        for alarm_id, status in answers.items():
+            assert (alarm_id in fresh.alarms) == (status == 201), alarm_id
+            read = police.get(f"/api/alarms/{alarm_id}")
+            assert read.status_code == (200 if status == 201 else 404), alarm_id
+
+        resource.prlimit(proc.pid, resource.RLIMIT_FSIZE,
+                         (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+        wait_for(lambda: httpx.get(f"{server.base}/api/health").status_code == 200)
+        again = police.post("/api/alarms", json=alarm("after"))
+        assert again.status_code == 201
+        assert again.json()["seq"] == DispatchState.replay(stored_log(db)).last_seq
+    finally:
+        police.close()
+        server.stop()

@@ -1,0 +1,191 @@
+"""The writer's group commit and bounded queue, on a real SQLite file: commands waiting together
+share one transaction, each is decided against the state the earlier ones leave, a refused one
+changes nothing for the others, and a full queue answers 503 with Retry-After."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+import threading
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dispatch.commands import Command, DispatchConfig, EndShift, RegisterUnit, StartShift
+from dispatch.errors import InvalidCommand, InvalidTransition, UnknownUnit
+from dispatch.events import Envelope
+from dispatch.model import Location
+from dispatch.state import DispatchState
+from tests.web.conftest import T0, ManualClock, thread_server
+from web.errors import Busy
+from web.eventstore import SqliteEventStore
+from web.visibility import Audience
+from web.writer import Executed, LogIndex, Writer
+
+HOME = Location(65.58, 22.15)
+
+
+class Published:
+    """What the writer hands the fan-out, in order."""
+
+    def __init__(self) -> None:
+        self.seqs: list[int] = []
+
+    def __call__(self, envelopes: list[Envelope], audiences: list[Audience]) -> None:
+        assert len(envelopes) == len(audiences)
+        self.seqs.extend(e.seq for e in envelopes)
+
+
+def make_writer(db: Path, **options: Any) -> tuple[Writer, SqliteEventStore, Published]:
+    store = SqliteEventStore(db)
+    published = Published()
+    writer = Writer(store, DispatchState(), LogIndex(), clock=ManualClock(),
+                    config=DispatchConfig(), publish=published, **options)
+    writer.load()
+    return writer, store, published
+
+
+def register(i: int) -> RegisterUnit:
+    return RegisterUnit(f"U{i}", f"unit {i}", "base", HOME)
+
+
+def on_shift(i: int) -> StartShift:
+    return StartShift(f"U{i}", ("A", "B"), T0 + timedelta(hours=8))
+
+
+async def all_of(writer: Writer, commands: list[Command],
+                 ops: list[tuple[str, str] | None] | None = None) -> list[Executed | BaseException]:
+    ops = ops or [None] * len(commands)
+    return await asyncio.gather(*(writer.execute(c, actor="t", op=o, bounded=True)
+                                  for c, o in zip(commands, ops, strict=True)),
+                                return_exceptions=True)
+
+
+def stored(db: Path) -> list[tuple[int, str]]:
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        return [(int(s), str(t)) for s, t in conn.execute("SELECT seq, type FROM events")]
+
+
+def test_concurrent_commands_share_one_commit_and_are_answered_in_log_order(
+        tmp_path: Path) -> None:
+    writer, store, published = make_writer(tmp_path / "w.sqlite3")
+    try:
+        n = 40
+        results = asyncio.run(all_of(writer, [register(i) for i in range(n)]))
+        assert writer.commits < n  # they waited together: here all in one transaction
+        assert writer.commits == 1
+        seqs = [r.last_seq for r in results if isinstance(r, Executed)]
+        assert seqs == list(range(1, n + 1))  # answered in submission order, as logged
+        assert [s for s, _ in stored(tmp_path / "w.sqlite3")] == seqs == published.seqs
+        assert writer.state.snapshot() == DispatchState.replay(store.read()).snapshot()
+    finally:
+        store.close()
+
+
+def test_each_command_is_decided_against_the_earlier_ones_and_a_refusal_stays_alone(
+        tmp_path: Path) -> None:
+    """In one batch a shift may start on a unit registered just before it; a command the
+    rules refuse (an unknown unit, a unit already on shift) fails alone."""
+    writer, store, _ = make_writer(tmp_path / "w.sqlite3")
+    try:
+        results = asyncio.run(all_of(writer, [
+            register(1), on_shift(1), on_shift(9), register(2), on_shift(1), register(1),
+            on_shift(2)]))
+        assert writer.commits == 1
+        assert isinstance(results[2], UnknownUnit)
+        assert isinstance(results[4], InvalidTransition | InvalidCommand)
+        assert isinstance(results[5], InvalidCommand)
+        ok = [r for r in results if isinstance(r, Executed)]
+        assert [r.last_seq for r in ok] == [1, 2, 3, 4]
+        assert [t for _, t in stored(tmp_path / "w.sqlite3")] == [
+            "UnitRegistered", "ShiftStarted", "UnitRegistered", "ShiftStarted"]
+        assert writer.state.snapshot() == DispatchState.replay(store.read()).snapshot()
+    finally:
+        store.close()
+
+
+def test_an_op_repeated_in_the_same_batch_is_one_event_and_a_duplicate(tmp_path: Path) -> None:
+    writer, store, _ = make_writer(tmp_path / "w.sqlite3")
+    try:
+        asyncio.run(all_of(writer, [register(1), on_shift(1)]))
+        key = ("unit:U1", "op-1")
+        first, again = asyncio.run(all_of(writer, [EndShift("U1"), EndShift("U1")], [key, key]))
+        assert isinstance(first, Executed) and isinstance(again, Executed)
+        assert not first.decision.duplicate and again.decision.duplicate
+        assert again.last_seq == first.last_seq == 3
+        later = asyncio.run(all_of(writer, [EndShift("U1")], [key]))[0]
+        assert isinstance(later, Executed) and later.decision.duplicate
+        assert later.last_seq == 3 and len(stored(tmp_path / "w.sqlite3")) == 3
+    finally:
+        store.close()
+
+
+def test_without_group_commit_each_command_is_its_own_transaction(tmp_path: Path) -> None:
+    writer, store, _ = make_writer(tmp_path / "w.sqlite3", group_commit=False)
+    try:
+        asyncio.run(all_of(writer, [register(i) for i in range(5)]))
+        assert writer.commits == 5
+    finally:
+        store.close()
+
+
+def test_a_full_queue_refuses_with_busy_and_keeps_the_rest(tmp_path: Path) -> None:
+    writer, store, _ = make_writer(tmp_path / "w.sqlite3", queue_size=3)
+    try:
+        results = asyncio.run(all_of(writer, [register(i) for i in range(5)]))
+        assert [type(r).__name__ for r in results] == ["Executed"] * 3 + ["Busy"] * 2
+        busy = results[3]
+        assert isinstance(busy, Busy) and busy.retry_after_s >= 1
+        assert len(stored(tmp_path / "w.sqlite3")) == 3
+    finally:
+        store.close()
+
+
+def test_a_full_queue_answers_rest_503_with_retry_after(db: Path, tokens: dict[str, str]) -> None:
+    """A real server whose commit is held up (another connection holds SQLite's write lock):
+    commands beyond ``write_queue_size`` get a JSON 503 with Retry-After at once; the queued
+    ones complete when the lock is released."""
+    server = thread_server(db, tokens, demo_units=True, write_queue_size=2,
+                           tick_interval_s=60)
+    blocker = sqlite3.connect(db, isolation_level=None)
+    answers: list[int] = []
+    try:
+        blocker.execute("BEGIN IMMEDIATE")
+        done = threading.Event()
+
+        def post(ref: str) -> None:
+            with server.http("police") as police:
+                reply = police.post("/api/alarms", json={
+                    "reference": ref, "priority": 2, "category": "psychosis",
+                    "location": {"lat": 65.584, "lon": 22.154}})
+                answers.append(reply.status_code)
+                if reply.status_code == 503:
+                    assert reply.headers["retry-after"] == "1"
+                    assert reply.json()["error"] == "busy"
+                    done.set()
+
+        threads = [threading.Thread(target=post, args=(f"Q-{i}",)) for i in range(6)]
+        for t in threads:
+            t.start()
+        assert done.wait(8), f"nobody was refused: {answers}"
+        blocker.execute("ROLLBACK")
+        for t in threads:
+            t.join(30)
+        assert answers.count(201) >= 2 and 503 in answers and set(answers) <= {201, 503}
+    finally:
+        blocker.close()
+        server.stop()
+    assert len([t for _, t in stored(db) if t == "AlarmReceived"]) == answers.count(201)
+
+
+@pytest.mark.parametrize("size", [1, 7])
+def test_a_batch_never_grows_past_max_batch(tmp_path: Path, size: int) -> None:
+    writer, store, _ = make_writer(tmp_path / "w.sqlite3", max_batch=size)
+    try:
+        asyncio.run(all_of(writer, [register(i) for i in range(14)]))
+        assert writer.commits == -(-14 // size)
+    finally:
+        store.close()

@@ -1,0 +1,151 @@
+"""``GET /metrics`` in the Prometheus text format, and the small hooks the service calls.
+
+Each app has its own :class:`Metrics` (its own ``CollectorRegistry``, so tests may build many
+apps in one process). The writer calls :meth:`Metrics.command`, :meth:`~Metrics.storage_error`,
+:meth:`~Metrics.set_write_queue_depth` and :meth:`~Metrics.write_rejected`; the app counts the
+WebSocket messages it sends at the ASGI level (:class:`CountSocketSends`); the subscribers are
+counted by role when scraped. Labels are kinds and roles, never ids or patient data.
+``/metrics`` needs the admin role or the ``MAE_METRICS_TOKEN`` bearer.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.registry import Collector
+from starlette.responses import Response
+
+from web.auth import Role
+from web.errors import Forbidden, Unauthorized
+
+__all__ = ["CountSocketSends", "Metrics", "router"]
+
+#: Command latency buckets (seconds): a durable commit is milliseconds, a full queue seconds.
+_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class _Subscribers(Collector):
+    """``mae_subscribers{role}``, read from the service when scraped."""
+
+    def __init__(self) -> None:
+        self.count: Callable[[], Mapping[str, int]] = dict
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily("mae_subscribers", "connected live subscribers by role",
+                                   labels=["role"])
+        counts = self.count()
+        for role in Role:
+            family.add_metric([role.value], counts.get(role.value, 0))
+        yield family
+
+
+class Metrics:
+    """The service's counters, gauges and histograms in one registry of its own."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self._commands = Counter("mae_commands", "commands by type and result",
+                                 ["type", "result"], registry=r)
+        self._latency = Histogram("mae_command_seconds", "time from a command's arrival at "
+                                  "the writer to its answer (queue, decide, commit, apply)",
+                                  ["type"], buckets=_BUCKETS, registry=r)
+        self._storage_errors = Counter("mae_storage_errors", "failed writes or reads of the "
+                                       "event store by kind (errno name or exception)",
+                                       ["kind"], registry=r)
+        self._queue = Gauge("mae_write_queue_depth", "commands waiting for or in the writer",
+                            registry=r)
+        self._rejected = Counter("mae_write_rejected", "commands refused because the write "
+                                 "queue was full", registry=r)
+        self._ws_sent = Counter("mae_ws_messages_sent", "WebSocket messages sent to clients",
+                                registry=r)
+        self._subscribers = _Subscribers()
+        r.register(self._subscribers)
+
+    # -- hooks (cheap; called on the event loop or from the writer's thread) --------------------
+
+    def command(self, kind: str, result: str, seconds: float) -> None:
+        """One command finished: its type (class name), result (ok, duplicate, noop or the
+        error code) and how long it took."""
+        self._commands.labels(kind, result).inc()
+        self._latency.labels(kind).observe(seconds)
+
+    def storage_error(self, kind: str) -> None:
+        """The event store failed (``kind``: ENOSPC, EFBIG, OperationalError...)."""
+        self._storage_errors.labels(kind).inc()
+
+    def set_write_queue_depth(self, n: int) -> None:
+        self._queue.set(n)
+
+    def write_rejected(self) -> None:
+        """A command was turned away (503) because the write queue was full."""
+        self._rejected.inc()
+
+    def ws_sent(self, n: int = 1) -> None:
+        self._ws_sent.inc(n)
+
+    def watch_subscribers(self, count: Callable[[], Mapping[str, int]]) -> None:
+        """Where scrapes read the subscribers by role (the service, once it is started)."""
+        self._subscribers.count = count
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+
+
+class CountSocketSends:
+    """ASGI middleware counting every WebSocket message the app sends (``mae_ws_messages_
+    sent``), whichever socket or page sends it."""
+
+    def __init__(self, app: Callable[..., Any], *, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Callable[..., Any],
+                       send: Callable[..., Any]) -> None:
+        if scope["type"] != "websocket":
+            await self.app(scope, receive, send)
+            return
+
+        async def counted(message: Message) -> None:
+            await send(message)
+            if message["type"] == "websocket.send":
+                self.metrics.ws_sent()
+
+        await self.app(scope, receive, counted)
+
+
+_bearer = HTTPBearer(auto_error=False, description="an admin token or MAE_METRICS_TOKEN")
+router = APIRouter(include_in_schema=False)
+
+
+def _scraper(request: Request, credentials: Annotated[
+        HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> None:
+    """The admin role, or the metrics token from the settings (for a Prometheus server)."""
+    token = credentials.credentials if credentials else None
+    expected = request.app.state.settings.metrics_token
+    if token and expected is not None and hmac.compare_digest(
+            token.encode(), expected.get_secret_value().encode()):
+        return
+    if not token:
+        raise Unauthorized("/metrics needs an admin token or the MAE_METRICS_TOKEN bearer")
+    principal = request.app.state.principals.authenticate(token)
+    if principal.role is not Role.ADMIN:
+        raise Forbidden("/metrics needs an admin token or the MAE_METRICS_TOKEN bearer")
+
+
+@router.get("/metrics", dependencies=[Depends(_scraper)])
+def metrics(request: Request) -> Response:
+    """The service's metrics in the Prometheus text format."""
+    collected: Metrics = request.app.state.metrics
+    return Response(collected.render(), media_type=CONTENT_TYPE_LATEST)
