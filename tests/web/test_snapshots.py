@@ -4,7 +4,6 @@ the newest usable one and replays only the tail, and a bad one is skipped for a 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 import shutil
@@ -126,13 +125,14 @@ def test_a_corrupt_newest_snapshot_is_skipped_for_the_older_one(
 
 
 def _rewrap(path: Path, change: Any) -> None:
-    """Rewrite the snapshot at ``path`` with its document changed and a valid checksum."""
+    """Rewrite the snapshot at ``path`` with its header changed and a valid checksum."""
     blob = path.read_bytes()
-    head = len(snap._MAGIC) + 32
-    doc = json.loads(zlib.decompress(blob[head:]))
-    change(doc)
-    payload = zlib.compress(json.dumps(doc).encode())
-    path.write_bytes(snap._MAGIC + hashlib.sha256(payload).digest() + payload)
+    frames = snap._split_frames(blob[len(snap._MAGIC) + 32:])
+    header = json.loads(zlib.decompress(frames[0]))
+    change(header)
+    body = zlib.compress(json.dumps(header).encode())
+    rest = [len(f).to_bytes(4, "big") + f for f in frames[1:]]
+    path.write_bytes(snap._seal([len(body).to_bytes(4, "big") + body, *rest]))
 
 
 @pytest.mark.parametrize("fault", ["old-version", "other-database", "ahead-of-log",
