@@ -4,9 +4,12 @@ replaying the log from its first event.
 The codec is generic: it walks every field of :class:`~dispatch.state.DispatchState` and of the
 values inside it by their type hints, so a field the state gains is snapshotted with no change
 here (a type the codec does not know fails loudly when the module is imported). Values are
-stored in columns (one list per dataclass field; see ``_encode_col``), in zlib-compressed JSON
-frames of at most :data:`CHUNK` entries of a field, behind a magic tag and a SHA-256 of all
-frames: decoding holds one frame's raw data at a time. Each snapshot carries a *schema
+stored in columns of plain data (one list per dataclass field; see ``_encode_col``), in frames
+of at most :data:`CHUNK` entries of a field, each ``marshal`` data compressed with zlib (marshal
+reads plain data about five times faster than JSON; its format is tied to the Python version,
+which is part of the fingerprint below, so a Python upgrade means one full replay), behind a
+magic tag and a SHA-256 of all frames, checked before anything is read: decoding holds one
+frame's raw data at a time. Each snapshot carries a *schema
 fingerprint* built from the same type hints (class names, field names and types, enum values):
 a snapshot written by code with a different
 state shape is refused with :class:`SnapshotError`, and the caller replays the log instead, so a
@@ -19,7 +22,8 @@ import dataclasses
 import enum
 import gc
 import hashlib
-import json
+import marshal
+import sys
 import types
 import typing
 import zlib
@@ -235,7 +239,7 @@ def _checked(col: Any, n: int) -> list[Any]:
     return col
 
 
-_FORMAT_TAG = f"{_FORMAT}|columns|frames"
+_FORMAT_TAG = f"{_FORMAT}|columns|frames|marshal{marshal.version}|py{sys.version_info[:2]}"
 _STATE_FIELDS = _dataclass_hints(DispatchState)
 
 #: A digest of the state's shape (every class, field, type and enum value in it): a snapshot
@@ -311,7 +315,7 @@ def _merge(pieces: list[Any]) -> Any:
 
 
 def _frame(doc: Any) -> bytes:
-    body = zlib.compress(json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode(), 1)
+    body = zlib.compress(marshal.dumps(doc), 1)
     return len(body).to_bytes(_LEN, "big") + body
 
 
@@ -358,7 +362,7 @@ def decode_snapshot(blob: bytes) -> tuple[DispatchState, dict[str, Any]]:
     gc.disable()  # millions of new objects: the cycle collector would double the time
     try:
         return _decode(_split_frames(payload))
-    except (zlib.error, ValueError, TypeError, KeyError, IndexError) as exc:
+    except (zlib.error, ValueError, TypeError, KeyError, IndexError, EOFError) as exc:
         if isinstance(exc, SnapshotError):
             raise
         raise SnapshotError(f"snapshot does not decode ({type(exc).__name__})") from exc
@@ -368,7 +372,7 @@ def decode_snapshot(blob: bytes) -> tuple[DispatchState, dict[str, Any]]:
 
 
 def _load(frame: bytes) -> Any:
-    return json.loads(zlib.decompress(frame))
+    return marshal.loads(zlib.decompress(frame))  # only after the checksum matched
 
 
 def _decode(frames: list[bytes]) -> tuple[DispatchState, dict[str, Any]]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-import json
+import marshal
 import zlib
 from datetime import timedelta
 from typing import Any
@@ -151,9 +151,9 @@ def _rewrap(blob: bytes, change: Any) -> bytes:
     """The snapshot with its header (frame 0, a JSON document) changed by ``change`` and a
     valid checksum."""
     frames = snap._split_frames(blob[len(snap._MAGIC) + 32:])
-    header = json.loads(zlib.decompress(frames[0]))
+    header = marshal.loads(zlib.decompress(frames[0]))
     change(header)
-    body = zlib.compress(json.dumps(header).encode())
+    body = zlib.compress(marshal.dumps(header))
     rest = [len(f).to_bytes(4, "big") + f for f in frames[1:]]
     return snap._seal([len(body).to_bytes(4, "big") + body, *rest])
 

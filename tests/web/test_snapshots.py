@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import marshal
 import shutil
 import time
 import zlib
@@ -128,9 +129,9 @@ def _rewrap(path: Path, change: Any) -> None:
     """Rewrite the snapshot at ``path`` with its header changed and a valid checksum."""
     blob = path.read_bytes()
     frames = snap._split_frames(blob[len(snap._MAGIC) + 32:])
-    header = json.loads(zlib.decompress(frames[0]))
+    header = marshal.loads(zlib.decompress(frames[0]))
     change(header)
-    body = zlib.compress(json.dumps(header).encode())
+    body = zlib.compress(marshal.dumps(header))
     rest = [len(f).to_bytes(4, "big") + f for f in frames[1:]]
     path.write_bytes(snap._seal([len(body).to_bytes(4, "big") + body, *rest]))
 
