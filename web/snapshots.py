@@ -212,6 +212,9 @@ class Snapshotter:
             await asyncio.to_thread(self._write_now, state, index)
         except (OSError, sqlite3.Error) as exc:
             logger.warning("could not write a snapshot at seq %d: %s", state.last_seq, exc)
+        except Exception as exc:  # a snapshot is a cache: failing one never stops the service
+            logger.warning("could not write a snapshot at seq %d: %s", state.last_seq,
+                           type(exc).__name__)
 
     def _write_now(self, state: DispatchState, index: LogIndex) -> None:
         with self._lock:

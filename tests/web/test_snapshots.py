@@ -229,3 +229,18 @@ def test_the_app_snapshots_right_after_a_long_replay_and_at_shutdown(
     finally:
         server.stop()
     assert [s for s, _ in SnapshotFiles(db).paths()] == [end, first.service.last_seq]
+
+
+def test_a_snapshot_that_cannot_be_written_only_warns(
+        tmp_path: Path, graph: RoadGraph, caplog: pytest.LogCaptureFixture) -> None:
+    db = tmp_path / "mae.sqlite3"
+    SnapshotFiles(db).directory.write_text("not a directory")
+    first = Run(db, graph, every=3)
+    with caplog.at_level(logging.WARNING, logger="web.snapshots"):
+        first.run(commands(3))
+    assert "could not write a snapshot" in caplog.text
+    state = vars(first.service.state)
+    first.close()
+    again = Run(db, graph, every=3)
+    assert again.replayed == again.service.last_seq and vars(again.service.state) == state
+    again.close()
