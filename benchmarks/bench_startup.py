@@ -2,14 +2,17 @@
 
 Builds (once, cached under ``--cache``) service databases of 50k, 200k and 1M realistic events
 (``_startup_log.py``: callouts through the real workflow, with notes, positions, transports
-and follow-ups), and for each a snapshot taken ``--tail`` events before the end. Then starts
+and follow-ups), and for each two snapshots made by the service's code: ``--tail`` events
+before the end, and at the end. Then starts
 ``mae serve`` in a subprocess and times *port answers*: from the process start to the first
 ``200`` of ``GET /api/health`` (Python start, imports, map, the log; the port opens only after
 the log is loaded), with the process's peak RSS (``VmHWM``) at that moment. Rows:
 
 - ``empty``: a database with no events, the fixed cost of a start;
 - ``full-replay``: snapshots off (``MAE_SNAPSHOT_EVERY=0``), every event replayed;
-- ``snapshot+tail``: the snapshot restored, then ``--tail`` events replayed.
+- ``snapshot+tail``: a snapshot ``--tail`` events before the end restored, then the tail
+  replayed (a restart after a crash: at most ``snapshot_every`` events);
+- ``snapshot``: a snapshot at the end (a restart after a clean shutdown, which writes one).
 
 The server is killed after each measurement (SIGKILL, so no shutdown snapshot changes the
 cached input). Times are medians of ``--runs`` starts (full replays of the 1M log: one).
@@ -66,17 +69,13 @@ def database(cache: Path, n: int) -> Path:
     return db
 
 
-def snapshot_before_tail(db: Path, n: int, tail: int) -> Path:
-    """The cached snapshot of ``db`` at seq ``n - tail``, made by the service's own code on a
-    copy of the log cut there (so its event digest matches the full log's)."""
-    seq = max(n - tail, 0)
-    files = SnapshotFiles(db)
-    for s, path in files.paths():
-        if s != seq:
-            path.unlink()
-    wanted = files.directory / f"snapshot-{seq:012d}.snap"
-    if wanted.exists():
-        return wanted
+def snapshot_at(db: Path, seq: int, cache: Path) -> Path:
+    """The cached snapshot of ``db`` at ``seq`` (kept in ``cache``, not beside the database),
+    made by the service's own code on a copy of the log cut there (so its event digest
+    matches the full log's)."""
+    kept = cache / f"{db.stem}-at-{seq}.snap"
+    if kept.exists():
+        return kept
     cut = db.with_name(db.stem + f"-cut{seq}.sqlite3")
     shutil.copyfile(db, cut)
     conn = sqlite3.connect(cut)
@@ -91,14 +90,23 @@ def snapshot_before_tail(db: Path, n: int, tail: int) -> Path:
     asyncio.run(service.save_snapshot())
     store.close()
     made = SnapshotFiles(cut).paths()[0][1]
-    files.directory.mkdir(exist_ok=True)
-    shutil.copyfile(made, wanted)
+    shutil.copyfile(made, kept)
     shutil.rmtree(SnapshotFiles(cut).directory)
-    for suffix in ("", "-wal", "-shm"):
+    for suffix in ("", "-wal", "-shm", ".lock"):
         Path(f"{cut}{suffix}").unlink(missing_ok=True)
-    print(f"snapshot of {db.name} at {seq}: {wanted.stat().st_size / 1e6:.1f} MB, "
+    print(f"snapshot of {db.name} at {seq}: {kept.stat().st_size / 1e6:.1f} MB, "
           f"made in {time.perf_counter() - t:.1f} s", flush=True)
-    return wanted
+    return kept
+
+
+def use_snapshot(db: Path, snap: Path | None) -> None:
+    """Leave only ``snap`` (or nothing) in the database's snapshot directory."""
+    files = SnapshotFiles(db)
+    shutil.rmtree(files.directory, ignore_errors=True)
+    if snap is not None:
+        files.directory.mkdir()
+        seq = int(snap.stem.rsplit("-", 1)[1])
+        shutil.copyfile(snap, files.directory / f"snapshot-{seq:012d}.snap")
 
 
 def port_answers(db: Path, *, snapshot_every: int, timeout_s: float = 900.0
@@ -153,20 +161,29 @@ def main() -> None:
     rows.append(("0", "empty", statistics.median(times), max(peaks), float("nan"), ""))
     for n in sizes:
         db = database(args.cache, n)
-        snap = snapshot_before_tail(db, n, args.tail)
+        tail_snap = snapshot_at(db, max(n - args.tail, 0), args.cache)
+        end_snap = snapshot_at(db, n, args.cache)
         t = time.perf_counter()
-        decode_snapshot(snap.read_bytes())
+        decode_snapshot(end_snap.read_bytes())
         decode_s = time.perf_counter() - t
         full_runs = 1 if n >= 500_000 else args.runs
+        use_snapshot(db, None)
         full = [port_answers(db, snapshot_every=0) for _ in range(full_runs)]
-        fast = [port_answers(db, snapshot_every=10_000) for _ in range(args.runs)]
+        use_snapshot(db, tail_snap)
+        tailed = [port_answers(db, snapshot_every=10_000) for _ in range(args.runs)]
+        use_snapshot(db, end_snap)
+        clean = [port_answers(db, snapshot_every=10_000) for _ in range(args.runs)]
+        use_snapshot(db, None)
         full_s = statistics.median(x for x, _ in full)
-        fast_s = statistics.median(x for x, _ in fast)
         rows.append((str(n), "full-replay", full_s, max(m for _, m in full), 1.0,
                      f"{full_runs} run(s)"))
-        rows.append((str(n), "snapshot+tail", fast_s, max(m for _, m in fast), fast_s / full_s,
-                     f"snapshot {snap.stat().st_size / 1e6:.1f} MB, decode {decode_s:.2f} s, "
-                     f"tail {min(args.tail, n)}"))
+        for mode, runs, note in (
+                ("snapshot+tail", tailed, f"tail {min(args.tail, n)} events (after a crash)"),
+                ("snapshot", clean, f"tail 0 (after a shutdown); "
+                 f"{end_snap.stat().st_size / 1e6:.1f} MB, decoded in-process in "
+                 f"{decode_s:.2f} s")):
+            secs = statistics.median(x for x, _ in runs)
+            rows.append((str(n), mode, secs, max(m for _, m in runs), secs / full_s, note))
         print(f"done {n}", flush=True)
 
     print()

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -148,10 +147,6 @@ def create_app(
                                   metrics=app.state.metrics,
                                   backlog_events=settings.backlog_events, snapshots=snapshots)
         await asyncio.to_thread(service.load)
-        # What the replay built lives as long as the service: keep it out of the garbage
-        # collector's full passes, which otherwise walk it all and stop the event loop
-        gc.collect()
-        gc.freeze()
         if region is not None:
             await load_region(service, region)
         service.snapshot_if_due()

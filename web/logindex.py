@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, overload
 
 from web.visibility import Audience
 
@@ -51,7 +51,22 @@ class AudienceWindow:
     def __contains__(self, seq: object) -> bool:
         return isinstance(seq, int) and self._first <= seq <= self.last_seq
 
-    def __getitem__(self, seq: int) -> Audience:
+    @overload
+    def __getitem__(self, seq: int) -> Audience: ...
+
+    @overload
+    def __getitem__(self, seq: slice) -> list[Audience]: ...
+
+    def __getitem__(self, seq: int | slice) -> Audience | list[Audience]:
+        """The audience of one seq (KeyError outside the window), or for ``[a:b]`` those of
+        the seqs from ``a`` up to ``b`` that are in the window (so ``[a:b]`` starts at
+        ``max(a, first_seq)``: callers that need seq ``a`` check :attr:`first_seq`)."""
+        if isinstance(seq, slice):
+            if seq.step not in (None, 1):
+                raise ValueError("the audience window slices by seq, without a step")
+            start = max(seq.start if seq.start is not None else self._first, self._first)
+            stop = seq.stop if seq.stop is not None else self.last_seq + 1
+            return self._items[start - self._first:max(stop - self._first, 0)]
         if not self._first <= seq <= self.last_seq:
             raise KeyError(f"seq {seq} is outside the kept window "
                            f"{self._first}..{self.last_seq}")

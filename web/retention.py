@@ -7,15 +7,15 @@ text is overwritten in the file rather than left in free pages. Snapshots hold t
 old callouts included, so each one is erased the same way and rewritten (one that cannot be read
 is deleted: the next start replays the log instead). The run is one audit row.
 
-It refuses to run beside a service: it takes the same exclusive ``flock`` on ``<db>.lock`` that
-``mae serve`` holds (non-blocking), so neither can start while the other works. Backups made
+It refuses to run beside a service: it takes the same exclusive lock on ``<db>.lock`` that
+``mae serve`` holds (:func:`web.eventstore.lock_database`, non-blocking), so neither can start
+while the other works. Backups made
 before a run still hold the old text: keep them no longer than the retention period.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import logging
 import sqlite3
@@ -31,7 +31,7 @@ from dispatch.snapshot import SnapshotError, encode_snapshot
 from mae.errors import MaeError
 from web.audit import AuditLog
 from web.auth import Principal, Role
-from web.eventstore import SqliteEventStore, connect_sqlite
+from web.eventstore import DatabaseLocked, SqliteEventStore, connect_sqlite, lock_database
 from web.snapshots import Restored, SnapshotFiles, event_digest
 
 __all__ = ["DatabaseBusy", "RetentionReport", "hold_database", "run_retention"]
@@ -66,15 +66,14 @@ class RetentionReport:
 
 @contextlib.contextmanager
 def hold_database(database: Path) -> Iterator[IO[str]]:
-    """Hold the exclusive lock ``mae serve`` takes on ``<database>.lock``; raises
-    :class:`DatabaseBusy` at once if another process holds it."""
-    handle = open(f"{database}.lock", "a+", encoding="utf-8")  # noqa: SIM115 - held below
+    """Hold the exclusive lock ``mae serve`` takes (:func:`web.eventstore.lock_database`);
+    raises :class:`DatabaseBusy` at once if another process holds it."""
     try:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise DatabaseBusy(f"{database} is in use (a running mae serve?): stop it, then "
-                               "run retention again") from None
+        handle = lock_database(database)
+    except DatabaseLocked:
+        raise DatabaseBusy(f"{database} is in use (a running mae serve?): stop it, then run "
+                           "retention again") from None
+    try:
         yield handle
     finally:
         handle.close()

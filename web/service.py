@@ -10,6 +10,7 @@ Callers use these methods and read ``state``, ``graph`` and ``clock``; never the
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from datetime import UTC, datetime, tzinfo
@@ -136,10 +137,21 @@ class DispatchService:
 
     def load(self) -> int:
         """Restore the newest usable snapshot (if snapshots are on), replay the log after it and
-        start preparing routing in the background; returns the number of events replayed."""
-        if self._snapshots is not None:
-            self._snapshots.restore(self.state, self._index)
-        n = self._writer.load()
+        start preparing routing in the background; returns the number of events replayed.
+
+        The cycle collector is paused meanwhile (the state is built of acyclic frozen values,
+        freed by reference counting; each full collection would rescan the millions already
+        loaded), and what was loaded is then frozen out of its scans for good."""
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            if self._snapshots is not None:
+                self._snapshots.restore(self.state, self._index)
+            n = self._writer.load()
+        finally:
+            gc.freeze()
+            if collecting:
+                gc.enable()
         if self._positions is not None:
             placed = self._positions.restore()
             logger.info("restored the last position of %d units", placed)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import hashlib
 import json
 import logging
@@ -183,7 +182,6 @@ class Snapshotter:
                            restored.path.name, type(exc).__name__)
             return 0
         restore_into(state, restored.state)
-        gc.freeze()  # a long-lived state: keep the cycle collector from rescanning it
         self.written_seq = state.last_seq
         logger.info("restored snapshot at seq %d", state.last_seq)
         return state.last_seq
@@ -214,6 +212,9 @@ class Snapshotter:
             await asyncio.to_thread(self._write_now, state, index)
         except (OSError, sqlite3.Error) as exc:
             logger.warning("could not write a snapshot at seq %d: %s", state.last_seq, exc)
+        except Exception as exc:  # a snapshot is a cache: failing one never stops the service
+            logger.warning("could not write a snapshot at seq %d: %s", state.last_seq,
+                           type(exc).__name__)
 
     def _write_now(self, state: DispatchState, index: LogIndex) -> None:
         with self._lock:

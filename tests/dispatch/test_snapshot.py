@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
+import marshal
 import zlib
 from datetime import timedelta
 from typing import Any
@@ -149,12 +148,14 @@ def test_corrupt_bytes_are_refused(damage: str) -> None:
 
 
 def _rewrap(blob: bytes, change: Any) -> bytes:
-    """The snapshot with its JSON document changed by ``change`` and a valid checksum."""
-    head = len(snap._MAGIC) + 32
-    doc = json.loads(zlib.decompress(blob[head:]))
-    change(doc)
-    payload = zlib.compress(json.dumps(doc).encode())
-    return snap._MAGIC + hashlib.sha256(payload).digest() + payload
+    """The snapshot with its header (frame 0, a JSON document) changed by ``change`` and a
+    valid checksum."""
+    frames = snap._split_frames(blob[len(snap._MAGIC) + 32:])
+    header = marshal.loads(zlib.decompress(frames[0]))
+    change(header)
+    body = zlib.compress(marshal.dumps(header))
+    rest = [len(f).to_bytes(4, "big") + f for f in frames[1:]]
+    return snap._seal([len(body).to_bytes(4, "big") + body, *rest])
 
 
 def test_a_snapshot_of_another_state_shape_is_refused() -> None:
@@ -162,7 +163,9 @@ def test_a_snapshot_of_another_state_shape_is_refused() -> None:
     with pytest.raises(SnapshotError, match="different state shape"):
         decode_snapshot(_rewrap(blob, lambda d: d.update(schema="0123456789abcdef")))
     with pytest.raises(SnapshotError):
-        decode_snapshot(_rewrap(blob, lambda d: d["state"].pop()))
+        decode_snapshot(_rewrap(blob, lambda d: d["fields"].pop()))
+    with pytest.raises(SnapshotError, match="frames"):
+        decode_snapshot(_rewrap(blob, lambda d: d["fields"][0].__setitem__(1, 2)))
     with pytest.raises(SnapshotError, match="seq"):
         decode_snapshot(_rewrap(blob, lambda d: d.update(seq=d["seq"] + 1)))
 
@@ -183,3 +186,15 @@ def test_the_fingerprint_changes_with_the_state_shape() -> None:
     assert snap._describe(Wider, set()).replace("Wider", "") != \
         snap._describe(Narrow, set()).replace("Narrow", "")
     assert len(snap.SCHEMA_FINGERPRINT) == 16
+
+
+def test_large_fields_are_stored_in_frames_and_joined_again(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    state, _ = rich_log()
+    whole = encode_snapshot(state)
+    monkeypatch.setattr(snap, "CHUNK", 2)
+    framed = encode_snapshot(state)
+    head = len(snap._MAGIC) + 32
+    assert len(snap._split_frames(framed[head:])) > len(snap._split_frames(whole[head:]))
+    restored, _ = decode_snapshot(framed)
+    assert_same(restored, state)

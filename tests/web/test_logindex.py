@@ -51,3 +51,14 @@ def test_the_index_round_trips_and_a_smaller_window_keeps_the_newest() -> None:
     assert small.eta_at is eta and eta == index.eta_at, "restored in place"
     assert small.audiences.first_seq == 31 and small.audiences.last_seq == 40
     assert [small.audiences[s] for s in range(31, 41)] == [audience(i) for i in range(31, 41)]
+
+
+def test_slices_are_by_seq_and_clipped_to_the_window() -> None:
+    window = AudienceWindow(8)
+    for i in range(1, 21):
+        window.append(audience(i))
+    first = window.first_seq
+    assert window[first:first + 3] == [audience(i) for i in range(first, first + 3)]
+    assert window[0:first + 1] == [audience(first)], "clipped at the window's start"
+    assert window[first:] == [audience(i) for i in range(first, 21)]
+    assert window[25:30] == []

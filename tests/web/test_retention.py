@@ -18,7 +18,7 @@ from dispatch.snapshot import decode_snapshot
 from mae.cli import main
 from maps.bundled import load_bundled
 from maps.graph import RoadGraph
-from tests.web.conftest import T0
+from tests.web.conftest import T0, thread_server
 from tests.web.test_snapshots import Run, commands
 from web.audit import AuditLog
 from web.retention import DatabaseBusy, run_retention
@@ -141,4 +141,15 @@ def test_it_refuses_while_another_process_holds_the_database(
         holder.wait(timeout=10)
         if holder.stdout is not None:
             holder.stdout.close()
+    assert run_retention(db, days=1, now=NOW).events_erased > 0
+
+
+def test_it_refuses_while_the_service_runs(tmp_path: Path, graph: RoadGraph) -> None:
+    db, _ = make_db(tmp_path, graph)
+    server = thread_server(db, {})
+    try:
+        with pytest.raises(DatabaseBusy, match="in use"):
+            run_retention(db, days=1, now=NOW)
+    finally:
+        server.stop()
     assert run_retention(db, days=1, now=NOW).events_erased > 0

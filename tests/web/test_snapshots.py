@@ -4,9 +4,9 @@ the newest usable one and replays only the tail, and a bad one is skipped for a 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
+import marshal
 import shutil
 import time
 import zlib
@@ -126,13 +126,14 @@ def test_a_corrupt_newest_snapshot_is_skipped_for_the_older_one(
 
 
 def _rewrap(path: Path, change: Any) -> None:
-    """Rewrite the snapshot at ``path`` with its document changed and a valid checksum."""
+    """Rewrite the snapshot at ``path`` with its header changed and a valid checksum."""
     blob = path.read_bytes()
-    head = len(snap._MAGIC) + 32
-    doc = json.loads(zlib.decompress(blob[head:]))
-    change(doc)
-    payload = zlib.compress(json.dumps(doc).encode())
-    path.write_bytes(snap._MAGIC + hashlib.sha256(payload).digest() + payload)
+    frames = snap._split_frames(blob[len(snap._MAGIC) + 32:])
+    header = marshal.loads(zlib.decompress(frames[0]))
+    change(header)
+    body = zlib.compress(marshal.dumps(header))
+    rest = [len(f).to_bytes(4, "big") + f for f in frames[1:]]
+    path.write_bytes(snap._seal([len(body).to_bytes(4, "big") + body, *rest]))
 
 
 @pytest.mark.parametrize("fault", ["old-version", "other-database", "ahead-of-log",
@@ -228,3 +229,18 @@ def test_the_app_snapshots_right_after_a_long_replay_and_at_shutdown(
     finally:
         server.stop()
     assert [s for s, _ in SnapshotFiles(db).paths()] == [end, first.service.last_seq]
+
+
+def test_a_snapshot_that_cannot_be_written_only_warns(
+        tmp_path: Path, graph: RoadGraph, caplog: pytest.LogCaptureFixture) -> None:
+    db = tmp_path / "mae.sqlite3"
+    SnapshotFiles(db).directory.write_text("not a directory")
+    first = Run(db, graph, every=3)
+    with caplog.at_level(logging.WARNING, logger="web.snapshots"):
+        first.run(commands(3))
+    assert "could not write a snapshot" in caplog.text
+    state = vars(first.service.state)
+    first.close()
+    again = Run(db, graph, every=3)
+    assert again.replayed == again.service.last_seq and vars(again.service.state) == state
+    again.close()
