@@ -25,6 +25,7 @@ from dispatch.events import (
     Event,
     NoteAdded,
     UnitPositionReported,
+    UnitUpdated,
 )
 from dispatch.model import Alarm, Location
 from dispatch.state import DispatchState, Note
@@ -37,7 +38,7 @@ _DIGITS = 2
 
 #: The event types that can carry patient details.
 ERASABLE_EVENTS = frozenset({"AlarmReceived", "NoteAdded", "CalloutCancelled",
-                             "AssignmentCancelled", "UnitPositionReported"})
+                             "AssignmentCancelled", "UnitPositionReported", "UnitUpdated"})
 
 
 def coarsen(location: Location) -> Location:
@@ -70,6 +71,11 @@ def erase_event(event: Event, before: datetime) -> Event:
     if isinstance(event, UnitPositionReported):
         position = coarsen(event.position)
         return event if position is event.position else replace(event, position=position)
+    if isinstance(event, UnitUpdated) and event.position is not None:
+        # where the unit was put (its base's place): coarsened like any unit position, so a
+        # replay of the erased log equals the erased state
+        moved = coarsen(event.position)
+        return event if moved is event.position else replace(event, position=moved)
     return event
 
 

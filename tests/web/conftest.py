@@ -244,9 +244,11 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 SCREENSHOTS = ROOT / "screenshots"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """A real Chromium, headless, driven by Playwright: the one ``dev.py test`` set up."""
+    """A real Chromium, headless, driven by Playwright: the one ``dev.py test`` set up. One per
+    test module: Playwright's sync API keeps an event loop running in the main thread while it
+    is open, and tests that call ``asyncio.run`` after a browser module need it closed."""
     from playwright.sync_api import sync_playwright
 
     if not CHROMIUM.exists():

@@ -49,10 +49,10 @@ def test_a_crew_signs_on_from_the_phone_and_the_dispatcher_sees_who_is_on_board(
     phone_ctx = browser.new_context(**PHONE)
     phone = phone_ctx.new_page()
     phone.goto(f"{srv.base}/crew#token={srv.tokens['crew_sun']}")
-    phone.wait_for_function("window.maeCrew && window.maeCrew.ready", timeout=WAIT_MS)
+    phone.wait_for_function("() => window.maeCrew && window.maeCrew.ready", timeout=WAIT_MS)
     phone.wait_for_selector("#shift-form", state="visible", timeout=WAIT_MS)
     phone.wait_for_function(
-        "document.getElementById('shift-ends').value === '2026-01-15T23:00'", timeout=WAIT_MS)
+        "() => document.getElementById('shift-ends').value === '2026-01-15T23:00'", timeout=WAIT_MS)
     assert phone.text_content("#shift-rota") == "Pass enligt schemat: 15:00–23:00."
 
     # off duty, no status can be reported: the crew signs on first
@@ -107,10 +107,11 @@ def test_an_extra_shift_needs_its_end_typed_on_the_phone(
 ) -> None:
     srv, app = due
     app.state.service.rota = ()  # no rota shift now: signing on is an extra shift
+    app.state.service.region = None  # (the bundled region's rota would otherwise count)
     phone_ctx = browser.new_context(**PHONE)
     phone = phone_ctx.new_page()
     phone.goto(f"{srv.base}/crew#token={srv.tokens['crew_sun']}")
-    phone.wait_for_function("window.maeCrew && window.maeCrew.ready", timeout=WAIT_MS)
+    phone.wait_for_function("() => window.maeCrew && window.maeCrew.ready", timeout=WAIT_MS)
     phone.wait_for_selector("#shift-rota[data-rota='extra']", state="visible", timeout=WAIT_MS)
     assert phone.input_value("#shift-ends") == ""
     phone.locator(".crew-row .crew-name").first.fill("Bo Ek")
