@@ -22,7 +22,13 @@ def test_service_answers_while_every_situation_is_prepared_in_the_background(
     graph = rural_graph(20_000, seed=3)
     clock = ManualClock()  # Thursday 14:00 UTC: off-peak; rush hour starts at 15
     port = free_port()
-    app = create_app(Settings(database=db, port=port, demo_units=True), clock=clock,
+    home = graph.places[0]
+    region = db.with_name("synthetic.toml")  # the bundled region's bases are off this map
+    region.write_text(f'name = "Synthetic"\n[[bases]]\nid = "home"\nname = "Home"\n'
+                      f'lat = {home.lat}\nlon = {home.lon}\n[[units]]\nid = "MAE-HOME"\n'
+                      'name = "MAE Home"\nbase = "home"\n', encoding="utf-8")
+    app = create_app(Settings(database=db, port=port, demo_units=True, region=region),
+                     clock=clock,
                      graph=graph, tick=False)
     server = serve_app(app, port, db, tokens)
     try:
