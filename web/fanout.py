@@ -319,32 +319,39 @@ class Fanout:
             touched |= audience.callouts
         return touched
 
-    def _read_page(self, viewer: Viewer, span: Span, seqs: list[int], start: int
-                   ) -> tuple[list[str | Envelope], int]:
-        """(Worker thread.) Read at most ``page_size`` rows of the log from ``seqs[start]`` on
-        and render those in ``seqs`` for ``viewer``; returns them and the next start. A crew's
-        assignment is returned unrendered (its job is read from the state on the loop)."""
+    def _page_rows(self, seqs: list[int], start: int) -> tuple[list[Envelope], int]:
+        """(Worker thread.) The logged rows of ``seqs`` from ``seqs[start]`` on, reading at most
+        ``page_size`` rows of the log; returns them and the next start."""
         wanted = set(seqs[start:start + self.page_size])
-        items: list[str | Envelope] = []
+        rows: list[Envelope] = []
         last = max(wanted)
         reader = self.store.read(seqs[start] - 1)
         try:
             for n, env in enumerate(reader):
                 if env.seq > last or n >= self.page_size:
                     break
-                if env.seq not in wanted:
-                    continue
-                start += 1
-                if viewer.role is Role.CREW and isinstance(env.event, UnitAssigned):
-                    items.append(env)
-                    continue
-                message = viewer.render(env, span[env.seq])
-                if message is not None:
-                    items.append(dumps(message))
+                if env.seq in wanted:
+                    rows.append(env)
         finally:
             close = getattr(reader, "close", None)
             if close is not None:
                 close()
+        return rows, start + len(rows)
+
+    def _read_page(self, viewer: Viewer, span: Span, seqs: list[int], start: int
+                   ) -> tuple[list[str | Envelope], int]:
+        """(Worker thread.) One page of ``seqs`` rendered for ``viewer`` (see
+        :meth:`_page_rows`). A crew's assignment is returned unrendered (its job is read from
+        the state on the loop)."""
+        rows, start = self._page_rows(seqs, start)
+        items: list[str | Envelope] = []
+        for env in rows:
+            if viewer.role is Role.CREW and isinstance(env.event, UnitAssigned):
+                items.append(env)
+                continue
+            message = viewer.render(env, span[env.seq])
+            if message is not None:
+                items.append(dumps(message))
         return items, start
 
     def unsubscribe(self, sub: Subscription) -> None:
@@ -422,25 +429,13 @@ class Fanout:
 
     def _read_history_page(self, viewer: Viewer, span: Span, seqs: list[int], start: int
                            ) -> tuple[list[dict[str, Any]], int]:
-        """(Worker thread.) One page of a history: see :meth:`_read_page`."""
-        wanted = set(seqs[start:start + self.page_size])
+        """(Worker thread.) One page of a history: see :meth:`_page_rows`."""
+        rows, start = self._page_rows(seqs, start)
         out: list[dict[str, Any]] = []
-        last = max(wanted)
-        reader = self.store.read(seqs[start] - 1)
-        try:
-            for n, env in enumerate(reader):
-                if env.seq > last or n >= self.page_size:
-                    break
-                if env.seq not in wanted:
-                    continue
-                start += 1
-                rendered = viewer.render(env, span[env.seq])
-                if rendered is not None:
-                    out.append({"seq": env.seq, "event": rendered["event"]})
-        finally:
-            close = getattr(reader, "close", None)
-            if close is not None:
-                close()
+        for env in rows:
+            rendered = viewer.render(env, span[env.seq])
+            if rendered is not None:
+                out.append({"seq": env.seq, "event": rendered["event"]})
         return out, start
 
     def close(self) -> None:
