@@ -1,0 +1,83 @@
+"""A real ``redis-server`` for the tests, on a free port in a folder of its own.
+
+The machine's shared Redis (127.0.0.1:6379) is never touched: every test run starts its own
+server, so tests cannot see each other's keys or another program's. :class:`RedisServer` can be
+started with the append-only file on (the configuration the service ships) to test durability,
+killed with SIGKILL and started again on the same folder and port.
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+__all__ = ["RedisServer", "free_port"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class RedisServer:
+    """One ``redis-server`` process: ``start``, ``kill`` (SIGKILL), ``stop``, ``url(db)``."""
+
+    def __init__(self, folder: Path, *, port: int | None = None, appendonly: bool = False,
+                 appendfsync: str = "always") -> None:
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.port = port or free_port()
+        self.appendonly = appendonly
+        self.appendfsync = appendfsync
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def url(self, db: int = 0) -> str:
+        return f"redis://127.0.0.1:{self.port}/{db}"
+
+    def start(self, *, timeout_s: float = 10.0) -> RedisServer:
+        exe = shutil.which("redis-server")
+        if exe is None:
+            raise RuntimeError("redis-server is not installed: run 'python3 dev.py test', which "
+                               "installs it, or 'apt-get install redis-server'")
+        args = [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.folder),
+                "--save", "", "--daemonize", "no", "--logfile", str(self.folder / "redis.log"),
+                "--appendonly", "yes" if self.appendonly else "no"]
+        if self.appendonly:
+            args += ["--appendfsync", self.appendfsync]
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"redis-server exited with {self.proc.returncode}; see "
+                                   f"{self.folder / 'redis.log'}")
+            if self._answers():
+                return self
+            time.sleep(0.02)
+        raise RuntimeError(f"redis-server did not answer on port {self.port} in {timeout_s} s")
+
+    def _answers(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
+                s.sendall(b"PING\r\n")
+                return s.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def kill(self) -> None:
+        """SIGKILL: what a crash or ``kill -9`` does (no shutdown save)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
