@@ -33,6 +33,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,6 +122,12 @@ class EventStore(Protocol):
 
     def probe(self) -> None:
         """Raise :class:`StorageUnavailable` unless the store takes a small write now."""
+        ...
+
+    def wait_beyond(self, after_seq: int, timeout_s: float) -> int:
+        """Block (in a worker thread, never on the event loop) until the stored log ends past
+        ``after_seq`` or ``timeout_s`` has passed; return where it ends. This is how an
+        instance follows events other instances appended to a shared store."""
         ...
 
     def close(self) -> None: ...
@@ -257,6 +264,18 @@ class SqliteEventStore:
                 raise StorageUnavailable(self.name, "the end of the log cannot be read")
             self._last_seq = last
         return last
+
+    def wait_beyond(self, after_seq: int, timeout_s: float) -> int:
+        """Poll the file (SQLite has no blocking read) every 50 ms until the log ends past
+        ``after_seq`` or the time is up; return where it ends."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            last = self._stored_up_to()
+            if last is None:
+                raise StorageUnavailable(self.name, "the end of the log cannot be read")
+            if last > after_seq or time.monotonic() >= deadline:
+                return last
+            time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
 
     def probe(self) -> None:
         """A small durable write (the heartbeat row), to learn whether the file takes writes
