@@ -230,7 +230,7 @@ class Ours:
         return out
 
     def subscriber_url(self) -> str:
-        return self.url("/ws/dispatch", "dispatcher") + "&batch=1"  # as the pages ask
+        return self.url("/ws/dispatch?batch=1", "dispatcher")  # as the pages ask
 
     def workloads(self, rng: random.Random, alarm_senders: int) -> dict[str, tuple[int, Sender]]:
         towns = [q for q in load_bundled().places if q.kind == "locality"]

@@ -8,7 +8,7 @@ handles one command for the table in :mod:`dispatch.commands`.
 from __future__ import annotations
 
 import math
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from dispatch.command_types import (
     AddNote,
@@ -61,15 +61,21 @@ def _merge_target(
         if not target.status.is_open:
             raise InvalidCommand("link_to", f"callout {alarm.link_to} is {target.status.value}")
         return target, "linked by the agency"
-    best: tuple[float, Callout] | None = None
+    best: tuple[tuple[float, int, datetime, str], Callout] | None = None
     window = timedelta(seconds=config.merge_window_s)
+    radius = config.merge_radius_m
     lat, lon = alarm.location.lat, alarm.location.lon
     # A box a little larger than the merge radius, in degrees: most callouts fail this plain
-    # float test, so an alarm's cost stays flat as open callouts pile up in a surge.
-    dlat = 1.01 * config.merge_radius_m / 111_000.0
+    # float test, so an alarm's cost stays flat as open callouts pile up in a surge. The open
+    # callouts are not sorted for it: the nearest wins, on equal distance the most urgent,
+    # then the oldest (the order of ``open_callouts()``), so no order is needed.
+    dlat = 1.01 * radius / 111_000.0
     dlon = dlat / max(math.cos(math.radians(min(abs(lat) + dlat, 89.0))), 1e-6)
-    for callout in state.open_callouts():  # on equal distance the most urgent wins
-        if abs(callout.location.lat - lat) > dlat or abs(callout.location.lon - lon) > dlon:
+    callouts = state.callouts
+    for callout_id in state.open_ids:
+        callout = callouts[callout_id]
+        where = callout.location
+        if abs(where.lat - lat) > dlat or abs(where.lon - lon) > dlon:
             continue
         last = callout.last_alarm_at or callout.created_at
         if abs(alarm.received_at - last) > window:
@@ -77,12 +83,15 @@ def _merge_target(
         first = state.alarms[callout.alarm_ids[0]]
         if not compatible(first.category, alarm.category):
             continue
-        d = float(haversine_m(lat, lon, callout.location.lat, callout.location.lon))
-        if d <= config.merge_radius_m and (best is None or d < best[0]):
-            best = (d, callout)
+        d = float(haversine_m(lat, lon, where.lat, where.lon))
+        if d > radius:
+            continue
+        key = (d, int(callout.priority), callout.created_at, callout_id)
+        if best is None or key < best[0]:
+            best = (key, callout)
     if best is None:
         return None, ""
-    return best[1], f"within {best[0]:.0f} m and {config.merge_window_s / 60:.0f} min"
+    return best[1], f"within {best[0][0]:.0f} m and {config.merge_window_s / 60:.0f} min"
 
 
 def _live_callout(state: DispatchState, callout_id: str) -> str:
