@@ -17,7 +17,10 @@ import copy
 import dataclasses
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
 
 from dispatch.clock import Clock
 from dispatch.errors import InvalidCommand
@@ -25,7 +28,7 @@ from dispatch.model import Location
 from dispatch.recommend import Proposal, RecommendConfig, UnitOption, propose, recommend
 from dispatch.state import DispatchState
 from maps.gazetteer import Gazetteer
-from maps.graph import RoadGraph, haversine_m
+from maps.graph import Place, RoadGraph, haversine_m
 from routing.engine import TravelTimes
 from routing.errors import SnapError
 
@@ -49,6 +52,7 @@ class Advisor:
         self._travel = TravelTimes(graph, at=clock.now(), fallback=True)
         self._stop = threading.Event()
         self._preparing: threading.Thread | None = None
+        self._places: tuple[Sequence[Place], Any, Any] | None = None  # for nearby_label
 
     def prepare(self) -> None:
         """Build the tables of the current situation now, in this thread (tools, tests)."""
@@ -153,8 +157,13 @@ class Advisor:
         places = self.graph.places
         if not places:
             return ""
-        km, name = min((float(haversine_m(lat, lon, p.lat, p.lon)) / 1000.0, p.name)
-                       for p in places)
+        if self._places is None or self._places[0] is not places:
+            self._places = (places, np.array([p.lat for p in places]),
+                            np.array([p.lon for p in places]))
+        _, lats, lons = self._places
+        dist_km = haversine_m(lat, lon, lats, lons) / 1000.0  # one NumPy pass, not a loop
+        km = float(dist_km.min())
+        name = min(p.name for p, d in zip(places, dist_km.tolist(), strict=True) if d == km)
         if km <= 1.0:
             return name
         return f"{name} ({km:.0f} km)" if km <= NEARBY_LABEL_KM else ""

@@ -5,13 +5,19 @@ copy of the state), and every driving situation becomes prepared."""
 
 from __future__ import annotations
 
+import random
 import time
 from pathlib import Path
 
 import pytest
 
+from dispatch.recommend import RecommendConfig
+from dispatch.state import DispatchState
+from maps.bundled import load_bundled
+from maps.graph import haversine_m
 from maps.synthetic import rural_graph
 from tests.web.conftest import ManualClock, free_port, serve_app
+from web.advice import NEARBY_LABEL_KM, Advisor
 from web.app import create_app
 from web.settings import Settings
 
@@ -88,3 +94,26 @@ def test_service_answers_while_every_situation_is_prepared_in_the_background(
         assert durations[True][0] >= durations[False][0]  # rush hour is not faster
     finally:
         server.stop()
+
+
+def test_nearby_label_is_the_nearest_place_of_the_map() -> None:
+    """The label of bare coordinates (one NumPy pass over the places since issue 12) names the
+    place a plain loop finds nearest, with the distance past 1 km and none beyond 30 km."""
+
+    graph = load_bundled()
+    advisor = Advisor(DispatchState(), graph, clock=ManualClock(), config=RecommendConfig())
+    rng = random.Random(4)
+    labels = set()
+    for _ in range(200):
+        place = rng.choice(graph.places)
+        lat, lon = place.lat + rng.uniform(-0.3, 0.3), place.lon + rng.uniform(-0.6, 0.6)
+        km, name = min((float(haversine_m(lat, lon, p.lat, p.lon)) / 1000.0, p.name)
+                       for p in graph.places)
+        want = name if km <= 1.0 else f"{name} ({km:.0f} km)" if km <= NEARBY_LABEL_KM else ""
+        got = advisor.nearby_label(lat, lon)
+        assert got == want
+        labels.add(got)
+    assert len(labels) > 50  # many places, near and far, were named
+    assert advisor.nearby_label(place.lat, place.lon) in {p.name for p in graph.places
+                                                          if (p.lat, p.lon) == (place.lat,
+                                                                                place.lon)}
