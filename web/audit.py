@@ -7,10 +7,11 @@ refusal, the error code and field — never free text, so patient notes cannot r
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -18,7 +19,7 @@ from pathlib import Path
 from web.auth import Principal
 from web.eventstore import connect_sqlite
 
-__all__ = ["AuditEntry", "AuditLog"]
+__all__ = ["AuditEntry", "AuditLog", "AuditRow"]
 
 #: Keys a target may carry: identifiers only.
 TARGET_KEYS = frozenset({"callout_id", "unit_id", "alarm_id", "target_id", "source_id", "status",
@@ -36,6 +37,22 @@ CREATE TABLE IF NOT EXISTS audit (
     result       TEXT NOT NULL
 )
 """
+
+
+_INSERT = ("INSERT INTO audit (at, principal_id, role, action, target, client, result) "
+           "VALUES (?,?,?,?,?,?,?)")
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRow:
+    """One row to record: ``target`` is filtered to identifier keys when written."""
+
+    at: datetime
+    principal: Principal
+    action: str
+    target: Mapping[str, object]
+    client: str
+    result: str = "ok"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +74,8 @@ class AuditLog:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(_SCHEMA)
         self._lock = threading.Lock()
+        #: Transactions that wrote command rows (several rows may share one): for tests.
+        self.transactions = 0
 
     def close(self) -> None:
         self._db.close()
@@ -66,14 +85,29 @@ class AuditLog:
         target: Mapping[str, object], client: str, result: str = "ok",
     ) -> None:
         """Record one command; ``target`` keeps only identifier keys."""
-        kept = {k: v for k, v in target.items() if k in TARGET_KEYS and v is not None}
+        self.record_many([AuditRow(at, principal, action, target, client, result)])
+
+    def record_many(self, rows: Sequence[AuditRow]) -> None:
+        """Record several commands in one transaction (the writer gathers the rows of the
+        commands answered together, so a burst costs one write, not one per command)."""
+        values = [(r.at.isoformat(), r.principal.principal_id, r.principal.role.value, r.action,
+                   json.dumps({k: v for k, v in r.target.items()
+                               if k in TARGET_KEYS and v is not None},
+                              sort_keys=True, ensure_ascii=False), r.client, r.result)
+                  for r in rows]
         with self._lock:
-            self._db.execute(
-                "INSERT INTO audit (at, principal_id, role, action, target, client, result) "
-                "VALUES (?,?,?,?,?,?,?)",
-                (at.isoformat(), principal.principal_id, principal.role.value, action,
-                 json.dumps(kept, sort_keys=True, ensure_ascii=False), client, result),
-            )
+            self.transactions += 1
+            if len(values) == 1:
+                self._db.execute(_INSERT, values[0])
+                return
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany(_INSERT, values)
+                self._db.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
+                raise
 
     def record_failed_login(self, *, at: datetime, claimed_id: str | None, client: str,
                             action: str, result: str) -> None:

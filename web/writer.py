@@ -35,7 +35,7 @@ from dispatch.commands import Command, Decision, DispatchConfig, decide
 from dispatch.events import Envelope, Event
 from dispatch.state import DispatchState
 from mae.errors import MaeError
-from web.audit import AuditLog
+from web.audit import AuditLog, AuditRow
 from web.auth import Principal
 from web.errors import BadMessage, Busy, describe
 from web.eventstore import EventStore, OpRecord, StorageUnavailable, StoreConflict
@@ -148,6 +148,8 @@ class Writer:
         self._pending: deque[_Job] = deque()
         self._worker: asyncio.Task[None] | None = None
         self._halted: StorageUnavailable | None = None
+        self._audit_rows: list[tuple[AuditRow, asyncio.Future[None]]] = []
+        self._audit_worker: asyncio.Task[None] | None = None
 
     @property
     def queue_depth(self) -> int:
@@ -220,8 +222,9 @@ class Writer:
     async def drain(self) -> None:
         """Wait for commands still being written (a shielded step outlives a cancelled
         caller), so the stores are closed only after them; their errors went to the callers."""
-        while self._worker is not None:
-            await asyncio.gather(self._worker, return_exceptions=True)
+        while self._worker is not None or self._audit_worker is not None:
+            await asyncio.gather(*(t for t in (self._worker, self._audit_worker)
+                                   if t is not None), return_exceptions=True)
 
     async def _work(self) -> None:
         try:
@@ -434,18 +437,40 @@ class Writer:
 
     async def record(self, principal: Principal, action: str, target: Mapping[str, object],
                      client: str, result: str) -> None:
-        """Add an audit row from a worker thread: the insert may wait for SQLite's write lock
-        while an event commit holds it, and must not stop the event loop meanwhile. A failing
-        audit store is reported (health, metrics) but does not undo or fail the command."""
+        """Add an audit row and wait until it is written. Rows that arrive together are
+        written in one transaction from a worker thread (the insert may wait for SQLite's
+        write lock while an event commit holds it, and must not stop the event loop
+        meanwhile). A failing audit store is reported (health, metrics) but does not undo or
+        fail the command."""
         if self.audit is None:
             return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._audit_rows.append((AuditRow(self.clock.now(), principal, action, target, client,
+                                          result), future))
+        if self._audit_worker is None:
+            self._audit_worker = asyncio.ensure_future(self._write_audit())
+        await future
+
+    async def _write_audit(self) -> None:
+        """Write the waiting audit rows, all that wait at each moment in one transaction."""
+        audit = self.audit
+        assert audit is not None
         try:
-            await asyncio.to_thread(self.audit.record, at=self.clock.now(),
-                                    principal=principal, action=action, target=target,
-                                    client=client, result=result)
-        except (sqlite3.Error, OSError) as exc:
-            self.storage_failed("audit", str(exc))
-            logger.error("audit row for %s by %s lost: %s", action, principal.principal_id, exc)
+            while self._audit_rows:
+                batch, self._audit_rows = self._audit_rows, []
+                try:
+                    await asyncio.to_thread(audit.record_many, [row for row, _ in batch])
+                except (sqlite3.Error, OSError) as exc:
+                    self.storage_failed("audit", str(exc))
+                    for row, _ in batch:
+                        logger.error("audit row for %s by %s lost: %s", row.action,
+                                     row.principal.principal_id, exc)
+                finally:
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_result(None)
+        finally:
+            self._audit_worker = None
 
 
 def _storage_kind(detail: str) -> str:

@@ -22,6 +22,8 @@ from dispatch.model import Location
 from dispatch.state import DispatchState
 from tests.web.conftest import T0, ManualClock, thread_server
 from tests.web.test_storage_faults import fill, small_tmpfs
+from web.audit import AuditLog
+from web.auth import Principal, Role
 from web.errors import Busy, describe
 from web.eventstore import SqliteEventStore, StorageUnavailable, StoreConflict
 from web.visibility import Audience
@@ -267,3 +269,34 @@ def test_a_failed_group_commit_fails_what_depended_on_it(small_fs: Path) -> None
         assert writer.state.snapshot() == DispatchState.replay(store.read()).snapshot()
     finally:
         store.close()
+
+
+def test_audit_rows_of_commands_answered_together_share_a_transaction(tmp_path: Path) -> None:
+    """Every command run on behalf of a principal gets its audit row, done or refused, before
+    it is answered; rows that wait together are written in one transaction."""
+    db = tmp_path / "w.sqlite3"
+    audit = AuditLog(db)
+    writer, store, _ = make_writer(db, audit=audit)
+    admin = Principal("p-admin", "admin", Role.ADMIN)
+
+    async def run_all() -> list[Executed | BaseException]:
+        async def one(i: int) -> Executed:
+            done = await writer.run(register(i % 25), principal=admin, client="c",
+                                    action="register", target={"unit_id": f"U{i % 25}"})
+            assert any(e.target.get("seq") == done.last_seq  # written before the answer
+                       for e in audit.entries(limit=100))
+            return done
+        return await asyncio.gather(*(one(i) for i in range(30)), return_exceptions=True)
+
+    try:
+        results = asyncio.run(run_all())
+        entries = audit.entries(limit=100)[::-1]
+        assert len(entries) == 30
+        assert sum(isinstance(r, Executed) for r in results) == 25
+        assert sorted(e.result for e in entries) == ["ok"] * 25 + ["refused invalid_command "
+                                                                    "(unit_id)"] * 5
+        assert {e.target["unit_id"] for e in entries} == {f"U{i}" for i in range(25)}
+        assert audit.transactions < 30
+    finally:
+        store.close()
+        audit.close()
