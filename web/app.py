@@ -145,7 +145,7 @@ def create_app(
                                   position_track_every_s=settings.position_track_every_s,
                                   position_broadcast_s=settings.position_broadcast_s,
                                   metrics=app.state.metrics,
-                                  backlog_events=settings.backlog_events, snapshots=snapshots)
+                                  snapshots=snapshots)
         await asyncio.to_thread(service.load)
         if region is not None:
             await load_region(service, region)

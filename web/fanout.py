@@ -13,7 +13,8 @@ between, so every later event reaches the queue and every earlier one the backlo
 (:meth:`Fanout.backlog`) is then read from the log and rendered in pages (500 rows) by one
 reader thread shared by all backlogs, from a copy of the range's audiences taken on the loop,
 while live events wait on the queue behind it. A ``since`` older than the retained window
-(``backlog_window`` events) gets a snapshot of the current state instead.
+(setting ``backlog_window``: the events the index keeps audiences for) gets a snapshot of the
+current state instead.
 Reads of the log for one viewer (a callout's history) are paged off the loop the same way and
 rendered here too, so what a viewer may see is decided in one place.
 """
@@ -159,14 +160,12 @@ class Fanout:
     """The live subscribers of the state and what each is sent."""
 
     def __init__(self, store: EventStore, state: DispatchState, index: LogIndex, *,
-                 clock: Clock, queue_size: int, backlog_window: int = 50_000,
-                 page_size: int = 500) -> None:
+                 clock: Clock, queue_size: int, page_size: int = 500) -> None:
         self.store = store
         self.state = state
         self.index = index
         self.clock = clock
         self.queue_size = queue_size
-        self.backlog_window = backlog_window
         self.page_size = page_size
         self.renders = 0  # events rendered for a viewer on the loop (live): a cost counter
         self._groups: dict[Viewer, set[Subscription]] = {}
@@ -261,23 +260,15 @@ class Fanout:
         viewer = Viewer.of(principal)
         sub = Subscription(viewer, maxsize=self.queue_size, batch=batch)
         self._groups.setdefault(viewer, set()).add(sub)
-        if since is None or upto - since > self.backlog_window or since < self._first_kept() - 1:
+        if since is None:
             return sub, Backlog(viewer, None, upto, [dumps(self.snapshot(viewer))])
         return sub, Backlog(viewer, since, upto, span=self._span(since, upto))
 
-    def _first_kept(self) -> int:
-        """The oldest seq whose audience the index still holds (1: all of them; an index that
-        keeps a bounded window says where it starts with ``first_seq``)."""
-        return int(getattr(self.index.audiences, "first_seq", 1))
-
     def _span(self, after: int, upto: int) -> Span:
-        """The audiences of (``after``, ``upto``] the index holds, copied on the loop (one
-        slice, in C, from a list)."""
-        audiences = self.index.audiences
-        lo = max(after + 1, self._first_kept())
-        if isinstance(audiences, list):
-            return Span(lo, audiences[lo:upto + 1])
-        return Span(lo, [audiences[s] for s in range(lo, upto + 1)])
+        """The audiences of (``after``, ``upto``] the index holds, copied on the loop in one
+        slice (:meth:`~web.logindex.AudienceWindow.span`)."""
+        first, items = self.index.audiences.span(after + 1, upto)
+        return Span(first, items)
 
     async def backlog(self, plan: Backlog) -> AsyncIterator[list[str]]:
         """The messages to send before live ones, page by page: each page is read from the log

@@ -2,7 +2,7 @@
 the most recent events, and when assigned units are expected.
 
 The audience of an event is judged on the state just before it, so it cannot be worked out
-again later; it is kept for a bounded window of recent events (setting ``backlog_events``),
+again later; it is kept for a bounded window of recent events (setting ``backlog_window``),
 not for the whole log, so memory does not grow with the log and a restart from a snapshot
 needs no old events. A client resuming with a ``since=`` older than the window gets the current
 state instead of a backlog (:attr:`AudienceWindow.first_seq` says where the window starts);
@@ -20,7 +20,7 @@ from web.visibility import Audience
 
 __all__ = ["DEFAULT_WINDOW", "AudienceWindow", "LogIndex"]
 
-DEFAULT_WINDOW = 200_000
+DEFAULT_WINDOW = 50_000  # the setting backlog_window (MAE_BACKLOG_WINDOW)
 
 
 class AudienceWindow:
@@ -71,6 +71,13 @@ class AudienceWindow:
             raise KeyError(f"seq {seq} is outside the kept window "
                            f"{self._first}..{self.last_seq}")
         return self._items[seq - self._first]
+
+    def span(self, first: int, last: int) -> tuple[int, list[Audience]]:
+        """The audiences of seqs ``first`` to ``last`` (inclusive) that the window holds, as a
+        copy made in one slice, and the seq of the first of them (``first``, or
+        :attr:`first_seq` when ``first`` is older)."""
+        lo = max(first, self._first)
+        return lo, self._items[lo - self._first:max(last + 1 - self._first, 0)]
 
     def append(self, audience: Audience) -> None:
         """The audience of the next seq; the oldest fall out once the window is a quarter

@@ -77,7 +77,7 @@ class DispatchService:
         config: DispatchConfig | None = None,
         recommend_config: RecommendConfig | None = None,
         queue_size: int = 10_000,
-        backlog_window: int = 50_000,
+        backlog_window: int = DEFAULT_WINDOW,
         backlog_page: int = 500,
         metrics: Metrics | None = None,
         write_queue_size: int = 1_000,
@@ -85,7 +85,6 @@ class DispatchService:
         positions: PositionStore | None = None,
         position_min_interval_s: float = 2.0,
         position_track_every_s: float = 30.0,
-        backlog_events: int = DEFAULT_WINDOW,
         snapshots: Snapshotter | None = None,
         rota: Iterable[ShiftPattern] = (),
         timezone: tzinfo = DEFAULT_TIMEZONE,
@@ -101,11 +100,11 @@ class DispatchService:
         #: whose ``rota`` and ``tzinfo`` the shifts follow; None when the service runs without.
         self.region: Region | None = None
         self.state = DispatchState()
-        index = LogIndex(AudienceWindow(backlog_events))
+        index = LogIndex(AudienceWindow(backlog_window))  # who may see each recent event
         self._index = index
         self._snapshots = snapshots
         self._fanout = Fanout(store, self.state, index, clock=self.clock, queue_size=queue_size,
-                              backlog_window=backlog_window, page_size=backlog_page)
+                              page_size=backlog_page)
         #: Called on the loop before each batch of new events is published (the app closes
         #: revoked principals' sockets there, so no later event reaches them).
         self.before_publish: Callable[[], None] | None = None

@@ -5,12 +5,16 @@ Built inside :func:`web.app.create_app` (never at import), so tests and the CLI 
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
+from typing import Self
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings"]
+
+logger = logging.getLogger(__name__)
 
 
 class Settings(BaseSettings):
@@ -44,10 +48,12 @@ class Settings(BaseSettings):
     queue_size: int = Field(default=10_000, ge=10, le=1_000_000,
                             description="messages a slow client may fall behind before it is "
                             "dropped (it then reconnects with since=)")
-    backlog_window: int = Field(default=50_000, ge=0, le=10_000_000,
-                                description="events a reconnecting client may resume over with "
-                                "since=; an older since gets a snapshot of the current state "
-                                "instead (backlogs are read in pages off the event loop)")
+    backlog_window: int = Field(default=50_000, ge=1, le=10_000_000,
+                                description="recent events kept in memory with who may see "
+                                "each: a client resuming with since= at most this many events "
+                                "back gets the events it missed (read in pages off the event "
+                                "loop), an older since= a snapshot of the current state; a "
+                                "callout's history covers these events")
     write_queue_size: int = Field(default=1_000, ge=1, le=100_000,
                                   description="commands that may wait for the writer; more are "
                                   "answered 503 with Retry-After (a socket gets an error frame)")
@@ -95,10 +101,9 @@ class Settings(BaseSettings):
                                 description="write a snapshot of the state every this many "
                                 "events (and at shutdown) into <database>.snapshots/, so a "
                                 "restart replays only the log's tail; 0 turns snapshots off")
-    backlog_events: int = Field(default=200_000, ge=1_000, le=10_000_000,
-                                description="recent events whose audience is kept in memory: "
-                                "a socket resuming with an older since= gets the current state "
-                                "instead of a backlog, and a callout's history covers these")
+    backlog_events: int | None = Field(default=None, ge=1, le=10_000_000,
+                                       description="deprecated: the old name of "
+                                       "backlog_window, read as it when that is not given")
     retention_days: int = Field(default=90, ge=1, le=36_500,
                                 description="`mae retention run` erases patient fields "
                                 "(free text, addresses) of events older than this many days")
@@ -106,3 +111,20 @@ class Settings(BaseSettings):
                                            description="refused tokens one client address may "
                                            "present per minute before its logins get 429 "
                                            "(sockets: close 4429) until the minute has passed")
+
+    @model_validator(mode="after")
+    def _one_backlog_window(self) -> Self:
+        """``backlog_events`` (MAE_BACKLOG_EVENTS) was a second window beside
+        ``backlog_window`` doing the same job; it is read as ``backlog_window`` when that is not
+        given, with a line in the log saying so."""
+        if self.backlog_events is None:
+            return self
+        if "backlog_window" in self.model_fields_set:
+            logger.warning("MAE_BACKLOG_EVENTS is deprecated and ignored: MAE_BACKLOG_WINDOW=%d "
+                           "is set", self.backlog_window)
+        else:
+            logger.warning("MAE_BACKLOG_EVENTS is deprecated: read as MAE_BACKLOG_WINDOW=%d; "
+                           "rename it", self.backlog_events)
+            self.backlog_window = self.backlog_events
+        self.backlog_events = None
+        return self

@@ -62,3 +62,19 @@ def test_slices_are_by_seq_and_clipped_to_the_window() -> None:
     assert window[0:first + 1] == [audience(first)], "clipped at the window's start"
     assert window[first:] == [audience(i) for i in range(first, 21)]
     assert window[25:30] == []
+
+
+def test_a_span_is_the_held_part_of_a_seq_range_and_says_where_it_starts() -> None:
+    window = AudienceWindow(8)
+    for i in range(1, 21):
+        window.append(audience(i))
+    first = window.first_seq
+    assert first > 1
+    assert window.span(first + 1, first + 3) == (first + 1, [audience(i) for i in
+                                                             range(first + 1, first + 4)])
+    lo, items = window.span(1, 20)  # older than the window: starts where the window does
+    assert lo == first and items == [audience(i) for i in range(first, 21)]
+    assert window.span(18, 40) == (18, [audience(18), audience(19), audience(20)])
+    assert window.span(21, 30) == (21, [])
+    items.clear()
+    assert len(window.span(first, 20)[1]) == 21 - first, "a copy: the window is untouched"

@@ -64,7 +64,7 @@ class Run:
         self.store = SqliteEventStore(db)
         self.snapshots = Snapshotter(db, every=every)
         self.service = DispatchService(self.store, graph=graph, clock=ManualClock(),
-                                       backlog_events=window, snapshots=self.snapshots)
+                                       backlog_window=window, snapshots=self.snapshots)
         self.replayed = self.service.load()
 
     def run(self, todo: list[Command]) -> None:
