@@ -28,6 +28,7 @@ from dispatch.events import (
     UnitUpdated,
 )
 from dispatch.model import Alarm, Location
+from dispatch.openindex import OpenCallouts
 from dispatch.state import DispatchState, Note
 
 __all__ = ["COARSE_DEGREES", "ERASABLE_EVENTS", "coarsen", "erase_event", "erase_state"]
@@ -111,4 +112,6 @@ def erase_state(state: DispatchState, before: datetime) -> int:
             if position is not unit.position:
                 state.units[unit_id] = replace(unit, position=position)
                 changed += 1
+    if changed:  # coarsened places move callouts between the cells the merge check reads
+        state.open_ids = OpenCallouts.of(state.open_ids, state.callouts)
     return changed

@@ -29,6 +29,7 @@ from dispatch.events import (
     NoteAdded,
 )
 from dispatch.model import MAX_NOTE_CHARS, MAX_REASON_CHARS, Alarm, Category
+from dispatch.openindex import OpenCallouts
 from dispatch.state import Callout, DispatchState
 from dispatch.status import CalloutStatus, check_callout_transition
 from maps.graph import haversine_m
@@ -65,15 +66,18 @@ def _merge_target(
     window = timedelta(seconds=config.merge_window_s)
     radius = config.merge_radius_m
     lat, lon = alarm.location.lat, alarm.location.lon
-    # A box a little larger than the merge radius, in degrees: most callouts fail this plain
-    # float test, so an alarm's cost stays flat as open callouts pile up in a surge. The open
-    # callouts are not sorted for it: the nearest wins, on equal distance the most urgent,
-    # then the oldest (the order of ``open_callouts()``), so no order is needed.
+    # A box a little larger than the merge radius, in degrees; only the open callouts filed
+    # near it are looked at (dispatch.openindex), so an alarm's cost stays flat as open
+    # callouts pile up in a surge. They are not sorted: the nearest wins, on equal distance
+    # the most urgent, then the oldest (the order of ``open_callouts()``).
     dlat = 1.01 * radius / 111_000.0
     dlon = dlat / max(math.cos(math.radians(min(abs(lat) + dlat, 89.0))), 1e-6)
     callouts = state.callouts
-    for callout_id in state.open_ids:
+    ids = state.open_ids
+    for callout_id in ids.near(lat, lon, dlat, dlon) if isinstance(ids, OpenCallouts) else ids:
         callout = callouts[callout_id]
+        if not callout.status.is_open:
+            continue
         where = callout.location
         if abs(where.lat - lat) > dlat or abs(where.lon - lon) > dlon:
             continue

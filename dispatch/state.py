@@ -35,6 +35,7 @@ from dispatch.events import (
     UnitUpdated,
 )
 from dispatch.model import Alarm, CrewMember, Location, Outcome, Priority
+from dispatch.openindex import OpenCallouts
 from dispatch.status import CalloutStatus, UnitStatus
 
 __all__ = ["Callout", "DispatchState", "FollowUp", "Note", "Unit"]
@@ -116,7 +117,13 @@ class DispatchState:
     callout_counter: int = 0
     #: Ids of the open callouts, kept by the fold so reading them does not scan every callout
     #: ever closed (a long-running service or a simulated year holds thousands).
-    open_ids: set[str] = field(default_factory=set, repr=False, compare=False)
+    #: Also files them by place for the merge check (:mod:`dispatch.openindex`).
+    open_ids: set[str] = field(default_factory=OpenCallouts, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        ids = self.open_ids
+        if not isinstance(ids, OpenCallouts) or not ids.filed:  # from a snapshot or a copy
+            self.open_ids = OpenCallouts.of(ids, self.callouts)
 
     # -- reading ------------------------------------------------------------------------
 
@@ -174,7 +181,7 @@ class DispatchState:
             alarm_callout=dict(self.alarm_callout), follow_ups=list(self.follow_ups),
             last_seq=self.last_seq, callout_counter=self.callout_counter,
         )
-        twin.open_ids = set(self.open_ids)
+        twin.open_ids = self.open_ids.copy()
         return twin
 
     def note_position(self, unit_id: str, position: Location, at: datetime) -> bool:
@@ -220,10 +227,13 @@ class DispatchState:
 
     def _store(self, callout: Callout) -> None:
         self.callouts[callout.callout_id] = callout
-        if callout.status.is_open:
-            self.open_ids.add(callout.callout_id)
+        ids = self.open_ids
+        if isinstance(ids, OpenCallouts):
+            ids.put(callout)
+        elif callout.status.is_open:
+            ids.add(callout.callout_id)
         else:
-            self.open_ids.discard(callout.callout_id)
+            ids.discard(callout.callout_id)
 
     def _release_unit(self, unit_id: str | None, at: datetime) -> None:
         """A unit whose assignment ended before it reached the scene becomes free again."""

@@ -100,7 +100,7 @@ class Advisor:
         view.state = dataclasses.replace(
             s, units=dict(s.units), callouts=dict(s.callouts), alarms=dict(s.alarms),
             alarm_callout=dict(s.alarm_callout), follow_ups=list(s.follow_ups),
-            open_ids=set(s.open_ids))
+            open_ids=s.open_ids.copy())
         return view
 
     def stop(self) -> None:

@@ -52,7 +52,7 @@ __all__ = ["BATCH_GAP_S", "BATCH_MAX", "POSITION_ROLES", "Backlog", "Fanout", "H
 T = TypeVar("T")
 
 BATCH_MAX = 500  # messages in one batch frame at most
-BATCH_GAP_S = 0.005  # a batching client gets at most one live frame per this many seconds
+BATCH_GAP_S = 0.02  # a batching client gets at most one live frame per this many seconds
 
 #: Who is sent units' positions as they move.
 POSITION_ROLES = frozenset({Role.DISPATCHER, Role.ADMIN, Role.PLANNER})

@@ -396,3 +396,4 @@ class DispatchService:
         caller's to close."""
         self._advisor.stop()
         self._fanout.close()
+        self._writer.close()

@@ -28,7 +28,10 @@ import sqlite3
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
+from typing import TypeVar
 
 from dispatch.clock import Clock
 from dispatch.commands import Command, Decision, DispatchConfig, decide
@@ -47,6 +50,8 @@ from web.visibility import Audience, audience_of
 __all__ = ["Executed", "Guard", "LogIndex", "Publish", "StorageErrorHook", "Writer"]
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +154,18 @@ class Writer:
         self._worker: asyncio.Task[None] | None = None
         self._halted: StorageUnavailable | None = None
         self._audit_rows: list[tuple[AuditRow, asyncio.Future[None]]] = []
+        # One thread for every write to the database (events, then audit rows): they take
+        # turns instead of meeting on SQLite's write lock, whose busy handler sleeps.
+        self._io_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mae-writer")
         self._audit_worker: asyncio.Task[None] | None = None
+
+    def _io(self, fn: Callable[[], T]) -> asyncio.Future[T]:
+        """Run ``fn`` in the writer's storage thread."""
+        return asyncio.get_running_loop().run_in_executor(self._io_thread, fn)
+
+    def close(self) -> None:
+        """Let the storage thread end (after :meth:`drain`)."""
+        self._io_thread.shutdown(wait=False)
 
     @property
     def queue_depth(self) -> int:
@@ -305,8 +321,8 @@ class Writer:
             return
         expected = self.state.last_seq
         try:
-            envelopes = await asyncio.to_thread(self.store.append, events,
-                                                expected_last_seq=expected, ops=ops)
+            envelopes = await self._io(partial(self.store.append, events,
+                                               expected_last_seq=expected, ops=ops))
         except (StorageUnavailable, StoreConflict) as exc:
             if isinstance(exc, StorageUnavailable):
                 self.storage_failed(exc.store, exc.detail)
@@ -359,9 +375,8 @@ class Writer:
         """Re-read the log's end and apply (and publish) whatever is stored beyond the state;
         if the log cannot be read, stop taking writes until :meth:`probe` succeeds."""
         try:
-            last = await asyncio.to_thread(self.store.refresh)
-            tail = await asyncio.to_thread(
-                lambda: list(self.store.read(self.state.last_seq))) if \
+            last = await self._io(self.store.refresh)
+            tail = await self._io(lambda: list(self.store.read(self.state.last_seq))) if \
                 last > self.state.last_seq else []
         except (StorageUnavailable, sqlite3.Error, OSError) as exc:
             detail = exc.detail if isinstance(exc, StorageUnavailable) else str(exc)
@@ -380,7 +395,7 @@ class Writer:
         up with the log and takes writes again, and the failures on record are cleared.
         Returns whether the store works."""
         try:
-            await asyncio.to_thread(self.store.probe)
+            await self._io(self.store.probe)
         except StorageUnavailable as exc:
             self.storage_failed(exc.store, exc.detail)
             return False
@@ -459,7 +474,7 @@ class Writer:
             while self._audit_rows:
                 batch, self._audit_rows = self._audit_rows, []
                 try:
-                    await asyncio.to_thread(audit.record_many, [row for row, _ in batch])
+                    await self._io(partial(audit.record_many, [row for row, _ in batch]))
                 except (sqlite3.Error, OSError) as exc:
                     self.storage_failed("audit", str(exc))
                     for row, _ in batch:

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dispatch.decision import DispatchConfig
+from dispatch.erasure import erase_state
 from dispatch.events import AlarmReceived, CalloutCancelled, Envelope
 from dispatch.model import Agency, Alarm, Category, Location, Priority
 from dispatch.rules_incidents import _merge_target, compatible
@@ -87,6 +88,9 @@ def test_merge_target_is_the_rule_it_replaced(items, where, minutes, category, r
     expected = reference_merge_target(state, new, config)
     assert found == expected
     assert (reason == "") is (expected is None)
+    assert _merge_target(state.fork(), new, config)[0] == expected  # a group commit's fork
+    erase_state(state, T0 + timedelta(minutes=20))  # places coarsened: callouts move cells
+    assert _merge_target(state, new, config)[0] == reference_merge_target(state, new, config)
 
 
 def test_equal_distance_goes_to_the_most_urgent_then_the_oldest():
