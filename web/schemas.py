@@ -593,6 +593,30 @@ class TokenIn(_In):
                                "that is not retired")
 
 
+class UnitUpdateIn(_In):
+    """A unit's new values (admins): each field given replaces the unit's, an omitted one
+    stays; ``seats: null`` clears the seats. The rules are ``UpdateUnit``'s (dispatch)."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=80,
+                             description="the display name")
+    base: Id | None = Field(default=None, description="a base id of the loaded region file")
+    competences: list[Annotated[str, Field(min_length=1, max_length=40)]] | None = Field(
+        default=None, max_length=20, description="the unit's own competences, e.g. [\"doctor\"]")
+    seats: int | None = Field(default=None, ge=1, le=20, strict=True,
+                              description="seats in the car (a whole number; true is not one)")
+
+
+class UnitRetireIn(_In):
+    """Why a unit leaves the fleet (kept in its history; no patient details)."""
+
+    reason: str = Field(default="", max_length=200)
+
+
+class UnitRetiredOut(BaseModel):
+    unit: UnitOut
+    revoked_principals: list[str] = Field(description="crew tokens of the unit revoked now")
+
+
 class PrincipalOut(BaseModel):
     principal_id: str
     name: str
