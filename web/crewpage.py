@@ -1,9 +1,9 @@
 """The crew's phone page: ``GET /crew``, its service worker and web app manifest, and the unit
 workflow it enforces offline.
 
-The page (``web/static/crew/``) works offline first: statuses, positions and outcomes wait in an
-outbox until the server has answered each (see :mod:`web.sockets` for the ``op`` ids that make
-them exactly-once). The service worker ``/crew/sw.js`` caches the app shell; it is served with
+The page (``web/static/crew/``) works offline first: sign-ons, statuses, positions and
+outcomes wait in an outbox until the server has answered each (see :mod:`web.sockets` for the
+``op`` ids that make them exactly-once). The service worker ``/crew/sw.js`` caches the app shell; it is served with
 ``Service-Worker-Allowed: /crew`` so that its scope covers the page at ``/crew`` itself (the
 default scope of a script under ``/crew/`` would be ``/crew/``, which does not contain
 ``/crew``). Its cache version is a fingerprint of the shell files and of the workflow, so a

@@ -472,7 +472,8 @@ MAX_SHIFT = timedelta(hours=24)
 
 
 async def _shift_start(conn: Connection, msg: ShiftStartMsg) -> Reply:
-    """Sign on: the crew members, and the shift's end (given, or the rota shift's)."""
+    """Sign on: the crew members, the shift's end (given, or the rota shift's) and its
+    competences (given, or the unit's registered ones; a doctor on board adds ``doctor``)."""
     unit = _unit(conn)
     now = conn.service.clock.now()
     if msg.ends_at is not None:
@@ -488,8 +489,11 @@ async def _shift_start(conn: Connection, msg: ShiftStartMsg) -> Reply:
                                  "of this extra shift")
         ends = shift.ends_at
     crew = tuple(CrewMember(m.name, m.role) for m in msg.crew)
-    return await conn.run_command(StartShift(unit, crew, ends, tuple(msg.competences)),
-                                  "shift_start", {"unit_id": unit, "crew_size": len(crew)})
+    competences = tuple(msg.competences) if msg.competences is not None else \
+        conn.service.state.unit(unit).registered_competences
+    return await conn.run_command(StartShift(unit, crew, ends, competences),
+                                  "shift_start", {"unit_id": unit, "crew_size": len(crew)},
+                                  op=msg.op)
 
 
 async def _crew_rota(conn: Connection, msg: Any) -> Reply:
