@@ -86,6 +86,10 @@ def _op_field(scope: str, op: str) -> str:
     return json.dumps([scope, op], ensure_ascii=False)
 
 
+def _op_value(record: OpRecord) -> str:
+    return json.dumps([record.digest, record.callout_id, record.seq], ensure_ascii=False)
+
+
 class RedisEventStore:
     """:class:`web.eventstore.EventStore` on a Redis Stream at ``url`` (``redis://HOST:PORT/DB``),
     its keys under ``prefix``. Failures of Redis raise
@@ -185,6 +189,15 @@ class RedisEventStore:
 
     # -- writing ------------------------------------------------------------------------
 
+    def put_ops(self, records: Sequence[OpRecord]) -> None:
+        """Store operations as they are, with the seqs they carry (``mae store copy``, after
+        their events): not for the service, whose ops go in with their events."""
+        if not records:
+            return
+        mapping: dict[Any, Any] = {_op_field(r.scope, r.op): _op_value(r) for r in records}
+        with redis_errors(self.name):
+            self._redis.hset(self.ops_key, mapping=mapping)
+
     def append(self, events: Sequence[Event], *, expected_last_seq: int,
                op: OpRecord | None = None, ops: Sequence[OpRecord] = ()) -> list[Envelope]:
         if not events:
@@ -199,8 +212,7 @@ class RedisEventStore:
         argv += [json.dumps(event_to_dict(e), ensure_ascii=False) for e in events]
         argv.append(token)
         for rec in records:
-            argv += [_op_field(rec.scope, rec.op),
-                     json.dumps([rec.digest, rec.callout_id, rec.seq], ensure_ascii=False)]
+            argv += [_op_field(rec.scope, rec.op), _op_value(rec)]
         with self._lock:
             try:
                 with redis_errors(self.name):
