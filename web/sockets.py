@@ -57,6 +57,7 @@ from dispatch.commands import (
 )
 from dispatch.errors import InvalidCommand
 from dispatch.model import CrewMember, Outcome
+from dispatch.rota import sign_on_competences
 from dispatch.state import DispatchState
 from mae.errors import MaeError
 from web.auth import Action, Principal, PrincipalStore, authorize
@@ -489,8 +490,7 @@ async def _shift_start(conn: Connection, msg: ShiftStartMsg) -> Reply:
                                  "of this extra shift")
         ends = shift.ends_at
     crew = tuple(CrewMember(m.name, m.role) for m in msg.crew)
-    competences = tuple(msg.competences) if msg.competences is not None else \
-        conn.service.state.unit(unit).registered_competences
+    competences = sign_on_competences(conn.service.state, unit, msg.competences)
     return await conn.run_command(StartShift(unit, crew, ends, competences),
                                   "shift_start", {"unit_id": unit, "crew_size": len(crew)},
                                   op=msg.op)
