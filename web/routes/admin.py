@@ -12,13 +12,15 @@ the next ``mae serve --region`` whose file says otherwise: the file stays the so
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, ValidationError
 
 from dispatch.commands import RetireUnit, UpdateUnit
-from dispatch.errors import UnknownUnit
+from dispatch.errors import InvalidCommand, UnknownUnit
+from dispatch.state import DispatchState, Unit
 from mae.errors import MaeError
 from web.auth import Action, Principal, PrincipalStore
 from web.connections import Connections
@@ -171,8 +173,24 @@ async def update_unit(request: Request, service: ServiceDep, admin: Admin, clien
                              + (f" ({info.field})" if info.field else ""))
         raise
     await service.run(command, principal=admin, client=client, action="unit.update",
-                      target=target)
+                      target=target, guard=_unchanged(service.state.unit(unit_id)))
     return unit_view(service.state.unit(unit_id))
+
+
+def _registration(unit: Unit) -> tuple[object, ...]:
+    return (unit.name, unit.base, unit.base_position, unit.registered_competences, unit.seats,
+            unit.retired)
+
+
+def _unchanged(read: Unit) -> Callable[[DispatchState], None]:
+    """A writer guard: the unit is still as the update read it (two admins patching different
+    fields at once must not undo each other's change)."""
+    def guard(state: DispatchState) -> None:
+        now = state.units.get(read.unit_id)
+        if now is not None and _registration(now) != _registration(read):
+            raise InvalidCommand("unit_id", f"unit {read.unit_id} changed while this update "
+                                 "waited: read it again and retry")
+    return guard
 
 
 @router.post("/units/{unit_id}/retire", response_model=UnitRetiredOut,

@@ -12,8 +12,13 @@ import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from tests.web.conftest import Server
+from dispatch.errors import InvalidCommand
+from dispatch.events import Envelope, UnitRegistered, UnitUpdated
+from dispatch.model import Location
+from dispatch.state import DispatchState
+from tests.web.conftest import T0, Server
 from tests.web.test_connections import closed_after
+from web.routes.admin import _unchanged
 
 
 def test_admin_creates_lists_and_revokes_with_audit(server: Server) -> None:
@@ -202,3 +207,20 @@ def test_retiring_a_unit_revokes_its_crew_tokens_and_closes_their_sockets(
              a["result"]) for a in audit]
     assert ("unit.retire", "MAE-SUNDERBY", "ok") in rows
     assert {("token.revoke", i, "ok (unit retired)") for i in ids.values()} <= set(rows)
+
+
+def test_an_update_built_on_a_unit_that_changed_meanwhile_is_refused() -> None:
+    """The writer's guard: an update read from the unit before another change landed would
+    undo that change, so it is refused (the admin reads again and retries)."""
+    core = DispatchState()
+    registered = UnitRegistered(at=T0, actor="t", unit_id="U1", name="MAE U1", base="Base",
+                                position=Location(65.6, 22.1), competences=("nurse",))
+    core.apply(Envelope(1, registered))
+    guard = _unchanged(core.unit("U1"))
+    guard(core)  # nothing changed: the update goes ahead
+    core.apply(Envelope(2, UnitUpdated(at=T0, actor="t", unit_id="U1", name="MAE U1",
+                                       base="Base", base_position=Location(65.6, 22.1),
+                                       competences=("nurse", "doctor"), seats=None)))
+    with pytest.raises(InvalidCommand) as refused:
+        guard(core)
+    assert refused.value.field == "unit_id" and "changed" in str(refused.value)
