@@ -202,3 +202,42 @@ def test_an_offline_sign_on_waits_in_the_outbox_with_the_competences_ticked(
     screenshot(phone, "crew-sign-on-competences")
     desk.close()
     phone_ctx.close()
+
+
+def test_a_queued_sign_on_the_other_phone_beat_is_dropped_with_a_notice(
+    browser: Any, due: tuple[Server, Any],
+) -> None:
+    """While this phone is offline the unit's other phone signs on: the queued sign-on is
+    refused when it arrives, said so in a notice, and the page shows the crew that did sign
+    on."""
+    srv, app = due
+    phone_ctx = browser.new_context(**PHONE)
+    phone = phone_ctx.new_page()
+    phone.goto(f"{srv.base}/crew#token={srv.tokens['crew_sun']}")
+    phone.wait_for_function("() => window.maeCrew && window.maeCrew.ready", timeout=WAIT_MS)
+    phone.wait_for_function(
+        "() => document.getElementById('shift-ends').value === '2026-01-15T23:00'", timeout=WAIT_MS)
+    phone_ctx.set_offline(True)
+    phone.wait_for_selector("#conn[data-conn=offline]", timeout=WAIT_MS)
+    phone.locator(".crew-row .crew-name").first.fill("Anna Lind")
+    phone.click("#shift-form button[type=submit]")
+    phone.wait_for_selector("#shift-on", state="visible", timeout=WAIT_MS)
+
+    other = srv.socket("/ws/crew", "crew_sun2")
+    other.ready()
+    assert other.request({"type": "shift_start", "crew": [
+        {"name": "Bo Ek", "role": "doctor"}]})["type"] == "ok"
+    other.close()
+
+    phone_ctx.set_offline(False)
+    sent(phone)
+    phone.wait_for_selector(".crew-notice.error", timeout=WAIT_MS)
+    assert "Passtart (1 ombord)" in (phone.text_content(".crew-notice.error") or "")
+    phone.wait_for_function(
+        "() => document.getElementById('shift-crew-list').textContent.includes('Bo Ek')",
+        timeout=WAIT_MS)
+    assert phone.locator("#shift-crew-list li").all_text_contents() == ["Bo Ek (Läkare)"]
+    assert phone.text_content("#shift-competence-list") == "Kompetenser: Sjuksköterska, Läkare."
+    unit = app.state.service.state.units["MAE-SUNDERBY"]
+    assert [m.name for m in unit.crew] == ["Bo Ek"]
+    phone_ctx.close()
