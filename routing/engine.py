@@ -324,6 +324,12 @@ class TravelTimes:
         """The nearest road point to ``(lat, lon)`` (see :class:`~routing.snap.Snapper`)."""
         return self._shared.snap(lat, lon)
 
+    def check_snap(self, lat: float, lon: float) -> None:
+        """Raise :class:`SnapError` where :meth:`snap` would, cheaply when a road is surely
+        near (:meth:`~routing.snap.Snapper.check`)."""
+        if (lat, lon) not in self._shared.snaps:
+            self._shared.snapper.check(lat, lon)
+
     def at_node(self, node: int) -> SnappedPoint:
         """A point exactly at graph node ``node``."""
         return self._shared.snapper.at_node(node)

@@ -146,7 +146,7 @@ class Advisor:
         if lat is None or lon is None:
             raise InvalidCommand(field, "give lat and lon, or a place name")
         try:
-            self._travel.snap(lat, lon)
+            self._travel.check_snap(lat, lon)  # within reach of a road? (the nearest: later)
         except SnapError as exc:
             raise InvalidCommand(field, f"not on the loaded map ({exc})") from None
         return Location(lat, lon, label=self.nearby_label(lat, lon) if label else "")

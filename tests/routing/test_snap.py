@@ -118,3 +118,30 @@ def test_index_finds_the_same_nearest_road_as_brute_force() -> None:
         # the reported road point lies on the reported edge at the reported fraction
         along = snapper.geometry_along(p.edge, 0.0, p.fraction)[-1]
         assert float(haversine_m(along[0], along[1], p.road_lat, p.road_lon)) < 1.0
+
+
+@pytest.mark.parametrize("limit_m", [150.0, 600.0, 2_000.0])
+def test_check_refuses_exactly_the_points_snap_refuses(limit_m: float) -> None:
+    """``check`` (intake's cheap question: is a road within reach?) agrees with ``snap`` on
+    points near, at and beyond the limit, invalid coordinates included."""
+    graph = rural_graph(600, seed=4)
+    snapper = Snapper(graph, max_snap_m=limit_m)
+    rng = np.random.default_rng(11)
+    lat0, lon0, lat1, lon1 = graph.bounds()
+    outcomes = set()
+    points = [(float(rng.uniform(lat0, lat1)), float(rng.uniform(lon0, lon1)))
+              for _ in range(300)] + [(91.0, 21.0), (math.nan, 21.0)]
+    for lat, lon in points:
+        try:
+            snapper.snap(lat, lon)
+            expected: str | None = None
+        except SnapError as exc:
+            expected = str(exc)
+        try:
+            snapper.check(lat, lon)
+            got: str | None = None
+        except SnapError as exc:
+            got = str(exc)
+        assert got == expected
+        outcomes.add(expected is None)
+    assert outcomes == {True, False}
