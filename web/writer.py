@@ -75,6 +75,7 @@ def _reused_op() -> BadMessage:
                       "one per message")
 
 Publish = Callable[[list[Envelope], list[Audience]], None]
+_AuditBatch = list[tuple[AuditRow, "asyncio.Future[None]"]]
 
 
 @dataclass(eq=False)
@@ -153,7 +154,7 @@ class Writer:
         self._pending: deque[_Job] = deque()
         self._worker: asyncio.Task[None] | None = None
         self._halted: StorageUnavailable | None = None
-        self._audit_rows: list[tuple[AuditRow, asyncio.Future[None]]] = []
+        self._audit_rows: _AuditBatch = []
         # One thread for every write to the database (events, then audit rows): they take
         # turns instead of meeting on SQLite's write lock, whose busy handler sleeps.
         self._io_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mae-writer")
@@ -462,19 +463,25 @@ class Writer:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._audit_rows.append((AuditRow(self.clock.now(), principal, action, target, client,
                                           result), future))
-        if self._audit_worker is None:
-            self._audit_worker = asyncio.ensure_future(self._write_audit())
+        if self._audit_worker is None:  # the write starts now, not on the task's first step
+            self._audit_worker = asyncio.ensure_future(self._write_audit(self._audit_job()))
         await future
 
-    async def _write_audit(self) -> None:
-        """Write the waiting audit rows, all that wait at each moment in one transaction."""
+    def _audit_job(self) -> tuple[_AuditBatch, asyncio.Future[None]]:
+        """Start writing every waiting audit row in one transaction in the storage thread."""
         audit = self.audit
         assert audit is not None
+        batch, self._audit_rows = self._audit_rows, []
+        return batch, self._io(partial(audit.record_many, [row for row, _ in batch]))
+
+    async def _write_audit(self, job: tuple[_AuditBatch, asyncio.Future[None]]) -> None:
+        """Wait for ``job``, answer its rows' callers, then write the rows that came meanwhile
+        (all of them in one transaction), until none wait."""
         try:
-            while self._audit_rows:
-                batch, self._audit_rows = self._audit_rows, []
+            while True:
+                batch, written = job
                 try:
-                    await self._io(partial(audit.record_many, [row for row, _ in batch]))
+                    await written
                 except (sqlite3.Error, OSError) as exc:
                     self.storage_failed("audit", str(exc))
                     for row, _ in batch:
@@ -484,6 +491,9 @@ class Writer:
                     for _, future in batch:
                         if not future.done():
                             future.set_result(None)
+                if not self._audit_rows:
+                    return
+                job = self._audit_job()
         finally:
             self._audit_worker = None
 
