@@ -9,16 +9,20 @@ import asyncio
 import contextlib
 import sqlite3
 import time
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from dispatch.commands import DispatchConfig, RegisterUnit, decide
 from dispatch.events import Envelope
 from dispatch.model import Location
 from dispatch.state import DispatchState
 from tests.web.conftest import T0, ManualClock, thread_server
-from web.positions import PositionReport, PositionStore, PositionTracker
+from web.positions import PositionReport, PositionStorage, PositionStore, PositionTracker
+from web.redis_positions import RedisPositions
 
 NEAR = {"lat": 65.83, "lon": 21.69}
 FAR = {"lat": 65.32, "lon": 21.48}
@@ -155,8 +159,19 @@ def _state() -> DispatchState:
     return state
 
 
-def test_the_track_is_thinned_and_deleted_after_its_retention(tmp_path: Path) -> None:
-    store = PositionStore(tmp_path / "p.sqlite3", retention=timedelta(days=7))
+@pytest.fixture(params=["sqlite", "redis"])
+def position_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[PositionStorage]:
+    """The positions store of either kind (SQLite tables, Redis keys)."""
+    store: PositionStorage = PositionStore(tmp_path / "p.sqlite3", retention=timedelta(days=7)) \
+        if request.param == "sqlite" else RedisPositions(request.getfixturevalue("redis_url"),
+                                                         retention=timedelta(days=7))
+    yield store
+    store.close()
+
+
+def test_the_track_is_thinned_and_deleted_after_its_retention(
+        position_store: PositionStorage) -> None:
+    store = position_store
     state = _state()
     shown: list[PositionReport] = []
     tracker = PositionTracker(store, state, min_interval_s=2, track_every_s=30,
@@ -171,13 +186,14 @@ def test_the_track_is_thinned_and_deleted_after_its_retention(tmp_path: Path) ->
     tracker.report("U1", Location(66.0, 22.0), T0 + timedelta(days=8))
     assert asyncio.run(tracker.flush(T0 + timedelta(days=8)))
     assert [r.at for r in store.track("U1")] == [T0 + timedelta(days=8)]  # older ones expired
-    store.close()
+    assert [r.at for r in store.track("U1", since=T0 + timedelta(days=9))] == []
 
 
-def test_a_too_early_report_is_taken_once_the_interval_has_passed(tmp_path: Path) -> None:
+def test_a_too_early_report_is_taken_once_the_interval_has_passed(
+        position_store: PositionStorage) -> None:
     """The newest report the rate limit held back still lands, so a car that stops right
     after a burst is shown where it stopped; one replaced by a newer report never does."""
-    store = PositionStore(tmp_path / "p.sqlite3")
+    store = position_store
     state = _state()
     tracker = PositionTracker(store, state, min_interval_s=2, track_every_s=30,
                               publish=lambda r: None)
@@ -189,7 +205,6 @@ def test_a_too_early_report_is_taken_once_the_interval_has_passed(tmp_path: Path
     assert tracker.catch_up(T0 + timedelta(seconds=3)) == 1
     assert state.units["U1"].position.lat == 65.3
     assert state.units["U1"].position_at == T0 + timedelta(seconds=1)
-    store.close()
 
 
 def test_dispatchers_get_one_message_for_many_units_moving(
