@@ -1,5 +1,6 @@
 """``mae serve`` runs the dispatch service (``--demo``: the live demo of :mod:`web.live_demo`);
-``mae tokens …`` manages principals' tokens; ``mae retention run`` erases old patient details."""
+``mae tokens …`` manages principals' tokens; ``mae retention run`` erases old patient details;
+``mae store copy`` (:mod:`web.store_cli`) moves the event log between SQLite and Redis."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from web import store_cli
 from web.auth import Principals, Role
 from web.errors import BadMessage
 from web.tokens import create_token, open_token_stores
@@ -92,6 +94,7 @@ def register(subparsers: Any) -> None:
     revoke.add_argument("--store", default=None, help=_STORE_HELP)
     revoke.set_defaults(func=_tokens_revoke)
     _register_retention(subparsers)
+    store_cli.register(subparsers)
 
 
 def _register_retention(subparsers: Any) -> None:
