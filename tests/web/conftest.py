@@ -34,6 +34,7 @@ from web.app import create_app
 from web.audit import Audit, AuditLog
 from web.auth import Principals, PrincipalStore
 from web.eventstore import EventStore, SqliteEventStore
+from web.positions import PositionStorage, PositionStore
 from web.replay import Pace, WallPace
 from web.settings import Settings
 
@@ -82,6 +83,11 @@ def service_store(request: pytest.FixtureRequest) -> Iterator[str | None]:
         yield _store
     finally:
         _store = None
+
+
+def current_store() -> str | None:
+    """The running test's store: None (SQLite) or the Redis URL."""
+    return _store
 
 
 def open_principals(db: Path, store: str | None = None) -> Principals:
@@ -151,6 +157,14 @@ class Server:
             return list(log.read(0))
         finally:
             log.close()
+
+    def positions(self) -> PositionStorage:
+        """The server's positions store (close it after use)."""
+        if self.store is None:
+            return PositionStore(self.db)
+        from web.redis_positions import RedisPositions
+
+        return RedisPositions(self.store)
 
     def store_args(self) -> list[str]:
         """The ``mae`` options naming this server's store."""

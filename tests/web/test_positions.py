@@ -6,8 +6,6 @@ where it was last seen."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import sqlite3
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -20,7 +18,7 @@ from dispatch.commands import DispatchConfig, RegisterUnit, decide
 from dispatch.events import Envelope
 from dispatch.model import Location
 from dispatch.state import DispatchState
-from tests.web.conftest import T0, ManualClock, thread_server
+from tests.web.conftest import BOTH_STORES, T0, ManualClock, Server, thread_server
 from web.positions import PositionReport, PositionStorage, PositionStore, PositionTracker
 from web.redis_positions import RedisPositions
 
@@ -28,14 +26,18 @@ NEAR = {"lat": 65.83, "lon": 21.69}
 FAR = {"lat": 65.32, "lon": 21.48}
 
 
-def event_types(db: Path) -> list[str]:
-    with contextlib.closing(sqlite3.connect(db)) as conn:
-        return [str(t) for (t,) in conn.execute("SELECT type FROM events ORDER BY seq")]
+def event_types(server: Server) -> list[str]:
+    return [type(e.event).__name__ for e in server.events()]
 
 
-def table(db: Path, sql: str) -> list[tuple[Any, ...]]:
-    with contextlib.closing(sqlite3.connect(db)) as conn:
-        return list(conn.execute(sql))
+def stored_at(server: Server, unit_id: str) -> tuple[float, float] | None:
+    """Where the server's positions store has ``unit_id`` (either kind of store)."""
+    store = server.positions()
+    try:
+        found = [r.location for r in store.latest() if r.unit_id == unit_id]
+    finally:
+        store.close()
+    return (found[0].lat, found[0].lon) if found else None
 
 
 def wait_for(predicate: Any, timeout_s: float = 10.0) -> None:
@@ -45,6 +47,7 @@ def wait_for(predicate: Any, timeout_s: float = 10.0) -> None:
         time.sleep(0.05)
 
 
+@BOTH_STORES
 def test_reports_are_rate_limited_shown_to_dispatchers_and_never_logged(
         db: Path, tokens: dict[str, str]) -> None:
     clock = ManualClock()
@@ -54,7 +57,7 @@ def test_reports_are_rate_limited_shown_to_dispatchers_and_never_logged(
         disp.ready()
         crew = server.socket("/ws/crew", "crew_sun")
         crew.ready()
-        logged = event_types(db)
+        logged = event_types(server)
         first = crew.request({"type": "position", **NEAR})
         assert first["type"] == "ok" and first["kept"] is True
         (shown,) = disp.until(lambda m: m.get("type") == "unit_positions")["positions"]
@@ -68,12 +71,11 @@ def test_reports_are_rate_limited_shown_to_dispatchers_and_never_logged(
         clock.advance(1.5)
         third = crew.request({"type": "position", **FAR})
         assert third["kept"] is True
-        assert event_types(db) == logged  # nothing of it in the permanent log
+        assert event_types(server) == logged  # nothing of it in the permanent log
         later = disp.until(lambda m: m.get("type") == "unit_positions")["positions"]
         assert [(p["unit_id"], p["position"]["lat"]) for p in later] == [
             ("MAE-SUNDERBY", FAR["lat"])]
-        wait_for(lambda: table(db, "SELECT lat, lon FROM unit_positions WHERE unit_id = "
-                                   "'MAE-SUNDERBY'") == [(FAR["lat"], FAR["lon"])])
+        wait_for(lambda: stored_at(server, "MAE-SUNDERBY") == (FAR["lat"], FAR["lon"]))
         with server.http("dispatcher") as http:
             unit = http.get("/api/units/MAE-SUNDERBY").json()
         assert (unit["position"]["lat"], unit["position"]["lon"]) == (FAR["lat"], FAR["lon"])
@@ -97,6 +99,7 @@ def server_seq(server: Any) -> int:
         return int(http.get("/api/health").json()["seq"])
 
 
+@BOTH_STORES
 def test_a_restart_places_units_where_they_were_last_seen(
         db: Path, tokens: dict[str, str]) -> None:
     clock = ManualClock()
@@ -118,6 +121,7 @@ def test_a_restart_places_units_where_they_were_last_seen(
         server.stop()
 
 
+@BOTH_STORES
 def test_recommendations_use_the_reported_position(db: Path, tokens: dict[str, str]) -> None:
     """The state knows each unit's position without an event: the ETA follows the report."""
     clock = ManualClock()
