@@ -206,8 +206,8 @@ async def client_frames(ws: WebSocket, principal: Principal, principals: Princip
                 receive = asyncio.ensure_future(ws.receive())
             done, _ = await asyncio.wait({receive, *watched}, timeout=REVALIDATE_S,
                                          return_when=asyncio.FIRST_COMPLETED)
-            if (revoked is not None and revoked.done()) \
-                    or not principals.is_active(principal.principal_id):
+            if (revoked is not None and revoked.done()) or not await asyncio.to_thread(
+                    principals.is_active, principal.principal_id):  # Redis: a round trip
                 await refuse(ws, Unauthorized("the token was revoked"))
                 return
             if receive not in done:
@@ -377,7 +377,8 @@ async def _history(conn: Connection, msg: HistoryMsg) -> Reply:
                                        limit=HISTORY_LIMIT)
     who = {e["event"].get("actor") for e in found.events}
     principals: Principals = conn.ws.app.state.principals
-    actors = {p.principal_id: p.name for p, _ in principals.principals() if p.principal_id in who}
+    listed = await asyncio.to_thread(principals.principals)  # off the loop (Redis: I/O)
+    actors = {p.principal_id: p.name for p, _ in listed if p.principal_id in who}
     return {"type": "history", "callout_id": msg.callout_id, "seq": found.seq,
             "events": found.events, "actors": actors, "truncated": found.truncated}
 
