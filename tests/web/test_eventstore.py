@@ -1,6 +1,7 @@
 """One contract for every event store, run against SQLite and Redis alike: atomic ordered
 appends, the optimistic check, exactly-once operations, reopening, paged reads, following the
-log (``wait_beyond``) and logs written before events carried a schema version. SQLite-only
+log (``wait_beyond``), logs written before events carried a schema version, and a store that
+fails (a full disk, a killed redis-server) and recovers. SQLite-only
 behaviour (its file lock, its older table layouts) follows at the end; Redis-only behaviour is in
 ``test_redislog.py``."""
 
@@ -12,7 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import timedelta
@@ -34,12 +35,15 @@ from dispatch.events import (
 from dispatch.model import Agency, Alarm, Category, Location, Priority
 from dispatch.state import DispatchState
 from dispatch.status import CalloutStatus, UnitStatus
+from tests.redis_server import RedisServer
 from tests.web.conftest import ROOT, T0, free_port, process_server
+from tests.web.test_storage_faults import fill, small_tmpfs
 from web.eventstore import (
     DatabaseLocked,
     EventStore,
     OpRecord,
     SqliteEventStore,
+    StorageUnavailable,
     StoreConflict,
     lock_database,
 )
@@ -326,6 +330,54 @@ def test_the_store_keeps_the_version_and_reads_old_entries_through_the_upcasters
     assert [env.event for env in store.read(48)] == [
         NoteAdded(at=T0, callout_id="C000001", body="called back")]
     store.close()
+
+
+@pytest.fixture(params=["sqlite-disk-full", "redis-killed"])
+def outage(request: pytest.FixtureRequest, tmp_path: Path
+           ) -> Iterator[tuple[Backend, Callable[[], None], Callable[[], None]]]:
+    """A store on its own medium and a way to break it and mend it: SQLite on a small tmpfs
+    filled to ENOSPC and emptied again; Redis (append-only file) killed with SIGKILL and
+    started again on the same folder and port."""
+    if request.param == "sqlite-disk-full":
+        with small_tmpfs(tmp_path) as mount:
+            fillers: list[Path] = []
+            yield (SqliteBackend(mount / "log.sqlite3"), lambda: fillers.append(fill(mount)),
+                   lambda: fillers.pop().unlink())
+        return
+    server = RedisServer(request.getfixturevalue("redis_folder"), appendonly=True).start()
+    made = RedisBackend(server.url())
+
+    def restart() -> None:
+        server.start()
+
+    try:
+        yield made, server.kill, restart
+    finally:
+        made.client.close()
+        server.stop()
+
+
+def test_a_failing_store_raises_storage_unavailable_stores_nothing_and_recovers(
+        outage: tuple[Backend, Callable[[], None], Callable[[], None]]) -> None:
+    backend, break_store, mend_store = outage
+    store = backend.open()
+    store.append([unit(1), unit(2)], expected_last_seq=0)
+    break_store()
+    with pytest.raises(StorageUnavailable) as failed:
+        store.append([alarm_event(i) for i in range(1, 300)], expected_last_seq=2,
+                     op=OpRecord("unit:U1", "lost", "d"))
+    assert failed.value.store == "events"
+    assert store.last_seq == 2
+    mend_store()
+    store.probe()
+    assert store.refresh() == 2
+    assert store.find_op("unit:U1", "lost") is None
+    store.append([unit(3)], expected_last_seq=2, op=OpRecord("unit:U1", "lost", "d"))
+    store.close()
+    again = backend.open()
+    assert [env.event for env in again.read()] == [unit(1), unit(2), unit(3)]
+    assert again.find_op("unit:U1", "lost") == OpRecord("unit:U1", "lost", "d", None, 3)
+    again.close()
 
 
 def test_probe_succeeds_on_a_working_store(store: EventStore) -> None:
