@@ -4,6 +4,9 @@ revoked at one instance counts at every instance)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +15,7 @@ from pydantic import ValidationError
 from websockets.exceptions import ConnectionClosed
 
 from dispatch.model import Location
-from tests.web.conftest import Server, open_principals, thread_server
+from tests.web.conftest import ROOT, Server, free_port, open_principals, thread_server
 from web.eventstore import DatabaseLocked
 from web.settings import Settings
 from web.stores import open_stores
@@ -117,3 +120,13 @@ def test_revoking_at_one_instance_closes_the_sockets_at_every_instance(
     with second.http(None) as anonymous:
         anonymous.headers["Authorization"] = f"Bearer {first.tokens['crew_sun']}"
         assert anonymous.get("/api/units").status_code == 401
+
+
+def test_serve_refuses_a_store_no_redis_answers_at_in_one_line() -> None:
+    url = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "mae", "serve", "--store", url, "--port", "0"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and done.stdout == ""
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert "--store" in done.stderr and url in done.stderr and "Traceback" not in done.stderr
