@@ -15,11 +15,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 
 from web.auth import Principal
 from web.eventstore import connect_sqlite
 
-__all__ = ["AuditEntry", "AuditLog", "AuditRow"]
+__all__ = ["Audit", "AuditEntry", "AuditLog", "AuditRow", "kept_target"]
 
 #: Keys a target may carry: identifiers only.
 TARGET_KEYS = frozenset({"callout_id", "unit_id", "alarm_id", "target_id", "source_id", "status",
@@ -67,6 +68,29 @@ class AuditEntry:
     result: str
 
 
+def kept_target(target: Mapping[str, object]) -> dict[str, object]:
+    """The identifier keys of ``target`` (anything else, e.g. free text, is dropped)."""
+    return {k: v for k, v in target.items() if k in TARGET_KEYS and v is not None}
+
+
+class Audit(Protocol):
+    """Where audit rows go (SQLite: :class:`AuditLog`; Redis:
+    :class:`web.redis_audit.RedisAuditLog`)."""
+
+    def record(self, *, at: datetime, principal: Principal, action: str,
+               target: Mapping[str, object], client: str, result: str = "ok") -> None: ...
+
+    def record_many(self, rows: Sequence[AuditRow]) -> None: ...
+
+    def record_failed_login(self, *, at: datetime, claimed_id: str | None, client: str,
+                            action: str, result: str) -> None: ...
+
+    def entries(self, *, limit: int = 100, principal_id: str | None = None
+                ) -> list[AuditEntry]: ...
+
+    def close(self) -> None: ...
+
+
 class AuditLog:
     """Append and read audit rows (no fsync per row: the next event commit flushes the WAL)."""
 
@@ -92,9 +116,8 @@ class AuditLog:
         """Record several commands in one transaction (the writer gathers the rows of the
         commands answered together, so a burst costs one write, not one per command)."""
         values = [(r.at.isoformat(), r.principal.principal_id, r.principal.role.value, r.action,
-                   json.dumps({k: v for k, v in r.target.items()
-                               if k in TARGET_KEYS and v is not None},
-                              sort_keys=True, ensure_ascii=False), r.client, r.result)
+                   json.dumps(kept_target(r.target), sort_keys=True, ensure_ascii=False),
+                   r.client, r.result)
                   for r in rows]
         with self._lock:
             self.transactions += 1

@@ -38,7 +38,7 @@ from dispatch.commands import Command, Decision, DispatchConfig, decide
 from dispatch.events import Envelope, Event
 from dispatch.state import DispatchState
 from mae.errors import MaeError
-from web.audit import AuditLog, AuditRow
+from web.audit import Audit, AuditRow
 from web.auth import Principal
 from web.errors import BadMessage, Busy, describe
 from web.eventstore import EventStore, OpRecord, StorageUnavailable, StoreConflict
@@ -132,7 +132,7 @@ class Writer:
 
     def __init__(self, store: EventStore, state: DispatchState, index: LogIndex, *,
                  clock: Clock, config: DispatchConfig, publish: Publish,
-                 audit: AuditLog | None = None, queue_size: int = 1_000,
+                 audit: Audit | None = None, queue_size: int = 1_000,
                  group_commit: bool = True, max_batch: int = 500,
                  on_storage_error: StorageErrorHook | None = None,
                  metrics: Metrics | None = None) -> None:
@@ -480,6 +480,7 @@ class Writer:
         try:
             while True:
                 batch, written = job
+                failure: BaseException | None = None
                 try:
                     await written
                 except (sqlite3.Error, OSError) as exc:
@@ -487,10 +488,15 @@ class Writer:
                     for row, _ in batch:
                         logger.error("audit row for %s by %s lost: %s", row.action,
                                      row.principal.principal_id, exc)
+                except Exception as exc:  # e.g. the Redis store unavailable: the callers get it
+                    failure = exc
                 finally:
                     for _, future in batch:
                         if not future.done():
-                            future.set_result(None)
+                            if failure is not None:
+                                future.set_exception(failure)
+                            else:
+                                future.set_result(None)
                 if not self._audit_rows:
                     return
                 job = self._audit_job()
