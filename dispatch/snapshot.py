@@ -37,7 +37,6 @@ from dispatch.state import DispatchState
 __all__ = [
     "SCHEMA_FINGERPRINT",
     "SnapshotError",
-    "copy_state",
     "decode_snapshot",
     "encode_snapshot",
     "state_from_data",
@@ -269,17 +268,6 @@ def state_from_data(data: Any) -> DispatchState:
     if not isinstance(state, DispatchState):
         raise SnapshotError("snapshot state is malformed")
     return state
-
-
-def copy_state(state: DispatchState) -> DispatchState:
-    """A copy that later events applied to ``state`` do not change (the values inside are
-    frozen, so copying each container is enough): what a snapshot is encoded from while the
-    live state moves on."""
-    changes: dict[str, Any] = {}
-    for f in dataclasses.fields(state):
-        value = getattr(state, f.name)
-        changes[f.name] = value.copy() if isinstance(value, dict | list | set) else value
-    return DispatchState(**changes)
 
 
 #: Entries of a dict, list or set field stored per frame: decoding holds one frame's raw data

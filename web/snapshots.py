@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from dispatch.events import event_from_dict, event_to_dict
-from dispatch.snapshot import SnapshotError, copy_state, decode_snapshot, encode_snapshot
+from dispatch.snapshot import SnapshotError, decode_snapshot, encode_snapshot
 from dispatch.state import DispatchState
 from web.eventstore import connect_sqlite
 from web.logindex import LogIndex
@@ -194,7 +194,7 @@ class Snapshotter:
             return
         if self._pending is not None and not self._pending.done():
             return
-        self._pending = asyncio.ensure_future(self._write(copy_state(state), index.copy()))
+        self._pending = asyncio.ensure_future(self._write(state.fork(), index.copy()))
 
     async def close(self, state: DispatchState, index: LogIndex) -> None:
         """At shutdown: wait for a snapshot being written, then write the last one."""
@@ -202,7 +202,7 @@ class Snapshotter:
             with contextlib.suppress(Exception):
                 await self._pending
         if self.every > 0 and state.last_seq > self.written_seq:
-            await self._write(copy_state(state), index.copy())
+            await self._write(state.fork(), index.copy())
         if self._conn is not None:
             self._conn.close()
             self._conn = None
