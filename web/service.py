@@ -125,6 +125,10 @@ class DispatchService:
             track_every_s=position_track_every_s, publish=self._show_position,
             on_storage_error=self._writer.storage_failed,
             on_storage_ok=self._writer.storage_ok) if positions is not None else None
+        if self._positions is not None:
+            tracker = self._positions
+            self.metrics.watch_positions(
+                lambda: (tracker.kept, tracker.dropped, tracker.pending))
         self._ticker = Ticker(self._writer.execute, self._recommend_soon,
                               self._fanout.broadcast, due=self.due_not_signed_on)
 
