@@ -384,6 +384,13 @@ class DispatchService:
         """Road ETA of a unit to a callout, or None if either is unknown or unreachable."""
         return self._advisor.eta_s(unit_id, callout_id)
 
+    async def map_ready(self) -> None:
+        """Wait (in a worker thread) until the map's snap index is built, which happens in the
+        background right after start: call before :meth:`resolve` or :meth:`travel` queries on
+        the loop, so the first ones after a start never build it there."""
+        if not self._advisor.map_ready:
+            await asyncio.to_thread(self._advisor.wait_for_map)
+
     def resolve(self, *, lat: float | None, lon: float | None, place: str | None,
                 field: str = "location", label: bool = False) -> Location:
         """A location from coordinates or a place name, checked to lie within reach of the
