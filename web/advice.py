@@ -112,9 +112,14 @@ class Advisor:
         view.state = self.state.fork()
         return view
 
-    def stop(self) -> None:
-        """Ask the preparing thread to stop after the table it is building."""
+    def stop(self, *, wait_s: float = 10.0) -> None:
+        """Ask the preparing thread to stop after the table it is building, and wait up to
+        ``wait_s`` for it: a daemon thread still importing a C extension (the solver, the
+        snap index) when the interpreter exits can crash it. A hierarchy of a huge map
+        that takes longer is left to finish or die with the process, as before."""
         self._stop.set()
+        if self._preparing is not None and wait_s > 0:
+            self._preparing.join(timeout=wait_s)
 
     def travel(self) -> TravelTimes:
         """The travel-time engine for the current time of day and season."""
