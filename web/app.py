@@ -4,8 +4,10 @@ Nothing is built at import time, so each test or command gets its own app from i
 settings. The lifespan opens the SQLite stores, loads the map (with the region's bases and
 facilities on it), restores the newest snapshot and replays the event log after it (writing a
 last snapshot at shutdown), brings the units to the region file's (``region``), optionally puts
-them on demo shifts and starts the tick; the REST routes, sockets, pages and replay are included
-as routers, one per resource, so a new surface is one more ``include_router``.
+them on demo shifts and starts the tick; the port opens then, and routing (the map's snap index,
+the solver, the hierarchies) is prepared in a background thread from that moment. The REST
+routes, sockets, pages and replay are included as routers, one per resource, so a new surface
+is one more ``include_router``.
 """
 
 from __future__ import annotations
@@ -146,7 +148,7 @@ def create_app(
                                   position_broadcast_s=settings.position_broadcast_s,
                                   metrics=app.state.metrics,
                                   backlog_events=settings.backlog_events, snapshots=snapshots)
-        await asyncio.to_thread(service.load)
+        await asyncio.to_thread(service.load, prepare=False)
         if region is not None:
             await load_region(service, region)
         service.snapshot_if_due()
@@ -164,6 +166,9 @@ def create_app(
         app.state.gate = Gate(principals, audit,
                               LoginLimiter(settings.login_failures_per_minute),
                               now=service.clock.now)
+        # Routing (snap index, solver imports, hierarchies) is prepared in the background from
+        # when the port opens (uvicorn binds it right after this startup), not before it.
+        asyncio.get_running_loop().call_soon(service.prepare_routing)
         try:
             yield service
         finally:

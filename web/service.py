@@ -139,9 +139,11 @@ class DispatchService:
             self.before_publish()
         self._fanout.publish(envelopes, audiences)
 
-    def load(self) -> int:
+    def load(self, *, prepare: bool = True) -> int:
         """Restore the newest usable snapshot (if snapshots are on), replay the log after it and
-        start preparing routing in the background; returns the number of events replayed.
+        (unless ``prepare`` is false: the app does it once it serves, see
+        :meth:`prepare_routing`) start preparing routing in the background; returns the number
+        of events replayed.
 
         The cycle collector is paused meanwhile (the state is built of acyclic frozen values,
         freed by reference counting; each full collection would rescan the millions already
@@ -159,8 +161,15 @@ class DispatchService:
         if self._positions is not None:
             placed = self._positions.restore()
             logger.info("restored the last position of %d units", placed)
-        self._advisor.prepare_in_background()
+        if prepare:
+            self.prepare_routing()
         return n
+
+    def prepare_routing(self) -> None:
+        """Start building the map's snap index, loading the solver and preparing every driving
+        situation in a background thread (once); questions meanwhile are answered by plain
+        search off the loop, and locations wait for the index in a worker thread."""
+        self._advisor.prepare_in_background()
 
     def _published(self, envelopes: list[Envelope], audiences: list[Audience]) -> None:
         """After events were logged and applied: fan them out, and snapshot now and then."""

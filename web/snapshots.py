@@ -28,17 +28,21 @@ import os
 import re
 import sqlite3
 import threading
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from dispatch.events import event_from_dict, event_to_dict
-from dispatch.snapshot import SnapshotError, decode_snapshot, encode_snapshot
+from dispatch.snapshot import SnapshotError, decode_snapshot, encode_snapshot, inflate_frame
 from dispatch.state import DispatchState
 from web.eventstore import connect_sqlite
 from web.logindex import LogIndex
 
-__all__ = ["Restored", "SnapshotFiles", "Snapshotter", "event_digest", "restore_into"]
+__all__ = ["Restored", "SnapshotFiles", "Snapshotter", "event_digest", "inflate_ahead",
+           "restore_into"]
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +93,7 @@ class SnapshotFiles:
     def read(self, path: Path, conn: sqlite3.Connection) -> Restored:
         """The snapshot at ``path`` if it is whole, of this code's state shape and of this
         log; :class:`SnapshotError` (or OSError) saying why not otherwise."""
-        state, extra = decode_snapshot(path.read_bytes())
+        state, extra = decode_snapshot(path.read_bytes(), inflate=inflate_ahead)
         digest = event_digest(conn, state.last_seq) if state.last_seq else None
         if digest is None and state.last_seq:
             raise SnapshotError(f"the log has no event {state.last_seq}: the snapshot is "
@@ -147,6 +151,21 @@ class SnapshotFiles:
         for _seq, path in self.paths()[self.keep:]:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
+
+
+def inflate_ahead(frames: list[bytes]) -> Iterator[bytes]:
+    """The frames' marshal bytes in order, each inflated in a worker thread while the frame
+    before it is being built (zlib releases the GIL, so on a second core decompressing costs
+    no start time); at most two frames' raw bytes are alive at once."""
+    with ThreadPoolExecutor(1, thread_name_prefix="mae-snapshot-inflate") as pool:
+        ahead: deque[Future[bytes]] = deque()
+        for i, frame in enumerate(frames):
+            ahead.append(pool.submit(inflate_frame, frame))
+            frames[i] = b""
+            if len(ahead) > 1:
+                yield ahead.popleft().result()
+        while ahead:
+            yield ahead.popleft().result()
 
 
 def restore_into(target: DispatchState, source: DispatchState) -> None:
