@@ -11,7 +11,9 @@ and measures, from the process start:
 - *health*: the first ``200`` of ``GET /api/health`` (the port opens once the log is loaded);
 - *dispatcher*: a dispatcher's socket has its board (``ready``);
 - *first rec*: a police alarm (REST) is answered and the dispatcher has the recommendations for
-  its callout: the first question that needs the map and routing;
+  its callout: the first question that needs the map and routing (the units are placed at
+  their bases through the positions table, see :func:`place_units`; the empty database has
+  no units, so its recommendation is an empty list after the location check);
 - *cpu s*: the server's CPU time (user + system, all threads) when health answered, which
   depends much less on what else the machine does than the wall times;
 - *peak MB*: the server's peak RSS when health answered.
@@ -40,6 +42,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -109,6 +112,41 @@ def tokens(db: Path, cache: Path) -> dict[str, str]:
     return made
 
 
+def place_units(db: Path) -> None:
+    """Each unit's last reported position (the positions table a start places units from) at
+    its registered base, a minute after the log's latest time: the generator's position
+    events are random points, some off the bundled map's roads, and a recommendation needs
+    every unit on the map."""
+    conn = sqlite3.connect(db)
+    try:
+        conn.executescript("CREATE TABLE IF NOT EXISTS unit_positions (unit_id TEXT PRIMARY "
+                           "KEY, lat REAL NOT NULL, lon REAL NOT NULL, label TEXT, at TEXT NOT "
+                           "NULL) WITHOUT ROWID;")
+        row = conn.execute("SELECT max(json_extract(data, '$.at')) FROM events").fetchone()
+        if row is None or row[0] is None:
+            return
+        at = (datetime.fromisoformat(row[0]) + timedelta(minutes=1)).isoformat()
+        units = conn.execute(
+            "SELECT json_extract(data, '$.unit_id'), json_extract(data, '$.position.lat'), "
+            "json_extract(data, '$.position.lon') FROM events WHERE type = 'UnitRegistered'"
+        ).fetchall()
+        conn.executemany("INSERT OR REPLACE INTO unit_positions VALUES (?, ?, ?, '', ?)",
+                         [(u, lat, lon, at) for u, lat, lon in units])
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def cut_back(db: Path, n: int) -> None:
+    """Drop what a measured start added to the log (its alarm), so every start reads the same."""
+    conn = sqlite3.connect(db)
+    try:
+        conn.execute("DELETE FROM events WHERE seq > ?", (n,))
+        conn.commit()
+    finally:
+        conn.close()
+
+
 def code_key(tree: Path) -> str:
     digest = hashlib.sha256()
     for name in _SHAPE:
@@ -174,8 +212,8 @@ def _peak_mb(pid: int) -> float:
 
 def start(db: Path, tree: Path, keys: dict[str, str], *, snapshot_every: int, n: int,
           timeout_s: float = 900.0) -> Start:
-    """Start ``mae serve`` of ``tree`` on ``db``; time health, a dispatcher's board and the
-    first recommendation from the process start."""
+    """Start ``mae serve`` of ``tree`` on ``db`` (a log of ``n`` events); time health, a
+    dispatcher's board and the first recommendation from the process start."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env.update(MAE_SNAPSHOT_EVERY=str(snapshot_every), PYTHONPATH=str(tree))
@@ -223,6 +261,7 @@ def start(db: Path, tree: Path, keys: dict[str, str], *, snapshot_every: int, n:
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
+        cut_back(db, n)
 
 
 class Busy:
@@ -257,6 +296,9 @@ def main() -> None:
     n = args.events
     empty, db = database(args.cache, 0), database(args.cache, n)
     keys = {"empty": tokens(empty, args.cache), "log": tokens(db, args.cache)}
+    cut_back(empty, 0)
+    cut_back(db, n)
+    place_units(db)
     cases: list[tuple[str, Path, str, dict[str, str], dict[str, Path | None]]] = [
         ("0", empty, "empty", keys["empty"], {name: None for name, _ in trees})]
     for label, seq in (("snapshot", n), ("snapshot+tail", max(n - args.tail, 0))):
@@ -276,10 +318,10 @@ def main() -> None:
                 runs = 1 if mode == "full-replay" else args.runs
                 if load == "loaded":
                     with Busy():
-                        got = [start(path, tree, key, snapshot_every=every, n=n)
+                        got = [start(path, tree, key, snapshot_every=every, n=int(events))
                                for _ in range(runs)]
                 else:
-                    got = [start(path, tree, key, snapshot_every=every, n=n)
+                    got = [start(path, tree, key, snapshot_every=every, n=int(events))
                            for _ in range(runs)]
                 use_snapshot(path, None)
                 medians[name] = Start(*(statistics.median(getattr(s, f) for s in got)

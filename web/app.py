@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -149,6 +150,7 @@ def create_app(
                                   metrics=app.state.metrics,
                                   backlog_events=settings.backlog_events, snapshots=snapshots)
         await asyncio.to_thread(service.load, prepare=False)
+        gc.enable()  # ``mae serve`` starts with the collector off (web/cli.py)
         if region is not None:
             await load_region(service, region)
         service.snapshot_if_due()
