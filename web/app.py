@@ -152,7 +152,7 @@ def create_app(
         await asyncio.to_thread(service.load, prepare=False)
         gc.enable()  # ``mae serve`` starts with the collector off (web/cli.py)
         if region is not None:
-            await load_region(service, region)
+            await load_region(service, region, principals=principals)
         service.snapshot_if_due()
         if settings.demo_units:
             started = await start_demo_shifts(service)

@@ -1,11 +1,12 @@
 """Open sockets by principal, so revoking a token closes that principal's sockets at once.
 
 Each socket registers a :class:`Handle` under its principal id. A revocation made in this
-process (``DELETE /api/admin/tokens/{id}``) calls :meth:`Connections.revoke` directly; one made
-by ``mae tokens revoke`` in another process is noticed two ways: :meth:`Connections.watch`
-polls the principals table every ``interval_s`` (0.5 s) in a worker thread, and
-:meth:`Connections.sweep` runs on the loop just before each batch of new events is published,
-so no event logged after a revocation reaches the revoked principal. Both first ask SQLite's
+process (``DELETE /api/admin/tokens/{id}``, or retiring a unit, which revokes its crew's tokens)
+calls :meth:`Connections.revoke` directly; one made by ``mae tokens revoke`` in another process
+is noticed two ways: :meth:`Connections.watch` polls the principals table every ``interval_s``
+(0.5 s) in a worker thread, and :meth:`Connections.sweep` runs on the loop just before each
+batch of new events and each ``unit_positions`` message is sent, so nothing sent after a
+revocation reaches the revoked principal. Both first ask SQLite's
 ``PRAGMA data_version`` (has anyone else committed?) and read the revoked ids only then.
 """
 

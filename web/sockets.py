@@ -57,6 +57,7 @@ from dispatch.commands import (
 )
 from dispatch.errors import InvalidCommand
 from dispatch.model import CrewMember, Outcome
+from dispatch.rota import sign_on_competences
 from dispatch.state import DispatchState
 from mae.errors import MaeError
 from web.auth import Action, Principal, PrincipalStore, authorize
@@ -473,7 +474,8 @@ MAX_SHIFT = timedelta(hours=24)
 
 
 async def _shift_start(conn: Connection, msg: ShiftStartMsg) -> Reply:
-    """Sign on: the crew members, and the shift's end (given, or the rota shift's)."""
+    """Sign on: the crew members, the shift's end (given, or the rota shift's) and its
+    competences (given, or the unit's registered ones; a doctor on board adds ``doctor``)."""
     unit = _unit(conn)
     now = conn.service.clock.now()
     if msg.ends_at is not None:
@@ -489,8 +491,10 @@ async def _shift_start(conn: Connection, msg: ShiftStartMsg) -> Reply:
                                  "of this extra shift")
         ends = shift.ends_at
     crew = tuple(CrewMember(m.name, m.role) for m in msg.crew)
-    return await conn.run_command(StartShift(unit, crew, ends, tuple(msg.competences)),
-                                  "shift_start", {"unit_id": unit, "crew_size": len(crew)})
+    competences = sign_on_competences(conn.service.state, unit, msg.competences)
+    return await conn.run_command(StartShift(unit, crew, ends, competences),
+                                  "shift_start", {"unit_id": unit, "crew_size": len(crew)},
+                                  op=msg.op)
 
 
 async def _crew_rota(conn: Connection, msg: Any) -> Reply:
