@@ -375,6 +375,7 @@ class DispatchService:
         """``ask(advisor)`` (``lambda a: a.recommend(cid)``): on the loop when routing for now
         is prepared, else in a worker thread on a copy of the state, since plain search on a
         big map takes long enough to stall every socket."""
+        await self.map_ready()  # a second at most after a start; saves copying the state
         if self._advisor.ready:
             return ask(self._advisor)
         return await asyncio.to_thread(ask, self._advisor.on_copy())
