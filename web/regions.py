@@ -21,7 +21,7 @@ from dispatch.commands import RegisterUnit, RetireUnit, UpdateUnit
 from dispatch.errors import DispatchError
 from dispatch.region import Bounds, Region, RegionError, parse_region, region_commands
 from maps.graph import Facility, RoadGraph, haversine_m
-from web.auth import PrincipalStore
+from web.auth import Principals
 from web.service import DispatchService
 
 __all__ = [
@@ -128,7 +128,7 @@ class RegionLoad:
 
 
 async def load_region(service: DispatchService, region: Region, *,
-                      principals: PrincipalStore | None = None) -> RegionLoad:
+                      principals: Principals | None = None) -> RegionLoad:
     """Make the service's units match ``region``, through the service's writer (each change a
     logged event), and keep the region as ``service.region``. Nothing is logged when they
     already match. A command the rules refuse (retiring a unit on a callout) is reported, not

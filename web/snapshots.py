@@ -29,20 +29,20 @@ import re
 import sqlite3
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from dispatch.events import event_from_dict, event_to_dict
 from dispatch.snapshot import SnapshotError, decode_snapshot, encode_snapshot, inflate_frame
 from dispatch.state import DispatchState
-from web.eventstore import connect_sqlite
+from web.eventstore import StorageUnavailable, connect_sqlite
 from web.logindex import LogIndex
 
-__all__ = ["Restored", "SnapshotFiles", "Snapshotter", "event_digest", "inflate_ahead",
-           "restore_into"]
+__all__ = ["Restored", "SnapshotFiles", "SnapshotShelf", "Snapshotter", "check_snapshot",
+           "event_digest", "inflate_ahead", "restore_into"]
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +58,76 @@ def event_digest(conn: sqlite3.Connection, seq: int) -> str | None:
     event = event_from_dict(json.loads(row[0]))
     text = json.dumps(event_to_dict(event), sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def inflate_ahead(frames: list[bytes]) -> Iterator[bytes]:
+    """The frames' marshal bytes in order, each inflated in a worker thread while the frame
+    before it is being built (zlib releases the GIL, so on a second core decompressing costs
+    no start time); at most two frames' raw bytes are alive at once."""
+    with ThreadPoolExecutor(1, thread_name_prefix="mae-snapshot-inflate") as pool:
+        ahead: deque[Future[bytes]] = deque()
+        for i, frame in enumerate(frames):
+            ahead.append(pool.submit(inflate_frame, frame))
+            frames[i] = b""
+            if len(ahead) > 1:
+                yield ahead.popleft().result()
+        while ahead:
+            yield ahead.popleft().result()
+
+
+def check_snapshot(path: Path, blob: bytes, digest_at: Callable[[int], str | None]
+                   ) -> Restored:
+    """Decode ``blob`` and check it is of this log (its digest of the event at its seq is
+    ``digest_at(seq)``'s); :class:`SnapshotError` saying why not otherwise."""
+    state, extra = decode_snapshot(blob, inflate=inflate_ahead)
+    digest = digest_at(state.last_seq) if state.last_seq else None
+    if digest is None and state.last_seq:
+        raise SnapshotError(f"the log has no event {state.last_seq}: the snapshot is "
+                            "ahead of this log (restored from an older backup?)")
+    if extra.get("event_digest") != digest:
+        raise SnapshotError(f"event {state.last_seq} of the log is not the one the "
+                            "snapshot was made after (another log?)")
+    index = extra.get("index")
+    if not isinstance(index, dict):
+        raise SnapshotError("the snapshot has no log index")
+    return Restored(path, state, index, digest)
+
+
+class SnapshotShelf(Protocol):
+    """Where snapshots are kept and read back (SQLite's directory: :class:`SnapshotFiles`;
+    Redis: :class:`web.redis_snapshots.RedisSnapshots`), with the log they belong to."""
+
+    def latest(self) -> Restored | None:
+        """The newest usable snapshot, skipping (with a warning) any that is not."""
+        ...
+
+    def store(self, state: DispatchState, index: LogIndex) -> str:
+        """Durably keep a snapshot of ``state`` (replacing atomically, pruning old ones);
+        returns its name."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class _FileShelf:
+    """:class:`SnapshotFiles` with its own connection to the database for the digests."""
+
+    def __init__(self, files: SnapshotFiles) -> None:
+        self.files = files
+        self._conn: sqlite3.Connection | None = None
+
+    def latest(self) -> Restored | None:
+        return self.files.latest()
+
+    def store(self, state: DispatchState, index: LogIndex) -> str:
+        if self._conn is None:
+            self._conn = connect_sqlite(self.files.database)
+        return self.files.write(state, index, self._conn).name
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,18 +163,7 @@ class SnapshotFiles:
     def read(self, path: Path, conn: sqlite3.Connection) -> Restored:
         """The snapshot at ``path`` if it is whole, of this code's state shape and of this
         log; :class:`SnapshotError` (or OSError) saying why not otherwise."""
-        state, extra = decode_snapshot(path.read_bytes(), inflate=inflate_ahead)
-        digest = event_digest(conn, state.last_seq) if state.last_seq else None
-        if digest is None and state.last_seq:
-            raise SnapshotError(f"the log has no event {state.last_seq}: the snapshot is "
-                                "ahead of this database (restored from an older backup?)")
-        if extra.get("event_digest") != digest:
-            raise SnapshotError(f"event {state.last_seq} of the log is not the one the "
-                                "snapshot was made after (another database?)")
-        index = extra.get("index")
-        if not isinstance(index, dict):
-            raise SnapshotError("the snapshot has no log index")
-        return Restored(path, state, index, digest)
+        return check_snapshot(path, path.read_bytes(), lambda seq: event_digest(conn, seq))
 
     def latest(self) -> Restored | None:
         """The newest usable snapshot, skipping (with a warning) any that is not."""
@@ -153,21 +212,6 @@ class SnapshotFiles:
                 path.unlink()
 
 
-def inflate_ahead(frames: list[bytes]) -> Iterator[bytes]:
-    """The frames' marshal bytes in order, each inflated in a worker thread while the frame
-    before it is being built (zlib releases the GIL, so on a second core decompressing costs
-    no start time); at most two frames' raw bytes are alive at once."""
-    with ThreadPoolExecutor(1, thread_name_prefix="mae-snapshot-inflate") as pool:
-        ahead: deque[Future[bytes]] = deque()
-        for i, frame in enumerate(frames):
-            ahead.append(pool.submit(inflate_frame, frame))
-            frames[i] = b""
-            if len(ahead) > 1:
-                yield ahead.popleft().result()
-        while ahead:
-            yield ahead.popleft().result()
-
-
 def restore_into(target: DispatchState, source: DispatchState) -> None:
     """Make ``target`` hold ``source``'s contents (in place: the service's parts share it)."""
     for f in fields(DispatchState):
@@ -178,12 +222,16 @@ class Snapshotter:
     """Writes the service's snapshots: every ``every`` events in a worker thread, and at
     shutdown. ``every=0`` turns snapshots off (reading and writing)."""
 
-    def __init__(self, database: Path, *, every: int, keep: int = 2) -> None:
-        self.files = SnapshotFiles(database, keep=keep)
+    def __init__(self, database: Path | None = None, *, every: int, keep: int = 2,
+                 shelf: SnapshotShelf | None = None) -> None:
+        if shelf is None:
+            if database is None:
+                raise ValueError("give the database or a shelf")
+            shelf = _FileShelf(SnapshotFiles(database, keep=keep))
+        self.shelf = shelf
         self.every = every
         self.written_seq = 0
         self._pending: asyncio.Future[None] | None = None
-        self._conn: sqlite3.Connection | None = None
         self._lock = threading.Lock()
 
     def restore(self, state: DispatchState, index: LogIndex) -> int:
@@ -191,7 +239,7 @@ class Snapshotter:
         (0 if there was none, or snapshots are off). Runs before the log's tail is replayed."""
         if self.every <= 0:
             return 0
-        restored = self.files.latest()
+        restored = self.shelf.latest()
         if restored is None:
             return 0
         try:
@@ -222,14 +270,12 @@ class Snapshotter:
                 await self._pending
         if self.every > 0 and state.last_seq > self.written_seq:
             await self._write(state.fork(), index.copy())
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        self.shelf.close()
 
     async def _write(self, state: DispatchState, index: LogIndex) -> None:
         try:
             await asyncio.to_thread(self._write_now, state, index)
-        except (OSError, sqlite3.Error) as exc:
+        except (OSError, sqlite3.Error, StorageUnavailable) as exc:
             logger.warning("could not write a snapshot at seq %d: %s", state.last_seq, exc)
         except Exception as exc:  # a snapshot is a cache: failing one never stops the service
             logger.warning("could not write a snapshot at seq %d: %s", state.last_seq,
@@ -237,8 +283,6 @@ class Snapshotter:
 
     def _write_now(self, state: DispatchState, index: LogIndex) -> None:
         with self._lock:
-            if self._conn is None:
-                self._conn = connect_sqlite(self.files.database)
-            path = self.files.write(state, index, self._conn)
+            name = self.shelf.store(state, index)
             self.written_seq = max(self.written_seq, state.last_seq)
-        logger.info("wrote snapshot %s", path.name)
+        logger.info("wrote snapshot %s", name)

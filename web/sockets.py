@@ -60,7 +60,7 @@ from dispatch.model import CrewMember, Outcome
 from dispatch.rota import sign_on_competences
 from dispatch.state import DispatchState
 from mae.errors import MaeError
-from web.auth import Action, Principal, PrincipalStore, authorize
+from web.auth import Action, Principal, Principals, authorize
 from web.connections import Connections, Handle
 from web.errors import BadMessage, Unauthorized, describe
 from web.intake import submit_alarm
@@ -191,7 +191,7 @@ def revocable(ws: WebSocket, principal: Principal, sub: Subscription) -> Handle:
     return handle
 
 
-async def client_frames(ws: WebSocket, principal: Principal, principals: PrincipalStore,
+async def client_frames(ws: WebSocket, principal: Principal, principals: Principals,
                         tasks: set[asyncio.Task[Any]], handle: Handle | None = None,
                         ) -> AsyncIterator[str]:
     """The client's text frames (bytes decoded) until it leaves or one of ``tasks`` (its
@@ -207,8 +207,8 @@ async def client_frames(ws: WebSocket, principal: Principal, principals: Princip
                 receive = asyncio.ensure_future(ws.receive())
             done, _ = await asyncio.wait({receive, *watched}, timeout=REVALIDATE_S,
                                          return_when=asyncio.FIRST_COMPLETED)
-            if (revoked is not None and revoked.done()) \
-                    or not principals.is_active(principal.principal_id):
+            if (revoked is not None and revoked.done()) or not await asyncio.to_thread(
+                    principals.is_active, principal.principal_id):  # Redis: a round trip
                 await refuse(ws, Unauthorized("the token was revoked"))
                 return
             if receive not in done:
@@ -242,7 +242,7 @@ async def client_frames(ws: WebSocket, principal: Principal, principals: Princip
 async def _serve(ws: WebSocket, action: Action, kinds: dict[str, Any],
                  handlers: dict[str, Handler]) -> None:
     service: DispatchService = ws.app.state.service
-    principals: PrincipalStore = ws.app.state.principals
+    principals: Principals = ws.app.state.principals
     principal = await accept_authenticated(ws, action)
     if principal is None:
         return
@@ -377,8 +377,9 @@ async def _history(conn: Connection, msg: HistoryMsg) -> Reply:
     found = await conn.service.history(Viewer.of(conn.principal), msg.callout_id,
                                        limit=HISTORY_LIMIT)
     who = {e["event"].get("actor") for e in found.events}
-    principals: PrincipalStore = conn.ws.app.state.principals
-    actors = {p.principal_id: p.name for p, _ in principals.principals() if p.principal_id in who}
+    principals: Principals = conn.ws.app.state.principals
+    listed = await asyncio.to_thread(principals.principals)  # off the loop (Redis: I/O)
+    actors = {p.principal_id: p.name for p, _ in listed if p.principal_id in who}
     return {"type": "history", "callout_id": msg.callout_id, "seq": found.seq,
             "events": found.events, "actors": actors, "truncated": found.truncated}
 

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from tests.web.conftest import ROOT, ManualClock, Server, Sock, thread_server
-from web.auth import PrincipalStore
+from tests.web.conftest import BOTH_STORES, ROOT, ManualClock, Server, Sock, thread_server
+
+pytestmark = BOTH_STORES
 
 CLOSE_WITHIN_S = 2.0
 
@@ -22,7 +23,7 @@ def revoke_by_cli(server: Server, who: str) -> None:
     principal_id = server.tokens[who].split("_")[1]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     subprocess.run([sys.executable, "-m", "mae", "tokens", "revoke", principal_id,
-                    "--database", str(server.db)], cwd=ROOT, env=env, check=True,
+                    *server.store_args()], cwd=ROOT, env=env, check=True,
                    capture_output=True, timeout=60)
 
 
@@ -96,7 +97,7 @@ def test_no_unit_positions_reach_a_dispatcher_after_its_token_is_revoked(
         crew = server.socket("/ws/crew", "crew_sun")
         for sock in (disp, watcher, crew):
             sock.ready()
-        store = PrincipalStore(db)  # another connection to the database, like the CLI's
+        store = server.principals()  # another connection to the store, like the CLI's
         try:
             assert store.revoke(server.tokens["dispatcher"].split("_")[1])
         finally:

@@ -22,7 +22,7 @@ from dispatch.commands import RetireUnit, UpdateUnit
 from dispatch.errors import InvalidCommand, UnknownUnit
 from dispatch.state import DispatchState, Unit
 from mae.errors import MaeError
-from web.auth import Action, Principal, PrincipalStore
+from web.auth import Action, Principal, Principals
 from web.connections import Connections
 from web.deps import ClientDep, ServiceDep, require
 from web.errors import BadMessage, UnknownPrincipal, describe
@@ -78,7 +78,7 @@ def _out(request: Request, principal: Principal, revoked: bool) -> dict[str, Any
 @router.get("/tokens", response_model=list[PrincipalOut], responses=errors())
 async def list_tokens(request: Request, _: Admin) -> list[dict[str, Any]]:
     """Every principal (never a token or its hash), oldest first, with its open sockets."""
-    store: PrincipalStore = request.app.state.principals
+    store: Principals = request.app.state.principals
     found = await asyncio.to_thread(store.principals)
     return [_out(request, p, revoked) for p, revoked in found]
 
@@ -89,12 +89,12 @@ async def create(request: Request, service: ServiceDep, admin: Admin,
     """Create a principal and return its token (only this once). The body is read only after
     the caller is known to be an admin, and at most 4 kB of it."""
     spec = await _body(request, TokenIn)
-    store: PrincipalStore = request.app.state.principals
-    database = request.app.state.settings.database
+    store: Principals = request.app.state.principals
+    standing = request.app.state.unit_standing  # the log's unit registrations (any store)
     target = {"kind": spec.role, "unit_id": spec.unit_id, "agency": spec.agency}
     try:
         principal, token = await asyncio.to_thread(
-            create_token, store, database, role=spec.role, name=spec.name,
+            create_token, store, standing, role=spec.role, name=spec.name,
             agency=spec.agency, unit_id=spec.unit_id)
     except MaeError as exc:
         info = describe(exc)
@@ -110,7 +110,7 @@ async def create(request: Request, service: ServiceDep, admin: Admin,
 async def revoke(request: Request, service: ServiceDep, admin: Admin, client: ClientDep,
                  principal_id: PrincipalId) -> dict[str, Any]:
     """Revoke a principal's token and close its open sockets now (4401)."""
-    store: PrincipalStore = request.app.state.principals
+    store: Principals = request.app.state.principals
     found = await asyncio.to_thread(store.get, principal_id)
     if found is None:
         await service.record(admin, "token.revoke", {"target_id": principal_id}, client,
@@ -219,7 +219,7 @@ async def retire_unit(request: Request, service: ServiceDep, admin: Admin, clien
 
 async def revoke_unit_tokens(request: Request, unit_id: str) -> list[str]:
     """Revoke every token bound to ``unit_id`` and close those principals' sockets at once."""
-    store: PrincipalStore = request.app.state.principals
+    store: Principals = request.app.state.principals
     revoked = await asyncio.to_thread(store.revoke_unit, unit_id)
     connections: Connections = request.app.state.connections
     for principal_id in revoked:
