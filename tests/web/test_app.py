@@ -30,3 +30,27 @@ def test_building_the_app_imports_no_solver_index_or_geometry_library() -> None:
                           text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == []
+
+
+def test_the_cycle_collector_runs_again_once_the_log_is_loaded(tmp_path: Path) -> None:
+    """``mae serve`` turns the collector off before its imports (web/cli.py); the lifespan
+    turns it back on after the load, so a long-running service collects cycles."""
+    import asyncio
+    import gc
+    from concurrent.futures import ThreadPoolExecutor
+
+    from web.app import create_app
+    from web.settings import Settings
+
+    app = create_app(Settings(database=tmp_path / "db.sqlite3"), tick=False)
+
+    async def started() -> bool:
+        async with app.router.lifespan_context(app):
+            return gc.isenabled()
+
+    gc.disable()
+    try:
+        with ThreadPoolExecutor(1) as pool:  # the session's browser may own this thread's loop
+            assert pool.submit(lambda: asyncio.run(started())).result() is True
+    finally:
+        gc.enable()
