@@ -104,12 +104,15 @@ def create_app(
                 probe = asyncio.create_task(
                     service.run_storage_probe(settings.storage_probe_interval_s))
                 flush = asyncio.create_task(service.run_position_flush(1.0))
+                # a store other instances write too must be followed (SQLite is ours alone)
+                follow = None if isinstance(app.state.event_store, SqliteEventStore) else \
+                    asyncio.create_task(service.follow())
                 connections: Connections = app.state.connections
                 watcher = asyncio.create_task(connections.watch())
                 try:
                     yield
                 finally:
-                    for task in (ticker, probe, flush, watcher):
+                    for task in (ticker, follow, probe, flush, watcher):
                         if task is not None:
                             task.cancel()
                             with contextlib.suppress(asyncio.CancelledError):
@@ -155,6 +158,7 @@ def create_app(
             if started:
                 logger.info("started %d demo shifts", started)
         app.state.service = service
+        app.state.event_store = store
         app.state.principals = principals
         app.state.audit = audit
         await asyncio.to_thread(ensure_unit_index, settings.database)

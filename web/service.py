@@ -33,6 +33,7 @@ from web.audit import AuditLog
 from web.auth import Principal, Role
 from web.eventstore import EventStore
 from web.fanout import POSITION_ROLES, Backlog, Fanout, History, Subscription
+from web.follower import Follower
 from web.logindex import DEFAULT_WINDOW, AudienceWindow, LogIndex
 from web.metrics import Metrics
 from web.positions import PositionReport, PositionStore, PositionTracker
@@ -103,6 +104,7 @@ class DispatchService:
         self.state = DispatchState()
         index = LogIndex(AudienceWindow(backlog_events))
         self._index = index
+        self._store = store
         self._snapshots = snapshots
         self._fanout = Fanout(store, self.state, index, clock=self.clock, queue_size=queue_size,
                               backlog_window=backlog_window, page_size=backlog_page)
@@ -260,6 +262,11 @@ class DispatchService:
     def storage_problems(self) -> dict[str, str]:
         """The stores failing now and what they said (empty when every store works)."""
         return dict(self._writer.storage_errors)
+
+    async def follow(self, *, wait_s: float = 1.0) -> None:
+        """Until cancelled, apply and fan out the events other instances append to a shared
+        store (:class:`web.follower.Follower`); a service alone on its store need not."""
+        await Follower(self._store, self._writer, wait_s=wait_s).run()
 
     async def run_storage_probe(self, interval_s: float) -> None:
         """The storage heartbeat until cancelled: every ``interval_s`` seconds a small durable
