@@ -84,6 +84,9 @@ def register(subparsers: Any) -> None:
                         _ENV.format("DATABASE", "mae-dispatch.sqlite3"))
     revoke.set_defaults(func=_tokens_revoke)
     _register_retention(subparsers)
+    from web.cluster import register as register_cluster
+
+    register_cluster(subparsers)
 
 
 def _register_retention(subparsers: Any) -> None:
