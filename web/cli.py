@@ -1,5 +1,6 @@
 """``mae serve`` runs the dispatch service (``--demo``: the live demo of :mod:`web.live_demo`);
-``mae tokens …`` manages principals' tokens; ``mae retention run`` erases old patient details."""
+``mae tokens …`` manages principals' tokens; ``mae retention run`` erases old patient details;
+``mae store copy`` (:mod:`web.store_cli`) moves the event log between SQLite and Redis."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from web import store_cli
 from web.auth import PrincipalStore, Role
 from web.errors import BadMessage
 from web.tokens import create_token
@@ -84,6 +86,7 @@ def register(subparsers: Any) -> None:
                         _ENV.format("DATABASE", "mae-dispatch.sqlite3"))
     revoke.set_defaults(func=_tokens_revoke)
     _register_retention(subparsers)
+    store_cli.register(subparsers)
     from web.cluster import register as register_cluster
 
     register_cluster(subparsers)

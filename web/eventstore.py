@@ -4,9 +4,8 @@
 still ends at ``expected_last_seq`` (an optimistic check that makes a second writer fail loudly
 instead of interleaving), ``read`` streams the log from a sequence number, ``last_seq`` says
 where it ends. :class:`SqliteEventStore` is the default implementation: one row per event in
-WAL mode with ``synchronous=FULL``, so an append that returned survives a power cut. A Redis
-Streams store fits the same shape (``XADD`` with an explicit id per event inside ``MULTI``,
-``XRANGE`` from ``since+1``).
+WAL mode with ``synchronous=FULL``, so an append that returned survives a power cut.
+:class:`web.redislog.RedisEventStore` is the same log on a Redis Stream, shared by instances.
 
 Client operations (a crew tablet's status, position, outcome or ack, each with an op id the
 client made up) are remembered in table ``ops`` of the same file, written in the *same

@@ -1,0 +1,266 @@
+"""The event log on a Redis Stream, shared by every instance of the service.
+
+:class:`RedisEventStore` implements :class:`web.eventstore.EventStore`. Each event is one entry
+of the stream ``<prefix>events`` with the explicit id ``<seq>-0`` and its JSON (the same
+:func:`dispatch.events.event_to_dict` form SQLite stores, schema version included) in field
+``d``. The exactly-once client operations live in the hash ``<prefix>ops``.
+
+An append is one Lua script (:data:`_APPEND`), so Redis runs it without interleaving another
+client: it compares where the stream ends with the writer's ``expected_last_seq`` and only then
+adds the whole batch and its ops, or adds nothing and answers where the log ends. Two instances
+therefore never both extend the log from the same point (no double assignment).
+
+The last entry of a batch also carries a random token of that append (field ``w``). If the
+reply is lost (the connection drops after the script ran, or the client library retries a
+script that already ran) the store reads the entry at the batch's last seq and compares the
+token: present means "stored after all", exactly, never a guess from equal-looking events.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from dispatch.events import Envelope, Event, event_from_dict, event_to_dict
+from web.eventstore import OpRecord, StorageUnavailable, StoreConflict
+from web.redis_client import SOCKET_TIMEOUT_S, connect, redis_errors
+
+__all__ = ["RedisEventStore"]
+
+logger = logging.getLogger(__name__)
+
+#: Entries fetched per XRANGE page: bounds the memory of a read, whatever the log's length.
+PAGE = 500
+
+#: Longest single blocking XREAD, kept below the socket timeout so a quiet log is not an error.
+_BLOCK_S = max(0.1, SOCKET_TIMEOUT_S - 1.0)
+
+# KEYS: stream, ops hash. ARGV: expected_last_seq, n, then n event JSONs, the append's token,
+# then pairs of (op field, op value). Replies {1, new_last} or {0, actual_last}.
+_APPEND = """
+local last = 0
+local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+if #top > 0 then last = tonumber(string.match(top[1][1], '^(%d+)')) end
+local expected = tonumber(ARGV[1])
+if last ~= expected then return {0, last} end
+local n = tonumber(ARGV[2])
+local token = ARGV[3 + n]
+for i = 1, n do
+  local id = string.format('%d-0', expected + i)
+  if i == n then
+    redis.call('XADD', KEYS[1], id, 'd', ARGV[2 + i], 'w', token)
+  else
+    redis.call('XADD', KEYS[1], id, 'd', ARGV[2 + i])
+  end
+end
+for j = 4 + n, #ARGV, 2 do
+  redis.call('HSET', KEYS[2], ARGV[j], ARGV[j + 1])
+end
+return {1, expected + n}
+"""
+
+
+def _seq_of(entry_id: bytes) -> int:
+    return int(entry_id.split(b"-", 1)[0])
+
+
+Entry = tuple[int, dict[bytes, bytes]]
+
+
+def _entries(raw: Any) -> list[Entry]:
+    """XRANGE / XREVRANGE entries as (seq, fields) (redis-py types them loosely)."""
+    return [(_seq_of(entry_id), fields) for entry_id, fields in raw or ()]
+
+
+def _op_field(scope: str, op: str) -> str:
+    """The hash field of an operation: JSON of the pair, so no scope/op text can collide."""
+    return json.dumps([scope, op], ensure_ascii=False)
+
+
+def _op_value(record: OpRecord) -> str:
+    return json.dumps([record.digest, record.callout_id, record.seq], ensure_ascii=False)
+
+
+class RedisEventStore:
+    """:class:`web.eventstore.EventStore` on a Redis Stream at ``url`` (``redis://HOST:PORT/DB``),
+    its keys under ``prefix``. Failures of Redis raise
+    :class:`web.eventstore.StorageUnavailable` (the app's JSON 503)."""
+
+    name = "events"
+
+    def __init__(self, url: str, *, prefix: str = "mae:") -> None:
+        self.url = url
+        self.prefix = prefix
+        self.stream_key = f"{prefix}events"
+        self.ops_key = f"{prefix}ops"
+        self.heartbeat_key = f"{prefix}heartbeat"
+        self._redis = connect(url)
+        # One quick retry mends a pooled connection Redis dropped (after a restart); more,
+        # with backoff, would only delay the 503 a client should get from a Redis that is down
+        self._redis.set_retry(Retry(NoBackoff(), 1))
+        self._sha: str | None = None
+        self._lock = threading.Lock()
+        self._last_seq = self._stored_end()
+
+    # -- reading ------------------------------------------------------------------------
+
+    @property
+    def last_seq(self) -> int:
+        return self._last_seq
+
+    def _range(self, start: str, end: str, count: int) -> list[Entry]:
+        """XRANGE of the stream (ids or ``(``-exclusive ids), at most ``count`` entries."""
+        with redis_errors(self.name):
+            return _entries(self._redis.xrange(self.stream_key, start, end, count=count))
+
+    def _stored_end(self) -> int:
+        """Where the stream ends, read from Redis now."""
+        with redis_errors(self.name):
+            top = _entries(self._redis.xrevrange(self.stream_key, "+", "-", count=1))
+        return top[0][0] if top else 0
+
+    def refresh(self) -> int:
+        """Re-read where the stream ends and return it (:class:`StorageUnavailable` if Redis
+        cannot be reached)."""
+        last = self._stored_end()
+        with self._lock:
+            self._last_seq = last
+        return last
+
+    def read(self, since: int = 0) -> Iterator[Envelope]:
+        """Events above ``since`` in pages of :data:`PAGE` entries (XRANGE with COUNT), so a
+        long log is never held in memory; events appended while reading are included."""
+        after = since
+        while True:
+            page = self._range(f"({after}-0", "+", PAGE)
+            for seq, fields in page:
+                yield Envelope(seq, event_from_dict(json.loads(fields[b"d"])))
+            if len(page) < PAGE:
+                return
+            after = page[-1][0]
+
+    def wait_beyond(self, after_seq: int, timeout_s: float) -> int:
+        """Block on XREAD until an entry past ``after_seq`` exists or ``timeout_s`` has
+        passed; return where the log ends. Run it in a worker thread: it holds the thread."""
+        deadline = time.monotonic() + max(0.0, timeout_s)
+        while True:
+            left = deadline - time.monotonic()
+            block_ms = int(min(left, _BLOCK_S) * 1000)
+            found: Any
+            if block_ms <= 0:  # BLOCK 0 would wait for ever: look once instead
+                found = self._range(f"({after_seq}-0", "+", 1)
+            else:
+                with redis_errors(self.name):
+                    found = self._redis.xread({self.stream_key: f"{after_seq}-0"}, count=1,
+                                              block=block_ms)
+            if found or block_ms <= 0:
+                return self._stored_end()
+
+    def find_op(self, scope: str, op: str) -> OpRecord | None:
+        with redis_errors(self.name):
+            raw = self._redis.hget(self.ops_key, _op_field(scope, op))
+        if raw is None:
+            return None
+        digest, callout_id, seq = json.loads(raw)
+        return OpRecord(scope, op, str(digest), callout_id, int(seq))
+
+    def iter_ops(self) -> Iterator[OpRecord]:
+        """Every stored operation, fetched in pages (HSCAN), in no particular order."""
+        cursor = 0
+        while True:
+            with redis_errors(self.name):
+                reply: Any = self._redis.hscan(self.ops_key, cursor, count=PAGE)
+            cursor, chunk = int(reply[0]), dict(reply[1])
+            for field, value in chunk.items():
+                scope, op = json.loads(field)
+                digest, callout_id, seq = json.loads(value)
+                yield OpRecord(scope, op, str(digest), callout_id, int(seq))
+            if cursor == 0:
+                return
+
+    # -- writing ------------------------------------------------------------------------
+
+    def put_ops(self, records: Sequence[OpRecord]) -> None:
+        """Store operations as they are, with the seqs they carry (``mae store copy``, after
+        their events): not for the service, whose ops go in with their events."""
+        if not records:
+            return
+        mapping: dict[Any, Any] = {_op_field(r.scope, r.op): _op_value(r) for r in records}
+        with redis_errors(self.name):
+            self._redis.hset(self.ops_key, mapping=mapping)
+
+    def append(self, events: Sequence[Event], *, expected_last_seq: int,
+               op: OpRecord | None = None, ops: Sequence[OpRecord] = ()) -> list[Envelope]:
+        if not events:
+            return []
+        envelopes = [Envelope(seq, event)
+                     for seq, event in enumerate(events, start=expected_last_seq + 1)]
+        last = envelopes[-1].seq
+        records = [*ops, *([] if op is None else
+                           [OpRecord(op.scope, op.op, op.digest, op.callout_id, last)])]
+        token = secrets.token_hex(8)
+        argv: list[Any] = [expected_last_seq, len(events)]
+        argv += [json.dumps(event_to_dict(e), ensure_ascii=False) for e in events]
+        argv.append(token)
+        for rec in records:
+            argv += [_op_field(rec.scope, rec.op), _op_value(rec)]
+        with self._lock:
+            try:
+                with redis_errors(self.name):
+                    ok, end = self._run_append(argv)
+            except StorageUnavailable as exc:
+                if not self._stored_by(token, last):
+                    raise
+                logger.warning("append of seq %d reported %s but is stored", last, exc.detail)
+                ok, end = 1, last
+            if not ok:
+                if self._stored_by(token, last):  # a retried script met its own batch
+                    ok, end = 1, last
+                else:
+                    self._last_seq = int(end)
+                    raise StoreConflict(
+                        f"the event log ends at {end}, not {expected_last_seq}: another "
+                        "writer appended first")
+            self._last_seq = last
+        return envelopes
+
+    def _run_append(self, argv: list[Any]) -> tuple[int, int]:
+        """EVALSHA of the append script, loading it the first time and again if Redis lost
+        it (NOSCRIPT after a restart)."""
+        keys = [self.stream_key, self.ops_key]
+        if self._sha is None:
+            self._sha = str(self._redis.script_load(_APPEND))
+        try:
+            reply: Any = self._redis.evalsha(self._sha, len(keys), *keys, *argv)
+        except redis.exceptions.NoScriptError:
+            self._sha = str(self._redis.script_load(_APPEND))
+            reply = self._redis.evalsha(self._sha, len(keys), *keys, *argv)
+        ok, end = reply
+        return int(ok), int(end)
+
+    def _stored_by(self, token: str, seq: int) -> bool:
+        """Whether the entry ``seq`` was written by the append holding ``token``; False when
+        Redis cannot be asked either (then nothing can be claimed as stored)."""
+        try:
+            found = self._range(f"{seq}-0", f"{seq}-0", 1)
+        except StorageUnavailable:
+            return False
+        return bool(found) and found[0][1].get(b"w") == token.encode()
+
+    def probe(self) -> None:
+        """A small write (the heartbeat key), to learn whether Redis takes writes again."""
+        with redis_errors(self.name):
+            self._redis.set(self.heartbeat_key, time.time())
+
+    def close(self) -> None:
+        self._redis.close()
+        self._redis.connection_pool.disconnect()
