@@ -1,15 +1,15 @@
-"""Two services on one shared log (two SQLite stores on the same file in one process): each
-follows what the other appends (state, fan-out, exactly once and in seq order), a batch that
-loses the race for the log's end is decided again (a command no longer valid gets a clear
-refusal, never a double assignment) and a client op id is exactly-once across both."""
+"""Two services on one shared log (two stores on the same SQLite file, or on the same Redis,
+in one process): each follows what the other appends (state, fan-out, exactly once and in seq
+order), a batch that loses the race for the log's end is decided again (a command no longer
+valid gets a clear refusal, never a double assignment) and a client op id is exactly-once
+across both."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import json
-import sqlite3
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -29,11 +29,13 @@ from dispatch.errors import DispatchError
 from dispatch.model import Agency, Alarm, Category, Location, Priority
 from maps.bundled import load_bundled
 from maps.graph import RoadGraph
+from tests.redis_server import RedisServer
 from tests.web.conftest import T0, ManualClock
 from web.auth import Principal, Role
 from web.errors import describe
-from web.eventstore import SqliteEventStore
+from web.eventstore import EventStore, SqliteEventStore
 from web.fanout import Subscription
+from web.redislog import RedisEventStore
 from web.service import DispatchService
 from web.writer import Executed
 
@@ -44,17 +46,29 @@ LULEA = Location(65.584, 22.154, label="Luleå")
 CONFIG = DispatchConfig(merge_radius_m=1.0)  # alarms 1 km apart: each its own callout
 
 
+Opener = Callable[[], EventStore]
+
+
 @pytest.fixture(scope="module")
 def graph() -> RoadGraph:
     return load_bundled()
 
 
+@pytest.fixture(params=["sqlite", "redis"])
+def shared(request: pytest.FixtureRequest, tmp_path: Path) -> Opener:
+    """Opens a new store on one shared log: the same SQLite file, or the same Redis DB."""
+    if request.param == "sqlite":
+        return lambda: SqliteEventStore(tmp_path / "shared.sqlite3")
+    url = request.getfixturevalue("redis_url")
+    return lambda: RedisEventStore(url)
+
+
 @contextlib.asynccontextmanager
-async def pair(db: Path, graph: RoadGraph, *, wait_s: float = 0.2
+async def pair(open_store: Opener, graph: RoadGraph, *, wait_s: float = 0.2
                ) -> AsyncIterator[tuple[DispatchService, DispatchService]]:
-    """Two services on their own stores of one file, each following the other's appends."""
+    """Two services on their own stores of one log, each following the other's appends."""
     clock = ManualClock()
-    stores = [SqliteEventStore(db), SqliteEventStore(db)]
+    stores = [open_store(), open_store()]
     services = [DispatchService(s, graph=graph, clock=clock, config=CONFIG) for s in stores]
     followers = [asyncio.create_task(s.follow(wait_s=wait_s)) for s in services]
     try:
@@ -81,10 +95,13 @@ async def settled(*services: DispatchService, timeout_s: float = 10.0) -> int:
     raise AssertionError(f"not followed: {[s.last_seq for s in services]} vs {end}")
 
 
-def stored_types(db: Path) -> list[tuple[int, str]]:
-    with contextlib.closing(sqlite3.connect(db)) as conn:
-        return [(int(s), str(t)) for s, t in conn.execute("SELECT seq, type FROM events "
-                                                           "ORDER BY seq")]
+def stored_types(open_store: Opener) -> list[str]:
+    """The type of every stored event, in order, read by a store of its own."""
+    store = open_store()
+    try:
+        return [type(env.event).__name__ for env in store.read(0)]
+    finally:
+        store.close()
 
 
 def event_seqs(sub: Subscription) -> list[int]:
@@ -122,9 +139,9 @@ def split(results: list[Any]) -> tuple[list[Executed], list[BaseException]]:
 
 
 def test_each_service_applies_and_fans_out_the_others_events_once_in_order(
-        tmp_path: Path, graph: RoadGraph) -> None:
+        shared: Opener, graph: RoadGraph) -> None:
     async def run() -> None:
-        async with pair(tmp_path / "shared.sqlite3", graph) as (a, b):
+        async with pair(shared, graph) as (a, b):
             sub_a = a.subscribe(DISPATCHER, None)[0]
             sub_b = b.subscribe(DISPATCHER, None)[0]
             for i in range(6):  # interleaved writers: each must see all, its own once
@@ -142,11 +159,9 @@ def test_each_service_applies_and_fans_out_the_others_events_once_in_order(
 
 
 def test_two_dispatchers_assigning_different_units_to_one_callout_one_wins(
-        tmp_path: Path, graph: RoadGraph) -> None:
-    db = tmp_path / "shared.sqlite3"
-
+        shared: Opener, graph: RoadGraph) -> None:
     async def run() -> None:
-        async with pair(db, graph) as (a, b):
+        async with pair(shared, graph) as (a, b):
             rounds = 25
             for i in range(2 * rounds):
                 await unit_on_shift(a, f"U{i}")
@@ -164,16 +179,16 @@ def test_two_dispatchers_assigning_different_units_to_one_callout_one_wins(
             assert a.writer.conflicts + b.writer.conflicts > 0  # the races really happened
             for service in (a, b):
                 assert all(service.state.callouts[c].unit_id is not None for c in cids)
-        assigned = [t for _, t in stored_types(db) if t == "UnitAssigned"]
+        assigned = [t for t in stored_types(shared) if t == "UnitAssigned"]
         assert len(assigned) == rounds  # one assignment per callout, never two
 
     asyncio.run(run())
 
 
 def test_one_unit_to_two_callouts_from_two_services_is_assigned_once(
-        tmp_path: Path, graph: RoadGraph) -> None:
+        shared: Opener, graph: RoadGraph) -> None:
     async def run() -> None:
-        async with pair(tmp_path / "shared.sqlite3", graph) as (a, b):
+        async with pair(shared, graph) as (a, b):
             rounds = 25
             for i in range(rounds):
                 await unit_on_shift(b, f"U{i}")
@@ -196,9 +211,9 @@ def test_one_unit_to_two_callouts_from_two_services_is_assigned_once(
 
 
 def test_an_acknowledge_racing_a_cancel_leaves_one_consistent_outcome(
-        tmp_path: Path, graph: RoadGraph) -> None:
+        shared: Opener, graph: RoadGraph) -> None:
     async def run() -> None:
-        async with pair(tmp_path / "shared.sqlite3", graph) as (a, b):
+        async with pair(shared, graph) as (a, b):
             rounds = 20
             for i in range(rounds):
                 await unit_on_shift(a, f"U{i}")
@@ -228,11 +243,9 @@ def test_an_acknowledge_racing_a_cancel_leaves_one_consistent_outcome(
 
 
 def test_an_op_id_sent_to_both_services_is_executed_once(
-        tmp_path: Path, graph: RoadGraph) -> None:
-    db = tmp_path / "shared.sqlite3"
-
+        shared: Opener, graph: RoadGraph) -> None:
     async def run() -> None:
-        async with pair(db, graph) as (a, b):
+        async with pair(shared, graph) as (a, b):
             await unit_on_shift(a, "U1")
             cid = await alarm(a, "R-1")
             await a.execute(Assign(cid, "U1"), actor="d")
@@ -244,6 +257,35 @@ def test_an_op_id_sent_to_both_services_is_executed_once(
             assert sorted([first.decision.duplicate, second.decision.duplicate]) == \
                 [False, True]
             assert first.last_seq == second.last_seq  # the duplicate names the original's seq
-        assert [t for _, t in stored_types(db)].count("AssignmentAcknowledged") == 1
+        assert stored_types(shared).count("AssignmentAcknowledged") == 1
 
     asyncio.run(run())
+
+
+def test_a_follower_reports_redis_down_and_catches_up_when_it_returns(
+        redis_folder: Path, graph: RoadGraph) -> None:
+    """redis-server killed: the follower's blocking read fails, which is a storage fault for
+    /health (not a crash); started again on its append-only file, the heartbeat clears it and
+    what the other instance appended meanwhile arrives."""
+    server = RedisServer(redis_folder, appendonly=True).start()
+
+    async def run() -> None:
+        async with pair(lambda: RedisEventStore(server.url(0)), graph, wait_s=0.2) as (a, b):
+            await unit_on_shift(a, "U1")
+            await settled(a, b)
+            server.kill()
+            for _ in range(1000):
+                if "events" in b.storage_problems():
+                    break
+                await asyncio.sleep(0.01)
+            assert "events" in b.storage_problems()
+            server.start()
+            await unit_on_shift(a, "U2")
+            assert await b.writer.probe()
+            await settled(a, b)
+            assert "U2" in b.state.units and not b.storage_problems()
+
+    try:
+        asyncio.run(run())
+    finally:
+        server.stop()
