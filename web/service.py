@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from dispatch.clock import Clock
 from dispatch.commands import Command, DispatchConfig, ReportPosition
 from dispatch.errors import UnknownAlarm
-from dispatch.events import Envelope
+from dispatch.events import AssignmentTimedOut, Envelope
 from dispatch.model import Location
 from dispatch.recommend import Proposal, RecommendConfig, UnitOption
 from dispatch.region import Region
@@ -129,6 +129,8 @@ class DispatchService:
             on_storage_ok=self._writer.storage_ok) if positions is not None else None
         self._ticker = Ticker(self._writer.execute, self._recommend_soon,
                               self._fanout.broadcast, due=self.due_not_signed_on)
+        self._alerting: set[asyncio.Task[None]] = set()
+        self._writer.on_followed = self._followed
 
     # -- writing (web.writer) ------------------------------------------------------------------
 
@@ -159,6 +161,14 @@ class DispatchService:
             logger.info("restored the last position of %d units", placed)
         self._advisor.prepare_in_background()
         return n
+
+    def _followed(self, envelopes: list[Envelope]) -> None:
+        """Events another instance logged: its tick's timeouts are alerted here too (the alert
+        is not an event, and each instance tells only its own dispatchers)."""
+        if any(isinstance(env.event, AssignmentTimedOut) for env in envelopes):
+            task = asyncio.ensure_future(self._ticker.alert_timeouts(envelopes))
+            self._alerting.add(task)
+            task.add_done_callback(self._alerting.discard)
 
     def _published(self, envelopes: list[Envelope], audiences: list[Audience]) -> None:
         """After events were logged and applied: fan them out, and snapshot now and then."""

@@ -166,6 +166,9 @@ class Writer:
         self._applying = asyncio.Lock()
         #: Batches re-decided because another writer appended first (a shared store).
         self.conflicts = 0
+        #: Called on the loop with each page of events other writers stored, once applied and
+        #: published (the service alerts its dispatchers of timeouts another instance logged).
+        self.on_followed: Callable[[list[Envelope]], None] | None = None
 
     @property
     def queue_depth(self) -> int:
@@ -415,6 +418,8 @@ class Writer:
                 return n
             audiences = [self.apply(env) for env in page]
             self._publish(page, audiences)
+            if self.on_followed is not None:
+                self.on_followed(page)
             n += len(page)
             if len(page) < TAIL_PAGE:
                 return n

@@ -289,3 +289,36 @@ def test_a_follower_reports_redis_down_and_catches_up_when_it_returns(
         asyncio.run(run())
     finally:
         server.stop()
+
+
+def test_a_timeout_logged_by_one_instance_is_alerted_on_every_instance(
+        shared: Opener, graph: RoadGraph) -> None:
+    """The ack-timeout alert is no event: the instance whose tick logged the timeout alerts its
+    dispatchers, and every other instance alerts its own when it follows the event."""
+
+    async def run() -> None:
+        async with pair(shared, graph) as (a, b):
+            await unit_on_shift(a, "U1")
+            cid = await alarm(a, "R-1")
+            await a.execute(Assign(cid, "U1"), actor="d")
+            await settled(a, b)
+            subs = [s.subscribe(DISPATCHER, None)[0] for s in (a, b)]
+            clock = a.clock
+            assert isinstance(clock, ManualClock)
+            clock.advance(CONFIG.ack_timeout_s + 1)
+            await a._ticker.tick()
+            await b._ticker.tick()  # b's own tick finds nothing left to time out
+            await settled(a, b)
+            for sub in subs:
+                alerts: list[dict[str, Any]] = []
+                for _ in range(500):
+                    while not sub.queue.empty():
+                        message = json.loads(sub.queue.get_nowait() or "{}")
+                        if message.get("type") == "alert":
+                            alerts.append(message)
+                    if alerts:
+                        break
+                    await asyncio.sleep(0.01)
+                assert [(m["kind"], m["callout_id"]) for m in alerts] == [("ack_timeout", cid)]
+
+    asyncio.run(run())
