@@ -21,7 +21,7 @@ import redis
 from tests.redis_server import RedisServer, free_port
 from tests.web.test_eventstore import ROOT, alarm_event, unit
 from web.eventstore import OpRecord, StorageUnavailable, StoreConflict
-from web.redislog import RedisEventStore
+from web.redislog import PAGE, RedisEventStore
 
 REDIS_CONF = ROOT / "deploy" / "redis.conf"
 
@@ -220,6 +220,29 @@ def test_prefixes_keep_two_logs_apart_on_one_database(redis_url: str) -> None:
     assert [env.event for env in a.read()] == [unit(1), unit(2)]
     a.close()
     b.close()
+
+
+def xrange_calls(url: str) -> int:
+    with redis.Redis.from_url(url) as client:
+        stats = client.info("commandstats").get("cmdstat_xrange", {"calls": 0})
+        return int(stats["calls"])
+
+
+def test_a_read_fetches_the_log_in_pages_and_only_as_far_as_it_is_consumed(
+        redis_url: str) -> None:
+    """Counted by Redis itself: a whole read of 2 pages and a bit takes 3 XRANGE calls of at
+    most PAGE entries; taking one event takes one call, so a long log is never fetched
+    whole."""
+    store = RedisEventStore(redis_url)
+    total = 2 * PAGE + 34
+    store.append([alarm_event(i) for i in range(1, total + 1)], expected_last_seq=0)
+    before = xrange_calls(redis_url)
+    assert sum(1 for _ in store.read()) == total
+    assert xrange_calls(redis_url) - before == 3
+    before = xrange_calls(redis_url)
+    first = next(store.read(10))
+    assert first.seq == 11 and xrange_calls(redis_url) - before == 1
+    store.close()
 
 
 # -- durability of the shipped configuration ---------------------------------------------------
