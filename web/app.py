@@ -1,11 +1,12 @@
 """The application factory: ``create_app(settings)`` wires the service, stores and routers.
 
 Nothing is built at import time, so each test or command gets its own app from its own
-settings. The lifespan opens the SQLite stores, loads the map (with the region's bases and
-facilities on it), restores the newest snapshot and replays the event log after it (writing a
-last snapshot at shutdown), brings the units to the region file's (``region``), optionally puts
-them on demo shifts and starts the tick; the REST routes, sockets, pages and replay are included
-as routers, one per resource, so a new surface is one more ``include_router``.
+settings. The lifespan opens the stores (:func:`web.stores.open_stores`: SQLite, or Redis when
+the setting ``store`` names one), loads the map (with the region's bases and facilities on it),
+restores the newest snapshot and replays the event log after it (writing a last snapshot at
+shutdown), brings the units to the region file's (``region``), optionally puts them on demo
+shifts and starts the tick; the REST routes, sockets, pages and replay are included as
+routers, one per resource, so a new surface is one more ``include_router``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import timedelta
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -28,16 +28,13 @@ from dispatch.commands import DispatchConfig
 from mae.errors import MaeError
 from maps.graph import RoadGraph
 from web import docs, metrics, pages, routes, sockets
-from web.audit import AuditLog
-from web.auth import PrincipalStore
 from web.connections import Connections
 from web.crewpage import router as crew_router
 from web.demo_units import start_demo_shifts
 from web.errors import describe
-from web.eventstore import SqliteEventStore, lock_database
 from web.limits import BodyLimits, BodyTooLarge
 from web.logins import Gate, LoginLimiter
-from web.positions import PositionStore
+from web.positions import PositionReport
 from web.regions import BUNDLED_REGION, load_region, read_region, with_region_facilities
 from web.replay import Pace, WallPace
 from web.replay import router as replay_router
@@ -45,8 +42,7 @@ from web.routes import admin, mapdata, stats
 from web.security import SecurityHeaders
 from web.service import DispatchService
 from web.settings import Settings
-from web.snapshots import Snapshotter
-from web.tokens import ensure_unit_index
+from web.stores import Stores, open_stores
 
 __all__ = ["create_app", "load_graph"]
 
@@ -96,9 +92,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        lock = lock_database(settings.database)  # a second service on this file stops here
+        stores = await asyncio.to_thread(open_stores, settings)  # SQLite: locks the file
         try:
-            async with _serving(app) as service:
+            async with _serving(app, stores) as service:
                 ticker = asyncio.create_task(service.run_ticks(settings.tick_interval_s)) \
                     if tick else None
                 probe = asyncio.create_task(
@@ -118,10 +114,10 @@ def create_app(
                             with contextlib.suppress(asyncio.CancelledError):
                                 await task
         finally:
-            lock.close()
+            stores.close()
 
     @asynccontextmanager
-    async def _serving(app: FastAPI) -> AsyncIterator[DispatchService]:
+    async def _serving(app: FastAPI, stores: Stores) -> AsyncIterator[DispatchService]:
         road_graph = graph if graph is not None else await asyncio.to_thread(
             load_graph, settings)
         region_path = settings.region or (BUNDLED_REGION if settings.demo_units else None)
@@ -129,16 +125,12 @@ def create_app(
             read_region, region_path, graph=road_graph)
         if region is not None:
             road_graph = with_region_facilities(road_graph, region)
-        store = SqliteEventStore(settings.database)
-        principals = PrincipalStore(settings.database)
-        audit = AuditLog(settings.database)
-        positions = PositionStore(
-            settings.database, retention=timedelta(days=settings.position_retention_days)
-        ) if settings.positions_table else None
+        store, principals, audit = stores.events, stores.principals, stores.audit
+        positions = stores.positions
         config = DispatchConfig(ack_timeout_s=settings.ack_timeout_s,
                                 merge_radius_m=settings.merge_radius_m,
                                 merge_window_s=settings.merge_window_s)
-        snapshots = Snapshotter(settings.database, every=settings.snapshot_every)
+        snapshots = stores.snapshots
         service = DispatchService(store, graph=road_graph, clock=clock, audit=audit,
                                   config=config, queue_size=settings.queue_size,
                                   backlog_window=settings.backlog_window,
@@ -161,8 +153,16 @@ def create_app(
         app.state.event_store = store
         app.state.principals = principals
         app.state.audit = audit
-        await asyncio.to_thread(ensure_unit_index, settings.database)
-        connections = Connections(settings.database)
+        tracker = service.positions
+        if positions is not None and tracker is not None:  # other instances' positions
+            loop = asyncio.get_running_loop()
+
+            def shown_here(reports: list[PositionReport]) -> None:
+                loop.call_soon_threadsafe(tracker.remote, reports)
+
+            positions.follow(shown_here)
+        app.state.unit_standing = stores.standing
+        connections = Connections(stores.revocations)
         service.before_publish = connections.sweep
         app.state.connections = connections
         app.state.gate = Gate(principals, audit,
@@ -175,12 +175,6 @@ def create_app(
             await service.flush_positions()
             await service.save_snapshot()
             service.close()
-            store.close()
-            if positions is not None:
-                positions.close()
-            principals.close()
-            audit.close()
-            connections.close()
 
     app = FastAPI(title="MAE Dispatch", version="0.1.0", description=DESCRIPTION,
                   lifespan=lifespan, docs_url=None, redoc_url=None)  # web/docs.py: offline

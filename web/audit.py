@@ -14,11 +14,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 
 from web.auth import Principal
 from web.eventstore import connect_sqlite
 
-__all__ = ["AuditEntry", "AuditLog"]
+__all__ = ["Audit", "AuditEntry", "AuditLog", "kept_target"]
 
 #: Keys a target may carry: identifiers only.
 TARGET_KEYS = frozenset({"callout_id", "unit_id", "alarm_id", "target_id", "source_id", "status",
@@ -49,6 +50,27 @@ class AuditEntry:
     result: str
 
 
+def kept_target(target: Mapping[str, object]) -> dict[str, object]:
+    """The identifier keys of ``target`` (anything else, e.g. free text, is dropped)."""
+    return {k: v for k, v in target.items() if k in TARGET_KEYS and v is not None}
+
+
+class Audit(Protocol):
+    """Where audit rows go (SQLite: :class:`AuditLog`; Redis:
+    :class:`web.redis_audit.RedisAuditLog`)."""
+
+    def record(self, *, at: datetime, principal: Principal, action: str,
+               target: Mapping[str, object], client: str, result: str = "ok") -> None: ...
+
+    def record_failed_login(self, *, at: datetime, claimed_id: str | None, client: str,
+                            action: str, result: str) -> None: ...
+
+    def entries(self, *, limit: int = 100, principal_id: str | None = None
+                ) -> list[AuditEntry]: ...
+
+    def close(self) -> None: ...
+
+
 class AuditLog:
     """Append and read audit rows (no fsync per row: the next event commit flushes the WAL)."""
 
@@ -66,7 +88,7 @@ class AuditLog:
         target: Mapping[str, object], client: str, result: str = "ok",
     ) -> None:
         """Record one command; ``target`` keeps only identifier keys."""
-        kept = {k: v for k, v in target.items() if k in TARGET_KEYS and v is not None}
+        kept = kept_target(target)
         with self._lock:
             self._db.execute(
                 "INSERT INTO audit (at, principal_id, role, action, target, client, result) "

@@ -16,12 +16,12 @@ import hmac
 import re
 import secrets
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Protocol
 
 from dispatch.model import Agency
 from web.errors import BadMessage, Forbidden, Unauthorized
@@ -32,9 +32,12 @@ __all__ = [
     "Action",
     "Principal",
     "PrincipalStore",
+    "Principals",
     "Role",
     "authorize",
+    "check_token",
     "claimed_id",
+    "new_principal",
 ]
 
 
@@ -147,6 +150,65 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def new_principal(*, role: Role | str, name: str, agency: Agency | str | None = None,
+                  unit_id: str | None = None) -> tuple[Principal, str, str]:
+    """A checked new principal, its token and the token's stored hash (every store's
+    ``create`` starts here, so the rules for names, roles and bindings are one)."""
+    try:
+        role = Role(role)
+    except ValueError:
+        raise BadMessage("role", f"{role!r} is not one of "
+                         + ", ".join(r.value for r in Role)) from None
+    try:
+        agency = Agency(agency) if agency is not None else None
+    except ValueError:
+        raise BadMessage("agency", f"{agency!r} is not one of "
+                         + ", ".join(a.value for a in Agency)) from None
+    if not name.strip() or len(name) > 100:
+        raise BadMessage("name", "give the principal a name of 1-100 characters")
+    principal = Principal(secrets.token_hex(8), name.strip(), role, agency, unit_id or None)
+    secret = secrets.token_urlsafe(32)
+    return principal, f"mae_{principal.principal_id}_{secret}", _hash(secret)
+
+
+def check_token(token: str | None, lookup: Callable[[str], tuple[Principal, str, bool] | None]
+                ) -> Principal:
+    """The principal holding ``token`` (``lookup(id)`` gives a principal, its token hash and
+    whether it is revoked), or :class:`Unauthorized`; the hash is compared in constant time
+    even for an unknown id."""
+    if not token:
+        raise Unauthorized("a bearer token is required (REST: an Authorization: Bearer "
+                           "header; sockets: the subprotocol mae.bearer.<token> or a first "
+                           "frame {\"type\": \"auth\", \"token\": …})")
+    match = _TOKEN.fullmatch(token.strip())
+    found = lookup(match.group(1)) if match else None
+    stored = found[1] if found else _DUMMY_HASH
+    given = _hash(match.group(2)) if match else _hash(token)
+    if not hmac.compare_digest(stored, given) or found is None or found[2]:
+        raise Unauthorized("the token is unknown or revoked")
+    return found[0]
+
+
+class Principals(Protocol):
+    """Where principals and their token hashes live (SQLite: :class:`PrincipalStore`; Redis:
+    :class:`web.redis_auth.RedisPrincipalStore`)."""
+
+    def create(self, *, role: Role | str, name: str, agency: Agency | str | None = None,
+               unit_id: str | None = None) -> tuple[Principal, str]: ...
+
+    def authenticate(self, token: str | None) -> Principal: ...
+
+    def is_active(self, principal_id: str) -> bool: ...
+
+    def get(self, principal_id: str) -> tuple[Principal, bool] | None: ...
+
+    def principals(self) -> list[tuple[Principal, bool]]: ...
+
+    def revoke(self, principal_id: str) -> bool: ...
+
+    def close(self) -> None: ...
+
+
 class PrincipalStore:
     """Principals and token hashes in the service database."""
 
@@ -171,47 +233,29 @@ class PrincipalStore:
         unit_id: str | None = None,
     ) -> tuple[Principal, str]:
         """A new principal and its token; the token is returned once and never stored."""
-        try:
-            role = Role(role)
-        except ValueError:
-            raise BadMessage("role", f"{role!r} is not one of "
-                             + ", ".join(r.value for r in Role)) from None
-        try:
-            agency = Agency(agency) if agency is not None else None
-        except ValueError:
-            raise BadMessage("agency", f"{agency!r} is not one of "
-                             + ", ".join(a.value for a in Agency)) from None
-        if not name.strip() or len(name) > 100:
-            raise BadMessage("name", "give the principal a name of 1-100 characters")
-        principal = Principal(secrets.token_hex(8), name.strip(), role, agency, unit_id or None)
-        secret = secrets.token_urlsafe(32)
+        principal, token, digest = new_principal(role=role, name=name, agency=agency,
+                                                 unit_id=unit_id)
         self._change(
             "INSERT INTO principals VALUES (?,?,?,?,?,?,?,NULL)",
-            (principal.principal_id, principal.name, role.value,
-             agency.value if agency else None, principal.unit_id, _hash(secret),
+            (principal.principal_id, principal.name, principal.role.value,
+             principal.agency.value if principal.agency else None, principal.unit_id, digest,
              datetime.now(UTC).isoformat()),
         )
-        return principal, f"mae_{principal.principal_id}_{secret}"
+        return principal, token
 
     def authenticate(self, token: str | None) -> Principal:
         """The principal holding ``token``, or :class:`Unauthorized`."""
-        if not token:
-            raise Unauthorized("a bearer token is required (REST: an Authorization: Bearer "
-                               "header; sockets: the subprotocol mae.bearer.<token> or a first "
-                               "frame {\"type\": \"auth\", \"token\": …})")
-        match = _TOKEN.fullmatch(token.strip())
-        row = None
-        if match:
-            found = self._rows(
-                "SELECT principal_id, name, role, agency, unit_id, token_sha256, revoked_at "
-                "FROM principals WHERE principal_id = ?", (match.group(1),),
-            )
-            row = found[0] if found else None
-        stored = row[5] if row else _DUMMY_HASH
-        given = _hash(match.group(2)) if match else _hash(token)
-        if not hmac.compare_digest(stored, given) or row is None or row[6] is not None:
-            raise Unauthorized("the token is unknown or revoked")
-        return Principal(row[0], row[1], Role(row[2]), Agency(row[3]) if row[3] else None, row[4])
+        return check_token(token, self._lookup)
+
+    def _lookup(self, principal_id: str) -> tuple[Principal, str, bool] | None:
+        found = self._rows(
+            "SELECT principal_id, name, role, agency, unit_id, token_sha256, revoked_at "
+            "FROM principals WHERE principal_id = ?", (principal_id,))
+        if not found:
+            return None
+        r = found[0]
+        return (Principal(r[0], r[1], Role(r[2]), Agency(r[3]) if r[3] else None, r[4]), r[5],
+                r[6] is not None)
 
     def is_active(self, principal_id: str) -> bool:
         """Whether the principal exists and its token is not revoked (checked again while a

@@ -8,17 +8,21 @@ import argparse
 import logging
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from web import store_cli
-from web.auth import PrincipalStore, Role
+from web.auth import Principals, Role
 from web.errors import BadMessage
-from web.tokens import create_token
+from web.tokens import create_token, open_token_stores
 
 __all__ = ["TokenRedactor", "register"]
 
 _ENV = "(default from MAE_{0} or {1})"
+_STORE_HELP = ("redis://HOST:PORT/DB: keep the event log, tokens, audit, snapshots and positions "
+               "in Redis, shared by every instance given the same URL (default from MAE_STORE, "
+               "else everything in the SQLite --database file)")
 
 
 def register(subparsers: Any) -> None:
@@ -35,6 +39,7 @@ def register(subparsers: Any) -> None:
                        _ENV.format("PORT", "8000"))
     serve.add_argument("--database", type=Path, default=None,
                        help="SQLite file " + _ENV.format("DATABASE", "mae-dispatch.sqlite3"))
+    serve.add_argument("--store", default=None, help=_STORE_HELP)
     serve.add_argument("--map", dest="map_path", type=Path, default=None,
                        help="a .maegraph map " + _ENV.format("MAP_PATH", "the bundled map"))
     serve.add_argument("--region", type=Path, default=None,
@@ -71,12 +76,14 @@ def register(subparsers: Any) -> None:
     create.add_argument("--name", required=True, help="who holds the token")
     create.add_argument("--database", type=Path, default=None, help="SQLite file " +
                         _ENV.format("DATABASE", "mae-dispatch.sqlite3"))
+    create.add_argument("--store", default=None, help=_STORE_HELP)
     create.set_defaults(func=_tokens_create)
     listing = sub.add_parser("list", help="list principals (never tokens)",
                              description="One line per principal: id, role, agency or unit, "
                              "name, and (revoked) for revoked tokens.")
     listing.add_argument("--database", type=Path, default=None, help="SQLite file " +
                          _ENV.format("DATABASE", "mae-dispatch.sqlite3"))
+    listing.add_argument("--store", default=None, help=_STORE_HELP)
     listing.set_defaults(func=_tokens_list)
     revoke = sub.add_parser("revoke", help="revoke a principal's token",
                             description="Revoke a principal's token. A running service closes "
@@ -84,6 +91,7 @@ def register(subparsers: Any) -> None:
     revoke.add_argument("principal_id", help="the id `mae tokens list` shows")
     revoke.add_argument("--database", type=Path, default=None, help="SQLite file " +
                         _ENV.format("DATABASE", "mae-dispatch.sqlite3"))
+    revoke.add_argument("--store", default=None, help=_STORE_HELP)
     revoke.set_defaults(func=_tokens_revoke)
     _register_retention(subparsers)
     store_cli.register(subparsers)
@@ -193,8 +201,8 @@ def _serve(args: argparse.Namespace) -> int:
         if getattr(args, name, None) is not None:
             option = "--" + name.replace("_", "-")
             raise BadMessage(option, "is a live-demo option: add --demo")
-    settings = _settings(args, ("host", "port", "database", "map_path", "region", "demo_units",
-                                "ack_timeout_s", "permessage_deflate", "log_json"))
+    settings = _settings(args, ("host", "port", "database", "store", "map_path", "region",
+                                "demo_units", "ack_timeout_s", "permessage_deflate", "log_json"))
     graph = None
     if settings.region is not None or settings.demo_units:
         # Check the region file on the map before the port opens: its problems, one per line.
@@ -209,7 +217,8 @@ def _serve(args: argparse.Namespace) -> int:
         configure_json_logging()
     from web.eventstore import lock_database
 
-    lock_database(settings.database).close()  # refuse in one line, before uvicorn starts
+    if settings.store is None:  # Redis: many instances share the store, no lock
+        lock_database(settings.database).close()  # refuse in one line, before uvicorn starts
     redactor = TokenRedactor()
     for name in ("uvicorn.access", "uvicorn.error"):
         logging.getLogger(name).addFilter(redactor)
@@ -235,17 +244,30 @@ def _database(args: argparse.Namespace) -> Path:
     return Path(os.environ.get("MAE_DATABASE") or DEFAULT_DATABASE)
 
 
-def _store(args: argparse.Namespace) -> PrincipalStore:
-    return PrincipalStore(_database(args))
+def _store_url(args: argparse.Namespace) -> str | None:
+    """--store, else MAE_STORE, else None (SQLite); checked without building ``Settings``."""
+    url = args.store if args.store is not None else os.environ.get("MAE_STORE")
+    if not url or url == "sqlite":
+        return None
+    from web.redis_client import is_redis_url
+
+    if not is_redis_url(url):
+        raise BadMessage("--store", f"{url!r} is not a Redis URL (redis://HOST:PORT/DB)")
+    return url
+
+
+def _stores(args: argparse.Namespace
+            ) -> tuple[Principals, Callable[[str], str | None], Callable[[], None]]:
+    return open_token_stores(_store_url(args), _database(args))
 
 
 def _tokens_create(args: argparse.Namespace) -> int:
-    store = _store(args)
+    store, standing, close = _stores(args)
     try:
-        principal, token = create_token(store, _database(args), role=args.role, name=args.name,
+        principal, token = create_token(store, standing, role=args.role, name=args.name,
                                         agency=args.agency, unit_id=args.unit)
     finally:
-        store.close()
+        close()
     bound = principal.agency or principal.unit_id or ""
     print(f"principal {principal.principal_id} ({principal.role.value}"
           f"{' ' + str(bound) if bound else ''}, {principal.name})")
@@ -254,25 +276,25 @@ def _tokens_create(args: argparse.Namespace) -> int:
 
 
 def _tokens_list(args: argparse.Namespace) -> int:
-    store = _store(args)
+    store, _, close = _stores(args)
     try:
         for p, revoked in store.principals():
             bound = p.agency or p.unit_id or ""
             print(f"{p.principal_id}  {p.role.value:<10} {bound!s:<12} {p.name}"
                   f"{'  (revoked)' if revoked else ''}")
     finally:
-        store.close()
+        close()
     return 0
 
 
 def _tokens_revoke(args: argparse.Namespace) -> int:
-    store = _store(args)
+    store, _, close = _stores(args)
     try:
         if not store.revoke(args.principal_id):
             print(f"mae: no active principal {args.principal_id!r}")
             return 1
     finally:
-        store.close()
+        close()
     print(f"revoked {args.principal_id}")
     return 0
 

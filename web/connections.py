@@ -5,8 +5,11 @@ process (``DELETE /api/admin/tokens/{id}``) calls :meth:`Connections.revoke` dir
 by ``mae tokens revoke`` in another process is noticed two ways: :meth:`Connections.watch`
 polls the principals table every ``interval_s`` (0.5 s) in a worker thread, and
 :meth:`Connections.sweep` runs on the loop just before each batch of new events is published,
-so no event logged after a revocation reaches the revoked principal. Both first ask SQLite's
-``PRAGMA data_version`` (has anyone else committed?) and read the revoked ids only then.
+so no event logged after a revocation reaches the revoked principal. Both ask a
+:class:`Revocations` source: SQLite's (:class:`SqliteRevocations`) first asks ``PRAGMA
+data_version`` (has anyone else committed?) and reads the revoked ids only then; Redis's
+(:class:`web.redis_revocations.RedisRevocations`) is told by pub/sub, so a revocation at any
+instance closes the sockets at every instance.
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
-__all__ = ["Connections", "Handle"]
+__all__ = ["Connections", "Handle", "Revocations", "SqliteRevocations"]
 
 logger = logging.getLogger(__name__)
 
@@ -40,20 +44,55 @@ class Handle:
         self.revoked.set()
 
 
-class Connections:
-    """The registry of open sockets by principal id, and the revocation watcher."""
+class Revocations(Protocol):
+    """Where :class:`Connections` learns of revoked principals."""
+
+    def revoked_ids(self) -> frozenset[str] | None:
+        """The revoked principal ids if they may have changed since the last call, else None
+        (cheap when nothing changed: it runs on the loop before each publish)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class SqliteRevocations:
+    """Revoked ids from the principals table of the service database."""
 
     def __init__(self, database: Path) -> None:
         self._db = sqlite3.connect(Path(database), check_same_thread=False,
                                    isolation_level=None, timeout=10.0)
         self._lock = threading.Lock()
         self._version: int | None = None
-        self._revoked: frozenset[str] = frozenset()
-        self._open: dict[str, set[Handle]] = {}
+
+    def revoked_ids(self) -> frozenset[str] | None:
+        with self._lock:
+            (version,) = self._db.execute("PRAGMA data_version").fetchone()
+            if version == self._version:
+                return None
+            try:
+                rows = self._db.execute(
+                    "SELECT principal_id FROM principals WHERE revoked_at IS NOT NULL"
+                ).fetchall()
+            except sqlite3.OperationalError:  # no principals table yet
+                rows = []
+            self._version = version
+            return frozenset(r[0] for r in rows)
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+class Connections:
+    """The registry of open sockets by principal id, and the revocation watcher."""
+
+    def __init__(self, revocations: Revocations | Path) -> None:
+        self._source = revocations if not isinstance(revocations, Path) \
+            else SqliteRevocations(revocations)
+        self._open: dict[str, set[Handle]] = {}
+
+    def close(self) -> None:
+        self._source.close()
 
     def add(self, handle: Handle) -> None:
         self._open.setdefault(handle.principal_id, set()).add(handle)
@@ -78,23 +117,6 @@ class Connections:
             logger.info("closed %d socket(s) of revoked principal %s", len(handles), principal_id)
         return len(handles)
 
-    def _revoked_ids(self) -> frozenset[str] | None:
-        """The revoked principal ids if the database changed since the last look, else None
-        (thread-safe; one cheap PRAGMA when nothing changed)."""
-        with self._lock:
-            (version,) = self._db.execute("PRAGMA data_version").fetchone()
-            if version == self._version:
-                return None
-            try:
-                rows = self._db.execute(
-                    "SELECT principal_id FROM principals WHERE revoked_at IS NOT NULL"
-                ).fetchall()
-            except sqlite3.OperationalError:  # no principals table yet
-                rows = []
-            self._version = version
-            self._revoked = frozenset(r[0] for r in rows)
-            return self._revoked
-
     def _close_revoked(self, revoked: frozenset[str] | None) -> None:
         if revoked is None:
             return
@@ -105,7 +127,7 @@ class Connections:
         """On the loop: close the sockets of principals revoked since the last look (called
         before publishing events, so none reaches a revoked principal)."""
         if self._open:
-            self._close_revoked(self._revoked_ids())
+            self._close_revoked(self._source.revoked_ids())
 
     async def watch(self, interval_s: float = 0.5) -> None:
         """Poll for revocations made by other processes until cancelled (reads off the loop)."""
@@ -114,8 +136,8 @@ class Connections:
             if not self._open:
                 continue
             try:
-                revoked = await asyncio.to_thread(self._revoked_ids)
-            except sqlite3.Error:
+                revoked = await asyncio.to_thread(self._source.revoked_ids)
+            except (sqlite3.Error, OSError):
                 logger.exception("could not read revoked principals")
                 continue
             self._close_revoked(revoked)

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from web.audit import AuditLog
+from web.audit import Audit
 from web.auth import Action, Principal, authorize
 from web.logins import Gate
 from web.service import DispatchService
@@ -31,8 +31,8 @@ def get_service(request: Request) -> DispatchService:
     return service
 
 
-def get_audit(request: Request) -> AuditLog:
-    audit: AuditLog = request.app.state.audit
+def get_audit(request: Request) -> Audit:
+    audit: Audit = request.app.state.audit
     return audit
 
 
@@ -63,6 +63,6 @@ def require(action: Action) -> Callable[..., Principal]:
 
 
 ServiceDep = Annotated[DispatchService, Depends(get_service)]
-AuditDep = Annotated[AuditLog, Depends(get_audit)]
+AuditDep = Annotated[Audit, Depends(get_audit)]
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 ClientDep = Annotated[str, Depends(client_address)]

@@ -15,8 +15,8 @@ from collections import deque
 from collections.abc import Callable
 from datetime import datetime
 
-from web.audit import AuditLog
-from web.auth import Principal, PrincipalStore, claimed_id
+from web.audit import Audit
+from web.auth import Principal, Principals, claimed_id
 from web.errors import TooManyLogins, Unauthorized
 
 __all__ = ["Gate", "LoginLimiter", "TooManyLogins", "client_ip"]
@@ -78,7 +78,7 @@ class Gate:
     """Every login goes through here: the limit, the token check and the audit of failures.
     Blocking (SQLite): REST calls it from its worker threads, sockets via ``to_thread``."""
 
-    def __init__(self, principals: PrincipalStore, audit: AuditLog, limiter: LoginLimiter, *,
+    def __init__(self, principals: Principals, audit: Audit, limiter: LoginLimiter, *,
                  now: Callable[[], datetime]) -> None:
         self.principals = principals
         self.audit = audit

@@ -25,12 +25,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
 from dispatch.model import Location
 from dispatch.state import DispatchState
 from web.eventstore import StorageUnavailable, connect_sqlite
 
-__all__ = ["PositionReport", "PositionStore", "PositionTracker"]
+__all__ = ["PositionReport", "PositionStorage", "PositionStore", "PositionTracker"]
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +61,29 @@ class PositionReport:
     unit_id: str
     location: Location
     at: datetime
+
+
+class PositionStorage(Protocol):
+    """Where kept positions are stored, and how other instances' reach this one (SQLite:
+    :class:`PositionStore`, one instance; Redis: :class:`web.redis_positions.RedisPositions`,
+    which also shares each stored batch with every other instance)."""
+
+    name: str
+
+    def latest(self) -> list[PositionReport]: ...
+
+    def track(self, unit_id: str, *, since: datetime | None = None
+              ) -> list[PositionReport]: ...
+
+    def save(self, latest: list[PositionReport], track: list[PositionReport], *,
+             now: datetime) -> None: ...
+
+    def follow(self, on_reports: Callable[[list[PositionReport]], None]) -> None:
+        """Call ``on_reports`` (from another thread) with the positions other instances
+        store, until :meth:`close`; nothing to do where there are no others."""
+        ...
+
+    def close(self) -> None: ...
 
 
 class PositionStore:
@@ -123,6 +147,9 @@ class PositionStore:
                     db.execute("ROLLBACK")
                 raise StorageUnavailable(self.name, str(exc)) from exc
 
+    def follow(self, on_reports: Callable[[list[PositionReport]], None]) -> None:
+        """One instance per file: no other instance's positions to follow."""
+
     def close(self) -> None:
         self._db.close()
 
@@ -133,7 +160,7 @@ class PositionTracker:
     ``publish(report)`` shows a kept report to the dispatchers; ``on_storage_error(store)`` is
     told when a batch cannot be stored (it is kept and retried with the next one)."""
 
-    def __init__(self, store: PositionStore, state: DispatchState, *, min_interval_s: float,
+    def __init__(self, store: PositionStorage, state: DispatchState, *, min_interval_s: float,
                  track_every_s: float, publish: Callable[[PositionReport], None],
                  on_storage_error: Callable[[str, str], None] | None = None,
                  on_storage_ok: Callable[[str], None] | None = None) -> None:
@@ -188,6 +215,17 @@ class PositionTracker:
                 self._take(report)
         return len(due)
 
+    def remote(self, reports: list[PositionReport]) -> int:
+        """On the loop: positions another instance kept and stored; shown here too (state and
+        dispatchers), never stored again. Returns how many were newer than what we had."""
+        shown = 0
+        for report in reports:
+            if report.unit_id in self.state.units and self.state.note_position(
+                    report.unit_id, report.location, report.at):
+                self._publish(report)
+                shown += 1
+        return shown
+
     def _take(self, report: PositionReport) -> bool:
         unit_id, at = report.unit_id, report.at
         if not self.state.note_position(unit_id, report.location, at):
@@ -227,5 +265,5 @@ class PositionTracker:
                 self._on_error(exc.store, exc.detail)
             return False
         if self._on_ok is not None:
-            self._on_ok(PositionStore.name)
+            self._on_ok(self.store.name)
         return True

@@ -22,7 +22,7 @@ from fastapi import APIRouter, Depends, Request, WebSocket, WebSocketDisconnect
 from starlette.websockets import WebSocketState
 
 from mae.errors import MaeError
-from web.auth import Action, Principal, PrincipalStore
+from web.auth import Action, Principal, Principals
 from web.deps import require
 from web.errors import BadMessage, describe
 from web.playback import Player, list_replays, load_replay
@@ -143,7 +143,7 @@ async def replay_socket(ws: WebSocket) -> None:
     principal = await accept_authenticated(ws, Action.DISPATCH_SOCKET)
     if principal is None:
         return
-    principals: PrincipalStore = ws.app.state.principals
+    principals: Principals = ws.app.state.principals
     settings = ws.app.state.settings
     player: Player | None = None
     problem: BadMessage | None = None

@@ -29,14 +29,14 @@ from dispatch.state import DispatchState
 from maps.graph import RoadGraph
 from routing.engine import TravelTimes
 from web.advice import Advisor
-from web.audit import AuditLog
+from web.audit import Audit
 from web.auth import Principal, Role
 from web.eventstore import EventStore
 from web.fanout import POSITION_ROLES, Backlog, Fanout, History, Subscription
 from web.follower import Follower
 from web.logindex import DEFAULT_WINDOW, AudienceWindow, LogIndex
 from web.metrics import Metrics
-from web.positions import PositionReport, PositionStore, PositionTracker
+from web.positions import PositionReport, PositionStorage, PositionTracker
 from web.snapshots import Snapshotter
 from web.ticks import Ticker
 from web.views import alarm_status, dumps, location_view, rota_view
@@ -74,7 +74,7 @@ class DispatchService:
         *,
         graph: RoadGraph,
         clock: Clock | None = None,
-        audit: AuditLog | None = None,
+        audit: Audit | None = None,
         config: DispatchConfig | None = None,
         recommend_config: RecommendConfig | None = None,
         queue_size: int = 10_000,
@@ -83,7 +83,7 @@ class DispatchService:
         metrics: Metrics | None = None,
         write_queue_size: int = 1_000,
         group_commit: bool = True,
-        positions: PositionStore | None = None,
+        positions: PositionStorage | None = None,
         position_min_interval_s: float = 2.0,
         position_track_every_s: float = 30.0,
         backlog_events: int = DEFAULT_WINDOW,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings"]
@@ -22,6 +22,11 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=0, le=65535, description="TCP port (0 picks a free one)")
     database: Path = Field(default=Path("mae-dispatch.sqlite3"),
                            description="SQLite file for events, principals and audit")
+    store: str | None = Field(default=None,
+                              description="keep the shared state (event log, tokens, audit, "
+                              "snapshots, positions) in Redis at this redis://HOST:PORT/DB URL, "
+                              "so several instances serve one dispatch state; default: all in "
+                              "the SQLite file `database` (one instance)")
     map_path: Path | None = Field(default=None,
                                   description="a .maegraph map (default: bundled Norrbotten)")
     region: Path | None = Field(default=None,
@@ -106,3 +111,15 @@ class Settings(BaseSettings):
                                            description="refused tokens one client address may "
                                            "present per minute before its logins get 429 "
                                            "(sockets: close 4429) until the minute has passed")
+
+    @field_validator("store")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        """Only a Redis URL (or nothing, for SQLite) names a shared store."""
+        from urllib.parse import urlsplit
+
+        if value is None or value.strip() in {"", "sqlite"}:
+            return None
+        if urlsplit(value).scheme not in {"redis", "rediss", "unix"}:
+            raise ValueError(f"{value!r} is not a Redis URL (redis://HOST:PORT/DB)")
+        return value

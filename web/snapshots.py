@@ -28,17 +28,19 @@ import os
 import re
 import sqlite3
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from dispatch.events import event_from_dict, event_to_dict
 from dispatch.snapshot import SnapshotError, copy_state, decode_snapshot, encode_snapshot
 from dispatch.state import DispatchState
-from web.eventstore import connect_sqlite
+from web.eventstore import StorageUnavailable, connect_sqlite
 from web.logindex import LogIndex
 
-__all__ = ["Restored", "SnapshotFiles", "Snapshotter", "event_digest", "restore_into"]
+__all__ = ["Restored", "SnapshotFiles", "SnapshotShelf", "Snapshotter", "check_snapshot",
+           "event_digest", "restore_into"]
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +56,61 @@ def event_digest(conn: sqlite3.Connection, seq: int) -> str | None:
     event = event_from_dict(json.loads(row[0]))
     text = json.dumps(event_to_dict(event), sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def check_snapshot(path: Path, blob: bytes, digest_at: Callable[[int], str | None]
+                   ) -> Restored:
+    """Decode ``blob`` and check it is of this log (its digest of the event at its seq is
+    ``digest_at(seq)``'s); :class:`SnapshotError` saying why not otherwise."""
+    state, extra = decode_snapshot(blob)
+    digest = digest_at(state.last_seq) if state.last_seq else None
+    if digest is None and state.last_seq:
+        raise SnapshotError(f"the log has no event {state.last_seq}: the snapshot is "
+                            "ahead of this log (restored from an older backup?)")
+    if extra.get("event_digest") != digest:
+        raise SnapshotError(f"event {state.last_seq} of the log is not the one the "
+                            "snapshot was made after (another log?)")
+    index = extra.get("index")
+    if not isinstance(index, dict):
+        raise SnapshotError("the snapshot has no log index")
+    return Restored(path, state, index, digest)
+
+
+class SnapshotShelf(Protocol):
+    """Where snapshots are kept and read back (SQLite's directory: :class:`SnapshotFiles`;
+    Redis: :class:`web.redis_snapshots.RedisSnapshots`), with the log they belong to."""
+
+    def latest(self) -> Restored | None:
+        """The newest usable snapshot, skipping (with a warning) any that is not."""
+        ...
+
+    def store(self, state: DispatchState, index: LogIndex) -> str:
+        """Durably keep a snapshot of ``state`` (replacing atomically, pruning old ones);
+        returns its name."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class _FileShelf:
+    """:class:`SnapshotFiles` with its own connection to the database for the digests."""
+
+    def __init__(self, files: SnapshotFiles) -> None:
+        self.files = files
+        self._conn: sqlite3.Connection | None = None
+
+    def latest(self) -> Restored | None:
+        return self.files.latest()
+
+    def store(self, state: DispatchState, index: LogIndex) -> str:
+        if self._conn is None:
+            self._conn = connect_sqlite(self.files.database)
+        return self.files.write(state, index, self._conn).name
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,18 +146,7 @@ class SnapshotFiles:
     def read(self, path: Path, conn: sqlite3.Connection) -> Restored:
         """The snapshot at ``path`` if it is whole, of this code's state shape and of this
         log; :class:`SnapshotError` (or OSError) saying why not otherwise."""
-        state, extra = decode_snapshot(path.read_bytes())
-        digest = event_digest(conn, state.last_seq) if state.last_seq else None
-        if digest is None and state.last_seq:
-            raise SnapshotError(f"the log has no event {state.last_seq}: the snapshot is "
-                                "ahead of this database (restored from an older backup?)")
-        if extra.get("event_digest") != digest:
-            raise SnapshotError(f"event {state.last_seq} of the log is not the one the "
-                                "snapshot was made after (another database?)")
-        index = extra.get("index")
-        if not isinstance(index, dict):
-            raise SnapshotError("the snapshot has no log index")
-        return Restored(path, state, index, digest)
+        return check_snapshot(path, path.read_bytes(), lambda seq: event_digest(conn, seq))
 
     def latest(self) -> Restored | None:
         """The newest usable snapshot, skipping (with a warning) any that is not."""
@@ -159,12 +205,16 @@ class Snapshotter:
     """Writes the service's snapshots: every ``every`` events in a worker thread, and at
     shutdown. ``every=0`` turns snapshots off (reading and writing)."""
 
-    def __init__(self, database: Path, *, every: int, keep: int = 2) -> None:
-        self.files = SnapshotFiles(database, keep=keep)
+    def __init__(self, database: Path | None = None, *, every: int, keep: int = 2,
+                 shelf: SnapshotShelf | None = None) -> None:
+        if shelf is None:
+            if database is None:
+                raise ValueError("give the database or a shelf")
+            shelf = _FileShelf(SnapshotFiles(database, keep=keep))
+        self.shelf = shelf
         self.every = every
         self.written_seq = 0
         self._pending: asyncio.Future[None] | None = None
-        self._conn: sqlite3.Connection | None = None
         self._lock = threading.Lock()
 
     def restore(self, state: DispatchState, index: LogIndex) -> int:
@@ -172,7 +222,7 @@ class Snapshotter:
         (0 if there was none, or snapshots are off). Runs before the log's tail is replayed."""
         if self.every <= 0:
             return 0
-        restored = self.files.latest()
+        restored = self.shelf.latest()
         if restored is None:
             return 0
         try:
@@ -203,14 +253,12 @@ class Snapshotter:
                 await self._pending
         if self.every > 0 and state.last_seq > self.written_seq:
             await self._write(copy_state(state), index.copy())
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        self.shelf.close()
 
     async def _write(self, state: DispatchState, index: LogIndex) -> None:
         try:
             await asyncio.to_thread(self._write_now, state, index)
-        except (OSError, sqlite3.Error) as exc:
+        except (OSError, sqlite3.Error, StorageUnavailable) as exc:
             logger.warning("could not write a snapshot at seq %d: %s", state.last_seq, exc)
         except Exception as exc:  # a snapshot is a cache: failing one never stops the service
             logger.warning("could not write a snapshot at seq %d: %s", state.last_seq,
@@ -218,8 +266,6 @@ class Snapshotter:
 
     def _write_now(self, state: DispatchState, index: LogIndex) -> None:
         with self._lock:
-            if self._conn is None:
-                self._conn = connect_sqlite(self.files.database)
-            path = self.files.write(state, index, self._conn)
+            name = self.shelf.store(state, index)
             self.written_seq = max(self.written_seq, state.last_seq)
-        logger.info("wrote snapshot %s", path.name)
+        logger.info("wrote snapshot %s", name)

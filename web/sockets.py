@@ -59,7 +59,7 @@ from dispatch.errors import InvalidCommand
 from dispatch.model import CrewMember, Outcome
 from dispatch.state import DispatchState
 from mae.errors import MaeError
-from web.auth import Action, Principal, PrincipalStore, authorize
+from web.auth import Action, Principal, Principals, authorize
 from web.connections import Connections, Handle
 from web.errors import BadMessage, Unauthorized, describe
 from web.intake import submit_alarm
@@ -190,7 +190,7 @@ def revocable(ws: WebSocket, principal: Principal, sub: Subscription) -> Handle:
     return handle
 
 
-async def client_frames(ws: WebSocket, principal: Principal, principals: PrincipalStore,
+async def client_frames(ws: WebSocket, principal: Principal, principals: Principals,
                         tasks: set[asyncio.Task[Any]], handle: Handle | None = None,
                         ) -> AsyncIterator[str]:
     """The client's text frames (bytes decoded) until it leaves or one of ``tasks`` (its
@@ -241,7 +241,7 @@ async def client_frames(ws: WebSocket, principal: Principal, principals: Princip
 async def _serve(ws: WebSocket, action: Action, kinds: dict[str, Any],
                  handlers: dict[str, Handler]) -> None:
     service: DispatchService = ws.app.state.service
-    principals: PrincipalStore = ws.app.state.principals
+    principals: Principals = ws.app.state.principals
     principal = await accept_authenticated(ws, action)
     if principal is None:
         return
@@ -376,7 +376,7 @@ async def _history(conn: Connection, msg: HistoryMsg) -> Reply:
     found = await conn.service.history(Viewer.of(conn.principal), msg.callout_id,
                                        limit=HISTORY_LIMIT)
     who = {e["event"].get("actor") for e in found.events}
-    principals: PrincipalStore = conn.ws.app.state.principals
+    principals: Principals = conn.ws.app.state.principals
     actors = {p.principal_id: p.name for p, _ in principals.principals() if p.principal_id in who}
     return {"type": "history", "callout_id": msg.callout_id, "seq": found.seq,
             "events": found.events, "actors": actors, "truncated": found.truncated}

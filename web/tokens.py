@@ -10,12 +10,14 @@ solvers the full ``mae`` parser imported made a token take about a second).
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
-from web.auth import Principal, PrincipalStore, Role
+from web.auth import Principal, Principals, PrincipalStore, Role
 from web.errors import BadMessage
 
-__all__ = ["create_token", "ensure_unit_index", "unit_standing"]
+__all__ = ["create_token", "ensure_unit_index", "open_token_stores", "unit_standing"]
 
 # Literals, not parameters: SQLite uses a partial index only when the query repeats its terms.
 # UnitRetired is the region file's event for a unit removed from the file.
@@ -61,18 +63,43 @@ def unit_standing(database: Path, unit_id: str) -> str | None:
 
 
 def create_token(
-    store: PrincipalStore, database: Path, *, role: Role | str, name: str,
-    agency: str | None = None, unit_id: str | None = None,
+    store: Principals, database: Path | Callable[[str], str | None], *, role: Role | str,
+    name: str, agency: str | None = None, unit_id: str | None = None,
 ) -> tuple[Principal, str]:
     """A new principal and its token (shown once, stored hashed); a crew token is refused
-    unless ``unit_id`` is a registered, not retired, unit of the log at ``database``."""
+    unless ``unit_id`` is a registered, not retired, unit of the log: the SQLite log at
+    ``database``, or the one a standing function reads (``web.redis_standing`` on Redis)."""
     if str(role) == Role.CREW.value:
         if not unit_id:
             raise BadMessage("unit", "a crew token is bound to one unit: give --unit / unit_id")
-        standing = unit_standing(database, unit_id)
+        standing = database(unit_id) if callable(database) else \
+            unit_standing(database, unit_id)
         if standing is None:
             raise BadMessage("unit", f"unit {unit_id!r} is not registered in the dispatch log "
                              "(register it through the region file first)")
         if standing == "retired":
             raise BadMessage("unit", f"unit {unit_id!r} is retired")
     return store.create(role=role, name=name, agency=agency, unit_id=unit_id)
+
+
+def open_token_stores(store: str | None, database: Path
+                      ) -> tuple[Principals, Callable[[str], str | None], Callable[[], None]]:
+    """What ``mae tokens`` needs, light to open: the principals, a unit-standing check and a
+    closer. SQLite by default (the file only, no lock: the service may be running)."""
+    if store is None:
+        principals: Principals = PrincipalStore(database)
+        return principals, partial(unit_standing, database), principals.close
+    from web.redis_auth import RedisPrincipalStore
+    from web.redis_standing import RedisUnitStanding
+    from web.redislog import RedisEventStore
+
+    redis_principals = RedisPrincipalStore(store)
+    log = RedisEventStore(store)
+    standing = RedisUnitStanding(store, log)
+
+    def close() -> None:
+        standing.close()
+        log.close()
+        redis_principals.close()
+
+    return redis_principals, standing, close

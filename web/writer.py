@@ -42,7 +42,7 @@ from dispatch.commands import Command, Decision, DispatchConfig, decide
 from dispatch.events import Envelope, Event
 from dispatch.state import DispatchState
 from mae.errors import MaeError
-from web.audit import AuditLog
+from web.audit import Audit
 from web.auth import Principal
 from web.errors import BadMessage, Busy, describe
 from web.eventstore import EventStore, OpRecord, StorageUnavailable, StoreConflict
@@ -139,7 +139,7 @@ class Writer:
 
     def __init__(self, store: EventStore, state: DispatchState, index: LogIndex, *,
                  clock: Clock, config: DispatchConfig, publish: Publish,
-                 audit: AuditLog | None = None, queue_size: int = 1_000,
+                 audit: Audit | None = None, queue_size: int = 1_000,
                  group_commit: bool = True, max_batch: int = 500,
                  on_storage_error: StorageErrorHook | None = None,
                  metrics: Metrics | None = None) -> None:

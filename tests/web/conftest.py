@@ -1,5 +1,10 @@
-"""Helpers for the web tests: a real server (thread or subprocess) on a free port, tokens in a
-real SQLite file, and a socket client that checks sequence numbers as it reads."""
+"""Helpers for the web tests: a real server (thread or subprocess) on a free port, tokens in its
+real store, and a socket client that checks sequence numbers as it reads.
+
+The store is SQLite (the test's file) unless a module runs on both with
+``pytestmark = BOTH_STORES``: each of its tests then runs once more with every store in a real
+redis-server (the ``redis_url`` fixture), and every helper here (``make_tokens``,
+``thread_server``, ``serve_app``, ``process_server``) follows the ``service_store`` fixture."""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -23,8 +29,12 @@ import pytest
 import uvicorn
 from websockets.sync.client import ClientConnection, connect
 
+from dispatch.events import Envelope
 from web.app import create_app
-from web.auth import PrincipalStore
+from web.audit import Audit, AuditLog
+from web.auth import Principals, PrincipalStore
+from web.eventstore import EventStore, SqliteEventStore
+from web.positions import PositionStorage, PositionStore
 from web.replay import Pace, WallPace
 from web.settings import Settings
 
@@ -54,9 +64,45 @@ class ManualClock:
             self.t += timedelta(seconds=seconds)
 
 
+#: The shared store of the running test: None (SQLite, the test's file) or a Redis URL. Set by
+#: the autouse ``service_store`` fixture; the helpers below default to it.
+_store: str | None = None
+
+#: Run a module's tests on both stores: ``pytestmark = BOTH_STORES``.
+BOTH_STORES = pytest.mark.parametrize("service_store", ["sqlite", "redis"], indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def service_store(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """The store the test's service uses: SQLite by default, Redis (an empty database of the
+    run's redis-server) where the module asks for both stores."""
+    global _store
+    kind = getattr(request, "param", "sqlite")
+    _store = request.getfixturevalue("redis_url") if kind == "redis" else None
+    try:
+        yield _store
+    finally:
+        _store = None
+
+
+def current_store() -> str | None:
+    """The running test's store: None (SQLite) or the Redis URL."""
+    return _store
+
+
+def open_principals(db: Path, store: str | None = None) -> Principals:
+    """The principals of the test's service: in ``store`` (Redis) or the SQLite file ``db``."""
+    store = store if store is not None else _store
+    if store is None:
+        return PrincipalStore(db)
+    from web.redis_auth import RedisPrincipalStore
+
+    return RedisPrincipalStore(store)
+
+
 def make_tokens(db: Path) -> dict[str, str]:
-    """One token per role binding used by the tests, created in the service database."""
-    store = PrincipalStore(db)
+    """One token per role binding used by the tests, created in the service's store."""
+    store = open_principals(db)
     specs = {
         "dispatcher": {"role": "dispatcher"},
         "admin": {"role": "admin"},
@@ -84,6 +130,55 @@ class Server:
     db: Path
     tokens: dict[str, str]
     stop: Callable[[], None] = field(repr=False)
+    store: str | None = None
+
+    def principals(self) -> Principals:
+        """The server's principals store (close it after use)."""
+        return open_principals(self.db, self.store)
+
+    def audit(self) -> Audit:
+        """The server's audit log (close it after use)."""
+        if self.store is None:
+            return AuditLog(self.db)
+        from web.redis_audit import RedisAuditLog
+
+        return RedisAuditLog(self.store)
+
+    def events(self) -> list[Envelope]:
+        """Every event in the server's log (read through the store's own interface)."""
+        log: EventStore
+        if self.store is None:
+            log = SqliteEventStore(self.db)
+        else:
+            from web.redislog import RedisEventStore
+
+            log = RedisEventStore(self.store)
+        try:
+            return list(log.read(0))
+        finally:
+            log.close()
+
+    def positions(self) -> PositionStorage:
+        """The server's positions store (close it after use)."""
+        if self.store is None:
+            return PositionStore(self.db)
+        from web.redis_positions import RedisPositions
+
+        return RedisPositions(self.store)
+
+    def store_args(self) -> list[str]:
+        """The ``mae`` options naming this server's store."""
+        return ["--database", str(self.db)] + (["--store", self.store] if self.store else [])
+
+    def stored_text(self) -> str:
+        """Everything the server's store holds, as text (to check what never is in it)."""
+        if self.store is None:
+            conn = sqlite3.connect(self.db)
+            try:
+                return "\n".join(conn.iterdump())
+            finally:
+                conn.close()
+        return redis_text(self.store)
 
     @property
     def ws(self) -> str:
@@ -98,6 +193,22 @@ class Server:
         url = f"{self.ws}{path}" + (f"?since={since}" if since is not None else "")
         return Sock(connect(url, subprotocols=bearer(self.tokens[who]), open_timeout=10,
                             close_timeout=2))
+
+
+def redis_text(url: str) -> str:
+    """Every key and value of a Redis database, as text."""
+    import redis
+
+    r = redis.Redis.from_url(url)
+    out = []
+    read: dict[str, Callable[[bytes], Any]] = {
+        "string": r.get, "hash": r.hgetall, "stream": r.xrange, "set": r.smembers,
+        "zset": lambda k: r.zrange(k, 0, -1), "list": lambda k: r.lrange(k, 0, -1)}
+    for key in r.scan_iter():
+        kind = r.type(key).decode()
+        out.append(f"{key!r} {read[kind](key) if kind in read else None!r}")
+    r.close()
+    return "\n".join(out)
 
 
 def bearer(token: str) -> list[Any]:
@@ -136,7 +247,7 @@ def serve_app(app: Any, port: int, db: Path, tokens: dict[str, str], *,
         thread.join(timeout=join_timeout_s)
         assert not thread.is_alive(), "the server thread did not stop"
 
-    return Server(base, db, tokens, stop)
+    return Server(base, db, tokens, stop, _store)
 
 
 def thread_server(db: Path, tokens: dict[str, str], *, clock: ManualClock | None = None,
@@ -144,6 +255,7 @@ def thread_server(db: Path, tokens: dict[str, str], *, clock: ManualClock | None
                   **settings: Any) -> Server:
     """The dispatch service on ``port`` (a free one by default) in a thread."""
     port = port if port is not None else free_port()
+    settings.setdefault("store", _store)
     app = create_app(Settings(database=db, port=port, **settings), clock=clock,
                      replay_pace=replay_pace)
     return serve_app(app, port, db, tokens)
@@ -153,9 +265,10 @@ def process_server(
     db: Path, tokens: dict[str, str], port: int
 ) -> tuple[Server, subprocess.Popen[bytes]]:
     env = {**os.environ, "MAE_TICK_INTERVAL_S": "0.2"}
+    store = ["--store", _store] if _store is not None else []
     proc = subprocess.Popen(
         [sys.executable, "-m", "mae.cli", "serve", "--database", str(db), "--port", str(port),
-         "--demo-units", "--ack-timeout", "600"],
+         "--demo-units", "--ack-timeout", "600", *store],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     base = f"http://127.0.0.1:{port}"
@@ -173,7 +286,7 @@ def process_server(
             proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
 
-    return Server(base, db, tokens, stop), proc
+    return Server(base, db, tokens, stop, _store), proc
 
 
 class Sock:

@@ -7,9 +7,11 @@ from pathlib import Path
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from tests.web.conftest import Server
-from web.auth import PERMISSIONS, Action, PrincipalStore, Role, authorize
+from tests.web.conftest import BOTH_STORES, Server
+from web.auth import PERMISSIONS, Action, Role, authorize
 from web.errors import Forbidden, Unauthorized
+
+pytestmark = BOTH_STORES
 
 ROLES = {"dispatcher": Role.DISPATCHER, "admin": Role.ADMIN, "planner": Role.PLANNER,
          "manager": Role.MANAGER, "police": Role.AGENCY, "crew_sun": Role.CREW}
@@ -68,7 +70,7 @@ def test_missing_unknown_or_revoked_tokens_get_401(server: Server) -> None:
         assert anonymous.get("/api/units").status_code == 401
         r = anonymous.get("/api/units", headers={"Authorization": "Bearer mae_0_nonsense"})
         assert r.status_code == 401 and r.json()["error"] == "unauthorized"
-    store = PrincipalStore(server.db)
+    store = server.principals()
     principal, token = store.create(role="dispatcher", name="temp")
     with server.http(None) as client:
         auth = {"Authorization": f"Bearer {token}"}

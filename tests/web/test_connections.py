@@ -11,7 +11,9 @@ import sys
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from tests.web.conftest import ROOT, Server, Sock
+from tests.web.conftest import BOTH_STORES, ROOT, Server, Sock
+
+pytestmark = BOTH_STORES
 
 CLOSE_WITHIN_S = 2.0
 
@@ -20,7 +22,7 @@ def revoke_by_cli(server: Server, who: str) -> None:
     principal_id = server.tokens[who].split("_")[1]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     subprocess.run([sys.executable, "-m", "mae", "tokens", "revoke", principal_id,
-                    "--database", str(server.db)], cwd=ROOT, env=env, check=True,
+                    *server.store_args()], cwd=ROOT, env=env, check=True,
                    capture_output=True, timeout=60)
 
 

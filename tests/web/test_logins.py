@@ -3,7 +3,6 @@ sockets) and written to the audit log without the token."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,9 +11,11 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from tests.web.conftest import Server, bearer, make_tokens, thread_server
+from tests.web.conftest import BOTH_STORES, Server, bearer, make_tokens, thread_server
 from web.errors import TooManyLogins
 from web.logins import LoginLimiter, client_ip
+
+pytestmark = BOTH_STORES
 
 LIMIT = 3
 WRONG = "mae_0123456789abcdef_" + "guessedsecret" * 3
@@ -69,11 +70,11 @@ def test_rest_gets_429_after_the_limit_and_each_failure_is_audited(strict: Serve
     with strict.http(None) as anonymous:
         assert anonymous.get("/api/units").status_code == 429
 
-    conn = sqlite3.connect(strict.db)
-    rows = conn.execute("SELECT principal_id, role, action, client, result FROM audit "
-                        "WHERE result = 'refused unauthorized'").fetchall()
-    dump = "\n".join(r[0] for r in conn.iterdump())
-    conn.close()
+    audit = strict.audit()
+    rows = [(e.principal_id, e.role, e.action, e.client, e.result)
+            for e in audit.entries(limit=1000) if e.result == "refused unauthorized"]
+    audit.close()
+    dump = strict.stored_text()
     assert len(rows) == LIMIT
     assert all(r[0] == "0123456789abcdef" and r[1] == "-" and r[2] == "login /api/units"
                and r[3].startswith("127.0.0.1:") for r in rows)
@@ -89,10 +90,10 @@ def test_wrong_tokens_with_a_body_count_too_and_get_429(strict: Server) -> None:
     assert r.status_code == 429 and 1 <= int(r.headers["Retry-After"]) <= 60
     assert r.json()["error"] == "too_many_failed_logins"
     wrong.close()
-    conn = sqlite3.connect(strict.db)
-    (count,) = conn.execute("SELECT COUNT(*) FROM audit WHERE action = 'login /api/alarms' "
-                            "AND result = 'refused unauthorized'").fetchone()
-    conn.close()
+    audit = strict.audit()
+    count = sum(1 for e in audit.entries(limit=1000)
+                if e.action == "login /api/alarms" and e.result == "refused unauthorized")
+    audit.close()
     assert count == LIMIT
 
 

@@ -6,32 +6,38 @@ where it was last seen."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import sqlite3
 import time
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from dispatch.commands import DispatchConfig, RegisterUnit, decide
 from dispatch.events import Envelope
 from dispatch.model import Location
 from dispatch.state import DispatchState
-from tests.web.conftest import T0, ManualClock, thread_server
-from web.positions import PositionReport, PositionStore, PositionTracker
+from tests.web.conftest import BOTH_STORES, T0, ManualClock, Server, thread_server
+from web.positions import PositionReport, PositionStorage, PositionStore, PositionTracker
+from web.redis_positions import RedisPositions
 
 NEAR = {"lat": 65.83, "lon": 21.69}
 FAR = {"lat": 65.32, "lon": 21.48}
 
 
-def event_types(db: Path) -> list[str]:
-    with contextlib.closing(sqlite3.connect(db)) as conn:
-        return [str(t) for (t,) in conn.execute("SELECT type FROM events ORDER BY seq")]
+def event_types(server: Server) -> list[str]:
+    return [type(e.event).__name__ for e in server.events()]
 
 
-def table(db: Path, sql: str) -> list[tuple[Any, ...]]:
-    with contextlib.closing(sqlite3.connect(db)) as conn:
-        return list(conn.execute(sql))
+def stored_at(server: Server, unit_id: str) -> tuple[float, float] | None:
+    """Where the server's positions store has ``unit_id`` (either kind of store)."""
+    store = server.positions()
+    try:
+        found = [r.location for r in store.latest() if r.unit_id == unit_id]
+    finally:
+        store.close()
+    return (found[0].lat, found[0].lon) if found else None
 
 
 def wait_for(predicate: Any, timeout_s: float = 10.0) -> None:
@@ -41,6 +47,7 @@ def wait_for(predicate: Any, timeout_s: float = 10.0) -> None:
         time.sleep(0.05)
 
 
+@BOTH_STORES
 def test_reports_are_rate_limited_shown_to_dispatchers_and_never_logged(
         db: Path, tokens: dict[str, str]) -> None:
     clock = ManualClock()
@@ -50,7 +57,7 @@ def test_reports_are_rate_limited_shown_to_dispatchers_and_never_logged(
         disp.ready()
         crew = server.socket("/ws/crew", "crew_sun")
         crew.ready()
-        logged = event_types(db)
+        logged = event_types(server)
         first = crew.request({"type": "position", **NEAR})
         assert first["type"] == "ok" and first["kept"] is True
         (shown,) = disp.until(lambda m: m.get("type") == "unit_positions")["positions"]
@@ -64,12 +71,11 @@ def test_reports_are_rate_limited_shown_to_dispatchers_and_never_logged(
         clock.advance(1.5)
         third = crew.request({"type": "position", **FAR})
         assert third["kept"] is True
-        assert event_types(db) == logged  # nothing of it in the permanent log
+        assert event_types(server) == logged  # nothing of it in the permanent log
         later = disp.until(lambda m: m.get("type") == "unit_positions")["positions"]
         assert [(p["unit_id"], p["position"]["lat"]) for p in later] == [
             ("MAE-SUNDERBY", FAR["lat"])]
-        wait_for(lambda: table(db, "SELECT lat, lon FROM unit_positions WHERE unit_id = "
-                                   "'MAE-SUNDERBY'") == [(FAR["lat"], FAR["lon"])])
+        wait_for(lambda: stored_at(server, "MAE-SUNDERBY") == (FAR["lat"], FAR["lon"]))
         with server.http("dispatcher") as http:
             unit = http.get("/api/units/MAE-SUNDERBY").json()
         assert (unit["position"]["lat"], unit["position"]["lon"]) == (FAR["lat"], FAR["lon"])
@@ -93,6 +99,7 @@ def server_seq(server: Any) -> int:
         return int(http.get("/api/health").json()["seq"])
 
 
+@BOTH_STORES
 def test_a_restart_places_units_where_they_were_last_seen(
         db: Path, tokens: dict[str, str]) -> None:
     clock = ManualClock()
@@ -114,6 +121,7 @@ def test_a_restart_places_units_where_they_were_last_seen(
         server.stop()
 
 
+@BOTH_STORES
 def test_recommendations_use_the_reported_position(db: Path, tokens: dict[str, str]) -> None:
     """The state knows each unit's position without an event: the ETA follows the report."""
     clock = ManualClock()
@@ -155,8 +163,19 @@ def _state() -> DispatchState:
     return state
 
 
-def test_the_track_is_thinned_and_deleted_after_its_retention(tmp_path: Path) -> None:
-    store = PositionStore(tmp_path / "p.sqlite3", retention=timedelta(days=7))
+@pytest.fixture(params=["sqlite", "redis"])
+def position_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[PositionStorage]:
+    """The positions store of either kind (SQLite tables, Redis keys)."""
+    store: PositionStorage = PositionStore(tmp_path / "p.sqlite3", retention=timedelta(days=7)) \
+        if request.param == "sqlite" else RedisPositions(request.getfixturevalue("redis_url"),
+                                                         retention=timedelta(days=7))
+    yield store
+    store.close()
+
+
+def test_the_track_is_thinned_and_deleted_after_its_retention(
+        position_store: PositionStorage) -> None:
+    store = position_store
     state = _state()
     shown: list[PositionReport] = []
     tracker = PositionTracker(store, state, min_interval_s=2, track_every_s=30,
@@ -171,13 +190,14 @@ def test_the_track_is_thinned_and_deleted_after_its_retention(tmp_path: Path) ->
     tracker.report("U1", Location(66.0, 22.0), T0 + timedelta(days=8))
     assert asyncio.run(tracker.flush(T0 + timedelta(days=8)))
     assert [r.at for r in store.track("U1")] == [T0 + timedelta(days=8)]  # older ones expired
-    store.close()
+    assert [r.at for r in store.track("U1", since=T0 + timedelta(days=9))] == []
 
 
-def test_a_too_early_report_is_taken_once_the_interval_has_passed(tmp_path: Path) -> None:
+def test_a_too_early_report_is_taken_once_the_interval_has_passed(
+        position_store: PositionStorage) -> None:
     """The newest report the rate limit held back still lands, so a car that stops right
     after a burst is shown where it stopped; one replaced by a newer report never does."""
-    store = PositionStore(tmp_path / "p.sqlite3")
+    store = position_store
     state = _state()
     tracker = PositionTracker(store, state, min_interval_s=2, track_every_s=30,
                               publish=lambda r: None)
@@ -189,7 +209,6 @@ def test_a_too_early_report_is_taken_once_the_interval_has_passed(tmp_path: Path
     assert tracker.catch_up(T0 + timedelta(seconds=3)) == 1
     assert state.units["U1"].position.lat == 65.3
     assert state.units["U1"].position_at == T0 + timedelta(seconds=1)
-    store.close()
 
 
 def test_dispatchers_get_one_message_for_many_units_moving(

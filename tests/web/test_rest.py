@@ -7,11 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.web.conftest import Server
+from tests.web.conftest import BOTH_STORES, Server
 from web.cap import parse_cap, priority_of
 
 CAP = (Path(__file__).parents[1] / "data" / "cap" / "police_boden.xml").read_bytes()
 NOTE = "Mamma Berit säger att han tagit tabletter"
+pytestmark = BOTH_STORES
+
 ALARM = {"reference": "A-1", "priority": 1, "category": "suicide_risk",
          "location": {"place": "Kalix"}, "note": NOTE, "patient": {"age_band": "18-24"}}
 

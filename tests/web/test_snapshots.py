@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 
 from dispatch import snapshot as snap
 from dispatch.commands import (
@@ -29,9 +30,18 @@ from dispatch.commands import (
 from dispatch.model import Agency, Alarm, Category, Location, Priority
 from maps.bundled import load_bundled
 from maps.graph import RoadGraph
-from tests.web.conftest import T0, ManualClock, make_tokens, thread_server
+from tests.web.conftest import (
+    BOTH_STORES,
+    T0,
+    ManualClock,
+    current_store,
+    make_tokens,
+    thread_server,
+)
 from web.auth import Principal, Role
-from web.eventstore import SqliteEventStore
+from web.eventstore import EventStore, SqliteEventStore
+from web.redis_snapshots import RedisSnapshots
+from web.redislog import RedisEventStore
 from web.service import DispatchService
 from web.snapshots import SnapshotFiles, Snapshotter
 
@@ -57,12 +67,39 @@ def commands(n_alarms: int) -> list[Command]:
     return out
 
 
+def snapshot_seqs(db: Path) -> list[int]:
+    """The kept snapshots' seqs, newest first, of the test's store (files or Redis)."""
+    url = current_store()
+    if url is None:
+        return [s for s, _ in SnapshotFiles(db).paths()]
+    shelf = RedisSnapshots(url, SqliteEventStore(db))  # the log is not read for the seqs
+    try:
+        return shelf.seqs()
+    finally:
+        shelf.close()
+
+
+def drop_snapshot(db: Path, seq: int) -> None:
+    """Delete one snapshot of the test's store."""
+    url = current_store()
+    if url is None:
+        dict(SnapshotFiles(db).paths())[seq].unlink()
+        return
+    client = redis.Redis.from_url(url)
+    client.delete(f"mae:snapshot:{seq:012d}")
+    client.zrem("mae:snapshots", seq)
+    client.close()
+
+
 class Run:
-    """A service over ``db`` as the app runs it: restore + replay, execute, shut down."""
+    """A service over ``db`` (or the test's Redis) as the app runs it: restore + replay,
+    execute, shut down."""
 
     def __init__(self, db: Path, graph: RoadGraph, *, every: int, window: int = 1000) -> None:
-        self.store = SqliteEventStore(db)
-        self.snapshots = Snapshotter(db, every=every)
+        url = current_store()
+        self.store: EventStore = SqliteEventStore(db) if url is None else RedisEventStore(url)
+        self.snapshots = Snapshotter(db, every=every) if url is None else \
+            Snapshotter(every=every, shelf=RedisSnapshots(url, self.store))
         self.service = DispatchService(self.store, graph=graph, clock=ManualClock(),
                                        backlog_events=window, snapshots=self.snapshots)
         self.replayed = self.service.load()
@@ -86,19 +123,19 @@ def index_data(service: DispatchService) -> dict[str, Any]:
     return service._index.to_data()
 
 
+@BOTH_STORES
 def test_restart_restores_the_newest_snapshot_and_replays_only_the_tail(
         tmp_path: Path, graph: RoadGraph) -> None:
     db = tmp_path / "mae.sqlite3"
     first = Run(db, graph, every=7)
     first.run(commands(10))
-    files = SnapshotFiles(db)
-    seqs = [s for s, _ in files.paths()]
+    seqs = snapshot_seqs(db)
     assert len(seqs) == 2, "only the latest two are kept"
     assert seqs[0] == first.service.last_seq, "shutdown writes a final snapshot"
     state, index = vars(first.service.state), index_data(first.service)
     first.close()
 
-    files.paths()[0][1].unlink()  # the shutdown one gone: the older one plus a tail
+    drop_snapshot(db, seqs[0])  # the shutdown one gone: the older one plus a tail
     second = Run(db, graph, every=7)
     assert second.replayed == state["last_seq"] - seqs[1] > 0
     assert vars(second.service.state) == state
@@ -203,6 +240,7 @@ def test_a_resume_older_than_the_window_gets_the_state_not_a_partial_backlog(
     r.close()
 
 
+@BOTH_STORES
 def test_the_app_snapshots_right_after_a_long_replay_and_at_shutdown(
         tmp_path: Path, graph: RoadGraph) -> None:
     """A log replayed in full at start is snapshotted at once in the background (the next
@@ -211,13 +249,13 @@ def test_the_app_snapshots_right_after_a_long_replay_and_at_shutdown(
     first = Run(db, graph, every=0)
     first.run(commands(5))
     first.close()
-    assert SnapshotFiles(db).paths() == []
+    assert snapshot_seqs(db) == []
     server = thread_server(db, make_tokens(db), snapshot_every=5)
     try:
         deadline = time.monotonic() + 20
-        while not SnapshotFiles(db).paths() and time.monotonic() < deadline:
+        while not snapshot_seqs(db) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert [s for s, _ in SnapshotFiles(db).paths()] == [first.service.last_seq]
+        assert snapshot_seqs(db) == [first.service.last_seq]
         with server.http("police") as police:
             ack = police.post("/api/alarms", json={
                 "reference": "late", "priority": 2, "category": "psychosis",
@@ -228,7 +266,7 @@ def test_the_app_snapshots_right_after_a_long_replay_and_at_shutdown(
         assert end == first.service.last_seq + 1
     finally:
         server.stop()
-    assert [s for s, _ in SnapshotFiles(db).paths()] == [end, first.service.last_seq]
+    assert snapshot_seqs(db) == [end, first.service.last_seq]
 
 
 def test_a_snapshot_that_cannot_be_written_only_warns(

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from tests.web.conftest import ManualClock, Server, Sock, make_tokens, thread_server
-from web.auth import PrincipalStore
+from tests.web.conftest import BOTH_STORES, ManualClock, Server, Sock, make_tokens, thread_server
+
+pytestmark = BOTH_STORES
 
 ALARM = {"type": "alarm", "reference": "R-9", "priority": 1, "category": "psychosis",
          "location": {"place": "Boden"}}
@@ -155,7 +156,7 @@ def test_a_token_revoked_while_its_socket_is_open_is_cut_off(server: Server) -> 
     sock.ready()
     assert sock.request({"type": "ping"})["type"] == "pong"
     principal_id = server.tokens["crew_sun"].split("_")[1]
-    store = PrincipalStore(server.db)
+    store = server.principals()
     assert store.revoke(principal_id)
     store.close()
     before = seq(server)

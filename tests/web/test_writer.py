@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 
 from dispatch.commands import Command, DispatchConfig, EndShift, RegisterUnit, StartShift
 from dispatch.errors import InvalidCommand, InvalidTransition, UnknownUnit
 from dispatch.events import Envelope
 from dispatch.model import Location
 from dispatch.state import DispatchState
-from tests.web.conftest import T0, ManualClock, thread_server
+from tests.web.conftest import BOTH_STORES, T0, ManualClock, thread_server
 from tests.web.test_storage_faults import fill, small_tmpfs
 from web.errors import Busy, describe
 from web.eventstore import SqliteEventStore, StorageUnavailable, StoreConflict
@@ -146,16 +147,49 @@ def test_a_full_queue_refuses_with_busy_and_keeps_the_rest(tmp_path: Path) -> No
         store.close()
 
 
-def test_a_full_queue_answers_rest_503_with_retry_after(db: Path, tokens: dict[str, str]) -> None:
-    """A real server whose commit is held up (another connection holds SQLite's write lock):
-    commands beyond ``write_queue_size`` get a JSON 503 with Retry-After at once (a socket an
-    error frame with ``retry_after_s``); the queued ones complete when the lock is released."""
+class CommitBlocker:
+    """Holds up the service's commits: SQLite's write lock taken by another connection, or
+    Redis's writes paused (``CLIENT PAUSE … WRITE``) for the Redis store."""
+
+    def __init__(self, db: Path, store: str | None) -> None:
+        self.sqlite = sqlite3.connect(db, isolation_level=None) if store is None else None
+        self.redis = redis.Redis.from_url(store) if store is not None else None
+
+    def hold(self) -> None:
+        if self.sqlite is not None:
+            self.sqlite.execute("BEGIN IMMEDIATE")
+        else:
+            assert self.redis is not None
+            self.redis.execute_command("CLIENT", "PAUSE", "60000", "WRITE")
+
+    def release(self) -> None:
+        if self.sqlite is not None:
+            if self.sqlite.in_transaction:
+                self.sqlite.execute("ROLLBACK")
+        elif self.redis is not None:
+            self.redis.execute_command("CLIENT", "UNPAUSE")
+
+    def close(self) -> None:
+        self.release()
+        if self.sqlite is not None:
+            self.sqlite.close()
+        if self.redis is not None:
+            self.redis.close()
+
+
+@BOTH_STORES
+def test_a_full_queue_answers_rest_503_with_retry_after(
+        db: Path, tokens: dict[str, str], service_store: str | None) -> None:
+    """A real server whose commit is held up (another connection holds SQLite's write lock,
+    or Redis pauses writes): commands beyond ``write_queue_size`` get a JSON 503 with
+    Retry-After at once (a socket an error frame with ``retry_after_s``); the queued ones
+    complete when the store takes writes again."""
     server = thread_server(db, tokens, demo_units=True, write_queue_size=2,
                            tick_interval_s=60)
-    blocker = sqlite3.connect(db, isolation_level=None)
+    blocker = CommitBlocker(db, service_store)
     answers: list[int] = []
     try:
-        blocker.execute("BEGIN IMMEDIATE")
+        blocker.hold()
         done = threading.Event()
 
         def post(ref: str) -> None:
@@ -180,14 +214,15 @@ def test_a_full_queue_answers_rest_503_with_retry_after(db: Path, tokens: dict[s
         assert frame["retry_after_s"] == 1
         assert crew.request({"type": "ping"})["type"] == "pong"
         crew.close()
-        blocker.execute("ROLLBACK")
+        blocker.release()
         for t in threads:
             t.join(30)
         assert answers.count(201) >= 2 and 503 in answers and set(answers) <= {201, 503}
     finally:
         blocker.close()
         server.stop()
-    assert len([t for _, t in stored(db) if t == "AlarmReceived"]) == answers.count(201)
+    assert len([e for e in server.events() if type(e.event).__name__ == "AlarmReceived"]
+               ) == answers.count(201)
 
 
 @pytest.mark.parametrize("size", [1, 7])

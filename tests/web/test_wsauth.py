@@ -11,7 +11,9 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from tests.web.conftest import Server, Sock
+from tests.web.conftest import BOTH_STORES, Server, Sock
+
+pytestmark = BOTH_STORES
 
 
 def close_of(ws: object) -> tuple[list[dict[str, object]], int, str]:

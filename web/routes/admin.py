@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from pydantic import ValidationError
 
 from mae.errors import MaeError
-from web.auth import Action, Principal, PrincipalStore
+from web.auth import Action, Principal, Principals
 from web.connections import Connections
 from web.deps import ClientDep, ServiceDep, require
 from web.errors import BadMessage, UnknownPrincipal, describe
@@ -41,7 +41,7 @@ def _out(request: Request, principal: Principal, revoked: bool) -> dict[str, Any
 @router.get("", response_model=list[PrincipalOut], responses=errors())
 async def list_tokens(request: Request, _: Admin) -> list[dict[str, Any]]:
     """Every principal (never a token or its hash), oldest first, with its open sockets."""
-    store: PrincipalStore = request.app.state.principals
+    store: Principals = request.app.state.principals
     found = await asyncio.to_thread(store.principals)
     return [_out(request, p, revoked) for p, revoked in found]
 
@@ -62,12 +62,12 @@ async def create(request: Request, service: ServiceDep, admin: Admin,
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid"}
         field = ".".join(str(p) for p in first.get("loc", ())) or "body"
         raise BadMessage(field, str(first.get("msg", "invalid"))) from None
-    store: PrincipalStore = request.app.state.principals
-    database = request.app.state.settings.database
+    store: Principals = request.app.state.principals
+    standing = request.app.state.unit_standing  # the log's unit registrations (any store)
     target = {"kind": spec.role, "unit_id": spec.unit_id, "agency": spec.agency}
     try:
         principal, token = await asyncio.to_thread(
-            create_token, store, database, role=spec.role, name=spec.name,
+            create_token, store, standing, role=spec.role, name=spec.name,
             agency=spec.agency, unit_id=spec.unit_id)
     except MaeError as exc:
         info = describe(exc)
@@ -83,7 +83,7 @@ async def create(request: Request, service: ServiceDep, admin: Admin,
 async def revoke(request: Request, service: ServiceDep, admin: Admin, client: ClientDep,
                  principal_id: PrincipalId) -> dict[str, Any]:
     """Revoke a principal's token and close its open sockets now (4401)."""
-    store: PrincipalStore = request.app.state.principals
+    store: Principals = request.app.state.principals
     found = await asyncio.to_thread(store.get, principal_id)
     if found is None:
         await service.record(admin, "token.revoke", {"target_id": principal_id}, client,

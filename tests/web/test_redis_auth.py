@@ -1,0 +1,70 @@
+"""Principals on a real redis-server behave like the SQLite table: tokens shown once and stored
+hashed, revoked once, listed oldest first; Redis down is StorageUnavailable (a 503)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from tests.redis_server import RedisServer
+from web.auth import Principals, PrincipalStore, Role
+from web.errors import BadMessage, Unauthorized
+from web.eventstore import StorageUnavailable
+from web.redis_auth import RedisPrincipalStore
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def principals(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Principals]:
+    store: Principals = PrincipalStore(tmp_path / "p.sqlite3") if request.param == "sqlite" \
+        else RedisPrincipalStore(request.getfixturevalue("redis_url"))
+    yield store
+    store.close()
+
+
+def test_a_token_authenticates_until_revoked_in_both_stores(principals: Principals) -> None:
+    crew, token = principals.create(role="crew", name="Piteå car", unit_id="MAE-PITEA")
+    agency, _ = principals.create(role="agency", name="SOS", agency="police")
+    assert principals.authenticate(token) == crew
+    assert principals.is_active(crew.principal_id)
+    assert [(p.principal_id, revoked) for p, revoked in principals.principals()] == [
+        (crew.principal_id, False), (agency.principal_id, False)]
+    assert principals.get(agency.principal_id) == (agency, False)
+    assert principals.revoke(crew.principal_id)
+    assert not principals.revoke(crew.principal_id)  # once
+    assert not principals.revoke("0" * 16)
+    with pytest.raises(Unauthorized):
+        principals.authenticate(token)
+    assert not principals.is_active(crew.principal_id)
+    assert principals.get(crew.principal_id) == (crew, True)
+    with pytest.raises(Unauthorized):
+        principals.authenticate(token[:-1] + ("A" if token[-1] != "A" else "B"))
+    with pytest.raises(Unauthorized):
+        principals.authenticate(None)
+    with pytest.raises(BadMessage) as bad:
+        principals.create(role="boss", name="x")
+    assert bad.value.field == "role"
+    assert principals.get("f" * 16) is None
+
+
+def test_redis_keeps_only_the_hash_of_a_token(redis_url: str) -> None:
+    store = RedisPrincipalStore(redis_url)
+    principal, token = store.create(role=Role.DISPATCHER, name="Anna")
+    secret = token.split("_", 2)[2]
+    dump = b"".join(v for v in redis.Redis.from_url(redis_url).hgetall(
+        f"mae:principal:{principal.principal_id}").values())
+    assert secret.encode() not in dump and b"token_sha256" not in dump
+    store.close()
+
+
+def test_redis_down_is_storage_unavailable(redis_folder: Path) -> None:
+    server = RedisServer(redis_folder).start()
+    store = RedisPrincipalStore(server.url())
+    _, token = store.create(role="dispatcher", name="Anna")
+    server.kill()
+    with pytest.raises(StorageUnavailable) as down:
+        store.authenticate(token)
+    assert down.value.store == "principals"
+    store.close()

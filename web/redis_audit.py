@@ -1,0 +1,70 @@
+"""The audit log in Redis: one stream every instance appends to, read newest first.
+
+Stream ``audit`` (under the prefix) holds every row; ``audit:<principal id>`` the same rows of
+one principal, written in the same transaction, so "this principal's latest rows" is one
+``XREVRANGE`` however long the whole log is. Rows hold identifiers only
+(:func:`web.audit.kept_target`), never free text. Not trimmed: the audit log is a record.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import redis
+
+from web.audit import AuditEntry, kept_target
+from web.auth import Principal
+from web.redis_client import connect, redis_errors
+
+__all__ = ["RedisAuditLog"]
+
+STORE = "audit"
+
+
+class RedisAuditLog:
+    """:class:`web.audit.Audit` on Redis streams."""
+
+    def __init__(self, url: str, *, prefix: str = "mae:") -> None:
+        self.prefix = prefix
+        self._r: redis.Redis = connect(url)
+
+    def close(self) -> None:
+        self._r.close()
+
+    def _append(self, row: dict[str, str]) -> None:
+        with redis_errors(STORE):
+            pipe = self._r.pipeline(transaction=True)
+            pipe.xadd(f"{self.prefix}audit", row)  # type: ignore[arg-type]
+            pipe.xadd(f"{self.prefix}audit:{row['principal_id']}", row)  # type: ignore[arg-type]
+            pipe.execute()
+
+    def record(self, *, at: datetime, principal: Principal, action: str,
+               target: Mapping[str, object], client: str, result: str = "ok") -> None:
+        """Record one command; ``target`` keeps only identifier keys."""
+        self._append({"at": at.isoformat(), "principal_id": principal.principal_id,
+                      "role": principal.role.value, "action": action,
+                      "target": json.dumps(kept_target(target), sort_keys=True,
+                                           ensure_ascii=False),
+                      "client": client, "result": result})
+
+    def record_failed_login(self, *, at: datetime, claimed_id: str | None, client: str,
+                            action: str, result: str) -> None:
+        """Record a refused token by the id it claimed (or ``-``), never the token."""
+        self._append({"at": at.isoformat(), "principal_id": claimed_id or "-", "role": "-",
+                      "action": action, "target": "{}", "client": client, "result": result})
+
+    def entries(self, *, limit: int = 100, principal_id: str | None = None) -> list[AuditEntry]:
+        """The latest ``limit`` rows, newest first."""
+        key = f"{self.prefix}audit" + (f":{principal_id}" if principal_id is not None else "")
+        with redis_errors(STORE):
+            rows: Any = self._r.xrevrange(key, count=limit)
+        out = []
+        for _id, raw in rows:
+            f = {k.decode(): v.decode() for k, v in raw.items()}
+            out.append(AuditEntry(datetime.fromisoformat(f["at"]), f["principal_id"], f["role"],
+                                  f["action"], json.loads(f["target"]), f["client"],
+                                  f["result"]))
+        return out
