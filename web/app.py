@@ -101,8 +101,8 @@ def create_app(
                     service.run_storage_probe(settings.storage_probe_interval_s))
                 flush = asyncio.create_task(service.run_position_flush(1.0))
                 # a store other instances write too must be followed (SQLite is ours alone)
-                follow = None if isinstance(app.state.event_store, SqliteEventStore) else \
-                    asyncio.create_task(service.follow())
+                follow = asyncio.create_task(service.follow()) if stores.kind == "redis" \
+                    else None
                 connections: Connections = app.state.connections
                 watcher = asyncio.create_task(connections.watch())
                 try:
@@ -150,7 +150,6 @@ def create_app(
             if started:
                 logger.info("started %d demo shifts", started)
         app.state.service = service
-        app.state.event_store = store
         app.state.principals = principals
         app.state.audit = audit
         tracker = service.positions
