@@ -210,10 +210,11 @@ class Cluster:
             pidfile=str(self.folder / "haproxy.pid"))
         path = self.folder / "haproxy.cfg"
         path.write_text(config, encoding="utf-8")
-        check = subprocess.run([exe, "-c", "-q", "-f", str(path)], capture_output=True,
+        check = subprocess.run([exe, "-c", "-f", str(path)], capture_output=True,
                                text=True, check=False)
         if check.returncode != 0:
-            raise ClusterError(f"haproxy refuses {path}: {check.stderr.strip()}")
+            said = (check.stderr or check.stdout).strip()
+            raise ClusterError(f"haproxy refuses {path}: {said}")
         self._haproxy = subprocess.Popen([exe, "-db", "-f", str(path)], cwd=self.folder,
                                          stdout=self._log("haproxy.log"),
                                          stderr=subprocess.STDOUT)
