@@ -33,8 +33,12 @@ DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
 HAPROXY_TEMPLATE = DEPLOY / "haproxy.cfg"
 REDIS_CONF = DEPLOY / "redis.conf"
 
-#: The demo principals ``mae cluster up`` prints tokens for: (name, role, unit).
-DEMO_PRINCIPALS = (("dispatcher", "dispatcher", None), ("admin", "admin", None))
+#: The principals ``mae cluster up`` prints tokens for: (name, role, unit, agency); the crew's
+#: only with ``--demo-units`` (a crew token needs its unit registered).
+DEMO_PRINCIPALS = (("cluster dispatcher", "dispatcher", None, None),
+                   ("cluster admin", "admin", None, None),
+                   ("cluster police", "agency", None, "police"))
+DEMO_CREW = ("cluster crew", "crew", "MAE-SUNDERBY", None)
 
 
 class ClusterError(RuntimeError):
@@ -122,6 +126,14 @@ class Cluster:
     def url(self) -> str:
         """The balancer's address (the only instance's without one): what clients use."""
         return f"http://127.0.0.1:{self.port}" if self.balancer else self.members[0].url
+
+    def pids(self) -> dict[str, list[int]]:
+        """The running processes by part (``instances``, ``redis``, ``haproxy``), for
+        measuring their CPU time in ``/proc``."""
+        procs = {"instances": [m.proc for m in self.members], "redis": [self._redis],
+                 "haproxy": [self._haproxy]}
+        return {part: [p.pid for p in ps if p is not None and p.poll() is None]
+                for part, ps in procs.items()}
 
     @property
     def redis_url(self) -> str:
@@ -233,19 +245,21 @@ class Cluster:
 
     def create_token(self, name: str, role: str, *, unit: str | None = None,
                      agency: str | None = None) -> str:
-        """A new principal's token, stored in the shared store (``mae tokens create``)."""
-        args = [sys.executable, "-m", "mae", "tokens", "create", "--role", role, "--name", name,
-                "--database", str(self.members[0].database),
-                *(("--store", self.redis_url) if self.redis else ())]
-        if unit:
-            args += ["--unit", unit]
-        if agency:
-            args += ["--agency", agency]
-        done = subprocess.run(args, cwd=self.folder, env=self._environ(), capture_output=True,
-                              text=True, check=False)
-        if done.returncode != 0:
-            raise ClusterError(f"mae tokens create failed: {done.stderr.strip()[-500:]}")
-        return done.stdout.strip().splitlines()[-1]
+        """A new principal's token, stored where the instances look (what ``mae tokens
+        create --store …`` does); a crew's unit must be registered already."""
+        return self.create_tokens([(name, role, unit, agency)])[0]
+
+    def create_tokens(self, specs: list[tuple[str, str, str | None, str | None]]) -> list[str]:
+        """Tokens for many principals at once: (name, role, unit, agency) each."""
+        from web.tokens import create_token, open_token_stores
+
+        principals, standing, close = open_token_stores(
+            self.redis_url if self.redis else None, self.members[0].database)
+        try:
+            return [create_token(principals, standing, role=role, name=name, agency=agency,
+                                 unit_id=unit)[1] for name, role, unit, agency in specs]
+        finally:
+            close()
 
     # -- stopping ---------------------------------------------------------------------------
 
@@ -330,8 +344,9 @@ def _up(args: argparse.Namespace) -> int:
         for member in cluster.members:
             print(f"  instance {member.index}: {member.url}  log {member.log}")
         print("demo tokens (new principals; revoke with mae tokens revoke --store …):")
-        for name, role, unit in DEMO_PRINCIPALS:
-            print(f"  {role:<10} {cluster.create_token(f'cluster {name}', role, unit=unit)}")
+        specs = [*DEMO_PRINCIPALS, *([DEMO_CREW] if args.demo_units else [])]
+        for spec, token in zip(specs, cluster.create_tokens(list(specs)), strict=True):
+            print(f"  {spec[1]:<10} {spec[2] or spec[3] or '':<13} {token}")
         print(f"\nopen {cluster.url}/ — Ctrl-C stops everything", flush=True)
         while all(m.alive for m in cluster.members):
             time.sleep(0.5)

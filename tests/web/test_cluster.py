@@ -10,6 +10,10 @@ import asyncio
 import contextlib
 import itertools
 import json
+import re
+import signal
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -51,11 +55,11 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 
 @pytest.fixture(scope="module")
 def tokens(cluster: Cluster) -> dict[str, str]:
-    made = {f"dispatcher{i}": cluster.create_token(f"dispatcher {i}", "dispatcher")
-            for i in range(2 * LANES + 4)}
-    made["police"] = cluster.create_token("police", "agency", agency="police")
-    for unit in UNITS:
-        made[unit] = cluster.create_token(f"crew {unit}", "crew", unit=unit)
+    names = [f"dispatcher{i}" for i in range(2 * LANES + 4)]
+    specs = [(f"cluster {n}", "dispatcher", None, None) for n in names]
+    specs += [("cluster police", "agency", None, "police")]
+    specs += [(f"cluster crew {u}", "crew", u, None) for u in UNITS]
+    made = dict(zip([*names, "police", *UNITS], cluster.create_tokens(specs), strict=True))
     return made
 
 
@@ -322,3 +326,50 @@ def test_kill_9_of_an_instance_under_load_loses_nothing(cluster: Cluster,
     finally:
         cluster.start_instance(victim)
         cluster.wait_instance(victim)
+
+
+def test_mae_cluster_up_serves_through_the_balancer_and_stops_everything_on_sigterm(
+        tmp_path: Path) -> None:
+    """The command a user tries first: it prints the balancer's address and tokens that work
+    there, and SIGTERM ends redis-server, every instance and haproxy."""
+    folder = tmp_path / "up"
+    proc = subprocess.Popen([sys.executable, "-m", "mae", "cluster", "up", "--instances", "2",
+                             "--folder", str(folder)], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if "Ctrl-C stops everything" in line:
+                break
+        text = "".join(lines)
+        url = re.search(r"MAE Dispatch on (http://\S+)", text)
+        token = re.search(r"dispatcher\s+(mae_\S+)", text)
+        assert url and token, text
+        reply = httpx.get(f"{url[1]}/api/units",
+                          headers={"Authorization": f"Bearer {token[1]}"}, timeout=10)
+        assert reply.status_code == 200 and reply.headers["X-Mae-Instance"].startswith("mae")
+        children = _children(proc.pid)
+        assert len(children) == 4  # redis-server, two instances, haproxy
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 143
+        assert not [pid for pid in children if Path(f"/proc/{pid}").exists()
+                    and "Z" not in Path(f"/proc/{pid}/stat").read_text().split()[2]]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+def _children(pid: int) -> list[int]:
+    """The direct child processes of ``pid`` (Linux ``/proc``)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                found.append(int(stat.parent.name))
+    return found
