@@ -278,6 +278,11 @@ class DispatchService:
         store (:class:`web.follower.Follower`); a service alone on its store need not."""
         await Follower(self._store, self._writer, wait_s=wait_s).run()
 
+    async def catch_up(self) -> None:
+        """Apply now whatever the store holds beyond the state: a client resuming from a seq
+        it saw on another instance of a shared log must not find this one behind it."""
+        await self._writer.follow()
+
     async def run_storage_probe(self, interval_s: float) -> None:
         """The storage heartbeat until cancelled: every ``interval_s`` seconds a small durable
         write tells whether the database takes writes (so /health notices a full disk before a

@@ -27,15 +27,18 @@ from dispatch.commands import (
 )
 from dispatch.errors import DispatchError
 from dispatch.model import Agency, Alarm, Category, Location, Priority
+from dispatch.status import UnitStatus
 from maps.bundled import load_bundled
 from maps.graph import RoadGraph
 from tests.redis_server import RedisServer
 from tests.web.conftest import T0, ManualClock
 from web.auth import Principal, Role
+from web.demo_units import demo_region, start_demo_shifts
 from web.errors import describe
 from web.eventstore import EventStore, SqliteEventStore
 from web.fanout import Subscription
 from web.redislog import RedisEventStore
+from web.regions import load_region
 from web.service import DispatchService
 from web.writer import Executed
 
@@ -64,13 +67,15 @@ def shared(request: pytest.FixtureRequest, tmp_path: Path) -> Opener:
 
 
 @contextlib.asynccontextmanager
-async def pair(open_store: Opener, graph: RoadGraph, *, wait_s: float = 0.2
-               ) -> AsyncIterator[tuple[DispatchService, DispatchService]]:
-    """Two services on their own stores of one log, each following the other's appends."""
+async def pair(open_store: Opener, graph: RoadGraph, *, wait_s: float = 0.2,
+               follow: bool = True) -> AsyncIterator[tuple[DispatchService, DispatchService]]:
+    """Two services on their own stores of one log, each following the other's appends
+    (unless ``follow`` is false)."""
     clock = ManualClock()
     stores = [open_store(), open_store()]
     services = [DispatchService(s, graph=graph, clock=clock, config=CONFIG) for s in stores]
-    followers = [asyncio.create_task(s.follow(wait_s=wait_s)) for s in services]
+    followers = [asyncio.create_task(s.follow(wait_s=wait_s)) for s in services] if follow \
+        else []
     try:
         yield services[0], services[1]
     finally:
@@ -320,5 +325,47 @@ def test_a_timeout_logged_by_one_instance_is_alerted_on_every_instance(
                         break
                     await asyncio.sleep(0.01)
                 assert [(m["kind"], m["callout_id"]) for m in alerts] == [("ack_timeout", cid)]
+
+    asyncio.run(run())
+
+
+def test_a_client_resuming_from_a_seq_seen_on_another_instance_gets_the_rest(
+        shared: Opener, graph: RoadGraph) -> None:
+    """A dispatcher who saw seq N on instance a reconnects to b before b followed that far:
+    b catches up first, so the resume is accepted and nothing after N is missed or repeated."""
+
+    async def run() -> None:
+        async with pair(shared, graph, follow=False) as (a, b):
+            await unit_on_shift(a, "U1")
+            seen = a.last_seq
+            await alarm(a, "R-1")
+            assert b.last_seq == 0  # b has not followed
+            await b.catch_up()
+            _sub, plan = b.subscribe(DISPATCHER, seen)
+            assert (plan.since, plan.upto) == (seen, a.last_seq)
+            pages = [page async for page in b.backlog(plan)]
+            seqs = [json.loads(t)["seq"] for page in pages for t in page
+                    if json.loads(t)["type"] == "event"]
+            assert seqs == list(range(seen + 1, a.last_seq + 1))
+
+    asyncio.run(run())
+
+
+def test_instances_starting_together_load_one_region_and_demo_shifts_once(
+        shared: Opener, graph: RoadGraph) -> None:
+    """Every instance loads the region and starts demo shifts at startup: one that has not
+    seen another's shifts yet finds them when its own are refused, and starts anyway."""
+
+    async def run() -> None:
+        async with pair(shared, graph, follow=False) as (a, b):
+            region = demo_region(graph)
+            await load_region(a, region)
+            await b.catch_up()
+            await load_region(b, region)  # the same units: nothing to do
+            assert await start_demo_shifts(a) == len(region.units)
+            assert await start_demo_shifts(b) == 0  # b was behind: all refused, none failed
+            assert all(u.status is UnitStatus.AVAILABLE for u in b.state.units.values())
+        types = stored_types(shared)
+        assert types.count("ShiftStarted") == len(region.units)  # one shift per unit
 
     asyncio.run(run())
