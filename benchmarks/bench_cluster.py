@@ -125,6 +125,18 @@ class Bench:
         self.dispatcher, self.police = made[0], made[1]
         self.crews = dict(zip(UNITS, made[2:], strict=True))
         self.ws = self.cluster.url.replace("http://", "ws://")
+        self.settle()
+
+    def settle(self, timeout_s: float = 300.0) -> None:
+        """Wait until every instance has prepared routing (started in the background at
+        startup: three instances doing it at once would be measured as latency)."""
+        deadline = time.monotonic() + timeout_s
+        for member in self.cluster.members:
+            while time.monotonic() < deadline:
+                health = httpx.get(f"{member.url}/api/health", timeout=10).json()
+                if health.get("routing_prepared"):
+                    break
+                time.sleep(0.5)
 
     def url(self, path: str, token: str, *, batch: bool = False) -> str:
         return f"{self.ws}{path}{'?batch=1' if batch else ''}#bearer={token}"
@@ -157,6 +169,10 @@ class Bench:
     async def alarm_latency(self, seconds: float, rate: float, subs: Subscribers
                             ) -> dict[str, float]:
         probes = [await Probe.open(self.url("/ws/dispatch", self.dispatcher)) for _ in range(3)]
+        async with httpx.AsyncClient(base_url=self.cluster.url, timeout=30) as http:
+            for _ in range(10):  # warm-up: each instance's first alarms
+                await self.alarm(http)
+        await asyncio.sleep(1.0)
         seq0, got0 = self.log_end(), subs.received
         sent: list[tuple[float, int]] = []
         failed = 0

@@ -59,7 +59,7 @@ class Follower:
                 if last <= self.writer.state.last_seq:
                     continue  # a timeout, or this instance's own append
                 try:
-                    self.applied += await self.writer.follow()
+                    self.applied += await self.writer.follow(last)
                 except StorageUnavailable as exc:
                     await self._failed(exc)
         finally:

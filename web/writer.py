@@ -435,12 +435,16 @@ class Writer:
     def _read_page(self, since: int) -> list[Envelope]:
         return list(itertools.islice(self.store.read(since), TAIL_PAGE))
 
-    async def follow(self) -> int:
+    async def follow(self, upto: int | None = None) -> int:
         """Apply and publish the events other instances appended to a shared store since the
         state's end, exactly once and in order (never while this writer's own batch is being
-        appended: its events are applied by the commit). Returns how many were applied;
-        raises :class:`StorageUnavailable` if the log cannot be read."""
+        appended: its events are applied by the commit). ``upto``: where the log was seen to
+        end; when the state has reached it meanwhile (this writer's own commit) nothing is
+        read. Returns how many were applied; raises :class:`StorageUnavailable` if the log
+        cannot be read."""
         async with self._applying:
+            if upto is not None and self.state.last_seq >= upto:
+                return 0
             try:
                 return await self._apply_tail()
             except sqlite3.Error as exc:
