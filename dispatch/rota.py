@@ -17,6 +17,8 @@ The rules (pure: the time and the timezone are passed in):
   extra shift and must name its end.
 * :func:`due_not_signed_on`: units whose rota shift has started but whose crew has not signed on.
   They stay off duty, so nothing can be assigned to them; the dispatcher is shown them.
+* :func:`sign_on_competences`: what a signing-on crew can do: the competences it ticked, else the
+  unit's registered ones (the region file's); a doctor on board adds ``doctor`` in the rule.
 * :func:`shifts_to_end`: units whose shift is over and that can go off duty now. A unit still on
   a callout when its shift ends works on: it goes off duty at the first tick after its outcome is
   recorded and it is no longer driving or at the scene (available, returning or unavailable).
@@ -24,7 +26,7 @@ The rules (pure: the time and the timezone are passed in):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
@@ -42,6 +44,7 @@ __all__ = [
     "occurrence",
     "shifts_of",
     "shifts_to_end",
+    "sign_on_competences",
     "sign_on_shift",
 ]
 
@@ -185,3 +188,13 @@ def shifts_to_end(state: DispatchState, now: datetime) -> list[str]:
         if u.shift_ends_at is not None and u.shift_ends_at <= now
         and u.callout_id is None and u.status in _CAN_END
     )
+
+
+def sign_on_competences(state: DispatchState, unit_id: str,
+                        ticked: Sequence[str] | None) -> tuple[str, ...]:
+    """The competences a crew signing on to ``unit_id`` brings: those it ticked (the crew page
+    offers the unit's, so an unticked one is missing today), or, when it says nothing (an older
+    client), the unit's registered competences from the region. ``UnknownUnit`` if none."""
+    if ticked is not None:
+        return tuple(ticked)
+    return state.unit(unit_id).registered_competences

@@ -143,7 +143,7 @@ def create_app(
                                   backlog_events=settings.backlog_events, snapshots=snapshots)
         await asyncio.to_thread(service.load)
         if region is not None:
-            await load_region(service, region)
+            await load_region(service, region, principals=principals)
         service.snapshot_if_due()
         if settings.demo_units:
             started = await start_demo_shifts(service)

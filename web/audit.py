@@ -23,7 +23,8 @@ __all__ = ["Audit", "AuditEntry", "AuditLog", "kept_target"]
 
 #: Keys a target may carry: identifiers only.
 TARGET_KEYS = frozenset({"callout_id", "unit_id", "alarm_id", "target_id", "source_id", "status",
-                         "kind", "seq", "reference", "agency", "duplicate", "options"})
+                         "kind", "seq", "reference", "agency", "duplicate", "options",
+                         "fields"})
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (

@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import sqlite3
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from typing import Any, Protocol
 
 from dispatch.model import Agency
 from web.errors import BadMessage, Forbidden, Unauthorized
-from web.eventstore import connect_sqlite
+from web.eventstore import StorageUnavailable, connect_sqlite
 
 __all__ = [
     "PERMISSIONS",
@@ -206,6 +207,8 @@ class Principals(Protocol):
 
     def revoke(self, principal_id: str) -> bool: ...
 
+    def revoke_unit(self, unit_id: str) -> list[str]: ...
+
     def close(self) -> None: ...
 
 
@@ -291,3 +294,17 @@ class PrincipalStore:
             "UPDATE principals SET revoked_at = ? WHERE principal_id = ? AND revoked_at IS NULL",
             (datetime.now(UTC).isoformat(), principal_id),
         ) > 0
+
+    def revoke_unit(self, unit_id: str) -> list[str]:
+        """Revoke every live token bound to ``unit_id`` (its crew's phones, when the unit is
+        retired); returns the principal ids revoked now, for closing their sockets."""
+        try:
+            with self._lock:
+                rows = self._db.execute(
+                    "UPDATE principals SET revoked_at = ? WHERE unit_id = ? "
+                    "AND revoked_at IS NULL RETURNING principal_id",
+                    (datetime.now(UTC).isoformat(), unit_id),
+                ).fetchall()
+        except sqlite3.Error as exc:
+            raise StorageUnavailable("principals", str(exc)) from exc
+        return sorted(r[0] for r in rows)

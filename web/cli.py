@@ -219,6 +219,8 @@ def _serve(args: argparse.Namespace) -> int:
 
     if settings.store is None:  # Redis: many instances share the store, no lock
         lock_database(settings.database).close()  # refuse in one line, before uvicorn starts
+    else:
+        _check_redis(settings.store)
     redactor = TokenRedactor()
     for name in ("uvicorn.access", "uvicorn.error"):
         logging.getLogger(name).addFilter(redactor)
@@ -230,6 +232,21 @@ def _serve(args: argparse.Namespace) -> int:
     )
     run_server(uvicorn.Server(config))
     return 0
+
+
+def _check_redis(url: str) -> None:
+    """Refuse in one line, before uvicorn starts, a ``--store`` no Redis answers at."""
+    import redis
+
+    from web.redis_client import connect
+
+    client = connect(url)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        raise BadMessage("--store", f"no Redis answers at {url} ({exc})") from None
+    finally:
+        client.close()
 
 
 #: ``Settings().database`` without importing pydantic (a test keeps the two equal).

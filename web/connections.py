@@ -1,13 +1,14 @@
 """Open sockets by principal, so revoking a token closes that principal's sockets at once.
 
 Each socket registers a :class:`Handle` under its principal id. A revocation made in this
-process (``DELETE /api/admin/tokens/{id}``) calls :meth:`Connections.revoke` directly; one made
-by ``mae tokens revoke`` in another process is noticed two ways: :meth:`Connections.watch`
-polls the principals table every ``interval_s`` (0.5 s) in a worker thread, and
-:meth:`Connections.sweep` runs on the loop just before each batch of new events is published,
-so no event logged after a revocation reaches the revoked principal. Both ask a
-:class:`Revocations` source: SQLite's (:class:`SqliteRevocations`) first asks ``PRAGMA
-data_version`` (has anyone else committed?) and reads the revoked ids only then; Redis's
+process (``DELETE /api/admin/tokens/{id}``, or retiring a unit, which revokes its crew's tokens)
+calls :meth:`Connections.revoke` directly; one made by ``mae tokens revoke`` in another process
+(or at another instance) is noticed two ways: :meth:`Connections.watch` asks every
+``interval_s`` (0.5 s) in a worker thread, and :meth:`Connections.sweep` runs on the loop just
+before each batch of new events and each ``unit_positions`` message is sent, so nothing sent
+after a revocation reaches the revoked principal. Both ask a :class:`Revocations` source:
+SQLite's (:class:`SqliteRevocations`) first asks ``PRAGMA data_version`` (has anyone else
+committed?) and reads the revoked ids only then; Redis's
 (:class:`web.redis_revocations.RedisRevocations`) is told by pub/sub, so a revocation at any
 instance closes the sockets at every instance.
 """

@@ -1,17 +1,17 @@
 """The crew's phone page: ``GET /crew``, its service worker and web app manifest, and the unit
 workflow it enforces offline.
 
-The page (``web/static/crew/``) works offline first: statuses, positions and outcomes wait in an
-outbox until the server has answered each (see :mod:`web.sockets` for the ``op`` ids that make
-them exactly-once). The service worker ``/crew/sw.js`` caches the app shell; it is served with
-``Service-Worker-Allowed: /crew`` so that its scope covers the page at ``/crew`` itself (the
-default scope of a script under ``/crew/`` would be ``/crew/``, which does not contain
-``/crew``). Its cache version is a fingerprint of the shell files and of the workflow, so a
-changed file or rule reaches phones on their next visit (the worker also fetches the workflow
-network-first, its cached copy only a fallback offline). ``/crew/workflow.json`` is the
+The page (``web/static/crew/``) works offline first: sign-ons, statuses, positions and outcomes
+wait in an outbox until the server has answered each (see :mod:`web.sockets` for the ``op`` ids
+that make them exactly-once). The service worker ``/crew/sw.js`` caches the app shell; it is
+served with ``Service-Worker-Allowed: /crew`` so that its scope covers the page at ``/crew``
+itself (the default scope of a script under ``/crew/`` would be ``/crew/``, which does not
+contain ``/crew``). Its cache version is a fingerprint of the shell files and of the workflow,
+so a changed file or rule reaches phones on their next visit (the worker also fetches the
+workflow network-first, its cached copy only a fallback offline). ``/crew/workflow.json`` is the
 transition table of :mod:`dispatch.status` and the crew rules of
-:func:`dispatch.commands.decide` as data, so the page enables only legal next statuses without
-a copy of the table in JavaScript.
+:func:`dispatch.commands.decide` as data, so the page enables only legal next statuses without a
+copy of the table in JavaScript.
 """
 
 from __future__ import annotations

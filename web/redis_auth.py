@@ -2,8 +2,9 @@
 
 Keys (under the store's prefix, ``mae:`` by default): ``principal:<id>`` a hash of the
 principal's fields and ``token_sha256`` (never the token), ``principals`` a sorted set of ids by
-creation time (the listing's order), ``revoked`` the set of revoked ids. A revocation also
-publishes the id on channel ``revocations``, which every instance's
+creation time (the listing's order), ``unit_principals:<unit>`` the crew principals bound to a
+unit (so retiring it revokes them all in one step), ``revoked`` the set of revoked ids. A
+revocation also publishes the id on channel ``revocations``, which every instance's
 :class:`web.redis_revocations.RedisRevocations` listens to, so the principal's sockets close at
 every instance within a moment.
 """
@@ -35,6 +36,22 @@ redis.call('PUBLISH', KEYS[3], ARGV[1])
 return 1
 """
 
+# Revoke every live principal bound to a unit (KEYS: the unit's set of principal ids, the
+# revoked set, the channel; ARGV: the principal key prefix, the time); returns the ids revoked.
+_REVOKE_UNIT = """
+local done = {}
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local key = ARGV[1] .. id
+  if redis.call('EXISTS', key) == 1 and redis.call('HEXISTS', key, 'revoked_at') == 0 then
+    redis.call('HSET', key, 'revoked_at', ARGV[2])
+    redis.call('SADD', KEYS[2], id)
+    redis.call('PUBLISH', KEYS[3], id)
+    table.insert(done, id)
+  end
+end
+return done
+"""
+
 
 def _text(value: bytes | None) -> str | None:
     return value.decode() if value is not None else None
@@ -47,9 +64,13 @@ class RedisPrincipalStore:
         self.prefix = prefix
         self._r: redis.Redis = connect(url)
         self._revoke = self._r.register_script(_REVOKE)
+        self._revoke_unit = self._r.register_script(_REVOKE_UNIT)
 
     def _key(self, principal_id: str) -> str:
         return f"{self.prefix}principal:{principal_id}"
+
+    def _unit_key(self, unit_id: str) -> str:
+        return f"{self.prefix}unit_principals:{unit_id}"
 
     @property
     def channel(self) -> str:
@@ -79,6 +100,8 @@ class RedisPrincipalStore:
             pipe = self._r.pipeline(transaction=True)
             pipe.hset(self._key(principal.principal_id), mapping=fields)
             pipe.zadd(f"{self.prefix}principals", {principal.principal_id: time.time_ns()})
+            if principal.unit_id is not None:
+                pipe.sadd(self._unit_key(principal.unit_id), principal.principal_id)
             pipe.execute()
         return principal, token
 
@@ -137,3 +160,12 @@ class RedisPrincipalStore:
             done = self._revoke(keys=[self._key(principal_id), self.revoked_key, self.channel],
                                 args=[principal_id, datetime.now(UTC).isoformat()])
         return bool(done)
+
+    def revoke_unit(self, unit_id: str) -> list[str]:
+        """Revoke every live token bound to ``unit_id`` (its crew's phones, when the unit is
+        retired) and tell every instance; returns the principal ids revoked now."""
+        with redis_errors(STORE):
+            done: Any = self._revoke_unit(
+                keys=[self._unit_key(unit_id), self.revoked_key, self.channel],
+                args=[f"{self.prefix}principal:", datetime.now(UTC).isoformat()])
+        return sorted(i.decode() for i in done)

@@ -8,6 +8,7 @@ is replayed; the demo loads the bundled :data:`BUNDLED_REGION`.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import tomllib
@@ -20,6 +21,7 @@ from dispatch.commands import RegisterUnit, RetireUnit, UpdateUnit
 from dispatch.errors import DispatchError
 from dispatch.region import Bounds, Region, RegionError, parse_region, region_commands
 from maps.graph import Facility, RoadGraph, haversine_m
+from web.auth import Principals
 from web.service import DispatchService
 
 __all__ = [
@@ -105,27 +107,34 @@ def with_region_facilities(graph: RoadGraph, region: Region) -> RoadGraph:
 
 @dataclass(slots=True)
 class RegionLoad:
-    """What loading a region did: unit ids registered, updated and retired, and the commands
-    refused (``unit_id: why``; a unit on a callout is not retired)."""
+    """What loading a region did: unit ids registered, updated and retired, the commands
+    refused (``unit_id: why``; a unit on a callout is not retired) and the crew tokens of
+    retired units revoked."""
 
     registered: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     retired: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
+    revoked: list[str] = field(default_factory=list)  # principal ids of retired units' crews
 
     def summary(self) -> str:
         parts = [f"{len(self.registered)} registered", f"{len(self.updated)} updated",
                  f"{len(self.retired)} retired"]
+        if self.revoked:
+            parts.append(f"{len(self.revoked)} crew tokens revoked")
         if self.refused:
             parts.append(f"{len(self.refused)} refused ({'; '.join(self.refused)})")
         return ", ".join(parts)
 
 
-async def load_region(service: DispatchService, region: Region) -> RegionLoad:
+async def load_region(service: DispatchService, region: Region, *,
+                      principals: Principals | None = None) -> RegionLoad:
     """Make the service's units match ``region``, through the service's writer (each change a
     logged event), and keep the region as ``service.region``. Nothing is logged when they
     already match. A command the rules refuse (retiring a unit on a callout) is reported, not
-    raised: the service starts, and the next load retires the unit."""
+    raised: the service starts, and the next load retires the unit. With ``principals``, the
+    crew tokens of every retired unit (now or before) are revoked: a retired unit's phone
+    cannot sign in."""
     service.region = region
     done = RegionLoad()
     for command in region_commands(region, service.state):
@@ -143,5 +152,12 @@ async def load_region(service: DispatchService, region: Region) -> RegionLoad:
             done.updated.append(command.unit_id)
         elif isinstance(command, RetireUnit):
             done.retired.append(command.unit_id)
+    if principals is not None:
+        for unit in [u for u in service.state.units.values() if u.retired]:
+            ids = await asyncio.to_thread(principals.revoke_unit, unit.unit_id)
+            done.revoked.extend(ids)
+            if ids:
+                logger.info("revoked %d crew token(s) of retired unit %s", len(ids),
+                            unit.unit_id)
     logger.info("region %s loaded: %s", region.name, done.summary())
     return done

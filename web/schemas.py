@@ -398,7 +398,8 @@ class CrewMemberIn(_In):
 class ShiftStartMsg(_Msg):
     """Sign on: who is on board, and until when. The end is ``ends_at``, else ``hours`` from
     now, else the end of the unit's rota shift (now, or starting within the hour); a sign-on
-    with no rota shift (an extra shift) must give one of the two."""
+    with no rota shift (an extra shift) must give one of the two. With an ``op`` it is
+    exactly-once, so the crew page queues it offline like a status."""
 
     type: Literal["shift_start"]
     crew: list[CrewMemberIn] = Field(
@@ -416,8 +417,11 @@ class ShiftStartMsg(_Msg):
 
     ends_at: AwareDatetime | None = None
     hours: float | None = Field(default=None, gt=0, le=24, allow_inf_nan=False)
-    competences: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(
-        default_factory=list, max_length=10)
+    competences: list[Annotated[str, Field(min_length=1, max_length=40)]] | None = Field(
+        default=None, max_length=20,
+        description="what the crew on board can do this shift (the page offers the unit's "
+        "registered competences, e.g. doctor); left out: the unit's registered competences")
+    op: OpId | None = None
 
 
 class ShiftEndMsg(_Msg):
@@ -591,6 +595,30 @@ class TokenIn(_In):
     agency: str | None = Field(default=None, max_length=20, description="with role agency")
     unit_id: Id | None = Field(default=None, description="with role crew: a registered unit "
                                "that is not retired")
+
+
+class UnitUpdateIn(_In):
+    """A unit's new values (admins): each field given replaces the unit's, an omitted one
+    stays; ``seats: null`` clears the seats. The rules are ``UpdateUnit``'s (dispatch)."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=80,
+                             description="the display name")
+    base: Id | None = Field(default=None, description="a base id of the loaded region file")
+    competences: list[Annotated[str, Field(min_length=1, max_length=40)]] | None = Field(
+        default=None, max_length=20, description="the unit's own competences, e.g. [\"doctor\"]")
+    seats: int | None = Field(default=None, ge=1, le=20, strict=True,
+                              description="seats in the car (a whole number; true is not one)")
+
+
+class UnitRetireIn(_In):
+    """Why a unit leaves the fleet (kept in its history; no patient details)."""
+
+    reason: str = Field(default="", max_length=200)
+
+
+class UnitRetiredOut(BaseModel):
+    unit: UnitOut
+    revoked_principals: list[str] = Field(description="crew tokens of the unit revoked now")
 
 
 class PrincipalOut(BaseModel):

@@ -108,8 +108,9 @@ class DispatchService:
         self._snapshots = snapshots
         self._fanout = Fanout(store, self.state, index, clock=self.clock, queue_size=queue_size,
                               backlog_window=backlog_window, page_size=backlog_page)
-        #: Called on the loop before each batch of new events is published (the app closes
-        #: revoked principals' sockets there, so no later event reaches them).
+        #: Called on the loop before each batch of new events and each ``unit_positions``
+        #: message is sent (the app closes revoked principals' sockets there, so nothing sent
+        #: later reaches them).
         self.before_publish: Callable[[], None] | None = None
         self._writer = Writer(store, self.state, index, clock=self.clock,
                               config=config or DispatchConfig(), publish=self._published,
@@ -247,6 +248,8 @@ class DispatchService:
         self._moved_timer = None
         moved, self._moved = self._moved, {}
         if moved:
+            if self.before_publish is not None:  # a principal revoked since: closed first
+                self.before_publish()
             self._fanout.send_positions([_position_view(r.unit_id, r.location, r.at)
                                          for r in moved.values()])
 

@@ -57,6 +57,7 @@ from dispatch.commands import (
 )
 from dispatch.errors import InvalidCommand
 from dispatch.model import CrewMember, Outcome
+from dispatch.rota import sign_on_competences
 from dispatch.state import DispatchState
 from mae.errors import MaeError
 from web.auth import Action, Principal, Principals, authorize
@@ -206,8 +207,8 @@ async def client_frames(ws: WebSocket, principal: Principal, principals: Princip
                 receive = asyncio.ensure_future(ws.receive())
             done, _ = await asyncio.wait({receive, *watched}, timeout=REVALIDATE_S,
                                          return_when=asyncio.FIRST_COMPLETED)
-            if (revoked is not None and revoked.done()) \
-                    or not principals.is_active(principal.principal_id):
+            if (revoked is not None and revoked.done()) or not await asyncio.to_thread(
+                    principals.is_active, principal.principal_id):  # Redis: a round trip
                 await refuse(ws, Unauthorized("the token was revoked"))
                 return
             if receive not in done:
@@ -380,7 +381,8 @@ async def _history(conn: Connection, msg: HistoryMsg) -> Reply:
                                        limit=HISTORY_LIMIT)
     who = {e["event"].get("actor") for e in found.events}
     principals: Principals = conn.ws.app.state.principals
-    actors = {p.principal_id: p.name for p, _ in principals.principals() if p.principal_id in who}
+    listed = await asyncio.to_thread(principals.principals)  # off the loop (Redis: I/O)
+    actors = {p.principal_id: p.name for p, _ in listed if p.principal_id in who}
     return {"type": "history", "callout_id": msg.callout_id, "seq": found.seq,
             "events": found.events, "actors": actors, "truncated": found.truncated}
 
@@ -475,7 +477,8 @@ MAX_SHIFT = timedelta(hours=24)
 
 
 async def _shift_start(conn: Connection, msg: ShiftStartMsg) -> Reply:
-    """Sign on: the crew members, and the shift's end (given, or the rota shift's)."""
+    """Sign on: the crew members, the shift's end (given, or the rota shift's) and its
+    competences (given, or the unit's registered ones; a doctor on board adds ``doctor``)."""
     unit = _unit(conn)
     now = conn.service.clock.now()
     if msg.ends_at is not None:
@@ -491,8 +494,10 @@ async def _shift_start(conn: Connection, msg: ShiftStartMsg) -> Reply:
                                  "of this extra shift")
         ends = shift.ends_at
     crew = tuple(CrewMember(m.name, m.role) for m in msg.crew)
-    return await conn.run_command(StartShift(unit, crew, ends, tuple(msg.competences)),
-                                  "shift_start", {"unit_id": unit, "crew_size": len(crew)})
+    competences = sign_on_competences(conn.service.state, unit, msg.competences)
+    return await conn.run_command(StartShift(unit, crew, ends, competences),
+                                  "shift_start", {"unit_id": unit, "crew_size": len(crew)},
+                                  op=msg.op)
 
 
 async def _crew_rota(conn: Connection, msg: Any) -> Reply:

@@ -40,6 +40,7 @@ from dispatch.rota import (
     next_shift,
     occurrence,
     shifts_to_end,
+    sign_on_competences,
     sign_on_shift,
 )
 from dispatch.status import UnitStatus
@@ -289,3 +290,22 @@ def test_a_doctor_on_board_gives_the_shift_the_doctor_competence(core: Core) -> 
     assert core.state.units["A"].competences == ("lpt", "doctor")
     core.do(StartShift("B", (CrewMember("Bo", CrewRole.NURSE),), T + timedelta(hours=8)), now=T)
     assert core.state.units["B"].competences == ()
+
+
+def test_a_sign_on_brings_the_ticked_competences_else_the_units_registered_ones(
+        core: Core) -> None:
+    """The crew page offers the unit's region competences ticked; what the crew leaves ticked
+    is the shift's (a doctor on board adds ``doctor``); an older client that says nothing gets
+    the unit's registered competences."""
+    core.do(RegisterUnit("A", "MAE A", "Base", Location(65.6, 22.1),
+                         competences=("nurse", "ECT")))
+    assert sign_on_competences(core.state, "A", None) == ("nurse", "ECT")
+    assert sign_on_competences(core.state, "A", ["nurse"]) == ("nurse",)
+    assert sign_on_competences(core.state, "A", []) == ()
+    with pytest.raises(KeyError):
+        sign_on_competences(core.state, "NOPE", None)
+    doctor = (CrewMember("Eva", CrewRole.DOCTOR),)
+    core.do(StartShift("A", doctor, T + timedelta(hours=8),
+                       competences=sign_on_competences(core.state, "A", ["nurse"])), now=T)
+    assert core.state.units["A"].competences == ("nurse", "doctor")
+    assert core.state.units["A"].registered_competences == ("nurse", "ECT")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from tests.web.conftest import BOTH_STORES, Server
+from tests.web.conftest import BOTH_STORES, Server, open_principals
 from web.auth import PERMISSIONS, Action, Role, authorize
 from web.errors import Forbidden, Unauthorized
 
@@ -138,3 +138,23 @@ def test_the_matrix_itself() -> None:
         authorize(agency, Action.DISPATCH_SOCKET)
     assert isinstance(Forbidden("x"), PermissionError)
     assert isinstance(Unauthorized("x"), PermissionError)
+
+
+def test_revoke_unit_revokes_every_live_token_of_that_unit_only(tmp_path: Path) -> None:
+    store = open_principals(tmp_path / "p.sqlite3")  # the SQLite file or the test's Redis
+    try:
+        a, token_a = store.create(role="crew", name="phone A", unit_id="U1")
+        b, token_b = store.create(role="crew", name="phone B", unit_id="U1")
+        other, token_other = store.create(role="crew", name="phone C", unit_id="U2")
+        disp, token_disp = store.create(role="dispatcher", name="desk")
+        store.revoke(b.principal_id)  # already revoked: not revoked "now" again
+        assert store.revoke_unit("U1") == [a.principal_id]
+        assert store.revoke_unit("U1") == []
+        for token in (token_a, token_b):
+            with pytest.raises(Unauthorized):
+                store.authenticate(token)
+        assert store.authenticate(token_other) == other
+        assert store.authenticate(token_disp) == disp
+        assert store.revoke_unit("no such unit") == []
+    finally:
+        store.close()

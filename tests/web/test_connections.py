@@ -7,11 +7,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from tests.web.conftest import BOTH_STORES, ROOT, Server, Sock
+from tests.web.conftest import BOTH_STORES, ROOT, ManualClock, Server, Sock, thread_server
 
 pytestmark = BOTH_STORES
 
@@ -80,3 +81,33 @@ def test_the_admin_api_revocation_closes_every_socket_of_the_principal(server: S
     for sock in (first, second):
         got, code = closed_after(sock)
         assert code == 4401 and [m["type"] for m in got] == ["error"]
+
+
+def test_no_unit_positions_reach_a_dispatcher_after_its_token_is_revoked(
+        db: Path, tokens: dict[str, str]) -> None:
+    """Positions are not events: the service checks for revocations before each
+    ``unit_positions`` message too, so a dispatcher revoked from another connection (as by
+    ``mae tokens revoke``) gets none of the positions reported after it, without waiting for
+    the revocation watcher's next poll."""
+    server = thread_server(db, tokens, clock=ManualClock(), demo_units=True,
+                           position_broadcast_s=0.05)
+    try:
+        disp, watcher = server.socket("/ws/dispatch", "dispatcher"), server.socket(
+            "/ws/dispatch", "planner")
+        crew = server.socket("/ws/crew", "crew_sun")
+        for sock in (disp, watcher, crew):
+            sock.ready()
+        store = server.principals()  # another connection to the store, like the CLI's
+        try:
+            assert store.revoke(server.tokens["dispatcher"].split("_")[1])
+        finally:
+            store.close()
+        assert crew.request({"type": "position", "lat": 65.83, "lon": 21.69})["kept"] is True
+        watcher.until(lambda m: m.get("type") == "unit_positions")  # it was sent
+        got, code = closed_after(disp)
+        assert code == 4401
+        assert [m["type"] for m in got] == ["error"], got
+        for sock in (watcher, crew):
+            sock.close()
+    finally:
+        server.stop()

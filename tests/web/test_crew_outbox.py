@@ -4,7 +4,6 @@ refused naming ``op``; a status made for a callout the unit has left is refused 
 
 from __future__ import annotations
 
-import sqlite3
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,17 +11,17 @@ from typing import Any
 
 import pytest
 
-from tests.web.conftest import Server, Sock, thread_server
+from tests.web.conftest import BOTH_STORES, Server, Sock, thread_server
+
+pytestmark = BOTH_STORES
 
 ALARM = {"type": "alarm", "reference": "OB-1", "priority": 1, "category": "psychosis",
          "location": {"place": "Boden"}}
 
 
-def events(db: Path) -> list[tuple[int, str]]:
-    """(seq, type) of every stored event, read straight from the SQLite file."""
-    with sqlite3.connect(db) as conn:
-        return [(int(s), str(t)) for s, t in
-                conn.execute("SELECT seq, type FROM events ORDER BY seq")]
+def events(server: Server) -> list[tuple[int, str]]:
+    """(seq, type) of every stored event, read through the server's store."""
+    return [(e.seq, type(e.event).__name__) for e in server.events()]
 
 
 def op() -> str:
@@ -61,15 +60,15 @@ def test_a_repeated_op_is_stored_once_and_answered_as_a_duplicate(
     ]
     for msg, kind in sent:
         key = op()
-        before = events(server.db)
+        before = events(server)
         first = crew.request({**msg, "op": key})
         assert first["type"] == "ok" and first["op"] == key and first["duplicate"] is False
-        stored = events(server.db)
+        stored = events(server)
         assert stored[len(before):] == [(first["seq"], kind)]
         again = crew.request({**msg, "op": key})
         assert again["type"] == "ok" and again["duplicate"] is True
         assert again["seq"] == first["seq"] and again["callout_id"] == first["callout_id"]
-        assert events(server.db) == stored
+        assert events(server) == stored
     # Without an op the same message is simply run again (and a new op id is a new message).
     assert crew.request({"type": "status", "status": "on_scene"})["type"] == "ok"
     assert "duplicate" not in crew.messages[-1]
@@ -78,11 +77,11 @@ def test_a_repeated_op_is_stored_once_and_answered_as_a_duplicate(
 def test_a_position_with_an_op_is_answered_and_logs_nothing(server: Server, crew: Sock) -> None:
     """Positions are kept out of the event log (web/positions.py): the op is echoed, nothing
     is appended, and the unit is where the report says."""
-    before = events(server.db)
+    before = events(server)
     key = op()
     reply = crew.request({"type": "position", "lat": 65.83, "lon": 21.69, "op": key})
     assert reply["type"] == "ok" and reply["op"] == key and reply["kept"] is True
-    assert events(server.db) == before
+    assert events(server) == before
     with server.http("dispatcher") as http:
         unit = http.get("/api/units/MAE-SUNDERBY").json()
     assert (unit["position"]["lat"], unit["position"]["lon"]) == (65.83, 21.69)
@@ -100,7 +99,7 @@ def test_ops_are_remembered_across_a_restart(db: Path, tokens: dict[str, str]) -
         crew.close()
     finally:
         server.stop()
-    stored = events(db)
+    stored = events(server)  # a stopped server's store is still readable
     server = thread_server(db, tokens, demo_units=True)
     try:
         crew = server.socket("/ws/crew", "crew_sun")
@@ -108,7 +107,7 @@ def test_ops_are_remembered_across_a_restart(db: Path, tokens: dict[str, str]) -
         again = crew.request({"type": "ack", "callout_id": cid, "op": key})
         assert again["type"] == "ok" and again["duplicate"] is True
         assert again["seq"] == first["seq"] and again["callout_id"] == cid
-        assert events(db) == stored
+        assert events(server) == stored
         crew.close()
     finally:
         server.stop()
@@ -129,7 +128,7 @@ def test_ops_are_per_unit(server: Server, crew: Sock) -> None:
 def test_a_bad_op_names_the_field_and_keeps_the_socket_open(
     server: Server, crew: Sock, bad: object
 ) -> None:
-    before = events(server.db)
+    before = events(server)
     msg = {"type": "position", "lat": 65.83, "lon": 21.69, "op": bad}
     reply = crew.request(msg)
     if bad is None:  # null is the same as leaving the op out
@@ -137,17 +136,17 @@ def test_a_bad_op_names_the_field_and_keeps_the_socket_open(
         return
     assert reply["type"] == "error" and reply["field"] == "op", reply
     assert reply["status"] == 422
-    assert events(server.db) == before
+    assert events(server) == before
     assert crew.request({"type": "ping"})["type"] == "pong"
 
 
 def test_an_op_id_reused_for_another_message_is_refused(server: Server, crew: Sock) -> None:
     key = op()
     assert crew.request({"type": "status", "status": "unavailable", "op": key})["type"] == "ok"
-    before = events(server.db)
+    before = events(server)
     reply = crew.request({"type": "status", "status": "available", "op": key})
     assert reply["type"] == "error" and reply["field"] == "op"
-    assert events(server.db) == before
+    assert events(server) == before
 
 
 def test_a_status_for_a_cancelled_callout_is_refused_and_not_remembered(
@@ -157,7 +156,7 @@ def test_a_status_for_a_cancelled_callout_is_refused_and_not_remembered(
     disp = server.socket("/ws/dispatch", "dispatcher")
     disp.ready()
     assert disp.request({"type": "cancel", "callout_id": cid})["type"] == "ok"
-    before = events(server.db)
+    before = events(server)
     key = op()
     # What an offline tablet queued before it heard of the cancellation.
     reply = crew.request({"type": "status", "status": "en_route", "callout_id": cid, "op": key})
@@ -165,7 +164,7 @@ def test_a_status_for_a_cancelled_callout_is_refused_and_not_remembered(
     assert cid in reply["message"] and "no longer" in reply["message"]
     plain = crew.request({"type": "status", "status": "en_route", "op": op()})
     assert plain["type"] == "error" and plain["status"] == 409  # available -> en_route
-    assert events(server.db) == before
+    assert events(server) == before
     # A second job: the queued status for the first must not move the unit on the second.
     second = job_for_sunderby(server, reference="OB-2")
     reply = crew.request({"type": "status", "status": "en_route", "callout_id": cid, "op": key})

@@ -8,11 +8,10 @@ same database, and every client resumes with ``since=`` and misses nothing and r
 
 from __future__ import annotations
 
-import sqlite3
 import subprocess
 from pathlib import Path
 
-from tests.web.conftest import Server, Sock, free_port, make_tokens, process_server
+from tests.web.conftest import BOTH_STORES, Server, Sock, free_port, make_tokens, process_server
 
 PATIENT_NOTE = "Patienten Kalle hotar att skada sig, kniv i köket"
 DISPATCH_NOTE = "Anhörig Lisa 070-1234567 väntar i trapphuset"
@@ -26,6 +25,7 @@ def history(server: Server, path: str, who: str, since: int) -> list[int]:
     return sock.seqs
 
 
+@BOTH_STORES
 def test_incident_end_to_end_survives_a_server_kill(tmp_path: Path) -> None:
     db = tmp_path / "e2e.sqlite3"
     tokens = make_tokens(db)
@@ -141,8 +141,9 @@ def test_incident_end_to_end_survives_a_server_kill(tmp_path: Path) -> None:
         logs.append(_drain(proc))
 
     # The audit log and the server's own log hold ids, never patient text or tokens.
-    with sqlite3.connect(db) as conn:
-        rows = conn.execute("SELECT action, target, client, result FROM audit").fetchall()
+    audit = server.audit()
+    rows = [(e.action, e.target, e.client, e.result) for e in audit.entries(limit=100_000)]
+    audit.close()
     actions = [r[0] for r in rows]
     for action in ("alarm", "merge", "recommend", "assign", "ack", "note", "status", "outcome"):
         assert action in actions, action

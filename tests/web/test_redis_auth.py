@@ -68,3 +68,17 @@ def test_redis_down_is_storage_unavailable(redis_folder: Path) -> None:
         store.authenticate(token)
     assert down.value.store == "principals"
     store.close()
+
+
+def test_revoking_a_unit_revokes_every_phone_of_its_crew_once(redis_url: str) -> None:
+    store = RedisPrincipalStore(redis_url)
+    one, _ = store.create(role="crew", name="phone 1", unit_id="MAE-PITEA")
+    two, _ = store.create(role="crew", name="phone 2", unit_id="MAE-PITEA")
+    other, _ = store.create(role="crew", name="Luleå", unit_id="MAE-LULEA")
+    store.revoke(two.principal_id)
+    assert store.revoke_unit("MAE-PITEA") == [one.principal_id]  # two was revoked already
+    assert store.revoke_unit("MAE-PITEA") == []
+    assert not store.is_active(one.principal_id) and store.is_active(other.principal_id)
+    assert one.principal_id in {m.decode() for m in
+                                redis.Redis.from_url(redis_url).smembers("mae:revoked")}
+    store.close()

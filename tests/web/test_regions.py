@@ -208,3 +208,56 @@ def test_the_service_serves_the_map_with_the_regions_bases_and_facilities(
     assert "Bodens vårdcentral" in {f["name"] for f in body["facilities"]}
     assert [(u["unit_id"], u["base"], u["seats"]) for u in units] == [
         ("U1", "Sunderby sjukhus", 3), ("U2", "Boden bas", None)]
+
+
+TWO_UNITS = """
+name = "Luleå and Piteå"
+[[bases]]
+id = "sunderbyn"
+name = "Sunderby sjukhus"
+lat = 65.67
+lon = 21.98
+[[bases]]
+id = "pitea"
+name = "Piteå älvdals sjukhus"
+lat = 65.326
+lon = 21.464
+[[units]]
+id = "MAE-SUNDERBY"
+name = "MAE Sunderbyn"
+base = "sunderbyn"
+[[units]]
+id = "MAE-PITEA"
+name = "MAE Piteå"
+base = "pitea"
+"""
+
+
+def test_a_unit_retired_by_the_region_file_loses_its_crew_tokens(tmp_path: Path) -> None:
+    """``mae serve --region``: a unit no longer in the file is retired and its crew's tokens
+    are revoked with it; the other unit's phones go on working."""
+    db = tmp_path / "retire.sqlite3"
+    tokens = make_tokens(db)
+    route = "/api/route?unit_id=MAE-PITEA&callout_id=C1"
+    srv = thread_server(db, tokens, clock=ManualClock(), region=write(tmp_path, TWO_UNITS))
+    try:
+        with srv.http("crew_pit") as crew:
+            assert crew.get(route).status_code == 404  # known, no such callout
+    finally:
+        srv.stop()
+    one = TWO_UNITS.replace('[[units]]\nid = "MAE-PITEA"\nname = "MAE Piteå"\nbase = "pitea"\n',
+                            "")
+    srv = thread_server(db, tokens, clock=ManualClock(), region=write(tmp_path, one))
+    try:
+        with srv.http("admin") as admin:
+            units = {u["unit_id"]: u for u in admin.get("/api/units").json()}
+            listed = {p["name"]: p["revoked"] for p in admin.get("/api/admin/tokens").json()}
+        assert units["MAE-PITEA"]["retired"] and not units["MAE-SUNDERBY"]["retired"]
+        assert listed["crew_pit"] is True
+        assert listed["crew_sun"] is False and listed["crew_sun2"] is False
+        with srv.http("crew_pit") as crew:
+            assert crew.get(route).status_code == 401
+        with srv.http("crew_sun") as crew:
+            assert crew.get("/api/route?unit_id=MAE-SUNDERBY&callout_id=C1").status_code == 404
+    finally:
+        srv.stop()

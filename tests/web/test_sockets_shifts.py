@@ -120,3 +120,49 @@ def test_a_bad_sign_on_names_the_field_and_changes_nothing(
     assert reply["type"] == "error" and reply["field"] == field, reply
     assert app.state.service.last_seq == before
     crew.close()
+
+
+def test_a_sign_on_takes_the_units_competences_unless_the_crew_says_otherwise(
+    off_duty: tuple[Server, Any],
+) -> None:
+    """Left out, the shift's competences are the unit's registered ones (the region's); given,
+    they are what the crew ticked, plus what its roles bring (a doctor on board)."""
+    srv, app = off_duty
+    units = app.state.service.state.units
+    assert units["MAE-PITEA"].registered_competences == ("nurse",)  # the bundled region's
+    pit = srv.socket("/ws/crew", "crew_pit")
+    pit.ready()
+    assert pit.request({"type": "shift_start", "crew": [{"name": "A", "role": "driver"}]})[
+        "type"] == "ok"
+    assert units["MAE-PITEA"].competences == ("nurse",)
+    sun = srv.socket("/ws/crew", "crew_sun")
+    sun.ready()
+    reply = sun.request({"type": "shift_start", "hours": 4, "competences": [],
+                         "crew": [{"name": "B", "role": "doctor"}]})
+    assert reply["type"] == "ok", reply
+    assert units["MAE-SUNDERBY"].competences == ("doctor",)
+    assert sun.request({"type": "shift_end"})["type"] == "ok"
+    too_many = sun.request({"type": "shift_start", "hours": 4, "crew": ["C"],
+                            "competences": [f"c{i}" for i in range(21)]})
+    assert too_many["type"] == "error" and too_many["field"].startswith("competences")
+    for sock in (pit, sun):
+        sock.close()
+
+
+def test_a_repeated_sign_on_op_starts_one_shift(off_duty: tuple[Server, Any]) -> None:
+    """The crew page queues a sign-on in its outbox with an op id and may send it again after
+    a lost reply: the repeat is answered as a duplicate and logs nothing."""
+    srv, app = off_duty
+    crew = srv.socket("/ws/crew", "crew_pit")
+    crew.ready()
+    msg = {"type": "shift_start", "crew": [{"name": "Anna Lind", "role": "nurse"}],
+           "competences": ["nurse"], "op": "5f0c8a8e-0d5e-4b8c-9a39-3c1f1c1e0a01"}
+    first = crew.request(msg)
+    assert first["type"] == "ok" and first["duplicate"] is False
+    seq = app.state.service.last_seq
+    again = crew.request(msg)
+    assert again["type"] == "ok" and again["duplicate"] is True and again["seq"] == first["seq"]
+    assert app.state.service.last_seq == seq
+    without_op = crew.request({k: v for k, v in msg.items() if k != "op"})
+    assert without_op["type"] == "error"  # a new sign-on: the unit is on shift already
+    crew.close()

@@ -23,6 +23,7 @@ import pytest
 
 from dispatch.events import Envelope, event_from_dict
 from dispatch.state import DispatchState
+from tests.redis_server import RedisServer
 from tests.web.conftest import (
     ROOT,
     ManualClock,
@@ -33,6 +34,8 @@ from tests.web.conftest import (
     wait_healthy,
 )
 from web.app import create_app
+from web.redis_auth import RedisPrincipalStore
+from web.redislog import RedisEventStore
 from web.settings import Settings
 
 
@@ -238,3 +241,64 @@ def test_a_file_size_limit_answers_503_and_the_state_follows_the_log(tmp_path: P
     finally:
         police.close()
         server.stop()
+
+
+def test_redis_unreachable_answers_503_names_the_store_and_recovers_by_itself(
+        redis_folder: Path, tmp_path: Path) -> None:
+    """The service on a Redis store whose redis-server is killed: writes (and logins, which
+    read the principals) answer JSON 503 with Retry-After, never a 500; ``/api/health`` names
+    the failing store; once redis-server is back on the same port (its append-only file
+    kept every acknowledged write) the service takes writes again without a restart."""
+    redis_server = RedisServer(redis_folder, appendonly=True).start()
+    url = redis_server.url()
+    db = tmp_path / "unused.sqlite3"  # nothing is stored in it on Redis
+    principals = RedisPrincipalStore(url)
+    tokens = {"police": principals.create(role="agency", name="p", agency="police")[1]}
+    principals.close()
+    port = free_port()
+    app = create_app(Settings(database=db, port=port, store=url, storage_probe_interval_s=0.2,
+                              tick_interval_s=60), clock=ManualClock())
+    server = serve_app(app, port, db, tokens)
+    seen: list[int] = []
+    try:
+        with server.http("police") as police:
+            first = police.post("/api/alarms", json=alarm("before"))
+            assert first.status_code == 201, first.text
+            redis_server.kill()
+            for ref in ("during-1", "during-2"):
+                reply = police.post("/api/alarms", json=alarm(ref))
+                seen.append(reply.status_code)
+                assert reply.status_code == 503, reply.text
+                assert reply.json()["error"] == "storage_unavailable"
+                assert int(reply.headers["Retry-After"]) >= 1
+            deadline = time.monotonic() + 15
+            while True:
+                health = httpx.get(f"{server.base}/api/health", timeout=10)
+                seen.append(health.status_code)
+                stores = {s["store"] for s in health.json()["storage"]}
+                if health.status_code == 503 and "events" in stores:
+                    break
+                assert time.monotonic() < deadline, health.text
+                time.sleep(0.1)
+            assert health.json()["status"] == "degraded"
+
+            redis_server.start()  # same folder and port: the append-only file is read back
+            deadline = time.monotonic() + 20
+            while httpx.get(f"{server.base}/api/health", timeout=10).status_code != 200:
+                assert time.monotonic() < deadline, "the service did not recover"
+                time.sleep(0.1)
+            after = police.post("/api/alarms", json=alarm("after"))
+            assert after.status_code == 201, after.text
+            assert police.get("/api/alarms/police/before").status_code == 200
+    finally:
+        server.stop()
+        redis_server.stop()
+    assert 500 not in seen
+    restarted = RedisServer(redis_folder, port=redis_server.port, appendonly=True).start()
+    try:
+        store = RedisEventStore(restarted.url())
+        refs = [getattr(e.event, "alarm", None) for e in store.read(0)]
+        store.close()
+        assert [a.reference for a in refs if a is not None] == ["before", "after"]
+    finally:
+        restarted.stop()

@@ -8,15 +8,20 @@ import os
 import sqlite3
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from tests.web.conftest import ROOT
+from dispatch.commands import DispatchConfig, RegisterUnit, decide
+from dispatch.model import Location
+from dispatch.state import DispatchState
+from tests.web.conftest import BOTH_STORES, ROOT, redis_text
 from web.auth import PrincipalStore
 from web.cli import DEFAULT_DATABASE
 from web.errors import BadMessage
 from web.eventstore import SqliteEventStore
+from web.redislog import RedisEventStore
 from web.settings import Settings
 from web.tokens import create_token, unit_standing
 
@@ -78,31 +83,49 @@ def test_create_token_refuses_unknown_and_retired_units(tmp_path: Path) -> None:
     store.close()
 
 
-def test_cli_create_list_revoke(tmp_path: Path) -> None:
+def register_in_redis(url: str, unit_id: str) -> None:
+    """Register a unit in the Redis event log, as the service would."""
+    log = RedisEventStore(url)
+    state = DispatchState()
+    for envelope in log.read(0):
+        state.apply(envelope)
+    events = decide(state, RegisterUnit(unit_id, unit_id, "Luleå", Location(65.58, 22.15)),
+                    now=datetime(2026, 1, 15, tzinfo=UTC), actor="t",
+                    config=DispatchConfig()).events
+    log.append(events, expected_last_seq=log.last_seq)
+    log.close()
+
+
+@BOTH_STORES
+def test_cli_create_list_revoke(tmp_path: Path, service_store: str | None) -> None:
     db = tmp_path / "d.sqlite3"
-    log_units(db, ("UnitRegistered", "MAE-PITEA"))
-    refused = mae("create", "--role", "crew", "--unit", "MAE-LULEA", "--name", "x",
-                  "--database", str(db))
+    where = ["--database", str(db)] + (["--store", service_store] if service_store else [])
+    if service_store is None:
+        log_units(db, ("UnitRegistered", "MAE-PITEA"))
+    else:
+        register_in_redis(service_store, "MAE-PITEA")
+    refused = mae("create", "--role", "crew", "--unit", "MAE-LULEA", "--name", "x", *where)
     assert refused.returncode == 1 and refused.stdout == ""
     assert refused.stderr.count("\n") == 1 and "MAE-LULEA" in refused.stderr
     assert "not registered" in refused.stderr and "Traceback" not in refused.stderr
 
     made = mae("create", "--role", "crew", "--unit", "MAE-PITEA", "--name", "Piteå car",
-               "--database", str(db))
+               *where)
     assert made.returncode == 0, made.stderr
     header, token = made.stdout.splitlines()
     principal_id = token.split("_")[1]
     assert principal_id in header and "MAE-PITEA" in header
     secret = token.split("_", 2)[2]
-    assert secret.encode() not in db.read_bytes()  # only the hash is stored
+    stored = db.read_bytes() if service_store is None else redis_text(service_store).encode()
+    assert principal_id.encode() in stored and secret.encode() not in stored  # only the hash
 
-    listed = mae("list", "--database", str(db))
+    listed = mae("list", *where)
     assert listed.returncode == 0
     assert principal_id in listed.stdout and "crew" in listed.stdout
     assert token not in listed.stdout and "(revoked)" not in listed.stdout
-    assert mae("revoke", principal_id, "--database", str(db)).returncode == 0
-    assert "(revoked)" in mae("list", "--database", str(db)).stdout
-    again = mae("revoke", principal_id, "--database", str(db))
+    assert mae("revoke", principal_id, *where).returncode == 0
+    assert "(revoked)" in mae("list", *where).stdout
+    again = mae("revoke", principal_id, *where)
     assert again.returncode == 1
 
 

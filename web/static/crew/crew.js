@@ -154,6 +154,7 @@ function itemText(msg) {
   if (msg.type === "status") return t("item.status", { status: t(`status.${msg.status}`) });
   if (msg.type === "outcome") return t("item.outcome", { kind: t(`outcome.${msg.kind}`) });
   if (msg.type === "position") return t("item.position", { lat: msg.lat.toFixed(4), lon: msg.lon.toFixed(4) });
+  if (msg.type === "shift_start") return t("item.shift_start", { n: msg.crew.length });
   return msg.type;
 }
 
@@ -381,7 +382,7 @@ function submitOutcome(ev) {
   enqueue(msg);
 }
 
-/** Send ``msg`` now (sign-on and off need the server's answer); true when it went through. */
+/** Send ``msg`` now (signing off needs the server's answer); true when it went through. */
 async function sendNow(msg) {
   $("shift-error").textContent = "";
   if (!crew.ready) {
@@ -504,10 +505,13 @@ async function main() {
   $("outcome-form").addEventListener("submit", submitOutcome);
   $("followup").addEventListener("change", () => { $("followup-box").hidden = !$("followup").checked; });
   $("outbox-count").addEventListener("click", () => $("outbox").scrollIntoView({ behavior: "smooth" }));
-  $("shift-form").addEventListener("submit", async (ev) => {
+  $("shift-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
     const msg = signOn.message();
-    if (msg && await sendNow(msg)) signOn.reset();
+    if (!msg) return;
+    $("shift-error").textContent = "";
+    enqueue(msg); // like a status: queued, sent (exactly once) when there is a connection
+    signOn.reset();
   });
   $("shift-end").addEventListener("click", () => sendNow({ type: "shift_end" }));
   $("login-form").addEventListener("submit", (ev) => {

@@ -1,4 +1,4 @@
-// The crew outbox. Every ack, status, position and outcome is queued here first, in
+// The crew outbox. Every ack, status, position, outcome and sign-on is queued here first, in
 // localStorage (so it survives a reload, a dead tunnel or a flat battery), with an op id made on
 // the phone. Items are sent one at a time, in order; an item leaves the queue only when the
 // server's reply for it arrives: "ok" (also "duplicate": the server had it already), or a

@@ -1,7 +1,9 @@
-// Signing on and off: who is on board (a name and a role per person, rows added and removed)
-// and when the shift ends, prefilled from the unit's rota shift (an extra shift outside the
-// rota needs the end typed). On shift the panel shows the crew and the end. Times are typed and
-// shown in Swedish time, like the rest of the page.
+// Signing on and off: who is on board (a name and a role per person, rows added and removed),
+// what they can do (the unit's competences from the region file, e.g. doctor, offered ticked:
+// the crew unticks what is missing today) and when the shift ends, prefilled from the unit's
+// rota shift (an extra shift outside the rota needs the end typed). On shift the panel shows
+// the crew, the shift's competences and the end. Times are typed and shown in Swedish time,
+// like the rest of the page. The sign-on goes through the outbox, so it is queued offline.
 import { t } from "/static/lib/i18n.js";
 import { fromStockholmLocal, toStockholmLocal } from "/static/lib/time.js";
 import { fmtTime } from "/static/crew/jobview.js";
@@ -11,10 +13,18 @@ const MAX_CREW = 6;
 
 const $ = (id) => document.getElementById(id);
 
+/** A competence's name in the current language (a region may name ones the page has no word for). */
+export function competenceText(name) {
+  const key = `competence.${name}`;
+  const text = t(key);
+  return text === key ? name : text;
+}
+
 export class SignOn {
   constructor() {
     this.rota = null; // this unit's row of the server's rota reply: {current, next, sign_on, ...}
     this.endsTouched = false; // the crew typed an end: the rota no longer overwrites it
+    this.offered = ""; // the unit's competences the form offers, as JSON (rebuilt when they change)
     $("crew-add").addEventListener("click", () => {
       this.addRow();
       this.rows().at(-1).querySelector(".crew-name").focus();
@@ -62,8 +72,39 @@ export class SignOn {
     this.renderTexts();
   }
 
+  /** Offer the unit's registered competences, ticked; kept as the crew left them until the
+   * unit's list itself changes. */
+  setCompetences(names) {
+    const list = Array.isArray(names) ? names : [];
+    const key = JSON.stringify(list);
+    if (key === this.offered) return;
+    this.offered = key;
+    $("shift-competences").replaceChildren(...list.map((name, i) => {
+      const label = document.createElement("label");
+      label.className = "choice";
+      const box = document.createElement("input");
+      box.type = "checkbox";
+      box.className = "shift-competence";
+      box.value = name;
+      box.checked = true;
+      box.id = `shift-competence-${i}`;
+      const span = document.createElement("span");
+      label.append(box, span);
+      return label;
+    }));
+    $("shift-competences-box").hidden = list.length === 0;
+  }
+
+  /** The competences ticked on the form. */
+  competences() {
+    return [...$("shift-competences").querySelectorAll(".shift-competence")].filter((b) => b.checked).map((b) => b.value);
+  }
+
   /** Labels in the current language (the rows are built here, not from the HTML). */
   renderTexts() {
+    for (const box of $("shift-competences").querySelectorAll(".shift-competence")) {
+      box.nextElementSibling.textContent = competenceText(box.value);
+    }
     const rows = this.rows();
     for (const row of rows) {
       row.querySelector(".crew-name-label").textContent = t("shift.name");
@@ -96,7 +137,10 @@ export class SignOn {
     $("shift-panel").dataset.off = String(off);
     $("shift-end").hidden = !unit || off || Boolean(job) || !["available", "returning", "unavailable"].includes(unit.status);
     $("shift-panel").hidden = !unit;
+    if (off) this.setCompetences(unit.registered_competences);
     if (unit && !off) {
+      const can = unit.competences || [];
+      $("shift-competence-list").textContent = can.length ? t("shift.can", { list: can.map(competenceText).join(", ") }) : "";
       $("shift-until").textContent = unit.shift_ends_at ? t("shift.until", { time: fmtTime(unit.shift_ends_at) }) : "";
       $("shift-crew-list").replaceChildren(...(unit.crew || []).map((m) => {
         const li = document.createElement("li");
@@ -116,14 +160,17 @@ export class SignOn {
     $("crew-error").textContent = crew.length ? "" : t("shift.crew.missing");
     $("shift-ends-error").textContent = ends ? "" : t("shift.ends.missing"); // the server says if it is past
     if (!crew.length || !ends) return null;
-    return { type: "shift_start", crew, ends_at: ends.toISOString() };
+    return { type: "shift_start", crew, ends_at: ends.toISOString(), competences: this.competences() };
   }
 
-  /** After a sign-on went through: a fresh form for the next one. */
+  /** After a sign-on was queued: a fresh form for the next one. */
   reset() {
     for (const row of this.rows().slice(1)) row.remove();
     this.rows()[0].querySelector(".crew-name").value = "";
     this.endsTouched = false;
+    const offered = JSON.parse(this.offered || "[]");
+    this.offered = ""; // all ticked again for the next sign-on
+    this.setCompetences(offered);
     this.setRota(this.rota);
   }
 }

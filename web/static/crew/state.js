@@ -19,6 +19,11 @@ export function project(server, items, wf) {
       job.status = "acknowledged";
     } else if (msg.type === "outcome" && job && job.callout_id === msg.callout_id) {
       job.status = "closed";
+    } else if (msg.type === "shift_start" && unit.status === "off_duty") {
+      unit.status = "available"; // signed on as far as the phone knows: the outbox sends it
+      unit.crew = msg.crew;
+      unit.shift_ends_at = msg.ends_at;
+      unit.competences = msg.competences || unit.registered_competences || [];
     } else if (msg.type === "position") {
       unit.position = { ...(unit.position || {}), lat: msg.lat, lon: msg.lon };
     }
@@ -102,10 +107,12 @@ export function applyEvent(server, ev, job, wf) {
     unit.status = "available";
     unit.shift_ends_at = ev.ends_at;
     unit.crew = ev.crew;
+    unit.competences = ev.competences || [];
   } else if (ev.type === "ShiftEnded" && me) {
     unit.status = "off_duty";
     unit.shift_ends_at = null;
     unit.crew = [];
+    unit.competences = [];
   } else if (ev.type === "AlarmReceived" && mine) {
     current.alarms = [...(current.alarms || []), ev.alarm];
     current.priority = Math.min(current.priority, ev.alarm.priority);

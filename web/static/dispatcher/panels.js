@@ -3,6 +3,13 @@
 import { t } from "/static/lib/i18n.js";
 import { escapeHtml, fmtAge, fmtTime, sameDay } from "./format.js";
 
+/** A competence's short name (a region may name ones the page has no word for: shown as is). */
+function competenceText(name) {
+  const key = `competence.${name}`;
+  const text = t(key);
+  return text === key ? name : text;
+}
+
 export function agencyBadges(alarms) {
   const seen = [...new Set(alarms.map((a) => a.agency))];
   return seen.map((a) => `<span class="agency agency-${escapeHtml(a)}" title="${escapeHtml(t(`agency.${a}`))}"`
@@ -52,8 +59,9 @@ export class Panels {
     this.renderFollowUps(store, now);
   }
 
-  /** Each unit with its status, who is on board (names and roles) and until when; a unit due
-   * by the rota whose crew has not signed on is flagged (store.rotaDue: unit id -> shift). */
+  /** Each unit with its status, who is on board (names and roles), what they can do and until
+   * when; a unit due by the rota whose crew has not signed on is flagged (store.rotaDue: unit
+   * id -> shift). */
   renderUnits(store) {
     const units = [...store.units.values()].sort((a, b) => a.name.localeCompare(b.name, "sv"));
     fill(this.el.units, units.map((u) => {
@@ -70,9 +78,12 @@ export class Panels {
       const shift = crew || until
         ? `<span class="unit-crew">${escapeHtml(crew)}${crew && until ? " · " : ""}${escapeHtml(until)}</span>`
         : "";
+      const can = u.status !== "off_duty" && (u.competences || []).length
+        ? ` <span class="unit-can">${escapeHtml(t("unit.can", { list: u.competences.map(competenceText).join(", ") }))}</span>`
+        : ""; // what the signed-on crew can do (the unit's competences and a doctor on board)
       return `<li class="unit-item${flag ? " due" : ""}" data-unit="${escapeHtml(u.unit_id)}"><span class="dot status-${u.status}" aria-hidden="true"></span>`
         + `<span class="name">${escapeHtml(u.name)}</span> <span class="status">${escapeHtml(t(`unit.${u.status}`))}</span>`
-        + `${flag}${shift}${job}</li>`;
+        + `${flag}${shift}${can}${job}</li>`;
     }), "units.empty");
   }
 

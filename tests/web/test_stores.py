@@ -1,0 +1,132 @@
+"""``open_stores``: SQLite by default (one instance: the file is locked), Redis when the setting
+``store`` names one (many instances share it: a token made, a position reported or a token
+revoked at one instance counts at every instance)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+from websockets.exceptions import ConnectionClosed
+
+from dispatch.model import Location
+from tests.web.conftest import ROOT, Server, free_port, open_principals, thread_server
+from web.eventstore import DatabaseLocked
+from web.settings import Settings
+from web.stores import open_stores
+
+NEAR = {"lat": 65.83, "lon": 21.69}
+
+
+def test_sqlite_is_the_default_and_locks_its_file(tmp_path: Path) -> None:
+    settings = Settings(database=tmp_path / "one.sqlite3")
+    stores = open_stores(settings)
+    try:
+        assert stores.kind == "sqlite"
+        with pytest.raises(DatabaseLocked):
+            open_stores(settings)
+    finally:
+        stores.close()
+    open_stores(settings).close()  # released on close
+
+
+def test_redis_stores_are_shared_and_never_locked(tmp_path: Path, redis_url: str) -> None:
+    settings = Settings(database=tmp_path / "unused.sqlite3", store=redis_url)
+    one, two = open_stores(settings), open_stores(settings)
+    try:
+        assert (one.kind, two.kind) == ("redis", "redis")
+        principal, token = one.principals.create(role="dispatcher", name="Anna")
+        assert two.principals.authenticate(token) == principal
+        assert not (tmp_path / "unused.sqlite3").exists()  # nothing lands in the file
+    finally:
+        one.close()
+        two.close()
+
+
+@pytest.mark.parametrize("value", ["postgres://x/1", "mae.sqlite3", "http://127.0.0.1:6379"])
+def test_a_store_that_is_not_redis_is_refused_naming_the_setting(value: str) -> None:
+    with pytest.raises(ValidationError) as bad:
+        Settings(store=value)
+    assert bad.value.errors()[0]["loc"] == ("store",)
+
+
+def test_sqlite_names_no_store() -> None:
+    assert Settings(store="sqlite").store is None
+
+
+@pytest.fixture
+def pair(tmp_path: Path, redis_url: str) -> Iterator[tuple[Server, Server]]:
+    """Two instances on one Redis (the second started once the first has loaded the region)."""
+    db = tmp_path / "unused.sqlite3"
+    principals = open_principals(db, redis_url)
+    tokens = {name: principals.create(name=name, **spec)[1] for name, spec in {
+        "dispatcher": {"role": "dispatcher"}, "admin": {"role": "admin"},
+        "crew_sun": {"role": "crew", "unit_id": "MAE-SUNDERBY"}}.items()}
+    principals.close()
+    first = thread_server(db, tokens, demo_units=True, store=redis_url,
+                          position_broadcast_s=0.05)
+    try:
+        second = thread_server(db, tokens, demo_units=True, store=redis_url,
+                               position_broadcast_s=0.05)
+    except BaseException:
+        first.stop()
+        raise
+    yield first, second
+    second.stop()
+    first.stop()
+
+
+def test_a_position_reported_at_one_instance_reaches_dispatchers_at_another(
+        pair: tuple[Server, Server]) -> None:
+    first, second = pair
+    watcher = second.socket("/ws/dispatch", "dispatcher")
+    watcher.ready()
+    crew = first.socket("/ws/crew", "crew_sun")
+    crew.ready()
+    assert crew.request({"type": "position", **NEAR})["kept"] is True
+    moved = watcher.until(lambda m: m.get("type") == "unit_positions"
+                          and any(p["unit_id"] == "MAE-SUNDERBY" for p in m["positions"]))
+    (shown,) = [p for p in moved["positions"] if p["unit_id"] == "MAE-SUNDERBY"]
+    assert (shown["position"]["lat"], shown["position"]["lon"]) == (NEAR["lat"], NEAR["lon"])
+    with second.http("dispatcher") as http:  # the other instance's state has it too
+        unit = http.get("/api/units/MAE-SUNDERBY").json()
+    assert Location(unit["position"]["lat"], unit["position"]["lon"]) == \
+        Location(NEAR["lat"], NEAR["lon"])
+    crew.close()
+    watcher.close()
+
+
+def test_revoking_at_one_instance_closes_the_sockets_at_every_instance(
+        pair: tuple[Server, Server]) -> None:
+    first, second = pair
+    here, there = first.socket("/ws/crew", "crew_sun"), second.socket("/ws/crew", "crew_sun")
+    here.ready()
+    there.ready()
+    principal_id = first.tokens["crew_sun"].split("_")[1]
+    with first.http("admin") as admin:
+        assert admin.delete(f"/api/admin/tokens/{principal_id}").status_code == 200
+    codes = []
+    for sock in (here, there):
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                sock.recv(timeout=3.0)
+        codes.append(closed.value.rcvd.code if closed.value.rcvd else None)
+    assert codes == [4401, 4401]  # within the 3 s each recv waits: not at a reconnect
+    with second.http(None) as anonymous:
+        anonymous.headers["Authorization"] = f"Bearer {first.tokens['crew_sun']}"
+        assert anonymous.get("/api/units").status_code == 401
+
+
+def test_serve_refuses_a_store_no_redis_answers_at_in_one_line() -> None:
+    url = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "mae", "serve", "--store", url, "--port", "0"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and done.stdout == ""
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert "--store" in done.stderr and url in done.stderr and "Traceback" not in done.stderr
