@@ -31,6 +31,7 @@ import asyncio
 import hashlib
 import itertools
 import logging
+import random
 import sqlite3
 import time
 from collections import deque
@@ -57,7 +58,9 @@ logger = logging.getLogger(__name__)
 
 #: How often a batch that lost a race for the shared log is decided again before its callers
 #: are told to retry (each retry means another instance appended meanwhile).
-REDECIDE_LIMIT = 8
+REDECIDE_LIMIT = 32
+#: Up to this many seconds per attempt, at random, before the third and later attempts.
+REDECIDE_BACKOFF_S = 0.002
 #: Events read from the store at a time when applying what other writers appended.
 TAIL_PAGE = 1_000
 
@@ -345,6 +348,10 @@ class Writer:
                 # another instance appended first: decide the whole batch again on the state
                 # its events made (a command no longer valid now gets the core's own refusal)
                 self.conflicts += 1
+                if attempt >= 2:  # lost again and again: step aside a random moment, so the
+                    # instances racing for the log's end do not collide in lockstep
+                    await asyncio.sleep(random.uniform(0, REDECIDE_BACKOFF_S * attempt))
+                    await self._catch_up()
                 await self._commit(batch, attempt + 1)
                 return
             stored = isinstance(exc, StorageUnavailable) and \
