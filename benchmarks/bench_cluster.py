@@ -14,7 +14,8 @@ instance) by this process, with the dispatchers who only watch in subscriber pro
 - ``deliv/s @50`` and ``@150``: 4 dispatchers adding notes back to back; events delivered per
   second to 50 (then 150) watching dispatchers in all, ``ok`` when every one got every event.
 - ``ms/cmd``: CPU milliseconds per command (during the ``@50`` phase) of the instances (all of
-  them), redis-server and haproxy, from ``/proc/PID/stat``.
+  them), redis-server and haproxy, from ``/proc/PID/stat``; ``ms/pos`` the same per accepted
+  position (the ``pos/s`` phase, 150 dispatchers watching the moves).
 
     .venv/bin/python benchmarks/bench_cluster.py [--seconds 6] [--alarm-rate 20]
 """
@@ -229,9 +230,10 @@ class Bench:
             await p.close()
         return {"p50": percentile(times, 50) * 1000, "p99": percentile(times, 99) * 1000}
 
-    async def positions(self, seconds: float) -> float:
+    async def positions(self, seconds: float) -> dict[str, float]:
         crews = [await Probe.open(self.url("/ws/crew", self.crews[u])) for u in UNITS[8:48]]
         kept = 0
+        cpu0 = self.cpu()
         t0 = time.monotonic()
         deadline = t0 + seconds
 
@@ -246,9 +248,13 @@ class Bench:
 
         await asyncio.gather(*(loop(k, p) for k, p in enumerate(crews)))
         span = time.monotonic() - t0
+        cpu1 = self.cpu()
         for p in crews:
             await p.close()
-        return kept / span
+        out = {"rate": kept / span}
+        for part in cpu1:
+            out[f"ms_{part}"] = (cpu1[part] - cpu0.get(part, 0.0)) * 1000 / max(kept, 1)
+        return out
 
     async def deliveries(self, seconds: float, subs: Subscribers) -> dict[str, float]:
         senders = [await Probe.open(self.url("/ws/dispatch", self.dispatcher)) for _ in range(4)]
@@ -334,19 +340,21 @@ class _Both:
 def table(rows: list[dict[str, Any]]) -> str:
     head = (f"{'config':<19} {'alarm->disp p50/p99 ms':>22} {'lost':>5} {'assign p50/p99 ms':>18}"
             f" {'pos/s':>7} {'deliv/s @50':>12} {'@150':>12} {'x sqlite':>8}"
-            f" {'ms/cmd inst':>11} {'redis':>6} {'haproxy':>7}")
+            f" {'ms/cmd inst':>11} {'redis':>6} {'haproxy':>7} {'ms/pos inst':>11} {'redis':>6}"
+            f" {'haproxy':>7}")
     lines = [head, "-" * len(head)]
     base = rows[0]["d150"]["rate"] or 1.0
     for r in rows:
-        a, s, d50, d150 = r["alarm"], r["assign"], r["d50"], r["d150"]
+        a, s, d50, d150, pos = r["alarm"], r["assign"], r["d50"], r["d150"], r["pos"]
         ok50 = "" if d50["ok"] else "!"
         ok150 = "" if d150["ok"] else "!"
         lines.append(
             f"{r['config']:<19} {a['p50']:>10.1f}/{a['p99']:<11.1f} {a['lost']:>5.0f}"
-            f" {s['p50']:>8.1f}/{s['p99']:<9.1f} {r['pos']:>7.0f} {d50['rate']:>11.0f}{ok50:1}"
+            f" {s['p50']:>8.1f}/{s['p99']:<9.1f} {pos['rate']:>7.0f} {d50['rate']:>11.0f}{ok50:1}"
             f" {d150['rate']:>11.0f}{ok150:1} {d150['rate'] / base:>8.2f}"
             f" {d50.get('ms_instances', 0):>11.2f} {d50.get('ms_redis', 0):>6.2f}"
-            f" {d50.get('ms_haproxy', 0):>7.2f}")
+            f" {d50.get('ms_haproxy', 0):>7.2f} {pos.get('ms_instances', 0):>11.2f}"
+            f" {pos.get('ms_redis', 0):>6.2f} {pos.get('ms_haproxy', 0):>7.2f}")
     lines.append("('!' after a delivery rate: some watcher did not get every event)")
     return "\n".join(lines)
 
