@@ -20,7 +20,6 @@ from dispatch.coverage import Thresholds, coverage, free_units, populated
 from dispatch.state import Callout, DispatchState, Unit
 from dispatch.status import CalloutStatus, UnitStatus
 from maps.graph import Place
-from routing.assign import assign
 from routing.engine import TravelTimes
 from routing.problems import AssignmentProblem, AssignUnit
 from routing.problems import Callout as RoutingCallout
@@ -155,6 +154,8 @@ def propose(
                                       on_scene_s=config.on_scene_s) for c in callouts),
         travel_s=travel_s,
     )
+    from routing.assign import assign  # OR-Tools and numba load on the first proposal
+
     result = assign(problem)
     pairs = tuple(
         (a.callout_id, a.unit_id, float(a.response_s))

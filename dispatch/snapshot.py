@@ -20,14 +20,16 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import gc
 import hashlib
+import itertools
 import marshal
 import sys
 import types
 import typing
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any, Union
 
@@ -36,10 +38,11 @@ from dispatch.state import DispatchState
 
 __all__ = [
     "SCHEMA_FINGERPRINT",
+    "Inflate",
     "SnapshotError",
-    "copy_state",
     "decode_snapshot",
     "encode_snapshot",
+    "inflate_frame",
     "state_from_data",
     "state_to_data",
 ]
@@ -54,9 +57,10 @@ class SnapshotError(DispatchError, ValueError):
     different state shape); replay the log instead."""
 
 
-def _dataclass_hints(cls: type) -> list[tuple[str, Any]]:
+@functools.cache
+def _dataclass_hints(cls: type) -> tuple[tuple[str, Any], ...]:
     hints = typing.get_type_hints(cls)
-    return [(f.name, hints[f.name]) for f in dataclasses.fields(cls)]
+    return tuple((f.name, hints[f.name]) for f in dataclasses.fields(cls))
 
 
 _PLAIN = (str, int, float, bool)
@@ -200,22 +204,15 @@ def _decode_col(hint: Any, col: Any, n: int) -> list[Any]:
     if origin in (tuple, list, set, frozenset):
         lengths, sub = col
         items = _decode_col(args[0], sub, sum(_checked(lengths, n)))
-        out: list[Any] = []
-        i = 0
-        build = origin if origin is not list else list
-        for length in lengths:
-            out.append(build(items[i:i + length]))
-            i += length
-        return out
+        pieces = map(items.__getitem__, _slices(lengths))  # C loops: a million values
+        return list(pieces) if origin is list else list(map(origin, pieces))
     if origin is dict:
         lengths, keys, sub = col
         vals = _decode_col(args[1], sub, len(keys))
-        out = []
-        i = 0
-        for length in _checked(lengths, n):
-            out.append(dict(zip(keys[i:i + length], vals[i:i + length], strict=True)))
-            i += length
-        return out
+        if len(vals) != len(keys):
+            raise SnapshotError("snapshot dict column has the wrong length")
+        spans = _slices(_checked(lengths, n))
+        return [dict(zip(keys[span], vals[span], strict=True)) for span in spans]
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         hints = _dataclass_hints(hint)
         if len(col) != len(hints):
@@ -231,6 +228,12 @@ def _decode_col(hint: Any, col: Any, n: int) -> list[Any]:
     if scalar is None:
         return _checked(col, n)
     return list(map(scalar, _checked(col, n)))
+
+
+def _slices(lengths: list[int]) -> list[slice]:
+    """Consecutive slices of the given lengths (0:2, 2:3, 3:3...)."""
+    ends = list(itertools.accumulate(lengths))
+    return list(map(slice, [0, *ends[:-1]], ends))
 
 
 def _checked(col: Any, n: int) -> list[Any]:
@@ -269,17 +272,6 @@ def state_from_data(data: Any) -> DispatchState:
     if not isinstance(state, DispatchState):
         raise SnapshotError("snapshot state is malformed")
     return state
-
-
-def copy_state(state: DispatchState) -> DispatchState:
-    """A copy that later events applied to ``state`` do not change (the values inside are
-    frozen, so copying each container is enough): what a snapshot is encoded from while the
-    live state moves on."""
-    changes: dict[str, Any] = {}
-    for f in dataclasses.fields(state):
-        value = getattr(state, f.name)
-        changes[f.name] = value.copy() if isinstance(value, dict | list | set) else value
-    return DispatchState(**changes)
 
 
 #: Entries of a dict, list or set field stored per frame: decoding holds one frame's raw data
@@ -349,9 +341,28 @@ def encode_snapshot(state: DispatchState, extra: Mapping[str, Any] | None = None
     return _seal([_frame(header), *body])
 
 
-def decode_snapshot(blob: bytes) -> tuple[DispatchState, dict[str, Any]]:
+#: Turns the compressed frames into their marshal bytes, in order (:func:`inflate_frame` on
+#: each). The default does it in line; a shell may pass one that inflates the next frame in a
+#: worker thread while this one is built (zlib releases the GIL), as ``web.snapshots`` does.
+Inflate = Callable[[list[bytes]], Iterator[bytes]]
+
+
+def inflate_frame(frame: bytes) -> bytes:
+    """One frame's marshal bytes (only after the checksum matched)."""
+    return zlib.decompress(frame)
+
+
+def _inflate_inline(frames: list[bytes]) -> Iterator[bytes]:
+    for i, frame in enumerate(frames):
+        frames[i] = b""  # free the compressed frame as soon as it is inflated
+        yield inflate_frame(frame)
+
+
+def decode_snapshot(blob: bytes, *, inflate: Inflate | None = None
+                    ) -> tuple[DispatchState, dict[str, Any]]:
     """The state and ``extra`` of :func:`encode_snapshot`'s bytes; :class:`SnapshotError` if
-    they are corrupt or were written for a different state shape."""
+    they are corrupt or were written for a different state shape. ``inflate`` decompresses
+    the frames of state fields (see :data:`Inflate`)."""
     head = len(_MAGIC) + 32
     if len(blob) < head or blob[:len(_MAGIC)] != _MAGIC:
         raise SnapshotError("not a snapshot (bad magic)")
@@ -361,7 +372,7 @@ def decode_snapshot(blob: bytes) -> tuple[DispatchState, dict[str, Any]]:
     collecting = gc.isenabled()
     gc.disable()  # millions of new objects: the cycle collector would double the time
     try:
-        return _decode(_split_frames(payload))
+        return _decode(_split_frames(payload), inflate or _inflate_inline)
     except (zlib.error, ValueError, TypeError, KeyError, IndexError, EOFError) as exc:
         if isinstance(exc, SnapshotError):
             raise
@@ -372,10 +383,10 @@ def decode_snapshot(blob: bytes) -> tuple[DispatchState, dict[str, Any]]:
 
 
 def _load(frame: bytes) -> Any:
-    return marshal.loads(zlib.decompress(frame))  # only after the checksum matched
+    return marshal.loads(inflate_frame(frame))  # only after the checksum matched
 
 
-def _decode(frames: list[bytes]) -> tuple[DispatchState, dict[str, Any]]:
+def _decode(frames: list[bytes], inflate: Inflate) -> tuple[DispatchState, dict[str, Any]]:
     if not frames:
         raise SnapshotError("snapshot has no header")
     header = _load(frames[0])
@@ -389,13 +400,11 @@ def _decode(frames: list[bytes]) -> tuple[DispatchState, dict[str, Any]]:
     if sum(int(count) for _, count in layout) != len(frames) - 1:
         raise SnapshotError("snapshot frames are missing or extra")
     values: dict[str, Any] = {}
-    at = 1
+    raw = inflate(frames[1:])
     for (name, hint), (_, count) in zip(_STATE_FIELDS, layout, strict=True):
         pieces = []
         for _ in range(int(count)):
-            pieces.append(_decode_col(hint, _load(frames[at]), 1)[0])
-            frames[at] = b""  # free the compressed frame too
-            at += 1
+            pieces.append(_decode_col(hint, marshal.loads(next(raw)), 1)[0])
         values[name] = _merge(pieces)
     try:
         state = DispatchState(**values)

@@ -103,6 +103,10 @@ class FollowUp:
     requested_by: str
 
 
+def _copied(value: Any) -> Any:
+    return value.copy() if isinstance(value, dict | list | set) else value
+
+
 @dataclass
 class DispatchState:
     """Units, callouts, alarms and follow-ups, as of event ``last_seq``."""
@@ -167,15 +171,12 @@ class DispatchState:
         }
 
     def fork(self) -> DispatchState:
-        """A copy to decide ahead on (a group commit) without touching this state: the
-        containers are copied, the units, callouts and alarms in them are immutable."""
-        twin = DispatchState(
-            units=dict(self.units), callouts=dict(self.callouts), alarms=dict(self.alarms),
-            alarm_callout=dict(self.alarm_callout), follow_ups=list(self.follow_ups),
-            last_seq=self.last_seq, callout_counter=self.callout_counter,
-        )
-        twin.open_ids = set(self.open_ids)
-        return twin
+        """A copy that later changes to this state do not reach, and the other way round: what
+        a group commit decides ahead on and what a snapshot is encoded from while the live
+        state moves on. Every container field is copied (so a field the state gains is
+        copied too); the units, callouts and alarms in them are immutable."""
+        return DispatchState(**{
+            f.name: _copied(getattr(self, f.name)) for f in dataclasses.fields(self)})
 
     def note_position(self, unit_id: str, position: Location, at: datetime) -> bool:
         """Where a unit was seen at ``at``: kept outside the event log (positions are many and

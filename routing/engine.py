@@ -104,11 +104,19 @@ SNAP_CACHE = 4096  # coordinates whose snapped point is kept (a few hundred byte
 
 
 class _Shared:
-    """What every situation of one graph shares: the snap index, edge times, hierarchies."""
+    """What every situation of one graph shares: the snap index, edge times, hierarchies.
+
+    The snap index is built on first use (or ahead of it by :meth:`TravelTimes.warm`, e.g. in a
+    worker thread while a service already answers): on a large map it takes a second or more,
+    and its KD-tree brings scipy with it."""
 
     def __init__(self, graph: RoadGraph, *, max_snap_m: float) -> None:
+        if not (math.isfinite(max_snap_m) and max_snap_m > 0):
+            raise SnapError(f"max_snap_m must be a positive distance, got {max_snap_m!r}")
         self.graph = graph
-        self.snapper = Snapper(graph, max_snap_m=max_snap_m)
+        self.max_snap_m = float(max_snap_m)
+        self._snapper: Snapper | None = None
+        self._snapper_lock = threading.Lock()
         self.lengths = graph.edge_length_m.astype(np.float64)
         self.source = graph.edge_source.astype(np.int64)
         self.target = graph.edge_target.astype(np.int64)
@@ -118,6 +126,22 @@ class _Shared:
         self.hierarchies: list[ContractionHierarchy] = []
         self.snaps: dict[tuple[float, float], SnappedPoint] = {}
         self.fallbacks: list[tuple[FloatArray, DijkstraPaths]] = []
+
+    @property
+    def snapper(self) -> Snapper:
+        """The snap index, built by the first caller (others wait for it)."""
+        found = self._snapper
+        if found is None:
+            with self._snapper_lock:
+                if self._snapper is None:
+                    self._snapper = Snapper(self.graph, max_snap_m=self.max_snap_m)
+                found = self._snapper
+        return found
+
+    @property
+    def snap_ready(self) -> bool:
+        """Whether the snap index is built (a snap then takes microseconds)."""
+        return self._snapper is not None
 
     def snap(self, lat: float, lon: float) -> SnappedPoint:
         """:meth:`Snapper.snap`, remembered for the last ``SNAP_CACHE`` coordinates: units that
@@ -283,10 +307,11 @@ class TravelTimes:
 
     @property
     def ready(self) -> bool:
-        """Whether queries in this situation run on their prepared tables (a hierarchy built,
-        or plain Dijkstra chosen), not on the fallback."""
-        return (self._backend is not None or not self.uses_hierarchy
-                or self._shared.built(self.times) is not None)
+        """Whether queries in this situation run on their prepared tables (the snap index and
+        a hierarchy built, or plain Dijkstra chosen), not on the fallback or a first build."""
+        return self._shared.snap_ready and (
+            self._backend is not None or not self.uses_hierarchy
+            or self._shared.built(self.times) is not None)
 
     @property
     def uses_hierarchy(self) -> bool:
@@ -296,10 +321,22 @@ class TravelTimes:
         return self.algorithm == "ch"
 
     def prepare(self) -> TravelTimes:
-        """Do now the precomputation the first query would otherwise do (a hierarchy is built
-        even with ``fallback``); returns ``self``."""
+        """Do now the precomputation the first query would otherwise do (the snap index, and a
+        hierarchy even with ``fallback``); returns ``self``."""
+        self.warm()
         self._paths(build=True)
         return self
+
+    def warm(self) -> TravelTimes:
+        """Build the snap index now (shared by every situation of this graph), so no query
+        pays for it; returns ``self``."""
+        _ = self._shared.snapper
+        return self
+
+    @property
+    def snap_ready(self) -> bool:
+        """Whether the snap index is built."""
+        return self._shared.snap_ready
 
     def _paths(self, *, build: bool = False) -> PathBackend:
         if self._backend is None:
@@ -318,7 +355,7 @@ class TravelTimes:
 
     @property
     def max_snap_m(self) -> float:
-        return self._shared.snapper.max_snap_m
+        return self._shared.max_snap_m
 
     def snap(self, lat: float, lon: float) -> SnappedPoint:
         """The nearest road point to ``(lat, lon)`` (see :class:`~routing.snap.Snapper`)."""

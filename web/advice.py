@@ -5,16 +5,17 @@ Nothing here writes: recommendations and the assignment proposal come from
 locations given as coordinates or place names are checked against the loaded map's roads (so a
 callout is never created where no unit can drive) and bare coordinates get a nearby place's name.
 
-Routing is prepared in a worker thread (:meth:`Advisor.prepare_in_background`): the current
-driving situation first, then every other one (rush hour, winter, emergency); until a
-situation is ready its questions are answered by plain Dijkstra, so no contraction hierarchy is
-ever built on the event loop.
+Routing is prepared in a worker thread (:meth:`Advisor.prepare_in_background`), started once
+the log is loaded so the port opens without waiting for it: the snap index first (the service
+awaits it off the loop before resolving a location), the solver's imports, then the current
+driving situation and every other one (rush hour, winter, emergency); until a situation is
+ready its questions are answered by plain Dijkstra in a worker thread, so no index or
+contraction hierarchy is ever built on the event loop.
 """
 
 from __future__ import annotations
 
 import copy
-import dataclasses
 import logging
 import threading
 from collections.abc import Iterable
@@ -65,6 +66,12 @@ class Advisor:
 
     def _prepare_all(self) -> None:
         now = self.clock.now()
+        try:
+            self._travel.warm()
+            import routing.assign  # noqa: F401  OR-Tools and numba, before the first proposal
+        except Exception:  # a query builds the index itself; say why it was not built here
+            logger.exception("building the snap index failed")
+            return
         pending = [self._travel.situation(at=now), *self._travel.situations(around=now)]
         for travel in pending:
             if self._stop.is_set():
@@ -82,6 +89,16 @@ class Advisor:
         now = self.clock.now()
         return all(t.ready for t in self._travel.situations(around=now))
 
+    def wait_for_map(self) -> None:
+        """Block until the snap index is built (building it here if nothing else is): for a
+        worker thread, before locations are resolved on the loop."""
+        self._travel.warm()
+
+    @property
+    def map_ready(self) -> bool:
+        """Whether the snap index is built (resolving a location is then quick)."""
+        return self._travel.snap_ready
+
     @property
     def ready(self) -> bool:
         """Whether routing for the current situation is prepared (answers take microseconds
@@ -91,17 +108,18 @@ class Advisor:
     def on_copy(self) -> Advisor:
         """This advisor over a copy of the state, for a worker thread while the loop goes on
         applying events (units and callouts are frozen: copying the collections suffices)."""
-        s = self.state
         view = copy.copy(self)
-        view.state = dataclasses.replace(
-            s, units=dict(s.units), callouts=dict(s.callouts), alarms=dict(s.alarms),
-            alarm_callout=dict(s.alarm_callout), follow_ups=list(s.follow_ups),
-            open_ids=set(s.open_ids))
+        view.state = self.state.fork()
         return view
 
-    def stop(self) -> None:
-        """Ask the preparing thread to stop after the table it is building."""
+    def stop(self, *, wait_s: float = 10.0) -> None:
+        """Ask the preparing thread to stop after the table it is building, and wait up to
+        ``wait_s`` for it: a daemon thread still importing a C extension (the solver, the
+        snap index) when the interpreter exits can crash it. A hierarchy of a huge map
+        that takes longer is left to finish or die with the process, as before."""
         self._stop.set()
+        if self._preparing is not None and wait_s > 0:
+            self._preparing.join(timeout=wait_s)
 
     def travel(self) -> TravelTimes:
         """The travel-time engine for the current time of day and season."""

@@ -5,14 +5,17 @@ settings. The lifespan opens the stores (:func:`web.stores.open_stores`: SQLite,
 the setting ``store`` names one), loads the map (with the region's bases and facilities on it),
 restores the newest snapshot and replays the event log after it (writing a last snapshot at
 shutdown), brings the units to the region file's (``region``), optionally puts them on demo
-shifts and starts the tick; the REST routes, sockets, pages and replay are included as
-routers, one per resource, so a new surface is one more ``include_router``.
+shifts and starts the tick; the port opens then, and routing (the map's snap index, the solver,
+the hierarchies) is prepared in a background thread from that moment. The REST routes,
+sockets, pages and replay are included as routers, one per resource, so a new surface is one
+more ``include_router``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -141,7 +144,8 @@ def create_app(
                                   position_broadcast_s=settings.position_broadcast_s,
                                   metrics=app.state.metrics,
                                   backlog_events=settings.backlog_events, snapshots=snapshots)
-        await asyncio.to_thread(service.load)
+        await asyncio.to_thread(service.load, prepare=False)
+        gc.enable()  # ``mae serve`` starts with the collector off (web/cli.py)
         if region is not None:
             await load_region(service, region, principals=principals)
         service.snapshot_if_due()
@@ -167,6 +171,9 @@ def create_app(
         app.state.gate = Gate(principals, audit,
                               LoginLimiter(settings.login_failures_per_minute),
                               now=service.clock.now)
+        # Routing (snap index, solver imports, hierarchies) is prepared in the background from
+        # when the port opens (uvicorn binds it right after this startup), not before it.
+        asyncio.get_running_loop().call_soon(service.prepare_routing)
         try:
             yield service
         finally:

@@ -23,7 +23,6 @@ from xml.etree.ElementTree import Element
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring
 from pydantic import ValidationError
-from shapely.geometry import Polygon
 
 from dispatch.model import Category, Priority
 from web.errors import BadMessage
@@ -97,6 +96,8 @@ def _location(area: Element) -> dict[str, Any]:
         if len(points) < 4 or points[0] != points[-1]:
             raise BadMessage("info.area.polygon", "needs at least 4 points, the first repeated "
                              "as the last")
+        from shapely.geometry import Polygon  # loads on the first polygon, not at start
+
         shape = Polygon([(lon, lat) for lat, lon in points])
         if shape.is_empty or shape.area == 0:
             raise BadMessage("info.area.polygon", "encloses no area")

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import re
@@ -190,6 +191,10 @@ def _serve_demo(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    # The cycle collector stays off through the imports and the log's load (hundreds of
+    # thousands of new objects, no cycles among them: each full pass would rescan them all);
+    # the app turns it back on once the log is loaded (web/app.py).
+    gc.disable()
     import uvicorn
 
     from web.app import create_app

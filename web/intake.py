@@ -38,6 +38,7 @@ async def submit_alarm(
         location = known.location  # a retry: do not resolve (or fail on) the location again
     else:
         loc = payload.location
+        await service.map_ready()
         location = service.resolve(lat=loc.lat, lon=loc.lon, place=loc.place, label=True)
     alarm = Alarm(
         agency=principal.agency,

@@ -100,7 +100,7 @@ class AudienceWindow:
     def from_data(cls, data: dict[str, Any], *, size: int) -> AudienceWindow:
         table = [Audience(frozenset(a), frozenset(u), frozenset(c)) for a, u, c in data["table"]]
         window = cls(size, first_seq=int(data["first"]))
-        window._items = [table[i] for i in data["seqs"]]
+        window._items = list(map(table.__getitem__, data["seqs"]))  # 200,000: a C loop
         window._shared = {a: a for a in table}
         if len(window._items) > size:  # the window setting shrank since the snapshot
             drop = len(window._items) - size

@@ -3,9 +3,10 @@
 Each app has its own :class:`Metrics` (its own ``CollectorRegistry``, so tests may build many
 apps in one process). The writer calls :meth:`Metrics.command`, :meth:`~Metrics.storage_error`,
 :meth:`~Metrics.set_write_queue_depth` and :meth:`~Metrics.write_rejected`; the app counts the
-WebSocket messages it sends at the ASGI level (:class:`CountSocketSends`); the subscribers are
-counted by role when scraped. Labels are kinds and roles, never ids or patient data.
-``/metrics`` needs the admin role or the ``MAE_METRICS_TOKEN`` bearer.
+WebSocket messages it sends at the ASGI level (:class:`CountSocketSends`); the subscribers (by
+role) and the position reports (kept, dropped, pending) are read when scraped. Labels are
+kinds and roles, never ids or patient data. ``/metrics`` needs the admin role or the
+``MAE_METRICS_TOKEN`` bearer.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector
 from starlette.responses import Response
@@ -46,6 +47,27 @@ class _Subscribers(Collector):
         yield family
 
 
+class _Positions(Collector):
+    """``mae_positions_kept`` / ``mae_positions_dropped`` (counters) and
+    ``mae_positions_pending`` (kept reports waiting to be stored), read from the service's
+    position tracker when scraped; nothing while positions are logged as events."""
+
+    def __init__(self) -> None:
+        self.read: Callable[[], tuple[int, int, int] | None] = lambda: None
+
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        counts = self.read()
+        if counts is None:
+            return
+        kept, dropped, pending = counts
+        yield CounterMetricFamily("mae_positions_kept", "position reports kept (stored and "
+                                  "shown to dispatchers)", value=kept)
+        yield CounterMetricFamily("mae_positions_dropped", "position reports dropped by the "
+                                  "per-unit rate limit", value=dropped)
+        yield GaugeMetricFamily("mae_positions_pending", "kept position reports not yet "
+                                "stored (the position write queue)", value=pending)
+
+
 class Metrics:
     """The service's counters, gauges and histograms in one registry of its own."""
 
@@ -68,6 +90,8 @@ class Metrics:
                                 registry=r)
         self._subscribers = _Subscribers()
         r.register(self._subscribers)
+        self._positions = _Positions()
+        r.register(self._positions)
 
     # -- hooks (cheap; called on the event loop or from the writer's thread) --------------------
 
@@ -94,6 +118,10 @@ class Metrics:
     def watch_subscribers(self, count: Callable[[], Mapping[str, int]]) -> None:
         """Where scrapes read the subscribers by role (the service, once it is started)."""
         self._subscribers.count = count
+
+    def watch_positions(self, read: Callable[[], tuple[int, int, int]]) -> None:
+        """Where scrapes read the position reports kept, dropped and waiting to be stored."""
+        self._positions.read = read
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -128,6 +128,10 @@ class DispatchService:
             track_every_s=position_track_every_s, publish=self._show_position,
             on_storage_error=self._writer.storage_failed,
             on_storage_ok=self._writer.storage_ok) if positions is not None else None
+        if self._positions is not None:
+            tracker = self._positions
+            self.metrics.watch_positions(
+                lambda: (tracker.kept, tracker.dropped, tracker.pending))
         self._ticker = Ticker(self._writer.execute, self._recommend_soon,
                               self._fanout.broadcast, due=self.due_not_signed_on)
         self._alerting: set[asyncio.Task[None]] = set()
@@ -140,9 +144,11 @@ class DispatchService:
             self.before_publish()
         self._fanout.publish(envelopes, audiences)
 
-    def load(self) -> int:
+    def load(self, *, prepare: bool = True) -> int:
         """Restore the newest usable snapshot (if snapshots are on), replay the log after it and
-        start preparing routing in the background; returns the number of events replayed.
+        (unless ``prepare`` is false: the app does it once it serves, see
+        :meth:`prepare_routing`) start preparing routing in the background; returns the number
+        of events replayed.
 
         The cycle collector is paused meanwhile (the state is built of acyclic frozen values,
         freed by reference counting; each full collection would rescan the millions already
@@ -160,7 +166,8 @@ class DispatchService:
         if self._positions is not None:
             placed = self._positions.restore()
             logger.info("restored the last position of %d units", placed)
-        self._advisor.prepare_in_background()
+        if prepare:
+            self.prepare_routing()
         return n
 
     def _followed(self, envelopes: list[Envelope]) -> None:
@@ -170,6 +177,12 @@ class DispatchService:
             task = asyncio.ensure_future(self._ticker.alert_timeouts(envelopes))
             self._alerting.add(task)
             task.add_done_callback(self._alerting.discard)
+
+    def prepare_routing(self) -> None:
+        """Start building the map's snap index, loading the solver and preparing every driving
+        situation in a background thread (once); questions meanwhile are answered by plain
+        search off the loop, and locations wait for the index in a worker thread."""
+        self._advisor.prepare_in_background()
 
     def _published(self, envelopes: list[Envelope], audiences: list[Audience]) -> None:
         """After events were logged and applied: fan them out, and snapshot now and then."""
@@ -384,6 +397,7 @@ class DispatchService:
         """``ask(advisor)`` (``lambda a: a.recommend(cid)``): on the loop when routing for now
         is prepared, else in a worker thread on a copy of the state, since plain search on a
         big map takes long enough to stall every socket."""
+        await self.map_ready()  # a second at most after a start; saves copying the state
         if self._advisor.ready:
             return ask(self._advisor)
         return await asyncio.to_thread(ask, self._advisor.on_copy())
@@ -404,6 +418,13 @@ class DispatchService:
     def eta_s(self, unit_id: str, callout_id: str) -> float | None:
         """Road ETA of a unit to a callout, or None if either is unknown or unreachable."""
         return self._advisor.eta_s(unit_id, callout_id)
+
+    async def map_ready(self) -> None:
+        """Wait (in a worker thread) until the map's snap index is built, which happens in the
+        background right after start: call before :meth:`resolve` or :meth:`travel` queries on
+        the loop, so the first ones after a start never build it there."""
+        if not self._advisor.map_ready:
+            await asyncio.to_thread(self._advisor.wait_for_map)
 
     def resolve(self, *, lat: float | None, lon: float | None, place: str | None,
                 field: str = "location", label: bool = False) -> Location:

@@ -28,19 +28,21 @@ import os
 import re
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Protocol
 
 from dispatch.events import event_from_dict, event_to_dict
-from dispatch.snapshot import SnapshotError, copy_state, decode_snapshot, encode_snapshot
+from dispatch.snapshot import SnapshotError, decode_snapshot, encode_snapshot, inflate_frame
 from dispatch.state import DispatchState
 from web.eventstore import StorageUnavailable, connect_sqlite
 from web.logindex import LogIndex
 
 __all__ = ["Restored", "SnapshotFiles", "SnapshotShelf", "Snapshotter", "check_snapshot",
-           "event_digest", "restore_into"]
+           "event_digest", "inflate_ahead", "restore_into"]
 
 logger = logging.getLogger(__name__)
 
@@ -58,11 +60,26 @@ def event_digest(conn: sqlite3.Connection, seq: int) -> str | None:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def inflate_ahead(frames: list[bytes]) -> Iterator[bytes]:
+    """The frames' marshal bytes in order, each inflated in a worker thread while the frame
+    before it is being built (zlib releases the GIL, so on a second core decompressing costs
+    no start time); at most two frames' raw bytes are alive at once."""
+    with ThreadPoolExecutor(1, thread_name_prefix="mae-snapshot-inflate") as pool:
+        ahead: deque[Future[bytes]] = deque()
+        for i, frame in enumerate(frames):
+            ahead.append(pool.submit(inflate_frame, frame))
+            frames[i] = b""
+            if len(ahead) > 1:
+                yield ahead.popleft().result()
+        while ahead:
+            yield ahead.popleft().result()
+
+
 def check_snapshot(path: Path, blob: bytes, digest_at: Callable[[int], str | None]
                    ) -> Restored:
     """Decode ``blob`` and check it is of this log (its digest of the event at its seq is
     ``digest_at(seq)``'s); :class:`SnapshotError` saying why not otherwise."""
-    state, extra = decode_snapshot(blob)
+    state, extra = decode_snapshot(blob, inflate=inflate_ahead)
     digest = digest_at(state.last_seq) if state.last_seq else None
     if digest is None and state.last_seq:
         raise SnapshotError(f"the log has no event {state.last_seq}: the snapshot is "
@@ -244,7 +261,7 @@ class Snapshotter:
             return
         if self._pending is not None and not self._pending.done():
             return
-        self._pending = asyncio.ensure_future(self._write(copy_state(state), index.copy()))
+        self._pending = asyncio.ensure_future(self._write(state.fork(), index.copy()))
 
     async def close(self, state: DispatchState, index: LogIndex) -> None:
         """At shutdown: wait for a snapshot being written, then write the last one."""
@@ -252,7 +269,7 @@ class Snapshotter:
             with contextlib.suppress(Exception):
                 await self._pending
         if self.every > 0 and state.last_seq > self.written_seq:
-            await self._write(copy_state(state), index.copy())
+            await self._write(state.fork(), index.copy())
         self.shelf.close()
 
     async def _write(self, state: DispatchState, index: LogIndex) -> None:

@@ -454,6 +454,7 @@ async def _status(conn: Connection, msg: StatusMsg) -> Reply:
 
 async def _position(conn: Connection, msg: PositionMsg) -> Reply:
     unit = _unit(conn)
+    await conn.service.map_ready()
     where = conn.service.resolve(lat=msg.lat, lon=msg.lon, place=None, field="position")
     done = await conn.service.report_position(unit, where, principal=conn.principal,
                                               client=conn.client, op=msg.op)

@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 from dispatch.erasure import coarsen, erase_event, erase_state
 from dispatch.events import AlarmReceived, Envelope, NoteAdded, event_from_dict, event_to_dict
 from dispatch.model import AgeBand, Location, Sex
-from dispatch.snapshot import copy_state
 from dispatch.state import DispatchState
 from tests.dispatch.test_snapshot import assert_same, rich_log
 from tests.dispatch.test_state import T0, _setup, draw_command, run
@@ -63,7 +62,7 @@ def test_erasing_the_log_then_replaying_equals_erasing_the_state(data: st.DataOb
     erased_log = [Envelope(e.seq, event_from_dict(event_to_dict(erase_event(e.event, cutoff))))
                   for e in log]
     from_log = DispatchState.replay(erased_log)
-    from_state = copy_state(state)
+    from_state = state.fork()
     erase_state(from_state, cutoff)
     assert_same(from_state, from_log)
     assert erase_state(from_state, cutoff) == 0, "erasing twice changes nothing more"

@@ -35,7 +35,7 @@ from dispatch.model import (
     Priority,
     Sex,
 )
-from dispatch.snapshot import SnapshotError, copy_state, decode_snapshot, encode_snapshot
+from dispatch.snapshot import SnapshotError, decode_snapshot, encode_snapshot
 from dispatch.state import DispatchState
 from dispatch.status import UnitStatus
 from tests.dispatch.test_state import T0, _setup, draw_command, run
@@ -124,7 +124,7 @@ def test_every_state_field_is_in_the_snapshot() -> None:
 
 def test_the_copy_does_not_follow_the_live_state() -> None:
     state, log = rich_log()
-    frozen = copy_state(state)
+    frozen = state.fork()
     before = encode_snapshot(frozen)
     run(state, log, AddNote("C000004", "later"), T0 + timedelta(hours=1))
     run(state, log, ReportStatus("U2", UnitStatus.EN_ROUTE), T0 + timedelta(hours=1))

@@ -323,3 +323,45 @@ def test_fallback_answers_with_plain_search_until_the_situation_is_prepared() ->
     for view in views:
         view.prepare()
     assert all(v.ready for v in views) and len(tt._shared.hierarchies) == 2
+
+
+def test_the_snap_index_is_built_on_first_use_or_when_warmed_and_shared() -> None:
+    """Making an engine is cheap (a service opens its port before the index exists); the
+    index is built once, by ``warm`` or the first snap, for every situation of the graph,
+    and only then does the engine count as ready."""
+    graph = load_bundled()
+    tt = TravelTimes(graph, at=datetime(2026, 1, 15, 12, tzinfo=UTC), fallback=True)
+    rush = tt.situation(at=datetime(2026, 1, 15, 8, tzinfo=UTC))
+    assert not tt.snap_ready and not rush.snap_ready and not tt.ready
+    assert tt.max_snap_m > 0  # known without the index
+    rush.warm()
+    assert tt.snap_ready and tt.ready  # the bundled map runs plain Dijkstra: nothing more
+    assert tt.snap(65.58, 22.15) == Snapper(graph, max_snap_m=tt.max_snap_m).snap(65.58, 22.15)
+    lazy = TravelTimes(graph)
+    assert lazy.snap(65.58, 22.15) == tt.snap(65.58, 22.15) and lazy.snap_ready
+    with pytest.raises(SnapError, match="max_snap_m"):
+        TravelTimes(graph, max_snap_m=0)  # still refused at once
+
+
+def test_the_solver_half_of_routing_loads_on_first_use() -> None:
+    """``import routing.engine`` brings neither OR-Tools nor numba; ``routing.assign`` and
+    ``routing.plan`` are the functions, also after their submodules were imported."""
+    import json
+    import subprocess
+
+    script = (
+        "import json, sys\n"
+        "import routing.engine, routing\n"
+        "before = [m for m in ('ortools', 'numba', 'routing._lns') if m in sys.modules]\n"
+        "import routing.assign, routing.plan\n"
+        "from routing import assign, plan, LnsOptions\n"
+        "print(json.dumps([before, callable(routing.assign), routing.assign is assign,\n"
+        "    routing.plan is plan, assign.__module__, plan.__module__,\n"
+        "    LnsOptions.__name__, 'ortools' in sys.modules]))\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True,
+                          text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [[], True, True, True, "routing.assign", "routing.plan",
+                                       "LnsOptions", True]

@@ -88,3 +88,30 @@ def test_service_answers_while_every_situation_is_prepared_in_the_background(
         assert durations[True][0] >= durations[False][0]  # rush hour is not faster
     finally:
         server.stop()
+
+
+def test_a_new_service_opens_before_its_snap_index_and_awaits_it_to_resolve(
+        tmp_path: Path) -> None:
+    """A new service has no snap index yet (the port opens first, the index follows in the
+    background); ``map_ready`` awaits it from a worker thread, after which the engine is
+    ready and a location resolves."""
+    import asyncio
+
+    from maps.bundled import load_bundled
+    from web.eventstore import SqliteEventStore
+    from web.service import DispatchService
+
+    store = SqliteEventStore(tmp_path / "db.sqlite3")
+    service = DispatchService(store, graph=load_bundled(), clock=ManualClock())
+
+    async def scenario() -> tuple[bool, bool, float]:
+        before = service.travel().snap_ready
+        await service.map_ready()
+        where = service.resolve(lat=65.58, lon=22.15, place=None)
+        return before, service.travel().ready, where.lat
+
+    try:
+        assert asyncio.run(scenario()) == (False, True, 65.58)
+    finally:
+        service.close()
+        store.close()

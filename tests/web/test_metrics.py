@@ -1,5 +1,5 @@
 """``/metrics`` (web/metrics.py): who may scrape it, and that commands, latency, subscribers,
-the write queue, socket messages and storage errors move the numbers."""
+the write queue, socket messages, storage errors and position reports move the numbers."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ from dispatch.model import Location
 from maps.bundled import load_bundled
 from maps.graph import RoadGraph
 from tests.web.conftest import ManualClock, Server, thread_server
+from web.auth import Principal, Role
 from web.eventstore import SqliteEventStore, StorageUnavailable
+from web.positions import PositionStore
 from web.service import DispatchService
 
 T = TypeVar("T")
@@ -128,5 +130,55 @@ def test_a_failing_store_counts_a_storage_error(tmp_path: Path) -> None:
         assert _value(text, "mae_storage_errors_total", kind="locked") == 1
     finally:
         blocker.close()
+        service.close()
+        store.close()
+
+
+def test_position_reports_kept_dropped_and_waiting_are_exported(tmp_path: Path) -> None:
+    """``mae_positions_kept``/``_dropped`` follow the per-unit rate limit and
+    ``mae_positions_pending`` is the reports kept but not yet stored, back to 0 once flushed."""
+    db = tmp_path / "positions.sqlite3"
+    store = SqliteEventStore(db)
+    positions = PositionStore(db)
+    clock = ManualClock()
+    service = DispatchService(store, graph=load_bundled(), clock=clock, positions=positions,
+                              position_min_interval_s=2.0)
+    crew = Principal("p1", "Piteå car", Role.CREW, unit_id="MAE-X")
+
+    async def scenario() -> list[str]:
+        await service.execute(RegisterUnit("MAE-X", "MAE X", "base", Location(65.58, 22.15)),
+                              actor="system")
+        pages = [service.metrics.render().decode()]
+        for dt, lat in ((0.0, 65.59), (0.5, 65.60), (0.5, 65.61), (2.0, 65.62)):
+            clock.advance(dt)
+            await service.report_position("MAE-X", Location(lat, 22.15), principal=crew,
+                                          client="test")
+        pages.append(service.metrics.render().decode())
+        await service.flush_positions()
+        pages.append(service.metrics.render().decode())
+        return pages
+
+    try:
+        before, reported, flushed = _run(scenario)
+    finally:
+        service.close()
+        positions.close()
+        store.close()
+    assert _value(before, "mae_positions_kept_total") == 0
+    assert "mae_positions_kept_total 0.0" in before  # exported before any report
+    assert _value(reported, "mae_positions_kept_total") == 2
+    assert _value(reported, "mae_positions_dropped_total") == 2
+    assert _value(reported, "mae_positions_pending") >= 1
+    assert _value(flushed, "mae_positions_pending") == 0
+    assert _value(flushed, "mae_positions_kept_total") == 2
+
+
+def test_no_position_metrics_while_positions_are_logged_as_events(tmp_path: Path) -> None:
+    """Without a position table every report is a logged command: no position counters."""
+    store = SqliteEventStore(tmp_path / "events.sqlite3")
+    service = DispatchService(store, graph=load_bundled(), clock=ManualClock())
+    try:
+        assert "mae_positions" not in service.metrics.render().decode()
+    finally:
         service.close()
         store.close()

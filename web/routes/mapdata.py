@@ -236,6 +236,7 @@ async def coverage(service: ServiceDep, _: Watcher) -> dict[str, Any]:
     """Road minutes from the nearest free unit (available, or returning to base) to every
     place of the map now, and the population within 30, 60 and 90 minutes (each band counts
     only places not in the one before) and beyond (``minutes`` null: no free unit reaches it)."""
+    await service.map_ready()
     travel = service.travel()
     free = cov.free_units(service.state)
     at = service.clock.now()
@@ -270,6 +271,7 @@ async def route(
     callout = service.state.callout(callout_id)
     if principal.role is Role.CREW and unit.callout_id != callout_id:
         raise Forbidden("a crew may ask only for the route to the callout it is on")
+    await service.map_ready()
     travel = service.travel()
     try:
         start = travel.snap(unit.position.lat, unit.position.lon)

@@ -4,13 +4,22 @@ and patient facts, never free text or places, and never a write (REST or socket)
 from __future__ import annotations
 
 import json
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from tests.web.conftest import Server
+from dispatch.model import Agency, Alarm, Category, Location, Priority
+from dispatch.state import Callout, DispatchState
+from dispatch.status import CalloutStatus
+from tests.web.conftest import Server, free_port, serve_app
+from web.app import create_app
+from web.settings import Settings
 from web.visibility import MANAGER_KEYS
 
 NOTE = "ringde själv, bor med sin mamma Kerstin på Storgatan 5"
@@ -131,3 +140,79 @@ def server_app_routes(server: Server) -> list[tuple[str, str]]:
     assert ("POST", "/api/alarms") in found and ("DELETE", "/api/admin/tokens/{principal_id}") \
         in found
     return found
+
+
+def _grow(state: DispatchState, n: int) -> None:
+    """``n`` closed callouts of March 2025, each with its own alarm: a long-running service's
+    state, put straight into the live state (the server is idle meanwhile)."""
+    at = datetime(2025, 3, 10, 12, tzinfo=UTC)
+    where = Location(65.58, 22.15)
+    alarms, callouts = {}, {}
+    for i in range(n):
+        alarm = Alarm(agency=Agency.POLICE, reference=f"OLD-{i}", received_at=at,
+                      location=where, priority=Priority(2), category=Category.PSYCHOSIS)
+        alarms[f"police/OLD-{i}"] = alarm
+        callouts[f"X{i:07d}"] = Callout(f"X{i:07d}", at, where, Priority(2),
+                                        (f"police/OLD-{i}",), status=CalloutStatus.CANCELLED)
+    state.alarms.update(alarms)
+    state.callouts.update(callouts)
+
+
+def test_statistics_of_a_big_state_are_read_off_the_loop_while_alarms_are_taken(
+        db: Path, tokens: dict[str, str]) -> None:
+    """A manager asking for statistics over 100,000 callouts again and again never holds up
+    a police system's alarms: alarms are answered while a statistics request is in flight,
+    and the walks over the state that those alarms change are started again, not failed."""
+    port = free_port()
+    app = create_app(Settings(database=db, port=port, demo_units=True))
+    server = serve_app(app, port, db, tokens)
+    try:
+        _grow(app.state.service.state, 100_000)
+        log: list[tuple[str, int]] = []  # ("ask"|"answer", n), ("send"|"ack", i), in order
+        lock = threading.Lock()
+        alarms_done = threading.Event()
+        answers: list[dict[str, Any]] = []
+
+        def manager() -> None:
+            with server.http("manager") as client:
+                n = 0
+                while not alarms_done.is_set() or n < 2:
+                    with lock:
+                        log.append(("ask", n))
+                    r = client.get("/api/stats", timeout=120)
+                    assert r.status_code == 200, r.text
+                    with lock:
+                        log.append(("answer", n))
+                    answers.append(r.json())
+                    n += 1
+
+        asking = threading.Thread(target=manager)
+        asking.start()
+        try:
+            while not log:
+                time.sleep(0.001)
+            with server.http("police") as police:
+                for i, place in enumerate(("Boden", "Kalix", "Piteå", "Jokkmokk", "Arjeplog")):
+                    with lock:
+                        log.append(("send", i))
+                    ack = police.post("/api/alarms", json={
+                        **ALARM, "reference": f"BIG-{i}", "location": {"place": place}})
+                    assert ack.status_code == 201, ack.text
+                    with lock:
+                        log.append(("ack", i))
+        finally:
+            alarms_done.set()
+            asking.join(timeout=300)
+        assert not asking.is_alive()
+        # an alarm sent after a statistics request and answered before it: served meanwhile
+        at = {entry: k for k, entry in enumerate(log)}
+        asks = [n for kind, n in log if kind == "ask"]
+        served = [(n, i) for n in asks for i in range(5)
+                  if at[("ask", n)] < at[("send", i)] < at[("ack", i)] < at[("answer", n)]]
+        assert served, log
+        months = [{m["month"]: m["callouts"] for m in a["months"]} for a in answers]
+        assert all(m["2025-03"] == 100_000 for m in months)
+        new = [sum(v for k, v in m.items() if k != "2025-03") for m in months]
+        assert new == sorted(new) and new[-1] == 5  # each answer holds what was logged by then
+    finally:
+        server.stop()
