@@ -134,10 +134,17 @@ def _playwright_chromium() -> Path | None:
     return path if path is not None and path.is_file() else None
 
 
+def _which(name: str) -> str | None:
+    """``name`` on PATH, or in /usr/sbin (where Debian puts haproxy, often not on a user's
+    PATH)."""
+    return shutil.which(name) or shutil.which(name, path="/usr/sbin")
+
+
 def ensure_test_programs() -> dict[str, str]:
-    """Make sure Chromium and redis-server exist; return environment for the tests that says
-    which Chromium to drive. Installs only what is missing; raises SetupError when it cannot."""
-    missing = [] if shutil.which("redis-server") else ["redis-server"]
+    """Make sure Chromium, redis-server and haproxy exist; return environment for the tests
+    that says which Chromium to drive. Installs only what is missing; raises SetupError when
+    it cannot."""
+    missing = [name for name in ("redis-server", "haproxy") if not _which(name)]
     system = _system_chromium()
     if _can_apt():
         apt = missing + ([] if system else ["chromium"])
@@ -145,8 +152,10 @@ def ensure_test_programs() -> dict[str, str]:
             _apt_install(apt)
         return {"MAE_CHROMIUM": str(_system_chromium() or DEBIAN_CHROMIUM)}
     if missing:
-        raise SetupError("redis-server is missing (the tests start their own): run "
-                         f"'{_install_hint('redis-server', 'redis')}' and try again")
+        hints = {"redis-server": ("redis-server", "redis"), "haproxy": ("haproxy", "haproxy")}
+        raise SetupError(f"{' and '.join(missing)} missing (the tests start their own): run "
+                         + " and ".join(f"'{_install_hint(*hints[m])}'" for m in missing)
+                         + " and try again")
     if system:
         return {"MAE_CHROMIUM": str(system)}
     found = _playwright_chromium()

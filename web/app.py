@@ -103,12 +103,15 @@ def create_app(
                 probe = asyncio.create_task(
                     service.run_storage_probe(settings.storage_probe_interval_s))
                 flush = asyncio.create_task(service.run_position_flush(1.0))
+                # a store other instances write too must be followed (SQLite is ours alone)
+                follow = asyncio.create_task(service.follow()) if stores.kind == "redis" \
+                    else None
                 connections: Connections = app.state.connections
                 watcher = asyncio.create_task(connections.watch())
                 try:
                     yield
                 finally:
-                    for task in (ticker, probe, flush, watcher):
+                    for task in (ticker, follow, probe, flush, watcher):
                         if task is not None:
                             task.cancel()
                             with contextlib.suppress(asyncio.CancelledError):

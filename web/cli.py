@@ -96,6 +96,9 @@ def register(subparsers: Any) -> None:
     revoke.set_defaults(func=_tokens_revoke)
     _register_retention(subparsers)
     store_cli.register(subparsers)
+    from web.cluster import register as register_cluster
+
+    register_cluster(subparsers)
 
 
 def _register_retention(subparsers: Any) -> None:

@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from dispatch.commands import StartShift
+from dispatch.errors import DispatchError
 from dispatch.region import Region
 from dispatch.status import UnitStatus
 from maps.graph import RoadGraph
@@ -56,9 +57,14 @@ async def start_demo_shifts(service: DispatchService, *,
         unit = service.state.units.get(unit_id)
         if unit is None or unit.retired or unit.status is not UnitStatus.OFF_DUTY:
             continue
-        await service.execute(
-            StartShift(unit_id, DEMO_CREW, service.clock.now() + timedelta(hours=shift_hours)),
-            actor="system")
+        try:
+            await service.execute(StartShift(
+                unit_id, DEMO_CREW, service.clock.now() + timedelta(hours=shift_hours)),
+                actor="system")
+        except DispatchError:
+            if service.state.units[unit_id].status is UnitStatus.OFF_DUTY:
+                raise
+            continue  # another instance on the same store started it first
         started += 1
     return started
 

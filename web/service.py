@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from dispatch.clock import Clock
 from dispatch.commands import Command, DispatchConfig, ReportPosition
 from dispatch.errors import UnknownAlarm
-from dispatch.events import Envelope
+from dispatch.events import AssignmentTimedOut, Envelope
 from dispatch.model import Location
 from dispatch.recommend import Proposal, RecommendConfig, UnitOption
 from dispatch.region import Region
@@ -33,6 +33,7 @@ from web.audit import Audit
 from web.auth import Principal, Role
 from web.eventstore import EventStore
 from web.fanout import POSITION_ROLES, Backlog, Fanout, History, Subscription
+from web.follower import Follower
 from web.logindex import DEFAULT_WINDOW, AudienceWindow, LogIndex
 from web.metrics import Metrics
 from web.positions import PositionReport, PositionStorage, PositionTracker
@@ -102,6 +103,7 @@ class DispatchService:
         self.state = DispatchState()
         index = LogIndex(AudienceWindow(backlog_window))  # who may see each recent event
         self._index = index
+        self._store = store
         self._snapshots = snapshots
         self._fanout = Fanout(store, self.state, index, clock=self.clock, queue_size=queue_size,
                               page_size=backlog_page)
@@ -131,6 +133,8 @@ class DispatchService:
                 lambda: (tracker.kept, tracker.dropped, tracker.pending))
         self._ticker = Ticker(self._writer.execute, self._recommend_soon,
                               self._fanout.broadcast, due=self.due_not_signed_on)
+        self._alerting: set[asyncio.Task[None]] = set()
+        self._writer.on_followed = self._followed
 
     # -- writing (web.writer) ------------------------------------------------------------------
 
@@ -164,6 +168,14 @@ class DispatchService:
         if prepare:
             self.prepare_routing()
         return n
+
+    def _followed(self, envelopes: list[Envelope]) -> None:
+        """Events another instance logged: its tick's timeouts are alerted here too (the alert
+        is not an event, and each instance tells only its own dispatchers)."""
+        if any(isinstance(env.event, AssignmentTimedOut) for env in envelopes):
+            task = asyncio.ensure_future(self._ticker.alert_timeouts(envelopes))
+            self._alerting.add(task)
+            task.add_done_callback(self._alerting.discard)
 
     def prepare_routing(self) -> None:
         """Start building the map's snap index, loading the solver and preparing every driving
@@ -275,6 +287,16 @@ class DispatchService:
     def storage_problems(self) -> dict[str, str]:
         """The stores failing now and what they said (empty when every store works)."""
         return dict(self._writer.storage_errors)
+
+    async def follow(self, *, wait_s: float = 1.0) -> None:
+        """Until cancelled, apply and fan out the events other instances append to a shared
+        store (:class:`web.follower.Follower`); a service alone on its store need not."""
+        await Follower(self._store, self._writer, wait_s=wait_s).run()
+
+    async def catch_up(self) -> None:
+        """Apply now whatever the store holds beyond the state: a client resuming from a seq
+        it saw on another instance of a shared log must not find this one behind it."""
+        await self._writer.follow()
 
     async def run_storage_probe(self, interval_s: float) -> None:
         """The storage heartbeat until cancelled: every ``interval_s`` seconds a small durable

@@ -248,7 +248,10 @@ async def _serve(ws: WebSocket, action: Action, kinds: dict[str, Any],
         return
     try:
         conn = Connection(ws, service, principal)
-        conn.sub, plan = service.subscribe(principal, since_param(ws), batch=batch_param(ws))
+        since = since_param(ws)
+        if since is not None and since > service.last_seq:  # seen on another instance
+            await service.catch_up()
+        conn.sub, plan = service.subscribe(principal, since, batch=batch_param(ws))
     except MaeError as exc:
         await refuse(ws, exc)
         return

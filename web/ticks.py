@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 from dispatch.commands import Command, Tick
-from dispatch.events import AssignmentTimedOut
+from dispatch.events import AssignmentTimedOut, Envelope
 from dispatch.recommend import UnitOption
 from dispatch.rota import RotaShift
 from mae.errors import MaeError
@@ -65,7 +65,15 @@ class Ticker:
         """One clock tick: time out unacknowledged assignments and alert the dispatchers with
         the next-best unit."""
         done = await self._execute(Tick(), actor="system")
-        for env in done.envelopes:
+        await self.alert_timeouts(done.envelopes)
+        self._announce_due()
+        return done
+
+    async def alert_timeouts(self, envelopes: Iterable[Envelope]) -> None:
+        """Alert the dispatchers of every assignment timed out in ``envelopes`` with the
+        next-best unit: this instance's tick's, or another instance's (followed from a shared
+        log), so dispatchers on every instance hear of each timeout once."""
+        for env in envelopes:
             event = env.event
             if not isinstance(event, AssignmentTimedOut):
                 continue
@@ -82,8 +90,6 @@ class Ticker:
                  "next_best": option_view(options[0]) if options else None},
                 roles=ALERTED,
             )
-        self._announce_due()
-        return done
 
     def _announce_due(self) -> None:
         """Tell the dispatchers which units are due by the rota but not signed on, when that

@@ -12,6 +12,12 @@ stops taking writes (503) until the heartbeat probe finds the store working and 
 Commands run in a shielded future, so a client that disconnects mid-command cannot leave the
 log ahead of the state. A restart replays the log.
 
+On a store shared by several instances (:mod:`web.follower` applies what the others append) a
+batch can lose the race for the log's end: the store refuses it (:class:`StoreConflict`), the
+writer applies the winner's events and decides the batch again on that state, so a command
+the winner made invalid (the unit it wanted is taken now) gets the core's own refusal, never a
+double assignment. ``_applying`` keeps a commit and a follower's catch-up from interleaving.
+
 Exactly-once for client operations: a command may carry an op id (a crew tablet's outbox makes
 one per queued item). The store is asked whether that op was accepted before (and the batch
 whether it holds it already); if so the original result (its seq and callout) is returned as a
@@ -23,7 +29,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import logging
+import random
 import sqlite3
 import time
 from collections import deque
@@ -52,6 +60,14 @@ __all__ = ["Executed", "Guard", "LogIndex", "Publish", "StorageErrorHook", "Writ
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+#: How often a batch that lost a race for the shared log is decided again before its callers
+#: are told to retry (each retry means another instance appended meanwhile).
+REDECIDE_LIMIT = 32
+#: Up to this many seconds per attempt, at random, before the third and later attempts.
+REDECIDE_BACKOFF_S = 0.002
+#: Events read from the store at a time when applying what other writers appended.
+TAIL_PAGE = 1_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +175,14 @@ class Writer:
         # turns instead of meeting on SQLite's write lock, whose busy handler sleeps.
         self._io_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mae-writer")
         self._audit_worker: asyncio.Task[None] | None = None
+        #: Held while a batch is appended and applied, and while a follower applies others'
+        #: events: the state only ever grows by one of them at a time, in the log's order.
+        self._applying = asyncio.Lock()
+        #: Batches re-decided because another writer appended first (a shared store).
+        self.conflicts = 0
+        #: Called on the loop with each page of events other writers stored, once applied and
+        #: published (the service alerts its dispatchers of timeouts another instance logged).
+        self.on_followed: Callable[[list[Envelope]], None] | None = None
 
     def _io(self, fn: Callable[[], T]) -> asyncio.Future[T]:
         """Run ``fn`` in the writer's storage thread."""
@@ -250,7 +274,8 @@ class Writer:
                 batch = [self._pending.popleft() for _ in range(n)]
                 self.metrics.set_write_queue_depth(len(self._pending))
                 try:
-                    await self._commit(batch)
+                    async with self._applying:
+                        await self._commit(batch)
                 except BaseException as exc:  # a bug: fail the batch, keep serving
                     logger.exception("the writer failed a batch of %d", len(batch))
                     for job in batch:
@@ -315,8 +340,18 @@ class Writer:
                     work.apply(Envelope(i, event))
         return planned, events, ops, answers
 
-    async def _commit(self, batch: list[_Job]) -> None:
+    async def _commit(self, batch: list[_Job], attempt: int = 0) -> None:
         planned, events, ops, answers = self._decide(batch)
+        if attempt < REDECIDE_LIMIT and any(isinstance(a.outcome, Exception) for a in answers) \
+                and await self._log_moved():
+            # a refusal judged on a state behind a shared log may be wrong (the unit it did
+            # not know was registered elsewhere): catch up and judge again
+            self.conflicts += 1
+            await self._catch_up()
+            if self._halted is None:
+                await self._commit(batch, attempt + 1)
+                return
+            planned, events, ops, answers = self._decide(batch)
         if not events:
             _settle(answers)
             return
@@ -328,6 +363,17 @@ class Writer:
             if isinstance(exc, StorageUnavailable):
                 self.storage_failed(exc.store, exc.detail)
             await self._catch_up()
+            if isinstance(exc, StoreConflict) and self._halted is None and \
+                    attempt < REDECIDE_LIMIT:
+                # another instance appended first: decide the whole batch again on the state
+                # its events made (a command no longer valid now gets the core's own refusal)
+                self.conflicts += 1
+                if attempt >= 2:  # lost again and again: step aside a random moment, so the
+                    # instances racing for the log's end do not collide in lockstep
+                    await asyncio.sleep(random.uniform(0, REDECIDE_BACKOFF_S * attempt))
+                    await self._catch_up()
+                await self._commit(batch, attempt + 1)
+                return
             stored = isinstance(exc, StorageUnavailable) and \
                 self.state.last_seq >= expected + len(events)
             if stored:  # the store could not say so, but the events are there
@@ -377,19 +423,59 @@ class Writer:
         if the log cannot be read, stop taking writes until :meth:`probe` succeeds."""
         try:
             last = await self._io(self.store.refresh)
-            tail = await self._io(lambda: list(self.store.read(self.state.last_seq))) if \
-                last > self.state.last_seq else []
+            n = await self._apply_tail() if last > self.state.last_seq else 0
         except (StorageUnavailable, sqlite3.Error, OSError) as exc:
             detail = exc.detail if isinstance(exc, StorageUnavailable) else str(exc)
             self._halted = StorageUnavailable("events", detail)
             self.storage_failed("events", detail)
             logger.error("the event log cannot be read (%s): writes stop until it can", detail)
             return
-        if tail:
-            logger.warning("applying %d stored events found after a failed commit", len(tail))
-            audiences = [self.apply(env) for env in tail]
-            self._publish(tail, audiences)
+        if n:
+            logger.info("applied %d events another writer stored", n)
         self._halted = None
+
+    async def _apply_tail(self) -> int:
+        """Read the stored events beyond the state (in pages, off the loop), apply and publish
+        them in order; the caller holds ``_applying``. Returns how many were applied."""
+        n = 0
+        while True:
+            since = self.state.last_seq
+            page = await asyncio.to_thread(self._read_page, since)
+            if not page:
+                return n
+            audiences = [self.apply(env) for env in page]
+            self._publish(page, audiences)
+            if self.on_followed is not None:
+                self.on_followed(page)
+            n += len(page)
+            if len(page) < TAIL_PAGE:
+                return n
+
+    async def _log_moved(self) -> bool:
+        """Whether the stored log ends past the state (another writer appended); False when
+        that cannot be read (the commit then finds out)."""
+        try:
+            return await asyncio.to_thread(self.store.refresh) > self.state.last_seq
+        except (StorageUnavailable, sqlite3.Error, OSError):
+            return False
+
+    def _read_page(self, since: int) -> list[Envelope]:
+        return list(itertools.islice(self.store.read(since), TAIL_PAGE))
+
+    async def follow(self, upto: int | None = None) -> int:
+        """Apply and publish the events other instances appended to a shared store since the
+        state's end, exactly once and in order (never while this writer's own batch is being
+        appended: its events are applied by the commit). ``upto``: where the log was seen to
+        end; when the state has reached it meanwhile (this writer's own commit) nothing is
+        read. Returns how many were applied; raises :class:`StorageUnavailable` if the log
+        cannot be read."""
+        async with self._applying:
+            if upto is not None and self.state.last_seq >= upto:
+                return 0
+            try:
+                return await self._apply_tail()
+            except sqlite3.Error as exc:
+                raise StorageUnavailable("events", str(exc)) from exc
 
     async def probe(self) -> bool:
         """The storage heartbeat: a small durable write; when it works, a halted writer catches
@@ -401,7 +487,8 @@ class Writer:
             self.storage_failed(exc.store, exc.detail)
             return False
         if self._halted is not None:
-            await self._catch_up()
+            async with self._applying:
+                await self._catch_up()
             if self._halted is not None:
                 return False
         self.storage_errors.clear()  # events and audit share the one file

@@ -1,0 +1,71 @@
+"""Following a shared event log: the events other instances append reach this one's state.
+
+When several ``mae serve`` instances share one store (Redis), each writes its own commands and
+must also see everyone else's. :class:`Follower` waits in a worker thread of its own for the log
+to grow past the state (:meth:`EventStore.wait_beyond`: a blocking read on Redis, a poll on
+SQLite) and then asks the writer to apply and publish the new events (:meth:`Writer.follow`),
+which it does under the same lock as its own commits: each event is applied once, in seq order,
+and this instance's own appends (already applied by the commit) are not read back. A store that
+cannot be read is reported like any storage fault and retried; the event loop never blocks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from web.eventstore import EventStore, StorageUnavailable
+from web.writer import Writer
+
+__all__ = ["Follower"]
+
+logger = logging.getLogger(__name__)
+
+
+class Follower:
+    """Applies to ``writer``'s state what other writers append to ``store``, until cancelled.
+
+    ``wait_s`` bounds each blocking wait (so a stop takes at most that long); ``retry_s`` is the
+    pause after the store failed. ``applied`` counts the events taken from other writers."""
+
+    def __init__(self, store: EventStore, writer: Writer, *, wait_s: float = 1.0,
+                 retry_s: float = 1.0) -> None:
+        self.store = store
+        self.writer = writer
+        self.wait_s = wait_s
+        self.retry_s = retry_s
+        self.applied = 0
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mae-follow")
+
+    async def run(self) -> None:
+        """Follow the log until cancelled; on cancel, wait for the blocked read to return (at
+        most ``wait_s``) so the store can be closed safely afterwards."""
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                wait = loop.run_in_executor(self._thread, self.store.wait_beyond,
+                                            self.writer.state.last_seq, self.wait_s)
+                try:
+                    last = await asyncio.shield(wait)
+                except asyncio.CancelledError:
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(wait, self.wait_s + 5)
+                    raise
+                except StorageUnavailable as exc:
+                    await self._failed(exc)
+                    continue
+                if last <= self.writer.state.last_seq:
+                    continue  # a timeout, or this instance's own append
+                try:
+                    self.applied += await self.writer.follow(last)
+                except StorageUnavailable as exc:
+                    await self._failed(exc)
+        finally:
+            self._thread.shutdown(wait=False)
+
+    async def _failed(self, exc: StorageUnavailable) -> None:
+        """Report the store's fault (health, metrics; the heartbeat clears it) and pause."""
+        self.writer.storage_failed(exc.store, exc.detail)
+        await asyncio.sleep(self.retry_s)
