@@ -286,8 +286,16 @@ class Writer:
         finally:
             self._worker = None
 
-    def _decide(self, batch: list[_Job]) -> tuple[list[_Planned], list[Event], list[OpRecord],
-                                                   list[_Answer]]:
+    async def _stored_ops(self, batch: list[_Job]) -> dict[tuple[str, str], OpRecord | None]:
+        """The batch's op ids as the store knows them, read in the storage thread: on Redis
+        this is a network round trip, which must not hold up the event loop."""
+        wanted = {job.op for job in batch if job.op is not None}
+        if not wanted:
+            return {}
+        return await self._io(lambda: {op: self.store.find_op(*op) for op in wanted})
+
+    def _decide(self, batch: list[_Job], stored_ops: dict[tuple[str, str], OpRecord | None]
+                ) -> tuple[list[_Planned], list[Event], list[OpRecord], list[_Answer]]:
         """Decide each job in order against the state the earlier ones leave (a scratch copy
         when the batch has more than one). Refusals, no-ops and repeats are answered only after
         the commit, in order (see :meth:`_commit`): they were judged on that state."""
@@ -310,7 +318,7 @@ class Writer:
                         planned.append(_Planned(job, earlier[1].decision, 0, 0, earlier[1],
                                                 place=place))
                         continue
-                    seen = self.store.find_op(*job.op)
+                    seen = stored_ops.get(job.op)
                     if seen is not None:
                         if seen.digest != digest:
                             raise _reused_op()
@@ -341,7 +349,15 @@ class Writer:
         return planned, events, ops, answers
 
     async def _commit(self, batch: list[_Job], attempt: int = 0) -> None:
-        planned, events, ops, answers = self._decide(batch)
+        try:
+            stored_ops = await self._stored_ops(batch)
+        except StorageUnavailable as exc:
+            self.storage_failed(exc.store, exc.detail)
+            for job in batch:
+                if not job.future.done():
+                    job.future.set_exception(exc)
+            return
+        planned, events, ops, answers = self._decide(batch, stored_ops)
         if attempt < REDECIDE_LIMIT and any(isinstance(a.outcome, Exception) for a in answers) \
                 and await self._log_moved():
             # a refusal judged on a state behind a shared log may be wrong (the unit it did
@@ -351,7 +367,7 @@ class Writer:
             if self._halted is None:
                 await self._commit(batch, attempt + 1)
                 return
-            planned, events, ops, answers = self._decide(batch)
+            planned, events, ops, answers = self._decide(batch, stored_ops)
         if not events:
             _settle(answers)
             return
