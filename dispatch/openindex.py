@@ -12,10 +12,34 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:  # the state imports this module
-    from dispatch.state import Callout
+
+class _Place(Protocol):
+    @property
+    def lat(self) -> float: ...
+
+    @property
+    def lon(self) -> float: ...
+
+
+class _Status(Protocol):
+    @property
+    def is_open(self) -> bool: ...
+
+
+class Callout(Protocol):
+    """What the index reads of a callout (the state's ``Callout``, which imports this
+    module, so it is described here rather than imported)."""
+
+    @property
+    def callout_id(self) -> str: ...
+
+    @property
+    def status(self) -> _Status: ...
+
+    @property
+    def location(self) -> _Place: ...
 
 __all__ = ["CELL_DEG", "MAX_CELLS", "OpenCallouts"]
 
