@@ -15,6 +15,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from web.cluster import redis_answers
+
 __all__ = ["RedisServer", "free_port"]
 
 
@@ -55,18 +57,10 @@ class RedisServer:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"redis-server exited with {self.proc.returncode}; see "
                                    f"{self.folder / 'redis.log'}")
-            if self._answers():
+            if redis_answers(self.port):
                 return self
             time.sleep(0.02)
         raise RuntimeError(f"redis-server did not answer on port {self.port} in {timeout_s} s")
-
-    def _answers(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
-                s.sendall(b"PING\r\n")
-                return s.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
 
     def kill(self) -> None:
         """SIGKILL: what a crash or ``kill -9`` does (no shutdown save)."""

@@ -69,6 +69,16 @@ def _answers(url: str) -> bool:
         return False
 
 
+
+def redis_answers(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether a redis-server answers PING on ``host:port`` now (used while one starts)."""
+    try:
+        with socket.create_connection((host, port), timeout=0.5) as conn:
+            conn.sendall(b"PING\r\n")
+            return conn.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
 @dataclass
 class Instance:
     """One ``mae serve`` process of the cluster."""
@@ -187,16 +197,10 @@ class Cluster:
         self._redis = subprocess.Popen(args, cwd=self.folder, stdout=subprocess.DEVNULL,
                                        stderr=self._log("redis.err"))
         deadline = time.monotonic() + 15
-        self._wait(self._redis_answers, deadline, f"redis-server on port {self.redis_port}",
+        self._wait(lambda: redis_answers(self.redis_port), deadline,
+                   f"redis-server on port {self.redis_port}",
                    self.folder / "redis.log", proc=self._redis)
 
-    def _redis_answers(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.redis_port), timeout=0.5) as s:
-                s.sendall(b"PING\r\n")
-                return s.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
 
     def start_instance(self, index: int) -> None:
         """Start (or start again, after :meth:`kill_instance`) instance ``index``."""
