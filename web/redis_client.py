@@ -10,7 +10,9 @@ that hangs. :func:`redis_errors` maps redis-py's exceptions to
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import logging
+import threading
+from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit
 
 import redis
@@ -18,7 +20,9 @@ import redis
 from web.errors import BadMessage
 from web.eventstore import StorageUnavailable
 
-__all__ = ["connect", "is_redis_url", "redis_errors"]
+__all__ = ["connect", "is_redis_url", "listen", "redis_errors"]
+
+logger = logging.getLogger(__name__)
 
 #: Seconds a command may take before the store counts as unavailable.
 SOCKET_TIMEOUT_S = 5.0
@@ -59,3 +63,30 @@ def redis_errors(store: str) -> Iterator[None]:
                                       "NOREPLICAS", "MASTERDOWN"}:
             raise StorageUnavailable(store, f"Redis refused the write: {text}") from exc
         raise
+
+
+def listen(client: redis.Redis, channel: str, stop: threading.Event, *, what: str,
+           on_message: Callable[[bytes], None],
+           on_subscribed: Callable[[], None] | None = None,
+           on_lost: Callable[[], None] | None = None) -> None:
+    """Deliver every message published on ``channel`` to ``on_message`` until ``stop`` is
+    set (run it in a thread of its own). A lost connection is retried every second;
+    ``on_subscribed`` runs after each (re)subscription (to re-read what was missed meanwhile),
+    ``on_lost`` when the connection is lost. ``what`` names the feed in the log."""
+    while not stop.is_set():
+        pubsub = client.pubsub(ignore_subscribe_messages=True)
+        try:
+            pubsub.subscribe(channel)
+            if on_subscribed is not None:
+                on_subscribed()
+            while not stop.is_set():
+                message = pubsub.get_message(timeout=0.5)
+                if message is not None and message.get("type") == "message":
+                    on_message(message["data"])
+        except (redis.RedisError, OSError) as exc:
+            if on_lost is not None:
+                on_lost()
+            logger.warning("following %s: %s; retrying", what, type(exc).__name__)
+            stop.wait(1.0)
+        finally:
+            pubsub.close()

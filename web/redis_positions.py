@@ -23,7 +23,7 @@ import redis
 
 from dispatch.model import Location
 from web.positions import PositionReport
-from web.redis_client import connect, redis_errors
+from web.redis_client import connect, listen, redis_errors
 
 __all__ = ["RedisPositions"]
 
@@ -124,25 +124,18 @@ class RedisPositions:
         self._thread.start()
 
     def _listen(self, on_reports: Callable[[list[PositionReport]], None]) -> None:
-        while not self._stop.is_set():
-            pubsub = self._r.pubsub(ignore_subscribe_messages=True)
+        def batch_of(data: bytes) -> None:
             try:
-                pubsub.subscribe(self.channel)
-                while not self._stop.is_set():
-                    message = pubsub.get_message(timeout=0.5)
-                    if message is None or message.get("type") != "message":
-                        continue
-                    batch = json.loads(message["data"])
-                    if batch.get("from") == self.instance or not batch.get("latest"):
-                        continue
-                    on_reports([_report(p) for p in batch["latest"]])
-            except (redis.RedisError, OSError) as exc:
-                logger.warning("following positions: %s; retrying", type(exc).__name__)
-                self._stop.wait(1.0)
-            except (ValueError, KeyError, TypeError):
+                batch = json.loads(data)
+                if batch.get("from") == self.instance or not batch.get("latest"):
+                    return
+                reports = [_report(p) for p in batch["latest"]]
+            except (ValueError, KeyError, TypeError, AttributeError):
                 logger.warning("ignored a malformed positions batch")
-            finally:
-                pubsub.close()
+                return
+            on_reports(reports)
+
+        listen(self._r, self.channel, self._stop, what="positions", on_message=batch_of)
 
     def close(self) -> None:
         self._stop.set()

@@ -15,7 +15,7 @@ from typing import Any
 
 import redis
 
-from web.redis_client import connect
+from web.redis_client import connect, listen
 
 __all__ = ["RedisRevocations"]
 
@@ -44,23 +44,14 @@ class RedisRevocations:
                 self._changed = True
 
     def _listen(self) -> None:
-        while not self._stop.is_set():
-            pubsub = self._r.pubsub(ignore_subscribe_messages=True)
-            try:
-                pubsub.subscribe(self.channel)
-                members: Any = self._r.smembers(self.revoked_key)
-                self._note({m.decode() for m in members})
-                self.listening.set()
-                while not self._stop.is_set():
-                    message = pubsub.get_message(timeout=0.5)
-                    if message is not None and message.get("type") == "message":
-                        self._note({message["data"].decode()})
-            except (redis.RedisError, OSError) as exc:
-                self.listening.clear()
-                logger.warning("following revocations: %s; retrying", type(exc).__name__)
-                self._stop.wait(1.0)
-            finally:
-                pubsub.close()
+        def read_all() -> None:  # after every (re)subscription: what was missed meanwhile
+            members: Any = self._r.smembers(self.revoked_key)
+            self._note({m.decode() for m in members})
+            self.listening.set()
+
+        listen(self._r, self.channel, self._stop, what="revocations",
+               on_message=lambda data: self._note({data.decode()}),
+               on_subscribed=read_all, on_lost=self.listening.clear)
 
     def revoked_ids(self) -> frozenset[str] | None:
         """Every revoked id heard of, if any was added since the last call; else None."""
