@@ -82,6 +82,8 @@ __all__ = [
 SAFE_REFERENCE = r"^[A-Za-z0-9][A-Za-z0-9._:@+-]*$"
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:/-]+$")]
 MessageId = Annotated[str, Field(max_length=64)] | Annotated[int, Field(ge=0, le=2**53)] | None
+#: One competence of a crew or unit (e.g. ``doctor``).
+Competence = Annotated[str, Field(min_length=1, max_length=40)]
 OpId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$",
                             description="a client-made id (a UUID) that makes the message "
                             "exactly-once: a repeat returns the first reply, duplicate=true")]
@@ -417,7 +419,7 @@ class ShiftStartMsg(_Msg):
 
     ends_at: AwareDatetime | None = None
     hours: float | None = Field(default=None, gt=0, le=24, allow_inf_nan=False)
-    competences: list[Annotated[str, Field(min_length=1, max_length=40)]] | None = Field(
+    competences: list[Competence] | None = Field(
         default=None, max_length=20,
         description="what the crew on board can do this shift (the page offers the unit's "
         "registered competences, e.g. doctor); left out: the unit's registered competences")
@@ -604,7 +606,7 @@ class UnitUpdateIn(_In):
     name: str | None = Field(default=None, min_length=1, max_length=80,
                              description="the display name")
     base: Id | None = Field(default=None, description="a base id of the loaded region file")
-    competences: list[Annotated[str, Field(min_length=1, max_length=40)]] | None = Field(
+    competences: list[Competence] | None = Field(
         default=None, max_length=20, description="the unit's own competences, e.g. [\"doctor\"]")
     seats: int | None = Field(default=None, ge=1, le=20, strict=True,
                               description="seats in the car (a whole number; true is not one)")
