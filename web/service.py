@@ -209,6 +209,20 @@ class DispatchService:
             self._writer.release()
         self.snapshot_if_due()
 
+    async def whole(self) -> None:
+        """Wait, off the loop, until the restored snapshot's closed history is decoded (at
+        once if it is): call before a walk over every callout or alarm on the loop, which
+        would otherwise wait for it there and stall every socket."""
+        history = self._snapshots.history if self._snapshots is not None else None
+        if history is not None and not history.done:
+            await asyncio.to_thread(history.load_now)
+
+    async def ready_for(self, principal: Principal) -> None:
+        """Wait until the state holds what ``principal``'s first snapshot reads: an agency's
+        lists its alarms of the last day, closed ones too (see :meth:`whole`)."""
+        if principal.role is Role.AGENCY:
+            await self.whole()
+
     def _followed(self, envelopes: list[Envelope]) -> None:
         """Events another instance logged: its tick's timeouts are alerted here too (the alert
         is not an event, and each instance tells only its own dispatchers)."""
@@ -391,6 +405,7 @@ class DispatchService:
     async def history(self, viewer: Viewer, callout_id: str, *, limit: int) -> History:
         """The last ``limit`` logged events about a callout (and those merged into it) that
         ``viewer`` may see, read in pages off the event loop."""
+        await self.whole()
         return await self._fanout.history(viewer, callout_id, limit=limit)
 
     # -- fan-out (web.fanout) -----------------------------------------------------------------

@@ -265,6 +265,7 @@ async def _serve(ws: WebSocket, action: Action, kinds: dict[str, Any],
         since = since_param(ws)
         if since is not None and since > service.last_seq:  # seen on another instance
             await service.catch_up()
+        await service.ready_for(principal)  # off the loop, while a start decodes history
         conn.sub, plan = service.subscribe(principal, since, batch=batch_param(ws))
     except MaeError as exc:
         await refuse(ws, exc)
