@@ -391,3 +391,37 @@ def test_a_restart_serves_the_board_holds_commands_until_the_history_is_in(
     finally:
         service.close()
         store.close()
+
+
+def test_a_history_that_does_not_decode_is_rebuilt_from_the_log(
+        tmp_path: Path, graph: RoadGraph, caplog: pytest.LogCaptureFixture) -> None:
+    """The board decodes but the closed history does not (its keys do not match its
+    entries, under a valid checksum): the service rebuilds the state from the log before it
+    takes writes, never serving a part of it as the whole."""
+    db = tmp_path / "mae.sqlite3"
+    first = Run(db, graph, every=1000)
+    first.run(closed_and_open(5))
+    first.close()
+    ((_, path),) = SnapshotFiles(db).paths()
+    _rewrap(path, lambda d: d["deferred"][0][1].append("C777777"))
+    store = SqliteEventStore(db)
+    service = DispatchService(store, graph=graph, clock=ManualClock(),
+                              snapshots=Snapshotter(db, every=1000))
+    try:
+        service.load(prepare=False, defer_history=True)
+        assert service.history_pending
+
+        async def go() -> None:
+            with caplog.at_level(logging.ERROR, logger="web.service"):
+                await service.complete_history()
+            await service.execute(AddNote("C000006", "after"), actor="tester")
+            await service.drain()
+
+        asyncio.run(go())
+        assert "replaying the log" in caplog.text
+        assert not service.history_pending and type(service.state.callouts) is dict
+        assert service.state.snapshot() == DispatchState.replay(store.read(0)).snapshot()
+        assert "C777777" not in service.state.callouts
+    finally:
+        service.close()
+        store.close()
