@@ -212,6 +212,9 @@ def optimise(
         "patterns": tuple(ShiftPattern(p.id, p.periods, p.hours_per_week) for p in patterns),
         "min_on_duty": tuple(night),
     }
+    budgets: list[float | None] = [*sorted(options.budgets)] if budgeted else [None]
+    for budget in budgets:  # refuse an impossible request before simulating anything
+        _problem({**base, "budget_hours": budget}, [0.0] * 24)
     say(
         f"{len(candidates)} candidate sites, {len(places)} demand points, "
         f"{len(patterns)} shift pattern(s); simulating the baseline"
@@ -220,7 +223,6 @@ def optimise(
     start_busy = measured_busy(baseline)
     levels: list[Level] = []
     previous: LocationResult | None = None
-    budgets: list[float | None] = [*sorted(options.budgets)] if budgeted else [None]
     for budget in budgets:
         busy = start_busy
         iterations: list[Iteration] = []
