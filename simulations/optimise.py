@@ -5,9 +5,10 @@ MEXCLP (:mod:`routing.location`) needs the probability that a car is busy. It is
 assumed: the baseline scenario is simulated first and its utilisation by hour of the day is the
 first busy fraction; each design the model proposes is written as a scenario, simulated with
 the same seeds, and its measured utilisation becomes the next busy fraction, until no hour's
-fraction moves more than ``tolerance`` (or ``max_iterations`` is reached; the report says
-which). One design per budget level of staffed car-hours a week; without a budget, each base
-keeps the baseline's hours (its first unit's shifts) with one car.
+fraction moves more than ``tolerance`` (or ``max_iterations`` is reached, or a design comes
+back that an earlier round already proposed: the report says which). One design per budget
+level of staffed car-hours a week; without a budget, each base keeps the baseline's hours (its
+first unit's shifts) with one car.
 """
 
 from __future__ import annotations
@@ -103,18 +104,25 @@ class Iteration:
 @dataclass(frozen=True, slots=True, eq=False)
 class Level:
     """The design for one budget (None: the baseline's hours), how the loop went, the
-    scenario file's data and path, and the design's simulated runs."""
+    scenario and its file, the design's simulated runs and the last round's model."""
 
     budget_hours: float | None
     iterations: tuple[Iteration, ...]
-    settled: bool
+    stop: str
     scenario: Scenario
     path: Path
     runs: ScenarioRuns
+    problem: LocationProblem
 
     @property
     def result(self) -> LocationResult:
         return self.iterations[-1].result
+
+    @property
+    def settled(self) -> bool:
+        """Whether the busy fraction settled (else the loop hit its cap or went round in a
+        cycle of designs: ``stop`` says which)."""
+        return self.stop == "settled"
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -226,7 +234,8 @@ def optimise(
     for budget in budgets:
         busy = start_busy
         iterations: list[Iteration] = []
-        settled = False
+        stop = "cap"
+        seen: list[tuple[object, ...]] = []
         name = _level_name(scenario, options, budget)
         suffix = "" if budget is None else f"-{budget:g}h"
         path = out_dir / f"optimised-{options.bases}-bases{suffix}.toml"
@@ -257,9 +266,14 @@ def optimise(
                 f"{result.solve_s:.1f} s); busy {np.mean(busy):.3f} -> "
                 f"{np.mean(iteration.measured):.3f}"
             )
+            key = (result.open_sites, result.staffing)
             if iteration.change <= options.tolerance:
-                settled = True
+                stop = "settled"
                 break
+            if key in seen:  # the same design again: the rounds would go round in a cycle
+                stop = "cycle"
+                break
+            seen.append(key)
             if len(iterations) >= options.max_iterations:
                 break
             busy = iteration.measured
@@ -267,10 +281,14 @@ def optimise(
             f"{name}: written by mae optimise from {scenario.source or scenario.name}.",
             f"Bases {', '.join(result.open_sites)}; {result.staffed_hours:g} car-hours a week.",
             f"{len(iterations)} round(s) of optimise -> simulate; busy fraction "
-            + ("settled." if settled else "not settled within the cap."),
+            + {
+                "settled": "settled.",
+                "cycle": "designs repeat in a cycle; the last is kept.",
+                "cap": "not settled within the cap; the last design is kept.",
+            }[stop],
         )
         path.write_text(to_toml(data, header=header), encoding="utf-8")
-        levels.append(Level(budget, tuple(iterations), settled, design, path, runs))
+        levels.append(Level(budget, tuple(iterations), stop, design, path, runs, problem))
     return Optimisation(
         options, baseline, tuple(levels), tuple(candidates), tuple(patterns), len(places)
     )

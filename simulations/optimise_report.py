@@ -75,6 +75,7 @@ def frontier_rows(opt: Optimisation, planner: Sequence[ScenarioRuns]) -> list[di
                     "solve_s": sum(i.result.solve_s for i in level.iterations),
                     "rounds": len(level.iterations),
                     "settled": level.settled,
+                    "stop": level.stop,
                     "busy_fraction": float(sum(level.iterations[-1].busy) / 24),
                 },
             )
@@ -172,7 +173,11 @@ def _section(opt: Optimisation, rows: Sequence[dict[str, Any]]) -> str:
             f"{it.result.solve_s:.1f} s"
             for n, it in enumerate(level.iterations)
         )
-        state = "settled" if level.settled else f"not settled after {len(level.iterations)}"
+        state = {
+            "settled": "settled",
+            "cycle": "designs repeat in a cycle",
+            "cap": f"not settled after {len(level.iterations)}",
+        }[level.stop]
         loops.append(
             f"<li>{html.escape(level.scenario.name)} ({state}; file "
             f"{html.escape(level.path.name)}): {html.escape(steps)}</li>"
@@ -225,6 +230,7 @@ def write_optimise_report(
                 "file": level.path.name,
                 "budget_hours": level.budget_hours,
                 "settled": level.settled,
+                "stop": level.stop,
                 "open_sites": list(level.result.open_sites),
                 "staffing": [[s.site_id, s.pattern_id, s.cars] for s in level.result.staffing],
                 "rounds": [
