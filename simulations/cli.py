@@ -26,7 +26,8 @@ def _positive(text: str) -> int:
 
 
 def register(subparsers: Any) -> None:
-    """Add the ``simulate`` subcommand to an argparse ``subparsers`` object."""
+    """Add the ``simulate`` and ``optimise`` subcommands to an argparse ``subparsers``
+    object."""
     p = subparsers.add_parser(
         "simulate",
         help="simulate MAE coverage for planning scenarios and compare them",
@@ -57,6 +58,9 @@ def register(subparsers: Any) -> None:
                         "(events-<scenario>-seed<K>.jsonl) for replay on the dispatcher map")
     p.add_argument("--no-progress", action="store_true", help="do not draw the progress bar")
     p.set_defaults(func=run_simulate)
+    from simulations.optimise_cli import register_optimise
+
+    register_optimise(subparsers)
 
 
 def _slug(name: str) -> str:

@@ -265,9 +265,10 @@ h2{border-bottom:2px solid #3b75af;padding-bottom:3px}
 """
 
 
-def write_report(batch: Batch, out_dir: str | Path, *, title: str = "MAE coverage simulation"
-                 ) -> Path:
-    """Write ``report.html`` (self-contained, plots embedded) into ``out_dir``."""
+def write_report(batch: Batch, out_dir: str | Path, *, title: str = "MAE coverage simulation",
+                 sections: Sequence[str] = ()) -> Path:
+    """Write ``report.html`` (self-contained, plots embedded) into ``out_dir``; ``sections``
+    are HTML fragments placed before the comparison (e.g. the optimiser's frontier)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     parts = [f"<!doctype html><html lang=en><head><meta charset=utf-8><title>"
@@ -277,6 +278,7 @@ def write_report(batch: Batch, out_dir: str | Path, *, title: str = "MAE coverag
              f"(seeds {', '.join(map(str, batch.seeds))}). Figures are means over seeds with "
              "95 % intervals (Student t); differences are paired by seed (the same alarms). "
              f"Written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.</p>"]
+    parts.extend(sections)
     parts.append("<h2>Comparison</h2>")
     parts.append(_kpi_table(batch))
     if len(batch.runs) > 1:
