@@ -79,6 +79,7 @@ class CalloutRecord:
     transport: str = ""  # who carried the patient: "mae", "ambulance", "police" or ""
     facility: str = ""
     merged_alarms: int = 0
+    queued: bool = False  # waited for a unit to free up or a shift to start
 
     @property
     def response_s(self) -> float | None:
@@ -128,6 +129,7 @@ class _Job:
     transport: str = ""
     facility: str = ""
     merged: int = 0
+    queued: bool = False
 
     @property
     def chance(self) -> Chance:
@@ -352,6 +354,7 @@ class _Sim:
             busy or self._shift_starts_before(self.now_s + self.limit_s)
         ):
             self.waiting[cid] = job
+            job.queued = True
             self.push(self.now_s + self.limit_s, "deadline", cid)
         else:
             on_duty = any(u.status is not UnitStatus.OFF_DUTY
@@ -550,6 +553,7 @@ class _Sim:
                 outcome=(j.alarm.outcome.value if j.handled_by == "mae" and j.alarm.outcome
                          else ""),
                 transport=j.transport, facility=j.facility, merged_alarms=j.merged,
+                queued=j.queued,
             )
             for j in self.records
         )
