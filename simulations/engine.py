@@ -51,7 +51,7 @@ from simulations.errors import SimulationError
 from simulations.policy import choose_unit
 from simulations.scenario import Base, Scenario, UnitSpec
 from simulations.terrain import Terrain, all_facilities, load_terrain, travel_source
-from simulations.travel import Point, TravelSource, point_along
+from simulations.travel import Point, TravelSource
 
 __all__ = ["CalloutRecord", "RunResult", "shift_intervals", "simulate"]
 
@@ -258,7 +258,7 @@ class _Sim:
         if crew.leg_line is None:
             crew.leg_line = self.roads.geometry(a, b, self.clock.at(t0))
         f = 1.0 if t1 <= t0 else (self.now_s - t0) / (t1 - t0)
-        return point_along(crew.leg_line, f)
+        return self.roads.along(crew.leg_line, f)
 
     def report_position(self, crew: _Crew, p: Point, label: str = "") -> None:
         self.do(ReportPosition(crew.spec.id, Location(p[0], p[1], label=label)),

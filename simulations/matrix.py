@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -59,19 +60,35 @@ class MatrixMap:
     places: tuple[Place, ...]
     facilities: tuple[Facility, ...] = ()
     _index: dict[str, int] = field(default_factory=dict, repr=False)
+    crs: str | None = None
     _tree: cKDTree | None = field(default=None, repr=False)
     _cos: float = field(default=1.0, repr=False)
+    _to_crs: Any = field(default=None, repr=False)
+    _from_crs: Any = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self._index.update({nid: i for i, nid in enumerate(self.ids)})
         lat0 = float(np.mean(self.lat)) if len(self.lat) else 0.0
         object.__setattr__(self, "_cos", math.cos(math.radians(lat0)))
+        if self.crs:
+            from pyproj import Transformer
+
+            object.__setattr__(self, "_to_crs",
+                               Transformer.from_crs("EPSG:4326", self.crs, always_xy=True))
+            object.__setattr__(self, "_from_crs",
+                               Transformer.from_crs(self.crs, "EPSG:4326", always_xy=True))
         object.__setattr__(self, "_tree", cKDTree(self._xy(self.lat, self.lon)))
 
     def _xy(self, lat: npt.ArrayLike, lon: npt.ArrayLike) -> npt.NDArray[np.float64]:
-        cos: float = self._cos
-        return np.column_stack([np.asarray(lon, dtype=np.float64) * cos * EARTH_M_PER_DEG,
-                                np.asarray(lat, dtype=np.float64) * EARTH_M_PER_DEG])
+        """Planar coordinates to measure "nearest" in: the map's own crs when it has one (as
+        its nodes were given), else metres of a local equirectangular projection."""
+        lat_a = np.asarray(lat, dtype=np.float64)
+        lon_a = np.asarray(lon, dtype=np.float64)
+        if self._to_crs is not None:
+            x, y = self._to_crs.transform(lon_a, lat_a)
+            return np.column_stack([np.asarray(x, dtype=np.float64),
+                                    np.asarray(y, dtype=np.float64)])
+        return np.column_stack([lon_a * self._cos * EARTH_M_PER_DEG, lat_a * EARTH_M_PER_DEG])
 
     @property
     def n(self) -> int:
@@ -90,6 +107,20 @@ class MatrixMap:
         _, idx = self._tree.query(self._xy(lats, lons))
         out: npt.NDArray[np.intp] = np.asarray(idx, dtype=np.intp)
         return out
+
+    def between(self, a: Point, b: Point, fraction: float) -> Point:
+        """The point ``fraction`` of the way from ``a`` to ``b`` in a straight line of the
+        map's own coordinates (so "nearest node" afterwards means what it means there)."""
+        if fraction <= 0:
+            return a
+        if fraction >= 1:
+            return b
+        if self._from_crs is None:
+            return (a[0] + fraction * (b[0] - a[0]), a[1] + fraction * (b[1] - a[1]))
+        xy = self._xy([a[0], b[0]], [a[1], b[1]])
+        x, y = xy[0] + fraction * (xy[1] - xy[0])
+        lon, lat = self._from_crs.transform(x, y)
+        return (float(lat), float(lon))
 
     def point(self, i: int) -> Point:
         return (float(self.lat[i]), float(self.lon[i]))
@@ -173,7 +204,7 @@ def load_matrix_map(nodes: Path, matrix: Path, *, crs: str | None = None,
         for i, nid in enumerate(ids)
     )
     return MatrixMap(name=nodes.stem, ids=tuple(ids), lat=lat, lon=lon, seconds=seconds,
-                     places=places)
+                     places=places, crs=crs)
 
 
 def _read_matrix(path: Path, ids: list[str]) -> npt.NDArray[np.float64]:
@@ -247,6 +278,10 @@ class MatrixRoads:
 
     def geometry(self, a: Point, b: Point, when: datetime) -> tuple[Point, ...]:
         return (a, b)
+
+    def along(self, line: Sequence[Point], fraction: float) -> Point:
+        """Where a drive along ``line`` (a straight leg here) is at ``fraction`` of it."""
+        return self.region.between(line[0], line[-1], fraction)
 
     def at(self, when: datetime) -> TravelTimes:
         raise SimulationError("a travel-time matrix has no roads to route on (coverage_aware "

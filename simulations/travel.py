@@ -45,6 +45,8 @@ class TravelSource(Protocol):
 
     def nearest_node(self, p: Point) -> Point: ...
 
+    def along(self, line: Sequence[Point], fraction: float) -> Point: ...
+
     def at(self, when: datetime) -> TravelTimes: ...
 
 
@@ -69,6 +71,10 @@ class SimRoads:
             graph.node_lat) else 1.0
         self._tree: object | None = None
         self.queries = 0
+
+    def along(self, line: Sequence[Point], fraction: float) -> Point:
+        """Where a drive along the road ``line`` is at ``fraction`` of it (by distance)."""
+        return point_along(line, fraction)
 
     def nearest_node(self, p: Point) -> Point:
         """The graph node nearest to ``p`` in a straight line (built on first use)."""
