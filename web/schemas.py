@@ -24,6 +24,7 @@ from dispatch.model import (
     MAX_NOTE_CHARS,
     MAX_REASON_CHARS,
     AgeBand,
+    Answer,
     Category,
     Children,
     CrewRole,
@@ -230,6 +231,11 @@ class OutcomeOut(BaseModel):
     kind: str
     facility: str
     follow_up_at: datetime | None
+    children_present: str = "unknown"
+    children_informed: str = "unknown"
+    concern_report: str = "unknown"
+    sip_requested: str = "unknown"
+    care_contact_informed: str = "unknown"
 
 
 class CalloutAlarmOut(BaseModel):
@@ -388,6 +394,16 @@ class OutcomeMsg(_Msg):
     kind: OutcomeKind
     facility: str = Field(default="", max_length=120)
     follow_up_at: AwareDatetime | None = None
+    children_present: Answer = Field(default=Answer.UNKNOWN, description="children present "
+                                     "at the visit")
+    children_informed: Answer = Field(default=Answer.UNKNOWN, description="children spoken "
+                                      "with or informed")
+    concern_report: Answer = Field(default=Answer.UNKNOWN, description="a concern report to "
+                                   "social services made (orosanmälan)")
+    sip_requested: Answer = Field(default=Answer.UNKNOWN, description="a coordinated "
+                                  "individual plan (SIP) asked for")
+    care_contact_informed: Answer = Field(default=Answer.UNKNOWN, description="a named care "
+                                          "contact informed")
 
 
 class CrewMemberIn(_In):

@@ -56,7 +56,7 @@ from dispatch.commands import (
     StartShift,
 )
 from dispatch.errors import InvalidCommand
-from dispatch.model import CrewMember, Outcome
+from dispatch.model import CARE_QUESTIONS, CrewMember, Outcome
 from dispatch.rota import sign_on_competences
 from dispatch.state import DispatchState
 from mae.errors import MaeError
@@ -482,7 +482,8 @@ async def _position(conn: Connection, msg: PositionMsg) -> Reply:
 
 async def _outcome(conn: Connection, msg: OutcomeMsg) -> Reply:
     unit = _unit(conn)
-    outcome = Outcome(msg.kind, msg.facility, msg.follow_up_at)
+    outcome = Outcome(msg.kind, msg.facility, msg.follow_up_at,
+                      **{q: getattr(msg, q) for q in CARE_QUESTIONS})
     return await conn.run_command(RecordOutcome(unit, msg.callout_id, outcome), "outcome",
                                   {"unit_id": unit, "callout_id": msg.callout_id,
                                    "kind": msg.kind.value}, op=msg.op)

@@ -35,6 +35,7 @@ from dispatch.events import (
     UnitStatusChanged,
     event_to_dict,
 )
+from dispatch.model import CARE_QUESTIONS
 from dispatch.state import DispatchState
 from web.auth import Principal, Role
 
@@ -53,7 +54,8 @@ MANAGER_KEYS: dict[str, Any] = {
     "alarm_id": True, "new_callout_id": True, "target_id": True, "source_id": True,
     "status": True, "facility": True, "eta_s": True, "ack_deadline": True, "ends_at": True,
     "merged_reason": True,
-    "outcome": {"kind": True, "facility": True, "follow_up_at": True},
+    "outcome": {"kind": True, "facility": True, "follow_up_at": True,
+                **dict.fromkeys(CARE_QUESTIONS, True)},
     "alarm": {"alarm_id": True, "agency": True, "reference": True, "received_at": True,
               "priority": True, "category": True, "police_on_scene": True,
               "ambulance_on_scene": True,

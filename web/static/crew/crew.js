@@ -376,6 +376,10 @@ function submitOutcome(ev) {
   $("outcome-facility").setAttribute("aria-invalid", String(Boolean(errors["outcome-facility-error"])));
   if (Object.values(errors).some(Boolean)) return;
   const msg = { type: "outcome", callout_id: job.callout_id, kind: chosen.value, facility };
+  for (const box of document.querySelectorAll("#care-questions [data-question]")) {
+    const answer = box.querySelector("input:checked"); // yes / no / unknown, never a name
+    msg[box.dataset.question] = answer ? answer.value : "unknown";
+  }
   if (followUp) msg.follow_up_at = fromStockholmLocal(at).toISOString(); // typed in Swedish time
   $("outcome-form").reset();
   $("followup-box").hidden = true;
