@@ -125,11 +125,13 @@ class Acknowledge(Command):
 
 @dataclass(frozen=True, slots=True)
 class ReportStatus(Command):
-    """A crew reports its unit's status (``facility`` names where it is when at one)."""
+    """A crew reports its unit's status (``facility`` names where it is when at one;
+    ``pressed_at`` when the crew pressed it, if it waited offline: :mod:`dispatch.presstime`)."""
 
     unit_id: str
     status: UnitStatus
     facility: str = ""
+    pressed_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -191,9 +191,19 @@ class AssignmentCancelled(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UnitStatusChanged(Event):
+    """A unit's status changed. ``at`` is when the report arrived; ``pressed_at`` when the crew
+    pressed it, if earlier (bounded, :mod:`dispatch.presstime`). Events stored before it
+    existed load with None (pressed on arrival), so the schema version did not change."""
+
     unit_id: str
     status: UnitStatus
     facility: str = ""
+    pressed_at: datetime | None = None
+
+    @property
+    def effective_at(self) -> datetime:
+        """When the status took effect: the press time when known, else the arrival."""
+        return self.pressed_at or self.at
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -260,6 +260,8 @@ class CalloutOut(BaseModel):
     ack_deadline: datetime | None
     ack_overdue: bool
     merged_into: str | None
+    on_scene_at: datetime | None = Field(
+        default=None, description="when its unit was first on scene (the crew's press time)")
     outcome: OutcomeOut | None
     notes: list[NoteOut]
 
@@ -371,6 +373,9 @@ class StatusMsg(_Msg):
     facility: str = Field(default="", max_length=120)
     callout_id: Id | None = Field(default=None, description="the callout this status is for; "
                                   "refused if the unit is no longer on it")
+    pressed_at: AwareDatetime | None = Field(
+        default=None, description="when the crew pressed it (service time), if it waited "
+        "offline; recorded bounded: not before the unit's last status, not in the future")
     op: OpId | None = None
 
 

@@ -368,7 +368,11 @@ async def _propose(conn: Connection, msg: Any) -> Reply:
 
 
 async def _ping(conn: Connection, msg: Any) -> Reply:
-    return {"type": "pong", "seq": conn.service.last_seq}
+    """The last seq and the service's clock (``at``, running ``speed`` times the wall clock's
+    pace), from which the pages learn the service's time."""
+    clock = conn.service.clock
+    return {"type": "pong", "seq": conn.service.last_seq, "at": clock.now().isoformat(),
+            "speed": float(getattr(clock, "speed", 1.0))}
 
 
 # Read-only extras for the dispatcher page: a callout's timeline and the planned follow-ups.
@@ -447,7 +451,9 @@ def _still_on(unit_id: str, callout_id: str) -> Guard:
 async def _status(conn: Connection, msg: StatusMsg) -> Reply:
     unit = _unit(conn)
     guard = _still_on(unit, msg.callout_id) if msg.callout_id is not None else None
-    return await conn.run_command(ReportStatus(unit, msg.status, msg.facility), "status",
+    command = ReportStatus(unit, msg.status, msg.facility,
+                           msg.pressed_at.astimezone(UTC) if msg.pressed_at else None)
+    return await conn.run_command(command, "status",
                                   {"unit_id": unit, "status": msg.status.value},
                                   op=msg.op, guard=guard)
 

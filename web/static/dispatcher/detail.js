@@ -118,6 +118,9 @@ export class Detail {
     ];
     if (unit) facts.push(["detail.unit", escapeHtml(unit.name)]);
     if (callout.eta_at) facts.push(["detail.eta", escapeHtml(fmtTime(callout.eta_at))]);
+    if (callout.on_scene_at) { // alarm to on scene, from the crew's press
+      facts.push(["detail.response", `<span id="detail-response">${escapeHtml(fmtAge(callout.created_at, new Date(callout.on_scene_at)))}</span>`]);
+    }
     $(r, "#detail-facts").innerHTML = facts.map(([k, v]) => `<dt>${escapeHtml(t(k))}</dt><dd>${v}</dd>`).join("");
 
     const canSplit = callout.alarms.length > 1 && !this.h.readOnly;
@@ -153,8 +156,14 @@ export class Detail {
     if (!this.callout) return;
     const entries = store.timeline(this.callout.callout_id);
     const list = $(this.root, "#timeline");
+    // A status pressed offline: when the crew pressed it first, and when it arrived beside it.
+    const when = (ev) => (ev.pressed_at && fmtTime(ev.pressed_at) !== fmtTime(ev.at)
+      ? `<time class="pressed" datetime="${escapeHtml(ev.pressed_at)}">${escapeHtml(fmtTime(ev.pressed_at))}</time> `
+        + `<small class="received">`
+        + `(${escapeHtml(t("timeline.pressed", { pressed: fmtTime(ev.pressed_at), received: fmtTime(ev.at) }))})</small>`
+      : `<time datetime="${escapeHtml(ev.at)}">${escapeHtml(fmtTime(ev.at))}</time>`);
     list.innerHTML = entries.length ? entries.map(({ seq, event }) => `<li data-seq="${seq}" data-type="${escapeHtml(event.type)}">`
-      + `<time datetime="${escapeHtml(event.at)}">${escapeHtml(fmtTime(event.at))}</time> `
+      + `${when(event)} `
       + `<span class="what">${escapeHtml(describe(event, store))}</span> `
       + `<span class="who">${escapeHtml(who(event, actors))}</span></li>`).join("")
       : `<li class="muted">${escapeHtml(t("timeline.empty"))}</li>`;
