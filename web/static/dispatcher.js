@@ -400,7 +400,7 @@ async function start(tok) {
   page.token = tok;
   $("login").hidden = true;
   $("app").hidden = false;
-  if (!page.map) page.map = new MapView($("map"), { onSelectCallout: (id) => select(id) });
+  if (!page.map) page.map = new MapView($("map"), { onSelectCallout: (id) => select(id), now: () => serverClock.now() });
   page.map.invalidate();
   if (!page.map.bounds) {
     page.map.loadRoads(tok).catch((exc) => {
@@ -495,5 +495,8 @@ function init() {
   if (tok) start(tok);
   else showLogin(null);
 }
+
+// For people and tests poking at the page: its store, map and panels.
+window.maeDispatch = page;
 
 init();
