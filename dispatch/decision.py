@@ -30,9 +30,12 @@ class DispatchConfig:
     merge_window_s: float = 15 * 60.0
     #: How far ahead of the service a phone's press time may be (:mod:`dispatch.presstime`).
     clock_skew_s: float = 120.0
+    #: How long after a cancel the callout may still be reopened.
+    reopen_window_s: float = 5 * 60.0
 
     def __post_init__(self) -> None:
-        for name in ("ack_timeout_s", "merge_radius_m", "merge_window_s", "clock_skew_s"):
+        for name in ("ack_timeout_s", "merge_radius_m", "merge_window_s", "clock_skew_s",
+                     "reopen_window_s"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
                 raise InvalidCommand(name, "must be a positive number")

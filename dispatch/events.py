@@ -46,6 +46,7 @@ __all__ = [
     "AssignmentCancelled",
     "AssignmentTimedOut",
     "CalloutCancelled",
+    "CalloutReopened",
     "CalloutSplit",
     "CalloutsMerged",
     "Envelope",
@@ -221,8 +222,19 @@ class OutcomeRecorded(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CalloutCancelled(Event):
+    """A callout was cancelled: ``code`` names why from a short list, ``reason`` in words (free
+    text, erased by retention). Events stored before codes load with none (same version)."""
+
     callout_id: str
     reason: str = ""
+    code: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CalloutReopened(Event):
+    """A cancelled callout waits for a unit again (the cancel was a mistake)."""
+
+    callout_id: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -255,6 +267,7 @@ _EVENT_TYPES: dict[str, type[Event]] = {
         UnitPositionReported,
         OutcomeRecorded,
         CalloutCancelled,
+        CalloutReopened,
         NoteAdded,
     )
 }

@@ -19,6 +19,7 @@ from dispatch.events import (
     AssignmentCancelled,
     AssignmentTimedOut,
     CalloutCancelled,
+    CalloutReopened,
     CalloutsMerged,
     CalloutSplit,
     Envelope,
@@ -95,6 +96,7 @@ class Callout:
     last_alarm_at: datetime | None = None
     notes: tuple[Note, ...] = ()
     on_scene_at: datetime | None = None
+    cancelled_at: datetime | None = None
 
     @property
     def response_s(self) -> float | None:
@@ -422,8 +424,14 @@ class DispatchState:
 
     def _on_CalloutCancelled(self, e: CalloutCancelled) -> None:
         callout = self.callouts[e.callout_id]
-        self._set_callout(e.callout_id, status=CalloutStatus.CANCELLED, ack_deadline=None)
+        self._set_callout(e.callout_id, status=CalloutStatus.CANCELLED, ack_deadline=None,
+                          cancelled_at=e.at)
         self._release_unit(callout.unit_id, e.at)
+
+    def _on_CalloutReopened(self, e: CalloutReopened) -> None:
+        # The cancel released the unit, so the callout waits for one again.
+        self._set_callout(e.callout_id, status=CalloutStatus.WAITING, unit_id=None, eta_s=None,
+                          ack_deadline=None, ack_overdue=False, cancelled_at=None)
 
     def _on_NoteAdded(self, e: NoteAdded) -> None:
         callout = self.callouts[e.callout_id]

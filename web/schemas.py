@@ -262,6 +262,7 @@ class CalloutOut(BaseModel):
     merged_into: str | None
     on_scene_at: datetime | None = Field(
         default=None, description="when its unit was first on scene (the crew's press time)")
+    cancelled_at: datetime | None = Field(default=None, description="when it was cancelled")
     outcome: OutcomeOut | None
     notes: list[NoteOut]
 
@@ -328,6 +329,14 @@ class CancelMsg(_Msg):
     type: Literal["cancel"]
     callout_id: Id
     reason: str = Field(default="", max_length=MAX_REASON_CHARS)
+    code: str = Field(default="", max_length=32, description="why, from a short list: "
+                      "not_needed, duplicate, other_agency, patient_not_found, wrong_alarm, "
+                      "other (needs a reason in words)")
+
+
+class ReopenMsg(_Msg):
+    type: Literal["reopen"]
+    callout_id: Id
 
 
 class MergeMsg(_Msg):
@@ -455,7 +464,8 @@ class FollowUpsMsg(_Msg):
 
 
 DISPATCH_MESSAGES: dict[str, type[_Msg]] = {
-    "assign": AssignMsg, "reassign": AssignMsg, "cancel": CancelMsg, "merge": MergeMsg,
+    "assign": AssignMsg, "reassign": AssignMsg, "cancel": CancelMsg, "reopen": ReopenMsg,
+    "merge": MergeMsg,
     "split": SplitMsg, "note": NoteMsg, "recommend": RecommendMsg, "propose": ProposeMsg,
     "ping": PingMsg, "history": HistoryMsg, "follow_ups": FollowUpsMsg, "rota": RotaMsg,
 }

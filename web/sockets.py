@@ -51,6 +51,7 @@ from dispatch.commands import (
     MergeCallouts,
     Reassign,
     RecordOutcome,
+    ReopenCallout,
     ReportStatus,
     SplitCallout,
     StartShift,
@@ -79,6 +80,7 @@ from web.schemas import (
     OutcomeMsg,
     PositionMsg,
     RecommendMsg,
+    ReopenMsg,
     ShiftStartMsg,
     SplitMsg,
     StatusMsg,
@@ -320,7 +322,13 @@ async def _assign(conn: Connection, msg: AssignMsg) -> Reply:
 
 async def _cancel(conn: Connection, msg: CancelMsg) -> Reply:
     authorize(conn.principal, Action.DISPATCH_COMMAND)
-    return await conn.run_command(CancelCallout(msg.callout_id, msg.reason), "cancel",
+    return await conn.run_command(CancelCallout(msg.callout_id, msg.reason, msg.code), "cancel",
+                                  {"callout_id": msg.callout_id, "code": msg.code})
+
+
+async def _reopen(conn: Connection, msg: ReopenMsg) -> Reply:
+    authorize(conn.principal, Action.DISPATCH_COMMAND)
+    return await conn.run_command(ReopenCallout(msg.callout_id), "reopen",
                                   {"callout_id": msg.callout_id})
 
 
@@ -408,7 +416,8 @@ async def _dispatch_rota(conn: Connection, msg: Any) -> Reply:
 
 
 _DISPATCH: dict[str, Handler] = {
-    "assign": _assign, "reassign": _assign, "cancel": _cancel, "merge": _merge, "split": _split,
+    "assign": _assign, "reassign": _assign, "cancel": _cancel, "reopen": _reopen,
+    "merge": _merge, "split": _split,
     "note": _note, "recommend": _recommend, "propose": _propose, "ping": _ping,
     "history": _history, "follow_ups": _follow_ups, "rota": _dispatch_rota,
 }

@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.web.conftest import ManualClock, Server, Sock, make_tokens, screenshot, thread_server
+from tests.web.test_pages_crew import PHONE, open_crew
 
 WAIT_MS = 15_000
 
@@ -79,3 +80,70 @@ def test_a_map_tooltip_shows_the_callouts_age_now(
     board.wait_for_function(  # and kept current while open
         f"() => document.querySelector('.leaflet-tooltip [data-age]').textContent !== {age!r}")
     screenshot(board, "dispatcher-tooltip-age")
+
+
+def test_cancel_asks_why_and_confirms_tells_the_crew_and_can_be_reopened(
+    board: Page, timed: Server, clock: ManualClock, police: Sock, browser: Any
+) -> None:
+    cid = police.request(alarm("R-1", 1, "Boden"))["callout_id"]
+    desk = timed.socket("/ws/dispatch", "dispatcher")
+    desk.ready()
+    assert desk.request({"type": "assign", "callout_id": cid,
+                         "unit_id": "MAE-SUNDERBY"})["type"] == "ok"
+    phone_context, phone = open_crew(browser, timed, PHONE)
+    phone.wait_for_selector("#job", state="visible", timeout=WAIT_MS)
+
+    board.locator(f"[data-callout='{cid}']").first.click()
+    board.locator("#cancel").click()
+    expect(board.locator("#cancel-error")).to_have_text("Välj en orsak till avbrottet.")
+    board.select_option("#cancel-code", "other")
+    board.locator("#cancel").click()
+    expect(board.locator("#cancel-error")).to_have_text("Skriv orsaken när du väljer Annat.")
+    board.select_option("#cancel-code", "other_agency")
+    board.fill("#cancel-reason", "polisen tog det")
+    board.locator("#cancel").click()
+    dialog = board.locator("#cancel-confirm")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text(f"Avbryta {cid}?")
+    expect(dialog).to_contain_text("Annan aktör tog hand om det: polisen tog det")
+    expect(dialog).to_contain_text("MAE Södra Sunderbyn släpps")
+    screenshot(board, "dispatcher-cancel-confirm")
+    dialog.get_by_role("button", name="Tillbaka").click()
+    expect(dialog).to_be_hidden()
+    assert desk.request({"type": "ping"})["type"] == "pong"
+    assert not any(m.get("event", {}).get("type") == "CalloutCancelled" for m in desk.messages)
+
+    board.locator("#cancel").click()
+    dialog.get_by_role("button", name="Ja, avbryt uppdraget").click()
+    expect(board.locator("#toast")).to_have_text(f"{cid} avbrutet")
+    expect(board.locator("#timeline li[data-type=CalloutCancelled]")).to_contain_text(
+        "Annan aktör tog hand om det: polisen tog det")
+    expect(board.locator("#reopen-box")).to_be_visible()
+
+    # The crew's notice says why and stays in view below the sticky header, wherever it scrolls.
+    phone.wait_for_selector("#idle", state="visible", timeout=WAIT_MS)
+    phone.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    notice = phone.locator(".crew-notice", has_text=cid)
+    expect(notice).to_contain_text("Annan aktör tog hand om det: polisen tog det")
+    expect(notice).to_be_in_viewport()
+    header = phone.locator(".crew-header").bounding_box()
+    box = notice.bounding_box()
+    assert header and box and box["y"] >= header["y"] + header["height"] - 1
+    screenshot(phone, "crew-cancel-notice")
+    notice.get_by_role("button").click()
+    expect(phone.locator(".crew-notice", has_text=cid)).to_have_count(0)
+    phone_context.close()
+
+    board.locator("#reopen").click()
+    expect(board.locator("#toast")).to_have_text(f"{cid} återöppnat och väntar på enhet")
+    expect(board.locator(f"#queue [data-callout='{cid}']")).to_have_count(1)
+    expect(board.locator("#reopen-box")).to_be_hidden()
+
+    assert desk.request({"type": "cancel", "callout_id": cid, "code": "duplicate"})["type"] == "ok"
+    expect(board.locator("#reopen-box")).to_be_visible()
+    clock.advance(6 * 60)
+    police.request(alarm("R-2", 3, "Piteå"))  # the page learns the service's time from it
+    expect(board.locator("#reopen-box")).to_be_hidden()  # the window is over
+    late = desk.request({"type": "reopen", "callout_id": cid})
+    assert late["type"] == "error" and late["field"] == "callout_id"
+    desk.close()

@@ -16,6 +16,7 @@ import { AppUpdates } from "/static/crew/update.js";
 import { SignOn } from "/static/crew/signon.js";
 import { fromStockholmLocal } from "/static/lib/time.js";
 import { ServiceClock } from "/static/lib/clock.js";
+import { cancelReason } from "/static/lib/vocab.js";
 
 const $ = (id) => document.getElementById(id);
 const WORKFLOW_KEY = "mae.crew.workflow";
@@ -57,7 +58,16 @@ function notice(text, kind = "warn") {
   renderNotices();
 }
 
+/** The notices stick just below the sticky header, so one stays in view wherever the crew
+ * has scrolled until it is dismissed. */
+function placeNotices() {
+  const header = document.querySelector(".crew-header");
+  if (header) document.documentElement.style.setProperty("--crew-header-h", `${header.offsetHeight}px`);
+}
+window.addEventListener("resize", placeNotices);
+
 function renderNotices() {
+  placeNotices();
   $("notices").replaceChildren(...crew.server.notices.map((n) => {
     const div = document.createElement("div");
     div.className = `notice ${n.kind} crew-notice`;
@@ -317,7 +327,7 @@ function onMessage(msg) {
         alertNewJob(crew.server.job);
         if (crew.ready) loadRoute();
       }
-      if (effect.notice) notice(t(effect.notice, effect.vars), effect.level);
+      if (effect.notice) notice(t(effect.notice, { ...effect.vars, why: cancelReason(t, effect.vars || {}) }), effect.level);
       if (effect.resync) connect(null); // the job changed in ways events do not carry
     }
     if (msg.event.type === "ShiftEnded") loadRota();

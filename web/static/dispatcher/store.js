@@ -271,8 +271,13 @@ export class DispatchStore {
 
   _onCalloutCancelled(e, ch) {
     const callout = this.callouts.get(e.callout_id);
-    this._callout(e.callout_id, { status: "cancelled", ack_deadline: null }, ch);
+    this._callout(e.callout_id, { status: "cancelled", ack_deadline: null, cancelled_at: e.at }, ch);
     if (callout) this._release(callout.unit_id, e.at, ch);
+  }
+
+  _onCalloutReopened(e, ch) {
+    this._callout(e.callout_id, { status: "waiting", unit_id: null, eta_s: null, eta_at: null,
+      ack_deadline: null, ack_overdue: false, cancelled_at: null }, ch);
   }
 
   _onNoteAdded(e, ch) {
