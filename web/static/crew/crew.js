@@ -576,7 +576,9 @@ async function main() {
     start(value);
   });
   $("logout").addEventListener("click", () => {
-    if (outbox.size && !window.confirm(t("crew.logout.confirm", { n: outbox.size }))) return;
+    // Always ask: a mis-tap on a moving car's phone must not log the unit out.
+    const question = outbox.size ? t("crew.logout.confirm", { n: outbox.size }) : t("crew.logout.ask");
+    if (!window.confirm(question)) return;
     outbox.clear();
     forget(crew.unitId);
     bindUnit(null);
