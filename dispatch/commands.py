@@ -31,6 +31,7 @@ from dispatch.command_types import (
     ReceiveAlarm,
     RecordOutcome,
     RegisterUnit,
+    ReopenCallout,
     ReportPosition,
     ReportStatus,
     RetireUnit,
@@ -47,6 +48,7 @@ from dispatch.rules_incidents import (
     cancel_callout,
     merge_callouts,
     receive_alarm,
+    reopen_callout,
     split_callout,
 )
 from dispatch.rules_units import (
@@ -75,6 +77,7 @@ __all__ = [
     "ReceiveAlarm",
     "RecordOutcome",
     "RegisterUnit",
+    "ReopenCallout",
     "ReportPosition",
     "ReportStatus",
     "RetireUnit",
@@ -113,6 +116,7 @@ _TABLE: dict[type[Command], Handler] = dict([
     _row(MergeCallouts, merge_callouts),
     _row(SplitCallout, split_callout),
     _row(CancelCallout, cancel_callout),
+    _row(ReopenCallout, reopen_callout),
     _row(AddNote, add_note),
     _row(Assign, assign),
     _row(Reassign, reassign),

@@ -266,6 +266,9 @@ class CalloutOut(BaseModel):
     ack_deadline: datetime | None
     ack_overdue: bool
     merged_into: str | None
+    on_scene_at: datetime | None = Field(
+        default=None, description="when its unit was first on scene (the crew's press time)")
+    cancelled_at: datetime | None = Field(default=None, description="when it was cancelled")
     outcome: OutcomeOut | None
     notes: list[NoteOut]
 
@@ -332,6 +335,14 @@ class CancelMsg(_Msg):
     type: Literal["cancel"]
     callout_id: Id
     reason: str = Field(default="", max_length=MAX_REASON_CHARS)
+    code: str = Field(default="", max_length=32, description="why, from a short list: "
+                      "not_needed, duplicate, other_agency, patient_not_found, wrong_alarm, "
+                      "other (needs a reason in words)")
+
+
+class ReopenMsg(_Msg):
+    type: Literal["reopen"]
+    callout_id: Id
 
 
 class MergeMsg(_Msg):
@@ -377,6 +388,9 @@ class StatusMsg(_Msg):
     facility: str = Field(default="", max_length=120)
     callout_id: Id | None = Field(default=None, description="the callout this status is for; "
                                   "refused if the unit is no longer on it")
+    pressed_at: AwareDatetime | None = Field(
+        default=None, description="when the crew pressed it (service time), if it waited "
+        "offline; recorded bounded: not before the unit's last status, not in the future")
     op: OpId | None = None
 
 
@@ -466,7 +480,8 @@ class FollowUpsMsg(_Msg):
 
 
 DISPATCH_MESSAGES: dict[str, type[_Msg]] = {
-    "assign": AssignMsg, "reassign": AssignMsg, "cancel": CancelMsg, "merge": MergeMsg,
+    "assign": AssignMsg, "reassign": AssignMsg, "cancel": CancelMsg, "reopen": ReopenMsg,
+    "merge": MergeMsg,
     "split": SplitMsg, "note": NoteMsg, "recommend": RecommendMsg, "propose": ProposeMsg,
     "ping": PingMsg, "history": HistoryMsg, "follow_ups": FollowUpsMsg, "rota": RotaMsg,
 }

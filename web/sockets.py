@@ -51,6 +51,7 @@ from dispatch.commands import (
     MergeCallouts,
     Reassign,
     RecordOutcome,
+    ReopenCallout,
     ReportStatus,
     SplitCallout,
     StartShift,
@@ -80,6 +81,7 @@ from web.schemas import (
     OutcomeMsg,
     PositionMsg,
     RecommendMsg,
+    ReopenMsg,
     ShiftStartMsg,
     SplitMsg,
     StatusMsg,
@@ -335,7 +337,13 @@ async def _assign(conn: Connection, msg: AssignMsg) -> Reply:
 
 async def _cancel(conn: Connection, msg: CancelMsg) -> Reply:
     authorize(conn.principal, Action.DISPATCH_COMMAND)
-    return await conn.run_command(CancelCallout(msg.callout_id, msg.reason), "cancel",
+    return await conn.run_command(CancelCallout(msg.callout_id, msg.reason, msg.code), "cancel",
+                                  {"callout_id": msg.callout_id, "code": msg.code})
+
+
+async def _reopen(conn: Connection, msg: ReopenMsg) -> Reply:
+    authorize(conn.principal, Action.DISPATCH_COMMAND)
+    return await conn.run_command(ReopenCallout(msg.callout_id), "reopen",
                                   {"callout_id": msg.callout_id})
 
 
@@ -383,7 +391,11 @@ async def _propose(conn: Connection, msg: Any) -> Reply:
 
 
 async def _ping(conn: Connection, msg: Any) -> Reply:
-    return {"type": "pong", "seq": conn.service.last_seq}
+    """The last seq and the service's clock (``at``, running ``speed`` times the wall clock's
+    pace), from which the pages learn the service's time."""
+    clock = conn.service.clock
+    return {"type": "pong", "seq": conn.service.last_seq, "at": clock.now().isoformat(),
+            "speed": float(getattr(clock, "speed", 1.0))}
 
 
 # Read-only extras for the dispatcher page: a callout's timeline and the planned follow-ups.
@@ -419,7 +431,8 @@ async def _dispatch_rota(conn: Connection, msg: Any) -> Reply:
 
 
 _DISPATCH: dict[str, Handler] = {
-    "assign": _assign, "reassign": _assign, "cancel": _cancel, "merge": _merge, "split": _split,
+    "assign": _assign, "reassign": _assign, "cancel": _cancel, "reopen": _reopen,
+    "merge": _merge, "split": _split,
     "note": _note, "recommend": _recommend, "propose": _propose, "ping": _ping,
     "history": _history, "follow_ups": _follow_ups, "rota": _dispatch_rota,
 }
@@ -462,7 +475,9 @@ def _still_on(unit_id: str, callout_id: str) -> Guard:
 async def _status(conn: Connection, msg: StatusMsg) -> Reply:
     unit = _unit(conn)
     guard = _still_on(unit, msg.callout_id) if msg.callout_id is not None else None
-    return await conn.run_command(ReportStatus(unit, msg.status, msg.facility), "status",
+    command = ReportStatus(unit, msg.status, msg.facility,
+                           msg.pressed_at.astimezone(UTC) if msg.pressed_at else None)
+    return await conn.run_command(command, "status",
                                   {"unit_id": unit, "status": msg.status.value},
                                   op=msg.op, guard=guard)
 

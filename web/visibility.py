@@ -21,6 +21,7 @@ from dispatch.events import (
     AssignmentCancelled,
     AssignmentTimedOut,
     CalloutCancelled,
+    CalloutReopened,
     CalloutsMerged,
     CalloutSplit,
     Envelope,
@@ -44,6 +45,7 @@ __all__ = ["MANAGER_KEYS", "Audience", "Viewer", "audience_of"]
 _AGENCY_EVENTS = (
     AlarmReceived, UnitAssigned, AssignmentAcknowledged, AssignmentTimedOut, AssignmentCancelled,
     UnitStatusChanged, OutcomeRecorded, CalloutCancelled, CalloutsMerged, CalloutSplit,
+    CalloutReopened,
 )
 
 
@@ -53,7 +55,7 @@ MANAGER_KEYS: dict[str, Any] = {
     "type": True, "v": True, "at": True, "actor": True, "callout_id": True, "unit_id": True,
     "alarm_id": True, "new_callout_id": True, "target_id": True, "source_id": True,
     "status": True, "facility": True, "eta_s": True, "ack_deadline": True, "ends_at": True,
-    "merged_reason": True,
+    "merged_reason": True, "pressed_at": True, "code": True,
     "outcome": {"kind": True, "facility": True, "follow_up_at": True,
                 **dict.fromkeys(CARE_QUESTIONS, True)},
     "alarm": {"alarm_id": True, "agency": True, "reference": True, "received_at": True,
