@@ -108,10 +108,12 @@ def create_app(
                     else None
                 connections: Connections = app.state.connections
                 watcher = asyncio.create_task(connections.watch())
+                planning = asyncio.create_task(service.run_planning()) \
+                    if settings.planning else None
                 try:
                     yield
                 finally:
-                    for task in (ticker, follow, probe, flush, watcher):
+                    for task in (ticker, follow, probe, flush, watcher, planning):
                         if task is not None:
                             task.cancel()
                             with contextlib.suppress(asyncio.CancelledError):

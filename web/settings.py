@@ -42,6 +42,8 @@ class Settings(BaseSettings):
                              "demo shift, for trying the pages")
     tick_interval_s: float = Field(default=1.0, gt=0, le=60,
                                    description="seconds between clock ticks")
+    planning: bool = Field(default=True, description="plan and re-plan the day's follow-up "
+                           "visits over the units on shift in a background worker")
     ack_timeout_s: float = Field(default=60.0, gt=0, le=3600,
                                  description="seconds a crew has to acknowledge a job")
     merge_radius_m: float = Field(default=300.0, gt=0, le=50_000)
