@@ -91,8 +91,8 @@ class DayPlanner:
         self._rota = rota
         self._travel = travel
         self._config = config or PlanningConfig()
-        self._plan_limit_s = plan_limit_s
-        self._replan_limit_s = replan_limit_s
+        self.plan_limit_s = plan_limit_s
+        self.replan_limit_s = replan_limit_s
         self._settle_s = settle_s
         self._check_every_s = check_every_s
         self._seed = seed
@@ -100,6 +100,7 @@ class DayPlanner:
         self._wake = asyncio.Event()
         self._previous: tuple[str, Plan] | None = None
         self._long: set[str] = set()
+        #: The solver's time limits (s): a day's plan, and a re-plan when a unit is taken.
         self._day: str | None = None
         #: Finished runs, newest last (the benchmark and the tests read them).
         self.runs: list[PlanRun] = []
@@ -223,13 +224,13 @@ class DayPlanner:
         if previous is not None and previous[0] == day.day and cause in (
                 "unit taken", "visit running long"):
             _, plan = routing.replan(day.problem, previous[1], day.states, now_s=day.now_s,
-                                     time_limit_s=self._replan_limit_s, seed=self._seed)
+                                     time_limit_s=self.replan_limit_s, seed=self._seed)
             return day, plan, True
         rest = routing.rest_of_day(day.problem, day.states, now_s=day.now_s)
         known = state.day_plans.get(day.day)
         warm = {r.unit_id: [s.visit_id for s in r.stops] for r in known.routes} \
             if known is not None else None
-        plan = routing.plan(rest, time_limit_s=self._plan_limit_s, seed=self._seed,
+        plan = routing.plan(rest, time_limit_s=self.plan_limit_s, seed=self._seed,
                             initial=warm, strict=False)
         return day, plan, False
 
