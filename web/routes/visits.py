@@ -108,6 +108,14 @@ def read_plan(service: ServiceDep, principal: Reader, day: Day = None) -> dict[s
     return plan_view(service.state, day or today, now, unit_id=unit)
 
 
+@router.get("/can-book", responses=errors())
+def can_book(principal: Reader) -> dict[str, bool]:
+    """Whether the caller may book visits (psychiatry and dispatchers): pages offer the form."""
+    ok = principal.role in (Role.DISPATCHER, Role.ADMIN) or (
+        principal.role is Role.AGENCY and principal.agency is Agency.PSYCHIATRY)
+    return {"can_book": ok}
+
+
 @router.get("/pushed", responses=errors(404))
 def pushed_by(
     service: ServiceDep, principal: Changer,
