@@ -66,6 +66,7 @@ from web.connections import Connections, Handle
 from web.errors import BadMessage, Unauthorized, describe
 from web.eventstore import StorageUnavailable
 from web.intake import submit_alarm
+from web.routes.visits import report_visit
 from web.schemas import (
     AGENCY_MESSAGES,
     CREW_MESSAGES,
@@ -85,6 +86,7 @@ from web.schemas import (
     ShiftStartMsg,
     SplitMsg,
     StatusMsg,
+    VisitMsg,
     parse_message,
 )
 from web.service import Backlog, DispatchService, Guard, Subscription
@@ -546,9 +548,22 @@ async def _shift_end(conn: Connection, msg: Any) -> Reply:
     return await conn.run_command(EndShift(unit), "shift_end", {"unit_id": unit})
 
 
+async def _visit(conn: Connection, msg: VisitMsg) -> Reply:
+    """A visit started, done or not met (web.routes.visits.report_visit); exactly-once with
+    an ``op``, like a status, so the crew page's outbox sends it after a gap."""
+    done = await report_visit(conn.service, conn.principal, conn.client, msg.visit_id,
+                              msg.action, unit_id=None, reason=msg.reason, op=msg.op)
+    reply: Reply = {"type": "ok", "visit_id": done["visit_id"], "seq": done["seq"],
+                    "callout_id": None}
+    if msg.op is not None:
+        reply.update(op=msg.op, duplicate=done["duplicate"])
+    return reply
+
+
 _CREW: dict[str, Handler] = {
     "ack": _ack, "status": _status, "position": _position, "outcome": _outcome,
     "shift_start": _shift_start, "shift_end": _shift_end, "ping": _ping, "rota": _crew_rota,
+    "visit": _visit,
 }
 
 
