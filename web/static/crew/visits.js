@@ -6,6 +6,7 @@
 import { register, t } from "/static/lib/i18n.js";
 import { api } from "/static/lib/session.js";
 import { fmtTime } from "/static/crew/jobview.js";
+import { visitsKey } from "/static/crew/storage.js";
 
 register({
   sv: {
@@ -48,7 +49,6 @@ register({
   },
 });
 
-const KEY = "mae.crew.visits.";
 const AFTER = { start: "started", done: "done", not_met: "not_met" };
 
 function el(tag, cls, text) {
@@ -79,7 +79,7 @@ export class CrewVisits {
     this.unitId = unitId;
     try {
       this.data = { route: null, visits: {}, flag: null, changed: [],
-        ...JSON.parse(localStorage.getItem(KEY + unitId) || "{}") };
+        ...JSON.parse(localStorage.getItem(visitsKey(unitId)) || "{}") };
     } catch {
       this.data = { route: null, visits: {}, flag: null, changed: [] };
     }
@@ -88,7 +88,7 @@ export class CrewVisits {
 
   _save() {
     try {
-      if (this.unitId) localStorage.setItem(KEY + this.unitId, JSON.stringify(this.data));
+      if (this.unitId) localStorage.setItem(visitsKey(this.unitId), JSON.stringify(this.data));
     } catch {
       /* storage full: shown from memory */
     }
