@@ -101,16 +101,25 @@ export class VisitsBoard {
     const span = Math.max(1, Math.max(...times) - from);
     const pos = (iso) => `${(100 * (Date.parse(iso) - from)) / span}%`;
     const width = (a, b) => `${Math.max(0.8, (100 * (Date.parse(b) - Date.parse(a))) / span)}%`;
+    const scale = el("div", "visit-scale");
+    scale.append(el("span", "", fmtTime(new Date(from).toISOString())),
+      el("span", "", fmtTime(new Date(from + span).toISOString())));
+    root.append(scale);
     for (const route of plan.routes) {
       const row = el("div", "visit-row");
       row.dataset.unit = route.unit_id;
       row.append(el("span", "visit-unit", route.unit_id));
       const bar = el("div", "visit-bar");
+      let last = route.depart;
       for (const stop of route.stops) {
-        const drive = el("span", "seg drive");
-        drive.style.left = pos(stop.arrival);
-        drive.style.width = "0.6%";
-        bar.append(drive);
+        if (Date.parse(stop.arrival) > Date.parse(last)) {
+          const drive = el("span", "seg drive");
+          drive.title = `${fmtTime(last)}–${fmtTime(stop.arrival)}`;
+          drive.style.left = pos(last);
+          drive.style.width = width(last, stop.arrival);
+          bar.append(drive);
+        }
+        last = stop.end;
         const v = byId.get(stop.visit_id);
         const seg = el("span", `seg visit${v && v.at_risk ? " risk" : ""}${v && v.status === "started" ? " started" : ""}`,
           stop.visit_id);
@@ -127,9 +136,9 @@ export class VisitsBoard {
         brk.style.width = width(route.break_start, route.break_end);
         bar.append(brk);
       }
+      row.append(bar);
       const acute = this.unitOf(route.unit_id);
       if (acute) row.append(el("span", "visit-acute", `${t("visits.callout")} ${acute}`));
-      row.append(bar);
       root.append(row);
     }
     const list = (title, cls, items) => {
