@@ -33,6 +33,7 @@ from simulations.spec import (
     DEFAULT_WEEKDAY_PROFILE,
     Base,
     Economics,
+    FollowUpDemand,
     Policy,
     ReplayDemand,
     Roads,
@@ -436,17 +437,38 @@ def scenario_from_dict(
         team_cost_per_hour_sek=et.number("team_cost_per_hour_sek", 1_600.0, low=0.0),
     )
     et.done()
+    followups = _followups(root.table("followups")) if root.has("followups") else None
     root.done()
 
     scenario = Scenario(
         name=name, description=description, start=start, days=int(days), timezone=timezone,
         bases=tuple(bases), units=tuple(units), demand=demand, outcome_mix=outcome_mix,
         map_path=map_path, roads=roads, policy=policy, service=service, economics=economics,
-        dispatch=dispatch, source=source,
+        dispatch=dispatch, source=source, followups=followups,
     )
     if isinstance(demand, ReplayDemand):
         check_replay_window(scenario)
     return scenario
+
+
+def _followups(t: _Table) -> FollowUpDemand:
+    """The ``[followups]`` table: follow-up visits the acute work leads to."""
+    start = t.number("window_start_hour", 14.0, low=0.0, high=23.5)
+    f = FollowUpDemand(
+        share=t.number("share", 0.3, low=0.0, high=1.0),
+        after_days=int(t.number("after_days", 1.0, low=0.0, high=14.0)),
+        window_start_hour=start,
+        window_hours=t.number("window_hours", 6.0, low=0.0, high=24.0 * 14),
+        duration_min=t.number("duration_min", 45.0, low=5.0, high=480.0),
+        doctor_share=t.number("doctor_share", 0.0, low=0.0, high=1.0),
+        postponable_share=t.number("postponable_share", 0.5, low=0.0, high=1.0),
+        postpone_cost_min=t.number("postpone_cost_min", 60.0, low=0.0, high=10_080.0),
+        plan_hour=t.number("plan_hour", 7.0, low=0.0, high=23.5),
+        plan_limit_s=t.number("plan_limit_s", 0.2, above=0.0, high=60.0),
+        replan_limit_s=t.number("replan_limit_s", 0.1, above=0.0, high=10.0),
+    )
+    t.done()
+    return f
 
 
 def check_replay_window(scenario: Scenario) -> None:

@@ -30,6 +30,7 @@ __all__ = [
     "Base",
     "DemandAlarm",
     "Economics",
+    "FollowUpDemand",
     "Policy",
     "ReplayDemand",
     "Roads",
@@ -177,6 +178,29 @@ class Economics:
 
 
 @dataclass(frozen=True, slots=True)
+class FollowUpDemand:
+    """Follow-up visits the acute work leads to (``[followups]``; none without the table).
+
+    A share of the incidents an MAE unit attends books a visit ``after_days`` later, its start
+    window opening at ``window_start_hour`` local time and lasting ``window_hours``; some need
+    a doctor; some may be postponed at ``postpone_cost_min`` of driving. Each day is planned at
+    ``plan_hour`` (``routing.plan``, ``plan_limit_s``) and re-planned when an acute callout
+    takes a unit with visits left (``routing.replan``, ``replan_limit_s``)."""
+
+    share: float = 0.3
+    after_days: int = 1
+    window_start_hour: float = 14.0
+    window_hours: float = 6.0
+    duration_min: float = 45.0
+    doctor_share: float = 0.0
+    postponable_share: float = 0.5
+    postpone_cost_min: float = 60.0
+    plan_hour: float = 7.0
+    plan_limit_s: float = 0.2
+    replan_limit_s: float = 0.1
+
+
+@dataclass(frozen=True, slots=True)
 class Scenario:
     """Everything one simulated run needs; built by :func:`load_scenario`."""
 
@@ -196,6 +220,7 @@ class Scenario:
     economics: Economics = Economics()
     dispatch: DispatchConfig = field(default_factory=DispatchConfig)
     source: str = ""
+    followups: FollowUpDemand | None = None
 
     @property
     def tz(self) -> ZoneInfo:

@@ -1,8 +1,9 @@
 // The crew's follow-up visits of the day: in route order with address, window and planned
 // arrival; start / done / not met go through the outbox (so they work offline, exactly once);
 // a change of the plan after a re-plan is flagged until the crew marks it seen. The unit's
-// route comes from GET /api/visits/plan and DayPlanned events, and is kept in localStorage so
-// a reload without a connection still shows the day.
+// route comes from GET /api/visits/plan and DayPlanned events, and is kept with the rest of the
+// unit's stored state (crew.js saves it per unit and forgets it with the unit's job and
+// outbox), so a reload without a connection still shows the day.
 import { register, t } from "/static/lib/i18n.js";
 import { api } from "/static/lib/session.js";
 import { fmtTime } from "/static/crew/jobview.js";
@@ -48,7 +49,6 @@ register({
   },
 });
 
-const KEY = "mae.crew.visits.";
 const AFTER = { start: "started", done: "done", not_met: "not_met" };
 
 function el(tag, cls, text) {
@@ -64,9 +64,13 @@ function signature(route) {
 }
 
 export class CrewVisits {
-  constructor({ root, enqueue, pending }) {
+  /** ``store()`` returns the unit's stored state object (the day lives under its ``visits``)
+   * and ``persist()`` saves it. */
+  constructor({ root, enqueue, pending, store, persist }) {
     this.root = root;
     this.enqueue = enqueue;
+    this.store = store;
+    this.persist = persist;
     this.pending = pending; // the outbox's items (visit reports not yet sent are shown as done)
     this.unitId = null;
     this.token = null;
@@ -75,23 +79,17 @@ export class CrewVisits {
 
   bind(unitId, token) {
     this.token = token;
-    if (unitId === this.unitId) return;
     this.unitId = unitId;
-    try {
-      this.data = { route: null, visits: {}, flag: null, changed: [],
-        ...JSON.parse(localStorage.getItem(KEY + unitId) || "{}") };
-    } catch {
-      this.data = { route: null, visits: {}, flag: null, changed: [] };
-    }
+    const held = this.store();
+    this.data = { route: null, visits: {}, flag: null, changed: [], ...((held && held.visits) || {}) };
     this.render();
   }
 
   _save() {
-    try {
-      if (this.unitId) localStorage.setItem(KEY + this.unitId, JSON.stringify(this.data));
-    } catch {
-      /* storage full: shown from memory */
-    }
+    const held = this.store();
+    if (!held || !this.unitId) return;
+    held.visits = this.data;
+    this.persist();
   }
 
   /** Read the unit's day from the server (when connected). */

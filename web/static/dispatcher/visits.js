@@ -88,13 +88,35 @@ export class VisitsBoard {
     const root = this.root;
     root.replaceChildren();
     const plan = this.plan;
-    if (!plan || (!plan.routes.length && !this.visits.length)) {
-      root.append(el("p", "muted", t("visits.none")));
-      return;
+    if (!plan) return;
+    if (plan.revision) {
+      root.append(el("p", "muted visits-plan", t("visits.plan", {
+        rev: plan.revision, cause: plan.cause || "–", at: plan.planned_at ? fmtTime(plan.planned_at) : "",
+      })));
     }
-    root.append(el("p", "muted visits-plan", t("visits.plan", {
-      rev: plan.revision, cause: plan.cause || "–", at: plan.planned_at ? fmtTime(plan.planned_at) : "",
-    })));
+    if (plan.routes.length) this._timeline(plan);
+    else root.append(el("p", "muted", t("visits.none")));
+    const byId = new Map(this.visits.map((v) => [v.visit_id, v]));
+    const list = (title, cls, items) => {
+      if (!items.length) return;
+      root.append(el("h3", cls, title));
+      const ul = el("ul", `plain ${cls}`);
+      for (const v of items) {
+        const li = el("li", "", `${v.visit_id} · ${v.patient_ref} · ${v.location.label || ""} · ` +
+          t("visits.window", { from: fmtTime(v.earliest_start), to: fmtTime(v.latest_start) }));
+        li.dataset.visit = v.visit_id;
+        ul.append(li);
+      }
+      root.append(ul);
+    };
+    list(t("visits.risk"), "visits-risk", this.visits.filter((v) => v.at_risk));
+    list(t("visits.postponed"), "visits-postponed", this.visits.filter((v) => v.postponed));
+    list(t("visits.unplaced"), "visits-unplaced",
+      (plan.unplaced || []).map((id) => byId.get(id)).filter(Boolean));
+  }
+
+  _timeline(plan) {
+    const root = this.root;
     const byId = new Map(this.visits.map((v) => [v.visit_id, v]));
     const times = plan.routes.flatMap((r) => [Date.parse(r.depart), Date.parse(r.back)]);
     const from = Math.min(...times);
@@ -141,22 +163,6 @@ export class VisitsBoard {
       if (acute) row.append(el("span", "visit-acute", `${t("visits.callout")} ${acute}`));
       root.append(row);
     }
-    const list = (title, cls, items) => {
-      if (!items.length) return;
-      root.append(el("h3", cls, title));
-      const ul = el("ul", `plain ${cls}`);
-      for (const v of items) {
-        const li = el("li", "", `${v.visit_id} · ${v.patient_ref} · ${v.location.label || ""} · ` +
-          t("visits.window", { from: fmtTime(v.earliest_start), to: fmtTime(v.latest_start) }));
-        li.dataset.visit = v.visit_id;
-        ul.append(li);
-      }
-      root.append(ul);
-    };
-    list(t("visits.risk"), "visits-risk", this.visits.filter((v) => v.at_risk));
-    list(t("visits.postponed"), "visits-postponed", this.visits.filter((v) => v.postponed));
-    list(t("visits.unplaced"), "visits-unplaced",
-      (plan.unplaced || []).map((id) => byId.get(id)).filter(Boolean));
   }
 
   /** Under each recommended unit: the visits taking it now would push. */
