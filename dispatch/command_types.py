@@ -32,6 +32,7 @@ __all__ = [
     "RecordDayPlan",
     "RecordOutcome",
     "RegisterUnit",
+    "ReopenCallout",
     "ReportPosition",
     "ReportStatus",
     "RetireUnit",
@@ -134,11 +135,13 @@ class Acknowledge(Command):
 
 @dataclass(frozen=True, slots=True)
 class ReportStatus(Command):
-    """A crew reports its unit's status (``facility`` names where it is when at one)."""
+    """A crew reports its unit's status (``facility`` names where it is when at one;
+    ``pressed_at`` when the crew pressed it, if it waited offline: :mod:`dispatch.presstime`)."""
 
     unit_id: str
     status: UnitStatus
     facility: str = ""
+    pressed_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,10 +163,19 @@ class RecordOutcome(Command):
 
 @dataclass(frozen=True, slots=True)
 class CancelCallout(Command):
-    """An open callout no longer needs a unit."""
+    """An open callout no longer needs a unit: why, as one of
+    :data:`dispatch.rules_incidents.CANCEL_CODES` (``code``) and/or in words (``reason``)."""
 
     callout_id: str
     reason: str = ""
+    code: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ReopenCallout(Command):
+    """A callout cancelled by mistake waits for a unit again (only shortly after the cancel)."""
+
+    callout_id: str
 
 
 @dataclass(frozen=True, slots=True)

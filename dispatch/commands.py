@@ -38,6 +38,7 @@ from dispatch.command_types import (
     RecordDayPlan,
     RecordOutcome,
     RegisterUnit,
+    ReopenCallout,
     ReportPosition,
     ReportStatus,
     RetireUnit,
@@ -55,6 +56,7 @@ from dispatch.rules_incidents import (
     cancel_callout,
     merge_callouts,
     receive_alarm,
+    reopen_callout,
     split_callout,
 )
 from dispatch.rules_units import (
@@ -100,6 +102,7 @@ __all__ = [
     "RecordDayPlan",
     "RecordOutcome",
     "RegisterUnit",
+    "ReopenCallout",
     "ReportPosition",
     "ReportStatus",
     "RetireUnit",
@@ -139,6 +142,7 @@ _TABLE: dict[type[Command], Handler] = dict([
     _row(MergeCallouts, merge_callouts),
     _row(SplitCallout, split_callout),
     _row(CancelCallout, cancel_callout),
+    _row(ReopenCallout, reopen_callout),
     _row(AddNote, add_note),
     _row(Assign, assign),
     _row(Reassign, reassign),

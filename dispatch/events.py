@@ -47,6 +47,7 @@ __all__ = [
     "AssignmentCancelled",
     "AssignmentTimedOut",
     "CalloutCancelled",
+    "CalloutReopened",
     "CalloutSplit",
     "CalloutsMerged",
     "DayPlanned",
@@ -200,9 +201,19 @@ class AssignmentCancelled(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UnitStatusChanged(Event):
+    """A unit's status changed. ``at`` is when the report arrived; ``pressed_at`` when the crew
+    pressed it, if earlier (bounded, :mod:`dispatch.presstime`). Events stored before it
+    existed load with None (pressed on arrival), so the schema version did not change."""
+
     unit_id: str
     status: UnitStatus
     facility: str = ""
+    pressed_at: datetime | None = None
+
+    @property
+    def effective_at(self) -> datetime:
+        """When the status took effect: the press time when known, else the arrival."""
+        return self.pressed_at or self.at
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -220,8 +231,19 @@ class OutcomeRecorded(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CalloutCancelled(Event):
+    """A callout was cancelled: ``code`` names why from a short list, ``reason`` in words (free
+    text, erased by retention). Events stored before codes load with none (same version)."""
+
     callout_id: str
     reason: str = ""
+    code: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CalloutReopened(Event):
+    """A cancelled callout waits for a unit again (the cancel was a mistake)."""
+
+    callout_id: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -335,6 +357,7 @@ _EVENT_TYPES: dict[str, type[Event]] = {
         UnitPositionReported,
         OutcomeRecorded,
         CalloutCancelled,
+        CalloutReopened,
         NoteAdded,
         VisitBooked,
         VisitMoved,

@@ -19,6 +19,7 @@ from dispatch.events import (
     AssignmentCancelled,
     AssignmentTimedOut,
     CalloutCancelled,
+    CalloutReopened,
     CalloutsMerged,
     CalloutSplit,
     Envelope,
@@ -78,7 +79,9 @@ class Note:
 
 @dataclass(frozen=True, slots=True)
 class Callout:
-    """One incident: the alarms about it, who is assigned, where it stands, how it ended."""
+    """One incident: the alarms about it, who is assigned, where it stands, how it ended.
+    ``on_scene_at`` is when its unit first reported on scene (the crew's press time when it
+    waited offline): the end of the response time that starts at ``created_at``."""
 
     callout_id: str
     created_at: datetime
@@ -94,6 +97,15 @@ class Callout:
     merged_into: str | None = None
     last_alarm_at: datetime | None = None
     notes: tuple[Note, ...] = ()
+    on_scene_at: datetime | None = None
+    cancelled_at: datetime | None = None
+
+    @property
+    def response_s(self) -> float | None:
+        """Seconds from the first alarm to the unit on scene (None before it is)."""
+        if self.on_scene_at is None:
+            return None
+        return (self.on_scene_at - self.created_at).total_seconds()
 
 
 @dataclass(frozen=True, slots=True)
@@ -406,14 +418,18 @@ class DispatchState:
 
     def _on_UnitStatusChanged(self, e: UnitStatusChanged) -> None:
         unit = self.units[e.unit_id]
-        self._set_unit(e.unit_id, status=e.status, status_since=e.at)
+        self._set_unit(e.unit_id, status=e.status, status_since=e.effective_at)
         follow = {
             UnitStatus.EN_ROUTE: CalloutStatus.EN_ROUTE,
             UnitStatus.ON_SCENE: CalloutStatus.ON_SCENE,
             UnitStatus.TRANSPORTING: CalloutStatus.TRANSPORTING,
         }
         if unit.callout_id is not None and e.status in follow:
-            self._set_callout(unit.callout_id, status=follow[e.status], ack_deadline=None)
+            changes: dict[str, Any] = {"status": follow[e.status], "ack_deadline": None}
+            first = self.callouts[unit.callout_id].on_scene_at is None
+            if e.status is UnitStatus.ON_SCENE and first:
+                changes["on_scene_at"] = e.effective_at
+            self._set_callout(unit.callout_id, **changes)
 
     def _on_UnitPositionReported(self, e: UnitPositionReported) -> None:
         self._set_unit(e.unit_id, position=e.position, position_at=e.at)
@@ -434,8 +450,14 @@ class DispatchState:
 
     def _on_CalloutCancelled(self, e: CalloutCancelled) -> None:
         callout = self.callouts[e.callout_id]
-        self._set_callout(e.callout_id, status=CalloutStatus.CANCELLED, ack_deadline=None)
+        self._set_callout(e.callout_id, status=CalloutStatus.CANCELLED, ack_deadline=None,
+                          cancelled_at=e.at)
         self._release_unit(callout.unit_id, e.at)
+
+    def _on_CalloutReopened(self, e: CalloutReopened) -> None:
+        # The cancel released the unit, so the callout waits for one again.
+        self._set_callout(e.callout_id, status=CalloutStatus.WAITING, unit_id=None, eta_s=None,
+                          ack_deadline=None, ack_overdue=False, cancelled_at=None)
 
     def _on_NoteAdded(self, e: NoteAdded) -> None:
         callout = self.callouts[e.callout_id]

@@ -24,6 +24,7 @@ from dispatch.model import (
     MAX_NOTE_CHARS,
     MAX_REASON_CHARS,
     AgeBand,
+    Answer,
     Category,
     Children,
     CrewRole,
@@ -239,6 +240,11 @@ class OutcomeOut(BaseModel):
     kind: str
     facility: str
     follow_up_at: datetime | None
+    children_present: str = "unknown"
+    children_informed: str = "unknown"
+    concern_report: str = "unknown"
+    sip_requested: str = "unknown"
+    care_contact_informed: str = "unknown"
 
 
 class CalloutAlarmOut(BaseModel):
@@ -269,6 +275,9 @@ class CalloutOut(BaseModel):
     ack_deadline: datetime | None
     ack_overdue: bool
     merged_into: str | None
+    on_scene_at: datetime | None = Field(
+        default=None, description="when its unit was first on scene (the crew's press time)")
+    cancelled_at: datetime | None = Field(default=None, description="when it was cancelled")
     outcome: OutcomeOut | None
     notes: list[NoteOut]
 
@@ -335,6 +344,14 @@ class CancelMsg(_Msg):
     type: Literal["cancel"]
     callout_id: Id
     reason: str = Field(default="", max_length=MAX_REASON_CHARS)
+    code: str = Field(default="", max_length=32, description="why, from a short list: "
+                      "not_needed, duplicate, other_agency, patient_not_found, wrong_alarm, "
+                      "other (needs a reason in words)")
+
+
+class ReopenMsg(_Msg):
+    type: Literal["reopen"]
+    callout_id: Id
 
 
 class MergeMsg(_Msg):
@@ -380,6 +397,9 @@ class StatusMsg(_Msg):
     facility: str = Field(default="", max_length=120)
     callout_id: Id | None = Field(default=None, description="the callout this status is for; "
                                   "refused if the unit is no longer on it")
+    pressed_at: AwareDatetime | None = Field(
+        default=None, description="when the crew pressed it (service time), if it waited "
+        "offline; recorded bounded: not before the unit's last status, not in the future")
     op: OpId | None = None
 
 
@@ -397,6 +417,16 @@ class OutcomeMsg(_Msg):
     kind: OutcomeKind
     facility: str = Field(default="", max_length=120)
     follow_up_at: AwareDatetime | None = None
+    children_present: Answer = Field(default=Answer.UNKNOWN, description="children present "
+                                     "at the visit")
+    children_informed: Answer = Field(default=Answer.UNKNOWN, description="children spoken "
+                                      "with or informed")
+    concern_report: Answer = Field(default=Answer.UNKNOWN, description="a concern report to "
+                                   "social services made (orosanmälan)")
+    sip_requested: Answer = Field(default=Answer.UNKNOWN, description="a coordinated "
+                                  "individual plan (SIP) asked for")
+    care_contact_informed: Answer = Field(default=Answer.UNKNOWN, description="a named care "
+                                          "contact informed")
 
 
 class CrewMemberIn(_In):
@@ -569,7 +599,8 @@ class VisitMsg(_Msg):
 
 
 DISPATCH_MESSAGES: dict[str, type[_Msg]] = {
-    "assign": AssignMsg, "reassign": AssignMsg, "cancel": CancelMsg, "merge": MergeMsg,
+    "assign": AssignMsg, "reassign": AssignMsg, "cancel": CancelMsg, "reopen": ReopenMsg,
+    "merge": MergeMsg,
     "split": SplitMsg, "note": NoteMsg, "recommend": RecommendMsg, "propose": ProposeMsg,
     "ping": PingMsg, "history": HistoryMsg, "follow_ups": FollowUpsMsg, "rota": RotaMsg,
 }

@@ -21,6 +21,7 @@ from dispatch.events import (
     AssignmentCancelled,
     AssignmentTimedOut,
     CalloutCancelled,
+    CalloutReopened,
     CalloutsMerged,
     CalloutSplit,
     DayPlanned,
@@ -36,6 +37,7 @@ from dispatch.events import (
     UnitStatusChanged,
     event_to_dict,
 )
+from dispatch.model import CARE_QUESTIONS
 from dispatch.state import DispatchState
 from web.auth import Principal, Role
 
@@ -44,6 +46,7 @@ __all__ = ["MANAGER_KEYS", "Audience", "Viewer", "audience_of"]
 _AGENCY_EVENTS = (
     AlarmReceived, UnitAssigned, AssignmentAcknowledged, AssignmentTimedOut, AssignmentCancelled,
     UnitStatusChanged, OutcomeRecorded, CalloutCancelled, CalloutsMerged, CalloutSplit,
+    CalloutReopened,
 )
 
 
@@ -53,8 +56,9 @@ MANAGER_KEYS: dict[str, Any] = {
     "type": True, "v": True, "at": True, "actor": True, "callout_id": True, "unit_id": True,
     "alarm_id": True, "new_callout_id": True, "target_id": True, "source_id": True,
     "status": True, "facility": True, "eta_s": True, "ack_deadline": True, "ends_at": True,
-    "merged_reason": True,
-    "outcome": {"kind": True, "facility": True, "follow_up_at": True},
+    "merged_reason": True, "pressed_at": True, "code": True,
+    "outcome": {"kind": True, "facility": True, "follow_up_at": True,
+                **dict.fromkeys(CARE_QUESTIONS, True)},
     "alarm": {"alarm_id": True, "agency": True, "reference": True, "received_at": True,
               "priority": True, "category": True, "police_on_scene": True,
               "ambulance_on_scene": True,
