@@ -1,6 +1,6 @@
 """Follow-up visits through the pages in a real Chromium against a real server: psychiatry books
 three visits on the agency page, the day plan reaches the crew's phone and the dispatcher's
-timeline, the crew starts one, goes offline and finishes it, an acute alarm takes the unit, the
+timeline, the dispatcher pins one to a unit on the page, the crew starts one, goes offline and finishes it, an acute alarm takes the unit, the
 plan changes on both pages (flagged on the phone until seen), and nothing sent offline is lost.
 """
 
@@ -63,16 +63,22 @@ def test_booked_visits_reach_the_crew_and_a_re_plan_reaches_both_pages(
         browser: Any, server: Server) -> None:
     ids = book_on_agency_page(browser, server)
     assert len(ids) == 3
-    with server.http("dispatcher") as c:  # two of them on Sunderby whatever the planner likes
-        for visit_id in ids[:2]:
-            assert c.post(f"/api/visits/{visit_id}/pin",
-                          json={"unit_id": "MAE-SUNDERBY"}).status_code == 200
-
     desk = browser.new_context(**DESKTOP)
     dispatch = desk.new_page()
     dispatch.goto(f"{server.base}/dispatch#token={server.tokens['dispatcher']}")
-    dispatch.wait_for_selector("#visits-board .visit-row[data-unit='MAE-SUNDERBY'] .seg.visit",
+    # two of them on Sunderby whatever the planner likes: one pinned on the page, one by REST
+    dispatch.click(f"#visits-board .seg.visit[data-visit='{ids[0]}']", timeout=WAIT_MS)
+    dispatch.select_option("#visits-board .visit-pin-unit", "MAE-SUNDERBY")
+    dispatch.click("#visits-board .visit-pin-button")
+    dispatch.wait_for_selector(f"#visits-board .visit-pin-status:has-text('{ids[0]}')",
                                timeout=WAIT_MS)
+    with server.http("dispatcher") as c:
+        assert c.get(f"/api/visits/{ids[0]}").json()["pinned_unit"] == "MAE-SUNDERBY"
+        assert c.post(f"/api/visits/{ids[1]}/pin",
+                      json={"unit_id": "MAE-SUNDERBY"}).status_code == 200
+    for visit_id in ids[:2]:
+        dispatch.wait_for_selector(f"#visits-board .visit-row[data-unit='MAE-SUNDERBY'] "
+                                   f".seg.visit[data-visit='{visit_id}']", timeout=WAIT_MS)
 
     phone = browser.new_context(**PHONE)
     crew = phone.new_page()

@@ -4,6 +4,7 @@
 // It reads GET /api/visits/plan and refreshes on every visit or DayPlanned event.
 import { register, t } from "/static/lib/i18n.js";
 import { api } from "/static/lib/session.js";
+import { fromStockholmLocal, toStockholmLocal } from "/static/lib/time.js";
 import { fmtTime } from "./format.js";
 
 register({
@@ -19,6 +20,12 @@ register({
     "visits.callout": "Akut uppdrag",
     "visits.plan": "Plan {rev} ({cause}) {at}",
     "visits.window": "fönster {from}–{to}",
+    "visits.pin_unit": "Lås till enhet",
+    "visits.pin_time": "Lås till tid",
+    "visits.any": "valfri",
+    "visits.pin": "Lås",
+    "visits.cancel": "Avboka",
+    "visits.pinned": "Besök {id} låst.",
   },
   en: {
     "visits.title": "Today's visits",
@@ -32,6 +39,12 @@ register({
     "visits.callout": "Acute callout",
     "visits.plan": "Plan {rev} ({cause}) {at}",
     "visits.window": "window {from}–{to}",
+    "visits.pin_unit": "Pin to unit",
+    "visits.pin_time": "Pin to time",
+    "visits.any": "any",
+    "visits.pin": "Pin",
+    "visits.cancel": "Cancel visit",
+    "visits.pinned": "Visit {id} pinned.",
   },
 });
 
@@ -55,6 +68,15 @@ export class VisitsBoard {
     this.visits = [];
     this.pushed = new Map();
     this.timer = null;
+    this.chosen = null; // the visit whose pin form is open
+    this.pinStatus = new Map();
+    container.addEventListener("click", (ev) => {
+      const hit = ev.target instanceof Element ? ev.target.closest("[data-visit]") : null;
+      if (hit && !hit.closest(".visit-pin")) {
+        this.chosen = hit.dataset.visit;
+        this.render();
+      }
+    });
     if (recs) {
       this.recs = recs;
       new MutationObserver(() => this.annotate()).observe(recs, { childList: true });
@@ -79,6 +101,10 @@ export class VisitsBoard {
       this.visits = visits;
     } catch {
       return; // offline or refused: keep what is shown
+    }
+    const active = document.activeElement;
+    if (active && ["INPUT", "SELECT"].includes(active.tagName) && this.root.contains(active)) {
+      return; // the dispatcher is filling in a pin: the next change redraws
     }
     this.render();
     this.annotate();
@@ -113,6 +139,50 @@ export class VisitsBoard {
     list(t("visits.postponed"), "visits-postponed", this.visits.filter((v) => v.postponed));
     list(t("visits.unplaced"), "visits-unplaced",
       (plan.unplaced || []).map((id) => byId.get(id)).filter(Boolean));
+    const chosen = byId.get(this.chosen);
+    if (chosen) this._pinForm(chosen, plan);
+  }
+
+  /** A dispatcher pins the chosen visit to a unit and/or a time (or cancels it). */
+  _pinForm(v, plan) {
+    const form = el("form", "visit-pin stack");
+    form.dataset.visit = v.visit_id;
+    form.append(el("strong", "", `${v.visit_id} · ${v.patient_ref} · ` +
+      t("visits.window", { from: fmtTime(v.earliest_start), to: fmtTime(v.latest_start) })));
+    const unitLabel = el("label", "", t("visits.pin_unit"));
+    const unit = el("select", "visit-pin-unit");
+    unit.append(new Option(t("visits.any"), ""));
+    for (const r of plan.routes) unit.append(new Option(r.unit_id, r.unit_id, false, r.unit_id === v.pinned_unit));
+    unitLabel.append(unit);
+    const timeLabel = el("label", "", t("visits.pin_time"));
+    const at = el("input", "visit-pin-time");
+    at.type = "datetime-local";
+    at.value = v.pinned_start ? toStockholmLocal(v.pinned_start) : "";
+    timeLabel.append(at);
+    const pin = el("button", "visit-pin-button", t("visits.pin"));
+    pin.type = "submit";
+    const cancel = el("button", "visit-cancel-button danger", t("visits.cancel"));
+    cancel.type = "button";
+    const status = el("p", "muted visit-pin-status", this.pinStatus.get(v.visit_id) || "");
+    status.setAttribute("role", "status");
+    form.append(unitLabel, timeLabel, pin, cancel, status);
+    const send = async (path, body) => {
+      try {
+        await api(`/api/visits/${encodeURIComponent(v.visit_id)}/${path}`, { method: "POST", body, token: this.token });
+        status.textContent = t("visits.pinned", { id: v.visit_id });
+        this.pinStatus.set(v.visit_id, status.textContent); // kept over the redraw it causes
+        if (form.contains(document.activeElement)) document.activeElement.blur();
+      } catch (exc) {
+        status.textContent = exc.message;
+      }
+    };
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const when = at.value ? fromStockholmLocal(at.value) : null;
+      send("pin", { unit_id: unit.value || null, start: when ? when.toISOString() : null });
+    });
+    cancel.addEventListener("click", () => send("cancel", { reason: "" }));
+    this.root.append(form);
   }
 
   _timeline(plan) {
