@@ -1,7 +1,8 @@
 """Follow-up visits through the pages in a real Chromium against a real server: psychiatry books
 three visits on the agency page, the day plan reaches the crew's phone and the dispatcher's
-timeline, the dispatcher pins one to a unit on the page, the crew starts one, goes offline and finishes it, an acute alarm takes the unit, the
-plan changes on both pages (flagged on the phone until seen), and nothing sent offline is lost.
+timeline, the dispatcher pins one to a unit on the page, the crew starts one, goes offline and
+finishes it, an acute alarm takes the unit, the plan changes on both pages (flagged on the
+phone until seen), and nothing sent offline is lost.
 """
 
 from __future__ import annotations
