@@ -90,6 +90,9 @@ def test_booked_visits_reach_the_crew_and_a_re_plan_reaches_both_pages(
         timeout=WAIT_MS)
     screenshot(crew, "crew-visits-phone")
     first = crew.get_attribute("#visits-panel li.visit-item", "data-visit")
+    crew.click(f"#visits-panel li[data-visit='{first}'] button.visit-route")
+    crew.wait_for_selector(f"#visits-panel li[data-visit='{first}'] .visit-steps li",
+                           timeout=WAIT_MS)
     assert first in ids[:2]
     crew.click(f"#visits-panel li[data-visit='{first}'] button.visit-start")
     crew.wait_for_selector("#outbox[data-count='0']", state="attached", timeout=WAIT_MS)

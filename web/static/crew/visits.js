@@ -27,6 +27,9 @@ register({
     "visits.pending": "väntar på att skickas",
     "visits.moved": "ändrad",
     "item.visit": "Besök {id}: {action}",
+    "visits.route": "Vägbeskrivning",
+    "visits.route_total": "{km} km, cirka {min} min",
+    "visits.route_error": "Ingen vägbeskrivning: {message}",
   },
   en: {
     "visits.title": "Today's visits",
@@ -46,6 +49,9 @@ register({
     "visits.pending": "waiting to be sent",
     "visits.moved": "changed",
     "item.visit": "Visit {id}: {action}",
+    "visits.route": "Directions",
+    "visits.route_total": "{km} km, about {min} min",
+    "visits.route_error": "No directions: {message}",
   },
 });
 
@@ -75,6 +81,20 @@ export class CrewVisits {
     this.unitId = null;
     this.token = null;
     this.data = { route: null, visits: {}, flag: null, changed: [] };
+    this.directions = new Map(); // visit id -> lines to show (asked for, not stored)
+  }
+
+  /** The road route from the unit to a visit, as lines of steps under it. */
+  async showRoute(visitId) {
+    try {
+      const r = await api(`/api/visits/${encodeURIComponent(visitId)}/route`, { token: this.token });
+      this.directions.set(visitId, [
+        t("visits.route_total", { km: (r.distance_m / 1000).toFixed(1), min: Math.round(r.duration_s / 60) }),
+        ...r.steps.map((s) => s.text)]);
+    } catch (exc) {
+      this.directions.set(visitId, [t("visits.route_error", { message: exc.message })]);
+    }
+    this.render();
   }
 
   bind(unitId, token) {
@@ -208,6 +228,10 @@ export class CrewVisits {
         buttons.append(b);
       };
       if (status === "booked") {
+        const route = el("button", "visit-route", t("visits.route"));
+        route.type = "button";
+        route.addEventListener("click", () => this.showRoute(stop.visit_id));
+        buttons.append(route);
         add("start");
         add("not_met");
       } else if (status === "started") {
@@ -215,6 +239,12 @@ export class CrewVisits {
         add("not_met");
       }
       li.append(buttons);
+      const lines = this.directions.get(stop.visit_id);
+      if (lines) {
+        const steps = el("ol", "visit-steps");
+        for (const line of lines) steps.append(el("li", "", line));
+        li.append(steps);
+      }
       list.append(li);
     }
     root.append(list);
