@@ -116,6 +116,9 @@ def test_booked_visits_reach_the_crew_and_a_re_plan_reaches_both_pages(
         "before => { const p = document.querySelector('#visits-board .visits-plan');"
         " return p && p.textContent !== before && p.textContent.includes('unit taken'); }",
         arg=before, timeout=WAIT_MS)
+    taken = "#visits-board .visit-row[data-unit='MAE-SUNDERBY'] .seg.acute"
+    dispatch.wait_for_selector(f"{taken}:has-text('{alarm['callout_id']}')",  # on its day
+                               timeout=WAIT_MS)
     screenshot(dispatch, "dispatcher-visits-desktop")
 
     phone.set_offline(False)  # back: the outbox sends the visit done, and the change shows

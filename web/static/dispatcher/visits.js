@@ -48,6 +48,9 @@ register({
   },
 });
 
+/** How long the planner expects an acute callout to keep a unit (PlanningConfig.callout_busy_s). */
+const BUSY_MS = 90 * 60 * 1000;
+
 const VISIT_EVENTS = new Set(["VisitBooked", "VisitMoved", "VisitPinned", "VisitCancelled", "VisitStarted",
   "VisitDone", "VisitNotMet", "DayPlanned", "UnitAssigned", "OutcomeRecorded"]);
 
@@ -63,7 +66,7 @@ export class VisitsBoard {
   constructor(container, { token, recs, unitOf = () => null }) {
     this.root = container;
     this.token = token;
-    this.unitOf = unitOf; // unit id -> {callout_id, status} of its acute callout, if any
+    this.unitOf = unitOf; // unit id -> {callout_id, since} of its acute callout, if any
     this.plan = null;
     this.visits = [];
     this.pushed = new Map();
@@ -228,9 +231,17 @@ export class VisitsBoard {
         brk.style.width = width(route.break_start, route.break_end);
         bar.append(brk);
       }
-      row.append(bar);
       const acute = this.unitOf(route.unit_id);
-      if (acute) row.append(el("span", "visit-acute", `${t("visits.callout")} ${acute}`));
+      if (acute && acute.since) { // the callout as the planner expects it: 90 min from then
+        const ends = new Date(Date.parse(acute.since) + BUSY_MS).toISOString();
+        const block = el("span", "seg acute", acute.callout_id);
+        block.title = `${t("visits.callout")} ${acute.callout_id}`;
+        block.style.left = pos(new Date(Math.max(from, Date.parse(acute.since))).toISOString());
+        block.style.width = width(acute.since, ends);
+        bar.append(block);
+      }
+      row.append(bar);
+      if (acute) row.append(el("span", "visit-acute", `${t("visits.callout")} ${acute.callout_id}`));
       root.append(row);
     }
   }
