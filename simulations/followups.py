@@ -26,7 +26,7 @@ from dispatch.model import Location
 from dispatch.rota import ShiftPattern
 from dispatch.visit_plan import day_input, record_plan
 from dispatch.visits import VisitSource, VisitStatus
-from simulations.spec import FollowUpDemand, Scenario, UnitSpec
+from simulations.spec import Booking, FollowUpDemand, Scenario, UnitSpec
 
 if TYPE_CHECKING:
     from routing.problems import Plan
@@ -91,10 +91,11 @@ class FollowUpDesk:
         self.drive_s: dict[str, int] = {}  # the last plan's drive per day
         self.plans = 0
         self.replans = 0
+        self.refused = 0  # bookings of the CSV the core refused
 
     def handlers(self) -> dict[str, Callable[..., None]]:
         return {"day_plan": self.on_day_plan, "visit_start": self.on_visit_start,
-                "visit_done": self.on_visit_done}
+                "visit_done": self.on_visit_done, "booking": self.on_booking}
 
     def setup(self) -> None:
         sim = self.sim
@@ -103,6 +104,24 @@ class FollowUpDesk:
             day = sim.sc.start + timedelta(days=d)
             at = datetime.combine(day, time(0), self.tz) + timedelta(hours=self.spec.plan_hour)
             sim.push((at - start).total_seconds(), "day_plan")
+        for booking in self.spec.bookings:
+            when = booking.booked_at or start
+            sim.push(max(0.0, (when - start).total_seconds()), "booking", booking)
+
+    def on_booking(self, b: Booking) -> None:
+        """A visit of the booking CSV is booked by psychiatry (refused, e.g. a window already
+        over, it is counted in :attr:`refused` and left out)."""
+        cost = None if b.postpone_cost_min is None else int(b.postpone_cost_min * 60)
+        try:
+            self.sim.do(BookVisit(
+                patient_ref=b.patient_ref, location=Location(b.lat, b.lon, label=b.place),
+                earliest_start=b.earliest_start, latest_start=b.latest_start,
+                duration_s=int(b.duration_min * 60), competences=("doctor",) if b.doctor else (),
+                staff=b.staff,
+                postpone_cost=cost,
+                source=VisitSource.AGENCY, agency="psychiatry"), actor="psychiatry")
+        except DispatchError:
+            self.refused += 1
 
     # -- booking -----------------------------------------------------------------------------
 

@@ -121,3 +121,50 @@ def test_the_shipped_follow_up_scenario_pairs_with_the_acute_only_one() -> None:
     strip = {"name", "description", "followups", "source"}
     same = {f.name for f in dataclasses.fields(acute_only)} - strip
     assert all(getattr(with_visits, k) == getattr(acute_only, k) for k in same)
+
+
+def write_bookings(tmp_path: Path, rows: list[str]) -> Path:
+    path = tmp_path / "bookings.csv"
+    path.write_text("patient_ref,booked_at,earliest_start,latest_start,place,duration_min,"
+                    "doctor,staff,postpone_cost_min\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_a_booking_csv_books_its_visits_and_they_are_done(graph: Any, tmp_path: Path) -> None:
+    path = write_bookings(tmp_path, [
+        "P-1,,2026-01-05T10:00:00+00:00,2026-01-05T12:00:00+00:00,Beta,30,no,1,",
+        "P-2,2026-01-05T09:00:00+00:00,2026-01-06T14:00:00,2026-01-06T16:00:00,Gamma,45,,1,",
+    ])
+    sc = scenario(graph, share=0.0, csv=str(path))
+    assert sc.followups is not None and len(sc.followups.bookings) == 2
+    res = simulate(sc, graph=graph, demand=[])
+    first, second = res.visits
+    assert first.status == "done" and first.started_s == pytest.approx(10 * 3600)
+    assert second.status == "done" and second.in_window
+    assert second.earliest_s == DAY + 14 * 3600  # no offset: the scenario's zone (UTC here)
+
+
+@pytest.mark.parametrize(("row", "column"), [
+    ("19850101-1234,,2026-01-05T10:00,2026-01-05T12:00,Beta,30,,,", "patient_ref"),
+    ("P-1,,soon,2026-01-05T12:00,Beta,30,,,", "earliest_start"),
+    ("P-1,,2026-01-05T10:00,2026-01-05T12:00,Nowhere,30,,,", "place"),
+    ("P-1,,2026-01-05T10:00,2026-01-05T12:00,Beta,2,,,", "duration_min"),
+    ("P-1,,2026-01-05T12:00,2026-01-05T10:00,Beta,30,,,", "latest_start"),
+])
+def test_a_bad_booking_row_is_named_by_row_and_column(graph: Any, tmp_path: Path, row: str,
+                                                      column: str) -> None:
+    path = write_bookings(tmp_path, [row])
+    with pytest.raises(ScenarioError, match=f"row 2.*{column}|{column}.*row 2"):
+        scenario(graph, csv=str(path))
+
+
+def test_a_visit_cheaper_to_postpone_than_to_drive_to_is_postponed(graph: Any,
+                                                                    tmp_path: Path) -> None:
+    path = write_bookings(tmp_path, [  # Gamma: 50 min each way; postponing costs 10 min
+        "P-3,,2026-01-06T14:00:00+00:00,2026-01-06T16:00:00+00:00,Gamma,45,,1,10"])
+    sc = scenario(graph, share=0.0, csv=str(path))
+    res = simulate(sc, graph=graph, demand=[])
+    (only,) = res.visits
+    assert only.postponed >= 1 and only.status == "booked"
+    kpis = summarize(res, sc).scalars
+    assert kpis["visits_postponed_share"] == 1.0 and kpis["visits_missed_share"] == 1.0
