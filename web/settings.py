@@ -43,7 +43,8 @@ class Settings(BaseSettings):
     tick_interval_s: float = Field(default=1.0, gt=0, le=60,
                                    description="seconds between clock ticks")
     planning: bool = Field(default=True, description="plan and re-plan the day's follow-up "
-                           "visits over the units on shift in a background worker")
+                           "visits over the units on shift in a background worker (in a "
+                           "cluster, leave it on in one instance only: each would plan)")
     plan_time_limit_s: float = Field(default=2.0, gt=0, le=60,
                                      description="seconds the solver spends on a day's plan")
     replan_time_limit_s: float = Field(default=0.3, gt=0, le=10,

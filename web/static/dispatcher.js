@@ -416,7 +416,10 @@ async function start(tok) {
   page.socket.connect();
   if (!replayName) {
     page.visits = new VisitsBoard($("visits-board"), { token: tok, recs: $("recs"),
-      unitOf: (id) => (page.store.units.get(id) || {}).callout_id || null });
+      unitOf: (id) => {
+        const u = page.store.units.get(id);
+        return u && u.callout_id ? { callout_id: u.callout_id, since: u.status_since } : null;
+      } });
     page.visits.refresh();
   }
   if (replayName) {

@@ -229,7 +229,8 @@ function enqueue(msg) {
   kick();
 }
 
-const visits = new CrewVisits({ root: $("visits-panel"), enqueue, pending: () => outbox.items });
+const visits = new CrewVisits({ root: $("visits-panel"), enqueue, pending: () => outbox.items,
+  store: () => crew.server, persist: save });
 
 function reportStatus(status) {
   const { job } = projected();

@@ -1,6 +1,6 @@
 // Where the crew page keeps what it knows between visits, per unit: the server's last state
-// (unit, job with notes, route) under "mae.crew.state.<unit id>", the outbox under
-// "mae.crew.outbox.<unit id>" and the day's follow-up visits under "mae.crew.visits.<unit id>".
+// (unit, job with notes, route, the day's follow-up visits) under "mae.crew.state.<unit id>"
+// and the outbox under "mae.crew.outbox.<unit id>".
 // "mae.crew.unit" remembers which unit the stored token's principal was bound to, so after a
 // reload the page shows that unit's state at once (offline too), while a login with another
 // token shows nothing until the server says which unit it is.
@@ -12,7 +12,6 @@ const UNKEYED = ["mae.crew.state", "mae.crew.outbox"];
 
 export const stateKey = (unitId) => `mae.crew.state.${unitId}`;
 export const outboxKey = (unitId) => `mae.crew.outbox.${unitId}`;
-export const visitsKey = (unitId) => `mae.crew.visits.${unitId}`;
 
 function read(key) {
   try {
@@ -68,9 +67,9 @@ export function saveState(unitId, server) {
   }
 }
 
-/** Forget ``unitId``'s stored state, outbox and day's visits (addresses) and which unit the
+/** Forget ``unitId``'s stored state (the day's visits with it) and outbox and which unit the
  * token was bound to. */
 export function forget(unitId) {
-  if (unitId) remove(stateKey(unitId), outboxKey(unitId), visitsKey(unitId));
+  if (unitId) remove(stateKey(unitId), outboxKey(unitId));
   remove(BINDING_KEY, ...UNKEYED);
 }
