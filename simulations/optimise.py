@@ -37,7 +37,8 @@ from simulations.optimise_model import (
     scenario_pattern,
 )
 from simulations.optimise_write import design_data, to_toml
-from simulations.scenario import Scenario, load_graph_for, scenario_from_dict
+from simulations.scenario import Scenario, scenario_from_dict
+from simulations.terrain import load_terrain
 
 __all__ = [
     "Iteration",
@@ -194,7 +195,7 @@ def optimise(
     (``optimised-<K>-bases[-<H>h].toml``)."""
     say = progress or (lambda _m: None)
     out_dir.mkdir(parents=True, exist_ok=True)
-    graph = load_graph_for(scenario.map_path)
+    graph = load_terrain(scenario)
     candidates = candidate_sites(scenario, graph, options.candidates)
     if options.bases > len(candidates):
         raise ScenarioError(

@@ -19,7 +19,7 @@ from typing import Any
 from routing.location import LocationResult
 from simulations.errors import ScenarioError
 from simulations.optimise_model import Candidate, PatternSpec, shift_table
-from simulations.spec import Scenario
+from simulations.spec import ReplayDemand, Scenario
 
 __all__ = ["design_data", "to_toml"]
 
@@ -100,11 +100,17 @@ def design_data(
         ) from None
     data["name"] = name
     data["description"] = description
-    map_path = _rebase(scenario.map_path, out_dir)
-    if map_path is not None:
-        data["map"] = {"path": map_path}
-    if isinstance(data.get("demand"), dict) and "csv" in data["demand"]:
-        data["demand"]["csv"] = _rebase(getattr(scenario.demand, "path", None), out_dir)
+    map_table = data["map"] if isinstance(data.get("map"), dict) else {}
+    if scenario.map_path is not None:
+        map_table["path"] = _rebase(scenario.map_path, out_dir)
+    if scenario.matrix is not None:
+        map_table["nodes"] = _rebase(scenario.matrix.nodes, out_dir)
+        map_table["matrix"] = _rebase(scenario.matrix.matrix, out_dir)
+    if map_table:
+        data["map"] = map_table
+    if isinstance(scenario.demand, ReplayDemand):
+        paths = [_rebase(p, out_dir) for p in scenario.demand.paths]
+        data["demand"]["csv"] = paths if isinstance(data["demand"]["csv"], list) else paths[0]
     by_id = {c.id: c for c in sites}
     pattern = {p.id: p for p in patterns}
     bases: list[dict[str, Any]] = []
