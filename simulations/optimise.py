@@ -14,7 +14,7 @@ first unit's shifts) with one car.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -136,7 +136,6 @@ class Optimisation:
     sites: tuple[Candidate, ...]
     patterns: tuple[PatternSpec, ...]
     points: int
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def measured_busy(runs: ScenarioRuns) -> tuple[float, ...]:
