@@ -178,7 +178,7 @@ def _problem(base: dict[str, Any], busy: Sequence[float]) -> LocationProblem:
     return LocationProblem(**base, busy=per_period)
 
 
-def _level_name(scenario: Scenario, options: OptimiseOptions, budget: float | None) -> str:
+def _level_name(options: OptimiseOptions, budget: float | None) -> str:
     hours = "today's hours" if budget is None else f"{budget:g} car-hours/week"
     return f"Optimised: {options.bases} bases, {hours}"
 
@@ -236,7 +236,7 @@ def optimise(
         iterations: list[Iteration] = []
         stop = "cap"
         seen: list[tuple[object, ...]] = []
-        name = _level_name(scenario, options, budget)
+        name = _level_name(options, budget)
         suffix = "" if budget is None else f"-{budget:g}h"
         path = out_dir / f"optimised-{options.bases}-bases{suffix}.toml"
         while True:
