@@ -90,8 +90,8 @@ def design_data(
     description: str,
     out_dir: Path,
 ) -> dict[str, Any]:
-    """The baseline scenario's TOML with the bases and units of ``result``, to be written in
-    ``out_dir``."""
+    """The baseline scenario's TOML with the bases and units of ``result`` (each car with the
+    crew of the baseline's first unit), to be written in ``out_dir``."""
     try:
         data: dict[str, Any] = tomllib.loads(Path(scenario.source).read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
@@ -123,11 +123,12 @@ def design_data(
                 {"id": c.id, "place": c.place, "lat": round(c.lat, 6), "lon": round(c.lon, 6)}
             )
     units: list[dict[str, Any]] = []
+    crew = list(scenario.units[0].crew)  # every car gets the baseline's first crew
     for st in result.staffing:
         for _ in range(st.cars):
             uid = f"MAE-{st.site_id[:16].upper()}-{len(units) + 1}"
             shifts = [shift_table(s) for s in pattern[st.pattern_id].shifts]
-            units.append({"id": uid, "base": st.site_id, "shifts": shifts})
+            units.append({"id": uid, "base": st.site_id, "crew": crew, "shifts": shifts})
     data["bases"] = bases
     data["units"] = units
     return data
