@@ -218,7 +218,9 @@ def _section(opt: Optimisation, rows: Sequence[dict[str, Any]]) -> str:
         )
         + (f", kept: {', '.join(o.keep)}" if o.keep else "")
         + ". Every figure but the model's is simulated with the same seeds as the baseline; "
-        "'reached' counts all incidents, also those the ambulance or police handled alone.</p>"
+        "'reached' counts all incidents, also those the ambulance or police handled alone; the "
+        "median response is over the incidents an MAE car attended, so reaching more of the far "
+        "ones can raise it.</p>"
         f"<table><tr><th></th>{head}</tr>{''.join(body)}</table>"
         + _monotone_note(rows)
         + _img(_plot(rows, o.limit_min), "frontier of staffed hours against simulated figures")
