@@ -77,3 +77,16 @@ def test_bad_tables_name_the_key_and_row(tmp_path: Path, nodes: str, times: str,
     with pytest.raises(ScenarioError, match=problem) as info:
         load_matrix_map(tmp_path / "n.csv", tmp_path / "t.csv", crs=crs)
     assert info.value.key == key
+
+
+def test_a_drive_is_interpolated_in_the_maps_own_coordinates() -> None:
+    """A point a third of the way from A to D lies on the straight RD New line between them."""
+    roads = MatrixRoads(region())
+    m = roads.region
+    p = roads.along([m.point(0), m.point(3)], 1 / 3)
+    assert p == m.between(m.point(0), m.point(3), 1 / 3)
+    x, y = m.planar(p)
+    assert x == pytest.approx(136000 + 14000 / 3, abs=1e-3)
+    assert y == pytest.approx(455000 + 15000 / 3, abs=1e-3)
+    assert roads.node(p) == int(m.nearest([p[0]], [p[1]])[0])
+    assert roads.along([m.point(0), m.point(3)], 0.0) == m.point(0)
