@@ -17,7 +17,7 @@ import logging
 import math
 from bisect import bisect_right
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -159,12 +159,9 @@ class _Crew:
         return (self.base.lat, self.base.lon)
 
 
-@dataclass(order=True)
-class _Timed:
-    t: float
-    seq: int
-    kind: str = field(compare=False)
-    args: tuple[Any, ...] = field(compare=False)
+#: What the event queue holds: (time s, sequence number, kind, arguments). Plain tuples, so
+#: the heap compares them in C; the unique sequence number keeps equal times in push order.
+_Timed = tuple[float, int, str, tuple[Any, ...]]
 
 
 def shift_intervals(scenario: Scenario, spec: UnitSpec) -> list[tuple[float, float]]:
@@ -234,7 +231,7 @@ class _Sim:
 
     def push(self, t: float, kind: str, *args: Any) -> None:
         self.seq += 1
-        heapq.heappush(self.heap, _Timed(t, self.seq, kind, args))
+        heapq.heappush(self.heap, (t, self.seq, kind, args))
 
     def do(self, command: Command, actor: str = "system") -> Decision:
         """The core as the live shell drives it: decide, log, apply."""
@@ -301,10 +298,11 @@ class _Sim:
             "home": self.on_home, "deadline": self.on_deadline,
             **(self.followups.handlers() if self.followups is not None else {}),
         }
-        while self.heap:
-            item = heapq.heappop(self.heap)
-            self.clock.advance_to(max(item.t, self.now_s))
-            handlers[item.kind](*item.args)
+        heap, clock = self.heap, self.clock
+        while heap:
+            t, _, kind, args = heapq.heappop(heap)
+            clock.advance_to(max(t, clock.seconds))
+            handlers[kind](*args)
 
     # -- shifts -----------------------------------------------------------------------------
 

@@ -88,7 +88,7 @@ def _response_plot(runs: ScenarioRuns) -> str:
     if len(resp):
         ax.hist(resp, bins=list(np.arange(0, max(120.0, float(resp.max()) + 5), 5)),
                 color="#3b75af")
-    for limit in THRESHOLDS_MIN:
+    for limit in runs.scenario.kpi.thresholds_min:  # the [kpi] thresholds reported
         ax.axvline(limit, color="#999", linestyle="--", linewidth=1)
     ax.set_xlabel("minutes from alarm to MAE on scene")
     ax.set_ylabel("incidents (all seeds)")
