@@ -148,6 +148,8 @@ def callout_view(
         "ack_deadline": _iso(callout.ack_deadline),
         "ack_overdue": callout.ack_overdue,
         "merged_into": callout.merged_into,
+        "on_scene_at": _iso(callout.on_scene_at),
+        "cancelled_at": _iso(callout.cancelled_at),
         "outcome": None if outcome is None else {
             "kind": outcome.kind.value, "facility": outcome.facility,
             "follow_up_at": _iso(outcome.follow_up_at),
