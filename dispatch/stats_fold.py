@@ -18,17 +18,20 @@ from datetime import datetime
 
 from dispatch.events import (
     CalloutsMerged,
+    DayPlanned,
     Envelope,
     Event,
     OutcomeRecorded,
     UnitAssigned,
     UnitStatusChanged,
+    VisitStarted,
 )
 from dispatch.model import AgeBand, Agency, Category, Children, Outcome, Priority, Sex
 from dispatch.state import Callout, DispatchState
 from dispatch.status import CalloutStatus, UnitStatus
+from dispatch.visits import VisitSource, VisitStatus
 
-__all__ = ["Arrival", "CalloutFacts", "StatsFold"]
+__all__ = ["Arrival", "CalloutFacts", "StatsFold", "VisitFacts"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +76,27 @@ class CalloutFacts:
         return (self.arrival.at - self.created_at).total_seconds()
 
 
+@dataclass(frozen=True, slots=True)
+class VisitFacts:
+    """One follow-up visit as the statistics count it: its (last) start window, what became
+    of it, when it was started, whether a day's final plan postponed it."""
+
+    visit_id: str
+    earliest_start: datetime
+    latest_start: datetime
+    status: VisitStatus
+    source: VisitSource
+    started_at: datetime | None
+    postponed: bool
+    moves: int
+
+    @property
+    def done_in_window(self) -> bool:
+        """Done, and started within its start window."""
+        return (self.status is VisitStatus.DONE and self.started_at is not None
+                and self.earliest_start <= self.started_at <= self.latest_start)
+
+
 class StatsFold:
     """A dispatch state plus the times the statistics need, fed event by event."""
 
@@ -81,6 +105,8 @@ class StatsFold:
         self._assigned: dict[str, datetime] = {}
         self._arrived: dict[str, Arrival] = {}
         self._closed: dict[str, datetime] = {}
+        self._started: dict[str, datetime] = {}  # visit id: when a crew started it
+        self._postponed: dict[str, tuple[str, ...]] = {}  # day: the latest plan's postponed
 
     @property
     def last_seq(self) -> int:
@@ -106,6 +132,10 @@ class StatsFold:
                                          Arrival(event.at, unit.unit_id, unit.base))
         elif isinstance(event, OutcomeRecorded):
             self._closed[event.callout_id] = event.at
+        elif isinstance(event, VisitStarted):
+            self._started.setdefault(event.visit_id, event.at)
+        elif isinstance(event, DayPlanned):
+            self._postponed[event.day] = event.postponed
         elif isinstance(event, CalloutsMerged):
             # the callout that lives on keeps the earlier assignment and arrival of the two
             source, target = event.source_id, event.target_id
@@ -133,6 +163,14 @@ class StatsFold:
         found = [self._facts(c) for c in state.callouts.values() if c.merged_into is None]
         return sorted((f for f in found if f is not None),
                       key=lambda f: (f.created_at, f.callout_id))
+
+    def visit_facts(self) -> list[VisitFacts]:
+        """Every follow-up visit ever booked, by start window."""
+        postponed = {v for ids in self._postponed.values() for v in ids}
+        found = [VisitFacts(v.visit_id, v.earliest_start, v.latest_start, v.status, v.source,
+                            self._started.get(v.visit_id), v.visit_id in postponed, v.moves)
+                 for v in self.state.visits.values()]
+        return sorted(found, key=lambda f: (f.earliest_start, f.visit_id))
 
     def _facts(self, callout: Callout) -> CalloutFacts | None:
         alarms = [self.state.alarms[a] for a in callout.alarm_ids if a in self.state.alarms]

@@ -27,9 +27,10 @@ from dispatch.model import (
     Priority,
     Sex,
 )
-from dispatch.stats_fold import CalloutFacts
+from dispatch.stats_fold import CalloutFacts, VisitFacts
 from dispatch.stats_table import Cell, Column, Table, median, nearest_rank
 from dispatch.status import CalloutStatus
+from dispatch.visits import VisitStatus
 
 __all__ = ["HOME_OUTCOMES", "MonthReport", "month_report", "months_back"]
 
@@ -206,19 +207,29 @@ def _heat_map(chosen: Sequence[CalloutFacts], tz: tzinfo) -> Table:
                  "local time of the first alarm")
 
 
-def _follow_ups(chosen: Sequence[CalloutFacts], month: str, tz: tzinfo) -> Table:
-    asked = [f.outcome.follow_up_at for f in chosen
-             if f.outcome is not None and f.outcome.follow_up_at is not None]
-    due = sum(1 for at in asked if _local(at, tz).strftime("%Y-%m") == month)
+def _follow_ups(chosen: Sequence[CalloutFacts], visits: Sequence[VisitFacts], month: str,
+                tz: tzinfo) -> Table:
+    asked = sum(1 for f in chosen if f.outcome is not None and f.outcome.follow_up_at is not None)
+    mine = [v for v in visits if _local(v.earliest_start, tz).strftime("%Y-%m") == month]
+    done = [v for v in mine if v.status is VisitStatus.DONE]
+    in_window = sum(1 for v in done if v.done_in_window)
+    rows: list[tuple[Cell, ...]] = [
+        ("asked for with an outcome", asked),
+        ("booked", len(mine)),
+        ("done in window", in_window),
+        ("done outside the window", len(done) - in_window),
+        ("postponed by a day's plan", sum(1 for v in mine if v.postponed)),
+        ("moved to a new window", sum(1 for v in mine if v.moves)),
+        ("not met", sum(1 for v in mine if v.status is VisitStatus.NOT_MET)),
+        ("cancelled", sum(1 for v in mine if v.status is VisitStatus.CANCELLED)),
+        ("still open", sum(1 for v in mine if v.status.is_open)),
+    ]
     return Table("follow_ups", "Follow-up visits", (Column("measure", "label"),
-                                                    Column("visits")), (
-        ("booked (asked for with the outcome)", len(asked)),
-        ("of them due within the month", due),
-        ("done in window", None),
-        ("postponed", None)),
-        "booked: outcomes of the month's callouts that asked for a follow-up visit. Done and "
-        "postponed visits are not in the event log yet (visit events come with issue 14): "
-        "those rows stay empty until they are")
+                                                    Column("visits")), tuple(rows),
+                 "asked for: the month's callouts whose outcome asked for a follow-up visit. "
+                 "The rest counts booked visits whose (last) start window opens in the month: "
+                 "done in window means started between the window's earliest and latest "
+                 "start; postponed means the final plan of some day moved it to a later day")
 
 
 def _trend(facts: Iterable[CalloutFacts], month: str, tz: tzinfo) -> Table:
@@ -246,10 +257,11 @@ def _trend(facts: Iterable[CalloutFacts], month: str, tz: tzinfo) -> Table:
 
 def month_report(facts: Sequence[CalloutFacts], month: str, *, tz: tzinfo, locate: Locate,
                  municipalities: Sequence[str] = (), bases: Sequence[str] = (),
-                 timezone: str = "") -> MonthReport:
+                 visits: Sequence[VisitFacts] = (), timezone: str = "") -> MonthReport:
     """Every table for ``month`` (``"YYYY-MM"`` in ``tz``): ``municipalities`` and ``bases``
     are listed even when empty (others seen are added); ``locate(lat, lon)`` names a
-    position's municipality."""
+    position's municipality; ``visits`` are the follow-up visits (:meth:`StatsFold.visit_facts
+    <dispatch.stats_fold.StatsFold.visit_facts>`)."""
     chosen = [f for f in facts if _local(f.created_at, tz).strftime("%Y-%m") == month]
     total = len(chosen)
     by_place: dict[str, list[float]] = {}
@@ -277,7 +289,7 @@ def month_report(facts: Sequence[CalloutFacts], month: str, *, tz: tzinfo, locat
                   "base", by_base, bases),
         *_patient_tables(chosen),
         _heat_map(chosen, tz),
-        _follow_ups(chosen, month, tz),
+        _follow_ups(chosen, visits, month, tz),
         _trend(facts, month, tz),
     ]
     return MonthReport(month, timezone or str(tz), total, tuple(tables))

@@ -74,7 +74,8 @@ def report_of(fold: StatsFold, month: str, tz: tzinfo | str = DEFAULT_TIMEZONE) 
     places = norrbotten()
     bases = sorted({u.base for u in fold.state.units.values() if not u.retired})
     return month_report(fold.facts(), month, tz=zone, locate=places.name_at,
-                        municipalities=places.names, bases=bases, timezone=str(zone))
+                        municipalities=places.names, bases=bases,
+                        visits=fold.visit_facts(), timezone=str(zone))
 
 
 class LiveStats:
