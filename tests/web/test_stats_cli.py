@@ -140,3 +140,35 @@ def test_the_zip_of_csvs_holds_every_table() -> None:
     report = rendered(report_of(fold, MONTH))
     with zipfile.ZipFile(io.BytesIO(to_zip(report))) as archive:
         assert {Path(n).stem for n in archive.namelist()} == TABLES
+
+
+def test_a_redis_store_gives_the_same_tables_and_checks_its_own_tokens(
+        database: Path, tmp_path: Path, redis_url: str,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from web.redis_auth import RedisPrincipalStore
+    from web.redislog import RedisEventStore
+
+    log = event_log(all_specs())
+    store = RedisEventStore(redis_url)
+    try:
+        store.append([env.event for env in log], expected_last_seq=0)
+    finally:
+        store.close()
+    assert main(["stats", "--month", MONTH, "--store", redis_url, "--out",
+                 str(tmp_path / "redis")]) == 0
+    assert main(["stats", "--month", MONTH, "--database", str(database), "--out",
+                 str(tmp_path / "sqlite")]) == 0
+    for key in TABLES:
+        assert _csv(tmp_path / "redis" / f"{key}.csv") == _csv(tmp_path / "sqlite" / f"{key}.csv")
+    sqlite_manager = make_tokens(database)["manager"]  # a token of another store
+    raw = ["stats", "--month", MONTH, "--store", redis_url, "--out", str(tmp_path / "raw"),
+           "--no-suppress", "--token"]
+    assert main([*raw, sqlite_manager]) == 1
+    capsys.readouterr()
+    principals = RedisPrincipalStore(redis_url)
+    try:
+        _, token = principals.create(role="manager", name="Chef")
+    finally:
+        principals.close()
+    assert main([*raw, token]) == 0
+    assert _row(_csv(tmp_path / "raw" / "alarms_by_agency.csv"), "other")[1] == "1"

@@ -112,3 +112,34 @@ def test_events_logged_after_a_report_reach_the_next_one_with_care_answers(
     assert care["children present at the visit"][0] == "<5"  # one yes: suppressed
     assert care["named care contact informed"][2] == "<5"
     assert _table(after, "response_by_municipality")["Boden"][0] == "<5"
+
+
+def test_a_store_that_stops_answering_gives_a_json_503_never_a_500(redis_folder: Path,
+                                                                  tmp_path: Path) -> None:
+    from tests.redis_server import RedisServer
+    from tests.web.conftest import ManualClock, free_port, serve_app
+    from web.app import create_app
+    from web.redis_auth import RedisPrincipalStore
+    from web.settings import Settings
+
+    redis_server = RedisServer(redis_folder, appendonly=True).start()
+    url = redis_server.url()
+    principals = RedisPrincipalStore(url)
+    tokens = {"manager": principals.create(role="manager", name="m")[1]}
+    principals.close()
+    port = free_port()
+    db = tmp_path / "unused.sqlite3"
+    app = create_app(Settings(database=db, port=port, store=url, storage_probe_interval_s=0.2,
+                              tick_interval_s=60), clock=ManualClock())
+    server = serve_app(app, port, db, tokens)
+    try:
+        with server.http("manager") as manager:
+            assert manager.get("/api/stats/report", params={"month": MONTH}).status_code == 200
+            redis_server.kill()
+            reply = manager.get("/api/stats/report", params={"month": MONTH})
+            assert reply.status_code == 503, reply.text
+            assert reply.headers["content-type"].startswith("application/json")
+            assert reply.json()["error"] == "storage_unavailable"
+    finally:
+        server.stop()
+        redis_server.stop()
