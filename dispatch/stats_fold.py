@@ -18,6 +18,7 @@ from datetime import datetime
 
 from dispatch.events import (
     CalloutsMerged,
+    CalloutSplit,
     DayPlanned,
     Envelope,
     Event,
@@ -107,6 +108,8 @@ class StatsFold:
         self._closed: dict[str, datetime] = {}
         self._started: dict[str, datetime] = {}  # visit id: when a crew started it
         self._postponed: dict[str, tuple[str, ...]] = {}  # day: the latest plan's postponed
+        #: Each callout's facts as last built; an event about a callout drops its entry.
+        self._cache: dict[str, CalloutFacts | None] = {}
 
     @property
     def last_seq(self) -> int:
@@ -121,8 +124,23 @@ class StatsFold:
             n += 1
         return n
 
+    def _touched(self, event: Event) -> tuple[str, ...]:
+        """The callouts whose facts ``event`` may change (their cached facts are dropped)."""
+        if isinstance(event, CalloutsMerged):
+            return (event.source_id, event.target_id)
+        if isinstance(event, CalloutSplit):
+            return (event.callout_id, event.new_callout_id)
+        if isinstance(event, UnitStatusChanged):
+            unit = self.state.units.get(event.unit_id)
+            held = unit.callout_id if unit is not None else None
+            return (self._live(held),) if held is not None else ()
+        cid = getattr(event, "callout_id", None)
+        return (cid,) if isinstance(cid, str) else ()
+
     def _note(self, event: Event) -> None:
         """What the state will not keep about ``event``, read before it is applied."""
+        for cid in self._touched(event):
+            self._cache.pop(cid, None)
         if isinstance(event, UnitAssigned):
             self._assigned.setdefault(event.callout_id, event.at)
         elif isinstance(event, UnitStatusChanged) and event.status is UnitStatus.ON_SCENE:
@@ -159,10 +177,18 @@ class StatsFold:
 
     def facts(self) -> list[CalloutFacts]:
         """Every callout not merged into another, oldest first."""
-        state = self.state
-        found = [self._facts(c) for c in state.callouts.values() if c.merged_into is None]
-        return sorted((f for f in found if f is not None),
-                      key=lambda f: (f.created_at, f.callout_id))
+        cache = self._cache
+        found = []
+        for callout in self.state.callouts.values():
+            if callout.merged_into is not None:
+                continue
+            cid = callout.callout_id
+            if cid not in cache:  # new, or changed since the last call
+                cache[cid] = self._facts(callout)
+            facts = cache[cid]
+            if facts is not None:
+                found.append(facts)
+        return sorted(found, key=lambda f: (f.created_at, f.callout_id))
 
     def visit_facts(self) -> list[VisitFacts]:
         """Every follow-up visit ever booked, by start window."""
@@ -177,11 +203,14 @@ class StatsFold:
         if not alarms:
             return None
         first = min(alarms, key=lambda a: a.received_at)
+        by_agency: Counter[Agency] = Counter()
+        for alarm in alarms:  # (Counter(iterable) checks for a Mapping first: slow)
+            by_agency[alarm.agency] += 1
         cid = callout.callout_id
         return CalloutFacts(
             callout_id=cid, created_at=callout.created_at, lat=callout.location.lat,
             lon=callout.location.lon, priority=callout.priority, category=first.category,
-            alarms=Counter(a.agency for a in alarms), sex=first.patient.sex,
+            alarms=by_agency, sex=first.patient.sex,
             age_band=first.patient.age_band, children=first.patient.children,
             status=callout.status, outcome=callout.outcome, outcome_at=self._closed.get(cid),
             assigned_at=self._assigned.get(cid), arrival=self._arrived.get(cid))

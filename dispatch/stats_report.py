@@ -11,6 +11,7 @@ Nothing here reads free text or addresses.
 
 from __future__ import annotations
 
+import bisect
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -78,6 +79,24 @@ def months_back(month: str, n: int) -> list[str]:
 
 def _local(at: datetime, tz: tzinfo) -> datetime:
     return at.astimezone(tz)
+
+
+def _start(month: str, tz: tzinfo) -> datetime:
+    """The instant ``month`` (``"YYYY-MM"``) begins in ``tz``."""
+    year, mon = (int(x) for x in month.split("-"))
+    return datetime(year, mon, 1, tzinfo=tz)
+
+
+def _next(month: str) -> str:
+    year, mon = (int(x) for x in month.split("-"))
+    return f"{year + mon // 12:04d}-{mon % 12 + 1:02d}"
+
+
+def _in_month(facts: Iterable[CalloutFacts], month: str, tz: tzinfo) -> list[CalloutFacts]:
+    """The facts whose first alarm arrived within ``month`` in ``tz`` (compared as instants,
+    not formatted: a simulated decade has a few hundred thousand)."""
+    start, end = _start(month, tz), _start(_next(month), tz)
+    return [f for f in facts if start <= f.created_at < end]
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -234,12 +253,12 @@ def _follow_ups(chosen: Sequence[CalloutFacts], visits: Sequence[VisitFacts], mo
 
 def _trend(facts: Iterable[CalloutFacts], month: str, tz: tzinfo) -> Table:
     months = months_back(month, 12)
+    edges = [_start(m, tz) for m in [*months, _next(month)]]
     per: dict[str, list[CalloutFacts]] = {m: [] for m in months}
     rows: list[tuple[Cell, ...]] = []
     for f in facts:
-        m = _local(f.created_at, tz).strftime("%Y-%m")
-        if m in per:
-            per[m].append(f)
+        if edges[0] <= f.created_at < edges[-1]:
+            per[months[bisect.bisect_right(edges, f.created_at) - 1]].append(f)
     for m in months:
         got = per[m]
         closed = [f.outcome for f in got if f.outcome is not None]
@@ -262,7 +281,7 @@ def month_report(facts: Sequence[CalloutFacts], month: str, *, tz: tzinfo, locat
     are listed even when empty (others seen are added); ``locate(lat, lon)`` names a
     position's municipality; ``visits`` are the follow-up visits (:meth:`StatsFold.visit_facts
     <dispatch.stats_fold.StatsFold.visit_facts>`)."""
-    chosen = [f for f in facts if _local(f.created_at, tz).strftime("%Y-%m") == month]
+    chosen = _in_month(facts, month, tz)
     total = len(chosen)
     by_place: dict[str, list[float]] = {}
     by_base: dict[str, list[float]] = {}

@@ -217,9 +217,18 @@ def test_feeding_the_log_in_pieces_gives_the_same_facts() -> None:
     log = event_log(SPECS)
     whole, pieces = StatsFold(), StatsFold()
     whole.feed(log)
-    for start in range(0, len(log), 97):
-        pieces.feed(log[start:start + 97])
+    for start in range(0, len(log), 7):  # facts read between pieces: cached ones refresh
+        pieces.feed(log[start:start + 7])
+        pieces.facts()
     assert pieces.facts() == whole.facts() and pieces.last_seq == len(log)
+    for end in (40, 120, 300):  # at points mid-callout too
+        fresh = StatsFold()
+        fresh.feed(log[:end])
+        cached = StatsFold()
+        for start in range(0, end, 5):
+            cached.feed(log[start:min(start + 5, end)])
+            cached.facts()
+        assert cached.facts() == fresh.facts(), end
 
 
 def test_a_merged_callout_keeps_the_earlier_arrival() -> None:

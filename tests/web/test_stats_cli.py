@@ -172,3 +172,37 @@ def test_a_redis_store_gives_the_same_tables_and_checks_its_own_tokens(
         principals.close()
     assert main([*raw, token]) == 0
     assert _row(_csv(tmp_path / "raw" / "alarms_by_agency.csv"), "other")[1] == "1"
+
+
+def test_a_simulated_runs_exported_log_agrees_with_the_simulators_own_records(
+        tmp_path: Path) -> None:
+    """The simulator keeps its own record of each callout; the report folded from its exported
+    log must count the same callouts, outcomes and response times."""
+    import statistics
+    from collections import Counter
+
+    from simulations.engine import simulate
+    from simulations.scenario import scenario_from_dict
+    from tests.simulations._tiny import tiny_graph, tiny_scenario
+
+    graph = tiny_graph()
+    scenario = scenario_from_dict(tiny_scenario(days=20, demand={"alarms_per_year": 3000}),
+                                  graph=graph)
+    run = simulate(scenario, graph=graph, seed=3, keep_log=True)
+    assert run.log is not None
+    log = write_event_log(run.log, tmp_path / "run.jsonl")
+    out = tmp_path / "sim"
+    assert main(["stats", "--month", "2026-01", "--log", str(log), "--out", str(out),
+                 "--timezone", "UTC"]) == 0
+    records = run.records
+    outcomes = {r[0]: r[1] for r in _csv(out / "outcomes.csv")[1:]}
+    assert outcomes["total"] == str(len(records)) and len(records) > 20
+    expected = Counter(r.outcome if r.handled_by == "mae" else "cancelled" for r in records)
+    for kind, n in expected.items():
+        assert outcomes[kind] == (str(n) if n >= 5 else "<5"), kind
+    reached = [r.response_s for r in records if r.response_s is not None]
+    every = _row(_csv(out / "response_by_base.csv"), "all")
+    assert every[1] == str(len(reached))
+    assert float(every[2]) == round(statistics.median(reached) / 60, 1)
+    care = _csv(out / "care.csv")  # the simulated crews answered the care questions
+    assert int(_row(care, "children present at the visit")[2]) > 0
