@@ -215,15 +215,25 @@ def _patient_tables(chosen: Sequence[CalloutFacts]) -> list[Table]:
     return tables
 
 
-def _heat_map(chosen: Sequence[CalloutFacts], tz: tzinfo) -> Table:
+def _heat_maps(chosen: Sequence[CalloutFacts], tz: tzinfo) -> list[Table]:
+    """Hour x weekday, and the same in 4-hour blocks (a county's month leaves most hourly
+    cells under 5, suppressed; the blocks stay readable)."""
     grid = [[0] * 24 for _ in range(7)]
     for f in chosen:
         local = _local(f.created_at, tz)
         grid[local.weekday()][local.hour] += 1
-    return Table("hour_weekday", "Callouts by hour of day and weekday",
-                 (Column("weekday", "label"), *(Column(f"{h:02d}") for h in range(24))),
-                 tuple((day, *grid[i]) for i, day in enumerate(_WEEKDAYS)),
-                 "local time of the first alarm")
+    blocks = [[sum(row[b:b + 4]) for b in range(0, 24, 4)] for row in grid]
+    return [
+        Table("hour_weekday", "Callouts by hour of day and weekday",
+              (Column("weekday", "label"), *(Column(f"{h:02d}") for h in range(24))),
+              tuple((day, *grid[i]) for i, day in enumerate(_WEEKDAYS)),
+              "local time of the first alarm"),
+        Table("hours4_weekday", "Callouts by 4-hour block and weekday",
+              (Column("weekday", "label"),
+               *(Column(f"{b:02d}-{b + 4:02d}") for b in range(0, 24, 4))),
+              tuple((day, *blocks[i]) for i, day in enumerate(_WEEKDAYS)),
+              "local time of the first alarm"),
+    ]
 
 
 def _follow_ups(chosen: Sequence[CalloutFacts], visits: Sequence[VisitFacts], month: str,
@@ -307,7 +317,7 @@ def month_report(facts: Sequence[CalloutFacts], month: str, *, tz: tzinfo, locat
         _response("response_by_base", "Response time by base of the first unit on scene",
                   "base", by_base, bases),
         *_patient_tables(chosen),
-        _heat_map(chosen, tz),
+        *_heat_maps(chosen, tz),
         _follow_ups(chosen, visits, month, tz),
         _trend(facts, month, tz),
     ]

@@ -140,8 +140,10 @@ def _heat(table: Table) -> str:
     top = max((v for row in grid for v in row if not math.isnan(v)), default=0.0)
     image = ax.imshow(grid, aspect="auto", cmap=colours, vmin=0, vmax=max(5.0, top))
     ax.set_yticks(range(len(table.rows)), [str(r[0]) for r in table.rows])
-    ax.set_xticks(range(0, 24, 2), [f"{h:02d}" for h in range(0, 24, 2)])
-    ax.set_title("Callouts by hour and weekday (grey: 1-4, suppressed)")
+    columns = table.header[1:]
+    step = 2 if len(columns) > 12 else 1
+    ax.set_xticks(range(0, len(columns), step), list(columns[::step]))
+    ax.set_title(f"{table.title} (grey: 1-4, suppressed)")
     fig.colorbar(image, ax=ax)
     return _svg(fig)
 
@@ -170,6 +172,7 @@ def _plots(report: MonthReport) -> list[str]:
         _bars([str(r[0]) for r in reached], [r[2] for r in reached],
               "Median response time by municipality", "minutes"),
         _heat(report.table("hour_weekday")),
+        _heat(report.table("hours4_weekday")),
         _trend(report.table("month_over_month")),
     ]
 

@@ -160,6 +160,11 @@ def test_hour_of_day_by_weekday_heat_map(report: MonthReport) -> None:
     for day, row in enumerate(table.rows):
         assert row[1:] == tuple(cells[(day, h)] for h in range(24)), row[0]
     assert table.row("Sun")["00"] == cells[(6, 0)] >= 1  # 1 November 00:30 local: a Sunday
+    blocks = report.table("hours4_weekday")
+    assert blocks.header[1:] == ("00-04", "04-08", "08-12", "12-16", "16-20", "20-24")
+    for day, row in enumerate(blocks.rows):
+        assert row[1:] == tuple(sum(cells[(day, h)] for h in range(b, b + 4))
+                                for b in range(0, 24, 4)), row[0]
 
 
 def test_follow_up_visits_booked_done_in_window_and_postponed(report: MonthReport) -> None:

@@ -21,7 +21,8 @@ from tests.web.conftest import make_tokens
 TABLES = {"alarms_by_agency", "callouts_by_agency_count", "callouts_by_agencies",
           "callouts_by_category", "callouts_by_priority", "outcomes", "outcome_summary",
           "response_by_municipality", "response_by_base", "by_sex", "by_age_band",
-          "children_in_household", "care", "hour_weekday", "follow_ups", "month_over_month"}
+          "children_in_household", "care", "hour_weekday", "hours4_weekday", "follow_ups",
+          "month_over_month"}
 
 
 def _csv(path: Path) -> list[list[str]]:
@@ -79,7 +80,7 @@ def test_a_month_from_the_database_as_csv_xlsx_and_html(database: Path, tmp_path
         assert _values(sheet_rows) == _values(csv_rows), key
 
     page = (out / "report.html").read_text(encoding="utf-8")
-    assert page.count("<svg") == 4 and "Response time by municipality" in page
+    assert page.count("<svg") == 5 and "Response time by municipality" in page
     for text in ("fri text", "anledning", "Sunderby sjukhus"):
         assert text not in page  # notes, cancel reasons, facilities: never in the report
 
