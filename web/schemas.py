@@ -802,6 +802,30 @@ class StatsOut(BaseModel):
     months: list[MonthStatsOut]
 
 
+class StatsColumnOut(BaseModel):
+    name: str
+    kind: str = Field(description="label, count, share or minutes")
+
+
+class StatsTableOut(BaseModel):
+    key: str = Field(description="names the table's CSV file and XLSX sheet")
+    title: str
+    note: str
+    columns: list[StatsColumnOut]
+    rows: list[list[int | float | str | None]] = Field(
+        description="each row's first cell is its label; '<5' is a suppressed count")
+
+
+class StatsReportOut(BaseModel):
+    """One month's statistics report, counts under 5 suppressed."""
+
+    seq: int = Field(description="the log position the report is as of")
+    month: str
+    timezone: str
+    callouts: int
+    tables: list[StatsTableOut]
+
+
 class CalloutSummaryOut(BaseModel):
     """A callout as statistics see it: ids, times, status, outcome and patient facts."""
 
