@@ -66,6 +66,9 @@ class Unit:
     seats: int | None = None
     base_position: Location | None = None
     retired: bool = False
+    #: The callout whose assignment this unit last let time out unacknowledged (None once it
+    #: acknowledges one again): the dispatcher sees it flagged when it is recommended again.
+    missed_ack: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -372,6 +375,8 @@ class DispatchState:
         self._set_callout(
             e.callout_id, status=CalloutStatus.ACKNOWLEDGED, ack_deadline=None, ack_overdue=False
         )
+        if e.unit_id in self.units and self.units[e.unit_id].missed_ack is not None:
+            self._set_unit(e.unit_id, missed_ack=None)
 
     def _on_AssignmentTimedOut(self, e: AssignmentTimedOut) -> None:
         self._set_callout(
@@ -383,6 +388,8 @@ class DispatchState:
             ack_overdue=True,
         )
         self._release_unit(e.unit_id, e.at)
+        if e.unit_id in self.units:
+            self._set_unit(e.unit_id, missed_ack=e.callout_id)
 
     def _on_AssignmentCancelled(self, e: AssignmentCancelled) -> None:
         self._set_callout(

@@ -197,6 +197,9 @@ class UnitOut(BaseModel):
         default_factory=list, description="the unit's own competences (its registration)")
     seats: int | None = Field(default=None, description="seats in the car; null: not recorded")
     retired: bool = Field(default=False, description="retired units are kept for the history")
+    missed_ack: str | None = Field(default=None, description="the callout whose assignment "
+                                   "it last let time out unacknowledged, if it has not "
+                                   "acknowledged one since")
 
 
 class RotaShiftOut(BaseModel):

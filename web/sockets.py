@@ -361,8 +361,11 @@ async def _recommend(conn: Connection, msg: RecommendMsg) -> Reply:
         raise
     await conn.service.record(conn.principal, "recommend", {**target, "options": len(options)},
                         conn.client, "ok")
+    units = conn.service.state.units
     return {"type": "recommendation", "callout_id": msg.callout_id,
-            "seq": conn.service.last_seq, "options": [option_view(o) for o in options]}
+            "seq": conn.service.last_seq,
+            "options": [{**option_view(o), "missed_ack": units[o.unit_id].missed_ack
+                         if o.unit_id in units else None} for o in options]}
 
 
 async def _propose(conn: Connection, msg: Any) -> Reply:

@@ -147,3 +147,37 @@ def test_cancel_asks_why_and_confirms_tells_the_crew_and_can_be_reopened(
     late = desk.request({"type": "reopen", "callout_id": cid})
     assert late["type"] == "error" and late["field"] == "callout_id"
     desk.close()
+
+
+def test_a_unit_that_missed_its_last_acknowledgement_is_flagged_when_recommended_again(
+    board: Page, timed: Server, clock: ManualClock, police: Sock
+) -> None:
+    cid = police.request(alarm("R-1", 1, "Boden"))["callout_id"]
+    board.locator(f"#queue [data-callout='{cid}']").click()
+    sun = board.locator("#recs li[data-unit='MAE-SUNDERBY']")
+    expect(sun).to_have_count(1)
+    expect(sun.locator(".missed-ack")).to_have_count(0)
+    sun.get_by_role("button").click()
+    expect(board.locator("#toast")).to_contain_text(cid)
+    clock.advance(61)  # nobody acknowledges: the job comes back
+    expect(board.locator(f"#queue [data-callout='{cid}']")).to_have_count(1)
+    board.locator(f"#queue [data-callout='{cid}']").click()
+    flag = sun.locator(".missed-ack")
+    expect(flag).to_have_text(f"Missade senaste kvittering ({cid})")
+    expect(board.locator("#recs li.picked")).not_to_have_attribute("data-unit", "MAE-SUNDERBY")
+    screenshot(board, "dispatcher-missed-ack")
+    board.reload()  # from the snapshot too
+    board.locator(f"#queue [data-callout='{cid}']").click()
+    expect(board.locator("#recs li[data-unit='MAE-SUNDERBY'] .missed-ack")).to_have_count(1)
+    crew = timed.socket("/ws/crew", "crew_sun")
+    crew.ready()
+    other = police.request(alarm("R-2", 2, "Luleå"))["callout_id"]
+    desk = timed.socket("/ws/dispatch", "dispatcher")
+    desk.ready()
+    assert desk.request({"type": "assign", "callout_id": other,
+                         "unit_id": "MAE-SUNDERBY"})["type"] == "ok"
+    assert crew.request({"type": "ack", "callout_id": other})["type"] == "ok"
+    board.wait_for_function(
+        "() => window.maeDispatch.store.units.get('MAE-SUNDERBY').missed_ack === null")
+    crew.close()
+    desk.close()

@@ -439,6 +439,7 @@ function init() {
     onAssign: (i) => page.selected && assignOption(page.selected, page.detail.options[i]),
     onSplit: (alarmId) => command({ type: "split", callout_id: page.selected, alarm_id: alarmId }),
     onMerge: (other) => command({ type: "merge", target_id: page.selected, source_id: other }),
+    unit: (id) => page.store.units.get(id) || null,
     unitName: (id) => (page.store.units.get(id) ? page.store.units.get(id).name : id),
     onCancel: async (calloutId, code, reason) => Boolean(await command({ type: "cancel", callout_id: calloutId, code, reason },
       { done: t("toast.cancelled", { callout: calloutId }) })),

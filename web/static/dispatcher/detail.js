@@ -227,7 +227,7 @@ export class Detail {
     this.options = state.options || [];
     const avoid = this.callout && this.h.avoidUnit ? this.h.avoidUnit(this.callout.callout_id) : null;
     const fine = (o) => usable(o, this.callout);
-    const best = this.options.findIndex((o) => fine(o) && o.unit_id !== avoid); // not the one that missed it
+    const best = this.options.findIndex((o) => fine(o) && o.unit_id !== avoid && !this.missed(o)); // not one that missed it
     this.pickedIndex = Math.max(0, best >= 0 ? best : this.options.findIndex(fine));
     if (state.loading) {
       status.textContent = t("rec.loading");
@@ -256,10 +256,18 @@ export class Detail {
         + (o.distance_km !== null ? ` · ${escapeHtml(t("rec.km", { km: o.distance_km }))}` : "")
         + ` · <span class="uncovered${o.uncovered_population > 0 ? " warn" : ""}">${escapeHtml(t("rec.uncovered", { pop: fmtPeople(o.uncovered_population) }))}</span>`
         + (o.note ? ` <small>(${escapeHtml(o.note)})</small>` : "")
+        + (this.missed(o) ? ` <span class="badge danger missed-ack">${escapeHtml(t("rec.missed_ack", { callout: this.missed(o) }))}</span>` : "")
         + (ok ? "" : ` <small>${escapeHtml(t("rec.not_assignable"))}</small>`) + "</span>"
         + `<button type="button" class="primary assign" data-command data-index="${i}" ${ok ? "" : "disabled"}`
         + ` aria-keyshortcuts="${i < 9 ? i + 1 : ""}">${escapeHtml(verb)}</button></li>`;
     }).join("");
+  }
+
+  /** The callout a recommended unit last let time out unacknowledged (the live board's word
+   * wins over the reply's, which may be older), or null. */
+  missed(option) {
+    const unit = this.h.unit ? this.h.unit(option.unit_id) : null;
+    return unit && "missed_ack" in unit ? unit.missed_ack : option.missed_ack || null;
   }
 
   /** Highlight the n-th (0-based) option; returns false if there is none. */
