@@ -37,6 +37,7 @@ from typing import Any, Union
 from dispatch.errors import EventVersionError, InvalidCommand
 from dispatch.model import Alarm, CrewMember, Location, Outcome, Patient
 from dispatch.status import UnitStatus
+from dispatch.visits import PlannedRoute, PlannedStop, VisitSource
 
 __all__ = [
     "SCHEMA_VERSIONS",
@@ -49,6 +50,7 @@ __all__ = [
     "CalloutReopened",
     "CalloutSplit",
     "CalloutsMerged",
+    "DayPlanned",
     "Envelope",
     "Event",
     "NoteAdded",
@@ -61,6 +63,13 @@ __all__ = [
     "UnitRetired",
     "UnitStatusChanged",
     "UnitUpdated",
+    "VisitBooked",
+    "VisitCancelled",
+    "VisitDone",
+    "VisitMoved",
+    "VisitNotMet",
+    "VisitPinned",
+    "VisitStarted",
     "event_from_dict",
     "event_to_dict",
     "upcaster",
@@ -245,9 +254,90 @@ class NoteAdded(Event):
     text: str
 
 
+# -- follow-up visits (dispatch/visits.py) ---------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VisitBooked(Event):
+    """A follow-up visit was booked: where, its start window, duration and needs; the patient
+    only by a pseudonymous reference. ``agency`` is the booking agency (empty for a
+    dispatcher), ``callout_id`` the callout whose outcome asked for it (if any)."""
+
+    visit_id: str
+    patient_ref: str
+    location: Location
+    earliest_start: datetime
+    latest_start: datetime
+    duration_s: int
+    competences: tuple[str, ...] = ()
+    staff: int = 1
+    postpone_cost: int | None = None
+    source: VisitSource = VisitSource.DISPATCHER
+    agency: str = ""
+    callout_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VisitMoved(Event):
+    """A booked visit got a new start window (and duration)."""
+
+    visit_id: str
+    earliest_start: datetime
+    latest_start: datetime
+    duration_s: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VisitPinned(Event):
+    """A dispatcher pinned a booked visit to a unit and/or a start time (None: unpinned)."""
+
+    visit_id: str
+    unit_id: str | None = None
+    start: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VisitCancelled(Event):
+    visit_id: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VisitStarted(Event):
+    visit_id: str
+    unit_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VisitDone(Event):
+    visit_id: str
+    unit_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VisitNotMet(Event):
+    """The crew found nobody home (or the visit could not be held)."""
+
+    visit_id: str
+    unit_id: str | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DayPlanned(Event):
+    """The planning worker's plan of one local day: routes per unit, postponed and unplaced
+    visits, and why it was made (``"day start"``, ``"visits changed"``, ``"unit taken"``…)."""
+
+    day: str
+    routes: tuple[PlannedRoute, ...]
+    postponed: tuple[str, ...] = ()
+    unplaced: tuple[str, ...] = ()
+    cause: str = ""
+
+
 # -- JSON form --------------------------------------------------------------------------------
 
-_NESTED = (Alarm, CrewMember, Location, Outcome, Patient)
+_NESTED = (Alarm, CrewMember, Location, Outcome, Patient, PlannedRoute, PlannedStop)
 _EVENT_TYPES: dict[str, type[Event]] = {
     cls.__name__: cls
     for cls in (
@@ -269,6 +359,14 @@ _EVENT_TYPES: dict[str, type[Event]] = {
         CalloutCancelled,
         CalloutReopened,
         NoteAdded,
+        VisitBooked,
+        VisitMoved,
+        VisitPinned,
+        VisitCancelled,
+        VisitStarted,
+        VisitDone,
+        VisitNotMet,
+        DayPlanned,
     )
 }
 

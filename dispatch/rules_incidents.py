@@ -70,6 +70,8 @@ def _merge_target(
         if not target.status.is_open:
             raise InvalidCommand("link_to", f"callout {alarm.link_to} is {target.status.value}")
         return target, "linked by the agency"
+    if config.merge_window_s <= 0:
+        return None, ""  # automatic merging is off
     best: tuple[tuple[float, int, datetime, str], Callout] | None = None
     window = timedelta(seconds=config.merge_window_s)
     radius = config.merge_radius_m

@@ -38,6 +38,8 @@ from dispatch.events import (
 from dispatch.model import Alarm, CrewMember, Location, Outcome, Priority
 from dispatch.openindex import OpenCallouts
 from dispatch.status import CalloutStatus, UnitStatus
+from dispatch.visit_fold import VISIT_EVENTS, apply_visit_event
+from dispatch.visits import DayPlan, Visit
 
 __all__ = ["Callout", "DispatchState", "FollowUp", "Note", "Unit"]
 
@@ -138,6 +140,11 @@ class DispatchState:
     #: ever closed (a long-running service or a simulated year holds thousands).
     #: Also files them by place for the merge check (:mod:`dispatch.openindex`).
     open_ids: set[str] = field(default_factory=OpenCallouts, repr=False, compare=False)
+    #: Follow-up visits by id (:mod:`dispatch.visits`), how many were ever booked, and the
+    #: latest plan of each local day (``YYYY-MM-DD``); folded by :mod:`dispatch.visit_fold`.
+    visits: dict[str, Visit] = field(default_factory=dict)
+    visit_counter: int = 0
+    day_plans: dict[str, DayPlan] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         ids = self.open_ids
@@ -180,6 +187,17 @@ class DispatchState:
     def next_callout_id(self) -> str:
         return f"C{self.callout_counter + 1:06d}"
 
+    def next_visit_id(self) -> str:
+        return f"V{self.visit_counter + 1:06d}"
+
+    def planned_unit(self, visit_id: str) -> str | None:
+        """The unit the newest day plan that has ``visit_id`` on a route gives it to."""
+        for day in sorted(self.day_plans, reverse=True):
+            unit_id = self.day_plans[day].unit_of(visit_id)
+            if unit_id is not None:
+                return unit_id
+        return None
+
     def snapshot(self) -> dict[str, Any]:
         """A comparable plain-data view of the whole state (used to check replay = live)."""
         return {
@@ -190,6 +208,9 @@ class DispatchState:
             "follow_ups": [dataclasses.asdict(f) for f in self.follow_ups],
             "last_seq": self.last_seq,
             "callout_counter": self.callout_counter,
+            "visits": {k: dataclasses.asdict(v) for k, v in sorted(self.visits.items())},
+            "visit_counter": self.visit_counter,
+            "day_plans": {k: dataclasses.asdict(v) for k, v in sorted(self.day_plans.items())},
         }
 
     def fork(self) -> DispatchState:
@@ -230,6 +251,8 @@ class DispatchState:
         event = envelope.event
         name = type(event).__name__
         handler = getattr(self, "_on_" + name, None) if isinstance(event, Event) else None
+        if handler is None and isinstance(event, VISIT_EVENTS):
+            handler = self._on_visit_event
         if handler is None:
             raise UnknownEvent(name)
         handler(event)
@@ -258,6 +281,9 @@ class DispatchState:
         unit = self.units[unit_id]
         status = UnitStatus.AVAILABLE if unit.status.is_busy else unit.status
         self._set_unit(unit_id, callout_id=None, status=status, status_since=at)
+
+    def _on_visit_event(self, e: Event) -> None:
+        apply_visit_event(self, e)
 
     def _on_UnitRegistered(self, e: UnitRegistered) -> None:
         # A retired unit registered again starts afresh, off duty at its base.

@@ -57,14 +57,16 @@ from dispatch.commands import (
     StartShift,
 )
 from dispatch.errors import InvalidCommand
-from dispatch.model import CrewMember, Outcome
+from dispatch.model import CARE_QUESTIONS, CrewMember, Outcome
 from dispatch.rota import sign_on_competences
 from dispatch.state import DispatchState
 from mae.errors import MaeError
 from web.auth import Action, Principal, Principals, authorize
 from web.connections import Connections, Handle
 from web.errors import BadMessage, Unauthorized, describe
+from web.eventstore import StorageUnavailable
 from web.intake import submit_alarm
+from web.routes.visits import report_visit
 from web.schemas import (
     AGENCY_MESSAGES,
     CREW_MESSAGES,
@@ -84,6 +86,7 @@ from web.schemas import (
     ShiftStartMsg,
     SplitMsg,
     StatusMsg,
+    VisitMsg,
     parse_message,
 )
 from web.service import Backlog, DispatchService, Guard, Subscription
@@ -193,6 +196,19 @@ def revocable(ws: WebSocket, principal: Principal, sub: Subscription) -> Handle:
     return handle
 
 
+async def _still_active(principals: Principals, principal_id: str) -> bool:
+    """Whether the socket's token is still good (a worker thread: Redis is a round trip).
+    While the principals' store cannot be read the socket stays open (a revocation sent
+    through this service closes it at once anyway, see :mod:`web.connections`): closing
+    every board during a disk or Redis fault would leave the dispatchers blind, and the
+    check runs again on the next frame."""
+    try:
+        return await asyncio.to_thread(principals.is_active, principal_id)
+    except StorageUnavailable as exc:
+        logger.warning("cannot re-check principal %s: %s", principal_id, exc.detail)
+        return True
+
+
 async def client_frames(ws: WebSocket, principal: Principal, principals: Principals,
                         tasks: set[asyncio.Task[Any]], handle: Handle | None = None,
                         ) -> AsyncIterator[str]:
@@ -209,8 +225,8 @@ async def client_frames(ws: WebSocket, principal: Principal, principals: Princip
                 receive = asyncio.ensure_future(ws.receive())
             done, _ = await asyncio.wait({receive, *watched}, timeout=REVALIDATE_S,
                                          return_when=asyncio.FIRST_COMPLETED)
-            if (revoked is not None and revoked.done()) or not await asyncio.to_thread(
-                    principals.is_active, principal.principal_id):  # Redis: a round trip
+            if (revoked is not None and revoked.done()) or not await _still_active(
+                    principals, principal.principal_id):
                 await refuse(ws, Unauthorized("the token was revoked"))
                 return
             if receive not in done:
@@ -253,6 +269,7 @@ async def _serve(ws: WebSocket, action: Action, kinds: dict[str, Any],
         since = since_param(ws)
         if since is not None and since > service.last_seq:  # seen on another instance
             await service.catch_up()
+        await service.ready_for(principal)  # off the loop, while a start decodes history
         conn.sub, plan = service.subscribe(principal, since, batch=batch_param(ws))
     except MaeError as exc:
         await refuse(ws, exc)
@@ -485,7 +502,8 @@ async def _position(conn: Connection, msg: PositionMsg) -> Reply:
 
 async def _outcome(conn: Connection, msg: OutcomeMsg) -> Reply:
     unit = _unit(conn)
-    outcome = Outcome(msg.kind, msg.facility, msg.follow_up_at)
+    outcome = Outcome(msg.kind, msg.facility, msg.follow_up_at,
+                      **{q: getattr(msg, q) for q in CARE_QUESTIONS})
     return await conn.run_command(RecordOutcome(unit, msg.callout_id, outcome), "outcome",
                                   {"unit_id": unit, "callout_id": msg.callout_id,
                                    "kind": msg.kind.value}, op=msg.op)
@@ -533,9 +551,22 @@ async def _shift_end(conn: Connection, msg: Any) -> Reply:
     return await conn.run_command(EndShift(unit), "shift_end", {"unit_id": unit})
 
 
+async def _visit(conn: Connection, msg: VisitMsg) -> Reply:
+    """A visit started, done or not met (web.routes.visits.report_visit); exactly-once with
+    an ``op``, like a status, so the crew page's outbox sends it after a gap."""
+    done = await report_visit(conn.service, conn.principal, conn.client, msg.visit_id,
+                              msg.action, unit_id=None, reason=msg.reason, op=msg.op)
+    reply: Reply = {"type": "ok", "visit_id": done["visit_id"], "seq": done["seq"],
+                    "callout_id": None}
+    if msg.op is not None:
+        reply.update(op=msg.op, duplicate=done["duplicate"])
+    return reply
+
+
 _CREW: dict[str, Handler] = {
     "ack": _ack, "status": _status, "position": _position, "outcome": _outcome,
     "shift_start": _shift_start, "shift_end": _shift_end, "ping": _ping, "rota": _crew_rota,
+    "visit": _visit,
 }
 
 

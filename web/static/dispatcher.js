@@ -12,6 +12,7 @@ import { MapView } from "./dispatcher/mapview.js";
 import { Panels } from "./dispatcher/panels.js";
 import { DispatchStore, OPEN } from "./dispatcher/store.js";
 import { TEXTS } from "./dispatcher/texts.js";
+import { VisitsBoard } from "./dispatcher/visits.js";
 
 const KIND = "dispatch";
 const $ = (id) => document.getElementById(id);
@@ -274,6 +275,7 @@ function onEvent(msg) {
   const ev = msg.event;
   const changed = page.store.apply(msg.seq, ev);
   if (!changed) return; // a repeat: already applied
+  if (page.visits) page.visits.onEvent(ev);
   serverClock.atLeast(ev.at);
   markDirty(changed);
   const cid = ev.callout_id;
@@ -412,6 +414,11 @@ async function start(tok) {
   const path = replayName ? `/ws/replay?name=${encodeURIComponent(replayName)}` : "/ws/dispatch";
   page.socket = new LiveSocket(path, { token: tok, onMessage, onState });
   page.socket.connect();
+  if (!replayName) {
+    page.visits = new VisitsBoard($("visits-board"), { token: tok, recs: $("recs"),
+      unitOf: (id) => (page.store.units.get(id) || {}).callout_id || null });
+    page.visits.refresh();
+  }
   if (replayName) {
     const container = $("replay-controls");
     container.hidden = false;

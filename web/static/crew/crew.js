@@ -14,6 +14,7 @@ import { alarm, beep, unlock, watchAudio } from "/static/crew/alert.js";
 import { boundUnit, bindToken, loadState, saveState, forget, outboxKey } from "/static/crew/storage.js";
 import { AppUpdates } from "/static/crew/update.js";
 import { SignOn } from "/static/crew/signon.js";
+import { CrewVisits } from "/static/crew/visits.js";
 import { fromStockholmLocal } from "/static/lib/time.js";
 import { ServiceClock } from "/static/lib/clock.js";
 import { cancelReason } from "/static/lib/vocab.js";
@@ -47,6 +48,7 @@ function bindUnit(unitId) {
   crew.unitId = unitId;
   crew.server = { ...emptyServer(), ...(loadState(unitId) || {}) };
   outbox.bind(unitId ? outboxKey(unitId) : null);
+  visits.bind(unitId, crew.token);
   renderNotices();
 }
 
@@ -170,6 +172,7 @@ function itemText(msg) {
   if (msg.type === "outcome") return t("item.outcome", { kind: t(`outcome.${msg.kind}`) });
   if (msg.type === "position") return t("item.position", { lat: msg.lat.toFixed(4), lon: msg.lon.toFixed(4) });
   if (msg.type === "shift_start") return t("item.shift_start", { n: msg.crew.length });
+  if (msg.type === "visit") return visits.itemText(msg);
   return msg.type;
 }
 
@@ -198,6 +201,7 @@ function renderOutbox() {
 const outbox = new Outbox({
   onChange: () => {
     render();
+    visits.render();
     updates.idle();
   },
   onRefused: (item, reply) => notice(t("outbox.refused", { what: itemText(item.msg), message: reply.message || reply.error }), "error"),
@@ -224,6 +228,8 @@ function enqueue(msg) {
   outbox.add(msg);
   kick();
 }
+
+const visits = new CrewVisits({ root: $("visits-panel"), enqueue, pending: () => outbox.items });
 
 function reportStatus(status) {
   const { job } = projected();
@@ -321,7 +327,9 @@ function onMessage(msg) {
     kick();
     loadRoute();
     loadRota();
+    visits.load();
   } else if (msg.type === "event") {
+    visits.onEvent(msg.event);
     for (const effect of applyEvent(crew.server, msg.event, msg.job, crew.workflow)) {
       if (effect.alert) {
         alertNewJob(crew.server.job);
@@ -426,6 +434,10 @@ function submitOutcome(ev) {
   $("outcome-facility").setAttribute("aria-invalid", String(Boolean(errors["outcome-facility-error"])));
   if (Object.values(errors).some(Boolean)) return;
   const msg = { type: "outcome", callout_id: job.callout_id, kind: chosen.value, facility };
+  for (const box of document.querySelectorAll("#care-questions [data-question]")) {
+    const answer = box.querySelector("input:checked"); // yes / no / unknown, never a name
+    msg[box.dataset.question] = answer ? answer.value : "unknown";
+  }
   if (followUp) msg.follow_up_at = fromStockholmLocal(at).toISOString(); // typed in Swedish time
   $("outcome-form").reset();
   $("followup-box").hidden = true;
