@@ -181,3 +181,38 @@ def test_a_unit_that_missed_its_last_acknowledgement_is_flagged_when_recommended
         "() => window.maeDispatch.store.units.get('MAE-SUNDERBY').missed_ack === null")
     crew.close()
     desk.close()
+
+
+def test_a_new_alarm_chimes_counts_in_the_title_and_waiting_callouts_escalate(
+    board: Page, timed: Server, clock: ManualClock, police: Sock
+) -> None:
+    switch = board.locator("#sound-toggle")
+    expect(switch).to_have_attribute("data-sound", "blocked")  # no click on the page yet
+    expect(switch).to_contain_text("klicka för att slå på")
+    screenshot(board, "dispatcher-sound-blocked")
+    switch.click()  # the click lets the browser play sound
+    expect(switch).to_have_attribute("data-sound", "on")
+    expect(switch).to_have_attribute("aria-pressed", "true")
+
+    first = police.request(alarm("R-1", 1, "Boden"))["callout_id"]
+    expect(board.locator("body")).to_have_attribute("data-chimes", "1")
+    expect(board).to_have_title("(1) MAE-ledning")
+    item = board.locator(f"#queue [data-callout='{first}']")
+    expect(item).to_have_attribute("data-escalation", "0")
+    screenshot(board, "dispatcher-new-alarm")
+    item.click()
+    expect(board).to_have_title("MAE-ledning")  # looked at
+
+    switch.click()
+    expect(switch).to_have_attribute("data-sound", "off")
+    second = police.request(alarm("R-2", 3, "Piteå"))["callout_id"]
+    expect(board).to_have_title("(1) MAE-ledning")  # counted, but silent
+    expect(board.locator("body")).to_have_attribute("data-chimes", "1")
+
+    clock.advance(6 * 60)
+    police.request(alarm("R-3", 2, "Kiruna"))  # the page learns the service's time from it
+    expect(item).to_have_attribute("data-escalation", "3")  # prio 1 waiting 6 min: red
+    expect(board.locator(f"#queue [data-callout='{second}']")).to_have_attribute(
+        "data-escalation", "0")  # prio 3 waiting 6 min: not yet
+    expect(board).to_have_title("(2) MAE-ledning")
+    screenshot(board, "dispatcher-escalation")

@@ -5,6 +5,7 @@
 import { applyI18n, langToggle, onLangChange, register, t } from "/static/lib/i18n.js";
 import { api, clearToken, LiveSocket, setToken, token as storedToken } from "/static/lib/session.js";
 import { Alerts, toast, unlockAudio } from "./dispatcher/alerts.js";
+import { NewAlarms } from "./dispatcher/newalarm.js";
 import { Detail, usable } from "./dispatcher/detail.js";
 import { fmtTime, serverClock } from "./dispatcher/format.js";
 import { bindKeys } from "./dispatcher/keys.js";
@@ -208,6 +209,7 @@ function select(calloutId, { focus = false } = {}) {
   }
   const changed = page.selected !== calloutId;
   page.selected = calloutId;
+  page.newAlarms.seen(calloutId);
   page.map.select(calloutId, { pan: true });
   page.detail.show(callout, page.store, serverClock.now(), page.actors);
   scheduleRender();
@@ -273,8 +275,10 @@ function onSnapshot(snapshot) {
 
 function onEvent(msg) {
   const ev = msg.event;
+  const fresh = ev.type === "AlarmReceived" && !page.store.callouts.has(ev.callout_id);
   const changed = page.store.apply(msg.seq, ev);
   if (!changed) return; // a repeat: already applied
+  if (fresh && page.live && !replayName) page.newAlarms.arrived(ev.callout_id);
   if (page.visits) page.visits.onEvent(ev);
   serverClock.atLeast(ev.at);
   markDirty(changed);
@@ -438,6 +442,7 @@ function init() {
   }
   page.panels = new Panels({ queue: $("queue"), active: $("active"), units: $("units"), followUps: $("followups"),
     queueCount: $("queue-count"), onSelectCallout: (id) => select(id) });
+  page.newAlarms = new NewAlarms($("sound-toggle"), { title: () => (replayName ? t("replay.title", { name: replayName }) : t("title")) });
   page.alerts = new Alerts($("alerts"), { onOffer: offerNext, onSelect: (id) => select(id, { focus: true }) });
   page.detail = new Detail(document.getElementById("detail"), {
     readOnly: Boolean(replayName),
@@ -455,6 +460,7 @@ function init() {
     onNote: async (text) => Boolean(await command({ type: "note", callout_id: page.selected, text })),
   });
   onLangChange(() => {
+    page.newAlarms.render();
     if (replayName) $("replay-title").textContent = t("replay.title", { name: replayName });
     page.dirty.all = true;
     scheduleRender();
@@ -497,7 +503,11 @@ function init() {
   for (const type of ["pointerdown", "keydown"]) document.addEventListener(type, unlockAudio, { passive: true });
   setInterval(() => {
     const now = serverClock.now();
-    page.panels.tick(now);
+    page.panels.tick(now, page.store);
+    for (const id of [...page.newAlarms.unseen]) { // looked at elsewhere, or no longer waiting
+      const c = page.store.callouts.get(id);
+      if (!c || c.status !== "waiting") page.newAlarms.seen(id);
+    }
     page.detail.showReopen(now);
     $("server-clock").textContent = serverClock.offsetMs === null ? "" : fmtTime(now.toISOString());
     if (!replayName) checkDeadlines(now);

@@ -15,6 +15,34 @@ export function unlockAudio() {
   }
 }
 
+/** "running" when sound can play, "suspended" while the browser blocks it, "none" before
+ * the first gesture made an audio context (or with no audio device). */
+export function audioState() {
+  return audio ? audio.state : "none";
+}
+
+/** Tones of ``freqs`` Hz, one after another, ``len`` seconds each (silent while blocked). */
+export function tone(freqs, len) {
+  try {
+    if (!audio) return;
+    const start = audio.currentTime + 0.02;
+    freqs.forEach((f, i) => {
+      const osc = audio.createOscillator();
+      const gain = audio.createGain();
+      osc.type = "sine";
+      osc.frequency.value = f;
+      gain.gain.setValueAtTime(0.0001, start + i * len);
+      gain.gain.exponentialRampToValueAtTime(0.3, start + i * len + 0.02);
+      gain.gain.exponentialRampToValueAtTime(0.0001, start + (i + 1) * len);
+      osc.connect(gain).connect(audio.destination);
+      osc.start(start + i * len);
+      osc.stop(start + (i + 1) * len + 0.02);
+    });
+  } catch {
+    /* no audio device: the title and the queue still show it */
+  }
+}
+
 /** Three short high beeps (counted in body[data-beeps], so one can tell it sounded). */
 export function beep() {
   document.body.dataset.beeps = String(Number(document.body.dataset.beeps || 0) + 1);

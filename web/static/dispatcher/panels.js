@@ -2,6 +2,7 @@
 // follow-up visits. Each render replaces its list (they are short); ages tick separately.
 import { t } from "/static/lib/i18n.js";
 import { escapeHtml, fmtAge, fmtTime, sameDay } from "./format.js";
+import { escalation } from "./newalarm.js";
 
 /** A competence's short name (a region may name ones the page has no word for: shown as is). */
 function competenceText(name) {
@@ -24,6 +25,7 @@ function calloutItem(c, { selected, now, units }) {
   if (c.ack_overdue) extra.push(`<span class="badge danger">${escapeHtml(t("detail.overdue"))}</span>`);
   if (unit) extra.push(`<span class="unit-ref status-${unit.status}">${escapeHtml(unit.name)} · ${escapeHtml(t(`callout.${c.status}`))}</span>`);
   return `<li><button type="button" class="callout-item prio-${c.priority}${c.ack_overdue ? " overdue" : ""}"`
+    + ` data-escalation="${escalation(c, now)}"`
     + ` data-callout="${escapeHtml(c.callout_id)}" aria-pressed="${selected === c.callout_id}">`
     + `<span class="prio" title="${escapeHtml(t(`prio.${c.priority}`))}">${c.priority}</span>`
     + `<span class="main"><span class="cid">${escapeHtml(c.callout_id)}</span> `
@@ -99,8 +101,13 @@ export class Panels {
     }), "followups.empty");
   }
 
-  /** Refresh every ticking age on the page. */
-  tick(now) {
+  /** Refresh every ticking age on the page, and how urgent each waiting callout has become. */
+  tick(now, store = null) {
     for (const el of document.querySelectorAll("[data-age]")) el.textContent = fmtAge(el.dataset.age, now);
+    if (!store) return;
+    for (const el of this.el.queue.querySelectorAll(".callout-item[data-callout]")) {
+      const c = store.callouts.get(el.dataset.callout);
+      if (c) el.dataset.escalation = String(escalation(c, now));
+    }
   }
 }
