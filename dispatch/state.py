@@ -102,6 +102,7 @@ class Callout:
     notes: tuple[Note, ...] = ()
     on_scene_at: datetime | None = None
     cancelled_at: datetime | None = None
+    cancel_code: str = ""
 
     @property
     def response_s(self) -> float | None:
@@ -458,13 +459,14 @@ class DispatchState:
     def _on_CalloutCancelled(self, e: CalloutCancelled) -> None:
         callout = self.callouts[e.callout_id]
         self._set_callout(e.callout_id, status=CalloutStatus.CANCELLED, ack_deadline=None,
-                          cancelled_at=e.at)
+                          cancelled_at=e.at, cancel_code=e.code)
         self._release_unit(callout.unit_id, e.at)
 
     def _on_CalloutReopened(self, e: CalloutReopened) -> None:
         # The cancel released the unit, so the callout waits for one again.
         self._set_callout(e.callout_id, status=CalloutStatus.WAITING, unit_id=None, eta_s=None,
-                          ack_deadline=None, ack_overdue=False, cancelled_at=None)
+                          ack_deadline=None, ack_overdue=False, cancelled_at=None,
+                          cancel_code="")
 
     def _on_NoteAdded(self, e: NoteAdded) -> None:
         callout = self.callouts[e.callout_id]

@@ -216,3 +216,43 @@ def test_a_new_alarm_chimes_counts_in_the_title_and_waiting_callouts_escalate(
         "data-escalation", "0")  # prio 3 waiting 6 min: not yet
     expect(board).to_have_title("(2) MAE-ledning")
     screenshot(board, "dispatcher-escalation")
+
+
+def test_history_finds_a_cancelled_callout_opens_its_timeline_and_exports_the_day(
+    board: Page, timed: Server, police: Sock
+) -> None:
+    kept = police.request(alarm("R-9", 2, "Boden"))["callout_id"]
+    gone = police.request(alarm("R-10", 3, "Piteå"))["callout_id"]
+    desk = timed.socket("/ws/dispatch", "dispatcher")
+    desk.ready()
+    assert desk.request({"type": "cancel", "callout_id": gone, "code": "duplicate"})["type"] \
+        == "ok"
+    desk.close()
+    before = board.evaluate("window.maeDispatch.map.map.getZoom()")
+    board.locator(f"#queue [data-callout='{kept}']").click()  # selecting zooms in to it
+    board.wait_for_function(f"() => window.maeDispatch.map.map.getZoom() >= 10 && {before} < 10")
+
+    board.locator("#history-button").click()
+    dialog = board.locator("#history")
+    expect(dialog).to_be_visible()
+    expect(dialog.locator("#history-results tr[data-callout]")).to_have_count(1)
+    row = dialog.locator(f"tr[data-callout='{gone}']")
+    expect(row).to_contain_text("Avbruten – Dubblett")
+    board.fill("#history-q", "r-9")  # the open one is no history yet
+    board.locator("#history-form button[type=submit]").click()
+    expect(dialog.locator("#history-results")).to_contain_text("Inga uppdrag matchar.")
+    board.fill("#history-q", "piteå")
+    board.select_option("#history-status", "cancelled")
+    board.locator("#history-form button[type=submit]").click()
+    expect(row).to_have_count(1)
+    screenshot(board, "dispatcher-history")
+    with board.expect_download() as info:
+        board.locator("#history-export").click()
+    download = info.value
+    text = Path(download.path()).read_text(encoding="utf-8")
+    assert download.suggested_filename.startswith("mae-") and kept in text and gone in text
+    row.click()
+    expect(dialog).to_be_hidden()
+    expect(board.locator("#detail-title")).to_contain_text(gone)
+    expect(board.locator("#timeline li[data-type=CalloutCancelled]")).to_contain_text("Dubblett")
+    expect(board.locator("#timeline li[data-type=AlarmReceived]")).to_have_count(1)

@@ -6,6 +6,7 @@ import { applyI18n, langToggle, onLangChange, register, t } from "/static/lib/i1
 import { api, clearToken, LiveSocket, setToken, token as storedToken } from "/static/lib/session.js";
 import { Alerts, toast, unlockAudio } from "./dispatcher/alerts.js";
 import { NewAlarms } from "./dispatcher/newalarm.js";
+import { History } from "./dispatcher/history.js";
 import { Detail, usable } from "./dispatcher/detail.js";
 import { fmtTime, serverClock } from "./dispatcher/format.js";
 import { bindKeys } from "./dispatcher/keys.js";
@@ -210,7 +211,8 @@ function select(calloutId, { focus = false } = {}) {
   const changed = page.selected !== calloutId;
   page.selected = calloutId;
   page.newAlarms.seen(calloutId);
-  page.map.select(calloutId, { pan: true });
+  if (changed) page.map.select(calloutId, { zoom: true, at: callout.location }); // zoom to it
+  else page.map.select(calloutId);
   page.detail.show(callout, page.store, serverClock.now(), page.actors);
   scheduleRender();
   if (changed) {
@@ -225,6 +227,20 @@ function select(calloutId, { focus = false } = {}) {
       if (btn) btn.focus();
     });
   }
+}
+
+/** Show a callout from the history (closed or cancelled: not on the live board), with its
+ * full timeline. */
+async function openFinished(calloutId) {
+  if (!page.store.callouts.has(calloutId)) {
+    try {
+      page.store.callouts.set(calloutId, await api(`/api/callouts/${encodeURIComponent(calloutId)}`, { token: page.token }));
+    } catch (exc) {
+      toast($("toast"), t("toast.error", { message: exc.message }), { error: true });
+      return;
+    }
+  }
+  select(calloutId);
 }
 
 function moveSelection(delta) {
@@ -444,6 +460,7 @@ function init() {
     queueCount: $("queue-count"), onSelectCallout: (id) => select(id) });
   page.newAlarms = new NewAlarms($("sound-toggle"), { title: () => (replayName ? t("replay.title", { name: replayName }) : t("title")) });
   page.alerts = new Alerts($("alerts"), { onOffer: offerNext, onSelect: (id) => select(id, { focus: true }) });
+  page.history = new History({ token: () => page.token, now: () => serverClock.now(), onOpen: openFinished });
   page.detail = new Detail(document.getElementById("detail"), {
     readOnly: Boolean(replayName),
     avoidUnit: (id) => (page.alerts.items.get(id) || {}).unit_id || null,

@@ -35,7 +35,7 @@ export function describe(ev, { units }) {
       return t("ev.UnitStatusChanged", { unit: unitName(ev.unit_id), status: t(`unit.${ev.status}`) })
         + (ev.facility ? ` (${ev.facility})` : "");
     case "OutcomeRecorded":
-      return t("ev.OutcomeRecorded", { kind: ev.outcome.kind.replaceAll("_", " ") })
+      return t("ev.OutcomeRecorded", { kind: t(`outcome.${ev.outcome.kind}`) })
         + (ev.outcome.facility ? ` – ${ev.outcome.facility}` : "")
         + (ev.outcome.follow_up_at ? ` · ${fmtTime(ev.outcome.follow_up_at)}` : "");
     case "CalloutCancelled":

@@ -129,7 +129,9 @@ export class MapView {
     }
   }
 
-  select(calloutId, { pan = false } = {}) {
+  /** Mark calloutId's pin selected; ``zoom`` brings the map to it (``at``: its location, for a
+   * finished callout that has no pin), closer in when the map shows the whole county. */
+  select(calloutId, { pan = false, zoom = false, at = null } = {}) {
     const before = this.selected;
     this.selected = calloutId;
     for (const id of [before, calloutId]) {
@@ -138,7 +140,10 @@ export class MapView {
       if (pin) pin.classList.toggle("selected", id === calloutId);
     }
     const marker = calloutId && this.callouts.get(calloutId);
-    if (pan && marker && !this.map.getBounds().contains(marker.getLatLng())) {
+    const where = marker ? marker.getLatLng() : at ? L.latLng(at.lat, at.lon) : null;
+    if (zoom && where) {
+      this.map.setView(where, Math.max(this.map.getZoom(), 10));
+    } else if (pan && marker && !this.map.getBounds().contains(marker.getLatLng())) {
       this.map.panTo(marker.getLatLng());
     }
   }
