@@ -256,3 +256,49 @@ def test_history_finds_a_cancelled_callout_opens_its_timeline_and_exports_the_da
     expect(board.locator("#detail-title")).to_contain_text(gone)
     expect(board.locator("#timeline li[data-type=CalloutCancelled]")).to_contain_text("Dubblett")
     expect(board.locator("#timeline li[data-type=AlarmReceived]")).to_have_count(1)
+
+
+def test_the_unit_board_merge_list_and_toasts_say_what_matters(
+    board: Page, timed: Server, police: Sock
+) -> None:
+    """Units show time in status and position age; clicking a free unit zooms to it, a busy
+    one opens its callout; the merge list gives distances, nearest first, and leaves out a
+    follow-up request; toasts say what was done."""
+    sun = board.locator("#units [data-unit='MAE-SUNDERBY']")
+    expect(sun.locator(".unit-since [data-age]")).to_have_count(1)
+    expect(sun.locator(".unit-pos")).to_contain_text("position")
+    board.locator("[data-unit-open='MAE-PITEA']").click()
+    board.wait_for_function("() => window.maeDispatch.map.map.getZoom() >= 10")
+    expect(board.locator(".leaflet-tooltip", has_text="MAE Piteå")).to_be_visible()
+
+    boden = police.request(alarm("R-1", 1, "Boden"))["callout_id"]
+    near = police.request({**alarm("R-2", 2, "Luleå")})["callout_id"]
+    far = police.request(alarm("R-3", 2, "Kiruna"))["callout_id"]
+    psych = timed.socket("/ws/agency", "psychiatry")
+    psych.ready()
+    reply = psych.request({**alarm("R-4", 3, "Boden"), "category": "follow_up_request"})
+    psych.close()
+    assert reply["type"] == "alarm_ack", reply
+    planned = reply["callout_id"]
+    board.locator(f"#queue [data-callout='{boden}']").click()
+    options = board.locator("#merge-with option")
+    expect(options).to_have_count(2)  # not the follow-up request
+    texts = options.all_text_contents()
+    assert texts[0].startswith(near) and texts[1].startswith(far), texts
+    assert all(" km bort)" in x for x in texts) and planned not in " ".join(texts)
+    board.select_option("#merge-with", near)
+    board.locator("#merge").click()
+    expect(board.locator("#toast")).to_have_text(f"{near} sammanslaget med {boden}")
+    board.fill("#note-text", "Anhörig på plats")
+    board.locator("#note-add").click()
+    expect(board.locator("#toast")).to_have_text(f"Anteckning sparad på {boden}")
+    screenshot(board, "dispatcher-unit-board")
+
+    desk = timed.socket("/ws/dispatch", "dispatcher")
+    desk.ready()
+    assert desk.request({"type": "assign", "callout_id": far,
+                         "unit_id": "MAE-GALLIVARE"})["type"] == "ok"
+    desk.close()
+    expect(board.locator("#units [data-unit='MAE-GALLIVARE'] .status")).to_have_text("Larmad")
+    board.locator("[data-unit-open='MAE-GALLIVARE']").click()
+    expect(board.locator("#detail-title")).to_contain_text(far)

@@ -229,6 +229,15 @@ function select(calloutId, { focus = false } = {}) {
   }
 }
 
+/** A unit clicked on the board: on a callout, that callout with the unit's route; otherwise
+ * the map zooms to the unit and shows its card. */
+function selectUnit(unitId) {
+  const unit = page.store.units.get(unitId);
+  if (!unit) return;
+  if (unit.callout_id && page.store.callouts.has(unit.callout_id)) select(unit.callout_id);
+  page.map.showUnit(unitId);
+}
+
 /** Show a callout from the history (closed or cancelled: not on the live board), with its
  * full timeline. */
 async function openFinished(calloutId) {
@@ -457,7 +466,7 @@ function init() {
     $("replay-title").textContent = t("replay.title", { name: replayName });
   }
   page.panels = new Panels({ queue: $("queue"), active: $("active"), units: $("units"), followUps: $("followups"),
-    queueCount: $("queue-count"), onSelectCallout: (id) => select(id) });
+    queueCount: $("queue-count"), onSelectCallout: (id) => select(id), onSelectUnit: selectUnit });
   page.newAlarms = new NewAlarms($("sound-toggle"), { title: () => (replayName ? t("replay.title", { name: replayName }) : t("title")) });
   page.alerts = new Alerts($("alerts"), { onOffer: offerNext, onSelect: (id) => select(id, { focus: true }) });
   page.history = new History({ token: () => page.token, now: () => serverClock.now(), onOpen: openFinished });
@@ -466,15 +475,26 @@ function init() {
     avoidUnit: (id) => (page.alerts.items.get(id) || {}).unit_id || null,
     onClose: () => select(null),
     onAssign: (i) => page.selected && assignOption(page.selected, page.detail.options[i]),
-    onSplit: (alarmId) => command({ type: "split", callout_id: page.selected, alarm_id: alarmId }),
-    onMerge: (other) => command({ type: "merge", target_id: page.selected, source_id: other }),
+    onSplit: (alarmId) => {
+      const cid = page.selected;
+      return command({ type: "split", callout_id: cid, alarm_id: alarmId },
+        { done: t("toast.split", { alarm: alarmId, callout: cid }) });
+    },
+    onMerge: (other) => {
+      const cid = page.selected;
+      return command({ type: "merge", target_id: cid, source_id: other },
+        { done: t("toast.merged", { source: other, target: cid }) });
+    },
     unit: (id) => page.store.units.get(id) || null,
     unitName: (id) => (page.store.units.get(id) ? page.store.units.get(id).name : id),
     onCancel: async (calloutId, code, reason) => Boolean(await command({ type: "cancel", callout_id: calloutId, code, reason },
       { done: t("toast.cancelled", { callout: calloutId }) })),
     onReopen: async (calloutId) => Boolean(await command({ type: "reopen", callout_id: calloutId },
       { done: t("toast.reopened", { callout: calloutId }) })),
-    onNote: async (text) => Boolean(await command({ type: "note", callout_id: page.selected, text })),
+    onNote: async (text) => {
+      const cid = page.selected;
+      return Boolean(await command({ type: "note", callout_id: cid, text }, { done: t("toast.noted", { callout: cid }) }));
+    },
   });
   onLangChange(() => {
     page.newAlarms.render();

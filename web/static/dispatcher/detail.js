@@ -12,6 +12,15 @@ export const REOPEN_MS = 5 * 60 * 1000;
 
 const $ = (root, sel) => root.querySelector(sel);
 
+/** Straight-line kilometres between two {lat, lon}. */
+export function distanceKm(a, b) {
+  const rad = Math.PI / 180;
+  const dLat = (b.lat - a.lat) * rad;
+  const dLon = (b.lon - a.lon) * rad;
+  const h = Math.sin(dLat / 2) ** 2 + Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLon / 2) ** 2;
+  return 12742 * Math.asin(Math.sqrt(h));
+}
+
 /** One timeline line's text for an event. */
 export function describe(ev, { units }) {
   const unitName = (id) => (units.get(id) ? units.get(id).name : id);
@@ -169,10 +178,18 @@ export class Detail {
 
     const select = $(r, "#merge-with");
     const keep = changedCallout ? "" : select.value;
-    const others = store.openCallouts().filter((c) => c.callout_id !== callout.callout_id);
+    // Callouts that could be the same incident, nearest first (a planned follow-up is never
+    // the same incident as an acute alarm: dispatch.rules_incidents.compatible).
+    const followUp = (c) => c.alarms.some((a) => a.category === "follow_up_request");
+    const others = store.openCallouts()
+      .filter((c) => c.callout_id !== callout.callout_id && followUp(c) === followUp(callout))
+      .map((c) => ({ c, km: distanceKm(c.location, callout.location) }))
+      .sort((a, b) => a.km - b.km)
+      .map(({ c, km }) => ({ ...c, km }));
     select.innerHTML = others.length
       ? others.map((c) => `<option value="${escapeHtml(c.callout_id)}">${escapeHtml(c.callout_id)} – `
-        + `${escapeHtml(c.location.label || "")} (${escapeHtml(t(`prio.${c.priority}`))})</option>`).join("")
+        + `${escapeHtml(c.location.label || "")} (${escapeHtml(t(`prio.${c.priority}`))}, `
+        + `${escapeHtml(t("merge.km", { km: c.km < 10 ? c.km.toFixed(1) : Math.round(c.km) }))})</option>`).join("")
       : `<option value="">${escapeHtml(t("actions.merge_none"))}</option>`;
     if (keep && others.some((c) => c.callout_id === keep)) select.value = keep;
     $(r, "#merge").disabled = !others.length;

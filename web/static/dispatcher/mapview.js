@@ -82,6 +82,14 @@ export class MapView {
     marker.setOpacity(off ? 0.55 : 1);
   }
 
+  /** Bring unitId's pin into view, closer in, with its card open. */
+  showUnit(unitId) {
+    const marker = this.units.get(unitId);
+    if (!marker) return;
+    this.map.setView(marker.getLatLng(), Math.max(this.map.getZoom(), 10));
+    marker.openTooltip();
+  }
+
   removeUnit(unitId) {
     const marker = this.units.get(unitId);
     if (marker) marker.remove();

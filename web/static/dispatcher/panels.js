@@ -40,8 +40,12 @@ function fill(list, items, emptyKey) {
 }
 
 export class Panels {
-  constructor({ queue, active, units, followUps, queueCount, onSelectCallout }) {
+  constructor({ queue, active, units, followUps, queueCount, onSelectCallout, onSelectUnit = () => {} }) {
     this.el = { queue, active, units, followUps, queueCount };
+    units.addEventListener("click", (ev) => {
+      const btn = ev.target.closest("[data-unit-open]");
+      if (btn) onSelectUnit(btn.dataset.unitOpen);
+    });
     for (const list of [queue, active, units]) {
       list.addEventListener("click", (ev) => {
         const btn = ev.target.closest("[data-callout]");
@@ -57,14 +61,14 @@ export class Panels {
     this.el.queueCount.textContent = String(queue.length);
     this.el.queueCount.className = `badge ${queue.length ? "danger" : "ok"}`;
     fill(this.el.active, store.active().map((c) => calloutItem(c, ctx)), "active.empty");
-    this.renderUnits(store);
+    this.renderUnits(store, now);
     this.renderFollowUps(store, now);
   }
 
   /** Each unit with its status, who is on board (names and roles), what they can do and until
    * when; a unit due by the rota whose crew has not signed on is flagged (store.rotaDue: unit
    * id -> shift). */
-  renderUnits(store) {
+  renderUnits(store, now = new Date()) {
     const units = [...store.units.values()].sort((a, b) => a.name.localeCompare(b.name, "sv"));
     fill(this.el.units, units.map((u) => {
       const job = u.callout_id
@@ -83,9 +87,17 @@ export class Panels {
       const can = u.status !== "off_duty" && (u.competences || []).length
         ? ` <span class="unit-can">${escapeHtml(t("unit.can", { list: u.competences.map(competenceText).join(", ") }))}</span>`
         : ""; // what the signed-on crew can do (the unit's competences and a doctor on board)
-      return `<li class="unit-item${flag ? " due" : ""}" data-unit="${escapeHtml(u.unit_id)}"><span class="dot status-${u.status}" aria-hidden="true"></span>`
-        + `<span class="name">${escapeHtml(u.name)}</span> <span class="status">${escapeHtml(t(`unit.${u.status}`))}</span>`
-        + `${flag}${shift}${can}${job}</li>`;
+      // How long in this status and how old its position is (ticking, like the callouts' ages).
+      const age = (iso) => `<span data-age="${escapeHtml(iso)}">${fmtAge(iso, now)}</span>`;
+      const since = u.status_since
+        ? ` <span class="unit-since">${escapeHtml(t("unit.in_status"))} ${age(u.status_since)}</span>` : "";
+      const pos = u.status === "off_duty" ? "" : u.position_at
+        ? `<span class="unit-pos">${escapeHtml(t("unit.position_age"))} ${age(u.position_at)}</span>`
+        : `<span class="unit-pos">${escapeHtml(t("unit.no_position"))}</span>`;
+      return `<li class="unit-item${flag ? " due" : ""}" data-unit="${escapeHtml(u.unit_id)}"><button type="button" class="unit-open link" data-unit-open="${escapeHtml(u.unit_id)}">`
+        + `<span class="dot status-${u.status}" aria-hidden="true"></span>`
+        + `<span class="name">${escapeHtml(u.name)}</span></button> <span class="status">${escapeHtml(t(`unit.${u.status}`))}</span>${since}`
+        + `${flag}${shift}${can}${pos}${job}</li>`;
     }), "units.empty");
   }
 
