@@ -18,12 +18,14 @@ from dispatch.events import (
     AssignmentAcknowledged,
     AssignmentCancelled,
     AssignmentTimedOut,
+    AssistRequested,
     CalloutCancelled,
     CalloutReopened,
     CalloutsMerged,
     CalloutSplit,
     Envelope,
     Event,
+    MessageSent,
     NoteAdded,
     OutcomeRecorded,
     ShiftEnded,
@@ -467,6 +469,13 @@ class DispatchState:
         self._set_callout(e.callout_id, status=CalloutStatus.WAITING, unit_id=None, eta_s=None,
                           ack_deadline=None, ack_overdue=False, cancelled_at=None,
                           cancel_code="")
+
+    def _on_AssistRequested(self, e: AssistRequested) -> None:
+        if e.position is not None:  # where the crew is now (also for recommendations)
+            self.note_position(e.unit_id, e.position, e.at)
+
+    def _on_MessageSent(self, e: MessageSent) -> None:
+        """Messages live in the log and on the pages, not in the state."""
 
     def _on_NoteAdded(self, e: NoteAdded) -> None:
         callout = self.callouts[e.callout_id]

@@ -4,7 +4,7 @@
 // With ?replay=NAME it shows a recorded day from /ws/replay instead, read-only.
 import { applyI18n, langToggle, onLangChange, register, t } from "/static/lib/i18n.js";
 import { api, clearToken, LiveSocket, setToken, token as storedToken } from "/static/lib/session.js";
-import { Alerts, toast, unlockAudio } from "./dispatcher/alerts.js";
+import { Alerts, beep, toast, unlockAudio } from "./dispatcher/alerts.js";
 import { NewAlarms } from "./dispatcher/newalarm.js";
 import { History } from "./dispatcher/history.js";
 import { Detail, usable } from "./dispatcher/detail.js";
@@ -238,6 +238,23 @@ function selectUnit(unitId) {
   page.map.showUnit(unitId);
 }
 
+/** Write a short message to a unit's crew (a dialog; the text is never logged). */
+function messageUnit(unitId) {
+  const unit = page.store.units.get(unitId);
+  const dialog = $("message-dialog");
+  $("message-title").textContent = t("message.title", { unit: unit ? unit.name : unitId });
+  $("message-text").value = "";
+  dialog.returnValue = "";
+  dialog.addEventListener("close", async () => {
+    const text = $("message-text").value.trim();
+    if (dialog.returnValue !== "send" || !text) return;
+    await command({ type: "message", unit_id: unitId, text },
+      { done: t("toast.message", { unit: unit ? unit.name : unitId }) });
+  }, { once: true });
+  dialog.showModal();
+  $("message-text").focus();
+}
+
 /** Show a callout from the history (closed or cancelled: not on the live board), with its
  * full timeline. */
 async function openFinished(calloutId) {
@@ -304,6 +321,12 @@ function onEvent(msg) {
   const changed = page.store.apply(msg.seq, ev);
   if (!changed) return; // a repeat: already applied
   if (fresh && page.live && !replayName) page.newAlarms.arrived(ev.callout_id);
+  if (ev.type === "AssistRequested" && page.live) { // a crew in danger: loud, until dismissed
+    page.alerts.flag({ callout_id: `assist:${ev.unit_id}`, unit_id: ev.unit_id, kind: "assist", position: ev.position });
+    setTimeout(beep, 1200);
+  } else if (ev.type === "MessageSent" && ev.from_crew && page.live) {
+    page.alerts.flag({ callout_id: `message:${ev.unit_id}`, unit_id: ev.unit_id, kind: "message", text: ev.text });
+  }
   if (page.visits) page.visits.onEvent(ev);
   serverClock.atLeast(ev.at);
   markDirty(changed);
@@ -466,9 +489,14 @@ function init() {
     $("replay-title").textContent = t("replay.title", { name: replayName });
   }
   page.panels = new Panels({ queue: $("queue"), active: $("active"), units: $("units"), followUps: $("followups"),
-    queueCount: $("queue-count"), onSelectCallout: (id) => select(id), onSelectUnit: selectUnit });
+    queueCount: $("queue-count"), onSelectCallout: (id) => select(id), onSelectUnit: selectUnit,
+    onMessageUnit: messageUnit });
   page.newAlarms = new NewAlarms($("sound-toggle"), { title: () => (replayName ? t("replay.title", { name: replayName }) : t("title")) });
-  page.alerts = new Alerts($("alerts"), { onOffer: offerNext, onSelect: (id) => select(id, { focus: true }) });
+  page.alerts = new Alerts($("alerts"), { onOffer: offerNext, onSelect: (id) => {
+    const unit = /^(assist|message):(.+)$/.exec(id); // a crew's alarm or message: its unit
+    if (unit) selectUnit(unit[2]);
+    else select(id, { focus: true });
+  } });
   page.history = new History({ token: () => page.token, now: () => serverClock.now(), onOpen: openFinished });
   page.detail = new Detail(document.getElementById("detail"), {
     readOnly: Boolean(replayName),

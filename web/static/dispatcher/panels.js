@@ -40,11 +40,14 @@ function fill(list, items, emptyKey) {
 }
 
 export class Panels {
-  constructor({ queue, active, units, followUps, queueCount, onSelectCallout, onSelectUnit = () => {} }) {
+  constructor({ queue, active, units, followUps, queueCount, onSelectCallout, onSelectUnit = () => {},
+    onMessageUnit = () => {} }) {
     this.el = { queue, active, units, followUps, queueCount };
     units.addEventListener("click", (ev) => {
       const btn = ev.target.closest("[data-unit-open]");
       if (btn) onSelectUnit(btn.dataset.unitOpen);
+      const msg = ev.target.closest("[data-unit-message]");
+      if (msg) onMessageUnit(msg.dataset.unitMessage);
     });
     for (const list of [queue, active, units]) {
       list.addEventListener("click", (ev) => {
@@ -97,7 +100,9 @@ export class Panels {
       return `<li class="unit-item${flag ? " due" : ""}" data-unit="${escapeHtml(u.unit_id)}"><button type="button" class="unit-open link" data-unit-open="${escapeHtml(u.unit_id)}">`
         + `<span class="dot status-${u.status}" aria-hidden="true"></span>`
         + `<span class="name">${escapeHtml(u.name)}</span></button> <span class="status">${escapeHtml(t(`unit.${u.status}`))}</span>${since}`
-        + `${flag}${shift}${can}${pos}${job}</li>`;
+        + `${flag}${shift}${can}${pos}${job}`
+        + (u.status !== "off_duty" ? ` <button type="button" class="small unit-message" data-command data-unit-message="${escapeHtml(u.unit_id)}">${escapeHtml(t("message.button"))}</button>` : "")
+        + "</li>";
     }), "units.empty");
   }
 
