@@ -93,7 +93,8 @@ def test_the_phone_navigates_calls_for_help_and_messages_with_dispatch(
     current = page.locator("#status-buttons [data-status=transporting]")
     expect(current).to_have_attribute("aria-pressed", "true")
     looks = page.evaluate("""() => {
-      const style = (s) => getComputedStyle(document.querySelector(`#status-buttons [data-status=${s}]`));
+      const style = (s) => getComputedStyle(
+        document.querySelector(`#status-buttons [data-status=${s}]`));
       return [style('transporting').backgroundColor, style('on_scene').backgroundColor,
               style('at_facility').backgroundColor];
     }""")
