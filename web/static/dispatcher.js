@@ -526,6 +526,7 @@ function init() {
   });
   onLangChange(() => {
     page.newAlarms.render();
+    if (page.map) page.map.relabel();
     if (replayName) $("replay-title").textContent = t("replay.title", { name: replayName });
     page.dirty.all = true;
     scheduleRender();

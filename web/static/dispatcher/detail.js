@@ -168,7 +168,7 @@ export class Detail {
 
     const canSplit = callout.alarms.length > 1 && !this.h.readOnly;
     $(r, "#detail-alarms").innerHTML = callout.alarms.map((a) => `<li data-alarm="${escapeHtml(a.alarm_id)}">`
-      + `${agencyBadges([a])} <strong>${escapeHtml(a.reference)}</strong> · ${escapeHtml(a.category.replaceAll("_", " "))}`
+      + `${agencyBadges([a])} <strong>${escapeHtml(a.reference)}</strong> · ${escapeHtml(t(`category.${a.category}`))}`
       + ` · ${escapeHtml(t(`prio.${a.priority}`))} · ${escapeHtml(fmtTime(a.received_at))}`
       + (a.police_on_scene ? ` · ${escapeHtml(t("agency.police"))} ✓` : "")
       + (a.ambulance_on_scene ? ` · ${escapeHtml(t("agency.ambulance"))} ✓` : "")

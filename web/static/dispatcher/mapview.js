@@ -1,7 +1,7 @@
 // The dispatcher's Leaflet map: the loaded roads (vector, from roads.js), unit and callout
 // markers, the chosen route and the coverage overlay. Leaflet is the global L from
 // /vendor/leaflet/leaflet.js.
-import { addRoads } from "/static/lib/roads.js";
+import { addRoads, ROAD_STYLE } from "/static/lib/roads.js";
 import { t } from "/static/lib/i18n.js";
 import { escapeHtml, fmtAge } from "./format.js";
 
@@ -29,6 +29,37 @@ export class MapView {
     this.coverage = null;
     this.legend = null;
     this.selected = null;
+    this.addLegend();
+  }
+
+  /** What the colours mean: unit statuses, callout priorities and the road classes. */
+  addLegend() {
+    const legend = L.control({ position: "bottomleft" });
+    legend.onAdd = () => {
+      const div = L.DomUtil.create("div", "map-legend");
+      div.id = "map-legend";
+      const statuses = ["available", "dispatched", "en_route", "on_scene", "returning", "off_duty"];
+      div.innerHTML = `<strong>${escapeHtml(t("legend.units"))}</strong>`
+        + statuses.map((s) => `<div><span class="dot status-${s}"></span> ${escapeHtml(t(`unit.${s}`))}</div>`).join("")
+        + `<strong>${escapeHtml(t("legend.callouts"))}</strong>`
+        + [1, 2, 3].map((p) => `<div><span class="prio-badge prio-${p}">${p}</span> ${escapeHtml(t(`prio.${p}`))}</div>`).join("")
+        + `<strong>${escapeHtml(t("legend.roads"))}</strong>`
+        + ["motorway", "primary", "secondary", "tertiary"].map((r) => `<div><i data-road="${r}"></i> ${escapeHtml(t(`road.${r}`))}</div>`).join("");
+      for (const i of div.querySelectorAll("i[data-road]")) { // the CSP refuses style="" attributes
+        i.style.background = ROAD_STYLE[i.dataset.road].color;
+        i.style.height = `${Math.max(2, ROAD_STYLE[i.dataset.road].weight)}px`;
+      }
+      L.DomEvent.disableClickPropagation(div);
+      return div;
+    };
+    legend.addTo(this.map);
+    this.mapLegend = legend;
+  }
+
+  /** Redraw the legend in the current language. */
+  relabel() {
+    if (this.mapLegend) this.mapLegend.remove();
+    this.addLegend();
   }
 
   async loadRoads(token) {
