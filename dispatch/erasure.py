@@ -22,8 +22,10 @@ from datetime import datetime
 from dispatch.events import (
     AlarmReceived,
     AssignmentCancelled,
+    AssistRequested,
     CalloutCancelled,
     Event,
+    MessageSent,
     NoteAdded,
     UnitPositionReported,
     UnitUpdated,
@@ -42,9 +44,9 @@ COARSE_DEGREES = 0.01
 _DIGITS = 2
 
 #: The event types that can carry patient details.
-ERASABLE_EVENTS = frozenset({"AlarmReceived", "NoteAdded", "CalloutCancelled",
-                             "AssignmentCancelled", "UnitPositionReported", "UnitUpdated",
-                             "VisitBooked", "VisitCancelled", "VisitNotMet"})
+ERASABLE_EVENTS = frozenset({"AlarmReceived", "NoteAdded", "MessageSent", "AssistRequested",
+                             "CalloutCancelled", "AssignmentCancelled", "UnitPositionReported",
+                             "UnitUpdated", "VisitBooked", "VisitCancelled", "VisitNotMet"})
 
 
 def coarsen(location: Location) -> Location:
@@ -70,8 +72,11 @@ def erase_event(event: Event, before: datetime) -> Event:
         return event if alarm is event.alarm else replace(event, alarm=alarm)
     if event.at >= before:
         return event
-    if isinstance(event, NoteAdded) and event.text:
+    if isinstance(event, NoteAdded | MessageSent) and event.text:
         return replace(event, text="")
+    if isinstance(event, AssistRequested) and event.position is not None:
+        position = coarsen(event.position)
+        return event if position is event.position else replace(event, position=position)
     if isinstance(event, CalloutCancelled | AssignmentCancelled) and event.reason:
         return replace(event, reason="")
     if isinstance(event, UnitPositionReported):
