@@ -145,8 +145,11 @@ def create_app(
                                   position_broadcast_s=settings.position_broadcast_s,
                                   metrics=app.state.metrics,
                                   snapshots=snapshots)
-        await asyncio.to_thread(service.load, prepare=False)
-        gc.enable()  # ``mae serve`` starts with the collector off (web/cli.py)
+        # The snapshot's closed history is decoded once the port is open (complete_history):
+        # the board is served at once, history readers and commands wait for it.
+        await asyncio.to_thread(service.load, prepare=False, defer_history=True)
+        if not service.history_pending:
+            gc.enable()  # ``mae serve`` starts with the collector off (web/cli.py)
         if region is not None:
             await load_region(service, region, principals=principals)
         service.snapshot_if_due()
@@ -172,12 +175,21 @@ def create_app(
         app.state.gate = Gate(principals, audit,
                               LoginLimiter(settings.login_failures_per_minute),
                               now=service.clock.now)
-        # Routing (snap index, solver imports, hierarchies) is prepared in the background from
-        # when the port opens (uvicorn binds it right after this startup), not before it.
-        asyncio.get_running_loop().call_soon(service.prepare_routing)
+        # From when the port opens (uvicorn binds it right after this startup): the closed
+        # history is decoded, then routing (snap index, solver imports, hierarchies) prepared,
+        # each in a background thread.
+        async def after_start() -> None:
+            await service.complete_history()
+            service.prepare_routing()
+
+        finishing = asyncio.ensure_future(after_start())
         try:
             yield service
         finally:
+            if not finishing.done():
+                finishing.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await finishing
             await service.drain()
             await service.flush_positions()
             await service.save_snapshot()

@@ -224,12 +224,20 @@ class PrincipalStore:
         self._db.close()
 
     def _rows(self, sql: str, args: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
-            return self._db.execute(sql, args).fetchall()
+        """The rows of a query; :class:`StorageUnavailable` (a JSON 503, never a 500) when
+        the file cannot be read."""
+        try:
+            with self._lock:
+                return self._db.execute(sql, args).fetchall()
+        except sqlite3.Error as exc:
+            raise StorageUnavailable("principals", str(exc)) from exc
 
     def _change(self, sql: str, args: tuple[object, ...]) -> int:
-        with self._lock:
-            return self._db.execute(sql, args).rowcount
+        try:
+            with self._lock:
+                return self._db.execute(sql, args).rowcount
+        except sqlite3.Error as exc:
+            raise StorageUnavailable("principals", str(exc)) from exc
 
     def create(
         self, *, role: Role | str, name: str, agency: Agency | str | None = None,

@@ -24,6 +24,7 @@ message (:meth:`PositionTracker.remote`), as soon as this instance's own dispatc
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 import threading
@@ -266,10 +267,9 @@ class PositionTracker:
         on its way (so a burst of reports costs a few publishes, not one each)."""
         self._unshared[report.unit_id] = report
         if self._sharing is None:
-            try:
+            # not on a loop (a script's direct call): the next flush shares it
+            with contextlib.suppress(RuntimeError):
                 self._sharing = asyncio.get_running_loop().create_task(self._share())
-            except RuntimeError:  # not on a loop (a script's direct call): the flush shares
-                pass
 
     async def _share(self) -> None:
         try:

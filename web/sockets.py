@@ -63,6 +63,7 @@ from mae.errors import MaeError
 from web.auth import Action, Principal, Principals, authorize
 from web.connections import Connections, Handle
 from web.errors import BadMessage, Unauthorized, describe
+from web.eventstore import StorageUnavailable
 from web.intake import submit_alarm
 from web.schemas import (
     AGENCY_MESSAGES,
@@ -191,6 +192,19 @@ def revocable(ws: WebSocket, principal: Principal, sub: Subscription) -> Handle:
     return handle
 
 
+async def _still_active(principals: Principals, principal_id: str) -> bool:
+    """Whether the socket's token is still good (a worker thread: Redis is a round trip).
+    While the principals' store cannot be read the socket stays open (a revocation sent
+    through this service closes it at once anyway, see :mod:`web.connections`): closing
+    every board during a disk or Redis fault would leave the dispatchers blind, and the
+    check runs again on the next frame."""
+    try:
+        return await asyncio.to_thread(principals.is_active, principal_id)
+    except StorageUnavailable as exc:
+        logger.warning("cannot re-check principal %s: %s", principal_id, exc.detail)
+        return True
+
+
 async def client_frames(ws: WebSocket, principal: Principal, principals: Principals,
                         tasks: set[asyncio.Task[Any]], handle: Handle | None = None,
                         ) -> AsyncIterator[str]:
@@ -207,8 +221,8 @@ async def client_frames(ws: WebSocket, principal: Principal, principals: Princip
                 receive = asyncio.ensure_future(ws.receive())
             done, _ = await asyncio.wait({receive, *watched}, timeout=REVALIDATE_S,
                                          return_when=asyncio.FIRST_COMPLETED)
-            if (revoked is not None and revoked.done()) or not await asyncio.to_thread(
-                    principals.is_active, principal.principal_id):  # Redis: a round trip
+            if (revoked is not None and revoked.done()) or not await _still_active(
+                    principals, principal.principal_id):
                 await refuse(ws, Unauthorized("the token was revoked"))
                 return
             if receive not in done:
@@ -251,6 +265,7 @@ async def _serve(ws: WebSocket, action: Action, kinds: dict[str, Any],
         since = since_param(ws)
         if since is not None and since > service.last_seq:  # seen on another instance
             await service.catch_up()
+        await service.ready_for(principal)  # off the loop, while a start decodes history
         conn.sub, plan = service.subscribe(principal, since, batch=batch_param(ws))
     except MaeError as exc:
         await refuse(ws, exc)

@@ -215,6 +215,10 @@ class Writer:
         folds = getattr(audit, "folds_into", None)
         self._append_audited: Callable[..., list[Envelope]] | None = \
             getattr(store, "append_audited", None) if callable(folds) and folds(store) else None
+        #: Cleared while the state is not whole (a snapshot's closed history still being
+        #: decoded after a start): commands and followed events wait for it.
+        self._whole = asyncio.Event()
+        self._whole.set()
 
     def _io(self, fn: Callable[[], T]) -> asyncio.Future[T]:
         """Run ``fn`` in the writer's storage thread."""
@@ -228,6 +232,19 @@ class Writer:
     def queue_depth(self) -> int:
         """Commands waiting for the writer (the batch being committed not included)."""
         return len(self._pending)
+
+    def hold(self) -> None:
+        """Make commands wait until :meth:`release` (the state is not whole yet)."""
+        self._whole.clear()
+
+    def release(self) -> None:
+        """Let the commands held since :meth:`hold` in, in the order they came."""
+        self._whole.set()
+
+    @property
+    def held(self) -> bool:
+        """True while commands wait for the state to be whole."""
+        return not self._whole.is_set()
 
     @property
     def halted(self) -> bool:
@@ -262,6 +279,8 @@ class Writer:
         before deciding and may raise to refuse a command the world moved past. Raises
         :class:`StorageUnavailable` while halted and, for a ``bounded`` command (a client's;
         the service's own ticks are not refused), :class:`Busy` when the queue is full."""
+        if not self._whole.is_set():
+            await self._whole.wait()
         if self._halted is not None:
             raise StorageUnavailable(self._halted.store, self._halted.detail)
         if bounded and len(self._pending) >= self.queue_size:
@@ -555,6 +574,8 @@ class Writer:
         read. ``events``: those the follower's read brought already (applied without reading
         them again when they continue the state). Returns how many were applied; raises
         :class:`StorageUnavailable` if the log cannot be read."""
+        if not self._whole.is_set():
+            await self._whole.wait()
         async with self._applying:
             if upto is not None and self.state.last_seq >= upto:
                 return 0
