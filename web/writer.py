@@ -210,15 +210,15 @@ class Writer:
         #: Called on the loop with each page of events other writers stored, once applied and
         #: published (the service alerts its dispatchers of timeouts another instance logged).
         self.on_followed: Callable[[list[Envelope]], None] | None = None
+        #: Cleared while the state is not whole (a snapshot's closed history still being
+        #: decoded after a start): commands and followed events wait for it.
+        self._whole = asyncio.Event()
+        self._whole.set()
         #: The store's append that writes the batch's audit rows too (Redis, when the audit
         #: log is on it): a command then costs one round trip, not two.
         folds = getattr(audit, "folds_into", None)
         self._append_audited: Callable[..., list[Envelope]] | None = \
             getattr(store, "append_audited", None) if callable(folds) and folds(store) else None
-        #: Cleared while the state is not whole (a snapshot's closed history still being
-        #: decoded after a start): commands and followed events wait for it.
-        self._whole = asyncio.Event()
-        self._whole.set()
 
     def _io(self, fn: Callable[[], T]) -> asyncio.Future[T]:
         """Run ``fn`` in the writer's storage thread."""
