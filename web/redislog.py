@@ -248,6 +248,29 @@ class RedisEventStore:
         with redis_errors(self.name):
             self._redis.hset(self.ops_key, mapping=mapping)
 
+    def read_raw(self, since: int, count: int) -> list[tuple[int, str]]:
+        """Up to ``count`` stored entries above ``since`` as (seq, the event's JSON exactly as
+        stored), for ``mae store copy``."""
+        return [(seq, fields[b"d"].decode()) for seq, fields in
+                self._range(f"({since}-0", "+", count)]
+
+    def append_raw(self, payloads: Sequence[str], *, expected_last_seq: int) -> None:
+        """Append events given as their stored JSON, unchanged (``mae store copy``: the
+        payload's own schema version stays, and is upcast when read), through the same
+        conditional script as :meth:`append`."""
+        if not payloads:
+            return
+        argv: list[Any] = [expected_last_seq, len(payloads), 0, 0, len(AUDIT_FIELDS),
+                           secrets.token_hex(8), 0, *AUDIT_FIELDS, *payloads]
+        with self._lock, redis_errors(self.name):
+            reply = self._run_append([self.stream_key, self.ops_key, f"{self.prefix}audit"],
+                                     argv)
+        if not int(reply[0]):
+            self._last_seq = int(reply[1])
+            raise StoreConflict(f"the event log ends at {reply[1]}, not {expected_last_seq}",
+                                end=int(reply[1]))
+        self._last_seq = expected_last_seq + len(payloads)
+
     def append(self, events: Sequence[Event], *, expected_last_seq: int,
                op: OpRecord | None = None, ops: Sequence[OpRecord] = ()) -> list[Envelope]:
         return self.append_audited(events, expected_last_seq=expected_last_seq, op=op,
