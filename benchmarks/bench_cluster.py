@@ -190,6 +190,7 @@ class Bench:
         await asyncio.sleep(1.0)
         seq0, got0 = self.log_end(), subs.received
         sent: list[tuple[float, int]] = []
+        replied: list[float] = []  # each POST's own latency (decided, stored, answered)
         failed = 0
         async with httpx.AsyncClient(base_url=self.cluster.url, timeout=30) as http:
 
@@ -198,6 +199,7 @@ class Bench:
                 t0 = time.monotonic()
                 try:
                     sent.append((t0, (await self.alarm(http))["seq"]))
+                    replied.append(time.monotonic() - t0)
                 except (RuntimeError, httpx.HTTPError):
                     failed += 1
 
@@ -220,7 +222,9 @@ class Bench:
         for p in probes:
             await p.close()
         return {"p50": percentile(waits, 50) * 1000, "p99": percentile(waits, 99) * 1000,
-                "lost": float(lost), "alarms": float(len(sent))}
+                "lost": float(lost), "alarms": float(len(sent)),
+                "post50": percentile(replied, 50) * 1000, "post99": percentile(replied, 99) * 1000,
+                "max": max(waits) * 1000}
 
     async def assignments(self, seconds: float) -> dict[str, float]:
         lanes = [await Probe.open(self.url("/ws/dispatch", self.dispatcher)) for _ in range(4)]
@@ -378,6 +382,10 @@ def table(rows: list[dict[str, Any]]) -> str:
             f" {pos.get('ms_redis', 0):>6.2f} {pos.get('ms_haproxy', 0):>7.2f}"
             f" {d50.get('calls', 0):>15.2f}")
     lines.append("('!' after a delivery rate: some watcher did not get every event)")
+    for r in rows:
+        a = r["alarm"]
+        lines.append(f"alarm phase, {r['config']}: the POST itself p50/p99 {a['post50']:.1f}/"
+                     f"{a['post99']:.1f} ms, slowest arrival {a['max']:.1f} ms")
     for r in rows:
         if r.get("calls"):
             calls = sorted(r["calls"].items(), key=lambda kv: -kv[1])
