@@ -318,7 +318,9 @@ class RedisEventStore:
                 reply = [1, last]
             ok, end = int(reply[0]), int(reply[1])
             if not ok:
-                if self._stored_by(token, last):  # a retried script met its own batch
+                # a retried script met its own batch (the log then ends where ours would): an
+                # entry is read only then, not on every race lost
+                if end == last and self._stored_by(token, last):
                     ok, end = 1, last
                 else:
                     self._last_seq = end
