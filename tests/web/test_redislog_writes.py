@@ -155,6 +155,8 @@ def test_a_refused_append_brings_the_events_the_writer_missed(
     winner, loser = RedisEventStore(redis_url), RedisEventStore(redis_url)
     try:
         winner.append([alarm_event(i) for i in range(3)], expected_last_seq=0)
+        with pytest.raises(StoreConflict):
+            loser.append([alarm_event(8)], expected_last_seq=0)  # loads the script
         before = calls(client)
         with pytest.raises(StoreConflict) as lost:
             loser.append([alarm_event(9)], expected_last_seq=0)
