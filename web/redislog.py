@@ -55,15 +55,22 @@ CONFLICT_TAIL = 64
 # ARGV: expected_last_seq, n events, n ops, n audit rows, F audit fields, the append's token,
 # max entries to return on a conflict; then the F field names, the n event JSONs, the (op
 # field, op value) pairs, and per audit row its principal stream's index in KEYS and F values.
-# Replies {1, new_last} or {0, actual_last, event JSON after expected_last_seq, ...} (the
-# missed events only when they all fit).
+# Replies {1, new_last} or {0, actual_last, the last entry's append token (or ''), event JSON
+# after expected_last_seq, ...} (the missed events only when they all fit).
 _APPEND = """
 local last = 0
 local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
 if #top > 0 then last = tonumber(string.match(top[1][1], '^(%d+)')) end
 local expected = tonumber(ARGV[1])
 if last ~= expected then
-  local reply = {0, last}
+  local mark = ''
+  if #top > 0 then
+    local f = top[1][2]
+    for k = 1, #f, 2 do
+      if f[k] == 'w' then mark = f[k + 1] end
+    end
+  end
+  local reply = {0, last, mark}
   local missed = last - expected
   if missed > 0 and missed <= tonumber(ARGV[7]) then
     for _, entry in ipairs(redis.call('XRANGE', KEYS[1], '(' .. expected .. '-0', '+',
@@ -318,14 +325,13 @@ class RedisEventStore:
                 reply = [1, last]
             ok, end = int(reply[0]), int(reply[1])
             if not ok:
-                # a retried script met its own batch (the log then ends where ours would): an
-                # entry is read only then, not on every race lost
-                if end == last and self._stored_by(token, last):
+                # a retried script met its own batch: the log's last entry carries our token
+                if end == last and reply[2] == token.encode():
                     ok, end = 1, last
                 else:
                     self._last_seq = end
                     missed = [Envelope(seq, event_from_dict(json.loads(raw)))
-                              for seq, raw in enumerate(reply[2:], start=expected_last_seq + 1)]
+                              for seq, raw in enumerate(reply[3:], start=expected_last_seq + 1)]
                     raise StoreConflict(
                         f"the event log ends at {end}, not {expected_last_seq}: another "
                         "writer appended first", end=end,
