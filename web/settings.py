@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     position_broadcast_s: float = Field(default=1.0, gt=0, le=60,
                                         description="dispatchers get the units that moved in "
                                         "one message this often (not one per report)")
+    position_store_every_s: float = Field(default=1.0, gt=0, le=3600,
+                                          description="kept positions are stored in one batch "
+                                          "this often (other instances get them at once)")
     position_retention_days: float = Field(default=7.0, gt=0, le=3650,
                                            description="track points older than this are deleted")
     max_body_bytes: int = Field(default=256_000, ge=1_000, le=10_000_000,
