@@ -41,7 +41,7 @@ from web.positions import PositionReport
 from web.regions import BUNDLED_REGION, load_region, read_region, with_region_facilities
 from web.replay import Pace, WallPace
 from web.replay import router as replay_router
-from web.routes import admin, mapdata, stats
+from web.routes import admin, mapdata, stats, visits
 from web.security import SecurityHeaders
 from web.service import DispatchService
 from web.settings import Settings
@@ -108,10 +108,12 @@ def create_app(
                     else None
                 connections: Connections = app.state.connections
                 watcher = asyncio.create_task(connections.watch())
+                planning = asyncio.create_task(service.run_planning()) \
+                    if settings.planning else None
                 try:
                     yield
                 finally:
-                    for task in (ticker, follow, probe, flush, watcher):
+                    for task in (ticker, follow, probe, flush, watcher, planning):
                         if task is not None:
                             task.cancel()
                             with contextlib.suppress(asyncio.CancelledError):
@@ -156,6 +158,8 @@ def create_app(
             started = await start_demo_shifts(service)
             if started:
                 logger.info("started %d demo shifts", started)
+        service.planner.plan_limit_s = settings.plan_time_limit_s
+        service.planner.replan_limit_s = settings.replan_time_limit_s
         app.state.service = service
         app.state.principals = principals
         app.state.audit = audit
@@ -234,7 +238,7 @@ def create_app(
     app.add_exception_handler(RequestValidationError, on_invalid_request)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     for module in (routes.health, routes.alarms, routes.units, routes.callouts, routes.audit,
-                   routes.rota, admin, stats):
+                   routes.rota, admin, stats, visits):
         app.include_router(module.router)
     app.include_router(sockets.router)
     app.include_router(pages.router)

@@ -67,6 +67,10 @@ class Action(enum.StrEnum):
     STATS_READ = "stats.read"
     HISTORY_READ = "history.read"
     TOKENS_ADMIN = "tokens.admin"
+    VISITS_READ = "visits.read"
+    VISITS_BOOK = "visits.book"
+    VISITS_CHANGE = "visits.change"
+    VISITS_REPORT = "visits.report"
 
 
 _R = Role
@@ -87,6 +91,12 @@ PERMISSIONS: Mapping[Action, frozenset[Role]] = MappingProxyType(
         Action.STATS_READ: _READERS,
         Action.HISTORY_READ: _READERS,
         Action.TOKENS_ADMIN: frozenset({_R.ADMIN}),
+        # follow-up visits: psychiatry (an agency) books and reads its own; crews report
+        # their unit's; dispatchers do everything; planners watch
+        Action.VISITS_READ: _WATCHERS | {_R.AGENCY, _R.CREW},
+        Action.VISITS_BOOK: frozenset({_R.AGENCY, _R.DISPATCHER, _R.ADMIN}),
+        Action.VISITS_CHANGE: frozenset({_R.DISPATCHER, _R.ADMIN}),
+        Action.VISITS_REPORT: frozenset({_R.CREW, _R.DISPATCHER, _R.ADMIN}),
     }
 )
 

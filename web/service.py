@@ -37,6 +37,7 @@ from web.fanout import POSITION_ROLES, Backlog, Fanout, History, Subscription
 from web.follower import Follower
 from web.logindex import DEFAULT_WINDOW, AudienceWindow, LogIndex
 from web.metrics import Metrics
+from web.planning import DayPlanner, travel_fn
 from web.positions import PositionReport, PositionStorage, PositionTracker
 from web.snapshots import Snapshotter, restore_into
 from web.ticks import Ticker
@@ -136,6 +137,9 @@ class DispatchService:
                               self._fanout.broadcast, due=self.due_not_signed_on)
         self._alerting: set[asyncio.Task[None]] = set()
         self._writer.on_followed = self._followed
+        #: The day planner of follow-up visits (:mod:`web.planning`); runs in :meth:`run_planning`.
+        self.planner = DayPlanner(self.state, self.execute, clock=self.clock,
+                                  rota=self.rota_in_force, travel=lambda: travel_fn(self.travel()))
 
     # -- writing (web.writer) ------------------------------------------------------------------
 
@@ -240,6 +244,7 @@ class DispatchService:
     def _published(self, envelopes: list[Envelope], audiences: list[Audience]) -> None:
         """After events were logged and applied: fan them out, and snapshot now and then."""
         self._publish(envelopes, audiences)
+        self.planner.notice(envelopes)
         if self._snapshots is not None:
             self._snapshots.note(self.state, self._index)
 
@@ -491,6 +496,10 @@ class DispatchService:
     async def run_ticks(self, interval_s: float) -> None:
         """Tick every ``interval_s`` seconds until cancelled; a failing tick is logged."""
         await self._ticker.run(interval_s)
+
+    async def run_planning(self) -> None:
+        """Plan and re-plan the day's visits (:class:`web.planning.DayPlanner`) until cancelled."""
+        await self.planner.run()
 
     def close(self) -> None:
         """Tell every subscriber to stop and routing preparation to end; the stores are the

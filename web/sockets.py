@@ -51,12 +51,13 @@ from dispatch.commands import (
     MergeCallouts,
     Reassign,
     RecordOutcome,
+    ReopenCallout,
     ReportStatus,
     SplitCallout,
     StartShift,
 )
 from dispatch.errors import InvalidCommand
-from dispatch.model import CrewMember, Outcome
+from dispatch.model import CARE_QUESTIONS, CrewMember, Outcome
 from dispatch.rota import sign_on_competences
 from dispatch.state import DispatchState
 from mae.errors import MaeError
@@ -65,6 +66,7 @@ from web.connections import Connections, Handle
 from web.errors import BadMessage, Unauthorized, describe
 from web.eventstore import StorageUnavailable
 from web.intake import submit_alarm
+from web.routes.visits import report_visit
 from web.schemas import (
     AGENCY_MESSAGES,
     CREW_MESSAGES,
@@ -80,9 +82,11 @@ from web.schemas import (
     OutcomeMsg,
     PositionMsg,
     RecommendMsg,
+    ReopenMsg,
     ShiftStartMsg,
     SplitMsg,
     StatusMsg,
+    VisitMsg,
     parse_message,
 )
 from web.service import Backlog, DispatchService, Guard, Subscription
@@ -335,7 +339,13 @@ async def _assign(conn: Connection, msg: AssignMsg) -> Reply:
 
 async def _cancel(conn: Connection, msg: CancelMsg) -> Reply:
     authorize(conn.principal, Action.DISPATCH_COMMAND)
-    return await conn.run_command(CancelCallout(msg.callout_id, msg.reason), "cancel",
+    return await conn.run_command(CancelCallout(msg.callout_id, msg.reason, msg.code), "cancel",
+                                  {"callout_id": msg.callout_id, "code": msg.code})
+
+
+async def _reopen(conn: Connection, msg: ReopenMsg) -> Reply:
+    authorize(conn.principal, Action.DISPATCH_COMMAND)
+    return await conn.run_command(ReopenCallout(msg.callout_id), "reopen",
                                   {"callout_id": msg.callout_id})
 
 
@@ -383,7 +393,11 @@ async def _propose(conn: Connection, msg: Any) -> Reply:
 
 
 async def _ping(conn: Connection, msg: Any) -> Reply:
-    return {"type": "pong", "seq": conn.service.last_seq}
+    """The last seq and the service's clock (``at``, running ``speed`` times the wall clock's
+    pace), from which the pages learn the service's time."""
+    clock = conn.service.clock
+    return {"type": "pong", "seq": conn.service.last_seq, "at": clock.now().isoformat(),
+            "speed": float(getattr(clock, "speed", 1.0))}
 
 
 # Read-only extras for the dispatcher page: a callout's timeline and the planned follow-ups.
@@ -419,7 +433,8 @@ async def _dispatch_rota(conn: Connection, msg: Any) -> Reply:
 
 
 _DISPATCH: dict[str, Handler] = {
-    "assign": _assign, "reassign": _assign, "cancel": _cancel, "merge": _merge, "split": _split,
+    "assign": _assign, "reassign": _assign, "cancel": _cancel, "reopen": _reopen,
+    "merge": _merge, "split": _split,
     "note": _note, "recommend": _recommend, "propose": _propose, "ping": _ping,
     "history": _history, "follow_ups": _follow_ups, "rota": _dispatch_rota,
 }
@@ -462,7 +477,9 @@ def _still_on(unit_id: str, callout_id: str) -> Guard:
 async def _status(conn: Connection, msg: StatusMsg) -> Reply:
     unit = _unit(conn)
     guard = _still_on(unit, msg.callout_id) if msg.callout_id is not None else None
-    return await conn.run_command(ReportStatus(unit, msg.status, msg.facility), "status",
+    command = ReportStatus(unit, msg.status, msg.facility,
+                           msg.pressed_at.astimezone(UTC) if msg.pressed_at else None)
+    return await conn.run_command(command, "status",
                                   {"unit_id": unit, "status": msg.status.value},
                                   op=msg.op, guard=guard)
 
@@ -482,7 +499,8 @@ async def _position(conn: Connection, msg: PositionMsg) -> Reply:
 
 async def _outcome(conn: Connection, msg: OutcomeMsg) -> Reply:
     unit = _unit(conn)
-    outcome = Outcome(msg.kind, msg.facility, msg.follow_up_at)
+    outcome = Outcome(msg.kind, msg.facility, msg.follow_up_at,
+                      **{q: getattr(msg, q) for q in CARE_QUESTIONS})
     return await conn.run_command(RecordOutcome(unit, msg.callout_id, outcome), "outcome",
                                   {"unit_id": unit, "callout_id": msg.callout_id,
                                    "kind": msg.kind.value}, op=msg.op)
@@ -530,9 +548,22 @@ async def _shift_end(conn: Connection, msg: Any) -> Reply:
     return await conn.run_command(EndShift(unit), "shift_end", {"unit_id": unit})
 
 
+async def _visit(conn: Connection, msg: VisitMsg) -> Reply:
+    """A visit started, done or not met (web.routes.visits.report_visit); exactly-once with
+    an ``op``, like a status, so the crew page's outbox sends it after a gap."""
+    done = await report_visit(conn.service, conn.principal, conn.client, msg.visit_id,
+                              msg.action, unit_id=None, reason=msg.reason, op=msg.op)
+    reply: Reply = {"type": "ok", "visit_id": done["visit_id"], "seq": done["seq"],
+                    "callout_id": None}
+    if msg.op is not None:
+        reply.update(op=msg.op, duplicate=done["duplicate"])
+    return reply
+
+
 _CREW: dict[str, Handler] = {
     "ack": _ack, "status": _status, "position": _position, "outcome": _outcome,
     "shift_start": _shift_start, "shift_end": _shift_end, "ping": _ping, "rota": _crew_rota,
+    "visit": _visit,
 }
 
 

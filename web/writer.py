@@ -35,9 +35,10 @@ import random
 import sqlite3
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from typing import TypeVar
 
@@ -95,6 +96,31 @@ _AuditBatch = list[tuple[AuditRow, "asyncio.Future[None]"]]
 
 
 @dataclass(eq=False)
+class _AuditDraft:
+    """A command's audit row before its result is known; ``written`` once the event log's
+    append wrote it (a store that takes audit rows with its events: Redis)."""
+
+    principal: Principal
+    action: str
+    target: dict[str, object]
+    client: str
+    written: bool = False
+
+    def row(self, at: datetime, result: str, callout_id: str | None, seq: int | None
+            ) -> AuditRow:
+        target = dict(self.target)
+        target.setdefault("callout_id", callout_id)
+        target["seq"] = seq
+        return AuditRow(at, self.principal, self.action, target, self.client, result)
+
+
+def _refusal(exc: BaseException) -> str:
+    """The audit result of a command the rules (or the store) refused."""
+    info = describe(exc)
+    return f"refused {info.code}" + (f" ({info.field})" if info.field else "")
+
+
+@dataclass(eq=False)
 class _Job:
     """One command waiting for the writer, and the future its caller awaits."""
 
@@ -103,6 +129,7 @@ class _Job:
     op: tuple[str, str] | None
     guard: Guard | None
     future: asyncio.Future[Executed]
+    audit: _AuditDraft | None = None
 
 
 @dataclass(eq=False)
@@ -187,6 +214,11 @@ class Writer:
         #: decoded after a start): commands and followed events wait for it.
         self._whole = asyncio.Event()
         self._whole.set()
+        #: The store's append that writes the batch's audit rows too (Redis, when the audit
+        #: log is on it): a command then costs one round trip, not two.
+        folds = getattr(audit, "folds_into", None)
+        self._append_audited: Callable[..., list[Envelope]] | None = \
+            getattr(store, "append_audited", None) if callable(folds) and folds(store) else None
 
     def _io(self, fn: Callable[[], T]) -> asyncio.Future[T]:
         """Run ``fn`` in the writer's storage thread."""
@@ -239,7 +271,8 @@ class Writer:
         return audience
 
     async def execute(self, command: Command, *, actor: str, op: tuple[str, str] | None = None,
-                      guard: Guard | None = None, bounded: bool = False) -> Executed:
+                      guard: Guard | None = None, bounded: bool = False,
+                      audit: _AuditDraft | None = None) -> Executed:
         """Decide, log durably, apply and publish ``command``; raises the core's error if it
         breaks a rule (and then nothing changed). ``op`` = (scope, op id) makes it exactly-once:
         a repeat returns the first result marked duplicate. ``guard(state)`` runs in the writer
@@ -256,7 +289,7 @@ class Writer:
                        "nothing was done: try again in a moment", retry_after_s=1)
         future: asyncio.Future[Executed] = asyncio.get_running_loop().create_future()
         future.add_done_callback(self._observer(type(command).__name__, time.perf_counter()))
-        self._pending.append(_Job(command, actor, op, guard, future))
+        self._pending.append(_Job(command, actor, op, guard, future, audit))
         self.metrics.set_write_queue_depth(len(self._pending))
         if self._worker is None:
             self._worker = asyncio.ensure_future(self._work())
@@ -391,13 +424,19 @@ class Writer:
             _settle(answers)
             return
         expected = self.state.last_seq
+        rows = self._audit_rows_of(planned, answers, expected)
+        append = partial(self.store.append, events, expected_last_seq=expected, ops=ops) \
+            if not rows or self._append_audited is None else \
+            partial(self._append_audited, events, expected_last_seq=expected, ops=ops,
+                    audit=[row for _, row in rows])
         try:
-            envelopes = await self._io(partial(self.store.append, events,
-                                               expected_last_seq=expected, ops=ops))
+            envelopes = await self._io(append)
         except (StorageUnavailable, StoreConflict) as exc:
             if isinstance(exc, StorageUnavailable):
                 self.storage_failed(exc.store, exc.detail)
-            await self._catch_up()
+            if not (isinstance(exc, StoreConflict) and exc.end is not None and
+                    self._apply_known(exc.missed) and self.state.last_seq >= exc.end):
+                await self._catch_up()  # (the refusal did not bring every missed event)
             if isinstance(exc, StoreConflict) and self._halted is None and \
                     attempt < REDECIDE_LIMIT:
                 # another instance appended first: decide the whole batch again on the state
@@ -426,9 +465,39 @@ class Writer:
             return
         self.commits += 1
         self.storage_ok("events")
+        if self._append_audited is not None:
+            for draft, _ in rows:
+                draft.written = True
         audiences = [self.apply(env) for env in envelopes]
         self._publish(envelopes, audiences)
         self._answer(planned, answers, expected)
+
+    def _audit_rows_of(self, planned: list[_Planned], answers: list[_Answer], base: int
+                       ) -> list[tuple[_AuditDraft, AuditRow]]:
+        """The audit rows of a batch about to be appended at ``base + 1 …``, for a store that
+        writes them with its events: each job's result as :meth:`run` would record it."""
+        if self._append_audited is None:
+            return []
+        now = self.clock.now()
+        rows: list[tuple[_AuditDraft, AuditRow]] = []
+        items: list[_Planned | _Answer] = [*planned, *answers]
+        for item in sorted(items, key=lambda x: x.place):
+            draft = item.job.audit
+            if draft is None:
+                continue
+            if isinstance(item, _Planned):
+                first = item.first or item
+                rows.append((draft, draft.row(now, "ok" if item.first is None else "duplicate",
+                                              first.decision.callout_id,
+                                              base + first.start + first.count)))
+            elif isinstance(item.outcome, MaeError):
+                rows.append((draft, draft.row(now, _refusal(item.outcome), None, None)))
+            elif isinstance(item.outcome, Executed):
+                done = item.outcome
+                rows.append((draft, draft.row(
+                    now, "duplicate" if done.decision.duplicate else "ok",
+                    done.decision.callout_id, done.last_seq)))
+        return rows
 
     def _answer(self, planned: list[_Planned], answers: list[_Answer], base: int) -> None:
         """Answer a committed batch's jobs in their order (which is the log's)."""
@@ -497,22 +566,38 @@ class Writer:
     def _read_page(self, since: int) -> list[Envelope]:
         return list(itertools.islice(self.store.read(since), TAIL_PAGE))
 
-    async def follow(self, upto: int | None = None) -> int:
+    async def follow(self, upto: int | None = None, events: Sequence[Envelope] = ()) -> int:
         """Apply and publish the events other instances appended to a shared store since the
         state's end, exactly once and in order (never while this writer's own batch is being
         appended: its events are applied by the commit). ``upto``: where the log was seen to
         end; when the state has reached it meanwhile (this writer's own commit) nothing is
-        read. Returns how many were applied; raises :class:`StorageUnavailable` if the log
-        cannot be read."""
+        read. ``events``: those the follower's read brought already (applied without reading
+        them again when they continue the state). Returns how many were applied; raises
+        :class:`StorageUnavailable` if the log cannot be read."""
         if not self._whole.is_set():
             await self._whole.wait()
         async with self._applying:
             if upto is not None and self.state.last_seq >= upto:
                 return 0
+            n = self._apply_known(events)
+            if upto is not None and self.state.last_seq >= upto:
+                return n
             try:
-                return await self._apply_tail()
+                return n + await self._apply_tail()
             except sqlite3.Error as exc:
                 raise StorageUnavailable("events", str(exc)) from exc
+
+    def _apply_known(self, events: Sequence[Envelope]) -> int:
+        """Apply and publish those of ``events`` (read already) that continue the state
+        without a gap; the caller holds ``_applying``. Returns how many were applied."""
+        page = [env for env in events if env.seq > self.state.last_seq]
+        if not page or any(env.seq != self.state.last_seq + 1 + i for i, env in enumerate(page)):
+            return 0
+        audiences = [self.apply(env) for env in page]
+        self._publish(page, audiences)
+        if self.on_followed is not None:
+            self.on_followed(page)
+        return len(page)
 
     async def probe(self) -> bool:
         """The storage heartbeat: a small durable write; when it works, a halted writer catches
@@ -559,16 +644,18 @@ class Writer:
             scope = f"unit:{principal.unit_id}" if principal.unit_id else \
                 f"principal:{principal.principal_id}"
             key = (scope, op)
+        draft = _AuditDraft(principal, action, dict(target), client)
         try:
             done = await self.execute(command, actor=principal.actor, op=key, guard=guard,
-                                      bounded=True)
+                                      bounded=True, audit=draft)
         except Busy:
             raise  # not audited: a row per refusal would add writes to an overloaded store
         except MaeError as exc:
-            info = describe(exc)
-            await self.record(principal, action, target, client,
-                              f"refused {info.code}" + (f" ({info.field})" if info.field else ""))
+            if not draft.written:
+                await self.record(principal, action, target, client, _refusal(exc))
             raise
+        if draft.written:  # with the events, by the store's append
+            return done
         target.setdefault("callout_id", done.decision.callout_id)
         target["seq"] = done.last_seq
         await self.record(principal, action, target, client,
