@@ -384,3 +384,23 @@ def test_a_history_that_does_not_decode_is_rebuilt_from_the_log(
     finally:
         service.close()
         store.close()
+
+
+def test_health_says_whether_the_history_is_loaded(tmp_path: Path, graph: RoadGraph) -> None:
+    """``/api/health`` answers while the closed history is decoded and says so
+    (``history_loaded``), then says it is in."""
+    db = tmp_path / "mae.sqlite3"
+    first = Run(db, graph, every=1000)
+    first.run(closed_and_open(5))
+    first.close()
+    server = thread_server(db, make_tokens(db), snapshot_every=1000, clock=ManualClock())
+    try:
+        with server.http(None) as http:
+            deadline = time.monotonic() + 20
+            while not http.get("/api/health").json()["history_loaded"]:
+                assert time.monotonic() < deadline, "the history never came in"
+                time.sleep(0.05)
+            body = http.get("/api/health").json()
+            assert body["seq"] == first.service.last_seq and body["open_callouts"] == 1
+    finally:
+        server.stop()
