@@ -151,6 +151,9 @@ def create_app(
         await asyncio.to_thread(service.load, prepare=False, defer_history=True)
         if not service.history_pending:
             gc.enable()  # ``mae serve`` starts with the collector off (web/cli.py)
+        # Decoding starts now, not once the port is open: the region file's and the demo's
+        # commands below wait for a whole state, and would otherwise wait for themselves.
+        history = asyncio.ensure_future(service.complete_history())
         if region is not None:
             await load_region(service, region, principals=principals)
         service.snapshot_if_due()
@@ -178,21 +181,22 @@ def create_app(
         app.state.gate = Gate(principals, audit,
                               LoginLimiter(settings.login_failures_per_minute),
                               now=service.clock.now)
-        # From when the port opens (uvicorn binds it right after this startup): the closed
-        # history is decoded, then routing (snap index, solver imports, hierarchies) prepared,
-        # each in a background thread.
+        # Once the closed history is decoded (it began above; the port opens right after this
+        # startup), routing (snap index, solver imports, hierarchies) is prepared in the
+        # background.
         async def after_start() -> None:
-            await service.complete_history()
+            await history
             service.prepare_routing()
 
         finishing = asyncio.ensure_future(after_start())
         try:
             yield service
         finally:
-            if not finishing.done():
-                finishing.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await finishing
+            for task in (finishing, history):
+                if not task.done():
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             await service.drain()
             await service.flush_positions()
             await service.save_snapshot()
