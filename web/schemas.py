@@ -313,6 +313,9 @@ class HealthOut(BaseModel):
     routing_prepared: bool = Field(default=True, description="false while routing for some "
                                    "traffic situation is still prepared in the background "
                                    "(answers meanwhile come from plain search)")
+    history_loaded: bool = Field(default=True, description="false while a start still decodes "
+                                 "the closed history in the background (commands and reads of "
+                                 "closed callouts wait for it, about a second)")
 
 
 class ReplayOut(BaseModel):
