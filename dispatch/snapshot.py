@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any, Union
 
+from dispatch.cowdict import CowDict
 from dispatch.errors import DispatchError
 from dispatch.state import DispatchState
 
@@ -72,8 +73,8 @@ def _describe(hint: Any, seen: set[type]) -> str:
     if origin is not None:
         args = ",".join(_describe(a, seen) if a is not Ellipsis else "..."
                         for a in typing.get_args(hint))
-        name = "Union" if origin in (Union, types.UnionType) else getattr(origin, "__name__",
-                                                                         str(origin))
+        name = "Union" if origin in (Union, types.UnionType) else "dict" if origin is CowDict \
+            else getattr(origin, "__name__", str(origin))  # a CowDict is stored as a dict
         return f"{name}[{args}]"
     if hint is type(None):
         return "None"
@@ -137,7 +138,7 @@ def _encode_col(hint: Any, values: list[Any]) -> Any:
     if origin in (tuple, list, set, frozenset):
         items = [sorted(v) if origin in (set, frozenset) else v for v in values]
         return [[len(v) for v in items], _encode_col(args[0], [x for v in items for x in v])]
-    if origin is dict:
+    if origin in (dict, CowDict):
         if args[0] is not str:
             raise TypeError(f"snapshot: dict keys must be str, not {args[0]!r}")
         return [[len(v) for v in values], [k for v in values for k in v],
@@ -206,7 +207,7 @@ def _decode_col(hint: Any, col: Any, n: int) -> list[Any]:
         items = _decode_col(args[0], sub, sum(_checked(lengths, n)))
         pieces = map(items.__getitem__, _slices(lengths))  # C loops: a million values
         return list(pieces) if origin is list else list(map(origin, pieces))
-    if origin is dict:
+    if origin in (dict, CowDict):  # a CowDict field takes the dict over (DispatchState)
         lengths, keys, sub = col
         vals = _decode_col(args[1], sub, len(keys))
         if len(vals) != len(keys):
@@ -282,7 +283,7 @@ _LEN = 4
 
 def _chunks(value: Any) -> list[Any]:
     """``value`` (one state field) in pieces of at most :data:`CHUNK` entries."""
-    if isinstance(value, dict) and len(value) > CHUNK:
+    if isinstance(value, dict | CowDict) and len(value) > CHUNK:
         items = list(value.items())
         return [dict(items[i:i + CHUNK]) for i in range(0, len(items), CHUNK)]
     if isinstance(value, list | set) and len(value) > CHUNK:

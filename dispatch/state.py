@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from dispatch.cowdict import CowDict
 from dispatch.errors import EventOutOfSequence, UnknownCallout, UnknownEvent, UnknownUnit
 from dispatch.events import (
     AlarmReceived,
@@ -39,6 +40,8 @@ from dispatch.openindex import OpenCallouts
 from dispatch.status import CalloutStatus, UnitStatus
 
 __all__ = ["Callout", "DispatchState", "FollowUp", "Note", "Unit"]
+
+_MAPS = ("units", "callouts", "alarms", "alarm_callout")
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,17 +108,22 @@ class FollowUp:
 
 
 def _copied(value: Any) -> Any:
+    if isinstance(value, CowDict):
+        return value.fork()
     return value.copy() if isinstance(value, dict | list | set) else value
 
 
 @dataclass
 class DispatchState:
-    """Units, callouts, alarms and follow-ups, as of event ``last_seq``."""
+    """Units, callouts, alarms and follow-ups, as of event ``last_seq``.
 
-    units: dict[str, Unit] = field(default_factory=dict)
-    callouts: dict[str, Callout] = field(default_factory=dict)
-    alarms: dict[str, Alarm] = field(default_factory=dict)
-    alarm_callout: dict[str, str] = field(default_factory=dict)
+    The maps are :class:`~dispatch.cowdict.CowDict` (plain dicts given to the constructor are
+    taken over as one), so :meth:`fork` costs the recent changes, not the whole history."""
+
+    units: CowDict[str, Unit] = field(default_factory=CowDict)
+    callouts: CowDict[str, Callout] = field(default_factory=CowDict)
+    alarms: CowDict[str, Alarm] = field(default_factory=CowDict)
+    alarm_callout: CowDict[str, str] = field(default_factory=CowDict)
     follow_ups: list[FollowUp] = field(default_factory=list)
     last_seq: int = 0
     callout_counter: int = 0
@@ -125,6 +133,11 @@ class DispatchState:
     open_ids: set[str] = field(default_factory=OpenCallouts, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        for name in _MAPS:
+            value = getattr(self, name)
+            if not isinstance(value, CowDict):  # a dict from a snapshot, a test or a copy
+                setattr(self, name, CowDict.adopt(value) if type(value) is dict
+                        else CowDict(value))
         ids = self.open_ids
         if not isinstance(ids, OpenCallouts) or not ids.filed:  # from a snapshot or a copy
             self.open_ids = OpenCallouts.of(ids, self.callouts)
@@ -179,9 +192,10 @@ class DispatchState:
 
     def fork(self) -> DispatchState:
         """A copy that later changes to this state do not reach, and the other way round: what
-        a group commit decides ahead on and what a snapshot is encoded from while the live
-        state moves on. Every container field is copied (so a field the state gains is
-        copied too); the units, callouts and alarms in them are immutable."""
+        a group commit decides ahead on, and what advice and snapshots read in a worker thread
+        while the live state moves on. Every container field is copied (so a field the state
+        gains is copied too): the maps and the open index copy on write, in time proportional
+        to their recent changes; the units, callouts and alarms in them are immutable."""
         return DispatchState(**{
             f.name: _copied(getattr(self, f.name)) for f in dataclasses.fields(self)})
 

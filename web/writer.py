@@ -28,6 +28,7 @@ events. A refused op changed nothing and is not remembered, so a retry of it is 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import itertools
 import logging
@@ -77,6 +78,10 @@ class Executed:
     decision: Decision
     envelopes: list[Envelope]
     original_seq: int | None = None  # a repeated op: the seq its first run was stored at
+    #: Its audit row was written with the batch's events (see :meth:`Writer.run`); an error
+    #: the audit store raised then (other than SQLite's or the disk's) is for the caller.
+    audited: bool = False
+    audit_error: Exception | None = None
 
     @property
     def last_seq(self) -> int | None:
@@ -94,6 +99,16 @@ Publish = Callable[[list[Envelope], list[Audience]], None]
 _AuditBatch = list[tuple[AuditRow, "asyncio.Future[None]"]]
 
 
+@dataclass(frozen=True, slots=True)
+class _AuditSpec:
+    """Who ran a command and how, for the audit row the writer adds once it is decided."""
+
+    principal: Principal
+    action: str
+    target: dict[str, object]
+    client: str
+
+
 @dataclass(eq=False)
 class _Job:
     """One command waiting for the writer, and the future its caller awaits."""
@@ -103,6 +118,15 @@ class _Job:
     op: tuple[str, str] | None
     guard: Guard | None
     future: asyncio.Future[Executed]
+    audit: _AuditSpec | None = None
+    audited: bool = False  # its row went into the storage thread with the batch's events
+    audit_error: Exception | None = None
+
+    def done(self, executed: Executed) -> Executed:
+        """``executed`` marked with what became of this job's audit row."""
+        if not self.audited:
+            return executed
+        return dataclasses.replace(executed, audited=True, audit_error=self.audit_error)
 
 
 @dataclass(eq=False)
@@ -133,7 +157,7 @@ def _settle(answers: list[_Answer]) -> None:
         if isinstance(a.outcome, BaseException):
             a.job.future.set_exception(a.outcome)
         else:
-            a.job.future.set_result(a.outcome)
+            a.job.future.set_result(a.job.done(a.outcome))
 
 
 StorageErrorHook = Callable[[str], None]
@@ -222,7 +246,8 @@ class Writer:
         return audience
 
     async def execute(self, command: Command, *, actor: str, op: tuple[str, str] | None = None,
-                      guard: Guard | None = None, bounded: bool = False) -> Executed:
+                      guard: Guard | None = None, bounded: bool = False,
+                      audit: _AuditSpec | None = None) -> Executed:
         """Decide, log durably, apply and publish ``command``; raises the core's error if it
         breaks a rule (and then nothing changed). ``op`` = (scope, op id) makes it exactly-once:
         a repeat returns the first result marked duplicate. ``guard(state)`` runs in the writer
@@ -237,7 +262,7 @@ class Writer:
                        "nothing was done: try again in a moment", retry_after_s=1)
         future: asyncio.Future[Executed] = asyncio.get_running_loop().create_future()
         future.add_done_callback(self._observer(type(command).__name__, time.perf_counter()))
-        self._pending.append(_Job(command, actor, op, guard, future))
+        self._pending.append(_Job(command, actor, op, guard, future, audit))
         self.metrics.set_write_queue_depth(len(self._pending))
         if self._worker is None:
             self._worker = asyncio.ensure_future(self._work())
@@ -372,9 +397,10 @@ class Writer:
             _settle(answers)
             return
         expected = self.state.last_seq
+        rows, audited = self._audit_rows_of(planned, answers, expected)
         try:
-            envelopes = await self._io(partial(self.store.append, events,
-                                               expected_last_seq=expected, ops=ops))
+            envelopes, audit_failure = await self._io(partial(
+                self._append, events, expected, ops, rows))
         except (StorageUnavailable, StoreConflict) as exc:
             if isinstance(exc, StorageUnavailable):
                 self.storage_failed(exc.store, exc.detail)
@@ -407,6 +433,7 @@ class Writer:
             return
         self.commits += 1
         self.storage_ok("events")
+        self._audit_written(rows, audited, audit_failure)
         audiences = [self.apply(env) for env in envelopes]
         self._publish(envelopes, audiences)
         self._answer(planned, answers, expected)
@@ -426,13 +453,74 @@ class Writer:
             return
         if item.first is not None:  # a repeat of an op earlier in the same batch
             first = item.first
-            item.job.future.set_result(Executed(
+            item.job.future.set_result(item.job.done(Executed(
                 Decision([], callout_id=first.decision.callout_id, duplicate=True), [],
-                original_seq=base + first.start + first.count))
+                original_seq=base + first.start + first.count)))
             return
         envelopes = [Envelope(base + item.start + 1 + i, e)
                      for i, e in enumerate(item.decision.events)]
-        item.job.future.set_result(Executed(item.decision, envelopes))
+        item.job.future.set_result(item.job.done(Executed(item.decision, envelopes)))
+
+    def _audit_rows_of(self, planned: list[_Planned], answers: list[_Answer], base: int
+                       ) -> tuple[list[AuditRow], list[_Job]]:
+        """The audit rows of a batch's jobs that went through (refusals are recorded by
+        :meth:`run`), to be written in the same trip to the storage thread as the events: one
+        hop per batch instead of two. ``base``: the seq the batch's events follow."""
+        if self.audit is None:
+            return [], []
+        now = self.clock.now()
+        rows: list[AuditRow] = []
+        jobs: list[_Job] = []
+        for item in planned:
+            spec = item.job.audit
+            if spec is None:
+                continue
+            first = item.first or item
+            duplicate = item.first is not None
+            target = {**spec.target}
+            target.setdefault("callout_id", first.decision.callout_id)
+            target["seq"] = base + first.start + first.count
+            rows.append(AuditRow(now, spec.principal, spec.action, target, spec.client,
+                                 "duplicate" if duplicate else "ok"))
+            jobs.append(item.job)
+        for answer in answers:
+            spec, outcome = answer.job.audit, answer.outcome
+            if spec is None or not isinstance(outcome, Executed):
+                continue
+            target = {**spec.target}
+            target.setdefault("callout_id", outcome.decision.callout_id)
+            target["seq"] = outcome.last_seq
+            rows.append(AuditRow(now, spec.principal, spec.action, target, spec.client,
+                                 "duplicate" if outcome.decision.duplicate else "ok"))
+            jobs.append(answer.job)
+        return rows, jobs
+
+    def _append(self, events: list[Event], expected: int, ops: list[OpRecord],
+                rows: list[AuditRow]) -> tuple[list[Envelope], Exception | None]:
+        """(Storage thread.) Append ``events``, then write ``rows`` to the audit log; an audit
+        failure does not undo the events and is returned, not raised."""
+        envelopes = self.store.append(events, expected_last_seq=expected, ops=ops)
+        if not rows or self.audit is None:
+            return envelopes, None
+        try:
+            self.audit.record_many(rows)
+        except Exception as exc:
+            return envelopes, exc
+        return envelopes, None
+
+    def _audit_written(self, rows: list[AuditRow], jobs: list[_Job],
+                       failure: Exception | None) -> None:
+        """Mark ``jobs`` audited; a SQLite or disk failure of their rows is reported (health,
+        metrics) like any audit failure, another (e.g. Redis unavailable) goes to the callers."""
+        if isinstance(failure, sqlite3.Error | OSError):
+            self.storage_failed("audit", str(failure))
+            for row in rows:
+                logger.error("audit row for %s by %s lost: %s", row.action,
+                             row.principal.principal_id, failure)
+            failure = None
+        for job in jobs:
+            job.audited = True
+            job.audit_error = failure
 
     async def _catch_up(self) -> None:
         """Re-read the log's end and apply (and publish) whatever is stored beyond the state;
@@ -531,16 +619,19 @@ class Writer:
     ) -> Executed:
         """:meth:`execute` on behalf of ``principal``, recorded in the audit log whether done or
         refused (except when the queue is full: see :class:`Busy`); an ``op`` id is scoped to
-        the principal's unit (or to the principal)."""
+        the principal's unit (or to the principal). The row of a command that went through is
+        written by the writer with its batch's events (one trip to the storage thread); a
+        refusal's, or one whose batch stored nothing, is written here."""
         target = dict(target or {})
         key = None
         if op is not None:
             scope = f"unit:{principal.unit_id}" if principal.unit_id else \
                 f"principal:{principal.principal_id}"
             key = (scope, op)
+        spec = _AuditSpec(principal, action, target, client)
         try:
             done = await self.execute(command, actor=principal.actor, op=key, guard=guard,
-                                      bounded=True)
+                                      bounded=True, audit=spec)
         except Busy:
             raise  # not audited: a row per refusal would add writes to an overloaded store
         except MaeError as exc:
@@ -548,6 +639,10 @@ class Writer:
             await self.record(principal, action, target, client,
                               f"refused {info.code}" + (f" ({info.field})" if info.field else ""))
             raise
+        if done.audited:  # written with its events
+            if done.audit_error is not None:
+                raise done.audit_error
+            return done
         target.setdefault("callout_id", done.decision.callout_id)
         target["seq"] = done.last_seq
         await self.record(principal, action, target, client,
