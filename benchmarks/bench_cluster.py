@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -152,6 +153,19 @@ class Bench:
         with contextlib.closing(sqlite3.connect(self.cluster.members[0].database)) as conn:
             return int(conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0])
 
+    def redis_calls(self) -> dict[str, int]:
+        """Redis's own count of the commands it ran so far, by command (``INFO
+        commandstats``; commands a Lua script runs count too), without this benchmark's."""
+        if not self.cluster.redis:
+            return {}
+        client = redis.Redis.from_url(self.cluster.redis_url)
+        try:
+            stats: Any = client.info("commandstats")
+        finally:
+            client.close()
+        return {name.removeprefix("cmdstat_"): int(v["calls"]) for name, v in stats.items()
+                if name != "cmdstat_info"}
+
     def cpu(self) -> dict[str, float]:
         return {part: sum(cpu_seconds(p) for p in pids)
                 for part, pids in self.cluster.pids().items()}
@@ -262,6 +276,7 @@ class Bench:
             cid = (await self.alarm(http))["callout_id"]
         await asyncio.sleep(0.5)
         seq0, got0, cpu0 = self.log_end(), subs.received, self.cpu()
+        calls0 = self.redis_calls()
         t0 = time.monotonic()
         deadline = t0 + seconds
         commands = 0
@@ -277,10 +292,15 @@ class Bench:
         complete = await asyncio.to_thread(subs.wait_for, got0 + events * subs.total)
         span = max(subs.last_at, time.monotonic()) - t0
         cpu1 = self.cpu()
+        calls1 = self.redis_calls()
         for p in senders:
             await p.close()
         out = {"rate": (subs.received - got0) / span, "ok": float(complete),
                "commands": float(commands)}
+        if calls1:
+            out["calls"] = (sum(calls1.values()) - sum(calls0.values())) / max(commands, 1)
+            self.calls_by_name = {k: (v - calls0.get(k, 0)) / max(commands, 1)
+                                  for k, v in calls1.items() if v != calls0.get(k, 0)}
         for part in cpu1:
             out[f"ms_{part}"] = (cpu1[part] - cpu0.get(part, 0.0)) * 1000 / max(commands, 1)
         return out
@@ -299,6 +319,7 @@ def run_config(name: str, options: dict[str, Any], args: argparse.Namespace,
         row["alarm"] = asyncio.run(bench.alarm_latency(args.seconds, args.alarm_rate, watchers))
         row["assign"] = asyncio.run(bench.assignments(args.seconds))
         row["d50"] = asyncio.run(bench.deliveries(args.seconds, watchers))
+        row["calls"] = getattr(bench, "calls_by_name", {})
         more = Subscribers(bench.url("/ws/dispatch", bench.dispatcher, batch=True), 100, 2)
         both = _Both(watchers, more)
         row["d150"] = asyncio.run(bench.deliveries(args.seconds, both))  # type: ignore[arg-type]
@@ -341,7 +362,7 @@ def table(rows: list[dict[str, Any]]) -> str:
     head = (f"{'config':<19} {'alarm->disp p50/p99 ms':>22} {'lost':>5} {'assign p50/p99 ms':>18}"
             f" {'pos/s':>7} {'deliv/s @50':>12} {'@150':>12} {'x sqlite':>8}"
             f" {'ms/cmd inst':>11} {'redis':>6} {'haproxy':>7} {'ms/pos inst':>11} {'redis':>6}"
-            f" {'haproxy':>7}")
+            f" {'haproxy':>7} {'redis calls/cmd':>15}")
     lines = [head, "-" * len(head)]
     base = rows[0]["d150"]["rate"] or 1.0
     for r in rows:
@@ -354,8 +375,14 @@ def table(rows: list[dict[str, Any]]) -> str:
             f" {d150['rate']:>11.0f}{ok150:1} {d150['rate'] / base:>8.2f}"
             f" {d50.get('ms_instances', 0):>11.2f} {d50.get('ms_redis', 0):>6.2f}"
             f" {d50.get('ms_haproxy', 0):>7.2f} {pos.get('ms_instances', 0):>11.2f}"
-            f" {pos.get('ms_redis', 0):>6.2f} {pos.get('ms_haproxy', 0):>7.2f}")
+            f" {pos.get('ms_redis', 0):>6.2f} {pos.get('ms_haproxy', 0):>7.2f}"
+            f" {d50.get('calls', 0):>15.2f}")
     lines.append("('!' after a delivery rate: some watcher did not get every event)")
+    for r in rows:
+        if r.get("calls"):
+            calls = sorted(r["calls"].items(), key=lambda kv: -kv[1])
+            lines.append(f"redis commands per command, {r['config']}: " + ", ".join(
+                f"{name} {n:.2f}" for name, n in calls if n >= 0.01))
     return "\n".join(lines)
 
 

@@ -10,13 +10,19 @@ and measures, from the process start:
 
 - *health*: the first ``200`` of ``GET /api/health`` (the port opens once the log is loaded);
 - *dispatcher*: a dispatcher's socket has its board (``ready``);
-- *first rec*: a police alarm (REST) is answered and the dispatcher has the recommendations for
-  its callout: the first question that needs the map and routing (the units are placed at
+- *alarm*: a police alarm (REST) is answered: the first write (a start that decodes the
+  closed history after the port opens holds writes until it is in);
+- *first rec*: after that alarm, the dispatcher has the recommendations for its callout: the
+  first question that needs the map and routing (the units are placed at
   their bases through the positions table, see :func:`place_units`; the empty database has
   no units, so its recommendation is an empty list after the location check);
 - *cpu s*: the server's CPU time (user + system, all threads) when health answered, which
   depends much less on what else the machine does than the wall times;
 - *peak MB*: the server's peak RSS when health answered.
+
+Peer rows in the same run: ``bare`` is a FastAPI app with one health route under uvicorn
+(``_bare_health.py``: the floor of any FastAPI service's start on this machine), and with
+``--full-replay`` a start with snapshots off (the whole log replayed; quiet only, one start).
 
 Each row runs ``quiet`` and ``loaded``: with a busy-loop process started first (one core of
 the two kept busy). The server is killed after each start (SIGKILL, so no shutdown snapshot
@@ -30,6 +36,7 @@ median health time over the ``--before`` tree's on the same input and load.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -194,9 +201,37 @@ def use_snapshot(db: Path, snap: Path | None) -> None:
 class Start:
     health_s: float
     ready_s: float
+    alarm_s: float
     rec_s: float
     cpu_s: float
     peak_mb: float
+
+
+_NAN = float("nan")
+
+
+def start_bare() -> Start:
+    """The bare FastAPI app's start: health, CPU and peak RSS (no board, no writes)."""
+    port = free_port()
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, str(ROOT / "benchmarks" / "_bare_health.py"),
+                             str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"the bare app exited with {proc.returncode}")
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/api/health",
+                             timeout=5.0).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.01)
+        health = time.perf_counter() - t0
+        return Start(health, _NAN, _NAN, _NAN, _proc_cpu_s(proc.pid), _peak_mb(proc.pid))
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
 
 
 def _proc_cpu_s(pid: int) -> float:
@@ -248,6 +283,7 @@ def start(db: Path, tree: Path, keys: dict[str, str], *, snapshot_every: int, n:
                 "category": "psychosis", "location": {"lat": 65.5848, "lon": 22.1547}})
             if alarm.status_code not in (200, 201):
                 raise RuntimeError(f"alarm: {alarm.status_code} {alarm.text}")
+            answered = time.perf_counter() - t0
             ws.send(json.dumps({"type": "recommend", "id": "r1",
                                 "callout_id": alarm.json()["callout_id"]}))
             while True:
@@ -257,7 +293,7 @@ def start(db: Path, tree: Path, keys: dict[str, str], *, snapshot_every: int, n:
                         raise RuntimeError(f"recommend: {msg}")
                     break
             rec = time.perf_counter() - t0
-        return Start(health, ready, rec, cpu, peak)
+        return Start(health, ready, answered, rec, cpu, peak)
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
@@ -309,8 +345,16 @@ def main() -> None:
         cases.append((str(n), db, "full-replay", keys["log"], {name: None for name, _ in trees}))
 
     rows = []
+    fields = ("health_s", "ready_s", "alarm_s", "rec_s", "cpu_s", "peak_mb")
     for load in ("quiet", "loaded"):
+        with Busy() if load == "loaded" else contextlib.nullcontext():
+            bare = [start_bare() for _ in range(args.runs)]
+        rows.append((load, "-", "bare", "fastapi",
+                     Start(*(statistics.median(getattr(s, f) for s in bare) for f in fields)),
+                     None))
         for events, path, mode, key, snaps in cases:
+            if mode == "full-replay" and load == "loaded":
+                continue
             medians: dict[str, Start] = {}
             for name, tree in trees:
                 use_snapshot(path, snaps[name])
@@ -325,8 +369,7 @@ def main() -> None:
                            for _ in range(runs)]
                 use_snapshot(path, None)
                 medians[name] = Start(*(statistics.median(getattr(s, f) for s in got)
-                                        for f in ("health_s", "ready_s", "rec_s", "cpu_s",
-                                                  "peak_mb")))
+                                        for f in fields))
             for name, _ in trees:
                 m = medians[name]
                 ratio = m.health_s / medians["before"].health_s if "before" in medians else None
@@ -335,14 +378,15 @@ def main() -> None:
 
     print()
     print(f"{args.runs} start(s) per row (medians); x before = health / before's health")
-    head = (f"{'load':<7}{'events':>8} {'mode':<14}{'code':<7}{'health s':>9}{'dispatcher s':>13}"
-            f"{'first rec s':>12}{'cpu s':>7}{'peak MB':>8}{'x before':>9}")
+    head = (f"{'load':<7}{'events':>8} {'mode':<14}{'code':<8}{'health s':>9}"
+            f"{'dispatcher s':>13}{'alarm s':>8}{'first rec s':>12}{'cpu s':>7}{'peak MB':>8}"
+            f"{'x before':>9}")
     print(head)
     print("-" * len(head))
     for load, events, mode, name, m, ratio in rows:
         r = "" if ratio is None else f"{ratio:.2f}"
-        print(f"{load:<7}{events:>8} {mode:<14}{name:<7}{m.health_s:>9.2f}{m.ready_s:>13.2f}"
-              f"{m.rec_s:>12.2f}{m.cpu_s:>7.2f}{m.peak_mb:>8.0f}{r:>9}")
+        print(f"{load:<7}{events:>8} {mode:<14}{name:<8}{m.health_s:>9.2f}{m.ready_s:>13.2f}"
+              f"{m.alarm_s:>8.2f}{m.rec_s:>12.2f}{m.cpu_s:>7.2f}{m.peak_mb:>8.0f}{r:>9}")
 
 
 if __name__ == "__main__":

@@ -11,24 +11,34 @@ from datetime import datetime
 
 from dispatch.model import Alarm, CrewMember, Location, Outcome
 from dispatch.status import UnitStatus
+from dispatch.visits import PlannedRoute, VisitSource
 
 __all__ = [
     "Acknowledge",
     "AddNote",
     "Assign",
+    "BookVisit",
     "CancelCallout",
+    "CancelVisit",
     "Command",
     "EndShift",
+    "FinishVisit",
+    "MarkVisitNotMet",
     "MergeCallouts",
+    "MoveVisit",
+    "PinVisit",
     "Reassign",
     "ReceiveAlarm",
+    "RecordDayPlan",
     "RecordOutcome",
     "RegisterUnit",
+    "ReopenCallout",
     "ReportPosition",
     "ReportStatus",
     "RetireUnit",
     "SplitCallout",
     "StartShift",
+    "StartVisit",
     "Tick",
     "UpdateUnit",
 ]
@@ -125,11 +135,13 @@ class Acknowledge(Command):
 
 @dataclass(frozen=True, slots=True)
 class ReportStatus(Command):
-    """A crew reports its unit's status (``facility`` names where it is when at one)."""
+    """A crew reports its unit's status (``facility`` names where it is when at one;
+    ``pressed_at`` when the crew pressed it, if it waited offline: :mod:`dispatch.presstime`)."""
 
     unit_id: str
     status: UnitStatus
     facility: str = ""
+    pressed_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,10 +163,19 @@ class RecordOutcome(Command):
 
 @dataclass(frozen=True, slots=True)
 class CancelCallout(Command):
-    """An open callout no longer needs a unit."""
+    """An open callout no longer needs a unit: why, as one of
+    :data:`dispatch.rules_incidents.CANCEL_CODES` (``code``) and/or in words (``reason``)."""
 
     callout_id: str
     reason: str = ""
+    code: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ReopenCallout(Command):
+    """A callout cancelled by mistake waits for a unit again (only shortly after the cancel)."""
+
+    callout_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,3 +205,87 @@ class AddNote(Command):
 @dataclass(frozen=True, slots=True)
 class Tick(Command):
     """Time has passed: time out unacknowledged assignments and end finished shifts."""
+
+
+# -- follow-up visits (rules in dispatch/rules_visits.py) --------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BookVisit(Command):
+    """Book a follow-up visit: place, start window, duration, needs, whether it may be
+    postponed (``postpone_cost`` not None) and a pseudonymous patient reference."""
+
+    patient_ref: str
+    location: Location
+    earliest_start: datetime
+    latest_start: datetime
+    duration_s: int
+    competences: tuple[str, ...] = ()
+    staff: int = 1
+    postpone_cost: int | None = None
+    source: VisitSource = VisitSource.DISPATCHER
+    agency: str = ""
+    callout_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MoveVisit(Command):
+    """Give a booked visit a new start window (and duration; None keeps it)."""
+
+    visit_id: str
+    earliest_start: datetime
+    latest_start: datetime
+    duration_s: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PinVisit(Command):
+    """Pin a booked visit to a unit and/or a start time for the planner (None unpins)."""
+
+    visit_id: str
+    unit_id: str | None = None
+    start: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CancelVisit(Command):
+    """A booked visit is no longer wanted."""
+
+    visit_id: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StartVisit(Command):
+    """A unit's crew starts a visit."""
+
+    visit_id: str
+    unit_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class FinishVisit(Command):
+    """The unit that started a visit has done it."""
+
+    visit_id: str
+    unit_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class MarkVisitNotMet(Command):
+    """The visit could not be held (nobody home); ``unit_id`` is the crew's unit if any."""
+
+    visit_id: str
+    unit_id: str | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordDayPlan(Command):
+    """The planning worker's new plan of one local day (``YYYY-MM-DD``)."""
+
+    day: str
+    routes: tuple[PlannedRoute, ...]
+    postponed: tuple[str, ...] = ()
+    unplaced: tuple[str, ...] = ()
+    cause: str = ""

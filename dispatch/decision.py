@@ -23,17 +23,24 @@ __all__ = ["Context", "Decision", "DispatchConfig", "checked_text"]
 
 @dataclass(frozen=True, slots=True)
 class DispatchConfig:
-    """Tuning of the core's rules."""
+    """Tuning of the core's rules; ``merge_window_s`` 0 turns automatic merging off (alarms
+    then join a callout only when the agency links them or a dispatcher merges them)."""
 
     ack_timeout_s: float = 60.0
     merge_radius_m: float = 300.0
     merge_window_s: float = 15 * 60.0
+    #: How far ahead of the service a phone's press time may be (:mod:`dispatch.presstime`).
+    clock_skew_s: float = 120.0
+    #: How long after a cancel the callout may still be reopened.
+    reopen_window_s: float = 5 * 60.0
 
     def __post_init__(self) -> None:
-        for name in ("ack_timeout_s", "merge_radius_m", "merge_window_s"):
+        for name in ("ack_timeout_s", "merge_radius_m", "clock_skew_s", "reopen_window_s"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
                 raise InvalidCommand(name, "must be a positive number")
+        if not (math.isfinite(self.merge_window_s) and self.merge_window_s >= 0):
+            raise InvalidCommand("merge_window_s", "must be 0 (off) or a positive number")
 
 
 @dataclass(frozen=True, slots=True)

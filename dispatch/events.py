@@ -37,6 +37,7 @@ from typing import Any, Union
 from dispatch.errors import EventVersionError, InvalidCommand
 from dispatch.model import Alarm, CrewMember, Location, Outcome, Patient
 from dispatch.status import UnitStatus
+from dispatch.visits import PlannedRoute, PlannedStop, VisitSource
 
 __all__ = [
     "SCHEMA_VERSIONS",
@@ -46,8 +47,10 @@ __all__ = [
     "AssignmentCancelled",
     "AssignmentTimedOut",
     "CalloutCancelled",
+    "CalloutReopened",
     "CalloutSplit",
     "CalloutsMerged",
+    "DayPlanned",
     "Envelope",
     "Event",
     "NoteAdded",
@@ -60,6 +63,13 @@ __all__ = [
     "UnitRetired",
     "UnitStatusChanged",
     "UnitUpdated",
+    "VisitBooked",
+    "VisitCancelled",
+    "VisitDone",
+    "VisitMoved",
+    "VisitNotMet",
+    "VisitPinned",
+    "VisitStarted",
     "event_from_dict",
     "event_to_dict",
     "upcaster",
@@ -191,9 +201,19 @@ class AssignmentCancelled(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UnitStatusChanged(Event):
+    """A unit's status changed. ``at`` is when the report arrived; ``pressed_at`` when the crew
+    pressed it, if earlier (bounded, :mod:`dispatch.presstime`). Events stored before it
+    existed load with None (pressed on arrival), so the schema version did not change."""
+
     unit_id: str
     status: UnitStatus
     facility: str = ""
+    pressed_at: datetime | None = None
+
+    @property
+    def effective_at(self) -> datetime:
+        """When the status took effect: the press time when known, else the arrival."""
+        return self.pressed_at or self.at
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -211,8 +231,19 @@ class OutcomeRecorded(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CalloutCancelled(Event):
+    """A callout was cancelled: ``code`` names why from a short list, ``reason`` in words (free
+    text, erased by retention). Events stored before codes load with none (same version)."""
+
     callout_id: str
     reason: str = ""
+    code: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CalloutReopened(Event):
+    """A cancelled callout waits for a unit again (the cancel was a mistake)."""
+
+    callout_id: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -223,9 +254,90 @@ class NoteAdded(Event):
     text: str
 
 
+# -- follow-up visits (dispatch/visits.py) ---------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VisitBooked(Event):
+    """A follow-up visit was booked: where, its start window, duration and needs; the patient
+    only by a pseudonymous reference. ``agency`` is the booking agency (empty for a
+    dispatcher), ``callout_id`` the callout whose outcome asked for it (if any)."""
+
+    visit_id: str
+    patient_ref: str
+    location: Location
+    earliest_start: datetime
+    latest_start: datetime
+    duration_s: int
+    competences: tuple[str, ...] = ()
+    staff: int = 1
+    postpone_cost: int | None = None
+    source: VisitSource = VisitSource.DISPATCHER
+    agency: str = ""
+    callout_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VisitMoved(Event):
+    """A booked visit got a new start window (and duration)."""
+
+    visit_id: str
+    earliest_start: datetime
+    latest_start: datetime
+    duration_s: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VisitPinned(Event):
+    """A dispatcher pinned a booked visit to a unit and/or a start time (None: unpinned)."""
+
+    visit_id: str
+    unit_id: str | None = None
+    start: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VisitCancelled(Event):
+    visit_id: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VisitStarted(Event):
+    visit_id: str
+    unit_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VisitDone(Event):
+    visit_id: str
+    unit_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VisitNotMet(Event):
+    """The crew found nobody home (or the visit could not be held)."""
+
+    visit_id: str
+    unit_id: str | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DayPlanned(Event):
+    """The planning worker's plan of one local day: routes per unit, postponed and unplaced
+    visits, and why it was made (``"day start"``, ``"visits changed"``, ``"unit taken"``…)."""
+
+    day: str
+    routes: tuple[PlannedRoute, ...]
+    postponed: tuple[str, ...] = ()
+    unplaced: tuple[str, ...] = ()
+    cause: str = ""
+
+
 # -- JSON form --------------------------------------------------------------------------------
 
-_NESTED = (Alarm, CrewMember, Location, Outcome, Patient)
+_NESTED = (Alarm, CrewMember, Location, Outcome, Patient, PlannedRoute, PlannedStop)
 _EVENT_TYPES: dict[str, type[Event]] = {
     cls.__name__: cls
     for cls in (
@@ -245,7 +357,16 @@ _EVENT_TYPES: dict[str, type[Event]] = {
         UnitPositionReported,
         OutcomeRecorded,
         CalloutCancelled,
+        CalloutReopened,
         NoteAdded,
+        VisitBooked,
+        VisitMoved,
+        VisitPinned,
+        VisitCancelled,
+        VisitStarted,
+        VisitDone,
+        VisitNotMet,
+        DayPlanned,
     )
 }
 

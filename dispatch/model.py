@@ -18,11 +18,13 @@ from typing import TypeVar
 from dispatch.errors import InvalidCommand
 
 __all__ = [
+    "CARE_QUESTIONS",
     "MAX_NOTE_CHARS",
     "MAX_REASON_CHARS",
     "AgeBand",
     "Agency",
     "Alarm",
+    "Answer",
     "Category",
     "Children",
     "CrewMember",
@@ -93,6 +95,15 @@ class Sex(enum.StrEnum):
 
 class Children(enum.StrEnum):
     """Whether children live in the patient's household."""
+
+    YES = "yes"
+    NO = "no"
+    UNKNOWN = "unknown"
+
+
+class Answer(enum.StrEnum):
+    """A yes / no the crew records about the visit, ``unknown`` when not asked or not recorded
+    (and for every outcome logged before the question existed)."""
 
     YES = "yes"
     NO = "no"
@@ -219,16 +230,33 @@ class Alarm:
         return f"{self.agency.value}/{self.reference}"
 
 
+#: The child-perspective and coordinated-care questions an outcome answers (no names): children
+#: present at the visit, children spoken with or informed, a concern report to social services
+#: made, a coordinated individual plan (SIP) asked for, a named care contact informed.
+CARE_QUESTIONS = ("children_present", "children_informed", "concern_report", "sip_requested",
+                  "care_contact_informed")
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """How the crew closed a callout; a follow-up visit may be asked for."""
+    """How the crew closed a callout; a follow-up visit may be asked for. The answers to
+    :data:`CARE_QUESTIONS` default to ``unknown``, which is also what outcomes logged before
+    them read as (an added field with a default: the event's version stays)."""
 
     kind: OutcomeKind
     facility: str = ""
     follow_up_at: datetime | None = None
+    children_present: Answer = Answer.UNKNOWN
+    children_informed: Answer = Answer.UNKNOWN
+    concern_report: Answer = Answer.UNKNOWN
+    sip_requested: Answer = Answer.UNKNOWN
+    care_contact_informed: Answer = Answer.UNKNOWN
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", parse_enum(OutcomeKind, self.kind, "outcome.kind"))
+        for name in CARE_QUESTIONS:
+            object.__setattr__(self, name, parse_enum(Answer, getattr(self, name),
+                                                      f"outcome.{name}"))
         if self.kind.is_transport and not self.facility.strip():
             raise InvalidCommand("outcome.facility", "a transport needs the receiving facility")
         if self.follow_up_at is not None:

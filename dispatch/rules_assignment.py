@@ -23,6 +23,7 @@ from dispatch.events import (
     UnitAssigned,
 )
 from dispatch.rota import shifts_to_end
+from dispatch.rules_visits import follow_up_visit
 from dispatch.state import Callout, Unit
 from dispatch.status import (
     CalloutStatus,
@@ -109,15 +110,14 @@ def record_outcome(ctx: Context, command: RecordOutcome) -> Decision:
             "callout_id", f"unit {unit.unit_id} is not on callout {callout.callout_id}"
         )
     check_callout_transition(callout.callout_id, callout.status, CalloutStatus.CLOSED)
-    return ctx.decision(
-        OutcomeRecorded(
-            **ctx.stamp,
-            callout_id=callout.callout_id,
-            unit_id=unit.unit_id,
-            outcome=command.outcome,
-        ),
+    recorded = OutcomeRecorded(
+        **ctx.stamp,
         callout_id=callout.callout_id,
+        unit_id=unit.unit_id,
+        outcome=command.outcome,
     )
+    visit = follow_up_visit(ctx, callout.callout_id, command.outcome)  # a follow-up asked for
+    return ctx.decision(recorded, *([visit] if visit else []), callout_id=callout.callout_id)
 
 
 def tick(ctx: Context, command: Tick) -> Decision:

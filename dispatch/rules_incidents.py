@@ -15,6 +15,7 @@ from dispatch.command_types import (
     CancelCallout,
     MergeCallouts,
     ReceiveAlarm,
+    ReopenCallout,
     SplitCallout,
 )
 from dispatch.decision import Context, Decision, DispatchConfig, checked_text
@@ -23,6 +24,7 @@ from dispatch.events import (
     AlarmReceived,
     AssignmentCancelled,
     CalloutCancelled,
+    CalloutReopened,
     CalloutsMerged,
     CalloutSplit,
     Event,
@@ -35,12 +37,18 @@ from dispatch.status import CalloutStatus, check_callout_transition
 from maps.graph import haversine_m
 
 __all__ = [
+    "CANCEL_CODES",
     "add_note",
     "cancel_callout",
     "merge_callouts",
     "receive_alarm",
+    "reopen_callout",
     "split_callout",
 ]
+
+#: Why a callout is cancelled, from a short list the pages offer (words may be added).
+CANCEL_CODES = ("not_needed", "duplicate", "other_agency", "patient_not_found", "wrong_alarm",
+                "other")
 
 def compatible(a: Category, b: Category) -> bool:
     """Whether two alarms' categories can describe the same incident.
@@ -62,6 +70,8 @@ def _merge_target(
         if not target.status.is_open:
             raise InvalidCommand("link_to", f"callout {alarm.link_to} is {target.status.value}")
         return target, "linked by the agency"
+    if config.merge_window_s <= 0:
+        return None, ""  # automatic merging is off
     best: tuple[tuple[float, int, datetime, str], Callout] | None = None
     window = timedelta(seconds=config.merge_window_s)
     radius = config.merge_radius_m
@@ -173,13 +183,36 @@ def split_callout(ctx: Context, command: SplitCallout) -> Decision:
 
 
 def cancel_callout(ctx: Context, command: CancelCallout) -> Decision:
-    """A callout no longer needs a unit; a unit on it is released by the fold."""
+    """A callout no longer needs a unit (why: a code of :data:`CANCEL_CODES`, words, or both;
+    ``other`` needs the words); a unit on it is released by the fold."""
     callout = ctx.state.callout(command.callout_id)
     check_callout_transition(callout.callout_id, callout.status, CalloutStatus.CANCELLED)
     reason = checked_text("reason", command.reason, MAX_REASON_CHARS)
+    if command.code and command.code not in CANCEL_CODES:
+        raise InvalidCommand("code", f"must be one of {', '.join(CANCEL_CODES)}")
+    if command.code == "other" and not reason.strip():
+        raise InvalidCommand("reason", "say why in words when the reason is 'other'")
     return ctx.decision(
-        CalloutCancelled(**ctx.stamp, callout_id=callout.callout_id, reason=reason),
+        CalloutCancelled(**ctx.stamp, callout_id=callout.callout_id, reason=reason,
+                         code=command.code),
         callout_id=callout.callout_id,
+    )
+
+
+def reopen_callout(ctx: Context, command: ReopenCallout) -> Decision:
+    """A callout cancelled less than ``reopen_window_s`` ago waits for a unit again (its unit
+    was released by the cancel and is assigned anew, if it is still free)."""
+    callout = ctx.state.callout(command.callout_id)
+    if callout.status is not CalloutStatus.CANCELLED or callout.merged_into is not None:
+        raise InvalidCommand("callout_id", f"callout {callout.callout_id} is not cancelled "
+                             f"(it is {callout.status.value}): only a cancelled one is reopened")
+    window = timedelta(seconds=ctx.config.reopen_window_s)
+    if callout.cancelled_at is None or ctx.now - callout.cancelled_at > window:
+        minutes = round(ctx.config.reopen_window_s / 60)
+        raise InvalidCommand("callout_id", f"callout {callout.callout_id} was cancelled more "
+                             f"than {minutes} minutes ago: raise a new alarm instead")
+    return ctx.decision(
+        CalloutReopened(**ctx.stamp, callout_id=callout.callout_id), callout_id=callout.callout_id
     )
 
 

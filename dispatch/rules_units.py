@@ -34,6 +34,7 @@ from dispatch.events import (
     UnitUpdated,
 )
 from dispatch.model import CrewRole, crew_members, parse_enum
+from dispatch.presstime import bounded_press
 from dispatch.state import Unit
 from dispatch.status import (
     CalloutStatus,
@@ -229,7 +230,10 @@ def report_status(ctx: Context, command: ReportStatus) -> Decision:
         raise InvalidCommand("status", f"unit {unit.unit_id} has no callout")
     if wanted is UnitStatus.AT_FACILITY and not command.facility.strip():
         raise InvalidCommand("facility", "name the facility the unit is at")
+    pressed = bounded_press(command.pressed_at, now=ctx.now, floor=unit.status_since,
+                            skew_s=ctx.config.clock_skew_s)
     events.append(UnitStatusChanged(
-        **ctx.stamp, unit_id=unit.unit_id, status=wanted, facility=command.facility
+        **ctx.stamp, unit_id=unit.unit_id, status=wanted, facility=command.facility,
+        pressed_at=pressed,
     ))
     return ctx.decision(*events, callout_id=callout.callout_id if callout else None)

@@ -14,6 +14,11 @@ fingerprint* built from the same type hints (class names, field names and types,
 a snapshot written by code with a different
 state shape is refused with :class:`SnapshotError`, and the caller replays the log instead, so a
 snapshot can never produce a wrong state. Pure: bytes in, bytes out, no files.
+
+The closed history (callouts no longer open, their alarms) is stored apart, after the rest:
+:func:`decode_snapshot_deferred` builds the state without it, with the keys it holds
+(so "not decoded yet" is never mistaken for "not there"), and a :class:`Deferred` that decodes
+it later; a shell can then answer with the board while the history is built.
 """
 
 from __future__ import annotations
@@ -38,18 +43,22 @@ from dispatch.errors import DispatchError
 from dispatch.state import DispatchState
 
 __all__ = [
+    "DEFERRABLE",
     "SCHEMA_FINGERPRINT",
+    "Deferred",
     "Inflate",
     "SnapshotError",
     "decode_snapshot",
+    "decode_snapshot_deferred",
     "encode_snapshot",
     "inflate_frame",
+    "merge_deferred",
     "state_from_data",
     "state_to_data",
 ]
 
 _MAGIC = b"MAESNAP\x01"
-_FORMAT = 2
+_FORMAT = 3
 _Codec = Callable[[Any], Any]
 
 
@@ -243,7 +252,7 @@ def _checked(col: Any, n: int) -> list[Any]:
     return col
 
 
-_FORMAT_TAG = f"{_FORMAT}|columns|frames|marshal{marshal.version}|py{sys.version_info[:2]}"
+_FORMAT_TAG = f"{_FORMAT}|columns|frames|deferred|marshal{marshal.version}|py{sys.version_info[:2]}"
 _STATE_FIELDS = _dataclass_hints(DispatchState)
 
 #: A digest of the state's shape (every class, field, type and enum value in it): a snapshot
@@ -328,18 +337,53 @@ def _seal(frames: list[bytes]) -> bytes:
     return _MAGIC + hashlib.sha256(payload).digest() + payload
 
 
+#: The state fields (dicts) whose entries about the closed history are stored apart.
+DEFERRABLE = ("callouts", "alarms", "alarm_callout")
+
+
+def _board_keys(state: DispatchState) -> dict[str, set[str]] | None:
+    """The keys of each :data:`DEFERRABLE` field a board needs at once: the open callouts
+    (and any a unit is on), their alarms and the alarms filed under them; None when a field
+    is not a plain dict or the state's :class:`CowDict` (then nothing is deferred)."""
+    fields = {name: getattr(state, name) for name in DEFERRABLE}
+    if any(type(value) not in (dict, CowDict) for value in fields.values()):
+        return None
+    callouts = {cid for cid in state.open_ids if cid in state.callouts}
+    callouts |= {u.callout_id for u in state.units.values()
+                 if u.callout_id is not None and u.callout_id in state.callouts}
+    alarms = {a for cid in callouts for a in state.callouts[cid].alarm_ids}
+    alarms |= {a for a, cid in state.alarm_callout.items() if cid in callouts}
+    return {"callouts": callouts, "alarms": alarms, "alarm_callout": alarms}
+
+
 def encode_snapshot(state: DispatchState, extra: Mapping[str, Any] | None = None) -> bytes:
     """``state`` (and the caller's JSON-ready ``extra``) as compact, checksummed bytes: a
-    header frame, then each field of the state in frames of at most :data:`CHUNK` entries."""
+    header frame, then each field of the state in frames of at most :data:`CHUNK` entries,
+    the entries of the closed history last (each deferred field: its keys in order, then
+    its entries)."""
     body: list[bytes] = []
     layout: list[list[Any]] = []
+    deferred: list[list[Any]] = []
+    later: list[bytes] = []
+    board = _board_keys(state)
+    hints = dict(_STATE_FIELDS)
     for name, hint in _STATE_FIELDS:
-        pieces = _chunks(getattr(state, name))
+        value = getattr(state, name)
+        if board is not None and name in board:
+            keep = board[name]
+            now = {k: v for k, v in value.items() if k in keep}
+            rest = {k: v for k, v in value.items() if k not in keep}
+            pieces = _chunks(rest)
+            deferred.append([name, list(rest), len(pieces) + 1])
+            later.append(_frame(list(value)))
+            later.extend(_frame(_encode_col(hints[name], [piece])) for piece in pieces)
+            value = now
+        pieces = _chunks(value)
         layout.append([name, len(pieces)])
         body.extend(_frame(_encode_col(hint, [piece])) for piece in pieces)
     header = {"format": _FORMAT, "schema": SCHEMA_FINGERPRINT, "seq": state.last_seq,
-              "fields": layout, "extra": dict(extra or {})}
-    return _seal([_frame(header), *body])
+              "fields": layout, "deferred": deferred, "extra": dict(extra or {})}
+    return _seal([_frame(header), *body, *later])
 
 
 #: Turns the compressed frames into their marshal bytes, in order (:func:`inflate_frame` on
@@ -361,9 +405,77 @@ def _inflate_inline(frames: list[bytes]) -> Iterator[bytes]:
 
 def decode_snapshot(blob: bytes, *, inflate: Inflate | None = None
                     ) -> tuple[DispatchState, dict[str, Any]]:
-    """The state and ``extra`` of :func:`encode_snapshot`'s bytes; :class:`SnapshotError` if
-    they are corrupt or were written for a different state shape. ``inflate`` decompresses
+    """The state and ``extra`` of :func:`encode_snapshot`'s bytes, whole; :class:`SnapshotError`
+    if they are corrupt or were written for a different state shape. ``inflate`` decompresses
     the frames of state fields (see :data:`Inflate`)."""
+    collecting = gc.isenabled()
+    gc.disable()  # millions of new objects: the cycle collector would double the time
+    try:
+        state, extra, later = decode_snapshot_deferred(blob, inflate=inflate)
+        if later is not None:
+            for name, (order, rest) in later.load(inflate).items():
+                setattr(state, name, merge_deferred(order, rest, getattr(state, name)))
+        return state, extra
+    finally:
+        if collecting:
+            gc.enable()
+
+
+class Deferred:
+    """The closed history of a snapshot, not decoded yet. ``keys`` names, per deferred field,
+    the keys it holds (a lookup of one of them must wait for :meth:`load`; any other key
+    missing from the state is truly not there)."""
+
+    def __init__(self, keys: dict[str, frozenset[str]], frames: list[bytes],
+                 counts: list[tuple[str, int]], decoded: dict[str, int]) -> None:
+        self.keys = keys
+        self._frames = frames
+        self._counts = counts
+        self._decoded = decoded  # entries each field had decoded at once
+
+    def load(self, inflate: Inflate | None = None) -> dict[str, tuple[list[str], dict[str, Any]]]:
+        """Per deferred field: every key it had in the snapshot, in order, and the deferred
+        entries (pure; safe in a worker thread: it touches no state). Once only."""
+        frames, self._frames = self._frames, []
+        raw = (inflate or _inflate_inline)(frames)
+        hints = dict(_STATE_FIELDS)
+        out: dict[str, tuple[list[str], dict[str, Any]]] = {}
+        try:
+            for name, count in self._counts:
+                order = marshal.loads(next(raw))
+                pieces = [_decode_col(hints[name], marshal.loads(next(raw)), 1)[0]
+                          for _ in range(count - 1)]
+                rest = _merge(pieces)
+                if not isinstance(order, list) or not isinstance(rest, dict) or \
+                        set(rest) != self.keys[name] or \
+                        len(order) != len(rest) + self._decoded[name]:
+                    raise SnapshotError(f"snapshot history of {name} does not match its keys")
+                out[name] = (order, rest)
+        except (zlib.error, ValueError, TypeError, KeyError, IndexError, EOFError,
+                StopIteration) as exc:
+            if isinstance(exc, SnapshotError):
+                raise
+            raise SnapshotError(f"snapshot history does not decode ({type(exc).__name__})"
+                                ) from exc
+        return out
+
+
+def merge_deferred(order: list[str], rest: Mapping[str, Any], now: Mapping[str, Any]
+                   ) -> dict[str, Any]:
+    """One deferred field whole again, in the order a replay builds it: the snapshot's keys in
+    their order with the deferred entries and the entries ``now`` (the part decoded first,
+    as later events left it), then the keys those events added."""
+    whole: dict[str, Any] = dict.fromkeys(order)
+    whole.update(rest)
+    whole.update(now)
+    return whole
+
+
+def decode_snapshot_deferred(blob: bytes, *, inflate: Inflate | None = None
+                             ) -> tuple[DispatchState, dict[str, Any], Deferred | None]:
+    """:func:`decode_snapshot` without the closed history: the state as the board needs it
+    (the deferred fields hold only their open entries) and the :class:`Deferred` that decodes
+    the rest (None if the snapshot has none). The checksum covers both: it is checked here."""
     head = len(_MAGIC) + 32
     if len(blob) < head or blob[:len(_MAGIC)] != _MAGIC:
         raise SnapshotError("not a snapshot (bad magic)")
@@ -387,7 +499,8 @@ def _load(frame: bytes) -> Any:
     return marshal.loads(inflate_frame(frame))  # only after the checksum matched
 
 
-def _decode(frames: list[bytes], inflate: Inflate) -> tuple[DispatchState, dict[str, Any]]:
+def _decode(frames: list[bytes], inflate: Inflate
+            ) -> tuple[DispatchState, dict[str, Any], Deferred | None]:
     if not frames:
         raise SnapshotError("snapshot has no header")
     header = _load(frames[0])
@@ -398,10 +511,15 @@ def _decode(frames: list[bytes], inflate: Inflate) -> tuple[DispatchState, dict[
     layout = header.get("fields")
     if not isinstance(layout, list) or [f[0] for f in layout] != [n for n, _ in _STATE_FIELDS]:
         raise SnapshotError("snapshot fields do not match this code's state")
-    if sum(int(count) for _, count in layout) != len(frames) - 1:
+    deferred = header.get("deferred")
+    if not isinstance(deferred, list) or \
+            not {d[0] for d in deferred} <= set(DEFERRABLE) & dict(_STATE_FIELDS).keys():
+        raise SnapshotError("snapshot deferred fields do not match this code's state")
+    n_now = sum(int(count) for _, count in layout)
+    if n_now + sum(int(d[2]) for d in deferred) != len(frames) - 1:
         raise SnapshotError("snapshot frames are missing or extra")
     values: dict[str, Any] = {}
-    raw = inflate(frames[1:])
+    raw = inflate(frames[1:1 + n_now])
     for (name, hint), (_, count) in zip(_STATE_FIELDS, layout, strict=True):
         pieces = []
         for _ in range(int(count)):
@@ -414,4 +532,9 @@ def _decode(frames: list[bytes], inflate: Inflate) -> tuple[DispatchState, dict[
     if state.last_seq != header.get("seq"):
         raise SnapshotError("snapshot seq does not match its state")
     extra = header.get("extra")
-    return state, extra if isinstance(extra, dict) else {}
+    later = None
+    if deferred:
+        later = Deferred({str(d[0]): frozenset(d[1]) for d in deferred},
+                         frames[1 + n_now:], [(str(d[0]), int(d[2])) for d in deferred],
+                         {str(d[0]): len(values[str(d[0])]) for d in deferred})
+    return state, extra if isinstance(extra, dict) else {}, later

@@ -20,6 +20,7 @@ from dispatch.events import (
     AssignmentCancelled,
     AssignmentTimedOut,
     CalloutCancelled,
+    CalloutReopened,
     CalloutsMerged,
     CalloutSplit,
     Envelope,
@@ -38,6 +39,8 @@ from dispatch.events import (
 from dispatch.model import Alarm, CrewMember, Location, Outcome, Priority
 from dispatch.openindex import OpenCallouts
 from dispatch.status import CalloutStatus, UnitStatus
+from dispatch.visit_fold import VISIT_EVENTS, apply_visit_event
+from dispatch.visits import DayPlan, Visit
 
 __all__ = ["Callout", "DispatchState", "FollowUp", "Note", "Unit"]
 
@@ -79,7 +82,9 @@ class Note:
 
 @dataclass(frozen=True, slots=True)
 class Callout:
-    """One incident: the alarms about it, who is assigned, where it stands, how it ended."""
+    """One incident: the alarms about it, who is assigned, where it stands, how it ended.
+    ``on_scene_at`` is when its unit first reported on scene (the crew's press time when it
+    waited offline): the end of the response time that starts at ``created_at``."""
 
     callout_id: str
     created_at: datetime
@@ -95,6 +100,15 @@ class Callout:
     merged_into: str | None = None
     last_alarm_at: datetime | None = None
     notes: tuple[Note, ...] = ()
+    on_scene_at: datetime | None = None
+    cancelled_at: datetime | None = None
+
+    @property
+    def response_s(self) -> float | None:
+        """Seconds from the first alarm to the unit on scene (None before it is)."""
+        if self.on_scene_at is None:
+            return None
+        return (self.on_scene_at - self.created_at).total_seconds()
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,8 +131,8 @@ def _copied(value: Any) -> Any:
 class DispatchState:
     """Units, callouts, alarms and follow-ups, as of event ``last_seq``.
 
-    The maps are :class:`~dispatch.cowdict.CowDict` (plain dicts given to the constructor are
-    taken over as one), so :meth:`fork` costs the recent changes, not the whole history."""
+    The maps are :class:`~dispatch.cowdict.CowDict` (a plain dict given or assigned for one
+    is taken over as one), so :meth:`fork` costs the recent changes, not the whole history."""
 
     units: CowDict[str, Unit] = field(default_factory=CowDict)
     callouts: CowDict[str, Callout] = field(default_factory=CowDict)
@@ -131,13 +145,20 @@ class DispatchState:
     #: ever closed (a long-running service or a simulated year holds thousands).
     #: Also files them by place for the merge check (:mod:`dispatch.openindex`).
     open_ids: set[str] = field(default_factory=OpenCallouts, repr=False, compare=False)
+    #: Follow-up visits by id (:mod:`dispatch.visits`), how many were ever booked, and the
+    #: latest plan of each local day (``YYYY-MM-DD``); folded by :mod:`dispatch.visit_fold`.
+    visits: dict[str, Visit] = field(default_factory=dict)
+    visit_counter: int = 0
+    day_plans: dict[str, DayPlan] = field(default_factory=dict)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # A plain dict given for a map (by a snapshot, a test, a copy) is taken over as a
+        # CowDict; another mapping (one still being decoded) is kept as it is.
+        if type(value) is dict and name in _MAPS:
+            value = CowDict.adopt(value)
+        object.__setattr__(self, name, value)
 
     def __post_init__(self) -> None:
-        for name in _MAPS:
-            value = getattr(self, name)
-            if not isinstance(value, CowDict):  # a dict from a snapshot, a test or a copy
-                setattr(self, name, CowDict.adopt(value) if type(value) is dict
-                        else CowDict(value))
         ids = self.open_ids
         if not isinstance(ids, OpenCallouts) or not ids.filed:  # from a snapshot or a copy
             self.open_ids = OpenCallouts.of(ids, self.callouts)
@@ -178,6 +199,17 @@ class DispatchState:
     def next_callout_id(self) -> str:
         return f"C{self.callout_counter + 1:06d}"
 
+    def next_visit_id(self) -> str:
+        return f"V{self.visit_counter + 1:06d}"
+
+    def planned_unit(self, visit_id: str) -> str | None:
+        """The unit the newest day plan that has ``visit_id`` on a route gives it to."""
+        for day in sorted(self.day_plans, reverse=True):
+            unit_id = self.day_plans[day].unit_of(visit_id)
+            if unit_id is not None:
+                return unit_id
+        return None
+
     def snapshot(self) -> dict[str, Any]:
         """A comparable plain-data view of the whole state (used to check replay = live)."""
         return {
@@ -188,6 +220,9 @@ class DispatchState:
             "follow_ups": [dataclasses.asdict(f) for f in self.follow_ups],
             "last_seq": self.last_seq,
             "callout_counter": self.callout_counter,
+            "visits": {k: dataclasses.asdict(v) for k, v in sorted(self.visits.items())},
+            "visit_counter": self.visit_counter,
+            "day_plans": {k: dataclasses.asdict(v) for k, v in sorted(self.day_plans.items())},
         }
 
     def fork(self) -> DispatchState:
@@ -229,6 +264,8 @@ class DispatchState:
         event = envelope.event
         name = type(event).__name__
         handler = getattr(self, "_on_" + name, None) if isinstance(event, Event) else None
+        if handler is None and isinstance(event, VISIT_EVENTS):
+            handler = self._on_visit_event
         if handler is None:
             raise UnknownEvent(name)
         handler(event)
@@ -257,6 +294,9 @@ class DispatchState:
         unit = self.units[unit_id]
         status = UnitStatus.AVAILABLE if unit.status.is_busy else unit.status
         self._set_unit(unit_id, callout_id=None, status=status, status_since=at)
+
+    def _on_visit_event(self, e: Event) -> None:
+        apply_visit_event(self, e)
 
     def _on_UnitRegistered(self, e: UnitRegistered) -> None:
         # A retired unit registered again starts afresh, off duty at its base.
@@ -394,14 +434,18 @@ class DispatchState:
 
     def _on_UnitStatusChanged(self, e: UnitStatusChanged) -> None:
         unit = self.units[e.unit_id]
-        self._set_unit(e.unit_id, status=e.status, status_since=e.at)
+        self._set_unit(e.unit_id, status=e.status, status_since=e.effective_at)
         follow = {
             UnitStatus.EN_ROUTE: CalloutStatus.EN_ROUTE,
             UnitStatus.ON_SCENE: CalloutStatus.ON_SCENE,
             UnitStatus.TRANSPORTING: CalloutStatus.TRANSPORTING,
         }
         if unit.callout_id is not None and e.status in follow:
-            self._set_callout(unit.callout_id, status=follow[e.status], ack_deadline=None)
+            changes: dict[str, Any] = {"status": follow[e.status], "ack_deadline": None}
+            first = self.callouts[unit.callout_id].on_scene_at is None
+            if e.status is UnitStatus.ON_SCENE and first:
+                changes["on_scene_at"] = e.effective_at
+            self._set_callout(unit.callout_id, **changes)
 
     def _on_UnitPositionReported(self, e: UnitPositionReported) -> None:
         self._set_unit(e.unit_id, position=e.position, position_at=e.at)
@@ -422,8 +466,14 @@ class DispatchState:
 
     def _on_CalloutCancelled(self, e: CalloutCancelled) -> None:
         callout = self.callouts[e.callout_id]
-        self._set_callout(e.callout_id, status=CalloutStatus.CANCELLED, ack_deadline=None)
+        self._set_callout(e.callout_id, status=CalloutStatus.CANCELLED, ack_deadline=None,
+                          cancelled_at=e.at)
         self._release_unit(callout.unit_id, e.at)
+
+    def _on_CalloutReopened(self, e: CalloutReopened) -> None:
+        # The cancel released the unit, so the callout waits for one again.
+        self._set_callout(e.callout_id, status=CalloutStatus.WAITING, unit_id=None, eta_s=None,
+                          ack_deadline=None, ack_overdue=False, cancelled_at=None)
 
     def _on_NoteAdded(self, e: NoteAdded) -> None:
         callout = self.callouts[e.callout_id]

@@ -22,14 +22,19 @@ from maps.gazetteer import Gazetteer
 from maps.graph import RoadGraph
 from simulations.demand import DemandAlarm, nearest_municipality
 from simulations.errors import AlarmLogError
+from simulations.matrix import MatrixMap
 
 __all__ = ["COLUMNS", "REQUIRED", "read_alarm_log", "validate_alarm_log", "write_alarm_log"]
 
 COLUMNS = (
     "reference", "received_at", "agency", "priority", "category", "lat", "lon", "place",
-    "municipality", "outcome", "on_scene_min", "at_facility_min",
+    "node", "municipality", "outcome", "transport", "on_scene_min", "at_facility_min",
 )
-REQUIRED = ("reference", "received_at", "agency", "priority", "category")
+#: Only the time is required (and a place: lat/lon, place or node); the rest have defaults.
+REQUIRED = ("received_at",)
+#: What a row leaves empty: the reference is ``row<N>``; outcome from ``transport`` if given.
+DEFAULTS = {"agency": Agency.OTHER, "priority": Priority.URGENT, "category": Category.OTHER}
+TRUE, FALSE = ("1", "true", "yes", "y", "ja"), ("0", "false", "no", "n", "nej")
 
 
 def _enum(kind: type[Any], text: str) -> Any:
@@ -41,8 +46,18 @@ def _enum(kind: type[Any], text: str) -> Any:
         ) from None
 
 
+def _flag(text: str) -> bool:
+    low = text.lower()
+    if low in TRUE:
+        return True
+    if low in FALSE:
+        return False
+    raise ValueError(f"{text!r} is not true or false (1/0, yes/no)")
+
+
 def _parse_row(
-    row: dict[str, str], tz: ZoneInfo, gaz: Gazetteer | None, graph: RoadGraph | None,
+    row: dict[str, str], tz: ZoneInfo, gaz: Gazetteer | None,
+    graph: RoadGraph | MatrixMap | None, number_: int,
 ) -> tuple[DemandAlarm | None, list[tuple[str, str]]]:
     problems: list[tuple[str, str]] = []
     values: dict[str, Any] = {}
@@ -91,7 +106,8 @@ def _parse_row(
     field("outcome", lambda t: _enum(OutcomeKind, t))
     field("on_scene_min", number(0, 24 * 60))
     field("at_facility_min", number(0, 24 * 60))
-    place = (row.get("place") or "").strip()
+    field("transport", _flag)
+    place = (row.get("place") or row.get("node") or "").strip()
     municipality = (row.get("municipality") or "").strip()
     has_lat, has_lon = "lat" in values, "lon" in values
     if has_lat != has_lon and not any(f in ("lat", "lon") for f, _ in problems):
@@ -99,6 +115,11 @@ def _parse_row(
     if not has_lat and not has_lon and not any(f in ("lat", "lon") for f, _ in problems):
         if not place:
             problems.append(("place", "give lat and lon, or a place of the map"))
+        elif isinstance(graph, MatrixMap):
+            try:
+                values["lat"], values["lon"] = graph.point(graph.index(place))
+            except KeyError as exc:
+                problems.append(("node" if row.get("node") else "place", str(exc.args[0])))
         elif gaz is None:
             problems.append(("place", "place names need a map; give lat and lon"))
         else:
@@ -109,22 +130,28 @@ def _parse_row(
                 problems.append(("place", str(exc)))
     if problems:
         return None, problems
-    if not municipality and graph is not None:
+    if isinstance(graph, MatrixMap):
+        place = place or graph.ids[int(graph.nearest([values["lat"]], [values["lon"]])[0])]
+    elif not municipality and graph is not None:
         municipality, near = nearest_municipality(graph.places, values["lat"], values["lon"])
         place = place or near
     on_scene = values.get("on_scene_min")
     at_fac = values.get("at_facility_min")
+    outcome = values.get("outcome")
+    if outcome is None and "transport" in values:
+        outcome = (OutcomeKind.TRANSPORTED_MAE if values["transport"]
+                   else OutcomeKind.STAYED_HOME)
     return DemandAlarm(
-        reference=values["reference"],
+        reference=values.get("reference", f"row{number_}"),
         received_at=values["received_at"],
-        agency=values["agency"],
-        priority=values["priority"],
-        category=values["category"],
+        agency=values.get("agency", DEFAULTS["agency"]),
+        priority=values.get("priority", DEFAULTS["priority"]),
+        category=values.get("category", DEFAULTS["category"]),
         lat=values["lat"],
         lon=values["lon"],
         municipality=municipality,
         place=place,
-        outcome=values.get("outcome"),
+        outcome=outcome,
         on_scene_s=None if on_scene is None else on_scene * 60.0,
         at_facility_s=None if at_fac is None else at_fac * 60.0,
     ), []
@@ -135,10 +162,10 @@ def _too_long() -> str:
 
 
 def _parse(
-    path: Path, graph: RoadGraph | None, timezone: str
+    path: Path, graph: RoadGraph | MatrixMap | None, timezone: str
 ) -> tuple[list[DemandAlarm], list[tuple[int, str, str]]]:
     tz = ZoneInfo(timezone)
-    gaz = Gazetteer.of(graph) if graph is not None else None
+    gaz = Gazetteer.of(graph) if isinstance(graph, RoadGraph) else None
     problems: list[tuple[int, str, str]] = []
     alarms: list[DemandAlarm] = []
     try:
@@ -161,7 +188,7 @@ def _parse(
             if None in row:
                 problems.append((i, "row", "has more fields than the header"))
                 continue
-            alarm, errs = _parse_row(row, tz, gaz, graph)
+            alarm, errs = _parse_row(row, tz, gaz, graph, i)
             problems.extend((i, f, p) for f, p in errs)
             if alarm is not None:
                 key = f"{alarm.agency.value}/{alarm.reference}"
@@ -176,7 +203,8 @@ def _parse(
 
 
 def validate_alarm_log(
-    path: str | Path, *, graph: RoadGraph | None = None, timezone: str = "Europe/Stockholm"
+    path: str | Path, *, graph: RoadGraph | MatrixMap | None = None,
+    timezone: str = "Europe/Stockholm",
 ) -> list[tuple[int, str, str]]:
     """Every problem of the log at ``path`` as ``(row, field, problem)``; empty when it is good.
 
@@ -186,7 +214,8 @@ def validate_alarm_log(
 
 
 def read_alarm_log(
-    path: str | Path, *, graph: RoadGraph | None = None, timezone: str = "Europe/Stockholm"
+    path: str | Path, *, graph: RoadGraph | MatrixMap | None = None,
+    timezone: str = "Europe/Stockholm",
 ) -> list[DemandAlarm]:
     """The alarms of the log at ``path`` in time order; :class:`AlarmLogError` lists every bad
     row and field."""
@@ -210,8 +239,8 @@ def write_alarm_log(alarms: Iterable[DemandAlarm], path: str | Path) -> Path:
         for a in rows:
             w.writerow([
                 a.reference, a.received_at.isoformat(), a.agency.value, int(a.priority),
-                a.category.value, f"{a.lat:.6f}", f"{a.lon:.6f}", a.place, a.municipality,
-                a.outcome.value if a.outcome else "", minutes(a.on_scene_s),
+                a.category.value, f"{a.lat:.6f}", f"{a.lon:.6f}", a.place, "", a.municipality,
+                a.outcome.value if a.outcome else "", "", minutes(a.on_scene_s),
                 minutes(a.at_facility_s),
             ])
     return out

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from simulations.coverage import Coverage, population_coverage
 from simulations.engine import RunResult, simulate
 from simulations.kpi import Kpis, summarize
-from simulations.scenario import Scenario, load_graph_for
+from simulations.scenario import Scenario
+from simulations.terrain import load_terrain
 
 __all__ = ["Batch", "ScenarioRuns", "run_batch"]
 
@@ -53,7 +54,7 @@ def run_batch(
 ) -> Batch:
     """Run every scenario with every seed; ``workers`` processes (default: one per core,
     1 runs in this process); ``progress(1)`` is called as each run finishes."""
-    coverages = [population_coverage(sc, load_graph_for(sc.map_path)) for sc in scenarios]
+    coverages = [population_coverage(sc, load_terrain(sc)) for sc in scenarios]
     jobs = [(i, seed) for i in range(len(scenarios)) for seed in seeds]
     n_workers = workers if workers is not None else (os.cpu_count() or 1)
     n_workers = max(1, min(n_workers, len(jobs)))

@@ -24,6 +24,7 @@ from dispatch.model import Outcome, OutcomeKind
 from dispatch.state import Callout, Unit
 from dispatch.status import CalloutStatus, UnitStatus
 from maps.graph import Facility, haversine_m
+from simulations.care import care_outcome
 from simulations.errors import SimulationError
 from simulations.spec import CARRIER, DEFAULT_OUTCOME_MIX, DemandAlarm, Service
 from simulations.travel import Point
@@ -220,7 +221,8 @@ class CrewModel:
                        facility=facility)
         if phase is Phase.HANDOVER:
             assert facility is not None
-            outcome = Outcome(_need(chance).outcome, facility.name)
+            kind = _need(chance).outcome
+            outcome = care_outcome(callout_id, kind, facility.name)
             return Act((RecordOutcome(unit_id, callout_id, outcome),), facility=facility,
                        transport="mae", outcome=outcome)
         if phase is Phase.RELEASED:
@@ -238,7 +240,8 @@ class CrewModel:
         carrier = CARRIER.get(kind, "")
         facility = nearest() if carrier and nearest is not None else None
         if facility is None or carrier != "mae":
-            outcome = Outcome(kind, facility.name if facility is not None else "")
+            outcome = care_outcome(callout_id, kind,
+                                   facility.name if facility is not None else "")
             return Act((RecordOutcome(unit_id, callout_id, outcome),), facility=facility,
                        transport=carrier, outcome=outcome)
         return Act((ReportStatus(unit_id, UnitStatus.TRANSPORTING),),

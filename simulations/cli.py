@@ -26,7 +26,8 @@ def _positive(text: str) -> int:
 
 
 def register(subparsers: Any) -> None:
-    """Add the ``simulate`` subcommand to an argparse ``subparsers`` object."""
+    """Add the ``simulate`` and ``optimise`` subcommands to an argparse ``subparsers``
+    object."""
     p = subparsers.add_parser(
         "simulate",
         help="simulate MAE coverage for planning scenarios and compare them",
@@ -47,7 +48,7 @@ def register(subparsers: Any) -> None:
                    help="start the seeds at K instead of 0")
     p.add_argument("--out", type=Path, default=Path("simulation-report"), metavar="DIR",
                    help="directory for report.html, kpis.csv and summary.json "
-                        "(default ./simulation-report)")
+                        "(default ./simulation-report); calls.csv: one row per call of each run")
     p.add_argument("--workers", type=_positive, default=None, metavar="N",
                    help="worker processes (default: one per core; 1 runs in this process)")
     p.add_argument("--days", type=_positive, default=None, metavar="N",
@@ -57,6 +58,9 @@ def register(subparsers: Any) -> None:
                         "(events-<scenario>-seed<K>.jsonl) for replay on the dispatcher map")
     p.add_argument("--no-progress", action="store_true", help="do not draw the progress bar")
     p.set_defaults(func=run_simulate)
+    from simulations.optimise_cli import register_optimise
+
+    register_optimise(subparsers)
 
 
 def _slug(name: str) -> str:
@@ -106,6 +110,14 @@ def run_simulate(args: argparse.Namespace) -> int:
         }
         for runs in batch.runs
     }
+    from simulations.kpi import CALL_COLUMNS, call_rows
+
+    with (out / "calls.csv").open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(CALL_COLUMNS))
+        w.writeheader()
+        for runs in batch.runs:
+            for res in runs.results:
+                w.writerows(call_rows(res))
     (out / "summary.json").write_text(json.dumps(_finite(summary), indent=1), encoding="utf-8")
     if args.export_log:
         for runs in batch.runs:
@@ -113,12 +125,15 @@ def run_simulate(args: argparse.Namespace) -> int:
                 if res.log is not None:
                     write_event_log(res.log, out / f"events-{_slug(runs.scenario.name)}"
                                                    f"-seed{res.seed}.jsonl")
-    shown = ("response_p50_min", "response_p90_min", "within_60_min", "unserved_share",
+    shown = ("response_mean_min", "response_p50_min", "response_p90_min", "within_60_min",
+             "unserved_share",
              "utilisation", "net_msek_per_year")
     labels = {k: (label, scale, digits) for k, label, scale, digits in KPI_ROWS}
     for i, runs in enumerate(batch.runs):
         print(f"{i + 1}. {runs.scenario.name}")
         for key in shown:
+            if key not in runs.kpis[0].scalars:
+                continue
             label, scale, digits = labels[key]
             e = estimate([k.scalars[key] for k in runs.kpis])
             print(f"   {label:<40} {e.format(digits, scale)}")

@@ -15,10 +15,12 @@ import numpy as np
 import numpy.typing as npt
 
 from dispatch.coverage import DEFAULT_THRESHOLDS, CoverageResult, coverage, populated
-from maps.graph import Place, RoadGraph
+from maps.graph import Place
 from maps.traveltime import TravelTimeModel
 from routing.engine import TravelTimes
+from simulations.matrix import MatrixMap
 from simulations.scenario import Scenario
+from simulations.terrain import Terrain
 
 __all__ = ["THRESHOLDS_MIN", "Coverage", "population_coverage", "staffed_bases"]
 
@@ -56,16 +58,27 @@ def staffed_bases(scenario: Scenario) -> list[list[set[str]]]:
     return out
 
 
-def population_coverage(scenario: Scenario, graph: RoadGraph) -> Coverage:
-    """Coverage of the scenario's staffing over the week (independent of the seed)."""
+def _matrix_reach(scenario: Scenario, region: MatrixMap,
+                  places: tuple[Place, ...]) -> CoverageResult:
+    rows = region.nearest([b.lat for b in scenario.bases], [b.lon for b in scenario.bases])
+    cols = np.array([p.node for p in places], dtype=np.intp)
+    return CoverageResult(places, DEFAULT_THRESHOLDS, region.seconds[np.ix_(rows, cols)])
+
+
+def population_coverage(scenario: Scenario, graph: Terrain) -> Coverage:
+    """Coverage of the scenario's staffing over the week (independent of the seed); on a
+    matrix map the times are the matrix's from each base's node."""
     places = populated(graph.places)
-    winter = scenario.roads.season != "summer"
-    tt = TravelTimes(graph, TravelTimeModel(winter_factor=scenario.roads.winter_factor),
-                     winter=winter, emergency=scenario.roads.emergency,
-                     offroad_speed_kmh=scenario.roads.offroad_speed_kmh)
+    if isinstance(graph, MatrixMap):
+        reach = _matrix_reach(scenario, graph, places)
+    else:
+        winter = scenario.roads.season != "summer"
+        tt = TravelTimes(graph, TravelTimeModel(winter_factor=scenario.roads.winter_factor),
+                         winter=winter, emergency=scenario.roads.emergency,
+                         offroad_speed_kmh=scenario.roads.offroad_speed_kmh)
+        reach = coverage(tt, [(b.lat, b.lon) for b in scenario.bases], places,
+                         thresholds=DEFAULT_THRESHOLDS)
     base_ids = [b.id for b in scenario.bases]
-    reach = coverage(tt, [(b.lat, b.lon) for b in scenario.bases], places,
-                     thresholds=DEFAULT_THRESHOLDS)
     staffed = staffed_bases(scenario)
     shares = np.zeros((7, 24, len(THRESHOLDS_MIN)))
     by_staff: dict[tuple[int, ...], CoverageResult] = {}

@@ -11,10 +11,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
+from typing import Protocol
 
 import numpy as np
 
-from maps.graph import Place, RoadGraph, haversine_m
+from maps.graph import Place, haversine_m
 from simulations.spec import DemandAlarm, Scenario, Service, SyntheticDemand, run_start
 
 __all__ = [
@@ -55,7 +56,12 @@ def _durations(rng: np.random.Generator, mean_min: float, sd_min: float, n: int)
     return rng.gamma(shape, mean_min / shape, size=n) * 60.0
 
 
-def synthesize(scenario: Scenario, graph: RoadGraph, *, seed: int) -> list[DemandAlarm]:
+class _HasPlaces(Protocol):
+    @property
+    def places(self) -> Sequence[Place]: ...
+
+
+def synthesize(scenario: Scenario, graph: _HasPlaces, *, seed: int) -> list[DemandAlarm]:
     """Alarms over the scenario's days, in proportion to population, with the time-of-day and
     weekday profiles and the agency, category and priority mixes."""
     demand = scenario.demand
@@ -134,10 +140,12 @@ def _decide_chance(alarms: list[DemandAlarm], scenario: Scenario, *, seed: int) 
     return out
 
 
-def build_demand(scenario: Scenario, graph: RoadGraph, *, seed: int) -> list[DemandAlarm]:
-    """The run's alarms in time order, every chance outcome decided (deterministic per seed)."""
+def build_demand(scenario: Scenario, graph: _HasPlaces, *, seed: int) -> list[DemandAlarm]:
+    """The run's alarms in time order, every chance outcome decided (deterministic per seed);
+    a replay with several logs replays log ``seed`` modulo their number."""
     if isinstance(scenario.demand, SyntheticDemand):
         alarms = synthesize(scenario, graph, seed=seed)
     else:
-        alarms = sorted(scenario.demand.alarms, key=lambda a: (a.received_at, a.reference))
+        alarms = sorted(scenario.demand.for_seed(seed),
+                        key=lambda a: (a.received_at, a.reference))
     return _decide_chance(alarms, scenario, seed=seed)

@@ -36,7 +36,7 @@ from dispatch.events import Envelope, ShiftEnded, ShiftStarted
 from dispatch.model import Agency, Alarm, Location
 from dispatch.state import DispatchState
 from dispatch.status import UnitStatus
-from maps.graph import Facility, RoadGraph
+from maps.graph import Facility
 from simulations.behaviour import (
     Act,
     Chance,
@@ -49,8 +49,9 @@ from simulations.clock import SimulatedClock
 from simulations.demand import DemandAlarm, build_demand, run_start
 from simulations.errors import SimulationError
 from simulations.policy import choose_unit
-from simulations.scenario import Base, Scenario, UnitSpec, load_graph_for
-from simulations.travel import Point, SimRoads, point_along
+from simulations.scenario import Base, Scenario, UnitSpec
+from simulations.terrain import Terrain, all_facilities, load_terrain, travel_source
+from simulations.travel import Point, TravelSource
 
 __all__ = ["CalloutRecord", "RunResult", "shift_intervals", "simulate"]
 
@@ -78,6 +79,7 @@ class CalloutRecord:
     transport: str = ""  # who carried the patient: "mae", "ambulance", "police" or ""
     facility: str = ""
     merged_alarms: int = 0
+    queued: bool = False  # waited for a unit to free up or a shift to start
 
     @property
     def response_s(self) -> float | None:
@@ -127,6 +129,7 @@ class _Job:
     transport: str = ""
     facility: str = ""
     merged: int = 0
+    queued: bool = False
 
     @property
     def chance(self) -> Chance:
@@ -185,7 +188,8 @@ def shift_intervals(scenario: Scenario, spec: UnitSpec) -> list[tuple[float, flo
 
 
 class _Sim:
-    def __init__(self, scenario: Scenario, graph: RoadGraph, seed: int, keep_log: bool) -> None:
+    def __init__(self, scenario: Scenario, graph: Terrain, seed: int, keep_log: bool,
+                 roads: TravelSource | None = None) -> None:
         self.sc = scenario
         self.graph = graph
         self.seed = seed
@@ -193,7 +197,7 @@ class _Sim:
         self.state = DispatchState()
         self.log: list[Envelope] | None = [] if keep_log else None
         self.n_events = 0
-        self.roads = SimRoads(graph, scenario.roads)
+        self.roads = roads if roads is not None else travel_source(graph, scenario.roads)
         self.heap: list[_Timed] = []
         self.seq = 0
         self.jobs: dict[str, _Job] = {}
@@ -207,7 +211,10 @@ class _Sim:
         self.limit_s = scenario.policy.max_response_min * 60.0
         self.reach_extra_s = scenario.service.ack_s + scenario.service.turnout_min * 60.0
         self.places = [p for p in graph.places if p.population > 0]
-        self.facilities = transport_facilities(graph.facilities, scenario.service)
+        self.facilities = transport_facilities(all_facilities(graph, scenario),
+                                               scenario.service)
+        self.return_factor = scenario.rules.return_speed_factor
+        self.snap_sent_on = scenario.rules.sent_on == "nearest_node"
         if not self.facilities:
             raise SimulationError(f"no {scenario.service.transport_to} facility on the map")
         self.shift_starts: list[float] = []
@@ -251,7 +258,7 @@ class _Sim:
         if crew.leg_line is None:
             crew.leg_line = self.roads.geometry(a, b, self.clock.at(t0))
         f = 1.0 if t1 <= t0 else (self.now_s - t0) / (t1 - t0)
-        return point_along(crew.leg_line, f)
+        return self.roads.along(crew.leg_line, f)
 
     def report_position(self, crew: _Crew, p: Point, label: str = "") -> None:
         self.do(ReportPosition(crew.spec.id, Location(p[0], p[1], label=label)),
@@ -347,6 +354,7 @@ class _Sim:
             busy or self._shift_starts_before(self.now_s + self.limit_s)
         ):
             self.waiting[cid] = job
+            job.queued = True
             self.push(self.now_s + self.limit_s, "deadline", cid)
         else:
             on_duty = any(u.status is not UnitStatus.OFF_DUTY
@@ -391,7 +399,10 @@ class _Sim:
         for u in candidates:
             crew = self.crews[u.unit_id]
             if crew.leg is not None:  # driving home: the phone reports where it is
-                self.report_position(crew, self.position(crew))
+                here = self.position(crew)
+                if self.snap_sent_on:  # the study's rule: start again from the nearest node
+                    here = self.roads.nearest_node(here)
+                self.report_position(crew, here)
         candidates = [self.state.units[u.unit_id] for u in candidates]
         choice = choose_unit(
             self.sc.policy, self.state, job.callout_id, candidates, self.roads, now=now,
@@ -506,7 +517,7 @@ class _Sim:
         home = self.model.act(Phase.RELEASED, uid, here=here, home=crew.home)
         self.act(crew, home)
         if home.drive_to is not None:
-            t = self.roads.time(here, home.drive_to, self.clock.now())
+            t = self.roads.time(here, home.drive_to, self.clock.now()) / self.return_factor
             crew.token += 1
             crew.leg, crew.leg_line = (here, home.drive_to, self.now_s, self.now_s + t), None
             self.push(self.now_s + t, "home", uid, crew.token)
@@ -542,6 +553,7 @@ class _Sim:
                 outcome=(j.alarm.outcome.value if j.handled_by == "mae" and j.alarm.outcome
                          else ""),
                 transport=j.transport, facility=j.facility, merged_alarms=j.merged,
+                queued=j.queued,
             )
             for j in self.records
         )
@@ -558,15 +570,17 @@ def simulate(
     scenario: Scenario,
     *,
     seed: int = 0,
-    graph: RoadGraph | None = None,
+    graph: Terrain | None = None,
     demand: list[DemandAlarm] | None = None,
     keep_log: bool = False,
+    roads: TravelSource | None = None,
 ) -> RunResult:
     """Run ``scenario`` with ``seed`` through the dispatch core; ``demand`` overrides the
-    scenario's alarms, ``keep_log`` keeps the full event log (for export and replay)."""
-    g = graph if graph is not None else load_graph_for(scenario.map_path)
+    scenario's alarms, ``keep_log`` keeps the full event log (for export and replay);
+    ``roads`` lets runs of one scenario share their travel times (snapping, matrices)."""
+    g = graph if graph is not None else load_terrain(scenario)
     alarms = demand if demand is not None else build_demand(scenario, g, seed=seed)
-    sim = _Sim(scenario, g, seed, keep_log)
+    sim = _Sim(scenario, g, seed, keep_log, roads)
     sim.setup(alarms)
     sim.run()
     logger.info("%s seed %d: %d alarms, %d events", scenario.name, seed, sim.alarms,

@@ -14,6 +14,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Final
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -25,7 +26,18 @@ from simulations.engine import CalloutRecord, RunResult
 from simulations.scenario import Scenario
 from simulations.spec import STAYED_HOME
 
-__all__ = ["Kpis", "MunicipalityRow", "by_municipality", "clip", "hour_of_week", "summarize"]
+__all__ = [
+    "CALL_COLUMNS",
+    "PERCENTILE_METHOD",
+    "Kpis",
+    "MunicipalityRow",
+    "by_municipality",
+    "call_rows",
+    "clip",
+    "hour_of_week",
+    "summarize",
+    "threshold_key",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +64,21 @@ class Kpis:
     counts: dict[str, int] = field(default_factory=dict)
 
 
+#: How percentiles are taken: linear interpolation between the closest ranks (numpy's
+#: ``method="linear"``, Hyndman & Fan's definition 7, the default of numpy, R and Excel's
+#: PERCENTILE.INC). Stated in the report and ``simulations/README.md``.
+PERCENTILE_METHOD: Final = "linear"
+
+
 def _pct(values: npt.NDArray[np.float64], q: float) -> float:
-    return float(np.percentile(values, q)) if len(values) else float("nan")
+    if not len(values):
+        return float("nan")
+    return float(np.percentile(values, q, method=PERCENTILE_METHOD))
+
+
+def threshold_key(minutes: float) -> str:
+    """The scalar's key for the share attended within ``minutes`` (``within_8_min``)."""
+    return f"within_{minutes:g}_min".replace(".", "_")
 
 
 class _HourIndex:
@@ -118,17 +143,22 @@ def summarize(result: RunResult, scenario: Scenario, coverage: Coverage | None =
         "incidents": float(n),
         "attended_share": len(attended) / n if n else float("nan"),
         "unserved_share": len(unserved) / n if n else float("nan"),
+        "response_mean_min": float(resp.mean()) if len(resp) else float("nan"),
         "response_p50_min": _pct(resp, 50),
         "response_p90_min": _pct(resp, 90),
         "response_p95_min": _pct(resp, 95),
     }
-    for limit in THRESHOLDS_MIN:
-        s[f"within_{limit}_min"] = float((resp <= limit).mean()) if len(resp) else float("nan")
+    for limit in scenario.kpi.thresholds_min:
+        s[threshold_key(limit)] = float((resp <= limit).mean()) if len(resp) else float("nan")
     reasons = Counter(r.fallback_reason for r in unserved)
     for reason in ("off_duty", "too_far", "busy"):
         s[f"unserved_{reason}_share"] = reasons[reason] / n if n else float("nan")
     waits = np.array([r.wait_s / 60.0 for r in attended if r.wait_s is not None])
     s["wait_mean_min"] = float(waits.mean()) if len(waits) else float("nan")
+    queued = [r for r in records if r.queued]
+    s["queued_share"] = len(queued) / n if n else float("nan")
+    qwaits = np.array([r.wait_s / 60.0 for r in queued if r.wait_s is not None])
+    s["queue_wait_mean_min"] = float(qwaits.mean()) if len(qwaits) else float("nan")
     carriers = Counter(r.transport for r in attended)
     handlers = Counter(r.handled_by for r in unserved)
     counts = {
@@ -143,14 +173,19 @@ def summarize(result: RunResult, scenario: Scenario, coverage: Coverage | None =
         s[k] = float(v)
 
     tz = ZoneInfo(result.timezone)
-    busy = hour_of_week(clip(result.busy, result.scheduled), result.start, tz)
-    duty = hour_of_week(result.scheduled, result.start, tz)
+    lo = scenario.kpi.utilisation_from_min * 60.0
+    hi = result.end_s if scenario.kpi.utilisation_to_min is None else (
+        scenario.kpi.utilisation_to_min * 60.0)
+    window = [(u, lo, hi) for u in sorted({x[0] for x in result.scheduled})]
+    scheduled = clip(result.scheduled, window)
+    busy = hour_of_week(clip(result.busy, scheduled), result.start, tz)
+    duty = hour_of_week(scheduled, result.start, tz)
     with np.errstate(invalid="ignore", divide="ignore"):
         util = np.where(duty > 0, busy / duty, np.nan)
     s["utilisation"] = float(busy.sum() / duty.sum()) if duty.sum() > 0 else float("nan")
-    s["staffed_hours"] = float(duty.sum() / 3600.0)
+    s["staffed_hours"] = float(hour_of_week(result.scheduled, result.start, tz).sum() / 3600.0)
     worked = sum(b - a for _, a, b in result.on_duty)
-    s["overtime_hours"] = max(0.0, worked - duty.sum()) / 3600.0
+    s["overtime_hours"] = max(0.0, worked - s["staffed_hours"] * 3600.0) / 3600.0
 
     econ = scenario.economics
     years = result.days / 365.0
@@ -189,3 +224,36 @@ def by_municipality(records: Sequence[CalloutRecord]) -> tuple[MunicipalityRow, 
             unserved_share=unserved / len(rs),
         ))
     return tuple(rows)
+
+
+#: Columns of the per-call CSV (``calls.csv``): one row per incident of every run, times in
+#: minutes from the alarm (empty when it did not happen).
+CALL_COLUMNS = (
+    "scenario", "seed", "callout_id", "reference", "alarm_at", "municipality", "priority",
+    "agency", "handled_by", "fallback_reason", "unit_id", "queued", "wait_min",
+    "response_min", "travel_min", "done_min", "outcome", "transport", "facility",
+    "merged_alarms",
+)
+
+
+def call_rows(result: RunResult) -> list[dict[str, object]]:
+    """The per-call rows of one run (see :data:`CALL_COLUMNS`)."""
+    def minutes(v: float | None) -> str:
+        return "" if v is None else f"{v / 60.0:.4f}"
+
+    start = result.start.astimezone(UTC)
+    rows: list[dict[str, object]] = []
+    for r in result.records:
+        rows.append({
+            "scenario": result.scenario, "seed": result.seed, "callout_id": r.callout_id,
+            "reference": r.reference,
+            "alarm_at": (start + timedelta(seconds=r.alarm_s)).isoformat(),
+            "municipality": r.municipality, "priority": r.priority, "agency": r.agency,
+            "handled_by": r.handled_by, "fallback_reason": r.fallback_reason,
+            "unit_id": r.unit_id, "queued": int(r.queued), "wait_min": minutes(r.wait_s),
+            "response_min": minutes(r.response_s), "travel_min": minutes(r.travel_s),
+            "done_min": minutes(None if r.done_s is None else r.done_s - r.alarm_s),
+            "outcome": r.outcome, "transport": r.transport, "facility": r.facility,
+            "merged_alarms": r.merged_alarms,
+        })
+    return rows

@@ -18,7 +18,7 @@ from dispatch.recommend import RecommendConfig, UnitOption, recommend
 from dispatch.state import DispatchState, Unit
 from maps.graph import Place
 from simulations.spec import Policy
-from simulations.travel import SimRoads
+from simulations.travel import TravelSource
 
 __all__ = ["Choice", "choose_unit", "pick"]
 
@@ -36,7 +36,7 @@ def choose_unit(
     state: DispatchState,
     callout_id: str,
     candidates: Sequence[Unit],
-    roads: SimRoads,
+    roads: TravelSource,
     *,
     now: datetime,
     budget_s: float,

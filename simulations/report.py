@@ -21,26 +21,32 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
 from maps.graph import RoadGraph
 from simulations.batch import Batch, ScenarioRuns
 from simulations.compare import Estimate, difference, estimate
 from simulations.coverage import THRESHOLDS_MIN
-from simulations.kpi import by_municipality
-from simulations.scenario import load_graph_for
+from simulations.kpi import PERCENTILE_METHOD, by_municipality, threshold_key
+from simulations.spec import Scenario
+from simulations.terrain import Terrain, load_terrain
 
-__all__ = ["KPI_ROWS", "write_report"]
+__all__ = ["KPI_ROWS", "coverage_label", "draw_roads", "kpi_rows", "map_aspect",
+           "write_report"]
 
 #: (key, label, scale, digits) of the KPIs shown in the tables, in order.
 KPI_ROWS: tuple[tuple[str, str, float, int], ...] = (
     ("incidents", "Incidents (alarms after merging)", 1, 0),
-    ("response_p50_min", "Response time p50 (min)", 1, 1),
+    ("response_mean_min", "Response time mean (min)", 1, 1),
+    ("response_p50_min", "Response time median (min)", 1, 1),
     ("response_p90_min", "Response time p90 (min)", 1, 1),
     ("response_p95_min", "Response time p95 (min)", 1, 1),
     ("within_30_min", "Attended within 30 min (%)", 100, 1),
     ("within_60_min", "Attended within 60 min (%)", 100, 1),
     ("within_90_min", "Attended within 90 min (%)", 100, 1),
+    ("queued_share", "Queued: waited for a unit (%)", 100, 1),
+    ("queue_wait_mean_min", "Mean wait of the queued (min)", 1, 1),
     ("unserved_share", "Unserved by MAE (%)", 100, 1),
     ("unserved_off_duty_share", "… no unit on duty (%)", 100, 1),
     ("unserved_too_far_share", "… no unit within the limit (%)", 100, 1),
@@ -90,18 +96,73 @@ def _response_plot(runs: ScenarioRuns) -> str:
     return _png(fig)
 
 
-def _draw_roads(ax: Any, graph: RoadGraph) -> None:
+def _kpi_rows(scenario: Scenario) -> list[tuple[str, str, float, int]]:
+    """:data:`KPI_ROWS` with one "within" row per threshold of the scenario's ``[kpi]``."""
+    within = [(threshold_key(m), f"Attended within {m:g} min (%)", 100.0, 1)
+              for m in scenario.kpi.thresholds_min]
+    rows = [r for r in KPI_ROWS if not r[0].startswith("within_")]
+    at = next(i for i, r in enumerate(rows) if r[0] == "response_p95_min") + 1
+    return rows[:at] + within + rows[at:]
+
+
+def draw_roads(ax: Any, graph: RoadGraph) -> None:
+    """Every edge of ``graph`` as one :class:`LineCollection` (one artist, not one plot call
+    per edge): the ragged geometry arrays are cut into (lon, lat) polylines with NumPy."""
     src = graph.edge_source
-    for e in range(graph.n_edges):
-        line = graph.edge_geometry(e, int(src[e]))
-        ax.plot([p[1] for p in line], [p[0] for p in line], color="#c8c8c8", linewidth=0.7,
-                zorder=1)
+    n = graph.n_edges
+    if not n:
+        return
+    go = graph.geom_offsets
+    counts = np.diff(go[: n + 1]).astype(np.int64)
+    # Each edge is its tail node, its inner points, its head node: 2 + count points.
+    sizes = counts + 2
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    total = int(sizes.sum())
+    lon = np.empty(total)
+    lat = np.empty(total)
+    lon[starts] = graph.node_lon[src]
+    lat[starts] = graph.node_lat[src]
+    ends = starts + sizes - 1
+    lon[ends] = graph.node_lon[graph.edge_target[:n]]
+    lat[ends] = graph.node_lat[graph.edge_target[:n]]
+    inner = np.ones(total, dtype=bool)
+    inner[starts] = False
+    inner[ends] = False
+    lon[inner] = graph.geom_lon[go[0]: go[n]]
+    lat[inner] = graph.geom_lat[go[0]: go[n]]
+    points = np.column_stack([lon, lat])
+    segments = np.split(points, starts[1:])
+    ax.add_collection(LineCollection(segments, colors="#c8c8c8", linewidths=0.7, zorder=1))
+    ax.update_datalim(points)
+    ax.autoscale_view()
 
 
-def _coverage_map(runs: ScenarioRuns, graph: RoadGraph) -> str:
+def map_aspect(lat: float) -> float:
+    """The axes aspect that draws degrees of longitude and latitude to scale at ``lat``."""
+    return 1 / max(math.cos(math.radians(lat)), 0.05)
+
+
+def coverage_label(scenario: Scenario) -> str:
+    """What the coverage map's minutes are: matrix times, or road times in the season the
+    coverage is counted in (winter whenever the scenario's season can be winter)."""
+    if scenario.matrix is not None:
+        return "minutes to nearest base (travel-time matrix)"
+    if scenario.roads.season == "summer":
+        return "minutes to nearest base (summer driving)"
+    if scenario.roads.season == "winter":
+        return "minutes to nearest base (winter driving)"
+    return "minutes to nearest base (winter driving, Nov-Mar of the calendar season)"
+
+
+def _coverage_map(runs: ScenarioRuns, terrain: Terrain) -> str:
     cov = runs.coverage
     fig, ax = plt.subplots(figsize=(5.5, 6.5))
-    _draw_roads(ax, graph)
+    if isinstance(terrain, RoadGraph):
+        draw_roads(ax, terrain)
+        mid_lat = float(np.mean(terrain.bounds()[0::2])) if terrain.n_nodes else 0.0
+    else:
+        ax.scatter(terrain.lon, terrain.lat, s=2, color="#c8c8c8", zorder=1)
+        mid_lat = terrain.center_lat
     minutes = np.minimum(cov.minutes, 240.0)
     sizes = [8 + 60 * math.sqrt(p.population / 50_000) for p in cov.places]
     sc = ax.scatter([p.lon for p in cov.places], [p.lat for p in cov.places], c=minutes,
@@ -113,10 +174,10 @@ def _coverage_map(runs: ScenarioRuns, graph: RoadGraph) -> str:
         ax.scatter([b.lon], [b.lat], marker="*", s=180, color="#1f3d7a", zorder=3)
         ax.annotate(b.name, (b.lon, b.lat), xytext=(4, 4), textcoords="offset points",
                     fontsize=7)
-    fig.colorbar(sc, ax=ax, label="minutes to nearest base (winter driving)", shrink=0.7)
+    fig.colorbar(sc, ax=ax, label=coverage_label(runs.scenario), shrink=0.7)
     ax.set_xlabel("longitude")
     ax.set_ylabel("latitude")
-    ax.set_aspect(1 / math.cos(math.radians(66.5)))
+    ax.set_aspect(map_aspect(mid_lat))
     ax.set_title("Coverage map: places by driving time to a base")
     return _png(fig)
 
@@ -200,7 +261,7 @@ def _kpi_table(batch: Batch) -> str:
     diff_head = "".join(f"<th>{i + 1} − 1</th>" for i in range(1, len(batch.runs)))
     rows = []
     base = batch.runs[0].kpis
-    for key, label, scale, digits in KPI_ROWS:
+    for key, label, scale, digits in _kpi_rows(batch.runs[0].scenario):
         if not all(key in k.scalars for r in batch.runs for k in r.kpis):
             continue
         cells = "".join(
@@ -265,9 +326,10 @@ h2{border-bottom:2px solid #3b75af;padding-bottom:3px}
 """
 
 
-def write_report(batch: Batch, out_dir: str | Path, *, title: str = "MAE coverage simulation"
-                 ) -> Path:
-    """Write ``report.html`` (self-contained, plots embedded) into ``out_dir``."""
+def write_report(batch: Batch, out_dir: str | Path, *, title: str = "MAE coverage simulation",
+                 sections: Sequence[str] = ()) -> Path:
+    """Write ``report.html`` (self-contained, plots embedded) into ``out_dir``; ``sections``
+    are HTML fragments placed before the comparison (e.g. the optimiser's frontier)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     parts = [f"<!doctype html><html lang=en><head><meta charset=utf-8><title>"
@@ -276,7 +338,10 @@ def write_report(batch: Batch, out_dir: str | Path, *, title: str = "MAE coverag
              f"<p class=note>{len(batch.runs)} scenario(s) × {len(batch.seeds)} seed(s) "
              f"(seeds {', '.join(map(str, batch.seeds))}). Figures are means over seeds with "
              "95 % intervals (Student t); differences are paired by seed (the same alarms). "
+             f"Percentiles: {PERCENTILE_METHOD} interpolation between closest ranks (Hyndman "
+             "and Fan definition 7). "
              f"Written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.</p>"]
+    parts.extend(sections)
     parts.append("<h2>Comparison</h2>")
     parts.append(_kpi_table(batch))
     if len(batch.runs) > 1:
@@ -284,7 +349,7 @@ def write_report(batch: Batch, out_dir: str | Path, *, title: str = "MAE coverag
     parts.append(_img(_ecdf_plot(batch), "response time distributions compared"))
     parts.append(_img(_coverage_week_plot(batch), "population coverage by hour of the week"))
     for i, runs in enumerate(batch.runs):
-        graph = load_graph_for(runs.scenario.map_path)
+        graph = load_terrain(runs.scenario)
         sc = runs.scenario
         parts.append(f"<h2>{i + 1}. {html.escape(sc.name)}</h2>")
         if sc.description:

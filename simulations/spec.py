@@ -8,6 +8,7 @@ circle. The defaults that carry a source are explained in ``simulations/README.m
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -16,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from dispatch.commands import DispatchConfig
 from dispatch.model import Agency, Category, OutcomeKind, Priority
+from maps.graph import Facility
 from simulations.errors import ScenarioError
 
 __all__ = [
@@ -30,9 +32,12 @@ __all__ = [
     "Base",
     "DemandAlarm",
     "Economics",
+    "KpiSettings",
+    "MatrixSpec",
     "Policy",
     "ReplayDemand",
     "Roads",
+    "Rules",
     "Scenario",
     "Service",
     "Shift",
@@ -160,10 +165,70 @@ class SyntheticDemand:
 
 @dataclass(frozen=True, slots=True)
 class ReplayDemand:
-    """A historical alarm log replayed as it happened (see :mod:`simulations.alarm_log`)."""
+    """Historical alarm logs replayed as they happened (see :mod:`simulations.alarm_log`);
+    with several logs, seed ``k`` replays log ``k`` modulo their number."""
 
-    path: str
-    alarms: tuple[DemandAlarm, ...]
+    paths: tuple[str, ...]
+    logs: tuple[tuple[DemandAlarm, ...], ...]
+
+    @property
+    def path(self) -> str:
+        return self.paths[0]
+
+    @property
+    def alarms(self) -> tuple[DemandAlarm, ...]:
+        """The first log's alarms."""
+        return self.logs[0]
+
+    def for_seed(self, seed: int) -> tuple[DemandAlarm, ...]:
+        """The log seed ``seed`` replays."""
+        return self.logs[seed % len(self.logs)]
+
+
+@dataclass(frozen=True, slots=True)
+class MatrixSpec:
+    """A region given as nodes and a travel-time matrix (see :mod:`simulations.matrix`)."""
+
+    nodes: str
+    matrix: str
+    crs: str | None = None
+    columns: tuple[tuple[str, str], ...] = ()
+
+
+#: What a unit driving home does when it is sent to a new callout: go on from where it is
+#: along its route, or first snap to the map's nearest node (as node-based models do).
+SENT_ON = ("along_route", "nearest_node")
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """Dispatch rules a study may set differently from the live service's defaults:
+    automatic merging of alarms (``merge_window_min`` 0 turns it off), the speed of the drive
+    home as a factor of the drive out (0.95: 5 % slower without lights and siren), and
+    where a unit on its way home starts from when it is sent on (:data:`SENT_ON`)."""
+
+    merge_window_min: float = 15.0
+    merge_radius_m: float = 300.0
+    return_speed_factor: float = 1.0
+    sent_on: Literal["along_route", "nearest_node"] = "along_route"
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.return_speed_factor) and self.return_speed_factor > 0):
+            raise ScenarioError("dispatch.return_speed_factor", "must be more than 0")
+
+
+#: Response-time thresholds of the KPIs, minutes (the share attended within each).
+DEFAULT_KPI_THRESHOLDS = (8.0, 12.0, 15.0, 30.0, 60.0, 90.0)
+
+
+@dataclass(frozen=True, slots=True)
+class KpiSettings:
+    """How the KPIs are counted: the response-time thresholds (minutes) and the window of
+    the run over which utilisation is measured (minutes from its start; None = to the end)."""
+
+    thresholds_min: tuple[float, ...] = DEFAULT_KPI_THRESHOLDS
+    utilisation_from_min: float = 0.0
+    utilisation_to_min: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +261,10 @@ class Scenario:
     economics: Economics = Economics()
     dispatch: DispatchConfig = field(default_factory=DispatchConfig)
     source: str = ""
+    matrix: MatrixSpec | None = None
+    facilities: tuple[Facility, ...] = ()
+    rules: Rules = Rules()
+    kpi: KpiSettings = KpiSettings()
 
     @property
     def tz(self) -> ZoneInfo:

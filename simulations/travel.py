@@ -11,6 +11,9 @@ import itertools
 import math
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Protocol
+
+import numpy as np
 
 from maps.graph import RoadGraph, haversine_m
 from maps.traveltime import TravelTimeModel
@@ -19,9 +22,32 @@ from routing.errors import RoutingError
 from routing.snap import SnappedPoint
 from simulations.spec import Roads
 
-__all__ = ["Point", "SimRoads", "point_along"]
+__all__ = ["Point", "SimRoads", "TravelSource", "point_along"]
 
 Point = tuple[float, float]
+
+
+class TravelSource(Protocol):
+    """What the simulator asks of a region's travel times, whether they come from a road map
+    (:class:`SimRoads`) or a travel-time matrix (:class:`simulations.matrix.MatrixRoads`)."""
+
+    queries: int
+
+    def register(self, fixed: Sequence[Point], scenes: Sequence[Point]) -> None: ...
+
+    def etas(self, target: Point, sources: Sequence[Point], when: datetime) -> list[float]: ...
+
+    def time(self, a: Point, b: Point, when: datetime) -> float: ...
+
+    def times_from(self, a: Point, targets: Sequence[Point], when: datetime) -> list[float]: ...
+
+    def geometry(self, a: Point, b: Point, when: datetime) -> tuple[Point, ...]: ...
+
+    def nearest_node(self, p: Point) -> Point: ...
+
+    def along(self, line: Sequence[Point], fraction: float) -> Point: ...
+
+    def at(self, when: datetime) -> TravelTimes: ...
 
 
 class SimRoads:
@@ -41,7 +67,25 @@ class SimRoads:
         self._fixed: list[Point] = []
         self._scenes: list[Point] = []
         self._loaded: set[tuple[bool, bool]] = set()
+        self._cos = math.cos(math.radians(float(np.mean(graph.node_lat)))) if len(
+            graph.node_lat) else 1.0
+        self._tree: object | None = None
         self.queries = 0
+
+    def along(self, line: Sequence[Point], fraction: float) -> Point:
+        """Where a drive along the road ``line`` is at ``fraction`` of it (by distance)."""
+        return point_along(line, fraction)
+
+    def nearest_node(self, p: Point) -> Point:
+        """The graph node nearest to ``p`` in a straight line (built on first use)."""
+        from scipy.spatial import cKDTree
+
+        g = self.graph
+        if self._tree is None:
+            self._tree = cKDTree(np.column_stack([g.node_lon * self._cos, g.node_lat]))
+        assert isinstance(self._tree, cKDTree)
+        _, i = self._tree.query([p[1] * self._cos, p[0]])
+        return (float(g.node_lat[int(i)]), float(g.node_lon[int(i)]))
 
     def register(self, fixed: Sequence[Point], scenes: Sequence[Point]) -> None:
         """Points every run drives between: bases and facilities (``fixed``) and the alarms'

@@ -41,7 +41,7 @@ from web.positions import PositionReport
 from web.regions import BUNDLED_REGION, load_region, read_region, with_region_facilities
 from web.replay import Pace, WallPace
 from web.replay import router as replay_router
-from web.routes import admin, mapdata, stats
+from web.routes import admin, mapdata, stats, visits
 from web.security import SecurityHeaders
 from web.service import DispatchService
 from web.settings import Settings
@@ -108,10 +108,12 @@ def create_app(
                     else None
                 connections: Connections = app.state.connections
                 watcher = asyncio.create_task(connections.watch())
+                planning = asyncio.create_task(service.run_planning()) \
+                    if settings.planning else None
                 try:
                     yield
                 finally:
-                    for task in (ticker, follow, probe, flush, watcher):
+                    for task in (ticker, follow, probe, flush, watcher, planning):
                         if task is not None:
                             task.cancel()
                             with contextlib.suppress(asyncio.CancelledError):
@@ -144,8 +146,11 @@ def create_app(
                                   position_broadcast_s=settings.position_broadcast_s,
                                   metrics=app.state.metrics,
                                   snapshots=snapshots)
-        await asyncio.to_thread(service.load, prepare=False)
-        gc.enable()  # ``mae serve`` starts with the collector off (web/cli.py)
+        # The snapshot's closed history is decoded once the port is open (complete_history):
+        # the board is served at once, history readers and commands wait for it.
+        await asyncio.to_thread(service.load, prepare=False, defer_history=True)
+        if not service.history_pending:
+            gc.enable()  # ``mae serve`` starts with the collector off (web/cli.py)
         if region is not None:
             await load_region(service, region, principals=principals)
         service.snapshot_if_due()
@@ -153,6 +158,8 @@ def create_app(
             started = await start_demo_shifts(service)
             if started:
                 logger.info("started %d demo shifts", started)
+        service.planner.plan_limit_s = settings.plan_time_limit_s
+        service.planner.replan_limit_s = settings.replan_time_limit_s
         app.state.service = service
         app.state.principals = principals
         app.state.audit = audit
@@ -171,12 +178,21 @@ def create_app(
         app.state.gate = Gate(principals, audit,
                               LoginLimiter(settings.login_failures_per_minute),
                               now=service.clock.now)
-        # Routing (snap index, solver imports, hierarchies) is prepared in the background from
-        # when the port opens (uvicorn binds it right after this startup), not before it.
-        asyncio.get_running_loop().call_soon(service.prepare_routing)
+        # From when the port opens (uvicorn binds it right after this startup): the closed
+        # history is decoded, then routing (snap index, solver imports, hierarchies) prepared,
+        # each in a background thread.
+        async def after_start() -> None:
+            await service.complete_history()
+            service.prepare_routing()
+
+        finishing = asyncio.ensure_future(after_start())
         try:
             yield service
         finally:
+            if not finishing.done():
+                finishing.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await finishing
             await service.drain()
             await service.flush_positions()
             await service.save_snapshot()
@@ -222,7 +238,7 @@ def create_app(
     app.add_exception_handler(RequestValidationError, on_invalid_request)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     for module in (routes.health, routes.alarms, routes.units, routes.callouts, routes.audit,
-                   routes.rota, admin, stats):
+                   routes.rota, admin, stats, visits):
         app.include_router(module.router)
     app.include_router(sockets.router)
     app.include_router(pages.router)

@@ -67,6 +67,10 @@ class Action(enum.StrEnum):
     STATS_READ = "stats.read"
     HISTORY_READ = "history.read"
     TOKENS_ADMIN = "tokens.admin"
+    VISITS_READ = "visits.read"
+    VISITS_BOOK = "visits.book"
+    VISITS_CHANGE = "visits.change"
+    VISITS_REPORT = "visits.report"
 
 
 _R = Role
@@ -87,6 +91,12 @@ PERMISSIONS: Mapping[Action, frozenset[Role]] = MappingProxyType(
         Action.STATS_READ: _READERS,
         Action.HISTORY_READ: _READERS,
         Action.TOKENS_ADMIN: frozenset({_R.ADMIN}),
+        # follow-up visits: psychiatry (an agency) books and reads its own; crews report
+        # their unit's; dispatchers do everything; planners watch
+        Action.VISITS_READ: _WATCHERS | {_R.AGENCY, _R.CREW},
+        Action.VISITS_BOOK: frozenset({_R.AGENCY, _R.DISPATCHER, _R.ADMIN}),
+        Action.VISITS_CHANGE: frozenset({_R.DISPATCHER, _R.ADMIN}),
+        Action.VISITS_REPORT: frozenset({_R.CREW, _R.DISPATCHER, _R.ADMIN}),
     }
 )
 
@@ -224,12 +234,20 @@ class PrincipalStore:
         self._db.close()
 
     def _rows(self, sql: str, args: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
-            return self._db.execute(sql, args).fetchall()
+        """The rows of a query; :class:`StorageUnavailable` (a JSON 503, never a 500) when
+        the file cannot be read."""
+        try:
+            with self._lock:
+                return self._db.execute(sql, args).fetchall()
+        except sqlite3.Error as exc:
+            raise StorageUnavailable("principals", str(exc)) from exc
 
     def _change(self, sql: str, args: tuple[object, ...]) -> int:
-        with self._lock:
-            return self._db.execute(sql, args).rowcount
+        try:
+            with self._lock:
+                return self._db.execute(sql, args).rowcount
+        except sqlite3.Error as exc:
+            raise StorageUnavailable("principals", str(exc)) from exc
 
     def create(
         self, *, role: Role | str, name: str, agency: Agency | str | None = None,

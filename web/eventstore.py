@@ -56,7 +56,15 @@ logger = logging.getLogger(__name__)
 
 
 class StoreConflict(MaeError, RuntimeError):
-    """The log no longer ends where the writer expected: another writer appended."""
+    """The log no longer ends where the writer expected: another writer appended. ``end`` is
+    where it ends (when known) and ``missed`` the events past the writer's expectation, when
+    the store brought them along (the writer then catches up without reading them again)."""
+
+    def __init__(self, message: str, *, end: int | None = None,
+                 missed: Sequence[Envelope] = ()) -> None:
+        super().__init__(message)
+        self.end = end
+        self.missed = list(missed)
 
 
 class StorageUnavailable(MaeError, OSError):

@@ -19,17 +19,37 @@ from web.audit import AuditEntry, AuditRow, kept_target
 from web.auth import Principal
 from web.redis_client import connect, redis_errors
 
-__all__ = ["RedisAuditLog"]
+__all__ = ["FIELDS", "RedisAuditLog", "row_fields"]
 
 STORE = "audit"
+
+#: The fields of an audit row, in order (the event log's append script writes them too).
+FIELDS = ("at", "principal_id", "role", "action", "target", "client", "result")
+
+
+def row_fields(row: AuditRow) -> dict[str, str]:
+    """The stream fields of ``row`` (``target`` filtered to identifiers, as JSON)."""
+    return {"at": row.at.isoformat(), "principal_id": row.principal.principal_id,
+            "role": row.principal.role.value, "action": row.action,
+            "target": json.dumps(kept_target(row.target), sort_keys=True, ensure_ascii=False),
+            "client": row.client, "result": row.result}
 
 
 class RedisAuditLog:
     """:class:`web.audit.Audit` on Redis streams."""
 
     def __init__(self, url: str, *, prefix: str = "mae:") -> None:
+        self.url = url
         self.prefix = prefix
         self._r: redis.Redis = connect(url)
+
+    def folds_into(self, store: object) -> bool:
+        """Whether ``store`` (an event log) writes this log's rows itself, in its append: a
+        :class:`web.redislog.RedisEventStore` on the same Redis and prefix (then a command's
+        events, op and audit row cost one round trip)."""
+        return getattr(store, "url", None) == self.url and \
+            getattr(store, "prefix", None) == self.prefix and \
+            callable(getattr(store, "append_audited", None))
 
     def close(self) -> None:
         self._r.close()
@@ -50,11 +70,7 @@ class RedisAuditLog:
 
     def record_many(self, rows: Sequence[AuditRow]) -> None:
         """Record several commands in one transaction (one round trip)."""
-        self._append(*({"at": r.at.isoformat(), "principal_id": r.principal.principal_id,
-                        "role": r.principal.role.value, "action": r.action,
-                        "target": json.dumps(kept_target(r.target), sort_keys=True,
-                                             ensure_ascii=False),
-                        "client": r.client, "result": r.result} for r in rows))
+        self._append(*(row_fields(r) for r in rows))
 
     def record_failed_login(self, *, at: datetime, claimed_id: str | None, client: str,
                             action: str, result: str) -> None:

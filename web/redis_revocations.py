@@ -4,7 +4,8 @@
 publishes it on channel ``revocations`` in one atomic step. Here a thread subscribes to the
 channel and then reads the whole set (subscribe first, so no revocation falls between the two),
 again after every reconnect; :meth:`RedisRevocations.revoked_ids` only reads memory, so the
-sweep before each publish costs nothing on the event loop.
+sweep before each publish costs nothing on the event loop. :meth:`RedisRevocations.is_revoked`
+answers the per-frame token check of a socket the same way (no round trip per command).
 """
 
 from __future__ import annotations
@@ -52,6 +53,19 @@ class RedisRevocations:
         listen(self._r, self.channel, self._stop, what="revocations",
                on_message=lambda data: self._note({data.decode()}),
                on_subscribed=read_all, on_lost=self.listening.clear)
+
+    def note(self, ids: set[str]) -> None:
+        """Count ``ids`` as revoked now (this instance revoked them: its own sockets must not
+        wait for the published message to come back)."""
+        self._note(ids)
+
+    def is_revoked(self, principal_id: str) -> bool | None:
+        """Whether ``principal_id`` is revoked, from memory while the feed is subscribed (the
+        set was read after subscribing, so nothing is missed); None while it is not."""
+        if not self.listening.is_set():
+            return None
+        with self._lock:
+            return principal_id in self._revoked
 
     def revoked_ids(self) -> frozenset[str] | None:
         """Every revoked id heard of, if any was added since the last call; else None."""

@@ -80,8 +80,9 @@ class RedisSnapshots:
             found: list[Any] = self._r.zrevrange(self._index, 0, -1)
         return [int(s) for s in found]
 
-    def latest(self) -> Restored | None:
-        """The newest usable snapshot, skipping (with a warning) any that is not."""
+    def latest(self, *, defer: bool = False) -> Restored | None:
+        """The newest usable snapshot, skipping (with a warning) any that is not; ``defer``:
+        its closed history left pending (see :func:`web.snapshots.check_snapshot`)."""
         for seq in self.seqs():
             name = f"snapshot-{seq:012d}"
             with redis_errors(STORE):
@@ -89,7 +90,8 @@ class RedisSnapshots:
             if blob is None:
                 continue
             try:
-                return check_snapshot(Path(name), blob, lambda s: log_digest(self._log, s))
+                return check_snapshot(Path(name), blob, lambda s: log_digest(self._log, s),
+                                      defer=defer)
             except (SnapshotError, ValueError, KeyError, TypeError) as exc:
                 logger.warning("skipping snapshot %s: %s", name, exc)
         return None

@@ -31,7 +31,10 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from dispatch.events import Envelope, Event, event_from_dict, event_to_dict
+from web.audit import AuditRow
 from web.eventstore import OpRecord, StorageUnavailable, StoreConflict
+from web.redis_audit import FIELDS as AUDIT_FIELDS
+from web.redis_audit import row_fields
 from web.redis_client import SOCKET_TIMEOUT_S, connect, redis_errors
 
 __all__ = ["RedisEventStore"]
@@ -44,30 +47,65 @@ PAGE = 500
 #: Longest single blocking XREAD, kept below the socket timeout so a quiet log is not an error.
 _BLOCK_S = max(0.1, SOCKET_TIMEOUT_S - 1.0)
 
-# KEYS: stream, ops hash. ARGV: expected_last_seq, n, then n event JSONs, the append's token,
-# then pairs of (op field, op value). Replies {1, new_last} or {0, actual_last}.
+#: At most this many entries come back with a refused append (the events the writer missed),
+#: so it catches up without reading them again.
+CONFLICT_TAIL = 64
+
+# KEYS: stream, ops hash, audit stream, then each audit row's principal stream.
+# ARGV: expected_last_seq, n events, n ops, n audit rows, F audit fields, the append's token,
+# max entries to return on a conflict; then the F field names, the n event JSONs, the (op
+# field, op value) pairs, and per audit row its principal stream's index in KEYS and F values.
+# Replies {1, new_last} or {0, actual_last, event JSON after expected_last_seq, ...} (the
+# missed events only when they all fit).
 _APPEND = """
 local last = 0
 local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
 if #top > 0 then last = tonumber(string.match(top[1][1], '^(%d+)')) end
 local expected = tonumber(ARGV[1])
-if last ~= expected then return {0, last} end
-local n = tonumber(ARGV[2])
-local token = ARGV[3 + n]
+if last ~= expected then
+  local reply = {0, last}
+  local missed = last - expected
+  if missed > 0 and missed <= tonumber(ARGV[7]) then
+    for _, entry in ipairs(redis.call('XRANGE', KEYS[1], '(' .. expected .. '-0', '+',
+                                      'COUNT', missed)) do
+      local f = entry[2]
+      for k = 1, #f, 2 do
+        if f[k] == 'd' then table.insert(reply, f[k + 1]) end
+      end
+    end
+  end
+  return reply
+end
+local n, nops, naudit, nf = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]),
+  tonumber(ARGV[5])
+local token = ARGV[6]
+local names = 7
+local at = names + nf
 for i = 1, n do
   local id = string.format('%d-0', expected + i)
   if i == n then
-    redis.call('XADD', KEYS[1], id, 'd', ARGV[2 + i], 'w', token)
+    redis.call('XADD', KEYS[1], id, 'd', ARGV[at + i], 'w', token)
   else
-    redis.call('XADD', KEYS[1], id, 'd', ARGV[2 + i])
+    redis.call('XADD', KEYS[1], id, 'd', ARGV[at + i])
   end
 end
-for j = 4 + n, #ARGV, 2 do
-  redis.call('HSET', KEYS[2], ARGV[j], ARGV[j + 1])
+at = at + n
+for j = 1, nops do
+  redis.call('HSET', KEYS[2], ARGV[at + 2 * j - 1], ARGV[at + 2 * j])
+end
+at = at + 2 * nops
+for r = 1, naudit do
+  local row = {}
+  for k = 1, nf do
+    row[2 * k - 1] = ARGV[names + k]
+    row[2 * k] = ARGV[at + k + 1]
+  end
+  redis.call('XADD', KEYS[3], '*', unpack(row))
+  redis.call('XADD', KEYS[tonumber(ARGV[at + 1])], '*', unpack(row))
+  at = at + nf + 1
 end
 return {1, expected + n}
 """
-
 
 def _seq_of(entry_id: bytes) -> int:
     return int(entry_id.split(b"-", 1)[0])
@@ -110,6 +148,8 @@ class RedisEventStore:
         self._sha: str | None = None
         self._lock = threading.Lock()
         self._last_seq = self._stored_end()
+        #: The end of this store's own latest append (its entries are not decoded again).
+        self._appended = 0
 
     # -- reading ------------------------------------------------------------------------
 
@@ -151,19 +191,29 @@ class RedisEventStore:
     def wait_beyond(self, after_seq: int, timeout_s: float) -> int:
         """Block on XREAD until an entry past ``after_seq`` exists or ``timeout_s`` has
         passed; return where the log ends. Run it in a worker thread: it holds the thread."""
+        return self.wait_events(after_seq, timeout_s)[0]
+
+    def wait_events(self, after_seq: int, timeout_s: float) -> tuple[int, list[Envelope]]:
+        """:meth:`wait_beyond`, also returning the events the blocking read brought (up to
+        :data:`PAGE`; none of this store's own appends), so a follower applies them without
+        reading them again: one round trip per wake-up."""
         deadline = time.monotonic() + max(0.0, timeout_s)
         while True:
             left = deadline - time.monotonic()
             block_ms = int(min(left, _BLOCK_S) * 1000)
-            found: Any
             if block_ms <= 0:  # BLOCK 0 would wait for ever: look once instead
-                found = self._range(f"({after_seq}-0", "+", 1)
+                found = self._range(f"({after_seq}-0", "+", PAGE)
             else:
                 with redis_errors(self.name):
-                    found = self._redis.xread({self.stream_key: f"{after_seq}-0"}, count=1,
-                                              block=block_ms)
-            if found or block_ms <= 0:
-                return self._stored_end()
+                    raw: Any = self._redis.xread({self.stream_key: f"{after_seq}-0"},
+                                                 count=PAGE, block=block_ms)
+                found = _entries(raw[0][1]) if raw else []
+            if found:
+                own = self._appended  # what this store appended itself is not decoded again
+                return found[-1][0], [Envelope(seq, event_from_dict(json.loads(f[b"d"])))
+                                      for seq, f in found if seq > own]
+            if block_ms <= 0:
+                return self._stored_end(), []
 
     def find_op(self, scope: str, op: str) -> OpRecord | None:
         with redis_errors(self.name):
@@ -200,6 +250,16 @@ class RedisEventStore:
 
     def append(self, events: Sequence[Event], *, expected_last_seq: int,
                op: OpRecord | None = None, ops: Sequence[OpRecord] = ()) -> list[Envelope]:
+        return self.append_audited(events, expected_last_seq=expected_last_seq, op=op,
+                                   ops=ops)
+
+    def append_audited(self, events: Sequence[Event], *, expected_last_seq: int,
+                       op: OpRecord | None = None, ops: Sequence[OpRecord] = (),
+                       audit: Sequence[AuditRow] = ()) -> list[Envelope]:
+        """:meth:`append`, also writing the audit rows ``audit`` (the audit log
+        :class:`web.redis_audit.RedisAuditLog` on this prefix) in the same script: a command's
+        events, its op and its audit row in one round trip, all or none. A refused append
+        (:class:`StoreConflict`) carries the events the writer missed when they are few."""
         if not events:
             return []
         envelopes = [Envelope(seq, event)
@@ -208,35 +268,49 @@ class RedisEventStore:
         records = [*ops, *([] if op is None else
                            [OpRecord(op.scope, op.op, op.digest, op.callout_id, last)])]
         token = secrets.token_hex(8)
-        argv: list[Any] = [expected_last_seq, len(events)]
+        keys = [self.stream_key, self.ops_key, f"{self.prefix}audit"]
+        place: dict[str, int] = {}
+        rows: list[Any] = []
+        for row in audit:
+            fields = row_fields(row)
+            key = f"{self.prefix}audit:{fields['principal_id']}"
+            if key not in place:
+                keys.append(key)
+                place[key] = len(keys)  # Lua's KEYS count from 1
+            rows += [place[key], *(fields[name] for name in AUDIT_FIELDS)]
+        argv: list[Any] = [expected_last_seq, len(events), len(records), len(audit),
+                           len(AUDIT_FIELDS), token, CONFLICT_TAIL, *AUDIT_FIELDS]
         argv += [json.dumps(event_to_dict(e), ensure_ascii=False) for e in events]
-        argv.append(token)
         for rec in records:
             argv += [_op_field(rec.scope, rec.op), _op_value(rec)]
+        argv += rows
         with self._lock:
             try:
                 with redis_errors(self.name):
-                    ok, end = self._run_append(argv)
+                    reply = self._run_append(keys, argv)
             except StorageUnavailable as exc:
                 if not self._stored_by(token, last):
                     raise
                 logger.warning("append of seq %d reported %s but is stored", last, exc.detail)
-                ok, end = 1, last
+                reply = [1, last]
+            ok, end = int(reply[0]), int(reply[1])
             if not ok:
                 if self._stored_by(token, last):  # a retried script met its own batch
                     ok, end = 1, last
                 else:
-                    self._last_seq = int(end)
+                    self._last_seq = end
+                    missed = [Envelope(seq, event_from_dict(json.loads(raw)))
+                              for seq, raw in enumerate(reply[2:], start=expected_last_seq + 1)]
                     raise StoreConflict(
                         f"the event log ends at {end}, not {expected_last_seq}: another "
-                        "writer appended first")
-            self._last_seq = last
+                        "writer appended first", end=end,
+                        missed=missed if len(missed) == end - expected_last_seq else ())
+            self._last_seq = self._appended = last
         return envelopes
 
-    def _run_append(self, argv: list[Any]) -> tuple[int, int]:
+    def _run_append(self, keys: list[str], argv: list[Any]) -> list[Any]:
         """EVALSHA of the append script, loading it the first time and again if Redis lost
         it (NOSCRIPT after a restart)."""
-        keys = [self.stream_key, self.ops_key]
         if self._sha is None:
             self._sha = str(self._redis.script_load(_APPEND))
         try:
@@ -244,8 +318,7 @@ class RedisEventStore:
         except redis.exceptions.NoScriptError:
             self._sha = str(self._redis.script_load(_APPEND))
             reply = self._redis.evalsha(self._sha, len(keys), *keys, *argv)
-        ok, end = reply
-        return int(ok), int(end)
+        return list(reply)
 
     def _stored_by(self, token: str, seq: int) -> bool:
         """Whether the entry ``seq`` was written by the append holding ``token``; False when

@@ -24,6 +24,7 @@ from dispatch.model import (
     MAX_NOTE_CHARS,
     MAX_REASON_CHARS,
     AgeBand,
+    Answer,
     Category,
     Children,
     CrewRole,
@@ -74,6 +75,15 @@ __all__ = [
     "TokenCreatedOut",
     "TokenIn",
     "UnitOut",
+    "VisitAckOut",
+    "VisitCancelIn",
+    "VisitIn",
+    "VisitMoveIn",
+    "VisitMsg",
+    "VisitOut",
+    "VisitPinIn",
+    "VisitPlanOut",
+    "VisitReportIn",
     "parse_message",
     "validation_errors",
 ]
@@ -230,6 +240,11 @@ class OutcomeOut(BaseModel):
     kind: str
     facility: str
     follow_up_at: datetime | None
+    children_present: str = "unknown"
+    children_informed: str = "unknown"
+    concern_report: str = "unknown"
+    sip_requested: str = "unknown"
+    care_contact_informed: str = "unknown"
 
 
 class CalloutAlarmOut(BaseModel):
@@ -260,6 +275,9 @@ class CalloutOut(BaseModel):
     ack_deadline: datetime | None
     ack_overdue: bool
     merged_into: str | None
+    on_scene_at: datetime | None = Field(
+        default=None, description="when its unit was first on scene (the crew's press time)")
+    cancelled_at: datetime | None = Field(default=None, description="when it was cancelled")
     outcome: OutcomeOut | None
     notes: list[NoteOut]
 
@@ -326,6 +344,14 @@ class CancelMsg(_Msg):
     type: Literal["cancel"]
     callout_id: Id
     reason: str = Field(default="", max_length=MAX_REASON_CHARS)
+    code: str = Field(default="", max_length=32, description="why, from a short list: "
+                      "not_needed, duplicate, other_agency, patient_not_found, wrong_alarm, "
+                      "other (needs a reason in words)")
+
+
+class ReopenMsg(_Msg):
+    type: Literal["reopen"]
+    callout_id: Id
 
 
 class MergeMsg(_Msg):
@@ -371,6 +397,9 @@ class StatusMsg(_Msg):
     facility: str = Field(default="", max_length=120)
     callout_id: Id | None = Field(default=None, description="the callout this status is for; "
                                   "refused if the unit is no longer on it")
+    pressed_at: AwareDatetime | None = Field(
+        default=None, description="when the crew pressed it (service time), if it waited "
+        "offline; recorded bounded: not before the unit's last status, not in the future")
     op: OpId | None = None
 
 
@@ -388,6 +417,16 @@ class OutcomeMsg(_Msg):
     kind: OutcomeKind
     facility: str = Field(default="", max_length=120)
     follow_up_at: AwareDatetime | None = None
+    children_present: Answer = Field(default=Answer.UNKNOWN, description="children present "
+                                     "at the visit")
+    children_informed: Answer = Field(default=Answer.UNKNOWN, description="children spoken "
+                                      "with or informed")
+    concern_report: Answer = Field(default=Answer.UNKNOWN, description="a concern report to "
+                                   "social services made (orosanmälan)")
+    sip_requested: Answer = Field(default=Answer.UNKNOWN, description="a coordinated "
+                                  "individual plan (SIP) asked for")
+    care_contact_informed: Answer = Field(default=Answer.UNKNOWN, description="a named care "
+                                          "contact informed")
 
 
 class CrewMemberIn(_In):
@@ -449,14 +488,126 @@ class FollowUpsMsg(_Msg):
     type: Literal["follow_ups"]
 
 
+# -- follow-up visits (web/routes/visits.py) --------------------------------------------------
+
+#: A pseudonymous patient reference: never a name or a personal number (the core checks that).
+PatientRef = Annotated[str, Field(min_length=1, max_length=32,
+                                  pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")]
+
+
+class VisitIn(_In):
+    """Book a follow-up visit: where, the start window (may span days), how long, what it
+    needs, and whether (and at what cost) it may be postponed to another day."""
+
+    patient_ref: PatientRef = Field(description="a pseudonymous reference, never a name or "
+                                    "personal number")
+    location: LocationIn
+    earliest_start: AwareDatetime
+    latest_start: AwareDatetime
+    duration_min: int = Field(ge=5, le=480)
+    competences: list[Competence] = Field(default_factory=list, max_length=20,
+                                          description="e.g. doctor")
+    staff: int = Field(default=1, ge=1, le=6, description="how many staff must go")
+    postponable: bool = True
+    postpone_cost_min: int = Field(default=60, ge=0, le=10080,
+                                   description="minutes of driving worth avoiding a "
+                                   "postponement (when postponable)")
+
+
+class VisitMoveIn(_In):
+    earliest_start: AwareDatetime
+    latest_start: AwareDatetime
+    duration_min: int | None = Field(default=None, ge=5, le=480)
+
+
+class VisitPinIn(_In):
+    """Pin a visit for the planner to a unit and/or a start time; nulls unpin."""
+
+    unit_id: Id | None = None
+    start: AwareDatetime | None = None
+
+
+class VisitCancelIn(_In):
+    reason: str = Field(default="", max_length=MAX_REASON_CHARS)
+
+
+class VisitReportIn(_In):
+    """A visit started, done or not met. A crew's unit comes from its token; a dispatcher
+    names the unit. ``op`` makes it exactly-once (the crew page's offline outbox)."""
+
+    unit_id: Id | None = None
+    reason: str = Field(default="", max_length=MAX_REASON_CHARS)
+    op: OpId | None = None
+
+
+class VisitAckOut(BaseModel):
+    visit_id: str
+    seq: int
+    duplicate: bool = False
+
+
+class VisitOut(BaseModel):
+    visit_id: str
+    patient_ref: str
+    location: LocationOut
+    earliest_start: datetime
+    latest_start: datetime
+    duration_s: int
+    competences: list[str]
+    staff: int
+    postpone_cost: int | None
+    source: str
+    agency: str
+    callout_id: str | None
+    status: str
+    booked_at: datetime
+    booked_by: str
+    changed_at: datetime | None
+    changed_by: str
+    unit_id: str | None
+    pinned_unit: str | None
+    pinned_start: datetime | None
+    moves: int
+    planned_unit: str | None
+    planned_start: datetime | None
+    planned_arrival: datetime | None
+    postponed: bool
+    at_risk: bool
+
+
+class VisitPlanOut(BaseModel):
+    """A day's plan: routes per unit (the crew sees its own), postponed and unplaced visits."""
+
+    day: str
+    revision: int
+    planned_at: datetime | None
+    cause: str
+    routes: list[dict[str, Any]]
+    postponed: list[str]
+    unplaced: list[str]
+    visits: list[VisitOut]
+
+
+class VisitMsg(_Msg):
+    """A crew's visit report over its socket: ``action`` started, done or not met."""
+
+    type: Literal["visit"]
+    action: Literal["start", "done", "not_met"]
+    visit_id: Id
+    reason: str = Field(default="", max_length=MAX_REASON_CHARS)
+    op: OpId | None = None
+
+
 DISPATCH_MESSAGES: dict[str, type[_Msg]] = {
-    "assign": AssignMsg, "reassign": AssignMsg, "cancel": CancelMsg, "merge": MergeMsg,
+    "assign": AssignMsg, "reassign": AssignMsg, "cancel": CancelMsg, "reopen": ReopenMsg,
+    "merge": MergeMsg,
     "split": SplitMsg, "note": NoteMsg, "recommend": RecommendMsg, "propose": ProposeMsg,
     "ping": PingMsg, "history": HistoryMsg, "follow_ups": FollowUpsMsg, "rota": RotaMsg,
 }
 CREW_MESSAGES: dict[str, type[_Msg]] = {
     "ack": AckMsg, "status": StatusMsg, "position": PositionMsg, "outcome": OutcomeMsg,
     "shift_start": ShiftStartMsg, "shift_end": ShiftEndMsg, "ping": PingMsg, "rota": RotaMsg,
+    "visit": VisitMsg,
 }
 AGENCY_MESSAGES: dict[str, type[_Msg]] = {"alarm": AlarmMsg, "ping": PingMsg}
 

@@ -25,6 +25,7 @@ from dispatch.model import Location
 from dispatch.recommend import Proposal, RecommendConfig, UnitOption
 from dispatch.region import Region
 from dispatch.rota import RotaShift, ShiftPattern, due_not_signed_on, sign_on_shift
+from dispatch.snapshot import SnapshotError
 from dispatch.state import DispatchState
 from maps.graph import RoadGraph
 from routing.engine import TravelTimes
@@ -36,8 +37,9 @@ from web.fanout import POSITION_ROLES, Backlog, Fanout, History, Subscription
 from web.follower import Follower
 from web.logindex import DEFAULT_WINDOW, AudienceWindow, LogIndex
 from web.metrics import Metrics
+from web.planning import DayPlanner, travel_fn
 from web.positions import PositionReport, PositionStorage, PositionTracker
-from web.snapshots import Snapshotter
+from web.snapshots import Snapshotter, restore_into
 from web.ticks import Ticker
 from web.views import alarm_status, dumps, location_view, rota_view
 from web.visibility import Audience, Viewer
@@ -135,6 +137,9 @@ class DispatchService:
                               self._fanout.broadcast, due=self.due_not_signed_on)
         self._alerting: set[asyncio.Task[None]] = set()
         self._writer.on_followed = self._followed
+        #: The day planner of follow-up visits (:mod:`web.planning`); runs in :meth:`run_planning`.
+        self.planner = DayPlanner(self.state, self.execute, clock=self.clock,
+                                  rota=self.rota_in_force, travel=lambda: travel_fn(self.travel()))
 
     # -- writing (web.writer) ------------------------------------------------------------------
 
@@ -143,11 +148,13 @@ class DispatchService:
             self.before_publish()
         self._fanout.publish(envelopes, audiences)
 
-    def load(self, *, prepare: bool = True) -> int:
+    def load(self, *, prepare: bool = True, defer_history: bool = False) -> int:
         """Restore the newest usable snapshot (if snapshots are on), replay the log after it and
         (unless ``prepare`` is false: the app does it once it serves, see
         :meth:`prepare_routing`) start preparing routing in the background; returns the number
-        of events replayed.
+        of events replayed. ``defer_history``: leave the snapshot's closed history to
+        :meth:`complete_history` (the app calls it once the port is open); until then readers
+        of it wait and commands are held.
 
         The cycle collector is paused meanwhile (the state is built of acyclic frozen values,
         freed by reference counting; each full collection would rescan the millions already
@@ -156,7 +163,9 @@ class DispatchService:
         gc.disable()
         try:
             if self._snapshots is not None:
-                self._snapshots.restore(self.state, self._index)
+                self._snapshots.restore(self.state, self._index, defer=defer_history)
+                if self._snapshots.history is not None:
+                    self._writer.hold()
             n = self._writer.load()
         finally:
             gc.freeze()
@@ -168,6 +177,55 @@ class DispatchService:
         if prepare:
             self.prepare_routing()
         return n
+
+    @property
+    def history_pending(self) -> bool:
+        """Whether the restored snapshot's closed history is still to be decoded (commands
+        are held meanwhile)."""
+        return self._snapshots is not None and self._snapshots.history is not None
+
+    async def complete_history(self) -> None:
+        """Decode the restored snapshot's closed history in a worker thread, make the state
+        whole on the loop and let the held commands in; then the cycle collector runs again.
+        Should the history not decode (never expected: its checksum matched), the state is
+        rebuilt from the log instead, commands still held."""
+        snapshots = self._snapshots
+        history = snapshots.history if snapshots is not None else None
+        try:
+            if snapshots is None or history is None:
+                return
+            history.start()
+            try:
+                await asyncio.to_thread(history.load_now)
+                snapshots.complete(self.state)
+            except SnapshotError as exc:
+                snapshots.history = None
+                logger.error("the snapshot's closed history does not decode (%s): replaying "
+                             "the log", exc)
+                fresh = await asyncio.to_thread(DispatchState.replay, self._store.read(0))
+                restore_into(self.state, fresh)
+                if self._positions is not None:
+                    self._positions.restore()
+            logger.info("the closed history is loaded; taking writes")
+        finally:
+            gc.freeze()
+            gc.enable()
+            self._writer.release()
+        self.snapshot_if_due()
+
+    async def whole(self) -> None:
+        """Wait, off the loop, until the restored snapshot's closed history is decoded (at
+        once if it is): call before a walk over every callout or alarm on the loop, which
+        would otherwise wait for it there and stall every socket."""
+        history = self._snapshots.history if self._snapshots is not None else None
+        if history is not None and not history.done:
+            await asyncio.to_thread(history.load_now)
+
+    async def ready_for(self, principal: Principal) -> None:
+        """Wait until the state holds what ``principal``'s first snapshot reads: an agency's
+        lists its alarms of the last day, closed ones too (see :meth:`whole`)."""
+        if principal.role is Role.AGENCY:
+            await self.whole()
 
     def _followed(self, envelopes: list[Envelope]) -> None:
         """Events another instance logged: its tick's timeouts are alerted here too (the alert
@@ -186,6 +244,7 @@ class DispatchService:
     def _published(self, envelopes: list[Envelope], audiences: list[Audience]) -> None:
         """After events were logged and applied: fan them out, and snapshot now and then."""
         self._publish(envelopes, audiences)
+        self.planner.notice(envelopes)
         if self._snapshots is not None:
             self._snapshots.note(self.state, self._index)
 
@@ -351,6 +410,7 @@ class DispatchService:
     async def history(self, viewer: Viewer, callout_id: str, *, limit: int) -> History:
         """The last ``limit`` logged events about a callout (and those merged into it) that
         ``viewer`` may see, read in pages off the event loop."""
+        await self.whole()
         return await self._fanout.history(viewer, callout_id, limit=limit)
 
     # -- fan-out (web.fanout) -----------------------------------------------------------------
@@ -436,6 +496,10 @@ class DispatchService:
     async def run_ticks(self, interval_s: float) -> None:
         """Tick every ``interval_s`` seconds until cancelled; a failing tick is logged."""
         await self._ticker.run(interval_s)
+
+    async def run_planning(self) -> None:
+        """Plan and re-plan the day's visits (:class:`web.planning.DayPlanner`) until cancelled."""
+        await self.planner.run()
 
     def close(self) -> None:
         """Tell every subscriber to stop and routing preparation to end; the stores are the

@@ -35,6 +35,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, timedelta
 from typing import Any
@@ -51,19 +52,22 @@ from dispatch.commands import (
     MergeCallouts,
     Reassign,
     RecordOutcome,
+    ReopenCallout,
     ReportStatus,
     SplitCallout,
     StartShift,
 )
 from dispatch.errors import InvalidCommand
-from dispatch.model import CrewMember, Outcome
+from dispatch.model import CARE_QUESTIONS, CrewMember, Outcome
 from dispatch.rota import sign_on_competences
 from dispatch.state import DispatchState
 from mae.errors import MaeError
 from web.auth import Action, Principal, Principals, authorize
 from web.connections import Connections, Handle
 from web.errors import BadMessage, Unauthorized, describe
+from web.eventstore import StorageUnavailable
 from web.intake import submit_alarm
+from web.routes.visits import report_visit
 from web.schemas import (
     AGENCY_MESSAGES,
     CREW_MESSAGES,
@@ -79,9 +83,11 @@ from web.schemas import (
     OutcomeMsg,
     PositionMsg,
     RecommendMsg,
+    ReopenMsg,
     ShiftStartMsg,
     SplitMsg,
     StatusMsg,
+    VisitMsg,
     parse_message,
 )
 from web.service import Backlog, DispatchService, Guard, Subscription
@@ -191,6 +197,19 @@ def revocable(ws: WebSocket, principal: Principal, sub: Subscription) -> Handle:
     return handle
 
 
+async def _still_active(principals: Principals, principal_id: str) -> bool:
+    """Whether the socket's token is still good (a worker thread: Redis is a round trip).
+    While the principals' store cannot be read the socket stays open (a revocation sent
+    through this service closes it at once anyway, see :mod:`web.connections`): closing
+    every board during a disk or Redis fault would leave the dispatchers blind, and the
+    check runs again on the next frame."""
+    try:
+        return await asyncio.to_thread(principals.is_active, principal_id)
+    except StorageUnavailable as exc:
+        logger.warning("cannot re-check principal %s: %s", principal_id, exc.detail)
+        return True
+
+
 async def client_frames(ws: WebSocket, principal: Principal, principals: Principals,
                         tasks: set[asyncio.Task[Any]], handle: Handle | None = None,
                         ) -> AsyncIterator[str]:
@@ -246,8 +265,11 @@ async def _still_valid(connections: Connections, principal: Principal, principal
     the revocations on the loop (cheap: SQLite asks ``PRAGMA data_version`` first, Redis is
     told by pub/sub); else by reading the token in a worker thread."""
     if handle is None:
-        return await asyncio.to_thread(principals.is_active, principal.principal_id)
-    connections.sweep()
+        return await _still_active(principals, principal.principal_id)
+    try:
+        connections.sweep()
+    except (sqlite3.Error, OSError, StorageUnavailable) as exc:  # as _still_active: stay open
+        logger.warning("cannot look at revocations for %s: %s", principal.principal_id, exc)
     return not handle.revoked.is_set()
 
 
@@ -263,6 +285,7 @@ async def _serve(ws: WebSocket, action: Action, kinds: dict[str, Any],
         since = since_param(ws)
         if since is not None and since > service.last_seq:  # seen on another instance
             await service.catch_up()
+        await service.ready_for(principal)  # off the loop, while a start decodes history
         conn.sub, plan = service.subscribe(principal, since, batch=batch_param(ws))
     except MaeError as exc:
         await refuse(ws, exc)
@@ -332,7 +355,13 @@ async def _assign(conn: Connection, msg: AssignMsg) -> Reply:
 
 async def _cancel(conn: Connection, msg: CancelMsg) -> Reply:
     authorize(conn.principal, Action.DISPATCH_COMMAND)
-    return await conn.run_command(CancelCallout(msg.callout_id, msg.reason), "cancel",
+    return await conn.run_command(CancelCallout(msg.callout_id, msg.reason, msg.code), "cancel",
+                                  {"callout_id": msg.callout_id, "code": msg.code})
+
+
+async def _reopen(conn: Connection, msg: ReopenMsg) -> Reply:
+    authorize(conn.principal, Action.DISPATCH_COMMAND)
+    return await conn.run_command(ReopenCallout(msg.callout_id), "reopen",
                                   {"callout_id": msg.callout_id})
 
 
@@ -380,7 +409,11 @@ async def _propose(conn: Connection, msg: Any) -> Reply:
 
 
 async def _ping(conn: Connection, msg: Any) -> Reply:
-    return {"type": "pong", "seq": conn.service.last_seq}
+    """The last seq and the service's clock (``at``, running ``speed`` times the wall clock's
+    pace), from which the pages learn the service's time."""
+    clock = conn.service.clock
+    return {"type": "pong", "seq": conn.service.last_seq, "at": clock.now().isoformat(),
+            "speed": float(getattr(clock, "speed", 1.0))}
 
 
 # Read-only extras for the dispatcher page: a callout's timeline and the planned follow-ups.
@@ -416,7 +449,8 @@ async def _dispatch_rota(conn: Connection, msg: Any) -> Reply:
 
 
 _DISPATCH: dict[str, Handler] = {
-    "assign": _assign, "reassign": _assign, "cancel": _cancel, "merge": _merge, "split": _split,
+    "assign": _assign, "reassign": _assign, "cancel": _cancel, "reopen": _reopen,
+    "merge": _merge, "split": _split,
     "note": _note, "recommend": _recommend, "propose": _propose, "ping": _ping,
     "history": _history, "follow_ups": _follow_ups, "rota": _dispatch_rota,
 }
@@ -459,7 +493,9 @@ def _still_on(unit_id: str, callout_id: str) -> Guard:
 async def _status(conn: Connection, msg: StatusMsg) -> Reply:
     unit = _unit(conn)
     guard = _still_on(unit, msg.callout_id) if msg.callout_id is not None else None
-    return await conn.run_command(ReportStatus(unit, msg.status, msg.facility), "status",
+    command = ReportStatus(unit, msg.status, msg.facility,
+                           msg.pressed_at.astimezone(UTC) if msg.pressed_at else None)
+    return await conn.run_command(command, "status",
                                   {"unit_id": unit, "status": msg.status.value},
                                   op=msg.op, guard=guard)
 
@@ -479,7 +515,8 @@ async def _position(conn: Connection, msg: PositionMsg) -> Reply:
 
 async def _outcome(conn: Connection, msg: OutcomeMsg) -> Reply:
     unit = _unit(conn)
-    outcome = Outcome(msg.kind, msg.facility, msg.follow_up_at)
+    outcome = Outcome(msg.kind, msg.facility, msg.follow_up_at,
+                      **{q: getattr(msg, q) for q in CARE_QUESTIONS})
     return await conn.run_command(RecordOutcome(unit, msg.callout_id, outcome), "outcome",
                                   {"unit_id": unit, "callout_id": msg.callout_id,
                                    "kind": msg.kind.value}, op=msg.op)
@@ -527,9 +564,22 @@ async def _shift_end(conn: Connection, msg: Any) -> Reply:
     return await conn.run_command(EndShift(unit), "shift_end", {"unit_id": unit})
 
 
+async def _visit(conn: Connection, msg: VisitMsg) -> Reply:
+    """A visit started, done or not met (web.routes.visits.report_visit); exactly-once with
+    an ``op``, like a status, so the crew page's outbox sends it after a gap."""
+    done = await report_visit(conn.service, conn.principal, conn.client, msg.visit_id,
+                              msg.action, unit_id=None, reason=msg.reason, op=msg.op)
+    reply: Reply = {"type": "ok", "visit_id": done["visit_id"], "seq": done["seq"],
+                    "callout_id": None}
+    if msg.op is not None:
+        reply.update(op=msg.op, duplicate=done["duplicate"])
+    return reply
+
+
 _CREW: dict[str, Handler] = {
     "ack": _ack, "status": _status, "position": _position, "outcome": _outcome,
     "shift_start": _shift_start, "shift_end": _shift_end, "ping": _ping, "rota": _crew_rota,
+    "visit": _visit,
 }
 
 

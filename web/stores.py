@@ -101,7 +101,9 @@ def _open_redis(settings: Settings, url: str) -> Stores:
     try:
         events: EventStore = RedisEventStore(url)
         closers.append(events.close)
-        principals = RedisPrincipalStore(url)
+        revocations = RedisRevocations(url)
+        closers.append(revocations.close)
+        principals = RedisPrincipalStore(url, revocations=revocations)
         closers.append(principals.close)
         audit = RedisAuditLog(url)
         closers.append(audit.close)
@@ -111,8 +113,6 @@ def _open_redis(settings: Settings, url: str) -> Stores:
         if positions is not None:
             closers.append(positions.close)
         shelf = RedisSnapshots(url, events)
-        revocations = RedisRevocations(url)
-        closers.append(revocations.close)
         standing = RedisUnitStanding(url, events)
         closers.append(standing.close)
     except BaseException:

@@ -21,7 +21,7 @@ from dispatch.events import (
     OutcomeRecorded,
     UnitAssigned,
 )
-from dispatch.model import Alarm, Location
+from dispatch.model import CARE_QUESTIONS, Alarm, Location
 from dispatch.recommend import UnitOption
 from dispatch.rota import (
     RotaShift,
@@ -148,9 +148,12 @@ def callout_view(
         "ack_deadline": _iso(callout.ack_deadline),
         "ack_overdue": callout.ack_overdue,
         "merged_into": callout.merged_into,
+        "on_scene_at": _iso(callout.on_scene_at),
+        "cancelled_at": _iso(callout.cancelled_at),
         "outcome": None if outcome is None else {
             "kind": outcome.kind.value, "facility": outcome.facility,
-            "follow_up_at": _iso(outcome.follow_up_at)},
+            "follow_up_at": _iso(outcome.follow_up_at),
+            **{q: getattr(outcome, q).value for q in CARE_QUESTIONS}},
         "notes": [{"at": n.at.isoformat(), "actor": n.actor, "text": n.text}
                   for n in callout.notes] if with_text else [],
     }

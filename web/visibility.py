@@ -21,8 +21,10 @@ from dispatch.events import (
     AssignmentCancelled,
     AssignmentTimedOut,
     CalloutCancelled,
+    CalloutReopened,
     CalloutsMerged,
     CalloutSplit,
+    DayPlanned,
     Envelope,
     Event,
     NoteAdded,
@@ -35,6 +37,7 @@ from dispatch.events import (
     UnitStatusChanged,
     event_to_dict,
 )
+from dispatch.model import CARE_QUESTIONS
 from dispatch.state import DispatchState
 from web.auth import Principal, Role
 
@@ -43,6 +46,7 @@ __all__ = ["MANAGER_KEYS", "Audience", "Viewer", "audience_of"]
 _AGENCY_EVENTS = (
     AlarmReceived, UnitAssigned, AssignmentAcknowledged, AssignmentTimedOut, AssignmentCancelled,
     UnitStatusChanged, OutcomeRecorded, CalloutCancelled, CalloutsMerged, CalloutSplit,
+    CalloutReopened,
 )
 
 
@@ -52,8 +56,9 @@ MANAGER_KEYS: dict[str, Any] = {
     "type": True, "v": True, "at": True, "actor": True, "callout_id": True, "unit_id": True,
     "alarm_id": True, "new_callout_id": True, "target_id": True, "source_id": True,
     "status": True, "facility": True, "eta_s": True, "ack_deadline": True, "ends_at": True,
-    "merged_reason": True,
-    "outcome": {"kind": True, "facility": True, "follow_up_at": True},
+    "merged_reason": True, "pressed_at": True, "code": True,
+    "outcome": {"kind": True, "facility": True, "follow_up_at": True,
+                **dict.fromkeys(CARE_QUESTIONS, True)},
     "alarm": {"alarm_id": True, "agency": True, "reference": True, "received_at": True,
               "priority": True, "category": True, "police_on_scene": True,
               "ambulance_on_scene": True,
@@ -98,6 +103,16 @@ def audience_of(state: DispatchState, event: Event) -> Audience:
     callouts: set[str] = set()
     if isinstance(event, UnitRegistered | ShiftStarted | ShiftEnded | UnitPositionReported):
         units.add(event.unit_id)
+    elif isinstance(event, DayPlanned):  # the units planned before and now: their day changed
+        before = state.day_plans.get(event.day)
+        units |= {r.unit_id for r in event.routes}
+        units |= {r.unit_id for r in before.routes} if before is not None else set()
+    elif isinstance(getattr(event, "visit_id", None), str):  # the units a visit concerns
+        visit_id: str = getattr(event, "visit_id")  # noqa: B009
+        visit = state.visits.get(visit_id)
+        units |= {u for u in (getattr(event, "unit_id", None), state.planned_unit(visit_id),
+                              visit.unit_id if visit else None,
+                              visit.pinned_unit if visit else None) if isinstance(u, str)}
     elif isinstance(event, UnitStatusChanged):
         units.add(event.unit_id)
         unit = state.units.get(event.unit_id)
@@ -157,6 +172,9 @@ class Viewer:
             if self.unit_id not in audience.units:
                 return None
             data = event_to_dict(event)
+            if isinstance(event, DayPlanned):  # a crew sees its own route of the day
+                data["routes"] = [r for r in data["routes"] if r["unit_id"] == self.unit_id]
+                data["postponed"], data["unplaced"] = [], []
         else:
             if self.agency not in audience.agencies or not isinstance(event, _AGENCY_EVENTS):
                 return None

@@ -28,7 +28,6 @@ events. A refused op changed nothing and is not remembered, so a retry of it is 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import hashlib
 import itertools
 import logging
@@ -36,9 +35,10 @@ import random
 import sqlite3
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from typing import TypeVar
 
@@ -78,10 +78,6 @@ class Executed:
     decision: Decision
     envelopes: list[Envelope]
     original_seq: int | None = None  # a repeated op: the seq its first run was stored at
-    #: Its audit row was written with the batch's events (see :meth:`Writer.run`); an error
-    #: the audit store raised then (other than SQLite's or the disk's) is for the caller.
-    audited: bool = False
-    audit_error: Exception | None = None
 
     @property
     def last_seq(self) -> int | None:
@@ -99,14 +95,33 @@ Publish = Callable[[list[Envelope], list[Audience]], None]
 _AuditBatch = list[tuple[AuditRow, "asyncio.Future[None]"]]
 
 
-@dataclass(frozen=True, slots=True)
-class _AuditSpec:
-    """Who ran a command and how, for the audit row the writer adds once it is decided."""
+@dataclass(eq=False)
+class _AuditDraft:
+    """A command's audit row before its result is known; ``written`` once it went to the
+    audit log in the same trip to the storage thread as its batch's events (with them, on a
+    store that takes audit rows with its events: Redis; right after them on SQLite); ``error``
+    is what the audit log raised then, for the caller (SQLite's and the disk's are reported,
+    not raised, as :meth:`Writer.record` does)."""
 
     principal: Principal
     action: str
     target: dict[str, object]
     client: str
+    written: bool = False
+    error: Exception | None = None
+
+    def row(self, at: datetime, result: str, callout_id: str | None, seq: int | None
+            ) -> AuditRow:
+        target = dict(self.target)
+        target.setdefault("callout_id", callout_id)
+        target["seq"] = seq
+        return AuditRow(at, self.principal, self.action, target, self.client, result)
+
+
+def _refusal(exc: BaseException) -> str:
+    """The audit result of a command the rules (or the store) refused."""
+    info = describe(exc)
+    return f"refused {info.code}" + (f" ({info.field})" if info.field else "")
 
 
 @dataclass(eq=False)
@@ -118,15 +133,7 @@ class _Job:
     op: tuple[str, str] | None
     guard: Guard | None
     future: asyncio.Future[Executed]
-    audit: _AuditSpec | None = None
-    audited: bool = False  # its row went into the storage thread with the batch's events
-    audit_error: Exception | None = None
-
-    def done(self, executed: Executed) -> Executed:
-        """``executed`` marked with what became of this job's audit row."""
-        if not self.audited:
-            return executed
-        return dataclasses.replace(executed, audited=True, audit_error=self.audit_error)
+    audit: _AuditDraft | None = None
 
 
 @dataclass(eq=False)
@@ -157,7 +164,7 @@ def _settle(answers: list[_Answer]) -> None:
         if isinstance(a.outcome, BaseException):
             a.job.future.set_exception(a.outcome)
         else:
-            a.job.future.set_result(a.job.done(a.outcome))
+            a.job.future.set_result(a.outcome)
 
 
 StorageErrorHook = Callable[[str], None]
@@ -207,6 +214,15 @@ class Writer:
         #: Called on the loop with each page of events other writers stored, once applied and
         #: published (the service alerts its dispatchers of timeouts another instance logged).
         self.on_followed: Callable[[list[Envelope]], None] | None = None
+        #: Cleared while the state is not whole (a snapshot's closed history still being
+        #: decoded after a start): commands and followed events wait for it.
+        self._whole = asyncio.Event()
+        self._whole.set()
+        #: The store's append that writes the batch's audit rows too (Redis, when the audit
+        #: log is on it): a command then costs one round trip, not two.
+        folds = getattr(audit, "folds_into", None)
+        self._append_audited: Callable[..., list[Envelope]] | None = \
+            getattr(store, "append_audited", None) if callable(folds) and folds(store) else None
 
     def _io(self, fn: Callable[[], T]) -> asyncio.Future[T]:
         """Run ``fn`` in the writer's storage thread."""
@@ -220,6 +236,19 @@ class Writer:
     def queue_depth(self) -> int:
         """Commands waiting for the writer (the batch being committed not included)."""
         return len(self._pending)
+
+    def hold(self) -> None:
+        """Make commands wait until :meth:`release` (the state is not whole yet)."""
+        self._whole.clear()
+
+    def release(self) -> None:
+        """Let the commands held since :meth:`hold` in, in the order they came."""
+        self._whole.set()
+
+    @property
+    def held(self) -> bool:
+        """True while commands wait for the state to be whole."""
+        return not self._whole.is_set()
 
     @property
     def halted(self) -> bool:
@@ -247,13 +276,15 @@ class Writer:
 
     async def execute(self, command: Command, *, actor: str, op: tuple[str, str] | None = None,
                       guard: Guard | None = None, bounded: bool = False,
-                      audit: _AuditSpec | None = None) -> Executed:
+                      audit: _AuditDraft | None = None) -> Executed:
         """Decide, log durably, apply and publish ``command``; raises the core's error if it
         breaks a rule (and then nothing changed). ``op`` = (scope, op id) makes it exactly-once:
         a repeat returns the first result marked duplicate. ``guard(state)`` runs in the writer
         before deciding and may raise to refuse a command the world moved past. Raises
         :class:`StorageUnavailable` while halted and, for a ``bounded`` command (a client's;
         the service's own ticks are not refused), :class:`Busy` when the queue is full."""
+        if not self._whole.is_set():
+            await self._whole.wait()
         if self._halted is not None:
             raise StorageUnavailable(self._halted.store, self._halted.detail)
         if bounded and len(self._pending) >= self.queue_size:
@@ -397,14 +428,16 @@ class Writer:
             _settle(answers)
             return
         expected = self.state.last_seq
-        rows, audited = self._audit_rows_of(planned, answers, expected)
+        rows = self._audit_rows_of(planned, answers, expected)
         try:
             envelopes, audit_failure = await self._io(partial(
-                self._append, events, expected, ops, rows))
+                self._append, events, expected, ops, [row for _, row in rows]))
         except (StorageUnavailable, StoreConflict) as exc:
             if isinstance(exc, StorageUnavailable):
                 self.storage_failed(exc.store, exc.detail)
-            await self._catch_up()
+            if not (isinstance(exc, StoreConflict) and exc.end is not None and
+                    self._apply_known(exc.missed) and self.state.last_seq >= exc.end):
+                await self._catch_up()  # (the refusal did not bring every missed event)
             if isinstance(exc, StoreConflict) and self._halted is None and \
                     attempt < REDECIDE_LIMIT:
                 # another instance appended first: decide the whole batch again on the state
@@ -433,10 +466,67 @@ class Writer:
             return
         self.commits += 1
         self.storage_ok("events")
-        self._audit_written(rows, audited, audit_failure)
+        self._audit_written(rows, audit_failure)
         audiences = [self.apply(env) for env in envelopes]
         self._publish(envelopes, audiences)
         self._answer(planned, answers, expected)
+
+    def _append(self, events: list[Event], expected: int, ops: list[OpRecord],
+                rows: list[AuditRow]) -> tuple[list[Envelope], Exception | None]:
+        """(Storage thread.) Append ``events`` and write the batch's audit ``rows`` in one
+        trip: with the events where the store takes them (Redis), else right after them. An
+        audit failure after the events were stored does not undo them: it is returned."""
+        if rows and self._append_audited is not None:
+            return self._append_audited(events, expected_last_seq=expected, ops=ops,
+                                        audit=rows), None
+        envelopes = self.store.append(events, expected_last_seq=expected, ops=ops)
+        if rows and self.audit is not None:
+            try:
+                self.audit.record_many(rows)
+            except Exception as exc:
+                return envelopes, exc
+        return envelopes, None
+
+    def _audit_written(self, rows: list[tuple[_AuditDraft, AuditRow]],
+                       failure: Exception | None) -> None:
+        """Mark the batch's drafts written; a SQLite or disk failure of their rows is reported
+        (health, metrics) and logged as :meth:`record` does, another goes to the callers."""
+        if isinstance(failure, sqlite3.Error | OSError):
+            self.storage_failed("audit", str(failure))
+            for _, row in rows:
+                logger.error("audit row for %s by %s lost: %s", row.action,
+                             row.principal.principal_id, failure)
+            failure = None
+        for draft, _ in rows:
+            draft.written = True
+            draft.error = failure
+
+    def _audit_rows_of(self, planned: list[_Planned], answers: list[_Answer], base: int
+                       ) -> list[tuple[_AuditDraft, AuditRow]]:
+        """The audit rows of a batch about to be appended at ``base + 1 …``, written in the
+        same trip to the storage thread: each job's result as :meth:`run` would record it."""
+        if self.audit is None:
+            return []
+        now = self.clock.now()
+        rows: list[tuple[_AuditDraft, AuditRow]] = []
+        items: list[_Planned | _Answer] = [*planned, *answers]
+        for item in sorted(items, key=lambda x: x.place):
+            draft = item.job.audit
+            if draft is None:
+                continue
+            if isinstance(item, _Planned):
+                first = item.first or item
+                rows.append((draft, draft.row(now, "ok" if item.first is None else "duplicate",
+                                              first.decision.callout_id,
+                                              base + first.start + first.count)))
+            elif isinstance(item.outcome, MaeError):
+                rows.append((draft, draft.row(now, _refusal(item.outcome), None, None)))
+            elif isinstance(item.outcome, Executed):
+                done = item.outcome
+                rows.append((draft, draft.row(
+                    now, "duplicate" if done.decision.duplicate else "ok",
+                    done.decision.callout_id, done.last_seq)))
+        return rows
 
     def _answer(self, planned: list[_Planned], answers: list[_Answer], base: int) -> None:
         """Answer a committed batch's jobs in their order (which is the log's)."""
@@ -453,74 +543,13 @@ class Writer:
             return
         if item.first is not None:  # a repeat of an op earlier in the same batch
             first = item.first
-            item.job.future.set_result(item.job.done(Executed(
+            item.job.future.set_result(Executed(
                 Decision([], callout_id=first.decision.callout_id, duplicate=True), [],
-                original_seq=base + first.start + first.count)))
+                original_seq=base + first.start + first.count))
             return
         envelopes = [Envelope(base + item.start + 1 + i, e)
                      for i, e in enumerate(item.decision.events)]
-        item.job.future.set_result(item.job.done(Executed(item.decision, envelopes)))
-
-    def _audit_rows_of(self, planned: list[_Planned], answers: list[_Answer], base: int
-                       ) -> tuple[list[AuditRow], list[_Job]]:
-        """The audit rows of a batch's jobs that went through (refusals are recorded by
-        :meth:`run`), to be written in the same trip to the storage thread as the events: one
-        hop per batch instead of two. ``base``: the seq the batch's events follow."""
-        if self.audit is None:
-            return [], []
-        now = self.clock.now()
-        rows: list[AuditRow] = []
-        jobs: list[_Job] = []
-        for item in planned:
-            spec = item.job.audit
-            if spec is None:
-                continue
-            first = item.first or item
-            duplicate = item.first is not None
-            target = {**spec.target}
-            target.setdefault("callout_id", first.decision.callout_id)
-            target["seq"] = base + first.start + first.count
-            rows.append(AuditRow(now, spec.principal, spec.action, target, spec.client,
-                                 "duplicate" if duplicate else "ok"))
-            jobs.append(item.job)
-        for answer in answers:
-            spec, outcome = answer.job.audit, answer.outcome
-            if spec is None or not isinstance(outcome, Executed):
-                continue
-            target = {**spec.target}
-            target.setdefault("callout_id", outcome.decision.callout_id)
-            target["seq"] = outcome.last_seq
-            rows.append(AuditRow(now, spec.principal, spec.action, target, spec.client,
-                                 "duplicate" if outcome.decision.duplicate else "ok"))
-            jobs.append(answer.job)
-        return rows, jobs
-
-    def _append(self, events: list[Event], expected: int, ops: list[OpRecord],
-                rows: list[AuditRow]) -> tuple[list[Envelope], Exception | None]:
-        """(Storage thread.) Append ``events``, then write ``rows`` to the audit log; an audit
-        failure does not undo the events and is returned, not raised."""
-        envelopes = self.store.append(events, expected_last_seq=expected, ops=ops)
-        if not rows or self.audit is None:
-            return envelopes, None
-        try:
-            self.audit.record_many(rows)
-        except Exception as exc:
-            return envelopes, exc
-        return envelopes, None
-
-    def _audit_written(self, rows: list[AuditRow], jobs: list[_Job],
-                       failure: Exception | None) -> None:
-        """Mark ``jobs`` audited; a SQLite or disk failure of their rows is reported (health,
-        metrics) like any audit failure, another (e.g. Redis unavailable) goes to the callers."""
-        if isinstance(failure, sqlite3.Error | OSError):
-            self.storage_failed("audit", str(failure))
-            for row in rows:
-                logger.error("audit row for %s by %s lost: %s", row.action,
-                             row.principal.principal_id, failure)
-            failure = None
-        for job in jobs:
-            job.audited = True
-            job.audit_error = failure
+        item.job.future.set_result(Executed(item.decision, envelopes))
 
     async def _catch_up(self) -> None:
         """Re-read the log's end and apply (and publish) whatever is stored beyond the state;
@@ -566,20 +595,38 @@ class Writer:
     def _read_page(self, since: int) -> list[Envelope]:
         return list(itertools.islice(self.store.read(since), TAIL_PAGE))
 
-    async def follow(self, upto: int | None = None) -> int:
+    async def follow(self, upto: int | None = None, events: Sequence[Envelope] = ()) -> int:
         """Apply and publish the events other instances appended to a shared store since the
         state's end, exactly once and in order (never while this writer's own batch is being
         appended: its events are applied by the commit). ``upto``: where the log was seen to
         end; when the state has reached it meanwhile (this writer's own commit) nothing is
-        read. Returns how many were applied; raises :class:`StorageUnavailable` if the log
-        cannot be read."""
+        read. ``events``: those the follower's read brought already (applied without reading
+        them again when they continue the state). Returns how many were applied; raises
+        :class:`StorageUnavailable` if the log cannot be read."""
+        if not self._whole.is_set():
+            await self._whole.wait()
         async with self._applying:
             if upto is not None and self.state.last_seq >= upto:
                 return 0
+            n = self._apply_known(events)
+            if upto is not None and self.state.last_seq >= upto:
+                return n
             try:
-                return await self._apply_tail()
+                return n + await self._apply_tail()
             except sqlite3.Error as exc:
                 raise StorageUnavailable("events", str(exc)) from exc
+
+    def _apply_known(self, events: Sequence[Envelope]) -> int:
+        """Apply and publish those of ``events`` (read already) that continue the state
+        without a gap; the caller holds ``_applying``. Returns how many were applied."""
+        page = [env for env in events if env.seq > self.state.last_seq]
+        if not page or any(env.seq != self.state.last_seq + 1 + i for i, env in enumerate(page)):
+            return 0
+        audiences = [self.apply(env) for env in page]
+        self._publish(page, audiences)
+        if self.on_followed is not None:
+            self.on_followed(page)
+        return len(page)
 
     async def probe(self) -> bool:
         """The storage heartbeat: a small durable write; when it works, a halted writer catches
@@ -619,29 +666,30 @@ class Writer:
     ) -> Executed:
         """:meth:`execute` on behalf of ``principal``, recorded in the audit log whether done or
         refused (except when the queue is full: see :class:`Busy`); an ``op`` id is scoped to
-        the principal's unit (or to the principal). The row of a command that went through is
-        written by the writer with its batch's events (one trip to the storage thread); a
-        refusal's, or one whose batch stored nothing, is written here."""
+        the principal's unit (or to the principal). The row of a command in a batch that
+        stored events goes in the same trip to the storage thread as the events (one hop per
+        batch, not two); that of a batch that stored nothing is written here."""
         target = dict(target or {})
         key = None
         if op is not None:
             scope = f"unit:{principal.unit_id}" if principal.unit_id else \
                 f"principal:{principal.principal_id}"
             key = (scope, op)
-        spec = _AuditSpec(principal, action, target, client)
+        draft = _AuditDraft(principal, action, dict(target), client)
         try:
             done = await self.execute(command, actor=principal.actor, op=key, guard=guard,
-                                      bounded=True, audit=spec)
+                                      bounded=True, audit=draft)
         except Busy:
             raise  # not audited: a row per refusal would add writes to an overloaded store
         except MaeError as exc:
-            info = describe(exc)
-            await self.record(principal, action, target, client,
-                              f"refused {info.code}" + (f" ({info.field})" if info.field else ""))
+            if not draft.written:
+                await self.record(principal, action, target, client, _refusal(exc))
+            elif draft.error is not None:
+                raise draft.error from exc
             raise
-        if done.audited:  # written with its events
-            if done.audit_error is not None:
-                raise done.audit_error
+        if draft.written:  # with its batch's events
+            if draft.error is not None:
+                raise draft.error
             return done
         target.setdefault("callout_id", done.decision.callout_id)
         target["seq"] = done.last_seq

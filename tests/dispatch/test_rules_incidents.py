@@ -113,3 +113,20 @@ def test_no_merge_beyond_radius_window_or_across_follow_up():
     near = alarm("N", LAT, LON, minutes=14, priority=1, category=Category.PSYCHOSIS)
     assert [_merge_target(state, a, config)[0] is not None for a in (far, late, planned, near)] \
         == [False, False, False, True]
+
+
+def test_a_zero_merge_window_turns_automatic_merging_off():
+    """Issue 16: a study that never merges alarms (same place, same minute) can say so."""
+    state = build([((LAT, LON), 0, 1, Category.PSYCHOSIS, False)])
+    same = alarm("S", LAT, LON, minutes=0, priority=1, category=Category.PSYCHOSIS)
+    assert _merge_target(state, same, DispatchConfig())[0] is not None
+    assert _merge_target(state, same, DispatchConfig(merge_window_s=0))[0] is None
+
+
+def test_a_negative_merge_window_is_refused():
+    import pytest
+
+    from dispatch.errors import InvalidCommand
+
+    with pytest.raises(InvalidCommand):
+        DispatchConfig(merge_window_s=-1)

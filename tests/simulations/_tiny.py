@@ -66,3 +66,34 @@ def tiny_scenario(**overrides: Any) -> dict[str, Any]:
         else:
             data[key] = value
     return data
+
+
+MATRIX_DIR = Path(__file__).parents[1] / "data" / "matrix"
+
+
+def matrix_scenario(log: Path | None = None, **overrides: Any) -> dict[str, Any]:
+    """A scenario on the tiny matrix region of ``tests/data/matrix``: one base at node A, a
+    hospital at node C, ``count`` identical cars around the clock, no acknowledge or turnout
+    delay (so a response is the matrix's minutes), replaying ``log`` when given."""
+    data: dict[str, Any] = {
+        "name": "tiny matrix",
+        "start": "2026-01-05",
+        "days": 1,
+        "timezone": "UTC",
+        "map": {"nodes": str(MATRIX_DIR / "nodes.csv"), "matrix": str(MATRIX_DIR / "times.csv"),
+                "crs": "EPSG:28992"},
+        "facilities": [{"name": "Hospital C", "kind": "hospital", "node": "C"}],
+        "bases": [{"id": "a", "node": "A"}],
+        "units": [{"id": "AMB", "base": "a", "count": 1, "shifts": "24/7"}],
+        "service": {"ack_s": 0, "turnout_min": 0, "transport_to": "hospital",
+                    "on_scene_min": 20, "on_scene_sd_min": 0, "at_facility_min": 10,
+                    "at_facility_sd_min": 0},
+        "demand": ({"kind": "replay", "csv": str(log)} if log is not None
+                   else {"kind": "synthetic", "alarms_per_year": 3000}),
+    }
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(data.get(key), dict):
+            data[key] = {**data[key], **value}
+        else:
+            data[key] = value
+    return data

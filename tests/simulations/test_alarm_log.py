@@ -42,22 +42,20 @@ def test_validator_names_every_bad_row_and_field(tmp_path: Path) -> None:
         "R5,2026-01-05T14:00:00+00:00,fire,1,nonsense,65.0,,,,\n"                   # row 6
         "R1,2026-01-05T15:00:00+00:00,police,1,suicide_risk,65.0,20.6,,,\n"         # row 7
         ",2026-01-05T16:00:00+00:00,police,1,suicide_risk,65.0,20.6,,,-3\n"         # row 8
-    )
+    )  # row 8's empty reference is allowed (it becomes "row8"); its -3 minutes are not
     problems = validate_alarm_log(write(tmp_path, body), graph=tiny_graph())
     named = {(row, field) for row, field, _ in problems}
     assert named == {(4, "priority"), (5, "received_at"), (5, "place"), (6, "agency"),
-                     (6, "category"), (6, "lon"), (7, "reference"), (8, "reference"),
-                     (8, "on_scene_min")}
+                     (6, "category"), (6, "lon"), (7, "reference"), (8, "on_scene_min")}
     with pytest.raises(AlarmLogError, match="row 4, priority") as info:
         read_alarm_log(tmp_path / "log.csv", graph=tiny_graph())
     assert isinstance(info.value, ValueError)
 
 
 def test_missing_and_unknown_columns_are_named(tmp_path: Path) -> None:
-    p = write(tmp_path, "R1,2026-01-05T10:00:00Z,police\n",
-              header="reference,received_at,agency,colour\n")
+    p = write(tmp_path, "R1,police\n", header="reference,agency,colour\n")
     problems = validate_alarm_log(p)
-    assert (1, "priority", "required column is missing") in problems
+    assert (1, "received_at", "required column is missing") in problems
     assert any(r == 1 and f == "colour" for r, f, _ in problems)
 
 
@@ -85,3 +83,23 @@ def test_replay_outside_the_scenario_days_is_refused(tmp_path: Path) -> None:
     del data["demand"]["alarms_per_year"]
     with pytest.raises(ScenarioError, match="R9"):
         scenario_from_dict(data, graph=tiny_graph(), base_dir=tmp_path)
+
+
+def test_a_log_of_only_times_and_places_gets_defaults(tmp_path: Path) -> None:
+    """Issue 16: a replay log needs only the time and the place; a transport flag sets who
+    goes to the facility, the rest is defaulted (reference = row number)."""
+    p = write(tmp_path, "2026-01-05T10:00:00+00:00,Beta,1,40,12\n"
+                        "2026-01-05T11:00:00+00:00,Gamma,no,,\n",
+              header="received_at,place,transport,on_scene_min,at_facility_min\n")
+    a, b = read_alarm_log(p, graph=tiny_graph())
+    assert (a.reference, a.agency, a.priority, a.category.value) == (
+        "row2", Agency.OTHER, Priority.URGENT, "other")
+    assert a.outcome is OutcomeKind.TRANSPORTED_MAE and b.outcome is OutcomeKind.STAYED_HOME
+    assert (a.on_scene_s, a.at_facility_s, b.on_scene_s) == (2400.0, 720.0, None)
+
+
+def test_a_bad_transport_flag_is_named(tmp_path: Path) -> None:
+    p = write(tmp_path, "2026-01-05T10:00:00+00:00,Beta,maybe\n",
+              header="received_at,place,transport\n")
+    assert [(r, f) for r, f, _ in validate_alarm_log(p, graph=tiny_graph())] == [
+        (2, "transport")]

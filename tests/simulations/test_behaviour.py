@@ -19,7 +19,7 @@ from dispatch.commands import (
     decide,
 )
 from dispatch.events import Envelope
-from dispatch.model import Agency, Alarm, Category, Location, Outcome, OutcomeKind, Priority
+from dispatch.model import Agency, Alarm, Category, Location, OutcomeKind, Priority
 from dispatch.state import DispatchState
 from dispatch.status import UnitStatus
 from maps.graph import Facility
@@ -32,6 +32,7 @@ from simulations.behaviour import (
     phase_of,
     transport_facilities,
 )
+from simulations.care import care_outcome
 from simulations.errors import SimulationError
 from simulations.spec import DemandAlarm, Service
 from tests.simulations._tiny import NODES, T0
@@ -111,8 +112,10 @@ def test_an_outcome_at_the_scene_closes_the_job_without_asking_for_a_facility() 
         raise AssertionError("no facility is needed when nobody carries the patient")
 
     act = SIM.act(Phase.ON_SCENE, "U1", "C1", chance=CHANCE, nearest=nearest)
-    assert act.commands == (RecordOutcome("U1", "C1", Outcome(OutcomeKind.STAYED_HOME)),)
-    assert act.outcome == Outcome(OutcomeKind.STAYED_HOME) and act.transport == ""
+    expected = care_outcome("C1", OutcomeKind.STAYED_HOME)  # with the crew's care answers
+    assert expected.kind is OutcomeKind.STAYED_HOME and expected.facility == ""
+    assert act.commands == (RecordOutcome("U1", "C1", expected),)
+    assert act.outcome == expected and act.transport == ""
 
 
 def test_the_mae_car_takes_its_patient_to_the_nearest_facility_and_hands_over() -> None:
@@ -124,14 +127,14 @@ def test_the_mae_car_takes_its_patient_to_the_nearest_facility_and_hands_over() 
     there = SIM.act(Phase.TO_FACILITY, "U1", "C1", facility=PSY)
     assert there.commands == (ReportStatus("U1", UnitStatus.AT_FACILITY, "Alpha sjukhus"),)
     done = SIM.act(Phase.HANDOVER, "U1", "C1", chance=chance, facility=PSY)
-    assert done.outcome == Outcome(OutcomeKind.TRANSPORTED_MAE, "Alpha sjukhus")
+    assert done.outcome == care_outcome("C1", OutcomeKind.TRANSPORTED_MAE, "Alpha sjukhus")
     assert done.commands == (RecordOutcome("U1", "C1", done.outcome),)
 
 
 def test_when_the_ambulance_carries_the_patient_the_outcome_names_the_facility() -> None:
     chance = Chance(OutcomeKind.TRANSPORTED_AMBULANCE, 4000.0, 1500.0)
     act = SIM.act(Phase.ON_SCENE, "U1", "C1", chance=chance, nearest=lambda: PSY)
-    assert act.outcome == Outcome(OutcomeKind.TRANSPORTED_AMBULANCE, "Alpha sjukhus")
+    assert act.outcome == care_outcome("C1", OutcomeKind.TRANSPORTED_AMBULANCE, "Alpha sjukhus")
     assert act.transport == "ambulance" and act.drive_to is None
 
 

@@ -45,3 +45,65 @@ def test_summary_counts_and_economics() -> None:
     assert k.scalars["response_p50_min"] <= k.scalars["response_p90_min"]
     names = {m.municipality for m in k.by_municipality}
     assert names <= {"Alphaby", "Gammaby", "Deltaby"} and "Alphaby" in names
+
+
+def _four_calls(tmp_path, **overrides):  # type: ignore[no-untyped-def]
+    """One car at A; responses 10, 30, 12 and (queued 27 min behind the third) 39 minutes."""
+    from tests.simulations._tiny import matrix_scenario
+
+    p = tmp_path / "log.csv"
+    p.write_text("received_at,node,transport,on_scene_min\n"
+                 "2026-01-05T10:00:00Z,B,no,20\n2026-01-05T12:00:00Z,D,no,20\n"
+                 "2026-01-05T14:00:00Z,C,no,20\n2026-01-05T14:05:00Z,A,no,20\n",
+                 encoding="utf-8")
+    sc = scenario_from_dict(matrix_scenario(p, **overrides))
+    return sc, simulate(sc)
+
+
+def test_response_statistics_use_linear_percentiles_and_the_thresholds(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    sc, res = _four_calls(tmp_path)
+    s = summarize(res, sc).scalars
+    assert [r.response_s / 60 for r in res.records if r.response_s] == [10, 30, 12, 39]
+    assert s["response_mean_min"] == pytest.approx(22.75)
+    assert s["response_p50_min"] == pytest.approx(21.0)
+    # sorted 10, 12, 30, 39: rank 0.9 * 3 = 2.7 -> 30 + 0.7 * 9; rank 2.85 -> 30 + 0.85 * 9
+    assert s["response_p90_min"] == pytest.approx(36.3)
+    assert s["response_p95_min"] == pytest.approx(37.65)
+    assert [s[f"within_{m}_min"] for m in (8, 12, 15, 30, 60, 90)] == [
+        0.0, 0.5, 0.5, 0.75, 1.0, 1.0]
+    assert s["queued_share"] == 0.25 and s["queue_wait_mean_min"] == pytest.approx(27.0)
+
+
+def test_thresholds_and_the_utilisation_window_are_the_scenarios(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    sc, res = _four_calls(tmp_path, kpi={"thresholds_min": [20, 5],
+                                         "utilisation_from_min": 600,
+                                         "utilisation_to_min": 720})
+    s = summarize(res, sc).scalars
+    assert sc.kpi.thresholds_min == (5.0, 20.0)
+    assert (s["within_5_min"], s["within_20_min"]) == (0.0, 0.5)
+    assert "within_8_min" not in s
+    # busy 10:00-10:30 of the window 10:00-12:00
+    assert s["utilisation"] == pytest.approx(30 / 120)
+    whole = summarize(res, _four_calls(tmp_path)[0]).scalars
+    # busy 30 + 50 + 32 + 32 minutes of the day's 1,440
+    assert whole["utilisation"] == pytest.approx(144 / 1440)
+
+
+def test_call_rows_give_one_line_per_call_in_minutes(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from simulations.kpi import CALL_COLUMNS, call_rows
+
+    _, res = _four_calls(tmp_path)
+    rows = call_rows(res)
+    assert len(rows) == 4 and all(list(r) == list(CALL_COLUMNS) for r in rows)
+    last = rows[-1]
+    assert (last["reference"], last["queued"], last["wait_min"], last["response_min"]) == (
+        "row5", 1, "27.0000", "39.0000")
+    assert last["alarm_at"] == "2026-01-05T14:05:00+00:00"
+
+
+def test_a_bad_kpi_key_is_named(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from simulations.errors import ScenarioError
+
+    with pytest.raises(ScenarioError) as info:
+        _four_calls(tmp_path, kpi={"thresholds_min": [0]})
+    assert info.value.key == "kpi.thresholds_min"

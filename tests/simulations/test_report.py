@@ -7,6 +7,8 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
 from mae.cli import main
 from simulations.batch import run_batch
 from simulations.report import write_report
@@ -53,3 +55,90 @@ def test_cli_bad_scenario_is_one_line_error(tmp_path: Path, capsys) -> None:  # 
     assert main(["simulate", str(bad), "--no-progress", "--out", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("mae: error: ") and "bad.toml: bases: name at least one base" in err
+
+
+def test_the_road_map_is_one_collection_of_every_edge() -> None:
+    """Issue 16: one LineCollection, not one ax.plot per edge; each edge keeps its geometry."""
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import LineCollection
+
+    from simulations.report import draw_roads
+    from tests.simulations._tiny import tiny_graph
+
+    g = tiny_graph()
+    fig, ax = plt.subplots()
+    draw_roads(ax, g)
+    (coll,) = [c for c in ax.collections if isinstance(c, LineCollection)]
+    assert not ax.lines
+    segments = coll.get_segments()
+    assert len(segments) == g.n_edges
+    src = g.edge_source
+    for e, seg in enumerate(segments):
+        want = [(lon, lat) for lat, lon in g.edge_geometry(e, int(src[e]))]
+        assert [tuple(p) for p in seg.tolist()] == want
+    plt.close(fig)
+
+
+def test_map_aspect_follows_the_maps_latitude() -> None:
+    import math
+
+    from simulations.report import map_aspect
+
+    assert map_aspect(0.0) == 1.0
+    assert map_aspect(52.1) == pytest.approx(1 / math.cos(math.radians(52.1)))
+    assert map_aspect(66.5) > map_aspect(52.1)
+
+
+def test_the_coverage_label_names_the_season_counted() -> None:
+    from dataclasses import replace
+
+    from simulations.report import coverage_label
+    from simulations.spec import Roads
+
+    sc = load_scenario(SCENARIOS / "norrbotten_today.toml")
+    assert "summer driving" in coverage_label(replace(sc, roads=Roads(season="summer")))
+    assert "winter driving" in coverage_label(replace(sc, roads=Roads(season="winter")))
+
+
+def test_a_matrix_scenario_reports_and_writes_its_calls(tmp_path: Path) -> None:
+    from tests.simulations._tiny import matrix_scenario
+
+    data = matrix_scenario(days=2)
+    toml = tmp_path / "m.toml"
+    toml.write_text(_to_toml(data), encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["simulate", str(toml), "--seeds", "2", "--workers", "1", "--out", str(out),
+                 "--no-progress"]) == 0
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "Response time mean (min)" in page and "Attended within 8 min (%)" in page
+    assert "linear interpolation" in page
+    with (out / "calls.csv").open(encoding="utf-8") as fh:
+        calls = list(csv.DictReader(fh))
+    with (out / "kpis.csv").open(encoding="utf-8") as fh:
+        kpis = list(csv.DictReader(fh))
+    assert len(calls) == sum(int(float(k["incidents"])) for k in kpis) > 0
+    assert {c["seed"] for c in calls} == {"0", "1"}
+
+
+def _to_toml(data: dict[str, object]) -> str:
+    """Just enough TOML for the scenario dicts of ``_tiny`` (tables, arrays of tables)."""
+    def value(v: object) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, str):
+            return json.dumps(v)
+        if isinstance(v, list):
+            return "[" + ", ".join(value(x) for x in v) + "]"
+        return str(v)
+
+    top, tables = [], []
+    for key, v in data.items():
+        if isinstance(v, dict):
+            tables.append(f"[{key}]\n" + "".join(f"{k} = {value(x)}\n" for k, x in v.items()))
+        elif isinstance(v, list) and v and isinstance(v[0], dict):
+            for item in v:
+                tables.append(f"[[{key}]]\n"
+                              + "".join(f"{k} = {value(x)}\n" for k, x in item.items()))
+        else:
+            top.append(f"{key} = {value(v)}\n")
+    return "".join(top) + "\n".join(tables)

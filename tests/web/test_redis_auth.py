@@ -3,6 +3,7 @@ hashed, revoked once, listed oldest first; Redis down is StorageUnavailable (a 5
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from web.auth import Principals, PrincipalStore, Role
 from web.errors import BadMessage, Unauthorized
 from web.eventstore import StorageUnavailable
 from web.redis_auth import RedisPrincipalStore
+from web.redis_revocations import RedisRevocations
 
 
 @pytest.fixture(params=["sqlite", "redis"])
@@ -82,3 +84,38 @@ def test_revoking_a_unit_revokes_every_phone_of_its_crew_once(redis_url: str) ->
     assert one.principal_id in {m.decode() for m in
                                 redis.Redis.from_url(redis_url).smembers("mae:revoked")}
     store.close()
+
+
+def test_a_socket_s_token_check_answers_from_the_revocation_feed_without_a_round_trip(
+        redis_url: str) -> None:
+    """Every socket frame checks its token: with the instance's revocation feed that costs no
+    Redis command, and a revocation at any instance still counts at once."""
+    feed = RedisRevocations(redis_url)
+    here = RedisPrincipalStore(redis_url, revocations=feed)
+    elsewhere = RedisPrincipalStore(redis_url)
+    client = redis.Redis.from_url(redis_url)
+    try:
+        assert feed.listening.wait(10)
+        crew, token = elsewhere.create(role="crew", name="Piteå car", unit_id="MAE-PITEA")
+        other, _ = elsewhere.create(role="dispatcher", name="Anna")
+        assert here.authenticate(token) == crew
+        before = client.info("commandstats")
+        assert all(here.is_active(crew.principal_id) for _ in range(20))
+        assert {k: v["calls"] for k, v in client.info("commandstats").items()
+                if k != "cmdstat_info"} == {k: v["calls"] for k, v in before.items()
+                                            if k != "cmdstat_info"}
+        assert here.revoke(crew.principal_id)
+        assert not here.is_active(crew.principal_id)  # its own revocation: at once
+        assert here.is_active(other.principal_id)  # never seen here: asked in Redis
+        assert elsewhere.revoke(other.principal_id)
+        assert not here.is_active(other.principal_id)
+        for _ in range(200):  # another instance's revocation arrives by pub/sub
+            if feed.is_revoked(other.principal_id):
+                break
+            time.sleep(0.05)
+        assert feed.is_revoked(other.principal_id)
+    finally:
+        client.close()
+        here.close()
+        elsewhere.close()
+        feed.close()

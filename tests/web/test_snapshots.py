@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 import redis
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dispatch import snapshot as snap
 from dispatch.commands import (
@@ -23,13 +25,21 @@ from dispatch.commands import (
     Assign,
     Command,
     ReceiveAlarm,
+    RecordOutcome,
     RegisterUnit,
     ReportPosition,
+    ReportStatus,
     StartShift,
 )
-from dispatch.model import Agency, Alarm, Category, Location, Priority
+from dispatch.cowdict import CowDict
+from dispatch.model import Agency, Alarm, Category, Location, Outcome, OutcomeKind, Priority
+from dispatch.snapshot import DEFERRABLE, decode_snapshot_deferred, encode_snapshot
+from dispatch.state import DispatchState
+from dispatch.status import UnitStatus
 from maps.bundled import load_bundled
 from maps.graph import RoadGraph
+from tests.dispatch.test_state import T0 as STATE_T0
+from tests.dispatch.test_state import _setup, draw_command, run
 from tests.web.conftest import (
     BOTH_STORES,
     T0,
@@ -43,7 +53,8 @@ from web.eventstore import EventStore, SqliteEventStore
 from web.redis_snapshots import RedisSnapshots
 from web.redislog import RedisEventStore
 from web.service import DispatchService
-from web.snapshots import SnapshotFiles, Snapshotter
+from web.snapshots import PartialDict, PendingHistory, SnapshotFiles, Snapshotter
+from web.views import board_snapshot
 
 LULEA = Location(65.584, 22.154)
 
@@ -282,3 +293,136 @@ def test_a_snapshot_that_cannot_be_written_only_warns(
     again = Run(db, graph, every=3)
     assert again.replayed == again.service.last_seq and vars(again.service.state) == state
     again.close()
+
+
+# -- the closed history decoded after the start --------------------------------------------------
+
+def closed_and_open(n_closed: int) -> list[Command]:
+    """A unit that closes ``n_closed`` callouts (notes, outcomes), then one callout left open."""
+    out: list[Command] = [RegisterUnit("U1", "MAE 1", "Luleå", LULEA),
+                          StartShift("U1", ("nurse",), T0 + timedelta(days=30))]
+    for i in range(n_closed + 1):
+        out.append(ReceiveAlarm(Alarm(
+            agency=Agency.POLICE, reference=f"R{i}", received_at=T0 + timedelta(hours=i),
+            location=Location(65.0 + i / 100, 21.0), priority=Priority.URGENT,
+            category=Category.PSYCHOSIS, note="patient text")))
+        if i < n_closed:
+            cid = f"C{i + 1:06d}"
+            out += [Assign(cid, "U1", 600.0), ReportStatus("U1", UnitStatus.EN_ROUTE),
+                    ReportStatus("U1", UnitStatus.ON_SCENE), AddNote(cid, "seen"),
+                    RecordOutcome("U1", cid, Outcome(OutcomeKind.STAYED_HOME)),
+                    ReportStatus("U1", UnitStatus.AVAILABLE)]
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_a_state_whose_history_is_pending_reads_as_the_log_and_joins_to_the_replay(
+        data: st.DataObject) -> None:
+    """Random logs: a snapshot restored with its closed history pending serves the board
+    without decoding it, answers every lookup as the whole state does (waiting for the
+    history when the key is in it), takes the rest of the log (whatever it touches) and,
+    joined, equals the whole log replayed, key order included."""
+    state, log = _setup()
+    now = STATE_T0
+    for _ in range(data.draw(st.integers(0, 80))):
+        now += timedelta(seconds=data.draw(st.integers(0, 120)))
+        run(state, log, draw_command(data, state), now)
+    cut = data.draw(st.integers(0, len(log)))
+    midway = DispatchState.replay(log[:cut])
+    restored, _, later = decode_snapshot_deferred(encode_snapshot(midway))
+    assert later is not None
+    history = PendingHistory(later)
+    history.wrap(restored)
+    assert all(isinstance(getattr(restored, n), PartialDict) for n in DEFERRABLE)
+    board = board_snapshot(restored, with_text=True, eta_at={})
+    assert board == board_snapshot(midway, with_text=True, eta_at={})
+    assert not history.done, "the board needs no history"
+    if data.draw(st.booleans()):
+        history.start()  # in a worker thread, as the app does; else decoded on first need
+    for cid in data.draw(st.lists(st.sampled_from([*midway.callouts, "C999999"]), max_size=3)):
+        assert restored.callouts.get(cid) == midway.callouts.get(cid)
+        assert (cid in restored.callouts) == (cid in midway.callouts)
+    for env in log[cut:]:
+        restored.apply(env)
+    history.complete(restored)
+    assert not any(isinstance(getattr(restored, n), PartialDict) for n in DEFERRABLE)
+    assert restored.snapshot() == state.snapshot()
+    assert set(restored.open_ids) == set(state.open_ids)
+    for name in DEFERRABLE:
+        assert list(getattr(restored, name)) == list(getattr(state, name)), name
+
+
+def test_a_restart_serves_the_board_holds_commands_until_the_history_is_in(
+        tmp_path: Path, graph: RoadGraph) -> None:
+    """The service restored with its history pending: the board is there, a command waits
+    (it is decided on the whole state, never on a part), and once the history is joined the
+    command is done and the state is the log's."""
+    db = tmp_path / "mae.sqlite3"
+    first = Run(db, graph, every=1000)
+    first.run(closed_and_open(30))
+    whole = vars(first.service.state)
+    first.close()
+
+    store = SqliteEventStore(db)
+    service = DispatchService(store, graph=graph, clock=ManualClock(),
+                              snapshots=Snapshotter(db, every=1000))
+    try:
+        assert service.load(prepare=False, defer_history=True) == 0
+        assert service.history_pending and service.writer.held
+        assert isinstance(service.state.callouts, PartialDict)
+        assert [c.callout_id for c in service.state.open_callouts()] == ["C000031"]
+
+        async def go() -> None:
+            note = asyncio.ensure_future(service.execute(AddNote("C000031", "later"),
+                                                         actor="tester"))
+            await asyncio.sleep(0.2)
+            assert not note.done(), "held while the history is pending"
+            await service.complete_history()
+            done = await note
+            assert done.last_seq == whole["last_seq"] + 1
+            await service.drain()
+
+        asyncio.run(go())
+        assert not service.history_pending and not service.writer.held
+        assert type(service.state.callouts) is CowDict  # whole: no PartialDict
+        replayed = DispatchState.replay(store.read(0))
+        assert service.state.snapshot() == replayed.snapshot()
+        assert list(service.state.alarms) == list(replayed.alarms)
+    finally:
+        service.close()
+        store.close()
+
+
+def test_a_history_that_does_not_decode_is_rebuilt_from_the_log(
+        tmp_path: Path, graph: RoadGraph, caplog: pytest.LogCaptureFixture) -> None:
+    """The board decodes but the closed history does not (its keys do not match its
+    entries, under a valid checksum): the service rebuilds the state from the log before it
+    takes writes, never serving a part of it as the whole."""
+    db = tmp_path / "mae.sqlite3"
+    first = Run(db, graph, every=1000)
+    first.run(closed_and_open(5))
+    first.close()
+    ((_, path),) = SnapshotFiles(db).paths()
+    _rewrap(path, lambda d: d["deferred"][0][1].append("C777777"))
+    store = SqliteEventStore(db)
+    service = DispatchService(store, graph=graph, clock=ManualClock(),
+                              snapshots=Snapshotter(db, every=1000))
+    try:
+        service.load(prepare=False, defer_history=True)
+        assert service.history_pending
+
+        async def go() -> None:
+            with caplog.at_level(logging.ERROR, logger="web.service"):
+                await service.complete_history()
+            await service.execute(AddNote("C000006", "after"), actor="tester")
+            await service.drain()
+
+        asyncio.run(go())
+        assert "replaying the log" in caplog.text
+        assert not service.history_pending and type(service.state.callouts) is CowDict
+        assert service.state.snapshot() == DispatchState.replay(store.read(0)).snapshot()
+        assert "C777777" not in service.state.callouts
+    finally:
+        service.close()
+        store.close()

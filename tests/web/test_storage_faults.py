@@ -302,3 +302,79 @@ def test_redis_unreachable_answers_503_names_the_store_and_recovers_by_itself(
         assert [a.reference for a in refs if a is not None] == ["before", "after"]
     finally:
         restarted.stop()
+
+
+# -- an unreadable log: the writer stops taking writes ----------------------------------------
+
+def scramble(db: Path) -> dict[Path, bytes]:
+    """Overwrite the database, its write-ahead log and its shared-memory index with garbage in
+    place (the server's open connections see it: real on-disk damage, no mock); returns the
+    bytes to put back."""
+    saved: dict[Path, bytes] = {}
+    for path in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+        if path.exists():
+            saved[path] = path.read_bytes()
+            with open(path, "r+b") as f:
+                f.write(b"\xa5" * len(saved[path]))
+    return saved
+
+
+def put_back(saved: dict[Path, bytes]) -> None:
+    for path, data in saved.items():
+        with open(path, "r+b") as f:
+            f.write(data)
+
+
+def test_a_log_that_cannot_be_read_after_a_failed_commit_halts_writes_until_it_can(
+        tmp_path: Path) -> None:
+    """A commit fails and re-reading the log's end fails too (the file no longer reads as a
+    database): the writer stops taking writes (JSON 503 naming the events store, health 503
+    with ``accepting_writes`` false; a token check now answers 503 naming the principals),
+    its state stays that of the log as last read, and once the file reads again the
+    heartbeat catches up and writes are taken again."""
+    db = tmp_path / "dispatch.sqlite3"
+    tokens = make_tokens(db)
+    port = free_port()
+    app = create_app(Settings(database=db, port=port, demo_units=True,
+                              storage_probe_interval_s=0.2), clock=ManualClock(), tick=False)
+    server = serve_app(app, port, db, tokens)
+    service = app.state.service
+    crew = server.socket("/ws/crew", "crew_sun")  # logged in before the damage
+    try:
+        with server.http("police") as police:
+            crew.ready()
+            assert police.post("/api/alarms", json=alarm("before")).status_code == 201
+            wait_for(lambda: httpx.get(f"{server.base}/api/health").status_code == 200)
+            before = service.state.snapshot()
+            saved = scramble(db)
+            try:
+                reply = crew.request({"type": "shift_end"})
+                assert reply["type"] == "error" and reply["status"] == 503, reply
+                assert reply["error"] == "storage_unavailable" and reply["retry_after_s"] > 0
+                assert service.writer.halted
+                health = httpx.get(f"{server.base}/api/health")
+                assert health.status_code == 503 and int(health.headers["retry-after"]) > 0
+                assert health.json()["accepting_writes"] is False
+                problem = {s["store"]: s for s in health.json()["storage"]}["events"]
+                assert not problem["ok"] and problem["error"]
+                time.sleep(0.6)  # heartbeats fail meanwhile: it stays halted
+                assert service.writer.halted
+                again = crew.request({"type": "shift_end"})
+                assert again["type"] == "error" and again["status"] == 503, again
+                assert_503(police.post("/api/alarms", json=alarm("lost")), store="principals")
+                assert service.state.snapshot() == before
+            finally:
+                put_back(saved)
+            wait_for(lambda: not service.writer.halted)
+            wait_for(lambda: httpx.get(f"{server.base}/api/health").status_code == 200)
+            assert httpx.get(f"{server.base}/api/health").json()["accepting_writes"] is True
+            after = police.post("/api/alarms", json=alarm("after"))
+            assert after.status_code == 201, after.text
+            assert crew.request({"type": "shift_end"})["type"] == "ok"
+            assert without_positions(service.state.snapshot()) == \
+                without_positions(replayed(db))
+            assert "police/lost" not in service.state.alarms
+            assert {"police/before", "police/after"} <= set(service.state.alarms)
+    finally:
+        crew.close()
+        server.stop()

@@ -30,7 +30,7 @@ from routing.errors import NoRoute, SnapError
 from routing.snap import SnappedPoint, edge_twins
 from web.auth import Action, Principal, Role, authorize
 from web.deps import PrincipalDep, ServiceDep, require
-from web.errors import Forbidden
+from web.errors import BadMessage, Forbidden
 from web.routes._common import errors
 from web.schemas import CoverageOut, MapOut, PlaceMatchOut, RouteOut
 
@@ -256,10 +256,14 @@ async def route(
     service: ServiceDep, principal: PrincipalDep,
     unit_id: Annotated[str, Query(min_length=1, max_length=64)],
     callout_id: Annotated[str, Query(min_length=1, max_length=64)],
+    facility: Annotated[str | None, Query(max_length=120, description=(
+        "a map facility's name: the route goes there instead of to the callout (a unit "
+        "transporting the patient)"))] = None,
 ) -> Any:
-    """The fastest road route of a unit from where it stands to a callout: geometry to draw
-    and steps (road, distance, time). Dispatchers and admins may ask for any unit; a crew only
-    for its own unit and the callout it is on."""
+    """The fastest road route of a unit from where it stands to a callout (or, with
+    ``facility``, on the callout's behalf to that facility): geometry to draw and steps (road,
+    distance, time). Dispatchers and admins may ask for any unit; a crew only for its own unit
+    and the callout it is on."""
     if principal.role is Role.CREW:
         if unit_id != principal.unit_id:
             raise Forbidden("a crew may ask only for its own unit's route")
@@ -277,10 +281,17 @@ async def route(
         start = travel.snap(unit.position.lat, unit.position.lon)
     except SnapError as exc:
         return _conflict("unit_id", f"unit {unit_id} stands off the map's roads ({exc})")
+    goal = (callout.location.lat, callout.location.lon)
+    if facility:
+        named = next((f for f in service.graph.facilities if f.name == facility), None)
+        if named is None:
+            raise BadMessage("facility", f"no facility named {facility!r} on the map")
+        goal = (named.lat, named.lon)
     try:
-        end = travel.snap(callout.location.lat, callout.location.lon)
+        end = travel.snap(*goal)
     except SnapError as exc:
-        return _conflict("callout_id", f"callout {callout_id} lies off the map's roads ({exc})")
+        return _conflict("facility" if facility else "callout_id",
+                         f"{facility or 'callout ' + callout_id} lies off the map's roads ({exc})")
     try:  # plain search until routing is prepared: a worker thread's, not the loop's
         found = travel.route(start, end) if travel.ready else await asyncio.to_thread(
             travel.route, start, end)

@@ -12,6 +12,7 @@ import { MapView } from "./dispatcher/mapview.js";
 import { Panels } from "./dispatcher/panels.js";
 import { DispatchStore, OPEN } from "./dispatcher/store.js";
 import { TEXTS } from "./dispatcher/texts.js";
+import { VisitsBoard } from "./dispatcher/visits.js";
 
 const KIND = "dispatch";
 const $ = (id) => document.getElementById(id);
@@ -95,14 +96,15 @@ function markDirty(changed) {
 
 // -- commands ----------------------------------------------------------------------------
 
-async function command(msg, { quiet = false } = {}) {
+/** Send a command; a toast says what was done (``done``) or why it failed. */
+async function command(msg, { quiet = false, done = null } = {}) {
   try {
     const reply = await page.socket.send(msg);
     if (reply.type === "error") {
       toast($("toast"), t("toast.error", { message: reply.field ? `${reply.field}: ${reply.message}` : reply.message }), { error: true });
       return null;
     }
-    if (!quiet) toast($("toast"), t("toast.done"));
+    if (!quiet) toast($("toast"), done || t("toast.done"));
     return reply;
   } catch (exc) {
     toast($("toast"), t("toast.error", { message: exc.message }), { error: true });
@@ -273,6 +275,7 @@ function onEvent(msg) {
   const ev = msg.event;
   const changed = page.store.apply(msg.seq, ev);
   if (!changed) return; // a repeat: already applied
+  if (page.visits) page.visits.onEvent(ev);
   serverClock.atLeast(ev.at);
   markDirty(changed);
   const cid = ev.callout_id;
@@ -400,7 +403,7 @@ async function start(tok) {
   page.token = tok;
   $("login").hidden = true;
   $("app").hidden = false;
-  if (!page.map) page.map = new MapView($("map"), { onSelectCallout: (id) => select(id) });
+  if (!page.map) page.map = new MapView($("map"), { onSelectCallout: (id) => select(id), now: () => serverClock.now() });
   page.map.invalidate();
   if (!page.map.bounds) {
     page.map.loadRoads(tok).catch((exc) => {
@@ -411,6 +414,11 @@ async function start(tok) {
   const path = replayName ? `/ws/replay?name=${encodeURIComponent(replayName)}` : "/ws/dispatch";
   page.socket = new LiveSocket(path, { token: tok, onMessage, onState });
   page.socket.connect();
+  if (!replayName) {
+    page.visits = new VisitsBoard($("visits-board"), { token: tok, recs: $("recs"),
+      unitOf: (id) => (page.store.units.get(id) || {}).callout_id || null });
+    page.visits.refresh();
+  }
   if (replayName) {
     const container = $("replay-controls");
     container.hidden = false;
@@ -438,7 +446,11 @@ function init() {
     onAssign: (i) => page.selected && assignOption(page.selected, page.detail.options[i]),
     onSplit: (alarmId) => command({ type: "split", callout_id: page.selected, alarm_id: alarmId }),
     onMerge: (other) => command({ type: "merge", target_id: page.selected, source_id: other }),
-    onCancel: async (reason) => Boolean(await command({ type: "cancel", callout_id: page.selected, reason })),
+    unitName: (id) => (page.store.units.get(id) ? page.store.units.get(id).name : id),
+    onCancel: async (calloutId, code, reason) => Boolean(await command({ type: "cancel", callout_id: calloutId, code, reason },
+      { done: t("toast.cancelled", { callout: calloutId }) })),
+    onReopen: async (calloutId) => Boolean(await command({ type: "reopen", callout_id: calloutId },
+      { done: t("toast.reopened", { callout: calloutId }) })),
     onNote: async (text) => Boolean(await command({ type: "note", callout_id: page.selected, text })),
   });
   onLangChange(() => {
@@ -485,6 +497,7 @@ function init() {
   setInterval(() => {
     const now = serverClock.now();
     page.panels.tick(now);
+    page.detail.showReopen(now);
     $("server-clock").textContent = serverClock.offsetMs === null ? "" : fmtTime(now.toISOString());
     if (!replayName) checkDeadlines(now);
   }, 1000);
@@ -495,5 +508,8 @@ function init() {
   if (tok) start(tok);
   else showLogin(null);
 }
+
+// For people and tests poking at the page: its store, map and panels.
+window.maeDispatch = page;
 
 init();

@@ -14,10 +14,16 @@ import { alarm, beep, unlock, watchAudio } from "/static/crew/alert.js";
 import { boundUnit, bindToken, loadState, saveState, forget, outboxKey } from "/static/crew/storage.js";
 import { AppUpdates } from "/static/crew/update.js";
 import { SignOn } from "/static/crew/signon.js";
+import { CrewVisits } from "/static/crew/visits.js";
 import { fromStockholmLocal } from "/static/lib/time.js";
+import { ServiceClock } from "/static/lib/clock.js";
+import { cancelReason } from "/static/lib/vocab.js";
 
 const $ = (id) => document.getElementById(id);
 const WORKFLOW_KEY = "mae.crew.workflow";
+
+/** The service's time (learnt on every connection): ETAs count from it, presses are stamped with it. */
+const clock = new ServiceClock();
 
 const emptyServer = () => ({ unit: null, job: null, route: null, alerted: null, notices: [] });
 
@@ -42,6 +48,7 @@ function bindUnit(unitId) {
   crew.unitId = unitId;
   crew.server = { ...emptyServer(), ...(loadState(unitId) || {}) };
   outbox.bind(unitId ? outboxKey(unitId) : null);
+  visits.bind(unitId, crew.token);
   renderNotices();
 }
 
@@ -53,7 +60,16 @@ function notice(text, kind = "warn") {
   renderNotices();
 }
 
+/** The notices stick just below the sticky header, so one stays in view wherever the crew
+ * has scrolled until it is dismissed. */
+function placeNotices() {
+  const header = document.querySelector(".crew-header");
+  if (header) document.documentElement.style.setProperty("--crew-header-h", `${header.offsetHeight}px`);
+}
+window.addEventListener("resize", placeNotices);
+
 function renderNotices() {
+  placeNotices();
   $("notices").replaceChildren(...crew.server.notices.map((n) => {
     const div = document.createElement("div");
     div.className = `notice ${n.kind} crew-notice`;
@@ -98,7 +114,7 @@ function render() {
   $("idle").hidden = Boolean(job) || !unit;
   $("job").hidden = !job;
   $("route").hidden = !job;
-  if (job) renderJob(job);
+  if (job) renderJob(job, clock.now());
   else $("job-notes").replaceChildren(); // no notes of a job that is gone stay in the page
   renderStatuses(unit, job);
   const wf = crew.workflow;
@@ -108,6 +124,7 @@ function render() {
   if (job) {
     const route = crew.server.route && crew.server.route.callout_id === job.callout_id ? crew.server.route : null;
     routeView.show(route, job, unit);
+    if (crew.ready && route && (route.to || null) !== destination(job, unit)) loadRoute();
   }
   gpsFollow(unit);
 }
@@ -155,6 +172,7 @@ function itemText(msg) {
   if (msg.type === "outcome") return t("item.outcome", { kind: t(`outcome.${msg.kind}`) });
   if (msg.type === "position") return t("item.position", { lat: msg.lat.toFixed(4), lon: msg.lon.toFixed(4) });
   if (msg.type === "shift_start") return t("item.shift_start", { n: msg.crew.length });
+  if (msg.type === "visit") return visits.itemText(msg);
   return msg.type;
 }
 
@@ -183,6 +201,7 @@ function renderOutbox() {
 const outbox = new Outbox({
   onChange: () => {
     render();
+    visits.render();
     updates.idle();
   },
   onRefused: (item, reply) => notice(t("outbox.refused", { what: itemText(item.msg), message: reply.message || reply.error }), "error"),
@@ -210,6 +229,8 @@ function enqueue(msg) {
   kick();
 }
 
+const visits = new CrewVisits({ root: $("visits-panel"), enqueue, pending: () => outbox.items });
+
 function reportStatus(status) {
   const { job } = projected();
   const wf = crew.workflow;
@@ -225,6 +246,9 @@ function reportStatus(status) {
     msg.facility = facility;
   }
   if (job) msg.callout_id = job.callout_id;
+  // When the crew pressed, on the service's clock: a status that waits offline still counts
+  // from the press (the service bounds it; the outbox keeps it as it was pressed).
+  msg.pressed_at = clock.now().toISOString();
   enqueue(msg);
 }
 
@@ -299,16 +323,19 @@ function onMessage(msg) {
     if (msg.job && msg.job.status === "assigned" && crew.server.alerted !== msg.job.callout_id) alertNewJob(msg.job);
   } else if (msg.type === "ready") {
     crew.ready = true;
+    syncClock();
     kick();
     loadRoute();
     loadRota();
+    visits.load();
   } else if (msg.type === "event") {
+    visits.onEvent(msg.event);
     for (const effect of applyEvent(crew.server, msg.event, msg.job, crew.workflow)) {
       if (effect.alert) {
         alertNewJob(crew.server.job);
         if (crew.ready) loadRoute();
       }
-      if (effect.notice) notice(t(effect.notice, effect.vars), effect.level);
+      if (effect.notice) notice(t(effect.notice, { ...effect.vars, why: cancelReason(t, effect.vars || {}) }), effect.level);
       if (effect.resync) connect(null); // the job changed in ways events do not carry
     }
     if (msg.event.type === "ShiftEnded") loadRota();
@@ -320,21 +347,52 @@ function onMessage(msg) {
   render();
 }
 
+/** Learn the service's time; the ETA minutes on the card count from it. */
+async function syncClock() {
+  if (!crew.ready || !crew.socket) return;
+  await clock.sync((m) => crew.socket.send(m));
+  render();
+}
+
+/** Where the route goes: the callout, or, while transporting, the facility the crew typed (a
+ * map facility) or else the nearest psychiatric emergency unit. */
+function destination(job, unit) {
+  if (!job || job.status !== "transporting") return null;
+  const facilities = routeView.facilities;
+  const typed = $("facility").value.trim();
+  if (typed && facilities.some((f) => f.name === typed)) return typed;
+  const from = (unit && unit.position) || job.location;
+  const emergency = facilities.filter((f) => (f.kinds || [f.kind]).includes("psychiatric_emergency"));
+  if (!from || !emergency.length) return null;
+  const d = (f) => (f.lat - from.lat) ** 2 + ((f.lon - from.lon) * Math.cos((from.lat * Math.PI) / 180)) ** 2;
+  return emergency.reduce((a, b) => (d(b) < d(a) ? b : a)).name;
+}
+
+let routeLoading = null; // the "callout|destination" being fetched
+
 async function loadRoute(force = false) {
-  const { unit, job } = crew.server;
+  const { unit, job } = projected();
   if (!unit || !job || !crew.token) return;
-  if (!force && crew.server.route && crew.server.route.callout_id === job.callout_id) return;
+  const to = destination(job, unit);
+  const key = `${job.callout_id}|${to || ""}`;
+  const have = crew.server.route;
+  if (!force && have && have.callout_id === job.callout_id && (have.to || null) === to) return;
+  if (!force && routeLoading === key) return;
+  routeLoading = key;
   const q = new URLSearchParams({ unit_id: unit.unit_id, callout_id: job.callout_id });
+  if (to) q.set("facility", to);
   try {
     const route = await api(`/api/route?${q}`, { token: crew.token });
     if (crew.server.job && crew.server.job.callout_id === route.callout_id) {
-      crew.server.route = route;
+      crew.server.route = { ...route, to };
       save();
       render();
     }
   } catch (exc) {
     if (exc.status === 401) refused(exc.message);
     else if (exc.status && exc.status !== 0) console.warn("no route", exc.message);
+  } finally {
+    if (routeLoading === key) routeLoading = null;
   }
 }
 
@@ -376,6 +434,10 @@ function submitOutcome(ev) {
   $("outcome-facility").setAttribute("aria-invalid", String(Boolean(errors["outcome-facility-error"])));
   if (Object.values(errors).some(Boolean)) return;
   const msg = { type: "outcome", callout_id: job.callout_id, kind: chosen.value, facility };
+  for (const box of document.querySelectorAll("#care-questions [data-question]")) {
+    const answer = box.querySelector("input:checked"); // yes / no / unknown, never a name
+    msg[box.dataset.question] = answer ? answer.value : "unknown";
+  }
   if (followUp) msg.follow_up_at = fromStockholmLocal(at).toISOString(); // typed in Swedish time
   $("outcome-form").reset();
   $("followup-box").hidden = true;
@@ -490,6 +552,7 @@ async function main() {
     if (job) enqueue({ type: "ack", callout_id: job.callout_id });
   });
   $("route-refresh").addEventListener("click", () => loadRoute(true));
+  $("facility").addEventListener("change", () => loadRoute());
   $("sound").addEventListener("click", () => {
     unlock();
     beep();
@@ -498,6 +561,7 @@ async function main() {
     const { job } = projected();
     if (job && !document.hidden) render(); // keeps the minutes to arrival current
   }, 30000);
+  setInterval(syncClock, 60000); // the phone's clock drifts, the demo's service clock runs fast
   setInterval(() => {
     const { unit } = projected();
     if (unit && unit.status === "off_duty" && !document.hidden) loadRota(); // a shift draws near
@@ -524,7 +588,9 @@ async function main() {
     start(value);
   });
   $("logout").addEventListener("click", () => {
-    if (outbox.size && !window.confirm(t("crew.logout.confirm", { n: outbox.size }))) return;
+    // Always ask: a mis-tap on a moving car's phone must not log the unit out.
+    const question = outbox.size ? t("crew.logout.confirm", { n: outbox.size }) : t("crew.logout.ask");
+    if (!window.confirm(question)) return;
     outbox.clear();
     forget(crew.unitId);
     bindUnit(null);
@@ -538,6 +604,6 @@ async function main() {
 }
 
 // For people and tests poking at the page: the outbox, the state and a manual position report.
-window.maeCrew = { outbox, projected, reportPosition, get alerts() { return crew.alerts; }, get ready() { return crew.ready; } };
+window.maeCrew = { outbox, projected, clock, get route() { return crew.server.route; }, reportPosition, get alerts() { return crew.alerts; }, get ready() { return crew.ready; } };
 
 main();

@@ -37,17 +37,21 @@ function chip(text, cls) {
   return s;
 }
 
-function etaText(job) {
+/** The callout statuses after arrival: the ETA has nothing more to say. */
+const ARRIVED = new Set(["on_scene", "transporting"]);
+
+function etaText(job, now) {
   if (job.eta_at) {
-    const min = Math.max(0, Math.round((new Date(job.eta_at).getTime() - Date.now()) / 60000));
+    const min = Math.max(0, Math.round((new Date(job.eta_at).getTime() - now.getTime()) / 60000));
     return t("job.eta.value", { time: fmtTime(job.eta_at), min });
   }
   if (typeof job.eta_s === "number") return `${Math.round(job.eta_s / 60)} min`;
   return t("job.eta.unknown");
 }
 
-/** Fill the job card from a callout view (as the crew socket sends it). */
-export function renderJob(job) {
+/** Fill the job card from a callout view (as the crew socket sends it); ``now`` is the
+ * service's time (the minutes to arrival count from it, not from the phone's clock). */
+export function renderJob(job, now = new Date()) {
   const alarms = job.alarms || [];
   const first = alarms[0] || {};
   const loc = job.location || {};
@@ -59,7 +63,10 @@ export function renderJob(job) {
   $("job-address").textContent = loc.label || loc.resolved_from || `${(+loc.lat).toFixed(5)}, ${(+loc.lon).toFixed(5)}`;
   const cats = [...new Set(alarms.map((a) => a.category))];
   $("job-category").textContent = cats.map((c) => t(`category.${c}`)).join(", ");
-  $("job-eta").textContent = etaText(job);
+  const arrived = ARRIVED.has(job.status);
+  $("job-eta").textContent = arrived ? "" : etaText(job, now);
+  $("job-eta").hidden = arrived;
+  $("job-eta-label").hidden = arrived;
   const police = alarms.some((a) => a.police_on_scene);
   const ambulance = alarms.some((a) => a.ambulance_on_scene);
   fill($("job-onscene"), [
@@ -102,6 +109,7 @@ export class RouteView {
     this.layer = null;
     this.roadsLoaded = false;
     this.drawn = null;
+    this.facilities = []; // the map's facilities ({name, kind, kinds, lat, lon}) once loaded
   }
 
   _ensureMap() {
@@ -117,6 +125,7 @@ export class RouteView {
       addRoads(this.map, { token: this.token, labels: false })
         .then(({ data }) => {
           this.layer.eachLayer((l) => l.bringToFront && l.bringToFront());
+          this.facilities = data.facilities || [];
           // The facilities of the map, offered when the crew types where it arrived.
           $("facilities").replaceChildren(...(data.facilities || []).map((f) => {
             const option = document.createElement("option");
@@ -168,7 +177,7 @@ export class RouteView {
       return;
     }
     const pos = unit && unit.position ? `${unit.position.lat},${unit.position.lon}` : "";
-    const key = `${job ? job.callout_id : ""}|${route ? route.duration_s : ""}|${pos}`;
+    const key = `${job ? job.callout_id : ""}|${route ? `${route.duration_s}|${route.to || ""}` : ""}|${pos}`;
     if (key === this.drawn) return; // unchanged: keep what the crew panned or zoomed to
     this.drawn = key;
     this.layer.clearLayers();

@@ -89,7 +89,9 @@ export function applyEvent(server, ev, job, wf) {
     return [{ notice: key, vars: { id: ev.callout_id, reason: ev.reason || "" }, level: "warn" }];
   } else if (ev.type === "CalloutCancelled" && mine) {
     release(server);
-    return [{ notice: "notice.cancelled", vars: { id: ev.callout_id }, level: "warn" }];
+    const why = ev.code || ev.reason;
+    return [{ notice: why ? "notice.cancelled_why" : "notice.cancelled", level: "warn",
+      vars: { id: ev.callout_id, code: ev.code || "", reason: ev.reason || "" } }];
   } else if (ev.type === "UnitStatusChanged" && me) {
     unit.status = ev.status;
     unit.status_since = ev.at;

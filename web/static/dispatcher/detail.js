@@ -5,6 +5,10 @@ import { t } from "/static/lib/i18n.js";
 import { agencyBadges } from "./panels.js";
 import { escapeHtml, fmtAge, fmtMinutes, fmtPeople, fmtTime } from "./format.js";
 import { OPEN } from "./store.js";
+import { CANCEL_CODES, cancelReason } from "/static/lib/vocab.js";
+
+/** How long after a cancel the callout may be reopened (DispatchConfig.reopen_window_s). */
+export const REOPEN_MS = 5 * 60 * 1000;
 
 const $ = (root, sel) => root.querySelector(sel);
 
@@ -35,7 +39,9 @@ export function describe(ev, { units }) {
         + (ev.outcome.facility ? ` – ${ev.outcome.facility}` : "")
         + (ev.outcome.follow_up_at ? ` · ${fmtTime(ev.outcome.follow_up_at)}` : "");
     case "CalloutCancelled":
-      return t("ev.CalloutCancelled", { reason: ev.reason || "–" });
+      return t("ev.CalloutCancelled", { reason: cancelReason(t, ev) });
+    case "CalloutReopened":
+      return t("ev.CalloutReopened");
     case "NoteAdded":
       return t("ev.NoteAdded", { text: ev.text });
     default:
@@ -87,10 +93,38 @@ export class Detail {
     });
     $(root, "#cancel-form").addEventListener("submit", (ev) => {
       ev.preventDefault();
-      handlers.onCancel($(root, "#cancel-reason").value.trim()).then((ok) => {
-        if (ok) $(root, "#cancel-reason").value = "";
-      });
+      this.confirmCancel();
     });
+    $(root, "#reopen").addEventListener("click", () => {
+      if (this.callout) handlers.onReopen(this.callout.callout_id);
+    });
+  }
+
+  /** Check the reason, then ask before cancelling (a dialog saying what will happen). */
+  confirmCancel() {
+    const r = this.root;
+    const code = $(r, "#cancel-code").value;
+    const reason = $(r, "#cancel-reason").value.trim();
+    const error = !code ? t("actions.cancel_missing") : code === "other" && !reason ? t("actions.cancel_other") : "";
+    $(r, "#cancel-error").textContent = error;
+    $(r, "#cancel-code").setAttribute("aria-invalid", String(!code));
+    if (error || !this.callout) return;
+    const callout = this.callout;
+    const dialog = document.getElementById("cancel-confirm");
+    const unit = callout.unit_id ? (this.h.unitName ? this.h.unitName(callout.unit_id) : callout.unit_id) : "";
+    document.getElementById("cancel-confirm-title").textContent = t("cancel.title", { callout: callout.callout_id });
+    document.getElementById("cancel-confirm-text").textContent = t("cancel.text", {
+      reason: cancelReason(t, { code, reason }), unit: unit ? t("cancel.unit", { unit }) : "" });
+    dialog.returnValue = "";
+    dialog.addEventListener("close", () => {
+      if (dialog.returnValue !== "yes") return;
+      this.h.onCancel(callout.callout_id, code, reason).then((ok) => {
+        if (!ok) return;
+        $(r, "#cancel-reason").value = "";
+        $(r, "#cancel-code").value = "";
+      });
+    }, { once: true });
+    dialog.showModal();
   }
 
   clear() {
@@ -118,6 +152,9 @@ export class Detail {
     ];
     if (unit) facts.push(["detail.unit", escapeHtml(unit.name)]);
     if (callout.eta_at) facts.push(["detail.eta", escapeHtml(fmtTime(callout.eta_at))]);
+    if (callout.on_scene_at) { // alarm to on scene, from the crew's press
+      facts.push(["detail.response", `<span id="detail-response">${escapeHtml(fmtAge(callout.created_at, new Date(callout.on_scene_at)))}</span>`]);
+    }
     $(r, "#detail-facts").innerHTML = facts.map(([k, v]) => `<dt>${escapeHtml(t(k))}</dt><dd>${v}</dd>`).join("");
 
     const canSplit = callout.alarms.length > 1 && !this.h.readOnly;
@@ -141,6 +178,13 @@ export class Detail {
     $(r, "#merge").disabled = !others.length;
 
     const open = OPEN.has(callout.status);
+    const codes = $(r, "#cancel-code");
+    const picked = changedCallout ? "" : codes.value;
+    codes.innerHTML = `<option value="">${escapeHtml(t("actions.cancel_pick"))}</option>`
+      + CANCEL_CODES.map((c) => `<option value="${c}">${escapeHtml(t(`cancel.code.${c}`))}</option>`).join("");
+    codes.value = picked;
+    if (changedCallout) $(r, "#cancel-error").textContent = "";
+    this.showReopen(now);
     $(r, "#rec-section").hidden = !open;
     for (const el of r.querySelectorAll("#actions button, #actions input, #actions select, #actions textarea")) {
       el.disabled = !open || (el.id === "merge" && !others.length);
@@ -149,12 +193,28 @@ export class Detail {
     if (changedCallout) this.setRecommendations({ loading: true });
   }
 
+  /** Offer "reopen" while a cancelled callout is within the reopen window (service time). */
+  showReopen(now) {
+    const c = this.callout;
+    const until = c && c.status === "cancelled" && c.cancelled_at && !this.h.readOnly
+      ? Date.parse(c.cancelled_at) + REOPEN_MS : NaN;
+    const can = Number.isFinite(until) && now.getTime() < until;
+    $(this.root, "#reopen-box").hidden = !can;
+    if (can) $(this.root, "#reopen-text").textContent = t("actions.reopen_until", { time: fmtTime(new Date(until).toISOString()) });
+  }
+
   renderTimeline(store, actors) {
     if (!this.callout) return;
     const entries = store.timeline(this.callout.callout_id);
     const list = $(this.root, "#timeline");
+    // A status pressed offline: when the crew pressed it first, and when it arrived beside it.
+    const when = (ev) => (ev.pressed_at && fmtTime(ev.pressed_at) !== fmtTime(ev.at)
+      ? `<time class="pressed" datetime="${escapeHtml(ev.pressed_at)}">${escapeHtml(fmtTime(ev.pressed_at))}</time> `
+        + `<small class="received">`
+        + `(${escapeHtml(t("timeline.pressed", { pressed: fmtTime(ev.pressed_at), received: fmtTime(ev.at) }))})</small>`
+      : `<time datetime="${escapeHtml(ev.at)}">${escapeHtml(fmtTime(ev.at))}</time>`);
     list.innerHTML = entries.length ? entries.map(({ seq, event }) => `<li data-seq="${seq}" data-type="${escapeHtml(event.type)}">`
-      + `<time datetime="${escapeHtml(event.at)}">${escapeHtml(fmtTime(event.at))}</time> `
+      + `${when(event)} `
       + `<span class="what">${escapeHtml(describe(event, store))}</span> `
       + `<span class="who">${escapeHtml(who(event, actors))}</span></li>`).join("")
       : `<li class="muted">${escapeHtml(t("timeline.empty"))}</li>`;

@@ -18,8 +18,9 @@ export function band(minutes) {
 }
 
 export class MapView {
-  constructor(element, { onSelectCallout }) {
+  constructor(element, { onSelectCallout, now = () => new Date() }) {
     this.onSelectCallout = onSelectCallout;
+    this.now = now; // the service's time: tooltips write ages when they open, not when drawn
     this.map = L.map(element, { zoomControl: true, attributionControl: false, preferCanvas: false });
     this.map.setView([66.0, 21.0], 7);
     this.units = new Map();
@@ -103,18 +104,25 @@ export class MapView {
       + ` data-callout="${escapeHtml(callout.callout_id)}" aria-label="${escapeHtml(label)}">`
       + `<b>${callout.priority}</b><small>${escapeHtml(agencies)}</small></button>`;
     const icon = L.divIcon({ className: "callout-marker", html, iconSize: [40, 40], iconAnchor: [20, 20] });
-    const tip = `<strong>${escapeHtml(callout.callout_id)}</strong> ${escapeHtml(callout.location.label || "")}`
-      + `<br>${escapeHtml(t(`callout.${callout.status}`))} · <span data-age="${escapeHtml(callout.created_at)}">`
-      + `${escapeHtml(fmtAge(callout.created_at, now))}</span>`
-      + callout.alarms.map((a) => `<br>${escapeHtml(t(`agency.${a.agency}`))} ${escapeHtml(a.reference)}`).join("");
+    // Written when the tooltip opens (its age then kept current by the page's tick over
+    // [data-age]): a string made when the callout was drawn would show that moment's age.
+    const tip = (layer) => {
+      const c = layer._callout;
+      return `<strong>${escapeHtml(c.callout_id)}</strong> ${escapeHtml(c.location.label || "")}`
+        + `<br>${escapeHtml(t(`callout.${c.status}`))} · <span data-age="${escapeHtml(c.created_at)}">`
+        + `${escapeHtml(fmtAge(c.created_at, this.now()))}</span>`
+        + c.alarms.map((a) => `<br>${escapeHtml(t(`agency.${a.agency}`))} ${escapeHtml(a.reference)}`).join("");
+    };
     const pos = [callout.location.lat, callout.location.lon];
     if (!marker) {
       marker = L.marker(pos, { icon, keyboard: false, zIndexOffset: 1000 + (4 - callout.priority) * 100 });
+      marker._callout = callout;
       marker.bindTooltip(tip, { direction: "top", offset: [0, -18] });
       marker.on("click", () => this.onSelectCallout(callout.callout_id));
       marker.addTo(this.map);
       this.callouts.set(callout.callout_id, marker);
     } else {
+      marker._callout = callout;
       marker.setLatLng(pos);
       marker.setIcon(icon);
       marker.setTooltipContent(tip);

@@ -244,9 +244,13 @@ export class DispatchStore {
     const unit = this.units.get(e.unit_id);
     if (!unit) return;
     const calloutId = unit.callout_id;
-    this._unit(e.unit_id, { status: e.status, status_since: e.at }, ch);
+    const since = e.pressed_at || e.at; // pressed offline: it counts from the press
+    this._unit(e.unit_id, { status: e.status, status_since: since }, ch);
     if (calloutId && FOLLOWS[e.status]) {
-      this._callout(calloutId, { status: FOLLOWS[e.status], ack_deadline: null }, ch);
+      const changes = { status: FOLLOWS[e.status], ack_deadline: null };
+      const callout = this.callouts.get(calloutId);
+      if (e.status === "on_scene" && callout && !callout.on_scene_at) changes.on_scene_at = since;
+      this._callout(calloutId, changes, ch);
     }
   }
 
@@ -267,8 +271,13 @@ export class DispatchStore {
 
   _onCalloutCancelled(e, ch) {
     const callout = this.callouts.get(e.callout_id);
-    this._callout(e.callout_id, { status: "cancelled", ack_deadline: null }, ch);
+    this._callout(e.callout_id, { status: "cancelled", ack_deadline: null, cancelled_at: e.at }, ch);
     if (callout) this._release(callout.unit_id, e.at, ch);
+  }
+
+  _onCalloutReopened(e, ch) {
+    this._callout(e.callout_id, { status: "waiting", unit_id: null, eta_s: null, eta_at: null,
+      ack_deadline: null, ack_overdue: false, cancelled_at: null }, ch);
   }
 
   _onNoteAdded(e, ch) {

@@ -19,6 +19,12 @@ export const VOCAB = {
     "callout.closed": "Avslutad",
     "callout.cancelled": "Avbruten",
     "callout.merged": "Sammanslagen",
+    "cancel.code.not_needed": "Behövs inte längre",
+    "cancel.code.duplicate": "Dubblett",
+    "cancel.code.other_agency": "Annan aktör tog hand om det",
+    "cancel.code.patient_not_found": "Patienten hittades inte",
+    "cancel.code.wrong_alarm": "Felaktigt larm",
+    "cancel.code.other": "Annat",
   },
   en: {
     "conn.open": "Connected",
@@ -36,7 +42,22 @@ export const VOCAB = {
     "callout.closed": "Closed",
     "callout.cancelled": "Cancelled",
     "callout.merged": "Merged",
+    "cancel.code.not_needed": "No longer needed",
+    "cancel.code.duplicate": "Duplicate",
+    "cancel.code.other_agency": "Another agency handled it",
+    "cancel.code.patient_not_found": "Patient not found",
+    "cancel.code.wrong_alarm": "Wrong alarm",
+    "cancel.code.other": "Other",
   },
 };
+
+/** Why a callout may be cancelled (dispatch.rules_incidents.CANCEL_CODES). */
+export const CANCEL_CODES = ["not_needed", "duplicate", "other_agency", "patient_not_found", "wrong_alarm", "other"];
+
+/** A cancel's reason as people read it: the code's words, then the dispatcher's own. */
+export function cancelReason(t, ev) {
+  const parts = [ev.code ? t(`cancel.code.${ev.code}`) : "", ev.reason || ""].filter(Boolean);
+  return parts.join(": ") || "–";
+}
 
 register(VOCAB);

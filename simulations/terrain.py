@@ -1,0 +1,102 @@
+"""The ground a scenario runs on: a road map or a travel-time matrix, loaded once per process.
+
+Both kinds give places (with population, for demand and coverage) and facilities; the
+scenario's own ``[[facilities]]`` are added to the map's (replacing one of the same name).
+:func:`travel_source` gives the simulator's travel questions an answer on either kind. Loading
+is remembered per file (and its modification time), so the seeds of a batch, and the report
+after them, read and index a map once, not once per run.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from pathlib import Path
+
+import numpy as np
+
+from maps.graph import Facility, RoadGraph
+from simulations.matrix import MatrixColumns, MatrixMap, MatrixRoads, load_matrix_map
+from simulations.spec import MatrixSpec, Roads, Scenario
+from simulations.travel import SimRoads, TravelSource
+
+__all__ = [
+    "Terrain",
+    "all_facilities",
+    "load_graph_for",
+    "load_matrix",
+    "load_terrain",
+    "nearest_node_index",
+    "travel_source",
+]
+
+Terrain = RoadGraph | MatrixMap
+
+
+@functools.lru_cache(maxsize=4)
+def _graph(map_path: str | None, mtime: float) -> RoadGraph:
+    if map_path is None:
+        from maps.bundled import load_bundled
+
+        return load_bundled()
+    from maps.graph import load_graph
+
+    return load_graph(Path(map_path))
+
+
+def load_graph_for(map_path: str | None) -> RoadGraph:
+    """The scenario's road map: the bundled county map when ``map_path`` is None."""
+    mtime = 0.0
+    if map_path is not None:
+        try:
+            mtime = Path(map_path).stat().st_mtime
+        except OSError:
+            mtime = -1.0  # let load_graph report the missing file
+    return _graph(map_path, mtime)
+
+
+@functools.lru_cache(maxsize=4)
+def _matrix(spec: MatrixSpec, mtimes: tuple[float, float]) -> MatrixMap:
+    columns = MatrixColumns(**dict(spec.columns))
+    return load_matrix_map(Path(spec.nodes), Path(spec.matrix), crs=spec.crs, columns=columns)
+
+
+def load_matrix(spec: MatrixSpec) -> MatrixMap:
+    """The matrix region of ``spec`` (remembered while its files are unchanged)."""
+    mtimes = []
+    for name in (spec.nodes, spec.matrix):
+        try:
+            mtimes.append(Path(name).stat().st_mtime)
+        except OSError:
+            mtimes.append(-1.0)
+    return _matrix(spec, (mtimes[0], mtimes[1]))
+
+
+def load_terrain(scenario: Scenario) -> Terrain:
+    """The scenario's road map or matrix region."""
+    if scenario.matrix is not None:
+        return load_matrix(scenario.matrix)
+    return load_graph_for(scenario.map_path)
+
+
+def all_facilities(terrain: Terrain, scenario: Scenario) -> tuple[Facility, ...]:
+    """The map's facilities and the scenario's, the scenario's replacing one of the same
+    name."""
+    own = {f.name for f in scenario.facilities}
+    return tuple(f for f in terrain.facilities if f.name not in own) + scenario.facilities
+
+
+def travel_source(terrain: Terrain, roads: Roads) -> TravelSource:
+    """Travel times for the simulator on ``terrain``."""
+    if isinstance(terrain, MatrixMap):
+        return MatrixRoads(terrain)
+    return SimRoads(terrain, roads)
+
+
+def nearest_node_index(terrain: Terrain, lat: float, lon: float) -> int:
+    """The node of ``terrain`` nearest to a point in a straight line."""
+    if isinstance(terrain, MatrixMap):
+        return int(terrain.nearest([lat], [lon])[0])
+    cos = math.cos(math.radians(lat))
+    d = (terrain.node_lat - lat) ** 2 + ((terrain.node_lon - lon) * cos) ** 2
+    return int(np.argmin(d))

@@ -1,0 +1,79 @@
+"""Matrix regions (issue 16): nodes in a projected crs, minutes row = from, nearest-node snaps."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from simulations.errors import ScenarioError
+from simulations.matrix import MatrixColumns, MatrixRoads, load_matrix_map
+
+DATA = Path(__file__).parents[1] / "data" / "matrix"
+NOW = datetime(2026, 1, 5, tzinfo=UTC)
+
+
+def region():  # type: ignore[no-untyped-def]
+    return load_matrix_map(DATA / "nodes.csv", DATA / "times.csv", crs="EPSG:28992")
+
+
+def test_rd_new_metres_become_wgs84_degrees_near_utrecht() -> None:
+    m = region()
+    assert m.ids == ("A", "B", "C", "D")
+    # RD New (136000, 455000) is in Utrecht: about 52.08 N, 5.11 E.
+    assert m.lat[0] == pytest.approx(52.0829, abs=1e-3)
+    assert m.lon[0] == pytest.approx(5.1100, abs=1e-3)
+    assert m.lat[2] > m.lat[0] and m.lon[1] > m.lon[0]  # C is north of A, B east of A
+
+
+def test_population_shares_keep_their_proportions() -> None:
+    pops = [p.population for p in region().places]
+    assert pops == [4_000_000, 3_000_000, 2_000_000, 1_000_000]
+
+
+def test_times_are_minutes_with_the_row_as_the_origin() -> None:
+    roads = MatrixRoads(region())
+    m = roads.region
+    a, b, d = m.point(0), m.point(1), m.point(3)
+    assert roads.time(a, b, NOW) == 600.0 and roads.time(b, a, NOW) == 660.0
+    assert roads.etas(d, [a, b], NOW) == [1800.0, 1500.0]
+    assert roads.times_from(d, [a, b], NOW) == [1860.0, 1560.0]
+
+
+def test_points_snap_to_the_nearest_node() -> None:
+    roads = MatrixRoads(region())
+    m = roads.region
+    near_b = (m.lat[1] + 0.001, m.lon[1] - 0.002)  # ~200 m from B, 4 km from A
+    assert roads.nearest_node(near_b) == m.point(1)
+    assert roads.time(m.point(0), near_b, NOW) == 600.0
+    roads.register([m.point(2)], [near_b])
+    assert roads.node(near_b) == 1 and roads.node(m.point(2)) == 2
+
+
+def test_columns_can_be_renamed(tmp_path: Path) -> None:
+    text = (DATA / "nodes.csv").read_text().replace("id,x,y,population",
+                                                     "postal code,east,north,inhabitants")
+    (tmp_path / "n.csv").write_text(text)
+    m = load_matrix_map(tmp_path / "n.csv", DATA / "times.csv", crs="EPSG:28992",
+                        columns=MatrixColumns(id="postal code", x="east", y="north",
+                                              population="inhabitants"))
+    assert m.ids == ("A", "B", "C", "D") and m.places[0].population == 4_000_000
+
+
+@pytest.mark.parametrize(("nodes", "times", "crs", "key", "problem"), [
+    ("id,x,y\nA,136000,455000\n", "from,A\nA,0\n", None, "map.crs", "no lon/lat"),
+    ("id,x,y\nA,136000,455000\n", "from,A\nA,0\n", "EPSG:nonsense", "map.crs", "not a coord"),
+    ("id,x,y\nA,136000,455000\nB,1,2\n", "from,A,B\nA,0,1\n", "EPSG:28992", "map.matrix",
+     "no row for node"),
+    ("id,x,y\nA,136000,455000\n", "from,A\nA,-1\n", "EPSG:28992", "map.matrix", "negative"),
+    ("id,x,y\nA,136000,455000\n", "from,Z\nZ,0\n", "EPSG:28992", "map.matrix", "differ"),
+    ("id,x,y\nA,136000,abc\n", "from,A\nA,0\n", "EPSG:28992", "map.nodes", "row 2"),
+])
+def test_bad_tables_name_the_key_and_row(tmp_path: Path, nodes: str, times: str,
+                                         crs: str | None, key: str, problem: str) -> None:
+    (tmp_path / "n.csv").write_text(nodes)
+    (tmp_path / "t.csv").write_text(times)
+    with pytest.raises(ScenarioError, match=problem) as info:
+        load_matrix_map(tmp_path / "n.csv", tmp_path / "t.csv", crs=crs)
+    assert info.value.key == key

@@ -1,0 +1,138 @@
+"""The optimise -> simulate -> busy fraction loop on the tiny map, where the answers can be
+worked out by hand: Alpha-Beta 30 min, Beta-Gamma 20 min, Alpha-Delta 150 min, plus 5.5 min of
+acknowledge and turnout; 1000, 500, 200 and 100 people."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from simulations.errors import ScenarioError
+from simulations.optimise import OptimiseOptions, measured_busy, optimise, weekly_hours
+from simulations.optimise_model import demand_by_hour, periods_of
+from simulations.optimise_report import frontier_rows
+from simulations.optimise_write import to_toml
+from simulations.scenario import Scenario, load_graph_for, load_scenario
+from tests.simulations._tiny import save_tiny, tiny_scenario
+
+
+def baseline(tmp_path: Path, **overrides: object) -> Scenario:
+    save_tiny(tmp_path)
+    data = tiny_scenario(
+        days=14, map={"path": "tiny.maegraph"}, demand={"alarms_per_year": 1500}, **overrides
+    )
+    path = tmp_path / "base.toml"
+    path.write_text(to_toml(data), encoding="utf-8")
+    return load_scenario(path)
+
+
+def test_bases_go_where_the_model_covers_most_and_the_loop_feeds_back_busy(
+    tmp_path: Path,
+) -> None:
+    """Within 40 min a base at Beta reaches Alpha, Beta and Gamma (1700 people); Alpha
+    reaches 1500, Gamma 700, Delta 100. The busy fraction of each round is what the
+    simulation of the round before measured."""
+    sc = baseline(tmp_path)
+    options = OptimiseOptions(
+        bases=1,
+        candidates="all-localities",
+        limit_min=40,
+        seeds=(0, 1),
+        workers=1,
+        max_iterations=3,
+        tolerance=0.0,
+    )
+    opt = optimise(sc, options, out_dir=tmp_path / "out")
+    (level,) = opt.levels
+    assert level.result.open_sites == ("beta",)
+    places, demand = demand_by_hour(sc, load_graph_for(sc.map_path))
+    busy = level.iterations[-1].busy
+    expected = sum(
+        demand[i, p] * (1 - busy[p % 24])
+        for i, place in enumerate(places)
+        if place.name != "Delta"
+        for p in range(168)
+    )
+    assert level.result.objective == pytest.approx(expected)
+    assert level.result.total_demand == pytest.approx(demand.sum())
+    assert level.iterations[0].busy == measured_busy(opt.baseline)
+    for before, after in zip(level.iterations, level.iterations[1:], strict=False):
+        assert after.busy == before.measured
+    assert len(level.iterations) <= 3
+    assert level.settled == (level.iterations[-1].change <= 0.0)
+    design = load_scenario(level.path)
+    assert [b.id for b in design.bases] == ["beta"]
+    assert weekly_hours(design) == weekly_hours(sc) == 168
+
+
+def test_kept_bases_stay_even_when_another_covers_more(tmp_path: Path) -> None:
+    sc = baseline(tmp_path)
+    options = OptimiseOptions(
+        bases=1,
+        candidates="all-localities",
+        limit_min=40,
+        keep=("alpha",),
+        seeds=(0,),
+        workers=1,
+        max_iterations=1,
+    )
+    (level,) = optimise(sc, options, out_dir=tmp_path / "out").levels
+    assert level.result.open_sites == ("alpha",)
+    with pytest.raises(ScenarioError, match="keep"):
+        optimise(
+            sc,
+            OptimiseOptions(bases=1, keep=("nowhere",), seeds=(0,), workers=1),
+            out_dir=tmp_path / "out",
+        )
+
+
+def test_more_staffed_hours_reach_more_incidents_in_the_simulation(tmp_path: Path) -> None:
+    """One base at Alpha with 8, 16 or 24 staffed hours a day: the simulated frontier rises
+    with the budget, and the model's promise with it."""
+    sc = baseline(tmp_path)
+    options = OptimiseOptions(
+        bases=1,
+        budgets=(168, 56, 112),
+        shift_starts=(0, 8, 16),
+        shift_lengths=(8,),
+        max_cars_per_base=1,
+        seeds=(0, 1),
+        workers=1,
+        max_iterations=2,
+    )
+    opt = optimise(sc, options, out_dir=tmp_path / "out")
+    assert [lv.budget_hours for lv in opt.levels] == [56, 112, 168]
+    assert [lv.result.staffed_hours for lv in opt.levels] == [56, 112, 168]
+    rows = [r for r in frontier_rows(opt, []) if r["kind"] == "optimised"]
+    reached = [r["reached_within_90_min"].mean for r in rows]
+    alone = [r["handled_alone_share"].mean for r in rows]
+    model = [r["model_covered_share"] for r in rows]
+    assert reached == sorted(reached) and reached[0] < reached[-1]
+    assert alone == sorted(alone, reverse=True) and alone[-1] < alone[0]
+    assert model == sorted(model) and model[0] < model[-1]
+    for level in opt.levels:
+        assert level.path.name == f"optimised-1-bases-{level.budget_hours:g}h.toml"
+        design = load_scenario(level.path)
+        assert weekly_hours(design) == level.budget_hours
+
+
+def test_the_night_minimum_puts_a_car_on_every_night_hour(tmp_path: Path) -> None:
+    sc = baseline(tmp_path)
+    options = OptimiseOptions(
+        bases=1,
+        budgets=(112,),
+        shift_starts=(0, 8, 16),
+        shift_lengths=(8,),
+        max_cars_per_base=1,
+        min_night_cars=1,
+        night=(22, 6),
+        seeds=(0,),
+        workers=1,
+        max_iterations=1,
+    )
+    (level,) = optimise(sc, options, out_dir=tmp_path / "out").levels
+    design = load_scenario(level.path)
+    on = set().union(*(periods_of(u.shifts) for u in design.units))
+    assert all(d * 24 + h in on for d in range(7) for h in (22, 23, 0, 1, 2, 3, 4, 5))
+    assert {u.shifts[0].start_min for u in design.units} == {0, 16 * 60}

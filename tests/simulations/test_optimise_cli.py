@@ -1,0 +1,141 @@
+"""``mae optimise`` end to end on the tiny map: scenario files, a frontier report whose figures a
+fresh simulation of those files with the same seeds repeats, and one-line errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from mae.cli import main
+from simulations.batch import run_batch
+from simulations.optimise_write import to_toml
+from simulations.scenario import load_scenario
+from tests.simulations._tiny import save_tiny, tiny_scenario
+
+
+def write_scenarios(tmp_path: Path) -> tuple[Path, Path]:
+    save_tiny(tmp_path)
+    base = tiny_scenario(days=14, map={"path": "tiny.maegraph"}, demand={"alarms_per_year": 1500})
+    path = tmp_path / "base.toml"
+    path.write_text(to_toml(base), encoding="utf-8")
+    other = tiny_scenario(
+        days=14,
+        name="evenings at Beta",
+        map={"path": "tiny.maegraph"},
+        demand={"alarms_per_year": 1500},
+        bases=[{"id": "beta", "place": "Beta"}],
+        units=[
+            {
+                "id": "B1",
+                "base": "beta",
+                "shifts": [{"start": "16:00", "end": "00:00", "days": "all"}],
+            }
+        ],
+    )
+    other_path = tmp_path / "other.toml"
+    other_path.write_text(to_toml(other), encoding="utf-8")
+    return path, other_path
+
+
+def test_optimise_writes_scenarios_and_a_frontier_the_simulation_repeats(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base, other = write_scenarios(tmp_path)
+    out = tmp_path / "out"
+    code = main(
+        [
+            "optimise",
+            str(base),
+            "--bases",
+            "1",
+            "--candidates",
+            "all-localities",
+            "--budget-hours",
+            "56",
+            "168",
+            "--shift-starts",
+            "0,8,16",
+            "--shift-lengths",
+            "8",
+            "--seeds",
+            "2",
+            "--workers",
+            "1",
+            "--max-iterations",
+            "2",
+            "--compare",
+            str(other),
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    printed = capsys.readouterr()
+    assert "round 1" in printed.err
+    assert "report:" in printed.out and "evenings at Beta" in printed.out
+    files = sorted(p.name for p in out.iterdir())
+    assert files == [
+        "frontier.csv",
+        "optimise.json",
+        "optimised-1-bases-168h.toml",
+        "optimised-1-bases-56h.toml",
+        "report.html",
+    ]
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "Optimiser: frontier" in html and "evenings at Beta" in html
+    with (out / "frontier.csv").open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["kind"] for r in rows] == ["baseline", "planner", "optimised", "optimised"]
+    summary = json.loads((out / "optimise.json").read_text(encoding="utf-8"))
+    assert summary["seeds"] == [0, 1]
+    assert [len(level["rounds"]) for level in summary["levels"]] == [
+        int(r["rounds"]) for r in rows[2:]
+    ]
+    assert all(1 <= int(r["rounds"]) <= 2 for r in rows[2:])
+    for row, name in zip(
+        rows[2:], ("optimised-1-bases-56h.toml", "optimised-1-bases-168h.toml"), strict=True
+    ):
+        design = load_scenario(out / name)
+        assert design.name == row["scenario"]
+        runs = run_batch([design], [0, 1], workers=1).runs[0]
+        again = sum(k.scalars["within_60_min"] * k.scalars["attended_share"] for k in runs.kpis) / 2
+        assert float(row["reached_within_60_min"]) == pytest.approx(again)
+        alone = sum(k.scalars["unserved_share"] for k in runs.kpis) / 2
+        assert float(row["handled_alone_share"]) == pytest.approx(alone)
+    assert float(rows[3]["reached_within_90_min"]) > float(rows[2]["reached_within_90_min"])
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--keep", "nowhere"], "keep: unknown site 'nowhere'"),
+        (["--budget-hours", "10", "--shift-lengths", "8"], "budget of 10 car-hours"),
+        (["--candidates", "missing.toml"], "missing.toml"),
+    ],
+)
+def test_bad_requests_fail_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    base, _ = write_scenarios(tmp_path)
+    code = main(
+        [
+            "optimise",
+            str(base),
+            "--bases",
+            "1",
+            "--seeds",
+            "1",
+            "--workers",
+            "1",
+            "--out",
+            str(tmp_path / "out"),
+            *extra,
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 1
+    assert message in err
+    assert err.count("\n") == 1 and err.startswith("mae: error:")

@@ -1,0 +1,184 @@
+"""What a command costs on Redis: its events, its op and its audit row go in one script call
+(all or none, written once however often a lost race makes the writer decide again), a refused
+append brings the events the writer missed, and a follower's blocking read brings the new
+events, so neither reads them again."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import redis
+
+from dispatch.commands import DispatchConfig, RegisterUnit, StartShift
+from dispatch.events import Envelope
+from dispatch.model import Location
+from dispatch.state import DispatchState
+from tests.web.conftest import T0, ManualClock
+from tests.web.test_eventstore import alarm_event
+from web.auth import Principal, Role
+from web.eventstore import StoreConflict
+from web.redis_audit import RedisAuditLog
+from web.redislog import CONFLICT_TAIL, RedisEventStore
+from web.visibility import Audience
+from web.writer import Executed, LogIndex, Writer
+
+HOME = Location(65.58, 22.15)
+ADMIN = Principal("p-admin", "admin", Role.ADMIN)
+CREW = Principal("p-crew", "crew", Role.CREW, unit_id="U1")
+
+
+def calls(client: redis.Redis) -> dict[str, int]:
+    """Commands Redis ran so far by name (Lua's own calls included), this question aside."""
+    stats: Any = client.info("commandstats")
+    return {k.removeprefix("cmdstat_"): int(v["calls"]) for k, v in stats.items()
+            if k != "cmdstat_info"}
+
+
+def since(client: redis.Redis, before: dict[str, int]) -> dict[str, int]:
+    return {k: v - before.get(k, 0) for k, v in calls(client).items() if v != before.get(k, 0)}
+
+
+@pytest.fixture()
+def client(redis_url: str) -> Iterator[redis.Redis]:
+    c = redis.Redis.from_url(redis_url)
+    yield c
+    c.close()
+
+
+class Published:
+    def __init__(self) -> None:
+        self.seqs: list[int] = []
+
+    def __call__(self, envelopes: list[Envelope], audiences: list[Audience]) -> None:
+        self.seqs.extend(e.seq for e in envelopes)
+
+
+def make_writer(url: str) -> tuple[Writer, RedisEventStore, RedisAuditLog, Published]:
+    store, audit, published = RedisEventStore(url), RedisAuditLog(url), Published()
+    writer = Writer(store, DispatchState(), LogIndex(), clock=ManualClock(),
+                    config=DispatchConfig(), publish=published, audit=audit)
+    writer.load()
+    return writer, store, audit, published
+
+
+def register(i: int) -> RegisterUnit:
+    return RegisterUnit(f"U{i}", f"unit {i}", "base", HOME)
+
+
+def test_a_command_s_events_op_and_audit_row_are_one_script_call(
+        redis_url: str, client: redis.Redis) -> None:
+    """Commands run for a principal on Redis get the same audit rows as on SQLite (done,
+    refused, duplicate; before the answer) but written by the event log's append: no separate
+    transaction, one round trip per group commit (plus the op look-up of a crew's command)."""
+    writer, store, audit, _ = make_writer(redis_url)
+
+    async def run_all() -> list[Executed | BaseException]:
+        async def one(i: int) -> Executed:
+            done = await writer.run(register(i % 25), principal=ADMIN, client="c",
+                                    action="register", target={"unit_id": f"U{i % 25}"})
+            assert any(e.target.get("seq") == done.last_seq for e in audit.entries(limit=100))
+            return done
+        return await asyncio.gather(*(one(i) for i in range(30)), return_exceptions=True)
+
+    async def crew_twice() -> tuple[Executed, Executed]:
+        shift = StartShift("U1", ("A",), T0 + timedelta(hours=8))
+        first = await writer.run(shift, principal=CREW, client="c", action="start_shift",
+                                 op="op-1")
+        again = await writer.run(shift, principal=CREW, client="c", action="start_shift",
+                                 op="op-1")
+        return first, again
+
+    try:
+        before = calls(client)
+        results = asyncio.run(run_all())
+        used = since(client, before)
+        assert sum(isinstance(r, Executed) for r in results) == 25
+        entries = audit.entries(limit=100)
+        assert sorted(e.result for e in entries) == ["ok"] * 25 + ["refused invalid_command "
+                                                                    "(unit_id)"] * 5
+        assert {e.target["unit_id"] for e in entries} == {f"U{i}" for i in range(25)}
+        assert "multi" not in used and "exec" not in used  # no audit transaction of its own
+        assert used["evalsha"] == writer.commits  # one script call per group commit
+        assert used["xadd"] == 25 + 2 * 30  # every event, and each row in two streams
+
+        before = calls(client)
+        first, again = asyncio.run(crew_twice())
+        used = since(client, before)
+        assert again.decision.duplicate and again.original_seq == first.last_seq
+        rows = audit.entries(limit=2, principal_id="p-crew")
+        assert [(r.result, r.target.get("seq")) for r in rows] == [
+            ("duplicate", first.last_seq), ("ok", first.last_seq)]
+        # the first: op look-up + append; the repeat: op look-up, then its row alone
+        assert used.get("evalsha") == 1 and used.get("hget") == 2
+        assert used.get("exec") == 1
+    finally:
+        store.close()
+        audit.close()
+
+
+def test_racing_writers_record_each_command_once_however_often_it_is_decided_again(
+        redis_url: str) -> None:
+    """Two writers (two instances) register the same 20 units at once: each unit lands once,
+    every loser is re-decided on the winner's events and refused, and the audit log holds one
+    row per command, none from an attempt that lost the race."""
+    one, two = make_writer(redis_url), make_writer(redis_url)
+
+    async def race() -> list[Executed | BaseException]:
+        jobs = [w.run(register(i), principal=ADMIN, client=f"w{k}", action="register",
+                      target={"unit_id": f"U{i}"})
+                for i in range(20) for k, (w, *_) in enumerate((one, two))]
+        return await asyncio.gather(*jobs, return_exceptions=True)
+
+    try:
+        results = asyncio.run(race())
+        assert sum(isinstance(r, Executed) for r in results) == 20
+        assert one[0].conflicts + two[0].conflicts > 0
+        entries = one[2].entries(limit=1000)
+        assert len(entries) == 40
+        assert sorted(e.result for e in entries).count("ok") == 20
+        assert one[1].refresh() == 20
+    finally:
+        for _, store, audit, _ in (one, two):
+            store.close()
+            audit.close()
+
+
+def test_a_refused_append_brings_the_events_the_writer_missed(redis_url: str) -> None:
+    """The loser of a race learns the winner's events from the refusal itself (when they are
+    few); behind by more than CONFLICT_TAIL it learns only where the log ends."""
+    winner, loser = RedisEventStore(redis_url), RedisEventStore(redis_url)
+    try:
+        winner.append([alarm_event(i) for i in range(3)], expected_last_seq=0)
+        with pytest.raises(StoreConflict) as lost:
+            loser.append([alarm_event(9)], expected_last_seq=0)
+        assert lost.value.end == 3
+        assert [(e.seq, e.event) for e in lost.value.missed] == [
+            (i + 1, alarm_event(i)) for i in range(3)]
+        winner.append([alarm_event(i) for i in range(CONFLICT_TAIL + 1)], expected_last_seq=3)
+        with pytest.raises(StoreConflict) as far:
+            loser.append([alarm_event(9)], expected_last_seq=3)
+        assert far.value.end == CONFLICT_TAIL + 4 and far.value.missed == []
+    finally:
+        winner.close()
+        loser.close()
+
+
+def test_a_blocking_read_brings_others_events_and_skips_the_store_s_own(
+        redis_url: str, client: redis.Redis) -> None:
+    mine, other = RedisEventStore(redis_url), RedisEventStore(redis_url)
+    try:
+        mine.append([alarm_event(1)], expected_last_seq=0)
+        other.append([alarm_event(2), alarm_event(3)], expected_last_seq=1)
+        before = calls(client)
+        end, events = mine.wait_events(0, 1.0)
+        assert since(client, before) == {"xread": 1}  # one round trip per wake-up
+        assert end == 3 and [(e.seq, e.event) for e in events] == [
+            (2, alarm_event(2)), (3, alarm_event(3))]
+        assert mine.wait_events(3, 0.2) == (3, [])  # nothing new: the wait times out
+    finally:
+        mine.close()
+        other.close()

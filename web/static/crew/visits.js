@@ -1,0 +1,224 @@
+// The crew's follow-up visits of the day: in route order with address, window and planned
+// arrival; start / done / not met go through the outbox (so they work offline, exactly once);
+// a change of the plan after a re-plan is flagged until the crew marks it seen. The unit's
+// route comes from GET /api/visits/plan and DayPlanned events, and is kept in localStorage so
+// a reload without a connection still shows the day.
+import { register, t } from "/static/lib/i18n.js";
+import { api } from "/static/lib/session.js";
+import { fmtTime } from "/static/crew/jobview.js";
+
+register({
+  sv: {
+    "visits.title": "Dagens besök",
+    "visits.none": "Inga planerade besök.",
+    "visits.changed": "Planen är ändrad ({cause}). Kontrollera besöken.",
+    "visits.seen": "Sett",
+    "visits.window": "Fönster {from}–{to}",
+    "visits.arrival": "Planerad ankomst {at}",
+    "visits.start": "Påbörja",
+    "visits.done": "Klart",
+    "visits.not_met": "Ej träffad",
+    "visits.status.booked": "Bokat",
+    "visits.status.started": "Pågår",
+    "visits.status.done": "Klart",
+    "visits.status.not_met": "Ej träffad",
+    "visits.status.cancelled": "Avbokat",
+    "visits.pending": "väntar på att skickas",
+    "visits.moved": "ändrad",
+    "item.visit": "Besök {id}: {action}",
+  },
+  en: {
+    "visits.title": "Today's visits",
+    "visits.none": "No visits planned.",
+    "visits.changed": "The plan has changed ({cause}). Check your visits.",
+    "visits.seen": "Seen",
+    "visits.window": "Window {from}–{to}",
+    "visits.arrival": "Planned arrival {at}",
+    "visits.start": "Start",
+    "visits.done": "Done",
+    "visits.not_met": "Not met",
+    "visits.status.booked": "Booked",
+    "visits.status.started": "Under way",
+    "visits.status.done": "Done",
+    "visits.status.not_met": "Not met",
+    "visits.status.cancelled": "Cancelled",
+    "visits.pending": "waiting to be sent",
+    "visits.moved": "changed",
+    "item.visit": "Visit {id}: {action}",
+  },
+});
+
+const KEY = "mae.crew.visits.";
+const AFTER = { start: "started", done: "done", not_met: "not_met" };
+
+function el(tag, cls, text) {
+  const node = document.createElement(tag);
+  if (cls) node.className = cls;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+/** A route's shape for change detection: the visits in order with their planned starts. */
+function signature(route) {
+  return route ? route.stops.map((s) => `${s.visit_id}@${s.start}`).join(",") : "";
+}
+
+export class CrewVisits {
+  constructor({ root, enqueue, pending }) {
+    this.root = root;
+    this.enqueue = enqueue;
+    this.pending = pending; // the outbox's items (visit reports not yet sent are shown as done)
+    this.unitId = null;
+    this.token = null;
+    this.data = { route: null, visits: {}, flag: null, changed: [] };
+  }
+
+  bind(unitId, token) {
+    this.token = token;
+    if (unitId === this.unitId) return;
+    this.unitId = unitId;
+    try {
+      this.data = { route: null, visits: {}, flag: null, changed: [],
+        ...JSON.parse(localStorage.getItem(KEY + unitId) || "{}") };
+    } catch {
+      this.data = { route: null, visits: {}, flag: null, changed: [] };
+    }
+    this.render();
+  }
+
+  _save() {
+    try {
+      if (this.unitId) localStorage.setItem(KEY + this.unitId, JSON.stringify(this.data));
+    } catch {
+      /* storage full: shown from memory */
+    }
+  }
+
+  /** Read the unit's day from the server (when connected). */
+  async load() {
+    if (!this.token) return;
+    let plan;
+    try {
+      plan = await api("/api/visits/plan", { token: this.token });
+    } catch {
+      return; // offline: keep the stored day
+    }
+    const route = plan.routes.find((r) => r.unit_id === this.unitId) || null;
+    this._take(route, plan.cause, plan.revision);
+    this.data.visits = Object.fromEntries(plan.visits.map((v) => [v.visit_id, v]));
+    this._save();
+    this.render();
+  }
+
+  _take(route, cause, revision) {
+    const before = this.data.route;
+    if (before && signature(before) !== signature(route) && (revision ?? 0) !== this.data.revision) {
+      const old = new Map(before.stops.map((s) => [s.visit_id, s.start]));
+      this.data.changed = (route ? route.stops : []).filter((s) => old.get(s.visit_id) !== s.start)
+        .map((s) => s.visit_id);
+      this.data.flag = cause || "re-plan";
+    }
+    this.data.route = route;
+    if (revision !== undefined) this.data.revision = revision;
+  }
+
+  onEvent(ev) {
+    if (ev.type === "DayPlanned") {
+      const route = (ev.routes || []).find((r) => r.unit_id === this.unitId) || null;
+      const shaped = route ? { ...route, stops: route.stops.map((s) => ({ ...s })) } : null;
+      this._take(shaped, ev.cause, (this.data.revision || 0) + 1);
+      this._save();
+      this.render();
+      this.load();
+    } else if (ev.type && ev.type.startsWith("Visit")) {
+      this.load();
+    }
+  }
+
+  /** The status shown: the server's, moved on by reports still waiting in the outbox. */
+  _status(visitId) {
+    let status = (this.data.visits[visitId] || {}).status || "booked";
+    let waiting = false;
+    for (const item of this.pending()) {
+      if (item.msg.type === "visit" && item.msg.visit_id === visitId) {
+        status = AFTER[item.msg.action];
+        waiting = true;
+      }
+    }
+    return { status, waiting };
+  }
+
+  report(action, visitId) {
+    this.enqueue({ type: "visit", action, visit_id: visitId });
+    this.render();
+  }
+
+  seen() {
+    this.data.flag = null;
+    this.data.changed = [];
+    this._save();
+    this.render();
+  }
+
+  itemText(msg) {
+    return t("item.visit", { id: msg.visit_id, action: t(`visits.${msg.action}`) });
+  }
+
+  render() {
+    const root = this.root;
+    if (!root) return;
+    root.replaceChildren(el("h2", "", t("visits.title")));
+    if (this.data.flag) {
+      const box = el("div", "visits-changed notice warn");
+      box.setAttribute("role", "alert");
+      box.append(el("span", "", t("visits.changed", { cause: this.data.flag })));
+      const ok = el("button", "visits-seen", t("visits.seen"));
+      ok.type = "button";
+      ok.addEventListener("click", () => this.seen());
+      box.append(ok);
+      root.append(box);
+    }
+    const stops = this.data.route ? this.data.route.stops : [];
+    if (!stops.length) {
+      root.append(el("p", "muted", t("visits.none")));
+      return;
+    }
+    const list = el("ol", "visit-list");
+    for (const stop of stops) {
+      const v = this.data.visits[stop.visit_id] || {};
+      const { status, waiting } = this._status(stop.visit_id);
+      const li = el("li", `visit-item status-${status}${this.data.changed.includes(stop.visit_id) ? " changed" : ""}`);
+      li.dataset.visit = stop.visit_id;
+      li.dataset.status = status;
+      const head = el("div", "visit-head");
+      head.append(el("strong", "", `${fmtTime(stop.start)} ${v.location ? v.location.label || "" : ""}`),
+        el("span", "badge info", t(`visits.status.${status}`)));
+      if (this.data.changed.includes(stop.visit_id)) head.append(el("span", "badge warn", t("visits.moved")));
+      li.append(head);
+      li.append(el("div", "muted", `${stop.visit_id} · ${v.patient_ref || ""}`));
+      if (v.earliest_start) {
+        li.append(el("div", "", t("visits.window", { from: fmtTime(v.earliest_start), to: fmtTime(v.latest_start) })));
+      }
+      li.append(el("div", "", t("visits.arrival", { at: fmtTime(stop.arrival) })));
+      if (waiting) li.append(el("div", "muted", t("visits.pending")));
+      const buttons = el("div", "visit-buttons");
+      const add = (action) => {
+        const b = el("button", `visit-${action}`, t(`visits.${action}`));
+        b.type = "button";
+        b.dataset.action = action;
+        b.addEventListener("click", () => this.report(action, stop.visit_id));
+        buttons.append(b);
+      };
+      if (status === "booked") {
+        add("start");
+        add("not_met");
+      } else if (status === "started") {
+        add("done");
+        add("not_met");
+      }
+      li.append(buttons);
+      list.append(li);
+    }
+    root.append(list);
+  }
+}
