@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from dispatch.cowdict import CowDict
 from dispatch.errors import EventOutOfSequence, UnknownCallout, UnknownEvent, UnknownUnit
 from dispatch.events import (
     AlarmReceived,
@@ -44,6 +45,8 @@ from dispatch.visit_fold import VISIT_EVENTS, apply_visit_event
 from dispatch.visits import DayPlan, Visit
 
 __all__ = ["Callout", "DispatchState", "FollowUp", "Note", "Unit"]
+
+_MAPS = ("units", "callouts", "alarms", "alarm_callout")
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,17 +128,22 @@ class FollowUp:
 
 
 def _copied(value: Any) -> Any:
+    if isinstance(value, CowDict):
+        return value.fork()
     return value.copy() if isinstance(value, dict | list | set) else value
 
 
 @dataclass
 class DispatchState:
-    """Units, callouts, alarms and follow-ups, as of event ``last_seq``."""
+    """Units, callouts, alarms and follow-ups, as of event ``last_seq``.
 
-    units: dict[str, Unit] = field(default_factory=dict)
-    callouts: dict[str, Callout] = field(default_factory=dict)
-    alarms: dict[str, Alarm] = field(default_factory=dict)
-    alarm_callout: dict[str, str] = field(default_factory=dict)
+    The maps are :class:`~dispatch.cowdict.CowDict` (a plain dict given or assigned for one
+    is taken over as one), so :meth:`fork` costs the recent changes, not the whole history."""
+
+    units: CowDict[str, Unit] = field(default_factory=CowDict)
+    callouts: CowDict[str, Callout] = field(default_factory=CowDict)
+    alarms: CowDict[str, Alarm] = field(default_factory=CowDict)
+    alarm_callout: CowDict[str, str] = field(default_factory=CowDict)
     follow_ups: list[FollowUp] = field(default_factory=list)
     last_seq: int = 0
     callout_counter: int = 0
@@ -148,6 +156,13 @@ class DispatchState:
     visits: dict[str, Visit] = field(default_factory=dict)
     visit_counter: int = 0
     day_plans: dict[str, DayPlan] = field(default_factory=dict)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # A plain dict given for a map (by a snapshot, a test, a copy) is taken over as a
+        # CowDict; another mapping (one still being decoded) is kept as it is.
+        if type(value) is dict and name in _MAPS:
+            value = CowDict.adopt(value)
+        object.__setattr__(self, name, value)
 
     def __post_init__(self) -> None:
         ids = self.open_ids
@@ -218,9 +233,10 @@ class DispatchState:
 
     def fork(self) -> DispatchState:
         """A copy that later changes to this state do not reach, and the other way round: what
-        a group commit decides ahead on and what a snapshot is encoded from while the live
-        state moves on. Every container field is copied (so a field the state gains is
-        copied too); the units, callouts and alarms in them are immutable."""
+        a group commit decides ahead on, and what advice and snapshots read in a worker thread
+        while the live state moves on. Every container field is copied (so a field the state
+        gains is copied too): the maps and the open index copy on write, in time proportional
+        to their recent changes; the units, callouts and alarms in them are immutable."""
         return DispatchState(**{
             f.name: _copied(getattr(self, f.name)) for f in dataclasses.fields(self)})
 

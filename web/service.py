@@ -458,13 +458,11 @@ class DispatchService:
         return await self.advise(lambda a: a.recommend(callout_id, exclude=exclude))
 
     async def advise(self, ask: Callable[[Advisor], T]) -> T:
-        """``ask(advisor)`` (``lambda a: a.recommend(cid)``): on the loop when routing for now
-        is prepared, else in a worker thread on a copy of the state, since plain search on a
-        big map takes long enough to stall every socket."""
-        await self.map_ready()  # a second at most after a start; saves copying the state
-        if self._advisor.ready:
-            return ask(self._advisor)
-        return await asyncio.to_thread(ask, self._advisor.on_copy())
+        """``ask(advisor)`` (``lambda a: a.recommend(cid)``) in the advice thread on a fork of
+        the state (:meth:`Advisor.ask`): a recommendation over many units, or plain search on
+        a big map before routing is prepared, would otherwise stall every socket."""
+        await self.map_ready()  # a second at most after a start
+        return await self._advisor.ask(ask)
 
     @property
     def routing_prepared(self) -> bool:

@@ -35,6 +35,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, timedelta
 from typing import Any
@@ -109,7 +110,7 @@ router = APIRouter()
 CLOSE_TOO_SLOW = 1013
 CLOSE_TOO_BIG = 1009
 MAX_MESSAGE_CHARS = 64_000
-REVALIDATE_S = 15.0  # an idle socket's token is checked again this often (and on every message)
+REVALIDATE_S = 15.0  # an idle socket's revocations are looked at this often (and per message)
 
 Reply = dict[str, Any]
 Handler = Callable[["Connection", Any], Awaitable[Reply]]
@@ -219,8 +220,11 @@ async def client_frames(ws: WebSocket, principal: Principal, principals: Princip
                         ) -> AsyncIterator[str]:
     """The client's text frames (bytes decoded) until it leaves or one of ``tasks`` (its
     sender, playback) ends. A revocation of the token closes the socket with 4401 at once
-    (``handle``, see :mod:`web.connections`); the token is also checked again on every frame
-    and every ``REVALIDATE_S``."""
+    (``handle``, see :mod:`web.connections`); before every frame, and every ``REVALIDATE_S``
+    while idle, the revocations are looked at again on the loop (``Connections.sweep``: a
+    revocation made in another process stops the next frame), so no frame costs a thread hop
+    and a token lookup. Without a ``handle`` the token is read again in a worker thread."""
+    connections: Connections = ws.app.state.connections
     receive: asyncio.Future[Any] | None = None
     revoked = asyncio.ensure_future(handle.revoked.wait()) if handle is not None else None
     watched = {*tasks, revoked} if revoked is not None else set(tasks)
@@ -230,8 +234,7 @@ async def client_frames(ws: WebSocket, principal: Principal, principals: Princip
                 receive = asyncio.ensure_future(ws.receive())
             done, _ = await asyncio.wait({receive, *watched}, timeout=REVALIDATE_S,
                                          return_when=asyncio.FIRST_COMPLETED)
-            if (revoked is not None and revoked.done()) or not await _still_active(
-                    principals, principal.principal_id):
+            if not await _still_valid(connections, principal, principals, handle):
                 await refuse(ws, Unauthorized("the token was revoked"))
                 return
             if receive not in done:
@@ -258,8 +261,21 @@ async def client_frames(ws: WebSocket, principal: Principal, principals: Princip
         if revoked is not None:
             revoked.cancel()
         if handle is not None:
-            connections: Connections = ws.app.state.connections
             connections.discard(handle)
+
+
+async def _still_valid(connections: Connections, principal: Principal, principals: Principals,
+                       handle: Handle | None) -> bool:
+    """Whether the socket's token still stands: with a registered ``handle``, after a sweep of
+    the revocations on the loop (cheap: SQLite asks ``PRAGMA data_version`` first, Redis is
+    told by pub/sub); else by reading the token in a worker thread."""
+    if handle is None:
+        return await _still_active(principals, principal.principal_id)
+    try:
+        connections.sweep()
+    except (sqlite3.Error, OSError, StorageUnavailable) as exc:  # as _still_active: stay open
+        logger.warning("cannot look at revocations for %s: %s", principal.principal_id, exc)
+    return not handle.revoked.is_set()
 
 
 async def _serve(ws: WebSocket, action: Action, kinds: dict[str, Any],
