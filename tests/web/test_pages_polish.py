@@ -12,6 +12,7 @@ import httpx
 from playwright.sync_api import expect
 
 from tests.web.conftest import Server, screenshot
+from tests.web.test_pages_agency import fill_alarm, open_agency
 from tests.web.test_pages_crew import PHONE, raise_alarm
 
 WAIT_MS = 15_000
@@ -75,4 +76,30 @@ def test_the_agency_page_has_44_px_tap_targets_and_no_console_errors(
     assert small == [], small
     screenshot(page, "agency-phone-targets")
     assert problems == [], problems
+    context.close()
+
+
+def test_the_agency_form_is_checked_before_sending_and_server_errors_are_in_words(
+    browser: Any, server: Server
+) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 1000}, locale="sv-SE")
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.url) if r.url.endswith("/api/alarms")
+            and r.method == "POST" else None)
+    open_agency(page, server)
+    page.click("#submit")
+    expect(page.locator("#err-location")).to_contain_text("Skriv ett ortnamn")
+    expect(page.locator("#err-priority")).to_contain_text("måste fyllas i")
+    expect(page.locator("#err-category")).to_contain_text("måste fyllas i")
+    assert sent == []  # an incomplete form is not sent
+
+    fill_alarm(page)
+    page.fill("#place", "Atlantis")
+    page.click("#submit")
+    expect(page.locator("#err-location")).to_have_text("Plats: ”Atlantis” finns inte på kartan.")
+    assert len(sent) == 1
+    assert "unknown place" not in (page.text_content("body") or "")
+    screenshot(page, "agency-unknown-place")
     context.close()

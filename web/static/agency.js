@@ -205,19 +205,45 @@ function clearError(slot) {
   if (input) input.removeAttribute("aria-invalid");
 }
 
-function translate(field, message) {
+function translate(field, message, code = "") {
   if (message === "Field required" || /^Input should be a valid (integer|string)/.test(message)) {
     return t("err_required");
   }
   if (field === "location" && /lat and lon, or a place name/.test(message)) return t("err_location");
+  // The server's error codes, in the page's words (its own messages are for integrators).
+  if (code === "unknown_place") return t("err_unknown_place", { place: $("place").value.trim() });
+  if (field === "location" && /not on the loaded map/.test(message)) return t("err_off_map");
   return message;
 }
 
-function showFieldError(field, message) {
+/** A whole-request error (no field) in the page's words, from the server's error code. */
+function generalText(code, message) {
+  if (["storage_unavailable", "busy", "database_locked"].includes(code)) return t("err_busy");
+  if (code === "too_many_failed_logins") return t("err_too_many");
+  if (code === "forbidden") return t("err_forbidden");
+  if (code === "internal") return t("err_internal");
+  return message;
+}
+
+/** Check what can be checked here before sending: a place (or map point), priority and
+ * category; each missing one is named beside its field. Returns whether the form is whole. */
+function validate(body) {
+  const missing = [];
+  if (!body.location.place && body.location.lat === undefined) missing.push(["location", t("err_location")]);
+  if (!body.priority) missing.push(["priority", t("err_required")]);
+  if (!body.category) missing.push(["category", t("err_required")]);
+  for (const [field, text] of missing) showFieldError(field, text, { translated: true });
+  const slot = missing.length && SLOTS[missing[0][0]];
+  if (slot && INPUTS[slot]) $(INPUTS[slot]).focus();
+  return missing.length === 0;
+}
+
+function showFieldError(field, message, { code = "", translated = false } = {}) {
   const slot = SLOTS[field] || SLOTS[field.split(".")[0]];
   if (!slot) return false;
   const el = $(`err-${slot}`);
-  const text = `${t(LABELS[slot])}: ${translate(slot === "location" ? "location" : field, message)}`;
+  const words = translated ? message : translate(slot === "location" ? "location" : field, message, code);
+  const text = `${t(LABELS[slot])}: ${words}`;
   el.textContent = el.textContent ? `${el.textContent} ${text}` : text;
   const input = INPUTS[slot] && $(INPUTS[slot]);
   if (input) input.setAttribute("aria-invalid", "true");
@@ -236,8 +262,8 @@ function showErrors(err) {
   for (const { field, message } of listed) {
     // our own errors say "field: problem"; show the problem next to the field
     const text = field && message.startsWith(`${field}: `) ? message.slice(field.length + 2) : message;
-    if (showFieldError(field || "", text)) first = first || field;
-    else notice("error", t("err_general", { message: text }));
+    if (showFieldError(field || "", text, { code: body.error || "" })) first = first || field;
+    else notice("error", t("err_general", { message: generalText(body.error || "", text) }));
   }
   if (Array.isArray(body.suggestions) && body.suggestions.length) showSuggestions(body.suggestions);
   const slot = first && (SLOTS[first] || SLOTS[first.split(".")[0]]);
@@ -274,6 +300,7 @@ async function submit(ev) {
   ev.preventDefault();
   clearErrors();
   const body = payload();
+  if (!validate(body)) return; // named beside each field, nothing sent
   const button = $("submit");
   button.disabled = true;
   button.textContent = t("sending");
