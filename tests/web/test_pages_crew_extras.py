@@ -127,3 +127,28 @@ def test_the_phone_navigates_calls_for_help_and_messages_with_dispatch(
     screenshot(page, "crew-messages")
     context.close()
     board_context.close()
+
+
+def test_a_phone_with_a_job_reloads_offline_without_errors(
+    browser: Any, server: Server, desk: Sock
+) -> None:
+    """No console errors (once: ``Invalid LatLng (NaN, NaN)`` in the route view) when a phone
+    with a job and its route opens again without a connection."""
+    cid = raise_alarm(server)
+    assert desk.request({"type": "assign", "callout_id": cid,
+                         "unit_id": "MAE-SUNDERBY"})["type"] == "ok"
+    context, page = open_crew(browser, server, PHONE)
+    page.wait_for_selector("#steps li", timeout=WAIT_MS)
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=WAIT_MS)
+    problems: list[str] = []
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    context.set_offline(True)
+    page.reload()
+    page.wait_for_selector("#job", state="visible", timeout=WAIT_MS)
+    page.wait_for_selector("#steps li", timeout=WAIT_MS)  # the stored route
+    page.wait_for_timeout(1000)
+    context.set_offline(False)
+    page.wait_for_selector("#conn[data-conn=open]", timeout=WAIT_MS)
+    assert problems == [], problems
+    context.close()

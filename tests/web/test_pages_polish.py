@@ -103,3 +103,30 @@ def test_the_agency_form_is_checked_before_sending_and_server_errors_are_in_word
     assert "unknown place" not in (page.text_content("body") or "")
     screenshot(page, "agency-unknown-place")
     context.close()
+
+
+#: "unit / town" for each visible town name a unit's pin overlaps on the map.
+OVERLAPS = """() => {
+  const hit = (a, b) => a.left < b.right && b.left < a.right
+    && a.top < b.bottom && b.top < a.bottom;
+  const named = (sel) => [...document.querySelectorAll(sel)]
+    .filter((e) => getComputedStyle(e).visibility !== 'hidden')
+    .map((e) => [e.textContent, e.getBoundingClientRect()]);
+  return named('.unit-pin').flatMap(([u, a]) => named('.mae-place-label')
+    .filter(([, b]) => hit(a, b)).map(([p]) => u + ' / ' + p));
+}"""
+
+
+def test_unit_pins_do_not_cover_the_town_names(browser: Any, server: Server) -> None:
+    """A unit at its base stands above the point, the town's name to its right, and a town
+    name a unit's pin would still cover is hidden: no visible label overlaps a pin."""
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="sv-SE")
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    page.goto(f"{server.base}/dispatch#token={server.tokens['dispatcher']}")
+    expect(page.locator(".unit-pin")).to_have_count(3)
+    expect(page.locator(".mae-place-label").first).to_be_visible()
+    page.wait_for_timeout(300)  # the labels are sorted out on the next frame
+    overlaps = page.evaluate(OVERLAPS)
+    assert overlaps == [], overlaps
+    context.close()

@@ -30,6 +30,20 @@ export class MapView {
     this.legend = null;
     this.selected = null;
     this.addLegend();
+    this.map.on("zoomend moveend", () => this.declutter());
+  }
+
+  /** Hide the town names a unit's pin would cover (shown again once it moves off them). */
+  declutter() {
+    cancelAnimationFrame(this._declutter);
+    this._declutter = requestAnimationFrame(() => {
+      const pins = [...this.map.getContainer().querySelectorAll(".unit-pin")].map((e) => e.getBoundingClientRect());
+      for (const label of this.map.getContainer().querySelectorAll(".mae-place-label")) {
+        const b = label.getBoundingClientRect();
+        const covered = pins.some((a) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom);
+        label.classList.toggle("under-unit", covered);
+      }
+    });
   }
 
   /** What the colours mean: unit statuses, callout priorities and the road classes. */
@@ -111,6 +125,7 @@ export class MapView {
     }
     marker._calloutId = unit.callout_id;
     marker.setOpacity(off ? 0.55 : 1);
+    this.declutter();
   }
 
   /** Bring unitId's pin into view, closer in, with its card open. */
