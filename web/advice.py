@@ -24,6 +24,7 @@ import asyncio
 import copy
 import dataclasses
 import logging
+import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -38,8 +39,9 @@ from dispatch.model import Location
 from dispatch.recommend import Proposal, RecommendConfig, UnitOption, propose, recommend
 from dispatch.snapshot import DEFERRABLE
 from dispatch.state import DispatchState
-from maps.gazetteer import Gazetteer
-from maps.graph import Place, RoadGraph, haversine_m
+from maps.errors import UnknownPlace
+from maps.gazetteer import Gazetteer, normalise_name
+from maps.graph import Facility, Place, RoadGraph, haversine_m
 from routing.engine import TravelTimes
 from routing.errors import SnapError
 
@@ -191,7 +193,16 @@ class Advisor:
         """A location from coordinates or a place name of the loaded map, checked to lie
         within reach of its roads; ``label`` names bare coordinates by the nearest place."""
         if place is not None and place.strip():
-            found = self.gazetteer.find(place)
+            try:
+                found = self.gazetteer.find(place)
+            except UnknownPlace as exc:
+                # What /api/places suggests by a word inside a longer name ("Öjebyn" in
+                # "E4 at Piteå (Öjebyn)") is accepted when exactly one name holds that word.
+                inside = self._named_within(place)
+                if len(inside) != 1:
+                    raise UnknownPlace(place, [*exc.suggestions, *(
+                        p.name for p in inside[:3] if p.name not in exc.suggestions)]) from None
+                found = inside[0]
             return Location(found.lat, found.lon, label=found.name, resolved_from=place)
         if lat is None or lon is None:
             raise InvalidCommand(field, "give lat and lon, or a place name")
@@ -200,6 +211,15 @@ class Advisor:
         except SnapError as exc:
             raise InvalidCommand(field, f"not on the loaded map ({exc})") from None
         return Location(lat, lon, label=self.nearby_label(lat, lon) if label else "")
+
+    def _named_within(self, name: str) -> list[Place | Facility]:
+        """The places and facilities whose name holds ``name`` as whole words."""
+        key = normalise_name(name)
+        if len(key) < 3:
+            return []
+        pattern = re.compile(rf"(?<!\w){re.escape(key)}(?!\w)")
+        found: list[Place | Facility] = [*self.graph.facilities, *self.graph.places]
+        return [p for p in found if pattern.search(normalise_name(p.name))]
 
     def nearby_label(self, lat: float, lon: float) -> str:
         """The nearest place of the map as a label for bare coordinates ("Piteå" within a

@@ -130,3 +130,21 @@ def test_unit_pins_do_not_cover_the_town_names(browser: Any, server: Server) -> 
     overlaps = page.evaluate(OVERLAPS)
     assert overlaps == [], overlaps
     context.close()
+
+
+def test_a_place_suggested_by_the_place_search_is_accepted_and_a_typo_gets_suggestions(
+    server: Server
+) -> None:
+    """"Öjebyn" is what /api/places offers inside "E4 at Piteå (Öjebyn)": an alarm there is
+    taken; "Kalx" is refused with "Kalix" first among the suggestions the page offers."""
+    with server.http("police") as police:
+        offered = police.get("/api/places", params={"q": "Öjebyn"}).json()
+        assert any("Öjebyn" in p["name"] for p in offered)
+        alarm = {"reference": "P-77", "priority": 2, "category": "psychosis"}
+        taken = police.post("/api/alarms", json={**alarm, "location": {"place": "Öjebyn"}})
+        assert taken.status_code == 201, taken.text
+        assert "Öjebyn" in taken.json()["location"]["label"]
+        typo = police.post("/api/alarms", json={**alarm, "reference": "P-78",
+                                                "location": {"place": "Kalx"}})
+        assert typo.status_code == 400 and typo.json()["error"] == "unknown_place"
+        assert typo.json()["suggestions"][0] == "Kalix"
