@@ -57,9 +57,9 @@ def coarsen(location: Location) -> Location:
 
 def _erase_alarm(alarm: Alarm) -> Alarm:
     location = coarsen(alarm.location)
-    if alarm.note == "" and location is alarm.location:
+    if alarm.note == "" and alarm.callback == "" and location is alarm.location:
         return alarm
-    return replace(alarm, note="", location=location)
+    return replace(alarm, note="", callback="", location=location)
 
 
 def erase_event(event: Event, before: datetime) -> Event:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 import math
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
@@ -41,6 +42,8 @@ __all__ = [
 
 MAX_NOTE_CHARS = 2000
 MAX_REASON_CHARS = 200  # a cancel reason
+#: A call-back number as typed: empty, or digits with spaces, dashes and a leading +.
+PHONE = re.compile(r"(\+?[0-9][0-9 -]{1,28}[0-9])?")
 MAX_REFERENCE_CHARS = 64
 MAX_CREW = 6  # people on board one unit
 MAX_CREW_NAME_CHARS = 60
@@ -205,6 +208,9 @@ class Alarm:
     police_on_scene: bool = False
     ambulance_on_scene: bool = False
     link_to: str | None = None
+    #: A number the crew may call back (the alarming agency's, or whom it names); personal
+    #: data: shown to dispatchers and the crew, erased by retention like the note.
+    callback: str = ""
 
     def __post_init__(self) -> None:
         if not isinstance(self.location, Location):
@@ -222,6 +228,9 @@ class Alarm:
         _check_time("received_at", self.received_at)
         if not isinstance(self.note, str) or len(self.note) > MAX_NOTE_CHARS:
             raise InvalidCommand("note", f"must be text of at most {MAX_NOTE_CHARS} characters")
+        if not isinstance(self.callback, str) or not PHONE.fullmatch(self.callback):
+            raise InvalidCommand("callback", "must be a phone number: digits, spaces, + and -, "
+                                 "at most 30 characters")
 
     @property
     def alarm_id(self) -> str:

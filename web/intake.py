@@ -52,6 +52,7 @@ async def submit_alarm(
         police_on_scene=payload.police_on_scene,
         ambulance_on_scene=payload.ambulance_on_scene,
         link_to=payload.link_to,
+        callback=payload.callback,
     )
     done = await service.run(ReceiveAlarm(alarm), principal=principal, client=client,
                              action=action, target={**target, "alarm_id": alarm_id})

@@ -148,6 +148,9 @@ class AlarmIn(_In):
     police_on_scene: bool = False
     ambulance_on_scene: bool = False
     link_to: Id | None = Field(default=None, description="a callout id this alarm is about")
+    callback: str = Field(default="", max_length=30, pattern=r"^(\+?[0-9][0-9 -]{1,28}[0-9])?$",
+                          description="a phone number the crew may call back (optional; "
+                          "erased by retention)")
 
 
 # -- REST responses --------------------------------------------------------------------------
@@ -260,6 +263,7 @@ class CalloutAlarmOut(BaseModel):
     category: str
     patient: dict[str, str]
     note: str
+    callback: str = ""
     police_on_scene: bool
     ambulance_on_scene: bool
 

@@ -125,6 +125,7 @@ def alarm_view(alarm: Alarm, *, with_text: bool) -> dict[str, Any]:
         "patient": {"age_band": alarm.patient.age_band.value, "sex": alarm.patient.sex.value,
                     "children": alarm.patient.children.value},
         "note": alarm.note if with_text else "",
+        "callback": alarm.callback if with_text else "",
         "police_on_scene": alarm.police_on_scene,
         "ambulance_on_scene": alarm.ambulance_on_scene,
     }

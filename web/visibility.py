@@ -195,5 +195,7 @@ def _strip_text(data: dict[str, Any]) -> None:
     alarm = data.get("alarm")
     if isinstance(alarm, dict) and "note" in alarm:
         alarm["note"] = ""
+    if isinstance(alarm, dict) and alarm.get("callback"):
+        alarm["callback"] = ""
     if data.get("type") == NoteAdded.__name__:
         data["text"] = ""

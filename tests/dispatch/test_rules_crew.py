@@ -54,3 +54,16 @@ def test_messages_are_short_and_not_empty_and_erased_by_retention(core: Core) ->
     assert [event_from_dict(event_to_dict(m)) for m in sent] == sent  # stored and read back
     erased = erase_event(sent[0], T0 + timedelta(days=1))
     assert isinstance(erased, MessageSent) and erased.text == ""
+
+
+def test_a_call_back_number_is_checked_and_erased_by_retention() -> None:
+    from dataclasses import replace
+
+    from dispatch.erasure import _erase_alarm
+
+    with pytest.raises(InvalidCommand) as bad:
+        replace(alarm(), callback="call me")
+    assert bad.value.field == "callback"
+    given = replace(alarm(), callback="+46 70-123 45 67")
+    assert given.callback == "+46 70-123 45 67"
+    assert _erase_alarm(given).callback == ""

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.web.conftest import Server, Sock, screenshot, thread_server
-from tests.web.test_pages_crew import PHONE, WAIT_MS, open_crew, raise_alarm
+from tests.web.test_pages_crew import ALARM, PHONE, WAIT_MS, open_crew, raise_alarm
 
 
 @pytest.fixture
@@ -152,3 +152,25 @@ def test_a_phone_with_a_job_reloads_offline_without_errors(
     page.wait_for_selector("#conn[data-conn=open]", timeout=WAIT_MS)
     assert problems == [], problems
     context.close()
+
+
+def test_a_call_back_number_from_the_agency_gives_the_crew_a_call_button(
+    browser: Any, server: Server, desk: Sock
+) -> None:
+    cid = raise_alarm(server, callback="+46 70-123 45 67")
+    assert desk.request({"type": "assign", "callout_id": cid,
+                         "unit_id": "MAE-SUNDERBY"})["type"] == "ok"
+    context, page = open_crew(browser, server, PHONE)
+    call = page.locator("#job-call")
+    expect(call).to_be_visible()
+    expect(call).to_have_text("Ring Polis: +46 70-123 45 67")
+    assert call.get_attribute("href") == "tel:+46701234567"
+    box = call.bounding_box()
+    assert box and box["height"] >= 44
+    screenshot(page, "crew-call-button")
+    context.close()
+    bad = server.socket("/ws/agency", "police")
+    bad.ready()
+    refused = bad.request({**ALARM, "reference": "P-2", "callback": "ring mig"})
+    bad.close()
+    assert refused["type"] == "error" and refused["field"] == "callback"

@@ -21,13 +21,14 @@ const SLOTS = {
   "location.lon": "location", priority: "priority", category: "category",
   "patient.age_band": "age_band", "patient.sex": "sex", "patient.children": "children",
   patient: "age_band", note: "note", reference: "reference", police_on_scene: "on_scene",
-  ambulance_on_scene: "on_scene",
+  ambulance_on_scene: "on_scene", callback: "callback",
 };
 const LABELS = {
   location: "location", priority: "priority", category: "category", age_band: "age_band",
   sex: "sex", children: "children", note: "note", reference: "reference", on_scene: "on_scene",
+  callback: "callback",
 };
-const INPUTS = { location: "place", priority: "priority", category: "category",
+const INPUTS = { location: "place", priority: "priority", category: "category", callback: "callback",
   age_band: "age_band", sex: "sex", note: "note", reference: "reference" };
 
 const alarms = new Map(); // alarm_id -> {status..., receivedAt: ms of the client clock}
@@ -182,6 +183,7 @@ function payload() {
       children: (f.querySelector("input[name=children]:checked") || {}).value || "unknown",
     },
     note: $("note").value,
+    callback: $("callback").value.trim(),
     police_on_scene: $("police_on_scene").checked,
     ambulance_on_scene: $("ambulance_on_scene").checked,
   };
@@ -332,7 +334,7 @@ async function submit(ev) {
 }
 
 function resetForm() {
-  for (const id of ["place", "reference", "note"]) $(id).value = "";
+  for (const id of ["place", "reference", "note", "callback"]) $(id).value = "";
   for (const id of ["priority", "category"]) $(id).value = "";
   for (const id of ["age_band", "sex"]) $(id).value = "unknown";
   for (const id of ["police_on_scene", "ambulance_on_scene"]) $(id).checked = false;

@@ -63,6 +63,13 @@ export function renderJob(job, now = new Date()) {
   $("job-address").textContent = loc.label || loc.resolved_from || `${(+loc.lat).toFixed(5)}, ${(+loc.lon).toFixed(5)}`;
   const coords = Number.isFinite(+loc.lat) && Number.isFinite(+loc.lon) && loc.lat !== null && loc.lon !== null;
   $("job-coords").textContent = coords ? `${(+loc.lat).toFixed(5)}, ${(+loc.lon).toFixed(5)}` : "";
+  const caller = alarms.find((a) => a.callback); // a number the alarming agency gave
+  const call = $("job-call");
+  call.hidden = !caller;
+  if (caller) {
+    call.href = `tel:${caller.callback.replace(/[ -]/g, "")}`;
+    call.textContent = t("job.call", { agency: t(`agency.${caller.agency}`), number: caller.callback });
+  }
   const nav = $("job-nav"); // the phone's own navigation app (geo: URI, RFC 5870)
   nav.hidden = !coords;
   if (coords) {
