@@ -243,7 +243,7 @@ def create_app(
     app.add_exception_handler(RequestValidationError, on_invalid_request)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     for module in (routes.health, routes.alarms, routes.units, routes.callouts, routes.audit,
-                   routes.rota, routes.history, admin, stats, visits):
+                   routes.rota, routes.history, routes.borders, admin, stats, visits):
         app.include_router(module.router)
     app.include_router(sockets.router)
     app.include_router(pages.router)

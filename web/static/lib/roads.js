@@ -1,6 +1,7 @@
 // The loaded road map as a Leaflet vector layer (no tile server needed: the service works
 // offline). Needs Leaflet's global L: load /vendor/leaflet/leaflet.js with a <script> first.
 import { api } from "./session.js";
+import { addBorders } from "./borders.js";
 
 // Colour and width per road class (the server's RoadClass names, lowercased).
 // Slate greys and blue-greys, darker and wider for bigger roads: no green, orange or red, which
@@ -77,6 +78,7 @@ export async function addRoads(map, { token, labels = true, minLabelPopulation =
     dot.addTo(layer);
   }
   layer.addTo(map);
+  addBorders(map, { token }); // under the roads; the map works without them
   const [[s, w], [n, e]] = data.bounds;
   const bounds = L.latLngBounds([s, w], [n, e]);
   return { layer, bounds, places: data.places, data };
