@@ -19,12 +19,14 @@ from dispatch.events import (
     AssignmentAcknowledged,
     AssignmentCancelled,
     AssignmentTimedOut,
+    AssistRequested,
     CalloutCancelled,
     CalloutReopened,
     CalloutsMerged,
     CalloutSplit,
     Envelope,
     Event,
+    MessageSent,
     NoteAdded,
     OutcomeRecorded,
     ShiftEnded,
@@ -71,6 +73,9 @@ class Unit:
     seats: int | None = None
     base_position: Location | None = None
     retired: bool = False
+    #: The callout whose assignment this unit last let time out unacknowledged (None once it
+    #: acknowledges one again): the dispatcher sees it flagged when it is recommended again.
+    missed_ack: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +107,7 @@ class Callout:
     notes: tuple[Note, ...] = ()
     on_scene_at: datetime | None = None
     cancelled_at: datetime | None = None
+    cancel_code: str = ""
 
     @property
     def response_s(self) -> float | None:
@@ -414,6 +420,8 @@ class DispatchState:
         self._set_callout(
             e.callout_id, status=CalloutStatus.ACKNOWLEDGED, ack_deadline=None, ack_overdue=False
         )
+        if e.unit_id in self.units and self.units[e.unit_id].missed_ack is not None:
+            self._set_unit(e.unit_id, missed_ack=None)
 
     def _on_AssignmentTimedOut(self, e: AssignmentTimedOut) -> None:
         self._set_callout(
@@ -425,6 +433,8 @@ class DispatchState:
             ack_overdue=True,
         )
         self._release_unit(e.unit_id, e.at)
+        if e.unit_id in self.units:
+            self._set_unit(e.unit_id, missed_ack=e.callout_id)
 
     def _on_AssignmentCancelled(self, e: AssignmentCancelled) -> None:
         self._set_callout(
@@ -467,13 +477,21 @@ class DispatchState:
     def _on_CalloutCancelled(self, e: CalloutCancelled) -> None:
         callout = self.callouts[e.callout_id]
         self._set_callout(e.callout_id, status=CalloutStatus.CANCELLED, ack_deadline=None,
-                          cancelled_at=e.at)
+                          cancelled_at=e.at, cancel_code=e.code)
         self._release_unit(callout.unit_id, e.at)
 
     def _on_CalloutReopened(self, e: CalloutReopened) -> None:
         # The cancel released the unit, so the callout waits for one again.
         self._set_callout(e.callout_id, status=CalloutStatus.WAITING, unit_id=None, eta_s=None,
-                          ack_deadline=None, ack_overdue=False, cancelled_at=None)
+                          ack_deadline=None, ack_overdue=False, cancelled_at=None,
+                          cancel_code="")
+
+    def _on_AssistRequested(self, e: AssistRequested) -> None:
+        if e.position is not None:  # where the crew is now (also for recommendations)
+            self.note_position(e.unit_id, e.position, e.at)
+
+    def _on_MessageSent(self, e: MessageSent) -> None:
+        """Messages live in the log and on the pages, not in the state."""
 
     def _on_NoteAdded(self, e: NoteAdded) -> None:
         callout = self.callouts[e.callout_id]

@@ -102,7 +102,8 @@ def create_app(
                     if tick else None
                 probe = asyncio.create_task(
                     service.run_storage_probe(settings.storage_probe_interval_s))
-                flush = asyncio.create_task(service.run_position_flush(1.0))
+                flush = asyncio.create_task(
+                    service.run_position_flush(settings.position_store_every_s))
                 # a store other instances write too must be followed (SQLite is ours alone)
                 follow = asyncio.create_task(service.follow()) if stores.kind == "redis" \
                     else None
@@ -151,6 +152,9 @@ def create_app(
         await asyncio.to_thread(service.load, prepare=False, defer_history=True)
         if not service.history_pending:
             gc.enable()  # ``mae serve`` starts with the collector off (web/cli.py)
+        # Decoding starts now, not once the port is open: the region file's and the demo's
+        # commands below wait for a whole state, and would otherwise wait for themselves.
+        history = asyncio.ensure_future(service.complete_history())
         if region is not None:
             await load_region(service, region, principals=principals)
         service.snapshot_if_due()
@@ -178,21 +182,22 @@ def create_app(
         app.state.gate = Gate(principals, audit,
                               LoginLimiter(settings.login_failures_per_minute),
                               now=service.clock.now)
-        # From when the port opens (uvicorn binds it right after this startup): the closed
-        # history is decoded, then routing (snap index, solver imports, hierarchies) prepared,
-        # each in a background thread.
+        # Once the closed history is decoded (it began above; the port opens right after this
+        # startup), routing (snap index, solver imports, hierarchies) is prepared in the
+        # background.
         async def after_start() -> None:
-            await service.complete_history()
+            await history
             service.prepare_routing()
 
         finishing = asyncio.ensure_future(after_start())
         try:
             yield service
         finally:
-            if not finishing.done():
-                finishing.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await finishing
+            for task in (finishing, history):
+                if not task.done():
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             await service.drain()
             await service.flush_positions()
             await service.save_snapshot()
@@ -238,7 +243,7 @@ def create_app(
     app.add_exception_handler(RequestValidationError, on_invalid_request)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     for module in (routes.health, routes.alarms, routes.units, routes.callouts, routes.audit,
-                   routes.rota, admin, stats, visits):
+                   routes.rota, routes.history, admin, stats, visits):
         app.include_router(module.router)
     app.include_router(sockets.router)
     app.include_router(pages.router)

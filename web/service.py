@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, tzinfo
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -406,6 +406,11 @@ class DispatchService:
         """Each unit's rota shift now and next, and whether it is due but not signed on."""
         rota, tz = self.rota_in_force()
         return rota_view(self.state, rota, tz, self.clock.now())
+
+    def read_log(self, since: int = 0) -> Iterator[Envelope]:
+        """The stored events after ``since``, oldest first, from the event store (blocking:
+        call it from a worker thread; the monthly statistics fold the log with it)."""
+        return self._store.read(since)
 
     async def history(self, viewer: Viewer, callout_id: str, *, limit: int) -> History:
         """The last ``limit`` logged events about a callout (and those merged into it) that

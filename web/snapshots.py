@@ -17,11 +17,8 @@ older database is never used), then the tail of the log. Anything else is skippe
 warning and the next older one tried, down to a full replay: never a wrong state.
 
 The closed history (callouts no longer open and their alarms, most of a long log's state)
-is decoded only after the port opens (:class:`PendingHistory`, in a worker thread): until
-then the state's callout and alarm dicts are :class:`PartialDict`, which answer every key
-they hold and make a lookup of a key the history holds, or a walk over all of them, wait for
-it: a reader gets the log's state or waits, never a part of it. Writes wait too (the
-service holds its writer until the state is whole).
+can be left to decode after the port opens (:mod:`web.pending_history`); the service holds
+its writer until the state is whole.
 """
 
 from __future__ import annotations
@@ -44,19 +41,18 @@ from typing import Any, Protocol
 
 from dispatch.events import event_from_dict, event_to_dict
 from dispatch.snapshot import (
-    Deferred,
     SnapshotError,
     decode_snapshot_deferred,
     encode_snapshot,
     inflate_frame,
-    merge_deferred,
 )
 from dispatch.state import DispatchState
 from web.eventstore import StorageUnavailable, connect_sqlite
 from web.logindex import LogIndex
+from web.pending_history import PendingHistory
 
-__all__ = ["PartialDict", "PendingHistory", "Restored", "SnapshotFiles", "SnapshotShelf",
-           "Snapshotter", "check_snapshot", "event_digest", "inflate_ahead", "restore_into"]
+__all__ = ["Restored", "SnapshotFiles", "SnapshotShelf", "Snapshotter", "check_snapshot",
+           "event_digest", "inflate_ahead", "restore_into"]
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +94,7 @@ def check_snapshot(path: Path, blob: bytes, digest_at: Callable[[int], str | Non
     state, extra, later = decode_snapshot_deferred(blob, inflate=inflate_ahead)
     history = None
     if later is not None:
-        history = PendingHistory(later)
+        history = PendingHistory(later, inflate=inflate_ahead)
         if defer:
             history.wrap(state)
         else:
@@ -115,161 +111,6 @@ def check_snapshot(path: Path, blob: bytes, digest_at: Callable[[int], str | Non
     if not isinstance(index, dict):
         raise SnapshotError("the snapshot has no log index")
     return Restored(path, state, index, digest, history if defer else None)
-
-
-class PendingHistory:
-    """The closed history of a restored snapshot, decoded in a worker thread once the port is
-    open (:meth:`start`), or right away in the thread that needs it first."""
-
-    def __init__(self, deferred: Deferred) -> None:
-        self._deferred = deferred
-        self.fields = tuple(deferred.keys)
-        self._lock = threading.Lock()
-        self._done = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._parts: dict[str, tuple[list[str], dict[str, Any]]] = {}
-        self._error: SnapshotError | None = None
-
-    @property
-    def done(self) -> bool:
-        return self._done.is_set()
-
-    def start(self) -> None:
-        """Decode in a worker thread (once)."""
-        with self._lock:
-            if self._thread is None and not self._done.is_set():
-                self._thread = threading.Thread(target=self._run, daemon=True,
-                                                name="mae-snapshot-history")
-                self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            self._parts = self._deferred.load(inflate_ahead)
-        except SnapshotError as exc:
-            self._error = exc
-        except Exception as exc:  # a bug: readers must not wait for ever
-            self._error = SnapshotError(f"snapshot history failed: {type(exc).__name__}")
-        finally:
-            self._done.set()
-
-    def load_now(self) -> None:
-        """Decode here, unless a worker thread is at it: then wait for it."""
-        with self._lock:
-            run_here = self._thread is None and not self._done.is_set()
-            if run_here:
-                self._thread = threading.current_thread()
-        if run_here:
-            self._run()
-        self._done.wait()
-        if self._error is not None:
-            raise self._error
-
-    def part(self, name: str) -> dict[str, Any]:
-        """The deferred entries of field ``name`` (waits for them)."""
-        self.load_now()
-        return self._parts[name][1]
-
-    def whole(self, name: str, now: dict[str, Any]) -> dict[str, Any]:
-        """Field ``name`` whole, given its entries decoded at once as they are ``now``."""
-        self.load_now()
-        order, rest = self._parts[name]
-        return merge_deferred(order, rest, now)
-
-    def wrap(self, state: DispatchState) -> None:
-        """Make the state's deferred fields :class:`PartialDict` over this history."""
-        for name in self.fields:
-            setattr(state, name, PartialDict(getattr(state, name), name, self,
-                                             self._deferred.keys[name]))
-
-    def complete(self, state: DispatchState) -> None:
-        """Make the state's deferred fields plain, whole dicts again (waits for the history;
-        on the event loop: nothing changes the state meanwhile)."""
-        for name in self.fields:
-            value = getattr(state, name)
-            now = dict(dict.items(value)) if isinstance(value, PartialDict) else value
-            setattr(state, name, self.whole(name, now))
-
-
-class PartialDict(dict[str, Any]):
-    """A state dict whose closed history is still being decoded (:class:`PendingHistory`).
-
-    Its own entries are those decoded at once (and whatever events set since); ``elsewhere``
-    are the keys the history holds. Reading one of those, or walking the whole dict, waits for
-    the history; any other key missing is truly missing. Writes go to the dict's own entries,
-    which win over the history's when it is joined (:meth:`PendingHistory.complete`)."""
-
-    __slots__ = ("_elsewhere", "_history", "_name")
-
-    def __init__(self, now: dict[str, Any], name: str, history: PendingHistory,
-                 elsewhere: frozenset[str]) -> None:
-        super().__init__(now)
-        self._name = name
-        self._history = history
-        self._elsewhere = elsewhere
-
-    def _whole(self) -> dict[str, Any]:
-        return self._history.whole(self._name, dict(dict.items(self)))
-
-    def __getitem__(self, key: str) -> Any:
-        try:
-            return dict.__getitem__(self, key)
-        except KeyError:
-            if key in self._elsewhere:
-                return self._history.part(self._name)[key]
-            raise
-
-    def get(self, key: str, default: Any = None) -> Any:
-        if dict.__contains__(self, key):
-            return dict.__getitem__(self, key)
-        if key in self._elsewhere:
-            return self._history.part(self._name)[key]
-        return default
-
-    def __contains__(self, key: object) -> bool:
-        return dict.__contains__(self, key) or key in self._elsewhere
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._whole())
-
-    def __reversed__(self) -> Iterator[str]:
-        return reversed(self._whole())
-
-    def __len__(self) -> int:
-        return len(self._whole())
-
-    def keys(self) -> Any:
-        return self._whole().keys()
-
-    def values(self) -> Any:
-        return self._whole().values()
-
-    def items(self) -> Any:
-        return self._whole().items()
-
-    def copy(self) -> dict[str, Any]:
-        return self._whole()
-
-    def __eq__(self, other: object) -> bool:
-        return self._whole() == other
-
-    def __ne__(self, other: object) -> bool:
-        return self._whole() != other
-
-    __hash__ = None
-
-    def __repr__(self) -> str:
-        return f"PartialDict({dict.__len__(self)} decoded, {len(self._elsewhere)} pending)"
-
-    def setdefault(self, key: str, default: Any = None) -> Any:
-        if key not in self:
-            self[key] = default
-        return self[key]
-
-    def pop(self, key: str, *default: Any) -> Any:
-        raise TypeError("entries are never removed from the dispatch state")
-
-    def popitem(self) -> tuple[str, Any]:
-        raise TypeError("entries are never removed from the dispatch state")
 
 
 class SnapshotShelf(Protocol):

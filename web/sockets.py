@@ -54,6 +54,8 @@ from dispatch.commands import (
     RecordOutcome,
     ReopenCallout,
     ReportStatus,
+    RequestAssist,
+    SendMessage,
     SplitCallout,
     StartShift,
 )
@@ -75,7 +77,10 @@ from web.schemas import (
     AckMsg,
     AlarmMsg,
     AssignMsg,
+    AssistMsg,
     CancelMsg,
+    CrewMessageMsg,
+    DispatchMessageMsg,
     FollowUpsMsg,
     HistoryMsg,
     MergeMsg,
@@ -365,6 +370,12 @@ async def _reopen(conn: Connection, msg: ReopenMsg) -> Reply:
                                   {"callout_id": msg.callout_id})
 
 
+async def _dispatch_message(conn: Connection, msg: DispatchMessageMsg) -> Reply:
+    authorize(conn.principal, Action.DISPATCH_COMMAND)
+    return await conn.run_command(SendMessage(msg.unit_id, msg.text), "message",
+                                  {"unit_id": msg.unit_id})
+
+
 async def _merge(conn: Connection, msg: MergeMsg) -> Reply:
     authorize(conn.principal, Action.DISPATCH_COMMAND)
     return await conn.run_command(MergeCallouts(msg.target_id, msg.source_id), "merge",
@@ -394,8 +405,11 @@ async def _recommend(conn: Connection, msg: RecommendMsg) -> Reply:
         raise
     await conn.service.record(conn.principal, "recommend", {**target, "options": len(options)},
                         conn.client, "ok")
+    units = conn.service.state.units
     return {"type": "recommendation", "callout_id": msg.callout_id,
-            "seq": conn.service.last_seq, "options": [option_view(o) for o in options]}
+            "seq": conn.service.last_seq,
+            "options": [{**option_view(o), "missed_ack": units[o.unit_id].missed_ack
+                         if o.unit_id in units else None} for o in options]}
 
 
 async def _propose(conn: Connection, msg: Any) -> Reply:
@@ -450,6 +464,7 @@ async def _dispatch_rota(conn: Connection, msg: Any) -> Reply:
 
 _DISPATCH: dict[str, Handler] = {
     "assign": _assign, "reassign": _assign, "cancel": _cancel, "reopen": _reopen,
+    "message": _dispatch_message,
     "merge": _merge, "split": _split,
     "note": _note, "recommend": _recommend, "propose": _propose, "ping": _ping,
     "history": _history, "follow_ups": _follow_ups, "rota": _dispatch_rota,
@@ -559,6 +574,24 @@ async def _crew_rota(conn: Connection, msg: Any) -> Reply:
 
 
 
+async def _assist(conn: Connection, msg: AssistMsg) -> Reply:
+    """The assist (panic) button: logged at once with the phone's position (also kept as the
+    unit's latest position), so every dispatcher is alerted loudly."""
+    unit = _unit(conn)
+    where = None
+    if msg.lat is not None and msg.lon is not None:
+        await conn.service.map_ready()
+        where = conn.service.resolve(lat=msg.lat, lon=msg.lon, place=None, field="position")
+    return await conn.run_command(RequestAssist(unit, where), "assist", {"unit_id": unit},
+                                  op=msg.op)
+
+
+async def _crew_message(conn: Connection, msg: CrewMessageMsg) -> Reply:
+    unit = _unit(conn)  # the audit gets who and which unit, never the text
+    return await conn.run_command(SendMessage(unit, msg.text, from_crew=True), "message",
+                                  {"unit_id": unit}, op=msg.op)
+
+
 async def _shift_end(conn: Connection, msg: Any) -> Reply:
     unit = _unit(conn)
     return await conn.run_command(EndShift(unit), "shift_end", {"unit_id": unit})
@@ -579,6 +612,7 @@ async def _visit(conn: Connection, msg: VisitMsg) -> Reply:
 _CREW: dict[str, Handler] = {
     "ack": _ack, "status": _status, "position": _position, "outcome": _outcome,
     "shift_start": _shift_start, "shift_end": _shift_end, "ping": _ping, "rota": _crew_rota,
+    "assist": _assist, "message": _crew_message,
     "visit": _visit,
 }
 

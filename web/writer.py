@@ -444,7 +444,8 @@ class Writer:
                 # its events made (a command no longer valid now gets the core's own refusal)
                 self.conflicts += 1
                 if attempt >= 2:  # lost again and again: step aside a random moment, so the
-                    # instances racing for the log's end do not collide in lockstep
+                    # instances racing for the log's end do not collide in lockstep, then learn
+                    # where it ends now (a refusal's events are stale after the pause)
                     await asyncio.sleep(random.uniform(0, REDECIDE_BACKOFF_S * attempt))
                     await self._catch_up()
                 await self._commit(batch, attempt + 1)

@@ -28,7 +28,8 @@ def health(service: ServiceDep) -> HealthOut | JSONResponse:
                      units=len(state.units), open_callouts=len(state.open_callouts()),
                      write_queue=service.writer.queue_depth,
                      accepting_writes=not service.writer.halted, storage=storage,
-                     routing_prepared=service.routing_prepared)
+                     routing_prepared=service.routing_prepared,
+                     history_loaded=not service.history_pending)
     if problems:
         return JSONResponse(body.model_dump(mode="json"), status_code=503,
                             headers={"Retry-After": "5"})
