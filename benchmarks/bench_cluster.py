@@ -28,6 +28,7 @@ import contextlib
 import itertools
 import json
 import os
+import re
 import sqlite3
 import sys
 import tempfile
@@ -55,6 +56,22 @@ CONFIGS: list[tuple[str, dict[str, Any]]] = [
     ("redis x3 + haproxy", {"instances": 3, "redis": True, "balancer": True}),
 ]
 _refs = itertools.count()
+METRICS_TOKEN = "bench-metrics-token-0123456789"
+_BUCKET = re.compile(r'^mae_command_seconds_bucket\{(?=[^}]*type="ReceiveAlarm")[^}]*le="([^"]+)"'
+                     r'[^}]*\} (\S+)$')
+
+
+def alarm_buckets(urls: list[str]) -> dict[str, float]:
+    """The writers' ReceiveAlarm latency histogram (cumulative counts by bucket), summed over
+    the instances: how long alarms took from reaching the writer to their answer."""
+    out: dict[str, float] = {}
+    for url in urls:
+        text = httpx.get(f"{url}/metrics", timeout=10,
+                         headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).text
+        for line in text.splitlines():
+            if (m := _BUCKET.match(line)) is not None:
+                out[m.group(1)] = out.get(m.group(1), 0.0) + float(m.group(2))
+    return out
 
 
 def region_file(folder: Path) -> Path:
@@ -116,6 +133,7 @@ class Bench:
         self.cluster = Cluster(folder, serve_args=("--region", str(region_file(folder)),
                                                    "--demo-units"),
                                env={"MAE_MERGE_RADIUS_M": "1", "MAE_ACK_TIMEOUT_S": "3600",
+                                    "MAE_METRICS_TOKEN": METRICS_TOKEN,
                                     "MAE_POSITION_MIN_INTERVAL_S": "0",
                                     "MAE_WRITE_QUEUE_SIZE": "100000"}, **options)
         self.cluster.start()
@@ -188,8 +206,11 @@ class Bench:
             for _ in range(10):  # warm-up: each instance's first alarms
                 await self.alarm(http)
         await asyncio.sleep(1.0)
+        urls = [m.url for m in self.cluster.members]
+        hist0 = await asyncio.to_thread(alarm_buckets, urls)
         seq0, got0 = self.log_end(), subs.received
         sent: list[tuple[float, int]] = []
+        replied: list[float] = []  # each POST's own latency (decided, stored, answered)
         failed = 0
         async with httpx.AsyncClient(base_url=self.cluster.url, timeout=30) as http:
 
@@ -198,6 +219,7 @@ class Bench:
                 t0 = time.monotonic()
                 try:
                     sent.append((t0, (await self.alarm(http))["seq"]))
+                    replied.append(time.monotonic() - t0)
                 except (RuntimeError, httpx.HTTPError):
                     failed += 1
 
@@ -208,6 +230,9 @@ class Bench:
                 tasks.append(asyncio.create_task(one()))
             await asyncio.gather(*tasks)
         end = self.log_end()
+        hist1 = await asyncio.to_thread(alarm_buckets, urls)
+        done = hist1.get("+Inf", 0.0) - hist0.get("+Inf", 0.0)
+        quick = hist1.get("0.05", 0.0) - hist0.get("0.05", 0.0)
         for _ in range(200):
             if all(all(s in p.arrived for _, s in sent) for p in probes):
                 break
@@ -220,7 +245,9 @@ class Bench:
         for p in probes:
             await p.close()
         return {"p50": percentile(waits, 50) * 1000, "p99": percentile(waits, 99) * 1000,
-                "lost": float(lost), "alarms": float(len(sent))}
+                "lost": float(lost), "alarms": float(len(sent)),
+                "post50": percentile(replied, 50) * 1000, "post99": percentile(replied, 99) * 1000,
+                "max": max(waits) * 1000, "writer_slow": (done - quick) / max(done, 1.0)}
 
     async def assignments(self, seconds: float) -> dict[str, float]:
         lanes = [await Probe.open(self.url("/ws/dispatch", self.dispatcher)) for _ in range(4)]
@@ -378,6 +405,12 @@ def table(rows: list[dict[str, Any]]) -> str:
             f" {pos.get('ms_redis', 0):>6.2f} {pos.get('ms_haproxy', 0):>7.2f}"
             f" {d50.get('calls', 0):>15.2f}")
     lines.append("('!' after a delivery rate: some watcher did not get every event)")
+    for r in rows:
+        a = r["alarm"]
+        lines.append(f"alarm phase, {r['config']}: the POST itself p50/p99 {a['post50']:.1f}/"
+                     f"{a['post99']:.1f} ms, slowest arrival {a['max']:.1f} ms; alarms over "
+                     f"50 ms in the writers (queue, decide, append, apply): "
+                     f"{a['writer_slow']:.1%}")
     for r in rows:
         if r.get("calls"):
             calls = sorted(r["calls"].items(), key=lambda kv: -kv[1])

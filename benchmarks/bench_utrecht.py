@@ -282,7 +282,7 @@ def main() -> None:
           f"{args.days} days of calls per seed, seeds 0..{args.seeds - 1}")
     head = (f"{'configuration':<38} {'seed':>4} {'calls':>5} {'model':>5} {'mean':>6} "
             f"{'p50':>6} {'p90':>6} {'p95':>6} {'<=15':>6} {'queued':>6} {'util':>6} "
-            f"{'same':>9} {'s':>6}")
+            f"{'same':>9} {'wall s':>6} {'cpu s':>6} {'x ours':>6}")
     print(head)
     print("-" * len(head))
     with tempfile.TemporaryDirectory() as tmp:
@@ -297,13 +297,13 @@ def main() -> None:
                             encoding="utf-8")
             sc = load_scenario(toml)
             for s in seeds:
-                t = time.perf_counter()
+                t, c = time.perf_counter(), time.process_time()
                 run = simulate(sc, seed=s)
-                ours_s = time.perf_counter() - t
+                ours_s, ours_cpu = time.perf_counter() - t, time.process_time() - c
                 k = summarize(run, sc).scalars
-                t = time.perf_counter()
+                t, c = time.perf_counter(), time.process_time()
                 ref = reference(study, bases, calls[s], (60.0, args.days * 1440.0))
-                ref_s = time.perf_counter() - t
+                ref_s, ref_cpu = time.perf_counter() - t, time.process_time() - c
                 by_ref = {r.reference: r for r in run.records}
                 same = 0
                 for i, (unit, resp) in ref["out"].items():
@@ -315,17 +315,21 @@ def main() -> None:
                                  if r.response_s is not None])
                 theirs = np.array([v[1] for v in ref["out"].values()])
                 n = len(calls[s])
-                rows = (("ours", stats(ours), k["queued_share"], k["utilisation"], ours_s),
+                rows = (("ours", stats(ours), k["queued_share"], k["utilisation"], ours_s,
+                         ours_cpu),
                         ("simpy", stats(theirs), sum(ref["queued"]) / n, ref["utilisation"],
-                         ref_s))
-                for label, st, q, u, secs in rows:
+                         ref_s, ref_cpu))
+                for label, st, q, u, secs, cpu in rows:
                     print(f"{name[:38]:<38} {s:>4} {n:>5} {label:>5} {st['mean']:>6.2f} "
                           f"{st['p50']:>6.2f} {st['p90']:>6.2f} {st['p95']:>6.2f} "
                           f"{st['within_15'] * 100:>5.1f}% {q * 100:>5.1f}% {u * 100:>5.1f}% "
-                          f"{f'{same}/{n}' if label == 'ours' else '':>9} {secs:>6.2f}")
+                          f"{f'{same}/{n}' if label == 'ours' else '':>9} {secs:>6.2f} "
+                          f"{cpu:>6.2f} {cpu / ours_cpu:>6.2f}")
     print("same: calls with the same vehicle and a response within 1e-5 min of the SimPy "
           "model's; percentiles by linear interpolation (numpy's default) in both; util: "
-          "time from dispatch to the job's end over ambulance time, from minute 60")
+          "time from dispatch to the job's end over ambulance time, from minute 60; cpu s: "
+          "process time of the run (wall time on a shared machine counts other work too); "
+          "x ours: cpu s over ours")
 
 
 if __name__ == "__main__":

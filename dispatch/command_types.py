@@ -35,7 +35,9 @@ __all__ = [
     "ReopenCallout",
     "ReportPosition",
     "ReportStatus",
+    "RequestAssist",
     "RetireUnit",
+    "SendMessage",
     "SplitCallout",
     "StartShift",
     "StartVisit",
@@ -200,6 +202,24 @@ class AddNote(Command):
 
     callout_id: str
     text: str
+
+
+@dataclass(frozen=True, slots=True)
+class RequestAssist(Command):
+    """A crew in danger presses the assist (panic) button: where it is, if the phone knows."""
+
+    unit_id: str
+    position: Location | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SendMessage(Command):
+    """A short message between the dispatchers and one unit's crew (``from_crew``: which way).
+    Its text may be about a patient: stored, never logged."""
+
+    unit_id: str
+    text: str
+    from_crew: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,7 +41,9 @@ from dispatch.command_types import (
     ReopenCallout,
     ReportPosition,
     ReportStatus,
+    RequestAssist,
     RetireUnit,
+    SendMessage,
     SplitCallout,
     StartShift,
     StartVisit,
@@ -51,6 +53,7 @@ from dispatch.command_types import (
 from dispatch.decision import Context, Decision, DispatchConfig
 from dispatch.errors import InvalidCommand, UnknownCommand
 from dispatch.rules_assignment import acknowledge, assign, reassign, record_outcome, tick
+from dispatch.rules_crew import request_assist, send_message
 from dispatch.rules_incidents import (
     add_note,
     cancel_callout,
@@ -105,7 +108,9 @@ __all__ = [
     "ReopenCallout",
     "ReportPosition",
     "ReportStatus",
+    "RequestAssist",
     "RetireUnit",
+    "SendMessage",
     "SplitCallout",
     "StartShift",
     "StartVisit",
@@ -143,6 +148,8 @@ _TABLE: dict[type[Command], Handler] = dict([
     _row(SplitCallout, split_callout),
     _row(CancelCallout, cancel_callout),
     _row(ReopenCallout, reopen_callout),
+    _row(RequestAssist, request_assist),
+    _row(SendMessage, send_message),
     _row(AddNote, add_note),
     _row(Assign, assign),
     _row(Reassign, reassign),

@@ -1,6 +1,7 @@
 """Erasing patient details older than the retention period, from events and from a state.
 
-What goes: free text (an alarm's note, notes on callouts, cancellation reasons) and address
+What goes: free text (an alarm's note, notes on callouts, cancellation reasons, a visit's
+cancel or not-met reason), a follow-up visit's pseudonymous patient reference, and address
 detail (a location's label and typed address; its coordinates rounded to
 :data:`COARSE_DEGREES`, about a kilometre, which still places a callout in its municipality for
 statistics; unit positions reported then, which show where patients live, the same way). What
@@ -21,11 +22,16 @@ from datetime import datetime
 from dispatch.events import (
     AlarmReceived,
     AssignmentCancelled,
+    AssistRequested,
     CalloutCancelled,
     Event,
+    MessageSent,
     NoteAdded,
     UnitPositionReported,
     UnitUpdated,
+    VisitBooked,
+    VisitCancelled,
+    VisitNotMet,
 )
 from dispatch.model import Alarm, Location
 from dispatch.openindex import OpenCallouts
@@ -38,8 +44,9 @@ COARSE_DEGREES = 0.01
 _DIGITS = 2
 
 #: The event types that can carry patient details.
-ERASABLE_EVENTS = frozenset({"AlarmReceived", "NoteAdded", "CalloutCancelled",
-                             "AssignmentCancelled", "UnitPositionReported", "UnitUpdated"})
+ERASABLE_EVENTS = frozenset({"AlarmReceived", "NoteAdded", "MessageSent", "AssistRequested",
+                             "CalloutCancelled", "AssignmentCancelled", "UnitPositionReported",
+                             "UnitUpdated", "VisitBooked", "VisitCancelled", "VisitNotMet"})
 
 
 def coarsen(location: Location) -> Location:
@@ -65,13 +72,23 @@ def erase_event(event: Event, before: datetime) -> Event:
         return event if alarm is event.alarm else replace(event, alarm=alarm)
     if event.at >= before:
         return event
-    if isinstance(event, NoteAdded) and event.text:
+    if isinstance(event, NoteAdded | MessageSent) and event.text:
         return replace(event, text="")
+    if isinstance(event, AssistRequested) and event.position is not None:
+        position = coarsen(event.position)
+        return event if position is event.position else replace(event, position=position)
     if isinstance(event, CalloutCancelled | AssignmentCancelled) and event.reason:
         return replace(event, reason="")
     if isinstance(event, UnitPositionReported):
         position = coarsen(event.position)
         return event if position is event.position else replace(event, position=position)
+    if isinstance(event, VisitBooked):  # a follow-up visit: the home's address, the pseudonym
+        place = coarsen(event.location)
+        if place is event.location and not event.patient_ref:
+            return event
+        return replace(event, location=place, patient_ref="")
+    if isinstance(event, VisitCancelled | VisitNotMet) and event.reason:
+        return replace(event, reason="")
     if isinstance(event, UnitUpdated) and event.position is not None:
         # where the unit was put (its base's place): coarsened like any unit position, so a
         # replay of the erased log equals the erased state
@@ -106,6 +123,15 @@ def erase_state(state: DispatchState, before: datetime) -> int:
             if location is not follow.location:
                 state.follow_ups[i] = replace(follow, location=location)
                 changed += 1
+    for visit_id, visit in list(state.visits.items()):
+        place = coarsen(visit.location) if visit.booked_at < before else visit.location
+        ref = "" if visit.booked_at < before else visit.patient_ref
+        reason = "" if visit.changed_at is not None and visit.changed_at < before \
+            else visit.reason
+        if (place, ref, reason) != (visit.location, visit.patient_ref, visit.reason):
+            state.visits[visit_id] = replace(visit, location=place, patient_ref=ref,
+                                             reason=reason)
+            changed += 1
     for unit_id, unit in list(state.units.items()):
         if unit.position_at is not None and unit.position_at < before:
             position = coarsen(unit.position)

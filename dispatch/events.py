@@ -46,6 +46,7 @@ __all__ = [
     "AssignmentAcknowledged",
     "AssignmentCancelled",
     "AssignmentTimedOut",
+    "AssistRequested",
     "CalloutCancelled",
     "CalloutReopened",
     "CalloutSplit",
@@ -53,6 +54,7 @@ __all__ = [
     "DayPlanned",
     "Envelope",
     "Event",
+    "MessageSent",
     "NoteAdded",
     "OutcomeRecorded",
     "ShiftEnded",
@@ -247,6 +249,26 @@ class CalloutReopened(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AssistRequested(Event):
+    """A crew pressed the assist (panic) button: the dispatchers are alerted loudly, with the
+    unit's position and the callout it is on (if any)."""
+
+    unit_id: str
+    callout_id: str | None = None
+    position: Location | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessageSent(Event):
+    """A short message between the dispatchers and a unit's crew. Its text may be about a
+    patient: it is stored and shown, never written to the application log."""
+
+    unit_id: str
+    text: str
+    from_crew: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class NoteAdded(Event):
     """A note on a callout. Its text may be about a patient: it is stored, never logged."""
 
@@ -359,6 +381,8 @@ _EVENT_TYPES: dict[str, type[Event]] = {
         CalloutCancelled,
         CalloutReopened,
         NoteAdded,
+        AssistRequested,
+        MessageSent,
         VisitBooked,
         VisitMoved,
         VisitPinned,

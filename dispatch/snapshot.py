@@ -38,6 +38,7 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any, Union
 
+from dispatch.cowdict import CowDict
 from dispatch.errors import DispatchError
 from dispatch.state import DispatchState
 
@@ -81,8 +82,8 @@ def _describe(hint: Any, seen: set[type]) -> str:
     if origin is not None:
         args = ",".join(_describe(a, seen) if a is not Ellipsis else "..."
                         for a in typing.get_args(hint))
-        name = "Union" if origin in (Union, types.UnionType) else getattr(origin, "__name__",
-                                                                         str(origin))
+        name = "Union" if origin in (Union, types.UnionType) else "dict" if origin is CowDict \
+            else getattr(origin, "__name__", str(origin))  # a CowDict is stored as a dict
         return f"{name}[{args}]"
     if hint is type(None):
         return "None"
@@ -146,7 +147,7 @@ def _encode_col(hint: Any, values: list[Any]) -> Any:
     if origin in (tuple, list, set, frozenset):
         items = [sorted(v) if origin in (set, frozenset) else v for v in values]
         return [[len(v) for v in items], _encode_col(args[0], [x for v in items for x in v])]
-    if origin is dict:
+    if origin in (dict, CowDict):
         if args[0] is not str:
             raise TypeError(f"snapshot: dict keys must be str, not {args[0]!r}")
         return [[len(v) for v in values], [k for v in values for k in v],
@@ -215,7 +216,7 @@ def _decode_col(hint: Any, col: Any, n: int) -> list[Any]:
         items = _decode_col(args[0], sub, sum(_checked(lengths, n)))
         pieces = map(items.__getitem__, _slices(lengths))  # C loops: a million values
         return list(pieces) if origin is list else list(map(origin, pieces))
-    if origin is dict:
+    if origin in (dict, CowDict):  # a CowDict field takes the dict over (DispatchState)
         lengths, keys, sub = col
         vals = _decode_col(args[1], sub, len(keys))
         if len(vals) != len(keys):
@@ -291,7 +292,7 @@ _LEN = 4
 
 def _chunks(value: Any) -> list[Any]:
     """``value`` (one state field) in pieces of at most :data:`CHUNK` entries."""
-    if isinstance(value, dict) and len(value) > CHUNK:
+    if isinstance(value, dict | CowDict) and len(value) > CHUNK:
         items = list(value.items())
         return [dict(items[i:i + CHUNK]) for i in range(0, len(items), CHUNK)]
     if isinstance(value, list | set) and len(value) > CHUNK:
@@ -343,9 +344,9 @@ DEFERRABLE = ("callouts", "alarms", "alarm_callout")
 def _board_keys(state: DispatchState) -> dict[str, set[str]] | None:
     """The keys of each :data:`DEFERRABLE` field a board needs at once: the open callouts
     (and any a unit is on), their alarms and the alarms filed under them; None when a field
-    is not a plain dict (then nothing is deferred)."""
+    is not a plain dict or the state's :class:`CowDict` (then nothing is deferred)."""
     fields = {name: getattr(state, name) for name in DEFERRABLE}
-    if any(type(value) is not dict for value in fields.values()):
+    if any(type(value) not in (dict, CowDict) for value in fields.values()):
         return None
     callouts = {cid for cid in state.open_ids if cid in state.callouts}
     callouts |= {u.callout_id for u in state.units.values()

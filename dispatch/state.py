@@ -12,18 +12,21 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from dispatch.cowdict import CowDict
 from dispatch.errors import EventOutOfSequence, UnknownCallout, UnknownEvent, UnknownUnit
 from dispatch.events import (
     AlarmReceived,
     AssignmentAcknowledged,
     AssignmentCancelled,
     AssignmentTimedOut,
+    AssistRequested,
     CalloutCancelled,
     CalloutReopened,
     CalloutsMerged,
     CalloutSplit,
     Envelope,
     Event,
+    MessageSent,
     NoteAdded,
     OutcomeRecorded,
     ShiftEnded,
@@ -42,6 +45,8 @@ from dispatch.visit_fold import VISIT_EVENTS, apply_visit_event
 from dispatch.visits import DayPlan, Visit
 
 __all__ = ["Callout", "DispatchState", "FollowUp", "Note", "Unit"]
+
+_MAPS = ("units", "callouts", "alarms", "alarm_callout")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +73,9 @@ class Unit:
     seats: int | None = None
     base_position: Location | None = None
     retired: bool = False
+    #: The callout whose assignment this unit last let time out unacknowledged (None once it
+    #: acknowledges one again): the dispatcher sees it flagged when it is recommended again.
+    missed_ack: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +107,7 @@ class Callout:
     notes: tuple[Note, ...] = ()
     on_scene_at: datetime | None = None
     cancelled_at: datetime | None = None
+    cancel_code: str = ""
 
     @property
     def response_s(self) -> float | None:
@@ -119,17 +128,22 @@ class FollowUp:
 
 
 def _copied(value: Any) -> Any:
+    if isinstance(value, CowDict):
+        return value.fork()
     return value.copy() if isinstance(value, dict | list | set) else value
 
 
 @dataclass
 class DispatchState:
-    """Units, callouts, alarms and follow-ups, as of event ``last_seq``."""
+    """Units, callouts, alarms and follow-ups, as of event ``last_seq``.
 
-    units: dict[str, Unit] = field(default_factory=dict)
-    callouts: dict[str, Callout] = field(default_factory=dict)
-    alarms: dict[str, Alarm] = field(default_factory=dict)
-    alarm_callout: dict[str, str] = field(default_factory=dict)
+    The maps are :class:`~dispatch.cowdict.CowDict` (a plain dict given or assigned for one
+    is taken over as one), so :meth:`fork` costs the recent changes, not the whole history."""
+
+    units: CowDict[str, Unit] = field(default_factory=CowDict)
+    callouts: CowDict[str, Callout] = field(default_factory=CowDict)
+    alarms: CowDict[str, Alarm] = field(default_factory=CowDict)
+    alarm_callout: CowDict[str, str] = field(default_factory=CowDict)
     follow_ups: list[FollowUp] = field(default_factory=list)
     last_seq: int = 0
     callout_counter: int = 0
@@ -142,6 +156,13 @@ class DispatchState:
     visits: dict[str, Visit] = field(default_factory=dict)
     visit_counter: int = 0
     day_plans: dict[str, DayPlan] = field(default_factory=dict)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # A plain dict given for a map (by a snapshot, a test, a copy) is taken over as a
+        # CowDict; another mapping (one still being decoded) is kept as it is.
+        if type(value) is dict and name in _MAPS:
+            value = CowDict.adopt(value)
+        object.__setattr__(self, name, value)
 
     def __post_init__(self) -> None:
         ids = self.open_ids
@@ -212,9 +233,10 @@ class DispatchState:
 
     def fork(self) -> DispatchState:
         """A copy that later changes to this state do not reach, and the other way round: what
-        a group commit decides ahead on and what a snapshot is encoded from while the live
-        state moves on. Every container field is copied (so a field the state gains is
-        copied too); the units, callouts and alarms in them are immutable."""
+        a group commit decides ahead on, and what advice and snapshots read in a worker thread
+        while the live state moves on. Every container field is copied (so a field the state
+        gains is copied too): the maps and the open index copy on write, in time proportional
+        to their recent changes; the units, callouts and alarms in them are immutable."""
         return DispatchState(**{
             f.name: _copied(getattr(self, f.name)) for f in dataclasses.fields(self)})
 
@@ -398,6 +420,8 @@ class DispatchState:
         self._set_callout(
             e.callout_id, status=CalloutStatus.ACKNOWLEDGED, ack_deadline=None, ack_overdue=False
         )
+        if e.unit_id in self.units and self.units[e.unit_id].missed_ack is not None:
+            self._set_unit(e.unit_id, missed_ack=None)
 
     def _on_AssignmentTimedOut(self, e: AssignmentTimedOut) -> None:
         self._set_callout(
@@ -409,6 +433,8 @@ class DispatchState:
             ack_overdue=True,
         )
         self._release_unit(e.unit_id, e.at)
+        if e.unit_id in self.units:
+            self._set_unit(e.unit_id, missed_ack=e.callout_id)
 
     def _on_AssignmentCancelled(self, e: AssignmentCancelled) -> None:
         self._set_callout(
@@ -451,13 +477,21 @@ class DispatchState:
     def _on_CalloutCancelled(self, e: CalloutCancelled) -> None:
         callout = self.callouts[e.callout_id]
         self._set_callout(e.callout_id, status=CalloutStatus.CANCELLED, ack_deadline=None,
-                          cancelled_at=e.at)
+                          cancelled_at=e.at, cancel_code=e.code)
         self._release_unit(callout.unit_id, e.at)
 
     def _on_CalloutReopened(self, e: CalloutReopened) -> None:
         # The cancel released the unit, so the callout waits for one again.
         self._set_callout(e.callout_id, status=CalloutStatus.WAITING, unit_id=None, eta_s=None,
-                          ack_deadline=None, ack_overdue=False, cancelled_at=None)
+                          ack_deadline=None, ack_overdue=False, cancelled_at=None,
+                          cancel_code="")
+
+    def _on_AssistRequested(self, e: AssistRequested) -> None:
+        if e.position is not None:  # where the crew is now (also for recommendations)
+            self.note_position(e.unit_id, e.position, e.at)
+
+    def _on_MessageSent(self, e: MessageSent) -> None:
+        """Messages live in the log and on the pages, not in the state."""
 
     def _on_NoteAdded(self, e: NoteAdded) -> None:
         callout = self.callouts[e.callout_id]

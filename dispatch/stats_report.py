@@ -11,6 +11,7 @@ Nothing here reads free text or addresses.
 
 from __future__ import annotations
 
+import bisect
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -27,9 +28,10 @@ from dispatch.model import (
     Priority,
     Sex,
 )
-from dispatch.stats_fold import CalloutFacts
+from dispatch.stats_fold import CalloutFacts, VisitFacts
 from dispatch.stats_table import Cell, Column, Table, median, nearest_rank
 from dispatch.status import CalloutStatus
+from dispatch.visits import VisitStatus
 
 __all__ = ["HOME_OUTCOMES", "MonthReport", "month_report", "months_back"]
 
@@ -77,6 +79,24 @@ def months_back(month: str, n: int) -> list[str]:
 
 def _local(at: datetime, tz: tzinfo) -> datetime:
     return at.astimezone(tz)
+
+
+def _start(month: str, tz: tzinfo) -> datetime:
+    """The instant ``month`` (``"YYYY-MM"``) begins in ``tz``."""
+    year, mon = (int(x) for x in month.split("-"))
+    return datetime(year, mon, 1, tzinfo=tz)
+
+
+def _next(month: str) -> str:
+    year, mon = (int(x) for x in month.split("-"))
+    return f"{year + mon // 12:04d}-{mon % 12 + 1:02d}"
+
+
+def _in_month(facts: Iterable[CalloutFacts], month: str, tz: tzinfo) -> list[CalloutFacts]:
+    """The facts whose first alarm arrived within ``month`` in ``tz`` (compared as instants,
+    not formatted: a simulated decade has a few hundred thousand)."""
+    start, end = _start(month, tz), _start(_next(month), tz)
+    return [f for f in facts if start <= f.created_at < end]
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -195,40 +215,60 @@ def _patient_tables(chosen: Sequence[CalloutFacts]) -> list[Table]:
     return tables
 
 
-def _heat_map(chosen: Sequence[CalloutFacts], tz: tzinfo) -> Table:
+def _heat_maps(chosen: Sequence[CalloutFacts], tz: tzinfo) -> list[Table]:
+    """Hour x weekday, and the same in 4-hour blocks (a county's month leaves most hourly
+    cells under 5, suppressed; the blocks stay readable)."""
     grid = [[0] * 24 for _ in range(7)]
     for f in chosen:
         local = _local(f.created_at, tz)
         grid[local.weekday()][local.hour] += 1
-    return Table("hour_weekday", "Callouts by hour of day and weekday",
-                 (Column("weekday", "label"), *(Column(f"{h:02d}") for h in range(24))),
-                 tuple((day, *grid[i]) for i, day in enumerate(_WEEKDAYS)),
-                 "local time of the first alarm")
+    blocks = [[sum(row[b:b + 4]) for b in range(0, 24, 4)] for row in grid]
+    return [
+        Table("hour_weekday", "Callouts by hour of day and weekday",
+              (Column("weekday", "label"), *(Column(f"{h:02d}") for h in range(24))),
+              tuple((day, *grid[i]) for i, day in enumerate(_WEEKDAYS)),
+              "local time of the first alarm"),
+        Table("hours4_weekday", "Callouts by 4-hour block and weekday",
+              (Column("weekday", "label"),
+               *(Column(f"{b:02d}-{b + 4:02d}") for b in range(0, 24, 4))),
+              tuple((day, *blocks[i]) for i, day in enumerate(_WEEKDAYS)),
+              "local time of the first alarm"),
+    ]
 
 
-def _follow_ups(chosen: Sequence[CalloutFacts], month: str, tz: tzinfo) -> Table:
-    asked = [f.outcome.follow_up_at for f in chosen
-             if f.outcome is not None and f.outcome.follow_up_at is not None]
-    due = sum(1 for at in asked if _local(at, tz).strftime("%Y-%m") == month)
+def _follow_ups(chosen: Sequence[CalloutFacts], visits: Sequence[VisitFacts], month: str,
+                tz: tzinfo) -> Table:
+    asked = sum(1 for f in chosen if f.outcome is not None and f.outcome.follow_up_at is not None)
+    mine = [v for v in visits if _local(v.earliest_start, tz).strftime("%Y-%m") == month]
+    done = [v for v in mine if v.status is VisitStatus.DONE]
+    in_window = sum(1 for v in done if v.done_in_window)
+    rows: list[tuple[Cell, ...]] = [
+        ("asked for with an outcome", asked),
+        ("booked", len(mine)),
+        ("done in window", in_window),
+        ("done outside the window", len(done) - in_window),
+        ("postponed by a day's plan", sum(1 for v in mine if v.postponed)),
+        ("moved to a new window", sum(1 for v in mine if v.moves)),
+        ("not met", sum(1 for v in mine if v.status is VisitStatus.NOT_MET)),
+        ("cancelled", sum(1 for v in mine if v.status is VisitStatus.CANCELLED)),
+        ("still open", sum(1 for v in mine if v.status.is_open)),
+    ]
     return Table("follow_ups", "Follow-up visits", (Column("measure", "label"),
-                                                    Column("visits")), (
-        ("booked (asked for with the outcome)", len(asked)),
-        ("of them due within the month", due),
-        ("done in window", None),
-        ("postponed", None)),
-        "booked: outcomes of the month's callouts that asked for a follow-up visit. Done and "
-        "postponed visits are not in the event log yet (visit events come with issue 14): "
-        "those rows stay empty until they are")
+                                                    Column("visits")), tuple(rows),
+                 "asked for: the month's callouts whose outcome asked for a follow-up visit. "
+                 "The rest counts booked visits whose (last) start window opens in the month: "
+                 "done in window means started between the window's earliest and latest "
+                 "start; postponed means the final plan of some day moved it to a later day")
 
 
 def _trend(facts: Iterable[CalloutFacts], month: str, tz: tzinfo) -> Table:
     months = months_back(month, 12)
+    edges = [_start(m, tz) for m in [*months, _next(month)]]
     per: dict[str, list[CalloutFacts]] = {m: [] for m in months}
     rows: list[tuple[Cell, ...]] = []
     for f in facts:
-        m = _local(f.created_at, tz).strftime("%Y-%m")
-        if m in per:
-            per[m].append(f)
+        if edges[0] <= f.created_at < edges[-1]:
+            per[months[bisect.bisect_right(edges, f.created_at) - 1]].append(f)
     for m in months:
         got = per[m]
         closed = [f.outcome for f in got if f.outcome is not None]
@@ -246,11 +286,12 @@ def _trend(facts: Iterable[CalloutFacts], month: str, tz: tzinfo) -> Table:
 
 def month_report(facts: Sequence[CalloutFacts], month: str, *, tz: tzinfo, locate: Locate,
                  municipalities: Sequence[str] = (), bases: Sequence[str] = (),
-                 timezone: str = "") -> MonthReport:
+                 visits: Sequence[VisitFacts] = (), timezone: str = "") -> MonthReport:
     """Every table for ``month`` (``"YYYY-MM"`` in ``tz``): ``municipalities`` and ``bases``
     are listed even when empty (others seen are added); ``locate(lat, lon)`` names a
-    position's municipality."""
-    chosen = [f for f in facts if _local(f.created_at, tz).strftime("%Y-%m") == month]
+    position's municipality; ``visits`` are the follow-up visits (:meth:`StatsFold.visit_facts
+    <dispatch.stats_fold.StatsFold.visit_facts>`)."""
+    chosen = _in_month(facts, month, tz)
     total = len(chosen)
     by_place: dict[str, list[float]] = {}
     by_base: dict[str, list[float]] = {}
@@ -276,8 +317,8 @@ def month_report(facts: Sequence[CalloutFacts], month: str, *, tz: tzinfo, locat
         _response("response_by_base", "Response time by base of the first unit on scene",
                   "base", by_base, bases),
         *_patient_tables(chosen),
-        _heat_map(chosen, tz),
-        _follow_ups(chosen, month, tz),
+        *_heat_maps(chosen, tz),
+        _follow_ups(chosen, visits, month, tz),
         _trend(facts, month, tz),
     ]
     return MonthReport(month, timezone or str(tz), total, tuple(tables))

@@ -38,7 +38,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     from routing import cli as routing_cli
     from simulations import cli as simulations_cli
     from web import cli as web_cli
-    from web import region_cli
+    from web import region_cli, stats_cli
 
     parser = argparse.ArgumentParser(
         prog="mae",
@@ -52,6 +52,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     simulations_cli.register(sub)
     web_cli.register(sub)
     region_cli.register(sub)
+    stats_cli.register(sub)
     return parser
 
 

@@ -168,6 +168,13 @@ class LocationProblem:
                 raise InvalidProblem(
                     f"min_on_duty: ({period}, {cars}) is not a period and a number of cars >= 0"
                 )
+        worked = frozenset().union(*(p.periods for p in self.patterns))
+        for period, cars in self.min_on_duty:
+            if cars > 0 and period not in worked:
+                raise InfeasibleProblem(
+                    f"min_on_duty: period {period} needs {cars} car(s) but no shift pattern "
+                    "works it"
+                )
         if self.budget_hours is not None:
             cheapest = min(p.hours for p in self.patterns)
             if not math.isfinite(self.budget_hours) or self.budget_hours < 0:
@@ -343,8 +350,6 @@ def solve(
     for period, n in problem.min_on_duty:
         if n <= 0:
             continue
-        if period not in group_of:
-            raise InfeasibleProblem(f"period {period} needs {n} cars but no pattern works it")
         g = group_of[period]
         need[g] = max(need.get(g, 0), n)
     for g, n in need.items():

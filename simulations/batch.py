@@ -16,7 +16,8 @@ from simulations.coverage import Coverage, population_coverage
 from simulations.engine import RunResult, simulate
 from simulations.kpi import Kpis, summarize
 from simulations.scenario import Scenario
-from simulations.terrain import load_terrain
+from simulations.terrain import load_terrain, travel_source
+from simulations.travel import TravelSource
 
 __all__ = ["Batch", "ScenarioRuns", "run_batch"]
 
@@ -37,10 +38,26 @@ class Batch:
     runs: tuple[ScenarioRuns, ...]
 
 
+#: Travel sources of this process by what they depend on (the map and the road conditions):
+#: the seeds of a scenario, and scenarios on the same map, share snapped points and the
+#: prepared routing instead of redoing them per run.
+_SOURCES: dict[tuple[object, ...], TravelSource] = {}
+
+
+def _source(scenario: Scenario) -> TravelSource:
+    key = (scenario.map_path, scenario.matrix, scenario.roads)
+    found = _SOURCES.get(key)
+    if found is None:
+        if len(_SOURCES) >= 8:
+            _SOURCES.clear()
+        found = _SOURCES[key] = travel_source(load_terrain(scenario), scenario.roads)
+    return found
+
+
 def _one(scenario: Scenario, seed: int, coverage: Coverage, keep_log: bool) -> tuple[
     RunResult, Kpis
 ]:
-    result = simulate(scenario, seed=seed, keep_log=keep_log)
+    result = simulate(scenario, seed=seed, keep_log=keep_log, roads=_source(scenario))
     return result, summarize(result, scenario, coverage)
 
 

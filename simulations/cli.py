@@ -99,7 +99,8 @@ def run_simulate(args: argparse.Namespace) -> int:
     report = write_report(batch, out)
     rows = kpi_rows(batch)
     with (out / "kpis.csv").open("w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        # every scenario's columns (one with follow-ups has more), in first-seen order
+        w = csv.DictWriter(fh, fieldnames=list(dict.fromkeys(k for r in rows for k in r)))
         w.writeheader()
         w.writerows(rows)
     summary = {

@@ -18,13 +18,14 @@ __all__ = ["SimulatedClock"]
 class SimulatedClock:
     """Time that moves only when told to, and never backwards."""
 
-    __slots__ = ("_s", "start")
+    __slots__ = ("_now", "_s", "start")
 
     def __init__(self, start: datetime) -> None:
         if start.tzinfo is None:
             raise SimulationError("the simulated clock needs a timezone-aware start")
         self.start = start
         self._s = 0.0
+        self._now: datetime | None = start
 
     @property
     def seconds(self) -> float:
@@ -32,7 +33,11 @@ class SimulatedClock:
         return self._s
 
     def now(self) -> datetime:
-        return self.start + timedelta(seconds=self._s)
+        """The current time (made once per tick: many commands are decided at one instant)."""
+        found = self._now
+        if found is None:
+            found = self._now = self.start + timedelta(seconds=self._s)
+        return found
 
     def at(self, seconds: float) -> datetime:
         """The time ``seconds`` after the start."""
@@ -42,4 +47,6 @@ class SimulatedClock:
         """Move to ``seconds`` after the start; moving backwards is a bug and raises."""
         if not math.isfinite(seconds) or seconds < self._s:
             raise SimulationError(f"clock cannot go from {self._s} s back to {seconds} s")
-        self._s = float(seconds)
+        if seconds != self._s:
+            self._s = float(seconds)
+            self._now = None

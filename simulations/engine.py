@@ -17,7 +17,7 @@ import logging
 import math
 from bisect import bisect_right
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -48,6 +48,7 @@ from simulations.behaviour import (
 from simulations.clock import SimulatedClock
 from simulations.demand import DemandAlarm, build_demand, run_start
 from simulations.errors import SimulationError
+from simulations.followups import FollowUpDesk, VisitRecord
 from simulations.policy import choose_unit
 from simulations.scenario import Base, Scenario, UnitSpec
 from simulations.terrain import Terrain, all_facilities, load_terrain, travel_source
@@ -108,6 +109,8 @@ class RunResult:
     alarms: int
     scheduled: tuple[tuple[str, float, float], ...] = ()
     log: tuple[Envelope, ...] | None = None
+    visits: tuple[VisitRecord, ...] = ()
+    visit_drive_s: float = 0.0
 
     @property
     def end_s(self) -> float:
@@ -156,12 +159,9 @@ class _Crew:
         return (self.base.lat, self.base.lon)
 
 
-@dataclass(order=True)
-class _Timed:
-    t: float
-    seq: int
-    kind: str = field(compare=False)
-    args: tuple[Any, ...] = field(compare=False)
+#: What the event queue holds: (time s, sequence number, kind, arguments). Plain tuples, so
+#: the heap compares them in C; the unique sequence number keeps equal times in push order.
+_Timed = tuple[float, int, str, tuple[Any, ...]]
 
 
 def shift_intervals(scenario: Scenario, spec: UnitSpec) -> list[tuple[float, float]]:
@@ -219,6 +219,9 @@ class _Sim:
             raise SimulationError(f"no {scenario.service.transport_to} facility on the map")
         self.shift_starts: list[float] = []
         self.alarms = 0
+        #: Follow-up visits (simulations/followups.py) when the scenario has ``[followups]``.
+        self.followups = FollowUpDesk(self, scenario.followups, scenario, seed) \
+            if scenario.followups is not None else None
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -228,7 +231,7 @@ class _Sim:
 
     def push(self, t: float, kind: str, *args: Any) -> None:
         self.seq += 1
-        heapq.heappush(self.heap, _Timed(t, self.seq, kind, args))
+        heapq.heappush(self.heap, (t, self.seq, kind, args))
 
     def do(self, command: Command, actor: str = "system") -> Decision:
         """The core as the live shell drives it: decide, log, apply."""
@@ -283,6 +286,8 @@ class _Sim:
         self.roads.register(fixed, [(a.lat, a.lon) for a in demand])
         for i, alarm in enumerate(demand):
             self.push((alarm.received_at - t0).total_seconds(), "alarm", i, alarm)
+        if self.followups is not None:
+            self.followups.setup()
 
     def run(self) -> None:
         handlers: dict[str, Callable[..., None]] = {
@@ -291,11 +296,13 @@ class _Sim:
             "arrive": self.on_arrive, "scene_done": self.on_scene_done,
             "at_facility": self.on_at_facility, "handover_done": self.on_handover_done,
             "home": self.on_home, "deadline": self.on_deadline,
+            **(self.followups.handlers() if self.followups is not None else {}),
         }
-        while self.heap:
-            item = heapq.heappop(self.heap)
-            self.clock.advance_to(max(item.t, self.now_s))
-            handlers[item.kind](*item.args)
+        heap, clock = self.heap, self.clock
+        while heap:
+            t, _, kind, args = heapq.heappop(heap)
+            clock.advance_to(max(t, clock.seconds))
+            handlers[kind](*args)
 
     # -- shifts -----------------------------------------------------------------------------
 
@@ -421,6 +428,8 @@ class _Sim:
         self.do(Assign(job.callout_id, choice.unit_id,
                        eta_s=self.reach_extra_s + choice.travel_s), actor="dispatcher")
         self.push(self.now_s + self.model.wait_s(Phase.ACKNOWLEDGE), "ack", choice.unit_id)
+        if self.followups is not None:
+            self.followups.unit_taken(choice.unit_id)
         return True
 
     def serve_queue(self) -> None:
@@ -526,6 +535,8 @@ class _Sim:
             self.do(Tick())
             self.after_off_duty(crew)
         self.serve_queue()
+        if self.followups is not None:
+            self.followups.callout_done(job.callout_id, job.scene, job.alarm.place)
 
     def on_home(self, unit_id: str, token: int) -> None:
         crew = self.crews[unit_id]
@@ -563,6 +574,8 @@ class _Sim:
             busy=tuple(self.busy), on_duty=tuple(sorted(self.on_duty)), events=self.n_events,
             alarms=self.alarms, scheduled=tuple(self.scheduled),
             log=tuple(self.log) if self.log is not None else None,
+            visits=self.followups.records() if self.followups is not None else (),
+            visit_drive_s=self.followups.drive_total_s() if self.followups is not None else 0.0,
         )
 
 

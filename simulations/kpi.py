@@ -23,6 +23,7 @@ import numpy.typing as npt
 from dispatch.model import OutcomeKind
 from simulations.coverage import THRESHOLDS_MIN, Coverage
 from simulations.engine import CalloutRecord, RunResult
+from simulations.followups import followup_kpis
 from simulations.scenario import Scenario
 from simulations.spec import STAYED_HOME
 
@@ -196,6 +197,9 @@ def summarize(result: RunResult, scenario: Scenario, coverage: Coverage | None =
     s["care_avoided_msek_per_year"] = bed_days * econ.bed_year_cost_sek / 365.0 / 1e6
     s["team_cost_msek_per_year"] = s["staffed_hours"] * econ.team_cost_per_hour_sek / years / 1e6
     s["net_msek_per_year"] = s["care_avoided_msek_per_year"] - s["team_cost_msek_per_year"]
+
+    if result.visits or scenario.followups is not None:
+        s.update(followup_kpis(result.visits, result.visit_drive_s, result.end_s))
 
     if coverage is not None:
         for i, limit in enumerate(THRESHOLDS_MIN):

@@ -118,9 +118,30 @@ class MatrixMap:
         if self._from_crs is None:
             return (a[0] + fraction * (b[0] - a[0]), a[1] + fraction * (b[1] - a[1]))
         xy = self._xy([a[0], b[0]], [a[1], b[1]])
-        x, y = xy[0] + fraction * (xy[1] - xy[0])
-        lon, lat = self._from_crs.transform(x, y)
+        return self.to_point(xy[0] + fraction * (xy[1] - xy[0]))
+
+    def planar(self, p: Point) -> npt.NDArray[np.float64]:
+        """``p`` in the planar coordinates "nearest" is measured in."""
+        out: npt.NDArray[np.float64] = self._xy([p[0]], [p[1]])[0]
+        return out
+
+    def to_point(self, xy: npt.NDArray[np.float64]) -> Point:
+        """Planar coordinates back to (lat, lon)."""
+        if self._from_crs is None:
+            return (float(xy[1] / EARTH_M_PER_DEG),
+                    float(xy[0] / (self._cos * EARTH_M_PER_DEG)))
+        lon, lat = self._from_crs.transform(float(xy[0]), float(xy[1]))
         return (float(lat), float(lon))
+
+    def nearest_planar(self, xy: npt.NDArray[np.float64]) -> int:
+        """The node nearest to planar coordinates ``xy`` (ties: the lower index, as the
+        k-d tree of :meth:`nearest`)."""
+        assert self._tree is not None
+        nodes = self._tree.data
+        if len(nodes) > 4096:
+            return int(self._tree.query(xy)[1])
+        d = (nodes[:, 0] - xy[0]) ** 2 + (nodes[:, 1] - xy[1]) ** 2
+        return int(np.argmin(d))
 
     def point(self, i: int) -> Point:
         return (float(self.lat[i]), float(self.lon[i]))
@@ -244,7 +265,14 @@ class MatrixRoads:
     def __init__(self, region: MatrixMap) -> None:
         self.region = region
         self._node: dict[Point, int] = {}
+        self._planar: dict[Point, npt.NDArray[np.float64]] = {}
         self.queries = 0
+
+    def _xy(self, p: Point) -> npt.NDArray[np.float64]:
+        found = self._planar.get(p)
+        if found is None:
+            found = self._planar[p] = self.region.planar(p)
+        return found
 
     def node(self, p: Point) -> int:
         found = self._node.get(p)
@@ -280,8 +308,18 @@ class MatrixRoads:
         return (a, b)
 
     def along(self, line: Sequence[Point], fraction: float) -> Point:
-        """Where a drive along ``line`` (a straight leg here) is at ``fraction`` of it."""
-        return self.region.between(line[0], line[-1], fraction)
+        """Where a drive along ``line`` (a straight leg here) is at ``fraction`` of it, as
+        :meth:`MatrixMap.between` puts it; its nearest node is remembered on the way."""
+        a, b = line[0], line[-1]
+        if fraction <= 0:
+            return a
+        if fraction >= 1:
+            return b
+        xa = self._xy(a)
+        xy = xa + fraction * (self._xy(b) - xa)
+        p = self.region.to_point(xy)
+        self._node.setdefault(p, self.region.nearest_planar(xy))
+        return p
 
     def at(self, when: datetime) -> TravelTimes:
         raise SimulationError("a travel-time matrix has no roads to route on (coverage_aware "

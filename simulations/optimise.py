@@ -14,7 +14,7 @@ first unit's shifts) with one car.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -37,7 +37,8 @@ from simulations.optimise_model import (
     scenario_pattern,
 )
 from simulations.optimise_write import design_data, to_toml
-from simulations.scenario import Scenario, load_graph_for, scenario_from_dict
+from simulations.scenario import Scenario, scenario_from_dict
+from simulations.terrain import load_terrain
 
 __all__ = [
     "Iteration",
@@ -135,7 +136,6 @@ class Optimisation:
     sites: tuple[Candidate, ...]
     patterns: tuple[PatternSpec, ...]
     points: int
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def measured_busy(runs: ScenarioRuns) -> tuple[float, ...]:
@@ -178,7 +178,7 @@ def _problem(base: dict[str, Any], busy: Sequence[float]) -> LocationProblem:
     return LocationProblem(**base, busy=per_period)
 
 
-def _level_name(scenario: Scenario, options: OptimiseOptions, budget: float | None) -> str:
+def _level_name(options: OptimiseOptions, budget: float | None) -> str:
     hours = "today's hours" if budget is None else f"{budget:g} car-hours/week"
     return f"Optimised: {options.bases} bases, {hours}"
 
@@ -194,7 +194,7 @@ def optimise(
     (``optimised-<K>-bases[-<H>h].toml``)."""
     say = progress or (lambda _m: None)
     out_dir.mkdir(parents=True, exist_ok=True)
-    graph = load_graph_for(scenario.map_path)
+    graph = load_terrain(scenario)
     candidates = candidate_sites(scenario, graph, options.candidates)
     if options.bases > len(candidates):
         raise ScenarioError(
@@ -236,7 +236,7 @@ def optimise(
         iterations: list[Iteration] = []
         stop = "cap"
         seen: list[tuple[object, ...]] = []
-        name = _level_name(scenario, options, budget)
+        name = _level_name(options, budget)
         suffix = "" if budget is None else f"-{budget:g}h"
         path = out_dir / f"optimised-{options.bases}-bases{suffix}.toml"
         while True:

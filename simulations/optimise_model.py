@@ -7,7 +7,8 @@ are the map's populated places; a synthetic scenario's demand is its expected al
 population and the hour and weekday profiles, a replayed log's is its alarms counted at the
 nearest populated place, per week. Response seconds are the acknowledge and turnout times plus
 the drive from the site to the place's road node on the scenario's roads (winter speeds unless
-the season is summer, as the population coverage counts them).
+the season is summer, as the population coverage counts them), or on a matrix map the matrix's
+time from the site's nearest node to the place's node.
 """
 
 from __future__ import annotations
@@ -25,11 +26,13 @@ import numpy as np
 from dispatch.coverage import coverage, populated
 from maps.errors import UnknownPlace
 from maps.gazetteer import Gazetteer, normalise_name
-from maps.graph import Place, RoadGraph, haversine_m
+from maps.graph import Place, haversine_m
 from maps.traveltime import TravelTimeModel
 from routing.engine import TravelTimes
 from simulations.errors import ScenarioError
+from simulations.matrix import MatrixMap
 from simulations.spec import ReplayDemand, Scenario, Shift, SyntheticDemand
+from simulations.terrain import Terrain, all_facilities
 
 __all__ = [
     "HOURS",
@@ -97,29 +100,31 @@ def _near(c: Candidate, others: Iterable[Candidate], metres: float = 300.0) -> b
     return any(float(haversine_m(c.lat, c.lon, o.lat, o.lon)) < metres for o in others)
 
 
-def candidate_sites(scenario: Scenario, graph: RoadGraph, kind: str | Path) -> list[Candidate]:
-    """The allowed sites: the scenario's own bases first, then ``places`` (the map's hospitals
-    and MAE bases), ``all-localities`` (every populated place) or those a TOML file lists as
-    ``[[candidates]]`` with ``id`` and ``place`` or ``lat``/``lon``."""
+def candidate_sites(scenario: Scenario, graph: Terrain, kind: str | Path) -> list[Candidate]:
+    """The allowed sites: the scenario's own bases first, then ``places`` (the map's and the
+    scenario's hospitals and MAE bases), ``all-localities`` (every populated place) or those a
+    TOML file lists as ``[[candidates]]`` with ``id`` and ``place`` (on a matrix map a node id)
+    or ``lat``/``lon``. Sites are written by name on a road map, by coordinates on a matrix."""
     out = _existing(scenario)
     taken = {c.id for c in out}
+    named = not isinstance(graph, MatrixMap)
     if kind == "places":
-        for f in graph.facilities:
+        for f in all_facilities(graph, scenario):
             if f.is_a("hospital") or f.is_a("mae_base") or f.is_a("psychiatric_emergency"):
-                c = Candidate(_unique(_slug(f.name), taken), f.name, f.lat, f.lon, f.name, True)
+                c = Candidate(_unique(_slug(f.name), taken), f.name, f.lat, f.lon, f.name, named)
                 if not _near(c, out):
                     out.append(c)
         return out
     if kind == "all-localities":
         for p in populated(graph.places):
-            c = Candidate(_unique(_slug(p.name), taken), p.name, p.lat, p.lon, p.name, True)
+            c = Candidate(_unique(_slug(p.name), taken), p.name, p.lat, p.lon, p.name, named)
             if not _near(c, out):
                 out.append(c)
         return out
     return out + _read_candidates(Path(kind), graph, taken)
 
 
-def _read_candidates(path: Path, graph: RoadGraph, taken: set[str]) -> list[Candidate]:
+def _read_candidates(path: Path, graph: Terrain, taken: set[str]) -> list[Candidate]:
     source = str(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -134,7 +139,7 @@ def _read_candidates(path: Path, graph: RoadGraph, taken: set[str]) -> list[Cand
             "list the sites as [[candidates]] with id and place (or lat and lon)",
             source=source,
         )
-    gaz = Gazetteer.of(graph)
+    gaz = None if isinstance(graph, MatrixMap) else Gazetteer.of(graph)
     out: list[Candidate] = []
     for i, row in enumerate(rows):
         key = f"candidates[{i}]"
@@ -164,6 +169,14 @@ def _read_candidates(path: Path, graph: RoadGraph, taken: set[str]) -> list[Cand
         name = row.get("place")
         if not isinstance(name, str):
             raise ScenarioError(f"{key}.place", "give a place name or lat and lon", source=source)
+        if gaz is None:
+            assert isinstance(graph, MatrixMap)
+            try:
+                lat, lon = graph.point(graph.index(name))
+            except KeyError as exc:
+                raise ScenarioError(f"{key}.place", str(exc.args[0]), source=source) from None
+            out.append(Candidate(cid, name, lat, lon, name, False))
+            continue
         try:
             found = gaz.find(name)
         except UnknownPlace as exc:
@@ -172,9 +185,9 @@ def _read_candidates(path: Path, graph: RoadGraph, taken: set[str]) -> list[Cand
     return out
 
 
-def demand_by_hour(scenario: Scenario, graph: RoadGraph) -> tuple[tuple[Place, ...], np.ndarray]:
+def demand_by_hour(scenario: Scenario, graph: Terrain) -> tuple[tuple[Place, ...], np.ndarray]:
     """The demand points (populated places) and the expected alarms per week at each, by
-    period: an array ``[place, 168]``."""
+    period: an array ``[place, 168]`` (several replayed logs: their mean)."""
     places = populated(graph.places)
     out = np.zeros((len(places), HOURS))
     demand = scenario.demand
@@ -190,7 +203,7 @@ def demand_by_hour(scenario: Scenario, graph: RoadGraph) -> tuple[tuple[Place, .
     lat = np.radians([p.lat for p in places])
     lon = np.radians([p.lon for p in places])
     tz = scenario.tz
-    for a in demand.alarms:
+    for a in (a for log in demand.logs for a in log):
         d = (
             np.sin((lat - math.radians(a.lat)) / 2) ** 2
             + np.cos(lat)
@@ -199,14 +212,19 @@ def demand_by_hour(scenario: Scenario, graph: RoadGraph) -> tuple[tuple[Place, .
         )
         local = a.received_at.astimezone(tz)
         out[int(np.argmin(d)), local.weekday() * 24 + local.hour] += 1.0
-    return places, out * 7.0 / scenario.days
+    return places, out * 7.0 / scenario.days / len(demand.logs)
 
 
 def response_seconds(
-    scenario: Scenario, graph: RoadGraph, sites: Sequence[Candidate], places: Sequence[Place]
+    scenario: Scenario, graph: Terrain, sites: Sequence[Candidate], places: Sequence[Place]
 ) -> np.ndarray:
     """Seconds from an alarm to a car from each site on scene at each place ``[site, place]``:
     acknowledge, turnout and the drive (inf where no road leads)."""
+    extra = scenario.service.ack_s + scenario.service.turnout_min * 60.0
+    if isinstance(graph, MatrixMap):
+        rows = graph.nearest([c.lat for c in sites], [c.lon for c in sites])
+        cols = np.array([p.node for p in places], dtype=np.intp)
+        return np.asarray(graph.seconds[np.ix_(rows, cols)], dtype=np.float64) + extra
     roads = scenario.roads
     tt = TravelTimes(
         graph,
@@ -216,7 +234,6 @@ def response_seconds(
         offroad_speed_kmh=roads.offroad_speed_kmh,
     )
     times = coverage(tt, [(c.lat, c.lon) for c in sites], places).times_s
-    extra = scenario.service.ack_s + scenario.service.turnout_min * 60.0
     return np.asarray(times, dtype=np.float64) + extra
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from routing.location import LocationResult
 from simulations.errors import ScenarioError
 from simulations.optimise_model import Candidate, PatternSpec, shift_table
-from simulations.spec import Scenario
+from simulations.spec import ReplayDemand, Scenario
 
 __all__ = ["design_data", "to_toml"]
 
@@ -90,8 +90,8 @@ def design_data(
     description: str,
     out_dir: Path,
 ) -> dict[str, Any]:
-    """The baseline scenario's TOML with the bases and units of ``result``, to be written in
-    ``out_dir``."""
+    """The baseline scenario's TOML with the bases and units of ``result`` (each car with the
+    crew of the baseline's first unit), to be written in ``out_dir``."""
     try:
         data: dict[str, Any] = tomllib.loads(Path(scenario.source).read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
@@ -100,11 +100,17 @@ def design_data(
         ) from None
     data["name"] = name
     data["description"] = description
-    map_path = _rebase(scenario.map_path, out_dir)
-    if map_path is not None:
-        data["map"] = {"path": map_path}
-    if isinstance(data.get("demand"), dict) and "csv" in data["demand"]:
-        data["demand"]["csv"] = _rebase(getattr(scenario.demand, "path", None), out_dir)
+    map_table = data["map"] if isinstance(data.get("map"), dict) else {}
+    if scenario.map_path is not None:
+        map_table["path"] = _rebase(scenario.map_path, out_dir)
+    if scenario.matrix is not None:
+        map_table["nodes"] = _rebase(scenario.matrix.nodes, out_dir)
+        map_table["matrix"] = _rebase(scenario.matrix.matrix, out_dir)
+    if map_table:
+        data["map"] = map_table
+    if isinstance(scenario.demand, ReplayDemand):
+        paths = [_rebase(p, out_dir) for p in scenario.demand.paths]
+        data["demand"]["csv"] = paths if isinstance(data["demand"]["csv"], list) else paths[0]
     by_id = {c.id: c for c in sites}
     pattern = {p.id: p for p in patterns}
     bases: list[dict[str, Any]] = []
@@ -117,11 +123,12 @@ def design_data(
                 {"id": c.id, "place": c.place, "lat": round(c.lat, 6), "lon": round(c.lon, 6)}
             )
     units: list[dict[str, Any]] = []
+    crew = list(scenario.units[0].crew)  # every car gets the baseline's first crew
     for st in result.staffing:
         for _ in range(st.cars):
             uid = f"MAE-{st.site_id[:16].upper()}-{len(units) + 1}"
             shifts = [shift_table(s) for s in pattern[st.pattern_id].shifts]
-            units.append({"id": uid, "base": st.site_id, "shifts": shifts})
+            units.append({"id": uid, "base": st.site_id, "crew": crew, "shifts": shifts})
     data["bases"] = bases
     data["units"] = units
     return data

@@ -88,7 +88,7 @@ def _response_plot(runs: ScenarioRuns) -> str:
     if len(resp):
         ax.hist(resp, bins=list(np.arange(0, max(120.0, float(resp.max()) + 5), 5)),
                 color="#3b75af")
-    for limit in THRESHOLDS_MIN:
+    for limit in runs.scenario.kpi.thresholds_min:  # the [kpi] thresholds reported
         ax.axvline(limit, color="#999", linestyle="--", linewidth=1)
     ax.set_xlabel("minutes from alarm to MAE on scene")
     ax.set_ylabel("incidents (all seeds)")
@@ -255,6 +255,35 @@ def _cell(e: Estimate, scale: float, digits: int) -> str:
     return html.escape(e.format(digits, scale))
 
 
+#: The follow-up visit figures (simulations/followups.py), shown for scenarios that have them.
+_VISIT_ROWS = (
+    ("visits_booked", "Follow-up visits booked", 1.0, 0),
+    ("visits_done_share", "Visits done (% of those due)", 100.0, 1),
+    ("visits_in_window_share", "Visits done within their window (%)", 100.0, 1),
+    ("visits_postponed_share", "Visits postponed at least once (%)", 100.0, 1),
+    ("visits_not_met_share", "Visits not met (%)", 100.0, 1),
+    ("visits_interrupted_share", "Visits broken off by an acute callout (%)", 100.0, 1),
+    ("visits_missed_share", "Visits missed: window over, never done (%)", 100.0, 1),
+    ("visit_drive_hours", "Planned driving to visits (h)", 1.0, 1),
+)
+
+
+def _visit_table(batch: Batch) -> str:
+    """The follow-up figures of the scenarios with follow-up visits (none: nothing)."""
+    runs = [r for r in batch.runs if r.kpis and "visits_booked" in r.kpis[0].scalars]
+    if not runs:
+        return ""
+    head = "".join(f"<th>{html.escape(r.scenario.name)}</th>" for r in runs)
+    rows = "".join(
+        f"<tr><th class=l>{html.escape(label)}</th>" + "".join(
+            f"<td>{_cell(estimate([k.scalars[key] for k in r.kpis]), scale, digits)}</td>"
+            for r in runs) + "</tr>"
+        for key, label, scale, digits in _VISIT_ROWS)
+    return ("<h3>Follow-up visits</h3><p>Over visits whose window closed within the run; the "
+            "effect on acute response is the difference in the response rows above.</p>"
+            f"<table><tr><th></th>{head}</tr>{rows}</table>")
+
+
 def _kpi_table(batch: Batch) -> str:
     head = "".join(f"<th>{i + 1}. {html.escape(r.scenario.name)}</th>"
                    for i, r in enumerate(batch.runs))
@@ -344,6 +373,7 @@ def write_report(batch: Batch, out_dir: str | Path, *, title: str = "MAE coverag
     parts.extend(sections)
     parts.append("<h2>Comparison</h2>")
     parts.append(_kpi_table(batch))
+    parts.append(_visit_table(batch))
     if len(batch.runs) > 1:
         parts.append(_img(_comparison_plot(batch), "comparison of key figures"))
     parts.append(_img(_ecdf_plot(batch), "response time distributions compared"))

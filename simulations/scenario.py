@@ -19,6 +19,7 @@ from dispatch.commands import DispatchConfig
 from dispatch.model import Agency, Category, OutcomeKind, Priority
 from simulations._toml import Table
 from simulations.alarm_log import read_alarm_log
+from simulations.bookings import read_bookings
 from simulations.errors import AlarmLogError, ScenarioError
 from simulations.matrix import MatrixMap
 from simulations.sites import parse_bases, parse_facilities, parse_map
@@ -32,7 +33,9 @@ from simulations.spec import (
     DEFAULT_WEEKDAY_PROFILE,
     SENT_ON,
     Base,
+    Booking,
     Economics,
+    FollowUpDemand,
     KpiSettings,
     Policy,
     ReplayDemand,
@@ -204,6 +207,8 @@ def scenario_from_dict(
     )
     et.done()
     kpi = _parse_kpi(root)
+    followups = _followups(root.table("followups"), base_dir, graph, timezone) \
+        if root.has("followups") else None
     root.done()
 
     scenario = Scenario(
@@ -211,11 +216,45 @@ def scenario_from_dict(
         bases=tuple(bases), units=tuple(units), demand=demand, outcome_mix=outcome_mix,
         map_path=map_path, roads=roads, policy=policy, service=service, economics=economics,
         dispatch=dispatch, source=source, matrix=matrix, facilities=tuple(facilities),
-        rules=rules, kpi=kpi,
+        rules=rules, kpi=kpi, followups=followups,
     )
     if isinstance(demand, ReplayDemand):
         check_replay_window(scenario)
     return scenario
+
+
+def _followups(t: Table, base_dir: Path, graph: Any, timezone: str) -> FollowUpDemand:
+    """The ``[followups]`` table: follow-up visits the acute work leads to, and those of a
+    booking CSV (``csv``, relative to the scenario)."""
+    bookings: tuple[Booking, ...] = ()
+    if t.has("csv"):
+        csv_path = Path(t.text("csv"))
+        if not csv_path.is_absolute():
+            csv_path = (base_dir / csv_path).resolve()
+        places = {p.name: (p.lat, p.lon) for p in getattr(graph, "places", ())}
+        try:
+            bookings = read_bookings(csv_path, places=places, timezone=timezone)
+        except AlarmLogError as exc:
+            raise t.error("csv", str(exc)) from None
+        except OSError as exc:
+            raise t.error("csv", f"cannot read {csv_path}: {exc.strerror}") from None
+    start = t.number("window_start_hour", 14.0, low=0.0, high=23.5)
+    f = FollowUpDemand(
+        share=t.number("share", 0.3, low=0.0, high=1.0),
+        after_days=int(t.number("after_days", 1.0, low=0.0, high=14.0)),
+        window_start_hour=start,
+        window_hours=t.number("window_hours", 6.0, low=0.0, high=24.0 * 14),
+        duration_min=t.number("duration_min", 45.0, low=5.0, high=480.0),
+        doctor_share=t.number("doctor_share", 0.0, low=0.0, high=1.0),
+        postponable_share=t.number("postponable_share", 0.5, low=0.0, high=1.0),
+        postpone_cost_min=t.number("postpone_cost_min", 60.0, low=0.0, high=10_080.0),
+        plan_hour=t.number("plan_hour", 7.0, low=0.0, high=23.5),
+        plan_limit_s=t.number("plan_limit_s", 0.2, above=0.0, high=60.0),
+        replan_limit_s=t.number("replan_limit_s", 0.1, above=0.0, high=10.0),
+        bookings=bookings,
+    )
+    t.done()
+    return f
 
 
 def check_replay_window(scenario: Scenario) -> None:

@@ -30,8 +30,10 @@ __all__ = [
     "DEFAULT_WEEKDAY_PROFILE",
     "STAYED_HOME",
     "Base",
+    "Booking",
     "DemandAlarm",
     "Economics",
+    "FollowUpDemand",
     "KpiSettings",
     "MatrixSpec",
     "Policy",
@@ -242,6 +244,50 @@ class Economics:
 
 
 @dataclass(frozen=True, slots=True)
+class Booking:
+    """One visit of a booking CSV (``[followups] csv``): booked at ``booked_at`` by psychiatry
+    (a pseudonymous ``patient_ref``), with its place, window, duration and needs;
+    ``postpone_cost_min`` None: it may not be postponed."""
+
+    patient_ref: str
+    booked_at: datetime | None
+    earliest_start: datetime
+    latest_start: datetime
+    lat: float
+    lon: float
+    place: str
+    duration_min: float
+    doctor: bool = False
+    staff: int = 1
+    postpone_cost_min: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUpDemand:
+    """Follow-up visits the acute work leads to (``[followups]``; none without the table).
+
+    A share of the incidents an MAE unit attends books a visit ``after_days`` later, its start
+    window opening at ``window_start_hour`` local time and lasting ``window_hours``; some need
+    a doctor; some may be postponed at ``postpone_cost_min`` of driving. Each day is planned at
+    ``plan_hour`` (``routing.plan``, ``plan_limit_s``) and re-planned when an acute callout
+    takes a unit with visits left (``routing.replan``, ``replan_limit_s``). ``bookings`` come
+    from a booking CSV, beside (or, with ``share`` 0, instead of) the share."""
+
+    share: float = 0.3
+    after_days: int = 1
+    window_start_hour: float = 14.0
+    window_hours: float = 6.0
+    duration_min: float = 45.0
+    doctor_share: float = 0.0
+    postponable_share: float = 0.5
+    postpone_cost_min: float = 60.0
+    plan_hour: float = 7.0
+    plan_limit_s: float = 0.2
+    replan_limit_s: float = 0.1
+    bookings: tuple[Booking, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Scenario:
     """Everything one simulated run needs; built by :func:`load_scenario`."""
 
@@ -265,6 +311,7 @@ class Scenario:
     facilities: tuple[Facility, ...] = ()
     rules: Rules = Rules()
     kpi: KpiSettings = KpiSettings()
+    followups: FollowUpDemand | None = None
 
     @property
     def tz(self) -> ZoneInfo:

@@ -64,6 +64,7 @@ class SimRoads:
         self._situations: dict[tuple[bool, bool], TravelTimes] = {}
         self._snaps: dict[Point, SnappedPoint] = {}
         self._pairs: dict[tuple[Point, Point, bool, bool], float] = {}
+        self._lines: dict[tuple[Point, Point, bool, bool], tuple[Point, ...]] = {}
         self._fixed: list[Point] = []
         self._scenes: list[Point] = []
         self._loaded: set[tuple[bool, bool]] = set()
@@ -171,11 +172,17 @@ class SimRoads:
         return [r.duration_s for r in tt.etas_from(self.snap(a), [self.snap(t) for t in targets])]
 
     def geometry(self, a: Point, b: Point, when: datetime) -> tuple[Point, ...]:
-        """The driven line from ``a`` to ``b`` (a straight segment if routing fails)."""
-        try:
-            return self.at(when).route(self.snap(a), self.snap(b)).geometry
-        except RoutingError:
-            return (a, b)
+        """The driven line from ``a`` to ``b`` (a straight segment if routing fails),
+        remembered per situation: drives home from a facility repeat all year."""
+        key = (a, b, *self.key(when))
+        found = self._lines.get(key)
+        if found is None:
+            try:
+                found = self.at(when).route(self.snap(a), self.snap(b)).geometry
+            except RoutingError:
+                found = (a, b)
+            self._lines[key] = found
+        return found
 
 
 def point_along(line: Sequence[Point], fraction: float) -> Point:

@@ -5,6 +5,11 @@ Nothing here writes: recommendations and the assignment proposal come from
 locations given as coordinates or place names are checked against the loaded map's roads (so a
 callout is never created where no unit can drive) and bare coordinates get a nearby place's name.
 
+Every question is answered off the event loop (:meth:`Advisor.ask`): in the one advice thread,
+on a fork of the state taken on the loop (cheap: the state's maps copy on write), so a
+recommendation over many units, which takes tens to hundreds of milliseconds, never holds up
+another client's socket; the loop only awaits the answer.
+
 Routing is prepared in a worker thread (:meth:`Advisor.prepare_in_background`), started once
 the log is loaded so the port opens without waiting for it: the snap index first (the service
 awaits it off the loop before resolving a location), the solver's imports, then the current
@@ -15,18 +20,23 @@ contraction hierarchy is ever built on the event loop.
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import dataclasses
 import logging
 import threading
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import numpy as np
 
 from dispatch.clock import Clock
+from dispatch.cowdict import CowDict
 from dispatch.errors import InvalidCommand
 from dispatch.model import Location
 from dispatch.recommend import Proposal, RecommendConfig, UnitOption, propose, recommend
+from dispatch.snapshot import DEFERRABLE
 from dispatch.state import DispatchState
 from maps.gazetteer import Gazetteer
 from maps.graph import Place, RoadGraph, haversine_m
@@ -37,7 +47,19 @@ __all__ = ["NEARBY_LABEL_KM", "Advisor"]
 
 NEARBY_LABEL_KM = 30.0  # farther from every place, coordinates get no label
 
+T = TypeVar("T")
+
 logger = logging.getLogger(__name__)
+
+
+def _fork(state: DispatchState) -> DispatchState:
+    """A fork of ``state`` for the advice thread. Right after a restart, while the closed
+    history is still decoded (:mod:`web.snapshots`: those maps are then not CowDicts), copying
+    them would wait for the history on the loop; they are shared instead (the writer changes
+    nothing until the history is in) and only the units, which positions move, are forked."""
+    if all(isinstance(getattr(state, name), CowDict) for name in DEFERRABLE):
+        return state.fork()
+    return dataclasses.replace(state, units=state.units.fork())
 
 
 class Advisor:
@@ -54,6 +76,15 @@ class Advisor:
         self._stop = threading.Event()
         self._preparing: threading.Thread | None = None
         self._places: tuple[Sequence[Place], Any, Any] | None = None  # for nearby_label
+        # One thread for every question: they take turns, so two never share the routing
+        # engine's query scratch, and the loop contends for the GIL with one busy thread.
+        self._asker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mae-advice")
+
+    async def ask(self, question: Callable[[Advisor], T]) -> T:
+        """``question(advisor)`` (``lambda a: a.recommend(cid)``) answered in the advice thread
+        on a fork of the state as it is now; the event loop only awaits the answer."""
+        view = self.on_copy()
+        return await asyncio.get_running_loop().run_in_executor(self._asker, question, view)
 
     def prepare(self) -> None:
         """Build the tables of the current situation now, in this thread (tools, tests)."""
@@ -113,7 +144,7 @@ class Advisor:
         """This advisor over a copy of the state, for a worker thread while the loop goes on
         applying events (units and callouts are frozen: copying the collections suffices)."""
         view = copy.copy(self)
-        view.state = self.state.fork()
+        view.state = _fork(self.state)
         return view
 
     def stop(self, *, wait_s: float = 10.0) -> None:
@@ -122,6 +153,7 @@ class Advisor:
         snap index) when the interpreter exits can crash it. A hierarchy of a huge map
         that takes longer is left to finish or die with the process, as before."""
         self._stop.set()
+        self._asker.shutdown(wait=False, cancel_futures=True)
         if self._preparing is not None and wait_s > 0:
             self._preparing.join(timeout=wait_s)
 

@@ -102,7 +102,8 @@ def create_app(
                     if tick else None
                 probe = asyncio.create_task(
                     service.run_storage_probe(settings.storage_probe_interval_s))
-                flush = asyncio.create_task(service.run_position_flush(1.0))
+                flush = asyncio.create_task(
+                    service.run_position_flush(settings.position_store_every_s))
                 # a store other instances write too must be followed (SQLite is ours alone)
                 follow = asyncio.create_task(service.follow()) if stores.kind == "redis" \
                     else None
@@ -242,7 +243,7 @@ def create_app(
     app.add_exception_handler(RequestValidationError, on_invalid_request)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     for module in (routes.health, routes.alarms, routes.units, routes.callouts, routes.audit,
-                   routes.rota, admin, stats, visits):
+                   routes.rota, routes.history, admin, stats, visits):
         app.include_router(module.router)
     app.include_router(sockets.router)
     app.include_router(pages.router)

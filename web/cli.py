@@ -111,7 +111,8 @@ def _register_retention(subparsers: Any) -> None:
         "address detail (labels, typed addresses; coordinates rounded to about 1 km) of events "
         "older than the retention period, in the event log and its snapshots. Ids, times, "
         "statuses, outcomes, age band, sex and children are kept for statistics. Refuses while "
-        "mae serve holds the database; the run is written to the audit log.",
+        "mae serve holds the database (or, with --store, while any instance on that Redis "
+        "runs); the run is written to the audit log.",
     )
     run.add_argument("--days", type=int, default=None,
                      help="retention period in days " + _ENV.format("RETENTION_DAYS", "90"))
@@ -119,6 +120,9 @@ def _register_retention(subparsers: Any) -> None:
                      help="count what would be erased and change nothing")
     run.add_argument("--database", type=Path, default=None,
                      help="SQLite file " + _ENV.format("DATABASE", "mae-dispatch.sqlite3"))
+    run.add_argument("--store", default=None,
+                     help="the shared store instead: redis://HOST:PORT/DB " + _ENV.format(
+                         "STORE", "none"))
     run.set_defaults(func=_retention_run)
 
 
@@ -329,11 +333,21 @@ def _retention_run(args: argparse.Namespace) -> int:
     from web.retention import run_retention
 
     try:
-        settings = _settings(args, ("database",)) if args.days is None else \
-            _settings(argparse.Namespace(database=args.database, retention_days=args.days),
-                      ("database", "retention_days"))
+        settings = _settings(args, ("database", "store")) if args.days is None else \
+            _settings(argparse.Namespace(database=args.database, store=args.store,
+                                         retention_days=args.days),
+                      ("database", "store", "retention_days"))
     except ValidationError as exc:
         raise BadMessage("--days", "must be a whole number of days from 1 to 36500") from exc
+    if settings.store is not None:
+        from web.redis_client import connect
+        from web.redis_retention import run_redis_retention
+
+        connect(settings.store, field="--store").close()  # a malformed URL: one line
+        report = run_redis_retention(settings.store, days=settings.retention_days,
+                                     now=datetime.now(UTC), dry_run=args.dry_run)
+        print(report.summary())
+        return 0
     if not settings.database.exists():
         raise BadMessage("--database", f"no database at {settings.database}")
     report = run_retention(settings.database, days=settings.retention_days,

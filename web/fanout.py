@@ -22,6 +22,7 @@ rendered here too, so what a viewer may see is decided in one place.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -47,7 +48,7 @@ from web.visibility import Audience, Viewer
 from web.writer import LogIndex
 
 __all__ = ["BATCH_GAP_S", "BATCH_MAX", "POSITION_ROLES", "Backlog", "Fanout", "History",
-           "Subscription", "batch_frame"]
+           "Outbox", "Subscription", "batch_frame"]
 
 T = TypeVar("T")
 
@@ -58,12 +59,60 @@ BATCH_GAP_S = 0.02  # a batching client gets at most one live frame per this man
 POSITION_ROLES = frozenset({Role.DISPATCHER, Role.ADMIN, Role.PLANNER})
 
 
+class Outbox:
+    """A bounded FIFO of rendered texts (None: stop) for one sender task: the part of
+    :class:`asyncio.Queue` a subscription uses, at a fraction of its cost per message, since
+    every event is put on every subscriber's outbox (a deque, and one waiter at most, woken
+    only when it waits; no task accounting)."""
+
+    __slots__ = ("_items", "_waiter", "maxsize")
+
+    def __init__(self, maxsize: int = 0) -> None:
+        self.maxsize = maxsize
+        self._items: collections.deque[str | None] = collections.deque()
+        self._waiter: asyncio.Future[None] | None = None
+
+    def qsize(self) -> int:
+        return len(self._items)
+
+    def empty(self) -> bool:
+        return not self._items
+
+    def full(self) -> bool:
+        return 0 < self.maxsize <= len(self._items)
+
+    def put_nowait(self, item: str | None) -> None:
+        """Add ``item``; :class:`asyncio.QueueFull` when ``maxsize`` items wait already."""
+        if 0 < self.maxsize <= len(self._items):
+            raise asyncio.QueueFull
+        self._items.append(item)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def get_nowait(self) -> str | None:
+        """The oldest item; :class:`asyncio.QueueEmpty` when there is none."""
+        if not self._items:
+            raise asyncio.QueueEmpty
+        return self._items.popleft()
+
+    async def get(self) -> str | None:
+        """The oldest item, waiting for one (one reader: the subscription's sender)."""
+        while not self._items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._items.popleft()
+
+
 class Subscription:
     """One connected client's outbox of rendered messages."""
 
     def __init__(self, viewer: Viewer, *, maxsize: int, batch: bool = False) -> None:
         self.viewer = viewer
-        self.queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize)
+        self.queue = Outbox(maxsize)
         self.dropped = False
         self.batch = batch
         self._sent_at = -BATCH_GAP_S  # loop time of the last batching frame

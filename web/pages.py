@@ -47,6 +47,13 @@ def _page(name: str) -> FileResponse:
     return FileResponse(path, media_type="text/html; charset=utf-8", headers=_NO_CACHE)
 
 
+@router.get("/favicon.ico")
+def favicon() -> FileResponse:
+    """The MAE icon for browsers that ask for /favicon.ico (the pages also link it)."""
+    return FileResponse(STATIC_DIR / "crew" / "icon.svg", media_type="image/svg+xml",
+                        headers={"Cache-Control": "max-age=86400"})
+
+
 @router.get("/")
 def landing() -> FileResponse:
     """Links to the dispatcher, agency and crew pages."""

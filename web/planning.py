@@ -163,7 +163,8 @@ class DayPlanner:
                 except TimeoutError:
                     continue
             self._wake.clear()
-            await asyncio.sleep(self._settle_s)  # let a burst of changes arrive together
+            if not any(c in _URGENT for c in self._causes):
+                await asyncio.sleep(self._settle_s)  # let a burst of changes arrive together
             causes, self._causes = self._causes, []
             if not causes:
                 continue
@@ -235,10 +236,14 @@ class DayPlanner:
         return day, plan, False
 
 
+#: Causes re-planned at once (from the previous plan), without waiting for more changes.
+_URGENT = ("unit taken", "visit running long")
+
+
 def _main_cause(causes: Sequence[str]) -> str:
     """The cause a batch is recorded under: a unit taken or a visit running long first (they
     re-plan from the previous plan), then the rest in the order they came."""
-    for urgent in ("unit taken", "visit running long"):
+    for urgent in _URGENT:
         if urgent in causes:
             return urgent
     return causes[0]

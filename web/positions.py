@@ -13,11 +13,18 @@ transaction a second, no fsync of its own) to two tables of the service database
 ``unit_positions``, the latest position per unit (read back at start), and ``position_track``,
 a thinned track (one point per unit every ``track_every_s``) deleted after ``retention``. A
 crash loses at most the last batch: the next report replaces it anyway.
+
+On a store shared by several instances (:class:`web.redis_positions.RedisPositions`) each kept
+report is also *shared* at once (:meth:`PositionStorage.share`, one publish for whatever was
+kept while the last one was on its way), not with the once-a-second storage: the other
+instances take it straight into their state and their dispatchers' next ``unit_positions``
+message (:meth:`PositionTracker.remote`), as soon as this instance's own dispatchers get it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 import threading
@@ -66,9 +73,11 @@ class PositionReport:
 class PositionStorage(Protocol):
     """Where kept positions are stored, and how other instances' reach this one (SQLite:
     :class:`PositionStore`, one instance; Redis: :class:`web.redis_positions.RedisPositions`,
-    which also shares each stored batch with every other instance)."""
+    which also shares each kept report with every other instance)."""
 
     name: str
+    #: Whether other instances follow this store (then :meth:`share` tells them).
+    shares: bool
 
     def latest(self) -> list[PositionReport]: ...
 
@@ -78,9 +87,13 @@ class PositionStorage(Protocol):
     def save(self, latest: list[PositionReport], track: list[PositionReport], *,
              now: datetime) -> None: ...
 
+    def share(self, reports: list[PositionReport]) -> None:
+        """Tell the other instances of positions kept here (before they are stored)."""
+        ...
+
     def follow(self, on_reports: Callable[[list[PositionReport]], None]) -> None:
         """Call ``on_reports`` (from another thread) with the positions other instances
-        store, until :meth:`close`; nothing to do where there are no others."""
+        share, until :meth:`close`; nothing to do where there are no others."""
         ...
 
     def close(self) -> None: ...
@@ -90,6 +103,7 @@ class PositionStore:
     """The ``unit_positions`` and ``position_track`` tables of the service database."""
 
     name = "positions"
+    shares = False
 
     def __init__(self, path: Path, *, retention: timedelta = timedelta(days=7)) -> None:
         self.retention = retention
@@ -147,6 +161,9 @@ class PositionStore:
                     db.execute("ROLLBACK")
                 raise StorageUnavailable(self.name, str(exc)) from exc
 
+    def share(self, reports: list[PositionReport]) -> None:
+        """One instance per file: nobody to tell."""
+
     def follow(self, on_reports: Callable[[list[PositionReport]], None]) -> None:
         """One instance per file: no other instance's positions to follow."""
 
@@ -178,6 +195,8 @@ class PositionTracker:
         self._latest: dict[str, PositionReport] = {}
         self._track: list[PositionReport] = []
         self._deferred: dict[str, PositionReport] = {}
+        self._unshared: dict[str, PositionReport] = {}
+        self._sharing: asyncio.Task[None] | None = None
 
     def restore(self) -> int:
         """Put each unit at its last stored position (at start, after the log's replay);
@@ -239,7 +258,31 @@ class PositionTracker:
                 self._track.append(report)
         self.kept += 1
         self._publish(report)
+        if self.store.shares:
+            self._share_soon(report)
         return True
+
+    def _share_soon(self, report: PositionReport) -> None:
+        """Share ``report`` with the other instances now, or with the next publish if one is
+        on its way (so a burst of reports costs a few publishes, not one each)."""
+        self._unshared[report.unit_id] = report
+        if self._sharing is None:
+            # not on a loop (a script's direct call): the next flush shares it
+            with contextlib.suppress(RuntimeError):
+                self._sharing = asyncio.get_running_loop().create_task(self._share())
+
+    async def _share(self) -> None:
+        try:
+            while self._unshared:
+                batch = list(self._unshared.values())
+                self._unshared = {}
+                try:
+                    await asyncio.to_thread(self.store.share, batch)
+                except StorageUnavailable:  # the flush reports it; the next move shares again
+                    self._unshared.clear()
+                    return
+        finally:
+            self._sharing = None
 
     @property
     def pending(self) -> int:
@@ -251,6 +294,8 @@ class PositionTracker:
         (in a worker thread); on failure the batch stays for the next flush. Returns whether
         everything pending is stored."""
         self.catch_up(now)
+        if self._unshared and self._sharing is None:
+            await self._share()
         if not self._latest and not self._track:
             return True
         latest, track = list(self._latest.values()), self._track

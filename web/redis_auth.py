@@ -68,7 +68,9 @@ class RedisPrincipalStore:
         #: The instance's revocation feed: with it, :meth:`is_active` of a principal this
         #: store has seen answers from memory (principals are never deleted, only revoked).
         self._revocations = revocations
-        self._seen: set[str] = set()
+        #: Principals looked up before: their fields and token hash never change (a principal
+        #: is only ever revoked), so with the feed a token check needs no round trip.
+        self._seen: dict[str, tuple[Principal, str]] = {}
         self._revoke = self._r.register_script(_REVOKE)
         self._revoke_unit = self._r.register_script(_REVOKE_UNIT)
 
@@ -123,12 +125,18 @@ class RedisPrincipalStore:
                          Agency(agency) if agency else None, _text(f.get(b"unit_id")))
 
     def _lookup(self, principal_id: str) -> tuple[Principal, str, bool] | None:
+        known = self._seen.get(principal_id)
+        if known is not None and self._revocations is not None:
+            revoked = self._revocations.is_revoked(principal_id)
+            if revoked is not None:
+                return (*known, revoked)
         f = self._fields(principal_id)
         if not f:
             return None
-        self._seen.add(principal_id)
-        return (self._principal(principal_id, f), f[b"token_sha256"].decode(),
-                b"revoked_at" in f)
+        found = (self._principal(principal_id, f), f[b"token_sha256"].decode())
+        if self._revocations is not None:
+            self._seen[principal_id] = found
+        return (*found, b"revoked_at" in f)
 
     def authenticate(self, token: str | None) -> Principal:
         """The principal holding ``token``, or :class:`web.errors.Unauthorized`."""

@@ -4,9 +4,10 @@ Keys (under the prefix): ``positions`` a hash unit → latest position (JSON), r
 report at least as new; ``track:<unit>`` a sorted set of track points scored by time, points
 older than the retention dropped at every save; ``tracked`` the set of units with a track (so
 the retention sweep reaches units that stopped reporting). One Lua script stores a batch
-atomically and publishes it on channel ``positions`` with the saving instance's id, so every
-other instance shows it to its own dispatchers (:meth:`RedisPositions.follow`) about a second
-after it was reported, without storing it again.
+atomically. Each kept report is published on channel ``positions`` with the instance's id as
+soon as it is kept (:meth:`RedisPositions.share`, before the once-a-second storage), so every
+other instance shows it to its own dispatchers (:meth:`RedisPositions.follow`) as promptly as
+the instance that took it, without storing it again.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ __all__ = ["RedisPositions"]
 
 logger = logging.getLogger(__name__)
 
-# KEYS: latest hash, tracked set, channel; ARGV: key prefix, cutoff, payload (JSON).
+# KEYS: latest hash, tracked set; ARGV: key prefix, cutoff, payload (JSON).
 _SAVE = """
 local batch = cjson.decode(ARGV[3])
 for _, p in ipairs(batch.latest) do
@@ -49,7 +50,6 @@ for _, unit in ipairs(redis.call('SMEMBERS', KEYS[2])) do
   redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. ARGV[2])
   if redis.call('EXISTS', key) == 0 then redis.call('SREM', KEYS[2], unit) end
 end
-if #batch.latest > 0 then redis.call('PUBLISH', KEYS[3], ARGV[3]) end
 return #batch.latest
 """
 
@@ -72,6 +72,7 @@ class RedisPositions:
     """:class:`web.positions.PositionStorage` on Redis, shared by every instance."""
 
     name = "positions"
+    shares = True
 
     def __init__(self, url: str, *, prefix: str = "mae:",
                  retention: timedelta = timedelta(days=7)) -> None:
@@ -104,17 +105,25 @@ class RedisPositions:
 
     def save(self, latest: list[PositionReport], track: list[PositionReport], *,
              now: datetime) -> None:
-        """Store a batch atomically, drop track points older than the retention and share
-        the batch with the other instances; :class:`StorageUnavailable` if Redis fails."""
-        payload = json.dumps({"from": self.instance, "latest": [_point(r) for r in latest],
+        """Store a batch atomically and drop track points older than the retention;
+        :class:`StorageUnavailable` if Redis fails."""
+        payload = json.dumps({"latest": [_point(r) for r in latest],
                               "track": [_point(r) for r in track]})
         cutoff = (now - self.retention).timestamp()
         with redis_errors(self.name):
-            self._save(keys=[f"{self.prefix}positions", f"{self.prefix}tracked", self.channel],
+            self._save(keys=[f"{self.prefix}positions", f"{self.prefix}tracked"],
                        args=[self.prefix, repr(cutoff), payload])
 
+    def share(self, reports: list[PositionReport]) -> None:
+        """Publish positions kept here to the other instances (one message)."""
+        if not reports:
+            return
+        payload = json.dumps({"from": self.instance, "latest": [_point(r) for r in reports]})
+        with redis_errors(self.name):
+            self._r.publish(self.channel, payload)
+
     def follow(self, on_reports: Callable[[list[PositionReport]], None]) -> None:
-        """Call ``on_reports`` from a thread with every batch another instance stores, until
+        """Call ``on_reports`` from a thread with every batch another instance shares, until
         :meth:`close` (reconnecting when Redis comes back: positions missed meanwhile are
         replaced by the next reports anyway)."""
         if self._thread is not None:

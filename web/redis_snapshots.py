@@ -71,7 +71,8 @@ class RedisSnapshots:
     def _index(self) -> str:
         return f"{self.prefix}snapshots"
 
-    def _blob_key(self, seq: int) -> str:
+    def blob_key(self, seq: int) -> str:
+        """The key of the snapshot at ``seq``."""
         return f"{self.prefix}snapshot:{seq:012d}"
 
     def seqs(self) -> list[int]:
@@ -86,7 +87,7 @@ class RedisSnapshots:
         for seq in self.seqs():
             name = f"snapshot-{seq:012d}"
             with redis_errors(STORE):
-                blob: Any = self._r.get(self._blob_key(seq))
+                blob: Any = self._r.get(self.blob_key(seq))
             if blob is None:
                 continue
             try:
@@ -104,9 +105,23 @@ class RedisSnapshots:
                  "event_digest": log_digest(self._log, seq) if seq else None}
         blob = encode_snapshot(state, extra)
         with redis_errors(STORE):
-            self._store(keys=[self._blob_key(seq), self._index],
+            self._store(keys=[self.blob_key(seq), self._index],
                         args=[seq, blob, self.keep, f"{self.prefix}snapshot:"])
         return f"snapshot-{seq:012d}"
+
+    def replace(self, seq: int, blob: bytes) -> None:
+        """Store ``blob`` as the kept snapshot at ``seq`` (``mae retention run``, which erased
+        it); the index is left as it is."""
+        with redis_errors(STORE):
+            self._r.set(self.blob_key(seq), blob, xx=True)
+
+    def drop(self, seq: int) -> None:
+        """Forget the snapshot at ``seq`` (one that no longer checks out)."""
+        with redis_errors(STORE):
+            pipe = self._r.pipeline(transaction=True)
+            pipe.delete(self.blob_key(seq))
+            pipe.zrem(self._index, seq)
+            pipe.execute()
 
     def close(self) -> None:
         self._r.close()

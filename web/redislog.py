@@ -55,15 +55,22 @@ CONFLICT_TAIL = 64
 # ARGV: expected_last_seq, n events, n ops, n audit rows, F audit fields, the append's token,
 # max entries to return on a conflict; then the F field names, the n event JSONs, the (op
 # field, op value) pairs, and per audit row its principal stream's index in KEYS and F values.
-# Replies {1, new_last} or {0, actual_last, event JSON after expected_last_seq, ...} (the
-# missed events only when they all fit).
+# Replies {1, new_last} or {0, actual_last, the last entry's append token (or ''), event JSON
+# after expected_last_seq, ...} (the missed events only when they all fit).
 _APPEND = """
 local last = 0
 local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
 if #top > 0 then last = tonumber(string.match(top[1][1], '^(%d+)')) end
 local expected = tonumber(ARGV[1])
 if last ~= expected then
-  local reply = {0, last}
+  local mark = ''
+  if #top > 0 then
+    local f = top[1][2]
+    for k = 1, #f, 2 do
+      if f[k] == 'w' then mark = f[k + 1] end
+    end
+  end
+  local reply = {0, last, mark}
   local missed = last - expected
   if missed > 0 and missed <= tonumber(ARGV[7]) then
     for _, entry in ipairs(redis.call('XRANGE', KEYS[1], '(' .. expected .. '-0', '+',
@@ -248,6 +255,29 @@ class RedisEventStore:
         with redis_errors(self.name):
             self._redis.hset(self.ops_key, mapping=mapping)
 
+    def read_raw(self, since: int, count: int) -> list[tuple[int, str]]:
+        """Up to ``count`` stored entries above ``since`` as (seq, the event's JSON exactly as
+        stored), for ``mae store copy``."""
+        return [(seq, fields[b"d"].decode()) for seq, fields in
+                self._range(f"({since}-0", "+", count)]
+
+    def append_raw(self, payloads: Sequence[str], *, expected_last_seq: int) -> None:
+        """Append events given as their stored JSON, unchanged (``mae store copy``: the
+        payload's own schema version stays, and is upcast when read), through the same
+        conditional script as :meth:`append`."""
+        if not payloads:
+            return
+        argv: list[Any] = [expected_last_seq, len(payloads), 0, 0, len(AUDIT_FIELDS),
+                           secrets.token_hex(8), 0, *AUDIT_FIELDS, *payloads]
+        with self._lock, redis_errors(self.name):
+            reply = self._run_append([self.stream_key, self.ops_key, f"{self.prefix}audit"],
+                                     argv)
+        if not int(reply[0]):
+            self._last_seq = int(reply[1])
+            raise StoreConflict(f"the event log ends at {reply[1]}, not {expected_last_seq}",
+                                end=int(reply[1]))
+        self._last_seq = expected_last_seq + len(payloads)
+
     def append(self, events: Sequence[Event], *, expected_last_seq: int,
                op: OpRecord | None = None, ops: Sequence[OpRecord] = ()) -> list[Envelope]:
         return self.append_audited(events, expected_last_seq=expected_last_seq, op=op,
@@ -295,12 +325,13 @@ class RedisEventStore:
                 reply = [1, last]
             ok, end = int(reply[0]), int(reply[1])
             if not ok:
-                if self._stored_by(token, last):  # a retried script met its own batch
+                # a retried script met its own batch: the log's last entry carries our token
+                if end == last and reply[2] == token.encode():
                     ok, end = 1, last
                 else:
                     self._last_seq = end
                     missed = [Envelope(seq, event_from_dict(json.loads(raw)))
-                              for seq, raw in enumerate(reply[2:], start=expected_last_seq + 1)]
+                              for seq, raw in enumerate(reply[3:], start=expected_last_seq + 1)]
                     raise StoreConflict(
                         f"the event log ends at {end}, not {expected_last_seq}: another "
                         "writer appended first", end=end,

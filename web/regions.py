@@ -12,6 +12,7 @@ import asyncio
 import dataclasses
 import logging
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +20,16 @@ import numpy as np
 
 from dispatch.commands import RegisterUnit, RetireUnit, UpdateUnit
 from dispatch.errors import DispatchError
-from dispatch.region import Bounds, Region, RegionError, parse_region, region_commands
+from dispatch.region import (
+    Bounds,
+    Region,
+    RegionError,
+    UnitCommand,
+    parse_region,
+    region_commands,
+)
+from dispatch.state import DispatchState
+from mae.errors import MaeError
 from maps.graph import Facility, RoadGraph, haversine_m
 from web.auth import Principals
 from web.service import DispatchService
@@ -105,6 +115,21 @@ def with_region_facilities(graph: RoadGraph, region: Region) -> RoadGraph:
     return dataclasses.replace(graph, facilities=facilities)
 
 
+class _AlreadyApplied(MaeError):
+    """A region command another instance applied first (instances starting together)."""
+
+
+def _still_needed(region: Region, command: UnitCommand) -> Callable[[DispatchState], None]:
+    """A writer guard: refuse ``command`` when the state it is decided on (caught up with
+    other instances' appends) no longer needs it for ``region``."""
+
+    def guard(state: DispatchState) -> None:
+        if command not in region_commands(region, state):
+            raise _AlreadyApplied(f"{type(command).__name__} {command.unit_id}")
+
+    return guard
+
+
 @dataclass(slots=True)
 class RegionLoad:
     """What loading a region did: unit ids registered, updated and retired, the commands
@@ -139,7 +164,11 @@ async def load_region(service: DispatchService, region: Region, *,
     done = RegionLoad()
     for command in region_commands(region, service.state):
         try:
-            await service.execute(command, actor="system")
+            await service.execute(command, actor="system", guard=_still_needed(region, command))
+        except _AlreadyApplied:  # another instance loading the same file got there first
+            logger.debug("region %s: %s of unit %s applied by another instance", region.name,
+                         type(command).__name__, command.unit_id)
+            continue
         except DispatchError as exc:
             done.refused.append(f"{command.unit_id}: {exc}")
             logger.warning("region %s: %s not applied to unit %s: %s", region.name,

@@ -207,6 +207,9 @@ class UnitOut(BaseModel):
         default_factory=list, description="the unit's own competences (its registration)")
     seats: int | None = Field(default=None, description="seats in the car; null: not recorded")
     retired: bool = Field(default=False, description="retired units are kept for the history")
+    missed_ack: str | None = Field(default=None, description="the callout whose assignment "
+                                   "it last let time out unacknowledged, if it has not "
+                                   "acknowledged one since")
 
 
 class RotaShiftOut(BaseModel):
@@ -386,6 +389,31 @@ class ProposeMsg(_Msg):
 
 class PingMsg(_Msg):
     type: Literal["ping"]
+
+
+class AssistMsg(_Msg):
+    """The crew's assist (panic) button, with the phone's last position if it has one."""
+
+    type: Literal["assist"]
+    lat: float | None = Field(default=None, ge=-90, le=90, allow_inf_nan=False)
+    lon: float | None = Field(default=None, ge=-180, le=180, allow_inf_nan=False)
+    op: OpId | None = None
+
+
+class CrewMessageMsg(_Msg):
+    """A short message from the crew to the dispatchers (never logged)."""
+
+    type: Literal["message"]
+    text: str = Field(min_length=1, max_length=280)
+    op: OpId | None = None
+
+
+class DispatchMessageMsg(_Msg):
+    """A short message from a dispatcher to one unit's crew (never logged)."""
+
+    type: Literal["message"]
+    unit_id: Id
+    text: str = Field(min_length=1, max_length=280)
 
 
 class AckMsg(_Msg):
@@ -603,13 +631,14 @@ class VisitMsg(_Msg):
 
 DISPATCH_MESSAGES: dict[str, type[_Msg]] = {
     "assign": AssignMsg, "reassign": AssignMsg, "cancel": CancelMsg, "reopen": ReopenMsg,
-    "merge": MergeMsg,
+    "merge": MergeMsg, "message": DispatchMessageMsg,
     "split": SplitMsg, "note": NoteMsg, "recommend": RecommendMsg, "propose": ProposeMsg,
     "ping": PingMsg, "history": HistoryMsg, "follow_ups": FollowUpsMsg, "rota": RotaMsg,
 }
 CREW_MESSAGES: dict[str, type[_Msg]] = {
     "ack": AckMsg, "status": StatusMsg, "position": PositionMsg, "outcome": OutcomeMsg,
     "shift_start": ShiftStartMsg, "shift_end": ShiftEndMsg, "ping": PingMsg, "rota": RotaMsg,
+    "assist": AssistMsg, "message": CrewMessageMsg,
     "visit": VisitMsg,
 }
 AGENCY_MESSAGES: dict[str, type[_Msg]] = {"alarm": AlarmMsg, "ping": PingMsg}
@@ -803,6 +832,30 @@ class MonthStatsOut(BaseModel):
 class StatsOut(BaseModel):
     seq: int = Field(description="the log position the counts are as of")
     months: list[MonthStatsOut]
+
+
+class StatsColumnOut(BaseModel):
+    name: str
+    kind: str = Field(description="label, count, share or minutes")
+
+
+class StatsTableOut(BaseModel):
+    key: str = Field(description="names the table's CSV file and XLSX sheet")
+    title: str
+    note: str
+    columns: list[StatsColumnOut]
+    rows: list[list[int | float | str | None]] = Field(
+        description="each row's first cell is its label; '<5' is a suppressed count")
+
+
+class StatsReportOut(BaseModel):
+    """One month's statistics report, counts under 5 suppressed."""
+
+    seq: int = Field(description="the log position the report is as of")
+    month: str
+    timezone: str
+    callouts: int
+    tables: list[StatsTableOut]
 
 
 class CalloutSummaryOut(BaseModel):

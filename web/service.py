@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, tzinfo
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -407,6 +407,11 @@ class DispatchService:
         rota, tz = self.rota_in_force()
         return rota_view(self.state, rota, tz, self.clock.now())
 
+    def read_log(self, since: int = 0) -> Iterator[Envelope]:
+        """The stored events after ``since``, oldest first, from the event store (blocking:
+        call it from a worker thread; the monthly statistics fold the log with it)."""
+        return self._store.read(since)
+
     async def history(self, viewer: Viewer, callout_id: str, *, limit: int) -> History:
         """The last ``limit`` logged events about a callout (and those merged into it) that
         ``viewer`` may see, read in pages off the event loop."""
@@ -453,13 +458,11 @@ class DispatchService:
         return await self.advise(lambda a: a.recommend(callout_id, exclude=exclude))
 
     async def advise(self, ask: Callable[[Advisor], T]) -> T:
-        """``ask(advisor)`` (``lambda a: a.recommend(cid)``): on the loop when routing for now
-        is prepared, else in a worker thread on a copy of the state, since plain search on a
-        big map takes long enough to stall every socket."""
-        await self.map_ready()  # a second at most after a start; saves copying the state
-        if self._advisor.ready:
-            return ask(self._advisor)
-        return await asyncio.to_thread(ask, self._advisor.on_copy())
+        """``ask(advisor)`` (``lambda a: a.recommend(cid)``) in the advice thread on a fork of
+        the state (:meth:`Advisor.ask`): a recommendation over many units, or plain search on
+        a big map before routing is prepared, would otherwise stall every socket."""
+        await self.map_ready()  # a second at most after a start
+        return await self._advisor.ask(ask)
 
     @property
     def routing_prepared(self) -> bool:

@@ -43,7 +43,8 @@ class Settings(BaseSettings):
     tick_interval_s: float = Field(default=1.0, gt=0, le=60,
                                    description="seconds between clock ticks")
     planning: bool = Field(default=True, description="plan and re-plan the day's follow-up "
-                           "visits over the units on shift in a background worker")
+                           "visits over the units on shift in a background worker (in a "
+                           "cluster, leave it on in one instance only: each would plan)")
     plan_time_limit_s: float = Field(default=2.0, gt=0, le=60,
                                      description="seconds the solver spends on a day's plan")
     replan_time_limit_s: float = Field(default=0.3, gt=0, le=10,
@@ -87,6 +88,9 @@ class Settings(BaseSettings):
     position_broadcast_s: float = Field(default=1.0, gt=0, le=60,
                                         description="dispatchers get the units that moved in "
                                         "one message this often (not one per report)")
+    position_store_every_s: float = Field(default=1.0, gt=0, le=3600,
+                                          description="kept positions are stored in one batch "
+                                          "this often (other instances get them at once)")
     position_retention_days: float = Field(default=7.0, gt=0, le=3650,
                                            description="track points older than this are deleted")
     max_body_bytes: int = Field(default=256_000, ge=1_000, le=10_000_000,

@@ -35,6 +35,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, timedelta
 from typing import Any
@@ -53,6 +54,8 @@ from dispatch.commands import (
     RecordOutcome,
     ReopenCallout,
     ReportStatus,
+    RequestAssist,
+    SendMessage,
     SplitCallout,
     StartShift,
 )
@@ -74,7 +77,10 @@ from web.schemas import (
     AckMsg,
     AlarmMsg,
     AssignMsg,
+    AssistMsg,
     CancelMsg,
+    CrewMessageMsg,
+    DispatchMessageMsg,
     FollowUpsMsg,
     HistoryMsg,
     MergeMsg,
@@ -104,7 +110,7 @@ router = APIRouter()
 CLOSE_TOO_SLOW = 1013
 CLOSE_TOO_BIG = 1009
 MAX_MESSAGE_CHARS = 64_000
-REVALIDATE_S = 15.0  # an idle socket's token is checked again this often (and on every message)
+REVALIDATE_S = 15.0  # an idle socket's revocations are looked at this often (and per message)
 
 Reply = dict[str, Any]
 Handler = Callable[["Connection", Any], Awaitable[Reply]]
@@ -214,8 +220,11 @@ async def client_frames(ws: WebSocket, principal: Principal, principals: Princip
                         ) -> AsyncIterator[str]:
     """The client's text frames (bytes decoded) until it leaves or one of ``tasks`` (its
     sender, playback) ends. A revocation of the token closes the socket with 4401 at once
-    (``handle``, see :mod:`web.connections`); the token is also checked again on every frame
-    and every ``REVALIDATE_S``."""
+    (``handle``, see :mod:`web.connections`); before every frame, and every ``REVALIDATE_S``
+    while idle, the revocations are looked at again on the loop (``Connections.sweep``: a
+    revocation made in another process stops the next frame), so no frame costs a thread hop
+    and a token lookup. Without a ``handle`` the token is read again in a worker thread."""
+    connections: Connections = ws.app.state.connections
     receive: asyncio.Future[Any] | None = None
     revoked = asyncio.ensure_future(handle.revoked.wait()) if handle is not None else None
     watched = {*tasks, revoked} if revoked is not None else set(tasks)
@@ -225,8 +234,7 @@ async def client_frames(ws: WebSocket, principal: Principal, principals: Princip
                 receive = asyncio.ensure_future(ws.receive())
             done, _ = await asyncio.wait({receive, *watched}, timeout=REVALIDATE_S,
                                          return_when=asyncio.FIRST_COMPLETED)
-            if (revoked is not None and revoked.done()) or not await _still_active(
-                    principals, principal.principal_id):
+            if not await _still_valid(connections, principal, principals, handle):
                 await refuse(ws, Unauthorized("the token was revoked"))
                 return
             if receive not in done:
@@ -253,8 +261,21 @@ async def client_frames(ws: WebSocket, principal: Principal, principals: Princip
         if revoked is not None:
             revoked.cancel()
         if handle is not None:
-            connections: Connections = ws.app.state.connections
             connections.discard(handle)
+
+
+async def _still_valid(connections: Connections, principal: Principal, principals: Principals,
+                       handle: Handle | None) -> bool:
+    """Whether the socket's token still stands: with a registered ``handle``, after a sweep of
+    the revocations on the loop (cheap: SQLite asks ``PRAGMA data_version`` first, Redis is
+    told by pub/sub); else by reading the token in a worker thread."""
+    if handle is None:
+        return await _still_active(principals, principal.principal_id)
+    try:
+        connections.sweep()
+    except (sqlite3.Error, OSError, StorageUnavailable) as exc:  # as _still_active: stay open
+        logger.warning("cannot look at revocations for %s: %s", principal.principal_id, exc)
+    return not handle.revoked.is_set()
 
 
 async def _serve(ws: WebSocket, action: Action, kinds: dict[str, Any],
@@ -349,6 +370,12 @@ async def _reopen(conn: Connection, msg: ReopenMsg) -> Reply:
                                   {"callout_id": msg.callout_id})
 
 
+async def _dispatch_message(conn: Connection, msg: DispatchMessageMsg) -> Reply:
+    authorize(conn.principal, Action.DISPATCH_COMMAND)
+    return await conn.run_command(SendMessage(msg.unit_id, msg.text), "message",
+                                  {"unit_id": msg.unit_id})
+
+
 async def _merge(conn: Connection, msg: MergeMsg) -> Reply:
     authorize(conn.principal, Action.DISPATCH_COMMAND)
     return await conn.run_command(MergeCallouts(msg.target_id, msg.source_id), "merge",
@@ -378,8 +405,11 @@ async def _recommend(conn: Connection, msg: RecommendMsg) -> Reply:
         raise
     await conn.service.record(conn.principal, "recommend", {**target, "options": len(options)},
                         conn.client, "ok")
+    units = conn.service.state.units
     return {"type": "recommendation", "callout_id": msg.callout_id,
-            "seq": conn.service.last_seq, "options": [option_view(o) for o in options]}
+            "seq": conn.service.last_seq,
+            "options": [{**option_view(o), "missed_ack": units[o.unit_id].missed_ack
+                         if o.unit_id in units else None} for o in options]}
 
 
 async def _propose(conn: Connection, msg: Any) -> Reply:
@@ -434,6 +464,7 @@ async def _dispatch_rota(conn: Connection, msg: Any) -> Reply:
 
 _DISPATCH: dict[str, Handler] = {
     "assign": _assign, "reassign": _assign, "cancel": _cancel, "reopen": _reopen,
+    "message": _dispatch_message,
     "merge": _merge, "split": _split,
     "note": _note, "recommend": _recommend, "propose": _propose, "ping": _ping,
     "history": _history, "follow_ups": _follow_ups, "rota": _dispatch_rota,
@@ -543,6 +574,24 @@ async def _crew_rota(conn: Connection, msg: Any) -> Reply:
 
 
 
+async def _assist(conn: Connection, msg: AssistMsg) -> Reply:
+    """The assist (panic) button: logged at once with the phone's position (also kept as the
+    unit's latest position), so every dispatcher is alerted loudly."""
+    unit = _unit(conn)
+    where = None
+    if msg.lat is not None and msg.lon is not None:
+        await conn.service.map_ready()
+        where = conn.service.resolve(lat=msg.lat, lon=msg.lon, place=None, field="position")
+    return await conn.run_command(RequestAssist(unit, where), "assist", {"unit_id": unit},
+                                  op=msg.op)
+
+
+async def _crew_message(conn: Connection, msg: CrewMessageMsg) -> Reply:
+    unit = _unit(conn)  # the audit gets who and which unit, never the text
+    return await conn.run_command(SendMessage(unit, msg.text, from_crew=True), "message",
+                                  {"unit_id": unit}, op=msg.op)
+
+
 async def _shift_end(conn: Connection, msg: Any) -> Reply:
     unit = _unit(conn)
     return await conn.run_command(EndShift(unit), "shift_end", {"unit_id": unit})
@@ -563,6 +612,7 @@ async def _visit(conn: Connection, msg: VisitMsg) -> Reply:
 _CREW: dict[str, Handler] = {
     "ack": _ack, "status": _status, "position": _position, "outcome": _outcome,
     "shift_start": _shift_start, "shift_end": _shift_end, "ping": _ping, "rota": _crew_rota,
+    "assist": _assist, "message": _crew_message,
     "visit": _visit,
 }
 

@@ -3,13 +3,16 @@
 Each side is a SQLite file path or a ``redis://HOST:PORT/DB`` URL. The copy keeps every event's
 seq and every exactly-once client operation (so crews' retried operations are still recognised
 after the move), refuses a destination that already holds events or operations, and works in
-pages: a log of millions of events is never held in memory. Events are written through the
-destination's normal append, so they are stored in the current schema version.
+pages: a log of millions of events is never held in memory. Each event's stored JSON is copied
+byte for byte (its schema version included: an old event is upcast when read, as it was in the
+source), never decoded and encoded again. ``--src-prefix`` and ``--dst-prefix`` name the keys of
+a log in Redis on each side (two logs may share one Redis database).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -17,7 +20,6 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from dispatch.events import Envelope
 from mae.errors import MaeError
 from web.eventstore import (
     EventStore,
@@ -55,8 +57,10 @@ def register(subparsers: Any) -> None:
     copy.add_argument("src", metavar="SRC", help="the log to copy: SQLite path or redis:// URL")
     copy.add_argument("dst", metavar="DST", help="an empty store: SQLite path (created if "
                       "missing) or redis:// URL")
-    copy.add_argument("--prefix", default="mae:",
-                      help="key prefix of the log in Redis, on either side (default: mae:)")
+    copy.add_argument("--src-prefix", default="mae:",
+                      help="key prefix of the log when SRC is Redis (default: mae:)")
+    copy.add_argument("--dst-prefix", default="mae:",
+                      help="key prefix of the log when DST is Redis (default: mae:)")
     copy.add_argument("--page", type=int, default=DEFAULT_PAGE,
                       help=f"events per write (default: {DEFAULT_PAGE})")
     copy.set_defaults(func=_copy)
@@ -65,8 +69,8 @@ def register(subparsers: Any) -> None:
 def _copy(args: argparse.Namespace) -> int:
     if not 1 <= args.page <= 100_000:
         raise StoreCopyError("--page must be a whole number from 1 to 100000")
-    events, ops = copy_store(args.src, args.dst, prefix=args.prefix, page=args.page,
-                             progress=sys.stderr)
+    events, ops = copy_store(args.src, args.dst, src_prefix=args.src_prefix,
+                             dst_prefix=args.dst_prefix, page=args.page, progress=sys.stderr)
     print(f"copied {events} events and {ops} operations from {_shown(args.src)} to "
           f"{_shown(args.dst)}")
     return 0
@@ -143,13 +147,15 @@ def _put_ops(store: EventStore, records: list[OpRecord]) -> None:
         conn.close()
 
 
-def copy_store(src: str, dst: str, *, prefix: str = "mae:", page: int = DEFAULT_PAGE,
-               progress: IO[str] | None = None) -> tuple[int, int]:
+def copy_store(src: str, dst: str, *, src_prefix: str = "mae:", dst_prefix: str = "mae:",
+               page: int = DEFAULT_PAGE, progress: IO[str] | None = None) -> tuple[int, int]:
     """Copy the log ``src`` into the empty store ``dst``; return (events, operations) copied.
     Progress lines go to ``progress`` about every tenth of the log."""
+    if src == dst and src_prefix == dst_prefix:
+        raise StoreCopyError("SRC and DST are the same log")
     with ExitStack() as stack:
-        source = _open(src, prefix=prefix, source=True, stack=stack)
-        target = _open(dst, prefix=prefix, source=False, stack=stack)
+        source = _open(src, prefix=src_prefix, source=True, stack=stack)
+        target = _open(dst, prefix=dst_prefix, source=False, stack=stack)
         held = target.last_seq
         if held or next(_ops(target), None) is not None:
             raise StoreCopyError(f"DST {_shown(dst)} is not empty (its log ends at seq {held}): "
@@ -157,17 +163,11 @@ def copy_store(src: str, dst: str, *, prefix: str = "mae:", page: int = DEFAULT_
         total = source.refresh()
         step = max(page, total // 10)
         shown = 0
-        chunk: list[Envelope] = []
-        for env in source.read(0):
-            chunk.append(env)
-            if len(chunk) == page:
-                _write(target, chunk)
-                chunk = []
-                if progress is not None and target.last_seq - shown >= step:
-                    shown = target.last_seq
-                    print(f"events: {shown} of {total}", file=progress, flush=True)
-        if chunk:
+        while chunk := _read_raw(source, target.last_seq, page):
             _write(target, chunk)
+            if progress is not None and target.last_seq - shown >= step:
+                shown = target.last_seq
+                print(f"events: {shown} of {total}", file=progress, flush=True)
         copied_ops = 0
         records: list[OpRecord] = []
         for record in _ops(source):
@@ -185,11 +185,48 @@ def copy_store(src: str, dst: str, *, prefix: str = "mae:", page: int = DEFAULT_
         return target.last_seq, copied_ops
 
 
-def _write(target: EventStore, chunk: list[Envelope]) -> None:
-    """Append ``chunk`` so each event keeps its seq; a gap in the source cannot be kept."""
+def _read_raw(store: EventStore, since: int, count: int) -> list[tuple[int, str]]:
+    """Up to ``count`` events above ``since`` as (seq, their stored JSON, unchanged)."""
+    from web.redislog import RedisEventStore
+
+    if isinstance(store, RedisEventStore):
+        return store.read_raw(since, count)
+    assert isinstance(store, SqliteEventStore)
+    conn = connect_sqlite(store.path)
+    try:
+        return [(int(seq), str(data)) for seq, data in conn.execute(
+            "SELECT seq, data FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (since, count))]
+    finally:
+        conn.close()
+
+
+def _write(target: EventStore, chunk: list[tuple[int, str]]) -> None:
+    """Append ``chunk`` so each event keeps its seq and its stored JSON; a gap in the source
+    cannot be kept."""
+    from web.redislog import RedisEventStore
+
     expected = target.last_seq
-    for offset, env in enumerate(chunk, start=1):
-        if env.seq != expected + offset:
-            raise StoreCopyError(f"SRC has a gap before seq {env.seq} (expected "
+    for offset, (seq, _) in enumerate(chunk, start=1):
+        if seq != expected + offset:
+            raise StoreCopyError(f"SRC has a gap before seq {seq} (expected "
                                  f"{expected + offset}): its seqs cannot be kept")
-    target.append([env.event for env in chunk], expected_last_seq=expected)
+    payloads = [data for _, data in chunk]
+    if isinstance(target, RedisEventStore):
+        target.append_raw(payloads, expected_last_seq=expected)
+        return
+    assert isinstance(target, SqliteEventStore)
+    rows = []
+    for seq, data in chunk:
+        head = json.loads(data)  # read for the table's type and at columns only
+        rows.append((seq, str(head["type"]), str(head["at"]), data))
+    conn = connect_sqlite(target.path)
+    try:
+        with conn:
+            conn.execute("BEGIN IMMEDIATE")
+            (last,) = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
+            if last != expected:
+                raise StoreCopyError(f"DST changed during the copy (its log ends at {last})")
+            conn.executemany("INSERT INTO events (seq, type, at, data) VALUES (?,?,?,?)", rows)
+    finally:
+        conn.close()
+    target.refresh()

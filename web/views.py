@@ -109,6 +109,7 @@ def unit_view(unit: Unit) -> dict[str, Any]:
         "registered_competences": list(unit.registered_competences),
         "seats": unit.seats,
         "retired": unit.retired,
+        "missed_ack": unit.missed_ack,
     }
 
 

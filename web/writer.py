@@ -97,14 +97,18 @@ _AuditBatch = list[tuple[AuditRow, "asyncio.Future[None]"]]
 
 @dataclass(eq=False)
 class _AuditDraft:
-    """A command's audit row before its result is known; ``written`` once the event log's
-    append wrote it (a store that takes audit rows with its events: Redis)."""
+    """A command's audit row before its result is known; ``written`` once it went to the
+    audit log in the same trip to the storage thread as its batch's events (with them, on a
+    store that takes audit rows with its events: Redis; right after them on SQLite); ``error``
+    is what the audit log raised then, for the caller (SQLite's and the disk's are reported,
+    not raised, as :meth:`Writer.record` does)."""
 
     principal: Principal
     action: str
     target: dict[str, object]
     client: str
     written: bool = False
+    error: Exception | None = None
 
     def row(self, at: datetime, result: str, callout_id: str | None, seq: int | None
             ) -> AuditRow:
@@ -425,12 +429,9 @@ class Writer:
             return
         expected = self.state.last_seq
         rows = self._audit_rows_of(planned, answers, expected)
-        append = partial(self.store.append, events, expected_last_seq=expected, ops=ops) \
-            if not rows or self._append_audited is None else \
-            partial(self._append_audited, events, expected_last_seq=expected, ops=ops,
-                    audit=[row for _, row in rows])
         try:
-            envelopes = await self._io(append)
+            envelopes, audit_failure = await self._io(partial(
+                self._append, events, expected, ops, [row for _, row in rows]))
         except (StorageUnavailable, StoreConflict) as exc:
             if isinstance(exc, StorageUnavailable):
                 self.storage_failed(exc.store, exc.detail)
@@ -443,7 +444,8 @@ class Writer:
                 # its events made (a command no longer valid now gets the core's own refusal)
                 self.conflicts += 1
                 if attempt >= 2:  # lost again and again: step aside a random moment, so the
-                    # instances racing for the log's end do not collide in lockstep
+                    # instances racing for the log's end do not collide in lockstep, then learn
+                    # where it ends now (a refusal's events are stale after the pause)
                     await asyncio.sleep(random.uniform(0, REDECIDE_BACKOFF_S * attempt))
                     await self._catch_up()
                 await self._commit(batch, attempt + 1)
@@ -465,18 +467,46 @@ class Writer:
             return
         self.commits += 1
         self.storage_ok("events")
-        if self._append_audited is not None:
-            for draft, _ in rows:
-                draft.written = True
+        self._audit_written(rows, audit_failure)
         audiences = [self.apply(env) for env in envelopes]
         self._publish(envelopes, audiences)
         self._answer(planned, answers, expected)
 
+    def _append(self, events: list[Event], expected: int, ops: list[OpRecord],
+                rows: list[AuditRow]) -> tuple[list[Envelope], Exception | None]:
+        """(Storage thread.) Append ``events`` and write the batch's audit ``rows`` in one
+        trip: with the events where the store takes them (Redis), else right after them. An
+        audit failure after the events were stored does not undo them: it is returned."""
+        if rows and self._append_audited is not None:
+            return self._append_audited(events, expected_last_seq=expected, ops=ops,
+                                        audit=rows), None
+        envelopes = self.store.append(events, expected_last_seq=expected, ops=ops)
+        if rows and self.audit is not None:
+            try:
+                self.audit.record_many(rows)
+            except Exception as exc:
+                return envelopes, exc
+        return envelopes, None
+
+    def _audit_written(self, rows: list[tuple[_AuditDraft, AuditRow]],
+                       failure: Exception | None) -> None:
+        """Mark the batch's drafts written; a SQLite or disk failure of their rows is reported
+        (health, metrics) and logged as :meth:`record` does, another goes to the callers."""
+        if isinstance(failure, sqlite3.Error | OSError):
+            self.storage_failed("audit", str(failure))
+            for _, row in rows:
+                logger.error("audit row for %s by %s lost: %s", row.action,
+                             row.principal.principal_id, failure)
+            failure = None
+        for draft, _ in rows:
+            draft.written = True
+            draft.error = failure
+
     def _audit_rows_of(self, planned: list[_Planned], answers: list[_Answer], base: int
                        ) -> list[tuple[_AuditDraft, AuditRow]]:
-        """The audit rows of a batch about to be appended at ``base + 1 …``, for a store that
-        writes them with its events: each job's result as :meth:`run` would record it."""
-        if self._append_audited is None:
+        """The audit rows of a batch about to be appended at ``base + 1 …``, written in the
+        same trip to the storage thread: each job's result as :meth:`run` would record it."""
+        if self.audit is None:
             return []
         now = self.clock.now()
         rows: list[tuple[_AuditDraft, AuditRow]] = []
@@ -637,7 +667,9 @@ class Writer:
     ) -> Executed:
         """:meth:`execute` on behalf of ``principal``, recorded in the audit log whether done or
         refused (except when the queue is full: see :class:`Busy`); an ``op`` id is scoped to
-        the principal's unit (or to the principal)."""
+        the principal's unit (or to the principal). The row of a command in a batch that
+        stored events goes in the same trip to the storage thread as the events (one hop per
+        batch, not two); that of a batch that stored nothing is written here."""
         target = dict(target or {})
         key = None
         if op is not None:
@@ -653,8 +685,12 @@ class Writer:
         except MaeError as exc:
             if not draft.written:
                 await self.record(principal, action, target, client, _refusal(exc))
+            elif draft.error is not None:
+                raise draft.error from exc
             raise
-        if draft.written:  # with the events, by the store's append
+        if draft.written:  # with its batch's events
+            if draft.error is not None:
+                raise draft.error
             return done
         target.setdefault("callout_id", done.decision.callout_id)
         target["seq"] = done.last_seq

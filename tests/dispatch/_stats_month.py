@@ -15,14 +15,21 @@ from zoneinfo import ZoneInfo
 from dispatch.commands import (
     Acknowledge,
     Assign,
+    BookVisit,
     CancelCallout,
+    CancelVisit,
     Command,
+    FinishVisit,
+    MarkVisitNotMet,
     MergeCallouts,
+    MoveVisit,
     ReceiveAlarm,
+    RecordDayPlan,
     RecordOutcome,
     RegisterUnit,
     ReportStatus,
     StartShift,
+    StartVisit,
     decide,
 )
 from dispatch.decision import Decision
@@ -143,6 +150,36 @@ def edges() -> list[Spec]:
                  end=OutcomeKind.NO_PATIENT_CONTACT, response_min=15) for month in (11, 12)]
 
 
+#: What becomes of the k-th planned visit (cycling).
+FATES = ("done_in", "done_in", "done_late", "not_met", "cancelled", "open")
+
+
+@dataclass(frozen=True)
+class VisitSpec:
+    """One follow-up visit as planned: its first window, what becomes of it, and whether a
+    day's plan postpones it or the window is moved (a day later) first."""
+
+    earliest: datetime
+    fate: str
+    postponed: bool = False
+    moved: bool = False
+
+    @property
+    def window(self) -> tuple[datetime, datetime]:
+        """The final start window (a moved visit's is a day later)."""
+        start = self.earliest + timedelta(days=1 if self.moved else 0)
+        return start, start + timedelta(hours=2)
+
+
+def visit_specs() -> list[VisitSpec]:
+    """Twelve visits in November, every second day from the 1st at 10:00, and one whose
+    window opens on 1 December."""
+    specs = [VisitSpec((START + timedelta(days=2 * k, hours=10)).astimezone(UTC),
+                       FATES[k % len(FATES)], postponed=k % 4 == 1, moved=k == 2)
+             for k in range(12)]
+    return [*specs, VisitSpec(datetime(2026, 12, 1, 10, tzinfo=TZ).astimezone(UTC), "open")]
+
+
 def all_specs() -> list[Spec]:
     return [*earlier(), *november(), *edges()]
 
@@ -167,8 +204,10 @@ def _alarm(spec: Spec, n: int, agency: Agency, link_to: str | None, where: Locat
                  patient=spec.patient, note="fri text som aldrig får synas", link_to=link_to)
 
 
-def event_log(specs: list[Spec]) -> list[Envelope]:
-    """The event log of ``specs`` played through the core, oldest first."""
+def event_log(specs: list[Spec], visits: list[VisitSpec] | None = None) -> list[Envelope]:
+    """The event log of ``specs`` (and ``visits``, by default :func:`visit_specs`) played
+    through the core."""
+    visits = visit_specs() if visits is None else visits
     core = _Core()
     first = min(s.at for s in specs) - timedelta(days=1)
     for unit, base in UNITS.items():
@@ -203,4 +242,30 @@ def event_log(specs: list[Spec]) -> list[Envelope]:
         outcome = Outcome(spec.end, facility, spec.follow_up_at, **spec.care)
         core.do(RecordOutcome(spec.unit, cid, outcome), on_scene + timedelta(minutes=30))
         core.do(ReportStatus(spec.unit, UnitStatus.AVAILABLE), on_scene + timedelta(minutes=31))
+    for k, visit in enumerate(visits):
+        _visit(core, k, visit)
     return core.log
+
+
+def _visit(core: _Core, k: int, spec: VisitSpec) -> None:
+    """Book a visit a day ahead and play its fate (the unit is free: callouts are over)."""
+    unit, booked = "MAE-PITEA", spec.earliest - timedelta(days=1)
+    vid = core.do(BookVisit(f"V-{k}", PLACES["Piteå"][0], spec.earliest,
+                            spec.earliest + timedelta(hours=2), 3600, postpone_cost=600),
+                  booked).events[0].visit_id  # type: ignore[attr-defined]
+    if spec.moved:
+        start, end = spec.window
+        core.do(MoveVisit(vid, start, end), booked)
+    if spec.postponed:
+        day = spec.earliest.astimezone(TZ).strftime("%Y-%m-%d")
+        core.do(RecordDayPlan(day, (), postponed=(vid,), cause="test"), booked)
+    start, end = spec.window
+    if spec.fate in ("done_in", "done_late"):
+        began = start + timedelta(minutes=30) if spec.fate == "done_in" else end + \
+            timedelta(hours=1)
+        core.do(StartVisit(vid, unit), began)
+        core.do(FinishVisit(vid, unit), began + timedelta(hours=1))
+    elif spec.fate == "not_met":
+        core.do(MarkVisitNotMet(vid, None, "ingen hemma"), start)
+    elif spec.fate == "cancelled":
+        core.do(CancelVisit(vid, "avbokad i fritext"), booked)

@@ -248,3 +248,21 @@ def test_random_visit_commands_never_lose_a_visit_and_replay_exactly(
     assert DispatchState.replay(via_json).snapshot() == state.snapshot()
     restored, _ = decode_snapshot(encode_snapshot(state))
     assert_same(restored, state)
+
+
+def test_retention_erases_a_visits_address_pseudonym_and_reason_in_log_and_state_alike() -> None:
+    from dispatch.erasure import erase_event, erase_state
+
+    state, log = _setup()
+    kept, gone = booked(state, log), booked(state, log)
+    assert run(state, log, CancelVisit(gone, "patient admitted"), T0)
+    cut = T0 + timedelta(seconds=1)
+    erased_log = [Envelope(e.seq, erase_event(e.event, cut)) for e in log]
+    erase_state(state, cut)
+    replayed = DispatchState.replay(erased_log)
+    assert replayed.snapshot() == state.snapshot()
+    for visit_id in (kept, gone):
+        visit = state.visits[visit_id]
+        assert visit.patient_ref == "" and visit.location.label == ""
+        assert (visit.location.lat, visit.location.lon) == (round(HOME.lat, 2), round(HOME.lon, 2))
+    assert state.visits[gone].reason == ""

@@ -36,8 +36,16 @@ from dispatch.commands import (
     UpdateUnit,
     decide,
 )
+from dispatch.cowdict import CowDict
 from dispatch.errors import DispatchError, EventOutOfSequence, UnknownEvent
-from dispatch.events import Envelope, Event, ShiftEnded, event_from_dict, event_to_dict
+from dispatch.events import (
+    Envelope,
+    Event,
+    ShiftEnded,
+    UnitAssigned,
+    event_from_dict,
+    event_to_dict,
+)
 from dispatch.model import Agency, Alarm, Category, Location, Outcome, OutcomeKind, Priority
 from dispatch.state import DispatchState
 from dispatch.status import UnitStatus
@@ -234,8 +242,64 @@ def test_a_fork_copies_every_container_field_of_the_state() -> None:
     for f in dataclasses.fields(DispatchState):
         mine, theirs = getattr(state, f.name), getattr(fork, f.name)
         assert mine == theirs, f.name
-        if isinstance(mine, dict | list | set):
+        if isinstance(mine, dict | list | set | CowDict):
             assert mine is not theirs, f"{f.name} is shared with the fork"
+
+
+def _many_alarms(n: int, start: int) -> list[ReceiveAlarm]:
+    """``n`` alarms far apart (never joined), so each adds a callout, an alarm and a link."""
+    spots = [Location(55.0 + k % 200 * 0.05, 12.0 + k // 200 * 0.05)
+             for k in range(start, start + n)]
+    return [ReceiveAlarm(Alarm(Agency.POLICE, f"R{start + i}", T0, spot, Priority.URGENT,
+                               Category.PSYCHOSIS)) for i, spot in enumerate(spots)]
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.data())
+def test_a_fork_and_its_state_both_change_apart_past_many_merges(data: st.DataObject) -> None:
+    """Both ways: after a fork, hundreds of changes on each side (enough to fold each side's
+    recent changes into a new shared base several times) never reach the other side, and
+    each side equals a replay of its own log."""
+    state, log = _setup()
+    for command in _many_alarms(data.draw(st.integers(0, 300)), 0):
+        run(state, log, command, T0)
+    fork, fork_log = state.fork(), list(log)
+    before = state.snapshot()
+    for command in _many_alarms(data.draw(st.integers(150, 250)), 1_000):
+        run(fork, fork_log, command, T0)
+    now = T0
+    for _ in range(data.draw(st.integers(0, 40))):
+        now += timedelta(seconds=data.draw(st.integers(0, 120)))
+        run(fork, fork_log, draw_command(data, fork), now)
+    assert state.snapshot() == before
+    for command in _many_alarms(data.draw(st.integers(150, 250)), 5_000):
+        run(state, log, command, T0)
+    for mine, mine_log in ((state, log), (fork, fork_log)):
+        assert mine.snapshot() == DispatchState.replay(mine_log).snapshot()
+        assert list(mine.callouts) == [c.callout_id for c in mine.callouts.values()]
+        assert len(mine.alarms) == len(list(mine.alarms)) == len(mine.alarm_callout)
+    assert "police/R1000" in fork.alarms and "police/R1000" not in state.alarms
+    assert "police/R5000" in state.alarms and "police/R5000" not in fork.alarms
+
+
+def test_an_event_that_fails_halfway_on_a_fork_leaves_the_committed_state_untouched() -> None:
+    """A group commit decides and applies ahead on a fork: when an event fails midway through
+    its fold (here an assignment whose unit does not exist, after its callout was changed)
+    the fork is left half-changed, and the live state must not see any of it."""
+    state, log = _setup()
+    for command in _many_alarms(200, 0):
+        run(state, log, command, T0)
+    before = state.snapshot()
+    fork = state.fork()
+    run(fork, [], _many_alarms(1, 900)[0], T0)
+    callout_id = next(iter(state.open_ids))
+    with pytest.raises(KeyError):
+        fork.apply(Envelope(fork.last_seq + 1, UnitAssigned(
+            at=T0, callout_id=callout_id, unit_id="U404", eta_s=60.0, ack_deadline=T0)))
+    assert fork.callouts[callout_id].unit_id == "U404"  # the fork did change halfway
+    assert state.snapshot() == before
+    assert state.callouts[callout_id].unit_id is None
+    assert state.open_ids == {c for c, v in state.callouts.items() if v.status.is_open}
 
 
 def test_a_noted_position_moves_the_unit_and_an_older_one_never_replaces_it() -> None:

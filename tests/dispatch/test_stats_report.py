@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,7 +17,15 @@ from dispatch.stats_fold import StatsFold
 from dispatch.stats_report import HOME_OUTCOMES, MonthReport, month_report, months_back
 from dispatch.stats_table import SUPPRESSED, suppress
 from maps.municipalities import norrbotten
-from tests.dispatch._stats_month import MONTH, PLACES, TZ, UNITS, all_specs, event_log
+from tests.dispatch._stats_month import (
+    MONTH,
+    PLACES,
+    TZ,
+    UNITS,
+    all_specs,
+    event_log,
+    visit_specs,
+)
 from tests.dispatch.test_events import decode_log, stored_lines
 
 SPECS = all_specs()
@@ -31,7 +39,8 @@ def _report(month: str = MONTH) -> MonthReport:
     fold.feed(event_log(SPECS))
     places = norrbotten()
     return month_report(fold.facts(), month, tz=TZ, locate=places.name_at,
-                        municipalities=places.names, bases=sorted(set(UNITS.values())))
+                        municipalities=places.names, bases=sorted(set(UNITS.values())),
+                        visits=fold.visit_facts())
 
 
 @pytest.fixture(scope="module")
@@ -151,16 +160,34 @@ def test_hour_of_day_by_weekday_heat_map(report: MonthReport) -> None:
     for day, row in enumerate(table.rows):
         assert row[1:] == tuple(cells[(day, h)] for h in range(24)), row[0]
     assert table.row("Sun")["00"] == cells[(6, 0)] >= 1  # 1 November 00:30 local: a Sunday
+    blocks = report.table("hours4_weekday")
+    assert blocks.header[1:] == ("00-04", "04-08", "08-12", "12-16", "16-20", "20-24")
+    for day, row in enumerate(blocks.rows):
+        assert row[1:] == tuple(sum(cells[(day, h)] for h in range(b, b + 4))
+                                for b in range(0, 24, 4)), row[0]
 
 
-def test_follow_ups_booked_and_due(report: MonthReport) -> None:
-    booked = [s for s in NOV if s.follow_up_at is not None]
-    due = [s for s in booked if s.follow_up_at is not None
-           and s.follow_up_at.astimezone(TZ).strftime("%Y-%m") == MONTH]
-    table = report.table("follow_ups").column("visits")
-    assert table["booked (asked for with the outcome)"] == len(booked) == 10
-    assert table["of them due within the month"] == len(due) < len(booked)
-    assert table["done in window"] is None and table["postponed"] is None
+def test_follow_up_visits_booked_done_in_window_and_postponed(report: MonthReport) -> None:
+    def in_month(at: datetime) -> bool:
+        return at.astimezone(TZ).strftime("%Y-%m") == MONTH
+
+    asked = [s for s in NOV if s.follow_up_at is not None]
+    # an outcome's follow-up books a visit by itself; those stay open here
+    auto = [s for s in asked if s.follow_up_at is not None and in_month(s.follow_up_at)]
+    planned = [v for v in visit_specs() if in_month(v.window[0])]
+    fates = Counter(v.fate for v in planned)
+    assert len(planned) == 12 and 0 < len(auto) < len(asked)
+    assert report.table("follow_ups").column("visits") == {
+        "asked for with an outcome": len(asked),
+        "booked": len(planned) + len(auto),
+        "done in window": fates["done_in"],
+        "done outside the window": fates["done_late"],
+        "postponed by a day's plan": sum(1 for v in planned if v.postponed),
+        "moved to a new window": sum(1 for v in planned if v.moved),
+        "not met": fates["not_met"],
+        "cancelled": fates["cancelled"],
+        "still open": fates["open"] + len(auto),
+    }
 
 
 def test_month_over_month_for_the_last_twelve_months(report: MonthReport) -> None:
@@ -195,9 +222,18 @@ def test_feeding_the_log_in_pieces_gives_the_same_facts() -> None:
     log = event_log(SPECS)
     whole, pieces = StatsFold(), StatsFold()
     whole.feed(log)
-    for start in range(0, len(log), 97):
-        pieces.feed(log[start:start + 97])
+    for start in range(0, len(log), 7):  # facts read between pieces: cached ones refresh
+        pieces.feed(log[start:start + 7])
+        pieces.facts()
     assert pieces.facts() == whole.facts() and pieces.last_seq == len(log)
+    for end in (40, 120, 300):  # at points mid-callout too
+        fresh = StatsFold()
+        fresh.feed(log[:end])
+        cached = StatsFold()
+        for start in range(0, end, 5):
+            cached.feed(log[start:min(start + 5, end)])
+            cached.facts()
+        assert cached.facts() == fresh.facts(), end
 
 
 def test_a_merged_callout_keeps_the_earlier_arrival() -> None:

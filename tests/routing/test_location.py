@@ -280,6 +280,18 @@ def test_a_budget_too_small_for_the_bases_is_infeasible() -> None:
     )
     with pytest.raises(InfeasibleProblem):
         solve(tight, time_limit_s=10)
+    day_only = (ShiftPattern("day", frozenset({0, 1}), 2.0),)
+    with pytest.raises(InfeasibleProblem, match="period 3"):
+        LocationProblem(
+            sites=base.sites,
+            demand=base.demand,
+            travel_s=base.travel_s,
+            limit_s=base.limit_s,
+            bases=2,
+            patterns=day_only,
+            busy=base.busy,
+            min_on_duty=((3, 1),),
+        )
 
 
 @pytest.mark.parametrize(

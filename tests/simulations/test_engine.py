@@ -173,3 +173,18 @@ def test_same_seed_same_run_other_seed_other_run() -> None:
     assert a.records == b.records and a.busy == b.busy and a.events == b.events
     assert a.records != c.records
     assert build_demand(sc, graph, seed=7) == build_demand(sc, graph, seed=7)
+
+
+@pytest.mark.parametrize(("sent_on", "drive_s"), [("along_route", 600 + 1200),
+                                                  ("nearest_node", 1200)])
+def test_a_unit_sent_on_from_its_way_home_starts_where_the_rule_says(graph, sent_on, drive_s):  # type: ignore[no-untyped-def]
+    """Issue 16: a third of the way home from Beta (10 km along the road, 20 km from Alpha),
+    along the route it drives back 10 km to Beta and on to Gamma (600 + 1200 s); snapped to
+    the nearest node it starts at Beta (1200 s)."""
+    sc = scenario_from_dict(tiny_scenario(dispatch={"sent_on": sent_on}), graph=graph)
+    done_s = ACK_TURNOUT_S + 1800 + 3600  # first job: to Beta, an hour on scene
+    res = simulate(sc, graph=graph, demand=[alarm("A1", "Beta", 0),
+                                            alarm("A2", "Gamma", (done_s + 600) / 60)])
+    second = res.records[1]
+    assert second.unit_id == "U1" and second.travel_s is not None
+    assert second.travel_s == pytest.approx(drive_s, abs=2.0)

@@ -77,3 +77,29 @@ def test_bad_tables_name_the_key_and_row(tmp_path: Path, nodes: str, times: str,
     with pytest.raises(ScenarioError, match=problem) as info:
         load_matrix_map(tmp_path / "n.csv", tmp_path / "t.csv", crs=crs)
     assert info.value.key == key
+
+
+def test_a_drive_is_interpolated_in_the_maps_own_coordinates() -> None:
+    """A point a third of the way from A to D lies on the straight RD New line between them."""
+    roads = MatrixRoads(region())
+    m = roads.region
+    p = roads.along([m.point(0), m.point(3)], 1 / 3)
+    assert p == m.between(m.point(0), m.point(3), 1 / 3)
+    x, y = m.planar(p)
+    assert x == pytest.approx(136000 + 14000 / 3, abs=1e-3)
+    assert y == pytest.approx(455000 + 15000 / 3, abs=1e-3)
+    assert roads.node(p) == int(m.nearest([p[0]], [p[1]])[0])
+    assert roads.along([m.point(0), m.point(3)], 0.0) == m.point(0)
+
+
+def test_nodes_in_degrees_need_no_crs_and_weigh_the_same_without_population(
+        tmp_path: Path) -> None:
+    (tmp_path / "n.csv").write_text("id,lat,lon\nA,65.0,20.0\nB,65.0,20.6\n")
+    (tmp_path / "t.csv").write_text("from,B,A\nA,30,0\nB,0,31\n")  # columns in another order
+    m = load_matrix_map(tmp_path / "n.csv", tmp_path / "t.csv")
+    assert (m.lat.tolist(), m.lon.tolist()) == ([65.0, 65.0], [20.0, 20.6])
+    assert [p.population for p in m.places] == [5_000_000, 5_000_000]
+    assert m.seconds.tolist() == [[0.0, 1800.0], [1860.0, 0.0]]
+    assert m.nearest([65.01], [20.4]).tolist() == [1]
+    mid = m.between(m.point(0), m.point(1), 0.25)
+    assert mid == pytest.approx((65.0, 20.15))

@@ -9,12 +9,14 @@ from pathlib import Path
 import pytest
 
 from simulations.errors import ScenarioError
+from simulations.matrix import MatrixMap
 from simulations.optimise import OptimiseOptions, measured_busy, optimise, weekly_hours
 from simulations.optimise_model import demand_by_hour, periods_of
 from simulations.optimise_report import frontier_rows
 from simulations.optimise_write import to_toml
 from simulations.scenario import Scenario, load_graph_for, load_scenario
-from tests.simulations._tiny import save_tiny, tiny_scenario
+from simulations.terrain import load_terrain
+from tests.simulations._tiny import matrix_scenario, save_tiny, tiny_scenario
 
 
 def baseline(tmp_path: Path, **overrides: object) -> Scenario:
@@ -136,3 +138,26 @@ def test_the_night_minimum_puts_a_car_on_every_night_hour(tmp_path: Path) -> Non
     on = set().union(*(periods_of(u.shifts) for u in design.units))
     assert all(d * 24 + h in on for d in range(7) for h in (22, 23, 0, 1, 2, 3, 4, 5))
     assert {u.shifts[0].start_min for u in design.units} == {0, 16 * 60}
+
+
+def test_on_a_matrix_map_the_base_moves_to_the_node_that_reaches_most(tmp_path: Path) -> None:
+    """tests/data/matrix: within 14 min node A reaches A, B and C (90 % of the weight), B
+    reaches B and A (70 %), C reaches C and A (60 %), D only itself (10 %)."""
+    data = matrix_scenario(
+        days=14,
+        bases=[{"id": "d", "node": "D"}],
+        units=[{"id": "AMB", "base": "d", "shifts": "24/7"}],
+    )
+    path = tmp_path / "matrix.toml"
+    path.write_text(to_toml(data), encoding="utf-8")
+    sc = load_scenario(path)
+    options = OptimiseOptions(
+        bases=1, candidates="all-localities", limit_min=14, seeds=(0,), workers=1, max_iterations=1
+    )
+    (level,) = optimise(sc, options, out_dir=tmp_path / "out").levels
+    design = load_scenario(level.path)
+    assert design.matrix is not None and design.matrix.nodes == sc.matrix.nodes
+    terrain = load_terrain(design)
+    (base,) = design.bases
+    assert isinstance(terrain, MatrixMap)
+    assert terrain.ids[int(terrain.nearest([base.lat], [base.lon])[0])] == "A"

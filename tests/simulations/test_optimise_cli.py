@@ -114,6 +114,19 @@ def test_optimise_writes_scenarios_and_a_frontier_the_simulation_repeats(
         (["--keep", "nowhere"], "keep: unknown site 'nowhere'"),
         (["--budget-hours", "10", "--shift-lengths", "8"], "budget of 10 car-hours"),
         (["--candidates", "missing.toml"], "missing.toml"),
+        (
+            [
+                "--budget-hours",
+                "56",
+                "--shift-starts",
+                "8",
+                "--shift-lengths",
+                "8",
+                "--min-night-cars",
+                "1",
+            ],
+            "no shift pattern works it",
+        ),
     ],
 )
 def test_bad_requests_fail_with_one_line(

@@ -33,7 +33,9 @@ def test_toml_refuses_what_it_cannot_write() -> None:
 def test_a_design_keeps_the_baseline_and_reads_back(tmp_path: Path) -> None:
     map_path = save_tiny(tmp_path)
     source = tmp_path / "base.toml"
-    source.write_text(to_toml(tiny_scenario(map={"path": map_path.name})), encoding="utf-8")
+    data = tiny_scenario(map={"path": map_path.name})
+    data["units"][0]["crew"] = ["nurse", "doctor"]
+    source.write_text(to_toml(data), encoding="utf-8")
     baseline = load_scenario(source)
     from maps.graph import load_graph
 
@@ -70,5 +72,6 @@ def test_a_design_keeps_the_baseline_and_reads_back(tmp_path: Path) -> None:
         14 * 60,
         26 * 60,
     )
+    assert all(u.crew == ("nurse", "doctor") for u in design.units)
     assert design.demand == baseline.demand and design.service == baseline.service
     assert design.policy == baseline.policy and design.days == baseline.days

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -80,3 +81,29 @@ def test_file_errors_name_the_file(tmp_path: Path) -> None:
     bad.write_text("name = \n", encoding="utf-8")
     with pytest.raises(ScenarioError, match="bad.toml: file: not valid TOML"):
         load_scenario(bad)
+
+
+@pytest.mark.parametrize(("table", "key"), [
+    ({"dispatch": {"sent_on": "teleport"}}, "dispatch.sent_on"),
+    ({"dispatch": {"return_speed_factor": 0}}, "dispatch.return_speed_factor"),
+    ({"dispatch": {"merge_window_min": -1}}, "dispatch.merge_window_min"),
+    ({"dispatch": {"merge": "no"}}, "dispatch.merge"),
+    ({"dispatch": {"merge_windw_min": 5}}, "dispatch.merge_windw_min"),
+    ({"kpi": {"utilisation_from_min": 60, "utilisation_to_min": 30}},
+     "kpi.utilisation_to_min"),
+    ({"demand": {"kind": "replay", "csv": []}}, "demand.csv"),
+])
+def test_dispatch_kpi_and_replay_keys_are_named(table: dict[str, Any], key: str) -> None:
+    with pytest.raises(ScenarioError) as info:
+        scenario_from_dict(tiny_scenario(**table), graph=tiny_graph())
+    assert info.value.key == key
+
+
+def test_dispatch_rules_reach_the_core_config() -> None:
+    sc = scenario_from_dict(tiny_scenario(dispatch={"merge_window_min": 5, "merge_radius_m": 50,
+                                                    "return_speed_factor": 0.95}),
+                            graph=tiny_graph())
+    assert (sc.dispatch.merge_window_s, sc.dispatch.merge_radius_m) == (300.0, 50.0)
+    assert sc.rules.return_speed_factor == 0.95 and sc.rules.sent_on == "along_route"
+    off = scenario_from_dict(tiny_scenario(dispatch={"merge": False}), graph=tiny_graph())
+    assert off.dispatch.merge_window_s == 0.0

@@ -5,12 +5,18 @@ copy of the state), and every driving situation becomes prepared."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
 import random
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from dispatch.commands import RegisterUnit, StartShift
+from dispatch.model import Location
 from dispatch.recommend import RecommendConfig
 from dispatch.state import DispatchState
 from maps.bundled import load_bundled
@@ -19,6 +25,8 @@ from maps.synthetic import rural_graph
 from tests.web.conftest import ManualClock, free_port, serve_app
 from web.advice import NEARBY_LABEL_KM, Advisor
 from web.app import create_app
+from web.eventstore import SqliteEventStore
+from web.service import DispatchService
 from web.settings import Settings
 
 
@@ -144,3 +152,72 @@ def test_a_new_service_opens_before_its_snap_index_and_awaits_it_to_resolve(
     finally:
         service.close()
         store.close()
+
+
+def _seed_units(db: Path, clock: ManualClock, n: int) -> None:
+    """``n`` units on shift at the bundled map's localities, logged through the service's own
+    write path before the server starts."""
+    towns = [p for p in load_bundled().places if p.kind == "locality"]
+    rng = random.Random(7)
+
+    async def register() -> None:
+        store = SqliteEventStore(db)
+        service = DispatchService(store, graph=load_bundled(), clock=clock)
+        service.load()
+        for i in range(n):
+            town = towns[i % len(towns)]
+            where = Location(town.lat + rng.uniform(-0.01, 0.01), town.lon, label=town.name)
+            await service.execute(RegisterUnit(f"U{i:03d}", f"MAE {i}", town.name, where),
+                                  actor="test")
+            await service.execute(StartShift(f"U{i:03d}", ("nurse",),
+                                             clock.now() + timedelta(hours=8)), actor="test")
+        service.close()
+        store.close()
+
+    asyncio.run(register())
+
+
+def test_a_slow_recommendation_does_not_stall_another_clients_ping(
+    db: Path, tokens: dict[str, str],
+) -> None:
+    """Recommending among 600 units on shift takes a few hundred milliseconds of routing
+    and coverage work (the first time: snapping every unit, their search trees). It runs in
+    the advice thread while the event loop keeps serving: another dispatcher's pings are
+    answered many times over before the recommendation is back (on the loop, the pings would
+    wait for it: at most a couple could slip in after it)."""
+    clock = ManualClock()
+    _seed_units(db, clock, 600)
+    port = free_port()
+    app = create_app(Settings(database=db, port=port), clock=clock)
+    server = serve_app(app, port, db, tokens)
+    try:
+        with server.http("police") as police:
+            ack = police.post("/api/alarms", json={
+                "reference": "R-slow", "priority": 1, "category": "psychosis",
+                "location": {"place": "Boden"}})
+        assert ack.status_code == 201, ack.text
+        callout_id = ack.json()["callout_id"]
+        asker, pinger = (server.socket("/ws/dispatch", "dispatcher") for _ in range(2))
+        asker.ready()
+        pinger.ready()
+        deadline = time.monotonic() + 60
+        while not app.state.service.routing_prepared:  # answers from prepared tables
+            assert time.monotonic() < deadline, "routing was never prepared"
+            time.sleep(0.1)
+        asker.conn.send(json.dumps({"type": "recommend", "callout_id": callout_id, "id": "slow"}))
+        pongs, reply = 0, None
+        while reply is None:
+            assert pinger.request({"type": "ping"})["type"] == "pong"
+            pongs += 1
+            with contextlib.suppress(TimeoutError):
+                while reply is None:
+                    msg = asker.recv(timeout=0)
+                    reply = msg if msg.get("id") == "slow" else None
+        assert reply["type"] == "recommendation" and len(reply["options"]) >= 600
+        again = asker.request({"type": "recommend", "callout_id": callout_id}, timeout=60)
+        assert again["options"] == reply["options"]
+        assert pongs >= 8, f"only {pongs} pings were answered during the recommendation"
+        asker.close()
+        pinger.close()
+    finally:
+        server.stop()

@@ -26,6 +26,7 @@ from websockets.exceptions import ConnectionClosed
 
 from dispatch.events import AlarmReceived, AssignmentAcknowledged, CalloutCancelled, UnitAssigned
 from web.cluster import Cluster
+from web.redis_positions import RedisPositions
 from web.redislog import RedisEventStore
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,7 +49,11 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     folder = tmp_path_factory.mktemp("cluster")
     instance = Cluster(folder, instances=3,
                        serve_args=("--region", str(region_file(folder)), "--demo-units"),
-                       env={"MAE_MERGE_RADIUS_M": "1", "MAE_ACK_TIMEOUT_S": "3600"})
+                       env={"MAE_MERGE_RADIUS_M": "1", "MAE_ACK_TIMEOUT_S": "3600",
+                            # positions are stored once an hour here: whatever another
+                            # instance shows meanwhile came by pub/sub, not from storage
+                            "MAE_POSITION_STORE_EVERY_S": "3600",
+                            "MAE_POSITION_MIN_INTERVAL_S": "0"})
     with instance:
         yield instance
 
@@ -74,6 +79,7 @@ class Client:
         self.instance = ws.response.headers.get("X-Mae-Instance", "?") if ws.response else "?"
         self.seqs: list[int] = []
         self.snapshot_seq: int | None = None
+        self.positions: list[dict[str, Any]] = []  # unit_positions entries, as they came
         self.ready = asyncio.Event()
         self._ids = itertools.count(1)
         self._waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
@@ -105,6 +111,8 @@ class Client:
             self.seqs.append(m["seq"])
         elif kind == "snapshot":
             self.snapshot_seq = m["seq"]
+        elif kind == "unit_positions":
+            self.positions.extend(m["positions"])
         elif kind == "ready":
             self.ready.set()
         elif "id" in m and m["id"] in self._waiting:
@@ -239,6 +247,46 @@ def test_races_between_instances_never_double_assign(cluster: Cluster,
         assert max(assignments.values()) == 1  # no callout was ever given two units
     finally:
         store.close()
+
+
+def test_a_position_posted_at_one_instance_reaches_another_s_dispatcher_before_it_is_stored(
+        cluster: Cluster, tokens: dict[str, str]) -> None:
+    """A crew reports through instance 0; a dispatcher on instance 1 gets the move straight
+    from pub/sub, in order, while nothing is stored yet (the store flushes once an hour)."""
+    unit = UNITS[-1]
+    lats = [65.60, 65.61, 65.62]
+
+    async def run() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        watcher = await Client.open(cluster.members[1].url, tokens["dispatcher0"],
+                                    "/ws/dispatch")
+        local = await Client.open(cluster.members[0].url, tokens["dispatcher1"],
+                                  "/ws/dispatch")
+        crew = await Client.open(cluster.members[0].url, tokens[unit], "/ws/crew")
+        for lat in lats:
+            reply = await crew.request({"type": "position", "lat": lat, "lon": 22.1})
+            assert reply["type"] == "ok" and reply["kept"], reply
+
+        def moves(client: Client) -> list[dict[str, Any]]:
+            return [p for p in client.positions if p["unit_id"] == unit]
+
+        for _ in range(600):  # a generous 30 s: arrival is what counts, not its speed
+            if any(p["position"]["lat"] == lats[-1] for p in moves(watcher)):
+                break
+            await asyncio.sleep(0.05)
+        for c in (watcher, local, crew):
+            await c.close()
+        return moves(watcher), moves(local)
+
+    elsewhere, here = asyncio.run(run())
+    assert elsewhere, "the position never reached the other instance"
+    assert elsewhere[-1]["position"]["lat"] == lats[-1]
+    assert [p["at"] for p in elsewhere] == sorted(p["at"] for p in elsewhere)  # never older
+    assert here and here[-1]["position"]["lat"] == lats[-1]
+    stored = RedisPositions(cluster.redis_url)
+    try:
+        assert unit not in {r.unit_id for r in stored.latest()}  # shared, not yet stored
+    finally:
+        stored.close()
 
 
 def test_kill_9_of_an_instance_under_load_loses_nothing(cluster: Cluster,

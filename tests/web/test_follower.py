@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
@@ -38,7 +39,7 @@ from web.errors import describe
 from web.eventstore import EventStore, SqliteEventStore
 from web.fanout import Subscription
 from web.redislog import RedisEventStore
-from web.regions import load_region
+from web.regions import RegionLoad, load_region
 from web.service import DispatchService
 from web.writer import Executed
 
@@ -369,3 +370,26 @@ def test_instances_starting_together_load_one_region_and_demo_shifts_once(
         assert types.count("ShiftStarted") == len(region.units)  # one shift per unit
 
     asyncio.run(run())
+
+
+def test_instances_loading_one_region_at_once_register_each_unit_once_without_warnings(
+        shared: Opener, graph: RoadGraph, caplog: pytest.LogCaptureFixture) -> None:
+    """Two instances starting together load the same region file at the same moment, neither
+    having seen the other's units: each unit is registered once, and the one that lost a race
+    learns the unit is there already (no "not applied" warning, nothing refused)."""
+
+    async def run() -> tuple[RegionLoad, RegionLoad]:
+        async with pair(shared, graph, follow=False) as (a, b):
+            region = demo_region(graph)
+            one, two = await asyncio.gather(load_region(a, region), load_region(b, region))
+            assert a.state.units.keys() == b.state.units.keys() == \
+                {u.unit_id for u in region.units}
+            return one, two
+
+    with caplog.at_level(logging.DEBUG, logger="web.regions"):
+        one, two = asyncio.run(run())
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert not one.refused and not two.refused
+    assert sorted(one.registered + two.registered) == sorted(
+        u.unit_id for u in demo_region(graph).units)
+    assert stored_types(shared).count("UnitRegistered") == len(demo_region(graph).units)

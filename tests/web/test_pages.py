@@ -19,13 +19,14 @@ SRC_HREF = re.compile(r"""(?:src|href)\s*=\s*["']([^"']+)["']""")
 def test_pages_are_served_as_html(server: Server) -> None:
     with server.http(None) as c:
         for path, marker in (("/", 'href="/agency"'), ("/agency", 'id="alarm-form"'),
-                             ("/dispatch", "<html")):
+                             ("/dispatch", "<html"), ("/stats", 'id="month-form"')):
             r = c.get(path)
             assert r.status_code == 200, path
             assert r.headers["content-type"].startswith("text/html"), path
             assert marker in r.text, path
         landing = c.get("/").text
-        assert all(f'href="{p}"' in landing for p in ("/dispatch", "/agency", "/crew"))
+        assert all(f'href="{p}"' in landing
+                   for p in ("/dispatch", "/agency", "/crew", "/stats"))
 
 
 def test_static_and_leaflet_files_have_their_content_types(server: Server) -> None:

@@ -147,3 +147,158 @@ def test_cancel_asks_why_and_confirms_tells_the_crew_and_can_be_reopened(
     late = desk.request({"type": "reopen", "callout_id": cid})
     assert late["type"] == "error" and late["field"] == "callout_id"
     desk.close()
+
+
+def test_a_unit_that_missed_its_last_acknowledgement_is_flagged_when_recommended_again(
+    board: Page, timed: Server, clock: ManualClock, police: Sock
+) -> None:
+    cid = police.request(alarm("R-1", 1, "Boden"))["callout_id"]
+    board.locator(f"#queue [data-callout='{cid}']").click()
+    sun = board.locator("#recs li[data-unit='MAE-SUNDERBY']")
+    expect(sun).to_have_count(1)
+    expect(sun.locator(".missed-ack")).to_have_count(0)
+    sun.get_by_role("button").click()
+    expect(board.locator("#toast")).to_contain_text(cid)
+    clock.advance(61)  # nobody acknowledges: the job comes back
+    expect(board.locator(f"#queue [data-callout='{cid}']")).to_have_count(1)
+    board.locator(f"#queue [data-callout='{cid}']").click()
+    flag = sun.locator(".missed-ack")
+    expect(flag).to_have_text(f"Missade senaste kvittering ({cid})")
+    expect(board.locator("#recs li.picked")).not_to_have_attribute("data-unit", "MAE-SUNDERBY")
+    screenshot(board, "dispatcher-missed-ack")
+    board.reload()  # from the snapshot too
+    board.locator(f"#queue [data-callout='{cid}']").click()
+    expect(board.locator("#recs li[data-unit='MAE-SUNDERBY'] .missed-ack")).to_have_count(1)
+    crew = timed.socket("/ws/crew", "crew_sun")
+    crew.ready()
+    other = police.request(alarm("R-2", 2, "Luleå"))["callout_id"]
+    desk = timed.socket("/ws/dispatch", "dispatcher")
+    desk.ready()
+    assert desk.request({"type": "assign", "callout_id": other,
+                         "unit_id": "MAE-SUNDERBY"})["type"] == "ok"
+    assert crew.request({"type": "ack", "callout_id": other})["type"] == "ok"
+    board.wait_for_function(
+        "() => window.maeDispatch.store.units.get('MAE-SUNDERBY').missed_ack === null")
+    crew.close()
+    desk.close()
+
+
+def test_a_new_alarm_chimes_counts_in_the_title_and_waiting_callouts_escalate(
+    board: Page, timed: Server, clock: ManualClock, police: Sock
+) -> None:
+    switch = board.locator("#sound-toggle")
+    expect(switch).to_have_attribute("data-sound", "blocked")  # no click on the page yet
+    expect(switch).to_contain_text("klicka för att slå på")
+    screenshot(board, "dispatcher-sound-blocked")
+    switch.click()  # the click lets the browser play sound
+    expect(switch).to_have_attribute("data-sound", "on")
+    expect(switch).to_have_attribute("aria-pressed", "true")
+
+    first = police.request(alarm("R-1", 1, "Boden"))["callout_id"]
+    expect(board.locator("body")).to_have_attribute("data-chimes", "1")
+    expect(board).to_have_title("(1) MAE-ledning")
+    item = board.locator(f"#queue [data-callout='{first}']")
+    expect(item).to_have_attribute("data-escalation", "0")
+    screenshot(board, "dispatcher-new-alarm")
+    item.click()
+    expect(board).to_have_title("MAE-ledning")  # looked at
+
+    switch.click()
+    expect(switch).to_have_attribute("data-sound", "off")
+    second = police.request(alarm("R-2", 3, "Piteå"))["callout_id"]
+    expect(board).to_have_title("(1) MAE-ledning")  # counted, but silent
+    expect(board.locator("body")).to_have_attribute("data-chimes", "1")
+
+    clock.advance(6 * 60)
+    police.request(alarm("R-3", 2, "Kiruna"))  # the page learns the service's time from it
+    expect(item).to_have_attribute("data-escalation", "3")  # prio 1 waiting 6 min: red
+    expect(board.locator(f"#queue [data-callout='{second}']")).to_have_attribute(
+        "data-escalation", "0")  # prio 3 waiting 6 min: not yet
+    expect(board).to_have_title("(2) MAE-ledning")
+    screenshot(board, "dispatcher-escalation")
+
+
+def test_history_finds_a_cancelled_callout_opens_its_timeline_and_exports_the_day(
+    board: Page, timed: Server, police: Sock
+) -> None:
+    kept = police.request(alarm("R-9", 2, "Boden"))["callout_id"]
+    gone = police.request(alarm("R-10", 3, "Piteå"))["callout_id"]
+    desk = timed.socket("/ws/dispatch", "dispatcher")
+    desk.ready()
+    assert desk.request({"type": "cancel", "callout_id": gone, "code": "duplicate"})["type"] \
+        == "ok"
+    desk.close()
+    before = board.evaluate("window.maeDispatch.map.map.getZoom()")
+    board.locator(f"#queue [data-callout='{kept}']").click()  # selecting zooms in to it
+    board.wait_for_function(f"() => window.maeDispatch.map.map.getZoom() >= 10 && {before} < 10")
+
+    board.locator("#history-button").click()
+    dialog = board.locator("#history")
+    expect(dialog).to_be_visible()
+    expect(dialog.locator("#history-results tr[data-callout]")).to_have_count(1)
+    row = dialog.locator(f"tr[data-callout='{gone}']")
+    expect(row).to_contain_text("Avbruten – Dubblett")
+    board.fill("#history-q", "r-9")  # the open one is no history yet
+    board.locator("#history-form button[type=submit]").click()
+    expect(dialog.locator("#history-results")).to_contain_text("Inga uppdrag matchar.")
+    board.fill("#history-q", "piteå")
+    board.select_option("#history-status", "cancelled")
+    board.locator("#history-form button[type=submit]").click()
+    expect(row).to_have_count(1)
+    screenshot(board, "dispatcher-history")
+    with board.expect_download() as info:
+        board.locator("#history-export").click()
+    download = info.value
+    text = Path(download.path()).read_text(encoding="utf-8")
+    assert download.suggested_filename.startswith("mae-") and kept in text and gone in text
+    row.click()
+    expect(dialog).to_be_hidden()
+    expect(board.locator("#detail-title")).to_contain_text(gone)
+    expect(board.locator("#timeline li[data-type=CalloutCancelled]")).to_contain_text("Dubblett")
+    expect(board.locator("#timeline li[data-type=AlarmReceived]")).to_have_count(1)
+
+
+def test_the_unit_board_merge_list_and_toasts_say_what_matters(
+    board: Page, timed: Server, police: Sock
+) -> None:
+    """Units show time in status and position age; clicking a free unit zooms to it, a busy
+    one opens its callout; the merge list gives distances, nearest first, and leaves out a
+    follow-up request; toasts say what was done."""
+    sun = board.locator("#units [data-unit='MAE-SUNDERBY']")
+    expect(sun.locator(".unit-since [data-age]")).to_have_count(1)
+    expect(sun.locator(".unit-pos")).to_contain_text("position")
+    board.locator("[data-unit-open='MAE-PITEA']").click()
+    board.wait_for_function("() => window.maeDispatch.map.map.getZoom() >= 10")
+    expect(board.locator(".leaflet-tooltip", has_text="MAE Piteå")).to_be_visible()
+
+    boden = police.request(alarm("R-1", 1, "Boden"))["callout_id"]
+    near = police.request({**alarm("R-2", 2, "Luleå")})["callout_id"]
+    far = police.request(alarm("R-3", 2, "Kiruna"))["callout_id"]
+    psych = timed.socket("/ws/agency", "psychiatry")
+    psych.ready()
+    reply = psych.request({**alarm("R-4", 3, "Boden"), "category": "follow_up_request"})
+    psych.close()
+    assert reply["type"] == "alarm_ack", reply
+    planned = reply["callout_id"]
+    board.locator(f"#queue [data-callout='{boden}']").click()
+    options = board.locator("#merge-with option")
+    expect(options).to_have_count(2)  # not the follow-up request
+    texts = options.all_text_contents()
+    assert texts[0].startswith(near) and texts[1].startswith(far), texts
+    assert all(" km bort)" in x for x in texts) and planned not in " ".join(texts)
+    board.select_option("#merge-with", near)
+    board.locator("#merge").click()
+    expect(board.locator("#toast")).to_have_text(f"{near} sammanslaget med {boden}")
+    board.fill("#note-text", "Anhörig på plats")
+    board.locator("#note-add").click()
+    expect(board.locator("#toast")).to_have_text(f"Anteckning sparad på {boden}")
+    screenshot(board, "dispatcher-unit-board")
+
+    desk = timed.socket("/ws/dispatch", "dispatcher")
+    desk.ready()
+    assert desk.request({"type": "assign", "callout_id": far,
+                         "unit_id": "MAE-GALLIVARE"})["type"] == "ok"
+    desk.close()
+    expect(board.locator("#units [data-unit='MAE-GALLIVARE'] .status")).to_have_text("Larmad")
+    board.locator("[data-unit-open='MAE-GALLIVARE']").click()
+    expect(board.locator("#detail-title")).to_contain_text(far)

@@ -180,8 +180,8 @@ def test_a_crew_gets_a_job_and_works_it_to_an_outcome(
     assert kinds == [
         ("AlarmReceived", None), ("UnitAssigned", None), ("AssignmentAcknowledged", None),
         ("UnitStatusChanged", "en_route"), ("UnitStatusChanged", "on_scene"),
-        ("OutcomeRecorded", None), ("UnitStatusChanged", "returning"),
-        ("UnitStatusChanged", "available"),
+        ("OutcomeRecorded", None), ("VisitBooked", None),  # the follow-up asked for (issue 14)
+        ("UnitStatusChanged", "returning"), ("UnitStatusChanged", "available"),
     ]
     outcome = next(e["outcome"] for e in events if e["type"] == "OutcomeRecorded")
     assert outcome["kind"] == "transported_mae" and outcome["facility"] == "Sunderby sjukhus"

@@ -233,8 +233,10 @@ def test_timeline_actions_language_help_and_catch_up_after_a_drop(
         split_off = next(c for c in page.locator("#queue .callout-item").evaluate_all(
             "els => els.map(e => e.dataset.callout)") if c not in (first, second))
 
+        page.select_option("#cancel-code", "wrong_alarm")
         page.locator("#cancel-reason").fill("Falsklarm")
         page.get_by_role("button", name="Avbryt uppdraget").click()
+        page.get_by_role("button", name="Ja, avbryt uppdraget").click()  # asked first
         expect(page.locator(f"#queue [data-callout='{first}']")).to_have_count(0)
         expect(page.locator("#timeline li[data-type=CalloutCancelled]")).to_contain_text(
             "Falsklarm")

@@ -86,10 +86,11 @@ def test_revoking_a_unit_revokes_every_phone_of_its_crew_once(redis_url: str) ->
     store.close()
 
 
-def test_a_socket_s_token_check_answers_from_the_revocation_feed_without_a_round_trip(
+def test_token_checks_answer_from_the_revocation_feed_without_a_round_trip(
         redis_url: str) -> None:
-    """Every socket frame checks its token: with the instance's revocation feed that costs no
-    Redis command, and a revocation at any instance still counts at once."""
+    """Every REST request and socket frame checks its token: with the instance's revocation
+    feed a principal seen before costs no Redis command, and a revocation at any instance
+    still counts."""
     feed = RedisRevocations(redis_url)
     here = RedisPrincipalStore(redis_url, revocations=feed)
     elsewhere = RedisPrincipalStore(redis_url)
@@ -101,11 +102,14 @@ def test_a_socket_s_token_check_answers_from_the_revocation_feed_without_a_round
         assert here.authenticate(token) == crew
         before = client.info("commandstats")
         assert all(here.is_active(crew.principal_id) for _ in range(20))
+        assert all(here.authenticate(token) == crew for _ in range(20))  # each REST request
         assert {k: v["calls"] for k, v in client.info("commandstats").items()
                 if k != "cmdstat_info"} == {k: v["calls"] for k, v in before.items()
                                             if k != "cmdstat_info"}
         assert here.revoke(crew.principal_id)
         assert not here.is_active(crew.principal_id)  # its own revocation: at once
+        with pytest.raises(Unauthorized):
+            here.authenticate(token)
         assert here.is_active(other.principal_id)  # never seen here: asked in Redis
         assert elsewhere.revoke(other.principal_id)
         assert not here.is_active(other.principal_id)

@@ -147,14 +147,21 @@ def test_racing_writers_record_each_command_once_however_often_it_is_decided_aga
             audit.close()
 
 
-def test_a_refused_append_brings_the_events_the_writer_missed(redis_url: str) -> None:
-    """The loser of a race learns the winner's events from the refusal itself (when they are
-    few); behind by more than CONFLICT_TAIL it learns only where the log ends."""
+def test_a_refused_append_brings_the_events_the_writer_missed(
+        redis_url: str, client: redis.Redis) -> None:
+    """The loser of a race learns the winner's events from the refusal itself, in the same
+    script call (when they are few); behind by more than CONFLICT_TAIL it learns only where
+    the log ends."""
     winner, loser = RedisEventStore(redis_url), RedisEventStore(redis_url)
     try:
         winner.append([alarm_event(i) for i in range(3)], expected_last_seq=0)
+        with pytest.raises(StoreConflict):
+            loser.append([alarm_event(8)], expected_last_seq=0)  # loads the script
+        before = calls(client)
         with pytest.raises(StoreConflict) as lost:
             loser.append([alarm_event(9)], expected_last_seq=0)
+        # one round trip: the script (its own look at the end and at the missed entries)
+        assert since(client, before) == {"evalsha": 1, "xrevrange": 1, "xrange": 1}
         assert lost.value.end == 3
         assert [(e.seq, e.event) for e in lost.value.missed] == [
             (i + 1, alarm_event(i)) for i in range(3)]

@@ -29,6 +29,7 @@ from dispatch.commands import (
     ReportStatus,
     StartShift,
 )
+from dispatch.cowdict import CowDict
 from dispatch.model import Agency, Alarm, Category, Location, Outcome, OutcomeKind, Priority
 from dispatch.state import DispatchState
 from dispatch.status import UnitStatus
@@ -343,7 +344,7 @@ def test_a_restart_serves_the_board_holds_commands_until_the_history_is_in(
 
         asyncio.run(go())
         assert not service.history_pending and not service.writer.held
-        assert type(service.state.callouts) is dict
+        assert type(service.state.callouts) is CowDict  # whole: no PartialDict
         replayed = DispatchState.replay(store.read(0))
         assert service.state.snapshot() == replayed.snapshot()
         assert list(service.state.alarms) == list(replayed.alarms)
@@ -378,7 +379,7 @@ def test_a_history_that_does_not_decode_is_rebuilt_from_the_log(
 
         asyncio.run(go())
         assert "replaying the log" in caplog.text
-        assert not service.history_pending and type(service.state.callouts) is dict
+        assert not service.history_pending and type(service.state.callouts) is CowDict
         assert service.state.snapshot() == DispatchState.replay(store.read(0)).snapshot()
         assert "C777777" not in service.state.callouts
     finally:

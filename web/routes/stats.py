@@ -1,7 +1,10 @@
 """Statistics and histories for managers (and dispatchers, planners, admins): read-only.
 
 ``GET /api/stats`` counts callouts per month by outcome, sex, age band and children in the home
-(:func:`dispatch.stats.monthly_counts`); ``GET /api/stats/callouts`` lists one month's callouts
+(:func:`dispatch.stats.monthly_counts`); ``GET /api/stats/report?month=`` is the whole monthly
+report (:mod:`dispatch.stats_report`; JSON for the ``/stats`` page, or ``format=html|xlsx|csv``
+to download), always with counts under 5 suppressed; ``GET /api/stats/callouts`` lists one
+month's callouts
 as ids, times, statuses, outcomes and patient facts; ``GET /api/callouts/{id}/history`` is a
 callout's timeline as the caller may see it (for a manager: :data:`web.visibility.MANAGER_KEYS`
 only). None of them carries patient free text or places to a manager.
@@ -17,10 +20,12 @@ from __future__ import annotations
 
 import asyncio
 import re
+import weakref
 from collections.abc import Callable, Mapping
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import FileResponse, Response
 
 from dispatch.model import Alarm
 from dispatch.state import Callout, DispatchState
@@ -28,8 +33,12 @@ from dispatch.stats import MonthStats, monthly_counts
 from web.auth import Action, Principal
 from web.deps import ServiceDep, require
 from web.errors import BadMessage
+from web.pages import STATIC_DIR
 from web.routes._common import errors
-from web.schemas import CalloutHistoryOut, CalloutSummaryOut, StatsOut
+from web.schemas import CalloutHistoryOut, CalloutSummaryOut, StatsOut, StatsReportOut
+from web.service import DispatchService
+from web.stats_render import rendered, to_html, to_json, to_xlsx, to_zip
+from web.stats_source import LiveStats
 from web.visibility import Viewer
 
 __all__ = ["router"]
@@ -122,3 +131,57 @@ async def read_history(service: ServiceDep, principal: History,
     found = await service.history(Viewer.of(principal), callout_id, limit=HISTORY_LIMIT)
     return {"callout_id": callout_id, "seq": found.seq, "events": found.events,
             "truncated": found.truncated}
+
+
+_LIVE: weakref.WeakKeyDictionary[DispatchService, LiveStats] = weakref.WeakKeyDictionary()
+_DOWNLOADS = {
+    "html": ("text/html; charset=utf-8", "html"),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
+    "csv": ("application/zip", "zip"),
+}
+
+
+def _live(service: DispatchService) -> LiveStats:
+    live = _LIVE.get(service)
+    if live is None:
+        live = _LIVE[service] = LiveStats(service.read_log)
+    return live
+
+
+@router.get("/api/stats/report", response_model=StatsReportOut,
+            responses={**errors(422, 503), 200: {"content": {
+                t: {} for t, _ in _DOWNLOADS.values()}}})
+async def read_report(service: ServiceDep, _: Stats,
+                      month: Annotated[str, Query(max_length=7,
+                                                  description="YYYY-MM (local time)")],
+                      format: Annotated[Literal["json", "html", "xlsx", "csv"],
+                                        Query(description="json for the page; html, xlsx "
+                                              "or csv (a zip of one CSV per table) to "
+                                              "download")] = "json") -> Any:
+    """The month's report: callouts by agency (joint alarms), category, priority, outcome;
+    response times by municipality and base; patients, children and care; hour x weekday;
+    follow-ups; the last 12 months. Counts under 5 are shown as ``"<5"``."""
+    _month(month, "month")
+    tz = service.rota_in_force()[1]
+    seq, report = await asyncio.to_thread(_live(service).report, month, tz)
+    shown = rendered(report)
+    if format == "json":
+        return {"seq": seq, **to_json(shown)}
+    media, suffix = _DOWNLOADS[format]
+
+    def render() -> bytes:
+        if format == "html":
+            return to_html(shown, suppressed=True).encode("utf-8")
+        return to_xlsx(shown) if format == "xlsx" else to_zip(shown)
+
+    body = await asyncio.to_thread(render)
+    name = f"mae-stats-{month}.{suffix}"
+    return Response(body, media_type=media,
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.get("/stats", include_in_schema=False)
+def stats_page() -> FileResponse:
+    """The monthly statistics page (it logs in with a manager's or dispatcher's token)."""
+    return FileResponse(STATIC_DIR / "stats.html", media_type="text/html; charset=utf-8",
+                        headers={"Cache-Control": "no-cache"})

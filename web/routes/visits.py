@@ -11,9 +11,11 @@ worker (:mod:`web.planning`) re-plans the day on it.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi.responses import JSONResponse
 
 from dispatch.commands import (
     BookVisit,
@@ -29,6 +31,7 @@ from dispatch.errors import InvalidCommand
 from dispatch.model import Agency
 from dispatch.visit_plan import day_of, visits_pushed
 from dispatch.visits import Visit, VisitSource
+from routing.errors import NoRoute, SnapError
 from web.auth import Action, Principal, Role
 from web.deps import ClientDep, ServiceDep, require
 from web.errors import Forbidden
@@ -126,6 +129,40 @@ def pushed_by(
     service.state.unit(unit_id)
     ids = visits_pushed(service.state, unit_id, service.clock.now())
     return {"unit_id": unit_id, "visits": ids}
+
+
+@router.get("/{visit_id}/route", responses=errors(400, 404, 409))
+async def visit_route(service: ServiceDep, principal: Reader, visit_id: VisitId,
+                      unit_id: Annotated[str | None, Query(max_length=64)] = None,
+                      ) -> Any:
+    """The road route from a unit (a crew: its own) to a visit: duration, distance and the
+    steps to read out (the geometry is left out: the crew page lists the steps)."""
+    if principal.role is Role.AGENCY:
+        raise Forbidden("an agency has no route to a visit")
+    visit = _visit(service, principal, visit_id)
+    unit_id = principal.unit_id if principal.role is Role.CREW else unit_id
+    if unit_id is None:
+        raise InvalidCommand("unit_id", "name the unit")
+    unit = service.state.unit(unit_id)
+    await service.map_ready()
+    travel = service.travel()
+    a = (unit.position.lat, unit.position.lon)
+    b = (visit.location.lat, visit.location.lon)
+
+    def find() -> Any:
+        return travel.route(travel.snap(*a), travel.snap(*b))
+
+    try:
+        found = await asyncio.to_thread(find)  # plain search on a big map takes a while
+    except (SnapError, NoRoute) as exc:
+        return JSONResponse({"error": "no_route", "field": "visit_id",
+                             "message": f"no road route from {unit_id} to {visit_id} ({exc})"},
+                            status_code=409)
+    return {"unit_id": unit_id, "visit_id": visit_id,
+            "duration_s": round(found.duration_s, 1), "distance_m": round(found.distance_m, 1),
+            "steps": [{"kind": s.kind.value, "road": s.road, "text": s.describe(),
+                       "distance_m": round(s.distance_m, 1),
+                       "duration_s": round(s.duration_s, 1)} for s in found.steps]}
 
 
 @router.get("/{visit_id}", response_model=VisitOut, responses=errors(400))

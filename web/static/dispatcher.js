@@ -4,7 +4,9 @@
 // With ?replay=NAME it shows a recorded day from /ws/replay instead, read-only.
 import { applyI18n, langToggle, onLangChange, register, t } from "/static/lib/i18n.js";
 import { api, clearToken, LiveSocket, setToken, token as storedToken } from "/static/lib/session.js";
-import { Alerts, toast, unlockAudio } from "./dispatcher/alerts.js";
+import { Alerts, beep, toast, unlockAudio } from "./dispatcher/alerts.js";
+import { NewAlarms } from "./dispatcher/newalarm.js";
+import { History } from "./dispatcher/history.js";
 import { Detail, usable } from "./dispatcher/detail.js";
 import { fmtTime, serverClock } from "./dispatcher/format.js";
 import { bindKeys } from "./dispatcher/keys.js";
@@ -208,7 +210,9 @@ function select(calloutId, { focus = false } = {}) {
   }
   const changed = page.selected !== calloutId;
   page.selected = calloutId;
-  page.map.select(calloutId, { pan: true });
+  page.newAlarms.seen(calloutId);
+  if (changed) page.map.select(calloutId, { zoom: true, at: callout.location }); // zoom to it
+  else page.map.select(calloutId);
   page.detail.show(callout, page.store, serverClock.now(), page.actors);
   scheduleRender();
   if (changed) {
@@ -223,6 +227,46 @@ function select(calloutId, { focus = false } = {}) {
       if (btn) btn.focus();
     });
   }
+}
+
+/** A unit clicked on the board: on a callout, that callout with the unit's route; otherwise
+ * the map zooms to the unit and shows its card. */
+function selectUnit(unitId) {
+  const unit = page.store.units.get(unitId);
+  if (!unit) return;
+  if (unit.callout_id && page.store.callouts.has(unit.callout_id)) select(unit.callout_id);
+  page.map.showUnit(unitId);
+}
+
+/** Write a short message to a unit's crew (a dialog; the text is never logged). */
+function messageUnit(unitId) {
+  const unit = page.store.units.get(unitId);
+  const dialog = $("message-dialog");
+  $("message-title").textContent = t("message.title", { unit: unit ? unit.name : unitId });
+  $("message-text").value = "";
+  dialog.returnValue = "";
+  dialog.addEventListener("close", async () => {
+    const text = $("message-text").value.trim();
+    if (dialog.returnValue !== "send" || !text) return;
+    await command({ type: "message", unit_id: unitId, text },
+      { done: t("toast.message", { unit: unit ? unit.name : unitId }) });
+  }, { once: true });
+  dialog.showModal();
+  $("message-text").focus();
+}
+
+/** Show a callout from the history (closed or cancelled: not on the live board), with its
+ * full timeline. */
+async function openFinished(calloutId) {
+  if (!page.store.callouts.has(calloutId)) {
+    try {
+      page.store.callouts.set(calloutId, await api(`/api/callouts/${encodeURIComponent(calloutId)}`, { token: page.token }));
+    } catch (exc) {
+      toast($("toast"), t("toast.error", { message: exc.message }), { error: true });
+      return;
+    }
+  }
+  select(calloutId);
 }
 
 function moveSelection(delta) {
@@ -273,8 +317,16 @@ function onSnapshot(snapshot) {
 
 function onEvent(msg) {
   const ev = msg.event;
+  const fresh = ev.type === "AlarmReceived" && !page.store.callouts.has(ev.callout_id);
   const changed = page.store.apply(msg.seq, ev);
   if (!changed) return; // a repeat: already applied
+  if (fresh && page.live && !replayName) page.newAlarms.arrived(ev.callout_id);
+  if (ev.type === "AssistRequested" && page.live) { // a crew in danger: loud, until dismissed
+    page.alerts.flag({ callout_id: `assist:${ev.unit_id}`, unit_id: ev.unit_id, kind: "assist", position: ev.position });
+    setTimeout(beep, 1200);
+  } else if (ev.type === "MessageSent" && ev.from_crew && page.live) {
+    page.alerts.flag({ callout_id: `message:${ev.unit_id}`, unit_id: ev.unit_id, kind: "message", text: ev.text });
+  }
   if (page.visits) page.visits.onEvent(ev);
   serverClock.atLeast(ev.at);
   markDirty(changed);
@@ -416,7 +468,10 @@ async function start(tok) {
   page.socket.connect();
   if (!replayName) {
     page.visits = new VisitsBoard($("visits-board"), { token: tok, recs: $("recs"),
-      unitOf: (id) => (page.store.units.get(id) || {}).callout_id || null });
+      unitOf: (id) => {
+        const u = page.store.units.get(id);
+        return u && u.callout_id ? { callout_id: u.callout_id, since: u.status_since } : null;
+      } });
     page.visits.refresh();
   }
   if (replayName) {
@@ -437,23 +492,44 @@ function init() {
     $("replay-title").textContent = t("replay.title", { name: replayName });
   }
   page.panels = new Panels({ queue: $("queue"), active: $("active"), units: $("units"), followUps: $("followups"),
-    queueCount: $("queue-count"), onSelectCallout: (id) => select(id) });
-  page.alerts = new Alerts($("alerts"), { onOffer: offerNext, onSelect: (id) => select(id, { focus: true }) });
+    queueCount: $("queue-count"), onSelectCallout: (id) => select(id), onSelectUnit: selectUnit,
+    onMessageUnit: messageUnit });
+  page.newAlarms = new NewAlarms($("sound-toggle"), { title: () => (replayName ? t("replay.title", { name: replayName }) : t("title")) });
+  page.alerts = new Alerts($("alerts"), { onOffer: offerNext, onSelect: (id) => {
+    const unit = /^(assist|message):(.+)$/.exec(id); // a crew's alarm or message: its unit
+    if (unit) selectUnit(unit[2]);
+    else select(id, { focus: true });
+  } });
+  page.history = new History({ token: () => page.token, now: () => serverClock.now(), onOpen: openFinished });
   page.detail = new Detail(document.getElementById("detail"), {
     readOnly: Boolean(replayName),
     avoidUnit: (id) => (page.alerts.items.get(id) || {}).unit_id || null,
     onClose: () => select(null),
     onAssign: (i) => page.selected && assignOption(page.selected, page.detail.options[i]),
-    onSplit: (alarmId) => command({ type: "split", callout_id: page.selected, alarm_id: alarmId }),
-    onMerge: (other) => command({ type: "merge", target_id: page.selected, source_id: other }),
+    onSplit: (alarmId) => {
+      const cid = page.selected;
+      return command({ type: "split", callout_id: cid, alarm_id: alarmId },
+        { done: t("toast.split", { alarm: alarmId, callout: cid }) });
+    },
+    onMerge: (other) => {
+      const cid = page.selected;
+      return command({ type: "merge", target_id: cid, source_id: other },
+        { done: t("toast.merged", { source: other, target: cid }) });
+    },
+    unit: (id) => page.store.units.get(id) || null,
     unitName: (id) => (page.store.units.get(id) ? page.store.units.get(id).name : id),
     onCancel: async (calloutId, code, reason) => Boolean(await command({ type: "cancel", callout_id: calloutId, code, reason },
       { done: t("toast.cancelled", { callout: calloutId }) })),
     onReopen: async (calloutId) => Boolean(await command({ type: "reopen", callout_id: calloutId },
       { done: t("toast.reopened", { callout: calloutId }) })),
-    onNote: async (text) => Boolean(await command({ type: "note", callout_id: page.selected, text })),
+    onNote: async (text) => {
+      const cid = page.selected;
+      return Boolean(await command({ type: "note", callout_id: cid, text }, { done: t("toast.noted", { callout: cid }) }));
+    },
   });
   onLangChange(() => {
+    page.newAlarms.render();
+    if (page.map) page.map.relabel();
     if (replayName) $("replay-title").textContent = t("replay.title", { name: replayName });
     page.dirty.all = true;
     scheduleRender();
@@ -496,7 +572,11 @@ function init() {
   for (const type of ["pointerdown", "keydown"]) document.addEventListener(type, unlockAudio, { passive: true });
   setInterval(() => {
     const now = serverClock.now();
-    page.panels.tick(now);
+    page.panels.tick(now, page.store);
+    for (const id of [...page.newAlarms.unseen]) { // looked at elsewhere, or no longer waiting
+      const c = page.store.callouts.get(id);
+      if (!c || c.status !== "waiting") page.newAlarms.seen(id);
+    }
     page.detail.showReopen(now);
     $("server-clock").textContent = serverClock.offsetMs === null ? "" : fmtTime(now.toISOString());
     if (!replayName) checkDeadlines(now);

@@ -83,6 +83,12 @@ def test_booking_planning_reporting_and_a_re_plan_when_a_callout_takes_the_unit(
             own = c.get("/api/visits/plan").json()
         sun_stops = [s["visit_id"] for r in own["routes"] for s in r["stops"]]
     first = sun_stops[0]
+    with srv.http("crew_sun") as c:  # directions from where the car stands to the visit
+        route = c.get(f"/api/visits/{first}/route")
+    assert route.status_code == 200, route.text
+    assert route.json()["steps"] and route.json()["unit_id"] == "MAE-SUNDERBY"
+    with srv.http("crew_pit") as c:  # another unit's visit is not the Piteå crew's to see
+        assert c.get(f"/api/visits/{first}/route").status_code == 400
     started = crew.request({"type": "visit", "action": "start", "visit_id": first,
                             "op": "op-start-1"})
     assert started["type"] == "ok" and started["duplicate"] is False, started

@@ -25,7 +25,7 @@ const WORKFLOW_KEY = "mae.crew.workflow";
 /** The service's time (learnt on every connection): ETAs count from it, presses are stamped with it. */
 const clock = new ServiceClock();
 
-const emptyServer = () => ({ unit: null, job: null, route: null, alerted: null, notices: [] });
+const emptyServer = () => ({ unit: null, job: null, route: null, alerted: null, notices: [], messages: [] });
 
 const crew = {
   token: null,
@@ -121,12 +121,58 @@ function render() {
   $("outcome-panel").hidden = !(job && wf && wf.closable.includes(job.status));
   renderShift(unit, job);
   renderOutbox();
+  renderMessages();
+  keepAwake(Boolean(job));
+  prefillFacility(unit, job);
   if (job) {
     const route = crew.server.route && crew.server.route.callout_id === job.callout_id ? crew.server.route : null;
     routeView.show(route, job, unit);
     if (crew.ready && route && (route.to || null) !== destination(job, unit)) loadRoute();
   }
   gpsFollow(unit);
+}
+
+// -- the screen stays on while there is a job (Screen Wake Lock API; the browser drops the
+// lock when the page is hidden, so it is asked for again when the page shows) -------------
+
+let wakeLock = null;
+let wantAwake = false;
+let wakeAsked = 0; // when the lock was last asked for (refused: asked again on a render a second later)
+
+async function keepAwake(on) {
+  wantAwake = on;
+  if (!("wakeLock" in navigator)) return;
+  try {
+    if (on && !wakeLock && !document.hidden && Date.now() - wakeAsked > 1000) {
+      wakeAsked = Date.now();
+      wakeLock = await navigator.wakeLock.request("screen");
+      document.body.dataset.wakeLock = "on";
+      wakeLock.addEventListener("release", () => {
+        wakeLock = null;
+        document.body.dataset.wakeLock = "off";
+      });
+    } else if (!on && wakeLock) {
+      await wakeLock.release();
+    }
+  } catch {
+    wakeLock = null; // refused (battery saver, no permission): the page works on without it
+  }
+}
+document.addEventListener("visibilitychange", () => {
+  if (!document.hidden && wantAwake) keepAwake(true);
+});
+
+/** The facility the crew reported at ("Vid mottagning") goes into the outcome form, unless
+ * the crew has typed one there already. */
+let prefilledFor = null;
+function prefillFacility(unit, job) {
+  if (!job || !unit || unit.status !== "at_facility") return;
+  const typed = $("facility").value.trim() || crew.server.facility || "";
+  const field = $("outcome-facility");
+  if (typed && !field.value.trim() && prefilledFor !== job.callout_id) {
+    field.value = typed;
+    prefilledFor = job.callout_id;
+  }
 }
 
 function renderStatuses(unit, job) {
@@ -172,6 +218,8 @@ function itemText(msg) {
   if (msg.type === "outcome") return t("item.outcome", { kind: t(`outcome.${msg.kind}`) });
   if (msg.type === "position") return t("item.position", { lat: msg.lat.toFixed(4), lon: msg.lon.toFixed(4) });
   if (msg.type === "shift_start") return t("item.shift_start", { n: msg.crew.length });
+  if (msg.type === "assist") return t("item.assist");
+  if (msg.type === "message") return t("item.message");
   if (msg.type === "visit") return visits.itemText(msg);
   return msg.type;
 }
@@ -229,7 +277,8 @@ function enqueue(msg) {
   kick();
 }
 
-const visits = new CrewVisits({ root: $("visits-panel"), enqueue, pending: () => outbox.items });
+const visits = new CrewVisits({ root: $("visits-panel"), enqueue, pending: () => outbox.items,
+  store: () => crew.server, persist: save });
 
 function reportStatus(status) {
   const { job } = projected();
@@ -244,6 +293,7 @@ function reportStatus(status) {
       return;
     }
     msg.facility = facility;
+    crew.server.facility = facility; // prefilled into the outcome form
   }
   if (job) msg.callout_id = job.callout_id;
   // When the crew pressed, on the service's clock: a status that waits offline still counts
@@ -328,6 +378,8 @@ function onMessage(msg) {
     loadRoute();
     loadRota();
     visits.load();
+  } else if (msg.type === "event" && ["MessageSent", "AssistRequested"].includes(msg.event.type)) {
+    onCrewEvent(msg.event);
   } else if (msg.type === "event") {
     visits.onEvent(msg.event);
     for (const effect of applyEvent(crew.server, msg.event, msg.job, crew.workflow)) {
@@ -345,6 +397,49 @@ function onMessage(msg) {
   }
   save();
   render();
+}
+
+// -- messages and the assist button ---------------------------------------------------------
+
+/** A message to or from dispatch (kept with the unit's state; never in any log), or the
+ * service's word that the panic alarm arrived. */
+function onCrewEvent(ev) {
+  if (ev.type === "AssistRequested") {
+    notice(t("assist.sent"), "error");
+    return;
+  }
+  const list = crew.server.messages || [];
+  crew.server.messages = [...list, { at: ev.at, text: ev.text, mine: ev.from_crew }].slice(-30);
+  if (!ev.from_crew) {
+    notice(t("messages.from", { text: ev.text }), "warn");
+    alarm();
+  }
+  renderMessages();
+}
+
+function renderMessages() {
+  $("message-list").replaceChildren(...(crew.server.messages || []).map((m) => {
+    const li = document.createElement("li");
+    li.className = m.mine ? "mine" : "theirs";
+    const time = document.createElement("time");
+    time.textContent = fmtTime(m.at);
+    li.append(time, m.text);
+    return li;
+  }));
+}
+
+/** The panic button: asks once (a pocket press must not raise it), then goes through the
+ * outbox like a status, with the latest GPS fix. */
+function requestAssist() {
+  if (!window.confirm(t("assist.confirm"))) return;
+  const fix = gpsWatch.last || (crew.server.unit && crew.server.unit.position);
+  const msg = { type: "assist" };
+  if (fix && Number.isFinite(fix.lat) && Number.isFinite(fix.lon)) {
+    msg.lat = Math.round(fix.lat * 1e6) / 1e6;
+    msg.lon = Math.round(fix.lon * 1e6) / 1e6;
+  }
+  enqueue(msg);
+  if (!crew.ready) notice(t("assist.queued"), "error");
 }
 
 /** Learn the service's time; the ETA minutes on the card count from it. */
@@ -552,6 +647,14 @@ async function main() {
     if (job) enqueue({ type: "ack", callout_id: job.callout_id });
   });
   $("route-refresh").addEventListener("click", () => loadRoute(true));
+  $("assist").addEventListener("click", requestAssist);
+  $("message-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const text = $("message-text").value.trim();
+    if (!text) return;
+    enqueue({ type: "message", text });
+    $("message-text").value = "";
+  });
   $("facility").addEventListener("change", () => loadRoute());
   $("sound").addEventListener("click", () => {
     unlock();

@@ -61,6 +61,14 @@ export function renderJob(job, now = new Date()) {
   $("job-title").textContent = t("job.title", { id: job.callout_id });
   $("job-callout-status").textContent = t(`callout.${job.status}`);
   $("job-address").textContent = loc.label || loc.resolved_from || `${(+loc.lat).toFixed(5)}, ${(+loc.lon).toFixed(5)}`;
+  const coords = Number.isFinite(+loc.lat) && Number.isFinite(+loc.lon) && loc.lat !== null && loc.lon !== null;
+  $("job-coords").textContent = coords ? `${(+loc.lat).toFixed(5)}, ${(+loc.lon).toFixed(5)}` : "";
+  const nav = $("job-nav"); // the phone's own navigation app (geo: URI, RFC 5870)
+  nav.hidden = !coords;
+  if (coords) {
+    const q = encodeURIComponent(loc.label || "");
+    nav.href = `geo:${(+loc.lat).toFixed(6)},${(+loc.lon).toFixed(6)}${q ? `?q=${(+loc.lat).toFixed(6)},${(+loc.lon).toFixed(6)}(${q})` : ""}`;
+  }
   const cats = [...new Set(alarms.map((a) => a.category))];
   $("job-category").textContent = cats.map((c) => t(`category.${c}`)).join(", ");
   const arrived = ARRIVED.has(job.status);

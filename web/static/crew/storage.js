@@ -1,8 +1,9 @@
 // Where the crew page keeps what it knows between visits, per unit: the server's last state
-// (unit, job with notes, route) under "mae.crew.state.<unit id>" and the outbox under
-// "mae.crew.outbox.<unit id>". "mae.crew.unit" remembers which unit the stored token's principal
-// was bound to, so after a reload the page shows that unit's state at once (offline too), while
-// a login with another token shows nothing until the server says which unit it is.
+// (unit, job with notes, route, the day's follow-up visits) under "mae.crew.state.<unit id>"
+// and the outbox under "mae.crew.outbox.<unit id>".
+// "mae.crew.unit" remembers which unit the stored token's principal was bound to, so after a
+// reload the page shows that unit's state at once (offline too), while a login with another
+// token shows nothing until the server says which unit it is.
 
 const BINDING_KEY = "mae.crew.unit";
 // Copies kept under one key for every unit by builds before the keys named the unit: they may
@@ -66,7 +67,8 @@ export function saveState(unitId, server) {
   }
 }
 
-/** Forget ``unitId``'s stored state and outbox and which unit the token was bound to. */
+/** Forget ``unitId``'s stored state (the day's visits with it) and outbox and which unit the
+ * token was bound to. */
 export function forget(unitId) {
   if (unitId) remove(stateKey(unitId), outboxKey(unitId));
   remove(BINDING_KEY, ...UNKEYED);

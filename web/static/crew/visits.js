@@ -1,8 +1,9 @@
 // The crew's follow-up visits of the day: in route order with address, window and planned
 // arrival; start / done / not met go through the outbox (so they work offline, exactly once);
 // a change of the plan after a re-plan is flagged until the crew marks it seen. The unit's
-// route comes from GET /api/visits/plan and DayPlanned events, and is kept in localStorage so
-// a reload without a connection still shows the day.
+// route comes from GET /api/visits/plan and DayPlanned events, and is kept with the rest of the
+// unit's stored state (crew.js saves it per unit and forgets it with the unit's job and
+// outbox), so a reload without a connection still shows the day.
 import { register, t } from "/static/lib/i18n.js";
 import { api } from "/static/lib/session.js";
 import { fmtTime } from "/static/crew/jobview.js";
@@ -26,6 +27,9 @@ register({
     "visits.pending": "väntar på att skickas",
     "visits.moved": "ändrad",
     "item.visit": "Besök {id}: {action}",
+    "visits.route": "Vägbeskrivning",
+    "visits.route_total": "{km} km, cirka {min} min",
+    "visits.route_error": "Ingen vägbeskrivning: {message}",
   },
   en: {
     "visits.title": "Today's visits",
@@ -45,10 +49,12 @@ register({
     "visits.pending": "waiting to be sent",
     "visits.moved": "changed",
     "item.visit": "Visit {id}: {action}",
+    "visits.route": "Directions",
+    "visits.route_total": "{km} km, about {min} min",
+    "visits.route_error": "No directions: {message}",
   },
 });
 
-const KEY = "mae.crew.visits.";
 const AFTER = { start: "started", done: "done", not_met: "not_met" };
 
 function el(tag, cls, text) {
@@ -64,34 +70,46 @@ function signature(route) {
 }
 
 export class CrewVisits {
-  constructor({ root, enqueue, pending }) {
+  /** ``store()`` returns the unit's stored state object (the day lives under its ``visits``)
+   * and ``persist()`` saves it. */
+  constructor({ root, enqueue, pending, store, persist }) {
     this.root = root;
     this.enqueue = enqueue;
+    this.store = store;
+    this.persist = persist;
     this.pending = pending; // the outbox's items (visit reports not yet sent are shown as done)
     this.unitId = null;
     this.token = null;
     this.data = { route: null, visits: {}, flag: null, changed: [] };
+    this.directions = new Map(); // visit id -> lines to show (asked for, not stored)
   }
 
-  bind(unitId, token) {
-    this.token = token;
-    if (unitId === this.unitId) return;
-    this.unitId = unitId;
+  /** The road route from the unit to a visit, as lines of steps under it. */
+  async showRoute(visitId) {
     try {
-      this.data = { route: null, visits: {}, flag: null, changed: [],
-        ...JSON.parse(localStorage.getItem(KEY + unitId) || "{}") };
-    } catch {
-      this.data = { route: null, visits: {}, flag: null, changed: [] };
+      const r = await api(`/api/visits/${encodeURIComponent(visitId)}/route`, { token: this.token });
+      this.directions.set(visitId, [
+        t("visits.route_total", { km: (r.distance_m / 1000).toFixed(1), min: Math.round(r.duration_s / 60) }),
+        ...r.steps.map((s) => s.text)]);
+    } catch (exc) {
+      this.directions.set(visitId, [t("visits.route_error", { message: exc.message })]);
     }
     this.render();
   }
 
+  bind(unitId, token) {
+    this.token = token;
+    this.unitId = unitId;
+    const held = this.store();
+    this.data = { route: null, visits: {}, flag: null, changed: [], ...((held && held.visits) || {}) };
+    this.render();
+  }
+
   _save() {
-    try {
-      if (this.unitId) localStorage.setItem(KEY + this.unitId, JSON.stringify(this.data));
-    } catch {
-      /* storage full: shown from memory */
-    }
+    const held = this.store();
+    if (!held || !this.unitId) return;
+    held.visits = this.data;
+    this.persist();
   }
 
   /** Read the unit's day from the server (when connected). */
@@ -210,6 +228,10 @@ export class CrewVisits {
         buttons.append(b);
       };
       if (status === "booked") {
+        const route = el("button", "visit-route", t("visits.route"));
+        route.type = "button";
+        route.addEventListener("click", () => this.showRoute(stop.visit_id));
+        buttons.append(route);
         add("start");
         add("not_met");
       } else if (status === "started") {
@@ -217,6 +239,12 @@ export class CrewVisits {
         add("not_met");
       }
       li.append(buttons);
+      const lines = this.directions.get(stop.visit_id);
+      if (lines) {
+        const steps = el("ol", "visit-steps");
+        for (const line of lines) steps.append(el("li", "", line));
+        li.append(steps);
+      }
       list.append(li);
     }
     root.append(list);

@@ -15,6 +15,34 @@ export function unlockAudio() {
   }
 }
 
+/** "running" when sound can play, "suspended" while the browser blocks it, "none" before
+ * the first gesture made an audio context (or with no audio device). */
+export function audioState() {
+  return audio ? audio.state : "none";
+}
+
+/** Tones of ``freqs`` Hz, one after another, ``len`` seconds each (silent while blocked). */
+export function tone(freqs, len) {
+  try {
+    if (!audio) return;
+    const start = audio.currentTime + 0.02;
+    freqs.forEach((f, i) => {
+      const osc = audio.createOscillator();
+      const gain = audio.createGain();
+      osc.type = "sine";
+      osc.frequency.value = f;
+      gain.gain.setValueAtTime(0.0001, start + i * len);
+      gain.gain.exponentialRampToValueAtTime(0.3, start + i * len + 0.02);
+      gain.gain.exponentialRampToValueAtTime(0.0001, start + (i + 1) * len);
+      osc.connect(gain).connect(audio.destination);
+      osc.start(start + i * len);
+      osc.stop(start + (i + 1) * len + 0.02);
+    });
+  } catch {
+    /* no audio device: the title and the queue still show it */
+  }
+}
+
 /** Three short high beeps (counted in body[data-beeps], so one can tell it sounded). */
 export function beep() {
   document.body.dataset.beeps = String(Number(document.body.dataset.beeps || 0) + 1);
@@ -55,10 +83,10 @@ export class Alerts {
   }
 
   /** Flag callout_id (kind "timeout" or "late"); loud = beep. Updates an existing flag. */
-  flag({ callout_id, unit_id, kind, next_best = null }, { loud = true } = {}) {
+  flag({ callout_id, unit_id, kind, next_best = null, text = "", position = null }, { loud = true } = {}) {
     const old = this.items.get(callout_id);
-    const fresh = !old || old.unit_id !== unit_id || old.kind !== kind;
-    const item = { callout_id, unit_id, kind, next_best: next_best || (old && old.next_best) || null };
+    const fresh = !old || old.unit_id !== unit_id || old.kind !== kind || (text && old.text !== text);
+    const item = { callout_id, unit_id, kind, text, position, next_best: next_best || (old && old.next_best) || null };
     this.items.set(callout_id, item);
     this.render();
     if (fresh && loud) beep();
@@ -80,6 +108,14 @@ export class Alerts {
   render(unitName = this.unitName || ((id) => id)) {
     this.unitName = unitName;
     this.container.innerHTML = [...this.items.values()].map((a) => {
+      if (a.kind === "assist" || a.kind === "message") { // a crew's panic alarm or message
+        const text = t(`alert.${a.kind}`, { unit: unitName(a.unit_id), text: a.text || "",
+          where: a.position ? `${a.position.lat.toFixed(4)}, ${a.position.lon.toFixed(4)}` : "–" });
+        return `<div class="alert-banner ${a.kind}" role="alert" data-callout="${escapeHtml(a.callout_id)}" data-kind="${escapeHtml(a.kind)}">`
+          + `<strong>${a.kind === "assist" ? "🚨 " : ""}${escapeHtml(text)}</strong>`
+          + `<button type="button" class="link" data-action="select">${escapeHtml(t("alert.show_unit"))}</button>`
+          + `<button type="button" data-action="dismiss">${escapeHtml(t("alert.dismiss"))}</button></div>`;
+      }
       const key = a.kind === "late" ? "alert.late" : a.unit_id ? "alert.timeout" : "alert.timeout_any";
       const text = t(key, { unit: unitName(a.unit_id), callout: a.callout_id });
       const nb = a.next_best;

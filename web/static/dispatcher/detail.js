@@ -12,6 +12,15 @@ export const REOPEN_MS = 5 * 60 * 1000;
 
 const $ = (root, sel) => root.querySelector(sel);
 
+/** Straight-line kilometres between two {lat, lon}. */
+export function distanceKm(a, b) {
+  const rad = Math.PI / 180;
+  const dLat = (b.lat - a.lat) * rad;
+  const dLon = (b.lon - a.lon) * rad;
+  const h = Math.sin(dLat / 2) ** 2 + Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLon / 2) ** 2;
+  return 12742 * Math.asin(Math.sqrt(h));
+}
+
 /** One timeline line's text for an event. */
 export function describe(ev, { units }) {
   const unitName = (id) => (units.get(id) ? units.get(id).name : id);
@@ -35,7 +44,7 @@ export function describe(ev, { units }) {
       return t("ev.UnitStatusChanged", { unit: unitName(ev.unit_id), status: t(`unit.${ev.status}`) })
         + (ev.facility ? ` (${ev.facility})` : "");
     case "OutcomeRecorded":
-      return t("ev.OutcomeRecorded", { kind: ev.outcome.kind.replaceAll("_", " ") })
+      return t("ev.OutcomeRecorded", { kind: t(`outcome.${ev.outcome.kind}`) })
         + (ev.outcome.facility ? ` – ${ev.outcome.facility}` : "")
         + (ev.outcome.follow_up_at ? ` · ${fmtTime(ev.outcome.follow_up_at)}` : "");
     case "CalloutCancelled":
@@ -159,7 +168,7 @@ export class Detail {
 
     const canSplit = callout.alarms.length > 1 && !this.h.readOnly;
     $(r, "#detail-alarms").innerHTML = callout.alarms.map((a) => `<li data-alarm="${escapeHtml(a.alarm_id)}">`
-      + `${agencyBadges([a])} <strong>${escapeHtml(a.reference)}</strong> · ${escapeHtml(a.category.replaceAll("_", " "))}`
+      + `${agencyBadges([a])} <strong>${escapeHtml(a.reference)}</strong> · ${escapeHtml(t(`category.${a.category}`))}`
       + ` · ${escapeHtml(t(`prio.${a.priority}`))} · ${escapeHtml(fmtTime(a.received_at))}`
       + (a.police_on_scene ? ` · ${escapeHtml(t("agency.police"))} ✓` : "")
       + (a.ambulance_on_scene ? ` · ${escapeHtml(t("agency.ambulance"))} ✓` : "")
@@ -169,10 +178,18 @@ export class Detail {
 
     const select = $(r, "#merge-with");
     const keep = changedCallout ? "" : select.value;
-    const others = store.openCallouts().filter((c) => c.callout_id !== callout.callout_id);
+    // Callouts that could be the same incident, nearest first (a planned follow-up is never
+    // the same incident as an acute alarm: dispatch.rules_incidents.compatible).
+    const followUp = (c) => c.alarms.some((a) => a.category === "follow_up_request");
+    const others = store.openCallouts()
+      .filter((c) => c.callout_id !== callout.callout_id && followUp(c) === followUp(callout))
+      .map((c) => ({ c, km: distanceKm(c.location, callout.location) }))
+      .sort((a, b) => a.km - b.km)
+      .map(({ c, km }) => ({ ...c, km }));
     select.innerHTML = others.length
       ? others.map((c) => `<option value="${escapeHtml(c.callout_id)}">${escapeHtml(c.callout_id)} – `
-        + `${escapeHtml(c.location.label || "")} (${escapeHtml(t(`prio.${c.priority}`))})</option>`).join("")
+        + `${escapeHtml(c.location.label || "")} (${escapeHtml(t(`prio.${c.priority}`))}, `
+        + `${escapeHtml(t("merge.km", { km: c.km < 10 ? c.km.toFixed(1) : Math.round(c.km) }))})</option>`).join("")
       : `<option value="">${escapeHtml(t("actions.merge_none"))}</option>`;
     if (keep && others.some((c) => c.callout_id === keep)) select.value = keep;
     $(r, "#merge").disabled = !others.length;
@@ -227,7 +244,7 @@ export class Detail {
     this.options = state.options || [];
     const avoid = this.callout && this.h.avoidUnit ? this.h.avoidUnit(this.callout.callout_id) : null;
     const fine = (o) => usable(o, this.callout);
-    const best = this.options.findIndex((o) => fine(o) && o.unit_id !== avoid); // not the one that missed it
+    const best = this.options.findIndex((o) => fine(o) && o.unit_id !== avoid && !this.missed(o)); // not one that missed it
     this.pickedIndex = Math.max(0, best >= 0 ? best : this.options.findIndex(fine));
     if (state.loading) {
       status.textContent = t("rec.loading");
@@ -256,10 +273,18 @@ export class Detail {
         + (o.distance_km !== null ? ` · ${escapeHtml(t("rec.km", { km: o.distance_km }))}` : "")
         + ` · <span class="uncovered${o.uncovered_population > 0 ? " warn" : ""}">${escapeHtml(t("rec.uncovered", { pop: fmtPeople(o.uncovered_population) }))}</span>`
         + (o.note ? ` <small>(${escapeHtml(o.note)})</small>` : "")
+        + (this.missed(o) ? ` <span class="badge danger missed-ack">${escapeHtml(t("rec.missed_ack", { callout: this.missed(o) }))}</span>` : "")
         + (ok ? "" : ` <small>${escapeHtml(t("rec.not_assignable"))}</small>`) + "</span>"
         + `<button type="button" class="primary assign" data-command data-index="${i}" ${ok ? "" : "disabled"}`
         + ` aria-keyshortcuts="${i < 9 ? i + 1 : ""}">${escapeHtml(verb)}</button></li>`;
     }).join("");
+  }
+
+  /** The callout a recommended unit last let time out unacknowledged (the live board's word
+   * wins over the reply's, which may be older), or null. */
+  missed(option) {
+    const unit = this.h.unit ? this.h.unit(option.unit_id) : null;
+    return unit && "missed_ack" in unit ? unit.missed_ack : option.missed_ack || null;
   }
 
   /** Highlight the n-th (0-based) option; returns false if there is none. */

@@ -1,7 +1,7 @@
 // The dispatcher's Leaflet map: the loaded roads (vector, from roads.js), unit and callout
 // markers, the chosen route and the coverage overlay. Leaflet is the global L from
 // /vendor/leaflet/leaflet.js.
-import { addRoads } from "/static/lib/roads.js";
+import { addRoads, ROAD_STYLE } from "/static/lib/roads.js";
 import { t } from "/static/lib/i18n.js";
 import { escapeHtml, fmtAge } from "./format.js";
 
@@ -29,6 +29,37 @@ export class MapView {
     this.coverage = null;
     this.legend = null;
     this.selected = null;
+    this.addLegend();
+  }
+
+  /** What the colours mean: unit statuses, callout priorities and the road classes. */
+  addLegend() {
+    const legend = L.control({ position: "bottomleft" });
+    legend.onAdd = () => {
+      const div = L.DomUtil.create("div", "map-legend");
+      div.id = "map-legend";
+      const statuses = ["available", "dispatched", "en_route", "on_scene", "returning", "off_duty"];
+      div.innerHTML = `<strong>${escapeHtml(t("legend.units"))}</strong>`
+        + statuses.map((s) => `<div><span class="dot status-${s}"></span> ${escapeHtml(t(`unit.${s}`))}</div>`).join("")
+        + `<strong>${escapeHtml(t("legend.callouts"))}</strong>`
+        + [1, 2, 3].map((p) => `<div><span class="prio-badge prio-${p}">${p}</span> ${escapeHtml(t(`prio.${p}`))}</div>`).join("")
+        + `<strong>${escapeHtml(t("legend.roads"))}</strong>`
+        + ["motorway", "primary", "secondary", "tertiary"].map((r) => `<div><i data-road="${r}"></i> ${escapeHtml(t(`road.${r}`))}</div>`).join("");
+      for (const i of div.querySelectorAll("i[data-road]")) { // the CSP refuses style="" attributes
+        i.style.background = ROAD_STYLE[i.dataset.road].color;
+        i.style.height = `${Math.max(2, ROAD_STYLE[i.dataset.road].weight)}px`;
+      }
+      L.DomEvent.disableClickPropagation(div);
+      return div;
+    };
+    legend.addTo(this.map);
+    this.mapLegend = legend;
+  }
+
+  /** Redraw the legend in the current language. */
+  relabel() {
+    if (this.mapLegend) this.mapLegend.remove();
+    this.addLegend();
   }
 
   async loadRoads(token) {
@@ -82,6 +113,14 @@ export class MapView {
     marker.setOpacity(off ? 0.55 : 1);
   }
 
+  /** Bring unitId's pin into view, closer in, with its card open. */
+  showUnit(unitId) {
+    const marker = this.units.get(unitId);
+    if (!marker) return;
+    this.map.setView(marker.getLatLng(), Math.max(this.map.getZoom(), 10));
+    marker.openTooltip();
+  }
+
   removeUnit(unitId) {
     const marker = this.units.get(unitId);
     if (marker) marker.remove();
@@ -129,7 +168,9 @@ export class MapView {
     }
   }
 
-  select(calloutId, { pan = false } = {}) {
+  /** Mark calloutId's pin selected; ``zoom`` brings the map to it (``at``: its location, for a
+   * finished callout that has no pin), closer in when the map shows the whole county. */
+  select(calloutId, { pan = false, zoom = false, at = null } = {}) {
     const before = this.selected;
     this.selected = calloutId;
     for (const id of [before, calloutId]) {
@@ -138,7 +179,10 @@ export class MapView {
       if (pin) pin.classList.toggle("selected", id === calloutId);
     }
     const marker = calloutId && this.callouts.get(calloutId);
-    if (pan && marker && !this.map.getBounds().contains(marker.getLatLng())) {
+    const where = marker ? marker.getLatLng() : at ? L.latLng(at.lat, at.lon) : null;
+    if (zoom && where) {
+      this.map.setView(where, Math.max(this.map.getZoom(), 10));
+    } else if (pan && marker && !this.map.getBounds().contains(marker.getLatLng())) {
       this.map.panTo(marker.getLatLng());
     }
   }

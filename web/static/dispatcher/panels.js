@@ -2,6 +2,7 @@
 // follow-up visits. Each render replaces its list (they are short); ages tick separately.
 import { t } from "/static/lib/i18n.js";
 import { escapeHtml, fmtAge, fmtTime, sameDay } from "./format.js";
+import { escalation } from "./newalarm.js";
 
 /** A competence's short name (a region may name ones the page has no word for: shown as is). */
 function competenceText(name) {
@@ -24,6 +25,7 @@ function calloutItem(c, { selected, now, units }) {
   if (c.ack_overdue) extra.push(`<span class="badge danger">${escapeHtml(t("detail.overdue"))}</span>`);
   if (unit) extra.push(`<span class="unit-ref status-${unit.status}">${escapeHtml(unit.name)} · ${escapeHtml(t(`callout.${c.status}`))}</span>`);
   return `<li><button type="button" class="callout-item prio-${c.priority}${c.ack_overdue ? " overdue" : ""}"`
+    + ` data-escalation="${escalation(c, now)}"`
     + ` data-callout="${escapeHtml(c.callout_id)}" aria-pressed="${selected === c.callout_id}">`
     + `<span class="prio" title="${escapeHtml(t(`prio.${c.priority}`))}">${c.priority}</span>`
     + `<span class="main"><span class="cid">${escapeHtml(c.callout_id)}</span> `
@@ -38,8 +40,15 @@ function fill(list, items, emptyKey) {
 }
 
 export class Panels {
-  constructor({ queue, active, units, followUps, queueCount, onSelectCallout }) {
+  constructor({ queue, active, units, followUps, queueCount, onSelectCallout, onSelectUnit = () => {},
+    onMessageUnit = () => {} }) {
     this.el = { queue, active, units, followUps, queueCount };
+    units.addEventListener("click", (ev) => {
+      const btn = ev.target.closest("[data-unit-open]");
+      if (btn) onSelectUnit(btn.dataset.unitOpen);
+      const msg = ev.target.closest("[data-unit-message]");
+      if (msg) onMessageUnit(msg.dataset.unitMessage);
+    });
     for (const list of [queue, active, units]) {
       list.addEventListener("click", (ev) => {
         const btn = ev.target.closest("[data-callout]");
@@ -55,14 +64,14 @@ export class Panels {
     this.el.queueCount.textContent = String(queue.length);
     this.el.queueCount.className = `badge ${queue.length ? "danger" : "ok"}`;
     fill(this.el.active, store.active().map((c) => calloutItem(c, ctx)), "active.empty");
-    this.renderUnits(store);
+    this.renderUnits(store, now);
     this.renderFollowUps(store, now);
   }
 
   /** Each unit with its status, who is on board (names and roles), what they can do and until
    * when; a unit due by the rota whose crew has not signed on is flagged (store.rotaDue: unit
    * id -> shift). */
-  renderUnits(store) {
+  renderUnits(store, now = new Date()) {
     const units = [...store.units.values()].sort((a, b) => a.name.localeCompare(b.name, "sv"));
     fill(this.el.units, units.map((u) => {
       const job = u.callout_id
@@ -81,9 +90,19 @@ export class Panels {
       const can = u.status !== "off_duty" && (u.competences || []).length
         ? ` <span class="unit-can">${escapeHtml(t("unit.can", { list: u.competences.map(competenceText).join(", ") }))}</span>`
         : ""; // what the signed-on crew can do (the unit's competences and a doctor on board)
-      return `<li class="unit-item${flag ? " due" : ""}" data-unit="${escapeHtml(u.unit_id)}"><span class="dot status-${u.status}" aria-hidden="true"></span>`
-        + `<span class="name">${escapeHtml(u.name)}</span> <span class="status">${escapeHtml(t(`unit.${u.status}`))}</span>`
-        + `${flag}${shift}${can}${job}</li>`;
+      // How long in this status and how old its position is (ticking, like the callouts' ages).
+      const age = (iso) => `<span data-age="${escapeHtml(iso)}">${fmtAge(iso, now)}</span>`;
+      const since = u.status_since
+        ? ` <span class="unit-since">${escapeHtml(t("unit.in_status"))} ${age(u.status_since)}</span>` : "";
+      const pos = u.status === "off_duty" ? "" : u.position_at
+        ? `<span class="unit-pos">${escapeHtml(t("unit.position_age"))} ${age(u.position_at)}</span>`
+        : `<span class="unit-pos">${escapeHtml(t("unit.no_position"))}</span>`;
+      return `<li class="unit-item${flag ? " due" : ""}" data-unit="${escapeHtml(u.unit_id)}"><button type="button" class="unit-open link" data-unit-open="${escapeHtml(u.unit_id)}">`
+        + `<span class="dot status-${u.status}" aria-hidden="true"></span>`
+        + `<span class="name">${escapeHtml(u.name)}</span></button> <span class="status">${escapeHtml(t(`unit.${u.status}`))}</span>${since}`
+        + `${flag}${shift}${can}${pos}${job}`
+        + (u.status !== "off_duty" ? ` <button type="button" class="small unit-message" data-command data-unit-message="${escapeHtml(u.unit_id)}">${escapeHtml(t("message.button"))}</button>` : "")
+        + "</li>";
     }), "units.empty");
   }
 
@@ -99,8 +118,13 @@ export class Panels {
     }), "followups.empty");
   }
 
-  /** Refresh every ticking age on the page. */
-  tick(now) {
+  /** Refresh every ticking age on the page, and how urgent each waiting callout has become. */
+  tick(now, store = null) {
     for (const el of document.querySelectorAll("[data-age]")) el.textContent = fmtAge(el.dataset.age, now);
+    if (!store) return;
+    for (const el of this.el.queue.querySelectorAll(".callout-item[data-callout]")) {
+      const c = store.callouts.get(el.dataset.callout);
+      if (c) el.dataset.escalation = String(escalation(c, now));
+    }
   }
 }

@@ -226,12 +226,14 @@ export class DispatchStore {
 
   _onAssignmentAcknowledged(e, ch) {
     this._callout(e.callout_id, { status: "acknowledged", ack_deadline: null, ack_overdue: false }, ch);
+    if (this.units.has(e.unit_id)) this._unit(e.unit_id, { missed_ack: null }, ch);
   }
 
   _onAssignmentTimedOut(e, ch) {
     this._callout(e.callout_id, { status: "waiting", unit_id: null, ack_deadline: null, eta_s: null,
       eta_at: null, ack_overdue: true }, ch);
     this._release(e.unit_id, e.at, ch);
+    if (this.units.has(e.unit_id)) this._unit(e.unit_id, { missed_ack: e.callout_id }, ch); // flagged when recommended again
   }
 
   _onAssignmentCancelled(e, ch) {

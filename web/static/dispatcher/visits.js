@@ -4,6 +4,7 @@
 // It reads GET /api/visits/plan and refreshes on every visit or DayPlanned event.
 import { register, t } from "/static/lib/i18n.js";
 import { api } from "/static/lib/session.js";
+import { fromStockholmLocal, toStockholmLocal } from "/static/lib/time.js";
 import { fmtTime } from "./format.js";
 
 register({
@@ -19,6 +20,12 @@ register({
     "visits.callout": "Akut uppdrag",
     "visits.plan": "Plan {rev} ({cause}) {at}",
     "visits.window": "fönster {from}–{to}",
+    "visits.pin_unit": "Lås till enhet",
+    "visits.pin_time": "Lås till tid",
+    "visits.any": "valfri",
+    "visits.pin": "Lås",
+    "visits.cancel": "Avboka",
+    "visits.pinned": "Besök {id} låst.",
   },
   en: {
     "visits.title": "Today's visits",
@@ -32,8 +39,17 @@ register({
     "visits.callout": "Acute callout",
     "visits.plan": "Plan {rev} ({cause}) {at}",
     "visits.window": "window {from}–{to}",
+    "visits.pin_unit": "Pin to unit",
+    "visits.pin_time": "Pin to time",
+    "visits.any": "any",
+    "visits.pin": "Pin",
+    "visits.cancel": "Cancel visit",
+    "visits.pinned": "Visit {id} pinned.",
   },
 });
+
+/** How long the planner expects an acute callout to keep a unit (PlanningConfig.callout_busy_s). */
+const BUSY_MS = 90 * 60 * 1000;
 
 const VISIT_EVENTS = new Set(["VisitBooked", "VisitMoved", "VisitPinned", "VisitCancelled", "VisitStarted",
   "VisitDone", "VisitNotMet", "DayPlanned", "UnitAssigned", "OutcomeRecorded"]);
@@ -50,11 +66,20 @@ export class VisitsBoard {
   constructor(container, { token, recs, unitOf = () => null }) {
     this.root = container;
     this.token = token;
-    this.unitOf = unitOf; // unit id -> {callout_id, status} of its acute callout, if any
+    this.unitOf = unitOf; // unit id -> {callout_id, since} of its acute callout, if any
     this.plan = null;
     this.visits = [];
     this.pushed = new Map();
     this.timer = null;
+    this.chosen = null; // the visit whose pin form is open
+    this.pinStatus = new Map();
+    container.addEventListener("click", (ev) => {
+      const hit = ev.target instanceof Element ? ev.target.closest("[data-visit]") : null;
+      if (hit && !hit.closest(".visit-pin")) {
+        this.chosen = hit.dataset.visit;
+        this.render();
+      }
+    });
     if (recs) {
       this.recs = recs;
       new MutationObserver(() => this.annotate()).observe(recs, { childList: true });
@@ -80,6 +105,10 @@ export class VisitsBoard {
     } catch {
       return; // offline or refused: keep what is shown
     }
+    const active = document.activeElement;
+    if (active && ["INPUT", "SELECT"].includes(active.tagName) && this.root.contains(active)) {
+      return; // the dispatcher is filling in a pin: the next change redraws
+    }
     this.render();
     this.annotate();
   }
@@ -88,29 +117,104 @@ export class VisitsBoard {
     const root = this.root;
     root.replaceChildren();
     const plan = this.plan;
-    if (!plan || (!plan.routes.length && !this.visits.length)) {
-      root.append(el("p", "muted", t("visits.none")));
-      return;
+    if (!plan) return;
+    if (plan.revision) {
+      root.append(el("p", "muted visits-plan", t("visits.plan", {
+        rev: plan.revision, cause: plan.cause || "–", at: plan.planned_at ? fmtTime(plan.planned_at) : "",
+      })));
     }
-    root.append(el("p", "muted visits-plan", t("visits.plan", {
-      rev: plan.revision, cause: plan.cause || "–", at: plan.planned_at ? fmtTime(plan.planned_at) : "",
-    })));
+    if (plan.routes.length) this._timeline(plan);
+    else root.append(el("p", "muted", t("visits.none")));
+    const byId = new Map(this.visits.map((v) => [v.visit_id, v]));
+    const list = (title, cls, items) => {
+      if (!items.length) return;
+      root.append(el("h3", cls, title));
+      const ul = el("ul", `plain ${cls}`);
+      for (const v of items) {
+        const li = el("li", "", `${v.visit_id} · ${v.patient_ref} · ${v.location.label || ""} · ` +
+          t("visits.window", { from: fmtTime(v.earliest_start), to: fmtTime(v.latest_start) }));
+        li.dataset.visit = v.visit_id;
+        ul.append(li);
+      }
+      root.append(ul);
+    };
+    list(t("visits.risk"), "visits-risk", this.visits.filter((v) => v.at_risk));
+    list(t("visits.postponed"), "visits-postponed", this.visits.filter((v) => v.postponed));
+    list(t("visits.unplaced"), "visits-unplaced",
+      (plan.unplaced || []).map((id) => byId.get(id)).filter(Boolean));
+    const chosen = byId.get(this.chosen);
+    if (chosen) this._pinForm(chosen, plan);
+  }
+
+  /** A dispatcher pins the chosen visit to a unit and/or a time (or cancels it). */
+  _pinForm(v, plan) {
+    const form = el("form", "visit-pin stack");
+    form.dataset.visit = v.visit_id;
+    form.append(el("strong", "", `${v.visit_id} · ${v.patient_ref} · ` +
+      t("visits.window", { from: fmtTime(v.earliest_start), to: fmtTime(v.latest_start) })));
+    const unitLabel = el("label", "", t("visits.pin_unit"));
+    const unit = el("select", "visit-pin-unit");
+    unit.append(new Option(t("visits.any"), ""));
+    for (const r of plan.routes) unit.append(new Option(r.unit_id, r.unit_id, false, r.unit_id === v.pinned_unit));
+    unitLabel.append(unit);
+    const timeLabel = el("label", "", t("visits.pin_time"));
+    const at = el("input", "visit-pin-time");
+    at.type = "datetime-local";
+    at.value = v.pinned_start ? toStockholmLocal(v.pinned_start) : "";
+    timeLabel.append(at);
+    const pin = el("button", "visit-pin-button", t("visits.pin"));
+    pin.type = "submit";
+    const cancel = el("button", "visit-cancel-button danger", t("visits.cancel"));
+    cancel.type = "button";
+    const status = el("p", "muted visit-pin-status", this.pinStatus.get(v.visit_id) || "");
+    status.setAttribute("role", "status");
+    form.append(unitLabel, timeLabel, pin, cancel, status);
+    const send = async (path, body) => {
+      try {
+        await api(`/api/visits/${encodeURIComponent(v.visit_id)}/${path}`, { method: "POST", body, token: this.token });
+        status.textContent = t("visits.pinned", { id: v.visit_id });
+        this.pinStatus.set(v.visit_id, status.textContent); // kept over the redraw it causes
+        if (form.contains(document.activeElement)) document.activeElement.blur();
+      } catch (exc) {
+        status.textContent = exc.message;
+      }
+    };
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const when = at.value ? fromStockholmLocal(at.value) : null;
+      send("pin", { unit_id: unit.value || null, start: when ? when.toISOString() : null });
+    });
+    cancel.addEventListener("click", () => send("cancel", { reason: "" }));
+    this.root.append(form);
+  }
+
+  _timeline(plan) {
+    const root = this.root;
     const byId = new Map(this.visits.map((v) => [v.visit_id, v]));
     const times = plan.routes.flatMap((r) => [Date.parse(r.depart), Date.parse(r.back)]);
     const from = Math.min(...times);
     const span = Math.max(1, Math.max(...times) - from);
     const pos = (iso) => `${(100 * (Date.parse(iso) - from)) / span}%`;
     const width = (a, b) => `${Math.max(0.8, (100 * (Date.parse(b) - Date.parse(a))) / span)}%`;
+    const scale = el("div", "visit-scale");
+    scale.append(el("span", "", fmtTime(new Date(from).toISOString())),
+      el("span", "", fmtTime(new Date(from + span).toISOString())));
+    root.append(scale);
     for (const route of plan.routes) {
       const row = el("div", "visit-row");
       row.dataset.unit = route.unit_id;
       row.append(el("span", "visit-unit", route.unit_id));
       const bar = el("div", "visit-bar");
+      let last = route.depart;
       for (const stop of route.stops) {
-        const drive = el("span", "seg drive");
-        drive.style.left = pos(stop.arrival);
-        drive.style.width = "0.6%";
-        bar.append(drive);
+        if (Date.parse(stop.arrival) > Date.parse(last)) {
+          const drive = el("span", "seg drive");
+          drive.title = `${fmtTime(last)}–${fmtTime(stop.arrival)}`;
+          drive.style.left = pos(last);
+          drive.style.width = width(last, stop.arrival);
+          bar.append(drive);
+        }
+        last = stop.end;
         const v = byId.get(stop.visit_id);
         const seg = el("span", `seg visit${v && v.at_risk ? " risk" : ""}${v && v.status === "started" ? " started" : ""}`,
           stop.visit_id);
@@ -128,26 +232,18 @@ export class VisitsBoard {
         bar.append(brk);
       }
       const acute = this.unitOf(route.unit_id);
-      if (acute) row.append(el("span", "visit-acute", `${t("visits.callout")} ${acute}`));
+      if (acute && acute.since) { // the callout as the planner expects it: 90 min from then
+        const ends = new Date(Date.parse(acute.since) + BUSY_MS).toISOString();
+        const block = el("span", "seg acute", acute.callout_id);
+        block.title = `${t("visits.callout")} ${acute.callout_id}`;
+        block.style.left = pos(new Date(Math.max(from, Date.parse(acute.since))).toISOString());
+        block.style.width = width(acute.since, ends);
+        bar.append(block);
+      }
       row.append(bar);
+      if (acute) row.append(el("span", "visit-acute", `${t("visits.callout")} ${acute.callout_id}`));
       root.append(row);
     }
-    const list = (title, cls, items) => {
-      if (!items.length) return;
-      root.append(el("h3", cls, title));
-      const ul = el("ul", `plain ${cls}`);
-      for (const v of items) {
-        const li = el("li", "", `${v.visit_id} · ${v.patient_ref} · ${v.location.label || ""} · ` +
-          t("visits.window", { from: fmtTime(v.earliest_start), to: fmtTime(v.latest_start) }));
-        li.dataset.visit = v.visit_id;
-        ul.append(li);
-      }
-      root.append(ul);
-    };
-    list(t("visits.risk"), "visits-risk", this.visits.filter((v) => v.at_risk));
-    list(t("visits.postponed"), "visits-postponed", this.visits.filter((v) => v.postponed));
-    list(t("visits.unplaced"), "visits-unplaced",
-      (plan.unplaced || []).map((id) => byId.get(id)).filter(Boolean));
   }
 
   /** Under each recommended unit: the visits taking it now would push. */

@@ -3,16 +3,18 @@
 import { api } from "./session.js";
 
 // Colour and width per road class (the server's RoadClass names, lowercased).
+// Slate greys and blue-greys, darker and wider for bigger roads: no green, orange or red, which
+// mean "available" and the priorities on the pins drawn over them.
 export const ROAD_STYLE = {
-  motorway: { color: "#b3261e", weight: 5 },
-  trunk: { color: "#c2410c", weight: 4.5 },
-  primary: { color: "#b45309", weight: 4 },
-  secondary: { color: "#4d7c0f", weight: 3 },
-  tertiary: { color: "#57534e", weight: 2.5 },
-  unclassified: { color: "#78716c", weight: 2 },
-  residential: { color: "#a8a29e", weight: 1.5 },
-  service: { color: "#d6d3d1", weight: 1 },
-  track: { color: "#d6d3d1", weight: 1, dashArray: "4 4" },
+  motorway: { color: "#1e293b", weight: 5 },
+  trunk: { color: "#334155", weight: 4.5 },
+  primary: { color: "#475569", weight: 4 },
+  secondary: { color: "#64748b", weight: 3 },
+  tertiary: { color: "#94a3b8", weight: 2.5 },
+  unclassified: { color: "#a1a1aa", weight: 2 },
+  residential: { color: "#b8bcc4", weight: 1.5 },
+  service: { color: "#d4d4d8", weight: 1 },
+  track: { color: "#d4d4d8", weight: 1, dashArray: "4 4" },
 };
 const DRAW_ORDER = Object.keys(ROAD_STYLE).reverse(); // small roads first, big ones on top
 

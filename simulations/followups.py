@@ -1,0 +1,311 @@
+"""Follow-up visits in a simulated run: booked from the acute work, planned each day, done by
+the units between callouts, re-planned when a callout takes a unit, and their key figures.
+
+The same core and planner as the live service: visits are booked with ``BookVisit`` (source
+``follow_up``, the incident's callout), each day is planned at ``plan_hour`` from
+:func:`dispatch.visit_plan.day_input` with :func:`routing.plan` and recorded with
+``RecordDayPlan``; when an acute callout takes a unit with visits left, the rest of the day is
+re-planned with :func:`routing.replan` (a visit under way is broken off: not met). A unit
+starts its next planned visit at its planned start if it is free then (not on a callout or
+driving home), else tries again every :data:`RETRY_S` while the window is open; it stands at
+the visit's address while there, so an acute callout is reached from there, and drives home
+after its last visit of the day.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+
+from dispatch.commands import BookVisit, FinishVisit, MarkVisitNotMet, StartVisit
+from dispatch.errors import DispatchError
+from dispatch.model import Location
+from dispatch.rota import ShiftPattern
+from dispatch.visit_plan import day_input, record_plan
+from dispatch.visits import VisitSource, VisitStatus
+from simulations.spec import Booking, FollowUpDemand, Scenario, UnitSpec
+
+if TYPE_CHECKING:
+    from routing.problems import Plan
+
+__all__ = ["RETRY_S", "FollowUpDesk", "VisitRecord", "followup_kpis", "rota_of"]
+
+#: How long a unit busy at a visit's planned start waits before trying again.
+RETRY_S = 600.0
+
+
+@dataclass(frozen=True, slots=True)
+class VisitRecord:
+    """What became of one follow-up visit (times in run seconds)."""
+
+    visit_id: str
+    booked_s: float
+    earliest_s: float
+    latest_s: float
+    status: str
+    unit_id: str = ""
+    started_s: float | None = None
+    done_s: float | None = None
+    postponed: int = 0
+    interrupted: bool = False
+
+    @property
+    def in_window(self) -> bool:
+        """Done, and started within its window."""
+        return self.status == "done" and self.started_s is not None and \
+            self.earliest_s <= self.started_s <= self.latest_s
+
+
+def rota_of(units: Sequence[UnitSpec]) -> tuple[ShiftPattern, ...]:
+    """The scenario's shifts as the core's rota patterns (ISO weekdays, local clock times)."""
+    out = []
+    for u in units:
+        for s in u.shifts:
+            end = s.end_min % 1440
+            if end == s.start_min:
+                continue  # a 24-hour shift has no pattern; plan only extra shifts then
+            out.append(ShiftPattern(u.id, frozenset(d + 1 for d in s.days),
+                                    time(s.start_min // 60, s.start_min % 60),
+                                    time(end // 60, end % 60)))
+    return tuple(out)
+
+
+class FollowUpDesk:
+    """Drives the follow-up visits of one run through the simulator ``sim`` (engine._Sim)."""
+
+    def __init__(self, sim: Any, spec: FollowUpDemand, scenario: Scenario, seed: int) -> None:
+        self.sim = sim
+        self.spec = spec
+        self.rota = rota_of(scenario.units)
+        self.tz = scenario.tz
+        self.rng = random.Random(f"followups/{seed}")
+        self.revision = 0
+        self.previous: tuple[str, Plan] | None = None
+        self.postponed: dict[str, int] = {}
+        self.interrupted: set[str] = set()
+        self.started: dict[str, float] = {}
+        self.done: dict[str, float] = {}
+        self.drive_s: dict[str, int] = {}  # the last plan's drive per day
+        self.plans = 0
+        self.replans = 0
+        self.refused = 0  # bookings of the CSV the core refused
+
+    def handlers(self) -> dict[str, Callable[..., None]]:
+        return {"day_plan": self.on_day_plan, "visit_start": self.on_visit_start,
+                "visit_done": self.on_visit_done, "booking": self.on_booking}
+
+    def setup(self) -> None:
+        sim = self.sim
+        start = sim.clock.start
+        for d in range(sim.sc.days):
+            day = sim.sc.start + timedelta(days=d)
+            at = datetime.combine(day, time(0), self.tz) + timedelta(hours=self.spec.plan_hour)
+            sim.push((at - start).total_seconds(), "day_plan")
+        for booking in self.spec.bookings:
+            when = booking.booked_at or start
+            sim.push(max(0.0, (when - start).total_seconds()), "booking", booking)
+
+    def on_booking(self, b: Booking) -> None:
+        """A visit of the booking CSV is booked by psychiatry (refused, e.g. a window already
+        over, it is counted in :attr:`refused` and left out)."""
+        cost = None if b.postpone_cost_min is None else int(b.postpone_cost_min * 60)
+        try:
+            self.sim.do(BookVisit(
+                patient_ref=b.patient_ref, location=Location(b.lat, b.lon, label=b.place),
+                earliest_start=b.earliest_start, latest_start=b.latest_start,
+                duration_s=int(b.duration_min * 60), competences=("doctor",) if b.doctor else (),
+                staff=b.staff,
+                postpone_cost=cost,
+                source=VisitSource.AGENCY, agency="psychiatry"), actor="psychiatry")
+        except DispatchError:
+            self.refused += 1
+
+    # -- booking -----------------------------------------------------------------------------
+
+    def callout_done(self, callout_id: str, scene: tuple[float, float], label: str) -> None:
+        """An attended incident ends: maybe book its follow-up, then give the freed unit its
+        visits again."""
+        spec = self.spec
+        if self.rng.random() < spec.share:
+            now = self.sim.clock.now()
+            day = now.astimezone(self.tz).date() + timedelta(days=spec.after_days)
+            opens = datetime.combine(day, time(0), self.tz) + timedelta(
+                hours=spec.window_start_hour)
+            opens = max(opens, now)
+            postponable = self.rng.random() < spec.postponable_share
+            doctor = self.rng.random() < spec.doctor_share
+            self.sim.do(BookVisit(
+                patient_ref=f"F-{callout_id}", location=Location(*scene, label=label),
+                earliest_start=opens, latest_start=opens + timedelta(hours=spec.window_hours),
+                duration_s=int(spec.duration_min * 60),
+                competences=("doctor",) if doctor else (),
+                postpone_cost=int(spec.postpone_cost_min * 60) if postponable else None,
+                source=VisitSource.FOLLOW_UP, callout_id=callout_id), actor="psychiatry")
+        if self._open_today():
+            self.plan("unit free")
+
+    def _open_today(self) -> bool:
+        now = self.sim.clock.now()
+        day_end = datetime.combine(now.astimezone(self.tz).date() + timedelta(days=1), time(0),
+                                   self.tz)
+        return any(v.status.is_open and v.earliest_start < day_end and v.latest_start >= now
+                   for v in self.sim.state.visits.values())
+
+    # -- planning ----------------------------------------------------------------------------
+
+    def _travel(self, places: Sequence[Location]) -> list[list[float]]:
+        points = [(p.lat, p.lon) for p in places]
+        now = self.sim.clock.now()
+        return [list(self.sim.roads.times_from(a, points, now)) for a in points]
+
+    def on_day_plan(self) -> None:
+        self.previous = None
+        self.plan("day start")
+
+    def plan(self, cause: str) -> None:
+        """Plan (or, when a unit was taken, re-plan) the rest of today and schedule it."""
+        import routing
+
+        sim = self.sim
+        now = sim.clock.now()
+        day = day_input(sim.state, self.rota, self.tz, now, self._travel)
+        if day is None or (not day.visit_ids and day.day not in sim.state.day_plans):
+            return
+        if self.previous is not None and self.previous[0] == day.day and cause == "unit taken":
+            _, plan = routing.replan(day.problem, self.previous[1], day.states, now_s=day.now_s,
+                                     time_limit_s=self.spec.replan_limit_s, seed=sim.seed)
+            self.replans += 1
+        else:
+            rest = routing.rest_of_day(day.problem, day.states, now_s=day.now_s)
+            plan = routing.plan(rest, time_limit_s=self.spec.plan_limit_s, seed=sim.seed,
+                                strict=False)
+            self.plans += 1
+        self.previous = (day.day, plan)
+        command = record_plan(day, plan, cause=cause)
+        sim.do(command, actor="planner")
+        for visit_id in command.postponed:
+            self.postponed[visit_id] = self.postponed.get(visit_id, 0) + 1
+        self.drive_s[day.day] = plan.travel_s
+        self.revision += 1
+        for route in command.routes:
+            for stop in route.stops:
+                visit = sim.state.visits[stop.visit_id]
+                if visit.status is VisitStatus.BOOKED:
+                    at = (stop.start - sim.clock.start).total_seconds()
+                    sim.push(max(at, sim.now_s), "visit_start", route.unit_id, stop.visit_id,
+                             self.revision)
+
+    def unit_taken(self, unit_id: str) -> None:
+        """An acute callout took ``unit_id``: break off its visit, re-plan if it had visits."""
+        sim = self.sim
+        for visit in sim.state.visits.values():
+            if visit.status is VisitStatus.STARTED and visit.unit_id == unit_id:
+                sim.do(MarkVisitNotMet(visit.visit_id, unit_id, "interrupted by an acute callout"),
+                       actor=unit_id)
+                self.interrupted.add(visit.visit_id)
+        if any(
+                r.unit_id == unit_id and any(sim.state.visits[s.visit_id].status.is_open
+                                             for s in r.stops)
+                for p in sim.state.day_plans.values() for r in p.routes):
+            self.plan("unit taken")
+
+    # -- doing the visits ----------------------------------------------------------------------
+
+    def _free(self, unit_id: str) -> bool:
+        crew = self.sim.crews[unit_id]
+        unit = self.sim.state.units[unit_id]
+        return crew.job is None and crew.leg is None and unit.callout_id is None and \
+            unit.status.is_free and not any(
+                v.status is VisitStatus.STARTED and v.unit_id == unit_id
+                for v in self.sim.state.visits.values())
+
+    def on_visit_start(self, unit_id: str, visit_id: str, revision: int) -> None:
+        sim = self.sim
+        if revision != self.revision:
+            return  # a newer plan scheduled its own visits
+        visit = sim.state.visits.get(visit_id)
+        if visit is None or visit.status is not VisitStatus.BOOKED:
+            return
+        now = sim.clock.now()
+        if not self._free(unit_id):
+            if now + timedelta(seconds=RETRY_S) <= visit.latest_start:
+                sim.push(sim.now_s + RETRY_S, "visit_start", unit_id, visit_id, revision)
+            return
+        try:
+            sim.do(StartVisit(visit_id, unit_id), actor=unit_id)
+        except DispatchError:
+            return
+        self.started[visit_id] = sim.now_s
+        crew = sim.crews[unit_id]
+        crew.token += 1
+        sim.report_position(crew, (visit.location.lat, visit.location.lon), visit.location.label)
+        sim.push(sim.now_s + visit.duration_s, "visit_done", unit_id, visit_id)
+
+    def on_visit_done(self, unit_id: str, visit_id: str) -> None:
+        sim = self.sim
+        visit = sim.state.visits.get(visit_id)
+        if visit is None or visit.status is not VisitStatus.STARTED or visit.unit_id != unit_id:
+            return  # broken off by an acute callout
+        sim.do(FinishVisit(visit_id, unit_id), actor=unit_id)
+        self.done[visit_id] = sim.now_s
+        if not self._more_today(unit_id):
+            crew = sim.crews[unit_id]
+            here = (visit.location.lat, visit.location.lon)
+            t = sim.roads.time(here, crew.home, sim.clock.now())
+            crew.token += 1
+            crew.leg, crew.leg_line = (here, crew.home, sim.now_s, sim.now_s + t), None
+            sim.push(sim.now_s + t, "home", unit_id, crew.token)
+
+    def _more_today(self, unit_id: str) -> bool:
+        for plan in self.sim.state.day_plans.values():
+            for route in plan.routes:
+                if route.unit_id == unit_id and any(
+                        self.sim.state.visits[s.visit_id].status is VisitStatus.BOOKED
+                        for s in route.stops):
+                    return True
+        return False
+
+    # -- results -------------------------------------------------------------------------------
+
+    def records(self) -> tuple[VisitRecord, ...]:
+        start: datetime = self.sim.clock.start
+
+        def secs(t: datetime) -> float:
+            return (t - start).total_seconds()
+
+        return tuple(
+            VisitRecord(
+                visit_id=v.visit_id, booked_s=secs(v.booked_at), earliest_s=secs(v.earliest_start),
+                latest_s=secs(v.latest_start), status=v.status.value, unit_id=v.unit_id or "",
+                started_s=self.started.get(v.visit_id), done_s=self.done.get(v.visit_id),
+                postponed=self.postponed.get(v.visit_id, 0),
+                interrupted=v.visit_id in self.interrupted)
+            for v in sorted(self.sim.state.visits.values(), key=lambda v: v.visit_id))
+
+    def drive_total_s(self) -> float:
+        return float(sum(self.drive_s.values()))
+
+
+def followup_kpis(visits: Sequence[VisitRecord], drive_s: float, end_s: float
+                  ) -> dict[str, float]:
+    """The follow-up figures of a run: visits booked, done within their window, postponed,
+    not met, broken off by an acute callout, missed (window over, never done), planned drive."""
+    due = [v for v in visits if v.latest_s <= end_s]  # windows that closed within the run
+    n = len(due)
+
+    def share(pred: Callable[[VisitRecord], bool]) -> float:
+        return sum(1 for v in due if pred(v)) / n if n else float("nan")
+
+    return {
+        "visits_booked": float(len(visits)),
+        "visits_done_share": share(lambda v: v.status == "done"),
+        "visits_in_window_share": share(lambda v: v.in_window),
+        "visits_postponed_share": share(lambda v: v.postponed > 0),
+        "visits_not_met_share": share(lambda v: v.status == "not_met"),
+        "visits_interrupted_share": share(lambda v: v.interrupted),
+        "visits_missed_share": share(lambda v: v.status == "booked"),
+        "visit_drive_hours": drive_s / 3600.0,
+    }

@@ -1,0 +1,170 @@
+"""Follow-up visits in the simulator, against answers worked out by hand on the tiny map: an
+attended incident books a visit, the next day's plan sends the unit at the window's opening, an
+acute alarm breaks the visit off and is reached from the visit's address; the KPIs count it; the
+run's log replays to its state; the shipped scenario pairs with the acute-only one."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dispatch.events import DayPlanned, Envelope
+from dispatch.model import Agency, Category, OutcomeKind, Priority
+from dispatch.state import DispatchState
+from simulations.demand import DemandAlarm
+from simulations.engine import simulate
+from simulations.errors import ScenarioError
+from simulations.followups import followup_kpis
+from simulations.kpi import summarize
+from simulations.scenario import load_scenario, scenario_from_dict
+from tests.simulations._tiny import NODES, T0, tiny_graph, tiny_scenario
+
+ACK_TURNOUT_S = 30 + 5 * 60
+DAY = 86_400.0
+SCENARIOS = Path(__file__).resolve().parents[2] / "simulations" / "scenarios"
+
+
+def alarm(ref: str, where: str, minutes: float) -> DemandAlarm:
+    lat, lon = NODES[where]
+    return DemandAlarm(reference=ref, received_at=T0 + timedelta(minutes=minutes),
+                       agency=Agency.AMBULANCE, priority=Priority.URGENT,
+                       category=Category.SUICIDE_RISK, lat=lat, lon=lon, municipality=where,
+                       place=where, outcome=OutcomeKind.STAYED_HOME, on_scene_s=3600,
+                       at_facility_s=1200)
+
+
+@pytest.fixture(scope="module")
+def graph():  # type: ignore[no-untyped-def]
+    return tiny_graph()
+
+
+def scenario(graph: Any, alarms_per_year: float = 100, **followups: Any) -> Any:
+    data = tiny_scenario(
+        demand={"kind": "synthetic", "alarms_per_year": alarms_per_year},
+        units=[{"id": "U1", "base": "alpha",
+                "shifts": [{"start": "08:00", "end": "20:00", "days": "all"}]}],
+        followups={"share": 1.0, "window_start_hour": 14, "window_hours": 4,
+                   "duration_min": 45, "postponable_share": 0.0, "plan_hour": 7, **followups})
+    return scenario_from_dict(data, graph=graph)
+
+
+def test_an_attended_incident_books_a_visit_done_next_day_at_the_window(graph: Any) -> None:
+    sc = scenario(graph)
+    res = simulate(sc, graph=graph, demand=[alarm("A1", "Beta", 10 * 60)])
+    (visit,) = res.visits
+    opens = DAY + 14 * 3600  # day 2, 14:00 UTC
+    assert (visit.earliest_s, visit.latest_s) == (opens, opens + 4 * 3600)
+    assert visit.status == "done" and visit.unit_id == "U1"
+    assert visit.started_s == pytest.approx(opens) and visit.in_window
+    assert visit.done_s == pytest.approx(opens + 45 * 60)
+    kpis = summarize(res, sc).scalars
+    assert kpis["visits_booked"] == 1 and kpis["visits_in_window_share"] == 1.0
+    assert kpis["visit_drive_hours"] == pytest.approx(2 * 1800 / 3600, abs=0.05)  # there, back
+
+
+def test_an_acute_alarm_breaks_a_visit_off_and_is_reached_from_the_visit(graph: Any) -> None:
+    sc = scenario(graph)
+    on_visit = (DAY + 14 * 3600 + 10 * 60) / 60  # day 2, 14:10: U1 is on the visit at Beta
+    res = simulate(sc, graph=graph, demand=[alarm("A1", "Beta", 10 * 60),
+                                            alarm("A2", "Gamma", on_visit)])
+    acute = next(r for r in res.records if r.reference == "A2")
+    assert acute.response_s == pytest.approx(ACK_TURNOUT_S + 1200)  # Beta-Gamma, not 3000
+    first = next(v for v in res.visits if v.started_s is not None)
+    assert first.interrupted and first.status == "not_met"
+    kpis = summarize(res, sc).scalars
+    assert kpis["visits_interrupted_share"] > 0
+
+
+def test_without_followups_the_same_alarm_is_reached_from_the_base(graph: Any) -> None:
+    sc = dataclasses.replace(scenario(graph), followups=None)
+    on_visit = (DAY + 14 * 3600 + 10 * 60) / 60
+    res = simulate(sc, graph=graph, demand=[alarm("A1", "Beta", 10 * 60),
+                                            alarm("A2", "Gamma", on_visit)])
+    acute = next(r for r in res.records if r.reference == "A2")
+    assert acute.response_s == pytest.approx(ACK_TURNOUT_S + 3000)
+    assert res.visits == () and "visits_booked" not in summarize(res, sc).scalars
+
+
+def test_a_run_with_visits_replays_from_its_log_and_plans_each_visit_once(graph: Any) -> None:
+    sc = dataclasses.replace(scenario(graph, 1500, postponable_share=0.5), days=6)
+    res = simulate(sc, graph=graph, seed=3, keep_log=True)
+    assert res.log is not None and res.visits
+    state = DispatchState.replay(res.log)
+    assert sorted(state.visits) == [v.visit_id for v in res.visits]
+    for env in res.log:
+        if isinstance(env.event, DayPlanned):
+            ids = [s.visit_id for r in env.event.routes for s in r.stops]
+            ids += [*env.event.postponed, *env.event.unplaced]
+            assert len(ids) == len(set(ids))
+    assert {v.status for v in res.visits} <= {"done", "not_met", "booked", "started"}
+    assert all(isinstance(e, Envelope) for e in res.log)
+
+
+@pytest.mark.parametrize(("key", "value"), [("share", 2), ("duration_min", 1), ("colour", 1)])
+def test_a_bad_followups_table_names_its_key(graph: Any, key: str, value: Any) -> None:
+    with pytest.raises(ScenarioError, match=f"followups.{key}"):
+        scenario(graph, **{key: value})
+
+
+def test_the_kpis_count_windows_that_closed_within_the_run() -> None:
+    assert followup_kpis((), 0.0, DAY)["visits_done_share"] != 0.0  # nan: nothing due
+
+
+def test_the_shipped_follow_up_scenario_pairs_with_the_acute_only_one() -> None:
+    with_visits = load_scenario(SCENARIOS / "norrbotten_followups.toml")
+    acute_only = load_scenario(SCENARIOS / "norrbotten_today.toml")
+    assert with_visits.followups is not None and acute_only.followups is None
+    strip = {"name", "description", "followups", "source"}
+    same = {f.name for f in dataclasses.fields(acute_only)} - strip
+    assert all(getattr(with_visits, k) == getattr(acute_only, k) for k in same)
+
+
+def write_bookings(tmp_path: Path, rows: list[str]) -> Path:
+    path = tmp_path / "bookings.csv"
+    path.write_text("patient_ref,booked_at,earliest_start,latest_start,place,duration_min,"
+                    "doctor,staff,postpone_cost_min\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_a_booking_csv_books_its_visits_and_they_are_done(graph: Any, tmp_path: Path) -> None:
+    path = write_bookings(tmp_path, [
+        "P-1,,2026-01-05T10:00:00+00:00,2026-01-05T12:00:00+00:00,Beta,30,no,1,",
+        "P-2,2026-01-05T09:00:00+00:00,2026-01-06T14:00:00,2026-01-06T16:00:00,Gamma,45,,1,",
+    ])
+    sc = scenario(graph, share=0.0, csv=str(path))
+    assert sc.followups is not None and len(sc.followups.bookings) == 2
+    res = simulate(sc, graph=graph, demand=[])
+    first, second = res.visits
+    assert first.status == "done" and first.started_s == pytest.approx(10 * 3600)
+    assert second.status == "done" and second.in_window
+    assert second.earliest_s == DAY + 14 * 3600  # no offset: the scenario's zone (UTC here)
+
+
+@pytest.mark.parametrize(("row", "column"), [
+    ("19850101-1234,,2026-01-05T10:00,2026-01-05T12:00,Beta,30,,,", "patient_ref"),
+    ("P-1,,soon,2026-01-05T12:00,Beta,30,,,", "earliest_start"),
+    ("P-1,,2026-01-05T10:00,2026-01-05T12:00,Nowhere,30,,,", "place"),
+    ("P-1,,2026-01-05T10:00,2026-01-05T12:00,Beta,2,,,", "duration_min"),
+    ("P-1,,2026-01-05T12:00,2026-01-05T10:00,Beta,30,,,", "latest_start"),
+])
+def test_a_bad_booking_row_is_named_by_row_and_column(graph: Any, tmp_path: Path, row: str,
+                                                      column: str) -> None:
+    path = write_bookings(tmp_path, [row])
+    with pytest.raises(ScenarioError, match=f"row 2.*{column}|{column}.*row 2"):
+        scenario(graph, csv=str(path))
+
+
+def test_a_visit_cheaper_to_postpone_than_to_drive_to_is_postponed(graph: Any,
+                                                                    tmp_path: Path) -> None:
+    path = write_bookings(tmp_path, [  # Gamma: 50 min each way; postponing costs 10 min
+        "P-3,,2026-01-06T14:00:00+00:00,2026-01-06T16:00:00+00:00,Gamma,45,,1,10"])
+    sc = scenario(graph, share=0.0, csv=str(path))
+    res = simulate(sc, graph=graph, demand=[])
+    (only,) = res.visits
+    assert only.postponed >= 1 and only.status == "booked"
+    kpis = summarize(res, sc).scalars
+    assert kpis["visits_postponed_share"] == 1.0 and kpis["visits_missed_share"] == 1.0

@@ -1,0 +1,50 @@
+"""``/api/history``: finished callouts found by id, reference or place and filtered by priority,
+agency, status and day; a day's callouts as CSV without patient free text; only for watchers."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from tests.web.conftest import Server
+from tests.web.routes.test_stats import NOTE, REASON, _closed_callout
+
+
+def test_finished_callouts_are_found_and_filtered(server: Server) -> None:
+    cid, other = _closed_callout(server)
+    with server.http("police") as police:
+        still_open = police.post("/api/alarms", json={
+            "reference": "ST-3", "priority": 1, "category": "psychosis",
+            "location": {"place": "Luleå"}}).json()["callout_id"]
+    today = datetime.now(ZoneInfo("Europe/Stockholm")).date().isoformat()
+    with server.http("dispatcher") as http:
+        def ids(**params: object) -> list[str]:
+            reply = http.get("/api/history", params=params)
+            assert reply.status_code == 200, reply.text
+            return [c["callout_id"] for c in reply.json()["callouts"]]
+
+        assert set(ids()) == {cid, other}  # the open one is not history yet
+        assert still_open not in ids()
+        assert ids(q="st-1") == [cid] and ids(q="kalix") == [other] and ids(q=cid) == [cid]
+        assert ids(q="boden st-2") == []  # every word must match
+        assert ids(priority=2) == [other] and ids(status="closed") == [cid]
+        assert ids(agency="police", status="cancelled") == [other] and ids(agency="ambulance") == []
+        assert set(ids(date=today)) == {cid, other} and ids(date="2020-01-01") == []
+        row = http.get("/api/history", params={"q": "ST-1"}).json()["callouts"][0]
+        assert row["outcome"] == "referred_primary_care" and row["response_min"] is not None
+        bad = http.get("/api/history", params={"date": "15/1"})
+        assert bad.status_code == 422 and bad.json()["field"] == "date"
+
+        export = http.get("/api/history/export.csv", params={"date": today})
+        assert export.status_code == 200
+        assert export.headers["content-type"].startswith("text/csv")
+        assert f"mae-{today}.csv" in export.headers["content-disposition"]
+        rows = list(csv.DictReader(io.StringIO(export.text)))
+        assert [r["callout_id"] for r in rows] == [cid, other, still_open]
+        assert rows[1]["status"] == "cancelled" and rows[0]["references"] == "ST-1"
+        assert NOTE not in export.text and REASON not in export.text
+    with server.http("manager") as manager:  # no places for a manager
+        assert manager.get("/api/history").status_code == 403
+        assert manager.get("/api/history/export.csv").status_code == 403

@@ -1,0 +1,144 @@
+"""Follow-up visits through the pages in a real Chromium against a real server: psychiatry books
+three visits on the agency page, the day plan reaches the crew's phone and the dispatcher's
+timeline, the dispatcher pins one to a unit on the page, the crew starts one, goes offline and
+finishes it, an acute alarm takes the unit, the plan changes on both pages (flagged on the
+phone until seen), and nothing sent offline is lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.web.conftest import ManualClock, Server, free_port, make_tokens, screenshot, serve_app
+from web.app import create_app
+from web.settings import Settings
+
+MORNING = datetime(2026, 1, 15, 7, 0, tzinfo=UTC)  # 08:00 in Stockholm
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+DESKTOP = {"viewport": {"width": 1280, "height": 900}}
+WAIT_MS = 30_000
+BOOKINGS = (("P-101", "Luleå", "09:00", "12:00"), ("P-102", "Boden", "10:00", "14:00"),
+            ("P-103", "Luleå", "13:00", "16:00"))
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    db = tmp_path / "pages_visits.sqlite3"
+    port = free_port()
+    app = create_app(Settings(database=db, port=port, demo_units=True, tick_interval_s=0.2,
+                              ack_timeout_s=3600, plan_time_limit_s=0.3,
+                              replan_time_limit_s=0.2), clock=ManualClock(MORNING))
+    srv = serve_app(app, port, db, make_tokens(db))
+    yield srv
+    srv.stop()
+
+
+def book_on_agency_page(browser: Any, server: Server) -> list[str]:
+    context = browser.new_context(**DESKTOP)
+    page = context.new_page()
+    page.goto(f"{server.base}/agency#token={server.tokens['psychiatry']}")
+    page.wait_for_selector("#visit-form", timeout=WAIT_MS)
+    ids = []
+    for ref, place, start, end in BOOKINGS:
+        page.fill("#visit-ref", ref)
+        page.fill("#visit-place", place)
+        page.fill("#visit-from", f"2026-01-15T{start}")
+        page.fill("#visit-to", f"2026-01-15T{end}")
+        page.click("#visit-book")
+        page.wait_for_function(
+            "n => document.querySelectorAll('#visit-list li[data-visit]').length >= n",
+            arg=len(ids) + 1, timeout=WAIT_MS)
+        ids = page.eval_on_selector_all("#visit-list li[data-visit]",
+                                        "els => els.map(e => e.dataset.visit)")
+    screenshot(page, "agency-visits-desktop")
+    context.close()
+    return list(ids)
+
+
+def test_booked_visits_reach_the_crew_and_a_re_plan_reaches_both_pages(
+        browser: Any, server: Server) -> None:
+    ids = book_on_agency_page(browser, server)
+    assert len(ids) == 3
+    desk = browser.new_context(**DESKTOP)
+    dispatch = desk.new_page()
+    dispatch.goto(f"{server.base}/dispatch#token={server.tokens['dispatcher']}")
+    # two of them on Sunderby whatever the planner likes: one pinned on the page, one by REST
+    dispatch.click(f"#visits-board .seg.visit[data-visit='{ids[0]}']", timeout=WAIT_MS)
+    dispatch.select_option("#visits-board .visit-pin-unit", "MAE-SUNDERBY")
+    dispatch.click("#visits-board .visit-pin-button")
+    dispatch.wait_for_selector(f"#visits-board .visit-pin-status:has-text('{ids[0]}')",
+                               timeout=WAIT_MS)
+    with server.http("dispatcher") as c:
+        assert c.get(f"/api/visits/{ids[0]}").json()["pinned_unit"] == "MAE-SUNDERBY"
+        assert c.post(f"/api/visits/{ids[1]}/pin",
+                      json={"unit_id": "MAE-SUNDERBY"}).status_code == 200
+    for visit_id in ids[:2]:
+        dispatch.wait_for_selector(f"#visits-board .visit-row[data-unit='MAE-SUNDERBY'] "
+                                   f".seg.visit[data-visit='{visit_id}']", timeout=WAIT_MS)
+
+    phone = browser.new_context(**PHONE)
+    crew = phone.new_page()
+    crew.goto(f"{server.base}/crew#token={server.tokens['crew_sun']}")
+    crew.wait_for_function("() => window.maeCrew && window.maeCrew.ready", timeout=WAIT_MS)
+    crew.wait_for_function(
+        "() => document.querySelectorAll('#visits-panel li.visit-item').length >= 2",
+        timeout=WAIT_MS)
+    screenshot(crew, "crew-visits-phone")
+    first = crew.get_attribute("#visits-panel li.visit-item", "data-visit")
+    crew.click(f"#visits-panel li[data-visit='{first}'] button.visit-route")
+    crew.wait_for_selector(f"#visits-panel li[data-visit='{first}'] .visit-steps li",
+                           timeout=WAIT_MS)
+    assert first in ids[:2]
+    crew.click(f"#visits-panel li[data-visit='{first}'] button.visit-start")
+    crew.wait_for_selector("#outbox[data-count='0']", state="attached", timeout=WAIT_MS)
+    with server.http("dispatcher") as c:
+        assert c.get(f"/api/visits/{first}").json()["status"] == "started"
+
+    # offline: the crew finishes the visit; meanwhile an acute alarm takes its unit
+    phone.set_offline(True)
+    crew.click(f"#visits-panel li[data-visit='{first}'] button.visit-done")
+    crew.wait_for_selector("#outbox[data-count='1']", state="attached", timeout=WAIT_MS)
+    before = dispatch.text_content("#visits-board .visits-plan")
+    with server.http("police") as c:
+        alarm = c.post("/api/alarms", json={"reference": "P-9", "location": {"place": "Luleå"},
+                                            "priority": 1, "category": "psychosis"}).json()
+    dispatcher = server.socket("/ws/dispatch", "dispatcher")
+    dispatcher.ready()
+    assert dispatcher.request({"type": "assign", "callout_id": alarm["callout_id"],
+                               "unit_id": "MAE-SUNDERBY"})["type"] == "ok"
+    dispatcher.close()
+    dispatch.wait_for_function(
+        "before => { const p = document.querySelector('#visits-board .visits-plan');"
+        " return p && p.textContent !== before && p.textContent.includes('unit taken'); }",
+        arg=before, timeout=WAIT_MS)
+    taken = "#visits-board .visit-row[data-unit='MAE-SUNDERBY'] .seg.acute"
+    dispatch.wait_for_selector(f"{taken}:has-text('{alarm['callout_id']}')",  # on its day
+                               timeout=WAIT_MS)
+    screenshot(dispatch, "dispatcher-visits-desktop")
+
+    phone.set_offline(False)  # back: the outbox sends the visit done, and the change shows
+    crew.wait_for_selector("#outbox[data-count='0']", state="attached", timeout=WAIT_MS)
+    crew.wait_for_selector("#visits-panel .visits-changed", timeout=WAIT_MS)
+    screenshot(crew, "crew-visits-replanned-phone")
+    crew.click("#visits-panel .visits-seen")
+    crew.wait_for_selector("#visits-panel .visits-changed", state="detached", timeout=WAIT_MS)
+
+    with server.http("dispatcher") as c:
+        visits = {v["visit_id"]: v for v in c.get("/api/visits",
+                                                  params={"open_only": False}).json()}
+        plan = c.get("/api/visits/plan").json()
+    assert visits[first]["status"] == "done"  # sent offline, arrived once
+    assert sorted(visits) == sorted(ids)
+    placed = [s["visit_id"] for r in plan["routes"] for s in r["stops"]]
+    everywhere = placed + plan["postponed"] + plan["unplaced"]
+    assert len(everywhere) == len(set(everywhere))
+    assert set(everywhere) >= {v for v in ids if visits[v]["status"] == "booked"}
+    done_events = [e for e in server.events() if e.event.__class__.__name__ == "VisitDone"]
+    assert len(done_events) == 1
+    desk.close()
+    phone.close()

@@ -1,0 +1,102 @@
+"""The planning worker on a real state with the real solver: what makes it plan, that a plan it
+records holds every open visit once, that a visit running long or a unit taken re-plans from
+the previous plan (the visit under way stays on its unit), and that an unchanged plan is not
+recorded again."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, timedelta
+
+from dispatch.commands import Assign, Command, ReceiveAlarm, StartVisit, decide
+from dispatch.events import DayPlanned, Envelope, UnitAssigned, VisitBooked
+from dispatch.model import Agency, Alarm, Category, Priority
+from dispatch.state import DispatchState
+from tests.dispatch.test_state import run
+from tests.dispatch.test_visit_plan import NOW, ROTA, TOWNS, km_travel, setup, visit
+from tests.web.conftest import ManualClock
+from web.planning import DayPlanner
+
+
+@dataclass
+class Done:
+    last_seq: int
+
+
+def planner_on(state: DispatchState, log: list[Envelope], clock: ManualClock) -> DayPlanner:
+    async def execute(command: Command, *, actor: str) -> Done:
+        decision = decide(state, command, now=clock.now(), actor=actor)
+        for event in decision.events:
+            env = Envelope(state.last_seq + 1, event)
+            log.append(env)
+            state.apply(env)
+        return Done(state.last_seq)
+
+    return DayPlanner(state, execute, clock=clock, rota=lambda: (ROTA, UTC),
+                      travel=lambda: km_travel, plan_limit_s=0.1, replan_limit_s=0.1)
+
+
+def booked_day() -> tuple[DispatchState, list[Envelope]]:
+    state, log = setup()
+    for command in (visit(0, 9, 3), visit(1, 10, 3), visit(2, 12, 4), visit(4, 14, 2)):
+        assert run(state, log, command, NOW)
+    return state, log
+
+
+def test_a_plan_holds_every_open_visit_once_and_an_unchanged_one_is_not_recorded() -> None:
+    state, log = booked_day()
+    planner = planner_on(state, log, ManualClock(NOW))
+    first = asyncio.run(planner.plan_once("day start"))
+    assert first is not None and not first.replanned
+    plan = state.day_plans["2026-01-15"]
+    ids = [*plan.planned_ids(), *plan.postponed, *plan.unplaced]
+    assert sorted(ids) == sorted(state.visits) and len(ids) == len(set(ids))
+    seq = state.last_seq
+    assert asyncio.run(planner.plan_once("visits changed")) is None  # the same plan
+    assert state.last_seq == seq
+
+
+def test_a_visit_running_long_and_a_unit_taken_re_plan_from_the_previous_plan() -> None:
+    state, log = booked_day()
+    clock = ManualClock(NOW)
+    planner = planner_on(state, log, clock)
+    asyncio.run(planner.plan_once("day start"))
+    (route,) = [r for r in state.day_plans["2026-01-15"].routes if r.stops][:1]
+    first = route.stops[0].visit_id
+    assert run(state, log, StartVisit(first, route.unit_id), NOW)
+    planner._day = "2026-01-15"
+    clock.advance(3 * 3600)  # 45 minutes were booked
+    planner._check_clock()
+    assert planner._causes == ["visit running long"]
+    again = asyncio.run(planner.plan_once("visit running long"))
+    assert again is not None and again.replanned
+    assert state.planned_unit(first) == route.unit_id  # the visit under way stays
+    planner._check_clock()
+    assert planner._causes == ["visit running long"]  # once per visit
+    planner._causes.clear()
+
+    alarm = Alarm(agency=Agency.POLICE, reference="R1", received_at=clock.now(),
+                  location=TOWNS[3], priority=Priority.ACUTE, category=Category.PSYCHOSIS)
+    assert run(state, log, ReceiveAlarm(alarm), clock.now())
+    assert run(state, log, Assign(sorted(state.callouts)[-1], route.unit_id), clock.now())
+    planner.notice(log[-1:])  # the unit with visits planned is taken
+    assert planner._causes == ["unit taken"]
+    taken = asyncio.run(planner.plan_once("unit taken"))
+    assert taken is None or taken.replanned  # None: the re-plan came out the same
+
+
+def test_what_makes_it_plan() -> None:
+    state, log = booked_day()
+    planner = planner_on(state, log, ManualClock(NOW))
+    at = NOW
+    planner.notice([Envelope(1, DayPlanned(at=at, day="2026-01-15", routes=()))])
+    assert planner._causes == []
+    planner.notice([Envelope(2, VisitBooked(at=at, visit_id="V9", patient_ref="P",
+                                            location=TOWNS[0], earliest_start=at,
+                                            latest_start=at + timedelta(hours=1),
+                                            duration_s=600))])
+    assert planner._causes == ["visits changed"]
+    planner.notice([Envelope(3, UnitAssigned(at=at, callout_id="C1", unit_id="U1", eta_s=None,
+                                             ack_deadline=at))])
+    assert planner._causes == ["visits changed"]  # U1 has no visits planned yet
