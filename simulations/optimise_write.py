@@ -123,6 +123,8 @@ def design_data(
         c = by_id[sid]
         if c.by_name:
             bases.append({"id": c.id, "place": c.place})
+        elif c.node:
+            bases.append({"id": c.id, "node": c.node})
         else:
             bases.append(
                 {"id": c.id, "place": c.place, "lat": round(c.lat, 6), "lon": round(c.lon, 6)}

@@ -184,7 +184,7 @@ def test_a_matrix_scenario_is_optimised_on_its_matrix_and_the_design_runs_from_a
     assert main(args) == 0
     written = tmp_path / "opt" / "optimised-1-bases.toml"
     raw = tomllib.loads(written.read_text(encoding="utf-8"))
-    assert [b["id"] for b in raw["bases"]] == ["b"]
+    assert raw["bases"] == [{"id": "b", "node": "B"}]
     assert raw["map"] == {
         "nodes": "../region/nodes.csv",
         "matrix": "../region/times.csv",
