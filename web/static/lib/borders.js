@@ -8,6 +8,7 @@ const NAME_ZOOM = 9;
  * (offline, or a service without them): the map works on without. */
 export async function addBorders(map, { token } = {}) {
   const L = window.L;
+  if (navigator.onLine === false) return null; // not even asked: a failed fetch is a console error
   let data;
   try {
     data = await api("/api/borders", { token });
