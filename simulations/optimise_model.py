@@ -17,7 +17,7 @@ import math
 import re
 import tomllib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +56,8 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 @dataclass(frozen=True, slots=True)
 class Candidate:
     """A place a base may go; ``place`` is how a scenario file names it (a map name, or a
-    label beside ``lat``/``lon``); ``existing`` for a base of the scenario itself."""
+    label beside ``lat``/``lon``); ``node`` the matrix node it stands on (a matrix map only);
+    ``existing`` for a base of the scenario itself."""
 
     id: str
     name: str
@@ -65,6 +66,7 @@ class Candidate:
     place: str
     by_name: bool
     existing: bool = False
+    node: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +106,22 @@ def candidate_sites(scenario: Scenario, graph: Terrain, kind: str | Path) -> lis
     """The allowed sites: the scenario's own bases first, then ``places`` (the map's and the
     scenario's hospitals and MAE bases), ``all-localities`` (every populated place) or those a
     TOML file lists as ``[[candidates]]`` with ``id`` and ``place`` (on a matrix map a node id)
-    or ``lat``/``lon``. Sites are written by name on a road map, by coordinates on a matrix."""
+    or ``lat``/``lon``. Sites are written by name on a road map, on a matrix by node (or by
+    coordinates when they stand on none)."""
+    out = _candidates(scenario, graph, kind)
+    if isinstance(graph, MatrixMap):
+        out = [replace(c, node=_node_at(graph, c)) for c in out]
+    return out
+
+
+def _node_at(graph: MatrixMap, c: Candidate) -> str:
+    """The id of the matrix node ``c`` stands on (within a metre), else empty."""
+    i = int(graph.nearest([c.lat], [c.lon])[0])
+    lat, lon = graph.point(i)
+    return str(graph.ids[i]) if float(haversine_m(c.lat, c.lon, lat, lon)) < 1.0 else ""
+
+
+def _candidates(scenario: Scenario, graph: Terrain, kind: str | Path) -> list[Candidate]:
     out = _existing(scenario)
     taken = {c.id for c in out}
     named = not isinstance(graph, MatrixMap)

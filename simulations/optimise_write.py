@@ -1,8 +1,9 @@
 """Optimised designs as ready-to-run scenario files: the baseline's TOML with new bases and units.
 
 The file keeps everything else of the baseline (demand, roads, policy, service, economics) so
-the simulator compares like with like; relative paths (the map, a replayed log) are rewritten
-relative to the folder the new file goes in. :func:`to_toml` writes the small subset of TOML a
+the simulator compares like with like; relative paths (the map or the matrix's nodes and times,
+every replayed log, the follow-up bookings) are rewritten relative to the folder the new file
+goes in, so it runs from any working directory. :func:`to_toml` writes the small subset of TOML a
 scenario uses (text, numbers, booleans, dates, lists, tables and arrays of tables).
 """
 
@@ -108,9 +109,13 @@ def design_data(
         map_table["matrix"] = _rebase(scenario.matrix.matrix, out_dir)
     if map_table:
         data["map"] = map_table
-    if isinstance(scenario.demand, ReplayDemand):
+    if isinstance(scenario.demand, ReplayDemand):  # every log, one per seed
         paths = [_rebase(p, out_dir) for p in scenario.demand.paths]
         data["demand"]["csv"] = paths if isinstance(data["demand"]["csv"], list) else paths[0]
+    followups = data.get("followups")
+    if isinstance(followups, dict) and isinstance(followups.get("csv"), str):
+        bookings = Path(scenario.source).parent / followups["csv"]  # as the loader reads it
+        followups["csv"] = _rebase(str(bookings.resolve()), out_dir)
     by_id = {c.id: c for c in sites}
     pattern = {p.id: p for p in patterns}
     bases: list[dict[str, Any]] = []
@@ -118,6 +123,8 @@ def design_data(
         c = by_id[sid]
         if c.by_name:
             bases.append({"id": c.id, "place": c.place})
+        elif c.node:
+            bases.append({"id": c.id, "node": c.node})
         else:
             bases.append(
                 {"id": c.id, "place": c.place, "lat": round(c.lat, 6), "lon": round(c.lon, 6)}

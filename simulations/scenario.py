@@ -207,7 +207,7 @@ def scenario_from_dict(
     )
     et.done()
     kpi = _parse_kpi(root)
-    followups = _followups(root.table("followups"), base_dir, graph, timezone) \
+    followups = _followups(root.table("followups"), base_dir, terrain, timezone) \
         if root.has("followups") else None
     root.done()
 
@@ -223,7 +223,7 @@ def scenario_from_dict(
     return scenario
 
 
-def _followups(t: Table, base_dir: Path, graph: Any, timezone: str) -> FollowUpDemand:
+def _followups(t: Table, base_dir: Path, graph: Terrain, timezone: str) -> FollowUpDemand:
     """The ``[followups]`` table: follow-up visits the acute work leads to, and those of a
     booking CSV (``csv``, relative to the scenario)."""
     bookings: tuple[Booking, ...] = ()

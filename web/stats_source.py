@@ -20,7 +20,6 @@ from dispatch.events import Envelope
 from dispatch.stats import MonthStats, monthly_counts
 from dispatch.stats_fold import StatsFold
 from dispatch.stats_report import MonthReport, month_report
-from maps.municipalities import norrbotten
 from web.errors import BadMessage
 
 __all__ = ["DEFAULT_TIMEZONE", "LiveStats", "fold_source", "report_of"]
@@ -71,6 +70,8 @@ def fold_source(*, database: Path | None = None, store: str | None = None,
 
 def report_of(fold: StatsFold, month: str, tz: tzinfo | str = DEFAULT_TIMEZONE) -> MonthReport:
     """The month's report from a fold: Norrbotten's municipalities, the log's bases."""
+    from maps.municipalities import norrbotten  # shapely and pyarrow: not at service start
+
     zone = ZoneInfo(tz) if isinstance(tz, str) else tz
     places = norrbotten()
     bases = sorted({u.base for u in fold.state.units.values() if not u.retired})

@@ -21,7 +21,7 @@ from simulations.errors import ScenarioError
 from simulations.followups import followup_kpis
 from simulations.kpi import summarize
 from simulations.scenario import load_scenario, scenario_from_dict
-from tests.simulations._tiny import NODES, T0, tiny_graph, tiny_scenario
+from tests.simulations._tiny import NODES, T0, matrix_scenario, tiny_graph, tiny_scenario
 
 ACK_TURNOUT_S = 30 + 5 * 60
 DAY = 86_400.0
@@ -168,3 +168,15 @@ def test_a_visit_cheaper_to_postpone_than_to_drive_to_is_postponed(graph: Any,
     assert only.postponed >= 1 and only.status == "booked"
     kpis = summarize(res, sc).scalars
     assert kpis["visits_postponed_share"] == 1.0 and kpis["visits_missed_share"] == 1.0
+
+
+def test_a_scenario_file_without_a_graph_given_finds_booked_places_on_its_own_map(
+        tmp_path: Path) -> None:
+    """Bookings name places of the scenario's own map (here a matrix region's nodes) when the
+    scenario is read on its own, as ``mae simulate`` and ``mae optimise`` read it."""
+    path = write_bookings(tmp_path, [
+        "P-1,,2026-01-05T10:00:00+00:00,2026-01-05T12:00:00+00:00,B,30,no,1,"])
+    sc = scenario_from_dict(matrix_scenario(followups={"csv": str(path)}))
+    assert sc.followups is not None
+    (booking,) = sc.followups.bookings
+    assert booking.place == "B" and 52.0 < booking.lat < 53.0 and 4.0 < booking.lon < 6.0

@@ -161,3 +161,38 @@ def test_on_a_matrix_map_the_base_moves_to_the_node_that_reaches_most(tmp_path: 
     (base,) = design.bases
     assert isinstance(terrain, MatrixMap)
     assert terrain.ids[int(terrain.nearest([base.lat], [base.lon])[0])] == "A"
+
+
+def test_a_design_that_comes_back_stops_the_loop_as_a_cycle(tmp_path: Path) -> None:
+    """On the matrix region with a 5 min limit each node covers only itself, and calls a base
+    cannot reach within 5 min go to the agency that raised them. Calls at D (three hours) weigh
+    more than those at B (two), so round 1 puts the base at D; its car is then busy in D's
+    hours, which makes B worth more in round 2; the car at B is busy in B's hours, so round 3
+    asks for D again: a design already proposed, with a busy fraction that has not settled."""
+    rows = [
+        "2026-01-05T10:00:00Z,B,no,60,",
+        "2026-01-05T14:00:00Z,B,no,60,",
+        "2026-01-05T20:00:00Z,D,no,60,",
+        "2026-01-05T22:00:00Z,D,no,60,",
+        "2026-01-05T23:00:00Z,D,no,60,",
+    ]
+    log = tmp_path / "log.csv"
+    log.write_text(
+        "received_at,node,transport,on_scene_min,at_facility_min\n" + "\n".join(rows) + "\n",
+        encoding="utf-8",
+    )
+    data = matrix_scenario(
+        log, policy={"kind": "closest_idle", "max_response_min": 5, "fallback": "source"}
+    )
+    path = tmp_path / "cycle.toml"
+    path.write_text(to_toml(data), encoding="utf-8")
+    sc = load_scenario(path)
+    options = OptimiseOptions(
+        bases=1, candidates="all-localities", limit_min=5, seeds=(0,), workers=1, max_iterations=6
+    )
+    (level,) = optimise(sc, options, out_dir=tmp_path / "out").levels
+    assert [it.result.open_sites for it in level.iterations] == [("d",), ("b",), ("d",)]
+    assert level.stop == "cycle" and not level.settled
+    assert level.iterations[-1].change > options.tolerance
+    assert "designs repeat in a cycle" in level.path.read_text(encoding="utf-8")
+    assert [b.id for b in load_scenario(level.path).bases] == ["d"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,7 @@ from mae.cli import main
 from simulations.batch import run_batch
 from simulations.optimise_write import to_toml
 from simulations.scenario import load_scenario
-from tests.simulations._tiny import save_tiny, tiny_scenario
+from tests.simulations._tiny import MATRIX_DIR, matrix_scenario, save_tiny, tiny_scenario
 
 
 def write_scenarios(tmp_path: Path) -> tuple[Path, Path]:
@@ -152,3 +154,50 @@ def test_bad_requests_fail_with_one_line(
     assert code == 1
     assert message in err
     assert err.count("\n") == 1 and err.startswith("mae: error:")
+
+
+def test_a_matrix_scenario_is_optimised_on_its_matrix_and_the_design_runs_from_anywhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """tests/data/matrix with two replayed logs, all named relative to the scenario: calls at
+    B (log one) and at D (log two). Within 25 min B reaches D (25 min) but D does not reach B
+    (26 min; the matrix is directed) and A does not reach D (30), so the base goes to B. The
+    written file names the matrix and both logs relative to its own folder, and `mae simulate`
+    run from another folder replays log one with seed 0 and log two with seed 1 from B."""
+    region = tmp_path / "region"
+    region.mkdir()
+    for name in ("nodes.csv", "times.csv"):
+        shutil.copy(MATRIX_DIR / name, region / name)
+    header = "received_at,node,transport,on_scene_min,at_facility_min\n"
+    (region / "one.csv").write_text(
+        header + "2026-01-05T10:00:00Z,B,no,20,\n2026-01-05T14:00:00Z,B,no,20,\n",
+        encoding="utf-8",
+    )
+    (region / "two.csv").write_text(header + "2026-01-05T11:00:00Z,D,no,20,\n", encoding="utf-8")
+    data = matrix_scenario(region / "one.csv")
+    data["map"] = {"nodes": "nodes.csv", "matrix": "times.csv", "crs": "EPSG:28992"}
+    data["demand"] = {"kind": "replay", "csv": ["one.csv", "two.csv"]}
+    (region / "base.toml").write_text(to_toml(data), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    args = ["optimise", "region/base.toml", "--bases", "1", "--candidates", "all-localities"]
+    args += ["--limit-min", "25", "--seeds", "2", "--workers", "1", "--out", "opt"]
+    assert main(args) == 0
+    written = tmp_path / "opt" / "optimised-1-bases.toml"
+    raw = tomllib.loads(written.read_text(encoding="utf-8"))
+    assert raw["bases"] == [{"id": "b", "node": "B"}]
+    assert raw["map"] == {
+        "nodes": "../region/nodes.csv",
+        "matrix": "../region/times.csv",
+        "crs": "EPSG:28992",
+    }
+    assert raw["demand"]["csv"] == ["../region/one.csv", "../region/two.csv"]
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    capsys.readouterr()
+    simulate = ["simulate", str(written), "--seeds", "2", "--workers", "1", "--out", "rep"]
+    assert main([*simulate, "--no-progress"]) == 0
+    with (elsewhere / "rep" / "calls.csv").open(encoding="utf-8") as fh:
+        calls = [(r["seed"], r["reference"], float(r["response_min"])) for r in csv.DictReader(fh)]
+    assert calls == [("0", "row2", 0.0), ("0", "row3", 0.0), ("1", "row2", 25.0)]

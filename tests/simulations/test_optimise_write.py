@@ -75,3 +75,43 @@ def test_a_design_keeps_the_baseline_and_reads_back(tmp_path: Path) -> None:
     assert all(u.crew == ("nurse", "doctor") for u in design.units)
     assert design.demand == baseline.demand and design.service == baseline.service
     assert design.policy == baseline.policy and design.days == baseline.days
+
+
+def test_the_follow_up_bookings_path_is_rebased_into_the_written_file(tmp_path: Path) -> None:
+    """A bookings CSV named relative to the baseline is named relative to the design's folder."""
+    map_path = save_tiny(tmp_path)
+    (tmp_path / "bookings.csv").write_text(
+        "patient_ref,booked_at,earliest_start,latest_start,lat,lon,duration_min\n"
+        "P-1,,2026-01-05T10:00:00+00:00,2026-01-05T12:00:00+00:00,65.0,20.6,30\n",
+        encoding="utf-8",
+    )
+    source = tmp_path / "base.toml"
+    data = tiny_scenario(
+        map={"path": map_path.name}, followups={"share": 0.0, "csv": "bookings.csv"}
+    )
+    source.write_text(to_toml(data), encoding="utf-8")
+    baseline = load_scenario(source)
+    assert baseline.followups is not None and len(baseline.followups.bookings) == 1
+    from maps.graph import load_graph
+
+    sites = candidate_sites(baseline, load_graph(map_path), "places")
+    pattern = daily_patterns([0], [24])
+    result = LocationResult(
+        open_sites=("alpha",),
+        staffing=(Staffing("alpha", pattern[0].id, 1),),
+        objective=1.0,
+        bound=1.0,
+        optimal=True,
+        staffed_hours=168.0,
+        total_demand=2.0,
+        solve_s=0.0,
+    )
+    out = tmp_path / "deeper" / "out"
+    out.mkdir(parents=True)
+    written = design_data(baseline, result, sites, pattern, name="d", description="", out_dir=out)
+    assert written["followups"]["csv"] == "../../bookings.csv"
+    assert written["map"]["path"] == "../../tiny.maegraph"
+    path = out / "d.toml"
+    path.write_text(to_toml(written), encoding="utf-8")
+    design = load_scenario(path)
+    assert design.followups == baseline.followups

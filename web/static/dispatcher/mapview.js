@@ -106,9 +106,12 @@ export class MapView {
       this.units.set(unit.unit_id, marker);
     } else {
       marker.setLatLng(pos);
-      marker.setIcon(icon);
+      // A new icon replaces the pin's element: only when it changed (the board re-renders
+      // often; a pin rebuilt every time flickers and loses hover and clicks).
+      if (marker._html !== html) marker.setIcon(icon);
       marker.setTooltipContent(tip);
     }
+    marker._html = html;
     marker._calloutId = unit.callout_id;
     marker.setOpacity(off ? 0.55 : 1);
   }
