@@ -18,7 +18,7 @@ from dispatch.commands import CancelCallout, ReceiveAlarm, decide
 from dispatch.events import Envelope
 from dispatch.model import Agency, Alarm, Category, Location, Priority
 from dispatch.state import DispatchState
-from tests.web.conftest import Server, free_port, serve_app
+from tests.web.conftest import ManualClock, Server, free_port, serve_app, thread_server
 from web.app import create_app
 from web.eventstore import SqliteEventStore
 from web.settings import Settings
@@ -222,5 +222,29 @@ def test_statistics_of_a_big_state_are_read_off_the_loop_while_alarms_are_taken(
         assert all(m["2025-03"] == OLD for m in months)
         new = [sum(v for k, v in m.items() if k != "2025-03") for m in months]
         assert new == sorted(new) and new[-1] == 5  # each answer holds what was logged by then
+    finally:
+        server.stop()
+
+
+def test_a_callout_late_on_the_last_day_is_in_that_month_in_every_statistic(
+        db: Path, tokens: dict[str, str]) -> None:
+    """23:30 Stockholm time on 31 January (22:30 UTC) and 00:30 on 1 February (23:30 UTC on
+    31 January): ``/api/stats``, ``/api/stats/callouts`` and the report agree on the month."""
+    clock = ManualClock(datetime(2026, 1, 31, 22, 30, tzinfo=UTC))
+    server = thread_server(db, tokens, clock=clock, demo_units=True)
+    try:
+        with server.http("police") as police, server.http("manager") as manager:
+            late = police.post("/api/alarms", json=ALARM).json()["callout_id"]
+            clock.advance(3600)
+            early = police.post("/api/alarms", json=OTHER).json()["callout_id"]
+            months = manager.get("/api/stats").json()["months"]
+            assert [(m["month"], m["callouts"]) for m in months] == [("2026-01", 1),
+                                                                    ("2026-02", 1)]
+            assert months[0]["age_band"] == {"26-44": 1}
+            for month, cid in (("2026-01", late), ("2026-02", early)):
+                listed = manager.get("/api/stats/callouts", params={"month": month}).json()
+                assert [c["callout_id"] for c in listed] == [cid]
+                report = manager.get("/api/stats/report", params={"month": month}).json()
+                assert report["callouts"] == 1, month
     finally:
         server.stop()
