@@ -37,6 +37,7 @@ from dispatch.status import UnitStatus
 __all__ = [
     "EARLY_SIGN_ON",
     "RotaShift",
+    "ShiftBreak",
     "ShiftPattern",
     "current_shift",
     "due_not_signed_on",
@@ -59,13 +60,26 @@ _CAN_END = frozenset({UnitStatus.AVAILABLE, UnitStatus.RETURNING, UnitStatus.UNA
 
 
 @dataclass(frozen=True, slots=True)
+class ShiftBreak:
+    """A shift's break as the region file declares it: ``minutes`` long (0: no break), taken
+    wholly between the local times ``window_from`` and ``window_until`` (None: around mid-shift,
+    the day planner's default window)."""
+
+    minutes: int
+    window_from: time | None = None
+    window_until: time | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ShiftPattern:
-    """One recurring shift of one unit: on these ISO weekdays (1 = Monday), from start to end."""
+    """One recurring shift of one unit: on these ISO weekdays (1 = Monday), from start to end,
+    with its break (None: the day planner's default rule, see ``dispatch.visit_plan``)."""
 
     unit_id: str
     days: frozenset[int]
     start: time
     end: time
+    shift_break: ShiftBreak | None = None
 
     def __post_init__(self) -> None:
         if not self.unit_id:

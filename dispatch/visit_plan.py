@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from dispatch.command_types import RecordDayPlan
 from dispatch.model import Location
-from dispatch.rota import ShiftPattern, shifts_of
+from dispatch.rota import ShiftBreak, ShiftPattern, occurrence
 from dispatch.state import DispatchState, Unit
 from dispatch.visits import PlannedRoute, PlannedStop, Visit, VisitStatus
 from routing.problems import BreakRule, Plan, PlanProblem, PlanUnit
@@ -48,7 +48,8 @@ _UNREACHABLE_S = 10 * 86_400
 
 @dataclass(frozen=True, slots=True)
 class PlanningConfig:
-    """The planner's tuning: a unit's break (for shifts of at least ``break_after_s``), how
+    """The planner's tuning: a unit's default break, when its rota pattern declares none
+    (``break_s`` long for shifts of at least ``break_after_s``), how
     long an acute callout is expected to keep a unit, what postponing a visit whose window
     goes on after today costs when its booking gave no cost, and how much longer a started
     visit is expected to run once it has run over its duration."""
@@ -99,24 +100,47 @@ def _needs(visit: Visit) -> frozenset[str]:
 
 
 def _shift(unit: Unit, rota: Iterable[ShiftPattern], tz: tzinfo, midnight: datetime,
-           now: datetime) -> tuple[datetime, datetime] | None:
-    """The unit's working time that day: its longest rota shift starting that day, else the
-    extra shift it is signed on for now."""
-    shifts = shifts_of(rota, unit.unit_id, tz, midnight.date(), midnight.date())
+           now: datetime) -> tuple[datetime, datetime, ShiftPattern | None] | None:
+    """The unit's working time that day and its rota pattern: its longest rota shift starting
+    that day, else the extra shift it is signed on for now (no pattern)."""
+    day = midnight.date()
+    shifts = [(occurrence(p, day, tz), p) for p in rota
+              if p.unit_id == unit.unit_id and day.isoweekday() in p.days]
     if shifts:
-        longest = max(shifts, key=lambda s: s.ends_at - s.starts_at)
-        return longest.starts_at, longest.ends_at
+        longest, pattern = max(shifts, key=lambda s: s[0].ends_at - s[0].starts_at)
+        return longest.starts_at, longest.ends_at, pattern
     if unit.shift_ends_at is not None and unit.shift_ends_at > now:
-        return unit.status_since or now, unit.shift_ends_at
+        return unit.status_since or now, unit.shift_ends_at, None
     return None
 
 
-def _break(start: int, end: int, config: PlanningConfig) -> BreakRule | None:
-    if end - start < config.break_after_s:
+def _break(start: int, end: int, declared: ShiftBreak | None, config: PlanningConfig,
+           pattern_start: time | None = None) -> BreakRule | None:
+    """The shift's break: the rota's (``declared``; its window read as minutes into the shift
+    from ``pattern_start``), else ``config``'s rule for shifts of at least ``break_after_s``.
+    Without a window the break starts within an hour either side of mid-shift."""
+    if declared is None:
+        if end - start < config.break_after_s:
+            return None
+        declared = ShiftBreak(config.break_s // 60)
+    duration = declared.minutes * 60
+    if duration <= 0 or duration >= end - start:
         return None
+    if declared.window_from is not None and declared.window_until is not None and \
+            pattern_start is not None:
+        first = start + _into(pattern_start, declared.window_from)
+        last = start + (_into(pattern_start, declared.window_until) or 86_400)
+        return BreakRule(earliest_start_s=first, latest_start_s=max(first, last - duration),
+                         duration_s=duration)
     middle = (start + end) // 2
-    return BreakRule(earliest_start_s=middle - 3600, latest_start_s=middle + 3600 -
-                     config.break_s, duration_s=config.break_s)
+    return BreakRule(earliest_start_s=max(start, middle - 3600),
+                     latest_start_s=min(end - duration, max(start, middle + 3600 - duration)),
+                     duration_s=duration)
+
+
+def _into(start: time, at: time) -> int:
+    """Seconds from local ``start`` to the next local ``at`` (wall-clock, within a day)."""
+    return ((at.hour * 60 + at.minute - start.hour * 60 - start.minute) % 1440) * 60
 
 
 def day_input(state: DispatchState, rota: Iterable[ShiftPattern], tz: tzinfo, now: datetime,
@@ -133,11 +157,15 @@ def day_input(state: DispatchState, rota: Iterable[ShiftPattern], tz: tzinfo, no
         return len(places) - 1
 
     units: list[tuple[Unit, int, int, int]] = []  # unit, start, end, base place
+    breaks: dict[str, BreakRule | None] = {}
     for unit in state.active_units():
         shift = _shift(unit, rota, tz, midnight, now)
         if shift is None or shift[1] <= now:
             continue
-        start, end = (_secs(t, midnight) for t in shift)
+        start, end = _secs(shift[0], midnight), _secs(shift[1], midnight)
+        pattern = shift[2]
+        breaks[unit.unit_id] = _break(start, end, pattern.shift_break if pattern else None,
+                                      config, pattern.start if pattern else None)
         units.append((unit, start, end, place(unit.base_position or unit.position)))
     if not units:
         return None
@@ -159,8 +187,7 @@ def day_input(state: DispatchState, rota: Iterable[ShiftPattern], tz: tzinfo, no
     matrix = [[int(t) if math.isfinite(t) else _UNREACHABLE_S for t in row] for row in raw]
     plan_units = tuple(
         PlanUnit(id=u.unit_id, start_location=base, end_location=base, shift_start_s=start,
-                 shift_end_s=end, competences=_competences(u), break_rule=_break(start, end,
-                                                                                 config))
+                 shift_end_s=end, competences=_competences(u), break_rule=breaks[u.unit_id])
         for u, start, end, base in units)
     plan_visits = tuple(_plan_visit(v, loc, midnight, now_s, unit_ids, config)
                         for v, loc in visits)

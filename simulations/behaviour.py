@@ -5,7 +5,10 @@ One model, two drivers. :mod:`simulations.engine` runs it on its event queue; th
 through the phases of :class:`Phase`; for each, :meth:`CrewModel.wait_s` says how long the crew
 takes before it acts and :meth:`CrewModel.act` which commands it then sends and where it drives.
 How long a drive takes, and the positions reported along the road, are the driver's: it knows
-its roads. The dispatcher's choice of unit is :func:`simulations.policy.choose_unit` /
+its roads. Between jobs :func:`visit_act` says what a crew does about its planned follow-up
+visits: leave for the next one when the plan has it leave, start it once there and its planned
+start has come, finish it after its duration, break it off (not met) when an acute job takes
+it. The dispatcher's choice of unit is :func:`simulations.policy.choose_unit` /
 :func:`simulations.policy.pick`.
 """
 
@@ -19,10 +22,20 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from dispatch.commands import Acknowledge, Command, RecordOutcome, ReportStatus, StartShift
+from dispatch.commands import (
+    Acknowledge,
+    Command,
+    FinishVisit,
+    MarkVisitNotMet,
+    RecordOutcome,
+    ReportStatus,
+    StartShift,
+    StartVisit,
+)
 from dispatch.model import Outcome, OutcomeKind
-from dispatch.state import Callout, Unit
+from dispatch.state import Callout, DispatchState, Unit
 from dispatch.status import CalloutStatus, UnitStatus
+from dispatch.visits import VisitStatus
 from maps.graph import Facility, haversine_m
 from simulations.care import care_outcome
 from simulations.errors import SimulationError
@@ -40,6 +53,7 @@ __all__ = [
     "nearest_facility",
     "phase_of",
     "transport_facilities",
+    "visit_act",
 ]
 
 AT_BASE_M = 200.0  # a unit this close to its base is home
@@ -266,3 +280,45 @@ def _need(chance: Chance | None) -> Chance:
     if chance is None:
         raise SimulationError("this phase needs the incident's chances")
     return chance
+
+
+def visit_act(state: DispatchState, unit_id: str, now: datetime, here: Point) -> Act | None:
+    """What the crew of ``unit_id`` at ``here`` does about its planned visits now: an
+    :class:`Act` (no commands: wait where it is), or None when its visits ask nothing of it and
+    its acute behaviour decides. Acute work comes first: a job taking the unit breaks off the
+    visit under way; otherwise a started visit is finished after its duration, and the next
+    visit the day plan gives the unit is driven to when the plan has the unit leave (at the end
+    of the stop before, or the route's departure) and started once there at its planned start."""
+    unit = state.units.get(unit_id)
+    if unit is None or unit.status is UnitStatus.OFF_DUTY:
+        return None
+    started = next((v for v in state.visits.values()
+                    if v.status is VisitStatus.STARTED and v.unit_id == unit_id), None)
+    if unit.callout_id is not None:
+        if started is None:
+            return None
+        return Act((MarkVisitNotMet(started.visit_id, unit_id, "taken by an acute callout"),))
+    if started is not None:
+        since = started.changed_at or now
+        if now >= since + timedelta(seconds=started.duration_s):
+            return Act((FinishVisit(started.visit_id, unit_id),))
+        return Act(())
+    if not unit.status.is_free:
+        return None
+    for plan in sorted(state.day_plans.values(), key=lambda p: p.day):
+        for route in plan.routes:
+            if route.unit_id != unit_id:
+                continue
+            leave = route.depart
+            for stop in route.stops:
+                visit = state.visits.get(stop.visit_id)
+                if visit is None or visit.status is not VisitStatus.BOOKED or \
+                        visit.latest_start < now:
+                    leave = stop.end
+                    continue
+                place = (visit.location.lat, visit.location.lon)
+                if at_base(here, place):
+                    return Act((StartVisit(visit.visit_id, unit_id),) if now >= stop.start
+                               else ())
+                return Act((), drive_to=place) if now >= leave else None
+    return None

@@ -4,8 +4,10 @@ Each step the crew reads its unit and callout from the service's state, asks
 :mod:`simulations.behaviour` which phase that is, how long to wait in it and what to send when
 the wait is over, and sends those crew commands through the service, exactly as a phone would.
 What is its own is the road: it drives the route from :mod:`routing` and reports its position
-along it every few demo seconds, arriving when the drive's time has passed. A refusal means a
-person changed things; the crew follows the new state on its next step.
+along it every few demo seconds, arriving when the drive's time has passed. Between jobs the
+same model's :func:`~simulations.behaviour.visit_act` has the crew carry out its day plan:
+drive to each planned follow-up visit, start it, finish it, break it off for an acute job. A
+refusal means a person changed things; the crew follows the new state on its next step.
 """
 
 from __future__ import annotations
@@ -20,9 +22,12 @@ import numpy as np
 from dispatch.commands import (
     Acknowledge,
     Command,
+    FinishVisit,
+    MarkVisitNotMet,
     RecordOutcome,
     ReportStatus,
     StartShift,
+    StartVisit,
 )
 from dispatch.model import Location
 from dispatch.state import Callout
@@ -38,6 +43,7 @@ from simulations.behaviour import (
     nearest_facility,
     phase_of,
     transport_facilities,
+    visit_act,
 )
 from simulations.travel import Point, point_along
 from web.auth import Principal
@@ -104,6 +110,9 @@ def _audit(command: Command) -> tuple[str, dict[str, object]]:
                            "kind": command.outcome.kind.value}
     if isinstance(command, StartShift):
         return "shift_start", {}
+    if isinstance(command, StartVisit | FinishVisit | MarkVisitNotMet):
+        action = {StartVisit: "start", FinishVisit: "done"}.get(type(command), "not_met")
+        return f"visit.{action}", {"visit_id": command.visit_id}
     return "position", {}
 
 
@@ -126,6 +135,7 @@ class CrewBot:
         self.reported_at: datetime | None = None
         self.off_since: datetime | None = None
         self.rolling = False  # was driving when the current job came: no turnout time
+        self.visiting: Point | None = None  # the planned visit it is driving to
         self.rng = np.random.default_rng([host.config.seed, sum(unit_id.encode())])
 
     # -- commands -----------------------------------------------------------------------------
@@ -188,10 +198,12 @@ class CrewBot:
             return
         if unit.callout_id != self.job:  # a new job, or a person took this one away
             self.job, self.due, self.facility = unit.callout_id, None, None
-            self.rolling, self.leg = self.leg is not None, None
+            self.rolling, self.leg, self.visiting = self.leg is not None, None, None
         await self._move(now)
         if unit.status is UnitStatus.OFF_DUTY:
             await self._off_duty(now)
+            return
+        if await self._visits(now):
             return
         callout = None if unit.callout_id is None else state.callouts[unit.callout_id]
         if callout is None:
@@ -204,6 +216,29 @@ class CrewBot:
             await self._go_home(now)
         elif callout is not None and phase is not None:
             await self._work(phase, callout, now)
+
+    async def _visits(self, now: datetime) -> bool:
+        """Carry out the day plan's visits (the model's :func:`visit_act`); True when they
+        kept the crew busy this step (driving to one, waiting there, on one)."""
+        if self.visiting is not None and self.leg is not None:
+            if not self._arrived(now):
+                return True
+            self.visiting = None
+        act = visit_act(self.host.service.state, self.unit_id, now, self.here)
+        if act is None:
+            return False
+        if act.drive_to is not None:
+            self.visiting = act.drive_to
+        ok = await self._act(act, now)
+        for command in act.commands if ok else ():
+            if isinstance(command, StartVisit | FinishVisit):
+                verb = "started" if isinstance(command, StartVisit) else "finished"
+                self.host.say(f"{self.unit_id} {verb} visit {command.visit_id}")
+        if act.drive_to is not None and ok and self.leg is not None:
+            self.host.say(f"{self.unit_id} driving to a planned visit "
+                          f"({self.leg.seconds / 60:.0f} min)")
+        # a visit broken off for an acute job: the job goes on this same step
+        return not any(isinstance(c, MarkVisitNotMet) for c in act.commands)
 
     async def _move(self, now: datetime) -> None:
         leg = self.leg

@@ -135,8 +135,9 @@ class DayPlanner:
                     return True
         return False
 
-    def _check_clock(self) -> None:
-        """A new day, or a started visit past its duration, asks for a plan."""
+    def check_clock(self) -> None:
+        """A new day, or a started visit past its duration, asks for a plan (on the loop: the
+        service's clock tick calls it, and :meth:`run` every ``check_every_s`` without one)."""
         now = self._clock.now()
         _, tz = self._rota()
         day, _ = day_of(now, tz)
@@ -155,7 +156,7 @@ class DayPlanner:
     async def run(self) -> None:
         """Plan whenever asked (and check the clock every ``check_every_s``) until cancelled."""
         while True:
-            self._check_clock()
+            self.check_clock()
             if not self._causes:
                 self.idle.set()
                 try:

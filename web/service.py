@@ -133,13 +133,14 @@ class DispatchService:
             tracker = self._positions
             self.metrics.watch_positions(
                 lambda: (tracker.kept, tracker.dropped, tracker.pending))
-        self._ticker = Ticker(self._writer.execute, self._recommend_soon,
-                              self._fanout.broadcast, due=self.due_not_signed_on)
         self._alerting: set[asyncio.Task[None]] = set()
         self._writer.on_followed = self._followed
         #: The day planner of follow-up visits (:mod:`web.planning`); runs in :meth:`run_planning`.
         self.planner = DayPlanner(self.state, self.execute, clock=self.clock,
                                   rota=self.rota_in_force, travel=lambda: travel_fn(self.travel()))
+        self._ticker = Ticker(self._writer.execute, self._recommend_soon,
+                              self._fanout.broadcast, due=self.due_not_signed_on,
+                              after=self.planner.check_clock)
 
     # -- writing (web.writer) ------------------------------------------------------------------
 

@@ -6,6 +6,8 @@ so nobody has to notice the silence themselves. The same tick ends the shifts th
 (:func:`dispatch.rota.shifts_to_end`: at the shift's end, or once a busy unit's callout is done),
 and when the set of units due by the rota but not signed on changes, the dispatchers get a
 ``rota_due`` message listing them (a unit newly due is flagged, one that signed on unflagged).
+After each tick ``after`` runs on the loop: the service's day planner checks there whether a
+started visit has run past its duration, so a visit running long is noticed within a tick.
 """
 
 from __future__ import annotations
@@ -54,11 +56,13 @@ class Ticker:
         broadcast: _Broadcast,
         *,
         due: Callable[[], list[RotaShift]] | None = None,
+        after: Callable[[], None] | None = None,
     ) -> None:
         self._execute = execute
         self._recommend = recommend
         self._broadcast = broadcast
         self._due = due
+        self._after = after
         self._last_due: list[RotaShift] = []
 
     async def tick(self) -> Executed:
@@ -67,6 +71,8 @@ class Ticker:
         done = await self._execute(Tick(), actor="system")
         await self.alert_timeouts(done.envelopes)
         self._announce_due()
+        if self._after is not None:
+            self._after()
         return done
 
     async def alert_timeouts(self, envelopes: Iterable[Envelope]) -> None:

@@ -5,7 +5,9 @@ it: the agencies whose alarms the event concerns and the units it concerns. The 
 per sequence number, so a client reconnecting with ``since=`` is filtered exactly as it would have
 been live. A :class:`Viewer` (one per role binding) renders an event for its principal or returns
 None: crews see their unit's events, agencies their alarms' progress (never notes, positions or
-outcomes' details), planners everything but patient free text, dispatchers everything, and
+outcomes' details) and, for the visits they booked, a bare notice that one changed (its id;
+a day plan: the day), so the agency page re-reads them at ``GET /api/visits``, planners
+everything but patient free text, dispatchers everything, and
 managers only the whitelisted ids, times, statuses, outcomes and patient facts of
 :data:`MANAGER_KEYS` (never text, names, crews or places).
 """
@@ -35,6 +37,7 @@ from dispatch.events import (
     UnitPositionReported,
     UnitRegistered,
     UnitStatusChanged,
+    VisitBooked,
     event_to_dict,
 )
 from dispatch.model import CARE_QUESTIONS
@@ -107,12 +110,21 @@ def audience_of(state: DispatchState, event: Event) -> Audience:
         before = state.day_plans.get(event.day)
         units |= {r.unit_id for r in event.routes}
         units |= {r.unit_id for r in before.routes} if before is not None else set()
+        planned = {s.visit_id for r in event.routes for s in r.stops}
+        planned |= {*event.postponed, *event.unplaced}
+        if before is not None:
+            planned |= {s.visit_id for r in before.routes for s in r.stops}
+            planned |= {*before.postponed, *before.unplaced}
+        agencies |= {v.agency for v in map(state.visits.get, planned) if v and v.agency}
     elif isinstance(getattr(event, "visit_id", None), str):  # the units a visit concerns
         visit_id: str = getattr(event, "visit_id")  # noqa: B009
         visit = state.visits.get(visit_id)
         units |= {u for u in (getattr(event, "unit_id", None), state.planned_unit(visit_id),
                               visit.unit_id if visit else None,
                               visit.pinned_unit if visit else None) if isinstance(u, str)}
+        booker = event.agency if isinstance(event, VisitBooked) else \
+            visit.agency if visit is not None else ""
+        agencies |= {booker} if booker else set()
     elif isinstance(event, UnitStatusChanged):
         units.add(event.unit_id)
         unit = state.units.get(event.unit_id)
@@ -176,7 +188,16 @@ class Viewer:
                 data["routes"] = [r for r in data["routes"] if r["unit_id"] == self.unit_id]
                 data["postponed"], data["unplaced"] = [], []
         else:
-            if self.agency not in audience.agencies or not isinstance(event, _AGENCY_EVENTS):
+            if self.agency not in audience.agencies:
+                return None
+            if isinstance(event, DayPlanned):  # one of its visits was (re)planned that day
+                return {"type": "event", "seq": envelope.seq,
+                        "event": {"type": "DayPlanned", "day": event.day}}
+            visit_id = getattr(event, "visit_id", None)
+            if isinstance(visit_id, str):  # one of the visits it booked changed
+                return {"type": "event", "seq": envelope.seq,
+                        "event": {"type": type(event).__name__, "visit_id": visit_id}}
+            if not isinstance(event, _AGENCY_EVENTS):
                 return None
             data = event_to_dict(event)
             _strip_text(data)

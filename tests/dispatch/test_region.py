@@ -32,6 +32,7 @@ from dispatch.region import (
     parse_region,
     region_commands,
 )
+from dispatch.rota import ShiftBreak
 from dispatch.state import DispatchState
 from dispatch.status import UnitStatus
 from tests.dispatch.conftest import T0, Core
@@ -116,6 +117,19 @@ def test_rota_days_are_read_from_names_ranges_and_words(days: Any, expected: lis
     assert sorted(parse_region(data).rota[0].days) == expected
 
 
+def test_a_rota_break_is_read_with_its_window_and_a_missing_one_is_the_default() -> None:
+    data = good()
+    data["rota"][0].update(break_min=45, break_from="11:00", break_until="13:30")
+    data["rota"][1].update(break_min=20, break_from="02:00", break_until="03:00")  # overnight
+    rota = parse_region(data).rota
+    assert rota[0].shift_break == ShiftBreak(45, time(11), time(13, 30))
+    assert rota[1].shift_break == ShiftBreak(20, time(2), time(3))
+    assert parse_region(good()).rota[0].shift_break is None  # the planner's default rule
+    data["rota"][0] = {k: v for k, v in data["rota"][0].items() if "break_" not in k}
+    data["rota"][0]["break_min"] = 0
+    assert parse_region(data).rota[0].shift_break == ShiftBreak(0)  # no break at all
+
+
 def test_the_shipped_norrbotten_region_has_the_three_mae_bases() -> None:
     with NORRBOTTEN.open("rb") as f:
         region = parse_region(tomllib.load(f), bounds=Bounds(65.1, 17.8, 68.5, 24.2))
@@ -174,6 +188,20 @@ def test_every_problem_is_reported_at_once_under_its_dotted_key() -> None:
     (lambda d: d["rota"][0].update(end="07:00"), "rota[0].end", "same time"),
     (lambda d: d["rota"][0].update(end="7.30pm"), "rota[0].end", "HH:MM"),
     (lambda d: d["rota"][0].update(crew=2), "rota[0].crew", "unknown key"),
+    (lambda d: d["rota"][0].update(break_min=-5), "rota[0].break_min", "whole minutes"),
+    (lambda d: d["rota"][0].update(break_min=True), "rota[0].break_min", "whole minutes"),
+    (lambda d: d["rota"][0].update(break_min=30, break_from="11:00"), "rota[0].break_until",
+     "both"),
+    (lambda d: d["rota"][0].update(break_from="11:00", break_until="12:00"),
+     "rota[0].break_min", "needs its length"),
+    (lambda d: d["rota"][0].update(break_min=45, break_from="11:00", break_until="11:30"),
+     "rota[0].break_until", "shorter than the 45 min break"),
+    (lambda d: d["rota"][0].update(break_min=30, break_from="05:00", break_until="06:00"),
+     "rota[0].break_from", "within the shift"),
+    (lambda d: d["rota"][1].update(break_min=30, break_from="05:00", break_until="07:00"),
+     "rota[1].break_from", "within the shift"),
+    (lambda d: d["rota"][0].update(break_min=30, break_from="11:00", break_until="25:00"),
+     "rota[0].break_until", "HH:MM"),
     (lambda d: d["facilities"][0].update(kinds=["mae_base", "zoo"]), "facilities[0].kinds[1]",
      "unknown kind"),
     (lambda d: d.update(facilities=[d["facilities"][0], d["facilities"][0]]),

@@ -27,7 +27,7 @@ from dispatch.commands import (
 )
 from dispatch.events import Envelope
 from dispatch.model import Agency, Alarm, Category, Location, Priority
-from dispatch.rota import ShiftPattern
+from dispatch.rota import ShiftBreak, ShiftPattern
 from dispatch.state import DispatchState
 from dispatch.visit_plan import DayInput, day_input, record_plan, visits_pushed
 from dispatch.visits import VisitStatus
@@ -112,6 +112,36 @@ def test_a_day_is_planned_over_the_units_with_competences_and_breaks() -> None:
             assert route.break_start is not None  # a 12 h shift has its break
     assert visits_pushed(state, "U1", NOW) == [
         s.visit_id for r in stored.routes if r.unit_id == "U1" for s in r.stops]
+
+
+def test_the_rota_s_break_is_planned_and_without_one_the_default_rule_holds() -> None:
+    state, log = setup()
+    for command in (visit(0, 9, 2), visit(1, 10, 3), visit(3, 13, 2)):
+        assert run(state, log, command, NOW)
+    rota = (ShiftPattern("U1", frozenset(range(1, 8)), time(7), time(19),
+                         ShiftBreak(45, time(14), time(15, 30))),
+            ShiftPattern("U2", frozenset(range(1, 8)), time(7), time(19), ShiftBreak(0)))
+    day = day_input(state, rota, UTC, NOW, km_travel)
+    assert day is not None
+    rules = {u.id: u.break_rule for u in day.problem.units}
+    assert rules["U2"] is None  # break_min = 0: no break
+    u1 = rules["U1"]
+    assert u1 is not None and (u1.earliest_start_s, u1.latest_start_s, u1.duration_s) == (
+        14 * 3600, 14 * 3600 + 45 * 60, 45 * 60)
+    rest = routing.rest_of_day(day.problem, day.states, now_s=day.now_s)
+    plan = routing.plan(rest, time_limit_s=0.1, strict=False)
+    assert routing.validate_plan(rest, plan) == []
+    route = next(r for r in plan.routes if r.unit_id == "U1")
+    if route.break_taken is not None:
+        assert 14 * 3600 <= route.break_taken.start_s <= route.break_taken.end_s <= 15.5 * 3600
+    default = day_input(state, ROTA, UTC, NOW, km_travel)
+    assert default is not None
+    d1 = default.problem.units[0].break_rule  # 12 h shift: 30 min within 1 h of 13:00
+    assert d1 is not None and (d1.earliest_start_s, d1.latest_start_s, d1.duration_s) == (
+        12 * 3600, 13 * 3600 + 30 * 60, 30 * 60)
+    short = (ShiftPattern("U1", frozenset(range(1, 8)), time(8), time(13)),)
+    short_day = day_input(state, short, UTC, NOW, km_travel)
+    assert short_day is not None and short_day.problem.units[0].break_rule is None
 
 
 def test_a_pinned_visit_goes_to_its_unit_at_its_time() -> None:

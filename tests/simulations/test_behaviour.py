@@ -195,3 +195,61 @@ def test_the_patient_goes_to_the_facility_of_the_right_kind_reached_first() -> N
     assert nearest_facility(kinds, [1800.0, 900.0]) == 1
     assert nearest_facility(kinds, [float("inf"), float("nan")]) == 0  # unreachable: by name
     assert nearest_facility([far, PSY], [600.0, 600.0]) == 1  # a tie goes by name
+
+
+# -- planned follow-up visits (one behaviour: the simulator's crews and the live demo's) ------
+
+
+def test_a_crew_drives_to_starts_finishes_and_breaks_off_its_planned_visits() -> None:
+    from dispatch.commands import (
+        Assign,
+        FinishVisit,
+        MarkVisitNotMet,
+        ReceiveAlarm,
+        RecordDayPlan,
+        StartVisit,
+    )
+    from dispatch.visits import PlannedRoute, PlannedStop
+    from simulations.behaviour import visit_act
+    from tests.dispatch.test_state import run
+    from tests.dispatch.test_visit_plan import BASE, DAY, TOWNS, setup, visit
+
+    state, log = setup()  # U1 and U2 on shift 07-19 at BASE
+    h = lambda hours: DAY + timedelta(hours=hours)  # noqa: E731
+    assert run(state, log, visit(1, 9, 2), h(8))  # V000001 at TOWNS[1], 09-11, 45 min
+    assert run(state, log, visit(2, 9, 4), h(8))  # V000002 at TOWNS[2], 09-13
+    stops = (PlannedStop("V000001", h(9.5), h(9.5), h(10.25)),
+             PlannedStop("V000002", h(11), h(11), h(11.75)))
+    route = PlannedRoute("U1", h(9), stops, h(12.5), 3600)
+    assert run(state, log, RecordDayPlan(day="2026-01-15", routes=(route,), cause="t"), h(8))
+    home = (BASE.lat, BASE.lon)
+    first = (TOWNS[1].lat, TOWNS[1].lon)
+    assert visit_act(state, "U1", h(8.5), home) is None  # not time to leave yet
+    assert visit_act(state, "U2", h(9), home) is None  # nothing planned for U2
+    leave = visit_act(state, "U1", h(9), home)
+    assert leave is not None and leave.commands == () and leave.drive_to == first
+    wait = visit_act(state, "U1", h(9.4), first)  # there early: wait for the planned start
+    assert wait is not None and wait.commands == () and wait.drive_to is None
+    start = visit_act(state, "U1", h(9.5), first)
+    assert start is not None and start.commands == (StartVisit("V000001", "U1"),)
+    assert run(state, log, start.commands[0], h(9.5))
+    on_it = visit_act(state, "U1", h(10), first)
+    assert on_it is not None and on_it.commands == ()  # 45 minutes not over
+    done = visit_act(state, "U1", h(10.25), first)
+    assert done is not None and done.commands == (FinishVisit("V000001", "U1"),)
+    assert run(state, log, done.commands[0], h(10.25))
+    onward = visit_act(state, "U1", h(10.25), first)  # leaves when the stop before ends
+    assert onward is not None and onward.drive_to == (TOWNS[2].lat, TOWNS[2].lon)
+    there = (TOWNS[2].lat, TOWNS[2].lon)
+    second = visit_act(state, "U1", h(11), there)
+    assert second is not None
+    assert run(state, log, second.commands[0], h(11))
+    alarm = Alarm(agency=Agency.POLICE, reference="R1", received_at=h(11.1),
+                  location=TOWNS[3], priority=Priority.ACUTE, category=Category.PSYCHOSIS)
+    assert run(state, log, ReceiveAlarm(alarm), h(11.1))
+    assert run(state, log, Assign(sorted(state.callouts)[-1], "U1"), h(11.1))
+    taken = visit_act(state, "U1", h(11.1), there)  # acute first: the visit is broken off
+    assert taken is not None
+    assert [type(c) for c in taken.commands] == [MarkVisitNotMet]
+    assert run(state, log, taken.commands[0], h(11.1))
+    assert visit_act(state, "U1", h(11.2), there) is None  # the acute job decides now

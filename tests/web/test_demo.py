@@ -379,3 +379,29 @@ def test_scaled_clock_starts_now_by_default() -> None:
     before = datetime.now(UTC)
     clock = ScaledClock(10.0)
     assert before <= clock.start <= datetime.now(UTC)
+
+
+@pytest.mark.parametrize("demo", [{"alarms_per_hour": 0.01}], indirect=True)
+def test_the_demo_crews_carry_out_the_day_plan_s_visits(demo: Server) -> None:
+    """A visit booked in the running demo is planned onto a unit, whose simulated crew drives
+    there, starts it and finishes it through the service, as a crew with a phone would."""
+    with demo.http("dispatcher") as http:
+        now = datetime.fromisoformat(http.get("/api/clock").json()["now"])
+        sock = demo.socket("/ws/dispatch", "dispatcher")
+        try:
+            sock.ready()
+            booked = http.post("/api/visits", json={
+                "patient_ref": "P-301", "location": {"place": "Luleå"},
+                "earliest_start": now.isoformat(),
+                "latest_start": (now + timedelta(hours=3)).isoformat(), "duration_min": 20})
+            assert booked.status_code < 300, booked.text
+            visit_id = booked.json()["visit_id"]
+            seen = _events(sock, {"DayPlanned", "VisitStarted", "VisitDone"}, timeout_s=120)
+        finally:
+            sock.close()
+        visit = http.get(f"/api/visits/{visit_id}").json()
+    assert [e["visit_id"] for e in seen["VisitStarted"]] == [visit_id]
+    assert [e["visit_id"] for e in seen["VisitDone"]] == [visit_id]
+    assert visit["status"] == "done" and visit["unit_id"] in {
+        s_unit for e in seen["DayPlanned"] for r in e["routes"] for s_unit in [r["unit_id"]]
+        if any(s["visit_id"] == visit_id for s in r["stops"])}

@@ -142,3 +142,27 @@ def test_booked_visits_reach_the_crew_and_a_re_plan_reaches_both_pages(
     assert len(done_events) == 1
     desk.close()
     phone.close()
+
+
+def test_the_agency_page_shows_its_visits_change_as_they_happen(
+        browser: Any, server: Server) -> None:
+    """No polling: the agency socket's notice that a booked visit changed makes the page re-read
+    its list (the wait is well under the 20 s the page used to poll at)."""
+    context = browser.new_context(**DESKTOP)
+    page = context.new_page()
+    page.goto(f"{server.base}/agency#token={server.tokens['psychiatry']}")
+    page.wait_for_selector("#visit-form", timeout=WAIT_MS)
+    page.wait_for_selector("#conn[data-state='open']", timeout=WAIT_MS)
+    with server.http("psychiatry") as c:
+        booked = c.post("/api/visits", json={
+            "patient_ref": "P-201", "location": {"place": "Luleå"},
+            "earliest_start": "2026-01-15T10:00:00+01:00",
+            "latest_start": "2026-01-15T12:00:00+01:00", "duration_min": 45})
+    assert booked.status_code < 300, booked.text
+    visit_id = booked.json()["visit_id"]
+    page.wait_for_selector(f"#visit-list li[data-visit='{visit_id}']", timeout=8_000)
+    with server.http("dispatcher") as c:
+        assert c.post(f"/api/visits/{visit_id}/cancel", json={"reason": "x"}).status_code < 300
+    page.wait_for_selector(f"#visit-list li[data-visit='{visit_id}'][data-status='cancelled']",
+                           timeout=8_000)
+    context.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import UTC, timedelta
+from typing import Any
 
 from dispatch.commands import Assign, Command, ReceiveAlarm, StartVisit, decide
 from dispatch.events import DayPlanned, Envelope, UnitAssigned, VisitBooked
@@ -17,6 +18,8 @@ from tests.dispatch.test_state import run
 from tests.dispatch.test_visit_plan import NOW, ROTA, TOWNS, km_travel, setup, visit
 from tests.web.conftest import ManualClock
 from web.planning import DayPlanner
+from web.ticks import Ticker
+from web.writer import Executed
 
 
 @dataclass
@@ -67,12 +70,12 @@ def test_a_visit_running_long_and_a_unit_taken_re_plan_from_the_previous_plan() 
     assert run(state, log, StartVisit(first, route.unit_id), NOW)
     planner._day = "2026-01-15"
     clock.advance(3 * 3600)  # 45 minutes were booked
-    planner._check_clock()
+    planner.check_clock()
     assert planner._causes == ["visit running long"]
     again = asyncio.run(planner.plan_once("visit running long"))
     assert again is not None and again.replanned
     assert state.planned_unit(first) == route.unit_id  # the visit under way stays
-    planner._check_clock()
+    planner.check_clock()
     assert planner._causes == ["visit running long"]  # once per visit
     planner._causes.clear()
 
@@ -100,3 +103,33 @@ def test_what_makes_it_plan() -> None:
     planner.notice([Envelope(3, UnitAssigned(at=at, callout_id="C1", unit_id="U1", eta_s=None,
                                              ack_deadline=at))])
     assert planner._causes == ["visits changed"]  # U1 has no visits planned yet
+
+
+def test_the_service_tick_notices_a_visit_running_long_at_the_first_tick_past_it() -> None:
+    """The clock tick the service already runs checks the planner's clock after each tick
+    (``Ticker(after=...)``): no separate 30 s check is needed to notice a visit running long."""
+    state, log = booked_day()
+    clock = ManualClock(NOW)
+    planner = planner_on(state, log, clock)
+    asyncio.run(planner.plan_once("day start"))
+    route = next(r for r in state.day_plans["2026-01-15"].routes if r.stops)
+    first = route.stops[0].visit_id
+    assert run(state, log, StartVisit(first, route.unit_id), clock.now())
+
+    async def execute(command: Command, *, actor: str) -> Executed:
+        decision = decide(state, command, now=clock.now(), actor=actor)
+        return Executed(decision, [])
+
+    async def recommend(callout_id: str, *, exclude: Any = ()) -> list[Any]:
+        return []
+
+    ticker = Ticker(execute, recommend, lambda message, *, roles: None,
+                    after=planner.check_clock)
+    planner.check_clock()  # the day's start
+    planner._causes.clear()
+    clock.advance(2700 - 1)  # 45 minutes were booked: not yet
+    asyncio.run(ticker.tick())
+    assert planner._causes == []
+    clock.advance(2)
+    asyncio.run(ticker.tick())
+    assert planner._causes == ["visit running long"]

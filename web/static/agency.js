@@ -67,6 +67,7 @@ function onState(state) {
 }
 
 function onMessage(msg) {
+  window.dispatchEvent(new CustomEvent("mae:agency-message", { detail: msg })); // agency_visits.js
   if (msg.type === "error" && (msg.status === 401 || msg.status === 403)) {
     clearToken(KIND);
     showLogin(t("token_refused", { message: msg.message }));

@@ -1,5 +1,7 @@
 // Psychiatry books follow-up visits on the agency page (POST /api/visits) and follows them:
-// status, planned unit and planned start (GET /api/visits, read every 20 s). Shown only to
+// status, planned unit and planned start (GET /api/visits, re-read as soon as the agency socket
+// says one of its visits changed or a day plan moved one, and on every (re)connect; agency.js
+// passes each socket message on as a "mae:agency-message" window event). Shown only to
 // a token that may book (GET /api/visits/can-book). Patients are named by a pseudonymous
 // reference only; the server refuses anything that looks like a personal number.
 import { applyI18n, lang, register, t } from "/static/lib/i18n.js";
@@ -149,7 +151,17 @@ async function init() {
     book(tok);
   });
   refresh(tok);
-  setInterval(() => refresh(tok), 20000);
+  let pending = null;
+  window.addEventListener("mae:agency-message", (ev) => {
+    const msg = ev.detail || {};
+    const kind = msg.type === "event" ? (msg.event || {}).type || "" : "";
+    if (msg.type !== "ready" && !kind.startsWith("Visit") && kind !== "DayPlanned") return;
+    if (pending) return; // a burst of events: one read
+    pending = setTimeout(() => {
+      pending = null;
+      refresh(tok);
+    }, 150);
+  });
 }
 
 init();
