@@ -16,6 +16,13 @@ does, then each row runs on the same log:
 
 Each row shows the median seconds over ``--repeat`` runs and its ratio to the replay.
 
+A second table is memory: what the service keeps for statistics beside its live state. Each row
+decodes the log afresh (as the service's fold reads its own copy from the store) and measures,
+with ``tracemalloc``, the bytes still held once the decoded list is dropped:
+``live state (peer)`` is ``DispatchState.replay``; ``stats fold`` is a ``StatsFold`` that has
+made one month's report (its state, the noted times and the cached callout facts), i.e. the
+second state the service keeps (``web.stats_source.LiveStats``).
+
 Run: ``.venv/bin/python benchmarks/bench_stats.py [--repeat N] [--alarms-per-year N ...]``
 """
 
@@ -23,10 +30,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import gc
 import statistics
 import sys
 import tempfile
 import time
+import tracemalloc
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -52,6 +61,33 @@ def _median(fn: Callable[[], object], repeat: int) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def _retained_mib(build: Callable[[], object]) -> float:
+    """MiB allocated by ``build()`` and still held by what it returns."""
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    kept = build()
+    gc.collect()
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    del kept
+    return (after - before) / 2**20
+
+
+def _memory(path: Path, month: str) -> None:
+    def fold_reported() -> StatsFold:
+        fold = StatsFold()
+        fold.feed(read_event_log(path))
+        report_of(fold, month)  # caches the callout facts, as a served request leaves them
+        return fold
+
+    rows = {"live state (peer)": _retained_mib(lambda: DispatchState.replay(read_event_log(path))),
+            "stats fold": _retained_mib(fold_reported)}
+    print(f"{'memory row':<24}{'MiB held':>12}{'x state':>12}")
+    for name, mib in rows.items():
+        print(f"{name:<24}{mib:>12.1f}{mib / rows['live state (peer)']:>12.2f}")
 
 
 def _run(alarms: int, repeat: int, folder: Path) -> None:
@@ -100,6 +136,7 @@ def _run(alarms: int, repeat: int, folder: Path) -> None:
     print(f"{'row':<24}{'median s':>12}{'x replay':>12}")
     for name, seconds in rows.items():
         print(f"{name:<24}{seconds:>12.4f}{seconds / rows['replay (peer)']:>12.2f}")
+    _memory(path, month)
 
 
 def main() -> None:

@@ -79,14 +79,34 @@ class Category(enum.StrEnum):
 
 
 class AgeBand(enum.StrEnum):
-    """Age groups the monthly follow-up is reported by."""
+    """Age groups the monthly follow-up is reported by (0-17 and 18-25 apart, as the region
+    reports children and young people).
+
+    ``LEGACY_YOUNG`` and ``LEGACY_ADULT`` are the bands alarms recorded before the split moved
+    from 24/25 to 25/26: old events keep replaying with what they said (a 25-year-old recorded
+    as "25-44" cannot be re-labelled), new records use :meth:`current` bands only."""
 
     CHILD = "0-17"
-    YOUNG = "18-24"
-    ADULT = "25-44"
+    YOUNG = "18-25"
+    ADULT = "26-44"
     MIDDLE = "45-64"
     OLDER = "65+"
     UNKNOWN = "unknown"
+    LEGACY_YOUNG = "18-24"
+    LEGACY_ADULT = "25-44"
+
+    @property
+    def legacy(self) -> bool:
+        """Whether this band is only read from old events, never recorded anew."""
+        return self in _LEGACY_AGE_BANDS
+
+    @classmethod
+    def current(cls) -> tuple[AgeBand, ...]:
+        """The bands a new alarm may record, in report order."""
+        return tuple(b for b in cls if not b.legacy)
+
+
+_LEGACY_AGE_BANDS = frozenset({AgeBand.LEGACY_YOUNG, AgeBand.LEGACY_ADULT})
 
 
 class Sex(enum.StrEnum):

@@ -1,22 +1,23 @@
-"""Monthly statistics of callouts: counts by outcome, sex, age band and children in the home.
+"""Monthly counts of callouts: by outcome, sex, age band and children in the home.
 
-A pure fold over callouts and their alarms (works on the live state and on a simulated one).
-A callout merged into another is counted once, as the one it joined; its patient facts are
-those of its first alarm. The month is the UTC month the callout was created in. Nothing here
-reads free text: the tables hold counts only.
+The short form of the monthly report (``GET /api/stats``), counted from the same
+:class:`~dispatch.stats_fold.CalloutFacts` as :mod:`dispatch.stats_report` and with the same
+month: the region's local calendar month of the first alarm, so a callout at 23:30 local time on
+the last day of a month is in that month in both. A merged callout is counted once, as the one
+it joined, with its first alarm's patient facts. Counts only, never free text.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
 
-from dispatch.model import Alarm
-from dispatch.state import Callout
+from dispatch.stats_fold import CalloutFacts
 from dispatch.status import CalloutStatus
 
-__all__ = ["MonthStats", "monthly_counts"]
+__all__ = ["MonthStats", "local_month", "monthly_counts"]
 
 OPEN = "open"
 CANCELLED = "cancelled"
@@ -34,32 +35,33 @@ class MonthStats:
     children: Counter[str] = field(default_factory=Counter)
 
 
-def _outcome(callout: Callout) -> str:
-    if callout.outcome is not None:
-        return callout.outcome.kind.value
-    return CANCELLED if callout.status is CalloutStatus.CANCELLED else OPEN
+def local_month(at: datetime, tz: tzinfo) -> str:
+    """``"YYYY-MM"`` of the instant ``at`` on the calendar of ``tz`` (the region's time)."""
+    return at.astimezone(tz).strftime("%Y-%m")
 
 
-def monthly_counts(callouts: Iterable[Callout], alarms: Mapping[str, Alarm], *,
-                   since: str | None = None, until: str | None = None) -> list[MonthStats]:
-    """Per month (``"YYYY-MM"``, oldest first, only ``since`` <= month <= ``until`` when
-    given): callouts by outcome (``open`` and ``cancelled`` when none was recorded), by the
-    first alarm's patient sex, age band and children."""
+def _outcome(facts: CalloutFacts) -> str:
+    if facts.outcome is not None:
+        return facts.outcome.kind.value
+    return CANCELLED if facts.status is CalloutStatus.CANCELLED else OPEN
+
+
+def monthly_counts(facts: Iterable[CalloutFacts], *, tz: tzinfo, since: str | None = None,
+                   until: str | None = None) -> list[MonthStats]:
+    """Per local month (``"YYYY-MM"`` in ``tz``, oldest first, only ``since`` <= month <=
+    ``until`` when given): callouts by outcome (``open`` and ``cancelled`` when none was
+    recorded), by the first alarm's patient sex, age band and children."""
     months: dict[str, MonthStats] = {}
-    for callout in callouts:
-        if callout.merged_into is not None:
-            continue
-        month = callout.created_at.strftime("%Y-%m")
+    for one in facts:
+        month = local_month(one.created_at, tz)
         if (since is not None and month < since) or (until is not None and month > until):
             continue
         stats = months.get(month)
         if stats is None:
             stats = months[month] = MonthStats(month)
         stats.callouts += 1
-        stats.outcome[_outcome(callout)] += 1
-        alarm = alarms.get(callout.alarm_ids[0]) if callout.alarm_ids else None
-        if alarm is not None:
-            stats.sex[alarm.patient.sex.value] += 1
-            stats.age_band[alarm.patient.age_band.value] += 1
-            stats.children[alarm.patient.children.value] += 1
+        stats.outcome[_outcome(one)] += 1
+        stats.sex[one.sex.value] += 1
+        stats.age_band[one.age_band.value] += 1
+        stats.children[one.children.value] += 1
     return [months[m] for m in sorted(months)]

@@ -189,15 +189,30 @@ def _outcome_tables(chosen: Sequence[CalloutFacts]) -> list[Table]:
     ]
 
 
+LEGACY_LABEL = " (legacy band)"
+
+
+def _age_bands(chosen: Sequence[CalloutFacts], total: int) -> Table:
+    """Callouts by the current age bands; a legacy band (recorded before 18-25 / 26-44) gets a
+    row, labelled as such, only in a month that holds it, so no old 25-year-old is re-labelled."""
+    counts = Counter(f.age_band.value + (LEGACY_LABEL if f.age_band.legacy else "")
+                     for f in chosen)
+    legacy = sorted(k for k in counts if k.endswith(LEGACY_LABEL))
+    note = ("0-17: children and young people; 18-25: young adults (the bands the alarm form "
+            "records)")
+    if legacy:
+        note += ("; a legacy band is what alarms recorded before the bands became 18-25 and "
+                 "26-44, counted apart and not re-labelled")
+    return _counted("by_age_band", "Callouts by age band", "age band", counts,
+                    [*(a.value for a in AgeBand.current()), *legacy], total, note)
+
+
 def _patient_tables(chosen: Sequence[CalloutFacts]) -> list[Table]:
     total = len(chosen)
     tables = [
         _counted("by_sex", "Callouts by sex", "sex", Counter(f.sex.value for f in chosen),
                  [s.value for s in Sex], total),
-        _counted("by_age_band", "Callouts by age band", "age band",
-                 Counter(f.age_band.value for f in chosen), [a.value for a in AgeBand], total,
-                 "0-17: children and young people; 18-24: young adults (the bands the alarm "
-                 "form records)"),
+        _age_bands(chosen, total),
         _counted("children_in_household", "Children living in the household", "children",
                  Counter(f.children.value for f in chosen), [c.value for c in Children],
                  total),

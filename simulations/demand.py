@@ -15,6 +15,7 @@ from typing import Protocol
 
 import numpy as np
 
+from dispatch.model import AgeBand
 from maps.graph import Place, haversine_m
 from simulations.spec import DemandAlarm, Scenario, Service, SyntheticDemand, run_start
 
@@ -63,7 +64,7 @@ class _HasPlaces(Protocol):
 
 def synthesize(scenario: Scenario, graph: _HasPlaces, *, seed: int) -> list[DemandAlarm]:
     """Alarms over the scenario's days, in proportion to population, with the time-of-day and
-    weekday profiles and the agency, category and priority mixes."""
+    weekday profiles and the agency, category, priority and patient age mixes."""
     demand = scenario.demand
     assert isinstance(demand, SyntheticDemand)
     tz = scenario.tz
@@ -93,6 +94,8 @@ def synthesize(scenario: Scenario, graph: _HasPlaces, *, seed: int) -> list[Dema
     agencies = _draw(a_rng, demand.agency_mix, n)
     categories = _draw(a_rng, demand.category_mix, n)
     priorities = _draw(a_rng, demand.priority_mix, n)
+    # ages from a stream of their own: the draws above stay the same with or without them
+    ages = _draw(np.random.default_rng([seed, 5]), demand.age_mix, n) if demand.age_mix else []
     angle = a_rng.random(n) * 2 * math.pi
     radius = np.sqrt(a_rng.random(n)) * demand.jitter_m
     scale = np.sqrt(pop / pop.max()) if len(pop) else pop
@@ -112,6 +115,7 @@ def synthesize(scenario: Scenario, graph: _HasPlaces, *, seed: int) -> list[Dema
             lon=round(lon, 6),
             municipality=p.municipality,
             place=p.name,
+            age_band=demand.age_mix[ages[i]][0] if ages else AgeBand.UNKNOWN,
         ))
     return out
 
@@ -136,6 +140,7 @@ def _decide_chance(alarms: list[DemandAlarm], scenario: Scenario, *, seed: int) 
             outcome=a.outcome if a.outcome is not None else scenario.outcome_mix[outcomes[i]][0],
             on_scene_s=a.on_scene_s if a.on_scene_s is not None else float(on_scene[i]),
             at_facility_s=a.at_facility_s if a.at_facility_s is not None else float(at_fac[i]),
+            age_band=a.age_band,
         ))
     return out
 

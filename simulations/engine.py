@@ -33,7 +33,7 @@ from dispatch.commands import (
     decide,
 )
 from dispatch.events import Envelope, ShiftEnded, ShiftStarted
-from dispatch.model import Agency, Alarm, Location
+from dispatch.model import Agency, Alarm, Location, Patient
 from dispatch.state import DispatchState
 from dispatch.status import UnitStatus
 from maps.graph import Facility
@@ -336,7 +336,7 @@ class _Sim:
         alarm = Alarm(
             agency=a.agency, reference=a.reference, received_at=self.clock.now(),
             location=Location(a.lat, a.lon, label=a.place), priority=a.priority,
-            category=a.category,
+            category=a.category, patient=Patient(age_band=a.age_band),
         )
         decision = self.do(ReceiveAlarm(alarm), actor=a.agency.value)
         cid = decision.callout_id

@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dispatch.commands import DispatchConfig
-from dispatch.model import Agency, Category, OutcomeKind, Priority
+from dispatch.model import AgeBand, Agency, Category, OutcomeKind, Priority
 from simulations._toml import Table
 from simulations.alarm_log import read_alarm_log
 from simulations.bookings import read_bookings
@@ -25,6 +25,7 @@ from simulations.matrix import MatrixMap
 from simulations.sites import parse_bases, parse_facilities, parse_map
 from simulations.spec import (
     CARRIER,
+    DEFAULT_AGE_MIX,
     DEFAULT_AGENCY_MIX,
     DEFAULT_CATEGORY_MIX,
     DEFAULT_HOUR_PROFILE,
@@ -171,7 +172,12 @@ def scenario_from_dict(
             category_mix=dt.mix("category_mix", Category, DEFAULT_CATEGORY_MIX),
             priority_mix=dt.mix("priority_mix", Priority, DEFAULT_PRIORITY_MIX),
             jitter_m=dt.number("jitter_m", 0.0 if matrix else 2000.0, low=0.0, high=20_000),
+            age_mix=dt.mix("age_mix", AgeBand, DEFAULT_AGE_MIX),
         )
+        legacy = [b.value for b, _ in demand.age_mix if b.legacy]
+        if legacy:
+            raise dt.error("age_mix", f"{legacy[0]} is a legacy band; use "
+                           + ", ".join(b.value for b in AgeBand.current()))
         if not any(pl.population > 0 for pl in terrain.places):
             raise dt.error("kind", "synthetic demand needs places with a population on the map")
     else:

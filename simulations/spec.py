@@ -16,13 +16,14 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from dispatch.commands import DispatchConfig
-from dispatch.model import Agency, Category, OutcomeKind, Priority
+from dispatch.model import AgeBand, Agency, Category, OutcomeKind, Priority
 from maps.graph import Facility
 from simulations.errors import ScenarioError
 
 __all__ = [
     "CARRIER",
     "DEFAULT_AGENCY_MIX",
+    "DEFAULT_AGE_MIX",
     "DEFAULT_CATEGORY_MIX",
     "DEFAULT_HOUR_PROFILE",
     "DEFAULT_OUTCOME_MIX",
@@ -163,6 +164,7 @@ class SyntheticDemand:
     category_mix: tuple[tuple[Category, float], ...] = ()
     priority_mix: tuple[tuple[Priority, float], ...] = ()
     jitter_m: float = 2000.0
+    age_mix: tuple[tuple[AgeBand, float], ...] = ()  # empty: every patient's age unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,6 +349,12 @@ DEFAULT_CATEGORY_MIX = (
     (Category.SUICIDE_RISK, 0.40), (Category.PSYCHOSIS, 0.15), (Category.AGITATION, 0.12),
     (Category.INTOXICATION, 0.10), (Category.WORRIED_RELATIVE, 0.15), (Category.OTHER, 0.08),
 )
+#: Patients by age band (current bands only; an assumption, see simulations/README.md): the
+#: monthly statistics count them, the dispatch does not depend on them.
+DEFAULT_AGE_MIX = (
+    (AgeBand.CHILD, 0.07), (AgeBand.YOUNG, 0.20), (AgeBand.ADULT, 0.36),
+    (AgeBand.MIDDLE, 0.24), (AgeBand.OLDER, 0.09), (AgeBand.UNKNOWN, 0.04),
+)
 DEFAULT_PRIORITY_MIX = (
     (Priority.ACUTE, 0.35), (Priority.URGENT, 0.50), (Priority.NON_URGENT, 0.15),
 )
@@ -374,6 +382,7 @@ class DemandAlarm:
     outcome: OutcomeKind | None = None
     on_scene_s: float | None = None
     at_facility_s: float | None = None
+    age_band: AgeBand = AgeBand.UNKNOWN
 
     def __post_init__(self) -> None:
         if self.received_at.tzinfo is None:

@@ -128,7 +128,19 @@ class LocationOut(BaseModel):
 
 
 class PatientIn(_In):
-    age_band: AgeBand = AgeBand.UNKNOWN
+    age_band: AgeBand = Field(
+        default=AgeBand.UNKNOWN, json_schema_extra={"enum": [b.value for b in AgeBand.current()]},
+        description="0-17, 18-25, 26-44, 45-64, 65+ or unknown (18-24 and 25-44 are "
+        "legacy bands of old events, refused for new alarms)")
+
+    @field_validator("age_band")
+    @classmethod
+    def _current_band(cls, band: AgeBand) -> AgeBand:
+        """New alarms record the current bands: a legacy one would mix 25-year-olds in."""
+        if band.legacy:
+            raise ValueError(f"{band.value} is a legacy band; use one of "
+                             + ", ".join(b.value for b in AgeBand.current()))
+        return band
     sex: Sex = Sex.UNKNOWN
     children: Children = Children.UNKNOWN
 
@@ -825,7 +837,7 @@ class TokenCreatedOut(PrincipalOut):
 
 
 class MonthStatsOut(BaseModel):
-    month: str = Field(description="YYYY-MM (UTC)")
+    month: str = Field(description="YYYY-MM (local time of the region)")
     callouts: int
     outcome: dict[str, int]
     sex: dict[str, int]

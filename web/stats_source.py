@@ -17,6 +17,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from dispatch.events import Envelope
+from dispatch.stats import MonthStats, monthly_counts
 from dispatch.stats_fold import StatsFold
 from dispatch.stats_report import MonthReport, month_report
 from web.errors import BadMessage
@@ -93,3 +94,12 @@ class LiveStats:
         with self._lock:
             _read_store(self._read, self._fold)
             return self._fold.last_seq, report_of(self._fold, month, tz)
+
+    def counts(self, tz: tzinfo, *, since: str | None = None,
+               until: str | None = None) -> tuple[int, list[MonthStats]]:
+        """The log position, and the per-month counts of ``GET /api/stats`` from the same fold
+        and local months as the report (blocking)."""
+        with self._lock:
+            _read_store(self._read, self._fold)
+            return self._fold.last_seq, monthly_counts(self._fold.facts(), tz=tz, since=since,
+                                                       until=until)

@@ -71,7 +71,7 @@ AGENCIES = ((Agency.POLICE,), (Agency.AMBULANCE,), (Agency.PSYCHIATRY,),
 CATEGORIES = (Category.SUICIDE_RISK, Category.PSYCHOSIS, Category.WORRIED_RELATIVE)
 PRIORITIES = (Priority.ACUTE, Priority.URGENT, Priority.NON_URGENT, Priority.URGENT)
 SEXES = (Sex.FEMALE, Sex.MALE, Sex.UNKNOWN)
-AGES = tuple(AgeBand)
+AGES = AgeBand.current()
 CHILDREN = (Children.YES, Children.NO, Children.NO, Children.UNKNOWN, Children.NO)
 ENDS: tuple[OutcomeKind | str, ...] = (
     OutcomeKind.STAYED_HOME, OutcomeKind.STAYED_HOME, OutcomeKind.TRANSPORTED_MAE,

@@ -1,9 +1,10 @@
-"""Monthly counts: per UTC month, by outcome (open and cancelled when none), sex, age band and
+"""Monthly counts: per local month, by outcome (open and cancelled when none), sex, age band and
 children; a merged callout counts once, in the callout it joined."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from dispatch.commands import CancelCallout, MergeCallouts, ReceiveAlarm
 from dispatch.model import (
@@ -17,11 +18,20 @@ from dispatch.model import (
     Priority,
     Sex,
 )
-from dispatch.stats import monthly_counts
+from dispatch.stats import MonthStats, monthly_counts
+from dispatch.stats_fold import StatsFold
+from dispatch.stats_report import month_report
 from tests.dispatch.conftest import T0, Core
 
 LULEA = Location(65.58, 22.15)
 KALIX = Location(65.85, 23.14)
+TZ = ZoneInfo("Europe/Stockholm")
+
+
+def _counts(core: Core, **kw: str) -> list[MonthStats]:
+    fold = StatsFold()
+    fold.feed(core.log)
+    return monthly_counts(fold.facts(), tz=TZ, **kw)
 
 
 def _alarm(ref: str, where: Location, days: int, patient: Patient) -> Alarm:
@@ -42,14 +52,32 @@ def test_counts_per_month_with_merges_and_cancellations(core: Core) -> None:
     assert feb
     core.do(CancelCallout(feb, "reason text"), now=later)
 
-    months = monthly_counts(core.state.callouts.values(), core.state.alarms)
+    months = _counts(core)
     assert [m.month for m in months] == ["2026-01", "2026-02"]
     january, february = months
     assert january.callouts == 1 and january.outcome == {"open": 1}
-    assert january.sex == {"female": 1} and january.age_band == {"25-44": 1}
+    assert january.sex == {"female": 1} and january.age_band == {"26-44": 1}
     assert january.children == {"yes": 1}
     assert february.outcome == {"cancelled": 1} and february.children == {"unknown": 1}
-    assert [m.month for m in monthly_counts(core.state.callouts.values(), core.state.alarms,
-                                            since="2026-02")] == ["2026-02"]
-    assert monthly_counts(core.state.callouts.values(), core.state.alarms,
-                          until="2025-12") == []
+    assert [m.month for m in _counts(core, since="2026-02")] == ["2026-02"]
+    assert _counts(core, until="2025-12") == []
+
+
+def test_a_callout_late_on_the_last_day_counts_in_that_local_month(core: Core) -> None:
+    """23:30 on 31 January in Sweden is 22:30 UTC, and 00:30 on 1 February is 23:30 UTC on
+    31 January: both land in the local month, in the counts and in the report alike."""
+    late = datetime(2026, 1, 31, 22, 30, tzinfo=UTC)
+    early = datetime(2026, 1, 31, 23, 30, tzinfo=UTC)
+    patient = Patient(AgeBand.YOUNG, Sex.MALE)
+    for ref, at in (("P-9", late), ("P-10", early)):
+        alarm = Alarm(agency=Agency.POLICE, reference=ref, received_at=at, location=LULEA,
+                      priority=Priority(1), category=Category.PSYCHOSIS, patient=patient)
+        core.do(ReceiveAlarm(alarm), now=at)
+    fold = StatsFold()
+    fold.feed(core.log)
+    months = _counts(core)
+    assert [(m.month, m.callouts) for m in months] == [("2026-01", 1), ("2026-02", 1)]
+    assert months[0].age_band == {"18-25": 1}
+    for month in ("2026-01", "2026-02"):
+        assert month_report(fold.facts(), month, tz=TZ, locate=lambda _lat, _lon: "x"
+                            ).callouts == 1

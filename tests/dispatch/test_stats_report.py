@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from dispatch.model import CARE_QUESTIONS, Agency, Answer, OutcomeKind
+from dispatch.model import CARE_QUESTIONS, AgeBand, Agency, Answer, OutcomeKind
 from dispatch.stats_fold import StatsFold
 from dispatch.stats_report import HOME_OUTCOMES, MonthReport, month_report, months_back
 from dispatch.stats_table import SUPPRESSED, suppress
@@ -258,3 +258,26 @@ def test_an_old_log_without_the_care_questions_reads_them_as_unknown() -> None:
     care = report.table("care")
     assert all(row[1:] == (0, 0, len(closed)) for row in care.rows)
 
+
+
+def test_an_old_log_keeps_its_legacy_age_bands_labelled_apart() -> None:
+    """Alarms logged before 18-25 / 26-44 replay with the band they recorded: the report shows
+    it as a legacy row of that month, never folded into a current band."""
+    fold = StatsFold()
+    fold.feed(decode_log(stored_lines(LOG_V1)))
+    facts = fold.facts()
+    old = [f for f in facts if f.age_band is AgeBand.LEGACY_ADULT]
+    assert old and all(f.age_band.value == "25-44" for f in old)
+    month = facts[0].created_at.astimezone(TZ).strftime("%Y-%m")
+    mine = [f for f in facts if f.created_at.astimezone(TZ).strftime("%Y-%m") == month]
+    ages = month_report(facts, month, tz=TZ, locate=norrbotten().name_at).table("by_age_band")
+    got = ages.column("callouts")
+    assert got["25-44 (legacy band)"] == sum(f in old for f in mine) > 0
+    assert got["26-44"] == 0 and "25-44" not in got and "legacy" in ages.note
+    assert "18-24 (legacy band)" not in got  # a legacy band shows only where a month holds it
+
+
+def test_a_month_without_legacy_bands_shows_only_the_current_ones(report: MonthReport) -> None:
+    labels = [row[0] for row in report.table("by_age_band").rows]
+    assert labels == [*(b.value for b in AgeBand.current()), "total"]
+    assert labels[:3] == ["0-17", "18-25", "26-44"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from dispatch.model import AgeBand
 from dispatch.state import DispatchState
 from simulations.engine import simulate
 from simulations.export import read_event_log, slice_log, write_event_log
@@ -23,6 +24,8 @@ def test_event_log_round_trip_replays(tmp_path: Path) -> None:
     assert state.snapshot() == DispatchState.replay(res.log).snapshot()
     assert not state.open_callouts()
     assert len(state.callouts) == len(res.records)
+    ages = {a.patient.age_band for a in state.alarms.values()}  # the demand's age mix, logged
+    assert len(ages) >= 3 and AgeBand.YOUNG in ages and not any(b.legacy for b in ages)
     first_day = slice_log(back, T0.replace(hour=23, minute=59))
     assert 0 < len(first_day) < len(back)
     DispatchState.replay(first_day)  # a prefix is a valid log on its own

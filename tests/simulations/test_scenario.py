@@ -49,6 +49,7 @@ def test_shifts_past_midnight_and_weekdays() -> None:
      "demand.agency_mix"),
     (lambda d: d["demand"].update(agency_mix={"ambulance": 0.5, "fire": 0.5}),
      "demand.agency_mix.fire"),
+    (lambda d: d["demand"].update(age_mix={"18-24": 0.5, "26-44": 0.5}), "demand.age_mix"),
     (lambda d: d.update(outcomes={"stayed_home": 1.5}), "outcomes.stayed_home"),
     (lambda d: d["service"].update(ack_s=120), "service.ack_s"),
     (lambda d: d.update(timezone="Mars/Olympus"), "timezone"),

@@ -17,7 +17,7 @@ from web.logs import JsonFormatter
 
 NOTE = "Pappa Sven hotar att hoppa från bron"
 ALARM = {"reference": "LOG-1", "priority": 1, "category": "suicide_risk",
-         "location": {"place": "Kalix"}, "note": NOTE, "patient": {"age_band": "18-24"}}
+         "location": {"place": "Kalix"}, "note": NOTE, "patient": {"age_band": "18-25"}}
 
 
 def test_json_log_lines_parse_and_carry_no_patient_fields(db: Path,
@@ -48,7 +48,7 @@ def test_json_log_lines_parse_and_carry_no_patient_fields(db: Path,
     assert any(r["logger"] == "uvicorn.access" and "POST /api/alarms" in r["msg"]
                for r in records)
     text = "\n".join(lines)
-    assert NOTE not in text and "18-24" not in text and "suicide" not in text
+    assert NOTE not in text and "18-25" not in text and "suicide" not in text
     assert tokens["dispatcher"] not in text and "token=***" in " ".join(messages)
 
 

@@ -43,7 +43,7 @@ def open_agency(page: Any, server: Server, who: str = "police") -> None:
 def fill_alarm(page: Any, *, priority: str = "1", category: str = "psychosis") -> None:
     page.select_option("#priority", priority)
     page.select_option("#category", category)
-    page.select_option("#age_band", "25-44")
+    page.select_option("#age_band", "26-44")
     page.select_option("#sex", "female")
     page.check("input[name=children][value=yes]")
     page.check("#police_on_scene")

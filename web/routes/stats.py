@@ -1,10 +1,10 @@
 """Statistics and histories for managers (and dispatchers, planners, admins): read-only.
 
-``GET /api/stats`` counts callouts per month by outcome, sex, age band and children in the home
-(:func:`dispatch.stats.monthly_counts`); ``GET /api/stats/report?month=`` is the whole monthly
-report (:mod:`dispatch.stats_report`; JSON for the ``/stats`` page, or ``format=html|xlsx|csv``
-to download), always with counts under 5 suppressed; ``GET /api/stats/callouts`` lists one
-month's callouts
+``GET /api/stats`` counts callouts per local month by outcome, sex, age band and children in the
+home (:func:`dispatch.stats.monthly_counts`, from the report's fold);
+``GET /api/stats/report?month=`` is the whole monthly report (:mod:`dispatch.stats_report`;
+JSON for the ``/stats`` page, or ``format=html|xlsx|csv`` to download), always with counts
+under 5 suppressed; ``GET /api/stats/callouts`` lists one local month's callouts
 as ids, times, statuses, outcomes and patient facts; ``GET /api/callouts/{id}/history`` is a
 callout's timeline as the caller may see it (for a manager: :data:`web.visibility.MANAGER_KEYS`
 only). None of them carries patient free text or places to a manager.
@@ -29,7 +29,7 @@ from fastapi.responses import FileResponse, Response
 
 from dispatch.model import Alarm
 from dispatch.state import Callout, DispatchState
-from dispatch.stats import MonthStats, monthly_counts
+from dispatch.stats import local_month
 from web.auth import Action, Principal
 from web.deps import ServiceDep, require
 from web.errors import BadMessage
@@ -48,7 +48,7 @@ Stats = Annotated[Principal, Depends(require(Action.STATS_READ))]
 History = Annotated[Principal, Depends(require(Action.HISTORY_READ))]
 HISTORY_LIMIT = 500
 _MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
-Month = Annotated[str | None, Query(max_length=7, description="YYYY-MM (UTC)")]
+Month = Annotated[str | None, Query(max_length=7, description="YYYY-MM (local time)")]
 
 
 _TRIES = 3
@@ -73,19 +73,15 @@ def _month(value: str | None, field: str) -> str | None:
     return value
 
 
-@router.get("/api/stats", response_model=StatsOut, responses=errors(422))
+@router.get("/api/stats", response_model=StatsOut, responses=errors(422, 503))
 async def read_stats(service: ServiceDep, _: Stats, since: Month = None,
                      until: Month = None) -> dict[str, Any]:
-    """Callouts per month (``since``..``until``, both optional) by outcome (``open`` and
-    ``cancelled`` when none was recorded), sex, age band and children in the home."""
+    """Callouts per local month (``since``..``until``, both optional) by outcome (``open`` and
+    ``cancelled`` when none was recorded), sex, age band and children in the home: the same
+    fold and months as ``/api/stats/report``."""
     since, until = _month(since, "since"), _month(until, "until")
-
-    def count(state: DispatchState) -> tuple[int, list[MonthStats]]:
-        seq = state.last_seq  # read first: the counts hold at least the events up to it
-        return seq, monthly_counts(state.callouts.values(), state.alarms, since=since,
-                                   until=until)
-
-    seq, months = await asyncio.to_thread(_read_live, count, service.state)
+    tz = service.rota_in_force()[1]
+    seq, months = await asyncio.to_thread(_live(service).counts, tz, since=since, until=until)
     return {"seq": seq, "months": [
         {"month": m.month, "callouts": m.callouts, "outcome": dict(m.outcome),
          "sex": dict(m.sex), "age_band": dict(m.age_band), "children": dict(m.children)}
@@ -107,15 +103,17 @@ def _summary(callout: Callout, alarms: Mapping[str, Alarm]) -> dict[str, Any]:
 @router.get("/api/stats/callouts", response_model=list[CalloutSummaryOut],
             responses=errors(422))
 async def list_month(service: ServiceDep, _: Stats,
-                     month: Annotated[str, Query(max_length=7, description="YYYY-MM (UTC)")],
+                     month: Annotated[str, Query(max_length=7,
+                                                 description="YYYY-MM (local time)")],
                      ) -> list[dict[str, Any]]:
     """One month's callouts, oldest first (merged ones are counted in the callout they joined):
     the ids to ask ``/api/callouts/{id}/history`` for."""
     _month(month, "month")
+    tz = service.rota_in_force()[1]
 
     def pick(state: DispatchState) -> list[dict[str, Any]]:
         chosen = [c for c in state.callouts.values() if c.merged_into is None
-                  and c.created_at.strftime("%Y-%m") == month]
+                  and local_month(c.created_at, tz) == month]
         return [_summary(c, state.alarms) for c in sorted(chosen, key=lambda c: c.created_at)]
 
     return await asyncio.to_thread(_read_live, pick, service.state)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +14,13 @@ import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 
+from dispatch.commands import CancelCallout, ReceiveAlarm, decide
+from dispatch.events import Envelope
 from dispatch.model import Agency, Alarm, Category, Location, Priority
-from dispatch.state import Callout, DispatchState
-from dispatch.status import CalloutStatus
-from tests.web.conftest import Server, free_port, serve_app
+from dispatch.state import DispatchState
+from tests.web.conftest import ManualClock, Server, free_port, serve_app, thread_server
 from web.app import create_app
+from web.eventstore import SqliteEventStore
 from web.settings import Settings
 from web.visibility import MANAGER_KEYS
 
@@ -27,9 +29,10 @@ DISPATCH_NOTE = "grannen säger att han har en kniv"
 REASON = "pappan ringde tillbaka, allt lugnt"
 ALARM = {"reference": "ST-1", "priority": 1, "category": "suicide_risk", "note": NOTE,
          "location": {"place": "Boden"},
-         "patient": {"age_band": "25-44", "sex": "female", "children": "yes"}}
+         "patient": {"age_band": "26-44", "sex": "female", "children": "yes"}}
 OTHER = {"reference": "ST-2", "priority": 2, "category": "psychosis", "note": REASON,
          "location": {"place": "Kalix"}, "patient": {"age_band": "65+", "sex": "male"}}
+OLD = 30_000  # a minute apart: all in March 2025
 FREE_TEXT = (NOTE, DISPATCH_NOTE, REASON, "Storgatan", "Boden", "Kalix")
 
 
@@ -72,7 +75,7 @@ def test_monthly_statistics_and_a_months_callouts(server: Server) -> None:
         assert month["callouts"] == 2
         assert month["outcome"] == {"referred_primary_care": 1, "cancelled": 1}
         assert month["sex"] == {"female": 1, "male": 1}
-        assert month["age_band"] == {"25-44": 1, "65+": 1}
+        assert month["age_band"] == {"26-44": 1, "65+": 1}
         assert month["children"] == {"yes": 1, "unknown": 1}
         assert manager.get("/api/stats", params={"since": "2999-01"}).json()["months"] == []
         bad = manager.get("/api/stats", params={"since": "2026-13"})
@@ -81,7 +84,7 @@ def test_monthly_statistics_and_a_months_callouts(server: Server) -> None:
         listed = manager.get("/api/stats/callouts", params={"month": month["month"]}).json()
         assert [c["callout_id"] for c in listed] == [cid, other]
         assert listed[0]["outcome"] == "referred_primary_care"
-        assert listed[0]["patient"] == {"age_band": "25-44", "sex": "female", "children": "yes"}
+        assert listed[0]["patient"] == {"age_band": "26-44", "sex": "female", "children": "yes"}
         assert listed[1]["status"] == "cancelled"
         _no_free_text(stats)
         _no_free_text(listed)
@@ -99,7 +102,7 @@ def test_a_managers_history_has_the_timeline_without_free_text(server: Server) -
     assert {"AlarmReceived", "UnitAssigned", "AssignmentAcknowledged", "NoteAdded",
             "UnitStatusChanged", "OutcomeRecorded"} <= set(kinds)
     received = mine["events"][0]["event"]
-    assert received["alarm"]["patient"] == {"age_band": "25-44", "sex": "female",
+    assert received["alarm"]["patient"] == {"age_band": "26-44", "sex": "female",
                                             "children": "yes"}
     assert received["at"] and received["callout_id"] == cid
     outcome = next(e["event"] for e in mine["events"]
@@ -142,32 +145,37 @@ def server_app_routes(server: Server) -> list[tuple[str, str]]:
     return found
 
 
-def _grow(state: DispatchState, n: int) -> None:
-    """``n`` closed callouts of March 2025, each with its own alarm: a long-running service's
-    state, put straight into the live state (the server is idle meanwhile)."""
-    at = datetime(2025, 3, 10, 12, tzinfo=UTC)
+def _old_log(db: Path, n: int) -> None:
+    """``n`` cancelled callouts of March 2025 (a minute apart; cancelled, so none merge), each
+    with its own alarm, stored in the log before the service starts: a long-running service."""
+    state = DispatchState()
     where = Location(65.58, 22.15)
-    alarms, callouts = {}, {}
+    events = []
     for i in range(n):
+        at = datetime(2025, 3, 1, tzinfo=UTC) + timedelta(minutes=i)
         alarm = Alarm(agency=Agency.POLICE, reference=f"OLD-{i}", received_at=at,
                       location=where, priority=Priority(2), category=Category.PSYCHOSIS)
-        alarms[f"police/OLD-{i}"] = alarm
-        callouts[f"X{i:07d}"] = Callout(f"X{i:07d}", at, where, Priority(2),
-                                        (f"police/OLD-{i}",), status=CalloutStatus.CANCELLED)
-    state.alarms.update(alarms)
-    state.callouts.update(callouts)
+        for command in (ReceiveAlarm(alarm), CancelCallout(f"C{i + 1:06d}", "")):
+            for event in decide(state, command, now=at, actor="police").events:
+                state.apply(Envelope(state.last_seq + 1, event))
+                events.append(event)
+    store = SqliteEventStore(db)
+    try:
+        store.append(events, expected_last_seq=0)
+    finally:
+        store.close()
 
 
 def test_statistics_of_a_big_state_are_read_off_the_loop_while_alarms_are_taken(
         db: Path, tokens: dict[str, str]) -> None:
-    """A manager asking for statistics over 100,000 callouts again and again never holds up
-    a police system's alarms: alarms are answered while a statistics request is in flight,
-    and the walks over the state that those alarms change are started again, not failed."""
+    """A manager asking for statistics over a long log again and again never holds up a
+    police system's alarms: the log is folded off the loop, alarms are answered while a
+    statistics request is in flight, and each answer holds what was logged by then."""
+    _old_log(db, OLD)
     port = free_port()
     app = create_app(Settings(database=db, port=port, demo_units=True))
     server = serve_app(app, port, db, tokens)
     try:
-        _grow(app.state.service.state, 100_000)
         log: list[tuple[str, int]] = []  # ("ask"|"answer", n), ("send"|"ack", i), in order
         lock = threading.Lock()
         alarms_done = threading.Event()
@@ -211,8 +219,32 @@ def test_statistics_of_a_big_state_are_read_off_the_loop_while_alarms_are_taken(
                   if at[("ask", n)] < at[("send", i)] < at[("ack", i)] < at[("answer", n)]]
         assert served, log
         months = [{m["month"]: m["callouts"] for m in a["months"]} for a in answers]
-        assert all(m["2025-03"] == 100_000 for m in months)
+        assert all(m["2025-03"] == OLD for m in months)
         new = [sum(v for k, v in m.items() if k != "2025-03") for m in months]
         assert new == sorted(new) and new[-1] == 5  # each answer holds what was logged by then
+    finally:
+        server.stop()
+
+
+def test_a_callout_late_on_the_last_day_is_in_that_month_in_every_statistic(
+        db: Path, tokens: dict[str, str]) -> None:
+    """23:30 Stockholm time on 31 January (22:30 UTC) and 00:30 on 1 February (23:30 UTC on
+    31 January): ``/api/stats``, ``/api/stats/callouts`` and the report agree on the month."""
+    clock = ManualClock(datetime(2026, 1, 31, 22, 30, tzinfo=UTC))
+    server = thread_server(db, tokens, clock=clock, demo_units=True)
+    try:
+        with server.http("police") as police, server.http("manager") as manager:
+            late = police.post("/api/alarms", json=ALARM).json()["callout_id"]
+            clock.advance(3600)
+            early = police.post("/api/alarms", json=OTHER).json()["callout_id"]
+            months = manager.get("/api/stats").json()["months"]
+            assert [(m["month"], m["callouts"]) for m in months] == [("2026-01", 1),
+                                                                    ("2026-02", 1)]
+            assert months[0]["age_band"] == {"26-44": 1}
+            for month, cid in (("2026-01", late), ("2026-02", early)):
+                listed = manager.get("/api/stats/callouts", params={"month": month}).json()
+                assert [c["callout_id"] for c in listed] == [cid]
+                report = manager.get("/api/stats/report", params={"month": month}).json()
+                assert report["callouts"] == 1, month
     finally:
         server.stop()
