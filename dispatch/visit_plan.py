@@ -205,15 +205,19 @@ def _plan_visit(visit: Visit, loc: int, midnight: datetime, now_s: int, unit_ids
     if cost is None and visit.latest_start >= midnight + timedelta(days=1):
         cost = config.carry_over_cost  # it can still be done on a later day
     pinned_unit = visit.pinned_unit if visit.pinned_unit in unit_ids else None
+    needs = _needs(visit)
     if visit.status is VisitStatus.STARTED:
+        # Under way: it stays with the crew that started it, whatever it was booked to need
+        # (a crew without the doctor it asked for is there all the same).
         pinned_unit, cost = visit.unit_id if visit.unit_id in unit_ids else None, None
+        needs = frozenset()
         start = end = min(max(_secs(visit.changed_at or visit.earliest_start, midnight), 0),
                           86_400 - 1)
     elif visit.pinned_start is not None:
         start = end = _secs(visit.pinned_start, midnight)
     return PlanVisit(id=visit.visit_id, location=loc, window_start_s=start,
                      window_end_s=max(start, end), duration_s=visit.duration_s,
-                     needs=_needs(visit), postpone_cost=cost, unit_id=pinned_unit)
+                     needs=needs, postpone_cost=cost, unit_id=pinned_unit)
 
 
 def _state(state: DispatchState, unit: Unit, now: datetime, now_s: int, base: int,

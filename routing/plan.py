@@ -178,7 +178,12 @@ def _model(problem: PlanProblem, *, strict: bool) -> _Model:
     transit = [[service[i] + row[j] for j in range(len(locs))] for i, row in enumerate(cost)]
     # A mandatory visit's penalty exceeds any possible route cost plus every optional penalty.
     big = sum(max(row) for row in cost) + sum(p or 0 for p in penalty) + 1
-    penalty = [big if (n in visit_of_node and p is None) else p for n, p in enumerate(penalty)]
+    # A mandatory visit pinned to its unit (a dispatcher's pin, or under way there when
+    # re-planning) outweighs every unpinned one: when not all fit, those are dropped first.
+    pinned = {v.id for v in problem.visits if v.unit_id is not None}
+    bigger = big * (len(visit_of_node) + 1)
+    penalty = [(bigger if visit_of_node[n] in pinned else big)
+               if (n in visit_of_node and p is None) else p for n, p in enumerate(penalty)]
     use_load = any(demand) and any(u.capacity is not None for u in units)
     spec = RoutingSpec(
         cost=cost, transit=transit, service=service,

@@ -213,3 +213,35 @@ def test_no_visit_is_lost_or_planned_twice_across_re_plans(data: st.DataObject) 
             if v.status is VisitStatus.STARTED:  # a visit under way stays on its unit
                 assert state.planned_unit(v.visit_id) == v.unit_id
     assert DispatchState.replay(log).snapshot() == state.snapshot()
+
+
+def test_a_visit_started_by_a_crew_without_what_it_needs_stays_on_that_crew() -> None:
+    """A doctor's visit started by the unit without a doctor is under way there: a re-plan
+    keeps it on that unit instead of leaving it unplaced (found by the property test)."""
+    state, log = setup()
+    assert run(state, log, visit(1, 9, 3, doctor=True), NOW)
+    day, plan = solve(state, NOW, None)
+    assert run(state, log, record_plan(day, plan, cause="day start"), NOW)
+    now = NOW + timedelta(minutes=70)
+    assert run(state, log, StartVisit("V000001", "U2"), now)
+    day, plan = solve(state, now, plan)
+    assert run(state, log, record_plan(day, plan, cause="re-plan"), now)
+    assert state.planned_unit("V000001") == "U2"
+    check_once(state, day)
+
+
+def test_when_not_every_visit_fits_a_visit_under_way_is_never_the_one_dropped() -> None:
+    """Six visits in the first hours, two units: some must stay unplaced, but the one a crew
+    has started stays on its route (it outweighs every visit not pinned to a unit)."""
+    state, log = setup()
+    for args in ((3, 8, 3), (0, 8, 1), (0, 8, 1), (3, 8, 2), (0, 8, 1), (0, 8, 1)):
+        assert run(state, log, visit(*args), NOW)
+    day, plan = solve(state, NOW, None)
+    assert run(state, log, record_plan(day, plan, cause="day start"), NOW)
+    now = NOW + timedelta(minutes=11)
+    assert run(state, log, StartVisit("V000002", "U2"), now)
+    day, plan = solve(state, now, plan)
+    assert run(state, log, record_plan(day, plan, cause="re-plan"), now)
+    assert state.day_plans[day.day].unplaced  # not all fit
+    assert state.planned_unit("V000002") == "U2"
+    check_once(state, day)
