@@ -379,3 +379,19 @@ def screenshot(page: Any, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """A service clock the test moves by hand."""
+    return ManualClock()
+
+
+@pytest.fixture
+def timed(tmp_path: Path, clock: ManualClock) -> Iterator[Server]:
+    """Demo units, a manual clock and a 60 s acknowledgement limit checked every 50 ms."""
+    db = tmp_path / "timed.sqlite3"
+    srv = thread_server(db, make_tokens(db), clock=clock, demo_units=True, ack_timeout_s=60,
+                        tick_interval_s=0.05)
+    yield srv
+    srv.stop()

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.web.conftest import ManualClock, Server, Sock, make_tokens, screenshot, thread_server
+from tests.web.conftest import ManualClock, Server, Sock, screenshot
 from tests.web.test_pages_crew import PHONE, open_crew
 
 WAIT_MS = 15_000
@@ -21,20 +21,6 @@ WAIT_MS = 15_000
 def alarm(ref: str, priority: int, place: str) -> dict[str, Any]:
     return {"type": "alarm", "reference": ref, "priority": priority, "category": "psychosis",
             "location": {"place": place}}
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def timed(tmp_path: Path, clock: ManualClock) -> Iterator[Server]:
-    db = tmp_path / "board.sqlite3"
-    srv = thread_server(db, make_tokens(db), clock=clock, demo_units=True, ack_timeout_s=60,
-                        tick_interval_s=0.05)
-    yield srv
-    srv.stop()
 
 
 @pytest.fixture

@@ -4,12 +4,10 @@ the page uses for its timeline and follow-up list."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from playwright.sync_api import Page, expect
 
 from tests.web.conftest import (
@@ -68,21 +66,6 @@ def job_for(crew: Sock) -> dict[str, Any]:
     msg = crew.until(lambda m: m.get("type") == "event" and m["event"]["type"] == "UnitAssigned")
     job: dict[str, Any] = msg["job"]
     return job
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def timed(tmp_path: Path, clock: ManualClock) -> Iterator[Server]:
-    """Demo units, a manual clock and a 60 s acknowledgement limit checked every 50 ms."""
-    db = tmp_path / "timed.sqlite3"
-    srv = thread_server(db, make_tokens(db), clock=clock, demo_units=True, ack_timeout_s=60,
-                        tick_interval_s=0.05)
-    yield srv
-    srv.stop()
 
 
 def test_board_assigns_by_click_and_key_draws_routes_coverage_and_flags_a_missed_ack(
