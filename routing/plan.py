@@ -178,12 +178,13 @@ def _model(problem: PlanProblem, *, strict: bool) -> _Model:
     transit = [[service[i] + row[j] for j in range(len(locs))] for i, row in enumerate(cost)]
     # A mandatory visit's penalty exceeds any possible route cost plus every optional penalty.
     big = sum(max(row) for row in cost) + sum(p or 0 for p in penalty) + 1
-    # A mandatory visit pinned to its unit (a dispatcher's pin, or under way there when
-    # re-planning) outweighs every unpinned one: when not all fit, those are dropped first.
-    pinned = {v.id for v in problem.visits if v.unit_id is not None}
-    bigger = big * (len(visit_of_node) + 1)
-    penalty = [(bigger if visit_of_node[n] in pinned else big)
-               if (n in visit_of_node and p is None) else p for n, p in enumerate(penalty)]
+    # When not every mandatory visit fits, the unpinned ones go first, then those a dispatcher
+    # pinned to a unit; a visit under way (re-planning) outweighs all of them together.
+    tier = {v.id: 2 if v.under_way else 1 if v.unit_id is not None else 0
+            for v in problem.visits}
+    scale = (1, len(visit_of_node) + 1, (len(visit_of_node) + 1) ** 2)
+    penalty = [big * scale[tier[visit_of_node[n]]] if (n in visit_of_node and p is None) else p
+               for n, p in enumerate(penalty)]
     use_load = any(demand) and any(u.capacity is not None for u in units)
     spec = RoutingSpec(
         cost=cost, transit=transit, service=service,
@@ -377,7 +378,7 @@ def rest_of_day(problem: PlanProblem, states: Iterable[UnitState], *, now_s: int
         if v.id in pinned:
             unit_id, start = pinned[v.id]
             v = replace(v, unit_id=unit_id, window_start_s=start, window_end_s=start,
-                        postpone_cost=None)
+                        postpone_cost=None, under_way=True)
         visits.append(v)
     return PlanProblem(travel_s=problem.travel_s, units=tuple(units), visits=tuple(visits))
 

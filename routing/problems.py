@@ -241,8 +241,9 @@ class Visit:
     """A planned visit: location, start window, duration, needed competences.
 
     ``postpone_cost`` None makes it mandatory; otherwise it may be moved to another day at that
-    cost (in the objective's unit, seconds of travel). ``unit_id`` pins it to one unit (a visit
-    already under way).
+    cost (in the objective's unit, seconds of travel). ``unit_id`` pins it to one unit (a
+    dispatcher's pin, or a visit already under way); ``under_way`` marks the latter, which is
+    the last visit a plan may leave out.
     """
 
     id: str
@@ -254,6 +255,7 @@ class Visit:
     postpone_cost: int | None = None
     demand: int = 0
     unit_id: str | None = None
+    under_way: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "needs", frozenset(self.needs))

@@ -186,9 +186,7 @@ def draw_change(data: st.DataObject, state: DispatchState) -> Command:
                               priority=Priority.ACUTE, category=Category.PSYCHOSIS))
 
 
-# Derandomized so every run tries the same examples: a random run can still find a started
-# visit left unplaced after a re-plan (`--hypothesis-seed=12`; open, see the issue 14 note).
-@settings(max_examples=12, deadline=None, derandomize=True)
+@settings(max_examples=12, deadline=None)
 @given(st.data())
 def test_no_visit_is_lost_or_planned_twice_across_re_plans(data: st.DataObject) -> None:
     state, log = setup()
@@ -247,3 +245,22 @@ def test_when_not_every_visit_fits_a_visit_under_way_is_never_the_one_dropped() 
     assert state.day_plans[day.day].unplaced  # not all fit
     assert state.planned_unit("V000002") == "U2"
     check_once(state, day)
+
+
+def test_a_visit_under_way_outweighs_one_a_dispatcher_pinned_to_the_same_unit() -> None:
+    """U2 is pinned a visit at a town, then starts another there late: both cannot fit, and
+    the one the crew is doing stays on its route (found by the property test)."""
+    state, log = setup()
+    for args in ((0, 8, 1), (1, 8, 4), (0, 8, 1), (0, 8, 1), (3, 8, 1), (3, 8, 2)):
+        assert run(state, log, visit(*args), NOW)
+    day, plan = solve(state, NOW, None)
+    assert run(state, log, record_plan(day, plan, cause="day start"), NOW)
+    now = NOW
+    for minutes, command in ((5, PinVisit("V000006", "U2")), (45, StartVisit("V000001", "U1")),
+                             (26, StartVisit("V000005", "U2"))):
+        now += timedelta(minutes=minutes)
+        assert run(state, log, command, now)
+        day, plan = solve(state, now, plan)
+        assert run(state, log, record_plan(day, plan, cause="re-plan"), now)
+        check_once(state, day)
+    assert state.planned_unit("V000005") == "U2" and state.planned_unit("V000001") == "U1"
