@@ -13,13 +13,12 @@ import asyncio
 import logging
 from typing import Any
 
-import shapely
 from fastapi import APIRouter, Request
 
 from maps.errors import MapError
 from maps.graph import RoadGraph
-from maps.municipalities import county
 from web.deps import PrincipalDep, ServiceDep
+from web.routes._common import errors
 
 __all__ = ["router"]
 
@@ -37,6 +36,10 @@ def _rings(geometry: Any) -> list[list[list[float]]]:
 
 def borders_over(graph: RoadGraph) -> list[dict[str, Any]]:
     """The municipalities whose border reaches into ``graph``'s bounds (with a margin)."""
+    import shapely  # with the borders below: on the first request, not at service start
+
+    from maps.municipalities import county
+
     s, w, n, e = graph.bounds()
     box = shapely.box(w - MARGIN_DEG, s - MARGIN_DEG, e + MARGIN_DEG, n + MARGIN_DEG)
     try:
@@ -55,7 +58,7 @@ def borders_over(graph: RoadGraph) -> list[dict[str, Any]]:
     return sorted(out, key=lambda b: b["code"])
 
 
-@router.get("/borders")
+@router.get("/borders", responses=errors())
 async def read_borders(request: Request, service: ServiceDep, _: PrincipalDep) -> dict[str, Any]:
     """Municipality borders and names over the loaded map (any signed-in role)."""
     state = request.app.state
