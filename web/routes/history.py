@@ -10,7 +10,6 @@ the state in a worker thread (the statistics routes' live-state reader), never o
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 from collections.abc import Iterable
@@ -26,7 +25,7 @@ from web.auth import Action, Principal
 from web.deps import ServiceDep, require
 from web.errors import BadMessage
 from web.routes._common import errors
-from web.routes.stats import _read_live as read_live  # the stats routes' live-state reader
+from web.routes._live import read_live
 
 __all__ = ["router"]
 
@@ -102,7 +101,7 @@ async def search_history(
         rows.sort(key=lambda r: r["created_at"], reverse=True)
         return seq, rows
 
-    seq, rows = await asyncio.to_thread(read_live, find, service.state)
+    seq, rows = await read_live(find, service.state)
     return {"seq": seq, "total": len(rows), "callouts": rows[:limit]}
 
 
@@ -133,7 +132,7 @@ async def export_day(service: ServiceDep, _: Reader, day: Day = None,
                   if c.merged_into is None and span[0] <= c.created_at < span[1]]
         return [_row(state, c, zone) for c in sorted(chosen, key=lambda c: c.created_at)]
 
-    found = await asyncio.to_thread(read_live, rows, service.state)
+    found = await read_live(rows, service.state)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)

@@ -9,11 +9,7 @@ as ids, times, statuses, outcomes and patient facts; ``GET /api/callouts/{id}/hi
 callout's timeline as the caller may see it (for a manager: :data:`web.visibility.MANAGER_KEYS`
 only). None of them carries patient free text or places to a manager.
 
-The state is read in a worker thread, never copied on the event loop (a year's log holds some
-100,000 callouts and alarms: copying them took the loop 5-10 ms a request, folding them far
-more). The worker walks the live dictionaries, so the loop goes on applying events meanwhile;
-one that adds a callout or an alarm mid-walk makes the walk raise and start again
-(:func:`_read_live`), after a few tries the worker takes one atomic copy instead.
+The state is read in a worker thread, never copied on the event loop (:mod:`web.routes._live`).
 """
 
 from __future__ import annotations
@@ -21,8 +17,8 @@ from __future__ import annotations
 import asyncio
 import re
 import weakref
-from collections.abc import Callable, Mapping
-from typing import Annotated, Any, Literal, TypeVar
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import FileResponse, Response
@@ -35,6 +31,7 @@ from web.deps import ServiceDep, require
 from web.errors import BadMessage
 from web.pages import STATIC_DIR
 from web.routes._common import errors
+from web.routes._live import read_live
 from web.schemas import CalloutHistoryOut, CalloutSummaryOut, StatsOut, StatsReportOut
 from web.service import DispatchService
 from web.stats_render import rendered, to_html, to_json, to_xlsx, to_zip
@@ -49,22 +46,6 @@ History = Annotated[Principal, Depends(require(Action.HISTORY_READ))]
 HISTORY_LIMIT = 500
 _MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 Month = Annotated[str | None, Query(max_length=7, description="YYYY-MM (local time)")]
-
-
-_TRIES = 3
-T = TypeVar("T")
-
-
-def _read_live(read: Callable[[DispatchState], T], state: DispatchState) -> T:
-    """``read(state)`` on the live state, in a worker thread: a walk that the loop disturbs
-    by adding an entry is started again; the last try walks one copy of the containers
-    (taken in C, atomically under the GIL)."""
-    for _ in range(_TRIES):
-        try:
-            return read(state)
-        except RuntimeError:  # "dictionary changed size during iteration": an event applied
-            continue
-    return read(state.fork())
 
 
 def _month(value: str | None, field: str) -> str | None:
@@ -116,7 +97,7 @@ async def list_month(service: ServiceDep, _: Stats,
                   and local_month(c.created_at, tz) == month]
         return [_summary(c, state.alarms) for c in sorted(chosen, key=lambda c: c.created_at)]
 
-    return await asyncio.to_thread(_read_live, pick, service.state)
+    return await read_live(pick, service.state)
 
 
 @router.get("/api/callouts/{callout_id}/history", response_model=CalloutHistoryOut,
