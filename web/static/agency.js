@@ -2,7 +2,7 @@
 // MAE unit's ETA live over /ws/agency. Alarms go through REST POST /api/alarms; the server
 // checks every field and its errors are shown next to the field they name.
 import { register, t, lang, applyI18n, langToggle, onLangChange } from "/static/lib/i18n.js";
-import { token, setToken, clearToken, api, LiveSocket } from "/static/lib/session.js";
+import { token, clearToken, api, LiveSocket, bindLoginForm } from "/static/lib/session.js";
 import { addRoads } from "/static/lib/roads.js";
 import { formatStockholm, stockholmParts } from "/static/lib/time.js";
 import { TEXTS } from "/static/agency_texts.js";
@@ -406,18 +406,7 @@ onLangChange(() => {
   renderAlarms();
   if (socket) onState(socket.state);
 });
-$("login-form").addEventListener("submit", (ev) => {
-  ev.preventDefault();
-  const tok = $("token-input").value.trim();
-  if (!tok) {
-    $("err-token").textContent = t("token_missing");
-    $("token-input").setAttribute("aria-invalid", "true");
-    return;
-  }
-  setToken(KIND, tok);
-  $("token-input").value = "";
-  start(tok);
-});
+bindLoginForm(KIND, (tok) => start(tok), () => t("token_missing"));
 $("logout").addEventListener("click", () => {
   clearToken(KIND);
   showLogin();

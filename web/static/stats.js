@@ -1,6 +1,6 @@
 // The monthly statistics page: pick a month, see every table of the report (counts under 5
 // shown as <5, as the server sends them), download it as XLSX, CSV (zip) or HTML.
-import { token, setToken, clearToken, api, errorFrom } from "/static/lib/session.js";
+import { token, clearToken, api, errorFrom, bindLoginForm } from "/static/lib/session.js";
 import { register, t, applyI18n, langToggle, onLangChange } from "/static/lib/i18n.js";
 
 const KIND = "stats";
@@ -151,18 +151,7 @@ function start() {
 langToggle($("lang"));
 applyI18n();
 onLangChange(render);
-$("login-form").addEventListener("submit", (ev) => {
-  ev.preventDefault();
-  const tok = $("token-input").value.trim();
-  if (!tok) {
-    $("err-token").textContent = t("token_missing");
-    $("token-input").setAttribute("aria-invalid", "true");
-    return;
-  }
-  setToken(KIND, tok);
-  $("token-input").value = "";
-  start();
-});
+bindLoginForm(KIND, () => start(), () => t("token_missing"));
 $("logout").addEventListener("click", () => {
   clearToken(KIND);
   showLogin();

@@ -37,6 +37,24 @@ export function clearToken(kind) {
   if (s) s.removeItem(PREFIX + kind);
 }
 
+/** The page's token form (#login-form, #token-input, #err-token): an empty token is refused
+ * with ``missing()``; a pasted one is kept for ``kind`` and handed to ``onToken``. */
+export function bindLoginForm(kind, onToken, missing) {
+  const input = document.getElementById("token-input");
+  document.getElementById("login-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const tok = input.value.trim();
+    if (!tok) {
+      document.getElementById("err-token").textContent = missing();
+      input.setAttribute("aria-invalid", "true");
+      return;
+    }
+    setToken(kind, tok);
+    input.value = "";
+    onToken(tok);
+  });
+}
+
 /** A refused request: HTTP status, the field at fault (or null) and the server's message. */
 export class ApiError extends Error {
   constructor(status, message, { field = null, code = null, body = null } = {}) {
