@@ -42,6 +42,8 @@ logger = logging.getLogger(__name__)
 
 #: A heartbeat younger than this many seconds means an instance is running.
 BUSY_S = 60.0
+#: How long a run waits for an append-only file rewrite already running to end before its own.
+AOF_WAIT_S = 60.0
 #: How long the maintenance key holds off a second run, should this one die.
 _HOLD_S = 3600
 _PRINCIPAL = Principal("cli:retention", "mae retention run", Role.ADMIN)
@@ -129,13 +131,27 @@ def _run(r: redis.Redis, url: str, prefix: str, cutoff: datetime, *, days: int,
                 audit.close()
             if erased or rewritten:
                 with redis_errors(STORE):
-                    r.bgrewriteaof()  # the append-only file still holds the old text
+                    _rewrite_aof(r)  # the append-only file still holds the old text
         report = RetentionReport(cutoff, scanned, erased, rewritten, len(dropped), dry_run)
     finally:
         shelf.close()
         log.close()
     logger.info("retention: %s", report.summary())
     return report
+
+
+def _rewrite_aof(r: redis.Redis, *, wait_s: float = AOF_WAIT_S) -> None:
+    """Start an append-only file rewrite. One already running may have begun before the
+    erase (and keep the old text): wait for it to end, then start ours."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            r.bgrewriteaof()
+            return
+        except redis.ResponseError as exc:
+            if "already in progress" not in str(exc) or time.monotonic() > deadline:
+                raise
+        time.sleep(0.1)
 
 
 def _erase_log(r: redis.Redis, log: RedisEventStore, cutoff: datetime, *, dry_run: bool

@@ -20,7 +20,7 @@ from maps.graph import RoadGraph
 from tests.web.test_retention import NOW, graph, make_db
 from web.logindex import LogIndex
 from web.redis_audit import RedisAuditLog
-from web.redis_retention import run_redis_retention
+from web.redis_retention import _rewrite_aof, run_redis_retention
 from web.redis_snapshots import RedisSnapshots
 from web.redislog import RedisEventStore
 from web.retention import DatabaseBusy
@@ -134,3 +134,31 @@ def test_it_refuses_while_an_instance_s_heartbeat_is_fresh(
     finally:
         client.close()
     assert run_redis_retention(redis_url, days=90, now=NOW).events_erased > 0
+
+
+def test_a_rewrite_already_running_is_waited_for_then_ours_starts(redis_url: str) -> None:
+    """The erase must reach the append-only file: when a rewrite (begun before the erase,
+    so holding the old text) is running, the run waits for it and starts its own."""
+    r = redis.Redis.from_url(redis_url)
+
+    def settle() -> None:  # no rewrite of an earlier test still running
+        deadline = time.monotonic() + 30
+        while r.info("persistence")["aof_rewrite_in_progress"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    try:
+        settle()
+        r.mset({f"pad:{i}": "x" for i in range(400)})
+        r.config_set("rdb-key-save-delay", "2000")  # 2 ms a key: the first rewrite takes ~1 s
+        r.bgrewriteaof()
+        assert r.info("persistence")["aof_rewrite_in_progress"] == 1
+        with pytest.raises(redis.ResponseError, match="already in progress"):
+            r.bgrewriteaof()  # what the run met before it waited
+        _rewrite_aof(r)
+        assert r.info("persistence")["aof_rewrite_in_progress"] == 1  # ours, after the first
+        r.config_set("rdb-key-save-delay", "0")
+        settle()
+    finally:
+        r.config_set("rdb-key-save-delay", "0")
+        r.delete(*[f"pad:{i}" for i in range(400)])
+        r.close()
