@@ -70,6 +70,9 @@ def test_booked_visits_reach_the_crew_and_a_re_plan_reaches_both_pages(
     # two of them on Sunderby whatever the planner likes: one pinned on the page, one by REST
     dispatch.click(f"#visits-board .seg.visit[data-visit='{ids[0]}']", timeout=WAIT_MS)
     dispatch.select_option("#visits-board .visit-pin-unit", "MAE-SUNDERBY")
+    # a plan update redraws the board before the dispatcher presses pin: the choice stays
+    dispatch.evaluate("() => window.maeDispatch.visits.render()")
+    assert dispatch.input_value("#visits-board .visit-pin-unit") == "MAE-SUNDERBY"
     dispatch.click("#visits-board .visit-pin-button")
     dispatch.wait_for_selector(f"#visits-board .visit-pin-status:has-text('{ids[0]}')",
                                timeout=WAIT_MS)

@@ -73,6 +73,7 @@ export class VisitsBoard {
     this.timer = null;
     this.chosen = null; // the visit whose pin form is open
     this.pinStatus = new Map();
+    this.pinDraft = new Map(); // visit id -> {unit, at} the dispatcher has chosen but not sent; a redraw keeps it
     container.addEventListener("click", (ev) => {
       const hit = ev.target instanceof Element ? ev.target.closest("[data-visit]") : null;
       if (hit && !hit.closest(".visit-pin")) {
@@ -155,12 +156,17 @@ export class VisitsBoard {
     const unitLabel = el("label", "", t("visits.pin_unit"));
     const unit = el("select", "visit-pin-unit");
     unit.append(new Option(t("visits.any"), ""));
-    for (const r of plan.routes) unit.append(new Option(r.unit_id, r.unit_id, false, r.unit_id === v.pinned_unit));
+    const draft = this.pinDraft.get(v.visit_id);
+    const chosen = draft ? draft.unit : v.pinned_unit || "";
+    for (const r of plan.routes) unit.append(new Option(r.unit_id, r.unit_id, false, r.unit_id === chosen));
     unitLabel.append(unit);
     const timeLabel = el("label", "", t("visits.pin_time"));
     const at = el("input", "visit-pin-time");
     at.type = "datetime-local";
-    at.value = v.pinned_start ? toStockholmLocal(v.pinned_start) : "";
+    at.value = draft ? draft.at : v.pinned_start ? toStockholmLocal(v.pinned_start) : "";
+    const keep = () => this.pinDraft.set(v.visit_id, { unit: unit.value, at: at.value });
+    unit.addEventListener("change", keep);
+    at.addEventListener("input", keep);
     timeLabel.append(at);
     const pin = el("button", "visit-pin-button", t("visits.pin"));
     pin.type = "submit";
@@ -172,6 +178,7 @@ export class VisitsBoard {
     const send = async (path, body) => {
       try {
         await api(`/api/visits/${encodeURIComponent(v.visit_id)}/${path}`, { method: "POST", body, token: this.token });
+        this.pinDraft.delete(v.visit_id);
         status.textContent = t("visits.pinned", { id: v.visit_id });
         this.pinStatus.set(v.visit_id, status.textContent); // kept over the redraw it causes
         if (form.contains(document.activeElement)) document.activeElement.blur();
