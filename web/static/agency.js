@@ -90,17 +90,44 @@ function mergeStatuses(list) {
 
 async function initMap(tok) {
   const L = window.L;
-  map = L.map("map", { zoomControl: true, attributionControl: false });
+  // Quarter zoom steps, so the county fills the map (whole steps left it at half its size).
+  map = L.map("map", { zoomControl: true, attributionControl: false, zoomSnap: 0.25 });
   $("map").maeMap = map; // for scripted use (tests, kiosk add-ons): the Leaflet map
   map.setView([66.5, 21.5], 6);
-  map.on("click", (ev) => choosePoint(ev.latlng.lat, ev.latlng.lng));
+  map.on("click", (ev) => clickPoint(ev.latlng.lat, ev.latlng.lng));
   try {
     const { bounds } = await addRoads(map, { token: tok });
-    map.fitBounds(bounds, { padding: [10, 10] });
+    map.fitBounds(bounds, { padding: [4, 4], animate: false }); // the county, filling the map
   } catch (err) {
     if (err.status === 401) showLogin(t("token_refused", { message: err.message }));
   }
   $("map").dataset.ready = "true";
+}
+
+let clicks = 0;
+/** A map click: refused at once, in plain words, when no road is within reach of it (the
+ * server holds an alarm's coordinates to the same limit); taken when the service cannot say. */
+async function clickPoint(lat, lon) {
+  const mine = ++clicks;
+  clearError("location");
+  $("point").dataset.checking = "true";
+  let reach = null;
+  try {
+    reach = await api(`/api/map/reach?lat=${lat.toFixed(6)}&lon=${lon.toFixed(6)}`, { token: token(KIND) });
+  } catch {
+    /* offline or busy: the server checks the point when the alarm is sent */
+  }
+  if (mine !== clicks) return; // a later click decides
+  delete $("point").dataset.checking;
+  if (reach && !reach.reachable) {
+    clearPoint();
+    showFieldError("location", t("err_far_from_road", {
+      km: (reach.limit_m / 1000).toLocaleString(lang() === "sv" ? "sv-SE" : "en-GB", { maximumFractionDigits: 1 }),
+    }),
+      { translated: true });
+    return;
+  }
+  choosePoint(lat, lon);
 }
 
 function choosePoint(lat, lon) {
