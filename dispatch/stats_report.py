@@ -226,7 +226,7 @@ def _patient_tables(chosen: Sequence[CalloutFacts]) -> list[Table]:
     tables.append(Table("care", "Children and coordinated care (recorded with the outcome)",
                         (Column("question", "label"), *(Column(a) for a in answers)),
                         tuple(rows), "callouts with an outcome; outcomes recorded before the "
-                        "questions existed count as unknown"))
+                        "questions existed count as unknown", adds_up="rows"))
     return tables
 
 
@@ -242,12 +242,12 @@ def _heat_maps(chosen: Sequence[CalloutFacts], tz: tzinfo) -> list[Table]:
         Table("hour_weekday", "Callouts by hour of day and weekday",
               (Column("weekday", "label"), *(Column(f"{h:02d}") for h in range(24))),
               tuple((day, *grid[i]) for i, day in enumerate(_WEEKDAYS)),
-              "local time of the first alarm"),
+              "local time of the first alarm", adds_up="both"),
         Table("hours4_weekday", "Callouts by 4-hour block and weekday",
               (Column("weekday", "label"),
                *(Column(f"{b:02d}-{b + 4:02d}") for b in range(0, 24, 4))),
               tuple((day, *blocks[i]) for i, day in enumerate(_WEEKDAYS)),
-              "local time of the first alarm"),
+              "local time of the first alarm", adds_up="both"),
     ]
 
 
@@ -296,7 +296,7 @@ def _trend(facts: Iterable[CalloutFacts], month: str, tz: tzinfo) -> Table:
         Column("month", "label"), Column("callouts"), Column("alarms"),
         Column("joint alarms"), Column("stayed home share", "share"),
         Column("median response min", "minutes"), Column("p90 response min", "minutes")),
-        tuple(rows))
+        tuple(rows), adds_up="none")
 
 
 def month_report(facts: Sequence[CalloutFacts], month: str, *, tz: tzinfo, locate: Locate,

@@ -3,8 +3,11 @@
 A :class:`Table` is a title, typed columns and rows whose first cell is the row's label. Column
 kinds say what suppression does to a cell: a ``count`` of 1-4 becomes ``"<5"`` (0 stays: it
 singles nobody out); a ``share`` or ``minutes`` cell is blanked (``"<5"``) when its row's first
-count is 1-4, since a share or a median of so few people would show them. Exports are
-suppressed by default (:func:`suppress`); the manager may ask for the raw numbers.
+count is 1-4, since a share or a median of so few people would show them. Then, so that no
+hidden count can be worked out from a total (the row's, the column's or the month's),
+*complementary* suppression hides one more count (the smallest shown, as ``".."``) in every row
+or column that would otherwise hide exactly one, and a row's share with its first count. Exports
+are suppressed by default (:func:`suppress`); the manager may ask for the raw numbers.
 
 Percentiles use the *nearest-rank* method: the p-th percentile of n sorted values is the value
 at rank ``ceil(p / 100 * n)`` (1-based), always one of the observed values. The median is the
@@ -19,13 +22,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
-__all__ = ["SUPPRESSED", "Cell", "Column", "Table", "median", "nearest_rank", "suppress"]
+__all__ = ["HIDDEN", "SUPPRESSED", "Cell", "Column", "Table", "median", "nearest_rank",
+           "suppress"]
 
 SUPPRESSED = "<5"
+HIDDEN = ".."  # a count of 5 or more hidden so that a "<5" beside it cannot be derived
 SMALL = 5  # counts below this (and above 0) are suppressed
 
 Cell = int | float | str | None
 Kind = Literal["label", "count", "share", "minutes"]
+AddsUp = Literal["columns", "rows", "both", "none"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,13 +45,16 @@ class Column:
 @dataclass(frozen=True, slots=True)
 class Table:
     """One table of the report: ``key`` names its CSV file and sheet; each row starts with its
-    label; ``note`` says how it was counted."""
+    label; ``note`` says how it was counted. ``adds_up`` says which lines of counts are parts
+    of a total a reader can see (a column's rows, a row's columns, both or neither): those
+    lines get complementary suppression."""
 
     key: str
     title: str
     columns: tuple[Column, ...]
     rows: tuple[tuple[Cell, ...], ...]
     note: str = ""
+    adds_up: AddsUp = "columns"
 
     def __post_init__(self) -> None:
         if not self.columns or self.columns[0].kind != "label":
@@ -77,19 +86,56 @@ def _small(value: Cell) -> bool:
 
 
 def suppress(table: Table) -> Table:
-    """``table`` with every count of 1-4 shown as ``"<5"``, and the shares and times of a row
-    whose first count is 1-4 too."""
+    """``table`` with every count of 1-4 shown as ``"<5"`` and the shares and times of a row
+    whose first count is 1-4; then complementary suppression (``".."``) until no row or column
+    of counts hides exactly one cell, so no total gives a hidden count away."""
     counts = [i for i, c in enumerate(table.columns) if c.kind == "count"]
+    grid = [list(row) for row in table.rows]
+    for cells in grid:
+        for i in counts:
+            if _small(cells[i]):
+                cells[i] = SUPPRESSED
+    _complement(grid, _lines(len(grid), counts, table.adds_up))
     rows = []
-    for row in table.rows:
-        few = bool(counts) and _small(row[counts[0]])
-        cells: list[Cell] = []
-        for cell, column in zip(row, table.columns, strict=True):
-            hidden = (_small(cell) if column.kind == "count" else
-                      few and cell is not None and column.kind in ("share", "minutes"))
-            cells.append(SUPPRESSED if hidden else cell)
+    for original, cells in zip(table.rows, grid, strict=True):
+        first = cells[counts[0]] if counts else None
+        for i, column in enumerate(table.columns):
+            if original[i] is None:
+                continue
+            if first == SUPPRESSED and column.kind in ("share", "minutes"):
+                cells[i] = SUPPRESSED
+            elif first == HIDDEN and column.kind == "share":  # count = share x total
+                cells[i] = HIDDEN
         rows.append(tuple(cells))
     return replace(table, rows=tuple(rows))
+
+
+def _lines(rows: int, counts: list[int], adds_up: AddsUp) -> list[list[tuple[int, int]]]:
+    """The rows and/or columns of count cells that add up, as (row, column) positions, if
+    two or more cells long: lines a reader could sum and compare with a total."""
+    lines = []
+    if adds_up in ("rows", "both"):
+        lines += [[(r, i) for i in counts] for r in range(rows)]
+    if adds_up in ("columns", "both"):
+        lines += [[(r, i) for r in range(rows)] for i in counts]
+    return [line for line in lines if len(line) > 1]
+
+
+def _complement(grid: list[list[Cell]], lines: list[list[tuple[int, int]]]) -> None:
+    """Hide the smallest shown positive count of each line that hides exactly one cell, until
+    no line does (a cell hidden for its row may leave its column with exactly one)."""
+    changed = True
+    while changed:
+        changed = False
+        for line in lines:
+            if sum(grid[r][i] in (SUPPRESSED, HIDDEN) for r, i in line) != 1:
+                continue
+            shown = [(v, r, i) for r, i in line
+                     if isinstance(v := grid[r][i], int | float) and v > 0]
+            if shown:
+                _, r, i = min(shown)
+                grid[r][i] = HIDDEN
+                changed = True
 
 
 def nearest_rank(values: Sequence[float], p: float) -> float | None:

@@ -65,7 +65,8 @@ def to_xlsx(report: MonthReport) -> bytes:
     first.append([f"MAE monthly statistics {report.month}"])
     first.append(["time zone", report.timezone])
     first.append(["callouts", report.callouts])
-    first.append(["counts under 5 are shown as <5 unless the report was made unsuppressed"])
+    first.append(["counts under 5 are shown as <5 unless the report was made unsuppressed; '..' "
+                  "hides one more count where a total would give a <5 away"])
     for table in report.tables:
         sheet = book.create_sheet(table.key[:31])
         sheet.append([table.title])
@@ -196,7 +197,8 @@ font-size:.9rem}.plots svg{max-width:100%;height:auto}"""
 
 def to_html(report: MonthReport, *, suppressed: bool) -> str:
     """The whole report as one self-contained HTML page (inline SVG plots, no scripts)."""
-    state = ("Counts under 5 are shown as &lt;5." if suppressed else
+    state = ("Counts under 5 are shown as &lt;5; “..” hides one more count where a total "
+             "would give a &lt;5 away." if suppressed else
              "UNSUPPRESSED: small counts are shown; for the manager only, not to be shared.")
     plots = "".join(f"<figure>{svg}</figure>" for svg in _plots(report))
     tables = "".join(_html_table(t) for t in report.tables)

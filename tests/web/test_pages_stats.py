@@ -8,15 +8,19 @@ import io
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import expect
 
 from tests.dispatch._stats_month import MONTH
+from tests.dispatch.test_events import decode_log, stored_lines
+from tests.dispatch.test_stats_report import LOG_V1
 from tests.web._stats_data import store_month
 from tests.web.conftest import Server, screenshot, thread_server
 from tests.web.test_stats_cli import TABLES
+from web.eventstore import SqliteEventStore
 
 TIMEOUT_MS = 20_000
 
@@ -109,3 +113,36 @@ def test_a_bad_month_is_named_next_to_the_field(page: Any, month_server: Server)
     page.click("#month-form button[type=submit]")
     expect(page.locator("#table-care")).to_be_visible()
     screenshot(page, "stats-phone")
+
+
+@pytest.fixture
+def legacy_server(db: Path, tokens: dict[str, str]) -> Iterator[tuple[Server, str]]:
+    """A service whose log was written before the age bands became 18-25 / 26-44."""
+    log = decode_log(stored_lines(LOG_V1))
+    store = SqliteEventStore(db)
+    try:
+        store.append([env.event for env in log], expected_last_seq=0)
+    finally:
+        store.close()
+    srv = thread_server(db, tokens)
+    yield srv, log[0].event.at.astimezone(ZoneInfo("Europe/Stockholm")).strftime("%Y-%m")
+    srv.stop()
+
+
+def test_a_month_of_legacy_age_bands_shows_them_apart_on_the_page_and_in_the_workbook(
+        page: Any, legacy_server: tuple[Server, str]) -> None:
+    server, month = legacy_server
+    page.goto(f"{server.base}/stats#token={server.tokens['manager']}")
+    page.fill("#month", month)
+    page.click("#month-form button[type=submit]")
+    expect(page.locator("#app")).to_have_attribute("data-month", month)
+    legacy = page.locator('#table-by_age_band tr[data-label="25-44 (legacy band)"] td')
+    expect(legacy.first).not_to_have_text("0")
+    expect(page.locator('#table-by_age_band tr[data-label="26-44"] td').first).to_have_text("0")
+    expect(page.locator("#table-by_age_band")).to_contain_text("legacy")
+    screenshot(page, "stats-legacy-bands")
+    with page.expect_download() as info:
+        page.click("button[data-format=xlsx]")
+    book = load_workbook(io.BytesIO(Path(info.value.path()).read_bytes()))
+    labels = [row[0] for row in book["by_age_band"].iter_rows(values_only=True)]
+    assert "25-44 (legacy band)" in labels and "26-44" in labels

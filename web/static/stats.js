@@ -12,7 +12,7 @@ register({
     login_help: "Klistra in en token för chef eller larmoperatör.", token: "Token",
     login: "Logga in", month: "Månad", show: "Visa", download_xlsx: "Ladda ner XLSX",
     download_csv: "Ladda ner CSV", download_html: "Ladda ner rapport (HTML)",
-    privacy: "Antal under 5 visas som <5. Rapporten visar aldrig fritext.",
+    privacy: "Antal under 5 visas som <5; \"..\" döljer ytterligare ett antal där en summa annars skulle avslöja det. Rapporten visar aldrig fritext.",
     token_missing: "Klistra in din token.", token_refused: "Token nekades: {message}",
     month_missing: "Välj en månad.", loading: "Hämtar…",
     summary: "{callouts} utryckningar i {month} (tidszon {timezone}).",
@@ -23,7 +23,7 @@ register({
     login_help: "Paste a manager's or dispatcher's token.", token: "Token", login: "Log in",
     month: "Month", show: "Show", download_xlsx: "Download XLSX", download_csv: "Download CSV",
     download_html: "Download report (HTML)",
-    privacy: "Counts under 5 are shown as <5. The report never shows free text.",
+    privacy: "Counts under 5 are shown as <5; \"..\" hides one more count where a total would give it away. The report never shows free text.",
     token_missing: "Paste your token.", token_refused: "Token refused: {message}",
     month_missing: "Choose a month.", loading: "Loading…",
     summary: "{callouts} callouts in {month} (time zone {timezone}).",
@@ -72,7 +72,7 @@ function renderTable(table) {
       const td = document.createElement(i ? "td" : "th");
       if (!i) td.scope = "row";
       td.textContent = cellText(cell);
-      if (cell === "<5") td.classList.add("suppressed");
+      if (cell === "<5" || cell === "..") td.classList.add("suppressed");
       if (i && table.key === "hour_weekday" && typeof cell === "number" && cell > 0) {
         td.style.backgroundColor = `rgba(11, 79, 156, ${(0.15 + 0.85 * cell / top).toFixed(2)})`;
         if (cell / top > 0.5) td.style.color = "#fff";
