@@ -573,6 +573,7 @@ function init() {
   setInterval(() => {
     const now = serverClock.now();
     page.panels.tick(now, page.store);
+    if (page.map) page.map.tickEscalation(now);
     for (const id of [...page.newAlarms.unseen]) { // looked at elsewhere, or no longer waiting
       const c = page.store.callouts.get(id);
       if (!c || c.status !== "waiting") page.newAlarms.seen(id);

@@ -4,6 +4,7 @@
 import { addRoads, ROAD_STYLE } from "/static/lib/roads.js";
 import { t } from "/static/lib/i18n.js";
 import { escapeHtml, fmtAge } from "./format.js";
+import { escalation } from "./newalarm.js";
 
 const L = window.L;
 
@@ -157,8 +158,10 @@ export class MapView {
     const sel = this.selected === callout.callout_id ? " selected" : "";
     const overdue = callout.ack_overdue ? " overdue" : "";
     const label = `${callout.callout_id}, ${t(`prio.${callout.priority}`)}, ${t(`callout.${callout.status}`)}`;
+    // The same escalation as the queue (one function): the pin's ring turns amber, orange, red.
     const html = `<button type="button" class="callout-pin prio-${callout.priority} cstatus-${callout.status}${sel}${overdue}"`
-      + ` data-callout="${escapeHtml(callout.callout_id)}" aria-label="${escapeHtml(label)}">`
+      + ` data-callout="${escapeHtml(callout.callout_id)}" data-escalation="${escalation(callout, now)}"`
+      + ` aria-label="${escapeHtml(label)}">`
       + `<b>${callout.priority}</b><small>${escapeHtml(agencies)}</small></button>`;
     const icon = L.divIcon({ className: "callout-marker", html, iconSize: [40, 40], iconAnchor: [20, 20] });
     // Written when the tooltip opens (its age then kept current by the page's tick over
@@ -183,6 +186,16 @@ export class MapView {
       marker.setLatLng(pos);
       marker.setIcon(icon);
       marker.setTooltipContent(tip);
+    }
+  }
+
+  /** Bring every callout pin's escalation up to ``now`` (a callout escalates by waiting, with
+   * no event to redraw it); the pin's element is changed in place. */
+  tickEscalation(now) {
+    for (const marker of this.callouts.values()) {
+      const el = marker.getElement();
+      const pin = el && el.querySelector(".callout-pin");
+      if (pin && marker._callout) pin.dataset.escalation = String(escalation(marker._callout, now));
     }
   }
 
