@@ -5,6 +5,7 @@ import { register, t, lang, applyI18n, langToggle, onLangChange } from "/static/
 import { token, clearToken, api, LiveSocket, bindLoginForm } from "/static/lib/session.js";
 import { addRoads } from "/static/lib/roads.js";
 import { formatStockholm, stockholmParts } from "/static/lib/time.js";
+import { codeText, errorText } from "/static/lib/errors.js";
 import { TEXTS } from "/static/agency_texts.js";
 
 register(TEXTS);
@@ -71,7 +72,7 @@ function onMessage(msg) {
   window.dispatchEvent(new CustomEvent("mae:agency-message", { detail: msg })); // agency_visits.js
   if (msg.type === "error" && (msg.status === 401 || msg.status === 403)) {
     clearToken(KIND);
-    showLogin(t("token_refused", { message: msg.message }));
+    showLogin(t("token_refused", { message: errorText(msg) }));
   } else if (msg.type === "snapshot") {
     alarms.clear();
     mergeStatuses(msg.alarms || []);
@@ -99,7 +100,7 @@ async function initMap(tok) {
     const { bounds } = await addRoads(map, { token: tok });
     map.fitBounds(bounds, { padding: [4, 4], animate: false }); // the county, filling the map
   } catch (err) {
-    if (err.status === 401) showLogin(t("token_refused", { message: err.message }));
+    if (err.status === 401) showLogin(t("token_refused", { message: errorText(err) }));
   }
   $("map").dataset.ready = "true";
 }
@@ -235,24 +236,16 @@ function clearError(slot) {
   if (input) input.removeAttribute("aria-invalid");
 }
 
+/** A field's error in the page's words, from the server's error code (its own English
+ * message is for integrators and is never shown). */
 function translate(field, message, code = "") {
   if (message === "Field required" || /^Input should be a valid (integer|string)/.test(message)) {
     return t("err_required");
   }
   if (field === "location" && /lat and lon, or a place name/.test(message)) return t("err_location");
-  // The server's error codes, in the page's words (its own messages are for integrators).
   if (code === "unknown_place") return t("err_unknown_place", { place: $("place").value.trim() });
   if (field === "location" && /not on the loaded map/.test(message)) return t("err_off_map");
-  return message;
-}
-
-/** A whole-request error (no field) in the page's words, from the server's error code. */
-function generalText(code, message) {
-  if (["storage_unavailable", "busy", "database_locked"].includes(code)) return t("err_busy");
-  if (code === "too_many_failed_logins") return t("err_too_many");
-  if (code === "forbidden") return t("err_forbidden");
-  if (code === "internal") return t("err_internal");
-  return message;
+  return codeText({ code: code || "invalid_request" });
 }
 
 /** Check what can be checked here before sending: a place (or map point), priority and
@@ -289,12 +282,14 @@ function showErrors(err) {
     : Array.isArray(body.errors) && body.errors.length ? body.errors
       : [{ field: err.field || "", message: body.problem || err.message }];
   let first = null;
+  let general = false;
   for (const { field, message } of listed) {
     // our own errors say "field: problem"; show the problem next to the field
     const text = field && message.startsWith(`${field}: `) ? message.slice(field.length + 2) : message;
-    if (showFieldError(field || "", text, { code: body.error || "" })) first = first || field;
-    else notice("error", t("err_general", { message: generalText(body.error || "", text) }));
+    if (showFieldError(field || "", text, { code: body.error || err.code || "" })) first = first || field;
+    else general = true;
   }
+  if (general) notice("error", t("err_general", { message: errorText(err) }));
   if (Array.isArray(body.suggestions) && body.suggestions.length) showSuggestions(body.suggestions);
   const slot = first && (SLOTS[first] || SLOTS[first.split(".")[0]]);
   const input = slot && INPUTS[slot] && $(INPUTS[slot]);
@@ -351,7 +346,7 @@ async function submit(ev) {
   } catch (err) {
     if (err.status === 401) {
       clearToken(KIND);
-      showLogin(t("token_refused", { message: err.message }));
+      showLogin(t("token_refused", { message: errorText(err) }));
     } else {
       showErrors(err);
     }

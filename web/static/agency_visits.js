@@ -6,6 +6,7 @@
 // reference only; the server refuses anything that looks like a personal number.
 import { applyI18n, lang, register, t } from "/static/lib/i18n.js";
 import { api, token } from "/static/lib/session.js";
+import { errorText } from "/static/lib/errors.js";
 import { formatStockholm, fromStockholmLocal, toStockholmLocal } from "/static/lib/time.js";
 
 register({
@@ -125,7 +126,7 @@ async function book(tok) {
     $("visit-ref").value = "";
     refresh(tok);
   } catch (exc) {
-    err.textContent = exc.message;
+    err.textContent = errorText(exc);
   }
 }
 

@@ -4,6 +4,7 @@
 // It reads GET /api/visits/plan and refreshes on every visit or DayPlanned event.
 import { register, t } from "/static/lib/i18n.js";
 import { api } from "/static/lib/session.js";
+import { errorText } from "/static/lib/errors.js";
 import { fromStockholmLocal, toStockholmLocal } from "/static/lib/time.js";
 import { fmtTime } from "./format.js";
 
@@ -183,7 +184,7 @@ export class VisitsBoard {
         this.pinStatus.set(v.visit_id, status.textContent); // kept over the redraw it causes
         if (form.contains(document.activeElement)) document.activeElement.blur();
       } catch (exc) {
-        status.textContent = exc.message;
+        status.textContent = errorText(exc);
       }
     };
     form.addEventListener("submit", (ev) => {
