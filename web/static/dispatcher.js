@@ -536,6 +536,7 @@ function init() {
     scheduleRender();
     if (page.detail.options.length) page.detail.renderOptions();
     if (page.coverageOn) refreshCoverage();
+    if (page.visits) page.visits.render();
   });
   bindKeys({
     commandsAllowed: () => !replayName && Boolean(page.socket),

@@ -636,6 +636,7 @@ async function main() {
     setConn(crew.socket ? crew.socket.state : "closed");
     renderNotices();
     render();
+    visits.render();
   });
   document.addEventListener("pointerdown", unlock);
   document.addEventListener("keydown", unlock);
