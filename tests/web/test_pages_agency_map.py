@@ -116,3 +116,32 @@ def test_a_click_far_from_any_road_is_refused_at_once(
     expect(message).to_have_text("")
     assert errors == []
     page.context.close()
+
+
+def test_the_sea_and_lakes_are_drawn_so_the_coast_shows(browser: Any, server: Server) -> None:
+    """SCB's municipality borders cover land only: the sea outside them (not Finland or
+    Norway, also outside them) and the lakes they leave out are filled as water."""
+    import shapely
+
+    with server.http("police") as police:
+        water = police.get("/api/borders").json()["water"]
+    assert water, "no water over the county"
+    sea = shapely.union_all([shapely.Polygon([(x, y) for y, x in rings[0]],
+                                             [[(x, y) for y, x in r] for r in rings[1:]])
+                             for rings in water])
+    def wet(lat: float, lon: float) -> bool:
+        return bool(sea.contains(shapely.Point(lon, lat)))
+
+    assert wet(65.5, 22.45) and wet(65.0, 22.8)  # Luleå's archipelago, the Bothnian Bay
+    assert not wet(65.584, 22.154) and not wet(67.855, 20.225)  # Luleå, Kiruna
+    assert not wet(65.85, 24.2) and not wet(68.35, 17.7)  # Tornio (Finland), Norway
+    errors: list[str] = []
+    page = new_page(browser, DESKTOP, errors)
+    open_agency(page, server)
+    expect(page.locator("path.water").first).to_be_attached()
+    page.evaluate("() => { document.getElementById('map').maeMap"
+                  ".setView([65.55, 22.2], 10, {animate: false}); }")  # Luleå and its coast
+    page.wait_for_timeout(300)
+    screenshot(page, "agency-map-coast-lulea")
+    assert errors == []
+    page.context.close()
