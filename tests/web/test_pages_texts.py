@@ -62,7 +62,7 @@ def test_each_page_s_texts_exist_in_both_languages_and_english_shows_no_swedish(
     assert not [k for k, v in tables["en"].items() if not v.strip()], "an empty English text"
 
     page.click(switch)
-    page.wait_for_function("document.documentElement.lang === 'en'")
+    page.wait_for_function("() => document.documentElement.lang === 'en'")
     page.wait_for_timeout(300)
     shown = page.evaluate("document.body.innerText")
     left = [part for part in swedish_only(tables) if part in shown]
@@ -115,3 +115,56 @@ def test_no_script_writes_a_sentence_outside_the_text_tables() -> None:
                 if " " in words.strip() and not NAMES.search(words):
                     found.append(f"{path.relative_to(STATIC)}:{i}: {words}")
     assert found == [], "texts shown to people belong in the text tables:\n" + "\n".join(found)
+
+
+def test_pages_busy_with_a_callout_show_no_swedish_in_english(browser: Any, server: Server
+                                                              ) -> None:
+    """The same check with something on the pages: an alarm in the agency's list, the callout
+    selected on the dispatcher's board (details, recommendations, timeline) and the job on the
+    crew's phone."""
+    police = server.socket("/ws/agency", "police")
+    police.ready()
+    cid = police.request({"type": "alarm", "reference": "EN-1", "priority": 1,
+                          "category": "agitation_violence_risk", "location": {"place": "Boden"},
+                          "police_on_scene": True, "callback": "+46701234567"})["callout_id"]
+    police.close()
+    desk = server.socket("/ws/dispatch", "dispatcher")
+    desk.ready()
+    other = server.socket("/ws/agency", "ambulance")
+    other.ready()
+    waiting = other.request({"type": "alarm", "reference": "EN-2", "priority": 2,
+                             "category": "psychosis", "location": {"place": "Kiruna"}})
+    other.close()
+    assert desk.request({"type": "assign", "callout_id": cid,
+                         "unit_id": "MAE-SUNDERBY"})["type"] == "ok"
+    desk.close()
+    errors: list[str] = []
+    for name, path, who, switch, ready, act in (
+        ("agency", "/agency", "police", "#lang", "#alarms li[data-alarm-id='police/EN-1']",
+         None),
+        ("dispatcher", "/dispatch", "dispatcher", "#lang-toggle",
+         f"#queue [data-callout='{waiting['callout_id']}']",
+         f"#queue [data-callout='{waiting['callout_id']}']"),
+        ("crew", "/crew", "crew_sun", "#lang", "#ack", None),
+    ):
+        context = browser.new_context(  # its own: the language chosen is kept per origin
+            viewport={"width": 1280, "height": 900}, locale="sv-SE", geolocation=BASE,
+            permissions=["geolocation"])
+        page = context.new_page()
+        page.set_default_timeout(WAIT_MS)
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(f"{server.base}{path}#token={server.tokens[who]}")
+        page.wait_for_selector(ready)
+        if act:
+            page.click(act)
+            page.wait_for_selector("#recs li")
+        page.click(switch)
+        page.wait_for_function("() => document.documentElement.lang === 'en'")
+        page.wait_for_timeout(300)
+        tables = page.evaluate(TABLES_JS)
+        shown = page.evaluate("document.body.innerText")
+        left = [part for part in swedish_only(tables) if part in shown]
+        screenshot(page, f"{name}-english-busy")
+        assert left == [], f"{name} in English still shows Swedish: {left}"
+        context.close()
+    assert errors == []
