@@ -226,6 +226,9 @@ def test_the_map_pins_escalate_like_the_queue(
     assert "rgb(185, 28, 28)" in ring, ring  # the queue's red (#b91c1c)
     expect(board.locator(f".callout-pin[data-callout='{calm}']")).to_have_attribute(
         "data-escalation", "0")
+    legend = board.locator("#map-legend")  # the ring and the water are explained
+    expect(legend).to_contain_text("Ring: har väntat länge")
+    expect(legend).to_contain_text("Hav och sjöar")
     screenshot(board, "dispatcher-pins-escalated")
     desk = timed.socket("/ws/dispatch", "dispatcher")
     desk.ready()

@@ -47,7 +47,8 @@ export class MapView {
     });
   }
 
-  /** What the colours mean: unit statuses, callout priorities and the road classes. */
+  /** What the colours mean: unit statuses, callout priorities (and the ring of one that has
+   * waited long), the road classes and water. */
   addLegend() {
     const legend = L.control({ position: "bottomleft" });
     legend.onAdd = () => {
@@ -58,8 +59,10 @@ export class MapView {
         + statuses.map((s) => `<div><span class="dot status-${s}"></span> ${escapeHtml(t(`unit.${s}`))}</div>`).join("")
         + `<strong>${escapeHtml(t("legend.callouts"))}</strong>`
         + [1, 2, 3].map((p) => `<div><span class="prio-badge prio-${p}">${p}</span> ${escapeHtml(t(`prio.${p}`))}</div>`).join("")
+        + `<div><span class="ring-swatch"></span> ${escapeHtml(t("legend.waited"))}</div>`
         + `<strong>${escapeHtml(t("legend.roads"))}</strong>`
-        + ["motorway", "primary", "secondary", "tertiary"].map((r) => `<div><i data-road="${r}"></i> ${escapeHtml(t(`road.${r}`))}</div>`).join("");
+        + ["motorway", "primary", "secondary", "tertiary"].map((r) => `<div><i data-road="${r}"></i> ${escapeHtml(t(`road.${r}`))}</div>`).join("")
+        + `<div><i class="water-swatch"></i> ${escapeHtml(t("legend.water"))}</div>`;
       for (const i of div.querySelectorAll("i[data-road]")) { // the CSP refuses style="" attributes
         i.style.background = ROAD_STYLE[i.dataset.road].color;
         i.style.height = `${Math.max(2, ROAD_STYLE[i.dataset.road].weight)}px`;
