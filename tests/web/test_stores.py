@@ -7,9 +7,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from pydantic import ValidationError
 from websockets.exceptions import ConnectionClosed
@@ -130,3 +132,37 @@ def test_serve_refuses_a_store_no_redis_answers_at_in_one_line() -> None:
     assert done.returncode != 0 and done.stdout == ""
     assert done.stderr.count("\n") == 1, done.stderr
     assert "--store" in done.stderr and url in done.stderr and "Traceback" not in done.stderr
+
+
+def planning_of(server: Server) -> str:
+    return str(httpx.get(f"{server.base}/api/health", timeout=5.0).json()["planning"])
+
+
+def test_one_instance_of_a_cluster_plans_and_another_takes_over_when_it_stops(
+        pair: tuple[Server, Server]) -> None:
+    """The planner lease on the shared Redis (``web/redis_lease.py``): ``/api/health`` says
+    which instance plans; when it stops, it hands the lease over and the other plans."""
+    first, second = pair
+    deadline = time.monotonic() + 20
+    while sorted(planning_of(s) for s in pair) != ["elsewhere", "here"]:
+        assert time.monotonic() < deadline, [planning_of(s) for s in pair]
+        time.sleep(0.05)
+    planner = first if planning_of(first) == "here" else second
+    other = second if planner is first else first
+    planner.stop()
+    while planning_of(other) != "here":
+        assert time.monotonic() < deadline + 20, planning_of(other)
+        time.sleep(0.05)
+
+
+def test_a_single_sqlite_instance_plans_and_planning_off_is_reported(tmp_path: Path) -> None:
+    for planning, expected in ((True, "here"), (False, "off")):
+        server = thread_server(tmp_path / f"{planning}.sqlite3", {}, store=None,
+                               planning=planning)
+        try:
+            deadline = time.monotonic() + 20
+            while planning_of(server) != expected:
+                assert time.monotonic() < deadline, planning_of(server)
+                time.sleep(0.05)
+        finally:
+            server.stop()
