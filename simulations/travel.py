@@ -100,6 +100,8 @@ class SimRoads:
         self._loaded.add(key)
         if not self._fixed or not self._scenes:
             return
+        new = [p for p in dict.fromkeys([*self._fixed, *self._scenes]) if p not in self._snaps]
+        self._snaps.update(zip(new, self.base.snap_many(new), strict=True))
         fixed = [self.snap(p) for p in self._fixed]
         scenes = [self.snap(p) for p in self._scenes]
         out = tt.matrix(fixed, scenes).durations_s.tolist()
