@@ -45,6 +45,7 @@ __all__ = [
     "DatabaseLocked",
     "EventStore",
     "OpRecord",
+    "OpsSeen",
     "SqliteEventStore",
     "StorageUnavailable",
     "StoreConflict",
@@ -65,6 +66,13 @@ class StoreConflict(MaeError, RuntimeError):
         super().__init__(message)
         self.end = end
         self.missed = list(missed)
+
+
+class OpsSeen(StoreConflict):
+    """An append carried a client operation the store holds already (another instance
+    accepted it first): nothing was written; the writer reads the stored operations and
+    decides again, so the repeat gets the first one's answer. Only a store that checks
+    operations in its append raises it (``checks_ops_on_append``)."""
 
 
 class StorageUnavailable(MaeError, OSError):

@@ -32,7 +32,7 @@ from redis.retry import Retry
 
 from dispatch.events import Envelope, Event, event_from_dict, event_to_dict
 from web.audit import AuditRow
-from web.eventstore import OpRecord, StorageUnavailable, StoreConflict
+from web.eventstore import OpRecord, OpsSeen, StorageUnavailable, StoreConflict
 from web.redis_audit import FIELDS as AUDIT_FIELDS
 from web.redis_audit import row_fields
 from web.redis_client import SOCKET_TIMEOUT_S, connect, redis_errors
@@ -55,8 +55,9 @@ CONFLICT_TAIL = 64
 # ARGV: expected_last_seq, n events, n ops, n audit rows, F audit fields, the append's token,
 # max entries to return on a conflict; then the F field names, the n event JSONs, the (op
 # field, op value) pairs, and per audit row its principal stream's index in KEYS and F values.
-# Replies {1, new_last} or {0, actual_last, the last entry's append token (or ''), event JSON
-# after expected_last_seq, ...} (the missed events only when they all fit).
+# Replies {1, new_last}, {0, actual_last, the last entry's append token (or ''), event JSON
+# after expected_last_seq, ...} (the missed events only when they all fit), or {2, last} when
+# one of the ops is stored already (then nothing is written).
 _APPEND = """
 local last = 0
 local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
@@ -88,6 +89,11 @@ local n, nops, naudit, nf = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[
 local token = ARGV[6]
 local names = 7
 local at = names + nf
+for j = 1, nops do
+  if redis.call('HEXISTS', KEYS[2], ARGV[at + n + 2 * j - 1]) == 1 then
+    return {2, last}
+  end
+end
 for i = 1, n do
   local id = string.format('%d-0', expected + i)
   if i == n then
@@ -141,6 +147,9 @@ class RedisEventStore:
     :class:`web.eventstore.StorageUnavailable` (the app's JSON 503)."""
 
     name = "events"
+    #: The append script refuses a batch whose op is stored (:class:`OpsSeen`), so the writer
+    #: need not look the ops up first: a crew's command is one round trip, not two.
+    checks_ops_on_append = True
 
     def __init__(self, url: str, *, prefix: str = "mae:") -> None:
         self.url = url
@@ -324,6 +333,10 @@ class RedisEventStore:
                 logger.warning("append of seq %d reported %s but is stored", last, exc.detail)
                 reply = [1, last]
             ok, end = int(reply[0]), int(reply[1])
+            if ok == 2:
+                self._last_seq = end
+                raise OpsSeen(f"an operation of this append is stored already (log at {end})",
+                              end=end)
             if not ok:
                 # a retried script met its own batch: the log's last entry carries our token
                 if end == last and reply[2] == token.encode():

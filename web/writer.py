@@ -223,6 +223,9 @@ class Writer:
         folds = getattr(audit, "folds_into", None)
         self._append_audited: Callable[..., list[Envelope]] | None = \
             getattr(store, "append_audited", None) if callable(folds) and folds(store) else None
+        #: The store refuses an append whose op it holds (Redis): a batch whose every op
+        #: command makes events skips the op look-up, one round trip fewer.
+        self._ops_checked_on_append = bool(getattr(store, "checks_ops_on_append", False))
 
     def _io(self, fn: Callable[[], T]) -> asyncio.Future[T]:
         """Run ``fn`` in the writer's storage thread."""
@@ -404,9 +407,14 @@ class Writer:
                     work.apply(Envelope(i, event))
         return planned, events, ops, answers
 
-    async def _commit(self, batch: list[_Job], attempt: int = 0) -> None:
+    async def _commit(self, batch: list[_Job], attempt: int = 0, *,
+                      read_ops: bool = False) -> None:
+        """Decide ``batch`` and append its events. The ops are looked up first unless the
+        store checks them in its append; then a refusal or no-op of an op command (it may be
+        a repeat's) and an append refused for a stored op decide again with them read."""
+        unread = not read_ops and self._ops_checked_on_append
         try:
-            stored_ops = await self._stored_ops(batch)
+            stored_ops = {} if unread else await self._stored_ops(batch)
         except StorageUnavailable as exc:
             self.storage_failed(exc.store, exc.detail)
             for job in batch:
@@ -414,6 +422,9 @@ class Writer:
                     job.future.set_exception(exc)
             return
         planned, events, ops, answers = self._decide(batch, stored_ops)
+        if unread and any(a.job.op is not None for a in answers):
+            await self._commit(batch, attempt, read_ops=True)
+            return
         if attempt < REDECIDE_LIMIT and any(isinstance(a.outcome, Exception) for a in answers) \
                 and await self._log_moved():
             # a refusal judged on a state behind a shared log may be wrong (the unit it did
@@ -421,7 +432,7 @@ class Writer:
             self.conflicts += 1
             await self._catch_up()
             if self._halted is None:
-                await self._commit(batch, attempt + 1)
+                await self._commit(batch, attempt + 1, read_ops=True)
                 return
             planned, events, ops, answers = self._decide(batch, stored_ops)
         if not events:
@@ -448,7 +459,9 @@ class Writer:
                     # where it ends now (a refusal's events are stale after the pause)
                     await asyncio.sleep(random.uniform(0, REDECIDE_BACKOFF_S * attempt))
                     await self._catch_up()
-                await self._commit(batch, attempt + 1)
+                # the winner may have stored one of this batch's ops (OpsSeen, or a repeat
+                # sent to two instances): read them this time
+                await self._commit(batch, attempt + 1, read_ops=True)
                 return
             stored = isinstance(exc, StorageUnavailable) and \
                 self.state.last_seq >= expected + len(events)

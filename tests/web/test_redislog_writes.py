@@ -13,14 +13,14 @@ from typing import Any
 import pytest
 import redis
 
-from dispatch.commands import DispatchConfig, RegisterUnit, StartShift
+from dispatch.commands import DispatchConfig, RegisterUnit, SendMessage, StartShift
 from dispatch.events import Envelope
 from dispatch.model import Location
 from dispatch.state import DispatchState
 from tests.web.conftest import T0, ManualClock
 from tests.web.test_eventstore import alarm_event
 from web.auth import Principal, Role
-from web.eventstore import StoreConflict
+from web.eventstore import OpRecord, OpsSeen, StoreConflict
 from web.redis_audit import RedisAuditLog
 from web.redislog import CONFLICT_TAIL, RedisEventStore
 from web.visibility import Audience
@@ -73,7 +73,7 @@ def test_a_command_s_events_op_and_audit_row_are_one_script_call(
         redis_url: str, client: redis.Redis) -> None:
     """Commands run for a principal on Redis get the same audit rows as on SQLite (done,
     refused, duplicate; before the answer) but written by the event log's append: no separate
-    transaction, one round trip per group commit (plus the op look-up of a crew's command)."""
+    transaction, one round trip per group commit (a crew's op is checked by the same script)."""
     writer, store, audit, _ = make_writer(redis_url)
 
     async def run_all() -> list[Executed | BaseException]:
@@ -112,9 +112,10 @@ def test_a_command_s_events_op_and_audit_row_are_one_script_call(
         rows = audit.entries(limit=2, principal_id="p-crew")
         assert [(r.result, r.target.get("seq")) for r in rows] == [
             ("duplicate", first.last_seq), ("ok", first.last_seq)]
-        # the first: op look-up + append; the repeat: op look-up, then its row alone
-        assert used.get("evalsha") == 1 and used.get("hget") == 2
-        assert used.get("exec") == 1
+        # the first: the append alone (its script checks the op); the repeat: refused on the
+        # state, so its op is looked up (a duplicate), then its row alone
+        assert used.get("evalsha") == 1 and used.get("hget") == 1
+        assert used.get("hexists") == 1 and used.get("exec") == 1
     finally:
         store.close()
         audit.close()
@@ -189,3 +190,52 @@ def test_a_blocking_read_brings_others_events_and_skips_the_store_s_own(
     finally:
         mine.close()
         other.close()
+
+
+def test_an_append_carrying_a_stored_op_writes_nothing(redis_url: str) -> None:
+    store = RedisEventStore(redis_url)
+    try:
+        first = OpRecord("p-crew", "op-1", "d1")
+        store.append([alarm_event(1)], expected_last_seq=0, op=first)
+        with pytest.raises(OpsSeen) as seen:
+            store.append([alarm_event(2)], expected_last_seq=1, op=first)
+        assert seen.value.end == 1 and store.refresh() == 1
+        assert store.find_op("p-crew", "op-1") == OpRecord("p-crew", "op-1", "d1", None, 1)
+        store.append([alarm_event(2)], expected_last_seq=1, op=OpRecord("p-crew", "op-2", "d2"))
+        assert store.refresh() == 2
+    finally:
+        store.close()
+
+
+def test_a_repeat_sent_to_another_instance_gets_the_first_answer_without_a_second_event(
+        redis_url: str, client: redis.Redis) -> None:
+    """A crew's message reaches instance one, then (a reconnect through the balancer) its
+    repeat reaches instance two, which has followed the log: deciding it again would make a
+    second message, but the append script finds the op stored, so instance two reads the op
+    and answers with the first's seq."""
+    one, two = make_writer(redis_url), make_writer(redis_url)
+    message = SendMessage("U1", "on our way", from_crew=True)
+
+    async def first() -> Executed:
+        await one[0].run(register(1), principal=ADMIN, client="c", action="register")
+        return await one[0].run(message, principal=CREW, client="c", action="message",
+                                op="m-1")
+
+    async def repeat() -> Executed:
+        return await two[0].run(message, principal=CREW, client="c", action="message",
+                                op="m-1")
+
+    try:
+        done = asyncio.run(first())
+        two[0].load()  # instance two has followed the log to its end
+        before = calls(client)
+        again = asyncio.run(repeat())
+        used = since(client, before)
+        assert again.decision.duplicate and again.original_seq == done.last_seq
+        assert one[1].refresh() == done.last_seq  # no second message
+        assert two[0].conflicts == 1
+        assert used.get("evalsha") == 1 and used.get("hget") == 1  # refused, then looked up
+    finally:
+        for _, store, audit, _ in (one, two):
+            store.close()
+            audit.close()
