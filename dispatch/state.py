@@ -62,7 +62,7 @@ def _updater(cls: type[R]) -> Callable[..., R]:
         raise TypeError(f"{cls.__name__} must be slotted and have no __post_init__")
     names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
     scope: dict[str, Any] = {"KEEP": _KEEP, "new": object.__new__, "cls": cls}
-    scope.update({f"set_{n}": vars(cls)[n].__set__ for n in names})
+    scope.update({f"set_{n}": getattr(cls, n).__set__ for n in names})  # the slots
     body = "".join(f"    set_{n}(o, r.{n} if {n} is KEEP else {n})\n" for n in names)
     source = (f"def update(r, *, {', '.join(f'{n}=KEEP' for n in names)}):\n"
               f"    o = new(cls)\n{body}    return o\n")
