@@ -19,40 +19,39 @@ from mae.errors import MaeError
 __all__ = ["build_parser", "main"]
 
 
-#: Commands that must start fast (scripts create tokens in loops): only the package that owns
-#: them is imported, not the solvers and map code every other package pulls in.
-QUICK = {"tokens": "web.cli"}
+#: The package module that registers each command. A command run imports only its owner, not
+#: the solvers, map code and simulator every other package pulls in: ``mae serve`` starts without
+#: SciPy or the simulator, ``mae tokens`` in scripts without the service. ``mae --help`` and an
+#: unknown command build the whole parser (``tests/mae/test_cli.py`` holds this table to it).
+COMMANDS = {
+    "demo": "mae.overview",
+    "maps": "maps.cli",
+    "route": "routing.cli",
+    "simulate": "simulations.cli",
+    "optimise": "simulations.cli",
+    "serve": "web.cli",
+    "tokens": "web.cli",
+    "store": "web.cli",
+    "retention": "web.cli",
+    "cluster": "web.cli",
+    "region": "web.region_cli",
+    "stats": "web.stats_cli",
+}
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The ``mae`` argument parser with every package's subcommands (only the owning
-    package's when ``command`` is one of :data:`QUICK`)."""
-    if command in QUICK:
-        parser = argparse.ArgumentParser(prog="mae")
-        parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
-        sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-        importlib.import_module(QUICK[command]).register(sub)
-        return parser
-    from mae import overview
-    from maps import cli as maps_cli
-    from routing import cli as routing_cli
-    from simulations import cli as simulations_cli
-    from web import cli as web_cli
-    from web import region_cli, stats_cli
-
+    """The ``mae`` argument parser: with the owning package's subcommands only when
+    ``command`` is one of :data:`COMMANDS`, else with every package's."""
     parser = argparse.ArgumentParser(
         prog="mae",
         description="MAE Dispatch: dispatch and routing for mobile acute psychiatry units.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    overview.register(sub)
-    maps_cli.register(sub)
-    routing_cli.register(sub)
-    simulations_cli.register(sub)
-    web_cli.register(sub)
-    region_cli.register(sub)
-    stats_cli.register(sub)
+    owners = [COMMANDS[command]] if command in COMMANDS else list(dict.fromkeys(
+        COMMANDS.values()))
+    for owner in owners:
+        importlib.import_module(owner).register(sub)
     return parser
 
 

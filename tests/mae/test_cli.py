@@ -133,3 +133,28 @@ def test_console_script_runs_without_traceback(tmp_path: Path) -> None:
     )
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr and "does not exist" in proc.stderr
+
+
+def test_each_command_is_registered_by_the_module_the_table_names() -> None:
+    """``mae CMD`` imports only ``COMMANDS[CMD]``: the table must name every command's owner
+    (a command missing from it would still work, through the whole parser, but slowly)."""
+    import argparse
+    import importlib
+
+    from mae.cli import COMMANDS
+
+    found: dict[str, str] = {}
+    for owner in set(COMMANDS.values()):
+        sub = argparse.ArgumentParser().add_subparsers()
+        importlib.import_module(owner).register(sub)
+        found.update(dict.fromkeys(sub.choices, owner))
+    assert found == COMMANDS
+
+
+def test_serve_starts_without_the_simulator_or_scipy() -> None:
+    code = ("import sys; from mae.cli import build_parser; build_parser('serve'); "
+            "print(sorted(m for m in ('scipy', 'simulations', 'ortools', 'numba') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).parents[2])
+    assert out.stdout.strip() == "[]"
