@@ -35,6 +35,10 @@ DEFAULT_MAX_SNAP_M = 5_000.0
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+#: An edge's ``(lat, lon)`` points, their latitudes and longitudes, metres along it to each.
+_Measured = tuple[list[tuple[float, float]], FloatArray, FloatArray, FloatArray]
+#: Edges whose measured geometry :meth:`Snapper.geometry_along` keeps (a few hundred bytes each).
+MEASURED_EDGES = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +157,7 @@ class Snapper:
             self._seg_lon1[seg_of_sample] - self._seg_lon0[seg_of_sample]
         )
         self._sample_seg = seg_of_sample
+        self._edges: dict[int, _Measured] = {}
         self._tree = cKDTree(_xyz(s_lat, s_lon)) if len(seg_of_sample) else None
 
     def check(self, lat: float, lon: float) -> None:
@@ -309,25 +314,43 @@ class Snapper:
             twin=int(self.twin[edge]),
         )
 
+    def _measured(self, edge: int) -> _Measured:
+        """An edge's points, as arrays too, and the metres along it to each point; kept for
+        the last :data:`MEASURED_EDGES` edges asked (a route asks for its first and last edge
+        twice, and drives home end on the same few roads)."""
+        found = self._edges.get(edge)
+        if found is None:
+            found = _measure(self.graph, edge)
+            if len(self._edges) >= MEASURED_EDGES:
+                self._edges.pop(next(iter(self._edges)), None)
+            self._edges[edge] = found
+        return found
+
     def geometry_along(
         self, edge: int, start: float, end: float
     ) -> list[tuple[float, float]]:
         """``(lat, lon)`` points of ``edge`` between fractions ``start`` <= ``end``."""
-        pts = self.graph.edge_geometry(edge)
+        pts, lat, lon, cum = self._measured(edge)
         if len(pts) < 2:
-            return pts
-        lat = np.array([p[0] for p in pts])
-        lon = np.array([p[1] for p in pts])
-        seg = haversine_m(lat[:-1], lon[:-1], lat[1:], lon[1:])
-        cum = np.concatenate([[0.0], np.cumsum(seg)])
+            return list(pts)
         total = float(cum[-1])
         if total <= 0:
             return [pts[0], pts[-1]] if start < end else [pts[0]]
         a, b = start * total, end * total
         out = [_interp(lat, lon, cum, a)]
-        out.extend((float(lat[i]), float(lon[i])) for i in range(len(pts)) if a < cum[i] < b)
+        out.extend(pts[i] for i in np.flatnonzero((cum > a) & (cum < b)).tolist())
         out.append(_interp(lat, lon, cum, b))
         return out
+
+
+def _measure(graph: RoadGraph, edge: int) -> _Measured:
+    pts = graph.edge_geometry(edge)
+    lat = np.array([p[0] for p in pts])
+    lon = np.array([p[1] for p in pts])
+    if len(pts) < 2:
+        return pts, lat, lon, np.zeros(len(pts))
+    seg = haversine_m(lat[:-1], lon[:-1], lat[1:], lon[1:])
+    return pts, lat, lon, np.concatenate([[0.0], np.cumsum(seg)])
 
 
 def _ragged_arange(counts: IntArray) -> IntArray:
