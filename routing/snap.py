@@ -344,6 +344,7 @@ class Snapper:
 
 
 def _measure(graph: RoadGraph, edge: int) -> _Measured:
+    """``edge``'s points, their coordinates as arrays and the metres along it to each."""
     pts = graph.edge_geometry(edge)
     lat = np.array([p[0] for p in pts])
     lon = np.array([p[1] for p in pts])
