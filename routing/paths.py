@@ -98,7 +98,8 @@ class DijkstraPaths:
 
     Whole trees (times and lengths from or to a node) are kept per node, so on the small graphs
     this serves a callout or unit seen before costs only array lookups: at most ``max_rows``
-    trees per direction (by default about 32 MB worth), all dropped at once when full.
+    trees per direction (by default about 32 MB worth), all dropped at once when full. The
+    same holds for the searches :meth:`path` walks back (times and predecessors from a node).
     """
 
     def __init__(self, graph: RoadGraph, times: FloatArray) -> None:
@@ -122,6 +123,7 @@ class DijkstraPaths:
         self._fwd.sort_indices()
         self.max_rows = max(16, (1 << 21) // max(n, 1))
         self._rows: dict[bool, dict[int, tuple[FloatArray, FloatArray]]] = {False: {}, True: {}}
+        self._walks: dict[int, tuple[FloatArray, IntArray]] = {}  # path's searches, by node
         self._lock = threading.Lock()  # the row cache is shared by threads (service workers)
 
     def _cached(self, nodes: IntArray, *, reverse: bool) -> tuple[FloatArray, FloatArray]:
@@ -162,6 +164,22 @@ class DijkstraPaths:
         dist, pred = dijkstra(mat, directed=True, indices=nodes, return_predecessors=True)
         return np.atleast_2d(dist), np.atleast_2d(pred).astype(np.int64)
 
+    def _walkable(self, nodes: IntArray) -> tuple[FloatArray, IntArray]:
+        """Times and predecessors of forward searches from ``nodes`` (rows as :meth:`_search`
+        gives them: each node's search is its own), searching only nodes not seen before."""
+        with self._lock:
+            walks = self._walks
+            keys = nodes.tolist()
+            new = sorted({v for v in keys if v not in walks})
+            if new:
+                if len(walks) + len(new) > self.max_rows:
+                    walks.clear()
+                dist, pred = self._search(np.asarray(new, dtype=np.int64), reverse=False)
+                dist.flags.writeable = pred.flags.writeable = False
+                for i, v in enumerate(new):
+                    walks[v] = (dist[i], pred[i])
+            return (np.stack([walks[v][0] for v in keys]), np.stack([walks[v][1] for v in keys]))
+
     def _edge_length(self, a: IntArray, b: IntArray) -> FloatArray:
         pos = np.searchsorted(self._key, a * self._n + b)
         return np.asarray(self._len[np.minimum(pos, len(self._len) - 1)], dtype=np.float64)
@@ -199,7 +217,7 @@ class DijkstraPaths:
 
     def path(self, source: SeedSet, target: SeedSet) -> PathResult | None:
         # one path needs no tree of lengths: its own edges' lengths are summed below
-        dist, pred = self._search(source.nodes, reverse=False)
+        dist, pred = self._walkable(source.nodes)
         tot = source.times[:, None] + dist[:, target.nodes] + target.times[None, :]
         if not tot.size or not np.isfinite(tot.min()):
             return None

@@ -117,3 +117,30 @@ def test_cached_trees_give_the_same_answers_and_stay_bounded(
         for s, t in zip(nodes, got, strict=True):
             assert _close(float(t), reference_dijkstra(n, arcs, s)[target])
         assert all(len(rows) <= 3 for rows in paths._rows.values())
+
+
+@settings(max_examples=25, deadline=None)
+@given(graph=random_graphs(), data=st.data())
+def test_dijkstra_paths_from_nodes_searched_before_are_the_paths_a_fresh_search_finds(
+    graph: RoadGraph, data: st.DataObject
+) -> None:
+    """``DijkstraPaths`` keeps the searches ``path`` walks back per node (dropping them all
+    when more than ``max_rows`` are kept): a path asked again, or from a node searched for
+    another path, is exactly the path a backend that never searched before finds."""
+    times = graph.edge_time_s.astype(np.float64)
+    n = graph.n_nodes
+    kept = DijkstraPaths(graph, times)
+    kept.max_rows = 3  # small enough to be emptied along the way
+    asks = data.draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)),
+                              min_size=1, max_size=12))
+    for a, b in asks + asks:
+        again = kept.path(_seeds([a]), _seeds([b]))
+        fresh = DijkstraPaths(graph, times).path(_seeds([a]), _seeds([b]))
+        if fresh is None:
+            assert again is None
+            continue
+        assert again is not None
+        assert (again.time_s, again.length_m, again.source_seed, again.target_seed) == (
+            fresh.time_s, fresh.length_m, fresh.source_seed, fresh.target_seed)
+        assert again.edges.tolist() == fresh.edges.tolist()
+    assert len(kept._walks) <= kept.max_rows
