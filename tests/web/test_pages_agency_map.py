@@ -103,7 +103,7 @@ def test_a_click_far_from_any_road_is_refused_at_once(
             r"type a place name\.$"))
         expect(page.locator("#point")).to_have_text("…or click on the map.")
     expect(page.locator("#place")).to_have_attribute("aria-invalid", "true")
-    assert page.locator(".leaflet-marker-icon").count() == 0  # no point was chosen
+    assert page.locator(".leaflet-marker-icon:not(.border-name)").count() == 0  # no point
     screenshot(page, f"agency-map-click-off-road-{lang}")
     # a click next to a road is taken and clears the message
     with server.http("police") as police:
@@ -114,6 +114,7 @@ def test_a_click_far_from_any_road_is_refused_at_once(
     click_at(page, lat, lon)
     expect(page.locator("#point")).to_contain_text("Vald punkt" if lang == "sv" else "Chosen point")
     expect(message).to_have_text("")
+    assert page.locator(".leaflet-marker-icon:not(.border-name)").count() == 1  # its pin
     assert errors == []
     page.context.close()
 
@@ -143,5 +144,32 @@ def test_the_sea_and_lakes_are_drawn_so_the_coast_shows(browser: Any, server: Se
                   ".setView([65.55, 22.2], 10, {animate: false}); }")  # Luleå and its coast
     page.wait_for_timeout(300)
     screenshot(page, "agency-map-coast-lulea")
+    assert errors == []
+    page.context.close()
+
+
+def test_a_place_typed_while_a_click_is_checked_wins(browser: Any, server: Server) -> None:
+    """The road check of a click answers after the person typed a place name: the name stays
+    and the late answer chooses no point (the answer is held back by the test)."""
+    errors: list[str] = []
+    page = new_page(browser, DESKTOP, errors)
+    open_agency(page, server)
+    held: list[Any] = []
+    page.route("**/api/map/reach*", lambda route: held.append(route))
+    with server.http("police") as police:
+        road = police.get("/api/map").json()["roads"][0]["coords"]
+    lat, lon = (road[0][0] + road[1][0]) / 2, (road[0][1] + road[1][1]) / 2
+    page.evaluate("""([lat, lon]) => { document.getElementById('map').maeMap
+        .setView([lat, lon], 9, {animate: false}); }""", [lat, lon])
+    click_at(page, lat, lon)
+    expect(page.locator("#point")).to_have_attribute("data-checking", "true")
+    page.fill("#place", "Kalix")
+    page.wait_for_timeout(200)
+    assert len(held) == 1
+    held[0].continue_()
+    page.wait_for_timeout(500)
+    expect(page.locator("#place")).to_have_value("Kalix")
+    expect(page.locator("#point")).to_have_text("…eller klicka på kartan.")
+    assert page.locator(".leaflet-marker-icon:not(.border-name)").count() == 0
     assert errors == []
     page.context.close()
