@@ -74,6 +74,8 @@ def test_the_map_opens_on_the_county_with_its_towns_readable(
             apart = (a["x"] + a["w"] <= b["x"] or b["x"] + b["w"] <= a["x"]
                      or a["y"] + a["h"] <= b["y"] or b["y"] + b["h"] <= a["y"])
             assert apart, f"the labels {a['text']} and {b['text']} overlap"
+    expect(page.locator("path.water").first).to_be_attached()  # the base layers are in
+    expect(page.locator("path.border-line").first).to_be_attached()
     screenshot(page, f"agency-map-county-{'desktop' if device is DESKTOP else 'phone'}")
     assert errors == []
     page.context.close()
@@ -136,6 +138,7 @@ def test_the_sea_and_lakes_are_drawn_so_the_coast_shows(browser: Any, server: Se
     assert wet(65.5, 22.45) and wet(65.0, 22.8)  # Luleå's archipelago, the Bothnian Bay
     assert not wet(65.584, 22.154) and not wet(67.855, 20.225)  # Luleå, Kiruna
     assert not wet(65.85, 24.2) and not wet(68.35, 17.7)  # Tornio (Finland), Norway
+    assert not wet(65.01, 25.47) and not wet(65.736, 24.564)  # Oulu and Kemi, Finnish shore
     errors: list[str] = []
     page = new_page(browser, DESKTOP, errors)
     open_agency(page, server)
