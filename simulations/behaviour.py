@@ -35,7 +35,7 @@ from dispatch.commands import (
 from dispatch.model import Outcome, OutcomeKind
 from dispatch.state import Callout, DispatchState, Unit
 from dispatch.status import CalloutStatus, UnitStatus
-from dispatch.visits import VisitStatus
+from dispatch.visits import MAX_WINDOW_DAYS, PlannedStop, Visit, VisitStatus
 from maps.graph import Facility, haversine_m
 from simulations.care import care_outcome
 from simulations.errors import SimulationError
@@ -54,6 +54,7 @@ __all__ = [
     "phase_of",
     "transport_facilities",
     "visit_act",
+    "visit_next",
 ]
 
 AT_BASE_M = 200.0  # a unit this close to its base is home
@@ -286,39 +287,76 @@ def visit_act(state: DispatchState, unit_id: str, now: datetime, here: Point) ->
     """What the crew of ``unit_id`` at ``here`` does about its planned visits now: an
     :class:`Act` (no commands: wait where it is), or None when its visits ask nothing of it and
     its acute behaviour decides. Acute work comes first: a job taking the unit breaks off the
-    visit under way; otherwise a started visit is finished after its duration, and the next
-    visit the day plan gives the unit is driven to when the plan has the unit leave (at the end
-    of the stop before, or the route's departure) and started once there at its planned start."""
+    visit under way; otherwise a started visit is finished after its duration (after the shift
+    too), and the next visit the day plan gives the unit is driven to when the plan has the unit
+    leave (at the end of the stop before, or the route's departure) and started once there at
+    its planned start. A visit follows the newest day plan that names it."""
+    return visit_next(state, unit_id, now, here)[0]
+
+
+def visit_next(state: DispatchState, unit_id: str, now: datetime, here: Point
+               ) -> tuple[Act | None, datetime | None]:
+    """:func:`visit_act`, and when its answer next changes with the clock alone (a started
+    visit's end, the planned start waited for at the door, the time to leave for the next
+    visit); None when only an event can change it. A driver on an event queue (the simulator)
+    asks again then; one that polls (the live demo) needs only the act."""
     unit = state.units.get(unit_id)
-    if unit is None or unit.status is UnitStatus.OFF_DUTY:
-        return None
+    if unit is None:
+        return None, None
     started = next((v for v in state.visits.values()
                     if v.status is VisitStatus.STARTED and v.unit_id == unit_id), None)
     if unit.callout_id is not None:
         if started is None:
-            return None
-        return Act((MarkVisitNotMet(started.visit_id, unit_id, "taken by an acute callout"),))
+            return None, None
+        return Act((MarkVisitNotMet(started.visit_id, unit_id, "taken by an acute callout"),)), \
+            None
     if started is not None:
-        since = started.changed_at or now
-        if now >= since + timedelta(seconds=started.duration_s):
-            return Act((FinishVisit(started.visit_id, unit_id),))
-        return Act(())
+        ends = (started.changed_at or now) + timedelta(seconds=started.duration_s)
+        if now >= ends:
+            return Act((FinishVisit(started.visit_id, unit_id),)), None
+        return Act(()), ends
     if not unit.status.is_free:
-        return None
-    for plan in sorted(state.day_plans.values(), key=lambda p: p.day):
-        for route in plan.routes:
-            if route.unit_id != unit_id:
-                continue
+        return None, None
+    nxt = _next_stop(state, unit_id, now)
+    if nxt is None:
+        return None, None
+    visit, stop, leave = nxt
+    place = (visit.location.lat, visit.location.lon)
+    if at_base(here, place):
+        if now >= stop.start:
+            return Act((StartVisit(visit.visit_id, unit_id),)), None
+        return Act(()), stop.start
+    if now >= leave:
+        return Act((), drive_to=place), None
+    return None, leave
+
+
+def _next_stop(state: DispatchState, unit_id: str, now: datetime
+               ) -> tuple[Visit, PlannedStop, datetime] | None:
+    """The unit's next visit to do (booked, window not over, on its route in the newest plan
+    that names it, at a planned start within its window as it is now: a visit moved since is
+    not done by the old plan), its stop and when the unit leaves for it; earlier days' plans
+    first. A plan older than the longest window cannot hold such a stop: not looked at."""
+    oldest = (now - timedelta(days=MAX_WINDOW_DAYS + 3)).date().isoformat()
+    named: set[str] = set()  # visits a newer plan names (routed, postponed or unplaced)
+    found: tuple[Visit, PlannedStop, datetime] | None = None
+    plans = sorted((p for p in state.day_plans.values() if p.day >= oldest),
+                   key=lambda p: p.day, reverse=True)
+    for plan in plans:
+        route = next((r for r in plan.routes if r.unit_id == unit_id), None)
+        if route is not None:
             leave = route.depart
             for stop in route.stops:
                 visit = state.visits.get(stop.visit_id)
                 if visit is None or visit.status is not VisitStatus.BOOKED or \
-                        visit.latest_start < now:
+                        visit.latest_start < now or stop.visit_id in named or \
+                        not visit.earliest_start <= stop.start <= visit.latest_start:
                     leave = stop.end
                     continue
-                place = (visit.location.lat, visit.location.lon)
-                if at_base(here, place):
-                    return Act((StartVisit(visit.visit_id, unit_id),) if now >= stop.start
-                               else ())
-                return Act((), drive_to=place) if now >= leave else None
-    return None
+                found = (visit, stop, leave)
+                break
+        for r in plan.routes:
+            named.update(s.visit_id for s in r.stops)
+        named.update(plan.postponed)
+        named.update(plan.unplaced)
+    return found

@@ -322,6 +322,8 @@ class _Sim:
                                          ends_at=self.clock.at(end_s))
         if command is not None:
             self.do(command, actor=crew.spec.id)
+            if self.followups is not None:
+                self.followups.follow(crew.spec.id)  # a visit may be due from the start
 
     def after_off_duty(self, crew: _Crew) -> None:
         end = crew.pending_end_s
@@ -522,21 +524,31 @@ class _Sim:
         assert job.assigned_s is not None
         self.busy.append((uid, job.assigned_s, self.now_s))
         crew.job = None
-        here = self.position(crew)
-        home = self.model.act(Phase.RELEASED, uid, here=here, home=crew.home)
-        self.act(crew, home)
-        if home.drive_to is not None:
-            t = self.roads.time(here, home.drive_to, self.clock.now()) / self.return_factor
-            crew.token += 1
-            crew.leg, crew.leg_line = (here, home.drive_to, self.now_s, self.now_s + t), None
-            self.push(self.now_s + t, "home", uid, crew.token)
+        self.go_home(crew)
         unit = self.state.units[uid]
         if unit.shift_ends_at is not None and unit.shift_ends_at <= self.clock.now():
             self.do(Tick())
             self.after_off_duty(crew)
         self.serve_queue()
         if self.followups is not None:
-            self.followups.callout_done(job.callout_id, job.scene, job.alarm.place)
+            self.followups.callout_done(job.callout_id, job.scene, job.alarm.place, uid)
+
+    def go_home(self, crew: _Crew) -> None:
+        """A released crew heads home (the behaviour model's RELEASED act): it reports
+        RETURNING and drives, or AVAILABLE if already there; one already returning drives on."""
+        uid = crew.spec.id
+        here = self.position(crew)
+        if self.state.units[uid].status is UnitStatus.RETURNING:
+            to: Point | None = crew.home
+        else:
+            home = self.model.act(Phase.RELEASED, uid, here=here, home=crew.home)
+            self.act(crew, home)
+            to = home.drive_to
+        if to is not None:
+            t = self.roads.time(here, to, self.clock.now()) / self.return_factor
+            crew.token += 1
+            crew.leg, crew.leg_line = (here, to, self.now_s, self.now_s + t), None
+            self.push(self.now_s + t, "home", uid, crew.token)
 
     def on_home(self, unit_id: str, token: int) -> None:
         crew = self.crews[unit_id]

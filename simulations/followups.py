@@ -1,15 +1,18 @@
 """Follow-up visits in a simulated run: booked from the acute work, planned each day, done by
 the units between callouts, re-planned when a callout takes a unit, and their key figures.
 
-The same core and planner as the live service: visits are booked with ``BookVisit`` (source
-``follow_up``, the incident's callout), each day is planned at ``plan_hour`` from
+The same core, planner and crews as the live service: visits are booked with ``BookVisit``
+(source ``follow_up``, the incident's callout), each day is planned at ``plan_hour`` from
 :func:`dispatch.visit_plan.day_input` with :func:`routing.plan` and recorded with
 ``RecordDayPlan``; when an acute callout takes a unit with visits left, the rest of the day is
-re-planned with :func:`routing.replan` (a visit under way is broken off: not met). A unit
-starts its next planned visit at its planned start if it is free then (not on a callout or
-driving home), else tries again every :data:`RETRY_S` while the window is open; it stands at
-the visit's address while there, so an acute callout is reached from there, and drives home
-after its last visit of the day.
+re-planned with :func:`routing.replan`. The crews carry out the plan by the behaviour model
+the live demo's crews follow, :func:`simulations.behaviour.visit_act`: leave for the next
+visit when the plan has them leave, start it once there at its planned start, finish it after
+its duration, break it off (not met) when an acute job takes the unit, and head home when no
+visit is due. The simulator drives them on its event queue: a drive to a visit ends in
+``visit_arrive``, and :func:`~simulations.behaviour.visit_next` says when to ask again
+(``visit_wake``); a unit stands at a visit's address while there, so an acute callout is
+reached from there.
 """
 
 from __future__ import annotations
@@ -25,16 +28,16 @@ from dispatch.errors import DispatchError
 from dispatch.model import Location
 from dispatch.rota import ShiftPattern
 from dispatch.visit_plan import day_input, record_plan
-from dispatch.visits import VisitSource, VisitStatus
+from dispatch.visits import VisitSource
+from simulations.behaviour import Act, at_base, visit_next
+from simulations.errors import SimulationError
 from simulations.spec import Booking, FollowUpDemand, Scenario, UnitSpec
+from simulations.travel import Point
 
 if TYPE_CHECKING:
     from routing.problems import Plan
 
-__all__ = ["RETRY_S", "FollowUpDesk", "VisitRecord", "followup_kpis", "rota_of"]
-
-#: How long a unit busy at a visit's planned start waits before trying again.
-RETRY_S = 600.0
+__all__ = ["FollowUpDesk", "VisitRecord", "followup_kpis", "rota_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,20 +85,22 @@ class FollowUpDesk:
         self.rota = rota_of(scenario.units)
         self.tz = scenario.tz
         self.rng = random.Random(f"followups/{seed}")
-        self.revision = 0
         self.previous: tuple[str, Plan] | None = None
         self.postponed: dict[str, int] = {}
         self.interrupted: set[str] = set()
         self.started: dict[str, float] = {}
         self.done: dict[str, float] = {}
         self.drive_s: dict[str, int] = {}  # the last plan's drive per day
+        #: unit -> (crew token, place) of its drive to a visit; unit -> queued ask (run s)
+        self.driving: dict[str, tuple[int, Point]] = {}
+        self.wakes: dict[str, float] = {}
         self.plans = 0
         self.replans = 0
         self.refused = 0  # bookings of the CSV the core refused
 
     def handlers(self) -> dict[str, Callable[..., None]]:
-        return {"day_plan": self.on_day_plan, "visit_start": self.on_visit_start,
-                "visit_done": self.on_visit_done, "booking": self.on_booking}
+        return {"day_plan": self.on_day_plan, "visit_arrive": self.on_visit_arrive,
+                "visit_wake": self.on_visit_wake, "booking": self.on_booking}
 
     def setup(self) -> None:
         sim = self.sim
@@ -125,9 +130,10 @@ class FollowUpDesk:
 
     # -- booking -----------------------------------------------------------------------------
 
-    def callout_done(self, callout_id: str, scene: tuple[float, float], label: str) -> None:
-        """An attended incident ends: maybe book its follow-up, then give the freed unit its
-        visits again."""
+    def callout_done(self, callout_id: str, scene: tuple[float, float], label: str,
+                     unit_id: str) -> None:
+        """An attended incident ends: maybe book its follow-up, plan again if visits are open
+        today, and the freed crew turns to its visits."""
         spec = self.spec
         if self.rng.random() < spec.share:
             now = self.sim.clock.now()
@@ -146,6 +152,7 @@ class FollowUpDesk:
                 source=VisitSource.FOLLOW_UP, callout_id=callout_id), actor="psychiatry")
         if self._open_today():
             self.plan("unit free")
+        self.follow(unit_id)
 
     def _open_today(self) -> bool:
         now = self.sim.clock.now()
@@ -189,84 +196,121 @@ class FollowUpDesk:
         for visit_id in command.postponed:
             self.postponed[visit_id] = self.postponed.get(visit_id, 0) + 1
         self.drive_s[day.day] = plan.travel_s
-        self.revision += 1
-        for route in command.routes:
-            for stop in route.stops:
-                visit = sim.state.visits[stop.visit_id]
-                if visit.status is VisitStatus.BOOKED:
-                    at = (stop.start - sim.clock.start).total_seconds()
-                    sim.push(max(at, sim.now_s), "visit_start", route.unit_id, stop.visit_id,
-                             self.revision)
+        for unit_id in sorted({r.unit_id for r in command.routes}):
+            self.follow(unit_id)
 
     def unit_taken(self, unit_id: str) -> None:
-        """An acute callout took ``unit_id``: break off its visit, re-plan if it had visits."""
+        """An acute callout took ``unit_id``: its crew breaks off the visit under way (the
+        behaviour model says so), and the rest of the day is re-planned if it had visits."""
         sim = self.sim
-        for visit in sim.state.visits.values():
-            if visit.status is VisitStatus.STARTED and visit.unit_id == unit_id:
-                sim.do(MarkVisitNotMet(visit.visit_id, unit_id, "interrupted by an acute callout"),
-                       actor=unit_id)
-                self.interrupted.add(visit.visit_id)
+        self.follow(unit_id)
         if any(
                 r.unit_id == unit_id and any(sim.state.visits[s.visit_id].status.is_open
                                              for s in r.stops)
                 for p in sim.state.day_plans.values() for r in p.routes):
             self.plan("unit taken")
 
-    # -- doing the visits ----------------------------------------------------------------------
+    # -- the crews do the visits: the behaviour model's visit_act, as the live demo's crews ----
 
-    def _free(self, unit_id: str) -> bool:
-        crew = self.sim.crews[unit_id]
-        unit = self.sim.state.units[unit_id]
-        return crew.job is None and crew.leg is None and unit.callout_id is None and \
-            unit.status.is_free and not any(
-                v.status is VisitStatus.STARTED and v.unit_id == unit_id
-                for v in self.sim.state.visits.values())
-
-    def on_visit_start(self, unit_id: str, visit_id: str, revision: int) -> None:
+    def follow(self, unit_id: str) -> None:
+        """The crew of ``unit_id`` does what :func:`~simulations.behaviour.visit_act` says now
+        (drive to a visit, start it, finish it, break it off), asks again when the model says
+        its answer changes, and heads home when its visits leave it idle away from base."""
         sim = self.sim
-        if revision != self.revision:
-            return  # a newer plan scheduled its own visits
-        visit = sim.state.visits.get(visit_id)
-        if visit is None or visit.status is not VisitStatus.BOOKED:
-            return
-        now = sim.clock.now()
-        if not self._free(unit_id):
-            if now + timedelta(seconds=RETRY_S) <= visit.latest_start:
-                sim.push(sim.now_s + RETRY_S, "visit_start", unit_id, visit_id, revision)
-            return
-        try:
-            sim.do(StartVisit(visit_id, unit_id), actor=unit_id)
-        except DispatchError:
-            return
-        self.started[visit_id] = sim.now_s
         crew = sim.crews[unit_id]
-        crew.token += 1
-        sim.report_position(crew, (visit.location.lat, visit.location.lon), visit.location.label)
-        sim.push(sim.now_s + visit.duration_s, "visit_done", unit_id, visit_id)
+        for _ in range(8):  # a few acts in a row at most (finish, then drive on)
+            driving = self.driving.get(unit_id)
+            if driving is not None and driving[0] == crew.token and crew.leg is not None:
+                return  # on its way to a visit: the arrival asks again
+            now = sim.clock.now()
+            here = self._here(unit_id)
+            act, wake = visit_next(sim.state, unit_id, now, here)
+            if wake is not None:
+                self._wake_at((wake - sim.clock.start).total_seconds(), unit_id)
+            if act is None:
+                self._idle(unit_id, here)
+                return
+            if not self._do(unit_id, act):
+                return
+            if act.drive_to is not None:
+                self._drive(unit_id, here, act.drive_to)
+                return
+            if not act.commands:
+                return  # waiting at the door, or on a visit
+        raise SimulationError(f"{unit_id}: the visit model did not settle")  # pragma: no cover
 
-    def on_visit_done(self, unit_id: str, visit_id: str) -> None:
+    def _here(self, unit_id: str) -> Point:
+        """Where the crew is; at a drive's ends without tracing its road (the simulator's
+        position along a drive needs the road's geometry)."""
         sim = self.sim
-        visit = sim.state.visits.get(visit_id)
-        if visit is None or visit.status is not VisitStatus.STARTED or visit.unit_id != unit_id:
-            return  # broken off by an acute callout
-        sim.do(FinishVisit(visit_id, unit_id), actor=unit_id)
-        self.done[visit_id] = sim.now_s
-        if not self._more_today(unit_id):
-            crew = sim.crews[unit_id]
-            here = (visit.location.lat, visit.location.lon)
-            t = sim.roads.time(here, crew.home, sim.clock.now())
-            crew.token += 1
-            crew.leg, crew.leg_line = (here, crew.home, sim.now_s, sim.now_s + t), None
-            sim.push(sim.now_s + t, "home", unit_id, crew.token)
+        crew = sim.crews[unit_id]
+        leg = crew.leg
+        here: Point
+        if leg is not None and not leg[2] < sim.now_s < leg[3]:
+            here = leg[0] if sim.now_s <= leg[2] else leg[1]
+        else:
+            here = sim.position(crew)
+        return here
 
-    def _more_today(self, unit_id: str) -> bool:
-        for plan in self.sim.state.day_plans.values():
-            for route in plan.routes:
-                if route.unit_id == unit_id and any(
-                        self.sim.state.visits[s.visit_id].status is VisitStatus.BOOKED
-                        for s in route.stops):
-                    return True
-        return False
+    def _do(self, unit_id: str, act: Act) -> bool:
+        """Send the act's commands in order, noting what became of each visit; False when the
+        core refused one (the crew follows the state as it is at the next ask)."""
+        sim = self.sim
+        for command in act.commands:
+            try:
+                sim.do(command, actor=unit_id)
+            except DispatchError:
+                return False
+            if isinstance(command, StartVisit):
+                self.started[command.visit_id] = sim.now_s
+            elif isinstance(command, FinishVisit):
+                self.done[command.visit_id] = sim.now_s
+            elif isinstance(command, MarkVisitNotMet):
+                self.interrupted.add(command.visit_id)
+        return True
+
+    def _drive(self, unit_id: str, here: Point, to: Point) -> None:
+        sim = self.sim
+        crew = sim.crews[unit_id]
+        t = sim.roads.time(here, to, sim.clock.now())
+        crew.token += 1
+        crew.leg, crew.leg_line = (here, to, sim.now_s, sim.now_s + t), None
+        self.driving[unit_id] = (crew.token, to)
+        sim.push(sim.now_s + t, "visit_arrive", unit_id, crew.token)
+
+    def on_visit_arrive(self, unit_id: str, token: int) -> None:
+        """The crew reached a visit's address (unless another drive replaced that one)."""
+        sim = self.sim
+        crew = sim.crews[unit_id]
+        driving = self.driving.get(unit_id)
+        if token != crew.token or driving is None or driving[0] != token:
+            return
+        del self.driving[unit_id]
+        crew.leg = crew.leg_line = None
+        sim.report_position(crew, driving[1])
+        self.follow(unit_id)
+
+    def _wake_at(self, t: float, unit_id: str) -> None:
+        pending = self.wakes.get(unit_id)
+        if pending is not None and self.sim.now_s <= pending <= t:
+            return  # an earlier ask is queued: it schedules this one again
+        self.wakes[unit_id] = t
+        self.sim.push(t, "visit_wake", unit_id, t)
+
+    def on_visit_wake(self, unit_id: str, t: float) -> None:
+        if self.wakes.get(unit_id) == t:
+            del self.wakes[unit_id]
+        self.follow(unit_id)
+
+    def _idle(self, unit_id: str, here: Point) -> None:
+        """Visits ask nothing of the crew: one idle away from base (no job, no drive) goes
+        home, as the acute model has a released crew do."""
+        sim = self.sim
+        crew = sim.crews[unit_id]
+        unit = sim.state.units[unit_id]
+        if crew.job is None and crew.leg is None and unit.callout_id is None and \
+                unit.status.is_free and not at_base(here, crew.home):
+            sim.go_home(crew)
 
     # -- results -------------------------------------------------------------------------------
 

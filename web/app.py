@@ -163,6 +163,7 @@ def create_app(
             if started:
                 logger.info("started %d demo shifts", started)
         service.planner.plan_limit_s = settings.plan_time_limit_s
+        service.planner.lease = stores.planner_lease
         service.planner.replan_limit_s = settings.replan_time_limit_s
         app.state.service = service
         app.state.principals = principals

@@ -8,17 +8,24 @@ Every solve runs in a worker thread on a copy of the state (the event loop only 
 every plan passes :func:`routing.validate_plan` inside the solver facade before it is recorded
 as a ``DayPlanned`` event through the single writer, so it reaches crews and dispatchers over
 the ordinary fan-out. A plan refused because a visit changed meanwhile is simply made again.
+
+In a cluster exactly one instance plans: with a :class:`Lease` (on Redis,
+:class:`web.redis_lease.RedisLease`) the planner plans only while it holds the lease, renews it
+every third of the lease time, and the others follow the plans through the shared log; when
+the holder stops (it releases the lease) or dies (the lease expires) another takes it over and
+plans the day at once. Without a lease (SQLite: one instance) it always plans.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
-from typing import Any
+from typing import Any, Literal, Protocol
 
 from dispatch.clock import Clock
 from dispatch.errors import DispatchError
@@ -47,13 +54,28 @@ from mae.errors import MaeError
 from routing.problems import Plan
 from web.writer import Executed
 
-__all__ = ["DayPlanner", "PlanRun"]
+__all__ = ["DayPlanner", "Lease", "PlanRun"]
 
 logger = logging.getLogger(__name__)
 
 _VISIT_CHANGES = (VisitBooked, VisitMoved, VisitPinned, VisitCancelled, VisitNotMet, VisitDone,
                   VisitStarted)
 _UNIT_CHANGES = (ShiftStarted, ShiftEnded, UnitRetired, OutcomeRecorded)
+
+
+class Lease(Protocol):
+    """Who of several instances plans (:class:`web.redis_lease.RedisLease`)."""
+
+    ttl_s: float
+    holder: str
+
+    def hold(self) -> float:
+        """Take or renew (blocking); the ``time.monotonic()`` it is held until, 0.0 if not."""
+        ...
+
+    def release(self) -> bool:
+        """Give it up if held (blocking)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +106,7 @@ class DayPlanner:
         settle_s: float = 0.2,
         check_every_s: float = 30.0,
         seed: int = 0,
+        lease: Lease | None = None,
     ) -> None:
         self._state = state
         self._execute = execute
@@ -106,6 +129,56 @@ class DayPlanner:
         self.runs: list[PlanRun] = []
         self.idle = asyncio.Event()
         self.idle.set()
+        #: Who plans in a cluster (None: this instance alone, always); set before :meth:`run`.
+        self.lease = lease
+        self._held_until = 0.0  # time.monotonic() until which the lease is ours
+        self._holding = False
+        self.running = False
+
+    # -- who plans ---------------------------------------------------------------------------
+
+    @property
+    def planning_here(self) -> bool:
+        """Whether this instance plans now: no lease, or the lease held with a fifth of its
+        time to spare (a plan being recorded must land before another may take over)."""
+        lease = self.lease
+        if lease is None:
+            return True
+        return time.monotonic() < self._held_until - lease.ttl_s / 5
+
+    @property
+    def status(self) -> Literal["here", "elsewhere", "off"]:
+        """For ``/api/health``: this instance plans, another does, or planning is off here."""
+        if not self.running:
+            return "off"
+        return "here" if self.planning_here else "elsewhere"
+
+    async def _keep_lease(self, lease: Lease) -> None:
+        """Take or renew the lease every third of its time until cancelled; on taking it
+        over, plan the day at once (the previous holder's plan is the warm start)."""
+        while True:
+            try:
+                until = await asyncio.to_thread(lease.hold)
+            except MaeError as exc:  # Redis away: the lease runs out unless renewed in time
+                logger.warning("planner lease not renewed: %s", exc)
+            else:
+                self._held_until = until
+            holding = self.planning_here
+            if holding and not self._holding:
+                logger.info("this instance (%s) plans the day's visits", lease.holder)
+                self._previous = None  # another instance's plans came between
+                self.request("planner took over")
+            elif self._holding and not holding:
+                logger.info("another instance plans the day's visits now")
+            self._holding = holding
+            await asyncio.sleep(lease.ttl_s / 3)
+
+    async def _release(self, lease: Lease) -> None:
+        self._held_until = 0.0
+        try:
+            await asyncio.to_thread(lease.release)
+        except MaeError as exc:
+            logger.warning("planner lease not released (it expires): %s", exc)
 
     # -- what changed ------------------------------------------------------------------------
 
@@ -154,9 +227,26 @@ class DayPlanner:
     # -- the work ------------------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Plan whenever asked (and check the clock every ``check_every_s``) until cancelled."""
+        """Plan whenever asked (and check the clock every ``check_every_s``) until cancelled;
+        with a lease, only while holding it (it is released when cancelled)."""
+        lease = self.lease
+        keeper = asyncio.create_task(self._keep_lease(lease)) if lease is not None else None
+        self.running = True
+        try:
+            await self._work()
+        finally:
+            self.running = False
+            if keeper is not None and lease is not None:
+                keeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await keeper
+                await asyncio.shield(self._release(lease))
+
+    async def _work(self) -> None:
         while True:
             self.check_clock()
+            if not self.planning_here:
+                self._causes.clear()  # the holder plans; its plans arrive through the log
             if not self._causes:
                 self.idle.set()
                 try:
@@ -177,7 +267,10 @@ class DayPlanner:
                 logger.exception("planning failed")
 
     async def plan_once(self, cause: str) -> PlanRun | None:
-        """Plan the current day now (in a worker thread) and record the plan."""
+        """Plan the current day now (in a worker thread) and record the plan (not if another
+        instance holds the planner lease, or took it over during the solve)."""
+        if not self.planning_here:
+            return None
         now = self._clock.now()
         rota, tz = self._rota()
         day_name, _ = day_of(now, tz)
@@ -200,6 +293,8 @@ class DayPlanner:
                 command.routes, command.postponed, command.unplaced):
             self._previous = (day.day, plan)
             return None  # the same plan: nothing to tell anyone
+        if not self.planning_here:
+            return None  # the lease ran out meanwhile: the new holder plans
         try:
             done: Executed = await self._execute(command, actor="system")
         except DispatchError as exc:  # a visit changed meanwhile: plan once more

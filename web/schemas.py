@@ -333,6 +333,10 @@ class HealthOut(BaseModel):
     history_loaded: bool = Field(default=True, description="false while a start still decodes "
                                  "the closed history in the background (commands and reads of "
                                  "closed callouts wait for it, about a second)")
+    planning: Literal["here", "elsewhere", "off"] = Field(
+        default="off", description="who plans the day's follow-up visits: this instance, "
+        "another one (it holds the planner lease on the shared Redis store), or nobody here "
+        "(MAE_PLANNING=false)")
 
 
 class ReplayOut(BaseModel):

@@ -44,7 +44,12 @@ class Settings(BaseSettings):
                                    description="seconds between clock ticks")
     planning: bool = Field(default=True, description="plan and re-plan the day's follow-up "
                            "visits over the units on shift in a background worker (in a "
-                           "cluster, leave it on in one instance only: each would plan)")
+                           "cluster on one Redis store, one instance at a time plans: the "
+                           "holder of the planner lease)")
+    planning_lease_s: float = Field(default=15.0, ge=1, le=300,
+                                    description="seconds the planner lease lasts on a Redis "
+                                    "store (renewed every third of it): how long a cluster may "
+                                    "go without a planner when the instance planning dies")
     plan_time_limit_s: float = Field(default=2.0, gt=0, le=60,
                                      description="seconds the solver spends on a day's plan")
     replan_time_limit_s: float = Field(default=0.3, gt=0, le=10,

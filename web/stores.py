@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from web.audit import Audit, AuditLog
 from web.auth import Principals, PrincipalStore
@@ -27,6 +27,9 @@ from web.positions import PositionStorage, PositionStore
 from web.settings import Settings
 from web.snapshots import Snapshotter
 from web.tokens import ensure_unit_index, unit_standing
+
+if TYPE_CHECKING:
+    from web.planning import Lease
 
 __all__ = ["Stores", "open_stores"]
 
@@ -42,6 +45,9 @@ class Stores:
     snapshots: Snapshotter
     revocations: Revocations
     standing: Callable[[str], str | None]  # a unit's registration: "active", "retired", None
+    #: Who of the instances sharing the store plans the day's visits (None: SQLite, one
+    #: instance, which always plans); :mod:`web.redis_lease`.
+    planner_lease: Lease | None = None
     _closers: list[Callable[[], Any]] = field(default_factory=list, repr=False)
 
     def close(self) -> None:
@@ -85,12 +91,13 @@ def _open_sqlite(settings: Settings) -> Stores:
         raise
     return Stores("sqlite", events, principals, audit, positions,
                   Snapshotter(database, every=settings.snapshot_every), revocations,
-                  partial(unit_standing, database), closers)
+                  partial(unit_standing, database), None, closers)
 
 
 def _open_redis(settings: Settings, url: str) -> Stores:
     from web.redis_audit import RedisAuditLog
     from web.redis_auth import RedisPrincipalStore
+    from web.redis_lease import RedisLease
     from web.redis_positions import RedisPositions
     from web.redis_revocations import RedisRevocations
     from web.redis_snapshots import RedisSnapshots
@@ -115,10 +122,12 @@ def _open_redis(settings: Settings, url: str) -> Stores:
         shelf = RedisSnapshots(url, events)
         standing = RedisUnitStanding(url, events)
         closers.append(standing.close)
+        lease = RedisLease(url, "planner", ttl_s=settings.planning_lease_s)
+        closers.append(lease.close)
     except BaseException:
         for close in reversed(closers):
             close()
         raise
     return Stores("redis", events, principals, audit, positions,
                   Snapshotter(every=settings.snapshot_every, shelf=shelf), revocations,
-                  standing, closers)
+                  standing, lease, closers)

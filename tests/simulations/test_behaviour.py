@@ -253,3 +253,86 @@ def test_a_crew_drives_to_starts_finishes_and_breaks_off_its_planned_visits() ->
     assert [type(c) for c in taken.commands] == [MarkVisitNotMet]
     assert run(state, log, taken.commands[0], h(11.1))
     assert visit_act(state, "U1", h(11.2), there) is None  # the acute job decides now
+
+
+def test_visit_next_says_when_a_crew_must_be_asked_again() -> None:
+    """The simulator drives the same model on its event queue: the time to leave, the planned
+    start waited for at the door and a started visit's end are when the answer changes."""
+    from dispatch.commands import RecordDayPlan, StartVisit
+    from dispatch.visits import PlannedRoute, PlannedStop
+    from simulations.behaviour import visit_next
+    from tests.dispatch.test_state import run
+    from tests.dispatch.test_visit_plan import BASE, DAY, TOWNS, setup, visit
+
+    state, log = setup()
+    h = lambda hours: DAY + timedelta(hours=hours)  # noqa: E731
+    assert run(state, log, visit(1, 9, 2), h(8))
+    stop = PlannedStop("V000001", h(9.5), h(9.75), h(10.5))
+    route = PlannedRoute("U1", h(9), (stop,), h(11), 3600)
+    assert run(state, log, RecordDayPlan(day="2026-01-15", routes=(route,), cause="t"), h(8))
+    home, there = (BASE.lat, BASE.lon), (TOWNS[1].lat, TOWNS[1].lon)
+    assert visit_next(state, "U1", h(8), home) == (None, h(9))  # leave at the departure
+    act, wake = visit_next(state, "U1", h(9.5), there)
+    assert act is not None and act.commands == () and wake == h(9.75)  # wait at the door
+    act, wake = visit_next(state, "U1", h(9.75), there)
+    assert act is not None and act.commands == (StartVisit("V000001", "U1"),) and wake is None
+    assert run(state, log, act.commands[0], h(9.75))
+    act, wake = visit_next(state, "U1", h(10), there)
+    assert act is not None and act.commands == () and wake == h(10.5)  # 45 min from 09:45
+    assert visit_next(state, "U2", h(9), home) == (None, None)  # nothing for U2, ever
+
+
+def test_a_visit_follows_the_newest_plan_that_names_it_and_its_window_as_it_is() -> None:
+    """Yesterday's route does not send a crew to a visit today's plan postponed or gave to
+    another unit, nor to a visit moved since to a window its old stop is outside of."""
+    from dispatch.commands import MoveVisit, RecordDayPlan
+    from dispatch.visits import PlannedRoute, PlannedStop
+    from simulations.behaviour import visit_act
+    from tests.dispatch.test_state import run
+    from tests.dispatch.test_visit_plan import BASE, DAY, setup, visit
+
+    state, log = setup()
+    h = lambda hours: DAY + timedelta(hours=hours)  # noqa: E731
+    assert run(state, log, visit(1, 9, 48), h(8))  # V000001: a window of two days
+    assert run(state, log, visit(2, 9, 48), h(8))  # V000002 likewise
+    old = (PlannedStop("V000001", h(9.5), h(9.5), h(10.25)),
+           PlannedStop("V000002", h(11), h(11), h(11.75)))
+    assert run(state, log, RecordDayPlan(day="2026-01-15", routes=(
+        PlannedRoute("U1", h(9), old, h(12.5), 3600),), cause="t"), h(8))
+    home = (BASE.lat, BASE.lon)
+    act = visit_act(state, "U1", h(9), home)
+    assert act is not None and act.drive_to is not None  # yesterday, V000001 was U1's
+    assert run(state, log, RecordDayPlan(  # the next day: V000001 postponed, V000002 to U2
+        day="2026-01-16", routes=(PlannedRoute("U2", h(33), (PlannedStop(
+            "V000002", h(33.5), h(33.5), h(34.25)),), h(35), 3600),),
+        postponed=("V000001",), cause="t"), h(32))
+    assert visit_act(state, "U1", h(33), home) is None
+    assert visit_act(state, "U2", h(33), home) is not None
+    state2, log2 = setup()
+    assert run(state2, log2, visit(1, 9, 4), h(8))
+    assert run(state2, log2, RecordDayPlan(day="2026-01-15", routes=(
+        PlannedRoute("U1", h(9), old[:1], h(12.5), 3600),), cause="t"), h(8))
+    assert run(state2, log2, MoveVisit("V000001", h(12), h(13)), h(8.5))  # 09:30 is outside
+    assert visit_act(state2, "U1", h(9), home) is None
+
+
+def test_a_crew_whose_shift_ends_during_a_visit_still_finishes_it() -> None:
+    from dispatch.commands import FinishVisit, RecordDayPlan, StartVisit, Tick
+    from dispatch.status import UnitStatus
+    from dispatch.visits import PlannedRoute, PlannedStop
+    from simulations.behaviour import visit_act
+    from tests.dispatch.test_state import run
+    from tests.dispatch.test_visit_plan import DAY, TOWNS, setup, visit
+
+    state, log = setup()  # shifts end at 19:00
+    h = lambda hours: DAY + timedelta(hours=hours)  # noqa: E731
+    assert run(state, log, visit(1, 18, 1), h(8))
+    stop = PlannedStop("V000001", h(18.5), h(18.5), h(19.25))
+    assert run(state, log, RecordDayPlan(day="2026-01-15", routes=(
+        PlannedRoute("U1", h(18), (stop,), h(19.5), 3600),), cause="t"), h(8))
+    there = (TOWNS[1].lat, TOWNS[1].lon)
+    assert run(state, log, StartVisit("V000001", "U1"), h(18.5))
+    assert run(state, log, Tick(), h(19.1))
+    assert state.units["U1"].status is UnitStatus.OFF_DUTY
+    act = visit_act(state, "U1", h(19.25), there)
+    assert act is not None and act.commands == (FinishVisit("V000001", "U1"),)

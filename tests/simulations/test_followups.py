@@ -180,3 +180,42 @@ def test_a_scenario_file_without_a_graph_given_finds_booked_places_on_its_own_ma
     assert sc.followups is not None
     (booking,) = sc.followups.bookings
     assert booking.place == "B" and 52.0 < booking.lat < 53.0 and 4.0 < booking.lon < 6.0
+
+
+def test_the_simulated_crew_drives_to_its_visit_by_the_behaviour_model(graph: Any) -> None:
+    """One behaviour for the simulator's crews and the live demo's
+    (:func:`simulations.behaviour.visit_act`): the unit leaves base when its route departs
+    (at 08:00, shift start), so an acute alarm at 08:20 is sent to a car on the road to Beta,
+    not at the base; it still does the visit in its window afterwards (on its way home from the
+    acute job: still RETURNING), then drives home and is AVAILABLE at the base."""
+    from dispatch.events import UnitPositionReported, UnitStatusChanged, VisitDone
+    from dispatch.status import UnitStatus
+
+    sc = scenario(graph)
+    on_road = (DAY + 8 * 3600 + 20 * 60) / 60  # day 2, 08:20: 2/3 of the way Alpha-Beta
+    res = simulate(sc, graph=graph, keep_log=True,
+                   demand=[alarm("A1", "Beta", 10 * 60), alarm("A2", "Gamma", on_road)])
+    assert res.log is not None
+    acute = next(r for r in res.records if r.reference == "A2")
+    assert acute.assigned_s is not None
+    sent = [e.event for e in res.log
+            if isinstance(e.event, UnitPositionReported) and e.event.unit_id == "U1"
+            and (e.event.at - T0).total_seconds() == acute.assigned_s]
+    assert sent and NODES["Alpha"][1] < sent[-1].position.lon < NODES["Beta"][1]
+    assert acute.response_s is not None and acute.response_s < ACK_TURNOUT_S + 3000
+    visit = res.visits[0]  # A1's follow-up (A2's is the next day's)
+    assert visit.status == "done" and visit.in_window and not visit.interrupted
+    events = [e.event for e in res.log]
+    done_at = next(i for i, e in enumerate(events)
+                   if isinstance(e, VisitDone) and e.visit_id == visit.visit_id)
+    assert state_at(res.log, done_at).units["U1"].status is UnitStatus.RETURNING
+    back = next(i for i, e in enumerate(events) if i > done_at and
+                isinstance(e, UnitStatusChanged) and e.unit_id == "U1")
+    assert events[back].status is UnitStatus.AVAILABLE
+    where = state_at(res.log, back).units["U1"].position
+    assert (where.lat, where.lon) == NODES["Alpha"]
+    assert (events[back].at - events[done_at].at).total_seconds() == pytest.approx(1800)
+
+
+def state_at(log: tuple[Envelope, ...], index: int) -> DispatchState:
+    return DispatchState.replay(log[:index + 1])

@@ -1,11 +1,14 @@
 """The planning worker on a real state with the real solver: what makes it plan, that a plan it
 records holds every open visit once, that a visit running long or a unit taken re-plans from
 the previous plan (the visit under way stays on its unit), and that an unchanged plan is not
-recorded again."""
+recorded again; in a cluster (a planner lease on a real redis-server) one instance plans, and
+another takes over when it stops or dies."""
 
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 from typing import Any
@@ -18,6 +21,7 @@ from tests.dispatch.test_state import run
 from tests.dispatch.test_visit_plan import NOW, ROTA, TOWNS, km_travel, setup, visit
 from tests.web.conftest import ManualClock
 from web.planning import DayPlanner
+from web.redis_lease import RedisLease
 from web.ticks import Ticker
 from web.writer import Executed
 
@@ -133,3 +137,87 @@ def test_the_service_tick_notices_a_visit_running_long_at_the_first_tick_past_it
     clock.advance(2)
     asyncio.run(ticker.tick())
     assert planner._causes == ["visit running long"]
+
+
+# -- one planner in a cluster: the lease --------------------------------------------------
+
+
+async def until(what: Callable[[], bool], timeout_s: float = 20.0) -> None:
+    """Wait (generously: the test asserts behaviour, not speed) until ``what()`` holds."""
+    deadline = time.monotonic() + timeout_s
+    while not what():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.02)
+
+
+def leased_planner(url: str, holder: str) -> tuple[DayPlanner, DispatchState]:
+    state, log = booked_day()
+    planner = planner_on(state, log, ManualClock(NOW))
+    planner.lease = RedisLease(url, "planner", ttl_s=0.6, holder=holder)
+    return planner, state
+
+
+def test_two_planners_sharing_one_redis_one_plans_and_the_other_takes_over_when_it_stops(
+        redis_url: str) -> None:
+    async def scenario() -> None:
+        a, a_state = leased_planner(redis_url, "a")
+        b, b_state = leased_planner(redis_url, "b")
+        assert a.status == "off"
+        run_a = asyncio.create_task(a.run())
+        await until(lambda: bool(a.runs))
+        run_b = asyncio.create_task(b.run())
+        await until(lambda: b.running)
+        for _ in range(3):  # several lease times: a renews, b never plans
+            a.request("visits changed")
+            b.request("visits changed")
+            await asyncio.sleep(0.6)
+        assert a.status == "here" and b.status == "elsewhere"
+        assert b.runs == [] and "2026-01-15" not in b_state.day_plans
+        assert "2026-01-15" in a_state.day_plans
+        run_a.cancel()  # a stops cleanly: it releases the lease
+        await asyncio.gather(run_a, return_exceptions=True)
+        assert a.status == "off"
+        await until(lambda: bool(b.runs))  # b took over and planned the day at once
+        assert b.runs[0].cause == "planner took over" and b.status == "here"
+        run_b.cancel()
+        await asyncio.gather(run_b, return_exceptions=True)
+
+    asyncio.run(scenario())
+
+
+def test_when_the_planning_instance_dies_another_plans_once_its_lease_runs_out(
+        redis_url: str) -> None:
+    """A holder that dies renews no more and releases nothing: its lease expires."""
+    dead = RedisLease(redis_url, "planner", ttl_s=1.0, holder="dead")
+    assert dead.hold() > 0
+
+    async def scenario() -> None:
+        b, b_state = leased_planner(redis_url, "b")
+        run_b = asyncio.create_task(b.run())
+        await until(lambda: b.running)
+        b.request("visits changed")
+        await asyncio.sleep(0.3)
+        assert dead.current() == "dead" and b.runs == [] and b.status == "elsewhere"
+        await until(lambda: bool(b.runs))
+        assert b.runs[0].cause == "planner took over" and dead.current() == "b"
+        assert "2026-01-15" in b_state.day_plans
+        run_b.cancel()
+        await asyncio.gather(run_b, return_exceptions=True)
+        assert dead.current() is None  # released on the clean stop
+
+    asyncio.run(scenario())
+
+
+def test_without_a_lease_the_one_instance_always_plans() -> None:
+    state, log = booked_day()
+    planner = planner_on(state, log, ManualClock(NOW))
+    assert planner.lease is None and planner.planning_here
+
+    async def scenario() -> None:
+        task = asyncio.create_task(planner.run())
+        await until(lambda: planner.running)
+        assert planner.status == "here"
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    asyncio.run(scenario())

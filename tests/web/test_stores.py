@@ -7,16 +7,21 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from pydantic import ValidationError
 from websockets.exceptions import ConnectionClosed
 
+from dispatch.events import DayPlanned, Envelope
 from dispatch.model import Location
 from tests.web.conftest import ROOT, Server, free_port, open_principals, thread_server
 from web.eventstore import DatabaseLocked
+from web.redislog import RedisEventStore
 from web.settings import Settings
 from web.stores import open_stores
 
@@ -130,3 +135,70 @@ def test_serve_refuses_a_store_no_redis_answers_at_in_one_line() -> None:
     assert done.returncode != 0 and done.stdout == ""
     assert done.stderr.count("\n") == 1, done.stderr
     assert "--store" in done.stderr and url in done.stderr and "Traceback" not in done.stderr
+
+
+def shared_log(url: str) -> list[Envelope]:
+    log = RedisEventStore(url)
+    try:
+        return list(log.read(0))
+    finally:
+        log.close()
+
+
+def planning_of(server: Server) -> str:
+    return str(httpx.get(f"{server.base}/api/health", timeout=5.0).json()["planning"])
+
+
+def test_one_instance_of_a_cluster_plans_and_another_takes_over_when_it_stops(
+        pair: tuple[Server, Server], redis_url: str) -> None:
+    """The planner lease on the shared Redis (``web/redis_lease.py``): ``/api/health`` says
+    which instance plans; when it stops, it hands the lease over and the other plans."""
+    first, second = pair
+    deadline = time.monotonic() + 20
+    while sorted(planning_of(s) for s in pair) != ["elsewhere", "here"]:
+        assert time.monotonic() < deadline, [planning_of(s) for s in pair]
+        time.sleep(0.05)
+    planner = first if planning_of(first) == "here" else second
+    other = second if planner is first else first
+    now = datetime.now(UTC)
+    with other.http("dispatcher") as http:  # booked at the instance that does not plan
+        booked = http.post("/api/visits", json={
+            "patient_ref": "P-cluster", "location": {"lat": 65.62, "lon": 22.0},
+            "earliest_start": (now + timedelta(minutes=30)).isoformat(),
+            "latest_start": (now + timedelta(hours=3)).isoformat(), "duration_min": 30,
+            "postponable": False})
+        assert booked.status_code == 201, booked.text
+        visit_id = booked.json()["visit_id"]
+
+        def planned_here(server: Server) -> bool:
+            with server.http("dispatcher") as h:
+                seen = [v for v in h.get("/api/visits").json() if v["visit_id"] == visit_id]
+            return bool(seen) and seen[0]["planned_unit"] is not None
+
+        deadline = time.monotonic() + 30
+        while not (planned_here(other) and planned_here(planner)):  # the holder planned it
+            assert time.monotonic() < deadline, str([
+                (type(e.event).__name__, getattr(e.event, "cause", ""),
+                 getattr(e.event, "postponed", ""), getattr(e.event, "unplaced", ""))
+                for e in shared_log(redis_url) if "Visit" in type(e.event).__name__
+                or "Day" in type(e.event).__name__]) + str([planning_of(s) for s in pair])
+            time.sleep(0.1)
+    plans = [e.event for e in shared_log(redis_url) if isinstance(e.event, DayPlanned)]
+    assert plans and visit_id in [s.visit_id for r in plans[-1].routes for s in r.stops]
+    planner.stop()
+    while planning_of(other) != "here":
+        assert time.monotonic() < deadline + 20, planning_of(other)
+        time.sleep(0.05)
+
+
+def test_a_single_sqlite_instance_plans_and_planning_off_is_reported(tmp_path: Path) -> None:
+    for planning, expected in ((True, "here"), (False, "off")):
+        server = thread_server(tmp_path / f"{planning}.sqlite3", {}, store=None,
+                               planning=planning)
+        try:
+            deadline = time.monotonic() + 20
+            while planning_of(server) != expected:
+                assert time.monotonic() < deadline, planning_of(server)
+                time.sleep(0.05)
+        finally:
+            server.stop()

@@ -29,7 +29,8 @@ def health(service: ServiceDep) -> HealthOut | JSONResponse:
                      write_queue=service.writer.queue_depth,
                      accepting_writes=not service.writer.halted, storage=storage,
                      routing_prepared=service.routing_prepared,
-                     history_loaded=not service.history_pending)
+                     history_loaded=not service.history_pending,
+                     planning=service.planner.status)
     if problems:
         return JSONResponse(body.model_dump(mode="json"), status_code=503,
                             headers={"Retry-After": "5"})
