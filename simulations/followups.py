@@ -204,10 +204,11 @@ class FollowUpDesk:
         behaviour model says so), and the rest of the day is re-planned if it had visits."""
         sim = self.sim
         self.follow(unit_id)
-        if any(
+        since = (sim.clock.now().astimezone(self.tz).date() - timedelta(days=1)).isoformat()
+        if any(  # yesterday's plan too: a shift may run past midnight
                 r.unit_id == unit_id and any(sim.state.visits[s.visit_id].status.is_open
                                              for s in r.stops)
-                for p in sim.state.day_plans.values() for r in p.routes):
+                for day, p in sim.state.day_plans.items() if day >= since for r in p.routes):
             self.plan("unit taken")
 
     # -- the crews do the visits: the behaviour model's visit_act, as the live demo's crews ----
