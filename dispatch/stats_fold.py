@@ -146,8 +146,9 @@ class StatsFold:
         elif isinstance(event, UnitStatusChanged) and event.status is UnitStatus.ON_SCENE:
             unit = self.state.units.get(event.unit_id)
             if unit is not None and unit.callout_id is not None:
+                # when the crew pressed "on scene" (a press offline arrives later)
                 self._arrived.setdefault(self._live(unit.callout_id),
-                                         Arrival(event.at, unit.unit_id, unit.base))
+                                         Arrival(event.effective_at, unit.unit_id, unit.base))
         elif isinstance(event, OutcomeRecorded):
             self._closed[event.callout_id] = event.at
         elif isinstance(event, VisitStarted):

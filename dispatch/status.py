@@ -38,7 +38,7 @@ class UnitStatus(enum.StrEnum):
     @property
     def is_free(self) -> bool:
         """Whether the unit can take a new callout now (a returning unit can)."""
-        return self in (UnitStatus.AVAILABLE, UnitStatus.RETURNING)
+        return self in _FREE
 
     @property
     def is_busy(self) -> bool:
@@ -46,6 +46,7 @@ class UnitStatus(enum.StrEnum):
         return self in _BUSY
 
 
+_FREE = frozenset({UnitStatus.AVAILABLE, UnitStatus.RETURNING})
 _BUSY = frozenset(
     {
         UnitStatus.DISPATCHED,
@@ -87,7 +88,10 @@ class CalloutStatus(enum.StrEnum):
 
     @property
     def is_open(self) -> bool:
-        return self not in (CalloutStatus.CLOSED, CalloutStatus.CANCELLED, CalloutStatus.MERGED)
+        return self not in _ENDED
+
+
+_ENDED = frozenset({CalloutStatus.CLOSED, CalloutStatus.CANCELLED, CalloutStatus.MERGED})
 
 
 _C = CalloutStatus

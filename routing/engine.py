@@ -361,6 +361,10 @@ class TravelTimes:
         """The nearest road point to ``(lat, lon)`` (see :class:`~routing.snap.Snapper`)."""
         return self._shared.snap(lat, lon)
 
+    def snap_many(self, points: Sequence[tuple[float, float]]) -> list[SnappedPoint]:
+        """:meth:`snap` of every ``(lat, lon)``, in one pass (:meth:`Snapper.snap_many`)."""
+        return self._shared.snapper.snap_many(points)
+
     def check_snap(self, lat: float, lon: float) -> None:
         """Raise :class:`SnapError` where :meth:`snap` would, cheaply when a road is surely
         near (:meth:`~routing.snap.Snapper.check`)."""

@@ -149,15 +149,18 @@ class DijkstraPaths:
         self, nodes: IntArray, *, reverse: bool
     ) -> tuple[FloatArray, FloatArray, IntArray]:
         """Times, lengths and predecessors of full searches from ``nodes``."""
+        dist, pred = self._search(nodes, reverse=reverse)
+        lengths = self._tree_lengths(pred, reverse=reverse)
+        lengths[~np.isfinite(dist)] = np.inf
+        return dist, lengths, pred
+
+    def _search(self, nodes: IntArray, *, reverse: bool) -> tuple[FloatArray, IntArray]:
+        """Times and predecessors of full searches from ``nodes``."""
         from scipy.sparse.csgraph import dijkstra
 
         mat = self._bwd if reverse else self._fwd
         dist, pred = dijkstra(mat, directed=True, indices=nodes, return_predecessors=True)
-        dist = np.atleast_2d(dist)
-        pred = np.atleast_2d(pred).astype(np.int64)
-        lengths = self._tree_lengths(pred, reverse=reverse)
-        lengths[~np.isfinite(dist)] = np.inf
-        return dist, lengths, pred
+        return np.atleast_2d(dist), np.atleast_2d(pred).astype(np.int64)
 
     def _edge_length(self, a: IntArray, b: IntArray) -> FloatArray:
         pos = np.searchsorted(self._key, a * self._n + b)
@@ -195,7 +198,8 @@ class DijkstraPaths:
         return _best(dist, lens, sources, targets)
 
     def path(self, source: SeedSet, target: SeedSet) -> PathResult | None:
-        dist, lens, pred = self._tree(source.nodes, reverse=False)
+        # one path needs no tree of lengths: its own edges' lengths are summed below
+        dist, pred = self._search(source.nodes, reverse=False)
         tot = source.times[:, None] + dist[:, target.nodes] + target.times[None, :]
         if not tot.size or not np.isfinite(tot.min()):
             return None
@@ -210,7 +214,7 @@ class DijkstraPaths:
         pos = np.searchsorted(self._key, nodes[:-1] * self._n + nodes[1:])
         return PathResult(
             time_s=float(tot[a, b]),
-            length_m=float(source.lengths[a] + lens[a, int(target.nodes[b])] + target.lengths[b]),
+            length_m=float(source.lengths[a] + self._len[pos].sum() + target.lengths[b]),
             source_seed=int(a),
             target_seed=int(b),
             edges=self._edge[pos].astype(np.int64),

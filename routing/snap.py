@@ -15,6 +15,7 @@ few candidates are then measured exactly in a local plane around the query point
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,10 @@ DEFAULT_MAX_SNAP_M = 5_000.0
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+#: An edge's ``(lat, lon)`` points, their latitudes and longitudes, metres along it to each.
+_Measured = tuple[list[tuple[float, float]], FloatArray, FloatArray, FloatArray]
+#: Edges whose measured geometry :meth:`Snapper.geometry_along` keeps (a few hundred bytes each).
+MEASURED_EDGES = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +157,7 @@ class Snapper:
             self._seg_lon1[seg_of_sample] - self._seg_lon0[seg_of_sample]
         )
         self._sample_seg = seg_of_sample
+        self._edges: dict[int, _Measured] = {}
         self._tree = cKDTree(_xyz(s_lat, s_lon)) if len(seg_of_sample) else None
 
     def check(self, lat: float, lon: float) -> None:
@@ -200,8 +206,69 @@ class Snapper:
         d2 = px * px + py * py
         # ties (a shared node) go to the lowest segment so results are deterministic
         best = int(np.argmin(d2))
-        seg = int(segs[best])
-        tb = float(t[best])
+        return self._on_segment(lat, lon, int(segs[best]), float(t[best]))
+
+    def snap_many(self, points: Sequence[tuple[float, float]]) -> list[SnappedPoint]:
+        """:meth:`snap` of every ``(lat, lon)`` in ``points``, the same answers, with the tree
+        searches and the candidate segments of all points in a few array operations (a
+        simulated year snaps thousands of alarms at once); the first point that fails raises
+        what :meth:`snap` raises."""
+        pts = [(float(lat), float(lon)) for lat, lon in points]
+        valid = all(math.isfinite(lat) and -90.0 <= lat <= 90.0 and math.isfinite(lon)
+                    and -180.0 <= lon <= 180.0 for lat, lon in pts)
+        if not valid or not pts or self._tree is None:
+            return [self.snap(lat, lon) for lat, lon in pts]  # raises in order, as snap does
+        lat_a = np.array([p[0] for p in pts])
+        lon_a = np.array([p[1] for p in pts])
+        q = _xyz(lat_a, lon_a)
+        chords, _ = self._tree.query(q, k=1)
+        nearest = [_chord_to_arc(c) for c in chords.tolist()]
+        far = [n - self.spacing / 2 > self.max_snap_m for n in nearest]
+        near = [i for i, f in enumerate(far) if not f]
+        best: dict[int, tuple[int, float]] = {}
+        if near:
+            radii = np.array([_arc_to_chord(nearest[i] + self.spacing / 2 + 1.0) for i in near])
+            found = self._tree.query_ball_point(q[near], radii)
+            counts = np.array([len(f) for f in found], dtype=np.int64)
+            samples = np.fromiter((s for f in found for s in f), dtype=np.int64,
+                                  count=int(counts.sum()))
+            owner = np.repeat(np.asarray(near, dtype=np.int64), counts)
+            n_seg = len(self._seg_len)
+            keys = np.unique(owner * n_seg + self._sample_seg[samples])  # by point, then segment
+            who, segs = keys // n_seg, keys % n_seg
+            # the arithmetic of snap(), element by element, so each point gets the same answer
+            ky = EARTH_RADIUS_M * math.pi / 180.0
+            kx = np.array([ky * math.cos(math.radians(p[0])) for p in pts])[who]
+            plat, plon = lat_a[who], lon_a[who]
+            ax = (self._seg_lon0[segs] - plon) * kx
+            ay = (self._seg_lat0[segs] - plat) * ky
+            bx = (self._seg_lon1[segs] - plon) * kx
+            by = (self._seg_lat1[segs] - plat) * ky
+            dx, dy = bx - ax, by - ay
+            den = dx * dx + dy * dy
+            t = np.where(den > 0, -(ax * dx + ay * dy) / np.where(den > 0, den, 1.0), 0.0)
+            t = np.clip(t, 0.0, 1.0)
+            px, py = ax + t * dx, ay + t * dy
+            d2 = px * px + py * py
+            # nearest segment of each point; ties go to the lowest segment, as in snap()
+            order = np.lexsort((segs, d2, who))
+            first = np.ones(len(order), dtype=bool)
+            first[1:] = who[order[1:]] != who[order[:-1]]
+            pick = order[first]
+            best = dict(zip(who[pick].tolist(), zip(segs[pick].tolist(), t[pick].tolist(),
+                                                    strict=True), strict=True))
+        out = []
+        for i, (lat, lon) in enumerate(pts):
+            if far[i]:
+                out.append(self.snap(lat, lon))  # raises, naming the distance
+                continue
+            seg, tb = best[i]
+            out.append(self._on_segment(lat, lon, seg, tb))
+        return out
+
+    def _on_segment(self, lat: float, lon: float, seg: int, tb: float) -> SnappedPoint:
+        """The snapped point of ``(lat, lon)`` at ``tb`` along segment ``seg``, or SnapError if
+        that is farther than ``max_snap_m``."""
         road_lat = float(self._seg_lat0[seg] + tb * (self._seg_lat1[seg] - self._seg_lat0[seg]))
         road_lon = float(self._seg_lon0[seg] + tb * (self._seg_lon1[seg] - self._seg_lon0[seg]))
         off = float(haversine_m(lat, lon, road_lat, road_lon))
@@ -247,25 +314,43 @@ class Snapper:
             twin=int(self.twin[edge]),
         )
 
+    def _measured(self, edge: int) -> _Measured:
+        """An edge's points, as arrays too, and the metres along it to each point; kept for
+        the last :data:`MEASURED_EDGES` edges asked (a route asks for its first and last edge
+        twice, and drives home end on the same few roads)."""
+        found = self._edges.get(edge)
+        if found is None:
+            found = _measure(self.graph, edge)
+            if len(self._edges) >= MEASURED_EDGES:
+                self._edges.pop(next(iter(self._edges)), None)
+            self._edges[edge] = found
+        return found
+
     def geometry_along(
         self, edge: int, start: float, end: float
     ) -> list[tuple[float, float]]:
         """``(lat, lon)`` points of ``edge`` between fractions ``start`` <= ``end``."""
-        pts = self.graph.edge_geometry(edge)
+        pts, lat, lon, cum = self._measured(edge)
         if len(pts) < 2:
-            return pts
-        lat = np.array([p[0] for p in pts])
-        lon = np.array([p[1] for p in pts])
-        seg = haversine_m(lat[:-1], lon[:-1], lat[1:], lon[1:])
-        cum = np.concatenate([[0.0], np.cumsum(seg)])
+            return list(pts)
         total = float(cum[-1])
         if total <= 0:
             return [pts[0], pts[-1]] if start < end else [pts[0]]
         a, b = start * total, end * total
         out = [_interp(lat, lon, cum, a)]
-        out.extend((float(lat[i]), float(lon[i])) for i in range(len(pts)) if a < cum[i] < b)
+        out.extend(pts[i] for i in np.flatnonzero((cum > a) & (cum < b)).tolist())
         out.append(_interp(lat, lon, cum, b))
         return out
+
+
+def _measure(graph: RoadGraph, edge: int) -> _Measured:
+    pts = graph.edge_geometry(edge)
+    lat = np.array([p[0] for p in pts])
+    lon = np.array([p[1] for p in pts])
+    if len(pts) < 2:
+        return pts, lat, lon, np.zeros(len(pts))
+    seg = haversine_m(lat[:-1], lon[:-1], lat[1:], lon[1:])
+    return pts, lat, lon, np.concatenate([[0.0], np.cumsum(seg)])
 
 
 def _ragged_arange(counts: IntArray) -> IntArray:

@@ -64,6 +64,11 @@ class SimRoads:
         self._situations: dict[tuple[bool, bool], TravelTimes] = {}
         self._snaps: dict[Point, SnappedPoint] = {}
         self._pairs: dict[tuple[Point, Point, bool, bool], float] = {}
+        #: Per situation, the registered points' matrices: fixed to scenes, scenes to fixed,
+        #: fixed to fixed (rows of plain floats), found through the points' indexes below.
+        self._tables: dict[tuple[bool, bool], tuple[list[list[float]], ...]] = {}
+        self._fixed_at: dict[Point, int] = {}
+        self._scene_at: dict[Point, int] = {}
         self._lines: dict[tuple[Point, Point, bool, bool], tuple[Point, ...]] = {}
         self._fixed: list[Point] = []
         self._scenes: list[Point] = []
@@ -94,29 +99,41 @@ class SimRoads:
         the situation's first use, instead of one query per drive."""
         self._fixed = list(dict.fromkeys(fixed))
         self._scenes = list(dict.fromkeys(scenes))
+        self._fixed_at = {p: i for i, p in enumerate(self._fixed)}
+        self._scene_at = {p: j for j, p in enumerate(self._scenes)}
         self._loaded.clear()
+        self._tables.clear()
 
     def _load(self, key: tuple[bool, bool], tt: TravelTimes) -> None:
         self._loaded.add(key)
         if not self._fixed or not self._scenes:
             return
+        new = [p for p in dict.fromkeys([*self._fixed, *self._scenes]) if p not in self._snaps]
+        self._snaps.update(zip(new, self.base.snap_many(new), strict=True))
         fixed = [self.snap(p) for p in self._fixed]
         scenes = [self.snap(p) for p in self._scenes]
-        out = tt.matrix(fixed, scenes).durations_s.tolist()
-        back = tt.matrix(scenes, fixed).durations_s.tolist()
-        pairs = self._pairs
-        for i, f in enumerate(self._fixed):
-            row = out[i]
-            for j, s in enumerate(self._scenes):
-                pairs[(f, s, *key)] = row[j]
-        for j, s in enumerate(self._scenes):
-            row = back[j]
-            for i, f in enumerate(self._fixed):
-                pairs[(s, f, *key)] = row[i]
-        between = tt.matrix(fixed).durations_s.tolist()
-        for i, a in enumerate(self._fixed):
-            for k, b in enumerate(self._fixed):
-                pairs[(a, b, *key)] = between[i][k]
+        self._tables[key] = (tt.matrix(fixed, scenes).durations_s.tolist(),
+                             tt.matrix(scenes, fixed).durations_s.tolist(),
+                             tt.matrix(fixed).durations_s.tolist())
+
+    def _known(self, a: Point, b: Point, key: tuple[bool, bool]) -> float | None:
+        """Seconds from ``a`` to ``b`` in situation ``key`` if known: from the matrices of the
+        registered points, else remembered from an earlier query."""
+        tables = self._tables.get(key)
+        if tables is not None:
+            out, back, between = tables
+            i, k = self._fixed_at.get(a), self._fixed_at.get(b)
+            if k is not None:
+                if i is not None:
+                    return between[i][k]
+                j = self._scene_at.get(a)
+                if j is not None:
+                    return back[j][k]
+            if i is not None:
+                m = self._scene_at.get(b)
+                if m is not None:
+                    return out[i][m]
+        return self._pairs.get((a, b, *key))
 
     def key(self, at: datetime) -> tuple[bool, bool]:
         return (self.model.is_winter(at, self._winter), self.model.is_peak(at))
@@ -144,7 +161,7 @@ class SimRoads:
         """Seconds from each source to ``target`` (infinite when no road connects)."""
         tt = self.at(when)
         key = self.key(when)
-        known = [self._pairs.get((s, target, *key)) for s in sources]
+        known = [self._known(s, target, key) for s in sources]
         if all(k is not None for k in known):
             return [float(k) for k in known if k is not None]
         self.queries += 1
@@ -154,18 +171,18 @@ class SimRoads:
     def time(self, a: Point, b: Point, when: datetime) -> float:
         """Seconds from ``a`` to ``b``, remembered per situation."""
         self.at(when)
-        key = (a, b, *self.key(when))
-        found = self._pairs.get(key)
+        situation = self.key(when)
+        found = self._known(a, b, situation)
         if found is None:
             found = self.etas(b, [a], when)[0]
-            self._pairs[key] = found
+            self._pairs[(a, b, *situation)] = found
         return found
 
     def times_from(self, a: Point, targets: Sequence[Point], when: datetime) -> list[float]:
         """Seconds from ``a`` to each target (e.g. a scene to the facilities)."""
         tt = self.at(when)
         key = self.key(when)
-        known = [self._pairs.get((a, t, *key)) for t in targets]
+        known = [self._known(a, t, key) for t in targets]
         if all(k is not None for k in known):
             return [float(k) for k in known if k is not None]
         self.queries += 1

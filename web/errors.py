@@ -29,6 +29,7 @@ __all__ = [
     "ErrorInfo",
     "Forbidden",
     "TooManyLogins",
+    "TooManyRequests",
     "Unauthorized",
     "UnknownPrincipal",
     "WebError",
@@ -55,6 +56,15 @@ class TooManyLogins(WebError, PermissionError):
         self.retry_after_s = max(1.0, retry_after_s)
         super().__init__(f"too many failed logins from this address: try again in "
                          f"{int(self.retry_after_s + 0.999)} s")
+
+
+class TooManyRequests(WebError, PermissionError):
+    """This caller asked a rate-limited route too often in the last minute (see
+    :mod:`web.ratelimit`)."""
+
+    def __init__(self, retry_after_s: float) -> None:
+        self.retry_after_s = max(1.0, retry_after_s)
+        super().__init__(f"too many requests: try again in {int(self.retry_after_s + 0.999)} s")
 
 
 class UnknownPrincipal(WebError, LookupError):
@@ -121,6 +131,9 @@ def describe(exc: BaseException) -> ErrorInfo:
         return ErrorInfo(401, "unauthorized", str(exc), close_code=4401)
     if isinstance(exc, TooManyLogins):
         return ErrorInfo(429, "too_many_failed_logins", str(exc), close_code=4429,
+                         retry_after_s=int(exc.retry_after_s + 0.999))
+    if isinstance(exc, TooManyRequests):
+        return ErrorInfo(429, "too_many_requests", str(exc), close_code=4429,
                          retry_after_s=int(exc.retry_after_s + 0.999))
     if isinstance(exc, UnknownPrincipal):
         return ErrorInfo(404, "unknown_principal", str(exc), "principal_id")

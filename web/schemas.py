@@ -63,6 +63,7 @@ __all__ = [
     "PlaceMatchOut",
     "PlaceOut",
     "PrincipalOut",
+    "ReachOut",
     "ReplayOut",
     "RoadOut",
     "RotaOut",
@@ -727,6 +728,16 @@ class MapOut(BaseModel):
     places: list[PlaceOut]
     bases: list[FacilityOut]
     facilities: list[FacilityOut]
+
+
+class ReachOut(BaseModel):
+    """Whether a road of the loaded map lies within ``limit_m`` of a point (an alarm's
+    coordinates are held to the same limit)."""
+
+    lat: float
+    lon: float
+    reachable: bool
+    limit_m: float
 
 
 class PlaceMatchOut(PlaceOut):

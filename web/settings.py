@@ -128,6 +128,10 @@ class Settings(BaseSettings):
     retention_days: int = Field(default=90, ge=1, le=36_500,
                                 description="`mae retention run` erases patient fields "
                                 "(free text, addresses) of events older than this many days")
+    map_reach_per_minute: int = Field(default=120, ge=1, le=100_000,
+                                      description="`GET /api/map/reach` calls (is a road within "
+                                      "reach of a map click?) one principal may make per minute "
+                                      "before getting 429")
     login_failures_per_minute: int = Field(default=10, ge=1, le=10_000,
                                            description="refused tokens one client address may "
                                            "present per minute before its logins get 429 "

@@ -11,6 +11,7 @@ from dispatch.commands import Acknowledge, Assign, ReceiveAlarm, ReportStatus
 from dispatch.events import UnitStatusChanged, event_from_dict, event_to_dict
 from dispatch.presstime import bounded_press
 from dispatch.state import DispatchState
+from dispatch.stats_fold import StatsFold
 from dispatch.status import UnitStatus
 from tests.dispatch.conftest import T0, Core
 from tests.dispatch.test_commands import alarm, on_shift
@@ -84,3 +85,26 @@ def test_a_status_stored_before_press_times_existed_replays_with_its_arrival() -
     assert isinstance(event, UnitStatusChanged)
     assert event.pressed_at is None and event.effective_at == T0
     assert "v" not in old and event_to_dict(event)["v"] == 1
+
+
+def test_the_monthly_statistics_count_the_response_from_the_press(core: Core) -> None:
+    """The statistics fold (``mae stats``, ``/stats``) takes "on scene" at its press time, as
+    the live state does: 20 min, not the 30 min at which the press reached the service."""
+    cid = worked_offline(core)
+    fold = StatsFold()
+    fold.feed(core.log)
+    facts = {f.callout_id: f for f in fold.facts()}
+    assert facts[cid].arrival is not None and facts[cid].arrival.at == T0 + 20 * MIN
+    assert facts[cid].response_s == 20 * 60 == core.state.callout(cid).response_s
+
+
+def test_a_status_pressed_on_arrival_counts_from_its_arrival_in_the_statistics(core: Core) -> None:
+    on_shift(core)
+    cid = core.do(ReceiveAlarm(alarm())).callout_id or ""
+    core.do(Assign(cid, "U1"), now=T0 + MIN)
+    core.do(Acknowledge("U1", cid), now=T0 + MIN)
+    core.do(ReportStatus("U1", UnitStatus.EN_ROUTE), now=T0 + 2 * MIN)
+    core.do(ReportStatus("U1", UnitStatus.ON_SCENE), now=T0 + 25 * MIN)
+    fold = StatsFold()
+    fold.feed(core.log)
+    assert [f.response_s for f in fold.facts()] == [25 * 60]

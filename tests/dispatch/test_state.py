@@ -46,9 +46,18 @@ from dispatch.events import (
     event_from_dict,
     event_to_dict,
 )
-from dispatch.model import Agency, Alarm, Category, Location, Outcome, OutcomeKind, Priority
-from dispatch.state import DispatchState
-from dispatch.status import UnitStatus
+from dispatch.model import (
+    Agency,
+    Alarm,
+    Category,
+    CrewMember,
+    Location,
+    Outcome,
+    OutcomeKind,
+    Priority,
+)
+from dispatch.state import Callout, DispatchState, Unit, _updater
+from dispatch.status import CalloutStatus, UnitStatus
 
 T0 = datetime(2026, 1, 15, 14, 0, tzinfo=UTC)
 UNITS = ("U1", "U2", "U3")
@@ -312,3 +321,30 @@ def test_a_noted_position_moves_the_unit_and_an_older_one_never_replaces_it() ->
     assert state.units[unit].position_at == T0 + timedelta(seconds=10)
     with pytest.raises(KeyError):
         state.note_position("nobody", Location(65.5, 22.0), T0)
+
+
+@pytest.mark.parametrize("kind", [Unit, Callout])
+def test_the_folds_record_update_gives_what_dataclasses_replace_gives(kind: type) -> None:
+    """The fold's fast copy of a unit or callout with some fields changed (it fills the slots
+    directly) is exactly ``dataclasses.replace``, field by field; a name that is not a field
+    is refused as ``replace`` refuses it."""
+    state, log = _setup()
+    for command in _many_alarms(3, 0):
+        run(state, log, command, T0)
+    record = state.units[UNITS[0]] if kind is Unit else next(iter(state.callouts.values()))
+    update = _updater(kind)
+    values = {"status": UnitStatus.RETURNING if kind is Unit else CalloutStatus.CLOSED,
+              "position": Location(66.0, 20.0), "location": Location(66.0, 20.0),
+              "crew": (CrewMember("Anna"),), "alarm_ids": ("a/1", "b/2"), "retired": True,
+              "priority": Priority.URGENT, "seats": 4, "eta_s": 12.5, "ack_overdue": True}
+    for f in dataclasses.fields(kind):
+        new = values.get(f.name, T0 + timedelta(hours=1) if "_at" in f.name or "since" in
+                         f.name or "deadline" in f.name else f"changed-{f.name}")
+        changed = update(record, **{f.name: new})
+        assert changed == dataclasses.replace(record, **{f.name: new})
+        assert type(changed) is kind and getattr(changed, f.name) == new
+    assert update(record) == record and update(record) is not record
+    with pytest.raises(TypeError):
+        update(record, colour="red")
+    with pytest.raises(TypeError):
+        _updater(Location)  # validates itself in __post_init__: not for this copy

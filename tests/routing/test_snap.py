@@ -145,3 +145,36 @@ def test_check_refuses_exactly_the_points_snap_refuses(limit_m: float) -> None:
         assert got == expected
         outcomes.add(expected is None)
     assert outcomes == {True, False}
+
+
+@pytest.mark.parametrize("limit_m", [600.0, 50_000.0])
+def test_snap_many_gives_what_snap_gives_point_by_point(limit_m: float) -> None:
+    """Snapping many points at once (a simulated year's alarms) finds, for each, exactly the
+    point ``snap`` finds, graph nodes and shape points (ties between segments) included; the
+    first point ``snap`` refuses is refused with the same message."""
+    graph = rural_graph(600, seed=4)
+    snapper = Snapper(graph, max_snap_m=limit_m)
+    rng = np.random.default_rng(5)
+    lat0, lon0, lat1, lon1 = graph.bounds()
+    points = [(float(rng.uniform(lat0, lat1)), float(rng.uniform(lon0, lon1)))
+              for _ in range(400)]
+    points += [(float(graph.node_lat[i]), float(graph.node_lon[i])) for i in range(0, 600, 9)]
+    points += [(float(a), float(b)) for a, b in zip(graph.geom_lat[:30], graph.geom_lon[:30],
+                                                     strict=True)]
+    near, refused = [], []
+    for p in points:
+        try:
+            near.append((p, snapper.snap(*p)))
+        except SnapError as exc:
+            refused.append((p, str(exc)))
+    assert len(near) > 100
+    assert snapper.snap_many([p for p, _ in near]) == [s for _, s in near]
+    assert snapper.snap_many([]) == []
+    if refused:  # the tighter limit leaves some points too far
+        first, message = refused[0]
+        with pytest.raises(SnapError) as exc_info:
+            snapper.snap_many([near[0][0], first, *[p for p, _ in refused[1:]]])
+        assert str(exc_info.value) == message
+    assert limit_m > 1_000 or refused
+    with pytest.raises(SnapError, match="latitude"):
+        snapper.snap_many([near[0][0], (91.0, 21.0)])

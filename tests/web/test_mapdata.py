@@ -336,3 +336,56 @@ def test_coverage_is_computed_off_the_event_loop_with_the_shared_thresholds(
     assert calls == [False]
     assert list(body["bands"]) == [*DEFAULT_THRESHOLDS.labels, "beyond"]
     assert sum(body["bands"].values()) == body["population"]
+
+
+# -- /api/map/reach -----------------------------------------------------------------------------
+
+
+def test_reach_says_whether_a_road_is_near_a_point_off_the_event_loop(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A map click next to a road is within reach, one out in the Bothnian Bay is not (the
+    agency page refuses it at once); the check runs in a worker thread."""
+    from routing.engine import TravelTimes
+
+    on_loop: list[bool] = []
+    check = TravelTimes.check_snap
+
+    def watched(self: TravelTimes, lat: float, lon: float) -> None:
+        try:
+            asyncio.get_running_loop()
+            on_loop.append(True)
+        except RuntimeError:
+            on_loop.append(False)
+        check(self, lat, lon)
+
+    monkeypatch.setattr(TravelTimes, "check_snap", watched)
+    for who in ROLES:
+        with server.http(who) as c:
+            near = c.get("/api/map/reach", params={"lat": 65.853, "lon": 23.1565})  # Kalix
+            assert near.status_code == 200, who
+            assert near.json()["reachable"] is True and near.json()["limit_m"] > 0
+    with server.http("police") as police:
+        sea = police.get("/api/map/reach", params={"lat": 64.9, "lon": 23.2}).json()
+        assert sea == {"lat": 64.9, "lon": 23.2, "reachable": False,
+                       "limit_m": near.json()["limit_m"]}
+        bad = police.get("/api/map/reach", params={"lat": 95, "lon": 23.2})
+        assert bad.status_code == 422 and "lat" in [e["field"] for e in bad.json()["errors"]]
+    assert on_loop and not any(on_loop)
+    with server.http(None) as anon:
+        assert anon.get("/api/map/reach?lat=65&lon=22").status_code == 401
+
+
+def test_reach_is_limited_per_principal(db: Path, tokens: dict[str, str]) -> None:
+    srv = thread_server(db, tokens, demo_units=True, map_reach_per_minute=3)
+    try:
+        with srv.http("police") as police, srv.http("ambulance") as ambulance:
+            answers = [police.get("/api/map/reach?lat=65.85&lon=23.15").status_code
+                       for _ in range(4)]
+            assert answers == [200, 200, 200, 429]
+            refused = police.get("/api/map/reach?lat=65.85&lon=23.15")
+            assert refused.json()["error"] == "too_many_requests"
+            assert 1 <= int(refused.headers["Retry-After"]) <= 60
+            assert ambulance.get("/api/map/reach?lat=65.85&lon=23.15").status_code == 200
+    finally:
+        srv.stop()

@@ -77,6 +77,7 @@ def test_agency_raises_alarms_and_follows_status_and_eta(browser: Any, page: Any
     with server.http("police") as police:
         road = police.get("/api/map").json()["roads"][0]["coords"]
     lat, lon = (road[0][0] + road[1][0]) / 2, (road[0][1] + road[1][1]) / 2
+    page.locator("#map").scroll_into_view_if_needed()  # the click lands in the viewport
     xy = page.evaluate("""([lat, lon]) => {
         const map = document.getElementById('map').maeMap;
         map.setView([lat, lon], 9, {animate: false});

@@ -204,6 +204,40 @@ def test_a_new_alarm_chimes_counts_in_the_title_and_waiting_callouts_escalate(
     screenshot(board, "dispatcher-escalation")
 
 
+def test_the_map_pins_escalate_like_the_queue(
+    board: Page, timed: Server, clock: ManualClock, police: Sock
+) -> None:
+    """One escalation for the queue and the map: a prio 1 callout that has waited 6 min has a
+    red ring on its pin, turned by the page's tick (no event about it redraws it); a prio 3
+    one of the same age has none yet, and a callout no longer waiting stops escalating."""
+    urgent = police.request(alarm("R-1", 1, "Boden"))["callout_id"]
+    calm = police.request(alarm("R-2", 3, "Piteå"))["callout_id"]
+    pin = board.locator(f".callout-pin[data-callout='{urgent}']")
+    expect(pin).to_have_attribute("data-escalation", "0")
+    clock.advance(2 * 60)
+    police.request(alarm("R-3", 2, "Kiruna"))  # the page learns the service's time from it
+    expect(pin).to_have_attribute("data-escalation", "1")  # prio 1 after 1 min: amber
+    expect(board.locator(f"#queue [data-callout='{urgent}']")).to_have_attribute(
+        "data-escalation", "1")
+    clock.advance(4 * 60)
+    police.request(alarm("R-4", 2, "Luleå"))  # a new time, but no event about the pin's callout
+    expect(pin).to_have_attribute("data-escalation", "3")
+    ring = pin.evaluate("el => getComputedStyle(el).boxShadow")
+    assert "rgb(185, 28, 28)" in ring, ring  # the queue's red (#b91c1c)
+    expect(board.locator(f".callout-pin[data-callout='{calm}']")).to_have_attribute(
+        "data-escalation", "0")
+    legend = board.locator("#map-legend")  # the ring and the water are explained
+    expect(legend).to_contain_text("Ring: har väntat länge")
+    expect(legend).to_contain_text("Hav och sjöar")
+    screenshot(board, "dispatcher-pins-escalated")
+    desk = timed.socket("/ws/dispatch", "dispatcher")
+    desk.ready()
+    assert desk.request({"type": "assign", "callout_id": urgent,
+                         "unit_id": "MAE-SUNDERBY"})["type"] == "ok"
+    desk.close()
+    expect(pin).to_have_attribute("data-escalation", "0")  # assigned: no longer waiting
+
+
 def test_history_finds_a_cancelled_callout_opens_its_timeline_and_exports_the_day(
     board: Page, timed: Server, police: Sock
 ) -> None:

@@ -117,7 +117,8 @@ def test_booked_visits_reach_the_crew_and_a_re_plan_reaches_both_pages(
     dispatcher.close()
     dispatch.wait_for_function(
         "before => { const p = document.querySelector('#visits-board .visits-plan');"
-        " return p && p.textContent !== before && p.textContent.includes('unit taken'); }",
+        " return p && p.textContent !== before"
+        " && p.textContent.includes('enhet tagen till akut uppdrag'); }",  # the cause, in words
         arg=before, timeout=WAIT_MS)
     taken = "#visits-board .visit-row[data-unit='MAE-SUNDERBY'] .seg.acute"
     dispatch.wait_for_selector(f"{taken}:has-text('{alarm['callout_id']}')",  # on its day

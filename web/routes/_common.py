@@ -15,8 +15,8 @@ _TEXT = {
     404: "no such alarm, unit or callout",
     409: "the callout or unit is in a status that does not allow this",
     422: "the body is malformed; `field` names where (see `errors` for all problems)",
-    429: "too many wrong tokens from this address in the last minute; wait `Retry-After` "
-         "seconds",
+    429: "too many wrong tokens from this address in the last minute (or, on a rate-limited "
+         "route, too many calls by this principal); wait `Retry-After` seconds",
     503: "nothing was done: the write queue is full or a store fails (`error` says which); "
          "retry after the `Retry-After` seconds",
 }

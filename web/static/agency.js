@@ -5,6 +5,7 @@ import { register, t, lang, applyI18n, langToggle, onLangChange } from "/static/
 import { token, clearToken, api, LiveSocket, bindLoginForm } from "/static/lib/session.js";
 import { addRoads } from "/static/lib/roads.js";
 import { formatStockholm, stockholmParts } from "/static/lib/time.js";
+import { codeText, errorText } from "/static/lib/errors.js";
 import { TEXTS } from "/static/agency_texts.js";
 
 register(TEXTS);
@@ -71,7 +72,7 @@ function onMessage(msg) {
   window.dispatchEvent(new CustomEvent("mae:agency-message", { detail: msg })); // agency_visits.js
   if (msg.type === "error" && (msg.status === 401 || msg.status === 403)) {
     clearToken(KIND);
-    showLogin(t("token_refused", { message: msg.message }));
+    showLogin(t("token_refused", { message: errorText(msg) }));
   } else if (msg.type === "snapshot") {
     alarms.clear();
     mergeStatuses(msg.alarms || []);
@@ -90,17 +91,44 @@ function mergeStatuses(list) {
 
 async function initMap(tok) {
   const L = window.L;
-  map = L.map("map", { zoomControl: true, attributionControl: false });
+  // Quarter zoom steps, so the county fills the map (whole steps left it at half its size).
+  map = L.map("map", { zoomControl: true, attributionControl: false, zoomSnap: 0.25 });
   $("map").maeMap = map; // for scripted use (tests, kiosk add-ons): the Leaflet map
   map.setView([66.5, 21.5], 6);
-  map.on("click", (ev) => choosePoint(ev.latlng.lat, ev.latlng.lng));
+  map.on("click", (ev) => clickPoint(ev.latlng.lat, ev.latlng.lng));
   try {
     const { bounds } = await addRoads(map, { token: tok });
-    map.fitBounds(bounds, { padding: [10, 10] });
+    map.fitBounds(bounds, { padding: [4, 4], animate: false }); // the county, filling the map
   } catch (err) {
-    if (err.status === 401) showLogin(t("token_refused", { message: err.message }));
+    if (err.status === 401) showLogin(t("token_refused", { message: errorText(err) }));
   }
   $("map").dataset.ready = "true";
+}
+
+let clicks = 0;
+/** A map click: refused at once, in plain words, when no road is within reach of it (the
+ * server holds an alarm's coordinates to the same limit); taken when the service cannot say. */
+async function clickPoint(lat, lon) {
+  const mine = ++clicks;
+  clearError("location");
+  $("point").dataset.checking = "true";
+  let reach = null;
+  try {
+    reach = await api(`/api/map/reach?lat=${lat.toFixed(6)}&lon=${lon.toFixed(6)}`, { token: token(KIND) });
+  } catch {
+    /* offline or busy: the server checks the point when the alarm is sent */
+  }
+  if (mine !== clicks) return; // a later click decides
+  delete $("point").dataset.checking;
+  if (reach && !reach.reachable) {
+    clearPoint();
+    showFieldError("location", t("err_far_from_road", {
+      km: (reach.limit_m / 1000).toLocaleString(lang() === "sv" ? "sv-SE" : "en-GB", { maximumFractionDigits: 1 }),
+    }),
+      { translated: true });
+    return;
+  }
+  choosePoint(lat, lon);
 }
 
 function choosePoint(lat, lon) {
@@ -208,24 +236,16 @@ function clearError(slot) {
   if (input) input.removeAttribute("aria-invalid");
 }
 
+/** A field's error in the page's words, from the server's error code (its own English
+ * message is for integrators and is never shown). */
 function translate(field, message, code = "") {
   if (message === "Field required" || /^Input should be a valid (integer|string)/.test(message)) {
     return t("err_required");
   }
   if (field === "location" && /lat and lon, or a place name/.test(message)) return t("err_location");
-  // The server's error codes, in the page's words (its own messages are for integrators).
   if (code === "unknown_place") return t("err_unknown_place", { place: $("place").value.trim() });
   if (field === "location" && /not on the loaded map/.test(message)) return t("err_off_map");
-  return message;
-}
-
-/** A whole-request error (no field) in the page's words, from the server's error code. */
-function generalText(code, message) {
-  if (["storage_unavailable", "busy", "database_locked"].includes(code)) return t("err_busy");
-  if (code === "too_many_failed_logins") return t("err_too_many");
-  if (code === "forbidden") return t("err_forbidden");
-  if (code === "internal") return t("err_internal");
-  return message;
+  return codeText({ code: code || "invalid_request" });
 }
 
 /** Check what can be checked here before sending: a place (or map point), priority and
@@ -262,12 +282,14 @@ function showErrors(err) {
     : Array.isArray(body.errors) && body.errors.length ? body.errors
       : [{ field: err.field || "", message: body.problem || err.message }];
   let first = null;
+  let general = false;
   for (const { field, message } of listed) {
     // our own errors say "field: problem"; show the problem next to the field
     const text = field && message.startsWith(`${field}: `) ? message.slice(field.length + 2) : message;
-    if (showFieldError(field || "", text, { code: body.error || "" })) first = first || field;
-    else notice("error", t("err_general", { message: generalText(body.error || "", text) }));
+    if (showFieldError(field || "", text, { code: body.error || err.code || "" })) first = first || field;
+    else general = true;
   }
+  if (general) notice("error", t("err_general", { message: errorText(err) }));
   if (Array.isArray(body.suggestions) && body.suggestions.length) showSuggestions(body.suggestions);
   const slot = first && (SLOTS[first] || SLOTS[first.split(".")[0]]);
   const input = slot && INPUTS[slot] && $(INPUTS[slot]);
@@ -324,7 +346,7 @@ async function submit(ev) {
   } catch (err) {
     if (err.status === 401) {
       clearToken(KIND);
-      showLogin(t("token_refused", { message: err.message }));
+      showLogin(t("token_refused", { message: errorText(err) }));
     } else {
       showErrors(err);
     }

@@ -4,8 +4,9 @@
 // passes each socket message on as a "mae:agency-message" window event). Shown only to
 // a token that may book (GET /api/visits/can-book). Patients are named by a pseudonymous
 // reference only; the server refuses anything that looks like a personal number.
-import { applyI18n, lang, register, t } from "/static/lib/i18n.js";
+import { applyI18n, lang, onLangChange, register, t } from "/static/lib/i18n.js";
 import { api, token } from "/static/lib/session.js";
+import { errorText } from "/static/lib/errors.js";
 import { formatStockholm, fromStockholmLocal, toStockholmLocal } from "/static/lib/time.js";
 
 register({
@@ -25,6 +26,11 @@ register({
     "visit.none": "Inga bokade besök.",
     "visit.planned": "planerat {unit} {at}",
     "visit.unplanned": "inte planerat ännu",
+    "visit.status.booked": "bokat",
+    "visit.status.started": "påbörjat",
+    "visit.status.done": "genomfört",
+    "visit.status.not_met": "ej träffad",
+    "visit.status.cancelled": "avbokat",
   },
   en: {
     "visit.title": "Book a follow-up visit",
@@ -42,6 +48,11 @@ register({
     "visit.none": "No visits booked.",
     "visit.planned": "planned {unit} {at}",
     "visit.unplanned": "not planned yet",
+    "visit.status.booked": "booked",
+    "visit.status.started": "started",
+    "visit.status.done": "done",
+    "visit.status.not_met": "not met",
+    "visit.status.cancelled": "cancelled",
   },
 });
 
@@ -76,14 +87,21 @@ function fmt(iso) {
   return formatStockholm(iso, lang() === "sv" ? "sv-SE" : "en-GB", { weekday: "short", hour: "2-digit", minute: "2-digit" });
 }
 
+let shown = null; // the last list read, drawn again when the language changes
+
 async function refresh(tok) {
-  let visits;
   try {
-    visits = await api("/api/visits?open_only=false", { token: tok });
+    shown = await api("/api/visits?open_only=false", { token: tok });
   } catch {
     return;
   }
+  render();
+}
+
+function render() {
+  const visits = shown;
   const list = $("visit-list");
+  if (!visits || !list) return;
   list.replaceChildren();
   if (!visits.length) {
     const li = document.createElement("li");
@@ -97,7 +115,7 @@ async function refresh(tok) {
     li.dataset.status = v.status;
     const plan = v.planned_start ? t("visit.planned", { unit: v.planned_unit, at: fmt(v.planned_start) })
       : t("visit.unplanned");
-    li.textContent = `${v.visit_id} · ${v.patient_ref} · ${v.location.label || ""} · ${v.status} · ${plan}`;
+    li.textContent = `${v.visit_id} · ${v.patient_ref} · ${v.location.label || ""} · ${t(`visit.status.${v.status}`)} · ${plan}`;
     list.append(li);
   }
 }
@@ -125,7 +143,7 @@ async function book(tok) {
     $("visit-ref").value = "";
     refresh(tok);
   } catch (exc) {
-    err.textContent = exc.message;
+    err.textContent = errorText(exc);
   }
 }
 
@@ -151,6 +169,7 @@ async function init() {
     book(tok);
   });
   refresh(tok);
+  onLangChange(render);
   let pending = null;
   window.addEventListener("mae:agency-message", (ev) => {
     const msg = ev.detail || {};

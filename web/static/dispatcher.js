@@ -4,6 +4,7 @@
 // With ?replay=NAME it shows a recorded day from /ws/replay instead, read-only.
 import { applyI18n, langToggle, onLangChange, register, t } from "/static/lib/i18n.js";
 import { api, clearToken, LiveSocket, setToken, token as storedToken } from "/static/lib/session.js";
+import { errorText } from "/static/lib/errors.js";
 import { Alerts, beep, toast, unlockAudio } from "./dispatcher/alerts.js";
 import { NewAlarms } from "./dispatcher/newalarm.js";
 import { History } from "./dispatcher/history.js";
@@ -103,13 +104,13 @@ async function command(msg, { quiet = false, done = null } = {}) {
   try {
     const reply = await page.socket.send(msg);
     if (reply.type === "error") {
-      toast($("toast"), t("toast.error", { message: reply.field ? `${reply.field}: ${reply.message}` : reply.message }), { error: true });
+      toast($("toast"), t("toast.error", { message: errorText(reply) }), { error: true });
       return null;
     }
     if (!quiet) toast($("toast"), done || t("toast.done"));
     return reply;
   } catch (exc) {
-    toast($("toast"), t("toast.error", { message: exc.message }), { error: true });
+    toast($("toast"), t("toast.error", { message: errorText(exc) }), { error: true });
     return null;
   }
 }
@@ -164,7 +165,7 @@ async function showRoute(unitId, calloutId) {
     const c = page.store.callouts.get(calloutId);
     if (page.selected === calloutId && c && c.unit_id === unitId) page.map.showRoute(route);
   } catch (exc) {
-    toast($("toast"), t("toast.error", { message: exc.message }), { error: true });
+    toast($("toast"), t("toast.error", { message: errorText(exc) }), { error: true });
   }
 }
 
@@ -262,7 +263,7 @@ async function openFinished(calloutId) {
     try {
       page.store.callouts.set(calloutId, await api(`/api/callouts/${encodeURIComponent(calloutId)}`, { token: page.token }));
     } catch (exc) {
-      toast($("toast"), t("toast.error", { message: exc.message }), { error: true });
+      toast($("toast"), t("toast.error", { message: errorText(exc) }), { error: true });
       return;
     }
   }
@@ -294,7 +295,7 @@ async function refreshCoverage() {
     serverClock.set(data.at);
     if (page.coverageOn) page.map.showCoverage(data);
   } catch (exc) {
-    toast($("toast"), t("toast.error", { message: exc.message }), { error: true });
+    toast($("toast"), t("toast.error", { message: errorText(exc) }), { error: true });
   }
 }
 
@@ -412,7 +413,7 @@ function onMessage(msg) {
       serverClock.set(msg.at);
       break;
     case "error":
-      if (msg.status === 401 || msg.status === 403) showLogin(msg.message);
+      if (msg.status === 401 || msg.status === 403) showLogin(errorText(msg));
       break;
     default:
       break;
@@ -459,8 +460,8 @@ async function start(tok) {
   page.map.invalidate();
   if (!page.map.bounds) {
     page.map.loadRoads(tok).catch((exc) => {
-      if (exc.status === 401 || exc.status === 403) showLogin(exc.message);
-      else toast($("toast"), t("toast.error", { message: exc.message }), { error: true });
+      if (exc.status === 401 || exc.status === 403) showLogin(errorText(exc));
+      else toast($("toast"), t("toast.error", { message: errorText(exc) }), { error: true });
     });
   }
   const path = replayName ? `/ws/replay?name=${encodeURIComponent(replayName)}` : "/ws/dispatch";
@@ -479,7 +480,7 @@ async function start(tok) {
     container.hidden = false;
     import("/static/replay.js")
       .then((m) => m.mountReplay({ socket: page.socket, container, onReset: onSnapshot }))
-      .catch((exc) => toast($("toast"), t("toast.error", { message: exc.message }), { error: true }));
+      .catch((exc) => toast($("toast"), t("toast.error", { message: errorText(exc) }), { error: true }));
   }
 }
 
@@ -535,6 +536,7 @@ function init() {
     scheduleRender();
     if (page.detail.options.length) page.detail.renderOptions();
     if (page.coverageOn) refreshCoverage();
+    if (page.visits) page.visits.render();
   });
   bindKeys({
     commandsAllowed: () => !replayName && Boolean(page.socket),
@@ -573,6 +575,7 @@ function init() {
   setInterval(() => {
     const now = serverClock.now();
     page.panels.tick(now, page.store);
+    if (page.map) page.map.tickEscalation(now);
     for (const id of [...page.newAlarms.unseen]) { // looked at elsewhere, or no longer waiting
       const c = page.store.callouts.get(id);
       if (!c || c.status !== "waiting") page.newAlarms.seen(id);

@@ -5,6 +5,7 @@
 // after mounting (a backwards seek, a reconnect) goes to onReset(snapshot) instead of the page.
 import { applyI18n, lang, onLangChange, register, t } from "/static/lib/i18n.js";
 import { formatStockholm } from "/static/lib/time.js";
+import { errorText } from "/static/lib/errors.js";
 
 register({
   sv: {
@@ -133,7 +134,7 @@ export function mountReplay({ socket, container, onReset }) {
   function onReply(reply) {
     if (reply.type === "error") {
       if (reply.field === "name") broken = true;
-      showError(reply.message, broken ? "replay.failed" : "replay.refused");
+      showError(errorText(reply), broken ? "replay.failed" : "replay.refused");
       render();
       return;
     }
@@ -146,7 +147,7 @@ export function mountReplay({ socket, container, onReset }) {
     try {
       onReply(await socket.send(obj));
     } catch (exc) {
-      if (!quiet) showError(exc.message || String(exc));
+      if (!quiet) showError(errorText(exc));
     }
   }
 
@@ -172,7 +173,7 @@ export function mountReplay({ socket, container, onReset }) {
     if (msg.type === "clock") update(msg);
     else if (msg.type === "error" && msg.field === "name") {
       broken = true;
-      showError(msg.message, "replay.failed");
+      showError(errorText(msg), "replay.failed");
       render();
     }
     if (msg.type === "snapshot" && onReset) {

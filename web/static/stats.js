@@ -2,6 +2,7 @@
 // shown as <5, as the server sends them), download it as XLSX, CSV (zip) or HTML.
 import { token, clearToken, api, errorFrom, bindLoginForm } from "/static/lib/session.js";
 import { register, t, applyI18n, langToggle, onLangChange } from "/static/lib/i18n.js";
+import { errorText } from "/static/lib/errors.js";
 
 const KIND = "stats";
 const $ = (id) => document.getElementById(id);
@@ -106,11 +107,11 @@ async function load(month) {
     render();
     $("app").dataset.month = month;
   } catch (err) {
-    if (err.status === 401 || err.status === 403) return showLogin(t("token_refused", { message: err.message }));
+    if (err.status === 401 || err.status === 403) return showLogin(t("token_refused", { message: errorText(err) }));
     report = null;
     render();
     $("summary").textContent = "";
-    $("err-month").textContent = t("failed", { message: err.message });
+    $("err-month").textContent = t("failed", { message: errorText(err) });
   }
 }
 
@@ -123,7 +124,7 @@ async function download(format) {
   if (!res.ok) {
     let body = null;
     try { body = await res.json(); } catch { body = null; }
-    $("err-month").textContent = t("failed", { message: errorFrom(res.status, body).message });
+    $("err-month").textContent = t("failed", { message: errorText(errorFrom(res.status, body)) });
     return;
   }
   const blob = await res.blob();

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from tests.web.conftest import Server
@@ -48,3 +48,25 @@ def test_finished_callouts_are_found_and_filtered(server: Server) -> None:
     with server.http("manager") as manager:  # no places for a manager
         assert manager.get("/api/history").status_code == 403
         assert manager.get("/api/history/export.csv").status_code == 403
+
+
+def test_the_history_row_counts_the_response_from_the_crew_s_press() -> None:
+    """The history list and its CSV take "on scene" at the crew's press time (an offline
+    press that reached the service 10 min later does not lengthen the response)."""
+    from dispatch.commands import Acknowledge, Assign, ReceiveAlarm, ReportStatus
+    from dispatch.status import UnitStatus
+    from tests.dispatch.conftest import T0, Core
+    from tests.dispatch.test_commands import alarm, on_shift
+    from web.routes.history import _row
+
+    minute = timedelta(minutes=1)
+    core = Core()
+    on_shift(core)
+    cid = core.do(ReceiveAlarm(alarm())).callout_id or ""
+    core.do(Assign(cid, "U1"), now=T0 + minute)
+    core.do(Acknowledge("U1", cid), now=T0 + minute)
+    back = T0 + 30 * minute
+    core.do(ReportStatus("U1", UnitStatus.EN_ROUTE, pressed_at=T0 + 2 * minute), now=back)
+    core.do(ReportStatus("U1", UnitStatus.ON_SCENE, pressed_at=T0 + 20 * minute), now=back)
+    row = _row(core.state, core.state.callout(cid), ZoneInfo("Europe/Stockholm"))
+    assert row["response_min"] == 20.0

@@ -18,6 +18,7 @@ import { CrewVisits } from "/static/crew/visits.js";
 import { fromStockholmLocal } from "/static/lib/time.js";
 import { ServiceClock } from "/static/lib/clock.js";
 import { cancelReason } from "/static/lib/vocab.js";
+import { errorText } from "/static/lib/errors.js";
 
 const $ = (id) => document.getElementById(id);
 const WORKFLOW_KEY = "mae.crew.workflow";
@@ -252,7 +253,7 @@ const outbox = new Outbox({
     visits.render();
     updates.idle();
   },
-  onRefused: (item, reply) => notice(t("outbox.refused", { what: itemText(item.msg), message: reply.message || reply.error }), "error"),
+  onRefused: (item, reply) => notice(t("outbox.refused", { what: itemText(item.msg), message: errorText(reply) }), "error"),
 });
 
 const updates = new AppUpdates({ pending: () => outbox.size });
@@ -392,7 +393,7 @@ function onMessage(msg) {
     }
     if (msg.event.type === "ShiftEnded") loadRota();
   } else if (msg.type === "error" && msg.id == null && (msg.status === 401 || msg.status === 403)) {
-    refused(msg.message);
+    refused(errorText(msg));
     return;
   }
   save();
@@ -484,7 +485,7 @@ async function loadRoute(force = false) {
       render();
     }
   } catch (exc) {
-    if (exc.status === 401) refused(exc.message);
+    if (exc.status === 401) refused(errorText(exc));
     else if (exc.status && exc.status !== 0) console.warn("no route", exc.message);
   } finally {
     if (routeLoading === key) routeLoading = null;
@@ -549,10 +550,9 @@ async function sendNow(msg) {
   try {
     const reply = await crew.socket.send(msg);
     if (reply.type !== "error") return true;
-    const message = reply.field ? `${reply.field}: ${reply.message}` : reply.message;
-    $("shift-error").textContent = t("notice.error", { message });
+    $("shift-error").textContent = t("notice.error", { message: errorText(reply) });
   } catch (exc) {
-    $("shift-error").textContent = t("notice.error", { message: exc.message });
+    $("shift-error").textContent = t("notice.error", { message: errorText(exc) });
   }
   return false;
 }
@@ -636,6 +636,7 @@ async function main() {
     setConn(crew.socket ? crew.socket.state : "closed");
     renderNotices();
     render();
+    visits.render();
   });
   document.addEventListener("pointerdown", unlock);
   document.addEventListener("keydown", unlock);

@@ -6,6 +6,7 @@
 // outbox), so a reload without a connection still shows the day.
 import { register, t } from "/static/lib/i18n.js";
 import { api } from "/static/lib/session.js";
+import { errorText } from "/static/lib/errors.js";
 import { fmtTime } from "/static/crew/jobview.js";
 
 register({
@@ -92,7 +93,7 @@ export class CrewVisits {
         t("visits.route_total", { km: (r.distance_m / 1000).toFixed(1), min: Math.round(r.duration_s / 60) }),
         ...r.steps.map((s) => s.text)]);
     } catch (exc) {
-      this.directions.set(visitId, [t("visits.route_error", { message: exc.message })]);
+      this.directions.set(visitId, [t("visits.route_error", { message: errorText(exc) })]);
     }
     this.render();
   }

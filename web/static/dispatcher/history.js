@@ -3,6 +3,7 @@
 // the detail panel with its full timeline; a day's callouts download as CSV.
 import { t } from "/static/lib/i18n.js";
 import { api } from "/static/lib/session.js";
+import { errorText } from "/static/lib/errors.js";
 import { escapeHtml, fmtTime } from "./format.js";
 import { stockholmParts } from "/static/lib/time.js";
 
@@ -68,7 +69,7 @@ export class History {
         + `<td>${c.response_min === null ? "–" : escapeHtml(t("history.minutes", { min: Math.round(c.response_min) }))}</td></tr>`).join("")
         : `<tr><td colspan="7" class="muted">${escapeHtml(t("history.none"))}</td></tr>`;
     } catch (exc) {
-      $("history-error").textContent = t("toast.error", { message: exc.message });
+      $("history-error").textContent = t("toast.error", { message: errorText(exc) });
     }
   }
 
@@ -89,7 +90,7 @@ export class History {
       a.remove();
       setTimeout(() => URL.revokeObjectURL(url), 10000);
     } catch (exc) {
-      $("history-error").textContent = t("toast.error", { message: exc.message });
+      $("history-error").textContent = t("toast.error", { message: errorText(exc) });
     }
   }
 }

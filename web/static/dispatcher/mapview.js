@@ -4,6 +4,7 @@
 import { addRoads, ROAD_STYLE } from "/static/lib/roads.js";
 import { t } from "/static/lib/i18n.js";
 import { escapeHtml, fmtAge } from "./format.js";
+import { escalation } from "./newalarm.js";
 
 const L = window.L;
 
@@ -46,7 +47,8 @@ export class MapView {
     });
   }
 
-  /** What the colours mean: unit statuses, callout priorities and the road classes. */
+  /** What the colours mean: unit statuses, callout priorities (and the ring of one that has
+   * waited long), the road classes and water. */
   addLegend() {
     const legend = L.control({ position: "bottomleft" });
     legend.onAdd = () => {
@@ -57,8 +59,10 @@ export class MapView {
         + statuses.map((s) => `<div><span class="dot status-${s}"></span> ${escapeHtml(t(`unit.${s}`))}</div>`).join("")
         + `<strong>${escapeHtml(t("legend.callouts"))}</strong>`
         + [1, 2, 3].map((p) => `<div><span class="prio-badge prio-${p}">${p}</span> ${escapeHtml(t(`prio.${p}`))}</div>`).join("")
+        + `<div><span class="ring-swatch"></span> ${escapeHtml(t("legend.waited"))}</div>`
         + `<strong>${escapeHtml(t("legend.roads"))}</strong>`
-        + ["motorway", "primary", "secondary", "tertiary"].map((r) => `<div><i data-road="${r}"></i> ${escapeHtml(t(`road.${r}`))}</div>`).join("");
+        + ["motorway", "primary", "secondary", "tertiary"].map((r) => `<div><i data-road="${r}"></i> ${escapeHtml(t(`road.${r}`))}</div>`).join("")
+        + `<div><i class="water-swatch"></i> ${escapeHtml(t("legend.water"))}</div>`;
       for (const i of div.querySelectorAll("i[data-road]")) { // the CSP refuses style="" attributes
         i.style.background = ROAD_STYLE[i.dataset.road].color;
         i.style.height = `${Math.max(2, ROAD_STYLE[i.dataset.road].weight)}px`;
@@ -157,8 +161,10 @@ export class MapView {
     const sel = this.selected === callout.callout_id ? " selected" : "";
     const overdue = callout.ack_overdue ? " overdue" : "";
     const label = `${callout.callout_id}, ${t(`prio.${callout.priority}`)}, ${t(`callout.${callout.status}`)}`;
+    // The same escalation as the queue (one function): the pin's ring turns amber, orange, red.
     const html = `<button type="button" class="callout-pin prio-${callout.priority} cstatus-${callout.status}${sel}${overdue}"`
-      + ` data-callout="${escapeHtml(callout.callout_id)}" aria-label="${escapeHtml(label)}">`
+      + ` data-callout="${escapeHtml(callout.callout_id)}" data-escalation="${escalation(callout, now)}"`
+      + ` aria-label="${escapeHtml(label)}">`
       + `<b>${callout.priority}</b><small>${escapeHtml(agencies)}</small></button>`;
     const icon = L.divIcon({ className: "callout-marker", html, iconSize: [40, 40], iconAnchor: [20, 20] });
     // Written when the tooltip opens (its age then kept current by the page's tick over
@@ -183,6 +189,16 @@ export class MapView {
       marker.setLatLng(pos);
       marker.setIcon(icon);
       marker.setTooltipContent(tip);
+    }
+  }
+
+  /** Bring every callout pin's escalation up to ``now`` (a callout escalates by waiting, with
+   * no event to redraw it); the pin's element is changed in place. */
+  tickEscalation(now) {
+    for (const marker of this.callouts.values()) {
+      const el = marker.getElement();
+      const pin = el && el.querySelector(".callout-pin");
+      if (pin && marker._callout) pin.dataset.escalation = String(escalation(marker._callout, now));
     }
   }
 

@@ -1,5 +1,7 @@
 // Municipality borders and names (SCB's, from GET /api/borders) as a quiet base layer under the
-// roads, so a map zoomed in on a town is not empty. Names show from city zoom (9) on.
+// roads, so a map zoomed in on a town is not empty. Names show from city zoom (9) on. The sea
+// and lakes (outside SCB's land borders) are filled pale blue in a pane under everything, so
+// the coast shows.
 import { api } from "./session.js";
 
 const NAME_ZOOM = 9;
@@ -17,6 +19,15 @@ export async function addBorders(map, { token } = {}) {
   }
   const layer = L.layerGroup();
   const names = L.layerGroup();
+  if ((data.water || []).length) {
+    if (!map.getPane("water")) map.createPane("water").style.zIndex = "250"; // tiles 200, shapes 400
+    const water = L.layerGroup();
+    for (const rings of data.water) {
+      L.polygon(rings, { pane: "water", stroke: false, fillColor: "#cfe2f3", fillOpacity: 1,
+        interactive: false, className: "water" }).addTo(water);
+    }
+    water.addTo(map);
+  }
   for (const m of data.municipalities || []) {
     L.polygon(m.rings, { color: "#57534e", weight: 1.2, opacity: 0.6, dashArray: "6 4",
       fill: false, interactive: false, className: "border-line" }).addTo(layer);

@@ -33,6 +33,11 @@ export function t(key, vars) {
   return text;
 }
 
+/** A copy of every text registered for ``code`` (for checks that both languages are whole). */
+export function textTable(code) {
+  return { ...dicts[code] };
+}
+
 /** The current language code ("sv" or "en"). */
 export function lang() {
   return current;

@@ -1,0 +1,37 @@
+"""Road travel times for the simulator (simulations.travel.SimRoads) on the bundled county map."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from maps.bundled import load_bundled
+from simulations.spec import Roads
+from simulations.travel import SimRoads
+
+WHEN = datetime(2026, 2, 3, 12, 0, tzinfo=UTC)  # winter, midday
+
+
+def test_registered_drives_come_from_the_matrices_and_agree_with_one_query_each() -> None:
+    """Drives between the registered bases/facilities and scenes, either way and between
+    bases, are answered from the situation's matrices (no query of their own) with the times
+    one routing query per drive gives; an unregistered point is asked once, then remembered."""
+    graph = load_bundled()
+    fixed = [(f.lat, f.lon) for f in graph.facilities[:4]]
+    scenes = [(p.lat, p.lon) for p in graph.places[:25]]
+    roads, single = SimRoads(graph, Roads()), SimRoads(graph, Roads())
+    roads.register(fixed, scenes)
+    pairs = [(a, b) for a in fixed for b in scenes] + [(b, a) for a in fixed for b in scenes] \
+        + [(a, b) for a in fixed for b in fixed]
+    for a, b in pairs:
+        assert roads.time(a, b, WHEN) == pytest.approx(single.time(a, b, WHEN), abs=1e-6)
+    assert roads.etas(scenes[3], fixed, WHEN) == [roads.time(a, scenes[3], WHEN) for a in fixed]
+    assert roads.times_from(scenes[5], fixed, WHEN) == [roads.time(scenes[5], b, WHEN)
+                                                       for b in fixed]
+    assert roads.queries == 0 and single.queries == len(pairs)
+    between = ((scenes[0][0] + scenes[1][0]) / 2, (scenes[0][1] + scenes[1][1]) / 2)
+    first = roads.time(between, fixed[0], WHEN)
+    assert roads.queries == 1 and roads.time(between, fixed[0], WHEN) == first
+    assert roads.queries == 1
+    assert first == pytest.approx(single.time(between, fixed[0], WHEN), abs=1e-6)

@@ -1,0 +1,147 @@
+"""The agency page's map in a real Chromium: it opens on the county at a zoom where its towns
+can be read, and a click far from every road is refused at once in plain words (Swedish and
+English), while a click next to a road is taken."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.web.conftest import Server, screenshot
+from tests.web.test_pages_agency import TIMEOUT_MS, open_agency
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+DESKTOP = {"viewport": {"width": 1280, "height": 1000}}
+SEA = (64.9, 23.2)  # the Bothnian Bay, tens of kilometres from any road
+
+
+def new_page(browser: Any, device: dict[str, Any], errors: list[str]) -> Any:
+    context = browser.new_context(**device, locale="sv-SE")
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    return page
+
+
+def view(page: Any) -> dict[str, Any]:
+    return dict(page.evaluate("""() => {
+        const m = document.getElementById('map').maeMap, b = m.getBounds();
+        return {zoom: m.getZoom(), s: b.getSouth(), w: b.getWest(), n: b.getNorth(),
+                e: b.getEast()};
+    }"""))
+
+
+def click_at(page: Any, lat: float, lon: float) -> None:
+    """Click the map where ``(lat, lon)`` is, without moving the view."""
+    page.locator("#map").scroll_into_view_if_needed()
+    xy = page.evaluate("""([lat, lon]) => {
+        const p = document.getElementById('map').maeMap.latLngToContainerPoint([lat, lon]);
+        return {x: p.x, y: p.y};
+    }""", [lat, lon])
+    box = page.locator("#map").bounding_box()
+    page.mouse.click(box["x"] + xy["x"], box["y"] + xy["y"])
+
+
+@pytest.mark.parametrize("device", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_the_map_opens_on_the_county_with_its_towns_readable(
+    browser: Any, server: Server, device: dict[str, Any]
+) -> None:
+    errors: list[str] = []
+    page = new_page(browser, device, errors)
+    open_agency(page, server)
+    with server.http("police") as police:
+        data = police.get("/api/map").json()
+    (south, west), (north, east) = data["bounds"]
+    shown = view(page)
+    # the whole county (the loaded map's bounds) is in view...
+    assert shown["s"] <= south and shown["n"] >= north, shown
+    assert shown["w"] <= west and shown["e"] >= east, shown
+    # ...and fills it: not a country-wide view with the county a small patch in the middle
+    assert (shown["n"] - shown["s"]) < 1.6 * (north - south), shown
+    assert shown["zoom"] >= (6 if device is DESKTOP else 5.5), shown
+    # the labelled towns are on the map and no two labels overlap
+    boxes = page.eval_on_selector_all(
+        ".mae-place-label", """ls => ls.map(l => { const r = l.getBoundingClientRect();
+            return {text: l.textContent, x: r.x, y: r.y, w: r.width, h: r.height}; })""")
+    names = {b["text"] for b in boxes}
+    assert {"Luleå", "Piteå", "Kiruna", "Gällivare", "Boden"} <= names
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            apart = (a["x"] + a["w"] <= b["x"] or b["x"] + b["w"] <= a["x"]
+                     or a["y"] + a["h"] <= b["y"] or b["y"] + b["h"] <= a["y"])
+            assert apart, f"the labels {a['text']} and {b['text']} overlap"
+    screenshot(page, f"agency-map-county-{'desktop' if device is DESKTOP else 'phone'}")
+    assert errors == []
+    page.context.close()
+
+
+@pytest.mark.parametrize("lang", ["sv", "en"])
+def test_a_click_far_from_any_road_is_refused_at_once(
+    browser: Any, server: Server, lang: str
+) -> None:
+    errors: list[str] = []
+    page = new_page(browser, DESKTOP, errors)
+    open_agency(page, server)
+    if lang == "en":
+        page.click("#lang")
+    page.evaluate("""([lat, lon]) => { document.getElementById('map').maeMap
+        .setView([lat, lon], 8, {animate: false}); }""", list(SEA))
+    click_at(page, *SEA)
+    message = page.locator("#err-location")
+    if lang == "sv":
+        expect(message).to_have_text(re.compile(
+            r"^Plats: Ingen väg inom \d+(,\d)? km från punkten\. Klicka närmare en väg eller "
+            r"skriv ett ortnamn\.$"))
+        expect(page.locator("#point")).to_have_text("…eller klicka på kartan.")
+    else:
+        expect(message).to_have_text(re.compile(
+            r"^Location: No road within \d+(\.\d)? km of the point\. Click closer to a road or "
+            r"type a place name\.$"))
+        expect(page.locator("#point")).to_have_text("…or click on the map.")
+    expect(page.locator("#place")).to_have_attribute("aria-invalid", "true")
+    assert page.locator(".leaflet-marker-icon").count() == 0  # no point was chosen
+    screenshot(page, f"agency-map-click-off-road-{lang}")
+    # a click next to a road is taken and clears the message
+    with server.http("police") as police:
+        road = police.get("/api/map").json()["roads"][0]["coords"]
+    lat, lon = (road[0][0] + road[1][0]) / 2, (road[0][1] + road[1][1]) / 2
+    page.evaluate("""([lat, lon]) => { document.getElementById('map').maeMap
+        .setView([lat, lon], 9, {animate: false}); }""", [lat, lon])
+    click_at(page, lat, lon)
+    expect(page.locator("#point")).to_contain_text("Vald punkt" if lang == "sv" else "Chosen point")
+    expect(message).to_have_text("")
+    assert errors == []
+    page.context.close()
+
+
+def test_the_sea_and_lakes_are_drawn_so_the_coast_shows(browser: Any, server: Server) -> None:
+    """SCB's municipality borders cover land only: the sea outside them (not Finland or
+    Norway, also outside them) and the lakes they leave out are filled as water."""
+    import shapely
+
+    with server.http("police") as police:
+        water = police.get("/api/borders").json()["water"]
+    assert water, "no water over the county"
+    sea = shapely.union_all([shapely.Polygon([(x, y) for y, x in rings[0]],
+                                             [[(x, y) for y, x in r] for r in rings[1:]])
+                             for rings in water])
+    def wet(lat: float, lon: float) -> bool:
+        return bool(sea.contains(shapely.Point(lon, lat)))
+
+    assert wet(65.5, 22.45) and wet(65.0, 22.8)  # Luleå's archipelago, the Bothnian Bay
+    assert not wet(65.584, 22.154) and not wet(67.855, 20.225)  # Luleå, Kiruna
+    assert not wet(65.85, 24.2) and not wet(68.35, 17.7)  # Tornio (Finland), Norway
+    errors: list[str] = []
+    page = new_page(browser, DESKTOP, errors)
+    open_agency(page, server)
+    expect(page.locator("path.water").first).to_be_attached()
+    page.evaluate("() => { document.getElementById('map').maeMap"
+                  ".setView([65.55, 22.2], 10, {animate: false}); }")  # Luleå and its coast
+    page.wait_for_timeout(300)
+    screenshot(page, "agency-map-coast-lulea")
+    assert errors == []
+    page.context.close()
