@@ -170,6 +170,8 @@ class DayPlanner:
                 until = await asyncio.to_thread(lease.hold)
             except MaeError as exc:  # Redis away: the lease runs out unless renewed in time
                 logger.warning("planner lease not renewed: %s", exc)
+            except Exception:  # an unexpected answer must not end the keeping for good
+                logger.exception("planner lease not renewed")
             else:
                 self._held_until = until
             holding = self.planning_here
@@ -186,7 +188,7 @@ class DayPlanner:
         self._held_until = 0.0
         try:
             await asyncio.to_thread(lease.release)
-        except MaeError as exc:
+        except Exception as exc:  # stopping anyway: it expires on its own
             logger.warning("planner lease not released (it expires): %s", exc)
 
     # -- what changed ------------------------------------------------------------------------
