@@ -74,6 +74,8 @@ def test_the_map_opens_on_the_county_with_its_towns_readable(
             apart = (a["x"] + a["w"] <= b["x"] or b["x"] + b["w"] <= a["x"]
                      or a["y"] + a["h"] <= b["y"] or b["y"] + b["h"] <= a["y"])
             assert apart, f"the labels {a['text']} and {b['text']} overlap"
+    expect(page.locator("path.water").first).to_be_attached()  # the base layers are in
+    expect(page.locator("path.border-line").first).to_be_attached()
     screenshot(page, f"agency-map-county-{'desktop' if device is DESKTOP else 'phone'}")
     assert errors == []
     page.context.close()
@@ -103,7 +105,7 @@ def test_a_click_far_from_any_road_is_refused_at_once(
             r"type a place name\.$"))
         expect(page.locator("#point")).to_have_text("…or click on the map.")
     expect(page.locator("#place")).to_have_attribute("aria-invalid", "true")
-    assert page.locator(".leaflet-marker-icon").count() == 0  # no point was chosen
+    assert page.locator(".leaflet-marker-icon:not(.border-name)").count() == 0  # no point
     screenshot(page, f"agency-map-click-off-road-{lang}")
     # a click next to a road is taken and clears the message
     with server.http("police") as police:
@@ -114,6 +116,7 @@ def test_a_click_far_from_any_road_is_refused_at_once(
     click_at(page, lat, lon)
     expect(page.locator("#point")).to_contain_text("Vald punkt" if lang == "sv" else "Chosen point")
     expect(message).to_have_text("")
+    assert page.locator(".leaflet-marker-icon:not(.border-name)").count() == 1  # its pin
     assert errors == []
     page.context.close()
 
@@ -135,6 +138,7 @@ def test_the_sea_and_lakes_are_drawn_so_the_coast_shows(browser: Any, server: Se
     assert wet(65.5, 22.45) and wet(65.0, 22.8)  # Luleå's archipelago, the Bothnian Bay
     assert not wet(65.584, 22.154) and not wet(67.855, 20.225)  # Luleå, Kiruna
     assert not wet(65.85, 24.2) and not wet(68.35, 17.7)  # Tornio (Finland), Norway
+    assert not wet(65.01, 25.47) and not wet(65.736, 24.564)  # Oulu and Kemi, Finnish shore
     errors: list[str] = []
     page = new_page(browser, DESKTOP, errors)
     open_agency(page, server)
@@ -143,5 +147,32 @@ def test_the_sea_and_lakes_are_drawn_so_the_coast_shows(browser: Any, server: Se
                   ".setView([65.55, 22.2], 10, {animate: false}); }")  # Luleå and its coast
     page.wait_for_timeout(300)
     screenshot(page, "agency-map-coast-lulea")
+    assert errors == []
+    page.context.close()
+
+
+def test_a_place_typed_while_a_click_is_checked_wins(browser: Any, server: Server) -> None:
+    """The road check of a click answers after the person typed a place name: the name stays
+    and the late answer chooses no point (the answer is held back by the test)."""
+    errors: list[str] = []
+    page = new_page(browser, DESKTOP, errors)
+    open_agency(page, server)
+    held: list[Any] = []
+    page.route("**/api/map/reach*", lambda route: held.append(route))
+    with server.http("police") as police:
+        road = police.get("/api/map").json()["roads"][0]["coords"]
+    lat, lon = (road[0][0] + road[1][0]) / 2, (road[0][1] + road[1][1]) / 2
+    page.evaluate("""([lat, lon]) => { document.getElementById('map').maeMap
+        .setView([lat, lon], 9, {animate: false}); }""", [lat, lon])
+    click_at(page, lat, lon)
+    expect(page.locator("#point")).to_have_attribute("data-checking", "true")
+    page.fill("#place", "Kalix")
+    page.wait_for_timeout(200)
+    assert len(held) == 1
+    held[0].continue_()
+    page.wait_for_timeout(500)
+    expect(page.locator("#place")).to_have_value("Kalix")
+    expect(page.locator("#point")).to_have_text("…eller klicka på kartan.")
+    assert page.locator(".leaflet-marker-icon:not(.border-name)").count() == 0
     assert errors == []
     page.context.close()

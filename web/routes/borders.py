@@ -6,10 +6,10 @@ through :mod:`maps.municipalities`; the municipalities that reach into the map's
 simplified (about 300 m) and sent as rings of ``[lat, lon]`` with a point for the name. SCB's
 borders cover land only, so the sea is what lies outside them: ``water`` is the part of the
 map's box (with a margin) outside every municipality that opens onto the box's southern edge
-(the Bothnian Bay; Norway, also outside them, does not reach it), less Finland north of the
-Torne's mouth, plus the lakes the borders leave out. Read once, in a worker thread, then kept
-for the life of the service; empty lists when the borders cannot be read (the map works
-without them).
+(the Bothnian Bay; Norway, also outside them, does not reach it), less Finland east of a rough
+shore line (:data:`FINNISH_SHORE`), plus the lakes the borders leave out. Read once, in a
+worker thread, then kept for the life of the service; empty lists when the borders cannot be
+read (the map works without them).
 """
 
 from __future__ import annotations
@@ -31,10 +31,16 @@ logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/api", tags=["map"])
 SIMPLIFY_DEG = 0.003  # about 300 m north-south: enough for a border line on a county map
 MARGIN_DEG = 0.2
-WATER_MARGIN_DEG = 0.3
-#: North-east of this point (the Torne's mouth at Haparanda, lat, lon) the land outside SCB's
-#: borders is Finland's, not sea.
-FINLAND_FROM = (65.72, 24.14)
+WATER_MARGIN_DEG = 1.5
+#: Finland around the Bothnian Bay, outside SCB's borders but land, not sea: east of a rough
+#: shore (lat, lon) through the Torne's mouth, Kemi, Simo, Ii, Oulu, Raahe, Kalajoki, Kokkola,
+#: Jakobstad and Vaasa (the towns' public coordinates; islands such as Hailuoto are left as
+#: sea). It
+#: starts just inside Haparanda so no gap joins the Finnish bank of the Torne to the sea.
+FINNISH_SHORE = ((70.0, 24.10), (65.86, 24.10), (65.78, 24.16), (65.66, 24.52),
+                 (65.62, 25.00), (65.32, 25.30), (65.03, 25.40), (64.68, 24.48),
+                 (64.26, 23.95), (63.84, 23.10), (63.67, 22.70), (63.10, 21.60),
+                 (62.50, 21.60), (62.50, 32.0), (70.0, 32.0))
 #: Below this share of the map's box on Swedish land, the map is not in Sweden: no water drawn.
 MIN_LAND_SHARE = 0.3
 
@@ -73,7 +79,7 @@ def water_over(graph: RoadGraph) -> list[list[list[list[float]]]]:
     land = shapely.union_all([x.border for x in every if x.border.intersects(box)])
     if shapely.area(shapely.intersection(land, box)) < MIN_LAND_SHARE * shapely.area(box):
         return []
-    finland = shapely.box(FINLAND_FROM[1], FINLAND_FROM[0], e + m + 1, n + m + 1)
+    finland = shapely.Polygon([(lon, lat) for lat, lon in FINNISH_SHORE])
     outside = shapely.difference(shapely.difference(box, land), finland)
     south = shapely.box(w - m - 1, s - m - 1, e + m + 1, s - m + 1e-9)
     sea = [p for p in getattr(outside, "geoms", [outside]) if p.intersects(south)]

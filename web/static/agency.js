@@ -161,7 +161,11 @@ function showPoint() {
 let lookup = 0;
 async function suggestPlaces() {
   const q = $("place").value.trim();
-  if (q) clearPoint();
+  if (q) {
+    clearPoint();
+    clicks += 1; // a map click still being checked is dropped: the name typed wins
+    delete $("point").dataset.checking;
+  }
   const mine = ++lookup;
   if (!q) return;
   await new Promise((r) => setTimeout(r, 150));
