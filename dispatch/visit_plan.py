@@ -23,7 +23,7 @@ from dispatch.command_types import RecordDayPlan
 from dispatch.model import Location
 from dispatch.rota import ShiftBreak, ShiftPattern, occurrence
 from dispatch.state import DispatchState, Unit
-from dispatch.visits import PlannedRoute, PlannedStop, Visit, VisitStatus
+from dispatch.visits import DayPlan, PlannedRoute, PlannedStop, Visit, VisitStatus
 from routing.problems import BreakRule, Plan, PlanProblem, PlanUnit
 from routing.problems import Visit as PlanVisit
 
@@ -31,11 +31,13 @@ if TYPE_CHECKING:
     from routing.plan import UnitState
 
 __all__ = [
+    "REPLAN_CAUSES",
     "DayInput",
     "PlanningConfig",
     "TravelFn",
     "day_input",
     "day_of",
+    "plan_day",
     "record_plan",
     "visits_pushed",
 ]
@@ -242,6 +244,31 @@ def _state(state: DispatchState, unit: Unit, now: datetime, now_s: int, base: in
     if unit.position_at is not None or unit.status.is_free:
         return UnitState(unit.unit_id, place(unit.position), now_s)
     return UnitState(unit.unit_id, base, now_s)
+
+
+#: Causes re-planned from the day's previous plan (:func:`routing.replan`, quick, the visit
+#: under way kept) rather than planned afresh.
+REPLAN_CAUSES = ("unit taken", "visit running long")
+
+
+def plan_day(day: DayInput, cause: str, *, previous: Plan | None, known: DayPlan | None,
+             plan_limit_s: float, replan_limit_s: float, seed: int = 0) -> tuple[Plan, bool]:
+    """The plan of the rest of ``day`` for ``cause``, and whether it was re-planned: from
+    ``previous`` (the last plan solved for this day) when a cause of :data:`REPLAN_CAUSES`
+    asks, else afresh, warm-started from ``known`` (the day's recorded plan). The service's
+    planner and the simulator both plan through it (CPU-bound: the service calls it in a
+    worker thread)."""
+    import routing
+
+    if previous is not None and cause in REPLAN_CAUSES:
+        _, plan = routing.replan(day.problem, previous, day.states, now_s=day.now_s,
+                                 time_limit_s=replan_limit_s, seed=seed)
+        return plan, True
+    rest = routing.rest_of_day(day.problem, day.states, now_s=day.now_s)
+    warm = {r.unit_id: [s.visit_id for s in r.stops] for r in known.routes} \
+        if known is not None else None
+    return routing.plan(rest, time_limit_s=plan_limit_s, seed=seed, initial=warm,
+                        strict=False), False
 
 
 def record_plan(day: DayInput, plan: Plan, *, cause: str) -> RecordDayPlan:

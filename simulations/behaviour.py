@@ -303,8 +303,8 @@ def visit_next(state: DispatchState, unit_id: str, now: datetime, here: Point
     unit = state.units.get(unit_id)
     if unit is None:
         return None, None
-    started = next((v for v in state.visits.values()
-                    if v.status is VisitStatus.STARTED and v.unit_id == unit_id), None)
+    started = next(iter([v for v in state.visits.values()  # a list is quicker to fill
+                         if v.status is VisitStatus.STARTED and v.unit_id == unit_id]), None)
     if unit.callout_id is not None:
         if started is None:
             return None, None

@@ -27,7 +27,7 @@ from dispatch.commands import BookVisit, FinishVisit, MarkVisitNotMet, StartVisi
 from dispatch.errors import DispatchError
 from dispatch.model import Location
 from dispatch.rota import ShiftPattern
-from dispatch.visit_plan import day_input, record_plan
+from dispatch.visit_plan import day_input, plan_day, record_plan
 from dispatch.visits import VisitSource
 from simulations.behaviour import Act, at_base, visit_next
 from simulations.errors import SimulationError
@@ -173,22 +173,22 @@ class FollowUpDesk:
         self.plan("day start")
 
     def plan(self, cause: str) -> None:
-        """Plan (or, when a unit was taken, re-plan) the rest of today and schedule it."""
-        import routing
-
+        """Plan (or, when a unit was taken, re-plan) the rest of today, as the service's
+        planner does (:func:`dispatch.visit_plan.plan_day`), and the crews follow it."""
         sim = self.sim
         now = sim.clock.now()
         day = day_input(sim.state, self.rota, self.tz, now, self._travel)
         if day is None or (not day.visit_ids and day.day not in sim.state.day_plans):
             return
-        if self.previous is not None and self.previous[0] == day.day and cause == "unit taken":
-            _, plan = routing.replan(day.problem, self.previous[1], day.states, now_s=day.now_s,
-                                     time_limit_s=self.spec.replan_limit_s, seed=sim.seed)
+        previous = self.previous
+        plan, replanned = plan_day(
+            day, cause, previous=previous[1] if previous is not None and
+            previous[0] == day.day else None, known=sim.state.day_plans.get(day.day),
+            plan_limit_s=self.spec.plan_limit_s, replan_limit_s=self.spec.replan_limit_s,
+            seed=sim.seed)
+        if replanned:
             self.replans += 1
         else:
-            rest = routing.rest_of_day(day.problem, day.states, now_s=day.now_s)
-            plan = routing.plan(rest, time_limit_s=self.spec.plan_limit_s, seed=sim.seed,
-                                strict=False)
             self.plans += 1
         self.previous = (day.day, plan)
         command = record_plan(day, plan, cause=cause)
@@ -204,10 +204,11 @@ class FollowUpDesk:
         behaviour model says so), and the rest of the day is re-planned if it had visits."""
         sim = self.sim
         self.follow(unit_id)
-        if any(
+        since = (sim.clock.now().astimezone(self.tz).date() - timedelta(days=1)).isoformat()
+        if any(  # yesterday's plan too: a shift may run past midnight
                 r.unit_id == unit_id and any(sim.state.visits[s.visit_id].status.is_open
                                              for s in r.stops)
-                for p in sim.state.day_plans.values() for r in p.routes):
+                for day, p in sim.state.day_plans.items() if day >= since for r in p.routes):
             self.plan("unit taken")
 
     # -- the crews do the visits: the behaviour model's visit_act, as the live demo's crews ----

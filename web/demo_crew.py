@@ -200,10 +200,10 @@ class CrewBot:
             self.job, self.due, self.facility = unit.callout_id, None, None
             self.rolling, self.leg, self.visiting = self.leg is not None, None, None
         await self._move(now)
+        if await self._visits(now):  # first: a visit under way is finished after the shift too
+            return
         if unit.status is UnitStatus.OFF_DUTY:
             await self._off_duty(now)
-            return
-        if await self._visits(now):
             return
         callout = None if unit.callout_id is None else state.callouts[unit.callout_id]
         if callout is None:

@@ -48,7 +48,16 @@ from dispatch.events import (
 from dispatch.model import Location
 from dispatch.rota import ShiftPattern
 from dispatch.state import DispatchState
-from dispatch.visit_plan import DayInput, PlanningConfig, TravelFn, day_input, day_of, record_plan
+from dispatch.visit_plan import (
+    REPLAN_CAUSES,
+    DayInput,
+    PlanningConfig,
+    TravelFn,
+    day_input,
+    day_of,
+    plan_day,
+    record_plan,
+)
 from dispatch.visits import VisitStatus
 from mae.errors import MaeError
 from routing.problems import Plan
@@ -161,6 +170,8 @@ class DayPlanner:
                 until = await asyncio.to_thread(lease.hold)
             except MaeError as exc:  # Redis away: the lease runs out unless renewed in time
                 logger.warning("planner lease not renewed: %s", exc)
+            except Exception:  # an unexpected answer must not end the keeping for good
+                logger.exception("planner lease not renewed")
             else:
                 self._held_until = until
             holding = self.planning_here
@@ -177,7 +188,7 @@ class DayPlanner:
         self._held_until = 0.0
         try:
             await asyncio.to_thread(lease.release)
-        except MaeError as exc:
+        except Exception as exc:  # stopping anyway: it expires on its own
             logger.warning("planner lease not released (it expires): %s", exc)
 
     # -- what changed ------------------------------------------------------------------------
@@ -313,27 +324,18 @@ class DayPlanner:
                now: datetime, travel: TravelFn, previous: tuple[str, Plan] | None,
                cause: str) -> tuple[DayInput, Plan, bool] | None:
         """In a worker thread: the day's problem and its plan (None: no unit works today)."""
-        import routing
-
         day = day_input(state, rota, tz, now, travel, config=self._config)
         if day is None:
             return None
-        if previous is not None and previous[0] == day.day and cause in (
-                "unit taken", "visit running long"):
-            _, plan = routing.replan(day.problem, previous[1], day.states, now_s=day.now_s,
-                                     time_limit_s=self.replan_limit_s, seed=self._seed)
-            return day, plan, True
-        rest = routing.rest_of_day(day.problem, day.states, now_s=day.now_s)
-        known = state.day_plans.get(day.day)
-        warm = {r.unit_id: [s.visit_id for s in r.stops] for r in known.routes} \
-            if known is not None else None
-        plan = routing.plan(rest, time_limit_s=self.plan_limit_s, seed=self._seed,
-                            initial=warm, strict=False)
-        return day, plan, False
+        plan, replanned = plan_day(
+            day, cause, previous=previous[1] if previous is not None and
+            previous[0] == day.day else None, known=state.day_plans.get(day.day),
+            plan_limit_s=self.plan_limit_s, replan_limit_s=self.replan_limit_s, seed=self._seed)
+        return day, plan, replanned
 
 
 #: Causes re-planned at once (from the previous plan), without waiting for more changes.
-_URGENT = ("unit taken", "visit running long")
+_URGENT = REPLAN_CAUSES
 
 
 def _main_cause(causes: Sequence[str]) -> str:

@@ -335,8 +335,8 @@ class HealthOut(BaseModel):
                                  "closed callouts wait for it, about a second)")
     planning: Literal["here", "elsewhere", "off"] = Field(
         default="off", description="who plans the day's follow-up visits: this instance, "
-        "another one (it holds the planner lease on the shared Redis store), or nobody here "
-        "(MAE_PLANNING=false)")
+        "another one (it holds the planner lease on the shared Redis store; while Redis does "
+        "not answer, possibly none until it does), or nobody here (MAE_PLANNING=false)")
 
 
 class ReplayOut(BaseModel):

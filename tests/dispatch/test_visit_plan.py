@@ -264,3 +264,34 @@ def test_a_visit_under_way_outweighs_one_a_dispatcher_pinned_to_the_same_unit() 
         assert run(state, log, record_plan(day, plan, cause="re-plan"), now)
         check_once(state, day)
     assert state.planned_unit("V000005") == "U2" and state.planned_unit("V000001") == "U1"
+
+
+def test_plan_day_re_plans_from_the_previous_plan_only_when_a_unit_is_taken_or_runs_long() -> None:
+    """The one choice the service's planner and the simulator share (``plan_day``): a unit
+    taken or a visit running long re-plans from the day's previous plan; anything else, or no
+    previous plan, plans the rest of the day afresh, warm-started from the recorded routes.
+    Every plan it gives holds each open visit once."""
+    from dispatch.commands import RecordDayPlan
+    from dispatch.visit_plan import plan_day, record_plan
+
+    state, log = setup()
+    for command in (visit(0, 9, 3), visit(1, 10, 3), visit(2, 12, 4)):
+        assert run(state, log, command, NOW)
+    day = day_input(state, ROTA, UTC, NOW, km_travel)
+    assert day is not None
+    limits = {"plan_limit_s": 0.05, "replan_limit_s": 0.05}
+    first, again = plan_day(day, "day start", previous=None, known=None, **limits)
+    assert not again
+    command: RecordDayPlan = record_plan(day, first, cause="day start")
+    assert run(state, log, command, NOW)
+    check_once(state, day)
+    for cause, previous, replanned in (("unit taken", first, True),
+                                       ("visit running long", first, True),
+                                       ("visits changed", first, False),
+                                       ("unit taken", None, False)):
+        plan, was = plan_day(day, cause, previous=previous, known=state.day_plans[day.day],
+                             **limits)
+        assert was is replanned, cause
+        ids = [s.visit_id for r in plan.routes for s in r.stops] + [*plan.postponed,
+                                                                    *plan.unplaced]
+        assert sorted(ids) == sorted(day.visit_ids), cause

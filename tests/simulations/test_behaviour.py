@@ -336,3 +336,6 @@ def test_a_crew_whose_shift_ends_during_a_visit_still_finishes_it() -> None:
     assert state.units["U1"].status is UnitStatus.OFF_DUTY
     act = visit_act(state, "U1", h(19.25), there)
     assert act is not None and act.commands == (FinishVisit("V000001", "U1"),)
+    assert run(state, log, act.commands[0], h(19.25))  # the core takes it off duty too
+    assert state.visits["V000001"].status.value == "done"
+    assert visit_act(state, "U1", h(19.3), there) is None  # off duty: nothing more

@@ -232,8 +232,10 @@ def wait_healthy(base: str, *, timeout_s: float = 60.0, proc: subprocess.Popen[b
 
 
 def serve_app(app: Any, port: int, db: Path, tokens: dict[str, str], *,
-              join_timeout_s: float = 10.0) -> Server:
-    """Run ``app`` with uvicorn in a daemon thread on ``port`` until it answers /api/health."""
+              join_timeout_s: float = 30.0) -> Server:
+    """Run ``app`` with uvicorn in a daemon thread on ``port`` until it answers /api/health.
+    Stopping it must finish within ``join_timeout_s`` (generous: a stop writes a snapshot and
+    waits for the planner and the writer, and CI machines are shared)."""
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                             ws_per_message_deflate=False, lifespan="on")
     server = uvicorn.Server(config)

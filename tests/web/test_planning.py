@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, timedelta
+from pathlib import Path
 from typing import Any
 
 from dispatch.commands import Assign, Command, ReceiveAlarm, StartVisit, decide
@@ -19,6 +20,7 @@ from dispatch.model import Agency, Alarm, Category, Priority
 from dispatch.state import DispatchState
 from tests.dispatch.test_state import run
 from tests.dispatch.test_visit_plan import NOW, ROTA, TOWNS, km_travel, setup, visit
+from tests.redis_server import RedisServer
 from tests.web.conftest import ManualClock
 from web.planning import DayPlanner
 from web.redis_lease import RedisLease
@@ -221,3 +223,34 @@ def test_without_a_lease_the_one_instance_always_plans() -> None:
         await asyncio.gather(task, return_exceptions=True)
 
     asyncio.run(scenario())
+
+
+def test_a_planner_that_cannot_renew_its_lease_stops_planning_until_redis_is_back(
+        redis_folder: Path) -> None:
+    """Redis away: the lease cannot be renewed, so the holder stops counting itself the
+    planner before the lease could pass to another; once Redis answers it takes it again."""
+    server = RedisServer(redis_folder).start()
+    try:
+        async def scenario() -> None:
+            state, log = booked_day()
+            a = planner_on(state, log, ManualClock(NOW))
+            a.lease = RedisLease(server.url(), "planner", ttl_s=0.6, holder="a")
+            task = asyncio.create_task(a.run())
+            await until(lambda: len(a.runs) == 1)
+            server.stop()
+            await until(lambda: a.status == "elsewhere")
+            assert run(state, log, visit(3, 12, 4), NOW)  # a change to plan for
+            a.notice(log[-1:])
+            await asyncio.sleep(0.5)
+            assert len(a.runs) == 1 and a.running  # not the planner now: no plan
+            server.start()
+            await until(lambda: len(a.runs) == 2)  # holds the lease again: plans at once
+            assert a.runs[1].cause == "planner took over" and a.status == "here"
+            day = state.day_plans["2026-01-15"]
+            assert "V000005" in [*day.planned_ids(), *day.postponed, *day.unplaced]
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+        asyncio.run(scenario())
+    finally:
+        server.stop()
