@@ -55,6 +55,7 @@ export const ERROR_TEXTS = {
     "field.latest_start": "Senast",
     "field.duration_min": "Längd",
     "field.token": "Token",
+    "field.name": "Uppspelningslogg",
   },
   en: {
     "error.unauthorized": "unknown or revoked token",
@@ -106,6 +107,7 @@ export const ERROR_TEXTS = {
     "field.latest_start": "Latest",
     "field.duration_min": "Duration",
     "field.token": "Token",
+    "field.name": "Replay log",
   },
 };
 
