@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-from routing.errors import InfeasibleProblem, InvalidPlan, InvalidProblem
+from routing.errors import InfeasibleProblem, InvalidPlan, InvalidProblem, SolverFailed
 from routing.location import (
     LocationProblem,
     LocationResult,
@@ -375,7 +375,14 @@ def test_a_solve_cut_short_by_the_time_limit_states_its_gap() -> None:
     cars = reach[sets].sum(axis=1)  # [base set, point]: cars in reach
     best = float(((1 - 0.4**cars) * weight).sum(axis=1).max())
 
-    result = solve(problem, time_limit_s=0.2)
+    for limit in (0.2, 0.5, 1.0):  # on a loaded machine 0.2 s may not reach a first answer
+        try:
+            result = solve(problem, time_limit_s=limit)
+            break
+        except SolverFailed as exc:
+            assert "no staffing found" in str(exc)
+    else:
+        pytest.fail("no answer within 1 s")
     assert not result.optimal
     assert result.objective == pytest.approx(covered_by_hand(problem, result.staffing))
     assert result.objective <= best + 1e-6
