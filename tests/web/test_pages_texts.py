@@ -6,13 +6,17 @@ English sentence to the page outside the text tables."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.web.conftest import Server, screenshot
+from tests.web.conftest import ManualClock, Server, free_port, make_tokens, screenshot, serve_app
 from tests.web.test_pages_crew import BASE, WAIT_MS
+from web.app import create_app
+from web.settings import Settings
 
 STATIC = Path(__file__).resolve().parents[2] / "web" / "static"
 PAGES = {  # page: (path, token, language switch, what shows it is up)
@@ -168,3 +172,284 @@ def test_pages_busy_with_a_callout_show_no_swedish_in_english(browser: Any, serv
         assert left == [], f"{name} in English still shows Swedish: {left}"
         context.close()
     assert errors == []
+
+
+# -- every dialog and state, in English and in Swedish ---------------------------------------
+
+#: Everything a person can read on the page: the text, the options of visible lists and the
+#: titles, placeholders and labels of visible elements (not the language switch, which names
+#: the other language on purpose).
+SHOWN_JS = """() => {
+  const parts = [document.body.innerText];
+  const seen = (el) => !el.checkVisibility || el.checkVisibility();
+  for (const sel of document.querySelectorAll('select')) {
+    if (seen(sel)) for (const o of sel.options) parts.push(o.textContent);
+  }
+  for (const el of document.querySelectorAll('[title], [placeholder], [aria-label]')) {
+    if (!seen(el) || el.closest('#lang, #lang-toggle, .leaflet-control')) continue;
+    for (const a of ['title', 'placeholder', 'aria-label']) {
+      if (el.getAttribute(a)) parts.push(el.getAttribute(a));
+    }
+  }
+  return parts.join('\\n');
+}"""
+#: A code as the server sends it (``agitation_violence_risk``, ``not_needed``): never shown.
+RAW_CODE = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b")
+#: Common Swedish and English words that are no name: a page in the other language shows none
+#: (place, unit and facility names are data and contain none of them).
+SV_WORDS = re.compile(r"\b(och|inte|för|från|eller|till|med|är|på|vid|väntar|enhet|uppdrag|"
+                      r"saknas|måste|ingen|inga|väg|orsak|meddelande|besök)\b", re.IGNORECASE)
+EN_WORDS = re.compile(r"\b(the|and|with|from|waiting|unit|callout|not|road|reason|message|"
+                      r"visit|unknown|please|sent|cancel(?:led)?)\b", re.IGNORECASE)
+
+
+def english_only(tables: dict[str, dict[str, str]]) -> list[str]:
+    """The literal parts of English texts that no Swedish text has: what a Swedish page must
+    not show."""
+    return swedish_only({"sv": tables["en"], "en": tables["sv"]})
+
+
+class Reader:
+    """Reads a page in one language at each state a test brings it to and notes every text of
+    the other language, every word of it outside the tables and every raw code shown."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+        self.problems: list[str] = []
+
+    def check(self, page: Any, state: str, *, extra: str = "") -> None:
+        page.wait_for_timeout(150)  # a redraw after the last action
+        tables = page.evaluate(TABLES_JS)
+        shown = page.evaluate(SHOWN_JS) + "\n" + extra
+        other = swedish_only(tables) if self.lang == "en" else english_only(tables)
+        words = SV_WORDS if self.lang == "en" else EN_WORDS
+        left = [part for part in other if part in shown]
+        left += sorted({f"word {m.group(0)!r} in {line.strip()[:80]!r}"
+                        for line in shown.splitlines() for m in words.finditer(line)})
+        left += sorted({f"code {m.group(0)!r}" for m in RAW_CODE.finditer(shown)})
+        left += sorted({f"unfilled {m.group(0)!r}" for m in re.finditer(r"\{\w+\}", shown)})
+        if left:
+            self.problems.append(f"{state} ({self.lang}): {left}")
+        screenshot(page, f"texts-{state}-{self.lang}")
+
+    def done(self) -> None:
+        assert self.problems == [], "\n".join(self.problems)
+
+
+def in_language(browser: Any, lang: str, device: dict[str, Any], errors: list[str]) -> Any:
+    """A page in a context whose stored language choice is ``lang`` before any script runs."""
+    context = browser.new_context(**device, locale="sv-SE", timezone_id="Europe/Stockholm",
+                                  geolocation=BASE, permissions=["geolocation"])
+    context.add_init_script(f"localStorage.setItem('mae.lang', '{lang}')")
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    return page
+
+
+MORNING = datetime(2026, 1, 15, 7, 0, tzinfo=UTC)  # 08:00 in Stockholm
+DESKTOP = {"viewport": {"width": 1440, "height": 900}}
+
+
+@pytest.fixture
+def morning(tmp_path: Path) -> Iterator[Server]:
+    """A service at 08:00 that plans the day's visits quickly, with one visit booked."""
+    db = tmp_path / "texts.sqlite3"
+    port = free_port()
+    app = create_app(Settings(database=db, port=port, demo_units=True, tick_interval_s=0.2,
+                              ack_timeout_s=3600, plan_time_limit_s=0.3,
+                              replan_time_limit_s=0.2), clock=ManualClock(MORNING))
+    srv = serve_app(app, port, db, make_tokens(db))
+    with srv.http("psychiatry") as c:
+        booked = c.post("/api/visits", json={
+            "patient_ref": "P-101", "location": {"place": "Luleå"}, "duration_min": 45,
+            "earliest_start": "2026-01-15T09:00:00+01:00",
+            "latest_start": "2026-01-15T12:00:00+01:00"})
+        assert booked.status_code == 201, booked.text
+    yield srv
+    srv.stop()
+
+
+def raise_on(server: Server, agency: str, **alarm: Any) -> str:
+    sock = server.socket("/ws/agency", agency)
+    sock.ready()
+    reply = sock.request({"type": "alarm", **alarm})
+    sock.close()
+    assert reply["type"] == "alarm_ack", reply
+    return str(reply["callout_id"])
+
+
+@pytest.mark.parametrize("lang", ["en", "sv"])
+def test_every_dispatcher_dialog_and_state_is_in_one_language(
+    browser: Any, morning: Server, lang: str
+) -> None:
+    """The board with an alarm just in (sound switch, title), a callout selected (merge list,
+    recommendations), the toast after assigning, a unit's detail, the message dialog and a
+    crew's message, the assist alarm, the cancel form's errors and its confirmation, the toast
+    and reopen offer after it, the history (search, no match, a callout's full timeline) and
+    the visit pin form: each shows only the page's language and no raw code."""
+    reader, errors = Reader(lang), []
+    page = in_language(browser, lang, DESKTOP, errors)
+    page.goto(f"{morning.base}/dispatch#token={morning.tokens['dispatcher']}")
+    page.wait_for_selector("#conn[data-state=open]", state="attached")
+    page.wait_for_selector("#visits-board .seg.visit", state="attached")
+    reader.check(page, "dispatcher-sound-blocked")
+
+    first = raise_on(morning, "police", reference="T-1", priority=1,
+                     category="agitation_violence_risk", location={"place": "Boden"},
+                     police_on_scene=True, callback="+46701234567")
+    page.wait_for_selector(f"#queue [data-callout='{first}']")
+    second = raise_on(morning, "ambulance", reference="T-2", priority=2,
+                      category="intoxication_psychiatric", location={"place": "Luleå"})
+    page.wait_for_selector(f"#queue [data-callout='{second}']")
+    reader.check(page, "dispatcher-new-alarm")
+
+    page.click(f"#queue [data-callout='{first}']")
+    page.wait_for_selector("#recs li[data-unit='MAE-SUNDERBY']")
+    page.wait_for_selector("#merge-with option", state="attached")
+    reader.check(page, "dispatcher-selected")
+    page.locator("#recs li[data-unit='MAE-SUNDERBY']").get_by_role("button").click()
+    page.wait_for_selector("#toast:not([hidden])")
+    reader.check(page, "dispatcher-assigned-toast")
+
+    page.click("[data-unit-open='MAE-PITEA']")
+    page.wait_for_selector(".leaflet-tooltip")
+    reader.check(page, "dispatcher-unit-detail")
+
+    page.click("#units [data-unit-message='MAE-SUNDERBY']")
+    page.wait_for_selector("#message-dialog[open]")
+    reader.check(page, "dispatcher-message-dialog")
+    page.fill("#message-text", "5 min")
+    page.click("#message-send")
+    page.wait_for_selector("#message-dialog:not([open])", state="attached")
+    crew = morning.socket("/ws/crew", "crew_sun")
+    crew.ready()
+    assert crew.request({"type": "message", "text": "OK"})["type"] == "ok"
+    page.wait_for_selector(".alert-banner.message")
+    assert crew.request({"type": "assist", "lat": 65.67, "lon": 21.98})["type"] == "ok"
+    page.wait_for_selector(".alert-banner.assist")
+    crew.close()
+    reader.check(page, "dispatcher-messages-and-assist")
+
+    page.click(f"#queue [data-callout='{second}']")
+    page.wait_for_selector("#detail-title")
+    page.click("#cancel")
+    page.wait_for_function("() => document.querySelector('#cancel-error').textContent !== ''")
+    reader.check(page, "dispatcher-cancel-no-reason")
+    page.select_option("#cancel-code", "other")
+    page.click("#cancel")
+    reader.check(page, "dispatcher-cancel-other-empty")
+    page.select_option("#cancel-code", "patient_not_found")
+    page.click("#cancel")
+    page.wait_for_selector("#cancel-confirm[open]")
+    reader.check(page, "dispatcher-cancel-confirm")
+    page.click("#cancel-yes")
+    page.wait_for_selector("#reopen-box:not([hidden])")
+    reader.check(page, "dispatcher-cancelled-reopen")
+
+    page.click("#history-button")
+    page.wait_for_selector(f"#history-results tr[data-callout='{second}']")
+    reader.check(page, "dispatcher-history")
+    page.fill("#history-q", "zzz")
+    page.click("#history-form button[type=submit]")
+    page.wait_for_selector(f"#history-results tr[data-callout='{second}']", state="detached")
+    reader.check(page, "dispatcher-history-no-match")
+    page.fill("#history-q", "")
+    page.click("#history-form button[type=submit]")
+    page.click(f"#history-results tr[data-callout='{second}']")
+    page.wait_for_selector("#timeline li[data-type=CalloutCancelled]")
+    reader.check(page, "dispatcher-history-timeline")
+
+    page.click("#detail-close")
+    page.click("#visits-board .seg.visit")
+    page.wait_for_selector("#visits-board .visit-pin-unit")
+    reader.check(page, "dispatcher-visit-pin")
+    page.select_option("#visits-board .visit-pin-unit", "MAE-PITEA")
+    page.click("#visits-board .visit-pin-button")
+    page.wait_for_selector("#visits-board .visit-pin-status:not(:empty)")
+    reader.check(page, "dispatcher-visit-pinned")
+    page.context.close()
+    assert errors == []
+    reader.done()
+
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+
+
+@pytest.mark.parametrize("lang", ["en", "sv"])
+def test_every_crew_dialog_and_state_is_in_one_language(
+    browser: Any, morning: Server, lang: str
+) -> None:
+    """The phone with its day's visits, then a job that re-plans them (flagged), the route's
+    steps, the assist button's question, the outcome form (kinds, facility, care questions, its
+    error), a message from dispatch, the logout question and the notice of a cancelled job:
+    each shows only the page's language and no raw code."""
+    reader, errors, asked = Reader(lang), [], []
+
+    def answer(dialog: Any) -> None:
+        asked.append(dialog.message)
+        dialog.dismiss()
+
+    page = in_language(browser, lang, PHONE, errors)
+    page.goto(f"{morning.base}/crew#token={morning.tokens['crew_sun']}")
+    page.wait_for_function("() => window.maeCrew && window.maeCrew.ready")
+    page.wait_for_selector("#visits-panel li.visit-item")
+    page.click("#visits-panel li.visit-item button.visit-route")
+    page.wait_for_selector("#visits-panel .visit-steps li")
+    reader.check(page, "crew-visits")
+
+    cid = raise_on(morning, "police", reference="T-1", priority=1,
+                   category="agitation_violence_risk", location={"place": "Boden"},
+                   police_on_scene=True, callback="+46701234567")
+    desk = morning.socket("/ws/dispatch", "dispatcher")
+    desk.ready()
+    assert desk.request({"type": "assign", "callout_id": cid,
+                         "unit_id": "MAE-SUNDERBY"})["type"] == "ok"
+    page.wait_for_selector("#ack")
+    page.wait_for_selector("#steps li")
+    page.wait_for_selector("#visits-panel .visits-changed")
+    reader.check(page, "crew-job-and-replan")
+    # A numbered road is said in the page's language; a signed one (E4) stays as it is.
+    roads = page.locator("#steps li[data-kind] strong").all_text_contents()
+    assert ("road 97" if lang == "en" else "väg 97") in roads, roads
+
+    page.once("dialog", answer)
+    page.click("#assist")
+    assert desk.request({"type": "cancel", "callout_id": cid,
+                         "code": "other_agency"})["type"] == "ok"
+    page.wait_for_selector(f".crew-notice:has-text('{cid}')")
+    reader.check(page, "crew-cancel-notice", extra="\n".join(asked))
+
+    second = raise_on(morning, "ambulance", reference="T-2", priority=2,
+                      category="intoxication_psychiatric", location={"place": "Boden"})
+    assert desk.request({"type": "assign", "callout_id": second,
+                         "unit_id": "MAE-SUNDERBY"})["type"] == "ok"
+    page.click("#ack")
+    page.click("[data-status=en_route]")
+    page.wait_for_function(
+        "() => document.querySelector('[data-status=on_scene]').disabled === false")
+    page.click("[data-status=on_scene]")
+    page.wait_for_selector("#outcome-panel", state="visible")
+    page.click("#outcome-form button[type=submit]")
+    page.wait_for_function(
+        "() => document.querySelector('#outcome-kind-error').textContent !== ''")
+    reader.check(page, "crew-outcome-form")
+    page.click("[data-status=transporting]")
+    page.wait_for_selector("#facility-box", state="visible")
+    reader.check(page, "crew-transporting")
+
+    assert desk.request({"type": "message", "unit_id": "MAE-SUNDERBY",
+                         "text": "5 min"})["type"] == "ok"
+    page.wait_for_selector("#message-list li")
+    page.fill("#message-text", "OK")
+    page.click("#message-form button[type=submit]")
+    page.wait_for_function("() => document.querySelectorAll('#message-list li').length >= 2")
+    asked.clear()
+    page.once("dialog", answer)
+    page.click("#logout")
+    reader.check(page, "crew-messages", extra="\n".join(asked))
+    assert len(asked) == 1
+    desk.close()
+    page.context.close()
+    assert errors == []
+    reader.done()

@@ -3,6 +3,7 @@
 import { t, lang } from "/static/lib/i18n.js";
 import { addRoads } from "/static/lib/roads.js";
 import { formatStockholm } from "/static/lib/time.js";
+import { roadName } from "/static/lib/vocab.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -24,6 +25,16 @@ export function fmtKm(metres) {
 export function fmtDist(metres) {
   if (metres >= 950) return `${fmtKm(metres)} km`;
   return `${Math.max(0, Math.round((metres || 0) / 10) * 10)} m`;
+}
+
+/** A route step in the page's words: [what (the road, or start / arrive), how far and long]. */
+export function stepParts(s) {
+  if (s.kind === "depart" || s.kind === "arrive") {
+    const offRoad = s.distance_m >= 1;
+    return [t(`route.${s.kind}${offRoad ? ".offroad" : ""}`, { dist: fmtDist(s.distance_m) }), ""];
+  }
+  return [roadName(t, s.road) || t("route.unnamed"),
+    t("route.leg", { dist: fmtDist(s.distance_m), min: Math.max(1, Math.round(s.duration_s / 60)) })];
 }
 
 function fill(el, parts) {
@@ -166,16 +177,12 @@ export class RouteView {
       stepsEl.replaceChildren(...route.steps.map((s) => {
         const li = document.createElement("li");
         li.dataset.kind = s.kind || "road";
+        const [what, how] = stepParts(s);
         const head = document.createElement("strong");
+        head.textContent = what;
         const dist = document.createElement("span");
         dist.className = "step-dist";
-        if (s.kind === "depart" || s.kind === "arrive") {
-          const offRoad = s.distance_m >= 1;
-          head.textContent = t(`route.${s.kind}${offRoad ? ".offroad" : ""}`, { dist: fmtDist(s.distance_m) });
-        } else {
-          head.textContent = s.road || t("route.unnamed");
-          dist.textContent = t("route.leg", { dist: fmtDist(s.distance_m), min: Math.max(1, Math.round(s.duration_s / 60)) });
-        }
+        dist.textContent = how;
         li.append(head, " ", dist);
         return li;
       }));

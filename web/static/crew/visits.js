@@ -7,7 +7,8 @@
 import { register, t } from "/static/lib/i18n.js";
 import { api } from "/static/lib/session.js";
 import { errorText } from "/static/lib/errors.js";
-import { fmtTime } from "/static/crew/jobview.js";
+import { fmtKm, fmtTime, stepParts } from "/static/crew/jobview.js";
+import { planCause } from "/static/lib/vocab.js";
 
 register({
   sv: {
@@ -82,18 +83,18 @@ export class CrewVisits {
     this.unitId = null;
     this.token = null;
     this.data = { route: null, visits: {}, flag: null, changed: [] };
-    this.directions = new Map(); // visit id -> lines to show (asked for, not stored)
+    this.directions = new Map(); // visit id -> its lines in the page's language (not stored)
   }
 
   /** The road route from the unit to a visit, as lines of steps under it. */
   async showRoute(visitId) {
     try {
       const r = await api(`/api/visits/${encodeURIComponent(visitId)}/route`, { token: this.token });
-      this.directions.set(visitId, [
-        t("visits.route_total", { km: (r.distance_m / 1000).toFixed(1), min: Math.round(r.duration_s / 60) }),
-        ...r.steps.map((s) => s.text)]);
+      this.directions.set(visitId, () => [
+        t("visits.route_total", { km: fmtKm(r.distance_m), min: Math.round(r.duration_s / 60) }),
+        ...r.steps.map((s) => stepParts(s).filter(Boolean).join(" "))]);
     } catch (exc) {
-      this.directions.set(visitId, [t("visits.route_error", { message: errorText(exc) })]);
+      this.directions.set(visitId, () => [t("visits.route_error", { message: errorText(exc) })]);
     }
     this.render();
   }
@@ -190,7 +191,7 @@ export class CrewVisits {
     if (this.data.flag) {
       const box = el("div", "visits-changed notice warn");
       box.setAttribute("role", "alert");
-      box.append(el("span", "", t("visits.changed", { cause: this.data.flag })));
+      box.append(el("span", "", t("visits.changed", { cause: planCause(t, this.data.flag) })));
       const ok = el("button", "visits-seen", t("visits.seen"));
       ok.type = "button";
       ok.addEventListener("click", () => this.seen());
@@ -243,7 +244,7 @@ export class CrewVisits {
       const lines = this.directions.get(stop.visit_id);
       if (lines) {
         const steps = el("ol", "visit-steps");
-        for (const line of lines) steps.append(el("li", "", line));
+        for (const line of lines()) steps.append(el("li", "", line));
         li.append(steps);
       }
       list.append(li);

@@ -7,6 +7,7 @@ import { api } from "/static/lib/session.js";
 import { errorText } from "/static/lib/errors.js";
 import { fromStockholmLocal, toStockholmLocal } from "/static/lib/time.js";
 import { fmtTime } from "./format.js";
+import { planCause } from "/static/lib/vocab.js";
 
 register({
   sv: {
@@ -27,11 +28,6 @@ register({
     "visits.pin": "Lås",
     "visits.cancel": "Avboka",
     "visits.pinned": "Besök {id} låst.",
-    "visits.cause.day start": "dagens start",
-    "visits.cause.visits changed": "besök ändrade",
-    "visits.cause.units changed": "enheter ändrade",
-    "visits.cause.unit taken": "enhet tagen till akut uppdrag",
-    "visits.cause.visit running long": "besök drar över",
   },
   en: {
     "visits.title": "Today's visits",
@@ -51,11 +47,6 @@ register({
     "visits.pin": "Pin",
     "visits.cancel": "Cancel visit",
     "visits.pinned": "Visit {id} pinned.",
-    "visits.cause.day start": "start of the day",
-    "visits.cause.visits changed": "visits changed",
-    "visits.cause.units changed": "units changed",
-    "visits.cause.unit taken": "unit taken for an acute callout",
-    "visits.cause.visit running long": "a visit running long",
   },
 });
 
@@ -65,11 +56,6 @@ const BUSY_MS = 90 * 60 * 1000;
 const VISIT_EVENTS = new Set(["VisitBooked", "VisitMoved", "VisitPinned", "VisitCancelled", "VisitStarted",
   "VisitDone", "VisitNotMet", "DayPlanned", "UnitAssigned", "OutcomeRecorded"]);
 
-/** Why the day was planned again, in the page's words (the planner's cause, as logged). */
-function causeText(cause) {
-  const key = `visits.cause.${cause || ""}`;
-  return !cause ? "–" : t(key) !== key ? t(key) : cause;
-}
 
 function el(tag, cls, text) {
   const node = document.createElement(tag);
@@ -138,7 +124,7 @@ export class VisitsBoard {
     if (!plan) return;
     if (plan.revision) {
       root.append(el("p", "muted visits-plan", t("visits.plan", {
-        rev: plan.revision, cause: causeText(plan.cause), at: plan.planned_at ? fmtTime(plan.planned_at) : "",
+        rev: plan.revision, cause: planCause(t, plan.cause), at: plan.planned_at ? fmtTime(plan.planned_at) : "",
       })));
     }
     if (plan.routes.length) this._timeline(plan);

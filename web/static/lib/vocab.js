@@ -41,6 +41,13 @@ export const VOCAB = {
     "outcome.referred_primary_care": "Hänvisad till primärvården",
     "outcome.referred_social_services": "Hänvisad till socialtjänsten",
     "outcome.no_patient_contact": "Ingen patientkontakt",
+    "plan.cause.day start": "dagens start",
+    "plan.cause.visits changed": "besök ändrade",
+    "plan.cause.units changed": "enheter ändrade",
+    "plan.cause.unit taken": "enhet tagen till akut uppdrag",
+    "plan.cause.visit running long": "besök drar över",
+    "plan.cause.re-plan": "ny planering",
+    "road.number": "väg {n}",
   },
   en: {
     "conn.open": "Connected",
@@ -80,6 +87,13 @@ export const VOCAB = {
     "outcome.referred_primary_care": "Referred to primary care",
     "outcome.referred_social_services": "Referred to social services",
     "outcome.no_patient_contact": "No patient contact",
+    "plan.cause.day start": "start of the day",
+    "plan.cause.visits changed": "visits changed",
+    "plan.cause.units changed": "units changed",
+    "plan.cause.unit taken": "unit taken for an acute callout",
+    "plan.cause.visit running long": "a visit running long",
+    "plan.cause.re-plan": "re-planned",
+    "road.number": "road {n}",
   },
 };
 
@@ -90,6 +104,21 @@ export const CANCEL_CODES = ["not_needed", "duplicate", "other_agency", "patient
 export function cancelReason(t, ev) {
   const parts = [ev.code ? t(`cancel.code.${ev.code}`) : "", ev.reason || ""].filter(Boolean);
   return parts.join(": ") || "–";
+}
+
+/** Why the day's visits were planned again (the planner's logged cause), in the page's words. */
+export function planCause(t, cause) {
+  if (!cause) return "–";
+  const key = `plan.cause.${cause}`;
+  const text = t(key);
+  return text !== key ? text : cause;
+}
+
+/** A road's name as the map gives it; the generic "väg N" (a numbered road) is said in the
+ * page's language ("road 97"), a signed or named road (E4, Storgatan) stays as it is. */
+export function roadName(t, name) {
+  const m = /^väg (\d+)$/.exec(name || "");
+  return m ? t("road.number", { n: m[1] }) : name;
 }
 
 register(VOCAB);
