@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 
 from tests.web.conftest import ManualClock, Server, free_port, make_tokens, screenshot, serve_app
+from tests.web.test_pages_agency import fill_alarm, open_agency
+from tests.web.test_pages_agency_map import SEA, click_at
 from tests.web.test_pages_crew import BASE, WAIT_MS
 from web.app import create_app
 from web.settings import Settings
@@ -450,6 +452,57 @@ def test_every_crew_dialog_and_state_is_in_one_language(
     reader.check(page, "crew-messages", extra="\n".join(asked))
     assert len(asked) == 1
     desk.close()
+    page.context.close()
+    assert errors == []
+    reader.done()
+
+
+@pytest.mark.parametrize("lang", ["en", "sv"])
+def test_every_agency_message_and_list_is_in_one_language(
+    browser: Any, morning: Server, lang: str
+) -> None:
+    """The agency's alarm list with a callout's status, the form's checks before sending, an
+    unknown place, a map click far from any road, the visit form's errors and the visit list:
+    each shows only the page's language and no raw code."""
+    reader, errors = Reader(lang), []
+    raise_on(morning, "psychiatry", reference="T-1", priority=2, category="worried_relative",
+             location={"place": "Boden"})
+    page = in_language(browser, lang, {"viewport": {"width": 1280, "height": 1000}}, errors)
+    open_agency(page, morning, "psychiatry")
+    page.wait_for_selector("#alarms li")
+    page.wait_for_selector("#visit-list li")
+    reader.check(page, "agency-lists")
+    page.click("#submit")
+    page.wait_for_function("() => document.querySelector('#err-priority').textContent !== ''")
+    reader.check(page, "agency-form-checked")
+    fill_alarm(page)
+    page.fill("#note", "")
+    page.fill("#place", "Atlantis")
+    page.click("#submit")
+    page.wait_for_function("() => document.querySelector('#err-location').textContent"
+                           ".includes('Atlantis')")
+    reader.check(page, "agency-unknown-place")
+    page.fill("#place", "")
+    page.evaluate("""([lat, lon]) => { document.getElementById('map').maeMap
+        .setView([lat, lon], 8, {animate: false}); }""", list(SEA))
+    click_at(page, *SEA)
+    page.wait_for_selector("#place[aria-invalid=true]")
+    reader.check(page, "agency-map-click-refused")
+    page.click("#visit-book")
+    page.wait_for_function("() => document.querySelector('#visit-error').textContent !== ''")
+    assert page.text_content("#visit-error") == (  # not sent: the empty field is named
+        "Patient reference: is missing or has the wrong form." if lang == "en"
+        else "Patientreferens: saknas eller har fel form.")
+    reader.check(page, "agency-visit-form-checked")
+    page.fill("#visit-ref", "P-102")
+    page.fill("#visit-place", "Atlantis")
+    page.fill("#visit-from", "2026-01-15T10:00")
+    page.fill("#visit-to", "2026-01-15T12:00")
+    before = page.text_content("#visit-error")
+    page.click("#visit-book")
+    page.wait_for_function("t => !['', t].includes("
+                           "document.querySelector('#visit-error').textContent)", arg=before)
+    reader.check(page, "agency-visit-unknown-place")
     page.context.close()
     assert errors == []
     reader.done()

@@ -136,6 +136,13 @@ async function book(tok) {
     competences: $("visit-doctor").checked ? ["doctor"] : [],
     postponable: $("visit-postponable").checked,
   };
+  // An incomplete form is not sent: the first empty field is named in the server's words.
+  const missing = [["patient_ref", body.patient_ref], ["location", body.location.place],
+    ["earliest_start", from], ["latest_start", to]].find(([, value]) => !value);
+  if (missing) {
+    err.textContent = errorText({ error: "invalid_request", field: missing[0] });
+    return;
+  }
   try {
     const ack = await api("/api/visits", { method: "POST", body, token: tok });
     $("visit-ok").textContent = t("visit.booked", { id: ack.visit_id });
