@@ -13,10 +13,12 @@ from typing import Any
 
 import pytest
 
+from tests.dispatch._stats_month import MONTH
 from tests.web.conftest import ManualClock, Server, free_port, make_tokens, screenshot, serve_app
 from tests.web.test_pages_agency import fill_alarm, open_agency
 from tests.web.test_pages_agency_map import SEA, click_at
 from tests.web.test_pages_crew import BASE, WAIT_MS
+from tests.web.test_pages_stats import month_server  # noqa: F401 (a fixture)
 from web.app import create_app
 from web.settings import Settings
 
@@ -503,6 +505,38 @@ def test_every_agency_message_and_list_is_in_one_language(
     page.wait_for_function("t => !['', t].includes("
                            "document.querySelector('#visit-error').textContent)", arg=before)
     reader.check(page, "agency-visit-unknown-place")
+    page.context.close()
+    assert errors == []
+    reader.done()
+
+
+@pytest.mark.parametrize("lang", ["en", "sv"])
+def test_the_stats_tables_are_in_the_page_s_language(
+    browser: Any, month_server: Server, lang: str  # noqa: F811
+) -> None:
+    """The service sends the report's titles, columns, row labels and notes in English (the
+    words of its files); the page shows them in its language, codes (categories, outcomes,
+    agencies) through the shared vocabulary. Data shown as sent: municipality names, months,
+    age bands, priorities, hours and base ids."""
+    reader, errors = Reader(lang), []
+    page = in_language(browser, lang, {"viewport": {"width": 1280, "height": 1000}}, errors)
+    page.goto(f"{month_server.base}/stats#token={month_server.tokens['manager']}")
+    page.wait_for_selector("#app:not([hidden])")
+    page.fill("#month", MONTH)
+    page.click("#month-form button[type=submit]")
+    page.wait_for_selector(f"#app[data-month='{MONTH}']", state="attached")
+    reader.check(page, "stats")
+    category = page.locator(
+        "#table-callouts_by_category tr[data-label='agitation_violence_risk'] th")
+    agencies = page.locator("#table-callouts_by_agencies tr[data-label='other + police'] th")
+    if lang == "sv":
+        assert category.text_content() == "Agitation / våldsrisk"
+        assert agencies.text_content() == "Annan + Polis"
+        assert page.text_content("#table-by_sex h2") == "Uppdrag per kön"
+    else:
+        assert category.text_content() == "Agitation / violence risk"
+        assert agencies.text_content() == "Other + Police"
+        assert page.text_content("#table-by_sex h2") == "Callouts by sex"
     page.context.close()
     assert errors == []
     reader.done()

@@ -3,6 +3,8 @@
 import { token, clearToken, api, errorFrom, bindLoginForm } from "/static/lib/session.js";
 import { register, t, applyI18n, langToggle, onLangChange } from "/static/lib/i18n.js";
 import { errorText } from "/static/lib/errors.js";
+import "/static/lib/vocab.js";
+import { BY_ENGLISH } from "/static/stats_texts.js";
 
 const KIND = "stats";
 const $ = (id) => document.getElementById(id);
@@ -47,13 +49,40 @@ function cellText(cell) {
   return String(cell);
 }
 
+/** A title, column, row label or note of the report in the page's language: the service's
+ * English words looked up in the page's texts; what has no entry is data and shown as sent. */
+function say(text) {
+  const key = BY_ENGLISH.get(text);
+  return key ? t(key) : text;
+}
+
+const LEGACY = " (legacy band)";
+const CODES = { callouts_by_category: "category", outcomes: "outcome", alarms_by_agency: "agency",
+  callouts_by_agencies: "agency" };
+
+/** A row's label: a code (category, outcome, agencies joined by " + ") through the shared
+ * vocabulary, a legacy age band as such, else through say(). */
+function rowLabel(table, label) {
+  if (typeof label !== "string") return cellText(label);
+  if (label.endsWith(LEGACY)) return t("stats.legacy", { band: label.slice(0, -LEGACY.length) });
+  const prefix = CODES[table.key];
+  if (prefix) {
+    const words = label.split(" + ").map((part) => {
+      const key = `${prefix}.${part}`;
+      return t(key) !== key ? t(key) : null;
+    });
+    if (words.every(Boolean)) return words.join(" + ");
+  }
+  return say(label);
+}
+
 function renderTable(table) {
   const section = document.createElement("section");
   section.className = "panel";
   section.id = `table-${table.key}`;
   if (table.columns.length > 6) section.classList.add("wide");
   const h2 = document.createElement("h2");
-  h2.textContent = table.title;
+  h2.textContent = say(table.title);
   const el = document.createElement("table");
   el.className = "stats-table";
   if (table.key === "hour_weekday") el.classList.add("heat");
@@ -61,7 +90,7 @@ function renderTable(table) {
   for (const col of table.columns) {
     const th = document.createElement("th");
     th.scope = "col";
-    th.textContent = col.name;
+    th.textContent = say(col.name);
     head.append(th);
   }
   const body = el.createTBody();
@@ -72,7 +101,7 @@ function renderTable(table) {
     row.forEach((cell, i) => {
       const td = document.createElement(i ? "td" : "th");
       if (!i) td.scope = "row";
-      td.textContent = cellText(cell);
+      td.textContent = i ? cellText(cell) : rowLabel(table, cell);
       if (cell === "<5" || cell === "..") td.classList.add("suppressed");
       if (i && table.key === "hour_weekday" && typeof cell === "number" && cell > 0) {
         td.style.backgroundColor = `rgba(11, 79, 156, ${(0.15 + 0.85 * cell / top).toFixed(2)})`;
@@ -85,7 +114,7 @@ function renderTable(table) {
   if (table.note) {
     const note = document.createElement("p");
     note.className = "stats-note";
-    note.textContent = table.note;
+    note.textContent = say(table.note);
     section.append(note);
   }
   return section;
