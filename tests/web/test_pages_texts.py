@@ -474,6 +474,13 @@ def test_every_crew_dialog_and_state_is_in_one_language(
     page.click("#logout")
     reader.check(page, "crew-messages", extra="\n".join(asked))
     assert len(asked) == 1
+
+    page.context.set_offline(True)  # what waits to be sent, and the connection's state
+    page.fill("#facility", "Sunderby sjukhus")
+    page.click("[data-status=at_facility]")
+    page.wait_for_selector("#outbox-list li")
+    reader.check(page, "crew-offline-outbox")
+    page.context.set_offline(False)
     desk.close()
     page.context.close()
     assert errors == []
@@ -488,13 +495,25 @@ def test_every_agency_message_and_list_is_in_one_language(
     unknown place, a map click far from any road, the visit form's errors and the visit list:
     each shows only the page's language and no raw code."""
     reader, errors = Reader(lang), []
-    raise_on(morning, "psychiatry", reference="T-1", priority=2, category="worried_relative",
-             location={"place": "Boden"})
+    cid = raise_on(morning, "psychiatry", reference="T-1", priority=2,
+                   category="worried_relative", location={"place": "Boden"})
+    other = raise_on(morning, "psychiatry", reference="T-2", priority=3,
+                     category="follow_up_request", location={"place": "Luleå"})
     page = in_language(browser, lang, {"viewport": {"width": 1280, "height": 1000}}, errors)
     open_agency(page, morning, "psychiatry")
     page.wait_for_selector("#alarms li")
     page.wait_for_selector("#visit-list li")
     reader.check(page, "agency-lists")
+    desk = morning.socket("/ws/dispatch", "dispatcher")
+    desk.ready()
+    assert desk.request({"type": "assign", "callout_id": cid,
+                         "unit_id": "MAE-PITEA"})["type"] == "ok"
+    assert desk.request({"type": "cancel", "callout_id": other, "code": "wrong_alarm",
+                         "reason": "T-9"})["type"] == "ok"
+    desk.close()
+    page.wait_for_selector("#alarms li[data-alarm-id='psychiatry/T-2'][data-status=cancelled]",
+                           state="attached")
+    reader.check(page, "agency-assigned-and-cancelled")
     page.click("#submit")
     page.wait_for_function("() => document.querySelector('#err-priority').textContent !== ''")
     reader.check(page, "agency-form-checked")
@@ -558,6 +577,25 @@ def test_the_stats_tables_are_in_the_page_s_language(
         assert category.text_content() == "Agitation / violence risk"
         assert agencies.text_content() == "Other + Police"
         assert page.text_content("#table-by_sex h2") == "Callouts by sex"
+    page.context.close()
+    assert errors == []
+    reader.done()
+
+
+@pytest.mark.parametrize("lang", ["en", "sv"])
+@pytest.mark.parametrize("name", ["dispatcher", "crew", "agency", "stats"])
+def test_a_refused_login_is_in_one_language(
+    browser: Any, server: Server, name: str, lang: str
+) -> None:
+    """A token the service refuses: the login form and its error in the page's language."""
+    path, _, _, _ = PAGES[name]
+    reader, errors = Reader(lang), []
+    page = in_language(browser, lang, {"viewport": {"width": 1280, "height": 900}}, errors)
+    page.goto(f"{server.base}{path}#token=mae_not-a-token")
+    error = {"dispatcher": "#login-error", "crew": "#login-error", "agency": "#err-token",
+             "stats": "#err-token"}[name]
+    page.wait_for_function(f"() => document.querySelector('{error}').textContent.trim() !== ''")
+    reader.check(page, f"{name}-login-refused")
     page.context.close()
     assert errors == []
     reader.done()
