@@ -599,3 +599,37 @@ def test_a_refused_login_is_in_one_language(
     page.context.close()
     assert errors == []
     reader.done()
+
+
+@pytest.mark.parametrize("lang", ["en", "sv"])
+def test_coverage_and_a_missed_acknowledgement_are_in_one_language(
+    browser: Any, timed: Server, clock: ManualClock, lang: str
+) -> None:
+    """The coverage layer with its legend and tooltips, a job that came back unacknowledged
+    (its timeline and the flag on the unit recommended again) and the escalated queue."""
+    reader, errors = Reader(lang, data=timed.tokens), []
+    page = in_language(browser, lang, DESKTOP, errors)
+    page.goto(f"{timed.base}/dispatch#token={timed.tokens['dispatcher']}")
+    page.wait_for_selector("#conn[data-state=open]", state="attached")
+    page.click("#coverage-toggle")
+    page.wait_for_selector("#coverage-toggle[aria-pressed=true]")
+    page.wait_for_timeout(500)  # the coverage reply
+    reader.check(page, "dispatcher-coverage")
+    page.click("#coverage-toggle")
+    cid = raise_on(timed, "police", reference="T-1", priority=1, category="suicide_risk",
+                   location={"place": "Boden"})
+    desk = timed.socket("/ws/dispatch", "dispatcher")
+    desk.ready()
+    assert desk.request({"type": "assign", "callout_id": cid,
+                         "unit_id": "MAE-SUNDERBY"})["type"] == "ok"
+    desk.close()
+    clock.advance(6 * 60)  # nobody acknowledges: the job comes back and waits on
+    raise_on(timed, "ambulance", reference="T-2", priority=3, category="other",
+             location={"place": "Piteå"})  # the page learns the service's time from it
+    page.wait_for_selector(f"#queue [data-callout='{cid}'][data-escalation='3']")
+    page.click(f"#queue [data-callout='{cid}']")
+    page.wait_for_selector("#recs li[data-unit='MAE-SUNDERBY'] .missed-ack")
+    reader.check(page, "dispatcher-missed-ack")
+    page.context.close()
+    assert errors == []
+    reader.done()
