@@ -181,8 +181,8 @@ def test_pages_busy_with_a_callout_show_no_swedish_in_english(browser: Any, serv
 # -- every dialog and state, in English and in Swedish ---------------------------------------
 
 #: Everything a person can read on the page: the text, the options of visible lists and the
-#: titles, placeholders and labels of visible elements (not the language switch, which names
-#: the other language on purpose).
+#: titles, placeholders and labels of visible elements (the map's zoom buttons too; not the
+#: language switch, which names the other language on purpose).
 SHOWN_JS = """() => {
   const parts = [document.body.innerText];
   const seen = (el) => !el.checkVisibility || el.checkVisibility();
@@ -190,7 +190,7 @@ SHOWN_JS = """() => {
     if (seen(sel)) for (const o of sel.options) parts.push(o.textContent);
   }
   for (const el of document.querySelectorAll('[title], [placeholder], [aria-label]')) {
-    if (!seen(el) || el.closest('#lang, #lang-toggle, .leaflet-control')) continue;
+    if (!seen(el) || el.closest('#lang, #lang-toggle')) continue;
     for (const a of ['title', 'placeholder', 'aria-label']) {
       if (el.getAttribute(a)) parts.push(el.getAttribute(a));
     }
@@ -204,7 +204,7 @@ RAW_CODE = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b")
 SV_WORDS = re.compile(r"\b(och|inte|för|från|eller|till|med|är|på|vid|väntar|enhet|uppdrag|"
                       r"saknas|måste|ingen|inga|väg|orsak|meddelande|besök)\b", re.IGNORECASE)
 EN_WORDS = re.compile(r"\b(the|and|with|from|waiting|unit|callout|not|road|reason|message|"
-                      r"visit|unknown|please|sent|cancel(?:led)?)\b", re.IGNORECASE)
+                      r"visit|unknown|please|sent|zoom|cancel(?:led)?)\b", re.IGNORECASE)
 
 
 def english_only(tables: dict[str, dict[str, str]]) -> list[str]:

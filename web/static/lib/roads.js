@@ -2,6 +2,8 @@
 // offline). Needs Leaflet's global L: load /vendor/leaflet/leaflet.js with a <script> first.
 import { api } from "./session.js";
 import { addBorders } from "./borders.js";
+import { onLangChange, t } from "./i18n.js";
+import "./vocab.js";
 
 // Colour and width per road class (the server's RoadClass names, lowercased).
 // Slate greys and blue-greys, darker and wider for bigger roads: no green, orange or red, which
@@ -46,6 +48,7 @@ function leaflet() {
  */
 export async function addRoads(map, { token, labels = true, minLabelPopulation = 8000 } = {}) {
   const L = leaflet();
+  localiseZoom(map);
   const data = await loadMap({ token });
   tileLayerFromConfig(map, data);
   const renderer = L.canvas({ padding: 0.3 });
@@ -82,6 +85,23 @@ export async function addRoads(map, { token, labels = true, minLabelPopulation =
   const [[s, w], [n, e]] = data.bounds;
   const bounds = L.latLngBounds([s, w], [n, e]);
   return { layer, bounds, places: data.places, data };
+}
+
+/** The zoom buttons' titles in the page's language, now and after every switch (Leaflet
+ * writes "Zoom in" / "Zoom out"). */
+export function localiseZoom(map) {
+  const put = () => {
+    const box = map.zoomControl && map.zoomControl.getContainer();
+    if (!box) return;
+    for (const [cls, key] of [["zoom-in", "map.zoom_in"], ["zoom-out", "map.zoom_out"]]) {
+      const button = box.querySelector(`.leaflet-control-${cls}`);
+      if (!button) continue;
+      button.title = t(key);
+      button.setAttribute("aria-label", t(key));
+    }
+  };
+  put();
+  onLangChange(put);
 }
 
 /**

@@ -48,6 +48,8 @@ export const VOCAB = {
     "plan.cause.visit running long": "besök drar över",
     "plan.cause.re-plan": "ny planering",
     "road.number": "väg {n}",
+    "map.zoom_in": "Zooma in",
+    "map.zoom_out": "Zooma ut",
   },
   en: {
     "conn.open": "Connected",
@@ -94,6 +96,8 @@ export const VOCAB = {
     "plan.cause.visit running long": "a visit running long",
     "plan.cause.re-plan": "re-planned",
     "road.number": "road {n}",
+    "map.zoom_in": "Zoom in",
+    "map.zoom_out": "Zoom out",
   },
 };
 
