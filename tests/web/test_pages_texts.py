@@ -633,3 +633,24 @@ def test_coverage_and_a_missed_acknowledgement_are_in_one_language(
     page.context.close()
     assert errors == []
     reader.done()
+
+
+@pytest.mark.parametrize("lang", ["en", "sv"])
+@pytest.mark.parametrize("name", ["dispatcher", "crew", "agency", "stats"])
+def test_the_login_page_after_logging_out_is_in_one_language(
+    browser: Any, server: Server, name: str, lang: str
+) -> None:
+    """Logging out (the crew says yes to the question) leads to the login form and whatever
+    notice it shows, in the page's language."""
+    path, who, _, ready = PAGES[name]
+    reader, errors, asked = Reader(lang), [], []
+    page = in_language(browser, lang, {"viewport": {"width": 1280, "height": 900}}, errors)
+    page.on("dialog", lambda d: (asked.append(d.message), d.accept()))
+    page.goto(f"{server.base}{path}#token={server.tokens[who]}")
+    page.wait_for_selector(ready, state="attached")
+    page.locator("#logout").click()
+    page.wait_for_selector("#login:not([hidden])")
+    reader.check(page, f"{name}-logged-out", extra="\n".join(asked))
+    page.context.close()
+    assert errors == []
+    reader.done()
