@@ -19,6 +19,8 @@ from tests.web.test_pages_agency import fill_alarm, open_agency
 from tests.web.test_pages_agency_map import SEA, click_at
 from tests.web.test_pages_crew import BASE, WAIT_MS
 from tests.web.test_pages_stats import month_server  # noqa: F401 (a fixture)
+from tests.web.test_replay import NAME as REPLAY
+from tests.web.test_replay import log, replay_dir, srv  # noqa: F401 (fixtures)
 from web.app import create_app
 from web.settings import Settings
 
@@ -265,15 +267,15 @@ def morning(tmp_path: Path) -> Iterator[Server]:
     app = create_app(Settings(database=db, port=port, demo_units=True, tick_interval_s=0.2,
                               ack_timeout_s=3600, plan_time_limit_s=0.3,
                               replan_time_limit_s=0.2), clock=ManualClock(MORNING))
-    srv = serve_app(app, port, db, make_tokens(db))
-    with srv.http("psychiatry") as c:
+    service = serve_app(app, port, db, make_tokens(db))
+    with service.http("psychiatry") as c:
         booked = c.post("/api/visits", json={
             "patient_ref": "P-101", "location": {"place": "Luleå"}, "duration_min": 45,
             "earliest_start": "2026-01-15T09:00:00+01:00",
             "latest_start": "2026-01-15T12:00:00+01:00"})
         assert booked.status_code == 201, booked.text
-    yield srv
-    srv.stop()
+    yield service
+    service.stop()
 
 
 def raise_on(server: Server, agency: str, **alarm: Any) -> str:
@@ -651,6 +653,29 @@ def test_the_login_page_after_logging_out_is_in_one_language(
     page.locator("#logout").click()
     page.wait_for_selector("#login:not([hidden])")
     reader.check(page, f"{name}-logged-out", extra="\n".join(asked))
+    page.context.close()
+    assert errors == []
+    reader.done()
+
+
+@pytest.mark.parametrize("lang", ["en", "sv"])
+def test_a_replay_on_the_dispatcher_page_is_in_one_language(
+    browser: Any, srv: Server, lang: str  # noqa: F811
+) -> None:
+    """A simulation's log played on the board (its controls, callouts and units) to its end,
+    and a log that does not exist."""
+    reader, errors = Reader(lang, data=srv.tokens), []
+    page = in_language(browser, lang, {"viewport": {"width": 1280, "height": 900}}, errors)
+    page.goto(f"{srv.base}/dispatch?replay={REPLAY}#token={srv.tokens['dispatcher']}")
+    page.wait_for_selector("#replay-controls button:not([disabled])")
+    page.select_option("#replay-controls select", "1800")
+    page.locator("#replay-controls button").first.click()
+    page.wait_for_selector(".callout-marker", timeout=20_000)
+    reader.check(page, "replay-playing")
+    page.goto(f"{srv.base}/dispatch?replay=nothing-here")
+    page.wait_for_selector("#replay-controls button[disabled]")
+    page.wait_for_timeout(300)
+    reader.check(page, "replay-missing-log")
     page.context.close()
     assert errors == []
     reader.done()
