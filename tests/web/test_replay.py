@@ -426,7 +426,8 @@ def test_dispatcher_page_plays_the_replay(srv: Server, browser: Any, log: list[E
         page.wait_for_function("() => document.querySelectorAll('.callout-marker').length === 0")
         assert controls.locator("[data-replay-time]").inner_text().strip() != ""
         page.goto(f"{srv.base}/dispatch?replay=nothing-here")  # the token is remembered
-        controls.get_by_text("Uppspelningen fungerar inte: Uppspelningslogg: saknas eller har fel form.").wait_for()
+        controls.get_by_text(
+            "Uppspelningen fungerar inte: Uppspelningslogg: saknas eller har fel form.").wait_for()
         assert controls.get_by_role("button", name="Spela").is_disabled()
         page.get_by_role("button", name="English").click()
         assert controls.get_by_role("button", name="Play").is_disabled()
