@@ -33,6 +33,9 @@ __all__ = ["DEFAULT_MAX_SNAP_M", "SnappedPoint", "Snapper", "edge_twins"]
 #: drawn road; on a full OpenStreetMap extract a smaller limit (say 1 km) is more telling.
 DEFAULT_MAX_SNAP_M = 5_000.0
 
+#: Metres per degree of latitude (and of longitude at the equator).
+_KY = EARTH_RADIUS_M * math.pi / 180.0
+
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 #: An edge's ``(lat, lon)`` points, their latitudes and longitudes, metres along it to each.
@@ -192,21 +195,26 @@ class Snapper:
             samples = np.asarray(self._tree.query_ball_point(q, radius), dtype=np.int64)
             segs = np.unique(self._sample_seg[samples])
         # exact distance to each candidate segment in a local equirectangular plane (metres)
-        ky = EARTH_RADIUS_M * math.pi / 180.0
-        kx = ky * math.cos(math.radians(lat))
+        kx = _KY * math.cos(math.radians(lat))
+        t, d2 = self._project(segs, lat, lon, kx)
+        # ties (a shared node) go to the lowest segment so results are deterministic
+        best = int(np.argmin(d2))
+        return self._on_segment(lat, lon, int(segs[best]), float(t[best]))
+
+    def _project(self, segs: Any, lat: Any, lon: Any, kx: Any) -> tuple[Any, Any]:
+        """Where on each segment ``segs`` the point (``lat``, ``lon``: scalars, or arrays
+        along ``segs``) falls (0..1) and its squared distance in metres, in the local
+        equirectangular plane (``kx``: metres per degree of longitude there)."""
         ax = (self._seg_lon0[segs] - lon) * kx
-        ay = (self._seg_lat0[segs] - lat) * ky
+        ay = (self._seg_lat0[segs] - lat) * _KY
         bx = (self._seg_lon1[segs] - lon) * kx
-        by = (self._seg_lat1[segs] - lat) * ky
+        by = (self._seg_lat1[segs] - lat) * _KY
         dx, dy = bx - ax, by - ay
         den = dx * dx + dy * dy
         t = np.where(den > 0, -(ax * dx + ay * dy) / np.where(den > 0, den, 1.0), 0.0)
         t = np.clip(t, 0.0, 1.0)
         px, py = ax + t * dx, ay + t * dy
-        d2 = px * px + py * py
-        # ties (a shared node) go to the lowest segment so results are deterministic
-        best = int(np.argmin(d2))
-        return self._on_segment(lat, lon, int(segs[best]), float(t[best]))
+        return t, px * px + py * py
 
     def snap_many(self, points: Sequence[tuple[float, float]]) -> list[SnappedPoint]:
         """:meth:`snap` of every ``(lat, lon)`` in ``points``, the same answers, with the tree
@@ -237,19 +245,8 @@ class Snapper:
             keys = np.unique(owner * n_seg + self._sample_seg[samples])  # by point, then segment
             who, segs = keys // n_seg, keys % n_seg
             # the arithmetic of snap(), element by element, so each point gets the same answer
-            ky = EARTH_RADIUS_M * math.pi / 180.0
-            kx = np.array([ky * math.cos(math.radians(p[0])) for p in pts])[who]
-            plat, plon = lat_a[who], lon_a[who]
-            ax = (self._seg_lon0[segs] - plon) * kx
-            ay = (self._seg_lat0[segs] - plat) * ky
-            bx = (self._seg_lon1[segs] - plon) * kx
-            by = (self._seg_lat1[segs] - plat) * ky
-            dx, dy = bx - ax, by - ay
-            den = dx * dx + dy * dy
-            t = np.where(den > 0, -(ax * dx + ay * dy) / np.where(den > 0, den, 1.0), 0.0)
-            t = np.clip(t, 0.0, 1.0)
-            px, py = ax + t * dx, ay + t * dy
-            d2 = px * px + py * py
+            kx = np.array([_KY * math.cos(math.radians(p[0])) for p in pts])[who]
+            t, d2 = self._project(segs, lat_a[who], lon_a[who], kx)
             # nearest segment of each point; ties go to the lowest segment, as in snap()
             order = np.lexsort((segs, d2, who))
             first = np.ones(len(order), dtype=bool)
