@@ -9,19 +9,17 @@ principal id (when the token has a token's shape) and the client, never the toke
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from datetime import datetime
 
 from web.audit import Audit
 from web.auth import Principal, Principals, claimed_id
 from web.errors import TooManyLogins, Unauthorized
+from web.ratelimit import SlidingWindow
 
 __all__ = ["Gate", "LoginLimiter", "TooManyLogins", "client_ip"]
 
-WINDOW_S = 60.0
 MAX_CLIENTS = 100_000  # addresses remembered at most (the oldest are forgotten first)
 
 
@@ -39,39 +37,18 @@ class LoginLimiter:
 
     def __init__(self, per_minute: int, *, now: Callable[[], float] = time.monotonic) -> None:
         self.per_minute = per_minute
-        self._now = now
-        self._lock = threading.Lock()
-        self._failures: dict[str, deque[float]] = {}
-
-    def _recent(self, ip: str, now: float) -> deque[float] | None:
-        times = self._failures.get(ip)
-        if times is None:
-            return None
-        while times and times[0] <= now - WINDOW_S:
-            times.popleft()
-        if not times:
-            del self._failures[ip]
-            return None
-        return times
+        self._failures = SlidingWindow(per_minute, max_keys=MAX_CLIENTS, now=now)
 
     def check(self, ip: str) -> None:
         """Raise :class:`TooManyLogins` if ``ip`` may not try to log in now."""
-        with self._lock:
-            now = self._now()
-            times = self._recent(ip, now)
-            if times is not None and len(times) >= self.per_minute:
-                raise TooManyLogins(times[0] + WINDOW_S - now)
+        wait = self._failures.wait_s(ip)
+        if wait is not None:
+            raise TooManyLogins(wait)
 
     def failed(self, ip: str) -> None:
-        """Count one refused token from ``ip``."""
-        with self._lock:
-            now = self._now()
-            times = self._recent(ip, now)
-            if times is None:
-                if len(self._failures) >= MAX_CLIENTS:
-                    del self._failures[next(iter(self._failures))]
-                times = self._failures[ip] = deque(maxlen=self.per_minute)
-            times.append(now)
+        """Count one refused token from ``ip`` (one past the limit changes nothing: the
+        address is refused until the oldest counted failure is a minute old)."""
+        self._failures.add(ip)
 
 
 class Gate:
