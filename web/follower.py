@@ -62,7 +62,8 @@ class Follower:
                     last, events = await asyncio.shield(wait)
                 except asyncio.CancelledError:
                     with contextlib.suppress(Exception):
-                        await asyncio.wait_for(wait, self.wait_s + 5)
+                        async with asyncio.timeout(self.wait_s + 5):
+                            await wait
                     raise
                 except StorageUnavailable as exc:
                     await self._failed(exc)

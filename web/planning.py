@@ -260,8 +260,9 @@ class DayPlanner:
                 self._causes.clear()  # the holder plans; its plans arrive through the log
             if not self._causes:
                 self.idle.set()
-                try:
-                    await asyncio.wait_for(self._wake.wait(), self._check_every_s)
+                try:  # not asyncio.wait_for: on 3.11 it swallows a cancel racing the wake
+                    async with asyncio.timeout(self._check_every_s):
+                        await self._wake.wait()
                 except TimeoutError:
                     continue
             self._wake.clear()

@@ -57,7 +57,8 @@ async def _refuse(ws: WebSocket, exc: MaeError) -> None:
 async def _first_frame_token(ws: WebSocket) -> str | None:
     """The token of a first frame ``{"type": "auth", "token": …}`` (None if it is not one)."""
     try:
-        message: Mapping[str, Any] = await asyncio.wait_for(ws.receive(), AUTH_TIMEOUT_S)
+        async with asyncio.timeout(AUTH_TIMEOUT_S):  # wait_for could swallow a cancel (3.11)
+            message: Mapping[str, Any] = await ws.receive()
     except TimeoutError:
         return None
     text = message.get("text")

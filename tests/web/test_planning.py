@@ -225,6 +225,25 @@ def test_without_a_lease_the_one_instance_always_plans() -> None:
     asyncio.run(scenario())
 
 
+def test_a_planner_cancelled_just_as_it_is_woken_stops() -> None:
+    """The service's shutdown cancels the planner; a change arriving in the same moment must
+    not swallow that cancel (``asyncio.wait_for`` of Python 3.11 does), or shutdown hangs."""
+    state, log = booked_day()
+    planner = planner_on(state, log, ManualClock(NOW))
+
+    async def scenario() -> None:
+        task = asyncio.create_task(planner.run())
+        await until(lambda: planner.running and planner.idle.is_set())
+        await asyncio.sleep(0.05)  # waiting for a change
+        planner.request("visits changed")
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=5)
+        assert done, "the planner went on after it was cancelled"
+        assert task.cancelled()
+
+    asyncio.run(scenario())
+
+
 def test_a_planner_that_cannot_renew_its_lease_stops_planning_until_redis_is_back(
         redis_folder: Path) -> None:
     """Redis away: the lease cannot be renewed, so the holder stops counting itself the
