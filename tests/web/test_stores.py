@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -19,7 +20,14 @@ from websockets.exceptions import ConnectionClosed
 
 from dispatch.events import DayPlanned, Envelope
 from dispatch.model import Location
-from tests.web.conftest import ROOT, Server, free_port, open_principals, thread_server
+from tests.web.conftest import (
+    ROOT,
+    ManualClock,
+    Server,
+    free_port,
+    open_principals,
+    thread_server,
+)
 from web.eventstore import DatabaseLocked
 from web.redislog import RedisEventStore
 from web.settings import Settings
@@ -64,9 +72,25 @@ def test_sqlite_names_no_store() -> None:
     assert Settings(store="sqlite").store is None
 
 
+#: 08:00 in Stockholm on Thursday 15 January 2026: the bundled rota's day shifts have begun.
+MORNING = datetime(2026, 1, 15, 7, 0, tzinfo=UTC)
+
+
 @pytest.fixture
 def pair(tmp_path: Path, redis_url: str) -> Iterator[tuple[Server, Server]]:
     """Two instances on one Redis (the second started once the first has loaded the region)."""
+    yield from two_instances(tmp_path, redis_url)
+
+
+@pytest.fixture
+def morning_pair(tmp_path: Path, redis_url: str) -> Iterator[tuple[Server, Server]]:
+    """Two instances whose service clock stands at :data:`MORNING`, so visits booked for the
+    next hours have a unit on shift whenever the test runs."""
+    yield from two_instances(tmp_path, redis_url, clock=ManualClock(MORNING))
+
+
+def two_instances(tmp_path: Path, redis_url: str, **settings: Any
+                  ) -> Iterator[tuple[Server, Server]]:
     db = tmp_path / "unused.sqlite3"
     principals = open_principals(db, redis_url)
     tokens = {name: principals.create(name=name, **spec)[1] for name, spec in {
@@ -74,10 +98,10 @@ def pair(tmp_path: Path, redis_url: str) -> Iterator[tuple[Server, Server]]:
         "crew_sun": {"role": "crew", "unit_id": "MAE-SUNDERBY"}}.items()}
     principals.close()
     first = thread_server(db, tokens, demo_units=True, store=redis_url,
-                          position_broadcast_s=0.05)
+                          position_broadcast_s=0.05, **settings)
     try:
         second = thread_server(db, tokens, demo_units=True, store=redis_url,
-                               position_broadcast_s=0.05)
+                               position_broadcast_s=0.05, **settings)
     except BaseException:
         first.stop()
         raise
@@ -150,9 +174,11 @@ def planning_of(server: Server) -> str:
 
 
 def test_one_instance_of_a_cluster_plans_and_another_takes_over_when_it_stops(
-        pair: tuple[Server, Server], redis_url: str) -> None:
+        morning_pair: tuple[Server, Server], redis_url: str) -> None:
     """The planner lease on the shared Redis (``web/redis_lease.py``): ``/api/health`` says
-    which instance plans; when it stops, it hands the lease over and the other plans."""
+    which instance plans; when it stops, it hands the lease over and the other plans. (The
+    service clock stands in the morning: at night no unit is on shift to take the visit.)"""
+    pair = morning_pair
     first, second = pair
     deadline = time.monotonic() + 20
     while sorted(planning_of(s) for s in pair) != ["elsewhere", "here"]:
@@ -160,7 +186,7 @@ def test_one_instance_of_a_cluster_plans_and_another_takes_over_when_it_stops(
         time.sleep(0.05)
     planner = first if planning_of(first) == "here" else second
     other = second if planner is first else first
-    now = datetime.now(UTC)
+    now = MORNING
     with other.http("dispatcher") as http:  # booked at the instance that does not plan
         booked = http.post("/api/visits", json={
             "patient_ref": "P-cluster", "location": {"lat": 65.62, "lon": 22.0},
