@@ -137,7 +137,8 @@ class DijkstraPaths:
         new = sorted({v for v in keys if v not in rows})
         if new:
             if len(rows) + len(new) > self.max_rows:
-                rows.clear()
+                rows.clear()  # and this query's nodes kept so far go with it: search them too
+                new = sorted(set(keys))
             dist, lens, _ = self._tree(np.asarray(new, dtype=np.int64), reverse=reverse)
             dist.flags.writeable = lens.flags.writeable = False
             for i, v in enumerate(new):
@@ -173,7 +174,8 @@ class DijkstraPaths:
             new = sorted({v for v in keys if v not in walks})
             if new:
                 if len(walks) + len(new) > self.max_rows:
-                    walks.clear()
+                    walks.clear()  # and this query's nodes kept so far: search them too
+                    new = sorted(set(keys))
                 dist, pred = self._search(np.asarray(new, dtype=np.int64), reverse=False)
                 dist.flags.writeable = pred.flags.writeable = False
                 for i, v in enumerate(new):

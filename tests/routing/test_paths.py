@@ -20,7 +20,7 @@ from routing.paths import DijkstraPaths, PathBackend, SeedSet
 
 # shared test helpers live beside the tests (pytest runs with --import-mode=importlib)
 sys.path.insert(0, str(Path(__file__).parent))
-from _routing_graphs import graph_arcs, random_graphs, reference_dijkstra
+from _routing_graphs import graph_arcs, norrbotten_mini, random_graphs, reference_dijkstra
 
 
 def _close(a: float, b: float) -> bool:
@@ -144,3 +144,26 @@ def test_dijkstra_paths_from_nodes_searched_before_are_the_paths_a_fresh_search_
             fresh.time_s, fresh.length_m, fresh.source_seed, fresh.target_seed)
         assert again.edges.tolist() == fresh.edges.tolist()
     assert len(kept._walks) <= kept.max_rows
+
+
+@pytest.mark.parametrize("walk", [False, True], ids=["trees", "walks"])
+def test_a_query_that_fills_the_kept_searches_still_gets_the_nodes_it_had(walk: bool) -> None:
+    """When a query's new nodes overflow the kept searches (``max_rows``) and the store is
+    emptied, the nodes of the same query that were kept before are searched again with the new
+    ones (they used to be dropped with the store, a KeyError mid-query)."""
+    graph = norrbotten_mini()
+    times = graph.edge_time_s.astype(np.float64)
+    kept, fresh = DijkstraPaths(graph, times), DijkstraPaths(graph, times)
+    kept.max_rows = 2
+    if walk:
+        kept.path(_seeds([0]), _seeds([1]))  # node 0's search kept
+        got = kept.path(_seeds([0, 2, 3]), _seeds([1]))
+        want = fresh.path(_seeds([0, 2, 3]), _seeds([1]))
+        assert got is not None and want is not None
+        assert (got.time_s, got.length_m, got.source_seed) == (
+            want.time_s, want.length_m, want.source_seed)
+    else:
+        kept.many_to_many(_seeds([0]), _seeds([1]))  # node 0's tree kept
+        got_t, got_l = kept.many_to_many(_seeds([0, 2, 3]), _seeds([1, 5]))
+        want_t, want_l = fresh.many_to_many(_seeds([0, 2, 3]), _seeds([1, 5]))
+        assert got_t.tolist() == want_t.tolist() and got_l.tolist() == want_l.tolist()
