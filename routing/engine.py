@@ -100,6 +100,9 @@ class TravelMatrix:
 
 
 FALLBACKS = 4  # plain-search backends kept for metrics whose hierarchy is not built yet
+#: Queries with at most this many sources (or targets) run in plain floats on plain Dijkstra
+#: (:meth:`TravelTimes._few_etas`): for a few points, numpy's per-call cost is most of the time.
+FEW = 8
 SNAP_CACHE = 4096  # coordinates whose snapped point is kept (a few hundred bytes each)
 
 
@@ -490,8 +493,77 @@ class TravelTimes:
 
     # -- queries ----------------------------------------------------------------------
 
+    # -- a few points, scalar ---------------------------------------------------------------
+
+    def _few(self, where: Sequence[Location]) -> list[SnappedPoint]:
+        """The points of a small query (coordinates snapped), checked as :meth:`_points`
+        checks them, without their array of columns."""
+        pts = [p if type(p) is SnappedPoint else self._point(p) for p in where]
+        n = self._n_edges
+        for p in pts:
+            if p.edge >= n or p.twin >= n:
+                raise SnapError(f"point on edge {p.edge} was snapped on another graph")
+        return pts
+
+    def _seed_pair(
+        self, p: SnappedPoint, depart: bool
+    ) -> tuple[tuple[int, float, float], tuple[int, float, float]]:
+        """:meth:`_seeds` of one point, as plain numbers: (node, time, metres) of its two
+        seeds, each computed by the same operations as there (so equal to the last bit)."""
+        sh, w = self._shared, self.times
+        e, f, tw = p.edge, p.fraction, p.twin
+        head, tail = int(sh.target[e]), int(sh.source[e])
+        r0, r1 = (1.0 - f, f) if depart else (f, 1.0 - f)
+        first = (head if depart else tail, float(r0 * w[e]), float(r0 * sh.lengths[e]))
+        if tw >= 0:
+            second = (tail if depart else head, float(r1 * w[tw]), float(r1 * sh.lengths[tw]))
+        else:
+            second = (tail if depart else head, 0.0 if r1 == 0.0 else math.inf, 0.0)
+        return first, second
+
+    def _few_etas(
+        self, one: SnappedPoint, many: list[SnappedPoint], backend: DijkstraPaths, *, to: bool
+    ) -> list[EtaResult]:
+        """:meth:`etas_to` (``to``: ``many`` drive to ``one``) or :meth:`etas_from` (``one``
+        drives to ``many``) for a few points, in plain floats: the same seeds, tree rows,
+        sums in the same order, first-best seed pair, off-road legs and same-road shortcuts as
+        the array path, so the same numbers to the last bit, without the cost of small arrays
+        (an alarm's candidates on the county map are two or three units)."""
+        if not many:
+            return []
+        own = self._seed_pair(one, not to)  # the rows' point: the target of etas_to
+        trees = backend.rows([own[0][0], own[1][0]], reverse=to)
+        speed = self.offroad_speed_kmh / 3.6
+        key_one = min(one.edge, one.twin) if one.twin >= 0 else one.edge
+        out = []
+        for p in many:
+            seeds = self._seed_pair(p, to)
+            best_t, best_l = math.inf, math.inf
+            found = False
+            for (_, rt, rl), (dist, lens) in zip(own, trees, strict=True):
+                for node, ct, cl in seeds:
+                    t = rt + float(dist[node]) + ct
+                    if not found or t < best_t:
+                        best_t, best_l, found = t, rl + float(lens[node]) + cl, True
+            if not math.isfinite(best_t):
+                best_l = math.inf
+            a, b = (p, one) if to else (one, p)
+            extra = a.offroad_m + b.offroad_m
+            key_p = min(p.edge, p.twin) if p.twin >= 0 else p.edge
+            if key_p == key_one:
+                dur, dis = self._finish(a, b, best_t, best_l)
+            else:
+                dur = best_t + extra / speed
+                dis = math.inf if math.isinf(dur) else best_l + extra
+            out.append(EtaResult(dur, dis))
+        return out
+
     def etas_to(self, target: Location, sources: Sequence[Location]) -> list[EtaResult]:
         """Time and distance from every source (e.g. each unit) to one target (the callout)."""
+        if len(sources) <= FEW:
+            backend = self._paths()
+            if type(backend) is DijkstraPaths:
+                return self._few_etas(self._point(target), self._few(sources), backend, to=True)
         tgt = self._point(target)
         srcs, cs = self._points(sources)
         if not srcs:
@@ -503,6 +575,10 @@ class TravelTimes:
 
     def etas_from(self, source: Location, targets: Sequence[Location]) -> list[EtaResult]:
         """Time and distance from one source to every target."""
+        if len(targets) <= FEW:
+            backend = self._paths()
+            if type(backend) is DijkstraPaths:
+                return self._few_etas(self._point(source), self._few(targets), backend, to=False)
         src = self._point(source)
         tgts, ct = self._points(targets)
         if not tgts:

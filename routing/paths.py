@@ -131,9 +131,17 @@ class DijkstraPaths:
         with self._lock:
             return self._cached_locked(nodes, reverse=reverse)
 
-    def _cached_locked(self, nodes: IntArray, *, reverse: bool) -> tuple[FloatArray, FloatArray]:
+    def rows(self, keys: list[int], *, reverse: bool) -> list[tuple[FloatArray, FloatArray]]:
+        """The kept tree rows (times, lengths; read-only) of each node of ``keys``, searching
+        only new nodes: what a query of a few points reads entry by entry
+        (:meth:`routing.engine.TravelTimes.etas_to`), without stacking them."""
+        with self._lock:
+            rows = self._fill(keys, reverse=reverse)
+            return [rows[v] for v in keys]
+
+    def _fill(self, keys: list[int], *, reverse: bool) -> dict[int, tuple[FloatArray, FloatArray]]:
+        """The row store of ``reverse`` holding every node of ``keys`` (lock held)."""
         rows = self._rows[reverse]
-        keys = nodes.tolist()
         new = sorted({v for v in keys if v not in rows})
         if new:
             if len(rows) + len(new) > self.max_rows:
@@ -143,6 +151,11 @@ class DijkstraPaths:
             dist.flags.writeable = lens.flags.writeable = False
             for i, v in enumerate(new):
                 rows[v] = (dist[i], lens[i])
+        return rows
+
+    def _cached_locked(self, nodes: IntArray, *, reverse: bool) -> tuple[FloatArray, FloatArray]:
+        keys = nodes.tolist()
+        rows = self._fill(keys, reverse=reverse)
         if len(keys) == 1:
             d, ln = rows[keys[0]]
             return d[None, :], ln[None, :]

@@ -82,6 +82,37 @@ def test_etas_and_matrix_match_reference_dijkstra(algorithm: str, data: st.DataO
                 assert to_j[i].reachable == math.isfinite(want[i][j])
 
 
+@settings(max_examples=80, deadline=None)
+@given(data=st.data())
+def test_small_queries_in_plain_floats_give_the_array_path_s_numbers_to_the_last_bit(
+    data: st.DataObject,
+) -> None:
+    """A query of a few sources or targets on plain Dijkstra runs in plain floats
+    (``_few_etas``); its times and distances are exactly those of the array path (the same
+    seeds, sums in the same order, the same best seed pair, shortcuts and off-road legs)."""
+    graph = data.draw(random_graphs())
+    points = data.draw(points_on(graph))
+    few, arrays = TravelTimes(graph, algorithm="dijkstra"), TravelTimes(graph, algorithm="dijkstra")
+    arrays_etas_to, arrays_etas_from = arrays.etas_to, arrays.etas_from
+    import routing.engine as engine
+
+    def exact(a: list[EtaResult], b: list[EtaResult]) -> None:
+        assert [(r.duration_s, r.distance_m) for r in a] == [
+            (r.duration_s, r.distance_m) for r in b]
+
+    for j in range(len(points)):
+        got_to, got_from = few.etas_to(points[j], points), few.etas_from(points[j], points)
+        old = engine.FEW
+        engine.FEW = -1  # the array path
+        try:
+            want_to, want_from = arrays_etas_to(points[j], points), arrays_etas_from(
+                points[j], points)
+        finally:
+            engine.FEW = old
+        exact(got_to, want_to)
+        exact(got_from, want_from)
+
+
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
 @settings(max_examples=60, deadline=None)
 @given(data=st.data())
