@@ -53,7 +53,7 @@ class Decision:
 
 
 class Stamp(TypedDict):
-    """The fields every event of one command shares: ``SomeEvent(**ctx.stamp, ...)``; never
+    """The fields every event of one command shares: ``SomeEvent.make(ctx.stamp, ...)``; never
     changed once made."""
 
     at: datetime
@@ -76,8 +76,21 @@ class Context(NamedTuple):
     def decision(
         self, *events: Event, callout_id: str | None = None, duplicate: bool = False
     ) -> Decision:
-        """The decision to log ``events`` (in order), concerning ``callout_id`` if given."""
-        return Decision(list(events), callout_id=callout_id, duplicate=duplicate)
+        """The decision to log ``events`` (in order), concerning ``callout_id`` if given.
+
+        Every command makes one, from values of the core's own rules, so its slots are filled
+        directly (what ``Decision(list(events), ...)`` makes, at about half the cost)."""
+        made = _new_decision(Decision)
+        _set_events(made, list(events))
+        _set_callout_id(made, callout_id)
+        _set_duplicate(made, duplicate)
+        return made
+
+
+_new_decision = object.__new__
+_set_events = vars(Decision)["events"].__set__  # the slots' own descriptors
+_set_callout_id = vars(Decision)["callout_id"].__set__
+_set_duplicate = vars(Decision)["duplicate"].__set__
 
 
 def checked_text(field_name: str, value: str, limit: int) -> str:

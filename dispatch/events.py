@@ -29,10 +29,10 @@ import dataclasses
 import enum
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Union
+from typing import Any, Self, Union
 
 from dispatch.errors import EventVersionError, InvalidCommand
 from dispatch.model import Alarm, CrewMember, Location, Outcome, Patient
@@ -85,6 +85,16 @@ class Event:
     at: datetime
     actor: str = "system"
 
+    @classmethod
+    def make(cls, stamp: Mapping[str, Any], /, **fields: Any) -> Self:
+        """The event of a command stamped ``stamp`` (``{"at": …, "actor": …}``, the
+        :class:`~dispatch.decision.Context`'s) with ``fields``: what ``cls(**stamp, **fields)``
+        makes. Every event type gets its own, generated from its fields
+        (:func:`_maker`), which fills the slots directly at about half the cost of the
+        dataclass ``__init__``: the core makes an event for every command, from values its
+        rules checked (events validate nothing themselves, so nothing is skipped)."""
+        return cls(**stamp, **fields)
+
 
 @dataclass(frozen=True, slots=True)
 class Envelope:
@@ -92,6 +102,20 @@ class Envelope:
 
     seq: int
     event: Event
+
+    @staticmethod
+    def make(seq: int, event: Event) -> Envelope:
+        """``Envelope(seq, event)`` with its two slots filled directly (about half the cost),
+        for a shell that numbers the events it logs itself (the simulator)."""
+        made = _new_envelope(Envelope)
+        _set_seq(made, seq)
+        _set_event(made, event)
+        return made
+
+
+_new_envelope = object.__new__
+_set_seq = vars(Envelope)["seq"].__set__  # the slots' own descriptors
+_set_event = vars(Envelope)["event"].__set__
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -393,6 +417,38 @@ _EVENT_TYPES: dict[str, type[Event]] = {
         DayPlanned,
     )
 }
+
+def _maker(cls: type[Event]) -> Callable[..., Event]:
+    """``make(stamp, /, *, field=…, …)`` for event type ``cls`` (see :meth:`Event.make`):
+    a new instance whose slots are filled in field order from the stamp and the keywords, with
+    the fields' defaults; a missing or unknown keyword is a TypeError, as with ``__init__``.
+    Generated from the field names only, as :mod:`dataclasses` generates ``__init__``."""
+    scope: dict[str, Any] = {"new": object.__new__, "cls": cls}
+    params, body = [], []
+    for f in dataclasses.fields(cls):
+        scope[f"set_{f.name}"] = getattr(cls, f.name).__set__  # the slot's own descriptor
+        if f.name in ("at", "actor"):
+            body.append(f"    set_{f.name}(o, stamp[{f.name!r}])\n")
+            continue
+        if f.default_factory is not dataclasses.MISSING:
+            raise TypeError(f"{cls.__name__}.{f.name}: a default factory has no fast make")
+        if f.default is dataclasses.MISSING:
+            params.append(f.name)
+        else:
+            scope[f"default_{f.name}"] = f.default
+            params.append(f"{f.name}=default_{f.name}")
+        body.append(f"    set_{f.name}(o, {f.name})\n")
+    star = ", *, " + ", ".join(params) if params else ""
+    source = f"def make(stamp, /{star}):\n    o = new(cls)\n{''.join(body)}    return o\n"
+    exec(source, scope)
+    make: Callable[..., Event] = scope["make"]
+    make.__doc__ = f"A {cls.__name__} stamped ``stamp`` (see Event.make)."
+    return make
+
+
+for _cls in _EVENT_TYPES.values():
+    _cls.make = staticmethod(_maker(_cls))  # type: ignore[method-assign,assignment]
+del _cls
 
 #: The current schema version of each event type's stored form (see the module docstring).
 SCHEMA_VERSIONS: dict[str, int] = {**dict.fromkeys(_EVENT_TYPES, 1), "ShiftStarted": 2}

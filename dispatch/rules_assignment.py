@@ -48,8 +48,8 @@ def _assignment(ctx: Context, callout: Callout, unit: Unit, eta_s: float | None)
         raise InvalidCommand("unit_id", f"unit {unit.unit_id}'s shift has ended")
     if eta_s is not None and not (math.isfinite(eta_s) and eta_s >= 0):
         raise InvalidCommand("eta_s", "must be a number of seconds >= 0")
-    return UnitAssigned(
-        **ctx.stamp,
+    return UnitAssigned.make(
+        ctx.stamp,
         callout_id=callout.callout_id,
         unit_id=unit.unit_id,
         eta_s=eta_s,
@@ -78,8 +78,8 @@ def reassign(ctx: Context, command: Reassign) -> Decision:
     if callout.unit_id == unit.unit_id:
         raise InvalidCommand("unit_id", f"unit {unit.unit_id} already has this callout")
     check_callout_transition(callout.callout_id, callout.status, CalloutStatus.WAITING)
-    released = AssignmentCancelled(
-        **ctx.stamp, callout_id=callout.callout_id, unit_id=callout.unit_id, reason="reassigned"
+    released = AssignmentCancelled.make(
+        ctx.stamp, callout_id=callout.callout_id, unit_id=callout.unit_id, reason="reassigned"
     )
     return ctx.decision(
         released, _assignment(ctx, callout, unit, command.eta_s), callout_id=callout.callout_id
@@ -95,7 +95,7 @@ def acknowledge(ctx: Context, command: Acknowledge) -> Decision:
         )
     check_callout_transition(callout.callout_id, callout.status, CalloutStatus.ACKNOWLEDGED)
     return ctx.decision(
-        AssignmentAcknowledged(**ctx.stamp, callout_id=callout.callout_id, unit_id=command.unit_id),
+        AssignmentAcknowledged.make(ctx.stamp, callout_id=callout.callout_id, unit_id=command.unit_id),
         callout_id=callout.callout_id,
     )
 
@@ -110,8 +110,8 @@ def record_outcome(ctx: Context, command: RecordOutcome) -> Decision:
             "callout_id", f"unit {unit.unit_id} is not on callout {callout.callout_id}"
         )
     check_callout_transition(callout.callout_id, callout.status, CalloutStatus.CLOSED)
-    recorded = OutcomeRecorded(
-        **ctx.stamp,
+    recorded = OutcomeRecorded.make(
+        ctx.stamp,
         callout_id=callout.callout_id,
         unit_id=unit.unit_id,
         outcome=command.outcome,
@@ -131,9 +131,9 @@ def tick(ctx: Context, command: Tick) -> Decision:
             and callout.unit_id is not None
             and callout.ack_deadline <= ctx.now
         ):
-            events.append(AssignmentTimedOut(
-                **ctx.stamp, callout_id=callout.callout_id, unit_id=callout.unit_id
+            events.append(AssignmentTimedOut.make(
+                ctx.stamp, callout_id=callout.callout_id, unit_id=callout.unit_id
             ))
     for unit_id in shifts_to_end(ctx.state, ctx.now):
-        events.append(ShiftEnded(**ctx.stamp, unit_id=unit_id))
+        events.append(ShiftEnded.make(ctx.stamp, unit_id=unit_id))
     return ctx.decision(*events)

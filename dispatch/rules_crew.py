@@ -27,7 +27,7 @@ def request_assist(ctx: Context, command: RequestAssist) -> Decision:
     if unit.retired or unit.status is UnitStatus.OFF_DUTY:
         raise InvalidCommand("unit_id", f"unit {unit.unit_id} is not on shift: call 112")
     return ctx.decision(
-        AssistRequested(**ctx.stamp, unit_id=unit.unit_id, callout_id=unit.callout_id,
+        AssistRequested.make(ctx.stamp, unit_id=unit.unit_id, callout_id=unit.callout_id,
                         position=command.position),
         callout_id=unit.callout_id,
     )
@@ -41,5 +41,5 @@ def send_message(ctx: Context, command: SendMessage) -> Decision:
     text = checked_text("text", command.text, MAX_MESSAGE_CHARS).strip()
     if not text:
         raise InvalidCommand("text", "a message must not be empty")
-    return ctx.decision(MessageSent(**ctx.stamp, unit_id=unit.unit_id, text=text,
+    return ctx.decision(MessageSent.make(ctx.stamp, unit_id=unit.unit_id, text=text,
                                     from_crew=command.from_crew))

@@ -129,7 +129,7 @@ def receive_alarm(ctx: Context, command: ReceiveAlarm) -> Decision:
     target, reason = _merge_target(ctx.state, alarm, ctx.config)
     callout_id = target.callout_id if target else ctx.state.next_callout_id()
     return ctx.decision(
-        AlarmReceived(**ctx.stamp, alarm=alarm, callout_id=callout_id, merged_reason=reason),
+        AlarmReceived.make(ctx.stamp, alarm=alarm, callout_id=callout_id, merged_reason=reason),
         callout_id=callout_id,
     )
 
@@ -146,11 +146,11 @@ def merge_callouts(ctx: Context, command: MergeCallouts) -> Decision:
     check_callout_transition(source.callout_id, source.status, CalloutStatus.MERGED)
     events: list[Event] = []
     if source.unit_id is not None:
-        events.append(AssignmentCancelled(
-            **ctx.stamp, callout_id=source.callout_id, unit_id=source.unit_id, reason="merged"
+        events.append(AssignmentCancelled.make(
+            ctx.stamp, callout_id=source.callout_id, unit_id=source.unit_id, reason="merged"
         ))
     events.append(
-        CalloutsMerged(**ctx.stamp, target_id=target.callout_id, source_id=source.callout_id)
+        CalloutsMerged.make(ctx.stamp, target_id=target.callout_id, source_id=source.callout_id)
     )
     return ctx.decision(*events, callout_id=target.callout_id)
 
@@ -172,8 +172,8 @@ def split_callout(ctx: Context, command: SplitCallout) -> Decision:
         )
     new_id = ctx.state.next_callout_id()
     return ctx.decision(
-        CalloutSplit(
-            **ctx.stamp,
+        CalloutSplit.make(
+            ctx.stamp,
             callout_id=callout.callout_id,
             alarm_id=command.alarm_id,
             new_callout_id=new_id,
@@ -193,7 +193,7 @@ def cancel_callout(ctx: Context, command: CancelCallout) -> Decision:
     if command.code == "other" and not reason.strip():
         raise InvalidCommand("reason", "say why in words when the reason is 'other'")
     return ctx.decision(
-        CalloutCancelled(**ctx.stamp, callout_id=callout.callout_id, reason=reason,
+        CalloutCancelled.make(ctx.stamp, callout_id=callout.callout_id, reason=reason,
                          code=command.code),
         callout_id=callout.callout_id,
     )
@@ -212,7 +212,7 @@ def reopen_callout(ctx: Context, command: ReopenCallout) -> Decision:
         raise InvalidCommand("callout_id", f"callout {callout.callout_id} was cancelled more "
                              f"than {minutes} minutes ago: raise a new alarm instead")
     return ctx.decision(
-        CalloutReopened(**ctx.stamp, callout_id=callout.callout_id), callout_id=callout.callout_id
+        CalloutReopened.make(ctx.stamp, callout_id=callout.callout_id), callout_id=callout.callout_id
     )
 
 
@@ -223,6 +223,6 @@ def add_note(ctx: Context, command: AddNote) -> Decision:
     if not text.strip():
         raise InvalidCommand("text", "a note must not be empty")
     return ctx.decision(
-        NoteAdded(**ctx.stamp, callout_id=callout.callout_id, text=text),
+        NoteAdded.make(ctx.stamp, callout_id=callout.callout_id, text=text),
         callout_id=callout.callout_id,
     )

@@ -106,8 +106,8 @@ def register_unit(ctx: Context, command: RegisterUnit) -> Decision:
     if not command.unit_id or (existing is not None and not existing.retired):
         raise InvalidCommand("unit_id", f"{command.unit_id!r} is empty or already registered")
     _registration(command.name, command.competences, command.seats)
-    return ctx.decision(UnitRegistered(
-        **ctx.stamp,
+    return ctx.decision(UnitRegistered.make(
+        ctx.stamp,
         unit_id=command.unit_id,
         name=command.name,
         base=command.base,
@@ -130,8 +130,8 @@ def update_unit(ctx: Context, command: UpdateUnit) -> Decision:
     if new == old:
         raise InvalidCommand("unit_id", f"unit {unit.unit_id} already has these values")
     move = (unit.status is UnitStatus.OFF_DUTY and unit.base_position != command.base_position)
-    return ctx.decision(UnitUpdated(
-        **ctx.stamp,
+    return ctx.decision(UnitUpdated.make(
+        ctx.stamp,
         unit_id=unit.unit_id,
         name=command.name,
         base=command.base,
@@ -152,7 +152,7 @@ def retire_unit(ctx: Context, command: RetireUnit) -> Decision:
             "reassign the callout before retiring it",
         )
     reason = checked_text("reason", command.reason, 200)
-    return ctx.decision(UnitRetired(**ctx.stamp, unit_id=unit.unit_id, reason=reason))
+    return ctx.decision(UnitRetired.make(ctx.stamp, unit_id=unit.unit_id, reason=reason))
 
 
 def start_shift(ctx: Context, command: StartShift) -> Decision:
@@ -172,8 +172,8 @@ def start_shift(ctx: Context, command: StartShift) -> Decision:
         gives = ROLE_COMPETENCES.get(member.role)
         if gives is not None and gives not in competences:
             competences.append(gives)
-    return ctx.decision(ShiftStarted(
-        **ctx.stamp,
+    return ctx.decision(ShiftStarted.make(
+        ctx.stamp,
         unit_id=unit.unit_id,
         crew=crew,
         ends_at=command.ends_at,
@@ -187,14 +187,14 @@ def end_shift(ctx: Context, command: EndShift) -> Decision:
     if unit.callout_id is not None:
         raise InvalidCommand("unit_id", f"unit {unit.unit_id} is on callout {unit.callout_id}")
     check_unit_transition(unit.unit_id, unit.status, UnitStatus.OFF_DUTY)
-    return ctx.decision(ShiftEnded(**ctx.stamp, unit_id=unit.unit_id))
+    return ctx.decision(ShiftEnded.make(ctx.stamp, unit_id=unit.unit_id))
 
 
 def report_position(ctx: Context, command: ReportPosition) -> Decision:
     """Where a known unit is now."""
     _active(ctx, command.unit_id)
     return ctx.decision(
-        UnitPositionReported(**ctx.stamp, unit_id=command.unit_id, position=command.position)
+        UnitPositionReported.make(ctx.stamp, unit_id=command.unit_id, position=command.position)
     )
 
 
@@ -221,8 +221,8 @@ def report_status(ctx: Context, command: ReportStatus) -> Decision:
             )
         if wanted is UnitStatus.EN_ROUTE and callout.status is CalloutStatus.ASSIGNED:
             # Driving off is an acknowledgement in itself.
-            events.append(AssignmentAcknowledged(
-                **ctx.stamp, callout_id=callout.callout_id, unit_id=unit.unit_id
+            events.append(AssignmentAcknowledged.make(
+                ctx.stamp, callout_id=callout.callout_id, unit_id=unit.unit_id
             ))
         elif wanted in CALLOUT_FOLLOWS:
             check_callout_transition(callout.callout_id, callout.status, CALLOUT_FOLLOWS[wanted])
@@ -232,8 +232,8 @@ def report_status(ctx: Context, command: ReportStatus) -> Decision:
         raise InvalidCommand("facility", "name the facility the unit is at")
     pressed = bounded_press(command.pressed_at, now=ctx.now, floor=unit.status_since,
                             skew_s=ctx.config.clock_skew_s)
-    events.append(UnitStatusChanged(
-        **ctx.stamp, unit_id=unit.unit_id, status=wanted, facility=command.facility,
+    events.append(UnitStatusChanged.make(
+        ctx.stamp, unit_id=unit.unit_id, status=wanted, facility=command.facility,
         pressed_at=pressed,
     ))
     return ctx.decision(*events, callout_id=callout.callout_id if callout else None)

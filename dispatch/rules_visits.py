@@ -120,8 +120,8 @@ def book_visit(ctx: Context, command: BookVisit) -> Decision:
     if command.callout_id is not None:
         ctx.state.callout(command.callout_id)
     agency = checked_text("agency", command.agency, 20)
-    return ctx.decision(VisitBooked(
-        **ctx.stamp, visit_id=ctx.state.next_visit_id(), patient_ref=command.patient_ref,
+    return ctx.decision(VisitBooked.make(
+        ctx.stamp, visit_id=ctx.state.next_visit_id(), patient_ref=command.patient_ref,
         location=command.location, earliest_start=command.earliest_start,
         latest_start=command.latest_start, duration_s=command.duration_s,
         competences=_competences(command.competences), staff=staff, postpone_cost=cost,
@@ -136,8 +136,8 @@ def follow_up_visit(ctx: Context, callout_id: str, outcome: Outcome) -> VisitBoo
     if at is None:
         return None
     callout = ctx.state.callout(callout_id)
-    return VisitBooked(
-        **ctx.stamp, visit_id=ctx.state.next_visit_id(), patient_ref=f"F-{callout_id}",
+    return VisitBooked.make(
+        ctx.stamp, visit_id=ctx.state.next_visit_id(), patient_ref=f"F-{callout_id}",
         location=callout.location, earliest_start=at, latest_start=at + FOLLOW_UP_WINDOW,
         duration_s=FOLLOW_UP_DURATION_S, postpone_cost=FOLLOW_UP_POSTPONE_COST,
         source=VisitSource.FOLLOW_UP, callout_id=callout_id)
@@ -149,8 +149,8 @@ def move_visit(ctx: Context, command: MoveVisit) -> Decision:
     check_visit_transition(visit.visit_id, visit.status, VisitStatus.BOOKED)
     duration = visit.duration_s if command.duration_s is None else command.duration_s
     _window(ctx, command.earliest_start, command.latest_start, duration)
-    return ctx.decision(VisitMoved(
-        **ctx.stamp, visit_id=visit.visit_id, earliest_start=command.earliest_start,
+    return ctx.decision(VisitMoved.make(
+        ctx.stamp, visit_id=visit.visit_id, earliest_start=command.earliest_start,
         latest_start=command.latest_start, duration_s=duration))
 
 
@@ -175,7 +175,7 @@ def pin_visit(ctx: Context, command: PinVisit) -> Decision:
             raise InvalidCommand("start", "must be a timezone-aware time")
         if not visit.earliest_start <= start <= visit.latest_start:
             raise InvalidCommand("start", "is outside the visit's window")
-    return ctx.decision(VisitPinned(**ctx.stamp, visit_id=visit.visit_id,
+    return ctx.decision(VisitPinned.make(ctx.stamp, visit_id=visit.visit_id,
                                     unit_id=command.unit_id, start=start))
 
 
@@ -184,7 +184,7 @@ def cancel_visit(ctx: Context, command: CancelVisit) -> Decision:
     visit = _visit(ctx, command.visit_id)
     check_visit_transition(visit.visit_id, visit.status, VisitStatus.CANCELLED)
     reason = checked_text("reason", command.reason, MAX_REASON_CHARS)
-    return ctx.decision(VisitCancelled(**ctx.stamp, visit_id=visit.visit_id, reason=reason))
+    return ctx.decision(VisitCancelled.make(ctx.stamp, visit_id=visit.visit_id, reason=reason))
 
 
 def start_visit(ctx: Context, command: StartVisit) -> Decision:
@@ -200,7 +200,7 @@ def start_visit(ctx: Context, command: StartVisit) -> Decision:
         if other.status is VisitStatus.STARTED and other.unit_id == unit.unit_id:
             raise InvalidCommand("unit_id",
                                  f"unit {unit.unit_id} is already on visit {other.visit_id}")
-    return ctx.decision(VisitStarted(**ctx.stamp, visit_id=visit.visit_id, unit_id=unit.unit_id))
+    return ctx.decision(VisitStarted.make(ctx.stamp, visit_id=visit.visit_id, unit_id=unit.unit_id))
 
 
 def finish_visit(ctx: Context, command: FinishVisit) -> Decision:
@@ -209,7 +209,7 @@ def finish_visit(ctx: Context, command: FinishVisit) -> Decision:
     check_visit_transition(visit.visit_id, visit.status, VisitStatus.DONE)
     if visit.unit_id != command.unit_id:
         raise InvalidCommand("unit_id", f"visit {visit.visit_id} was started by {visit.unit_id}")
-    return ctx.decision(VisitDone(**ctx.stamp, visit_id=visit.visit_id, unit_id=command.unit_id))
+    return ctx.decision(VisitDone.make(ctx.stamp, visit_id=visit.visit_id, unit_id=command.unit_id))
 
 
 def mark_visit_not_met(ctx: Context, command: MarkVisitNotMet) -> Decision:
@@ -222,7 +222,7 @@ def mark_visit_not_met(ctx: Context, command: MarkVisitNotMet) -> Decision:
             raise InvalidCommand("unit_id",
                                  f"visit {visit.visit_id} was started by {visit.unit_id}")
     reason = checked_text("reason", command.reason, MAX_REASON_CHARS)
-    return ctx.decision(VisitNotMet(**ctx.stamp, visit_id=visit.visit_id,
+    return ctx.decision(VisitNotMet.make(ctx.stamp, visit_id=visit.visit_id,
                                     unit_id=command.unit_id, reason=reason))
 
 
@@ -253,6 +253,6 @@ def record_day_plan(ctx: Context, command: RecordDayPlan) -> Decision:
             raise InvalidCommand("routes", f"visit {visit_id} is planned twice")
         seen.add(visit_id)
     cause = checked_text("cause", command.cause, 80)
-    return ctx.decision(DayPlanned(
-        **ctx.stamp, day=command.day, routes=tuple(command.routes),
+    return ctx.decision(DayPlanned.make(
+        ctx.stamp, day=command.day, routes=tuple(command.routes),
         postponed=tuple(command.postponed), unplaced=tuple(command.unplaced), cause=cause))

@@ -48,6 +48,7 @@ from dispatch.visits import DayPlan, Visit
 __all__ = ["Callout", "DispatchState", "FollowUp", "Note", "Unit"]
 
 _MAPS = ("units", "callouts", "alarms", "alarm_callout")
+_set_attr = object.__setattr__
 
 R = TypeVar("R")
 _KEEP: Any = object()
@@ -70,6 +71,28 @@ def _updater(cls: type[R]) -> Callable[..., R]:
     update: Callable[..., R] = scope["update"]
     update.__doc__ = f"A copy of a {cls.__name__} with the given fields changed."
     return update
+
+
+def _copier(cls: type[R], *changed: str) -> Callable[..., R]:
+    """``copy(record, *values)``: a copy of ``record`` (a ``cls``) with the fields ``changed``
+    set to ``values``, in that order; what ``_updater(cls)(record, **dict(zip(changed,
+    values)))`` returns. One per fold step that changes always the same fields of a unit or a
+    callout: no keyword dict and no test per field of whether it changes."""
+    if "__post_init__" in vars(cls) or not hasattr(cls, "__slots__"):
+        raise TypeError(f"{cls.__name__} must be slotted and have no __post_init__")
+    names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    unknown = set(changed) - set(names)
+    if unknown or len(set(changed)) != len(changed):
+        raise TypeError(f"{cls.__name__} has no fields {sorted(unknown)} or names one twice")
+    scope: dict[str, Any] = {"new": object.__new__, "cls": cls}
+    scope.update({f"set_{n}": getattr(cls, n).__set__ for n in names})  # the slots
+    body = "".join(f"    set_{n}(o, {'v_' + n if n in changed else 'r.' + n})\n" for n in names)
+    source = (f"def copy(r, {', '.join('v_' + n for n in changed)}):\n"
+              f"    o = new(cls)\n{body}    return o\n")
+    exec(source, scope)  # generated from the field names only, as dataclasses does
+    copy: Callable[..., R] = scope["copy"]
+    copy.__doc__ = f"A copy of a {cls.__name__} with {', '.join(changed)} changed."
+    return copy
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +165,19 @@ class Callout:
 
 _update_unit = _updater(Unit)
 _update_callout = _updater(Callout)
+# The fold's most frequent copies, one per set of changed fields (see _copier).
+_unit_status = _copier(Unit, "status", "status_since")
+_unit_position = _copier(Unit, "position", "position_at")
+_unit_callout = _copier(Unit, "callout_id")
+_unit_assigned = _copier(Unit, "status", "status_since", "callout_id")
+_unit_released = _copier(Unit, "callout_id", "status", "status_since")
+_unit_on_shift = _copier(Unit, "status", "status_since", "crew", "competences", "shift_ends_at")
+_unit_off_shift = _copier(Unit, "status", "status_since", "crew", "shift_ends_at")
+_callout_assigned = _copier(Callout, "status", "unit_id", "eta_s", "ack_deadline", "ack_overdue")
+_callout_acknowledged = _copier(Callout, "status", "ack_deadline", "ack_overdue")
+_callout_follows = _copier(Callout, "status", "ack_deadline")
+_callout_closed = _copier(Callout, "status", "outcome")
+_callout_cancelled = _copier(Callout, "status", "ack_deadline", "cancelled_at", "cancel_code")
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,7 +333,7 @@ class DispatchState:
         event = envelope.event
         step = _STEPS.get(type(event)) or _step_for(type(event))
         step(self, event)
-        self.last_seq = envelope.seq
+        _set_attr(self, "last_seq", envelope.seq)  # not a map: no need of __setattr__ below
 
     def _set_unit(self, unit_id: str, **changes: Any) -> None:
         units = self.units
@@ -305,7 +341,11 @@ class DispatchState:
 
     def _set_callout(self, callout_id: str, **changes: Any) -> None:
         old = self.callouts[callout_id]
-        new = _update_callout(old, **changes)
+        self._put_callout(old, _update_callout(old, **changes))
+
+    def _put_callout(self, old: Callout, new: Callout) -> None:
+        """Keep ``new``, a changed copy of ``old``."""
+        callout_id = old.callout_id
         if new.location is old.location and new.status.is_open is old.status.is_open:
             self.callouts[callout_id] = new  # filed in open_ids as before: same place, same state
         else:
@@ -325,9 +365,10 @@ class DispatchState:
         """A unit whose assignment ended before it reached the scene becomes free again."""
         if unit_id is None or unit_id not in self.units:
             return
-        unit = self.units[unit_id]
+        units = self.units
+        unit = units[unit_id]
         status = UnitStatus.AVAILABLE if unit.status.is_busy else unit.status
-        self._set_unit(unit_id, callout_id=None, status=status, status_since=at)
+        units[unit_id] = _unit_released(unit, None, status, at)
 
     def _on_visit_event(self, e: Event) -> None:
         apply_visit_event(self, e)
@@ -355,19 +396,13 @@ class DispatchState:
         )
 
     def _on_ShiftStarted(self, e: ShiftStarted) -> None:
-        self._set_unit(
-            e.unit_id,
-            status=UnitStatus.AVAILABLE,
-            status_since=e.at,
-            crew=e.crew,
-            competences=e.competences,
-            shift_ends_at=e.ends_at,
-        )
+        units = self.units
+        units[e.unit_id] = _unit_on_shift(
+            units[e.unit_id], UnitStatus.AVAILABLE, e.at, e.crew, e.competences, e.ends_at)
 
     def _on_ShiftEnded(self, e: ShiftEnded) -> None:
-        self._set_unit(
-            e.unit_id, status=UnitStatus.OFF_DUTY, status_since=e.at, crew=(), shift_ends_at=None
-        )
+        units = self.units
+        units[e.unit_id] = _unit_off_shift(units[e.unit_id], UnitStatus.OFF_DUTY, e.at, (), None)
 
     def _on_AlarmReceived(self, e: AlarmReceived) -> None:
         alarm = e.alarm
@@ -432,22 +467,16 @@ class DispatchState:
         ))
 
     def _on_UnitAssigned(self, e: UnitAssigned) -> None:
-        self._set_callout(
-            e.callout_id,
-            status=CalloutStatus.ASSIGNED,
-            unit_id=e.unit_id,
-            eta_s=e.eta_s,
-            ack_deadline=e.ack_deadline,
-            ack_overdue=False,
-        )
-        self._set_unit(
-            e.unit_id, status=UnitStatus.DISPATCHED, status_since=e.at, callout_id=e.callout_id
-        )
+        old = self.callouts[e.callout_id]
+        self._put_callout(old, _callout_assigned(
+            old, CalloutStatus.ASSIGNED, e.unit_id, e.eta_s, e.ack_deadline, False))
+        units = self.units
+        units[e.unit_id] = _unit_assigned(
+            units[e.unit_id], UnitStatus.DISPATCHED, e.at, e.callout_id)
 
     def _on_AssignmentAcknowledged(self, e: AssignmentAcknowledged) -> None:
-        self._set_callout(
-            e.callout_id, status=CalloutStatus.ACKNOWLEDGED, ack_deadline=None, ack_overdue=False
-        )
+        old = self.callouts[e.callout_id]
+        self._put_callout(old, _callout_acknowledged(old, CalloutStatus.ACKNOWLEDGED, None, False))
         if e.unit_id in self.units and self.units[e.unit_id].missed_ack is not None:
             self._set_unit(e.unit_id, missed_ack=None)
 
@@ -471,22 +500,26 @@ class DispatchState:
         self._release_unit(e.unit_id, e.at)
 
     def _on_UnitStatusChanged(self, e: UnitStatusChanged) -> None:
-        unit = self.units[e.unit_id]
-        self._set_unit(e.unit_id, status=e.status, status_since=e.effective_at)
+        units = self.units
+        unit = units[e.unit_id]
+        units[e.unit_id] = _unit_status(unit, e.status, e.effective_at)
         if unit.callout_id is not None and e.status in _FOLLOW:
-            changes: dict[str, Any] = {"status": _FOLLOW[e.status], "ack_deadline": None}
-            first = self.callouts[unit.callout_id].on_scene_at is None
-            if e.status is UnitStatus.ON_SCENE and first:
-                changes["on_scene_at"] = e.effective_at
-            self._set_callout(unit.callout_id, **changes)
+            old = self.callouts[unit.callout_id]
+            if e.status is UnitStatus.ON_SCENE and old.on_scene_at is None:
+                self._set_callout(unit.callout_id, status=_FOLLOW[e.status], ack_deadline=None,
+                                  on_scene_at=e.effective_at)
+            else:
+                self._put_callout(old, _callout_follows(old, _FOLLOW[e.status], None))
 
     def _on_UnitPositionReported(self, e: UnitPositionReported) -> None:
-        self._set_unit(e.unit_id, position=e.position, position_at=e.at)
+        units = self.units
+        units[e.unit_id] = _unit_position(units[e.unit_id], e.position, e.at)
 
     def _on_OutcomeRecorded(self, e: OutcomeRecorded) -> None:
         callout = self.callouts[e.callout_id]
-        self._set_callout(e.callout_id, status=CalloutStatus.CLOSED, outcome=e.outcome)
-        self._set_unit(e.unit_id, callout_id=None)
+        self._put_callout(callout, _callout_closed(callout, CalloutStatus.CLOSED, e.outcome))
+        units = self.units
+        units[e.unit_id] = _unit_callout(units[e.unit_id], None)
         if e.outcome.follow_up_at is not None:
             self.follow_ups.append(
                 FollowUp(
@@ -499,8 +532,8 @@ class DispatchState:
 
     def _on_CalloutCancelled(self, e: CalloutCancelled) -> None:
         callout = self.callouts[e.callout_id]
-        self._set_callout(e.callout_id, status=CalloutStatus.CANCELLED, ack_deadline=None,
-                          cancelled_at=e.at, cancel_code=e.code)
+        self._put_callout(callout, _callout_cancelled(
+            callout, CalloutStatus.CANCELLED, None, e.at, e.code))
         self._release_unit(callout.unit_id, e.at)
 
     def _on_CalloutReopened(self, e: CalloutReopened) -> None:

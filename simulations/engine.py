@@ -235,13 +235,14 @@ class _Sim:
 
     def do(self, command: Command, actor: str = "system") -> Decision:
         """The core as the live shell drives it: decide, log, apply."""
-        decision = decide(self.state, command, now=self.clock.now(), actor=actor,
+        state, log = self.state, self.log
+        decision = decide(state, command, now=self.clock.now(), actor=actor,
                           config=self.sc.dispatch)
         for event in decision.events:
-            env = Envelope(self.state.last_seq + 1, event)
-            if self.log is not None:
-                self.log.append(env)
-            self.state.apply(env)
+            env = Envelope.make(state.last_seq + 1, event)
+            if log is not None:
+                log.append(env)
+            state.apply(env)
             if isinstance(event, ShiftStarted):
                 self.crews[event.unit_id].duty_since = self.now_s
             elif isinstance(event, ShiftEnded):
