@@ -35,7 +35,7 @@ from maps.graph import RoadGraph
 from maps.traveltime import TravelTimeModel
 from routing.errors import NoRoute, RoutingError, SnapError
 from routing.paths import DijkstraPaths, PathBackend, SeedSet
-from routing.route import Route, Step, StepKind, build_route
+from routing.route import Route, Step, StepKind, build_route, route_geometry
 from routing.snap import DEFAULT_MAX_SNAP_M, SnappedPoint, Snapper
 
 if TYPE_CHECKING:  # numba loads only when a hierarchy is built
@@ -614,6 +614,29 @@ class TravelTimes:
             stay = (Step(StepKind.DEPART, "", 0.0, 0.0, *here),
                     Step(StepKind.ARRIVE, "", 0.0, 0.0, *here))
             return Route(pa, pb, 0.0, 0.0, (here, here), (), stay)
+        legs = self._legs(pa, pb)
+        return build_route(
+            self._shared.snapper,
+            self.times,
+            pa,
+            pb,
+            legs,
+            offroad_speed_ms=self.offroad_speed_kmh / 3.6,
+        )
+
+    def geometry(self, a: Location, b: Location) -> tuple[tuple[float, float], ...]:
+        """The ``geometry`` of :meth:`route` from ``a`` to ``b`` (the same line, point for
+        point), without the route's step list and totals: for drawing a drive or moving a unit
+        along it (a simulated unit on its way home). :class:`NoRoute` as :meth:`route`."""
+        pa, pb = self._point(a), self._point(b)
+        if pa == pb:
+            here = (pa.lat, pa.lon)
+            return (here, here)
+        return tuple(route_geometry(self._shared.snapper, pa, pb, self._legs(pa, pb)))
+
+    def _legs(self, pa: SnappedPoint, pb: SnappedPoint) -> list[tuple[int, float, float]]:
+        """The fastest drive from ``pa`` to ``pb`` (two different points) as ``(edge, start
+        fraction, end fraction)`` legs, or :class:`NoRoute`."""
         legs: list[tuple[int, float, float]] = []
         direct = self._direct(pa, pb)
         found = self._paths().path(*self._seeds(_columns([pa]), _columns([pb])))
@@ -627,15 +650,7 @@ class TravelTimes:
             raise NoRoute(
                 f"no road connects ({pa.lat:.6f}, {pa.lon:.6f}) to ({pb.lat:.6f}, {pb.lon:.6f})"
             )
-        legs = [leg for leg in legs if leg[2] > leg[1]]
-        return build_route(
-            self._shared.snapper,
-            self.times,
-            pa,
-            pb,
-            legs,
-            offroad_speed_ms=self.offroad_speed_kmh / 3.6,
-        )
+        return [leg for leg in legs if leg[2] > leg[1]]
 
     def _departure_leg(self, p: SnappedPoint, seed: int) -> tuple[int, float, float]:
         if seed == 0:

@@ -159,7 +159,15 @@ class DijkstraPaths:
         if len(keys) == 1:
             d, ln = rows[keys[0]]
             return d[None, :], ln[None, :]
-        return (np.stack([rows[v][0] for v in keys]), np.stack([rows[v][1] for v in keys]))
+        distinct = list(dict.fromkeys(keys))
+        if len(distinct) == len(keys):
+            return (np.stack([rows[v][0] for v in keys]), np.stack([rows[v][1] for v in keys]))
+        # many points on few nodes (a run's scenes on a small map): stack each node's rows once
+        # and repeat them by index, the same rows without a list of thousands to stack
+        at = {v: i for i, v in enumerate(distinct)}
+        pick = np.fromiter((at[v] for v in keys), dtype=np.int64, count=len(keys))
+        return (np.stack([rows[v][0] for v in distinct])[pick],
+                np.stack([rows[v][1] for v in distinct])[pick])
 
     def _tree(
         self, nodes: IntArray, *, reverse: bool

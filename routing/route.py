@@ -19,7 +19,7 @@ from routing.errors import RoutingError
 from routing.snap import SnappedPoint, Snapper
 
 __all__ = ["Route", "Step", "StepKind", "build_route", "format_distance", "format_duration",
-           "road_label"]
+           "road_label", "route_geometry"]
 
 
 class StepKind(enum.Enum):
@@ -148,20 +148,7 @@ def build_route(
     part = np.array([max(0.0, f1 - f0) for _, f0, f1 in legs], dtype=np.float64)
     dist = graph.edge_length_m[edges].astype(np.float64) * part
     dur = times[edges] * part
-    # geometry: off-road leg, the partial first and last legs, whole edges between
-    geometry: list[tuple[float, float]] = [(origin.lat, origin.lon)]
-    _extend(geometry, [(origin.road_lat, origin.road_lon)])
-    whole: list[int] = []  # a run of whole edges, drawn in one go
-    for edge, f0, f1 in legs:
-        if f0 == 0.0 and f1 == 1.0:
-            whole.append(edge)
-            continue
-        _extend(geometry, _whole_edges(graph, np.array(whole, dtype=np.int64)))
-        whole = []
-        _extend(geometry, snapper.geometry_along(edge, f0, f1))
-    _extend(geometry, _whole_edges(graph, np.array(whole, dtype=np.int64)))
-    _extend(geometry, [(destination.road_lat, destination.road_lon)])
-    geometry.append((destination.lat, destination.lon))
+    geometry = route_geometry(snapper, origin, destination, legs)
     # steps: one per run of edges on the same road
     steps = [Step(StepKind.DEPART, "", off_a, off_a / offroad_speed_ms, origin.lat, origin.lon)]
     if len(legs):
@@ -189,6 +176,32 @@ def build_route(
         edges=tuple(edges.tolist()),
         steps=tuple(steps),
     )
+
+
+def route_geometry(
+    snapper: Snapper,
+    origin: SnappedPoint,
+    destination: SnappedPoint,
+    legs: list[tuple[int, float, float]],
+) -> list[tuple[float, float]]:
+    """The ``(lat, lon)`` line of :func:`build_route`'s route over ``legs``: the off-road leg,
+    the partial first and last legs and the whole edges between, without repeated points (all
+    a caller needs that only draws the drive or moves a unit along it)."""
+    graph = snapper.graph
+    geometry: list[tuple[float, float]] = [(origin.lat, origin.lon)]
+    _extend(geometry, [(origin.road_lat, origin.road_lon)])
+    whole: list[int] = []  # a run of whole edges, drawn in one go
+    for edge, f0, f1 in legs:
+        if f0 == 0.0 and f1 == 1.0:
+            whole.append(edge)
+            continue
+        _extend(geometry, _whole_edges(graph, np.array(whole, dtype=np.int64)))
+        whole = []
+        _extend(geometry, snapper.geometry_along(edge, f0, f1))
+    _extend(geometry, _whole_edges(graph, np.array(whole, dtype=np.int64)))
+    _extend(geometry, [(destination.road_lat, destination.road_lon)])
+    geometry.append((destination.lat, destination.lon))
+    return geometry
 
 
 def _tail(graph: RoadGraph, edge: int) -> int:

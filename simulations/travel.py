@@ -76,6 +76,7 @@ class SimRoads:
         self._cos = math.cos(math.radians(float(np.mean(graph.node_lat)))) if len(
             graph.node_lat) else 1.0
         self._tree: object | None = None
+        self._last_key: tuple[datetime, tuple[bool, bool]] | None = None
         self.queries = 0
 
     def along(self, line: Sequence[Point], fraction: float) -> Point:
@@ -136,7 +137,15 @@ class SimRoads:
         return self._pairs.get((a, b, *key))
 
     def key(self, at: datetime) -> tuple[bool, bool]:
-        return (self.model.is_winter(at, self._winter), self.model.is_peak(at))
+        """The driving situation (winter, rush hour) at ``at``; the last one asked is
+        remembered, as the simulator asks again and again at one instant (its clock makes
+        one ``datetime`` per tick)."""
+        last = self._last_key
+        if last is not None and last[0] is at:
+            return last[1]
+        found = (self.model.is_winter(at, self._winter), self.model.is_peak(at))
+        self._last_key = (at, found)
+        return found
 
     def at(self, when: datetime) -> TravelTimes:
         """The travel-time engine for the driving situation at ``when``."""
@@ -195,7 +204,7 @@ class SimRoads:
         found = self._lines.get(key)
         if found is None:
             try:
-                found = self.at(when).route(self.snap(a), self.snap(b)).geometry
+                found = self.at(when).geometry(self.snap(a), self.snap(b))
             except RoutingError:
                 found = (a, b)
             self._lines[key] = found

@@ -142,9 +142,12 @@ def test_route_agrees_with_eta_and_drives_connected_edges(
     if not eta.reachable:
         with pytest.raises(NoRoute):
             tt.route(a, b)
+        with pytest.raises(NoRoute):
+            tt.geometry(a, b)
         return
     route = tt.route(a, b)
     assert _close(route.duration_s, eta.duration_s)
+    assert tt.geometry(a, b) == route.geometry  # the line alone, point for point
     # (equally fast alternatives may differ in length, so distances are checked elsewhere)
     assert route.geometry[0] == (a.lat, a.lon) and route.geometry[-1] == (b.lat, b.lon)
     src = graph.edge_source
