@@ -266,7 +266,17 @@ class MatrixRoads:
         self.region = region
         self._node: dict[Point, int] = {}
         self._planar: dict[Point, npt.NDArray[np.float64]] = {}
+        #: The matrix's seconds as rows of plain floats (the same numbers), made on first use:
+        #: an alarm reads one entry per unit, and indexing an array costs more than a list.
+        self._rows: list[list[float]] | None = None
         self.queries = 0
+
+    @property
+    def rows(self) -> list[list[float]]:
+        found = self._rows
+        if found is None:
+            found = self._rows = self.region.seconds.tolist()
+        return found
 
     def _xy(self, p: Point) -> npt.NDArray[np.float64]:
         found = self._planar.get(p)
@@ -293,16 +303,15 @@ class MatrixRoads:
         return self.region.point(self.node(p))
 
     def etas(self, target: Point, sources: Sequence[Point], when: datetime) -> list[float]:
-        j = self.node(target)
-        s = self.region.seconds
-        return [float(s[self.node(p), j]) for p in sources]
+        j, rows, node = self.node(target), self.rows, self.node
+        return [rows[node(p)][j] for p in sources]
 
     def time(self, a: Point, b: Point, when: datetime) -> float:
-        return float(self.region.seconds[self.node(a), self.node(b)])
+        return self.rows[self.node(a)][self.node(b)]
 
     def times_from(self, a: Point, targets: Sequence[Point], when: datetime) -> list[float]:
-        row = self.region.seconds[self.node(a)]
-        return [float(row[self.node(t)]) for t in targets]
+        row = self.rows[self.node(a)]
+        return [row[self.node(t)] for t in targets]
 
     def geometry(self, a: Point, b: Point, when: datetime) -> tuple[Point, ...]:
         return (a, b)
