@@ -521,6 +521,15 @@ class TravelTimes:
             second = (tail if depart else head, 0.0 if r1 == 0.0 else math.inf, 0.0)
         return first, second
 
+    def _seed_set(self, p: SnappedPoint, depart: bool) -> SeedSet:
+        """The :class:`SeedSet` of one point as :meth:`_seeds` makes it (the same numbers),
+        from :meth:`_seed_pair`: a route's two points need no arrays of columns."""
+        (n0, t0, l0), (n1, t1, l1) = self._seed_pair(p, depart)
+        return SeedSet(offsets=np.array([0, 2], dtype=np.int64),
+                       nodes=np.array([n0, n1], dtype=np.int64),
+                       times=np.array([t0, t1], dtype=np.float64),
+                       lengths=np.array([l0, l1], dtype=np.float64))
+
     def _few_etas(
         self, one: SnappedPoint, many: list[SnappedPoint], backend: DijkstraPaths, *, to: bool
     ) -> list[EtaResult]:
@@ -639,7 +648,7 @@ class TravelTimes:
         fraction, end fraction)`` legs, or :class:`NoRoute`."""
         legs: list[tuple[int, float, float]] = []
         direct = self._direct(pa, pb)
-        found = self._paths().path(*self._seeds(_columns([pa]), _columns([pb])))
+        found = self._paths().path(self._seed_set(pa, True), self._seed_set(pb, False))
         if direct is not None and (found is None or direct[0] <= found.time_s):
             legs = [direct[2]]
         elif found is not None:

@@ -113,6 +113,22 @@ def test_small_queries_in_plain_floats_give_the_array_path_s_numbers_to_the_last
         exact(got_from, want_from)
 
 
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_a_route_s_seeds_of_one_point_are_those_of_the_array_path(data: st.DataObject) -> None:
+    """``_seed_set`` (one point, plain floats) gives the very seeds ``_seeds`` gives it."""
+    from routing.engine import _columns
+
+    graph = data.draw(random_graphs())
+    tt = TravelTimes(graph, algorithm="dijkstra")
+    for p in data.draw(points_on(graph)):
+        src, tgt = tt._seeds(_columns([p]), _columns([p]))
+        for want, got in ((src, tt._seed_set(p, True)), (tgt, tt._seed_set(p, False))):
+            for name in ("offsets", "nodes", "times", "lengths"):
+                a, b = getattr(want, name), getattr(got, name)
+                assert a.dtype == b.dtype and a.tolist() == b.tolist(), name
+
+
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
 @settings(max_examples=60, deadline=None)
 @given(data=st.data())
