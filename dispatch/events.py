@@ -447,7 +447,7 @@ def _maker(cls: type[Event]) -> Callable[..., Event]:
 
 
 for _cls in _EVENT_TYPES.values():
-    _cls.make = staticmethod(_maker(_cls))  # type: ignore[method-assign,assignment]
+    _cls.make = staticmethod(_maker(_cls))  # type: ignore[method-assign]
 del _cls
 
 #: The current schema version of each event type's stored form (see the module docstring).

@@ -95,7 +95,8 @@ def acknowledge(ctx: Context, command: Acknowledge) -> Decision:
         )
     check_callout_transition(callout.callout_id, callout.status, CalloutStatus.ACKNOWLEDGED)
     return ctx.decision(
-        AssignmentAcknowledged.make(ctx.stamp, callout_id=callout.callout_id, unit_id=command.unit_id),
+        AssignmentAcknowledged.make(ctx.stamp, callout_id=callout.callout_id,
+                                    unit_id=command.unit_id),
         callout_id=callout.callout_id,
     )
 

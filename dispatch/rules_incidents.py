@@ -212,7 +212,8 @@ def reopen_callout(ctx: Context, command: ReopenCallout) -> Decision:
         raise InvalidCommand("callout_id", f"callout {callout.callout_id} was cancelled more "
                              f"than {minutes} minutes ago: raise a new alarm instead")
     return ctx.decision(
-        CalloutReopened.make(ctx.stamp, callout_id=callout.callout_id), callout_id=callout.callout_id
+        CalloutReopened.make(ctx.stamp, callout_id=callout.callout_id),
+        callout_id=callout.callout_id,
     )
 
 
