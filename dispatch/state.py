@@ -59,11 +59,8 @@ def _updater(cls: type[R]) -> Callable[..., R]:
     frozen, slotted dataclass with no ``__post_init__``), at about a third of its cost; the
     fold replaces a unit or a callout for almost every event. It fills the new record's slots
     directly; an unknown field name is a TypeError, as with ``replace``."""
-    if "__post_init__" in vars(cls) or not hasattr(cls, "__slots__"):
-        raise TypeError(f"{cls.__name__} must be slotted and have no __post_init__")
-    names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
-    scope: dict[str, Any] = {"KEEP": _KEEP, "new": object.__new__, "cls": cls}
-    scope.update({f"set_{n}": getattr(cls, n).__set__ for n in names})  # the slots
+    names, scope = _slot_scope(cls)
+    scope["KEEP"] = _KEEP
     body = "".join(f"    set_{n}(o, r.{n} if {n} is KEEP else {n})\n" for n in names)
     source = (f"def update(r, *, {', '.join(f'{n}=KEEP' for n in names)}):\n"
               f"    o = new(cls)\n{body}    return o\n")
@@ -73,19 +70,27 @@ def _updater(cls: type[R]) -> Callable[..., R]:
     return update
 
 
+def _slot_scope(cls: type[Any]) -> tuple[list[str], dict[str, Any]]:
+    """The field names of a slotted record type and the scope its generated copy functions
+    run in (the class, ``object.__new__`` and each slot's setter); refuses a type whose
+    ``__post_init__`` a direct fill would skip."""
+    if "__post_init__" in vars(cls) or not hasattr(cls, "__slots__"):
+        raise TypeError(f"{cls.__name__} must be slotted and have no __post_init__")
+    names = [f.name for f in dataclasses.fields(cls)]
+    scope: dict[str, Any] = {"new": object.__new__, "cls": cls}
+    scope.update({f"set_{n}": getattr(cls, n).__set__ for n in names})  # the slots
+    return names, scope
+
+
 def _copier(cls: type[R], *changed: str) -> Callable[..., R]:
     """``copy(record, *values)``: a copy of ``record`` (a ``cls``) with the fields ``changed``
     set to ``values``, in that order; what ``_updater(cls)(record, **dict(zip(changed,
     values)))`` returns. One per fold step that changes always the same fields of a unit or a
     callout: no keyword dict and no test per field of whether it changes."""
-    if "__post_init__" in vars(cls) or not hasattr(cls, "__slots__"):
-        raise TypeError(f"{cls.__name__} must be slotted and have no __post_init__")
-    names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    names, scope = _slot_scope(cls)
     unknown = set(changed) - set(names)
     if unknown or len(set(changed)) != len(changed):
         raise TypeError(f"{cls.__name__} has no fields {sorted(unknown)} or names one twice")
-    scope: dict[str, Any] = {"new": object.__new__, "cls": cls}
-    scope.update({f"set_{n}": getattr(cls, n).__set__ for n in names})  # the slots
     body = "".join(f"    set_{n}(o, {'v_' + n if n in changed else 'r.' + n})\n" for n in names)
     source = (f"def copy(r, {', '.join('v_' + n for n in changed)}):\n"
               f"    o = new(cls)\n{body}    return o\n")
