@@ -102,6 +102,33 @@ def test_a_dispatcher_sees_it_and_a_crew_token_is_refused(browser: Any, page: An
     phone.close()
 
 
+def test_a_late_answer_for_the_default_month_never_replaces_the_picked_one(
+        page: Any, month_server: Server) -> None:
+    """The page asks for the current month on start; the test holds that answer back until the
+    month the user picked is shown, then lets it through: the picked month stays."""
+    held: list[Any] = []
+
+    def hold_other_months(route: Any) -> None:
+        if f"month={MONTH}" in route.request.url:
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route("**/api/stats/report*", hold_other_months)
+    page.goto(f"{month_server.base}/stats#token={month_server.tokens['manager']}")
+    expect(page.locator("#app")).to_be_visible()
+    default = page.locator("#month").input_value()
+    assert default != MONTH  # the fixture's month lies in the past
+    page.fill("#month", MONTH)
+    page.click("#month-form button[type=submit]")
+    expect(page.locator("#summary")).to_contain_text(f"61 utryckningar i {MONTH}")
+    assert len(held) == 1 and f"month={default}" in held[0].request.url
+    held[0].continue_()
+    page.wait_for_timeout(500)
+    expect(page.locator("#app")).to_have_attribute("data-month", MONTH)
+    expect(page.locator("#summary")).to_contain_text(f"61 utryckningar i {MONTH}")
+
+
 def test_a_bad_month_is_named_next_to_the_field(page: Any, month_server: Server) -> None:
     _show(page, month_server, "manager")
     page.evaluate("document.getElementById('month').type = 'text'")

@@ -128,14 +128,22 @@ function render() {
   for (const table of report.tables) box.append(renderTable(table));
 }
 
+// Only the latest request may draw: a slow answer for an earlier month (the default one asked
+// for on start) must not replace the month the user picked since.
+let latest = 0;
+
 async function load(month) {
+  const mine = ++latest;
   $("summary").textContent = t("loading");
   $("err-month").textContent = "";
   try {
-    report = await api(`/api/stats/report?month=${encodeURIComponent(month)}`, { token: token(KIND) });
+    const answer = await api(`/api/stats/report?month=${encodeURIComponent(month)}`, { token: token(KIND) });
+    if (mine !== latest) return;
+    report = answer;
     render();
     $("app").dataset.month = month;
   } catch (err) {
+    if (mine !== latest) return;
     if (err.status === 401 || err.status === 403) return showLogin(t("token_refused", { message: errorText(err) }));
     report = null;
     render();
