@@ -92,6 +92,35 @@ def edge_twins(graph: RoadGraph) -> npt.NDArray[np.int32]:
     return twin
 
 
+#: Grid cells are numbered (row + _CELL_ROW) * _CELL_ROWS + column: rows are bands of
+#: ``cell_deg`` latitude, and a row's columns as wide in longitude as ``cell_deg`` metres of
+#: latitude are where the row lies nearest the equator (so no wider anywhere in it). Cells of
+#: at least 1 m keep rows and columns under 2**25 either way.
+_CELL_ROW = 2**25
+_CELL_ROWS = 2**26
+
+
+def _row_widths(rows: Any, cell_deg: float) -> Any:
+    """The longitude width of grid row ``rows`` (an int or an int array)."""
+    nearest = np.minimum(np.abs(rows), np.abs(rows + 1)) * cell_deg  # degrees from the equator
+    return cell_deg / np.cos(np.radians(np.minimum(nearest, 89.0)))
+
+
+def _cell_keys(lat: FloatArray, lon: FloatArray, cell_deg: float) -> IntArray:
+    """The grid cell number of each point (see :meth:`Snapper.check`)."""
+    rows = np.floor(lat / cell_deg).astype(np.int64)
+    columns = np.floor(lon / _row_widths(rows, cell_deg)).astype(np.int64)
+    return (rows + _CELL_ROW) * _CELL_ROWS + columns
+
+
+def _cell_key(lat: float, lon: float, cell_deg: float) -> int:
+    """:func:`_cell_keys` of one point, in plain floats."""
+    row = math.floor(lat / cell_deg)
+    nearest = min(abs(row), abs(row + 1)) * cell_deg
+    width = cell_deg / math.cos(math.radians(min(nearest, 89.0)))
+    return (row + _CELL_ROW) * _CELL_ROWS + math.floor(lon / width)
+
+
 def _xyz(lat: Any, lon: Any) -> FloatArray:
     """Points on a sphere of the earth's radius, so chord length approximates ground distance."""
     p, lm = np.radians(lat), np.radians(lon)
@@ -162,14 +191,22 @@ class Snapper:
         self._sample_seg = seg_of_sample
         self._edges: dict[int, _Measured] = {}
         self._tree = cKDTree(_xyz(s_lat, s_lon)) if len(seg_of_sample) else None
+        # Grid cells holding a road sample, each at most 0.65 max_snap_m on a side: any point
+        # of such a cell lies within its diagonal, 0.92 max_snap_m, of that sample
+        self._cell_deg = 0.65 * self.max_snap_m / _KY
+        self._road_cells: set[int] = set() if self.max_snap_m < 2.0 else {
+            int(k) for k in np.unique(_cell_keys(s_lat, s_lon, self._cell_deg))}
 
     def check(self, lat: float, lon: float) -> None:
         """Raise :class:`SnapError` exactly when :meth:`snap` would, at a fraction of its cost
-        when a road sample lies well within ``max_snap_m`` (one tree query; a road is then
-        surely that near); otherwise :meth:`snap` decides. For intake, which only asks
-        whether a place is within reach of the roads."""
+        when a road sample lies well within ``max_snap_m``: in the point's grid cell (a set
+        lookup), else by one tree query; a road is then surely that near. Otherwise
+        :meth:`snap` decides. For intake, which only asks whether a place is within reach of
+        the roads, once per alarm on the event loop."""
         lat, lon = float(lat), float(lon)
         _check_coordinate(lat, lon)
+        if _cell_key(lat, lon, self._cell_deg) in self._road_cells:
+            return  # a road sample lies in the same cell: well within reach
         if self._tree is not None:
             chord, _ = self._tree.query(_xyz(lat, lon)[0], k=1)
             if _chord_to_arc(float(chord)) <= 0.99 * self.max_snap_m:

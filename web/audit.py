@@ -8,6 +8,7 @@ refusal, the error code and field — never free text, so patient notes cannot r
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import sqlite3
 import threading
@@ -43,6 +44,14 @@ CREATE TABLE IF NOT EXISTS audit (
 
 _INSERT = ("INSERT INTO audit (at, principal_id, role, action, target, client, result) "
            "VALUES (?,?,?,?,?,?,?)")
+#: Up to this many rows are written by one INSERT statement (atomic by itself).
+ONE_STATEMENT_ROWS = 64
+
+
+@functools.cache
+def _insert_rows_sql(n: int) -> str:
+    """One INSERT statement for ``n`` audit rows."""
+    return _INSERT + ",(?,?,?,?,?,?,?)" * (n - 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,8 +130,9 @@ class AuditLog:
                   for r in rows]
         with self._lock:
             self.transactions += 1
-            if len(values) == 1:
-                self._db.execute(_INSERT, values[0])
+            if len(values) <= ONE_STATEMENT_ROWS:  # one statement, one transaction, one call
+                self._db.execute(_insert_rows_sql(len(values)),
+                                 [value for row in values for value in row])
                 return
             self._db.execute("BEGIN IMMEDIATE")
             try:

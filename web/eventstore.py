@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import json
 import logging
 import os
@@ -186,6 +187,23 @@ CREATE TABLE IF NOT EXISTS heartbeat (
 """
 
 
+#: Appends of up to this many events without client operations go in one INSERT statement.
+ONE_STATEMENT_ROWS = 64
+_INSERT_EVENTS = "INSERT INTO events (seq, type, at, data) VALUES (?,?,?,?)"
+
+
+@functools.cache
+def _insert_events_sql(n: int) -> str:
+    """One INSERT statement for ``n`` event rows."""
+    return "INSERT INTO events (seq, type, at, data) VALUES " + ",".join(["(?,?,?,?)"] * n)
+
+
+def _conflict(last: int | None, expected: int) -> StoreConflict:
+    where = "elsewhere" if last is None else f"at {last}"
+    return StoreConflict(f"the event log ends {where}, not {expected}: another writer is using "
+                         "this database")
+
+
 def _rollback(conn: sqlite3.Connection) -> None:
     """Roll back if a transaction is still open: SQLite ends one by itself on a full disk,
     and a ROLLBACK then fails with "no transaction is active", hiding the real error."""
@@ -234,18 +252,28 @@ class SqliteEventStore:
         with self._lock:
             cur = self._write
             try:
-                cur.execute("BEGIN IMMEDIATE")
-                (last,) = cur.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
-                if last != expected_last_seq:
-                    raise StoreConflict(
-                        f"the event log ends at {last}, not {expected_last_seq}: "
-                        "another writer is using this database"
-                    )
-                cur.executemany("INSERT INTO events (seq, type, at, data) VALUES (?,?,?,?)", rows)
-                if op_rows:
-                    cur.executemany("INSERT INTO ops (scope, op, digest, callout_id, seq) "
-                                    "VALUES (?,?,?,?,?)", op_rows)
-                cur.execute("COMMIT")
+                if op_rows or len(rows) > ONE_STATEMENT_ROWS:
+                    cur.execute("BEGIN IMMEDIATE")
+                    (last,) = cur.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
+                    if last != expected_last_seq:
+                        raise _conflict(last, expected_last_seq)
+                    cur.executemany(_INSERT_EVENTS, rows)
+                    if op_rows:
+                        cur.executemany("INSERT INTO ops (scope, op, digest, callout_id, seq) "
+                                        "VALUES (?,?,?,?,?)", op_rows)
+                    cur.execute("COMMIT")
+                else:
+                    # One statement is its own transaction, as atomic and durable as the one
+                    # above in a single call into SQLite: the storage thread wants the GIL
+                    # back once per append, not four times, which is what the loop pays for
+                    # (see benchmarks/README.md, issue 12). Seqs are the primary key, so an
+                    # append behind another writer's fails on the first seq it reuses.
+                    try:
+                        cur.execute(_insert_events_sql(len(rows)),
+                                    [value for row in rows for value in row])
+                    except sqlite3.IntegrityError:
+                        last = self._stored_up_to()
+                        raise _conflict(last, expected_last_seq) from None
             except StoreConflict:
                 _rollback(cur)
                 raise

@@ -120,7 +120,7 @@ def test_index_finds_the_same_nearest_road_as_brute_force() -> None:
         assert float(haversine_m(along[0], along[1], p.road_lat, p.road_lon)) < 1.0
 
 
-@pytest.mark.parametrize("limit_m", [150.0, 600.0, 2_000.0])
+@pytest.mark.parametrize("limit_m", [150.0, 600.0, 2_000.0, 5_000.0])
 def test_check_refuses_exactly_the_points_snap_refuses(limit_m: float) -> None:
     """``check`` (intake's cheap question: is a road within reach?) agrees with ``snap`` on
     points near, at and beyond the limit, invalid coordinates included."""

@@ -25,7 +25,7 @@ def health(service: ServiceDep) -> HealthOut | JSONResponse:
     storage = [StorageOut(store=name, ok=False, error=detail)
                for name, detail in sorted(problems.items())]
     body = HealthOut(status="degraded" if problems else "ok", seq=state.last_seq,
-                     units=len(state.units), open_callouts=len(state.open_callouts()),
+                     units=len(state.units), open_callouts=len(state.open_ids),
                      write_queue=service.writer.queue_depth,
                      accepting_writes=not service.writer.halted, storage=storage,
                      routing_prepared=service.routing_prepared,
