@@ -110,7 +110,8 @@ def _cell_keys(lat: FloatArray, lon: FloatArray, cell_deg: float) -> IntArray:
     """The grid cell number of each point (see :meth:`Snapper.check`)."""
     rows = np.floor(lat / cell_deg).astype(np.int64)
     columns = np.floor(lon / _row_widths(rows, cell_deg)).astype(np.int64)
-    return (rows + _CELL_ROW) * _CELL_ROWS + columns
+    keys: IntArray = (rows + _CELL_ROW) * _CELL_ROWS + columns
+    return keys
 
 
 def _cell_key(lat: float, lon: float, cell_deg: float) -> int:
