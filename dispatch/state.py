@@ -316,7 +316,7 @@ class DispatchState:
         unit = self.unit(unit_id)
         if unit.retired or (unit.position_at is not None and at < unit.position_at):
             return False
-        self._set_unit(unit_id, position=position, position_at=at)
+        self.units[unit_id] = _unit_position(unit, position, at)  # as the logged report's step
         return True
 
     # -- the fold -----------------------------------------------------------------------

@@ -54,10 +54,10 @@ def _source(scenario: Scenario) -> TravelSource:
     return found
 
 
-def _one(scenario: Scenario, seed: int, coverage: Coverage, keep_log: bool) -> tuple[
-    RunResult, Kpis
-]:
-    result = simulate(scenario, seed=seed, keep_log=keep_log, roads=_source(scenario))
+def _one(scenario: Scenario, seed: int, coverage: Coverage, keep_log: bool,
+         log_positions: bool = False) -> tuple[RunResult, Kpis]:
+    result = simulate(scenario, seed=seed, keep_log=keep_log, roads=_source(scenario),
+                      log_positions=log_positions)
     return result, summarize(result, scenario, coverage)
 
 
@@ -67,10 +67,12 @@ def run_batch(
     *,
     workers: int | None = None,
     keep_log: bool = False,
+    log_positions: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> Batch:
     """Run every scenario with every seed; ``workers`` processes (default: one per core,
-    1 runs in this process); ``progress(1)`` is called as each run finishes."""
+    1 runs in this process); ``progress(1)`` is called as each run finishes; ``keep_log`` and
+    ``log_positions`` as in :func:`simulations.engine.simulate`."""
     coverages = [population_coverage(sc, load_terrain(sc)) for sc in scenarios]
     jobs = [(i, seed) for i in range(len(scenarios)) for seed in seeds]
     n_workers = workers if workers is not None else (os.cpu_count() or 1)
@@ -78,13 +80,14 @@ def run_batch(
     done: dict[tuple[int, int], tuple[RunResult, Kpis]] = {}
     if n_workers == 1:
         for i, seed in jobs:
-            done[(i, seed)] = _one(scenarios[i], seed, coverages[i], keep_log)
+            done[(i, seed)] = _one(scenarios[i], seed, coverages[i], keep_log, log_positions)
             if progress:
                 progress(1)
     else:
         with ProcessPoolExecutor(max_workers=n_workers) as pool:
             futures = {
-                pool.submit(_one, scenarios[i], seed, coverages[i], keep_log): (i, seed)
+                pool.submit(_one, scenarios[i], seed, coverages[i], keep_log,
+                            log_positions): (i, seed)
                 for i, seed in jobs
             }
             from concurrent.futures import as_completed

@@ -55,7 +55,9 @@ def register(subparsers: Any) -> None:
                    help="simulate N days instead of the scenarios' own (synthetic demand only)")
     p.add_argument("--export-log", action="store_true",
                    help="also write each run's event log as JSON lines "
-                        "(events-<scenario>-seed<K>.jsonl) for replay on the dispatcher map")
+                        "(events-<scenario>-seed<K>.jsonl) for replay on the dispatcher map; "
+                        "these logs carry the crews' positions as events, so the cars move "
+                        "in the replay (a live log keeps them apart)")
     p.add_argument("--no-progress", action="store_true", help="do not draw the progress bar")
     p.set_defaults(func=run_simulate)
     from simulations.optimise_cli import register_optimise
@@ -93,7 +95,7 @@ def run_simulate(args: argparse.Namespace) -> int:
     with tqdm(total=total, desc="simulating", unit="run", file=sys.stderr,
               disable=args.no_progress) as bar:
         batch = run_batch(scenarios, seeds, workers=args.workers, keep_log=args.export_log,
-                          progress=bar.update)
+                          log_positions=args.export_log, progress=bar.update)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     report = write_report(batch, out)

@@ -7,7 +7,11 @@ on scene, record the outcome drawn for the alarm or take the patient in, drive h
 start with StartShift and end through Tick.
 Every command goes through :func:`dispatch.commands.decide` and every event is applied to a
 :class:`~dispatch.state.DispatchState` as the live shell does, on a :class:`SimulatedClock`
-advanced by a heap of timed events. A run is a pure function of the scenario and the seed.
+advanced by a heap of timed events; the crews' position reports reach the state as the live
+service's do by default, through ``DispatchState.note_position`` and not the event log
+(``log_positions`` logs them as events, as a service run with ``MAE_POSITIONS_TABLE=false``
+does: for a log replayed on the dispatcher map). A run is a pure function of the scenario and
+the seed.
 """
 
 from __future__ import annotations
@@ -189,8 +193,9 @@ def shift_intervals(scenario: Scenario, spec: UnitSpec) -> list[tuple[float, flo
 
 class _Sim:
     def __init__(self, scenario: Scenario, graph: Terrain, seed: int, keep_log: bool,
-                 roads: TravelSource | None = None) -> None:
+                 roads: TravelSource | None = None, *, log_positions: bool = False) -> None:
         self.sc = scenario
+        self.log_positions = log_positions
         self.graph = graph
         self.seed = seed
         self.clock = SimulatedClock(run_start(scenario))
@@ -265,8 +270,17 @@ class _Sim:
         return self.roads.along(crew.leg_line, f)
 
     def report_position(self, crew: _Crew, p: Point, label: str = "") -> None:
-        self.do(ReportPosition(crew.spec.id, Location(p[0], p[1], label=label)),
-                actor=crew.spec.id)
+        """The crew's phone reports where it is. As in the live service with its positions
+        table (``web/positions.py``, the default), the report stays out of the event log and
+        reaches the state through :meth:`DispatchState.note_position`, so the policy starts
+        from it and a replay of the log alone places units at their last logged position;
+        with ``log_positions`` it is a logged ``ReportPosition``, as in a service run with
+        ``MAE_POSITIONS_TABLE=false``. The state is the same either way."""
+        where = Location(p[0], p[1], label=label)
+        if self.log_positions:
+            self.do(ReportPosition(crew.spec.id, where), actor=crew.spec.id)
+        else:
+            self.state.note_position(crew.spec.id, where, self.clock.now())
 
     # -- setup ------------------------------------------------------------------------------
 
@@ -600,13 +614,17 @@ def simulate(
     demand: list[DemandAlarm] | None = None,
     keep_log: bool = False,
     roads: TravelSource | None = None,
+    log_positions: bool = False,
 ) -> RunResult:
     """Run ``scenario`` with ``seed`` through the dispatch core; ``demand`` overrides the
     scenario's alarms, ``keep_log`` keeps the full event log (for export and replay);
-    ``roads`` lets runs of one scenario share their travel times (snapping, matrices)."""
+    ``roads`` lets runs of one scenario share their travel times (snapping, matrices);
+    ``log_positions`` logs the crews' positions as events (for a replay on the dispatcher map,
+    where the cars then move) instead of keeping them out of the log as the live service
+    does. Records and KPIs are the same either way; only the log and its event count differ."""
     g = graph if graph is not None else load_terrain(scenario)
     alarms = demand if demand is not None else build_demand(scenario, g, seed=seed)
-    sim = _Sim(scenario, g, seed, keep_log, roads)
+    sim = _Sim(scenario, g, seed, keep_log, roads, log_positions=log_positions)
     sim.setup(alarms)
     sim.run()
     logger.info("%s seed %d: %d alarms, %d events", scenario.name, seed, sim.alarms,

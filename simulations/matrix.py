@@ -125,7 +125,7 @@ class MatrixMap:
         out: npt.NDArray[np.float64] = self._xy([p[0]], [p[1]])[0]
         return out
 
-    def to_point(self, xy: npt.NDArray[np.float64]) -> Point:
+    def to_point(self, xy: npt.NDArray[np.float64] | tuple[float, float]) -> Point:
         """Planar coordinates back to (lat, lon)."""
         if self._from_crs is None:
             return (float(xy[1] / EARTH_M_PER_DEG),
@@ -133,7 +133,7 @@ class MatrixMap:
         lon, lat = self._from_crs.transform(float(xy[0]), float(xy[1]))
         return (float(lat), float(lon))
 
-    def nearest_planar(self, xy: npt.NDArray[np.float64]) -> int:
+    def nearest_planar(self, xy: npt.NDArray[np.float64] | tuple[float, float]) -> int:
         """The node nearest to planar coordinates ``xy`` (ties: the lower index, as the
         k-d tree of :meth:`nearest`)."""
         assert self._tree is not None
@@ -324,8 +324,11 @@ class MatrixRoads:
             return a
         if fraction >= 1:
             return b
-        xa = self._xy(a)
-        xy = xa + fraction * (self._xy(b) - xa)
+        xa, xb = self._xy(a), self._xy(b)
+        # in plain floats: the same IEEE operations as the two-element array sum, without
+        # numpy's cost per call on arrays of two
+        ax, ay = float(xa[0]), float(xa[1])
+        xy = (ax + fraction * (float(xb[0]) - ax), ay + fraction * (float(xb[1]) - ay))
         p = self.region.to_point(xy)
         self._node.setdefault(p, self.region.nearest_planar(xy))
         return p

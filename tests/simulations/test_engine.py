@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from scipy.sparse.csgraph import dijkstra
 
-from dispatch.events import UnitStatusChanged
+from dispatch.events import UnitPositionReported, UnitStatusChanged
 from dispatch.model import Agency, Category, OutcomeKind, Priority
 from dispatch.state import DispatchState
 from dispatch.status import CalloutStatus, UnitStatus
@@ -142,6 +142,41 @@ def test_returning_unit_is_redirected_from_where_it_is(graph) -> None:  # type: 
     r2 = res.records[1]
     assert r2.travel_s == pytest.approx(480.0, abs=0.5)
     assert r2.unit_id == "U1"
+
+
+def test_positions_reach_the_state_and_stay_out_of_the_log(graph) -> None:  # type: ignore[no-untyped-def]
+    """As in the live service (positions table on), a crew's position reports are kept out of
+    the event log and reach the state through ``note_position``: the returning unit is still
+    sent on from where it is (480 s, as above), yet the log holds no position event, and its
+    replay places the unit at its last *logged* position (registered at its base)."""
+    sc = scenario_from_dict(tiny_scenario(), graph=graph)
+    second_at = (600 * 60 + ACK_TURNOUT_S + 3000 + 3600 + 600) / 60
+    res = simulate(sc, graph=graph, keep_log=True,
+                   demand=[alarm("A1", "Gamma", 600), alarm("A2", "Gamma", second_at)])
+    assert res.records[1].travel_s == pytest.approx(480.0, abs=0.5)
+    assert res.log is not None and len(res.log) == res.events
+    assert not [e for e in res.log if isinstance(e.event, UnitPositionReported)]
+    where = DispatchState.replay(res.log).units["U1"].position
+    base = sc.base(sc.units[0].base)
+    assert (where.lat, where.lon) == (base.lat, base.lon)
+
+
+def test_log_positions_logs_the_same_positions_as_events(graph) -> None:  # type: ignore[no-untyped-def]
+    """``log_positions`` (what ``--export-log`` uses, so a replay shows the cars move) logs
+    each report as a ``UnitPositionReported``: the same records, and the log is the one
+    without positions plus those events (arrival on scene, the way home, back at base)."""
+    sc = scenario_from_dict(tiny_scenario(), graph=graph)
+    second_at = (600 * 60 + ACK_TURNOUT_S + 3000 + 3600 + 600) / 60
+    demand = [alarm("A1", "Gamma", 600), alarm("A2", "Gamma", second_at)]
+    apart = simulate(sc, graph=graph, keep_log=True, demand=demand)
+    logged = simulate(sc, graph=graph, keep_log=True, demand=demand, log_positions=True)
+    assert logged.records == apart.records
+    assert logged.log is not None and apart.log is not None
+    positions = [e.event for e in logged.log if isinstance(e.event, UnitPositionReported)]
+    assert len(positions) >= 4 and logged.events == apart.events + len(positions)
+    assert [e.event for e in logged.log if not isinstance(e.event, UnitPositionReported)] == \
+        [e.event for e in apart.log]
+    assert (positions[0].position.lat, positions[0].position.lon) == NODES["Gamma"]
 
 
 def test_shifts_join_when_back_to_back(graph) -> None:  # type: ignore[no-untyped-def]

@@ -182,15 +182,25 @@ def test_a_scenario_file_without_a_graph_given_finds_booked_places_on_its_own_ma
     assert booking.place == "B" and 52.0 < booking.lat < 53.0 and 4.0 < booking.lon < 6.0
 
 
-def test_the_simulated_crew_drives_to_its_visit_by_the_behaviour_model(graph: Any) -> None:
+def test_the_simulated_crew_drives_to_its_visit_by_the_behaviour_model(
+        graph: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """One behaviour for the simulator's crews and the live demo's
     (:func:`simulations.behaviour.visit_act`): the unit leaves base when its route departs
     (at 08:00, shift start), so an acute alarm at 08:20 is sent to a car on the road to Beta,
     not at the base; it still does the visit in its window afterwards (on its way home from the
     acute job: still RETURNING), then drives home and is AVAILABLE at the base."""
-    from dispatch.events import UnitPositionReported, UnitStatusChanged, VisitDone
+    from dispatch.events import UnitStatusChanged, VisitDone
+    from dispatch.model import Location
     from dispatch.status import UnitStatus
 
+    noted: list[tuple[str, Location, float]] = []  # positions go to the state, not the log
+    note = DispatchState.note_position
+
+    def spy(state: DispatchState, unit_id: str, position: Location, at: Any) -> bool:
+        noted.append((unit_id, position, (at - T0).total_seconds()))
+        return note(state, unit_id, position, at)
+
+    monkeypatch.setattr(DispatchState, "note_position", spy)
     sc = scenario(graph)
     on_road = (DAY + 8 * 3600 + 20 * 60) / 60  # day 2, 08:20: 2/3 of the way Alpha-Beta
     res = simulate(sc, graph=graph, keep_log=True,
@@ -198,10 +208,8 @@ def test_the_simulated_crew_drives_to_its_visit_by_the_behaviour_model(graph: An
     assert res.log is not None
     acute = next(r for r in res.records if r.reference == "A2")
     assert acute.assigned_s is not None
-    sent = [e.event for e in res.log
-            if isinstance(e.event, UnitPositionReported) and e.event.unit_id == "U1"
-            and (e.event.at - T0).total_seconds() == acute.assigned_s]
-    assert sent and NODES["Alpha"][1] < sent[-1].position.lon < NODES["Beta"][1]
+    sent = [p for unit, p, at in noted if unit == "U1" and at == acute.assigned_s]
+    assert sent and NODES["Alpha"][1] < sent[-1].lon < NODES["Beta"][1]
     assert acute.response_s is not None and acute.response_s < ACK_TURNOUT_S + 3000
     visit = res.visits[0]  # A1's follow-up (A2's is the next day's)
     assert visit.status == "done" and visit.in_window and not visit.interrupted
@@ -212,7 +220,8 @@ def test_the_simulated_crew_drives_to_its_visit_by_the_behaviour_model(graph: An
     back = next(i for i, e in enumerate(events) if i > done_at and
                 isinstance(e, UnitStatusChanged) and e.unit_id == "U1")
     assert events[back].status is UnitStatus.AVAILABLE
-    where = state_at(res.log, back).units["U1"].position
+    back_s = (events[back].at - T0).total_seconds()
+    where = [p for unit, p, at in noted if unit == "U1" and at <= back_s][-1]
     assert (where.lat, where.lon) == NODES["Alpha"]
     assert (events[back].at - events[done_at].at).total_seconds() == pytest.approx(1800)
 

@@ -45,7 +45,9 @@ def test_cli_simulate_writes_report_csv_summary_and_logs(tmp_path: Path, capsys)
     assert len(rows) == 4 and {r["seed"] for r in rows} == {"0", "1"}
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert len(summary) == 2
-    assert len(list(out.glob("events-*.jsonl"))) == 4
+    logs = sorted(out.glob("events-*.jsonl"))
+    assert len(logs) == 4  # for replay on the map: with the crews' positions as events
+    assert '"UnitPositionReported"' in logs[0].read_text(encoding="utf-8")
     assert "report:" in capsys.readouterr().out
 
 

@@ -51,7 +51,7 @@ def log() -> list[Envelope]:
     """The first three hours of a simulated day (a prefix of a log is a log)."""
     graph = load_bundled()
     result = simulate(scenario_from_dict(SCENARIO, graph=graph), graph=graph, seed=3,
-                      keep_log=True)
+                      keep_log=True, log_positions=True)  # as --export-log: the cars move
     assert result.log is not None
     return slice_log(result.log, result.log[0].event.at + timedelta(hours=3))
 
