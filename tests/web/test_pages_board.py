@@ -276,6 +276,9 @@ def test_history_finds_a_cancelled_callout_opens_its_timeline_and_exports_the_da
     expect(board.locator("#detail-title")).to_contain_text(gone)
     expect(board.locator("#timeline li[data-type=CalloutCancelled]")).to_contain_text("Dubblett")
     expect(board.locator("#timeline li[data-type=AlarmReceived]")).to_have_count(1)
+    # finished: nothing to assign, merge or cancel
+    expect(board.locator("#actions")).to_be_hidden()
+    expect(board.locator("#rec-section")).to_be_hidden()
 
 
 def test_the_unit_board_merge_list_and_toasts_say_what_matters(

@@ -203,6 +203,7 @@ export class Detail {
     if (changedCallout) $(r, "#cancel-error").textContent = "";
     this.showReopen(now);
     $(r, "#rec-section").hidden = !open;
+    $(r, "#actions").hidden = !open; // a finished callout (from the history) has nothing to act on
     for (const el of r.querySelectorAll("#actions button, #actions input, #actions select, #actions textarea")) {
       el.disabled = !open || (el.id === "merge" && !others.length);
     }
