@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from tests.web.conftest import Server
@@ -18,8 +18,10 @@ def test_finished_callouts_are_found_and_filtered(server: Server) -> None:
         still_open = police.post("/api/alarms", json={
             "reference": "ST-3", "priority": 1, "category": "psychosis",
             "location": {"place": "Luleå"}}).json()["callout_id"]
-    today = datetime.now(ZoneInfo("Europe/Stockholm")).date().isoformat()
     with server.http("dispatcher") as http:
+        # the service's day of the callouts in its time zone (not the test's clock)
+        today = http.get("/api/history", params={"q": cid}).json()["callouts"][0][
+            "created_at"][:10]
         def ids(**params: object) -> list[str]:
             reply = http.get("/api/history", params=params)
             assert reply.status_code == 200, reply.text
