@@ -194,8 +194,11 @@ _INSERT_EVENTS = "INSERT INTO events (seq, type, at, data) VALUES (?,?,?,?)"
 
 @functools.cache
 def _insert_events_sql(n: int) -> str:
-    """One INSERT statement for ``n`` event rows."""
-    return "INSERT INTO events (seq, type, at, data) VALUES " + ",".join(["(?,?,?,?)"] * n)
+    """One INSERT statement for ``n`` event rows that stores them only if the log ends at the
+    seq given last (else none: the rowcount tells)."""
+    return ("INSERT INTO events (seq, type, at, data) SELECT * FROM (VALUES "
+            + ",".join(["(?,?,?,?)"] * n)
+            + ") WHERE (SELECT COALESCE(MAX(seq), 0) FROM events) = ?")
 
 
 def _conflict(last: int | None, expected: int) -> StoreConflict:
@@ -263,17 +266,19 @@ class SqliteEventStore:
                                         "VALUES (?,?,?,?,?)", op_rows)
                     cur.execute("COMMIT")
                 else:
-                    # One statement is its own transaction, as atomic and durable as the one
-                    # above in a single call into SQLite: the storage thread wants the GIL
-                    # back once per append, not four times, which is what the loop pays for
-                    # (see benchmarks/README.md, issue 12). Seqs are the primary key, so an
-                    # append behind another writer's fails on the first seq it reuses.
+                    # The same check and insert as one statement, its own transaction, as
+                    # atomic and durable as the one above in a single call into SQLite: the
+                    # storage thread wants the GIL back once per append, not four times,
+                    # which is what the loop pays for (see benchmarks/README.md, issue 12).
                     try:
-                        cur.execute(_insert_events_sql(len(rows)),
-                                    [value for row in rows for value in row])
-                    except sqlite3.IntegrityError:
-                        last = self._stored_up_to()
-                        raise _conflict(last, expected_last_seq) from None
+                        stored = cur.execute(
+                            _insert_events_sql(len(rows)),
+                            [*(value for row in rows for value in row), expected_last_seq],
+                        ).rowcount
+                    except sqlite3.IntegrityError:  # (a seq taken: the check above prevents it)
+                        stored = 0
+                    if stored != len(rows):
+                        raise _conflict(self._stored_up_to(), expected_last_seq)
             except StoreConflict:
                 _rollback(cur)
                 raise

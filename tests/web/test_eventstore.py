@@ -206,11 +206,14 @@ def test_a_stale_writer_is_refused_and_stores_nothing(backend: Backend) -> None:
 def test_a_stale_writer_without_operations_is_refused_and_stores_none_of_its_batch(
         backend: Backend) -> None:
     """The plain append (one statement on SQLite): the batch's first seq is taken, its second
-    is free, and neither is stored."""
+    is free, and neither is stored; a writer that expects more than the log holds would leave
+    a gap and is refused too."""
     a, b = backend.open(), backend.open()
     a.append([unit(1)], expected_last_seq=0)
     with pytest.raises(StoreConflict, match="ends at 1"):
         b.append([unit(2), unit(3)], expected_last_seq=0)
+    with pytest.raises(StoreConflict, match="ends at 1"):
+        b.append([unit(4)], expected_last_seq=3)
     assert [(e.seq, e.event) for e in a.read()] == [(1, unit(1))]
     assert b.refresh() == 1
     assert [e.seq for e in b.append([unit(2), unit(3)], expected_last_seq=1)] == [2, 3]
