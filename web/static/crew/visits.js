@@ -188,6 +188,7 @@ export class CrewVisits {
     const root = this.root;
     if (!root) return;
     root.replaceChildren(el("h2", "", t("visits.title")));
+    root.dataset.revision = String(this.data.revision || 0); // the plan shown (tests wait on it)
     if (this.data.flag) {
       const box = el("div", "visits-changed notice warn");
       box.setAttribute("role", "alert");
