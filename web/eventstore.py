@@ -189,15 +189,15 @@ CREATE TABLE IF NOT EXISTS heartbeat (
 
 #: Appends of up to this many events without client operations go in one INSERT statement.
 ONE_STATEMENT_ROWS = 64
-_INSERT_EVENTS = "INSERT INTO events (seq, type, at, data) VALUES (?,?,?,?)"
+_EVENTS_INTO = "INSERT INTO events (seq, type, at, data) "
+_INSERT_EVENTS = _EVENTS_INTO + "VALUES (?,?,?,?)"
 
 
 @functools.cache
 def _insert_events_sql(n: int) -> str:
     """One INSERT statement for ``n`` event rows that stores them only if the log ends at the
     seq given last (else none: the rowcount tells)."""
-    return ("INSERT INTO events (seq, type, at, data) SELECT * FROM (VALUES "
-            + ",".join(["(?,?,?,?)"] * n)
+    return (_EVENTS_INTO + "SELECT * FROM (VALUES " + ",".join(["(?,?,?,?)"] * n)
             + ") WHERE (SELECT COALESCE(MAX(seq), 0) FROM events) = ?")
 
 
@@ -270,13 +270,10 @@ class SqliteEventStore:
                     # atomic and durable as the one above in a single call into SQLite: the
                     # storage thread wants the GIL back once per append, not four times,
                     # which is what the loop pays for (see benchmarks/README.md, issue 12).
-                    try:
-                        stored = cur.execute(
-                            _insert_events_sql(len(rows)),
-                            [*(value for row in rows for value in row), expected_last_seq],
-                        ).rowcount
-                    except sqlite3.IntegrityError:  # (a seq taken: the check above prevents it)
-                        stored = 0
+                    stored = cur.execute(
+                        _insert_events_sql(len(rows)),
+                        [*(value for row in rows for value in row), expected_last_seq],
+                    ).rowcount
                     if stored != len(rows):
                         raise _conflict(self._stored_up_to(), expected_last_seq)
             except StoreConflict:
