@@ -24,13 +24,13 @@ import asyncio
 import copy
 import dataclasses
 import logging
+import math
 import re
 import threading
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
-
-import numpy as np
+from typing import TypeVar
 
 from dispatch.clock import Clock
 from dispatch.cowdict import CowDict
@@ -41,13 +41,19 @@ from dispatch.snapshot import DEFERRABLE
 from dispatch.state import DispatchState
 from maps.errors import UnknownPlace
 from maps.gazetteer import Gazetteer, normalise_name
-from maps.graph import Facility, Place, RoadGraph, haversine_m
+from maps.graph import EARTH_RADIUS_M, Facility, Place, RoadGraph
 from routing.engine import TravelTimes
 from routing.errors import SnapError
 
 __all__ = ["NEARBY_LABEL_KM", "Advisor"]
 
 NEARBY_LABEL_KM = 30.0  # farther from every place, coordinates get no label
+#: Degrees of latitude within which a place may be NEARBY_LABEL_KM away (with a margin):
+#: a place farther north or south than this is farther than that, whatever its longitude.
+_LABEL_DLAT = math.degrees(NEARBY_LABEL_KM * 1000.0 / EARTH_RADIUS_M) * 1.01
+#: sin(d / 2R) for d = NEARBY_LABEL_KM: a place that near differs in longitude by at most
+#: 2 asin(_LABEL_SIN / cos φ), φ the largest latitude of the band (from the haversine formula).
+_LABEL_SIN = math.sin(NEARBY_LABEL_KM * 1000.0 / (2 * EARTH_RADIUS_M))
 
 T = TypeVar("T")
 
@@ -77,7 +83,10 @@ class Advisor:
         self._travel = TravelTimes(graph, at=clock.now(), fallback=True)
         self._stop = threading.Event()
         self._preparing: threading.Thread | None = None
-        self._places: tuple[Sequence[Place], Any, Any] | None = None  # for nearby_label
+        #: For nearby_label: the map's places; their latitudes, sorted; and in that order each
+        #: one's longitude, latitude and longitude in radians, cosine of latitude, and name.
+        self._places: tuple[Sequence[Place], list[float],
+                            list[tuple[float, float, float, float, str]]] | None = None
         # One thread for every question: they take turns, so two never share the routing
         # engine's query scratch, and the loop contends for the GIL with one busy thread.
         self._asker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mae-advice")
@@ -225,15 +234,35 @@ class Advisor:
         """The nearest place of the map as a label for bare coordinates ("Piteå" within a
         kilometre, "Piteå (3 km)" up to 30 km, "" beyond), so a dispatcher sees where it is."""
         places = self.graph.places
-        if not places:
-            return ""
         if self._places is None or self._places[0] is not places:
-            self._places = (places, np.array([p.lat for p in places]),
-                            np.array([p.lon for p in places]))
-        _, lats, lons = self._places
-        dist_km = haversine_m(lat, lon, lats, lons) / 1000.0  # one NumPy pass, not a loop
-        km = float(dist_km.min())
-        name = min(p.name for p, d in zip(places, dist_km.tolist(), strict=True) if d == km)
+            by_lat = sorted(places, key=lambda p: p.lat)
+            self._places = (places, [p.lat for p in by_lat], [
+                (p.lon, math.radians(p.lat), math.cos(math.radians(p.lat)),
+                 math.radians(p.lon), p.name) for p in by_lat])
+        _, lats, rows = self._places
+        # Only the places in a box around the point can be near enough to name: a few of the
+        # map's, compared in plain floats by the haversine formula's ``a`` (which grows with
+        # the distance), so a NumPy pass over every place is not paid on every alarm.
+        west, east = lon - 360.0, lon + 360.0  # no bound in longitude near a pole or ±180°
+        far = math.cos(math.radians(min(abs(lat) + _LABEL_DLAT, 90.0)))
+        if far > _LABEL_SIN:
+            dlon = math.degrees(2 * math.asin(_LABEL_SIN / far)) * 1.01
+            if lon - dlon >= -180.0 and lon + dlon <= 180.0:
+                west, east = lon - dlon, lon + dlon
+        p1, l1 = math.radians(lat), math.radians(lon)
+        c1 = math.cos(p1)
+        sin = math.sin
+        best: tuple[float, str] | None = None
+        for plon, p2, c2, l2, pname in rows[bisect_left(lats, lat - _LABEL_DLAT):
+                                            bisect_right(lats, lat + _LABEL_DLAT)]:
+            if west <= plon <= east:
+                found = (sin((p2 - p1) / 2) ** 2 + c1 * c2 * sin((l2 - l1) / 2) ** 2, pname)
+                if best is None or found < best:
+                    best = found
+        if best is None:
+            return ""
+        a, name = best
+        km = 2 * EARTH_RADIUS_M * math.asin(math.sqrt(min(a, 1.0))) / 1000.0
         if km <= 1.0:
             return name
         return f"{name} ({km:.0f} km)" if km <= NEARBY_LABEL_KM else ""

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import random
 import time
 from datetime import timedelta
@@ -20,7 +21,7 @@ from dispatch.model import Location
 from dispatch.recommend import RecommendConfig
 from dispatch.state import DispatchState
 from maps.bundled import load_bundled
-from maps.graph import haversine_m
+from maps.graph import EARTH_RADIUS_M, haversine_m
 from maps.synthetic import rural_graph
 from tests.web.conftest import ManualClock, free_port, serve_app
 from web.advice import NEARBY_LABEL_KM, Advisor
@@ -105,16 +106,21 @@ def test_service_answers_while_every_situation_is_prepared_in_the_background(
 
 
 def test_nearby_label_is_the_nearest_place_of_the_map() -> None:
-    """The label of bare coordinates (one NumPy pass over the places since issue 12) names the
-    place a plain loop finds nearest, with the distance past 1 km and none beyond 30 km."""
+    """The label of bare coordinates (looked for only among the places in a band of latitude)
+    names the place a plain loop over all of them finds nearest, with the distance past 1 km
+    and none beyond 30 km, also for points just inside and outside the band's edges."""
 
     graph = load_bundled()
     advisor = Advisor(DispatchState(), graph, clock=ManualClock(), config=RecommendConfig())
     rng = random.Random(4)
     labels = set()
+    edge = math.degrees(NEARBY_LABEL_KM * 1000.0 / EARTH_RADIUS_M)  # 30 km due north or south
+    points = [(p.lat + sign * edge * f, p.lon) for p in graph.places for sign in (-1, 1)
+              for f in (0.999, 1.001)]
     for _ in range(200):
         place = rng.choice(graph.places)
-        lat, lon = place.lat + rng.uniform(-0.3, 0.3), place.lon + rng.uniform(-0.6, 0.6)
+        points.append((place.lat + rng.uniform(-0.3, 0.3), place.lon + rng.uniform(-0.6, 0.6)))
+    for lat, lon in points:
         km, name = min((float(haversine_m(lat, lon, p.lat, p.lon)) / 1000.0, p.name)
                        for p in graph.places)
         want = name if km <= 1.0 else f"{name} ({km:.0f} km)" if km <= NEARBY_LABEL_KM else ""
@@ -122,6 +128,7 @@ def test_nearby_label_is_the_nearest_place_of_the_map() -> None:
         assert got == want
         labels.add(got)
     assert len(labels) > 50  # many places, near and far, were named
+    assert "" in labels and any(label.endswith("(30 km)") for label in labels)  # both edges
     assert advisor.nearby_label(place.lat, place.lon) in {p.name for p in graph.places
                                                           if (p.lat, p.lon) == (place.lat,
                                                                                 place.lon)}
