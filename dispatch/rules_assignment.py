@@ -125,16 +125,17 @@ def tick(ctx: Context, command: Tick) -> Decision:
     """Time has passed: assignments past their acknowledge deadline time out, and units whose
     shift is over go off duty (:func:`dispatch.rota.shifts_to_end` says which)."""
     events: list[Event] = []
-    for callout in ctx.state.open_callouts():
-        if (
-            callout.status is CalloutStatus.ASSIGNED
-            and callout.ack_deadline is not None
-            and callout.unit_id is not None
-            and callout.ack_deadline <= ctx.now
-        ):
-            events.append(AssignmentTimedOut.make(
-                ctx.stamp, callout_id=callout.callout_id, unit_id=callout.unit_id
-            ))
+    now = ctx.now
+
+    def overdue(c: Callout) -> bool:
+        return (c.status is CalloutStatus.ASSIGNED and c.ack_deadline is not None
+                and c.unit_id is not None and c.ack_deadline <= now)
+
+    for callout in ctx.state.open_callouts(overdue):
+        assert callout.unit_id is not None  # as overdue checked
+        events.append(AssignmentTimedOut.make(
+            ctx.stamp, callout_id=callout.callout_id, unit_id=callout.unit_id
+        ))
     for unit_id in shifts_to_end(ctx.state, ctx.now):
         events.append(ShiftEnded.make(ctx.stamp, unit_id=unit_id))
     return ctx.decision(*events)

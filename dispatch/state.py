@@ -251,12 +251,12 @@ class DispatchState:
         except KeyError:
             raise UnknownCallout(callout_id) from None
 
-    def open_callouts(self) -> list[Callout]:
-        """Open callouts, most urgent first, then oldest first."""
-        return sorted(
-            (self.callouts[i] for i in self.open_ids),
-            key=lambda c: (c.priority, c.created_at, c.callout_id),
-        )
+    def open_callouts(self, keep: Callable[[Callout], bool] | None = None) -> list[Callout]:
+        """Open callouts (only those ``keep`` accepts, if given: they alone are sorted, which
+        counts when thousands are open), most urgent first, then oldest first."""
+        found = (self.callouts[i] for i in self.open_ids)
+        return sorted(found if keep is None else filter(keep, found),
+                      key=lambda c: (c.priority, c.created_at, c.callout_id))
 
     def waiting_callouts(self) -> list[Callout]:
         """Callouts no unit has taken yet, most urgent and longest waiting first."""

@@ -239,6 +239,24 @@ def test_unacknowledged_assignment_times_out_and_frees_the_unit(core: Core) -> N
     assert core.state.unit("U1").status is UnitStatus.AVAILABLE
 
 
+def test_overdue_assignments_time_out_most_urgent_first_and_others_stay(core: Core) -> None:
+    """A tick times out only the assignments past their deadline, in the open callouts'
+    order (most urgent, then oldest), whatever else is open."""
+    far = [Location(65.0 + i / 10, 20.0, label=f"far {i}") for i in range(4)]  # no merging
+    ids = [core.do(ReceiveAlarm(alarm(ref=f"P-{i}", where=far[i], priority=priority)),
+                   now=T0 + timedelta(seconds=i)).callout_id or ""
+           for i, priority in enumerate((Priority.URGENT, Priority.ACUTE, Priority.URGENT,
+                                         Priority.URGENT))]
+    for i, cid in enumerate(ids[:3]):
+        on_shift(core, f"U{i}")
+        core.do(Assign(cid, f"U{i}"), now=T0 + timedelta(seconds=10 * i))
+    timed = core.do(Tick(), now=T0 + timedelta(seconds=79)).events  # U2 is due at 80 s
+    assert [(e.callout_id, e.unit_id) for e in timed] == [  # type: ignore[attr-defined]
+        (ids[1], "U1"), (ids[0], "U0")]
+    assert core.state.callout(ids[2]).status is CalloutStatus.ASSIGNED
+    assert core.state.callout(ids[3]).status is CalloutStatus.WAITING
+
+
 def test_reassign_moves_the_job_to_another_unit(core: Core) -> None:
     on_shift(core, "U1")
     on_shift(core, "U2")
