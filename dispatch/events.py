@@ -478,25 +478,60 @@ def upcaster(event_type: str, from_version: int) -> Callable[[Upcaster], Upcaste
     return register
 
 
+# Encoding looks at each value's class once: what kind of value it is (and a dataclass's
+# field names) is remembered per class, as ``dataclasses.fields`` and the ``isinstance`` chain
+# per value dominated the encoding of an alarm (done twice per event: the log, the sockets).
+_AS_IS, _DATETIME, _ENUM, _SEQUENCE = range(4)
+_KINDS: dict[type, int | tuple[str, ...]] = {
+    str: _AS_IS, int: _AS_IS, float: _AS_IS, bool: _AS_IS, type(None): _AS_IS}
+
+
+def _kind(cls: type) -> int | tuple[str, ...]:
+    """What :func:`_encode` does with a value of class ``cls``: a dataclass's field names,
+    else one of the kinds above."""
+    kind: int | tuple[str, ...]
+    if issubclass(cls, datetime):
+        kind = _DATETIME
+    elif issubclass(cls, enum.Enum):
+        kind = _ENUM
+    elif dataclasses.is_dataclass(cls):  # ``value`` is an instance: ``cls`` is its class
+        kind = tuple(f.name for f in dataclasses.fields(cls))
+    elif issubclass(cls, tuple | list):
+        kind = _SEQUENCE
+    else:
+        kind = _AS_IS
+    _KINDS[cls] = kind
+    return kind
+
+
 def _encode(value: Any) -> Any:
-    if isinstance(value, datetime):
+    cls = type(value)
+    kind = _KINDS.get(cls)
+    if kind is None:
+        kind = _kind(cls)
+    if kind == _AS_IS:
+        return value
+    if type(kind) is tuple:  # a dataclass: its fields, in order
+        return {name: _encode(getattr(value, name)) for name in kind}
+    if kind == _DATETIME:
         return value.isoformat()
-    if isinstance(value, enum.Enum):
+    if kind == _ENUM:
         return value.value
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, tuple | list):
-        return [_encode(v) for v in value]
-    return value
+    return [_encode(v) for v in value]
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:
     """The event as JSON-ready data, with its type name under ``"type"`` and the type's
     current schema version under ``"v"``."""
-    name = type(event).__name__
+    cls = type(event)
+    name = cls.__name__
     data: dict[str, Any] = {"type": name, "v": SCHEMA_VERSIONS[name]}
-    for f in dataclasses.fields(event):
-        data[f.name] = _encode(getattr(event, f.name))
+    names = _KINDS.get(cls)
+    if type(names) is not tuple:
+        names = _kind(cls)
+        assert type(names) is tuple, f"{name} is not a dataclass"
+    for field_name in names:
+        data[field_name] = _encode(getattr(event, field_name))
     return data
 
 

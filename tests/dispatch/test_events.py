@@ -4,6 +4,7 @@ schema versions and upcasters bring old stored events up to date."""
 from __future__ import annotations
 
 import dataclasses
+import enum
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -188,6 +189,34 @@ def test_every_encoded_event_carries_its_types_schema_version() -> None:
         assert event_from_dict(data) == env.event
     assert set(events.SCHEMA_VERSIONS) >= TYPES_V1
     assert all(type(v) is int and v >= 1 for v in events.SCHEMA_VERSIONS.values())
+
+
+def _plain_encoding(value: Any) -> Any:
+    """The stored form of a value, the slow obvious way (what ``event_to_dict`` did before it
+    remembered each class's kind and fields)."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain_encoding(getattr(value, f.name))
+                for f in dataclasses.fields(value)}
+    if isinstance(value, tuple | list):
+        return [_plain_encoding(v) for v in value]
+    return value
+
+
+def test_event_to_dict_encodes_every_field_as_the_plain_recursive_encoding_does() -> None:
+    """Every event of the fixture log (each type, nested places, patients, crews, enums and
+    times), encoded twice so the remembered classes are used, in the same keys and order."""
+    for env in decode_log(stored_lines(LOG_V1)):
+        want = {"type": type(env.event).__name__,
+                "v": events.SCHEMA_VERSIONS[type(env.event).__name__],
+                **_plain_encoding(env.event)}
+        for _ in range(2):
+            got = event_to_dict(env.event)
+            assert list(got.items()) == list(want.items())
+            assert json.dumps(got) == json.dumps(want)
 
 
 def test_no_event_field_takes_a_key_of_the_stored_form() -> None:
