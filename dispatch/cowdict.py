@@ -10,8 +10,11 @@ delta outgrows about twice the square root of the base, it is merged into a *new
 old one may be shared), so reads stay two dict lookups, a fork copies at most that many
 entries and merging costs O(1) per change on average.
 
-It behaves as a plain dict, iteration order included (insertion order; a changed value keeps
-its key's place), so code and tests that read the state do not see the difference.
+A key of the base deleted is marked deleted in the delta (a tombstone) until the next merge,
+so a delete costs what a set does (the open-callout index deletes an id whenever a callout
+closes). It behaves as a plain dict, iteration order included (insertion order; a changed
+value keeps its key's place; a key deleted and set again goes to the end), so code and tests
+that read the state do not see the difference.
 """
 
 from __future__ import annotations
@@ -36,12 +39,13 @@ D = TypeVar("D")
 
 _MIN_DELTA = 64  # changes kept apart before a merge, however small the base
 _ABSENT: Any = object()
+_DELETED: Any = object()  # in the delta: the base's key is deleted here
 
 
 class CowDict(MutableMapping[K, V]):
     """A mutable mapping with an O(changes) :meth:`fork` (see the module's docstring)."""
 
-    __slots__ = ("_added", "_base", "_delta", "_limit")
+    __slots__ = ("_added", "_base", "_delta", "_limit", "_removed")
 
     def __init__(self, items: Mapping[K, V] | Iterable[tuple[K, V]] = ()) -> None:
         self._adopt(dict(items))
@@ -58,6 +62,7 @@ class CowDict(MutableMapping[K, V]):
         self._base = base
         self._delta: dict[K, V] = {}
         self._added = 0  # keys of the delta the base does not have
+        self._removed = 0  # keys of the base deleted here (_DELETED in the delta)
         self._limit = max(_MIN_DELTA, 2 * math.isqrt(len(base)))
 
     def fork(self) -> CowDict[K, V]:
@@ -67,6 +72,7 @@ class CowDict(MutableMapping[K, V]):
         made._base = self._base
         made._delta = self._delta.copy()
         made._added = self._added
+        made._removed = self._removed
         made._limit = self._limit
         return made
 
@@ -78,7 +84,14 @@ class CowDict(MutableMapping[K, V]):
     def _merge(self) -> None:
         """Fold the delta into a new base (never into the old one: a fork may share it)."""
         base = self._base.copy()
-        base.update(self._delta)
+        if self._removed:
+            for key, value in self._delta.items():
+                if value is _DELETED:
+                    del base[key]
+                else:
+                    base[key] = value
+        else:
+            base.update(self._delta)
         self._adopt(base)
 
     # -- reading ------------------------------------------------------------------------
@@ -87,6 +100,8 @@ class CowDict(MutableMapping[K, V]):
         value = self._delta.get(key, _ABSENT)
         if value is _ABSENT:
             return self._base[key]
+        if value is _DELETED:
+            raise KeyError(key)
         return value  # type: ignore[no-any-return]
 
     @overload
@@ -99,23 +114,31 @@ class CowDict(MutableMapping[K, V]):
         value = self._delta.get(key, _ABSENT)
         if value is _ABSENT:
             return self._base.get(key, default)
-        return value
+        return default if value is _DELETED else value
 
     def __contains__(self, key: object) -> bool:
-        return key in self._delta or key in self._base
+        value = self._delta.get(key, _ABSENT)  # type: ignore[arg-type]
+        if value is _ABSENT:
+            return key in self._base
+        return value is not _DELETED
 
     def __len__(self) -> int:
-        return len(self._base) + self._added
+        return len(self._base) + self._added - self._removed
 
     def __iter__(self) -> Iterator[K]:
-        if not self._added:
+        if not self._added and not self._removed:
             return iter(self._base)
         return self._keys()
 
     def _keys(self) -> Iterator[K]:
-        yield from self._base
-        base = self._base
-        for key in self._delta:
+        base, delta = self._base, self._delta
+        if self._removed:
+            for key in base:
+                if delta.get(key) is not _DELETED:
+                    yield key
+        else:
+            yield from base
+        for key in delta:
             if key not in base:
                 yield key
 
@@ -125,7 +148,9 @@ class CowDict(MutableMapping[K, V]):
             yield from base.values()
             return
         for key, value in base.items():
-            yield delta.get(key, value)
+            value = delta.get(key, value)
+            if value is not _DELETED:
+                yield value
         if self._added:
             for key, value in delta.items():
                 if key not in base:
@@ -137,7 +162,9 @@ class CowDict(MutableMapping[K, V]):
             yield from base.items()
             return
         for key, value in base.items():
-            yield key, delta.get(key, value)
+            value = delta.get(key, value)
+            if value is not _DELETED:
+                yield key, value
         if self._added:
             for key, value in delta.items():
                 if key not in base:
@@ -159,18 +186,32 @@ class CowDict(MutableMapping[K, V]):
 
     def __setitem__(self, key: K, value: V) -> None:
         delta = self._delta
-        if key not in delta and key not in self._base:
+        old = delta.get(key, _ABSENT)
+        if old is _ABSENT:
+            if key not in self._base:
+                self._added += 1
+        elif old is _DELETED:  # set again after a delete: a dict puts it last, so merge first
+            self._merge()
             self._added += 1
+            delta = self._delta
         delta[key] = value
         if len(delta) > self._limit:
             self._merge()
 
     def __delitem__(self, key: K) -> None:
-        if key in self._base:  # rare (the state never deletes): merge, then drop it
-            self._merge()
-            del self._base[key]  # the base is this one's own right after a merge
+        delta = self._delta
+        old = delta.get(key, _ABSENT)
+        if key in self._base:
+            if old is _DELETED:
+                raise KeyError(key)
+            delta[key] = _DELETED
+            self._removed += 1
+            if len(delta) > self._limit:
+                self._merge()
             return
-        del self._delta[key]
+        if old is _ABSENT:
+            raise KeyError(key)
+        del delta[key]
         self._added -= 1
 
 

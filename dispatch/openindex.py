@@ -1,18 +1,21 @@
 """The open callouts' ids, filed by place, so the merge check of a new alarm looks only at the
 callouts near it instead of every open one (thousands in a surge nobody serves).
 
-:class:`OpenCallouts` is the state's ``open_ids``: a set of ids like before (code that reads it
-as a set is unchanged), which the fold keeps in step with each callout's place through
-:meth:`OpenCallouts.put`. Cells are squares of ``CELL_DEG`` degrees; :meth:`OpenCallouts.near`
-returns the ids in the cells a search box touches. A copy (a forked state for a group commit)
-shares the cells until one side changes one (copy on write), so forking stays cheap.
+:class:`OpenCallouts` is the state's ``open_ids``: a set of ids like before (a ``MutableSet``:
+code that reads it as a set is unchanged), which the fold keeps in step with each callout's
+place through :meth:`OpenCallouts.put`. Cells are squares of ``CELL_DEG`` degrees;
+:meth:`OpenCallouts.near` returns the ids in the cells a search box touches. A copy (a forked
+state for a group commit) shares the ids and the cells until one side changes them (copy on
+write), so forking costs the recent changes, not the thousands of ids a surge leaves open.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
-from typing import Protocol
+from collections.abc import Iterable, Iterator, Mapping, MutableSet
+from typing import Any, Protocol
+
+from dispatch.cowdict import CowDict
 
 
 class _Place(Protocol):
@@ -47,22 +50,28 @@ CELL_DEG = 0.01  # about 1.1 km north-south; less east-west away from the equato
 MAX_CELLS = 64  # a search box over more cells than this is answered with a plain scan
 
 Cell = tuple[int, int]
+_ABSENT: Any = object()
 
 
 def _cell(lat: float, lon: float) -> Cell:
     return math.floor(lat / CELL_DEG), math.floor(lon / CELL_DEG)
 
 
-class OpenCallouts(set[str]):
-    """The ids of the open callouts, each also filed under the cell of its place."""
+class OpenCallouts(MutableSet[str]):
+    """The ids of the open callouts, each also filed under the cell of its place.
+
+    A set of ids to its readers; kept in two :class:`~dispatch.cowdict.CowDict` (id -> its
+    cell, or None for an id added without a place; cell -> the ids filed there), so a copy
+    costs the recent changes, not the thousands of ids a surge leaves open. The cells' sets
+    are shared with copies until one side changes one (copy on write)."""
 
     def __init__(self, ids: Iterable[str] = ()) -> None:
-        super().__init__()
-        self._cell_of: dict[str, Cell] = {}
-        self._cells: dict[Cell, set[str]] = {}
+        self._cell_of: CowDict[str, Cell | None] = CowDict()
+        self._cells: CowDict[Cell, set[str]] = CowDict()
         self._own: set[Cell] = set()  # cells whose set this copy may change in place
-        for callout_id in ids:  # ids without a place: found only by a scan (see near)
-            super().add(callout_id)
+        self._unfiled = 0  # ids without a place: found only by a scan (see near)
+        for callout_id in ids:
+            self.add(callout_id)
 
     @classmethod
     def of(cls, ids: Iterable[str], callouts: Mapping[str, Callout]) -> OpenCallouts:
@@ -72,18 +81,56 @@ class OpenCallouts(set[str]):
             out.put(callouts[callout_id])
         return out
 
+    # -- a set of ids --------------------------------------------------------------------
+
+    def __contains__(self, callout_id: object) -> bool:
+        return callout_id in self._cell_of
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._cell_of)
+
+    def __len__(self) -> int:
+        return len(self._cell_of)
+
+    def __repr__(self) -> str:
+        return f"OpenCallouts({sorted(self)!r})"
+
+    def add(self, callout_id: str) -> None:
+        """Keep ``callout_id`` without a place (as a plain set would): :meth:`near` scans
+        every id while such an id is here."""
+        if callout_id not in self._cell_of:
+            self._cell_of[callout_id] = None
+            self._unfiled += 1
+
+    def discard(self, callout_id: object) -> None:
+        if not isinstance(callout_id, str) or callout_id not in self._cell_of:
+            return
+        cell = self._cell_of.pop(callout_id)
+        if cell is None:
+            self._unfiled -= 1
+        else:
+            self._unfile(cell, callout_id)
+
+    def remove(self, callout_id: object) -> None:
+        if callout_id not in self:
+            raise KeyError(callout_id)
+        self.discard(callout_id)
+
+    # -- filed by place ------------------------------------------------------------------
+
     def put(self, callout: Callout) -> None:
         """Keep ``callout`` here (filed by its place) if it is open, else drop it."""
         callout_id = callout.callout_id
         if not callout.status.is_open:
             self.discard(callout_id)
             return
-        old = self._cell_of.get(callout_id)
-        super().add(callout_id)
         new = _cell(callout.location.lat, callout.location.lon)
+        old = self._cell_of.get(callout_id, _ABSENT)
         if new == old:
             return
-        if old is not None:
+        if old is None:
+            self._unfiled -= 1
+        elif old is not _ABSENT:
             self._unfile(old, callout_id)
         self._writable(new).add(callout_id)
         self._cell_of[callout_id] = new
@@ -91,18 +138,7 @@ class OpenCallouts(set[str]):
     @property
     def filed(self) -> bool:
         """Whether every id here is filed by place (else :meth:`near` answers with all)."""
-        return len(self._cell_of) == len(self)
-
-    def discard(self, callout_id: object) -> None:
-        super().discard(callout_id)
-        cell = self._cell_of.pop(callout_id, None) if isinstance(callout_id, str) else None
-        if cell is not None:
-            self._unfile(cell, str(callout_id))
-
-    def remove(self, callout_id: object) -> None:
-        if callout_id not in self:
-            raise KeyError(callout_id)
-        self.discard(callout_id)
+        return not self._unfiled
 
     def near(self, lat: float, lon: float, dlat: float, dlon: float) -> Iterable[str]:
         """The ids of the open callouts filed in the cells that the box ``lat`` ± ``dlat``,
@@ -122,11 +158,13 @@ class OpenCallouts(set[str]):
         return found
 
     def copy(self) -> OpenCallouts:
-        """A copy that shares the cells with this one until either changes one."""
-        twin = OpenCallouts()
-        set.update(twin, self)
-        twin._cell_of = dict(self._cell_of)
-        twin._cells = dict(self._cells)
+        """A copy that shares the ids and cells with this one until either changes them:
+        it costs the changes since the maps' last merge, not the number of ids."""
+        twin = OpenCallouts.__new__(OpenCallouts)
+        twin._cell_of = self._cell_of.fork()
+        twin._cells = self._cells.fork()
+        twin._own = set()
+        twin._unfiled = self._unfiled
         self._own = set()
         return twin
 

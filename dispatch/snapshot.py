@@ -34,7 +34,7 @@ import sys
 import types
 import typing
 import zlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, MutableSet
 from datetime import datetime
 from typing import Any, Union
 
@@ -82,8 +82,9 @@ def _describe(hint: Any, seen: set[type]) -> str:
     if origin is not None:
         args = ",".join(_describe(a, seen) if a is not Ellipsis else "..."
                         for a in typing.get_args(hint))
+        # a CowDict is stored as a dict, a MutableSet (the open-callout index) as a set
         name = "Union" if origin in (Union, types.UnionType) else "dict" if origin is CowDict \
-            else getattr(origin, "__name__", str(origin))  # a CowDict is stored as a dict
+            else "set" if origin is MutableSet else getattr(origin, "__name__", str(origin))
         return f"{name}[{args}]"
     if hint is type(None):
         return "None"
@@ -144,8 +145,8 @@ def _encode_col(hint: Any, values: list[Any]) -> Any:
         return [[0 if v is None else 1 for v in values], _encode_col(inner, present)]
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
-    if origin in (tuple, list, set, frozenset):
-        items = [sorted(v) if origin in (set, frozenset) else v for v in values]
+    if origin in (tuple, list, set, frozenset, MutableSet):
+        items = [sorted(v) if origin in (set, frozenset, MutableSet) else v for v in values]
         return [[len(v) for v in items], _encode_col(args[0], [x for v in items for x in v])]
     if origin in (dict, CowDict):
         if args[0] is not str:
@@ -211,11 +212,12 @@ def _decode_col(hint: Any, col: Any, n: int) -> list[Any]:
         return [None if v is None else scalar(v) for v in _checked(col, n)]
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
-    if origin in (tuple, list, set, frozenset):
+    if origin in (tuple, list, set, frozenset, MutableSet):  # a MutableSet is read as a set
         lengths, sub = col
         items = _decode_col(args[0], sub, sum(_checked(lengths, n)))
         pieces = map(items.__getitem__, _slices(lengths))  # C loops: a million values
-        return list(pieces) if origin is list else list(map(origin, pieces))
+        return list(pieces) if origin is list else list(map(
+            set if origin is MutableSet else origin, pieces))
     if origin in (dict, CowDict):  # a CowDict field takes the dict over (DispatchState)
         lengths, keys, sub = col
         vals = _decode_col(args[1], sub, len(keys))

@@ -8,7 +8,7 @@ into a fresh state therefore gives exactly the live state (a property test check
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, MutableSet
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -198,6 +198,8 @@ class FollowUp:
 def _copied(value: Any) -> Any:
     if isinstance(value, CowDict):
         return value.fork()
+    if isinstance(value, OpenCallouts):
+        return value.copy()
     return value.copy() if isinstance(value, dict | list | set) else value
 
 
@@ -218,7 +220,7 @@ class DispatchState:
     #: Ids of the open callouts, kept by the fold so reading them does not scan every callout
     #: ever closed (a long-running service or a simulated year holds thousands).
     #: Also files them by place for the merge check (:mod:`dispatch.openindex`).
-    open_ids: set[str] = field(default_factory=OpenCallouts, repr=False, compare=False)
+    open_ids: MutableSet[str] = field(default_factory=OpenCallouts, repr=False, compare=False)
     #: Follow-up visits by id (:mod:`dispatch.visits`), how many were ever booked, and the
     #: latest plan of each local day (``YYYY-MM-DD``); folded by :mod:`dispatch.visit_fold`.
     visits: dict[str, Visit] = field(default_factory=dict)

@@ -45,21 +45,30 @@ def inside(model: dict[str, Callout], lat: float, lon: float, d: float) -> set[s
 
 
 @settings(max_examples=200, deadline=None)
-@given(steps, steps, st.integers(-8, 8), st.integers(-8, 8), st.sampled_from([0.001, 0.004,
-                                                                               0.02]))
+@given(steps, steps, steps, st.integers(-8, 8), st.integers(-8, 8),
+       st.sampled_from([0.001, 0.004, 0.02]))
 def test_near_finds_every_open_callout_in_a_box_and_copies_are_independent(
-        first, then, y, x, d):
+        first, then, after, y, x, d):
     index, model = OpenCallouts(), {}
     play(index, model, first)
     assert index == {k for k, c in model.items() if c.status.is_open}
     twin, twin_model = index.copy(), dict(model)
     play(twin, twin_model, then)  # the copy changes; the original must not
-    for ids, m in ((index, model), (twin, twin_model)):
+    third, third_model = twin.copy(), dict(twin_model)
+    play(index, model, after)  # nor a copy when its original changes
+    play(twin, twin_model, after)
+    for ids, m in ((index, model), (twin, twin_model), (third, third_model)):
+        assert len(ids) == len(set(ids)) == sum(c.status.is_open for c in m.values())
         assert ids == {k for k, c in m.items() if c.status.is_open}
         assert ids.filed
         lat, lon = 65.0 + y * 0.005, 22.0 + x * 0.005
         found = set(ids.near(lat, lon, d, d))
         assert inside(m, lat, lon, d) <= found <= ids
+        for cy in range(-8, 9, 2):  # and every cell of the lattice holds exactly its own ids
+            for cx in range(-8, 9, 2):
+                lat, lon = 65.0 + cy * 0.005, 22.0 + cx * 0.005
+                found = set(ids.near(lat, lon, 0.004, 0.004))
+                assert inside(m, lat, lon, 0.004) <= found <= ids
 
 
 def test_a_wide_box_or_unfiled_ids_fall_back_to_every_id():
