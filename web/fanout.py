@@ -90,6 +90,17 @@ class Outbox:
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
+    def put_many_nowait(self, items: list[str]) -> None:
+        """Add ``items`` in order, or none of them (:class:`asyncio.QueueFull`) when they do
+        not all fit: as many :meth:`put_nowait` calls would, up to the first that fails."""
+        queued = self._items
+        if 0 < self.maxsize < len(queued) + len(items):
+            raise asyncio.QueueFull
+        queued.extend(items)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
     def get_nowait(self) -> str | None:
         """The oldest item; :class:`asyncio.QueueEmpty` when there is none."""
         if not self._items:
@@ -124,10 +135,24 @@ class Subscription:
         try:
             self.queue.put_nowait(text)
         except asyncio.QueueFull:
-            self.dropped = True
-            while not self.queue.empty():
-                self.queue.get_nowait()
-            self.queue.put_nowait(None)
+            self._drop()
+
+    def push_many(self, texts: list[str]) -> None:
+        """Queue ``texts`` in order, as one :meth:`push` each would (a publish of several
+        events, at the cost of one push per subscriber instead of one per event)."""
+        if self.dropped or not texts:
+            return
+        try:
+            self.queue.put_many_nowait(texts)
+        except asyncio.QueueFull:  # one of them would not fit: dropped, as by that push
+            self._drop()
+
+    def _drop(self) -> None:
+        """Too far behind: nothing more is queued, and the sender is told to close."""
+        self.dropped = True
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.queue.put_nowait(None)
 
     def frames(self, texts: list[str]) -> list[str]:
         """``texts`` as the frames to send this client: batches of BATCH_MAX, or one each."""
@@ -274,9 +299,9 @@ class Fanout:
                 if alarms:
                     texts.append(dumps({"type": "alarm_status", "as_of": envelopes[-1].seq,
                                         "alarms": alarms}))
-            for sub in list(subs):
-                for text in texts:
-                    sub.push(text)
+            if texts:
+                for sub in list(subs):
+                    sub.push_many(texts)
 
     def send_positions(self, positions: list[dict[str, Any]]) -> None:
         """Units' new positions (not logged events: see :mod:`web.positions`) as one

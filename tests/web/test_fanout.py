@@ -117,6 +117,31 @@ def test_queued_messages_leave_as_one_batch_frame_for_a_batching_client() -> Non
     asyncio.run(run())
 
 
+@pytest.mark.parametrize("maxsize", [0, 1, 3, 5])
+def test_pushing_many_at_once_queues_or_drops_as_pushing_each_does(maxsize: int) -> None:
+    """``push_many`` (one per subscriber per publish) leaves the same queue and the same
+    dropped flag as one ``push`` per text, for every fill and overflow."""
+    def contents(sub: Subscription) -> tuple[list[str | None], bool]:
+        items = []
+        while not sub.queue.empty():
+            items.append(sub.queue.get_nowait())
+        return items, sub.dropped
+
+    for before in range(4):
+        for n in range(6):
+            texts = [f'{{"seq":{i}}}' for i in range(n)]
+            one, many = (Subscription(Viewer(Role.DISPATCHER), maxsize=maxsize)
+                         for _ in range(2))
+            for sub in (one, many):
+                for i in range(min(before, maxsize or before)):
+                    sub.push(f'{{"old":{i}}}')
+            for text in texts:
+                one.push(text)
+            many.push_many(texts)
+            many.push_many(["after a drop: nothing"] if many.dropped else [])
+            assert contents(many) == contents(one), (before, n)
+
+
 def test_events_arriving_during_a_long_backlog_come_once_in_order_after_it(
         service: DispatchService) -> None:
     """The backlog (read 7 rows a page in a worker thread) ends at the seq fixed when the
