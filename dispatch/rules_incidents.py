@@ -34,7 +34,7 @@ from dispatch.model import MAX_NOTE_CHARS, MAX_REASON_CHARS, Alarm, Category
 from dispatch.openindex import OpenCallouts
 from dispatch.state import Callout, DispatchState
 from dispatch.status import CalloutStatus, check_callout_transition
-from maps.graph import haversine_m
+from maps.graph import haversine_m_float
 
 __all__ = [
     "CANCEL_CODES",
@@ -97,7 +97,7 @@ def _merge_target(
         first = state.alarms[callout.alarm_ids[0]]
         if not compatible(first.category, alarm.category):
             continue
-        d = float(haversine_m(lat, lon, where.lat, where.lon))
+        d = haversine_m_float(lat, lon, where.lat, where.lon)
         if d > radius:
             continue
         key = (d, int(callout.priority), callout.created_at, callout_id)

@@ -33,6 +33,7 @@ __all__ = [
     "RoadClass",
     "RoadGraph",
     "haversine_m",
+    "haversine_m_float",
     "load_graph",
     "save_graph",
 ]
@@ -82,6 +83,15 @@ def haversine_m(
     dlmb = np.radians(lon2) - np.radians(lon1)
     a = np.sin(dphi / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlmb / 2) ** 2
     return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(a, 1.0)))
+
+
+def haversine_m_float(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """:func:`haversine_m` for one pair in plain floats: NumPy's per-call cost is most of the
+    time for a single pair (a hot rule's check of a few candidates per command)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dlmb = math.radians(lon2) - math.radians(lon1)
+    a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dlmb / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(min(a, 1.0)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from maps.graph import (
     RoadClass,
     RoadGraph,
     haversine_m,
+    haversine_m_float,
     load_graph,
     save_graph,
 )
@@ -467,6 +468,16 @@ def test_haversine_known_distances() -> None:
     assert haversine_m(66.0, 21.0, 66.0, 21.0) == 0.0
     d = haversine_m(np.array([66.0, 65.0]), np.array([21.0, 21.0]), 66.0, 21.0)
     assert d.shape == (2,) and d[0] == 0.0 and d[1] == pytest.approx(111_195, rel=1e-4)
+
+
+@given(st.floats(-90, 90), st.floats(-180, 180), st.floats(-90, 90), st.floats(-180, 180))
+def test_haversine_in_plain_floats_is_the_numpy_formula(lat1: float, lon1: float, lat2: float,
+                                                         lon2: float) -> None:
+    """The one-pair version agrees with the array one to rounding, antipodes and poles too."""
+    d = haversine_m_float(lat1, lon1, lat2, lon2)
+    assert isinstance(d, float)
+    # abs: asin is steep near the antipodes, where an ulp of the formula's a is centimetres
+    assert d == pytest.approx(float(haversine_m(lat1, lon1, lat2, lon2)), rel=1e-9, abs=0.5)
 
 
 # -- property: from_edges preserves every edge and its shape -------------------------------
