@@ -265,18 +265,28 @@ class Fanout:
 
     def agency_statuses(self, agency: str, callout_ids: Iterable[str]) -> list[dict[str, Any]]:
         """The status of ``agency``'s alarms on ``callout_ids`` (each alarm once)."""
+        return self._statuses(callout_ids, agency).get(agency, [])
+
+    def _statuses(self, callout_ids: Iterable[str],
+                  agency: str | None = None) -> dict[str, list[dict[str, Any]]]:
+        """The status of the alarms on ``callout_ids`` (each once) by their agency, only
+        ``agency``'s if given: one pass serves every agency's viewer of a publish."""
         now = self.clock.now()
+        state = self.state
         seen: set[str] = set()
-        out = []
+        out: dict[str, list[dict[str, Any]]] = {}
         for cid in callout_ids:
-            if cid not in self.state.callouts:
+            if cid not in state.callouts:
                 continue
-            callout = self.state.callouts[live_callout_id(self.state, cid)]
+            callout = state.callouts[live_callout_id(state, cid)]
             for alarm_id in callout.alarm_ids:
-                if alarm_id in seen or self.state.alarms[alarm_id].agency.value != agency:
+                if alarm_id in seen:
                     continue
                 seen.add(alarm_id)
-                out.append(alarm_status(self.state, alarm_id, eta_at=self.index.eta_at, now=now))
+                owner = state.alarms[alarm_id].agency.value
+                if agency is None or owner == agency:
+                    out.setdefault(owner, []).append(
+                        alarm_status(state, alarm_id, eta_at=self.index.eta_at, now=now))
         return out
 
     def publish(self, envelopes: list[Envelope], audiences: list[Audience]) -> None:
@@ -284,7 +294,7 @@ class Fanout:
         rendered once per viewer and the same text queued to all of that viewer's sockets."""
         if not self._groups:
             return
-        touched: frozenset[str] | None = None
+        statuses: dict[str, list[dict[str, Any]]] | None = None
         for viewer, subs in list(self._groups.items()):
             texts = []
             for env, audience in zip(envelopes, audiences, strict=True):
@@ -293,9 +303,9 @@ class Fanout:
                     if text is not None:
                         texts.append(text)
             if viewer.role is Role.AGENCY and viewer.agency is not None:
-                if touched is None:
-                    touched = frozenset().union(*(a.callouts for a in audiences))
-                alarms = self.agency_statuses(viewer.agency, touched)
+                if statuses is None:
+                    statuses = self._statuses(frozenset().union(*(a.callouts for a in audiences)))
+                alarms = statuses.get(viewer.agency)
                 if alarms:
                     texts.append(dumps({"type": "alarm_status", "as_of": envelopes[-1].seq,
                                         "alarms": alarms}))
