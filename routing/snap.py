@@ -100,6 +100,13 @@ _CELL_ROW = 2**25
 _CELL_ROWS = 2**26
 
 
+#: The intake grid (:meth:`Snapper.check`): cells of this share of ``max_snap_m`` on a side
+#: (so a diagonal of 0.354), kept when a point this share of ``max_snap_m`` from a road sample
+#: lies in them: 0.354 + 0.59 leaves 5 % of ``max_snap_m`` for the flat-earth offsets.
+_CELL_SIDE = 0.25
+_CELL_REACH = 0.59
+
+
 def _row_widths(rows: Any, cell_deg: float) -> Any:
     """The longitude width of grid row ``rows`` (an int or an int array)."""
     nearest = np.minimum(np.abs(rows), np.abs(rows + 1)) * cell_deg  # degrees from the equator
@@ -192,11 +199,37 @@ class Snapper:
         self._sample_seg = seg_of_sample
         self._edges: dict[int, _Measured] = {}
         self._tree = cKDTree(_xyz(s_lat, s_lon)) if len(seg_of_sample) else None
-        # Grid cells holding a road sample, each at most 0.65 max_snap_m on a side: any point
-        # of such a cell lies within its diagonal, 0.92 max_snap_m, of that sample
-        self._cell_deg = 0.65 * self.max_snap_m / _KY
-        self._road_cells: set[int] = set() if self.max_snap_m < 2.0 else {
-            int(k) for k in np.unique(_cell_keys(s_lat, s_lon, self._cell_deg))}
+        self._cell_deg = _CELL_SIDE * self.max_snap_m / _KY
+        self._road_cells: set[int] = set() if self.max_snap_m < 4.0 else \
+            self._cells_near_roads(s_lat, s_lon)
+
+    def _cells_near_roads(self, s_lat: FloatArray, s_lon: FloatArray) -> set[int]:
+        """The grid cells (:data:`_CELL_SIDE` max_snap_m on a side) every point of which is
+        surely within reach of a road sample: the cells of points at most
+        :data:`_CELL_REACH` max_snap_m from a sample (one sample per cell stands for the
+        cell's), so any point of such a cell is within that plus the cell's diagonal,
+        0.94 max_snap_m, of the sample. (Cells narrower than the lattice step may be missed:
+        the tree query then answers.)"""
+        keys = _cell_keys(s_lat, s_lon, self._cell_deg)
+        _, first = np.unique(keys, return_index=True)
+        lat, lon = s_lat[first], s_lon[first]
+        near_pole = np.abs(lat) > 85.0  # offsets in longitude degrees blow up there
+        lat, lon = lat[~near_pole], lon[~near_pole]
+        step = _CELL_SIDE * self.max_snap_m
+        span = int(_CELL_REACH / _CELL_SIDE)
+        grid = [(i * step, j * step) for i in range(-span, span + 1)
+                for j in range(-span, span + 1)
+                if math.hypot(i, j) * _CELL_SIDE <= _CELL_REACH]
+        per_lon = _KY * np.cos(np.radians(lat))
+        cells: set[int] = set()
+        for dx, dy in grid:
+            cells.update(np.unique(_cell_keys(lat + dy / _KY, lon + dx / per_lon,
+                                              self._cell_deg)).tolist())
+        return cells
+
+    def in_road_cell(self, lat: float, lon: float) -> bool:
+        """Whether ``check`` passes this point by its grid cell alone (surely within reach)."""
+        return _cell_key(lat, lon, self._cell_deg) in self._road_cells
 
     def check(self, lat: float, lon: float) -> None:
         """Raise :class:`SnapError` exactly when :meth:`snap` would, at a fraction of its cost
@@ -206,8 +239,8 @@ class Snapper:
         the roads, once per alarm on the event loop."""
         lat, lon = float(lat), float(lon)
         _check_coordinate(lat, lon)
-        if _cell_key(lat, lon, self._cell_deg) in self._road_cells:
-            return  # a road sample lies in the same cell: well within reach
+        if self.in_road_cell(lat, lon):
+            return  # a road sample lies well within reach of every point of this cell
         if self._tree is not None:
             chord, _ = self._tree.query(_xyz(lat, lon)[0], k=1)
             if _chord_to_arc(float(chord)) <= 0.99 * self.max_snap_m:

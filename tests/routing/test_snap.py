@@ -147,6 +147,29 @@ def test_check_refuses_exactly_the_points_snap_refuses(limit_m: float) -> None:
     assert outcomes == {True, False}
 
 
+@pytest.mark.parametrize("limit_m", [150.0, 600.0, 5_000.0])
+def test_checks_answered_by_the_grid_are_within_reach_of_a_road(limit_m: float) -> None:
+    """A point whose grid cell ``check`` passes without asking the tree is surely within
+    reach: ``snap`` finds a road under 0.99 of the limit, for points all around the roads out
+    to 1.2 limits; and the grid answers most of the points well within reach."""
+    graph = rural_graph(600, seed=5)
+    snapper = Snapper(graph, max_snap_m=limit_m)
+    rng = np.random.default_rng(12)
+    nodes = rng.integers(0, graph.n_nodes, 3000)
+    dist = rng.uniform(0.0, 1.2 * limit_m, len(nodes))
+    bearing = rng.uniform(0.0, 2 * math.pi, len(nodes))
+    lat = graph.node_lat[nodes] + dist * np.cos(bearing) / 111_195.0
+    lon = graph.node_lon[nodes] + dist * np.sin(bearing) / (
+        111_195.0 * np.cos(np.radians(graph.node_lat[nodes])))
+    by_grid, near = 0, 0
+    for a, b, d in zip(lat.tolist(), lon.tolist(), dist.tolist(), strict=True):
+        if snapper.in_road_cell(a, b):
+            by_grid += 1
+            assert snapper.snap(a, b).offroad_m < 0.99 * limit_m, (a, b)
+        near += d < 0.3 * limit_m
+    assert by_grid > near
+
+
 @pytest.mark.parametrize("limit_m", [600.0, 50_000.0])
 def test_snap_many_gives_what_snap_gives_point_by_point(limit_m: float) -> None:
     """Snapping many points at once (a simulated year's alarms) finds, for each, exactly the
