@@ -10,6 +10,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -337,3 +338,134 @@ def test_audit_rows_of_commands_answered_together_share_a_transaction(tmp_path: 
     finally:
         store.close()
         audit.close()
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    """Let the loop run until ``condition`` holds (the writer gets there without I/O)."""
+    for _ in range(5_000):
+        if condition():
+            return
+        await asyncio.sleep(0.001)
+    raise AssertionError("the writer never got there")
+
+
+def taken(writer: Writer) -> bool:
+    """The writer took what was queued (and handed its append to the storage thread)."""
+    return writer._worker is not None and writer.queue_depth == 0
+
+
+@contextlib.contextmanager
+def held_storage(writer: Writer) -> Iterator[threading.Event]:
+    """Hold the writer's storage thread (what is handed to it waits) until the event is set
+    (at the latest on the way out, so a failing test cannot leave the thread stuck)."""
+    gate = threading.Event()
+    writer._io_thread.submit(gate.wait)
+    try:
+        yield gate
+    finally:
+        gate.set()
+
+
+def test_commands_that_come_during_a_commit_are_stored_while_it_is_published(
+        tmp_path: Path) -> None:
+    """The storage thread is held while the first command's append waits; two more come in.
+    Once the first is stored they are decided on the state it left and their append is handed
+    to the storage thread before the first is published and answered; everything is still
+    answered, published and stored in one order, and the state is the log's."""
+    db = tmp_path / "w.sqlite3"
+    writer, store, published = make_writer(db)
+    sent_ahead_at_publish: list[int] = []
+    answered: list[int] = []
+
+    def publish(envelopes: list[Envelope], audiences: list[Audience]) -> None:
+        sent_ahead_at_publish.append(writer.pipelined)
+        published(envelopes, audiences)
+
+    writer._publish = publish
+
+    def answer_of(i: int, _: object) -> None:
+        answered.append(i)
+
+    async def run() -> list[Executed | BaseException]:
+        with held_storage(writer) as gate:
+            jobs = [asyncio.ensure_future(writer.execute(register(1), actor="t"))]
+            await until(lambda: taken(writer))  # its append waits
+            jobs += [asyncio.ensure_future(writer.execute(c, actor="t"))
+                     for c in (register(2), on_shift(1))]
+            await until(lambda: writer.queue_depth == 2)
+            for i, job in enumerate(jobs):
+                job.add_done_callback(partial(answer_of, i))
+            gate.set()
+            return await asyncio.gather(*jobs, return_exceptions=True)
+
+    try:
+        results = asyncio.run(run())
+        assert [r.last_seq for r in results if isinstance(r, Executed)] == [1, 2, 3]
+        assert writer.commits == 2 and writer.pipelined == 1
+        assert sent_ahead_at_publish == [1, 1]  # the second batch was on its way first
+        assert answered == [0, 1, 2]
+        assert published.seqs == [1, 2, 3] == [s for s, _ in stored(db)]
+        assert writer.state.snapshot() == DispatchState.replay(store.read()).snapshot()
+    finally:
+        store.close()
+
+
+def test_a_batch_sent_ahead_is_decided_the_ordinary_way_when_it_holds_a_refusal(
+        tmp_path: Path) -> None:
+    """A refusal may call for a look at a shared log's end first (an await): such a batch is
+    put back untouched and committed after the one before it is published."""
+    writer, store, published = make_writer(tmp_path / "w.sqlite3")
+
+    async def run() -> list[Executed | BaseException]:
+        with held_storage(writer) as gate:
+            jobs = [asyncio.ensure_future(writer.execute(register(1), actor="t"))]
+            await until(lambda: taken(writer))
+            jobs += [asyncio.ensure_future(writer.execute(c, actor="t"))
+                     for c in (on_shift(9), register(2))]
+            await until(lambda: writer.queue_depth == 2)
+            gate.set()
+            return await asyncio.gather(*jobs, return_exceptions=True)
+
+    try:
+        first, refused, second = asyncio.run(run())
+        assert isinstance(refused, UnknownUnit)
+        assert isinstance(first, Executed) and isinstance(second, Executed)
+        assert (first.last_seq, second.last_seq) == (1, 2)
+        assert writer.commits == 2 and writer.pipelined == 0
+        assert published.seqs == [1, 2]
+    finally:
+        store.close()
+
+
+def test_a_batch_sent_ahead_that_cannot_be_stored_fails_alone(small_fs: Path) -> None:
+    """The disk fills after the first batch is stored and before the one sent ahead of its
+    publishing is written: the first stands (stored, applied, published, answered), the
+    second's commands fail with the storage error, and the state is still the log's."""
+    db = small_fs / "w.sqlite3"
+    writer, store, published = make_writer(db)
+
+    async def run() -> tuple[Executed, list[Executed | BaseException]]:
+        await writer.execute(register(1), actor="t")
+        with held_storage(writer) as first_gate:
+            first = asyncio.ensure_future(writer.execute(register(2), actor="t"))
+            await until(lambda: taken(writer))  # its append waits for the gate
+            with held_storage(writer) as second_gate:  # and the next append for this one
+                later = [asyncio.ensure_future(writer.execute(c, actor="t"))
+                         for c in (register(3), on_shift(1))]
+                await until(lambda: writer.queue_depth == 2)
+                first_gate.set()
+                done = await first
+                assert writer.pipelined == 1  # the later two are on their way to the store
+                fill(small_fs)
+                second_gate.set()
+                return done, await asyncio.gather(*later, return_exceptions=True)
+
+    try:
+        done, later = asyncio.run(run())
+        assert done.last_seq == 2
+        assert all(isinstance(r, StorageUnavailable) for r in later), later
+        assert writer.state.last_seq == 2 and "U3" not in writer.state.units
+        assert published.seqs == [1, 2] and "events" in writer.storage_errors
+        assert writer.state.snapshot() == DispatchState.replay(store.read()).snapshot()
+    finally:
+        store.close()
