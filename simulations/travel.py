@@ -15,7 +15,7 @@ from typing import Protocol
 
 import numpy as np
 
-from maps.graph import RoadGraph, haversine_m
+from maps.graph import RoadGraph, haversine_m_pair
 from maps.traveltime import TravelTimeModel
 from routing.engine import TravelTimes
 from routing.errors import RoutingError
@@ -217,7 +217,7 @@ def point_along(line: Sequence[Point], fraction: float) -> Point:
         return line[0]
     if fraction >= 1:
         return line[-1]
-    steps = [float(haversine_m(a[0], a[1], b[0], b[1])) for a, b in itertools.pairwise(line)]
+    steps = [haversine_m_pair(a[0], a[1], b[0], b[1]) for a, b in itertools.pairwise(line)]
     total = sum(steps)
     if total <= 0 or not math.isfinite(total):
         return line[0]
