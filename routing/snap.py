@@ -17,13 +17,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
 from maps.export import pair_two_way_edges
-from maps.graph import EARTH_RADIUS_M, RoadGraph, haversine_m
+from maps.graph import EARTH_RADIUS_M, RoadGraph, haversine_m, haversine_m_pair
 from routing.errors import SnapError
 
 __all__ = ["DEFAULT_MAX_SNAP_M", "SnappedPoint", "Snapper", "edge_twins"]
@@ -40,6 +40,23 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 #: An edge's ``(lat, lon)`` points, their latitudes and longitudes, metres along it to each.
 _Measured = tuple[list[tuple[float, float]], FloatArray, FloatArray, FloatArray]
+
+
+class _Scalars(NamedTuple):
+    """The snapper's segment arrays as lists of plain floats and ints (for one point's snap)."""
+
+    sample_seg: list[int]
+    lat0: list[float]
+    lon0: list[float]
+    lat1: list[float]
+    lon1: list[float]
+    seg_len: list[float]
+    before: list[float]
+    seg_edge: list[int]
+    edge_total: list[float]
+    twin: list[int]
+
+
 #: Edges whose measured geometry :meth:`Snapper.geometry_along` keeps (a few hundred bytes each).
 MEASURED_EDGES = 4096
 
@@ -198,6 +215,7 @@ class Snapper:
         )
         self._sample_seg = seg_of_sample
         self._edges: dict[int, _Measured] = {}
+        self._plain: _Scalars | None = None
         self._tree = cKDTree(_xyz(s_lat, s_lon)) if len(seg_of_sample) else None
         self._cell_deg = _CELL_SIDE * self.max_snap_m / _KY
         self._road_cells: set[int] = set() if self.max_snap_m < 4.0 else \
@@ -252,25 +270,69 @@ class Snapper:
         than ``max_snap_m`` or the coordinate is invalid."""
         lat, lon = float(lat), float(lon)
         _check_coordinate(lat, lon)
-        if self._tree is None:
+        tree = self._tree
+        if tree is None:
             raise SnapError(f"cannot snap ({lat:.6f}, {lon:.6f}): the map has no roads")
-        q = _xyz(lat, lon)[0]
-        chord, _ = self._tree.query(q, k=1)
+        p, lm = math.radians(lat), math.radians(lon)
+        c = math.cos(p)
+        q = np.array([c * math.cos(lm) * EARTH_RADIUS_M, c * math.sin(lm) * EARTH_RADIUS_M,
+                      math.sin(p) * EARTH_RADIUS_M])
+        chord, _ = tree.query(q, k=1)
         nearest_m = _chord_to_arc(float(chord))
         if nearest_m - self.spacing / 2 > self.max_snap_m:
-            # surely too far: measure only the segments of the nearest samples for the message
-            _, near = self._tree.query(q, k=min(16, self._tree.n))
-            segs = np.unique(self._sample_seg[np.atleast_1d(near)])
-        else:
-            radius = _arc_to_chord(nearest_m + self.spacing / 2 + 1.0)
-            samples = np.asarray(self._tree.query_ball_point(q, radius), dtype=np.int64)
-            segs = np.unique(self._sample_seg[samples])
-        # exact distance to each candidate segment in a local equirectangular plane (metres)
+            return self._snap_far(lat, lon, q)
+        radius = _arc_to_chord(nearest_m + self.spacing / 2 + 1.0)
+        seg_of = self._scalars().sample_seg
+        segs = sorted({seg_of[i] for i in tree.query_ball_point(q, radius)})
+        seg, t = self._nearest_segment(segs, lat, lon)
+        return self._on_segment(lat, lon, seg, t)
+
+    def _snap_far(self, lat: float, lon: float, q: FloatArray) -> SnappedPoint:
+        """:meth:`snap` of a point surely beyond ``max_snap_m``: the segments of its nearest
+        samples are measured for the message, which names the distance."""
+        assert self._tree is not None
+        _, near = self._tree.query(q, k=min(16, self._tree.n))
+        segs = np.unique(self._sample_seg[np.atleast_1d(near)])
         kx = _KY * math.cos(math.radians(lat))
         t, d2 = self._project(segs, lat, lon, kx)
-        # ties (a shared node) go to the lowest segment so results are deterministic
         best = int(np.argmin(d2))
         return self._on_segment(lat, lon, int(segs[best]), float(t[best]))
+
+    def _scalars(self) -> _Scalars:
+        """The segment arrays as lists of plain floats, made on first use: a single point
+        measures a handful of segments, where NumPy's cost per call is most of the work."""
+        found = self._plain
+        if found is None:
+            found = self._plain = _Scalars(
+                self._sample_seg.tolist(), self._seg_lat0.tolist(), self._seg_lon0.tolist(),
+                self._seg_lat1.tolist(), self._seg_lon1.tolist(), self._seg_len.tolist(),
+                self._seg_before.tolist(), self._seg_edge.tolist(),
+                self._edge_total.tolist(), self.twin.tolist())
+        return found
+
+    def _nearest_segment(self, segs: Sequence[int], lat: float, lon: float) -> tuple[int, float]:
+        """Of the segments ``segs`` (ascending), the nearest to the point and where on it the
+        point falls: :meth:`_project`'s arithmetic in plain floats, operation for operation
+        (so the same numbers), and its ties to the lowest segment, as ``np.argmin`` has it."""
+        sc = self._scalars()
+        lat0, lon0, lat1, lon1 = sc.lat0, sc.lon0, sc.lat1, sc.lon1
+        kx = _KY * math.cos(math.radians(lat))
+        best, best_t, best_d2 = -1, 0.0, math.inf
+        for s in segs:
+            ax = (lon0[s] - lon) * kx
+            ay = (lat0[s] - lat) * _KY
+            bx = (lon1[s] - lon) * kx
+            by = (lat1[s] - lat) * _KY
+            dx, dy = bx - ax, by - ay
+            den = dx * dx + dy * dy
+            t = -(ax * dx + ay * dy) / den if den > 0 else 0.0
+            t = t if t > 0.0 else 0.0  # np.clip(t, 0.0, 1.0)
+            t = t if t < 1.0 else 1.0
+            px, py = ax + t * dx, ay + t * dy
+            d2 = px * px + py * py
+            if d2 < best_d2 or best < 0:
+                best, best_t, best_d2 = s, t, d2
+        return best, best_t
 
     def _project(self, segs: Any, lat: Any, lon: Any, kx: Any) -> tuple[Any, Any]:
         """Where on each segment ``segs`` the point (``lat``, ``lon``: scalars, or arrays
@@ -337,14 +399,16 @@ class Snapper:
     def _on_segment(self, lat: float, lon: float, seg: int, tb: float) -> SnappedPoint:
         """The snapped point of ``(lat, lon)`` at ``tb`` along segment ``seg``, or SnapError if
         that is farther than ``max_snap_m``."""
-        road_lat = float(self._seg_lat0[seg] + tb * (self._seg_lat1[seg] - self._seg_lat0[seg]))
-        road_lon = float(self._seg_lon0[seg] + tb * (self._seg_lon1[seg] - self._seg_lon0[seg]))
-        off = float(haversine_m(lat, lon, road_lat, road_lon))
+        sc = self._scalars()
+        lat0, lon0 = sc.lat0[seg], sc.lon0[seg]
+        road_lat = lat0 + tb * (sc.lat1[seg] - lat0)
+        road_lon = lon0 + tb * (sc.lon1[seg] - lon0)
+        off = haversine_m_pair(lat, lon, road_lat, road_lon)
         if off > self.max_snap_m:
             raise _too_far(lat, lon, off, self.max_snap_m)
-        edge = int(self._seg_edge[seg])
-        total = float(self._edge_total[edge])
-        along = float(self._seg_before[seg]) + tb * float(self._seg_len[seg])
+        edge = sc.seg_edge[seg]
+        total = sc.edge_total[edge]
+        along = sc.before[seg] + tb * sc.seg_len[seg]
         fraction = min(1.0, max(0.0, along / total)) if total > 0 else 0.0
         return SnappedPoint(
             lat=lat,
@@ -354,7 +418,7 @@ class Snapper:
             road_lat=road_lat,
             road_lon=road_lon,
             offroad_m=off,
-            twin=int(self.twin[edge]),
+            twin=sc.twin[edge],
         )
 
     def at_node(self, node: int) -> SnappedPoint:

@@ -170,6 +170,30 @@ def test_checks_answered_by_the_grid_are_within_reach_of_a_road(limit_m: float) 
     assert by_grid > near
 
 
+def test_one_point_snaps_to_the_nearest_of_all_segments_by_the_array_arithmetic() -> None:
+    """A single point's snap (plain floats over its few candidate segments) lands exactly where
+    the array projection over every segment of the map puts it: the nearest segment, ties to
+    the lowest, the same floats to the last bit (graph nodes and shape points included)."""
+    graph = rural_graph(300, seed=7)
+    snapper = Snapper(graph, max_snap_m=50_000.0)
+    every = np.arange(len(snapper._seg_len))
+    rng = np.random.default_rng(8)
+    lat0, lon0, lat1, lon1 = graph.bounds()
+    points = [(float(rng.uniform(lat0, lat1)), float(rng.uniform(lon0, lon1)))
+              for _ in range(150)]
+    points += [(float(graph.node_lat[i]), float(graph.node_lon[i])) for i in range(0, 300, 7)]
+    points += [(float(a), float(b)) for a, b in zip(graph.geom_lat[:20], graph.geom_lon[:20],
+                                                     strict=True)]
+    for lat, lon in points:
+        kx = EARTH_RADIUS_M * math.pi / 180.0 * math.cos(math.radians(lat))
+        t, d2 = snapper._project(every, lat, lon, kx)
+        best = int(np.argmin(d2))
+        want = snapper._on_segment(lat, lon, best, float(t[best]))
+        got = snapper.snap(lat, lon)
+        assert got == want
+        assert type(got.edge) is int and type(got.road_lat) is float
+
+
 @pytest.mark.parametrize("limit_m", [600.0, 50_000.0])
 def test_snap_many_gives_what_snap_gives_point_by_point(limit_m: float) -> None:
     """Snapping many points at once (a simulated year's alarms) finds, for each, exactly the
