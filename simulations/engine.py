@@ -258,15 +258,19 @@ class _Sim:
         self.n_events += len(decision.events)
         return decision
 
-    def position(self, crew: _Crew) -> Point:
-        """Where the crew is now: its last report, or along its drive home."""
+    def position(self, crew: _Crew, *, node: bool = False) -> Point:
+        """Where the crew is now: its last report, or along its drive home (with ``node``,
+        the map node nearest to that point)."""
         if crew.leg is None:
             pos = self.state.units[crew.spec.id].position
-            return (pos.lat, pos.lon)
+            here = (pos.lat, pos.lon)
+            return self.roads.nearest_node(here) if node else here
         a, b, t0, t1 = crew.leg
         if crew.leg_line is None:
             crew.leg_line = self.roads.geometry(a, b, self.clock.at(t0))
         f = 1.0 if t1 <= t0 else (self.now_s - t0) / (t1 - t0)
+        if node:
+            return self.roads.node_along(crew.leg_line, f)
         return self.roads.along(crew.leg_line, f)
 
     def report_position(self, crew: _Crew, p: Point, label: str = "") -> None:
@@ -423,9 +427,8 @@ class _Sim:
         for u in candidates:
             crew = self.crews[u.unit_id]
             if crew.leg is not None:  # driving home: the phone reports where it is
-                here = self.position(crew)
-                if self.snap_sent_on:  # the study's rule: start again from the nearest node
-                    here = self.roads.nearest_node(here)
+                # with the study's rule, it starts again from the nearest node
+                here = self.position(crew, node=self.snap_sent_on)
                 self.report_position(crew, here)
         candidates = [self.state.units[u.unit_id] for u in candidates]
         choice = choose_unit(

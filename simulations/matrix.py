@@ -269,6 +269,7 @@ class MatrixRoads:
         #: The matrix's seconds as rows of plain floats (the same numbers), made on first use:
         #: an alarm reads one entry per unit, and indexing an array costs more than a list.
         self._rows: list[list[float]] | None = None
+        self._points: list[Point] | None = None
         self.queries = 0
 
     @property
@@ -300,7 +301,14 @@ class MatrixRoads:
 
     def nearest_node(self, p: Point) -> Point:
         """The node a point snaps to, as a point."""
-        return self.region.point(self.node(p))
+        return self._point(self.node(p))
+
+    def _point(self, i: int) -> Point:
+        """:meth:`MatrixMap.point` ``i``, made once per node."""
+        points = self._points
+        if points is None:
+            points = self._points = [self.region.point(j) for j in range(self.region.n)]
+        return points[i]
 
     def etas(self, target: Point, sources: Sequence[Point], when: datetime) -> list[float]:
         j, rows, node = self.node(target), self.rows, self.node
@@ -324,14 +332,29 @@ class MatrixRoads:
             return a
         if fraction >= 1:
             return b
+        xy = self._planar_along(a, b, fraction)
+        p = self.region.to_point(xy)
+        self._node.setdefault(p, self.region.nearest_planar(xy))
+        return p
+
+    def node_along(self, line: Sequence[Point], fraction: float) -> Point:
+        """``nearest_node(along(line, fraction))``, found in the map's own plane without the
+        way back to degrees (a coordinate transformation per point) that only the point
+        itself needs."""
+        a, b = line[0], line[-1]
+        if fraction <= 0:
+            return self.nearest_node(a)
+        if fraction >= 1:
+            return self.nearest_node(b)
+        return self._point(self.region.nearest_planar(self._planar_along(a, b, fraction)))
+
+    def _planar_along(self, a: Point, b: Point, fraction: float) -> tuple[float, float]:
+        """The point ``fraction`` of the way from ``a`` to ``b`` in the map's plane."""
         xa, xb = self._xy(a), self._xy(b)
         # in plain floats: the same IEEE operations as the two-element array sum, without
         # numpy's cost per call on arrays of two
         ax, ay = float(xa[0]), float(xa[1])
-        xy = (ax + fraction * (float(xb[0]) - ax), ay + fraction * (float(xb[1]) - ay))
-        p = self.region.to_point(xy)
-        self._node.setdefault(p, self.region.nearest_planar(xy))
-        return p
+        return (ax + fraction * (float(xb[0]) - ax), ay + fraction * (float(xb[1]) - ay))
 
     def at(self, when: datetime) -> TravelTimes:
         raise SimulationError("a travel-time matrix has no roads to route on (coverage_aware "

@@ -47,6 +47,8 @@ class TravelSource(Protocol):
 
     def along(self, line: Sequence[Point], fraction: float) -> Point: ...
 
+    def node_along(self, line: Sequence[Point], fraction: float) -> Point: ...
+
     def at(self, when: datetime) -> TravelTimes: ...
 
 
@@ -82,6 +84,10 @@ class SimRoads:
     def along(self, line: Sequence[Point], fraction: float) -> Point:
         """Where a drive along the road ``line`` is at ``fraction`` of it (by distance)."""
         return point_along(line, fraction)
+
+    def node_along(self, line: Sequence[Point], fraction: float) -> Point:
+        """The node nearest to where a drive along ``line`` is at ``fraction`` of it."""
+        return self.nearest_node(self.along(line, fraction))
 
     def nearest_node(self, p: Point) -> Point:
         """The graph node nearest to ``p`` in a straight line (built on first use)."""

@@ -92,6 +92,19 @@ def test_a_drive_is_interpolated_in_the_maps_own_coordinates() -> None:
     assert roads.along([m.point(0), m.point(3)], 0.0) == m.point(0)
 
 
+def test_the_node_along_a_drive_is_the_nearest_node_of_the_point_along_it() -> None:
+    """node_along finds in the map's plane what nearest_node(along(...)) finds through degrees,
+    ends of the leg included, and gives the node's own point (the same object each time)."""
+    line = [region().point(0), region().point(3)]
+    for fraction in [-0.5, 0.0, 0.01, 0.2, 1 / 3, 0.49, 0.5, 0.51, 0.8, 0.99, 1.0, 1.5]:
+        fresh, other = MatrixRoads(region()), MatrixRoads(region())
+        want = fresh.nearest_node(fresh.along(line, fraction))
+        got = other.node_along(line, fraction)
+        assert got == want
+        assert got in [other.region.point(i) for i in range(other.region.n)]
+        assert other.node_along(line, fraction) is got
+
+
 def test_nodes_in_degrees_need_no_crs_and_weigh_the_same_without_population(
         tmp_path: Path) -> None:
     (tmp_path / "n.csv").write_text("id,lat,lon\nA,65.0,20.0\nB,65.0,20.6\n")
