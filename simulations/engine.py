@@ -224,6 +224,8 @@ class _Sim:
             raise SimulationError(f"no {scenario.service.transport_to} facility on the map")
         self.shift_starts: list[float] = []
         self.alarms = 0
+        #: The positions reported so far, as the core's locations (see report_position).
+        self.places_seen: dict[tuple[Point, str], Location] = {}
         #: Follow-up visits (simulations/followups.py) when the scenario has ``[followups]``.
         self.followups = FollowUpDesk(self, scenario.followups, scenario, seed) \
             if scenario.followups is not None else None
@@ -280,7 +282,10 @@ class _Sim:
         from it and a replay of the log alone places units at their last logged position;
         with ``log_positions`` it is a logged ``ReportPosition``, as in a service run with
         ``MAE_POSITIONS_TABLE=false``. The state is the same either way."""
-        where = Location(p[0], p[1], label=label)
+        key = (p, label)
+        where = self.places_seen.get(key)
+        if where is None:  # the same base, scene or node again: one immutable Location
+            where = self.places_seen[key] = Location(p[0], p[1], label=label)
         if self.log_positions:
             self.do(ReportPosition(crew.spec.id, where), actor=crew.spec.id)
         else:
