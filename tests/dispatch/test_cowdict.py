@@ -71,3 +71,18 @@ def test_copies_pickles_and_adopted_dicts_hold_the_same_items_apart() -> None:
         assert list(other.items()) == list(mine.items())
         other["k3"] = 99
         assert mine["k3"] == -3
+
+
+def test_values_and_items_read_changed_and_added_keys_in_dict_order() -> None:
+    """Walking a map with changes but no deletes (the units on every alarm) gives each key's
+    newest value in the dict's order: the base's keys first, then the added ones."""
+    mine: CowDict[str, int] = CowDict({"a": 1, "b": 2, "c": 3})
+    model = {"a": 1, "b": 2, "c": 3}
+    for key, value in (("b", 20), ("d", 4), ("a", 10), ("e", 5), ("d", 40)):
+        mine[key] = value
+        model[key] = value
+        assert list(mine.values()) == list(model.values())
+        assert list(mine.items()) == list(model.items())
+    del mine["c"], model["c"]  # a delete of a base key: the walk skips it
+    assert list(mine.values()) == list(model.values()) == [10, 20, 40, 5]
+    assert list(mine.items()) == list(model.items())
