@@ -429,13 +429,14 @@ class _Sim:
         ]
         if not candidates:
             return False
-        for u in candidates:
+        units = self.state.units
+        for i, u in enumerate(candidates):
             crew = self.crews[u.unit_id]
             if crew.leg is not None:  # driving home: the phone reports where it is
                 # with the study's rule, it starts again from the nearest node
                 here = self.position(crew, node=self.snap_sent_on)
                 self.report_position(crew, here)
-        candidates = [self.state.units[u.unit_id] for u in candidates]
+                candidates[i] = units[u.unit_id]  # as it now stands
         choice = choose_unit(
             self.sc.policy, self.state, job.callout_id, candidates, self.roads, now=now,
             budget_s=budget, places=self.places,
