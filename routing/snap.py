@@ -15,6 +15,7 @@ few candidates are then measured exactly in a local plane around the query point
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -38,8 +39,9 @@ _KY = EARTH_RADIUS_M * math.pi / 180.0
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
-#: An edge's ``(lat, lon)`` points, their latitudes and longitudes, metres along it to each.
-_Measured = tuple[list[tuple[float, float]], FloatArray, FloatArray, FloatArray]
+#: An edge's ``(lat, lon)`` points, their latitudes and longitudes, metres along it to each
+#: (plain floats: one point's way along an edge is a handful of steps).
+_Measured = tuple[list[tuple[float, float]], list[float], list[float], list[float]]
 
 
 class _Scalars(NamedTuple):
@@ -465,25 +467,36 @@ class Snapper:
         pts, lat, lon, cum = self._measured(edge)
         if len(pts) < 2:
             return list(pts)
-        total = float(cum[-1])
+        total = cum[-1]
         if total <= 0:
             return [pts[0], pts[-1]] if start < end else [pts[0]]
         a, b = start * total, end * total
         out = [_interp(lat, lon, cum, a)]
-        out.extend(pts[i] for i in np.flatnonzero((cum > a) & (cum < b)).tolist())
+        out.extend(pts[bisect_right(cum, a):bisect_left(cum, b)])  # a < metres along < b
         out.append(_interp(lat, lon, cum, b))
+        return out
+
+    def edges_line(self, edges: Sequence[int]) -> list[tuple[float, float]]:
+        """The tail node and shape points of each of ``edges`` in turn (a run of whole edges
+        of a route), then the last edge's head node; empty for no edges."""
+        if not edges:
+            return []
+        out: list[tuple[float, float]] = []
+        for edge in edges:
+            out.extend(self._measured(edge)[0][:-1])
+        out.append(self._measured(edges[-1])[0][-1])
         return out
 
 
 def _measure(graph: RoadGraph, edge: int) -> _Measured:
-    """``edge``'s points, their coordinates as arrays and the metres along it to each."""
+    """``edge``'s points, their coordinates and the metres along it to each."""
     pts = graph.edge_geometry(edge)
     lat = np.array([p[0] for p in pts])
     lon = np.array([p[1] for p in pts])
     if len(pts) < 2:
-        return pts, lat, lon, np.zeros(len(pts))
+        return pts, lat.tolist(), lon.tolist(), [0.0] * len(pts)
     seg = haversine_m(lat[:-1], lon[:-1], lat[1:], lon[1:])
-    return pts, lat, lon, np.concatenate([[0.0], np.cumsum(seg)])
+    return pts, lat.tolist(), lon.tolist(), np.concatenate([[0.0], np.cumsum(seg)]).tolist()
 
 
 def _ragged_arange(counts: IntArray) -> IntArray:
@@ -492,8 +505,20 @@ def _ragged_arange(counts: IntArray) -> IntArray:
     return np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
 
 
-def _interp(lat: FloatArray, lon: FloatArray, cum: FloatArray, x: float) -> tuple[float, float]:
-    return float(np.interp(x, cum, lat)), float(np.interp(x, cum, lon))
+def _interp(lat: list[float], lon: list[float], cum: list[float],
+            x: float) -> tuple[float, float]:
+    """``(np.interp(x, cum, lat), np.interp(x, cum, lon))`` in plain floats, the same steps:
+    the last point at or before ``x`` (``cum`` ascending), its own value when ``x`` is on it
+    or past the end, else its value plus the slope to the next times the way past it."""
+    j = bisect_right(cum, x) - 1
+    if j < 0:
+        return lat[0], lon[0]
+    if j == len(cum) - 1 or cum[j] == x:
+        return lat[j], lon[j]
+    c0 = cum[j]
+    dc = cum[j + 1] - c0
+    return ((lat[j + 1] - lat[j]) / dc * (x - c0) + lat[j],
+            (lon[j + 1] - lon[j]) / dc * (x - c0) + lon[j])
 
 
 def _chord_to_arc(chord: float) -> float:

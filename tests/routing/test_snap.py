@@ -225,3 +225,43 @@ def test_snap_many_gives_what_snap_gives_point_by_point(limit_m: float) -> None:
     assert limit_m > 1_000 or refused
     with pytest.raises(SnapError, match="latitude"):
         snapper.snap_many([near[0][0], (91.0, 21.0)])
+
+
+def test_the_way_along_an_edge_is_numpys_interpolation_to_the_last_bit() -> None:
+    """Points along an edge interpolate as ``np.interp`` does, exactly: between knots, on
+    knots, on repeated knots (zero-length segments), before the start and past the end."""
+    from routing.snap import _interp
+
+    rng = np.random.default_rng(11)
+    for _ in range(300):
+        n = int(rng.integers(2, 9))
+        steps = rng.uniform(0, 400, n - 1) * (rng.uniform(0, 1, n - 1) > 0.2)
+        cum = np.concatenate([[0.0], np.cumsum(steps)])
+        lat = rng.uniform(65, 67, n)
+        lon = rng.uniform(20, 23, n)
+        xs = [*rng.uniform(-10, cum[-1] + 10, 6).tolist(), *cum.tolist(), 0.0, float(cum[-1])]
+        for x in xs:
+            want = (float(np.interp(x, cum, lat)), float(np.interp(x, cum, lon)))
+            assert _interp(lat.tolist(), lon.tolist(), cum.tolist(), x) == want
+
+
+def test_a_run_of_whole_edges_is_their_points_without_repeating_a_shared_node() -> None:
+    """``edges_line`` of a connected run of edges: each edge's tail and shape points, then the
+    last edge's head (the graph's own coordinates)."""
+    graph = rural_graph(300, seed=2)
+    snapper = Snapper(graph)
+    run, node = [], 0
+    for _ in range(6):
+        out = list(graph.out_edges(node))
+        if not out:
+            break
+        edge = out[-1]
+        run.append(edge)
+        node = int(graph.edge_target[edge])
+    assert len(run) >= 2
+    want: list[tuple[float, float]] = []
+    for edge in run:
+        want.extend(graph.edge_geometry(edge)[:-1])
+    want.append(graph.edge_geometry(run[-1])[-1])
+    assert snapper.edges_line(run) == want
+    assert snapper.edges_line([]) == []
