@@ -149,6 +149,8 @@ class CowDict(MutableMapping[K, V]):
             return iter(base.values())
         if self._removed:
             return self._values_with_deleted()
+        if not base:  # a small map never merged (the units): all of it is the delta
+            return iter(delta.values())
         # each base key's value from the delta where changed, at C speed (a walk over the
         # units reads every unit on every alarm), then the keys the base does not have
         changed: Iterator[V] = map(delta.get, base, base.values())
@@ -172,6 +174,8 @@ class CowDict(MutableMapping[K, V]):
             return iter(base.items())
         if self._removed:
             return self._items_with_deleted()
+        if not base:
+            return iter(delta.items())
         changed: Iterator[tuple[K, V]] = zip(base, map(delta.get, base, base.values()),
                                              strict=True)
         if not self._added:

@@ -86,3 +86,18 @@ def test_values_and_items_read_changed_and_added_keys_in_dict_order() -> None:
     del mine["c"], model["c"]  # a delete of a base key: the walk skips it
     assert list(mine.values()) == list(model.values()) == [10, 20, 40, 5]
     assert list(mine.items()) == list(model.items())
+
+
+def test_a_map_never_merged_walks_its_changes_in_order() -> None:
+    """A map smaller than a merge (a fleet's units) lives in its changes alone; walking it gives
+    them in the dict's order, and a key deleted and set again goes last."""
+    mine: CowDict[str, int] = CowDict()
+    model: dict[str, int] = {}
+    for key, value in (("u1", 1), ("u2", 2), ("u3", 3), ("u1", 10)):
+        mine[key] = value
+        model[key] = value
+    assert list(mine.values()) == list(model.values()) == [10, 2, 3]
+    assert list(mine.items()) == list(model.items())
+    del mine["u2"], model["u2"]
+    mine["u2"] = model["u2"] = 20
+    assert list(mine.items()) == list(model.items()) == [("u1", 10), ("u3", 3), ("u2", 20)]
