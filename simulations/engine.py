@@ -226,6 +226,7 @@ class _Sim:
         self.alarms = 0
         #: The positions reported so far, as the core's locations (see report_position).
         self.places_seen: dict[tuple[Point, str], Location] = {}
+        self.patients: dict[Any, Patient] = {}  # one per age band
         #: Follow-up visits (simulations/followups.py) when the scenario has ``[followups]``.
         self.followups = FollowUpDesk(self, scenario.followups, scenario, seed) \
             if scenario.followups is not None else None
@@ -275,6 +276,15 @@ class _Sim:
             return self.roads.node_along(crew.leg_line, f)
         return self.roads.along(crew.leg_line, f)
 
+    def location(self, p: Point, label: str) -> Location:
+        """``Location(*p, label=label)``, one per point and label: bases, scenes, facilities
+        and matrix nodes recur, and a location is immutable."""
+        key = (p, label)
+        found = self.places_seen.get(key)
+        if found is None:
+            found = self.places_seen[key] = Location(p[0], p[1], label=label)
+        return found
+
     def report_position(self, crew: _Crew, p: Point, label: str = "") -> None:
         """The crew's phone reports where it is. As in the live service with its positions
         table (``web/positions.py``, the default), the report stays out of the event log and
@@ -282,10 +292,7 @@ class _Sim:
         from it and a replay of the log alone places units at their last logged position;
         with ``log_positions`` it is a logged ``ReportPosition``, as in a service run with
         ``MAE_POSITIONS_TABLE=false``. The state is the same either way."""
-        key = (p, label)
-        where = self.places_seen.get(key)
-        if where is None:  # the same base, scene or node again: one immutable Location
-            where = self.places_seen[key] = Location(p[0], p[1], label=label)
+        where = self.location(p, label)
         if self.log_positions:
             self.do(ReportPosition(crew.spec.id, where), actor=crew.spec.id)
         else:
@@ -359,10 +366,13 @@ class _Sim:
 
     def on_alarm(self, index: int, a: DemandAlarm) -> None:
         self.alarms += 1
+        patient = self.patients.get(a.age_band)
+        if patient is None:
+            patient = self.patients[a.age_band] = Patient(age_band=a.age_band)
         alarm = Alarm(
             agency=a.agency, reference=a.reference, received_at=self.clock.now(),
-            location=Location(a.lat, a.lon, label=a.place), priority=a.priority,
-            category=a.category, patient=Patient(age_band=a.age_band),
+            location=self.location((a.lat, a.lon), a.place), priority=a.priority,
+            category=a.category, patient=patient,
         )
         decision = self.do(ReceiveAlarm(alarm), actor=a.agency.value)
         cid = decision.callout_id

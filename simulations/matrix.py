@@ -65,6 +65,9 @@ class MatrixMap:
     _cos: float = field(default=1.0, repr=False)
     _to_crs: Any = field(default=None, repr=False)
     _from_crs: Any = field(default=None, repr=False)
+    #: the tree's points, a column each (see nearest_planar)
+    _tree_x: Any = field(default=None, repr=False, compare=False)
+    _tree_y: Any = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._index.update({nid: i for i, nid in enumerate(self.ids)})
@@ -77,7 +80,10 @@ class MatrixMap:
                                Transformer.from_crs("EPSG:4326", self.crs, always_xy=True))
             object.__setattr__(self, "_from_crs",
                                Transformer.from_crs(self.crs, "EPSG:4326", always_xy=True))
-        object.__setattr__(self, "_tree", cKDTree(self._xy(self.lat, self.lon)))
+        tree = cKDTree(self._xy(self.lat, self.lon))
+        object.__setattr__(self, "_tree", tree)
+        object.__setattr__(self, "_tree_x", np.ascontiguousarray(tree.data[:, 0]))
+        object.__setattr__(self, "_tree_y", np.ascontiguousarray(tree.data[:, 1]))
 
     def _xy(self, lat: npt.ArrayLike, lon: npt.ArrayLike) -> npt.NDArray[np.float64]:
         """Planar coordinates to measure "nearest" in: the map's own crs when it has one (as
@@ -137,10 +143,11 @@ class MatrixMap:
         """The node nearest to planar coordinates ``xy`` (ties: the lower index, as the
         k-d tree of :meth:`nearest`)."""
         assert self._tree is not None
-        nodes = self._tree.data
-        if len(nodes) > 4096:
+        if len(self._tree_x) > 4096:
             return int(self._tree.query(xy)[1])
-        d = (nodes[:, 0] - xy[0]) ** 2 + (nodes[:, 1] - xy[1]) ** 2
+        # the same squares and sums as over the tree's own (strided) columns, on contiguous
+        # copies at about half the cost
+        d = (self._tree_x - xy[0]) ** 2 + (self._tree_y - xy[1]) ** 2
         return int(np.argmin(d))
 
     def point(self, i: int) -> Point:
@@ -311,8 +318,9 @@ class MatrixRoads:
         return points[i]
 
     def etas(self, target: Point, sources: Sequence[Point], when: datetime) -> list[float]:
-        j, rows, node = self.node(target), self.rows, self.node
-        return [rows[node(p)][j] for p in sources]
+        j, rows, known = self.node(target), self.rows, self._node
+        return [rows[i if (i := known.get(p)) is not None else self.node(p)][j]
+                for p in sources]
 
     def time(self, a: Point, b: Point, when: datetime) -> float:
         return self.rows[self.node(a)][self.node(b)]

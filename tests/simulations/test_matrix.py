@@ -116,3 +116,15 @@ def test_nodes_in_degrees_need_no_crs_and_weigh_the_same_without_population(
     assert m.nearest([65.01], [20.4]).tolist() == [1]
     mid = m.between(m.point(0), m.point(1), 0.25)
     assert mid == pytest.approx((65.0, 20.15))
+
+
+def test_the_nearest_node_to_planar_coordinates_is_the_trees_nearest() -> None:
+    """nearest_planar answers as the k-d tree does (ties: the lower index), anywhere around."""
+    import numpy as np
+
+    m = region()
+    rng = np.random.default_rng(4)
+    for x, y in rng.uniform([120_000, 440_000], [170_000, 480_000], (200, 2)).tolist():
+        assert m.nearest_planar((x, y)) == int(m._tree.query((x, y))[1])
+    x0, y0 = (float(v) for v in m._tree.data[2])
+    assert m.nearest_planar((x0, y0)) == 2
