@@ -48,6 +48,7 @@ class _Scalars(NamedTuple):
     """The snapper's segment arrays as lists of plain floats and ints (for one point's snap)."""
 
     sample_seg: list[int]
+    sample_xyz: list[tuple[float, float, float]]
     lat0: list[float]
     lon0: list[float]
     lat1: list[float]
@@ -218,6 +219,7 @@ class Snapper:
         self._sample_seg = seg_of_sample
         self._edges: dict[int, _Measured] = {}
         self._plain: _Scalars | None = None
+        self._spacing_chord = _arc_to_chord(self.spacing + 1.0)
         self._tree = cKDTree(_xyz(s_lat, s_lon)) if len(seg_of_sample) else None
         self._cell_deg = _CELL_SIDE * self.max_snap_m / _KY
         self._road_cells: set[int] = set() if self.max_snap_m < 4.0 else \
@@ -279,12 +281,26 @@ class Snapper:
         c = math.cos(p)
         q = np.array([c * math.cos(lm) * EARTH_RADIUS_M, c * math.sin(lm) * EARTH_RADIUS_M,
                       math.sin(p) * EARTH_RADIUS_M])
+        sc = self._scalars()
+        seg_of = sc.sample_seg
+        # A point near a road (a unit driving) has a sample within half the spacing: then the
+        # samples within the spacing (one ball search, no nearest-sample search first) hold
+        # every segment the search below would measure, and the others found are over a
+        # metre farther than the nearest, so the nearest segment and its ties are the same.
+        found = tree.query_ball_point(q, self._spacing_chord)
+        if found:
+            qx, qy, qz = float(q[0]), float(q[1]), float(q[2])
+            xyz = sc.sample_xyz
+            chord2 = min((x - qx) ** 2 + (y - qy) ** 2 + (z - qz) ** 2
+                         for x, y, z in (xyz[i] for i in found))
+            if _chord_to_arc(math.sqrt(chord2)) <= self.spacing / 2 - 0.5:
+                seg, t = self._nearest_segment(sorted({seg_of[i] for i in found}), lat, lon)
+                return self._on_segment(lat, lon, seg, t)
         chord, _ = tree.query(q, k=1)
         nearest_m = _chord_to_arc(float(chord))
         if nearest_m - self.spacing / 2 > self.max_snap_m:
             return self._snap_far(lat, lon, q)
         radius = _arc_to_chord(nearest_m + self.spacing / 2 + 1.0)
-        seg_of = self._scalars().sample_seg
         segs = sorted({seg_of[i] for i in tree.query_ball_point(q, radius)})
         seg, t = self._nearest_segment(segs, lat, lon)
         return self._on_segment(lat, lon, seg, t)
@@ -301,12 +317,15 @@ class Snapper:
         return self._on_segment(lat, lon, int(segs[best]), float(t[best]))
 
     def _scalars(self) -> _Scalars:
-        """The segment arrays as lists of plain floats, made on first use: a single point
-        measures a handful of segments, where NumPy's cost per call is most of the work."""
+        """The segment and sample arrays as lists of plain floats, made on first use: a single
+        point measures a handful of segments, where NumPy's cost per call is most of the
+        work."""
         found = self._plain
         if found is None:
+            xyz = self._tree.data.tolist() if self._tree is not None else []
             found = self._plain = _Scalars(
-                self._sample_seg.tolist(), self._seg_lat0.tolist(), self._seg_lon0.tolist(),
+                self._sample_seg.tolist(), [(x, y, z) for x, y, z in xyz],
+                self._seg_lat0.tolist(), self._seg_lon0.tolist(),
                 self._seg_lat1.tolist(), self._seg_lon1.tolist(), self._seg_len.tolist(),
                 self._seg_before.tolist(), self._seg_edge.tolist(),
                 self._edge_total.tolist(), self.twin.tolist())

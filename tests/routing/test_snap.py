@@ -184,6 +184,12 @@ def test_one_point_snaps_to_the_nearest_of_all_segments_by_the_array_arithmetic(
     points += [(float(graph.node_lat[i]), float(graph.node_lon[i])) for i in range(0, 300, 7)]
     points += [(float(a), float(b)) for a, b in zip(graph.geom_lat[:20], graph.geom_lon[:20],
                                                      strict=True)]
+    # on and beside the roads (a unit driving): the search without a nearest sample first
+    for seg in rng.integers(0, len(every), 150).tolist():
+        t, off = float(rng.uniform()), float(rng.choice([0.0, 1e-5, 3e-4, 2e-3]))
+        lat0, lon0 = snapper._seg_lat0[seg], snapper._seg_lon0[seg]
+        points.append((float(lat0 + t * (snapper._seg_lat1[seg] - lat0) + off),
+                       float(lon0 + t * (snapper._seg_lon1[seg] - lon0) - off)))
     for lat, lon in points:
         kx = EARTH_RADIUS_M * math.pi / 180.0 * math.cos(math.radians(lat))
         t, d2 = snapper._project(every, lat, lon, kx)
