@@ -23,6 +23,7 @@ from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from functools import cached_property
 from typing import Any
 
 from dispatch.commands import (
@@ -138,7 +139,7 @@ class _Job:
     merged: int = 0
     queued: bool = False
 
-    @property
+    @cached_property
     def chance(self) -> Chance:
         return Chance.of(self.alarm)
 

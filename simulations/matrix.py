@@ -35,6 +35,10 @@ EARTH_M_PER_DEG = 111_320.0
 POPULATION_SCALE = 10_000_000
 
 
+#: Points whose planar coordinates a matrix region keeps for all its runs (bases, hospitals,
+#: nodes, scenes; emptied when full).
+PLANAR_KEPT = 100_000
+
 @dataclass(frozen=True, slots=True)
 class MatrixColumns:
     """Column names of ``nodes.csv``: the id, the coordinates (x = easting or longitude, y =
@@ -65,6 +69,9 @@ class MatrixMap:
     _cos: float = field(default=1.0, repr=False)
     _to_crs: Any = field(default=None, repr=False)
     _from_crs: Any = field(default=None, repr=False)
+    #: points already put in planar coordinates (:meth:`planar` of each), shared by the runs
+    _planar_of: dict[Point, npt.NDArray[np.float64]] = field(
+        default_factory=dict, repr=False, compare=False)
     #: the tree's points, a column each (see nearest_planar)
     _tree_x: Any = field(default=None, repr=False, compare=False)
     _tree_y: Any = field(default=None, repr=False, compare=False)
@@ -272,7 +279,7 @@ class MatrixRoads:
     def __init__(self, region: MatrixMap) -> None:
         self.region = region
         self._node: dict[Point, int] = {}
-        self._planar: dict[Point, npt.NDArray[np.float64]] = {}
+        self._planar = region._planar_of  # a point's coordinates are the same in every run
         #: The matrix's seconds as rows of plain floats (the same numbers), made on first use:
         #: an alarm reads one entry per unit, and indexing an array costs more than a list.
         self._rows: list[list[float]] | None = None
@@ -289,6 +296,8 @@ class MatrixRoads:
     def _xy(self, p: Point) -> npt.NDArray[np.float64]:
         found = self._planar.get(p)
         if found is None:
+            if len(self._planar) >= PLANAR_KEPT:
+                self._planar.clear()
             found = self._planar[p] = self.region.planar(p)
         return found
 

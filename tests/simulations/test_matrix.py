@@ -128,3 +128,14 @@ def test_the_nearest_node_to_planar_coordinates_is_the_trees_nearest() -> None:
         assert m.nearest_planar((x, y)) == int(m._tree.query((x, y))[1])
     x0, y0 = (float(v) for v in m._tree.data[2])
     assert m.nearest_planar((x0, y0)) == 2
+
+
+def test_the_runs_of_one_region_share_their_points_planar_coordinates() -> None:
+    """A point put in the map's plane once is not transformed again by a later run's roads
+    (the same array), and the coordinates are what the region gives."""
+    m = region()
+    first, later = MatrixRoads(m), MatrixRoads(m)
+    p = m.point(2)
+    xy = first._xy(p)
+    assert later._xy(p) is xy
+    assert xy.tolist() == m.planar(p).tolist()
