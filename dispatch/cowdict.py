@@ -220,6 +220,25 @@ class CowDict(MutableMapping[K, V]):
         if len(delta) > self._limit:
             self._merge()
 
+    @overload
+    def pop(self, key: K, /) -> V: ...
+
+    @overload
+    def pop(self, key: K, default: V | D, /) -> V | D: ...
+
+    def pop(self, key: K, default: Any = _ABSENT, /) -> Any:
+        """A dict's ``pop``: one look-up and one delete instead of the generic mapping's
+        ``self[key]`` then ``del self[key]`` (the open-callout index pops on every close)."""
+        value = self._delta.get(key, _ABSENT)
+        if value is _ABSENT:
+            value = self._base.get(key, _ABSENT)
+        if value is _ABSENT or value is _DELETED:
+            if default is _ABSENT:
+                raise KeyError(key)
+            return default
+        del self[key]
+        return value
+
     def __delitem__(self, key: K) -> None:
         delta = self._delta
         old = delta.get(key, _ABSENT)

@@ -101,3 +101,25 @@ def test_a_map_never_merged_walks_its_changes_in_order() -> None:
     del mine["u2"], model["u2"]
     mine["u2"] = model["u2"] = 20
     assert list(mine.items()) == list(model.items()) == [("u1", 10), ("u3", 3), ("u2", 20)]
+
+
+def test_pop_takes_a_key_out_as_a_dict_does() -> None:
+    """pop of a key of the base, of one changed since, of one deleted and of one never there
+    (with and without a default), each side of a fork apart."""
+    mine: CowDict[str, int] = CowDict({f"k{i}": i for i in range(100)})
+    model = {f"k{i}": i for i in range(100)}
+    mine["k5"] = model["k5"] = 50
+    mine["new"] = model["new"] = 7
+    twin = mine.fork()
+    for key in ("k1", "k5", "new"):
+        assert mine.pop(key) == model.pop(key)
+    assert mine.pop("k1", -1) == model.pop("k1", -1) == -1
+    assert mine.pop("never", None) is None
+    try:
+        mine.pop("k1")
+    except KeyError:
+        pass
+    else:
+        raise AssertionError("no KeyError")
+    assert dict(mine.items()) == model and len(mine) == len(model)
+    assert twin["k1"] == 1 and twin["k5"] == 50 and twin["new"] == 7
