@@ -32,6 +32,7 @@ from dispatch.commands import (
     StartShift,
     StartVisit,
 )
+from dispatch.fastinit import fast_init
 from dispatch.model import Outcome, OutcomeKind
 from dispatch.state import Callout, DispatchState, Unit
 from dispatch.status import CalloutStatus, UnitStatus
@@ -73,6 +74,7 @@ class Phase(enum.Enum):
     HOMEWARD = "homeward"  # returning: report AVAILABLE on arrival
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Chance:
     """What chance decided for an incident: its outcome and the crew's time on it (seconds)."""
@@ -149,6 +151,7 @@ _BY_CALLOUT = {
 }
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Act:
     """What a crew does at the end of a wait: ``commands`` in order, then it drives to

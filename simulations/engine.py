@@ -38,6 +38,7 @@ from dispatch.commands import (
     decide,
 )
 from dispatch.events import Envelope, ShiftEnded, ShiftStarted
+from dispatch.fastinit import fast_init
 from dispatch.model import Agency, Alarm, Location, Patient
 from dispatch.state import DispatchState
 from dispatch.status import UnitStatus
@@ -64,6 +65,7 @@ __all__ = ["CalloutRecord", "RunResult", "shift_intervals", "simulate"]
 logger = logging.getLogger(__name__)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CalloutRecord:
     """What happened to one incident (its first alarm and any merged into it)."""
