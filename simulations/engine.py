@@ -37,7 +37,7 @@ from dispatch.commands import (
     Tick,
     decide,
 )
-from dispatch.events import Envelope, ShiftEnded, ShiftStarted
+from dispatch.events import Envelope, Event, ShiftEnded, ShiftStarted
 from dispatch.fastinit import fast_init
 from dispatch.model import Agency, Alarm, Location, Patient
 from dispatch.state import DispatchState
@@ -194,6 +194,10 @@ def shift_intervals(scenario: Scenario, spec: UnitSpec) -> list[tuple[float, flo
     return joined
 
 
+#: The events whose fold the simulator follows for the crews' time on duty.
+_SHIFT_EVENTS = frozenset({ShiftStarted, ShiftEnded})
+
+
 class _Sim:
     def __init__(self, scenario: Scenario, graph: Terrain, seed: int, keep_log: bool,
                  roads: TravelSource | None = None, *, log_positions: bool = False) -> None:
@@ -249,20 +253,26 @@ class _Sim:
         state, log = self.state, self.log
         decision = decide(state, command, now=self.clock.now(), actor=actor,
                           config=self.sc.dispatch)
-        for event in decision.events:
+        events = decision.events
+        for event in events:
             env = Envelope.make(state.last_seq + 1, event)
             if log is not None:
                 log.append(env)
             state.apply(env)
-            if isinstance(event, ShiftStarted):
-                self.crews[event.unit_id].duty_since = self.now_s
-            elif isinstance(event, ShiftEnded):
-                crew = self.crews[event.unit_id]
-                if crew.duty_since is not None:
-                    self.on_duty.append((event.unit_id, crew.duty_since, self.now_s))
-                crew.duty_since = None
-        self.n_events += len(decision.events)
+            if type(event) in _SHIFT_EVENTS:
+                self.on_shift_event(event)
+        self.n_events += len(events)
         return decision
+
+    def on_shift_event(self, event: Event) -> None:
+        """Keep the crews' time on duty as their shifts start and end."""
+        if isinstance(event, ShiftStarted):
+            self.crews[event.unit_id].duty_since = self.now_s
+        elif isinstance(event, ShiftEnded):
+            crew = self.crews[event.unit_id]
+            if crew.duty_since is not None:
+                self.on_duty.append((event.unit_id, crew.duty_since, self.now_s))
+            crew.duty_since = None
 
     def position(self, crew: _Crew, *, node: bool = False) -> Point:
         """Where the crew is now: its last report, or along its drive home (with ``node``,
@@ -332,10 +342,11 @@ class _Sim:
             "home": self.on_home, "deadline": self.on_deadline,
             **(self.followups.handlers() if self.followups is not None else {}),
         }
-        heap, clock = self.heap, self.clock
+        heap, clock, pop = self.heap, self.clock, heapq.heappop
         while heap:
-            t, _, kind, args = heapq.heappop(heap)
-            clock.advance_to(max(t, clock.seconds))
+            t, _, kind, args = pop(heap)
+            if not t <= clock.seconds:  # a later instant (a NaN time raises there)
+                clock.advance_to(t)
             handlers[kind](*args)
 
     # -- shifts -----------------------------------------------------------------------------
