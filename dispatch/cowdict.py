@@ -227,17 +227,25 @@ class CowDict(MutableMapping[K, V]):
     def pop(self, key: K, default: V | D, /) -> V | D: ...
 
     def pop(self, key: K, default: Any = _ABSENT, /) -> Any:
-        """A dict's ``pop``: one look-up and one delete instead of the generic mapping's
-        ``self[key]`` then ``del self[key]`` (the open-callout index pops on every close)."""
-        value = self._delta.get(key, _ABSENT)
-        if value is _ABSENT:
-            value = self._base.get(key, _ABSENT)
-        if value is _ABSENT or value is _DELETED:
-            if default is _ABSENT:
-                raise KeyError(key)
-            return default
-        del self[key]
-        return value
+        """A dict's ``pop`` in one step (``__delitem__``'s own, reading the value on the way)
+        instead of the generic mapping's ``self[key]`` then ``del self[key]``."""
+        delta = self._delta
+        old = delta.get(key, _ABSENT)
+        if key in self._base:
+            if old is not _DELETED:
+                value = self._base[key] if old is _ABSENT else old
+                delta[key] = _DELETED
+                self._removed += 1
+                if len(delta) > self._limit:
+                    self._merge()
+                return value
+        elif old is not _ABSENT:
+            del delta[key]
+            self._added -= 1
+            return old
+        if default is _ABSENT:
+            raise KeyError(key)
+        return default
 
     def __delitem__(self, key: K) -> None:
         delta = self._delta
