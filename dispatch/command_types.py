@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from dispatch.fastinit import fast_init
 from dispatch.model import Alarm, CrewMember, Location, Outcome
 from dispatch.status import UnitStatus
 from dispatch.visits import PlannedRoute, VisitSource
@@ -309,3 +310,9 @@ class RecordDayPlan(Command):
     postponed: tuple[str, ...] = ()
     unplaced: tuple[str, ...] = ()
     cause: str = ""
+
+
+for _kind in [v for v in list(globals().values())
+              if isinstance(v, type) and issubclass(v, Command) and v is not Command]:
+    fast_init(_kind)  # commands are made by the thousand: fill their slots directly
+del _kind

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from dispatch.errors import InvalidCommand
+from dispatch.fastinit import fast_init
 
 __all__ = [
     "CARE_QUESTIONS",
@@ -175,6 +176,7 @@ def _check_time(field: str, value: datetime) -> None:
         raise InvalidCommand(field, "must be a timezone-aware date and time")
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Location:
     """Where something is: a coordinate and how it was found (typed, or a resolved name)."""
@@ -197,6 +199,7 @@ class Location:
             raise InvalidCommand("location.lon", f"{self.lon!r} is not a longitude (-180..180)")
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Patient:
     """The minimum patient facts kept: no name, no personal number."""
@@ -213,6 +216,7 @@ class Patient:
         )
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Alarm:
     """One agency's alarm about an incident; several alarms may become one callout."""
@@ -266,6 +270,7 @@ CARE_QUESTIONS = ("children_present", "children_informed", "concern_report", "si
                   "care_contact_informed")
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """How the crew closed a callout; a follow-up visit may be asked for. The answers to

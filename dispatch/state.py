@@ -39,6 +39,7 @@ from dispatch.events import (
     UnitStatusChanged,
     UnitUpdated,
 )
+from dispatch.fastinit import fast_init
 from dispatch.model import Alarm, CrewMember, Location, Outcome, Priority
 from dispatch.openindex import OpenCallouts
 from dispatch.status import CalloutStatus, UnitStatus
@@ -136,6 +137,7 @@ class Note:
     text: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Callout:
     """One incident: the alarms about it, who is assigned, where it stands, how it ended.

@@ -105,7 +105,12 @@ class TravelTimeModel:
         """Whether ``at`` falls in a weekday rush hour."""
         if at is None or at.weekday() >= 5:
             return False
-        return any(lo <= at.hour < hi for lo, hi in self.peak_hours)
+        hour = at.hour
+        # a loop, not any() over a generator (half the time): the simulator asks per instant
+        for lo, hi in self.peak_hours:  # noqa: SIM110
+            if lo <= hour < hi:
+                return True
+        return False
 
     def speed_factor(
         self, *, winter: bool = False, emergency: bool = False

@@ -10,9 +10,10 @@ preprocessing and is the fastest choice on small graphs (the bundled county map)
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -24,6 +25,11 @@ __all__ = ["DijkstraPaths", "PathBackend", "PathResult", "SeedSet"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+
+#: Up to this many seed pairs (a route between two points has two to four),
+#: :meth:`DijkstraPaths.path` picks the best pair in plain floats: NumPy's cost per call is
+#: most of the work on arrays that small.
+FEW_SEED_PAIRS = 64
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -189,6 +195,11 @@ class DijkstraPaths:
     def _walkable(self, nodes: IntArray) -> tuple[FloatArray, IntArray]:
         """Times and predecessors of forward searches from ``nodes`` (rows as :meth:`_search`
         gives them: each node's search is its own), searching only nodes not seen before."""
+        rows = self._walk_rows(nodes)
+        return np.stack([r[0] for r in rows]), np.stack([r[1] for r in rows])
+
+    def _walk_rows(self, nodes: IntArray) -> list[tuple[FloatArray, IntArray]]:
+        """:meth:`_walkable`'s rows, one ``(times, predecessors)`` pair per node, unstacked."""
         with self._lock:
             walks = self._walks
             keys = nodes.tolist()
@@ -201,7 +212,7 @@ class DijkstraPaths:
                 dist.flags.writeable = pred.flags.writeable = False
                 for i, v in enumerate(new):
                     walks[v] = (dist[i], pred[i])
-            return (np.stack([walks[v][0] for v in keys]), np.stack([walks[v][1] for v in keys]))
+            return [walks[v] for v in keys]
 
     def _edge_length(self, a: IntArray, b: IntArray) -> FloatArray:
         pos = np.searchsorted(self._key, a * self._n + b)
@@ -240,24 +251,51 @@ class DijkstraPaths:
 
     def path(self, source: SeedSet, target: SeedSet) -> PathResult | None:
         # one path needs no tree of lengths: its own edges' lengths are summed below
+        if len(source.nodes) * len(target.nodes) > FEW_SEED_PAIRS:
+            return self._path_arrays(source, target)
+        # few seed pairs (a route between two points): the best pair in plain floats, the
+        # same sums in the same order as the arrays', the first best pair as argmin's
+        rows = self._walk_rows(source.nodes)
+        times, ends = source.times.tolist(), target.nodes.tolist()
+        end_times = target.times.tolist()
+        best, a, b = math.inf, -1, -1
+        for i, (dist, _) in enumerate(rows):
+            ti = times[i]
+            for j, node in enumerate(ends):
+                t = ti + float(dist[node]) + end_times[j]
+                if t < best:
+                    best, a, b = t, i, j
+        if a < 0:
+            return None
+        pred = rows[a][1]
+        return self._path_result(source, target, pred.tolist() if self._n <= 4096 else pred,
+                                 a, b, best)
+
+    def _path_arrays(self, source: SeedSet, target: SeedSet) -> PathResult | None:
         dist, pred = self._walkable(source.nodes)
         tot = source.times[:, None] + dist[:, target.nodes] + target.times[None, :]
         if not tot.size or not np.isfinite(tot.min()):
             return None
         a, b = np.unravel_index(int(np.argmin(tot)), tot.shape)
+        return self._path_result(source, target, pred[a], int(a), int(b), float(tot[a, b]))
+
+    def _path_result(self, source: SeedSet, target: SeedSet, pred: Any, a: int, b: int,
+                     time_s: float) -> PathResult:
+        """The path to target seed ``b`` along the predecessors ``pred`` (a row, as an array or
+        a list) of source seed ``a``'s search."""
         node = int(target.nodes[b])
         chain = [node]
-        while pred[a, node] >= 0:
-            node = int(pred[a, node])
+        while pred[node] >= 0:
+            node = int(pred[node])
             chain.append(node)
         chain.reverse()
         nodes = np.asarray(chain, dtype=np.int64)
         pos = np.searchsorted(self._key, nodes[:-1] * self._n + nodes[1:])
         return PathResult(
-            time_s=float(tot[a, b]),
+            time_s=time_s,
             length_m=float(source.lengths[a] + self._len[pos].sum() + target.lengths[b]),
-            source_seed=int(a),
-            target_seed=int(b),
+            source_seed=a,
+            target_seed=b,
             edges=self._edge[pos].astype(np.int64),
         )
 

@@ -187,7 +187,6 @@ def route_geometry(
     """The ``(lat, lon)`` line of :func:`build_route`'s route over ``legs``: the off-road leg,
     the partial first and last legs and the whole edges between, without repeated points (all
     a caller needs that only draws the drive or moves a unit along it)."""
-    graph = snapper.graph
     geometry: list[tuple[float, float]] = [(origin.lat, origin.lon)]
     _extend(geometry, [(origin.road_lat, origin.road_lon)])
     whole: list[int] = []  # a run of whole edges, drawn in one go
@@ -195,10 +194,10 @@ def route_geometry(
         if f0 == 0.0 and f1 == 1.0:
             whole.append(edge)
             continue
-        _extend(geometry, _whole_edges(graph, np.array(whole, dtype=np.int64)))
+        _extend(geometry, snapper.edges_line(whole))
         whole = []
         _extend(geometry, snapper.geometry_along(edge, f0, f1))
-    _extend(geometry, _whole_edges(graph, np.array(whole, dtype=np.int64)))
+    _extend(geometry, snapper.edges_line(whole))
     _extend(geometry, [(destination.road_lat, destination.road_lon)])
     geometry.append((destination.lat, destination.lon))
     return geometry
@@ -206,32 +205,6 @@ def route_geometry(
 
 def _tail(graph: RoadGraph, edge: int) -> int:
     return int(np.searchsorted(graph.edge_offsets, edge, side="right") - 1)
-
-
-def _whole_edges(graph: RoadGraph, edges: npt.NDArray[np.int64]) -> list[tuple[float, float]]:
-    """Tail node and shape points of each edge in turn, then the last edge's head node."""
-    if not len(edges):
-        return []
-    tails = np.searchsorted(graph.edge_offsets, edges, side="right") - 1
-    g0 = graph.geom_offsets[edges]
-    counts = graph.geom_offsets[edges + 1] - g0
-    # interleave: for each edge its tail, then its shape points
-    size = counts + 1
-    total = int(size.sum())
-    lat = np.empty(total + 1)
-    lon = np.empty(total + 1)
-    first = np.cumsum(size) - size
-    lat[first], lon[first] = graph.node_lat[tails], graph.node_lon[tails]
-    inner = np.repeat(first + 1, counts) + (
-        np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
-    )
-    src = np.repeat(g0, counts) + (
-        np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
-    )
-    lat[inner], lon[inner] = graph.geom_lat[src], graph.geom_lon[src]
-    head = int(graph.edge_target[edges[-1]])
-    lat[-1], lon[-1] = graph.node_lat[head], graph.node_lon[head]
-    return list(zip(lat.tolist(), lon.tolist(), strict=True))
 
 
 def _extend(line: list[tuple[float, float]], points: list[tuple[float, float]]) -> None:

@@ -15,15 +15,16 @@ few candidates are then measured exactly in a local plane around the query point
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
 from maps.export import pair_two_way_edges
-from maps.graph import EARTH_RADIUS_M, RoadGraph, haversine_m
+from maps.graph import EARTH_RADIUS_M, RoadGraph, haversine_m, haversine_m_pair
 from routing.errors import SnapError
 
 __all__ = ["DEFAULT_MAX_SNAP_M", "SnappedPoint", "Snapper", "edge_twins"]
@@ -38,8 +39,27 @@ _KY = EARTH_RADIUS_M * math.pi / 180.0
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
-#: An edge's ``(lat, lon)`` points, their latitudes and longitudes, metres along it to each.
-_Measured = tuple[list[tuple[float, float]], FloatArray, FloatArray, FloatArray]
+#: An edge's ``(lat, lon)`` points, their latitudes and longitudes, metres along it to each
+#: (plain floats: one point's way along an edge is a handful of steps).
+_Measured = tuple[list[tuple[float, float]], list[float], list[float], list[float]]
+
+
+class _Scalars(NamedTuple):
+    """The snapper's segment arrays as lists of plain floats and ints (for one point's snap)."""
+
+    sample_seg: list[int]
+    sample_xyz: list[tuple[float, float, float]]
+    lat0: list[float]
+    lon0: list[float]
+    lat1: list[float]
+    lon1: list[float]
+    seg_len: list[float]
+    before: list[float]
+    seg_edge: list[int]
+    edge_total: list[float]
+    twin: list[int]
+
+
 #: Edges whose measured geometry :meth:`Snapper.geometry_along` keeps (a few hundred bytes each).
 MEASURED_EDGES = 4096
 
@@ -198,6 +218,8 @@ class Snapper:
         )
         self._sample_seg = seg_of_sample
         self._edges: dict[int, _Measured] = {}
+        self._plain: _Scalars | None = None
+        self._spacing_chord = _arc_to_chord(self.spacing + 1.0)
         self._tree = cKDTree(_xyz(s_lat, s_lon)) if len(seg_of_sample) else None
         self._cell_deg = _CELL_SIDE * self.max_snap_m / _KY
         self._road_cells: set[int] = set() if self.max_snap_m < 4.0 else \
@@ -252,25 +274,86 @@ class Snapper:
         than ``max_snap_m`` or the coordinate is invalid."""
         lat, lon = float(lat), float(lon)
         _check_coordinate(lat, lon)
-        if self._tree is None:
+        tree = self._tree
+        if tree is None:
             raise SnapError(f"cannot snap ({lat:.6f}, {lon:.6f}): the map has no roads")
-        q = _xyz(lat, lon)[0]
-        chord, _ = self._tree.query(q, k=1)
+        p, lm = math.radians(lat), math.radians(lon)
+        c = math.cos(p)
+        q = np.array([c * math.cos(lm) * EARTH_RADIUS_M, c * math.sin(lm) * EARTH_RADIUS_M,
+                      math.sin(p) * EARTH_RADIUS_M])
+        sc = self._scalars()
+        seg_of = sc.sample_seg
+        # A point near a road (a unit driving) has a sample within half the spacing: then the
+        # samples within the spacing (one ball search, no nearest-sample search first) hold
+        # every segment the search below would measure, and the others found are over a
+        # metre farther than the nearest, so the nearest segment and its ties are the same.
+        found = tree.query_ball_point(q, self._spacing_chord)
+        if found:
+            qx, qy, qz = float(q[0]), float(q[1]), float(q[2])
+            xyz = sc.sample_xyz
+            chord2 = min((x - qx) ** 2 + (y - qy) ** 2 + (z - qz) ** 2
+                         for x, y, z in (xyz[i] for i in found))
+            if _chord_to_arc(math.sqrt(chord2)) <= self.spacing / 2 - 0.5:
+                seg, t = self._nearest_segment(sorted({seg_of[i] for i in found}), lat, lon)
+                return self._on_segment(lat, lon, seg, t)
+        chord, _ = tree.query(q, k=1)
         nearest_m = _chord_to_arc(float(chord))
         if nearest_m - self.spacing / 2 > self.max_snap_m:
-            # surely too far: measure only the segments of the nearest samples for the message
-            _, near = self._tree.query(q, k=min(16, self._tree.n))
-            segs = np.unique(self._sample_seg[np.atleast_1d(near)])
-        else:
-            radius = _arc_to_chord(nearest_m + self.spacing / 2 + 1.0)
-            samples = np.asarray(self._tree.query_ball_point(q, radius), dtype=np.int64)
-            segs = np.unique(self._sample_seg[samples])
-        # exact distance to each candidate segment in a local equirectangular plane (metres)
+            return self._snap_far(lat, lon, q)
+        radius = _arc_to_chord(nearest_m + self.spacing / 2 + 1.0)
+        segs = sorted({seg_of[i] for i in tree.query_ball_point(q, radius)})
+        seg, t = self._nearest_segment(segs, lat, lon)
+        return self._on_segment(lat, lon, seg, t)
+
+    def _snap_far(self, lat: float, lon: float, q: FloatArray) -> SnappedPoint:
+        """:meth:`snap` of a point surely beyond ``max_snap_m``: the segments of its nearest
+        samples are measured for the message, which names the distance."""
+        assert self._tree is not None
+        _, near = self._tree.query(q, k=min(16, self._tree.n))
+        segs = np.unique(self._sample_seg[np.atleast_1d(near)])
         kx = _KY * math.cos(math.radians(lat))
         t, d2 = self._project(segs, lat, lon, kx)
-        # ties (a shared node) go to the lowest segment so results are deterministic
         best = int(np.argmin(d2))
         return self._on_segment(lat, lon, int(segs[best]), float(t[best]))
+
+    def _scalars(self) -> _Scalars:
+        """The segment and sample arrays as lists of plain floats, made on first use: a single
+        point measures a handful of segments, where NumPy's cost per call is most of the
+        work."""
+        found = self._plain
+        if found is None:
+            xyz = self._tree.data.tolist() if self._tree is not None else []
+            found = self._plain = _Scalars(
+                self._sample_seg.tolist(), [(x, y, z) for x, y, z in xyz],
+                self._seg_lat0.tolist(), self._seg_lon0.tolist(),
+                self._seg_lat1.tolist(), self._seg_lon1.tolist(), self._seg_len.tolist(),
+                self._seg_before.tolist(), self._seg_edge.tolist(),
+                self._edge_total.tolist(), self.twin.tolist())
+        return found
+
+    def _nearest_segment(self, segs: Sequence[int], lat: float, lon: float) -> tuple[int, float]:
+        """Of the segments ``segs`` (ascending), the nearest to the point and where on it the
+        point falls: :meth:`_project`'s arithmetic in plain floats, operation for operation
+        (so the same numbers), and its ties to the lowest segment, as ``np.argmin`` has it."""
+        sc = self._scalars()
+        lat0, lon0, lat1, lon1 = sc.lat0, sc.lon0, sc.lat1, sc.lon1
+        kx = _KY * math.cos(math.radians(lat))
+        best, best_t, best_d2 = -1, 0.0, math.inf
+        for s in segs:
+            ax = (lon0[s] - lon) * kx
+            ay = (lat0[s] - lat) * _KY
+            bx = (lon1[s] - lon) * kx
+            by = (lat1[s] - lat) * _KY
+            dx, dy = bx - ax, by - ay
+            den = dx * dx + dy * dy
+            t = -(ax * dx + ay * dy) / den if den > 0 else 0.0
+            t = t if t > 0.0 else 0.0  # np.clip(t, 0.0, 1.0)
+            t = t if t < 1.0 else 1.0
+            px, py = ax + t * dx, ay + t * dy
+            d2 = px * px + py * py
+            if d2 < best_d2 or best < 0:
+                best, best_t, best_d2 = s, t, d2
+        return best, best_t
 
     def _project(self, segs: Any, lat: Any, lon: Any, kx: Any) -> tuple[Any, Any]:
         """Where on each segment ``segs`` the point (``lat``, ``lon``: scalars, or arrays
@@ -337,14 +420,16 @@ class Snapper:
     def _on_segment(self, lat: float, lon: float, seg: int, tb: float) -> SnappedPoint:
         """The snapped point of ``(lat, lon)`` at ``tb`` along segment ``seg``, or SnapError if
         that is farther than ``max_snap_m``."""
-        road_lat = float(self._seg_lat0[seg] + tb * (self._seg_lat1[seg] - self._seg_lat0[seg]))
-        road_lon = float(self._seg_lon0[seg] + tb * (self._seg_lon1[seg] - self._seg_lon0[seg]))
-        off = float(haversine_m(lat, lon, road_lat, road_lon))
+        sc = self._scalars()
+        lat0, lon0 = sc.lat0[seg], sc.lon0[seg]
+        road_lat = lat0 + tb * (sc.lat1[seg] - lat0)
+        road_lon = lon0 + tb * (sc.lon1[seg] - lon0)
+        off = haversine_m_pair(lat, lon, road_lat, road_lon)
         if off > self.max_snap_m:
             raise _too_far(lat, lon, off, self.max_snap_m)
-        edge = int(self._seg_edge[seg])
-        total = float(self._edge_total[edge])
-        along = float(self._seg_before[seg]) + tb * float(self._seg_len[seg])
+        edge = sc.seg_edge[seg]
+        total = sc.edge_total[edge]
+        along = sc.before[seg] + tb * sc.seg_len[seg]
         fraction = min(1.0, max(0.0, along / total)) if total > 0 else 0.0
         return SnappedPoint(
             lat=lat,
@@ -354,7 +439,7 @@ class Snapper:
             road_lat=road_lat,
             road_lon=road_lon,
             offroad_m=off,
-            twin=int(self.twin[edge]),
+            twin=sc.twin[edge],
         )
 
     def at_node(self, node: int) -> SnappedPoint:
@@ -401,25 +486,36 @@ class Snapper:
         pts, lat, lon, cum = self._measured(edge)
         if len(pts) < 2:
             return list(pts)
-        total = float(cum[-1])
+        total = cum[-1]
         if total <= 0:
             return [pts[0], pts[-1]] if start < end else [pts[0]]
         a, b = start * total, end * total
         out = [_interp(lat, lon, cum, a)]
-        out.extend(pts[i] for i in np.flatnonzero((cum > a) & (cum < b)).tolist())
+        out.extend(pts[bisect_right(cum, a):bisect_left(cum, b)])  # a < metres along < b
         out.append(_interp(lat, lon, cum, b))
+        return out
+
+    def edges_line(self, edges: Sequence[int]) -> list[tuple[float, float]]:
+        """The tail node and shape points of each of ``edges`` in turn (a run of whole edges
+        of a route), then the last edge's head node; empty for no edges."""
+        if not edges:
+            return []
+        out: list[tuple[float, float]] = []
+        for edge in edges:
+            out.extend(self._measured(edge)[0][:-1])
+        out.append(self._measured(edges[-1])[0][-1])
         return out
 
 
 def _measure(graph: RoadGraph, edge: int) -> _Measured:
-    """``edge``'s points, their coordinates as arrays and the metres along it to each."""
+    """``edge``'s points, their coordinates and the metres along it to each."""
     pts = graph.edge_geometry(edge)
     lat = np.array([p[0] for p in pts])
     lon = np.array([p[1] for p in pts])
     if len(pts) < 2:
-        return pts, lat, lon, np.zeros(len(pts))
+        return pts, lat.tolist(), lon.tolist(), [0.0] * len(pts)
     seg = haversine_m(lat[:-1], lon[:-1], lat[1:], lon[1:])
-    return pts, lat, lon, np.concatenate([[0.0], np.cumsum(seg)])
+    return pts, lat.tolist(), lon.tolist(), np.concatenate([[0.0], np.cumsum(seg)]).tolist()
 
 
 def _ragged_arange(counts: IntArray) -> IntArray:
@@ -428,8 +524,20 @@ def _ragged_arange(counts: IntArray) -> IntArray:
     return np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
 
 
-def _interp(lat: FloatArray, lon: FloatArray, cum: FloatArray, x: float) -> tuple[float, float]:
-    return float(np.interp(x, cum, lat)), float(np.interp(x, cum, lon))
+def _interp(lat: list[float], lon: list[float], cum: list[float],
+            x: float) -> tuple[float, float]:
+    """``(np.interp(x, cum, lat), np.interp(x, cum, lon))`` in plain floats, the same steps:
+    the last point at or before ``x`` (``cum`` ascending), its own value when ``x`` is on it
+    or past the end, else its value plus the slope to the next times the way past it."""
+    j = bisect_right(cum, x) - 1
+    if j < 0:
+        return lat[0], lon[0]
+    if j == len(cum) - 1 or cum[j] == x:
+        return lat[j], lon[j]
+    c0 = cum[j]
+    dc = cum[j + 1] - c0
+    return ((lat[j + 1] - lat[j]) / dc * (x - c0) + lat[j],
+            (lon[j + 1] - lon[j]) / dc * (x - c0) + lon[j])
 
 
 def _chord_to_arc(chord: float) -> float:

@@ -32,11 +32,12 @@ from dispatch.commands import (
     StartShift,
     StartVisit,
 )
+from dispatch.fastinit import fast_init
 from dispatch.model import Outcome, OutcomeKind
 from dispatch.state import Callout, DispatchState, Unit
 from dispatch.status import CalloutStatus, UnitStatus
 from dispatch.visits import MAX_WINDOW_DAYS, PlannedStop, Visit, VisitStatus
-from maps.graph import Facility, haversine_m
+from maps.graph import Facility, haversine_m_pair
 from simulations.care import care_outcome
 from simulations.errors import SimulationError
 from simulations.spec import CARRIER, DEFAULT_OUTCOME_MIX, DemandAlarm, Service
@@ -73,6 +74,7 @@ class Phase(enum.Enum):
     HOMEWARD = "homeward"  # returning: report AVAILABLE on arrival
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Chance:
     """What chance decided for an incident: its outcome and the crew's time on it (seconds)."""
@@ -105,7 +107,7 @@ def draw_chance(service: Service, rng: np.random.Generator,
 
 def at_base(here: Point, home: Point) -> bool:
     """Whether a unit at ``here`` is home (within :data:`AT_BASE_M` of its base)."""
-    return float(haversine_m(here[0], here[1], home[0], home[1])) <= AT_BASE_M
+    return haversine_m_pair(here[0], here[1], home[0], home[1]) <= AT_BASE_M
 
 
 def transport_facilities(facilities: Sequence[Facility], service: Service) -> list[Facility]:
@@ -149,6 +151,7 @@ _BY_CALLOUT = {
 }
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Act:
     """What a crew does at the end of a wait: ``commands`` in order, then it drives to

@@ -36,7 +36,7 @@ class SimulatedClock:
         """The current time (made once per tick: many commands are decided at one instant)."""
         found = self._now
         if found is None:
-            found = self._now = self.start + timedelta(seconds=self._s)
+            found = self._now = self.start + timedelta(0, self._s)  # (days, seconds)
         return found
 
     def at(self, seconds: float) -> datetime:

@@ -23,6 +23,7 @@ from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from functools import cached_property
 from typing import Any
 
 from dispatch.commands import (
@@ -36,7 +37,8 @@ from dispatch.commands import (
     Tick,
     decide,
 )
-from dispatch.events import Envelope, ShiftEnded, ShiftStarted
+from dispatch.events import Envelope, Event, ShiftEnded, ShiftStarted
+from dispatch.fastinit import fast_init
 from dispatch.model import Agency, Alarm, Location, Patient
 from dispatch.state import DispatchState
 from dispatch.status import UnitStatus
@@ -63,6 +65,7 @@ __all__ = ["CalloutRecord", "RunResult", "shift_intervals", "simulate"]
 logger = logging.getLogger(__name__)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CalloutRecord:
     """What happened to one incident (its first alarm and any merged into it)."""
@@ -138,7 +141,7 @@ class _Job:
     merged: int = 0
     queued: bool = False
 
-    @property
+    @cached_property
     def chance(self) -> Chance:
         return Chance.of(self.alarm)
 
@@ -191,6 +194,10 @@ def shift_intervals(scenario: Scenario, spec: UnitSpec) -> list[tuple[float, flo
     return joined
 
 
+#: The events whose fold the simulator follows for the crews' time on duty.
+_SHIFT_EVENTS = frozenset({ShiftStarted, ShiftEnded})
+
+
 class _Sim:
     def __init__(self, scenario: Scenario, graph: Terrain, seed: int, keep_log: bool,
                  roads: TravelSource | None = None, *, log_positions: bool = False) -> None:
@@ -224,6 +231,9 @@ class _Sim:
             raise SimulationError(f"no {scenario.service.transport_to} facility on the map")
         self.shift_starts: list[float] = []
         self.alarms = 0
+        #: The positions reported so far, as the core's locations (see report_position).
+        self.places_seen: dict[tuple[Point, str], Location] = {}
+        self.patients: dict[Any, Patient] = {}  # one per age band
         #: Follow-up visits (simulations/followups.py) when the scenario has ``[followups]``.
         self.followups = FollowUpDesk(self, scenario.followups, scenario, seed) \
             if scenario.followups is not None else None
@@ -243,31 +253,50 @@ class _Sim:
         state, log = self.state, self.log
         decision = decide(state, command, now=self.clock.now(), actor=actor,
                           config=self.sc.dispatch)
-        for event in decision.events:
+        events = decision.events
+        for event in events:
             env = Envelope.make(state.last_seq + 1, event)
             if log is not None:
                 log.append(env)
             state.apply(env)
-            if isinstance(event, ShiftStarted):
-                self.crews[event.unit_id].duty_since = self.now_s
-            elif isinstance(event, ShiftEnded):
-                crew = self.crews[event.unit_id]
-                if crew.duty_since is not None:
-                    self.on_duty.append((event.unit_id, crew.duty_since, self.now_s))
-                crew.duty_since = None
-        self.n_events += len(decision.events)
+            if type(event) in _SHIFT_EVENTS:
+                self.on_shift_event(event)
+        self.n_events += len(events)
         return decision
 
-    def position(self, crew: _Crew) -> Point:
-        """Where the crew is now: its last report, or along its drive home."""
+    def on_shift_event(self, event: Event) -> None:
+        """Keep the crews' time on duty as their shifts start and end."""
+        if isinstance(event, ShiftStarted):
+            self.crews[event.unit_id].duty_since = self.now_s
+        elif isinstance(event, ShiftEnded):
+            crew = self.crews[event.unit_id]
+            if crew.duty_since is not None:
+                self.on_duty.append((event.unit_id, crew.duty_since, self.now_s))
+            crew.duty_since = None
+
+    def position(self, crew: _Crew, *, node: bool = False) -> Point:
+        """Where the crew is now: its last report, or along its drive home (with ``node``,
+        the map node nearest to that point)."""
         if crew.leg is None:
             pos = self.state.units[crew.spec.id].position
-            return (pos.lat, pos.lon)
+            here = (pos.lat, pos.lon)
+            return self.roads.nearest_node(here) if node else here
         a, b, t0, t1 = crew.leg
         if crew.leg_line is None:
             crew.leg_line = self.roads.geometry(a, b, self.clock.at(t0))
         f = 1.0 if t1 <= t0 else (self.now_s - t0) / (t1 - t0)
+        if node:
+            return self.roads.node_along(crew.leg_line, f)
         return self.roads.along(crew.leg_line, f)
+
+    def location(self, p: Point, label: str) -> Location:
+        """``Location(*p, label=label)``, one per point and label: bases, scenes, facilities
+        and matrix nodes recur, and a location is immutable."""
+        key = (p, label)
+        found = self.places_seen.get(key)
+        if found is None:
+            found = self.places_seen[key] = Location(p[0], p[1], label=label)
+        return found
 
     def report_position(self, crew: _Crew, p: Point, label: str = "") -> None:
         """The crew's phone reports where it is. As in the live service with its positions
@@ -276,7 +305,7 @@ class _Sim:
         from it and a replay of the log alone places units at their last logged position;
         with ``log_positions`` it is a logged ``ReportPosition``, as in a service run with
         ``MAE_POSITIONS_TABLE=false``. The state is the same either way."""
-        where = Location(p[0], p[1], label=label)
+        where = self.location(p, label)
         if self.log_positions:
             self.do(ReportPosition(crew.spec.id, where), actor=crew.spec.id)
         else:
@@ -313,10 +342,11 @@ class _Sim:
             "home": self.on_home, "deadline": self.on_deadline,
             **(self.followups.handlers() if self.followups is not None else {}),
         }
-        heap, clock = self.heap, self.clock
+        heap, clock, pop = self.heap, self.clock, heapq.heappop
         while heap:
-            t, _, kind, args = heapq.heappop(heap)
-            clock.advance_to(max(t, clock.seconds))
+            t, _, kind, args = pop(heap)
+            if not t <= clock.seconds:  # a later instant (a NaN time raises there)
+                clock.advance_to(t)
             handlers[kind](*args)
 
     # -- shifts -----------------------------------------------------------------------------
@@ -350,10 +380,13 @@ class _Sim:
 
     def on_alarm(self, index: int, a: DemandAlarm) -> None:
         self.alarms += 1
+        patient = self.patients.get(a.age_band)
+        if patient is None:
+            patient = self.patients[a.age_band] = Patient(age_band=a.age_band)
         alarm = Alarm(
             agency=a.agency, reference=a.reference, received_at=self.clock.now(),
-            location=Location(a.lat, a.lon, label=a.place), priority=a.priority,
-            category=a.category, patient=Patient(age_band=a.age_band),
+            location=self.location((a.lat, a.lon), a.place), priority=a.priority,
+            category=a.category, patient=patient,
         )
         decision = self.do(ReceiveAlarm(alarm), actor=a.agency.value)
         cid = decision.callout_id
@@ -420,14 +453,14 @@ class _Sim:
         ]
         if not candidates:
             return False
-        for u in candidates:
+        units = self.state.units
+        for i, u in enumerate(candidates):
             crew = self.crews[u.unit_id]
             if crew.leg is not None:  # driving home: the phone reports where it is
-                here = self.position(crew)
-                if self.snap_sent_on:  # the study's rule: start again from the nearest node
-                    here = self.roads.nearest_node(here)
+                # with the study's rule, it starts again from the nearest node
+                here = self.position(crew, node=self.snap_sent_on)
                 self.report_position(crew, here)
-        candidates = [self.state.units[u.unit_id] for u in candidates]
+                candidates[i] = units[u.unit_id]  # as it now stands
         choice = choose_unit(
             self.sc.policy, self.state, job.callout_id, candidates, self.roads, now=now,
             budget_s=budget, places=self.places,

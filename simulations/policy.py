@@ -14,6 +14,7 @@ from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from dispatch.fastinit import fast_init
 from dispatch.recommend import RecommendConfig, UnitOption, recommend
 from dispatch.state import DispatchState, Unit
 from maps.graph import Place
@@ -23,6 +24,7 @@ from simulations.travel import TravelSource
 __all__ = ["Choice", "choose_unit", "pick"]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Choice:
     """The unit to send and its driving time to the scene (seconds)."""

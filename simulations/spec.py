@@ -16,6 +16,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from dispatch.commands import DispatchConfig
+from dispatch.fastinit import fast_init
 from dispatch.model import AgeBand, Agency, Category, OutcomeKind, Priority
 from maps.graph import Facility
 from simulations.errors import ScenarioError
@@ -366,6 +367,7 @@ DEFAULT_HOUR_PROFILE = (
 DEFAULT_WEEKDAY_PROFILE = (1.0, 0.95, 0.95, 1.0, 1.1, 1.15, 1.1)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class DemandAlarm:
     """One alarm of the demand, with the chance outcomes decided ahead."""

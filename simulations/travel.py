@@ -15,7 +15,7 @@ from typing import Protocol
 
 import numpy as np
 
-from maps.graph import RoadGraph, haversine_m
+from maps.graph import RoadGraph, haversine_m_pair
 from maps.traveltime import TravelTimeModel
 from routing.engine import TravelTimes
 from routing.errors import RoutingError
@@ -46,6 +46,8 @@ class TravelSource(Protocol):
     def nearest_node(self, p: Point) -> Point: ...
 
     def along(self, line: Sequence[Point], fraction: float) -> Point: ...
+
+    def node_along(self, line: Sequence[Point], fraction: float) -> Point: ...
 
     def at(self, when: datetime) -> TravelTimes: ...
 
@@ -82,6 +84,10 @@ class SimRoads:
     def along(self, line: Sequence[Point], fraction: float) -> Point:
         """Where a drive along the road ``line`` is at ``fraction`` of it (by distance)."""
         return point_along(line, fraction)
+
+    def node_along(self, line: Sequence[Point], fraction: float) -> Point:
+        """The node nearest to where a drive along ``line`` is at ``fraction`` of it."""
+        return self.nearest_node(self.along(line, fraction))
 
     def nearest_node(self, p: Point) -> Point:
         """The graph node nearest to ``p`` in a straight line (built on first use)."""
@@ -217,7 +223,7 @@ def point_along(line: Sequence[Point], fraction: float) -> Point:
         return line[0]
     if fraction >= 1:
         return line[-1]
-    steps = [float(haversine_m(a[0], a[1], b[0], b[1])) for a, b in itertools.pairwise(line)]
+    steps = [haversine_m_pair(a[0], a[1], b[0], b[1]) for a, b in itertools.pairwise(line)]
     total = sum(steps)
     if total <= 0 or not math.isfinite(total):
         return line[0]

@@ -71,3 +71,55 @@ def test_copies_pickles_and_adopted_dicts_hold_the_same_items_apart() -> None:
         assert list(other.items()) == list(mine.items())
         other["k3"] = 99
         assert mine["k3"] == -3
+
+
+def test_values_and_items_read_changed_and_added_keys_in_dict_order() -> None:
+    """Walking a map with changes but no deletes (the units on every alarm) gives each key's
+    newest value in the dict's order: the base's keys first, then the added ones."""
+    mine: CowDict[str, int] = CowDict({"a": 1, "b": 2, "c": 3})
+    model = {"a": 1, "b": 2, "c": 3}
+    for key, value in (("b", 20), ("d", 4), ("a", 10), ("e", 5), ("d", 40)):
+        mine[key] = value
+        model[key] = value
+        assert list(mine.values()) == list(model.values())
+        assert list(mine.items()) == list(model.items())
+    del mine["c"], model["c"]  # a delete of a base key: the walk skips it
+    assert list(mine.values()) == list(model.values()) == [10, 20, 40, 5]
+    assert list(mine.items()) == list(model.items())
+
+
+def test_a_map_never_merged_walks_its_changes_in_order() -> None:
+    """A map smaller than a merge (a fleet's units) lives in its changes alone; walking it gives
+    them in the dict's order, and a key deleted and set again goes last."""
+    mine: CowDict[str, int] = CowDict()
+    model: dict[str, int] = {}
+    for key, value in (("u1", 1), ("u2", 2), ("u3", 3), ("u1", 10)):
+        mine[key] = value
+        model[key] = value
+    assert list(mine.values()) == list(model.values()) == [10, 2, 3]
+    assert list(mine.items()) == list(model.items())
+    del mine["u2"], model["u2"]
+    mine["u2"] = model["u2"] = 20
+    assert list(mine.items()) == list(model.items()) == [("u1", 10), ("u3", 3), ("u2", 20)]
+
+
+def test_pop_takes_a_key_out_as_a_dict_does() -> None:
+    """pop of a key of the base, of one changed since, of one deleted and of one never there
+    (with and without a default), each side of a fork apart."""
+    mine: CowDict[str, int] = CowDict({f"k{i}": i for i in range(100)})
+    model = {f"k{i}": i for i in range(100)}
+    mine["k5"] = model["k5"] = 50
+    mine["new"] = model["new"] = 7
+    twin = mine.fork()
+    for key in ("k1", "k5", "new"):
+        assert mine.pop(key) == model.pop(key)
+    assert mine.pop("k1", -1) == model.pop("k1", -1) == -1
+    assert mine.pop("never", None) is None
+    try:
+        mine.pop("k1")
+    except KeyError:
+        pass
+    else:
+        raise AssertionError("no KeyError")
+    assert dict(mine.items()) == model and len(mine) == len(model)
+    assert twin["k1"] == 1 and twin["k5"] == 50 and twin["new"] == 7

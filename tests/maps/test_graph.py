@@ -25,6 +25,7 @@ from maps.graph import (
     RoadGraph,
     haversine_m,
     haversine_m_float,
+    haversine_m_pair,
     load_graph,
     save_graph,
 )
@@ -478,6 +479,31 @@ def test_haversine_in_plain_floats_is_the_numpy_formula(lat1: float, lon1: float
     assert isinstance(d, float)
     # abs: asin is steep near the antipodes, where an ulp of the formula's a is centimetres
     assert d == pytest.approx(float(haversine_m(lat1, lon1, lat2, lon2)), rel=1e-9, abs=0.5)
+
+
+@given(st.floats(-90, 90), st.floats(-180, 180), st.floats(-0.02, 0.02), st.floats(-0.02, 0.02),
+       st.booleans())
+def test_haversine_of_one_pair_is_the_numpy_float_to_the_last_bit(
+        lat: float, lon: float, dlat: float, dlon: float, far: bool) -> None:
+    """The one-pair version gives haversine_m's own float for a pair of floats, exactly (a
+    simulation keeps the distances it measures), near pairs and far ones."""
+    lat2 = min(90.0, max(-90.0, lat + (dlat * 4000 if far else dlat)))
+    lon2 = lon + (dlon * 9000 if far else dlon)
+    d = haversine_m_pair(lat, lon, lat2, lon2)
+    assert isinstance(d, float)
+    assert d == float(haversine_m(lat, lon, lat2, lon2))
+
+
+def test_haversine_of_one_pair_on_many_random_pairs() -> None:
+    """The same to the last bit on 20,000 seeded pairs a few km apart (for one of them
+    ``math.asin`` differs from NumPy's arc sine: haversine_m_float would fail here)."""
+    rng = np.random.default_rng(16)
+    lat = rng.uniform(-89, 89, 20_000)
+    lon = rng.uniform(-180, 180, 20_000)
+    lat2 = np.clip(lat + rng.normal(0, 0.05, 20_000), -90, 90)
+    lon2 = lon + rng.normal(0, 0.05, 20_000)
+    for a, b, c, d in zip(lat.tolist(), lon.tolist(), lat2.tolist(), lon2.tolist(), strict=True):
+        assert haversine_m_pair(a, b, c, d) == float(haversine_m(a, b, c, d))
 
 
 # -- property: from_edges preserves every edge and its shape -------------------------------

@@ -92,6 +92,31 @@ def test_path_edges_connect_the_seeds_and_sum_to_the_time(
     assert _close(found.length_m, float(graph.edge_length_m[found.edges].astype(float).sum()))
 
 
+@settings(max_examples=80, deadline=None)
+@given(graph=random_graphs(), data=st.data())
+def test_a_path_between_few_seeds_is_the_one_the_arrays_pick(graph: RoadGraph,
+                                                             data: st.DataObject) -> None:
+    """With few seed pairs the best pair is found in plain floats: the same pair (the first
+    best, as argmin's), time, length and edges as the array computation, or None alike."""
+    times = graph.edge_time_s.astype(np.float64)
+    n = graph.n_nodes
+    seed = st.tuples(st.integers(0, n - 1), st.sampled_from([0.0, 0.5, 3.0, 12.25]),
+                     st.sampled_from([0.0, 7.5, 40.0]))
+    source = SeedSet.of([data.draw(st.lists(seed, min_size=1, max_size=3))])
+    target = SeedSet.of([data.draw(st.lists(seed, min_size=1, max_size=3))])
+    paths = DijkstraPaths(graph, times)
+    few = paths.path(source, target)
+    arrays = paths._path_arrays(source, target)
+    if arrays is None:
+        assert few is None
+        return
+    assert few is not None
+    assert (few.time_s, few.length_m, few.source_seed, few.target_seed) == (
+        arrays.time_s, arrays.length_m, arrays.source_seed, arrays.target_seed)
+    assert type(few.source_seed) is int and type(few.time_s) is float
+    assert few.edges.tolist() == arrays.edges.tolist()
+
+
 def test_seed_set_packs_runs_per_point() -> None:
     s = SeedSet.of([[(1, 2.0, 3.0), (4, 5.0, 6.0)], [(7, 0.0, 0.0)]])
     assert len(s) == 2

@@ -170,6 +170,36 @@ def test_checks_answered_by_the_grid_are_within_reach_of_a_road(limit_m: float) 
     assert by_grid > near
 
 
+def test_one_point_snaps_to_the_nearest_of_all_segments_by_the_array_arithmetic() -> None:
+    """A single point's snap (plain floats over its few candidate segments) lands exactly where
+    the array projection over every segment of the map puts it: the nearest segment, ties to
+    the lowest, the same floats to the last bit (graph nodes and shape points included)."""
+    graph = rural_graph(300, seed=7)
+    snapper = Snapper(graph, max_snap_m=50_000.0)
+    every = np.arange(len(snapper._seg_len))
+    rng = np.random.default_rng(8)
+    lat0, lon0, lat1, lon1 = graph.bounds()
+    points = [(float(rng.uniform(lat0, lat1)), float(rng.uniform(lon0, lon1)))
+              for _ in range(150)]
+    points += [(float(graph.node_lat[i]), float(graph.node_lon[i])) for i in range(0, 300, 7)]
+    points += [(float(a), float(b)) for a, b in zip(graph.geom_lat[:20], graph.geom_lon[:20],
+                                                     strict=True)]
+    # on and beside the roads (a unit driving): the search without a nearest sample first
+    for seg in rng.integers(0, len(every), 150).tolist():
+        t, off = float(rng.uniform()), float(rng.choice([0.0, 1e-5, 3e-4, 2e-3]))
+        lat0, lon0 = snapper._seg_lat0[seg], snapper._seg_lon0[seg]
+        points.append((float(lat0 + t * (snapper._seg_lat1[seg] - lat0) + off),
+                       float(lon0 + t * (snapper._seg_lon1[seg] - lon0) - off)))
+    for lat, lon in points:
+        kx = EARTH_RADIUS_M * math.pi / 180.0 * math.cos(math.radians(lat))
+        t, d2 = snapper._project(every, lat, lon, kx)
+        best = int(np.argmin(d2))
+        want = snapper._on_segment(lat, lon, best, float(t[best]))
+        got = snapper.snap(lat, lon)
+        assert got == want
+        assert type(got.edge) is int and type(got.road_lat) is float
+
+
 @pytest.mark.parametrize("limit_m", [600.0, 50_000.0])
 def test_snap_many_gives_what_snap_gives_point_by_point(limit_m: float) -> None:
     """Snapping many points at once (a simulated year's alarms) finds, for each, exactly the
@@ -201,3 +231,43 @@ def test_snap_many_gives_what_snap_gives_point_by_point(limit_m: float) -> None:
     assert limit_m > 1_000 or refused
     with pytest.raises(SnapError, match="latitude"):
         snapper.snap_many([near[0][0], (91.0, 21.0)])
+
+
+def test_the_way_along_an_edge_is_numpys_interpolation_to_the_last_bit() -> None:
+    """Points along an edge interpolate as ``np.interp`` does, exactly: between knots, on
+    knots, on repeated knots (zero-length segments), before the start and past the end."""
+    from routing.snap import _interp
+
+    rng = np.random.default_rng(11)
+    for _ in range(300):
+        n = int(rng.integers(2, 9))
+        steps = rng.uniform(0, 400, n - 1) * (rng.uniform(0, 1, n - 1) > 0.2)
+        cum = np.concatenate([[0.0], np.cumsum(steps)])
+        lat = rng.uniform(65, 67, n)
+        lon = rng.uniform(20, 23, n)
+        xs = [*rng.uniform(-10, cum[-1] + 10, 6).tolist(), *cum.tolist(), 0.0, float(cum[-1])]
+        for x in xs:
+            want = (float(np.interp(x, cum, lat)), float(np.interp(x, cum, lon)))
+            assert _interp(lat.tolist(), lon.tolist(), cum.tolist(), x) == want
+
+
+def test_a_run_of_whole_edges_is_their_points_without_repeating_a_shared_node() -> None:
+    """``edges_line`` of a connected run of edges: each edge's tail and shape points, then the
+    last edge's head (the graph's own coordinates)."""
+    graph = rural_graph(300, seed=2)
+    snapper = Snapper(graph)
+    run, node = [], 0
+    for _ in range(6):
+        out = list(graph.out_edges(node))
+        if not out:
+            break
+        edge = out[-1]
+        run.append(edge)
+        node = int(graph.edge_target[edge])
+    assert len(run) >= 2
+    want: list[tuple[float, float]] = []
+    for edge in run:
+        want.extend(graph.edge_geometry(edge)[:-1])
+    want.append(graph.edge_geometry(run[-1])[-1])
+    assert snapper.edges_line(run) == want
+    assert snapper.edges_line([]) == []

@@ -92,6 +92,19 @@ def test_a_drive_is_interpolated_in_the_maps_own_coordinates() -> None:
     assert roads.along([m.point(0), m.point(3)], 0.0) == m.point(0)
 
 
+def test_the_node_along_a_drive_is_the_nearest_node_of_the_point_along_it() -> None:
+    """node_along finds in the map's plane what nearest_node(along(...)) finds through degrees,
+    ends of the leg included, and gives the node's own point (the same object each time)."""
+    line = [region().point(0), region().point(3)]
+    for fraction in [-0.5, 0.0, 0.01, 0.2, 1 / 3, 0.49, 0.5, 0.51, 0.8, 0.99, 1.0, 1.5]:
+        fresh, other = MatrixRoads(region()), MatrixRoads(region())
+        want = fresh.nearest_node(fresh.along(line, fraction))
+        got = other.node_along(line, fraction)
+        assert got == want
+        assert got in [other.region.point(i) for i in range(other.region.n)]
+        assert other.node_along(line, fraction) is got
+
+
 def test_nodes_in_degrees_need_no_crs_and_weigh_the_same_without_population(
         tmp_path: Path) -> None:
     (tmp_path / "n.csv").write_text("id,lat,lon\nA,65.0,20.0\nB,65.0,20.6\n")
@@ -103,3 +116,26 @@ def test_nodes_in_degrees_need_no_crs_and_weigh_the_same_without_population(
     assert m.nearest([65.01], [20.4]).tolist() == [1]
     mid = m.between(m.point(0), m.point(1), 0.25)
     assert mid == pytest.approx((65.0, 20.15))
+
+
+def test_the_nearest_node_to_planar_coordinates_is_the_trees_nearest() -> None:
+    """nearest_planar answers as the k-d tree does (ties: the lower index), anywhere around."""
+    import numpy as np
+
+    m = region()
+    rng = np.random.default_rng(4)
+    for x, y in rng.uniform([120_000, 440_000], [170_000, 480_000], (200, 2)).tolist():
+        assert m.nearest_planar((x, y)) == int(m._tree.query((x, y))[1])
+    x0, y0 = (float(v) for v in m._tree.data[2])
+    assert m.nearest_planar((x0, y0)) == 2
+
+
+def test_the_runs_of_one_region_share_their_points_planar_coordinates() -> None:
+    """A point put in the map's plane once is not transformed again by a later run's roads
+    (the same array), and the coordinates are what the region gives."""
+    m = region()
+    first, later = MatrixRoads(m), MatrixRoads(m)
+    p = m.point(2)
+    xy = first._xy(p)
+    assert later._xy(p) is xy
+    assert xy.tolist() == m.planar(p).tolist()

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from maps.bundled import load_bundled
+from maps.synthetic import rural_graph
 from simulations.spec import Roads
 from simulations.travel import SimRoads
 
@@ -35,3 +36,14 @@ def test_registered_drives_come_from_the_matrices_and_agree_with_one_query_each(
     assert roads.queries == 1 and roads.time(between, fixed[0], WHEN) == first
     assert roads.queries == 1
     assert first == pytest.approx(single.time(between, fixed[0], WHEN), abs=1e-6)
+
+
+def test_the_node_along_a_drive_is_the_nearest_node_of_the_point_along_it() -> None:
+    """On a road map, node_along is nearest_node of the point along the line."""
+    graph = rural_graph(300, seed=3)
+    roads = SimRoads(graph, Roads())
+    line = [(float(graph.node_lat[0]), float(graph.node_lon[0])),
+            (float(graph.node_lat[1]), float(graph.node_lon[1])),
+            (float(graph.node_lat[5]), float(graph.node_lon[5]))]
+    for fraction in [0.0, 0.1, 0.5, 0.77, 1.0]:
+        assert roads.node_along(line, fraction) == roads.nearest_node(roads.along(line, fraction))
