@@ -89,10 +89,16 @@ def haversine_m(
 def haversine_m_float(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """:func:`haversine_m` for one pair in plain floats: NumPy's per-call cost is most of the
     time for a single pair (a hot rule's check of a few candidates per command)."""
+    return 2 * EARTH_RADIUS_M * math.asin(_haversine_root(lat1, lon1, lat2, lon2))
+
+
+def _haversine_root(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """The square root of the haversine formula's ``a`` for one pair, in plain floats (the
+    steps round as NumPy's scalar steps do); the two one-pair distances share it."""
     p1, p2 = math.radians(lat1), math.radians(lat2)
     dlmb = math.radians(lon2) - math.radians(lon1)
     a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dlmb / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(min(a, 1.0)))
+    return math.sqrt(min(a, 1.0))
 
 
 def haversine_m_pair(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -104,10 +110,7 @@ def haversine_m_pair(lat1: float, lon1: float, lat2: float, lon2: float) -> floa
     pairs a few km apart, about one in 2,000 of pairs up to half the globe apart). For hot
     one-pair callers whose results are kept (an off-road leg, a point along a line), where
     :func:`haversine_m_float`'s last bit would change a run."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dlmb = math.radians(lon2) - math.radians(lon1)
-    a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dlmb / 2) ** 2
-    return float(2 * EARTH_RADIUS_M * _ARCSIN(math.sqrt(min(a, 1.0))))
+    return float(2 * EARTH_RADIUS_M * _ARCSIN(_haversine_root(lat1, lon1, lat2, lon2)))
 
 
 _ARCSIN = np.arcsin
