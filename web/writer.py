@@ -5,10 +5,7 @@ is full). One worker takes every command waiting at that moment as a *group comm
 each in order against the state as the earlier ones left it (a command the rules refuse is
 answered alone and changes nothing), appends all their events in one SQLite transaction (one
 fsync, in a worker thread, so the event loop keeps serving sockets), applies them to the
-in-memory state, publishes them and only then answers each caller. The commands that came in
-during a commit are decided and handed to the storage thread before that commit is published
-(a batch *sent ahead*), so the loop does not wait a whole storage round trip between batches;
-the state is still applied and published in one step. A commit that fails fails
+in-memory state, publishes them and only then answers each caller. A commit that fails fails
 that whole batch: the store says whether the events landed after all (then they count), else
 the writer re-reads the log's end and applies whatever is stored; if even that read fails it
 stops taking writes (503) until the heartbeat probe finds the store working and catches up.
@@ -70,9 +67,6 @@ T = TypeVar("T")
 REDECIDE_LIMIT = 32
 #: Up to this many seconds per attempt, at random, before the third and later attempts.
 REDECIDE_BACKOFF_S = 0.002
-#: Batches sent to the storage thread ahead, one after another, before the writer lets a
-#: follower's catch-up in (which waits for the chain, since both grow the state).
-PIPELINE_LIMIT = 16
 #: Events read from the store at a time when applying what other writers appended.
 TAIL_PAGE = 1_000
 
@@ -163,21 +157,6 @@ class _Answer:
     outcome: Executed | BaseException
 
 
-@dataclass(eq=False)
-class _Inflight:
-    """A decided batch whose append was handed to the storage thread: what its completion
-    (:meth:`Writer._complete`) needs to apply, publish and answer it, or to fail it."""
-
-    batch: list[_Job]
-    attempt: int
-    planned: list[_Planned]
-    events: list[Event]
-    answers: list[_Answer]
-    rows: list[tuple[_AuditDraft, AuditRow]]
-    expected: int
-    stored: asyncio.Future[tuple[list[Envelope], Exception | None]]
-
-
 def _settle(answers: list[_Answer]) -> None:
     for a in answers:
         if a.job.future.done():
@@ -222,9 +201,6 @@ class Writer:
         self._pending: deque[_Job] = deque()
         self._worker: asyncio.Task[None] | None = None
         self._halted: StorageUnavailable | None = None
-        #: Batches sent ahead since the writer last took ``_applying``, and in all.
-        self._chained = 0
-        self.pipelined = 0
         self._audit_rows: _AuditBatch = []
         # One thread for every write to the database (events, then audit rows): they take
         # turns instead of meeting on SQLite's write lock, whose busy handler sleeps.
@@ -353,14 +329,12 @@ class Writer:
     async def _work(self) -> None:
         try:
             while self._pending:
-                batch = self._take()
+                n = min(len(self._pending), self.max_batch)
+                batch = [self._pending.popleft() for _ in range(n)]
+                self.metrics.set_write_queue_depth(len(self._pending))
                 try:
                     async with self._applying:
-                        self._chained = 0
-                        ahead = await self._commit(batch)
-                        while ahead is not None:  # the next batch, already on its way
-                            batch = ahead.batch
-                            ahead = await self._complete(ahead)
+                        await self._commit(batch)
                 except BaseException as exc:  # a bug: fail the batch, keep serving
                     logger.exception("the writer failed a batch of %d", len(batch))
                     for job in batch:
@@ -370,51 +344,6 @@ class Writer:
                         raise
         finally:
             self._worker = None
-
-    def _take(self) -> list[_Job]:
-        """The next batch: every command waiting now, up to ``max_batch``."""
-        n = min(len(self._pending), self.max_batch)
-        batch = [self._pending.popleft() for _ in range(n)]
-        self.metrics.set_write_queue_depth(len(self._pending))
-        return batch
-
-    def _submit_next(self) -> _Inflight | None:
-        """(On the loop, between applying a commit and publishing it.) Decide the commands
-        that came in meanwhile and hand their append to the storage thread now, so it runs
-        while the loop publishes and answers the commit before it: the loop no longer waits
-        a whole storage round trip between batches (issue 12). Only a batch that needs
-        nothing awaited first goes ahead (no stored op to look up, no refusal that may call
-        for a look at a shared log's end); otherwise it goes back to the front of the queue,
-        untouched (deciding changes nothing), and is committed the ordinary way next. The
-        state, applied and published in one step with no await between, is never seen ahead
-        of what subscribers were sent."""
-        if not self._pending or self._halted is not None or \
-                self._chained >= PIPELINE_LIMIT:
-            return None
-        batch = self._take()
-        if not self._ops_checked_on_append and any(job.op is not None for job in batch):
-            self._requeue(batch)
-            return None
-        planned, events, ops, answers = self._decide(batch, {})
-        if not events or any(isinstance(a.outcome, Exception) for a in answers) or \
-                any(a.job.op is not None for a in answers):
-            self._requeue(batch)
-            return None
-        self._chained += 1
-        self.pipelined += 1
-        return self._submit(batch, 0, planned, events, ops, answers)
-
-    def _requeue(self, batch: list[_Job]) -> None:
-        self._pending.extendleft(reversed(batch))
-        self.metrics.set_write_queue_depth(len(self._pending))
-
-    def _submit(self, batch: list[_Job], attempt: int, planned: list[_Planned],
-                events: list[Event], ops: list[OpRecord], answers: list[_Answer]) -> _Inflight:
-        """Hand a decided batch's append (and its audit rows) to the storage thread."""
-        expected = self.state.last_seq
-        rows = self._audit_rows_of(planned, answers, expected)
-        stored = self._io(partial(self._append, events, expected, ops, [row for _, row in rows]))
-        return _Inflight(batch, attempt, planned, events, answers, rows, expected, stored)
 
     async def _stored_ops(self, batch: list[_Job]) -> dict[tuple[str, str], OpRecord | None]:
         """The batch's op ids as the store knows them, read in the storage thread: on Redis
@@ -479,11 +408,10 @@ class Writer:
         return planned, events, ops, answers
 
     async def _commit(self, batch: list[_Job], attempt: int = 0, *,
-                      read_ops: bool = False) -> _Inflight | None:
+                      read_ops: bool = False) -> None:
         """Decide ``batch`` and append its events. The ops are looked up first unless the
         store checks them in its append; then a refusal or no-op of an op command (it may be
-        a repeat's) and an append refused for a stored op decide again with them read.
-        Returns the next batch when it was sent ahead (see :meth:`_submit_next`)."""
+        a repeat's) and an append refused for a stored op decide again with them read."""
         unread = not read_ops and self._ops_checked_on_append
         try:
             stored_ops = {} if unread else await self._stored_ops(batch)
@@ -492,10 +420,11 @@ class Writer:
             for job in batch:
                 if not job.future.done():
                     job.future.set_exception(exc)
-            return None
+            return
         planned, events, ops, answers = self._decide(batch, stored_ops)
         if unread and any(a.job.op is not None for a in answers):
-            return await self._commit(batch, attempt, read_ops=True)
+            await self._commit(batch, attempt, read_ops=True)
+            return
         if attempt < REDECIDE_LIMIT and any(isinstance(a.outcome, Exception) for a in answers) \
                 and await self._log_moved():
             # a refusal judged on a state behind a shared log may be wrong (the unit it did
@@ -503,22 +432,17 @@ class Writer:
             self.conflicts += 1
             await self._catch_up()
             if self._halted is None:
-                return await self._commit(batch, attempt + 1, read_ops=True)
+                await self._commit(batch, attempt + 1, read_ops=True)
+                return
             planned, events, ops, answers = self._decide(batch, stored_ops)
         if not events:
             _settle(answers)
-            return None
-        return await self._complete(self._submit(batch, attempt, planned, events, ops, answers))
-
-    async def _complete(self, inflight: _Inflight) -> _Inflight | None:
-        """Wait for a batch's append; then apply, publish and answer it, or fail it (or
-        decide it again after losing a shared log's race). Returns the next batch when it was
-        sent ahead."""
-        batch, attempt, planned, events, answers, rows, expected = (
-            inflight.batch, inflight.attempt, inflight.planned, inflight.events,
-            inflight.answers, inflight.rows, inflight.expected)
+            return
+        expected = self.state.last_seq
+        rows = self._audit_rows_of(planned, answers, expected)
         try:
-            envelopes, audit_failure = await inflight.stored
+            envelopes, audit_failure = await self._io(partial(
+                self._append, events, expected, ops, [row for _, row in rows]))
         except (StorageUnavailable, StoreConflict) as exc:
             if isinstance(exc, StorageUnavailable):
                 self.storage_failed(exc.store, exc.detail)
@@ -537,12 +461,13 @@ class Writer:
                     await self._catch_up()
                 # the winner may have stored one of this batch's ops (OpsSeen, or a repeat
                 # sent to two instances): read them this time
-                return await self._commit(batch, attempt + 1, read_ops=True)
+                await self._commit(batch, attempt + 1, read_ops=True)
+                return
             stored = isinstance(exc, StorageUnavailable) and \
                 self.state.last_seq >= expected + len(events)
             if stored:  # the store could not say so, but the events are there
                 self._answer(planned, answers, expected)
-                return None
+                return
             # Answers judged before the first command with events stand (they saw the real
             # state); those after it were judged on events that were not stored: they fail too
             first = planned[0].place
@@ -552,32 +477,13 @@ class Writer:
             for item in sorted(failed, key=lambda x: x.place):
                 if not item.job.future.done():
                     item.job.future.set_exception(exc)
-            return None
+            return
         self.commits += 1
         self.storage_ok("events")
         self._audit_written(rows, audit_failure)
         audiences = [self.apply(env) for env in envelopes]
-        ahead = self._submit_next()
-        try:
-            self._publish(envelopes, audiences)
-            self._answer(planned, answers, expected)
-        except BaseException:  # a bug; the batch sent ahead is being stored: apply it first,
-            await self._finish_after_failure(ahead)  # so the state never falls behind the log
-            raise
-        return ahead
-
-    async def _finish_after_failure(self, ahead: _Inflight | None) -> None:
-        """Complete the batches sent ahead of one whose publishing failed (each may fail the
-        same way: then its callers get that error, as the failed batch's do)."""
-        while ahead is not None:
-            current = ahead
-            try:
-                ahead = await self._complete(current)
-            except BaseException as exc:
-                for job in current.batch:
-                    if not job.future.done():
-                        job.future.set_exception(exc)
-                return
+        self._publish(envelopes, audiences)
+        self._answer(planned, answers, expected)
 
     def _append(self, events: list[Event], expected: int, ops: list[OpRecord],
                 rows: list[AuditRow]) -> tuple[list[Envelope], Exception | None]:
