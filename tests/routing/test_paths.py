@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from maps.graph import RoadGraph
 from routing.ch import ContractionHierarchy
-from routing.paths import DijkstraPaths, PathBackend, SeedSet
+from routing.paths import DijkstraPaths, PathBackend, PathResult, SeedSet
 
 # shared test helpers live beside the tests (pytest runs with --import-mode=importlib)
 sys.path.insert(0, str(Path(__file__).parent))
@@ -29,6 +29,17 @@ def _close(a: float, b: float) -> bool:
 
 def _seeds(nodes: list[int]) -> SeedSet:
     return SeedSet.of([[(v, 0.0, 0.0)] for v in nodes])
+
+
+def assert_same_path(got: PathResult | None, want: PathResult | None) -> None:
+    """The same path: time, length, seeds and edges, or None alike."""
+    if want is None:
+        assert got is None
+        return
+    assert got is not None
+    assert (got.time_s, got.length_m, got.source_seed, got.target_seed) == (
+        want.time_s, want.length_m, want.source_seed, want.target_seed)
+    assert got.edges.tolist() == want.edges.tolist()
 
 
 def _hierarchy(graph: RoadGraph, times: npt.NDArray[np.float64]) -> PathBackend:
@@ -107,14 +118,8 @@ def test_a_path_between_few_seeds_is_the_one_the_arrays_pick(graph: RoadGraph,
     paths = DijkstraPaths(graph, times)
     few = paths.path(source, target)
     arrays = paths._path_arrays(source, target)
-    if arrays is None:
-        assert few is None
-        return
-    assert few is not None
-    assert (few.time_s, few.length_m, few.source_seed, few.target_seed) == (
-        arrays.time_s, arrays.length_m, arrays.source_seed, arrays.target_seed)
-    assert type(few.source_seed) is int and type(few.time_s) is float
-    assert few.edges.tolist() == arrays.edges.tolist()
+    assert_same_path(few, arrays)
+    assert few is None or (type(few.source_seed) is int and type(few.time_s) is float)
 
 
 def test_seed_set_packs_runs_per_point() -> None:
@@ -160,14 +165,7 @@ def test_dijkstra_paths_from_nodes_searched_before_are_the_paths_a_fresh_search_
                               min_size=1, max_size=12))
     for a, b in asks + asks:
         again = kept.path(_seeds([a]), _seeds([b]))
-        fresh = DijkstraPaths(graph, times).path(_seeds([a]), _seeds([b]))
-        if fresh is None:
-            assert again is None
-            continue
-        assert again is not None
-        assert (again.time_s, again.length_m, again.source_seed, again.target_seed) == (
-            fresh.time_s, fresh.length_m, fresh.source_seed, fresh.target_seed)
-        assert again.edges.tolist() == fresh.edges.tolist()
+        assert_same_path(again, DijkstraPaths(graph, times).path(_seeds([a]), _seeds([b])))
     assert len(kept._walks) <= kept.max_rows
 
 
