@@ -15,6 +15,7 @@ few candidates are then measured exactly in a local plane around the query point
 from __future__ import annotations
 
 import math
+from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -45,19 +46,32 @@ _Measured = tuple[list[tuple[float, float]], list[float], list[float], list[floa
 
 
 class _Scalars(NamedTuple):
-    """The snapper's segment arrays as lists of plain floats and ints (for one point's snap)."""
+    """The snapper's segment and sample arrays as :class:`array.array` copies, whose items
+    read as plain floats and ints (for one point's snap) at 8 bytes an item, as NumPy's:
+    lists of floats would take about four times that, a gigabyte for a large region's
+    samples. ``sample_xyz`` holds each sample's x, y, z in turn."""
 
-    sample_seg: list[int]
-    sample_xyz: list[tuple[float, float, float]]
-    lat0: list[float]
-    lon0: list[float]
-    lat1: list[float]
-    lon1: list[float]
-    seg_len: list[float]
-    before: list[float]
-    seg_edge: list[int]
-    edge_total: list[float]
-    twin: list[int]
+    sample_seg: array[int]
+    sample_xyz: array[float]
+    lat0: array[float]
+    lon0: array[float]
+    lat1: array[float]
+    lon1: array[float]
+    seg_len: array[float]
+    before: array[float]
+    seg_edge: array[int]
+    edge_total: array[float]
+    twin: array[int]
+
+
+def _floats(values: Any) -> array[float]:
+    """``values`` (an array) as an ``array('d')`` of the same float64 values (one copy)."""
+    return array("d", np.ascontiguousarray(values, dtype=np.float64).tobytes())
+
+
+def _ints(values: Any) -> array[int]:
+    """``values`` (an array) as an ``array('q')`` of the same int64 values (one copy)."""
+    return array("q", np.ascontiguousarray(values, dtype=np.int64).tobytes())
 
 
 #: Edges whose measured geometry :meth:`Snapper.geometry_along` keeps (a few hundred bytes each).
@@ -291,8 +305,8 @@ class Snapper:
         if found:
             qx, qy, qz = float(q[0]), float(q[1]), float(q[2])
             xyz = sc.sample_xyz
-            chord2 = min((x - qx) ** 2 + (y - qy) ** 2 + (z - qz) ** 2
-                         for x, y, z in (xyz[i] for i in found))
+            chord2 = min((xyz[3 * i] - qx) ** 2 + (xyz[3 * i + 1] - qy) ** 2
+                         + (xyz[3 * i + 2] - qz) ** 2 for i in found)
             if _chord_to_arc(math.sqrt(chord2)) <= self.spacing / 2 - 0.5:
                 seg, t = self._nearest_segment(sorted({seg_of[i] for i in found}), lat, lon)
                 return self._on_segment(lat, lon, seg, t)
@@ -322,13 +336,13 @@ class Snapper:
         work."""
         found = self._plain
         if found is None:
-            xyz = self._tree.data.tolist() if self._tree is not None else []
+            xyz = self._tree.data if self._tree is not None else np.zeros((0, 3))
             found = self._plain = _Scalars(
-                self._sample_seg.tolist(), [(x, y, z) for x, y, z in xyz],
-                self._seg_lat0.tolist(), self._seg_lon0.tolist(),
-                self._seg_lat1.tolist(), self._seg_lon1.tolist(), self._seg_len.tolist(),
-                self._seg_before.tolist(), self._seg_edge.tolist(),
-                self._edge_total.tolist(), self.twin.tolist())
+                _ints(self._sample_seg), _floats(xyz.ravel()),
+                _floats(self._seg_lat0), _floats(self._seg_lon0),
+                _floats(self._seg_lat1), _floats(self._seg_lon1), _floats(self._seg_len),
+                _floats(self._seg_before), _ints(self._seg_edge),
+                _floats(self._edge_total), _ints(self.twin))
         return found
 
     def _nearest_segment(self, segs: Sequence[int], lat: float, lon: float) -> tuple[int, float]:
