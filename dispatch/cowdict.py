@@ -248,20 +248,7 @@ class CowDict(MutableMapping[K, V]):
         return default
 
     def __delitem__(self, key: K) -> None:
-        delta = self._delta
-        old = delta.get(key, _ABSENT)
-        if key in self._base:
-            if old is _DELETED:
-                raise KeyError(key)
-            delta[key] = _DELETED
-            self._removed += 1
-            if len(delta) > self._limit:
-                self._merge()
-            return
-        if old is _ABSENT:
-            raise KeyError(key)
-        del delta[key]
-        self._added -= 1
+        self.pop(key)
 
 
 class _Values(ValuesView[V]):
