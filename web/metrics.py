@@ -12,7 +12,7 @@ kinds and roles, never ids or patient data. ``/metrics`` needs the admin role or
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -68,6 +68,18 @@ class _Positions(Collector):
                                 "stored (the position write queue)", value=pending)
 
 
+class _Sent(Collector):
+    """``mae_ws_messages_sent``: a plain count the ASGI layer bumps on every WebSocket message
+    (one addition, no lock: it runs on the event loop for every frame), read when scraped."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        yield CounterMetricFamily("mae_ws_messages_sent", "WebSocket messages handed to the "
+                                  "server to send to clients", value=self.n)
+
+
 class Metrics:
     """The service's counters, gauges and histograms in one registry of its own."""
 
@@ -86,8 +98,8 @@ class Metrics:
                             registry=r)
         self._rejected = Counter("mae_write_rejected", "commands refused because the write "
                                  "queue was full", registry=r)
-        self._ws_sent = Counter("mae_ws_messages_sent", "WebSocket messages sent to clients",
-                                registry=r)
+        self.ws_sent = _Sent()
+        r.register(self.ws_sent)
         self._subscribers = _Subscribers()
         r.register(self._subscribers)
         self._positions = _Positions()
@@ -112,9 +124,6 @@ class Metrics:
         """A command was turned away (503) because the write queue was full."""
         self._rejected.inc()
 
-    def ws_sent(self, n: int = 1) -> None:
-        self._ws_sent.inc(n)
-
     def watch_subscribers(self, count: Callable[[], Mapping[str, int]]) -> None:
         """Where scrapes read the subscribers by role (the service, once it is started)."""
         self._subscribers.count = count
@@ -137,18 +146,21 @@ class CountSocketSends:
 
     def __init__(self, app: Callable[..., Any], *, metrics: Metrics) -> None:
         self.app = app
-        self.metrics = metrics
+        self.sent = metrics.ws_sent
 
     async def __call__(self, scope: Scope, receive: Callable[..., Any],
-                       send: Callable[..., Any]) -> None:
+                       send: Callable[..., Awaitable[None]]) -> None:
         if scope["type"] != "websocket":
             await self.app(scope, receive, send)
             return
+        sent = self.sent
 
-        async def counted(message: Message) -> None:
-            await send(message)
+        def counted(message: Message) -> Awaitable[None]:
+            # A plain function handing back the server's own awaitable: no coroutine of its
+            # own per frame (this runs for every frame of every subscriber; issue 12)
             if message["type"] == "websocket.send":
-                self.metrics.ws_sent()
+                sent.n += 1
+            return send(message)
 
         await self.app(scope, receive, counted)
 
