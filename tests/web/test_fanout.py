@@ -21,7 +21,7 @@ from maps.graph import RoadGraph
 from tests.web.conftest import T0, ManualClock, Server, bearer, thread_server
 from web.auth import Principal, Role
 from web.eventstore import SqliteEventStore
-from web.fanout import Subscription
+from web.fanout import BATCH_GAP_S, Subscription
 from web.service import DispatchService
 from web.visibility import Viewer
 
@@ -113,6 +113,43 @@ def test_queued_messages_leave_as_one_batch_frame_for_a_batching_client() -> Non
         for i in range(3):  # the third overflows: dropped, the client must reconnect
             small.push(f'{{"seq":{i}}}')
         assert await small.next_frame() is None
+
+    asyncio.run(run())
+
+
+def test_a_batching_clients_frames_keep_the_gap_and_the_first_after_a_pause_leaves_at_once(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Frames at least BATCH_GAP_S apart (what comes in the gap shares the next frame), and no
+    wait at all for the first message after a quiet spell."""
+    real_sleep = asyncio.sleep
+    slept: list[float] = []
+
+    async def recorded(delay: float, result: Any = None) -> Any:
+        slept.append(delay)
+        return await real_sleep(delay, result)
+
+    monkeypatch.setattr(asyncio, "sleep", recorded)
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        sub = Subscription(Viewer(Role.DISPATCHER), maxsize=100, batch=True)
+        sub.push('{"n":1}')
+        assert await sub.next_frame() == '{"n":1}'
+        sent = loop.time()
+        assert slept == []  # the first frame left at once
+        sub.push('{"n":2}')
+        frame = asyncio.ensure_future(sub.next_frame())
+        await real_sleep(0.002)
+        assert not frame.done()  # held for the gap ...
+        sub.push('{"n":3}')  # ... so this one shares the frame
+        assert json.loads(await frame or "") == {"type": "batch",
+                                                 "messages": [{"n": 2}, {"n": 3}]}
+        assert loop.time() - sent >= BATCH_GAP_S * 0.99
+        assert len(slept) == 1 and 0 < slept[0] <= BATCH_GAP_S
+        await real_sleep(BATCH_GAP_S * 2)  # quiet
+        sub.push('{"n":4}')
+        assert await sub.next_frame() == '{"n":4}'
+        assert len(slept) == 1  # no wait after the pause
 
     asyncio.run(run())
 
