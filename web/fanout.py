@@ -164,18 +164,14 @@ class Subscription:
         """The next frame to send, or None once dropped: one message, or for a batching client
         everything queued (up to BATCH_MAX) joined into one batch frame without re-encoding.
         A batching client's frames are at least BATCH_GAP_S apart: when events come faster, the
-        same bytes go out in fewer, fuller frames (the first after a pause leaves at once).
-        The gap is slept out before waiting for the queue, so what is published meanwhile piles
-        up without waking the sender once per publish (one wake a frame, not two; issue 12)."""
-        if not self.batch:
-            return await self.queue.get()
+        same bytes go out in fewer, fuller frames (the first after a pause leaves at once)."""
+        first = await self.queue.get()
+        if first is None or not self.batch:
+            return first
         loop = asyncio.get_running_loop()
         wait = self._sent_at + BATCH_GAP_S - loop.time()
-        if wait > 0:  # a frame went out a moment ago: let what comes in the gap share the next
+        if wait > 0:  # busy: let what comes in the next few ms share this frame
             await asyncio.sleep(wait)
-        first = await self.queue.get()
-        if first is None:
-            return None
         self._sent_at = loop.time()
         if self.queue.empty():
             return first
