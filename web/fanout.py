@@ -27,7 +27,7 @@ import contextlib
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from dispatch.clock import Clock
@@ -194,7 +194,9 @@ def batch_frame(texts: list[str]) -> str:
 
 @dataclass(frozen=True, slots=True)
 class History:
-    """The logged events about a callout that one viewer may see, as of log position ``seq``."""
+    """The logged events about a callout that one viewer may see, as of log position ``seq``;
+    ``truncated``: older ones may exist (the limit was reached, or the callout is older than
+    the audience window, ``backlog_window``, which a history covers)."""
 
     seq: int
     events: list[dict[str, Any]]
@@ -489,7 +491,19 @@ class Fanout:
             items, start = await self._off_loop(self._read_history_page, viewer, span, seqs,
                                                 start)
             events.extend(items)
-        return History(upto, events, len(seqs) == limit)
+        truncated = len(seqs) == limit
+        if not truncated and span.first > 1:
+            # Older events lie beyond the audience window: the history is whole only if the
+            # family was opened after the window's first event (a tie counts as cut)
+            opened = min(state.callouts[c].created_at for c in family)
+            first_at = await self._off_loop(self._event_at, span.first)
+            truncated = first_at is None or opened <= first_at
+        return History(upto, events, truncated)
+
+    def _event_at(self, seq: int) -> datetime | None:
+        """(Worker thread.) When the event ``seq`` was logged (None if it cannot be read)."""
+        rows, _ = self._page_rows([seq], 0)
+        return rows[0].event.at if rows else None
 
     @staticmethod
     def _family_seqs(family: frozenset[str], span: Span, limit: int) -> list[int]:

@@ -530,7 +530,9 @@ class RotaMsg(_Msg):
 
 
 class HistoryMsg(_Msg):
-    """Ask for the logged events about one callout (and the callouts merged into it)."""
+    """Ask for the logged events about one callout (and the callouts merged into it); the
+    reply's ``truncated`` says older ones were left out (past the last 500, or older than the
+    events the service keeps audiences for, ``backlog_window``)."""
 
     type: Literal["history"]
     callout_id: Id

@@ -14,7 +14,14 @@ from typing import Any
 import pytest
 from websockets.sync.client import connect
 
-from dispatch.commands import Assign, ReceiveAlarm, RegisterUnit, ReportPosition, StartShift
+from dispatch.commands import (
+    AddNote,
+    Assign,
+    ReceiveAlarm,
+    RegisterUnit,
+    ReportPosition,
+    StartShift,
+)
 from dispatch.model import Agency, Alarm, Category, Location, Priority
 from maps.bundled import load_bundled
 from maps.graph import RoadGraph
@@ -27,6 +34,7 @@ from web.visibility import Viewer
 
 DISPATCHER = Principal("p-disp", "dispatcher", Role.DISPATCHER)
 LULEA = Location(65.584, 22.154, label="Luleå")
+BODEN = Location(65.825, 21.689, label="Boden")
 
 
 def crew(unit_id: str) -> Principal:
@@ -280,6 +288,40 @@ def test_history_is_paged_and_keeps_the_last_events_of_the_callout(
             (await service.history(Viewer(Role.PLANNER), cid, limit=5)).events)
 
     asyncio.run(run())
+
+
+def test_a_history_that_reaches_past_the_audience_window_says_it_is_truncated(
+        tmp_path: Path, graph: RoadGraph) -> None:
+    """A history covers the kept audience window: a callout opened before it is marked
+    truncated (its alarm is no longer found), one opened inside it is whole."""
+    store = SqliteEventStore(tmp_path / "window.sqlite3")
+    clock = ManualClock()
+    svc = DispatchService(store, graph=graph, clock=clock, backlog_window=5)
+
+    async def run() -> None:
+        await register(svc, "A")
+        old = await svc.execute(ReceiveAlarm(Alarm(Agency.POLICE, "OLD", T0, LULEA, Priority(1),
+                                                   Category("psychosis"))), actor="test")
+        await move(svc, "A", 30)  # the old alarm leaves the window
+        clock.advance(60)
+        new = await svc.execute(ReceiveAlarm(Alarm(
+            Agency.POLICE, "NEW", clock.now(), BODEN, Priority(1), Category("psychosis"))),
+            actor="test")
+        for done in (old, new):
+            assert done.decision.callout_id is not None
+            await svc.execute(AddNote(done.decision.callout_id, "noted"), actor="test")
+        viewer = Viewer(Role.DISPATCHER)
+        cut = await svc.history(viewer, old.decision.callout_id or "", limit=500)
+        assert [e["event"]["type"] for e in cut.events] == ["NoteAdded"] and cut.truncated
+        whole = await svc.history(viewer, new.decision.callout_id or "", limit=500)
+        assert [e["event"]["type"] for e in whole.events] == ["AlarmReceived", "NoteAdded"]
+        assert not whole.truncated
+
+    try:
+        asyncio.run(run())
+    finally:
+        svc.close()
+        store.close()
 
 
 # -- over real sockets --------------------------------------------------------------------------

@@ -319,6 +319,38 @@ def test_history_and_follow_up_messages(server: Server) -> None:
         s.close()
 
 
+def test_the_timeline_says_when_older_events_are_beyond_the_kept_window(
+        tmp_path: Path, browser: Any) -> None:
+    """A callout opened before the server's audience window (here 3 events) gets a truncated
+    history: its timeline says it shows the latest events; a callout inside it does not."""
+    db = tmp_path / "window.sqlite3"
+    tokens = make_tokens(db)
+    srv = thread_server(db, tokens, demo_units=True, backlog_window=3)
+    police, disp = socks(srv, ("/ws/agency", "police"), ("/ws/dispatch", "dispatcher"))
+    old = police.request(alarm("W-1", 2, "Boden"))["callout_id"]
+    for i in range(5):
+        assert disp.request({"type": "note", "callout_id": old, "text": f"n{i}"})["type"] == "ok"
+    new = police.request(alarm("W-2", 2, "Kiruna"))["callout_id"]
+    police.close()
+    disp.close()
+    errors: list[str] = []  # the page opens after all this: it learns the past from histories
+    context, page = open_page(browser, f"{srv.base}/dispatch#token={tokens['dispatcher']}",
+                              errors=errors)
+    try:
+        expect(page.locator("#conn")).to_have_attribute("data-state", "open")
+        page.locator(f"#queue [data-callout='{old}']").click()
+        expect(page.locator("#timeline li[data-truncated]")).to_have_text(
+            "Visar de senaste händelserna.")
+        expect(page.locator("#timeline li[data-type=AlarmReceived]")).to_have_count(0)
+        page.locator(f"#queue [data-callout='{new}']").click()
+        expect(page.locator("#timeline li[data-type=AlarmReceived]")).to_have_count(1)
+        expect(page.locator("#timeline li[data-truncated]")).to_have_count(0)
+        assert not errors, errors
+    finally:
+        context.close()
+        srv.stop()
+
+
 def test_the_page_unpacks_a_batch_frame_when_it_resumes(tmp_path: Path, browser: Any) -> None:
     """The page asks for batches (?batch=1); two alarms raised while it was away come back in
     one batch frame when it resumes with since=, and both appear in the queue once. Away for

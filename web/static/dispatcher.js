@@ -129,7 +129,7 @@ async function loadHistory(calloutId) {
   const reply = await command({ type: "history", callout_id: calloutId }, { quiet: true });
   if (!reply) return;
   for (const [id, name] of Object.entries(reply.actors || {})) page.actors.set(id, name);
-  page.store.addHistory(calloutId, reply.events);
+  page.store.addHistory(calloutId, reply.events, Boolean(reply.truncated));
   if (page.selected === calloutId) page.detail.renderTimeline(page.store, page.actors);
 }
 

@@ -236,6 +236,9 @@ export class Detail {
       + `<span class="what">${escapeHtml(describe(event, store))}</span> `
       + `<span class="who">${escapeHtml(who(event, actors))}</span></li>`).join("")
       : `<li class="muted">${escapeHtml(t("timeline.empty"))}</li>`;
+    if (store.truncated.has(this.callout.callout_id)) {
+      list.insertAdjacentHTML("afterbegin", `<li class="muted" data-truncated>${escapeHtml(t("timeline.truncated"))}</li>`);
+    }
   }
 
   /** state: {loading} | {options} | {error} */

@@ -47,6 +47,8 @@ export class DispatchStore {
     this.callouts = new Map((snapshot.callouts || []).map((c) => [c.callout_id, { ...c }]));
     this.timelines = new Map(); // callout_id -> Map(seq -> {seq, event})
     this.complete = new Set(); // callouts whose full history we have loaded
+    /** Callouts whose history reply said older events were left out (truncated). */
+    this.truncated = new Set();
     this.followUps = new Map(); // `${callout_id}|${at}` -> follow-up
   }
 
@@ -79,10 +81,14 @@ export class DispatchStore {
     this.timelines.get(calloutId).set(seq, { seq, event });
   }
 
-  /** Add a callout's logged history (the "history" reply); duplicates are harmless. */
-  addHistory(calloutId, events) {
+  /** Add a callout's logged history (the "history" reply); duplicates are harmless.
+   * truncated: the reply left older events out (its limit, or a callout older than the
+   * service's kept window), so the timeline says it shows the latest only. */
+  addHistory(calloutId, events, truncated = false) {
     for (const { seq, event } of events) this._remember(calloutId, seq, event);
     this.complete.add(calloutId);
+    if (truncated) this.truncated.add(calloutId);
+    else this.truncated.delete(calloutId);
   }
 
   setFollowUps(items) {
