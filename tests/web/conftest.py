@@ -205,7 +205,8 @@ def redis_text(url: str) -> str:
         "string": r.get, "hash": r.hgetall, "stream": r.xrange, "set": r.smembers,
         "zset": lambda k: r.zrange(k, 0, -1), "list": lambda k: r.lrange(k, 0, -1)}
     for key in r.scan_iter():
-        kind = r.type(key).decode()
+        raw = r.type(key)
+        kind = raw.decode() if isinstance(raw, bytes) else str(raw)
         out.append(f"{key!r} {read[kind](key) if kind in read else None!r}")
     r.close()
     return "\n".join(out)
