@@ -219,6 +219,10 @@ class DemoRunner:
                 options = []
             choice = pick(CLOSEST_IDLE, options, budget_s=self.config.max_eta_s)
             if choice is None:
+                if cid not in self.retry_at:  # said once a callout, so a watcher knows why
+                    self.say(f"dispatcher bot waits with {cid}: no free unit within "
+                             f"{self.config.max_eta_s / 60:.0f} min (gives up after "
+                             f"{self.config.max_wait_s / 60:.0f} min)")
                 self.retry_at[cid] = now + timedelta(seconds=30)
                 continue
             if await self.do(bot, Assign(cid, choice.unit_id, choice.travel_s), "assign",

@@ -219,6 +219,36 @@ def test_demo_lives_alarms_assignments_drives_and_outcomes(demo: Server) -> None
         "kind"]
 
 
+def test_the_bot_says_once_why_it_waits_with_a_callout_no_unit_reaches_in_time(
+        tmp_path: Path, graph: RoadGraph) -> None:
+    """With an ETA budget of one minute most alarms have no unit in reach: the dispatcher bot
+    says so once per callout (with the budget and when it gives up), so a person watching the
+    demo sees why nothing is assigned, instead of silence."""
+    db = tmp_path / "wait.sqlite3"
+    port = free_port()
+    links = demo_links(db, demo_unit_ids(demo_region(graph)))
+    tokens = {link.label: link.token for link in links}
+    said: list[str] = []
+    config = DemoConfig(speed=300.0, seed=5, alarms_per_hour=12.0, assign_after_s=30.0,
+                        max_eta_s=60.0, service=FAST)
+    settings = Settings(database=db, port=port, tick_interval_s=0.1, ack_timeout_s=600)
+    app = create_demo_app(settings, config, graph=graph, clock=ScaledClock(300.0, start=T0),
+                          say=said.append)
+    srv = serve_app(app, port, db, tokens, join_timeout_s=20)
+    try:
+        deadline = time.monotonic() + 60
+        while not any("waits with" in line for line in said):
+            assert time.monotonic() < deadline, said[-5:]
+            time.sleep(0.1)
+        time.sleep(2.0)  # 10 demo minutes: the bot retries every 30 demo seconds meanwhile
+    finally:
+        srv.stop()
+    waits = [line for line in said if "waits with" in line]
+    callouts = [re.search(r"waits with (C\d+)", line) for line in waits]
+    assert all(callouts) and len({m.group(1) for m in callouts if m}) == len(waits)  # once each
+    assert "no free unit within 1 min (gives up after 90 min)" in waits[0]
+
+
 @pytest.mark.parametrize("demo", [{"auto_assign": False}], indirect=True)
 def test_without_the_bot_a_person_assigns_and_the_crew_takes_over(demo: Server) -> None:
     sock = demo.socket("/ws/dispatch", "dispatcher")
