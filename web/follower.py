@@ -34,6 +34,9 @@ class TailingStore(Protocol):
 
     def wait_events(self, after_seq: int, timeout_s: float) -> tuple[int, list[Envelope]]: ...
 
+    def stop_waiting(self) -> None:
+        """End a blocked :meth:`wait_events` now, and later ones after one look (closing)."""
+
 
 class Follower:
     """Applies to ``writer``'s state what other writers append to ``store``, until cancelled.
@@ -51,8 +54,9 @@ class Follower:
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mae-follow")
 
     async def run(self) -> None:
-        """Follow the log until cancelled; on cancel, wait for the blocked read to return (at
-        most ``wait_s``) so the store can be closed safely afterwards."""
+        """Follow the log until cancelled; on cancel, wake the blocked read (a store that can:
+        Redis) and wait for it to return (at most ``wait_s``) so the store can be closed
+        safely afterwards."""
         loop = asyncio.get_running_loop()
         try:
             while True:
@@ -63,6 +67,8 @@ class Follower:
                 except asyncio.CancelledError:
                     with contextlib.suppress(Exception):
                         async with asyncio.timeout(self.wait_s + 5):
+                            if isinstance(self.store, TailingStore):  # a round trip: off the loop
+                                await asyncio.to_thread(self.store.stop_waiting)
                             await wait
                     raise
                 except StorageUnavailable as exc:

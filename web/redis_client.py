@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit
 
@@ -20,7 +21,7 @@ import redis
 from web.errors import BadMessage
 from web.eventstore import StorageUnavailable
 
-__all__ = ["connect", "is_redis_url", "listen", "redis_errors"]
+__all__ = ["connect", "is_redis_url", "listen", "redis_errors", "wake", "wake_channel"]
 
 logger = logging.getLogger(__name__)
 
@@ -34,17 +35,18 @@ def is_redis_url(value: str) -> bool:
     return urlsplit(value).scheme in {"redis", "rediss", "unix"}
 
 
-def connect(url: str, *, field: str = "store", socket_timeout_s: float = SOCKET_TIMEOUT_S
-            ) -> redis.Redis:
+def connect(url: str, *, field: str = "store", socket_timeout_s: float = SOCKET_TIMEOUT_S,
+            client_name: str | None = None) -> redis.Redis:
     """A client for ``url`` (``redis://HOST:PORT/DB``) with short timeouts; a malformed URL
     raises :class:`BadMessage` naming ``field``. No command is sent: the first one reports an
-    unreachable server as :class:`StorageUnavailable` (through :func:`redis_errors`)."""
+    unreachable server as :class:`StorageUnavailable` (through :func:`redis_errors`).
+    ``client_name`` names every connection of the client (``CLIENT LIST`` shows it)."""
     if not is_redis_url(url):
         raise BadMessage(field, f"{url!r} is not a Redis URL (redis://HOST:PORT/DB)")
     try:
         return redis.Redis.from_url(url, socket_timeout=socket_timeout_s,
                                     socket_connect_timeout=CONNECT_TIMEOUT_S,
-                                    health_check_interval=30)
+                                    health_check_interval=30, client_name=client_name)
     except ValueError as exc:
         raise BadMessage(field, f"{url!r} is not a usable Redis URL: {exc}") from exc
 
@@ -65,23 +67,43 @@ def redis_errors(store: str) -> Iterator[None]:
         raise
 
 
+def wake_channel(channel: str) -> str:
+    """A private channel beside ``channel`` for one listener: :func:`wake` on it ends that
+    listener's wait for a message at once (other instances never subscribe to it)."""
+    return f"{channel}:wake:{uuid.uuid4().hex}"
+
+
+def wake(client: redis.Redis, channel: str) -> None:
+    """Wake the listener of the private ``channel`` (from :func:`wake_channel`) so it sees its
+    stop at once instead of at its next poll; a Redis that does not answer only leaves it to
+    the poll."""
+    with contextlib.suppress(redis.RedisError, OSError):
+        client.publish(channel, b"")
+
+
 def listen(client: redis.Redis, channel: str, stop: threading.Event, *, what: str,
            on_message: Callable[[bytes], None],
            on_subscribed: Callable[[], None] | None = None,
-           on_lost: Callable[[], None] | None = None) -> None:
+           on_lost: Callable[[], None] | None = None, woken_by: str | None = None,
+           poll_s: float = 0.5) -> None:
     """Deliver every message published on ``channel`` to ``on_message`` until ``stop`` is
     set (run it in a thread of its own). A lost connection is retried every second;
     ``on_subscribed`` runs after each (re)subscription (to re-read what was missed meanwhile),
-    ``on_lost`` when the connection is lost. ``what`` names the feed in the log."""
+    ``on_lost`` when the connection is lost. ``what`` names the feed in the log. A message on
+    the private channel ``woken_by`` (see :func:`wake`) only makes it look at ``stop`` now:
+    a stopping service need not wait out the poll (``poll_s``, the longest wait between two
+    looks at ``stop``)."""
+    wanted = channel.encode()
     while not stop.is_set():
         pubsub = client.pubsub(ignore_subscribe_messages=True)
         try:
-            pubsub.subscribe(channel)
+            pubsub.subscribe(channel, *([woken_by] if woken_by else []))
             if on_subscribed is not None:
                 on_subscribed()
             while not stop.is_set():
-                message = pubsub.get_message(timeout=0.5)
-                if message is not None and message.get("type") == "message":
+                message = pubsub.get_message(timeout=poll_s)
+                if (message is not None and message.get("type") == "message"
+                        and message.get("channel") == wanted):
                     on_message(message["data"])
         except (redis.RedisError, OSError) as exc:
             if on_lost is not None:

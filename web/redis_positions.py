@@ -24,7 +24,7 @@ import redis
 
 from dispatch.model import Location
 from web.positions import PositionReport
-from web.redis_client import connect, listen, redis_errors
+from web.redis_client import connect, listen, redis_errors, wake, wake_channel
 
 __all__ = ["RedisPositions"]
 
@@ -82,6 +82,7 @@ class RedisPositions:
         self._r: redis.Redis = connect(url)
         self._save = self._r.register_script(_SAVE)
         self._stop = threading.Event()
+        self._wake = wake_channel(self.channel)
         self._thread: threading.Thread | None = None
 
     @property
@@ -144,11 +145,13 @@ class RedisPositions:
                 return
             on_reports(reports)
 
-        listen(self._r, self.channel, self._stop, what="positions", on_message=batch_of)
+        listen(self._r, self.channel, self._stop, what="positions", on_message=batch_of,
+               woken_by=self._wake)
 
     def close(self) -> None:
         self._stop.set()
         if self._thread is not None:
+            wake(self._r, self._wake)
             self._thread.join(timeout=5)
             self._thread = None
         self._r.close()

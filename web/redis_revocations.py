@@ -16,7 +16,7 @@ from typing import Any
 
 import redis
 
-from web.redis_client import connect, listen
+from web.redis_client import connect, listen, wake, wake_channel
 
 __all__ = ["RedisRevocations"]
 
@@ -34,6 +34,7 @@ class RedisRevocations:
         self._revoked: set[str] = set()
         self._changed = False
         self._stop = threading.Event()
+        self._wake = wake_channel(self.channel)
         self.listening = threading.Event()  # set once subscribed and the set was read
         self._thread = threading.Thread(target=self._listen, name="revocations", daemon=True)
         self._thread.start()
@@ -52,7 +53,7 @@ class RedisRevocations:
 
         listen(self._r, self.channel, self._stop, what="revocations",
                on_message=lambda data: self._note({data.decode()}),
-               on_subscribed=read_all, on_lost=self.listening.clear)
+               on_subscribed=read_all, on_lost=self.listening.clear, woken_by=self._wake)
 
     def note(self, ids: set[str]) -> None:
         """Count ``ids`` as revoked now (this instance revoked them: its own sockets must not
@@ -77,5 +78,6 @@ class RedisRevocations:
 
     def close(self) -> None:
         self._stop.set()
+        wake(self._r, self._wake)
         self._thread.join(timeout=5)
         self._r.close()

@@ -18,6 +18,7 @@ token: present means "stored after all", exactly, never a guess from equal-looki
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import secrets
@@ -157,7 +158,10 @@ class RedisEventStore:
         self.stream_key = f"{prefix}events"
         self.ops_key = f"{prefix}ops"
         self.heartbeat_key = f"{prefix}heartbeat"
-        self._redis = connect(url)
+        # Named per store, so stop_waiting can find the connection blocked in XREAD.
+        self._client_name = f"mae-log-{secrets.token_hex(6)}"
+        self._redis = connect(url, client_name=self._client_name)
+        self._waits_stopped = False
         # One quick retry mends a pooled connection Redis dropped (after a restart); more,
         # with backoff, would only delay the 503 a client should get from a Redis that is down
         self._redis.set_retry(Retry(NoBackoff(), 1))
@@ -215,7 +219,7 @@ class RedisEventStore:
         reading them again: one round trip per wake-up."""
         deadline = time.monotonic() + max(0.0, timeout_s)
         while True:
-            left = deadline - time.monotonic()
+            left = 0.0 if self._waits_stopped else deadline - time.monotonic()
             block_ms = int(min(left, _BLOCK_S) * 1000)
             if block_ms <= 0:  # BLOCK 0 would wait for ever: look once instead
                 found = self._range(f"({after_seq}-0", "+", PAGE)
@@ -230,6 +234,18 @@ class RedisEventStore:
                                       for seq, f in found if seq > own]
             if block_ms <= 0:
                 return self._stored_end(), []
+
+    def stop_waiting(self) -> None:
+        """End a :meth:`wait_events` blocked in another thread now, and every later one after a
+        single look (the store is about to close): ``CLIENT UNBLOCK`` of this store's
+        connections, so a stopping follower need not wait out its XREAD. Redis failing here
+        only leaves the wait to its timeout."""
+        self._waits_stopped = True
+        with contextlib.suppress(redis.RedisError, OSError):
+            clients: Any = self._redis.client_list()
+            for client in clients:
+                if client.get("name") == self._client_name:
+                    self._redis.client_unblock(int(client["id"]))
 
     def find_op(self, scope: str, op: str) -> OpRecord | None:
         with redis_errors(self.name):

@@ -297,6 +297,32 @@ def test_a_follower_reports_redis_down_and_catches_up_when_it_returns(
         server.stop()
 
 
+def test_a_cancelled_follower_wakes_its_blocked_read_instead_of_waiting_it_out(
+        redis_url: str, graph: RoadGraph) -> None:
+    """Stopping an instance on Redis cancels its follower while it blocks in XREAD; it wakes the
+    read (``stop_waiting``) and stops at once, not after its wait (here 120 s)."""
+    import redis
+
+    async def run() -> None:
+        store = RedisEventStore(redis_url)
+        service = DispatchService(store, graph=graph, clock=ManualClock(), config=CONFIG)
+        follower = asyncio.create_task(service.follow(wait_s=120.0))
+        watcher = redis.Redis.from_url(redis_url)
+        try:
+            for _ in range(1000):
+                if any(c.get("cmd") == "xread" for c in watcher.client_list()):
+                    break
+                await asyncio.sleep(0.01)
+            follower.cancel()
+            done, _ = await asyncio.wait({follower}, timeout=10)
+            assert done, "the follower waited out its blocked read"
+        finally:
+            watcher.close()
+            store.close()
+
+    asyncio.run(run())
+
+
 def test_a_timeout_logged_by_one_instance_is_alerted_on_every_instance(
         shared: Opener, graph: RoadGraph) -> None:
     """The ack-timeout alert is no event: the instance whose tick logged the timeout alerts its

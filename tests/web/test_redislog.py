@@ -326,3 +326,38 @@ def test_kill_9_of_redis_during_an_alarm_loop_loses_no_acknowledged_alarm(
     stored = {env.seq: env.event for env in log}
     assert all(stored.get(seq) == alarm_event(i) for seq, i in acknowledged.items())
     assert len(log) - len(acknowledged) in (0, 1)  # at most the append in flight at the kill
+
+
+def test_stop_waiting_ends_a_blocked_read_at_once_and_later_waits_only_look(
+        redis_url: str) -> None:
+    """A stopping follower wakes its store's XREAD (``CLIENT UNBLOCK`` of the store's own named
+    connection) instead of waiting out the block; the wait still reports where the log ends."""
+    store, writer = RedisEventStore(redis_url), RedisEventStore(redis_url)
+    writer.append([unit(1)], expected_last_seq=0)
+    watcher = redis.Redis.from_url(redis_url)
+    result: list[tuple[int, list[object]]] = []
+
+    def wait() -> threading.Thread:
+        thread = threading.Thread(target=lambda: result.append(store.wait_events(1, 120.0)),
+                                  daemon=True)
+        thread.start()
+        return thread
+
+    thread = wait()
+    try:
+        deadline = time.monotonic() + 10
+        while not any(c.get("cmd") == "xread" for c in watcher.client_list()):
+            assert time.monotonic() < deadline, "the wait never blocked in XREAD"
+            time.sleep(0.01)
+        store.stop_waiting()
+        thread.join(timeout=3)  # woken at once; else only after its first 4 s block
+        assert not thread.is_alive(), "the blocked read was not woken"
+        assert result == [(1, [])]
+        later = wait()  # after one look, not a 120 s block
+        later.join(timeout=10)
+        assert not later.is_alive() and result == [(1, []), (1, [])]
+    finally:
+        store.stop_waiting()
+        for s in (store, writer):
+            s.close()
+        watcher.close()
