@@ -309,7 +309,10 @@ class MatrixRoads:
         return found
 
     def register(self, fixed: Sequence[Point], scenes: Sequence[Point]) -> None:
-        """Snap every point a run drives between in one query."""
+        """Snap every point a run drives between in one query (the nodes of earlier runs'
+        points are kept, up to :data:`PLANAR_KEPT`: then a run starts afresh)."""
+        if len(self._node) > PLANAR_KEPT:
+            self._node.clear()
         points = [p for p in dict.fromkeys([*fixed, *scenes]) if p not in self._node]
         if points:
             idx = self.region.nearest([p[0] for p in points], [p[1] for p in points])

@@ -22,6 +22,12 @@ from routing.errors import RoutingError
 from routing.snap import SnappedPoint
 from simulations.spec import Roads
 
+#: Points (and point pairs) whose snaps, times and road lines a travel source keeps across runs.
+#: Each seed brings its own scenes, so a long process (``mae optimise``, many seeds) emptied
+#: them at the start of a run once past this, as a fresh process would start (about 25 county
+#: years; each kept point costs a few hundred bytes).
+KEPT_POINTS = 100_000
+
 __all__ = ["Point", "SimRoads", "TravelSource", "point_along"]
 
 Point = tuple[float, float]
@@ -104,6 +110,10 @@ class SimRoads:
         """Points every run drives between: bases and facilities (``fixed``) and the alarms'
         scenes. Times between the two sets are computed in two matrix calls per situation, on
         the situation's first use, instead of one query per drive."""
+        if max(len(self._snaps), len(self._pairs), len(self._lines)) > KEPT_POINTS:
+            self._snaps.clear()
+            self._pairs.clear()
+            self._lines.clear()
         self._fixed = list(dict.fromkeys(fixed))
         self._scenes = list(dict.fromkeys(scenes))
         self._fixed_at = {p: i for i, p in enumerate(self._fixed)}
