@@ -14,6 +14,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import redis
@@ -43,12 +44,30 @@ def connect(url: str, *, field: str = "store", socket_timeout_s: float = SOCKET_
     ``client_name`` names every connection of the client (``CLIENT LIST`` shows it)."""
     if not is_redis_url(url):
         raise BadMessage(field, f"{url!r} is not a Redis URL (redis://HOST:PORT/DB)")
+    named: dict[str, Any] = {} if client_name is None else {
+        "redis_connect_func": _naming(client_name)}
     try:
         return redis.Redis.from_url(url, socket_timeout=socket_timeout_s,
                                     socket_connect_timeout=CONNECT_TIMEOUT_S,
-                                    health_check_interval=30, client_name=client_name)
+                                    health_check_interval=30, **named)
     except ValueError as exc:
         raise BadMessage(field, f"{url!r} is not a usable Redis URL: {exc}") from exc
+
+
+def _naming(name: str) -> Callable[[Any], None]:
+    """A connect hook naming each new connection ``name`` (``CLIENT SETNAME``) where Redis
+    lets it: a user whose ACL leaves out the CLIENT commands still connects, only unnamed
+    (redis-py's own ``client_name`` would refuse the connection)."""
+
+    def on_connect(connection: Any) -> None:
+        connection.on_connect()
+        try:
+            connection.send_command("CLIENT", "SETNAME", name)
+            connection.read_response()
+        except redis.ResponseError:
+            logger.debug("Redis refused CLIENT SETNAME %s; the connection stays unnamed", name)
+
+    return on_connect
 
 
 @contextlib.contextmanager

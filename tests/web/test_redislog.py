@@ -361,3 +361,26 @@ def test_stop_waiting_ends_a_blocked_read_at_once_and_later_waits_only_look(
         for s in (store, writer):
             s.close()
         watcher.close()
+
+
+def test_a_redis_user_without_the_client_commands_still_uses_the_log(
+        redis_server: RedisServer, redis_url: str) -> None:
+    """The store names its connections (for ``stop_waiting``) only where Redis lets it: an ACL
+    user without the CLIENT commands appends, reads and stops as before, only unwoken."""
+    admin = redis.Redis.from_url(redis_url)
+    admin.execute_command("ACL", "SETUSER", "noclient", "on", ">pw", "~*", "&*", "+@all",
+                          "-client")
+    db = redis_url.rsplit("/", 1)[1]
+    try:
+        store = RedisEventStore(f"redis://noclient:pw@127.0.0.1:{redis_server.port}/{db}")
+        try:
+            store.append([unit(1)], expected_last_seq=0)
+            assert [e.seq for e in store.read(0)] == [1]
+            assert store.wait_events(0, 0.0)[0] == 1
+            store.stop_waiting()  # no CLIENT LIST for this user: nothing to wake, no error
+            assert store.wait_events(1, 60.0) == (1, [])  # one look once waits are stopped
+        finally:
+            store.close()
+    finally:
+        admin.execute_command("ACL", "DELUSER", "noclient")
+        admin.close()
