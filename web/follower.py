@@ -35,7 +35,7 @@ class TailingStore(Protocol):
     def wait_events(self, after_seq: int, timeout_s: float) -> tuple[int, list[Envelope]]: ...
 
     def stop_waiting(self) -> None:
-        """End a blocked :meth:`wait_events` now, and later ones after one look (closing)."""
+        """End the :meth:`wait_events` under way now (the follower stops)."""
 
 
 class Follower:

@@ -111,7 +111,7 @@ def listen(client: redis.Redis, channel: str, stop: threading.Event, *, what: st
     ``on_lost`` when the connection is lost. ``what`` names the feed in the log. A message on
     the private channel ``woken_by`` (see :func:`wake`) only makes it look at ``stop`` now:
     a stopping service need not wait out the poll (``poll_s``, the longest wait between two
-    looks at ``stop``)."""
+    looks at ``stop``); a user whose ACL does not allow that channel follows without it."""
     wanted = channel.encode()
     while not stop.is_set():
         pubsub = client.pubsub(ignore_subscribe_messages=True)
@@ -125,6 +125,12 @@ def listen(client: redis.Redis, channel: str, stop: threading.Event, *, what: st
                         and message.get("channel") == wanted):
                     on_message(message["data"])
         except (redis.RedisError, OSError) as exc:
+            if woken_by is not None and isinstance(exc, redis.exceptions.NoPermissionError):
+                # an ACL that names the channels a user may use: follow without a wake channel
+                # (a stop then waits for the poll), subscribing again at once
+                logger.info("following %s without its wake channel: %s", what, exc)
+                woken_by = None
+                continue
             if on_lost is not None:
                 on_lost()
             logger.warning("following %s: %s; retrying", what, type(exc).__name__)

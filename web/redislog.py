@@ -161,7 +161,7 @@ class RedisEventStore:
         # Named per store, so stop_waiting can find the connection blocked in XREAD.
         self._client_name = f"mae-log-{secrets.token_hex(6)}"
         self._redis = connect(url, client_name=self._client_name)
-        self._waits_stopped = False
+        self._stops = 0  # bumped by stop_waiting: the waits begun before it end
         # One quick retry mends a pooled connection Redis dropped (after a restart); more,
         # with backoff, would only delay the 503 a client should get from a Redis that is down
         self._redis.set_retry(Retry(NoBackoff(), 1))
@@ -218,8 +218,9 @@ class RedisEventStore:
         :data:`PAGE`; none of this store's own appends), so a follower applies them without
         reading them again: one round trip per wake-up."""
         deadline = time.monotonic() + max(0.0, timeout_s)
+        stops = self._stops
         while True:
-            left = 0.0 if self._waits_stopped else deadline - time.monotonic()
+            left = 0.0 if self._stops != stops else deadline - time.monotonic()
             block_ms = int(min(left, _BLOCK_S) * 1000)
             if block_ms <= 0:  # BLOCK 0 would wait for ever: look once instead
                 found = self._range(f"({after_seq}-0", "+", PAGE)
@@ -236,11 +237,12 @@ class RedisEventStore:
                 return self._stored_end(), []
 
     def stop_waiting(self) -> None:
-        """End a :meth:`wait_events` blocked in another thread now, and every later one after a
-        single look (the store is about to close): ``CLIENT UNBLOCK`` of this store's
-        connections, so a stopping follower need not wait out its XREAD. Redis failing here
-        only leaves the wait to its timeout."""
-        self._waits_stopped = True
+        """End the :meth:`wait_events` under way in other threads after one more look, at once
+        for one blocked in XREAD: ``CLIENT UNBLOCK`` of this store's own (named) connections,
+        so a stopping follower need not wait out its read. Where Redis refuses CLIENT LIST or
+        UNBLOCK (an ACL without them), or a read is not yet blocked, that wait ends at its next
+        block's end instead (at most ``timeout_s``, 4 s); later waits are not affected."""
+        self._stops += 1
         with contextlib.suppress(redis.RedisError, OSError):
             clients: Any = self._redis.client_list()
             for client in clients:

@@ -310,9 +310,12 @@ def test_a_cancelled_follower_wakes_its_blocked_read_instead_of_waiting_it_out(
         watcher = redis.Redis.from_url(redis_url)
         try:
             for _ in range(1000):
-                if any(c.get("cmd") == "xread" for c in watcher.client_list()):
+                if any(c.get("name") == store._client_name and "b" in c.get("flags", "")
+                       for c in watcher.client_list()):
                     break
                 await asyncio.sleep(0.01)
+            else:
+                raise AssertionError("the follower never blocked in XREAD")
             follower.cancel()
             done, _ = await asyncio.wait({follower}, timeout=10)
             assert done, "the follower waited out its blocked read"
