@@ -22,6 +22,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import venv
 from pathlib import Path
 
@@ -185,22 +186,23 @@ def main(argv: list[str]) -> int:
         # numba's kernels compile (about a minute of one core on a fresh checkout) in a
         # process of their own while the programs install, the linters run and the first
         # tests (none of which route) begin: the second core's work, not the suite's
-        kernels = subprocess.Popen([str(BIN / "python"), "-m", "routing.kernels"], cwd=ROOT,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        try:
-            os.environ.update(ensure_test_programs())
-            _run(BIN / "ruff", "check", ".")
-            _run(BIN / "mypy")
-            _run(BIN / "python", "-m", "pytest", *rest)
-        except BaseException:
-            kernels.kill()
-            raise
-        finally:
-            _, err = kernels.communicate()
-            if kernels.returncode:  # the tests compiled what they needed themselves
-                last = err.decode(errors="replace").strip().splitlines()[-1:]
-                print(f"dev.py: compiling the kernels ahead failed: {' '.join(last)}",
-                      file=sys.stderr)
+        with tempfile.TemporaryFile() as err:
+            kernels = subprocess.Popen([str(BIN / "python"), "-m", "routing.kernels"],
+                                       cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err)
+            try:
+                os.environ.update(ensure_test_programs())
+                _run(BIN / "ruff", "check", ".")
+                _run(BIN / "mypy")
+                _run(BIN / "python", "-m", "pytest", *rest)
+            finally:
+                if kernels.poll() is None:  # a short run need not wait: the next one goes on
+                    kernels.kill()
+                    kernels.wait()
+                elif kernels.returncode:  # the tests compiled what they needed themselves
+                    err.seek(0)
+                    last = err.read().decode(errors="replace").strip().splitlines()[-1:]
+                    print(f"dev.py: compiling the kernels ahead failed: {' '.join(last)}",
+                          file=sys.stderr)
     except SetupError as exc:
         print(f"dev.py: {exc}", file=sys.stderr)
         return 1
