@@ -228,3 +228,46 @@ def test_a_single_sqlite_instance_plans_and_planning_off_is_reported(tmp_path: P
                 time.sleep(0.05)
         finally:
             server.stop()
+
+
+#: The Redis rights README.md ("What the Redis user needs") asks for, without and with the
+#: optional ones that let a stopping instance wake its own blocking reads.
+ACL_NEEDED = ["~mae:*", "resetchannels", "&mae:positions", "&mae:revocations", "+@all",
+              "-@dangerous"]
+ACL_WAKE = ["&mae:*:wake:*", "+client|setname", "+client|list", "+client|unblock"]
+
+
+@pytest.mark.parametrize("rights", [ACL_NEEDED, ACL_NEEDED + ACL_WAKE], ids=["needed", "wake"])
+def test_a_service_runs_with_the_redis_rights_the_readme_names(
+        tmp_path: Path, redis_server: Any, redis_url: str, rights: list[str]) -> None:
+    import redis
+
+    admin = redis.Redis.from_url(redis_url)
+    admin.execute_command("ACL", "SETUSER", "maesvc", "on", ">pw", *rights)
+    db_index = redis_url.rsplit("/", 1)[1]
+    store = f"redis://maesvc:pw@127.0.0.1:{redis_server.port}/{db_index}"
+    db = tmp_path / "acl.sqlite3"
+    try:
+        principals = open_principals(db, store)
+        try:
+            _, police = principals.create(name="police", role="agency", agency="police")
+            _, admin_token = principals.create(name="admin", role="admin")
+            crew, _ = principals.create(name="crew", role="crew", unit_id="MAE-PITEA")
+        finally:
+            principals.close()
+        srv = thread_server(db, {"police": police, "admin": admin_token}, demo_units=True,
+                            store=store)
+        try:
+            with srv.http("police") as c:
+                r = c.post("/api/alarms", json={"reference": "P-1", "priority": 1,
+                                                "category": "suicide_risk",
+                                                "location": {"lat": 65.584, "lon": 22.154}})
+                assert r.status_code == 201, r.text
+                assert c.get("/api/health").json()["storage"] == []
+            with srv.http("admin") as c:
+                assert c.delete(f"/api/admin/tokens/{crew.principal_id}").status_code == 200
+        finally:
+            srv.stop()
+    finally:
+        admin.execute_command("ACL", "DELUSER", "maesvc")
+        admin.close()
