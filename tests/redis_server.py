@@ -15,9 +15,11 @@ import subprocess
 import time
 from pathlib import Path
 
+import redis
+
 from web.cluster import redis_answers
 
-__all__ = ["RedisServer", "free_port"]
+__all__ = ["RedisServer", "acl_user", "drop_acl_user", "free_port"]
 
 
 def free_port() -> int:
@@ -75,3 +77,12 @@ class RedisServer:
                 self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+def acl_user(client: redis.Redis, name: str, *rules: str) -> None:
+    """``ACL SETUSER name *rules`` on the server of ``client`` (a user with just these rights)."""
+    client.execute_command("ACL", "SETUSER", name, *rules)  # type: ignore[no-untyped-call]
+
+
+def drop_acl_user(client: redis.Redis, name: str) -> None:
+    client.execute_command("ACL", "DELUSER", name)  # type: ignore[no-untyped-call]

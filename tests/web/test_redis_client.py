@@ -8,8 +8,28 @@ import time
 
 import redis
 
-from tests.redis_server import RedisServer
+from tests.redis_server import RedisServer, acl_user, drop_acl_user
 from web.redis_client import connect, listen, wake, wake_channel
+
+
+class Listener:
+    """``listen`` on ``channel`` in a thread: what it delivered, and an event set on each."""
+
+    def __init__(self, client: redis.Redis, channel: str, *, woken_by: str, poll_s: float
+                 ) -> None:
+        self.stop, self.subscribed, self.heard = (threading.Event(), threading.Event(),
+                                                  threading.Event())
+        self.got: list[bytes] = []
+        self.thread = threading.Thread(
+            target=listen, daemon=True, args=(client, channel, self.stop),
+            kwargs={"what": "test", "on_message": self._deliver,
+                    "on_subscribed": self.subscribed.set, "woken_by": woken_by,
+                    "poll_s": poll_s})
+        self.thread.start()
+
+    def _deliver(self, data: bytes) -> None:
+        self.got.append(data)
+        self.heard.set()
 
 
 def test_a_woken_listener_stops_at_once_and_its_wake_channel_delivers_nothing(
@@ -19,33 +39,21 @@ def test_a_woken_listener_stops_at_once_and_its_wake_channel_delivers_nothing(
     channel = "mae:test-feed"
     private = wake_channel(channel)
     assert private != wake_channel(channel)  # one per listener: instances never wake each other
-    stop, subscribed = threading.Event(), threading.Event()
-    got: list[bytes] = []
-    heard = threading.Event()
-
-    def on_message(data: bytes) -> None:
-        got.append(data)
-        heard.set()
-
     # a poll far longer than the joins below: only the wake-up can end the wait in time
-    thread = threading.Thread(target=listen, daemon=True, args=(client, channel, stop),
-                              kwargs={"what": "test", "on_message": on_message,
-                                      "on_subscribed": subscribed.set, "woken_by": private,
-                                      "poll_s": 120.0})
-    thread.start()
+    listener = Listener(client, channel, woken_by=private, poll_s=120.0)
     try:
-        assert subscribed.wait(10)
+        assert listener.subscribed.wait(10)
         other.publish(private, b"not a message")
         other.publish(channel, b"one")
-        assert heard.wait(10)
-        assert got == [b"one"]  # the wake channel's message was not delivered
-        assert thread.is_alive()  # and a wake-up without a stop does not end the listener
-        stop.set()
+        assert listener.heard.wait(10)
+        assert listener.got == [b"one"]  # the wake channel's message was not delivered
+        assert listener.thread.is_alive()  # a wake-up without a stop does not end it
+        listener.stop.set()
         wake(client, private)
-        thread.join(timeout=10)
-        assert not thread.is_alive(), "the listener waited out its poll"
+        listener.thread.join(timeout=10)
+        assert not listener.thread.is_alive(), "the listener waited out its poll"
     finally:
-        stop.set()
+        listener.stop.set()
         wake(client, private)
         client.close()
         other.close()
@@ -57,36 +65,25 @@ def test_a_user_allowed_only_the_feed_s_channel_follows_it_without_a_wake_channe
     the private wake channel: the listener follows the feed without it, stopping at its poll."""
     admin = redis.Redis.from_url(redis_url)
     channel = "mae:test-feed"
-    admin.execute_command("ACL", "SETUSER", "feedonly", "on", ">pw", "~*", "resetchannels",
+    acl_user(admin, "feedonly", "on", ">pw", "~*", "resetchannels",
                           f"&{channel}", "+@all")
     db = redis_url.rsplit("/", 1)[1]
     client = connect(f"redis://feedonly:pw@127.0.0.1:{redis_server.port}/{db}")
     private = wake_channel(channel)
-    stop = threading.Event()
-    got: list[bytes] = []
-    heard = threading.Event()
-
-    def on_message(data: bytes) -> None:
-        got.append(data)
-        heard.set()
-
-    thread = threading.Thread(target=listen, daemon=True, args=(client, channel, stop),
-                              kwargs={"what": "test", "on_message": on_message,
-                                      "woken_by": private, "poll_s": 0.2})
-    thread.start()
+    listener = Listener(client, channel, woken_by=private, poll_s=0.2)
     try:
         deadline = time.monotonic() + 10
-        while not heard.is_set():  # until subscribed: publish again and again
+        while not listener.heard.is_set():  # until subscribed: publish again and again
             assert time.monotonic() < deadline, "the feed's messages never arrived"
             admin.publish(channel, b"one")
-            heard.wait(0.05)
-        stop.set()
+            listener.heard.wait(0.05)
+        listener.stop.set()
         wake(client, private)  # refused for this user: no error, the poll ends the wait
-        thread.join(timeout=10)
-        assert not thread.is_alive()
-        assert set(got) == {b"one"}
+        listener.thread.join(timeout=10)
+        assert not listener.thread.is_alive()
+        assert set(listener.got) == {b"one"}
     finally:
-        stop.set()
+        listener.stop.set()
         client.close()
-        admin.execute_command("ACL", "DELUSER", "feedonly")
+        drop_acl_user(admin, "feedonly")
         admin.close()

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.redis_server import RedisServer, free_port
+from dispatch.events import Envelope
+from tests.redis_server import RedisServer, acl_user, drop_acl_user, free_port
 from tests.web.test_eventstore import ROOT, alarm_event, unit
 from web.eventstore import OpRecord, StorageUnavailable, StoreConflict
 from web.redislog import PAGE, RedisEventStore
@@ -342,7 +343,7 @@ def test_stop_waiting_ends_a_blocked_read_at_once_and_later_waits_block_again(
     store, writer = RedisEventStore(redis_url), RedisEventStore(redis_url)
     writer.append([unit(1)], expected_last_seq=0)
     watcher = redis.Redis.from_url(redis_url)
-    result: list[tuple[int, list[object]]] = []
+    result: list[tuple[int, list[Envelope]]] = []
 
     def wait() -> threading.Thread:
         thread = threading.Thread(target=lambda: result.append(store.wait_events(1, 120.0)),
@@ -373,7 +374,7 @@ def test_a_redis_user_without_the_client_commands_still_uses_the_log(
     """The store names its connections (for ``stop_waiting``) only where Redis lets it: an ACL
     user without the CLIENT commands appends, reads and stops as before, only unwoken."""
     admin = redis.Redis.from_url(redis_url)
-    admin.execute_command("ACL", "SETUSER", "noclient", "on", ">pw", "~*", "&*", "+@all",
+    acl_user(admin, "noclient", "on", ">pw", "~*", "&*", "+@all",
                           "-client")
     db = redis_url.rsplit("/", 1)[1]
     try:
@@ -387,5 +388,5 @@ def test_a_redis_user_without_the_client_commands_still_uses_the_log(
         finally:
             store.close()
     finally:
-        admin.execute_command("ACL", "DELUSER", "noclient")
+        drop_acl_user(admin, "noclient")
         admin.close()

@@ -20,6 +20,7 @@ from websockets.exceptions import ConnectionClosed
 
 from dispatch.events import DayPlanned, Envelope
 from dispatch.model import Location
+from tests.redis_server import acl_user, drop_acl_user
 from tests.web.conftest import (
     ROOT,
     ManualClock,
@@ -243,7 +244,7 @@ def test_a_service_runs_with_the_redis_rights_the_readme_names(
     import redis
 
     admin = redis.Redis.from_url(redis_url)
-    admin.execute_command("ACL", "SETUSER", "maesvc", "on", ">pw", *rights)
+    acl_user(admin, "maesvc", "on", ">pw", *rights)
     db_index = redis_url.rsplit("/", 1)[1]
     store = f"redis://maesvc:pw@127.0.0.1:{redis_server.port}/{db_index}"
     db = tmp_path / "acl.sqlite3"
@@ -269,5 +270,5 @@ def test_a_service_runs_with_the_redis_rights_the_readme_names(
         finally:
             srv.stop()
     finally:
-        admin.execute_command("ACL", "DELUSER", "maesvc")
+        drop_acl_user(admin, "maesvc")
         admin.close()
