@@ -2,7 +2,7 @@
 
 numba compiles a kernel on its first call and keeps the machine code in
 ``routing/__pycache__`` (``cache=True``): on a fresh checkout the contraction hierarchy's and
-the visit search's kernels take about half a minute of one core to compile, after that they
+the visit search's kernels take about a minute of one core to compile, after that they
 load in a moment. :func:`compile_kernels` calls each of them once on a tiny road network and a
 two-visit plan, so ``dev.py test`` can compile them in a process of its own while the linters
 run, instead of the first tests that route paying for it one after another.

@@ -245,8 +245,8 @@ class RedisEventStore:
         self._stops += 1
         with contextlib.suppress(redis.RedisError, OSError):
             clients: Any = self._redis.client_list()
-            for client in clients:
-                if client.get("name") == self._client_name:
+            for client in clients:  # only those blocked now ('b'): one UNBLOCK each
+                if client.get("name") == self._client_name and "b" in client.get("flags", ""):
                     self._redis.client_unblock(int(client["id"]))
 
     def find_op(self, scope: str, op: str) -> OpRecord | None:
