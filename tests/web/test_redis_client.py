@@ -65,8 +65,7 @@ def test_a_user_allowed_only_the_feed_s_channel_follows_it_without_a_wake_channe
     the private wake channel: the listener follows the feed without it, stopping at its poll."""
     admin = redis.Redis.from_url(redis_url)
     channel = "mae:test-feed"
-    acl_user(admin, "feedonly", "on", ">pw", "~*", "resetchannels",
-                          f"&{channel}", "+@all")
+    acl_user(admin, "feedonly", "on", ">pw", "~*", "resetchannels", f"&{channel}", "+@all")
     db = redis_url.rsplit("/", 1)[1]
     client = connect(f"redis://feedonly:pw@127.0.0.1:{redis_server.port}/{db}")
     private = wake_channel(channel)

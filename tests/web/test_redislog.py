@@ -374,8 +374,7 @@ def test_a_redis_user_without_the_client_commands_still_uses_the_log(
     """The store names its connections (for ``stop_waiting``) only where Redis lets it: an ACL
     user without the CLIENT commands appends, reads and stops as before, only unwoken."""
     admin = redis.Redis.from_url(redis_url)
-    acl_user(admin, "noclient", "on", ">pw", "~*", "&*", "+@all",
-                          "-client")
+    acl_user(admin, "noclient", "on", ">pw", "~*", "&*", "+@all", "-client")
     db = redis_url.rsplit("/", 1)[1]
     try:
         store = RedisEventStore(f"redis://noclient:pw@127.0.0.1:{redis_server.port}/{db}")

@@ -20,7 +20,7 @@ from websockets.exceptions import ConnectionClosed
 
 from dispatch.events import DayPlanned, Envelope
 from dispatch.model import Location
-from tests.redis_server import acl_user, drop_acl_user
+from tests.redis_server import RedisServer, acl_user, drop_acl_user
 from tests.web.conftest import (
     ROOT,
     ManualClock,
@@ -240,7 +240,7 @@ ACL_WAKE = ["&mae:*:wake:*", "+client|setname", "+client|list", "+client|unblock
 
 @pytest.mark.parametrize("rights", [ACL_NEEDED, ACL_NEEDED + ACL_WAKE], ids=["needed", "wake"])
 def test_a_service_runs_with_the_redis_rights_the_readme_names(
-        tmp_path: Path, redis_server: Any, redis_url: str, rights: list[str]) -> None:
+        tmp_path: Path, redis_server: RedisServer, redis_url: str, rights: list[str]) -> None:
     import redis
 
     admin = redis.Redis.from_url(redis_url)
