@@ -12,8 +12,8 @@ write), so forking costs the recent changes, not the thousands of ids a surge le
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Mapping, MutableSet
-from typing import Any, Protocol
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping, MutableSet
+from typing import Any, Protocol, TypeVar
 
 from dispatch.cowdict import CowDict
 
@@ -50,6 +50,8 @@ CELL_DEG = 0.01  # about 1.1 km north-south; less east-west away from the equato
 MAX_CELLS = 64  # a search box over more cells than this is answered with a plain scan
 
 Cell = tuple[int, int]
+K = TypeVar("K")
+V = TypeVar("V")
 _ABSENT: Any = object()
 
 
@@ -63,11 +65,13 @@ class OpenCallouts(MutableSet[str]):
     A set of ids to its readers; kept in two :class:`~dispatch.cowdict.CowDict` (id -> its
     cell, or None for an id added without a place; cell -> the ids filed there), so a copy
     costs the recent changes, not the thousands of ids a surge leaves open. The cells' sets
-    are shared with copies until one side changes one (copy on write)."""
+    are shared with copies until one side changes one (copy on write). With ``shared=False``
+    the two maps are plain dicts, quicker to read and write, for a state that is never
+    forked (a copy of it then copies every id once)."""
 
-    def __init__(self, ids: Iterable[str] = ()) -> None:
-        self._cell_of: CowDict[str, Cell | None] = CowDict()
-        self._cells: CowDict[Cell, set[str]] = CowDict()
+    def __init__(self, ids: Iterable[str] = (), *, shared: bool = True) -> None:
+        self._cell_of: MutableMapping[str, Cell | None] = CowDict() if shared else {}
+        self._cells: MutableMapping[Cell, set[str]] = CowDict() if shared else {}
         self._own: set[Cell] = set()  # cells whose set this copy may change in place
         self._unfiled = 0  # ids without a place: found only by a scan (see near)
         for callout_id in ids:
@@ -161,8 +165,8 @@ class OpenCallouts(MutableSet[str]):
         """A copy that shares the ids and cells with this one until either changes them:
         it costs the changes since the maps' last merge, not the number of ids."""
         twin = OpenCallouts.__new__(OpenCallouts)
-        twin._cell_of = self._cell_of.fork()
-        twin._cells = self._cells.fork()
+        twin._cell_of = _forked(self._cell_of)
+        twin._cells = _forked(self._cells)
         twin._own = set()
         twin._unfiled = self._unfiled
         self._own = set()
@@ -185,3 +189,9 @@ class OpenCallouts(MutableSet[str]):
         if not ids:
             del self._cells[cell]
             self._own.discard(cell)
+
+
+def _forked(m: MutableMapping[K, V]) -> MutableMapping[K, V]:
+    """A copy of ``m`` that changes to either side do not reach: a CowDict's fork, else a
+    CowDict over a copy of the plain dict (so that copy forks cheaply from then on)."""
+    return m.fork() if isinstance(m, CowDict) else CowDict(m)

@@ -102,7 +102,7 @@ class StatsFold:
     """A dispatch state plus the times the statistics need, fed event by event."""
 
     def __init__(self) -> None:
-        self.state = DispatchState()
+        self.state = DispatchState.unshared()
         self._assigned: dict[str, datetime] = {}
         self._arrived: dict[str, Arrival] = {}
         self._closed: dict[str, datetime] = {}

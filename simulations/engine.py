@@ -206,7 +206,7 @@ class _Sim:
         self.graph = graph
         self.seed = seed
         self.clock = SimulatedClock(run_start(scenario))
-        self.state = DispatchState()
+        self.state = DispatchState.unshared()
         self.log: list[Envelope] | None = [] if keep_log else None
         self.n_events = 0
         self.roads = roads if roads is not None else travel_source(graph, scenario.roads)

@@ -46,10 +46,11 @@ def inside(model: dict[str, Callout], lat: float, lon: float, d: float) -> set[s
 
 @settings(max_examples=200, deadline=None)
 @given(steps, steps, steps, st.integers(-8, 8), st.integers(-8, 8),
-       st.sampled_from([0.001, 0.004, 0.02]))
+       st.sampled_from([0.001, 0.004, 0.02]), st.booleans())
 def test_near_finds_every_open_callout_in_a_box_and_copies_are_independent(
-        first, then, after, y, x, d):
-    index, model = OpenCallouts(), {}
+        first, then, after, y, x, d, shared):
+    """Both kinds: the forked state's (CowDict maps) and the unshared one's (plain dicts)."""
+    index, model = OpenCallouts(shared=shared), {}
     play(index, model, first)
     assert index == {k for k, c in model.items() if c.status.is_open}
     twin, twin_model = index.copy(), dict(model)

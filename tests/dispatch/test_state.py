@@ -134,8 +134,8 @@ def draw_command(data: st.DataObject, state: DispatchState) -> Command:
     return Tick()
 
 
-def _setup() -> tuple[DispatchState, list[Envelope]]:
-    state = DispatchState()
+def _setup(state: DispatchState | None = None) -> tuple[DispatchState, list[Envelope]]:
+    state = DispatchState() if state is None else state
     log: list[Envelope] = []
     for i, unit_id in enumerate(UNITS):
         run(state, log, RegisterUnit(unit_id, f"MAE {unit_id}", "base", SPOTS[i]), T0)
@@ -241,6 +241,36 @@ def test_a_fork_changes_apart_from_its_state_and_replays_onto_it(data: st.DataOb
     for env in log:
         state.apply(env)
     assert state.snapshot() == fork.snapshot() and state.open_ids == fork.open_ids
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.data())
+def test_an_unshared_state_decides_and_folds_as_a_state_does_and_forks_apart(
+        data: st.DataObject) -> None:
+    """The simulator's and the statistics' state (plain dicts, never forked): the same
+    commands are accepted or refused alike and log the same events, the states agree (the open
+    index too), and a fork of it, changed, leaves it untouched and replays onto it."""
+    state, log = _setup()
+    plain, plain_log = _setup(DispatchState.unshared())
+    assert all(type(getattr(plain, name)) is dict
+               for name in ("units", "callouts", "alarms", "alarm_callout"))
+    now = T0
+    for _ in range(data.draw(st.integers(0, 120))):
+        command = draw_command(data, state)
+        now += timedelta(seconds=data.draw(st.integers(0, 120)))
+        assert run(state, log, command, now) == run(plain, plain_log, command, now)
+    assert plain_log == log
+    assert plain.snapshot() == state.snapshot() and plain.open_ids == state.open_ids
+    before = plain.snapshot()
+    fork, fork_log = plain.fork(), []
+    for _ in range(data.draw(st.integers(0, 60))):
+        now += timedelta(seconds=data.draw(st.integers(0, 120)))
+        run(fork, fork_log, draw_command(data, fork), now)
+    assert plain.snapshot() == before
+    assert plain.open_ids == {c for c, v in plain.callouts.items() if v.status.is_open}
+    for env in fork_log:
+        plain.apply(env)
+    assert plain.snapshot() == fork.snapshot() and plain.open_ids == fork.open_ids
 
 
 def test_a_fork_copies_every_container_field_of_the_state() -> None:
