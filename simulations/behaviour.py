@@ -187,6 +187,14 @@ class CrewModel:
             raise SimulationError("a crew model with jitter needs a random generator")
         return float(seconds * rng.uniform(1.0 - self.jitter, 1.0 + self.jitter))
 
+    @property
+    def drives_off_at_once(self) -> bool:
+        """Whether the crew takes no time to acknowledge nor to turn out: it then reports
+        EN_ROUTE as the job comes, which acknowledges the assignment too (the core's rule:
+        the same two events as an acknowledgement followed by the report), so it sends that
+        one report instead of two."""
+        return not self.jitter and self.service.ack_s == 0 and self.service.turnout_min == 0
+
     def wait_s(self, phase: Phase, chance: Chance | None = None,
                rng: np.random.Generator | None = None, *, rolling: bool = False,
                ack_left_s: float | None = None) -> float:

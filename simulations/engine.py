@@ -477,7 +477,10 @@ class _Sim:
         job.handled_by = "mae"
         self.do(Assign(job.callout_id, choice.unit_id,
                        eta_s=self.reach_extra_s + choice.travel_s), actor="dispatcher")
-        self.push(self.now_s + self.model.wait_s(Phase.ACKNOWLEDGE), "ack", choice.unit_id)
+        if self.model.drives_off_at_once:
+            self.push(self.now_s, "depart", choice.unit_id)
+        else:
+            self.push(self.now_s + self.model.wait_s(Phase.ACKNOWLEDGE), "ack", choice.unit_id)
         if self.followups is not None:
             self.followups.unit_taken(choice.unit_id)
         return True

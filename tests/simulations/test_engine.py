@@ -179,6 +179,31 @@ def test_log_positions_logs_the_same_positions_as_events(graph) -> None:  # type
     assert (positions[0].position.lat, positions[0].position.lon) == NODES["Gamma"]
 
 
+def test_a_crew_that_drives_off_at_once_logs_what_acknowledging_first_logs(  # type: ignore[no-untyped-def]
+        graph, monkeypatch) -> None:
+    """With no acknowledge or turnout time the crew's EN_ROUTE is its acknowledgement (one
+    report, the core adds the acknowledgement): the same records and the same log, event for
+    event, as a crew that acknowledges and then reports EN_ROUTE at the same instant."""
+    from simulations.behaviour import CrewModel
+
+    sc = scenario_from_dict(tiny_scenario(service={"ack_s": 0, "turnout_min": 0}), graph=graph)
+    demand = [alarm("A1", "Gamma", 600), alarm("A2", "Beta", 620),
+              alarm("A3", "Gamma", 900, outcome=OutcomeKind.TRANSPORTED_MAE)]
+    assert CrewModel(sc.service).drives_off_at_once
+    at_once = simulate(sc, graph=graph, keep_log=True, demand=demand)
+    monkeypatch.setattr(CrewModel, "drives_off_at_once", property(lambda self: False))
+    two_steps = simulate(sc, graph=graph, keep_log=True, demand=demand)
+    assert at_once.log is not None and at_once.log == two_steps.log
+    assert at_once.records == two_steps.records and at_once.events == two_steps.events
+    acks = [i for i, e in enumerate(at_once.log) if type(e.event).__name__ ==
+            "AssignmentAcknowledged"]
+    assert len(acks) == 3
+    for i in acks:  # each followed by the crew's EN_ROUTE at the same instant
+        nxt = at_once.log[i + 1].event
+        assert isinstance(nxt, UnitStatusChanged) and nxt.status is UnitStatus.EN_ROUTE
+        assert nxt.at == at_once.log[i].event.at
+
+
 def test_shifts_join_when_back_to_back(graph) -> None:  # type: ignore[no-untyped-def]
     sc = scenario_from_dict(tiny_scenario(), graph=graph)
     assert shift_intervals(sc, sc.units[0]) == [(0.0, 3 * 86400.0)]
