@@ -189,11 +189,14 @@ class CrewModel:
 
     @property
     def drives_off_at_once(self) -> bool:
-        """Whether the crew takes no time to acknowledge nor to turn out: it then reports
-        EN_ROUTE as the job comes, which acknowledges the assignment too (the core's rule:
-        the same two events as an acknowledgement followed by the report), so it sends that
-        one report instead of two."""
-        return not self.jitter and self.service.ack_s == 0 and self.service.turnout_min == 0
+        """Whether the crew takes no time to acknowledge nor to turn out (however the job
+        reaches it): it then reports EN_ROUTE as the job comes, which acknowledges the
+        assignment too (the core's rule: the job's acknowledgement and EN_ROUTE, at the same
+        instant, as two reports would log them), so it sends that one report instead of two.
+        Jobs given at one instant to several such crews then log each crew's pair together,
+        not every acknowledgement first."""
+        return (not self.jitter and not self.rolling_turnout_s and self.service.ack_s == 0
+                and self.service.turnout_min == 0)
 
     def wait_s(self, phase: Phase, chance: Chance | None = None,
                rng: np.random.Generator | None = None, *, rolling: bool = False,

@@ -229,10 +229,12 @@ def test_something_that_is_not_a_core_event_is_refused() -> None:
 def test_a_fork_changes_apart_from_its_state_and_replays_onto_it(
         unshared: bool, data: st.DataObject) -> None:
     """What a group commit relies on: commands decided and applied on ``fork()`` leave the
-    original untouched, and the same events applied to the original give the fork's state;
-    so too for a fork of an unshared state (plain dicts: the fork copies them once)."""
+    original untouched, and the same events applied to the original give the fork's state,
+    while a second fork taken before does not change with the original; so too for forks of
+    an unshared state (plain dicts: a fork copies them once)."""
     state, _ = _setup(DispatchState.unshared() if unshared else None)
     before = state.snapshot()
+    bystander = state.fork()
     fork = state.fork()
     log: list[Envelope] = []
     now = T0
@@ -244,6 +246,8 @@ def test_a_fork_changes_apart_from_its_state_and_replays_onto_it(
     for env in log:
         state.apply(env)
     assert state.snapshot() == fork.snapshot() and state.open_ids == fork.open_ids
+    assert bystander.snapshot() == before
+    assert bystander.open_ids == {c for c, v in bystander.callouts.items() if v.status.is_open}
 
 
 @settings(max_examples=100, deadline=None)

@@ -341,13 +341,19 @@ def test_a_crew_whose_shift_ends_during_a_visit_still_finishes_it() -> None:
     assert visit_act(state, "U1", h(19.3), there) is None  # off duty: nothing more
 
 
-@pytest.mark.parametrize(("ack_s", "turnout_min", "jitter", "at_once"), [
-    (0.0, 0.0, 0.0, True), (30.0, 0.0, 0.0, False), (0.0, 5.0, 0.0, False),
-    (0.0, 0.0, 0.5, False),
+@pytest.mark.parametrize(("ack_s", "turnout_min", "jitter", "rolling_s", "at_once"), [
+    (0.0, 0.0, 0.0, None, True), (30.0, 0.0, 0.0, None, False), (0.0, 5.0, 0.0, None, False),
+    (0.0, 0.0, 0.5, None, False), (0.0, 0.0, 0.0, 15.0, False),
 ])
 def test_only_a_crew_with_no_acknowledge_nor_turnout_time_drives_off_at_once(
-        ack_s: float, turnout_min: float, jitter: float, at_once: bool) -> None:
-    """A crew that takes any time to acknowledge or turn out (or whose times vary, as the
-    live demo's) acknowledges first; only one that takes none sends EN_ROUTE alone."""
-    model = CrewModel(Service(ack_s=ack_s, turnout_min=turnout_min), jitter=jitter)
+        ack_s: float, turnout_min: float, jitter: float, rolling_s: float | None,
+        at_once: bool) -> None:
+    """A crew that takes any time to acknowledge or turn out (on the road too), or whose
+    times vary as the live demo's do, acknowledges first; only one that takes none sends
+    EN_ROUTE alone."""
+    model = CrewModel(Service(ack_s=ack_s, turnout_min=turnout_min), jitter=jitter,
+                      rolling_turnout_s=rolling_s)
     assert model.drives_off_at_once is at_once
+    assert at_once is (model.wait_s(Phase.ACKNOWLEDGE, rng=np.random.default_rng(1)) == 0
+                       and model.wait_s(Phase.TURN_OUT, rng=np.random.default_rng(1),
+                                        rolling=True) == 0 and not jitter)

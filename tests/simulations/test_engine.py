@@ -11,6 +11,7 @@ from dispatch.events import UnitPositionReported, UnitStatusChanged
 from dispatch.model import Agency, Category, OutcomeKind, Priority
 from dispatch.state import DispatchState
 from dispatch.status import CalloutStatus, UnitStatus
+from simulations.behaviour import Phase
 from simulations.demand import DemandAlarm, build_demand
 from simulations.engine import shift_intervals, simulate
 from simulations.scenario import scenario_from_dict
@@ -179,29 +180,70 @@ def test_log_positions_logs_the_same_positions_as_events(graph) -> None:  # type
     assert (positions[0].position.lat, positions[0].position.lon) == NODES["Gamma"]
 
 
+def _drive_off_runs(graph, monkeypatch, units, demand):  # type: ignore[no-untyped-def]
+    """The same run with crews that drive off at once and, the shortcut turned off, with
+    crews that acknowledge and then report EN_ROUTE; and the phases the model was asked
+    to act on in the first."""
+    from simulations.behaviour import CrewModel
+
+    sc = scenario_from_dict(tiny_scenario(service={"ack_s": 0, "turnout_min": 0}, units=units),
+                            graph=graph)
+    assert CrewModel(sc.service).drives_off_at_once
+    phases = []
+    act = CrewModel.act
+
+    def spy(self, phase, *args, **kwargs):  # type: ignore[no-untyped-def]
+        phases.append(phase)
+        return act(self, phase, *args, **kwargs)
+
+    monkeypatch.setattr(CrewModel, "act", spy)
+    at_once = simulate(sc, graph=graph, keep_log=True, demand=demand)
+    seen = list(phases)
+    monkeypatch.setattr(CrewModel, "drives_off_at_once", property(lambda self: False))
+    two_steps = simulate(sc, graph=graph, keep_log=True, demand=demand)
+    assert at_once.log is not None and two_steps.log is not None
+    return at_once, two_steps, seen
+
+
 def test_a_crew_that_drives_off_at_once_logs_what_acknowledging_first_logs(  # type: ignore[no-untyped-def]
         graph, monkeypatch) -> None:
     """With no acknowledge or turnout time the crew's EN_ROUTE is its acknowledgement (one
-    report, the core adds the acknowledgement): the same records and the same log, event for
-    event, as a crew that acknowledges and then reports EN_ROUTE at the same instant."""
-    from simulations.behaviour import CrewModel
-
-    sc = scenario_from_dict(tiny_scenario(service={"ack_s": 0, "turnout_min": 0}), graph=graph)
+    report, the core adds the acknowledgement): the same records and, jobs at different
+    instants, the same log event for event as a crew that acknowledges and then reports
+    EN_ROUTE at the same instant. The model is never asked for an acknowledgement."""
+    units = [{"id": "U1", "base": "alpha",
+              "shifts": [{"start": "00:00", "end": "00:00", "days": "all"}]}]
     demand = [alarm("A1", "Gamma", 600), alarm("A2", "Beta", 620),
               alarm("A3", "Gamma", 900, outcome=OutcomeKind.TRANSPORTED_MAE)]
-    assert CrewModel(sc.service).drives_off_at_once
-    at_once = simulate(sc, graph=graph, keep_log=True, demand=demand)
-    monkeypatch.setattr(CrewModel, "drives_off_at_once", property(lambda self: False))
-    two_steps = simulate(sc, graph=graph, keep_log=True, demand=demand)
-    assert at_once.log is not None and at_once.log == two_steps.log
+    at_once, two_steps, phases = _drive_off_runs(graph, monkeypatch, units, demand)
+    assert Phase.ACKNOWLEDGE not in phases and phases.count(Phase.TURN_OUT) == 3
+    assert at_once.log == two_steps.log
     assert at_once.records == two_steps.records and at_once.events == two_steps.events
-    acks = [i for i, e in enumerate(at_once.log) if type(e.event).__name__ ==
-            "AssignmentAcknowledged"]
-    assert len(acks) == 3
-    for i in acks:  # each followed by the crew's EN_ROUTE at the same instant
-        nxt = at_once.log[i + 1].event
-        assert isinstance(nxt, UnitStatusChanged) and nxt.status is UnitStatus.EN_ROUTE
-        assert nxt.at == at_once.log[i].event.at
+
+
+def test_crews_sent_at_one_instant_log_each_pair_together_with_the_same_events(  # type: ignore[no-untyped-def]
+        graph, monkeypatch) -> None:
+    """Two jobs given at one instant: each crew's acknowledgement is followed by its own
+    EN_ROUTE (the two-step crews acknowledge both first); the same events otherwise and the
+    same records."""
+    units = [{"id": "U", "base": "alpha", "count": 2,
+              "shifts": [{"start": "00:00", "end": "00:00", "days": "all"}]}]
+    demand = [alarm("A1", "Gamma", 600), alarm("A2", "Beta", 600)]
+    at_once, two_steps, _ = _drive_off_runs(graph, monkeypatch, units, demand)
+    assert at_once.records == two_steps.records
+    assert sorted(map(repr, (e.event for e in at_once.log))) == \
+        sorted(map(repr, (e.event for e in two_steps.log)))
+
+    def order(log):  # type: ignore[no-untyped-def]
+        return [(type(e.event).__name__, getattr(e.event, "unit_id", "")) for e in log
+                if type(e.event).__name__ == "AssignmentAcknowledged"
+                or (isinstance(e.event, UnitStatusChanged)
+                and e.event.status is UnitStatus.EN_ROUTE)]
+
+    first, second = sorted({r.unit_id for r in at_once.records})
+    ack, go = "AssignmentAcknowledged", "UnitStatusChanged"
+    assert order(at_once.log) == [(ack, first), (go, first), (ack, second), (go, second)]
+    assert order(two_steps.log) == [(ack, first), (ack, second), (go, first), (go, second)]
 
 
 def test_shifts_join_when_back_to_back(graph) -> None:  # type: ignore[no-untyped-def]
