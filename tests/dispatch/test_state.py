@@ -252,7 +252,7 @@ def test_a_fork_changes_apart_from_its_state_and_replays_onto_it(
 
 @settings(max_examples=100, deadline=None)
 @given(st.data())
-def test_an_unshared_state_decides_and_folds_as_a_state_does_and_forks_apart(
+def test_an_unshared_state_decides_and_folds_as_a_state_does(
         data: st.DataObject) -> None:
     """The simulator's and the statistics' state (plain dicts, never forked): the same
     commands are accepted or refused alike and log the same events, and the states agree (the
