@@ -14,7 +14,7 @@ first unit's shifts) with one car.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -256,7 +256,12 @@ def optimise(
                     f"{np.mean(busy):.2f}); written by mae optimise"
                 ),
             )
-            design = scenario_from_dict(data, graph=graph, base_dir=out_dir, source=str(path))
+            # run over the baseline's days (``mae optimise --days`` shortens them); the file
+            # written keeps the scenario's own
+            design = replace(
+                scenario_from_dict(data, graph=graph, base_dir=out_dir, source=str(path)),
+                days=scenario.days,
+            )
             runs = run_batch([design], options.seeds, workers=options.workers).runs[0]
             iteration = Iteration(busy, result, measured_busy(runs))
             iterations.append(iteration)

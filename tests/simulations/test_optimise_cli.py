@@ -110,6 +110,35 @@ def test_optimise_writes_scenarios_and_a_frontier_the_simulation_repeats(
     assert float(rows[3]["reached_within_90_min"]) > float(rows[2]["reached_within_90_min"])
 
 
+def test_days_shortens_the_designs_runs_as_it_does_the_baselines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--days 3`` on a 14-day scenario: the designs are simulated over the same 3 days as the
+    baseline (their frontier figures are those of a 3-day run), and the file written keeps the
+    scenario's own 14 days."""
+    from dataclasses import replace
+
+    base, _ = write_scenarios(tmp_path)
+    out = tmp_path / "out"
+    assert main(["optimise", str(base), "--bases", "1", "--candidates", "all-localities",
+                 "--budget-hours", "168", "--shift-starts", "0,8,16", "--shift-lengths", "8",
+                 "--seeds", "2", "--workers", "1", "--max-iterations", "1", "--days", "3",
+                 "--out", str(out)]) == 0
+    capsys.readouterr()
+    with (out / "frontier.csv").open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    design = load_scenario(out / "optimised-1-bases-168h.toml")
+    assert design.days == 14
+    for days in (3, 14):
+        runs = run_batch([replace(design, days=days)], [0, 1], workers=1).runs[0]
+        alone = sum(k.scalars["unserved_share"] for k in runs.kpis) / 2
+        reached = sum(k.scalars["within_60_min"] * k.scalars["attended_share"]
+                      for k in runs.kpis) / 2
+        same = (float(rows[1]["handled_alone_share"]) == pytest.approx(alone)
+                and float(rows[1]["reached_within_60_min"]) == pytest.approx(reached))
+        assert same is (days == 3)
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
