@@ -10,16 +10,16 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from simulations.coverage import Coverage, population_coverage
 from simulations.engine import RunResult, simulate
-from simulations.kpi import Kpis, summarize
+from simulations.kpi import Kpis, summarize, threshold_key, within
 from simulations.scenario import Scenario
 from simulations.terrain import load_terrain, travel_source
 from simulations.travel import TravelSource
 
-__all__ = ["Batch", "ScenarioRuns", "run_batch"]
+__all__ = ["Batch", "ScenarioRuns", "run_batch", "thresholds_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,9 +96,24 @@ def run_batch(
                 done[futures[fut]] = fut.result()
                 if progress:
                     progress(1)
+    thresholds = thresholds_of(scenarios)
     runs = []
     for i, sc in enumerate(scenarios):
         pairs = [done[(i, seed)] for seed in seeds]
         runs.append(ScenarioRuns(sc, coverages[i], tuple(p[0] for p in pairs),
-                                 tuple(p[1] for p in pairs)))
+                                 tuple(_at_thresholds(p[1], thresholds) for p in pairs)))
     return Batch(tuple(seeds), tuple(runs))
+
+
+def thresholds_of(scenarios: Sequence[Scenario]) -> tuple[float, ...]:
+    """Every response-time threshold any of ``scenarios`` lists in ``[kpi]``, ascending: the
+    "within" figures a comparison shows for each of them."""
+    return tuple(sorted({m for sc in scenarios for m in sc.kpi.thresholds_min}))
+
+
+def _at_thresholds(kpis: Kpis, thresholds: Sequence[float]) -> Kpis:
+    """``kpis`` with a ``within`` figure for each of ``thresholds`` (from its response
+    times), so scenarios with different ``[kpi]`` thresholds compare at all of them."""
+    extra = {threshold_key(m): within(kpis.response_min, m) for m in thresholds
+             if threshold_key(m) not in kpis.scalars}
+    return replace(kpis, scalars={**kpis.scalars, **extra}) if extra else kpis

@@ -77,7 +77,7 @@ def run_simulate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from simulations.batch import run_batch
-    from simulations.compare import estimate
+    from simulations.compare import kpi_estimate
     from simulations.errors import ScenarioError
     from simulations.export import write_event_log
     from simulations.report import KPI_ROWS, kpi_rows, write_report
@@ -109,7 +109,7 @@ def run_simulate(args: argparse.Namespace) -> int:
         runs.scenario.name: {
             key: {"mean": e.mean, "low": e.low, "high": e.high, "n": e.n}
             for key in runs.kpis[0].scalars
-            for e in [estimate([k.scalars[key] for k in runs.kpis])]
+            for e in [kpi_estimate(runs.kpis, key)]
         }
         for runs in batch.runs
     }
@@ -138,7 +138,7 @@ def run_simulate(args: argparse.Namespace) -> int:
             if key not in runs.kpis[0].scalars:
                 continue
             label, scale, digits = labels[key]
-            e = estimate([k.scalars[key] for k in runs.kpis])
+            e = kpi_estimate(runs.kpis, key)
             print(f"   {label:<40} {e.format(digits, scale)}")
     print(f"report: {report}")
     return 0

@@ -10,6 +10,7 @@ The economic estimate is annualised and rests on the scenario's explicit assumpt
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -36,8 +37,10 @@ __all__ = [
     "call_rows",
     "clip",
     "hour_of_week",
+    "kpi_bounds",
     "summarize",
     "threshold_key",
+    "within",
 ]
 
 
@@ -80,6 +83,23 @@ def _pct(values: npt.NDArray[np.float64], q: float) -> float:
 def threshold_key(minutes: float) -> str:
     """The scalar's key for the share attended within ``minutes`` (``within_8_min``)."""
     return f"within_{minutes:g}_min".replace(".", "_")
+
+
+def kpi_bounds(key: str) -> tuple[float, float]:
+    """The values KPI ``key`` can take: shares (and utilisation) 0..1, the net economic result
+    any sign, every other figure (counts, minutes, hours, costs) at least 0."""
+    if key.endswith("_share") or key.startswith(("within_", "population_within_")) or (
+            key == "utilisation"):
+        return (0.0, 1.0)
+    if key.startswith("net_"):
+        return (-math.inf, math.inf)
+    return (0.0, math.inf)
+
+
+def within(response_min: npt.NDArray[np.float64], minutes: float) -> float:
+    """Share of the attended incidents reached within ``minutes`` (nan when none were): the
+    ``within_*`` KPIs, and what a comparison asks of a threshold only some scenarios list."""
+    return float((response_min <= minutes).mean()) if len(response_min) else float("nan")
 
 
 class _HourIndex:
@@ -150,7 +170,7 @@ def summarize(result: RunResult, scenario: Scenario, coverage: Coverage | None =
         "response_p95_min": _pct(resp, 95),
     }
     for limit in scenario.kpi.thresholds_min:
-        s[threshold_key(limit)] = float((resp <= limit).mean()) if len(resp) else float("nan")
+        s[threshold_key(limit)] = within(resp, limit)
     reasons = Counter(r.fallback_reason for r in unserved)
     for reason in ("off_duty", "too_far", "busy"):
         s[f"unserved_{reason}_share"] = reasons[reason] / n if n else float("nan")

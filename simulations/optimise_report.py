@@ -23,8 +23,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from simulations.batch import Batch, ScenarioRuns
-from simulations.compare import Estimate, estimate
+from simulations.compare import Estimate, estimate, kpi_estimate
 from simulations.coverage import THRESHOLDS_MIN
+from simulations.kpi import within
 from simulations.optimise import Optimisation, weekly_hours
 from simulations.report import _img, _png, write_report
 
@@ -34,13 +35,14 @@ __all__ = ["frontier_rows", "write_optimise_report"]
 def _reached(runs: ScenarioRuns, limit: float) -> Estimate:
     """Share of all incidents an MAE car reached within ``limit`` minutes, per seed."""
     return estimate(
-        [k.scalars[f"within_{limit:g}_min"] * k.scalars["attended_share"] for k in runs.kpis]
+        [within(k.response_min, limit) * k.scalars["attended_share"] for k in runs.kpis],
+        bounds=(0.0, 1.0),
     )
 
 
 def _row(kind: str, runs: ScenarioRuns, extra: dict[str, Any]) -> dict[str, Any]:
     def mean(key: str) -> Estimate:
-        return estimate([k.scalars[key] for k in runs.kpis])
+        return kpi_estimate(runs.kpis, key)
 
     row: dict[str, Any] = {
         "scenario": runs.scenario.name,

@@ -25,8 +25,8 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
 from maps.graph import RoadGraph
-from simulations.batch import Batch, ScenarioRuns
-from simulations.compare import Estimate, difference, estimate
+from simulations.batch import Batch, ScenarioRuns, thresholds_of
+from simulations.compare import Estimate, difference, kpi_estimate
 from simulations.coverage import THRESHOLDS_MIN
 from simulations.kpi import PERCENTILE_METHOD, by_municipality, threshold_key
 from simulations.spec import Scenario
@@ -96,10 +96,11 @@ def _response_plot(runs: ScenarioRuns) -> str:
     return _png(fig)
 
 
-def _kpi_rows(scenario: Scenario) -> list[tuple[str, str, float, int]]:
-    """:data:`KPI_ROWS` with one "within" row per threshold of the scenario's ``[kpi]``."""
+def _kpi_rows(thresholds: Sequence[float]) -> list[tuple[str, str, float, int]]:
+    """:data:`KPI_ROWS` with one "within" row per threshold of ``thresholds`` (a scenario's
+    ``[kpi]`` list, or every one a comparison's scenarios list)."""
     within = [(threshold_key(m), f"Attended within {m:g} min (%)", 100.0, 1)
-              for m in scenario.kpi.thresholds_min]
+              for m in thresholds]
     rows = [r for r in KPI_ROWS if not r[0].startswith("within_")]
     at = next(i for i, r in enumerate(rows) if r[0] == "response_p95_min") + 1
     return rows[:at] + within + rows[at:]
@@ -217,16 +218,19 @@ def _coverage_week_plot(batch: Batch) -> str:
 
 
 def _comparison_plot(batch: Batch) -> str:
+    thresholds = thresholds_of([r.scenario for r in batch.runs])
+    shown = 60.0 if 60.0 in thresholds else thresholds[len(thresholds) // 2]
     keys = [("response_p50_min", "p50 min"), ("response_p90_min", "p90 min"),
-            ("unserved_share", "unserved %"), ("within_60_min", "≤60 min %"),
+            ("unserved_share", "unserved %"), (threshold_key(shown), f"≤{shown:g} min %"),
             ("utilisation", "utilisation %")]
     fig, axes = plt.subplots(1, len(keys), figsize=(12, 3.2))
     names = [r.scenario.name for r in batch.runs]
     for ax, (key, label) in zip(axes, keys, strict=True):
         scale = 100.0 if "%" in label else 1.0
-        ests = [estimate([k.scalars[key] for k in r.kpis]) for r in batch.runs]
+        ests = [kpi_estimate(r.kpis, key) for r in batch.runs]
         means = [e.mean * scale for e in ests]
-        errs = [0 if math.isnan(e.low) else e.half_width * scale for e in ests]
+        errs = [[0.0 if math.isnan(e.low) else (e.mean - e.low) * scale for e in ests],
+                [0.0 if math.isnan(e.low) else (e.high - e.mean) * scale for e in ests]]
         ax.bar(range(len(ests)), means, yerr=errs, color=[f"C{i}" for i in range(len(ests))],
                capsize=4)
         ax.set_xticks(range(len(ests)), [str(i + 1) for i in range(len(ests))])
@@ -276,7 +280,7 @@ def _visit_table(batch: Batch) -> str:
     head = "".join(f"<th>{html.escape(r.scenario.name)}</th>" for r in runs)
     rows = "".join(
         f"<tr><th class=l>{html.escape(label)}</th>" + "".join(
-            f"<td>{_cell(estimate([k.scalars[key] for k in r.kpis]), scale, digits)}</td>"
+            f"<td>{_cell(kpi_estimate(r.kpis, key), scale, digits)}</td>"
             for r in runs) + "</tr>"
         for key, label, scale, digits in _VISIT_ROWS)
     return ("<h3>Follow-up visits</h3><p>Over visits whose window closed within the run; the "
@@ -290,11 +294,11 @@ def _kpi_table(batch: Batch) -> str:
     diff_head = "".join(f"<th>{i + 1} − 1</th>" for i in range(1, len(batch.runs)))
     rows = []
     base = batch.runs[0].kpis
-    for key, label, scale, digits in _kpi_rows(batch.runs[0].scenario):
+    for key, label, scale, digits in _kpi_rows(thresholds_of([r.scenario for r in batch.runs])):
         if not all(key in k.scalars for r in batch.runs for k in r.kpis):
             continue
         cells = "".join(
-            f"<td>{_cell(estimate([k.scalars[key] for k in r.kpis]), scale, digits)}</td>"
+            f"<td>{_cell(kpi_estimate(r.kpis, key), scale, digits)}</td>"
             for r in batch.runs)
         diffs = "".join(
             f"<td>{_cell(difference(base, r.kpis, key), scale, digits)}</td>"

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from simulations.compare import difference, estimate
-from simulations.kpi import Kpis
+from simulations.compare import difference, estimate, kpi_estimate
+from simulations.kpi import Kpis, kpi_bounds
 
 
 def kpis(seed: int, value: float) -> Kpis:
@@ -33,3 +33,28 @@ def test_differences_are_paired_by_seed() -> None:
     other = [kpis(2, 31.0), kpis(0, 11.0), kpis(1, 21.0)]
     d = difference(base, other, "x")
     assert d.mean == pytest.approx(1.0) and d.half_width == pytest.approx(0.0)
+
+
+def test_an_interval_is_cut_where_the_quantity_ends_and_then_shows_both_ends() -> None:
+    """Two seeds at 90 % and 100 %: the t interval passes 100 %, a share cannot; the cut
+    interval is shown as its two ends, not as a symmetric ± that would still pass 100 %."""
+    loose = estimate([0.9, 1.0])
+    assert loose.high > 1.0 and loose.symmetric
+    cut = estimate([0.9, 1.0], bounds=(0.0, 1.0))
+    assert (cut.mean, cut.high, cut.low) == (loose.mean, 1.0, loose.low)
+    assert not cut.symmetric
+    assert cut.format(1, 100) == f"95.0 ({loose.low * 100:.1f}–100.0)"
+
+
+@pytest.mark.parametrize(("key", "bounds"), [
+    ("unserved_share", (0.0, 1.0)), ("within_8_min", (0.0, 1.0)), ("utilisation", (0.0, 1.0)),
+    ("population_within_60_min", (0.0, 1.0)), ("incidents", (0.0, math.inf)),
+    ("response_p90_min", (0.0, math.inf)), ("net_msek_per_year", (-math.inf, math.inf)),
+])
+def test_each_kpi_is_estimated_within_the_values_it_can_take(
+        key: str, bounds: tuple[float, float]) -> None:
+    assert kpi_bounds(key) == bounds
+    runs = [Kpis("s", seed, {key: v}, (), np.zeros((7, 24)), np.zeros(0))
+            for seed, v in enumerate([0.0, 0.0, 0.3])]
+    e = kpi_estimate(runs, key)
+    assert e.low == max(bounds[0], estimate([0.0, 0.0, 0.3]).low)

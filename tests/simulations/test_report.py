@@ -122,6 +122,38 @@ def test_a_matrix_scenario_reports_and_writes_its_calls(tmp_path: Path) -> None:
     assert {c["seed"] for c in calls} == {"0", "1"}
 
 
+
+def test_scenarios_with_different_thresholds_compare_at_every_one(tmp_path: Path) -> None:
+    """One scenario lists 20 and 45 min (not 60), the other the defaults: the comparison
+    (table, plot, kpis.csv) shows every threshold for both, each the share of that run's
+    attended calls (calls.csv) reached within it."""
+    from tests.simulations._tiny import matrix_scenario
+
+    paths = []
+    for name, kpi in (("own", {"thresholds_min": [45, 20]}), ("defaults", {})):
+        data = matrix_scenario(days=2, name=name, **({"kpi": kpi} if kpi else {}))
+        paths.append(tmp_path / f"{name}.toml")
+        paths[-1].write_text(_to_toml(data), encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["simulate", str(paths[0]), "--compare", str(paths[1]), "--seeds", "2",
+                 "--workers", "1", "--out", str(out), "--no-progress"]) == 0
+    page = (out / "report.html").read_text(encoding="utf-8")
+    for m in (8, 12, 15, 20, 30, 45, 60, 90):
+        assert f"Attended within {m} min (%)" in page
+    with (out / "calls.csv").open(encoding="utf-8") as fh:
+        calls = list(csv.DictReader(fh))
+    with (out / "kpis.csv").open(encoding="utf-8") as fh:
+        kpis = list(csv.DictReader(fh))
+    assert len(kpis) == 4
+    for row in kpis:
+        resp = [float(c["response_min"]) for c in calls if c["response_min"]
+                and (c["scenario"], c["seed"]) == (row["scenario"], row["seed"])]
+        assert resp
+        for m in (20, 45, 60):
+            assert float(row[f"within_{m}_min"]) == pytest.approx(
+                sum(r <= m for r in resp) / len(resp), abs=1e-6)
+
+
 def _to_toml(data: dict[str, object]) -> str:
     """Just enough TOML for the scenario dicts of ``_tiny`` (tables, arrays of tables)."""
     def value(v: object) -> str:
