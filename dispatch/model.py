@@ -13,7 +13,7 @@ import enum
 import math
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from dispatch.errors import InvalidCommand
@@ -21,6 +21,8 @@ from dispatch.fastinit import fast_init
 
 __all__ = [
     "CARE_QUESTIONS",
+    "EARLIEST_TIME",
+    "LATEST_TIME",
     "MAX_NOTE_CHARS",
     "MAX_REASON_CHARS",
     "AgeBand",
@@ -37,6 +39,7 @@ __all__ = [
     "Patient",
     "Priority",
     "Sex",
+    "check_time",
     "crew_members",
     "parse_enum",
 ]
@@ -171,9 +174,19 @@ def parse_enum(kind: type[E], value: object, field: str) -> E:
         raise InvalidCommand(field, f"{value!r} is not one of {choices}") from None
 
 
-def _check_time(field: str, value: datetime) -> None:
+#: The times a command may carry: any date arithmetic on them (a month's end, a local day, a
+#: window after them) stays far from datetime's year 1 and 9999, where it would overflow.
+EARLIEST_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_TIME = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def check_time(field: str, value: datetime) -> None:
+    """:class:`InvalidCommand` naming ``field`` unless ``value`` is a timezone-aware time in
+    the years 2000-2099."""
     if not isinstance(value, datetime) or value.tzinfo is None:
         raise InvalidCommand(field, "must be a timezone-aware date and time")
+    if not EARLIEST_TIME <= value < LATEST_TIME:
+        raise InvalidCommand(field, "must be a time in the years 2000-2099")
 
 
 @fast_init
@@ -249,7 +262,7 @@ class Alarm:
             raise InvalidCommand(
                 "reference", f"must be the agency's own reference, 1-{MAX_REFERENCE_CHARS} chars"
             )
-        _check_time("received_at", self.received_at)
+        check_time("received_at", self.received_at)
         if not isinstance(self.note, str) or len(self.note) > MAX_NOTE_CHARS:
             raise InvalidCommand("note", f"must be text of at most {MAX_NOTE_CHARS} characters")
         if not isinstance(self.callback, str) or not PHONE.fullmatch(self.callback):
@@ -294,7 +307,7 @@ class Outcome:
         if self.kind.is_transport and not self.facility.strip():
             raise InvalidCommand("outcome.facility", "a transport needs the receiving facility")
         if self.follow_up_at is not None:
-            _check_time("outcome.follow_up_at", self.follow_up_at)
+            check_time("outcome.follow_up_at", self.follow_up_at)
 
 
 class CrewRole(enum.StrEnum):

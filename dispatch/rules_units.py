@@ -33,7 +33,7 @@ from dispatch.events import (
     UnitStatusChanged,
     UnitUpdated,
 )
-from dispatch.model import CrewRole, crew_members, parse_enum
+from dispatch.model import CrewRole, check_time, crew_members, parse_enum
 from dispatch.presstime import bounded_press
 from dispatch.state import Unit
 from dispatch.status import (
@@ -164,6 +164,7 @@ def start_shift(ctx: Context, command: StartShift) -> Decision:
         raise InvalidTransition(
             f"unit {unit.unit_id}", unit.status.value, "shift start", ("off_duty",)
         )
+    check_time("ends_at", command.ends_at)
     if command.ends_at <= ctx.now:
         raise InvalidCommand("ends_at", "the shift must end after it starts")
     crew = crew_members(command.crew)

@@ -35,10 +35,11 @@ from dispatch.events import (
     VisitPinned,
     VisitStarted,
 )
-from dispatch.model import MAX_REASON_CHARS, Outcome
+from dispatch.model import MAX_REASON_CHARS, Outcome, check_time
 from dispatch.rules_units import MAX_COMPETENCE_CHARS, MAX_COMPETENCES
 from dispatch.state import Unit
 from dispatch.visits import (
+    MAX_AHEAD_DAYS,
     MAX_POSTPONE_COST,
     MAX_STAFF,
     MAX_VISIT_S,
@@ -84,8 +85,9 @@ def _visit(ctx: Context, visit_id: str) -> Visit:
 
 def _window(ctx: Context, earliest: datetime, latest: datetime, duration_s: int) -> None:
     for name, t in (("earliest_start", earliest), ("latest_start", latest)):
-        if not isinstance(t, datetime) or t.tzinfo is None:
-            raise InvalidCommand(name, "must be a timezone-aware time")
+        check_time(name, t)
+    if earliest > ctx.now + timedelta(days=MAX_AHEAD_DAYS):
+        raise InvalidCommand("earliest_start", f"is more than {MAX_AHEAD_DAYS} days ahead")
     if latest < earliest:
         raise InvalidCommand("latest_start", "is before earliest_start")
     if latest - earliest > timedelta(days=MAX_WINDOW_DAYS):
@@ -135,6 +137,8 @@ def follow_up_visit(ctx: Context, callout_id: str, outcome: Outcome) -> VisitBoo
     at = outcome.follow_up_at
     if at is None:
         return None
+    if at > ctx.now + timedelta(days=MAX_AHEAD_DAYS):
+        raise InvalidCommand("outcome.follow_up_at", f"is more than {MAX_AHEAD_DAYS} days ahead")
     callout = ctx.state.callout(callout_id)
     return VisitBooked.make(
         ctx.stamp, visit_id=ctx.state.next_visit_id(), patient_ref=f"F-{callout_id}",
@@ -171,8 +175,7 @@ def pin_visit(ctx: Context, command: PinVisit) -> Decision:
         _unit(ctx, command.unit_id)
     start = command.start
     if start is not None:
-        if not isinstance(start, datetime) or start.tzinfo is None:
-            raise InvalidCommand("start", "must be a timezone-aware time")
+        check_time("start", start)
         if not visit.earliest_start <= start <= visit.latest_start:
             raise InvalidCommand("start", "is outside the visit's window")
     return ctx.decision(VisitPinned.make(ctx.stamp, visit_id=visit.visit_id,

@@ -36,8 +36,13 @@ class MonthStats:
 
 
 def local_month(at: datetime, tz: tzinfo) -> str:
-    """``"YYYY-MM"`` of the instant ``at`` on the calendar of ``tz`` (the region's time)."""
-    return at.astimezone(tz).strftime("%Y-%m")
+    """``"YYYY-MM"`` of the instant ``at`` on the calendar of ``tz`` (the region's time); at
+    the very ends of the calendar (a log written before times were held to 2000-2099), where
+    the local time does not exist, its month in UTC: no report asks for those months."""
+    try:
+        return at.astimezone(tz).strftime("%Y-%m")
+    except OverflowError:
+        return at.strftime("%Y-%m")
 
 
 def _outcome(facts: CalloutFacts) -> str:

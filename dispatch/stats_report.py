@@ -28,6 +28,7 @@ from dispatch.model import (
     Priority,
     Sex,
 )
+from dispatch.stats import local_month
 from dispatch.stats_fold import CalloutFacts, VisitFacts
 from dispatch.stats_table import Cell, Column, Table, median, nearest_rank
 from dispatch.status import CalloutStatus
@@ -254,7 +255,7 @@ def _heat_maps(chosen: Sequence[CalloutFacts], tz: tzinfo) -> list[Table]:
 def _follow_ups(chosen: Sequence[CalloutFacts], visits: Sequence[VisitFacts], month: str,
                 tz: tzinfo) -> Table:
     asked = sum(1 for f in chosen if f.outcome is not None and f.outcome.follow_up_at is not None)
-    mine = [v for v in visits if _local(v.earliest_start, tz).strftime("%Y-%m") == month]
+    mine = [v for v in visits if local_month(v.earliest_start, tz) == month]
     done = [v for v in mine if v.status is VisitStatus.DONE]
     in_window = sum(1 for v in done if v.done_in_window)
     rows: list[tuple[Cell, ...]] = [

@@ -20,6 +20,7 @@ from dispatch.errors import InvalidCommand, InvalidTransition
 from dispatch.model import Location
 
 __all__ = [
+    "MAX_AHEAD_DAYS",
     "MAX_STAFF",
     "MAX_VISIT_S",
     "MAX_WINDOW_DAYS",
@@ -37,6 +38,7 @@ MAX_STAFF = 6
 MAX_VISIT_S = 8 * 3600
 MIN_VISIT_S = 5 * 60
 MAX_WINDOW_DAYS = 14
+MAX_AHEAD_DAYS = 366  # how far ahead a visit can be booked (or asked for on an outcome)
 MAX_POSTPONE_COST = 7 * 86_400
 
 #: A pseudonymous reference: letters, digits, ``-`` and ``_``; at most 32 characters.

@@ -236,6 +236,13 @@ def create_app(
                              "message": f"{first['field']}: {first['message']}",
                              "errors": errors}, status_code=422)
 
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # A bug, not the client's mistake: still JSON, as every other answer, and with no
+        # detail of the exception (it may quote input); the server logs the traceback.
+        return JSONResponse({"error": "internal", "field": None,
+                             "message": "internal error: the request was not completed; "
+                                        "the server's log has the details"}, status_code=500)
+
     app.add_middleware(
         BodyLimits, default=(settings.max_json_body_bytes, "max_json_body_bytes"),
         limits={"/api/alarms/cap": (settings.max_body_bytes, "max_body_bytes")})
@@ -243,6 +250,7 @@ def create_app(
     app.add_exception_handler(MaeError, on_mae_error)
     app.add_exception_handler(RequestValidationError, on_invalid_request)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(Exception, on_unexpected)
     for module in (routes.health, routes.alarms, routes.units, routes.callouts, routes.audit,
                    routes.rota, routes.history, routes.borders, admin, stats, visits):
         app.include_router(module.router)

@@ -69,6 +69,15 @@ def on_shift(core: Core, unit_id: str = "U1", hours: int = 8) -> None:
     core.do(StartShift(unit_id, ("nurse A", "nurse B"), T0 + timedelta(hours=hours)))
 
 
+def test_a_shift_ending_outside_the_years_2000_2099_is_refused(core: Core) -> None:
+    from datetime import UTC, datetime
+
+    core.do(RegisterUnit("U1", "MAE U1", "Sunderbyn", BODEN))
+    with pytest.raises(InvalidCommand) as refused:
+        core.do(StartShift("U1", ("nurse A",), datetime(9999, 12, 31, tzinfo=UTC)))
+    assert refused.value.field == "ends_at"
+
+
 def test_joint_alarms_about_one_incident_merge_into_one_callout(core: Core) -> None:
     first = core.do(ReceiveAlarm(alarm()))
     second = core.do(ReceiveAlarm(alarm(Agency.AMBULANCE, "A-9", BODEN_NEAR, minutes=5,

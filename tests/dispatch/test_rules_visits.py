@@ -3,7 +3,7 @@ command sequences (Hypothesis), that no visit is ever lost and a replay equals t
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -78,6 +78,11 @@ def test_a_booked_visit_keeps_its_needs_window_and_who_booked_it() -> None:
     ({"staff": 7}, "staff"),
     ({"postpone_cost": -1}, "postpone_cost"),
     ({"competences": ("",)}, "competences"),
+    # far ahead (a report would overflow at the calendar's end): refused
+    ({"earliest_start": T0 + timedelta(days=400), "latest_start": T0 + timedelta(days=401)},
+     "earliest_start"),
+    ({"earliest_start": datetime(9999, 12, 31, tzinfo=UTC),
+      "latest_start": datetime(9999, 12, 31, 1, tzinfo=UTC)}, "earliest_start"),
 ])
 def test_a_bad_booking_is_refused_naming_the_field(changes: dict[str, object],
                                                    field: str) -> None:
@@ -161,6 +166,33 @@ def test_an_outcome_asking_for_a_follow_up_books_a_visit() -> None:
         VisitSource.FOLLOW_UP, "C000001", when)
     assert visit.patient_ref == "F-C000001" and visit.location == SPOTS[0]
     assert visit.postpone_cost is not None
+
+
+@pytest.mark.parametrize("ahead", [timedelta(days=400), datetime(2099, 1, 1, tzinfo=UTC) - T0])
+def test_a_follow_up_asked_for_too_far_ahead_refuses_the_outcome(ahead: timedelta) -> None:
+    state, log = _setup()
+    alarm = Alarm(agency=Agency.POLICE, reference="R1", received_at=T0, location=SPOTS[0],
+                  priority=Priority.ACUTE, category=Category.PSYCHOSIS)
+    for command in (ReceiveAlarm(alarm), Assign("C000001", "U1"), Acknowledge("U1", "C000001"),
+                    ReportStatus("U1", UnitStatus.EN_ROUTE),
+                    ReportStatus("U1", UnitStatus.ON_SCENE)):
+        assert run(state, log, command, T0)
+    with pytest.raises(InvalidCommand) as refused:
+        decide(state, RecordOutcome("U1", "C000001", Outcome(
+            OutcomeKind.STAYED_HOME, follow_up_at=T0 + ahead)), now=T0)
+    assert refused.value.field == "outcome.follow_up_at"
+    assert not state.visits
+
+
+def test_times_outside_the_years_2000_2099_are_refused_where_commands_carry_them() -> None:
+    with pytest.raises(InvalidCommand) as refused:
+        Outcome(OutcomeKind.STAYED_HOME, follow_up_at=datetime(9999, 12, 31, tzinfo=UTC))
+    assert refused.value.field == "outcome.follow_up_at"
+    state, log = _setup()
+    visit_id = booked(state, log)
+    with pytest.raises(InvalidCommand) as refused:
+        decide(state, PinVisit(visit_id, start=datetime(1, 1, 1, tzinfo=UTC)), now=T0)
+    assert refused.value.field == "start"
 
 
 def _route(unit_id: str, *visit_ids: str) -> PlannedRoute:

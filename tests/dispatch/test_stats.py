@@ -81,3 +81,17 @@ def test_a_callout_late_on_the_last_day_counts_in_that_local_month(core: Core) -
     for month in ("2026-01", "2026-02"):
         assert month_report(fold.facts(), month, tz=TZ, locate=lambda _lat, _lon: "x"
                             ).callouts == 1
+
+
+def test_the_month_of_a_time_at_the_calendar_s_end_is_found_without_overflow() -> None:
+    """A log written before command times were held to 2000-2099 may hold such a time; the
+    statistics fold and report must still read it (its local time would pass the year 9999)."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from dispatch.stats import local_month
+
+    end = datetime(9999, 12, 31, 23, 59, tzinfo=UTC)
+    assert local_month(end, ZoneInfo("Europe/Stockholm")) == "9999-12"
+    assert local_month(datetime(2026, 1, 31, 23, 30, tzinfo=UTC),
+                       ZoneInfo("Europe/Stockholm")) == "2026-02"

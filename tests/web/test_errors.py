@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from routing.errors import (
@@ -12,6 +14,7 @@ from routing.errors import (
     SolverFailed,
     SolverUnavailable,
 )
+from tests.web.conftest import current_store, free_port, make_tokens, serve_app
 from web.errors import Busy, describe
 from web.eventstore import DatabaseLocked, StorageUnavailable, StoreConflict
 
@@ -46,3 +49,27 @@ def test_store_conflicts_and_faults_are_never_a_400_and_say_when_to_retry(
     headers = info.headers()
     assert headers is not None and int(headers["Retry-After"]) >= 1
     assert info.reply()["retry_after_s"] == int(headers["Retry-After"])
+
+
+def test_an_unexpected_fault_is_a_json_500_that_does_not_quote_it(tmp_path: Path) -> None:
+    """A bug (not the client's mistake) still answers JSON like every other error, and the
+    exception's text (which may quote input) stays in the server's log."""
+    from web.app import create_app
+    from web.settings import Settings
+
+    db = tmp_path / "db.sqlite3"
+    port = free_port()
+    app = create_app(Settings(database=db, port=port, store=current_store()))
+
+    async def broken() -> None:
+        raise RuntimeError("quoted input: Anna Berg")
+
+    app.add_api_route("/api/broken", broken)
+    srv = serve_app(app, port, db, make_tokens(db))
+    try:
+        with srv.http("dispatcher") as c:
+            reply = c.get("/api/broken")
+    finally:
+        srv.stop()
+    assert reply.status_code == 500
+    assert reply.json()["error"] == "internal" and "Anna" not in reply.text

@@ -32,7 +32,9 @@ __all__ = ["router"]
 router = APIRouter(prefix="/api/history", tags=["history"])
 Reader = Annotated[Principal, Depends(require(Action.CALLOUTS_READ))]
 FINISHED = ("closed", "cancelled")
-Day = Annotated[str | None, Query(max_length=10, description="a local day, YYYY-MM-DD")]
+#: The ``date`` query of both routes (the dispatcher page's export sends ``?date=``).
+Day = Annotated[str | None, Query(alias="date", max_length=10,
+                                  description="a local day, YYYY-MM-DD")]
 
 
 def _day(value: str | None, zone: tzinfo) -> tuple[datetime, datetime] | None:
@@ -43,6 +45,8 @@ def _day(value: str | None, zone: tzinfo) -> tuple[datetime, datetime] | None:
         day = date.fromisoformat(value)
     except ValueError:
         raise BadMessage("date", "must be a day as YYYY-MM-DD, e.g. 2026-01-15") from None
+    if not 2000 <= day.year <= 2099:
+        raise BadMessage("date", "must be a day in the years 2000-2099")
     start = datetime.combine(day, time(0), zone)
     return start, datetime.combine(day + timedelta(days=1), time(0), zone)
 
@@ -79,8 +83,7 @@ async def search_history(
     priority: Annotated[int | None, Query(ge=1, le=3)] = None,
     agency: Annotated[str | None, Query(max_length=20)] = None,
     status: Annotated[Literal["closed", "cancelled"] | None, Query()] = None,
-    day: Annotated[str | None, Query(alias="date", max_length=10,
-                                     description="a local day, YYYY-MM-DD")] = None,
+    day: Day = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
     """Closed and cancelled callouts, newest first, that match every filter given."""
@@ -118,8 +121,9 @@ CSV_COLUMNS = ("callout_id", "created_at", "priority", "status", "agencies", "re
 
 
 @router.get("/export.csv", response_class=Response, responses=errors(422))
-async def export_day(service: ServiceDep, _: Reader, day: Day = None,
-                     ) -> Response:
+async def export_day(
+    service: ServiceDep, _: Reader, day: Day = None,
+) -> Response:
     """Every callout of one local day (merged ones counted in the callout they joined) as
     CSV, oldest first, for the shift report. ``date`` defaults to today."""
     zone = service.timezone

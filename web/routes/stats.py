@@ -44,13 +44,14 @@ router = APIRouter(tags=["statistics"])
 Stats = Annotated[Principal, Depends(require(Action.STATS_READ))]
 History = Annotated[Principal, Depends(require(Action.HISTORY_READ))]
 HISTORY_LIMIT = 500
-_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+_MONTH = re.compile(r"20\d{2}-(0[1-9]|1[0-2])")  # the years commands may carry: 2000-2099
 Month = Annotated[str | None, Query(max_length=7, description="YYYY-MM (local time)")]
 
 
 def _month(value: str | None, field: str) -> str | None:
     if value is not None and not _MONTH.fullmatch(value):
-        raise BadMessage(field, "must be a month as YYYY-MM, e.g. 2026-01")
+        raise BadMessage(field, "must be a month as YYYY-MM in the years 2000-2099, "
+                                "e.g. 2026-01")
     return value
 
 

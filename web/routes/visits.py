@@ -12,6 +12,7 @@ worker (:mod:`web.planning`) re-plans the day on it.
 from __future__ import annotations
 
 import asyncio
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Response
@@ -108,7 +109,19 @@ def read_plan(service: ServiceDep, principal: Reader, day: Day = None) -> dict[s
     _, tz = service.rota_in_force()
     today, _ = day_of(now, tz)
     unit = principal.unit_id if principal.role is Role.CREW else None
-    return plan_view(service.state, day or today, now, unit_id=unit)
+    return plan_view(service.state, _day(day) or today, now, unit_id=unit)
+
+
+def _day(value: str | None) -> str | None:
+    """``value`` if it is a calendar day (the pattern lets 2026-13-45 through), else
+    :class:`InvalidCommand` naming ``day``."""
+    if value is None:
+        return None
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        raise InvalidCommand("day", "must be a day as YYYY-MM-DD, e.g. 2026-01-15") from None
+    return value
 
 
 @router.get("/can-book", responses=errors())

@@ -47,6 +47,11 @@ def test_finished_callouts_are_found_and_filtered(server: Server) -> None:
         assert [r["callout_id"] for r in rows] == [cid, other, still_open]
         assert rows[1]["status"] == "cancelled" and rows[0]["references"] == "ST-1"
         assert NOTE not in export.text and REASON not in export.text
+        # another day is that day's (the date was once ignored: every export was today's)
+        other_day = http.get("/api/history/export.csv", params={"date": "2020-01-01"})
+        assert other_day.status_code == 200 and "mae-2020-01-01.csv" in other_day.headers[
+            "content-disposition"]
+        assert list(csv.DictReader(io.StringIO(other_day.text))) == []
     with server.http("manager") as manager:  # no places for a manager
         assert manager.get("/api/history").status_code == 403
         assert manager.get("/api/history/export.csv").status_code == 403

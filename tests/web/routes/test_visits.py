@@ -139,6 +139,10 @@ def test_only_psychiatry_and_dispatchers_book(planned: tuple[Server, Any, Manual
     ({"patient_ref": "Anna Berg"}, "patient_ref"),
     ({"duration_min": 2}, "duration_min"),
     ({"latest_start": "2026-01-14T07:00:00+00:00"}, "latest_start"),
+    ({"earliest_start": "9999-12-31T23:59:59+00:00",
+      "latest_start": "9999-12-31T23:59:59+00:00"}, "earliest_start"),
+    ({"earliest_start": "2027-03-01T07:00:00+00:00",
+      "latest_start": "2027-03-01T09:00:00+00:00"}, "earliest_start"),
     ({"staff": 9}, "staff"),
 ])
 def test_a_bad_booking_names_its_field(planned: tuple[Server, Any, ManualClock],
@@ -148,6 +152,36 @@ def test_a_bad_booking_names_its_field(planned: tuple[Server, Any, ManualClock],
         reply = c.post("/api/visits", json={**booking("Luleå", 1), **change})
     assert reply.status_code in (400, 422), reply.text
     assert reply.json()["field"] == field
+
+
+def test_dates_at_the_ends_of_the_calendar_are_refused_and_the_report_still_answers(
+        planned: tuple[Server, Any, ManualClock]) -> None:
+    """An audit booked a visit in the year 9999; from then on every monthly report answered
+    500. Such times are refused, naming the field, and so are days and months outside the
+    years 2000-2099 in the queries; the month's report answers."""
+    srv, _, _ = planned
+    far = "9999-12-31T23:59:59+00:00"
+    with srv.http("dispatcher") as c:
+        booked = c.post("/api/visits", json=booking("Luleå", 1))
+        assert booked.status_code == 201
+        visit_id = booked.json()["visit_id"]
+        moved = c.post(f"/api/visits/{visit_id}/move",
+                       json={"earliest_start": far, "latest_start": far})
+        assert moved.status_code in (400, 422) and moved.json()["field"] == "earliest_start"
+        pinned = c.post(f"/api/visits/{visit_id}/pin", json={"start": far})
+        assert pinned.status_code in (400, 422) and pinned.json()["field"] == "start"
+        for path, params, field in (("/api/history", {"date": "9999-12-31"}, "date"),
+                                    ("/api/history/export.csv", {"date": "9999-12-31"},
+                                     "date"),
+                                    ("/api/visits/plan", {"day": "2026-13-45"}, "day")):
+            reply = c.get(path, params=params)
+            assert reply.status_code in (400, 422), (path, reply.text)
+            assert reply.json()["field"] == field
+    with srv.http("manager") as c:
+        for month in ("9999-12", "0001-01"):
+            reply = c.get("/api/stats/report", params={"month": month})
+            assert reply.status_code in (400, 422) and reply.json()["field"] == "month"
+        assert c.get("/api/stats/report", params={"month": "2026-01"}).status_code == 200
 
 
 def test_agencies_and_crews_see_only_their_own_and_illegal_moves_conflict(
