@@ -154,6 +154,12 @@ class OutcomeKind(enum.StrEnum):
     def is_transport(self) -> bool:
         return self in _TRANSPORTS
 
+    @property
+    def after_transporting(self) -> bool:
+        """Whether it can be recorded only once the unit has reported TRANSPORTING: the MAE
+        car itself carried the patient, and the drive belongs in the callout's record."""
+        return self is OutcomeKind.TRANSPORTED_MAE
+
 
 _TRANSPORTS = frozenset(
     {OutcomeKind.TRANSPORTED_MAE, OutcomeKind.TRANSPORTED_AMBULANCE, OutcomeKind.TRANSPORTED_POLICE}

@@ -111,6 +111,11 @@ def record_outcome(ctx: Context, command: RecordOutcome) -> Decision:
             "callout_id", f"unit {unit.unit_id} is not on callout {callout.callout_id}"
         )
     check_callout_transition(callout.callout_id, callout.status, CalloutStatus.CLOSED)
+    kind = command.outcome.kind
+    if kind.after_transporting and callout.status is not CalloutStatus.TRANSPORTING:
+        raise InvalidCommand(
+            "outcome.kind", f"{kind.value}: report transporting (and at facility) first, "
+            "so the drive to the facility is in the callout's record")
     recorded = OutcomeRecorded.make(
         ctx.stamp,
         callout_id=callout.callout_id,

@@ -140,6 +140,9 @@ def follow_up_visit(ctx: Context, callout_id: str, outcome: Outcome) -> VisitBoo
     if at > ctx.now + timedelta(days=MAX_AHEAD_DAYS):
         raise InvalidCommand("outcome.follow_up_at", f"is more than {MAX_AHEAD_DAYS} days ahead")
     callout = ctx.state.callout(callout_id)
+    if at < callout.created_at:  # a slip of the year or month (a late, offline outcome's
+        # follow-up may have passed since: it is booked, and the plan shows it missed)
+        raise InvalidCommand("outcome.follow_up_at", "is before the callout began")
     return VisitBooked.make(
         ctx.stamp, visit_id=ctx.state.next_visit_id(), patient_ref=f"F-{callout_id}",
         location=callout.location, earliest_start=at, latest_start=at + FOLLOW_UP_WINDOW,

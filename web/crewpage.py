@@ -91,7 +91,8 @@ def workflow() -> dict[str, Any]:
         "follow": {u.value: c.value for u, c in follow.items()},
         "closable": [s.value for s, n in CALLOUT_TRANSITIONS.items()
                      if CalloutStatus.CLOSED in n],
-        "outcome_kinds": [{"kind": k.value, "transport": k.is_transport} for k in OutcomeKind],
+        "outcome_kinds": [{"kind": k.value, "transport": k.is_transport,
+                           "after_transporting": k.after_transporting} for k in OutcomeKind],
         "categories": [c.value for c in Category],
         "agencies": [a.value for a in Agency],
     }

@@ -239,6 +239,11 @@ def event_log(specs: list[Spec], visits: list[VisitSpec] | None = None) -> list[
         on_scene = at + timedelta(minutes=spec.response_min)
         core.do(ReportStatus(spec.unit, UnitStatus.ON_SCENE), on_scene)
         facility = "Sunderby sjukhus" if spec.end.is_transport else ""
+        if spec.end.after_transporting:  # the MAE car drove the patient: reported on the way
+            core.do(ReportStatus(spec.unit, UnitStatus.TRANSPORTING),
+                    on_scene + timedelta(minutes=10))
+            core.do(ReportStatus(spec.unit, UnitStatus.AT_FACILITY, facility),
+                    on_scene + timedelta(minutes=25))
         outcome = Outcome(spec.end, facility, spec.follow_up_at, **spec.care)
         core.do(RecordOutcome(spec.unit, cid, outcome), on_scene + timedelta(minutes=30))
         core.do(ReportStatus(spec.unit, UnitStatus.AVAILABLE), on_scene + timedelta(minutes=31))

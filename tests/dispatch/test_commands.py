@@ -26,6 +26,7 @@ from dispatch.commands import (
     SplitCallout,
     StartShift,
     Tick,
+    decide,
     handler_for,
 )
 from dispatch.errors import (
@@ -211,6 +212,40 @@ def test_transport_goes_through_facility(core: Core) -> None:
                                              facility="Sunderby sjukhus")))
     core.do(ReportStatus("U1", UnitStatus.AVAILABLE))
     assert core.state.unit("U1").status is UnitStatus.AVAILABLE
+
+
+def test_a_transport_by_mae_is_recorded_only_after_the_drive_is_reported(core: Core) -> None:
+    """An audit recorded "transported by MAE" on scene: the job closed and the drive to the
+    facility was never reported. That outcome waits for TRANSPORTING; the others do not."""
+    on_shift(core)
+    cid = core.do(ReceiveAlarm(alarm())).callout_id or ""
+    core.do(Assign(cid, "U1"))
+    for status in (UnitStatus.EN_ROUTE, UnitStatus.ON_SCENE):
+        core.do(ReportStatus("U1", status))
+    carried = Outcome(OutcomeKind.TRANSPORTED_MAE, facility="Sunderby sjukhus")
+    with pytest.raises(InvalidCommand) as refused:
+        core.do(RecordOutcome("U1", cid, carried))
+    assert refused.value.field == "outcome.kind" and "transporting" in str(refused.value)
+    assert core.state.callout(cid).outcome is None
+    assert [k for k in OutcomeKind if k.after_transporting] == [OutcomeKind.TRANSPORTED_MAE]
+    decide(core.state, RecordOutcome("U1", cid, Outcome(  # an ambulance's transport: on scene
+        OutcomeKind.TRANSPORTED_AMBULANCE, facility="Sunderby sjukhus")), now=T0)
+    core.do(ReportStatus("U1", UnitStatus.TRANSPORTING))
+    core.do(RecordOutcome("U1", cid, carried))
+    assert core.state.callout(cid).outcome == carried
+
+
+def test_a_follow_up_before_the_callout_began_is_refused(core: Core) -> None:
+    on_shift(core)
+    cid = core.do(ReceiveAlarm(alarm())).callout_id or ""
+    core.do(Assign(cid, "U1"))
+    for status in (UnitStatus.EN_ROUTE, UnitStatus.ON_SCENE):
+        core.do(ReportStatus("U1", status))
+    slip = Outcome(OutcomeKind.STAYED_HOME, follow_up_at=T0 - timedelta(days=365))
+    with pytest.raises(InvalidCommand) as refused:
+        core.do(RecordOutcome("U1", cid, slip))
+    assert refused.value.field == "outcome.follow_up_at"
+    assert not core.state.visits
 
 
 def test_illegal_transitions_raise_and_change_nothing(core: Core) -> None:

@@ -11,7 +11,7 @@ import json
 import re
 import sqlite3
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -153,13 +153,31 @@ def test_a_crew_gets_a_job_and_works_it_to_an_outcome(
     page.click("[data-status=on_scene]")
     page.wait_for_selector("#outcome-panel", state="visible")
     assert enabled() == ["transporting"]
+    # on scene, a transport by MAE cannot be recorded yet: the drive is reported first
+    assert page.is_disabled("input[value=transported_mae]")
+    assert page.is_visible("text=Tryck Transporterar först")
+    page.click("[data-status=transporting]")
+    page.wait_for_function(
+        "() => !document.querySelector('input[value=transported_mae]').disabled")
+    assert not page.is_visible("text=Tryck Transporterar först")
+    page.fill("#facility", "Sunderby sjukhus")
+    page.click("[data-status=at_facility]")
+    page.wait_for_selector("#unit-status[data-status=at_facility]", timeout=WAIT_MS)
 
     page.check("input[value=transported_mae]")
+    page.fill("#outcome-facility", "")  # prefilled from Vid mottagning: emptied by hand
     page.click("#outcome-form button[type=submit]")
     assert page.text_content("#outcome-facility-error") == "Ange mottagande enhet för en transport."
     page.fill("#outcome-facility", "Sunderby sjukhus")
     page.check("#followup")
-    page.fill("#followup-at", "2026-02-01T10:00")  # Swedish time, on a phone in New York
+    # the next 1 February (winter time, within the year ahead), typed in Swedish time on a
+    # phone in New York; a follow-up in the past is refused on the page first
+    today = datetime.now(STOCKHOLM).date()
+    year = today.year if today < date(today.year, 2, 1) else today.year + 1
+    page.fill("#followup-at", f"{today.year - 1}-02-01T10:00")
+    page.click("#outcome-form button[type=submit]")
+    assert "från nu" in (page.text_content("#followup-error") or "")
+    page.fill("#followup-at", f"{year}-02-01T10:00")
     page.click("#outcome-form button[type=submit]")
     page.wait_for_selector("#idle", state="visible", timeout=WAIT_MS)
     unsent(page, 0)
@@ -180,12 +198,13 @@ def test_a_crew_gets_a_job_and_works_it_to_an_outcome(
     assert kinds == [
         ("AlarmReceived", None), ("UnitAssigned", None), ("AssignmentAcknowledged", None),
         ("UnitStatusChanged", "en_route"), ("UnitStatusChanged", "on_scene"),
+        ("UnitStatusChanged", "transporting"), ("UnitStatusChanged", "at_facility"),
         ("OutcomeRecorded", None), ("VisitBooked", None),  # the follow-up asked for (issue 14)
         ("UnitStatusChanged", "returning"), ("UnitStatusChanged", "available"),
     ]
     outcome = next(e["outcome"] for e in events if e["type"] == "OutcomeRecorded")
     assert outcome["kind"] == "transported_mae" and outcome["facility"] == "Sunderby sjukhus"
-    assert datetime.fromisoformat(outcome["follow_up_at"]) == datetime(2026, 2, 1, 9, 0, tzinfo=UTC)
+    assert datetime.fromisoformat(outcome["follow_up_at"]) == datetime(year, 2, 1, 9, 0, tzinfo=UTC)
     context.close()
 
 

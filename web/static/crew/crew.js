@@ -15,7 +15,7 @@ import { boundUnit, bindToken, loadState, saveState, forget, outboxKey } from "/
 import { AppUpdates } from "/static/crew/update.js";
 import { SignOn } from "/static/crew/signon.js";
 import { CrewVisits } from "/static/crew/visits.js";
-import { fromStockholmLocal } from "/static/lib/time.js";
+import { fromStockholmLocal, toStockholmLocal } from "/static/lib/time.js";
 import { ServiceClock } from "/static/lib/clock.js";
 import { cancelReason } from "/static/lib/vocab.js";
 import { errorText } from "/static/lib/errors.js";
@@ -25,6 +25,7 @@ const WORKFLOW_KEY = "mae.crew.workflow";
 
 /** The service's time (learnt on every connection): ETAs count from it, presses are stamped with it. */
 const clock = new ServiceClock();
+const FOLLOW_UP_AHEAD_MS = 366 * 86400e3; // the service books follow-ups up to 366 days ahead
 
 const emptyServer = () => ({ unit: null, job: null, route: null, alerted: null, notices: [], messages: [] });
 
@@ -120,6 +121,7 @@ function render() {
   renderStatuses(unit, job);
   const wf = crew.workflow;
   $("outcome-panel").hidden = !(job && wf && wf.closable.includes(job.status));
+  gateOutcomeKinds(job);
   renderShift(unit, job);
   renderOutbox();
   renderMessages();
@@ -497,7 +499,7 @@ async function loadRoute(force = false) {
 function buildOutcomeKinds() {
   const box = $("outcome-kinds");
   if (!crew.workflow || box.childElementCount) return;
-  for (const { kind, transport } of crew.workflow.outcome_kinds) {
+  for (const { kind, transport, after_transporting: after } of crew.workflow.outcome_kinds) {
     const label = document.createElement("label");
     label.className = "choice";
     const input = document.createElement("input");
@@ -509,8 +511,30 @@ function buildOutcomeKinds() {
     span.dataset.i18n = `outcome.${kind}`;
     span.textContent = t(`outcome.${kind}`);
     label.append(input, span);
+    if (after) { // the server takes it only once Transporting is reported (the drive is logged)
+      input.dataset.afterTransporting = "true";
+      const hint = document.createElement("small");
+      hint.className = "choice-hint";
+      hint.dataset.i18n = "outcome.after_transporting";
+      hint.textContent = t("outcome.after_transporting");
+      label.append(hint);
+    }
     box.append(label);
   }
+}
+
+/** An outcome the MAE car's own drive ends (transport by MAE) waits for Transporting. */
+function gateOutcomeKinds(job) {
+  const open = Boolean(job) && job.status === "transporting";
+  for (const input of document.querySelectorAll("input[data-after-transporting]")) {
+    input.disabled = !open;
+    if (!open) input.checked = false;
+    const hint = input.parentElement.querySelector(".choice-hint");
+    if (hint) hint.hidden = open;
+  }
+  const now = clock.now(); // a follow-up from now to a year ahead, in Swedish time
+  $("followup-at").min = toStockholmLocal(now);
+  $("followup-at").max = toStockholmLocal(new Date(now.getTime() + FOLLOW_UP_AHEAD_MS));
 }
 
 function submitOutcome(ev) {
@@ -521,10 +545,14 @@ function submitOutcome(ev) {
   const facility = $("outcome-facility").value.trim();
   const followUp = $("followup").checked;
   const at = $("followup-at").value;
+  const when = followUp ? fromStockholmLocal(at) : null;
+  const now = clock.now().getTime();
   const errors = {
     "outcome-kind-error": chosen ? "" : t("outcome.kind.missing"),
     "outcome-facility-error": chosen && chosen.dataset.transport === "true" && !facility ? t("outcome.facility.missing") : "",
-    "followup-error": followUp && !fromStockholmLocal(at) ? t("outcome.followup.missing") : "",
+    "followup-error": !followUp ? "" : !when ? t("outcome.followup.missing")
+      : when.getTime() < now - 60e3 || when.getTime() > now + FOLLOW_UP_AHEAD_MS
+        ? t("outcome.followup.range") : "",
   };
   for (const [id, text] of Object.entries(errors)) $(id).textContent = text;
   $("outcome-facility").setAttribute("aria-invalid", String(Boolean(errors["outcome-facility-error"])));
@@ -534,7 +562,7 @@ function submitOutcome(ev) {
     const answer = box.querySelector("input:checked"); // yes / no / unknown, never a name
     msg[box.dataset.question] = answer ? answer.value : "unknown";
   }
-  if (followUp) msg.follow_up_at = fromStockholmLocal(at).toISOString(); // typed in Swedish time
+  if (followUp) msg.follow_up_at = when.toISOString(); // typed in Swedish time
   $("outcome-form").reset();
   $("followup-box").hidden = true;
   enqueue(msg);
