@@ -547,10 +547,15 @@ def load_graph(path: str | os.PathLike[str]) -> RoadGraph:
     """Read a graph written by :func:`save_graph`; a wrong or damaged file raises
     :class:`MapFormatError` naming the problem."""
     path = Path(path)
+    if path.is_dir():
+        raise MapNotFound(f"map file {str(path)!r} is a folder, not a file")
     if not path.is_file():
         raise MapNotFound(f"map file {str(path)!r} does not exist")
     try:
         with path.open("rb") as fh:
+            if fh.read(4) != b"PK\x03\x04":  # np.load would suggest pickles for any other
+                raise MapFormatError(f"{path}: not a readable MAE road graph (not an archive)")
+            fh.seek(0)
             loaded = np.load(fh, allow_pickle=False)
             if not isinstance(loaded, np.lib.npyio.NpzFile):
                 raise MapFormatError(f"{path}: not an MAE road graph (not an archive)")

@@ -9,6 +9,7 @@ all of them.
 from __future__ import annotations
 
 import csv
+import io
 import math
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -21,7 +22,7 @@ from maps.errors import UnknownPlace
 from maps.gazetteer import Gazetteer
 from maps.graph import RoadGraph
 from simulations.demand import DemandAlarm, nearest_municipality
-from simulations.errors import AlarmLogError
+from simulations.errors import AlarmLogError, unreadable
 from simulations.matrix import MatrixMap
 
 __all__ = ["COLUMNS", "REQUIRED", "read_alarm_log", "validate_alarm_log", "write_alarm_log"]
@@ -169,10 +170,10 @@ def _parse(
     problems: list[tuple[int, str, str]] = []
     alarms: list[DemandAlarm] = []
     try:
-        fh = path.open(newline="", encoding="utf-8-sig")
-    except FileNotFoundError:
-        return [], [(0, "file", f"no such file {path}")]
-    with fh:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        return [], [(0, "file", unreadable(path, exc))]
+    with io.StringIO(text, newline="") as fh:
         reader = csv.DictReader(fh)
         header = reader.fieldnames or []
         missing = [c for c in REQUIRED if c not in header]

@@ -40,7 +40,7 @@ def read_bookings(path: str | Path, *, places: dict[str, tuple[float, float]],
     tz = ZoneInfo(timezone)
     problems: list[tuple[int, str, str]] = []
     out: list[Booking] = []
-    with Path(path).open(newline="", encoding="utf-8") as fh:
+    with Path(path).open(newline="", encoding="utf-8-sig") as fh:  # Excel's CSV UTF-8 has a BOM
         reader = csv.DictReader(fh)
         header = reader.fieldnames or []
         for col in _REQUIRED:

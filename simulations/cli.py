@@ -15,14 +15,55 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["register", "run_simulate"]
+from simulations.spec import MAX_DAYS
+
+__all__ = ["day_count", "output_dir", "positive_int", "register", "run_simulate", "seed_int"]
 
 
-def _positive(text: str) -> int:
-    value = int(text)
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of 1 or more."""
+    value = _int(text)
     if value < 1:
         raise argparse.ArgumentTypeError("must be 1 or more")
     return value
+
+
+def seed_int(text: str) -> int:
+    """An argparse type: a seed, a whole number of 0 or more."""
+    value = _int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+def day_count(text: str) -> int:
+    """An argparse type: days to simulate, 1..3660 as a scenario's ``days``."""
+    value = _int(text)
+    if not 1 <= value <= MAX_DAYS:
+        raise argparse.ArgumentTypeError(f"must be 1..{MAX_DAYS}")
+    return value
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+
+
+def output_dir(path: Path) -> Path:
+    """``path`` made a folder to write into, before any run (a file in its place was found
+    only after the whole simulation); :class:`ScenarioError` naming ``--out`` otherwise."""
+    from simulations.errors import ScenarioError
+
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ScenarioError("--out", f"{path} is a file, not a folder") from None
+    except OSError as exc:
+        raise ScenarioError("--out", f"cannot make the folder {path}: "
+                                     f"{exc.strerror or exc}") from None
+    return path
 
 
 def register(subparsers: Any) -> None:
@@ -42,16 +83,16 @@ def register(subparsers: Any) -> None:
     p.add_argument("scenario", type=Path, metavar="SCENARIO.toml", help="the baseline scenario")
     p.add_argument("--compare", type=Path, nargs="+", default=[], metavar="OTHER.toml",
                    help="more scenarios to compare with the first")
-    p.add_argument("--seeds", type=_positive, default=5, metavar="N",
+    p.add_argument("--seeds", type=positive_int, default=5, metavar="N",
                    help="runs per scenario, seeds 0..N-1 (default 5); intervals need 2 or more")
-    p.add_argument("--first-seed", type=int, default=0, metavar="K",
+    p.add_argument("--first-seed", type=seed_int, default=0, metavar="K",
                    help="start the seeds at K instead of 0")
     p.add_argument("--out", type=Path, default=Path("simulation-report"), metavar="DIR",
                    help="directory for report.html, kpis.csv and summary.json "
                         "(default ./simulation-report); calls.csv: one row per call of each run")
-    p.add_argument("--workers", type=_positive, default=None, metavar="N",
+    p.add_argument("--workers", type=positive_int, default=None, metavar="N",
                    help="worker processes (default: one per core; 1 runs in this process)")
-    p.add_argument("--days", type=_positive, default=None, metavar="N",
+    p.add_argument("--days", type=day_count, default=None, metavar="N",
                    help="simulate N days instead of the scenarios' own (synthetic demand only)")
     p.add_argument("--export-log", action="store_true",
                    help="also write each run's event log as JSON lines "
@@ -84,6 +125,7 @@ def run_simulate(args: argparse.Namespace) -> int:
     from simulations.scenario import ReplayDemand, load_scenario
 
     scenarios = [load_scenario(p) for p in [args.scenario, *args.compare]]
+    out: Path = output_dir(args.out)  # before the runs: a bad folder is found at once
     if args.days is not None:
         for sc in scenarios:
             if isinstance(sc.demand, ReplayDemand):
@@ -96,8 +138,6 @@ def run_simulate(args: argparse.Namespace) -> int:
               disable=args.no_progress) as bar:
         batch = run_batch(scenarios, seeds, workers=args.workers, keep_log=args.export_log,
                           log_positions=args.export_log, progress=bar.update)
-    out: Path = args.out
-    out.mkdir(parents=True, exist_ok=True)
     report = write_report(batch, out)
     rows = kpi_rows(batch)
     with (out / "kpis.csv").open("w", newline="", encoding="utf-8") as fh:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mae.errors import MaeError
 
-__all__ = ["AlarmLogError", "ScenarioError", "SimulationError"]
+__all__ = ["AlarmLogError", "ScenarioError", "SimulationError", "unreadable"]
 
 
 class SimulationError(MaeError, RuntimeError):
@@ -35,3 +35,17 @@ class AlarmLogError(SimulationError, ValueError):
         shown = "; ".join(f"row {r}, {f}: {p}" for r, f, p in problems[:20])
         more = f" (and {len(problems) - 20} more)" if len(problems) > 20 else ""
         super().__init__(f"{where}{len(problems)} bad field(s): {shown}{more}")
+
+
+def unreadable(path: object, exc: OSError | UnicodeDecodeError) -> str:
+    """What a person can act on when the file at ``path`` cannot be read as text."""
+    if isinstance(exc, UnicodeDecodeError):
+        return (f"{path} is not UTF-8 text (byte {exc.start + 1} is not): save it as UTF-8 "
+                "(in Excel: CSV UTF-8)")
+    if isinstance(exc, FileNotFoundError):
+        return f"no such file {path}"
+    if isinstance(exc, IsADirectoryError):
+        return f"{path} is a folder, not a file"
+    if isinstance(exc, PermissionError):
+        return f"cannot read {path}: permission denied"
+    return f"cannot read {path}: {exc.strerror or exc}"

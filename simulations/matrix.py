@@ -25,12 +25,15 @@ from scipy.spatial import cKDTree
 
 from maps.graph import Facility, Place
 from routing.engine import TravelTimes
-from simulations.errors import ScenarioError, SimulationError
+from simulations.errors import ScenarioError, SimulationError, unreadable
 from simulations.travel import Point
 
 __all__ = ["MatrixColumns", "MatrixMap", "MatrixRoads", "load_matrix_map"]
 
 EARTH_M_PER_DEG = 111_320.0
+#: The longest travel time a matrix may hold (a week): more is a sentinel or a typo, not a
+#: drive, and would carry simulated time past the calendar.
+MAX_MATRIX_MIN = 7 * 24 * 60.0
 #: Population weights are scaled to integer "people" summing to this (Place counts people).
 POPULATION_SCALE = 10_000_000
 
@@ -168,9 +171,13 @@ class MatrixMap:
 def _read_rows(path: Path, what: str) -> list[list[str]]:
     try:
         with path.open(newline="", encoding="utf-8-sig") as fh:
-            return [row for row in csv.reader(fh) if row and any(c.strip() for c in row)]
-    except FileNotFoundError:
-        raise ScenarioError(f"map.{what}", f"no such file {path}") from None
+            rows = [row for row in csv.reader(fh) if row and any(c.strip() for c in row)]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"map.{what}", unreadable(path, exc)) from None
+    if rows and len(rows[0]) == 1 and ";" in rows[0][0]:
+        raise ScenarioError(f"map.{what}", f"{path} has one column: its values are separated "
+                                           "by ';' — write them with ',' (comma-separated)")
+    return rows
 
 
 def _number(text: str, key: str, row: int) -> float:
@@ -207,6 +214,9 @@ def load_matrix_map(nodes: Path, matrix: Path, *, crs: str | None = None,
     ys: list[float] = []
     weights: list[float] = []
     for r, row in enumerate(rows[1:], start=2):
+        if len(row) < len(header):
+            raise ScenarioError("map.nodes", f"row {r}: {len(row)} values, expected "
+                                             f"{len(header)} (one per column of the header)")
         nid = row[ci].strip()
         if not nid or nid in ids:
             raise ScenarioError("map.nodes", f"row {r}: node id {nid!r} is empty or repeats")
@@ -264,6 +274,11 @@ def _read_matrix(path: Path, ids: list[str]) -> npt.NDArray[np.float64]:
         values = [_number(row[1 + c], "map.matrix", r) for c in col_of]
         if any(v < 0 for v in values):
             raise ScenarioError("map.matrix", f"row {r}: a negative time")
+        if any(v > MAX_MATRIX_MIN for v in values):
+            raise ScenarioError("map.matrix", f"row {r}: a time over {MAX_MATRIX_MIN:g} minutes "
+                                              "(a week) is not a drive")
+        if nid in by_id:
+            raise ScenarioError("map.matrix", f"row {r}: node {nid!r} has a row already")
         by_id[nid] = values
     missing_rows = [i for i in ids if i not in by_id]
     if missing_rows:

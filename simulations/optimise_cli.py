@@ -9,14 +9,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from simulations.cli import day_count, output_dir, positive_int, seed_int
+
 __all__ = ["register_optimise", "run_optimise"]
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return value
 
 
 def _hours(text: str) -> tuple[int, ...]:
@@ -56,7 +51,7 @@ def register_optimise(subparsers: Any) -> None:
     )
     p.add_argument(
         "--bases",
-        type=_positive,
+        type=positive_int,
         required=True,
         metavar="K",
         help="how many bases to open (kept bases count)",
@@ -124,7 +119,7 @@ def register_optimise(subparsers: Any) -> None:
     )
     p.add_argument(
         "--max-cars-per-base",
-        type=_positive,
+        type=positive_int,
         default=2,
         metavar="N",
         help="cars of one base on duty at once, with a budget (default 2)",
@@ -152,22 +147,22 @@ def register_optimise(subparsers: Any) -> None:
     )
     p.add_argument(
         "--seeds",
-        type=_positive,
+        type=positive_int,
         default=3,
         metavar="N",
         help="simulated runs per design, seeds 0..N-1 as the baseline (default 3)",
     )
-    p.add_argument("--first-seed", type=int, default=0, metavar="K", help="start seeds at K")
+    p.add_argument("--first-seed", type=seed_int, default=0, metavar="K", help="start seeds at K")
     p.add_argument(
         "--days",
-        type=_positive,
+        type=day_count,
         default=None,
         metavar="N",
         help="simulate N days instead of the scenario's own (synthetic demand only)",
     )
     p.add_argument(
         "--max-iterations",
-        type=_positive,
+        type=positive_int,
         default=4,
         metavar="N",
         help="optimise -> simulate rounds per design at most (default 4)",
@@ -188,7 +183,7 @@ def register_optimise(subparsers: Any) -> None:
     )
     p.add_argument(
         "--workers",
-        type=_positive,
+        type=positive_int,
         default=None,
         metavar="N",
         help="simulation processes (default: one per core; 1 runs in this process)",
@@ -205,6 +200,7 @@ def run_optimise(args: argparse.Namespace) -> int:
 
     baseline = load_scenario(args.scenario)
     planner = [load_scenario(p) for p in args.compare]
+    out = output_dir(args.out)  # before the runs: a bad folder is found at once
     if args.days is not None:
         for sc in [baseline, *planner]:
             if isinstance(sc.demand, ReplayDemand):
@@ -235,7 +231,6 @@ def run_optimise(args: argparse.Namespace) -> int:
         time_limit_s=args.time_limit,
         workers=args.workers,
     )
-    out: Path = args.out
 
     def say(message: str) -> None:
         print(message, file=sys.stderr, flush=True)

@@ -20,7 +20,7 @@ from dispatch.model import AgeBand, Agency, Category, OutcomeKind, Priority
 from simulations._toml import Table
 from simulations.alarm_log import read_alarm_log
 from simulations.bookings import read_bookings
-from simulations.errors import AlarmLogError, ScenarioError
+from simulations.errors import AlarmLogError, ScenarioError, unreadable
 from simulations.matrix import MatrixMap
 from simulations.sites import parse_bases, parse_facilities, parse_map
 from simulations.spec import (
@@ -32,6 +32,7 @@ from simulations.spec import (
     DEFAULT_OUTCOME_MIX,
     DEFAULT_PRIORITY_MIX,
     DEFAULT_WEEKDAY_PROFILE,
+    MAX_DAYS,
     SENT_ON,
     Base,
     Booking,
@@ -80,6 +81,8 @@ def load_scenario(path: str | Path, *, graph: Terrain | None = None) -> Scenario
             data = tomllib.load(fh)
     except FileNotFoundError:
         raise ScenarioError("file", "no such scenario file", source=source) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError("file", unreadable(p, exc), source=source) from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError("file", f"not valid TOML: {exc}", source=source) from None
     return scenario_from_dict(data, graph=graph, base_dir=p.parent, source=source)
@@ -104,7 +107,7 @@ def scenario_from_dict(
             start = date.fromisoformat(str(start_raw))
         except ValueError:
             raise root.error("start", f"{start_raw!r} is not a date YYYY-MM-DD") from None
-    days = root.number("days", 365, low=1, high=3660)
+    days = root.number("days", 365, low=1, high=MAX_DAYS)
     if days != int(days):
         raise root.error("days", "must be a whole number of days")
     timezone = root.text("timezone", "Europe/Stockholm")
@@ -242,8 +245,8 @@ def _followups(t: Table, base_dir: Path, graph: Terrain, timezone: str) -> Follo
             bookings = read_bookings(csv_path, places=places, timezone=timezone)
         except AlarmLogError as exc:
             raise t.error("csv", str(exc)) from None
-        except OSError as exc:
-            raise t.error("csv", f"cannot read {csv_path}: {exc.strerror}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise t.error("csv", unreadable(csv_path, exc)) from None
     start = t.number("window_start_hour", 14.0, low=0.0, high=23.5)
     f = FollowUpDemand(
         share=t.number("share", 0.3, low=0.0, high=1.0),

@@ -30,6 +30,7 @@ __all__ = [
     "DEFAULT_OUTCOME_MIX",
     "DEFAULT_PRIORITY_MIX",
     "DEFAULT_WEEKDAY_PROFILE",
+    "MAX_DAYS",
     "STAYED_HOME",
     "Base",
     "Booking",
@@ -224,6 +225,8 @@ class Rules:
 
 #: Response-time thresholds of the KPIs, minutes (the share attended within each).
 DEFAULT_KPI_THRESHOLDS = (8.0, 12.0, 15.0, 30.0, 60.0, 90.0)
+#: The longest run a scenario (or ``--days``) asks for: ten years.
+MAX_DAYS = 3660
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,6 +59,16 @@ def test_missing_and_unknown_columns_are_named(tmp_path: Path) -> None:
     assert any(r == 1 and f == "colour" for r, f, _ in problems)
 
 
+def test_a_log_that_is_not_utf8_text_or_not_a_file_is_named_not_a_traceback(
+        tmp_path: Path) -> None:
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(GOOD.replace("R1", "Ö1").encode("latin-1"))
+    (folder := tmp_path / "folder.csv").mkdir()
+    for path, says in ((latin, "not UTF-8 text"), (folder, "is a folder")):
+        ((row, field, problem),) = validate_alarm_log(path)
+        assert (row, field) == (0, "file") and says in problem and str(path) in problem
+
+
 def test_written_log_reads_back(tmp_path: Path) -> None:
     alarms = read_alarm_log(write(tmp_path, GOOD), graph=tiny_graph())
     again = read_alarm_log(write_alarm_log(alarms, tmp_path / "out.csv"), graph=tiny_graph())

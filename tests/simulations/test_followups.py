@@ -158,6 +158,21 @@ def test_a_bad_booking_row_is_named_by_row_and_column(graph: Any, tmp_path: Path
         scenario(graph, csv=str(path))
 
 
+def test_a_booking_csv_saved_by_excel_reads_and_a_latin1_one_is_named(
+        graph: Any, tmp_path: Path) -> None:
+    """Excel's "CSV UTF-8" starts with a byte-order mark: read as any UTF-8 file (it made the
+    first column unknown); a Latin-1 file is named, not a traceback."""
+    path = write_bookings(tmp_path, [
+        "P-1,,2026-01-05T10:00:00+00:00,2026-01-05T12:00:00+00:00,Beta,30,no,1,"])
+    text = path.read_text(encoding="utf-8")
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    sc = scenario(graph, share=0.0, csv=str(path))
+    assert sc.followups is not None and len(sc.followups.bookings) == 1
+    path.write_bytes(text.replace("P-1", "P-Ö").encode("latin-1"))
+    with pytest.raises(ScenarioError, match="followups.csv: .*not UTF-8 text"):
+        scenario(graph, share=0.0, csv=str(path))
+
+
 def test_a_visit_cheaper_to_postpone_than_to_drive_to_is_postponed(graph: Any,
                                                                     tmp_path: Path) -> None:
     path = write_bookings(tmp_path, [  # Gamma: 50 min each way; postponing costs 10 min

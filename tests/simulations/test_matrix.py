@@ -69,10 +69,20 @@ def test_columns_can_be_renamed(tmp_path: Path) -> None:
     ("id,x,y\nA,136000,455000\n", "from,A\nA,-1\n", "EPSG:28992", "map.matrix", "negative"),
     ("id,x,y\nA,136000,455000\n", "from,Z\nZ,0\n", "EPSG:28992", "map.matrix", "differ"),
     ("id,x,y\nA,136000,abc\n", "from,A\nA,0\n", "EPSG:28992", "map.nodes", "row 2"),
+    # found by an audit: each was a traceback or silently accepted
+    ("id,x,y\nA,136000\n", "from,A\nA,0\n", "EPSG:28992", "map.nodes", "row 2: 2 values"),
+    ("id,x,y\nA,136000,455000\n", "from,A\nA,1e12\n", "EPSG:28992", "map.matrix",
+     "over 10080 minutes"),
+    ("id,x,y\nA,136000,455000\n", "from,A\nA,0\nA,5\n", "EPSG:28992", "map.matrix",
+     "row 3: node 'A' has a row already"),
+    ("id,x,y\nA,136000,455000\n", "from;A\nA;0\n", "EPSG:28992", "map.matrix", "';'"),
+    ("id,x,y\nÖ,136000,455000\n".encode("latin-1"), "from,A\nA,0\n", "EPSG:28992",
+     "map.nodes", "not UTF-8 text"),
 ])
-def test_bad_tables_name_the_key_and_row(tmp_path: Path, nodes: str, times: str,
+def test_bad_tables_name_the_key_and_row(tmp_path: Path, nodes: str | bytes, times: str,
                                          crs: str | None, key: str, problem: str) -> None:
-    (tmp_path / "n.csv").write_text(nodes)
+    n = tmp_path / "n.csv"
+    n.write_bytes(nodes) if isinstance(nodes, bytes) else n.write_text(nodes, encoding="utf-8")
     (tmp_path / "t.csv").write_text(times)
     with pytest.raises(ScenarioError, match=problem) as info:
         load_matrix_map(tmp_path / "n.csv", tmp_path / "t.csv", crs=crs)

@@ -59,6 +59,33 @@ def test_cli_bad_scenario_is_one_line_error(tmp_path: Path, capsys) -> None:  # 
     assert err.startswith("mae: error: ") and "bad.toml: bases: name at least one base" in err
 
 
+@pytest.mark.parametrize("command", ["simulate", "optimise"])
+def test_bad_options_and_paths_are_one_line_before_any_run(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        command: str) -> None:
+    """An audit found tracebacks (a negative seed, a folder given as the scenario) and an
+    --out file found only after the whole run; each is one line now, and nothing runs."""
+    import simulations.batch
+
+    def no_runs(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a run started")
+
+    monkeypatch.setattr(simulations.batch, "run_batch", no_runs)
+    scenario = str(SCENARIOS / "norrbotten_today.toml")
+    extra = ["--bases", "3"] if command == "optimise" else ["--no-progress"]
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x", encoding="utf-8")
+    for args, says in ((["--first-seed", "-3"], "--first-seed: must be 0 or more"),
+                       (["--days", "5000"], "--days: must be 1..3660")):
+        with pytest.raises(SystemExit):  # argparse's usage line and exit code 2
+            main([command, scenario, *extra, *args])
+        assert says in capsys.readouterr().err
+    assert main([command, scenario, *extra, "--out", str(a_file)]) == 1
+    assert f"--out: {a_file} is a file, not a folder" in capsys.readouterr().err
+    assert main([command, str(SCENARIOS), *extra, "--out", str(tmp_path / "o")]) == 1
+    assert "is a folder, not a file" in capsys.readouterr().err
+
+
 def test_the_road_map_is_one_collection_of_every_edge() -> None:
     """Issue 16: one LineCollection, not one ax.plot per edge; each edge keeps its geometry."""
     import matplotlib.pyplot as plt
