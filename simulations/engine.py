@@ -140,6 +140,9 @@ class _Job:
     facility: str = ""
     merged: int = 0
     queued: bool = False
+    #: Why it waits in the queue (its fallback reason if its time runs out there): all units
+    #: busy, none on duty (a shift starts before the limit), or those on duty too far.
+    queued_for: str = ""
 
     @cached_property
     def chance(self) -> Chance:
@@ -407,16 +410,16 @@ class _Sim:
         if self.try_dispatch(job):
             return
         busy = any(u.status.is_busy for u in self.state.units.values())
+        on_duty = any(u.status is not UnitStatus.OFF_DUTY for u in self.state.units.values())
+        reason = "busy" if busy else "too_far" if on_duty else "off_duty"
         if self.sc.policy.queue and (
             busy or self._shift_starts_before(self.now_s + self.limit_s)
         ):
             self.waiting[cid] = job
-            job.queued = True
+            job.queued, job.queued_for = True, reason
             self.push(self.now_s + self.limit_s, "deadline", cid)
         else:
-            on_duty = any(u.status is not UnitStatus.OFF_DUTY
-                          for u in self.state.units.values())
-            self.fallback(job, "too_far" if on_duty and not busy else "busy")
+            self.fallback(job, reason)
 
     def _shift_starts_before(self, t: float) -> bool:
         i = bisect_right(self.shift_starts, self.now_s)
@@ -438,8 +441,8 @@ class _Sim:
 
     def on_deadline(self, callout_id: str) -> None:
         job = self.waiting.get(callout_id)
-        if job is not None:
-            self.fallback(job, "busy")
+        if job is not None:  # waited in vain: for the reason it queued (no unit on duty ...)
+            self.fallback(job, job.queued_for)
 
     def try_dispatch(self, job: _Job) -> bool:
         now = self.clock.now()

@@ -94,6 +94,18 @@ def test_alarm_out_of_hours_is_handled_alone_unless_a_shift_starts_in_time(graph
     assert r_early.assigned_s == pytest.approx(14 * 3600)
 
 
+def test_a_call_that_waited_in_vain_for_a_shift_is_counted_off_duty_not_busy(graph) -> None:  # type: ignore[no-untyped-def]
+    """13:00 at Gamma, nobody on duty: it waits for the 14:00 shift, whose car is 50 min
+    away with 30 min of the limit left; it goes to the ambulance because no unit was on duty
+    (an audit found such calls counted as 'all units busy')."""
+    data = tiny_scenario(policy={"max_response_min": 90})
+    data["units"][0]["shifts"] = [{"start": "14:00", "end": "02:00", "days": "all"}]
+    sc = scenario_from_dict(data, graph=graph)
+    res = simulate(sc, graph=graph, demand=[alarm("L1", "Gamma", 13 * 60)])
+    (rec,) = res.records
+    assert rec.queued and (rec.handled_by, rec.fallback_reason) == ("ambulance", "off_duty")
+
+
 def test_all_busy_past_the_limit_is_counted_as_busy(graph) -> None:  # type: ignore[no-untyped-def]
     sc = scenario_from_dict(tiny_scenario(policy={"max_response_min": 60}), graph=graph)
     res = simulate(sc, graph=graph, demand=[alarm("A1", "Beta", 600), alarm("A2", "Alpha", 601)])
