@@ -18,6 +18,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from web.errors import BadMessage
 from web.eventstore import StorageUnavailable
@@ -29,6 +31,7 @@ logger = logging.getLogger(__name__)
 #: Seconds a command may take before the store counts as unavailable.
 SOCKET_TIMEOUT_S = 5.0
 CONNECT_TIMEOUT_S = 2.0
+HEALTH_CHECK_S = 30.0  # an idle pooled connection is checked (PING) before its next command
 
 
 def is_redis_url(value: str) -> bool:
@@ -37,19 +40,25 @@ def is_redis_url(value: str) -> bool:
 
 
 def connect(url: str, *, field: str = "store", socket_timeout_s: float = SOCKET_TIMEOUT_S,
-            client_name: str | None = None) -> redis.Redis:
+            client_name: str | None = None,
+            health_check_s: float = HEALTH_CHECK_S) -> redis.Redis:
     """A client for ``url`` (``redis://HOST:PORT/DB``) with short timeouts; a malformed URL
     raises :class:`BadMessage` naming ``field``. No command is sent: the first one reports an
     unreachable server as :class:`StorageUnavailable` (through :func:`redis_errors`).
-    ``client_name`` names every connection of the client (``CLIENT LIST`` shows it)."""
+    ``client_name`` names every connection of the client (``CLIENT LIST`` shows it).
+
+    A command is tried again once, on a new connection, only when the connection failed (a
+    Redis restart dropped the pooled one); a timeout is not tried again, so a Redis that stops
+    answering costs one ``socket_timeout_s``, not one per retry."""
     if not is_redis_url(url):
         raise BadMessage(field, f"{url!r} is not a Redis URL (redis://HOST:PORT/DB)")
     named: dict[str, Any] = {} if client_name is None else {
         "redis_connect_func": _naming(client_name)}
     try:
-        return redis.Redis.from_url(url, socket_timeout=socket_timeout_s,
-                                    socket_connect_timeout=CONNECT_TIMEOUT_S,
-                                    health_check_interval=30, **named)
+        return redis.Redis.from_url(
+            url, socket_timeout=socket_timeout_s, socket_connect_timeout=CONNECT_TIMEOUT_S,
+            health_check_interval=health_check_s,
+            retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)), **named)
     except ValueError as exc:
         raise BadMessage(field, f"{url!r} is not a usable Redis URL: {exc}") from exc
 
@@ -60,9 +69,12 @@ def _naming(name: str) -> Callable[[Any], None]:
     (redis-py's own ``client_name`` would refuse the connection)."""
 
     def on_connect(connection: Any) -> None:
-        connection.on_connect()
+        # No health check inside the handshake: its PING would time out on a Redis that stopped
+        # answering, reconnect, and run this hook again, one level deeper each time, for as
+        # long as Redis stays stopped (a write waited 36 s instead of a 503)
+        connection.on_connect_check_health(check_health=False)
         try:
-            connection.send_command("CLIENT", "SETNAME", name)
+            connection.send_command("CLIENT", "SETNAME", name, check_health=False)
             connection.read_response()
         except redis.ResponseError:
             logger.debug("Redis refused CLIENT SETNAME %s; the connection stays unnamed", name)

@@ -28,8 +28,6 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 from dispatch.events import Envelope, Event, event_from_dict, event_to_dict
 from web.audit import AuditRow
@@ -162,9 +160,8 @@ class RedisEventStore:
         self._client_name = f"mae-log-{secrets.token_hex(6)}"
         self._redis = connect(url, client_name=self._client_name)
         self._stops = 0  # bumped by stop_waiting: the waits begun before it end
-        # One quick retry mends a pooled connection Redis dropped (after a restart); more,
-        # with backoff, would only delay the 503 a client should get from a Redis that is down
-        self._redis.set_retry(Retry(NoBackoff(), 1))
+        # (connect's retry, one on a dropped connection only, mends a pooled connection a
+        # Redis restart dropped; more would only delay the 503 of a Redis that is down)
         self._sha: str | None = None
         self._lock = threading.Lock()
         self._last_seq = self._stored_end()

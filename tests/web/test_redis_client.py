@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from tests.redis_server import RedisServer, acl_user, drop_acl_user
 from web.redis_client import connect, listen, wake, wake_channel
@@ -86,3 +89,48 @@ def test_a_user_allowed_only_the_feed_s_channel_follows_it_without_a_wake_channe
         client.close()
         drop_acl_user(admin, "feedonly")
         admin.close()
+
+
+def test_a_redis_that_stops_answering_fails_a_command_while_it_is_stopped(
+        tmp_path: Path) -> None:
+    """A stopped (SIGSTOP) Redis: a command on a named client whose connection is due a
+    health check fails with a timeout while Redis is still stopped, instead of reconnecting
+    through the naming hook's own health check again and again until Redis answers (an audit's
+    write waited 36 s for that, then succeeded). Once Redis runs again, the client works."""
+
+    server = RedisServer(tmp_path / "redis").start()
+    try:
+        _stopped_while_due_a_check(server)
+    finally:
+        server.stop()
+
+
+def _stopped_while_due_a_check(server: RedisServer) -> None:
+    import signal
+
+    assert server.proc is not None
+    client = connect(server.url(), client_name="mae-test", socket_timeout_s=0.5,
+                     health_check_s=0.1)
+    # a retry on timeouts too (the event store set one): each retry reconnects through the hook
+    client.set_retry(Retry(NoBackoff(), 1))
+    client.set("k", "v")
+    time.sleep(0.3)  # the pooled connection is now due a health check
+    outcome: list[object] = []
+    done = threading.Event()
+
+    def command() -> None:
+        try:
+            outcome.append(client.get("k"))
+        except (redis.TimeoutError, redis.ConnectionError) as exc:
+            outcome.append(exc)
+        done.set()
+
+    server.proc.send_signal(signal.SIGSTOP)
+    try:
+        threading.Thread(target=command, daemon=True).start()
+        finished_while_stopped = done.wait(timeout=8.0)
+    finally:
+        server.proc.send_signal(signal.SIGCONT)
+    assert finished_while_stopped, "the command waited for Redis to answer again"
+    assert isinstance(outcome[0], redis.TimeoutError | redis.ConnectionError)
+    assert client.get("k") == b"v"
