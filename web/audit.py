@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Protocol
 
 from web.auth import Principal
-from web.eventstore import connect_sqlite
+from web.eventstore import SERVICE_BUSY_TIMEOUT_S, connect_sqlite
 
 __all__ = ["Audit", "AuditEntry", "AuditLog", "AuditRow", "kept_target"]
 
@@ -104,7 +104,8 @@ class AuditLog:
     """Append and read audit rows (no fsync per row: the next event commit flushes the WAL)."""
 
     def __init__(self, path: Path) -> None:
-        self._db: sqlite3.Connection = connect_sqlite(Path(path))
+        self._db: sqlite3.Connection = connect_sqlite(Path(path),
+                                                      busy_timeout_s=SERVICE_BUSY_TIMEOUT_S)
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(_SCHEMA)
         self._lock = threading.Lock()

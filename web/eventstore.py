@@ -43,6 +43,8 @@ from dispatch.events import Envelope, Event, event_from_dict, event_to_dict
 from mae.errors import MaeError
 
 __all__ = [
+    "BUSY_TIMEOUT_S",
+    "SERVICE_BUSY_TIMEOUT_S",
     "DatabaseLocked",
     "EventStore",
     "OpRecord",
@@ -149,12 +151,22 @@ class EventStore(Protocol):
     def close(self) -> None: ...
 
 
-def connect_sqlite(path: Path) -> sqlite3.Connection:
-    """A connection to the service database in WAL mode with full fsync on commit."""
-    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10.0)
+#: How long a command-line tool waits for another program's lock on the database.
+BUSY_TIMEOUT_S = 10.0
+#: How long the service's writes wait for one (``mae retention``, a backup) before the client
+#: gets a 503 with Retry-After: every write goes through one thread, so each wait holds up
+#: every writer behind it (10 s each made 30-60 s answers under a held lock).
+SERVICE_BUSY_TIMEOUT_S = 2.0
+
+
+def connect_sqlite(path: Path, *, busy_timeout_s: float = BUSY_TIMEOUT_S) -> sqlite3.Connection:
+    """A connection to the service database in WAL mode with full fsync on commit, waiting at
+    most ``busy_timeout_s`` for another connection's lock."""
+    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None,
+                           timeout=busy_timeout_s)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("PRAGMA busy_timeout=10000")
+    conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
     return conn
 
 
@@ -226,7 +238,7 @@ class SqliteEventStore:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._write = connect_sqlite(self.path)
+        self._write = connect_sqlite(self.path, busy_timeout_s=SERVICE_BUSY_TIMEOUT_S)
         self._write.execute(_SCHEMA)
         self._write.execute(_OPS_SCHEMA)
         self._write.execute(_HEARTBEAT_SCHEMA)

@@ -695,6 +695,13 @@ class Writer:
                                       bounded=True, audit=draft)
         except Busy:
             raise  # not audited: a row per refusal would add writes to an overloaded store
+        except StorageUnavailable as exc:
+            # the store is failing: its refusal's audit row would wait out the same fault (a
+            # locked SQLite file's busy timeout, once more, before the client's 503)
+            if not draft.written:
+                logger.warning("%s by %s refused: %s store unavailable; no audit row", action,
+                               principal.principal_id, exc.store)
+            raise
         except MaeError as exc:
             if not draft.written:
                 await self.record(principal, action, target, client, _refusal(exc))

@@ -378,3 +378,30 @@ def test_a_log_that_cannot_be_read_after_a_failed_commit_halts_writes_until_it_c
     finally:
         crew.close()
         server.stop()
+
+
+def test_a_database_locked_by_another_program_answers_503_without_an_audit_row(
+        server: Server) -> None:
+    """Another program holds the write lock (as ``BEGIN IMMEDIATE`` does): a client's write
+    gets a JSON 503 once the service's short busy timeout passes, nothing is stored, and the
+    refusal writes no audit row (that write would wait out the lock once more: an audit saw
+    30-60 s per request with the earlier 10 s timeouts queued on the one writer thread; the
+    client here gives up after 10 s). Once the lock is gone, writes work again."""
+    before = stored_log(server.db)
+    blocker = sqlite3.connect(server.db, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        with server.http("police") as police:
+            refused = police.post("/api/alarms", json=alarm("LOCK-1"))
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert_503(refused)
+    assert "locked" in refused.json()["message"]
+    assert stored_log(server.db) == before
+    with contextlib.closing(sqlite3.connect(f"file:{server.db}?mode=ro", uri=True)) as conn:
+        rows = conn.execute("SELECT target FROM audit WHERE action LIKE 'alarm%'").fetchall()
+    assert not any("LOCK-1" in row[0] for row in rows)
+    with server.http("police") as police:
+        wait_for(lambda: police.post("/api/alarms", json=alarm("LOCK-2")).status_code == 201)
+    assert len(stored_log(server.db)) > len(before)
