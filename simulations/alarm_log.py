@@ -24,6 +24,7 @@ from maps.graph import RoadGraph
 from simulations.demand import DemandAlarm, nearest_municipality
 from simulations.errors import AlarmLogError, unreadable
 from simulations.matrix import MatrixMap
+from simulations.terrain import off_map
 
 __all__ = ["COLUMNS", "REQUIRED", "read_alarm_log", "validate_alarm_log", "write_alarm_log"]
 
@@ -129,6 +130,10 @@ def _parse_row(
                 values["lat"], values["lon"] = float(found.lat), float(found.lon)
             except UnknownPlace as exc:
                 problems.append(("place", str(exc)))
+    if not problems and has_lat and has_lon and graph is not None:
+        far = off_map(graph, values["lat"], values["lon"])
+        if far is not None:
+            problems.append(("lat", far))
     if problems:
         return None, problems
     if isinstance(graph, MatrixMap):

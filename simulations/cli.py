@@ -122,9 +122,15 @@ def run_simulate(args: argparse.Namespace) -> int:
     from simulations.errors import ScenarioError
     from simulations.export import write_event_log
     from simulations.report import KPI_ROWS, kpi_rows, write_report
-    from simulations.scenario import ReplayDemand, load_scenario
+    from simulations.scenario import ReplayDemand, check_kpi_window, load_scenario
 
     scenarios = [load_scenario(p) for p in [args.scenario, *args.compare]]
+    names: dict[str, int] = {}
+    for i, sc in enumerate(scenarios):  # the report, summary.json and the CSVs key on names
+        if sc.name in names:
+            raise ScenarioError("name", f"{sc.name!r} also names scenario {names[sc.name] + 1} "
+                                        "of this run: give each its own name", source=sc.source)
+        names[sc.name] = i
     out: Path = output_dir(args.out)  # before the runs: a bad folder is found at once
     if args.days is not None:
         for sc in scenarios:
@@ -132,6 +138,8 @@ def run_simulate(args: argparse.Namespace) -> int:
                 raise ScenarioError("days", "--days cannot shorten a replayed log",
                                     source=sc.source)
         scenarios = [replace(sc, days=args.days) for sc in scenarios]
+        for sc in scenarios:
+            check_kpi_window(sc)
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     total = len(scenarios) * len(seeds)
     with tqdm(total=total, desc="simulating", unit="run", file=sys.stderr,

@@ -195,8 +195,8 @@ def summarize(result: RunResult, scenario: Scenario, coverage: Coverage | None =
 
     tz = ZoneInfo(result.timezone)
     lo = scenario.kpi.utilisation_from_min * 60.0
-    hi = result.end_s if scenario.kpi.utilisation_to_min is None else (
-        scenario.kpi.utilisation_to_min * 60.0)
+    hi = result.end_s if scenario.kpi.utilisation_to_min is None else min(
+        scenario.kpi.utilisation_to_min * 60.0, result.end_s)  # no shift spills past the end
     window = [(u, lo, hi) for u in sorted({x[0] for x in result.scheduled})]
     scheduled = clip(result.scheduled, window)
     busy = hour_of_week(clip(result.busy, scheduled), result.start, tz)

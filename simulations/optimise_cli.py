@@ -196,7 +196,7 @@ def run_optimise(args: argparse.Namespace) -> int:
     from simulations.errors import ScenarioError
     from simulations.optimise import OptimiseOptions, optimise
     from simulations.optimise_report import frontier_rows, write_optimise_report
-    from simulations.scenario import ReplayDemand, load_scenario
+    from simulations.scenario import ReplayDemand, check_kpi_window, load_scenario
 
     baseline = load_scenario(args.scenario)
     planner = [load_scenario(p) for p in args.compare]
@@ -209,6 +209,8 @@ def run_optimise(args: argparse.Namespace) -> int:
                 )
         baseline = replace(baseline, days=args.days)
         planner = [replace(sc, days=args.days) for sc in planner]
+        for sc in [baseline, *planner]:
+            check_kpi_window(sc)
     candidates: str | Path = args.candidates
     if candidates not in ("places", "all-localities"):
         candidates = Path(candidates)

@@ -32,6 +32,7 @@ from routing.engine import TravelTimes
 from simulations.errors import ScenarioError
 from simulations.matrix import MatrixMap
 from simulations.spec import ReplayDemand, Scenario, Shift, SyntheticDemand
+from simulations.staffing import WEEKDAYS
 from simulations.terrain import Terrain, all_facilities
 
 __all__ = [
@@ -50,7 +51,6 @@ __all__ = [
 
 #: Periods of the model: the hours of a week.
 HOURS = 168
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 @dataclass(frozen=True, slots=True)

@@ -250,7 +250,8 @@ def _ecdf_plot(batch: Batch) -> str:
     ax.set_xlim(0, 150)
     ax.set_xlabel("minutes from alarm to MAE on scene")
     ax.set_ylabel("share of attended incidents")
-    ax.legend(fontsize=7)
+    if ax.get_legend_handles_labels()[0]:  # none when no run attended a call
+        ax.legend(fontsize=7)
     ax.set_title("Response times compared (all seeds)")
     return _png(fig)
 

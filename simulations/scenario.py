@@ -10,7 +10,7 @@ in ``simulations/README.md``.
 from __future__ import annotations
 
 import tomllib
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -66,6 +66,7 @@ __all__ = [
     "Shift",
     "SyntheticDemand",
     "UnitSpec",
+    "check_kpi_window",
     "check_replay_window",
     "load_graph_for",
     "load_scenario",
@@ -98,8 +99,13 @@ def scenario_from_dict(
     """Check ``data`` (a parsed scenario TOML) and build the :class:`Scenario`."""
     root = Table(data, "", source)
     name = root.text("name")
+    if not name.strip():
+        raise root.error("name", "must not be empty: it names the scenario in the report")
     description = root.text("description", "")
     start_raw = root.raw("start", "2026-01-05")
+    if isinstance(start_raw, datetime):  # a TOML date-time: its time would be dropped
+        raise root.error("start", f"{start_raw.isoformat()} has a time: give the date the "
+                                  "run starts, YYYY-MM-DD (it starts at midnight)")
     if isinstance(start_raw, date):
         start = start_raw
     else:
@@ -200,6 +206,9 @@ def scenario_from_dict(
                 alarms = read_alarm_log(csv_path, graph=terrain, timezone=timezone)
             except AlarmLogError as exc:
                 raise ScenarioError(key, str(exc), source=source) from None
+            if not alarms:
+                raise ScenarioError(key, f"{csv_path} has no alarms (only a header)",
+                                    source=source)
             paths.append(str(csv_path))
             logs.append(tuple(alarms))
         demand = ReplayDemand(tuple(paths), tuple(logs))
@@ -229,6 +238,7 @@ def scenario_from_dict(
     )
     if isinstance(demand, ReplayDemand):
         check_replay_window(scenario)
+    check_kpi_window(scenario)
     return scenario
 
 
@@ -266,6 +276,17 @@ def _followups(t: Table, base_dir: Path, graph: Terrain, timezone: str) -> Follo
     return f
 
 
+def check_kpi_window(scenario: Scenario) -> None:
+    """The utilisation window must begin before the run ends (else utilisation is nan); give
+    it after ``--days`` shortens a run too."""
+    end_min = scenario.days * 24 * 60
+    if scenario.kpi.utilisation_from_min >= end_min:
+        raise ScenarioError(
+            "kpi.utilisation_from_min",
+            f"{scenario.kpi.utilisation_from_min:g} is not before the run's end ({end_min} min "
+            f"= {scenario.days} days)", source=scenario.source)
+
+
 def check_replay_window(scenario: Scenario) -> None:
     """A replayed log must fall inside the scenario's days; say which alarms do not."""
     assert isinstance(scenario.demand, ReplayDemand)
@@ -290,6 +311,9 @@ def _parse_rules(root: Table) -> tuple[Rules, DispatchConfig]:
     t = root.table("dispatch")
     window = t.number("merge_window_min", 15.0, low=0.0, high=24 * 60)
     if not t.flag("merge", True):
+        if t.has("merge_window_min") and window > 0:
+            raise t.error("merge_window_min", "merge = false turns merging off: keep one of "
+                                              "the two")
         window = 0.0
     rules = Rules(
         merge_window_min=window,

@@ -13,7 +13,13 @@ from simulations._toml import Table
 from simulations.errors import ScenarioError
 from simulations.matrix import MatrixMap
 from simulations.spec import Base, MatrixSpec
-from simulations.terrain import Terrain, load_graph_for, load_matrix, nearest_node_index
+from simulations.terrain import (
+    Terrain,
+    load_graph_for,
+    load_matrix,
+    nearest_node_index,
+    off_map,
+)
 
 __all__ = ["parse_bases", "parse_facilities", "parse_map"]
 
@@ -63,6 +69,9 @@ def _locate(t: Table, terrain: Terrain, gaz: Gazetteer | None) -> tuple[str, flo
     if t.has("lat") or t.has("lon"):
         lat = t.number("lat", low=-90, high=90)
         lon = t.number("lon", low=-180, high=180)
+        problem = off_map(terrain, lat, lon)
+        if problem is not None:
+            raise t.error("lat", problem)
         return t.text("place", f"{lat:.4f},{lon:.4f}"), lat, lon, ""
     if isinstance(terrain, MatrixMap):
         key = "node" if t.has("node") else "place"

@@ -37,10 +37,18 @@ def _parse_days(t: Table, name: str) -> frozenset[int]:
         raise t.error(name, "must be all, weekdays, weekends or a list of day names")
     days = set()
     for i, d in enumerate(value):
-        if not isinstance(d, str) or d.lower()[:3] not in WEEKDAYS:
-            raise t.error(f"{name}[{i}]", f"{d!r} is not a day (mon..sun)")
-        days.add(WEEKDAYS.index(d.lower()[:3]))
+        day = _DAY_NAMES.get(d.strip().lower()) if isinstance(d, str) else None
+        if day is None:  # a name, or its first three letters ("Monkey" is not Monday)
+            raise t.error(f"{name}[{i}]", f"{d!r} is not a day (mon..sun or monday..sunday)")
+        days.add(day)
     return frozenset(days)
+
+
+_DAY_NAMES = {
+    **{d: i for i, d in enumerate(WEEKDAYS)},
+    **{d: i for i, d in enumerate(("monday", "tuesday", "wednesday", "thursday", "friday",
+                                   "saturday", "sunday"))},
+}
 
 
 def _parse_shift(t: Table) -> Shift:

@@ -27,10 +27,31 @@ __all__ = [
     "load_matrix",
     "load_terrain",
     "nearest_node_index",
+    "off_map",
     "travel_source",
 ]
 
 Terrain = RoadGraph | MatrixMap
+
+#: How far outside the box of its nodes a point may lie and still be on a map: half a degree
+#: of latitude (about 55 km), and as many kilometres east-west.
+MAP_MARGIN_DEG = 0.5
+
+
+def off_map(terrain: Terrain, lat: float, lon: float) -> str | None:
+    """Why ``(lat, lon)`` cannot be a place on ``terrain`` (well outside the box of its nodes:
+    a coordinate of another country, or lat and lon swapped), or None if it can."""
+    lats, lons = ((terrain.node_lat, terrain.node_lon) if isinstance(terrain, RoadGraph)
+                  else (terrain.lat, terrain.lon))
+    if not len(lats):
+        return None
+    south, north = float(lats.min()) - MAP_MARGIN_DEG, float(lats.max()) + MAP_MARGIN_DEG
+    wide = MAP_MARGIN_DEG / max(math.cos(math.radians((south + north) / 2)), 0.05)
+    west, east = float(lons.min()) - wide, float(lons.max()) + wide
+    if south <= lat <= north and west <= lon <= east:
+        return None
+    return (f"({lat:.4f}, {lon:.4f}) is outside the map ({south:.2f}..{north:.2f} N, "
+            f"{west:.2f}..{east:.2f} E): check the coordinate (latitude first)")
 
 
 @functools.lru_cache(maxsize=4)

@@ -89,6 +89,16 @@ def test_thresholds_and_the_utilisation_window_are_the_scenarios(tmp_path) -> No
     assert whole["utilisation"] == pytest.approx(144 / 1440)
 
 
+def test_a_utilisation_window_past_the_run_ends_with_the_run(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A shift 08:00-02:00 spills two hours past a one-day run: a window "to" far past the
+    end counts what the default window (to the end) counts, not the spilled hours."""
+    units = [{"id": "AMB", "base": "a", "shifts": [{"start": "08:00", "end": "02:00"}]}]
+    sc, res = _four_calls(tmp_path, units=units)
+    far, _ = _four_calls(tmp_path, units=units, kpi={"utilisation_to_min": 10_000_000})
+    assert summarize(res, far).scalars["utilisation"] == pytest.approx(
+        summarize(res, sc).scalars["utilisation"])
+
+
 def test_call_rows_give_one_line_per_call_in_minutes(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from simulations.kpi import CALL_COLUMNS, call_rows
 

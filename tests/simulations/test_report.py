@@ -86,6 +86,17 @@ def test_bad_options_and_paths_are_one_line_before_any_run(
     assert "is a folder, not a file" in capsys.readouterr().err
 
 
+def test_two_scenarios_of_one_name_are_refused_before_the_runs(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The report, summary.json and the CSVs key on the name: the second scenario's figures
+    replaced the first's (an audit compared a file with itself)."""
+    scenario = str(SCENARIOS / "norrbotten_today.toml")
+    assert main(["simulate", scenario, "--compare", scenario, "--no-progress",
+                 "--out", str(tmp_path / "o")]) == 1
+    assert "also names scenario 1 of this run" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
 def test_the_road_map_is_one_collection_of_every_edge() -> None:
     """Issue 16: one LineCollection, not one ax.plot per edge; each edge keeps its geometry."""
     import matplotlib.pyplot as plt

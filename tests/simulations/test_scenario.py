@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,15 @@ def test_shifts_past_midnight_and_weekdays() -> None:
     (lambda d: d.update(start="2026-13-01"), "start"),
     (lambda d: d.pop("demand"), "demand"),
     (lambda d: d.update(units=[]), "units"),
+    # found by an audit: accepted silently before
+    (lambda d: d.update(name=" "), "name"),
+    (lambda d: d.update(start=datetime(2026, 1, 5, 10, 30)), "start"),
+    (lambda d: d["units"][0]["shifts"][0].update(days=["Monkey"]),
+     "units[0].shifts[0].days[0]"),
+    (lambda d: d["bases"][0].update(lat=0.0, lon=0.0, place="Null Island"), "bases[0].lat"),
+    (lambda d: d.update(facilities=[{"name": "Far", "kind": "hospital", "lat": -33.9,
+                                     "lon": 151.2}]), "facilities[0].lat"),
+    (lambda d: d.update(kpi={"utilisation_from_min": 3 * 1440}), "kpi.utilisation_from_min"),
 ])
 def test_errors_name_the_key(change, key) -> None:  # type: ignore[no-untyped-def]
     data = tiny_scenario()
@@ -93,11 +103,28 @@ def test_file_errors_name_the_file(tmp_path: Path) -> None:
     ({"kpi": {"utilisation_from_min": 60, "utilisation_to_min": 30}},
      "kpi.utilisation_to_min"),
     ({"demand": {"kind": "replay", "csv": []}}, "demand.csv"),
+    ({"dispatch": {"merge": False, "merge_window_min": 30}}, "dispatch.merge_window_min"),
 ])
 def test_dispatch_kpi_and_replay_keys_are_named(table: dict[str, Any], key: str) -> None:
     with pytest.raises(ScenarioError) as info:
         scenario_from_dict(tiny_scenario(**table), graph=tiny_graph())
     assert info.value.key == key
+
+
+def test_day_names_are_names_or_their_first_three_letters() -> None:
+    data = tiny_scenario()
+    data["units"][0]["shifts"][0]["days"] = ["Monday", "tue", "SUNDAY "]
+    sc = scenario_from_dict(data, graph=tiny_graph())
+    assert sc.units[0].shifts[0].days == frozenset({0, 1, 6})
+
+
+def test_a_replay_log_with_only_a_header_is_refused(tmp_path: Path) -> None:
+    log = tmp_path / "empty.csv"
+    log.write_text("received_at,place\n", encoding="utf-8")
+    with pytest.raises(ScenarioError, match="has no alarms") as info:
+        scenario_from_dict(tiny_scenario(demand={"kind": "replay", "csv": str(log)}),
+                           graph=tiny_graph())
+    assert info.value.key == "demand.csv"
 
 
 def test_dispatch_rules_reach_the_core_config() -> None:
