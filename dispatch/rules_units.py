@@ -168,7 +168,7 @@ def start_shift(ctx: Context, command: StartShift) -> Decision:
     if command.ends_at <= ctx.now:
         raise InvalidCommand("ends_at", "the shift must end after it starts")
     crew = crew_members(command.crew)
-    competences = list(command.competences)
+    competences = list(dict.fromkeys(command.competences))  # each once, in the order given
     for member in crew:  # a doctor on board is the doctor competence (for this shift)
         gives = ROLE_COMPETENCES.get(member.role)
         if gives is not None and gives not in competences:

@@ -17,8 +17,9 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -42,6 +43,7 @@ from web.regions import BUNDLED_REGION, load_region, read_region, with_region_fa
 from web.replay import Pace, WallPace
 from web.replay import router as replay_router
 from web.routes import admin, mapdata, stats, visits
+from web.schemas import field_name
 from web.security import SecurityHeaders
 from web.service import DispatchService
 from web.settings import Settings
@@ -76,11 +78,26 @@ _PARTS = ("body", "query", "path", "header", "cookie")
 
 
 def _field(loc: tuple[object, ...] | list[object]) -> str:
-    """``("body", "location", "lat")`` → ``"location.lat"``: the field as the client names it."""
-    parts = [str(p) for p in loc]
-    if parts and parts[0] in _PARTS:
+    """``("body", "location", "lat")`` → ``"location.lat"``: the field as the client names it
+    (without pydantic's own steps such as ``constrained-str`` or ``function-after[...]``)."""
+    parts = list(loc)
+    if parts and str(parts[0]) in _PARTS:
         parts = parts[1:]
-    return ".".join(parts) or "body"
+    return field_name(parts) or "body"
+
+
+def _problem(error: Mapping[str, Any], content_type: str) -> tuple[str, str]:
+    """The field and message of one of pydantic's errors, in the client's terms."""
+    kind = str(error.get("type", ""))
+    loc = tuple(error.get("loc", ()))
+    if kind == "json_invalid":  # pydantic's place is the character where decoding failed
+        at = loc[-1] if loc else "?"
+        return "body", f"is not valid JSON (at character {at})"
+    field = _field(loc)
+    if field == "body" and kind in ("dict_type", "model_attributes_type") and \
+            not content_type.startswith("application/json"):
+        return "body", "send a JSON object with Content-Type: application/json"
+    return field, str(error.get("msg", "invalid"))
 
 
 def create_app(
@@ -223,13 +240,18 @@ def create_app(
                 {m for r in request.app.routes if isinstance(r, APIRoute)
                  and r.path_regex.match(request.url.path) for m in r.methods or ()}))
         extra = {"limit_bytes": exc.limit} if isinstance(exc, BodyTooLarge) else {}
+        message = str(exc.detail)
+        if message == "There was an error parsing the body":  # FastAPI's words, no reason
+            message = ("body: could not be read as JSON (UTF-8 text; nesting and the size of "
+                       "numbers are limited)")
         return JSONResponse({"error": f"http_{exc.status_code}", "field": field,
-                             "message": str(exc.detail), **extra},
+                             "message": message, **extra},
                             status_code=exc.status_code, headers=headers or None)
 
     async def on_invalid_request(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        errors = [{"field": _field(e.get("loc", ())), "message": str(e.get("msg", "invalid"))}
+        content_type = request.headers.get("content-type", "").lower()
+        errors = [dict(zip(("field", "message"), _problem(e, content_type), strict=True))
                   for e in exc.errors()]  # never the input: it may hold patient text
         first = errors[0] if errors else {"field": "body", "message": "invalid request"}
         return JSONResponse({"error": "invalid_request", "field": first["field"],

@@ -88,7 +88,7 @@ class StorageUnavailable(MaeError, OSError):
         self.store = store
         self.detail = detail
         self.retry_after_s = retry_after_s
-        super().__init__(f"the {store} store cannot be written ({detail}); the request "
+        super().__init__(f"the {store} store cannot be used ({detail}); the request "
                          f"changed nothing: try again in {retry_after_s} s")
 
 

@@ -175,6 +175,9 @@ def create_demo_app(settings: Settings, config: DemoConfig, *, graph: RoadGraph,
 
 def _check_port(host: str, port: int) -> None:
     with socket.socket() as s:
+        # as uvicorn binds: a port left in TIME_WAIT by the last demo is free, a listening one
+        # is not (the check refused to start again for a minute after Ctrl-C)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError:

@@ -5,6 +5,8 @@ outside ``web/`` sees these: routes and sockets convert them to core values at o
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -85,6 +87,7 @@ __all__ = [
     "VisitPinIn",
     "VisitPlanOut",
     "VisitReportIn",
+    "field_name",
     "parse_message",
     "validation_errors",
 ]
@@ -671,8 +674,19 @@ AGENCY_MESSAGES: dict[str, type[_Msg]] = {"alarm": AlarmMsg, "ping": PingMsg}
 
 def validation_errors(exc: ValidationError) -> list[dict[str, Any]]:
     """pydantic's errors as ``{field, message}`` pairs (without the offending input)."""
-    return [{"field": ".".join(str(p) for p in e["loc"]) or "body", "message": e["msg"]}
+    return [{"field": field_name(e["loc"]) or "body", "message": e["msg"]}
             for e in exc.errors(include_input=False, include_url=False)]
+
+
+#: The names pydantic gives the steps of a constrained or validated type in an error's place.
+_PYDANTIC_STEP = re.compile(r"constrained-\w+|function-(after|before|wrap|plain)\[.*\]|"
+                            r"(tagged-)?union\[.*\]|json-or-python\[.*\]")
+
+
+def field_name(loc: Sequence[object]) -> str:
+    """pydantic's place of an error as the client names the field: ``location.lat``, not
+    ``id.constrained-str``."""
+    return ".".join(str(p) for p in loc if not _PYDANTIC_STEP.fullmatch(str(p)))
 
 
 def parse_message(data: Any, kinds: dict[str, type[_Msg]]) -> _Msg:

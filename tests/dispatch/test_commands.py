@@ -79,6 +79,13 @@ def test_a_shift_ending_outside_the_years_2000_2099_is_refused(core: Core) -> No
     assert refused.value.field == "ends_at"
 
 
+def test_a_competence_given_twice_is_kept_once(core: Core) -> None:
+    core.do(RegisterUnit("U1", "MAE U1", "Sunderbyn", BODEN))
+    core.do(StartShift("U1", ("nurse A",), T0 + timedelta(hours=8),
+                       competences=("doctor", "child", "doctor")))
+    assert core.state.unit("U1").competences == ("doctor", "child")
+
+
 def test_joint_alarms_about_one_incident_merge_into_one_callout(core: Core) -> None:
     first = core.do(ReceiveAlarm(alarm()))
     second = core.do(ReceiveAlarm(alarm(Agency.AMBULANCE, "A-9", BODEN_NEAR, minutes=5,

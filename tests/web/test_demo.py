@@ -435,3 +435,25 @@ def test_the_demo_crews_carry_out_the_day_plan_s_visits(demo: Server) -> None:
     assert visit["status"] == "done" and visit["unit_id"] in {
         s_unit for e in seen["DayPlanned"] for r in e["routes"] for s_unit in [r["unit_id"]]
         if any(s["visit_id"] == visit_id for s in r["stops"])}
+
+
+def test_the_demo_can_start_again_on_a_port_its_last_run_left_in_time_wait() -> None:
+    """Ctrl-C leaves the last run's connections in TIME_WAIT for a minute; the port check
+    binds as uvicorn does (SO_REUSEADDR), so it refuses only a port something listens on."""
+    import socket
+
+    from web.errors import BadMessage
+    from web.live_demo import _check_port
+
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn listens
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        with pytest.raises(BadMessage, match="in use"):
+            _check_port("127.0.0.1", port)
+        client = socket.create_connection(("127.0.0.1", port))
+        served, _ = listener.accept()
+        served.close()  # the server side closes first: its end waits in TIME_WAIT
+        client.close()
+    _check_port("127.0.0.1", port)  # no listener, only TIME_WAIT: free to start again

@@ -180,6 +180,23 @@ def test_unencodable_text_in_a_body_is_a_422_not_a_500(server: Server) -> None:
         assert police.get("/api/health").json()["seq"] == before
 
 
+@pytest.mark.parametrize(("content", "content_type", "status", "says"), [
+    (b'{"reference": "J-1",', "application/json", 422, "is not valid JSON (at character"),
+    (b'{"reference": "J-1"}', "text/plain", 422, "Content-Type: application/json"),
+    (b'{"reference": "\xff\xfe"}', "application/json", 400, "could not be read as JSON"),
+])
+def test_a_body_that_is_not_json_says_so_and_names_the_body(
+    server: Server, content: bytes, content_type: str, status: int, says: str,
+) -> None:
+    """An audit saw "5: JSON decode error" (the field was the character offset), "Input should
+    be a valid dictionary" for a text body, and FastAPI's "There was an error parsing the
+    body"; each now names the body and what is wrong with it."""
+    with server.http("police") as police:
+        r = police.post("/api/alarms", content=content, headers={"Content-Type": content_type})
+    assert r.status_code == status, r.text
+    assert r.json()["field"] == "body" and says in r.json()["message"], r.text
+
+
 def test_the_agency_sees_no_eta_once_the_unit_is_on_scene(server: Server) -> None:
     with server.http("ambulance") as amb:
         cid = amb.post("/api/alarms", json=ALARM).json()["callout_id"]
