@@ -119,12 +119,32 @@ def _live_callout(state: DispatchState, callout_id: str) -> str:
         callout_id = callout.merged_into
 
 
+#: What an agency says in an alarm: a retry repeats all of it (the time is the service's).
+_ALARM_CONTENT = ("priority", "category", "patient", "note", "police_on_scene",
+                  "ambulance_on_scene", "link_to", "callback")
+
+
+def _changed(stored: Alarm, again: Alarm) -> list[str]:
+    """The fields of ``again`` that differ from the alarm ``stored`` under its reference."""
+    out = [f for f in _ALARM_CONTENT if getattr(stored, f) != getattr(again, f)]
+    if (stored.location.lat, stored.location.lon) != (again.location.lat, again.location.lon):
+        out.insert(0, "location")
+    return out
+
+
 def receive_alarm(ctx: Context, command: ReceiveAlarm) -> Decision:
     """An alarm joins an open callout about the same incident or opens a new one; a retry of
     an alarm already received changes nothing and names the callout that holds it."""
     alarm = command.alarm
     known = ctx.state.alarm_callout.get(alarm.alarm_id)
     if known is not None:
+        stored = ctx.state.alarms.get(alarm.alarm_id)
+        changed = _changed(stored, alarm) if stored is not None else []
+        if changed:  # not a retry: a different alarm under a used reference, never dropped
+            raise InvalidCommand(
+                "reference", f"{alarm.reference!r} of {alarm.agency.value} was received "
+                f"already with another {', '.join(changed)}: send a change as a note to the "
+                "callout, or a new alarm with a new reference")
         return ctx.decision(callout_id=_live_callout(ctx.state, known), duplicate=True)
     target, reason = _merge_target(ctx.state, alarm, ctx.config)
     callout_id = target.callout_id if target else ctx.state.next_callout_id()

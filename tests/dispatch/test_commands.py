@@ -167,6 +167,20 @@ def test_a_retried_alarm_is_recognised_not_duplicated(core: Core) -> None:
     assert len(core.log) == events
 
 
+def test_a_used_reference_with_other_content_is_refused_not_dropped(core: Core) -> None:
+    """A retry repeats the alarm (its time is the service's: a later retry is still one); an
+    alarm that says something else under a used reference was answered "duplicate" and its
+    changes dropped unseen (an audit). It is refused, naming what differs."""
+    first = core.do(ReceiveAlarm(alarm()))
+    events = len(core.log)
+    assert core.do(ReceiveAlarm(alarm(minutes=3))).duplicate
+    with pytest.raises(InvalidCommand) as refused:
+        core.do(ReceiveAlarm(alarm(priority=Priority.ACUTE, where=BODEN_NEAR)))
+    assert refused.value.field == "reference"
+    assert "location, priority" in str(refused.value)
+    assert len(core.log) == events and first.callout_id is not None
+
+
 def test_split_takes_an_alarm_out_into_its_own_callout(core: Core) -> None:
     a = core.do(ReceiveAlarm(alarm())).callout_id or ""
     core.do(ReceiveAlarm(alarm(Agency.AMBULANCE, "A-9", BODEN_NEAR)))
