@@ -24,6 +24,7 @@ from maps.graph import RoadGraph
 from simulations.demand import DemandAlarm, nearest_municipality
 from simulations.errors import AlarmLogError, unreadable
 from simulations.matrix import MatrixMap
+from simulations.spec import localize
 from simulations.terrain import off_map
 
 __all__ = ["COLUMNS", "REQUIRED", "read_alarm_log", "validate_alarm_log", "write_alarm_log"]
@@ -80,7 +81,7 @@ def _parse_row(
             t = datetime.fromisoformat(text)
         except ValueError:
             raise ValueError(f"{text!r} is not an ISO date and time") from None
-        return t if t.tzinfo is not None else t.replace(tzinfo=tz)
+        return localize(t, tz)
 
     def priority(text: str) -> Priority:
         if text not in ("1", "2", "3"):

@@ -20,18 +20,13 @@ from zoneinfo import ZoneInfo
 from dispatch.errors import InvalidCommand
 from dispatch.visits import check_patient_ref
 from simulations.errors import AlarmLogError
-from simulations.spec import Booking
+from simulations.spec import Booking, localize
 
 __all__ = ["BOOKING_COLUMNS", "read_bookings"]
 
 BOOKING_COLUMNS = ("patient_ref", "booked_at", "earliest_start", "latest_start", "lat", "lon",
                    "place", "duration_min", "doctor", "staff", "postpone_cost_min")
 _REQUIRED = ("patient_ref", "earliest_start", "latest_start", "duration_min")
-
-
-def _time(text: str, tz: ZoneInfo) -> datetime:
-    t = datetime.fromisoformat(text)
-    return t if t.tzinfo is not None else t.replace(tzinfo=tz)
 
 
 def read_bookings(path: str | Path, *, places: dict[str, tuple[float, float]],
@@ -76,9 +71,14 @@ def _row(row: dict[str, Any], n: int, tz: ZoneInfo, places: dict[str, tuple[floa
             values[col] = None
             continue
         try:
-            values[col] = _time(get(col), tz)
+            t = datetime.fromisoformat(get(col))
         except ValueError:
             problems.append((n, col, f"not an ISO 8601 time: {get(col)!r}"))
+            continue
+        try:
+            values[col] = localize(t, tz)
+        except ValueError as exc:
+            problems.append((n, col, str(exc)))
     place = get("place")
     if get("lat") or get("lon"):
         try:

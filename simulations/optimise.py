@@ -81,8 +81,17 @@ class OptimiseOptions:
             raise ScenarioError("bases", "open at least one base")
         if any(b <= 0 for b in self.budgets):
             raise ScenarioError("budget-hours", "budgets are car-hours a week, above 0")
-        if not (self.limit_min > 0 and self.max_iterations >= 1 and self.tolerance >= 0):
-            raise ScenarioError("limit", "limit, iterations and tolerance must be positive")
+        if not self.limit_min > 0:
+            raise ScenarioError("limit-min", "must be above 0 minutes")
+        if self.max_iterations < 1:
+            raise ScenarioError("max-iterations", "must be 1 or more")
+        if not self.tolerance >= 0:
+            raise ScenarioError("tolerance", "must be 0 or more (a change of busy fraction)")
+        most = self.bases * self.max_cars_per_base
+        if self.min_night_cars > most:
+            raise ScenarioError("min-night-cars", f"{self.min_night_cars} cars each night hour, "
+                                f"but {self.bases} base(s) of at most {self.max_cars_per_base} "
+                                f"car(s) have {most}")
         if not self.seeds:
             raise ScenarioError("seeds", "simulate at least one seed")
 

@@ -48,6 +48,7 @@ __all__ = [
     "Shift",
     "SyntheticDemand",
     "UnitSpec",
+    "localize",
     "run_end",
     "run_start",
 ]
@@ -392,6 +393,18 @@ class DemandAlarm:
     def __post_init__(self) -> None:
         if self.received_at.tzinfo is None:
             raise ScenarioError("received_at", "must be timezone-aware")
+
+
+def localize(t: datetime, tz: ZoneInfo) -> datetime:
+    """``t`` in ``tz`` when it has no offset of its own; ValueError for a wall time the clocks
+    skip (02:30 on the last Sunday of March in Sweden), which would be silently moved."""
+    if t.tzinfo is not None:
+        return t
+    local = t.replace(tzinfo=tz)
+    if local.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != t:
+        raise ValueError(f"{t.isoformat()} does not exist in {tz.key} (the clocks skip it at "
+                         "the change to summer time): give the time with its offset")
+    return local
 
 
 def run_start(scenario: Scenario) -> datetime:

@@ -113,3 +113,13 @@ def test_a_bad_transport_flag_is_named(tmp_path: Path) -> None:
               header="received_at,place,transport\n")
     assert [(r, f) for r, f, _ in validate_alarm_log(p, graph=tiny_graph())] == [
         (2, "transport")]
+
+
+def test_a_local_time_the_clocks_skip_is_named_not_moved(tmp_path: Path) -> None:
+    """02:30 on 29 March 2026 does not exist in Stockholm (summer time starts at 02:00);
+    zoneinfo would read it as 03:30 without a word."""
+    p = write(tmp_path, "S1,2026-03-29T02:30:00,police,1,suicide_risk,65.0,20.6,,,\n"
+                        "S2,2026-03-29T03:30:00,police,1,suicide_risk,65.0,20.6,,,\n")
+    problems = validate_alarm_log(p, timezone="Europe/Stockholm")
+    assert [(r, f) for r, f, _ in problems] == [(2, "received_at")]
+    assert "does not exist in Europe/Stockholm" in problems[0][2]

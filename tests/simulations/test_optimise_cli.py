@@ -158,6 +158,8 @@ def test_days_shortens_the_designs_runs_as_it_does_the_baselines(
             ],
             "no shift pattern works it",
         ),
+        (["--tolerance", "-1"], "tolerance: must be 0 or more"),
+        (["--min-night-cars", "50"], "min-night-cars: 50 cars each night hour, but 1 base(s)"),
     ],
 )
 def test_bad_requests_fail_with_one_line(
