@@ -216,3 +216,34 @@ def test_a_made_up_reference_survives_a_failed_send_and_times_are_swedish(
         expect(item.locator(".received")).to_have_text(swedish)  # not New York's clock
     finally:
         context.close()
+
+
+def test_a_reference_or_number_of_the_wrong_form_says_what_is_allowed(
+        page: Any, server: Server) -> None:
+    """A reference with letters outside A–Z (å, ä, ö) is refused on the page with the
+    characters it may have; a number to call back that is too long says so (not that it is
+    missing); in English too, and nothing is sent."""
+    open_agency(page, server)
+    page.fill("#place", "Kalix")
+    fill_alarm(page)
+    page.fill("#reference", "RLC-ÅÄÖ-1")
+    # longer than the field's maxlength lets anyone type: pasted by a script or an autofill
+    page.eval_on_selector("#callback", "el => { el.value = '+46 920 123 456 789 012 345 678 9'; }")
+    page.click("#submit")
+    expect(page.locator("#err-reference")).to_contain_text(
+        "Er referens: får bara innehålla A–Z, a–z, 0–9 och ._:@+-")
+    expect(page.locator("#err-callback")).to_contain_text("för långt: högst 30 tecken")
+    expect(page.locator("#callback")).to_be_focused()  # the first of the two in the form
+    page.eval_on_selector("#callback", "el => { el.value = '0920-ett två'; }")
+    page.click("#submit")
+    expect(page.locator("#err-callback")).to_contain_text("siffror, mellanslag, + och -")
+
+    page.click("#lang")
+    page.click("#submit")
+    expect(page.locator("#err-reference")).to_contain_text(
+        "Your reference: may contain only A–Z, a–z, 0–9 and ._:@+-")
+    page.eval_on_selector("#callback", "el => { el.value = '+46 920 123 456 789 012 345 678 9'; }")
+    page.click("#submit")
+    expect(page.locator("#err-callback")).to_contain_text("too long: at most 30 characters")
+    with server.http("psychiatry") as other:
+        assert other.get("/api/health").json()["open_callouts"] == 0

@@ -321,7 +321,9 @@ def test_the_shell_the_worker_caches_is_served(server: Server) -> None:
     assert sorted(flow["closable"]) == ["on_scene", "transporting"]
 
 
-def test_a_bad_token_is_refused_and_the_form_logs_in(browser: Any, server: Server) -> None:
+def refused_login(browser: Any, server: Server) -> tuple[Any, Any]:
+    """A phone's crew page after a well-formed token the service does not know was typed in
+    the login form and refused: its browser context and page."""
     context = browser.new_context(**PHONE)
     page = context.new_page()
     page.goto(f"{server.base}/crew")
@@ -329,6 +331,11 @@ def test_a_bad_token_is_refused_and_the_form_logs_in(browser: Any, server: Serve
     page.fill("#token-input", "mae_0123456789abcdef_not-the-right-secret-at-all")
     page.click("#login-form button[type=submit]")
     page.wait_for_selector("#login-error:not(:empty)", timeout=WAIT_MS)
+    return context, page
+
+
+def test_a_bad_token_is_refused_and_the_form_logs_in(browser: Any, server: Server) -> None:
+    context, page = refused_login(browser, server)
     assert (page.text_content("#login-error") or "").startswith("Token godtogs inte")
     assert page.get_attribute("#token-input", "aria-invalid") == "true"
     page.fill("#token-input", server.tokens["crew_sun"])
@@ -336,6 +343,70 @@ def test_a_bad_token_is_refused_and_the_form_logs_in(browser: Any, server: Serve
     page.wait_for_function("() => window.maeCrew.ready", timeout=WAIT_MS)
     assert page.is_visible("#app") and page.is_hidden("#login")
     assert page.text_content("#unit-name") == "· MAE Södra Sunderbyn"
+    context.close()
+
+
+def test_the_header_says_disconnected_after_a_refused_or_revoked_token(
+    browser: Any, server: Server
+) -> None:
+    """The header never says connected while the login form is shown: neither after a token
+    the service refused nor after the token is revoked while the page is open."""
+    context, page = refused_login(browser, server)
+    page.wait_for_selector("#conn[data-state=closed]", state="attached", timeout=WAIT_MS)
+    assert page.text_content("#conn") == "Frånkopplad"
+
+    page.fill("#token-input", server.tokens["crew_sun"])
+    page.press("#token-input", "Enter")
+    page.wait_for_function("() => window.maeCrew.ready", timeout=WAIT_MS)
+    assert page.text_content("#conn") == "Ansluten"
+    principals = server.principals()
+    assert principals.revoke(server.tokens["crew_sun"].split("_")[1])
+    principals.close()
+    page.evaluate("window.maeCrew.reportPosition(65.671, 21.981)")  # its next message
+    page.wait_for_selector("#login", state="visible", timeout=WAIT_MS)
+    assert (page.text_content("#login-error") or "").startswith("Token godtogs inte")
+    page.wait_for_selector("#conn[data-state=closed]", state="attached", timeout=WAIT_MS)
+    assert page.text_content("#conn") == "Frånkopplad"
+    context.close()
+
+
+@pytest.mark.parametrize(("lang", "refused", "closed"), [
+    ("sv", "Token godtogs inte: det är ingen token", "Frånkopplad"),
+    ("en", "Token not accepted: that is no token", "Disconnected"),
+], ids=["sv", "en"])
+def test_a_malformed_token_is_refused_in_the_pages_language(
+    browser: Any, server: Server, lang: str, refused: str, closed: str
+) -> None:
+    """A token with characters no token has (a space) is refused in the page's own words, and
+    the header says disconnected rather than connecting for ever."""
+    context = browser.new_context(**PHONE)
+    context.add_init_script(f"localStorage.setItem('mae.lang', '{lang}')")
+    page = context.new_page()
+    page.goto(f"{server.base}/crew#token=hello%20world")
+    page.wait_for_selector("#login-error:not(:empty)", timeout=WAIT_MS)
+    error = page.text_content("#login-error") or ""
+    assert error.startswith(refused), error
+    assert "that is not a token" not in error  # the socket's own words are for developers
+    page.wait_for_selector("#conn[data-state=closed]", state="attached", timeout=WAIT_MS)
+    assert page.text_content("#conn") == closed
+    assert page.evaluate("localStorage.getItem('mae.token.crew')") is None
+    context.close()
+
+
+def test_acknowledging_by_keyboard_moves_focus_to_the_next_step(
+    browser: Any, server: Server, dispatcher: Sock
+) -> None:
+    """Enter on "Kvittera uppdraget" hides the button: focus goes on to the status now to
+    report (På väg), not back to the page's body."""
+    _cid, context, page = assigned_job(browser, server, dispatcher)
+    page.wait_for_selector("#ack", state="visible", timeout=WAIT_MS)
+    page.focus("#ack")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#job-callout-status:text('Kvitterad')", timeout=WAIT_MS)
+    page.wait_for_function(
+        "() => document.activeElement && document.activeElement.dataset.status === 'en_route'",
+        timeout=WAIT_MS)
+    assert page.is_hidden("#ack")
     context.close()
 
 

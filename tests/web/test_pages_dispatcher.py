@@ -483,3 +483,41 @@ def test_units_move_on_the_map_as_positions_arrive(browser: Any, timed: Server,
     finally:
         crew.close()
         context.close()
+
+
+def test_the_selected_callout_survives_a_reload(server: Server, browser: Any) -> None:
+    """The callout picked on the board is kept in the address (#callout=…): a reload shows it
+    selected again with its details; one that is no longer there is dropped quietly."""
+    errors: list[str] = []
+    url = f"{server.base}/dispatch#token={server.tokens['dispatcher']}"
+    context, page = open_page(browser, url, errors=errors)
+    try:
+        expect(page.locator("#conn")).to_have_attribute("data-state", "open")
+        (police,) = socks(server, ("/ws/agency", "police"))
+        boden = police.request(alarm("R-1", 2, "Boden"))["callout_id"]
+        police.request(alarm("R-2", 1, "Piteå"))
+        police.close()
+        page.locator(f"#queue [data-callout='{boden}']").click()
+        expect(page.locator("#detail-title")).to_contain_text(boden)
+
+        page.reload()
+        expect(page.locator("#conn")).to_have_attribute("data-state", "open")
+        expect(page.locator(f"#queue [data-callout='{boden}']")).to_have_attribute(
+            "aria-pressed", "true")
+        expect(page.locator("#detail-title")).to_contain_text(boden)
+        expect(page.locator("#recs li")).to_have_count(3)  # its recommendations are loaded
+
+        page.keyboard.press("Escape")  # nothing selected: nothing comes back
+        expect(page.locator("#detail-empty")).to_be_visible()
+        page.reload()
+        expect(page.locator("#queue .callout-item")).to_have_count(2)
+        expect(page.locator("#queue [aria-pressed=true]")).to_have_count(0)
+
+        page.evaluate("location.hash = '#callout=C-gone'")  # a callout that is not there
+        page.reload()
+        expect(page.locator("#queue .callout-item")).to_have_count(2)
+        expect(page.locator("#detail-empty")).to_be_visible()
+        page.wait_for_function("() => !location.hash.includes('callout=')")  # and forgotten
+        assert errors == []
+    finally:
+        context.close()

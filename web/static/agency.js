@@ -31,6 +31,11 @@ const LABELS = {
 };
 const INPUTS = { location: "place", priority: "priority", category: "category", callback: "callback",
   age_band: "age_band", sex: "sex", note: "note", reference: "reference" };
+// What the service takes (web/schemas.py AlarmIn): checked here first, to say what is allowed.
+const REFERENCE = /^[A-Za-z0-9][A-Za-z0-9._:@+-]*$/;
+const MAX_REFERENCE = 64;
+const CALLBACK = /^(\+?[0-9][0-9 -]{1,28}[0-9])?$/;
+const MAX_CALLBACK = 30;
 
 const alarms = new Map(); // alarm_id -> {status..., receivedAt: ms of the client clock}
 let socket = null;
@@ -249,20 +254,28 @@ function translate(field, message, code = "") {
   if (field === "location" && /lat and lon, or a place name/.test(message)) return t("err_location");
   if (code === "unknown_place") return t("err_unknown_place", { place: $("place").value.trim() });
   if (field === "location" && /not on the loaded map/.test(message)) return t("err_off_map");
+  if (field === "reference") return t("err_reference");
+  if (field === "callback") return t(/at most/.test(message) ? "err_callback_long" : "err_callback");
   return codeText({ code: code || "invalid_request" });
 }
 
 /** Check what can be checked here before sending: a place (or map point), priority and
- * category; each missing one is named beside its field. Returns whether the form is whole. */
+ * category, and the form of the number to call back and of the reference; each problem is
+ * named beside its field. Returns whether the form is whole. */
 function validate(body) {
-  const missing = [];
-  if (!body.location.place && body.location.lat === undefined) missing.push(["location", t("err_location")]);
-  if (!body.priority) missing.push(["priority", t("err_required")]);
-  if (!body.category) missing.push(["category", t("err_required")]);
-  for (const [field, text] of missing) showFieldError(field, text, { translated: true });
-  const slot = missing.length && SLOTS[missing[0][0]];
+  const problems = [];
+  if (!body.location.place && body.location.lat === undefined) problems.push(["location", t("err_location")]);
+  if (!body.priority) problems.push(["priority", t("err_required")]);
+  if (!body.category) problems.push(["category", t("err_required")]);
+  if (body.callback.length > MAX_CALLBACK) problems.push(["callback", t("err_callback_long")]);
+  else if (!CALLBACK.test(body.callback)) problems.push(["callback", t("err_callback")]);
+  if (body.reference.length > MAX_REFERENCE || !REFERENCE.test(body.reference)) {
+    problems.push(["reference", t("err_reference")]);
+  }
+  for (const [field, text] of problems) showFieldError(field, text, { translated: true });
+  const slot = problems.length && SLOTS[problems[0][0]];
   if (slot && INPUTS[slot]) $(INPUTS[slot]).focus();
-  return missing.length === 0;
+  return problems.length === 0;
 }
 
 function showFieldError(field, message, { code = "", translated = false } = {}) {

@@ -33,6 +33,7 @@ const page = {
   socket: null,
   store: new DispatchStore(),
   selected: null,
+  restore: null, // the callout selected before a reload (#callout=…), chosen again once it is known
   live: false,
   coverageOn: false,
   actors: new Map(),
@@ -199,8 +200,21 @@ async function offerNext(item) {
 
 // -- selection ---------------------------------------------------------------------------
 
+/** The selected callout in the address (#callout=…, beside anything else there), so a reload
+ * selects it again. */
+function rememberSelection(calloutId) {
+  const hash = new URLSearchParams(location.hash.replace(/^#/, ""));
+  if (calloutId) hash.set("callout", calloutId);
+  else hash.delete("callout");
+  const rest = hash.toString();
+  const url = location.pathname + location.search + (rest ? `#${rest}` : "");
+  if (url !== location.pathname + location.search + location.hash) history.replaceState(null, "", url);
+}
+
 function select(calloutId, { focus = false } = {}) {
   const callout = calloutId && page.store.callouts.get(calloutId);
+  page.restore = null; // a choice made since the reload wins
+  rememberSelection(callout ? calloutId : null);
   if (!callout) {
     page.selected = null;
     page.map.select(null);
@@ -313,6 +327,8 @@ function onSnapshot(snapshot) {
     const still = page.store.callouts.get(page.selected);
     if (still) loadHistory(page.selected);
     else select(null);
+  } else if (page.restore) {
+    select(page.restore); // the callout selected before the reload, if it is still there
   }
 }
 
@@ -588,6 +604,7 @@ function init() {
   setInterval(loadRota, 60000);
   matchMedia("(max-width: 700px)").addEventListener("change", () => page.map && page.map.refit());
   const tok = storedToken(KIND);
+  page.restore = new URLSearchParams(location.hash.replace(/^#/, "")).get("callout");
   if (tok) start(tok);
   else showLogin(null);
 }

@@ -5,7 +5,7 @@
 // (storage.js), so another unit's login on the same phone never shows or sends them.
 import "/static/crew/texts.js";
 import { t, applyI18n, langToggle, onLangChange } from "/static/lib/i18n.js";
-import { token as storedToken, setToken, clearToken, api, LiveSocket } from "/static/lib/session.js";
+import { token as storedToken, setToken, clearToken, api, LiveSocket, NOT_A_TOKEN } from "/static/lib/session.js";
 import { Outbox } from "/static/crew/outbox.js";
 import { renderJob, RouteView, fmtTime } from "/static/crew/jobview.js";
 import { PositionWatch } from "/static/crew/gps.js";
@@ -346,7 +346,9 @@ function connect(since = null) {
       if (s !== "open") crew.ready = false;
       if (s === "open") updates.check();
       if (s === "closed" && [4401, 4403].includes(sock.closeCode)) {
-        refused(sock.closeReason || String(sock.closeCode));
+        // In the page's words: the close reason is the service's (or the socket's) English.
+        refused(sock.closeReason === NOT_A_TOKEN ? t("crew.login.malformed")
+          : errorText({ error: sock.closeCode === 4403 ? "forbidden" : "unauthorized" }));
         return;
       }
       setConn(s);
@@ -615,6 +617,7 @@ function showLogin(error = "") {
   if (crew.socket) crew.socket.close();
   crew.socket = null;
   crew.token = null;
+  setConn("closed"); // not logged in: the closed socket no longer reports its state
   clearToken("crew");
   gpsWatch.stop();
   $("login").hidden = false;
@@ -673,7 +676,15 @@ async function main() {
   buildOutcomeKinds();
   $("ack").addEventListener("click", () => {
     const { job } = projected();
-    if (job) enqueue({ type: "ack", callout_id: job.callout_id });
+    if (!job) return;
+    const focused = document.activeElement === $("ack");
+    enqueue({ type: "ack", callout_id: job.callout_id });
+    // The button hides with the acknowledgement: focus goes on to the next step (På väg),
+    // not back to the page's body.
+    if (focused && $("ack").hidden) {
+      const next = $("status-buttons").querySelector("button:not(:disabled)");
+      if (next) next.focus();
+    }
   });
   $("route-refresh").addEventListener("click", () => loadRoute(true));
   $("assist").addEventListener("click", requestAssist);

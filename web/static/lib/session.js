@@ -117,6 +117,8 @@ export async function api(path, { method = "GET", body, token: tok, headers = {}
 }
 
 const NO_RETRY = new Set([4401, 4403]); // bad token or role: reconnecting cannot help
+/** A LiveSocket's closeReason when its token has characters no token has (never sent). */
+export const NOT_A_TOKEN = "that is not a token";
 
 /**
  * A WebSocket to the service that reconnects by itself (backoff 0.5 s .. 15 s) and resumes with
@@ -188,7 +190,7 @@ export class LiveSocket {
     } catch {
       // A pasted "token" with spaces or other characters no token has: refused, for good.
       this.closeCode = 4401;
-      this.closeReason = "that is not a token";
+      this.closeReason = NOT_A_TOKEN;
       this._stopped = true;
       this._setState("closed");
       try {
