@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from simulations.cli import day_count, output_dir, positive_int, seed_int
+from simulations._args import day_count, output_dir, positive_int, seed_int
 
 __all__ = ["register_optimise", "run_optimise"]
 

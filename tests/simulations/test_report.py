@@ -66,11 +66,13 @@ def test_bad_options_and_paths_are_one_line_before_any_run(
     """An audit found tracebacks (a negative seed, a folder given as the scenario) and an
     --out file found only after the whole run; each is one line now, and nothing runs."""
     import simulations.batch
+    import simulations.optimise  # (imported first: it binds run_batch by name)
 
     def no_runs(*args: object, **kwargs: object) -> None:
         raise AssertionError("a run started")
 
-    monkeypatch.setattr(simulations.batch, "run_batch", no_runs)
+    for module in (simulations.batch, simulations.optimise):
+        monkeypatch.setattr(module, "run_batch", no_runs)
     scenario = str(SCENARIOS / "norrbotten_today.toml")
     extra = ["--bases", "3"] if command == "optimise" else ["--no-progress"]
     a_file = tmp_path / "a-file"

@@ -57,7 +57,8 @@ def test_incident_end_to_end_survives_a_server_kill(tmp_path: Path) -> None:
                                    "location": {"lat": 65.8342, "lon": 21.6886}})
         assert ack_a["callout_id"] != ack_p["callout_id"]
         retry = police.request({"type": "alarm", "reference": "POL-77", "priority": 1,
-                                "category": "suicide_risk", "location": {"place": "Boden"}})
+                                "category": "suicide_risk", "location": {"place": "Boden"},
+                                "note": PATIENT_NOTE})  # a retry repeats the alarm
         assert retry["duplicate"] and retry["callout_id"] == ack_p["callout_id"]
 
         cid = ack_p["callout_id"]

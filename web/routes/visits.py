@@ -35,7 +35,7 @@ from dispatch.visits import Visit, VisitSource
 from routing.errors import NoRoute, SnapError
 from web.auth import Action, Principal, Role
 from web.deps import ClientDep, ServiceDep, require
-from web.errors import Forbidden
+from web.errors import BadMessage, Forbidden
 from web.routes._common import errors
 from web.schemas import (
     VisitAckOut,
@@ -113,14 +113,14 @@ def read_plan(service: ServiceDep, principal: Reader, day: Day = None) -> dict[s
 
 
 def _day(value: str | None) -> str | None:
-    """``value`` if it is a calendar day (the pattern lets 2026-13-45 through), else
-    :class:`InvalidCommand` naming ``day``."""
+    """``value`` if it is a calendar day (the pattern lets 2026-13-45 through), else a 422
+    naming ``day``, as the pattern's own refusals."""
     if value is None:
         return None
     try:
         date.fromisoformat(value)
     except ValueError:
-        raise InvalidCommand("day", "must be a day as YYYY-MM-DD, e.g. 2026-01-15") from None
+        raise BadMessage("day", "must be a day as YYYY-MM-DD, e.g. 2026-01-15") from None
     return value
 
 
