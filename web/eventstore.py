@@ -49,6 +49,7 @@ __all__ = [
     "EventStore",
     "OpRecord",
     "OpsSeen",
+    "OutcomeUnknown",
     "SqliteEventStore",
     "StorageUnavailable",
     "StoreConflict",
@@ -90,6 +91,20 @@ class StorageUnavailable(MaeError, OSError):
         self.retry_after_s = retry_after_s
         super().__init__(f"the {store} store cannot be used ({detail}); the request "
                          f"changed nothing: try again in {retry_after_s} s")
+
+
+class OutcomeUnknown(StorageUnavailable):
+    """The store stopped answering while a write was on its way: it may yet be stored (a
+    stalled Redis runs the write it already received once it resumes) or not. The client is
+    told so, not that nothing changed: a retry with the same op id or alarm reference is
+    safe, anything else should be looked up first."""
+
+    def __init__(self, store: str, detail: str, *, retry_after_s: int = 5) -> None:
+        super().__init__(store, detail, retry_after_s=retry_after_s)
+        Exception.__init__(self, f"the {store} store did not answer ({detail}): the request "
+                                 "may have been stored or not; look before doing it again (a "
+                                 "retry with the same op id or reference is safe), in "
+                                 f"{retry_after_s} s")
 
 
 class DatabaseLocked(MaeError, RuntimeError):

@@ -31,7 +31,7 @@ import redis
 
 from dispatch.events import Envelope, Event, event_from_dict, event_to_dict
 from web.audit import AuditRow
-from web.eventstore import OpRecord, OpsSeen, StorageUnavailable, StoreConflict
+from web.eventstore import OpRecord, OpsSeen, OutcomeUnknown, StorageUnavailable, StoreConflict
 from web.redis_audit import FIELDS as AUDIT_FIELDS
 from web.redis_audit import row_fields
 from web.redis_client import SOCKET_TIMEOUT_S, connect, redis_errors
@@ -343,8 +343,12 @@ class RedisEventStore:
                 with redis_errors(self.name):
                     reply = self._run_append(keys, argv)
             except StorageUnavailable as exc:
-                if not self._stored_by(token, last):
-                    raise
+                mark = self._holder(last)  # the batch's last entry carries its token
+                if mark != token:
+                    taken = mark is not None or self._holder(expected_last_seq + 1) is not None
+                    if not taken and _may_have_reached(exc):  # it may still run
+                        raise OutcomeUnknown(exc.store, exc.detail) from exc
+                    raise  # another writer's entries hold the seqs: this script cannot land
                 logger.warning("append of seq %d reported %s but is stored", last, exc.detail)
                 reply = [1, last]
             ok, end = int(reply[0]), int(reply[1])
@@ -379,14 +383,17 @@ class RedisEventStore:
             reply = self._redis.evalsha(self._sha, len(keys), *keys, *argv)
         return list(reply)
 
-    def _stored_by(self, token: str, seq: int) -> bool:
-        """Whether the entry ``seq`` was written by the append holding ``token``; False when
-        Redis cannot be asked either (then nothing can be claimed as stored)."""
+    def _holder(self, seq: int) -> str | None:
+        """The token of the append whose last entry is ``seq``, ``""`` for another entry, None
+        when there is no such entry or Redis cannot be asked either."""
         try:
             found = self._range(f"{seq}-0", f"{seq}-0", 1)
         except StorageUnavailable:
-            return False
-        return bool(found) and found[0][1].get(b"w") == token.encode()
+            return None
+        if not found:
+            return None
+        mark = found[0][1].get(b"w")
+        return mark.decode() if isinstance(mark, bytes) else ""
 
     def probe(self) -> None:
         """A small write (the heartbeat key), to learn whether Redis takes writes again."""
@@ -396,3 +403,10 @@ class RedisEventStore:
     def close(self) -> None:
         self._redis.close()
         self._redis.connection_pool.disconnect()
+
+
+def _may_have_reached(exc: StorageUnavailable) -> bool:
+    """Whether a failed call may have reached Redis (a timeout, a connection lost while
+    waiting for the answer), unlike a connection refused before anything was sent."""
+    cause = exc.__cause__
+    return not (isinstance(cause, redis.ConnectionError) and "connecting to" in str(cause))

@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import itertools
+import json
 import logging
 import random
 import sqlite3
@@ -44,13 +45,19 @@ from typing import TypeVar
 
 from dispatch.clock import Clock
 from dispatch.commands import Command, Decision, DispatchConfig, decide
-from dispatch.events import Envelope, Event
+from dispatch.events import Envelope, Event, event_to_dict
 from dispatch.state import DispatchState
 from mae.errors import MaeError
 from web.audit import Audit, AuditRow
 from web.auth import Principal
 from web.errors import BadMessage, Busy, describe
-from web.eventstore import EventStore, OpRecord, StorageUnavailable, StoreConflict
+from web.eventstore import (
+    EventStore,
+    OpRecord,
+    OutcomeUnknown,
+    StorageUnavailable,
+    StoreConflict,
+)
 from web.logindex import LogIndex
 from web.metrics import Metrics
 from web.views import track_eta
@@ -463,11 +470,16 @@ class Writer:
                 # sent to two instances): read them this time
                 await self._commit(batch, attempt + 1, read_ops=True)
                 return
-            stored = isinstance(exc, StorageUnavailable) and \
-                self.state.last_seq >= expected + len(events)
+            stored = None
+            if isinstance(exc, StorageUnavailable) and self.state.last_seq > expected:
+                # the log grew: with this batch's events, or (a shared log) another writer's,
+                # whose entries this batch's script, stamped with the old end, can never pass
+                stored = await self._stored_here(expected, events)
             if stored:  # the store could not say so, but the events are there
                 self._answer(planned, answers, expected)
                 return
+            if stored is False and isinstance(exc, OutcomeUnknown):
+                exc = StorageUnavailable(exc.store, exc.detail)  # known now: not stored
             # Answers judged before the first command with events stand (they saw the real
             # state); those after it were judged on events that were not stored: they fail too
             first = planned[0].place
@@ -484,6 +496,26 @@ class Writer:
         audiences = [self.apply(env) for env in envelopes]
         self._publish(envelopes, audiences)
         self._answer(planned, answers, expected)
+
+    async def _stored_here(self, expected: int, events: list[Event]) -> bool | None:
+        """Whether the log's entries after ``expected`` are ``events`` (this batch, stored
+        though the store could not say so), False if they are other events, None if the
+        store cannot be read. A log that merely grew proves nothing on a shared store: another
+        instance's events took those seqs (an audit saw such writes answered as stored)."""
+        def read() -> list[Envelope]:
+            out: list[Envelope] = []
+            for env in self.store.read(expected):
+                out.append(env)
+                if len(out) == len(events):
+                    break
+            return out
+
+        try:
+            found = await self._io(read)
+        except StorageUnavailable:
+            return None
+        return len(found) == len(events) and all(
+            _same(env.event, event) for env, event in zip(found, events, strict=True))
 
     def _append(self, events: list[Event], expected: int, ops: list[OpRecord],
                 rows: list[AuditRow]) -> tuple[list[Envelope], Exception | None]:
@@ -780,3 +812,9 @@ def _storage_kind(detail: str) -> str:
         if needle in text:
             return kind
     return "other"
+
+
+def _same(a: Event, b: Event) -> bool:
+    """Whether two events are the same as the log writes them (one read back from it)."""
+    return json.dumps(event_to_dict(a), sort_keys=True) == json.dumps(event_to_dict(b),
+                                                                       sort_keys=True)

@@ -6,6 +6,7 @@ events, so neither reads them again."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -20,7 +21,7 @@ from dispatch.state import DispatchState
 from tests.web.conftest import T0, ManualClock
 from tests.web.test_eventstore import alarm_event
 from web.auth import Principal, Role
-from web.eventstore import OpRecord, OpsSeen, StoreConflict
+from web.eventstore import OpRecord, OpsSeen, OutcomeUnknown, StorageUnavailable, StoreConflict
 from web.redis_audit import RedisAuditLog
 from web.redislog import CONFLICT_TAIL, RedisEventStore
 from web.visibility import Audience
@@ -239,3 +240,73 @@ def test_a_repeat_sent_to_another_instance_gets_the_first_answer_without_a_secon
         for _, store, audit, _ in (one, two):
             store.close()
             audit.close()
+
+
+class _LostInTheStall(RedisEventStore):
+    """A Redis store whose next append is lost in a stall: while it waits, another instance
+    (``other``) appends first, then the append fails without an answer (what a SIGSTOPped
+    Redis does: a cluster audit saw this)."""
+
+    def __init__(self, url: str, other: RedisEventStore) -> None:
+        super().__init__(url)
+        self.other = other
+        self.armed = False
+
+    def append_audited(self, events: Any, **kwargs: Any) -> list[Envelope]:
+        if not self.armed:
+            return super().append_audited(events, **kwargs)
+        self.armed = False
+        self.other.append([alarm_event(901)], expected_last_seq=self.other.refresh())
+        raise OutcomeUnknown("events", "Redis unreachable: Timeout reading from socket")
+
+
+def test_a_write_lost_in_a_stall_is_not_answered_as_stored_because_the_log_grew(
+        redis_url: str) -> None:
+    """An audit of three instances found a write answered "ok" with a seq that held another
+    instance's event: the writer took a log grown past its end for its own events. It reads
+    what the log holds there: another's event, so this write failed and changed nothing."""
+    other = RedisEventStore(redis_url)
+    store = _LostInTheStall(redis_url, other)
+    writer = Writer(store, DispatchState(), LogIndex(), clock=ManualClock(),
+                    config=DispatchConfig(), publish=Published())
+    writer.load()
+    asyncio.run(writer.execute(register(1), actor="t", bounded=True))
+    store.armed = True
+    with pytest.raises(StorageUnavailable) as failed:
+        asyncio.run(writer.execute(register(2), actor="t", bounded=True))
+    assert not isinstance(failed.value, OutcomeUnknown)  # known now: the seq is another's
+    assert "changed nothing" in str(failed.value)
+    kinds = [type(env.event).__name__ for env in other.read(0)]
+    assert kinds == ["UnitRegistered", "AlarmReceived"]
+    assert "U2" not in writer.state.units
+    other.close()
+    store.close()
+
+
+def test_an_append_to_a_stalled_redis_may_be_stored_and_says_so(tmp_path: Any) -> None:
+    """SIGSTOP: the script reached Redis but no answer came. The 503 said "the request changed
+    nothing", yet Redis ran the script once it resumed (an audit). The store says the outcome
+    is unknown; once Redis runs again, the entry is there."""
+    import signal
+
+    from tests.redis_server import RedisServer
+
+    server = RedisServer(tmp_path / "redis").start()
+    assert server.proc is not None
+    try:
+        store = RedisEventStore(server.url())
+        store.append([alarm_event(1)], expected_last_seq=0)
+        server.proc.send_signal(signal.SIGSTOP)
+        try:
+            with pytest.raises(OutcomeUnknown, match="may have been stored or not"):
+                store.append([alarm_event(2)], expected_last_seq=1)
+        finally:
+            server.proc.send_signal(signal.SIGCONT)
+        for _ in range(50):  # it runs as Redis reads its buffers again
+            if store.refresh() == 2:
+                break
+            time.sleep(0.1)
+        assert store.refresh() == 2  # the stalled script ran after all
+        store.close()
+    finally:
+        server.stop()
