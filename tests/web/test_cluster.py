@@ -421,3 +421,27 @@ def _children(pid: int) -> list[int]:
             if int(fields[1]) == pid:
                 found.append(int(stat.parent.name))
     return found
+
+
+def test_the_balancer_s_own_503_says_when_to_retry_as_the_instances_do(tmp_path: Path) -> None:
+    """No instance is up: the balancer answers for them, in JSON and with Retry-After (an
+    audit saw a thousand such 503s without it while Redis was stalled)."""
+    import time
+
+    balancer = Cluster(tmp_path / "lonely", instances=1)  # its instance is never started
+    try:
+        balancer.start_haproxy()
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                reply = httpx.get(f"{balancer.url}/api/units", timeout=5)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "haproxy did not listen"
+                time.sleep(0.1)
+        assert reply.status_code == 503
+        assert reply.headers["content-type"].startswith("application/json")
+        assert int(reply.headers["retry-after"]) == reply.json()["retry_after_s"] == 5
+        assert reply.json()["error"] == "unavailable"
+    finally:
+        balancer.stop()
