@@ -188,11 +188,16 @@ LATEST_TIME = datetime(2100, 1, 1, tzinfo=UTC)
 
 def check_time(field: str, value: datetime) -> None:
     """:class:`InvalidCommand` naming ``field`` unless ``value`` is a timezone-aware time in
-    the years 2000-2099."""
-    if not isinstance(value, datetime) or value.tzinfo is None:
-        raise InvalidCommand(field, "must be a timezone-aware date and time")
+    the years 2000-2099. The rules ask it of the times a command brings; the values' own checks
+    ask only for a time zone, so a log written before this limit still reads."""
+    _aware(field, value)
     if not EARLIEST_TIME <= value < LATEST_TIME:
         raise InvalidCommand(field, "must be a time in the years 2000-2099")
+
+
+def _aware(field: str, value: datetime) -> None:
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise InvalidCommand(field, "must be a timezone-aware date and time")
 
 
 @fast_init
@@ -268,7 +273,7 @@ class Alarm:
             raise InvalidCommand(
                 "reference", f"must be the agency's own reference, 1-{MAX_REFERENCE_CHARS} chars"
             )
-        check_time("received_at", self.received_at)
+        _aware("received_at", self.received_at)
         if not isinstance(self.note, str) or len(self.note) > MAX_NOTE_CHARS:
             raise InvalidCommand("note", f"must be text of at most {MAX_NOTE_CHARS} characters")
         if not isinstance(self.callback, str) or not PHONE.fullmatch(self.callback):
@@ -313,7 +318,7 @@ class Outcome:
         if self.kind.is_transport and not self.facility.strip():
             raise InvalidCommand("outcome.facility", "a transport needs the receiving facility")
         if self.follow_up_at is not None:
-            check_time("outcome.follow_up_at", self.follow_up_at)
+            _aware("outcome.follow_up_at", self.follow_up_at)
 
 
 class CrewRole(enum.StrEnum):

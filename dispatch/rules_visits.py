@@ -137,6 +137,7 @@ def follow_up_visit(ctx: Context, callout_id: str, outcome: Outcome) -> VisitBoo
     at = outcome.follow_up_at
     if at is None:
         return None
+    check_time("outcome.follow_up_at", at)
     if at > ctx.now + timedelta(days=MAX_AHEAD_DAYS):
         raise InvalidCommand("outcome.follow_up_at", f"is more than {MAX_AHEAD_DAYS} days ahead")
     callout = ctx.state.callout(callout_id)

@@ -28,7 +28,13 @@ from dispatch.commands import (
     decide,
 )
 from dispatch.errors import InvalidCommand, InvalidTransition, UnknownUnit
-from dispatch.events import Envelope, VisitBooked, event_from_dict, event_to_dict
+from dispatch.events import (
+    Envelope,
+    OutcomeRecorded,
+    VisitBooked,
+    event_from_dict,
+    event_to_dict,
+)
 from dispatch.model import Agency, Alarm, Category, Location, Outcome, OutcomeKind, Priority
 from dispatch.snapshot import decode_snapshot, encode_snapshot
 from dispatch.state import DispatchState
@@ -185,9 +191,21 @@ def test_a_follow_up_asked_for_too_far_ahead_refuses_the_outcome(ahead: timedelt
 
 
 def test_times_outside_the_years_2000_2099_are_refused_where_commands_carry_them() -> None:
+    """The rules refuse such times; the values themselves still take them, so a log written
+    before the limit (an audit's 9999-12-31 follow-up) reads as it was written."""
+    far = Outcome(OutcomeKind.STAYED_HOME, follow_up_at=datetime(9999, 12, 31, tzinfo=UTC))
+    state, log = _setup()
+    alarm = Alarm(agency=Agency.POLICE, reference="R1", received_at=T0, location=SPOTS[0],
+                  priority=Priority.ACUTE, category=Category.PSYCHOSIS)
+    for command in (ReceiveAlarm(alarm), Assign("C000001", "U1"), Acknowledge("U1", "C000001"),
+                    ReportStatus("U1", UnitStatus.EN_ROUTE),
+                    ReportStatus("U1", UnitStatus.ON_SCENE)):
+        assert run(state, log, command, T0)
     with pytest.raises(InvalidCommand) as refused:
-        Outcome(OutcomeKind.STAYED_HOME, follow_up_at=datetime(9999, 12, 31, tzinfo=UTC))
+        decide(state, RecordOutcome("U1", "C000001", far), now=T0)
     assert refused.value.field == "outcome.follow_up_at"
+    old = OutcomeRecorded(at=T0, callout_id="C000001", unit_id="U1", outcome=far)
+    assert event_from_dict(event_to_dict(old)) == old
     state, log = _setup()
     visit_id = booked(state, log)
     with pytest.raises(InvalidCommand) as refused:
