@@ -155,15 +155,19 @@ def test_move_pin_cancel_and_not_met_are_recorded_with_who_and_when() -> None:
         VisitStatus.CANCELLED, "tester")
 
 
-def test_an_outcome_asking_for_a_follow_up_books_a_visit() -> None:
-    state, log = _setup()
+def on_scene(state: DispatchState, log: list[Envelope]) -> None:
+    """A police alarm at SPOTS[0] (callout C000001) with unit U1 on scene at T0."""
     alarm = Alarm(agency=Agency.POLICE, reference="R1", received_at=T0, location=SPOTS[0],
                   priority=Priority.ACUTE, category=Category.PSYCHOSIS)
-    assert run(state, log, ReceiveAlarm(alarm), T0)
-    assert run(state, log, Assign("C000001", "U1"), T0)
-    assert run(state, log, Acknowledge("U1", "C000001"), T0)
-    assert run(state, log, ReportStatus("U1", UnitStatus.EN_ROUTE), T0)
-    assert run(state, log, ReportStatus("U1", UnitStatus.ON_SCENE), T0)
+    for command in (ReceiveAlarm(alarm), Assign("C000001", "U1"), Acknowledge("U1", "C000001"),
+                    ReportStatus("U1", UnitStatus.EN_ROUTE),
+                    ReportStatus("U1", UnitStatus.ON_SCENE)):
+        assert run(state, log, command, T0)
+
+
+def test_an_outcome_asking_for_a_follow_up_books_a_visit() -> None:
+    state, log = _setup()
+    on_scene(state, log)
     when = T0 + timedelta(days=1)
     assert run(state, log, RecordOutcome(
         "U1", "C000001", Outcome(OutcomeKind.STAYED_HOME, follow_up_at=when)), T0)
@@ -177,12 +181,7 @@ def test_an_outcome_asking_for_a_follow_up_books_a_visit() -> None:
 @pytest.mark.parametrize("ahead", [timedelta(days=400), datetime(2099, 1, 1, tzinfo=UTC) - T0])
 def test_a_follow_up_asked_for_too_far_ahead_refuses_the_outcome(ahead: timedelta) -> None:
     state, log = _setup()
-    alarm = Alarm(agency=Agency.POLICE, reference="R1", received_at=T0, location=SPOTS[0],
-                  priority=Priority.ACUTE, category=Category.PSYCHOSIS)
-    for command in (ReceiveAlarm(alarm), Assign("C000001", "U1"), Acknowledge("U1", "C000001"),
-                    ReportStatus("U1", UnitStatus.EN_ROUTE),
-                    ReportStatus("U1", UnitStatus.ON_SCENE)):
-        assert run(state, log, command, T0)
+    on_scene(state, log)
     with pytest.raises(InvalidCommand) as refused:
         decide(state, RecordOutcome("U1", "C000001", Outcome(
             OutcomeKind.STAYED_HOME, follow_up_at=T0 + ahead)), now=T0)
@@ -195,12 +194,7 @@ def test_times_outside_the_years_2000_2099_are_refused_where_commands_carry_them
     before the limit (an audit's 9999-12-31 follow-up) reads as it was written."""
     far = Outcome(OutcomeKind.STAYED_HOME, follow_up_at=datetime(9999, 12, 31, tzinfo=UTC))
     state, log = _setup()
-    alarm = Alarm(agency=Agency.POLICE, reference="R1", received_at=T0, location=SPOTS[0],
-                  priority=Priority.ACUTE, category=Category.PSYCHOSIS)
-    for command in (ReceiveAlarm(alarm), Assign("C000001", "U1"), Acknowledge("U1", "C000001"),
-                    ReportStatus("U1", UnitStatus.EN_ROUTE),
-                    ReportStatus("U1", UnitStatus.ON_SCENE)):
-        assert run(state, log, command, T0)
+    on_scene(state, log)
     with pytest.raises(InvalidCommand) as refused:
         decide(state, RecordOutcome("U1", "C000001", far), now=T0)
     assert refused.value.field == "outcome.follow_up_at"
