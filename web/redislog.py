@@ -343,9 +343,15 @@ class RedisEventStore:
                 with redis_errors(self.name):
                     reply = self._run_append(keys, argv)
             except StorageUnavailable as exc:
-                mark = self._holder(last)  # the batch's last entry carries its token
+                try:  # the batch's last entry carries its token
+                    mark = self._holder(last)
+                    if mark is None:  # another batch may have ended before ours would
+                        taken = self._holder(expected_last_seq + 1) is not None
+                    else:
+                        taken = mark != token
+                except StorageUnavailable:  # Redis cannot be asked either: ask once only
+                    mark, taken = None, False
                 if mark != token:
-                    taken = mark is not None or self._holder(expected_last_seq + 1) is not None
                     if not taken and _may_have_reached(exc):  # it may still run
                         raise OutcomeUnknown(exc.store, exc.detail) from exc
                     raise  # another writer's entries hold the seqs: this script cannot land
@@ -385,11 +391,8 @@ class RedisEventStore:
 
     def _holder(self, seq: int) -> str | None:
         """The token of the append whose last entry is ``seq``, ``""`` for another entry, None
-        when there is no such entry or Redis cannot be asked either."""
-        try:
-            found = self._range(f"{seq}-0", f"{seq}-0", 1)
-        except StorageUnavailable:
-            return None
+        when there is no such entry; :class:`StorageUnavailable` if Redis cannot be asked."""
+        found = self._range(f"{seq}-0", f"{seq}-0", 1)
         if not found:
             return None
         mark = found[0][1].get(b"w")
