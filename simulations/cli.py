@@ -67,7 +67,6 @@ def _slug(name: str) -> str:
 
 
 def run_simulate(args: argparse.Namespace) -> int:
-    from dataclasses import replace
 
     from tqdm import tqdm
 
@@ -76,7 +75,7 @@ def run_simulate(args: argparse.Namespace) -> int:
     from simulations.errors import ScenarioError
     from simulations.export import write_event_log
     from simulations.report import KPI_ROWS, kpi_rows, write_report
-    from simulations.scenario import ReplayDemand, check_kpi_window, load_scenario
+    from simulations.scenario import load_scenario, with_days
 
     scenarios = [load_scenario(p) for p in [args.scenario, *args.compare]]
     names: dict[str, int] = {}
@@ -86,14 +85,7 @@ def run_simulate(args: argparse.Namespace) -> int:
                                         "of this run: give each its own name", source=sc.source)
         names[sc.name] = i
     out: Path = output_dir(args.out)  # before the runs: a bad folder is found at once
-    if args.days is not None:
-        for sc in scenarios:
-            if isinstance(sc.demand, ReplayDemand):
-                raise ScenarioError("days", "--days cannot shorten a replayed log",
-                                    source=sc.source)
-        scenarios = [replace(sc, days=args.days) for sc in scenarios]
-        for sc in scenarios:
-            check_kpi_window(sc)
+    scenarios = with_days(scenarios, args.days)
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     total = len(scenarios) * len(seeds)
     with tqdm(total=total, desc="simulating", unit="run", file=sys.stderr,

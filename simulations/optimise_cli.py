@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -193,24 +192,14 @@ def register_optimise(subparsers: Any) -> None:
 
 def run_optimise(args: argparse.Namespace) -> int:
     from simulations.batch import run_batch
-    from simulations.errors import ScenarioError
     from simulations.optimise import OptimiseOptions, optimise
     from simulations.optimise_report import frontier_rows, write_optimise_report
-    from simulations.scenario import ReplayDemand, check_kpi_window, load_scenario
+    from simulations.scenario import load_scenario, with_days
 
     baseline = load_scenario(args.scenario)
     planner = [load_scenario(p) for p in args.compare]
     out = output_dir(args.out)  # before the runs: a bad folder is found at once
-    if args.days is not None:
-        for sc in [baseline, *planner]:
-            if isinstance(sc.demand, ReplayDemand):
-                raise ScenarioError(
-                    "days", "--days cannot shorten a replayed log", source=sc.source
-                )
-        baseline = replace(baseline, days=args.days)
-        planner = [replace(sc, days=args.days) for sc in planner]
-        for sc in [baseline, *planner]:
-            check_kpi_window(sc)
+    baseline, *planner = with_days([baseline, *planner], args.days)
     candidates: str | Path = args.candidates
     if candidates not in ("places", "all-localities"):
         candidates = Path(candidates)

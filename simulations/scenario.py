@@ -10,6 +10,7 @@ in ``simulations/README.md``.
 from __future__ import annotations
 
 import tomllib
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,7 @@ __all__ = [
     "load_graph_for",
     "load_scenario",
     "scenario_from_dict",
+    "with_days",
 ]
 
 def load_scenario(path: str | Path, *, graph: Terrain | None = None) -> Scenario:
@@ -274,6 +276,20 @@ def _followups(t: Table, base_dir: Path, graph: Terrain, timezone: str) -> Follo
     )
     t.done()
     return f
+
+
+def with_days(scenarios: list[Scenario], days: int | None) -> list[Scenario]:
+    """``scenarios`` over ``days`` instead of their own (``--days``; None keeps them): a
+    replayed log cannot be shortened, and a utilisation window must still begin in the run."""
+    if days is None:
+        return scenarios
+    for sc in scenarios:
+        if isinstance(sc.demand, ReplayDemand):
+            raise ScenarioError("days", "--days cannot shorten a replayed log", source=sc.source)
+    out = [replace(sc, days=days) for sc in scenarios]
+    for sc in out:
+        check_kpi_window(sc)
+    return out
 
 
 def check_kpi_window(scenario: Scenario) -> None:
