@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
+from web.errors import BadMessage
 from web.schemas import ErrorOut
 
-__all__ = ["errors"]
+__all__ = ["errors", "local_day"]
 
 _TEXT = {
     400: "the request breaks a dispatch rule; `field` names the value",
@@ -27,3 +29,15 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     always included: every route logs its caller in)."""
     return {c: {"model": ErrorOut, "description": _TEXT[c]}
             for c in sorted({401, 403, 429, *codes})}
+
+
+def local_day(value: str, field: str) -> date:
+    """The calendar day ``value`` (YYYY-MM-DD) in the years 2000-2099 (the times commands may
+    carry), else :class:`BadMessage` naming ``field``: a query's day, whatever route asks."""
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise BadMessage(field, "must be a day as YYYY-MM-DD, e.g. 2026-01-15") from None
+    if not 2000 <= day.year <= 2099:
+        raise BadMessage(field, "must be a day in the years 2000-2099")
+    return day

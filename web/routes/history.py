@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import datetime, time, timedelta, tzinfo
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -23,8 +23,7 @@ from dispatch.state import Callout, DispatchState
 from maps.gazetteer import normalise_name
 from web.auth import Action, Principal
 from web.deps import ServiceDep, require
-from web.errors import BadMessage
-from web.routes._common import errors
+from web.routes._common import errors, local_day
 from web.routes._live import read_live
 
 __all__ = ["router"]
@@ -41,12 +40,7 @@ def _day(value: str | None, zone: tzinfo) -> tuple[datetime, datetime] | None:
     """The UTC-aware start and end of a local day, or None when not given."""
     if value is None or value == "":
         return None
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
-        raise BadMessage("date", "must be a day as YYYY-MM-DD, e.g. 2026-01-15") from None
-    if not 2000 <= day.year <= 2099:
-        raise BadMessage("date", "must be a day in the years 2000-2099")
+    day = local_day(value, "date")
     start = datetime.combine(day, time(0), zone)
     return start, datetime.combine(day + timedelta(days=1), time(0), zone)
 

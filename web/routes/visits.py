@@ -12,7 +12,6 @@ worker (:mod:`web.planning`) re-plans the day on it.
 from __future__ import annotations
 
 import asyncio
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Response
@@ -35,8 +34,8 @@ from dispatch.visits import Visit, VisitSource
 from routing.errors import NoRoute, SnapError
 from web.auth import Action, Principal, Role
 from web.deps import ClientDep, ServiceDep, require
-from web.errors import BadMessage, Forbidden
-from web.routes._common import errors
+from web.errors import Forbidden
+from web.routes._common import errors, local_day
 from web.schemas import (
     VisitAckOut,
     VisitCancelIn,
@@ -115,12 +114,8 @@ def read_plan(service: ServiceDep, principal: Reader, day: Day = None) -> dict[s
 def _day(value: str | None) -> str | None:
     """``value`` if it is a calendar day (the pattern lets 2026-13-45 through), else a 422
     naming ``day``, as the pattern's own refusals."""
-    if value is None:
-        return None
-    try:
-        date.fromisoformat(value)
-    except ValueError:
-        raise BadMessage("day", "must be a day as YYYY-MM-DD, e.g. 2026-01-15") from None
+    if value is not None:
+        local_day(value, "day")
     return value
 
 

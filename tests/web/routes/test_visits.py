@@ -173,7 +173,8 @@ def test_dates_at_the_ends_of_the_calendar_are_refused_and_the_report_still_answ
         for path, params, field in (("/api/history", {"date": "9999-12-31"}, "date"),
                                     ("/api/history/export.csv", {"date": "9999-12-31"},
                                      "date"),
-                                    ("/api/visits/plan", {"day": "2026-13-45"}, "day")):
+                                    ("/api/visits/plan", {"day": "2026-13-45"}, "day"),
+                                    ("/api/visits/plan", {"day": "9999-12-31"}, "day")):
             reply = c.get(path, params=params)
             assert reply.status_code in (400, 422), (path, reply.text)
             assert reply.json()["field"] == field
