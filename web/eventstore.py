@@ -85,12 +85,15 @@ class StorageUnavailable(MaeError, OSError):
     the failing store (``events``, ``audit``, ``positions``), ``detail`` SQLite's or the OS's
     own words, ``retry_after_s`` how long a client should wait."""
 
+    #: What the failure means for the request, as the client reads it.
+    consequence = "the request changed nothing: try again in {s} s"
+
     def __init__(self, store: str, detail: str, *, retry_after_s: int = 5) -> None:
         self.store = store
         self.detail = detail
         self.retry_after_s = retry_after_s
-        super().__init__(f"the {store} store cannot be used ({detail}); the request "
-                         f"changed nothing: try again in {retry_after_s} s")
+        super().__init__(f"the {store} store cannot be used ({detail}); "
+                         + self.consequence.format(s=retry_after_s))
 
 
 class OutcomeUnknown(StorageUnavailable):
@@ -99,12 +102,8 @@ class OutcomeUnknown(StorageUnavailable):
     told so, not that nothing changed: a retry with the same op id or alarm reference is
     safe, anything else should be looked up first."""
 
-    def __init__(self, store: str, detail: str, *, retry_after_s: int = 5) -> None:
-        super().__init__(store, detail, retry_after_s=retry_after_s)
-        Exception.__init__(self, f"the {store} store did not answer ({detail}): the request "
-                                 "may have been stored or not; look before doing it again (a "
-                                 "retry with the same op id or reference is safe), in "
-                                 f"{retry_after_s} s")
+    consequence = ("the request may have been stored or not: look before doing it again (a "
+                   "retry with the same op id or reference is safe), in {s} s")
 
 
 class DatabaseLocked(MaeError, RuntimeError):
