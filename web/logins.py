@@ -1,9 +1,14 @@
-"""Failed logins, limited per client address: guessing tokens gets slow, and shows in the audit.
+"""Failed logins, limited per client address and claimed principal: guessing tokens gets slow,
+and shows in the audit, without one client locking others out.
 
-A client (IP address) that presented ``per_minute`` wrong tokens within the last minute is
-refused every login until the oldest of them is a minute old: REST answers 429 with
-``Retry-After``, a socket closes with 4429. Only a token that was given and refused counts (a
-page opened before logging in is no guess). The audit row of each failure names the claimed
+Refused tokens are counted per client (IP address) *and* the principal id the token claims. A
+client that presented ``per_minute`` wrong tokens for one principal within the last minute is
+refused every login as that principal until the oldest of them is a minute old: REST answers
+429 with ``Retry-After``, a socket closes with 4429. Colleagues behind the same address (a
+dispatch centre's NAT) keep logging in; a phone retrying a revoked token locks out only its own
+id. An address is refused as a whole only after ``ADDRESS_FACTOR`` times that many failures in a
+minute, which takes guesses at many principals. Only a token that was given and refused counts
+(a page opened before logging in is no guess). The audit row of each failure names the claimed
 principal id (when the token has a token's shape) and the client, never the token.
 """
 
@@ -31,24 +36,45 @@ def client_ip(client: str) -> str:
     return host.strip("[]")
 
 
+#: Failures one address may present in a minute, over all the principals its tokens claim, as
+#: a multiple of the per-principal limit.
+ADDRESS_FACTOR = 10
+
+
 class LoginLimiter:
-    """Failed logins per client address in a sliding minute (thread-safe: REST dependencies
-    run in worker threads)."""
+    """Failed logins per client address and claimed principal in a sliding minute, with a
+    larger ceiling per address (thread-safe: REST dependencies run in worker threads)."""
 
     def __init__(self, per_minute: int, *, now: Callable[[], float] = time.monotonic) -> None:
         self.per_minute = per_minute
+        self.per_address = per_minute * ADDRESS_FACTOR
         self._failures = SlidingWindow(per_minute, max_keys=MAX_CLIENTS, now=now)
+        self._addresses = SlidingWindow(self.per_address, max_keys=MAX_CLIENTS, now=now)
 
-    def check(self, ip: str) -> None:
-        """Raise :class:`TooManyLogins` if ``ip`` may not try to log in now."""
-        wait = self._failures.wait_s(ip)
+    @staticmethod
+    def _key(ip: str, claimed: str | None) -> str:
+        # a token without a token's shape claims nobody: those share one key per address
+        return f"{ip} {claimed or '-'}"
+
+    def check_address(self, ip: str) -> None:
+        """Raise :class:`TooManyLogins` if ``ip`` is refused as a whole (before a token is
+        known, e.g. a socket waiting for its first frame)."""
+        wait = self._addresses.wait_s(ip)
         if wait is not None:
             raise TooManyLogins(wait)
 
-    def failed(self, ip: str) -> None:
-        """Count one refused token from ``ip`` (one past the limit changes nothing: the
-        address is refused until the oldest counted failure is a minute old)."""
-        self._failures.add(ip)
+    def check(self, ip: str, claimed: str | None = None) -> None:
+        """Raise :class:`TooManyLogins` if ``ip`` may not log in as ``claimed`` now."""
+        self.check_address(ip)
+        wait = self._failures.wait_s(self._key(ip, claimed))
+        if wait is not None:
+            raise TooManyLogins(wait)
+
+    def failed(self, ip: str, claimed: str | None = None) -> None:
+        """Count one refused token from ``ip`` claiming ``claimed`` (one past a limit changes
+        nothing: the key is refused until its oldest counted failure is a minute old)."""
+        self._failures.add(self._key(ip, claimed))
+        self._addresses.add(ip)
 
 
 class Gate:
@@ -66,13 +92,14 @@ class Gate:
         """The principal holding ``token``; raises :class:`TooManyLogins` (this client
         failed too often) or :class:`Unauthorized` (a refused token is counted and audited)."""
         ip = client_ip(client)
-        self.limiter.check(ip)
+        claimed = claimed_id(token)
+        self.limiter.check(ip, claimed)
         try:
             return self.principals.authenticate(token)
         except Unauthorized:
             if token:
-                self.limiter.failed(ip)
-                self.audit.record_failed_login(at=self._now(), claimed_id=claimed_id(token),
+                self.limiter.failed(ip, claimed)
+                self.audit.record_failed_login(at=self._now(), claimed_id=claimed,
                                                client=client, action=action,
                                                result="refused unauthorized")
             raise

@@ -134,8 +134,10 @@ class Settings(BaseSettings):
                                       "before getting 429")
     login_failures_per_minute: int = Field(default=10, ge=1, le=10_000,
                                            description="refused tokens one client address may "
-                                           "present per minute before its logins get 429 "
-                                           "(sockets: close 4429) until the minute has passed")
+                                           "present per minute for one principal before its "
+                                           "logins as that principal get 429 (sockets: close "
+                                           "4429) until the minute has passed; ten times as "
+                                           "many over all principals refuse the address")
 
     @model_validator(mode="after")
     def _one_backlog_window(self) -> Self:

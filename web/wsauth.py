@@ -87,7 +87,7 @@ async def accept_authenticated(ws: WebSocket, action: Action) -> Principal | Non
             raise BadMessage("token", _NO_URL_TOKEN)
         token = offered_token(ws)
         if token is None:
-            gate.limiter.check(client_ip(client))
+            gate.limiter.check_address(client_ip(client))
             token = await _first_frame_token(ws)
             if token is None:
                 raise Unauthorized(f"no token: {_NO_URL_TOKEN.split(': ', 1)[1]}")
