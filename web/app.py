@@ -59,8 +59,8 @@ REST mirrors of the live WebSockets for integrations. Authenticate with
 `Authorization: Bearer <token>` (tokens from `mae tokens create`). WebSockets: `/ws/agency`,
 `/ws/dispatch`, `/ws/crew`: offer the subprotocols `mae.v1` and `mae.bearer.<token>` (or send
 `{"type": "auth", "token": …}` as the first frame; never `?token=`), resume with `?since=<seq>`.
-Repeated wrong tokens for one principal from one address get 429 for that principal (sockets: close 4429);
-many, over many principals, for the whole address.
+Repeated wrong tokens for one principal from one address get 429 for that principal
+(sockets: close 4429); many, over many principals, for the whole address.
 """
 
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from web.audit import Audit
 from web.auth import Action, Principal, authorize
+from web.limits import BODY_PRINCIPAL
 from web.logins import Gate
 from web.service import DispatchService
 
@@ -17,6 +19,8 @@ __all__ = [
     "AuditDep",
     "ClientDep",
     "PrincipalDep",
+    "Require",
+    "RoleFirstRoute",
     "ServiceDep",
     "client_address",
     "get_service",
@@ -52,14 +56,54 @@ def client_address(request: Request) -> str:
     return f"{client.host}:{client.port}" if client else "unknown"
 
 
-def require(action: Action) -> Callable[..., Principal]:
-    """A dependency that authenticates the caller and checks it may do ``action``."""
+class Require:
+    """A dependency that authenticates the caller and checks it may do ``action``. A class,
+    not a closure, so :class:`RoleFirstRoute` can read a route's action."""
 
-    def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
-        authorize(principal, action)
+    def __init__(self, action: Action) -> None:
+        self.action = action
+
+    def __call__(self, principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        authorize(principal, self.action)
         return principal
 
-    return check
+
+def require(action: Action) -> Callable[..., Principal]:
+    """A dependency that authenticates the caller and checks it may do ``action``."""
+    return Require(action)
+
+
+class RoleFirstRoute(APIRoute):
+    """A route that refuses a caller of the wrong role before its body is read and decoded:
+    FastAPI decodes a JSON body before it runs the dependencies, so a valid token of another
+    role would otherwise learn of its malformed body (422) before it learns it may not post
+    (403). The principal is the one :class:`web.limits.BodyLimits` let the body in for."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        action = _required(self.dependant)
+        if action is None:
+            return handler
+
+        async def role_first(request: Request) -> Response:
+            principal = request.scope.get("state", {}).get(BODY_PRINCIPAL)
+            if principal is not None:
+                authorize(principal, action)
+            return await handler(request)
+
+        return role_first
+
+
+def _required(dependant: Any) -> Action | None:
+    """The action of the first :class:`Require` among a route's dependencies."""
+    todo = [dependant]
+    while todo:
+        dep = todo.pop()
+        if isinstance(dep.call, Require):
+            action: Action = dep.call.action
+            return action
+        todo.extend(dep.dependencies)
+    return None
 
 
 ServiceDep = Annotated[DispatchService, Depends(get_service)]

@@ -2,11 +2,13 @@
 
 :class:`BodyLimits` is a plain ASGI middleware in front of every route. A request that carries
 a body (a ``Content-Length`` above zero, or chunked) must hold a valid bearer token in its
-headers, else it gets 401 before a byte of the body is read. A declared ``Content-Length``
-above the route's limit gets 413 at once; a chunked body is counted while it streams and the
-413 goes out as soon as the count passes the limit, so the rest is never read (uvicorn then
-stops reading that socket and closes it). JSON routes allow ``max_json_body_bytes``, the CAP
-XML route ``max_body_bytes``. Both answers are JSON naming the limit and close the connection.
+headers, else it gets 401 before a byte of the body is read; a token whose role may not use
+the route then gets 403 from :class:`web.deps.RoleFirstRoute`, also before the body is read.
+A declared ``Content-Length`` above the route's limit gets 413 at once; a chunked body is
+counted while it streams and the 413 goes out as soon as the count passes the limit, so the
+rest is never read (uvicorn then stops reading that socket and closes it). JSON routes allow
+``max_json_body_bytes``, the CAP XML route ``max_body_bytes``. Both answers are JSON naming the
+limit and close the connection.
 """
 
 from __future__ import annotations
@@ -20,9 +22,14 @@ from typing import Any
 from starlette.exceptions import HTTPException
 
 from mae.errors import MaeError
+from web.auth import Principal
 from web.errors import Unauthorized, describe
 
-__all__ = ["BodyLimits", "BodyTooLarge"]
+__all__ = ["BODY_PRINCIPAL", "BodyLimits", "BodyTooLarge"]
+
+#: The key in a request's ``scope["state"]`` of the principal whose token let a body in; the
+#: routes' :class:`web.deps.RoleFirstRoute` checks its role before FastAPI reads the body.
+BODY_PRINCIPAL = "mae_body_principal"
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +96,7 @@ class BodyLimits:
         path: str = scope.get("path", "")
         if has_body and path not in self.open_paths:
             try:
-                await self._authenticate(scope)
+                principal = await self._authenticate(scope)
             except MaeError as exc:  # 401, or 429 from a login limit
                 info = describe(exc)
                 extra = [(b"www-authenticate", b"Bearer")] if info.status == 401 else []
@@ -98,6 +105,8 @@ class BodyLimits:
                     extra.append((b"retry-after", str(int(retry)).encode()))
                 await _reply(send, info.status, info.reply(), extra)
                 return
+            if principal is not None:
+                scope.setdefault("state", {})[BODY_PRINCIPAL] = principal
         limit, setting = self.limits.get(path, self.default)
         if declared is not None and declared > limit:
             too_large = BodyTooLarge(limit, setting)
@@ -139,10 +148,11 @@ class BodyLimits:
                                      "message": exc.detail, "limit_bytes": exc.limit})
 
     @staticmethod
-    async def _authenticate(scope: Scope) -> None:
+    async def _authenticate(scope: Scope) -> Principal | None:
         """Check the bearer token from the headers alone, in a worker thread (SQLite); through
         the app's login gate when it has one (failed-login limit and audit), else the store.
-        Raises :class:`Unauthorized` (or the gate's error)."""
+        Returns the principal (None when the app is not started yet); raises
+        :class:`Unauthorized` (or the gate's error)."""
         auth = (_header(scope, b"authorization") or b"").decode("latin-1")
         scheme, _, token = auth.partition(" ")
         given = token.strip() if scheme.lower() == "bearer" else ""
@@ -151,12 +161,14 @@ class BodyLimits:
         if gate is not None:
             client = scope.get("client")
             where = f"{client[0]}:{client[1]}" if client else "unknown"
-            await asyncio.to_thread(gate.login, given or None, client=where,
-                                    action=f"login {scope.get('path', '')}")
-            return
+            principal: Principal = await asyncio.to_thread(
+                gate.login, given or None, client=where, action=f"login {scope.get('path', '')}")
+            return principal
         principals = getattr(state, "principals", None)
         if principals is None:  # not started yet: the routes' own check answers
-            return
+            return None
         if not given:
             raise Unauthorized("a valid bearer token is required before a request body is read")
-        await asyncio.to_thread(principals.authenticate, given)
+        found: Principal = await asyncio.to_thread(principals.authenticate, given)
+        return found
+

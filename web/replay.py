@@ -23,7 +23,7 @@ from starlette.websockets import WebSocketState
 
 from mae.errors import MaeError
 from web.auth import Action, Principal, Principals
-from web.deps import require
+from web.deps import RoleFirstRoute, require
 from web.errors import BadMessage, describe
 from web.playback import Player, list_replays, load_replay
 from web.routes._common import errors
@@ -38,7 +38,7 @@ __all__ = ["Pace", "WallPace", "router"]
 
 logger = logging.getLogger(__name__)
 
-router = APIRouter()
+router = APIRouter(route_class=RoleFirstRoute)
 
 TICK_S = 0.2  # wall seconds between playback steps
 MAX_STEP_S = 1.0  # wall time one step may cover (a stalled loop does not jump ahead)

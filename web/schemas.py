@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -103,6 +104,18 @@ OpId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.
                             "exactly-once: a repeat returns the first reply, duplicate=true")]
 
 
+def _whole_priority(value: Any) -> Any:
+    """Refuse a priority given as text or true/false: ``"1"`` and ``true`` are a client's
+    mistake, not a priority (pydantic's lax mode would take them as 1)."""
+    if isinstance(value, (str, bool, float)):
+        raise ValueError("must be the number 1, 2 or 3 (not text, true/false or a fraction)")
+    return value
+
+
+#: An alarm's priority as a client sends it: the number 1, 2 or 3.
+WholePriority = Annotated[Priority, BeforeValidator(_whole_priority)]
+
+
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -113,8 +126,8 @@ class _In(BaseModel):
 class LocationIn(_In):
     """Coordinates, or the name of a place of the loaded map (resolved by its gazetteer)."""
 
-    lat: float | None = Field(default=None, ge=-90, le=90, allow_inf_nan=False)
-    lon: float | None = Field(default=None, ge=-180, le=180, allow_inf_nan=False)
+    lat: float | None = Field(default=None, ge=-90, le=90, allow_inf_nan=False, strict=True)
+    lon: float | None = Field(default=None, ge=-180, le=180, allow_inf_nan=False, strict=True)
     place: str | None = Field(default=None, min_length=1, max_length=120)
 
     @model_validator(mode="after")
@@ -156,15 +169,15 @@ class AlarmIn(_In):
                            description="the agency's own id: letters, digits and ._:@+- "
                            "(no slashes, no leading dot)")
     location: LocationIn
-    priority: Priority
+    priority: WholePriority
     category: Category
     # a factory, not a default instance: pydantic deep-copies a model default on every alarm
     # sent without a patient (about 4 % of the event loop in the service benchmark)
     patient: PatientIn = Field(default_factory=PatientIn)
     note: str = Field(default="", max_length=MAX_NOTE_CHARS,
                       description="free text for the crew; never logged")
-    police_on_scene: bool = False
-    ambulance_on_scene: bool = False
+    police_on_scene: bool = Field(default=False, strict=True)
+    ambulance_on_scene: bool = Field(default=False, strict=True)
     link_to: Id | None = Field(default=None, description="a callout id this alarm is about")
     callback: str = Field(default="", max_length=30, pattern=r"^(\+?[0-9][0-9 -]{1,28}[0-9])?$",
                           description="a phone number the crew may call back (optional; "
@@ -369,7 +382,8 @@ class AssignMsg(_Msg):
     type: Literal["assign", "reassign"]
     callout_id: Id
     unit_id: Id
-    eta_s: float | None = Field(default=None, ge=0, le=7 * 86400, allow_inf_nan=False)
+    eta_s: float | None = Field(default=None, ge=0, le=7 * 86400, allow_inf_nan=False,
+                                strict=True)
 
 
 class CancelMsg(_Msg):
@@ -421,8 +435,8 @@ class AssistMsg(_Msg):
     """The crew's assist (panic) button, with the phone's last position if it has one."""
 
     type: Literal["assist"]
-    lat: float | None = Field(default=None, ge=-90, le=90, allow_inf_nan=False)
-    lon: float | None = Field(default=None, ge=-180, le=180, allow_inf_nan=False)
+    lat: float | None = Field(default=None, ge=-90, le=90, allow_inf_nan=False, strict=True)
+    lon: float | None = Field(default=None, ge=-180, le=180, allow_inf_nan=False, strict=True)
     op: OpId | None = None
 
 
@@ -462,8 +476,8 @@ class StatusMsg(_Msg):
 
 class PositionMsg(_Msg):
     type: Literal["position"]
-    lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
-    lon: float = Field(ge=-180, le=180, allow_inf_nan=False)
+    lat: float = Field(ge=-90, le=90, allow_inf_nan=False, strict=True)
+    lon: float = Field(ge=-180, le=180, allow_inf_nan=False, strict=True)
     op: OpId | None = None
 
 
@@ -514,7 +528,7 @@ class ShiftStartMsg(_Msg):
         return value
 
     ends_at: AwareDatetime | None = None
-    hours: float | None = Field(default=None, gt=0, le=24, allow_inf_nan=False)
+    hours: float | None = Field(default=None, gt=0, le=24, allow_inf_nan=False, strict=True)
     competences: list[Competence] | None = Field(
         default=None, max_length=20,
         description="what the crew on board can do this shift (the page offers the unit's "
@@ -563,12 +577,12 @@ class VisitIn(_In):
     location: LocationIn
     earliest_start: AwareDatetime
     latest_start: AwareDatetime
-    duration_min: int = Field(ge=5, le=480)
+    duration_min: int = Field(ge=5, le=480, strict=True)
     competences: list[Competence] = Field(default_factory=list, max_length=20,
                                           description="e.g. doctor")
-    staff: int = Field(default=1, ge=1, le=6, description="how many staff must go")
-    postponable: bool = True
-    postpone_cost_min: int = Field(default=60, ge=0, le=10080,
+    staff: int = Field(default=1, ge=1, le=6, strict=True, description="how many staff must go")
+    postponable: bool = Field(default=True, strict=True)
+    postpone_cost_min: int = Field(default=60, ge=0, le=10080, strict=True,
                                    description="minutes of driving worth avoiding a "
                                    "postponement (when postponable)")
 
@@ -576,7 +590,7 @@ class VisitIn(_In):
 class VisitMoveIn(_In):
     earliest_start: AwareDatetime
     latest_start: AwareDatetime
-    duration_min: int | None = Field(default=None, ge=5, le=480)
+    duration_min: int | None = Field(default=None, ge=5, le=480, strict=True)
 
 
 class VisitPinIn(_In):

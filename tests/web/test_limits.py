@@ -103,6 +103,26 @@ def test_401_comes_before_422(server: Server) -> None:
         assert r.status_code == 422, r.text
 
 
+def test_a_wrong_role_gets_403_before_its_body_is_read(server: Server) -> None:
+    """The role is checked from the headers too: a crew phone posting to an agency's route gets
+    403 whether its body is malformed, valid or streams on, and the body is never read."""
+    crew = server.tokens["crew_sun"]
+    with server.http("crew_sun") as phone, server.http("planner") as planner:
+        for body in (b"{not json", b'{"reference": "x"}'):
+            r = phone.post("/api/alarms", content=body,
+                           headers={"Content-Type": "application/json"})
+            assert r.status_code == 403 and r.json()["error"] == "forbidden", r.text
+        r = phone.post("/api/alarms/cap", content=b"<not xml")
+        assert r.status_code == 403, r.text
+        r = planner.post("/api/visits", content=b"{not json",
+                         headers={"Content-Type": "application/json"})
+        assert r.status_code == 403, r.text
+    status, body = _declared(server, "/api/alarms", crew)  # too large is refused first
+    assert status == 413
+    status, body, sent = _chunked(server, "/api/alarms", crew)
+    assert status == 403 and "may not" in body["message"] and sent < 64 * 1024 * 1024
+
+
 def test_a_declared_body_past_the_limit_gets_413_at_once(server: Server) -> None:
     status, body = _declared(server, "/api/alarms", server.tokens["police"])
     assert status == 413 and body["field"] == "body" and body["limit_bytes"] == 65_536

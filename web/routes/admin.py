@@ -24,7 +24,7 @@ from dispatch.state import DispatchState, Unit
 from mae.errors import MaeError
 from web.auth import Action, Principal, Principals
 from web.connections import Connections
-from web.deps import ClientDep, ServiceDep, require
+from web.deps import ClientDep, RoleFirstRoute, ServiceDep, require
 from web.errors import BadMessage, UnknownPrincipal, describe
 from web.routes._common import errors
 from web.schemas import (
@@ -42,7 +42,7 @@ from web.views import unit_view
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/admin", tags=["admin"])
+router = APIRouter(prefix="/api/admin", tags=["admin"], route_class=RoleFirstRoute)
 Admin = Annotated[Principal, Depends(require(Action.TOKENS_ADMIN))]
 MAX_BODY = 4_000
 PrincipalId = Annotated[str, Path(min_length=16, max_length=16, pattern=r"^[0-9a-f]{16}$")]

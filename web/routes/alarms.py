@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from dispatch.model import Agency
 from web.auth import Action, Principal, Role
 from web.cap import parse_cap
-from web.deps import ClientDep, ServiceDep, require
+from web.deps import ClientDep, RoleFirstRoute, ServiceDep, require
 from web.errors import BadMessage, Forbidden
 from web.intake import submit_alarm
 from web.routes._common import errors
@@ -18,7 +18,7 @@ from web.schemas import AlarmAckOut, AlarmIn, AlarmStatusOut
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/alarms", tags=["alarms"])
+router = APIRouter(prefix="/api/alarms", tags=["alarms"], route_class=RoleFirstRoute)
 Creator = Annotated[Principal, Depends(require(Action.ALARM_CREATE))]
 Reader = Annotated[Principal, Depends(require(Action.ALARM_READ))]
 

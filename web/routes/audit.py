@@ -7,13 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from web.auth import Action, Principal
-from web.deps import AuditDep, require
+from web.deps import AuditDep, RoleFirstRoute, require
 from web.routes._common import errors
 from web.schemas import AuditOut
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/audit", tags=["audit"])
+router = APIRouter(prefix="/api/audit", tags=["audit"], route_class=RoleFirstRoute)
 
 
 @router.get("", response_model=list[AuditOut], responses=errors())

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query
 
 from web.auth import Action, Principal
-from web.deps import ServiceDep, require
+from web.deps import RoleFirstRoute, ServiceDep, require
 from web.routes._common import errors
 from web.schemas import CalloutOut
 from web.views import callout_view
@@ -15,7 +15,7 @@ from web.visibility import Viewer
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/callouts", tags=["callouts"])
+router = APIRouter(prefix="/api/callouts", tags=["callouts"], route_class=RoleFirstRoute)
 Reader = Annotated[Principal, Depends(require(Action.CALLOUTS_READ))]
 
 

@@ -22,13 +22,13 @@ from fastapi.responses import Response
 from dispatch.state import Callout, DispatchState
 from maps.gazetteer import normalise_name
 from web.auth import Action, Principal
-from web.deps import ServiceDep, require
+from web.deps import RoleFirstRoute, ServiceDep, require
 from web.routes._common import errors, local_day
 from web.routes._live import read_live
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/history", tags=["history"])
+router = APIRouter(prefix="/api/history", tags=["history"], route_class=RoleFirstRoute)
 Reader = Annotated[Principal, Depends(require(Action.CALLOUTS_READ))]
 FINISHED = ("closed", "cancelled")
 #: The ``date`` query of both routes (the dispatcher page's export sends ``?date=``).

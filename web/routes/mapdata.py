@@ -30,7 +30,7 @@ from routing.engine import TravelTimes
 from routing.errors import NoRoute, SnapError
 from routing.snap import SnappedPoint, edge_twins
 from web.auth import Action, Principal, Role, authorize
-from web.deps import PrincipalDep, ServiceDep, require
+from web.deps import PrincipalDep, RoleFirstRoute, ServiceDep, require
 from web.errors import BadMessage, Forbidden
 from web.ratelimit import RateLimit
 from web.routes._common import errors
@@ -38,7 +38,7 @@ from web.schemas import CoverageOut, MapOut, PlaceMatchOut, ReachOut, RouteOut
 
 __all__ = ["merged_roads", "router"]
 
-router = APIRouter(prefix="/api", tags=["map"])
+router = APIRouter(prefix="/api", tags=["map"], route_class=RoleFirstRoute)
 Watcher = Annotated[Principal, Depends(require(Action.UNITS_READ))]
 
 #: Coverage minutes are shown to a tenth, and the bands count what is shown.

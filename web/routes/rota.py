@@ -8,13 +8,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 
 from web.auth import Action, Principal
-from web.deps import ServiceDep, require
+from web.deps import RoleFirstRoute, ServiceDep, require
 from web.routes._common import errors
 from web.schemas import RotaOut
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/rota", tags=["units"])
+router = APIRouter(prefix="/api/rota", tags=["units"], route_class=RoleFirstRoute)
 Reader = Annotated[Principal, Depends(require(Action.UNITS_READ))]
 
 

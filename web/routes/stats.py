@@ -27,7 +27,7 @@ from dispatch.model import Alarm
 from dispatch.state import Callout, DispatchState
 from dispatch.stats import local_month
 from web.auth import Action, Principal
-from web.deps import ServiceDep, require
+from web.deps import RoleFirstRoute, ServiceDep, require
 from web.errors import BadMessage
 from web.pages import STATIC_DIR
 from web.routes._common import errors
@@ -40,7 +40,7 @@ from web.visibility import Viewer
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["statistics"])
+router = APIRouter(tags=["statistics"], route_class=RoleFirstRoute)
 Stats = Annotated[Principal, Depends(require(Action.STATS_READ))]
 History = Annotated[Principal, Depends(require(Action.HISTORY_READ))]
 HISTORY_LIMIT = 500

@@ -8,14 +8,14 @@ from fastapi import APIRouter, Depends, Path
 
 from dispatch.errors import UnknownUnit
 from web.auth import Action, Principal
-from web.deps import ServiceDep, require
+from web.deps import RoleFirstRoute, ServiceDep, require
 from web.routes._common import errors
 from web.schemas import UnitOut
 from web.views import unit_view
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/units", tags=["units"])
+router = APIRouter(prefix="/api/units", tags=["units"], route_class=RoleFirstRoute)
 Reader = Annotated[Principal, Depends(require(Action.UNITS_READ))]
 
 

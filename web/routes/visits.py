@@ -33,7 +33,7 @@ from dispatch.visit_plan import day_of, visits_pushed
 from dispatch.visits import Visit, VisitSource
 from routing.errors import NoRoute, SnapError
 from web.auth import Action, Principal, Role
-from web.deps import ClientDep, ServiceDep, require
+from web.deps import ClientDep, RoleFirstRoute, ServiceDep, require
 from web.errors import Forbidden
 from web.routes._common import errors, local_day
 from web.schemas import (
@@ -51,7 +51,7 @@ from web.visit_views import plan_view, visit_view
 
 __all__ = ["report_visit", "router"]
 
-router = APIRouter(prefix="/api/visits", tags=["visits"])
+router = APIRouter(prefix="/api/visits", tags=["visits"], route_class=RoleFirstRoute)
 Reader = Annotated[Principal, Depends(require(Action.VISITS_READ))]
 Booker = Annotated[Principal, Depends(require(Action.VISITS_BOOK))]
 Changer = Annotated[Principal, Depends(require(Action.VISITS_CHANGE))]
