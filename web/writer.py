@@ -336,6 +336,9 @@ class Writer:
     async def _work(self) -> None:
         try:
             while self._pending:
+                if self._halted is not None:
+                    self._refuse_pending(self._halted)
+                    break
                 n = min(len(self._pending), self.max_batch)
                 batch = [self._pending.popleft() for _ in range(n)]
                 self.metrics.set_write_queue_depth(len(self._pending))
@@ -351,6 +354,17 @@ class Writer:
                         raise
         finally:
             self._worker = None
+
+    def _refuse_pending(self, halted: StorageUnavailable) -> None:
+        """Refuse every command still waiting, unsent: the log's end cannot be read, so each
+        would only wait out the store's timeouts (twice: its append and the catch-up) before
+        the same 503, behind the ones queued before it (an audit saw writes held for tens of
+        seconds during a Redis stall). Nothing of theirs reached the store."""
+        while self._pending:
+            job = self._pending.popleft()
+            if not job.future.done():
+                job.future.set_exception(StorageUnavailable(halted.store, halted.detail))
+        self.metrics.set_write_queue_depth(0)
 
     async def _stored_ops(self, batch: list[_Job]) -> dict[tuple[str, str], OpRecord | None]:
         """The batch's op ids as the store knows them, read in the storage thread: on Redis

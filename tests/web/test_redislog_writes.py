@@ -310,3 +310,50 @@ def test_an_append_to_a_stalled_redis_may_be_stored_and_says_so(tmp_path: Any) -
         store.close()
     finally:
         server.stop()
+
+
+def test_commands_queued_behind_a_stalled_write_are_refused_unsent(tmp_path: Any) -> None:
+    """SIGSTOP with four commands queued, one per batch: the first is in flight and may have
+    been stored (its 503 says so); once the log's end cannot be read, the three behind it are
+    refused at once as not stored, instead of each waiting out the same two timeouts in turn
+    and reaching Redis in a stall. After the stall the log holds the first alone, and the
+    state caught up with it is the log's."""
+    import signal
+
+    from tests.redis_server import RedisServer
+
+    server = RedisServer(tmp_path / "redis").start()
+    assert server.proc is not None
+    try:
+        store = RedisEventStore(server.url())
+        writer = Writer(store, DispatchState(), LogIndex(), clock=ManualClock(),
+                        config=DispatchConfig(), publish=Published(), group_commit=False)
+        writer.load()
+
+        async def run(*commands: RegisterUnit) -> list[Executed | BaseException]:
+            return list(await asyncio.gather(
+                *(writer.execute(c, actor="system") for c in commands), return_exceptions=True))
+
+        assert isinstance(asyncio.run(run(register(1)))[0], Executed)
+        server.proc.send_signal(signal.SIGSTOP)
+        try:
+            results = asyncio.run(run(*(register(i) for i in range(2, 6))))
+        finally:
+            server.proc.send_signal(signal.SIGCONT)
+        assert isinstance(results[0], OutcomeUnknown), results
+        for queued in results[1:]:
+            assert type(queued) is StorageUnavailable, results
+        assert writer.halted
+        for _ in range(50):  # the first's script runs as Redis reads its buffers again
+            if store.refresh() == 2:
+                break
+            time.sleep(0.1)
+        assert asyncio.run(writer.probe())
+        assert not writer.halted
+        logged = [e.event for e in store.read(0)]
+        assert [getattr(e, "unit_id", None) for e in logged] == ["U1", "U2"]
+        assert writer.state.snapshot() == DispatchState.replay(store.read(0)).snapshot()
+        writer.close()
+        store.close()
+    finally:
+        server.stop()
