@@ -242,8 +242,9 @@ async def report_visit(service: DispatchService, principal: Principal, client: s
                        visit_id: str, action: Literal["start", "done", "not_met"], *,
                        unit_id: str | None, reason: str = "",
                        op: str | None = None) -> dict[str, Any]:
-    """A visit started, done or not met, by a crew (its own unit's visits) or a dispatcher
-    (naming the unit). Shared by REST and the crew socket."""
+    """A visit started, done or not met, by a crew (its own unit's visits; it may start any
+    booked visit, taking over one planned for another unit) or a dispatcher (naming the unit).
+    Shared by REST and the crew socket."""
     if principal.role is Role.CREW:
         if unit_id not in (None, principal.unit_id):
             raise Forbidden("a crew reports its own unit's visits")

@@ -205,3 +205,28 @@ def test_agencies_and_crews_see_only_their_own_and_illegal_moves_conflict(
     with srv.http("crew_pit") as c:
         assert c.get("/api/visits", params={"open_only": False}).json() == []
         assert c.post(f"/api/visits/{visit_id}/done", json={}).status_code == 400
+
+
+def test_a_crew_takes_over_another_unit_s_visit_by_starting_it(
+        planned: tuple[Server, Any, ManualClock]) -> None:
+    """Documented: a crew may start any booked visit, also one pinned to another unit (that
+    unit is held up); the visit is its unit's from then on, so the other crew can no longer
+    finish it, while a visit the crew cannot see stays unknown for done and not met."""
+    srv, _, _ = planned
+    with srv.http("dispatcher") as c:
+        visit_id = c.post("/api/visits", json=booking("Luleå", 1)).json()["visit_id"]
+        other = c.post("/api/visits", json=booking("Boden", 2)).json()["visit_id"]
+        assert c.post(f"/api/visits/{visit_id}/pin",
+                      json={"unit_id": "MAE-SUNDERBY"}).status_code == 200
+    with srv.http("crew_pit") as c:
+        assert c.post(f"/api/visits/{other}/done", json={}).status_code == 400
+        started = c.post(f"/api/visits/{visit_id}/start", json={})
+        assert started.status_code == 200, started.text
+    with srv.http("crew_sun") as c:
+        refused = c.post(f"/api/visits/{visit_id}/done", json={})
+        assert refused.status_code in (400, 409) and "MAE-PITEA" in refused.json()["message"]
+    with srv.http("crew_pit") as c:
+        assert c.post(f"/api/visits/{visit_id}/done", json={}).status_code == 200
+    with srv.http("dispatcher") as c:
+        seen = c.get(f"/api/visits/{visit_id}").json()
+    assert seen["status"] == "done" and seen["unit_id"] == "MAE-PITEA"
