@@ -321,7 +321,7 @@ def test_every_dispatcher_dialog_and_state_is_in_one_language(
     reader.check(page, "dispatcher-assigned-toast")
 
     page.click("[data-unit-open='MAE-PITEA']")
-    page.wait_for_selector(".leaflet-tooltip")
+    page.wait_for_selector(".leaflet-tooltip:not(.mae-place-label)")  # the unit's, not a town's
     reader.check(page, "dispatcher-unit-detail")
 
     page.click("#units [data-unit-message='MAE-SUNDERBY']")

@@ -66,6 +66,12 @@ export function beep() {
   }
 }
 
+/** A warning triangle drawn inline (an emoji needs an emoji font, which a screen may lack);
+ * hidden from screen readers: the banner's words say it. */
+const ICON = '<svg class="alert-icon" viewBox="0 0 24 24" aria-hidden="true" focusable="false">'
+  + '<path d="M12 2 23 22H1Z" fill="#ffffff" stroke="currentColor" stroke-width="1.5" stroke-linejoin="round"/>'
+  + '<path d="M11 9h2v7h-2zm0 9h2v2h-2z" fill="#b91c1c"/></svg>';
+
 export class Alerts {
   /** container: the banner area; onOffer(alert) offers the next-best unit. */
   constructor(container, { onOffer, onSelect }) {
@@ -112,7 +118,7 @@ export class Alerts {
         const text = t(`alert.${a.kind}`, { unit: unitName(a.unit_id), text: a.text || "",
           where: a.position ? `${a.position.lat.toFixed(4)}, ${a.position.lon.toFixed(4)}` : "–" });
         return `<div class="alert-banner ${a.kind}" role="alert" data-callout="${escapeHtml(a.callout_id)}" data-kind="${escapeHtml(a.kind)}">`
-          + `<strong>${a.kind === "assist" ? "🚨 " : ""}${escapeHtml(text)}</strong>`
+          + `<strong>${a.kind === "assist" ? ICON : ""}${escapeHtml(text)}</strong>`
           + `<button type="button" class="link" data-action="select">${escapeHtml(t("alert.show_unit"))}</button>`
           + `<button type="button" data-action="dismiss">${escapeHtml(t("alert.dismiss"))}</button></div>`;
       }
@@ -123,7 +129,7 @@ export class Alerts {
         ? t("alert.offer", { unit: nb.name || nb.unit_id, min: nb.eta_min === null ? "–" : Math.round(nb.eta_min) })
         : t("alert.offer_any");
       return `<div class="alert-banner" role="alert" data-callout="${escapeHtml(a.callout_id)}" data-kind="${escapeHtml(a.kind)}">`
-        + `<strong>⚠ ${escapeHtml(text)}</strong>`
+        + `<strong>${ICON}${escapeHtml(text)}</strong>`
         + `<button type="button" class="link" data-action="select">${escapeHtml(a.callout_id)}</button>`
         + `<button type="button" class="offer" data-command data-action="offer">${escapeHtml(offer)}</button>`
         + `<button type="button" data-action="dismiss">${escapeHtml(t("alert.dismiss"))}</button></div>`;

@@ -18,6 +18,20 @@ export function band(minutes) {
   return "beyond";
 }
 
+const LEGEND_KEY = "mae.dispatch.legend";
+
+let legendShown = null; // the choice made on this page (kept also where storage is refused)
+
+/** Whether the legend is unfolded: yes, unless the dispatcher folded it away. */
+function legendOpen() {
+  if (legendShown !== null) return legendShown;
+  try {
+    return localStorage.getItem(LEGEND_KEY) !== "closed";
+  } catch {
+    return true;
+  }
+}
+
 export class MapView {
   constructor(element, { onSelectCallout, now = () => new Date() }) {
     this.onSelectCallout = onSelectCallout;
@@ -34,16 +48,36 @@ export class MapView {
     this.map.on("zoomend moveend", () => this.declutter());
   }
 
-  /** Hide the town names a unit's pin would cover (shown again once it moves off them). */
+  /** Keep the map's labels apart (after every move, zoom and redraw): a unit's name that
+   * would cover a callout's pin or a name already placed becomes a small dot (its name in the
+   * tooltip, and back once zoomed in enough to fit), and a town's name that would cover any of
+   * them is hidden. Units on a callout are placed first. */
   declutter() {
     cancelAnimationFrame(this._declutter);
     this._declutter = requestAnimationFrame(() => {
-      const pins = [...this.map.getContainer().querySelectorAll(".unit-pin")].map((e) => e.getBoundingClientRect());
-      for (const label of this.map.getContainer().querySelectorAll(".mae-place-label")) {
-        const b = label.getBoundingClientRect();
-        const covered = pins.some((a) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom);
-        label.classList.toggle("under-unit", covered);
+      const box = this.map.getContainer();
+      const hit = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+      const pins = [...box.querySelectorAll(".unit-pin")]
+        .sort((a, b) => Number(Boolean(b.querySelector("em"))) - Number(Boolean(a.querySelector("em"))));
+      const labels = [...box.querySelectorAll(".mae-place-label")];
+      // Measured in batches (all reads after all writes), so the browser lays out a few times,
+      // not once per label.
+      for (const pin of pins) pin.classList.remove("compact");
+      for (const label of labels) label.classList.remove("under-unit");
+      const taken = [...box.querySelectorAll(".callout-marker")].map((e) => e.getBoundingClientRect());
+      const dots = [];
+      for (const [i, r] of pins.map((pin) => pin.getBoundingClientRect()).entries()) {
+        if (taken.some((a) => hit(a, r))) dots.push(pins[i]);
+        else taken.push(r);
       }
+      for (const pin of dots) pin.classList.add("compact"); // under the callout pins: those take the clicks
+      taken.push(...dots.map((pin) => pin.getBoundingClientRect()));
+      const covered = [];
+      for (const [i, b] of labels.map((label) => label.getBoundingClientRect()).entries()) {
+        if (taken.some((a) => hit(a, b))) covered.push(labels[i]);
+        else if (b.width > 0) taken.push(b);
+      }
+      for (const label of covered) label.classList.add("under-unit");
     });
   }
 
@@ -55,19 +89,36 @@ export class MapView {
       const div = L.DomUtil.create("div", "map-legend");
       div.id = "map-legend";
       const statuses = ["available", "dispatched", "en_route", "on_scene", "returning", "off_duty"];
-      div.innerHTML = `<strong>${escapeHtml(t("legend.units"))}</strong>`
+      const open = legendOpen();
+      div.innerHTML = `<button type="button" class="legend-toggle" aria-expanded="${open}"`
+        + ` aria-controls="map-legend-body">${escapeHtml(t("legend.title"))}</button>`
+        + `<div id="map-legend-body" class="legend-body"${open ? "" : " hidden"}>`
+        + `<strong>${escapeHtml(t("legend.units"))}</strong>`
         + statuses.map((s) => `<div><span class="dot status-${s}"></span> ${escapeHtml(t(`unit.${s}`))}</div>`).join("")
         + `<strong>${escapeHtml(t("legend.callouts"))}</strong>`
         + [1, 2, 3].map((p) => `<div><span class="prio-badge prio-${p}">${p}</span> ${escapeHtml(t(`prio.${p}`))}</div>`).join("")
         + `<div><span class="ring-swatch"></span> ${escapeHtml(t("legend.waited"))}</div>`
         + `<strong>${escapeHtml(t("legend.roads"))}</strong>`
         + ["motorway", "primary", "secondary", "tertiary"].map((r) => `<div><i data-road="${r}"></i> ${escapeHtml(t(`road.${r}`))}</div>`).join("")
-        + `<div><i class="water-swatch"></i> ${escapeHtml(t("legend.water"))}</div>`;
+        + `<div><i class="water-swatch"></i> ${escapeHtml(t("legend.water"))}</div></div>`;
       for (const i of div.querySelectorAll("i[data-road]")) { // the CSP refuses style="" attributes
         i.style.background = ROAD_STYLE[i.dataset.road].color;
         i.style.height = `${Math.max(2, ROAD_STYLE[i.dataset.road].weight)}px`;
       }
+      const toggle = div.querySelector(".legend-toggle");
+      toggle.addEventListener("click", () => {
+        const show = toggle.getAttribute("aria-expanded") !== "true";
+        toggle.setAttribute("aria-expanded", String(show));
+        div.querySelector(".legend-body").hidden = !show;
+        legendShown = show;
+        try {
+          localStorage.setItem(LEGEND_KEY, show ? "open" : "closed");
+        } catch {
+          /* storage refused: the choice lasts until the page is reloaded */
+        }
+      });
       L.DomEvent.disableClickPropagation(div);
+      L.DomEvent.disableScrollPropagation(div);
       return div;
     };
     legend.addTo(this.map);
@@ -154,6 +205,7 @@ export class MapView {
     if (!open) {
       if (marker) marker.remove();
       this.callouts.delete(callout.callout_id);
+      this.declutter();
       return;
     }
     const agencies = [...new Set(callout.alarms.map((a) => a.agency))]
@@ -190,6 +242,7 @@ export class MapView {
       marker.setIcon(icon);
       marker.setTooltipContent(tip);
     }
+    this.declutter();
   }
 
   /** Bring every callout pin's escalation up to ``now`` (a callout escalates by waiting, with
