@@ -118,6 +118,7 @@ function render() {
   $("route").hidden = !job;
   if (job) renderJob(job, clock.now());
   else $("job-notes").replaceChildren(); // no notes of a job that is gone stay in the page
+  renderDestination(job, unit);
   renderStatuses(unit, job);
   const wf = crew.workflow;
   $("outcome-panel").hidden = !(job && wf && wf.closable.includes(job.status));
@@ -164,6 +165,44 @@ async function keepAwake(on) {
 document.addEventListener("visibilitychange", () => {
   if (!document.hidden && wantAwake) keepAwake(true);
 });
+
+/** While transporting, the card says where to: the facility in the field under the status
+ * buttons, which starts as the route's destination (the nearest psychiatric emergency unit)
+ * so "Vid mottagning" needs no typing, and which the crew can change before arriving (the
+ * route and the navigation app's link follow). A new job starts the field
+ * empty (a facility typed for the last job is not this one's). */
+let facilityJob = null; // the job the facility field belongs to
+let facilityAuto = null; // "callout|facility" the page put in the field itself
+function renderDestination(job, unit) {
+  const field = $("facility");
+  if (job && job.callout_id !== facilityJob) {
+    if (facilityJob !== null) field.value = "";
+    facilityJob = job.callout_id;
+    facilityAuto = null;
+  }
+  const transporting = Boolean(job) && job.status === "transporting" && Boolean(unit) && unit.status === "transporting";
+  $("job-dest-label").hidden = !transporting;
+  $("job-dest-box").hidden = !transporting;
+  if (!transporting) return;
+  const to = destination(job, unit);
+  if (to && !field.value.trim() && facilityAuto === null) {
+    field.value = to;
+    facilityAuto = `${job.callout_id}|${to}`;
+  }
+  const typed = field.value.trim();
+  const known = routeView.facilities.find((f) => f.name === (typed || to));
+  $("job-dest").textContent = typed || to || t("job.destination.pending");
+  $("job-dest-note").textContent = !typed ? ""
+    : facilityAuto === `${job.callout_id}|${typed}` ? t("job.destination.nearest")
+      : !known && to ? t("job.destination.offmap", { name: to }) : "";
+  const nav = $("job-dest-nav"); // the phone's navigation app, to the facility (not the pickup)
+  nav.hidden = !known;
+  if (known) {
+    const at = `${(+known.lat).toFixed(6)},${(+known.lon).toFixed(6)}`;
+    nav.href = `geo:${at}?q=${at}(${encodeURIComponent(known.name)})`;
+    $("job-nav").hidden = true;
+  }
+}
 
 /** The facility the crew reported at ("Vid mottagning") goes into the outcome form, unless
  * the crew has typed one there already. */
@@ -643,7 +682,7 @@ function start(token) {
   }
 }
 
-const routeView = new RouteView({ token: null });
+const routeView = new RouteView({ token: null, onFacilities: () => render() });
 const signOn = new SignOn();
 
 async function loadWorkflow() {
@@ -695,7 +734,15 @@ async function main() {
     enqueue({ type: "message", text });
     $("message-text").value = "";
   });
-  $("facility").addEventListener("change", () => loadRoute());
+  $("facility").addEventListener("change", () => {
+    render(); // the card names the new destination at once; the route follows
+    loadRoute();
+  });
+  $("job-dest-change").addEventListener("click", () => {
+    $("facility").focus();
+    $("facility").select();
+    $("facility-box").scrollIntoView({ block: "center" });
+  });
   $("sound").addEventListener("click", () => {
     unlock();
     beep();

@@ -129,8 +129,9 @@ export function renderJob(job, now = new Date()) {
 
 /** The route of the current job: a small map with the road network, the route and the step list. */
 export class RouteView {
-  constructor({ token }) {
+  constructor({ token, onFacilities = () => {} }) {
     this.token = token;
+    this.onFacilities = onFacilities; // called once the map's facilities are known
     this.map = null;
     this.layer = null;
     this.roadsLoaded = false;
@@ -158,6 +159,7 @@ export class RouteView {
             option.value = f.name;
             return option;
           }));
+          this.onFacilities();
         })
         .catch(() => { this.roadsLoaded = false; });
     }
