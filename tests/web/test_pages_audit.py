@@ -289,3 +289,32 @@ def test_a_transporting_crew_is_told_where_to_and_can_change_it_before_arriving(
     assert [e["facility"] for e in reported] == [other["name"]]
     expect(dest).to_be_hidden()
     context.close()
+
+
+#: The header's children: their rectangles and the header's own.
+HEADER = """() => ({
+  header: document.querySelector('.mae-header').getBoundingClientRect().toJSON(),
+  parts: [...document.querySelectorAll('.mae-header > *')]
+    .filter((el) => el.getClientRects().length)
+    .map((el) => ({ id: el.id || el.tagName, ...el.getBoundingClientRect().toJSON() })),
+})"""
+
+
+@pytest.mark.parametrize("locale", ["sv-SE", "en-GB"])
+def test_the_dispatcher_header_fits_one_row_at_1024_px_while_sound_waits_for_a_click(
+    browser: Any, server: Server, locale: str
+) -> None:
+    """The audit saw the header wrap onto two rows at 1024 px, pushed by the sound button's
+    long "blocked" text; the short label keeps one row (the button's tooltip explains)."""
+    context, page = open_board(browser, server, viewport={"width": 1024, "height": 768})
+    if locale != "sv-SE":  # the page keeps its language; no click (a click lets sound play)
+        page.evaluate("localStorage.setItem('mae.lang', 'en')")
+        page.reload()
+        expect(page.locator("#conn")).to_have_attribute("data-state", "open")
+        expect(page.locator("#sound-toggle")).to_have_text("Turn sound on")
+    expect(page.locator("#sound-toggle")).to_have_attribute("data-sound", "blocked")
+    got = page.evaluate(HEADER)
+    tops = {round(p["top"]) for p in got["parts"]}
+    tallest = max(p["height"] for p in got["parts"])
+    assert max(p["bottom"] for p in got["parts"]) - min(tops) <= tallest + 2, got["parts"]
+    context.close()

@@ -5,6 +5,7 @@ sees why; a unit that missed its last acknowledgement is flagged when recommende
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -174,7 +175,8 @@ def test_a_new_alarm_chimes_counts_in_the_title_and_waiting_callouts_escalate(
 ) -> None:
     switch = board.locator("#sound-toggle")
     expect(switch).to_have_attribute("data-sound", "blocked")  # no click on the page yet
-    expect(switch).to_contain_text("klicka för att slå på")
+    expect(switch).to_have_text("Slå på ljud")
+    expect(switch).to_have_attribute("title", re.compile("förrän du klickat"))
     screenshot(board, "dispatcher-sound-blocked")
     switch.click()  # the click lets the browser play sound
     expect(switch).to_have_attribute("data-sound", "on")
