@@ -114,6 +114,9 @@ def _whole_priority(value: Any) -> Any:
 
 #: An alarm's priority as a client sends it: the number 1, 2 or 3.
 WholePriority = Annotated[Priority, BeforeValidator(_whole_priority)]
+#: Coordinates as a client sends them: JSON numbers (text such as ``"65.5"`` is refused).
+Lat = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False, strict=True)]
+Lon = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False, strict=True)]
 
 
 class _In(BaseModel):
@@ -126,8 +129,8 @@ class _In(BaseModel):
 class LocationIn(_In):
     """Coordinates, or the name of a place of the loaded map (resolved by its gazetteer)."""
 
-    lat: float | None = Field(default=None, ge=-90, le=90, allow_inf_nan=False, strict=True)
-    lon: float | None = Field(default=None, ge=-180, le=180, allow_inf_nan=False, strict=True)
+    lat: Lat | None = None
+    lon: Lon | None = None
     place: str | None = Field(default=None, min_length=1, max_length=120)
 
     @model_validator(mode="after")
@@ -435,8 +438,8 @@ class AssistMsg(_Msg):
     """The crew's assist (panic) button, with the phone's last position if it has one."""
 
     type: Literal["assist"]
-    lat: float | None = Field(default=None, ge=-90, le=90, allow_inf_nan=False, strict=True)
-    lon: float | None = Field(default=None, ge=-180, le=180, allow_inf_nan=False, strict=True)
+    lat: Lat | None = None
+    lon: Lon | None = None
     op: OpId | None = None
 
 
@@ -476,8 +479,8 @@ class StatusMsg(_Msg):
 
 class PositionMsg(_Msg):
     type: Literal["position"]
-    lat: float = Field(ge=-90, le=90, allow_inf_nan=False, strict=True)
-    lon: float = Field(ge=-180, le=180, allow_inf_nan=False, strict=True)
+    lat: Lat
+    lon: Lon
     op: OpId | None = None
 
 
