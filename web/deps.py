@@ -25,6 +25,7 @@ __all__ = [
     "client_address",
     "get_service",
     "require",
+    "required_action",
 ]
 
 _bearer = HTTPBearer(auto_error=False, description="a token from `mae tokens create`")
@@ -81,7 +82,7 @@ class RoleFirstRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
-        action = _required(self.dependant)
+        action = required_action(self.dependant)
         if action is None:
             return handler
 
@@ -94,7 +95,7 @@ class RoleFirstRoute(APIRoute):
         return role_first
 
 
-def _required(dependant: Any) -> Action | None:
+def required_action(dependant: Any) -> Action | None:
     """The action of the first :class:`Require` among a route's dependencies."""
     todo = [dependant]
     while todo:

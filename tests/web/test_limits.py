@@ -192,3 +192,25 @@ def test_mae_serve_caps_socket_frames_in_uvicorn(db: Path, tokens: dict[str, str
         server.stop()
         if proc.stderr is not None:
             proc.stderr.close()
+
+
+def test_every_route_that_requires_a_role_checks_it_before_its_body() -> None:
+    """A router made without ``route_class=RoleFirstRoute`` would let a wrong role learn of
+    its malformed body (422) before it may not post (403): every route with a ``require``
+    dependency, in every router the app includes, must be a RoleFirstRoute."""
+    import importlib
+    import pkgutil
+
+    import web.routes
+    from web.deps import RoleFirstRoute, required_action
+
+    names = ["web.replay", *(f"web.routes.{m.name}"
+                             for m in pkgutil.iter_modules(web.routes.__path__))]
+    checked = []
+    for name in names:
+        router = getattr(importlib.import_module(name), "router", None)
+        for route in getattr(router, "routes", []):
+            if hasattr(route, "dependant") and required_action(route.dependant):
+                assert isinstance(route, RoleFirstRoute), (name, route.path)
+                checked.append(route.path)
+    assert "/api/alarms" in checked and "/api/visits" in checked
