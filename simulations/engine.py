@@ -330,7 +330,9 @@ class _Sim:
                 self.shift_starts.append(a)
         self.shift_starts.sort()
         fixed = [(b.lat, b.lon) for b in self.sc.bases] + [(f.lat, f.lon) for f in self.facilities]
-        self.roads.register(fixed, [(a.lat, a.lon) for a in demand])
+        servable = [a for a in demand if self._may_serve((a.received_at - t0).total_seconds())]
+        self.roads.register(fixed, [(a.lat, a.lon) for a in servable],
+                            at=[a.received_at for a in servable])
         for i, alarm in enumerate(demand):
             self.push((alarm.received_at - t0).total_seconds(), "alarm", i, alarm)
         if self.followups is not None:
@@ -420,6 +422,25 @@ class _Sim:
             self.push(self.now_s + self.limit_s, "deadline", cid)
         else:
             self.fallback(job, reason)
+
+    def _may_serve(self, t: float) -> bool:
+        """Whether an alarm at ``t`` could get a unit: within a shift, or waiting for one
+        that starts within the response limit (the others fall back at once, so their scenes
+        need no prepared drives; were one driven to, its times would be asked then)."""
+        windows = self._windows
+        i = bisect_right(windows, (t, math.inf))
+        return i > 0 and windows[i - 1][1] >= t
+
+    @cached_property
+    def _windows(self) -> list[tuple[float, float]]:
+        """The shifts, each from the response limit before it starts to its end, merged."""
+        merged: list[tuple[float, float]] = []
+        for a, b in sorted((a - self.limit_s, b) for _, a, b in self.scheduled):
+            if merged and a <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+            else:
+                merged.append((a, b))
+        return merged
 
     def _shift_starts_before(self, t: float) -> bool:
         i = bisect_right(self.shift_starts, self.now_s)

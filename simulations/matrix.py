@@ -323,9 +323,11 @@ class MatrixRoads:
             self._node[p] = found
         return found
 
-    def register(self, fixed: Sequence[Point], scenes: Sequence[Point]) -> None:
+    def register(self, fixed: Sequence[Point], scenes: Sequence[Point],
+                 at: Sequence[datetime] | None = None) -> None:
         """Snap every point a run drives between in one query (the nodes of earlier runs'
-        points are kept, up to :data:`PLANAR_KEPT`: then a run starts afresh)."""
+        points are kept, up to :data:`PLANAR_KEPT`: then a run starts afresh); a matrix has
+        one driving situation, so the scenes' instants ``at`` change nothing."""
         if len(self._node) > PLANAR_KEPT:
             self._node.clear()
         points = [p for p in dict.fromkeys([*fixed, *scenes]) if p not in self._node]

@@ -31,6 +31,8 @@ KEPT_POINTS = 100_000
 __all__ = ["Point", "SimRoads", "TravelSource", "point_along"]
 
 Point = tuple[float, float]
+#: A situation's matrices: fixed to scenes, scenes to fixed, fixed to fixed, the scenes' rows.
+_Tables = tuple[list[list[float]], list[list[float]], list[list[float]], dict[Point, int]]
 
 
 class TravelSource(Protocol):
@@ -39,7 +41,8 @@ class TravelSource(Protocol):
 
     queries: int
 
-    def register(self, fixed: Sequence[Point], scenes: Sequence[Point]) -> None: ...
+    def register(self, fixed: Sequence[Point], scenes: Sequence[Point],
+                 at: Sequence[datetime] | None = None) -> None: ...
 
     def etas(self, target: Point, sources: Sequence[Point], when: datetime) -> list[float]: ...
 
@@ -73,10 +76,12 @@ class SimRoads:
         self._snaps: dict[Point, SnappedPoint] = {}
         self._pairs: dict[tuple[Point, Point, bool, bool], float] = {}
         #: Per situation, the registered points' matrices: fixed to scenes, scenes to fixed,
-        #: fixed to fixed (rows of plain floats), found through the points' indexes below.
-        self._tables: dict[tuple[bool, bool], tuple[list[list[float]], ...]] = {}
+        #: fixed to fixed (rows of plain floats), and the row of each of its scenes; the fixed
+        #: points' rows are in ``_fixed_at``.
+        self._tables: dict[tuple[bool, bool], _Tables] = {}
         self._fixed_at: dict[Point, int] = {}
-        self._scene_at: dict[Point, int] = {}
+        #: With the scenes' instants given, the driving situations each scene is prepared for.
+        self._scene_keys: dict[Point, set[tuple[bool, bool]]] | None = None
         self._lines: dict[tuple[Point, Point, bool, bool], tuple[Point, ...]] = {}
         self._fixed: list[Point] = []
         self._scenes: list[Point] = []
@@ -106,10 +111,13 @@ class SimRoads:
         _, i = self._tree.query([p[1] * self._cos, p[0]])
         return (float(g.node_lat[int(i)]), float(g.node_lon[int(i)]))
 
-    def register(self, fixed: Sequence[Point], scenes: Sequence[Point]) -> None:
+    def register(self, fixed: Sequence[Point], scenes: Sequence[Point],
+                 at: Sequence[datetime] | None = None) -> None:
         """Points every run drives between: bases and facilities (``fixed``) and the alarms'
         scenes. Times between the two sets are computed in two matrix calls per situation, on
-        the situation's first use, instead of one query per drive."""
+        the situation's first use, instead of one query per drive. With ``at``, the instant of
+        each scene's alarm, a scene is prepared only for the driving situation of that instant
+        (a drive in another one is asked when it comes, with the same times)."""
         if max(len(self._snaps), len(self._pairs), len(self._lines)) > KEPT_POINTS:
             self._snaps.clear()
             self._pairs.clear()
@@ -117,7 +125,15 @@ class SimRoads:
         self._fixed = list(dict.fromkeys(fixed))
         self._scenes = list(dict.fromkeys(scenes))
         self._fixed_at = {p: i for i, p in enumerate(self._fixed)}
-        self._scene_at = {p: j for j, p in enumerate(self._scenes)}
+        if at is None:
+            self._scene_keys = None
+        else:
+            model, winter = self.model, self._winter
+            keys: dict[Point, set[tuple[bool, bool]]] = {}
+            for p, when in zip(scenes, at, strict=True):
+                keys.setdefault(p, set()).add((model.is_winter(when, winter),
+                                               model.is_peak(when)))
+            self._scene_keys = keys
         self._loaded.clear()
         self._tables.clear()
 
@@ -125,29 +141,35 @@ class SimRoads:
         self._loaded.add(key)
         if not self._fixed or not self._scenes:
             return
-        new = [p for p in dict.fromkeys([*self._fixed, *self._scenes]) if p not in self._snaps]
+        keys = self._scene_keys
+        mine = self._scenes if keys is None else [p for p in self._scenes if key in keys[p]]
+        new = [p for p in dict.fromkeys([*self._fixed, *mine]) if p not in self._snaps]
         self._snaps.update(zip(new, self.base.snap_many(new), strict=True))
         fixed = [self.snap(p) for p in self._fixed]
-        scenes = [self.snap(p) for p in self._scenes]
-        self._tables[key] = (tt.matrix(fixed, scenes).durations_s.tolist(),
-                             tt.matrix(scenes, fixed).durations_s.tolist(),
-                             tt.matrix(fixed).durations_s.tolist())
+        scenes = [self.snap(p) for p in mine]
+        empty: list[list[float]] = [[] for _ in fixed]
+        self._tables[key] = (
+            tt.matrix(fixed, scenes).durations_s.tolist() if scenes else empty,
+            tt.matrix(scenes, fixed).durations_s.tolist() if scenes else [],
+            tt.matrix(fixed).durations_s.tolist(),
+            {p: j for j, p in enumerate(mine)},
+        )
 
     def _known(self, a: Point, b: Point, key: tuple[bool, bool]) -> float | None:
         """Seconds from ``a`` to ``b`` in situation ``key`` if known: from the matrices of the
         registered points, else remembered from an earlier query."""
         tables = self._tables.get(key)
         if tables is not None:
-            out, back, between = tables
+            out, back, between, scene_at = tables
             i, k = self._fixed_at.get(a), self._fixed_at.get(b)
             if k is not None:
                 if i is not None:
                     return between[i][k]
-                j = self._scene_at.get(a)
+                j = scene_at.get(a)
                 if j is not None:
                     return back[j][k]
             if i is not None:
-                m = self._scene_at.get(b)
+                m = scene_at.get(b)
                 if m is not None:
                     return out[i][m]
         return self._pairs.get((a, b, *key))

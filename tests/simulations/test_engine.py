@@ -15,6 +15,7 @@ from simulations.behaviour import Phase
 from simulations.demand import DemandAlarm, build_demand
 from simulations.engine import shift_intervals, simulate
 from simulations.scenario import scenario_from_dict
+from simulations.travel import SimRoads
 from tests.simulations._tiny import NODES, T0, tiny_graph, tiny_scenario
 
 ACK_TURNOUT_S = 30 + 5 * 60
@@ -302,3 +303,41 @@ def test_a_unit_sent_on_from_its_way_home_starts_where_the_rule_says(graph, sent
     second = res.records[1]
     assert second.unit_id == "U1" and second.travel_s is not None
     assert second.travel_s == pytest.approx(drive_s, abs=2.0)
+
+
+class _Registered(SimRoads):
+    """A road source that keeps what the simulator registered, or prepares nothing at all
+    (``prepare=False``: every drive is then asked when it comes)."""
+
+    def __init__(self, graph, roads, *, prepare: bool = True) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(graph, roads)
+        self.prepare = prepare
+        self.registered: list[tuple[float, float]] = []
+
+    def register(self, fixed, scenes, at=None) -> None:  # type: ignore[no-untyped-def]
+        self.registered = list(scenes)
+        if self.prepare:
+            super().register(fixed, scenes, at)
+
+
+def test_only_scenes_a_unit_could_serve_are_prepared_and_the_run_is_the_same(graph) -> None:  # type: ignore[no-untyped-def]
+    """The simulator prepares the drives of the alarms that come within a shift or within the
+    response limit before one (the others fall back at once), each for the driving situation
+    of its instant; a source that prepares nothing gives the same run."""
+    data = tiny_scenario(policy={"max_response_min": 90}, days=2)
+    data["units"][0]["shifts"] = [{"start": "14:00", "end": "02:00", "days": "all"}]
+    sc = scenario_from_dict(data, graph=graph)
+    demand = [alarm("N1", "Beta", 5 * 60), alarm("E1", "Gamma", 12 * 60 + 40),
+              alarm("L1", "Beta", 12 * 60 + 20), alarm("P1", "Beta", 16 * 60),
+              alarm("D1", "Beta", 20 * 60, on_scene_min=30),
+              alarm("M1", "Gamma", 24 * 60 + 90), alarm("O1", "Delta", 24 * 60 + 150)]
+    prepared = _Registered(graph, sc.roads)
+    asked = _Registered(graph, sc.roads, prepare=False)
+    one = simulate(sc, graph=graph, demand=demand, roads=prepared)
+    other = simulate(sc, graph=graph, demand=demand, roads=asked)
+    assert prepared.registered == [NODES["Gamma"], NODES["Beta"], NODES["Beta"], NODES["Gamma"]]
+    assert one.records == other.records and one.busy == other.busy
+    assert [(r.reference, r.handled_by) for r in one.records] == [
+        ("N1", "ambulance"), ("L1", "ambulance"), ("E1", "ambulance"), ("P1", "mae"),
+        ("D1", "mae"), ("M1", "mae"), ("O1", "ambulance")]
+    assert prepared.queries < asked.queries

@@ -47,3 +47,28 @@ def test_the_node_along_a_drive_is_the_nearest_node_of_the_point_along_it() -> N
             (float(graph.node_lat[5]), float(graph.node_lon[5]))]
     for fraction in [0.0, 0.1, 0.5, 0.77, 1.0]:
         assert roads.node_along(line, fraction) == roads.nearest_node(roads.along(line, fraction))
+
+
+def test_a_scene_given_its_instant_is_prepared_for_that_driving_situation_only() -> None:
+    """With the scenes' instants, each scene's drives come from the matrices of the driving
+    situation of its instant (no query); in another situation they are asked when they come,
+    with the times an unprepared source gives (to the last bit; a matrix's may differ in it)."""
+    graph = load_bundled()
+    fixed = [(f.lat, f.lon) for f in graph.facilities[:3]]
+    scenes = [(p.lat, p.lon) for p in graph.places[:6]]
+    rush = datetime(2026, 2, 3, 8, 0, tzinfo=UTC)  # a winter Tuesday in the rush hour
+    instants = [WHEN, rush] * 3
+    roads, single = SimRoads(graph, Roads()), SimRoads(graph, Roads())
+    roads.register(fixed, scenes, at=instants)
+    for scene, when in zip(scenes, instants, strict=True):
+        assert roads.etas(scene, fixed, when) == pytest.approx(single.etas(scene, fixed, when),
+                                                               abs=1e-6)
+        assert roads.times_from(scene, fixed, when) == pytest.approx(
+            single.times_from(scene, fixed, when), abs=1e-6)
+    assert roads.queries == 0
+    other = {WHEN: rush, rush: WHEN}
+    for scene, when in zip(scenes, instants, strict=True):
+        asked = roads.etas(scene, fixed, other[when])
+        assert asked == single.etas(scene, fixed, other[when])
+        assert asked != pytest.approx(roads.etas(scene, fixed, when), abs=1e-6)  # rush hour
+    assert roads.queries == len(scenes)
