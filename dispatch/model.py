@@ -276,7 +276,8 @@ class Alarm:
         _aware("received_at", self.received_at)
         if not isinstance(self.note, str) or len(self.note) > MAX_NOTE_CHARS:
             raise InvalidCommand("note", f"must be text of at most {MAX_NOTE_CHARS} characters")
-        if not isinstance(self.callback, str) or not PHONE.fullmatch(self.callback):
+        callback = self.callback
+        if not isinstance(callback, str) or (callback and not PHONE.fullmatch(callback)):
             raise InvalidCommand("callback", "must be a phone number: digits, spaces, + and -, "
                                  "at most 30 characters")
 
@@ -313,8 +314,9 @@ class Outcome:
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", parse_enum(OutcomeKind, self.kind, "outcome.kind"))
         for name in CARE_QUESTIONS:
-            object.__setattr__(self, name, parse_enum(Answer, getattr(self, name),
-                                                      f"outcome.{name}"))
+            answer = getattr(self, name)
+            if answer.__class__ is not Answer:  # most are made with their members already
+                object.__setattr__(self, name, parse_enum(Answer, answer, f"outcome.{name}"))
         if self.kind.is_transport and not self.facility.strip():
             raise InvalidCommand("outcome.facility", "a transport needs the receiving facility")
         if self.follow_up_at is not None:
