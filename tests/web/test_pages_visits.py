@@ -2,17 +2,20 @@
 three visits on the agency page, the day plan reaches the crew's phone and the dispatcher's
 timeline, the dispatcher pins one to a unit on the page, the crew starts one, goes offline and
 finishes it, an acute alarm takes the unit, the plan changes on both pages (flagged on the
-phone until seen), and nothing sent offline is lost.
+phone until seen), and nothing sent offline is lost; the dispatcher's timeline bars are big
+enough to click or tap.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.web.conftest import ManualClock, Server, free_port, make_tokens, screenshot, serve_app
 from web.app import create_app
@@ -21,6 +24,7 @@ from web.settings import Settings
 MORNING = datetime(2026, 1, 15, 7, 0, tzinfo=UTC)  # 08:00 in Stockholm
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 DESKTOP = {"viewport": {"width": 1280, "height": 900}}
+SMALL_DESKTOP = {"viewport": {"width": 1024, "height": 768}}
 WAIT_MS = 30_000
 BOOKINGS = (("P-101", "Luleå", "09:00", "12:00"), ("P-102", "Boden", "10:00", "14:00"),
             ("P-103", "Luleå", "13:00", "16:00"))
@@ -187,4 +191,87 @@ def test_the_agency_page_shows_its_visits_change_as_they_happen(
         assert c.post(f"/api/visits/{visit_id}/cancel", json={"reason": "x"}).status_code < 300
     page.wait_for_selector(f"#visit-list li[data-visit='{visit_id}'][data-status='cancelled']",
                            timeout=8_000)
+    context.close()
+
+
+#: The dispatcher's visits board, row by row: the unit's name, its bar and the bar's visits
+#: (rectangles), and whether the board is wider than its column.
+BOARD = """() => ({
+  rows: [...document.querySelectorAll('#visits-board .visit-row')].map((row) => ({
+    unit: row.querySelector('.visit-unit').getBoundingClientRect().toJSON(),
+    bar: row.querySelector('.visit-bar').getBoundingClientRect().toJSON(),
+    visits: [...row.querySelectorAll('.seg.visit')].map((s) => s.getBoundingClientRect().toJSON()),
+  })),
+  overflows: document.getElementById('visits-board').scrollWidth
+    > document.getElementById('visits-board').clientWidth,
+})"""
+
+
+@pytest.mark.parametrize(("device", "least"), [(SMALL_DESKTOP, 32), (PHONE, 44)],
+                         ids=["1024x768", "phone"])
+def test_the_visit_bars_are_32_px_high_and_44_px_on_a_phone(
+        browser: Any, server: Server, device: dict[str, Any], least: int) -> None:
+    """Each visit on the dispatcher's timeline can be hit anywhere in a bar at least 32 px high
+    at 1024x768 (44 px on a phone, as the dispatcher's lists): a click or tap just inside its
+    top or bottom edge opens the visit's pin form, and so does Enter on it. The board keeps its
+    form: each unit's name beside its bar, rows apart, visits inside their bar and in order."""
+    with server.http("psychiatry") as c:
+        for ref, place, start, end in BOOKINGS:
+            booked = c.post("/api/visits", json={
+                "patient_ref": ref, "location": {"place": place}, "duration_min": 45,
+                "earliest_start": f"2026-01-15T{start}:00+01:00",
+                "latest_start": f"2026-01-15T{end}:00+01:00"})
+            assert booked.status_code < 300, booked.text
+    context = browser.new_context(**device, locale="sv-SE")
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{server.base}/dispatch#token={server.tokens['dispatcher']}")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#visits-board .seg.visit').length === 3")
+    visits = page.locator("#visits-board .seg.visit")
+    visits.first.scroll_into_view_if_needed()
+    for i in range(3):
+        box = visits.nth(i).bounding_box()
+        assert box is not None and box["height"] >= least, (i, box)
+    board = page.evaluate(BOARD)
+    assert not board["overflows"]
+    rows = board["rows"]
+    assert len(rows) >= 2, rows
+    for row in rows:
+        unit, bar = row["unit"], row["bar"]
+        assert bar["height"] >= least, bar
+        assert unit["right"] <= bar["left"], row  # side by side, the name first
+        assert abs((unit["top"] + unit["bottom"]) / 2 - (bar["top"] + bar["bottom"]) / 2) < 2
+        for a, b in pairwise(row["visits"]):
+            assert a["right"] <= b["left"] + 0.5, row  # in order, not over one another
+        for v in row["visits"]:
+            assert v["top"] == bar["top"] and v["bottom"] == bar["bottom"], (v, bar)
+            assert bar["left"] - 0.5 <= v["left"] and v["right"] <= bar["right"] + 0.5, (v, bar)
+    for above, below in pairwise(rows):
+        assert above["bar"]["bottom"] <= below["bar"]["top"], (above, below)
+    screenshot(page, f"dispatcher-visit-bars-{device['viewport']['width']}")
+
+    # a click (a tap on the phone) just inside the top, then the bottom edge, hits the visit
+    for i, edge in ((0, "top"), (1, "bottom")):
+        seg = visits.nth(i)
+        visit_id = seg.get_attribute("data-visit")
+        seg.scroll_into_view_if_needed()
+        box = seg.bounding_box()
+        x = box["x"] + box["width"] / 2
+        y = box["y"] + 2 if edge == "top" else box["y"] + box["height"] - 2
+        if device is PHONE:
+            page.touchscreen.tap(x, y)
+        else:
+            page.mouse.click(x, y)
+        expect(page.locator(f"#visits-board .visit-pin[data-visit='{visit_id}']")).to_be_visible()
+    # and from the keyboard: a button, still focused once the board is redrawn
+    third = visits.nth(2)
+    visit_id = third.get_attribute("data-visit")
+    third.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator(f"#visits-board .visit-pin[data-visit='{visit_id}']")).to_be_visible()
+    assert page.evaluate("() => document.activeElement.dataset.visit") == visit_id
+    assert errors == []
     context.close()

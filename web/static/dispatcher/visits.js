@@ -119,6 +119,9 @@ export class VisitsBoard {
 
   render() {
     const root = this.root;
+    // A visit's bar that had the keyboard's focus has it again once redrawn.
+    const focused = root.contains(document.activeElement) && document.activeElement.matches(".seg.visit")
+      ? document.activeElement.dataset.visit : null;
     root.replaceChildren();
     const plan = this.plan;
     if (!plan) return;
@@ -148,6 +151,10 @@ export class VisitsBoard {
       (plan.unplaced || []).map((id) => byId.get(id)).filter(Boolean));
     const chosen = byId.get(this.chosen);
     if (chosen) this._pinForm(chosen, plan);
+    if (focused) {
+      const again = [...root.querySelectorAll(".seg.visit")].find((b) => b.dataset.visit === focused);
+      if (again) again.focus();
+    }
   }
 
   /** A dispatcher pins the chosen visit to a unit and/or a time (or cancels it). */
@@ -226,8 +233,11 @@ export class VisitsBoard {
         }
         last = stop.end;
         const v = byId.get(stop.visit_id);
-        const seg = el("span", `seg visit${v && v.at_risk ? " risk" : ""}${v && v.status === "started" ? " started" : ""}`,
+        // A button: it opens the visit's pin form (the board's click handler), from the
+        // keyboard too.
+        const seg = el("button", `seg visit${v && v.at_risk ? " risk" : ""}${v && v.status === "started" ? " started" : ""}`,
           stop.visit_id);
+        seg.type = "button";
         seg.dataset.visit = stop.visit_id;
         seg.title = `${stop.visit_id} ${fmtTime(stop.start)}–${fmtTime(stop.end)}` +
           (v ? ` (${t("visits.window", { from: fmtTime(v.earliest_start), to: fmtTime(v.latest_start) })})` : "");
