@@ -1,6 +1,7 @@
 """The agency page's map in a real Chromium: it opens on the county at a zoom where its towns
-can be read, and a click far from every road is refused at once in plain words (Swedish and
-English), while a click next to a road is taken."""
+can be read, its names give way to the chosen point and to each other (as on the dispatcher's
+map), and a click far from every road is refused at once in plain words (Swedish and English),
+while a click next to a road is taken."""
 
 from __future__ import annotations
 
@@ -12,10 +13,30 @@ from playwright.sync_api import expect
 
 from tests.web.conftest import Server, screenshot
 from tests.web.test_pages_agency import TIMEOUT_MS, open_agency
+from tests.web.test_pages_audit import overlaps
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 DESKTOP = {"viewport": {"width": 1280, "height": 1000}}
+SMALL_DESKTOP = {"viewport": {"width": 1024, "height": 768}}
 SEA = (64.9, 23.2)  # the Bothnian Bay, tens of kilometres from any road
+LULEA = (65.584, 22.154)
+
+#: The map's names once it has settled, {zoom, labels, markers}: the town and municipality
+#: names shown and the pins they must not cover (the chosen point's), each [name, rectangle].
+NAMES = """async () => {
+  const m = document.getElementById('map').maeMap;
+  const frame = () => new Promise((r) => requestAnimationFrame(() => r()));
+  while (m._animatingZoom) await frame();
+  await frame(); await frame(); await frame();
+  const box = (sel) => [...document.querySelectorAll(sel)]
+    .filter((e) => getComputedStyle(e).visibility !== 'hidden' && e.getClientRects().length)
+    .map((e) => [e.textContent.trim() || 'the chosen point', e.getBoundingClientRect().toJSON()]);
+  return {
+    zoom: m.getZoom(),
+    labels: [...box('.mae-place-label'), ...box('.border-name span')],
+    markers: box('.leaflet-marker-icon:not(.border-name)'),
+  };
+}"""
 
 
 def new_page(browser: Any, device: dict[str, Any], errors: list[str]) -> Any:
@@ -77,6 +98,50 @@ def test_the_map_opens_on_the_county_with_its_towns_readable(
     expect(page.locator("path.water").first).to_be_attached()  # the base layers are in
     expect(page.locator("path.border-line").first).to_be_attached()
     screenshot(page, f"agency-map-county-{'desktop' if device is DESKTOP else 'phone'}")
+    assert errors == []
+    page.context.close()
+
+
+def shown_names(seen: dict[str, Any]) -> set[str]:
+    return {name for name, _ in seen["labels"]}
+
+
+@pytest.mark.parametrize("device", [SMALL_DESKTOP, PHONE], ids=["1024x768", "phone"])
+def test_the_maps_names_give_way_to_the_chosen_point_and_to_each_other(
+    browser: Any, server: Server, device: dict[str, Any]
+) -> None:
+    """The dispatcher's rule on the agency's map: one zoom step out from the county view,
+    where Luleå's, Boden's and Piteå's names would overlap, no name covers another (Luleå's,
+    placed first, stays); at the county view a point chosen in Luleå is covered by no name
+    (Luleå's and Boden's would); closer in, Boden's name is back."""
+    errors: list[str] = []
+    page = new_page(browser, device, errors)
+    open_agency(page, server)
+    county = view(page)["zoom"]
+    page.locator(".leaflet-control-zoom-out").click()
+    out = page.evaluate(NAMES)
+    assert out["zoom"] < county, out["zoom"]
+    assert overlaps(out) == [], overlaps(out)
+    assert {"Luleå", "Kiruna", "Gällivare"} <= shown_names(out), shown_names(out)
+    screenshot(page, f"agency-map-names-zoomed-out-{device['viewport']['width']}")
+
+    page.locator(".leaflet-control-zoom-in").click()
+    click_at(page, *LULEA)
+    expect(page.locator("#point")).to_contain_text("Vald punkt")
+    page.mouse.move(0, 0)  # off the map: no town named for the pointer
+    seen = page.evaluate(NAMES)
+    assert seen["zoom"] == county
+    assert len(seen["markers"]) == 1, seen["markers"]  # the chosen point
+    assert overlaps(seen) == [], overlaps(seen)
+    assert {"Kiruna", "Gällivare", "Piteå"} <= shown_names(seen), shown_names(seen)
+    screenshot(page, f"agency-map-names-point-{device['viewport']['width']}")
+
+    page.evaluate("""() => { document.getElementById('map').maeMap  // Luleå and Boden
+        .setView([65.70, 21.92], 9, {animate: false}); }""")
+    closer = page.evaluate(NAMES)
+    assert closer["zoom"] == 9
+    assert overlaps(closer) == [], overlaps(closer)
+    assert "Boden" in shown_names(closer), shown_names(closer)
     assert errors == []
     page.context.close()
 

@@ -1,7 +1,8 @@
 """The usability audit's findings, in real Chromium against a real server: tap targets of at
 least 32 px in the dispatcher's lists (44 px on a phone), the selected callout's recommended
 units in view at 1024x768 without scrolling, a map legend that folds away (and stays folded),
-map labels that do not overlap at county zoom, an alarm banner icon that needs no emoji font,
+covers at most 15 % of the map at 1024x768 and takes Enter as its own, map labels that do not
+overlap at county zoom, an alarm banner icon that needs no emoji font,
 and a transporting crew told where it is driving (a facility it can change before arriving)."""
 
 from __future__ import annotations
@@ -130,6 +131,88 @@ def test_the_map_legend_folds_away_and_stays_folded(browser: Any, server: Server
     expect(toggle).to_have_attribute("aria-expanded", "true")
     expect(body).to_be_visible()
     expect(body).to_contain_text("Priority 1")
+    context.close()
+
+
+#: The open legend and the map (rectangles), the legend body's type size, the entries cut off
+#: at its side, and whether it scrolls (its own scroll, under the toggle).
+LEGEND = """() => {
+  const body = document.getElementById('map-legend-body');
+  const side = body.getBoundingClientRect().right;
+  return {
+    map: document.getElementById('map').getBoundingClientRect().toJSON(),
+    legend: document.getElementById('map-legend').getBoundingClientRect().toJSON(),
+    font: parseFloat(getComputedStyle(body).fontSize),
+    cut: [...body.children].filter((e) => e.scrollWidth > e.clientWidth + 1
+      || e.getBoundingClientRect().right > side + 1).map((e) => e.textContent.trim()),
+    wide: body.scrollWidth > body.clientWidth,
+    scrolls: body.scrollHeight > body.clientHeight,
+  };
+}"""
+
+
+@pytest.mark.parametrize("lang", ["sv", "en"])
+def test_the_open_legend_covers_at_most_15_percent_of_the_map_at_1024_by_768(
+    browser: Any, server: Server, lang: str
+) -> None:
+    """At 1024x768 the map is a narrow column: the open legend covers at most 15 % of its area
+    (it covered 22 %) and stays readable: 12 px type or larger, no entry cut off at the side,
+    inside the map. What does not fit scrolls in the legend's body, under its toggle, and the
+    keyboard reaches it (Tab from the toggle) and scrolls it to the last entry (End)."""
+    context, page = open_board(browser, server, viewport={"width": 1024, "height": 768})
+    if lang == "en":
+        page.get_by_role("button", name="English").click()
+    toggle = page.locator("#map-legend button.legend-toggle")
+    body = page.locator("#map-legend-body")
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    expect(body).to_be_visible()
+    seen = page.evaluate(LEGEND)
+    m, lg = seen["map"], seen["legend"]
+    share = (lg["width"] * lg["height"]) / (m["width"] * m["height"])
+    assert share <= 0.15, f"the open legend covers {share:.0%} of the map"
+    assert seen["font"] >= 12, seen["font"]
+    assert seen["cut"] == [] and not seen["wide"], seen["cut"]
+    assert m["left"] <= lg["left"] and lg["right"] <= m["right"], (m, lg)
+    assert m["top"] <= lg["top"] and lg["bottom"] <= m["bottom"], (m, lg)
+    screenshot(page, f"dispatcher-1024-legend-{lang}")
+
+    expect(body).to_have_attribute("aria-labelledby", "map-legend-toggle")  # named by it
+    expect(page.locator("#map-legend-toggle")).to_have_text(
+        "Teckenförklaring" if lang == "sv" else "Legend")
+    toggle.focus()
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.id") == "map-legend-body"
+    page.keyboard.press("End")
+    last = body.locator(":scope > div").last
+    expect(last).to_have_text("Hav och sjöar" if lang == "sv" else "Sea and lakes")
+    page.wait_for_function("""() => { const b = document.getElementById('map-legend-body');
+        return b.lastElementChild.getBoundingClientRect().bottom
+          <= b.getBoundingClientRect().bottom + 1; }""")
+    assert toggle.bounding_box()["y"] >= lg["top"] - 0.5  # the toggle has not scrolled away
+    context.close()
+
+
+def test_enter_on_the_legend_folds_it_and_assigns_nothing(
+    browser: Any, server: Server, desk: Sock
+) -> None:
+    """Enter assigns the selected callout from the map, but not on the map's own controls: on
+    the legend's toggle it folds the legend (the callout still waits), and on the legend's
+    body (which takes the focus to scroll) it does nothing."""
+    waiting, _ = busy_board(server, desk)
+    context, page = open_board(browser, server, viewport={"width": 1024, "height": 768})
+    page.locator(f"#queue [data-callout='{waiting}']").click()
+    expect(page.locator("#recs li button.assign").first).to_be_visible()
+    toggle = page.locator("#map-legend-toggle")
+    toggle.focus()
+    page.keyboard.press("Enter")
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    page.keyboard.press("Enter")
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.id") == "map-legend-body"
+    page.keyboard.press("Enter")
+    page.wait_for_timeout(500)
+    expect(page.locator(f"#queue [data-callout='{waiting}']")).to_be_visible()  # still waiting
     context.close()
 
 

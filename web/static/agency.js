@@ -4,6 +4,7 @@
 import { register, t, lang, applyI18n, langToggle, onLangChange } from "/static/lib/i18n.js";
 import { token, clearToken, api, LiveSocket, bindLoginForm } from "/static/lib/session.js";
 import { addRoads } from "/static/lib/roads.js";
+import { keepApart } from "/static/lib/declutter.js";
 import { formatStockholm, stockholmParts } from "/static/lib/time.js";
 import { codeText, errorText } from "/static/lib/errors.js";
 import { TEXTS } from "/static/agency_texts.js";
@@ -42,6 +43,7 @@ let socket = null;
 let map = null;
 let marker = null;
 let point = null; // {lat, lon} from a map click
+let declutter = () => {}; // keeps the map's names off the chosen point and apart (initMap)
 
 // -- login ---------------------------------------------------------------------------------
 
@@ -101,6 +103,9 @@ async function initMap(tok) {
   $("map").maeMap = map; // for scripted use (tests, kiosk add-ons): the Leaflet map
   map.setView([66.5, 21.5], 6);
   map.on("click", (ev) => clickPoint(ev.latlng.lat, ev.latlng.lng));
+  // As on the dispatcher's map: a town's name that would cover the chosen point's pin or a
+  // name already placed is hidden, and shows again zoomed in far enough.
+  declutter = keepApart(map, () => ({ pins: marker ? [marker.getElement()].filter(Boolean) : [] }));
   try {
     const { bounds } = await addRoads(map, { token: tok });
     map.fitBounds(bounds, { padding: [4, 4], animate: false }); // the county, filling the map
@@ -141,6 +146,7 @@ function choosePoint(lat, lon) {
   $("place").value = "";
   if (marker) marker.setLatLng([point.lat, point.lon]);
   else marker = window.L.marker([point.lat, point.lon], { keyboard: false }).addTo(map);
+  declutter();
   showPoint();
   clearError("location");
 }
@@ -149,6 +155,7 @@ function clearPoint() {
   point = null;
   if (marker) marker.remove();
   marker = null;
+  declutter();
   showPoint();
 }
 

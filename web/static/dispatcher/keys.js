@@ -7,10 +7,11 @@ function typing(target) {
 }
 
 /** Where Enter means "assign" rather than pressing the focused control: anywhere but on
- * another button, link or form (a queue item counts as the selection, not as a button). */
+ * another button, link or form (a queue item counts as the selection, not as a button), or
+ * on the map's own controls (zoom, the legend and its toggle). */
 function enterAssigns(target) {
   if (!(target instanceof HTMLElement) || target === document.body) return true;
-  if (target.closest("#recs button, #alerts button")) return false;
+  if (target.closest("#recs button, #alerts button, .leaflet-control")) return false;
   return Boolean(target.closest("#queue, #active, #map")) || !target.closest("button, a, summary, dialog, form");
 }
 

@@ -3,6 +3,7 @@
 // /vendor/leaflet/leaflet.js.
 import { addRoads, ROAD_STYLE } from "/static/lib/roads.js";
 import { t } from "/static/lib/i18n.js";
+import { keepApart } from "/static/lib/declutter.js";
 import { escapeHtml, fmtAge } from "./format.js";
 import { escalation } from "./newalarm.js";
 
@@ -45,40 +46,15 @@ export class MapView {
     this.legend = null;
     this.selected = null;
     this.addLegend();
-    this.map.on("zoomend moveend", () => this.declutter());
-  }
-
-  /** Keep the map's labels apart (after every move, zoom and redraw): a unit's name that
-   * would cover a callout's pin or a name already placed becomes a small dot (its name in the
-   * tooltip, and back once zoomed in enough to fit), and a town's name that would cover any of
-   * them is hidden. Units on a callout are placed first. */
-  declutter() {
-    cancelAnimationFrame(this._declutter);
-    this._declutter = requestAnimationFrame(() => {
-      const box = this.map.getContainer();
-      const hit = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
-      const pins = [...box.querySelectorAll(".unit-pin")]
-        .sort((a, b) => Number(Boolean(b.querySelector("em"))) - Number(Boolean(a.querySelector("em"))));
-      const labels = [...box.querySelectorAll(".mae-place-label")];
-      // Measured in batches (all reads after all writes), so the browser lays out a few times,
-      // not once per label.
-      for (const pin of pins) pin.classList.remove("compact");
-      for (const label of labels) label.classList.remove("under-unit");
-      const taken = [...box.querySelectorAll(".callout-marker")].map((e) => e.getBoundingClientRect());
-      const dots = [];
-      for (const [i, r] of pins.map((pin) => pin.getBoundingClientRect()).entries()) {
-        if (taken.some((a) => hit(a, r))) dots.push(pins[i]);
-        else taken.push(r);
-      }
-      for (const pin of dots) pin.classList.add("compact"); // under the callout pins: those take the clicks
-      taken.push(...dots.map((pin) => pin.getBoundingClientRect()));
-      const covered = [];
-      for (const [i, b] of labels.map((label) => label.getBoundingClientRect()).entries()) {
-        if (taken.some((a) => hit(a, b))) covered.push(labels[i]);
-        else if (b.width > 0) taken.push(b);
-      }
-      for (const label of covered) label.classList.add("under-unit");
-    });
+    // The map's names kept apart (after every move, zoom and redraw: this.declutter()): a
+    // unit's name that would cover a callout's pin or a name already placed is a small dot
+    // (named in its tooltip) until zoomed in enough to fit, and a town's name that would cover
+    // any of them is hidden. Units on a callout are placed first.
+    this.declutter = keepApart(this.map, (box) => ({
+      pins: [...box.querySelectorAll(".callout-marker")],
+      names: [...box.querySelectorAll(".unit-pin")]
+        .sort((a, b) => Number(Boolean(b.querySelector("em"))) - Number(Boolean(a.querySelector("em")))),
+    }));
   }
 
   /** What the colours mean: unit statuses, callout priorities (and the ring of one that has
@@ -90,9 +66,12 @@ export class MapView {
       div.id = "map-legend";
       const statuses = ["available", "dispatched", "en_route", "on_scene", "returning", "off_duty"];
       const open = legendOpen();
-      div.innerHTML = `<button type="button" class="legend-toggle" aria-expanded="${open}"`
+      // The body scrolls on its own where the legend is kept small (dispatcher.css): it takes
+      // the keyboard's focus, so it can be scrolled without a mouse.
+      div.innerHTML = `<button type="button" id="map-legend-toggle" class="legend-toggle" aria-expanded="${open}"`
         + ` aria-controls="map-legend-body">${escapeHtml(t("legend.title"))}</button>`
-        + `<div id="map-legend-body" class="legend-body"${open ? "" : " hidden"}>`
+        + `<div id="map-legend-body" class="legend-body" role="group" aria-labelledby="map-legend-toggle"`
+        + ` tabindex="0"${open ? "" : " hidden"}>`
         + `<strong>${escapeHtml(t("legend.units"))}</strong>`
         + statuses.map((s) => `<div><span class="dot status-${s}"></span> ${escapeHtml(t(`unit.${s}`))}</div>`).join("")
         + `<strong>${escapeHtml(t("legend.callouts"))}</strong>`

@@ -74,9 +74,12 @@ export async function addRoads(map, { token, labels = true, minLabelPopulation =
     // An element, not a string: Leaflet puts a string in as HTML, and names come from the map data.
     const label = document.createElement("span");
     label.textContent = place.name;
+    // Shown for good (larger places) or while the pointer is on the dot; only the names shown
+    // for good are kept apart from pins and other names (lib/declutter.js).
+    const permanent = labels && place.population >= minLabelPopulation;
     dot.bindTooltip(label, {
-      permanent: labels && place.population >= minLabelPopulation,
-      direction: "right", offset: [6, 0], className: "mae-place-label",
+      permanent, direction: "right", offset: [6, 0],
+      className: permanent ? "mae-place-label permanent" : "mae-place-label",
     });
     dot.addTo(layer);
   }
