@@ -3,11 +3,13 @@ three visits on the agency page, the day plan reaches the crew's phone and the d
 timeline, the dispatcher pins one to a unit on the page, the crew starts one, goes offline and
 finishes it, an acute alarm takes the unit, the plan changes on both pages (flagged on the
 phone until seen), and nothing sent offline is lost; the dispatcher's timeline bars are big
-enough to click or tap.
+enough to click or tap, its scale reads hours and minutes at round times, and its lists of
+visits at risk, postponed or not fitting open a visit from the keyboard.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from itertools import pairwise
@@ -273,5 +275,191 @@ def test_the_visit_bars_are_32_px_high_and_44_px_on_a_phone(
     page.keyboard.press("Enter")
     expect(page.locator(f"#visits-board .visit-pin[data-visit='{visit_id}']")).to_be_visible()
     assert page.evaluate("() => document.activeElement.dataset.visit") == visit_id
+    assert errors == []
+    context.close()
+
+
+def book_by_rest(server: Server, bookings: tuple[tuple[str, str, str, str], ...],
+                 **extra: Any) -> list[str]:
+    """Book visits on 15 January as psychiatry does, through REST; their ids."""
+    ids = []
+    with server.http("psychiatry") as c:
+        for ref, place, start, end in bookings:
+            booked = c.post("/api/visits", json={
+                "patient_ref": ref, "location": {"place": place}, "duration_min": 45,
+                "earliest_start": f"2026-01-15T{start}:00+01:00",
+                "latest_start": f"2026-01-15T{end}:00+01:00", **extra})
+            assert booked.status_code < 300, booked.text
+            ids.append(booked.json()["visit_id"])
+    return ids
+
+
+def open_board(browser: Any, server: Server, device: dict[str, Any], language: str,
+               ready: str) -> tuple[Any, Any, list[str]]:
+    """The dispatcher's page in ``language`` (switched on the page for English), once ``ready``
+    (a script expression) holds, on a device set to UTC (the page shows Stockholm time all the
+    same); the context, the page and the page's script errors."""
+    context = browser.new_context(**device, locale="sv-SE", timezone_id="UTC")
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{server.base}/dispatch#token={server.tokens['dispatcher']}")
+    page.wait_for_function(ready)
+    if language == "en":
+        page.click("#lang-toggle")
+        page.wait_for_function("() => document.documentElement.lang === 'en'")
+        page.wait_for_function(ready)
+    return context, page, errors
+
+
+#: The timeline's scale and where its times fall: each tick's label, the x of its point and its
+#: label's box; each visit's bar left edge with the start the plan gives it (the bars' own
+#: mapping of time to x, to check the ticks against).
+SCALE = """() => {
+  const board = document.getElementById('visits-board');
+  const plan = window.maeDispatch.visits.plan;
+  const starts = new Map(plan.routes.flatMap((r) => r.stops.map((s) => [s.visit_id, s.start])));
+  return {
+    text: board.querySelector('.visit-scale').innerText,
+    ticks: [...board.querySelectorAll('.visit-scale .visit-tick')].map((tick) => ({
+      label: tick.textContent.trim(),
+      x: tick.getBoundingClientRect().left,
+      box: (tick.firstElementChild || tick).getBoundingClientRect().toJSON(),
+    })),
+    bars: [...board.querySelectorAll('.seg.visit')].map((b) => ({
+      x: b.getBoundingClientRect().left, at: Date.parse(starts.get(b.dataset.visit)),
+    })),
+    board: board.getBoundingClientRect().toJSON(),
+    overflows: board.scrollWidth > board.clientWidth,
+  };
+}"""
+
+
+def check_scale(page: Any) -> list[str]:
+    """The scale reads HH:MM at whole or half hours, each tick where the bars put its time,
+    the labels apart and inside the board; the labels."""
+    scale = page.evaluate(SCALE)
+    assert not re.search(r"\d:\d\d:\d\d", scale["text"]), scale["text"]  # no seconds
+    ticks = scale["ticks"]
+    assert len(ticks) >= 2, scale
+    bars = sorted(scale["bars"], key=lambda b: b["at"])
+    first, last = bars[0], bars[-1]
+    assert last["at"] > first["at"], bars
+    px_per_ms = (last["x"] - first["x"]) / (last["at"] - first["at"])
+    times = []
+    for tick in ticks:
+        assert re.fullmatch(r"\d\d:[03]0", tick["label"]), tick  # a whole or half hour
+        hour, minute = map(int, tick["label"].split(":"))
+        at = datetime(2026, 1, 15, hour - 1, minute, tzinfo=UTC).timestamp() * 1000  # CET
+        times.append(at)
+        assert abs(first["x"] + (at - first["at"]) * px_per_ms - tick["x"]) < 1.5, (tick, bars)
+    steps = {b - a for a, b in pairwise(times)}
+    assert len(steps) == 1 and min(steps) in {s * 60_000 for s in (30, 60, 120, 180, 240, 360, 720)}
+    for a, b in pairwise(ticks):
+        assert a["box"]["right"] <= b["box"]["left"], (a, b)  # apart, in order
+    board = scale["board"]
+    for tick in ticks:
+        assert board["left"] <= tick["box"]["left"] and tick["box"]["right"] <= board["right"]
+    assert not scale["overflows"]
+    return [t["label"] for t in ticks]
+
+
+@pytest.mark.parametrize(("device", "language"), [(SMALL_DESKTOP, "sv"), (PHONE, "en")],
+                         ids=["1024x768-sv", "phone-en"])
+def test_the_timeline_scale_reads_hours_and_minutes_at_round_times(
+        browser: Any, server: Server, device: dict[str, Any], language: str) -> None:
+    """The scale over the dispatcher's timeline shows HH:MM in Stockholm time (it showed
+    "08:00:00" and "14:36:44", the plan's first and last instants), at whole or half hours
+    evenly spaced, each where the bars put that time, and as many as fit apart: after the
+    window grows the scale holds more of them, still where the bars put them."""
+    book_by_rest(server, BOOKINGS)
+    context, page, errors = open_board(
+        browser, server, device, language,
+        "() => document.querySelectorAll('#visits-board .seg.visit').length === 3")
+    page.locator("#visits-board .visit-scale").scroll_into_view_if_needed()
+    labels = check_scale(page)
+    screenshot(page, f"dispatcher-visit-scale-{device['viewport']['width']}-{language}")
+    if device is SMALL_DESKTOP:  # a wider window: more ticks, still where the bars put them
+        page.set_viewport_size({"width": 1920, "height": 1080})
+        page.wait_for_function(
+            "n => document.querySelectorAll('#visits-board .visit-tick').length > n",
+            arg=len(labels))
+        check_scale(page)
+    assert errors == []
+    context.close()
+
+
+#: Visits that cannot be planned today: six staff go on no unit; one may wait for another day.
+UNPLANNABLE = (("P-301", "Kalix", "09:00", "12:00"),)
+POSTPONABLE = (("P-302", "Kalix", "09:00", "12:00"),)
+
+
+@pytest.mark.parametrize(("device", "least", "language"),
+                         [(SMALL_DESKTOP, 32, "sv"), (PHONE, 44, "en")],
+                         ids=["1024x768-sv", "phone-en"])
+def test_the_visit_lists_open_a_visit_from_the_keyboard_and_are_big_enough(
+        browser: Any, server: Server, device: dict[str, Any], least: int, language: str) -> None:
+    """The visits at risk, postponed and that do not fit are buttons after the timeline's bars:
+    Tab reaches each in turn, Enter or Space opens its pin form (as a click does) and the
+    focus stays on that entry of that list when the board is redrawn (a visit that does not
+    fit is also at risk: the focus stays in the list it was in; a visit gone from the lists
+    leaves it on the entry now in its place). Their text is at least 12 px and each is at least
+    32 px high (44 px on a phone). The lists' headings and entries are in the page's language."""
+    book_by_rest(server, BOOKINGS)
+    [unplaced] = book_by_rest(server, UNPLANNABLE, staff=6, postponable=False)
+    [postponed] = book_by_rest(server, POSTPONABLE, staff=6)
+    context, page, errors = open_board(
+        browser, server, device, language,
+        "() => document.querySelectorAll('#visits-board .seg.visit').length === 3"
+        " && document.querySelector('#visits-board .visits-unplaced [data-visit]')"
+        " && document.querySelector('#visits-board .visits-postponed [data-visit]')")
+    titles = {"sv": ["Riskerar att missa fönstret", "Flyttade till annan dag", "Får inte plats"],
+              "en": ["At risk of missing their window", "Postponed to another day", "Do not fit"]}
+    assert page.locator("#visits-board h3").all_inner_texts() == titles[language]
+    lists = [("visits-risk", unplaced), ("visits-postponed", postponed),
+             ("visits-unplaced", unplaced)]
+    window = {"sv": "fönster 09:00", "en": "window 09:00"}[language]
+    for cls, visit_id in lists:
+        entry = page.locator(f"#visits-board ul.{cls} [data-visit='{visit_id}']")
+        assert window in entry.inner_text()
+        assert not re.search(r"\d\d:\d\d:\d\d", entry.inner_text())  # HH:MM, no seconds
+        entry.scroll_into_view_if_needed()
+        box = entry.bounding_box()
+        assert box is not None and box["height"] >= least, (cls, box)
+        size = entry.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
+        assert size >= 12, (cls, size)
+    assert not page.evaluate("() => document.getElementById('visits-board').scrollWidth"
+                             " > document.getElementById('visits-board').clientWidth")
+    screenshot(page, f"dispatcher-visit-lists-{device['viewport']['width']}-{language}")
+
+    focused = """() => { const a = document.activeElement;
+      const list = a && a.closest('#visits-board ul');
+      const name = list ? ['visits-risk', 'visits-postponed', 'visits-unplaced']
+        .find((c) => list.classList.contains(c)) : '';
+      return a && [name, a.dataset.visit || ''];
+    }"""
+    page.locator("#visits-board .seg.visit").nth(2).focus()
+    for (cls, visit_id), key in zip(lists, ("Enter", "Space", "Enter"), strict=True):
+        page.keyboard.press("Tab")
+        assert page.evaluate(focused) == [cls, visit_id]
+        page.keyboard.press(key)
+        expect(page.locator(f"#visits-board .visit-pin[data-visit='{visit_id}']")).to_be_visible()
+        assert page.evaluate(focused) == [cls, visit_id]  # on the same entry, redrawn
+    page.evaluate("() => window.maeDispatch.visits.render()")  # a plan update redraws
+    assert page.evaluate(focused) == ["visits-unplaced", unplaced]
+    # and a click (a tap on the phone) opens one just the same
+    entry = page.locator(f"#visits-board ul.visits-postponed [data-visit='{postponed}']")
+    if device is PHONE:
+        entry.tap()
+    else:
+        entry.click()
+    expect(page.locator(f"#visits-board .visit-pin[data-visit='{postponed}']")).to_be_visible()
+    # a visit gone from the lists leaves the focus on the entry now in its place, not lost
+    entry.focus()
+    with server.http("dispatcher") as c:
+        assert c.post(f"/api/visits/{postponed}/cancel", json={"reason": ""}).status_code < 300
+    page.wait_for_selector("#visits-board .visits-postponed", state="detached")
+    assert page.evaluate(focused) == ["visits-unplaced", unplaced]
     assert errors == []
     context.close()

@@ -48,6 +48,13 @@ export function fmtTime(iso) {
   });
 }
 
+/** Clock time HH:MM in Stockholm (24 h): where seconds say nothing, as on the visits' scale. */
+export function fmtClock(iso) {
+  return formatStockholm(iso, lang() === "sv" ? "sv-SE" : "en-GB", {
+    hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+  });
+}
+
 export function fmtMinutes(seconds) {
   if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return "–";
   return String(Math.round(seconds / 60));

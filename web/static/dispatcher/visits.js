@@ -5,8 +5,8 @@
 import { register, t } from "/static/lib/i18n.js";
 import { api } from "/static/lib/session.js";
 import { errorText } from "/static/lib/errors.js";
-import { fromStockholmLocal, toStockholmLocal } from "/static/lib/time.js";
-import { fmtTime } from "./format.js";
+import { fromStockholmLocal, stockholmOffsetMs, toStockholmLocal } from "/static/lib/time.js";
+import { fmtClock } from "./format.js";
 import { planCause } from "/static/lib/vocab.js";
 
 register({
@@ -57,11 +57,63 @@ const VISIT_EVENTS = new Set(["VisitBooked", "VisitMoved", "VisitPinned", "Visit
   "VisitDone", "VisitNotMet", "DayPlanned", "UnitAssigned", "OutcomeRecorded"]);
 
 
+/** The scale's ticks are this many minutes apart: the least that keeps their labels apart. */
+const TICK_STEPS_MIN = [30, 60, 120, 180, 240, 360, 720];
+const HALF_HOUR_MS = 30 * 60 * 1000;
+
+/** The lists under the timeline, by their class; a focused visit's place is one of them or the bars. */
+const LISTS = ["visits-risk", "visits-postponed", "visits-unplaced"];
+
 function el(tag, cls, text) {
   const node = document.createElement(tag);
   if (cls) node.className = cls;
   if (text !== undefined) node.textContent = text;
   return node;
+}
+
+/** Where a visit's button is: the name of its list, or "bars" for the timeline. */
+function placeOf(button) {
+  const list = button.closest("ul[data-list]");
+  return list ? list.dataset.list : "bars";
+}
+
+/** The instants from ``from`` to ``to`` (ms) on which Stockholm's clock shows a multiple of
+ * ``step`` ms since midnight (step: whole half hours). */
+function roundTimes(from, to, step) {
+  const ahead = stockholmOffsetMs(from);
+  const out = [];
+  for (let wall = Math.ceil((from + ahead) / step) * step; wall - ahead <= to; wall += step) out.push(wall - ahead);
+  return out;
+}
+
+/**
+ * The scale's ticks in ``track`` for the timeline from ``from`` to ``to`` (ms, both on a whole
+ * or half hour): HH:MM at round times, every half hour or every 1, 2, 3… hours, the closest
+ * that leave a gap between labels at the track's width. A label is centred on its time, or
+ * ends at it near the track's right end (the board does not scroll sideways).
+ */
+function drawTicks(track, from, to) {
+  const width = track.clientWidth || 240; // hidden: redrawn once it has a width
+  const probe = el("span", "visit-tick-label", "00:00");
+  track.replaceChildren(probe);
+  const label = probe.offsetWidth || 36;
+  const least = 1.6 * label;
+  const span = to - from;
+  let times = [];
+  for (const minutes of TICK_STEPS_MIN) {
+    times = roundTimes(from, to, minutes * 60 * 1000);
+    if ((minutes * 60 * 1000 * width) / span >= least) break;
+  }
+  if (times.length < 2 && width >= least) times = [from, to];
+  if (!times.length) times = [from];
+  track.replaceChildren(...times.map((at) => {
+    const tick = el("span", "visit-tick");
+    tick.style.left = `${(100 * (at - from)) / span}%`;
+    if (((at - from) * width) / span + label / 2 > width) tick.classList.add("end");
+    tick.append(el("span", "visit-tick-label", fmtClock(new Date(at).toISOString())));
+    return tick;
+  }));
+  track.dataset.width = String(width);
 }
 
 export class VisitsBoard {
@@ -77,6 +129,15 @@ export class VisitsBoard {
     this.chosen = null; // the visit whose pin form is open
     this.pinStatus = new Map();
     this.pinDraft = new Map(); // visit id -> {unit, at} the dispatcher has chosen but not sent; a redraw keeps it
+    // The scale's ticks follow the board's width (a window resized, a panel shown): the
+    // track of the latest redraw is watched.
+    this.scaleWatch = typeof ResizeObserver === "function" ? new ResizeObserver((entries) => {
+      for (const { target } of entries) {
+        if (target.isConnected && target.clientWidth && String(target.clientWidth) !== target.dataset.width) {
+          drawTicks(target, Number(target.dataset.from), Number(target.dataset.to));
+        }
+      }
+    }) : null;
     container.addEventListener("click", (ev) => {
       const hit = ev.target instanceof Element ? ev.target.closest("[data-visit]") : null;
       if (hit && !hit.closest(".visit-pin")) {
@@ -119,28 +180,43 @@ export class VisitsBoard {
 
   render() {
     const root = this.root;
-    // A visit's bar that had the keyboard's focus has it again once redrawn.
-    const focused = root.contains(document.activeElement) && document.activeElement.matches(".seg.visit")
-      ? document.activeElement.dataset.visit : null;
+    // A visit's bar or list entry that had the keyboard's focus has it again once redrawn.
+    const active = document.activeElement;
+    let focused = null;
+    if (active && root.contains(active) && active.matches("button[data-visit]")) {
+      const buttons = [...root.querySelectorAll("button[data-visit]")];
+      focused = { visit: active.dataset.visit, place: placeOf(active), overall: buttons.indexOf(active),
+        index: buttons.filter((b) => placeOf(b) === placeOf(active)).indexOf(active) };
+    }
+    if (this.scaleWatch) this.scaleWatch.disconnect();
     root.replaceChildren();
     const plan = this.plan;
     if (!plan) return;
     if (plan.revision) {
       root.append(el("p", "muted visits-plan", t("visits.plan", {
-        rev: plan.revision, cause: planCause(t, plan.cause), at: plan.planned_at ? fmtTime(plan.planned_at) : "",
+        rev: plan.revision, cause: planCause(t, plan.cause), at: plan.planned_at ? fmtClock(plan.planned_at) : "",
       })));
     }
     if (plan.routes.length) this._timeline(plan);
     else root.append(el("p", "muted", t("visits.none")));
     const byId = new Map(this.visits.map((v) => [v.visit_id, v]));
+    // Each entry is a button: it opens the visit's pin form (the board's click handler), from
+    // the keyboard too.
     const list = (title, cls, items) => {
       if (!items.length) return;
-      root.append(el("h3", cls, title));
-      const ul = el("ul", `plain ${cls}`);
+      const head = el("h3", cls, title);
+      head.id = `${cls}-title`;
+      root.append(head);
+      const ul = el("ul", `plain visit-list ${cls}`);
+      ul.dataset.list = cls;
+      ul.setAttribute("aria-labelledby", head.id);
       for (const v of items) {
-        const li = el("li", "", `${v.visit_id} · ${v.patient_ref} · ${v.location.label || ""} · ` +
-          t("visits.window", { from: fmtTime(v.earliest_start), to: fmtTime(v.latest_start) }));
-        li.dataset.visit = v.visit_id;
+        const open = el("button", "visit-entry", `${v.visit_id} · ${v.patient_ref} · ${v.location.label || ""} · ` +
+          t("visits.window", { from: fmtClock(v.earliest_start), to: fmtClock(v.latest_start) }));
+        open.type = "button";
+        open.dataset.visit = v.visit_id;
+        const li = el("li");
+        li.append(open);
         ul.append(li);
       }
       root.append(ul);
@@ -151,10 +227,20 @@ export class VisitsBoard {
       (plan.unplaced || []).map((id) => byId.get(id)).filter(Boolean));
     const chosen = byId.get(this.chosen);
     if (chosen) this._pinForm(chosen, plan);
-    if (focused) {
-      const again = [...root.querySelectorAll(".seg.visit")].find((b) => b.dataset.visit === focused);
-      if (again) again.focus();
+    if (focused) this._refocus(focused);
+  }
+
+  /** After a redraw: the same visit in the same place (bars or list), else the same visit
+   * elsewhere on the board; a visit gone from the lists leaves the focus on the entry now where
+   * it was in its list, or on the board (the visit button now where it was), not lost. */
+  _refocus({ visit, place, index, overall }) {
+    const buttons = [...this.root.querySelectorAll("button[data-visit]")];
+    const here = buttons.filter((b) => placeOf(b) === place);
+    let again = here.find((b) => b.dataset.visit === visit) || buttons.find((b) => b.dataset.visit === visit);
+    if (!again && LISTS.includes(place)) {
+      again = here.length ? here[Math.min(index, here.length - 1)] : buttons[Math.min(overall, buttons.length - 1)];
     }
+    if (again) again.focus();
   }
 
   /** A dispatcher pins the chosen visit to a unit and/or a time (or cancels it). */
@@ -162,7 +248,7 @@ export class VisitsBoard {
     const form = el("form", "visit-pin stack");
     form.dataset.visit = v.visit_id;
     form.append(el("strong", "", `${v.visit_id} · ${v.patient_ref} · ` +
-      t("visits.window", { from: fmtTime(v.earliest_start), to: fmtTime(v.latest_start) })));
+      t("visits.window", { from: fmtClock(v.earliest_start), to: fmtClock(v.latest_start) })));
     const unitLabel = el("label", "", t("visits.pin_unit"));
     const unit = el("select", "visit-pin-unit");
     unit.append(new Option(t("visits.any"), ""));
@@ -209,14 +295,20 @@ export class VisitsBoard {
     const root = this.root;
     const byId = new Map(this.visits.map((v) => [v.visit_id, v]));
     const times = plan.routes.flatMap((r) => [Date.parse(r.depart), Date.parse(r.back)]);
-    const from = Math.min(...times);
-    const span = Math.max(1, Math.max(...times) - from);
+    // from the half hour before the first departure to the one after the last return
+    const from = Math.floor(Math.min(...times) / HALF_HOUR_MS) * HALF_HOUR_MS;
+    const span = Math.max(HALF_HOUR_MS, Math.ceil(Math.max(...times) / HALF_HOUR_MS) * HALF_HOUR_MS - from);
     const pos = (iso) => `${(100 * (Date.parse(iso) - from)) / span}%`;
     const width = (a, b) => `${Math.max(0.8, (100 * (Date.parse(b) - Date.parse(a))) / span)}%`;
+    // the scale: a row like a unit's, its ticks over the bars
     const scale = el("div", "visit-scale");
-    scale.append(el("span", "", fmtTime(new Date(from).toISOString())),
-      el("span", "", fmtTime(new Date(from + span).toISOString())));
+    const track = el("div", "visit-scale-track");
+    track.dataset.from = String(from);
+    track.dataset.to = String(from + span);
+    scale.append(track);
     root.append(scale);
+    drawTicks(track, from, from + span);
+    if (this.scaleWatch) this.scaleWatch.observe(track);
     for (const route of plan.routes) {
       const row = el("div", "visit-row");
       row.dataset.unit = route.unit_id;
@@ -226,7 +318,7 @@ export class VisitsBoard {
       for (const stop of route.stops) {
         if (Date.parse(stop.arrival) > Date.parse(last)) {
           const drive = el("span", "seg drive");
-          drive.title = `${fmtTime(last)}–${fmtTime(stop.arrival)}`;
+          drive.title = `${fmtClock(last)}–${fmtClock(stop.arrival)}`;
           drive.style.left = pos(last);
           drive.style.width = width(last, stop.arrival);
           bar.append(drive);
@@ -239,8 +331,8 @@ export class VisitsBoard {
           stop.visit_id);
         seg.type = "button";
         seg.dataset.visit = stop.visit_id;
-        seg.title = `${stop.visit_id} ${fmtTime(stop.start)}–${fmtTime(stop.end)}` +
-          (v ? ` (${t("visits.window", { from: fmtTime(v.earliest_start), to: fmtTime(v.latest_start) })})` : "");
+        seg.title = `${stop.visit_id} ${fmtClock(stop.start)}–${fmtClock(stop.end)}` +
+          (v ? ` (${t("visits.window", { from: fmtClock(v.earliest_start), to: fmtClock(v.latest_start) })})` : "");
         seg.style.left = pos(stop.start);
         seg.style.width = width(stop.start, stop.end);
         bar.append(seg);

@@ -45,7 +45,8 @@ export function stockholmDay(value) {
   return `${p.year}-${pad(p.month)}-${pad(p.day)}`;
 }
 
-function offsetMs(ms) {
+/** How far Stockholm's clock is ahead of UTC at the instant ``ms`` (3600000 or 7200000). */
+export function stockholmOffsetMs(ms) {
   const p = stockholmParts(ms);
   return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) - Math.floor(ms / 1000) * 1000;
 }
@@ -62,7 +63,7 @@ export function fromStockholmLocal(text) {
   const wall = Date.UTC(year, month - 1, day, hour, minute, second);
   if (Number.isNaN(wall) || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59) return null;
   // Stockholm is UTC+1 or UTC+2: try both offsets and keep the earliest that reads back right.
-  const candidates = [wall - 2 * 3600000, wall - 3600000].filter((ms) => offsetMs(ms) === wall - ms);
+  const candidates = [wall - 2 * 3600000, wall - 3600000].filter((ms) => stockholmOffsetMs(ms) === wall - ms);
   return new Date(candidates.length ? candidates[0] : wall - 3600000); // the spring gap: CET
 }
 
