@@ -150,7 +150,7 @@ def main() -> None:
     # What a scenario's runs share (snapping, prepared routing per driving situation), made
     # once per scenario as simulations.batch does, with a short warm-up run.
     t = time.process_time()
-    roads = travel_source(graph, sc.roads)
+    roads = travel_source(graph, sc.roads, sc.timezone)
     simulate(sc, seed=99, graph=graph, demand=build_demand(sc, graph, seed=99)[:50],
              roads=roads)
     prep_s = time.process_time() - t
@@ -161,7 +161,7 @@ def main() -> None:
         ours = simulate(sc, seed=seed, graph=graph, demand=alarms, roads=roads)
         ours_s = time.process_time() - t
         k = summarize(ours, sc)
-        tables = travel_tables(sc, alarms, SimRoads(graph, sc.roads))
+        tables = travel_tables(sc, alarms, SimRoads(graph, sc.roads, sc.timezone))
         t = time.process_time()
         base_run = simpy_model(sc, alarms, tables)
         simpy_s = time.process_time() - t

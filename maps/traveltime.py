@@ -12,7 +12,9 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from types import MappingProxyType
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import numpy.typing as npt
@@ -59,6 +61,11 @@ def free_flow_speed_kmh(limit_kmh: float) -> float:
     return float(np.interp(limit_kmh, xs, ys))
 
 
+@cache
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
 def _default_peak_hours() -> tuple[tuple[int, int], ...]:
     return ((7, 9), (15, 17))
 
@@ -79,6 +86,9 @@ class TravelTimeModel:
     - ``peak_factor`` (default 0.85) applies on weekdays in ``peak_hours`` to the slow urban
       classes (tertiary and below), where Luleå's and Piteå's rush hours are felt; open rural
       roads are not slowed.
+    - ``timezone`` (default ``Europe/Stockholm``): the clock the rush hours, weekdays and winter
+      months are read on. A timezone-aware time (the service's and the simulator's clocks run
+      in UTC) is converted to it first; a naive one is taken as that local time already.
     """
 
     winter_factor: float = 0.88
@@ -86,8 +96,14 @@ class TravelTimeModel:
     emergency_factor: float = 1.15
     peak_factor: float = 0.85
     peak_hours: tuple[tuple[int, int], ...] = field(default_factory=_default_peak_hours)
+    timezone: str = "Europe/Stockholm"
 
     def __post_init__(self) -> None:
+        try:
+            _zone(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError, TypeError):
+            raise MapFormatError(f"timezone must be an IANA name such as Europe/Stockholm, got "
+                                 f"{self.timezone!r}") from None
         for name in ("winter_factor", "emergency_factor", "peak_factor"):
             value = getattr(self, name)
             if not (math.isfinite(value) and 0.2 <= value <= 3.0):
@@ -99,11 +115,14 @@ class TravelTimeModel:
         """The season to use: ``winter`` when given, else from the month of ``at``."""
         if winter is not None:
             return winter
-        return at is not None and at.month in self.winter_months
+        return at is not None and self._local(at).month in self.winter_months
 
     def is_peak(self, at: datetime | None) -> bool:
-        """Whether ``at`` falls in a weekday rush hour."""
-        if at is None or at.weekday() >= 5:
+        """Whether ``at`` falls in a weekday rush hour (on the model's local clock)."""
+        if at is None:
+            return False
+        at = self._local(at)
+        if at.weekday() >= 5:
             return False
         hour = at.hour
         # a loop, not any() over a generator (half the time): the simulator asks per instant
@@ -111,6 +130,10 @@ class TravelTimeModel:
             if lo <= hour < hi:
                 return True
         return False
+
+    def _local(self, at: datetime) -> datetime:
+        """``at`` on the model's local clock (a naive time is taken as local already)."""
+        return at if at.tzinfo is None else at.astimezone(_zone(self.timezone))
 
     def speed_factor(
         self, *, winter: bool = False, emergency: bool = False

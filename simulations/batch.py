@@ -45,12 +45,13 @@ _SOURCES: dict[tuple[object, ...], TravelSource] = {}
 
 
 def _source(scenario: Scenario) -> TravelSource:
-    key = (scenario.map_path, scenario.matrix, scenario.roads)
+    key = (scenario.map_path, scenario.matrix, scenario.roads, scenario.timezone)
     found = _SOURCES.get(key)
     if found is None:
         if len(_SOURCES) >= 8:
             _SOURCES.clear()
-        found = _SOURCES[key] = travel_source(load_terrain(scenario), scenario.roads)
+        found = _SOURCES[key] = travel_source(load_terrain(scenario), scenario.roads,
+                                                 scenario.timezone)
     return found
 
 

@@ -212,7 +212,8 @@ class _Sim:
         self.state = DispatchState.unshared()
         self.log: list[Envelope] | None = [] if keep_log else None
         self.n_events = 0
-        self.roads = roads if roads is not None else travel_source(graph, scenario.roads)
+        self.roads = roads if roads is not None else travel_source(graph, scenario.roads,
+                                                                   scenario.timezone)
         self.heap: list[_Timed] = []
         self.seq = 0
         self.jobs: dict[str, _Job] = {}
@@ -424,18 +425,21 @@ class _Sim:
             self.fallback(job, reason)
 
     def _may_serve(self, t: float) -> bool:
-        """Whether an alarm at ``t`` could get a unit: within a shift, or waiting for one
-        that starts within the response limit (the others fall back at once, so their scenes
-        need no prepared drives; were one driven to, its times would be asked then)."""
+        """Whether an alarm at ``t`` could get a unit: within a shift, or (when calls queue)
+        waiting for one that starts within the response limit. The others fall back at once,
+        so their scenes need no prepared drives; were one driven to, its times would be asked
+        then."""
         windows = self._windows
         i = bisect_right(windows, (t, math.inf))
         return i > 0 and windows[i - 1][1] >= t
 
     @cached_property
     def _windows(self) -> list[tuple[float, float]]:
-        """The shifts, each from the response limit before it starts to its end, merged."""
+        """The shifts, each from the response limit before it starts (when calls queue) to
+        its end, merged."""
+        lead = self.limit_s if self.sc.policy.queue else 0.0
         merged: list[tuple[float, float]] = []
-        for a, b in sorted((a - self.limit_s, b) for _, a, b in self.scheduled):
+        for a, b in sorted((a - lead, b) for _, a, b in self.scheduled):
             if merged and a <= merged[-1][1]:
                 merged[-1] = (merged[-1][0], max(merged[-1][1], b))
             else:

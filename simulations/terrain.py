@@ -107,11 +107,12 @@ def all_facilities(terrain: Terrain, scenario: Scenario) -> tuple[Facility, ...]
     return tuple(f for f in terrain.facilities if f.name not in own) + scenario.facilities
 
 
-def travel_source(terrain: Terrain, roads: Roads) -> TravelSource:
-    """Travel times for the simulator on ``terrain``."""
+def travel_source(terrain: Terrain, roads: Roads,
+                  timezone: str = "Europe/Stockholm") -> TravelSource:
+    """Travel times for the simulator on ``terrain`` (rush hours on ``timezone``'s clock)."""
     if isinstance(terrain, MatrixMap):
         return MatrixRoads(terrain)
-    return SimRoads(terrain, roads)
+    return SimRoads(terrain, roads, timezone)
 
 
 def nearest_node_index(terrain: Terrain, lat: float, lon: float) -> int:

@@ -62,12 +62,14 @@ class TravelSource(Protocol):
 
 
 class SimRoads:
-    """ETAs and routes on ``graph`` for the scenario's road conditions at a simulated time."""
+    """ETAs and routes on ``graph`` for the scenario's road conditions at a simulated time;
+    rush hours and winter months are read on the scenario's ``timezone``."""
 
-    def __init__(self, graph: RoadGraph, roads: Roads) -> None:
+    def __init__(self, graph: RoadGraph, roads: Roads,
+                 timezone: str = "Europe/Stockholm") -> None:
         self.graph = graph
         self.roads = roads
-        self.model = TravelTimeModel(winter_factor=roads.winter_factor)
+        self.model = TravelTimeModel(winter_factor=roads.winter_factor, timezone=timezone)
         self._winter: bool | None = {"winter": True, "summer": False}.get(roads.season)
         self.base = TravelTimes(graph, self.model, winter=self._winter,
                                 emergency=roads.emergency,
@@ -116,8 +118,10 @@ class SimRoads:
         """Points every run drives between: bases and facilities (``fixed``) and the alarms'
         scenes. Times between the two sets are computed in two matrix calls per situation, on
         the situation's first use, instead of one query per drive. With ``at``, the instant of
-        each scene's alarm, a scene is prepared only for the driving situation of that instant
-        (a drive in another one is asked when it comes, with the same times)."""
+        each scene's alarm, a scene is prepared only for the driving situation of that instant;
+        a drive in another one is asked when it comes, as for a point never registered (the
+        same times to within float rounding: a matrix's and a single query's may differ in the
+        last bit)."""
         if max(len(self._snaps), len(self._pairs), len(self._lines)) > KEPT_POINTS:
             self._snaps.clear()
             self._pairs.clear()

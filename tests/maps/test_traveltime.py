@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
@@ -123,6 +124,26 @@ def test_rush_hour_is_weekday_mornings_and_afternoons() -> None:
     assert not m.is_peak(datetime(2024, 1, 21, 16, 0))  # Sunday
     assert not m.is_peak(None)
     assert TravelTimeModel(peak_hours=((22, 24),)).is_peak(datetime(2024, 1, 16, 23, 0))
+
+
+def test_rush_hour_weekdays_and_months_are_read_on_the_local_clock() -> None:
+    """The service's and the simulator's clocks run in UTC; Luleå's rush hour is 07-09 on
+    Swedish time (UTC+1 in winter, UTC+2 in summer), and so are its weekdays and months."""
+    m = TravelTimeModel()
+    assert m.is_peak(datetime(2024, 1, 16, 7, 30, tzinfo=UTC))  # 08:30 in Luleå
+    assert not m.is_peak(datetime(2024, 1, 16, 8, 30, tzinfo=UTC))  # 09:30
+    assert m.is_peak(datetime(2024, 1, 16, 6, 0, tzinfo=UTC))  # 07:00
+    assert m.is_peak(datetime(2024, 7, 10, 5, 30, tzinfo=UTC))  # 07:30 summer time
+    assert not m.is_peak(datetime(2024, 7, 10, 7, 0, tzinfo=UTC))  # 09:00 summer time
+    assert m.is_peak(datetime(2024, 1, 16, 8, 30, tzinfo=ZoneInfo("Europe/Stockholm")))
+    night = TravelTimeModel(peak_hours=((0, 2), (23, 24)))
+    assert night.is_peak(datetime(2024, 1, 21, 23, 30, tzinfo=UTC))  # Sunday in UTC, Monday here
+    assert not night.is_peak(datetime(2024, 1, 19, 23, 30, tzinfo=UTC))  # here it is Saturday
+    assert not m.is_winter(datetime(2026, 3, 31, 23, 30, tzinfo=UTC), None)  # 1 April, 01:30
+    assert m.is_winter(datetime(2026, 10, 31, 23, 30, tzinfo=UTC), None)  # 1 November, 00:30
+    assert TravelTimeModel(timezone="UTC").is_peak(datetime(2024, 1, 16, 8, 30, tzinfo=UTC))
+    with pytest.raises(MapFormatError, match="timezone"):
+        TravelTimeModel(timezone="Norrbotten/Luleå")
 
 
 def test_speed_factor_combines_winter_and_emergency() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -56,7 +57,7 @@ def test_a_scene_given_its_instant_is_prepared_for_that_driving_situation_only()
     graph = load_bundled()
     fixed = [(f.lat, f.lon) for f in graph.facilities[:3]]
     scenes = [(p.lat, p.lon) for p in graph.places[:6]]
-    rush = datetime(2026, 2, 3, 8, 0, tzinfo=UTC)  # a winter Tuesday in the rush hour
+    rush = datetime(2026, 2, 3, 7, 0, tzinfo=UTC)  # a winter Tuesday, 08:00 in Sweden: rush hour
     instants = [WHEN, rush] * 3
     roads, single = SimRoads(graph, Roads()), SimRoads(graph, Roads())
     roads.register(fixed, scenes, at=instants)
@@ -72,3 +73,19 @@ def test_a_scene_given_its_instant_is_prepared_for_that_driving_situation_only()
         assert asked == single.etas(scene, fixed, other[when])
         assert asked != pytest.approx(roads.etas(scene, fixed, when), abs=1e-6)  # rush hour
     assert roads.queries == len(scenes)
+
+
+def test_a_scene_s_instant_in_local_time_is_prepared_for_the_clock_s_situation() -> None:
+    """A replayed log's alarms carry the region's local time and the simulator's clock runs in
+    UTC: the same instant is the same driving situation (rush hour read in Swedish time)."""
+    graph = load_bundled()
+    fixed = [(f.lat, f.lon) for f in graph.facilities[:3]]
+    scenes = [(p.lat, p.lon) for p in graph.places[:4]]
+    local = datetime(2026, 2, 3, 8, 30, tzinfo=ZoneInfo("Europe/Stockholm"))  # rush hour
+    roads = SimRoads(graph, Roads())
+    roads.register(fixed, scenes, at=[local] * len(scenes))
+    clock = local.astimezone(UTC)  # 07:30 UTC
+    for scene in scenes:
+        roads.etas(scene, fixed, clock)
+    assert roads.queries == 0
+    assert roads.model.is_peak(clock)
