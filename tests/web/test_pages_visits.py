@@ -275,6 +275,13 @@ def test_the_visit_bars_are_32_px_high_and_44_px_on_a_phone(
     page.keyboard.press("Enter")
     expect(page.locator(f"#visits-board .visit-pin[data-visit='{visit_id}']")).to_be_visible()
     assert page.evaluate("() => document.activeElement.dataset.visit") == visit_id
+    # a focused visit gone from the board leaves the focus on a bar now in its place, not on
+    # the page, where Enter would assign the selected callout
+    with server.http("dispatcher") as c:
+        assert c.post(f"/api/visits/{visit_id}/cancel", json={"reason": ""}).status_code < 300
+    page.wait_for_function(
+        "() => document.querySelectorAll('#visits-board .seg.visit').length === 2")
+    assert page.evaluate("() => document.activeElement.matches('#visits-board .seg.visit')")
     assert errors == []
     context.close()
 

@@ -61,9 +61,6 @@ const VISIT_EVENTS = new Set(["VisitBooked", "VisitMoved", "VisitPinned", "Visit
 const TICK_STEPS_MIN = [30, 60, 120, 180, 240, 360, 720];
 const HALF_HOUR_MS = 30 * 60 * 1000;
 
-/** The lists under the timeline, by their class; a focused visit's place is one of them or the bars. */
-const LISTS = ["visits-risk", "visits-postponed", "visits-unplaced"];
-
 function el(tag, cls, text) {
   const node = document.createElement(tag);
   if (cls) node.className = cls;
@@ -231,13 +228,13 @@ export class VisitsBoard {
   }
 
   /** After a redraw: the same visit in the same place (bars or list), else the same visit
-   * elsewhere on the board; a visit gone from the lists leaves the focus on the entry now where
-   * it was in its list, or on the board (the visit button now where it was), not lost. */
+   * elsewhere on the board; a visit gone leaves the focus on the button now where it was in
+   * its place, or on the board, not lost to the page (where Enter would assign). */
   _refocus({ visit, place, index, overall }) {
     const buttons = [...this.root.querySelectorAll("button[data-visit]")];
     const here = buttons.filter((b) => placeOf(b) === place);
     let again = here.find((b) => b.dataset.visit === visit) || buttons.find((b) => b.dataset.visit === visit);
-    if (!again && LISTS.includes(place)) {
+    if (!again) { // (a bar's visit gone too: focus left on the page would let Enter assign)
       again = here.length ? here[Math.min(index, here.length - 1)] : buttons[Math.min(overall, buttons.length - 1)];
     }
     if (again) again.focus();
