@@ -24,6 +24,7 @@ from maps.graph import RoadClass, RoadGraph
 
 __all__ = [
     "DEFAULT_CLASS_SPEED_KMH",
+    "DEFAULT_TIMEZONE",
     "TravelTimeModel",
     "free_flow_speed_kmh",
 ]
@@ -61,6 +62,10 @@ def free_flow_speed_kmh(limit_kmh: float) -> float:
     return float(np.interp(limit_kmh, xs, ys))
 
 
+#: The clock rush hours, weekdays and winter months are read on unless a model is given another.
+DEFAULT_TIMEZONE = "Europe/Stockholm"
+
+
 @cache
 def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
@@ -96,7 +101,7 @@ class TravelTimeModel:
     emergency_factor: float = 1.15
     peak_factor: float = 0.85
     peak_hours: tuple[tuple[int, int], ...] = field(default_factory=_default_peak_hours)
-    timezone: str = "Europe/Stockholm"
+    timezone: str = DEFAULT_TIMEZONE
 
     def __post_init__(self) -> None:
         try:

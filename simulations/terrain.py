@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from maps.graph import Facility, RoadGraph
+from maps.traveltime import DEFAULT_TIMEZONE
 from simulations.matrix import MatrixColumns, MatrixMap, MatrixRoads, load_matrix_map
 from simulations.spec import MatrixSpec, Roads, Scenario
 from simulations.travel import SimRoads, TravelSource
@@ -108,7 +109,7 @@ def all_facilities(terrain: Terrain, scenario: Scenario) -> tuple[Facility, ...]
 
 
 def travel_source(terrain: Terrain, roads: Roads,
-                  timezone: str = "Europe/Stockholm") -> TravelSource:
+                  timezone: str = DEFAULT_TIMEZONE) -> TravelSource:
     """Travel times for the simulator on ``terrain`` (rush hours on ``timezone``'s clock)."""
     if isinstance(terrain, MatrixMap):
         return MatrixRoads(terrain)

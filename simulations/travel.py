@@ -16,7 +16,7 @@ from typing import Protocol
 import numpy as np
 
 from maps.graph import RoadGraph, haversine_m_pair
-from maps.traveltime import TravelTimeModel
+from maps.traveltime import DEFAULT_TIMEZONE, TravelTimeModel
 from routing.engine import TravelTimes
 from routing.errors import RoutingError
 from routing.snap import SnappedPoint
@@ -66,7 +66,7 @@ class SimRoads:
     rush hours and winter months are read on the scenario's ``timezone``."""
 
     def __init__(self, graph: RoadGraph, roads: Roads,
-                 timezone: str = "Europe/Stockholm") -> None:
+                 timezone: str = DEFAULT_TIMEZONE) -> None:
         self.graph = graph
         self.roads = roads
         self.model = TravelTimeModel(winter_factor=roads.winter_factor, timezone=timezone)
@@ -132,11 +132,9 @@ class SimRoads:
         if at is None:
             self._scene_keys = None
         else:
-            model, winter = self.model, self._winter
             keys: dict[Point, set[tuple[bool, bool]]] = {}
             for p, when in zip(scenes, at, strict=True):
-                keys.setdefault(p, set()).add((model.is_winter(when, winter),
-                                               model.is_peak(when)))
+                keys.setdefault(p, set()).add(self._situation(when))
             self._scene_keys = keys
         self._loaded.clear()
         self._tables.clear()
@@ -185,9 +183,14 @@ class SimRoads:
         last = self._last_key
         if last is not None and last[0] is at:
             return last[1]
-        found = (self.model.is_winter(at, self._winter), self.model.is_peak(at))
+        found = self._situation(at)
         self._last_key = (at, found)
         return found
+
+    def _situation(self, at: datetime) -> tuple[bool, bool]:
+        """(winter, rush hour) at ``at``: what tells one prepared travel-time engine from
+        another."""
+        return (self.model.is_winter(at, self._winter), self.model.is_peak(at))
 
     def at(self, when: datetime) -> TravelTimes:
         """The travel-time engine for the driving situation at ``when``."""
