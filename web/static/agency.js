@@ -5,7 +5,7 @@ import { register, t, lang, applyI18n, langToggle, onLangChange } from "/static/
 import { token, clearToken, api, LiveSocket, bindLoginForm } from "/static/lib/session.js";
 import { addRoads } from "/static/lib/roads.js";
 import { keepApart } from "/static/lib/declutter.js";
-import { formatStockholm, stockholmParts } from "/static/lib/time.js";
+import { stockholmClock, stockholmParts } from "/static/lib/time.js";
 import { codeText, errorText } from "/static/lib/errors.js";
 import { TEXTS } from "/static/agency_texts.js";
 
@@ -393,8 +393,7 @@ function resetForm() {
 
 /** HH:MM in Swedish time (Europe/Stockholm), whatever zone the device is set to. */
 function clock(iso) {
-  return formatStockholm(iso, lang() === "sv" ? "sv-SE" : "en-GB",
-    { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  return stockholmClock(iso, lang() === "sv" ? "sv-SE" : "en-GB");
 }
 
 function etaText(a) {

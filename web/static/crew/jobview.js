@@ -2,7 +2,7 @@
 // the server is written with textContent, never as HTML.
 import { t, lang } from "/static/lib/i18n.js";
 import { addRoads } from "/static/lib/roads.js";
-import { formatStockholm } from "/static/lib/time.js";
+import { stockholmClock } from "/static/lib/time.js";
 import { roadName } from "/static/lib/vocab.js";
 
 const $ = (id) => document.getElementById(id);
@@ -13,7 +13,7 @@ function locale() {
 
 /** HH:MM in Swedish time (Europe/Stockholm), whatever zone the phone is set to. */
 export function fmtTime(iso) {
-  return formatStockholm(iso, locale(), { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  return stockholmClock(iso, locale());
 }
 
 export function fmtKm(metres) {

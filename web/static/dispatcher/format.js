@@ -1,6 +1,6 @@
 // Small formatting helpers and the page's estimate of the server's clock.
 import { lang } from "/static/lib/i18n.js";
-import { formatStockholm, stockholmDay } from "/static/lib/time.js";
+import { stockholmClock, stockholmDay } from "/static/lib/time.js";
 
 export function escapeHtml(value) {
   return String(value ?? "").replace(/[&<>"']/g, (c) => ({
@@ -43,16 +43,12 @@ export function fmtAge(iso, now) {
 
 /** Swedish clock time HH:MM:SS (24 h, Europe/Stockholm whatever the device's zone). */
 export function fmtTime(iso) {
-  return formatStockholm(iso, lang() === "sv" ? "sv-SE" : "en-GB", {
-    hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23",
-  });
+  return stockholmClock(iso, lang() === "sv" ? "sv-SE" : "en-GB", { seconds: true });
 }
 
 /** Clock time HH:MM in Stockholm (24 h): where seconds say nothing, as on the visits' scale. */
 export function fmtClock(iso) {
-  return formatStockholm(iso, lang() === "sv" ? "sv-SE" : "en-GB", {
-    hour: "2-digit", minute: "2-digit", hourCycle: "h23",
-  });
+  return stockholmClock(iso, lang() === "sv" ? "sv-SE" : "en-GB");
 }
 
 export function fmtMinutes(seconds) {

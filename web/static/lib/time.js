@@ -24,6 +24,14 @@ export function formatStockholm(value, locale, options) {
   return d ? formatter(locale, options).format(d) : "";
 }
 
+/** ``value``'s clock time in Stockholm, 24 h: HH:MM, or HH:MM:SS with ``seconds``; "" for no or
+ * a bad time. */
+export function stockholmClock(value, locale, { seconds = false } = {}) {
+  return formatStockholm(value, locale, seconds
+    ? { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" }
+    : { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+}
+
 /** The wall-clock fields of ``value`` in Stockholm: {year, month, day, hour, minute, second}. */
 export function stockholmParts(value) {
   const d = toDate(value);
