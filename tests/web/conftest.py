@@ -346,10 +346,22 @@ def tokens(db: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-def server(db: Path, tokens: dict[str, str]) -> Iterator[Server]:
-    srv = thread_server(db, tokens, demo_units=True)
+def server(request: pytest.FixtureRequest, db: Path, tokens: dict[str, str]) -> Iterator[Server]:
+    """A service with the demo units in a thread; a test module may set ``SERVER_OPTIONS``
+    (more :func:`thread_server` keywords, e.g. ``{"ack_timeout_s": 3600}``) for all its tests."""
+    options = {"demo_units": True, **getattr(request.module, "SERVER_OPTIONS", {})}
+    srv = thread_server(db, tokens, **options)
     yield srv
     srv.stop()
+
+
+@pytest.fixture
+def dispatcher(server: Server) -> Iterator[Sock]:
+    """A dispatcher's socket to ``server``, ready."""
+    sock = server.socket("/ws/dispatch", "dispatcher")
+    sock.ready()
+    yield sock
+    sock.close()
 
 
 #: The Chromium to drive: ``dev.py test`` sets MAE_CHROMIUM (Debian's, or Playwright's download).

@@ -7,30 +7,16 @@ and a transporting crew told where it is driving (a facility it can change befor
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.web.conftest import Server, Sock, screenshot, thread_server
+from tests.web.conftest import Server, Sock, screenshot
 from tests.web.test_pages_crew import PHONE, WAIT_MS, open_crew, raise_alarm, stored
 
-
-@pytest.fixture
-def server(db: Path, tokens: dict[str, str]) -> Iterator[Server]:
-    srv = thread_server(db, tokens, demo_units=True, ack_timeout_s=3600)
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-def desk(server: Server) -> Iterator[Sock]:
-    sock = server.socket("/ws/dispatch", "dispatcher")
-    sock.ready()
-    yield sock
-    sock.close()
+#: the service of every test here (conftest's ``server``): no acknowledge deadline runs out
+SERVER_OPTIONS = {"ack_timeout_s": 3600}
 
 
 def open_board(browser: Any, server: Server, **device: Any) -> tuple[Any, Any]:
@@ -45,11 +31,11 @@ def open_board(browser: Any, server: Server, **device: Any) -> tuple[Any, Any]:
     return context, page
 
 
-def busy_board(server: Server, desk: Sock) -> tuple[str, str]:
+def busy_board(server: Server, dispatcher: Sock) -> tuple[str, str]:
     """A waiting callout in Boden and one in Luleå assigned to MAE Piteå: (waiting, assigned)."""
     waiting = raise_alarm(server)
     assigned = raise_alarm(server, reference="P-2", location={"place": "Luleå"})
-    reply = desk.request({"type": "assign", "callout_id": assigned, "unit_id": "MAE-PITEA"})
+    reply = dispatcher.request({"type": "assign", "callout_id": assigned, "unit_id": "MAE-PITEA"})
     assert reply["type"] == "ok", reply
     return waiting, assigned
 
@@ -64,9 +50,9 @@ TARGETS = """() => [...document.querySelectorAll(
 
 
 def test_the_dispatchers_lists_have_32_px_targets_and_44_px_on_a_phone(
-    browser: Any, server: Server, desk: Sock
+    browser: Any, server: Server, dispatcher: Sock
 ) -> None:
-    busy_board(server, desk)
+    busy_board(server, dispatcher)
     for device, least in (({}, 32), (PHONE, 44)):
         context, page = open_board(browser, server, **device)
         expect(page.locator("#units [data-callout]")).to_have_count(1)  # MAE Piteå's callout
@@ -88,9 +74,9 @@ IN_VIEW = """() => ({
 
 
 def test_the_recommended_units_are_in_view_at_1024_by_768(
-    browser: Any, server: Server, desk: Sock
+    browser: Any, server: Server, dispatcher: Sock
 ) -> None:
-    waiting, _ = busy_board(server, desk)
+    waiting, _ = busy_board(server, dispatcher)
     context, page = open_board(browser, server, viewport={"width": 1024, "height": 768})
     page.locator(f"#queue [data-callout='{waiting}']").click()
     expect(page.locator("#recs li").first).to_contain_text("min")  # a road ETA
@@ -193,12 +179,12 @@ def test_the_open_legend_covers_at_most_15_percent_of_the_map_at_1024_by_768(
 
 
 def test_enter_on_the_legend_folds_it_and_assigns_nothing(
-    browser: Any, server: Server, desk: Sock
+    browser: Any, server: Server, dispatcher: Sock
 ) -> None:
     """Enter assigns the selected callout from the map, but not on the map's own controls: on
     the legend's toggle it folds the legend (the callout still waits), and on the legend's
     body (which takes the focus to scroll) it does nothing."""
-    waiting, _ = busy_board(server, desk)
+    waiting, _ = busy_board(server, dispatcher)
     context, page = open_board(browser, server, viewport={"width": 1024, "height": 768})
     page.locator(f"#queue [data-callout='{waiting}']").click()
     expect(page.locator("#recs li button.assign").first).to_be_visible()
@@ -247,12 +233,12 @@ def overlaps(seen: dict[str, Any]) -> list[str]:
 
 
 def test_map_labels_do_not_overlap_at_county_zoom_and_names_show_closer_in(
-    browser: Any, server: Server, desk: Sock
+    browser: Any, server: Server, dispatcher: Sock
 ) -> None:
     """Callouts in Boden and Luleå, near two units' pins: at the county view no name covers
     another or a pin (a unit whose name would is a dot, named in its tooltip); zoomed in on
     the unit, its name is back."""
-    busy_board(server, desk)
+    busy_board(server, dispatcher)
     context, page = open_board(browser, server)
     expect(page.locator(".callout-pin")).to_have_count(2)
     expect(page.locator(".unit-pin")).to_have_count(3)
@@ -292,7 +278,7 @@ PICTOGRAPHS = "(el) => [...el.textContent].filter((c) => /\\p{Extended_Pictograp
 
 
 def test_the_alarm_banners_icon_is_drawn_not_an_emoji(
-    browser: Any, server: Server, desk: Sock
+    browser: Any, server: Server, dispatcher: Sock
 ) -> None:
     context, page = open_board(browser, server)
     crew = server.socket("/ws/crew", "crew_sun")
@@ -312,14 +298,14 @@ def test_the_alarm_banners_icon_is_drawn_not_an_emoji(
 
 
 def test_a_transporting_crew_is_told_where_to_and_can_change_it_before_arriving(
-    browser: Any, server: Server, desk: Sock
+    browser: Any, server: Server, dispatcher: Sock
 ) -> None:
     """Alarm, assignment, acknowledged, en route, on scene, transporting: the card names the
     facility the route goes to (the nearest psychiatric emergency unit), the navigation app
     goes there, the field for "Vid mottagning" holds it already; the crew picks another and
     the card, the route and the reported facility follow."""
     cid = raise_alarm(server)
-    assert desk.request({"type": "assign", "callout_id": cid,
+    assert dispatcher.request({"type": "assign", "callout_id": cid,
                          "unit_id": "MAE-SUNDERBY"})["type"] == "ok"
     context, page = open_crew(browser, server, PHONE)
     page.set_default_timeout(WAIT_MS)

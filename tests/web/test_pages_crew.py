@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ import httpx
 import pytest
 
 from dispatch.model import OutcomeKind
-from tests.web.conftest import Server, Sock, screenshot, thread_server
+from tests.web.conftest import Server, Sock, screenshot
 from web import crewpage
 from web.auth import PrincipalStore
 
@@ -51,19 +50,8 @@ def last_seq(db: Path) -> int:
     return events[-1]["seq"] if events else 0
 
 
-@pytest.fixture
-def server(db: Path, tokens: dict[str, str]) -> Iterator[Server]:
-    srv = thread_server(db, tokens, demo_units=True, ack_timeout_s=3600)
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-def dispatcher(server: Server) -> Iterator[Sock]:
-    sock = server.socket("/ws/dispatch", "dispatcher")
-    sock.ready()
-    yield sock
-    sock.close()
+#: the service of every test here (conftest's ``server``): no acknowledge deadline runs out
+SERVER_OPTIONS = {"ack_timeout_s": 3600}
 
 
 def raise_alarm(server: Server, **changes: Any) -> str:

@@ -4,22 +4,15 @@ the current status and the facility carried into the outcome form."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from playwright.sync_api import expect
 
-from tests.web.conftest import Server, Sock, screenshot, thread_server
+from tests.web.conftest import Server, Sock, screenshot
 from tests.web.test_pages_crew import ALARM, PHONE, WAIT_MS, open_crew, raise_alarm
 
-
-@pytest.fixture
-def server(db: Path, tokens: dict[str, str]) -> Iterator[Server]:
-    srv = thread_server(db, tokens, demo_units=True, ack_timeout_s=3600)
-    yield srv
-    srv.stop()
+#: the service of every test here (conftest's ``server``): no acknowledge deadline runs out
+SERVER_OPTIONS = {"ack_timeout_s": 3600}
 
 
 def test_logging_out_asks_first_and_is_away_from_the_language_toggle(
@@ -53,16 +46,8 @@ def test_logging_out_asks_first_and_is_away_from_the_language_toggle(
     context.close()
 
 
-@pytest.fixture
-def desk(server: Server) -> Iterator[Sock]:
-    sock = server.socket("/ws/dispatch", "dispatcher")
-    sock.ready()
-    yield sock
-    sock.close()
-
-
 def test_the_phone_navigates_calls_for_help_and_messages_with_dispatch(
-    browser: Any, server: Server, desk: Sock
+    browser: Any, server: Server, dispatcher: Sock
 ) -> None:
     """The address opens the phone's navigation app (geo:), the current status looks unlike
     the buttons that cannot be pressed, the facility reported at goes into the outcome form,
@@ -75,7 +60,7 @@ def test_the_phone_navigates_calls_for_help_and_messages_with_dispatch(
     expect(board.locator("#conn")).to_have_attribute("data-state", "open")
 
     cid = raise_alarm(server)
-    assert desk.request({"type": "assign", "callout_id": cid,
+    assert dispatcher.request({"type": "assign", "callout_id": cid,
                          "unit_id": "MAE-SUNDERBY"})["type"] == "ok"
     context, page = open_crew(browser, server, PHONE)
     page.wait_for_selector("#ack", state="visible", timeout=WAIT_MS)
@@ -109,7 +94,7 @@ def test_the_phone_navigates_calls_for_help_and_messages_with_dispatch(
     expect(banner).to_contain_text("NÖDLARM från MAE Södra Sunderbyn")
     expect(banner).to_contain_text("position 65.")
     screenshot(board, "dispatcher-panic-alarm")
-    assist = desk.until(lambda m: m.get("type") == "event"
+    assist = dispatcher.until(lambda m: m.get("type") == "event"
                         and m["event"]["type"] == "AssistRequested")["event"]
     assert assist["callout_id"] == cid and assist["position"]["lat"] > 65
 
@@ -130,12 +115,12 @@ def test_the_phone_navigates_calls_for_help_and_messages_with_dispatch(
 
 
 def test_a_phone_with_a_job_reloads_offline_without_errors(
-    browser: Any, server: Server, desk: Sock
+    browser: Any, server: Server, dispatcher: Sock
 ) -> None:
     """No console errors (once: ``Invalid LatLng (NaN, NaN)`` in the route view) when a phone
     with a job and its route opens again without a connection."""
     cid = raise_alarm(server)
-    assert desk.request({"type": "assign", "callout_id": cid,
+    assert dispatcher.request({"type": "assign", "callout_id": cid,
                          "unit_id": "MAE-SUNDERBY"})["type"] == "ok"
     context, page = open_crew(browser, server, PHONE)
     page.wait_for_selector("#steps li", timeout=WAIT_MS)
@@ -155,10 +140,10 @@ def test_a_phone_with_a_job_reloads_offline_without_errors(
 
 
 def test_a_call_back_number_from_the_agency_gives_the_crew_a_call_button(
-    browser: Any, server: Server, desk: Sock
+    browser: Any, server: Server, dispatcher: Sock
 ) -> None:
     cid = raise_alarm(server, callback="+46 70-123 45 67")
-    assert desk.request({"type": "assign", "callout_id": cid,
+    assert dispatcher.request({"type": "assign", "callout_id": cid,
                          "unit_id": "MAE-SUNDERBY"})["type"] == "ok"
     context, page = open_crew(browser, server, PHONE)
     call = page.locator("#job-call")

@@ -4,29 +4,15 @@ service worker's cache with the stored job and route, and nothing on it throws o
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.web.conftest import Server, Sock, screenshot, thread_server
+from tests.web.conftest import Server, Sock, screenshot
 from tests.web.test_pages_crew import DESKTOP, PHONE, WAIT_MS, open_crew, raise_alarm
 
-
-@pytest.fixture
-def server(db: Path, tokens: dict[str, str]) -> Iterator[Server]:
-    srv = thread_server(db, tokens, demo_units=True, ack_timeout_s=3600)
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-def dispatcher(server: Server) -> Iterator[Sock]:
-    sock = server.socket("/ws/dispatch", "dispatcher")
-    sock.ready()
-    yield sock
-    sock.close()
+#: the service of every test here (conftest's ``server``): no acknowledge deadline runs out
+SERVER_OPTIONS = {"ack_timeout_s": 3600}
 
 
 def console_errors(page: Any) -> list[str]:
