@@ -8,18 +8,17 @@ from typing import Any
 
 from dispatch.model import CARE_QUESTIONS
 from tests.web.conftest import Server, Sock, screenshot
-from tests.web.test_pages_crew import (  # noqa: F401 (fixtures)
+from tests.web.test_pages_crew import (  # noqa: F401 (conftest's server reads SERVER_OPTIONS)
+    SERVER_OPTIONS,
     WAIT_MS,
     acknowledged_job,
-    dispatcher,
-    server,
     stored,
     unsent,
 )
 
 
-def test_the_outcome_form_records_the_care_answers(browser: Any, server: Server,  # noqa: F811
-                                                   dispatcher: Sock) -> None:  # noqa: F811
+def test_the_outcome_form_records_the_care_answers(browser: Any, server: Server,
+                                                   dispatcher: Sock) -> None:
     cid, context, page = acknowledged_job(browser, server, dispatcher)
     page.click("[data-status=en_route]")
     page.wait_for_function(
