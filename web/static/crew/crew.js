@@ -7,7 +7,7 @@ import "/static/crew/texts.js";
 import { t, applyI18n, langToggle, onLangChange } from "/static/lib/i18n.js";
 import { token as storedToken, setToken, clearToken, api, LiveSocket, NOT_A_TOKEN } from "/static/lib/session.js";
 import { Outbox } from "/static/crew/outbox.js";
-import { renderJob, RouteView, fmtTime } from "/static/crew/jobview.js";
+import { renderJob, RouteView, fmtTime, geoLink } from "/static/crew/jobview.js";
 import { PositionWatch } from "/static/crew/gps.js";
 import { project, allowedStatuses, applyEvent } from "/static/crew/state.js";
 import { alarm, beep, unlock, watchAudio } from "/static/crew/alert.js";
@@ -198,8 +198,7 @@ function renderDestination(job, unit) {
   const nav = $("job-dest-nav"); // the phone's navigation app, to the facility (not the pickup)
   nav.hidden = !known;
   if (known) {
-    const at = `${(+known.lat).toFixed(6)},${(+known.lon).toFixed(6)}`;
-    nav.href = `geo:${at}?q=${at}(${encodeURIComponent(known.name)})`;
+    nav.href = geoLink(known.lat, known.lon, known.name);
     $("job-nav").hidden = true;
   }
 }

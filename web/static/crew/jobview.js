@@ -16,6 +16,13 @@ export function fmtTime(iso) {
   return stockholmClock(iso, locale());
 }
 
+/** A link for the phone's own navigation app to ``lat``, ``lon`` (a geo: URI, RFC 5870),
+ * labelled ``label`` when given. */
+export function geoLink(lat, lon, label = "") {
+  const at = `${(+lat).toFixed(6)},${(+lon).toFixed(6)}`;
+  return label ? `geo:${at}?q=${at}(${encodeURIComponent(label)})` : `geo:${at}`;
+}
+
 export function fmtKm(metres) {
   return new Intl.NumberFormat(locale(), { minimumFractionDigits: 1, maximumFractionDigits: 1 })
     .format((metres || 0) / 1000);
@@ -83,10 +90,7 @@ export function renderJob(job, now = new Date()) {
   }
   const nav = $("job-nav"); // the phone's own navigation app (geo: URI, RFC 5870)
   nav.hidden = !coords;
-  if (coords) {
-    const q = encodeURIComponent(loc.label || "");
-    nav.href = `geo:${(+loc.lat).toFixed(6)},${(+loc.lon).toFixed(6)}${q ? `?q=${(+loc.lat).toFixed(6)},${(+loc.lon).toFixed(6)}(${q})` : ""}`;
-  }
+  if (coords) nav.href = geoLink(loc.lat, loc.lon, loc.label || "");
   const cats = [...new Set(alarms.map((a) => a.category))];
   $("job-category").textContent = cats.map((c) => t(`category.${c}`)).join(", ");
   const arrived = ARRIVED.has(job.status);
