@@ -83,15 +83,18 @@ class StorageUnavailable(MaeError, OSError):
     """A store could not be written or read (disk full, file too large, I/O error): nothing
     the client did; the request may be retried once the store works again. ``store`` names
     the failing store (``events``, ``audit``, ``positions``), ``detail`` SQLite's or the OS's
-    own words, ``retry_after_s`` how long a client should wait."""
+    own words, ``retry_after_s`` how long a client should wait. ``stalled``: the store did not
+    answer in time (a timeout), so asking it again at once would only wait as long."""
 
     #: What the failure means for the request, as the client reads it.
     consequence = "the request changed nothing: try again in {s} s"
 
-    def __init__(self, store: str, detail: str, *, retry_after_s: int = 5) -> None:
+    def __init__(self, store: str, detail: str, *, retry_after_s: int = 5,
+                 stalled: bool = False) -> None:
         self.store = store
         self.detail = detail
         self.retry_after_s = retry_after_s
+        self.stalled = stalled
         super().__init__(f"the {store} store cannot be used ({detail}); "
                          + self.consequence.format(s=retry_after_s))
 

@@ -88,7 +88,9 @@ def redis_errors(store: str) -> Iterator[None]:
     failing append-only file) into :class:`StorageUnavailable` for ``store``."""
     try:
         yield
-    except (redis.ConnectionError, redis.TimeoutError) as exc:
+    except redis.TimeoutError as exc:  # no answer in time: a stalled or overloaded Redis
+        raise StorageUnavailable(store, f"Redis unreachable: {exc}", stalled=True) from exc
+    except redis.ConnectionError as exc:
         raise StorageUnavailable(store, f"Redis unreachable: {exc}") from exc
     except redis.ResponseError as exc:
         text = str(exc)

@@ -343,6 +343,10 @@ class RedisEventStore:
                 with redis_errors(self.name):
                     reply = self._run_append(keys, argv)
             except StorageUnavailable as exc:
+                if exc.stalled:  # no answer in time: asking who holds the seq now would wait
+                    # as long again in a stall, so the caller hears at once that the script
+                    # may still run
+                    raise OutcomeUnknown(exc.store, exc.detail, stalled=True) from exc
                 try:  # the batch's last entry carries its token
                     mark = self._holder(last)
                     if mark is None:  # another batch may have ended before ours would

@@ -467,9 +467,17 @@ class Writer:
         except (StorageUnavailable, StoreConflict) as exc:
             if isinstance(exc, StorageUnavailable):
                 self.storage_failed(exc.store, exc.detail)
-            if not (isinstance(exc, StoreConflict) and exc.end is not None and
-                    self._apply_known(exc.missed) and self.state.last_seq >= exc.end):
+            if isinstance(exc, StorageUnavailable) and exc.stalled:
+                # the store did not answer in time: reading its end now would wait as long
+                # again, so stop taking writes at once; the probe catches up once it answers
+                self._halt(exc.detail)
+            elif not (isinstance(exc, StoreConflict) and exc.end is not None and
+                      self._apply_known(exc.missed) and self.state.last_seq >= exc.end):
                 await self._catch_up()  # (the refusal did not bring every missed event)
+            if isinstance(exc, StoreConflict) and self._halted is not None:
+                # the log could not be read to judge the batch again: a storage fault (503),
+                # not a lost race the client should be told to retry at once (409)
+                exc = StorageUnavailable(self._halted.store, self._halted.detail)
             if isinstance(exc, StoreConflict) and self._halted is None and \
                     attempt < REDECIDE_LIMIT:
                 # another instance appended first: decide the whole batch again on the state
@@ -618,14 +626,17 @@ class Writer:
             last = await self._io(self.store.refresh)
             n = await self._apply_tail() if last > self.state.last_seq else 0
         except (StorageUnavailable, sqlite3.Error, OSError) as exc:
-            detail = exc.detail if isinstance(exc, StorageUnavailable) else str(exc)
-            self._halted = StorageUnavailable("events", detail)
-            self.storage_failed("events", detail)
-            logger.error("the event log cannot be read (%s): writes stop until it can", detail)
+            self._halt(exc.detail if isinstance(exc, StorageUnavailable) else str(exc))
             return
         if n:
             logger.info("applied %d events another writer stored", n)
         self._halted = None
+
+    def _halt(self, detail: str) -> None:
+        """Stop taking writes: the log's end is not known (:meth:`probe` catches up)."""
+        self._halted = StorageUnavailable("events", detail)
+        self.storage_failed("events", detail)
+        logger.error("the event log cannot be read (%s): writes stop until it can", detail)
 
     async def _apply_tail(self) -> int:
         """Read the stored events beyond the state (in pages, off the loop), apply and publish

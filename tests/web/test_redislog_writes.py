@@ -312,12 +312,32 @@ def test_an_append_to_a_stalled_redis_may_be_stored_and_says_so(tmp_path: Any) -
         server.stop()
 
 
+class _Asked(RedisEventStore):
+    """A real Redis store that notes the reads it was asked for beside its appends: the end
+    (``refresh``, the writer's catch-up) and who holds a seq (``holder``, the append's own
+    check after a failure)."""
+
+    def __init__(self, url: str) -> None:
+        self.asked: list[str] = []
+        super().__init__(url)
+
+    def refresh(self) -> int:
+        self.asked.append("refresh")
+        return super().refresh()
+
+    def _holder(self, seq: int) -> str | None:
+        self.asked.append("holder")
+        return super()._holder(seq)
+
+
 def test_commands_queued_behind_a_stalled_write_are_refused_unsent(tmp_path: Any) -> None:
     """SIGSTOP with four commands queued, one per batch: the first is in flight and may have
-    been stored (its 503 says so); once the log's end cannot be read, the three behind it are
-    refused at once as not stored, instead of each waiting out the same two timeouts in turn
-    and reaching Redis in a stall. After the stall the log holds the first alone, and the
-    state caught up with it is the log's."""
+    been stored (its 503 says so); the three behind it are refused at once as not stored,
+    instead of each waiting out the same timeouts in turn and reaching Redis in a stall. The
+    append that timed out asks Redis nothing more (neither who holds its seq nor where the
+    log ends: in a stall each would wait out another timeout, three in all before the first
+    503); the writer stops taking writes at once and the probe catches up. After the stall
+    the log holds the first alone, and the state caught up with it is the log's."""
     import signal
 
     from tests.redis_server import RedisServer
@@ -325,7 +345,7 @@ def test_commands_queued_behind_a_stalled_write_are_refused_unsent(tmp_path: Any
     server = RedisServer(tmp_path / "redis").start()
     assert server.proc is not None
     try:
-        store = RedisEventStore(server.url())
+        store = _Asked(server.url())
         writer = Writer(store, DispatchState(), LogIndex(), clock=ManualClock(),
                         config=DispatchConfig(), publish=Published(), group_commit=False)
         writer.load()
@@ -335,15 +355,17 @@ def test_commands_queued_behind_a_stalled_write_are_refused_unsent(tmp_path: Any
                 *(writer.execute(c, actor="system") for c in commands), return_exceptions=True))
 
         assert isinstance(asyncio.run(run(register(1)))[0], Executed)
+        store.asked.clear()
         server.proc.send_signal(signal.SIGSTOP)
         try:
             results = asyncio.run(run(*(register(i) for i in range(2, 6))))
         finally:
             server.proc.send_signal(signal.SIGCONT)
         assert isinstance(results[0], OutcomeUnknown), results
+        assert results[0].stalled and "may have been stored or not" in str(results[0])
         for queued in results[1:]:
             assert type(queued) is StorageUnavailable, results
-        assert writer.halted
+        assert writer.halted and store.asked == []
         for _ in range(50):  # the first's script runs as Redis reads its buffers again
             if store.refresh() == 2:
                 break
@@ -356,4 +378,53 @@ def test_commands_queued_behind_a_stalled_write_are_refused_unsent(tmp_path: Any
         writer.close()
         store.close()
     finally:
+        server.stop()
+
+
+class _DiesAfterARefusal(RedisEventStore):
+    """A real Redis store whose server is killed (SIGKILL) right after it refuses an append
+    for a lost race, once ``server`` is set: the writer's catch-up then finds no Redis."""
+
+    server: Any = None
+
+    def append(self, events: Any, **kwargs: Any) -> list[Envelope]:
+        try:
+            return super().append(events, **kwargs)
+        except StoreConflict:
+            if self.server is not None:
+                self.server.kill()
+            raise
+
+
+def test_a_lost_race_whose_catch_up_finds_redis_gone_answers_503_not_409(tmp_path: Any) -> None:
+    """A writer behind by more events than a refusal brings (CONFLICT_TAIL) must read them
+    before it can decide again. When Redis is gone by then, its caller is told of the storage
+    fault (503, retry later), not of a lost race (409, retry now: the last note's "409
+    store_conflict when a conflict's catch-up fails"), and the writer takes no writes until
+    the log can be read. Nothing of the command is stored or applied."""
+    from tests.redis_server import RedisServer
+    from web.errors import describe
+
+    server = RedisServer(tmp_path / "redis").start()
+    other = RedisEventStore(server.url())
+    store = _DiesAfterARefusal(server.url())
+    try:
+        writer = Writer(store, DispatchState(), LogIndex(), clock=ManualClock(),
+                        config=DispatchConfig(), publish=Published())
+        writer.load()
+        other.append([alarm_event(i) for i in range(CONFLICT_TAIL + 1)], expected_last_seq=0)
+        store.server = server
+        with pytest.raises(StorageUnavailable) as failed:
+            asyncio.run(writer.execute(register(1), actor="t", bounded=True))
+        assert not isinstance(failed.value, StoreConflict)
+        info = describe(failed.value)
+        assert (info.status, info.code) == (503, "storage_unavailable")
+        assert info.retry_after_s is not None and info.retry_after_s > 0
+        assert writer.halted and "events" in writer.storage_errors
+        assert writer.state.last_seq == 0 and "U1" not in writer.state.units
+        with pytest.raises(StorageUnavailable):  # halted: refused before reaching Redis
+            asyncio.run(writer.execute(register(2), actor="t", bounded=True))
+    finally:
+        other.close()
+        store.close()
         server.stop()
