@@ -23,6 +23,7 @@ from dispatch.rota import ShiftPattern
 from dispatch.rules_units import MAX_UNIT_NAME_CHARS
 from dispatch.state import DispatchState
 from maps.graph import Facility
+from maps.traveltime import DEFAULT_TIMEZONE
 
 __all__ = [
     "DEFAULT_TIMEZONE",
@@ -38,8 +39,6 @@ __all__ = [
     "parse_region",
     "region_commands",
 ]
-
-DEFAULT_TIMEZONE = "Europe/Stockholm"
 
 #: What :func:`region_commands` returns.
 UnitCommand = RegisterUnit | UpdateUnit | RetireUnit

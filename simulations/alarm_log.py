@@ -21,6 +21,7 @@ from dispatch.model import Agency, Category, OutcomeKind, Priority
 from maps.errors import UnknownPlace
 from maps.gazetteer import Gazetteer
 from maps.graph import RoadGraph
+from maps.traveltime import DEFAULT_TIMEZONE
 from simulations.demand import DemandAlarm, nearest_municipality
 from simulations.errors import AlarmLogError, unreadable
 from simulations.matrix import MatrixMap
@@ -211,7 +212,7 @@ def _parse(
 
 def validate_alarm_log(
     path: str | Path, *, graph: RoadGraph | MatrixMap | None = None,
-    timezone: str = "Europe/Stockholm",
+    timezone: str = DEFAULT_TIMEZONE,
 ) -> list[tuple[int, str, str]]:
     """Every problem of the log at ``path`` as ``(row, field, problem)``; empty when it is good.
 
@@ -222,7 +223,7 @@ def validate_alarm_log(
 
 def read_alarm_log(
     path: str | Path, *, graph: RoadGraph | MatrixMap | None = None,
-    timezone: str = "Europe/Stockholm",
+    timezone: str = DEFAULT_TIMEZONE,
 ) -> list[DemandAlarm]:
     """The alarms of the log at ``path`` in time order; :class:`AlarmLogError` lists every bad
     row and field."""

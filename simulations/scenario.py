@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dispatch.commands import DispatchConfig
 from dispatch.model import AgeBand, Agency, Category, OutcomeKind, Priority
+from maps.traveltime import DEFAULT_TIMEZONE
 from simulations._toml import Table
 from simulations.alarm_log import read_alarm_log
 from simulations.bookings import read_bookings
@@ -118,7 +119,7 @@ def scenario_from_dict(
     days = root.number("days", 365, low=1, high=MAX_DAYS)
     if days != int(days):
         raise root.error("days", "must be a whole number of days")
-    timezone = root.text("timezone", "Europe/Stockholm")
+    timezone = root.text("timezone", DEFAULT_TIMEZONE)
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):

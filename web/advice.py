@@ -42,6 +42,7 @@ from dispatch.state import DispatchState
 from maps.errors import UnknownPlace
 from maps.gazetteer import Gazetteer, normalise_name
 from maps.graph import EARTH_RADIUS_M, Facility, Place, RoadGraph
+from maps.traveltime import DEFAULT_TIMEZONE, TravelTimeModel
 from routing.engine import TravelTimes
 from routing.errors import SnapError
 
@@ -74,13 +75,15 @@ class Advisor:
     """Recommendations, ETAs and location checks over ``state`` on the map ``graph``."""
 
     def __init__(self, state: DispatchState, graph: RoadGraph, *, clock: Clock,
-                 config: RecommendConfig) -> None:
+                 config: RecommendConfig, timezone: str = DEFAULT_TIMEZONE) -> None:
         self.state = state
         self.graph = graph
         self.clock = clock
         self.config = config
         self.gazetteer = Gazetteer.of(graph)
-        self._travel = TravelTimes(graph, at=clock.now(), fallback=True)
+        # rush hours and winter months are read on the region's clock (``timezone``)
+        self._travel = TravelTimes(graph, TravelTimeModel(timezone=timezone), at=clock.now(),
+                                   fallback=True)
         self._stop = threading.Event()
         self._preparing: threading.Thread | None = None
         #: For nearby_label: the map's places; their latitudes, sorted; and in that order each

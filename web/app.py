@@ -45,7 +45,7 @@ from web.replay import router as replay_router
 from web.routes import admin, mapdata, stats, visits
 from web.schemas import field_name
 from web.security import SecurityHeaders
-from web.service import DispatchService
+from web.service import DEFAULT_TIMEZONE, DispatchService
 from web.settings import Settings
 from web.stores import Stores, open_stores
 
@@ -164,7 +164,8 @@ def create_app(
                                   position_track_every_s=settings.position_track_every_s,
                                   position_broadcast_s=settings.position_broadcast_s,
                                   metrics=app.state.metrics,
-                                  snapshots=snapshots)
+                                  snapshots=snapshots,
+                                  timezone=DEFAULT_TIMEZONE if region is None else region.tzinfo)
         # The snapshot's closed history is decoded once the port is open (complete_history):
         # the board is served at once, history readers and commands wait for it.
         await asyncio.to_thread(service.load, prepare=False, defer_history=True)

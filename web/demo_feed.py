@@ -31,6 +31,7 @@ from dispatch.model import (
     Sex,
 )
 from maps.graph import RoadGraph
+from maps.traveltime import DEFAULT_TIMEZONE
 from simulations.demand import EARTH_M_PER_DEG, DemandAlarm, build_demand
 from simulations.scenario import Scenario, Service, scenario_from_dict
 from web.schemas import AlarmIn, LocationIn, PatientIn
@@ -43,7 +44,7 @@ JOINT_DELAY_S = (30.0, 240.0)
 JOINT_NEAR_M = (10.0, 150.0)
 JOINT_FAR_M = (450.0, 800.0)
 JOINT_FAR_SHARE = 0.35
-TIMEZONE = "Europe/Stockholm"
+TIMEZONE = DEFAULT_TIMEZONE
 #: The first alarm comes this soon after the start, so a newcomer sees one at once.
 LEAD_S = 3.0
 

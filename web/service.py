@@ -23,6 +23,7 @@ from dispatch.errors import UnknownAlarm
 from dispatch.events import AssignmentTimedOut, Envelope
 from dispatch.model import Location
 from dispatch.recommend import Proposal, RecommendConfig, UnitOption
+from dispatch.region import DEFAULT_TIMEZONE as REGION_TIMEZONE
 from dispatch.region import Region
 from dispatch.rota import RotaShift, ShiftPattern, due_not_signed_on, sign_on_shift
 from dispatch.snapshot import SnapshotError
@@ -52,7 +53,7 @@ __all__ = ["DEFAULT_TIMEZONE", "Backlog", "DispatchService", "Guard", "Subscript
 logger = logging.getLogger(__name__)
 
 #: The region's timezone when none is given (the rota's times are local to it).
-DEFAULT_TIMEZONE = ZoneInfo("Europe/Stockholm")
+DEFAULT_TIMEZONE = ZoneInfo(REGION_TIMEZONE)
 
 
 def _position_view(unit_id: str, location: Location, at: datetime | None) -> dict[str, Any]:
@@ -120,7 +121,8 @@ class DispatchService:
         self.metrics = self._writer.metrics
         self.metrics.watch_subscribers(self._fanout.subscribers_by_role)
         self._advisor = Advisor(self.state, graph, clock=self.clock,
-                                config=recommend_config or RecommendConfig())
+                                config=recommend_config or RecommendConfig(),
+                                timezone=getattr(timezone, "key", None) or str(timezone))
         self._broadcast_s = position_broadcast_s
         self._moved: dict[str, PositionReport] = {}
         self._moved_timer: asyncio.TimerHandle | None = None

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from maps.traveltime import DEFAULT_TIMEZONE
 from web.errors import BadMessage
 
 __all__ = ["register"]
@@ -40,7 +41,7 @@ def register(subparsers: Any) -> None:
     source.add_argument("--log", type=Path, help="an exported event log (JSON lines), e.g. "
                         "a simulation's (simulations/export.py)")
     stats.add_argument("--out", type=Path, required=True, help="folder to write into")
-    stats.add_argument("--timezone", default="Europe/Stockholm",
+    stats.add_argument("--timezone", default=DEFAULT_TIMEZONE,
                        help="the zone months and hours are counted in (default: %(default)s)")
     stats.add_argument("--no-suppress", action="store_true",
                        help="show counts under 5 (manager only: needs a manager token in "

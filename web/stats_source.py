@@ -17,14 +17,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from dispatch.events import Envelope
+from dispatch.region import DEFAULT_TIMEZONE
 from dispatch.stats import MonthStats, monthly_counts
 from dispatch.stats_fold import StatsFold
 from dispatch.stats_report import MonthReport, month_report
 from web.errors import BadMessage
 
 __all__ = ["DEFAULT_TIMEZONE", "LiveStats", "fold_source", "report_of"]
-
-DEFAULT_TIMEZONE = "Europe/Stockholm"
 
 
 def _read_store(read: Callable[[int], Iterable[Envelope]], fold: StatsFold) -> StatsFold:

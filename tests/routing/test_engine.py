@@ -381,7 +381,7 @@ def test_the_snap_index_is_built_on_first_use_or_when_warmed_and_shared() -> Non
     and only then does the engine count as ready."""
     graph = load_bundled()
     tt = TravelTimes(graph, at=datetime(2026, 1, 15, 12, tzinfo=UTC), fallback=True)
-    rush = tt.situation(at=datetime(2026, 1, 15, 8, tzinfo=UTC))
+    rush = tt.situation(at=datetime(2026, 1, 15, 7, tzinfo=UTC))  # 08:00 in Sweden
     assert not tt.snap_ready and not rush.snap_ready and not tt.ready
     assert tt.max_snap_m > 0  # known without the index
     rush.warm()

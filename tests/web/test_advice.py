@@ -11,7 +11,7 @@ import json
 import math
 import random
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -35,7 +35,8 @@ def test_service_answers_while_every_situation_is_prepared_in_the_background(
     db: Path, tokens: dict[str, str],
 ) -> None:
     graph = rural_graph(20_000, seed=3)
-    clock = ManualClock()  # Thursday 14:00 UTC: off-peak; rush hour starts at 15
+    # Thursday 13:00 UTC, 14:00 in Sweden: off-peak; Sweden's rush hour starts at 15
+    clock = ManualClock(datetime(2026, 1, 15, 13, 0, tzinfo=UTC))
     port = free_port()
     home = graph.places[0]
     region = db.with_name("synthetic.toml")  # the bundled region's bases are off this map
@@ -100,7 +101,7 @@ def test_service_answers_while_every_situation_is_prepared_in_the_background(
         for peak in (False, True):
             assert durations[peak][0] == pytest.approx(durations[peak][1], abs=0.2)
             assert etas[peak][0] == pytest.approx(etas[peak][1], rel=1e-6)
-        assert durations[True][0] >= durations[False][0]  # rush hour is not faster
+        assert durations[True][0] > durations[False][0]  # two situations: rush hour slower
     finally:
         server.stop()
 
@@ -228,3 +229,21 @@ def test_a_slow_recommendation_does_not_stall_another_clients_ping(
         pinger.close()
     finally:
         server.stop()
+
+
+def test_the_advisor_reads_rush_hour_on_the_clock_it_is_given() -> None:
+    """06:30 UTC on a Thursday is 07:30 in Sweden (the morning rush hour) and off-peak on a UTC
+    clock: the advisor's engine reads rush hours in the timezone it is given, Sweden's by
+    default."""
+    graph = load_bundled()
+    clock = ManualClock(datetime(2026, 1, 15, 6, 30, tzinfo=UTC))
+    lulea = next(p for p in graph.places if p.name == "Luleå")
+    pitea = next(p for p in graph.places if p.name == "Piteå")
+
+    def drive_s(**zone: str) -> float:
+        advisor = Advisor(DispatchState(), graph, clock=clock, config=RecommendConfig(), **zone)
+        return advisor.travel().eta((lulea.lat, lulea.lon), (pitea.lat, pitea.lon)).duration_s
+
+    sweden, utc = drive_s(), drive_s(timezone="UTC")
+    assert drive_s(timezone="Europe/Stockholm") == sweden
+    assert sweden > utc * 1.01

@@ -261,3 +261,31 @@ def test_a_unit_retired_by_the_region_file_loses_its_crew_tokens(tmp_path: Path)
             assert crew.get("/api/route?unit_id=MAE-SUNDERBY&callout_id=C1").status_code == 404
     finally:
         srv.stop()
+
+
+def test_rush_hour_is_read_on_the_region_files_clock(tmp_path: Path) -> None:
+    """Thursday 06:30 UTC is 07:30 in Sweden, inside Luleå's morning rush hour, and outside
+    it on a UTC clock. The service's routes follow the region file's ``timezone`` (before,
+    the live service always read the rush hours in Stockholm time, whatever the region said):
+    the same drive is slower under the default Swedish clock than under ``timezone = "UTC"``."""
+    early = T0.replace(hour=6, minute=30)
+    durations = {}
+    for name, zone in (("sweden", ""), ("utc", 'timezone = "UTC"\n')):
+        folder = tmp_path / name
+        folder.mkdir()
+        db = folder / "r.sqlite3"
+        srv = thread_server(db, make_tokens(db), clock=ManualClock(early),
+                            region=write(folder, zone + TWO_UNITS))
+        try:
+            with srv.http("police") as police, srv.http("dispatcher") as disp:
+                ack = police.post("/api/alarms", json={
+                    "reference": f"R-{name}", "priority": 2, "category": "psychosis",
+                    "location": {"lat": 65.584, "lon": 22.154}})  # Luleå
+                assert ack.status_code == 201, ack.text
+                route = disp.get("/api/route", params={
+                    "unit_id": "MAE-PITEA", "callout_id": ack.json()["callout_id"]})
+                assert route.status_code == 200, route.text
+                durations[name] = route.json()["duration_s"]
+        finally:
+            srv.stop()
+    assert durations["sweden"] > durations["utc"] * 1.01, durations
