@@ -365,7 +365,11 @@ def rest_of_day(problem: PlanProblem, states: Iterable[UnitState], *, now_s: int
             pinned[v.id] = (u.id, ready)
         rule = None if s.break_taken else u.break_rule
         if rule is not None and rule.latest_start_s < max(ready, s.free_at_s):
-            logger.warning("unit %s can no longer take its break; planning without it", u.id)
+            if rule.latest_start_s >= now_s:  # open now, but the unit is busy past its end
+                logger.warning("unit %s can no longer take its break; planning without it",
+                               u.id)
+            else:  # the window closed before this plan (taken, or missed before it was made)
+                logger.debug("unit %s: its break window has passed", u.id)
             rule = None
         if rule is not None and rule.earliest_start_s < ready:
             rule = replace(rule, earliest_start_s=ready)

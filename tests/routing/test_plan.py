@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -149,3 +150,34 @@ def test_bad_location_index_is_an_invalid_problem() -> None:
     problem = load("window_outside_shift")
     with pytest.raises(InvalidProblem, match="'ok'"):
         replace(problem, visits=(replace(problem.visits[0], location=9),))
+
+
+def test_a_break_window_that_closed_before_the_plan_is_dropped_without_a_warning(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A plan made after a unit's break window (a service started mid-afternoon, every plan
+    of the evening) drops the break quietly: it was taken or missed before. Only a break the
+    unit could still take at ``now`` but cannot because it is busy past the window's end is
+    warned of (the live demo's log had three such warnings for every evening plan)."""
+    problem = load("one_unit_with_break")
+    (unit,) = problem.units
+    rule = unit.break_rule
+    assert rule is not None
+    loc = unit.start_location
+
+    def rest(now_s: int, free_at_s: int) -> PlanUnit:
+        (left,) = rest_of_day(problem, [UnitState(unit.id, loc, free_at_s)],
+                              now_s=now_s).units
+        return left
+
+    caplog.set_level(logging.DEBUG, logger="routing.plan")
+    after = rule.latest_start_s + 60
+    assert rest(after, after).break_rule is None
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    caplog.clear()
+    before = rule.earliest_start_s
+    assert rest(before, rule.latest_start_s + 60).break_rule is None  # busy past its end
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
+        f"unit {unit.id} can no longer take its break; planning without it"]
+    caplog.clear()
+    assert rest(before, before).break_rule is not None
+    assert not caplog.records
