@@ -201,7 +201,9 @@ def day_input(state: DispatchState, rota: Iterable[ShiftPattern], tz: tzinfo, no
 
 def _plan_visit(visit: Visit, loc: int, midnight: datetime, now_s: int, unit_ids: set[str],
                 config: PlanningConfig) -> PlanVisit:
-    start = max(_secs(visit.earliest_start, midnight), 0)
+    # whole seconds inside the window: a start a fraction before its earliest would read as a
+    # plan of a visit moved since (simulations.behaviour), and the crew would never go
+    start = max(math.ceil((visit.earliest_start - midnight).total_seconds()), 0)
     end = min(_secs(visit.latest_start, midnight), 86_400 - 1)
     cost = visit.postpone_cost
     if cost is None and visit.latest_start >= midnight + timedelta(days=1):

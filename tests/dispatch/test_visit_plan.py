@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 
 from hypothesis import given, settings
@@ -153,6 +154,31 @@ def test_a_pinned_visit_goes_to_its_unit_at_its_time() -> None:
     assert (stop.visit_id, stop.start_s) == ("V000001", 12 * 3600)
 
 
+def test_a_window_opening_within_a_second_is_planned_inside_it_and_the_crew_goes() -> None:
+    """Windows are planned in whole seconds. One opening at 09:00:00.77 (the live demo's and
+    the simulator's bookings carry the clock's fractions) used to be planned at 09:00:00,
+    before it opened, so the crew read the plan as one of a visit moved since and never
+    went. It is planned from 09:00:01, and the crew drives there and starts it."""
+    from simulations.behaviour import visit_act
+
+    state, log = setup()
+    opens = DAY + timedelta(hours=9, microseconds=770_000)
+    assert run(state, log, replace(visit(0, 9, 2), earliest_start=opens,
+                                   latest_start=opens + timedelta(hours=2)), NOW)
+    day, plan = solve(state, NOW, None)
+    (problem_visit,) = day.problem.visits
+    assert problem_visit.window_start_s == 9 * 3600 + 1
+    assert run(state, log, record_plan(day, plan, cause="test"), NOW)
+    route = next(r for r in state.day_plans[day.day].routes if r.stops)
+    (stop,) = route.stops
+    assert stop.start >= opens
+    home = (BASE.lat, BASE.lon)
+    act = visit_act(state, route.unit_id, max(route.depart, NOW), home)
+    assert act is not None  # at the door already (TOWNS[0] is the base): wait, then start
+    start = visit_act(state, route.unit_id, stop.start, (TOWNS[0].lat, TOWNS[0].lon))
+    assert start is not None and start.commands == (StartVisit("V000001", route.unit_id),)
+
+
 def test_a_visit_whose_window_passed_is_listed_unplaced_not_lost() -> None:
     state, log = setup()
     assert run(state, log, visit(0, 8, 1), NOW)
@@ -271,7 +297,6 @@ def test_plan_day_re_plans_from_the_previous_plan_only_when_a_unit_is_taken_or_r
     taken or a visit running long re-plans from the day's previous plan; anything else, or no
     previous plan, plans the rest of the day afresh, warm-started from the recorded routes.
     Every plan it gives holds each open visit once."""
-    from dispatch.commands import RecordDayPlan
     from dispatch.visit_plan import plan_day, record_plan
 
     state, log = setup()
@@ -279,18 +304,18 @@ def test_plan_day_re_plans_from_the_previous_plan_only_when_a_unit_is_taken_or_r
         assert run(state, log, command, NOW)
     day = day_input(state, ROTA, UTC, NOW, km_travel)
     assert day is not None
-    limits = {"plan_limit_s": 0.05, "replan_limit_s": 0.05}
-    first, again = plan_day(day, "day start", previous=None, known=None, **limits)
+    first, again = plan_day(day, "day start", previous=None, known=None, plan_limit_s=0.05,
+                            replan_limit_s=0.05)
     assert not again
-    command: RecordDayPlan = record_plan(day, first, cause="day start")
-    assert run(state, log, command, NOW)
+    recorded = record_plan(day, first, cause="day start")
+    assert run(state, log, recorded, NOW)
     check_once(state, day)
     for cause, previous, replanned in (("unit taken", first, True),
                                        ("visit running long", first, True),
                                        ("visits changed", first, False),
                                        ("unit taken", None, False)):
         plan, was = plan_day(day, cause, previous=previous, known=state.day_plans[day.day],
-                             **limits)
+                             plan_limit_s=0.05, replan_limit_s=0.05)
         assert was is replanned, cause
         ids = [s.visit_id for r in plan.routes for s in r.stops] + [*plan.postponed,
                                                                     *plan.unplaced]
