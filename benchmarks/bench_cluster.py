@@ -34,7 +34,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import redis
@@ -297,7 +297,7 @@ class Bench:
             out[f"ms_{part}"] = (cpu1[part] - cpu0.get(part, 0.0)) * 1000 / max(kept, 1)
         return out
 
-    async def deliveries(self, seconds: float, subs: Subscribers) -> dict[str, float]:
+    async def deliveries(self, seconds: float, subs: Counted) -> dict[str, float]:
         senders = [await Probe.open(self.url("/ws/dispatch", self.dispatcher)) for _ in range(4)]
         async with httpx.AsyncClient(base_url=self.cluster.url, timeout=30) as http:
             cid = (await self.alarm(http))["callout_id"]
@@ -349,7 +349,7 @@ def run_config(name: str, options: dict[str, Any], args: argparse.Namespace,
         row["calls"] = getattr(bench, "calls_by_name", {})
         more = Subscribers(bench.url("/ws/dispatch", bench.dispatcher, batch=True), 100, 2)
         both = _Both(watchers, more)
-        row["d150"] = asyncio.run(bench.deliveries(args.seconds, both))  # type: ignore[arg-type]
+        row["d150"] = asyncio.run(bench.deliveries(args.seconds, both))
         row["pos"] = asyncio.run(bench.positions(args.seconds))
     finally:
         for subs in (watchers, more):
@@ -359,10 +359,25 @@ def run_config(name: str, options: dict[str, Any], args: argparse.Namespace,
     return row
 
 
+class Counted(Protocol):
+    """What :meth:`Bench.deliveries` reads of its subscribers: one group or several."""
+
+    @property
+    def total(self) -> int: ...
+
+    @property
+    def received(self) -> int: ...
+
+    @property
+    def last_at(self) -> float: ...
+
+    def wait_for(self, count: int, *, idle_s: float = 5.0) -> bool: ...
+
+
 class _Both:
     """Two groups of subscribers counted as one."""
 
-    def __init__(self, *groups: Subscribers) -> None:
+    def __init__(self, *groups: Counted) -> None:
         self.groups = groups
         self.total = sum(g.total for g in groups)
 

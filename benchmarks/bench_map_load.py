@@ -35,7 +35,7 @@ import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -122,7 +122,7 @@ def write_npy_dir(graph: RoadGraph, out: Path) -> None:
 
 
 def load_npy_dir(path: Path, mmap: bool) -> dict[str, Any]:
-    mode = "r" if mmap else None
+    mode: Literal["r"] | None = "r" if mmap else None
     arrays: dict[str, Any] = {n: np.load(path / f"{n}.npy", mmap_mode=mode) for n in ARRAYS}
     arrays["header"] = json.loads((path / "header.json").read_text())
     return arrays
@@ -269,9 +269,9 @@ def main(argv: list[str] | None = None) -> int:
         for r in (r for r in rows if r.dataset == name):
             med = statistics.median(r.times)
             p95 = float(np.percentile(r.times, 95))
-            peak = "-" if args.no_memory else f"{r.peak_bytes / 1e6:.1f}"
+            peak_mb = "-" if args.no_memory else f"{r.peak_bytes / 1e6:.1f}"
             print(f"{name:<16} {r.method:<14} {med:>9.4f} {p95:>8.4f} {med / ours:>7.2f} "
-                  f"{r.size_bytes / 1e6:>8.1f} {peak:>8}")
+                  f"{r.size_bytes / 1e6:>8.1f} {peak_mb:>8}")
         if name in TARGET_S:
             ok = "meets" if ours < TARGET_S[name] else "MISSES"
             verdicts.append(f"{name}: load_graph median {ours:.3f} s {ok} the "

@@ -287,7 +287,7 @@ class Bare:
         return out
 
     def subscriber_url(self) -> str:
-        return self.server.ws + "/ws/sub"
+        return f"{self.server.ws}/ws/sub"
 
     def workloads(self, rng: random.Random, alarm_senders: int) -> dict[str, tuple[int, Sender]]:
         def publish(kind: str) -> Callable[[Any, int, int], Awaitable[None]]:

@@ -72,6 +72,7 @@ def simpy_model(sc: Scenario, alarms: list[DemandAlarm], tables: dict[str, Any])
 
     def job(i: int, u: str, k: int, travel: float) -> Any:
         a = alarms[i]
+        assert a.on_scene_s is not None and a.at_facility_s is not None  # build_demand drew them
         yield env.timeout(extra + travel)
         response.append(env.now - tables["at"][i])
         yield env.timeout(a.on_scene_s)

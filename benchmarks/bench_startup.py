@@ -344,7 +344,7 @@ def main() -> None:
     if args.full_replay:
         cases.append((str(n), db, "full-replay", keys["log"], {name: None for name, _ in trees}))
 
-    rows = []
+    rows: list[tuple[str, str, str, str, Start, float | None]] = []
     fields = ("health_s", "ready_s", "alarm_s", "rec_s", "cpu_s", "peak_mb")
     for load in ("quiet", "loaded"):
         with Busy() if load == "loaded" else contextlib.nullcontext():

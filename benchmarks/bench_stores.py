@@ -151,8 +151,8 @@ def main() -> None:
         redis_log = RedisEventStore(url)
         rows += commands("redis", redis_log, redis_stores[1], args.ops, url)
         redis_log.close()
-        for store in redis_stores:
-            store.close()
+        for redis_store in redis_stores:
+            redis_store.close()
     finally:
         if proc is not None:
             proc.terminate()

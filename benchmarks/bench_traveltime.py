@@ -114,8 +114,10 @@ def bench_ours(graph: RoadGraph, pts: list[SnappedPoint], moved: list[SnappedPoi
     for _ in range(2):
         tt.etas_to(pts[0], pts[100:150])
     for k in (20, 50):
-        summary(out, f"eta{k}", timed(lambda i, k=k: tt.etas_to(pts[i % 100], pts[100:100 + k]),
-                                      reps))
+        def eta(i: int, k: int = k) -> object:
+            return tt.etas_to(pts[i % 100], pts[100:100 + k])
+
+        summary(out, f"eta{k}", timed(eta, reps))
     # every unit at a position never seen before
     summary(out, "moved50", timed(lambda i: tt.etas_to(pts[i % 100], moved[50 * i:50 * i + 50]),
                                   len(moved) // 50))
@@ -143,9 +145,10 @@ def bench_routingkit(graph: RoadGraph, pts: list[SnappedPoint], moved: list[Snap
     out["mem_mb"] = rss_mb() - rss0
     lat, lon = graph.node_lat, graph.node_lon
     for k in (20, 50):
-        summary(out, f"eta{k}", timed(
-            lambda i, k=k: metric.distances_many_to_many(nodes[100:100 + k],
-                                                         nodes[i % 100:i % 100 + 1]), reps))
+        def eta_rk(i: int, k: int = k) -> object:
+            return metric.distances_many_to_many(nodes[100:100 + k], nodes[i % 100:i % 100 + 1])
+
+        summary(out, f"eta{k}", timed(eta_rk, reps))
     summary(out, "moved50", timed(
         lambda i: metric.distances_many_to_many(moved_nodes[50 * i:50 * i + 50],
                                                 nodes[i % 100:i % 100 + 1]),

@@ -154,7 +154,7 @@ def fleet(data: Path, file: str) -> list[tuple[str, int]]:
 
 def unit_ids(bases: list[tuple[str, int]]) -> list[tuple[str, str]]:
     """(unit id, base node) as ``count = N`` names them: ``B3417`` or ``B3417-1`` ..."""
-    out = []
+    out: list[tuple[str, str]] = []
     for node, n in bases:
         names = [f"B{node}"] if n == 1 else [f"B{node}-{k}" for k in range(1, n + 1)]
         out.extend((name, node) for name in names)
@@ -196,8 +196,9 @@ def reference(study: Study, bases: list[tuple[str, int]], calls: Sequence[Call],
     tree = cKDTree(study.xy)
     m = study.minutes
     hospitals = sorted(index[h] for h in study.hospitals)
-    units = [{"id": uid, "base": index[node], "state": "idle", "leg": None, "token": 0}
-             for uid, node in unit_ids(bases)]
+    units: list[dict[str, Any]] = [
+        {"id": uid, "base": index[node], "state": "idle", "leg": None, "token": 0}
+        for uid, node in unit_ids(bases)]
     queue: list[int] = []
     out: dict[int, tuple[str, float]] = {}
     busy: list[tuple[float, float]] = []

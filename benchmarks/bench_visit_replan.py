@@ -39,6 +39,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import uvicorn
 from websockets.sync.client import connect
+from websockets.typing import Subprotocol
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -101,7 +102,8 @@ class Service:
 
     def socket(self) -> Any:
         ws = connect(self.base.replace("http", "ws") + "/ws/dispatch",
-                     subprotocols=["mae.v1", f"mae.bearer.{self.tokens['dispatcher']}"])
+                     subprotocols=[Subprotocol("mae.v1"),
+                                   Subprotocol(f"mae.bearer.{self.tokens['dispatcher']}")])
         while json.loads(ws.recv(timeout=30)).get("type") != "ready":
             pass
         return ws

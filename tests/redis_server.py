@@ -19,7 +19,7 @@ import redis
 
 from web.cluster import redis_answers
 
-__all__ = ["RedisServer", "acl_user", "drop_acl_user", "free_port"]
+__all__ = ["RedisServer", "acl_user", "as_bytes", "drop_acl_user", "free_port", "stream_entries"]
 
 
 def free_port() -> int:
@@ -86,3 +86,22 @@ def acl_user(client: redis.Redis, name: str, *rules: str) -> None:
 
 def drop_acl_user(client: redis.Redis, name: str) -> None:
     client.execute_command("ACL", "DELUSER", name)  # type: ignore[no-untyped-call]
+
+
+def as_bytes(reply: bytes | str | None) -> bytes:
+    """A reply of a client without ``decode_responses``: bytes (redis-py types every reply
+    ``bytes | str``, and some optional, whatever the client)."""
+    assert isinstance(reply, bytes), reply
+    return reply
+
+
+def stream_entries(client: redis.Redis, key: str) -> list[tuple[bytes, dict[bytes, bytes]]]:
+    """``XRANGE key``: every entry's id and fields, in bytes as a client without
+    ``decode_responses`` reads them (redis-py types the reply, ids and fields optional)."""
+    reply = client.xrange(key)
+    assert reply is not None
+    entries = []
+    for entry_id, fields in reply:
+        assert fields is not None
+        entries.append((as_bytes(entry_id), {as_bytes(k): as_bytes(v) for k, v in fields.items()}))
+    return entries

@@ -39,14 +39,17 @@ from dispatch.errors import (
 )
 from dispatch.events import AlarmReceived, AssignmentTimedOut
 from dispatch.model import (
+    AgeBand,
     Agency,
     Alarm,
     Category,
+    Children,
     Location,
     Outcome,
     OutcomeKind,
     Patient,
     Priority,
+    Sex,
 )
 from dispatch.status import CalloutStatus, UnitStatus
 from maps.graph import haversine_m
@@ -62,7 +65,7 @@ def alarm(agency: Agency = Agency.POLICE, ref: str = "P-1", where: Location = BO
           priority: Priority = Priority.URGENT, link_to: str | None = None) -> Alarm:
     return Alarm(agency=agency, reference=ref, received_at=T0 + timedelta(minutes=minutes),
                  location=where, priority=priority, category=category,
-                 patient=Patient("25-44", "female", "yes"), link_to=link_to)
+                 patient=Patient(AgeBand.LEGACY_ADULT, Sex.FEMALE, Children.YES), link_to=link_to)
 
 
 def on_shift(core: Core, unit_id: str = "U1", hours: int = 8) -> None:
@@ -370,7 +373,7 @@ def test_unknown_ids_and_bad_values_name_the_problem(core: Core) -> None:
     with pytest.raises(UnknownUnit, match="U7"):
         core.do(EndShift("U7"))
     with pytest.raises(InvalidCommand, match="patient.sex"):
-        Patient("25-44", "robot", "yes")
+        Patient(AgeBand.LEGACY_ADULT, "robot", Children.YES)  # type: ignore[arg-type]
     with pytest.raises(InvalidCommand, match="priority"):
         alarm(priority=7)  # type: ignore[arg-type]
     with pytest.raises(InvalidCommand, match="location.lat"):

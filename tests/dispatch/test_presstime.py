@@ -94,7 +94,8 @@ def test_the_monthly_statistics_count_the_response_from_the_press(core: Core) ->
     fold = StatsFold()
     fold.feed(core.log)
     facts = {f.callout_id: f for f in fold.facts()}
-    assert facts[cid].arrival is not None and facts[cid].arrival.at == T0 + 20 * MIN
+    arrival = facts[cid].arrival
+    assert arrival is not None and arrival.at == T0 + 20 * MIN
     assert facts[cid].response_s == 20 * 60 == core.state.callout(cid).response_s
 
 

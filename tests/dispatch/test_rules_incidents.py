@@ -78,7 +78,9 @@ def build(items: list[tuple[tuple[float, float], int, int, Category, bool]]) -> 
 @settings(max_examples=300, deadline=None)
 @given(alarms, point, st.integers(0, 60), st.sampled_from(list(Category)),
        st.sampled_from([150.0, 300.0, 800.0]))
-def test_merge_target_is_the_rule_it_replaced(items, where, minutes, category, radius):
+def test_merge_target_is_the_rule_it_replaced(
+        items: list[tuple[tuple[float, float], int, int, Category, bool]],
+        where: tuple[float, float], minutes: int, category: Category, radius: float) -> None:
     """Same callout as the sorted scan for any open callouts, place, time and radius: the
     nearest within radius and window, on equal distance the most urgent, then the oldest."""
     state = build(items)
@@ -93,7 +95,7 @@ def test_merge_target_is_the_rule_it_replaced(items, where, minutes, category, r
     assert _merge_target(state, new, config)[0] == reference_merge_target(state, new, config)
 
 
-def test_equal_distance_goes_to_the_most_urgent_then_the_oldest():
+def test_equal_distance_goes_to_the_most_urgent_then_the_oldest() -> None:
     lat, lon, d = 65.5, 22.0, 1 / 512  # exact in binary: both sides are equally far
     state = build([((lat, lon + d), 0, 3, Category.PSYCHOSIS, False),
                    ((lat, lon - d), 1, 1, Category.PSYCHOSIS, False),
@@ -104,7 +106,7 @@ def test_equal_distance_goes_to_the_most_urgent_then_the_oldest():
     assert reason.startswith("within 90 m")
 
 
-def test_no_merge_beyond_radius_window_or_across_follow_up():
+def test_no_merge_beyond_radius_window_or_across_follow_up() -> None:
     state = build([((LAT, LON), 0, 1, Category.PSYCHOSIS, False)])
     config = DispatchConfig()
     far = alarm("F", LAT + 0.004, LON, minutes=1, priority=1, category=Category.PSYCHOSIS)
@@ -115,7 +117,7 @@ def test_no_merge_beyond_radius_window_or_across_follow_up():
         == [False, False, False, True]
 
 
-def test_a_zero_merge_window_turns_automatic_merging_off():
+def test_a_zero_merge_window_turns_automatic_merging_off() -> None:
     """Issue 16: a study that never merges alarms (same place, same minute) can say so."""
     state = build([((LAT, LON), 0, 1, Category.PSYCHOSIS, False)])
     same = alarm("S", LAT, LON, minutes=0, priority=1, category=Category.PSYCHOSIS)
@@ -123,7 +125,7 @@ def test_a_zero_merge_window_turns_automatic_merging_off():
     assert _merge_target(state, same, DispatchConfig(merge_window_s=0))[0] is None
 
 
-def test_a_negative_merge_window_is_refused():
+def test_a_negative_merge_window_is_refused() -> None:
     import pytest
 
     from dispatch.errors import InvalidCommand

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -351,7 +352,8 @@ def test_a_noted_position_moves_the_unit_and_an_older_one_never_replaces_it() ->
 
 
 @pytest.mark.parametrize("kind", [Unit, Callout])
-def test_the_folds_record_update_gives_what_dataclasses_replace_gives(kind: type) -> None:
+def test_the_folds_record_update_gives_what_dataclasses_replace_gives(
+        kind: type[Unit] | type[Callout]) -> None:
     """The fold's fast copy of a unit or callout with some fields changed (it fills the slots
     directly) is exactly ``dataclasses.replace``, field by field; a name that is not a field
     is refused as ``replace`` refuses it."""
@@ -360,10 +362,11 @@ def test_the_folds_record_update_gives_what_dataclasses_replace_gives(kind: type
         run(state, log, command, T0)
     record = state.units[UNITS[0]] if kind is Unit else next(iter(state.callouts.values()))
     update = _updater(kind)
-    values = {"status": UnitStatus.RETURNING if kind is Unit else CalloutStatus.CLOSED,
-              "position": Location(66.0, 20.0), "location": Location(66.0, 20.0),
-              "crew": (CrewMember("Anna"),), "alarm_ids": ("a/1", "b/2"), "retired": True,
-              "priority": Priority.URGENT, "seats": 4, "eta_s": 12.5, "ack_overdue": True}
+    values: dict[str, Any] = {  # by field name: each field's own type
+        "status": UnitStatus.RETURNING if kind is Unit else CalloutStatus.CLOSED,
+        "position": Location(66.0, 20.0), "location": Location(66.0, 20.0),
+        "crew": (CrewMember("Anna"),), "alarm_ids": ("a/1", "b/2"), "retired": True,
+        "priority": Priority.URGENT, "seats": 4, "eta_s": 12.5, "ack_overdue": True}
     for f in dataclasses.fields(kind):
         new = values.get(f.name, T0 + timedelta(hours=1) if "_at" in f.name or "since" in
                          f.name or "deadline" in f.name else f"changed-{f.name}")

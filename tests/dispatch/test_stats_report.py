@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from tests.dispatch._stats_month import (
     PLACES,
     TZ,
     UNITS,
+    Spec,
     all_specs,
     event_log,
     visit_specs,
@@ -138,9 +140,11 @@ def test_response_time_median_and_p90_by_municipality_and_base(report: MonthRepo
 
 
 def test_patients_children_and_care_answers(report: MonthReport) -> None:
-    for key, of in (("by_sex", lambda s: s.patient.sex.value),
-                    ("by_age_band", lambda s: s.patient.age_band.value),
-                    ("children_in_household", lambda s: s.patient.children.value)):
+    columns: tuple[tuple[str, Callable[[Spec], str]], ...] = (
+        ("by_sex", lambda s: s.patient.sex.value),
+        ("by_age_band", lambda s: s.patient.age_band.value),
+        ("children_in_household", lambda s: s.patient.children.value))
+    for key, of in columns:
         got = report.table(key).column("callouts")
         for value, n in Counter(of(s) for s in NOV).items():
             assert got[value] == n, (key, value)

@@ -31,11 +31,11 @@ def read_osm_all(
     ways: list[dict[str, Any]] = []
     node_tags: dict[int, dict[str, str]] = {}
     for obj in osmium.FileProcessor(str(path)):
-        if obj.is_node():
+        if isinstance(obj, osmium.osm.Node):  # what is_node() checks, in a form mypy narrows
             nodes[obj.id] = (obj.location.lat, obj.location.lon)
             if len(obj.tags):
                 node_tags[obj.id] = dict(obj.tags)
-        elif obj.is_way():
+        elif isinstance(obj, osmium.osm.Way):
             ways.append({"id": obj.id, "nodes": [n.ref for n in obj.nodes],
                          "tags": dict(obj.tags)})
     return nodes, ways, node_tags

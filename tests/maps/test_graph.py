@@ -152,14 +152,17 @@ def test_graph_rejects_place_on_missing_node() -> None:
 
 def test_constructor_rejects_inconsistent_arrays() -> None:
     g = square()
+    # the fields that are not arrays are named (as their defaults), so mypy does not take an
+    # unpacked array as possibly meant for one of them
     with pytest.raises(MapFormatError, match="edge_length_m"):
         RoadGraph(**{**_arrays(g), "edge_length_m": g.edge_length_m[:-1]},
-                  strings=())
+                  strings=(), places=(), facilities=(), meta={})
     with pytest.raises(MapFormatError, match="edge_offsets must run"):
-        RoadGraph(**{**_arrays(g), "edge_offsets": g.edge_offsets + 1}, strings=())
+        RoadGraph(**{**_arrays(g), "edge_offsets": g.edge_offsets + 1},
+                  strings=(), places=(), facilities=(), meta={})
     with pytest.raises(MapFormatError, match="geom_offsets must run"):
         RoadGraph(**{**_arrays(g), "geom_lat": g.geom_lat[:-1], "geom_lon": g.geom_lon[:-1]},
-                  strings=())
+                  strings=(), places=(), facilities=(), meta={})
 
 
 def _arrays(g: RoadGraph) -> dict[str, npt.NDArray[Any]]:
@@ -331,7 +334,8 @@ def test_load_garbage_raises_format_error(tmp_path: Path, content: bytes) -> Non
 def _write_npz(path: Path, header: object, **arrays: npt.NDArray[Any]) -> None:
     raw = json.dumps(header).encode()
     with path.open("wb") as fh:  # a file object, so NumPy does not append ".npz"
-        np.savez(fh, header=np.frombuffer(raw, dtype=np.uint8), **arrays)
+        # allow_pickle named (its default), else mypy reads an array as possibly meant for it
+        np.savez(fh, allow_pickle=True, header=np.frombuffer(raw, dtype=np.uint8), **arrays)
 
 
 def _header(**changes: object) -> dict[str, object]:
@@ -422,14 +426,15 @@ def test_place_validation() -> None:
     p = Place(name="Arjeplog", lat=66.05, lon=17.89, node=0, alt_names=("Árjepluovve",))
     assert p.names == ("Arjeplog", "Árjepluovve")
     assert p.population == 0 and p.kind == "locality"
-    for bad, message in [
+    cases: list[tuple[dict[str, object], str]] = [
         (dict(name="  "), "must not be empty"),
         (dict(lat=90.5), "latitude"),
         (dict(lat=math.nan), "latitude"),
         (dict(lon=-181.0), "longitude"),
         (dict(lon=math.inf), "longitude"),
         (dict(population=-1), "population"),
-    ]:
+    ]
+    for bad, message in cases:
         args: dict[str, object] = dict(name="Arjeplog", lat=66.05, lon=17.89, node=0)
         args.update(bad)
         with pytest.raises(MapFormatError, match=message):

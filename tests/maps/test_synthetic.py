@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cache
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -19,7 +20,7 @@ def graph(n: int = 12_000, seed: int = 0) -> RoadGraph:
     return rural_graph(n, seed=seed)
 
 
-def undirected_degree(g: RoadGraph) -> np.ndarray:  # type: ignore[type-arg]
+def undirected_degree(g: RoadGraph) -> npt.NDArray[np.intp]:
     """Distinct neighbours of every node (both directions count once)."""
     src = g.edge_source.astype(np.int64)
     dst = g.edge_target.astype(np.int64)

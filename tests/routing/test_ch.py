@@ -67,8 +67,9 @@ def test_lengths_follow_the_fastest_path() -> None:
             assert math.isclose(float(mat_l[i, j]), metres, rel_tol=1e-6)
 
 
-def _seed_runs(draw: st.DrawFn, n: int, pool: list[int]) -> SeedSet:
+def _seed_runs(data: st.DataObject, n: int, pool: list[int]) -> SeedSet:
     """Points with one or two seeds drawn from a few nodes and head starts, so they repeat."""
+    draw = data.draw
     runs = []
     for _ in range(draw(st.integers(1, 6))):
         m = draw(st.integers(1, 2))
@@ -96,7 +97,7 @@ def test_many_to_one_with_units_that_stay_or_move_matches_reference(
             mp.setattr(ch_module, "CACHE_LABELS", 3)
         paths = ContractionHierarchy(graph, times).paths()
     for _ in range(4):
-        sources = _seed_runs(data.draw, n, pool)
+        sources = _seed_runs(data, n, pool)
         target = data.draw(st.integers(0, n - 1))
         got_t, _ = paths.many_to_one(sources, _seeds([target]))
         plain_t, _ = paths.many_to_one_uncached(sources, _seeds([target]))

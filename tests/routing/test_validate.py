@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from typing import TypedDict, Unpack
 
 import pytest
 
@@ -65,7 +66,15 @@ PLAN = Plan(routes=(U1, U2), postponed=("d",), unplaced=(), travel_s=4500, postp
             cost=5000)
 
 
-def with_stop(route: Route, k: int, **changes: int | str) -> Route:
+class StopTimes(TypedDict, total=False):
+    """The times of a :class:`Stop` a test may change."""
+
+    arrival_s: int
+    start_s: int
+    end_s: int
+
+
+def with_stop(route: Route, k: int, **changes: Unpack[StopTimes]) -> Route:
     stops = list(route.stops)
     stops[k] = replace(stops[k], **changes)
     return replace(route, stops=tuple(stops))

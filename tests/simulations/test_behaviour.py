@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 import pytest
@@ -214,8 +214,10 @@ def test_a_crew_drives_to_starts_finishes_and_breaks_off_its_planned_visits() ->
     from tests.dispatch.test_state import run
     from tests.dispatch.test_visit_plan import BASE, DAY, TOWNS, setup, visit
 
+    def h(hours: float) -> datetime:
+        return DAY + timedelta(hours=hours)
+
     state, log = setup()  # U1 and U2 on shift 07-19 at BASE
-    h = lambda hours: DAY + timedelta(hours=hours)  # noqa: E731
     assert run(state, log, visit(1, 9, 2), h(8))  # V000001 at TOWNS[1], 09-11, 45 min
     assert run(state, log, visit(2, 9, 4), h(8))  # V000002 at TOWNS[2], 09-13
     stops = (PlannedStop("V000001", h(9.5), h(9.5), h(10.25)),
@@ -264,8 +266,10 @@ def test_visit_next_says_when_a_crew_must_be_asked_again() -> None:
     from tests.dispatch.test_state import run
     from tests.dispatch.test_visit_plan import BASE, DAY, TOWNS, setup, visit
 
+    def h(hours: float) -> datetime:
+        return DAY + timedelta(hours=hours)
+
     state, log = setup()
-    h = lambda hours: DAY + timedelta(hours=hours)  # noqa: E731
     assert run(state, log, visit(1, 9, 2), h(8))
     stop = PlannedStop("V000001", h(9.5), h(9.75), h(10.5))
     route = PlannedRoute("U1", h(9), (stop,), h(11), 3600)
@@ -291,8 +295,10 @@ def test_a_visit_follows_the_newest_plan_that_names_it_and_its_window_as_it_is()
     from tests.dispatch.test_state import run
     from tests.dispatch.test_visit_plan import BASE, DAY, setup, visit
 
+    def h(hours: float) -> datetime:
+        return DAY + timedelta(hours=hours)
+
     state, log = setup()
-    h = lambda hours: DAY + timedelta(hours=hours)  # noqa: E731
     assert run(state, log, visit(1, 9, 48), h(8))  # V000001: a window of two days
     assert run(state, log, visit(2, 9, 48), h(8))  # V000002 likewise
     old = (PlannedStop("V000001", h(9.5), h(9.5), h(10.25)),
@@ -324,8 +330,10 @@ def test_a_crew_whose_shift_ends_during_a_visit_still_finishes_it() -> None:
     from tests.dispatch.test_state import run
     from tests.dispatch.test_visit_plan import DAY, TOWNS, setup, visit
 
+    def h(hours: float) -> datetime:
+        return DAY + timedelta(hours=hours)
+
     state, log = setup()  # shifts end at 19:00
-    h = lambda hours: DAY + timedelta(hours=hours)  # noqa: E731
     assert run(state, log, visit(1, 18, 1), h(8))
     stop = PlannedStop("V000001", h(18.5), h(18.5), h(19.25))
     assert run(state, log, RecordDayPlan(day="2026-01-15", routes=(

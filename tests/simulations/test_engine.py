@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import pytest
 from scipy.sparse.csgraph import dijkstra
 
-from dispatch.events import UnitPositionReported, UnitStatusChanged
+from dispatch.events import Envelope, UnitPositionReported, UnitStatusChanged
 from dispatch.model import Agency, Category, OutcomeKind, Priority
 from dispatch.state import DispatchState
 from dispatch.status import CalloutStatus, UnitStatus
-from simulations.behaviour import Phase
+from maps.graph import RoadGraph
+from simulations.behaviour import Act, Phase
 from simulations.demand import DemandAlarm, build_demand
-from simulations.engine import shift_intervals, simulate
+from simulations.engine import RunResult, shift_intervals, simulate
 from simulations.scenario import scenario_from_dict
-from simulations.travel import SimRoads
+from simulations.spec import Roads
+from simulations.travel import Point, SimRoads
 from tests.simulations._tiny import NODES, T0, tiny_graph, tiny_scenario
 
 ACK_TURNOUT_S = 30 + 5 * 60
@@ -31,17 +37,19 @@ def alarm(ref: str, where: str, minutes: float, *, outcome: OutcomeKind = Outcom
 
 
 @pytest.fixture(scope="module")
-def graph():  # type: ignore[no-untyped-def]
+def graph() -> RoadGraph:
     return tiny_graph()
 
 
 @pytest.fixture(scope="module")
-def hand_times(graph):  # type: ignore[no-untyped-def]
+def hand_times(graph: RoadGraph) -> npt.NDArray[np.float64]:
     """Node-to-node driving times by a plain SciPy Dijkstra on the base edge times."""
-    return dijkstra(graph.adjacency(), directed=True)
+    times: npt.NDArray[np.float64] = dijkstra(graph.adjacency(), directed=True)
+    return times
 
 
-def test_response_time_is_ack_turnout_and_driving_time(graph, hand_times) -> None:  # type: ignore[no-untyped-def]
+def test_response_time_is_ack_turnout_and_driving_time(
+        graph: RoadGraph, hand_times: npt.NDArray[np.float64]) -> None:
     sc = scenario_from_dict(tiny_scenario(), graph=graph)
     res = simulate(sc, graph=graph, demand=[alarm("A1", "Beta", 600)])
     (rec,) = res.records
@@ -52,7 +60,8 @@ def test_response_time_is_ack_turnout_and_driving_time(graph, hand_times) -> Non
     assert rec.done_s == pytest.approx(600 * 60 + ACK_TURNOUT_S + 1800 + 3600)
 
 
-def test_second_alarm_waits_until_the_first_job_ends(graph, hand_times) -> None:  # type: ignore[no-untyped-def]
+def test_second_alarm_waits_until_the_first_job_ends(
+        graph: RoadGraph, hand_times: npt.NDArray[np.float64]) -> None:
     sc = scenario_from_dict(tiny_scenario(), graph=graph)
     first, second = alarm("A1", "Gamma", 600), alarm("A2", "Beta", 610)
     res = simulate(sc, graph=graph, demand=[first, second])
@@ -63,11 +72,11 @@ def test_second_alarm_waits_until_the_first_job_ends(graph, hand_times) -> None:
     assert r1.done_s == pytest.approx(first_done)
     # The unit is sent on from Gamma the moment the first job ends.
     assert r2.assigned_s == pytest.approx(first_done)
-    assert r2.wait_s == pytest.approx(first_done - 610 * 60)
+    assert r2.wait_s is not None and r2.wait_s == pytest.approx(first_done - 610 * 60)
     assert r2.response_s == pytest.approx(r2.wait_s + ACK_TURNOUT_S + hand_times[2, 1], abs=1e-3)
 
 
-def test_no_unit_within_the_limit_goes_to_the_alarming_agency(graph) -> None:  # type: ignore[no-untyped-def]
+def test_no_unit_within_the_limit_goes_to_the_alarming_agency(graph: RoadGraph) -> None:
     sc = scenario_from_dict(tiny_scenario(policy={"max_response_min": 60}), graph=graph)
     res = simulate(sc, graph=graph, demand=[alarm("P1", "Delta", 600, agency=Agency.POLICE),
                                             alarm("A1", "Beta", 900)])
@@ -82,7 +91,8 @@ def test_no_unit_within_the_limit_goes_to_the_alarming_agency(graph) -> None:  #
     assert k.scalars["alone_police"] == 1
 
 
-def test_alarm_out_of_hours_is_handled_alone_unless_a_shift_starts_in_time(graph) -> None:  # type: ignore[no-untyped-def]
+def test_alarm_out_of_hours_is_handled_alone_unless_a_shift_starts_in_time(
+        graph: RoadGraph) -> None:
     data = tiny_scenario(policy={"max_response_min": 90})
     data["units"][0]["shifts"] = [{"start": "14:00", "end": "02:00", "days": "all"}]
     sc = scenario_from_dict(data, graph=graph)
@@ -95,7 +105,8 @@ def test_alarm_out_of_hours_is_handled_alone_unless_a_shift_starts_in_time(graph
     assert r_early.assigned_s == pytest.approx(14 * 3600)
 
 
-def test_a_call_that_waited_in_vain_for_a_shift_is_counted_off_duty_not_busy(graph) -> None:  # type: ignore[no-untyped-def]
+def test_a_call_that_waited_in_vain_for_a_shift_is_counted_off_duty_not_busy(
+        graph: RoadGraph) -> None:
     """13:00 at Gamma, nobody on duty: it waits for the 14:00 shift, whose car is 50 min
     away with 30 min of the limit left; it goes to the ambulance because no unit was on duty
     (an audit found such calls counted as 'all units busy')."""
@@ -107,14 +118,15 @@ def test_a_call_that_waited_in_vain_for_a_shift_is_counted_off_duty_not_busy(gra
     assert rec.queued and (rec.handled_by, rec.fallback_reason) == ("ambulance", "off_duty")
 
 
-def test_all_busy_past_the_limit_is_counted_as_busy(graph) -> None:  # type: ignore[no-untyped-def]
+def test_all_busy_past_the_limit_is_counted_as_busy(graph: RoadGraph) -> None:
     sc = scenario_from_dict(tiny_scenario(policy={"max_response_min": 60}), graph=graph)
     res = simulate(sc, graph=graph, demand=[alarm("A1", "Beta", 600), alarm("A2", "Alpha", 601)])
     assert [r.handled_by for r in res.records] == ["mae", "ambulance"]
     assert res.records[1].fallback_reason == "busy"
 
 
-def test_mae_transport_goes_through_the_facility_and_home(graph, hand_times) -> None:  # type: ignore[no-untyped-def]
+def test_mae_transport_goes_through_the_facility_and_home(
+        graph: RoadGraph, hand_times: npt.NDArray[np.float64]) -> None:
     sc = scenario_from_dict(tiny_scenario(), graph=graph)
     res = simulate(sc, graph=graph, keep_log=True,
                    demand=[alarm("T1", "Beta", 600, outcome=OutcomeKind.TRANSPORTED_MAE)])
@@ -131,7 +143,7 @@ def test_mae_transport_goes_through_the_facility_and_home(graph, hand_times) -> 
     assert outcome is not None and outcome.kind is OutcomeKind.TRANSPORTED_MAE
 
 
-def test_ambulance_transport_lets_the_unit_drive_home(graph) -> None:  # type: ignore[no-untyped-def]
+def test_ambulance_transport_lets_the_unit_drive_home(graph: RoadGraph) -> None:
     sc = scenario_from_dict(tiny_scenario(), graph=graph)
     res = simulate(sc, graph=graph, keep_log=True, demand=[
         alarm("T1", "Beta", 600, outcome=OutcomeKind.TRANSPORTED_AMBULANCE)])
@@ -144,7 +156,7 @@ def test_ambulance_transport_lets_the_unit_drive_home(graph) -> None:  # type: i
     assert res.busy == (("U1", 600 * 60.0, rec.done_s),)
 
 
-def test_returning_unit_is_redirected_from_where_it_is(graph) -> None:  # type: ignore[no-untyped-def]
+def test_returning_unit_is_redirected_from_where_it_is(graph: RoadGraph) -> None:
     sc = scenario_from_dict(tiny_scenario(), graph=graph)
     # Job at Gamma ends at 10:00 + 330 + 3000 + 3600 s; 600 s into the 3000 s drive home (a
     # fifth) a new alarm comes from Gamma. The position is interpolated by distance along the
@@ -158,7 +170,7 @@ def test_returning_unit_is_redirected_from_where_it_is(graph) -> None:  # type: 
     assert r2.unit_id == "U1"
 
 
-def test_positions_reach_the_state_and_stay_out_of_the_log(graph) -> None:  # type: ignore[no-untyped-def]
+def test_positions_reach_the_state_and_stay_out_of_the_log(graph: RoadGraph) -> None:
     """As in the live service (positions table on), a crew's position reports are kept out of
     the event log and reach the state through ``note_position``: the returning unit is still
     sent on from where it is (480 s, as above), yet the log holds no position event, and its
@@ -175,7 +187,7 @@ def test_positions_reach_the_state_and_stay_out_of_the_log(graph) -> None:  # ty
     assert (where.lat, where.lon) == (base.lat, base.lon)
 
 
-def test_log_positions_logs_the_same_positions_as_events(graph) -> None:  # type: ignore[no-untyped-def]
+def test_log_positions_logs_the_same_positions_as_events(graph: RoadGraph) -> None:
     """``log_positions`` (what ``--export-log`` uses, so a replay shows the cars move) logs
     each report as a ``UnitPositionReported``: the same records, and the log is the one
     without positions plus those events (arrival on scene, the way home, back at base)."""
@@ -193,7 +205,9 @@ def test_log_positions_logs_the_same_positions_as_events(graph) -> None:  # type
     assert (positions[0].position.lat, positions[0].position.lon) == NODES["Gamma"]
 
 
-def _drive_off_runs(graph, monkeypatch, units, demand):  # type: ignore[no-untyped-def]
+def _drive_off_runs(graph: RoadGraph, monkeypatch: pytest.MonkeyPatch,
+                    units: list[dict[str, Any]], demand: list[DemandAlarm]
+                    ) -> tuple[RunResult, RunResult, list[Phase]]:
     """The same run with crews that drive off at once and, the shortcut turned off, with
     crews that acknowledge and then report EN_ROUTE; and the phases the model was asked
     to act on in the first."""
@@ -202,10 +216,10 @@ def _drive_off_runs(graph, monkeypatch, units, demand):  # type: ignore[no-untyp
     sc = scenario_from_dict(tiny_scenario(service={"ack_s": 0, "turnout_min": 0}, units=units),
                             graph=graph)
     assert CrewModel(sc.service).drives_off_at_once
-    phases = []
+    phases: list[Phase] = []
     act = CrewModel.act
 
-    def spy(self, phase, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def spy(self: CrewModel, phase: Phase, *args: Any, **kwargs: Any) -> Act:
         phases.append(phase)
         return act(self, phase, *args, **kwargs)
 
@@ -218,8 +232,8 @@ def _drive_off_runs(graph, monkeypatch, units, demand):  # type: ignore[no-untyp
     return at_once, two_steps, seen
 
 
-def test_a_crew_that_drives_off_at_once_logs_what_acknowledging_first_logs(  # type: ignore[no-untyped-def]
-        graph, monkeypatch) -> None:
+def test_a_crew_that_drives_off_at_once_logs_what_acknowledging_first_logs(
+        graph: RoadGraph, monkeypatch: pytest.MonkeyPatch) -> None:
     """With no acknowledge or turnout time the crew's EN_ROUTE is its acknowledgement (one
     report, the core adds the acknowledgement): the same records and, jobs at different
     instants, the same log event for event as a crew that acknowledges and then reports
@@ -234,8 +248,8 @@ def test_a_crew_that_drives_off_at_once_logs_what_acknowledging_first_logs(  # t
     assert at_once.records == two_steps.records and at_once.events == two_steps.events
 
 
-def test_crews_sent_at_one_instant_log_each_pair_together_with_the_same_events(  # type: ignore[no-untyped-def]
-        graph, monkeypatch) -> None:
+def test_crews_sent_at_one_instant_log_each_pair_together_with_the_same_events(
+        graph: RoadGraph, monkeypatch: pytest.MonkeyPatch) -> None:
     """Two jobs given at one instant: each crew's acknowledgement is followed by its own
     EN_ROUTE (the two-step crews acknowledge both first); the same events otherwise and the
     same records."""
@@ -243,11 +257,12 @@ def test_crews_sent_at_one_instant_log_each_pair_together_with_the_same_events( 
               "shifts": [{"start": "00:00", "end": "00:00", "days": "all"}]}]
     demand = [alarm("A1", "Gamma", 600), alarm("A2", "Beta", 600)]
     at_once, two_steps, _ = _drive_off_runs(graph, monkeypatch, units, demand)
+    assert at_once.log is not None and two_steps.log is not None  # as _drive_off_runs checks
     assert at_once.records == two_steps.records
     assert sorted(map(repr, (e.event for e in at_once.log))) == \
         sorted(map(repr, (e.event for e in two_steps.log)))
 
-    def order(log):  # type: ignore[no-untyped-def]
+    def order(log: Sequence[Envelope]) -> list[tuple[str, str]]:
         return [(type(e.event).__name__, getattr(e.event, "unit_id", "")) for e in log
                 if type(e.event).__name__ == "AssignmentAcknowledged"
                 or (isinstance(e.event, UnitStatusChanged)
@@ -259,7 +274,7 @@ def test_crews_sent_at_one_instant_log_each_pair_together_with_the_same_events( 
     assert order(two_steps.log) == [(ack, first), (ack, second), (go, first), (go, second)]
 
 
-def test_shifts_join_when_back_to_back(graph) -> None:  # type: ignore[no-untyped-def]
+def test_shifts_join_when_back_to_back(graph: RoadGraph) -> None:
     sc = scenario_from_dict(tiny_scenario(), graph=graph)
     assert shift_intervals(sc, sc.units[0]) == [(0.0, 3 * 86400.0)]
     data = tiny_scenario()
@@ -292,7 +307,8 @@ def test_same_seed_same_run_other_seed_other_run() -> None:
 
 @pytest.mark.parametrize(("sent_on", "drive_s"), [("along_route", 600 + 1200),
                                                   ("nearest_node", 1200)])
-def test_a_unit_sent_on_from_its_way_home_starts_where_the_rule_says(graph, sent_on, drive_s):  # type: ignore[no-untyped-def]
+def test_a_unit_sent_on_from_its_way_home_starts_where_the_rule_says(
+        graph: RoadGraph, sent_on: str, drive_s: float) -> None:
     """Issue 16: a third of the way home from Beta (10 km along the road, 20 km from Alpha),
     along the route it drives back 10 km to Beta and on to Gamma (600 + 1200 s); snapped to
     the nearest node it starts at Beta (1200 s)."""
@@ -309,18 +325,20 @@ class _Registered(SimRoads):
     """A road source that keeps what the simulator registered, or prepares nothing at all
     (``prepare=False``: every drive is then asked when it comes)."""
 
-    def __init__(self, graph, roads, *, prepare: bool = True) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, graph: RoadGraph, roads: Roads, *, prepare: bool = True) -> None:
         super().__init__(graph, roads)
         self.prepare = prepare
         self.registered: list[tuple[float, float]] = []
 
-    def register(self, fixed, scenes, at=None) -> None:  # type: ignore[no-untyped-def]
+    def register(self, fixed: Sequence[Point], scenes: Sequence[Point],
+                 at: Sequence[datetime] | None = None) -> None:
         self.registered = list(scenes)
         if self.prepare:
             super().register(fixed, scenes, at)
 
 
-def test_only_scenes_a_unit_could_serve_are_prepared_and_the_run_is_the_same(graph) -> None:  # type: ignore[no-untyped-def]
+def test_only_scenes_a_unit_could_serve_are_prepared_and_the_run_is_the_same(
+        graph: RoadGraph) -> None:
     """The simulator prepares the drives of the alarms that come within a shift or within the
     response limit before one (the others fall back at once), each for the driving situation
     of its instant; a source that prepares nothing gives the same run (exactly, on this tiny
@@ -344,7 +362,7 @@ def test_only_scenes_a_unit_could_serve_are_prepared_and_the_run_is_the_same(gra
     assert prepared.queries < asked.queries
 
 
-def test_without_a_queue_only_alarms_within_a_shift_are_prepared(graph) -> None:  # type: ignore[no-untyped-def]
+def test_without_a_queue_only_alarms_within_a_shift_are_prepared(graph: RoadGraph) -> None:
     """When calls do not wait, an alarm before a shift falls back at once however soon the
     shift starts: its scene is not prepared."""
     data = tiny_scenario(policy={"max_response_min": 90, "queue": False}, days=1)

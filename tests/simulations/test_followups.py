@@ -234,8 +234,10 @@ def test_the_simulated_crew_drives_to_its_visit_by_the_behaviour_model(
     assert state_at(res.log, done_at).units["U1"].status is UnitStatus.RETURNING
     back = next(i for i, e in enumerate(events) if i > done_at and
                 isinstance(e, UnitStatusChanged) and e.unit_id == "U1")
-    assert events[back].status is UnitStatus.AVAILABLE
-    back_s = (events[back].at - T0).total_seconds()
+    home = events[back]
+    assert isinstance(home, UnitStatusChanged)  # as found above
+    assert home.status is UnitStatus.AVAILABLE
+    back_s = (home.at - T0).total_seconds()
     where = [p for unit, p, at in noted if unit == "U1" and at <= back_s][-1]
     assert (where.lat, where.lon) == NODES["Alpha"]
     assert (events[back].at - events[done_at].at).total_seconds() == pytest.approx(1800)

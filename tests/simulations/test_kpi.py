@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from simulations.engine import simulate
+from simulations.engine import RunResult, simulate
 from simulations.kpi import clip, hour_of_week, summarize
 from simulations.scenario import scenario_from_dict
+from simulations.spec import Scenario
 from tests.simulations._tiny import tiny_graph, tiny_scenario
 
 
@@ -47,7 +50,7 @@ def test_summary_counts_and_economics() -> None:
     assert names <= {"Alphaby", "Gammaby", "Deltaby"} and "Alphaby" in names
 
 
-def _four_calls(tmp_path, **overrides):  # type: ignore[no-untyped-def]
+def _four_calls(tmp_path: Path, **overrides: Any) -> tuple[Scenario, RunResult]:
     """One car at A; responses 10, 30, 12 and (queued 27 min behind the third) 39 minutes."""
     from tests.simulations._tiny import matrix_scenario
 
@@ -60,7 +63,7 @@ def _four_calls(tmp_path, **overrides):  # type: ignore[no-untyped-def]
     return sc, simulate(sc)
 
 
-def test_response_statistics_use_linear_percentiles_and_the_thresholds(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_response_statistics_use_linear_percentiles_and_the_thresholds(tmp_path: Path) -> None:
     sc, res = _four_calls(tmp_path)
     s = summarize(res, sc).scalars
     assert [r.response_s / 60 for r in res.records if r.response_s] == [10, 30, 12, 39]
@@ -74,7 +77,7 @@ def test_response_statistics_use_linear_percentiles_and_the_thresholds(tmp_path)
     assert s["queued_share"] == 0.25 and s["queue_wait_mean_min"] == pytest.approx(27.0)
 
 
-def test_thresholds_and_the_utilisation_window_are_the_scenarios(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_thresholds_and_the_utilisation_window_are_the_scenarios(tmp_path: Path) -> None:
     sc, res = _four_calls(tmp_path, kpi={"thresholds_min": [20, 5],
                                          "utilisation_from_min": 600,
                                          "utilisation_to_min": 720})
@@ -89,7 +92,7 @@ def test_thresholds_and_the_utilisation_window_are_the_scenarios(tmp_path) -> No
     assert whole["utilisation"] == pytest.approx(144 / 1440)
 
 
-def test_a_utilisation_window_past_the_run_ends_with_the_run(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_utilisation_window_past_the_run_ends_with_the_run(tmp_path: Path) -> None:
     """A shift 08:00-02:00 spills two hours past a one-day run: a window "to" far past the
     end counts what the default window (to the end) counts, not the spilled hours."""
     units = [{"id": "AMB", "base": "a", "shifts": [{"start": "08:00", "end": "02:00"}]}]
@@ -99,7 +102,7 @@ def test_a_utilisation_window_past_the_run_ends_with_the_run(tmp_path) -> None: 
         summarize(res, sc).scalars["utilisation"])
 
 
-def test_call_rows_give_one_line_per_call_in_minutes(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_call_rows_give_one_line_per_call_in_minutes(tmp_path: Path) -> None:
     from simulations.kpi import CALL_COLUMNS, call_rows
 
     _, res = _four_calls(tmp_path)
@@ -111,7 +114,7 @@ def test_call_rows_give_one_line_per_call_in_minutes(tmp_path) -> None:  # type:
     assert last["alarm_at"] == "2026-01-05T14:05:00+00:00"
 
 
-def test_a_bad_kpi_key_is_named(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_bad_kpi_key_is_named(tmp_path: Path) -> None:
     from simulations.errors import ScenarioError
 
     with pytest.raises(ScenarioError) as info:

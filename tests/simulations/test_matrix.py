@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 
 from simulations.errors import ScenarioError
-from simulations.matrix import MatrixColumns, MatrixRoads, load_matrix_map
+from simulations.matrix import MatrixColumns, MatrixMap, MatrixRoads, load_matrix_map
 
 DATA = Path(__file__).parents[1] / "data" / "matrix"
 NOW = datetime(2026, 1, 5, tzinfo=UTC)
 
 
-def region():  # type: ignore[no-untyped-def]
+def region() -> MatrixMap:
     return load_matrix_map(DATA / "nodes.csv", DATA / "times.csv", crs="EPSG:28992")
 
 
@@ -133,10 +133,12 @@ def test_the_nearest_node_to_planar_coordinates_is_the_trees_nearest() -> None:
     import numpy as np
 
     m = region()
+    tree = m._tree
+    assert tree is not None  # built by __post_init__
     rng = np.random.default_rng(4)
     for x, y in rng.uniform([120_000, 440_000], [170_000, 480_000], (200, 2)).tolist():
-        assert m.nearest_planar((x, y)) == int(m._tree.query((x, y))[1])
-    x0, y0 = (float(v) for v in m._tree.data[2])
+        assert m.nearest_planar((x, y)) == int(tree.query((x, y))[1])
+    x0, y0 = (float(v) for v in tree.data[2])
     assert m.nearest_planar((x0, y0)) == 2
 
 

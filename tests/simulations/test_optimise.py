@@ -156,6 +156,7 @@ def test_on_a_matrix_map_the_base_moves_to_the_node_that_reaches_most(tmp_path: 
     )
     (level,) = optimise(sc, options, out_dir=tmp_path / "out").levels
     design = load_scenario(level.path)
+    assert sc.matrix is not None  # a matrix scenario
     assert design.matrix is not None and design.matrix.nodes == sc.matrix.nodes
     terrain = load_terrain(design)
     (base,) = design.bases

@@ -33,7 +33,8 @@ def test_report_contains_the_plots_and_comparison(tmp_path: Path) -> None:
     assert "2 − 1" in page and "http" not in page.replace("http-equiv", "")
 
 
-def test_cli_simulate_writes_report_csv_summary_and_logs(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_cli_simulate_writes_report_csv_summary_and_logs(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "out"
     code = main(["simulate", str(SCENARIOS / "norrbotten_today.toml"), "--compare",
                  str(SCENARIOS / "fourth_base_kiruna.toml"), "--seeds", "2", "--days", "3",
@@ -51,7 +52,8 @@ def test_cli_simulate_writes_report_csv_summary_and_logs(tmp_path: Path, capsys)
     assert "report:" in capsys.readouterr().out
 
 
-def test_cli_bad_scenario_is_one_line_error(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_cli_bad_scenario_is_one_line_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text('name = "x"\n[policy]\nkind = "nearest"\n', encoding="utf-8")
     assert main(["simulate", str(bad), "--no-progress", "--out", str(tmp_path)]) == 1
@@ -171,7 +173,7 @@ def test_scenarios_with_different_thresholds_compare_at_every_one(tmp_path: Path
 
     paths = []
     for name, kpi in (("own", {"thresholds_min": [45, 20]}), ("defaults", {})):
-        data = matrix_scenario(days=2, name=name, **({"kpi": kpi} if kpi else {}))
+        data = matrix_scenario(log=None, days=2, name=name, **({"kpi": kpi} if kpi else {}))
         paths.append(tmp_path / f"{name}.toml")
         paths[-1].write_text(_to_toml(data), encoding="utf-8")
     out = tmp_path / "out"

@@ -46,5 +46,5 @@ def test_scenario_facilities_join_and_replace_the_maps() -> None:
 ])
 def test_bad_sites_name_their_dotted_key(change: dict[str, object], key: str) -> None:
     with pytest.raises(ScenarioError) as info:
-        scenario_from_dict(matrix_scenario(**change), base_dir=Path("/nonexistent"))
+        scenario_from_dict(matrix_scenario(log=None, **change), base_dir=Path("/nonexistent"))
     assert info.value.key == key

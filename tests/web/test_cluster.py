@@ -61,7 +61,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 @pytest.fixture(scope="module")
 def tokens(cluster: Cluster) -> dict[str, str]:
     names = [f"dispatcher{i}" for i in range(2 * LANES + 4)]
-    specs = [(f"cluster {n}", "dispatcher", None, None) for n in names]
+    specs: list[tuple[str, str, str | None, str | None]] = [
+        (f"cluster {n}", "dispatcher", None, None) for n in names]
     specs += [("cluster police", "agency", None, "police")]
     specs += [(f"cluster crew {u}", "crew", u, None) for u in UNITS]
     made = dict(zip([*names, "police", *UNITS], cluster.create_tokens(specs), strict=True))

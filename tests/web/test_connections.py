@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from websockets.exceptions import ConnectionClosed
@@ -27,10 +28,10 @@ def revoke_by_cli(server: Server, who: str) -> None:
                    capture_output=True, timeout=60)
 
 
-def closed_after(sock: Sock) -> tuple[list[dict[str, object]], int]:
+def closed_after(sock: Sock) -> tuple[list[dict[str, Any]], int]:
     """The messages a socket gets until it is closed, and the close code (it must close
     within CLOSE_WITHIN_S of being asked)."""
-    got: list[dict[str, object]] = []
+    got: list[dict[str, Any]] = []  # as Sock.recv gives them
     with pytest.raises(ConnectionClosed) as closed:
         while True:
             got.append(sock.recv(timeout=CLOSE_WITHIN_S))

@@ -8,6 +8,7 @@ runs in a subprocess: its printed links carry working tokens and Ctrl-C stops it
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import collections
 import importlib.util
@@ -143,8 +144,9 @@ def test_scaled_clock_runs_speed_times_faster() -> None:
                                               ("alarms_per_hour", -1.0), ("joint_share", 2.0),
                                               ("seed", -3)])
 def test_demo_config_names_the_bad_field(field: str, value: float) -> None:
+    changed: dict[str, Any] = {field: value}  # the one field named, whichever it is
     with pytest.raises(BadMessage) as info:
-        DemoConfig(**{field: value})
+        DemoConfig(**changed)
     assert info.value.field == field
 
 
@@ -384,8 +386,12 @@ def test_dev_run_starts_the_live_demo_with_the_given_options(
     dev = _dev()
     started: list[tuple[str, ...]] = []
     monkeypatch.setattr(dev, "ensure_venv", lambda extras: None)
-    monkeypatch.setattr(dev, "_run_foreground",
-                        lambda *cmd: started.append(tuple(str(c) for c in cmd)) or 0)
+
+    def run_foreground(*cmd: object) -> int:
+        started.append(tuple(str(c) for c in cmd))
+        return 0
+
+    monkeypatch.setattr(dev, "_run_foreground", run_foreground)
     assert dev.main(["run", "--speed", "20", "--seed", "7"]) == 0
     assert started == [(str(dev.BIN / "mae"), "serve", "--demo", "--speed", "20", "--seed", "7")]
     assert dev.main([]) == 2
@@ -397,7 +403,9 @@ def test_serve_help_explains_the_demo_and_demo_options_need_demo(
 ) -> None:
     from mae.cli import build_parser, main
 
-    help_text = build_parser()._subparsers._group_actions[0].choices["serve"].format_help()  # type: ignore[union-attr]
+    (commands,) = [a for a in build_parser()._actions
+                   if isinstance(a, argparse._SubParsersAction)]
+    help_text = commands.choices["serve"].format_help()
     for option in ("--demo", "--speed", "--seed", "--no-auto-assign", "--manual-unit"):
         assert option in help_text
     assert main(["serve", "--speed", "5"]) == 1

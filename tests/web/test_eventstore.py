@@ -35,7 +35,7 @@ from dispatch.events import (
 from dispatch.model import Agency, Alarm, Category, Location, Priority
 from dispatch.state import DispatchState
 from dispatch.status import CalloutStatus, UnitStatus
-from tests.redis_server import RedisServer
+from tests.redis_server import RedisServer, stream_entries
 from tests.web.conftest import ROOT, T0, free_port, process_server
 from tests.web.test_storage_faults import fill, small_tmpfs
 from web.eventstore import (
@@ -149,7 +149,7 @@ class RedisBackend(Backend):
 
     def stored_data(self) -> dict[int, dict[str, Any]]:
         return {int(entry_id.split(b"-")[0]): json.loads(fields[b"d"])
-                for entry_id, fields in self.client.xrange("mae:events")}
+                for entry_id, fields in stream_entries(self.client, "mae:events")}
 
 
 @pytest.fixture(params=["sqlite", "redis"])
@@ -339,8 +339,8 @@ def test_the_store_keeps_the_version_and_reads_old_entries_through_the_upcasters
     monkeypatch.setitem(SCHEMA_VERSIONS, "NoteAdded", 2)
     monkeypatch.setitem(events.UPCASTERS, ("NoteAdded", 1), text_to_body)
     store = backend.open()
-    (note,) = [env for env in store.read() if isinstance(env.event, NoteAdded)]
-    assert note.event.body == "Police on scene; door code given by phone."
+    (note,) = [env.event for env in store.read() if isinstance(env.event, NoteAdded)]
+    assert note.body == "Police on scene; door code given by phone."
     store.append([NoteAdded(at=T0, callout_id="C000001", body="called back")],
                  expected_last_seq=48)
     assert backend.stored_data()[49] == {"type": "NoteAdded", "v": 2, "at": T0.isoformat(),

@@ -108,8 +108,8 @@ def test_a_wrong_role_gets_403_before_its_body_is_read(server: Server) -> None:
     403 whether its body is malformed, valid or streams on, and the body is never read."""
     crew = server.tokens["crew_sun"]
     with server.http("crew_sun") as phone, server.http("planner") as planner:
-        for body in (b"{not json", b'{"reference": "x"}'):
-            r = phone.post("/api/alarms", content=body,
+        for raw in (b"{not json", b'{"reference": "x"}'):
+            r = phone.post("/api/alarms", content=raw,
                            headers={"Content-Type": "application/json"})
             assert r.status_code == 403 and r.json()["error"] == "forbidden", r.text
         r = phone.post("/api/alarms/cap", content=b"<not xml")

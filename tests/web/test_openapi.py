@@ -6,6 +6,7 @@ import atexit
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import hypothesis
 import schemathesis
@@ -20,7 +21,8 @@ _dir = Path(tempfile.mkdtemp(prefix="mae-openapi-"))
 atexit.register(shutil.rmtree, _dir, ignore_errors=True)
 # Left out, on purpose: schema-valid data may break a dispatch rule (see the test's docstring),
 # and unknown query parameters are ignored, as most HTTP APIs do.
-SKIPPED = [positive_data_acceptance, negative_data_rejection]
+SKIPPED: list[schemathesis.CheckFunction] = [positive_data_acceptance,
+                                              negative_data_rejection]
 _tokens = make_tokens(_dir / "api.sqlite3")
 # Every case is also sent with a wrong token, hundreds from one address: the failed-login limit
 # (tested in test_logins.py) is set above what the run sends.
@@ -32,7 +34,7 @@ schema = schemathesis.openapi.from_asgi(
 @schema.parametrize()
 @hypothesis.settings(max_examples=30, deadline=None,
                      suppress_health_check=list(hypothesis.HealthCheck))
-def test_api_never_fails_and_conforms(case: schemathesis.Case) -> None:
+def test_api_never_fails_and_conforms(case: schemathesis.Case[Any]) -> None:
     """Each generated request is sent as an agency and as an admin (between them every
     operation is allowed to someone), and once with a token nobody holds. Schema-valid data
     may still break a dispatch rule (a place the map does not know, a location off its roads,

@@ -296,7 +296,7 @@ def test_every_dispatcher_dialog_and_state_is_in_one_language(
     crew's message, the assist alarm, the cancel form's errors and its confirmation, the toast
     and reopen offer after it, the history (search, no match, a callout's full timeline) and
     the visit pin form: each shows only the page's language and no raw code."""
-    reader, errors = Reader(lang, data=morning.tokens), []
+    reader, errors = Reader(lang, data=morning.tokens), list[str]()
     page = in_language(browser, lang, DESKTOP, errors)
     page.goto(f"{morning.base}/dispatch#token={morning.tokens['dispatcher']}")
     page.wait_for_selector("#conn[data-state=open]", state="attached")
@@ -411,7 +411,7 @@ def test_every_crew_dialog_and_state_is_in_one_language(
     steps, the assist button's question, the outcome form (kinds, facility, care questions, its
     error), a message from dispatch, the logout question and the notice of a cancelled job:
     each shows only the page's language and no raw code."""
-    reader, errors, asked = Reader(lang), [], []
+    reader, errors, asked = Reader(lang), list[str](), list[str]()
 
     def answer(dialog: Any) -> None:
         asked.append(dialog.message)
@@ -496,7 +496,7 @@ def test_every_agency_message_and_list_is_in_one_language(
     """The agency's alarm list with a callout's status, the form's checks before sending, an
     unknown place, a map click far from any road, the visit form's errors and the visit list:
     each shows only the page's language and no raw code."""
-    reader, errors = Reader(lang), []
+    reader, errors = Reader(lang), list[str]()
     cid = raise_on(morning, "psychiatry", reference="T-1", priority=2,
                    category="worried_relative", location={"place": "Boden"})
     other = raise_on(morning, "psychiatry", reference="T-2", priority=3,
@@ -560,7 +560,7 @@ def test_the_stats_tables_are_in_the_page_s_language(
     words of its files); the page shows them in its language, codes (categories, outcomes,
     agencies) through the shared vocabulary. Data shown as sent: municipality names, months,
     age bands, priorities, hours and base ids."""
-    reader, errors = Reader(lang), []
+    reader, errors = Reader(lang), list[str]()
     page = in_language(browser, lang, {"viewport": {"width": 1280, "height": 1000}}, errors)
     page.goto(f"{month_server.base}/stats#token={month_server.tokens['manager']}")
     page.wait_for_selector("#app:not([hidden])")
@@ -591,7 +591,7 @@ def test_a_refused_login_is_in_one_language(
 ) -> None:
     """A token the service refuses: the login form and its error in the page's language."""
     path, _, _, _ = PAGES[name]
-    reader, errors = Reader(lang), []
+    reader, errors = Reader(lang), list[str]()
     page = in_language(browser, lang, {"viewport": {"width": 1280, "height": 900}}, errors)
     page.goto(f"{server.base}{path}#token=mae_not-a-token")
     error = {"dispatcher": "#login-error", "crew": "#login-error", "agency": "#err-token",
@@ -609,7 +609,7 @@ def test_coverage_and_a_missed_acknowledgement_are_in_one_language(
 ) -> None:
     """The coverage layer with its legend and tooltips, a job that came back unacknowledged
     (its timeline and the flag on the unit recommended again) and the escalated queue."""
-    reader, errors = Reader(lang, data=timed.tokens), []
+    reader, errors = Reader(lang, data=timed.tokens), list[str]()
     page = in_language(browser, lang, DESKTOP, errors)
     page.goto(f"{timed.base}/dispatch#token={timed.tokens['dispatcher']}")
     page.wait_for_selector("#conn[data-state=open]", state="attached")
@@ -645,9 +645,14 @@ def test_the_login_page_after_logging_out_is_in_one_language(
     """Logging out (the crew says yes to the question) leads to the login form and whatever
     notice it shows, in the page's language."""
     path, who, _, ready = PAGES[name]
-    reader, errors, asked = Reader(lang), [], []
+    reader, errors, asked = Reader(lang), list[str](), list[str]()
     page = in_language(browser, lang, {"viewport": {"width": 1280, "height": 900}}, errors)
-    page.on("dialog", lambda d: (asked.append(d.message), d.accept()))
+
+    def answer(dialog: Any) -> None:  # the crew says yes
+        asked.append(dialog.message)
+        dialog.accept()
+
+    page.on("dialog", answer)
     page.goto(f"{server.base}{path}#token={server.tokens[who]}")
     page.wait_for_selector(ready, state="attached")
     page.locator("#logout").click()
@@ -664,7 +669,7 @@ def test_a_replay_on_the_dispatcher_page_is_in_one_language(
 ) -> None:
     """A simulation's log played on the board (its controls, callouts and units) to its end,
     and a log that does not exist."""
-    reader, errors = Reader(lang, data=srv.tokens), []
+    reader, errors = Reader(lang, data=srv.tokens), list[str]()
     page = in_language(browser, lang, {"viewport": {"width": 1280, "height": 900}}, errors)
     page.goto(f"{srv.base}/dispatch?replay={REPLAY}#token={srv.tokens['dispatcher']}")
     page.wait_for_selector("#replay-controls button:not([disabled])")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.redis_server import RedisServer
+from tests.redis_server import RedisServer, as_bytes
 from web.auth import Principals, PrincipalStore, Role
 from web.errors import BadMessage, Unauthorized
 from web.eventstore import StorageUnavailable
@@ -55,7 +55,7 @@ def test_redis_keeps_only_the_hash_of_a_token(redis_url: str) -> None:
     store = RedisPrincipalStore(redis_url)
     principal, token = store.create(role=Role.DISPATCHER, name="Anna")
     secret = token.split("_", 2)[2]
-    dump = b"".join(v for v in redis.Redis.from_url(redis_url).hgetall(
+    dump = b"".join(as_bytes(v) for v in redis.Redis.from_url(redis_url).hgetall(
         f"mae:principal:{principal.principal_id}").values())
     assert secret.encode() not in dump and b"token_sha256" not in dump
     store.close()
@@ -81,7 +81,7 @@ def test_revoking_a_unit_revokes_every_phone_of_its_crew_once(redis_url: str) ->
     assert store.revoke_unit("MAE-PITEA") == [one.principal_id]  # two was revoked already
     assert store.revoke_unit("MAE-PITEA") == []
     assert not store.is_active(one.principal_id) and store.is_active(other.principal_id)
-    assert one.principal_id in {m.decode() for m in
+    assert one.principal_id in {as_bytes(m).decode() for m in
                                 redis.Redis.from_url(redis_url).smembers("mae:revoked")}
     store.close()
 

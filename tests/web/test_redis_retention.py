@@ -17,6 +17,7 @@ from dispatch.snapshot import decode_snapshot
 from dispatch.state import DispatchState
 from mae.cli import main
 from maps.graph import RoadGraph
+from tests.redis_server import as_bytes, stream_entries
 from tests.web.test_retention import NOW, graph, make_db
 from web.logindex import LogIndex
 from web.redis_audit import RedisAuditLog
@@ -32,7 +33,7 @@ __all__ = ["graph"]  # the module fixture, shared
 def stream(url: str) -> list[tuple[bytes, dict[str, Any]]]:
     client = redis.Redis.from_url(url)
     try:
-        return [(i, json.loads(f[b"d"])) for i, f in client.xrange("mae:events")]
+        return [(i, json.loads(f[b"d"])) for i, f in stream_entries(client, "mae:events")]
     finally:
         client.close()
 
@@ -70,10 +71,10 @@ def test_old_patient_details_are_erased_in_the_stream_and_its_snapshots(
             assert new.get(key) == old.get(key), key
     client = redis.Redis.from_url(redis_url)
     try:
-        raw = b"".join(f[b"d"] for _, f in client.xrange("mae:events"))
+        raw = b"".join(f[b"d"] for _, f in stream_entries(client, "mae:events"))
         assert b"more text" not in raw and raw.count(b"patient text") == 5
         assert not client.exists("mae:events:retention", "mae:maintenance")
-        state, _ = decode_snapshot(client.get(f"mae:snapshot:{seq:012d}"))
+        state, _ = decode_snapshot(as_bytes(client.get(f"mae:snapshot:{seq:012d}")))
     finally:
         client.close()
     assert state.alarms["police/R0"].note == ""

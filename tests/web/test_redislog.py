@@ -20,7 +20,8 @@ import redis
 
 from dispatch.events import Envelope
 from tests.redis_server import RedisServer, acl_user, drop_acl_user, free_port
-from tests.web.test_eventstore import ROOT, alarm_event, unit
+from tests.web.conftest import ROOT
+from tests.web.test_eventstore import alarm_event, unit
 from web.eventstore import OpRecord, StorageUnavailable, StoreConflict
 from web.redislog import PAGE, RedisEventStore
 

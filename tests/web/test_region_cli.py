@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -90,7 +91,7 @@ def test_serve_refuses_a_bad_region_before_it_listens(
 
 
 def serve_once(db: Path, token: str, region: Path | None, *,
-               env_region: Path | None = None) -> list[dict[str, object]]:
+               env_region: Path | None = None) -> list[dict[str, Any]]:
     """Start ``mae serve`` on ``db`` (the region by option or by MAE_REGION), read the units
     through the API with ``token``, stop it cleanly; returns the units."""
     port = free_port()
@@ -108,7 +109,7 @@ def serve_once(db: Path, token: str, region: Path | None, *,
         reply = httpx.get(f"{base}/api/units", timeout=10,
                           headers={"Authorization": f"Bearer {token}"})
         assert reply.status_code == 200
-        units: list[dict[str, object]] = reply.json()
+        units: list[dict[str, Any]] = reply.json()
     finally:
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=30)

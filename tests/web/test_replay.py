@@ -87,14 +87,16 @@ def open_replay(srv: Server, who: str = "dispatcher", name: str = NAME,
 
 def board_at(log: list[Envelope], at: datetime) -> dict[str, Any]:
     """The snapshot a dispatcher should see at ``at``: the log folded directly."""
-    state, eta_at = DispatchState(), {}
+    state = DispatchState()
+    eta_at: dict[str, datetime] = {}
     for env in log:
         if env.event.at > at:
             break
         state.apply(env)
         track_eta(eta_at, env.event)
     snap = board_snapshot(state, with_text=True, eta_at=eta_at)
-    return json.loads(json.dumps(snap))  # as it travels: ISO strings, lists
+    board: dict[str, Any] = json.loads(json.dumps(snap))  # as it travels: ISO strings, lists
+    return board
 
 
 def t(iso: str) -> datetime:

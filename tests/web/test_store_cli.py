@@ -14,7 +14,9 @@ import pytest
 import redis
 
 from mae.cli import main
-from tests.web.test_eventstore import ROOT, SqliteBackend, alarm_event, unit, v1_rows
+from tests.redis_server import stream_entries
+from tests.web.conftest import ROOT
+from tests.web.test_eventstore import SqliteBackend, alarm_event, unit, v1_rows
 from web.eventstore import EventStore, OpRecord, SqliteEventStore
 from web.redislog import RedisEventStore
 from web.store_cli import StoreCopyError, _ops, copy_store
@@ -128,7 +130,7 @@ def test_the_stored_payloads_travel_byte_for_byte_between_prefixes_and_stores(
                  "--dst-prefix", "two:", "--page", "9"]) == 0
     raw = redis.Redis.from_url(redis_url)
     try:
-        copied = [(e[1][b"d"].decode()) for e in raw.xrange("two:events")]
+        copied = [(e[1][b"d"].decode()) for e in stream_entries(raw, "two:events")]
         assert copied == [data for _, _, _, data in before]
         assert not raw.exists("mae:events")  # neither side used the default prefix
     finally:

@@ -162,14 +162,14 @@ class CommitBlocker:
             self.sqlite.execute("BEGIN IMMEDIATE")
         else:
             assert self.redis is not None
-            self.redis.execute_command("CLIENT", "PAUSE", "60000", "WRITE")
+            self.redis.client_pause(60000, all=False)  # CLIENT PAUSE 60000 WRITE
 
     def release(self) -> None:
         if self.sqlite is not None:
             if self.sqlite.in_transaction:
                 self.sqlite.execute("ROLLBACK")
         elif self.redis is not None:
-            self.redis.execute_command("CLIENT", "UNPAUSE")
+            self.redis.client_unpause()
 
     def close(self) -> None:
         self.release()

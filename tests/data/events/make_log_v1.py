@@ -41,14 +41,17 @@ from dispatch.commands import (
 )
 from dispatch.events import Envelope, event_to_dict
 from dispatch.model import (
+    AgeBand,
     Agency,
     Alarm,
     Category,
+    Children,
     Location,
     Outcome,
     OutcomeKind,
     Patient,
     Priority,
+    Sex,
 )
 from dispatch.state import DispatchState
 from dispatch.status import UnitStatus
@@ -88,8 +91,8 @@ def _alarm(agency: Agency, ref: str, minute: int, where: Location, priority: Pri
 
 def _script() -> list[tuple[float, str, Command]]:
     """(minutes after 14:00, actor, command) for the whole shift, in order."""
-    woman = Patient("25-44", "female", "yes")
-    man = Patient("45-64", "male", "no")
+    woman = Patient(AgeBand.LEGACY_ADULT, Sex.FEMALE, Children.YES)
+    man = Patient(AgeBand.MIDDLE, Sex.MALE, Children.NO)
     ends = T0 + timedelta(hours=8)
     return [
         (0, ADMIN, RegisterUnit("MAE-SUNDERBY", "MAE Sunderbyn", "Sunderbyn", SUNDERBY)),

@@ -22,7 +22,7 @@ def test_finished_callouts_are_found_and_filtered(server: Server) -> None:
         # the service's day of the callouts in its time zone (not the test's clock)
         today = http.get("/api/history", params={"q": cid}).json()["callouts"][0][
             "created_at"][:10]
-        def ids(**params: object) -> list[str]:
+        def ids(**params: str | int) -> list[str]:
             reply = http.get("/api/history", params=params)
             assert reply.status_code == 200, reply.text
             return [c["callout_id"] for c in reply.json()["callouts"]]

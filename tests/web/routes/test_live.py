@@ -33,7 +33,11 @@ def test_an_undisturbed_walk_reads_the_live_state_once() -> None:
     state = DispatchState()
     calls: list[DispatchState] = []
 
+    def walk(s: DispatchState) -> int:
+        calls.append(s)
+        return 7
+
     async def main() -> int:
-        return await read_live(lambda s: calls.append(s) or 7, state)
+        return await read_live(walk, state)
 
     assert asyncio.run(main()) == 7 and calls == [state]

@@ -104,9 +104,9 @@ def test_booking_planning_reporting_and_a_re_plan_when_a_callout_takes_the_unit(
             "category": "psychosis"}).json()
     with srv.http("dispatcher") as c:
         pushed = c.get("/api/visits/pushed", params={"unit_id": "MAE-SUNDERBY"}).json()
-    reply = dispatcher.request({"type": "assign", "callout_id": alarm["callout_id"],
-                                "unit_id": "MAE-SUNDERBY"})
-    assert reply["type"] == "ok", reply
+    assigned = dispatcher.request({"type": "assign", "callout_id": alarm["callout_id"],
+                                   "unit_id": "MAE-SUNDERBY"})
+    assert assigned["type"] == "ok", assigned
     assert pushed["visits"] or len(sun_stops) == 1  # Sunderby had visits left after the first
     if pushed["visits"]:
         replanned = day_plan(dispatcher, "unit taken")
