@@ -314,8 +314,8 @@ def _solve(problem: PlanProblem, model: _Model, warm: list[list[int]] | None, *,
         planned.update(ids)
     postponed = tuple(v.id for v in problem.visits if v.id not in planned and not v.mandatory)
     unplaced = tuple(v.id for v in problem.visits if v.id not in planned and v.mandatory)
-    if unplaced:
-        logger.warning("plan leaves mandatory visits unplaced: %s", ", ".join(unplaced))
+    if unplaced:  # a result the caller shows (the dispatcher's "do not fit" list), not a fault
+        logger.info("plan leaves mandatory visits unplaced: %s", ", ".join(unplaced))
     travel = sum(r.travel_s for r in routes)
     postpone_cost = sum(problem.visit(v).postpone_cost or 0 for v in postponed)
     result = Plan(routes=tuple(routes), postponed=postponed, unplaced=unplaced, travel_s=travel,

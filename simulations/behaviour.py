@@ -33,7 +33,7 @@ from dispatch.commands import (
     StartVisit,
 )
 from dispatch.fastinit import fast_init
-from dispatch.model import Outcome, OutcomeKind
+from dispatch.model import CrewMember, Outcome, OutcomeKind
 from dispatch.state import Callout, DispatchState, Unit
 from dispatch.status import CalloutStatus, UnitStatus
 from dispatch.visits import MAX_WINDOW_DAYS, PlannedStop, Visit, VisitStatus
@@ -276,7 +276,7 @@ class CrewModel:
         return Act((ReportStatus(unit_id, UnitStatus.TRANSPORTING),),
                    drive_to=(facility.lat, facility.lon), facility=facility, transport=carrier)
 
-    def start_shift(self, unit_id: str, crew: tuple[str, ...], *, now: datetime,
+    def start_shift(self, unit_id: str, crew: tuple[CrewMember | str, ...], *, now: datetime,
                     ends_at: datetime | None = None,
                     off_since: datetime | None = None) -> StartShift | None:
         """The command that puts an off-duty crew on shift now, or None if no shift is due.

@@ -146,6 +146,9 @@ def _demo_options(serve: argparse.ArgumentParser) -> None:
                       "did (default on)")
     demo.add_argument("--assign-after", type=float, default=None,
                       help="demo seconds the bot waits for a person to act (default 60)")
+    demo.add_argument("--visits-per-unit", type=int, default=None, metavar="N",
+                      help="home visits psychiatry books around each unit's base every 6 demo "
+                      "hours, for the day planner and the crews' rounds (default 2; 0: none)")
     demo.add_argument("--manual-unit", action="append", default=None, metavar="UNIT",
                       help="leave this unit to a person on /crew (repeatable), e.g. MAE-PITEA")
     demo.add_argument("--quiet", action="store_true", default=None,
@@ -153,7 +156,7 @@ def _demo_options(serve: argparse.ArgumentParser) -> None:
 
 
 _DEMO_ONLY = ("speed", "seed", "alarms_per_hour", "auto_assign", "assign_after", "manual_unit",
-              "quiet")
+              "visits_per_unit", "quiet")
 
 
 def _settings(args: argparse.Namespace, names: tuple[str, ...]) -> Any:
@@ -185,6 +188,7 @@ def _serve_demo(args: argparse.Namespace) -> int:
     given: dict[str, Any] = {
         "speed": args.speed, "alarms_per_hour": args.alarms_per_hour,
         "auto_assign": args.auto_assign, "assign_after_s": args.assign_after,
+        "visits_per_unit": args.visits_per_unit,
         "seed": args.seed if args.seed is not None else random_seed(),
         "manual_units": frozenset(args.manual_unit) if args.manual_unit else None,
     }

@@ -33,6 +33,7 @@ from web.auth import Principal, Role
 from web.demo_config import DemoConfig
 from web.demo_crew import CrewBot
 from web.demo_feed import AlarmFeed, DemoAlarm
+from web.demo_visits import visit_batch, visit_spans
 from web.intake import submit_alarm
 from web.service import DispatchService
 
@@ -77,6 +78,9 @@ class DemoRunner:
         self.retry_at: dict[str, datetime] = {}
         self.crews: list[CrewBot] = []
         self._last_clock = 0.0
+        self.visit_batches = 0  # batches of home visits booked so far
+        self._visits_due = self.started_at  # when the next batch is booked
+        self._visits_until: dict[str, datetime] = {}  # unit -> the last window booked opens
 
     # -- plumbing -----------------------------------------------------------------------------
 
@@ -139,6 +143,7 @@ class DemoRunner:
                 "speed": self.config.speed, "playing": True}
 
     async def step(self, now: datetime) -> None:
+        await self.book_visits(now)
         for alarm in self.feed.due(now):
             await self.raise_alarm(alarm)
         if self.config.auto_assign:
@@ -162,6 +167,35 @@ class DemoRunner:
         joined = " (joined: same incident)" if alarm.joint and self._joined(ack) else ""
         self.say(f"alarm {alarm.alarm_id} near {alarm.place}: {alarm.category.value}, "
                  f"priority {int(alarm.priority)} -> {ack['callout_id']}{joined}")
+
+    async def book_visits(self, now: datetime) -> None:
+        """Every ``visit_every_s``, psychiatry books the next batch of home visits around
+        the units' bases (:func:`web.demo_visits.visit_batch`); the planner routes them."""
+        config = self.config
+        principal = self.bots.agencies.get(Agency.PSYCHIATRY)
+        if config.visits_per_unit <= 0 or principal is None or now < self._visits_due:
+            return
+        index = self.visit_batches
+        self.visit_batches += 1
+        self._visits_due = now + timedelta(seconds=config.visit_every_s)
+        homes = {f.name: (f.lat, f.lon) for f in self.graph.facilities}
+        units = [(u, *homes.get(u.base, (u.position.lat, u.position.lon)))
+                 for _, u in sorted(self.service.state.units.items()) if not u.retired]
+        rota, tz = self.service.rota_in_force()
+        areas = visit_spans(units, rota, tz, now, hours=config.visit_every_s / 3600.0,
+                            booked_until=self._visits_until)
+        for area in areas:
+            self._visits_until[area.unit_id] = area.opens_until
+        batch = visit_batch(self.graph.places, areas, per_area=config.visits_per_unit,
+                            seed=config.seed, index=index)
+        booked = 0
+        for visit in batch:
+            booked += await self.do(principal, visit.command(), "visit.book",
+                                    visit_id=self.service.state.next_visit_id())
+        if booked:
+            local = [v.earliest_start.astimezone(tz) for v in batch]
+            self.say(f"psychiatry booked {booked} home visits opening {min(local):%a %H:%M}-"
+                     f"{max(local):%H:%M}: the day planner routes them onto the units")
 
     def _joined(self, ack: dict[str, object]) -> bool:
         callout = self.service.state.callouts.get(str(ack["callout_id"]))

@@ -96,7 +96,9 @@ def _pick(rng: np.random.Generator, mix: tuple[tuple[Any, float], ...]) -> Any:
     return mix[int(rng.choice(len(mix), p=shares / shares.sum()))][0]
 
 
-def _offset(lat: float, lon: float, metres: float, bearing: float) -> tuple[float, float]:
+def offset(lat: float, lon: float, metres: float, bearing: float) -> tuple[float, float]:
+    """The point ``metres`` from (lat, lon) towards ``bearing`` (radians from north), to
+    six decimals: a scene or a home a little off a place's centre."""
     dlat = metres * math.cos(bearing) / EARTH_M_PER_DEG
     dlon = metres * math.sin(bearing) / (EARTH_M_PER_DEG * math.cos(math.radians(lat)))
     return round(lat + dlat, 6), round(lon + dlon, 6)
@@ -215,8 +217,8 @@ class AlarmFeed:
         agency = _pick(rng, mix) if mix else Agency.POLICE
         far = rng.random() < JOINT_FAR_SHARE
         lo, hi = JOINT_FAR_M if far else JOINT_NEAR_M
-        lat, lon = _offset(a.lat, a.lon, float(rng.uniform(lo, hi)),
-                           float(rng.uniform(0, 2 * math.pi)))
+        lat, lon = offset(a.lat, a.lon, float(rng.uniform(lo, hi)),
+                          float(rng.uniform(0, 2 * math.pi)))
         self._push(replace(
             first, at=first.at + timedelta(seconds=float(rng.uniform(*JOINT_DELAY_S))),
             agency=agency, reference=self._ref(agency),

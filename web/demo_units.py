@@ -16,6 +16,7 @@ from pathlib import Path
 
 from dispatch.commands import StartShift
 from dispatch.errors import DispatchError
+from dispatch.model import CrewMember, CrewRole
 from dispatch.region import Region
 from dispatch.status import UnitStatus
 from maps.graph import RoadGraph
@@ -31,7 +32,9 @@ __all__ = [
     "start_demo_shifts",
 ]
 
-DEMO_CREW = ("demo crew",)  # who a demo unit's shift names as its crew
+#: Who a demo unit's shift names as its crew: a nurse-led team of two, as MAE cars are
+#: (fictional people; the dispatcher sees their names and roles).
+DEMO_CREW = (CrewMember("Anna Demo", CrewRole.NURSE), CrewMember("Erik Demo", CrewRole.DRIVER))
 SHIFT_HOURS = 12.0  # a demo shift; a fresh crew takes over when it ends
 
 

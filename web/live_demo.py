@@ -250,6 +250,9 @@ def _banner(settings: Settings, config: DemoConfig, links: list[DemoLink], graph
         f"{n_units} units on shift, about {config.alarms_per_hour:g} "
         f"alarms per demo hour (seed {config.seed})",
         f"time runs {config.speed:g}x: one real second is {config.speed:g} demo seconds; {bot}",
+        *([f"psychiatry books {config.visits_per_unit} home visits around each unit's base every "
+           f"{config.visit_every_s / 3600:g} demo hours; the day planner routes them onto the "
+           f"units (--visits-per-unit 0: none)"] if config.visits_per_unit else []),
         f"database: {settings.database}" + (" (temporary, removed on exit)" if temporary
                                             else ""),
         "",

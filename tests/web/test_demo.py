@@ -130,6 +130,10 @@ def test_the_demo_registers_the_bundled_regions_units_on_shift_once(tmp_path: Pa
         assert (u.position.lat, u.position.lon) == (bases[u.base].lat, bases[u.base].lon)
     assert all(u.status is UnitStatus.AVAILABLE and u.shift_ends_at == T0 + timedelta(hours=12)
                for u in units.values())
+    # a nurse-led crew of two with their roles (the units' list once read "role unknown")
+    assert all([(m.name, m.role.value) for m in u.crew] == [("Anna Demo", "nurse"),
+                                                            ("Erik Demo", "driver")]
+               for u in units.values())
 
 
 def test_scaled_clock_runs_speed_times_faster() -> None:
@@ -161,7 +165,8 @@ def demo(tmp_path: Path, graph: RoadGraph, request: pytest.FixtureRequest) -> It
     links = demo_links(db, demo_unit_ids(demo_region(graph)))
     tokens = {link.label: link.token for link in links}
     options: dict[str, Any] = {"speed": 300.0, "seed": 5, "alarms_per_hour": 12.0,
-                               "assign_after_s": 30.0, "service": FAST}
+                               "assign_after_s": 30.0, "service": FAST,
+                               "visits_per_unit": 0}  # its own visits: test_demo_visits.py
     options.update(getattr(request, "param", {}))
     settings = Settings(database=db, port=port, tick_interval_s=0.1, ack_timeout_s=600,
                         position_broadcast_s=0.02)  # 300x: a real second is 5 demo minutes
