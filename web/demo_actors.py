@@ -193,9 +193,11 @@ class DemoRunner:
             booked += await self.do(principal, visit.command(), "visit.book",
                                     visit_id=self.service.state.next_visit_id())
         if booked:
-            local = [v.earliest_start.astimezone(tz) for v in batch]
-            self.say(f"psychiatry booked {booked} home visits opening {min(local):%a %H:%M}-"
-                     f"{max(local):%H:%M}: the day planner routes them onto the units")
+            first, last = (t.astimezone(tz) for t in (batch[0].earliest_start,
+                                                       batch[-1].earliest_start))
+            until = f"{last:%H:%M}" if last.date() == first.date() else f"{last:%a %H:%M}"
+            self.say(f"psychiatry booked {booked} home visits opening {first:%a %H:%M}-{until}: "
+                     "the day planner routes them onto the units")
 
     def _joined(self, ack: dict[str, object]) -> bool:
         callout = self.service.state.callouts.get(str(ack["callout_id"]))
