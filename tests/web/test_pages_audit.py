@@ -1,9 +1,10 @@
 """The usability audit's findings, in real Chromium against a real server: tap targets of at
 least 32 px in the dispatcher's lists (44 px on a phone), the selected callout's recommended
 units in view at 1024x768 without scrolling, a map legend that folds away (and stays folded),
-covers at most 15 % of the map at 1024x768 and takes Enter as its own, map labels that do not
-overlap at county zoom, an alarm banner icon that needs no emoji font,
-and a transporting crew told where it is driving (a facility it can change before arriving)."""
+covers at most 15 % of the map at 1024x768, 800x600 and on a phone, scrolls its body (a tab stop
+only while it scrolls) and takes Enter as its own, map labels that do not overlap at county
+zoom, an alarm banner icon that needs no emoji font, and a transporting crew told where it is
+driving (a facility it can change before arriving)."""
 
 from __future__ import annotations
 
@@ -175,6 +176,99 @@ def test_the_open_legend_covers_at_most_15_percent_of_the_map_at_1024_by_768(
         return b.lastElementChild.getBoundingClientRect().bottom
           <= b.getBoundingClientRect().bottom + 1; }""")
     assert toggle.bounding_box()["y"] >= lg["top"] - 0.5  # the toggle has not scrolled away
+    context.close()
+
+
+@pytest.mark.parametrize(("device", "lang"), [
+    ({"viewport": {"width": 800, "height": 600}}, "sv"),
+    ({"viewport": {"width": 800, "height": 600}}, "en"),
+    (PHONE, "sv"),
+    (PHONE, "en"),
+], ids=["800x600-sv", "800x600-en", "phone-sv", "phone-en"])
+def test_the_open_legend_covers_at_most_15_percent_of_a_small_map(
+    browser: Any, server: Server, device: dict[str, Any], lang: str
+) -> None:
+    """At 800x600 the open legend covered 20 % of the map and on a phone 24 %: now at most
+    15 %, as at 1024x768, and as readable (12 px type, no entry cut off, inside the map). It
+    folds and unfolds from the keyboard and by a tap on its toggle; what does not fit scrolls
+    in its body, which the keyboard reaches and scrolls to the last entry."""
+    context, page = open_board(browser, server, **device)
+    if lang == "en":
+        page.get_by_role("button", name="English").click()
+    toggle = page.locator("#map-legend-toggle")
+    body = page.locator("#map-legend-body")
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    expect(body).to_be_visible()
+    seen = page.evaluate(LEGEND)
+    m, lg = seen["map"], seen["legend"]
+    share = (lg["width"] * lg["height"]) / (m["width"] * m["height"])
+    screenshot(page, f"dispatcher-legend-{m['width']:.0f}-{lang}")
+    assert share <= 0.15, f"the open legend covers {share:.0%} of the map"
+    assert seen["font"] >= 12, seen["font"]
+    assert seen["cut"] == [] and not seen["wide"], seen["cut"]
+    assert m["left"] <= lg["left"] and lg["right"] <= m["right"], (m, lg)
+    assert m["top"] <= lg["top"] and lg["bottom"] <= m["bottom"], (m, lg)
+    assert toggle.bounding_box()["height"] >= (44 if device is PHONE else 32)
+
+    toggle.focus()  # the keyboard folds and unfolds it
+    page.keyboard.press("Enter")
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    expect(body).to_be_hidden()
+    page.keyboard.press("Enter")
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    if seen["scrolls"]:  # Tab reaches the body, End scrolls it to the last entry
+        page.keyboard.press("Tab")
+        assert page.evaluate("() => document.activeElement.id") == "map-legend-body"
+        page.keyboard.press("End")
+        page.wait_for_function("""() => { const b = document.getElementById('map-legend-body');
+            return b.lastElementChild.getBoundingClientRect().bottom
+              <= b.getBoundingClientRect().bottom + 1; }""")
+    if device is PHONE:  # and so does a tap
+        toggle.tap()
+        expect(toggle).to_have_attribute("aria-expanded", "false")
+        expect(body).to_be_hidden()
+        toggle.tap()
+        expect(toggle).to_have_attribute("aria-expanded", "true")
+        expect(body).to_be_visible()
+    context.close()
+
+
+#: Whether the legend's body overflows (scrolls) and whether it is a tab stop.
+LEGEND_STOP = """() => { const body = document.getElementById('map-legend-body');
+  return [body.scrollHeight > body.clientHeight + 1, body.tabIndex >= 0]; }"""
+
+
+def tab_from_the_legend_toggle(page: Any) -> str:
+    """The id (or tag) of what Tab from the legend's toggle focuses."""
+    page.locator("#map-legend-toggle").focus()
+    page.keyboard.press("Tab")
+    return str(page.evaluate("() => document.activeElement.id || document.activeElement.tagName"))
+
+
+def test_the_legend_body_is_a_tab_stop_only_while_it_scrolls(
+    browser: Any, server: Server
+) -> None:
+    """The legend's body takes the keyboard's focus so that it can be scrolled without a mouse;
+    where it does not scroll (the whole legend in view on a large map) it was a tab stop all
+    the same. It is one only while it scrolls, and stays so as the window changes size: large,
+    then 1024x768 (the legend kept small: its body scrolls), then large again."""
+    context, page = open_board(browser, server, viewport={"width": 1920, "height": 1080})
+    expect(page.locator("#map-legend-body")).to_be_visible()
+    assert page.evaluate(LEGEND_STOP) == [False, False]
+    assert tab_from_the_legend_toggle(page) != "map-legend-body"
+    page.set_viewport_size({"width": 1024, "height": 768})
+    page.wait_for_function(f"() => ({LEGEND_STOP})().every(Boolean)")
+    assert tab_from_the_legend_toggle(page) == "map-legend-body"
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    page.wait_for_function(f"() => !({LEGEND_STOP})().some(Boolean)")
+    assert tab_from_the_legend_toggle(page) != "map-legend-body"
+    # folded and unfolded where it scrolls: a tab stop again
+    page.set_viewport_size({"width": 1024, "height": 768})
+    page.wait_for_function(f"() => ({LEGEND_STOP})().every(Boolean)")
+    page.locator("#map-legend-toggle").click()
+    page.locator("#map-legend-toggle").click()
+    page.wait_for_function(f"() => ({LEGEND_STOP})().every(Boolean)")
+    assert tab_from_the_legend_toggle(page) == "map-legend-body"
     context.close()
 
 

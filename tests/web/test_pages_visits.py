@@ -3,18 +3,21 @@ three visits on the agency page, the day plan reaches the crew's phone and the d
 timeline, the dispatcher pins one to a unit on the page, the crew starts one, goes offline and
 finishes it, an acute alarm takes the unit, the plan changes on both pages (flagged on the
 phone until seen), and nothing sent offline is lost; the dispatcher's timeline bars are big
-enough to click or tap, its scale reads hours and minutes at round times, and its lists of
-visits at risk, postponed or not fitting open a visit from the keyboard.
+enough to click or tap, the board has room for a day's bars beside the map at 1024x768 and
+1280x800, its scale reads hours and minutes at round times (on the clock's multiples of its
+step on the nights the clocks change too), and its lists of visits at risk, postponed or not
+fitting open a visit from the keyboard.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
@@ -32,14 +35,20 @@ BOOKINGS = (("P-101", "Luleå", "09:00", "12:00"), ("P-102", "Boden", "10:00", "
             ("P-103", "Luleå", "13:00", "16:00"))
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
+def visits_server(tmp_path: Path, start: datetime) -> Server:
+    """The demo service whose clock stands still at ``start`` (its units on a 12 h shift from
+    then), planning visits quickly."""
     db = tmp_path / "pages_visits.sqlite3"
     port = free_port()
     app = create_app(Settings(database=db, port=port, demo_units=True, tick_interval_s=0.2,
                               ack_timeout_s=3600, plan_time_limit_s=0.3,
-                              replan_time_limit_s=0.2), clock=ManualClock(MORNING))
-    srv = serve_app(app, port, db, make_tokens(db))
+                              replan_time_limit_s=0.2), clock=ManualClock(start))
+    return serve_app(app, port, db, make_tokens(db))
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    srv = visits_server(tmp_path, MORNING)
     yield srv
     srv.stop()
 
@@ -49,7 +58,7 @@ def book_on_agency_page(browser: Any, server: Server) -> list[str]:
     page = context.new_page()
     page.goto(f"{server.base}/agency#token={server.tokens['psychiatry']}")
     page.wait_for_selector("#visit-form", timeout=WAIT_MS)
-    ids = []
+    ids: list[str] = []
     for ref, place, start, end in BOOKINGS:
         page.fill("#visit-ref", ref)
         page.fill("#visit-place", place)
@@ -395,6 +404,198 @@ def test_the_timeline_scale_reads_hours_and_minutes_at_round_times(
         check_scale(page)
     assert errors == []
     context.close()
+
+
+#: A typical day: visits of 30 to 60 minutes from 08:30 to 15:00 (patient, place, window,
+#: minutes).
+DAY = (("P-401", "Luleå", "08:30", "09:00", 30), ("P-402", "Boden", "10:00", "11:00", 45),
+       ("P-403", "Luleå", "12:00", "13:00", 60), ("P-404", "Luleå", "14:30", "15:00", 45))
+
+#: The visits board as laid out: each visit's bar (its box, whether its name fits in it and
+#: whether its tooltip or accessible name gives it), the scale's labels' type size, the map
+#: and the window.
+ROOM = """() => {
+  const box = (e) => e.getBoundingClientRect().toJSON();
+  return {
+    bars: [...document.querySelectorAll('#visits-board .seg.visit')].map((b) => ({
+      visit: b.dataset.visit, box: box(b), fits: b.scrollWidth <= b.clientWidth,
+      named: [b.title, b.getAttribute('aria-label')]
+        .some((t) => (t || '').includes(b.dataset.visit)),
+    })),
+    // the scale and each unit's row, and whether each shows at its middle (not scrolled away
+    // or clipped)
+    parts: [document.querySelector('#visits-board .visit-scale'),
+            ...document.querySelectorAll('#visits-board .visit-row')].map((e) => {
+      const r = box(e);
+      const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+      return { box: r, shown: Boolean(hit && e.contains(hit)) };
+    }),
+    font: Math.min(...[...document.querySelectorAll('#visits-board .visit-tick-label')]
+      .map((l) => parseFloat(getComputedStyle(l).fontSize))),
+    map: box(document.getElementById('map')),
+    width: innerWidth, height: innerHeight, scrollY,
+  };
+}"""
+
+
+#: Whether Leaflet's map is as large as its box and shows the whole loaded map.
+WHOLE_MAP = """() => { const view = window.maeDispatch.map, box = document.getElementById('map');
+  const size = view.map.getSize();
+  return Boolean(view.bounds) && size.x === box.clientWidth && size.y === box.clientHeight
+    && view.map.getBounds().contains(view.bounds); }"""
+
+
+@pytest.mark.parametrize("device", [SMALL_DESKTOP, {"viewport": {"width": 1280, "height": 800}}],
+                         ids=["1024x768", "1280x800"])
+def test_the_visits_board_has_room_for_a_days_bars_beside_the_map(
+        browser: Any, server: Server, device: dict[str, Any]) -> None:
+    """At 1024x768 the board sat in the narrow left column: a 112 px track, two ticks on the
+    scale and a 45-minute visit 13 px wide. Now, at 1024x768 and 1280x800, a day of visits of 30
+    to 60 minutes from 08:00 to 16:00 reads on a scale of at least four ticks, every visit's
+    bar is at least 24 px wide (its name in it, or in its tooltip), the board is in view without
+    scrolling, and the map keeps at least 300 by 300 px and the whole county in view as the
+    board under it changes height (a visit's pin form opened, in view)."""
+    with server.http("psychiatry") as c:
+        for ref, place, start, end, minutes in DAY:
+            booked = c.post("/api/visits", json={
+                "patient_ref": ref, "location": {"place": place}, "duration_min": minutes,
+                "earliest_start": f"2026-01-15T{start}:00+01:00",
+                "latest_start": f"2026-01-15T{end}:00+01:00"})
+            assert booked.status_code < 300, booked.text
+    context, page, errors = open_board(
+        browser, server, device, "sv",
+        "() => { const plan = window.maeDispatch.visits.plan; if (!plan) return false;"
+        " const stops = plan.routes.flatMap((r) => r.stops).length;"
+        " return stops >= 3 && document.querySelectorAll('#visits-board .seg.visit').length"
+        " === stops; }")
+    seen = page.evaluate(ROOM)
+    screenshot(page, f"dispatcher-visits-room-{device['viewport']['width']}")
+    labels = check_scale(page)  # HH:MM at round times, where the bars put them, apart
+    assert len(labels) >= 4, labels
+    assert seen["font"] >= 12, seen["font"]
+    assert len(seen["bars"]) >= 3, seen["bars"]
+    narrow = [(b["visit"], round(b["box"]["width"])) for b in seen["bars"]
+              if b["box"]["width"] < 24]
+    assert narrow == [], f"visit bars narrower than 24 px: {narrow}"
+    assert all(b["fits"] or b["named"] for b in seen["bars"]), seen["bars"]
+    assert seen["scrollY"] == 0
+    for part in seen["parts"]:  # in view as the page opens
+        assert part["shown"], part
+        box = part["box"]
+        assert box["top"] >= 0 and box["bottom"] <= seen["height"], (box, seen["height"])
+        assert box["left"] >= 0 and box["right"] <= seen["width"], (box, seen["width"])
+    assert seen["map"]["width"] >= 300 and seen["map"]["height"] >= 300, seen["map"]
+    # the map follows its box (the board under it grows and shrinks) and shows the whole
+    # loaded map; a visit's pin form opens in view, under the bars
+    page.wait_for_function(WHOLE_MAP)
+    page.locator("#visits-board .seg.visit").first.click()
+    expect(page.locator("#visits-board .visit-pin")).to_be_in_viewport(ratio=0.9)
+    page.wait_for_function(WHOLE_MAP)
+    assert errors == []
+    context.close()
+
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+
+#: The nights the clocks change in 2026 (the last Sundays of March and October): the service's
+#: clock stands at local midnight; the instant of the switch.
+DST_NIGHTS = {
+    "march": (datetime(2026, 3, 28, 23, 0, tzinfo=UTC), datetime(2026, 3, 29, 1, 0, tzinfo=UTC)),
+    "october": (datetime(2026, 10, 24, 22, 0, tzinfo=UTC),
+                datetime(2026, 10, 25, 1, 0, tzinfo=UTC)),
+}
+
+#: The scale's ticks (label, x of its point, label's box) and each visit's bar (its left edge
+#: and the start the plan gives it: the bars' own mapping of time to x).
+TICKS = """() => {
+  const plan = window.maeDispatch.visits.plan;
+  const starts = new Map(plan.routes.flatMap((r) => r.stops.map((s) => [s.visit_id, s.start])));
+  return {
+    ticks: [...document.querySelectorAll('#visits-board .visit-tick')].map((tick) => ({
+      label: tick.textContent.trim(), x: tick.getBoundingClientRect().left,
+      box: (tick.firstElementChild || tick).getBoundingClientRect().toJSON(),
+    })),
+    bars: [...document.querySelectorAll('#visits-board .seg.visit')].map((b) => ({
+      x: b.getBoundingClientRect().left, at: Date.parse(starts.get(b.dataset.visit)),
+    })),
+  };
+}"""
+
+
+def reading(at: datetime) -> int:
+    """The minute of the day Stockholm's clock shows at ``at``."""
+    local = at.astimezone(STOCKHOLM)
+    return local.hour * 60 + local.minute
+
+
+@pytest.mark.parametrize("device", [PHONE, {"viewport": {"width": 640, "height": 900}}],
+                         ids=["phone", "640px"])
+@pytest.mark.parametrize("night", ["march", "october"])
+def test_the_scale_ticks_fall_on_local_multiples_of_the_step_on_a_dst_night(
+        browser: Any, tmp_path: Path, night: str, device: dict[str, Any]) -> None:
+    """On the nights the clocks change, a scale of 2 h or more between its ticks showed round
+    times after the switch that were not multiples of its step (00:00, 02:00, 03:00, 05:00 in
+    October: the steps were counted from the offset before the switch). Each tick now reads a
+    multiple of the step in Stockholm time on both sides of the switch (the spring's skipped
+    hour and the autumn's repeated one leave a longer gap), none is missing, each stands where
+    the bars put its time and says that time."""
+    start, switch = DST_NIGHTS[night]
+    srv = visits_server(tmp_path, start)
+    try:
+        day = start.astimezone(STOCKHOLM).date()
+        with srv.http("psychiatry") as c:
+            # in Gällivare, whose unit works from midnight (the others from the morning), all
+            # to be done that night and morning
+            for ref, (begin, end) in (("P-501", ((0, 30), (1, 30))), ("P-502", ((4, 0), (5, 0))),
+                                      ("P-503", ((10, 0), (11, 0)))):
+                window = [datetime(day.year, day.month, day.day, *hm, tzinfo=STOCKHOLM)
+                          for hm in (begin, end)]
+                booked = c.post("/api/visits", json={
+                    "patient_ref": ref, "location": {"place": "Gällivare"}, "duration_min": 45,
+                    "postponable": False, "earliest_start": window[0].isoformat(),
+                    "latest_start": window[1].isoformat()})
+                assert booked.status_code < 300, booked.text
+        context, page, errors = open_board(
+            browser, srv, device, "sv",
+            "() => document.querySelectorAll('#visits-board .seg.visit').length === 3")
+        page.locator("#visits-board .visit-scale").scroll_into_view_if_needed()
+        seen = page.evaluate(TICKS)
+        screenshot(page, f"dispatcher-visit-scale-{night}-{device['viewport']['width']}")
+        assert errors == []
+        context.close()
+    finally:
+        srv.stop()
+    bars = sorted(seen["bars"], key=lambda b: b["at"])
+    first, last = bars[0], bars[-1]
+    px_per_ms = (last["x"] - first["x"]) / (last["at"] - first["at"])
+    half_hour = 30 * 60_000
+    ticks = []  # (instant, label)
+    for tick in seen["ticks"]:
+        ms = first["at"] + (tick["x"] - first["x"]) / px_per_ms
+        ms = round(ms / half_hour) * half_hour
+        assert abs(first["x"] + (ms - first["at"]) * px_per_ms - tick["x"]) < 1.5, (tick, bars)
+        at = datetime.fromtimestamp(ms / 1000, UTC)
+        assert tick["label"] == at.astimezone(STOCKHOLM).strftime("%H:%M"), (tick, at)
+        ticks.append((at, tick["label"]))
+    labels = [label for _, label in ticks]
+    assert len(set(labels)) == len(labels), labels
+    assert any(at < switch for at, _ in ticks), labels
+    assert sum(at >= switch for at, _ in ticks) >= 2, labels
+    # the step: the time between two ticks on the same side of the switch
+    step = min((b - a) for (a, _), (b, _) in pairwise(ticks) if b < switch or a >= switch)
+    minutes = int(step.total_seconds() // 60)
+    assert minutes >= 120, f"the scale's step is {minutes} min: this test needs 2 h or more"
+    off = [label for at, label in ticks if reading(at) % minutes]
+    assert off == [], f"ticks off the {minutes}-minute step: {off} (all: {labels})"
+    half = timedelta(minutes=30)
+    for (a, _), (b, _) in pairwise(ticks):  # none left out between two ticks
+        between = [a + k * half for k in range(1, (b - a) // half)]
+        missing = [at.astimezone(STOCKHOLM).strftime("%H:%M") for at in between
+                   if reading(at) % minutes == 0
+                   and at.astimezone(STOCKHOLM).strftime("%H:%M") not in labels]
+        assert missing == [], (missing, labels)
+    for a, b in pairwise(seen["ticks"]):
+        assert a["box"]["right"] <= b["box"]["left"], (a, b)  # apart, in order
 
 
 #: Visits that cannot be planned today: six staff go on no unit; one may wait for another day.

@@ -33,6 +33,34 @@ function legendOpen() {
   }
 }
 
+/**
+ * The legend's body takes the keyboard's focus (so that it can be scrolled without a mouse) only
+ * while it scrolls: where the legend is kept small (dispatcher.css), not where it is shown whole.
+ * Checked whenever the body or an entry changes size (the window or the map resized, the legend
+ * unfolded, a font loaded); the observer is returned to be disconnected with the legend.
+ */
+function tabStopWhileScrolling(body, toggle) {
+  const check = () => {
+    if (body.hidden) return;
+    const scrolls = body.scrollHeight > body.clientHeight + 1 || body.scrollWidth > body.clientWidth + 1;
+    if (scrolls === body.hasAttribute("tabindex")) return;
+    if (scrolls) {
+      body.tabIndex = 0;
+      return;
+    }
+    const focused = document.activeElement === body;
+    body.removeAttribute("tabindex");
+    if (focused) toggle.focus(); // not lost to the page, where Enter would assign
+  };
+  if (typeof ResizeObserver !== "function") {
+    body.tabIndex = 0; // cannot tell: reachable all the same
+    return null;
+  }
+  const watch = new ResizeObserver(check);
+  for (const node of [body, ...body.children]) watch.observe(node);
+  return watch;
+}
+
 export class MapView {
   constructor(element, { onSelectCallout, now = () => new Date() }) {
     this.onSelectCallout = onSelectCallout;
@@ -45,6 +73,26 @@ export class MapView {
     this.coverage = null;
     this.legend = null;
     this.selected = null;
+    this.whole = false; // the view is to show the whole loaded map: fitted, not moved since
+    this.fitting = false;
+    this.map.on("movestart", () => {
+      if (!this.fitting) this.whole = false;
+    });
+    // The map's box changes with the page's layout, not only with the window (the day's visits
+    // under it grow and shrink): Leaflet is told, or it would draw for its old size, and the
+    // whole map, if nobody has moved it, is fitted to the new box (not while the page is
+    // hidden behind the login: a box of no size).
+    if (typeof ResizeObserver === "function") {
+      let frame = 0;
+      new ResizeObserver(() => {
+        cancelAnimationFrame(frame);
+        frame = requestAnimationFrame(() => {
+          if (!element.clientWidth || !element.clientHeight) return;
+          this.map.invalidateSize();
+          if (this.whole) this.fitWhole();
+        });
+      }).observe(element);
+    }
     this.addLegend();
     // The map's names kept apart (after every move, zoom and redraw: this.declutter()): a
     // unit's name that would cover a callout's pin or a name already placed is a small dot
@@ -66,12 +114,12 @@ export class MapView {
       div.id = "map-legend";
       const statuses = ["available", "dispatched", "en_route", "on_scene", "returning", "off_duty"];
       const open = legendOpen();
-      // The body scrolls on its own where the legend is kept small (dispatcher.css): it takes
-      // the keyboard's focus, so it can be scrolled without a mouse.
+      // The body scrolls on its own where the legend is kept small (dispatcher.css): it then
+      // takes the keyboard's focus (tabStopWhileScrolling).
       div.innerHTML = `<button type="button" id="map-legend-toggle" class="legend-toggle" aria-expanded="${open}"`
         + ` aria-controls="map-legend-body">${escapeHtml(t("legend.title"))}</button>`
         + `<div id="map-legend-body" class="legend-body" role="group" aria-labelledby="map-legend-toggle"`
-        + ` tabindex="0"${open ? "" : " hidden"}>`
+        + `${open ? "" : " hidden"}>`
         + `<strong>${escapeHtml(t("legend.units"))}</strong>`
         + statuses.map((s) => `<div><span class="dot status-${s}"></span> ${escapeHtml(t(`unit.${s}`))}</div>`).join("")
         + `<strong>${escapeHtml(t("legend.callouts"))}</strong>`
@@ -98,7 +146,11 @@ export class MapView {
       });
       L.DomEvent.disableClickPropagation(div);
       L.DomEvent.disableScrollPropagation(div);
+      legend.watch = tabStopWhileScrolling(div.querySelector(".legend-body"), toggle);
       return div;
+    };
+    legend.onRemove = () => {
+      if (legend.watch) legend.watch.disconnect();
     };
     legend.addTo(this.map);
     this.mapLegend = legend;
@@ -114,8 +166,22 @@ export class MapView {
     const { bounds } = await addRoads(this.map, { token });
     this.bounds = bounds;
     if (this.map._maeTiles) L.control.attribution({ prefix: false }).addTo(this.map); // tiles' credits
-    this.map.fitBounds(bounds, { padding: [10, 10] });
+    this.fitWhole();
     return bounds;
+  }
+
+  /** Show the whole loaded map: now, or once the map has a size (hidden, it has none). */
+  fitWhole() {
+    if (!this.bounds) return;
+    this.whole = true;
+    const size = this.map.getSize();
+    if (!size.x || !size.y) return;
+    this.fitting = true;
+    try {
+      this.map.fitBounds(this.bounds, { padding: [10, 10], animate: false });
+    } finally {
+      this.fitting = false;
+    }
   }
 
   invalidate() {
@@ -125,7 +191,7 @@ export class MapView {
   /** Show the whole loaded map again (after the layout changed between phone and desk). */
   refit() {
     this.map.invalidateSize();
-    if (this.bounds) this.map.fitBounds(this.bounds, { padding: [10, 10] });
+    this.fitWhole();
   }
 
   setUnit(unit, callout) {

@@ -60,6 +60,7 @@ const VISIT_EVENTS = new Set(["VisitBooked", "VisitMoved", "VisitPinned", "Visit
 /** The scale's ticks are this many minutes apart: the least that keeps their labels apart. */
 const TICK_STEPS_MIN = [30, 60, 120, 180, 240, 360, 720];
 const HALF_HOUR_MS = 30 * 60 * 1000;
+const DAY_MS = 24 * 60 * 60 * 1000;
 
 function el(tag, cls, text) {
   const node = document.createElement(tag);
@@ -74,20 +75,38 @@ function placeOf(button) {
   return list ? list.dataset.list : "bars";
 }
 
-/** The instants from ``from`` to ``to`` (ms) on which Stockholm's clock shows a multiple of
- * ``step`` ms since midnight (step: whole half hours). */
-function roundTimes(from, to, step) {
-  const ahead = stockholmOffsetMs(from);
+/** Every half hour from ``from`` to ``to`` (ms): its instant and what Stockholm's clock shows
+ * then (ms since the epoch read as UTC). The clock moves by whole hours, so its half hours are
+ * these instants, on either side of a switch to or from summer time. */
+function halfHours(from, to) {
   const out = [];
-  for (let wall = Math.ceil((from + ahead) / step) * step; wall - ahead <= to; wall += step) out.push(wall - ahead);
+  for (let at = Math.ceil(from / HALF_HOUR_MS) * HALF_HOUR_MS; at <= to; at += HALF_HOUR_MS) {
+    out.push({ at, wall: at + stockholmOffsetMs(at) });
+  }
+  return out;
+}
+
+/** The instants of ``grid`` (halfHours) on which Stockholm's clock shows a multiple of ``step``
+ * ms since its midnight: 00, 02, 04… for two hours, counted on the clock on both sides of a
+ * switch (the spring's skipped hour has none; a reading of the autumn's repeated hour shown
+ * less than a step before is not shown again). */
+function roundTimes(grid, step) {
+  const out = [];
+  let last = null;
+  for (const { at, wall } of grid) {
+    if (((wall % DAY_MS) + DAY_MS) % DAY_MS % step) continue;
+    if (last && wall <= last.wall && at - last.at < step) continue;
+    out.push(at);
+    last = { at, wall };
+  }
   return out;
 }
 
 /**
  * The scale's ticks in ``track`` for the timeline from ``from`` to ``to`` (ms, both on a whole
- * or half hour): HH:MM at round times, every half hour or every 1, 2, 3… hours, the closest
- * that leave a gap between labels at the track's width. A label is centred on its time, or
- * ends at it near the track's right end (the board does not scroll sideways).
+ * or half hour): HH:MM at round times of Stockholm's clock, every half hour or every 1, 2, 3…
+ * hours, the closest that leave a gap between labels at the track's width. A label is centred
+ * on its time, or ends at it near the track's right end (the board does not scroll sideways).
  */
 function drawTicks(track, from, to) {
   const width = track.clientWidth || 240; // hidden: redrawn once it has a width
@@ -96,9 +115,10 @@ function drawTicks(track, from, to) {
   const label = probe.offsetWidth || 36;
   const least = 1.6 * label;
   const span = to - from;
+  const grid = halfHours(from, to);
   let times = [];
   for (const minutes of TICK_STEPS_MIN) {
-    times = roundTimes(from, to, minutes * 60 * 1000);
+    times = roundTimes(grid, minutes * 60 * 1000);
     if ((minutes * 60 * 1000 * width) / span >= least) break;
   }
   if (times.length < 2 && width >= least) times = [from, to];
@@ -140,6 +160,9 @@ export class VisitsBoard {
       if (hit && !hit.closest(".visit-pin")) {
         this.chosen = hit.dataset.visit;
         this.render();
+        // the form opens under the board's lists: brought into view (the board scrolls)
+        const form = this.root.querySelector(".visit-pin");
+        if (form) form.scrollIntoView({ block: "nearest" });
       }
     });
     if (recs) {
