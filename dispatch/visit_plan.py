@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta, tzinfo
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
 from dispatch.command_types import RecordDayPlan
@@ -76,8 +76,10 @@ class DayInput:
     visit_ids: tuple[str, ...] = field(default=())
 
     def at(self, seconds: int) -> datetime:
-        """The time ``seconds`` after the day's local midnight."""
-        return self.midnight + timedelta(seconds=seconds)
+        """The time ``seconds`` after the day's local midnight (elapsed time: on the night
+        the clocks change, 04:00 is 3 or 5 hours after midnight, not 4)."""
+        return (self.midnight.astimezone(UTC) + timedelta(seconds=seconds)).astimezone(
+            self.midnight.tzinfo)
 
 
 def day_of(now: datetime, tz: tzinfo) -> tuple[str, datetime]:
@@ -86,8 +88,14 @@ def day_of(now: datetime, tz: tzinfo) -> tuple[str, datetime]:
     return local.isoformat(), datetime.combine(local, time(0), tzinfo=tz)
 
 
+def _elapsed(t: datetime, midnight: datetime) -> float:
+    """Seconds from ``midnight`` to ``t`` as time passes (an aware subtraction within one zone
+    would count wall-clock time, an hour off after a switch to or from summer time)."""
+    return (t.astimezone(UTC) - midnight.astimezone(UTC)).total_seconds()
+
+
 def _secs(t: datetime, midnight: datetime) -> int:
-    return int((t - midnight).total_seconds())
+    return int(_elapsed(t, midnight))
 
 
 def _competences(unit: Unit) -> frozenset[str]:
@@ -151,7 +159,8 @@ def day_input(state: DispatchState, rota: Iterable[ShiftPattern], tz: tzinfo, no
     rota = tuple(rota)
     day, midnight = day_of(now, tz)
     now_s = _secs(now, midnight)
-    day_end = midnight + timedelta(days=1)
+    day_end = midnight + timedelta(days=1)  # the next local midnight (23 to 25 hours on)
+    last_s = _secs(day_end, midnight) - 1
     places: list[Location] = []
 
     def place(loc: Location) -> int:
@@ -191,7 +200,7 @@ def day_input(state: DispatchState, rota: Iterable[ShiftPattern], tz: tzinfo, no
         PlanUnit(id=u.unit_id, start_location=base, end_location=base, shift_start_s=start,
                  shift_end_s=end, competences=_competences(u), break_rule=breaks[u.unit_id])
         for u, start, end, base in units)
-    plan_visits = tuple(_plan_visit(v, loc, midnight, now_s, unit_ids, config)
+    plan_visits = tuple(_plan_visit(v, loc, midnight, last_s, unit_ids, config)
                         for v, loc in visits)
     problem = PlanProblem(travel_s=matrix, units=plan_units, visits=plan_visits)
     return DayInput(day=day, midnight=midnight, now_s=now_s, problem=problem,
@@ -199,12 +208,13 @@ def day_input(state: DispatchState, rota: Iterable[ShiftPattern], tz: tzinfo, no
                     visit_ids=tuple(v.visit_id for v, _ in visits))
 
 
-def _plan_visit(visit: Visit, loc: int, midnight: datetime, now_s: int, unit_ids: set[str],
+def _plan_visit(visit: Visit, loc: int, midnight: datetime, last_s: int, unit_ids: set[str],
                 config: PlanningConfig) -> PlanVisit:
+    """``visit`` in the day's seconds from ``midnight`` (``last_s``: the day's last second)."""
     # whole seconds inside the window: a start a fraction before its earliest would read as a
     # plan of a visit moved since (simulations.behaviour), and the crew would never go
-    start = max(math.ceil((visit.earliest_start - midnight).total_seconds()), 0)
-    end = min(_secs(visit.latest_start, midnight), 86_400 - 1)
+    start = max(math.ceil(_elapsed(visit.earliest_start, midnight)), 0)
+    end = min(_secs(visit.latest_start, midnight), last_s)
     cost = visit.postpone_cost
     if cost is None and visit.latest_start >= midnight + timedelta(days=1):
         cost = config.carry_over_cost  # it can still be done on a later day
@@ -216,7 +226,7 @@ def _plan_visit(visit: Visit, loc: int, midnight: datetime, now_s: int, unit_ids
         pinned_unit, cost = visit.unit_id if visit.unit_id in unit_ids else None, None
         needs = frozenset()
         start = end = min(max(_secs(visit.changed_at or visit.earliest_start, midnight), 0),
-                          86_400 - 1)
+                          last_s)
     elif visit.pinned_start is not None:
         start = end = _secs(visit.pinned_start, midnight)
     return PlanVisit(id=visit.visit_id, location=loc, window_start_s=start,

@@ -7,8 +7,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -177,6 +179,42 @@ def test_a_window_opening_within_a_second_is_planned_inside_it_and_the_crew_goes
     assert act is not None  # at the door already (TOWNS[0] is the base): wait, then start
     start = visit_act(state, route.unit_id, stop.start, (TOWNS[0].lat, TOWNS[0].lon))
     assert start is not None and start.commands == (StartVisit("V000001", route.unit_id),)
+
+
+@pytest.mark.parametrize("day", [date(2026, 3, 29), date(2026, 10, 25)],
+                         ids=["spring", "autumn"])
+def test_on_the_nights_the_clocks_change_visits_are_planned_inside_their_windows(
+        day: date) -> None:
+    """The day's seconds are elapsed time from the local midnight. Read back as wall-clock
+    time they were an hour off after the switch: a visit of 04:00-05:00 was planned at 03:00
+    in March, one of 10:00-11:00 was shown at 11:00 in October."""
+    tz = ZoneInfo("Europe/Stockholm")
+
+    def local(hour: float) -> datetime:
+        """``hour`` on the local wall clock, as the service's UTC clock has it."""
+        wall = datetime.combine(day, time(0), tzinfo=tz) + timedelta(hours=hour)
+        return wall.astimezone(UTC)
+
+    state, log = DispatchState(), list[Envelope]()
+    assert run(state, log, RegisterUnit("U1", "U1", "sunderby", BASE, ("nurse",)), local(0))
+    assert run(state, log, StartShift("U1", ("a", "b"), local(23)), local(0.5))
+    for hour in (4, 10, 16):
+        assert run(state, log, BookVisit(
+            patient_ref=f"P{hour}", location=TOWNS[1], earliest_start=local(hour),
+            latest_start=local(hour + 1), duration_s=2700), local(0.5))
+    now = local(1)
+    plan_input = day_input(state, (), tz, now, km_travel)
+    assert plan_input is not None
+    rest = routing.rest_of_day(plan_input.problem, plan_input.states, now_s=plan_input.now_s)
+    plan = routing.plan(rest, time_limit_s=0.2, strict=False)
+    assert run(state, log, record_plan(plan_input, plan, cause="test"), now)
+    stops = [s for r in state.day_plans[day.isoformat()].routes for s in r.stops]
+    assert len(stops) == 3
+    for stop in stops:
+        visit = state.visits[stop.visit_id]
+        assert visit.earliest_start <= stop.start <= visit.latest_start, (
+            stop.visit_id, stop.start.astimezone(tz), visit.earliest_start.astimezone(tz))
+        assert stop.start.astimezone(tz).hour == visit.earliest_start.astimezone(tz).hour
 
 
 def test_a_visit_whose_window_passed_is_listed_unplaced_not_lost() -> None:
