@@ -109,6 +109,9 @@ def demo_links(database: Path, unit_ids: list[str]) -> list[DemoLink]:
         for agency in HUMAN_AGENCIES:
             _, token = store.create(role=Role.AGENCY, name=f"Demo {agency.value}", agency=agency)
             links.append(DemoLink(f"agency {agency.value}", "/agency", token))
+        # the month's statistics as a manager reads them (no free text, no places)
+        links.append(DemoLink("manager", "/stats",
+                              store.create(role=Role.MANAGER, name="Demo manager")[1]))
     finally:
         store.close()
     return links

@@ -343,7 +343,7 @@ def test_cli_prints_working_links_and_stops_cleanly_on_ctrl_c() -> None:
         links = dict(re.findall(r"^\s+(\S.*?)\s+(http://\S+)$", text, flags=re.M))
         assert set(links) == {"dispatcher", "crew MAE-SUNDERBY", "crew MAE-PITEA",
                               "crew MAE-GALLIVARE", "agency police", "agency ambulance",
-                              "agency psychiatry"}
+                              "agency psychiatry", "manager"}
         database = Path(re.search(r"database: (\S+)", text).group(1))  # type: ignore[union-attr]
         assert database.exists()
         base = f"http://127.0.0.1:{port}"
@@ -351,7 +351,7 @@ def test_cli_prints_working_links_and_stops_cleanly_on_ctrl_c() -> None:
         tokens = {label: url.split("#token=")[1] for label, url in links.items()}
         paths = {label: url.split(base)[1].split("#")[0] for label, url in links.items()}
         assert paths["dispatcher"] == "/dispatch" and paths["crew MAE-PITEA"] == "/crew"
-        assert paths["agency police"] == "/agency"
+        assert paths["agency police"] == "/agency" and paths["manager"] == "/stats"
         server = Server(base, database, tokens, stop=lambda: None)
         with server.http("dispatcher") as http:
             assert http.get("/api/clock").json()["speed"] == 100.0
@@ -362,6 +362,10 @@ def test_cli_prints_working_links_and_stops_cleanly_on_ctrl_c() -> None:
             sock.close()
         assert httpx.get(f"{base}/api/units", headers={
             "Authorization": "Bearer " + tokens["agency police"]}).status_code == 403
+        with server.http("manager") as http:  # the month's statistics, and nothing to change
+            assert http.get("/api/stats").status_code == 200
+            assert http.get("/stats").status_code == 200
+            assert http.post("/api/alarms", json={}).status_code == 403
         commentary = ""  # the running commentary: the first alarm
         while "alarm" not in commentary:
             commentary = lines.get(timeout=30)
