@@ -6,9 +6,10 @@ Without them a newcomer's demo showed only the acute work: the day planner (``ro
 :mod:`web.demo_crew`) had nothing to do until a person booked a visit. Each batch is a pure
 function of the seed, the batch number and the bases: visits at homes near populated places
 within :data:`RADIUS_M` of a unit's base (weighted by population, a few hundred metres off the
-centre, as the alarm feed places its scenes), start windows spread over the batch's hours, and a
-pseudonymous patient reference (no name, no free text). The demo's psychiatry agency books them
-through the service, as ``POST /api/visits`` does.
+centre, as the alarm feed places its scenes), start windows spread over the next hours of the
+unit's rota shift (:func:`visit_spans`; a batch at night books the morning), and a pseudonymous
+patient reference (no name, no free text). The demo's psychiatry agency books them through the
+service, as ``POST /api/visits`` does.
 """
 
 from __future__ import annotations
