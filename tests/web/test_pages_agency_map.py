@@ -241,3 +241,81 @@ def test_a_place_typed_while_a_click_is_checked_wins(browser: Any, server: Serve
     assert page.locator(".leaflet-marker-icon:not(.border-name)").count() == 0
     assert errors == []
     page.context.close()
+
+
+#: Where ``[lat, lon]`` is in the window (Leaflet counts from inside the map's border).
+ON_SCREEN = """([lat, lon]) => {
+  const m = document.getElementById('map').maeMap, box = m.getContainer();
+  const r = box.getBoundingClientRect(), p = m.latLngToContainerPoint([lat, lon]);
+  return { x: r.left + box.clientLeft + p.x, y: r.top + box.clientTop + p.y };
+}"""
+
+#: The rectangle of a town's name as shown on the map, or null where it is hidden.
+TOWN_NAME = """(name) => {
+  const label = [...document.querySelectorAll('.mae-place-label.permanent')]
+    .find((e) => e.textContent.trim() === name);
+  return label && getComputedStyle(label).visibility !== 'hidden'
+    ? label.getBoundingClientRect().toJSON() : null;
+}"""
+
+#: Where the chosen point is on screen, what a click at its pin's middle hits and the map's box.
+PIN = """([lat, lon]) => {
+  const m = document.getElementById('map').maeMap, box = m.getContainer();
+  const map = box.getBoundingClientRect(), p = m.latLngToContainerPoint([lat, lon]);
+  const pin = document.querySelector('.leaflet-marker-icon:not(.border-name)');
+  const r = pin.getBoundingClientRect();
+  const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+  return { x: map.left + box.clientLeft + p.x, y: map.top + box.clientTop + p.y,
+           map: map.toJSON(), pin: r.toJSON(),
+           hit: Boolean(hit && pin.contains(hit)) };
+}"""
+
+
+@pytest.mark.parametrize("device", [SMALL_DESKTOP, PHONE], ids=["1024x768", "phone"])
+def test_a_point_chosen_on_a_town_leaves_the_towns_name_readable(
+    browser: Any, server: Server, device: dict[str, Any]
+) -> None:
+    """A point chosen right on Luleå (a click on its dot takes the town's own coordinates)
+    hid Luleå's name at every zoom: the chosen point's pin won over it, so one could not read
+    where one had clicked. The name now stands beside the pin, next to its town (within 30 px
+    of the point), whole on the map and covered by no pin or other name, and the pin shows
+    whole and a click at its middle reaches it: zoomed in, and at the county view."""
+    with server.http("police") as police:
+        places = police.get("/api/map").json()["places"]
+    town = next((p["lat"], p["lon"]) for p in places if p["name"] == "Luleå")
+    errors: list[str] = []
+    page = new_page(browser, device, errors)
+    open_agency(page, server)
+    county = view(page)["zoom"]
+    page.evaluate("""([lat, lon]) => { document.getElementById('map').maeMap
+        .setView([lat, lon], 9, {animate: false}); }""", list(town))
+    page.locator("#map").scroll_into_view_if_needed()
+    on_town = page.evaluate(ON_SCREEN, list(town))
+    page.mouse.click(on_town["x"], on_town["y"])
+    expect(page.locator("#point")).to_contain_text("Vald punkt")
+    pin = page.evaluate(PIN, list(town))  # its tip right on the town's dot
+    tip = (pin["pin"]["left"] + pin["pin"]["right"]) / 2, pin["pin"]["bottom"]
+    assert abs(tip[0] - pin["x"]) <= 1.5 and abs(tip[1] - pin["y"]) <= 1.5, pin
+    page.mouse.move(0, 0)  # off the map: no town named for the pointer
+    expect(page.locator(".mae-place-label:not(.permanent)")).to_have_count(0)
+    for zoom in (9, county):
+        if zoom != 9:
+            page.evaluate("""([lat, lon, zoom]) => { document.getElementById('map').maeMap
+                .setView([lat, lon], zoom, {animate: false}); }""", [*town, zoom])
+        seen = page.evaluate(NAMES)
+        assert seen["zoom"] == zoom
+        assert len(seen["markers"]) == 1, seen["markers"]  # the chosen point
+        assert overlaps(seen) == [], overlaps(seen)
+        label = page.evaluate(TOWN_NAME, "Luleå")  # the town's (not the municipality's)
+        assert label is not None, (zoom, shown_names(seen))
+        pin = page.evaluate(PIN, list(town))
+        assert pin["hit"], pin
+        dx = max(label["left"] - pin["x"], 0, pin["x"] - label["right"])
+        dy = max(label["top"] - pin["y"], 0, pin["y"] - label["bottom"])
+        assert (dx * dx + dy * dy) ** 0.5 <= 30, (label, pin)  # by its town
+        for r in (label, pin["pin"]):  # whole on the map
+            assert pin["map"]["left"] <= r["left"] and r["right"] <= pin["map"]["right"], r
+            assert pin["map"]["top"] <= r["top"] and r["bottom"] <= pin["map"]["bottom"], r
+        screenshot(page, f"agency-map-point-on-town-{device['viewport']['width']}-{zoom}")
+    assert errors == []
+    page.context.close()

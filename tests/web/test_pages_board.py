@@ -1,7 +1,8 @@
 """Issue 15 on the dispatcher's board, in real Chromium against a real server on a manual clock:
 map tooltips write a callout's age when they open and keep it current; cancelling asks for a
 reason and a confirmation, a cancelled callout can be reopened for a few minutes and its crew
-sees why; a unit that missed its last acknowledgement is flagged when recommended again."""
+sees why; a unit that missed its last acknowledgement is flagged when recommended again; a
+unit with no GPS report yet is listed where the service has it (its base)."""
 
 from __future__ import annotations
 
@@ -286,12 +287,12 @@ def test_history_finds_a_cancelled_callout_opens_its_timeline_and_exports_the_da
 def test_the_unit_board_merge_list_and_toasts_say_what_matters(
     board: Page, timed: Server, police: Sock
 ) -> None:
-    """Units show time in status and position age; clicking a free unit zooms to it, a busy
-    one opens its callout; the merge list gives distances, nearest first, and leaves out a
-    follow-up request; toasts say what was done."""
+    """Units show time in status and where they are (no GPS report yet: at their base);
+    clicking a free unit zooms to it, a busy one opens its callout; the merge list gives
+    distances, nearest first, and leaves out a follow-up request; toasts say what was done."""
     sun = board.locator("#units [data-unit='MAE-SUNDERBY']")
     expect(sun.locator(".unit-since [data-age]")).to_have_count(1)
-    expect(sun.locator(".unit-pos")).to_contain_text("position")
+    expect(sun.locator(".unit-pos")).to_have_text("vid Sunderby sjukhus (ingen GPS-rapport)")
     board.locator("[data-unit-open='MAE-PITEA']").click()
     board.wait_for_function("() => window.maeDispatch.map.map.getZoom() >= 10")
     expect(board.locator(".leaflet-tooltip", has_text="MAE Piteå")).to_be_visible()
@@ -327,3 +328,40 @@ def test_the_unit_board_merge_list_and_toasts_say_what_matters(
     expect(board.locator("#units [data-unit='MAE-GALLIVARE'] .status")).to_have_text("Larmad")
     board.locator("[data-unit-open='MAE-GALLIVARE']").click()
     expect(board.locator("#detail-title")).to_contain_text(far)
+
+
+def test_a_unit_with_no_gps_report_yet_is_shown_where_the_service_has_it(
+    board: Page, timed: Server
+) -> None:
+    """A unit whose crew has sent no position yet is where the service puts it: at its base
+    (its position named, with no time). The list said "ingen position" although the map shows
+    the unit at its base; it now says where, and that no GPS report has come ("vid Gällivare
+    sjukhus (ingen GPS-rapport)", "at … (no GPS report yet)" in English); once the crew
+    reports, how old its position is; "ingen position" is left for a position with no name
+    (none of the demo units has one: the page's own copy of a unit is changed for that)."""
+    units = board.locator("#units .unit-item")
+    expect(units).to_have_count(3)
+    where = {"MAE-GALLIVARE": "Gällivare sjukhus", "MAE-PITEA": "Piteå älvdals sjukhus",
+             "MAE-SUNDERBY": "Sunderby sjukhus"}
+    for unit, base in where.items():
+        expect(board.locator(f"#units [data-unit='{unit}'] .unit-pos")).to_have_text(
+            f"vid {base} (ingen GPS-rapport)")
+    crew = timed.socket("/ws/crew", "crew_sun")
+    crew.ready()
+    try:
+        assert crew.request({"type": "position", "lat": 65.6, "lon": 22.1})["kept"] is True
+    finally:
+        crew.close()
+    sun = board.locator("#units [data-unit='MAE-SUNDERBY'] .unit-pos")
+    expect(sun).to_have_text(re.compile(r"^position, ålder \d+(:\d\d){1,2}$"))
+    expect(sun.locator("[data-age]")).to_have_count(1)
+
+    board.click("#lang-toggle")
+    gallivare = board.locator("#units [data-unit='MAE-GALLIVARE'] .unit-pos")
+    expect(gallivare).to_have_text("at Gällivare sjukhus (no GPS report yet)")
+    expect(sun).to_have_text(re.compile(r"^position age \d+(:\d\d){1,2}$"))
+    screenshot(board, "dispatcher-units-at-base-en")
+    board.evaluate("""() => { const page = window.maeDispatch;
+        page.store.units.get('MAE-GALLIVARE').position.label = '';
+        page.panels.renderUnits(page.store); }""")
+    expect(gallivare).to_have_text("no position")

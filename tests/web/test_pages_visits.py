@@ -6,7 +6,8 @@ phone until seen), and nothing sent offline is lost; the dispatcher's timeline b
 enough to click or tap, the board has room for a day's bars beside the map at 1024x768 and
 1280x800, its scale reads hours and minutes at round times (on the clock's multiples of its
 step on the nights the clocks change too), and its lists of visits at risk, postponed or not
-fitting open a visit from the keyboard.
+fitting open a visit from the keyboard; the board folds to its heading (which still counts the
+visits at risk) and gives the map its height back.
 """
 
 from __future__ import annotations
@@ -669,5 +670,126 @@ def test_the_visit_lists_open_a_visit_from_the_keyboard_and_are_big_enough(
         assert c.post(f"/api/visits/{postponed}/cancel", json={"reason": ""}).status_code < 300
     page.wait_for_selector("#visits-board .visits-postponed", state="detached")
     assert page.evaluate(focused) == ["visits-unplaced", unplaced]
+    assert errors == []
+    context.close()
+
+
+#: The dispatcher's page as laid out: the map, the visits' section, its toggle and the header
+#: (rectangles), Leaflet's idea of the map's size, the window and the page's height.
+FOLD = """() => {
+  const box = (e) => e.getBoundingClientRect().toJSON();
+  const map = document.getElementById('map');
+  const size = window.maeDispatch.map.map.getSize();
+  return {
+    map: box(map), box: { width: map.clientWidth, height: map.clientHeight },
+    leaflet: { width: size.x, height: size.y },
+    section: box(document.getElementById('visits')),
+    toggle: box(document.getElementById('visits-toggle')),
+    header: box(document.querySelector('.mae-header')),
+    height: innerHeight, page: document.documentElement.scrollHeight,
+  };
+}"""
+
+#: Whether Leaflet has been told of the map's box (its size is the box's).
+MAP_SIZED = """() => { const box = document.getElementById('map'),
+  size = window.maeDispatch.map.map.getSize();
+  return size.x === box.clientWidth && size.y === box.clientHeight; }"""
+
+TABLET = {"viewport": {"width": 1024, "height": 768}, "has_touch": True}
+
+
+@pytest.mark.parametrize(("device", "least"), [
+    ({"viewport": {"width": 1920, "height": 1080}}, 32),
+    ({"viewport": {"width": 1366, "height": 768}}, 32),
+    (TABLET, 44),
+], ids=["1920x1080", "1366x768", "touch-1024x768"])
+def test_the_visits_board_folds_to_its_heading_and_the_map_takes_the_height(
+        browser: Any, server: Server, device: dict[str, Any], least: int) -> None:
+    """The day's visits took up to 40 % of the window's height under the map (at 1920x1080 the
+    map was 746 px high, 1026 px before the board moved there). The board's heading is a
+    button (aria-expanded, aria-controls the board; at least 32 px high, 44 px on a touch
+    screen) that folds it to its heading line: the map then reaches down to that line (it
+    gains all the height the board gave up), Leaflet is told of its new size and still shows
+    the whole county, and the page does not scroll. Folded, the heading still says how many
+    visits there are today and how many are at risk, in Swedish and English; the choice
+    survives a reload; Enter and Space on the toggle fold and unfold the board and do not
+    assign the selected callout."""
+    book_by_rest(server, BOOKINGS)
+    [unplaced] = book_by_rest(server, UNPLANNABLE, staff=6, postponable=False)
+    with server.http("police") as c:
+        alarm = c.post("/api/alarms", json={"reference": "P-9", "location": {"place": "Boden"},
+                                            "priority": 2, "category": "psychosis"})
+        assert alarm.status_code < 300, alarm.text
+    callout = alarm.json()["callout_id"]
+    ready = ("() => document.querySelectorAll('#visits-board .seg.visit').length === 3"
+             " && document.querySelector('#visits-board .visits-unplaced [data-visit]')")
+    context, page, errors = open_board(browser, server, device, "sv", ready)
+    toggle = page.locator("#visits-title button#visits-toggle")
+    board = page.locator("#visits-board")
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    expect(toggle).to_have_attribute("aria-controls", "visits-board")
+    expect(toggle).to_have_text(re.compile(r"^Dagens besök\s*\(4 · 1 riskerar\)$"))
+    expect(board).to_be_visible()
+    page.wait_for_function(WHOLE_MAP)
+    opened = page.evaluate(FOLD)
+    assert opened["toggle"]["height"] >= least, opened["toggle"]
+
+    if device is TABLET:
+        toggle.tap()
+    else:
+        toggle.click()
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    expect(board).to_be_hidden()
+    expect(toggle).to_have_text(re.compile(r"^Dagens besök\s*\(4 · 1 riskerar\)$"))
+    page.wait_for_function(MAP_SIZED)
+    page.wait_for_function(WHOLE_MAP)
+    folded = page.evaluate(FOLD)
+    screenshot(page, f"dispatcher-visits-folded-{device['viewport']['width']}")
+    section, toggle_box, header = folded["section"], folded["toggle"], folded["header"]
+    assert toggle_box["height"] >= least, toggle_box
+    assert section["height"] <= toggle_box["height"] + 16, (section, toggle_box)
+    gained = opened["section"]["height"] - section["height"]
+    assert folded["map"]["height"] >= opened["map"]["height"] + gained - 2, (opened, folded)
+    # the map runs from the header down to the folded heading, the page does not scroll
+    assert folded["map"]["height"] >= folded["height"] - header["bottom"] - section["height"] - 2
+    assert folded["page"] <= folded["height"], folded
+    assert folded["leaflet"] == folded["box"], folded
+
+    page.reload()  # remembered
+    page.wait_for_function("() => document.querySelectorAll('#visits-board .seg.visit').length"
+                           " === 3")
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    expect(board).to_be_hidden()
+    expect(toggle).to_have_text(re.compile(r"^Dagens besök\s*\(4 · 1 riskerar\)$"))
+    page.wait_for_function(MAP_SIZED)
+    assert page.evaluate(FOLD)["map"]["height"] >= folded["map"]["height"] - 1
+
+    # from the keyboard, with a callout selected (Enter elsewhere assigns it): the toggle
+    # folds and unfolds, nothing is assigned
+    page.locator(f"#queue [data-callout='{callout}']").click()
+    expect(page.locator("#recs li button.assign").first).to_be_visible()
+    toggle.focus()
+    page.keyboard.press("Enter")
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    expect(board).to_be_visible()
+    page.wait_for_function(MAP_SIZED)
+    assert page.evaluate(FOLD)["map"]["height"] <= opened["map"]["height"] + 1  # back
+    page.keyboard.press("Space")
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    page.keyboard.press("Enter")
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    assert page.evaluate("() => document.activeElement.id") == "visits-toggle"
+    # the socket keeps its order: an assignment sent by those keys would be in before this one
+    page.locator("#recs li button.assign").first.click()
+    expect(page.locator(f"#active [data-callout='{callout}']")).to_be_visible()
+    assigned = [e for e in server.events() if type(e.event).__name__ == "UnitAssigned"]
+    assert len(assigned) == 1, assigned
+
+    page.click("#lang-toggle")  # in English, folded and open
+    expect(toggle).to_have_text(re.compile(r"^Today's visits\s*\(4 · 1 at risk\)$"))
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    expect(toggle).to_have_text(re.compile(r"^Today's visits\s*\(4 · 1 at risk\)$"))
+    assert unplaced
     assert errors == []
     context.close()

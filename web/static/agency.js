@@ -103,8 +103,9 @@ async function initMap(tok) {
   $("map").maeMap = map; // for scripted use (tests, kiosk add-ons): the Leaflet map
   map.setView([66.5, 21.5], 6);
   map.on("click", (ev) => clickPoint(ev.latlng.lat, ev.latlng.lng));
-  // As on the dispatcher's map: a town's name that would cover the chosen point's pin or a
-  // name already placed is hidden, and shows again zoomed in far enough.
+  // As on the dispatcher's map: a town's name that would cover the chosen point's pin moves
+  // beside it (a point chosen on the town keeps its name in view), or, where there is no
+  // room or another name is in the way, is hidden and shows again zoomed in far enough.
   declutter = keepApart(map, () => ({ pins: marker ? [marker.getElement()].filter(Boolean) : [] }));
   try {
     const { bounds } = await addRoads(map, { token: tok });

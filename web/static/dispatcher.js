@@ -16,6 +16,7 @@ import { Panels } from "./dispatcher/panels.js";
 import { DispatchStore, OPEN } from "./dispatcher/store.js";
 import { TEXTS } from "./dispatcher/texts.js";
 import { VisitsBoard } from "./dispatcher/visits.js";
+import { foldable } from "./dispatcher/fold.js";
 
 const KIND = "dispatch";
 const $ = (id) => document.getElementById(id);
@@ -484,7 +485,7 @@ async function start(tok) {
   page.socket = new LiveSocket(path, { token: tok, onMessage, onState });
   page.socket.connect();
   if (!replayName) {
-    page.visits = new VisitsBoard($("visits-board"), { token: tok, recs: $("recs"),
+    page.visits = new VisitsBoard($("visits-board"), { token: tok, recs: $("recs"), summary: $("visits-summary"),
       unitOf: (id) => {
         const u = page.store.units.get(id);
         return u && u.callout_id ? { callout_id: u.callout_id, since: u.status_since } : null;
@@ -517,6 +518,8 @@ function init() {
     if (unit) selectUnit(unit[2]);
     else select(id, { focus: true });
   } });
+  // The day's visits fold to their heading, giving the map the height (remembered).
+  foldable($("visits"), $("visits-toggle"), { key: "mae.dispatch.visits" });
   page.history = new History({ token: () => page.token, now: () => serverClock.now(), onOpen: openFinished });
   page.detail = new Detail(document.getElementById("detail"), {
     readOnly: Boolean(replayName),

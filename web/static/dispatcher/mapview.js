@@ -79,7 +79,7 @@ export class MapView {
       if (!this.fitting) this.whole = false;
     });
     // The map's box changes with the page's layout, not only with the window (the day's visits
-    // under it grow and shrink): Leaflet is told, or it would draw for its old size, and the
+    // under it grow, shrink and fold away: fold.js): Leaflet is told, or it would draw for its old size, and the
     // whole map, if nobody has moved it, is fitted to the new box (not while the page is
     // hidden behind the login: a box of no size).
     if (typeof ResizeObserver === "function") {
@@ -97,7 +97,8 @@ export class MapView {
     // The map's names kept apart (after every move, zoom and redraw: this.declutter()): a
     // unit's name that would cover a callout's pin or a name already placed is a small dot
     // (named in its tooltip) until zoomed in enough to fit, and a town's name that would cover
-    // any of them is hidden. Units on a callout are placed first.
+    // any of them is hidden (or, when only a callout's pin is in its way, moved beside it).
+    // Units on a callout are placed first.
     this.declutter = keepApart(this.map, (box) => ({
       pins: [...box.querySelectorAll(".callout-marker")],
       names: [...box.querySelectorAll(".unit-pin")]

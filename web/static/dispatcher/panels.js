@@ -94,9 +94,12 @@ export class Panels {
       const age = (iso) => `<span data-age="${escapeHtml(iso)}">${fmtAge(iso, now)}</span>`;
       const since = u.status_since
         ? ` <span class="unit-since">${escapeHtml(t("unit.in_status"))} ${age(u.status_since)}</span>` : "";
+      // With no GPS report yet the unit is where the service puts it (its base, named, with
+      // no time): that place, and that no report has come; "no position" only without a name.
+      const base = u.position && u.position.label;
       const pos = u.status === "off_duty" ? "" : u.position_at
         ? `<span class="unit-pos">${escapeHtml(t("unit.position_age"))} ${age(u.position_at)}</span>`
-        : `<span class="unit-pos">${escapeHtml(t("unit.no_position"))}</span>`;
+        : `<span class="unit-pos">${escapeHtml(base ? t("unit.at_base", { place: base }) : t("unit.no_position"))}</span>`;
       return `<li class="unit-item${flag ? " due" : ""}" data-unit="${escapeHtml(u.unit_id)}"><button type="button" class="unit-open link" data-unit-open="${escapeHtml(u.unit_id)}">`
         + `<span class="dot status-${u.status}" aria-hidden="true"></span>`
         + `<span class="name">${escapeHtml(u.name)}</span></button> <span class="status">${escapeHtml(t(`unit.${u.status}`))}</span>${since}`

@@ -12,6 +12,8 @@ import { planCause } from "/static/lib/vocab.js";
 register({
   sv: {
     "visits.title": "Dagens besök",
+    "visits.count": "({n})",
+    "visits.count_risk": "({n} · {risk} riskerar)",
     "visits.none": "Inga planerade besök i dag.",
     "visits.risk": "Riskerar att missa fönstret",
     "visits.postponed": "Flyttade till annan dag",
@@ -31,6 +33,8 @@ register({
   },
   en: {
     "visits.title": "Today's visits",
+    "visits.count": "({n})",
+    "visits.count_risk": "({n} · {risk} at risk)",
     "visits.none": "No visits planned today.",
     "visits.risk": "At risk of missing their window",
     "visits.postponed": "Postponed to another day",
@@ -134,9 +138,11 @@ function drawTicks(track, from, to) {
 }
 
 export class VisitsBoard {
-  /** container: where the board renders; recs: the recommendation list to annotate. */
-  constructor(container, { token, recs, unitOf = () => null }) {
+  /** container: where the board renders; recs: the recommendation list to annotate; summary:
+   * where the day's count goes (in the board's heading, in view when the board is folded). */
+  constructor(container, { token, recs, unitOf = () => null, summary = null }) {
     this.root = container;
+    this.summary = summary;
     this.token = token;
     this.unitOf = unitOf; // unit id -> {callout_id, since} of its acute callout, if any
     this.plan = null;
@@ -190,6 +196,7 @@ export class VisitsBoard {
     } catch {
       return; // offline or refused: keep what is shown
     }
+    this._summarize(); // the heading's count, even while a pin is being filled in
     const active = document.activeElement;
     if (active && ["INPUT", "SELECT"].includes(active.tagName) && this.root.contains(active)) {
       return; // the dispatcher is filling in a pin: the next change redraws
@@ -210,6 +217,7 @@ export class VisitsBoard {
     }
     if (this.scaleWatch) this.scaleWatch.disconnect();
     root.replaceChildren();
+    this._summarize();
     const plan = this.plan;
     if (!plan) return;
     if (plan.revision) {
@@ -248,6 +256,25 @@ export class VisitsBoard {
     const chosen = byId.get(this.chosen);
     if (chosen) this._pinForm(chosen, plan);
     if (focused) this._refocus(focused);
+  }
+
+  /** The heading's count: today's visits (planned, and those that do not fit or are at risk)
+   * and how many of them are at risk of missing their window (one that does not fit is), so
+   * that a folded board still says whether it needs a look. */
+  _summarize() {
+    if (!this.summary) return;
+    const plan = this.plan;
+    if (!plan) {
+      this.summary.textContent = "";
+      delete this.summary.dataset.risk;
+      return;
+    }
+    const risk = new Set([...this.visits.filter((v) => v.at_risk).map((v) => v.visit_id), ...(plan.unplaced || [])]);
+    const today = new Set([...plan.routes.flatMap((r) => r.stops.map((s) => s.visit_id)), ...risk]);
+    this.summary.textContent = risk.size
+      ? t("visits.count_risk", { n: today.size, risk: risk.size })
+      : t("visits.count", { n: today.size });
+    this.summary.dataset.risk = String(risk.size);
   }
 
   /** After a redraw: the same visit in the same place (bars or list), else the same visit
