@@ -125,10 +125,13 @@ def _shift(unit: Unit, rota: Iterable[ShiftPattern], tz: tzinfo, midnight: datet
 
 
 def _break(start: int, end: int, declared: ShiftBreak | None, config: PlanningConfig,
-           pattern_start: time | None = None) -> BreakRule | None:
-    """The shift's break: the rota's (``declared``; its window read as minutes into the shift
-    from ``pattern_start``), else ``config``'s rule for shifts of at least ``break_after_s``.
-    Without a window the break starts within an hour either side of mid-shift."""
+           local_start: datetime | None = None, midnight: datetime | None = None
+           ) -> BreakRule | None:
+    """The shift's break: the rota's (``declared``; its window's clock times read after the
+    shift's start, ``local_start`` on the rota's clock), else ``config``'s rule for shifts of at
+    least ``break_after_s``. Without a window the break starts within an hour either side of
+    mid-shift. Times are seconds after the day's ``midnight``, as time passes (a window after
+    a switch to or from summer time is an hour nearer or further)."""
     if declared is None:
         if end - start < config.break_after_s:
             return None
@@ -137,9 +140,14 @@ def _break(start: int, end: int, declared: ShiftBreak | None, config: PlanningCo
     if duration <= 0 or duration >= end - start:
         return None
     if declared.window_from is not None and declared.window_until is not None and \
-            pattern_start is not None:
-        first = start + _into(pattern_start, declared.window_from)
-        last = start + (_into(pattern_start, declared.window_until) or 86_400)
+            local_start is not None and midnight is not None:
+        def after_start(at: time, whole_day: bool) -> int:
+            wall = _into(local_start.time(), at) or (86_400 if whole_day else 0)
+            # aware + timedelta is wall-clock arithmetic: the clock reads ``at`` then
+            return _secs(local_start + timedelta(seconds=wall), midnight)
+
+        first = after_start(declared.window_from, whole_day=False)
+        last = after_start(declared.window_until, whole_day=True)
         return BreakRule(earliest_start_s=first, latest_start_s=max(first, last - duration),
                          duration_s=duration)
     middle = (start + end) // 2
@@ -176,7 +184,8 @@ def day_input(state: DispatchState, rota: Iterable[ShiftPattern], tz: tzinfo, no
         start, end = _secs(shift[0], midnight), _secs(shift[1], midnight)
         pattern = shift[2]
         breaks[unit.unit_id] = _break(start, end, pattern.shift_break if pattern else None,
-                                      config, pattern.start if pattern else None)
+                                      config, shift[0].astimezone(tz) if pattern else None,
+                                      midnight)
         units.append((unit, start, end, place(unit.base_position or unit.position)))
     if not units:
         return None

@@ -217,6 +217,31 @@ def test_on_the_nights_the_clocks_change_visits_are_planned_inside_their_windows
         assert stop.start.astimezone(tz).hour == visit.earliest_start.astimezone(tz).hour
 
 
+def test_a_rota_break_after_the_spring_switch_is_in_its_clock_window() -> None:
+    """A night shift from 00:00 with its 30-minute break between 04:00 and 05:00: on the
+    night the clocks go forward, 04:00 comes three hours after midnight. The window was read
+    as four hours into the shift, so the break fell between 05:00 and 06:00."""
+    tz = ZoneInfo("Europe/Stockholm")
+    day = date(2026, 3, 29)
+    midnight = datetime.combine(day, time(0), tzinfo=tz)
+    rota = (ShiftPattern("U1", frozenset({7}), time(0), time(12),
+                         ShiftBreak(30, time(4), time(5))),)
+    state, log = DispatchState(), list[Envelope]()
+    assert run(state, log, RegisterUnit("U1", "U1", "sunderby", BASE), midnight)
+    assert run(state, log, StartShift("U1", ("a", "b"), midnight + timedelta(hours=12)),
+               midnight)
+    plan_input = day_input(state, rota, tz, midnight.astimezone(UTC) + timedelta(minutes=30),
+                           km_travel)
+    assert plan_input is not None
+    (unit,) = plan_input.problem.units
+    rule = unit.break_rule
+    assert rule is not None
+    assert (plan_input.at(rule.earliest_start_s).astimezone(tz).time(),
+            plan_input.at(rule.latest_start_s + rule.duration_s).astimezone(tz).time()) == (
+        time(4), time(5))
+    assert (rule.earliest_start_s, rule.latest_start_s) == (3 * 3600, 3 * 3600 + 1800)
+
+
 def test_a_visit_whose_window_passed_is_listed_unplaced_not_lost() -> None:
     state, log = setup()
     assert run(state, log, visit(0, 8, 1), NOW)
