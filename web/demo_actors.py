@@ -22,7 +22,7 @@ import numpy as np
 
 from dispatch.commands import Assign, CancelCallout, Command, MergeCallouts
 from dispatch.model import Agency
-from dispatch.state import Callout
+from dispatch.state import Callout, Unit
 from dispatch.status import CalloutStatus
 from mae.errors import MaeError
 from maps.graph import RoadGraph
@@ -111,14 +111,19 @@ class DemoRunner:
 
     # -- the loop ------------------------------------------------------------------------------
 
+    def home(self, unit: Unit) -> tuple[float, float]:
+        """Where ``unit``'s base is on the map (its facility), else where the unit stands."""
+        for f in self.graph.facilities:
+            if f.name == unit.base:
+                return f.lat, f.lon
+        return unit.position.lat, unit.position.lon
+
     def start_crews(self) -> None:
-        homes = {f.name: (f.lat, f.lon) for f in self.graph.facilities}
         for unit_id, unit in sorted(self.service.state.units.items()):
             principal = self.bots.crews.get(unit_id)
             if principal is None or unit_id in self.config.manual_units:
                 continue
-            home = homes.get(unit.base, (unit.position.lat, unit.position.lon))
-            self.crews.append(CrewBot(self, unit_id, principal, home, unit.base))
+            self.crews.append(CrewBot(self, unit_id, principal, self.home(unit), unit.base))
 
     async def run(self) -> None:
         """Step the actors every few tenths of a second (wall time) until cancelled."""
@@ -178,9 +183,8 @@ class DemoRunner:
         index = self.visit_batches
         self.visit_batches += 1
         self._visits_due = now + timedelta(seconds=config.visit_every_s)
-        homes = {f.name: (f.lat, f.lon) for f in self.graph.facilities}
-        units = [(u, *homes.get(u.base, (u.position.lat, u.position.lon)))
-                 for _, u in sorted(self.service.state.units.items()) if not u.retired]
+        units = [(u, *self.home(u)) for _, u in sorted(self.service.state.units.items())
+                 if not u.retired]
         rota, tz = self.service.rota_in_force()
         areas = visit_spans(units, rota, tz, now, hours=config.visit_every_s / 3600.0,
                             booked_until=self._visits_until)

@@ -1,10 +1,10 @@
 // A section of the dispatcher's page that folds to its heading: the heading is a button
 // (aria-expanded, aria-controls naming the body) that hides or shows the body, and the choice
-// is kept in localStorage (as the map legend's, mapview.js), so the page opens as the
-// dispatcher left it. Where storage is refused, the choice lasts until the page is reloaded.
+// is kept in localStorage (storedOpen/storeOpen, which the map legend uses too), so the page
+// opens as the dispatcher left it. Where storage is refused, the choice lasts until reload.
 
-/** Whether the section remembered under ``key`` is open: yes, unless it was folded. */
-function storedOpen(key) {
+/** Whether the part remembered under ``key`` is open: yes, unless it was folded. */
+export function storedOpen(key) {
   try {
     return localStorage.getItem(key) !== "closed";
   } catch {
@@ -30,10 +30,15 @@ export function foldable(section, toggle, { key }) {
   toggle.addEventListener("click", () => {
     const open = toggle.getAttribute("aria-expanded") !== "true";
     show(open);
-    try {
-      localStorage.setItem(key, open ? "open" : "closed");
-    } catch {
-      /* storage refused: the choice lasts until the page is reloaded */
-    }
+    storeOpen(key, open);
   });
+}
+
+/** Remember under ``key`` whether the part is open (where storage is refused, not at all). */
+export function storeOpen(key, open) {
+  try {
+    localStorage.setItem(key, open ? "open" : "closed");
+  } catch {
+    /* storage refused: the choice lasts until the page is reloaded */
+  }
 }

@@ -6,6 +6,7 @@ import { t } from "/static/lib/i18n.js";
 import { keepApart } from "/static/lib/declutter.js";
 import { escapeHtml, fmtAge } from "./format.js";
 import { escalation } from "./newalarm.js";
+import { storedOpen, storeOpen } from "./fold.js";
 
 const L = window.L;
 
@@ -25,12 +26,7 @@ let legendShown = null; // the choice made on this page (kept also where storage
 
 /** Whether the legend is unfolded: yes, unless the dispatcher folded it away. */
 function legendOpen() {
-  if (legendShown !== null) return legendShown;
-  try {
-    return localStorage.getItem(LEGEND_KEY) !== "closed";
-  } catch {
-    return true;
-  }
+  return legendShown !== null ? legendShown : storedOpen(LEGEND_KEY);
 }
 
 /**
@@ -139,11 +135,7 @@ export class MapView {
         toggle.setAttribute("aria-expanded", String(show));
         div.querySelector(".legend-body").hidden = !show;
         legendShown = show;
-        try {
-          localStorage.setItem(LEGEND_KEY, show ? "open" : "closed");
-        } catch {
-          /* storage refused: the choice lasts until the page is reloaded */
-        }
+        storeOpen(LEGEND_KEY, show);
       });
       L.DomEvent.disableClickPropagation(div);
       L.DomEvent.disableScrollPropagation(div);
