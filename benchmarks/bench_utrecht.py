@@ -62,9 +62,13 @@ CONFIGURATIONS = (
 
 
 def find_data(given: Path | None) -> Path | None:
-    """``../shared/data/elaspy-utrecht`` beside this checkout (or a worktree of it)."""
+    """``../shared/data/elaspy-utrecht`` beside this checkout (or a worktree of it).
+
+    A given folder is made absolute: the scenario files are written in a temporary folder and
+    read their tables relative to it.
+    """
     if given is not None:
-        return given if given.is_dir() else None
+        return given.resolve() if given.is_dir() else None
     for parent in ROOT.parents:
         candidate = parent / "shared" / "data" / "elaspy-utrecht"
         if candidate.is_dir():
