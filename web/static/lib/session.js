@@ -116,6 +116,10 @@ export async function api(path, { method = "GET", body, token: tok, headers = {}
   return data;
 }
 
+/** How often an open socket pings, and how long it waits for the answer before it counts the
+ * connection as lost: a dead link shows as "connecting" within about 20 s, not never. */
+const PING_MS = 12000;
+const PING_TIMEOUT_MS = 8000;
 const NO_RETRY = new Set([4401, 4403]); // bad token or role: reconnecting cannot help
 /** A LiveSocket's closeReason when its token has characters no token has (never sent). */
 export const NOT_A_TOKEN = "that is not a token";
@@ -131,13 +135,16 @@ export const NOT_A_TOKEN = "that is not a token";
  * closes first. After a close, closeCode and closeReason say why (4401/4403: refused, for good).
  */
 export class LiveSocket {
-  constructor(path, { token: tok, onMessage = () => {}, onState = () => {}, since = null, timeoutMs = 20000 } = {}) {
+  constructor(path, { token: tok, onMessage = () => {}, onState = () => {}, since = null, timeoutMs = 20000,
+    pingMs = PING_MS, pingTimeoutMs = PING_TIMEOUT_MS } = {}) {
     this.path = path;
     this.token = tok;
     this.onMessage = onMessage;
     this.onState = onState;
     this.lastSeq = since;
     this.timeoutMs = timeoutMs;
+    this.pingMs = pingMs;
+    this.pingTimeoutMs = pingTimeoutMs;
     this.state = "closed";
     this.ws = null;
     this._pending = new Map();
@@ -148,6 +155,18 @@ export class LiveSocket {
     this._ping = null;
     this.closeCode = null; // of the last close
     this.closeReason = "";
+    this._refusedSince = false;
+    // The browser knows the network went away before any ping could tell: say so at once
+    // and try again the moment it is back.
+    this._onOffline = () => {
+      if (this.ws) this._lost(this.ws, 4000, "the network is offline");
+    };
+    this._onOnline = () => {
+      if (this._stopped || this.ws) return;
+      clearTimeout(this._timer);
+      this._delay = 500;
+      this._open();
+    };
   }
 
   url() {
@@ -178,6 +197,8 @@ export class LiveSocket {
   connect() {
     this._stopped = false;
     clearTimeout(this._timer);
+    window.addEventListener("offline", this._onOffline);
+    window.addEventListener("online", this._onOnline);
     this._open();
     return this;
   }
@@ -201,17 +222,24 @@ export class LiveSocket {
       return;
     }
     this.ws = ws;
-    let refusedSince = false;
+    this._refusedSince = false;
     ws.onopen = () => {
       if (this.ws !== ws) return;
       this._setState("open");
       clearInterval(this._ping);
-      this._ping = setInterval(() => this.send({ type: "ping" }).catch(() => {}), 25000);
+      // A socket can stay "open" while nothing gets through (a coverage gap, a dead link, a
+      // stopped server): a ping unanswered in time counts as a lost connection, so the page
+      // stops saying it is connected and reconnects.
+      this._ping = setInterval(() => {
+        this.send({ type: "ping" }, this.pingTimeoutMs).catch((err) => {
+          if (err && err.code === "timeout" && this.ws === ws) this._lost(ws, 4000, "no reply to a ping");
+        });
+      }, this.pingMs);
     };
     const deliver = (msg) => {
       if (!msg || typeof msg !== "object") return;
       if (msg.type === "ready") this._delay = 500;
-      if (msg.type === "error" && msg.field === "since" && msg.id == null) refusedSince = true;
+      if (msg.type === "error" && msg.field === "since" && msg.id == null) this._refusedSince = true;
       this._track(msg);
       const waiter = msg.id != null ? this._pending.get(msg.id) : undefined;
       if (waiter) {
@@ -227,6 +255,7 @@ export class LiveSocket {
       }
     };
     ws.onmessage = (ev) => {
+      if (this.ws !== ws) return; // a socket given up on
       let msg;
       try {
         msg = JSON.parse(ev.data);
@@ -237,30 +266,41 @@ export class LiveSocket {
       if (msg && msg.type === "batch" && Array.isArray(msg.messages)) msg.messages.forEach(deliver);
       else deliver(msg);
     };
-    ws.onclose = (ev) => {
-      if (this.ws !== ws) return;
-      clearInterval(this._ping);
-      this.ws = null;
-      this.closeCode = ev.code; // 4401/4403: the token or role was refused
-      this.closeReason = ev.reason;
-      for (const [, w] of this._pending) {
-        clearTimeout(w.timer);
-        w.reject(new ApiError(0, "connection closed before the reply", { code: "closed" }));
+    ws.onclose = (ev) => this._lost(ws, ev.code, ev.reason);
+  }
+
+  /** ``ws`` is gone (closed, or given up on): fail what waits for a reply, then reconnect with
+   * backoff unless the close was for good. A socket given up on is closed and then ignored. */
+  _lost(ws, code, reason) {
+    if (this.ws !== ws) return;
+    clearInterval(this._ping);
+    this.ws = null;
+    if (ws.readyState !== WebSocket.CLOSED) {
+      try {
+        ws.close(4000, "given up");
+      } catch {
+        /* already closing */
       }
-      this._pending.clear();
-      if (refusedSince) this.lastSeq = null; // the log is not what we knew: start afresh
-      if (this._stopped || NO_RETRY.has(ev.code)) {
-        this._stopped = true;
-        this._setState("closed");
-        return;
-      }
-      this._setState("connecting");
-      const wait = this._delay;
-      this._delay = Math.min(15000, this._delay * 2);
-      this._timer = setTimeout(() => {
-        if (!this._stopped) this._open();
-      }, wait + Math.random() * 250);
-    };
+    }
+    this.closeCode = code; // 4401/4403: the token or role was refused
+    this.closeReason = reason;
+    for (const [, w] of this._pending) {
+      clearTimeout(w.timer);
+      w.reject(new ApiError(0, "connection closed before the reply", { code: "closed" }));
+    }
+    this._pending.clear();
+    if (this._refusedSince) this.lastSeq = null; // the log is not what we knew: start afresh
+    if (this._stopped || NO_RETRY.has(code)) {
+      this._stopped = true;
+      this._setState("closed");
+      return;
+    }
+    this._setState("connecting");
+    const wait = this._delay;
+    this._delay = Math.min(15000, this._delay * 2);
+    this._timer = setTimeout(() => {
+      if (!this._stopped) this._open();
+    }, wait + Math.random() * 250);
   }
 
   _track(msg) {
@@ -271,8 +311,9 @@ export class LiveSocket {
     }
   }
 
-  /** Send a request; resolves with the reply that carries its id. */
-  send(obj) {
+  /** Send a request; resolves with the reply that carries its id (rejects with code
+   * "timeout" after ``timeoutMs``, the socket's own unless given). */
+  send(obj, timeoutMs = this.timeoutMs) {
     const ws = this.ws;
     if (!ws || ws.readyState !== WebSocket.OPEN) {
       return Promise.reject(new ApiError(0, "not connected", { code: "closed" }));
@@ -283,7 +324,7 @@ export class LiveSocket {
       const timer = setTimeout(() => {
         this._pending.delete(id);
         reject(new ApiError(0, "no reply in time", { code: "timeout" }));
-      }, this.timeoutMs);
+      }, timeoutMs);
       this._pending.set(id, { resolve, reject, timer });
       ws.send(JSON.stringify({ ...obj, id }));
     });
@@ -293,6 +334,8 @@ export class LiveSocket {
   close() {
     this._stopped = true;
     clearTimeout(this._timer);
+    window.removeEventListener("offline", this._onOffline);
+    window.removeEventListener("online", this._onOnline);
     clearInterval(this._ping);
     if (this.ws) this.ws.close(1000);
     else this._setState("closed");
