@@ -5,6 +5,7 @@ from __future__ import annotations
 from mae.errors import MaeError
 
 __all__ = [
+    "REASONS",
     "DispatchError",
     "EventOutOfSequence",
     "EventVersionError",
@@ -22,12 +23,25 @@ class DispatchError(MaeError):
     """Root of the dispatch errors."""
 
 
-class InvalidCommand(DispatchError, ValueError):
-    """A command or alarm has a field with a bad value; ``field`` names it."""
+#: The reason codes an :class:`InvalidCommand` may carry: each has words on the pages
+#: (``web/static/lib/errors.js``, ``reason.<code>``), so a new one is added in both places.
+REASONS = frozenset({
+    "personal_number", "unit_on_callout", "shift_ended", "off_duty", "outcome_first",
+    "no_callout", "before_earliest", "passed",
+})
 
-    def __init__(self, field: str, problem: str) -> None:
+
+class InvalidCommand(DispatchError, ValueError):
+    """A command or alarm has a field with a bad value; ``field`` names it. ``reason``, when
+    given, is a stable code for the problem (``personal_number``, ``unit_on_callout``...), so
+    a page can say it in its reader's language; ``problem`` is the English wording."""
+
+    def __init__(self, field: str, problem: str, *, reason: str = "") -> None:
+        if reason and reason not in REASONS:
+            raise ValueError(f"unknown reason code {reason!r}: add it to REASONS and its words")
         self.field = field
         self.problem = problem
+        self.reason = reason
         super().__init__(f"{field}: {problem}")
 
 

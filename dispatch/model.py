@@ -41,6 +41,7 @@ __all__ = [
     "Sex",
     "check_time",
     "crew_members",
+    "has_personal_number",
     "parse_enum",
 ]
 
@@ -48,6 +49,29 @@ MAX_NOTE_CHARS = 2000
 MAX_REASON_CHARS = 200  # a cancel reason
 #: A call-back number as typed: empty, or digits with spaces, dashes and a leading +.
 PHONE = re.compile(r"(\+?[0-9][0-9 -]{1,28}[0-9])?")
+#: A Swedish personal or coordination number written out in a text: YYMMDD-NNNN (or +), or
+#: YYYYMMDD with or without the dash. Ten digits with no dash are left alone: they are as often
+#: a phone number (070...).
+_PERSONAL_NUMBER_IN_TEXT = re.compile(
+    r"(?<![0-9])(?:(?:19|20)([0-9]{6})-?|([0-9]{6})[-+])([0-9]{4})(?![0-9])")
+
+
+def has_personal_number(text: str) -> bool:
+    """Whether ``text`` names someone by personal (or coordination) number: a date-shaped
+    YYMMDD, four digits, and the Luhn check digit right, so a phone number or a date with a
+    time is not taken for one."""
+    for m in _PERSONAL_NUMBER_IN_TEXT.finditer(text):
+        digits = (m.group(1) or m.group(2)) + m.group(3)
+        month, day = int(digits[2:4]), int(digits[4:6])
+        if not (1 <= month <= 12 and (1 <= day <= 31 or 61 <= day <= 91)):
+            continue
+        total = 0
+        for i, ch in enumerate(digits):
+            n = int(ch) * (2 if i % 2 == 0 else 1)
+            total += n - 9 if n > 9 else n
+        if total % 10 == 0:
+            return True
+    return False
 MAX_REFERENCE_CHARS = 64
 MAX_CREW = 6  # people on board one unit
 MAX_CREW_NAME_CHARS = 60

@@ -41,11 +41,13 @@ def _assignment(ctx: Context, callout: Callout, unit: Unit, eta_s: float | None)
         raise InvalidCommand("unit_id", f"unit {unit.unit_id} is retired")
     if unit.callout_id is not None:
         raise InvalidCommand(
-            "unit_id", f"unit {unit.unit_id} is already on callout {unit.callout_id}"
+            "unit_id", f"unit {unit.unit_id} is already on callout {unit.callout_id}",
+            reason="unit_on_callout",
         )
     check_unit_transition(unit.unit_id, unit.status, UnitStatus.DISPATCHED)
     if unit.shift_ends_at is not None and unit.shift_ends_at <= ctx.now:
-        raise InvalidCommand("unit_id", f"unit {unit.unit_id}'s shift has ended")
+        raise InvalidCommand("unit_id", f"unit {unit.unit_id}'s shift has ended",
+                             reason="shift_ended")
     if eta_s is not None and not (math.isfinite(eta_s) and eta_s >= 0):
         raise InvalidCommand("eta_s", "must be a number of seconds >= 0")
     return UnitAssigned.make(

@@ -30,7 +30,13 @@ from dispatch.events import (
     Event,
     NoteAdded,
 )
-from dispatch.model import MAX_NOTE_CHARS, MAX_REASON_CHARS, Alarm, Category
+from dispatch.model import (
+    MAX_NOTE_CHARS,
+    MAX_REASON_CHARS,
+    Alarm,
+    Category,
+    has_personal_number,
+)
 from dispatch.openindex import OpenCallouts
 from dispatch.state import Callout, DispatchState
 from dispatch.status import CalloutStatus, check_callout_transition
@@ -132,10 +138,20 @@ def _changed(stored: Alarm, again: Alarm) -> list[str]:
     return out
 
 
+def _no_identity(field_name: str, text: str) -> None:
+    """Refuse a note that names a patient by personal number: the log keeps the minimum about
+    a patient (a note is checked when it is given, not when a stored one is read back)."""
+    if has_personal_number(text):
+        raise InvalidCommand(field_name, "holds a personal number: the log keeps no "
+                             "patient's identity; give it by phone", reason="personal_number")
+
+
 def receive_alarm(ctx: Context, command: ReceiveAlarm) -> Decision:
     """An alarm joins an open callout about the same incident or opens a new one; a retry of
     an alarm already received changes nothing and names the callout that holds it."""
     alarm = command.alarm
+    if alarm.note:
+        _no_identity("note", alarm.note)
     known = ctx.state.alarm_callout.get(alarm.alarm_id)
     if known is not None:
         stored = ctx.state.alarms.get(alarm.alarm_id)
@@ -243,6 +259,7 @@ def add_note(ctx: Context, command: AddNote) -> Decision:
     text = checked_text("text", command.text, MAX_NOTE_CHARS)
     if not text.strip():
         raise InvalidCommand("text", "a note must not be empty")
+    _no_identity("text", text)
     return ctx.decision(
         NoteAdded.make(ctx.stamp, callout_id=callout.callout_id, text=text),
         callout_id=callout.callout_id,

@@ -186,7 +186,8 @@ def end_shift(ctx: Context, command: EndShift) -> Decision:
     """A unit with no callout goes off duty."""
     unit = ctx.state.unit(command.unit_id)
     if unit.callout_id is not None:
-        raise InvalidCommand("unit_id", f"unit {unit.unit_id} is on callout {unit.callout_id}")
+        raise InvalidCommand("unit_id", f"unit {unit.unit_id} is on callout {unit.callout_id}",
+                             reason="unit_on_callout")
     check_unit_transition(unit.unit_id, unit.status, UnitStatus.OFF_DUTY)
     return ctx.decision(ShiftEnded.make(ctx.stamp, unit_id=unit.unit_id))
 
@@ -210,7 +211,7 @@ def report_status(ctx: Context, command: ReportStatus) -> Decision:
         raise InvalidCommand("status", "end the shift to go off duty")
     if unit.status is UnitStatus.OFF_DUTY:
         raise InvalidCommand("status", f"unit {unit.unit_id} is off duty: sign on (start the "
-                             "shift with its crew) first")
+                             "shift with its crew) first", reason="off_duty")
     check_unit_transition(unit.unit_id, unit.status, wanted)
     events: list[Event] = []
     callout = ctx.state.callouts[unit.callout_id] if unit.callout_id else None
@@ -219,6 +220,7 @@ def report_status(ctx: Context, command: ReportStatus) -> Decision:
             raise InvalidCommand(
                 "status",
                 f"unit {unit.unit_id} is on callout {callout.callout_id}: record its outcome first",
+                reason="outcome_first",
             )
         if wanted is UnitStatus.EN_ROUTE and callout.status is CalloutStatus.ASSIGNED:
             # Driving off is an acknowledgement in itself.
@@ -228,7 +230,7 @@ def report_status(ctx: Context, command: ReportStatus) -> Decision:
         elif wanted in CALLOUT_FOLLOWS:
             check_callout_transition(callout.callout_id, callout.status, CALLOUT_FOLLOWS[wanted])
     elif wanted in CALLOUT_FOLLOWS:
-        raise InvalidCommand("status", f"unit {unit.unit_id} has no callout")
+        raise InvalidCommand("status", f"unit {unit.unit_id} has no callout", reason="no_callout")
     if wanted is UnitStatus.AT_FACILITY and not command.facility.strip():
         raise InvalidCommand("facility", "name the facility the unit is at")
     pressed = bounded_press(command.pressed_at, now=ctx.now, floor=unit.status_since,

@@ -89,11 +89,12 @@ def _window(ctx: Context, earliest: datetime, latest: datetime, duration_s: int)
     if earliest > ctx.now + timedelta(days=MAX_AHEAD_DAYS):
         raise InvalidCommand("earliest_start", f"is more than {MAX_AHEAD_DAYS} days ahead")
     if latest < earliest:
-        raise InvalidCommand("latest_start", "is before earliest_start")
+        raise InvalidCommand("latest_start", "is before earliest_start",
+                             reason="before_earliest")
     if latest - earliest > timedelta(days=MAX_WINDOW_DAYS):
         raise InvalidCommand("latest_start", f"the window spans more than {MAX_WINDOW_DAYS} days")
     if latest < ctx.now:
-        raise InvalidCommand("latest_start", "has passed")
+        raise InvalidCommand("latest_start", "has passed", reason="passed")
     if isinstance(duration_s, bool) or not isinstance(duration_s, int) or not (
             MIN_VISIT_S <= duration_s <= MAX_VISIT_S):
         raise InvalidCommand("duration_s", f"must be {MIN_VISIT_S}-{MAX_VISIT_S} seconds")
@@ -202,7 +203,8 @@ def start_visit(ctx: Context, command: StartVisit) -> Decision:
     if not unit.status.is_free:
         raise InvalidCommand("unit_id", f"unit {unit.unit_id} is {unit.status.value}")
     if unit.callout_id is not None:
-        raise InvalidCommand("unit_id", f"unit {unit.unit_id} is on callout {unit.callout_id}")
+        raise InvalidCommand("unit_id", f"unit {unit.unit_id} is on callout {unit.callout_id}",
+                             reason="unit_on_callout")
     for other in ctx.state.visits.values():
         if other.status is VisitStatus.STARTED and other.unit_id == unit.unit_id:
             raise InvalidCommand("unit_id",

@@ -52,7 +52,8 @@ def check_patient_ref(value: object) -> str:
     if not isinstance(value, str) or not _REF.fullmatch(value):
         raise InvalidCommand("patient_ref", "must be 1-32 letters, digits, '-' or '_'")
     if _PERSONAL_NUMBER.fullmatch(value):
-        raise InvalidCommand("patient_ref", "looks like a personal number; use a pseudonym")
+        raise InvalidCommand("patient_ref", "looks like a personal number; use a pseudonym",
+                             reason="personal_number")
     return value
 
 

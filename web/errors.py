@@ -156,8 +156,9 @@ def describe(exc: BaseException) -> ErrorInfo:
     if isinstance(exc, UnknownPlace):
         return ErrorInfo(400, "unknown_place", str(exc), "location.place",
                          extra={"suggestions": list(exc.suggestions)})
-    if isinstance(exc, InvalidCommand):
-        return ErrorInfo(400, "invalid_command", str(exc), exc.field)
+    if isinstance(exc, InvalidCommand):  # its reason code, for a page to say it in its words
+        reason: dict[str, Any] = {"reason": exc.reason} if exc.reason else {}
+        return ErrorInfo(400, "invalid_command", str(exc), exc.field, extra=reason)
     if isinstance(exc, InvalidTransition):
         return ErrorInfo(409, "invalid_transition", str(exc))
     if isinstance(exc, UnknownUnit):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 import pytest
@@ -182,6 +182,34 @@ def test_a_used_reference_with_other_content_is_refused_not_dropped(core: Core) 
     assert refused.value.field == "reference"
     assert "location, priority" in str(refused.value)
     assert len(core.log) == events and first.callout_id is not None
+
+
+@pytest.mark.parametrize("note", ["Pnr 19121212-1212, orolig", "gäller 121212-1212",
+                                  "personnummer 191212121212"])
+def test_a_note_naming_a_personal_number_is_refused_and_nothing_is_kept(
+    core: Core, note: str
+) -> None:
+    """The log keeps the minimum about a patient: an alarm's note or a callout note with a
+    personal number (check digit right) is refused with a reason code the pages put in words,
+    on an alarm and on a note alike, and nothing is logged."""
+    with pytest.raises(InvalidCommand) as refused:
+        core.do(ReceiveAlarm(replace(alarm(), note=note)))
+    assert (refused.value.field, refused.value.reason) == ("note", "personal_number")
+    assert core.log == []
+    cid = core.do(ReceiveAlarm(alarm())).callout_id or ""
+    events = len(core.log)
+    with pytest.raises(InvalidCommand) as refused:
+        core.do(AddNote(cid, note))
+    assert (refused.value.field, refused.value.reason) == ("text", "personal_number")
+    assert len(core.log) == events
+
+
+@pytest.mark.parametrize("note", ["ring 070-123 45 67", "0701234567", "kl 20261207-1930",
+                                  "121212-1213 (fel kontrollsiffra)", "lgh 1102, port 4455"])
+def test_phone_numbers_dates_and_flat_numbers_in_a_note_are_not_taken_for_personal_numbers(
+    core: Core, note: str
+) -> None:
+    assert core.do(ReceiveAlarm(replace(alarm(), note=note))).callout_id is not None
 
 
 def test_split_takes_an_alarm_out_into_its_own_callout(core: Core) -> None:

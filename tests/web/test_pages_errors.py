@@ -1,6 +1,7 @@
 """Server errors on the pages, in real Chromium: the words come from the error's code (and the
-field it names) in Swedish or English, never the service's English message; an unknown code
-gets a general text with the code. Every code the service answers with has words."""
+field it names, and the reason code of a refused value) in Swedish or English, never the
+service's English message; an unknown code gets a general text with the code. Every code and
+reason the service answers with has words."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from dispatch.errors import REASONS
 from tests.web.conftest import ManualClock, Server, Sock, screenshot
 from tests.web.test_pages_agency import fill_alarm, open_agency, page  # noqa: F401
 from tests.web.test_pages_board import alarm, board, police  # noqa: F401
@@ -39,6 +41,35 @@ def test_every_error_code_of_the_service_has_words_in_both_languages() -> None:
     for code in sorted(codes):
         key = f'"error.{same.get(code, code)}":'
         assert key in sv and key in en, f"no words for the error code {code!r}"
+
+
+def test_every_reason_code_of_the_core_has_words_in_both_languages() -> None:
+    js = (STATIC / "lib" / "errors.js").read_text(encoding="utf-8")
+    sv, en = js.split("\n  en: {", 1)
+    assert {"personal_number", "unit_on_callout", "before_earliest"} <= REASONS
+    for reason in sorted(REASONS):
+        key = f'"reason.{reason}":'
+        assert key in sv and key in en, f"no words for the reason code {reason!r}"
+
+
+def test_a_note_with_a_personal_number_is_refused_in_words_and_nothing_is_stored(
+    page: Page, server: Server  # noqa: F811
+) -> None:
+    """The agency types a personal number into the note: the page names the field and the
+    reason in Swedish (not "värdet godtas inte"), and no callout was opened."""
+    open_agency(page, server)
+    page.fill("#place", "Boden")
+    fill_alarm(page)
+    page.fill("#note", "Pnr 19121212-1212, orolig")
+    page.click("#submit")
+    expect(page.locator("#err-note")).to_have_text(
+        "Meddelande till enheten: ser ut som ett personnummer. Använd en pseudonym; identiteten "
+        "lämnas per telefon.")
+    with server.http("psychiatry") as other:
+        assert other.get("/api/health").json()["open_callouts"] == 0
+    page.fill("#note", "Orolig, ring 070-123 45 67")
+    page.click("#submit")
+    expect(page.locator("#form-notice.ok")).to_be_visible()
 
 
 @pytest.mark.parametrize(("lang", "expected"), [
@@ -86,6 +117,36 @@ def test_unknown_codes_get_a_general_text_with_the_code(page: Page, server: Serv
         "Category: the value is not accepted.",
         "No contact with the service. Try again when the connection is back.",
         "The service is busy for a moment. Nothing changed; try again shortly.",
+    ]
+
+
+def test_a_refused_value_says_its_reason_from_a_reply_or_a_rest_answer(
+    page: Page, server: Server  # noqa: F811
+) -> None:
+    """A reason code picks the words (a socket reply carries it, a REST answer in its body);
+    without one, or with one the page has no words for, the general words stay."""
+    open_agency(page, server)
+    words = page.evaluate("""async () => {
+        const { errorText } = await import('/static/lib/errors.js');
+        const { ApiError } = await import('/static/lib/session.js');
+        const { setLang } = await import('/static/lib/i18n.js');
+        setLang('sv');
+        const body = { error: 'invalid_command', field: 'latest_start',
+                       message: 'latest_start: is before earliest_start',
+                       reason: 'before_earliest' };
+        return [
+          errorText({ ...body }),
+          errorText(new ApiError(400, body.message, { field: body.field, code: body.error, body })),
+          errorText({ error: 'invalid_command', field: 'unit_id', reason: 'unit_on_callout',
+                      message: 'unit_id: unit U1 is already on callout C000001' }),
+          errorText({ error: 'invalid_command', field: 'unit_id', reason: 'brand_new' }),
+        ];
+    }""")
+    assert words == [
+        "Senast: är före den tidigaste starten.",
+        "Senast: är före den tidigaste starten.",
+        "Enhet: enheten är redan på ett annat uppdrag.",
+        "Enhet: går inte med enheten i dess nuvarande läge.",
     ]
 
 

@@ -255,7 +255,7 @@ function clearError(slot) {
 
 /** A field's error in the page's words, from the server's error code (its own English
  * message is for integrators and is never shown). */
-function translate(field, message, code = "") {
+function translate(field, message, code = "", reason = "") {
   if (message === "Field required" || /^Input should be a valid (integer|string)/.test(message)) {
     return t("err_required");
   }
@@ -264,7 +264,7 @@ function translate(field, message, code = "") {
   if (field === "location" && /not on the loaded map/.test(message)) return t("err_off_map");
   if (field === "reference") return t("err_reference");
   if (field === "callback") return t(/at most/.test(message) ? "err_callback_long" : "err_callback");
-  return codeText({ code: code || "invalid_request" });
+  return codeText({ code: code || "invalid_request", reason });
 }
 
 /** Check what can be checked here before sending: a place (or map point), priority and
@@ -286,11 +286,12 @@ function validate(body) {
   return problems.length === 0;
 }
 
-function showFieldError(field, message, { code = "", translated = false } = {}) {
+function showFieldError(field, message, { code = "", reason = "", translated = false } = {}) {
   const slot = SLOTS[field] || SLOTS[field.split(".")[0]];
   if (!slot) return false;
   const el = $(`err-${slot}`);
-  const words = translated ? message : translate(slot === "location" ? "location" : field, message, code);
+  const words = translated ? message
+    : translate(slot === "location" ? "location" : field, message, code, reason);
   const text = `${t(LABELS[slot])}: ${words}`;
   el.textContent = el.textContent ? `${el.textContent} ${text}` : text;
   const input = INPUTS[slot] && $(INPUTS[slot]);
@@ -311,7 +312,8 @@ function showErrors(err) {
   for (const { field, message } of listed) {
     // our own errors say "field: problem"; show the problem next to the field
     const text = field && message.startsWith(`${field}: `) ? message.slice(field.length + 2) : message;
-    if (showFieldError(field || "", text, { code: body.error || err.code || "" })) first = first || field;
+    const shown = showFieldError(field || "", text, { code: body.error || err.code || "", reason: body.reason || "" });
+    if (shown) first = first || field;
     else general = true;
   }
   if (general) notice("error", t("err_general", { message: errorText(err) }));

@@ -1,7 +1,8 @@
 // The service's errors in the reader's language. Every JSON error carries a machine code
 // ({error, field, message}: web/errors.py); its English message is for integrators and is never
-// shown. The words come from the code, with the field it names; an unknown code gets a general
-// text with the code, so it can still be reported.
+// shown. The words come from the code, with the field it names, and a refused value's problem
+// from its reason code ({reason}: personal_number, unit_on_callout...) where it has one. An
+// unknown code gets a general text with the code, so it can still be reported.
 import { register, t } from "./i18n.js";
 
 export const ERROR_TEXTS = {
@@ -28,6 +29,14 @@ export const ERROR_TEXTS = {
     "error.network": "Ingen kontakt med tjänsten. Försök igen när anslutningen är tillbaka.",
     "error.too_large": "Begäran är för stor.",
     "error.unknown": "Begäran avvisades (kod {code}).",
+    "reason.personal_number": "ser ut som ett personnummer. Använd en pseudonym; identiteten lämnas per telefon.",
+    "reason.unit_on_callout": "enheten är redan på ett annat uppdrag.",
+    "reason.shift_ended": "enhetens pass är slut.",
+    "reason.off_duty": "enheten är inte i tjänst: börja passet först.",
+    "reason.outcome_first": "registrera utfallet för uppdraget först.",
+    "reason.no_callout": "enheten har inget uppdrag.",
+    "reason.before_earliest": "är före den tidigaste starten.",
+    "reason.passed": "tiden har redan passerat.",
     "field.location": "Plats",
     "field.priority": "Prioritet",
     "field.category": "Kategori",
@@ -84,6 +93,14 @@ export const ERROR_TEXTS = {
     "error.network": "No contact with the service. Try again when the connection is back.",
     "error.too_large": "The request is too large.",
     "error.unknown": "The request was refused (code {code}).",
+    "reason.personal_number": "looks like a personal number. Use a pseudonym; give the identity by phone.",
+    "reason.unit_on_callout": "the unit is already on another callout.",
+    "reason.shift_ended": "the unit's shift has ended.",
+    "reason.off_duty": "the unit is off duty: start the shift first.",
+    "reason.outcome_first": "record the callout's outcome first.",
+    "reason.no_callout": "the unit has no callout.",
+    "reason.before_earliest": "is before the earliest start.",
+    "reason.passed": "that time has passed.",
     "field.location": "Location",
     "field.priority": "Priority",
     "field.category": "Category",
@@ -150,10 +167,20 @@ export function fieldLabel(field) {
   return "";
 }
 
+/** ``err``'s ``key`` in a socket reply, or in an ApiError's body. */
+function detail(err, key) {
+  if (!err) return "";
+  const v = err instanceof Error ? (err.body ? err.body[key] : undefined) : err[key];
+  return typeof v === "string" ? v : "";
+}
+
 /** The words for what the error's code says (about its field, when there are words for the
- * two together), without the field's name. */
+ * two together; for a refused value, its reason's words when it has a reason), without the
+ * field's name. */
 export function codeText(err) {
   const code = errorCode(err);
+  const reason = code === "invalid_command" ? detail(err, "reason") : "";
+  if (reason && t(`reason.${reason}`) !== `reason.${reason}`) return t(`reason.${reason}`);
   const field = err && err.field ? String(err.field) : "";
   const pair = `error.${code}.${field}`;
   if (code && field && t(pair) !== pair) return t(pair);
