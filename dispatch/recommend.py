@@ -28,6 +28,7 @@ __all__ = [
     "Proposal",
     "RecommendConfig",
     "UnitOption",
+    "on_the_way",
     "propose",
     "recommend",
 ]
@@ -126,6 +127,27 @@ def recommend(
                                   assignable=assignable, uncovered_population=gap, note=note))
     options.sort(key=lambda o: (not o.assignable, o.eta_s, o.unit_id))
     return options
+
+
+#: A callout whose unit is still on its way to it (and could still be given to another).
+_ON_THE_WAY = frozenset({CalloutStatus.ASSIGNED, CalloutStatus.ACKNOWLEDGED,
+                         CalloutStatus.EN_ROUTE})
+
+
+def on_the_way(state: DispatchState, callout_id: str, travel: TravelTimes) -> UnitOption | None:
+    """The unit that has ``callout_id`` while it is still on its way, with its road ETA from
+    where it last reported (what a dispatcher weighs before taking the callout from it);
+    None when no unit has it or it has arrived."""
+    callout = state.callout(callout_id)
+    unit = state.units.get(callout.unit_id) if callout.unit_id else None
+    if unit is None or callout.status not in _ON_THE_WAY:
+        return None
+    eta = travel.etas_to((callout.location.lat, callout.location.lon),
+                         [(unit.position.lat, unit.position.lon)])[0]
+    return UnitOption(unit_id=unit.unit_id, name=unit.name, status=unit.status,
+                      eta_s=eta.duration_s if eta.reachable else math.inf,
+                      distance_m=eta.distance_m if eta.reachable else math.inf,
+                      assignable=False, uncovered_population=0, note="has this callout")
 
 
 def propose(

@@ -36,7 +36,14 @@ from dispatch.clock import Clock
 from dispatch.cowdict import CowDict
 from dispatch.errors import InvalidCommand
 from dispatch.model import Location
-from dispatch.recommend import Proposal, RecommendConfig, UnitOption, propose, recommend
+from dispatch.recommend import (
+    Proposal,
+    RecommendConfig,
+    UnitOption,
+    on_the_way,
+    propose,
+    recommend,
+)
 from dispatch.snapshot import DEFERRABLE
 from dispatch.state import DispatchState
 from maps.errors import UnknownPlace
@@ -181,6 +188,11 @@ class Advisor:
         options = recommend(self.state, callout_id, self.travel(), now=self.clock.now(),
                             places=self.graph.places, config=self.config)
         return [o for o in options if o.unit_id not in skip]
+
+    def on_the_way(self, callout_id: str) -> UnitOption | None:
+        """The unit that has ``callout_id`` while still on its way, with its ETA from its last
+        position (None once it is there, or when no unit has it)."""
+        return on_the_way(self.state, callout_id, self.travel())
 
     def propose(self) -> Proposal:
         """Which free unit should take which waiting callout, all at once (priority-weighted

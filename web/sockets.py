@@ -398,7 +398,8 @@ async def _recommend(conn: Connection, msg: RecommendMsg) -> Reply:
     authorize(conn.principal, Action.DISPATCH_ADVICE)
     target = {"callout_id": msg.callout_id}
     try:
-        options = await conn.service.advise(lambda a: a.recommend(msg.callout_id))
+        options, current = await conn.service.advise(
+            lambda a: (a.recommend(msg.callout_id), a.on_the_way(msg.callout_id)))
     except MaeError as exc:
         await conn.service.record(conn.principal, "recommend", target, conn.client,
                             f"refused {describe(exc).code}")
@@ -409,7 +410,9 @@ async def _recommend(conn: Connection, msg: RecommendMsg) -> Reply:
     return {"type": "recommendation", "callout_id": msg.callout_id,
             "seq": conn.service.last_seq,
             "options": [{**option_view(o), "missed_ack": units[o.unit_id].missed_ack
-                         if o.unit_id in units else None} for o in options]}
+                         if o.unit_id in units else None} for o in options],
+            # the unit that has the callout, while on its way: its ETA from where it is now
+            "current": option_view(current) if current is not None else None}
 
 
 async def _propose(conn: Connection, msg: Any) -> Reply:

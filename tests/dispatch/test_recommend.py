@@ -7,9 +7,17 @@ from datetime import timedelta
 import pytest
 from scipy.sparse.csgraph import dijkstra
 
-from dispatch.commands import Assign, ReceiveAlarm, RegisterUnit, StartShift
+from dispatch.commands import (
+    Assign,
+    ReceiveAlarm,
+    RegisterUnit,
+    ReportPosition,
+    ReportStatus,
+    StartShift,
+)
 from dispatch.model import Agency, Alarm, Category, Location, Priority
-from dispatch.recommend import propose, recommend
+from dispatch.recommend import on_the_way, propose, recommend
+from dispatch.status import UnitStatus
 from maps.bundled import load_bundled
 from maps.gazetteer import Gazetteer
 from maps.graph import RoadGraph
@@ -96,6 +104,27 @@ def test_busy_units_are_not_offered(core: Core, graph: RoadGraph, travel: Travel
     core.do(Assign(first, "SUN"))
     second = call(core, graph, "Luleå", "L1")
     assert "SUN" not in {o.unit_id for o in recommend(core.state, second, travel, now=T0)}
+
+
+def test_the_unit_on_its_way_is_timed_from_where_it_last_reported(
+    core: Core, graph: RoadGraph, travel: TravelTimes
+) -> None:
+    """What a dispatcher weighs before reassigning: the unit that has the callout, with its
+    ETA from its last position (closer as it drives), and nothing once it is on scene."""
+    three_bases(core, graph)
+    cid = call(core, graph, "Boden", "B1")
+    assert on_the_way(core.state, cid, travel) is None  # nobody has it yet
+    offered = recommend(core.state, cid, travel, now=T0, places=graph.places)[0]
+    core.do(Assign(cid, "SUN"))
+    at_base = on_the_way(core.state, cid, travel)
+    assert at_base is not None and at_base.unit_id == "SUN" and not at_base.assignable
+    assert (offered.unit_id, offered.eta_s) == ("SUN", at_base.eta_s)
+    core.do(ReportStatus("SUN", UnitStatus.EN_ROUTE), actor="SUN")
+    core.do(ReportPosition("SUN", where(graph, "Boden")), actor="SUN")
+    there = on_the_way(core.state, cid, travel)
+    assert there is not None and there.eta_s < at_base.eta_s / 4
+    core.do(ReportStatus("SUN", UnitStatus.ON_SCENE), actor="SUN")
+    assert on_the_way(core.state, cid, travel) is None
 
 
 def test_joint_proposal_puts_each_unit_where_it_is_needed_most(

@@ -122,7 +122,7 @@ async function loadRecommendations(calloutId) {
   if (replayName || !page.socket || !callout || !OPEN.has(callout.status)) return null;
   const reply = await command({ type: "recommend", callout_id: calloutId }, { quiet: true });
   if (page.selected !== calloutId) return reply;
-  page.detail.setRecommendations(reply ? { options: reply.options } : { error: "–" });
+  page.detail.setRecommendations(reply ? { options: reply.options, current: reply.current } : { error: "–" });
   return reply;
 }
 
@@ -171,14 +171,40 @@ async function showRoute(unitId, calloutId) {
   }
 }
 
+/** Ask before taking a callout from the unit that has it: who has it and how far it is (its
+ * own line in the recommendations, when they list it), against the unit that would take over.
+ * Resolves true for "yes". */
+function confirmReassign(callout, option) {
+  const dialog = $("reassign-confirm");
+  const mine = page.detail.current && page.detail.current.unit_id === callout.unit_id ? page.detail.current : null;
+  const from = (mine && mine.name) || (page.store.units.get(callout.unit_id) || {}).name || callout.unit_id;
+  const mins = (o) => (o && o.eta_min !== null && o.eta_min !== undefined ? String(Math.round(o.eta_min)) : "–");
+  $("reassign-confirm-title").textContent = t("reassign.title", { callout: callout.callout_id });
+  $("reassign-confirm-text").textContent = t("reassign.text", {
+    from, status: t(`callout.${callout.status}`).toLowerCase(),
+    eta: mine && mine.eta_min !== null ? t("reassign.eta", { min: mins(mine) }) : "",
+    to: option.name, min: mins(option),
+  });
+  $("reassign-yes").textContent = t("reassign.yes", { to: option.name });
+  dialog.returnValue = "";
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "yes"), { once: true });
+    dialog.showModal();
+  });
+}
+
 /** Assign (or reassign) option's unit; the UnitAssigned event that follows draws the route.
- * A second press while the first is on its way does nothing. */
+ * Taking a callout from a unit that has it is asked first. A second press while the first is
+ * on its way does nothing. */
 async function assignOption(calloutId, option) {
   const callout = page.store.callouts.get(calloutId);
   if (!usable(option, callout) || page.assigning.has(calloutId)) return false;
   page.assigning.add(calloutId);
   try {
-    const type = callout.unit_id ? "reassign" : "assign";
+    if (callout.unit_id && !(await confirmReassign(callout, option))) return false;
+    const still = page.store.callouts.get(calloutId); // it may have moved while we asked
+    if (!usable(option, still)) return false;
+    const type = still.unit_id ? "reassign" : "assign";
     const reply = await command({ type, callout_id: calloutId, unit_id: option.unit_id }, { quiet: true });
     if (!reply) return false;
   } finally {

@@ -21,6 +21,15 @@ export function distanceKm(a, b) {
   return 12742 * Math.asin(Math.sqrt(h));
 }
 
+/** The core's English reason words in a logged event (dispatch.rules_incidents and
+ * rules_assignment write them), in the page's language; anything else as logged. */
+export function reasonText(reason) {
+  const near = /^within (\d+) m and (\d+) min$/.exec(reason || "");
+  if (near) return t("why.near", { m: near[1], min: near[2] });
+  const key = { "linked by the agency": "why.linked", reassigned: "why.reassigned", merged: "why.merged" }[reason];
+  return key ? t(key) : reason || "–";
+}
+
 /** One timeline line's text for an event. */
 export function describe(ev, { units }) {
   const unitName = (id) => (units.get(id) ? units.get(id).name : id);
@@ -28,7 +37,7 @@ export function describe(ev, { units }) {
     case "AlarmReceived":
       return t(ev.merged_reason ? "ev.AlarmReceived.merged" : "ev.AlarmReceived", {
         agency: t(`agency.${ev.alarm.agency}`), ref: ev.alarm.reference, prio: ev.alarm.priority,
-        reason: ev.merged_reason });
+        reason: reasonText(ev.merged_reason) });
     case "CalloutsMerged":
       return t("ev.CalloutsMerged", { source: ev.source_id, target: ev.target_id });
     case "CalloutSplit":
@@ -39,7 +48,7 @@ export function describe(ev, { units }) {
     case "AssignmentTimedOut":
       return t(`ev.${ev.type}`, { unit: unitName(ev.unit_id) });
     case "AssignmentCancelled":
-      return t("ev.AssignmentCancelled", { unit: unitName(ev.unit_id), reason: ev.reason || "–" });
+      return t("ev.AssignmentCancelled", { unit: unitName(ev.unit_id), reason: reasonText(ev.reason) });
     case "UnitStatusChanged":
       return t("ev.UnitStatusChanged", { unit: unitName(ev.unit_id), status: t(`unit.${ev.status}`) })
         + (ev.facility ? ` (${ev.facility})` : "");
@@ -66,11 +75,17 @@ export function who(ev, actors) {
   return name;
 }
 
+/** Callout statuses whose unit can still be swapped for another (dispatch.status: a callout
+ * goes back to waiting from these; once its unit is on scene it stays with that unit). */
+export const REASSIGNABLE = new Set(["assigned", "acknowledged", "en_route"]);
+
 /** Whether option can be chosen for callout: the server's judgement for a waiting callout;
- * for one a unit already has (a reassignment), any other free unit with no caveat. */
+ * for one a unit already has and can still give up (a reassignment), any other free unit
+ * with no caveat. */
 export function usable(option, callout) {
   if (!option || !callout || callout.unit_id === option.unit_id || !OPEN.has(callout.status)) return false;
   if (callout.status === "waiting") return option.assignable;
+  if (!REASSIGNABLE.has(callout.status)) return false;
   return ["available", "returning"].includes(option.status) && option.eta_s !== null && !option.note;
 }
 
@@ -80,6 +95,7 @@ export class Detail {
     this.h = handlers;
     this.callout = null;
     this.options = [];
+    this.current = null;
     this.pickedIndex = 0;
     $(root, "#detail-close").addEventListener("click", () => handlers.onClose());
     $(root, "#recs").addEventListener("click", (ev) => {
@@ -139,6 +155,7 @@ export class Detail {
   clear() {
     this.callout = null;
     this.options = [];
+    this.current = null;
     $(this.root, "#detail-empty").hidden = false;
     $(this.root, "#detail-body").hidden = true;
   }
@@ -166,7 +183,7 @@ export class Detail {
     }
     $(r, "#detail-facts").innerHTML = facts.map(([k, v]) => `<dt>${escapeHtml(t(k))}</dt><dd>${v}</dd>`).join("");
 
-    const canSplit = callout.alarms.length > 1 && !this.h.readOnly;
+    const canSplit = callout.alarms.length > 1 && OPEN.has(callout.status) && !this.h.readOnly;
     $(r, "#detail-alarms").innerHTML = callout.alarms.map((a) => `<li data-alarm="${escapeHtml(a.alarm_id)}">`
       + `${agencyBadges([a])} <strong>${escapeHtml(a.reference)}</strong> · ${escapeHtml(t(`category.${a.category}`))}`
       + ` · ${escapeHtml(t(`prio.${a.priority}`))} · ${escapeHtml(fmtTime(a.received_at))}`
@@ -246,6 +263,7 @@ export class Detail {
     const list = $(this.root, "#recs");
     const status = $(this.root, "#rec-status");
     this.options = state.options || [];
+    this.current = state.current || null; // the unit that has it, while on its way
     const avoid = this.callout && this.h.avoidUnit ? this.h.avoidUnit(this.callout.callout_id) : null;
     const fine = (o) => usable(o, this.callout);
     const best = this.options.findIndex((o) => fine(o) && o.unit_id !== avoid && !this.missed(o)); // not one that missed it
@@ -260,7 +278,12 @@ export class Detail {
       list.innerHTML = "";
       return;
     }
-    status.textContent = this.options.some((o) => usable(o, this.callout)) ? "" : t("rec.none");
+    const c = this.callout;
+    const now = this.current && this.current.eta_min !== null
+      ? t("rec.current", { unit: this.current.name, min: String(Math.round(this.current.eta_min)) }) : "";
+    status.textContent = this.options.some((o) => usable(o, c)) ? now
+      : c && c.unit_id && !REASSIGNABLE.has(c.status) ? t("rec.stays", { status: t(`callout.${c.status}`).toLowerCase() })
+        : t("rec.none");
     this.renderOptions();
   }
 
