@@ -319,3 +319,39 @@ def test_a_point_chosen_on_a_town_leaves_the_towns_name_readable(
         screenshot(page, f"agency-map-point-on-town-{device['viewport']['width']}-{zoom}")
     assert errors == []
     page.context.close()
+
+
+def test_choosing_a_point_never_moves_the_map_under_the_next_click(
+    browser: Any, server: Server
+) -> None:
+    """Two clicks aimed from one look at the map, on Luleå's dot and then on Kalix's: the
+    first point's row (with its remove button) must not push the map down, so the second click
+    lands on Kalix, not tens of kilometres north of it (a town's dot under the pointer does not
+    move the point either)."""
+    errors: list[str] = []
+    page = new_page(browser, SMALL_DESKTOP, errors)
+    open_agency(page, server)
+    page.locator("#map").scroll_into_view_if_needed()
+    kalix = (65.853, 23.156)
+    aims = page.evaluate("""(points) => points.map(([lat, lon]) => {
+        const p = document.getElementById('map').maeMap.latLngToContainerPoint([lat, lon]);
+        return {x: p.x, y: p.y};
+    })""", [list(LULEA), list(kalix)])
+    box = page.locator("#map").bounding_box()
+    chosen = []
+    for aim in aims:
+        page.mouse.click(box["x"] + aim["x"], box["y"] + aim["y"])
+        expect(page.locator("#clear-point")).to_be_visible()
+        chosen.append(page.evaluate("""() => {
+            const ll = [...document.querySelectorAll('.leaflet-marker-icon')]
+              .filter((e) => !e.classList.contains('border-name'))[0];
+            const m = document.getElementById('map').maeMap;
+            const r = ll.getBoundingClientRect(), c = m.getContainer().getBoundingClientRect();
+            const p = m.containerPointToLatLng([r.left + r.width / 2 - c.left, r.bottom - c.top]);
+            return [p.lat, p.lng];
+        }"""))
+        assert page.locator("#map").bounding_box() == box  # the map stayed where it was
+    for (lat, lon), (want_lat, want_lon) in zip(chosen, (LULEA, kalix), strict=True):
+        assert abs(lat - want_lat) < 0.05 and abs(lon - want_lon) < 0.1, (chosen, lat, lon)
+    assert errors == []
+    page.context.close()
