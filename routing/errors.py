@@ -24,7 +24,15 @@ class RoutingError(MaeError):
 
 
 class SnapError(RoutingError, ValueError):
-    """A coordinate is too far from any road (or not a valid coordinate)."""
+    """A coordinate is too far from any road (or not a valid coordinate). A point too far
+    carries how far it is from the nearest road and the limit (``distance_m``, ``limit_m``),
+    so a caller can word its own message."""
+
+    def __init__(self, message: str, *, distance_m: float | None = None,
+                 limit_m: float | None = None) -> None:
+        super().__init__(message)
+        self.distance_m = distance_m
+        self.limit_m = limit_m
 
 
 class NoRoute(RoutingError, ValueError):

@@ -565,5 +565,6 @@ def _arc_to_chord(arc: float) -> float:
 def _too_far(lat: float, lon: float, dist_m: float, limit_m: float) -> SnapError:
     return SnapError(
         f"({lat:.6f}, {lon:.6f}) is {dist_m / 1000:.1f} km from the nearest road "
-        f"(limit {limit_m / 1000:.1f} km); check the coordinate or raise max_snap_m"
+        f"(limit {limit_m / 1000:.1f} km); check the coordinate or raise max_snap_m",
+        distance_m=dist_m, limit_m=limit_m,
     )

@@ -68,7 +68,7 @@ class Table:
         if above is not None and not value > above:
             raise self.error(name, f"must be more than {above:g}, got {value!r}")
         if not low <= value <= high:
-            raise self.error(name, f"must be between {low:g} and {high:g}, got {value!r}")
+            raise self.error(name, f"must be {_range(low, high)}, got {value!r}")
         return float(value)
 
     def flag(self, name: str, default: bool) -> bool:
@@ -105,9 +105,8 @@ class Table:
         t = self.table(name)
         out = []
         for key in t.data:
-            try:
-                member = kind(key)
-            except ValueError:
+            member = _member(kind, key)
+            if member is None:
                 choices = ", ".join(str(m.value) for m in kind)
                 raise t.error(key, f"unknown; expected one of {choices}") from None
             out.append((member, t.number(key, low=0.0, high=1.0)))
@@ -122,3 +121,23 @@ class Table:
         if unknown:
             known = ", ".join(sorted(self.used)) or "none"
             raise self.error(unknown[0], f"unknown key (known here: {known})")
+
+
+def _member(kind: type[Any], key: str) -> Any:
+    """The member of enum ``kind`` a TOML key names: its value (a number's digits for an
+    integer enum, ``"1"``), or its name in any case (``"acute"``); None when none matches."""
+    for member in kind:
+        if str(member.value) == key or member.name.lower() == key.strip().lower():
+            return member
+    return None
+
+
+def _range(low: float, high: float) -> str:
+    """The allowed values in words: no infinite bound is shown."""
+    if math.isinf(low) and math.isinf(high):
+        return "a finite number"
+    if math.isinf(low):
+        return f"at most {high:g}"
+    if math.isinf(high):
+        return f"at least {low:g}"
+    return f"between {low:g} and {high:g}"

@@ -23,7 +23,7 @@ from maps.gazetteer import Gazetteer
 from maps.graph import RoadGraph
 from maps.traveltime import DEFAULT_TIMEZONE
 from simulations.demand import DemandAlarm, nearest_municipality
-from simulations.errors import AlarmLogError, unreadable
+from simulations.errors import AlarmLogError, csv_shape, unreadable
 from simulations.matrix import MatrixMap
 from simulations.spec import localize
 from simulations.terrain import off_map
@@ -180,6 +180,9 @@ def _parse(
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         return [], [(0, "file", unreadable(path, exc))]
+    shape = csv_shape(path, text)
+    if shape is not None:
+        return [], [(0, "file", shape)]
     with io.StringIO(text, newline="") as fh:
         reader = csv.DictReader(fh)
         header = reader.fieldnames or []

@@ -12,6 +12,7 @@ read in the scenario's zone), ``lat`` and ``lon`` or ``place`` (a place of the m
 from __future__ import annotations
 
 import csv
+import io
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from dispatch.errors import InvalidCommand
 from dispatch.visits import check_patient_ref
-from simulations.errors import AlarmLogError
+from simulations.errors import AlarmLogError, csv_shape
 from simulations.spec import Booking, localize
 
 __all__ = ["BOOKING_COLUMNS", "read_bookings"]
@@ -35,7 +36,11 @@ def read_bookings(path: str | Path, *, places: dict[str, tuple[float, float]],
     tz = ZoneInfo(timezone)
     problems: list[tuple[int, str, str]] = []
     out: list[Booking] = []
-    with Path(path).open(newline="", encoding="utf-8-sig") as fh:  # Excel's CSV UTF-8 has a BOM
+    text = Path(path).read_text(encoding="utf-8-sig")  # Excel's CSV UTF-8 has a BOM
+    shape = csv_shape(path, text)
+    if shape is not None:
+        raise AlarmLogError([(0, "file", shape)], source=str(path))
+    with io.StringIO(text, newline="") as fh:
         reader = csv.DictReader(fh)
         header = reader.fieldnames or []
         for col in _REQUIRED:

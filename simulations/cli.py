@@ -71,9 +71,10 @@ def run_simulate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from simulations.batch import run_batch
-    from simulations.compare import kpi_estimate
+    from simulations.compare import kpi_estimate, pairing_problems
     from simulations.errors import ScenarioError
     from simulations.export import write_event_log
+    from simulations.kpi import file_key
     from simulations.report import KPI_ROWS, kpi_rows, write_report
     from simulations.scenario import load_scenario, with_days
 
@@ -86,6 +87,12 @@ def run_simulate(args: argparse.Namespace) -> int:
         names[sc.name] = i
     out: Path = output_dir(args.out)  # before the runs: a bad folder is found at once
     scenarios = with_days(scenarios, args.days)
+    for i, sc in enumerate(scenarios[1:], start=2):  # said before the runs, and in the report
+        problems = pairing_problems(scenarios[0], sc)
+        if problems:
+            print(f"note: scenario {i} ({sc.name}) does not meet the baseline's alarms "
+                  f"({'; '.join(problems)}): compared unpaired, without differences",
+                  file=sys.stderr)
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     total = len(scenarios) * len(seeds)
     with tqdm(total=total, desc="simulating", unit="run", file=sys.stderr,
@@ -101,7 +108,7 @@ def run_simulate(args: argparse.Namespace) -> int:
         w.writerows(rows)
     summary = {
         runs.scenario.name: {
-            key: {"mean": e.mean, "low": e.low, "high": e.high, "n": e.n}
+            file_key(key): {"mean": e.mean, "low": e.low, "high": e.high, "n": e.n}
             for key in runs.kpis[0].scalars
             for e in [kpi_estimate(runs.kpis, key)]
         }

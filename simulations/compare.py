@@ -15,8 +15,9 @@ import numpy as np
 from scipy import stats
 
 from simulations.kpi import Kpis, kpi_bounds
+from simulations.spec import ReplayDemand, Scenario
 
-__all__ = ["Estimate", "difference", "estimate", "kpi_estimate"]
+__all__ = ["Estimate", "difference", "estimate", "kpi_estimate", "pairing_problems"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,39 @@ def estimate(values: Sequence[float], *,
 def kpi_estimate(kpis: Sequence[Kpis], key: str) -> Estimate:
     """:func:`estimate` of KPI ``key`` over runs ``kpis``, within the values it can take."""
     return estimate([k.scalars[key] for k in kpis], bounds=kpi_bounds(key))
+
+
+def pairing_problems(base: Scenario, other: Scenario) -> list[str]:
+    """Why runs of ``other`` do not meet the same alarms as runs of ``base`` with the same
+    seed (empty: they do, and their differences can be paired seed by seed).
+
+    Pairing needs the same first day, number of days and time zone (the alarms' times), the
+    same map or matrix (their places) and the same kind of demand: both synthetic, or both
+    replaying the same logs. Other differences (bases, hours, volumes, policy) are what a
+    comparison is for.
+    """
+    problems = []
+    if base.start != other.start:
+        problems.append(f"start {other.start} (baseline {base.start})")
+    if base.days != other.days:
+        problems.append(f"days {other.days} (baseline {base.days})")
+    if base.timezone != other.timezone:
+        problems.append(f"timezone {other.timezone} (baseline {base.timezone})")
+    if (base.map_path, base.matrix) != (other.map_path, other.matrix):
+        problems.append(f"another map ({_map_name(other)}; baseline {_map_name(base)})")
+    b, o = base.demand, other.demand
+    if isinstance(b, ReplayDemand) != isinstance(o, ReplayDemand):
+        kind = "replayed" if isinstance(o, ReplayDemand) else "synthetic"
+        problems.append(f"{kind} demand (the baseline's is not)")
+    elif isinstance(b, ReplayDemand) and isinstance(o, ReplayDemand) and b.paths != o.paths:
+        problems.append("other alarm logs (" + ", ".join(o.paths) + ")")
+    return problems
+
+
+def _map_name(scenario: Scenario) -> str:
+    if scenario.matrix is not None:
+        return f"matrix {scenario.matrix.matrix}"
+    return scenario.map_path or "the bundled county map"
 
 
 def difference(base: Sequence[Kpis], other: Sequence[Kpis], key: str) -> Estimate:

@@ -57,6 +57,7 @@ from simulations.errors import SimulationError
 from simulations.followups import FollowUpDesk, VisitRecord
 from simulations.policy import choose_unit
 from simulations.scenario import Base, Scenario, UnitSpec
+from simulations.staffing import crew_of
 from simulations.terrain import Terrain, all_facilities, load_terrain, travel_source
 from simulations.travel import Point, TravelSource
 
@@ -369,7 +370,7 @@ class _Sim:
         self.do(Tick())
 
     def start_shift(self, crew: _Crew, end_s: float) -> None:
-        command = self.model.start_shift(crew.spec.id, crew.spec.crew, now=self.clock.now(),
+        command = self.model.start_shift(crew.spec.id, crew_of(crew.spec), now=self.clock.now(),
                                          ends_at=self.clock.at(end_s))
         if command is not None:
             self.do(command, actor=crew.spec.id)

@@ -30,12 +30,14 @@ from simulations.spec import STAYED_HOME
 
 __all__ = [
     "CALL_COLUMNS",
+    "FILE_KEYS",
     "PERCENTILE_METHOD",
     "Kpis",
     "MunicipalityRow",
     "by_municipality",
     "call_rows",
     "clip",
+    "file_key",
     "hour_of_week",
     "kpi_bounds",
     "summarize",
@@ -83,6 +85,17 @@ def _pct(values: npt.NDArray[np.float64], q: float) -> float:
 def threshold_key(minutes: float) -> str:
     """The scalar's key for the share attended within ``minutes`` (``within_8_min``)."""
     return f"within_{minutes:g}_min".replace(".", "_")
+
+
+#: Names in ``kpis.csv`` and ``summary.json`` that say more than the Python key:
+#: ``utilisation`` is time on acute callouts (assigned to outcome recorded) over shift time;
+#: follow-up visits are not in it (a visit gives way to an acute call).
+FILE_KEYS = {"utilisation": "utilisation_acute"}
+
+
+def file_key(key: str) -> str:
+    """KPI ``key`` as ``kpis.csv`` and ``summary.json`` name it (:data:`FILE_KEYS`)."""
+    return FILE_KEYS.get(key, key)
 
 
 def kpi_bounds(key: str) -> tuple[float, float]:
@@ -204,9 +217,14 @@ def summarize(result: RunResult, scenario: Scenario, coverage: Coverage | None =
     with np.errstate(invalid="ignore", divide="ignore"):
         util = np.where(duty > 0, busy / duty, np.nan)
     s["utilisation"] = float(busy.sum() / duty.sum()) if duty.sum() > 0 else float("nan")
-    s["staffed_hours"] = float(hour_of_week(result.scheduled, result.start, tz).sum() / 3600.0)
+    # staffed hours (and so the team cost) inside the run only: a shift running past the
+    # run's end (22-06 on the last day) counts to the end; overtime is work past the rota's
+    # own shift ends, the whole last shift included
+    in_run = clip(result.scheduled, [(u, 0.0, result.end_s) for u, _, _ in window])
+    s["staffed_hours"] = float(hour_of_week(in_run, result.start, tz).sum() / 3600.0)
     worked = sum(b - a for _, a, b in result.on_duty)
-    s["overtime_hours"] = max(0.0, worked - s["staffed_hours"] * 3600.0) / 3600.0
+    rota = sum(b - a for _, a, b in result.scheduled)
+    s["overtime_hours"] = max(0.0, worked - rota) / 3600.0
 
     econ = scenario.economics
     years = result.days / 365.0

@@ -180,13 +180,18 @@ def _read_rows(path: Path, what: str) -> list[list[str]]:
     return rows
 
 
-def _number(text: str, key: str, row: int) -> float:
+def _number(text: str, key: str, row: int, column: str) -> float:
+    """The number in ``column`` of ``row``; errors name both (a spreadsheet's row, the
+    header's column name)."""
+    where = f"row {row}, column {column!r}"
+    if not text.strip():
+        raise ScenarioError(key, f"{where}: the cell is empty")
     try:
         v = float(text)
     except ValueError:
-        raise ScenarioError(key, f"row {row}: {text!r} is not a number") from None
+        raise ScenarioError(key, f"{where}: {text!r} is not a number") from None
     if not math.isfinite(v):
-        raise ScenarioError(key, f"row {row}: {text!r} is not a finite number")
+        raise ScenarioError(key, f"{where}: {text!r} is not a finite number")
     return v
 
 
@@ -221,9 +226,9 @@ def load_matrix_map(nodes: Path, matrix: Path, *, crs: str | None = None,
         if not nid or nid in ids:
             raise ScenarioError("map.nodes", f"row {r}: node id {nid!r} is empty or repeats")
         ids.append(nid)
-        xs.append(_number(row[cx], "map.nodes", r))
-        ys.append(_number(row[cy], "map.nodes", r))
-        w = _number(row[cp], "map.nodes", r) if cp is not None else 1.0
+        xs.append(_number(row[cx], "map.nodes", r, xname))
+        ys.append(_number(row[cy], "map.nodes", r, yname))
+        w = _number(row[cp], "map.nodes", r, header[cp]) if cp is not None else 1.0
         if w < 0:
             raise ScenarioError("map.nodes", f"row {r}: population {w} is negative")
         weights.append(w)
@@ -271,12 +276,17 @@ def _read_matrix(path: Path, ids: list[str]) -> npt.NDArray[np.float64]:
         if len(row) != len(cols) + 1:
             raise ScenarioError("map.matrix", f"row {r}: {len(row) - 1} values, expected "
                                               f"{len(cols)}")
-        values = [_number(row[1 + c], "map.matrix", r) for c in col_of]
-        if any(v < 0 for v in values):
-            raise ScenarioError("map.matrix", f"row {r}: a negative time")
-        if any(v > MAX_MATRIX_MIN for v in values):
-            raise ScenarioError("map.matrix", f"row {r}: a time over {MAX_MATRIX_MIN:g} minutes "
-                                              "(a week) is not a drive")
+        values = []
+        for c in col_of:
+            v = _number(row[1 + c], "map.matrix", r, cols[c])
+            if v < 0:
+                raise ScenarioError("map.matrix", f"row {r}, column {cols[c]!r}: {v:g} is a "
+                                                  "negative time")
+            if v > MAX_MATRIX_MIN:
+                raise ScenarioError("map.matrix", f"row {r}, column {cols[c]!r}: {v:g} is over "
+                                                  f"{MAX_MATRIX_MIN:g} minutes (a week), not a "
+                                                  "drive")
+            values.append(v)
         if nid in by_id:
             raise ScenarioError("map.matrix", f"row {r}: node {nid!r} has a row already")
         by_id[nid] = values

@@ -83,6 +83,13 @@ class OptimiseOptions:
             raise ScenarioError("budget-hours", "budgets are car-hours a week, above 0")
         if not self.limit_min > 0:
             raise ScenarioError("limit-min", "must be above 0 minutes")
+        # checked with or without a budget (without one they are not used): a bad value is
+        # named by its flag, not found later as a bad "shifts"
+        if not self.shift_starts or not all(0 <= h <= 23 for h in self.shift_starts):
+            raise ScenarioError("shift-starts", f"{self.shift_starts}: give start hours 0-23")
+        if not self.shift_lengths or not all(1 <= h <= 24 for h in self.shift_lengths):
+            raise ScenarioError("shift-lengths",
+                                f"{self.shift_lengths}: give shift lengths of 1-24 hours")
         if self.max_iterations < 1:
             raise ScenarioError("max-iterations", "must be 1 or more")
         if not self.tolerance >= 0:
@@ -148,15 +155,19 @@ class Optimisation:
 
 
 def measured_busy(runs: ScenarioRuns) -> tuple[float, ...]:
-    """Busy fraction by local hour of the day (24 values) over every seed's run: time on a
-    callout within shifts over shift time; an hour nobody works takes the overall fraction.
+    """Busy fraction by local hour of the day (24 values) over every seed's run: time on an
+    acute callout within shifts over shift time (inside the run); follow-up visits are not
+    counted, as a visit gives way to an acute call (broken off) and so leaves the car
+    available to the model's calls; an hour nobody works takes the overall fraction.
     Capped at 0.95 (a car always busy covers nothing, which would stall the model)."""
     busy = np.zeros((7, 24))
     duty = np.zeros((7, 24))
     for res in runs.results:
         tz = ZoneInfo(res.timezone)
-        busy += hour_of_week(clip(res.busy, res.scheduled), res.start, tz)
-        duty += hour_of_week(res.scheduled, res.start, tz)
+        # shift time inside the run: no alarm comes after its end
+        in_run = clip(res.scheduled, [(u, 0.0, res.end_s) for u, _, _ in res.scheduled])
+        busy += hour_of_week(clip(res.busy, in_run), res.start, tz)
+        duty += hour_of_week(in_run, res.start, tz)
     b, d = busy.sum(axis=0), duty.sum(axis=0)
     overall = float(b.sum() / d.sum()) if d.sum() > 0 else 0.0
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -277,7 +288,7 @@ def optimise(
             say(
                 f"{name}: round {len(iterations)}: bases {', '.join(result.open_sites)}; "
                 f"model {result.covered_share:.1%} covered (gap {result.gap:.2%}, "
-                f"{result.solve_s:.1f} s); busy {np.mean(busy):.3f} -> "
+                f"{result.solve_s:.1f} s); busy on acute callouts {np.mean(busy):.3f} -> "
                 f"{np.mean(iteration.measured):.3f}"
             )
             key = (result.open_sites, result.staffing)

@@ -13,11 +13,27 @@ from simulations._args import day_count, output_dir, positive_int, seed_int
 __all__ = ["register_optimise", "run_optimise"]
 
 
-def _hours(text: str) -> tuple[int, ...]:
+def _hours(text: str, low: int, high: int, what: str) -> tuple[int, ...]:
     try:
-        return tuple(int(v) for v in text.split(",") if v.strip())
+        hours = tuple(int(v) for v in text.split(",") if v.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r}: give whole hours like 6,14,22") from None
+    if not hours:
+        raise argparse.ArgumentTypeError(f"{text!r}: give at least one {what}")
+    bad = [h for h in hours if not low <= h <= high]
+    if bad:
+        raise argparse.ArgumentTypeError(f"{bad[0]} is not a {what}: give hours {low}-{high}")
+    return hours
+
+
+def _starts(text: str) -> tuple[int, ...]:
+    """``--shift-starts``: hours of the day a shift may start, 0-23."""
+    return _hours(text, 0, 23, "start hour")
+
+
+def _lengths(text: str) -> tuple[int, ...]:
+    """``--shift-lengths``: shift lengths in hours, 1-24."""
+    return _hours(text, 1, 24, "shift length")
 
 
 def _night(text: str) -> tuple[int, int]:
@@ -97,17 +113,19 @@ def register_optimise(subparsers: Any) -> None:
     )
     p.add_argument(
         "--shift-starts",
-        type=_hours,
+        type=_starts,
         default=tuple(range(0, 24, 2)),
         metavar="H,H,...",
-        help="allowed shift start hours (default every 2 h)",
+        help="allowed shift start hours, 0-23 (default every 2 h); checked with or without "
+        "--budget-hours, used with it",
     )
     p.add_argument(
         "--shift-lengths",
-        type=_hours,
+        type=_lengths,
         default=(8, 10, 12),
         metavar="H,H,...",
-        help="allowed shift lengths in hours (default 8,10,12)",
+        help="allowed shift lengths in hours, 1-24 (default 8,10,12); checked with or "
+        "without --budget-hours, used with it",
     )
     p.add_argument(
         "--shift-days",
@@ -192,6 +210,8 @@ def register_optimise(subparsers: Any) -> None:
 
 def run_optimise(args: argparse.Namespace) -> int:
     from simulations.batch import run_batch
+    from simulations.compare import pairing_problems
+    from simulations.errors import ScenarioError
     from simulations.optimise import OptimiseOptions, optimise
     from simulations.optimise_report import frontier_rows, write_optimise_report
     from simulations.scenario import load_scenario, with_days
@@ -200,6 +220,12 @@ def run_optimise(args: argparse.Namespace) -> int:
     planner = [load_scenario(p) for p in args.compare]
     out = output_dir(args.out)  # before the runs: a bad folder is found at once
     baseline, *planner = with_days([baseline, *planner], args.days)
+    for path, sc in zip(args.compare, planner, strict=True):
+        problems = pairing_problems(baseline, sc)
+        if problems:  # the frontier sets them side by side on the same alarms
+            raise ScenarioError(
+                "--compare", "does not meet the baseline's alarms, so it cannot sit on its "
+                f"frontier: {'; '.join(problems)}", source=str(path))
     candidates: str | Path = args.candidates
     if candidates not in ("places", "all-localities"):
         candidates = Path(candidates)

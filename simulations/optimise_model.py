@@ -33,7 +33,7 @@ from simulations.errors import ScenarioError
 from simulations.matrix import MatrixMap
 from simulations.spec import ReplayDemand, Scenario, Shift, SyntheticDemand
 from simulations.staffing import WEEKDAYS
-from simulations.terrain import Terrain, all_facilities
+from simulations.terrain import Terrain, all_facilities, off_map
 
 __all__ = [
     "HOURS",
@@ -180,6 +180,9 @@ def _read_candidates(path: Path, graph: Terrain, taken: set[str]) -> list[Candid
             assert isinstance(lat, int | float) and isinstance(lon, int | float)
             if not (-90 <= lat <= 90 and -180 <= lon <= 180):
                 raise ScenarioError(f"{key}.lat", "not a WGS84 coordinate", source=source)
+            problem = off_map(graph, float(lat), float(lon))
+            if problem is not None:
+                raise ScenarioError(f"{key}.lat", problem, source=source)
             label = str(row.get("place", cid))
             out.append(Candidate(cid, label, float(lat), float(lon), label, False))
             continue

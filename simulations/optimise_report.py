@@ -193,7 +193,8 @@ def _section(opt: Optimisation, rows: Sequence[dict[str, Any]]) -> str:
     loops = []
     for level in opt.levels:
         steps = "; ".join(
-            f"round {n + 1}: busy {sum(it.busy) / 24:.3f} → {sum(it.measured) / 24:.3f}, "
+            f"round {n + 1}: busy on acute callouts {sum(it.busy) / 24:.3f} → "
+            f"{sum(it.measured) / 24:.3f}, "
             f"model {it.result.covered_share:.1%}, gap {it.result.gap:.2%}, "
             f"{it.result.solve_s:.1f} s"
             for n, it in enumerate(level.iterations)

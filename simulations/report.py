@@ -26,13 +26,13 @@ from matplotlib.figure import Figure
 
 from maps.graph import RoadGraph
 from simulations.batch import Batch, ScenarioRuns, thresholds_of
-from simulations.compare import Estimate, difference, kpi_estimate
+from simulations.compare import Estimate, difference, kpi_estimate, pairing_problems
 from simulations.coverage import THRESHOLDS_MIN
-from simulations.kpi import PERCENTILE_METHOD, by_municipality, threshold_key
+from simulations.kpi import PERCENTILE_METHOD, by_municipality, file_key, threshold_key
 from simulations.spec import Scenario
 from simulations.terrain import Terrain, load_terrain
 
-__all__ = ["KPI_ROWS", "coverage_label", "draw_roads", "kpi_rows", "map_aspect",
+__all__ = ["KPI_ROWS", "coverage_driving", "coverage_label", "draw_roads", "kpi_rows", "map_aspect",
            "write_report"]
 
 #: (key, label, scale, digits) of the KPIs shown in the tables, in order.
@@ -52,7 +52,7 @@ KPI_ROWS: tuple[tuple[str, str, float, int], ...] = (
     ("unserved_too_far_share", "… no unit within the limit (%)", 100, 1),
     ("unserved_busy_share", "… all units busy (%)", 100, 1),
     ("wait_mean_min", "Mean wait for a unit (min)", 1, 1),
-    ("utilisation", "Utilisation on shift (%)", 100, 1),
+    ("utilisation", "Utilisation on acute callouts (% of shift time)", 100, 1),
     ("transport_mae", "Transports by MAE", 1, 0),
     ("transport_ambulance", "Transports by ambulance (MAE attended)", 1, 0),
     ("transport_police", "Transports by police (MAE attended)", 1, 0),
@@ -61,7 +61,7 @@ KPI_ROWS: tuple[tuple[str, str, float, int], ...] = (
     ("population_within_30_min", "Population ≤30 min of a staffed base (% of week)", 100, 1),
     ("population_within_60_min", "Population ≤60 min of a staffed base (% of week)", 100, 1),
     ("population_within_90_min", "Population ≤90 min of a staffed base (% of week)", 100, 1),
-    ("staffed_hours", "Staffed unit-hours (scheduled)", 1, 0),
+    ("staffed_hours", "Staffed unit-hours (scheduled, inside the run)", 1, 0),
     ("overtime_hours", "Overtime unit-hours (jobs past shift end)", 1, 0),
     ("care_avoided_msek_per_year", "Inpatient care avoided (MSEK/year)", 1, 2),
     ("team_cost_msek_per_year", "Team cost (MSEK/year)", 1, 2),
@@ -155,6 +155,17 @@ def coverage_label(scenario: Scenario) -> str:
     return "minutes to nearest base (winter driving, Nov-Mar of the calendar season)"
 
 
+def coverage_driving(scenario: Scenario) -> str:
+    """The driving the population coverage is counted in, in a few words for table rows."""
+    if scenario.matrix is not None:
+        return "the matrix's times"
+    if scenario.roads.season == "summer":
+        return "summer driving"
+    if scenario.roads.season == "winter":
+        return "winter driving"
+    return "winter driving (calendar season)"
+
+
 def _coverage_map(runs: ScenarioRuns, terrain: Terrain) -> str:
     cov = runs.coverage
     fig, ax = plt.subplots(figsize=(5.5, 6.5))
@@ -196,7 +207,8 @@ def _utilisation_plot(runs: ScenarioRuns) -> str:
     ax.set_yticks(range(7), WEEKDAY_NAMES)
     ax.set_xticks(range(0, 24, 2))
     ax.set_xlabel("hour of day (local)")
-    ax.set_title("Utilisation on shift by hour (%, blank: nobody on shift)")
+    ax.set_title("On acute callouts by hour (% of shift time; blank: nobody on shift)",
+                 fontsize=10)
     fig.colorbar(im, ax=ax)
     return _png(fig)
 
@@ -211,8 +223,11 @@ def _coverage_week_plot(batch: Batch) -> str:
                         batch.runs) == 1 else None)
     ax.set_xticks(range(0, 168, 24), WEEKDAY_NAMES)
     ax.set_ylabel("% of population")
-    ax.set_ylim(0, 100)
-    ax.set_title("Population within 30 (solid) / 60 (dashed) / 90 (dotted) min of a staffed base")
+    ax.set_ylim(-2, 108)  # headroom: a line at 100 % must not sit on the frame
+    ax.set_yticks(range(0, 101, 20))
+    driving = sorted({coverage_driving(r.scenario) for r in batch.runs})
+    ax.set_title("Population within 30 (solid) / 60 (dashed) / 90 (dotted) min of a staffed "
+                 f"base ({'; '.join(driving)})", fontsize=10)
     ax.legend(fontsize=7, loc="lower right")
     return _png(fig)
 
@@ -222,7 +237,7 @@ def _comparison_plot(batch: Batch) -> str:
     shown = 60.0 if 60.0 in thresholds else thresholds[len(thresholds) // 2]
     keys = [("response_p50_min", "p50 min"), ("response_p90_min", "p90 min"),
             ("unserved_share", "unserved %"), (threshold_key(shown), f"≤{shown:g} min %"),
-            ("utilisation", "utilisation %")]
+            ("utilisation", "acute utilisation %")]
     fig, axes = plt.subplots(1, len(keys), figsize=(12, 3.2))
     names = [r.scenario.name for r in batch.runs]
     for ax, (key, label) in zip(axes, keys, strict=True):
@@ -292,19 +307,31 @@ def _visit_table(batch: Batch) -> str:
 def _kpi_table(batch: Batch) -> str:
     head = "".join(f"<th>{i + 1}. {html.escape(r.scenario.name)}</th>"
                    for i, r in enumerate(batch.runs))
-    diff_head = "".join(f"<th>{i + 1} − 1</th>" for i in range(1, len(batch.runs)))
+    base_sc = batch.runs[0].scenario
+    paired = [not pairing_problems(base_sc, r.scenario) for r in batch.runs[1:]]
+    diff_head = "".join(f"<th>{i + 1} − 1</th>" if ok else f"<th>{i + 1} − 1 (not paired)</th>"
+                        for i, ok in enumerate(paired, start=1))
     rows = []
     base = batch.runs[0].kpis
+    driving = [coverage_driving(r.scenario) for r in batch.runs]
+    same = len(set(driving)) == 1
     for key, label, scale, digits in _kpi_rows(thresholds_of([r.scenario for r in batch.runs])):
         if not all(key in k.scalars for r in batch.runs for k in r.kpis):
             continue
+        if key.startswith("population_within_"):  # say which driving it is counted in
+            label = label[:-1] + (f", {driving[0]})" if same else ", driving as below)")
         cells = "".join(
             f"<td>{_cell(kpi_estimate(r.kpis, key), scale, digits)}</td>"
             for r in batch.runs)
         diffs = "".join(
-            f"<td>{_cell(difference(base, r.kpis, key), scale, digits)}</td>"
-            for r in batch.runs[1:])
+            f"<td>{_cell(difference(base, r.kpis, key), scale, digits)}</td>" if ok
+            else "<td>–</td>"
+            for r, ok in zip(batch.runs[1:], paired, strict=True))
         rows.append(f"<tr><th class=l>{html.escape(label)}</th>{cells}{diffs}</tr>")
+    if not same:
+        cells = "".join(f"<td>{html.escape(d)}</td>" for d in driving)
+        rows.append(f"<tr><th class=l>Population coverage counted in</th>{cells}"
+                    f"{'<td></td>' * (len(batch.runs) - 1)}</tr>")
     return (f"<table><tr><th></th>{head}{diff_head}</tr>" + "".join(rows) + "</table>")
 
 
@@ -337,6 +364,8 @@ def _assumptions(runs: ScenarioRuns) -> str:
         f"Units: {units}",
         f"Policy: {p.kind}; MAE takes a job only if on scene within {p.max_response_min:g} min; "
         f"otherwise {p.fallback} handles it alone; queue when busy: {p.queue}",
+        "Travel: the matrix's times as given (no season, winter factor or off-road speed "
+        "applies)" if sc.matrix is not None else
         f"Roads: season {sc.roads.season}, winter factor {sc.roads.winter_factor:g}, "
         f"off-road {sc.roads.offroad_speed_kmh:g} km/h",
         f"Service: ack {s.ack_s:g} s, turnout {s.turnout_min:g} min, on scene "
@@ -370,8 +399,7 @@ def write_report(batch: Batch, out_dir: str | Path, *, title: str = "MAE coverag
              f"{html.escape(title)}</title><style>{CSS}</style></head><body>",
              f"<h1>{html.escape(title)}</h1>",
              f"<p class=note>{len(batch.runs)} scenario(s) × {len(batch.seeds)} seed(s) "
-             f"(seeds {', '.join(map(str, batch.seeds))}). Figures are means over seeds with "
-             "95 % intervals (Student t); differences are paired by seed (the same alarms). "
+             f"(seeds {', '.join(map(str, batch.seeds))}). {_method_note(batch)} "
              f"Percentiles: {PERCENTILE_METHOD} interpolation between closest ranks (Hyndman "
              "and Fan definition 7). "
              f"Written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.</p>"]
@@ -401,10 +429,44 @@ def write_report(batch: Batch, out_dir: str | Path, *, title: str = "MAE coverag
     return path
 
 
+def unpaired_notes(batch: Batch) -> list[str]:
+    """One line per compared scenario whose runs do not meet the baseline's alarms (see
+    :func:`simulations.compare.pairing_problems`), saying why; empty when all are paired."""
+    base = batch.runs[0].scenario
+    notes = []
+    for i, runs in enumerate(batch.runs[1:], start=2):
+        problems = pairing_problems(base, runs.scenario)
+        if problems:
+            notes.append(f"Scenario {i} ({runs.scenario.name}) does not meet the baseline's "
+                         f"alarms: {'; '.join(problems)}. It is compared unpaired: its own "
+                         "figures are shown, no differences to the baseline.")
+    return notes
+
+
+def _method_note(batch: Batch) -> str:
+    """How the figures were made: intervals (none with one seed) and whether the
+    differences are paired."""
+    if len(batch.seeds) < 2:
+        text = ("Figures are the single seed's values: one seed gives no interval (run "
+                "--seeds 2 or more for 95 % intervals).")
+    else:
+        text = "Figures are means over seeds with 95 % intervals (Student t)."
+    if len(batch.runs) > 1:
+        notes = unpaired_notes(batch)
+        if not notes:
+            text += " Differences are paired by seed (the same alarms)."
+        else:
+            text += " " + " ".join(notes)
+            if len(notes) < len(batch.runs) - 1:
+                text += " The other differences are paired by seed (the same alarms)."
+    return html.escape(text)
+
+
 def kpi_rows(batch: Batch) -> Sequence[dict[str, Any]]:
     """One flat row per scenario and seed (for ``kpis.csv``)."""
     rows = []
     for runs in batch.runs:
         for k in runs.kpis:
-            rows.append({"scenario": runs.scenario.name, "seed": k.seed, **k.scalars})
+            rows.append({"scenario": runs.scenario.name, "seed": k.seed,
+                         **{file_key(key): v for key, v in k.scalars.items()}})
     return rows

@@ -9,6 +9,7 @@ in ``simulations/README.md``.
 
 from __future__ import annotations
 
+import logging
 import tomllib
 from dataclasses import replace
 from datetime import date, datetime
@@ -53,7 +54,7 @@ from simulations.spec import (
     run_end,
     run_start,
 )
-from simulations.staffing import parse_units
+from simulations.staffing import has_doctor, parse_units
 from simulations.terrain import Terrain, all_facilities, load_graph_for
 
 __all__ = [
@@ -75,6 +76,8 @@ __all__ = [
     "scenario_from_dict",
     "with_days",
 ]
+
+logger = logging.getLogger(__name__)
 
 def load_scenario(path: str | Path, *, graph: Terrain | None = None) -> Scenario:
     """Read and check the scenario TOML at ``path`` (places are resolved on its map)."""
@@ -172,7 +175,7 @@ def scenario_from_dict(
                             f"neither the map nor [[facilities]] has a {service.transport_to}",
                             source=source)
 
-    dt = root.table("demand", required=True)
+    dt = root.table("demand")  # optional: synthetic demand with the defaults
     kind = dt.choice("kind", "synthetic", ("synthetic", "replay"))
     demand: SyntheticDemand | ReplayDemand
     if kind == "synthetic":
@@ -239,10 +242,30 @@ def scenario_from_dict(
         dispatch=dispatch, source=source, matrix=matrix, facilities=tuple(facilities),
         rules=rules, kpi=kpi, followups=followups,
     )
+    if followups is not None:
+        warn_doctor_visits(scenario)
     if isinstance(demand, ReplayDemand):
         check_replay_window(scenario)
     check_kpi_window(scenario)
     return scenario
+
+
+def warn_doctor_visits(scenario: Scenario) -> None:
+    """Warn once (when the scenario is read, before its runs) if visits need a doctor but no
+    unit's crew has one: the planner cannot give them a unit, and they are missed."""
+    f = scenario.followups
+    if f is None or has_doctor(scenario.units):
+        return
+    booked = sum(1 for b in f.bookings if b.doctor)
+    parts = []
+    if booked:
+        parts.append(f"{booked} booking(s) of [followups] csv")
+    if f.doctor_share > 0 and f.share > 0:
+        parts.append(f"a share of {f.doctor_share:g} of the follow-ups (doctor_share)")
+    if parts:
+        logger.warning("%s: %s need a doctor, but no unit's crew has one (crew = [\"doctor\", "
+                       "…]): they will be missed", scenario.source or scenario.name,
+                       " and ".join(parts))
 
 
 def _followups(t: Table, base_dir: Path, graph: Terrain, timezone: str) -> FollowUpDemand:
@@ -265,7 +288,7 @@ def _followups(t: Table, base_dir: Path, graph: Terrain, timezone: str) -> Follo
         share=t.number("share", 0.3, low=0.0, high=1.0),
         after_days=int(t.number("after_days", 1.0, low=0.0, high=14.0)),
         window_start_hour=start,
-        window_hours=t.number("window_hours", 6.0, low=0.0, high=24.0 * 14),
+        window_hours=t.number("window_hours", 6.0, above=0.0, high=24.0 * 14),
         duration_min=t.number("duration_min", 45.0, low=5.0, high=480.0),
         doctor_share=t.number("doctor_share", 0.0, low=0.0, high=1.0),
         postponable_share=t.number("postponable_share", 0.5, low=0.0, high=1.0),
@@ -285,8 +308,15 @@ def with_days(scenarios: list[Scenario], days: int | None) -> list[Scenario]:
     if days is None:
         return scenarios
     for sc in scenarios:
-        if isinstance(sc.demand, ReplayDemand):
-            raise ScenarioError("days", "--days cannot shorten a replayed log", source=sc.source)
+        if not isinstance(sc.demand, ReplayDemand) or days == sc.days:
+            continue
+        if days < sc.days:
+            raise ScenarioError("days", f"--days {days} cannot shorten a replayed log (the "
+                                        f"scenario replays {sc.days} days)", source=sc.source)
+        raise ScenarioError(
+            "days", f"--days {days} is longer than the replayed log's {sc.days} days: the log "
+                    "has no alarms after its end, so the extra days would count idle cars; "
+                    "leave out --days", source=sc.source)
     out = [replace(sc, days=days) for sc in scenarios]
     for sc in out:
         check_kpi_window(sc)

@@ -397,14 +397,28 @@ class DemandAlarm:
 
 def localize(t: datetime, tz: ZoneInfo) -> datetime:
     """``t`` in ``tz`` when it has no offset of its own; ValueError for a wall time the clocks
-    skip (02:30 on the last Sunday of March in Sweden), which would be silently moved."""
+    skip (02:30 on the last Sunday of March in Sweden), which would be silently moved, and for
+    one they pass twice (02:30 on the last Sunday of October), which would silently be the
+    first of the two."""
     if t.tzinfo is not None:
         return t
     local = t.replace(tzinfo=tz)
     if local.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != t:
         raise ValueError(f"{t.isoformat()} does not exist in {tz.key} (the clocks skip it at "
                          "the change to summer time): give the time with its offset")
+    if local.utcoffset() != t.replace(tzinfo=tz, fold=1).utcoffset():
+        raise ValueError(f"{t.isoformat()} happens twice in {tz.key} (the clocks go back at "
+                         "the change to winter time): give the time with its offset "
+                         f"({_hours(local)} the first time, {_hours(local, 1)} the second)")
     return local
+
+
+def _hours(local: datetime, fold: int = 0) -> str:
+    """The UTC offset of ``local`` (at ``fold``) as ``+HH:MM``."""
+    offset = local.replace(fold=fold).utcoffset()
+    minutes = int(offset.total_seconds() // 60) if offset is not None else 0
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
 def run_start(scenario: Scenario) -> datetime:

@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
+from dispatch.model import CrewMember, CrewRole
 from simulations._toml import Table
 from simulations.errors import ScenarioError
 from simulations.spec import Base, Shift, UnitSpec
 
-__all__ = ["WEEKDAYS", "parse_units"]
+__all__ = ["WEEKDAYS", "crew_of", "has_doctor", "parse_units"]
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 #: The shorthand for a car on duty around the clock, every day.
@@ -128,3 +129,17 @@ def parse_units(root: Table, bases: list[Base]) -> list[UnitSpec]:
     if not units:
         raise root.error("units", "name at least one unit ([[units]] with id, base, shifts)")
     return units
+
+
+def crew_of(unit: UnitSpec) -> tuple[CrewMember, ...]:
+    """The unit's ``crew`` as the core's crew members: an entry that names a role (``nurse``,
+    ``doctor``, ``driver``, …, any case) is a member in that role, so a ``doctor`` brings the
+    doctor competence a visit may need; any other entry is a name, its role unknown."""
+    roles = {r.value: r for r in CrewRole}
+    return tuple(CrewMember(c, roles.get(c.strip().lower(), CrewRole.UNKNOWN))
+                 for c in unit.crew)
+
+
+def has_doctor(units: tuple[UnitSpec, ...] | list[UnitSpec]) -> bool:
+    """Whether any unit's crew has a doctor (:func:`crew_of`)."""
+    return any(m.role is CrewRole.DOCTOR for u in units for m in crew_of(u))

@@ -17,6 +17,8 @@ import numpy as np
 
 from maps.graph import Facility, RoadGraph
 from maps.traveltime import DEFAULT_TIMEZONE
+from routing.errors import SnapError
+from routing.snap import DEFAULT_MAX_SNAP_M, Snapper
 from simulations.matrix import MatrixColumns, MatrixMap, MatrixRoads, load_matrix_map
 from simulations.spec import MatrixSpec, Roads, Scenario
 from simulations.travel import SimRoads, TravelSource
@@ -29,6 +31,7 @@ __all__ = [
     "load_terrain",
     "nearest_node_index",
     "off_map",
+    "off_road",
     "travel_source",
 ]
 
@@ -49,10 +52,37 @@ def off_map(terrain: Terrain, lat: float, lon: float) -> str | None:
     south, north = float(lats.min()) - MAP_MARGIN_DEG, float(lats.max()) + MAP_MARGIN_DEG
     wide = MAP_MARGIN_DEG / max(math.cos(math.radians((south + north) / 2)), 0.05)
     west, east = float(lons.min()) - wide, float(lons.max()) + wide
-    if south <= lat <= north and west <= lon <= east:
-        return None
-    return (f"({lat:.4f}, {lon:.4f}) is outside the map ({south:.2f}..{north:.2f} N, "
-            f"{west:.2f}..{east:.2f} E): check the coordinate (latitude first)")
+    if not (south <= lat <= north and west <= lon <= east):
+        return (f"({lat:.4f}, {lon:.4f}) is outside the map ({south:.2f}..{north:.2f} N, "
+                f"{west:.2f}..{east:.2f} E): check the coordinate (latitude first)")
+    if isinstance(terrain, RoadGraph):
+        return off_road(terrain, lat, lon)
+    return None
+
+
+#: Snappers of the road maps checked in this process (by identity; the loaders remember maps).
+_SNAPPERS: dict[int, tuple[RoadGraph, Snapper]] = {}
+
+
+def off_road(graph: RoadGraph, lat: float, lon: float) -> str | None:
+    """Why the simulator cannot drive to ``(lat, lon)`` on ``graph`` (farther from every road
+    than it reaches an address from its road: :data:`routing.snap.DEFAULT_MAX_SNAP_M`), or
+    None if it can. Asked when a scenario, log or candidate list is read, so the file and its
+    key or row are named, not found in the middle of a run."""
+    found = _SNAPPERS.get(id(graph))
+    if found is None or found[0] is not graph:
+        if len(_SNAPPERS) >= 4:
+            _SNAPPERS.clear()
+        found = _SNAPPERS[id(graph)] = (graph, Snapper(graph, max_snap_m=DEFAULT_MAX_SNAP_M))
+    try:
+        found[1].check(lat, lon)
+    except SnapError as exc:
+        if exc.distance_m is None:  # not a coordinate at all
+            return str(exc)
+        return (f"({lat:.6f}, {lon:.6f}) is {exc.distance_m / 1000:.1f} km from the nearest "
+                f"road: the simulator reaches addresses within {DEFAULT_MAX_SNAP_M / 1000:g} km "
+                "of a road of the map; check the coordinate or use a place of the map")
+    return None
 
 
 @functools.lru_cache(maxsize=4)

@@ -123,3 +123,45 @@ def test_a_local_time_the_clocks_skip_is_named_not_moved(tmp_path: Path) -> None
     problems = validate_alarm_log(p, timezone="Europe/Stockholm")
     assert [(r, f) for r, f, _ in problems] == [(2, "received_at")]
     assert "does not exist in Europe/Stockholm" in problems[0][2]
+
+
+def test_a_row_far_from_every_road_is_named_when_the_log_is_read(tmp_path: Path) -> None:
+    """Inside the map's box but about 46 km from a road: its row and lat are named."""
+    p = write(tmp_path, GOOD + "R3,2026-01-05T13:00:00+00:00,police,1,psychosis,65.6,21.0,,,\n")
+    ((row, field, problem),) = validate_alarm_log(p, graph=tiny_graph())
+    assert (row, field) == (4, "lat")
+    assert "from the nearest road" in problem and "max_snap_m" not in problem
+
+
+@pytest.mark.parametrize(("body", "says"), [
+    (None, "no such file"),
+    (b"", "is empty: it needs a header row"),
+    ("\ufeffreceived_at;place\n2026-01-05T10:00:00+00:00;Beta\n".encode(),
+     "is separated by ';', not ','; save it as comma-separated CSV"),
+    (b"received_at,place\n\xd6,Beta\n", "is not UTF-8 text"),
+])
+def test_a_log_that_cannot_be_read_as_a_table_says_why_in_one_sentence(
+        tmp_path: Path, body: bytes | None, says: str) -> None:
+    """A missing, empty, semicolon-separated (Swedish Excel) or non-UTF-8 file is said as
+    such, not as "1 bad field(s): row 0, file: …" or as a missing received_at column."""
+    p = tmp_path / "log.csv"
+    if body is not None:
+        p.write_bytes(body)
+    with pytest.raises(AlarmLogError) as info:
+        read_alarm_log(p, graph=tiny_graph())
+    message = str(info.value)
+    assert says in message and str(p) in message
+    assert "bad field" not in message and "row 0" not in message
+    assert "received_at" not in message.replace("received_at,place", "")
+
+
+def test_a_local_time_the_clocks_pass_twice_asks_for_an_offset(tmp_path: Path) -> None:
+    """02:30 on 25 October 2026 happens twice in Stockholm (summer time ends at 03:00); it
+    was read as the first without a word. With an offset it is clear and accepted."""
+    p = write(tmp_path, "S1,2026-10-25T02:30:00,police,1,suicide_risk,65.0,20.6,,,\n"
+                        "S2,2026-10-25T02:30:00+01:00,police,1,suicide_risk,65.0,20.6,,,\n"
+                        "S3,2026-10-25T03:30:00,police,1,suicide_risk,65.0,20.6,,,\n")
+    problems = validate_alarm_log(p, timezone="Europe/Stockholm")
+    assert [(r, f) for r, f, _ in problems] == [(2, "received_at")]
+    assert "happens twice in Europe/Stockholm" in problems[0][2]
+    assert "+02:00 the first time, +01:00 the second" in problems[0][2]

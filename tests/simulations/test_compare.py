@@ -58,3 +58,22 @@ def test_each_kpi_is_estimated_within_the_values_it_can_take(
             for seed, v in enumerate([0.0, 0.0, 0.3])]
     e = kpi_estimate(runs, key)
     assert e.low == max(bounds[0], estimate([0.0, 0.0, 0.3]).low)
+
+
+def test_pairing_needs_the_same_start_days_zone_map_and_demand() -> None:
+    """Differences are paired by seed only if both runs meet the same alarms: a scenario of
+    another start, length, time zone, map or demand source is named with why it is not."""
+    from simulations.compare import pairing_problems
+    from simulations.scenario import Scenario, scenario_from_dict
+    from tests.simulations._tiny import tiny_graph, tiny_scenario
+
+    def sc(**kw: object) -> Scenario:
+        return scenario_from_dict(tiny_scenario(**kw), graph=tiny_graph())
+
+    base = sc()
+    assert pairing_problems(base, sc(name="more cars", demand={"alarms_per_year": 300})) == []
+    problems = pairing_problems(base, sc(start="2026-07-06", days=5,
+                                         timezone="Europe/Stockholm"))
+    assert [p.split(" ")[0] for p in problems] == ["start", "days", "timezone"]
+    other_map = pairing_problems(base, sc(map={"path": "other.maegraph"}))
+    assert other_map[0].startswith("another map")

@@ -245,3 +245,18 @@ def test_the_simulated_crew_drives_to_its_visit_by_the_behaviour_model(
 
 def state_at(log: tuple[Envelope, ...], index: int) -> DispatchState:
     return DispatchState.replay(log[:index + 1])
+
+
+def test_a_doctor_in_the_crew_takes_the_visits_that_need_one(graph: Any) -> None:
+    """``crew = ["doctor", "nurse"]`` names roles: the doctor brings the core's doctor
+    competence, so a visit that needs a doctor is done; with two nurses it is missed."""
+    for crew, missed in ((["doctor", "nurse"], 0.0), (["nurse", "nurse"], 1.0)):
+        data = tiny_scenario(
+            units=[{"id": "U1", "base": "alpha", "crew": crew,
+                    "shifts": [{"start": "08:00", "end": "20:00", "days": "all"}]}],
+            followups={"share": 1.0, "doctor_share": 1.0, "window_start_hour": 14,
+                       "window_hours": 4, "postponable_share": 0.0})
+        sc = scenario_from_dict(data, graph=graph)
+        res = simulate(sc, graph=graph, demand=[alarm("A1", "Beta", 10 * 60)])
+        assert len(res.visits) == 1
+        assert summarize(res, sc).scalars["visits_missed_share"] == missed, crew

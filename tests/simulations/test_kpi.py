@@ -120,3 +120,18 @@ def test_a_bad_kpi_key_is_named(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError) as info:
         _four_calls(tmp_path, kpi={"thresholds_min": [0]})
     assert info.value.key == "kpi.thresholds_min"
+
+
+def test_staffed_hours_and_team_cost_count_only_the_hours_inside_the_run() -> None:
+    """Two days of 22-06 shifts: the first night's 8 h and the second's 2 h before the run
+    ends, 10 h, not the 16 h of both whole shifts; the team cost follows."""
+    g = tiny_graph()
+    data = tiny_scenario(days=2, demand={"alarms_per_year": 0},
+                         economics={"team_cost_per_hour_sek": 1000},
+                         units=[{"id": "U1", "base": "alpha",
+                                 "shifts": [{"start": "22:00", "end": "06:00"}]}])
+    sc = scenario_from_dict(data, graph=g)
+    s = summarize(simulate(sc, graph=g), sc).scalars
+    assert s["staffed_hours"] == pytest.approx(10.0)
+    assert s["team_cost_msek_per_year"] == pytest.approx(10 * 1000 / (2 / 365) / 1e6)
+    assert s["overtime_hours"] == 0.0

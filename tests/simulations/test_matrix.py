@@ -69,6 +69,13 @@ def test_columns_can_be_renamed(tmp_path: Path) -> None:
     ("id,x,y\nA,136000,455000\n", "from,A\nA,-1\n", "EPSG:28992", "map.matrix", "negative"),
     ("id,x,y\nA,136000,455000\n", "from,Z\nZ,0\n", "EPSG:28992", "map.matrix", "differ"),
     ("id,x,y\nA,136000,abc\n", "from,A\nA,0\n", "EPSG:28992", "map.nodes", "row 2"),
+    # the column is named beside the row (an audit: only the row was)
+    ("id,x,y\nA,136000,abc\n", "from,A\nA,0\n", "EPSG:28992", "map.nodes",
+     "row 2, column 'y': 'abc' is not a number"),
+    ("id,x,y\nA,136000,455000\nB,1,2\n", "from,A,B\nA,0,ten\nB,1,0\n", "EPSG:28992",
+     "map.matrix", "row 2, column 'B': 'ten' is not a number"),
+    ("id,x,y\nA,136000,455000\nB,1,2\n", "from,A,B\nA,0,1\nB,,0\n", "EPSG:28992",
+     "map.matrix", "row 3, column 'A': the cell is empty"),
     # found by an audit: each was a traceback or silently accepted
     ("id,x,y\nA,136000\n", "from,A\nA,0\n", "EPSG:28992", "map.nodes", "row 2: 2 values"),
     ("id,x,y\nA,136000,455000\n", "from,A\nA,1e12\n", "EPSG:28992", "map.matrix",

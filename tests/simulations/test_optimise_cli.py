@@ -232,3 +232,58 @@ def test_a_matrix_scenario_is_optimised_on_its_matrix_and_the_design_runs_from_a
     with (elsewhere / "rep" / "calls.csv").open(encoding="utf-8") as fh:
         calls = [(r["seed"], r["reference"], float(r["response_min"])) for r in csv.DictReader(fh)]
     assert calls == [("0", "row2", 0.0), ("0", "row3", 0.0), ("1", "row2", 25.0)]
+
+
+def test_a_compared_scenario_on_another_map_is_refused_before_any_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The frontier sets every scenario on the baseline's alarms: a matrix scenario beside a
+    road-map baseline cannot sit there, and says why in one line naming its file."""
+    import simulations.optimise
+
+    def no_runs(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a run started")
+
+    monkeypatch.setattr(simulations.optimise, "run_batch", no_runs)
+    base, _ = write_scenarios(tmp_path)
+    other = tmp_path / "matrix.toml"
+    other.write_text(to_toml(matrix_scenario(days=14)), encoding="utf-8")
+    code = main(["optimise", str(base), "--bases", "1", "--seeds", "1", "--workers", "1",
+                 "--compare", str(other), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1
+    assert f"{other}: --compare: does not meet the baseline's alarms" in err
+    assert "another map" in err
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--shift-starts", "25"], "argument --shift-starts: 25 is not a start hour"),
+        (["--shift-lengths", "0"], "argument --shift-lengths: 0 is not a shift length"),
+        (["--shift-lengths", "30", "--budget-hours", "100"],
+         "argument --shift-lengths: 30 is not a shift length"),
+        (["--shift-starts", ","], "argument --shift-starts: ',': give at least one start hour"),
+    ],
+)
+def test_shift_flags_are_checked_with_or_without_a_budget_and_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flags: list[str], message: str
+) -> None:
+    """Without --budget-hours the shift flags are unused, but a bad one was silently ignored
+    (exit 0); with a budget the error named "shifts:". Both now stop at once, naming the flag."""
+    base, _ = write_scenarios(tmp_path)
+    with pytest.raises(SystemExit) as info:
+        main(["optimise", str(base), "--bases", "1", "--out", str(tmp_path / "o"), *flags])
+    assert info.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_options_name_the_shift_flag() -> None:
+    from simulations.errors import ScenarioError
+    from simulations.optimise import OptimiseOptions
+
+    with pytest.raises(ScenarioError, match="^shift-starts: "):
+        OptimiseOptions(bases=1, shift_starts=(24,))
+    with pytest.raises(ScenarioError, match="^shift-lengths: "):
+        OptimiseOptions(bases=1, shift_lengths=())

@@ -151,3 +151,17 @@ def test_night_periods_run_past_midnight() -> None:
     assert np.array_equal(
         sorted(night_periods(1, 3)), sorted(d * 24 + h for d in range(7) for h in (1, 2))
     )
+
+
+def test_a_candidate_far_from_every_road_is_named_when_read(tmp_path: Path) -> None:
+    g = tiny_graph()
+    sc = scenario_from_dict(tiny_scenario(), graph=g)
+    listed = tmp_path / "sites.toml"
+    listed.write_text('[[candidates]]\nid = "far"\nlat = 65.6\nlon = 21.0\n', encoding="utf-8")
+    with pytest.raises(ScenarioError, match=r"sites\.toml: candidates\[0\]\.lat: .* from the "
+                                            r"nearest road") as info:
+        candidate_sites(sc, g, listed)
+    assert "max_snap_m" not in str(info.value)
+    listed.write_text('[[candidates]]\nid = "far"\nlat = 40.0\nlon = 22.0\n', encoding="utf-8")
+    with pytest.raises(ScenarioError, match=r"candidates\[0\]\.lat: .* outside the map"):
+        candidate_sites(sc, g, listed)

@@ -6,6 +6,7 @@ import csv
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -218,3 +219,89 @@ def _to_toml(data: dict[str, object]) -> str:
         else:
             top.append(f"{key} = {value(v)}\n")
     return "".join(top) + "\n".join(tables)
+
+
+def test_unpaired_scenarios_are_compared_without_differences(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A scenario starting on another day meets other alarms: the run goes on, says so on
+    stderr and in the report, and shows no paired differences for it."""
+    from tests.simulations._tiny import matrix_scenario
+
+    paths = []
+    for name, start in (("january", "2026-01-05"), ("july", "2026-07-06")):
+        paths.append(tmp_path / f"{name}.toml")
+        paths[-1].write_text(_to_toml(matrix_scenario(log=None, days=2, name=name,
+                                                      start=start)), encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["simulate", str(paths[0]), "--compare", str(paths[1]), "--seeds", "2",
+                 "--workers", "1", "--out", str(out), "--no-progress"]) == 0
+    assert "scenario 2 (july) does not meet the baseline's alarms" in capsys.readouterr().err
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "paired by seed" not in page
+    assert "compared unpaired" in page and "2 − 1 (not paired)" in page
+
+
+def test_one_seed_is_said_to_have_no_interval(tmp_path: Path) -> None:
+    from tests.simulations._tiny import matrix_scenario
+
+    path = tmp_path / "one.toml"
+    path.write_text(_to_toml(matrix_scenario(log=None, days=1)), encoding="utf-8")
+    assert main(["simulate", str(path), "--seeds", "1", "--workers", "1",
+                 "--out", str(tmp_path / "o"), "--no-progress"]) == 0
+    page = (tmp_path / "o" / "report.html").read_text(encoding="utf-8")
+    assert "one seed gives no interval" in page and "Student t" not in page
+
+
+def test_utilisation_is_labelled_as_time_on_acute_callouts(tmp_path: Path) -> None:
+    """Follow-up visits are not in the utilisation figure: the report, kpis.csv and
+    summary.json say it is time on acute callouts."""
+    from tests.simulations._tiny import matrix_scenario
+
+    path = tmp_path / "s.toml"
+    path.write_text(_to_toml(matrix_scenario(log=None, days=1)), encoding="utf-8")
+    out = tmp_path / "o"
+    assert main(["simulate", str(path), "--seeds", "1", "--workers", "1", "--out", str(out),
+                 "--no-progress"]) == 0
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "Utilisation on acute callouts (% of shift time)" in page
+    assert "Utilisation on shift" not in page
+    with (out / "kpis.csv").open(encoding="utf-8") as fh:
+        header = next(csv.reader(fh))
+    assert "utilisation_acute" in header and "utilisation" not in header
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert "utilisation_acute" in summary["tiny matrix"]
+
+
+def test_report_labels_say_how_coverage_and_travel_are_counted(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The coverage rows name the driving they are counted in; a matrix map's assumptions say
+    its times are used as given (no winter factor); the coverage chart leaves headroom above
+    100 %, so full coverage does not sit on the frame."""
+    from dataclasses import replace
+
+    import simulations.report as report
+    from tests.simulations._tiny import matrix_scenario
+
+    tops: list[float] = []
+    real_png = report._png
+
+    def png(fig: Any) -> str:
+        if fig.axes[0].get_title().startswith("Population within"):
+            tops.append(fig.axes[0].get_ylim()[1])
+        return real_png(fig)
+
+    monkeypatch.setattr(report, "_png", png)
+    path = tmp_path / "s.toml"
+    path.write_text(_to_toml(matrix_scenario(log=None, days=1)), encoding="utf-8")
+    mx = load_scenario(path)
+    page = write_report(run_batch([mx], [0], workers=1), tmp_path / "m").read_text("utf-8")
+    assert "Population ≤30 min of a staffed base (% of week, the matrix&#x27;s times)" in page
+    assert "the matrix&#x27;s times as given" in page and "winter factor 0.88" not in page
+    assert len(tops) == 1 and tops[0] > 100
+    road = replace(load_scenario(SCENARIOS / "norrbotten_today.toml"), days=1)
+    summer = replace(road, name="summer", roads=replace(road.roads, season="summer"))
+    page = write_report(run_batch([road, summer], [0], workers=1), tmp_path / "r").read_text(
+        "utf-8")
+    assert "Population ≤60 min of a staffed base (% of week, driving as below)" in page
+    assert ("<th class=l>Population coverage counted in</th><td>winter driving (calendar "
+            "season)</td><td>summer driving</td>") in page

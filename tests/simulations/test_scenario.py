@@ -55,7 +55,6 @@ def test_shifts_past_midnight_and_weekdays() -> None:
     (lambda d: d["service"].update(ack_s=120), "service.ack_s"),
     (lambda d: d.update(timezone="Mars/Olympus"), "timezone"),
     (lambda d: d.update(start="2026-13-01"), "start"),
-    (lambda d: d.pop("demand"), "demand"),
     (lambda d: d.update(units=[]), "units"),
     # found by an audit: accepted silently before
     (lambda d: d.update(name=" "), "name"),
@@ -135,3 +134,84 @@ def test_dispatch_rules_reach_the_core_config() -> None:
     assert sc.rules.return_speed_factor == 0.95 and sc.rules.sent_on == "along_route"
     off = scenario_from_dict(tiny_scenario(dispatch={"merge": False}), graph=tiny_graph())
     assert off.dispatch.merge_window_s == 0.0
+
+
+def test_priority_mix_takes_the_numbers_and_names() -> None:
+    """``[demand.priority_mix]`` keys "1", "2", "3" (TOML keys are text) or the names."""
+    from dispatch.model import Priority
+    mix = {"1": 0.2, "2": 0.5, "3": 0.3}
+    sc = scenario_from_dict(tiny_scenario(demand={"priority_mix": mix}), graph=tiny_graph())
+    assert sc.demand.priority_mix == ((Priority.ACUTE, 0.2), (Priority.URGENT, 0.5),  # type: ignore[union-attr]
+                                      (Priority.NON_URGENT, 0.3))
+    named = {"acute": 0.2, "urgent": 0.5, "non_urgent": 0.3}
+    sc = scenario_from_dict(tiny_scenario(demand={"priority_mix": named}), graph=tiny_graph())
+    assert dict(sc.demand.priority_mix)[Priority.URGENT] == 0.5  # type: ignore[union-attr]
+    with pytest.raises(ScenarioError) as info:
+        scenario_from_dict(tiny_scenario(demand={"priority_mix": {"4": 1.0}}),
+                           graph=tiny_graph())
+    assert info.value.key == "demand.priority_mix.4"
+
+
+def test_demand_table_is_optional_with_synthetic_defaults() -> None:
+    """README: synthetic demand is the default, so a scenario without [demand] runs."""
+    from simulations.spec import SyntheticDemand
+    data = tiny_scenario()
+    data.pop("demand")
+    sc = scenario_from_dict(data, graph=tiny_graph())
+    assert isinstance(sc.demand, SyntheticDemand)
+    assert sc.demand.alarms_per_year == 1500.0
+
+
+def test_days_on_a_replay_says_whether_it_shortens_or_lengthens(tmp_path: Path) -> None:
+    """--days longer than a replayed log was refused as "cannot shorten"; the reason now fits:
+    longer runs past the log's end (no alarms there), shorter cuts it; the same days pass."""
+    from simulations.scenario import with_days
+
+    log = tmp_path / "log.csv"
+    log.write_text("received_at,place\n2026-01-05T10:00:00+00:00,Beta\n", encoding="utf-8")
+    data = tiny_scenario(demand={"kind": "replay", "csv": str(log)})
+    del data["demand"]["alarms_per_year"]
+    sc = scenario_from_dict(data, graph=tiny_graph())
+    assert with_days([sc], 3)[0].days == 3
+    with pytest.raises(ScenarioError, match="cannot shorten a replayed log"):
+        with_days([sc], 2)
+    with pytest.raises(ScenarioError, match="longer than the replayed log's 3 days: the log "
+                                            "has no alarms after its end") as info:
+        with_days([sc], 10)
+    assert "shorten" not in str(info.value)
+
+
+def test_a_follow_up_window_of_zero_hours_is_refused() -> None:
+    """Every visit of a 0-hour window was missed; the key is refused instead."""
+    with pytest.raises(ScenarioError, match="must be more than 0") as info:
+        scenario_from_dict(tiny_scenario(followups={"window_hours": 0}), graph=tiny_graph())
+    assert info.value.key == "followups.window_hours"
+
+
+def test_doctor_visits_without_a_doctor_warn_once_with_the_count(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    bookings = tmp_path / "bookings.csv"
+    bookings.write_text(
+        "patient_ref,earliest_start,latest_start,place,duration_min,doctor\n"
+        "P1,2026-01-06T10:00:00+00:00,2026-01-06T14:00:00+00:00,Beta,45,yes\n"
+        "P2,2026-01-06T10:00:00+00:00,2026-01-06T14:00:00+00:00,Beta,45,yes\n"
+        "P3,2026-01-06T10:00:00+00:00,2026-01-06T14:00:00+00:00,Beta,45,no\n",
+        encoding="utf-8")
+    data = tiny_scenario(followups={"csv": str(bookings), "share": 0.0})
+    with caplog.at_level("WARNING", logger="simulations.scenario"):
+        scenario_from_dict(data, graph=tiny_graph(), source="s.toml")
+    (record,) = caplog.records
+    assert "2 booking(s)" in record.getMessage() and "no unit's crew has one" in (
+        record.getMessage())
+    caplog.clear()
+    data["units"][0]["crew"] = ["Doctor", "nurse"]
+    with caplog.at_level("WARNING", logger="simulations.scenario"):
+        scenario_from_dict(data, graph=tiny_graph())
+    assert not caplog.records
+
+
+def test_a_number_above_its_limit_says_at_most_not_minus_infinity() -> None:
+    with pytest.raises(ScenarioError) as info:
+        scenario_from_dict(tiny_scenario(followups={"plan_limit_s": 90}), graph=tiny_graph())
+    assert info.value.key == "followups.plan_limit_s"
+    assert info.value.problem == "must be at most 60, got 90" and "inf" not in str(info.value)

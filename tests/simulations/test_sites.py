@@ -48,3 +48,18 @@ def test_bad_sites_name_their_dotted_key(change: dict[str, object], key: str) ->
     with pytest.raises(ScenarioError) as info:
         scenario_from_dict(matrix_scenario(log=None, **change), base_dir=Path("/nonexistent"))
     assert info.value.key == key
+
+
+def test_a_base_far_from_every_road_is_named_when_read() -> None:
+    """(65.6, 21.0) lies inside the tiny map's box but about 46 km from its roads: the base's
+    key says so when the scenario is read (not a bare routing error mid-run), without advice
+    about max_snap_m, which no scenario can set."""
+    from tests.simulations._tiny import tiny_graph, tiny_scenario
+
+    data = tiny_scenario(bases=[{"id": "far", "lat": 65.6, "lon": 21.0}],
+                         units=[{"id": "U1", "base": "far", "shifts": "24/7"}])
+    with pytest.raises(ScenarioError) as info:
+        scenario_from_dict(data, graph=tiny_graph(), source="s.toml")
+    assert info.value.key == "bases[0].lat"
+    assert "from the nearest road" in str(info.value) and "max_snap_m" not in str(info.value)
+    assert str(info.value).startswith("s.toml: bases[0].lat: (65.600000, 21.000000) is ")
