@@ -36,7 +36,8 @@ def register(subparsers: Any) -> None:
         "plots, report.xlsx and one CSV per table. Counts under 5 show as <5.")
     stats.add_argument("--month", required=True, help="the month, YYYY-MM (local time)")
     source = stats.add_mutually_exclusive_group(required=True)
-    source.add_argument("--database", type=Path, help="the service's SQLite file")
+    source.add_argument("--database", type=Path,
+                        help="the service's SQLite file (read only, never written)")
     source.add_argument("--store", help="the service's Redis store, redis://HOST:PORT/DB")
     source.add_argument("--log", type=Path, help="an exported event log (JSON lines), e.g. "
                         "a simulation's (simulations/export.py)")
@@ -60,8 +61,10 @@ def _check_manager(args: argparse.Namespace) -> None:
     if not token:
         raise BadMessage("--no-suppress", "is for the manager role: give a manager token "
                          "in --token or MAE_TOKEN")
-    if args.database is not None and not args.database.is_file():
-        raise BadMessage("--database", f"{args.database} is not a file")
+    if args.database is not None:  # before the token store opens (and writes) it
+        from web.stats_source import check_database
+
+        check_database(args.database)
     from web.auth import Role
     from web.tokens import open_token_stores
 
@@ -81,10 +84,12 @@ def _stats(args: argparse.Namespace) -> int:
         zone = ZoneInfo(args.timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise BadMessage("--timezone", f"{args.timezone!r} is not a time zone") from None
+    from web.stats_render import check_out, write_report
+    from web.stats_source import fold_source, report_of
+
+    check_out(args.out)  # before the whole log is folded
     if args.no_suppress:
         _check_manager(args)
-    from web.stats_render import write_report
-    from web.stats_source import fold_source, report_of
 
     fold = fold_source(database=args.database, store=args.store, log=args.log)
     report = report_of(fold, args.month, zone)

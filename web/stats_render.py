@@ -19,9 +19,10 @@ from typing import Any
 
 from dispatch.stats_report import MonthReport
 from dispatch.stats_table import Cell, Table, suppress
+from web.errors import BadMessage
 
-__all__ = ["REPORT_FILES", "rendered", "to_csv", "to_html", "to_json", "to_xlsx", "to_zip",
-           "write_report"]
+__all__ = ["REPORT_FILES", "check_out", "rendered", "to_csv", "to_html", "to_json", "to_xlsx",
+           "to_zip", "write_report"]
 
 #: What ``write_report`` puts in its folder besides one ``<table key>.csv`` per table.
 REPORT_FILES = ("report.html", "report.xlsx")
@@ -211,18 +212,48 @@ def to_html(report: MonthReport, *, suppressed: bool) -> str:
             f"<div class=plots>{plots}</div>{tables}</body></html>")
 
 
+def check_out(out: Path) -> None:
+    """Raise :class:`BadMessage` naming ``--out`` if ``out`` cannot be the report's folder (a
+    file, or under one), before any work; nothing is made here (:func:`write_report` makes
+    the folder, and names ``--out`` too when that fails after all)."""
+    if out.exists():
+        if not out.is_dir():
+            raise BadMessage("--out", f"{out} is a file, not a folder")
+        return
+    for parent in out.absolute().parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise BadMessage("--out", f"cannot make the folder {out}: {parent} is a file")
+            return
+
+
+def _folder(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise BadMessage("--out", f"{out} is a file, not a folder") from None
+    except OSError as exc:
+        raise BadMessage("--out", f"cannot make the folder {out}: {exc.strerror or exc}") \
+            from None
+
+
 def write_report(report: MonthReport, out: Path, *, suppressed: bool = True) -> list[Path]:
     """Write ``report.html``, ``report.xlsx`` and one CSV per table into ``out`` (made if
-    missing); returns the files written."""
+    missing); returns the files written. A folder that cannot be made or written into is a
+    :class:`BadMessage` naming ``--out``."""
     shown = rendered(report, suppressed=suppressed)
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for table in shown.tables:
-        path = out / f"{table.key}.csv"
-        path.write_text(to_csv(table), encoding="utf-8")
-        written.append(path)
-    page = out / "report.html"
-    page.write_text(to_html(shown, suppressed=suppressed), encoding="utf-8")
-    book = out / "report.xlsx"
-    book.write_bytes(to_xlsx(shown))
-    return [*written, page, book]
+    _folder(out)
+    files: list[tuple[Path, str | bytes]] = [
+        *((out / f"{table.key}.csv", to_csv(table)) for table in shown.tables),
+        (out / "report.html", to_html(shown, suppressed=suppressed)),
+        (out / "report.xlsx", to_xlsx(shown)),
+    ]
+    for path, content in files:
+        try:
+            if isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_text(content, encoding="utf-8")
+        except OSError as exc:
+            raise BadMessage("--out", f"cannot write {path}: {exc.strerror or exc}") from None
+    return [path for path, _ in files]

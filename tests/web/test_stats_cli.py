@@ -65,7 +65,8 @@ def test_a_month_from_the_database_as_csv_xlsx_and_html(database: Path, tmp_path
     assert _row(agencies, "other + police") == ["other + police", "<5", "<5"]
     assert _row(agencies, "ambulance + police") == ["ambulance + police", "12", "0.197"]
     places = _csv(out / "response_by_municipality.csv")
-    assert len(places) == 1 + 16 and _row(places, "Boden") == ["Boden", "0", "", ""]
+    assert len(places) == 1 + 17 and _row(places, "Boden") == ["Boden", "0", "", ""]
+    assert _row(places, "Umeå")[1] == "11"  # in Västerbotten: named, not unknown
 
     book = load_workbook(out / "report.xlsx")
     assert set(book.sheetnames) == {"about", *TABLES}
@@ -129,6 +130,49 @@ def test_bad_options_name_the_problem(database: Path, tmp_path: Path,
     assert main(["stats", "--month", MONTH, "--database", str(database), "--out", out,
                  "--timezone", "Mars/Olympus"]) == 1
     assert "--timezone" in capsys.readouterr().err
+
+
+def _one_line_error(capsys: pytest.CaptureFixture[str], *words: str) -> None:
+    err = capsys.readouterr().err
+    assert err.startswith("mae: error: ") and err.count("\n") == 1, err
+    assert "Traceback" not in err and all(w in err for w in words), err
+
+
+def test_bad_sources_and_folders_are_one_line_and_change_nothing(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An empty or non-SQLite --database, a --out that is a file or cannot be made, a log with
+    lines out of order: one line naming the option and the file, exit 1, inputs untouched."""
+    empty = tmp_path / "empty.jsonl"
+    empty.write_bytes(b"")
+    log = write_event_log(event_log(all_specs())[:30], tmp_path / "run.jsonl")
+    text = log.read_bytes()
+    afile = tmp_path / "afile"
+    afile.write_text("x\n", encoding="utf-8")
+    out = str(tmp_path / "out")
+
+    def stats(*args: str) -> int:
+        return main(["stats", "--month", MONTH, *args])
+
+    assert stats("--database", str(empty), "--out", out) == 1
+    _one_line_error(capsys, "--database", str(empty), "empty")
+    assert stats("--database", str(empty), "--out", out, "--no-suppress",
+                 "--token", "mae_x_y") == 1  # refused before the token store opens it
+    _one_line_error(capsys, "--database", str(empty))
+    assert empty.stat().st_size == 0
+    assert stats("--database", str(log), "--out", out) == 1
+    _one_line_error(capsys, "--database", str(log), "not a SQLite database")
+    assert stats("--log", str(log), "--out", str(afile)) == 1
+    _one_line_error(capsys, "--out", str(afile), "is a file, not a folder")
+    assert stats("--log", str(log), "--out", "/proc/mae-forbidden") == 1
+    _one_line_error(capsys, "--out", "/proc/mae-forbidden")
+    lines = text.decode().splitlines(keepends=True)
+    reordered = tmp_path / "reordered.jsonl"
+    reordered.write_text("".join([*lines[20:], *lines[:20]]), encoding="utf-8")
+    assert stats("--log", str(reordered), "--out", out) == 1
+    _one_line_error(capsys, "--log", f"{reordered}: line 1 holds event 21")
+    assert log.read_bytes() == text and afile.read_text(encoding="utf-8") == "x\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "afile", "empty.jsonl", "reordered.jsonl", "run.jsonl"]
 
 
 def test_the_zip_of_csvs_holds_every_table() -> None:
