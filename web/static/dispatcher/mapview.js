@@ -29,6 +29,11 @@ function legendOpen() {
   return legendShown !== null ? legendShown : storedOpen(LEGEND_KEY);
 }
 
+/** Whether two rectangles (DOMRect) share any area. */
+function overlaps(a, b) {
+  return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+}
+
 /**
  * The legend's body takes the keyboard's focus (so that it can be scrolled without a mouse) only
  * while it scrolls: where the legend is kept small (dispatcher.css), not where it is shown whole.
@@ -89,6 +94,22 @@ export class MapView {
         });
       }).observe(element);
     }
+    // A callout's pin is never left under the open legend (at 1366x768 a new prio-1 alarm at
+    // Arvidsjaur was): the legend folds itself, this once. A dispatcher looks at the pins many
+    // times a minute and at the legend rarely; folding moves nothing else, whereas panning
+    // would take the whole county out of view just as a new alarm comes in, and the legend
+    // starting folded everywhere would hide it from the new dispatcher who needs it. The
+    // automatic fold is not remembered (the next page opens the legend as the dispatcher left
+    // it), and a dispatcher who unfolds it again over the same pins is not overruled: only a
+    // pin newly under it (a new alarm, the map moved) folds it again.
+    this.legendAuto = false; // folded by guardLegend, not by the dispatcher
+    this.legendSeen = new Set(); // the pins under the legend when the dispatcher unfolded it
+    let guard = 0;
+    this.guardSoon = () => {
+      cancelAnimationFrame(guard);
+      guard = requestAnimationFrame(() => this.guardLegend());
+    };
+    this.map.on("moveend zoomend resize", this.guardSoon);
     this.addLegend();
     // The map's names kept apart (after every move, zoom and redraw: this.declutter()): a
     // unit's name that would cover a callout's pin or a name already placed is a small dot
@@ -110,7 +131,7 @@ export class MapView {
       const div = L.DomUtil.create("div", "map-legend");
       div.id = "map-legend";
       const statuses = ["available", "dispatched", "en_route", "on_scene", "returning", "off_duty"];
-      const open = legendOpen();
+      const open = legendOpen() && !this.legendAuto;
       // The body scrolls on its own where the legend is kept small (dispatcher.css): it then
       // takes the keyboard's focus (tabStopWhileScrolling).
       div.innerHTML = `<button type="button" id="map-legend-toggle" class="legend-toggle" aria-expanded="${open}"`
@@ -136,17 +157,53 @@ export class MapView {
         div.querySelector(".legend-body").hidden = !show;
         legendShown = show;
         storeOpen(LEGEND_KEY, show);
+        this.legendAuto = false;
+        this.legendSeen = new Set(show ? this.pinsUnder(div) : []); // the dispatcher has seen these
       });
       L.DomEvent.disableClickPropagation(div);
       L.DomEvent.disableScrollPropagation(div);
       legend.watch = tabStopWhileScrolling(div.querySelector(".legend-body"), toggle);
+      // the legend changes size with the map's box (dispatcher.css): it may then cover a pin
+      legend.sized = typeof ResizeObserver === "function" ? new ResizeObserver(this.guardSoon) : null;
+      if (legend.sized) legend.sized.observe(div);
       return div;
     };
     legend.onRemove = () => {
       if (legend.watch) legend.watch.disconnect();
+      if (legend.sized) legend.sized.disconnect();
     };
     legend.addTo(this.map);
     this.mapLegend = legend;
+    this.guardSoon();
+  }
+
+  /** The ids of the callouts whose pins lie (wholly or in part) under the legend ``div``. */
+  pinsUnder(div) {
+    const box = div.getBoundingClientRect();
+    if (!box.width || !box.height) return [];
+    const under = [];
+    for (const [id, marker] of this.callouts) {
+      const pin = marker.getElement();
+      const at = pin && pin.getBoundingClientRect();
+      if (at && at.width && overlaps(at, box)) under.push(id);
+    }
+    return under;
+  }
+
+  /** Fold the open legend, without remembering it, if a callout's pin the dispatcher has not
+   * seen under it lies under it (the constructor says why). */
+  guardLegend() {
+    const div = this.mapLegend && this.mapLegend.getContainer();
+    const toggle = div && div.querySelector(".legend-toggle");
+    if (!toggle || toggle.getAttribute("aria-expanded") !== "true") return;
+    if (!this.pinsUnder(div).some((id) => !this.legendSeen.has(id))) return;
+    const body = div.querySelector(".legend-body");
+    const focused = body.contains(document.activeElement);
+    toggle.setAttribute("aria-expanded", "false");
+    body.hidden = true;
+    if (focused) toggle.focus(); // not lost to the page, where Enter would assign
+    this.legendAuto = true;
+    this.legendSeen = new Set();
   }
 
   /** Redraw the legend in the current language. */
@@ -281,6 +338,7 @@ export class MapView {
       marker.setTooltipContent(tip);
     }
     this.declutter();
+    this.guardSoon();
   }
 
   /** Bring every callout pin's escalation up to ``now`` (a callout escalates by waiting, with

@@ -6,7 +6,7 @@ import { register, t } from "/static/lib/i18n.js";
 import { api } from "/static/lib/session.js";
 import { errorText } from "/static/lib/errors.js";
 import { fromStockholmLocal, stockholmOffsetMs, toStockholmLocal } from "/static/lib/time.js";
-import { fmtClock } from "./format.js";
+import { fmtClock, serverClock } from "./format.js";
 import { planCause } from "/static/lib/vocab.js";
 
 register({
@@ -22,6 +22,8 @@ register({
     "visits.pushes_none": "Inga besök påverkas",
     "visits.break": "Rast",
     "visits.callout": "Akut uppdrag",
+    "visits.before": "började före tidslinjen",
+    "visits.after": "fortsätter efter tidslinjen",
     "visits.plan": "Plan {rev} ({cause}) {at}",
     "visits.window": "fönster {from}–{to}",
     "visits.pin_unit": "Lås till enhet",
@@ -43,6 +45,8 @@ register({
     "visits.pushes_none": "No visits affected",
     "visits.break": "Break",
     "visits.callout": "Acute callout",
+    "visits.before": "began before the timeline",
+    "visits.after": "continues after the timeline",
     "visits.plan": "Plan {rev} ({cause}) {at}",
     "visits.window": "window {from}–{to}",
     "visits.pin_unit": "Pin to unit",
@@ -65,6 +69,60 @@ const VISIT_EVENTS = new Set(["VisitBooked", "VisitMoved", "VisitPinned", "Visit
 const TICK_STEPS_MIN = [30, 60, 120, 180, 240, 360, 720];
 const HALF_HOUR_MS = 30 * 60 * 1000;
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** How often the board looks whether the clock has moved its scale (no event says so). */
+const CLOCK_CHECK_MS = 30 * 1000;
+/** The least width of a block on the timeline (% of the bar): a moment stays in sight. */
+const LEAST_PCT = 0.8;
+
+/**
+ * The timeline's span (ms): from the half hour before the first of now and the plan's
+ * departures to the half hour after the last of now and its returns. A plan made earlier in
+ * the day (or none of whose units has left yet) does not leave now off the scale: the scale
+ * moves with the clock. ``now`` is null while the service's time is not known yet (the page's
+ * own clock may be another day), and left out if a day or more from the plan.
+ */
+function timelineRange(plan, now) {
+  const times = plan.routes.flatMap((r) => [Date.parse(r.depart), Date.parse(r.back)])
+    .filter(Number.isFinite);
+  const nowShown = now !== null && !(times.length
+    && (now < Math.min(...times) - DAY_MS || now > Math.max(...times) + DAY_MS));
+  const first = Math.min(...times, ...(nowShown ? [now] : []));
+  const from = Math.floor(first / HALF_HOUR_MS) * HALF_HOUR_MS;
+  let to = Math.ceil(Math.max(...times, from) / HALF_HOUR_MS) * HALF_HOUR_MS;
+  if (nowShown) to = Math.max(to, Math.floor(now / HALF_HOUR_MS) * HALF_HOUR_MS + HALF_HOUR_MS); // now inside, not on the end
+  return { from, to: Math.max(from + HALF_HOUR_MS, to), nowShown };
+}
+
+/** Where a block from ``a`` to ``b`` (ms) lies on a bar from ``from`` to ``to``: its left and
+ * width (% of the bar), clipped to the bar (a block outside it kept at its edge, at least
+ * LEAST_PCT wide), and whether it began before the bar or continues after it. */
+function placeOn(from, to, a, b) {
+  const span = to - from;
+  const at = (ms) => Math.min(100, Math.max(0, (100 * (ms - from)) / span));
+  let left = at(a);
+  const width = Math.max(LEAST_PCT, at(b) - left);
+  left = Math.min(left, 100 - width);
+  return { left, width, before: a < from, after: b > to };
+}
+
+/** The shortest name of a visit or callout, for a block too narrow for its id: "V000001" is
+ * "V1". */
+function shortName(id) {
+  return String(id).replace(/^([A-Za-z]*)0+(?=\d)/, "$1");
+}
+
+/** The visits' and callouts' blocks in ``root`` show their ids, or the short names where an id
+ * does not fit, or nothing where neither does (never a name cut off; the block's title, and a
+ * visit's accessible name, give the id whole). Checked again whenever the bars change width. */
+function fitNames(root) {
+  for (const seg of root.querySelectorAll(".visit-bar .seg[data-name]")) {
+    const id = seg.dataset.name;
+    for (const text of [id, shortName(id), ""]) {
+      seg.textContent = text;
+      if (seg.scrollWidth <= seg.clientWidth) break;
+    }
+  }
+}
 
 function el(tag, cls, text) {
   const node = document.createElement(tag);
@@ -140,8 +198,12 @@ function drawTicks(track, from, to) {
 export class VisitsBoard {
   /** container: where the board renders; recs: the recommendation list to annotate; summary:
    * where the day's count goes (in the board's heading, in view when the board is folded). */
-  constructor(container, { token, recs, unitOf = () => null, summary = null }) {
+  constructor(container, { token, recs, unitOf = () => null, summary = null,
+    now = () => (serverClock.offsetMs === null ? null : serverClock.now()) }) {
     this.root = container;
+    this.now = now; // the service's time (null until known): the timeline's scale covers it
+    this.names = new Map(); // unit id -> name (GET /api/units): rows name units as the page does
+    this.range = null; // the timeline's span as drawn
     this.summary = summary;
     this.token = token;
     this.unitOf = unitOf; // unit id -> {callout_id, since} of its acute callout, if any
@@ -158,9 +220,18 @@ export class VisitsBoard {
       for (const { target } of entries) {
         if (target.isConnected && target.clientWidth && String(target.clientWidth) !== target.dataset.width) {
           drawTicks(target, Number(target.dataset.from), Number(target.dataset.to));
+          fitNames(this.root);
         }
       }
     }) : null;
+    // The clock moves the scale (and the mark of now) with no event to say so: looked at
+    // every CLOCK_CHECK_MS, redrawn when the span changed. A board made again for the same
+    // container (a new login) stops the old one's clock.
+    container.maeVisitsBoard = this;
+    this.clock = setInterval(() => {
+      if (container.maeVisitsBoard !== this) clearInterval(this.clock);
+      else this.followClock();
+    }, CLOCK_CHECK_MS);
     container.addEventListener("click", (ev) => {
       const hit = ev.target instanceof Element ? ev.target.closest("[data-visit]") : null;
       if (hit && !hit.closest(".visit-pin")) {
@@ -187,12 +258,15 @@ export class VisitsBoard {
 
   async refresh() {
     try {
-      const [plan, visits] = await Promise.all([
+      const [plan, visits, units] = await Promise.all([
         api("/api/visits/plan", { token: this.token }),
         api("/api/visits", { token: this.token }),
+        // the units' names (ids where refused: the plan still shows)
+        api("/api/units", { token: this.token }).catch(() => null),
       ]);
       this.plan = plan;
       this.visits = visits;
+      if (units) this.names = new Map(units.map((u) => [u.unit_id, u.name]));
     } catch {
       return; // offline or refused: keep what is shown
     }
@@ -203,6 +277,30 @@ export class VisitsBoard {
     }
     this.render();
     this.annotate();
+  }
+
+  /** A unit's name (as the rest of the page shows it), else its id. */
+  unitName(unitId) {
+    return this.names.get(unitId) || unitId;
+  }
+
+  /** The clock moved: the mark of now follows, and the board is redrawn if the scale's span
+   * changed (not while the dispatcher fills in a pin: the next change redraws). */
+  followClock() {
+    if (!this.plan || !this.plan.routes.length || !this.range) return;
+    const clock = this.now();
+    const now = clock ? clock.getTime() : null;
+    const { from, to, nowShown } = timelineRange(this.plan, now);
+    if (from === this.range.from && to === this.range.to && nowShown === this.range.nowShown) {
+      if (!nowShown) return;
+      for (const mark of this.root.querySelectorAll(".visit-now")) {
+        mark.style.left = `${placeOn(from, to, now, now).left}%`;
+      }
+      return;
+    }
+    const active = document.activeElement;
+    if (active && ["INPUT", "SELECT"].includes(active.tagName) && this.root.contains(active)) return;
+    this.render();
   }
 
   render() {
@@ -217,6 +315,7 @@ export class VisitsBoard {
     }
     if (this.scaleWatch) this.scaleWatch.disconnect();
     root.replaceChildren();
+    this.range = null;
     this._summarize();
     const plan = this.plan;
     if (!plan) return;
@@ -301,7 +400,7 @@ export class VisitsBoard {
     unit.append(new Option(t("visits.any"), ""));
     const draft = this.pinDraft.get(v.visit_id);
     const chosen = draft ? draft.unit : v.pinned_unit || "";
-    for (const r of plan.routes) unit.append(new Option(r.unit_id, r.unit_id, false, r.unit_id === chosen));
+    for (const r of plan.routes) unit.append(new Option(this.unitName(r.unit_id), r.unit_id, false, r.unit_id === chosen));
     unitLabel.append(unit);
     const timeLabel = el("label", "", t("visits.pin_time"));
     const at = el("input", "visit-pin-time");
@@ -338,71 +437,91 @@ export class VisitsBoard {
     this.root.append(form);
   }
 
+  /** A row per unit on one scale: its drives, visits, break and acute callout, and a mark at
+   * now; every block clipped to the bar (one that began before it or continues after it is
+   * marked so at that edge). */
   _timeline(plan) {
     const root = this.root;
     const byId = new Map(this.visits.map((v) => [v.visit_id, v]));
-    const times = plan.routes.flatMap((r) => [Date.parse(r.depart), Date.parse(r.back)]);
-    // from the half hour before the first departure to the one after the last return
-    const from = Math.floor(Math.min(...times) / HALF_HOUR_MS) * HALF_HOUR_MS;
-    const span = Math.max(HALF_HOUR_MS, Math.ceil(Math.max(...times) / HALF_HOUR_MS) * HALF_HOUR_MS - from);
-    const pos = (iso) => `${(100 * (Date.parse(iso) - from)) / span}%`;
-    const width = (a, b) => `${Math.max(0.8, (100 * (Date.parse(b) - Date.parse(a))) / span)}%`;
+    const clock = this.now();
+    const now = clock ? clock.getTime() : null;
+    const { from, to, nowShown } = timelineRange(plan, now);
+    this.range = { from, to, nowShown };
+    const place = (node, a, b) => {
+      const at = placeOn(from, to, typeof a === "number" ? a : Date.parse(a), typeof b === "number" ? b : Date.parse(b));
+      node.style.left = `${at.left}%`;
+      node.style.width = `${at.width}%`;
+      node.classList.toggle("cut-start", at.before);
+      node.classList.toggle("cut-end", at.after);
+      const cut = [at.before ? t("visits.before") : "", at.after ? t("visits.after") : ""].filter(Boolean);
+      if (cut.length && node.title) node.title += ` (${cut.join(", ")})`;
+    };
     // the scale: a row like a unit's, its ticks over the bars
     const scale = el("div", "visit-scale");
     const track = el("div", "visit-scale-track");
     track.dataset.from = String(from);
-    track.dataset.to = String(from + span);
+    track.dataset.to = String(to);
     scale.append(track);
     root.append(scale);
-    drawTicks(track, from, from + span);
+    drawTicks(track, from, to);
     if (this.scaleWatch) this.scaleWatch.observe(track);
     for (const route of plan.routes) {
       const row = el("div", "visit-row");
       row.dataset.unit = route.unit_id;
-      row.append(el("span", "visit-unit", route.unit_id));
+      const name = el("span", "visit-unit", this.unitName(route.unit_id));
+      name.title = this.unitName(route.unit_id);
+      row.append(name);
       const bar = el("div", "visit-bar");
       let last = route.depart;
       for (const stop of route.stops) {
         if (Date.parse(stop.arrival) > Date.parse(last)) {
           const drive = el("span", "seg drive");
           drive.title = `${fmtClock(last)}–${fmtClock(stop.arrival)}`;
-          drive.style.left = pos(last);
-          drive.style.width = width(last, stop.arrival);
+          place(drive, last, stop.arrival);
           bar.append(drive);
         }
         last = stop.end;
         const v = byId.get(stop.visit_id);
         // A button: it opens the visit's pin form (the board's click handler), from the
-        // keyboard too.
+        // keyboard too. Its name is the id whole, whatever fits in the bar (fitNames).
         const seg = el("button", `seg visit${v && v.at_risk ? " risk" : ""}${v && v.status === "started" ? " started" : ""}`,
           stop.visit_id);
         seg.type = "button";
         seg.dataset.visit = stop.visit_id;
+        seg.dataset.name = stop.visit_id;
+        seg.setAttribute("aria-label", stop.visit_id);
         seg.title = `${stop.visit_id} ${fmtClock(stop.start)}–${fmtClock(stop.end)}` +
           (v ? ` (${t("visits.window", { from: fmtClock(v.earliest_start), to: fmtClock(v.latest_start) })})` : "");
-        seg.style.left = pos(stop.start);
-        seg.style.width = width(stop.start, stop.end);
+        place(seg, stop.start, stop.end);
         bar.append(seg);
       }
       if (route.break_start) {
         const brk = el("span", "seg break", t("visits.break"));
-        brk.style.left = pos(route.break_start);
-        brk.style.width = width(route.break_start, route.break_end);
+        brk.title = `${t("visits.break")} ${fmtClock(route.break_start)}–${fmtClock(route.break_end)}`;
+        place(brk, route.break_start, route.break_end);
         bar.append(brk);
       }
       const acute = this.unitOf(route.unit_id);
       if (acute && acute.since) { // the callout as the planner expects it: 90 min from then
-        const ends = new Date(Date.parse(acute.since) + BUSY_MS).toISOString();
+        const since = Date.parse(acute.since);
         const block = el("span", "seg acute", acute.callout_id);
-        block.title = `${t("visits.callout")} ${acute.callout_id}`;
-        block.style.left = pos(new Date(Math.max(from, Date.parse(acute.since))).toISOString());
-        block.style.width = width(acute.since, ends);
+        block.dataset.name = acute.callout_id;
+        block.title = `${t("visits.callout")} ${acute.callout_id} ${fmtClock(acute.since)}–` +
+          fmtClock(new Date(since + BUSY_MS).toISOString());
+        place(block, since, since + BUSY_MS);
         bar.append(block);
+      }
+      if (nowShown) {
+        const mark = el("span", "visit-now");
+        mark.setAttribute("aria-hidden", "true");
+        mark.style.left = `${placeOn(from, to, now, now).left}%`;
+        bar.append(mark);
       }
       row.append(bar);
       if (acute) row.append(el("span", "visit-acute", `${t("visits.callout")} ${acute.callout_id}`));
       root.append(row);
     }
+    fitNames(root);
   }
 
   /** Under each recommended unit: the visits taking it now would push. */
