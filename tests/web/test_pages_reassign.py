@@ -9,7 +9,7 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
-from tests.web.conftest import Server, Sock
+from tests.web.conftest import ManualClock, Server, Sock
 from tests.web.test_pages_board import alarm, board, police  # noqa: F401
 
 
@@ -96,3 +96,30 @@ def test_a_callout_on_scene_stays_with_its_unit_and_a_cancelled_one_has_no_split
     expect(board.locator("#detail-facts")).to_contain_text("Avbruten")
     expect(board.locator("#detail-alarms li")).to_have_count(2)
     expect(board.locator("#detail-alarms button[data-split]")).to_have_count(0)
+
+
+def test_an_arrival_time_that_has_passed_is_flagged_and_an_ended_callout_stops_its_clock(
+    board: Page, timed: Server, police: Sock, clock: ManualClock  # noqa: F811
+) -> None:
+    """The arrival promised at assignment stays as it was, but once it has passed with the
+    unit still on its way the detail says so; a cancelled callout shows how long it was open,
+    not a clock that keeps counting."""
+    cid, desk = on_callout(timed, police, "Boden", "MAE-SUNDERBY")
+    crew = timed.socket("/ws/crew", "crew_sun")
+    crew.ready()
+    assert crew.request({"type": "status", "status": "en_route"})["type"] == "ok"
+    crew.close()
+    board.locator(f"#active [data-callout='{cid}']").click()
+    late = board.locator("#detail-facts .late")
+    expect(late).to_be_hidden()
+    clock.advance(3 * 3600)
+    police.request(alarm("R-late", 3, "Piteå"))  # the page learns the service's time from it
+    expect(late).to_be_visible()
+    expect(late).to_have_text("passerad, enheten inte framme")
+    assert desk.request({"type": "cancel", "callout_id": cid, "code": "duplicate"})["type"] \
+        == "ok"
+    desk.close()
+    expect(board.locator("#detail-facts")).to_contain_text("Avbruten")
+    expect(late).to_have_count(0)
+    expect(board.locator("#detail-facts [data-age]")).to_have_count(0)
+    expect(board.locator("#detail-facts")).to_contain_text("3:00:")

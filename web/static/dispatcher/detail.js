@@ -173,11 +173,18 @@ export class Detail {
       ["detail.status", `<span class="cstatus cstatus-${callout.status}">${escapeHtml(t(`callout.${callout.status}`))}</span>`
         + (callout.ack_overdue ? ` <span class="badge danger">${escapeHtml(t("detail.overdue"))}</span>` : "")],
       ["detail.priority", `<span class="prio-badge prio-${callout.priority}">${escapeHtml(t(`prio.${callout.priority}`))}</span>`],
-      ["detail.age", `<span data-age="${escapeHtml(callout.created_at)}">${fmtAge(callout.created_at, now)}</span>`],
+      // how long it has waited, or (once it has ended) how long it was open
+      ["detail.age", OPEN.has(callout.status) || !callout.ended_at
+        ? `<span data-age="${escapeHtml(callout.created_at)}">${fmtAge(callout.created_at, now)}</span>`
+        : `<span>${fmtAge(callout.created_at, new Date(callout.ended_at))}</span>`],
       ["detail.place", escapeHtml(callout.location.label || `${callout.location.lat.toFixed(4)}, ${callout.location.lon.toFixed(4)}`)],
     ];
     if (unit) facts.push(["detail.unit", escapeHtml(unit.name)]);
-    if (callout.eta_at) facts.push(["detail.eta", escapeHtml(fmtTime(callout.eta_at))]);
+    if (callout.eta_at) { // the arrival promised at assignment, flagged once it has passed
+      const late = REASSIGNABLE.has(callout.status);
+      facts.push(["detail.eta", `<span${late ? ` data-due="${escapeHtml(callout.eta_at)}"` : ""}>${escapeHtml(fmtTime(callout.eta_at))}</span>`
+        + (late ? ` <span class="badge danger late"${now.getTime() >= Date.parse(callout.eta_at) ? "" : " hidden"}>${escapeHtml(t("detail.late"))}</span>` : "")]);
+    }
     if (callout.on_scene_at) { // alarm to on scene, from the crew's press
       facts.push(["detail.response", `<span id="detail-response">${escapeHtml(fmtAge(callout.created_at, new Date(callout.on_scene_at)))}</span>`]);
     }

@@ -124,6 +124,10 @@ export class Panels {
   /** Refresh every ticking age on the page, and how urgent each waiting callout has become. */
   tick(now, store = null) {
     for (const el of document.querySelectorAll("[data-age]")) el.textContent = fmtAge(el.dataset.age, now);
+    for (const el of document.querySelectorAll("[data-due]")) { // an arrival time that has passed
+      const badge = el.parentElement && el.parentElement.querySelector(".late");
+      if (badge) badge.hidden = now.getTime() < Date.parse(el.dataset.due);
+    }
     if (!store) return;
     for (const el of this.el.queue.querySelectorAll(".callout-item[data-callout]")) {
       const c = store.callouts.get(el.dataset.callout);

@@ -268,7 +268,7 @@ export class DispatchStore {
 
   _onOutcomeRecorded(e, ch) {
     const callout = this.callouts.get(e.callout_id);
-    this._callout(e.callout_id, { status: "closed", outcome: e.outcome, ack_deadline: null }, ch);
+    this._callout(e.callout_id, { status: "closed", outcome: e.outcome, ack_deadline: null, ended_at: e.at }, ch);
     this._unit(e.unit_id, { callout_id: null }, ch);
     const at = e.outcome && e.outcome.follow_up_at;
     if (at) {
@@ -279,13 +279,13 @@ export class DispatchStore {
 
   _onCalloutCancelled(e, ch) {
     const callout = this.callouts.get(e.callout_id);
-    this._callout(e.callout_id, { status: "cancelled", ack_deadline: null, cancelled_at: e.at }, ch);
+    this._callout(e.callout_id, { status: "cancelled", ack_deadline: null, cancelled_at: e.at, ended_at: e.at }, ch);
     if (callout) this._release(callout.unit_id, e.at, ch);
   }
 
   _onCalloutReopened(e, ch) {
     this._callout(e.callout_id, { status: "waiting", unit_id: null, eta_s: null, eta_at: null,
-      ack_deadline: null, ack_overdue: false, cancelled_at: null }, ch);
+      ack_deadline: null, ack_overdue: false, cancelled_at: null, ended_at: null }, ch);
   }
 
   _onNoteAdded(e, ch) {
