@@ -64,9 +64,18 @@ class Gazetteer:
         raise UnknownPlace(name, self.suggest(name))
 
     def suggest(self, name: str, *, limit: int = 3) -> list[str]:
-        """Up to ``limit`` known names closest to ``name``, best first."""
+        """Up to ``limit`` places or facilities whose names come closest to ``name``, best
+        first, each by its own name once (a near miss of "Luleå" suggests "Luleå", not its
+        other spellings "Lulea" and "Luleju" as three choices)."""
         key = normalise_name(name)
-        keys = difflib.get_close_matches(key, list(self._index), n=limit, cutoff=0.6)
+        keys = difflib.get_close_matches(key, list(self._index), n=4 * limit, cutoff=0.6)
         if not keys:
-            keys = [k for k in self._index if key and (k.startswith(key) or key in k)][:limit]
-        return [self._display[k] for k in keys]
+            keys = [k for k in self._index if key and (k.startswith(key) or key in k)]
+        out: list[str] = []
+        for k in keys:
+            shown = self._index[k].name
+            if shown not in out:
+                out.append(shown)
+            if len(out) == limit:
+                break
+        return out

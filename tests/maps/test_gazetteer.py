@@ -49,3 +49,18 @@ def test_unknown_name_suggests_the_closest() -> None:
 def test_unknown_name_without_anything_close() -> None:
     with pytest.raises(UnknownPlace, match=r"unknown place 'Xyzzy'$"):
         Gazetteer(PLACES).find("Xyzzy")
+
+
+def test_a_near_miss_suggests_each_place_once_by_its_own_name() -> None:
+    """Luleå's other spellings (Lulea, Luleju, Julevu, Luulaja) are found, but a near miss
+    suggests the place as it is called, once, not three spellings of one town."""
+    from maps.bundled import load_bundled
+
+    gaz = Gazetteer.of(load_bundled())
+    assert gaz.find("Lulea") is gaz.find("Luleå")
+    for typed in ("Lulee", "Luleaa", "Luleju2"):
+        with pytest.raises(UnknownPlace) as info:
+            gaz.find(typed)
+        names = info.value.suggestions
+        assert names[0] == "Luleå" and len(names) == len(set(names)), names
+        assert not {"Lulea", "Luleju", "Julevu", "Luulaja"} & set(names), names
