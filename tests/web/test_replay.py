@@ -399,11 +399,16 @@ def test_dispatcher_page_plays_the_replay(srv: Server, browser: Any, log: list[E
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error"
+            and "Content Security Policy" in m.text else None)
     try:
         page.goto(f"{srv.base}/dispatch?replay={NAME}#token={srv.tokens['dispatcher']}")
         controls = page.locator("#replay-controls")
         play = controls.get_by_role("button", name="Spela")
         play.wait_for(timeout=15_000)
+        # styled by the site's own stylesheet (the page's CSP refuses an inline one)
+        page.wait_for_function("() => getComputedStyle(document.querySelector("
+                               "'#replay-controls .mae-replay')).display === 'flex'")
         slider = controls.get_by_role("slider", name="Simulerad tid")
         page.wait_for_function("() => document.querySelectorAll('.unit-marker').length === 2")
         start = log[0].event.at.timestamp() * 1000

@@ -33,21 +33,16 @@ register({
 export const SPEEDS = [1, 10, 60, 300, 1800];
 const POSITIONS = 1000; // slider steps over the log's span (at least one second each)
 
-const STYLE = `
-.mae-replay { display: flex; flex-wrap: wrap; align-items: center; gap: 0.5rem 0.75rem; }
-.mae-replay button[data-replay-play] { min-width: 6rem; }
-.mae-replay .mae-replay-slider { flex: 1 1 16rem; display: flex; align-items: center; }
-.mae-replay input[type="range"] { width: 100%; min-height: 0; padding: 0; }
-.mae-replay output { font-variant-numeric: tabular-nums; min-width: 11rem; }
-.mae-replay [data-replay-status]:empty { display: none; }
-`;
 
+/** The controls' stylesheet, linked once: a file of the site, as the pages' CSP allows (an
+ * inline <style> is refused, and the controls were unstyled). */
 function addStyle() {
   if (document.getElementById("mae-replay-style")) return;
-  const style = document.createElement("style");
-  style.id = "mae-replay-style";
-  style.textContent = STYLE;
-  document.head.append(style);
+  const link = document.createElement("link");
+  link.id = "mae-replay-style";
+  link.rel = "stylesheet";
+  link.href = "/static/replay.css";
+  document.head.append(link);
 }
 
 function el(tag, attrs = {}, children = []) {
