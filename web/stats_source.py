@@ -90,6 +90,8 @@ def _fold_log(path: Path, fold: StatsFold) -> StatsFold:
         raise BadMessage("--log", f"{path} is not an event log: not UTF-8 text") from None
     except OSError as exc:
         raise BadMessage("--log", f"{path} cannot be read: {exc.strerror or exc}") from None
+    if not envelopes:  # an empty report would look like a quiet month
+        raise BadMessage("--log", f"{path} holds no events: not an exported event log")
     for line, envelope in zip(lines, envelopes, strict=True):
         try:
             fold.feed((envelope,))

@@ -114,6 +114,15 @@ def test_a_log_that_is_not_text_names_the_file(tmp_path: Path) -> None:
     assert refused.value.field == "--log" and str(db) in str(refused.value)
 
 
+def test_an_empty_log_is_refused_not_reported_as_a_quiet_month(tmp_path: Path) -> None:
+    for text in ("", "\n\n"):
+        path = tmp_path / "empty.jsonl"
+        path.write_text(text, encoding="utf-8")
+        with pytest.raises(BadMessage, match="holds no events") as refused:
+            fold_source(log=path)
+        assert refused.value.field == "--log"
+
+
 # -- municipalities -----------------------------------------------------------------------------
 
 def _moved(path: Path, move: Callable[[float, float], tuple[float, float]]) -> Path:
