@@ -103,7 +103,15 @@ def test_a_crew_signs_on_from_the_phone_and_the_dispatcher_sees_who_is_on_board(
     assert phone.locator("#shift-crew-list li").all_text_contents() == [
         "Anna Lind (Nurse)", "Omar Haddad (Driver)"]
 
+    asked: list[str] = []  # signing off asks first (a mis-tap must not end the shift)
+
+    def answer(dialog: Any) -> None:
+        asked.append(dialog.message)
+        dialog.accept()
+
+    phone.once("dialog", answer)
     phone.click("#shift-end")  # signing off: the rota shift still runs, so it is due again
+    assert asked and asked[0].startswith("End the shift?")
     phone.wait_for_selector("#shift-form", state="visible", timeout=WAIT_MS)
     board.wait_for_selector(f"{SUNDERBY}.due .rota-due", timeout=WAIT_MS)
     assert board.locator(f"{SUNDERBY} .unit-crew").count() == 0

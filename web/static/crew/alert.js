@@ -50,8 +50,14 @@ export function beep() {
   }
 }
 
-/** Beep and vibrate. */
+/** Whether the page has had a tap or key press: browsers refuse (and log an error for)
+ * navigator.vibrate before one. */
+let tapped = false; // (the page's own events: navigator.userActivation may count a navigation)
+for (const type of ["pointerdown", "keydown", "touchend"]) {
+  window.addEventListener(type, () => { tapped = true; }, { capture: true, once: true });
+}
+/** Beep and vibrate (vibrate only once the crew has tapped the page). */
 export function alarm() {
   beep();
-  if (typeof navigator.vibrate === "function") navigator.vibrate([400, 150, 400, 150, 400]);
+  if (typeof navigator.vibrate === "function" && tapped) navigator.vibrate([400, 150, 400, 150, 400]);
 }

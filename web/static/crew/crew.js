@@ -56,48 +56,116 @@ function bindUnit(unitId) {
 
 // -- notices --------------------------------------------------------------------------------
 
-function notice(text, kind = "warn") {
-  crew.server.notices = [...crew.server.notices, { id: `${Date.now()}-${Math.random()}`, text, kind }].slice(-8);
+/** How long a success notice ("job closed") stays before it fades away by itself; warnings and
+ * errors stay until dismissed. */
+const OK_NOTICE_MS = 5000;
+const FADE_MS = 400;
+
+/** Add a notice; ``extra`` travels with it ({job: callout id}: a new job, opened by a tap;
+ * {key, vars}: a text shown in the page's language, whichever it is when shown). */
+function notice(text, kind = "warn", extra = {}) {
+  crew.server.notices = [...crew.server.notices,
+    { id: `${Date.now()}-${Math.random()}`, text, kind, ...extra }].slice(-8);
+  save();
+  renderNotices();
+}
+
+function dropNotice(id) {
+  const before = crew.server.notices.length;
+  crew.server.notices = crew.server.notices.filter((x) => x.id !== id);
+  if (crew.server.notices.length === before) return;
   save();
   renderNotices();
 }
 
 /** The notices stick just below the sticky header, so one stays in view wherever the crew
- * has scrolled until it is dismissed. */
+ * has scrolled until it is dismissed. They come after the status bar, so they never cover it
+ * (nor its "unsent" badge): they stick only once the bar has scrolled away under the header. */
 function placeNotices() {
   const header = document.querySelector(".crew-header");
   if (header) document.documentElement.style.setProperty("--crew-header-h", `${header.offsetHeight}px`);
 }
 window.addEventListener("resize", placeNotices);
 
+const fading = new Map(); // notice id -> timer that fades a success notice out
+
+function fadeLater(n) {
+  if (fading.has(n.id)) return;
+  fading.set(n.id, setTimeout(() => {
+    const el = $("notices").querySelector(`[data-notice="${CSS.escape(n.id)}"]`);
+    if (el) el.classList.add("fading");
+    setTimeout(() => {
+      fading.delete(n.id);
+      dropNotice(n.id);
+    }, FADE_MS);
+  }, OK_NOTICE_MS));
+}
+
+/** Show the new job's card (the tap on its notice). */
+function showJob() {
+  const card = $("job");
+  if (card.hidden) return;
+  card.scrollIntoView({ block: "start" });
+  const first = $("ack").hidden ? $("job-title") : $("ack");
+  first.focus({ preventScroll: true });
+}
+
 function renderNotices() {
   placeNotices();
   $("notices").replaceChildren(...crew.server.notices.map((n) => {
     const div = document.createElement("div");
     div.className = `notice ${n.kind} crew-notice`;
-    const p = document.createElement("span");
-    p.textContent = n.text;
+    div.dataset.notice = n.id;
+    let p;
+    if (n.job) { // a new job: the notice is the way to it, wherever the crew has scrolled
+      div.dataset.job = n.job;
+      p = document.createElement("button");
+      p.type = "button";
+      p.className = "notice-go";
+      p.addEventListener("click", () => {
+        dropNotice(n.id);
+        showJob();
+      });
+    } else {
+      p = document.createElement("span");
+    }
+    p.textContent = n.key ? t(n.key, n.vars || {}) : n.text; // a key: in the page's language
     const close = document.createElement("button");
     close.type = "button";
     close.className = "dismiss";
     close.textContent = t("outbox.dismiss");
-    close.addEventListener("click", () => {
-      crew.server.notices = crew.server.notices.filter((x) => x.id !== n.id);
-      save();
-      renderNotices();
-    });
+    close.addEventListener("click", () => dropNotice(n.id));
     div.append(p, close);
+    if (n.kind === "ok") fadeLater(n);
     return div;
   }));
 }
 
 // -- alerts ---------------------------------------------------------------------------------
 
+/** A new job: beep and vibrate, and a notice that stays in view (the card may be scrolled
+ * away) and leads to the card, with the page's title saying so (another tab, a locked screen). */
 function alertNewJob(job) {
   crew.alerts += 1;
   crew.server.alerted = job.callout_id;
   document.body.dataset.alerts = String(crew.alerts);
+  const loc = job.location || {};
+  const where = loc.label || loc.resolved_from || "";
+  crew.server.notices = crew.server.notices.filter((n) => !n.job); // one new job at a time
+  notice("", "error", { job: job.callout_id, key: where ? "job.new.notice" : "job.new.notice.bare",
+    vars: { id: job.callout_id, where } });
   alarm();
+}
+
+/** The new-job notice goes once the job is acknowledged (or gone); till then the page's title
+ * says so too (another tab, the phone's list of apps). */
+function followNewJob(job) {
+  for (const n of crew.server.notices) {
+    if (n.job && !(job && job.callout_id === n.job && job.status === "assigned")) dropNotice(n.id);
+  }
+  const fresh = job && job.status === "assigned";
+  const title = fresh ? `${t("job.new.title", { id: job.callout_id })} – ${t("crew.title")}` : t("crew.title");
+  if (document.title !== title) document.title = title;
 }
 
 // -- the state the page shows ---------------------------------------------------------------
@@ -116,8 +184,9 @@ function render() {
   $("idle").hidden = Boolean(job) || !unit;
   $("job").hidden = !job;
   $("route").hidden = !job;
-  if (job) renderJob(job, clock.now());
+  if (job) renderJob(job, clock.now(), { connected: crew.ready });
   else $("job-notes").replaceChildren(); // no notes of a job that is gone stay in the page
+  followNewJob(job);
   renderDestination(job, unit);
   renderStatuses(unit, job);
   const wf = crew.workflow;
@@ -166,17 +235,26 @@ document.addEventListener("visibilitychange", () => {
   if (!document.hidden && wantAwake) keepAwake(true);
 });
 
+/** ``crew.server[key]`` ({callout_id, name}: a facility the crew chose or reported at) when it
+ * belongs to ``job``, else "". */
+function jobFacility(key, job) {
+  const held = crew.server[key];
+  return job && held && typeof held === "object" && held.callout_id === job.callout_id
+    && typeof held.name === "string" ? held.name : "";
+}
+
 /** While transporting, the card says where to: the facility in the field under the status
  * buttons, which starts as the route's destination (the nearest psychiatric emergency unit)
  * so "Vid mottagning" needs no typing, and which the crew can change before arriving (the
- * route and the navigation app's link follow). A new job starts the field
- * empty (a facility typed for the last job is not this one's). */
+ * route and the navigation app's link follow; the choice is kept with the unit's state, so it
+ * survives a reload). A new job starts the field empty (a facility typed for the last job is
+ * not this one's). */
 let facilityJob = null; // the job the facility field belongs to
 let facilityAuto = null; // "callout|facility" the page put in the field itself
 function renderDestination(job, unit) {
   const field = $("facility");
   if (job && job.callout_id !== facilityJob) {
-    if (facilityJob !== null) field.value = "";
+    field.value = jobFacility("destination", job);
     facilityJob = job.callout_id;
     facilityAuto = null;
   }
@@ -208,7 +286,7 @@ function renderDestination(job, unit) {
 let prefilledFor = null;
 function prefillFacility(unit, job) {
   if (!job || !unit || unit.status !== "at_facility") return;
-  const typed = $("facility").value.trim() || crew.server.facility || "";
+  const typed = jobFacility("facility", job) || $("facility").value.trim();
   const field = $("outcome-facility");
   if (typed && !field.value.trim() && prefilledFor !== job.callout_id) {
     field.value = typed;
@@ -288,6 +366,7 @@ function renderOutbox() {
 // -- the outbox -----------------------------------------------------------------------------
 
 const outbox = new Outbox({
+  now: () => clock.now(), // when pressed, shown on the service's clock like the card's times
   onChange: () => {
     render();
     visits.render();
@@ -334,7 +413,10 @@ function reportStatus(status) {
       return;
     }
     msg.facility = facility;
-    crew.server.facility = facility; // prefilled into the outcome form
+    if (job) { // prefilled into the outcome form, after a reload too
+      crew.server.facility = { callout_id: job.callout_id, name: facility };
+      save();
+    }
   }
   if (job) msg.callout_id = job.callout_id;
   // When the crew pressed, on the service's clock: a status that waits offline still counts
@@ -698,6 +780,39 @@ async function loadWorkflow() {
   }
 }
 
+/** Log the unit out of the phone: its unsent items and stored state go (the caller shows the
+ * login form or logs in with another token). */
+function logOut() {
+  outbox.clear();
+  forget(crew.unitId);
+  bindUnit(null);
+}
+
+/** The token of a #token= link, taken out of the address bar (null: none). */
+function takeHashToken() {
+  const hash = new URLSearchParams(location.hash.replace(/^#/, ""));
+  const value = (hash.get("token") || "").trim();
+  if (!hash.has("token")) return null;
+  hash.delete("token");
+  const rest = hash.toString();
+  history.replaceState(null, "", location.pathname + location.search + (rest ? `#${rest}` : ""));
+  return value || null;
+}
+
+/** A #token= link opened in the running page (another unit's, say): log in with it, asking
+ * first, as logging out does, when a unit is logged in (its unsent items are lost). */
+function onHashToken() {
+  const value = takeHashToken();
+  if (!value || value === crew.token) return;
+  if (crew.token) {
+    const question = outbox.size ? t("crew.switch.confirm", { n: outbox.size }) : t("crew.switch.ask");
+    if (!window.confirm(question)) return;
+    logOut();
+  }
+  setToken("crew", value);
+  start(value);
+}
+
 async function main() {
   langToggle($("lang"));
   applyI18n();
@@ -734,6 +849,12 @@ async function main() {
     $("message-text").value = "";
   });
   $("facility").addEventListener("change", () => {
+    const { job } = projected(); // the crew's choice outlives a reload
+    const name = $("facility").value.trim();
+    if (job) {
+      crew.server.destination = name ? { callout_id: job.callout_id, name } : null;
+      save();
+    }
     render(); // the card names the new destination at once; the route follows
     loadRoute();
   });
@@ -766,7 +887,11 @@ async function main() {
     enqueue(msg); // like a status: queued, sent (exactly once) when there is a connection
     signOn.reset();
   });
-  $("shift-end").addEventListener("click", () => sendNow({ type: "shift_end" }));
+  $("shift-end").addEventListener("click", () => {
+    // Asked first, like logging out: a mis-tap must not take the unit out of service.
+    if (!window.confirm(t("shift.end.ask"))) return;
+    sendNow({ type: "shift_end" });
+  });
   $("login-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
     unlock();
@@ -780,11 +905,10 @@ async function main() {
     // Always ask: a mis-tap on a moving car's phone must not log the unit out.
     const question = outbox.size ? t("crew.logout.confirm", { n: outbox.size }) : t("crew.logout.ask");
     if (!window.confirm(question)) return;
-    outbox.clear();
-    forget(crew.unitId);
-    bindUnit(null);
+    logOut();
     showLogin();
   });
+  window.addEventListener("hashchange", onHashToken);
   updates.register();
   setConn(navigator.onLine === false ? "offline" : "closed");
   const tok = storedToken("crew");

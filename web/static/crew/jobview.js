@@ -67,9 +67,21 @@ function etaText(job, now) {
   return t("job.eta.unknown");
 }
 
-/** Fill the job card from a callout view (as the crew socket sends it); ``now`` is the
- * service's time (the minutes to arrival count from it, not from the phone's clock). */
-export function renderJob(job, now = new Date()) {
+/** The acknowledgement line under the card: the deadline while the job is unacknowledged, and
+ * a warning while an acknowledgement waits in the outbox (dispatch has not got it: the server
+ * takes the job from the unit at the deadline, and takes no acknowledgement after it). */
+function deadlineText(job, now) {
+  if (!job.ack_deadline || !(job.status === "assigned" || job.ack_unsent)) return ["", ""];
+  const time = fmtTime(job.ack_deadline);
+  if (!job.ack_unsent) return [t("job.ack.deadline", { time }), ""];
+  const late = now.getTime() >= new Date(job.ack_deadline).getTime();
+  return late ? [t("job.ack.unsent_late", { time }), "late"] : [t("job.ack.unsent_deadline", { time }), "unsent"];
+}
+
+/** Fill the job card from a callout view (as the crew socket sends it, with the page's
+ * ``ack_unsent`` laid over it); ``now`` is the service's time (the minutes to arrival count
+ * from it, not from the phone's clock); ``connected``: whether the outbox is sending now. */
+export function renderJob(job, now = new Date(), { connected = false } = {}) {
   const alarms = job.alarms || [];
   const first = alarms[0] || {};
   const loc = job.location || {};
@@ -77,7 +89,12 @@ export function renderJob(job, now = new Date()) {
   prio.textContent = t("job.priority", { p: job.priority });
   prio.dataset.priority = String(job.priority);
   $("job-title").textContent = t("job.title", { id: job.callout_id });
-  $("job-callout-status").textContent = t(`callout.${job.status}`);
+  const status = $("job-callout-status");
+  status.textContent = !job.ack_unsent ? t(`callout.${job.status}`)
+    : t(connected ? "job.ack.sending" : "job.ack.unsent");
+  status.classList.toggle("info", !job.ack_unsent);
+  status.classList.toggle("warn", Boolean(job.ack_unsent));
+  status.dataset.ack = job.ack_unsent ? "unsent" : "";
   $("job-address").textContent = loc.label || loc.resolved_from || `${(+loc.lat).toFixed(5)}, ${(+loc.lon).toFixed(5)}`;
   const coords = Number.isFinite(+loc.lat) && Number.isFinite(+loc.lon) && loc.lat !== null && loc.lon !== null;
   $("job-coords").textContent = coords ? `${(+loc.lat).toFixed(5)}, ${(+loc.lon).toFixed(5)}` : "";
@@ -125,8 +142,10 @@ export function renderJob(job, now = new Date()) {
   const assigned = job.status === "assigned";
   $("job-new").hidden = !assigned;
   $("ack").hidden = !assigned;
-  $("job-deadline").textContent = assigned && job.ack_deadline
-    ? t("job.ack.deadline", { time: fmtTime(job.ack_deadline) }) : "";
+  const [deadline, warn] = deadlineText(job, now);
+  $("job-deadline").textContent = deadline;
+  $("job-deadline").dataset.warn = warn;
+  $("job-deadline").setAttribute("role", warn ? "alert" : "status");
   $("job").dataset.priority = String(job.priority);
   $("job").classList.toggle("is-new", assigned);
 }

@@ -23,8 +23,9 @@ function valid(item) {
 }
 
 export class Outbox {
-  constructor({ key = null, onChange = () => {}, onSent = () => {}, onRefused = () => {} } = {}) {
+  constructor({ key = null, now = () => new Date(), onChange = () => {}, onSent = () => {}, onRefused = () => {} } = {}) {
     this.key = key;
+    this.now = now; // the time an item is stamped with (the page passes the service's clock)
     this.onChange = onChange;
     this.onSent = onSent;
     this.onRefused = onRefused;
@@ -75,7 +76,7 @@ export class Outbox {
   /** Queue a message (without op: the outbox adds it); returns the item. A position replaces
    * a position waiting last in the queue (not one on its way: that one may have arrived). */
   add(msg) {
-    const item = { op: uuid(), msg, at: new Date().toISOString() };
+    const item = { op: uuid(), msg, at: this.now().toISOString() };
     const last = this.items[this.items.length - 1];
     if (msg.type === "position" && last && last.msg.type === "position" && last.op !== this._inFlight) {
       this.items.pop(); // a fresh op: the old one may have reached the server with a lost reply

@@ -5,10 +5,14 @@
 const BUSY = ["dispatched", "en_route", "on_scene", "transporting", "at_facility"];
 const RELEASES = ["AssignmentCancelled", "AssignmentTimedOut"];
 
-/** The server's unit and job with the unsent outbox ``items`` laid over them. */
+/** The server's unit and job with the unsent outbox ``items`` laid over them. A job the crew
+ * acknowledged (or drove off to) while the acknowledgement is still in the outbox moves on, but
+ * keeps ``ack_unsent: true`` and its deadline: dispatch has not got the acknowledgement, and the
+ * server times the assignment out at the deadline whatever the phone did. */
 export function project(server, items, wf) {
   const unit = server.unit ? { ...server.unit } : null;
   let job = server.job ? { ...server.job } : null;
+  const unacknowledged = Boolean(job) && job.status === "assigned";
   for (const { msg } of items) {
     if (!unit) break;
     if (msg.type === "status") {
@@ -28,6 +32,7 @@ export function project(server, items, wf) {
       unit.position = { ...(unit.position || {}), lat: msg.lat, lon: msg.lon };
     }
   }
+  if (job && unacknowledged && job.status !== "assigned") job.ack_unsent = true;
   if (job && job.status === "closed") {
     job = null;
     unit.callout_id = null;

@@ -58,6 +58,7 @@ register({
 });
 
 const AFTER = { start: "started", done: "done", not_met: "not_met" };
+const FINISHED = new Set(["done", "not_met"]); // a visit the crew finished (it leaves the day)
 
 function el(tag, cls, text) {
   const node = document.createElement(tag);
@@ -130,8 +131,19 @@ export class CrewVisits {
     this.render();
   }
 
+  /** Whether the crew finished ``visitId`` (done or not met: reported here, or so on the server). */
+  _finished(visitId) {
+    const { status } = this._status(visitId);
+    return FINISHED.has(status) || (this.data.finished || []).includes(visitId);
+  }
+
+  /** Take the unit's ``route`` of a plan. A change is flagged, except the crew's own finished
+   * visits leaving the list: that is no change of plan to warn the crew about. */
   _take(route, cause, revision) {
-    const before = this.data.route;
+    const kept = route ? new Set(route.stops.map((s) => s.visit_id)) : new Set();
+    const prior = this.data.route;
+    const before = prior && { ...prior,
+      stops: prior.stops.filter((s) => kept.has(s.visit_id) || !this._finished(s.visit_id)) };
     if (before && signature(before) !== signature(route) && (revision ?? 0) !== this.data.revision) {
       const old = new Map(before.stops.map((s) => [s.visit_id, s.start]));
       this.data.changed = (route ? route.stops : []).filter((s) => old.get(s.visit_id) !== s.start)
@@ -139,6 +151,7 @@ export class CrewVisits {
       this.data.flag = cause || "re-plan";
     }
     this.data.route = route;
+    this.data.finished = (this.data.finished || []).filter((id) => kept.has(id)); // left: forgotten
     if (revision !== undefined) this.data.revision = revision;
   }
 
@@ -169,6 +182,8 @@ export class CrewVisits {
   }
 
   report(action, visitId) {
+    if (FINISHED.has(AFTER[action])) this.data.finished = [...(this.data.finished || []), visitId];
+    this._save();
     this.enqueue({ type: "visit", action, visit_id: visitId });
     this.render();
   }
