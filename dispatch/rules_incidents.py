@@ -228,6 +228,8 @@ def cancel_callout(ctx: Context, command: CancelCallout) -> Decision:
         raise InvalidCommand("code", f"must be one of {', '.join(CANCEL_CODES)}")
     if command.code == "other" and not reason.strip():
         raise InvalidCommand("reason", "say why in words when the reason is 'other'")
+    if not command.code and not reason.strip():  # the timeline and the crew are told why
+        raise InvalidCommand("code", f"say why: one of {', '.join(CANCEL_CODES)}, or words")
     return ctx.decision(
         CalloutCancelled.make(ctx.stamp, callout_id=callout.callout_id, reason=reason,
                          code=command.code),

@@ -27,6 +27,9 @@ def test_a_cancel_carries_its_code_and_words(core: Core) -> None:
     with pytest.raises(InvalidCommand) as words:
         core.do(CancelCallout(cid, code="other"))
     assert words.value.field == "reason"
+    with pytest.raises(InvalidCommand) as why:  # neither a code nor words: the log says why
+        core.do(CancelCallout(cid, "  "))
+    assert why.value.field == "code"
     core.do(CancelCallout(cid, "polisen löste det", code="other_agency"))
     event = core.log[-1].event
     assert isinstance(event, CalloutCancelled)

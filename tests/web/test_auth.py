@@ -126,7 +126,7 @@ def test_a_planner_may_ask_for_advice_but_not_command(server: Server) -> None:
     assert planner.request({"type": "propose"})["type"] == "proposal"
     for msg in ({"type": "assign", "callout_id": cid, "unit_id": "MAE-PITEA"},
                 {"type": "reassign", "callout_id": cid, "unit_id": "MAE-PITEA"},
-                {"type": "cancel", "callout_id": cid},
+                {"type": "cancel", "callout_id": cid, "code": "duplicate"},
                 {"type": "merge", "target_id": cid, "source_id": "C000002"},
                 {"type": "split", "callout_id": cid, "alarm_id": "police/R-1"},
                 {"type": "note", "callout_id": cid, "text": "x"}):

@@ -187,7 +187,8 @@ def test_races_between_instances_never_double_assign(cluster: Cluster,
             assert sorted([r1["type"], r2["type"]]) == ["error", "ok"], (r1, r2)
             conflict(r1 if r1["type"] == "error" else r2, cid)
             tally["one callout"] += 1
-            assert (await a.request({"type": "cancel", "callout_id": cid}))["type"] == "ok"
+            cancel_msg = {"type": "cancel", "callout_id": cid, "code": "duplicate"}
+            assert (await a.request(cancel_msg))["type"] == "ok"
             # one unit, two callouts
             c1 = (await post_alarm(http, tokens["police"], f"race-{next(_refs)}"))["callout_id"]
             c2 = (await post_alarm(http, tokens["police"], f"race-{next(_refs)}"))["callout_id"]
@@ -198,14 +199,15 @@ def test_races_between_instances_never_double_assign(cluster: Cluster,
             conflict(r1 if r1["type"] == "error" else r2, u3)
             tally["one unit"] += 1
             for c in (c1, c2):
-                assert (await b.request({"type": "cancel", "callout_id": c}))["type"] == "ok"
+                cancel_msg = {"type": "cancel", "callout_id": c, "code": "duplicate"}
+                assert (await b.request(cancel_msg))["type"] == "ok"
             # a crew's acknowledge against a cancel (crew socket on a's instance or another)
             cid = (await post_alarm(http, tokens["police"], f"race-{next(_refs)}"))["callout_id"]
             assigned = await b.request({"type": "assign", "callout_id": cid, "unit_id": u1})
             assert assigned["type"] == "ok", assigned
             ack, cancel = await asyncio.gather(
                 crew.request({"type": "ack", "callout_id": cid}),
-                a.request({"type": "cancel", "callout_id": cid}))
+                a.request({"type": "cancel", "callout_id": cid, "code": "duplicate"}))
             assert cancel["type"] == "ok", cancel  # cancelling an acknowledged callout is fine
             if ack["type"] == "error":
                 conflict(ack, cid)

@@ -155,7 +155,8 @@ def test_a_status_for_a_cancelled_callout_is_refused_and_not_remembered(
     cid = job_for_sunderby(server)
     disp = server.socket("/ws/dispatch", "dispatcher")
     disp.ready()
-    assert disp.request({"type": "cancel", "callout_id": cid})["type"] == "ok"
+    assert disp.request({"type": "cancel", "callout_id": cid,
+                         "code": "wrong_alarm"})["type"] == "ok"
     before = events(server)
     key = op()
     # What an offline tablet queued before it heard of the cancellation.

@@ -245,7 +245,8 @@ def test_a_status_the_world_moved_past_is_dropped_with_a_notice(
     page.click("[data-status=en_route]")
     unsent(page, 1)
     before = last_seq(server.db)
-    assert dispatcher.request({"type": "cancel", "callout_id": cid})["type"] == "ok"
+    assert dispatcher.request({"type": "cancel", "callout_id": cid,
+                               "code": "wrong_alarm"})["type"] == "ok"
 
     context.set_offline(False)
     unsent(page, 0)

@@ -155,7 +155,7 @@ def _old_log(db: Path, n: int) -> None:
         at = datetime(2025, 3, 1, tzinfo=UTC) + timedelta(minutes=i)
         alarm = Alarm(agency=Agency.POLICE, reference=f"OLD-{i}", received_at=at,
                       location=where, priority=Priority(2), category=Category.PSYCHOSIS)
-        for command in (ReceiveAlarm(alarm), CancelCallout(f"C{i + 1:06d}", "")):
+        for command in (ReceiveAlarm(alarm), CancelCallout(f"C{i + 1:06d}", code="duplicate")):
             for event in decide(state, command, now=at, actor="police").events:
                 state.apply(Envelope(state.last_seq + 1, event))
                 events.append(event)
