@@ -165,7 +165,10 @@ def measured_busy(runs: ScenarioRuns) -> tuple[float, ...]:
     for res in runs.results:
         tz = ZoneInfo(res.timezone)
         # shift time inside the run: no alarm comes after its end
-        in_run = clip(res.scheduled, [(u, 0.0, res.end_s) for u, _, _ in res.scheduled])
+        # (one span per unit: a span per shift would repeat every shift as often as its unit
+        # has shifts, and every busy interval the square of that)
+        units = dict.fromkeys(u for u, _, _ in res.scheduled)
+        in_run = clip(res.scheduled, [(u, 0.0, res.end_s) for u in units])
         busy += hour_of_week(clip(res.busy, in_run), res.start, tz)
         duty += hour_of_week(in_run, res.start, tz)
     b, d = busy.sum(axis=0), duty.sum(axis=0)

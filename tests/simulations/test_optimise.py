@@ -197,3 +197,22 @@ def test_a_design_that_comes_back_stops_the_loop_as_a_cycle(tmp_path: Path) -> N
     assert level.iterations[-1].change > options.tolerance
     assert "designs repeat in a cycle" in level.path.read_text(encoding="utf-8")
     assert [b.id for b in load_scenario(level.path).bases] == ["d"]
+
+
+def test_the_busy_fraction_counts_each_shift_once_however_many_a_unit_has() -> None:
+    """U1 works ten daily 12:00-13:00 (UTC) shifts, on a callout for the first half hour of
+    each; U2 one such shift, idle: 5 busy hours in 11 on duty at 12 o'clock. (Spans of the
+    run were made one per shift, so a unit's shifts counted as often as it had shifts: U1
+    weighed ten times, 0.495, and its busy time was clipped a hundred times over.)"""
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    start = datetime(2026, 1, 5, tzinfo=UTC)
+    day = 86_400.0
+    shifts = [("U1", d * day + 12 * 3600.0, d * day + 13 * 3600.0) for d in range(10)]
+    busy = [(u, a, a + 1800.0) for u, a, _ in shifts]
+    shifts.append(("U2", 12 * 3600.0, 13 * 3600.0))
+    run = SimpleNamespace(timezone="UTC", scheduled=shifts, busy=busy, start=start,
+                          end_s=10 * day)
+    fraction = measured_busy(SimpleNamespace(results=[run]))  # type: ignore[arg-type]
+    assert fraction[12] == pytest.approx(5 / 11)
