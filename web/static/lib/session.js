@@ -116,10 +116,13 @@ export async function api(path, { method = "GET", body, token: tok, headers = {}
   return data;
 }
 
-/** How often an open socket pings, and how long it waits for the answer before it counts the
- * connection as lost: a dead link shows as "connecting" within about 20 s, not never. */
+/** An open socket pings every PING_MS; when nothing at all (a reply, an event, a pong) has come
+ * for SILENT_MS it counts the connection as lost, so a dead link shows as "connecting" within
+ * about half a minute, not never. SILENT_MS is longer than a request's own wait (timeoutMs), so
+ * a pong queued behind a slow command does not cut a live socket. */
 const PING_MS = 12000;
-const PING_TIMEOUT_MS = 8000;
+const SILENT_MS = 24000;
+const CHECK_MS = 2000;
 const NO_RETRY = new Set([4401, 4403]); // bad token or role: reconnecting cannot help
 /** A LiveSocket's closeReason when its token has characters no token has (never sent). */
 export const NOT_A_TOKEN = "that is not a token";
@@ -136,7 +139,7 @@ export const NOT_A_TOKEN = "that is not a token";
  */
 export class LiveSocket {
   constructor(path, { token: tok, onMessage = () => {}, onState = () => {}, since = null, timeoutMs = 20000,
-    pingMs = PING_MS, pingTimeoutMs = PING_TIMEOUT_MS } = {}) {
+    pingMs = PING_MS, silentMs = SILENT_MS } = {}) {
     this.path = path;
     this.token = tok;
     this.onMessage = onMessage;
@@ -144,7 +147,9 @@ export class LiveSocket {
     this.lastSeq = since;
     this.timeoutMs = timeoutMs;
     this.pingMs = pingMs;
-    this.pingTimeoutMs = pingTimeoutMs;
+    this.silentMs = silentMs;
+    this._heard = 0; // when the socket last received anything
+    this._pinged = 0; // when it last sent a ping
     this.state = "closed";
     this.ws = null;
     this._pending = new Map();
@@ -162,10 +167,23 @@ export class LiveSocket {
       if (this.ws) this._lost(this.ws, 4000, "the network is offline");
     };
     this._onOnline = () => {
-      if (this._stopped || this.ws) return;
+      if (this._stopped || (this.ws && this.ws.readyState === WebSocket.OPEN)) return;
+      // An attempt made while offline is given up (it would fail and wait out its backoff);
+      // a new one follows within a second, spread so a room of pages does not come at once.
+      const old = this.ws;
+      this.ws = null;
+      if (old) {
+        try {
+          old.close();
+        } catch {
+          /* already closing */
+        }
+      }
       clearTimeout(this._timer);
       this._delay = 500;
-      this._open();
+      this._timer = setTimeout(() => {
+        if (!this._stopped && !this.ws) this._open();
+      }, Math.random() * 1000);
     };
   }
 
@@ -228,13 +246,19 @@ export class LiveSocket {
       this._setState("open");
       clearInterval(this._ping);
       // A socket can stay "open" while nothing gets through (a coverage gap, a dead link, a
-      // stopped server): a ping unanswered in time counts as a lost connection, so the page
-      // stops saying it is connected and reconnects.
+      // stopped server): it pings, and a silence longer than silentMs counts as a lost
+      // connection, so the page stops saying it is connected and reconnects.
+      this._heard = this._pinged = Date.now();
       this._ping = setInterval(() => {
-        this.send({ type: "ping" }, this.pingTimeoutMs).catch((err) => {
-          if (err && err.code === "timeout" && this.ws === ws) this._lost(ws, 4000, "no reply to a ping");
-        });
-      }, this.pingMs);
+        if (this.ws !== ws) return;
+        const now = Date.now();
+        if (now - this._heard > this.silentMs) {
+          this._lost(ws, 4000, "nothing heard from the service");
+        } else if (now - this._pinged >= this.pingMs) {
+          this._pinged = now;
+          this.send({ type: "ping" }).catch(() => {});
+        }
+      }, Math.min(CHECK_MS, this.pingMs));
     };
     const deliver = (msg) => {
       if (!msg || typeof msg !== "object") return;
@@ -256,6 +280,7 @@ export class LiveSocket {
     };
     ws.onmessage = (ev) => {
       if (this.ws !== ws) return; // a socket given up on
+      this._heard = Date.now();
       let msg;
       try {
         msg = JSON.parse(ev.data);
@@ -311,9 +336,8 @@ export class LiveSocket {
     }
   }
 
-  /** Send a request; resolves with the reply that carries its id (rejects with code
-   * "timeout" after ``timeoutMs``, the socket's own unless given). */
-  send(obj, timeoutMs = this.timeoutMs) {
+  /** Send a request; resolves with the reply that carries its id. */
+  send(obj) {
     const ws = this.ws;
     if (!ws || ws.readyState !== WebSocket.OPEN) {
       return Promise.reject(new ApiError(0, "not connected", { code: "closed" }));
@@ -324,7 +348,7 @@ export class LiveSocket {
       const timer = setTimeout(() => {
         this._pending.delete(id);
         reject(new ApiError(0, "no reply in time", { code: "timeout" }));
-      }, timeoutMs);
+      }, this.timeoutMs);
       this._pending.set(id, { resolve, reject, timer });
       ws.send(JSON.stringify({ ...obj, id }));
     });
