@@ -16,9 +16,10 @@ from typing import NamedTuple, TypedDict
 
 from dispatch.errors import InvalidCommand
 from dispatch.events import Event
+from dispatch.model import has_personal_number
 from dispatch.state import DispatchState
 
-__all__ = ["Context", "Decision", "DispatchConfig", "checked_text"]
+__all__ = ["Context", "Decision", "DispatchConfig", "checked_text", "no_identity"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +92,15 @@ _new_decision = object.__new__
 _set_events = vars(Decision)["events"].__set__  # the slots' own descriptors
 _set_callout_id = vars(Decision)["callout_id"].__set__
 _set_duplicate = vars(Decision)["duplicate"].__set__
+
+
+def no_identity(field_name: str, text: str) -> None:
+    """Refuse a text that names someone by personal number: the log keeps the minimum about a
+    patient (checked when a text is given, never when a stored one is read back). Machine
+    intake, which cannot be asked again, redacts instead (``web.cap``)."""
+    if has_personal_number(text):
+        raise InvalidCommand(field_name, "holds a personal number: the log keeps no "
+                             "patient's identity; give it by phone", reason="personal_number")
 
 
 def checked_text(field_name: str, value: str, limit: int) -> str:

@@ -42,26 +42,32 @@ __all__ = [
     "check_time",
     "crew_members",
     "has_personal_number",
+    "looks_like_personal_number",
     "parse_enum",
+    "redact_personal_numbers",
 ]
 
 MAX_NOTE_CHARS = 2000
 MAX_REASON_CHARS = 200  # a cancel reason
 #: A call-back number as typed: empty, or digits with spaces, dashes and a leading +.
 PHONE = re.compile(r"(\+?[0-9][0-9 -]{1,28}[0-9])?")
-#: A Swedish personal or coordination number written out in a text: YYMMDD-NNNN (or +), or
-#: YYYYMMDD with or without the dash. Ten digits with no dash are left alone: they are as often
-#: a phone number (070...).
+#: A Swedish personal or coordination number written out in a text: YYMMDD and four digits
+#: with a dash, plus, space or en dash between them, the same after a century (19/20), or ten
+#: or twelve digits run together. Ten run together starting with 0 are left alone: a Swedish
+#: phone number (070...) is written so.
 _PERSONAL_NUMBER_IN_TEXT = re.compile(
-    r"(?<![0-9])(?:(?:19|20)([0-9]{6})-?|([0-9]{6})[-+])([0-9]{4})(?![0-9])")
+    r"(?<![0-9])(?:(?:19|20)?([0-9]{6})[-+ \u2013]|(?:19|20)([0-9]{6})|([1-9][0-9]{5}))"
+    r"([0-9]{4})(?![0-9])")
+#: A whole reference shaped like a personal number, check digit or not (a pseudonym never is).
+_PERSONAL_NUMBER_SHAPED = re.compile(r"([0-9]{2})?[0-9]{6}[-+]?[0-9]{4}")
 
 
-def has_personal_number(text: str) -> bool:
-    """Whether ``text`` names someone by personal (or coordination) number: a date-shaped
-    YYMMDD, four digits, and the Luhn check digit right, so a phone number or a date with a
-    time is not taken for one."""
+def _personal_numbers(text: str) -> list[re.Match[str]]:
+    """The personal numbers written in ``text``: date-shaped (a month, and a day or a
+    coordination day, 61-91) with the Luhn check digit right."""
+    found = []
     for m in _PERSONAL_NUMBER_IN_TEXT.finditer(text):
-        digits = (m.group(1) or m.group(2)) + m.group(3)
+        digits = (m.group(1) or m.group(2) or m.group(3)) + m.group(4)
         month, day = int(digits[2:4]), int(digits[4:6])
         if not (1 <= month <= 12 and (1 <= day <= 31 or 61 <= day <= 91)):
             continue
@@ -70,8 +76,31 @@ def has_personal_number(text: str) -> bool:
             n = int(ch) * (2 if i % 2 == 0 else 1)
             total += n - 9 if n > 9 else n
         if total % 10 == 0:
-            return True
-    return False
+            found.append(m)
+    return found
+
+
+def has_personal_number(text: str) -> bool:
+    """Whether ``text`` names someone by personal (or coordination) number. Phone numbers
+    (070..., +46 ...) and most dates are not taken for one; a compact date and time written
+    like one (``20261207-1932``) is when its last digit happens to pass the check, about one
+    in ten: such a text is refused, never stored with a number in it."""
+    return bool(_personal_numbers(text))
+
+
+def redact_personal_numbers(text: str) -> str:
+    """``text`` with every personal number :func:`has_personal_number` finds replaced by
+    ``[personnummer]``: for machine intake, which cannot be asked to write it again."""
+    for m in reversed(_personal_numbers(text)):
+        text = f"{text[:m.start()]}[personnummer]{text[m.end():]}"
+    return text
+
+
+def looks_like_personal_number(value: str) -> bool:
+    """Whether a whole reference is shaped like a personal number (ten or twelve digits, a
+    dash or plus before the last four), check digit or not, or holds one: a pseudonymous
+    reference never does."""
+    return bool(_PERSONAL_NUMBER_SHAPED.fullmatch(value)) or has_personal_number(value)
 MAX_REFERENCE_CHARS = 64
 MAX_CREW = 6  # people on board one unit
 MAX_CREW_NAME_CHARS = 60

@@ -10,7 +10,7 @@ is stored and shown but never logged. Each function handles one command for the 
 from __future__ import annotations
 
 from dispatch.command_types import RequestAssist, SendMessage
-from dispatch.decision import Context, Decision, checked_text
+from dispatch.decision import Context, Decision, checked_text, no_identity
 from dispatch.errors import InvalidCommand
 from dispatch.events import AssistRequested, MessageSent
 from dispatch.status import UnitStatus
@@ -41,5 +41,6 @@ def send_message(ctx: Context, command: SendMessage) -> Decision:
     text = checked_text("text", command.text, MAX_MESSAGE_CHARS).strip()
     if not text:
         raise InvalidCommand("text", "a message must not be empty")
+    no_identity("text", text)
     return ctx.decision(MessageSent.make(ctx.stamp, unit_id=unit.unit_id, text=text,
                                     from_crew=command.from_crew))

@@ -18,7 +18,7 @@ from dispatch.command_types import (
     ReopenCallout,
     SplitCallout,
 )
-from dispatch.decision import Context, Decision, DispatchConfig, checked_text
+from dispatch.decision import Context, Decision, DispatchConfig, checked_text, no_identity
 from dispatch.errors import InvalidCommand, UnknownAlarm
 from dispatch.events import (
     AlarmReceived,
@@ -35,7 +35,6 @@ from dispatch.model import (
     MAX_REASON_CHARS,
     Alarm,
     Category,
-    has_personal_number,
 )
 from dispatch.openindex import OpenCallouts
 from dispatch.state import Callout, DispatchState
@@ -138,20 +137,10 @@ def _changed(stored: Alarm, again: Alarm) -> list[str]:
     return out
 
 
-def _no_identity(field_name: str, text: str) -> None:
-    """Refuse a note that names a patient by personal number: the log keeps the minimum about
-    a patient (a note is checked when it is given, not when a stored one is read back)."""
-    if has_personal_number(text):
-        raise InvalidCommand(field_name, "holds a personal number: the log keeps no "
-                             "patient's identity; give it by phone", reason="personal_number")
-
-
 def receive_alarm(ctx: Context, command: ReceiveAlarm) -> Decision:
     """An alarm joins an open callout about the same incident or opens a new one; a retry of
     an alarm already received changes nothing and names the callout that holds it."""
     alarm = command.alarm
-    if alarm.note:
-        _no_identity("note", alarm.note)
     known = ctx.state.alarm_callout.get(alarm.alarm_id)
     if known is not None:
         stored = ctx.state.alarms.get(alarm.alarm_id)
@@ -162,6 +151,9 @@ def receive_alarm(ctx: Context, command: ReceiveAlarm) -> Decision:
                 f"already with another {', '.join(changed)}: send a change as a note to the "
                 "callout, or a new alarm with a new reference")
         return ctx.decision(callout_id=_live_callout(ctx.state, known), duplicate=True)
+    for name, text in (("note", alarm.note), ("callback", alarm.callback)):
+        if text:
+            no_identity(name, text)
     target, reason = _merge_target(ctx.state, alarm, ctx.config)
     callout_id = target.callout_id if target else ctx.state.next_callout_id()
     return ctx.decision(
@@ -228,6 +220,8 @@ def cancel_callout(ctx: Context, command: CancelCallout) -> Decision:
         raise InvalidCommand("code", f"must be one of {', '.join(CANCEL_CODES)}")
     if command.code == "other" and not reason.strip():
         raise InvalidCommand("reason", "say why in words when the reason is 'other'")
+    if reason:
+        no_identity("reason", reason)
     if not command.code and not reason.strip():  # the timeline and the crew are told why
         raise InvalidCommand("code", f"say why: one of {', '.join(CANCEL_CODES)}, or words")
     return ctx.decision(
@@ -261,7 +255,7 @@ def add_note(ctx: Context, command: AddNote) -> Decision:
     text = checked_text("text", command.text, MAX_NOTE_CHARS)
     if not text.strip():
         raise InvalidCommand("text", "a note must not be empty")
-    _no_identity("text", text)
+    no_identity("text", text)
     return ctx.decision(
         NoteAdded.make(ctx.stamp, callout_id=callout.callout_id, text=text),
         callout_id=callout.callout_id,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from dispatch.errors import InvalidCommand, InvalidTransition
-from dispatch.model import Location
+from dispatch.model import Location, looks_like_personal_number
 
 __all__ = [
     "MAX_AHEAD_DAYS",
@@ -43,15 +43,13 @@ MAX_POSTPONE_COST = 7 * 86_400
 
 #: A pseudonymous reference: letters, digits, ``-`` and ``_``; at most 32 characters.
 _REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
-#: Ten or twelve digits, with or without a dash: a Swedish personal or coordination number.
-_PERSONAL_NUMBER = re.compile(r"(\d{2})?\d{6}-?\d{4}")
 
 
 def check_patient_ref(value: object) -> str:
     """``value`` if it is a pseudonymous patient reference (never a personal number)."""
     if not isinstance(value, str) or not _REF.fullmatch(value):
         raise InvalidCommand("patient_ref", "must be 1-32 letters, digits, '-' or '_'")
-    if _PERSONAL_NUMBER.fullmatch(value):
+    if looks_like_personal_number(value):
         raise InvalidCommand("patient_ref", "looks like a personal number; use a pseudonym",
                              reason="personal_number")
     return value

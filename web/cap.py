@@ -24,7 +24,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring
 from pydantic import ValidationError
 
-from dispatch.model import Category, Priority
+from dispatch.model import Category, Priority, redact_personal_numbers
 from web.errors import BadMessage
 from web.schemas import SAFE_REFERENCE, AlarmIn, validation_errors
 
@@ -194,7 +194,10 @@ def parse_cap(xml: bytes, *, charset: str | None = None) -> AlarmIn:
         "priority": int(priority_of(urgency, severity)),
         "category": params.get("MAE_CATEGORY", Category.OTHER.value),
         "location": _location(area),
-        "note": _text(info, "cap:description", "info.description", required=False),
+        # an agency's system cannot be asked to write it again: a personal number in the
+        # description is taken out, and the acute alarm still reaches dispatch
+        "note": redact_personal_numbers(
+            _text(info, "cap:description", "info.description", required=False)),
         "patient": {k: params[p] for k, p in (("age_band", "MAE_AGE_BAND"), ("sex", "MAE_SEX"),
                                               ("children", "MAE_CHILDREN")) if p in params},
     }

@@ -23,6 +23,7 @@ from dispatch.commands import (
     RecordOutcome,
     RegisterUnit,
     ReportStatus,
+    SendMessage,
     SplitCallout,
     StartShift,
     Tick,
@@ -37,7 +38,7 @@ from dispatch.errors import (
     UnknownCommand,
     UnknownUnit,
 )
-from dispatch.events import AlarmReceived, AssignmentTimedOut
+from dispatch.events import AlarmReceived, AssignmentTimedOut, Envelope
 from dispatch.model import (
     AgeBand,
     Agency,
@@ -50,6 +51,7 @@ from dispatch.model import (
     Patient,
     Priority,
     Sex,
+    redact_personal_numbers,
 )
 from dispatch.status import CalloutStatus, UnitStatus
 from maps.graph import haversine_m
@@ -185,31 +187,56 @@ def test_a_used_reference_with_other_content_is_refused_not_dropped(core: Core) 
 
 
 @pytest.mark.parametrize("note", ["Pnr 19121212-1212, orolig", "gäller 121212-1212",
-                                  "personnummer 191212121212"])
+                                  "personnummer 191212121212", "pnr 121212 1212",
+                                  "1212121212", "samordningsnr 121272-1219"])
 def test_a_note_naming_a_personal_number_is_refused_and_nothing_is_kept(
     core: Core, note: str
 ) -> None:
-    """The log keeps the minimum about a patient: an alarm's note or a callout note with a
-    personal number (check digit right) is refused with a reason code the pages put in words,
-    on an alarm and on a note alike, and nothing is logged."""
+    """The log keeps the minimum about a patient: a personal (or coordination) number with
+    its check digit right, however written, is refused in an alarm's note or callback, a
+    callout note, a cancel's reason and a crew message, with a reason code the pages put in
+    words, and nothing is logged."""
     with pytest.raises(InvalidCommand) as refused:
         core.do(ReceiveAlarm(replace(alarm(), note=note)))
     assert (refused.value.field, refused.value.reason) == ("note", "personal_number")
+    with pytest.raises(InvalidCommand) as refused:
+        core.do(ReceiveAlarm(replace(alarm(), callback="19121212-1212")))
+    assert (refused.value.field, refused.value.reason) == ("callback", "personal_number")
     assert core.log == []
+    on_shift(core)
     cid = core.do(ReceiveAlarm(alarm())).callout_id or ""
     events = len(core.log)
-    with pytest.raises(InvalidCommand) as refused:
-        core.do(AddNote(cid, note))
-    assert (refused.value.field, refused.value.reason) == ("text", "personal_number")
+    for command, field in ((AddNote(cid, note), "text"),
+                           (CancelCallout(cid, note, code="other"), "reason"),
+                           (SendMessage("U1", note), "text")):
+        with pytest.raises(InvalidCommand) as refused:
+            core.do(command)
+        assert (refused.value.field, refused.value.reason) == (field, "personal_number")
     assert len(core.log) == events
 
 
-@pytest.mark.parametrize("note", ["ring 070-123 45 67", "0701234567", "kl 20261207-1930",
-                                  "121212-1213 (fel kontrollsiffra)", "lgh 1102, port 4455"])
+def test_a_retry_of_a_stored_alarm_is_answered_before_its_note_is_checked(core: Core) -> None:
+    """An alarm stored before notes were checked (a log from then) and sent again is still
+    recognised as the retry it is, not refused."""
+    stored = replace(alarm(), note="pnr 121212-1212")
+    core.state.apply(Envelope(1, AlarmReceived(at=T0, actor="p", alarm=stored,
+                                               callout_id="C000001")))
+    again = core.do(ReceiveAlarm(stored))
+    assert again.duplicate and again.callout_id == "C000001"
+
+
+@pytest.mark.parametrize("note", ["ring 070-123 45 67", "0701234567", "+46 70 123 45 67",
+                                  "2026-12-07 kl 19.30", "121212-1213 (fel kontrollsiffra)",
+                                  "lgh 1102, port 4455", "order 5512345678"])
 def test_phone_numbers_dates_and_flat_numbers_in_a_note_are_not_taken_for_personal_numbers(
     core: Core, note: str
 ) -> None:
     assert core.do(ReceiveAlarm(replace(alarm(), note=note))).callout_id is not None
+
+
+def test_machine_intake_takes_the_number_out_instead() -> None:
+    assert redact_personal_numbers("pnr 19121212-1212, bror 121212-1212 ring 070-1234567") \
+        == "pnr [personnummer], bror [personnummer] ring 070-1234567"
 
 
 def test_split_takes_an_alarm_out_into_its_own_callout(core: Core) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from dispatch.events import AlarmReceived
 from tests.web.conftest import Server
 from web.cap import parse_cap
 from web.errors import BadMessage
@@ -102,3 +103,20 @@ def test_a_cap_message_is_parsed_off_the_event_loop(
         r = police.post("/api/alarms/cap", content=CAP, headers={"Content-Type": "application/xml"})
     assert r.status_code == 201, r.text
     assert len(seen) == 1 and seen[0][1] is False
+
+
+def test_a_personal_number_in_the_description_is_taken_out_and_the_alarm_still_comes(
+    server: Server,
+) -> None:
+    """An agency's system cannot be asked to write the note again: the acute alarm is taken
+    (201), its note without the number; nothing stored holds it."""
+    body = CAP.replace("anhörig på plats.".encode(),
+                       "anhörig på plats, pnr 19121212-1212.".encode())
+    with server.http("police") as police:
+        r = police.post("/api/alarms/cap", content=body,
+                        headers={"Content-Type": "application/xml"})
+        assert r.status_code == 201, r.text
+    notes = [e.event.alarm.note for e in server.events() if isinstance(e.event, AlarmReceived)]
+    assert notes == ["Man i 40-årsåldern uttrycker suicidtankar, anhörig på plats, pnr "
+                     "[personnummer]."]
+    assert "19121212" not in server.stored_text()

@@ -63,8 +63,8 @@ def test_a_note_with_a_personal_number_is_refused_in_words_and_nothing_is_stored
     page.fill("#note", "Pnr 19121212-1212, orolig")
     page.click("#submit")
     expect(page.locator("#err-note")).to_have_text(
-        "Meddelande till enheten: ser ut som ett personnummer. Använd en pseudonym; identiteten "
-        "lämnas per telefon.")
+        "Meddelande till enheten: innehåller ett personnummer: ta bort det (identiteten lämnas "
+        "per telefon).")
     with server.http("psychiatry") as other:
         assert other.get("/api/health").json()["open_callouts"] == 0
     page.fill("#note", "Orolig, ring 070-123 45 67")
@@ -145,7 +145,7 @@ def test_a_refused_value_says_its_reason_from_a_reply_or_a_rest_answer(
     assert words == [
         "Senast: är före den tidigaste starten.",
         "Senast: är före den tidigaste starten.",
-        "Enhet: enheten är redan på ett annat uppdrag.",
+        "Enhet: enheten är på ett uppdrag.",
         "Enhet: går inte med enheten i dess nuvarande läge.",
     ]
 
