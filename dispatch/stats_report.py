@@ -2,7 +2,7 @@
 
 :func:`month_report` is pure: callout facts (:mod:`dispatch.stats_fold`), the month, the time
 zone the month and hours are counted in, and a function naming the municipality of a position
-(the shell passes one located with Sweden's borders, ``web.stats_source.report_of``). A
+(the shell passes one that locates it with Sweden's municipality borders). A
 callout belongs to the month its first alarm arrived in, local time. Counts are of callouts
 (merged ones count once, in the callout they joined) unless a table says alarms. Response
 time runs from the first alarm to the first unit on scene; medians are ordinary, p90 by

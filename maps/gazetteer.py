@@ -30,7 +30,6 @@ class Gazetteer:
 
     def __init__(self, places: Iterable[Place], facilities: Iterable[Facility] = ()) -> None:
         self._index: dict[str, Place | Facility] = {}
-        self._display: dict[str, str] = {}
         # Facilities first so a town's own name wins over a hospital named after it.
         for fac in facilities:
             self._add(fac.name, fac)
@@ -47,7 +46,6 @@ class Gazetteer:
         key = normalise_name(name)
         if key:
             self._index[key] = item
-            self._display[key] = name
 
     def __len__(self) -> int:
         return len(self._index)
