@@ -37,7 +37,8 @@ def register(subparsers: Any) -> None:
     stats.add_argument("--month", required=True, help="the month, YYYY-MM (local time)")
     source = stats.add_mutually_exclusive_group(required=True)
     source.add_argument("--database", type=Path,
-                        help="the service's SQLite file (read only, never written)")
+                        help="the service's SQLite file (its events are read only; with "
+                        "--no-suppress the token check opens it as the service does)")
     source.add_argument("--store", help="the service's Redis store, redis://HOST:PORT/DB")
     source.add_argument("--log", type=Path, help="an exported event log (JSON lines), e.g. "
                         "a simulation's (simulations/export.py)")

@@ -106,21 +106,23 @@ def _fold_log(path: Path, fold: StatsFold) -> StatsFold:
 
 # -- the service's SQLite file, read-only -------------------------------------------------------
 
-def _open_database(path: Path) -> sqlite3.Connection:
+def _open_database(path: Path, *, immutable: bool | None = None) -> sqlite3.Connection:
     """A read-only connection to the service database ``path``, checked to hold its event log.
 
     Opened with SQLite's ``mode=ro``: nothing is created, migrated or written. While a service
     uses the file its write-ahead log (``<db>-wal``) and index (``-shm``) exist and are shared
     as they are; with no ``-wal`` beside it (no service has it open, or it was shut down
     cleanly) the file is read as ``immutable``, because a read-only WAL reader would otherwise
-    leave new ``-wal`` and ``-shm`` files beside the input."""
+    leave new ``-wal`` and ``-shm`` files beside the input (``immutable`` given: as asked)."""
     if not path.is_file():
         raise BadMessage("--database", f"{path} is not a file")
     if path.stat().st_size == 0:
         raise BadMessage("--database", f"{path} is empty, not the service's SQLite file")
-    immutable = "" if Path(f"{path}-wal").exists() else "&immutable=1"
+    if immutable is None:
+        immutable = not Path(f"{path}-wal").exists()
     try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro{immutable}", uri=True,
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro"
+                               f"{'&immutable=1' if immutable else ''}", uri=True,
                                timeout=_BUSY_TIMEOUT_S)
     except sqlite3.Error as exc:
         raise BadMessage("--database", f"{path} cannot be opened: {exc}") from None
@@ -146,8 +148,33 @@ def check_database(path: Path) -> None:
     _open_database(path).close()
 
 
+def _fingerprint(path: Path) -> tuple[int, int, bool]:
+    st = path.stat()
+    return st.st_mtime_ns, st.st_size, Path(f"{path}-wal").exists()
+
+
 def _fold_database(path: Path, fold: StatsFold) -> StatsFold:
-    conn = _open_database(path)
+    """The database's events folded. A file read as ``immutable`` (no service had it open)
+    takes no lock, so a service or ``mae retention`` starting on it meanwhile could change
+    pages under the read: when the file changed during such a read, it is read again as a
+    WAL reader, which sees one consistent state."""
+    if not path.is_file():
+        raise BadMessage("--database", f"{path} is not a file")
+    before = _fingerprint(path)
+    immutable = not before[2]
+    try:
+        done = _read_database(path, fold, immutable=immutable)
+    except BadMessage:
+        if not immutable or _fingerprint(path) == before:
+            raise
+        return _read_database(path, StatsFold(), immutable=False)
+    if immutable and _fingerprint(path) != before:
+        return _read_database(path, StatsFold(), immutable=False)
+    return done
+
+
+def _read_database(path: Path, fold: StatsFold, *, immutable: bool) -> StatsFold:
+    conn = _open_database(path, immutable=immutable)
     try:
         for seq, data in conn.execute("SELECT seq, data FROM events ORDER BY seq"):
             try:

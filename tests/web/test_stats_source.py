@@ -182,3 +182,32 @@ def test_a_log_from_another_swedish_county_lists_its_own_municipalities(
 def test_an_empty_fold_lists_no_municipality() -> None:
     table = report_of(StatsFold(), MONTH).table("response_by_municipality")
     assert [row[0] for row in table.rows] == ["all"]
+
+
+def test_a_file_that_changes_while_read_unlocked_is_read_again_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No service had the file open, so it is read as immutable (no lock); a service that
+    starts and writes during that read makes the statistics read it again, as a WAL reader,
+    and they count what is there by then."""
+    import web.stats_source as source
+
+    db = tmp_path / "mae.sqlite3"
+    log = store_month(db)
+    real = source._read_database
+    reads: list[bool] = []
+
+    def read(path: Path, fold: StatsFold, *, immutable: bool) -> StatsFold:
+        reads.append(immutable)
+        if len(reads) == 1:  # a service starts on the file and writes, mid-read
+            writer = SqliteEventStore(db)
+            writer.append([log[-1].event], expected_last_seq=len(log))
+            writer.close()
+            fold = real(path, fold, immutable=immutable)
+            return fold
+        return real(path, fold, immutable=immutable)
+
+    monkeypatch.setattr(source, "_read_database", read)
+    fold = fold_source(database=db)
+    assert reads == [True, False]
+    assert fold.last_seq == len(log) + 1
