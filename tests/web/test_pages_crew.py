@@ -255,7 +255,7 @@ def test_a_status_the_world_moved_past_is_dropped_with_a_notice(
     # in the page's words, from the error's code: not the service's English message
     assert "Status: På väg. Uppdrag: går inte med uppdraget i dess nuvarande läge." in refused
     assert "no longer" not in refused and f"callout {cid}" not in refused
-    assert f"Uppdraget {cid} är avbrutet." in (page.text_content("#notices") or "")
+    assert f"Uppdraget {cid} är avbrutet: Felaktigt larm" in (page.text_content("#notices") or "")
     page.wait_for_selector("#idle", state="visible")
     assert page.text_content("#unit-status") == "Tillgänglig"
     assert [e["type"] for e in stored(server.db, before)] == ["CalloutCancelled"]

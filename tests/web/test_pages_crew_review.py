@@ -244,6 +244,10 @@ def test_a_token_link_opened_in_the_running_page_logs_in_with_it_after_asking(
     page.once("dialog", lambda d: answer(d, False))
     page.evaluate("t => { location.hash = 'token=' + t; }", pit)
     page.wait_for_function("() => !location.hash.includes('token')", timeout=WAIT_MS)
+    for _ in range(100):  # Playwright hands the dialog to its handler on its own turn
+        if asked:
+            break
+        page.wait_for_timeout(50)
     assert asked and "Logga ut" in asked[0]
     expect(page.locator("#unit-name")).to_contain_text("Sunderby")  # said no: still Sunderby
     assert page.evaluate("localStorage.getItem('mae.token.crew')") == server.tokens["crew_sun"]
