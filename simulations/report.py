@@ -250,8 +250,9 @@ def _comparison_plot(batch: Batch) -> str:
                capsize=4)
         ax.set_xticks(range(len(ests)), [str(i + 1) for i in range(len(ests))])
         ax.set_title(label, fontsize=9)
-    fig.suptitle("Scenarios 1.." + str(len(names)) + ": mean ± 95 % interval over seeds",
-                 fontsize=10)
+    seeds = min(len(r.kpis) for r in batch.runs)
+    fig.suptitle(f"Scenarios 1..{len(names)}: " + ("mean ± 95 % interval over seeds"
+                 if seeds > 1 else "one seed, no interval"), fontsize=10)
     return _png(fig)
 
 
