@@ -26,8 +26,8 @@ class DispatchError(MaeError):
 #: The reason codes an :class:`InvalidCommand` may carry: each has words on the pages
 #: (``web/static/lib/errors.js``, ``reason.<code>``), so a new one is added in both places.
 REASONS = frozenset({
-    "personal_number", "unit_on_callout", "shift_ended", "off_duty", "outcome_first",
-    "no_callout", "before_earliest", "passed",
+    "personal_number", "personal_number_ref", "unit_on_callout", "shift_ended", "off_duty",
+    "outcome_first", "no_callout", "before_earliest", "passed",
 })
 
 

@@ -52,12 +52,12 @@ MAX_REASON_CHARS = 200  # a cancel reason
 #: A call-back number as typed: empty, or digits with spaces, dashes and a leading +.
 PHONE = re.compile(r"(\+?[0-9][0-9 -]{1,28}[0-9])?")
 #: A Swedish personal or coordination number written out in a text: YYMMDD and four digits
-#: with a dash, plus, space or en dash between them, the same after a century (19/20), or ten
-#: or twelve digits run together. Ten run together starting with 0 are left alone: a Swedish
-#: phone number (070...) is written so.
+#: with a dash of any kind (or plus), spaced or not, or a space between them, the same after a
+#: century (19/20), or ten or twelve digits run together. Ten run together starting with 0 are
+#: left alone: a Swedish phone number (070...) is written so.
 _PERSONAL_NUMBER_IN_TEXT = re.compile(
-    r"(?<![0-9])(?:(?:19|20)?([0-9]{6})[-+ \u2013]|(?:19|20)([0-9]{6})|([1-9][0-9]{5}))"
-    r"([0-9]{4})(?![0-9])")
+    r"(?<![0-9])(?:(?:19|20)?([0-9]{6})(?:\s*[-+\u2010-\u2015\u2212]\s*|\s)"
+    r"|(?:19|20)([0-9]{6})|([1-9][0-9]{5}))([0-9]{4})(?![0-9])")
 #: A whole reference shaped like a personal number, check digit or not (a pseudonym never is).
 _PERSONAL_NUMBER_SHAPED = re.compile(r"([0-9]{2})?[0-9]{6}[-+]?[0-9]{4}")
 
@@ -83,16 +83,17 @@ def _personal_numbers(text: str) -> list[re.Match[str]]:
 def has_personal_number(text: str) -> bool:
     """Whether ``text`` names someone by personal (or coordination) number. Phone numbers
     (070..., +46 ...) and most dates are not taken for one; a compact date and time written
-    like one (``20261207-1932``) is when its last digit happens to pass the check, about one
-    in ten: such a text is refused, never stored with a number in it."""
+    like one (``20261207-1932``, ``261207 1932``) is when its last digit happens to pass the
+    check, about one in ten: such a text is refused, never stored with a number in it."""
     return bool(_personal_numbers(text))
 
 
 def redact_personal_numbers(text: str) -> str:
     """``text`` with every personal number :func:`has_personal_number` finds replaced by
-    ``[personnummer]``: for machine intake, which cannot be asked to write it again."""
+    ``[pnr]`` (shorter than any number, so the text stays within its limit): for machine
+    intake, which cannot be asked to write it again."""
     for m in reversed(_personal_numbers(text)):
-        text = f"{text[:m.start()]}[personnummer]{text[m.end():]}"
+        text = f"{text[:m.start()]}[pnr]{text[m.end():]}"
     return text
 
 
@@ -101,6 +102,8 @@ def looks_like_personal_number(value: str) -> bool:
     dash or plus before the last four), check digit or not, or holds one: a pseudonymous
     reference never does."""
     return bool(_PERSONAL_NUMBER_SHAPED.fullmatch(value)) or has_personal_number(value)
+
+
 MAX_REFERENCE_CHARS = 64
 MAX_CREW = 6  # people on board one unit
 MAX_CREW_NAME_CHARS = 60

@@ -23,7 +23,7 @@ from dispatch.command_types import (
     RecordDayPlan,
     StartVisit,
 )
-from dispatch.decision import Context, Decision, checked_text
+from dispatch.decision import Context, Decision, checked_text, no_identity
 from dispatch.errors import InvalidCommand, UnknownUnit
 from dispatch.events import (
     DayPlanned,
@@ -192,6 +192,8 @@ def cancel_visit(ctx: Context, command: CancelVisit) -> Decision:
     visit = _visit(ctx, command.visit_id)
     check_visit_transition(visit.visit_id, visit.status, VisitStatus.CANCELLED)
     reason = checked_text("reason", command.reason, MAX_REASON_CHARS)
+    if reason:
+        no_identity("reason", reason)
     return ctx.decision(VisitCancelled.make(ctx.stamp, visit_id=visit.visit_id, reason=reason))
 
 
@@ -231,6 +233,8 @@ def mark_visit_not_met(ctx: Context, command: MarkVisitNotMet) -> Decision:
             raise InvalidCommand("unit_id",
                                  f"visit {visit.visit_id} was started by {visit.unit_id}")
     reason = checked_text("reason", command.reason, MAX_REASON_CHARS)
+    if reason:
+        no_identity("reason", reason)
     return ctx.decision(VisitNotMet.make(ctx.stamp, visit_id=visit.visit_id,
                                     unit_id=command.unit_id, reason=reason))
 

@@ -51,7 +51,7 @@ def check_patient_ref(value: object) -> str:
         raise InvalidCommand("patient_ref", "must be 1-32 letters, digits, '-' or '_'")
     if looks_like_personal_number(value):
         raise InvalidCommand("patient_ref", "looks like a personal number; use a pseudonym",
-                             reason="personal_number")
+                             reason="personal_number_ref")
     return value
 
 

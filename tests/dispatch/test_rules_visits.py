@@ -155,6 +155,16 @@ def test_move_pin_cancel_and_not_met_are_recorded_with_who_and_when() -> None:
         VisitStatus.CANCELLED, "tester")
 
 
+def test_a_visit_reason_naming_a_personal_number_is_refused() -> None:
+    state, log = _setup()
+    visit_id = booked(state, log)
+    for command in (CancelVisit(visit_id, "pnr 121212-1212 inlagd"),
+                    MarkVisitNotMet(visit_id, "U1", "121212-1212 ej hemma")):
+        with pytest.raises(InvalidCommand) as refused:
+            decide(state, command, now=T0)
+        assert (refused.value.field, refused.value.reason) == ("reason", "personal_number")
+
+
 def on_scene(state: DispatchState, log: list[Envelope]) -> None:
     """A police alarm at SPOTS[0] (callout C000001) with unit U1 on scene at T0."""
     alarm = Alarm(agency=Agency.POLICE, reference="R1", received_at=T0, location=SPOTS[0],

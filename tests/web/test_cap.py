@@ -118,5 +118,5 @@ def test_a_personal_number_in_the_description_is_taken_out_and_the_alarm_still_c
         assert r.status_code == 201, r.text
     notes = [e.event.alarm.note for e in server.events() if isinstance(e.event, AlarmReceived)]
     assert notes == ["Man i 40-årsåldern uttrycker suicidtankar, anhörig på plats, pnr "
-                     "[personnummer]."]
+                     "[pnr]."]
     assert "19121212" not in server.stored_text()

@@ -63,7 +63,7 @@ def test_a_note_with_a_personal_number_is_refused_in_words_and_nothing_is_stored
     page.fill("#note", "Pnr 19121212-1212, orolig")
     page.click("#submit")
     expect(page.locator("#err-note")).to_have_text(
-        "Meddelande till enheten: innehåller ett personnummer: ta bort det (identiteten lämnas "
+        "Meddelande till enheten: innehåller ett personnummer – ta bort det (identiteten lämnas "
         "per telefon).")
     with server.http("psychiatry") as other:
         assert other.get("/api/health").json()["open_callouts"] == 0
