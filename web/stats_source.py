@@ -148,8 +148,13 @@ def check_database(path: Path) -> None:
     _open_database(path).close()
 
 
-def _fingerprint(path: Path) -> tuple[int, int, bool]:
-    st = path.stat()
+def _fingerprint(path: Path) -> tuple[int, int, bool] | None:
+    """When ``path`` was last changed, its size and whether a service has it open (a
+    ``-wal`` beside it); None once it is gone."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
     return st.st_mtime_ns, st.st_size, Path(f"{path}-wal").exists()
 
 
@@ -157,10 +162,11 @@ def _fold_database(path: Path, fold: StatsFold) -> StatsFold:
     """The database's events folded. A file read as ``immutable`` (no service had it open)
     takes no lock, so a service or ``mae retention`` starting on it meanwhile could change
     pages under the read: when the file changed during such a read, it is read again as a
-    WAL reader, which sees one consistent state."""
-    if not path.is_file():
-        raise BadMessage("--database", f"{path} is not a file")
+    WAL reader, which sees one consistent state (and, like the service, may leave ``-wal`` and
+    ``-shm`` beside the file)."""
     before = _fingerprint(path)
+    if before is None or not path.is_file():
+        raise BadMessage("--database", f"{path} is not a file")
     immutable = not before[2]
     try:
         done = _read_database(path, fold, immutable=immutable)

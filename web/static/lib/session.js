@@ -117,11 +117,13 @@ export async function api(path, { method = "GET", body, token: tok, headers = {}
 }
 
 /** An open socket pings every PING_MS; when nothing at all (a reply, an event, a pong) has come
- * for SILENT_MS it counts the connection as lost, so a dead link shows as "connecting" within
- * about half a minute, not never. SILENT_MS is longer than a request's own wait (timeoutMs), so
- * a pong queued behind a slow command does not cut a live socket. */
+ * for SILENT_MS after a ping it counts the connection as lost, so a dead link shows as
+ * "connecting" within about half a minute, not never. SILENT_MS is as long as a request's own
+ * wait (timeoutMs), so a pong queued behind a slow command does not cut a live socket; and
+ * silence is only counted from a ping, so a background tab whose timers the browser slows to
+ * once a minute does not take its own quiet for a dead link. */
 const PING_MS = 12000;
-const SILENT_MS = 24000;
+const SILENT_MS = 20000;
 const CHECK_MS = 2000;
 const NO_RETRY = new Set([4401, 4403]); // bad token or role: reconnecting cannot help
 /** A LiveSocket's closeReason when its token has characters no token has (never sent). */
@@ -252,9 +254,9 @@ export class LiveSocket {
       this._ping = setInterval(() => {
         if (this.ws !== ws) return;
         const now = Date.now();
-        if (now - this._heard > this.silentMs) {
-          this._lost(ws, 4000, "nothing heard from the service");
-        } else if (now - this._pinged >= this.pingMs) {
+        if (this._pinged > this._heard && now - this._pinged > this.silentMs) {
+          this._lost(ws, 4000, "no answer from the service");
+        } else if (this._pinged <= this._heard && now - this._pinged >= this.pingMs) {
           this._pinged = now;
           this.send({ type: "ping" }).catch(() => {});
         }
