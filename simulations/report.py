@@ -146,13 +146,7 @@ def map_aspect(lat: float) -> float:
 def coverage_label(scenario: Scenario) -> str:
     """What the coverage map's minutes are: matrix times, or road times in the season the
     coverage is counted in (winter whenever the scenario's season can be winter)."""
-    if scenario.matrix is not None:
-        return "minutes to nearest base (travel-time matrix)"
-    if scenario.roads.season == "summer":
-        return "minutes to nearest base (summer driving)"
-    if scenario.roads.season == "winter":
-        return "minutes to nearest base (winter driving)"
-    return "minutes to nearest base (winter driving, Nov-Mar of the calendar season)"
+    return f"minutes to nearest base ({coverage_driving(scenario)})"
 
 
 def coverage_driving(scenario: Scenario) -> str:
