@@ -340,7 +340,9 @@ def test_choosing_a_point_never_moves_the_map_under_the_next_click(
     box = page.locator("#map").bounding_box()
     chosen = []
     for aim in aims:
+        shown = page.locator("#point").text_content() or ""
         page.mouse.click(box["x"] + aim["x"], box["y"] + aim["y"])
+        expect(page.locator("#point")).not_to_have_text(shown)  # taken, once its reach is known
         expect(page.locator("#clear-point")).to_be_visible()
         chosen.append(page.evaluate("""() => {
             const ll = [...document.querySelectorAll('.leaflet-marker-icon')]
