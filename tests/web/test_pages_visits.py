@@ -323,6 +323,12 @@ def open_board(browser: Any, server: Server, device: dict[str, Any], language: s
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.goto(f"{server.base}/dispatch#token={server.tokens['dispatcher']}")
     page.wait_for_function(ready)
+    # the board is drawn again once the page knows the service's time (its scale takes in
+    # now): wait for that, so nothing is redrawn under the test's hands
+    page.wait_for_function("async () => (await import('/static/dispatcher/format.js'))"
+                           ".serverClock.offsetMs !== null")
+    page.wait_for_timeout(600)
+    page.wait_for_function(ready)
     if language == "en":
         page.click("#lang-toggle")
         page.wait_for_function("() => document.documentElement.lang === 'en'")

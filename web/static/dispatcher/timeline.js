@@ -313,6 +313,17 @@ export class Timeline {
     if (this.scaleWatch) this.scaleWatch.observe(track);
     this.root.append(...layout.rows.map((row) => rowNode(row, layout.nowLeft)));
     fitNames(this.root);
+    clearTimeout(this.untilKnown);
+    if (!clock) this.waitForClock(20);
+  }
+
+  /** Drawn before the page knew the service's time: look again soon (not only at the next
+   * clock check, 30 s on), so the scale takes in now as soon as the time is known. */
+  waitForClock(tries) {
+    this.untilKnown = setTimeout(() => {
+      if (this.now()) this.follow();
+      else if (tries > 1) this.waitForClock(tries - 1);
+    }, 250);
   }
 
   /** The clock moved: the mark of now follows it, or the board is asked to redraw if the
