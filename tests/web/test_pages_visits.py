@@ -240,8 +240,7 @@ def test_the_visit_bars_are_32_px_high_and_44_px_on_a_phone(
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.goto(f"{server.base}/dispatch#token={server.tokens['dispatcher']}")
-    page.wait_for_function(
-        "() => document.querySelectorAll('#visits-board .seg.visit').length === 3")
+    settled(page, "() => document.querySelectorAll('#visits-board .seg.visit').length === 3")
     visits = page.locator("#visits-board .seg.visit")
     visits.first.scroll_into_view_if_needed()
     for i in range(3):
@@ -311,6 +310,17 @@ def book_by_rest(server: Server, bookings: tuple[tuple[str, str, str, str], ...]
     return ids
 
 
+def settled(page: Any, ready: str) -> None:
+    """Wait for ``ready`` on the dispatcher's page, and for the visits board to have been
+    drawn again once the page knew the service's time (its scale then takes in now), so
+    nothing is redrawn under the test's hands."""
+    page.wait_for_function(ready)
+    page.wait_for_function("async () => (await import('/static/dispatcher/format.js'))"
+                           ".serverClock.offsetMs !== null")
+    page.wait_for_timeout(600)
+    page.wait_for_function(ready)
+
+
 def open_board(browser: Any, server: Server, device: dict[str, Any], language: str,
                ready: str) -> tuple[Any, Any, list[str]]:
     """The dispatcher's page in ``language`` (switched on the page for English), once ``ready``
@@ -322,13 +332,7 @@ def open_board(browser: Any, server: Server, device: dict[str, Any], language: s
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.goto(f"{server.base}/dispatch#token={server.tokens['dispatcher']}")
-    page.wait_for_function(ready)
-    # the board is drawn again once the page knows the service's time (its scale takes in
-    # now): wait for that, so nothing is redrawn under the test's hands
-    page.wait_for_function("async () => (await import('/static/dispatcher/format.js'))"
-                           ".serverClock.offsetMs !== null")
-    page.wait_for_timeout(600)
-    page.wait_for_function(ready)
+    settled(page, ready)
     if language == "en":
         page.click("#lang-toggle")
         page.wait_for_function("() => document.documentElement.lang === 'en'")
