@@ -164,8 +164,8 @@ export function layoutTimeline(plan, { visits, unitName, unitOf, now }) {
   return { range, nowLeft, rows };
 }
 
-/** A new element of the timeline with its class and text (either left out when not given). */
-function el(tag, cls, text) {
+/** A new element with its class and text (either left out when not given); the board's too. */
+export function el(tag, cls, text) {
   const node = document.createElement(tag);
   if (cls) node.className = cls;
   if (text !== undefined) node.textContent = text;

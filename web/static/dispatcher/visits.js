@@ -9,7 +9,7 @@ import { errorText } from "/static/lib/errors.js";
 import { fromStockholmLocal, toStockholmLocal } from "/static/lib/time.js";
 import { fmtClock, serverClock } from "./format.js";
 import { planCause } from "/static/lib/vocab.js";
-import { Timeline } from "./timeline.js";
+import { Timeline, el } from "./timeline.js";
 
 register({
   sv: {
@@ -54,14 +54,6 @@ register({
 
 const VISIT_EVENTS = new Set(["VisitBooked", "VisitMoved", "VisitPinned", "VisitCancelled", "VisitStarted",
   "VisitDone", "VisitNotMet", "DayPlanned", "UnitAssigned", "OutcomeRecorded"]);
-
-/** A new element of the board with its class and text (either left out when not given). */
-function el(tag, cls, text) {
-  const node = document.createElement(tag);
-  if (cls) node.className = cls;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 /** Where a visit's button is: the name of its list, or "bars" for the timeline. */
 function placeOf(button) {
