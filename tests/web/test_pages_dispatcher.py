@@ -455,14 +455,22 @@ def test_a_unit_retired_or_renamed_by_the_region_file_changes_on_an_open_board(
         srv.stop()
 
 
-# The pin's place read in one go in the page (a re-rendered pin is a new element).
-PIN_RECT = """() => { const r = document.querySelector(
-    ".unit-pin[data-unit=MAE-SUNDERBY]").getBoundingClientRect(); return {x: r.x, y: r.y}; }"""
+# Where the pin is drawn, as the map place under its element's centre, read in one go in the
+# page (a re-rendered pin is a new element), and the place its marker holds. Read on the map
+# rather than the screen, so a view that moves meanwhile cannot pass for the pin moving.
+PIN_AT = """() => { const map = window.maeDispatch.map.map,
+    r = document.querySelector(".unit-pin[data-unit=MAE-SUNDERBY]").getBoundingClientRect(),
+    box = map.getContainer().getBoundingClientRect(),
+    drawn = map.containerPointToLatLng([r.x + r.width / 2 - box.x, r.y + r.height / 2 - box.y]),
+    held = window.maeDispatch.map.units.get("MAE-SUNDERBY").getLatLng();
+    return {lat: drawn.lat, lon: drawn.lng, held: [held.lat, held.lng]}; }"""
 
 
 def test_units_move_on_the_map_as_positions_arrive(browser: Any, timed: Server,
                                                     clock: ManualClock) -> None:
-    """Positions are not logged events but ``unit_positions`` messages: the unit's pin moves."""
+    """Positions are not logged events but ``unit_positions`` messages: the unit's pin moves.
+    The unit drives 80 km north-east of Sunderbyn, to Överkalix, where no other pin is (a pin
+    among others may be nudged aside by the map's decluttering)."""
     errors: list[str] = []
     context, page = open_page(browser, f"{timed.base}/dispatch#token={timed.tokens['dispatcher']}",
                               errors=errors)
@@ -470,15 +478,14 @@ def test_units_move_on_the_map_as_positions_arrive(browser: Any, timed: Server,
     try:
         pin = page.locator(".unit-pin[data-unit=MAE-SUNDERBY]")
         expect(pin).to_be_visible()
-        before = page.evaluate(PIN_RECT)
-        assert crew.request({"type": "position", "lat": 65.32, "lon": 21.48})["kept"] is True
-        page.wait_for_function(
-            """([x, y]) => { const r = document.querySelector(
-                  ".unit-pin[data-unit=MAE-SUNDERBY]").getBoundingClientRect();
-                return Math.abs(r.x - x) + Math.abs(r.y - y) > 20; }""",
-            arg=[before["x"], before["y"]])
-        after = page.evaluate(PIN_RECT)
-        assert after["y"] > before["y"]  # 40 km south: lower on the map
+        before = page.evaluate(PIN_AT)
+        assert crew.request({"type": "position", "lat": 66.33, "lon": 22.84})["kept"] is True
+        page.wait_for_function(f"() => ({PIN_AT})().held[0] === 66.33")
+        after = page.evaluate(PIN_AT)
+        assert after["held"] == [66.33, 22.84]
+        # drawn there: north (0.66°) and east (0.86°) of where it was, within a few pixels
+        assert after["lat"] - before["lat"] > 0.4 and after["lon"] - before["lon"] > 0.5, (
+            before, after)
         assert errors == []
     finally:
         crew.close()
