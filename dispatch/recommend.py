@@ -18,7 +18,7 @@ from datetime import datetime
 
 from dispatch.coverage import Thresholds, coverage, free_units, populated
 from dispatch.state import Callout, DispatchState, Unit
-from dispatch.status import CalloutStatus, UnitStatus
+from dispatch.status import ON_THE_WAY, CalloutStatus, UnitStatus
 from maps.graph import Place
 from routing.engine import TravelTimes
 from routing.problems import AssignmentProblem, AssignUnit
@@ -129,18 +129,13 @@ def recommend(
     return options
 
 
-#: A callout whose unit is still on its way to it (and could still be given to another).
-_ON_THE_WAY = frozenset({CalloutStatus.ASSIGNED, CalloutStatus.ACKNOWLEDGED,
-                         CalloutStatus.EN_ROUTE})
-
-
 def on_the_way(state: DispatchState, callout_id: str, travel: TravelTimes) -> UnitOption | None:
     """The unit that has ``callout_id`` while it is still on its way, with its road ETA from
     where it last reported (what a dispatcher weighs before taking the callout from it);
     None when no unit has it or it has arrived."""
     callout = state.callout(callout_id)
     unit = state.units.get(callout.unit_id) if callout.unit_id else None
-    if unit is None or callout.status not in _ON_THE_WAY:
+    if unit is None or callout.status not in ON_THE_WAY:
         return None
     eta = travel.etas_to((callout.location.lat, callout.location.lon),
                          [(unit.position.lat, unit.position.lon)])[0]

@@ -14,6 +14,7 @@ from dispatch.errors import InvalidTransition
 
 __all__ = [
     "CALLOUT_TRANSITIONS",
+    "ON_THE_WAY",
     "UNIT_TRANSITIONS",
     "CalloutStatus",
     "UnitStatus",
@@ -107,6 +108,15 @@ CALLOUT_TRANSITIONS: Mapping[CalloutStatus, frozenset[CalloutStatus]] = MappingP
         _C.CANCELLED: frozenset(),
         _C.MERGED: frozenset(),
     }
+)
+
+
+#: Callouts whose unit is still on its way: the ones a unit has that may go back to waiting
+#: (a reassignment); read off the table, so the rule lives there alone. Once on scene a
+#: callout stays with its unit.
+ON_THE_WAY: frozenset[CalloutStatus] = frozenset(
+    status for status, then in CALLOUT_TRANSITIONS.items()
+    if status is not _C.WAITING and _C.WAITING in then
 )
 
 

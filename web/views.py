@@ -32,7 +32,7 @@ from dispatch.rota import (
     sign_on_shift,
 )
 from dispatch.state import Callout, DispatchState, Unit
-from dispatch.status import CalloutStatus
+from dispatch.status import ON_THE_WAY
 
 __all__ = [
     "alarm_status",
@@ -173,10 +173,6 @@ def live_callout_id(state: DispatchState, callout_id: str) -> str:
     return callout_id
 
 
-_ON_THE_WAY = frozenset({CalloutStatus.ASSIGNED, CalloutStatus.ACKNOWLEDGED,
-                         CalloutStatus.EN_ROUTE})
-
-
 def alarm_status(
     state: DispatchState, alarm_id: str, *, eta_at: dict[str, datetime],
     now: datetime | None = None,
@@ -184,7 +180,7 @@ def alarm_status(
     """What an agency may know about its alarm: the callout, its status, unit and ETA."""
     alarm = state.alarms[alarm_id]
     callout = state.callouts[live_callout_id(state, state.alarm_callout[alarm_id])]
-    coming = callout.status in _ON_THE_WAY  # once on scene (or done) there is no ETA to show
+    coming = callout.status in ON_THE_WAY  # once on scene (or done) there is no ETA to show
     arrival = eta_at.get(callout.callout_id) if coming else None
     remaining = None
     if arrival is not None and now is not None:
@@ -241,12 +237,15 @@ def track_eta(eta_at: dict[str, datetime], event: Event) -> None:
 
 def board_snapshot(state: DispatchState, *, with_text: bool,
                    eta_at: Mapping[str, datetime]) -> dict[str, Any]:
-    """The dispatch board as a snapshot message: every unit not retired and the open callouts
-    (the live /ws/dispatch snapshot and the replay's)."""
+    """The dispatch board as a snapshot message: every unit not retired, the open callouts and
+    the callout statuses whose unit is still on its way (the live /ws/dispatch snapshot and the
+    replay's)."""
     return {
         "type": "snapshot",
         "seq": state.last_seq,
         "units": [unit_view(u) for u in state.active_units()],
+        # the statuses whose unit may still be swapped (the core's rule, for the page)
+        "on_the_way": sorted(ON_THE_WAY),
         "callouts": [callout_view(state, c, with_text=with_text,
                                   eta_at=eta_at.get(c.callout_id))
                      for c in state.open_callouts()],

@@ -24,6 +24,7 @@ from dispatch.commands import (
     StartShift,
 )
 from dispatch.model import Agency, Alarm, Category, Location, Priority
+from dispatch.status import ON_THE_WAY
 from maps.bundled import load_bundled
 from maps.graph import RoadGraph
 from tests.web.conftest import T0, ManualClock, Server, bearer, thread_server
@@ -343,6 +344,8 @@ def test_a_since_older_than_the_window_gets_a_snapshot_then_the_tail(
     disp = small_window.socket("/ws/dispatch", "dispatcher")
     first = disp.recv()
     assert first["type"] == "snapshot" and len(first["units"]) == 3
+    # the page's reassign rule comes from the core's table, not a copy of its own
+    assert first["on_the_way"] == sorted(s.value for s in ON_THE_WAY)
     end = disp.ready()["seq"]
     assert end > 4
     old = small_window.socket("/ws/dispatch", "dispatcher", since=end - 4)

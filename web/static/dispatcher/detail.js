@@ -4,7 +4,7 @@
 import { t } from "/static/lib/i18n.js";
 import { agencyBadges } from "./panels.js";
 import { escapeHtml, fmtAge, fmtMinutes, fmtPeople, fmtTime } from "./format.js";
-import { OPEN } from "./store.js";
+import { ON_THE_WAY, OPEN } from "./store.js";
 import { CANCEL_CODES, cancelReason } from "/static/lib/vocab.js";
 
 /** How long after a cancel the callout may be reopened (DispatchConfig.reopen_window_s). */
@@ -75,17 +75,13 @@ export function who(ev, actors) {
   return name;
 }
 
-/** Callout statuses whose unit can still be swapped for another (dispatch.status: a callout
- * goes back to waiting from these; once its unit is on scene it stays with that unit). */
-export const REASSIGNABLE = new Set(["assigned", "acknowledged", "en_route"]);
-
 /** Whether option can be chosen for callout: the server's judgement for a waiting callout;
  * for one a unit already has and can still give up (a reassignment), any other free unit
  * with no caveat. */
 export function usable(option, callout) {
   if (!option || !callout || callout.unit_id === option.unit_id || !OPEN.has(callout.status)) return false;
   if (callout.status === "waiting") return option.assignable;
-  if (!REASSIGNABLE.has(callout.status)) return false;
+  if (!ON_THE_WAY.has(callout.status)) return false;
   return ["available", "returning"].includes(option.status) && option.eta_s !== null && !option.note;
 }
 
@@ -181,7 +177,7 @@ export class Detail {
     ];
     if (unit) facts.push(["detail.unit", escapeHtml(unit.name)]);
     if (callout.eta_at) { // the arrival promised at assignment, flagged once it has passed
-      const late = REASSIGNABLE.has(callout.status);
+      const late = ON_THE_WAY.has(callout.status);
       facts.push(["detail.eta", `<span${late ? ` data-due="${escapeHtml(callout.eta_at)}"` : ""}>${escapeHtml(fmtTime(callout.eta_at))}</span>`
         + (late ? ` <span class="badge danger late"${now.getTime() >= Date.parse(callout.eta_at) ? "" : " hidden"}>${escapeHtml(t("detail.late"))}</span>` : "")]);
     }
@@ -289,7 +285,7 @@ export class Detail {
     const now = this.current && this.current.eta_min !== null
       ? t("rec.current", { unit: this.current.name, min: String(Math.round(this.current.eta_min)) }) : "";
     status.textContent = this.options.some((o) => usable(o, c)) ? now
-      : c && c.unit_id && !REASSIGNABLE.has(c.status) ? t("rec.stays", { status: t(`callout.${c.status}`).toLowerCase() })
+      : c && c.unit_id && !ON_THE_WAY.has(c.status) ? t("rec.stays", { status: t(`callout.${c.status}`).toLowerCase() })
         : t("rec.none");
     this.renderOptions();
   }

@@ -4,6 +4,10 @@
 // No DOM here: apply() reports what changed and the page redraws that.
 
 export const OPEN = new Set(["waiting", "assigned", "acknowledged", "en_route", "on_scene", "transporting"]);
+/** Callout statuses whose unit is still on its way (it may be swapped for another; once on
+ * scene the callout stays with it): the service's rule (dispatch.status.ON_THE_WAY), sent with
+ * every snapshot, so the page never keeps its own copy. Empty until the first snapshot. */
+export const ON_THE_WAY = new Set();
 const BUSY = new Set(["dispatched", "en_route", "on_scene", "transporting", "at_facility"]);
 const FOLLOWS = { en_route: "en_route", on_scene: "on_scene", transporting: "transporting" };
 
@@ -40,9 +44,13 @@ export class DispatchStore {
     this.rotaDue = new Map(shifts.map((s) => [s.unit_id, s]));
   }
 
-  /** Replace everything with a snapshot {seq, units, callouts}. */
+  /** Replace everything with a snapshot {seq, units, callouts, on_the_way}. */
   reset(snapshot) {
     this.lastSeq = snapshot.seq || 0;
+    if (Array.isArray(snapshot.on_the_way)) {
+      ON_THE_WAY.clear();
+      for (const status of snapshot.on_the_way) ON_THE_WAY.add(status);
+    }
     this.units = new Map((snapshot.units || []).map((u) => [u.unit_id, { ...u }]));
     this.callouts = new Map((snapshot.callouts || []).map((c) => [c.callout_id, { ...c }]));
     this.timelines = new Map(); // callout_id -> Map(seq -> {seq, event})
