@@ -247,3 +247,46 @@ def test_a_reference_or_number_of_the_wrong_form_says_what_is_allowed(
     expect(page.locator("#err-callback")).to_contain_text("too long: at most 30 characters")
     with server.http("psychiatry") as other:
         assert other.get("/api/health").json()["open_callouts"] == 0
+
+
+def test_an_arrival_time_that_has_passed_says_so_instead_of_now(
+    browser: Any, page: Any, timed: Any, clock: Any
+) -> None:
+    """The unit is still on its way when its expected arrival passes: the agency reads that
+    the time has passed and the unit is not there yet (it said "(nu)" for as long as the unit
+    took), flagged; once the unit is on scene there is no arrival time to show."""
+    open_agency(page, timed)
+    with timed.http("police") as police:
+        made = police.post("/api/alarms", json={
+            "reference": "PW-LATE", "priority": 1, "category": "psychosis",
+            "location": {"place": "Kalix"}})
+        assert made.status_code in (200, 201), made.text
+        callout = made.json()["callout_id"]
+    disp = timed.socket("/ws/dispatch", "dispatcher")
+    crew = timed.socket("/ws/crew", "crew_sun")
+    try:
+        disp.ready()
+        crew.ready()
+        assert disp.request({"type": "assign", "callout_id": callout,
+                             "unit_id": "MAE-SUNDERBY"})["type"] == "ok"
+        assert crew.request({"type": "ack", "callout_id": callout})["type"] == "ok"
+        item = alarm_item(page, "police/PW-LATE")
+        eta = item.locator(".eta")
+        expect(eta).to_have_text(re.compile(r"^\d\d:\d\d \(om \d+ min\)$"))
+        expect(eta).not_to_have_class(re.compile(r"\blate\b"))
+        with timed.http("police") as police:
+            eta_s = police.get("/api/alarms/police/PW-LATE").json()["eta_s"]
+        clock.advance(eta_s + 120)  # two minutes past, the unit still on its way
+        page.reload()
+        expect(eta).to_have_text(re.compile(r"^\d\d:\d\d – passerad, enheten är inte på plats än$"))
+        expect(eta).to_have_class(re.compile(r"\blate\b"))
+        page.click("#lang")
+        expect(eta).to_have_text(re.compile(r"passed, the unit is not there yet$"))
+        for status in ("en_route", "on_scene"):
+            reply = crew.request({"type": "status", "status": status})
+            assert reply["type"] == "ok", reply
+        expect(item).to_have_attribute("data-status", "on_scene")
+        expect(eta).to_have_count(0)
+    finally:
+        disp.close()
+        crew.close()

@@ -399,12 +399,16 @@ function clock(iso) {
   return stockholmClock(iso, lang() === "sv" ? "sv-SE" : "en-GB");
 }
 
+/** The expected arrival of the unit still on its way, {text, late}: timed from when the
+ * service sent it (eta_remaining_s, 0 once the time has passed), not from this device's
+ * clock. A time that has passed says so (the unit is not there yet), rather than "now". */
 function etaText(a) {
   if (a.eta_remaining_s === null || a.eta_remaining_s === undefined || !a.eta_at) return null;
-  const left = Math.max(0, a.eta_remaining_s - (Date.now() - a.receivedAt) / 1000);
+  const left = a.eta_remaining_s - (Date.now() - a.receivedAt) / 1000;
+  if (left <= 0) return { text: t("eta_passed", { time: clock(a.eta_at) }), late: true };
   const minutes = Math.round(left / 60);
-  return minutes < 1 ? t("eta_now", { time: clock(a.eta_at) })
-    : t("eta_value", { time: clock(a.eta_at), minutes });
+  return { text: minutes < 1 ? t("eta_now", { time: clock(a.eta_at) })
+    : t("eta_value", { time: clock(a.eta_at), minutes }), late: false };
 }
 
 function row(label, value, cls) {
@@ -439,7 +443,7 @@ function renderAlarms() {
     if (a.received_at) meta.append(...row("received", clock(a.received_at), "received"));
     if (a.unit_id) meta.append(...row("unit", a.unit_id, "unit"));
     const eta = etaText(a);
-    if (eta) meta.append(...row("eta", eta, "eta"));
+    if (eta) meta.append(...row("eta", eta.text, eta.late ? "eta late" : "eta"));
     li.append(head, meta);
     return li;
   }));

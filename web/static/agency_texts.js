@@ -39,7 +39,8 @@ export const TEXTS = {
     st_acknowledged: "Enheten har kvitterat", st_en_route: "På väg", st_on_scene: "På plats",
     st_transporting: "Transporterar", st_closed: "Avslutat", st_cancelled: "Avbrutet",
     st_merged: "Sammanslaget", unit: "Enhet", eta: "Beräknad ankomst", received: "Mottaget",
-    eta_value: "{time} (om {minutes} min)", eta_now: "{time} (nu)", callout: "Ärende",
+    eta_value: "{time} (om {minutes} min)", eta_now: "{time} (nu)",
+    eta_passed: "{time} – passerad, enheten är inte på plats än", callout: "Ärende",
     priority_short: "Prio {priority}",
   },
   en: {
@@ -81,7 +82,8 @@ export const TEXTS = {
     st_acknowledged: "Unit acknowledged", st_en_route: "En route", st_on_scene: "On scene",
     st_transporting: "Transporting", st_closed: "Closed", st_cancelled: "Cancelled",
     st_merged: "Merged", unit: "Unit", eta: "Estimated arrival", received: "Received",
-    eta_value: "{time} (in {minutes} min)", eta_now: "{time} (now)", callout: "Callout",
+    eta_value: "{time} (in {minutes} min)", eta_now: "{time} (now)",
+    eta_passed: "{time} – passed, the unit is not there yet", callout: "Callout",
     priority_short: "Prio {priority}",
   },
 };
