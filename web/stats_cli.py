@@ -42,7 +42,10 @@ def register(subparsers: Any) -> None:
     source.add_argument("--store", help="the service's Redis store, redis://HOST:PORT/DB")
     source.add_argument("--log", type=Path, help="an exported event log (JSON lines), e.g. "
                         "a simulation's (simulations/export.py)")
-    stats.add_argument("--out", type=Path, required=True, help="folder to write into")
+    stats.add_argument("--out", type=Path, required=True, help="folder to write into (one "
+                       "that already holds a report is refused unless --replace is given)")
+    stats.add_argument("--replace", action="store_true",
+                       help="write over the report already in --out")
     stats.add_argument("--timezone", default=DEFAULT_TIMEZONE,
                        help="the zone months and hours are counted in (default: %(default)s)")
     stats.add_argument("--no-suppress", action="store_true",
@@ -88,13 +91,14 @@ def _stats(args: argparse.Namespace) -> int:
     from web.stats_render import check_out, write_report
     from web.stats_source import fold_source, report_of
 
-    check_out(args.out)  # before the whole log is folded
+    check_out(args.out, replace=args.replace)  # before the whole log is folded
     if args.no_suppress:
         _check_manager(args)
 
     fold = fold_source(database=args.database, store=args.store, log=args.log)
     report = report_of(fold, args.month, zone)
-    written = write_report(report, args.out, suppressed=not args.no_suppress)
+    written = write_report(report, args.out, suppressed=not args.no_suppress,
+                           replace=args.replace)
     print(f"{report.callouts} callouts in {report.month}: {len(written)} files in {args.out}"
           f"{' (UNSUPPRESSED)' if args.no_suppress else ''}", file=sys.stderr)
     for path in written:

@@ -212,13 +212,18 @@ def to_html(report: MonthReport, *, suppressed: bool) -> str:
             f"<div class=plots>{plots}</div>{tables}</body></html>")
 
 
-def check_out(out: Path) -> None:
+def check_out(out: Path, *, replace: bool = False) -> None:
     """Raise :class:`BadMessage` naming ``--out`` if ``out`` cannot be the report's folder (a
-    file, or under one), before any work; nothing is made here (:func:`write_report` makes
-    the folder, and names ``--out`` too when that fails after all)."""
+    file, or under one) or already holds a report and ``replace`` is not given, before any
+    work; nothing is made here (:func:`write_report` makes the folder, and names ``--out``
+    too when that fails after all). An old month's report may be all that is left of it once
+    retention has thinned the log, so it is never written over unasked."""
     if out.exists():
         if not out.is_dir():
             raise BadMessage("--out", f"{out} is a file, not a folder")
+        if not replace and (out / "report.html").is_file():
+            raise BadMessage("--out", f"{out} already holds a report (report.html): choose "
+                             "another folder, or add --replace to write over it")
         return
     for parent in out.absolute().parents:
         if parent.exists():
@@ -237,10 +242,13 @@ def _folder(out: Path) -> None:
             from None
 
 
-def write_report(report: MonthReport, out: Path, *, suppressed: bool = True) -> list[Path]:
+def write_report(report: MonthReport, out: Path, *, suppressed: bool = True,
+                 replace: bool = False) -> list[Path]:
     """Write ``report.html``, ``report.xlsx`` and one CSV per table into ``out`` (made if
-    missing); returns the files written. A folder that cannot be made or written into is a
-    :class:`BadMessage` naming ``--out``."""
+    missing); returns the files written. A folder that cannot be made or written into, or
+    that holds a report already (unless ``replace``), is a :class:`BadMessage` naming
+    ``--out``."""
+    check_out(out, replace=replace)
     shown = rendered(report, suppressed=suppressed)
     _folder(out)
     files: list[tuple[Path, str | bytes]] = [

@@ -96,6 +96,19 @@ def test_an_exported_log_gives_the_same_tables(database: Path, tmp_path: Path) -
         assert _csv(tmp_path / "a" / f"{key}.csv") == _csv(tmp_path / "b" / f"{key}.csv"), key
 
 
+def test_a_second_run_into_the_same_folder_needs_replace(
+        database: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["stats", "--month", MONTH, "--database", str(database), "--out", str(tmp_path)]
+    assert main(args) == 0
+    capsys.readouterr()
+    before = (tmp_path / "report.html").stat().st_mtime_ns
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert "--out" in err and "--replace" in err
+    assert (tmp_path / "report.html").stat().st_mtime_ns == before
+    assert main([*args, "--replace"]) == 0
+
+
 def test_only_a_manager_token_unsuppresses(database: Path, tmp_path: Path,
                                            monkeypatch: pytest.MonkeyPatch,
                                            capsys: pytest.CaptureFixture[str]) -> None:

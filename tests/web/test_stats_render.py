@@ -57,3 +57,17 @@ def test_a_new_folder_gets_every_file(tmp_path: Path) -> None:
     written = write_report(_report(), tmp_path / "a" / "b")
     assert {p.name for p in written} >= set(REPORT_FILES)
     assert all(p.is_file() for p in written)
+
+
+def test_a_folder_that_holds_a_report_is_refused_unless_replace(tmp_path: Path) -> None:
+    """An old month's report may be all that is left of it after retention: never written
+    over unasked; --replace writes over it."""
+    write_report(_report(), tmp_path)
+    page = tmp_path / "report.html"
+    page.write_text("the old month\n", encoding="utf-8")
+    _refuses(tmp_path, "already holds a report (report.html): choose another folder, or "
+             "add --replace")
+    assert page.read_text(encoding="utf-8") == "the old month\n"
+    check_out(tmp_path, replace=True)
+    write_report(_report(), tmp_path, replace=True)
+    assert "the old month" not in page.read_text(encoding="utf-8")
