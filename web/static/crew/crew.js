@@ -198,8 +198,10 @@ function connect(since = null) {
     },
   });
   crew.socket = sock;
+  // Offline too: the socket (lib/session.js) drops a connection the moment the phone goes
+  // offline and tries again the moment it is back; the bar says "Offline" meanwhile.
+  sock.connect();
   if (navigator.onLine === false) setConn("offline");
-  else sock.connect();
 }
 
 /** Close the socket and stop the GPS: no unit is logged in. */
@@ -211,14 +213,7 @@ function disconnect() {
   gpsWatch.stop();
 }
 
-window.addEventListener("offline", () => {
-  if (crew.socket) crew.socket.close();
-  crew.ready = false;
-  setConn("offline");
-});
-window.addEventListener("online", () => {
-  if (crew.token) connect(crew.socket ? crew.socket.lastSeq : null);
-});
+window.addEventListener("offline", () => setConn("offline")); // the socket reconnects itself
 
 /** A frame from the crew socket: the snapshot, "ready" (then send and fetch what waits), an
  * event applied to the stored state, or the server's refusal of the token. */

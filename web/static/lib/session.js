@@ -225,6 +225,9 @@ export class LiveSocket {
 
   _open() {
     this._setState("connecting");
+    // Offline, an attempt can only fail (and the browser logs it as an error): the "online"
+    // event opens the socket the moment the network is back.
+    if (navigator.onLine === false) return;
     let ws;
     try {
       ws = new WebSocket(this.url(), this.protocols());
