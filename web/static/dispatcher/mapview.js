@@ -94,8 +94,9 @@ export class MapView {
         });
       }).observe(element);
     }
-    // A callout's pin is never left under the open legend (at 1366x768 a new prio-1 alarm at
-    // Arvidsjaur was): the legend folds itself, this once. A dispatcher looks at the pins many
+    // A callout's or a unit's pin is never left under the open legend (at 1366x768 a new
+    // prio-1 alarm at Arvidsjaur was, at 1024x768 Piteå's unit): the legend folds itself,
+    // this once. A dispatcher looks at the pins many
     // times a minute and at the legend rarely; folding moves nothing else, whereas panning
     // would take the whole county out of view just as a new alarm comes in, and the legend
     // starting folded everywhere would hide it from the new dispatcher who needs it. The
@@ -177,21 +178,26 @@ export class MapView {
     this.guardSoon();
   }
 
-  /** The ids of the callouts whose pins lie (wholly or in part) under the legend ``div``. */
+  /** The pins that lie (wholly or in part) under the legend ``div``: callouts' by their ids,
+   * units' as "unit:" and the unit's id (a unit hidden under it is as lost to the dispatcher
+   * as a callout: at 1024x768 Piteå's was). */
   pinsUnder(div) {
     const box = div.getBoundingClientRect();
     if (!box.width || !box.height) return [];
     const under = [];
-    for (const [id, marker] of this.callouts) {
-      const pin = marker.getElement();
-      const at = pin && pin.getBoundingClientRect();
-      if (at && at.width && overlaps(at, box)) under.push(id);
+    for (const [prefix, markers] of [["", this.callouts], ["unit:", this.units]]) {
+      for (const [id, marker] of markers) {
+        const icon = marker.getElement(); // a unit's is a box around its pin, of no size
+        const pin = icon && (icon.querySelector(".unit-pin") || icon);
+        const at = pin && pin.getBoundingClientRect();
+        if (at && at.width && overlaps(at, box)) under.push(prefix + id);
+      }
     }
     return under;
   }
 
-  /** Fold the open legend, without remembering it, if a callout's pin the dispatcher has not
-   * seen under it lies under it (the constructor says why). */
+  /** Fold the open legend, without remembering it, if a pin the dispatcher has not seen
+   * under it lies under it (the constructor says why). */
   guardLegend() {
     const div = this.mapLegend && this.mapLegend.getContainer();
     const toggle = div && div.querySelector(".legend-toggle");
@@ -279,6 +285,7 @@ export class MapView {
     marker._calloutId = unit.callout_id;
     marker.setOpacity(off ? 0.55 : 1);
     this.declutter();
+    this.guardSoon();
   }
 
   /** Bring unitId's pin into view, closer in, with its card open. */
