@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
@@ -114,6 +115,17 @@ def _whole_priority(value: Any) -> Any:
 
 #: An alarm's priority as a client sends it: the number 1, 2 or 3.
 WholePriority = Annotated[Priority, BeforeValidator(_whole_priority)]
+def _in_the_years_commands_take(value: datetime) -> datetime:
+    """Refuse a time whose own year is outside 2000-2099 before anything converts it: at
+    datetime's ends a time zone's offset overflows (year 1 at +23:59 has no UTC time), which
+    was a 500. The core checks the exact range in UTC (``dispatch.model.check_time``)."""
+    if not 2000 <= value.year <= 2099:
+        raise ValueError("must be a time in the years 2000-2099")
+    return value
+
+
+#: A time as a client sends it: ISO 8601 with its offset, in the years 2000-2099.
+Time = Annotated[AwareDatetime, AfterValidator(_in_the_years_commands_take)]
 #: Coordinates as a client sends them: JSON numbers (text such as ``"65.5"`` is refused).
 Lat = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False, strict=True)]
 Lon = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False, strict=True)]
@@ -471,7 +483,7 @@ class StatusMsg(_Msg):
     facility: str = Field(default="", max_length=120)
     callout_id: Id | None = Field(default=None, description="the callout this status is for; "
                                   "refused if the unit is no longer on it")
-    pressed_at: AwareDatetime | None = Field(
+    pressed_at: Time | None = Field(
         default=None, description="when the crew pressed it (service time), if it waited "
         "offline; recorded bounded: not before the unit's last status, not in the future")
     op: OpId | None = None
@@ -490,7 +502,7 @@ class OutcomeMsg(_Msg):
     callout_id: Id
     kind: OutcomeKind
     facility: str = Field(default="", max_length=120)
-    follow_up_at: AwareDatetime | None = None
+    follow_up_at: Time | None = None
     children_present: Answer = Field(default=Answer.UNKNOWN, description="children present "
                                      "at the visit")
     children_informed: Answer = Field(default=Answer.UNKNOWN, description="children spoken "
@@ -530,7 +542,7 @@ class ShiftStartMsg(_Msg):
                     for v in value]
         return value
 
-    ends_at: AwareDatetime | None = None
+    ends_at: Time | None = None
     hours: float | None = Field(default=None, gt=0, le=24, allow_inf_nan=False, strict=True)
     competences: list[Competence] | None = Field(
         default=None, max_length=20,
@@ -578,8 +590,8 @@ class VisitIn(_In):
     patient_ref: PatientRef = Field(description="a pseudonymous reference, never a name or "
                                     "personal number")
     location: LocationIn
-    earliest_start: AwareDatetime
-    latest_start: AwareDatetime
+    earliest_start: Time
+    latest_start: Time
     duration_min: int = Field(ge=5, le=480, strict=True)
     competences: list[Competence] = Field(default_factory=list, max_length=20,
                                           description="e.g. doctor")
@@ -591,8 +603,8 @@ class VisitIn(_In):
 
 
 class VisitMoveIn(_In):
-    earliest_start: AwareDatetime
-    latest_start: AwareDatetime
+    earliest_start: Time
+    latest_start: Time
     duration_min: int | None = Field(default=None, ge=5, le=480, strict=True)
 
 
@@ -600,7 +612,7 @@ class VisitPinIn(_In):
     """Pin a visit for the planner to a unit and/or a start time; nulls unpin."""
 
     unit_id: Id | None = None
-    start: AwareDatetime | None = None
+    start: Time | None = None
 
 
 class VisitCancelIn(_In):

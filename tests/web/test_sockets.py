@@ -194,3 +194,26 @@ def test_a_typed_cancel_reason_reaches_only_those_who_see_patient_text(server: S
         assert seen(s)["event"]["reason"] == "" and reason not in json.dumps(s.messages)
     for s in (police, planner, disp):
         s.close()
+
+
+@pytest.mark.parametrize(("msg", "field"), [
+    ({"type": "status", "status": "en_route", "pressed_at": "0001-01-01T00:00:00+23:59"},
+     "pressed_at"),
+    ({"type": "status", "status": "en_route", "pressed_at": "9999-12-31T23:59:59-23:59"},
+     "pressed_at"),
+    ({"type": "status", "status": "en_route", "pressed_at": "1999-06-01T12:00:00+00:00"},
+     "pressed_at"),
+])
+def test_a_crew_time_outside_the_years_commands_take_names_its_field(
+    server: Server, msg: dict[str, object], field: str
+) -> None:
+    """At datetime's ends an offset has no UTC time: converting it was a 500 "internal"."""
+    before = seq(server)
+    crew = server.socket("/ws/crew", "crew_pit")
+    crew.ready()
+    reply = crew.request(msg)
+    assert reply["type"] == "error" and reply["field"] == field, reply
+    assert reply["status"] in (400, 422) and "2000-2099" in reply["message"], reply
+    assert crew.request({"type": "ping"})["type"] == "pong"  # still open
+    assert seq(server) == before
+    crew.close()

@@ -108,6 +108,8 @@ def test_an_older_client_signing_on_with_bare_names_and_hours_still_works(
     ({"crew": ["Anna"], "ends_at": "2026-01-15T20:00:00"}, "ends_at"),  # no zone
     ({"crew": ["Anna"], "ends_at": "2026-01-17T20:00:00+00:00"}, "ends_at"),  # > 24 h
     ({"crew": ["Anna"], "ends_at": "2026-01-15T13:00:00+00:00"}, "ends_at"),  # past
+    # at datetime's end an offset has no UTC time (it was a 500)
+    ({"crew": ["Anna"], "ends_at": "9999-12-31T23:59:59-23:59"}, "ends_at"),
 ])
 def test_a_bad_sign_on_names_the_field_and_changes_nothing(
     off_duty: tuple[Server, Any], msg: dict[str, Any], field: str,
