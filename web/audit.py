@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Protocol
 
 from web.auth import Principal
-from web.eventstore import SERVICE_BUSY_TIMEOUT_S, connect_sqlite
+from web.eventstore import SERVICE_BUSY_TIMEOUT_S, StorageUnavailable, connect_sqlite
 
 __all__ = ["Audit", "AuditEntry", "AuditLog", "AuditRow", "kept_target"]
 
@@ -147,13 +147,18 @@ class AuditLog:
     def record_failed_login(self, *, at: datetime, claimed_id: str | None, client: str,
                             action: str, result: str) -> None:
         """Record a refused token: the principal id it claimed (if it had a token's shape) or
-        ``-``, the client and what was tried; never the token itself."""
+        ``-``, the client and what was tried; never the token itself. A store that cannot
+        take the row (disk full) is :class:`StorageUnavailable`: the client gets a 503 rather
+        than a refusal that went unrecorded (it was a 500)."""
         with self._lock:
-            self._db.execute(
-                "INSERT INTO audit (at, principal_id, role, action, target, client, result) "
-                "VALUES (?,?,?,?,?,?,?)",
-                (at.isoformat(), claimed_id or "-", "-", action, "{}", client, result),
-            )
+            try:
+                self._db.execute(
+                    "INSERT INTO audit (at, principal_id, role, action, target, client, result) "
+                    "VALUES (?,?,?,?,?,?,?)",
+                    (at.isoformat(), claimed_id or "-", "-", action, "{}", client, result),
+                )
+            except sqlite3.Error as exc:
+                raise StorageUnavailable("audit", str(exc)) from exc
 
     def entries(self, *, limit: int = 100, principal_id: str | None = None) -> list[AuditEntry]:
         """The latest ``limit`` rows, newest first."""

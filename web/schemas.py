@@ -357,7 +357,9 @@ class HealthOut(BaseModel):
     units: int
     open_callouts: int
     write_queue: int = Field(default=0, description="commands waiting for the writer")
-    accepting_writes: bool = True
+    accepting_writes: bool = Field(default=True, description="false while commands are "
+                                   "refused: the writer halted, or the event log failing "
+                                   "its writes")
     storage: list[StorageOut] = Field(default_factory=list,
                                       description="the stores failing now (empty when all work)")
     routing_prepared: bool = Field(default=True, description="false while routing for some "

@@ -158,9 +158,16 @@ def test_a_full_disk_answers_503_keeps_state_equal_to_the_log_and_recovers(
             assert health.status_code == 503 and health.headers["retry-after"]
             problem = {s["store"]: s for s in health.json()["storage"]}["events"]
             assert not problem["ok"] and "full" in problem["error"]
+            assert health.json()["accepting_writes"] is False  # every write is refused
+            # a refused token cannot be audited: 503, not a 500 nor an unrecorded 401
+            wrong = "mae_0123456789abcdef_" + "x" * 43
+            refused = httpx.get(f"{server.base}/api/units",
+                                headers={"Authorization": f"Bearer {wrong}"})
+            assert_503(refused, store="audit")
 
             filler.unlink()
             wait_for(lambda: httpx.get(f"{server.base}/api/health").status_code == 200)
+            assert httpx.get(f"{server.base}/api/health").json()["accepting_writes"] is True
             assert police.post("/api/alarms", json=alarm("after")).status_code == 201
             assert crew.request({"type": "shift_end"})["type"] == "ok"
             assert without_positions(service.state.snapshot()) == \

@@ -27,7 +27,10 @@ def health(service: ServiceDep) -> HealthOut | JSONResponse:
     body = HealthOut(status="degraded" if problems else "ok", seq=state.last_seq,
                      units=len(state.units), open_callouts=len(state.open_ids),
                      write_queue=service.writer.queue_depth,
-                     accepting_writes=not service.writer.halted, storage=storage,
+                     # the writer halted, or the event log failing its writes (a full disk,
+                     # a stopped Redis) until the heartbeat finds it works again
+                     accepting_writes=not service.writer.halted and "events" not in problems,
+                     storage=storage,
                      routing_prepared=service.routing_prepared,
                      history_loaded=not service.history_pending,
                      planning=service.planner.status)
