@@ -230,6 +230,20 @@ class Backlog:
     head: list[str] = field(default_factory=list)
     span: Span = field(default_factory=lambda: Span(1, []))
     tail: list[str] = field(default_factory=list)  # after the events, before ready
+    #: The state to send as a snapshot (``since`` None), frozen when the subscriber came and
+    #: rendered in a worker thread: a board of thousands of alarms, times a room of pages
+    #: reconnecting at once, stalled every other client on the loop for seconds.
+    frozen: Frozen | None = None
+
+
+@dataclass(frozen=True)
+class Frozen:
+    """The state as of one instant, for reading in a worker thread while the live state moves
+    on: a fork of it (copy on write), the expected arrivals and the service's time."""
+
+    state: DispatchState
+    eta_at: dict[str, datetime]
+    now: datetime
 
 
 class Fanout:
@@ -265,16 +279,18 @@ class Fanout:
                                               eta_at=self.index.eta_at.get(callout.callout_id))
         return dumps(message)
 
-    def agency_statuses(self, agency: str, callout_ids: Iterable[str]) -> list[dict[str, Any]]:
-        """The status of ``agency``'s alarms on ``callout_ids`` (each alarm once)."""
-        return self._statuses(callout_ids, agency).get(agency, [])
+    def agency_statuses(self, agency: str, callout_ids: Iterable[str], *,
+                        at: Frozen | None = None) -> list[dict[str, Any]]:
+        """The status of ``agency``'s alarms on ``callout_ids`` (each alarm once), in the live
+        state or in the frozen one ``at``."""
+        return self._statuses(callout_ids, agency, at=at).get(agency, [])
 
-    def _statuses(self, callout_ids: Iterable[str],
-                  agency: str | None = None) -> dict[str, list[dict[str, Any]]]:
+    def _statuses(self, callout_ids: Iterable[str], agency: str | None = None, *,
+                  at: Frozen | None = None) -> dict[str, list[dict[str, Any]]]:
         """The status of the alarms on ``callout_ids`` (each once) by their agency, only
         ``agency``'s if given: one pass serves every agency's viewer of a publish."""
-        now = self.clock.now()
-        state = self.state
+        at = at or self.live()
+        now, state, eta_at = at.now, at.state, at.eta_at
         seen: set[str] = set()
         out: dict[str, list[dict[str, Any]]] = {}
         for cid in callout_ids:
@@ -288,8 +304,17 @@ class Fanout:
                 owner = state.alarms[alarm_id].agency.value
                 if agency is None or owner == agency:
                     out.setdefault(owner, []).append(
-                        alarm_status(state, alarm_id, eta_at=self.index.eta_at, now=now))
+                        alarm_status(state, alarm_id, eta_at=eta_at, now=now))
         return out
+
+    def live(self) -> Frozen:
+        """The live state, not copied: for reading on the event loop only."""
+        return Frozen(self.state, self.index.eta_at, self.clock.now())
+
+    def freeze(self) -> Frozen:
+        """A copy of the state as it is now that a worker thread may read (see :class:`Frozen`);
+        costs the state's recent changes, not its size."""
+        return Frozen(self.state.fork(), dict(self.index.eta_at), self.clock.now())
 
     def publish(self, envelopes: list[Envelope], audiences: list[Audience]) -> None:
         """Queue newly logged ``envelopes`` to every subscriber that may see them: each event is
@@ -347,7 +372,7 @@ class Fanout:
         sub = Subscription(viewer, maxsize=self.queue_size, batch=batch)
         self._groups.setdefault(viewer, set()).add(sub)
         if since is None:
-            return sub, Backlog(viewer, None, upto, [dumps(self.snapshot(viewer))])
+            return sub, Backlog(viewer, None, upto, frozen=self.freeze())
         return sub, Backlog(viewer, since, upto, span=self._span(since, upto))
 
     def _span(self, after: int, upto: int) -> Span:
@@ -359,9 +384,12 @@ class Fanout:
     async def backlog(self, plan: Backlog) -> AsyncIterator[list[str]]:
         """The messages to send before live ones, page by page: each page is read from the log
         and rendered in a worker thread, so the event loop serves others in between."""
+        viewer = plan.viewer
+        if plan.frozen is not None:
+            frozen = plan.frozen
+            yield [await self._off_loop(lambda: dumps(self.snapshot(viewer, at=frozen)))]
         if plan.head:
             yield plan.head
-        viewer = plan.viewer
         if plan.since is not None and plan.since < plan.upto:
             span = plan.span
             seqs = await self._off_loop(self._visible_seqs, viewer, span)
@@ -449,27 +477,29 @@ class Fanout:
             counts[viewer.role.value] = counts.get(viewer.role.value, 0) + len(subs)
         return counts
 
-    def snapshot(self, viewer: Viewer) -> dict[str, Any]:
-        """The current state as ``viewer`` may see it."""
-        state, seq = self.state, self.state.last_seq
+    def snapshot(self, viewer: Viewer, *, at: Frozen | None = None) -> dict[str, Any]:
+        """The state as ``viewer`` may see it: the live one (on the loop), or ``at``, a frozen
+        one (in a worker thread)."""
+        at = at or self.live()
+        state, seq, eta_at = at.state, at.state.last_seq, at.eta_at
         if viewer.role is Role.CREW:
             unit = state.units.get(viewer.unit_id or "")
             job = None
             if unit is not None and unit.callout_id is not None:
                 callout = state.callouts[unit.callout_id]
                 job = callout_view(state, callout, with_text=True,
-                                   eta_at=self.index.eta_at.get(callout.callout_id))
+                                   eta_at=eta_at.get(callout.callout_id))
             return {"type": "snapshot", "seq": seq,
                     "unit": unit_view(unit) if unit else None, "job": job}
         if viewer.role is Role.AGENCY:
-            since = self.clock.now() - timedelta(hours=24)
+            since = at.now - timedelta(hours=24)
             mine = [cid for a, cid in state.alarm_callout.items()
                     if state.alarms[a].agency.value == viewer.agency
                     and (state.alarms[a].received_at >= since
                          or state.callouts[live_callout_id(state, cid)].status.is_open)]
             return {"type": "snapshot", "seq": seq,
-                    "alarms": self.agency_statuses(viewer.agency or "", mine)}
-        return board_snapshot(state, with_text=viewer.sees_text, eta_at=self.index.eta_at)
+                    "alarms": self.agency_statuses(viewer.agency or "", mine, at=at)}
+        return board_snapshot(state, with_text=viewer.sees_text, eta_at=eta_at)
 
     async def history(self, viewer: Viewer, callout_id: str, *, limit: int) -> History:
         """The last ``limit`` logged events about ``callout_id`` and the callouts merged into

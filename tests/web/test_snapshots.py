@@ -8,6 +8,7 @@ import json
 import logging
 import marshal
 import shutil
+import threading
 import time
 import zlib
 from datetime import timedelta
@@ -237,12 +238,46 @@ def test_a_resume_older_than_the_window_gets_the_state_not_a_partial_backlog(
     assert len(window) <= 10 and window.first_seq > 1, "the window stays bounded"
     dispatcher = Principal("p1", "Disp", Role.DISPATCHER)
     _, old = r.service.subscribe(dispatcher, since=0)
-    assert old.head and json.loads(old.head[0])["type"] == "snapshot"
+    # the state as of then, rendered as a snapshot off the loop when the backlog is sent
+    assert old.since is None and old.frozen is not None
+    assert old.frozen.state.last_seq == old.upto == r.service.last_seq
     since = window.first_seq - 1
     _, recent = r.service.subscribe(dispatcher, since=since)
     assert not recent.head and recent.since == since
     assert recent.span.first == since + 1 and recent.upto == r.service.last_seq
     assert len(recent.span.items) == r.service.last_seq - since
+    r.close()
+
+
+def test_a_new_subscribers_snapshot_is_the_state_it_came_to_rendered_off_the_loop(
+        tmp_path: Path, graph: RoadGraph) -> None:
+    """A board of thousands of alarms, times a room of pages reconnecting at once, stalled
+    every other client while the snapshots were built on the event loop. The snapshot is the
+    state as of the subscriber's arrival (its live events follow from there), rendered in the
+    backlog's worker thread, whatever the live state did meanwhile."""
+    r = Run(tmp_path / "mae.sqlite3", graph, every=0)
+    r.run(commands(3))
+    _, plan = r.service.subscribe(Principal("p1", "Disp", Role.DISPATCHER), since=None)
+    r.run([ReceiveAlarm(Alarm(
+        agency=Agency.POLICE, reference="R-late", received_at=T0 + timedelta(hours=9),
+        location=Location(65.6, 22.1), priority=Priority.URGENT, category=Category.PSYCHOSIS))])
+    assert r.service.last_seq > plan.upto  # the live state moved on
+    fanout, threads = r.service._fanout, []
+    render = fanout.snapshot
+
+    def recorded(viewer: Any, *, at: Any = None) -> dict[str, Any]:
+        threads.append(threading.current_thread().name)
+        return render(viewer, at=at)
+
+    fanout.snapshot = recorded  # type: ignore[method-assign]
+
+    async def pages() -> list[list[str]]:
+        return [page async for page in r.service.backlog(plan)]
+
+    first = json.loads(asyncio.run(pages())[0][0])
+    assert first["type"] == "snapshot" and first["seq"] == plan.upto
+    assert {c["callout_id"] for c in first["callouts"]} == {"C000001", "C000002", "C000003"}
+    assert threads == ["mae-backlog_0"], threads
     r.close()
 
 
