@@ -34,6 +34,10 @@ __all__ = ["MAX_SPEED", "MIN_SPEED", "Player", "ReplayLog", "list_replays", "loa
 
 MIN_SPEED, MAX_SPEED, DEFAULT_SPEED = 0.5, 3600.0, 60.0
 CHECKPOINT_EVERY = 2_000  # events between saved boards (a backwards seek folds from one)
+#: A forward seek past more events than this sends a snapshot at the time sought instead of
+#: each event: a seek across months of a year's log overflowed the socket's queue, which
+#: closed it, and the page's reconnect started the replay again from its beginning.
+SEEK_EVENTS_MAX = 1_000
 CACHE_SIZE = 4  # checked logs kept for the next viewer (keyed by path, mtime and size)
 MAX_LOG_BYTES = 200_000_000
 SUFFIX = ".jsonl"
@@ -304,8 +308,9 @@ class Player:
         return out
 
     def seek(self, at: datetime) -> list[str]:
-        """Forwards: the events up to ``at``; backwards: a snapshot of the board at ``at``."""
-        if at >= self.at:
+        """Forwards: the events up to ``at`` (a snapshot of the board at ``at`` if there are
+        more than ``SEEK_EVENTS_MAX``); backwards: a snapshot of the board at ``at``."""
+        if at >= self.at and self.log.count_until(at) - self.pos <= SEEK_EVENTS_MAX:
             return self._forward(at)
         self._reset(at)
         return [self.snapshot()]

@@ -119,9 +119,16 @@ async def _send(ws: WebSocket, sub: Subscription) -> None:
         await ws.send_text(item)
 
 
-async def _play(player: Player, sub: Subscription, wake: asyncio.Event, pace: Pace) -> None:
+def _advance(player: Player, wall_s: float) -> list[str]:
+    """One playback step's messages: the events it plays, then the clock."""
+    return [*player.advance(wall_s), dumps(player.clock())]
+
+
+async def _play(player: Player, sub: Subscription, wake: asyncio.Event, pace: Pace,
+                turn: asyncio.Lock) -> None:
     """Move the simulated clock by speed x wall time while playing; wait while the client
-    is behind (more than a quarter of its queue)."""
+    is behind (more than a quarter of its queue). Each step is folded and rendered in a
+    worker thread, holding ``turn`` (the player is the client's messages' too)."""
     pace.restart()
     while True:
         if not player.playing:
@@ -132,8 +139,9 @@ async def _play(player: Player, sub: Subscription, wake: asyncio.Event, pace: Pa
         step = await pace.step()
         if not player.playing or sub.queue.qsize() > sub.queue.maxsize // 4:
             continue
-        for text in [*player.advance(step), dumps(player.clock())]:
-            sub.push(text)
+        async with turn:  # queued before a client's message may take its turn
+            for text in await asyncio.to_thread(_advance, player, step):
+                sub.push(text)
 
 
 @router.websocket("/ws/replay")
@@ -158,7 +166,7 @@ async def replay_socket(ws: WebSocket) -> None:
             initial = [_error(exc)]
         else:
             player = Player(log, Viewer.of(principal))
-            initial = player.start(since)
+            initial = await asyncio.to_thread(player.start, since)
     except MaeError as exc:
         info = describe(exc)
         await ws.send_text(_error(exc))
@@ -169,15 +177,20 @@ async def replay_socket(ws: WebSocket) -> None:
         sub.push(first)
     handle = revocable(ws, principal, sub)
     wake = asyncio.Event()
+    # Seeking folds up to a saved board's distance of events and renders a snapshot: in a
+    # worker thread, one of the client's messages or playback steps at a time, so the loop
+    # serves every other client meanwhile.
+    turn = asyncio.Lock()
     sender = asyncio.create_task(_send(ws, sub))
     tasks = {sender}
     if player is not None:
         pace: Pace = ws.app.state.replay_pace()
-        tasks.add(asyncio.create_task(_play(player, sub, wake, pace)))
+        tasks.add(asyncio.create_task(_play(player, sub, wake, pace, turn)))
     try:
         async for text in client_frames(ws, principal, principals, tasks, handle):
-            for out in _handle(player, problem, text):
-                sub.push(out)
+            async with turn:
+                for out in await asyncio.to_thread(_handle, player, problem, text):
+                    sub.push(out)
             if player is not None and player.playing:
                 wake.set()
         for task in tasks - {sender}:

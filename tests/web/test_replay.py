@@ -207,6 +207,31 @@ def test_seek_forwards_sends_events_and_backwards_a_fresh_snapshot(
     sock.close()
 
 
+def test_a_long_forward_seek_sends_the_board_at_that_time_and_the_socket_stays(
+    srv: Server, log: list[Envelope], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past more than SEEK_EVENTS_MAX events a forward seek sends one snapshot of the board at
+    the time sought (a seek across months of a year's log sent every event, overflowed the
+    socket's queue and closed it, and the page started the replay again from its
+    beginning); a short one still sends the events, from the snapshot on."""
+    monkeypatch.setattr(playback, "SEEK_EVENTS_MAX", 5)
+    sock = open_replay(srv)
+    sock.recv()
+    sock.ready()
+    far = log[0].event.at + timedelta(minutes=150)
+    assert sum(1 for env in log if env.event.at <= far) > 5
+    reply = sock.request({"type": "seek", "at": far.isoformat()})
+    assert reply["type"] == "ok" and t(reply["at"]) == far
+    assert sock.seqs == []  # no event one by one
+    snap = [m for m in sock.messages if m["type"] == "snapshot"][-1]
+    assert snap == board_at(log, far)
+    near = next(env.event.at for env in log if env.event.at > far)  # the next event's time
+    sock.request({"type": "seek", "at": near.isoformat()})
+    assert sock.seqs and sock.seqs[0] == snap["seq"] + 1
+    assert sock.request({"type": "ping"})["type"] == "pong"  # still open
+    sock.close()
+
+
 class ManualPace:
     """Playback steps handed out by the test instead of the wall clock: the socket's playback
     task waits in :meth:`step` until :meth:`give` (from the test's thread) supplies one."""
@@ -223,9 +248,10 @@ class ManualPace:
 
     def give(self, wall_s: float) -> None:
         """Hand the playback one step of ``wall_s`` seconds. Returns once the server's loop
-        has queued it: a playback task waiting for a step has then already taken it and
-        queued what the step played (the task it wakes runs before this call's completion
-        is reported), so a reply to a later request comes after all of that."""
+        has queued it: a playback task waiting for a step has then already taken it and the
+        socket's turn (the task it wakes runs before this call's completion is reported), and
+        queues what the step played before it gives the turn up, so a reply to a later
+        request comes after all of that."""
 
         async def put() -> None:
             self.steps.put_nowait(wall_s)
