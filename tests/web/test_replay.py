@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
@@ -437,6 +438,8 @@ def test_dispatcher_page_plays_the_replay(srv: Server, browser: Any, log: list[E
                                "'#replay-controls .mae-replay')).display === 'flex'")
         slider = controls.get_by_role("slider", name="Simulerad tid")
         page.wait_for_function("() => document.querySelectorAll('.unit-marker').length === 2")
+        # the history lists the live service's finished callouts: not offered in a replay
+        expect(page.locator("#history-button")).to_be_hidden()
         start = log[0].event.at.timestamp() * 1000
         page.wait_for_function("(v) => Number(document.querySelector("
                                "'#replay-controls input[type=range]').value) === v", arg=start)

@@ -534,6 +534,8 @@ function init() {
     document.body.classList.add("replay");
     $("replay-title").hidden = false;
     $("replay-title").textContent = t("replay.title", { name: replayName });
+    // The history lists the live service's finished callouts, not the replayed log's.
+    $("history-button").hidden = true;
   }
   page.panels = new Panels({ queue: $("queue"), active: $("active"), units: $("units"), followUps: $("followups"),
     queueCount: $("queue-count"), onSelectCallout: (id) => select(id), onSelectUnit: selectUnit,
