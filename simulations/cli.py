@@ -51,8 +51,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--export-log", action="store_true",
                    help="also write each run's event log as JSON lines "
                         "(events-<scenario>-seed<K>.jsonl) for replay on the dispatcher map; "
-                        "these logs carry the crews' positions as events, so the cars move "
-                        "in the replay (a live log keeps them apart)")
+                        "these logs carry the crews' positions as events (every 5 simulated "
+                        "minutes along each drive), so the cars move along their roads in the "
+                        "replay (a live log keeps positions apart)")
     p.add_argument("--no-progress", action="store_true", help="do not draw the progress bar")
     p.set_defaults(func=run_simulate)
     from simulations.optimise_cli import register_optimise

@@ -201,6 +201,15 @@ def shift_intervals(scenario: Scenario, spec: UnitSpec) -> list[tuple[float, flo
 #: The events whose fold the simulator follows for the crews' time on duty.
 _SHIFT_EVENTS = frozenset({ShiftStarted, ShiftEnded})
 
+#: With ``log_positions``, a crew on the road reports where it is this often (simulated
+#: seconds), as a phone does: a replay shows the car move along its road instead of jumping
+#: from its base to the scene an hour later.
+ON_ROAD_EVERY_S = 300.0
+
+#: A drive whose positions are reported: from, to, start and end (simulated s), the crew's
+#: token when it set off (another job or drive since makes it stale), its road once known.
+_Drive = tuple[Point, Point, float, float, int, "tuple[Point, ...] | None"]
+
 
 class _Sim:
     def __init__(self, scenario: Scenario, graph: Terrain, seed: int, keep_log: bool,
@@ -294,6 +303,26 @@ class _Sim:
             return self.roads.node_along(crew.leg_line, f)
         return self.roads.along(crew.leg_line, f)
 
+    def drive(self, crew: _Crew, a: Point, b: Point, duration_s: float) -> None:
+        """With ``log_positions``, the crew now setting off from ``a`` to ``b`` reports its
+        position along the road every :data:`ON_ROAD_EVERY_S` until it is there (where its
+        arrival reports it). Nothing else reads these reports: the run is the same."""
+        if self.log_positions and duration_s > ON_ROAD_EVERY_S:
+            self.push(self.now_s + ON_ROAD_EVERY_S, "on_road", crew.spec.id,
+                      (a, b, self.now_s, self.now_s + duration_s, crew.token, None))
+
+    def on_road(self, unit_id: str, drive: _Drive) -> None:
+        a, b, t0, t1, token, line = drive
+        crew = self.crews[unit_id]
+        if token != crew.token:
+            return  # sent elsewhere since
+        if line is None:
+            line = self.roads.geometry(a, b, self.clock.at(t0))
+        self.report_position(crew, self.roads.along(line, (self.now_s - t0) / (t1 - t0)))
+        if self.now_s + ON_ROAD_EVERY_S < t1:
+            self.push(self.now_s + ON_ROAD_EVERY_S, "on_road", unit_id,
+                      (a, b, t0, t1, token, line))
+
     def location(self, p: Point, label: str) -> Location:
         """``Location(*p, label=label)``, one per point and label: bases, scenes, facilities
         and matrix nodes recur, and a location is immutable."""
@@ -346,7 +375,7 @@ class _Sim:
             "shift_end": self.on_shift_end, "ack": self.on_ack, "depart": self.on_depart,
             "arrive": self.on_arrive, "scene_done": self.on_scene_done,
             "at_facility": self.on_at_facility, "handover_done": self.on_handover_done,
-            "home": self.on_home, "deadline": self.on_deadline,
+            "home": self.on_home, "deadline": self.on_deadline, "on_road": self.on_road,
             **(self.followups.handlers() if self.followups is not None else {}),
         }
         heap, clock, pop = self.heap, self.clock, heapq.heappop
@@ -545,6 +574,7 @@ class _Sim:
         crew, job = self._job(unit_id)
         self.act(crew, self.model.act(Phase.TURN_OUT, unit_id, job.callout_id, scene=job.scene))
         assert job.travel_s is not None
+        self.drive(crew, self.position(crew), job.scene, job.travel_s)
         self.push(self.now_s + job.travel_s, "arrive", unit_id)
 
     def on_arrive(self, unit_id: str) -> None:
@@ -581,6 +611,8 @@ class _Sim:
             self.finish(crew, job, act)
             return
         self.act(crew, act)
+        if act.facility is not None:
+            self.drive(crew, job.scene, (act.facility.lat, act.facility.lon), drive[0])
         self.push(self.now_s + drive[0], "at_facility", unit_id, act.facility)
 
     def on_at_facility(self, unit_id: str, facility: Facility) -> None:
@@ -628,6 +660,7 @@ class _Sim:
             t = self.roads.time(here, to, self.clock.now()) / self.return_factor
             crew.token += 1
             crew.leg, crew.leg_line = (here, to, self.now_s, self.now_s + t), None
+            self.drive(crew, here, to, t)
             self.push(self.now_s + t, "home", uid, crew.token)
 
     def on_home(self, unit_id: str, token: int) -> None:

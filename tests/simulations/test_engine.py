@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,7 @@ from dispatch.status import CalloutStatus, UnitStatus
 from maps.graph import RoadGraph
 from simulations.behaviour import Act, Phase
 from simulations.demand import DemandAlarm, build_demand
-from simulations.engine import RunResult, shift_intervals, simulate
+from simulations.engine import ON_ROAD_EVERY_S, RunResult, shift_intervals, simulate
 from simulations.scenario import scenario_from_dict
 from simulations.spec import Roads
 from simulations.travel import Point, SimRoads
@@ -190,7 +191,8 @@ def test_positions_reach_the_state_and_stay_out_of_the_log(graph: RoadGraph) -> 
 def test_log_positions_logs_the_same_positions_as_events(graph: RoadGraph) -> None:
     """``log_positions`` (what ``--export-log`` uses, so a replay shows the cars move) logs
     each report as a ``UnitPositionReported``: the same records, and the log is the one
-    without positions plus those events (arrival on scene, the way home, back at base)."""
+    without positions plus those events (along the road every ``ON_ROAD_EVERY_S`` while
+    driving, arrival on scene, the way home, back at base)."""
     sc = scenario_from_dict(tiny_scenario(), graph=graph)
     second_at = (600 * 60 + ACK_TURNOUT_S + 3000 + 3600 + 600) / 60
     demand = [alarm("A1", "Gamma", 600), alarm("A2", "Gamma", second_at)]
@@ -202,7 +204,15 @@ def test_log_positions_logs_the_same_positions_as_events(graph: RoadGraph) -> No
     assert len(positions) >= 4 and logged.events == apart.events + len(positions)
     assert [e.event for e in logged.log if not isinstance(e.event, UnitPositionReported)] == \
         [e.event for e in apart.log]
-    assert (positions[0].position.lat, positions[0].position.lon) == NODES["Gamma"]
+    arrived = next(p.at for p in positions
+                   if (p.position.lat, p.position.lon) == NODES["Gamma"])
+    on_the_way = [p for p in positions if p.at < arrived]  # the 50-minute drive out
+    assert len(on_the_way) == 9, [p.at for p in on_the_way]
+    assert all(b.at - a.at == timedelta(seconds=ON_ROAD_EVERY_S)
+               for a, b in pairwise(on_the_way))
+    places = [(p.position.lat, p.position.lon) for p in on_the_way]
+    assert len(set(places)) == len(places)  # the car moves
+    assert NODES["Gamma"] not in places
 
 
 def _drive_off_runs(graph: RoadGraph, monkeypatch: pytest.MonkeyPatch,
