@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
@@ -460,6 +461,12 @@ def test_dispatcher_page_plays_the_replay(srv: Server, browser: Any, log: list[E
         screenshot(page, "replay-desktop")
         slider.fill(str(start))  # what dragging to the far left does: input, then change
         page.wait_for_function("() => document.querySelectorAll('.callout-marker').length === 0")
+        # paused, the header's clock shows the replay's time and stands still (it ran on at
+        # wall-clock pace, and lagged the replay's time while it played)
+        shown = log[0].event.at.astimezone(ZoneInfo("Europe/Stockholm")).strftime("%H:%M:%S")
+        expect(page.locator("#server-clock")).to_have_text(shown)
+        page.wait_for_timeout(2_100)
+        expect(page.locator("#server-clock")).to_have_text(shown, timeout=100)
         assert controls.locator("[data-replay-time]").inner_text().strip() != ""
         page.goto(f"{srv.base}/dispatch?replay=nothing-here")  # the token is remembered
         controls.get_by_text(

@@ -452,8 +452,8 @@ function onMessage(msg) {
     case "unit_positions": // every unit's position, after a resume with since=
       onPositions(msg.positions);
       break;
-    case "clock":
-      serverClock.set(msg.at);
+    case "clock": // a replay's: its time runs at its speed while it plays
+      serverClock.set(msg.at, { rate: msg.playing === false ? 0 : Number(msg.speed) || 1 });
       break;
     case "error":
       if (msg.status === 401 || msg.status === 403) showLogin(errorText(msg));

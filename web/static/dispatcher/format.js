@@ -9,23 +9,32 @@ export function escapeHtml(value) {
 }
 
 /** The server's "now": the local clock plus the offset learnt from the server's timestamps
- * (the service may run on a simulated or replayed clock). */
+ * (the service may run on a simulated or replayed clock). A replay's clock runs at its speed
+ * while it plays and stands still while paused: ``rate`` simulated ms per local ms. */
 export const serverClock = {
-  offsetMs: null,
+  offsetMs: null, // null until the server's time is known
+  rate: 1,
+  _at: 0, // the server's ms at local ms _local
+  _local: 0,
   now() {
-    return new Date(Date.now() + (this.offsetMs ?? 0));
+    if (this.offsetMs === null) return new Date();
+    return new Date(this._at + (Date.now() - this._local) * this.rate);
   },
-  /** An authoritative server time (a reply stamped "now", a replay clock message). */
-  set(iso) {
+  /** An authoritative server time (a reply stamped "now", a replay clock message with its
+   * rate: its speed while playing, 0 while paused). */
+  set(iso, { rate = 1 } = {}) {
     const ms = Date.parse(iso);
-    if (!Number.isNaN(ms)) this.offsetMs = ms - Date.now();
+    if (Number.isNaN(ms)) return;
+    this._at = ms;
+    this._local = Date.now();
+    this.rate = rate;
+    this.offsetMs = ms - this._local;
   },
   /** An event's time: the server's clock is at least that far. */
   atLeast(iso) {
     const ms = Date.parse(iso);
     if (Number.isNaN(ms)) return;
-    const off = ms - Date.now();
-    if (this.offsetMs === null || off > this.offsetMs) this.offsetMs = off;
+    if (this.offsetMs === null || ms > this.now().getTime()) this.set(iso, { rate: this.rate });
   },
 };
 
