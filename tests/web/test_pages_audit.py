@@ -462,3 +462,31 @@ def test_the_dispatcher_header_fits_one_row_at_1024_px_while_sound_waits_for_a_c
     tallest = max(p["height"] for p in got["parts"])
     assert max(p["bottom"] for p in got["parts"]) - min(tops) <= tallest + 2, got["parts"]
     context.close()
+
+
+#: The contrast ratio (WCAG 2) of an element's text against its own background colour.
+CONTRAST = """(sel) => {
+  const e = document.querySelector(sel), s = getComputedStyle(e);
+  const rgb = (c) => c.match(/[\\d.]+/g).slice(0, 3).map(Number);
+  const lum = (c) => { const [r, g, b] = rgb(c).map((v) => { v /= 255;
+    return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+  const [a, b] = [lum(s.color), lum(s.backgroundColor)].sort((x, y) => y - x);
+  return (a + 0.05) / (b + 0.05);
+}"""
+
+
+def test_an_off_duty_units_pin_can_be_read(browser: Any, server: Server) -> None:
+    """An off-duty unit's pin was white type on pale grey, faded on top: a planner could not
+    read the bases' names in a replay before the shifts began. Its type now stands out from
+    its own background as WCAG asks of text (4.5:1), as an available unit's does."""
+    crew = server.socket("/ws/crew", "crew_pit")
+    crew.ready()
+    assert crew.request({"type": "shift_end"})["type"] == "ok"
+    crew.close()
+    context, page = open_board(browser, server, viewport={"width": 1366, "height": 768})
+    off = ".unit-pin.status-off_duty[data-unit=MAE-PITEA]"
+    expect(page.locator(off)).to_be_visible()
+    assert page.evaluate(CONTRAST, off) >= 4.5
+    assert page.evaluate(CONTRAST, ".unit-pin.status-available") >= 4.5
+    context.close()

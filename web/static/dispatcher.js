@@ -534,6 +534,7 @@ function init() {
     document.body.classList.add("replay");
     $("replay-title").hidden = false;
     $("replay-title").textContent = t("replay.title", { name: replayName });
+    $("replay-title").title = replayName; // the whole name, where the title is cut
     // The history lists the live service's finished callouts, not the replayed log's.
     $("history-button").hidden = true;
   }

@@ -283,7 +283,7 @@ export class MapView {
     }
     marker._html = html;
     marker._calloutId = unit.callout_id;
-    marker.setOpacity(off ? 0.55 : 1);
+    marker.setOpacity(off ? 0.85 : 1); // its own pale style says off duty (dispatcher.css)
     this.declutter();
     this.guardSoon();
   }
