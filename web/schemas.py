@@ -6,6 +6,7 @@ outside ``web/`` sees these: routes and sockets convert them to core values at o
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -99,7 +100,18 @@ SAFE_REFERENCE = r"^[A-Za-z0-9][A-Za-z0-9._:@+-]*$"
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:/-]+$")]
 MessageId = Annotated[str, Field(max_length=64)] | Annotated[int, Field(ge=0, le=2**53)] | None
 #: One competence of a crew or unit (e.g. ``doctor``).
-Competence = Annotated[str, Field(min_length=1, max_length=40)]
+def _printable(value: str) -> str:
+    """Refuse text with control or formatting characters (a NUL, a right-to-left override
+    that makes a name read backwards on every page and in every log)."""
+    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in value):
+        raise ValueError("must be printable text: no control or formatting characters "
+                         "(such as NUL or a right-to-left override)")
+    return value
+
+
+#: A name or a word shown to people (a crew member, a token's holder, a competence).
+Printable = Annotated[str, AfterValidator(_printable)]
+Competence = Annotated[Printable, Field(min_length=1, max_length=40)]
 OpId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$",
                             description="a client-made id (a UUID) that makes the message "
                             "exactly-once: a repeat returns the first reply, duplicate=true")]
@@ -520,7 +532,7 @@ class OutcomeMsg(_Msg):
 class CrewMemberIn(_In):
     """One person on board: a member of staff, by name, and what they do."""
 
-    name: str = Field(min_length=1, max_length=MAX_CREW_NAME_CHARS)
+    name: Printable = Field(min_length=1, max_length=MAX_CREW_NAME_CHARS)
     role: CrewRole
 
 
@@ -856,7 +868,7 @@ class TokenIn(_In):
 
     role: str = Field(max_length=20, description="agency, dispatcher, crew, planner, manager "
                       "or admin")
-    name: str = Field(min_length=1, max_length=100, description="who holds the token")
+    name: Printable = Field(min_length=1, max_length=100, description="who holds the token")
     agency: str | None = Field(default=None, max_length=20, description="with role agency")
     unit_id: Id | None = Field(default=None, description="with role crew: a registered unit "
                                "that is not retired")

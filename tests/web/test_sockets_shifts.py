@@ -103,6 +103,8 @@ def test_an_older_client_signing_on_with_bare_names_and_hours_still_works(
     ({"crew": [{"name": "Anna", "role": "captain"}]}, "crew.0.role"),
     ({"crew": [{"name": "", "role": "nurse"}]}, "crew.0.name"),
     ({"crew": [{"name": "x" * 61, "role": "nurse"}]}, "crew.0.name"),
+    ({"crew": [{"name": "\u202eannA", "role": "nurse"}]}, "crew.0.name"),  # reads backwards
+    ({"crew": ["Anna"], "competences": ["\u0000"]}, "competences.0"),
     ({"crew": [{"name": "Anna"}]}, "crew.0.role"),
     ({"crew": [{"name": f"p{i}", "role": "nurse"} for i in range(7)]}, "crew"),
     ({"crew": ["Anna"], "ends_at": "2026-01-15T20:00:00"}, "ends_at"),  # no zone

@@ -83,6 +83,20 @@ def test_create_token_refuses_unknown_and_retired_units(tmp_path: Path) -> None:
     store.close()
 
 
+@pytest.mark.parametrize("name", ["Anna\u0000", "\u202eannA", "Anna\nBerg"])
+def test_a_token_holders_name_must_be_printable(tmp_path: Path, name: str) -> None:
+    """A NUL, or a right-to-left override that makes the name read backwards on every page
+    and in every log, is refused naming the field; nothing is stored."""
+    db = tmp_path / "d.sqlite3"
+    log_units(db, ("UnitRegistered", "MAE-PITEA"))
+    store = PrincipalStore(db)
+    with pytest.raises(BadMessage, match="printable") as refused:
+        create_token(store, db, role="dispatcher", name=name)
+    assert refused.value.field == "name"
+    assert list(store.principals()) == []
+    store.close()
+
+
 def register_in_redis(url: str, unit_id: str) -> None:
     """Register a unit in the Redis event log, as the service would."""
     log = RedisEventStore(url)
