@@ -134,10 +134,16 @@ def parse_units(root: Table, bases: list[Base]) -> list[UnitSpec]:
 def crew_of(unit: UnitSpec) -> tuple[CrewMember, ...]:
     """The unit's ``crew`` as the core's crew members: an entry that names a role (``nurse``,
     ``doctor``, ``driver``, …, any case) is a member in that role, so a ``doctor`` brings the
-    doctor competence a visit may need; any other entry is a name, its role unknown."""
+    doctor competence a visit may need, named by the unit and its place in the crew
+    (``MAE-PIT 1``: a replay showed "nurse (ssk), nurse (ssk)"); any other entry is a name,
+    its role unknown."""
     roles = {r.value: r for r in CrewRole}
-    return tuple(CrewMember(c, roles.get(c.strip().lower(), CrewRole.UNKNOWN))
-                 for c in unit.crew)
+    members = []
+    for k, c in enumerate(unit.crew, start=1):
+        role = roles.get(c.strip().lower())
+        members.append(CrewMember(f"{unit.id[:50]} {k}", role) if role is not None
+                       else CrewMember(c, CrewRole.UNKNOWN))
+    return tuple(members)
 
 
 def has_doctor(units: tuple[UnitSpec, ...] | list[UnitSpec]) -> bool:
