@@ -467,6 +467,17 @@ def test_dispatcher_page_plays_the_replay(srv: Server, browser: Any, log: list[E
         expect(page.locator("#server-clock")).to_have_text(shown)
         page.wait_for_timeout(2_100)
         expect(page.locator("#server-clock")).to_have_text(shown, timeout=100)
+        # a time typed to the minute (the slider's step is a thousandth of the log)
+        stockholm = ZoneInfo("Europe/Stockholm")
+        chosen = (log[0].event.at + timedelta(minutes=97)).astimezone(stockholm)
+        controls.get_by_label("Gå till").fill(chosen.strftime("%Y-%m-%dT%H:%M"))
+        controls.get_by_role("button", name="Gå", exact=True).click()
+        expect(page.locator("#server-clock")).to_have_text(chosen.strftime("%H:%M:00"))
+        controls.get_by_label("Gå till").fill(
+            (log[-1].event.at + timedelta(days=2)).astimezone(stockholm).strftime("%Y-%m-%dT%H:%M"))
+        controls.get_by_role("button", name="Gå", exact=True).click()
+        expect(controls.locator("[data-replay-status]")).to_contain_text("Välj en tid mellan")
+        expect(page.locator("#server-clock")).to_have_text(chosen.strftime("%H:%M:00"))
         assert controls.locator("[data-replay-time]").inner_text().strip() != ""
         page.goto(f"{srv.base}/dispatch?replay=nothing-here")  # the token is remembered
         controls.get_by_text(

@@ -4,7 +4,7 @@
 // {type: "play" | "pause"}, {type: "speed", speed} and {type: "seek", at}. A snapshot arriving
 // after mounting (a backwards seek, a reconnect) goes to onReset(snapshot) instead of the page.
 import { applyI18n, lang, onLangChange, register, t } from "/static/lib/i18n.js";
-import { formatStockholm } from "/static/lib/time.js";
+import { formatStockholm, fromStockholmLocal, toStockholmLocal } from "/static/lib/time.js";
 import { errorText } from "/static/lib/errors.js";
 
 register({
@@ -17,6 +17,9 @@ register({
     "replay.ended": "Slutet av loggen",
     "replay.failed": "Uppspelningen fungerar inte: {message}",
     "replay.refused": "Gick inte: {message}",
+    "replay.goto": "Gå till",
+    "replay.go": "Gå",
+    "replay.outside": "Välj en tid mellan {start} och {end}.",
   },
   en: {
     "replay.controls": "Replay",
@@ -27,6 +30,9 @@ register({
     "replay.ended": "End of the log",
     "replay.failed": "The replay does not work: {message}",
     "replay.refused": "Not done: {message}",
+    "replay.goto": "Go to",
+    "replay.go": "Go",
+    "replay.outside": "Choose a time between {start} and {end}.",
   },
 });
 
@@ -74,9 +80,15 @@ export function mountReplay({ socket, container, onReset }) {
   const slider = el("input", { type: "range", min: "0", max: "0", step: "1000", value: "0",
     "data-i18n-aria-label": "replay.time" });
   const time = el("output", { "data-replay-time": "" });
+  // A time typed to the minute (Swedish time): the slider's steps are a thousandth of the log,
+  // almost nine hours in a year's.
+  const goto = el("input", { type: "datetime-local", step: "60", "data-replay-goto": "" });
+  const gotoForm = el("form", { class: "mae-replay-goto", novalidate: "" }, [
+    el("label", {}, [el("span", { "data-i18n": "replay.goto" }), " ", goto]),
+    el("button", { type: "submit", "data-i18n": "replay.go" })]);
   const status = el("p", { "data-replay-status": "", role: "status", class: "muted" });
   const box = el("div", { class: "mae-replay", role: "group", "data-i18n-aria-label": "replay.controls" },
-    [play, speedLabel, el("div", { class: "mae-replay-slider" }, [slider]), time, status]);
+    [play, speedLabel, el("div", { class: "mae-replay-slider" }, [slider]), time, gotoForm, status]);
   container.replaceChildren(box);
   container.hidden = false;
   applyI18n(container);
@@ -94,9 +106,12 @@ export function mountReplay({ socket, container, onReset }) {
     play.disabled = broken || !clock;
     speed.disabled = broken || !clock;
     slider.disabled = broken || !clock;
+    goto.disabled = broken || !clock;
     if (!clock) return;
     const start = Date.parse(clock.start);
     const end = Date.parse(clock.end);
+    goto.min = toStockholmLocal(start);
+    goto.max = toStockholmLocal(end);
     const step = Math.max(1000, Math.round((end - start) / POSITIONS / 1000) * 1000);
     slider.min = String(start);
     slider.max = String(end);
@@ -105,6 +120,8 @@ export function mountReplay({ socket, container, onReset }) {
     if (!dragging) slider.value = String(shown);
     slider.setAttribute("aria-valuetext", fmtSimTime(shown));
     time.textContent = fmtSimTime(shown);
+    // the field starts from the replay's time, unless the planner is typing one
+    if (!goto.dataset.edited && document.activeElement !== goto) goto.value = toStockholmLocal(shown);
     const value = String(clock.speed);
     if (![...speed.options].some((o) => o.value === value)) {
       speed.append(el("option", { value }, [`${clock.speed}×`]));
@@ -161,6 +178,23 @@ export function mountReplay({ socket, container, onReset }) {
     if (value <= Date.parse(clock.start)) at = clock.start;
     else if (value >= Date.parse(clock.end) - Number(slider.step)) at = clock.end;
     request({ type: "seek", at });
+  });
+
+  goto.addEventListener("input", () => { goto.dataset.edited = "1"; });
+  gotoForm.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    delete goto.dataset.edited;
+    if (!clock) return;
+    const chosen = fromStockholmLocal(goto.value);
+    const start = Date.parse(clock.start);
+    const end = Date.parse(clock.end);
+    // to the minute: the log's first and last minutes take its own ends
+    const ms = chosen ? chosen.getTime() : NaN;
+    if (!Number.isFinite(ms) || ms < start - 60000 || ms > end) {
+      showError(t("replay.outside", { start: fmtSimTime(start), end: fmtSimTime(end) }));
+      return;
+    }
+    request({ type: "seek", at: ms <= start ? clock.start : new Date(ms).toISOString() });
   });
 
   const previous = socket.onMessage;
