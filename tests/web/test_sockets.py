@@ -23,6 +23,20 @@ def seq(server: Server) -> int:
         return int(c.get("/api/health").json()["seq"])
 
 
+def refused(server: Server, path: str, who: str, msg: dict[str, object]) -> dict[str, Any]:
+    """The error ``msg`` gets on a new socket of ``who``: nothing is logged and the socket
+    stays open."""
+    before = seq(server)
+    sock = server.socket(path, who)
+    sock.ready()
+    reply = sock.request(msg)
+    assert reply["type"] == "error", reply
+    assert sock.request({"type": "ping"})["type"] == "pong"  # still open
+    assert seq(server) == before
+    sock.close()
+    return reply
+
+
 @pytest.mark.parametrize(("msg", "field"), [
     ({"type": "assign", "callout_id": "C000001"}, "unit_id"),
     ({"type": "assign", "callout_id": "C000001", "unit_id": "MAE-PITEA", "eta_s": -5},
@@ -44,15 +58,8 @@ def test_bad_dispatch_messages_name_the_field_and_change_nothing(
     agency.ready()
     agency.request(ALARM)
     agency.close()
-    before = seq(server)
-    sock = server.socket("/ws/dispatch", "dispatcher")
-    sock.ready()
-    reply = sock.request(msg)
-    assert reply["type"] == "error" and reply["field"] == field, reply
-    assert reply["status"] in (400, 404, 409, 422)
-    assert sock.request({"type": "ping"})["type"] == "pong"  # still open
-    assert seq(server) == before
-    sock.close()
+    reply = refused(server, "/ws/dispatch", "dispatcher", msg)
+    assert reply["field"] == field and reply["status"] in (400, 404, 409, 422), reply
 
 
 @pytest.mark.parametrize(("msg", "field"), [
@@ -68,13 +75,7 @@ def test_bad_dispatch_messages_name_the_field_and_change_nothing(
 def test_bad_alarms_name_the_field_and_store_nothing(
     server: Server, msg: dict[str, object], field: str
 ) -> None:
-    before = seq(server)
-    sock = server.socket("/ws/agency", "police")
-    sock.ready()
-    reply = sock.request(msg)
-    assert reply["type"] == "error" and reply["field"] == field, reply
-    assert seq(server) == before
-    sock.close()
+    assert refused(server, "/ws/agency", "police", msg)["field"] == field
 
 
 def test_garbage_frames_get_an_error_and_the_socket_stays_open(server: Server) -> None:
@@ -208,12 +209,6 @@ def test_a_crew_time_outside_the_years_commands_take_names_its_field(
     server: Server, msg: dict[str, object], field: str
 ) -> None:
     """At datetime's ends an offset has no UTC time: converting it was a 500 "internal"."""
-    before = seq(server)
-    crew = server.socket("/ws/crew", "crew_pit")
-    crew.ready()
-    reply = crew.request(msg)
-    assert reply["type"] == "error" and reply["field"] == field, reply
-    assert reply["status"] in (400, 422) and "2000-2099" in reply["message"], reply
-    assert crew.request({"type": "ping"})["type"] == "pong"  # still open
-    assert seq(server) == before
-    crew.close()
+    reply = refused(server, "/ws/crew", "crew_pit", msg)
+    assert reply["field"] == field and reply["status"] in (400, 422), reply
+    assert "2000-2099" in reply["message"], reply
