@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 import math
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -25,6 +26,7 @@ __all__ = [
     "LATEST_TIME",
     "MAX_NOTE_CHARS",
     "MAX_REASON_CHARS",
+    "NOT_PRINTABLE",
     "AgeBand",
     "Agency",
     "Alarm",
@@ -42,6 +44,7 @@ __all__ = [
     "check_time",
     "crew_members",
     "has_personal_number",
+    "is_printable",
     "looks_like_personal_number",
     "parse_enum",
     "redact_personal_numbers",
@@ -78,6 +81,17 @@ def _personal_numbers(text: str) -> list[re.Match[str]]:
         if total % 10 == 0:
             found.append(m)
     return found
+
+
+#: Why a name or word people read is refused (see :func:`is_printable`).
+NOT_PRINTABLE = ("must be printable text: no control or formatting characters (such as NUL "
+                 "or a right-to-left override)")
+
+
+def is_printable(text: str) -> bool:
+    """Whether ``text`` has no control or formatting characters: a NUL, or a right-to-left
+    override that makes a name read backwards on every page and in every log."""
+    return not any(unicodedata.category(ch) in ("Cc", "Cf") for ch in text)
 
 
 def has_personal_number(text: str) -> bool:

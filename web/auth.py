@@ -17,7 +17,6 @@ import re
 import secrets
 import sqlite3
 import threading
-import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,7 +24,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Protocol
 
-from dispatch.model import Agency
+from dispatch.model import NOT_PRINTABLE, Agency, is_printable
 from web.errors import BadMessage, Forbidden, Unauthorized
 from web.eventstore import StorageUnavailable, connect_sqlite
 
@@ -178,9 +177,8 @@ def new_principal(*, role: Role | str, name: str, agency: Agency | str | None = 
                          + ", ".join(a.value for a in Agency)) from None
     if not name.strip() or len(name) > 100:
         raise BadMessage("name", "give the principal a name of 1-100 characters")
-    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in name):
-        raise BadMessage("name", "must be printable text: no control or formatting characters "
-                         "(such as NUL or a right-to-left override)")
+    if not is_printable(name):
+        raise BadMessage("name", NOT_PRINTABLE)
     principal = Principal(secrets.token_hex(8), name.strip(), role, agency, unit_id or None)
     secret = secrets.token_urlsafe(32)
     return principal, f"mae_{principal.principal_id}_{secret}", _hash(secret)

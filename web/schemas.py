@@ -6,7 +6,6 @@ outside ``web/`` sees these: routes and sockets convert them to core values at o
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -28,6 +27,7 @@ from dispatch.model import (
     MAX_CREW_NAME_CHARS,
     MAX_NOTE_CHARS,
     MAX_REASON_CHARS,
+    NOT_PRINTABLE,
     AgeBand,
     Answer,
     Category,
@@ -36,6 +36,7 @@ from dispatch.model import (
     OutcomeKind,
     Priority,
     Sex,
+    is_printable,
 )
 from dispatch.status import UnitStatus
 from web.errors import BadMessage
@@ -101,11 +102,9 @@ Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:/
 MessageId = Annotated[str, Field(max_length=64)] | Annotated[int, Field(ge=0, le=2**53)] | None
 #: One competence of a crew or unit (e.g. ``doctor``).
 def _printable(value: str) -> str:
-    """Refuse text with control or formatting characters (a NUL, a right-to-left override
-    that makes a name read backwards on every page and in every log)."""
-    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in value):
-        raise ValueError("must be printable text: no control or formatting characters "
-                         "(such as NUL or a right-to-left override)")
+    """Refuse text with control or formatting characters (:func:`is_printable`)."""
+    if not is_printable(value):
+        raise ValueError(NOT_PRINTABLE)
     return value
 
 
