@@ -303,11 +303,14 @@ class _Sim:
             return self.roads.node_along(crew.leg_line, f)
         return self.roads.along(crew.leg_line, f)
 
-    def drive(self, crew: _Crew, a: Point, b: Point, duration_s: float) -> None:
-        """With ``log_positions``, the crew now setting off from ``a`` to ``b`` reports its
-        position along the road every :data:`ON_ROAD_EVERY_S` until it is there (where its
-        arrival reports it). Nothing else reads these reports: the run is the same."""
+    def drive(self, crew: _Crew, b: Point, duration_s: float, *, start: Point | None = None
+              ) -> None:
+        """With ``log_positions``, the crew now setting off from ``start`` (where it is, if not
+        given) to ``b`` reports its position along the road every :data:`ON_ROAD_EVERY_S`
+        until it is there (where its arrival reports it). Nothing else reads these reports:
+        the run is the same, and without ``log_positions`` this costs nothing."""
         if self.log_positions and duration_s > ON_ROAD_EVERY_S:
+            a = self.position(crew) if start is None else start
             self.push(self.now_s + ON_ROAD_EVERY_S, "on_road", crew.spec.id,
                       (a, b, self.now_s, self.now_s + duration_s, crew.token, None))
 
@@ -574,7 +577,7 @@ class _Sim:
         crew, job = self._job(unit_id)
         self.act(crew, self.model.act(Phase.TURN_OUT, unit_id, job.callout_id, scene=job.scene))
         assert job.travel_s is not None
-        self.drive(crew, self.position(crew), job.scene, job.travel_s)
+        self.drive(crew, job.scene, job.travel_s)
         self.push(self.now_s + job.travel_s, "arrive", unit_id)
 
     def on_arrive(self, unit_id: str) -> None:
@@ -612,7 +615,7 @@ class _Sim:
             return
         self.act(crew, act)
         if act.facility is not None:
-            self.drive(crew, job.scene, (act.facility.lat, act.facility.lon), drive[0])
+            self.drive(crew, (act.facility.lat, act.facility.lon), drive[0], start=job.scene)
         self.push(self.now_s + drive[0], "at_facility", unit_id, act.facility)
 
     def on_at_facility(self, unit_id: str, facility: Facility) -> None:
@@ -660,7 +663,7 @@ class _Sim:
             t = self.roads.time(here, to, self.clock.now()) / self.return_factor
             crew.token += 1
             crew.leg, crew.leg_line = (here, to, self.now_s, self.now_s + t), None
-            self.drive(crew, here, to, t)
+            self.drive(crew, to, t, start=here)
             self.push(self.now_s + t, "home", uid, crew.token)
 
     def on_home(self, unit_id: str, token: int) -> None:

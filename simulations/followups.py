@@ -277,7 +277,7 @@ class FollowUpDesk:
         crew.token += 1
         crew.leg, crew.leg_line = (here, to, sim.now_s, sim.now_s + t), None
         self.driving[unit_id] = (crew.token, to)
-        sim.drive(crew, here, to, t)
+        sim.drive(crew, to, t, start=here)
         sim.push(sim.now_s + t, "visit_arrive", unit_id, crew.token)
 
     def on_visit_arrive(self, unit_id: str, token: int) -> None:
